@@ -1,0 +1,292 @@
+/**
+ * The local cloud: the AWS services the system uses, emulated on loopback, provisioned from the
+ * resolved serverless.yml and wired to the same handlers with the same event sources. `npm start`
+ * runs it; tests start it in-process on ephemeral ports with a temporary data directory.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
+import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
+import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
+import { resolveIntrinsics } from './intrinsics.ts';
+import { Invoker } from './invoker.ts';
+import { LOCAL_ACCOUNT_ID, type ProvisionedStack, provision } from './provision.ts';
+import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
+import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
+import { type SqsPoller, startSqsPoller } from './sqs-source.ts';
+import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
+
+/** Ports of the local cloud, with the variables that set them for `npm start`. */
+export const PORT_VARIABLES = {
+  api: 'DSN_PORT',
+  aws: 'DSN_AWS_PORT',
+  dynamodb: 'DSN_DYNAMODB_PORT',
+  stepFunctions: 'DSN_SFN_PORT',
+} as const;
+
+export type PortName = keyof typeof PORT_VARIABLES;
+
+export interface LocalCloudOptions {
+  /** Folder holding serverless.yml. */
+  serviceDir: string;
+  /** Where every emulator keeps its state; survives restarts. */
+  dataDir: string;
+  stage?: string;
+  /** 0 picks a free port. */
+  ports: Record<PortName, number>;
+  /** Start-up warnings and event-source failures. */
+  log?: (line: string) => void;
+  /** Lines a handler prints, with the function's name. */
+  functionLog?: (functionName: string, line: string) => void;
+  /** Concurrent batches per SQS event source. */
+  sqsPollers?: number;
+}
+
+export interface LocalCloudEndpoints {
+  api: string;
+  s3: string;
+  sns: string;
+  sqs: string;
+  dynamodb: string;
+  stepFunctions: string;
+}
+
+export interface LocalCloud {
+  service: ResolvedService;
+  stack: ProvisionedStack;
+  endpoints: LocalCloudEndpoints;
+  /** Variables that point an AWS SDK at this cloud (`AWS_ENDPOINT_URL_<SERVICE>` and friends). */
+  env: Record<string, string>;
+  invoker: Invoker;
+  httpRoutes: string[];
+  schedules: Scheduler;
+  /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
+  ref(logicalId: string): string;
+  /** Resolves `Fn::GetAtt`. */
+  attribute(logicalId: string, name: string): string;
+  /** Resolved environment variables of a function, as its handler sees them. */
+  functionEnvironment(functionKey: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** The standard variables that point any AWS SDK at the given endpoints. */
+export function endpointEnvironment(endpoints: LocalCloudEndpoints, region: string): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    DSN_LOCAL_CLOUD: '1',
+  };
+}
+
+function clientConfig(endpoint: string, region: string) {
+  return { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+}
+
+export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloud> {
+  const serviceDir = resolve(opts.serviceDir);
+  const dataDir = resolve(opts.dataDir);
+  const stage = opts.stage ?? 'local';
+  const log = opts.log ?? (() => {});
+  await mkdir(dataDir, { recursive: true });
+
+  const stoppers: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log(`stopping: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    // serverless print takes the longest; the emulators start meanwhile.
+    const servicePromise = loadService({ serviceDir, stage, cacheDir: dataDir });
+    servicePromise.catch(() => {});
+    const fauxqs: FauxqsHandle = await startS3SnsSqs({
+      port: opts.ports.aws,
+      dataDir,
+      region: 'us-east-1',
+      portVariable: PORT_VARIABLES.aws,
+    });
+    stoppers.push(() => fauxqs.stop());
+    const dynamodb: DynamoDbHandle = await startDynamoDb({
+      port: opts.ports.dynamodb,
+      dataDir,
+      portVariable: PORT_VARIABLES.dynamodb,
+    });
+    stoppers.push(() => dynamodb.stop());
+    const service = await servicePromise;
+    const { region } = service;
+
+    const s3 = new S3Client({ ...clientConfig(fauxqs.url, region), forcePathStyle: true });
+    const sns = new SNSClient(clientConfig(fauxqs.url, region));
+    const sqs = new SQSClient(clientConfig(fauxqs.url, region));
+    const ddb = new DynamoDBClient(clientConfig(dynamodb.url, region));
+    stoppers.push(() => {
+      for (const c of [s3, sns, sqs, ddb]) c.destroy();
+    });
+
+    const stack = await provision({
+      service,
+      clients: { s3, sns, sqs, dynamodb: ddb },
+      sqsHost: `127.0.0.1:${fauxqs.port}`,
+      dataDir,
+      warn: log,
+    });
+
+    const functionEnvironment = new Map<string, Record<string, string>>();
+    for (const fn of service.functions) {
+      const resolved = resolveIntrinsics(fn.environment, stack.context, `functions.${fn.key}.environment`);
+      functionEnvironment.set(
+        fn.key,
+        Object.fromEntries(Object.entries(resolved as object).map(([k, v]) => [k, String(v)])),
+      );
+    }
+
+    // Step Functions tasks need the invoker, and handlers need the Step Functions endpoint: the
+    // invoker reads `endpoints` lazily, when it first spawns an execution environment, which
+    // happens only once event sources start below.
+    let endpoints: LocalCloudEndpoints | undefined;
+    const invoker = new Invoker(service.functions, {
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      environmentFor: (fn) => ({
+        PATH: process.env.PATH ?? '',
+        TZ: 'UTC',
+        ...endpointEnvironment(endpoints as LocalCloudEndpoints, region),
+        ...functionEnvironment.get(fn.key),
+      }),
+      log: opts.functionLog,
+    });
+    stoppers.push(() => invoker.stop());
+
+    const stepFunctions: StepFunctionsServer = await startStepFunctions({
+      port: opts.ports.stepFunctions,
+      dataDir: resolve(dataDir, 'stepfunctions'),
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      invoke: (name, payload) => invoker.invoke(name, payload),
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        throw new Error(
+          `port ${opts.ports.stepFunctions} is already in use; set ${PORT_VARIABLES.stepFunctions} to another port (or 0 for any free one)`,
+        );
+      }
+      throw err;
+    });
+    stoppers.push(() => stepFunctions.stop());
+    endpoints = {
+      api: '',
+      s3: fauxqs.url,
+      sns: fauxqs.url,
+      sqs: fauxqs.url,
+      dynamodb: dynamodb.url,
+      stepFunctions: stepFunctions.url,
+    };
+    for (const [key, sm] of Object.entries(service.stateMachines)) {
+      const entry = stack.resources.get(key);
+      const definition = resolveIntrinsics(sm.definition, stack.context, `stepFunctions.stateMachines.${key}.definition`);
+      stepFunctions.createStateMachine(String(entry?.attributes.Name), definition as object);
+    }
+
+    // Event sources last, once everything they may touch exists.
+    const pollers: SqsPoller[] = [];
+    stoppers.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    });
+    const routes: HttpRoute[] = [];
+    const targets: ScheduledTarget[] = [];
+    for (const fn of service.functions) {
+      fn.events.forEach((event, i) => {
+        const field = `functions.${fn.key}.events[${i}]`;
+        if (event.type === 'sqs') {
+          if (!event.enabled) return;
+          const arn = String(resolveIntrinsics(event.arn, stack.context, `${field}.sqs.arn`));
+          const queueUrl = stack.queueUrlByArn.get(arn);
+          if (!queueUrl) {
+            throw new ServiceConfigError(`${field}.sqs.arn`, `no queue declared with ARN ${arn}`);
+          }
+          pollers.push(
+            startSqsPoller({
+              sqs,
+              queueUrl,
+              queueArn: arn,
+              region,
+              source: event,
+              invoke: (e) => invoker.invoke(fn.key, e),
+              concurrency: opts.sqsPollers,
+              log: (line) => log(`[${fn.name} sqs] ${line}`),
+            }),
+          );
+        } else if (event.type === 'httpApi') {
+          routes.push({ functionName: fn.key, event });
+        } else if (event.type === 'schedule' && event.enabled) {
+          targets.push({
+            functionName: fn.key,
+            expression: event.expression,
+            input: event.input,
+            ruleArn: `arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${fn.name}-schedule-${i}`,
+          });
+        }
+      });
+    }
+    const schedules = startScheduler({
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      targets,
+      invoke: (name, e) => invoker.invoke(name, e),
+      log,
+    });
+    stoppers.push(() => schedules.stop());
+    const api: HttpApiHandle = await startHttpApi({
+      port: opts.ports.api,
+      portVariable: PORT_VARIABLES.api,
+      accountId: LOCAL_ACCOUNT_ID,
+      routes,
+      invoke: (name, e) => invoker.invoke(name, e),
+      log,
+    });
+    stoppers.push(() => api.stop());
+
+    endpoints.api = api.url;
+    const resolveEntry = (logicalId: string) => {
+      const entry = stack.resources.get(logicalId);
+      if (!entry) throw new Error(`no resource or function "${logicalId}" in the service`);
+      return entry;
+    };
+    return {
+      service,
+      stack,
+      endpoints,
+      env: endpointEnvironment(endpoints, region),
+      invoker,
+      httpRoutes: api.routes,
+      schedules,
+      ref: (id) => resolveEntry(id).ref,
+      attribute: (id, name) => {
+        const value = resolveEntry(id).attributes[name];
+        if (value === undefined) throw new Error(`"${id}" has no attribute "${name}"`);
+        return value;
+      },
+      functionEnvironment: (key) => ({ ...functionEnvironment.get(key) }),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * S3, SNS and SQS for the local cloud: fauxqs, embedded. Queues, topics and subscriptions
+ * persist in SQLite under `<dataDir>/fauxqs`; S3 objects are plain files under
+ * `<dataDir>/s3/buckets/<bucket>/objects/<key>.data`, so slices can be seen on disk.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
+
+interface QueueStore {
+  createQueue(name: string, url: string, ...rest: unknown[]): unknown;
+  dsnQueueBase?: string;
+}
+
+let nextQueueBase = '';
+
+/**
+ * fauxqs names queues `http://sqs.<region>.localhost:<port>/...`, and the AWS SDK for
+ * JavaScript sends SQS calls to the queue URL's host whenever the endpoint came from
+ * `AWS_ENDPOINT_URL_SQS`. `*.localhost` does not resolve everywhere, and a URL persisted by an
+ * earlier run keeps an old port; so every queue, created or reloaded, gets a URL on the
+ * address this run listens on. fauxqs finds queues by name whatever the host, so nothing else
+ * changes. (fauxqs exposes no option for this: its store's host defaults to "localhost".)
+ */
+async function pinQueueUrls(): Promise<void> {
+  const storeUrl = new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
+  const { SqsStore } = (await import(storeUrl.href)) as {
+    SqsStore: { prototype: QueueStore & { dsnPinned?: boolean } };
+  };
+  const proto = SqsStore.prototype;
+  if (proto.dsnPinned) return;
+  const original = proto.createQueue;
+  proto.createQueue = function (this: QueueStore, name: string, _url: string, ...rest: unknown[]) {
+    this.dsnQueueBase ??= nextQueueBase;
+    return original.call(this, name, `${this.dsnQueueBase}/000000000000/${name}`, ...rest);
+  };
+  proto.dsnPinned = true;
+}
+
+export interface FauxqsOptions {
+  port: number;
+  dataDir: string;
+  region: string;
+  /** The variable that sets `port`, named in the error when it is taken. */
+  portVariable: string;
+}
+
+export interface FauxqsHandle {
+  url: string;
+  port: number;
+  server: FauxqsServer;
+  stop(): Promise<void>;
+}
+
+export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> {
+  const sqlDir = join(opts.dataDir, 'fauxqs');
+  const s3Dir = join(opts.dataDir, 's3');
+  await mkdir(sqlDir, { recursive: true });
+  await mkdir(s3Dir, { recursive: true });
+  await pinQueueUrls();
+  // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
+  const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;
+  nextQueueBase = `http://127.0.0.1:${port}`;
+  const server = await withLoopbackListen(
+    () =>
+      startFauxqs({
+        port,
+        logger: false,
+        defaultRegion: opts.region,
+        dataDir: sqlDir,
+        s3StorageDir: s3Dir,
+        // Parts of a rebuild or a migration copy ranges of small slices too.
+        relaxedRules: { disableMinCopySourceSize: true },
+      }),
+    opts.port,
+    opts.portVariable,
+  );
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    server,
+    stop: () => server.stop(),
+  };
+}

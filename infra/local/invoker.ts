@@ -1,0 +1,221 @@
+/**
+ * Runs the service's Lambda handlers locally. Each function gets its own pool of worker
+ * threads, each a warm execution environment with the function's own environment variables,
+ * its declared timeout (the worker is discarded when it runs over, as Lambda discards the
+ * sandbox) and a realistic `context`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ServiceFunction } from './service.ts';
+
+const WORKER_PATH = fileURLToPath(new URL('./lambda-worker.ts', import.meta.url));
+
+/** A handler failed, timed out or could not load; `name` is the Lambda error type. */
+export class LambdaInvocationError extends Error {
+  readonly functionName: string;
+  constructor(functionName: string, name: string, message: string, stack?: string) {
+    super(message);
+    this.name = name;
+    this.functionName = functionName;
+    if (stack) this.stack = stack;
+  }
+}
+
+export interface InvokerOptions {
+  region: string;
+  accountId: string;
+  /** Environment of every function, before its own variables. */
+  environmentFor: (fn: ServiceFunction) => Record<string, string>;
+  /** Concurrent executions per function (Lambda's reserved concurrency). */
+  maxConcurrency?: number;
+  log?: (functionName: string, line: string) => void;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Sandbox {
+  worker: Worker;
+  ready: Promise<void>;
+  pending?: Pending & { id: number };
+}
+
+class FunctionPool {
+  readonly fn: ServiceFunction;
+  private readonly opts: InvokerOptions;
+  private readonly idle: Sandbox[] = [];
+  private readonly all = new Set<Sandbox>();
+  private readonly waiting: Array<() => void> = [];
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(fn: ServiceFunction, opts: InvokerOptions) {
+    this.fn = fn;
+    this.opts = opts;
+  }
+
+  get arn(): string {
+    return `arn:aws:lambda:${this.opts.region}:${this.opts.accountId}:function:${this.fn.name}`;
+  }
+
+  private spawn(): Sandbox {
+    const env = {
+      ...this.opts.environmentFor(this.fn),
+      AWS_LAMBDA_FUNCTION_NAME: this.fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_REGION: this.opts.region,
+      AWS_DEFAULT_REGION: this.opts.region,
+    };
+    const worker = new Worker(WORKER_PATH, {
+      workerData: {
+        modulePath: this.fn.modulePath,
+        exportName: this.fn.exportName,
+        functionName: this.fn.name,
+        memorySize: this.fn.memorySize,
+        invokedFunctionArn: this.arn,
+      },
+      env,
+      stdout: true,
+      stderr: true,
+    });
+    const log = this.opts.log;
+    for (const stream of [worker.stdout, worker.stderr]) {
+      if (log) createInterface({ input: stream }).on('line', (line) => log(this.fn.name, line));
+      else stream.resume();
+    }
+    const sandbox: Sandbox = {
+      worker,
+      ready: new Promise((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+      }),
+    };
+    worker.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, string> }) => {
+      const pending = sandbox.pending;
+      if (msg.id === undefined || !pending || pending.id !== msg.id) return;
+      sandbox.pending = undefined;
+      clearTimeout(pending.timer);
+      if (msg.ok) pending.resolve(msg.value);
+      else {
+        const e = msg.error ?? {};
+        pending.reject(new LambdaInvocationError(this.fn.name, e.name ?? 'Error', e.message ?? '', e.stack));
+      }
+      this.release(sandbox);
+    });
+    const onExit = (err?: Error) => {
+      this.all.delete(sandbox);
+      const i = this.idle.indexOf(sandbox);
+      if (i >= 0) this.idle.splice(i, 1);
+      const pending = sandbox.pending;
+      if (pending) {
+        sandbox.pending = undefined;
+        clearTimeout(pending.timer);
+        pending.reject(
+          new LambdaInvocationError(
+            this.fn.name,
+            'Runtime.ExitError',
+            `the execution environment exited${err ? `: ${err.message}` : ''}`,
+          ),
+        );
+      }
+      this.waiting.shift()?.();
+    };
+    worker.on('error', onExit);
+    worker.on('exit', () => onExit());
+    this.all.add(sandbox);
+    return sandbox;
+  }
+
+  private release(sandbox: Sandbox): void {
+    if (this.stopped) return;
+    const next = this.waiting.shift();
+    this.idle.push(sandbox);
+    next?.();
+  }
+
+  private async acquire(): Promise<Sandbox> {
+    for (;;) {
+      if (this.stopped) throw new LambdaInvocationError(this.fn.name, 'Runtime.Stopped', 'the local cloud is stopping');
+      const sandbox = this.idle.pop();
+      if (sandbox) return sandbox;
+      if (this.all.size < (this.opts.maxConcurrency ?? 10)) return this.spawn();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    const sandbox = await this.acquire();
+    await sandbox.ready;
+    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sandbox.pending = undefined;
+        reject(
+          new LambdaInvocationError(
+            this.fn.name,
+            'Sandbox.Timedout',
+            `Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
+          ),
+        );
+        void sandbox.worker.terminate();
+      }, timeoutMs);
+      sandbox.pending = { id, resolve, reject, timer };
+      sandbox.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs, requestId: randomUUID() });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
+    await Promise.all([...this.all].map((s) => s.worker.terminate()));
+  }
+}
+
+/** Invokes functions by key, deployed name or ARN. */
+export class Invoker {
+  private readonly pools = new Map<string, FunctionPool>();
+
+  constructor(functions: ServiceFunction[], opts: InvokerOptions) {
+    for (const fn of functions) {
+      const pool = new FunctionPool(fn, opts);
+      this.pools.set(fn.key, pool);
+      this.pools.set(fn.name, pool);
+      this.pools.set(pool.arn, pool);
+    }
+  }
+
+  has(nameOrArn: string): boolean {
+    return this.pools.has(this.normalize(nameOrArn));
+  }
+
+  private normalize(nameOrArn: string): string {
+    // arn:aws:lambda:region:account:function:name[:qualifier]
+    const m = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn);
+    return m ? (m[1] as string) : nameOrArn;
+  }
+
+  /**
+   * Runs the function once with `event` and resolves with what the handler returned.
+   * @throws LambdaInvocationError when the handler throws, times out or fails to load.
+   */
+  invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const pool = this.pools.get(this.normalize(nameOrArn));
+    if (!pool) {
+      return Promise.reject(
+        new LambdaInvocationError(nameOrArn, 'ResourceNotFoundException', `Function not found: ${nameOrArn}`),
+      );
+    }
+    return pool.invoke(event);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...new Set(this.pools.values())].map((p) => p.stop()));
+  }
+}

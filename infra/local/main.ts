@@ -1,0 +1,87 @@
+/**
+ * `npm start`: the whole system on this machine, no Docker and no AWS account. Reads
+ * serverless.yml, starts the emulators, provisions every declared resource and wires every
+ * event source to the project's handlers. Ctrl-C stops it; state stays in DSN_DATA_DIR.
+ */
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { PORT_VARIABLES, type PortName, startLocalCloud } from './cloud.ts';
+
+const DEFAULT_PORTS: Record<PortName, number> = { api: 3000, aws: 4566, dynamodb: 8000, stepFunctions: 8083 };
+
+function readPort(name: PortName): number {
+  const variable = PORT_VARIABLES[name];
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return DEFAULT_PORTS[name];
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${variable} must be a port number 0..65535, got "${raw}"`);
+  }
+  return port;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const serviceDir = fileURLToPath(new URL('../..', import.meta.url));
+  const dataDir = process.env.DSN_DATA_DIR || '.dsn';
+  const stage = process.env.DSN_STAGE || 'local';
+  const ports = {
+    api: readPort('api'),
+    aws: readPort('aws'),
+    dynamodb: readPort('dynamodb'),
+    stepFunctions: readPort('stepFunctions'),
+  };
+  const cloud = await startLocalCloud({
+    serviceDir,
+    dataDir,
+    stage,
+    ports,
+    log: (line) => console.error(`! ${line}`),
+    functionLog: (fn, line) => console.log(`[${fn}] ${line}`),
+  });
+  const ms = Math.round(performance.now() - started);
+  const { endpoints, service, stack } = cloud;
+  const count = (type: string) => [...new Set(stack.resources.values())].filter((r) => r.type === type).length;
+  const lines = [
+    `dsn local cloud up in ${ms} ms (service ${service.service}, stage ${service.stage}, data in ${dataDir})`,
+    '',
+    `  HTTP API        ${endpoints.api}`,
+    `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
+    `  DynamoDB        ${endpoints.dynamodb}   (dynalite)`,
+    `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
+    '',
+    `  resources: ${count('AWS::S3::Bucket')} buckets, ${count('AWS::SNS::Topic')} topics, ${count('AWS::SQS::Queue')} queues, ${count('AWS::DynamoDB::Table')} tables, ${Object.keys(service.stateMachines).length} state machines; not emulated: ${stack.notEmulated.size} (IAM and policies)`,
+    '  functions:',
+    ...service.functions.map((fn) => {
+      const events = fn.events.map((e) =>
+        e.type === 'httpApi' ? `${e.method} ${e.path}` : e.type === 'schedule' ? e.expression : `sqs`,
+      );
+      return `    ${fn.name.padEnd(28)} ${events.join(', ') || '(invoked directly or by state machines)'}`;
+    }),
+    '',
+    '  Point the AWS CLI or an SDK here with:',
+    ...Object.entries(cloud.env)
+      .filter(([k]) => k.startsWith('AWS_'))
+      .map(([k, v]) => `    export ${k}=${v}`),
+    '',
+    'Ctrl-C stops it.',
+  ];
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local cloud...`);
+    await cloud.stop();
+    console.log('stopped; state kept in', dataDir);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  console.error(`dsn local cloud: ${err.message}`);
+  process.exit(1);
+});

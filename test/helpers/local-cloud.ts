@@ -1,0 +1,50 @@
+/** Test worlds: a local cloud on ephemeral ports with its own temporary data directory. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+
+export const FIXTURE_SERVICE = fileURLToPath(new URL('../fixtures/service', import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const EPHEMERAL_PORTS = { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 };
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export function startTestCloud(serviceDir: string, dataDir: string, stage = 'test'): Promise<LocalCloud> {
+  const lines: string[] = [];
+  return startLocalCloud({
+    serviceDir,
+    dataDir,
+    stage,
+    ports: EPHEMERAL_PORTS,
+    log: (line) => lines.push(line),
+    functionLog: (fn, line) => {
+      if (process.env.DSN_TEST_VERBOSE) console.log(`[${fn}] ${line}`);
+    },
+  });
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`.
+ * For conditions that become true asynchronously (a message reaching a DLQ); never a fixed sleep.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+}
