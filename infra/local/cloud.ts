@@ -75,7 +75,10 @@ export interface LocalCloud {
 }
 
 /** The standard variables that point any AWS SDK at the given endpoints. */
-export function endpointEnvironment(endpoints: LocalCloudEndpoints, region: string): Record<string, string> {
+export function endpointEnvironment(
+  endpoints: LocalCloudEndpoints,
+  region: string,
+): Record<string, string> {
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
@@ -150,7 +153,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
 
     const functionEnvironment = new Map<string, Record<string, string>>();
     for (const fn of service.functions) {
-      const resolved = resolveIntrinsics(fn.environment, stack.context, `functions.${fn.key}.environment`);
+      const resolved = resolveIntrinsics(
+        fn.environment,
+        stack.context,
+        `functions.${fn.key}.environment`,
+      );
       functionEnvironment.set(
         fn.key,
         Object.fromEntries(Object.entries(resolved as object).map(([k, v]) => [k, String(v)])),
@@ -199,7 +206,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     };
     for (const [key, sm] of Object.entries(service.stateMachines)) {
       const entry = stack.resources.get(key);
-      const definition = resolveIntrinsics(sm.definition, stack.context, `stepFunctions.stateMachines.${key}.definition`);
+      const definition = resolveIntrinsics(
+        sm.definition,
+        stack.context,
+        `stepFunctions.stateMachines.${key}.definition`,
+      );
       stepFunctions.createStateMachine(String(entry?.attributes.Name), definition as object);
     }
 

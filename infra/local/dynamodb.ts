@@ -2,9 +2,10 @@
  * DynamoDB for the local cloud: dynalite (LevelDB on disk under `<dataDir>/dynamodb`). Tables
  * become ACTIVE at once, as there is nothing to wait for locally.
  */
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { listenLoopback } from './ports.ts';
 

@@ -44,7 +44,11 @@ function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
   return (a.event.method === 'ANY' ? 1 : 0) - (b.event.method === 'ANY' ? 1 : 0);
 }
 
-function match(route: CompiledRoute, method: string, parts: string[]): Record<string, string> | undefined {
+function match(
+  route: CompiledRoute,
+  method: string,
+  parts: string[],
+): Record<string, string> | undefined {
   if (route.routeKey === '$default') return {};
   if (route.event.method !== 'ANY' && route.event.method !== method) return undefined;
   const params: Record<string, string> = {};
@@ -63,17 +67,34 @@ function match(route: CompiledRoute, method: string, parts: string[]): Record<st
   return parts.length === route.segments.length ? params : undefined;
 }
 
-const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+const TEXT_TYPES =
+  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 function clfTime(d: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const months = [
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'May',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Oct',
+    'Nov',
+    'Dec',
+  ];
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
 function gatewayError(res: ServerResponse, status: number, message: string): void {
   const body = JSON.stringify({ message });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -157,7 +178,10 @@ export function writeProxyResult(res: ServerResponse, result: unknown): void {
     typeof result === 'object' && result !== null && 'statusCode' in (result as object);
   if (!structured) {
     const body = typeof result === 'string' ? result : JSON.stringify(result);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
     return;
   }
@@ -168,12 +192,16 @@ export function writeProxyResult(res: ServerResponse, result: unknown): void {
     body?: string;
     isBase64Encoded?: boolean;
   };
-  const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8');
+  const body =
+    r.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8');
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (r.cookies?.length) headers['set-cookie'] = r.cookies;
   headers['content-length'] = String(body.length);
-  if (headers['content-type'] === undefined && body.length) headers['content-type'] = 'application/json';
+  if (headers['content-type'] === undefined && body.length)
+    headers['content-type'] = 'application/json';
   res.writeHead(r.statusCode, headers);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
@@ -223,9 +251,10 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), HTTP_API_TIMEOUT_MS);
       });
-      const result = await Promise.race([opts.invoke(found.route.functionName, event), timeout]).finally(() =>
-        clearTimeout(timer),
-      );
+      const result = await Promise.race([
+        opts.invoke(found.route.functionName, event),
+        timeout,
+      ]).finally(() => clearTimeout(timer));
       if (result === 'timeout') return gatewayError(res, 503, 'Service Unavailable');
       writeProxyResult(res, result);
     } catch (err) {

@@ -79,7 +79,10 @@ function resolveGetAtt(target: unknown, ctx: IntrinsicContext, path: string): st
 function resolveSub(arg: unknown, ctx: IntrinsicContext, path: string): string {
   const [template, vars] = Array.isArray(arg) ? arg : [arg, {}];
   if (typeof template !== 'string') throw new IntrinsicError(path, 'Fn::Sub needs a string');
-  const locals = resolveIntrinsics(vars ?? {}, ctx, `${path}.Fn::Sub[1]`) as Record<string, unknown>;
+  const locals = resolveIntrinsics(vars ?? {}, ctx, `${path}.Fn::Sub[1]`) as Record<
+    string,
+    unknown
+  >;
   return template.replace(/\$\{([^}!][^}]*)\}/g, (_, expr: string) => {
     if (expr in locals) return String(locals[expr]);
     if (expr.includes('.') && !expr.startsWith('AWS::')) {

@@ -96,18 +96,23 @@ class FunctionPool {
         worker.once('error', reject);
       }),
     };
-    worker.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, string> }) => {
-      const pending = sandbox.pending;
-      if (msg.id === undefined || !pending || pending.id !== msg.id) return;
-      sandbox.pending = undefined;
-      clearTimeout(pending.timer);
-      if (msg.ok) pending.resolve(msg.value);
-      else {
-        const e = msg.error ?? {};
-        pending.reject(new LambdaInvocationError(this.fn.name, e.name ?? 'Error', e.message ?? '', e.stack));
-      }
-      this.release(sandbox);
-    });
+    worker.on(
+      'message',
+      (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, string> }) => {
+        const pending = sandbox.pending;
+        if (msg.id === undefined || !pending || pending.id !== msg.id) return;
+        sandbox.pending = undefined;
+        clearTimeout(pending.timer);
+        if (msg.ok) pending.resolve(msg.value);
+        else {
+          const e = msg.error ?? {};
+          pending.reject(
+            new LambdaInvocationError(this.fn.name, e.name ?? 'Error', e.message ?? '', e.stack),
+          );
+        }
+        this.release(sandbox);
+      },
+    );
     const onExit = (err?: Error) => {
       this.all.delete(sandbox);
       const i = this.idle.indexOf(sandbox);
@@ -141,7 +146,12 @@ class FunctionPool {
 
   private async acquire(): Promise<Sandbox> {
     for (;;) {
-      if (this.stopped) throw new LambdaInvocationError(this.fn.name, 'Runtime.Stopped', 'the local cloud is stopping');
+      if (this.stopped)
+        throw new LambdaInvocationError(
+          this.fn.name,
+          'Runtime.Stopped',
+          'the local cloud is stopping',
+        );
       const sandbox = this.idle.pop();
       if (sandbox) return sandbox;
       if (this.all.size < (this.opts.maxConcurrency ?? 10)) return this.spawn();
@@ -167,7 +177,12 @@ class FunctionPool {
         void sandbox.worker.terminate();
       }, timeoutMs);
       sandbox.pending = { id, resolve, reject, timer };
-      sandbox.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs, requestId: randomUUID() });
+      sandbox.worker.postMessage({
+        id,
+        event,
+        deadline: Date.now() + timeoutMs,
+        requestId: randomUUID(),
+      });
     });
   }
 
@@ -209,7 +224,11 @@ export class Invoker {
     const pool = this.pools.get(this.normalize(nameOrArn));
     if (!pool) {
       return Promise.reject(
-        new LambdaInvocationError(nameOrArn, 'ResourceNotFoundException', `Function not found: ${nameOrArn}`),
+        new LambdaInvocationError(
+          nameOrArn,
+          'ResourceNotFoundException',
+          `Function not found: ${nameOrArn}`,
+        ),
       );
     }
     return pool.invoke(event);

@@ -3,8 +3,8 @@
  * and runs one invocation at a time, as a Lambda execution environment does.
  */
 import { randomUUID } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
 
 interface WorkerConfig {
   modulePath: string;

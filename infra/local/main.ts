@@ -7,7 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PORT_VARIABLES, type PortName, startLocalCloud } from './cloud.ts';
 
-const DEFAULT_PORTS: Record<PortName, number> = { api: 3000, aws: 4566, dynamodb: 8000, stepFunctions: 8083 };
+const DEFAULT_PORTS: Record<PortName, number> = {
+  api: 3000,
+  aws: 4566,
+  dynamodb: 8000,
+  stepFunctions: 8083,
+};
 
 function readPort(name: PortName): number {
   const variable = PORT_VARIABLES[name];
@@ -41,7 +46,8 @@ async function main(): Promise<void> {
   });
   const ms = Math.round(performance.now() - started);
   const { endpoints, service, stack } = cloud;
-  const count = (type: string) => [...new Set(stack.resources.values())].filter((r) => r.type === type).length;
+  const count = (type: string) =>
+    [...new Set(stack.resources.values())].filter((r) => r.type === type).length;
   const lines = [
     `dsn local cloud up in ${ms} ms (service ${service.service}, stage ${service.stage}, data in ${dataDir})`,
     '',
@@ -54,7 +60,11 @@ async function main(): Promise<void> {
     '  functions:',
     ...service.functions.map((fn) => {
       const events = fn.events.map((e) =>
-        e.type === 'httpApi' ? `${e.method} ${e.path}` : e.type === 'schedule' ? e.expression : `sqs`,
+        e.type === 'httpApi'
+          ? `${e.method} ${e.path}`
+          : e.type === 'schedule'
+            ? e.expression
+            : `sqs`,
       );
       return `    ${fn.name.padEnd(28)} ${events.join(', ') || '(invoked directly or by state machines)'}`;
     }),

@@ -11,7 +11,10 @@ export class PortInUseError extends Error {
   readonly port: number;
   readonly variable: string;
   constructor(port: number, variable: string, options?: { cause?: unknown }) {
-    super(`port ${port} is already in use; set ${variable} to another port (or 0 for any free one)`, options);
+    super(
+      `port ${port} is already in use; set ${variable} to another port (or 0 for any free one)`,
+      options,
+    );
     this.port = port;
     this.variable = variable;
   }
@@ -22,7 +25,11 @@ function isAddrInUse(err: unknown): boolean {
 }
 
 /** Listens on 127.0.0.1:`port` and resolves with the bound port. */
-export async function listenLoopback(server: Server, port: number, variable: string): Promise<number> {
+export async function listenLoopback(
+  server: Server,
+  port: number,
+  variable: string,
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => {
       server.off('listening', onListening);

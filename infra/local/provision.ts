@@ -116,7 +116,8 @@ function physicalName(
     case 'AWS::SQS::Queue': {
       const fifo = String(props.FifoQueue) === 'true';
       return String(
-        props.QueueName ?? `${defaultName(service, logicalId, fifo ? 75 : 80)}${fifo ? '.fifo' : ''}`,
+        props.QueueName ??
+          `${defaultName(service, logicalId, fifo ? 75 : 80)}${fifo ? '.fifo' : ''}`,
       );
     }
     case 'AWS::DynamoDB::Table':
@@ -199,11 +200,16 @@ async function ensureQueue(
     }
     if (QueueUrl) return QueueUrl;
   } catch (err) {
-    if ((err as Error).name !== 'QueueDoesNotExist' && (err as Error).name !== 'AWS.SimpleQueueService.NonExistentQueue') {
+    if (
+      (err as Error).name !== 'QueueDoesNotExist' &&
+      (err as Error).name !== 'AWS.SimpleQueueService.NonExistentQueue'
+    ) {
       throw err;
     }
   }
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+  );
   if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
   return QueueUrl;
 }
@@ -211,15 +217,17 @@ async function ensureQueue(
 function tableInput(name: string, props: Record<string, unknown>): CreateTableCommandInput {
   const input: CreateTableCommandInput = {
     TableName: name,
-    AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    AttributeDefinitions:
+      props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
     KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
   };
   const onDemand = props.BillingMode === 'PAY_PER_REQUEST';
   input.BillingMode = onDemand ? 'PAY_PER_REQUEST' : 'PROVISIONED';
-  const throughput = (props.ProvisionedThroughput as CreateTableCommandInput['ProvisionedThroughput']) ?? {
-    ReadCapacityUnits: 5,
-    WriteCapacityUnits: 5,
-  };
+  const throughput =
+    (props.ProvisionedThroughput as CreateTableCommandInput['ProvisionedThroughput']) ?? {
+      ReadCapacityUnits: 5,
+      WriteCapacityUnits: 5,
+    };
   if (!onDemand) input.ProvisionedThroughput = throughput;
   type Gsi = NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>[number];
   const gsis = props.GlobalSecondaryIndexes as Gsi[] | undefined;
@@ -273,7 +281,9 @@ async function ensureSubscription(
     const page = await sns.send(
       new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken: token }),
     );
-    const found = page.Subscriptions?.find((s) => s.Endpoint === endpoint && s.Protocol === protocol);
+    const found = page.Subscriptions?.find(
+      (s) => s.Endpoint === endpoint && s.Protocol === protocol,
+    );
     if (found?.SubscriptionArn) {
       if (changed) {
         for (const [AttributeName, AttributeValue] of Object.entries(attributes)) {
@@ -339,7 +349,11 @@ export async function provision(opts: {
   for (const [key, sm] of Object.entries(service.stateMachines)) {
     const name = sm.name ?? `${service.service}-${service.stage}-${key}`;
     const arn = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`;
-    const entry = { ref: arn, attributes: { Name: name, Arn: arn }, type: 'AWS::StepFunctions::StateMachine' };
+    const entry = {
+      ref: arn,
+      attributes: { Name: name, Arn: arn },
+      type: 'AWS::StepFunctions::StateMachine',
+    };
     resources.set(key, entry);
     const normalized = key.charAt(0).toUpperCase() + key.slice(1);
     resources.set(`${normalized.replace(/[^A-Za-z0-9]/g, '')}StepFunctionsStateMachine`, entry);
@@ -360,10 +374,11 @@ export async function provision(opts: {
     'AWS::SNS::Subscription',
   ];
   const declared = Object.entries(service.resources).map(([id, r]) => {
-    const props = resolveIntrinsics(r.Properties ?? {}, context, `resources.Resources.${id}.Properties`) as Record<
-      string,
-      unknown
-    >;
+    const props = resolveIntrinsics(
+      r.Properties ?? {},
+      context,
+      `resources.Resources.${id}.Properties`,
+    ) as Record<string, unknown>;
     return { id, type: r.Type, props };
   });
   const rank = (d: { type: string; props: Record<string, unknown> }) => {
@@ -411,7 +426,9 @@ export async function provision(opts: {
       }
       case 'AWS::SNS::Subscription': {
         if (props.Protocol !== 'sqs') {
-          warn(`${id}: only sqs subscriptions are delivered locally (Protocol ${String(props.Protocol)})`);
+          warn(
+            `${id}: only sqs subscriptions are delivered locally (Protocol ${String(props.Protocol)})`,
+          );
           break;
         }
         const arn = await ensureSubscription(clients.sns, props, changed);

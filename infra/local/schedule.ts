@@ -29,10 +29,14 @@ export function parseSchedule(expression: string): Schedule {
     const unit = rate[2] as string;
     const singular = unit.replace(/s$/, '');
     const ms = RATE_UNITS[singular];
-    if (!ms) throw new ScheduleExpressionError(`${expression}: unit must be minute(s), hour(s) or day(s)`);
-    if (n < 1) throw new ScheduleExpressionError(`${expression}: the value must be a positive integer`);
+    if (!ms)
+      throw new ScheduleExpressionError(`${expression}: unit must be minute(s), hour(s) or day(s)`);
+    if (n < 1)
+      throw new ScheduleExpressionError(`${expression}: the value must be a positive integer`);
     if ((n === 1) !== (unit === singular)) {
-      throw new ScheduleExpressionError(`${expression}: use "${singular}" for 1 and "${singular}s" otherwise`);
+      throw new ScheduleExpressionError(
+        `${expression}: use "${singular}" for 1 and "${singular}s" otherwise`,
+      );
     }
     const period = n * ms;
     return { expression, next: (after) => new Date(after.getTime() + period) };
@@ -46,7 +50,9 @@ export function parseSchedule(expression: string): Schedule {
       );
     }
     if (fields[2] !== '?' && fields[4] !== '?') {
-      throw new ScheduleExpressionError(`${expression}: one of day-of-month or day-of-week must be "?"`);
+      throw new ScheduleExpressionError(
+        `${expression}: one of day-of-month or day-of-week must be "?"`,
+      );
     }
     let job: Cron;
     try {
@@ -116,17 +122,20 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     if (stopped) return;
     const at = schedule.next(from);
     upcoming.set(target, at);
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      const event =
-        target.input === undefined
-          ? scheduledEvent(opts.region, opts.accountId, target.ruleArn, at)
-          : target.input;
-      opts.invoke(target.functionName, event).catch((err: Error) => {
-        opts.log?.(`scheduled ${target.functionName} failed: ${err.name}: ${err.message}`);
-      });
-      arm(target, schedule, at);
-    }, Math.max(0, at.getTime() - Date.now()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const event =
+          target.input === undefined
+            ? scheduledEvent(opts.region, opts.accountId, target.ruleArn, at)
+            : target.input;
+        opts.invoke(target.functionName, event).catch((err: Error) => {
+          opts.log?.(`scheduled ${target.functionName} failed: ${err.name}: ${err.message}`);
+        });
+        arm(target, schedule, at);
+      },
+      Math.max(0, at.getTime() - Date.now()),
+    );
     timers.add(timer);
   };
 

@@ -147,7 +147,10 @@ function parseEvent(event: unknown, field: string): EventSource {
       const spec = isRecord(value) ? value : { rate: value };
       const rates = Array.isArray(spec.rate) ? spec.rate : [spec.rate];
       if (rates.length !== 1 || typeof rates[0] !== 'string') {
-        throw new ServiceConfigError(`${here}.rate`, 'the local cloud needs exactly one expression');
+        throw new ServiceConfigError(
+          `${here}.rate`,
+          'the local cloud needs exactly one expression',
+        );
       }
       return {
         type: 'schedule',

@@ -103,9 +103,13 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
   async function handle(batch: Message[]): Promise<void> {
     let result: unknown;
     try {
-      result = await opts.invoke({ Records: batch.map((m) => toRecord(m, opts.queueArn, opts.region)) });
+      result = await opts.invoke({
+        Records: batch.map((m) => toRecord(m, opts.queueArn, opts.region)),
+      });
     } catch (err) {
-      opts.log?.(`batch of ${batch.length} failed (${(err as Error).name}: ${(err as Error).message}); it returns after the visibility timeout`);
+      opts.log?.(
+        `batch of ${batch.length} failed (${(err as Error).name}: ${(err as Error).message}); it returns after the visibility timeout`,
+      );
       return;
     }
     const done = messagesToDelete(batch, result, source.reportBatchItemFailures);
@@ -113,7 +117,9 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: done.slice(i, i + 10).map((m) => ({ Id: randomUUID(), ReceiptHandle: m.ReceiptHandle })),
+          Entries: done
+            .slice(i, i + 10)
+            .map((m) => ({ Id: randomUUID(), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
     }

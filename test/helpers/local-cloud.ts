@@ -2,11 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 
-export const FIXTURE_SERVICE = fileURLToPath(new URL('../fixtures/service', import.meta.url));
-export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { FIXTURE_SERVICE, PROJECT_ROOT } from './paths.ts';
 
 export const EPHEMERAL_PORTS = { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 };
 
@@ -15,7 +13,11 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function startTestCloud(serviceDir: string, dataDir: string, stage = 'test'): Promise<LocalCloud> {
+export function startTestCloud(
+  serviceDir: string,
+  dataDir: string,
+  stage = 'test',
+): Promise<LocalCloud> {
   const lines: string[] = [];
   return startLocalCloud({
     serviceDir,
@@ -43,7 +45,8 @@ export async function eventually<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 250);
   }

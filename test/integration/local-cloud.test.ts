@@ -6,7 +6,6 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
@@ -17,7 +16,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { PortInUseError } from '../../infra/local/ports.ts';
 import {
   EPHEMERAL_PORTS,
@@ -26,7 +32,6 @@ import {
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
-import { startLocalCloud } from '../../infra/local/cloud.ts';
 
 function clientsFor(cloud: LocalCloud) {
   const region = cloud.service.region;
@@ -37,7 +42,9 @@ function clientsFor(cloud: LocalCloud) {
     sns: new SNSClient({ region, credentials, endpoint: e.sns }),
     sqs: new SQSClient({ region, credentials, endpoint: e.sqs }),
     ddb: new DynamoDBClient({ region, credentials, endpoint: e.dynamodb }),
-    doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials, endpoint: e.dynamodb })),
+    doc: DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region, credentials, endpoint: e.dynamodb }),
+    ),
     sfn: new SFNClient({ region, credentials, endpoint: e.stepFunctions }),
   };
 }
@@ -78,7 +85,11 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
       );
     const receiveAll = async (logicalId: string) => {
       const { Messages } = await c.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: cloud.ref(logicalId), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        new ReceiveMessageCommand({
+          QueueUrl: cloud.ref(logicalId),
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
       );
       return (Messages ?? []).map((m) => m.Body);
     };
@@ -103,7 +114,10 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
     }
     const dead = await eventually(async () => {
       const { Messages } = await c.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: cloud.ref('WorkDeadLetterQueue'), WaitTimeSeconds: 1 }),
+        new ReceiveMessageCommand({
+          QueueUrl: cloud.ref('WorkDeadLetterQueue'),
+          WaitTimeSeconds: 1,
+        }),
       );
       return Messages?.[0];
     }, 'the failing record in the DLQ');
@@ -120,7 +134,11 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
           }),
         )
       ).Items ?? [];
-    assert.equal((await deliveries('ok-1')).length, 1, 'a succeeded record is deleted, not redelivered');
+    assert.equal(
+      (await deliveries('ok-1')).length,
+      1,
+      'a succeeded record is deleted, not redelivered',
+    );
     assert.equal((await deliveries('ok-2')).length, 1);
     const failed = await deliveries('fail-1');
     assert.equal(failed.length, 2, 'received maxReceiveCount (2) times before the DLQ');
@@ -140,14 +158,19 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
     // Assess
     assert.equal(get.status, 200);
     assert.equal(get.headers.get('x-fixture'), 'echo');
-    const g = await get.json();
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON body checked field by field below
+    const g = (await get.json()) as any;
     assert.equal(g.routeKey, 'GET /echo/{name}');
     assert.deepEqual(g.pathParameters, { name: 'alice' });
     assert.deepEqual(g.query, { x: '1,2' });
     assert.equal(g.functionName, 'fixture-test-echo');
-    assert.ok(g.remainingMs > 0 && g.remainingMs <= 3000, `remaining ${g.remainingMs} within the 3 s timeout`);
+    assert.ok(
+      g.remainingMs > 0 && g.remainingMs <= 3000,
+      `remaining ${g.remainingMs} within the 3 s timeout`,
+    );
     assert.equal(g.recordsTable, cloud.ref('RecordsTable'));
-    const p = await post.json();
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON body checked field by field below
+    const p = (await post.json()) as any;
     assert.equal(p.routeKey, 'POST /echo/{proxy+}');
     assert.deepEqual(p.pathParameters, { proxy: 'a/b c' });
     assert.equal(p.isBase64Encoded, true);
@@ -167,7 +190,10 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
     );
     const failed = await executionDone(c.sfn, executionArn as string);
     await c.doc.send(
-      new PutCommand({ TableName: cloud.ref('RecordsTable'), Item: { pk: `switch#${run}`, sk: 'on' } }),
+      new PutCommand({
+        TableName: cloud.ref('RecordsTable'),
+        Item: { pk: `switch#${run}`, sk: 'on' },
+      }),
     );
     await c.sfn.send(new RedriveExecutionCommand({ executionArn }));
     const redriven = await executionDone(c.sfn, executionArn as string);
@@ -222,12 +248,20 @@ describe('local cloud restarts', () => {
       let c = clientsFor(cloud);
       const bucket = cloud.ref('DataBucket');
       await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.txt', Body: 'kept' }));
-      await c.sqs.send(new SendMessageCommand({ QueueUrl: cloud.ref('UnitAQueue'), MessageBody: 'kept' }));
+      await c.sqs.send(
+        new SendMessageCommand({ QueueUrl: cloud.ref('UnitAQueue'), MessageBody: 'kept' }),
+      );
       await c.doc.send(
-        new PutCommand({ TableName: cloud.ref('RecordsTable'), Item: { pk: 'kept', sk: '1', kind: 'x' } }),
+        new PutCommand({
+          TableName: cloud.ref('RecordsTable'),
+          Item: { pk: 'kept', sk: '1', kind: 'x' },
+        }),
       );
       const { executionArn } = await c.sfn.send(
-        new StartExecutionCommand({ stateMachineArn: cloud.ref('pipeline'), input: '{"run":"restart"}' }),
+        new StartExecutionCommand({
+          stateMachineArn: cloud.ref('pipeline'),
+          input: '{"run":"restart"}',
+        }),
       );
       await executionDone(c.sfn, executionArn as string);
 
@@ -246,7 +280,9 @@ describe('local cloud restarts', () => {
         assert.equal(Messages?.[0]?.Body, 'kept');
         const items = await c.doc.send(new ScanCommand({ TableName: cloud.ref('RecordsTable') }));
         assert.ok(items.Items?.some((i) => i.pk === 'kept'));
-        const list = await c.sfn.send(new ListExecutionsCommand({ stateMachineArn: cloud.ref('pipeline') }));
+        const list = await c.sfn.send(
+          new ListExecutionsCommand({ stateMachineArn: cloud.ref('pipeline') }),
+        );
         assert.ok(list.executions?.some((e) => e.executionArn === executionArn));
       } finally {
         await cloud.stop();
@@ -275,7 +311,10 @@ describe('local cloud restarts', () => {
     try {
       await assert.rejects(start, (err: Error) => {
         assert.ok(err instanceof PortInUseError);
-        assert.equal(err.message, `port ${port} is already in use; set DSN_PORT to another port (or 0 for any free one)`);
+        assert.equal(
+          err.message,
+          `port ${port} is already in use; set DSN_PORT to another port (or 0 for any free one)`,
+        );
         return true;
       });
     } finally {

@@ -1,0 +1,37 @@
+/**
+ * AWS SDK clients, created once per process and shared by every adapter. Endpoints come from
+ * the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, so the same code runs
+ * against AWS, LocalStack and the local cloud.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+export interface AwsClients {
+  s3: S3Client;
+  sns: SNSClient;
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  sfn: SFNClient;
+}
+
+let shared: AwsClients | undefined;
+
+/** True when S3 is an emulator or LocalStack, which address buckets by path, not by host. */
+function customS3Endpoint(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+}
+
+/** The process's clients, created on first use. */
+export function awsClients(env: Record<string, string | undefined> = process.env): AwsClients {
+  shared ??= {
+    s3: new S3Client({ forcePathStyle: customS3Endpoint(env) }),
+    sns: new SNSClient({}),
+    sqs: new SQSClient({}),
+    dynamodb: new DynamoDBClient({}),
+    sfn: new SFNClient({}),
+  };
+  return shared;
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
+
+const env = {
+  DSN_STAGE: 'dev',
+  DSN_VAULTS_TABLE: 'dsn-dev-vaults',
+  DSN_NETWORK_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:network',
+  DSN_STATUS_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:status',
+  DSN_EVENTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:events',
+  DSN_UNIT_COUNT: '2',
+  DSN_UNIT_BUCKETS: 'b0,b1',
+};
+
+test('a complete environment gives the typed configuration', () => {
+  assert.deepEqual(loadConfig(env), {
+    stage: 'dev',
+    vaultsTable: 'dsn-dev-vaults',
+    networkTopicArn: 'arn:aws:sns:us-east-1:1:network',
+    statusTopicArn: 'arn:aws:sns:us-east-1:1:status',
+    eventsTopicArn: 'arn:aws:sns:us-east-1:1:events',
+    unitBuckets: ['b0', 'b1'],
+  });
+});
+
+test('a missing or malformed variable is an error naming it and the rule', () => {
+  const cases: Array<[Record<string, string | undefined>, string, RegExp]> = [
+    [{ DSN_VAULTS_TABLE: undefined }, 'DSN_VAULTS_TABLE', /is required/],
+    [{ DSN_STAGE: ' ' }, 'DSN_STAGE', /is required/],
+    [
+      { DSN_NETWORK_TOPIC_ARN: 'network' },
+      'DSN_NETWORK_TOPIC_ARN',
+      /must be an sns ARN, got "network"/,
+    ],
+    [{ DSN_UNIT_COUNT: 'two' }, 'DSN_UNIT_COUNT', /positive integer/],
+    [{ DSN_UNIT_BUCKETS: 'b0,,b1' }, 'DSN_UNIT_BUCKETS', /no empty entry/],
+    [{ DSN_UNIT_BUCKETS: 'b0' }, 'DSN_UNIT_BUCKETS', /lists 1 buckets but DSN_UNIT_COUNT is 2/],
+  ];
+  for (const [override, variable, rule] of cases) {
+    assert.throws(
+      () => loadConfig({ ...env, ...override }),
+      (err: Error) =>
+        err instanceof ConfigError && err.variable === variable && rule.test(err.message),
+      variable,
+    );
+  }
+});
