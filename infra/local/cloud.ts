@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
+import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
 import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
@@ -44,7 +45,11 @@ export interface LocalCloudOptions {
   functionLog?: (functionName: string, line: string) => void;
   /** Concurrent batches per SQS event source. */
   sqsPollers?: number;
+  /** Which DynamoDB emulator: dynalite (default) or the official DynamoDB Local (needs Java). */
+  dynamodbEngine?: DynamoDbEngine;
 }
+
+export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
 
 export interface LocalCloudEndpoints {
   api: string;
@@ -125,7 +130,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       portVariable: PORT_VARIABLES.aws,
     });
     stoppers.push(() => fauxqs.stop());
-    const dynamodb: DynamoDbHandle = await startDynamoDb({
+    const startDynamo =
+      opts.dynamodbEngine === 'dynamodb-local' ? startDynamoDbLocal : startDynamoDb;
+    const dynamodb: DynamoDbHandle = await startDynamo({
       port: opts.ports.dynamodb,
       dataDir,
       portVariable: PORT_VARIABLES.dynamodb,

@@ -36,7 +36,12 @@ async function main(): Promise<void> {
     dynamodb: readPort('dynamodb'),
     stepFunctions: readPort('stepFunctions'),
   };
+  const engine = process.env.DSN_DYNAMODB_ENGINE || 'dynalite';
+  if (engine !== 'dynalite' && engine !== 'dynamodb-local') {
+    throw new Error(`DSN_DYNAMODB_ENGINE must be "dynalite" or "dynamodb-local", got "${engine}"`);
+  }
   const cloud = await startLocalCloud({
+    dynamodbEngine: engine,
     serviceDir,
     dataDir,
     stage,
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
     '',
     `  HTTP API        ${endpoints.api}`,
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
-    `  DynamoDB        ${endpoints.dynamodb}   (dynalite)`,
+    `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
     '',
     `  resources: ${count('AWS::S3::Bucket')} buckets, ${count('AWS::SNS::Topic')} topics, ${count('AWS::SQS::Queue')} queues, ${count('AWS::DynamoDB::Table')} tables, ${Object.keys(service.stateMachines).length} state machines; not emulated: ${stack.notEmulated.size} (IAM and policies)`,
