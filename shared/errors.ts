@@ -1,0 +1,40 @@
+/**
+ * Every failure a caller can act on, as a named class under one base. Each message names the
+ * rule broken and the value seen; the HTTP layer maps classes to status codes in one place
+ * (functions/http-errors.ts).
+ */
+
+/** Base of every domain error: `name` is the class name and context fields ride along. */
+export class DsnError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A request parameter breaks a rule; `field` names it. */
+export class InvalidParameterError extends DsnError {
+  readonly field: string;
+  constructor(field: string, rule: string, options?: { cause?: unknown }) {
+    super(`${field}: ${rule}`, options);
+    this.field = field;
+  }
+}
+
+/** A vault with this name already exists. */
+export class VaultExistsError extends DsnError {
+  readonly vault: string;
+  constructor(vault: string) {
+    super(`vault "${vault}" already exists`);
+    this.vault = vault;
+  }
+}
+
+/** No vault with this name. */
+export class VaultNotFoundError extends DsnError {
+  readonly vault: string;
+  constructor(vault: string) {
+    super(`vault "${vault}" does not exist`);
+    this.vault = vault;
+  }
+}
