@@ -6,8 +6,8 @@ import { InvalidParameterError } from './errors.ts';
 
 export const MAX_KEY_BYTES = 1024;
 
-// C0 and C1 control characters, and DEL.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Unicode category Cc: the C0 and C1 control characters, and DEL.
+const CONTROL = /\p{Cc}/u;
 
 /**
  * Returns `key` when valid.
