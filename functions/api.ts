@@ -1,33 +1,53 @@
 /**
- * The HTTP API: API Gateway payload 2.0 in, JSON out. Routes map to shared/ and errors map to
- * status codes here, in one place.
+ * The HTTP API: API Gateway payload 2.0 in, JSON out. A thin adapter: each route parses its
+ * input, calls shared/, and maps the result; errors map to status codes in functions/http.ts.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { awsClients } from '../shared/aws/clients.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
+import { SnsSubscriptionManager } from '../shared/aws/subscriptions.ts';
+import { DynamoVaultStore } from '../shared/aws/vault-store.ts';
 import { loadConfig } from '../shared/config.ts';
 import { checkHealth } from '../shared/health.ts';
+import { createVault, validateVaultName } from '../shared/vault.ts';
+import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
 
 const config = loadConfig();
-const probes = deploymentProbes(config, awsClients());
+const clients = awsClients();
+const probes = deploymentProbes(config, clients);
+const vaults = new DynamoVaultStore(
+  DynamoDBDocumentClient.from(clients.dynamodb),
+  config.vaultsTable,
+);
+const subscriptions = new SnsSubscriptionManager(
+  clients.sns,
+  config.networkTopicArn,
+  config.unitQueueArns,
+);
+const poolSize = config.unitBuckets.length;
 
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  };
-}
+type Route = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 
-export const handler = async (
-  event: APIGatewayProxyEventV2,
-): Promise<APIGatewayProxyStructuredResultV2> => {
-  switch (event.routeKey) {
-    case 'GET /health': {
-      const report = await checkHealth(config.stage, probes);
-      return json(report.status === 'ok' ? 200 : 503, report);
-    }
-    default:
-      return json(404, { error: { code: 'NotFound', message: `no route for ${event.routeKey}` } });
+const routes: Record<string, Route> = {
+  'GET /health': async () => {
+    const report = await checkHealth(config.stage, probes);
+    return json(report.status === 'ok' ? 200 : 503, report);
+  },
+  'POST /vaults': async (event) =>
+    json(201, await createVault({ vaults, subscriptions, poolSize }, jsonBody(event))),
+  'GET /vaults': async () => json(200, { vaults: await vaults.list() }),
+  'GET /vaults/{vault}': async (event) =>
+    json(200, await vaults.get(validateVaultName(event.pathParameters?.vault, 'vault'))),
+};
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+  const route = routes[event.routeKey];
+  if (!route) return errorResult(404, 'NotFound', `no route for ${event.routeKey}`);
+  try {
+    return await route(event);
+  } catch (err) {
+    return toErrorResult(err);
   }
 };

@@ -22,9 +22,21 @@ export interface DsnConfig {
   eventsTopicArn: string;
   /** Bucket of each storage unit of the pool, in unit order. */
   unitBuckets: string[];
+  /** Queue of each storage unit, subscribed to the network topic, in unit order. */
+  unitQueueArns: string[];
 }
 
 type Env = Record<string, string | undefined>;
+
+function list(env: Env, name: string): string[] {
+  const items = required(env, name)
+    .split(',')
+    .map((b) => b.trim());
+  if (items.some((b) => b === '')) {
+    throw new ConfigError(name, 'must be a comma-separated list with no empty entry');
+  }
+  return items;
+}
 
 function required(env: Env, name: string): string {
   const value = env[name];
@@ -42,15 +54,8 @@ function arn(env: Env, name: string, service: string): string {
 
 /** Reads the configuration from `env` (default `process.env`). */
 export function loadConfig(env: Env = process.env): DsnConfig {
-  const unitBuckets = required(env, 'DSN_UNIT_BUCKETS')
-    .split(',')
-    .map((b) => b.trim());
-  if (unitBuckets.some((b) => b === '')) {
-    throw new ConfigError(
-      'DSN_UNIT_BUCKETS',
-      'must be a comma-separated list of bucket names with no empty entry',
-    );
-  }
+  const unitBuckets = list(env, 'DSN_UNIT_BUCKETS');
+  const unitQueueArns = list(env, 'DSN_UNIT_QUEUE_ARNS');
   const unitCount = Number(required(env, 'DSN_UNIT_COUNT'));
   if (!Number.isInteger(unitCount) || unitCount < 1) {
     throw new ConfigError(
@@ -64,6 +69,12 @@ export function loadConfig(env: Env = process.env): DsnConfig {
       `lists ${unitBuckets.length} buckets but DSN_UNIT_COUNT is ${unitCount}`,
     );
   }
+  if (unitQueueArns.length !== unitCount) {
+    throw new ConfigError(
+      'DSN_UNIT_QUEUE_ARNS',
+      `lists ${unitQueueArns.length} queues but DSN_UNIT_COUNT is ${unitCount}`,
+    );
+  }
   return {
     stage: required(env, 'DSN_STAGE'),
     vaultsTable: required(env, 'DSN_VAULTS_TABLE'),
@@ -71,5 +82,6 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     statusTopicArn: arn(env, 'DSN_STATUS_TOPIC_ARN', 'sns'),
     eventsTopicArn: arn(env, 'DSN_EVENTS_TOPIC_ARN', 'sns'),
     unitBuckets,
+    unitQueueArns,
   };
 }

@@ -38,3 +38,14 @@ export class VaultNotFoundError extends DsnError {
     this.vault = vault;
   }
 }
+
+/** A storage unit's bucket has no object at the key. */
+export class SliceNotFoundError extends DsnError {
+  readonly unit: number;
+  readonly key: string;
+  constructor(unit: number, key: string, options?: { cause?: unknown }) {
+    super(`unit ${unit} has no slice at ${key}`, options);
+    this.unit = unit;
+    this.key = key;
+  }
+}

@@ -3,6 +3,7 @@
  * storage units, and its own multicast address.
  */
 import { InvalidParameterError } from './errors.ts';
+import type { SubscriptionManager, VaultStore } from './ports.ts';
 
 /** A vault's configuration, as stored and as returned by the API. */
 export interface Vault {
@@ -153,4 +154,42 @@ export function unitSubscriptions(unit: number, vaults: Vault[]): string[] {
     unitAddress(unit),
     ...vaults.filter((v) => v.units.includes(unit)).map((v) => v.address),
   ].sort();
+}
+
+/**
+ * Creates a vault and subscribes its units to its address.
+ *
+ * Two vaults created at once on a shared unit could each set that unit's filter policy from a
+ * list missing the other; recomputing from the stored vaults after the write, until the list
+ * stops changing, makes the last writer's view complete.
+ * @throws InvalidParameterError for a bad request, VaultExistsError for a taken name.
+ */
+export async function createVault(
+  deps: { vaults: VaultStore; subscriptions: SubscriptionManager; poolSize: number },
+  body: unknown,
+): Promise<Vault> {
+  const existing = await deps.vaults.list();
+  const usage = Array.from({ length: deps.poolSize }, (_, unit) =>
+    existing.reduce((n, v) => n + (v.units.includes(unit) ? 1 : 0), 0),
+  );
+  const vault = planVault(body, deps.poolSize, usage);
+  await deps.vaults.create(vault);
+  await syncSubscriptions(deps, vault.units);
+  return vault;
+}
+
+/** Sets each of `units`' filter policies from the stored vaults. Idempotent. */
+export async function syncSubscriptions(
+  deps: { vaults: VaultStore; subscriptions: SubscriptionManager },
+  units: number[],
+): Promise<void> {
+  let previous = '';
+  for (let round = 0; round < 3; round++) {
+    const vaults = await deps.vaults.list();
+    const plan = units.map((u) => unitSubscriptions(u, vaults));
+    const signature = JSON.stringify(plan);
+    if (signature === previous) return;
+    await Promise.all(units.map((u, i) => deps.subscriptions.setAddresses(u, plan[i] as string[])));
+    previous = signature;
+  }
 }

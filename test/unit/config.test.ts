@@ -10,6 +10,7 @@ const env = {
   DSN_EVENTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:events',
   DSN_UNIT_COUNT: '2',
   DSN_UNIT_BUCKETS: 'b0,b1',
+  DSN_UNIT_QUEUE_ARNS: 'arn:aws:sqs:us-east-1:1:q0,arn:aws:sqs:us-east-1:1:q1',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -20,6 +21,7 @@ test('a complete environment gives the typed configuration', () => {
     statusTopicArn: 'arn:aws:sns:us-east-1:1:status',
     eventsTopicArn: 'arn:aws:sns:us-east-1:1:events',
     unitBuckets: ['b0', 'b1'],
+    unitQueueArns: ['arn:aws:sqs:us-east-1:1:q0', 'arn:aws:sqs:us-east-1:1:q1'],
   });
 });
 
@@ -33,8 +35,9 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       /must be an sns ARN, got "network"/,
     ],
     [{ DSN_UNIT_COUNT: 'two' }, 'DSN_UNIT_COUNT', /positive integer/],
-    [{ DSN_UNIT_BUCKETS: 'b0,,b1' }, 'DSN_UNIT_BUCKETS', /no empty entry/],
+    [{ DSN_UNIT_BUCKETS: 'b0,,b1' }, 'DSN_UNIT_BUCKETS', /with no empty entry/],
     [{ DSN_UNIT_BUCKETS: 'b0' }, 'DSN_UNIT_BUCKETS', /lists 1 buckets but DSN_UNIT_COUNT is 2/],
+    [{ DSN_UNIT_QUEUE_ARNS: 'q' }, 'DSN_UNIT_QUEUE_ARNS', /lists 1 queues but DSN_UNIT_COUNT is 2/],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(

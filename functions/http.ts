@@ -1,0 +1,58 @@
+/**
+ * HTTP plumbing shared by the API handler: JSON responses, and the one place where domain
+ * errors become status codes and `{"error":{"code","message"}}` bodies.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  DsnError,
+  InvalidParameterError,
+  VaultExistsError,
+  VaultNotFoundError,
+} from '../shared/errors.ts';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+const STATUS: Array<[new (...args: never[]) => DsnError, number]> = [
+  [InvalidParameterError, 400],
+  [VaultNotFoundError, 404],
+  [VaultExistsError, 409],
+];
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The error body of every failed call. */
+export function errorResult(statusCode: number, code: string, message: string): HttpResult {
+  return json(statusCode, { error: { code, message } });
+}
+
+/** Maps a thrown error to its response; anything unexpected is a 500 that hides internals. */
+export function toErrorResult(err: unknown): HttpResult {
+  if (err instanceof DsnError) {
+    const status = STATUS.find(([type]) => err instanceof type)?.[1] ?? 500;
+    return errorResult(status, err.name.replace(/Error$/, ''), err.message);
+  }
+  console.error('unexpected error', err);
+  return errorResult(500, 'Internal', 'internal error; see the function log');
+}
+
+/** Parses a JSON request body. @throws InvalidParameterError when it is not JSON. */
+export function jsonBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+    : (event.body ?? '');
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidParameterError('body', 'must be valid JSON', { cause: err });
+  }
+}

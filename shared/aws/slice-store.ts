@@ -1,0 +1,104 @@
+/** SliceStore on S3: one bucket per storage unit, in pool order. */
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { SliceNotFoundError } from '../errors.ts';
+import type { SliceStore, StoredSlice } from '../ports.ts';
+
+/** S3's DeleteObjects takes at most 1000 keys per call. */
+const DELETE_BATCH = 1000;
+
+export class S3SliceStore implements SliceStore {
+  private readonly s3: S3Client;
+  private readonly buckets: readonly string[];
+
+  constructor(s3: S3Client, buckets: readonly string[]) {
+    this.s3 = s3;
+    this.buckets = buckets;
+  }
+
+  private bucket(unit: number): string {
+    const bucket = this.buckets[unit];
+    if (bucket === undefined)
+      throw new RangeError(`unit ${unit} is not in the pool of ${this.buckets.length}`);
+    return bucket;
+  }
+
+  async put(unit: number, key: string, body: Uint8Array, crc32c: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket(unit),
+        Key: key,
+        Body: body,
+        ContentLength: body.byteLength,
+        ChecksumCRC32C: crc32c,
+      }),
+    );
+  }
+
+  async get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array> {
+    try {
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket(unit), Key: key }),
+        {
+          abortSignal: signal,
+        },
+      );
+      if (!out.Body) throw new SliceNotFoundError(unit, key);
+      return await out.Body.transformToByteArray();
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as Error).name === 'NoSuchKey') {
+        throw new SliceNotFoundError(unit, key, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async head(unit: number, key: string): Promise<{ size: number; crc32c?: string } | undefined> {
+    try {
+      const out = await this.s3.send(
+        new HeadObjectCommand({ Bucket: this.bucket(unit), Key: key, ChecksumMode: 'ENABLED' }),
+      );
+      return { size: out.ContentLength ?? 0, crc32c: out.ChecksumCRC32C };
+    } catch (err) {
+      if (err instanceof NotFound || (err as Error).name === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  async *list(unit: number, prefix: string): AsyncIterable<StoredSlice> {
+    const pages = paginateListObjectsV2(
+      { client: this.s3 },
+      { Bucket: this.bucket(unit), Prefix: prefix },
+    );
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified };
+      }
+    }
+  }
+
+  async delete(unit: number, keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const out = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket(unit),
+          Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const failed = out.Errors ?? [];
+      if (failed.length > 0) {
+        throw new Error(
+          `unit ${unit}: ${failed.length} deletes failed, first ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`,
+        );
+      }
+    }
+  }
+}
