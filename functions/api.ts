@@ -3,7 +3,6 @@
  * input, calls shared/, and maps the result; errors map to status codes in functions/http.ts.
  */
 
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { awsClients } from '../shared/aws/clients.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
@@ -17,10 +16,7 @@ import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './h
 const config = loadConfig();
 const clients = awsClients();
 const probes = deploymentProbes(config, clients);
-const vaults = new DynamoVaultStore(
-  DynamoDBDocumentClient.from(clients.dynamodb),
-  config.vaultsTable,
-);
+const vaults = new DynamoVaultStore(clients.documents, config.vaultsTable);
 const subscriptions = new SnsSubscriptionManager(
   clients.sns,
   config.networkTopicArn,

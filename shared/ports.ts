@@ -2,6 +2,7 @@
  * The small interfaces the domain speaks to. `shared/aws/` implements them with the AWS SDK;
  * nothing else in `shared/` imports an SDK.
  */
+import type { RevisionRecord, UnitStatus } from './revision.ts';
 import type { Vault } from './vault.ts';
 
 /** One slice object as a storage unit holds it. */
@@ -41,4 +42,84 @@ export interface VaultStore {
 export interface SubscriptionManager {
   /** Sets unit `unit`'s subscribed addresses. Idempotent. */
   setAddresses(unit: number, addresses: string[]): Promise<void>;
+}
+
+/** Revisions and their per-segment tallies: the committer's ledger. Every write is idempotent. */
+export interface Ledger {
+  /** Records a new pending revision, due for cleanup at `dueAt` (epoch ms) unless committed. */
+  createPending(record: RevisionRecord, dueAt: number): Promise<void>;
+  get(revision: string): Promise<RevisionRecord | undefined>;
+  /**
+   * Adds the status's pillar to its segment's favorable or unfavorable set and returns both
+   * set sizes afterwards; an unfavorable status also adds its unit to the revision's failed
+   * units. A repeated status changes nothing.
+   */
+  tally(status: UnitStatus): Promise<{ favorable: number; unfavorable: number }>;
+  /** Adds `segment` to the revision's done set; returns the record afterwards. */
+  markSegmentDone(revision: string, segment: number): Promise<RevisionRecord>;
+  /** Records what the writer learnt at the end of its stream; returns the record afterwards. */
+  finishWriting(
+    revision: string,
+    info: { segments: number; size: number; sha256: string },
+  ): Promise<RevisionRecord>;
+  /** Flips pending to committed when all `segments` are done. True only for the call that flipped it. */
+  commit(revision: string, segments: number, at: Date): Promise<boolean>;
+  /** Flips pending to failed. True only for the call that flipped it. */
+  fail(revision: string, reason: string, dueAt: number): Promise<boolean>;
+  markTasksDone(revision: string): Promise<void>;
+  /** Marks a replaced or deleted revision as garbage, due for cleanup at `dueAt`. */
+  retire(revision: string, dueAt: number): Promise<void>;
+  /** Revisions whose slices are due for removal: stale pending, failed, garbage. */
+  due(now: number, limit: number): Promise<RevisionRecord[]>;
+  /** Cleanup of the revision's slices finished. */
+  purged(revision: string): Promise<void>;
+}
+
+/** What the object index holds per key: the manifest of its committed revision. */
+export interface IndexEntry {
+  vault: string;
+  key: string;
+  revision: string;
+  objectId: string;
+  size: number;
+  sha256: string;
+  segments: number;
+  segmentSize: number;
+  readThreshold: number;
+  units: number[];
+  committedAt: string;
+}
+
+/** Keys to their committed revisions, for reads and listings without scanning buckets. */
+export interface ObjectIndex {
+  /**
+   * Points the key at `entry.revision` unless a newer revision (or a newer delete) is there.
+   * @returns the revision it replaced, or `stale` when a newer one won.
+   */
+  publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }>;
+  get(vault: string, key: string): Promise<IndexEntry | undefined>;
+  /** Replaces the key with a tombstone at `revision`; returns the entry it removed. */
+  remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined>;
+  list(
+    vault: string,
+    prefix: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ entries: IndexEntry[]; cursor?: string }>;
+}
+
+/** A change users can subscribe to (the vault events topic). */
+export interface ObjectEvent {
+  type: 'object.committed' | 'object.deleted';
+  vault: string;
+  key: string;
+  revision: string;
+  size?: number;
+  sha256?: string;
+  time: string;
+}
+
+export interface EventBus {
+  /** At least once: consumers dedupe on `(vault, key, revision, type)`. */
+  publish(event: ObjectEvent): Promise<void>;
 }

@@ -8,12 +8,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface AwsClients {
   s3: S3Client;
   sns: SNSClient;
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
+  /** Document client over `dynamodb`; undefined attributes are left out rather than refused. */
+  documents: DynamoDBDocumentClient;
   sfn: SFNClient;
 }
 
@@ -26,12 +29,18 @@ function customS3Endpoint(env: Record<string, string | undefined>): boolean {
 
 /** The process's clients, created on first use. */
 export function awsClients(env: Record<string, string | undefined> = process.env): AwsClients {
-  shared ??= {
-    s3: new S3Client({ forcePathStyle: customS3Endpoint(env) }),
-    sns: new SNSClient({}),
-    sqs: new SQSClient({}),
-    dynamodb: new DynamoDBClient({}),
-    sfn: new SFNClient({}),
-  };
+  if (!shared) {
+    const dynamodb = new DynamoDBClient({});
+    shared = {
+      s3: new S3Client({ forcePathStyle: customS3Endpoint(env) }),
+      sns: new SNSClient({}),
+      sqs: new SQSClient({}),
+      dynamodb,
+      documents: DynamoDBDocumentClient.from(dynamodb, {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+      sfn: new SFNClient({}),
+    };
+  }
   return shared;
 }

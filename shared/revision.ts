@@ -1,0 +1,82 @@
+/**
+ * Revisions: one version of an object, invisible to readers until committed. A revision is
+ * pending while its segments are being stored, committed once every segment has `T` favorable
+ * unit statuses, failed when some segment can no longer reach `T`, and garbage once a newer
+ * revision or a delete has replaced it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+export type RevisionState = 'pending' | 'committed' | 'failed' | 'garbage';
+
+/** What the ledger keeps about a revision (the manifest once committed). */
+export interface RevisionRecord {
+  revision: string;
+  vault: string;
+  key: string;
+  objectId: string;
+  state: RevisionState;
+  /** Segment count; unknown (undefined) while a streamed write is still cutting segments. */
+  segments?: number;
+  size?: number;
+  sha256?: string;
+  segmentSize: number;
+  readThreshold: number;
+  writeThreshold: number;
+  /** Pool unit of each pillar, fixed at write time. */
+  units: number[];
+  /** Segments with T favorable statuses. */
+  doneSegments: number;
+  /** Units that reported a failed store, for the 503 answer. */
+  failedUnits: number[];
+  createdAt: string;
+  committedAt?: string;
+  /** Why the revision failed, when it did. */
+  reason?: string;
+  /** The associated tasks have all run (they run again until they have). */
+  tasksDone: boolean;
+}
+
+/** One storage unit's answer for one slice. */
+export interface UnitStatus {
+  vault: string;
+  revision: string;
+  segment: number;
+  pillar: number;
+  unit: number;
+  ok: boolean;
+  reason?: string;
+}
+
+/**
+ * A new revision id: a millisecond timestamp and 64 random bits, both fixed width, so ids of
+ * one key sort by creation time and "newer revision wins" is a string comparison.
+ */
+export function newRevisionId(now = Date.now()): string {
+  return `${now.toString(36).padStart(10, '0')}${randomBytes(8).toString('hex')}`;
+}
+
+/** A stable id for a key within a vault, short enough for slice names whatever the key. */
+export function objectIdOf(vault: string, key: string): string {
+  return createHash('sha256')
+    .update(vault)
+    .update('\0')
+    .update(key)
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** What one more status means for its segment. */
+export type TallyVerdict = 'segment-done' | 'segment-lost' | 'undecided';
+
+/** `favorable` and `unfavorable` are the distinct pillars heard so far for one segment. */
+export function judgeSegment(
+  favorable: number,
+  unfavorable: number,
+  width: number,
+  writeThreshold: number,
+): TallyVerdict {
+  if (favorable >= writeThreshold) return 'segment-done';
+  // More than n - T failures leave fewer than T pillars that could still succeed.
+  if (unfavorable > width - writeThreshold) return 'segment-lost';
+  return 'undecided';
+}
