@@ -189,17 +189,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
 
     const stepFunctions: StepFunctionsServer = await startStepFunctions({
       port: opts.ports.stepFunctions,
+      portVariable: PORT_VARIABLES.stepFunctions,
       dataDir: resolve(dataDir, 'stepfunctions'),
       region,
       accountId: LOCAL_ACCOUNT_ID,
       invoke: (name, payload) => invoker.invoke(name, payload),
-    }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') {
-        throw new Error(
-          `port ${opts.ports.stepFunctions} is already in use; set ${PORT_VARIABLES.stepFunctions} to another port (or 0 for any free one)`,
-        );
-      }
-      throw err;
     });
     stoppers.push(() => stepFunctions.stop());
     endpoints = {
