@@ -101,7 +101,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       await flip();
 
       // Assess
-      assert.deepEqual([...(again.Attributes?.favorable as Set<string>)].sort(), ['0', '1']);
+      assert.deepEqual([...(again.Attributes?.favorable ?? [])].sort(), ['0', '1']);
       await assert.rejects(flip(), ConditionalCheckFailedException);
     });
 
