@@ -10,7 +10,7 @@ import { SnsSubscriptionManager } from '../shared/aws/subscriptions.ts';
 import { DynamoVaultStore } from '../shared/aws/vault-store.ts';
 import { loadConfig } from '../shared/config.ts';
 import { checkHealth } from '../shared/health.ts';
-import { createVault, validateVaultName } from '../shared/vault.ts';
+import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
 
 const config = loadConfig();
@@ -38,10 +38,18 @@ const routes: Record<string, Route> = {
     json(200, await vaults.get(validateVaultName(event.pathParameters?.vault, 'vault'))),
 };
 
+let ready: Promise<void> | undefined;
+
 export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
   const route = routes[event.routeKey];
   if (!route) return errorResult(404, 'NotFound', `no route for ${event.routeKey}`);
   try {
+    // Once per execution environment; a failure is retried by the next request.
+    ready ??= ensureDefaultVault({ vaults, poolSize }).catch((err) => {
+      ready = undefined;
+      throw err;
+    });
+    await ready;
     return await route(event);
   } catch (err) {
     return toErrorResult(err);

@@ -2,7 +2,7 @@
  * Vaults: named containers, each with its own dispersal parameters over a subset of the pool's
  * storage units, and its own multicast address.
  */
-import { InvalidParameterError } from './errors.ts';
+import { InvalidParameterError, VaultExistsError, VaultNotFoundError } from './errors.ts';
 import type { SubscriptionManager, VaultStore } from './ports.ts';
 
 /** A vault's configuration, as stored and as returned by the API. */
@@ -191,5 +191,27 @@ export async function syncSubscriptions(
     if (signature === previous) return;
     await Promise.all(units.map((u, i) => deps.subscriptions.setAddresses(u, plan[i] as string[])));
     previous = signature;
+  }
+}
+
+/**
+ * Makes sure the `default` vault (4-of-6, T = 5, on units 0 to 5) exists. serverless.yml
+ * already subscribes those units to its address. Idempotent; a pool under six units has none.
+ */
+export async function ensureDefaultVault(deps: {
+  vaults: VaultStore;
+  poolSize: number;
+}): Promise<void> {
+  if (deps.poolSize < DEFAULT_VAULT.width) return;
+  try {
+    await deps.vaults.get(DEFAULT_VAULT.name);
+  } catch (err) {
+    if (!(err instanceof VaultNotFoundError)) throw err;
+    const units = [...Array(DEFAULT_VAULT.width).keys()];
+    try {
+      await deps.vaults.create(planVault({ ...DEFAULT_VAULT, units }, deps.poolSize, []));
+    } catch (e) {
+      if (!(e instanceof VaultExistsError)) throw e;
+    }
   }
 }

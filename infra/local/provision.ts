@@ -335,8 +335,20 @@ export async function provision(opts: {
     lookup: (id) => resources.get(id),
   };
 
+  // Physical names may use pseudo parameters (`!Sub ${AWS::StackName}-...`); they resolve now.
+  const NAME_PROPS = ['BucketName', 'TopicName', 'QueueName', 'TableName'];
   for (const [id, r] of Object.entries(service.resources)) {
-    const predicted = predict(service, id, r.Type, r.Properties ?? {}, sqsHost);
+    const props = { ...(r.Properties ?? {}) };
+    for (const key of NAME_PROPS) {
+      if (props[key] !== undefined) {
+        props[key] = resolveIntrinsics(
+          props[key],
+          context,
+          `resources.Resources.${id}.Properties.${key}`,
+        );
+      }
+    }
+    const predicted = predict(service, id, r.Type, props, sqsHost);
     if (predicted) resources.set(id, { ...predicted, type: r.Type });
   }
   for (const fn of service.functions) {

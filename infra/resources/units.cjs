@@ -1,0 +1,237 @@
+// The pool of storage units, generated from one definition (serverless.yml reads it through
+// `${file(infra/resources/units.cjs):...}`). Plain CommonJS because the Serverless Framework
+// `require`s variable files. Unit i is: a bucket (or an existing bucket named in
+// `custom.dsn.units[i]`), a queue subscribed to the network topic with a filter policy on the
+// `dsn-address` attribute, its dead-letter queue, and the policies that let SNS deliver.
+'use strict';
+
+const DEFAULT_VAULT_WIDTH = 6;
+
+class UnitConfigError extends Error {
+  constructor(field, rule) {
+    super(`custom.dsn.${field}: ${rule}`);
+    this.name = 'UnitConfigError';
+  }
+}
+
+/** Checks `custom.dsn` and returns the unit count and per-unit overrides. */
+function readConfig(dsn) {
+  const config = dsn ?? {};
+  const unitCount = config.unitCount ?? 8;
+  if (!Number.isInteger(unitCount) || unitCount < 1 || unitCount > 256) {
+    throw new UnitConfigError(
+      'unitCount',
+      `must be an integer from 1 to 256, got ${JSON.stringify(unitCount)}`,
+    );
+  }
+  const units = config.units ?? [];
+  if (!Array.isArray(units) || units.length > unitCount) {
+    throw new UnitConfigError(
+      'units',
+      `must be a list of at most unitCount (${unitCount}) entries`,
+    );
+  }
+  units.forEach((u, i) => {
+    if (u === null || u === undefined) return;
+    if (typeof u !== 'object' || Array.isArray(u))
+      throw new UnitConfigError(`units[${i}]`, 'must be an object');
+    for (const key of Object.keys(u)) {
+      if (key !== 'bucket' && key !== 'region') {
+        throw new UnitConfigError(
+          `units[${i}].${key}`,
+          'is not a unit field (known: bucket, region)',
+        );
+      }
+    }
+    if (
+      u.bucket !== undefined &&
+      (typeof u.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(u.bucket))
+    ) {
+      throw new UnitConfigError(
+        `units[${i}].bucket`,
+        `must be an S3 bucket name, got ${JSON.stringify(u.bucket)}`,
+      );
+    }
+    if (
+      u.region !== undefined &&
+      (typeof u.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(u.region))
+    ) {
+      throw new UnitConfigError(
+        `units[${i}].region`,
+        `must be an AWS region name, got ${JSON.stringify(u.region)}`,
+      );
+    }
+    if (u.region !== undefined && u.bucket === undefined) {
+      throw new UnitConfigError(
+        `units[${i}].region`,
+        'needs bucket: CloudFormation creates buckets in the stack region only',
+      );
+    }
+  });
+  return { unitCount, units };
+}
+
+function bucketRef(i, override) {
+  return override?.bucket ? override.bucket : { Ref: `Unit${i}Bucket` };
+}
+
+function bucketArn(i, override) {
+  return override?.bucket
+    ? `arn:aws:s3:::${override.bucket}`
+    : { 'Fn::GetAtt': [`Unit${i}Bucket`, 'Arn'] };
+}
+
+/** Every CloudFormation resource of the pool. */
+function unitResources({ unitCount, units }) {
+  const resources = {};
+  for (let i = 0; i < unitCount; i++) {
+    const override = units[i] ?? undefined;
+    if (!override?.bucket) {
+      resources[`Unit${i}Bucket`] = {
+        Type: 'AWS::S3::Bucket',
+        Properties: {
+          BucketName: { 'Fn::Sub': `\${AWS::StackName}-unit-${i}-\${AWS::AccountId}` },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+            ],
+          },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          // Slices are immutable (their keys carry the revision), so versioning would only
+          // keep deleted garbage; unfinished staged uploads are not left to accumulate.
+          LifecycleConfiguration: {
+            Rules: [
+              {
+                Id: 'abort-incomplete-uploads',
+                Status: 'Enabled',
+                AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              },
+            ],
+          },
+        },
+      };
+      resources[`Unit${i}BucketPolicy`] = {
+        Type: 'AWS::S3::BucketPolicy',
+        Properties: {
+          Bucket: { Ref: `Unit${i}Bucket` },
+          PolicyDocument: tlsOnly(bucketArn(i)),
+        },
+      };
+    }
+    resources[`Unit${i}DeadLetterQueue`] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
+    };
+    resources[`Unit${i}Queue`] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        // Six times the unit function's timeout, as Lambda recommends for SQS sources.
+        VisibilityTimeout: 180,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [`Unit${i}DeadLetterQueue`, 'Arn'] },
+          maxReceiveCount: 5,
+        },
+      },
+    };
+    resources[`Unit${i}Subscription`] = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: {
+        TopicArn: { Ref: 'NetworkTopic' },
+        Protocol: 'sqs',
+        Endpoint: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
+        RawMessageDelivery: true,
+        // The unit's own address, plus the default vault's for the units it spans. Creating a
+        // vault at run time widens these policies (shared/vault.ts).
+        FilterPolicy: {
+          'dsn-address': i < DEFAULT_VAULT_WIDTH ? [`unit/${i}`, 'vault/default'] : [`unit/${i}`],
+        },
+      },
+    };
+    resources[`Unit${i}QueuePolicy`] = snsToQueue([`Unit${i}Queue`], 'NetworkTopic');
+  }
+  return resources;
+}
+
+/** A bucket policy refusing any request not made over TLS. */
+function tlsOnly(arn) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [arn, { 'Fn::Join': ['', [arn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  };
+}
+
+/** Lets one topic, and only it, send to the queues. */
+function snsToQueue(queueIds, topicId) {
+  return {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: {
+      Queues: queueIds.map((id) => ({ Ref: id })),
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: queueIds.map((id) => ({
+          Effect: 'Allow',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+          Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topicId } } },
+        })),
+      },
+    },
+  };
+}
+
+/** Values the functions get as environment variables. */
+function unitEnvironment({ unitCount, units }) {
+  const list = (f) => ({
+    'Fn::Join': [',', Array.from({ length: unitCount }, (_, i) => f(i, units[i]))],
+  });
+  return {
+    DSN_UNIT_COUNT: String(unitCount),
+    DSN_UNIT_BUCKETS: list((i, o) => bucketRef(i, o)),
+    DSN_UNIT_QUEUE_ARNS: list((i) => ({ 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] })),
+  };
+}
+
+/** IAM resources naming every unit bucket, and every object in them. */
+function unitBucketArns({ unitCount, units }) {
+  const arns = [];
+  for (let i = 0; i < unitCount; i++) {
+    const arn = bucketArn(i, units[i]);
+    arns.push(arn, { 'Fn::Join': ['', [arn, '/*']] });
+  }
+  return arns;
+}
+
+async function resolve({ resolveConfigurationProperty }) {
+  const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
+  return {
+    resources: { Resources: unitResources(config) },
+    environment: unitEnvironment(config),
+    bucketArns: unitBucketArns(config),
+  };
+}
+
+module.exports = resolve;
+module.exports.readConfig = readConfig;
+module.exports.unitResources = unitResources;
+module.exports.unitEnvironment = unitEnvironment;
+module.exports.unitBucketArns = unitBucketArns;
+module.exports.tlsOnly = tlsOnly;
+module.exports.snsToQueue = snsToQueue;
+module.exports.UnitConfigError = UnitConfigError;
