@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+
+const require = createRequire(import.meta.url);
+const units = require('../../../infra/resources/units.cjs') as {
+  readConfig(dsn: unknown): {
+    unitCount: number;
+    units: Array<{ bucket?: string; region?: string }>;
+  };
+  unitResources(
+    config: ReturnType<typeof units.readConfig>,
+  ): Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  unitEnvironment(config: ReturnType<typeof units.readConfig>): Record<string, unknown>;
+  unitBucketArns(config: ReturnType<typeof units.readConfig>): unknown[];
+};
+
+test('the pool is generated per unit: bucket, policies, queue, dead-letter queue and filtered subscription', () => {
+  // Act
+  const resources = units.unitResources(units.readConfig({ unitCount: 8 }));
+
+  // Assess
+  const types = Object.values(resources).map((r) => r.Type);
+  assert.equal(types.filter((t) => t === 'AWS::S3::Bucket').length, 8);
+  assert.equal(types.filter((t) => t === 'AWS::SQS::Queue').length, 16);
+  assert.equal(types.filter((t) => t === 'AWS::SNS::Subscription').length, 8);
+  const sub = (i: number) => resources[`Unit${i}Subscription`]?.Properties;
+  assert.deepEqual(sub(0)?.FilterPolicy, { 'dsn-address': ['unit/0', 'vault/default'] });
+  assert.deepEqual(sub(5)?.FilterPolicy, { 'dsn-address': ['unit/5', 'vault/default'] });
+  assert.deepEqual(sub(6)?.FilterPolicy, { 'dsn-address': ['unit/6'] });
+  assert.equal(sub(3)?.RawMessageDelivery, true);
+  const queue = resources.Unit2Queue?.Properties as { RedrivePolicy: { maxReceiveCount: number } };
+  assert.equal(queue.RedrivePolicy.maxReceiveCount, 5);
+});
+
+test('a unit may name an existing bucket in another region: no bucket is created, and IAM and env point at it', () => {
+  // Prepare
+  const config = units.readConfig({
+    unitCount: 3,
+    units: [null, { bucket: 'far-unit-1', region: 'eu-west-1' }],
+  });
+
+  // Act
+  const resources = units.unitResources(config);
+  const env = units.unitEnvironment(config) as {
+    DSN_UNIT_BUCKETS: { 'Fn::Join': [string, unknown[]] };
+  };
+
+  // Assess
+  assert.ok(resources.Unit0Bucket);
+  assert.equal(resources.Unit1Bucket, undefined);
+  assert.equal(resources.Unit1BucketPolicy, undefined);
+  assert.ok(resources.Unit1Queue);
+  assert.deepEqual(env.DSN_UNIT_BUCKETS['Fn::Join'][1][1], 'far-unit-1');
+  assert.ok(units.unitBucketArns(config).includes('arn:aws:s3:::far-unit-1'));
+});
+
+test('bad pool settings are refused with the field and the rule', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ unitCount: 0 }, /custom\.dsn\.unitCount: must be an integer from 1 to 256, got 0/],
+    [{ unitCount: 'eight' }, /custom\.dsn\.unitCount/],
+    [
+      { unitCount: 2, units: [{}, {}, {}] },
+      /custom\.dsn\.units: must be a list of at most unitCount \(2\)/,
+    ],
+    [
+      { unitCount: 2, units: [{ bucket: 'Bad_Bucket' }] },
+      /custom\.dsn\.units\[0\]\.bucket: must be an S3 bucket name/,
+    ],
+    [
+      { unitCount: 2, units: [{ bucket: 'good-one', region: 42 }] },
+      /custom\.dsn\.units\[0\]\.region: must be an AWS region name, got 42/,
+    ],
+    [
+      { unitCount: 2, units: [{ region: 'eu-west-1' }] },
+      /custom\.dsn\.units\[0\]\.region: needs bucket/,
+    ],
+    [
+      { unitCount: 2, units: [{ colour: 'red' }] },
+      /custom\.dsn\.units\[0\]\.colour: is not a unit field/,
+    ],
+  ];
+  for (const [dsn, rule] of cases)
+    assert.throws(() => units.readConfig(dsn), rule, JSON.stringify(dsn));
+});
