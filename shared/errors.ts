@@ -49,3 +49,14 @@ export class SliceNotFoundError extends DsnError {
     this.key = key;
   }
 }
+
+/** Fewer than `k` shards (slices) of a segment are present: it cannot be rebuilt. */
+export class TooFewShardsError extends DsnError {
+  readonly present: number;
+  readonly needed: number;
+  constructor(present: number, needed: number) {
+    super(`only ${present} shards present, ${needed} needed to reconstruct`);
+    this.present = present;
+    this.needed = needed;
+  }
+}
