@@ -109,7 +109,9 @@ export function createCodec(
       );
     }
     const len = shards[0]?.length ?? 0;
-    shards.forEach((s, i) => checkShard(s, i, len));
+    shards.forEach((s, i) => {
+      checkShard(s, i, len);
+    });
     return len;
   };
 

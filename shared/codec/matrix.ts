@@ -40,7 +40,9 @@ export function multiply(a: Matrix, b: Matrix): Matrix {
 /** Rows `rows` of `m`, in that order. */
 export function selectRows(m: Matrix, rows: number[]): Matrix {
   const out = matrix(rows.length, m.cols);
-  rows.forEach((r, i) => out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  rows.forEach((r, i) => {
+    out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols);
+  });
   return out;
 }
 
