@@ -44,7 +44,7 @@ for (const kernel of KERNELS) {
           fc.integer({ min: 1, max: 20 }),
           fc.integer({ min: 0, max: 8 }),
           fc.integer({ min: 0, max: 2000 }),
-          fc.infiniteStream(fc.double({ min: 0, max: 1, noNaN: true })),
+          fc.infiniteStream(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
           (k, m, size, coins) => {
             // Prepare
             const codec = createCodec(k, m, { kernel });
