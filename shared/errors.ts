@@ -60,3 +60,26 @@ export class TooFewShardsError extends DsnError {
     this.needed = needed;
   }
 }
+
+/** A slice name string that does not parse; `rule` says which part is wrong. */
+export class InvalidSliceNameError extends DsnError {
+  readonly value: string;
+  constructor(value: string, rule: string) {
+    super(`invalid slice name "${value.slice(0, 200)}": ${rule}`);
+    this.value = value;
+  }
+}
+
+/** Why a stored slice was refused. */
+export type SliceDefect = 'truncated' | 'foreign' | 'version' | 'corrupt';
+
+/** Slice bytes that must not be used: cut short, not ours, or failing their checksum. */
+export class InvalidSliceError extends DsnError {
+  readonly defect: SliceDefect;
+  readonly sliceName?: string;
+  constructor(defect: SliceDefect, detail: string, sliceName?: string) {
+    super(`${defect} slice${sliceName ? ` ${sliceName}` : ''}: ${detail}`);
+    this.defect = defect;
+    this.sliceName = sliceName;
+  }
+}

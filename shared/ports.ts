@@ -15,14 +15,14 @@ export interface StoredSlice {
 /** The pool's storage units: one bucket each, addressed by unit index. */
 export interface SliceStore {
   /**
-   * Stores `body` at `key` on `unit`. `crc32c` (base64, as S3's `x-amz-checksum-crc32c`) lets
-   * the store verify the bytes on arrival; a mismatch is an error and nothing is stored.
+   * Stores `body` at `key` on `unit`. `crc32` (base64, as S3's `x-amz-checksum-crc32`, see
+   * `s3Crc32`) lets the store verify the bytes on arrival; a mismatch stores nothing.
    */
-  put(unit: number, key: string, body: Uint8Array, crc32c: string): Promise<void>;
+  put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void>;
   /** The whole slice object. @throws SliceNotFoundError */
   get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array>;
-  /** Size and stored CRC32C of a slice object, or undefined when absent. */
-  head(unit: number, key: string): Promise<{ size: number; crc32c?: string } | undefined>;
+  /** Size and stored CRC-32 of a slice object, or undefined when absent. */
+  head(unit: number, key: string): Promise<{ size: number; crc32?: string } | undefined>;
   /** Every slice object under `prefix` on `unit`. */
   list(unit: number, prefix: string): AsyncIterable<StoredSlice>;
   /** Deletes the keys on `unit`; absent keys are not an error. */

@@ -31,14 +31,14 @@ export class S3SliceStore implements SliceStore {
     return bucket;
   }
 
-  async put(unit: number, key: string, body: Uint8Array, crc32c: string): Promise<void> {
+  async put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket(unit),
         Key: key,
         Body: body,
         ContentLength: body.byteLength,
-        ChecksumCRC32C: crc32c,
+        ChecksumCRC32: crc32,
       }),
     );
   }
@@ -61,12 +61,12 @@ export class S3SliceStore implements SliceStore {
     }
   }
 
-  async head(unit: number, key: string): Promise<{ size: number; crc32c?: string } | undefined> {
+  async head(unit: number, key: string): Promise<{ size: number; crc32?: string } | undefined> {
     try {
       const out = await this.s3.send(
         new HeadObjectCommand({ Bucket: this.bucket(unit), Key: key, ChecksumMode: 'ENABLED' }),
       );
-      return { size: out.ContentLength ?? 0, crc32c: out.ChecksumCRC32C };
+      return { size: out.ContentLength ?? 0, crc32: out.ChecksumCRC32 };
     } catch (err) {
       if (err instanceof NotFound || (err as Error).name === 'NotFound') return undefined;
       throw err;
