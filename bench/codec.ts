@@ -12,6 +12,7 @@ import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { type Codec, createCodec } from '../shared/codec/index.ts';
+import { streamRss } from './codec-stream.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -243,6 +244,7 @@ async function main() {
       `| ${size >= 1 << 20 ? '1 MiB' : '64 KiB'} buffers | ${f(s)} | >= 5 ${s >= 5 ? 'met' : 'MISSED'} |`,
     );
   }
+  await streamRss();
 }
 
 await main();

@@ -50,6 +50,8 @@ export interface CodecOptions {
   kernel?: 'auto' | 'typescript';
 }
 
+export { wasmKernelModule } from './wasm-kernel.ts';
+
 /** Decode matrices kept per erasure pattern; a pattern repeats for every segment of a read. */
 const DECODE_CACHE_LIMIT = 256;
 

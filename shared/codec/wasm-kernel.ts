@@ -21,8 +21,16 @@ interface Exports {
 
 let compiled: { module: WebAssembly.Module; variant: WasmVariant } | null | undefined;
 
-/** The best kernel this engine runs, compiled once per process; null without WebAssembly SIMD. */
-export function wasmKernelModule(): { module: WebAssembly.Module; variant: WasmVariant } | null {
+/**
+ * The best kernel this engine runs, compiled once per process; null without WebAssembly SIMD.
+ * A worker thread can be handed the main thread's module (`adopt`), whose code V8 shares, so
+ * it starts with the kernel already optimized instead of compiling and warming its own.
+ */
+export function wasmKernelModule(adopt?: {
+  module: WebAssembly.Module;
+  variant: WasmVariant;
+}): { module: WebAssembly.Module; variant: WasmVariant } | null {
+  if (adopt) compiled = adopt;
   if (compiled !== undefined) return compiled;
   compiled = null;
   for (const [b64, variant] of [
