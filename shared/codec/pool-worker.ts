@@ -17,7 +17,7 @@ if (!port) throw new Error('pool-worker must run in a worker thread');
 port.on('message', ({ id, segment }: { id: number; segment: ArrayBuffer }) => {
   try {
     // Shards are copied out of the segment so that every one can be transferred back.
-    const shards = encodeSegment(codec, new Uint8Array(segment)).map((s) => s.slice());
+    const shards = encodeSegment(codec, new Uint8Array(segment)).map((s) => new Uint8Array(s));
     port.postMessage(
       { id, shards },
       shards.map((s) => s.buffer),

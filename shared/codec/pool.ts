@@ -61,7 +61,9 @@ export function createCodecPool(
       for (let i = 1; i < threads; i++) if ((load[i] as number) < (load[w] as number)) w = i;
       load[w] = (load[w] as number) + 1;
       const id = nextId++;
-      const copy = segment.slice();
+      // A copy with its own ArrayBuffer: a Buffer may share one with others, and `slice` on a
+      // Buffer is a view.
+      const copy = new Uint8Array(segment);
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: w });
         (workers[w] as Worker).postMessage({ id, segment: copy.buffer }, [copy.buffer]);
