@@ -25,9 +25,10 @@ export function createCodecPool(
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1)
     throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
+  const kernel = wasmKernelModule() ?? undefined;
   const workers = Array.from(
     { length: threads },
-    () => new Worker(WORKER, { workerData: { dataShards, parityShards } }),
+    () => new Worker(WORKER, { workerData: { dataShards, parityShards, kernel } }),
   );
   const load = workers.map(() => 0);
   const pending = new Map<

@@ -12,6 +12,7 @@ import { PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 
 const run = promisify(execFile);
 
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read field by field
 type Resource = { Type: string; Properties: Record<string, any> };
 
 async function cfnLintVersion(): Promise<string | undefined> {
@@ -116,6 +117,7 @@ describe('serverless package', () => {
       );
       assert.ok(policy, `${id} has a bucket policy`);
       const deny = policy[1].Properties.PolicyDocument.Statement.find(
+        // biome-ignore lint/suspicious/noExplicitAny: a policy statement from the template
         (s: Record<string, any>) =>
           s.Effect === 'Deny' && String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
       );
