@@ -83,3 +83,72 @@ export class InvalidSliceError extends DsnError {
     this.sliceName = sliceName;
   }
 }
+
+/** No committed object at this key. */
+export class ObjectNotFoundError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  constructor(vault: string, key: string) {
+    super(`no object "${key}" in vault "${vault}"`);
+    this.vault = vault;
+    this.key = key;
+  }
+}
+
+/** A write could not reach its write threshold: too many units failed. Nothing became visible. */
+export class WriteThresholdNotMetError extends DsnError {
+  readonly revision: string;
+  readonly failedUnits: number[];
+  constructor(revision: string, failedUnits: number[], reason: string) {
+    super(
+      `write ${revision} failed: ${reason}; units that failed: ${failedUnits.join(', ') || 'none reported'}`,
+    );
+    this.revision = revision;
+    this.failedUnits = failedUnits;
+  }
+}
+
+/** A body or response beyond what one call carries; `limit` in bytes. */
+export class PayloadTooLargeError extends DsnError {
+  readonly limit: number;
+  constructor(message: string, limit: number) {
+    super(message);
+    this.limit = limit;
+  }
+}
+
+/** A Range header that names no byte of the object. */
+export class RangeNotSatisfiableError extends DsnError {
+  readonly size: number;
+  constructor(range: string, size: number) {
+    super(`range "${range}" is outside the object's ${size} bytes`);
+    this.size = size;
+  }
+}
+
+/** A segment has fewer than k good slices left: the object cannot be read. */
+export class SegmentLostError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  readonly segment: number;
+  constructor(vault: string, key: string, segment: number, good: number, needed: number) {
+    super(
+      `object "${key}" in vault "${vault}": segment ${segment} has ${good} good slices, ${needed} needed`,
+    );
+    this.vault = vault;
+    this.key = key;
+    this.segment = segment;
+  }
+}
+
+/** A fault injected into a storage unit (local cloud only). */
+export class UnitFaultError extends DsnError {
+  readonly unit: number;
+  constructor(unit: number, mode: string) {
+    super(`unit ${unit} is down (${mode}, injected)`);
+    this.unit = unit;
+  }
+}
+
+/** The operation is refused in this deployment (fault injection outside the local cloud). */
+export class ForbiddenError extends DsnError {}

@@ -2,6 +2,7 @@
  * The small interfaces the domain speaks to. `shared/aws/` implements them with the AWS SDK;
  * nothing else in `shared/` imports an SDK.
  */
+import type { UnitMessage } from './multicast.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
 import type { Vault } from './vault.ts';
 
@@ -122,4 +123,30 @@ export interface ObjectEvent {
 export interface EventBus {
   /** At least once: consumers dedupe on `(vault, key, revision, type)`. */
   publish(event: ObjectEvent): Promise<void>;
+}
+
+/** The network: one publish reaches every unit subscribed to the address. */
+export interface Multicast {
+  /** Sends a segment's slices to the units of `address`. */
+  send(address: string, message: UnitMessage): Promise<void>;
+  /** A unit's status, to the status group (the committer). */
+  status(address: string, status: UnitStatus): Promise<void>;
+}
+
+/** Where reads report the damage they met, for the rebuilder to repair. */
+export interface RepairLog {
+  record(damage: SliceDamage[]): Promise<void>;
+}
+
+export interface SliceDamage {
+  vault: string;
+  key: string;
+  revision: string;
+  segment: number;
+  pillar: number;
+  unit: number;
+  /** missing, corrupt, foreign, truncated, version, unreadable */
+  defect: string;
+  detail: string;
+  at: string;
 }

@@ -215,3 +215,21 @@ export async function ensureDefaultVault(deps: {
     }
   }
 }
+
+/**
+ * A unit's subscribed addresses, read from the stored vaults and cached for `ttlMs`; a
+ * `refresh` reads again (at most once a second, so a flood of foreign messages costs little).
+ */
+export function vaultSubscriptionView(vaults: VaultStore, unit: number, ttlMs = 30_000) {
+  let cached: { at: number; addresses: Set<string> } | undefined;
+  return {
+    async addresses(options?: { refresh: boolean }): Promise<Set<string>> {
+      const now = Date.now();
+      const stale =
+        !cached || now - cached.at > ttlMs || (options?.refresh && now - cached.at > 1000);
+      if (stale)
+        cached = { at: now, addresses: new Set(unitSubscriptions(unit, await vaults.list())) };
+      return (cached as { addresses: Set<string> }).addresses;
+    },
+  };
+}

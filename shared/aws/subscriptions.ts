@@ -7,10 +7,8 @@ import {
   SetSubscriptionAttributesCommand,
   type SNSClient,
 } from '@aws-sdk/client-sns';
+import { ADDRESS_ATTRIBUTE } from '../multicast.ts';
 import type { SubscriptionManager } from '../ports.ts';
-
-/** The message attribute carrying the multicast address. */
-export const ADDRESS_ATTRIBUTE = 'dsn-address';
 
 export class SnsSubscriptionManager implements SubscriptionManager {
   private readonly sns: SNSClient;

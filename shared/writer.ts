@@ -1,0 +1,158 @@
+/**
+ * The writer: the first DS processing unit of seed 000. It records a pending revision, cuts the
+ * body into segments, encodes each into n slices, and sends ONE multicast message per segment
+ * to the vault's address carrying every slice name with its slice. Small slices ride in the
+ * message; larger ones are first put in their own unit's bucket (claim-check), so the unit's
+ * store is a verify, and no byte is written twice. The committer decides visibility; the
+ * writer then waits, up to a limit, to tell its caller.
+ */
+import { codecFor } from './codecs.ts';
+import { type CommitterDeps, tryCommit } from './committer.ts';
+import { INLINE_SLICE_BUDGET, type SliceEnvelope } from './multicast.ts';
+import { validateKey } from './object-key.ts';
+import type { Multicast, SliceStore, VaultStore } from './ports.ts';
+import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
+import { encodeStream } from './segment-stream.ts';
+import { s3Crc32 } from './slice-header.ts';
+import { formatSliceName } from './slice-name.ts';
+
+export interface WriterDeps extends CommitterDeps {
+  vaults: VaultStore;
+  slices: SliceStore;
+  multicast: Multicast;
+  /** After this long a revision still pending is failed and removed by the janitor. */
+  pendingTimeoutMs: number;
+}
+
+export type WriteOutcome =
+  | { state: 'committed'; key: string; revision: string; size: number; sha256: string }
+  | { state: 'pending'; key: string; revision: string }
+  | { state: 'failed'; key: string; revision: string; failedUnits: number[]; reason: string };
+
+/** Segments whose slices may be in flight at once: bounds memory, overlaps encode and upload. */
+const SEGMENTS_IN_FLIGHT = 2;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
+ * @throws VaultNotFoundError, InvalidParameterError (bad key)
+ */
+export async function writeObject(
+  deps: WriterDeps,
+  vaultName: string,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  opts: { waitMs: number },
+): Promise<WriteOutcome> {
+  validateKey(key);
+  const vault = await deps.vaults.get(vaultName);
+  const now = (deps.now ?? (() => new Date()))();
+  const revision = newRevisionId(now.getTime());
+  const objectId = objectIdOf(vault.name, key);
+  const k = vault.readThreshold;
+  const codec = codecFor(k, vault.width - k);
+  const record: RevisionRecord = {
+    revision,
+    vault: vault.name,
+    key,
+    objectId,
+    state: 'pending',
+    segmentSize: vault.segmentSize,
+    readThreshold: k,
+    writeThreshold: vault.writeThreshold,
+    units: vault.units,
+    doneSegments: 0,
+    failedUnits: [],
+    createdAt: now.toISOString(),
+    tasksDone: false,
+  };
+  await deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs);
+
+  const name = (segment: number, pillar: number) => ({
+    vault: vault.name,
+    objectId,
+    revision,
+    segment,
+    pillar,
+  });
+  const sendSegment = async (segment: number, slices: Uint8Array[]) => {
+    const total = slices.reduce((n, s) => n + s.length, 0);
+    const inline = total <= INLINE_SLICE_BUDGET;
+    const envelopes = await Promise.all(
+      slices.map(async (bytes, pillar): Promise<SliceEnvelope> => {
+        const unit = vault.units[pillar] as number;
+        const envelope: SliceEnvelope = {
+          pillar,
+          unit,
+          name: formatSliceName(name(segment, pillar)),
+          crc32: s3Crc32(bytes),
+          size: bytes.length,
+        };
+        if (inline) return { ...envelope, data: Buffer.from(bytes).toString('base64') };
+        try {
+          await deps.slices.put(unit, envelope.name, bytes, envelope.crc32);
+        } catch (err) {
+          envelope.missing = `${(err as Error).name}: ${(err as Error).message}`;
+        }
+        return envelope;
+      }),
+    );
+    await deps.multicast.send(vault.address, {
+      v: 1,
+      vault: vault.name,
+      address: vault.address,
+      revision,
+      segment,
+      slices: envelopes,
+    });
+  };
+
+  const stream = encodeStream(body, { codec, segmentSize: vault.segmentSize, name });
+  const inFlight = new Set<Promise<void>>();
+  let summary: { size: number; sha256: string; segments: number } | undefined;
+  for (;;) {
+    const step = await stream.next();
+    if (step.done) {
+      summary = step.value;
+      break;
+    }
+    const p = sendSegment(step.value.index, step.value.slices).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+
+  // Statuses may all be in before the segment count is known: check for the commit here too.
+  const finished = await deps.ledger.finishWriting(revision, summary);
+  await tryCommit(deps, finished);
+  return waitForOutcome(deps, key, revision, opts.waitMs);
+}
+
+/** Polls the ledger until the revision is visible, failed, or `waitMs` has passed. */
+export async function waitForOutcome(
+  deps: Pick<WriterDeps, 'ledger'>,
+  key: string,
+  revision: string,
+  waitMs: number,
+): Promise<WriteOutcome> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    const r = await deps.ledger.get(revision);
+    if (r?.state === 'failed') {
+      return {
+        state: 'failed',
+        key,
+        revision,
+        failedUnits: r.failedUnits,
+        reason: r.reason ?? 'failed',
+      };
+    }
+    // Visible once the index points at it: that is the first associated task.
+    if ((r?.state === 'committed' || r?.state === 'garbage') && r.tasksDone) {
+      return { state: 'committed', key, revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
+    }
+    if (Date.now() >= deadline) return { state: 'pending', key, revision };
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+  }
+}
