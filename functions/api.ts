@@ -1,30 +1,74 @@
 /**
- * The HTTP API: API Gateway payload 2.0 in, JSON out. A thin adapter: each route parses its
- * input, calls shared/, and maps the result; errors map to status codes in functions/http.ts.
+ * The HTTP API: API Gateway payload 2.0 in, JSON or bytes out. A thin adapter: each route
+ * parses its input, calls shared/, and maps the result; errors map to status codes in
+ * functions/http.ts.
  */
-
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { awsClients } from '../shared/aws/clients.ts';
+import { wireDeployment } from '../shared/aws/deployment.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
-import { SnsSubscriptionManager } from '../shared/aws/subscriptions.ts';
-import { DynamoVaultStore } from '../shared/aws/vault-store.ts';
-import { loadConfig } from '../shared/config.ts';
+import { GARBAGE_GRACE_MS } from '../shared/committer.ts';
+import {
+  ForbiddenError,
+  InvalidParameterError,
+  ObjectNotFoundError,
+  PayloadTooLargeError,
+  WriteThresholdNotMetError,
+} from '../shared/errors.ts';
+import { parseFault } from '../shared/fault.ts';
 import { checkHealth } from '../shared/health.ts';
+import { validateKey } from '../shared/object-key.ts';
+import type { IndexEntry } from '../shared/ports.ts';
+import { openObject } from '../shared/reader.ts';
+import { newRevisionId } from '../shared/revision.ts';
 import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
+import { writeObject } from '../shared/writer.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
 
-const config = loadConfig();
-const clients = awsClients();
-const probes = deploymentProbes(config, clients);
-const vaults = new DynamoVaultStore(clients.documents, config.vaultsTable);
-const subscriptions = new SnsSubscriptionManager(
-  clients.sns,
-  config.networkTopicArn,
-  config.unitQueueArns,
-);
+const d = wireDeployment();
+const { config } = d;
+const probes = deploymentProbes(config, d.clients);
 const poolSize = config.unitBuckets.length;
 
+/**
+ * Bodies a plain PUT takes, and bytes a GET returns per call. Lambda's request and response
+ * payloads are 6 MB, and binary travels base64 (4/3 larger): 4 MiB of bytes fits. Larger
+ * objects go through staged uploads and ranged GETs.
+ */
+export const INLINE_LIMIT = 4 * 1024 * 1024;
+const HEDGE_MS = 250;
+
 type Route = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+
+function vaultParam(event: APIGatewayProxyEventV2): string {
+  return validateVaultName(event.pathParameters?.vault, 'vault');
+}
+
+function keyParam(event: APIGatewayProxyEventV2): string {
+  return validateKey(event.pathParameters?.key, 'key');
+}
+
+function objectHeaders(entry: IndexEntry): Record<string, string> {
+  return {
+    'x-dsn-revision': entry.revision,
+    'x-dsn-sha256': entry.sha256,
+    etag: `"${entry.sha256}"`,
+    'accept-ranges': 'bytes',
+    'last-modified': new Date(entry.committedAt).toUTCString(),
+  };
+}
+
+function localOnly(): void {
+  if (!config.local)
+    throw new ForbiddenError('fault injection is available on the local cloud only');
+}
+
+function unitParam(event: APIGatewayProxyEventV2): number {
+  const unit = Number(event.pathParameters?.unit);
+  if (!Number.isInteger(unit) || unit < 0 || unit >= poolSize) {
+    throw new InvalidParameterError('unit', `must be an integer 0..${poolSize - 1}`);
+  }
+  return unit;
+}
 
 const routes: Record<string, Route> = {
   'GET /health': async () => {
@@ -32,10 +76,177 @@ const routes: Record<string, Route> = {
     return json(report.status === 'ok' ? 200 : 503, report);
   },
   'POST /vaults': async (event) =>
-    json(201, await createVault({ vaults, subscriptions, poolSize }, jsonBody(event))),
-  'GET /vaults': async () => json(200, { vaults: await vaults.list() }),
-  'GET /vaults/{vault}': async (event) =>
-    json(200, await vaults.get(validateVaultName(event.pathParameters?.vault, 'vault'))),
+    json(
+      201,
+      await createVault(
+        { vaults: d.vaults, subscriptions: d.subscriptions, poolSize },
+        jsonBody(event),
+      ),
+    ),
+  'GET /vaults': async () => json(200, { vaults: await d.vaults.list() }),
+  'GET /vaults/{vault}': async (event) => json(200, await d.vaults.get(vaultParam(event))),
+
+  'PUT /vaults/{vault}/objects/{key+}': async (event) => {
+    const vault = vaultParam(event);
+    const key = keyParam(event);
+    const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    if (body.length > INLINE_LIMIT) {
+      throw new PayloadTooLargeError(
+        `body is ${body.length} bytes; a plain PUT takes at most ${INLINE_LIMIT}: use a staged upload (POST /vaults/${vault}/uploads), as dsn put does`,
+        INLINE_LIMIT,
+      );
+    }
+    async function* chunks() {
+      yield body;
+    }
+    const outcome = await writeObject(
+      {
+        ...d.committer,
+        vaults: d.vaults,
+        slices: await d.slicesForRequest(),
+        multicast: d.multicast,
+        pendingTimeoutMs: config.pendingTimeoutMs,
+      },
+      vault,
+      key,
+      chunks(),
+      { waitMs: config.commitWaitMs },
+    );
+    if (outcome.state === 'failed')
+      throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
+    if (outcome.state === 'pending') {
+      return json(202, {
+        key,
+        revision: outcome.revision,
+        state: 'pending',
+        poll: `/vaults/${vault}/revisions/${outcome.revision}`,
+      });
+    }
+    return json(201, {
+      key,
+      revision: outcome.revision,
+      size: outcome.size,
+      sha256: outcome.sha256,
+    });
+  },
+
+  'GET /vaults/{vault}/objects/{key+}': async (event) => {
+    const vault = vaultParam(event);
+    const key = keyParam(event);
+    const range = event.headers.range;
+    const opened = await openObject(
+      { index: d.index, slices: await d.slicesForRequest(), repair: d.repair, hedgeMs: HEDGE_MS },
+      vault,
+      key,
+      range,
+    );
+    const span = opened.range.end - opened.range.start;
+    if (span > INLINE_LIMIT) {
+      throw new PayloadTooLargeError(
+        `${span} bytes asked; one GET returns at most ${INLINE_LIMIT}: send Range requests (dsn get does)`,
+        INLINE_LIMIT,
+      );
+    }
+    const parts: Uint8Array[] = [];
+    for await (const part of opened.body) parts.push(part);
+    const headers: Record<string, string> = {
+      ...objectHeaders(opened.entry),
+      'content-type': 'application/octet-stream',
+    };
+    if (range)
+      headers['content-range'] =
+        `bytes ${opened.range.start}-${opened.range.end - 1}/${opened.entry.size}`;
+    return {
+      statusCode: range ? 206 : 200,
+      headers,
+      body: Buffer.concat(parts).toString('base64'),
+      isBase64Encoded: true,
+    };
+  },
+
+  'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
+    const vault = vaultParam(event);
+    const key = keyParam(event);
+    const entry = await d.index.get(vault, key);
+    if (!entry) return { statusCode: 404 };
+    return {
+      statusCode: 200,
+      headers: { ...objectHeaders(entry), 'x-dsn-size': String(entry.size) },
+    };
+  },
+
+  'DELETE /vaults/{vault}/objects/{key+}': async (event) => {
+    const vault = vaultParam(event);
+    const key = keyParam(event);
+    await d.vaults.get(vault);
+    const removed = await d.index.remove(vault, key, newRevisionId());
+    if (!removed) throw new ObjectNotFoundError(vault, key);
+    await d.ledger.retire(removed.revision, Date.now() + GARBAGE_GRACE_MS);
+    await d.events.publish({
+      type: 'object.deleted',
+      vault,
+      key,
+      revision: removed.revision,
+      time: new Date().toISOString(),
+    });
+    return { statusCode: 204 };
+  },
+
+  'GET /vaults/{vault}/objects': async (event) => {
+    const vault = vaultParam(event);
+    await d.vaults.get(vault);
+    const q = event.queryStringParameters ?? {};
+    const limit = q.limit === undefined ? 1000 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidParameterError('limit', 'must be an integer 1..1000');
+    }
+    const page = await d.index.list(vault, q.prefix ?? '', limit, q.cursor);
+    return json(200, {
+      objects: page.entries.map((e) => ({
+        key: e.key,
+        size: e.size,
+        revision: e.revision,
+        sha256: e.sha256,
+      })),
+      cursor: page.cursor ?? null,
+    });
+  },
+
+  'GET /vaults/{vault}/revisions/{revision}': async (event) => {
+    const vault = vaultParam(event);
+    const record = await d.ledger.get(String(event.pathParameters?.revision));
+    if (!record || record.vault !== vault)
+      return errorResult(404, 'RevisionNotFound', 'no such revision in this vault');
+    const { revision, key, state, size, sha256, failedUnits, reason, createdAt, committedAt } =
+      record;
+    return json(200, {
+      revision,
+      key,
+      state,
+      size,
+      sha256,
+      failedUnits,
+      reason,
+      createdAt,
+      committedAt,
+    });
+  },
+
+  'GET /admin/faults': async () => {
+    localOnly();
+    return json(200, { faults: await d.faults.list() });
+  },
+  'PUT /admin/units/{unit}/fault': async (event) => {
+    localOnly();
+    const fault = parseFault(unitParam(event), jsonBody(event));
+    await d.faults.set(fault);
+    return json(200, fault);
+  },
+  'DELETE /admin/units/{unit}/fault': async (event) => {
+    localOnly();
+    await d.faults.clear(unitParam(event));
+    return { statusCode: 204 };
+  },
 };
 
 let ready: Promise<void> | undefined;
@@ -45,7 +256,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
   if (!route) return errorResult(404, 'NotFound', `no route for ${event.routeKey}`);
   try {
     // Once per execution environment; a failure is retried by the next request.
-    ready ??= ensureDefaultVault({ vaults, poolSize }).catch((err) => {
+    ready ??= ensureDefaultVault({ vaults: d.vaults, poolSize }).catch((err) => {
       ready = undefined;
       throw err;
     });

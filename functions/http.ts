@@ -5,17 +5,31 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   DsnError,
+  ForbiddenError,
   InvalidParameterError,
+  ObjectNotFoundError,
+  PayloadTooLargeError,
+  RangeNotSatisfiableError,
+  SegmentLostError,
+  TooFewShardsError,
   VaultExistsError,
   VaultNotFoundError,
+  WriteThresholdNotMetError,
 } from '../shared/errors.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 const STATUS: Array<[new (...args: never[]) => DsnError, number]> = [
   [InvalidParameterError, 400],
+  [ForbiddenError, 403],
   [VaultNotFoundError, 404],
+  [ObjectNotFoundError, 404],
   [VaultExistsError, 409],
+  [PayloadTooLargeError, 413],
+  [RangeNotSatisfiableError, 416],
+  [WriteThresholdNotMetError, 503],
+  [SegmentLostError, 503],
+  [TooFewShardsError, 503],
 ];
 
 export function json(
@@ -39,7 +53,20 @@ export function errorResult(statusCode: number, code: string, message: string): 
 export function toErrorResult(err: unknown): HttpResult {
   if (err instanceof DsnError) {
     const status = STATUS.find(([type]) => err instanceof type)?.[1] ?? 500;
-    return errorResult(status, err.name.replace(/Error$/, ''), err.message);
+    const result = errorResult(status, err.name.replace(/Error$/, ''), err.message);
+    if (err instanceof WriteThresholdNotMetError) {
+      result.body = JSON.stringify({
+        error: {
+          code: 'WriteThresholdNotMet',
+          message: err.message,
+          revision: err.revision,
+          failedUnits: err.failedUnits,
+        },
+      });
+    }
+    if (err instanceof RangeNotSatisfiableError)
+      result.headers = { ...result.headers, 'content-range': `bytes */${err.size}` };
+    return result;
   }
   console.error('unexpected error', err);
   return errorResult(500, 'Internal', 'internal error; see the function log');

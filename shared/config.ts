@@ -24,6 +24,16 @@ export interface DsnConfig {
   unitBuckets: string[];
   /** Queue of each storage unit, subscribed to the network topic, in unit order. */
   unitQueueArns: string[];
+  revisionsTable: string;
+  objectsTable: string;
+  controlTable: string;
+  repairQueueUrl: string;
+  /** A revision still pending after this long is failed and cleaned up. */
+  pendingTimeoutMs: number;
+  /** How long a PUT waits for its commit before answering 202. */
+  commitWaitMs: number;
+  /** Fault injection is allowed (the local cloud only). */
+  local: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -36,6 +46,14 @@ function list(env: Env, name: string): string[] {
     throw new ConfigError(name, 'must be a comma-separated list with no empty entry');
   }
   return items;
+}
+
+function seconds(env: Env, name: string): number {
+  const raw = required(env, name);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(name, `must be a positive number of seconds, got "${raw}"`);
+  return value;
 }
 
 function required(env: Env, name: string): string {
@@ -76,6 +94,13 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     );
   }
   return {
+    revisionsTable: required(env, 'DSN_REVISIONS_TABLE'),
+    objectsTable: required(env, 'DSN_OBJECTS_TABLE'),
+    controlTable: required(env, 'DSN_CONTROL_TABLE'),
+    repairQueueUrl: required(env, 'DSN_REPAIR_QUEUE_URL'),
+    pendingTimeoutMs: seconds(env, 'DSN_PENDING_TIMEOUT_SECONDS') * 1000,
+    commitWaitMs: seconds(env, 'DSN_COMMIT_WAIT_SECONDS') * 1000,
+    local: env.DSN_LOCAL_CLOUD === '1',
     stage: required(env, 'DSN_STAGE'),
     vaultsTable: required(env, 'DSN_VAULTS_TABLE'),
     networkTopicArn: arn(env, 'DSN_NETWORK_TOPIC_ARN', 'sns'),
@@ -84,4 +109,14 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     unitBuckets,
     unitQueueArns,
   };
+}
+
+/** The unit a storage-unit function serves (`DSN_UNIT_INDEX`). */
+export function unitIndex(env: Env = process.env): number {
+  const raw = required(env, 'DSN_UNIT_INDEX');
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError('DSN_UNIT_INDEX', `must be an integer 0..255, got "${raw}"`);
+  }
+  return value;
 }

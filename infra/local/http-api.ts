@@ -2,6 +2,7 @@
  * API Gateway HTTP API in front of the service's `httpApi` events: payload format 2.0 in, the
  * Lambda proxy response out, with API Gateway's limits and its own error bodies.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenLoopback } from './ports.ts';
@@ -132,7 +133,8 @@ export function buildEvent(
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const now = new Date();
-  const isText = TEXT_TYPES.test(headers['content-type'] ?? '');
+  // Text types pass as text; anything else, or text that is not valid UTF-8, goes base64.
+  const isText = TEXT_TYPES.test(headers['content-type'] ?? '') && isUtf8(body);
   return {
     version: '2.0',
     routeKey: route.routeKey,

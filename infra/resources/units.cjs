@@ -196,6 +196,102 @@ function snsToQueue(queueIds, topicId) {
   };
 }
 
+/** One storage-unit function per unit, each on its own queue, with its own role. */
+function unitFunctions({ unitCount }) {
+  const functions = {};
+  for (let i = 0; i < unitCount; i++) {
+    functions[`unit${i}`] = {
+      handler: 'functions/unit.handler',
+      description: `Storage unit ${i}: stores and verifies the slices of its pillar`,
+      role: `Unit${i}Role`,
+      timeout: 30,
+      environment: { DSN_UNIT_INDEX: String(i) },
+      events: [
+        {
+          sqs: {
+            arn: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
+            batchSize: 10,
+            functionResponseType: 'ReportBatchItemFailures',
+          },
+        },
+      ],
+    };
+  }
+  return functions;
+}
+
+/** A unit function may touch its own bucket, read vaults, count in the control table, and report status. */
+function unitRoles({ unitCount, units }, service, stage) {
+  const roles = {};
+  for (let i = 0; i < unitCount; i++) {
+    const arn = bucketArn(i, units[i]);
+    roles[`Unit${i}Role`] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: lambdaTrust(),
+        Policies: [
+          {
+            PolicyName: `unit-${i}`,
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                logStatement(`${service}-${stage}-unit${i}`),
+                {
+                  Effect: 'Allow',
+                  Action: ['s3:GetObject', 's3:PutObject'],
+                  Resource: { 'Fn::Join': ['', [arn, '/*']] },
+                },
+                { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn },
+                {
+                  Effect: 'Allow',
+                  Action: [
+                    'sqs:ReceiveMessage',
+                    'sqs:DeleteMessage',
+                    'sqs:GetQueueAttributes',
+                    'sqs:ChangeMessageVisibility',
+                  ],
+                  Resource: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
+                },
+                { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'StatusTopic' } },
+                {
+                  Effect: 'Allow',
+                  Action: ['dynamodb:Scan'],
+                  Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
+                },
+                {
+                  Effect: 'Allow',
+                  Action: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+                  Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+  }
+  return roles;
+}
+
+function lambdaTrust() {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
+  };
+}
+
+function logStatement(functionName) {
+  return {
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: {
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+    },
+  };
+}
+
 /** Values the functions get as environment variables. */
 function unitEnvironment({ unitCount, units }) {
   const list = (f) => ({
@@ -218,10 +314,14 @@ function unitBucketArns({ unitCount, units }) {
   return arns;
 }
 
-async function resolve({ resolveConfigurationProperty }) {
+async function resolve({ resolveConfigurationProperty, options }) {
   const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
+  const service = await resolveConfigurationProperty(['service']);
+  const stage =
+    options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
   return {
-    resources: { Resources: unitResources(config) },
+    resources: { Resources: { ...unitResources(config), ...unitRoles(config, service, stage) } },
+    functions: unitFunctions(config),
     environment: unitEnvironment(config),
     bucketArns: unitBucketArns(config),
   };
@@ -230,6 +330,8 @@ async function resolve({ resolveConfigurationProperty }) {
 module.exports = resolve;
 module.exports.readConfig = readConfig;
 module.exports.unitResources = unitResources;
+module.exports.unitFunctions = unitFunctions;
+module.exports.unitRoles = unitRoles;
 module.exports.unitEnvironment = unitEnvironment;
 module.exports.unitBucketArns = unitBucketArns;
 module.exports.tlsOnly = tlsOnly;

@@ -143,9 +143,9 @@ export class DynamoLedger implements Ledger {
       new UpdateCommand({
         TableName: this.table,
         Key: { revision, part: META },
-        UpdateExpression: 'SET segments = :segments, #size = :size, sha256 = :sha256',
+        UpdateExpression: 'SET #segments = :segments, #size = :size, sha256 = :sha256',
         ConditionExpression: 'attribute_exists(revision)',
-        ExpressionAttributeNames: { '#size': 'size' },
+        ExpressionAttributeNames: { '#size': 'size', '#segments': 'segments' },
         ExpressionAttributeValues: {
           ':segments': info.segments,
           ':size': info.size,
@@ -158,7 +158,6 @@ export class DynamoLedger implements Ledger {
   }
 
   commit(revision: string, segments: number, at: Date): Promise<boolean> {
-    // An object of zero bytes has one (empty) segment, so a committed revision is never empty of segments.
     return conditional(
       this.db.send(
         new UpdateCommand({
@@ -166,8 +165,8 @@ export class DynamoLedger implements Ledger {
           Key: { revision, part: META },
           UpdateExpression: 'SET #state = :committed, committedAt = :at REMOVE janitor, dueAt',
           ConditionExpression:
-            '#state = :pending AND segments = :segments AND size(doneSegments) >= :segments',
-          ExpressionAttributeNames: { '#state': 'state' },
+            '#state = :pending AND #segments = :segments AND size(doneSegments) >= :segments',
+          ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
           ExpressionAttributeValues: {
             ':committed': 'committed',
             ':pending': 'pending',
@@ -186,9 +185,9 @@ export class DynamoLedger implements Ledger {
           TableName: this.table,
           Key: { revision, part: META },
           UpdateExpression:
-            'SET #state = :failed, reason = :reason, janitor = :due, dueAt = :dueAt',
+            'SET #state = :failed, #reason = :reason, janitor = :due, dueAt = :dueAt',
           ConditionExpression: '#state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeNames: { '#state': 'state', '#reason': 'reason' },
           ExpressionAttributeValues: {
             ':failed': 'failed',
             ':pending': 'pending',

@@ -11,6 +11,12 @@ const env = {
   DSN_UNIT_COUNT: '2',
   DSN_UNIT_BUCKETS: 'b0,b1',
   DSN_UNIT_QUEUE_ARNS: 'arn:aws:sqs:us-east-1:1:q0,arn:aws:sqs:us-east-1:1:q1',
+  DSN_REVISIONS_TABLE: 'revisions',
+  DSN_OBJECTS_TABLE: 'objects',
+  DSN_CONTROL_TABLE: 'control',
+  DSN_REPAIR_QUEUE_URL: 'http://q/repair',
+  DSN_PENDING_TIMEOUT_SECONDS: '900',
+  DSN_COMMIT_WAIT_SECONDS: '10',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -22,6 +28,13 @@ test('a complete environment gives the typed configuration', () => {
     eventsTopicArn: 'arn:aws:sns:us-east-1:1:events',
     unitBuckets: ['b0', 'b1'],
     unitQueueArns: ['arn:aws:sqs:us-east-1:1:q0', 'arn:aws:sqs:us-east-1:1:q1'],
+    revisionsTable: 'revisions',
+    objectsTable: 'objects',
+    controlTable: 'control',
+    repairQueueUrl: 'http://q/repair',
+    pendingTimeoutMs: 900_000,
+    commitWaitMs: 10_000,
+    local: false,
   });
 });
 
@@ -37,6 +50,11 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
     [{ DSN_UNIT_COUNT: 'two' }, 'DSN_UNIT_COUNT', /positive integer/],
     [{ DSN_UNIT_BUCKETS: 'b0,,b1' }, 'DSN_UNIT_BUCKETS', /with no empty entry/],
     [{ DSN_UNIT_BUCKETS: 'b0' }, 'DSN_UNIT_BUCKETS', /lists 1 buckets but DSN_UNIT_COUNT is 2/],
+    [
+      { DSN_PENDING_TIMEOUT_SECONDS: '0' },
+      'DSN_PENDING_TIMEOUT_SECONDS',
+      /positive number of seconds, got "0"/,
+    ],
     [{ DSN_UNIT_QUEUE_ARNS: 'q' }, 'DSN_UNIT_QUEUE_ARNS', /lists 1 queues but DSN_UNIT_COUNT is 2/],
   ];
   for (const [override, variable, rule] of cases) {

@@ -1,0 +1,11 @@
+/** The janitor, on a schedule: slices of revisions that will never be, or are no longer, visible go. */
+import { wireDeployment } from '../shared/aws/deployment.ts';
+import { runJanitor } from '../shared/janitor.ts';
+
+const d = wireDeployment();
+
+export const handler = async () => {
+  const report = await runJanitor({ ledger: d.ledger, slices: await d.slicesForRequest() });
+  console.log(JSON.stringify({ janitor: report }));
+  return report;
+};

@@ -1,0 +1,57 @@
+/**
+ * The deployment's adapters, wired once per process from the configuration: what every
+ * handler needs, built in one place so handlers stay thin.
+ */
+import { type CommitterDeps, defaultTasks } from '../committer.ts';
+import { type DsnConfig, loadConfig } from '../config.ts';
+import { FaultySliceStore } from '../fault.ts';
+import type { SliceStore } from '../ports.ts';
+import { type AwsClients, awsClients } from './clients.ts';
+import { SnsEventBus } from './events.ts';
+import { DynamoFaultStore } from './fault-store.ts';
+import { DynamoLedger } from './ledger.ts';
+import { SnsMulticast } from './multicast.ts';
+import { DynamoObjectIndex } from './object-index.ts';
+import { SqsRepairLog } from './repair-log.ts';
+import { S3SliceStore } from './slice-store.ts';
+import { SnsSubscriptionManager } from './subscriptions.ts';
+import { DynamoVaultStore } from './vault-store.ts';
+
+export function wireDeployment(
+  config: DsnConfig = loadConfig(),
+  clients: AwsClients = awsClients(),
+) {
+  const db = clients.documents;
+  const ledger = new DynamoLedger(db, config.revisionsTable);
+  const index = new DynamoObjectIndex(db, config.objectsTable);
+  const events = new SnsEventBus(clients.sns, config.eventsTopicArn);
+  const committer: CommitterDeps = { ledger, index, events, tasks: defaultTasks() };
+  const bucketStore = new S3SliceStore(clients.s3, config.unitBuckets);
+  const faults = new DynamoFaultStore(db, config.controlTable);
+  return {
+    config,
+    clients,
+    ...committer,
+    committer,
+    vaults: new DynamoVaultStore(db, config.vaultsTable),
+    subscriptions: new SnsSubscriptionManager(
+      clients.sns,
+      config.networkTopicArn,
+      config.unitQueueArns,
+    ),
+    multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
+    repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
+    faults,
+    /**
+     * The slice store for one request: on the local cloud it applies the faults injected at
+     * that moment; elsewhere it is the buckets themselves and faults are never read.
+     */
+    async slicesForRequest(): Promise<SliceStore> {
+      if (!config.local) return bucketStore;
+      const active = await faults.list();
+      return active.length > 0 ? new FaultySliceStore(bucketStore, active) : bucketStore;
+    },
+  };
+}
+
+export type Deployment = ReturnType<typeof wireDeployment>;
