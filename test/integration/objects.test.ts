@@ -1,0 +1,240 @@
+/**
+ * Seed 000 end to end on the local cloud, with the project's real handlers: the writer's
+ * multicast, unit functions, the committer, reads, and the janitor. Units misbehave through the
+ * fault-injection route, never through mocks.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+
+const SEGMENT = 64 * 1024;
+
+describe('objects in a 4-of-6 vault with T = 5', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  let s3: S3Client;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+  const put = (key: string, body: Uint8Array, vault = 'small') =>
+    api(`/vaults/${vault}/objects/${key}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(body),
+    });
+  const fault = (unit: number, mode: string) =>
+    api(`/admin/units/${unit}/fault`, { method: 'PUT', body: JSON.stringify({ mode }) });
+  const heal = (unit: number) => api(`/admin/units/${unit}/fault`, { method: 'DELETE' });
+
+  /** Slice objects stored for a revision, across every unit bucket. */
+  async function slicesOf(revision: string): Promise<number> {
+    let count = 0;
+    for (let unit = 0; unit < 8; unit++) {
+      const out = await s3.send(
+        new ListObjectsV2Command({ Bucket: cloud.ref(`Unit${unit}Bucket`) }),
+      );
+      count += (out.Contents ?? []).filter((o) => o.Key?.includes(`/${revision}/`)).length;
+    }
+    return count;
+  }
+
+  before(async () => {
+    dir = await tempDir('dsn-objects');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
+    s3 = new S3Client({
+      endpoint: cloud.endpoints.s3,
+      region: cloud.service.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const created = await api('/vaults', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'small',
+        width: 6,
+        readThreshold: 4,
+        writeThreshold: 5,
+        segmentSize: SEGMENT,
+        units: [0, 1, 2, 3, 4, 5],
+      }),
+    });
+    assert.equal(created.status, 201);
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('round trips are byte-exact for 0 B, 1 B, 4 KiB, one segment exactly, one byte over, and several segments', async () => {
+    for (const size of [0, 1, 4096, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 777]) {
+      // Prepare
+      const body = randomBytes(size);
+
+      // Act
+      const res = await put(`sizes/${size}.bin`, body);
+      const got = await api(`/vaults/small/objects/sizes/${size}.bin`);
+
+      // Assess
+      const meta = (await res.json()) as { size: number; sha256: string; revision: string };
+      assert.equal(res.status, 201, `PUT ${size}: ${JSON.stringify(meta)}`);
+      assert.equal(meta.size, size);
+      assert.equal(meta.sha256, createHash('sha256').update(body).digest('hex'));
+      assert.equal(got.status, 200);
+      assert.equal(got.headers.get('x-dsn-revision'), meta.revision);
+      assert.deepEqual(Buffer.from(await got.arrayBuffer()), body, `GET ${size}`);
+    }
+  });
+
+  test('a range read returns 206 with exactly the bytes asked, across segment boundaries', async () => {
+    const body = randomBytes(3 * SEGMENT);
+    assert.equal((await put('ranged.bin', body)).status, 201);
+    const from = SEGMENT - 10;
+    const to = 2 * SEGMENT + 10;
+    const res = await api('/vaults/small/objects/ranged.bin', {
+      headers: { range: `bytes=${from}-${to}` },
+    });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers.get('content-range'), `bytes ${from}-${to}/${body.length}`);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), body.subarray(from, to + 1));
+    const outside = await api('/vaults/small/objects/ranged.bin', {
+      headers: { range: `bytes=${body.length}-` },
+    });
+    assert.equal(outside.status, 416);
+  });
+
+  test('a PUT commits with n - T units failing their writes, and not with n - T + 1', async () => {
+    // Prepare: n - T = 1.
+    const body = randomBytes(2 * SEGMENT + 5);
+    await fault(5, 'write-fail');
+    try {
+      // Act
+      const one = await put('faults/one-down.bin', body);
+      await fault(4, 'write-fail');
+      const two = await put('faults/two-down.bin', body);
+
+      // Assess
+      assert.equal(one.status, 201, JSON.stringify(await one.clone().json()));
+      const failed = (await two.json()) as {
+        error: { code: string; failedUnits: number[]; revision: string };
+      };
+      assert.equal(two.status, 503);
+      assert.equal(failed.error.code, 'WriteThresholdNotMet');
+      assert.deepEqual(failed.error.failedUnits, [4, 5]);
+      assert.equal(
+        (await api('/vaults/small/objects/faults/two-down.bin')).status,
+        404,
+        'never visible',
+      );
+      const one1 = await api('/vaults/small/objects/faults/one-down.bin');
+      assert.deepEqual(Buffer.from(await one1.arrayBuffer()), body);
+
+      // The janitor removes the failed revision's slices, and no committed slice.
+      const before = await slicesOf(failed.error.revision);
+      assert.ok(before > 0, 'the failed write left slices behind');
+      await cloud.invoker.invoke('janitor', {});
+      assert.equal(await slicesOf(failed.error.revision), 0);
+      const still = await api('/vaults/small/objects/faults/one-down.bin');
+      assert.deepEqual(Buffer.from(await still.arrayBuffer()), body);
+    } finally {
+      await heal(4);
+      await heal(5);
+    }
+  });
+
+  test('with n - k units unreadable, or returning corrupt bytes, a GET is still exact', async () => {
+    const body = randomBytes(2 * SEGMENT + 99);
+    assert.equal((await put('reads/exact.bin', body)).status, 201);
+    await fault(0, 'read-fail');
+    await fault(2, 'corrupt');
+    try {
+      const res = await api('/vaults/small/objects/reads/exact.bin');
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
+    } finally {
+      await heal(0);
+      await heal(2);
+    }
+  });
+
+  test('listing comes from the index with prefix, limit and cursor; DELETE hides the key', async () => {
+    for (const k of ['list/a', 'list/b', 'list/c', 'other/x'])
+      assert.equal((await put(k, randomBytes(10))).status, 201);
+    const page1 = (await (await api('/vaults/small/objects?prefix=list/&limit=2')).json()) as {
+      objects: Array<{ key: string }>;
+      cursor: string | null;
+    };
+    const page2 = (await (
+      await api(`/vaults/small/objects?prefix=list/&limit=2&cursor=${page1.cursor}`)
+    ).json()) as { objects: Array<{ key: string }>; cursor: string | null };
+    assert.deepEqual(
+      page1.objects.map((o) => o.key),
+      ['list/a', 'list/b'],
+    );
+    assert.deepEqual(
+      page2.objects.map((o) => o.key),
+      ['list/c'],
+    );
+    assert.equal(page2.cursor, null);
+    assert.equal((await api('/vaults/small/objects/list/b', { method: 'DELETE' })).status, 204);
+    assert.equal((await api('/vaults/small/objects/list/b')).status, 404);
+    assert.equal((await api('/vaults/small/objects/list/b', { method: 'HEAD' })).status, 404);
+    const after = (await (await api('/vaults/small/objects?prefix=list/')).json()) as {
+      objects: Array<{ key: string }>;
+    };
+    assert.deepEqual(
+      after.objects.map((o) => o.key),
+      ['list/a', 'list/c'],
+    );
+  });
+
+  test('invalid input gets 400 or 413 with a message naming the rule', async () => {
+    const cases: Array<[string, RequestInit, number, RegExp]> = [
+      [
+        '/vaults/small/objects/a%01b',
+        { method: 'PUT', body: 'x' },
+        400,
+        /^key: must not contain control characters/,
+      ],
+      ['/vaults/Bad_Vault/objects/k', { method: 'PUT', body: 'x' }, 400, /^vault: must be 3-63/],
+      [
+        '/vaults/nope-vault/objects/k',
+        { method: 'PUT', body: 'x' },
+        404,
+        /vault "nope-vault" does not exist/,
+      ],
+      ['/vaults/small/objects?limit=0', {}, 400, /^limit: must be an integer 1..1000/],
+      ['/vaults/small/objects?cursor=zzz', {}, 400, /^cursor: /],
+      [
+        '/vaults/small/objects/r.bin',
+        { headers: { range: 'bytes=abc' } },
+        400,
+        /^Range: must be one range/,
+      ],
+      [
+        '/admin/units/99/fault',
+        { method: 'PUT', body: '{"mode":"write-fail"}' },
+        400,
+        /^unit: must be an integer 0..7/,
+      ],
+      [
+        '/admin/units/1/fault',
+        { method: 'PUT', body: '{"mode":"explode"}' },
+        400,
+        /^mode: must be one of/,
+      ],
+    ];
+    await put('r.bin', randomBytes(10));
+    for (const [path, init, status, rule] of cases) {
+      const res = await api(path, init);
+      const body = (await res.json()) as { error: { message: string } };
+      assert.equal(res.status, status, `${path}: ${JSON.stringify(body)}`);
+      assert.match(body.error.message, rule, path);
+    }
+    const tooBig = await put('big.bin', randomBytes(4 * 1024 * 1024 + 1));
+    const big = (await tooBig.json()) as { error: { code: string; message: string } };
+    assert.equal(tooBig.status, 413);
+    assert.match(big.error.message, /staged upload/);
+  });
+});
