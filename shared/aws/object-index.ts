@@ -29,7 +29,8 @@ function toEntry(item: Record<string, unknown>): IndexEntry {
   };
 }
 
-const NEWER_WINS = 'attribute_not_exists(#key) OR revision < :revision';
+// The same revision again is a redelivered task: it succeeds and changes nothing.
+const NEWER_WINS = 'attribute_not_exists(#key) OR revision <= :revision';
 
 export class DynamoObjectIndex implements ObjectIndex {
   private readonly db: DynamoDBDocumentClient;

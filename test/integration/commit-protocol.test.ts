@@ -1,0 +1,290 @@
+/**
+ * The commit protocol under at-least-once, any-order delivery: statuses and unit messages are
+ * duplicated, shuffled and delivered concurrently against the real DynamoDB emulators (both,
+ * when Java is present). Exactly one commit (or one failure) must come out, with exact tallies.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
+import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
+import { DynamoLedger } from '../../shared/aws/ledger.ts';
+import { DynamoObjectIndex } from '../../shared/aws/object-index.ts';
+import { S3SliceStore } from '../../shared/aws/slice-store.ts';
+import {
+  AssociatedTaskRegistry,
+  type CommitterDeps,
+  indexTask,
+  recordStatusOnce,
+  tryCommit,
+} from '../../shared/committer.ts';
+import type { UnitMessage } from '../../shared/multicast.ts';
+import type { EventBus, ObjectEvent } from '../../shared/ports.ts';
+import type { UnitStatus } from '../../shared/revision.ts';
+import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/revision.ts';
+import { encodeSlice, s3Crc32 } from '../../shared/slice-header.ts';
+import { formatSliceName } from '../../shared/slice-name.ts';
+import { storeSlicesOnce } from '../../shared/unit.ts';
+import { EPHEMERAL_PORTS, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+
+const java = await javaAvailable();
+
+/** Deterministic shuffle, so a failure reproduces. */
+function shuffle<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
+  const skip =
+    engine === 'dynamodb-local' && !java ? 'java is not on PATH; DynamoDB Local needs it' : false;
+
+  describe(`commit protocol on ${engine}`, { skip }, () => {
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let cloud: LocalCloud;
+    let deps: CommitterDeps;
+    let commits: number;
+    let failures: number;
+    let taskRuns: number;
+    const events: ObjectEvent[] = [];
+
+    before(async () => {
+      dir = await tempDir(`dsn-protocol-${engine}`);
+      cloud = await startLocalCloud({
+        serviceDir: PROJECT_ROOT,
+        dataDir: dir.path,
+        stage: 'test',
+        ports: EPHEMERAL_PORTS,
+        dynamodbEngine: engine,
+      });
+      const db = DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          endpoint: cloud.endpoints.dynamodb,
+          region: cloud.service.region,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
+        { marshallOptions: { removeUndefinedValues: true } },
+      );
+      const real = new DynamoLedger(db, cloud.ref('RevisionsTable'));
+      // The real ledger, counting the calls that won their conditional write.
+      const ledger = Object.create(real) as DynamoLedger;
+      ledger.commit = async (...args) => {
+        const won = await real.commit(...args);
+        if (won) commits++;
+        return won;
+      };
+      ledger.fail = async (...args) => {
+        const won = await real.fail(...args);
+        if (won) failures++;
+        return won;
+      };
+      const bus: EventBus = {
+        publish: async (e) => {
+          events.push(e);
+        },
+      };
+      const tasks = new AssociatedTaskRegistry()
+        .register('index', indexTask)
+        .register('count', async () => {
+          taskRuns++;
+        });
+      deps = {
+        ledger,
+        index: new DynamoObjectIndex(db, cloud.ref('ObjectsTable')),
+        events: bus,
+        tasks,
+      };
+    });
+
+    after(async () => {
+      await cloud?.stop();
+      await dir?.remove();
+    });
+
+    const pending = async (segments: number): Promise<RevisionRecord> => {
+      const revision = newRevisionId();
+      const record: RevisionRecord = {
+        revision,
+        vault: 'default',
+        key: `protocol/${revision}`,
+        objectId: objectIdOf('default', `protocol/${revision}`),
+        state: 'pending',
+        segments,
+        size: 100,
+        sha256: 'f'.repeat(64),
+        segmentSize: 4096,
+        readThreshold: 4,
+        writeThreshold: 5,
+        units: [0, 1, 2, 3, 4, 5],
+        doneSegments: 0,
+        failedUnits: [],
+        createdAt: new Date().toISOString(),
+        tasksDone: false,
+      };
+      await deps.ledger.createPending(record, Date.now() + 60_000);
+      return record;
+    };
+
+    const statuses = (r: RevisionRecord, segments: number, bad: number[]): UnitStatus[] =>
+      Array.from({ length: segments }, (_, segment) =>
+        r.units.map((unit, pillar) => ({
+          vault: r.vault,
+          revision: r.revision,
+          segment,
+          pillar,
+          unit,
+          ok: !bad.includes(pillar),
+        })),
+      ).flat();
+
+    test('duplicated, reordered, concurrent statuses give exactly one commit and exact tallies', async () => {
+      for (const seed of [1, 2, 3]) {
+        // Prepare: 3 segments, pillar 5 fails everywhere (n - T = 1 is allowed).
+        commits = 0;
+        taskRuns = 0;
+        const r = await pending(3);
+        const all = statuses(r, 3, [5]);
+        const deliveries = shuffle([...all, ...all, ...all], seed);
+
+        // Act: eight consumers at once, as Lambda's pollers would be.
+        for (let i = 0; i < deliveries.length; i += 8) {
+          await Promise.all(deliveries.slice(i, i + 8).map((s) => recordStatusOnce(deps, s)));
+        }
+
+        // Assess
+        const after = await deps.ledger.get(r.revision);
+        assert.equal(commits, 1, `seed ${seed}: one commit`);
+        assert.equal(after?.state, 'committed');
+        assert.equal(after?.doneSegments, 3);
+        assert.deepEqual(after?.failedUnits, [5]);
+        assert.equal(after?.tasksDone, true);
+        assert.ok(taskRuns >= 1);
+        assert.equal((await deps.index.get('default', r.key))?.revision, r.revision);
+      }
+    });
+
+    test('with n - T + 1 failures in one segment the revision fails exactly once and never commits', async () => {
+      commits = 0;
+      failures = 0;
+      const r = await pending(2);
+      const all = statuses(r, 2, [1, 4]);
+      for (const s of shuffle([...all, ...all], 7)) await recordStatusOnce(deps, s);
+      const after = await deps.ledger.get(r.revision);
+      assert.equal(after?.state, 'failed');
+      assert.equal(failures, 1);
+      assert.equal(commits, 0);
+      assert.deepEqual(after?.failedUnits, [1, 4]);
+      assert.equal(await deps.index.get('default', r.key), undefined);
+    });
+
+    test('statuses that arrive before the writer knows the segment count still commit, once', async () => {
+      commits = 0;
+      const r = await pending(2);
+      // The writer has not finished: the count is unknown.
+      const { segments: _unknown, ...streaming } = r;
+      const r2 = {
+        ...streaming,
+        revision: newRevisionId(),
+        key: `${r.key}-streamed`,
+      } as RevisionRecord;
+      await deps.ledger.createPending(r2, Date.now() + 60_000);
+      for (const s of statuses(r2, 2, [])) await recordStatusOnce(deps, s);
+      assert.equal((await deps.ledger.get(r2.revision))?.state, 'pending');
+      const finished = await deps.ledger.finishWriting(r2.revision, {
+        segments: 2,
+        size: 10,
+        sha256: 'e'.repeat(64),
+      });
+      await tryCommit(deps, finished);
+      await tryCommit(deps, finished);
+      assert.equal((await deps.ledger.get(r2.revision))?.state, 'committed');
+      assert.equal(commits, 1);
+    });
+
+    test('a redelivered unit message neither rewrites its slice nor changes the outcome', async () => {
+      // Prepare: the real unit bucket, counting writes.
+      const puts: string[] = [];
+      const statusesSent: UnitStatus[] = [];
+      const buckets = cloud.functionEnvironment('api').DSN_UNIT_BUCKETS?.split(',') ?? [];
+      const real = new S3SliceStore(
+        new S3Client({
+          endpoint: cloud.endpoints.s3,
+          region: cloud.service.region,
+          forcePathStyle: true,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
+        buckets,
+      );
+      const store = Object.create(real) as S3SliceStore;
+      store.put = async (...args) => {
+        puts.push(args[1]);
+        await real.put(...args);
+      };
+      const revision = newRevisionId();
+      const name = {
+        vault: 'default',
+        objectId: objectIdOf('default', 'dup'),
+        revision,
+        segment: 0,
+        pillar: 2,
+      };
+      const bytes = encodeSlice(
+        { name, dataShards: 4, parityShards: 2, segmentLength: 40 },
+        new Uint8Array(10).fill(7),
+      );
+      const message: UnitMessage = {
+        v: 1,
+        vault: 'default',
+        address: 'vault/default',
+        revision,
+        segment: 0,
+        slices: [
+          {
+            pillar: 2,
+            unit: 2,
+            name: formatSliceName(name),
+            crc32: s3Crc32(bytes),
+            size: bytes.length,
+            data: Buffer.from(bytes).toString('base64'),
+          },
+        ],
+      };
+      const unitDeps = {
+        unit: 2,
+        slices: store,
+        multicast: {
+          send: async () => {},
+          status: async (_a: string, s: UnitStatus) => void statusesSent.push(s),
+        },
+        subscriptions: { addresses: async () => new Set(['vault/default', 'unit/2']) },
+        foreign: () => {},
+      };
+
+      // Act
+      await storeSlicesOnce(unitDeps, message, 'vault/default');
+      await storeSlicesOnce(unitDeps, message, 'vault/default');
+      const foreign = await storeSlicesOnce(
+        unitDeps,
+        { ...message, address: 'vault/other' },
+        'vault/other',
+      );
+
+      // Assess
+      assert.equal(puts.length, 1, 'stored once');
+      assert.deepEqual(
+        statusesSent.map((s) => s.ok),
+        [true, true],
+      );
+      assert.equal(foreign.ignored, true);
+    });
+  });
+}
