@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetSubscriptionAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
 
@@ -65,9 +69,9 @@ describe('the project on the local cloud', () => {
     assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 8);
   });
 
-  test('a new vault subscribes exactly its units to its multicast address', async () => {
+  test('a new vault subscribes exactly its units to its multicast address, and writes reach them', async () => {
     // Prepare
-    const { sns, sqs } = clients();
+    const { sns } = clients();
 
     // Act
     const created = await api('/vaults', {
@@ -76,39 +80,32 @@ describe('the project on the local cloud', () => {
         name: 'trio',
         width: 3,
         readThreshold: 2,
-        writeThreshold: 2,
+        writeThreshold: 3,
         units: [1, 6, 7],
       }),
     });
-    await sns.send(
-      new PublishCommand({
-        TopicArn: cloud.ref('NetworkTopic'),
-        Message: 'hello trio',
-        MessageAttributes: { 'dsn-address': { DataType: 'String', StringValue: 'vault/trio' } },
-      }),
-    );
-    await sns.send(
-      new PublishCommand({
-        TopicArn: cloud.ref('NetworkTopic'),
-        Message: 'end',
-        MessageAttributes: { 'dsn-address': { DataType: 'String', StringValue: 'vault/default' } },
-      }),
-    );
+    const put = await api('/vaults/trio/objects/hello', { method: 'PUT', body: 'hello trio' });
+    const got = await api('/vaults/trio/objects/hello');
 
     // Assess
     assert.equal(created.status, 201);
-    const heard: number[] = [];
+    const listening: number[] = [];
+    const subs = await sns.send(
+      new ListSubscriptionsByTopicCommand({ TopicArn: cloud.ref('NetworkTopic') }),
+    );
     for (let unit = 0; unit < 8; unit++) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: cloud.ref(`Unit${unit}Queue`),
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 0,
-        }),
+      const queueArn = cloud.attribute(`Unit${unit}Queue`, 'Arn');
+      const sub = subs.Subscriptions?.find((s) => s.Endpoint === queueArn);
+      const attrs = await sns.send(
+        new GetSubscriptionAttributesCommand({ SubscriptionArn: sub?.SubscriptionArn }),
       );
-      if (Messages?.some((m) => m.Body === 'hello trio')) heard.push(unit);
+      const policy = JSON.parse(attrs.Attributes?.FilterPolicy ?? '{}') as Record<string, string[]>;
+      if (policy['dsn-address']?.includes('vault/trio')) listening.push(unit);
     }
-    assert.deepEqual(heard, [1, 6, 7]);
+    assert.deepEqual(listening, [1, 6, 7]);
+    // T = 3 = n: the write commits only if all three units heard the one publish.
+    assert.equal(put.status, 201);
+    assert.equal(await got.text(), 'hello trio');
   });
 
   test('vault calls answer 201, 200, 400, 404 and 409 with error bodies naming the rule', async () => {
