@@ -1,0 +1,148 @@
+/**
+ * `npm run bench:dsn`: the store on the local cloud against raw S3 calls to the same emulator,
+ * measured side by side in one run.
+ *
+ * - PUT of 8 MiB objects: the whole seed-000 write (encode, slices to six unit buckets, one
+ *   multicast per segment, unit verification, statuses, committer, index) against one raw
+ *   PutObject of the same bytes. It includes the n/k = 1.5x write amplification. The writer
+ *   runs in this process (8 MiB is above what one API Gateway request carries; the HTTP path
+ *   for such objects is the staged upload).
+ * - GET of 8 MiB objects: the reader (index, k slices per segment, checks, decode) against
+ *   GetObject.
+ * - Small PUT (4 KiB) through the HTTP API, to commit: p50 and p99.
+ */
+import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startLocalCloud } from '../infra/local/cloud.ts';
+import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
+
+const MiB = 1024 * 1024;
+const dir = await tempDir('dsn-bench');
+const cloud = await startLocalCloud({
+  serviceDir: PROJECT_ROOT,
+  dataDir: dir.path,
+  stage: 'bench',
+  ports: { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 },
+  log: () => {},
+});
+Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
+const { wireDeployment } = await import('../shared/aws/deployment.ts');
+const { writeObject } = await import('../shared/writer.ts');
+const { openObject } = await import('../shared/reader.ts');
+const d = wireDeployment();
+const s3 = new S3Client({
+  endpoint: cloud.endpoints.s3,
+  region: cloud.service.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+const rawBucket = cloud.ref('Unit7Bucket');
+const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+try {
+  // Warm every function's execution environment (first invocations load the SDK).
+  await api('/vaults');
+  const objects = Array.from({ length: 8 }, () => randomBytes(8 * MiB));
+  const writerDeps = {
+    ...d.committer,
+    vaults: d.vaults,
+    slices: await d.slicesForRequest(),
+    multicast: d.multicast,
+    pendingTimeoutMs: 900_000,
+  };
+  async function* once(b: Uint8Array) {
+    yield b;
+  }
+  for (let i = 0; i < 2; i++) {
+    await writeObject(writerDeps, 'default', `warm/${i}`, once(objects[i] as Uint8Array), {
+      waitMs: 30_000,
+    });
+    await s3.send(new PutObjectCommand({ Bucket: rawBucket, Key: `warm/${i}`, Body: objects[i] }));
+  }
+
+  const time = async (f: () => Promise<unknown>) => {
+    const t = performance.now();
+    await f();
+    return (performance.now() - t) / 1000;
+  };
+  let oursPut = 0;
+  let rawPut = 0;
+  for (const [i, body] of objects.entries()) {
+    oursPut += await time(async () => {
+      const out = await writeObject(writerDeps, 'default', `bench/${i}`, once(body), {
+        waitMs: 60_000,
+      });
+      if (out.state !== 'committed') throw new Error(`PUT ${i} ended ${out.state}`);
+    });
+    rawPut += await time(() =>
+      s3.send(new PutObjectCommand({ Bucket: rawBucket, Key: `raw/${i}`, Body: body })),
+    );
+  }
+  const readerDeps = {
+    index: d.index,
+    slices: await d.slicesForRequest(),
+    repair: d.repair,
+    hedgeMs: 250,
+  };
+  let oursGet = 0;
+  let rawGet = 0;
+  for (let round = 0; round < 2; round++) {
+    for (const [i, body] of objects.entries()) {
+      oursGet += await time(async () => {
+        const o = await openObject(readerDeps, 'default', `bench/${i}`);
+        let n = 0;
+        for await (const part of o.body) n += part.length;
+        if (n !== body.length) throw new Error('short read');
+      });
+      rawGet += await time(async () => {
+        const out = await s3.send(new GetObjectCommand({ Bucket: rawBucket, Key: `raw/${i}` }));
+        await out.Body?.transformToByteArray();
+      });
+    }
+  }
+  const mb = (n: number, s: number) => (n * 8 * MiB) / MiB / s;
+  const putOurs = mb(objects.length, oursPut);
+  const putRaw = mb(objects.length, rawPut);
+  const getOurs = mb(objects.length * 2, oursGet);
+  const getRaw = mb(objects.length * 2, rawGet);
+
+  const small = randomBytes(4096);
+  for (let i = 0; i < 20; i++)
+    await api(`/vaults/default/objects/small/warm-${i}`, { method: 'PUT', body: small });
+  const latencies: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    const res = await api(`/vaults/default/objects/small/${i}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: small,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`small PUT ${i}: ${res.status}`);
+    latencies.push(performance.now() - t);
+  }
+  latencies.sort((a, b) => a - b);
+  const p50 = latencies[Math.floor(latencies.length * 0.5)] as number;
+  const p99 = latencies[Math.floor(latencies.length * 0.99)] as number;
+
+  console.log(
+    `dsn on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: 4-of-6, T = 5, 4 MiB segments\n`,
+  );
+  console.log('| measure | dsn | raw S3 on the same emulator | ratio | target |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  const row = (name: string, ours: number, peer: number, target: number) =>
+    console.log(
+      `| ${name} | ${ours.toFixed(0)} MB/s | ${peer.toFixed(0)} MB/s | ${(ours / peer).toFixed(2)}x | >= ${target}x ${ours / peer >= target ? 'met' : 'MISSED'} |`,
+    );
+  row('PUT, 8 MiB objects, to commit', putOurs, putRaw, 0.5);
+  row('GET, 8 MiB objects', getOurs, getRaw, 0.8);
+  console.log(
+    `| small PUT (4 KiB) over HTTP, to commit | p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms | | | p50 <= 100 ms ${p50 <= 100 ? 'met' : 'MISSED'} |`,
+  );
+  console.log(
+    '| writer RSS, staged upload of 1 GiB | not measured: staged uploads are not built yet | | | < 512 MB |',
+  );
+} finally {
+  await cloud.stop();
+  await dir.remove();
+}
