@@ -46,7 +46,7 @@ try {
   const writerDeps = {
     ...d.committer,
     vaults: d.vaults,
-    slices: await d.slicesForRequest(),
+    slices: d.slices,
     multicast: d.multicast,
     pendingTimeoutMs: 900_000,
   };
@@ -80,7 +80,7 @@ try {
   }
   const readerDeps = {
     index: d.index,
-    slices: await d.slicesForRequest(),
+    slices: d.slices,
     repair: d.repair,
     hedgeMs: 250,
   };

@@ -8,13 +8,11 @@ import { wireDeployment } from '../shared/aws/deployment.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { GARBAGE_GRACE_MS } from '../shared/committer.ts';
 import {
-  ForbiddenError,
   InvalidParameterError,
   ObjectNotFoundError,
   PayloadTooLargeError,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
-import { parseFault } from '../shared/fault.ts';
 import { checkHealth } from '../shared/health.ts';
 import { validateKey } from '../shared/object-key.ts';
 import type { IndexEntry } from '../shared/ports.ts';
@@ -57,19 +55,6 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
   };
 }
 
-function localOnly(): void {
-  if (!config.local)
-    throw new ForbiddenError('fault injection is available on the local cloud only');
-}
-
-function unitParam(event: APIGatewayProxyEventV2): number {
-  const unit = Number(event.pathParameters?.unit);
-  if (!Number.isInteger(unit) || unit < 0 || unit >= poolSize) {
-    throw new InvalidParameterError('unit', `must be an integer 0..${poolSize - 1}`);
-  }
-  return unit;
-}
-
 const routes: Record<string, Route> = {
   'GET /health': async () => {
     const report = await checkHealth(config.stage, probes);
@@ -103,7 +88,7 @@ const routes: Record<string, Route> = {
       {
         ...d.committer,
         vaults: d.vaults,
-        slices: await d.slicesForRequest(),
+        slices: d.slices,
         multicast: d.multicast,
         pendingTimeoutMs: config.pendingTimeoutMs,
       },
@@ -135,7 +120,7 @@ const routes: Record<string, Route> = {
     const key = keyParam(event);
     const range = event.headers.range;
     const opened = await openObject(
-      { index: d.index, slices: await d.slicesForRequest(), repair: d.repair, hedgeMs: HEDGE_MS },
+      { index: d.index, slices: d.slices, repair: d.repair, hedgeMs: HEDGE_MS },
       vault,
       key,
       range,
@@ -230,22 +215,6 @@ const routes: Record<string, Route> = {
       createdAt,
       committedAt,
     });
-  },
-
-  'GET /admin/faults': async () => {
-    localOnly();
-    return json(200, { faults: await d.faults.list() });
-  },
-  'PUT /admin/units/{unit}/fault': async (event) => {
-    localOnly();
-    const fault = parseFault(unitParam(event), jsonBody(event));
-    await d.faults.set(fault);
-    return json(200, fault);
-  },
-  'DELETE /admin/units/{unit}/fault': async (event) => {
-    localOnly();
-    await d.faults.clear(unitParam(event));
-    return { statusCode: 204 };
   },
 };
 

@@ -5,7 +5,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   DsnError,
-  ForbiddenError,
   InvalidParameterError,
   ObjectNotFoundError,
   PayloadTooLargeError,
@@ -21,7 +20,6 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 const STATUS: Array<[new (...args: never[]) => DsnError, number]> = [
   [InvalidParameterError, 400],
-  [ForbiddenError, 403],
   [VaultNotFoundError, 404],
   [ObjectNotFoundError, 404],
   [VaultExistsError, 409],

@@ -5,7 +5,7 @@ import { runJanitor } from '../shared/janitor.ts';
 const d = wireDeployment();
 
 export const handler = async () => {
-  const report = await runJanitor({ ledger: d.ledger, slices: await d.slicesForRequest() });
+  const report = await runJanitor({ ledger: d.ledger, slices: d.slices });
   console.log(JSON.stringify({ janitor: report }));
   return report;
 };

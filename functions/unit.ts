@@ -13,7 +13,6 @@ const subscriptions = vaultSubscriptionView(d.vaults, unit);
 const counters = new DynamoCounters(d.clients.documents, d.config.controlTable);
 
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const slices = await d.slicesForRequest();
   const failed: string[] = [];
   await Promise.all(
     event.Records.map(async (record) => {
@@ -21,7 +20,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
         await storeSlicesOnce(
           {
             unit,
-            slices,
+            slices: d.slices,
             multicast: d.multicast,
             subscriptions,
             foreign: (why) => {

@@ -32,8 +32,6 @@ export interface DsnConfig {
   pendingTimeoutMs: number;
   /** How long a PUT waits for its commit before answering 202. */
   commitWaitMs: number;
-  /** Fault injection is allowed (the local cloud only). */
-  local: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -100,7 +98,6 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     repairQueueUrl: required(env, 'DSN_REPAIR_QUEUE_URL'),
     pendingTimeoutMs: seconds(env, 'DSN_PENDING_TIMEOUT_SECONDS') * 1000,
     commitWaitMs: seconds(env, 'DSN_COMMIT_WAIT_SECONDS') * 1000,
-    local: env.DSN_LOCAL_CLOUD === '1',
     stage: required(env, 'DSN_STAGE'),
     vaultsTable: required(env, 'DSN_VAULTS_TABLE'),
     networkTopicArn: arn(env, 'DSN_NETWORK_TOPIC_ARN', 'sns'),

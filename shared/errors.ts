@@ -140,15 +140,3 @@ export class SegmentLostError extends DsnError {
     this.segment = segment;
   }
 }
-
-/** A fault injected into a storage unit (local cloud only). */
-export class UnitFaultError extends DsnError {
-  readonly unit: number;
-  constructor(unit: number, mode: string) {
-    super(`unit ${unit} is down (${mode}, injected)`);
-    this.unit = unit;
-  }
-}
-
-/** The operation is refused in this deployment (fault injection outside the local cloud). */
-export class ForbiddenError extends DsnError {}

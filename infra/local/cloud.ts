@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { faultRoutes } from './admin.ts';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
@@ -20,6 +21,7 @@ import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
 import { type SqsPoller, startSqsPoller } from './sqs-source.ts';
 import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
+import { UnitFaults } from './unit-faults.ts';
 
 /** Ports of the local cloud, with the variables that set them for `npm start`. */
 export const PORT_VARIABLES = {
@@ -69,6 +71,8 @@ export interface LocalCloud {
   invoker: Invoker;
   httpRoutes: string[];
   schedules: Scheduler;
+  /** Storage-unit faults injected into the S3 emulator (also at /admin/units/{unit}/fault). */
+  faults: UnitFaults;
   /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
   ref(logicalId: string): string;
   /** Resolves `Fn::GetAtt`. */
@@ -123,11 +127,15 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     // serverless print takes the longest; the emulators start meanwhile.
     const servicePromise = loadService({ serviceDir, stage, cacheDir: dataDir });
     servicePromise.catch(() => {});
+    // Units are the buckets the service declares as Unit<i>Bucket; known once provisioned.
+    let stackRef: ProvisionedStack | undefined;
+    const faults = new UnitFaults((unit) => stackRef?.resources.get(`Unit${unit}Bucket`)?.ref);
     const fauxqs: FauxqsHandle = await startS3SnsSqs({
       port: opts.ports.aws,
       dataDir,
       region: 'us-east-1',
       portVariable: PORT_VARIABLES.aws,
+      onServer: (server) => faults.install(server),
     });
     stoppers.push(() => fauxqs.stop());
     const startDynamo =
@@ -156,6 +164,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       dataDir,
       warn: log,
     });
+    stackRef = stack;
 
     const functionEnvironment = new Map<string, Record<string, string>>();
     for (const fn of service.functions) {
@@ -270,6 +279,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       routes,
       invoke: (name, e) => invoker.invoke(name, e),
       log,
+      localRoutes: faultRoutes(faults),
     });
     stoppers.push(() => api.stop());
 
@@ -287,6 +297,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       invoker,
       httpRoutes: api.routes,
       schedules,
+      faults,
       ref: (id) => resolveEntry(id).ref,
       attribute: (id, name) => {
         const value = resolveEntry(id).attributes[name];

@@ -44,6 +44,8 @@ export interface FauxqsOptions {
   region: string;
   /** The variable that sets `port`, named in the error when it is taken. */
   portVariable: string;
+  /** Sees the emulator's HTTP server before it listens (to put fault injection in front). */
+  onServer?: (server: import('node:http').Server) => void;
 }
 
 export interface FauxqsHandle {
@@ -75,6 +77,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       }),
     opts.port,
     opts.portVariable,
+    opts.onServer as ((server: import('node:net').Server) => void) | undefined,
   );
   return {
     url: `http://127.0.0.1:${server.port}`,

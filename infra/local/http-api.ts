@@ -215,6 +215,8 @@ export interface HttpApiOptions {
   routes: HttpRoute[];
   invoke: (functionName: string, event: unknown) => Promise<unknown>;
   log?: (line: string) => void;
+  /** Routes the local cloud itself answers (fault injection), tried before the functions'. */
+  localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpApiHandle {
@@ -228,6 +230,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
   const routes = opts.routes.map(compile).sort(compareRoutes);
   const server: Server = createServer(async (req, res) => {
     try {
+      if (opts.localRoutes && (await opts.localRoutes(req, res))) return;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const parts = url.pathname.split('/').filter(Boolean);
       const method = (req.method ?? 'GET').toUpperCase();

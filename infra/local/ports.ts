@@ -52,14 +52,17 @@ export async function listenLoopback(
  * Runs `start` while every `listen` on all interfaces is narrowed to 127.0.0.1. Some embedded
  * emulators hard-code `0.0.0.0`, which would expose a developer's data to their network; the
  * local cloud serves loopback only. Starts must not overlap (the cloud starts them in turn).
+ * `onServer` sees each server as it starts listening.
  */
 export async function withLoopbackListen<T>(
   start: () => Promise<T>,
   port: number,
   variable: string,
+  onServer?: (server: NetServer) => void,
 ): Promise<T> {
   const original = NetServer.prototype.listen;
   NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
+    onServer?.(this);
     const [first] = args;
     if (typeof first === 'object' && first !== null && 'host' in first) {
       const opts = first as { host?: string };

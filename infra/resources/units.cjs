@@ -260,7 +260,7 @@ function unitRoles({ unitCount, units }, service, stage) {
                 },
                 {
                   Effect: 'Allow',
-                  Action: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+                  Action: ['dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
                 },
               ],

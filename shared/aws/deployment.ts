@@ -4,11 +4,8 @@
  */
 import { type CommitterDeps, defaultTasks } from '../committer.ts';
 import { type DsnConfig, loadConfig } from '../config.ts';
-import { FaultySliceStore } from '../fault.ts';
-import type { SliceStore } from '../ports.ts';
 import { type AwsClients, awsClients } from './clients.ts';
 import { SnsEventBus } from './events.ts';
-import { DynamoFaultStore } from './fault-store.ts';
 import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
@@ -26,8 +23,6 @@ export function wireDeployment(
   const index = new DynamoObjectIndex(db, config.objectsTable);
   const events = new SnsEventBus(clients.sns, config.eventsTopicArn);
   const committer: CommitterDeps = { ledger, index, events, tasks: defaultTasks() };
-  const bucketStore = new S3SliceStore(clients.s3, config.unitBuckets);
-  const faults = new DynamoFaultStore(db, config.controlTable);
   return {
     config,
     clients,
@@ -41,16 +36,7 @@ export function wireDeployment(
     ),
     multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
     repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
-    faults,
-    /**
-     * The slice store for one request: on the local cloud it applies the faults injected at
-     * that moment; elsewhere it is the buckets themselves and faults are never read.
-     */
-    async slicesForRequest(): Promise<SliceStore> {
-      if (!config.local) return bucketStore;
-      const active = await faults.list();
-      return active.length > 0 ? new FaultySliceStore(bucketStore, active) : bucketStore;
-    },
+    slices: new S3SliceStore(clients.s3, config.unitBuckets),
   };
 }
 

@@ -216,7 +216,7 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
         '/admin/units/99/fault',
         { method: 'PUT', body: '{"mode":"write-fail"}' },
         400,
-        /^unit: must be an integer 0..7/,
+        /^unit: the service declares no Unit99Bucket/,
       ],
       [
         '/admin/units/1/fault',

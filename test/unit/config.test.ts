@@ -34,7 +34,6 @@ test('a complete environment gives the typed configuration', () => {
     repairQueueUrl: 'http://q/repair',
     pendingTimeoutMs: 900_000,
     commitWaitMs: 10_000,
-    local: false,
   });
 });
 

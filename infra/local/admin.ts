@@ -1,0 +1,70 @@
+/**
+ * The local cloud's own admin routes, served on the API port ahead of the service's routes:
+ *
+ *   GET    /admin/faults               the faults injected now
+ *   PUT    /admin/units/{unit}/fault   {"mode":"write-fail"|"read-fail"|"slow"|"corrupt","delayMs"?}
+ *   DELETE /admin/units/{unit}/fault   bring the unit back
+ *
+ * They exist only here: a deployment on AWS has no such routes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidParameterError } from '../../shared/errors.ts';
+import { parseFault } from '../../shared/fault.ts';
+import type { UnitFaults } from './unit-faults.ts';
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    throw new InvalidParameterError('body', 'must be valid JSON');
+  }
+}
+
+export function faultRoutes(faults: UnitFaults) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!path.startsWith('/admin/')) return false;
+    try {
+      if (path === '/admin/faults' && req.method === 'GET') {
+        send(res, 200, { faults: faults.list() });
+        return true;
+      }
+      const m = /^\/admin\/units\/([^/]+)\/fault$/.exec(path);
+      if (!m) return false;
+      const unit = Number(m[1]);
+      if (!Number.isInteger(unit) || unit < 0 || unit > 255) {
+        throw new InvalidParameterError('unit', 'must be an integer 0..255');
+      }
+      if (req.method === 'PUT') {
+        const fault = parseFault(unit, await readJson(req));
+        if (!faults.set(fault))
+          throw new InvalidParameterError('unit', `the service declares no Unit${unit}Bucket`);
+        send(res, 200, fault);
+        return true;
+      }
+      if (req.method === 'DELETE') {
+        if (!faults.clear(unit))
+          throw new InvalidParameterError('unit', `the service declares no Unit${unit}Bucket`);
+        send(res, 204);
+        return true;
+      }
+      return false;
+    } catch (err) {
+      if (!(err instanceof InvalidParameterError)) throw err;
+      send(res, 400, { error: { code: 'InvalidParameter', message: err.message } });
+      return true;
+    }
+  };
+}

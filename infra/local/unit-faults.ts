@@ -1,0 +1,107 @@
+/**
+ * Fault injection for storage units, done where a real unit fails: in its bucket. The local
+ * cloud wraps the S3 emulator's request handling, so a unit's bucket can refuse writes, refuse
+ * reads, answer slowly, or return corrupted bytes, while every function runs unchanged and pays
+ * nothing when no fault is set. Only the local cloud has this; on AWS the admin routes do not
+ * exist.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { UnitFault } from '../../shared/fault.ts';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+const WRITES = new Set(['PUT', 'POST', 'DELETE']);
+const READS = new Set(['GET', 'HEAD']);
+
+function bucketOf(req: IncomingMessage): string | undefined {
+  // S3 calls are path-style here (`/bucket/key`); SNS and SQS calls go to `/` or carry a target.
+  if (req.headers['x-amz-target']) return undefined;
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const first = path.split('/')[1];
+  return first ? decodeURIComponent(first) : undefined;
+}
+
+function refuse(res: ServerResponse, fault: UnitFault): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>unit ${fault.unit} is down (${fault.mode}, injected)</Message></Error>`;
+  res.writeHead(503, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Flips one byte of a GET response body on its way out. */
+function corrupting(res: ServerResponse): void {
+  let flipped = false;
+  const flip = (chunk: unknown): unknown => {
+    if (flipped || !(chunk instanceof Uint8Array) || chunk.length === 0) return chunk;
+    flipped = true;
+    const copy = Buffer.from(chunk);
+    copy[copy.length - 1] = (copy[copy.length - 1] as number) ^ 0xff;
+    return copy;
+  };
+  const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) =>
+    write(flip(chunk), ...rest)) as ServerResponse['write'];
+  res.end = ((chunk: unknown, ...rest: unknown[]) =>
+    typeof chunk === 'function' || chunk === undefined
+      ? end(chunk, ...rest)
+      : end(flip(chunk), ...rest)) as ServerResponse['end'];
+}
+
+export class UnitFaults {
+  private readonly byBucket = new Map<string, UnitFault>();
+  private readonly bucketOfUnit: (unit: number) => string | undefined;
+
+  constructor(bucketOfUnit: (unit: number) => string | undefined) {
+    this.bucketOfUnit = bucketOfUnit;
+  }
+
+  list(): UnitFault[] {
+    return [...this.byBucket.values()].sort((a, b) => a.unit - b.unit);
+  }
+
+  /** @returns false when the pool has no such unit. */
+  set(fault: UnitFault): boolean {
+    const bucket = this.bucketOfUnit(fault.unit);
+    if (!bucket) return false;
+    this.byBucket.set(bucket, fault);
+    return true;
+  }
+
+  clear(unit: number): boolean {
+    const bucket = this.bucketOfUnit(unit);
+    if (!bucket) return false;
+    this.byBucket.delete(bucket);
+    return true;
+  }
+
+  /** Puts the fault check in front of the emulator's own request handling. */
+  install(server: Server): void {
+    const handlers = server.listeners('request') as Listener[];
+    server.removeAllListeners('request');
+    const pass = (req: IncomingMessage, res: ServerResponse) => {
+      for (const h of handlers) h.call(server, req, res);
+    };
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const bucket = this.byBucket.size > 0 ? bucketOf(req) : undefined;
+      const fault = bucket ? this.byBucket.get(bucket) : undefined;
+      if (!fault) return pass(req, res);
+      const method = req.method ?? 'GET';
+      if (
+        (fault.mode === 'write-fail' && WRITES.has(method)) ||
+        (fault.mode === 'read-fail' && READS.has(method))
+      ) {
+        req.resume();
+        return refuse(res, fault);
+      }
+      if (fault.mode === 'slow') {
+        setTimeout(() => pass(req, res), fault.delayMs ?? 0);
+        return;
+      }
+      if (fault.mode === 'corrupt' && method === 'GET') corrupting(res);
+      pass(req, res);
+    });
+  }
+}
