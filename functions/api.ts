@@ -18,6 +18,7 @@ import { validateKey } from '../shared/object-key.ts';
 import type { IndexEntry } from '../shared/ports.ts';
 import { openObject } from '../shared/reader.ts';
 import { newRevisionId } from '../shared/revision.ts';
+import { completeUpload, createUpload, getUpload, putPart } from '../shared/upload.ts';
 import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
 import { writeObject } from '../shared/writer.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
@@ -196,6 +197,28 @@ const routes: Record<string, Route> = {
       cursor: page.cursor ?? null,
     });
   },
+
+  'POST /vaults/{vault}/uploads': async (event) =>
+    json(201, await createUpload(d, vaultParam(event), jsonBody(event))),
+  'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
+    const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    if (body.length > INLINE_LIMIT) {
+      throw new PayloadTooLargeError(
+        `a part is at most ${INLINE_LIMIT} bytes, got ${body.length}`,
+        INLINE_LIMIT,
+      );
+    }
+    const part = Number(event.pathParameters?.part);
+    await putPart(d, vaultParam(event), String(event.pathParameters?.upload), part, body);
+    return json(200, { part, size: body.length });
+  },
+  'POST /vaults/{vault}/uploads/{upload}/complete': async (event) => {
+    const vault = vaultParam(event);
+    const upload = await completeUpload(d, vault, String(event.pathParameters?.upload));
+    return json(202, { ...upload, poll: `/vaults/${vault}/uploads/${upload.uploadId}` });
+  },
+  'GET /vaults/{vault}/uploads/{upload}': async (event) =>
+    json(200, await getUpload(d, vaultParam(event), String(event.pathParameters?.upload))),
 
   'GET /vaults/{vault}/revisions/{revision}': async (event) => {
     const vault = vaultParam(event);

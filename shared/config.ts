@@ -28,6 +28,8 @@ export interface DsnConfig {
   objectsTable: string;
   controlTable: string;
   repairQueueUrl: string;
+  stagingBucket: string;
+  dispersalQueueUrl: string;
   /** A revision still pending after this long is failed and cleaned up. */
   pendingTimeoutMs: number;
   /** How long a PUT waits for its commit before answering 202. */
@@ -96,6 +98,8 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     objectsTable: required(env, 'DSN_OBJECTS_TABLE'),
     controlTable: required(env, 'DSN_CONTROL_TABLE'),
     repairQueueUrl: required(env, 'DSN_REPAIR_QUEUE_URL'),
+    stagingBucket: required(env, 'DSN_STAGING_BUCKET'),
+    dispersalQueueUrl: required(env, 'DSN_DISPERSAL_QUEUE_URL'),
     pendingTimeoutMs: seconds(env, 'DSN_PENDING_TIMEOUT_SECONDS') * 1000,
     commitWaitMs: seconds(env, 'DSN_COMMIT_WAIT_SECONDS') * 1000,
     stage: required(env, 'DSN_STAGE'),

@@ -140,3 +140,21 @@ export class SegmentLostError extends DsnError {
     this.segment = segment;
   }
 }
+
+/** No staged upload with this id in this vault. */
+export class UploadNotFoundError extends DsnError {
+  readonly uploadId: string;
+  constructor(uploadId: string) {
+    super(`no upload "${uploadId}" in this vault`);
+    this.uploadId = uploadId;
+  }
+}
+
+/** The upload is not in a state that allows this call (parts after complete, say). */
+export class UploadStateError extends DsnError {
+  readonly uploadId: string;
+  constructor(uploadId: string, message: string) {
+    super(`upload ${uploadId}: ${message}`);
+    this.uploadId = uploadId;
+  }
+}

@@ -183,6 +183,12 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     // invoker reads `endpoints` lazily, when it first spawns an execution environment, which
     // happens only once event sources start below.
     let endpoints: LocalCloudEndpoints | undefined;
+    const pollers: SqsPoller[] = [];
+    // Runs after the invoker stops: batches in flight end when their workers are terminated,
+    // instead of stopping waiting out handlers that wait on other, already stopped, pollers.
+    stoppers.push(async () => {
+      await Promise.all(pollers.map((p) => p.done));
+    });
     const invoker = new Invoker(service.functions, {
       region,
       accountId: LOCAL_ACCOUNT_ID,
@@ -224,9 +230,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     }
 
     // Event sources last, once everything they may touch exists.
-    const pollers: SqsPoller[] = [];
-    stoppers.push(async () => {
-      await Promise.all(pollers.map((p) => p.stop()));
+    stoppers.push(() => {
+      for (const p of pollers) p.signal();
     });
     const routes: HttpRoute[] = [];
     const targets: ScheduledTarget[] = [];

@@ -27,6 +27,10 @@ export interface SqsPollerOptions {
 }
 
 export interface SqsPoller {
+  /** Stops receiving; a batch in flight finishes or fails with its invocation. */
+  signal(): void;
+  /** Settles once every polling loop has ended. */
+  done: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -140,11 +144,17 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
   }
 
   const loops = Array.from({ length: opts.concurrency ?? 2 }, () => loop());
+  const signal = () => {
+    running = false;
+    abort.abort();
+  };
+  const done = Promise.all(loops).then(() => {});
   return {
+    signal,
+    done,
     async stop() {
-      running = false;
-      abort.abort();
-      await Promise.all(loops);
+      signal();
+      await done;
     },
   };
 }

@@ -11,6 +11,7 @@ import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
 import { SqsRepairLog } from './repair-log.ts';
 import { S3SliceStore } from './slice-store.ts';
+import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
 import { SnsSubscriptionManager } from './subscriptions.ts';
 import { DynamoVaultStore } from './vault-store.ts';
 
@@ -37,6 +38,9 @@ export function wireDeployment(
     multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
     repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
     slices: new S3SliceStore(clients.s3, config.unitBuckets),
+    uploads: new DynamoUploadStore(db, config.controlTable),
+    staging: new S3StagingStore(clients.s3, config.stagingBucket),
+    dispersal: new SqsDispersalQueue(clients.sqs, config.dispersalQueueUrl),
   };
 }
 

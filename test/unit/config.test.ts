@@ -15,6 +15,8 @@ const env = {
   DSN_OBJECTS_TABLE: 'objects',
   DSN_CONTROL_TABLE: 'control',
   DSN_REPAIR_QUEUE_URL: 'http://q/repair',
+  DSN_STAGING_BUCKET: 'staging',
+  DSN_DISPERSAL_QUEUE_URL: 'http://q/dispersal',
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
 };
@@ -32,6 +34,8 @@ test('a complete environment gives the typed configuration', () => {
     objectsTable: 'objects',
     controlTable: 'control',
     repairQueueUrl: 'http://q/repair',
+    stagingBucket: 'staging',
+    dispersalQueueUrl: 'http://q/dispersal',
     pendingTimeoutMs: 900_000,
     commitWaitMs: 10_000,
   });
