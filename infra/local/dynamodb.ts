@@ -34,8 +34,10 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
     port,
     stop: () =>
       new Promise<void>((resolve, reject) => {
-        server.closeAllConnections?.();
+        // Requests in flight finish first (dynalite writes after answering, and a write to a
+        // closed store throws); idle keep-alive connections close at once.
         server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
       }),
   };
 }

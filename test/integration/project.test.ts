@@ -55,7 +55,9 @@ describe('the project on the local cloud', () => {
     // Assess
     assert.equal(buckets.length, declared.filter((r) => r.Type === 'AWS::S3::Bucket').length);
     assert.equal(queues.length, declared.filter((r) => r.Type === 'AWS::SQS::Queue').length);
-    assert.ok(buckets.every((b) => /^dsn-test-unit-\d+-000000000000$/.test(b.Name ?? '')));
+    assert.ok(
+      buckets.every((b) => /^dsn-test-(unit-\d+|staging)-000000000000$/.test(b.Name ?? '')),
+    );
   });
 
   test('GET /health reaches the api handler and finds every dependency', async () => {
