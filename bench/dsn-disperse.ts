@@ -1,0 +1,39 @@
+/**
+ * Child process of bench:dsn: disperses one staged upload through the writer, alone in its
+ * process, and reports its peak RSS. Endpoints and resource names come from the environment.
+ */
+import { wireDeployment } from '../shared/aws/deployment.ts';
+import { disperseUpload } from '../shared/upload.ts';
+
+const d = wireDeployment();
+const uploadId = process.argv[2] as string;
+const baseline = process.memoryUsage().rss;
+let peak = baseline;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 20);
+const started = performance.now();
+const outcome = await disperseUpload(
+  {
+    ...d,
+    writer: {
+      ...d.committer,
+      vaults: d.vaults,
+      slices: d.slices,
+      multicast: d.multicast,
+      pendingTimeoutMs: 900_000,
+    },
+  },
+  uploadId,
+  120_000,
+);
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage().rss);
+process.stdout.write(
+  JSON.stringify({
+    state: outcome?.state,
+    seconds: (performance.now() - started) / 1000,
+    baseline,
+    peak,
+  }),
+);
