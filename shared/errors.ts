@@ -54,8 +54,8 @@ export class SliceNotFoundError extends DsnError {
 export class TooFewShardsError extends DsnError {
   readonly present: number;
   readonly needed: number;
-  constructor(present: number, needed: number) {
-    super(`only ${present} shards present, ${needed} needed to reconstruct`);
+  constructor(present: number, needed: number, options?: { cause?: unknown }) {
+    super(`only ${present} shards present, ${needed} needed to reconstruct`, options);
     this.present = present;
     this.needed = needed;
   }
@@ -64,8 +64,8 @@ export class TooFewShardsError extends DsnError {
 /** A slice name string that does not parse; `rule` says which part is wrong. */
 export class InvalidSliceNameError extends DsnError {
   readonly value: string;
-  constructor(value: string, rule: string) {
-    super(`invalid slice name "${value.slice(0, 200)}": ${rule}`);
+  constructor(value: string, rule: string, options?: { cause?: unknown }) {
+    super(`invalid slice name "${value.slice(0, 200)}": ${rule}`, options);
     this.value = value;
   }
 }
@@ -77,8 +77,13 @@ export type SliceDefect = 'truncated' | 'foreign' | 'version' | 'corrupt';
 export class InvalidSliceError extends DsnError {
   readonly defect: SliceDefect;
   readonly sliceName?: string;
-  constructor(defect: SliceDefect, detail: string, sliceName?: string) {
-    super(`${defect} slice${sliceName ? ` ${sliceName}` : ''}: ${detail}`);
+  constructor(
+    defect: SliceDefect,
+    detail: string,
+    sliceName?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${defect} slice${sliceName ? ` ${sliceName}` : ''}: ${detail}`, options);
     this.defect = defect;
     this.sliceName = sliceName;
   }

@@ -77,6 +77,13 @@ export function createCodec(
   for (const key of Object.keys(options)) {
     if (key !== 'kernel') throw new RangeError(`unknown codec option "${key}"`);
   }
+  if (
+    options.kernel !== undefined &&
+    options.kernel !== 'auto' &&
+    options.kernel !== 'typescript'
+  ) {
+    throw new RangeError(`kernel must be 'auto' or 'typescript', got ${String(options.kernel)}`);
+  }
   const n = k + m;
   const enc: Matrix = encodingMatrix(k, m);
   const parityRows = prepare(enc.data.slice(k * k), m, k);
@@ -91,7 +98,11 @@ export function createCodec(
   };
 
   const checkShard = (s: Uint8Array, i: number, len: number) => {
-    if (!(s instanceof Uint8Array)) throw new RangeError(`shard ${i} must be a Uint8Array`);
+    if (!(s instanceof Uint8Array)) {
+      throw new RangeError(
+        `shard ${i} must be a Uint8Array, got ${s === null ? 'null' : typeof s}`,
+      );
+    }
     if ((s.buffer as ArrayBuffer).detached) {
       throw new RangeError(
         `shard ${i} is a view from allocShards invalidated when the codec's memory grew`,
