@@ -1,6 +1,10 @@
-/** One thread of a CodecPool: encodes the segments it is sent with its own codec. */
+/**
+ * One thread of a CodecPool. It keeps one set of shards in its kernel's memory, so a segment is
+ * copied in once, encoded with no further copy, and only the parity leaves it: the data shards
+ * go back as views of the segment the caller sent.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeSegment } from '../segment.ts';
+import { shardSize } from '../segment.ts';
 import { createCodec } from './index.ts';
 import { type WasmVariant, wasmKernelModule } from './wasm-kernel.ts';
 
@@ -14,14 +18,29 @@ const codec = createCodec(dataShards, parityShards);
 const port = parentPort;
 if (!port) throw new Error('pool-worker must run in a worker thread');
 
+let workspace: Uint8Array[] = [];
+let capacity = -1;
+
 port.on('message', ({ id, segment }: { id: number; segment: ArrayBuffer }) => {
   try {
-    // Shards are copied out of the segment so that every one can be transferred back.
-    const shards = encodeSegment(codec, new Uint8Array(segment)).map((s) => new Uint8Array(s));
-    port.postMessage(
-      { id, shards },
-      shards.map((s) => s.buffer),
-    );
+    const bytes = new Uint8Array(segment);
+    const size = shardSize(bytes.length, dataShards);
+    if (size > capacity || (workspace[0]?.buffer as ArrayBuffer | undefined)?.detached) {
+      workspace = codec.allocShards(size);
+      capacity = size;
+    }
+    const shards = workspace.map((s) => s.subarray(0, size));
+    for (let i = 0; i < dataShards; i++) {
+      const shard = shards[i] as Uint8Array;
+      const part = bytes.subarray(Math.min(i * size, bytes.length), (i + 1) * size);
+      shard.set(part);
+      shard.fill(0, part.length);
+    }
+    codec.encode(shards);
+    const parity = new Uint8Array(parityShards * size);
+    for (let j = 0; j < parityShards; j++)
+      parity.set(shards[dataShards + j] as Uint8Array, j * size);
+    port.postMessage({ id, segment, parity: parity.buffer }, [segment, parity.buffer]);
   } catch (err) {
     port.postMessage({ id, error: (err as Error).message });
   }

@@ -76,22 +76,40 @@ export function prepare(coefficients: Uint8Array, rows: number, cols: number): P
 export class WasmKernel {
   readonly variant: WasmVariant;
   private readonly exports: Exports;
+  private readonly dots: Dot[];
   private readonly pointers: number;
   private tablesAt = 0;
   private tablesSize = 0;
+  /** The matrix whose tables are in memory now: encoding calls the same one again and again. */
+  private loaded: PreparedMatrix | null = null;
   /** End of long-lived allocations (tables, shard views); scratch space starts here. */
   private top: number;
+  private buffer: ArrayBuffer;
+  private bytes: Uint8Array;
+  private words: Uint32Array;
 
   constructor(module: WebAssembly.Module, variant: WasmVariant) {
     this.variant = variant;
     this.exports = new WebAssembly.Instance(module).exports as unknown as Exports;
+    this.dots = [this.exports.dot1, this.exports.dot2, this.exports.dot3, this.exports.dot4];
     this.pointers = 0;
     // Room for 256 input and 256 output pointers.
     this.top = 2048;
+    this.buffer = this.exports.memory.buffer;
+    this.bytes = new Uint8Array(this.buffer);
+    this.words = new Uint32Array(this.buffer, this.pointers, 512);
   }
 
   get memory(): WebAssembly.Memory {
     return this.exports.memory;
+  }
+
+  /** Views of the memory, made again only when growing it has replaced its buffer. */
+  private refresh(): void {
+    if (this.buffer === this.exports.memory.buffer) return;
+    this.buffer = this.exports.memory.buffer;
+    this.bytes = new Uint8Array(this.buffer);
+    this.words = new Uint32Array(this.buffer, this.pointers, 512);
   }
 
   private ensure(end: number): void {
@@ -123,59 +141,69 @@ export class WasmKernel {
     return views;
   }
 
-  private resident(view: Uint8Array): boolean {
-    return view.buffer === this.exports.memory.buffer;
-  }
-
   /** outputs[j] = sum_i m[j][i] * inputs[i], for the whole length of the shards. */
   dot(m: PreparedMatrix, inputs: Uint8Array[], outputs: Uint8Array[], len: number): void {
+    const nin = inputs.length;
+    const nout = outputs.length;
     if (m.tables.length > this.tablesSize) {
       this.tablesAt = this.reserve(m.tables.length);
       this.tablesSize = m.tables.length;
+      this.loaded = null;
     }
     const vecLen = len - (len % 32);
-    // Scratch for shards from outside this memory; reserved past the long-lived area and
-    // released after the call.
-    const foreign = [...inputs, ...outputs].filter((v) => !this.resident(v)).length;
-    // Offsets of resident shards, taken before a possible grow detaches their views.
-    const offsets = [...inputs, ...outputs].map((v) => (this.resident(v) ? v.byteOffset : -1));
-    const stride = Math.ceil(len / ALIGN) * ALIGN;
-    const scratchAt = Math.ceil(this.top / ALIGN) * ALIGN;
-    this.ensure(scratchAt + foreign * stride);
+    // Offsets of resident shards, taken before a possible grow detaches their views; -1 for
+    // shards from elsewhere, which are copied into scratch past the long-lived area.
     const memory = this.exports.memory.buffer;
-    const bytes = new Uint8Array(memory);
-    const words = new Uint32Array(memory, this.pointers, 512);
-    bytes.set(m.tables, this.tablesAt);
-    let next = scratchAt;
-    const place = (view: Uint8Array, index: number, copyIn: boolean): number => {
-      const offset = offsets[index] as number;
-      if (offset >= 0) return offset;
-      const at = next;
+    const offsets: number[] = new Array(nin + nout);
+    const copied: boolean[] = new Array(nin + nout);
+    let foreign = 0;
+    for (let i = 0; i < nin + nout; i++) {
+      const v = (i < nin ? inputs[i] : outputs[i - nin]) as Uint8Array;
+      copied[i] = v.buffer !== memory;
+      if (copied[i]) {
+        offsets[i] = -1;
+        foreign++;
+      } else offsets[i] = v.byteOffset;
+    }
+    const stride = Math.ceil(len / ALIGN) * ALIGN;
+    let next = Math.ceil(this.top / ALIGN) * ALIGN;
+    if (foreign > 0) this.ensure(next + foreign * stride);
+    this.refresh();
+    const bytes = this.bytes;
+    const words = this.words;
+    if (this.loaded !== m) {
+      bytes.set(m.tables, this.tablesAt);
+      this.loaded = m;
+    }
+    for (let i = 0; i < nin + nout; i++) {
+      if (!copied[i]) continue;
+      if (i < nin) bytes.set((inputs[i] as Uint8Array).subarray(0, len), next);
+      offsets[i] = next;
       next += stride;
-      if (copyIn) bytes.set(view.subarray(0, len), at);
-      return at;
-    };
-    inputs.forEach((v, i) => {
-      words[i] = place(v, i, true);
-    });
-    const outAt = outputs.map((v, j) => place(v, inputs.length + j, false));
+    }
+    for (let i = 0; i < nin; i++) words[i] = offsets[i] as number;
     if (vecLen > 0) {
-      const dots = [this.exports.dot1, this.exports.dot2, this.exports.dot3, this.exports.dot4];
       let tab = this.tablesAt;
-      for (let g = 0; g < outputs.length; g += GROUP) {
-        const size = Math.min(GROUP, outputs.length - g);
-        for (let j = 0; j < size; j++) words[256 + j] = outAt[g + j] as number;
-        (dots[size - 1] as Dot)(tab, this.pointers, this.pointers + 1024, inputs.length, vecLen);
-        tab += size * inputs.length * 32;
+      for (let g = 0; g < nout; g += GROUP) {
+        const size = Math.min(GROUP, nout - g);
+        for (let j = 0; j < size; j++) words[256 + j] = offsets[nin + g + j] as number;
+        (this.dots[size - 1] as Dot)(tab, this.pointers, this.pointers + 1024, nin, vecLen);
+        tab += size * nin * 32;
       }
     }
-    const outViews = outAt.map((at) => new Uint8Array(memory, at, len));
     if (vecLen < len) {
-      const inViews = inputs.map((_, i) => new Uint8Array(memory, words[i] as number, len));
+      const inViews = inputs.map((_, i) =>
+        bytes.subarray(offsets[i], (offsets[i] as number) + len),
+      );
+      const outViews = outputs.map((_, j) =>
+        bytes.subarray(offsets[nin + j], (offsets[nin + j] as number) + len),
+      );
       dotProductTs(m.coefficients, inViews, outViews, vecLen, len);
     }
-    outputs.forEach((v, j) => {
-      if ((offsets[inputs.length + j] as number) < 0) v.set(outViews[j] as Uint8Array);
-    });
+    for (let j = 0; j < nout; j++) {
+      if (!copied[nin + j]) continue;
+      const at = offsets[nin + j] as number;
+      (outputs[j] as Uint8Array).set(bytes.subarray(at, at + len));
+    }
   }
 }

@@ -256,9 +256,12 @@ test('shards in the kernel memory round-trip, and stale views are refused once i
   codec.reconstruct(damaged);
   const rebuilt = damaged.map((s) => Uint8Array.from(s as Uint8Array));
   codec.encode(randomShards(4, 2, 8 << 20));
+  const fresh = codec.allocShards(64);
+  codec.encode(fresh);
 
   // Assess
   assert.deepEqual(rebuilt, expected);
+  assert.equal(codec.verify(fresh), true, 'views allocated after the memory grew work');
   assert.throws(() => codec.encode(shards), {
     name: 'RangeError',
     message: /shard 0 is a view from allocShards invalidated when the codec's memory grew/,
