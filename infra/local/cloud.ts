@@ -137,7 +137,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       portVariable: PORT_VARIABLES.aws,
       onServer: (server) => faults.install(server),
     });
-    stoppers.push(() => fauxqs.stop());
+    stoppers.push(() => {
+      faults.dropHeld();
+      return fauxqs.stop();
+    });
     const startDynamo =
       opts.dynamodbEngine === 'dynamodb-local' ? startDynamoDbLocal : startDynamoDb;
     const dynamodb: DynamoDbHandle = await startDynamo({

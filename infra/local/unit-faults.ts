@@ -52,6 +52,8 @@ function corrupting(res: ServerResponse): void {
 
 export class UnitFaults {
   private readonly byBucket = new Map<string, UnitFault>();
+  /** Requests held back by a `slow` fault, dropped when the cloud stops (as a crash would). */
+  private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
   private readonly bucketOfUnit: (unit: number) => string | undefined;
 
   constructor(bucketOfUnit: (unit: number) => string | undefined) {
@@ -77,6 +79,15 @@ export class UnitFaults {
     return true;
   }
 
+  /** Drops every request a `slow` unit still holds: they never reach the bucket. */
+  dropHeld(): void {
+    for (const [timer, res] of this.held) {
+      clearTimeout(timer);
+      res.destroy();
+    }
+    this.held.clear();
+  }
+
   /** Puts the fault check in front of the emulator's own request handling. */
   install(server: Server): void {
     const handlers = server.listeners('request') as Listener[];
@@ -97,7 +108,11 @@ export class UnitFaults {
         return refuse(res, fault);
       }
       if (fault.mode === 'slow') {
-        setTimeout(() => pass(req, res), fault.delayMs ?? 0);
+        const timer = setTimeout(() => {
+          this.held.delete(timer);
+          pass(req, res);
+        }, fault.delayMs ?? 0);
+        this.held.set(timer, res);
         return;
       }
       if (fault.mode === 'corrupt' && method === 'GET') corrupting(res);

@@ -21,27 +21,41 @@ if (!port) throw new Error('pool-worker must run in a worker thread');
 let workspace: Uint8Array[] = [];
 let capacity = -1;
 
-port.on('message', ({ id, segment }: { id: number; segment: ArrayBuffer }) => {
-  try {
-    const bytes = new Uint8Array(segment);
-    const size = shardSize(bytes.length, dataShards);
-    if (size > capacity || (workspace[0]?.buffer as ArrayBuffer | undefined)?.detached) {
-      workspace = codec.allocShards(size);
-      capacity = size;
+port.on(
+  'message',
+  ({
+    id,
+    segment,
+    length,
+  }: {
+    id: number;
+    segment: ArrayBuffer | SharedArrayBuffer;
+    length: number;
+  }) => {
+    try {
+      const bytes = new Uint8Array(segment, 0, length);
+      const size = shardSize(bytes.length, dataShards);
+      if (size > capacity || (workspace[0]?.buffer as ArrayBuffer | undefined)?.detached) {
+        workspace = codec.allocShards(size);
+        capacity = size;
+      }
+      const shards = workspace.map((s) => s.subarray(0, size));
+      for (let i = 0; i < dataShards; i++) {
+        const shard = shards[i] as Uint8Array;
+        const part = bytes.subarray(Math.min(i * size, bytes.length), (i + 1) * size);
+        shard.set(part);
+        shard.fill(0, part.length);
+      }
+      codec.encode(shards);
+      const parity = new Uint8Array(parityShards * size);
+      for (let j = 0; j < parityShards; j++)
+        parity.set(shards[dataShards + j] as Uint8Array, j * size);
+      // A shared staging buffer stays with the pool; a transferred segment goes back to it.
+      if (segment instanceof SharedArrayBuffer) {
+        port.postMessage({ id, parity: parity.buffer }, [parity.buffer]);
+      } else port.postMessage({ id, segment, parity: parity.buffer }, [segment, parity.buffer]);
+    } catch (err) {
+      port.postMessage({ id, error: (err as Error).message });
     }
-    const shards = workspace.map((s) => s.subarray(0, size));
-    for (let i = 0; i < dataShards; i++) {
-      const shard = shards[i] as Uint8Array;
-      const part = bytes.subarray(Math.min(i * size, bytes.length), (i + 1) * size);
-      shard.set(part);
-      shard.fill(0, part.length);
-    }
-    codec.encode(shards);
-    const parity = new Uint8Array(parityShards * size);
-    for (let j = 0; j < parityShards; j++)
-      parity.set(shards[dataShards + j] as Uint8Array, j * size);
-    port.postMessage({ id, segment, parity: parity.buffer }, [segment, parity.buffer]);
-  } catch (err) {
-    port.postMessage({ id, error: (err as Error).message });
-  }
-});
+  },
+);
