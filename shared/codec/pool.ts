@@ -3,11 +3,12 @@
  * uploading a large file, a rebuild of a whole unit. Each worker has its own codec and kernel
  * (compiled once, on this thread, and shared), and keeps its shards in its kernel's memory.
  *
- * A segment crosses to a worker and back without a copy on the way back: the data shards
- * returned are views of it, and the parity shards views of one buffer the worker made. Unless
- * the caller hands the segment over (`transfer: true`), it is copied once on the way out, since
- * a transferred buffer is gone from the sender (and a Node Buffer may share its memory with
- * others).
+ * Only parity crosses back: the data shards returned are views of the segment, and the parity
+ * shards views of one buffer the worker made. On the way out a segment is either copied into a
+ * reused shared staging buffer (the default: the caller keeps its segment), or, with
+ * `transfer: true`, moved to the worker and back with no copy. Staging buffers are reused
+ * because a fresh multi-megabyte buffer per segment costs its page faults every time, which on
+ * two cores made the pool slower than one thread.
  *
  * Not for Lambda bundles: the worker is a separate module file (pool-worker.ts), which a
  * single-file esbuild bundle does not carry. Functions encode on their one thread.
@@ -71,10 +72,20 @@ export function createCodecPool(
   >();
   let nextId = 0;
   let closed = false;
+  /** Staging buffers not in use, and the one each call in flight holds. */
+  const staging: SharedArrayBuffer[] = [];
+  const held = new Map<number, { shared?: SharedArrayBuffer; segment: Uint8Array }>();
+  const finish = (id: number) => {
+    const h = held.get(id);
+    held.delete(id);
+    if (h?.shared) staging.push(h.shared);
+    return h;
+  };
   const failAll = (worker: number | undefined, err: Error) => {
     for (const [id, p] of pending) {
       if (worker === undefined || p.worker === worker) {
         pending.delete(id);
+        finish(id);
         p.reject(err);
       }
     }
@@ -84,6 +95,7 @@ export function createCodecPool(
       const p = pending.get(msg.id);
       if (!p) return;
       pending.delete(msg.id);
+      const sent = finish(msg.id);
       load[i] = (load[i] as number) - 1;
       // An idle pool does not keep the process alive; a busy worker does.
       if (load[i] === 0) w.unref();
@@ -91,7 +103,7 @@ export function createCodecPool(
         p.reject(new Error(`codec pool worker ${i}: ${msg.error}`));
         return;
       }
-      const segment = new Uint8Array(msg.segment as ArrayBuffer);
+      const segment = msg.segment ? new Uint8Array(msg.segment) : (sent?.segment as Uint8Array);
       const size = shardSize(segment.length, dataShards);
       const shards: Uint8Array[] = [];
       for (let d = 0; d < dataShards; d++) {
@@ -119,18 +131,29 @@ export function createCodecPool(
       load[w] = (load[w] as number) + 1;
       (workers[w] as Worker).ref();
       const id = nextId++;
-      const own =
-        opts.transfer &&
+      const movable =
+        opts.transfer === true &&
+        segment.buffer instanceof ArrayBuffer &&
         segment.byteOffset === 0 &&
-        segment.byteLength === segment.buffer.byteLength &&
-        segment.buffer instanceof ArrayBuffer
-          ? segment
-          : new Uint8Array(segment);
+        segment.byteLength === segment.buffer.byteLength;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: w });
-        (workers[w] as Worker).postMessage({ id, segment: own.buffer }, [
-          own.buffer as ArrayBuffer,
-        ]);
+        const worker = workers[w] as Worker;
+        const length = segment.length;
+        if (movable) {
+          held.set(id, { segment });
+          worker.postMessage({ id, segment: segment.buffer, length }, [
+            segment.buffer as ArrayBuffer,
+          ]);
+          return;
+        }
+        let shared = staging.pop();
+        if (!shared || shared.byteLength < length) {
+          shared = new SharedArrayBuffer(Math.max(length, 1));
+        }
+        new Uint8Array(shared, 0, length).set(segment);
+        held.set(id, { shared, segment });
+        worker.postMessage({ id, segment: shared, length });
       });
     },
     async close() {

@@ -39,11 +39,13 @@ async function collect(gen: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 test('segments are segmentSize bytes, the last shorter, and an empty stream is one empty segment', async () => {
+  // Prepare
   const lengths = async (size: number) => {
     const out: number[] = [];
     for await (const s of cutSegments(chunks(randomBytes(size), [7, 100]), 64)) out.push(s.length);
     return out;
   };
+  // Act, Assess
   assert.deepEqual(await lengths(0), [0]);
   assert.deepEqual(await lengths(64), [64]);
   assert.deepEqual(await lengths(65), [64, 1]);
@@ -112,6 +114,7 @@ test('a stream encodes to slices and decodes back exactly, with up to m slices l
 });
 
 test('a segment with m + 1 slices gone fails with TooFewShardsError', async () => {
+  // Prepare
   const codec = createCodec(3, 2);
   const first = (
     await encodeStream(chunks(randomBytes(100), [100]), { codec, segmentSize: 100, name }).next()
@@ -123,5 +126,6 @@ test('a segment with m + 1 slices gone fails with TooFewShardsError', async () =
       slices: [null, null, null, first.slices[3] ?? null, first.slices[4] ?? null],
     };
   }
+  // Act, Assess
   await assert.rejects(collect(decodeStream(one(), codec)), TooFewShardsError);
 });
