@@ -5,9 +5,9 @@
  *
  * Throughput is GB/s of data in (k x shard size per call). Ours and the peer's rounds alternate
  * (ours, peer, ours, peer...) so that both see the same machine: other work on a shared host
- * slows both alike instead of skewing the ratio. Each figure is the best of seven rounds of at
- * least 250 ms, after a warm-up: on a shared host the best round is the one least disturbed,
- * for both sides alike. ronomon runs in libuv's threadpool and is awaited call by
+ * slows both alike instead of skewing the ratio. Each speed is the median of seven rounds of at
+ * least 250 ms, after a warm-up, and each ratio the median of the seven paired rounds' ratios,
+ * so a burst of load that hits one round pair moves neither. ronomon runs in libuv's threadpool and is awaited call by
  * call, as a caller needing the result uses it. ronomon's 10+4 uses a different field
  * construction; its speed, not its bytes, is compared.
  *
@@ -63,10 +63,10 @@ async function round(op: Op, bytesPerOp: number): Promise<number> {
   return (ops * bytesPerOp) / (elapsed / 1000) / 1e9;
 }
 
-const best = (xs: number[]) => Math.max(...xs);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-/** Best GB/s of each op, their rounds interleaved. */
-async function interleaved(ops: Op[], bytesPerOp: number, rounds = ROUNDS): Promise<number[]> {
+/** GB/s of each round of each op, their rounds interleaved. */
+async function interleaved(ops: Op[], bytesPerOp: number, rounds = ROUNDS): Promise<number[][]> {
   for (const op of ops) for (let i = 0; i < 30; i++) await op();
   const results: number[][] = ops.map(() => []);
   for (let r = 0; r < rounds; r++) {
@@ -74,7 +74,7 @@ async function interleaved(ops: Op[], bytesPerOp: number, rounds = ROUNDS): Prom
       (results[o] as number[]).push(await round(ops[o] as Op, bytesPerOp));
     }
   }
-  return results.map(best);
+  return results;
 }
 
 function filledShards(codec: Codec, size: number, resident: boolean): Uint8Array[] {
@@ -118,6 +118,8 @@ interface Row {
   name: string;
   ours: number;
   peer?: number;
+  /** Median of the paired rounds' ours/peer ratios. */
+  ratio?: number;
   ts: number;
   /** Minimum ours/peer speed ratio. */
   target?: number;
@@ -140,11 +142,16 @@ async function encodeCase(
   const tsCodec = createCodec(k, m, { kernel: 'typescript' });
   const tsShards = filledShards(tsCodec, size, false);
   const [ts] = await interleaved([() => tsCodec.encode(tsShards)], k * size, 3);
+  return summarize(`encode ${k}+${m}, ${sizeName(size)} shards`, o, p, ts);
+}
+
+function summarize(name: string, o?: number[], p?: number[], ts?: number[]): Row {
   return {
-    name: `encode ${k}+${m}, ${sizeName(size)} shards`,
-    ours: o as number,
-    peer: p,
-    ts: ts as number,
+    name,
+    ours: median(o as number[]),
+    peer: p ? median(p) : undefined,
+    ratio: p ? median((o as number[]).map((x, i) => x / (p[i] as number))) : undefined,
+    ts: median(ts as number[]),
   };
 }
 
@@ -167,12 +174,7 @@ async function reconstructCase(size: number, ronomon: Ronomon | undefined): Prom
     k * size,
     3,
   );
-  return {
-    name: `reconstruct 4 lost data of 10+4, ${sizeName(size)} shards`,
-    ours: o as number,
-    peer: p,
-    ts: ts as number,
-  };
+  return summarize(`reconstruct 4 lost data of 10+4, ${sizeName(size)} shards`, o, p, ts);
 }
 
 async function checksumSpeed(size: number): Promise<number> {
@@ -187,7 +189,7 @@ async function checksumSpeed(size: number): Promise<number> {
     size,
     5,
   );
-  return speed as number;
+  return median(speed as number[]);
 }
 
 const f = (x?: number) => (x === undefined ? '-' : x.toFixed(2));
@@ -222,7 +224,7 @@ async function main() {
   console.log('\n| case | dsn GB/s | ronomon GB/s | dsn / ronomon | target | dsn pure-TS GB/s |');
   console.log('| --- | ---: | ---: | ---: | --- | ---: |');
   for (const r of rows) {
-    const ratio = r.peer ? r.ours / r.peer : undefined;
+    const ratio = r.ratio;
     let ratioText = '-';
     if (ratio !== undefined) {
       ratioText = `${ratio.toFixed(2)}x`;
