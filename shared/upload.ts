@@ -142,7 +142,7 @@ export async function disperseUpload(
   waitMs: number,
 ): Promise<WriteOutcome | undefined> {
   const upload = await deps.uploads.get(uploadId);
-  if (!upload || upload.state !== 'dispersing') return undefined;
+  if (upload?.state !== 'dispersing') return undefined;
   const parts = await deps.staging.listParts(uploadId);
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const p of parts) yield* deps.staging.readPart(uploadId, p.part);
