@@ -2,31 +2,23 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
 import { disperseUpload } from '../shared/upload.ts';
+import { forEachRecord } from './sqs-batch.ts';
 
 const d = wireDeployment();
-
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const failed: string[] = [];
-  for (const record of event.Records) {
-    try {
-      const { uploadId } = JSON.parse(record.body) as { uploadId: string };
-      const writer = {
-        ...d.committer,
-        vaults: d.vaults,
-        slices: d.slices,
-        multicast: d.multicast,
-        pendingTimeoutMs: d.config.pendingTimeoutMs,
-      };
-      await disperseUpload({ ...d, writer }, uploadId, d.config.commitWaitMs);
-    } catch (err) {
-      console.error(
-        JSON.stringify({
-          messageId: record.messageId,
-          error: `${(err as Error).name}: ${(err as Error).message}`,
-        }),
-      );
-      failed.push(record.messageId);
-    }
-  }
-  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+const writer = {
+  ...d.committer,
+  vaults: d.vaults,
+  slices: d.slices,
+  multicast: d.multicast,
+  pendingTimeoutMs: d.config.pendingTimeoutMs,
 };
+
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  forEachRecord(
+    event,
+    async (record) => {
+      const { uploadId } = JSON.parse(record.body) as { uploadId: string };
+      await disperseUpload({ ...d, writer }, uploadId, d.config.commitWaitMs);
+    },
+    { concurrent: false },
+  );

@@ -6,43 +6,27 @@ import { unitIndex } from '../shared/config.ts';
 import { ADDRESS_ATTRIBUTE, parseUnitMessage } from '../shared/multicast.ts';
 import { storeSlicesOnce } from '../shared/unit.ts';
 import { vaultSubscriptionView } from '../shared/vault.ts';
+import { forEachRecord } from './sqs-batch.ts';
 
 const d = wireDeployment();
 const unit = unitIndex();
 const subscriptions = vaultSubscriptionView(d.vaults, unit);
 const counters = new DynamoCounters(d.clients.documents, d.config.controlTable);
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const failed: string[] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        await storeSlicesOnce(
-          {
-            unit,
-            slices: d.slices,
-            multicast: d.multicast,
-            subscriptions,
-            foreign: (why) => {
-              console.warn(JSON.stringify({ foreign: why, messageId: record.messageId, unit }));
-              void counters.increment(`unit/${unit}/foreign`).catch(() => {});
-            },
-          },
-          parseUnitMessage(record.body),
-          record.messageAttributes[ADDRESS_ATTRIBUTE]?.stringValue,
-        );
-      } catch (err) {
-        // Retried, then kept in the dead-letter queue: a message is never silently dropped.
-        console.error(
-          JSON.stringify({
-            unit,
-            messageId: record.messageId,
-            error: `${(err as Error).name}: ${(err as Error).message}`,
-          }),
-        );
-        failed.push(record.messageId);
-      }
-    }),
-  );
-  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
-};
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  forEachRecord(event, async (record) => {
+    await storeSlicesOnce(
+      {
+        unit,
+        slices: d.slices,
+        multicast: d.multicast,
+        subscriptions,
+        foreign: (why) => {
+          console.warn(JSON.stringify({ foreign: why, messageId: record.messageId, unit }));
+          void counters.increment(`unit/${unit}/foreign`).catch(() => {});
+        },
+      },
+      parseUnitMessage(record.body),
+      record.messageAttributes[ADDRESS_ATTRIBUTE]?.stringValue,
+    );
+  });
