@@ -6,6 +6,7 @@
 'use strict';
 
 const DEFAULT_VAULT_WIDTH = 6;
+const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
 
 class UnitConfigError extends Error {
   constructor(field, rule) {
@@ -77,8 +78,45 @@ function bucketRef(i, override) {
 
 function bucketArn(i, override) {
   return override?.bucket
-    ? `arn:aws:s3:::${override.bucket}`
+    ? { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${override.bucket}` }
     : { 'Fn::GetAtt': [`Unit${i}Bucket`, 'Arn'] };
+}
+
+// Lambda caps a function's environment at 4 KB (names and values together). The unit lists grow
+// with the pool and every function carries them; the other variables take about 0.8 KB today
+// (measured with stage `prod`), so the lists may use what is left after a 1 KB reserve.
+const LAMBDA_ENVIRONMENT_BYTES = 4096;
+const OTHER_VARIABLES_RESERVE = 1024;
+// The longest forms AWS may give: partition `aws-us-gov`, region `ap-southeast-1`, and the
+// 13-character suffix CloudFormation appends to generated queue names.
+const LONGEST_REGION = 'ap-southeast-1';
+const QUEUE_ARN_PREFIX = `arn:aws-us-gov:sqs:${LONGEST_REGION}:123456789012:`;
+
+/**
+ * Refuses a pool whose unit lists (DSN_UNIT_BUCKETS, DSN_UNIT_QUEUE_ARNS, DSN_UNIT_REGIONS)
+ * could not fit in a Lambda environment, which CloudFormation would only report mid-deploy.
+ */
+function checkEnvironmentBudget({ unitCount, units }, stackName) {
+  let bytes = 'DSN_UNIT_BUCKETS=DSN_UNIT_QUEUE_ARNS=DSN_UNIT_REGIONS='.length;
+  for (let i = 0; i < unitCount; i++) {
+    const override = units[i];
+    const bucket = override?.bucket ?? `${stackName}-unit-${i}-123456789012`;
+    const queue = `${QUEUE_ARN_PREFIX}${stackName}-Unit${i}Queue-ABCDEFGHIJKLM`.slice(
+      0,
+      80 + QUEUE_ARN_PREFIX.length,
+    );
+    const region = override?.region ?? LONGEST_REGION;
+    bytes += bucket.length + queue.length + region.length + 3;
+  }
+  const budget = LAMBDA_ENVIRONMENT_BYTES - OTHER_VARIABLES_RESERVE;
+  if (bytes > budget) {
+    throw new UnitConfigError(
+      'unitCount',
+      `${unitCount} units need up to ${bytes} bytes of Lambda environment for the unit lists ` +
+        `(stack ${stackName}), more than the ${budget} left of Lambda's 4 KB limit; use fewer units`,
+    );
+  }
+  return bytes;
 }
 
 /** Every CloudFormation resource of the pool. */
@@ -132,7 +170,7 @@ function unitResources({ unitCount, units }) {
       Type: 'AWS::SQS::Queue',
       Properties: {
         // Six times the unit function's timeout, as Lambda recommends for SQS sources.
-        VisibilityTimeout: 180,
+        VisibilityTimeout: 6 * UNIT_FUNCTION_TIMEOUT_SECONDS,
         SqsManagedSseEnabled: true,
         RedrivePolicy: {
           deadLetterTargetArn: { 'Fn::GetAtt': [`Unit${i}DeadLetterQueue`, 'Arn'] },
@@ -204,7 +242,7 @@ function unitFunctions({ unitCount }) {
       handler: 'functions/unit.handler',
       description: `Storage unit ${i}: stores and verifies the slices of its pillar`,
       role: `Unit${i}Role`,
-      timeout: 30,
+      timeout: UNIT_FUNCTION_TIMEOUT_SECONDS,
       environment: { DSN_UNIT_INDEX: String(i) },
       events: [
         {
@@ -301,6 +339,9 @@ function unitEnvironment({ unitCount, units }) {
     DSN_UNIT_COUNT: String(unitCount),
     DSN_UNIT_BUCKETS: list((i, o) => bucketRef(i, o)),
     DSN_UNIT_QUEUE_ARNS: list((i) => ({ 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] })),
+    // S3 answers a request sent to the wrong region with a redirect, so a unit bucket placed
+    // in another region needs a client for that region.
+    DSN_UNIT_REGIONS: list((_, o) => o?.region ?? { Ref: 'AWS::Region' }),
   };
 }
 
@@ -319,6 +360,7 @@ async function resolve({ resolveConfigurationProperty, options }) {
   const service = await resolveConfigurationProperty(['service']);
   const stage =
     options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
+  checkEnvironmentBudget(config, `${service}-${stage}`);
   return {
     resources: { Resources: { ...unitResources(config), ...unitRoles(config, service, stage) } },
     functions: unitFunctions(config),
@@ -329,6 +371,7 @@ async function resolve({ resolveConfigurationProperty, options }) {
 
 module.exports = resolve;
 module.exports.readConfig = readConfig;
+module.exports.checkEnvironmentBudget = checkEnvironmentBudget;
 module.exports.unitResources = unitResources;
 module.exports.unitFunctions = unitFunctions;
 module.exports.unitRoles = unitRoles;

@@ -14,6 +14,11 @@ const run = promisify(execFile);
 
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read field by field
 type Resource = { Type: string; Properties: Record<string, any> };
+// biome-ignore lint/suspicious/noExplicitAny: a policy statement from the template
+type Statement = Record<string, any>;
+
+/** Where AWS accepts no narrower Resource than `*` (none is used today; X-Ray would be one). */
+const ACTIONS_NEEDING_ANY_RESOURCE = new Set<string>();
 
 async function cfnLintVersion(): Promise<string | undefined> {
   try {
@@ -24,10 +29,28 @@ async function cfnLintVersion(): Promise<string | undefined> {
   }
 }
 
+/** Every IAM statement in the template, with the logical id of the resource that holds it. */
+function iamStatements(resources: Record<string, Resource>): Array<[string, Statement]> {
+  const out: Array<[string, Statement]> = [];
+  for (const [id, r] of Object.entries(resources)) {
+    const documents =
+      r.Type === 'AWS::IAM::Role'
+        ? // biome-ignore lint/suspicious/noExplicitAny: inline policies of a role
+          (r.Properties.Policies ?? []).map((p: any) => p.PolicyDocument)
+        : r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy'
+          ? [r.Properties.PolicyDocument]
+          : [];
+    for (const doc of documents) for (const s of [doc.Statement].flat()) out.push([id, s]);
+  }
+  return out;
+}
+
 describe('serverless package', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let template: { Resources: Record<string, Resource> };
+  let dsn: { unitCount: number; units: Array<{ bucket?: string } | null> };
   let templatePath: string;
+  let artifact: Buffer;
 
   before(async () => {
     dir = await tempDir('dsn-package');
@@ -47,6 +70,9 @@ describe('serverless package', () => {
     });
     templatePath = join(dir.path, 'cloudformation-template-update-stack.json');
     template = JSON.parse(await readFile(templatePath, 'utf8'));
+    const state = JSON.parse(await readFile(join(dir.path, 'serverless-state.json'), 'utf8'));
+    dsn = state.service.custom.dsn;
+    artifact = await readFile(join(dir.path, 'dsn.zip'));
   });
 
   after(async () => {
@@ -56,17 +82,34 @@ describe('serverless package', () => {
   test('cfn-lint accepts the template with zero errors', async (t) => {
     const version = await cfnLintVersion();
     if (!version) {
-      t.skip('cfn-lint is not on PATH; install it (pip install cfn-lint) to run this check');
+      t.skip('cfn-lint not found on PATH; install it (pip install cfn-lint) to run this check');
       return;
     }
-    // cfn-lint exits 2 for errors, 4 for warnings only, 0 for neither.
+    // cfn-lint exits with a bit mask: 2 errors, 4 warnings, 8 informational.
     const result = await run('cfn-lint', ['--format', 'parseable', templatePath]).then(
       (r) => ({ code: 0, out: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
     );
-    const errors = result.out.split('\n').filter((l) => /:E\d{4}:/.test(l));
+    const lines = result.out.split('\n').filter((l) => l.trim() !== '');
+    const errors = lines.filter((l) => /:E\d{4}:/.test(l));
+    const warnings = lines.filter((l) => /:W\d{4}:/.test(l));
+    t.diagnostic(`${version}: ${errors.length} errors, ${warnings.length} warnings`);
+    for (const w of warnings) t.diagnostic(w.slice(w.indexOf(':W') + 1));
     assert.deepEqual(errors, [], `${version} reported errors`);
     assert.ok((result.code & 2) === 0, `cfn-lint exit code ${result.code}`);
+  });
+
+  test('the bundles are ESM for Node 24 and leave the AWS SDK to the Lambda runtime', () => {
+    const functions = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    for (const f of functions) {
+      assert.equal(f.Properties.Runtime, 'nodejs24.x', f.Properties.Handler);
+      const file = `${String(f.Properties.Handler).replace(/\.[^.]+$/, '')}.mjs`;
+      // Zip entry names are stored uncompressed, so the archive's bytes name its files.
+      assert.ok(artifact.includes(file), `${file} is in the artifact`);
+    }
+    assert.ok(!artifact.includes('node_modules/'), 'dependencies are bundled, not copied');
   });
 
   test('every function runs with its own role, and no statement grants * actions or resources', () => {
@@ -75,28 +118,31 @@ describe('serverless package', () => {
     assert.ok(functions.length > 0);
     const roles = functions.map(([, r]) => JSON.stringify(r.Properties.Role));
     assert.equal(new Set(roles).size, functions.length, 'no two functions share a role');
+    assert.equal(template.Resources.IamRoleLambdaExecution, undefined, 'no shared default role');
     for (const [id, r] of resources.filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
-      for (const policy of r.Properties.Policies ?? []) {
-        for (const s of policy.PolicyDocument.Statement) {
-          for (const action of [s.Action].flat()) {
-            assert.ok(action !== '*' && !String(action).endsWith(':*'), `${id} grants ${action}`);
-          }
-          for (const resource of [s.Resource].flat()) {
-            assert.notEqual(resource, '*', `${id} grants ${JSON.stringify(s.Action)} on *`);
-          }
-        }
+      assert.equal(r.Properties.ManagedPolicyArns, undefined, `${id} has no managed policies`);
+    }
+    const statements = iamStatements(template.Resources);
+    assert.ok(statements.length > functions.length);
+    for (const [id, s] of statements) {
+      assert.equal(s.NotAction, undefined, `${id} uses NotAction`);
+      assert.equal(s.NotResource, undefined, `${id} uses NotResource`);
+      const actions = [s.Action].flat().map(String);
+      for (const action of actions) {
+        assert.ok(action !== '*' && !action.endsWith(':*'), `${id} grants ${action}`);
+      }
+      for (const resource of [s.Resource].flat()) {
+        if (resource !== '*') continue;
+        const allowed = actions.every((a) => ACTIONS_NEEDING_ANY_RESOURCE.has(a));
+        assert.ok(allowed, `${id} grants ${actions.join(', ')} on *`);
       }
     }
   });
 
-  test('every bucket blocks public access, is encrypted, and refuses requests without TLS', () => {
+  test('every bucket blocks public access, is encrypted, owner-enforced, and refuses requests without TLS', () => {
     const resources = Object.entries(template.Resources);
     const buckets = resources.filter(([, r]) => r.Type === 'AWS::S3::Bucket');
-    assert.equal(
-      buckets.filter(([id]) => /^Unit\d+Bucket$/.test(id)).length,
-      8,
-      'one bucket per unit',
-    );
+    assert.ok(buckets.length > 0);
     for (const [id, b] of buckets) {
       assert.deepEqual(
         b.Properties.PublicAccessBlockConfiguration,
@@ -112,16 +158,40 @@ describe('serverless package', () => {
         b.Properties.BucketEncryption?.ServerSideEncryptionConfiguration?.length,
         `${id} encryption`,
       );
+      assert.deepEqual(
+        b.Properties.OwnershipControls?.Rules,
+        [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+        `${id} ownership`,
+      );
       const policy = resources.find(
         ([, r]) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket?.Ref === id,
       );
       assert.ok(policy, `${id} has a bucket policy`);
       const deny = policy[1].Properties.PolicyDocument.Statement.find(
-        // biome-ignore lint/suspicious/noExplicitAny: a policy statement from the template
-        (s: Record<string, any>) =>
-          s.Effect === 'Deny' && String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
+        (s: Statement) =>
+          s.Effect === 'Deny' &&
+          s.Principal === '*' &&
+          String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
       );
       assert.ok(deny, `${id} denies requests without TLS`);
     }
+  });
+
+  test('the pool has one bucket (unless an existing one is named), queue, DLQ, subscription and function per unit', () => {
+    const ids = Object.keys(template.Resources);
+    const count = (pattern: RegExp) => ids.filter((id) => pattern.test(id)).length;
+    const existing = (dsn.units ?? []).filter((u) => u?.bucket).length;
+    assert.ok(Number.isInteger(dsn.unitCount) && dsn.unitCount > 0);
+    assert.equal(count(/^Unit\d+Bucket$/), dsn.unitCount - existing);
+    assert.equal(count(/^Unit\d+BucketPolicy$/), dsn.unitCount - existing);
+    assert.equal(count(/^Unit\d+Queue$/), dsn.unitCount);
+    assert.equal(count(/^Unit\d+DeadLetterQueue$/), dsn.unitCount);
+    assert.equal(count(/^Unit\d+Subscription$/), dsn.unitCount);
+    assert.equal(count(/^Unit\d+QueuePolicy$/), dsn.unitCount);
+    assert.equal(count(/^Unit\d+Role$/), dsn.unitCount);
+    assert.equal(count(/^Unit\d+LambdaFunction$/), dsn.unitCount);
+    const env = template.Resources.ApiLambdaFunction?.Properties.Environment.Variables;
+    assert.equal(env.DSN_UNIT_COUNT, String(dsn.unitCount));
+    assert.equal(env.DSN_UNIT_BUCKETS['Fn::Join'][1].length, dsn.unitCount);
   });
 });

@@ -13,6 +13,10 @@ const units = require('../../../infra/resources/units.cjs') as {
   ): Record<string, { Type: string; Properties: Record<string, unknown> }>;
   unitEnvironment(config: ReturnType<typeof units.readConfig>): Record<string, unknown>;
   unitBucketArns(config: ReturnType<typeof units.readConfig>): unknown[];
+  unitFunctions(
+    config: ReturnType<typeof units.readConfig>,
+  ): Record<string, { timeout: number; role: string; events: unknown[] }>;
+  checkEnvironmentBudget(config: ReturnType<typeof units.readConfig>, stackName: string): number;
 };
 
 test('the pool is generated per unit: bucket, policies, queue, dead-letter queue and filtered subscription', () => {
@@ -29,8 +33,40 @@ test('the pool is generated per unit: bucket, policies, queue, dead-letter queue
   assert.deepEqual(sub(5)?.FilterPolicy, { 'dsn-address': ['unit/5', 'vault/default'] });
   assert.deepEqual(sub(6)?.FilterPolicy, { 'dsn-address': ['unit/6'] });
   assert.equal(sub(3)?.RawMessageDelivery, true);
-  const queue = resources.Unit2Queue?.Properties as { RedrivePolicy: { maxReceiveCount: number } };
+  const queue = resources.Unit2Queue?.Properties as {
+    VisibilityTimeout: number;
+    RedrivePolicy: { maxReceiveCount: number };
+  };
   assert.equal(queue.RedrivePolicy.maxReceiveCount, 5);
+  assert.deepEqual(
+    Object.keys(resources)
+      .filter((id) => id.startsWith('Unit7'))
+      .sort(),
+    [
+      'Unit7Bucket',
+      'Unit7BucketPolicy',
+      'Unit7DeadLetterQueue',
+      'Unit7Queue',
+      'Unit7QueuePolicy',
+      'Unit7Subscription',
+    ],
+  );
+  assert.equal(resources.Unit8Queue, undefined);
+});
+
+test('each unit function has its own role and a queue visibility timeout six times its timeout', () => {
+  // Prepare
+  const config = units.readConfig({ unitCount: 4 });
+
+  // Act
+  const functions = units.unitFunctions(config);
+  const resources = units.unitResources(config);
+
+  // Assess
+  assert.deepEqual(Object.keys(functions), ['unit0', 'unit1', 'unit2', 'unit3']);
+  assert.equal(new Set(Object.values(functions).map((f) => f.role)).size, 4);
+  const queue = resources.Unit3Queue?.Properties as { VisibilityTimeout: number } | undefined;
+  assert.equal(queue?.VisibilityTimeout, 6 * (functions.unit3?.timeout ?? Number.NaN));
 });
 
 test('a unit may name an existing bucket in another region: no bucket is created, and IAM and env point at it', () => {
@@ -42,17 +78,42 @@ test('a unit may name an existing bucket in another region: no bucket is created
 
   // Act
   const resources = units.unitResources(config);
-  const env = units.unitEnvironment(config) as {
-    DSN_UNIT_BUCKETS: { 'Fn::Join': [string, unknown[]] };
-  };
+  const env = units.unitEnvironment(config) as Record<string, { 'Fn::Join': [string, unknown[]] }>;
 
   // Assess
   assert.ok(resources.Unit0Bucket);
   assert.equal(resources.Unit1Bucket, undefined);
   assert.equal(resources.Unit1BucketPolicy, undefined);
   assert.ok(resources.Unit1Queue);
-  assert.deepEqual(env.DSN_UNIT_BUCKETS['Fn::Join'][1][1], 'far-unit-1');
-  assert.ok(units.unitBucketArns(config).includes('arn:aws:s3:::far-unit-1'));
+  assert.ok(resources.Unit1Subscription);
+  assert.deepEqual(env.DSN_UNIT_BUCKETS?.['Fn::Join'][1], [
+    { Ref: 'Unit0Bucket' },
+    'far-unit-1',
+    { Ref: 'Unit2Bucket' },
+  ]);
+  assert.deepEqual(env.DSN_UNIT_REGIONS?.['Fn::Join'][1], [
+    { Ref: 'AWS::Region' },
+    'eu-west-1',
+    { Ref: 'AWS::Region' },
+  ]);
+  const farArn = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::far-unit-1' };
+  assert.deepEqual(units.unitBucketArns(config).slice(2, 4), [
+    farArn,
+    { 'Fn::Join': ['', [farArn, '/*']] },
+  ]);
+});
+
+test('a pool whose unit lists would not fit in a Lambda environment is refused', () => {
+  // Prepare
+  const small = units.readConfig({ unitCount: 8 });
+  const large = units.readConfig({ unitCount: 40 });
+
+  // Act, Assess
+  assert.ok(units.checkEnvironmentBudget(small, 'dsn-prod') < 3072);
+  assert.throws(
+    () => units.checkEnvironmentBudget(large, 'dsn-prod'),
+    /custom\.dsn\.unitCount: 40 units need up to \d+ bytes of Lambda environment/,
+  );
 });
 
 test('bad pool settings are refused with the field and the rule', () => {
