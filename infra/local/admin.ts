@@ -4,12 +4,15 @@
  *   GET    /admin/faults               the faults injected now
  *   PUT    /admin/units/{unit}/fault   {"mode":"write-fail"|"read-fail"|"slow"|"corrupt","delayMs"?}
  *   DELETE /admin/units/{unit}/fault   bring the unit back
+ *   POST   /admin/chaos                {"slices","vault"?,"seed"?}: flip one byte in N slice files
+ *   GET    /admin/requests             S3 requests per unit bucket since start (DELETE resets)
  *
  * They exist only here: a deployment on AWS has no such routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidParameterError } from '../../shared/errors.ts';
-import { parseFault } from '../../shared/fault.ts';
+import { parseChaos, parseFault } from '../../shared/fault.ts';
+import { flipRandomSlices } from './chaos.ts';
 import type { UnitFaults } from './unit-faults.ts';
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -32,13 +35,30 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function faultRoutes(faults: UnitFaults) {
+/**
+ * @param bucketsDir where the S3 emulator keeps bucket folders (`<dataDir>/s3/buckets`), for chaos.
+ */
+export function faultRoutes(faults: UnitFaults, bucketsDir: string) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (!path.startsWith('/admin/')) return false;
     try {
       if (path === '/admin/faults' && req.method === 'GET') {
         send(res, 200, { faults: faults.list() });
+        return true;
+      }
+      if (path === '/admin/chaos' && req.method === 'POST') {
+        const request = parseChaos(await readJson(req));
+        send(res, 200, await flipRandomSlices(bucketsDir, faults.units(), request));
+        return true;
+      }
+      if (path === '/admin/requests' && req.method === 'GET') {
+        send(res, 200, { units: faults.requestCounts() });
+        return true;
+      }
+      if (path === '/admin/requests' && req.method === 'DELETE') {
+        faults.resetRequestCounts();
+        send(res, 204);
         return true;
       }
       const m = /^\/admin\/units\/([^/]+)\/fault$/.exec(path);

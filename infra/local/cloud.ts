@@ -287,7 +287,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       routes,
       invoke: (name, e) => invoker.invoke(name, e),
       log,
-      localRoutes: faultRoutes(faults),
+      localRoutes: faultRoutes(faults, resolve(dataDir, 's3', 'buckets')),
     });
     stoppers.push(() => api.stop());
 

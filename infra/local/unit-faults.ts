@@ -3,7 +3,8 @@
  * cloud wraps the S3 emulator's request handling, so a unit's bucket can refuse writes, refuse
  * reads, answer slowly, or return corrupted bytes, while every function runs unchanged and pays
  * nothing when no fault is set. Only the local cloud has this; on AWS the admin routes do not
- * exist.
+ * exist. The same wrapper counts S3 requests per bucket, so tests can prove which operations a
+ * job did (or did not) repeat.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { UnitFault } from '../../shared/fault.ts';
@@ -19,6 +20,47 @@ function bucketOf(req: IncomingMessage): string | undefined {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const first = path.split('/')[1];
   return first ? decodeURIComponent(first) : undefined;
+}
+
+/** The S3 operations counted per bucket. */
+export const COUNTED_OPERATIONS = ['put', 'get', 'head', 'delete', 'list'] as const;
+export type CountedOperation = (typeof COUNTED_OPERATIONS)[number];
+export type RequestCounts = Record<CountedOperation, number>;
+
+/** Bucket-level GET sub-resources that are not listings (GetBucketLocation and the like). */
+const LISTING_QUERY = new Set([
+  'list-type',
+  'prefix',
+  'delimiter',
+  'marker',
+  'max-keys',
+  'encoding-type',
+  'continuation-token',
+  'start-after',
+  'fetch-owner',
+]);
+
+/**
+ * Which counted operation a path-style S3 request is: object PUT (PutObject, UploadPart,
+ * CopyObject), GET and HEAD; DeleteObject and DeleteObjects (a POST with `?delete`, one request
+ * however many keys); ListObjects (a GET on the bucket). Bucket-level calls such as HeadBucket
+ * and multipart bookkeeping are not counted.
+ */
+function operationOf(req: IncomingMessage): CountedOperation | undefined {
+  const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
+  const hasKey = (path.split('/')[2] ?? '') !== '';
+  const query = new URLSearchParams(search);
+  const method = req.method ?? 'GET';
+  if (hasKey) {
+    if (method === 'PUT') return 'put';
+    if (method === 'GET') return 'get';
+    if (method === 'HEAD') return 'head';
+    if (method === 'DELETE' && !query.has('uploadId')) return 'delete';
+    return undefined;
+  }
+  if (method === 'POST' && query.has('delete')) return 'delete';
+  if (method === 'GET' && [...query.keys()].every((k) => LISTING_QUERY.has(k))) return 'list';
+  return undefined;
 }
 
 function refuse(res: ServerResponse, fault: UnitFault): void {
@@ -55,6 +97,8 @@ export class UnitFaults {
   /** Requests held back by a `slow` fault, dropped when the cloud stops (as a crash would). */
   private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
   private readonly bucketOfUnit: (unit: number) => string | undefined;
+  /** By bucket name, every bucket: units are known only once the stack is provisioned. */
+  private counts = new Map<string, RequestCounts>();
 
   constructor(bucketOfUnit: (unit: number) => string | undefined) {
     this.bucketOfUnit = bucketOfUnit;
@@ -79,6 +123,40 @@ export class UnitFaults {
     return true;
   }
 
+  /** The pool's units with their buckets, in unit order. */
+  units(): Array<{ unit: number; bucket: string }> {
+    const units: Array<{ unit: number; bucket: string }> = [];
+    for (let unit = 0; unit <= 255; unit++) {
+      const bucket = this.bucketOfUnit(unit);
+      if (bucket) units.push({ unit, bucket });
+    }
+    return units;
+  }
+
+  /** S3 requests seen per unit bucket since start or the last reset, faulted ones included. */
+  requestCounts(): Array<{ unit: number; bucket: string } & RequestCounts> {
+    return this.units().map(({ unit, bucket }) => ({
+      unit,
+      bucket,
+      ...(this.counts.get(bucket) ?? { put: 0, get: 0, head: 0, delete: 0, list: 0 }),
+    }));
+  }
+
+  resetRequestCounts(): void {
+    this.counts = new Map();
+  }
+
+  private count(bucket: string, req: IncomingMessage): void {
+    const op = operationOf(req);
+    if (!op) return;
+    let counts = this.counts.get(bucket);
+    if (!counts) {
+      counts = { put: 0, get: 0, head: 0, delete: 0, list: 0 };
+      this.counts.set(bucket, counts);
+    }
+    counts[op]++;
+  }
+
   /** Drops every request a `slow` unit still holds: they never reach the bucket. */
   dropHeld(): void {
     for (const [timer, res] of this.held) {
@@ -96,7 +174,8 @@ export class UnitFaults {
       for (const h of handlers) h.call(server, req, res);
     };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const bucket = this.byBucket.size > 0 ? bucketOf(req) : undefined;
+      const bucket = bucketOf(req);
+      if (bucket) this.count(bucket, req);
       const fault = bucket ? this.byBucket.get(bucket) : undefined;
       if (!fault) return pass(req, res);
       const method = req.method ?? 'GET';
