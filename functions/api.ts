@@ -13,10 +13,13 @@ import {
   PayloadTooLargeError,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
+import { explainObject } from '../shared/explain.ts';
 import { checkHealth } from '../shared/health.ts';
 import { validateKey } from '../shared/object-key.ts';
 import type { IndexEntry } from '../shared/ports.ts';
 import { openObject } from '../shared/reader.ts';
+import { parseRebuildRequest, publicJob } from '../shared/rebuild-job.ts';
+import { startRebuild } from '../shared/rebuilder.ts';
 import { newRevisionId } from '../shared/revision.ts';
 import { completeUpload, createUpload, getUpload, putPart } from '../shared/upload.ts';
 import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
@@ -119,6 +122,16 @@ const routes: Record<string, Route> = {
   'GET /vaults/{vault}/objects/{key+}': async (event) => {
     const vault = vaultParam(event);
     const key = keyParam(event);
+    if (event.queryStringParameters?.explain !== undefined) {
+      return json(
+        200,
+        await explainObject(
+          { index: d.index, slices: d.slices, bucketOf: (unit) => config.unitBuckets[unit] ?? '' },
+          vault,
+          key,
+        ),
+      );
+    }
     const range = event.headers.range;
     const opened = await openObject(
       { index: d.index, slices: d.slices, repair: d.repair, hedgeMs: HEDGE_MS },
@@ -219,6 +232,28 @@ const routes: Record<string, Route> = {
   },
   'GET /vaults/{vault}/uploads/{upload}': async (event) =>
     json(200, await getUpload(d, vaultParam(event), String(event.pathParameters?.upload))),
+
+  'POST /vaults/{vault}/rebuild': async (event) => {
+    const request = parseRebuildRequest(event.body ? jsonBody(event) : undefined);
+    const job = await startRebuild(
+      { vaults: d.vaults, jobs: d.rebuildJobs, trigger: d.rebuildTrigger },
+      vaultParam(event),
+      request,
+    );
+    return json(202, publicJob(job));
+  },
+  'GET /vaults/{vault}/rebuild': async (event) => {
+    const vault = vaultParam(event);
+    await d.vaults.get(vault);
+    const job = await d.rebuildJobs.get(vault);
+    if (!job)
+      return errorResult(
+        404,
+        'RebuildNotFound',
+        `no rebuild has run on vault "${vault}"; start one with POST /vaults/${vault}/rebuild`,
+      );
+    return json(200, publicJob(job));
+  },
 
   'GET /vaults/{vault}/revisions/{revision}': async (event) => {
     const vault = vaultParam(event);

@@ -34,6 +34,10 @@ export interface DsnConfig {
   pendingTimeoutMs: number;
   /** How long a PUT waits for its commit before answering 202. */
   commitWaitMs: number;
+  /** Where rebuild jobs wait for their next invocation. */
+  rebuildQueueUrl: string;
+  /** Slice bytes a rebuild may read and write per second (0: no limit). */
+  rebuildBytesPerSecond: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -53,6 +57,14 @@ function seconds(env: Env, name: string): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0)
     throw new ConfigError(name, `must be a positive number of seconds, got "${raw}"`);
+  return value;
+}
+
+function nonNegativeInteger(env: Env, name: string): number {
+  const raw = required(env, name);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ConfigError(name, `must be an integer >= 0, got "${raw}"`);
   return value;
 }
 
@@ -102,6 +114,8 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     dispersalQueueUrl: required(env, 'DSN_DISPERSAL_QUEUE_URL'),
     pendingTimeoutMs: seconds(env, 'DSN_PENDING_TIMEOUT_SECONDS') * 1000,
     commitWaitMs: seconds(env, 'DSN_COMMIT_WAIT_SECONDS') * 1000,
+    rebuildQueueUrl: required(env, 'DSN_REBUILD_QUEUE_URL'),
+    rebuildBytesPerSecond: nonNegativeInteger(env, 'DSN_REBUILD_BYTES_PER_SECOND'),
     stage: required(env, 'DSN_STAGE'),
     vaultsTable: required(env, 'DSN_VAULTS_TABLE'),
     networkTopicArn: arn(env, 'DSN_NETWORK_TOPIC_ARN', 'sns'),

@@ -3,6 +3,7 @@
  * nothing else in `shared/` imports an SDK.
  */
 import type { UnitMessage } from './multicast.ts';
+import type { RebuildJob } from './rebuild-job.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
 import type { Vault } from './vault.ts';
 
@@ -24,8 +25,8 @@ export interface SliceStore {
   get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** Size and stored CRC-32 of a slice object, or undefined when absent. */
   head(unit: number, key: string): Promise<{ size: number; crc32?: string } | undefined>;
-  /** Every slice object under `prefix` on `unit`. */
-  list(unit: number, prefix: string): AsyncIterable<StoredSlice>;
+  /** Every slice object under `prefix` on `unit`, in key order, from after `startAfter` when given. */
+  list(unit: number, prefix: string, startAfter?: string): AsyncIterable<StoredSlice>;
   /** Deletes the keys on `unit`; absent keys are not an error. */
   delete(unit: number, keys: string[]): Promise<void>;
 }
@@ -138,6 +139,20 @@ export interface RepairLog {
   record(damage: SliceDamage[]): Promise<void>;
 }
 
+/** A damage record taken from the repair queue, with the handle that removes it once repaired. */
+export interface QueuedDamage {
+  damage: SliceDamage;
+  handle: string;
+}
+
+/** The rebuilder's side of the repair queue. */
+export interface RepairInbox {
+  /** Up to `max` records waiting now (none when the queue is empty; it does not wait). */
+  receive(max: number): Promise<QueuedDamage[]>;
+  /** Removes handled records. */
+  remove(handles: string[]): Promise<void>;
+}
+
 export interface SliceDamage {
   vault: string;
   key: string;
@@ -149,4 +164,29 @@ export interface SliceDamage {
   defect: string;
   detail: string;
   at: string;
+}
+
+/**
+ * Rebuild jobs, one per vault, with a lease so that one invocation at a time works on a job
+ * (SQS may deliver a continuation twice, and a schedule may start one while another runs).
+ */
+export interface RebuildJobStore {
+  get(vault: string): Promise<RebuildJob | undefined>;
+  /**
+   * Stores `job` as the vault's job unless one is running; returns the job now in force (the
+   * running one, or `job`). With `restart`, replaces a running job too.
+   */
+  start(job: RebuildJob, restart: boolean): Promise<RebuildJob>;
+  /**
+   * Takes the lease of job `id` for `holder` until `until` (epoch ms). False when the job is no
+   * longer `id`, is done, or another holder's lease has not expired at `now`.
+   */
+  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
+  /** Saves progress while `holder` holds the lease; false when it lost it. `release` ends the lease. */
+  save(job: RebuildJob, holder: string, release?: boolean): Promise<boolean>;
+}
+
+/** Makes a rebuild job carry on in a fresh invocation. */
+export interface RebuildTrigger {
+  continue(vault: string, id: string): Promise<void>;
 }

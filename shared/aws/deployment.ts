@@ -9,6 +9,8 @@ import { SnsEventBus } from './events.ts';
 import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
+import { DynamoRebuildJobStore } from './rebuild-jobs.ts';
+import { SqsRebuildTrigger } from './rebuild-trigger.ts';
 import { SqsRepairLog } from './repair-log.ts';
 import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
@@ -38,6 +40,8 @@ export function wireDeployment(
     multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
     repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
     slices: new S3SliceStore(clients.s3, config.unitBuckets),
+    rebuildJobs: new DynamoRebuildJobStore(db, config.controlTable),
+    rebuildTrigger: new SqsRebuildTrigger(clients.sqs, config.rebuildQueueUrl),
     uploads: new DynamoUploadStore(db, config.controlTable),
     staging: new S3StagingStore(clients.s3, config.stagingBucket),
     dispersal: new SqsDispersalQueue(clients.sqs, config.dispersalQueueUrl),

@@ -73,10 +73,14 @@ export class S3SliceStore implements SliceStore {
     }
   }
 
-  async *list(unit: number, prefix: string): AsyncIterable<StoredSlice> {
+  async *list(unit: number, prefix: string, startAfter?: string): AsyncIterable<StoredSlice> {
     const pages = paginateListObjectsV2(
       { client: this.s3 },
-      { Bucket: this.bucket(unit), Prefix: prefix },
+      {
+        Bucket: this.bucket(unit),
+        Prefix: prefix,
+        ...(startAfter ? { StartAfter: startAfter } : {}),
+      },
     );
     for await (const page of pages) {
       for (const o of page.Contents ?? []) {

@@ -17,6 +17,8 @@ const env = {
   DSN_REPAIR_QUEUE_URL: 'http://q/repair',
   DSN_STAGING_BUCKET: 'staging',
   DSN_DISPERSAL_QUEUE_URL: 'http://q/dispersal',
+  DSN_REBUILD_QUEUE_URL: 'http://q/rebuild',
+  DSN_REBUILD_BYTES_PER_SECOND: '0',
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
 };
@@ -38,6 +40,8 @@ test('a complete environment gives the typed configuration', () => {
     dispersalQueueUrl: 'http://q/dispersal',
     pendingTimeoutMs: 900_000,
     commitWaitMs: 10_000,
+    rebuildQueueUrl: 'http://q/rebuild',
+    rebuildBytesPerSecond: 0,
   });
 });
 
@@ -59,6 +63,11 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       /positive number of seconds, got "0"/,
     ],
     [{ DSN_UNIT_QUEUE_ARNS: 'q' }, 'DSN_UNIT_QUEUE_ARNS', /lists 1 queues but DSN_UNIT_COUNT is 2/],
+    [
+      { DSN_REBUILD_BYTES_PER_SECOND: '-1' },
+      'DSN_REBUILD_BYTES_PER_SECOND',
+      /integer >= 0, got "-1"/,
+    ],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(
