@@ -1,0 +1,91 @@
+/**
+ * The HTTP side of the CLI: one small client over fetch that turns the API's error bodies
+ * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
+ * failures into UnreachableError.
+ */
+import { ApiError, UnreachableError } from './errors.ts';
+
+/** Bytes a plain PUT, a part, or one GET carries (the API's inline limit). */
+export const CALL_LIMIT = 4 * 1024 * 1024;
+
+export interface RequestOptions {
+  /** Bytes are sent as application/octet-stream, anything else as JSON. */
+  body?: Uint8Array | object;
+  headers?: Record<string, string>;
+  /** Statuses other than 2xx to hand back instead of throwing. */
+  accept?: number[];
+}
+
+/** Escapes each path segment of a key, keeping its slashes. */
+export function keyPath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+export class DsnClient {
+  readonly endpoint: string;
+  private readonly trace?: (line: string) => void;
+
+  constructor(endpoint: string, trace?: (line: string) => void) {
+    this.endpoint = endpoint.replace(/\/+$/, '');
+    this.trace = trace;
+  }
+
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: Uint8Array | string | undefined;
+    if (opts.body instanceof Uint8Array) {
+      headers['content-type'] ??= 'application/octet-stream';
+      body = opts.body;
+    } else if (opts.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await fetch(`${this.endpoint}${path}`, {
+        method,
+        headers,
+        body: body as BodyInit | undefined,
+      });
+    } catch (err) {
+      throw new UnreachableError(this.endpoint, err);
+    }
+    this.trace?.(
+      `${method} ${path} -> ${res.status} (${Math.round(performance.now() - started)} ms)`,
+    );
+    if (res.ok || opts.accept?.includes(res.status)) return res;
+    throw await apiError(res);
+  }
+
+  /** A request whose answer is JSON. */
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+async function apiError(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const error = (parsed as { error?: Record<string, unknown> } | undefined)?.error;
+  if (error && typeof error === 'object') {
+    const { code, message, ...details } = error;
+    return new ApiError(res.status, String(code ?? ''), String(message ?? res.statusText), details);
+  }
+  // API Gateway's own answers (an unknown route) carry only a message.
+  const gatewayMessage = (parsed as { message?: unknown } | undefined)?.message;
+  const message =
+    typeof gatewayMessage === 'string' ? gatewayMessage : text.slice(0, 200) || res.statusText;
+  return new ApiError(
+    res.status,
+    res.status === 404 ? 'NotFound' : '',
+    message || `HTTP ${res.status}`,
+  );
+}

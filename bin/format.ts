@@ -1,0 +1,133 @@
+/** Human output of the CLI: sizes, durations, aligned columns, and the explain grid. */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(n: number): string {
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${UNITS[u]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * Rows as aligned columns; `right` lists the columns aligned right (numbers). The last column
+ * is not padded, so long keys do not drag trailing spaces.
+ */
+export function columns(rows: string[][], right: number[] = []): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+    });
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => {
+          if (i === row.length - 1 && !right.includes(i)) return cell;
+          const pad = ' '.repeat((widths[i] ?? 0) - [...cell].length);
+          return right.includes(i) ? pad + cell : cell + pad;
+        })
+        .join('  '),
+    )
+    .join('\n');
+}
+
+export interface PillarReport {
+  pillar: number;
+  unit: number;
+  bucket: string;
+  key: string;
+  present: boolean;
+  checksumValid: boolean;
+  revisionMatch: boolean;
+  defect?: string;
+  detail?: string;
+}
+
+export interface Explanation {
+  vault: string;
+  key: string;
+  revision: string;
+  size: number;
+  width: number;
+  readThreshold: number;
+  verdict: string;
+  segments: Array<{ segment: number; good: number; verdict: string; pillars: PillarReport[] }>;
+}
+
+/** One mark per pillar: good, missing, corrupt, or another defect. */
+export function pillarMark(p: PillarReport): string {
+  if (p.present && p.checksumValid && p.revisionMatch && !p.defect) return '\u2713';
+  if (!p.present || p.defect === 'missing') return '\u2717';
+  if (p.defect === 'corrupt' || p.defect === 'truncated' || !p.checksumValid) return '!';
+  if (!p.revisionMatch || p.defect === 'version' || p.defect === 'foreign') return '~';
+  return '?';
+}
+
+const LEGEND =
+  '\u2713 good  \u2717 missing  ! corrupt or truncated  ~ wrong revision or foreign  ? unreadable';
+
+/** The explain report: verdict, then one line per segment with one mark per pillar. */
+export function explainText(e: Explanation, verbose: boolean): string {
+  const lines = [
+    `${e.vault}/${e.key}: ${e.verdict.toUpperCase()}`,
+    `  revision ${e.revision}, ${formatBytes(e.size)} (${e.size} bytes), ${e.segments.length} segment(s), ${e.readThreshold}-of-${e.width}`,
+    '',
+  ];
+  const header = [
+    'segment',
+    ...Array.from({ length: e.width }, (_, i) => `p${i}`),
+    'good',
+    'verdict',
+  ];
+  const rows = [header];
+  for (const s of e.segments) {
+    const marks = Array.from({ length: e.width }, (_, i) => {
+      const p = s.pillars.find((x) => x.pillar === i);
+      return p ? pillarMark(p) : ' ';
+    });
+    rows.push([String(s.segment), ...marks, `${s.good}/${e.width}`, s.verdict]);
+  }
+  lines.push(
+    columns(rows, [0])
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  lines.push('', `  ${LEGEND}`);
+  if (verbose) {
+    const first = e.segments[0];
+    if (first) {
+      lines.push('', '  pillars:');
+      lines.push(
+        columns(first.pillars.map((p) => [`p${p.pillar}`, `unit ${p.unit}`, p.bucket]))
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
+    }
+    const bad = e.segments.flatMap((s) =>
+      s.pillars.filter((p) => pillarMark(p) !== '\u2713').map((p) => ({ s, p })),
+    );
+    if (bad.length > 0) {
+      lines.push('', '  defects:');
+      for (const { s, p } of bad) {
+        lines.push(
+          `    segment ${s.segment} p${p.pillar} (unit ${p.unit}, ${p.bucket}/${p.key}): ${p.defect ?? 'bad'}${p.detail ? `: ${p.detail}` : ''}`,
+        );
+      }
+    }
+  }
+  return lines.join('\n');
+}

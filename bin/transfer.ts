@@ -1,0 +1,374 @@
+/**
+ * Moving objects: `put` streams a file or stdin in parts of at most one call's size (a plain
+ * PUT when it fits in one, a staged upload otherwise), and `get` reads ranges in order with a
+ * small read-ahead, hashing as it writes. Neither holds more than a few parts in memory.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { CALL_LIMIT, type DsnClient, keyPath } from './client.ts';
+import { ApiError, CliError } from './errors.ts';
+import type { Progress } from './progress.ts';
+
+/** Parts uploaded at once; a third is read from disk meanwhile. */
+const PARALLEL_PARTS = 2;
+/** Ranges fetched ahead of the one being written. */
+const READ_AHEAD = 2;
+const POLL_MS = 200;
+
+export interface PutResult {
+  vault: string;
+  key: string;
+  revision: string;
+  size: number;
+  sha256: string;
+  /** Whether it went through a staged upload (more than one call's worth). */
+  staged: boolean;
+  uploadId?: string;
+  parts?: number;
+  seconds: number;
+}
+
+export interface GetResult {
+  vault: string;
+  key: string;
+  revision: string;
+  size: number;
+  sha256: string;
+  /** The file written, or `-` for stdout. */
+  file: string;
+  seconds: number;
+}
+
+/** A progress factory: called once the size is known (undefined for stdin). */
+export type ProgressFor = (total: number | undefined) => Progress;
+
+/** Parts of exactly `size` bytes (the last one shorter), read one at a time. */
+async function* fileParts(path: string, size: number): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const part = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await file.read(part, filled, size - filled, null);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      if (filled === 0) return;
+      yield part.subarray(0, filled);
+      if (filled < size) return;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+async function* streamParts(
+  input: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Buffer> {
+  let part = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const chunk of input) {
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(size - filled, chunk.length - at);
+      part.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === size) {
+        yield part;
+        part = Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield part.subarray(0, filled);
+}
+
+interface Committed {
+  revision: string;
+  size: number;
+  sha256: string;
+}
+
+/** Polls a pending revision until it is committed. @throws CliError when it failed. */
+async function awaitRevision(
+  client: DsnClient,
+  vault: string,
+  revision: string,
+): Promise<Committed> {
+  for (;;) {
+    const r = await client.json<{
+      state: string;
+      size?: number;
+      sha256?: string;
+      reason?: string;
+      failedUnits?: number[];
+    }>('GET', `/vaults/${vault}/revisions/${revision}`);
+    if (r.state === 'committed') return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
+    if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
+    await sleep(POLL_MS);
+  }
+}
+
+function writeFailed(revision: string, reason?: string, failedUnits?: number[]): ApiError {
+  return new ApiError(
+    503,
+    'WriteThresholdNotMet',
+    `write ${revision} failed: ${reason ?? 'no reason given'}; units that failed: ${failedUnits?.join(', ') || 'none reported'}`,
+    { revision, failedUnits },
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Uploads `source` (a file path, or `-` for stdin) to vault/key.
+ * @throws ApiError, CliError
+ */
+export async function putObject(
+  client: DsnClient,
+  source: string,
+  vault: string,
+  key: string,
+  progressFor: ProgressFor,
+): Promise<PutResult> {
+  const started = performance.now();
+  let total: number | undefined;
+  let parts: AsyncGenerator<Buffer>;
+  if (source === '-') {
+    parts = streamParts(process.stdin, CALL_LIMIT);
+  } else {
+    const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
+      throw new CliError(
+        `cannot read ${source}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+        {
+          cause: err,
+        },
+      );
+    });
+    if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
+    total = info.size;
+    parts = fileParts(source, CALL_LIMIT);
+  }
+  const hash = createHash('sha256');
+  const first = (await parts.next()).value ?? Buffer.alloc(0);
+  hash.update(first);
+  // A part shorter than the limit is the last; a full one may be followed by more.
+  const second =
+    first.length === CALL_LIMIT ? await parts.next() : { done: true as const, value: undefined };
+  const progress = progressFor(total);
+  try {
+    let committed: Committed;
+    let staged: Pick<PutResult, 'uploadId' | 'parts'> | undefined;
+    if (second.done) {
+      progress.update(0, 'uploading');
+      const res = await client.request('PUT', `/vaults/${vault}/objects/${keyPath(key)}`, {
+        body: first,
+      });
+      const body = (await res.json()) as Committed & { state?: string };
+      progress.update(first.length);
+      if (res.status === 202) {
+        progress.update(first.length, 'committing');
+        committed = await awaitRevision(client, vault, body.revision);
+      } else {
+        committed = body;
+      }
+    } else {
+      hash.update(second.value);
+      const { uploadId } = await client.json<{ uploadId: string }>(
+        'POST',
+        `/vaults/${vault}/uploads`,
+        {
+          body: { key },
+        },
+      );
+      let sent = 0;
+      let count = 0;
+      progress.update(0, 'uploading');
+      const inflight = new Set<Promise<void>>();
+      const send = (n: number, body: Buffer) => {
+        const p = client
+          .request('PUT', `/vaults/${vault}/uploads/${uploadId}/parts/${n}`, { body })
+          .then(async (res) => {
+            await res.arrayBuffer();
+            sent += body.length;
+            progress.update(sent);
+          });
+        // A failure is rethrown where the promise is awaited; this only keeps it from being unhandled.
+        p.catch(() => {});
+        inflight.add(p);
+        p.finally(() => inflight.delete(p)).catch(() => {});
+      };
+      send(++count, first);
+      send(++count, second.value);
+      for await (const part of parts) {
+        hash.update(part);
+        while (inflight.size >= PARALLEL_PARTS) await Promise.race(inflight);
+        send(++count, part);
+      }
+      await Promise.all(inflight);
+      progress.update(sent, 'dispersing');
+      await client.json('POST', `/vaults/${vault}/uploads/${uploadId}/complete`);
+      for (;;) {
+        const u = await client.json<{
+          state: string;
+          revision?: string;
+          size?: number;
+          sha256?: string;
+          reason?: string;
+          failedUnits?: number[];
+        }>('GET', `/vaults/${vault}/uploads/${uploadId}`);
+        if (u.state === 'committed') {
+          committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
+          break;
+        }
+        if (u.state === 'failed')
+          throw writeFailed(u.revision ?? uploadId, u.reason, u.failedUnits);
+        if (u.state === 'pending' && u.revision) {
+          progress.update(sent, 'committing');
+          committed = await awaitRevision(client, vault, u.revision);
+          break;
+        }
+        await sleep(POLL_MS);
+      }
+      staged = { uploadId, parts: count };
+    }
+    const sha256 = hash.digest('hex');
+    if (committed.sha256 && committed.sha256 !== sha256) {
+      throw new CliError(
+        `the stored object's sha256 ${committed.sha256} differs from the data sent (${sha256})`,
+        { hint: `the data changed while it was read, or was damaged on the way; put it again` },
+      );
+    }
+    return {
+      vault,
+      key,
+      revision: committed.revision,
+      size: committed.size,
+      sha256,
+      staged: staged !== undefined,
+      ...staged,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    progress.stop();
+    await parts.return(undefined);
+  }
+}
+
+/**
+ * Downloads vault/key to `dest` (a path, or `-` for stdout) by ranges, checking its sha256.
+ * A file is written as `dest.partial` and renamed once complete and verified.
+ * @throws ApiError, CliError
+ */
+export async function getObject(
+  client: DsnClient,
+  vault: string,
+  key: string,
+  dest: string,
+  progressFor: ProgressFor,
+): Promise<GetResult> {
+  const started = performance.now();
+  const path = `/vaults/${vault}/objects/${keyPath(key)}`;
+  const head = await client.request('HEAD', path, { accept: [404] });
+  if (head.status === 404) {
+    // HEAD carries no error body: ask the vault, to tell a missing vault from a missing key.
+    await client.json('GET', `/vaults/${vault}`);
+    throw new ApiError(404, 'ObjectNotFound', `no object "${key}" in vault "${vault}"`);
+  }
+  const size = Number(head.headers.get('x-dsn-size') ?? head.headers.get('content-length'));
+  const revision = head.headers.get('x-dsn-revision') ?? '';
+  const expected = head.headers.get('x-dsn-sha256') ?? '';
+
+  const toStdout = dest === '-';
+  const target = toStdout ? '-' : `${dest}.partial`;
+  const out = toStdout ? process.stdout : createWriteStream(target);
+  // A failing file stream (disk full) emits 'error' at any time; it is rethrown after a write.
+  let writeError: Error | undefined;
+  if (!toStdout) out.on('error', (err) => (writeError ??= err));
+  const progress = progressFor(size);
+  const hash = createHash('sha256');
+  let failed = false;
+  try {
+    const fetchRange = async (start: number): Promise<Buffer> => {
+      const end = Math.min(start + CALL_LIMIT, size) - 1;
+      const res = await client.request('GET', path, {
+        headers: { range: `bytes=${start}-${end}` },
+      });
+      const got = res.headers.get('x-dsn-revision');
+      const body = Buffer.from(await res.arrayBuffer());
+      if (got && revision && got !== revision) {
+        throw new CliError(
+          `the object changed while it was read (revision ${revision}, then ${got})`,
+          {
+            hint: 'run the get again',
+          },
+        );
+      }
+      if (body.length !== end - start + 1) {
+        throw new CliError(`range ${start}-${end} came back with ${body.length} bytes`);
+      }
+      return body;
+    };
+    const starts: number[] = [];
+    for (let at = 0; at < size; at += CALL_LIMIT) starts.push(at);
+    const pending: Array<Promise<Buffer>> = [];
+    const ask = (i: number) => {
+      const at = starts[i];
+      if (at === undefined) return;
+      const p = fetchRange(at);
+      p.catch(() => {});
+      pending[i] = p;
+    };
+    for (let i = 0; i <= READ_AHEAD; i++) ask(i);
+    let written = 0;
+    progress.update(0, 'downloading');
+    for (let i = 0; i < starts.length; i++) {
+      const body = await (pending[i] as Promise<Buffer>);
+      delete pending[i];
+      ask(i + READ_AHEAD + 1);
+      hash.update(body);
+      if (!out.write(body)) await once(out, 'drain');
+      if (writeError) throw new CliError(`cannot write ${target}: ${writeError.message}`);
+      written += body.length;
+      progress.update(written);
+    }
+    if (!toStdout) {
+      const file = out as ReturnType<typeof createWriteStream>;
+      file.end();
+      await once(file, 'close');
+      if (writeError) throw new CliError(`cannot write ${target}: ${writeError.message}`);
+    }
+    const sha256 = hash.digest('hex');
+    if (expected && sha256 !== expected) {
+      throw new CliError(`sha256 of the bytes read is ${sha256}, the object's is ${expected}`, {
+        hint: toStdout
+          ? 'the output is damaged; run the get again'
+          : 'nothing was written; run the get again, and dsn explain if it repeats',
+      });
+    }
+    if (!toStdout) await rename(target, dest);
+    return {
+      vault,
+      key,
+      revision,
+      size,
+      sha256,
+      file: dest,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    progress.stop();
+    if (failed && !toStdout) {
+      out.destroy();
+      await rm(target, { force: true });
+    }
+  }
+}
