@@ -134,7 +134,12 @@ export async function readSegment(
         },
         (err: Error) => {
           if (good >= k) return;
-          const defect = err instanceof SliceNotFoundError ? 'missing' : 'unreadable';
+          const defect =
+            err instanceof SliceNotFoundError
+              ? 'missing'
+              : err instanceof InvalidSliceError
+                ? err.defect
+                : 'unreadable';
           damage.push(report(entry, segment, pillar, unit, defect, `${err.name}: ${err.message}`));
           if (next < n) launch();
           settle();

@@ -75,6 +75,17 @@ export async function inspectSegment(
       try {
         bytes = await slices.get(unit, key);
       } catch (err) {
+        if (err instanceof InvalidSliceError) {
+          return {
+            ...base,
+            present: true,
+            checksumValid: false,
+            revisionMatch: false,
+            defect: err.defect,
+            detail: err.message,
+            bytes: 0,
+          };
+        }
         const missing = err instanceof SliceNotFoundError;
         return {
           ...base,

@@ -9,7 +9,7 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SliceNotFoundError } from '../errors.ts';
+import { InvalidSliceError, SliceNotFoundError } from '../errors.ts';
 import type { SliceStore, StoredSlice } from '../ports.ts';
 
 /** S3's DeleteObjects takes at most 1000 keys per call. */
@@ -56,6 +56,11 @@ export class S3SliceStore implements SliceStore {
     } catch (err) {
       if (err instanceof NoSuchKey || (err as Error).name === 'NoSuchKey') {
         throw new SliceNotFoundError(unit, key, { cause: err });
+      }
+      // The SDK checks the body against the CRC-32 S3 stored at PUT time: bytes that rotted
+      // since then fail here, before the slice's own checksums are looked at.
+      if ((err as Error).message?.startsWith('Checksum mismatch')) {
+        throw new InvalidSliceError('corrupt', (err as Error).message, key, { cause: err });
       }
       throw err;
     }
