@@ -13,7 +13,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { newRevisionId, objectIdOf } from '../../shared/revision.ts';
 import { formatSliceName } from '../../shared/slice-name.ts';
@@ -79,13 +79,26 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
   };
 
   /** Starts a rebuild and waits for the chain of steps to finish it. */
-  async function rebuild(vault: string, options: Record<string, unknown> = {}): Promise<Job> {
+  async function rebuild(
+    vault: string,
+    options: Record<string, unknown> = {},
+    duplicates = 0,
+  ): Promise<Job> {
     const started = await api(`/vaults/${vault}/rebuild`, {
       method: 'POST',
       body: JSON.stringify({ restart: true, ...options }),
     });
     assert.equal(started.status, 202, await started.clone().text());
     const { id } = (await started.json()) as Job;
+    // SQS delivers at least once: extra copies of the step message must change nothing.
+    for (let i = 0; i < duplicates; i++) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: cloud.ref('RebuildQueue'),
+          MessageBody: JSON.stringify({ vault, id }),
+        }),
+      );
+    }
     return eventually(
       async () => {
         const job = (await (await api(`/vaults/${vault}/rebuild`)).json()) as Job;
@@ -259,7 +272,7 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     assert.equal(read.status, 503);
   });
 
-  test('a rebuild cut into steps resumes where it stopped and writes each missing slice once', async () => {
+  test('a rebuild cut into steps, its step messages duplicated, resumes where it stopped and writes each missing slice once', async () => {
     // Prepare: unit 2 loses every slice of this vault.
     for (let i = 0; i < 6; i++) {
       assert.equal((await put('resume', `s/${i}`, randomBytes(2 * SEGMENT + 1 + i))).status, 201);
@@ -270,8 +283,9 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket(2), Key: key }));
     const putsBefore = await slicePuts();
 
-    // Act: at most 4 segments per invocation, as a Lambda time limit would cut it.
-    const job = await rebuild('resume', { stepSegments: 4 });
+    // Act: at most 4 segments per invocation, as a Lambda time limit would cut it; the step
+    // message is delivered three more times.
+    const job = await rebuild('resume', { stepSegments: 4 }, 3);
 
     // Assess
     assert.ok(job.invocations >= 5, `${job.invocations} invocations`);
