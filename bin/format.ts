@@ -66,17 +66,30 @@ export interface Explanation {
   segments: Array<{ segment: number; good: number; verdict: string; pillars: PillarReport[] }>;
 }
 
-/** One mark per pillar: good, missing, corrupt, or another defect. */
+/** One mark per pillar: good, missing, corrupt, another revision's, or unreadable. */
 export function pillarMark(p: PillarReport): string {
-  if (p.present && p.checksumValid && p.revisionMatch && !p.defect) return '\u2713';
-  if (!p.present || p.defect === 'missing') return '\u2717';
-  if (p.defect === 'corrupt' || p.defect === 'truncated' || !p.checksumValid) return '!';
-  if (!p.revisionMatch || p.defect === 'version' || p.defect === 'foreign') return '~';
-  return '?';
+  switch (p.defect) {
+    case undefined:
+      break;
+    case 'missing':
+      return '\u2717';
+    case 'corrupt':
+    case 'truncated':
+      return '!';
+    case 'version':
+    case 'foreign':
+      return '~';
+    default:
+      return '?';
+  }
+  if (!p.present) return '\u2717';
+  if (!p.checksumValid) return '!';
+  if (!p.revisionMatch) return '~';
+  return '\u2713';
 }
 
 const LEGEND =
-  '\u2713 good  \u2717 missing  ! corrupt or truncated  ~ wrong revision or foreign  ? unreadable';
+  '\u2713 good  \u2717 missing  ! corrupt or truncated  ~ another revision or foreign  ? unreadable (the read failed)';
 
 /** The explain report: verdict, then one line per segment with one mark per pillar. */
 export function explainText(e: Explanation, verbose: boolean): string {

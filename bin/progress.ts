@@ -42,13 +42,15 @@ export function lazyBar(opts: BarOptions): Progress {
   if (!opts.stream.isTTY) return NO_PROGRESS;
   const started = performance.now();
   let value = 0;
+  /** When `value` last moved: the rate stays that of the transfer while later phases run. */
+  let movedAt = started;
   let total = opts.total;
   let phase = '';
   let stopped = false;
   let bar: cliProgress.SingleBar | undefined;
 
   const payload = () => {
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (movedAt - started) / 1000;
     const eta = opts.eta?.();
     return {
       label: opts.label,
@@ -84,6 +86,7 @@ export function lazyBar(opts: BarOptions): Progress {
 
   return {
     update(v, p) {
+      if (v !== value) movedAt = performance.now();
       value = v;
       if (p !== undefined) phase = p;
       bar?.update(value, payload());
