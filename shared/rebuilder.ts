@@ -51,6 +51,10 @@ export interface RebuilderDeps {
 
 /** The index is read this many entries at a time. */
 const PAGE = 100;
+/** Segments checked at once: reads of one overlap the decode and writes of another. */
+const SCAN_WINDOW = 3;
+/** Progress is saved this often during a scan, and whenever a step ends. */
+const SAVE_EVERY_MS = 500;
 /** A lease outlives its invocation's deadline by this much, for the last checkpoint. */
 const LEASE_MARGIN_MS = 60_000;
 
@@ -133,6 +137,8 @@ class Step {
   private readonly holder: string;
   private readonly deadline: number;
   private scannedHere = 0;
+  private savedAt = 0;
+  private saving = false;
 
   constructor(deps: RebuilderDeps, job: RebuildJob, holder: string, deadline: number) {
     this.deps = deps;
@@ -150,7 +156,19 @@ class Step {
     return this.job.stepSegments > 0 && this.scannedHere >= this.job.stepSegments;
   }
 
+  /** Saves at most every `SAVE_EVERY_MS` (one write per segment would cost more than some segments). */
+  private async saveNowAndThen(): Promise<void> {
+    if (this.saving || this.now() - this.savedAt < SAVE_EVERY_MS) return;
+    this.saving = true;
+    try {
+      await this.save();
+    } finally {
+      this.saving = false;
+    }
+  }
+
   async save(release = false): Promise<void> {
+    this.savedAt = this.now();
     this.job.updatedAt = new Date(this.now()).toISOString();
     if (!(await this.deps.jobs.save(this.job, this.holder, release))) throw new LeaseLostError();
   }
@@ -190,28 +208,58 @@ class Step {
   }
 
   async scan(): Promise<void> {
+    const started = this.now();
+    try {
+      await this.scanPages();
+    } finally {
+      this.job.scanMs += this.now() - started;
+    }
+  }
+
+  /**
+   * Segments are checked `SCAN_WINDOW` at a time, in index order. The checkpoint only moves over
+   * segments finished without a gap, and a step that must stop launches nothing more and lets
+   * those in flight finish, so a resumed job redoes none (after a crash, at most a window).
+   */
+  private async scanPages(): Promise<void> {
     for (;;) {
       const at = this.job.scanCursor;
       const page = await this.deps.index.list(this.job.vault, '', PAGE, at?.page);
+      const todo: Array<{ entry: IndexEntry; segment: number }> = [];
       for (const entry of page.entries) {
         if (at && entry.key < at.key) continue;
         // The checkpoint's segment counts only for the revision it was taken on.
         const first = at && entry.key === at.key && entry.revision === at.revision ? at.segment : 0;
-        for (let s = first; s < entry.segments; s++) {
-          if (this.timeUp()) return;
-          const started = this.now();
-          await this.healSegment(entry, s);
-          this.job.scanMs += this.now() - started;
-          this.job.segmentsScanned++;
+        for (let s = first; s < entry.segments; s++) todo.push({ entry, segment: s });
+      }
+      const finished: boolean[] = Array(todo.length).fill(false);
+      let next = 0;
+      let contiguous = 0;
+      const worker = async () => {
+        while (next < todo.length && !this.timeUp()) {
+          const i = next++;
           this.scannedHere++;
-          this.job.scanCursor = {
-            ...(at?.page ? { page: at.page } : {}),
-            key: entry.key,
-            revision: entry.revision,
-            segment: s + 1,
-          };
-          await this.save();
+          const { entry, segment } = todo[i] as (typeof todo)[number];
+          await this.healSegment(entry, segment);
+          this.job.segmentsScanned++;
+          finished[i] = true;
+          while (contiguous < todo.length && finished[contiguous]) contiguous++;
+          const last = todo[contiguous - 1];
+          if (last) {
+            this.job.scanCursor = {
+              ...(at?.page ? { page: at.page } : {}),
+              key: last.entry.key,
+              revision: last.entry.revision,
+              segment: last.segment + 1,
+            };
+          }
+          await this.saveNowAndThen();
         }
+      };
+      await Promise.all(Array.from({ length: SCAN_WINDOW }, worker));
+      if (contiguous < todo.length) {
+        await this.save();
+        return;
       }
       if (!page.cursor) {
         this.job.phase = 'orphans';
