@@ -38,6 +38,37 @@ async function pinQueueUrls(): Promise<void> {
   proto.dsnPinned = true;
 }
 
+interface SqlitePersistence {
+  db: { exec(sql: string): void };
+  load(...args: unknown[]): unknown;
+  loadSqsAndSns(...args: unknown[]): unknown;
+  dsnRelaxed?: boolean;
+}
+
+/**
+ * fauxqs keeps every message in SQLite (WAL) with the default `synchronous = FULL`: each send,
+ * receive and delete waits for an fsync (about 2 ms here), on the one thread that also serves S3
+ * and DynamoDB. `NORMAL` still survives a crash of this process (WAL); only a power loss may
+ * drop the last moments, acceptable for a local cloud. fauxqs has no option for it; its
+ * persistence loads its state before serving anything, so the pragma goes in there.
+ */
+async function relaxSqliteSync(): Promise<void> {
+  const url = new URL('./persistence.js', import.meta.resolve('fauxqs'));
+  const { PersistenceManager } = (await import(url.href)) as {
+    PersistenceManager: { prototype: SqlitePersistence };
+  };
+  const proto = PersistenceManager.prototype;
+  if (proto.dsnRelaxed) return;
+  for (const method of ['load', 'loadSqsAndSns'] as const) {
+    const original = proto[method];
+    proto[method] = function (this: SqlitePersistence, ...args: unknown[]) {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      return original.apply(this, args);
+    };
+  }
+  proto.dsnRelaxed = true;
+}
+
 export interface FauxqsOptions {
   port: number;
   dataDir: string;
@@ -61,6 +92,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await mkdir(sqlDir, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
   await pinQueueUrls();
+  await relaxSqliteSync();
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;
   nextQueueBase = `http://127.0.0.1:${port}`;
