@@ -28,7 +28,7 @@ import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './h
 
 const d = wireDeployment();
 const { config } = d;
-const probes = deploymentProbes(config, d.clients);
+const probes = deploymentProbes(config, d.clients, d.unitS3);
 const poolSize = config.unitBuckets.length;
 
 /**

@@ -22,6 +22,8 @@ export interface DsnConfig {
   eventsTopicArn: string;
   /** Bucket of each storage unit of the pool, in unit order. */
   unitBuckets: string[];
+  /** Region of each storage unit's bucket, in unit order (a unit may live in another region). */
+  unitRegions: string[];
   /** Queue of each storage unit, subscribed to the network topic, in unit order. */
   unitQueueArns: string[];
   revisionsTable: string;
@@ -105,6 +107,17 @@ export function loadConfig(env: Env = process.env): DsnConfig {
       `lists ${unitQueueArns.length} queues but DSN_UNIT_COUNT is ${unitCount}`,
     );
   }
+  const unitRegions = list(env, 'DSN_UNIT_REGIONS');
+  if (unitRegions.length !== unitCount) {
+    throw new ConfigError(
+      'DSN_UNIT_REGIONS',
+      `lists ${unitRegions.length} regions but DSN_UNIT_COUNT is ${unitCount}`,
+    );
+  }
+  const badRegion = unitRegions.find((r) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(r));
+  if (badRegion !== undefined) {
+    throw new ConfigError('DSN_UNIT_REGIONS', `must list AWS region names, got "${badRegion}"`);
+  }
   return {
     revisionsTable: required(env, 'DSN_REVISIONS_TABLE'),
     objectsTable: required(env, 'DSN_OBJECTS_TABLE'),
@@ -122,6 +135,7 @@ export function loadConfig(env: Env = process.env): DsnConfig {
     statusTopicArn: arn(env, 'DSN_STATUS_TOPIC_ARN', 'sns'),
     eventsTopicArn: arn(env, 'DSN_EVENTS_TOPIC_ARN', 'sns'),
     unitBuckets,
+    unitRegions,
     unitQueueArns,
   };
 }

@@ -2,6 +2,8 @@
  * The deployment's adapters, wired once per process from the configuration: what every
  * handler needs, built in one place so handlers stay thin.
  */
+
+import { S3Client } from '@aws-sdk/client-s3';
 import { type CommitterDeps, defaultTasks } from '../committer.ts';
 import { type DsnConfig, loadConfig } from '../config.ts';
 import { type AwsClients, awsClients } from './clients.ts';
@@ -22,6 +24,18 @@ export function wireDeployment(
   clients: AwsClients = awsClients(),
 ) {
   const db = clients.documents;
+  // Units in the functions' own region share the process's client; others get one per region.
+  const regional = new Map<string, S3Client>();
+  const s3In = (region: string): S3Client => {
+    if (region === process.env.AWS_REGION) return clients.s3;
+    let client = regional.get(region);
+    if (!client) {
+      client = new S3Client({ region, forcePathStyle: clients.s3.config.forcePathStyle });
+      regional.set(region, client);
+    }
+    return client;
+  };
+  const unitS3 = config.unitRegions.map(s3In);
   const ledger = new DynamoLedger(db, config.revisionsTable);
   const index = new DynamoObjectIndex(db, config.objectsTable);
   const events = new SnsEventBus(clients.sns, config.eventsTopicArn);
@@ -39,7 +53,8 @@ export function wireDeployment(
     ),
     multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
     repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
-    slices: new S3SliceStore(clients.s3, config.unitBuckets),
+    unitS3,
+    slices: new S3SliceStore(unitS3, config.unitBuckets),
     rebuildJobs: new DynamoRebuildJobStore(db, config.controlTable),
     rebuildTrigger: new SqsRebuildTrigger(clients.sqs, config.rebuildQueueUrl),
     uploads: new DynamoUploadStore(db, config.controlTable),

@@ -1,12 +1,17 @@
 /** Health probes against the deployment's AWS resources (see shared/health.ts). */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import type { DsnConfig } from '../config.ts';
 import type { Probe } from '../health.ts';
 import type { AwsClients } from './clients.ts';
 
-export function deploymentProbes(config: DsnConfig, clients: AwsClients): Probe[] {
+/** `unitS3[i]` reaches unit i's bucket (its region's client). */
+export function deploymentProbes(
+  config: DsnConfig,
+  clients: AwsClients,
+  unitS3: readonly S3Client[],
+): Probe[] {
   const topics = [config.networkTopicArn, config.statusTopicArn, config.eventsTopicArn];
   return [
     {
@@ -24,7 +29,7 @@ export function deploymentProbes(config: DsnConfig, clients: AwsClients): Probe[
     ...config.unitBuckets.map((Bucket, i) => ({
       name: `unit-${i}:${Bucket}`,
       run: async () => {
-        await clients.s3.send(new HeadBucketCommand({ Bucket }));
+        await (unitS3[i] ?? clients.s3).send(new HeadBucketCommand({ Bucket }));
       },
     })),
   ];

@@ -1,4 +1,7 @@
-/** SliceStore on S3: one bucket per storage unit, in pool order. */
+/**
+ * SliceStore on S3: one bucket per storage unit, in pool order, each reached through a client of
+ * its own region (S3 answers a request sent to another region's endpoint with a redirect).
+ */
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -16,12 +19,21 @@ import type { SliceStore, StoredSlice } from '../ports.ts';
 const DELETE_BATCH = 1000;
 
 export class S3SliceStore implements SliceStore {
-  private readonly s3: S3Client;
+  private readonly clients: readonly S3Client[];
   private readonly buckets: readonly string[];
 
-  constructor(s3: S3Client, buckets: readonly string[]) {
-    this.s3 = s3;
+  /** `clients[i]` reaches `buckets[i]`; one client for all when every unit is in one region. */
+  constructor(clients: S3Client | readonly S3Client[], buckets: readonly string[]) {
+    this.clients = Array.isArray(clients) ? clients : buckets.map(() => clients as S3Client);
     this.buckets = buckets;
+    if (this.clients.length !== buckets.length) {
+      throw new RangeError(`${this.clients.length} S3 clients for ${buckets.length} unit buckets`);
+    }
+  }
+
+  private s3(unit: number): S3Client {
+    this.bucket(unit);
+    return this.clients[unit] as S3Client;
   }
 
   private bucket(unit: number): string {
@@ -32,7 +44,7 @@ export class S3SliceStore implements SliceStore {
   }
 
   async put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void> {
-    await this.s3.send(
+    await this.s3(unit).send(
       new PutObjectCommand({
         Bucket: this.bucket(unit),
         Key: key,
@@ -45,7 +57,7 @@ export class S3SliceStore implements SliceStore {
 
   async get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array> {
     try {
-      const out = await this.s3.send(
+      const out = await this.s3(unit).send(
         new GetObjectCommand({ Bucket: this.bucket(unit), Key: key }),
         {
           abortSignal: signal,
@@ -68,7 +80,7 @@ export class S3SliceStore implements SliceStore {
 
   async head(unit: number, key: string): Promise<{ size: number; crc32?: string } | undefined> {
     try {
-      const out = await this.s3.send(
+      const out = await this.s3(unit).send(
         new HeadObjectCommand({ Bucket: this.bucket(unit), Key: key, ChecksumMode: 'ENABLED' }),
       );
       return { size: out.ContentLength ?? 0, crc32: out.ChecksumCRC32 };
@@ -80,7 +92,7 @@ export class S3SliceStore implements SliceStore {
 
   async *list(unit: number, prefix: string, startAfter?: string): AsyncIterable<StoredSlice> {
     const pages = paginateListObjectsV2(
-      { client: this.s3 },
+      { client: this.s3(unit) },
       {
         Bucket: this.bucket(unit),
         Prefix: prefix,
@@ -96,7 +108,7 @@ export class S3SliceStore implements SliceStore {
 
   async delete(unit: number, keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-      const out = await this.s3.send(
+      const out = await this.s3(unit).send(
         new DeleteObjectsCommand({
           Bucket: this.bucket(unit),
           Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },

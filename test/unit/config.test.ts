@@ -18,6 +18,7 @@ const env = {
   DSN_STAGING_BUCKET: 'staging',
   DSN_DISPERSAL_QUEUE_URL: 'http://q/dispersal',
   DSN_REBUILD_QUEUE_URL: 'http://q/rebuild',
+  DSN_UNIT_REGIONS: 'us-east-1,eu-west-1',
   DSN_REBUILD_BYTES_PER_SECOND: '0',
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
@@ -31,6 +32,7 @@ test('a complete environment gives the typed configuration', () => {
     statusTopicArn: 'arn:aws:sns:us-east-1:1:status',
     eventsTopicArn: 'arn:aws:sns:us-east-1:1:events',
     unitBuckets: ['b0', 'b1'],
+    unitRegions: ['us-east-1', 'eu-west-1'],
     unitQueueArns: ['arn:aws:sqs:us-east-1:1:q0', 'arn:aws:sqs:us-east-1:1:q1'],
     revisionsTable: 'revisions',
     objectsTable: 'objects',
@@ -63,6 +65,12 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       /positive number of seconds, got "0"/,
     ],
     [{ DSN_UNIT_QUEUE_ARNS: 'q' }, 'DSN_UNIT_QUEUE_ARNS', /lists 1 queues but DSN_UNIT_COUNT is 2/],
+    [
+      { DSN_UNIT_REGIONS: 'us-east-1' },
+      'DSN_UNIT_REGIONS',
+      /lists 1 regions but DSN_UNIT_COUNT is 2/,
+    ],
+    [{ DSN_UNIT_REGIONS: 'us-east-1,Mars' }, 'DSN_UNIT_REGIONS', /region names, got "Mars"/],
     [
       { DSN_REBUILD_BYTES_PER_SECOND: '-1' },
       'DSN_REBUILD_BYTES_PER_SECOND',
