@@ -43,8 +43,10 @@ export class ApiError extends CliError {
 export class UnreachableError extends CliError {
   readonly endpoint: string;
   constructor(endpoint: string, cause: unknown) {
-    const reason = networkReason(cause);
     const local = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
+    // Refused on loopback is the usual case, and the hint says all there is to say about it.
+    let reason = networkReason(cause);
+    if (local && reason === 'ECONNREFUSED') reason = undefined;
     super(`cannot reach ${endpoint}${reason ? ` (${reason})` : ''}`, {
       cause,
       hint: local
@@ -55,13 +57,16 @@ export class UnreachableError extends CliError {
   }
 }
 
+/** The innermost reason a fetch failed: a system error code, else its message. */
 function networkReason(err: unknown): string | undefined {
-  let e = err as { code?: string; cause?: unknown; message?: string } | undefined;
+  let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined;
+  let reason: string | undefined;
   for (let depth = 0; e && depth < 4; depth++) {
     if (typeof e.code === 'string') return e.code;
+    if (typeof e.message === 'string' && e.message !== 'fetch failed') reason = e.message;
     e = e.cause as typeof e;
   }
-  return undefined;
+  return reason;
 }
 
 /** What the failing command was about, for hints that name the vault or key. */

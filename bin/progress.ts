@@ -57,7 +57,7 @@ export function lazyBar(opts: BarOptions): Progress {
       done: opts.unit === 'bytes' ? formatBytes(value) : String(value),
       size: opts.unit === 'bytes' ? formatBytes(total) : String(total),
       rate: opts.unit === 'bytes' && seconds > 0 ? `${formatBytes(value / seconds)}/s` : '',
-      eta: eta === undefined ? '' : `ETA ${formatDuration(eta)}`,
+      etaText: eta === undefined ? '' : `ETA ${formatDuration(eta)}`,
       phase,
     };
   };
@@ -69,7 +69,7 @@ export function lazyBar(opts: BarOptions): Progress {
         format:
           opts.unit === 'bytes'
             ? '{label} |{bar}| {percentage}% {done}/{size} {rate} {phase}'
-            : '{label} |{bar}| {percentage}% {done}/{size} {eta} {phase}',
+            : '{label} |{bar}| {percentage}% {done}/{size} {etaText} {phase}',
         barCompleteChar: '\u2588',
         barIncompleteChar: '\u2591',
         barsize: 30,

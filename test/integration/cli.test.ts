@@ -160,7 +160,8 @@ describe('the dsn CLI on a local cloud', () => {
       );
       return { exit: Number(exit), seen };
     };
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', dir.path);
+    // sh, whatever the login shell: the typed commands use its syntax.
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', dir.path, 'sh');
     try {
       // Act: the default delay (about a second) on a put that lasts longer than that.
       const put = await runInTerminal(
@@ -292,6 +293,20 @@ describe('the dsn CLI on a local cloud', () => {
       assert.equal(got.code, 0, got.stderr);
       return Buffer.from(got.stdout, 'latin1');
     };
+
+    // Act + Assess: a one-segment put makes exactly one PUT per unit bucket.
+    await api('/admin/requests', { method: 'DELETE' });
+    const one = join(dir.path, 'one-segment.bin');
+    await writeFile(one, randomBytes(1000));
+    assert.equal((await dsn(['put', one, 'rot/one.bin'], env)).code, 0);
+    const puts = await eventually(async () => {
+      const { units } = (await (await api('/admin/requests')).json()) as {
+        units: Array<{ unit: number; put: number }>;
+      };
+      const ours = units.filter((u) => u.unit <= 5);
+      return ours.every((u) => u.put >= 1) ? ours.map((u) => u.put) : undefined;
+    }, 'every unit of the vault to store its slice');
+    assert.deepEqual(puts, [1, 1, 1, 1, 1, 1]);
 
     // Act + Assess: unit 2 refuses reads.
     const down = await dsn(['unit', 'down', '2', '--mode', 'read-fail'], env);

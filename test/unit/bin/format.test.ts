@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  columns,
+  explainText,
+  formatBytes,
+  type PillarReport,
+  pillarMark,
+} from '../../../bin/format.ts';
+
+const good: PillarReport = {
+  pillar: 0,
+  unit: 0,
+  bucket: 'b0',
+  key: 'v/o/r/0000000000/000',
+  present: true,
+  checksumValid: true,
+  revisionMatch: true,
+};
+
+test('sizes print in binary units with one decimal', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1023), '1023 B');
+  assert.equal(formatBytes(50 * 1024 * 1024), '50.0 MiB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+});
+
+test('columns align, numbers to the right, and the last column carries no padding', () => {
+  const text = columns(
+    [
+      ['SIZE', 'KEY'],
+      ['5', 'a'],
+      ['12345', 'longer/key'],
+    ],
+    [0],
+  );
+  assert.equal(text, ' SIZE  KEY\n    5  a\n12345  longer/key');
+});
+
+test('each pillar gets one mark: good, missing, corrupt, another revision, unreadable', () => {
+  assert.equal(pillarMark(good), '\u2713');
+  assert.equal(pillarMark({ ...good, present: false, defect: 'missing' }), '\u2717');
+  assert.equal(pillarMark({ ...good, checksumValid: false, defect: 'corrupt' }), '!');
+  assert.equal(pillarMark({ ...good, defect: 'truncated' }), '!');
+  assert.equal(pillarMark({ ...good, revisionMatch: false, defect: 'version' }), '~');
+  assert.equal(pillarMark({ ...good, present: false, defect: 'unreadable' }), '?');
+  assert.equal(pillarMark({ ...good, present: false }), '\u2717', 'no defect named: by the flags');
+});
+
+test('explain shows the verdict and a grid; --verbose adds units, buckets and defects', () => {
+  // Prepare
+  const e = {
+    vault: 'v',
+    key: 'k.bin',
+    revision: 'r1',
+    size: 100,
+    width: 2,
+    readThreshold: 1,
+    verdict: 'degraded',
+    segments: [
+      {
+        segment: 0,
+        good: 1,
+        verdict: 'degraded',
+        pillars: [
+          good,
+          { ...good, pillar: 1, unit: 5, bucket: 'b5', checksumValid: false, defect: 'corrupt' },
+        ],
+      },
+    ],
+  };
+
+  // Act
+  const short = explainText(e, false);
+  const long = explainText(e, true);
+
+  // Assess
+  assert.match(short, /^v\/k\.bin: DEGRADED\n/);
+  assert.match(
+    short,
+    /segment {2}p0 {2}p1 {2}good {2}verdict\n {8}0 {2}\u2713 {3}! {3}1\/2 {3}degraded/,
+  );
+  assert.doesNotMatch(short, /b5/);
+  assert.match(long, /p1 {2}unit 5 {2}b5/);
+  assert.match(long, /segment 0 p1 \(unit 5, b5\/v\/o\/r\/0000000000\/000\): corrupt/);
+});
