@@ -16,6 +16,7 @@ const deps = {
   slices: d.slices,
   ledger: d.ledger,
   vaults: d.vaults,
+  events: d.events,
   inbox: d.repair,
   jobs: d.rebuildJobs,
   trigger: d.rebuildTrigger,

@@ -112,7 +112,8 @@ export interface ObjectIndex {
 
 /** A change users can subscribe to (the vault events topic). */
 export interface ObjectEvent {
-  type: 'object.committed' | 'object.deleted';
+  /** `object.lost`: a rebuild found a segment with fewer than k good slices. */
+  type: 'object.committed' | 'object.deleted' | 'object.lost';
   vault: string;
   key: string;
   revision: string;

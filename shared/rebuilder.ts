@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { codecFor } from './codecs.ts';
 import type {
+  EventBus,
   IndexEntry,
   Ledger,
   ObjectIndex,
@@ -41,6 +42,8 @@ export interface RebuilderDeps {
   vaults: VaultStore;
   inbox: RepairInbox;
   jobs: RebuildJobStore;
+  /** Lost objects are also announced here, as `object.lost` (at least once per rebuild). */
+  events: EventBus;
   throttle: Throttle;
   /** Orphans younger than this stay (the janitor timeout: a write may still be arriving). */
   orphanAgeMs: number;
@@ -138,6 +141,7 @@ class Step {
   private readonly deadline: number;
   private scannedHere = 0;
   private savedAt = 0;
+  private readonly announced = new Set<string>();
   private saving = false;
 
   constructor(deps: RebuilderDeps, job: RebuildJob, holder: string, deadline: number) {
@@ -287,6 +291,18 @@ class Step {
         !this.job.lost.some((l) => l.key === lost.key && l.segment === segment)
       ) {
         this.job.lost.push(lost);
+      }
+      if (!this.announced.has(entry.revision)) {
+        this.announced.add(entry.revision);
+        await this.deps.events.publish({
+          type: 'object.lost',
+          vault: entry.vault,
+          key: entry.key,
+          revision: entry.revision,
+          size: entry.size,
+          sha256: entry.sha256,
+          time: new Date(this.now()).toISOString(),
+        });
       }
       this.deps.log({
         level: 'error',

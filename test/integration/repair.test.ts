@@ -13,7 +13,14 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { newRevisionId, objectIdOf } from '../../shared/revision.ts';
 import { formatSliceName } from '../../shared/slice-name.ts';
@@ -250,6 +257,24 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
       await s3.send(new DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
     }
     const putsBefore = await slicePuts();
+    // A user's queue on the vault events topic.
+    const sns = new SNSClient({
+      region: cloud.service.region,
+      endpoint: cloud.endpoints.sns,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const { QueueUrl: inbox } = await sqs.send(new CreateQueueCommand({ QueueName: 'lost-watch' }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: inbox, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: cloud.ref('EventsTopic'),
+        Protocol: 'sqs',
+        Endpoint: Attributes?.QueueArn,
+        Attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"type":["object.lost"]}' },
+      }),
+    );
 
     // Act
     const explained = await explain('lose', 'gone/victim');
@@ -270,6 +295,16 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     assert.deepEqual(await get('lose', 'fine/other'), other);
     const read = await api('/vaults/lose/objects/gone/victim');
     assert.equal(read.status, 503);
+    const announced = await eventually(async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: inbox, WaitTimeSeconds: 1 }),
+      );
+      return out.Messages?.map((m) => JSON.parse(m.Body ?? '{}') as { type: string; key: string });
+    }, 'an object.lost event');
+    assert.deepEqual(
+      announced.map((e) => [e.type, e.key]),
+      [['object.lost', 'gone/victim']],
+    );
   });
 
   test('a rebuild cut into steps, its step messages duplicated, resumes where it stopped and writes each missing slice once', async () => {
