@@ -18,7 +18,7 @@ import { DEFAULT_VAULT } from '../shared/vault.ts';
 import { DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError, describeError, type ErrorContext, UsageError } from './errors.ts';
 import { columns, type Explanation, explainText, formatBytes, formatDuration } from './format.ts';
-import { lazyBar, NO_PROGRESS, type Progress } from './progress.ts';
+import { lazyBar, NO_PROGRESS, type Progress, stopAllBars } from './progress.ts';
 import { getObject, putObject } from './transfer.ts';
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
@@ -655,6 +655,11 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
+  });
+  process.once('SIGINT', () => {
+    stopAllBars();
+    process.stderr.write('dsn: interrupted\n');
+    process.exit(130);
   });
   const program = buildProgram();
   try {

@@ -14,6 +14,15 @@ export interface Progress {
   stop(): void;
 }
 
+/** Bars on screen now, so an interrupt can give the cursor back (bars hide it). */
+const shown = new Set<cliProgress.SingleBar>();
+
+/** Stops every bar on screen; for Ctrl-C, before the process exits. */
+export function stopAllBars(): void {
+  for (const bar of shown) bar.stop();
+  shown.clear();
+}
+
 /** A progress that draws nothing. */
 export const NO_PROGRESS: Progress = { update() {}, setTotal() {}, stop() {} };
 
@@ -80,6 +89,7 @@ export function lazyBar(opts: BarOptions): Progress {
       cliProgress.Presets.shades_classic,
     );
     bar.start(Math.max(total, 1), value, payload());
+    shown.add(bar);
   };
   const timer = setTimeout(show, opts.delayMs ?? progressDelayMs());
   timer.unref();
@@ -102,6 +112,7 @@ export function lazyBar(opts: BarOptions): Progress {
       if (bar) {
         bar.update(value, payload());
         bar.stop();
+        shown.delete(bar);
       }
     },
   };
