@@ -5,7 +5,7 @@
  */
 import { ObjectNotFoundError } from './errors.ts';
 import type { ObjectIndex, SliceStore } from './ports.ts';
-import { inspectSegment, type PillarDefect, type Verdict, verdictOf } from './segment-health.ts';
+import { inspectSegment, type PillarHealth, type Verdict, verdictOf } from './segment-health.ts';
 
 export interface ExplainDeps {
   index: ObjectIndex;
@@ -14,17 +14,8 @@ export interface ExplainDeps {
   bucketOf: (unit: number) => string;
 }
 
-export interface PillarExplanation {
-  pillar: number;
-  unit: number;
-  bucket: string;
-  key: string;
-  present: boolean;
-  checksumValid: boolean;
-  revisionMatch: boolean;
-  defect?: PillarDefect;
-  detail?: string;
-}
+/** A pillar as explain shows it: its health without the bytes, and the bucket it lives in. */
+export type PillarExplanation = Omit<PillarHealth, 'payload' | 'bytes'> & { bucket: string };
 
 export interface ObjectExplanation {
   vault: string;
