@@ -14,7 +14,8 @@ import { basename } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { FAULT_MODES } from '../shared/fault.ts';
-import { DEFAULT_VAULT } from '../shared/vault.ts';
+import type { publicJob } from '../shared/rebuild-job.ts';
+import { DEFAULT_VAULT, type Vault } from '../shared/vault.ts';
 import { DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError, describeError, type ErrorContext, UsageError } from './errors.ts';
 import { columns, type Explanation, explainText, formatBytes, formatDuration } from './format.ts';
@@ -31,34 +32,8 @@ interface Globals {
   progress: boolean;
 }
 
-interface Vault {
-  name: string;
-  width: number;
-  readThreshold: number;
-  writeThreshold: number;
-  segmentSize: number;
-  units: number[];
-  createdAt?: string;
-}
-
-interface RebuildJob {
-  vault: string;
-  id: string;
-  state: 'running' | 'done';
-  phase?: string;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
-  totalSegments: number;
-  segmentsScanned: number;
-  segmentsRepaired: number;
-  segmentsLost: number;
-  slicesRepaired: number;
-  orphansDeleted: number;
-  bytesMoved: number;
-  etaSeconds?: number;
-  lost: Array<{ key: string; revision: string; segment: number; good: number }>;
-}
+/** The wire shape of a rebuild job, from the code that writes it. */
+type RebuildJob = ReturnType<typeof publicJob>;
 
 const version = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

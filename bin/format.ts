@@ -1,4 +1,5 @@
 /** Human output of the CLI: sizes, durations, aligned columns, and the explain grid. */
+import type { ObjectExplanation, PillarExplanation } from '../shared/explain.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -43,28 +44,9 @@ export function columns(rows: string[][], right: number[] = []): string {
     .join('\n');
 }
 
-export interface PillarReport {
-  pillar: number;
-  unit: number;
-  bucket: string;
-  key: string;
-  present: boolean;
-  checksumValid: boolean;
-  revisionMatch: boolean;
-  defect?: string;
-  detail?: string;
-}
-
-export interface Explanation {
-  vault: string;
-  key: string;
-  revision: string;
-  size: number;
-  width: number;
-  readThreshold: number;
-  verdict: string;
-  segments: Array<{ segment: number; good: number; verdict: string; pillars: PillarReport[] }>;
-}
+/** The wire shapes of `?explain`, from the code that writes them. */
+export type PillarReport = PillarExplanation;
+export type Explanation = ObjectExplanation;
 
 /** One mark per pillar: good, missing, corrupt, another revision's, or unreadable. */
 export function pillarMark(p: PillarReport): string {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   columns,
+  type Explanation,
   explainText,
   formatBytes,
   type PillarReport,
@@ -49,7 +50,7 @@ test('each pillar gets one mark: good, missing, corrupt, another revision, unrea
 
 test('explain shows the verdict and a grid; --verbose adds units, buckets and defects', () => {
   // Prepare
-  const e = {
+  const e: Explanation = {
     vault: 'v',
     key: 'k.bin',
     revision: 'r1',
@@ -57,6 +58,7 @@ test('explain shows the verdict and a grid; --verbose adds units, buckets and de
     width: 2,
     readThreshold: 1,
     verdict: 'degraded',
+    minGood: 1,
     segments: [
       {
         segment: 0,
