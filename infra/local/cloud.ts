@@ -250,7 +250,6 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
           }
           pollers.push(
             startSqsPoller({
-              sqs,
               queueUrl,
               queueArn: arn,
               region,
