@@ -27,12 +27,34 @@ function customS3Endpoint(env: Record<string, string | undefined>): boolean {
   return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
 }
 
+const CHECKSUM_VALUE = /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/i;
+
+/**
+ * A request that carries an `x-amz-checksum-*` value is checked by S3 against it on arrival (a
+ * mismatch stores nothing), and travels over TLS on AWS: signing a SHA-256 of the whole body
+ * on top adds nothing but a second pass over every byte. Such requests are signed with
+ * `UNSIGNED-PAYLOAD`, as the SDK itself does for streamed uploads with a trailing checksum.
+ * Returns the client it was given.
+ */
+export function signChecksummedPayloadsOnce(s3: S3Client): S3Client {
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const headers = (args.request as { headers?: Record<string, string> }).headers;
+      if (headers && Object.keys(headers).some((h) => CHECKSUM_VALUE.test(h)))
+        headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'dsnUnsignedChecksummedPayload' },
+  );
+  return s3;
+}
+
 /** The process's clients, created on first use. */
 export function awsClients(env: Record<string, string | undefined> = process.env): AwsClients {
   if (!shared) {
     const dynamodb = new DynamoDBClient({});
     shared = {
-      s3: new S3Client({ forcePathStyle: customS3Endpoint(env) }),
+      s3: signChecksummedPayloadsOnce(new S3Client({ forcePathStyle: customS3Endpoint(env) })),
       sns: new SNSClient({}),
       sqs: new SQSClient({}),
       dynamodb,
