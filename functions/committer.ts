@@ -1,11 +1,15 @@
-/** The committer: unit statuses in, commits (and their associated tasks) out. */
+/** The committer: unit statuses in, commits (and their associated tasks) out, a batch at a time. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { recordStatusOnce } from '../shared/committer.ts';
-import { parseUnitStatus } from '../shared/multicast.ts';
-import { forEachRecord } from './sqs-batch.ts';
+import { recordStatusesOnce } from '../shared/committer.ts';
+import { parseStatusMessage } from '../shared/multicast.ts';
+import { forWholeBatch } from './sqs-batch.ts';
 
 const d = wireDeployment();
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  forEachRecord(event, (record) => recordStatusOnce(d.committer, parseUnitStatus(record.body)));
+  forWholeBatch(
+    event,
+    (record) => parseStatusMessage(record.body),
+    (statuses) => recordStatusesOnce(d.committer, statuses),
+  );

@@ -5,26 +5,63 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
+function reportFailures(failed: Map<string, unknown>): SQSBatchResponse {
+  for (const [messageId, err] of failed) {
+    console.error(
+      JSON.stringify({ messageId, error: `${(err as Error).name}: ${(err as Error).message}` }),
+    );
+  }
+  return {
+    batchItemFailures: [...failed.keys()].map((itemIdentifier) => ({ itemIdentifier })),
+  };
+}
+
 export async function forEachRecord(
   event: SQSEvent,
   handle: (record: SQSRecord) => Promise<void>,
   options: { concurrent: boolean } = { concurrent: true },
 ): Promise<SQSBatchResponse> {
-  const failed: string[] = [];
+  const failed = new Map<string, unknown>();
   const one = async (record: SQSRecord) => {
     try {
       await handle(record);
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          messageId: record.messageId,
-          error: `${(err as Error).name}: ${(err as Error).message}`,
-        }),
-      );
-      failed.push(record.messageId);
+      failed.set(record.messageId, err);
     }
   };
   if (options.concurrent) await Promise.all(event.Records.map(one));
   else for (const record of event.Records) await one(record);
-  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  return reportFailures(failed);
+}
+
+/**
+ * For handlers that settle a whole batch in one go, to share round trips between its records.
+ * `parse` turns each record into its items (a record that does not parse fails alone);
+ * `settle` gets every item of the batch and returns one result per item, in order. A record
+ * fails, and returns to the queue whole, when any of its items was rejected.
+ */
+export async function forWholeBatch<T>(
+  event: SQSEvent,
+  parse: (record: SQSRecord) => T[],
+  settle: (items: T[]) => Promise<PromiseSettledResult<unknown>[]>,
+): Promise<SQSBatchResponse> {
+  const failed = new Map<string, unknown>();
+  const items: T[] = [];
+  const owners: string[] = [];
+  for (const record of event.Records) {
+    try {
+      for (const item of parse(record)) {
+        items.push(item);
+        owners.push(record.messageId);
+      }
+    } catch (err) {
+      failed.set(record.messageId, err);
+    }
+  }
+  const results = items.length > 0 ? await settle(items) : [];
+  results.forEach((r, i) => {
+    const owner = owners[i] as string;
+    if (r.status === 'rejected' && !failed.has(owner)) failed.set(owner, r.reason);
+  });
+  return reportFailures(failed);
 }

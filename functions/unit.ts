@@ -4,29 +4,35 @@ import { DynamoCounters } from '../shared/aws/counters.ts';
 import { wireDeployment } from '../shared/aws/deployment.ts';
 import { unitIndex } from '../shared/config.ts';
 import { ADDRESS_ATTRIBUTE, parseUnitMessage } from '../shared/multicast.ts';
-import { storeSlicesOnce } from '../shared/unit.ts';
+import { storeSlicesOnce, type UnitDelivery } from '../shared/unit.ts';
 import { vaultSubscriptionView } from '../shared/vault.ts';
-import { forEachRecord } from './sqs-batch.ts';
+import { forWholeBatch } from './sqs-batch.ts';
 
 const d = wireDeployment();
 const unit = unitIndex();
 const subscriptions = vaultSubscriptionView(d.vaults, unit);
 const counters = new DynamoCounters(d.clients.documents, d.config.controlTable);
 
+const deps = {
+  unit,
+  slices: d.slices,
+  multicast: d.multicast,
+  subscriptions,
+  foreign: (why: string, delivery: UnitDelivery) => {
+    console.warn(JSON.stringify({ foreign: why, messageId: delivery.messageId, unit }));
+    void counters.increment(`unit/${unit}/foreign`).catch(() => {});
+  },
+};
+
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  forEachRecord(event, async (record) => {
-    await storeSlicesOnce(
+  forWholeBatch(
+    event,
+    (record) => [
       {
-        unit,
-        slices: d.slices,
-        multicast: d.multicast,
-        subscriptions,
-        foreign: (why) => {
-          console.warn(JSON.stringify({ foreign: why, messageId: record.messageId, unit }));
-          void counters.increment(`unit/${unit}/foreign`).catch(() => {});
-        },
+        message: parseUnitMessage(record.body),
+        attributeAddress: record.messageAttributes[ADDRESS_ATTRIBUTE]?.stringValue,
+        messageId: record.messageId,
       },
-      parseUnitMessage(record.body),
-      record.messageAttributes[ADDRESS_ATTRIBUTE]?.stringValue,
-    );
-  });
+    ],
+    (deliveries) => storeSlicesOnce(deps, deliveries),
+  );

@@ -2,11 +2,16 @@
  * The committer: the second DS processing unit of seed 000. It tallies unit statuses per
  * segment, flips a revision to committed once every segment has `T` favorable statuses (exactly
  * once, by a conditional write), then runs the revision's associated tasks. Statuses arrive at
- * least once and in any order; every step below is idempotent, so duplicates and reordering
- * change nothing.
+ * least once and in any order, in batches; every step below is idempotent, so duplicates and
+ * reordering change nothing.
  */
-import type { EventBus, Ledger, ObjectIndex } from './ports.ts';
-import { judgeSegment, type RevisionRecord, type UnitStatus } from './revision.ts';
+import type { EventBus, Ledger, ObjectIndex, SegmentTally } from './ports.ts';
+import {
+  judgeSegment,
+  type RevisionRecord,
+  type TallyVerdict,
+  type UnitStatus,
+} from './revision.ts';
 
 /** How long a replaced revision's slices stay readable for readers already streaming it. */
 export const GARBAGE_GRACE_MS = 60_000;
@@ -111,12 +116,14 @@ export async function tryCommit(
     current.segments !== undefined &&
     current.doneSegments >= current.segments
   ) {
-    await deps.ledger.commit(
-      current.revision,
-      current.segments,
-      (deps.now ?? (() => new Date()))(),
-    );
-    current = (await deps.ledger.get(current.revision)) ?? current;
+    const at = (deps.now ?? (() => new Date()))();
+    if (await deps.ledger.commit(current.revision, current.segments, at)) {
+      current = { ...current, state: 'committed', committedAt: at.toISOString() };
+    } else {
+      // Someone else flipped it. Its tasks may be running there already; running them here too
+      // costs a repeat, but leaves no committed revision without them if that caller died.
+      current = (await deps.ledger.get(current.revision)) ?? current;
+    }
   }
   if (current.state === 'committed' && !current.tasksDone) {
     await deps.tasks.runAll(current, deps);
@@ -129,29 +136,124 @@ export async function tryCommit(
 /** How long a failed revision's slices wait before the janitor removes them. */
 export const FAILED_CLEANUP_DELAY_MS = 0;
 
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+interface SegmentVerdict {
+  segment: number;
+  tally: SegmentTally;
+  verdict: TallyVerdict;
+}
+
+/** One write for all the statuses of a segment; undefined when the segment is not open. */
+async function tallySegment(
+  deps: CommitterDeps,
+  revision: string,
+  statuses: UnitStatus[],
+): Promise<SegmentVerdict | undefined> {
+  const first = statuses[0] as UnitStatus;
+  const tally = await deps.ledger.tally(revision, first.segment, {
+    vault: first.vault,
+    favorable: statuses.filter((s) => s.ok).map((s) => s.pillar),
+    unfavorable: statuses.filter((s) => !s.ok).map((s) => s.pillar),
+    failedUnits: statuses.filter((s) => !s.ok).map((s) => s.unit),
+  });
+  if (!tally) return undefined;
+  const verdict = judgeSegment(
+    tally.favorable,
+    tally.unfavorable,
+    tally.width,
+    tally.writeThreshold,
+  );
+  return { segment: first.segment, tally, verdict };
+}
+
 /**
- * Records one unit status. Idempotent: the tally is a set of pillars per segment, the done
- * set is a set of segments, and the state flips are conditional writes.
+ * Segments the writer did not open (revisions written before segments were opened, or a bogus
+ * status): the revision decides. Opened from it while it is pending; otherwise, as for any
+ * late status, all that may remain is to finish a commit.
  */
-export async function recordStatusOnce(deps: CommitterDeps, status: UnitStatus): Promise<void> {
-  const record = await deps.ledger.get(status.revision);
-  // A status for a revision the ledger never saw (or already purged) has nothing to count toward.
-  if (!record || record.vault !== status.vault) return;
+async function tallyUnopened(
+  deps: CommitterDeps,
+  revision: string,
+  groups: UnitStatus[][],
+): Promise<SegmentVerdict[]> {
+  const record = await deps.ledger.get(revision);
+  const ours = groups.filter((g) => g[0]?.vault === record?.vault);
+  if (!record || ours.length === 0) return [];
   if (record.state !== 'pending') {
     await tryCommit(deps, record);
-    return;
+    return [];
   }
-  const { favorable, unfavorable } = await deps.ledger.tally(status);
-  const width = record.units.length;
-  const verdict = judgeSegment(favorable, unfavorable, width, record.writeThreshold);
-  if (verdict === 'segment-done') {
-    await tryCommit(deps, await deps.ledger.markSegmentDone(status.revision, status.segment));
-  } else if (verdict === 'segment-lost') {
+  const judge = {
+    vault: record.vault,
+    width: record.units.length,
+    writeThreshold: record.writeThreshold,
+  };
+  const verdicts = await Promise.all(
+    ours.map(async (g) => {
+      await deps.ledger.openSegment(revision, (g[0] as UnitStatus).segment, judge);
+      return tallySegment(deps, revision, g);
+    }),
+  );
+  return verdicts.filter((v) => v !== undefined);
+}
+
+async function recordRevision(
+  deps: CommitterDeps,
+  revision: string,
+  statuses: UnitStatus[],
+): Promise<void> {
+  const groups = [...groupBy(statuses, (s) => `${s.segment}/${s.vault}`).values()];
+  const tallied = await Promise.all(groups.map((g) => tallySegment(deps, revision, g)));
+  const verdicts = tallied.filter((v) => v !== undefined);
+  const unopened = groups.filter((_, i) => tallied[i] === undefined);
+  if (unopened.length > 0) verdicts.push(...(await tallyUnopened(deps, revision, unopened)));
+
+  const lost = verdicts.find((v) => v.verdict === 'segment-lost');
+  if (lost) {
     const now = (deps.now ?? (() => new Date()))().getTime();
     await deps.ledger.fail(
-      status.revision,
-      `segment ${status.segment} can no longer reach ${record.writeThreshold} of ${width} units`,
+      revision,
+      `segment ${lost.segment} can no longer reach ${lost.tally.writeThreshold} of ${lost.tally.width} units`,
       now + FAILED_CLEANUP_DELAY_MS,
     );
+    return;
   }
+  // Every status at or past T marks its segment again: the one that reached T may have died
+  // before marking, and its redelivery then finds more than T.
+  const done = verdicts.filter((v) => v.verdict === 'segment-done').map((v) => v.segment);
+  if (done.length === 0) return;
+  const record = await deps.ledger.markSegmentsDone(revision, done);
+  if (record) await tryCommit(deps, record);
+}
+
+/**
+ * Records a batch of unit statuses: per revision, one conditional write per segment counts
+ * them, and only a segment reaching `T` (or lost) touches the revision. Idempotent: tallies
+ * and the done set are sets, state flips are conditional writes, so duplicates and reordering
+ * change nothing. Returns one result per status, in order; a rejected one must come again.
+ */
+export async function recordStatusesOnce(
+  deps: CommitterDeps,
+  statuses: UnitStatus[],
+): Promise<PromiseSettledResult<void>[]> {
+  const runs = new Map<string, Promise<void>>();
+  for (const [revision, group] of groupBy(statuses, (s) => s.revision))
+    runs.set(revision, recordRevision(deps, revision, group));
+  return Promise.allSettled(statuses.map((s) => runs.get(s.revision)));
+}
+
+/** Records one unit status (see `recordStatusesOnce`). */
+export async function recordStatusOnce(deps: CommitterDeps, status: UnitStatus): Promise<void> {
+  const [result] = await recordStatusesOnce(deps, [status]);
+  if (result?.status === 'rejected') throw result.reason;
 }

@@ -1,7 +1,8 @@
 /**
  * The messages of the multicast write (seed 000): the writer's one message per segment to the
  * vault's multicast address, carrying every slice name with its slice (inline) or a reference to
- * where the writer put it (claim-check); and each unit's status message back. Parsing checks
+ * where the writer put it (claim-check); and each unit's status message back (all the statuses
+ * one invocation of a unit has for an address, so a batch costs one publish). Parsing checks
  * every field, since a unit must never act on a malformed message.
  */
 import { InvalidParameterError } from './errors.ts';
@@ -90,23 +91,44 @@ export function parseUnitMessage(body: string): UnitMessage {
   };
 }
 
-/** Parses and checks a unit status. @throws InvalidParameterError naming the bad field. */
-export function parseUnitStatus(body: string): UnitStatus {
+/** A unit's status message: the statuses of one invocation, for one address, in one publish. */
+export interface StatusMessage {
+  v: 1;
+  statuses: UnitStatus[];
+}
+
+function status(raw: Record<string, unknown>, at: string): UnitStatus {
+  if (typeof raw !== 'object' || raw === null) fail(at, 'must be an object');
+  if (typeof raw.ok !== 'boolean') fail(`${at}.ok`, 'must be a boolean');
+  const parsed: UnitStatus = {
+    vault: str(raw.vault, `${at}.vault`),
+    revision: str(raw.revision, `${at}.revision`),
+    segment: int(raw.segment, `${at}.segment`, 0, 9_999_999_999),
+    pillar: int(raw.pillar, `${at}.pillar`, 0, 255),
+    unit: int(raw.unit, `${at}.unit`, 0, 255),
+    ok: raw.ok,
+  };
+  if (raw.reason !== undefined) parsed.reason = String(raw.reason);
+  return parsed;
+}
+
+/**
+ * Parses and checks a status message. A bare status object, as units sent one per message
+ * before they batched, is still accepted. @throws InvalidParameterError naming the bad field.
+ */
+export function parseStatusMessage(body: string): UnitStatus[] {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(body);
   } catch {
     fail('status', 'is not JSON');
   }
-  if (typeof raw?.ok !== 'boolean') fail('status.ok', 'must be a boolean');
-  const status: UnitStatus = {
-    vault: str(raw.vault, 'status.vault'),
-    revision: str(raw.revision, 'status.revision'),
-    segment: int(raw.segment, 'status.segment', 0, 9_999_999_999),
-    pillar: int(raw.pillar, 'status.pillar', 0, 255),
-    unit: int(raw.unit, 'status.unit', 0, 255),
-    ok: raw.ok,
-  };
-  if (raw.reason !== undefined) status.reason = String(raw.reason);
-  return status;
+  if (typeof raw !== 'object' || raw === null) fail('status', 'must be an object');
+  if (raw.statuses === undefined) return [status(raw, 'status')];
+  if (raw.v !== 1) fail('status.v', `unknown message version ${JSON.stringify(raw.v)}`);
+  if (!Array.isArray(raw.statuses) || raw.statuses.length === 0)
+    fail('status.statuses', 'must be a non-empty list');
+  return raw.statuses.map((s: Record<string, unknown>, i: number) =>
+    status(s, `status.statuses[${i}]`),
+  );
 }

@@ -46,19 +46,47 @@ export interface SubscriptionManager {
   setAddresses(unit: number, addresses: string[]): Promise<void>;
 }
 
+/** What judging a segment's statuses takes (fixed when the revision is written). */
+export interface SegmentJudge {
+  vault: string;
+  width: number;
+  writeThreshold: number;
+}
+
+/** Unit statuses for one segment, as sets: pillars for and against, and the failed units. */
+export interface SegmentVotes {
+  vault: string;
+  favorable: number[];
+  unfavorable: number[];
+  failedUnits: number[];
+}
+
+/** A segment's tally after a vote: distinct pillars heard each way, and its judge. */
+export interface SegmentTally extends SegmentJudge {
+  favorable: number;
+  unfavorable: number;
+}
+
 /** Revisions and their per-segment tallies: the committer's ledger. Every write is idempotent. */
 export interface Ledger {
   /** Records a new pending revision, due for cleanup at `dueAt` (epoch ms) unless committed. */
   createPending(record: RevisionRecord, dueAt: number): Promise<void>;
   get(revision: string): Promise<RevisionRecord | undefined>;
   /**
-   * Adds the status's pillar to its segment's favorable or unfavorable set and returns both
-   * set sizes afterwards; an unfavorable status also adds its unit to the revision's failed
-   * units. A repeated status changes nothing.
+   * Opens a segment's tally before its message is sent, with what judging it takes, so the
+   * committer can count its statuses without reading the revision. Idempotent; never resets
+   * a tally.
    */
-  tally(status: UnitStatus): Promise<{ favorable: number; unfavorable: number }>;
-  /** Adds `segment` to the revision's done set; returns the record afterwards. */
-  markSegmentDone(revision: string, segment: number): Promise<RevisionRecord>;
+  openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void>;
+  /**
+   * Adds pillars to an open segment's favorable and unfavorable sets and returns the set sizes
+   * afterwards, with the segment's judge; unfavorable units are added to the revision's failed
+   * units. Undefined, and nothing counted, when the segment is not open in `vault` (never
+   * opened, or purged with its revision). A repeated vote changes nothing.
+   */
+  tally(revision: string, segment: number, votes: SegmentVotes): Promise<SegmentTally | undefined>;
+  /** Adds `segments` to the revision's done set; the record afterwards, undefined if purged. */
+  markSegmentsDone(revision: string, segments: number[]): Promise<RevisionRecord | undefined>;
   /** Records what the writer learnt at the end of its stream; returns the record afterwards. */
   finishWriting(
     revision: string,
@@ -129,10 +157,13 @@ export interface EventBus {
 
 /** The network: one publish reaches every unit subscribed to the address. */
 export interface Multicast {
-  /** Sends a segment's slices to the units of `address`. */
-  send(address: string, message: UnitMessage): Promise<void>;
-  /** A unit's status, to the status group (the committer). */
-  status(address: string, status: UnitStatus): Promise<void>;
+  /**
+   * Sends segments' slices to the units of `address`: one message per segment, in as few
+   * calls as the transport allows.
+   */
+  send(address: string, messages: UnitMessage[]): Promise<void>;
+  /** A unit's statuses (one message for all it has), to the status group (the committer). */
+  statuses(address: string, statuses: UnitStatus[]): Promise<void>;
 }
 
 /** Where reads report the damage they met, for the rebuilder to repair. */

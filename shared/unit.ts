@@ -2,8 +2,9 @@
  * A storage unit: one pillar's bucket, fed by its queue on the network topic. For each
  * multicast message it checks that the address is one it is subscribed to (SNS already
  * filtered, but a unit does not trust the network), keeps the slices whose names belong to it,
- * stores or verifies them, and sends a status per slice to the status group. Every step is
- * idempotent: a redelivered message neither rewrites a stored slice nor counts twice.
+ * stores or verifies them, and sends their statuses to the status group, one message for all
+ * the messages of a batch. Every step is idempotent: a redelivered message neither rewrites a
+ * stored slice nor counts twice.
  */
 import { InvalidSliceError } from './errors.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
@@ -23,7 +24,7 @@ export interface UnitDeps {
   multicast: Multicast;
   subscriptions: SubscriptionView;
   /** Called for each message ignored as foreign, with why (a counter or a log line). */
-  foreign: (reason: string) => void;
+  foreign: (reason: string, delivery: UnitDelivery) => void;
 }
 
 async function storeOne(
@@ -74,35 +75,72 @@ async function storeOne(
   }
 }
 
-/**
- * Handles one multicast message. Returns how many of this unit's slices were confirmed.
- * A failure to publish a status throws, so the message is redelivered.
- */
-export async function storeSlicesOnce(
+/** One multicast message as a unit's queue delivered it. */
+export interface UnitDelivery {
+  message: UnitMessage;
+  /** The address in the message attribute, which SNS filtered on. */
+  attributeAddress: string | undefined;
+  /** The queue's id for the message, for logs. */
+  messageId?: string;
+}
+
+export interface UnitOutcome {
+  ignored: boolean;
+  confirmed: number;
+  failed: number;
+}
+
+async function statusesOf(
   deps: UnitDeps,
-  message: UnitMessage,
-  attributeAddress: string | undefined,
-): Promise<{ ignored: boolean; confirmed: number; failed: number }> {
+  delivery: UnitDelivery,
+): Promise<UnitStatus[] | undefined> {
+  const { message, attributeAddress } = delivery;
   const address = attributeAddress ?? message.address;
   if (address !== message.address) {
-    deps.foreign(`address attribute ${address} differs from the message's ${message.address}`);
-    return { ignored: true, confirmed: 0, failed: 0 };
+    deps.foreign(
+      `address attribute ${address} differs from the message's ${message.address}`,
+      delivery,
+    );
+    return undefined;
   }
   let subscribed = await deps.subscriptions.addresses();
   // A vault created a moment ago may not be in a cached view yet: look once more before refusing.
   if (!subscribed.has(address)) subscribed = await deps.subscriptions.addresses({ refresh: true });
   if (!subscribed.has(address)) {
-    deps.foreign(`not subscribed to ${address}`);
-    return { ignored: true, confirmed: 0, failed: 0 };
+    deps.foreign(`not subscribed to ${address}`, delivery);
+    return undefined;
   }
   const mine = message.slices.filter((s) => s.unit === deps.unit);
-  let confirmed = 0;
-  let failed = 0;
-  for (const s of mine) {
-    const status = await storeOne(deps, message, s);
-    await deps.multicast.status(message.address, status);
-    if (status.ok) confirmed++;
-    else failed++;
-  }
-  return { ignored: false, confirmed, failed };
+  return Promise.all(mine.map((s) => storeOne(deps, message, s)));
+}
+
+/**
+ * Handles the multicast messages of one batch: stores or verifies this unit's slices of all of
+ * them at once, then sends one status message per address for the whole batch. A delivery is
+ * settled only once its statuses are sent: a failed publish rejects the deliveries it carried,
+ * and those messages must come again (storing is idempotent, so they only re-verify).
+ */
+export async function storeSlicesOnce(
+  deps: UnitDeps,
+  deliveries: UnitDelivery[],
+): Promise<PromiseSettledResult<UnitOutcome>[]> {
+  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d)));
+  const byAddress = new Map<string, UnitStatus[]>();
+  stored.forEach((r, i) => {
+    if (r.status !== 'fulfilled' || !r.value?.length) return;
+    const address = (deliveries[i] as UnitDelivery).message.address;
+    byAddress.set(address, [...(byAddress.get(address) ?? []), ...r.value]);
+  });
+  const sent = new Map<string, Promise<void>>();
+  for (const [address, statuses] of byAddress)
+    sent.set(address, deps.multicast.statuses(address, statuses));
+  return Promise.allSettled(
+    stored.map(async (r, i): Promise<UnitOutcome> => {
+      if (r.status === 'rejected') throw r.reason;
+      if (r.value === undefined) return { ignored: true, confirmed: 0, failed: 0 };
+      if (r.value.length > 0) await sent.get((deliveries[i] as UnitDelivery).message.address);
+      const confirmed = r.value.filter((s) => s.ok).length;
+      return { ignored: false, confirmed, failed: r.value.length - confirmed };
+    }),
+  );
 }

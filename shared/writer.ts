@@ -3,18 +3,20 @@
  * body into segments, encodes each into n slices, and sends ONE multicast message per segment
  * to the vault's address carrying every slice name with its slice. Small slices ride in the
  * message; larger ones are first put in their own unit's bucket (claim-check), so the unit's
- * store is a verify, and no byte is written twice. The committer decides visibility; the
+ * store is a verify, and no byte is written twice. Messages of segments placed close together
+ * share one publish call (each stays its own message). The committer decides visibility; the
  * writer then waits, up to a limit, to tell its caller.
  */
 import { codecFor } from './codecs.ts';
 import { type CommitterDeps, tryCommit } from './committer.ts';
-import { INLINE_SLICE_BUDGET, type SliceEnvelope } from './multicast.ts';
+import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
 import { validateKey } from './object-key.ts';
 import type { Multicast, SliceStore, VaultStore } from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
 import { encodeStream } from './segment-stream.ts';
 import { s3Crc32 } from './slice-header.ts';
 import { formatSliceName } from './slice-name.ts';
+import type { Vault } from './vault.ts';
 
 export interface WriterDeps extends CommitterDeps {
   vaults: VaultStore;
@@ -32,7 +34,27 @@ export type WriteOutcome =
 /** Segments whose slices may be in flight at once: bounds memory, overlaps encode and upload. */
 const SEGMENTS_IN_FLIGHT = 2;
 
+/** Segment messages sent together at most (SNS PublishBatch takes ten). */
+const MESSAGES_PER_SEND = 10;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A vault never changes once created (there is no update), so a writer keeps it a while. */
+const VAULT_TTL_MS = 30_000;
+const vaultCache = new WeakMap<VaultStore, Map<string, { vault: Vault; at: number }>>();
+
+async function vaultOf(store: VaultStore, name: string): Promise<Vault> {
+  let byName = vaultCache.get(store);
+  if (!byName) {
+    byName = new Map();
+    vaultCache.set(store, byName);
+  }
+  const hit = byName.get(name);
+  if (hit && Date.now() - hit.at < VAULT_TTL_MS) return hit.vault;
+  const vault = await store.get(name);
+  byName.set(name, { vault, at: Date.now() });
+  return vault;
+}
 
 /**
  * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
@@ -46,7 +68,7 @@ export async function writeObject(
   opts: { waitMs: number },
 ): Promise<WriteOutcome> {
   validateKey(key);
-  const vault = await deps.vaults.get(vaultName);
+  const vault = await vaultOf(deps.vaults, vaultName);
   const now = (deps.now ?? (() => new Date()))();
   const revision = newRevisionId(now.getTime());
   const objectId = objectIdOf(vault.name, key);
@@ -67,7 +89,16 @@ export async function writeObject(
     createdAt: now.toISOString(),
     tasksDone: false,
   };
-  await deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs);
+  const judge = {
+    vault: vault.name,
+    width: vault.units.length,
+    writeThreshold: vault.writeThreshold,
+  };
+  // Every stream has a segment 0 (an empty one is one empty segment): open it meanwhile.
+  await Promise.all([
+    deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs),
+    deps.ledger.openSegment(revision, 0, judge),
+  ]);
 
   const name = (segment: number, pillar: number) => ({
     vault: vault.name,
@@ -76,36 +107,56 @@ export async function writeObject(
     segment,
     pillar,
   });
+  // A placed segment's message waits while other segments are still being placed, up to a
+  // batch: one publish then carries them all, and each unit gets them in one invocation (one
+  // status message back instead of one per segment). A stream that pauses sends what it has.
+  const ready: UnitMessage[] = [];
+  let placing = 0;
+  const flush = async () => {
+    const batch = ready.splice(0);
+    if (batch.length > 0) await deps.multicast.send(vault.address, batch);
+  };
   const sendSegment = async (segment: number, slices: Uint8Array[]) => {
-    const total = slices.reduce((n, s) => n + s.length, 0);
-    const inline = total <= INLINE_SLICE_BUDGET;
-    const envelopes = await Promise.all(
-      slices.map(async (bytes, pillar): Promise<SliceEnvelope> => {
-        const unit = vault.units[pillar] as number;
-        const envelope: SliceEnvelope = {
-          pillar,
-          unit,
-          name: formatSliceName(name(segment, pillar)),
-          crc32: s3Crc32(bytes),
-          size: bytes.length,
-        };
-        if (inline) return { ...envelope, data: Buffer.from(bytes).toString('base64') };
-        try {
-          await deps.slices.put(unit, envelope.name, bytes, envelope.crc32);
-        } catch (err) {
-          envelope.missing = `${(err as Error).name}: ${(err as Error).message}`;
-        }
-        return envelope;
-      }),
-    );
-    await deps.multicast.send(vault.address, {
-      v: 1,
-      vault: vault.name,
-      address: vault.address,
-      revision,
-      segment,
-      slices: envelopes,
-    });
+    placing++;
+    try {
+      const total = slices.reduce((n, s) => n + s.length, 0);
+      const inline = total <= INLINE_SLICE_BUDGET;
+      const placed = Promise.all(
+        slices.map(async (bytes, pillar): Promise<SliceEnvelope> => {
+          const unit = vault.units[pillar] as number;
+          const envelope: SliceEnvelope = {
+            pillar,
+            unit,
+            name: formatSliceName(name(segment, pillar)),
+            crc32: s3Crc32(bytes),
+            size: bytes.length,
+          };
+          if (inline) return { ...envelope, data: Buffer.from(bytes).toString('base64') };
+          try {
+            await deps.slices.put(unit, envelope.name, bytes, envelope.crc32);
+          } catch (err) {
+            envelope.missing = `${(err as Error).name}: ${(err as Error).message}`;
+          }
+          return envelope;
+        }),
+      );
+      // The tally opens while the slices travel: units may answer as soon as the message is out.
+      const [envelopes] = await Promise.all([
+        placed,
+        segment > 0 ? deps.ledger.openSegment(revision, segment, judge) : undefined,
+      ]);
+      ready.push({
+        v: 1,
+        vault: vault.name,
+        address: vault.address,
+        revision,
+        segment,
+        slices: envelopes,
+      });
+    } finally {
+      placing--;
+    }
+    if (placing === 0 || ready.length >= MESSAGES_PER_SEND) await flush();
   };
 
   const stream = encodeStream(body, { codec, segmentSize: vault.segmentSize, name });
@@ -121,10 +172,12 @@ export async function writeObject(
     inFlight.add(p);
     if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
   }
-  await Promise.all(inFlight);
-
-  // Statuses may all be in before the segment count is known: check for the commit here too.
-  const finished = await deps.ledger.finishWriting(revision, summary);
+  // The count is known once the stream ends: record it while the last segments still travel.
+  // Statuses may all be in before it is recorded, so the commit is tried here too.
+  const [finished] = await Promise.all([
+    deps.ledger.finishWriting(revision, summary),
+    Promise.all(inFlight),
+  ]);
   await tryCommit(deps, finished);
   return waitForOutcome(deps, key, revision, opts.waitMs);
 }

@@ -1,8 +1,9 @@
 /**
  * Ledger on DynamoDB. One table, keyed by revision: a `meta` item per revision and a `seg#N`
- * tally item per segment. Tallies and done-segment lists are sets (ADD is idempotent); state
- * flips are conditional writes. Revisions due for cleanup carry `janitor = "due"` and a
- * `dueAt`, which a sparse index (`due`) lists in time order.
+ * tally item per segment, opened by the writer with the segment's judge (vault, width, T) so a
+ * status is counted and judged in one conditional write. Tallies and done-segment lists are
+ * sets (ADD is idempotent); state flips are conditional writes. Revisions due for cleanup
+ * carry `janitor = "due"` and a `dueAt`, which a sparse index (`due`) lists in time order.
  *
  * No transactions: dynalite, the default local DynamoDB, does not implement them.
  */
@@ -16,10 +17,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Ledger } from '../ports.ts';
-import type { RevisionRecord, RevisionState, UnitStatus } from '../revision.ts';
+import type { Ledger, SegmentJudge, SegmentTally, SegmentVotes } from '../ports.ts';
+import type { RevisionRecord, RevisionState } from '../revision.ts';
 
 const META = 'meta';
+const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };
 const DUE = 'due';
 
 function toRecord(item: Record<string, unknown>): RevisionRecord {
@@ -89,50 +91,101 @@ export class DynamoLedger implements Ledger {
     return out.Item ? toRecord(out.Item) : undefined;
   }
 
-  async tally(status: UnitStatus): Promise<{ favorable: number; unfavorable: number }> {
-    const out = await this.db.send(
+  async openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void> {
+    await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { revision: status.revision, part: `seg#${status.segment}` },
-        UpdateExpression: `ADD ${status.ok ? 'favorable' : 'unfavorable'} :pillar`,
-        ExpressionAttributeValues: { ':pillar': new Set([String(status.pillar)]) },
-        ReturnValues: 'ALL_NEW',
+        Key: { revision, part: `seg#${segment}` },
+        UpdateExpression: 'SET #vault = :vault, #width = :width, #t = :t',
+        ExpressionAttributeNames: JUDGE_NAMES,
+        ExpressionAttributeValues: {
+          ':vault': judge.vault,
+          ':width': judge.width,
+          ':t': judge.writeThreshold,
+        },
       }),
     );
-    if (!status.ok) {
-      await this.db
-        .send(
+  }
+
+  async tally(
+    revision: string,
+    segment: number,
+    votes: SegmentVotes,
+  ): Promise<SegmentTally | undefined> {
+    const adds: string[] = [];
+    const values: Record<string, unknown> = { ':vault': votes.vault };
+    if (votes.favorable.length === 0 && votes.unfavorable.length === 0)
+      throw new RangeError('tally needs at least one favorable or unfavorable pillar');
+    if (votes.favorable.length > 0) {
+      adds.push('favorable :f');
+      values[':f'] = new Set(votes.favorable.map(String));
+    }
+    if (votes.unfavorable.length > 0) {
+      adds.push('unfavorable :u');
+      values[':u'] = new Set(votes.unfavorable.map(String));
+    }
+    let out: { Attributes?: Record<string, unknown> };
+    try {
+      out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: `seg#${segment}` },
+          UpdateExpression: `ADD ${adds.join(', ')}`,
+          // Only an open segment counts: a purged revision's late status must not recreate it.
+          ConditionExpression: 'attribute_exists(revision) AND #vault = :vault',
+          ExpressionAttributeNames: { '#vault': 'vault' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+    if (votes.failedUnits.length > 0) {
+      await conditional(
+        this.db.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: { revision: status.revision, part: META },
-            UpdateExpression: 'ADD failedUnits :unit',
+            Key: { revision, part: META },
+            UpdateExpression: 'ADD failedUnits :units',
             ConditionExpression: 'attribute_exists(revision)',
-            ExpressionAttributeValues: { ':unit': new Set([status.unit]) },
+            ExpressionAttributeValues: { ':units': new Set(votes.failedUnits) },
           }),
-        )
-        .catch((err) => {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        });
+        ),
+      );
     }
+    const item = out.Attributes ?? {};
     const size = (v: unknown) => (v instanceof Set ? v.size : 0);
     return {
-      favorable: size(out.Attributes?.favorable),
-      unfavorable: size(out.Attributes?.unfavorable),
+      vault: String(item.vault),
+      width: Number(item.width),
+      writeThreshold: Number(item.writeThreshold),
+      favorable: size(item.favorable),
+      unfavorable: size(item.unfavorable),
     };
   }
 
-  async markSegmentDone(revision: string, segment: number): Promise<RevisionRecord> {
-    const out = await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { revision, part: META },
-        UpdateExpression: 'ADD doneSegments :seg',
-        ConditionExpression: 'attribute_exists(revision)',
-        ExpressionAttributeValues: { ':seg': new Set([String(segment)]) },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return toRecord(out.Attributes ?? {});
+  async markSegmentsDone(
+    revision: string,
+    segments: number[],
+  ): Promise<RevisionRecord | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'ADD doneSegments :segs',
+          ConditionExpression: 'attribute_exists(revision)',
+          ExpressionAttributeValues: { ':segs': new Set(segments.map(String)) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(out.Attributes ?? {});
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
   }
 
   async finishWriting(

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
@@ -18,6 +18,7 @@ import {
   AssociatedTaskRegistry,
   type CommitterDeps,
   indexTask,
+  recordStatusesOnce,
   recordStatusOnce,
   tryCommit,
 } from '../../shared/committer.ts';
@@ -52,6 +53,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     let dir: Awaited<ReturnType<typeof tempDir>>;
     let cloud: LocalCloud;
     let deps: CommitterDeps;
+    let db: DynamoDBDocumentClient;
     let commits: number;
     let failures: number;
     let taskRuns: number;
@@ -66,7 +68,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         ports: EPHEMERAL_PORTS,
         dynamodbEngine: engine,
       });
-      const db = DynamoDBDocumentClient.from(
+      db = DynamoDBDocumentClient.from(
         new DynamoDBClient({
           endpoint: cloud.endpoints.dynamodb,
           region: cloud.service.region,
@@ -210,6 +212,138 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       assert.equal(commits, 1);
     });
 
+    /** A pending revision whose segments the writer opened, as it does before sending them. */
+    const opened = async (segments: number): Promise<RevisionRecord> => {
+      const r = await pending(segments);
+      for (let segment = 0; segment < segments; segment++) {
+        await deps.ledger.openSegment(r.revision, segment, {
+          vault: r.vault,
+          width: r.units.length,
+          writeThreshold: r.writeThreshold,
+        });
+      }
+      return r;
+    };
+
+    /** Cuts deliveries into batches of 1 to 7, as pollers hand them to the committer. */
+    const batches = <T>(items: T[], seed: number): T[][] => {
+      const out: T[][] = [];
+      let s = seed;
+      for (let i = 0; i < items.length; ) {
+        s = (s * 1103515245 + 12345) % 2 ** 31;
+        const n = 1 + (s % 7);
+        out.push(items.slice(i, i + n));
+        i += n;
+      }
+      return out;
+    };
+
+    test('opened segments: duplicated, reordered statuses in concurrent batches give one commit and exact tallies', async () => {
+      for (const seed of [4, 5, 6]) {
+        // Prepare: 3 opened segments, pillar 2 fails everywhere (n - T = 1 is allowed).
+        commits = 0;
+        taskRuns = 0;
+        const r = await opened(3);
+        const all = statuses(r, 3, [2]);
+        const deliveries = batches(shuffle([...all, ...all, ...all], seed), seed);
+
+        // Act: four batches at once, as several pollers would hand them over.
+        for (let i = 0; i < deliveries.length; i += 4) {
+          const results = await Promise.all(
+            deliveries.slice(i, i + 4).map((b) => recordStatusesOnce(deps, b)),
+          );
+          for (const result of results.flat()) assert.equal(result.status, 'fulfilled');
+        }
+
+        // Assess
+        const after = await deps.ledger.get(r.revision);
+        assert.equal(commits, 1, `seed ${seed}: one commit`);
+        assert.equal(after?.state, 'committed');
+        assert.equal(after?.doneSegments, 3);
+        assert.deepEqual(after?.failedUnits, [2]);
+        assert.equal(after?.tasksDone, true);
+        assert.ok(taskRuns >= 1);
+        for (let segment = 0; segment < 3; segment++) {
+          const { Item } = await db.send(
+            new GetCommand({
+              TableName: cloud.ref('RevisionsTable'),
+              Key: { revision: r.revision, part: `seg#${segment}` },
+              ConsistentRead: true,
+            }),
+          );
+          assert.deepEqual(
+            [[...(Item?.favorable ?? [])].sort(), [...(Item?.unfavorable ?? [])]],
+            [['0', '1', '3', '4', '5'], ['2']],
+            `seed ${seed}: segment ${segment} counted each pillar once`,
+          );
+        }
+        assert.equal((await deps.index.get('default', r.key))?.revision, r.revision);
+      }
+    });
+
+    test('a step that fails part-way returns its statuses for redelivery, and redelivery commits once', async () => {
+      // Prepare: marking segments done fails once, after the tallies were written.
+      commits = 0;
+      const r = await opened(2);
+      const all = statuses(r, 2, []);
+      const real = deps.ledger.markSegmentsDone.bind(deps.ledger);
+      let failOnce = true;
+      deps.ledger.markSegmentsDone = async (...args) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('DynamoDB is briefly away');
+        }
+        return real(...args);
+      };
+
+      try {
+        // Act
+        const first = await recordStatusesOnce(deps, all);
+        const rejected = all.filter((_, i) => first[i]?.status === 'rejected');
+        const again = await recordStatusesOnce(deps, rejected);
+
+        // Assess: the failure came back as rejections (nothing lost), and redelivery finished.
+        assert.ok(rejected.length > 0);
+        assert.ok(again.every((x) => x.status === 'fulfilled'));
+        assert.equal((await deps.ledger.get(r.revision))?.state, 'committed');
+        assert.equal(commits, 1);
+      } finally {
+        deps.ledger.markSegmentsDone = real;
+      }
+    });
+
+    test('statuses for an unknown, purged or foreign revision count nothing and leave nothing behind', async () => {
+      // Prepare: a revision written and purged, and one of another vault.
+      const gone = await opened(1);
+      await deps.ledger.fail(gone.revision, 'test', Date.now());
+      await deps.ledger.purged(gone.revision);
+      const other = await opened(1);
+      const unknown = newRevisionId();
+
+      // Act
+      const results = await recordStatusesOnce(deps, [
+        ...statuses(gone, 1, []),
+        ...statuses({ ...gone, revision: unknown }, 1, []),
+        ...statuses({ ...other, vault: 'elsewhere' }, 1, []),
+      ]);
+
+      // Assess
+      assert.ok(results.every((x) => x.status === 'fulfilled'));
+      for (const revision of [gone.revision, unknown]) {
+        const items = await db.send(
+          new QueryCommand({
+            TableName: cloud.ref('RevisionsTable'),
+            KeyConditionExpression: 'revision = :r',
+            ExpressionAttributeValues: { ':r': revision },
+          }),
+        );
+        assert.equal(items.Count, 0, `nothing recreated for ${revision}`);
+      }
+      const untouched = await deps.ledger.get(other.revision);
+      assert.equal(untouched?.state, 'pending');
+      assert.equal(untouched?.doneSegments, 0);
+    });
+
     test('a redelivered unit message neither rewrites its slice nor changes the outcome', async () => {
       // Prepare: the real unit bucket, counting writes.
       const puts: string[] = [];
@@ -263,20 +397,19 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         slices: store,
         multicast: {
           send: async () => {},
-          status: async (_a: string, s: UnitStatus) => void statusesSent.push(s),
+          statuses: async (_a: string, s: UnitStatus[]) => void statusesSent.push(...s),
         },
         subscriptions: { addresses: async () => new Set(['vault/default', 'unit/2']) },
         foreign: () => {},
       };
 
       // Act
-      await storeSlicesOnce(unitDeps, message, 'vault/default');
-      await storeSlicesOnce(unitDeps, message, 'vault/default');
-      const foreign = await storeSlicesOnce(
-        unitDeps,
-        { ...message, address: 'vault/other' },
-        'vault/other',
-      );
+      const delivery = { message, attributeAddress: 'vault/default' };
+      await storeSlicesOnce(unitDeps, [delivery]);
+      await storeSlicesOnce(unitDeps, [delivery]);
+      const [foreign] = await storeSlicesOnce(unitDeps, [
+        { message: { ...message, address: 'vault/other' }, attributeAddress: 'vault/other' },
+      ]);
 
       // Assess
       assert.equal(puts.length, 1, 'stored once');
@@ -284,7 +417,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         statusesSent.map((s) => s.ok),
         [true, true],
       );
-      assert.equal(foreign.ignored, true);
+      assert.equal(foreign?.status === 'fulfilled' && foreign.value.ignored, true);
     });
   });
 }
