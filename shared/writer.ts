@@ -182,15 +182,30 @@ export async function writeObject(
   return waitForOutcome(deps, key, revision, opts.waitMs);
 }
 
-/** Polls the ledger until the revision is visible, failed, or `waitMs` has passed. */
+/** Polls while a commit is due (units and committer usually answer within this). */
+const POLL_MS = 10;
+const POLL_FAST_FOR_MS = 200;
+/** Then polls slow down, so a long wait costs few reads. */
+const MAX_POLL_MS = 100;
+/** Once committed, the tasks take a few writes: look again soon. */
+const TASKS_POLL_MS = 3;
+
+/**
+ * Polls the ledger until the revision is visible, failed, or `waitMs` has passed. Visible means
+ * the index points at it (or at a newer revision): that is the first associated task, so once
+ * the ledger says committed the index is asked directly, without waiting for the other tasks.
+ */
 export async function waitForOutcome(
-  deps: Pick<WriterDeps, 'ledger'>,
+  deps: Pick<WriterDeps, 'ledger' | 'index'>,
   key: string,
   revision: string,
   waitMs: number,
 ): Promise<WriteOutcome> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+  const started = Date.now();
+  const deadline = started + waitMs;
+  let delay = POLL_MS;
+  for (let first = true; ; first = false) {
+    if (!first || waitMs > 0) await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     const r = await deps.ledger.get(revision);
     if (r?.state === 'failed') {
       return {
@@ -201,11 +216,16 @@ export async function waitForOutcome(
         reason: r.reason ?? 'failed',
       };
     }
-    // Visible once the index points at it: that is the first associated task.
-    if ((r?.state === 'committed' || r?.state === 'garbage') && r.tasksDone) {
-      return { state: 'committed', key, revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
+    const committed = r?.state === 'committed' || r?.state === 'garbage';
+    if (committed) {
+      const visible =
+        r.tasksDone || ((await deps.index.get(r.vault, key))?.revision ?? '') >= revision;
+      if (visible)
+        return { state: 'committed', key, revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
     }
     if (Date.now() >= deadline) return { state: 'pending', key, revision };
-    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    if (committed) delay = TASKS_POLL_MS;
+    else if (Date.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
+    else delay = Math.min(Math.max(delay, POLL_MS) * 1.5, MAX_POLL_MS);
   }
 }

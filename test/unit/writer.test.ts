@@ -5,7 +5,7 @@ import type { UnitMessage } from '../../shared/multicast.ts';
 import type { Ledger, ObjectIndex, SliceStore, VaultStore } from '../../shared/ports.ts';
 import type { RevisionRecord } from '../../shared/revision.ts';
 import type { Vault } from '../../shared/vault.ts';
-import { type WriterDeps, writeObject } from '../../shared/writer.ts';
+import { type WriterDeps, waitForOutcome, writeObject } from '../../shared/writer.ts';
 
 const MiB = 1024 * 1024;
 const vault: Vault = {
@@ -81,4 +81,35 @@ test('segments placed together share one publish; each segment is opened before 
   );
   assert.deepEqual([...log].sort(), ['createPending', 'finish 2', 'open 0', 'open 1', 'send 0+1']);
   assert.ok(log.indexOf('open 1') < log.indexOf('send 0+1'));
+});
+
+test('a committed write is visible once the index points at it, before its other tasks are marked done', async () => {
+  // Prepare: the ledger says committed with tasks still running; the index says what it says.
+  const revision = '00mwzq0jzn82050b176c0d6f34';
+  const committed = {
+    revision,
+    vault: 'default',
+    key: 'k',
+    state: 'committed',
+    tasksDone: false,
+    size: 3,
+    sha256: 'abc',
+    failedUnits: [],
+  } as unknown as RevisionRecord;
+  const deps = (indexed: string | undefined) => ({
+    ledger: { get: async () => committed } as unknown as Ledger,
+    index: {
+      get: async () => (indexed ? { revision: indexed } : undefined),
+    } as unknown as ObjectIndex,
+  });
+
+  // Act
+  const ours = await waitForOutcome(deps(revision), 'k', revision, 1_000);
+  const newer = await waitForOutcome(deps(`${revision}z`), 'k', revision, 1_000);
+  const older = await waitForOutcome(deps('00mwzq0000'), 'k', revision, 30);
+
+  // Assess: ours or a newer revision there means visible; an older one means not yet.
+  assert.equal(ours.state, 'committed');
+  assert.equal(newer.state, 'committed');
+  assert.equal(older.state, 'pending');
 });
