@@ -178,6 +178,8 @@ export async function writeObject(
     deps.ledger.finishWriting(revision, summary),
     Promise.all(inFlight),
   ]);
+  // The last segment placed sent what was waiting; this only makes that plain.
+  await flush();
   await tryCommit(deps, finished);
   return waitForOutcome(deps, key, revision, opts.waitMs);
 }
