@@ -221,10 +221,29 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
     }
   }
 
+  // One receive at a time per queue: the loop that gets a batch hands the turn to the next
+  // before handling it. Batches still run side by side, but a message no longer wakes every
+  // waiting loop (each of which then made an empty call), and messages that arrive while
+  // all loops are busy wait to go out together in the next batch.
+  let turn: Promise<void> = Promise.resolve();
+  async function receiveInTurn(): Promise<QueueMessage[]> {
+    const previous = turn;
+    let pass = () => {};
+    turn = new Promise((r) => {
+      pass = r;
+    });
+    try {
+      await previous;
+      return running ? await receive() : [];
+    } finally {
+      pass();
+    }
+  }
+
   async function loop(): Promise<void> {
     while (running) {
       try {
-        const batch = await receive();
+        const batch = await receiveInTurn();
         if (batch.length > 0) await handle(batch);
       } catch (err) {
         if (!running) return;
