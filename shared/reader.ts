@@ -15,9 +15,12 @@ import {
   SliceNotFoundError,
 } from './errors.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
-import { decodeSegment, segmentLength } from './segment.ts';
+import { segmentLength, segmentParts } from './segment.ts';
 import { decodeSlice } from './slice-header.ts';
 import { formatSliceName } from './slice-name.ts';
+
+/** Segments read ahead of the one a body is sending. */
+const READ_AHEAD = 2;
 
 export interface ReaderDeps {
   index: ObjectIndex;
@@ -58,12 +61,15 @@ export function parseRange(header: string, size: number): ByteRange {
   return { start, end };
 }
 
-/** Reads one segment from k good slices; returns its bytes and the damage met. */
+/**
+ * Reads one segment from k good slices; returns its bytes (as views of the data shards, in
+ * order, so a healthy segment is never copied) and the damage met.
+ */
 export async function readSegment(
   deps: Pick<ReaderDeps, 'slices' | 'hedgeMs'>,
   entry: IndexEntry,
   segment: number,
-): Promise<{ bytes: Uint8Array; damage: SliceDamage[] }> {
+): Promise<{ parts: Uint8Array[]; damage: SliceDamage[] }> {
   const n = entry.units.length;
   const k = entry.readThreshold;
   const codec = codecFor(k, n - k);
@@ -83,7 +89,7 @@ export async function readSegment(
       abort.abort();
       if (good >= k) {
         try {
-          resolve({ bytes: decodeSegment(codec, payloads, length), damage });
+          resolve({ parts: segmentParts(codec, payloads, length), damage });
         } catch (err) {
           reject(err);
         }
@@ -203,17 +209,30 @@ export async function openObject(
     const first = Math.floor(range.start / entry.segmentSize);
     const last = Math.floor((range.end - 1) / entry.segmentSize);
     const damage: SliceDamage[] = [];
+    // Segments in flight beyond the one being sent: their slice reads overlap its send and
+    // each other's, and memory stays bounded by READ_AHEAD + 1 segments.
+    const inFlight = new Map<number, ReturnType<typeof readSegment>>();
+    const launch = (s: number) => {
+      if (s > last || inFlight.has(s)) return;
+      const read = readSegment(deps, entry, s);
+      // Settled later, or dropped if the reader stops early: never an unhandled rejection.
+      read.catch(() => {});
+      inFlight.set(s, read);
+    };
     try {
-      // One segment ahead: the next is fetched while the current one is being sent.
-      let pending = readSegment(deps, entry, first);
       for (let s = first; s <= last; s++) {
-        const current = await pending;
-        if (s < last) pending = readSegment(deps, entry, s + 1);
+        for (let a = s; a <= s + READ_AHEAD; a++) launch(a);
+        const current = await (inFlight.get(s) as ReturnType<typeof readSegment>);
+        inFlight.delete(s);
         damage.push(...current.damage);
-        const base = s * entry.segmentSize;
-        const from = Math.max(range.start - base, 0);
-        const to = Math.min(range.end - base, current.bytes.length);
-        yield current.bytes.subarray(from, to);
+        // The range's bytes within this segment, part by part.
+        let at = s * entry.segmentSize;
+        for (const part of current.parts) {
+          const from = Math.max(range.start - at, 0);
+          const to = Math.min(range.end - at, part.length);
+          if (from < to) yield part.subarray(from, to);
+          at += part.length;
+        }
       }
     } finally {
       if (damage.length > 0)

@@ -42,7 +42,31 @@ export function encodeSegment(codec: Codec, segment: Uint8Array): Uint8Array[] {
 }
 
 /**
- * The segment's bytes from any k of its payloads (null where a slice is missing or was refused).
+ * The segment's bytes from any k of its payloads (null where a slice is missing or was refused),
+ * as views of its data shards in order, padding dropped: nothing is copied when the data
+ * shards are all there.
+ * @throws TooFewShardsError with fewer than k payloads.
+ */
+export function segmentParts(
+  codec: Codec,
+  payloads: Array<Uint8Array | null>,
+  length: number,
+): Uint8Array[] {
+  const k = codec.dataShards;
+  const present = payloads.filter((p) => p !== null).length;
+  if (present < k) throw new TooFewShardsError(present, k);
+  const shards = [...payloads];
+  if (shards.slice(0, k).some((s) => s === null)) codec.reconstruct(shards);
+  const size = shardSize(length, k);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < k && i * size < length; i++) {
+    parts.push((shards[i] as Uint8Array).subarray(0, Math.min(size, length - i * size)));
+  }
+  return parts;
+}
+
+/**
+ * The segment's bytes from any k of its payloads, in one buffer.
  * @throws TooFewShardsError with fewer than k payloads.
  */
 export function decodeSegment(
@@ -50,15 +74,11 @@ export function decodeSegment(
   payloads: Array<Uint8Array | null>,
   length: number,
 ): Uint8Array {
-  const k = codec.dataShards;
-  const present = payloads.filter((p) => p !== null).length;
-  if (present < k) throw new TooFewShardsError(present, k);
-  const shards = [...payloads];
-  if (shards.slice(0, k).some((s) => s === null)) codec.reconstruct(shards);
   const out = new Uint8Array(length);
-  const size = shardSize(length, k);
-  for (let i = 0; i < k && i * size < length; i++) {
-    out.set((shards[i] as Uint8Array).subarray(0, Math.min(size, length - i * size)), i * size);
+  let at = 0;
+  for (const part of segmentParts(codec, payloads, length)) {
+    out.set(part, at);
+    at += part.length;
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type CommitterDeps, defaultTasks } from '../committer.ts';
 import { type DsnConfig, loadConfig } from '../config.ts';
-import { type AwsClients, awsClients } from './clients.ts';
+import { type AwsClients, awsClients, signChecksummedPayloadsOnce } from './clients.ts';
 import { SnsEventBus } from './events.ts';
 import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
@@ -24,13 +24,21 @@ export function wireDeployment(
   clients: AwsClients = awsClients(),
 ) {
   const db = clients.documents;
-  // Units in the functions' own region share the process's client; others get one per region.
+  // One client per region the units live in (S3 redirects a request sent to the wrong one).
+  // Slices carry their own CRC-32, which every read checks (decodeSlice): the SDK's check of
+  // S3's stored checksum on responses would hash every byte a second time, so slice clients
+  // leave it off. Writes still send the CRC-32 for S3 to verify on arrival.
   const regional = new Map<string, S3Client>();
   const s3In = (region: string): S3Client => {
-    if (region === process.env.AWS_REGION) return clients.s3;
     let client = regional.get(region);
     if (!client) {
-      client = new S3Client({ region, forcePathStyle: clients.s3.config.forcePathStyle });
+      client = signChecksummedPayloadsOnce(
+        new S3Client({
+          region,
+          forcePathStyle: clients.s3.config.forcePathStyle,
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+      );
       regional.set(region, client);
     }
     return client;
