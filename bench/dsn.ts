@@ -14,33 +14,17 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startLocalCloud } from '../infra/local/cloud.ts';
-import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startBenchCloud } from './local-cloud.ts';
 
 const MiB = 1024 * 1024;
 const WARM_ROUNDS = 8;
-const dir = await tempDir('dsn-bench');
-const cloud = await startLocalCloud({
-  serviceDir: PROJECT_ROOT,
-  dataDir: dir.path,
-  stage: 'bench',
-  ports: { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 },
-  log: () => {},
-});
-Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
+const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench');
 const { wireDeployment } = await import('../shared/aws/deployment.ts');
 const { writeObject } = await import('../shared/writer.ts');
 const { openObject } = await import('../shared/reader.ts');
 const d = wireDeployment();
-const s3 = new S3Client({
-  endpoint: cloud.endpoints.s3,
-  region: cloud.service.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
 const rawBucket = cloud.ref('Unit7Bucket');
-const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
 
 try {
   // Warm every function's execution environment (first invocations load the SDK).
@@ -244,6 +228,5 @@ try {
     );
   }
 } finally {
-  await cloud.stop();
-  await dir.remove();
+  await stop();
 }

@@ -17,32 +17,15 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
-import { startLocalCloud } from '../infra/local/cloud.ts';
-import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
+import { startBenchCloud } from './local-cloud.ts';
 
 const MiB = 1024 * 1024;
 const OBJECTS = 32;
-const dir = await tempDir('dsn-bench-repair');
-const cloud = await startLocalCloud({
-  serviceDir: PROJECT_ROOT,
-  dataDir: dir.path,
-  stage: 'bench',
-  ports: { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 },
-  log: () => {},
-});
-Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
+const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench-repair');
 const { wireDeployment } = await import('../shared/aws/deployment.ts');
 const { writeObject } = await import('../shared/writer.ts');
 const d = wireDeployment();
-const s3 = new S3Client({
-  endpoint: cloud.endpoints.s3,
-  region: cloud.service.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
 
 async function keys(bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
   const out: Array<{ key: string; size: number }> = [];
@@ -163,6 +146,5 @@ try {
     `| plain copy of as many bytes, CopyObject inside the emulator | ${server.toFixed(0)} | ${serverCopySeconds.toFixed(2)} | ${(ours / server).toFixed(2)}x |`,
   );
 } finally {
-  await cloud.stop();
-  await dir.remove();
+  await stop();
 }

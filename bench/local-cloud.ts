@@ -1,0 +1,36 @@
+/**
+ * What every benchmark starts from: a local cloud of stage `bench` (unthrottled rebuilds) on
+ * ephemeral ports and a temporary data directory, this process's environment pointed at it as
+ * the api function's is, and a plain S3 client for the raw-S3 peers.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { startLocalCloud } from '../infra/local/cloud.ts';
+import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
+
+export async function startBenchCloud(name: string) {
+  const dir = await tempDir(name);
+  const cloud = await startLocalCloud({
+    serviceDir: PROJECT_ROOT,
+    dataDir: dir.path,
+    stage: 'bench',
+    ports: { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 },
+    log: () => {},
+  });
+  Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
+  const s3 = new S3Client({
+    endpoint: cloud.endpoints.s3,
+    region: cloud.service.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+  return {
+    cloud,
+    s3,
+    api,
+    stop: async () => {
+      await cloud.stop();
+      await dir.remove();
+    },
+  };
+}
