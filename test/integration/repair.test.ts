@@ -171,6 +171,27 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
         assert.equal(res.status, 201, await res.text());
         bodies.set(`down/${i}`, body);
       }
+      // A unit still retrying a refused write when it comes back would store the slice late:
+      // the units come back only once their queues hold nothing, in flight or waiting.
+      await eventually(async () => {
+        for (const unit of [1, 4]) {
+          const { Attributes: a } = await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: cloud.ref(`Unit${unit}Queue`),
+              AttributeNames: [
+                'ApproximateNumberOfMessages',
+                'ApproximateNumberOfMessagesNotVisible',
+              ],
+            }),
+          );
+          if (
+            a?.ApproximateNumberOfMessages !== '0' ||
+            a?.ApproximateNumberOfMessagesNotVisible !== '0'
+          )
+            return undefined;
+        }
+        return true;
+      }, 'units 1 and 4 done with their messages');
     } finally {
       await heal(1);
       await heal(4);
