@@ -15,7 +15,7 @@ import {
   SliceNotFoundError,
 } from './errors.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
-import { segmentLength, segmentParts } from './segment.ts';
+import { segmentLength, segmentParts, shardSize } from './segment.ts';
 import { decodeSlice } from './slice-header.ts';
 import { formatSliceName } from './slice-name.ts';
 
@@ -61,22 +61,44 @@ export function parseRange(header: string, size: number): ByteRange {
   return { start, end };
 }
 
+/** Byte offsets within one segment, `to` exclusive. */
+export interface SegmentSpan {
+  from: number;
+  to: number;
+}
+
 /**
- * Reads one segment from k good slices; returns its bytes (as views of the data shards, in
- * order, so a healthy segment is never copied) and the damage met.
+ * Reads `want` of one segment (default: all of it). The code is systematic, so while the data
+ * shards holding those bytes are all good, only they are fetched and nothing is decoded: a
+ * small range costs one slice. A slice that is missing, fails its checks, errs or is slow
+ * (past the hedge budget) switches the read to decoding from any k good slices, asking the
+ * other pillars in turn. Returns the bytes as views of shards, from `offset` within the
+ * segment (the caller trims to `want`), and the damage met.
+ * @throws SegmentLostError when fewer than k slices are good.
  */
 export async function readSegment(
   deps: Pick<ReaderDeps, 'slices' | 'hedgeMs'>,
   entry: IndexEntry,
   segment: number,
-): Promise<{ parts: Uint8Array[]; damage: SliceDamage[] }> {
+  want?: SegmentSpan,
+): Promise<{ parts: Uint8Array[]; offset: number; damage: SliceDamage[] }> {
   const n = entry.units.length;
   const k = entry.readThreshold;
   const codec = codecFor(k, n - k);
   const length = segmentLength(entry.size, entry.segmentSize, segment);
+  const size = shardSize(length, k);
+  const from = Math.max(0, want?.from ?? 0);
+  const to = Math.min(length, want?.to ?? length);
+  // The data shards that hold bytes [from, to); none for an empty segment or span.
+  const wanted: number[] = [];
+  if (size > 0 && to > from) {
+    for (let i = Math.floor(from / size); i <= Math.floor((to - 1) / size); i++) wanted.push(i);
+  }
+  const order = [...wanted, ...[...Array(n).keys()].filter((p) => !wanted.includes(p))];
   const payloads: Array<Uint8Array | null> = Array(n).fill(null);
   const damage: SliceDamage[] = [];
   const abort = new AbortController();
+  let direct = true;
   let next = 0;
   let good = 0;
   let settled = 0;
@@ -84,30 +106,62 @@ export async function readSegment(
 
   return new Promise((resolve, reject) => {
     let hedge: NodeJS.Timeout | undefined;
+    let done = false;
+    const satisfied = () => (direct ? wanted.every((p) => payloads[p] !== null) : good >= k);
     const finish = () => {
+      done = true;
       clearTimeout(hedge);
       abort.abort();
-      if (good >= k) {
-        try {
-          resolve({ parts: segmentParts(codec, payloads, length), damage });
-        } catch (err) {
-          reject(err);
-        }
-      } else {
+      if (!satisfied()) {
         reject(new SegmentLostError(entry.vault, entry.key, segment, good, k));
+        return;
       }
+      try {
+        if (direct) {
+          resolve({
+            parts: wanted.map((p) =>
+              (payloads[p] as Uint8Array).subarray(0, Math.min(size, length - p * size)),
+            ),
+            offset: (wanted[0] ?? 0) * size,
+            damage,
+          });
+        } else {
+          resolve({ parts: segmentParts(codec, payloads, length), offset: 0, damage });
+        }
+      } catch (err) {
+        reject(err);
+      }
+    };
+    /** Asks more pillars until enough are good or in flight: the wanted ones, or k. */
+    const topUp = () => {
+      const goal = direct ? wanted.length : k;
+      while (good + (launched - settled) < goal && next < n) launch();
     };
     const armHedge = () => {
       clearTimeout(hedge);
       hedge = setTimeout(() => {
-        if (good < k && next < n) {
-          launch();
-          armHedge();
-        }
+        if (done) return;
+        if (direct) {
+          direct = false;
+          topUp();
+        } else if (next < n) launch();
+        armHedge();
       }, deps.hedgeMs);
     };
+    const settle = () => {
+      settled++;
+      if (done) return;
+      if (satisfied()) return finish();
+      topUp();
+      // Nothing in flight and no pillar left to ask.
+      if (settled === launched) finish();
+    };
+    const failed = (pillar: number, unit: number, defect: string, detail: string) => {
+      damage.push(report(entry, segment, pillar, unit, defect, detail));
+      direct = false;
+    };
     const launch = () => {
-      const pillar = next++;
+      const pillar = order[next++] as number;
       const unit = entry.units[pillar] as number;
       const name = formatSliceName({
         vault: entry.vault,
@@ -119,7 +173,7 @@ export async function readSegment(
       launched++;
       deps.slices.get(unit, name, abort.signal).then(
         (bytes) => {
-          if (good >= k) return;
+          if (done) return;
           try {
             const { header, payload } = decodeSlice(bytes, name);
             if (header.segmentLength !== length) {
@@ -133,32 +187,28 @@ export async function readSegment(
             good++;
           } catch (err) {
             const e = err as InvalidSliceError;
-            damage.push(report(entry, segment, pillar, unit, e.defect ?? 'unreadable', e.message));
-            if (next < n) launch();
+            failed(pillar, unit, e.defect ?? 'unreadable', e.message);
           }
           settle();
         },
         (err: Error) => {
-          if (good >= k) return;
+          if (done) return;
           const defect =
             err instanceof SliceNotFoundError
               ? 'missing'
               : err instanceof InvalidSliceError
                 ? err.defect
                 : 'unreadable';
-          damage.push(report(entry, segment, pillar, unit, defect, `${err.name}: ${err.message}`));
-          if (next < n) launch();
+          failed(pillar, unit, defect, `${err.name}: ${err.message}`);
           settle();
         },
       );
     };
-    const settle = () => {
-      settled++;
-      if (good >= k || settled === launched) {
-        if (good >= k || next >= n) finish();
-      }
-    };
-    for (let i = 0; i < Math.min(k, n); i++) launch();
+    if (wanted.length === 0) {
+      finish();
+      return;
+    }
+    topUp();
     armHedge();
   });
 }
@@ -214,7 +264,11 @@ export async function openObject(
     const inFlight = new Map<number, ReturnType<typeof readSegment>>();
     const launch = (s: number) => {
       if (s > last || inFlight.has(s)) return;
-      const read = readSegment(deps, entry, s);
+      const base = s * entry.segmentSize;
+      const read = readSegment(deps, entry, s, {
+        from: range.start - base,
+        to: range.end - base,
+      });
       // Settled later, or dropped if the reader stops early: never an unhandled rejection.
       read.catch(() => {});
       inFlight.set(s, read);
@@ -226,7 +280,7 @@ export async function openObject(
         inFlight.delete(s);
         damage.push(...current.damage);
         // The range's bytes within this segment, part by part.
-        let at = s * entry.segmentSize;
+        let at = s * entry.segmentSize + current.offset;
         for (const part of current.parts) {
           const from = Math.max(range.start - at, 0);
           const to = Math.min(range.end - at, part.length);

@@ -104,6 +104,39 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
     assert.equal(outside.status, 416);
   });
 
+  test('a small range reads only the slices holding it, and falls back to decoding when one is bad', async () => {
+    // Prepare: 64 KiB segments of 4 data shards of 16 KiB.
+    const body = randomBytes(3 * SEGMENT);
+    assert.equal((await put('shards.bin', body)).status, 201);
+    const slicesRead = async () => {
+      const { units } = (await (await api('/admin/requests')).json()) as {
+        units: Array<{ get: number }>;
+      };
+      return units.reduce((sum, u) => sum + u.get, 0);
+    };
+    const read = async (from: number, to: number) => {
+      const before = await slicesRead();
+      const res = await api('/vaults/small/objects/shards.bin', {
+        headers: { range: `bytes=${from}-${to}` },
+      });
+      assert.equal(res.status, 206);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), body.subarray(from, to + 1));
+      return (await slicesRead()) - before;
+    };
+
+    // Act and assess: within one shard, across two, across a segment boundary.
+    assert.equal(await read(SEGMENT + 100, SEGMENT + 199), 1);
+    assert.equal(await read(SEGMENT + 16 * 1024 - 10, SEGMENT + 16 * 1024 + 9), 2);
+    assert.equal(await read(SEGMENT - 1, SEGMENT), 2);
+    // The unit of pillar 1 fails its reads: the same range is decoded from k others.
+    await fault(1, 'read-fail');
+    try {
+      assert.ok((await read(SEGMENT + 16 * 1024 + 5, SEGMENT + 16 * 1024 + 50)) >= 4);
+    } finally {
+      await heal(1);
+    }
+  });
+
   test('a PUT commits with n - T units failing their writes, and not with n - T + 1', async () => {
     // Prepare: n - T = 1.
     const body = randomBytes(2 * SEGMENT + 5);
