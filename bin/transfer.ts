@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
+import { cutSegments } from '../shared/segment-stream.ts';
 import { CALL_LIMIT, type DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
 import type { Progress } from './progress.ts';
@@ -65,29 +66,6 @@ async function* fileParts(path: string, size: number): AsyncGenerator<Buffer> {
   }
 }
 
-async function* streamParts(
-  input: AsyncIterable<Uint8Array>,
-  size: number,
-): AsyncGenerator<Buffer> {
-  let part = Buffer.allocUnsafe(size);
-  let filled = 0;
-  for await (const chunk of input) {
-    let at = 0;
-    while (at < chunk.length) {
-      const n = Math.min(size - filled, chunk.length - at);
-      part.set(chunk.subarray(at, at + n), filled);
-      filled += n;
-      at += n;
-      if (filled === size) {
-        yield part;
-        part = Buffer.allocUnsafe(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield part.subarray(0, filled);
-}
-
 interface Committed {
   revision: string;
   size: number;
@@ -138,9 +116,10 @@ export async function putObject(
 ): Promise<PutResult> {
   const started = performance.now();
   let total: number | undefined;
-  let parts: AsyncGenerator<Buffer>;
+  let parts: AsyncGenerator<Uint8Array>;
   if (source === '-') {
-    parts = streamParts(process.stdin, CALL_LIMIT);
+    // Cut as the writer cuts segments: full parts, the last one shorter.
+    parts = cutSegments(process.stdin, CALL_LIMIT);
   } else {
     const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(
@@ -190,7 +169,7 @@ export async function putObject(
       let count = 0;
       progress.update(0, 'uploading');
       const inflight = new Set<Promise<void>>();
-      const send = (n: number, body: Buffer) => {
+      const send = (n: number, body: Uint8Array) => {
         const p = client
           .request('PUT', `/vaults/${vault}/uploads/${uploadId}/parts/${n}`, { body })
           .then(async (res) => {
