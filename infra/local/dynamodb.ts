@@ -4,13 +4,16 @@
  */
 
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { listenLoopback } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
+
+/** At most this long is spent waiting for dynalite to answer requests in flight at stop. */
+const IDLE_WAIT_MS = 5000;
 
 export interface DynamoDbOptions {
   port: number;
@@ -28,16 +31,50 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
   const path = join(opts.dataDir, 'dynamodb');
   await mkdir(path, { recursive: true });
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite goes on working on a request whose client has gone (a function's worker thread
+  // terminated by stop) and writes after answering; a write that starts once its store is
+  // closed throws out of dynalite. So requests are counted until dynalite has answered them,
+  // plus a turn of the event loop for the writes that follow, and the store closes at zero.
+  let active = 0;
+  let onIdle: (() => void) | undefined;
+  const [handle] = server.listeners('request') as Array<
+    (req: IncomingMessage, res: ServerResponse) => void
+  >;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    active++;
+    let answered = false;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      if (!answered) {
+        answered = true;
+        setImmediate(() => {
+          active--;
+          if (active === 0) onIdle?.();
+        });
+      }
+      return end(...args);
+    }) as ServerResponse['end'];
+    handle?.call(server, req, res);
+  });
   const port = await listenLoopback(server, opts.port, opts.portVariable);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        // Requests in flight finish first (dynalite writes after answering, and a write to a
-        // closed store throws); idle keep-alive connections close at once.
+    stop: async () => {
+      // Bounded, so a request dynalite never answers cannot hold the stop forever.
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          onIdle = resolve;
+          setTimeout(resolve, IDLE_WAIT_MS).unref();
+        });
+      }
+      await new Promise<void>((resolve, reject) => {
+        // dynalite's close also waits for the store's pending operations; idle keep-alive
+        // connections close at once.
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
-      }),
+      });
+    },
   };
 }
