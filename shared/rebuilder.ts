@@ -229,26 +229,26 @@ class Step {
     for (;;) {
       const at = this.job.scanCursor;
       const page = await this.deps.index.list(this.job.vault, '', PAGE, at?.page);
-      const todo: Array<{ entry: IndexEntry; segment: number }> = [];
+      const queued: Array<{ entry: IndexEntry; segment: number }> = [];
       for (const entry of page.entries) {
         if (at && entry.key < at.key) continue;
         // The checkpoint's segment counts only for the revision it was taken on.
         const first = at && entry.key === at.key && entry.revision === at.revision ? at.segment : 0;
-        for (let s = first; s < entry.segments; s++) todo.push({ entry, segment: s });
+        for (let s = first; s < entry.segments; s++) queued.push({ entry, segment: s });
       }
-      const finished: boolean[] = Array(todo.length).fill(false);
+      const finished: boolean[] = Array(queued.length).fill(false);
       let next = 0;
       let contiguous = 0;
       const worker = async () => {
-        while (next < todo.length && !this.timeUp()) {
+        while (next < queued.length && !this.timeUp()) {
           const i = next++;
           this.scannedHere++;
-          const { entry, segment } = todo[i] as (typeof todo)[number];
+          const { entry, segment } = queued[i] as (typeof queued)[number];
           await this.healSegment(entry, segment);
           this.job.segmentsScanned++;
           finished[i] = true;
-          while (contiguous < todo.length && finished[contiguous]) contiguous++;
-          const last = todo[contiguous - 1];
+          while (contiguous < queued.length && finished[contiguous]) contiguous++;
+          const last = queued[contiguous - 1];
           if (last) {
             this.job.scanCursor = {
               ...(at?.page ? { page: at.page } : {}),
@@ -261,7 +261,7 @@ class Step {
         }
       };
       await Promise.all(Array.from({ length: SCAN_WINDOW }, worker));
-      if (contiguous < todo.length) {
+      if (contiguous < queued.length) {
         await this.save();
         return;
       }

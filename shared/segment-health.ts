@@ -71,34 +71,10 @@ export async function inspectSegment(
         pillar,
       });
       const base = { pillar, unit, key };
-      let bytes: Uint8Array;
+      let fetched: Uint8Array | undefined;
       try {
-        bytes = await slices.get(unit, key);
-      } catch (err) {
-        if (err instanceof InvalidSliceError) {
-          return {
-            ...base,
-            present: true,
-            checksumValid: false,
-            revisionMatch: false,
-            defect: err.defect,
-            detail: err.message,
-            bytes: 0,
-          };
-        }
-        const missing = err instanceof SliceNotFoundError;
-        return {
-          ...base,
-          present: false,
-          checksumValid: false,
-          revisionMatch: false,
-          defect: missing ? 'missing' : 'unreadable',
-          detail: missing ? 'no slice object' : `${(err as Error).name}: ${(err as Error).message}`,
-          bytes: 0,
-        };
-      }
-      try {
-        const { header, payload } = decodeSlice(bytes, key);
+        fetched = await slices.get(unit, key);
+        const { header, payload } = decodeSlice(fetched, key);
         const n = entry.units.length;
         if (
           header.segmentLength !== length ||
@@ -112,7 +88,7 @@ export async function inspectSegment(
             revisionMatch: false,
             defect: 'foreign',
             detail: `header says ${header.dataShards}+${header.parityShards}, segment length ${header.segmentLength}; manifest says ${entry.readThreshold}+${n - entry.readThreshold}, ${length}`,
-            bytes: bytes.length,
+            bytes: fetched.length,
           };
         }
         return {
@@ -121,19 +97,32 @@ export async function inspectSegment(
           checksumValid: true,
           revisionMatch: true,
           ...(options.keepPayloads ? { payload } : {}),
-          bytes: bytes.length,
+          bytes: fetched.length,
         };
       } catch (err) {
-        if (!(err instanceof InvalidSliceError)) throw err;
+        // Bad bytes, found by the store (S3's stored checksum) or by the slice's own checks.
+        if (err instanceof InvalidSliceError) {
+          return {
+            ...base,
+            present: true,
+            // A foreign slice (another name inside) may be intact; it is still not this pillar.
+            checksumValid: err.defect === 'foreign',
+            revisionMatch: false,
+            defect: err.defect,
+            detail: err.message,
+            bytes: fetched?.length ?? 0,
+          };
+        }
+        if (fetched) throw err;
+        const missing = err instanceof SliceNotFoundError;
         return {
           ...base,
-          present: true,
-          // A foreign slice (another name inside) may be intact; it is still not this pillar.
-          checksumValid: err.defect === 'foreign',
+          present: false,
+          checksumValid: false,
           revisionMatch: false,
-          defect: err.defect,
-          detail: err.message,
-          bytes: bytes.length,
+          defect: missing ? 'missing' : 'unreadable',
+          detail: missing ? 'no slice object' : `${(err as Error).name}: ${(err as Error).message}`,
+          bytes: 0,
         };
       }
     }),
