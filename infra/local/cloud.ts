@@ -136,6 +136,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       region: 'us-east-1',
       portVariable: PORT_VARIABLES.aws,
       onServer: (server) => faults.install(server),
+      log,
     });
     stoppers.push(() => {
       faults.dropHeld();

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
+import { recoverS3Store } from './s3-recovery.ts';
 
 interface QueueStore {
   createQueue(name: string, url: string, ...rest: unknown[]): unknown;
@@ -77,6 +78,8 @@ export interface FauxqsOptions {
   portVariable: string;
   /** Sees the emulator's HTTP server before it listens (to put fault injection in front). */
   onServer?: (server: import('node:http').Server) => void;
+  /** Start-up notices: what crash recovery found in the S3 store. */
+  log?: (line: string) => void;
 }
 
 export interface FauxqsHandle {
@@ -91,6 +94,14 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   const s3Dir = join(opts.dataDir, 's3');
   await mkdir(sqlDir, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
+  // A previous run killed mid-write may have left half an object behind; see s3-recovery.ts.
+  const recovered = await recoverS3Store(s3Dir);
+  const mended = recovered.strayBodies.length + recovered.tornObjects.length;
+  if (mended > 0) {
+    opts.log?.(
+      `s3: recovered from an interrupted run: removed ${recovered.strayBodies.length} bodies without metadata and ${recovered.tornObjects.length} objects whose body was missing or torn`,
+    );
+  }
   await pinQueueUrls();
   await relaxSqliteSync();
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.

@@ -128,6 +128,7 @@ describe('a local cloud killed in the middle of a PUT', () => {
     // Assess: whatever the restarted cloud makes of the queued messages, a reader sees the
     // whole object or nothing, and cleanup leaves only a committed revision's slices.
     assert.ok(left.length > 0);
+    let seen = 'nothing yet';
     const settled = await eventually(
       async () => {
         await cloud?.invoker.invoke('janitor', {});
@@ -157,14 +158,18 @@ describe('a local cloud killed in the middle of a PUT', () => {
           );
           const revision = got.headers.get('x-dsn-revision') as string;
           const foreign = slices.filter((s) => !s.includes(revision));
+          seen = `object visible as ${revision}; other slices on disk: ${foreign.join(', ')}`;
           return foreign.length === 0 ? { visible: true, job } : undefined;
         }
         assert.equal(got.status, 404, `neither whole nor absent: ${got.status}`);
+        seen = `object absent; slices on disk: ${slices.join(', ')}; last rebuild: ${JSON.stringify(job)}`;
         return slices.length === 0 ? { visible: false, job } : undefined;
       },
       'cleanup after the crash',
       60_000,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${seen}`);
+    });
     const listed = (await (await again(`/vaults/${VAULT}/objects`)).json()) as {
       objects: Array<{ key: string; size: number }>;
     };
