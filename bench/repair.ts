@@ -2,7 +2,7 @@
  * `npm run bench:repair`: how fast the rebuilder regenerates the slices of a wiped unit, against
  * a plain copy of the same bytes between two buckets of the same emulator, in one run.
  *
- * The default vault (4-of-6, 4 MiB segments) holds 32 objects of 8 MiB; every slice of unit 0
+ * The default vault (4-of-6, 8 MiB segments) holds 32 objects of 8 MiB; every slice of unit 0
  * is deleted, then a rebuild runs through the local cloud's rebuilder function (queue-driven
  * steps, as on AWS) until done. Its figure is slice bytes regenerated per second of the whole
  * job, which also checks every other slice of the vault (a scrub cannot skip them: bit rot
@@ -132,7 +132,7 @@ try {
   const get = rate(copiedBytes, copySeconds);
   const server = rate(copiedBytes, serverCopySeconds);
   console.log(
-    `dsn rebuild on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: 4-of-6, 4 MiB segments, ${OBJECTS} objects of 8 MiB, unit ${wipedUnit} wiped (${wiped.length} slices, ${(wipedBytes / MiB).toFixed(0)} MiB)\n`,
+    `dsn rebuild on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: ${vault.readThreshold}-of-${vault.width}, ${vault.segmentSize / MiB} MiB segments, ${OBJECTS} objects of 8 MiB, unit ${wipedUnit} wiped (${wiped.length} slices, ${(wipedBytes / MiB).toFixed(0)} MiB)\n`,
   );
   console.log('| measure | MB/s | seconds | rebuild / this |');
   console.log('| --- | ---: | ---: | ---: |');

@@ -20,7 +20,7 @@ test('a valid request becomes a vault on the least used units, with its multicas
     width: 3,
     readThreshold: 2,
     writeThreshold: 2,
-    segmentSize: 4 * 1024 * 1024,
+    segmentSize: 8 * 1024 * 1024,
     units: [2, 4, 5],
     address: 'vault/photos',
     createdAt: '2026-11-24T00:00:00.000Z',
