@@ -21,6 +21,11 @@ export interface SliceStore {
    * `s3Crc32`) lets the store verify the bytes on arrival; a mismatch stores nothing.
    */
   put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void>;
+  /**
+   * Stores `body` at `key` on `unit` only if the key holds nothing yet, in one request (S3's
+   * `If-None-Match: *`): 'created', or 'exists' with whatever is there left untouched.
+   */
+  create(unit: number, key: string, body: Uint8Array, crc32: string): Promise<'created' | 'exists'>;
   /** The whole slice object. @throws SliceNotFoundError */
   get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** Size and stored CRC-32 of a slice object, or undefined when absent. */

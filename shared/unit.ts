@@ -52,21 +52,25 @@ async function storeOne(
   }
   if (s.missing) return status(false, `the writer could not place it: ${s.missing}`);
   try {
-    const existing = await deps.slices.head(deps.unit, s.name);
-    const stored =
-      existing !== undefined && existing.size === s.size && (existing.crc32 ?? s.crc32) === s.crc32;
+    const matches = (found: { size: number; crc32?: string } | undefined) =>
+      found !== undefined && found.size === s.size && (found.crc32 ?? s.crc32) === s.crc32;
     if (s.data === undefined) {
       // Claim-check: the writer put it; storing is verifying what is there.
+      const existing = await deps.slices.head(deps.unit, s.name);
       if (!existing) return status(false, 'slice not found in the bucket');
-      return stored
+      return matches(existing)
         ? status(true)
         : status(false, 'stored slice does not match its checksum or size');
     }
-    if (stored) return status(true);
     const bytes = Buffer.from(s.data, 'base64');
     if (s3Crc32(bytes) !== s.crc32)
       return status(false, 'inline slice does not match its checksum');
     decodeSlice(bytes, s.name);
+    // One request when the slice is new; a redelivery finds it and rewrites nothing.
+    if ((await deps.slices.create(deps.unit, s.name, bytes, s.crc32)) === 'created')
+      return status(true);
+    if (matches(await deps.slices.head(deps.unit, s.name))) return status(true);
+    // Something else holds the name (a slice of other bytes): this message's slice replaces it.
     await deps.slices.put(deps.unit, s.name, bytes, s.crc32);
     return status(true);
   } catch (err) {

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
+import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
 import { recoverS3Store } from './s3-recovery.ts';
 
 interface QueueStore {
@@ -70,6 +71,30 @@ async function relaxSqliteSync(): Promise<void> {
   proto.dsnRelaxed = true;
 }
 
+let loadedS3Store: ObjectLookup | undefined;
+
+/**
+ * fauxqs does not hand out its S3 object store, which the conditional-write layer asks whether a
+ * key exists; its file persistence is given that store to load into, just before the server
+ * listens, so it is taken from there. (Starts do not overlap; see withLoopbackListen.)
+ */
+async function captureS3Store(): Promise<void> {
+  const url = new URL('./s3/fileS3Persistence.js', import.meta.resolve('fauxqs'));
+  const { FileS3Persistence } = (await import(url.href)) as {
+    FileS3Persistence: {
+      prototype: { loadS3(store: ObjectLookup): void; dsnCaptures?: boolean };
+    };
+  };
+  const proto = FileS3Persistence.prototype;
+  if (proto.dsnCaptures) return;
+  const original = proto.loadS3;
+  proto.loadS3 = function (this: unknown, store: ObjectLookup) {
+    loadedS3Store = store;
+    return original.call(this, store);
+  };
+  proto.dsnCaptures = true;
+}
+
 export interface FauxqsOptions {
   port: number;
   dataDir: string;
@@ -104,6 +129,8 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   }
   await pinQueueUrls();
   await relaxSqliteSync();
+  await captureS3Store();
+  loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;
   nextQueueBase = `http://127.0.0.1:${port}`;
@@ -120,7 +147,12 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       }),
     opts.port,
     opts.portVariable,
-    opts.onServer as ((server: import('node:net').Server) => void) | undefined,
+    (server) => {
+      const store = loadedS3Store;
+      if (!store) throw new Error('fauxqs listened before loading its S3 store');
+      installConditionalWrites(server as import('node:http').Server, store);
+      opts.onServer?.(server as import('node:http').Server);
+    },
   );
   return {
     url: `http://127.0.0.1:${server.port}`,

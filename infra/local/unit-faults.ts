@@ -8,19 +8,10 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { UnitFault } from '../../shared/fault.ts';
-
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+import { interpose, s3Target, sendS3Error } from './s3-http.ts';
 
 const WRITES = new Set(['PUT', 'POST', 'DELETE']);
 const READS = new Set(['GET', 'HEAD']);
-
-function bucketOf(req: IncomingMessage): string | undefined {
-  // S3 calls are path-style here (`/bucket/key`); SNS and SQS calls go to `/` or carry a target.
-  if (req.headers['x-amz-target']) return undefined;
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const first = path.split('/')[1];
-  return first ? decodeURIComponent(first) : undefined;
-}
 
 /** The S3 operations counted per bucket. */
 export const COUNTED_OPERATIONS = ['put', 'get', 'head', 'delete', 'list'] as const;
@@ -64,12 +55,12 @@ function operationOf(req: IncomingMessage): CountedOperation | undefined {
 }
 
 function refuse(res: ServerResponse, fault: UnitFault): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>unit ${fault.unit} is down (${fault.mode}, injected)</Message></Error>`;
-  res.writeHead(503, {
-    'content-type': 'application/xml',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+  sendS3Error(
+    res,
+    503,
+    'ServiceUnavailable',
+    `unit ${fault.unit} is down (${fault.mode}, injected)`,
+  );
 }
 
 /** Flips one byte of a GET response body on its way out. */
@@ -168,13 +159,8 @@ export class UnitFaults {
 
   /** Puts the fault check in front of the emulator's own request handling. */
   install(server: Server): void {
-    const handlers = server.listeners('request') as Listener[];
-    server.removeAllListeners('request');
-    const pass = (req: IncomingMessage, res: ServerResponse) => {
-      for (const h of handlers) h.call(server, req, res);
-    };
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const bucket = bucketOf(req);
+    interpose(server, (req, res, pass) => {
+      const bucket = s3Target(req)?.bucket;
       if (bucket) this.count(bucket, req);
       const fault = bucket ? this.byBucket.get(bucket) : undefined;
       if (!fault) return pass(req, res);

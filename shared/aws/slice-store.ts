@@ -17,6 +17,8 @@ import type { SliceStore, StoredSlice } from '../ports.ts';
 
 /** S3's DeleteObjects takes at most 1000 keys per call. */
 const DELETE_BATCH = 1000;
+/** Tries of a create-only PUT that keeps meeting a concurrent one (409): 20, 40, 80, 160 ms apart. */
+const CONFLICT_ATTEMPTS = 5;
 
 export class S3SliceStore implements SliceStore {
   private readonly clients: readonly S3Client[];
@@ -53,6 +55,35 @@ export class S3SliceStore implements SliceStore {
         ChecksumCRC32: crc32,
       }),
     );
+  }
+
+  async create(
+    unit: number,
+    key: string,
+    body: Uint8Array,
+    crc32: string,
+  ): Promise<'created' | 'exists'> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.s3(unit).send(
+          new PutObjectCommand({
+            Bucket: this.bucket(unit),
+            Key: key,
+            Body: body,
+            ContentLength: body.byteLength,
+            ChecksumCRC32: crc32,
+            IfNoneMatch: '*',
+          }),
+        );
+        return 'created';
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'PreconditionFailed') return 'exists';
+        // Another create of this key is under way; S3 asks for a retry, which then finds it.
+        if (name !== 'ConditionalRequestConflict' || attempt >= CONFLICT_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      }
+    }
   }
 
   async get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array> {

@@ -347,6 +347,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     test('a redelivered unit message neither rewrites its slice nor changes the outcome', async () => {
       // Prepare: the real unit bucket, counting writes.
       const puts: string[] = [];
+      const creates: string[] = [];
       const statusesSent: UnitStatus[] = [];
       const buckets = cloud.functionEnvironment('api').DSN_UNIT_BUCKETS?.split(',') ?? [];
       const real = new S3SliceStore(
@@ -362,6 +363,11 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       store.put = async (...args) => {
         puts.push(args[1]);
         await real.put(...args);
+      };
+      store.create = async (...args) => {
+        const outcome = await real.create(...args);
+        creates.push(outcome);
+        return outcome;
       };
       const revision = newRevisionId();
       const name = {
@@ -412,7 +418,12 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       ]);
 
       // Assess
-      assert.equal(puts.length, 1, 'stored once');
+      assert.deepEqual(
+        creates,
+        ['created', 'exists'],
+        'stored once; the emulator refused the second',
+      );
+      assert.deepEqual(puts, [], 'nothing overwritten');
       assert.deepEqual(
         statusesSent.map((s) => s.ok),
         [true, true],

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { UnitMessage } from '../../shared/multicast.ts';
 import type { SliceStore } from '../../shared/ports.ts';
 import type { UnitStatus } from '../../shared/revision.ts';
+import { encodeSlice, s3Crc32 } from '../../shared/slice-header.ts';
 import { formatSliceName } from '../../shared/slice-name.ts';
 import { storeSlicesOnce, type UnitDeps } from '../../shared/unit.ts';
 
@@ -82,4 +83,78 @@ test('when the status message cannot be sent, every message it carried must come
     results.map((r) => r.status),
     ['rejected', 'rejected'],
   );
+});
+
+test('an inline slice is created in one request; a redelivery rewrites only a slice of other bytes', async () => {
+  // Prepare: an inline message for unit 2, and a store that records each call.
+  const name = {
+    vault: 'default',
+    objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
+    revision,
+    segment: 0,
+    pillar: 2,
+  };
+  const bytes = encodeSlice(
+    { name, dataShards: 4, parityShards: 2, segmentLength: 40 },
+    new Uint8Array(10).fill(7),
+  );
+  const inline: UnitMessage = {
+    v: 1,
+    vault: 'default',
+    address: 'vault/default',
+    revision,
+    segment: 0,
+    slices: [
+      {
+        pillar: 2,
+        unit: 2,
+        name: formatSliceName(name),
+        crc32: s3Crc32(bytes),
+        size: bytes.length,
+        data: Buffer.from(bytes).toString('base64'),
+      },
+    ],
+  };
+  const held = new Map<string, { size: number; crc32: string }>();
+  const calls: string[] = [];
+  const slices = {
+    create: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+      calls.push('create');
+      if (held.has(key)) return 'exists' as const;
+      held.set(key, { size: body.length, crc32 });
+      return 'created' as const;
+    },
+    head: async (_u: number, key: string) => {
+      calls.push('head');
+      return held.get(key);
+    },
+    put: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+      calls.push('put');
+      held.set(key, { size: body.length, crc32 });
+    },
+  } as unknown as SliceStore;
+  const sent: boolean[] = [];
+  const deps: UnitDeps = {
+    ...unitDeps(async (_a, statuses) => void sent.push(...statuses.map((s) => s.ok))),
+    unit: 2,
+    slices,
+  };
+  const deliver = () =>
+    storeSlicesOnce(deps, [{ message: inline, attributeAddress: 'vault/default' }]);
+
+  // Act
+  await deliver();
+  const first = calls.splice(0);
+  await deliver();
+  const redelivered = calls.splice(0);
+  held.set(formatSliceName(name), { size: 3, crc32: 'AAAAAA==' });
+  await deliver();
+  const overOther = calls.splice(0);
+
+  // Assess
+  assert.deepEqual(first, ['create'], 'a new slice costs one request');
+  assert.deepEqual(redelivered, ['create', 'head'], 'found, checked, not rewritten');
+  assert.deepEqual(overOther, ['create', 'head', 'put'], 'other bytes under the name are replaced');
+  assert.deepEqual(held.get(formatSliceName(name)), { size: bytes.length, crc32: s3Crc32(bytes) });
+  assert.deepEqual(sent, [true, true, true]);
 });

@@ -1,0 +1,49 @@
+/**
+ * What the local cloud's layers in front of fauxqs (fault injection, conditional writes) need
+ * to read an S3 request and answer one the way S3 does. Requests are path-style
+ * (`/bucket/key`): every client the local cloud configures sets `forcePathStyle`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The bucket and key an S3 request names; undefined for SNS, SQS and DynamoDB calls. */
+export function s3Target(req: IncomingMessage): { bucket: string; key: string } | undefined {
+  if (req.headers['x-amz-target']) return undefined;
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const slash = path.indexOf('/', 1);
+  const bucket = path.slice(1, slash === -1 ? undefined : slash);
+  if (!bucket) return undefined;
+  return {
+    bucket: decodeURIComponent(bucket),
+    key: slash === -1 ? '' : decodeURIComponent(path.slice(slash + 1)),
+  };
+}
+
+/** Answers with S3's XML error document. */
+export function sendS3Error(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Puts `layer` in front of the server's own request listeners; `pass` hands a request on. */
+export function interpose(
+  server: import('node:http').Server,
+  layer: (req: IncomingMessage, res: ServerResponse, pass: RequestListener) => void,
+): void {
+  const handlers = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  const pass: RequestListener = (req, res) => {
+    for (const h of handlers) h.call(server, req, res);
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => layer(req, res, pass));
+}

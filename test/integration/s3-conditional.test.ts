@@ -1,0 +1,87 @@
+/**
+ * S3 conditional writes on the local cloud's S3: `If-None-Match: *` creates a key once, refuses
+ * it afterwards with 412, and of two racing creates exactly one wins, as on S3.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
+import { tempDir } from '../helpers/local-cloud.ts';
+
+const Bucket = 'unit-conditional';
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let s3Server: FauxqsHandle;
+let s3: S3Client;
+
+before(async () => {
+  dir = await tempDir('dsn-s3-conditional');
+  s3Server = await startS3SnsSqs({
+    port: 0,
+    dataDir: dir.path,
+    region: 'us-east-1',
+    portVariable: 'DSN_AWS_PORT',
+  });
+  s3 = new S3Client({
+    endpoint: s3Server.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket }));
+});
+
+after(async () => {
+  await s3Server?.stop();
+  await dir?.remove();
+});
+
+const text = async (Key: string) =>
+  (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString();
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: Error) => err.name,
+  );
+
+test('a create-only PUT stores a new key, and is refused with 412 once the key holds an object', async () => {
+  // Act
+  const first = await errorOf(
+    s3.send(new PutObjectCommand({ Bucket, Key: 'once', Body: 'first', IfNoneMatch: '*' })),
+  );
+  const second = await errorOf(
+    s3.send(new PutObjectCommand({ Bucket, Key: 'once', Body: 'second', IfNoneMatch: '*' })),
+  );
+  const plain = await errorOf(s3.send(new PutObjectCommand({ Bucket, Key: 'plain', Body: 'a' })));
+  const overwrite = await errorOf(
+    s3.send(new PutObjectCommand({ Bucket, Key: 'plain', Body: 'b' })),
+  );
+
+  // Assess
+  assert.deepEqual([first, second], ['ok', 'PreconditionFailed']);
+  assert.equal(await text('once'), 'first', 'the refused PUT left the object alone');
+  assert.deepEqual([plain, overwrite], ['ok', 'ok'], 'PUTs without the condition overwrite');
+  assert.equal(await text('plain'), 'b');
+});
+
+test('of concurrent create-only PUTs of one key, exactly one succeeds; the others get 409 or 412', async () => {
+  // Act
+  const bodies = Array.from({ length: 6 }, (_, i) => `racer ${i} `.repeat(50_000));
+  const outcomes = await Promise.all(
+    bodies.map((Body) =>
+      errorOf(s3.send(new PutObjectCommand({ Bucket, Key: 'race', Body, IfNoneMatch: '*' }))),
+    ),
+  );
+
+  // Assess
+  assert.equal(outcomes.filter((o) => o === 'ok').length, 1, outcomes.join(', '));
+  for (const o of outcomes.filter((x) => x !== 'ok')) {
+    assert.ok(['ConditionalRequestConflict', 'PreconditionFailed'].includes(o), o);
+  }
+  const winner = bodies[outcomes.indexOf('ok')];
+  assert.equal(await text('race'), winner, 'the stored bytes are those of the PUT that succeeded');
+});
