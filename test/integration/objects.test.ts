@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
 
@@ -108,6 +108,14 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
     // Prepare: 64 KiB segments of 4 data shards of 16 KiB.
     const body = randomBytes(3 * SEGMENT);
     assert.equal((await put('shards.bin', body)).status, 201);
+    // The PUT answered at T = 5: wait for the sixth unit too, or a read could find its slice
+    // missing and decode, which this test counts.
+    await eventually(async () => {
+      const e = (await (await api('/vaults/small/objects/shards.bin?explain')).json()) as {
+        segments: Array<{ good: number }>;
+      };
+      return e.segments.every((s) => s.good === 6) ? true : undefined;
+    }, 'every slice stored');
     const slicesRead = async () => {
       const { units } = (await (await api('/admin/requests')).json()) as {
         units: Array<{ get: number }>;

@@ -76,6 +76,15 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     assert.equal(res.status, 200);
     return (await res.json()) as Explanation;
   };
+  /**
+   * A PUT answers once `T` units confirm; the others may still be storing. Tests that count or
+   * delete slices first wait until all six units hold theirs.
+   */
+  const stored = (vault: string, key: string) =>
+    eventually(async () => {
+      const e = await explain(vault, key);
+      return e.segments.every((s) => s.good === 6) ? e : undefined;
+    }, `every slice of ${vault}/${key}`);
   const bucket = (unit: number) => cloud.ref(`Unit${unit}Bucket`);
   /** PUT requests the unit buckets have seen, from the local cloud's request counters. */
   const slicePuts = async () => {
@@ -236,6 +245,7 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     for (let i = 0; i < 8; i++) {
       const body = randomBytes(2 * SEGMENT + 100 * i + 1);
       assert.equal((await put('rot', `r/${i}`, body)).status, 201);
+      await stored('rot', `r/${i}`);
       bodies.set(`r/${i}`, body);
     }
     const chaos = await api('/admin/chaos', {
@@ -273,7 +283,8 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     const other = randomBytes(SEGMENT + 5);
     assert.equal((await put('lose', 'gone/victim', body)).status, 201);
     assert.equal((await put('lose', 'fine/other', other)).status, 201);
-    const victim = await explain('lose', 'gone/victim');
+    const victim = await stored('lose', 'gone/victim');
+    await stored('lose', 'fine/other');
     for (const p of victim.segments[1]?.pillars.slice(0, 3) ?? []) {
       await s3.send(new DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
     }
@@ -332,6 +343,7 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     // Prepare: unit 2 loses every slice of this vault.
     for (let i = 0; i < 6; i++) {
       assert.equal((await put('resume', `s/${i}`, randomBytes(2 * SEGMENT + 1 + i))).status, 201);
+      await stored('resume', `s/${i}`);
     }
     const wiped = await keysOn(2, 'resume/');
     assert.equal(wiped.length, 6 * 3);
