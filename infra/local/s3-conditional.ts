@@ -8,7 +8,10 @@
  * redeliveries (see shared/unit.ts).
  *
  * Existence is asked of fauxqs's own object store, the one its S3 routes serve, so the answer
- * is the emulator's state, not a guess from its files.
+ * is the emulator's state, not a guess from its files. It is asked when the request arrives;
+ * S3 decides when the upload completes. The difference shows only if a PUT without the condition
+ * lands on the key during a create-only upload (the create then overwrites where S3 would
+ * answer 412): nothing here writes a slice both ways at once with different bytes.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { interpose, s3Target, sendS3Error } from './s3-http.ts';
