@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { faultRoutes } from './admin.ts';
+import { lockDataDir } from './data-lock.ts';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
@@ -111,8 +112,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   const stage = opts.stage ?? 'local';
   const log = opts.log ?? (() => {});
   await mkdir(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir);
 
-  const stoppers: Array<() => Promise<void> | void> = [];
+  const stoppers: Array<() => Promise<void> | void> = [unlock];
   const stopAll = async () => {
     for (const stop of stoppers.splice(0).reverse()) {
       try {

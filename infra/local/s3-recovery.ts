@@ -15,13 +15,18 @@
  * - a `.meta.json` that does not parse, whose `.data` is missing, or whose `.data` has another
  *   size than it records: the body it describes is not there. Both files are removed.
  *
- * One torn state stays invisible here: an overwrite with a body of the same size killed before
- * its metadata was rewritten. The old checksum then describes new bytes; a slice read finds it
- * by its CRC and the rebuilder rewrites it, as with any bit rot. (fauxqs has no hook for making
- * its writes atomic, and this project's slices are never overwritten with other bytes.)
+ * Where this departs from S3: an overwrite killed between its two writes leaves the new body
+ * under the old metadata. With another size, recovery removes both, so the key is gone where S3
+ * would still hold one version or the other; with the same size it goes unseen, the old checksum
+ * describing new bytes, which a slice read catches by its CRC and the rebuilder rewrites, as any
+ * bit rot. (fauxqs has no hook for making its writes atomic. Here only the rebuilder overwrites
+ * slices, with the same bytes, and a unit replaces a slice only when other bytes hold its name.)
+ *
+ * Recovery must not run beside a live emulator on the same folder: the local cloud holds the
+ * data folder's lock (infra/local/data-lock.ts) before it starts any.
  */
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 export interface S3RecoveryReport {
   /** Bodies without metadata, removed. */
@@ -40,7 +45,13 @@ export async function recoverS3Store(s3Dir: string): Promise<S3RecoveryReport> {
   const buckets = await readdir(bucketsDir).catch(() => [] as string[]);
   for (const bucket of buckets) {
     const objectsDir = join(bucketsDir, bucket, 'objects');
-    const files = await readdir(objectsDir, { recursive: true }).catch(() => [] as string[]);
+    // Files only: a key such as `x.data/y` makes a folder named like an object file.
+    const entries = await readdir(objectsDir, { recursive: true, withFileTypes: true }).catch(
+      () => [],
+    );
+    const files = entries
+      .filter((e) => e.isFile())
+      .map((e) => relative(objectsDir, join(e.parentPath, e.name)));
     const present = new Set(files);
     for (const file of files) {
       if (file.endsWith(DATA)) {

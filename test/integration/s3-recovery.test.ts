@@ -56,6 +56,9 @@ test('half-written and half-deleted objects are finished on restart; whole ones 
   const bodies: Record<string, Buffer> = {
     'kept/one': Buffer.from('one whole object'),
     'kept/empty': Buffer.alloc(0),
+    // Folders named like object files.
+    'kept.data/inside': Buffer.from('under a folder named x.data'),
+    'kept.meta.json/inside': Buffer.from('under a folder named x.meta.json'),
     'deleting/two': Buffer.from('a delete killed between its two unlinks'),
     'overwriting/three': Buffer.from('a body cut short'),
     'garbled/four': Buffer.from('metadata torn'),
@@ -86,14 +89,26 @@ test('half-written and half-deleted objects are finished on restart; whole ones 
   // Assess
   assert.deepEqual(
     (listed.Contents ?? []).map((o) => o.Key).sort(),
-    ['kept/empty', 'kept/one'],
+    ['kept.data/inside', 'kept.meta.json/inside', 'kept/empty', 'kept/one'],
     'S3 lists only objects whose bodies are whole',
   );
   assert.deepEqual(Buffer.from(await (one.Body?.transformToByteArray() ?? [])), bodies['kept/one']);
   assert.equal((await empty.Body?.transformToByteArray())?.length, 0);
   assert.deepEqual(
     onDisk,
-    ['kept', 'kept/empty.data', 'kept/empty.meta.json', 'kept/one.data', 'kept/one.meta.json'],
+    [
+      'kept',
+      'kept.data',
+      'kept.data/inside.data',
+      'kept.data/inside.meta.json',
+      'kept.meta.json',
+      'kept.meta.json/inside.data',
+      'kept.meta.json/inside.meta.json',
+      'kept/empty.data',
+      'kept/empty.meta.json',
+      'kept/one.data',
+      'kept/one.meta.json',
+    ],
     'no file is left that the API cannot reach, and no empty folder',
   );
   assert.equal(log.length, 1);
