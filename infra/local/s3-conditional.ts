@@ -24,10 +24,12 @@ export interface ObjectLookup {
 /** A single-object PUT asking to create only; undefined for anything else. */
 function createOnly(req: IncomingMessage): { bucket: string; key: string } | undefined {
   if (req.method !== 'PUT' || req.headers['if-none-match'] !== '*') return undefined;
-  // Copies and multipart parts are other operations with their own rules.
+  // Copies, renames and multipart parts are other operations with their own rules (fauxqs
+  // evaluates rename's conditions itself).
   if (req.headers['x-amz-copy-source']) return undefined;
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-  if (query.has('uploadId') || query.has('partNumber')) return undefined;
+  if (query.has('uploadId') || query.has('partNumber') || query.has('renameObject'))
+    return undefined;
   const target = s3Target(req);
   return target?.key ? target : undefined;
 }

@@ -14,10 +14,14 @@ export function s3Target(req: IncomingMessage): { bucket: string; key: string } 
   const slash = path.indexOf('/', 1);
   const bucket = path.slice(1, slash === -1 ? undefined : slash);
   if (!bucket) return undefined;
-  return {
-    bucket: decodeURIComponent(bucket),
-    key: slash === -1 ? '' : decodeURIComponent(path.slice(slash + 1)),
-  };
+  try {
+    return {
+      bucket: decodeURIComponent(bucket),
+      key: slash === -1 ? '' : decodeURIComponent(path.slice(slash + 1)),
+    };
+  } catch {
+    return undefined; // a malformed escape: fauxqs answers it with 400
+  }
 }
 
 /** Answers with S3's XML error document. */
