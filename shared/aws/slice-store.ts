@@ -79,8 +79,13 @@ export class S3SliceStore implements SliceStore {
       } catch (err) {
         const name = (err as Error).name;
         if (name === 'PreconditionFailed') return 'exists';
+        if (name !== 'ConditionalRequestConflict') throw err;
         // Another create of this key is under way; S3 asks for a retry, which then finds it.
-        if (name !== 'ConditionalRequestConflict' || attempt >= CONFLICT_ATTEMPTS) throw err;
+        // One still under way after all tries: what is there by now decides, not a failure.
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          if (await this.head(unit, key)) return 'exists';
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
       }
     }
