@@ -137,7 +137,11 @@ export class UnitFaults {
     this.counts = new Map();
   }
 
-  private count(bucket: string, req: IncomingMessage): void {
+  /**
+   * Counts a request of `bucket`. A PUT counts once it has stored something (2xx): one refused
+   * by a condition (a redelivered unit message's create finding its slice) wrote nothing.
+   */
+  private count(bucket: string, req: IncomingMessage, res: ServerResponse): void {
     const op = operationOf(req);
     if (!op) return;
     let counts = this.counts.get(bucket);
@@ -145,7 +149,9 @@ export class UnitFaults {
       counts = { put: 0, get: 0, head: 0, delete: 0, list: 0 };
       this.counts.set(bucket, counts);
     }
-    counts[op]++;
+    const tally = counts;
+    if (op !== 'put') tally[op]++;
+    else res.once('finish', () => res.statusCode < 300 && tally.put++);
   }
 
   /** Drops every request a `slow` unit still holds: they never reach the bucket. */
@@ -161,7 +167,7 @@ export class UnitFaults {
   install(server: Server): void {
     interpose(server, (req, res, pass) => {
       const bucket = s3Target(req)?.bucket;
-      if (bucket) this.count(bucket, req);
+      if (bucket) this.count(bucket, req, res);
       const fault = bucket ? this.byBucket.get(bucket) : undefined;
       if (!fault) return pass(req, res);
       const method = req.method ?? 'GET';
