@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { DataDirInUseError } from '../../infra/local/data-lock.ts';
 import { PortInUseError } from '../../infra/local/ports.ts';
 import {
   EPHEMERAL_PORTS,
@@ -321,5 +322,41 @@ describe('local cloud restarts', () => {
       blocker.close();
       await dir.remove();
     }
+  });
+
+  test('a data folder another local cloud holds gives one line naming its pid, and is free again once it stops', async () => {
+    // Prepare
+    const dir = await tempDir('dsn-lock');
+    const options = {
+      serviceDir: FIXTURE_SERVICE,
+      dataDir: dir.path,
+      stage: 'test',
+      ports: EPHEMERAL_PORTS,
+    };
+    const first = await startLocalCloud(options);
+    try {
+      // Act
+      const second = startLocalCloud(options);
+
+      // Assess
+      await assert.rejects(second, (err: Error) => {
+        assert.ok(err instanceof DataDirInUseError);
+        assert.match(
+          err.message,
+          new RegExp(`in use by another local cloud \\(pid ${process.pid}\\)`),
+        );
+        return true;
+      });
+      const { s3 } = clientsFor(first);
+      const bucket = first.ref('DataBucket');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'still', Body: 'here' }));
+      const read = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'still' }));
+      assert.equal(await read.Body?.transformToString(), 'here', 'the first cloud serves on');
+    } finally {
+      await first.stop();
+    }
+    const third = await startLocalCloud(options);
+    await third.stop();
+    await dir.remove();
   });
 });
