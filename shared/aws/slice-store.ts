@@ -45,16 +45,22 @@ export class S3SliceStore implements SliceStore {
     return bucket;
   }
 
-  async put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void> {
-    await this.s3(unit).send(
+  /** A slice PUT that S3 checks against `crc32` on arrival; `createOnly` refuses an existing key. */
+  private putSlice(unit: number, key: string, body: Uint8Array, crc32: string, createOnly = false) {
+    return this.s3(unit).send(
       new PutObjectCommand({
         Bucket: this.bucket(unit),
         Key: key,
         Body: body,
         ContentLength: body.byteLength,
         ChecksumCRC32: crc32,
+        ...(createOnly ? { IfNoneMatch: '*' } : {}),
       }),
     );
+  }
+
+  async put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void> {
+    await this.putSlice(unit, key, body, crc32);
   }
 
   async create(
@@ -65,16 +71,7 @@ export class S3SliceStore implements SliceStore {
   ): Promise<'created' | 'exists'> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.s3(unit).send(
-          new PutObjectCommand({
-            Bucket: this.bucket(unit),
-            Key: key,
-            Body: body,
-            ContentLength: body.byteLength,
-            ChecksumCRC32: crc32,
-            IfNoneMatch: '*',
-          }),
-        );
+        await this.putSlice(unit, key, body, crc32, true);
         return 'created';
       } catch (err) {
         const name = (err as Error).name;

@@ -22,14 +22,12 @@ import {
   recordStatusOnce,
   tryCommit,
 } from '../../shared/committer.ts';
-import type { UnitMessage } from '../../shared/multicast.ts';
 import type { EventBus, ObjectEvent } from '../../shared/ports.ts';
 import type { UnitStatus } from '../../shared/revision.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/revision.ts';
-import { encodeSlice, s3Crc32 } from '../../shared/slice-header.ts';
-import { formatSliceName } from '../../shared/slice-name.ts';
 import { storeSlicesOnce } from '../../shared/unit.ts';
 import { EPHEMERAL_PORTS, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+import { inlineUnitMessage } from '../helpers/unit-message.ts';
 
 const java = await javaAvailable();
 
@@ -370,34 +368,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         return outcome;
       };
       const revision = newRevisionId();
-      const name = {
-        vault: 'default',
-        objectId: objectIdOf('default', 'dup'),
-        revision,
-        segment: 0,
-        pillar: 2,
-      };
-      const bytes = encodeSlice(
-        { name, dataShards: 4, parityShards: 2, segmentLength: 40 },
-        new Uint8Array(10).fill(7),
-      );
-      const message: UnitMessage = {
-        v: 1,
-        vault: 'default',
-        address: 'vault/default',
-        revision,
-        segment: 0,
-        slices: [
-          {
-            pillar: 2,
-            unit: 2,
-            name: formatSliceName(name),
-            crc32: s3Crc32(bytes),
-            size: bytes.length,
-            data: Buffer.from(bytes).toString('base64'),
-          },
-        ],
-      };
+      const { message } = inlineUnitMessage(objectIdOf('default', 'dup'), revision);
       const unitDeps = {
         unit: 2,
         slices: store,

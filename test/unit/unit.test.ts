@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import type { UnitMessage } from '../../shared/multicast.ts';
 import type { SliceStore } from '../../shared/ports.ts';
 import type { UnitStatus } from '../../shared/revision.ts';
-import { encodeSlice, s3Crc32 } from '../../shared/slice-header.ts';
+import { s3Crc32 } from '../../shared/slice-header.ts';
 import { formatSliceName } from '../../shared/slice-name.ts';
 import { storeSlicesOnce, type UnitDeps } from '../../shared/unit.ts';
+import { inlineUnitMessage } from '../helpers/unit-message.ts';
 
 const revision = '00mwzq0jzn82050b176c0d6f34';
 
@@ -87,34 +88,7 @@ test('when the status message cannot be sent, every message it carried must come
 
 test('an inline slice is created in one request; a redelivery rewrites only a slice of other bytes', async () => {
   // Prepare: an inline message for unit 2, and a store that records each call.
-  const name = {
-    vault: 'default',
-    objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
-    revision,
-    segment: 0,
-    pillar: 2,
-  };
-  const bytes = encodeSlice(
-    { name, dataShards: 4, parityShards: 2, segmentLength: 40 },
-    new Uint8Array(10).fill(7),
-  );
-  const inline: UnitMessage = {
-    v: 1,
-    vault: 'default',
-    address: 'vault/default',
-    revision,
-    segment: 0,
-    slices: [
-      {
-        pillar: 2,
-        unit: 2,
-        name: formatSliceName(name),
-        crc32: s3Crc32(bytes),
-        size: bytes.length,
-        data: Buffer.from(bytes).toString('base64'),
-      },
-    ],
-  };
+  const { message: inline, bytes, name } = inlineUnitMessage('AAAAAAAAAAAAAAAAAAAAAA', revision);
   const held = new Map<string, { size: number; crc32: string }>();
   const calls: string[] = [];
   const slices = {
