@@ -120,7 +120,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await mkdir(sqlDir, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
   // A previous run killed mid-write may have left half an object behind; see s3-recovery.ts.
-  const recovered = await recoverS3Store(s3Dir);
+  const recovered = recoverS3Store(s3Dir);
   const mended = recovered.strayBodies.length + recovered.tornObjects.length;
   if (mended > 0) {
     opts.log?.(

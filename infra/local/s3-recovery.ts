@@ -25,7 +25,7 @@
  * Recovery must not run beside a live emulator on the same folder: the local cloud holds the
  * data folder's lock (infra/local/data-lock.ts) before it starts any.
  */
-import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 export interface S3RecoveryReport {
@@ -38,34 +38,35 @@ export interface S3RecoveryReport {
 const DATA = '.data';
 const META = '.meta.json';
 
-/** Repairs `<s3Dir>/buckets/<bucket>/objects`; paths in the report are relative to `s3Dir`. */
-export async function recoverS3Store(s3Dir: string): Promise<S3RecoveryReport> {
+/**
+ * Repairs `<s3Dir>/buckets/<bucket>/objects`; paths in the report are relative to `s3Dir`.
+ * Synchronous, like fauxqs's own load that follows it: nothing is served yet, and one call per
+ * file without a promise each keeps start-up quick on a store of many thousand objects.
+ */
+export function recoverS3Store(s3Dir: string): S3RecoveryReport {
   const report: S3RecoveryReport = { strayBodies: [], tornObjects: [] };
   const bucketsDir = join(s3Dir, 'buckets');
-  const buckets = await readdir(bucketsDir).catch(() => [] as string[]);
+  const buckets = existsSync(bucketsDir) ? readdirSync(bucketsDir) : [];
   for (const bucket of buckets) {
     const objectsDir = join(bucketsDir, bucket, 'objects');
+    if (!existsSync(objectsDir)) continue;
     // Files only: a key such as `x.data/y` makes a folder named like an object file.
-    const entries = await readdir(objectsDir, { recursive: true, withFileTypes: true }).catch(
-      () => [],
-    );
-    const files = entries
+    const files = readdirSync(objectsDir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => relative(objectsDir, join(e.parentPath, e.name)));
     const present = new Set(files);
     for (const file of files) {
       if (file.endsWith(DATA)) {
         if (present.has(`${file.slice(0, -DATA.length)}${META}`)) continue;
-        await rm(join(objectsDir, file), { force: true });
-        await removeEmptyParents(join(objectsDir, file), objectsDir);
+        rmSync(join(objectsDir, file), { force: true });
+        removeEmptyParents(join(objectsDir, file), objectsDir);
         report.strayBodies.push(join('buckets', bucket, 'objects', file));
       } else if (file.endsWith(META)) {
         const stem = file.slice(0, -META.length);
-        if (await describesItsBody(join(objectsDir, file), join(objectsDir, `${stem}${DATA}`)))
-          continue;
-        await rm(join(objectsDir, `${stem}${DATA}`), { force: true });
-        await rm(join(objectsDir, file), { force: true });
-        await removeEmptyParents(join(objectsDir, file), objectsDir);
+        if (describesItsBody(join(objectsDir, file), join(objectsDir, `${stem}${DATA}`))) continue;
+        rmSync(join(objectsDir, `${stem}${DATA}`), { force: true });
+        rmSync(join(objectsDir, file), { force: true });
+        removeEmptyParents(join(objectsDir, file), objectsDir);
         report.tornObjects.push(join('buckets', bucket, 'objects', stem));
       }
     }
@@ -74,24 +75,23 @@ export async function recoverS3Store(s3Dir: string): Promise<S3RecoveryReport> {
 }
 
 /** Whether a metadata file parses and its body is there with the length it records. */
-async function describesItsBody(metaPath: string, dataPath: string): Promise<boolean> {
+function describesItsBody(metaPath: string, dataPath: string): boolean {
   let length: unknown;
   try {
-    length = (JSON.parse(await readFile(metaPath, 'utf8')) as { contentLength?: unknown })
+    length = (JSON.parse(readFileSync(metaPath, 'utf8')) as { contentLength?: unknown })
       .contentLength;
   } catch {
     return false;
   }
-  const body = await stat(dataPath).catch(() => undefined);
   // fauxqs writes a body file for every object, empty ones included.
-  return body !== undefined && body.size === length;
+  return statSync(dataPath, { throwIfNoEntry: false })?.size === length;
 }
 
 /** Removes the now empty directories between `path` and `stopAt`, as fauxqs's delete does. */
-async function removeEmptyParents(path: string, stopAt: string): Promise<void> {
+function removeEmptyParents(path: string, stopAt: string): void {
   for (let dir = dirname(path); dir !== stopAt && dir.startsWith(stopAt); dir = dirname(dir)) {
     try {
-      await rmdir(dir); // refuses a directory that is not empty
+      rmdirSync(dir); // refuses a directory that is not empty
     } catch {
       return;
     }
