@@ -72,6 +72,16 @@ interface Committed {
   sha256: string;
 }
 
+/** How far a write has come, as a revision or a staged upload reports it. */
+interface WriteState {
+  state: string;
+  revision?: string;
+  size?: number;
+  sha256?: string;
+  reason?: string;
+  failedUnits?: number[];
+}
+
 /** Polls a pending revision until it is committed. @throws CliError when it failed. */
 async function awaitRevision(
   client: DsnClient,
@@ -79,13 +89,7 @@ async function awaitRevision(
   revision: string,
 ): Promise<Committed> {
   for (;;) {
-    const r = await client.json<{
-      state: string;
-      size?: number;
-      sha256?: string;
-      reason?: string;
-      failedUnits?: number[];
-    }>('GET', `/vaults/${vault}/revisions/${revision}`);
+    const r = await client.json<WriteState>('GET', `/vaults/${vault}/revisions/${revision}`);
     if (r.state === 'committed') return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
     if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
     await sleep(POLL_MS);
@@ -193,14 +197,7 @@ export async function putObject(
       progress.update(sent, 'dispersing');
       await client.json('POST', `/vaults/${vault}/uploads/${uploadId}/complete`);
       for (;;) {
-        const u = await client.json<{
-          state: string;
-          revision?: string;
-          size?: number;
-          sha256?: string;
-          reason?: string;
-          failedUnits?: number[];
-        }>('GET', `/vaults/${vault}/uploads/${uploadId}`);
+        const u = await client.json<WriteState>('GET', `/vaults/${vault}/uploads/${uploadId}`);
         if (u.state === 'committed') {
           committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
           break;
