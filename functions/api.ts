@@ -244,15 +244,14 @@ const routes: Record<string, Route> = {
   },
   'GET /vaults/{vault}/rebuild': async (event) => {
     const vault = vaultParam(event);
-    await d.vaults.get(vault);
     const job = await d.rebuildJobs.get(vault);
-    if (!job)
-      return errorResult(
-        404,
-        'RebuildNotFound',
-        `no rebuild has run on vault "${vault}"; start one with POST /vaults/${vault}/rebuild`,
-      );
-    return json(200, publicJob(job));
+    if (job) return json(200, publicJob(job)); // jobs exist only for vaults (polled by --watch)
+    await d.vaults.get(vault); // an unknown vault is a 404 of its own
+    return errorResult(
+      404,
+      'RebuildNotFound',
+      `no rebuild has run on vault "${vault}"; start one with POST /vaults/${vault}/rebuild`,
+    );
   },
 
   'GET /vaults/{vault}/revisions/{revision}': async (event) => {

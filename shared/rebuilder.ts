@@ -180,6 +180,8 @@ class Step {
   /** Damage met by reads, repaired before anything else. The queue serves every vault. */
   async drainRepairQueue(): Promise<void> {
     const seen = new Set<string>();
+    // One read reports damage in many segments of one object: its entry is looked up once.
+    const entries = new Map<string, Promise<IndexEntry | undefined>>();
     while (!this.timeUp()) {
       const batch = await this.deps.inbox.receive(10);
       if (batch.length === 0) return;
@@ -188,7 +190,13 @@ class Step {
         const id = `${damage.vault}\0${damage.key}\0${damage.revision}\0${damage.segment}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        const entry = await this.deps.index.get(damage.vault, damage.key);
+        const object = `${damage.vault}\0${damage.key}`;
+        let lookup = entries.get(object);
+        if (!lookup) {
+          lookup = this.deps.index.get(damage.vault, damage.key);
+          entries.set(object, lookup);
+        }
+        const entry = await lookup;
         // A newer revision or a delete since the read: nothing of the damaged one to repair.
         if (!entry || entry.revision !== damage.revision || damage.segment >= entry.segments)
           continue;
@@ -372,7 +380,9 @@ class Step {
           this.job.orphansDeleted += g.keys.length;
         }
         this.job.orphanCursor = { unit: i, after: g.keys[g.keys.length - 1] };
-        await this.save();
+        // As in the scan: a save per revision would cost more than the sweep; the step's end
+        // saves the cursor, and deletes done again after a crash are idempotent.
+        await this.saveNowAndThen();
       };
       const after = i === cursor.unit ? cursor.after : undefined;
       for await (const slice of this.deps.slices.list(unit, `${this.job.vault}/`, after)) {
