@@ -4,9 +4,10 @@
  */
 
 import { mkdir } from 'node:fs/promises';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { interpose } from './interpose.ts';
 import { listenLoopback } from './ports.ts';
 
 const require = createRequire(import.meta.url);
@@ -37,11 +38,7 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
   // plus a turn of the event loop for the writes that follow, and the store closes at zero.
   let active = 0;
   let onIdle: (() => void) | undefined;
-  const [handle] = server.listeners('request') as Array<
-    (req: IncomingMessage, res: ServerResponse) => void
-  >;
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  interpose(server, (req, res, pass) => {
     active++;
     let answered = false;
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
@@ -55,7 +52,7 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
       }
       return end(...args);
     }) as ServerResponse['end'];
-    handle?.call(server, req, res);
+    pass(req, res);
   });
   const port = await listenLoopback(server, opts.port, opts.portVariable);
   return {

@@ -14,7 +14,8 @@
  * answer 412): nothing here writes a slice both ways at once with different bytes.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { interpose, s3Target, sendS3Error } from './s3-http.ts';
+import { interpose } from './interpose.ts';
+import { s3Target, sendS3Error } from './s3-http.ts';
 
 /** What of fauxqs's S3Store this needs: `headObject` throws when the key holds nothing. */
 export interface ObjectLookup {

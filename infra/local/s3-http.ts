@@ -1,11 +1,10 @@
 /**
  * What the local cloud's layers in front of fauxqs (fault injection, conditional writes) need
- * to read an S3 request and answer one the way S3 does. Requests are path-style
+ * to read an S3 request and answer one the way S3 does (they are put in place with
+ * interpose.ts). Requests are path-style
  * (`/bucket/key`): every client the local cloud configures sets `forcePathStyle`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The bucket and key an S3 request names; undefined for SNS, SQS and DynamoDB calls. */
 export function s3Target(req: IncomingMessage): { bucket: string; key: string } | undefined {
@@ -37,17 +36,4 @@ export function sendS3Error(
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
-}
-
-/** Puts `layer` in front of the server's own request listeners; `pass` hands a request on. */
-export function interpose(
-  server: import('node:http').Server,
-  layer: (req: IncomingMessage, res: ServerResponse, pass: RequestListener) => void,
-): void {
-  const handlers = server.listeners('request') as RequestListener[];
-  server.removeAllListeners('request');
-  const pass: RequestListener = (req, res) => {
-    for (const h of handlers) h.call(server, req, res);
-  };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => layer(req, res, pass));
 }

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { UnitFault } from '../../shared/fault.ts';
-import { interpose, s3Target, sendS3Error } from './s3-http.ts';
+import { interpose } from './interpose.ts';
+import { s3Target, sendS3Error } from './s3-http.ts';
 
 const WRITES = new Set(['PUT', 'POST', 'DELETE']);
 const READS = new Set(['GET', 'HEAD']);
