@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { FAULT_MODES } from '../shared/fault.ts';
+import { FAULT_MODES, MAX_CHAOS_SLICES } from '../shared/fault.ts';
 import type { publicJob } from '../shared/rebuild-job.ts';
-import { DEFAULT_VAULT, type Vault } from '../shared/vault.ts';
+import { DEFAULT_SEGMENT_SIZE, DEFAULT_VAULT, type Vault } from '../shared/vault.ts';
 import { DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError, describeError, type ErrorContext, UsageError } from './errors.ts';
 import { columns, type Explanation, explainText, formatBytes, formatDuration } from './format.ts';
@@ -266,7 +266,11 @@ function buildProgram(): Command {
         .argParser(integer(1, 256))
         .default(DEFAULT_VAULT.writeThreshold),
     )
-    .option('--segment-size <size>', 'bytes per segment, like 4MiB (default 4MiB)', size)
+    .option(
+      '--segment-size <size>',
+      `bytes per segment, like 4MiB (default ${DEFAULT_SEGMENT_SIZE / 1024 / 1024}MiB)`,
+      size,
+    )
     .option('--units <list>', 'pool units to use, like 0,1,2 (default: the least used)', unitList)
     .action(async (name: string, o, cmd: Command) =>
       run(cmd, `vault create ${name}`, { vault: name }, async (g) => {
@@ -583,7 +587,7 @@ function buildProgram(): Command {
   program
     .command('chaos')
     .description('bit rot: flip one byte in N random slice files on disk (local cloud only)')
-    .requiredOption('--slices <n>', 'how many slices', integer(1, 10_000))
+    .requiredOption('--slices <n>', 'how many slices', integer(1, MAX_CHAOS_SLICES))
     .option('--vault <name>', "only this vault's slices")
     .option(
       '--seed <s>',

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
 import { cutSegments } from '../shared/segment-stream.ts';
 import { CALL_LIMIT, type DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
@@ -44,27 +44,6 @@ export interface GetResult {
 
 /** A progress factory: called once the size is known (undefined for stdin). */
 export type ProgressFor = (total: number | undefined) => Progress;
-
-/** Parts of exactly `size` bytes (the last one shorter), read one at a time. */
-async function* fileParts(path: string, size: number): AsyncGenerator<Buffer> {
-  const file = await open(path, 'r');
-  try {
-    for (;;) {
-      const part = Buffer.allocUnsafe(size);
-      let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await file.read(part, filled, size - filled, null);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      if (filled === 0) return;
-      yield part.subarray(0, filled);
-      if (filled < size) return;
-    }
-  } finally {
-    await file.close();
-  }
-}
 
 interface Committed {
   revision: string;
@@ -120,11 +99,7 @@ export async function putObject(
 ): Promise<PutResult> {
   const started = performance.now();
   let total: number | undefined;
-  let parts: AsyncGenerator<Uint8Array>;
-  if (source === '-') {
-    // Cut as the writer cuts segments: full parts, the last one shorter.
-    parts = cutSegments(process.stdin, CALL_LIMIT);
-  } else {
+  if (source !== '-') {
     const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(
         `cannot read ${source}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
@@ -135,8 +110,9 @@ export async function putObject(
     });
     if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
     total = info.size;
-    parts = fileParts(source, CALL_LIMIT);
   }
+  // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
+  const parts = cutSegments(source === '-' ? process.stdin : createReadStream(source), CALL_LIMIT);
   const hash = createHash('sha256');
   const first = (await parts.next()).value ?? Buffer.alloc(0);
   hash.update(first);
