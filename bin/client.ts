@@ -3,10 +3,11 @@
  * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
  * failures into UnreachableError.
  */
+import { INLINE_LIMIT } from '../shared/upload.ts';
 import { ApiError, UnreachableError } from './errors.ts';
 
 /** Bytes a plain PUT, a part, or one GET carries (the API's inline limit). */
-export const CALL_LIMIT = 4 * 1024 * 1024;
+export const CALL_LIMIT = INLINE_LIMIT;
 
 export interface RequestOptions {
   /** Bytes are sent as application/octet-stream, anything else as JSON. */

@@ -21,7 +21,13 @@ import { openObject } from '../shared/reader.ts';
 import { parseRebuildRequest, publicJob } from '../shared/rebuild-job.ts';
 import { startRebuild } from '../shared/rebuilder.ts';
 import { newRevisionId } from '../shared/revision.ts';
-import { completeUpload, createUpload, getUpload, putPart } from '../shared/upload.ts';
+import {
+  completeUpload,
+  createUpload,
+  getUpload,
+  INLINE_LIMIT,
+  putPart,
+} from '../shared/upload.ts';
 import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
 import { writeObject } from '../shared/writer.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
@@ -31,12 +37,6 @@ const { config } = d;
 const probes = deploymentProbes(config, d.clients, d.unitS3);
 const poolSize = config.unitBuckets.length;
 
-/**
- * Bodies a plain PUT takes, and bytes a GET returns per call. Lambda's request and response
- * payloads are 6 MB, and binary travels base64 (4/3 larger): 4 MiB of bytes fits. Larger
- * objects go through staged uploads and ranged GETs.
- */
-export const INLINE_LIMIT = 4 * 1024 * 1024;
 const HEDGE_MS = 250;
 
 type Route = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
