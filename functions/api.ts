@@ -15,19 +15,14 @@ import {
 } from '../shared/errors.ts';
 import { explainObject } from '../shared/explain.ts';
 import { checkHealth } from '../shared/health.ts';
+import { INLINE_LIMIT } from '../shared/inline-limit.ts';
 import { validateKey } from '../shared/object-key.ts';
 import type { IndexEntry } from '../shared/ports.ts';
 import { openObject } from '../shared/reader.ts';
 import { parseRebuildRequest, publicJob } from '../shared/rebuild-job.ts';
 import { startRebuild } from '../shared/rebuilder.ts';
 import { newRevisionId } from '../shared/revision.ts';
-import {
-  completeUpload,
-  createUpload,
-  getUpload,
-  INLINE_LIMIT,
-  putPart,
-} from '../shared/upload.ts';
+import { completeUpload, createUpload, getUpload, putPart } from '../shared/upload.ts';
 import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
 import { writeObject } from '../shared/writer.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';

@@ -10,13 +10,6 @@ import { validateKey } from './object-key.ts';
 import type { VaultStore } from './ports.ts';
 import { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
 
-/**
- * Bodies a plain PUT or a part takes, and bytes a GET returns per call. Lambda's request and
- * response payloads are 6 MB, and binary travels base64 (4/3 larger): 4 MiB of bytes fits.
- * Larger objects go through staged uploads and ranged GETs.
- */
-export const INLINE_LIMIT = 4 * 1024 * 1024;
-
 export type UploadState = 'open' | 'dispersing' | 'committed' | 'failed' | 'pending';
 
 export interface Upload {
