@@ -7,12 +7,19 @@
  *   PutObject of the same bytes. It includes the n/k = 1.5x write amplification. The writer
  *   runs in this process (8 MiB is above what one API Gateway request carries; the HTTP path
  *   for such objects is the staged upload).
+ * - Beside them, in the same rounds: the slice placement alone (the six PutObject calls of the
+ *   object's encoded slices, as the writer makes them, without the protocol around them), which
+ *   is the most any write of these bytes through six buckets of this emulator can reach, and
+ *   the HTTP requests the emulators served per PUT, counted on Node's `http.server.request.start`
+ *   diagnostics channel.
  * - GET of 8 MiB objects: the reader (index, k slices per segment, checks, decode) against
  *   GetObject.
  * - Small PUT (4 KiB) through the HTTP API, to commit: p50 and p99.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startBenchCloud } from './local-cloud.ts';
@@ -62,6 +69,40 @@ const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench');
 const { wireDeployment } = await import('../shared/aws/deployment.ts');
 const { writeObject } = await import('../shared/writer.ts');
 const { openObject } = await import('../shared/reader.ts');
+const { codecFor } = await import('../shared/codecs.ts');
+const { encodeStream } = await import('../shared/segment-stream.ts');
+const { newRevisionId, objectIdOf } = await import('../shared/revision.ts');
+const { formatSliceName } = await import('../shared/slice-name.ts');
+const { s3Crc32 } = await import('../shared/slice-header.ts');
+
+/** Requests the emulators in this process were sent, by service, into the map counting them. */
+let countingInto: Map<string, number> | undefined;
+subscribe('http.server.request.start', (message) => {
+  if (!countingInto) return;
+  const req = (message as { request: IncomingMessage }).request;
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const service = target.startsWith('AmazonSQS')
+    ? 'SQS'
+    : target.startsWith('DynamoDB')
+      ? 'DynamoDB'
+      : String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+        ? 'SNS'
+        : 'S3';
+  countingInto.set(service, (countingInto.get(service) ?? 0) + 1);
+});
+const countRequests = async (into: Map<string, number>, f: () => Promise<unknown>) => {
+  countingInto = into;
+  try {
+    await f();
+  } finally {
+    countingInto = undefined;
+  }
+};
+const requestsPer = (served: Map<string, number>, count: number) => {
+  const total = [...served.values()].reduce((a, b) => a + b, 0);
+  const parts = [...served].sort().map(([k, v]) => `${k} ${(v / count).toFixed(1)}`);
+  return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
+};
 const d = wireDeployment();
 const rawBucket = cloud.ref('Unit7Bucket');
 
@@ -81,8 +122,15 @@ try {
   }
   // A PUT answers once its write is visible; the committer's last tasks (event, done mark) may
   // still run. They finish, untimed, before the raw PUT, which would otherwise pay for them.
+  // Returns how many reads it made: one DynamoDB request each, which the request count of a
+  // round takes back out, since they are the benchmark's and not the PUT's.
   const settle = async (revision: string) => {
-    while (!(await d.ledger.get(revision))?.tasksDone) await new Promise((r) => setTimeout(r, 5));
+    let reads = 1;
+    while (!(await d.ledger.get(revision))?.tasksDone) {
+      await new Promise((r) => setTimeout(r, 5));
+      reads++;
+    }
+    return reads;
   };
   const putOurs = async (key: string, body: Uint8Array) => {
     const out = await writeObject(writerDeps, 'default', key, once(body), { waitMs: 60_000 });
@@ -91,6 +139,39 @@ try {
   };
   const putRaw = (key: string, body: Uint8Array) =>
     s3.send(new PutObjectCommand({ Bucket: rawBucket, Key: key, Body: body }));
+  // The placement alone: the object's slices, encoded and checksummed beforehand (untimed), put
+  // in their six unit buckets by the writer's own slice store. No revision owns them.
+  const vault = await d.vaults.get('default');
+  const codec = codecFor(vault.readThreshold, vault.width - vault.readThreshold);
+  const encodeSlices = async (key: string, body: Uint8Array) => {
+    const objectId = objectIdOf(vault.name, key);
+    const revision = newRevisionId();
+    const stream = encodeStream(once(body), {
+      codec,
+      segmentSize: vault.segmentSize,
+      name: (segment, pillar) => ({ vault: vault.name, objectId, revision, segment, pillar }),
+    });
+    const slices: { unit: number; name: string; bytes: Uint8Array; crc32: string }[] = [];
+    for (;;) {
+      const step = await stream.next();
+      if (step.done) break;
+      step.value.slices.forEach((bytes, pillar) => {
+        slices.push({
+          unit: vault.units[pillar] as number,
+          name: formatSliceName({
+            vault: vault.name,
+            objectId,
+            revision,
+            segment: step.value.index,
+            pillar,
+          }),
+          bytes,
+          crc32: s3Crc32(bytes),
+        });
+      });
+    }
+    return slices;
+  };
   // Both sides warm up alike: a function's execution environment compiles its hot paths over
   // its first few dozen invocations, as those of a running deployment long have.
   for (let i = 0; i < WARM_ROUNDS; i++) {
@@ -118,34 +199,52 @@ try {
   const PUT_ROUNDS = 16;
   const GET_ROUNDS = 16;
   const putPairs: Pair[] = [];
+  const placePairs: Pair[] = [];
   let oursCpu = 0;
   let rawCpu = 0;
+  const oursServed = new Map<string, number>();
+  const rawServed = new Map<string, number>();
   for (let i = 0; i < PUT_ROUNDS; i++) {
     const body = objects[i % objects.length] as Uint8Array;
+    const slices = await encodeSlices(`place/${i}`, body);
     let ours = 0;
     let raw = 0;
+    let place = 0;
     const dsn = async () => {
       let revision = '';
-      oursCpu += await cpu(async () => {
-        ours = await time(async () => {
-          revision = await putOurs(`bench/${i}`, body);
-        });
-        await settle(revision);
-      });
+      oursCpu += await cpu(() =>
+        countRequests(oursServed, async () => {
+          ours = await time(async () => {
+            revision = await putOurs(`bench/${i}`, body);
+          });
+          const reads = await settle(revision);
+          oursServed.set('DynamoDB', (oursServed.get('DynamoDB') ?? 0) - reads);
+        }),
+      );
     };
     const peer = async () => {
-      rawCpu += await cpu(async () => {
-        raw = await time(() => putRaw(`raw/${i}`, body));
-      });
+      rawCpu += await cpu(() =>
+        countRequests(rawServed, async () => {
+          raw = await time(() => putRaw(`raw/${i}`, body));
+        }),
+      );
+    };
+    const placement = async () => {
+      place = await time(() =>
+        Promise.all(slices.map((s) => d.slices.put(s.unit, s.name, s.bytes, s.crc32))),
+      );
     };
     if (i % 2 === 0) {
       await dsn();
       await peer();
+      await placement();
     } else {
+      await placement();
       await peer();
       await dsn();
     }
     putPairs.push({ ours, raw });
+    placePairs.push({ ours: place, raw });
   }
   const readerDeps = {
     index: d.index,
@@ -188,6 +287,7 @@ try {
     }
   }
   const put = summarize(putPairs, 8 * MiB);
+  const place = summarize(placePairs, 8 * MiB);
   const get = summarize(getPairs, GET_BATCH * 8 * MiB);
 
   const small = randomBytes(4096);
@@ -273,7 +373,6 @@ try {
         : `READ BACK DIFFERS (${bytes} bytes)`;
   }
 
-  const vault = await d.vaults.get('default');
   console.log(
     `dsn on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: ${vault.readThreshold}-of-${vault.width}, T = ${vault.writeThreshold}, ${vault.segmentSize / MiB} MiB segments\n`,
   );
@@ -286,6 +385,12 @@ try {
       `| ${name} | ${s.ours.toFixed(0)} MB/s | ${s.raw.toFixed(0)} MB/s | ${s.ratio.toFixed(2)}x (${s.low.toFixed(2)}-${s.high.toFixed(2)}) | >= ${target}x ${s.ratio >= target ? 'met' : 'MISSED'} |`,
     );
   row(`PUT, 8 MiB objects, to commit (${PUT_ROUNDS} rounds)`, put, 0.5);
+  console.log(
+    `| the PUT's slice placement alone: six PutObject of its encoded slices, no protocol (${PUT_ROUNDS} rounds) | ${place.ours.toFixed(0)} MB/s | ${place.raw.toFixed(0)} MB/s | ${place.ratio.toFixed(2)}x (${place.low.toFixed(2)}-${place.high.toFixed(2)}) | (the ceiling for any PUT) |`,
+  );
+  console.log(
+    `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | |`,
+  );
   console.log(
     `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | |`,
   );
