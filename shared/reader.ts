@@ -16,7 +16,7 @@ import {
 } from './errors.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
 import { segmentLength, segmentParts, shardSize } from './segment.ts';
-import { decodeSlice } from './slice-header.ts';
+import { checkSliceLayout, decodeSlice } from './slice-header.ts';
 import { formatSliceName } from './slice-name.ts';
 
 /** Segments read ahead of the one a body is sending. */
@@ -86,6 +86,7 @@ export async function readSegment(
   const k = entry.readThreshold;
   const codec = codecFor(k, n - k);
   const length = segmentLength(entry.size, entry.segmentSize, segment);
+  const layout = { dataShards: k, width: n, segmentLength: length };
   const size = shardSize(length, k);
   const from = Math.max(0, want?.from ?? 0);
   const to = Math.min(length, want?.to ?? length);
@@ -176,13 +177,7 @@ export async function readSegment(
           if (done) return;
           try {
             const { header, payload } = decodeSlice(bytes, name);
-            if (header.segmentLength !== length) {
-              throw new InvalidSliceError(
-                'foreign',
-                `segment length ${header.segmentLength}, manifest says ${length}`,
-                name,
-              );
-            }
+            checkSliceLayout(header, layout, name);
             payloads[pillar] = payload;
             good++;
           } catch (err) {

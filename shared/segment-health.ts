@@ -7,7 +7,7 @@
 import { InvalidSliceError, SliceNotFoundError } from './errors.ts';
 import type { IndexEntry, SliceStore } from './ports.ts';
 import { segmentLength } from './segment.ts';
-import { decodeSlice } from './slice-header.ts';
+import { checkSliceLayout, decodeSlice } from './slice-header.ts';
 import { formatSliceName } from './slice-name.ts';
 
 /** `missing`: no object; `corrupt`/`truncated`/`foreign`/`version`: bad bytes; `unreadable`: the unit errs. */
@@ -75,22 +75,11 @@ export async function inspectSegment(
       try {
         fetched = await slices.get(unit, key);
         const { header, payload } = decodeSlice(fetched, key);
-        const n = entry.units.length;
-        if (
-          header.segmentLength !== length ||
-          header.dataShards !== entry.readThreshold ||
-          header.dataShards + header.parityShards !== n
-        ) {
-          return {
-            ...base,
-            present: true,
-            checksumValid: true,
-            revisionMatch: false,
-            defect: 'foreign',
-            detail: `header says ${header.dataShards}+${header.parityShards}, segment length ${header.segmentLength}; manifest says ${entry.readThreshold}+${n - entry.readThreshold}, ${length}`,
-            bytes: fetched.length,
-          };
-        }
+        checkSliceLayout(
+          header,
+          { dataShards: entry.readThreshold, width: entry.units.length, segmentLength: length },
+          key,
+        );
         return {
           ...base,
           present: true,

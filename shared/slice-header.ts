@@ -237,3 +237,34 @@ export function decodeSlice(
   }
   return { header, payload };
 }
+
+/** What a committed manifest says each slice of one of its segments must be. */
+export interface SliceLayout {
+  /** The vault's read threshold k when the revision was written. */
+  dataShards: number;
+  /** Pillars of the revision: n. */
+  width: number;
+  /** True bytes of the segment. */
+  segmentLength: number;
+}
+
+/**
+ * Checks a decoded header against the manifest. A slice with the right name and a good
+ * checksum may still have been built for another layout (another geometry or segment length);
+ * its payload then cannot be decoded with this segment's other slices, so it is not this pillar.
+ * @throws InvalidSliceError ('foreign') naming both layouts
+ */
+export function checkSliceLayout(header: SliceHeader, layout: SliceLayout, name?: string): void {
+  if (
+    header.segmentLength === layout.segmentLength &&
+    header.dataShards === layout.dataShards &&
+    header.dataShards + header.parityShards === layout.width
+  ) {
+    return;
+  }
+  throw new InvalidSliceError(
+    'foreign',
+    `header says ${header.dataShards}+${header.parityShards}, segment length ${header.segmentLength}; manifest says ${layout.dataShards}+${layout.width - layout.dataShards}, ${layout.segmentLength}`,
+    name,
+  );
+}

@@ -61,7 +61,7 @@ function world(options: { missing?: number[]; slowMs?: Record<number, number> } 
       return found;
     },
   } as unknown as SliceStore;
-  return { bytes, entry, slices, asked };
+  return { bytes, entry, slices, asked, stored };
 }
 
 /** The bytes a read returned, placed at its offset. */
@@ -112,4 +112,20 @@ test('fewer than k good slices is a lost segment', async () => {
     readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0),
     (err: Error) => err instanceof SegmentLostError && /2 good slices, 3 needed/.test(err.message),
   );
+});
+
+test('a slice named right, with good checksums, but built for another layout is foreign: the read decodes around it', async () => {
+  const w = world();
+  // Pillar 0 rewritten as a 2+3 slice of the same name and length: a valid slice, not this one.
+  const name = { ...w.entry, segment: 0, pillar: 0 };
+  const other = encodeSegment(codecFor(2, 3), w.bytes)[0] as Uint8Array;
+  const forged = encodeSlice({ name, dataShards: 2, parityShards: 3, segmentLength: 3000 }, other);
+  w.stored.set(formatSliceName(name), forged);
+  const read = await readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0);
+  assert.deepEqual(joined(read).bytes, w.bytes);
+  assert.deepEqual(
+    read.damage.map((d) => [d.pillar, d.defect]),
+    [[0, 'foreign']],
+  );
+  assert.match(read.damage[0]?.detail ?? '', /header says 2\+3, .*manifest says 3\+2, 3000/);
 });
