@@ -1,4 +1,5 @@
 /** Test worlds: a local cloud on ephemeral ports with its own temporary data directory. */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,4 +51,19 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 250);
   }
+}
+
+/**
+ * Creates a 4-of-6 vault on units 0-5 through the HTTP API (`api` is the test's fetch on the
+ * API's base URL), and fails unless the answer is 201.
+ */
+export async function createVault(
+  api: (path: string, init?: RequestInit) => Promise<Response>,
+  vault: { name: string; writeThreshold: number; segmentSize: number },
+): Promise<void> {
+  const res = await api('/vaults', {
+    method: 'POST',
+    body: JSON.stringify({ width: 6, readThreshold: 4, units: [0, 1, 2, 3, 4, 5], ...vault }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
 }

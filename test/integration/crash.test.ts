@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { objectIdOf } from '../../shared/revision.ts';
-import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  createVault,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
 const VAULT = 'crash';
@@ -82,18 +88,7 @@ describe('a local cloud killed in the middle of a PUT', () => {
     const first = await startCloudProcess(dir.path);
     child = first.child;
     const api = (path: string, init?: RequestInit) => fetch(`${first.api}${path}`, init);
-    const created = await api('/vaults', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: VAULT,
-        width: 6,
-        readThreshold: 4,
-        writeThreshold: 5,
-        segmentSize: SEGMENT,
-        units: [0, 1, 2, 3, 4, 5],
-      }),
-    });
-    assert.equal(created.status, 201);
+    await createVault(api, { name: VAULT, writeThreshold: 5, segmentSize: SEGMENT });
     for (const unit of [2, 5]) {
       const res = await api(`/admin/units/${unit}/fault`, {
         method: 'PUT',

@@ -8,7 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  createVault,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
 
@@ -48,18 +54,7 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
       forcePathStyle: true,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const created = await api('/vaults', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'small',
-        width: 6,
-        readThreshold: 4,
-        writeThreshold: 5,
-        segmentSize: SEGMENT,
-        units: [0, 1, 2, 3, 4, 5],
-      }),
-    });
-    assert.equal(created.status, 201);
+    await createVault(api, { name: 'small', writeThreshold: 5, segmentSize: SEGMENT });
   });
 
   after(async () => {

@@ -24,7 +24,13 @@ import {
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { newRevisionId, objectIdOf } from '../../shared/revision.ts';
 import { formatSliceName } from '../../shared/slice-name.ts';
-import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  createVault,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
 
@@ -148,18 +154,7 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
       ['lose', 5],
       ['resume', 5],
     ] as const) {
-      const res = await api('/vaults', {
-        method: 'POST',
-        body: JSON.stringify({
-          name,
-          width: 6,
-          readThreshold: 4,
-          writeThreshold,
-          segmentSize: SEGMENT,
-          units: [0, 1, 2, 3, 4, 5],
-        }),
-      });
-      assert.equal(res.status, 201);
+      await createVault(api, { name, writeThreshold, segmentSize: SEGMENT });
     }
   });
 
