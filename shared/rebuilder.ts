@@ -247,8 +247,11 @@ class Step {
       const finished: boolean[] = Array(queued.length).fill(false);
       let next = 0;
       let contiguous = 0;
+      // A worker that fails (a lost lease, a unit error) stops the others: none may heal or
+      // save on after this step has given the job up.
+      let failed = false;
       const worker = async () => {
-        while (next < queued.length && !this.timeUp()) {
+        while (next < queued.length && !failed && !this.timeUp()) {
           const i = next++;
           this.scannedHere++;
           const { entry, segment } = queued[i] as (typeof queued)[number];
@@ -268,7 +271,16 @@ class Step {
           await this.saveNowAndThen();
         }
       };
-      await Promise.all(Array.from({ length: SCAN_WINDOW }, worker));
+      const ran = await Promise.allSettled(
+        Array.from({ length: SCAN_WINDOW }, () =>
+          worker().catch((err) => {
+            failed = true;
+            throw err;
+          }),
+        ),
+      );
+      const failure = ran.find((r) => r.status === 'rejected');
+      if (failure) throw failure.reason;
       if (contiguous < queued.length) {
         await this.save();
         return;
