@@ -178,24 +178,35 @@ export async function writeObject(
     deps.ledger.finishWriting(revision, summary),
     Promise.all(inFlight),
   ]);
-  // The last segment placed sent what was waiting; this only makes that plain.
-  await flush();
-  await tryCommit(deps, finished);
+  // When this call made the commit and ran its tasks, there is nothing to wait for.
+  const tried = await tryCommit(deps, finished);
+  if (isCommitted(tried) && tried.tasksDone) return committedOutcome(key, tried);
   return waitForOutcome(deps, key, revision, opts.waitMs);
 }
+
+const isCommitted = (r: RevisionRecord | undefined): r is RevisionRecord =>
+  r?.state === 'committed' || r?.state === 'garbage';
+
+const committedOutcome = (key: string, r: RevisionRecord): WriteOutcome => ({
+  state: 'committed',
+  key,
+  revision: r.revision,
+  size: r.size ?? 0,
+  sha256: r.sha256 ?? '',
+});
 
 /** Polls while a commit is due (units and committer usually answer within this). */
 const POLL_MS = 10;
 const POLL_FAST_FOR_MS = 200;
 /** Then polls slow down, so a long wait costs few reads. */
 const MAX_POLL_MS = 100;
-/** Once committed, the tasks take a few writes: look again soon. */
+/** Once committed, the tasks take a few writes: look again soon, then back off as before. */
 const TASKS_POLL_MS = 3;
 
 /**
- * Polls the ledger until the revision is visible, failed, or `waitMs` has passed. Visible means
- * the index points at it (or at a newer revision): that is the first associated task, so once
- * the ledger says committed the index is asked directly, without waiting for the other tasks.
+ * Polls the ledger until the revision is committed or failed, or `waitMs` has passed; once
+ * committed (which never turns back), only the index, until it points at the revision (or at
+ * a newer one): that is the first associated task, so visibility does not wait for the others.
  */
 export async function waitForOutcome(
   deps: Pick<WriterDeps, 'ledger' | 'index'>,
@@ -206,28 +217,31 @@ export async function waitForOutcome(
   const started = Date.now();
   const deadline = started + waitMs;
   let delay = POLL_MS;
+  let committed: RevisionRecord | undefined;
   for (let first = true; ; first = false) {
     if (!first || waitMs > 0) await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-    const r = await deps.ledger.get(revision);
-    if (r?.state === 'failed') {
-      return {
-        state: 'failed',
-        key,
-        revision,
-        failedUnits: r.failedUnits,
-        reason: r.reason ?? 'failed',
-      };
+    const wasCommitted = committed !== undefined;
+    if (!committed) {
+      const r = await deps.ledger.get(revision);
+      if (r?.state === 'failed') {
+        return {
+          state: 'failed',
+          key,
+          revision,
+          failedUnits: r.failedUnits,
+          reason: r.reason ?? 'failed',
+        };
+      }
+      if (isCommitted(r)) {
+        if (r.tasksDone) return committedOutcome(key, r);
+        committed = r;
+      }
     }
-    const committed = r?.state === 'committed' || r?.state === 'garbage';
-    if (committed) {
-      const visible =
-        r.tasksDone || ((await deps.index.get(r.vault, key))?.revision ?? '') >= revision;
-      if (visible)
-        return { state: 'committed', key, revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
-    }
+    if (committed && ((await deps.index.get(committed.vault, key))?.revision ?? '') >= revision)
+      return committedOutcome(key, committed);
     if (Date.now() >= deadline) return { state: 'pending', key, revision };
-    if (committed) delay = TASKS_POLL_MS;
-    else if (Date.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
-    else delay = Math.min(Math.max(delay, POLL_MS) * 1.5, MAX_POLL_MS);
+    if (committed && !wasCommitted) delay = TASKS_POLL_MS;
+    else if (!committed && Date.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
+    else delay = Math.min(delay * 1.5, MAX_POLL_MS);
   }
 }
