@@ -225,17 +225,25 @@ export async function ensureDefaultVault(deps: {
 /**
  * A unit's subscribed addresses, read from the stored vaults and cached for `ttlMs`; a
  * `refresh` reads again (at most once a second, so a flood of foreign messages costs little).
+ * Callers that ask while a read is under way share it (a batch's deliveries ask at once); a
+ * read that fails is not kept.
  */
 export function vaultSubscriptionView(vaults: VaultStore, unit: number, ttlMs = 30_000) {
-  let cached: { at: number; addresses: Set<string> } | undefined;
+  let cached: { at: number; addresses: Promise<Set<string>> } | undefined;
   return {
-    async addresses(options?: { refresh: boolean }): Promise<Set<string>> {
+    addresses(options?: { refresh: boolean }): Promise<Set<string>> {
       const now = Date.now();
-      const stale =
-        !cached || now - cached.at > ttlMs || (options?.refresh && now - cached.at > 1000);
-      if (stale)
-        cached = { at: now, addresses: new Set(unitSubscriptions(unit, await vaults.list())) };
-      return (cached as { addresses: Set<string> }).addresses;
+      if (!cached || now - cached.at > ttlMs || (options?.refresh && now - cached.at > 1000)) {
+        const read = {
+          at: now,
+          addresses: vaults.list().then((all) => new Set(unitSubscriptions(unit, all))),
+        };
+        read.addresses.catch(() => {
+          if (cached === read) cached = undefined;
+        });
+        cached = read;
+      }
+      return cached.addresses;
     },
   };
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../shared/errors.ts';
-import { planVault, unitSubscriptions, vaultAddress } from '../../shared/vault.ts';
+import type { VaultStore } from '../../shared/ports.ts';
+import {
+  planVault,
+  unitSubscriptions,
+  vaultAddress,
+  vaultSubscriptionView,
+} from '../../shared/vault.ts';
 
 const now = new Date('2026-11-24T00:00:00Z');
 
@@ -83,4 +89,32 @@ test('a unit subscribes to its own address and those of the vaults it serves', (
     vaultAddress('bbb'),
   ]);
   assert.deepEqual(unitSubscriptions(3, [a, b]), ['unit/3']);
+});
+
+test('a unit subscription view shares one read among callers, and does not keep a failed read', async () => {
+  // Prepare: a store whose list is counted, and fails on the first call.
+  const vault = planVault(
+    { name: 'shared', width: 3, readThreshold: 2, writeThreshold: 2 },
+    8,
+    [],
+    new Date(),
+  );
+  let lists = 0;
+  const store = {
+    async list() {
+      lists++;
+      if (lists === 1) throw new Error('throttled');
+      return [vault];
+    },
+  } as unknown as VaultStore;
+  const view = vaultSubscriptionView(store, vault.units[0] as number);
+
+  // Act and assess: the failed read reaches its callers and is dropped; ten callers at once
+  // then share one read, and a refresh within a second reads nothing more.
+  await assert.rejects(view.addresses(), /throttled/);
+  const all = await Promise.all(Array.from({ length: 10 }, () => view.addresses()));
+  assert.equal(lists, 2);
+  for (const addresses of all) assert.ok(addresses.has(vault.address));
+  await view.addresses({ refresh: true });
+  assert.equal(lists, 2);
 });
