@@ -136,17 +136,6 @@ export async function tryCommit(
 /** How long a failed revision's slices wait before the janitor removes them. */
 export const FAILED_CLEANUP_DELAY_MS = 0;
 
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
-}
-
 interface SegmentVerdict {
   segment: number;
   tally: SegmentTally;
@@ -212,7 +201,7 @@ async function recordRevision(
   revision: string,
   statuses: UnitStatus[],
 ): Promise<void> {
-  const groups = [...groupBy(statuses, (s) => `${s.segment}/${s.vault}`).values()];
+  const groups = [...Map.groupBy(statuses, (s) => `${s.segment}/${s.vault}`).values()];
   const tallied = await Promise.all(groups.map((g) => tallySegment(deps, revision, g)));
   const verdicts = tallied.filter((v) => v !== undefined);
   const unopened = groups.filter((_, i) => tallied[i] === undefined);
@@ -247,7 +236,7 @@ export async function recordStatusesOnce(
   statuses: UnitStatus[],
 ): Promise<PromiseSettledResult<void>[]> {
   const runs = new Map<string, Promise<void>>();
-  for (const [revision, group] of groupBy(statuses, (s) => s.revision))
+  for (const [revision, group] of Map.groupBy(statuses, (s) => s.revision))
     runs.set(revision, recordRevision(deps, revision, group));
   return Promise.allSettled(statuses.map((s) => runs.get(s.revision)));
 }
