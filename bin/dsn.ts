@@ -548,15 +548,15 @@ function buildProgram(): Command {
       }),
     );
   unit
-    .command('down <unit>')
+    .command('down')
     .description("make a unit's bucket misbehave (local cloud only)")
+    .argument('<unit>', 'the unit number', integer(0, 255))
     .addOption(
       new Option('--mode <mode>', 'how it fails').choices(FAULT_MODES).makeOptionMandatory(),
     )
     .option('--delay-ms <ms>', 'added latency for --mode slow', integer(1, 60_000))
-    .action(async (u: string, o: { mode: string; delayMs?: number }, cmd: Command) =>
-      run(cmd, `unit down ${u}`, {}, async (g) => {
-        const n = integer(0, 255)(u);
+    .action(async (n: number, o: { mode: string; delayMs?: number }, cmd: Command) =>
+      run(cmd, `unit down ${n}`, {}, async (g) => {
         if (o.mode === 'slow' && o.delayMs === undefined)
           throw new UsageError('--mode slow needs --delay-ms N');
         const fault = await admin<{ unit: number; mode: string; delayMs?: number }>(
@@ -574,11 +574,11 @@ function buildProgram(): Command {
       }),
     );
   unit
-    .command('up <unit>')
+    .command('up')
     .description('clear the fault of a unit (local cloud only)')
-    .action(async (u: string, _o, cmd: Command) =>
-      run(cmd, `unit up ${u}`, {}, async (g) => {
-        const n = integer(0, 255)(u);
+    .argument('<unit>', 'the unit number', integer(0, 255))
+    .action(async (n: number, _o, cmd: Command) =>
+      run(cmd, `unit up ${n}`, {}, async (g) => {
         await admin(clientOf(g), 'DELETE', `/admin/units/${n}/fault`);
         print(g, { unit: n, fault: null }, () => `unit ${n} is up`);
       }),

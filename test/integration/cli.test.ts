@@ -248,6 +248,7 @@ describe('the dsn CLI on a local cloud', () => {
     const usage = await dsn([...endpoint(), 'put', file]);
     const badMode = await dsn([...endpoint(), 'unit', 'down', '1', '--mode', 'melted']);
     const badTarget = await dsn([...endpoint(), 'rm', 'no-slash']);
+    const badUnit = await dsn([...endpoint(), 'unit', 'up', 'abc']);
     const unreachable = await dsn(['--endpoint', `http://127.0.0.1:${port}`, 'vault', 'ls']);
     const notLocal = await dsn([
       '--endpoint',
@@ -275,7 +276,7 @@ describe('the dsn CLI on a local cloud', () => {
       noKey.stderr,
       /no object "cli\/none\.bin" in vault "default" \(404 ObjectNotFound\)/,
     );
-    for (const run of [usage, badMode, badTarget]) {
+    for (const run of [usage, badMode, badTarget, badUnit]) {
       assert.equal(run.code, 2, run.stderr);
       assert.equal(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
       assert.match(run.stderr, /^dsn: /);
