@@ -61,7 +61,10 @@ interface WriteState {
   failedUnits?: number[];
 }
 
-/** Polls a pending revision until it is committed. @throws CliError when it failed. */
+/**
+ * Polls a pending revision until it is committed (or committed and already replaced by a newer
+ * write, which the ledger calls garbage). @throws ApiError when it failed.
+ */
 async function awaitRevision(
   client: DsnClient,
   vault: string,
@@ -69,7 +72,8 @@ async function awaitRevision(
 ): Promise<Committed> {
   for (;;) {
     const r = await client.json<WriteState>('GET', `/vaults/${vault}/revisions/${revision}`);
-    if (r.state === 'committed') return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
+    if (r.state === 'committed' || r.state === 'garbage')
+      return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
     if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
     await sleep(POLL_MS);
   }
