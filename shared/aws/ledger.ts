@@ -50,14 +50,19 @@ function toRecord(item: Record<string, unknown>): RevisionRecord {
   };
 }
 
-async function conditional(write: Promise<unknown>): Promise<boolean> {
+/** The write's result, or undefined when its condition did not hold. */
+async function ifCondition<T>(write: Promise<T>): Promise<T | undefined> {
   try {
-    await write;
-    return true;
+    return await write;
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
+    if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;
   }
+}
+
+/** Whether the conditional write took place. */
+async function conditional(write: Promise<unknown>): Promise<boolean> {
+  return (await ifCondition(write.then(() => true))) ?? false;
 }
 
 export class DynamoLedger implements Ledger {
@@ -124,9 +129,8 @@ export class DynamoLedger implements Ledger {
       adds.push('unfavorable :u');
       values[':u'] = new Set(votes.unfavorable.map(String));
     }
-    let out: { Attributes?: Record<string, unknown> };
-    try {
-      out = await this.db.send(
+    const out = await ifCondition(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { revision, part: `seg#${segment}` },
@@ -137,11 +141,9 @@ export class DynamoLedger implements Ledger {
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+      ),
+    );
+    if (!out) return undefined;
     if (votes.failedUnits.length > 0) {
       await conditional(
         this.db.send(
@@ -170,8 +172,8 @@ export class DynamoLedger implements Ledger {
     revision: string,
     segments: number[],
   ): Promise<RevisionRecord | undefined> {
-    try {
-      const out = await this.db.send(
+    const out = await ifCondition(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { revision, part: META },
@@ -180,12 +182,9 @@ export class DynamoLedger implements Ledger {
           ExpressionAttributeValues: { ':segs': new Set(segments.map(String)) },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return toRecord(out.Attributes ?? {});
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+      ),
+    );
+    return out && toRecord(out.Attributes ?? {});
   }
 
   async finishWriting(
