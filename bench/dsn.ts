@@ -110,13 +110,6 @@ try {
   // Warm every function's execution environment (first invocations load the SDK).
   await api('/vaults');
   const objects = Array.from({ length: 8 }, () => randomBytes(8 * MiB));
-  const writerDeps = {
-    ...d.committer,
-    vaults: d.vaults,
-    slices: d.slices,
-    multicast: d.multicast,
-    pendingTimeoutMs: 900_000,
-  };
   async function* once(b: Uint8Array) {
     yield b;
   }
@@ -133,7 +126,7 @@ try {
     return reads;
   };
   const putOurs = async (key: string, body: Uint8Array) => {
-    const out = await writeObject(writerDeps, 'default', key, once(body), { waitMs: 60_000 });
+    const out = await writeObject(d.writer, 'default', key, once(body), { waitMs: 60_000 });
     if (out.state !== 'committed') throw new Error(`PUT ${key} ended ${out.state}`);
     return out.revision;
   };
@@ -146,11 +139,14 @@ try {
   const encodeSlices = async (key: string, body: Uint8Array) => {
     const objectId = objectIdOf(vault.name, key);
     const revision = newRevisionId();
-    const stream = encodeStream(once(body), {
-      codec,
-      segmentSize: vault.segmentSize,
-      name: (segment, pillar) => ({ vault: vault.name, objectId, revision, segment, pillar }),
+    const name = (segment: number, pillar: number) => ({
+      vault: vault.name,
+      objectId,
+      revision,
+      segment,
+      pillar,
     });
+    const stream = encodeStream(once(body), { codec, segmentSize: vault.segmentSize, name });
     const slices: { unit: number; name: string; bytes: Uint8Array; crc32: string }[] = [];
     for (;;) {
       const step = await stream.next();
@@ -158,13 +154,7 @@ try {
       step.value.slices.forEach((bytes, pillar) => {
         slices.push({
           unit: vault.units[pillar] as number,
-          name: formatSliceName({
-            vault: vault.name,
-            objectId,
-            revision,
-            segment: step.value.index,
-            pillar,
-          }),
+          name: formatSliceName(name(step.value.index, pillar)),
           bytes,
           crc32: s3Crc32(bytes),
         });
@@ -358,11 +348,7 @@ try {
     for (let p = 0; p < gib / part.length; p++) expected.update(part);
     const got = createHash('sha256');
     let bytes = 0;
-    const opened = await openObject(
-      { index: d.index, slices: d.slices, repair: d.repair, hedgeMs: 250 },
-      'default',
-      'bench/1gib.bin',
-    );
+    const opened = await openObject(readerDeps, 'default', 'bench/1gib.bin');
     for await (const chunk of opened.body) {
       got.update(chunk);
       bytes += chunk.length;

@@ -52,17 +52,10 @@ interface Job {
 try {
   await api('/vaults');
   const vault = await d.vaults.get('default');
-  const writer = {
-    ...d.committer,
-    vaults: d.vaults,
-    slices: d.slices,
-    multicast: d.multicast,
-    pendingTimeoutMs: 900_000,
-  };
   for (let i = 0; i < OBJECTS; i++) {
     const body = randomBytes(8 * MiB);
     const out = await writeObject(
-      writer,
+      d.writer,
       'default',
       `bench/${i}`,
       (async function* () {

@@ -83,19 +83,9 @@ const routes: Record<string, Route> = {
     async function* chunks() {
       yield body;
     }
-    const outcome = await writeObject(
-      {
-        ...d.committer,
-        vaults: d.vaults,
-        slices: d.slices,
-        multicast: d.multicast,
-        pendingTimeoutMs: config.pendingTimeoutMs,
-      },
-      vault,
-      key,
-      chunks(),
-      { waitMs: config.commitWaitMs },
-    );
+    const outcome = await writeObject(d.writer, vault, key, chunks(), {
+      waitMs: config.commitWaitMs,
+    });
     if (outcome.state === 'failed')
       throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
     if (outcome.state === 'pending') {

@@ -5,20 +5,13 @@ import { disperseUpload } from '../shared/upload.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const d = wireDeployment();
-const writer = {
-  ...d.committer,
-  vaults: d.vaults,
-  slices: d.slices,
-  multicast: d.multicast,
-  pendingTimeoutMs: d.config.pendingTimeoutMs,
-};
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
       const { uploadId } = JSON.parse(record.body) as { uploadId: string };
-      await disperseUpload({ ...d, writer }, uploadId, d.config.commitWaitMs);
+      await disperseUpload(d, uploadId, d.config.commitWaitMs);
     },
     { concurrent: false },
   );

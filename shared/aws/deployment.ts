@@ -6,6 +6,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type CommitterDeps, defaultTasks } from '../committer.ts';
 import { type DsnConfig, loadConfig } from '../config.ts';
+import type { WriterDeps } from '../writer.ts';
 import { type AwsClients, awsClients, signChecksummedPayloadsOnce } from './clients.ts';
 import { SnsEventBus } from './events.ts';
 import { DynamoLedger } from './ledger.ts';
@@ -48,21 +49,32 @@ export function wireDeployment(
   const index = new DynamoObjectIndex(db, config.objectsTable);
   const events = new SnsEventBus(clients.sns, config.eventsTopicArn);
   const committer: CommitterDeps = { ledger, index, events, tasks: defaultTasks() };
+  const vaults = new DynamoVaultStore(db, config.vaultsTable);
+  const slices = new S3SliceStore(unitS3, config.unitBuckets);
+  const multicast = new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn);
+  const writer: WriterDeps = {
+    ...committer,
+    vaults,
+    slices,
+    multicast,
+    pendingTimeoutMs: config.pendingTimeoutMs,
+  };
   return {
     config,
     clients,
     ...committer,
     committer,
-    vaults: new DynamoVaultStore(db, config.vaultsTable),
+    writer,
+    vaults,
     subscriptions: new SnsSubscriptionManager(
       clients.sns,
       config.networkTopicArn,
       config.unitQueueArns,
     ),
-    multicast: new SnsMulticast(clients.sns, config.networkTopicArn, config.statusTopicArn),
+    multicast,
     repair: new SqsRepairLog(clients.sqs, config.repairQueueUrl),
     unitS3,
-    slices: new S3SliceStore(unitS3, config.unitBuckets),
+    slices,
     rebuildJobs: new DynamoRebuildJobStore(db, config.controlTable),
     rebuildTrigger: new SqsRebuildTrigger(clients.sqs, config.rebuildQueueUrl),
     uploads: new DynamoUploadStore(db, config.controlTable),
