@@ -102,8 +102,9 @@ export class S3SliceStore implements SliceStore {
       if (err instanceof NoSuchKey || (err as Error).name === 'NoSuchKey') {
         throw new SliceNotFoundError(unit, key, { cause: err });
       }
-      // The SDK checks the body against the CRC-32 S3 stored at PUT time: bytes that rotted
-      // since then fail here, before the slice's own checksums are looked at.
+      // A client that validates responses (the SDK's default; wireDeployment's clients do not,
+      // since every slice carries its own CRC-32) checks the body against the CRC-32 S3 stored
+      // at PUT time: bytes that rotted since then fail here, and are the same defect.
       if ((err as Error).message?.startsWith('Checksum mismatch')) {
         throw new InvalidSliceError('corrupt', (err as Error).message, key, { cause: err });
       }
