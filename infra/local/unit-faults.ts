@@ -38,9 +38,8 @@ const LISTING_QUERY = new Set([
  * however many keys); ListObjects (a GET on the bucket). Bucket-level calls such as HeadBucket
  * and multipart bookkeeping are not counted.
  */
-function operationOf(req: IncomingMessage): CountedOperation | undefined {
-  const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
-  const hasKey = (path.split('/')[2] ?? '') !== '';
+function operationOf(req: IncomingMessage, hasKey: boolean): CountedOperation | undefined {
+  const search = (req.url ?? '').split('?', 2)[1] ?? '';
   const query = new URLSearchParams(search);
   const method = req.method ?? 'GET';
   if (hasKey) {
@@ -139,16 +138,20 @@ export class UnitFaults {
   }
 
   /**
-   * Counts a request of `bucket`. A PUT counts once it has stored something (2xx): one refused
+   * Counts a request to the target's bucket. A PUT counts once it has stored something (2xx): one refused
    * by a condition (a redelivered unit message's create finding its slice) wrote nothing.
    */
-  private count(bucket: string, req: IncomingMessage, res: ServerResponse): void {
-    const op = operationOf(req);
+  private count(
+    target: { bucket: string; key: string },
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const op = operationOf(req, target.key !== '');
     if (!op) return;
-    let counts = this.counts.get(bucket);
+    let counts = this.counts.get(target.bucket);
     if (!counts) {
       counts = { put: 0, get: 0, head: 0, delete: 0, list: 0 };
-      this.counts.set(bucket, counts);
+      this.counts.set(target.bucket, counts);
     }
     const tally = counts;
     if (op !== 'put') tally[op]++;
@@ -167,8 +170,9 @@ export class UnitFaults {
   /** Puts the fault check in front of the emulator's own request handling. */
   install(server: Server): void {
     interpose(server, (req, res, pass) => {
-      const bucket = s3Target(req)?.bucket;
-      if (bucket) this.count(bucket, req, res);
+      const target = s3Target(req);
+      const bucket = target?.bucket;
+      if (target) this.count(target, req, res);
       const fault = bucket ? this.byBucket.get(bucket) : undefined;
       if (!fault) return pass(req, res);
       const method = req.method ?? 'GET';
