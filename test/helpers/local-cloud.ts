@@ -67,3 +67,21 @@ export async function createVault(
   });
   assert.equal(res.status, 201, await res.clone().text());
 }
+
+/**
+ * A PUT answers once `T` units confirm; the others may still be storing. Waits, through
+ * `?explain`, until all six units hold a good slice of every segment, and returns the
+ * explanation (typed by the caller).
+ */
+export function everySliceStored<E extends { segments: Array<{ good: number }> }>(
+  api: (path: string, init?: RequestInit) => Promise<Response>,
+  vault: string,
+  key: string,
+): Promise<E> {
+  return eventually(async () => {
+    const res = await api(`/vaults/${vault}/objects/${key}?explain`);
+    assert.equal(res.status, 200);
+    const e = (await res.json()) as E;
+    return e.segments.every((s) => s.good === 6) ? e : undefined;
+  }, `every slice of ${vault}/${key}`);
+}

@@ -10,7 +10,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
-  eventually,
+  everySliceStored,
   PROJECT_ROOT,
   startTestCloud,
   tempDir,
@@ -105,12 +105,7 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
     assert.equal((await put('shards.bin', body)).status, 201);
     // The PUT answered at T = 5: wait for the sixth unit too, or a read could find its slice
     // missing and decode, which this test counts.
-    await eventually(async () => {
-      const e = (await (await api('/vaults/small/objects/shards.bin?explain')).json()) as {
-        segments: Array<{ good: number }>;
-      };
-      return e.segments.every((s) => s.good === 6) ? true : undefined;
-    }, 'every slice stored');
+    await everySliceStored(api, 'small', 'shards.bin');
     const slicesRead = async () => {
       const { units } = (await (await api('/admin/requests')).json()) as {
         units: Array<{ get: number }>;

@@ -27,6 +27,7 @@ import { formatSliceName } from '../../shared/slice-name.ts';
 import {
   createVault,
   eventually,
+  everySliceStored,
   PROJECT_ROOT,
   startTestCloud,
   tempDir,
@@ -82,15 +83,8 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     assert.equal(res.status, 200);
     return (await res.json()) as Explanation;
   };
-  /**
-   * A PUT answers once `T` units confirm; the others may still be storing. Tests that count or
-   * delete slices first wait until all six units hold theirs.
-   */
-  const stored = (vault: string, key: string) =>
-    eventually(async () => {
-      const e = await explain(vault, key);
-      return e.segments.every((s) => s.good === 6) ? e : undefined;
-    }, `every slice of ${vault}/${key}`);
+  /** Tests that count or delete slices first wait until all six units hold theirs. */
+  const stored = (vault: string, key: string) => everySliceStored<Explanation>(api, vault, key);
   const bucket = (unit: number) => cloud.ref(`Unit${unit}Bucket`);
   /** PUT requests the unit buckets have seen, from the local cloud's request counters. */
   const slicePuts = async () => {
