@@ -20,7 +20,6 @@ import { DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError, describeError, type ErrorContext, UsageError } from './errors.ts';
 import { columns, type Explanation, explainText, formatBytes, formatDuration } from './format.ts';
 import { lazyBar, NO_PROGRESS, type Progress, stopAllBars } from './progress.ts';
-import { getObject, putObject } from './transfer.ts';
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 const REBUILD_POLL_MS = 500;
@@ -341,6 +340,8 @@ function buildProgram(): Command {
         }
         Object.assign(ctx, target(where));
         const { vault: v, key } = ctx as Required<ErrorContext>;
+        // Loaded here: the other commands need neither the segment cutter nor the transfers.
+        const { putObject } = await import('./transfer.ts');
         const result = await putObject(clientOf(g), file, v, key, barFor(g, `put ${key}`));
         print(g, result, () => {
           const rate = result.seconds > 0 ? `, ${formatBytes(result.size / result.seconds)}/s` : '';
@@ -376,6 +377,7 @@ function buildProgram(): Command {
           }
           return barFor(g, `get ${t.key}`)(total);
         };
+        const { getObject } = await import('./transfer.ts');
         const result = await getObject(clientOf(g), t.vault, t.key, dest, progressFor);
         if (toStdout) return;
         print(g, result, () => {
