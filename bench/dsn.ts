@@ -72,7 +72,7 @@ const { openObject } = await import('../shared/reader.ts');
 const { codecFor } = await import('../shared/codecs.ts');
 const { encodeStream } = await import('../shared/segment-stream.ts');
 const { newRevisionId, objectIdOf } = await import('../shared/revision.ts');
-const { formatSliceName } = await import('../shared/slice-name.ts');
+const { formatSliceName, sliceNamesOf } = await import('../shared/slice-name.ts');
 const { s3Crc32 } = await import('../shared/slice-header.ts');
 
 /** Requests the emulators in this process were sent, by service, into the map counting them. */
@@ -139,13 +139,7 @@ try {
   const encodeSlices = async (key: string, body: Uint8Array) => {
     const objectId = objectIdOf(vault.name, key);
     const revision = newRevisionId();
-    const name = (segment: number, pillar: number) => ({
-      vault: vault.name,
-      objectId,
-      revision,
-      segment,
-      pillar,
-    });
+    const name = sliceNamesOf({ vault: vault.name, objectId, revision });
     const stream = encodeStream(once(body), { codec, segmentSize: vault.segmentSize, name });
     const slices: { unit: number; name: string; bytes: Uint8Array; crc32: string }[] = [];
     for (;;) {

@@ -17,7 +17,7 @@ import {
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
 import { segmentLength, segmentParts, shardSize } from './segment.ts';
 import { checkSliceLayout, decodeSlice } from './slice-header.ts';
-import { formatSliceName } from './slice-name.ts';
+import { formatSliceName, sliceNamesOf } from './slice-name.ts';
 
 /** Segments read ahead of the one a body is sending. */
 const READ_AHEAD = 2;
@@ -87,6 +87,7 @@ export async function readSegment(
   const codec = codecFor(k, n - k);
   const length = segmentLength(entry.size, entry.segmentSize, segment);
   const layout = { dataShards: k, width: n, segmentLength: length };
+  const named = sliceNamesOf(entry);
   const size = shardSize(length, k);
   const from = Math.max(0, want?.from ?? 0);
   const to = Math.min(length, want?.to ?? length);
@@ -164,13 +165,7 @@ export async function readSegment(
     const launch = () => {
       const pillar = order[next++] as number;
       const unit = entry.units[pillar] as number;
-      const name = formatSliceName({
-        vault: entry.vault,
-        objectId: entry.objectId,
-        revision: entry.revision,
-        segment,
-        pillar,
-      });
+      const name = formatSliceName(named(segment, pillar));
       launched++;
       deps.slices.get(unit, name, abort.signal).then(
         (bytes) => {

@@ -8,7 +8,7 @@ import { InvalidSliceError, SliceNotFoundError } from './errors.ts';
 import type { IndexEntry, SliceStore } from './ports.ts';
 import { segmentLength } from './segment.ts';
 import { checkSliceLayout, decodeSlice } from './slice-header.ts';
-import { formatSliceName } from './slice-name.ts';
+import { formatSliceName, sliceNamesOf } from './slice-name.ts';
 
 /** `missing`: no object; `corrupt`/`truncated`/`foreign`/`version`: bad bytes; `unreadable`: the unit errs. */
 export type PillarDefect =
@@ -61,15 +61,10 @@ export async function inspectSegment(
   options: { keepPayloads?: boolean } = {},
 ): Promise<SegmentHealth> {
   const length = segmentLength(entry.size, entry.segmentSize, segment);
+  const named = sliceNamesOf(entry);
   const pillars = await Promise.all(
     entry.units.map(async (unit, pillar): Promise<PillarHealth> => {
-      const key = formatSliceName({
-        vault: entry.vault,
-        objectId: entry.objectId,
-        revision: entry.revision,
-        segment,
-        pillar,
-      });
+      const key = formatSliceName(named(segment, pillar));
       const base = { pillar, unit, key };
       let fetched: Uint8Array | undefined;
       try {

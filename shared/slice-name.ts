@@ -48,6 +48,21 @@ export function revisionPrefix(vault: string, objectId: string, revision: string
   return `${vault}/${objectId}/${revision}/`;
 }
 
+/** Names the slices of one revision (an index entry or a revision record) by segment and pillar. */
+export function sliceNamesOf(of: {
+  vault: string;
+  objectId: string;
+  revision: string;
+}): (segment: number, pillar: number) => SliceName {
+  return (segment, pillar) => ({
+    vault: of.vault,
+    objectId: of.objectId,
+    revision: of.revision,
+    segment,
+    pillar,
+  });
+}
+
 /** The canonical string (bucket key) of a slice name. @throws InvalidSliceNameError */
 export function formatSliceName(name: SliceName): string {
   const text = `${revisionPrefix(name.vault, name.objectId, name.revision)}${String(name.segment).padStart(10, '0')}/${String(name.pillar).padStart(3, '0')}`;

@@ -15,7 +15,7 @@ import type { Multicast, SliceStore, VaultStore } from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
 import { encodeStream } from './segment-stream.ts';
 import { s3Crc32 } from './slice-header.ts';
-import { formatSliceName } from './slice-name.ts';
+import { formatSliceName, sliceNamesOf } from './slice-name.ts';
 import type { Vault } from './vault.ts';
 
 export interface WriterDeps extends CommitterDeps {
@@ -100,13 +100,7 @@ export async function writeObject(
     deps.ledger.openSegment(revision, 0, judge),
   ]);
 
-  const name = (segment: number, pillar: number) => ({
-    vault: vault.name,
-    objectId,
-    revision,
-    segment,
-    pillar,
-  });
+  const name = sliceNamesOf(record);
   // A placed segment's message waits while other segments are still being placed, up to a
   // batch: one publish then carries them all, and each unit gets them in one invocation (one
   // status message back instead of one per segment). A stream that pauses sends what it has.
