@@ -3,7 +3,7 @@
  * process, and reports its peak RSS. Endpoints and resource names come from the environment.
  */
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { disperseUpload } from '../shared/upload.ts';
+import { disperseUpload } from '../shared/store/upload.ts';
 
 const d = wireDeployment();
 const uploadId = process.argv[2] as string;

@@ -67,13 +67,13 @@ function summarize(pairs: Pair[], bytes: number): Summary {
 const WARM_ROUNDS = 8;
 const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench');
 const { wireDeployment } = await import('../shared/aws/deployment.ts');
-const { writeObject } = await import('../shared/writer.ts');
-const { openObject } = await import('../shared/reader.ts');
-const { codecFor } = await import('../shared/codecs.ts');
-const { encodeStream } = await import('../shared/segment-stream.ts');
-const { newRevisionId, objectIdOf } = await import('../shared/revision.ts');
-const { formatSliceName, sliceNamesOf } = await import('../shared/slice-name.ts');
-const { s3Crc32 } = await import('../shared/slice-header.ts');
+const { writeObject } = await import('../shared/store/writer.ts');
+const { openObject } = await import('../shared/store/reader.ts');
+const { codecFor } = await import('../shared/codec/codecs.ts');
+const { encodeStream } = await import('../shared/codec/segment-stream.ts');
+const { newRevisionId, objectIdOf } = await import('../shared/store/revision.ts');
+const { formatSliceName, sliceNamesOf } = await import('../shared/codec/slice-name.ts');
+const { s3Crc32 } = await import('../shared/codec/slice-header.ts');
 
 /** Requests the emulators in this process were sent, by service, into the map counting them. */
 let countingInto: Map<string, number> | undefined;

@@ -24,7 +24,7 @@ const MiB = 1024 * 1024;
 const OBJECTS = 32;
 const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench-repair');
 const { wireDeployment } = await import('../shared/aws/deployment.ts');
-const { writeObject } = await import('../shared/writer.ts');
+const { writeObject } = await import('../shared/store/writer.ts');
 const d = wireDeployment();
 
 async function keys(bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {

@@ -3,7 +3,7 @@
  * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
  * failures into UnreachableError.
  */
-import { INLINE_LIMIT } from '../shared/inline-limit.ts';
+import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
 import { ApiError, UnreachableError } from './errors.ts';
 
 /** Bytes a plain PUT, a part, or one GET carries (the API's inline limit). */

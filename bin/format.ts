@@ -1,5 +1,5 @@
 /** Human output of the CLI: sizes, durations, aligned columns, and the explain grid. */
-import type { ObjectExplanation, PillarExplanation } from '../shared/explain.ts';
+import type { ObjectExplanation, PillarExplanation } from '../shared/repair/explain.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 

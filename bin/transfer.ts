@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import { cutSegments } from '../shared/segment-stream.ts';
+import { cutSegments } from '../shared/codec/segment-stream.ts';
 import { CALL_LIMIT, type DsnClient, keyPath } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
 import type { Progress } from './progress.ts';

@@ -6,25 +6,25 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
-import { GARBAGE_GRACE_MS } from '../shared/committer.ts';
 import {
   InvalidParameterError,
   ObjectNotFoundError,
   PayloadTooLargeError,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
-import { explainObject } from '../shared/explain.ts';
 import { checkHealth } from '../shared/health.ts';
-import { INLINE_LIMIT } from '../shared/inline-limit.ts';
-import { validateKey } from '../shared/object-key.ts';
-import type { IndexEntry } from '../shared/ports.ts';
-import { openObject } from '../shared/reader.ts';
-import { parseRebuildRequest, publicJob } from '../shared/rebuild-job.ts';
-import { startRebuild } from '../shared/rebuilder.ts';
-import { newRevisionId } from '../shared/revision.ts';
-import { completeUpload, createUpload, getUpload, putPart } from '../shared/upload.ts';
-import { createVault, ensureDefaultVault, validateVaultName } from '../shared/vault.ts';
-import { writeObject } from '../shared/writer.ts';
+import { explainObject } from '../shared/repair/explain.ts';
+import { parseRebuildRequest, publicJob } from '../shared/repair/rebuild-job.ts';
+import { startRebuild } from '../shared/repair/rebuilder.ts';
+import { GARBAGE_GRACE_MS } from '../shared/store/committer.ts';
+import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
+import { validateKey } from '../shared/store/object-key.ts';
+import type { IndexEntry } from '../shared/store/ports.ts';
+import { openObject } from '../shared/store/reader.ts';
+import { newRevisionId } from '../shared/store/revision.ts';
+import { completeUpload, createUpload, getUpload, putPart } from '../shared/store/upload.ts';
+import { createVault, ensureDefaultVault, validateVaultName } from '../shared/store/vault.ts';
+import { writeObject } from '../shared/store/writer.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
 
 const d = wireDeployment();

@@ -1,11 +1,11 @@
 /** A storage unit's function: the multicast messages on its queue become stored slices and statuses. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoCounters } from '../shared/aws/counters.ts';
 import { wireDeployment } from '../shared/aws/deployment.ts';
+import { DynamoCounters } from '../shared/aws/store/counters.ts';
 import { unitIndex } from '../shared/config.ts';
-import { ADDRESS_ATTRIBUTE, parseUnitMessage } from '../shared/multicast.ts';
-import { storeSlicesOnce, type UnitDelivery } from '../shared/unit.ts';
-import { vaultSubscriptionView } from '../shared/vault.ts';
+import { ADDRESS_ATTRIBUTE, parseUnitMessage } from '../shared/store/multicast.ts';
+import { storeSlicesOnce, type UnitDelivery } from '../shared/store/unit.ts';
+import { vaultSubscriptionView } from '../shared/store/vault.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
 const d = wireDeployment();

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidParameterError } from '../../shared/errors.ts';
-import { parseChaos, parseFault } from '../../shared/fault.ts';
+import { parseChaos, parseFault } from '../../shared/store/fault.ts';
 import { flipRandomSlices } from './chaos.ts';
 import type { UnitFaults } from './unit-faults.ts';
 

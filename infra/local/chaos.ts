@@ -8,8 +8,8 @@
 import { randomInt } from 'node:crypto';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChaosRequest } from '../../shared/fault.ts';
-import { parseSliceName } from '../../shared/slice-name.ts';
+import { parseSliceName } from '../../shared/codec/slice-name.ts';
+import type { ChaosRequest } from '../../shared/store/fault.ts';
 
 export interface FlippedSlice {
   unit: number;

@@ -7,7 +7,7 @@
  * job did (or did not) repeat.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { UnitFault } from '../../shared/fault.ts';
+import type { UnitFault } from '../../shared/store/fault.ts';
 import { interpose } from './interpose.ts';
 import { s3Target, sendS3Error } from './s3-http.ts';
 

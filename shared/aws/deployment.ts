@@ -4,21 +4,21 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
-import { type CommitterDeps, defaultTasks } from '../committer.ts';
 import { type DsnConfig, loadConfig } from '../config.ts';
-import type { WriterDeps } from '../writer.ts';
+import { type CommitterDeps, defaultTasks } from '../store/committer.ts';
+import type { WriterDeps } from '../store/writer.ts';
 import { type AwsClients, awsClients, signChecksummedPayloadsOnce } from './clients.ts';
-import { SnsEventBus } from './events.ts';
-import { DynamoLedger } from './ledger.ts';
-import { SnsMulticast } from './multicast.ts';
-import { DynamoObjectIndex } from './object-index.ts';
-import { DynamoRebuildJobStore } from './rebuild-jobs.ts';
-import { SqsRebuildTrigger } from './rebuild-trigger.ts';
-import { SqsRepairLog } from './repair-log.ts';
-import { S3SliceStore } from './slice-store.ts';
-import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
-import { SnsSubscriptionManager } from './subscriptions.ts';
-import { DynamoVaultStore } from './vault-store.ts';
+import { DynamoRebuildJobStore } from './repair/rebuild-jobs.ts';
+import { SqsRebuildTrigger } from './repair/rebuild-trigger.ts';
+import { SqsRepairLog } from './repair/repair-log.ts';
+import { SnsEventBus } from './store/events.ts';
+import { DynamoLedger } from './store/ledger.ts';
+import { SnsMulticast } from './store/multicast.ts';
+import { DynamoObjectIndex } from './store/object-index.ts';
+import { S3SliceStore } from './store/slice-store.ts';
+import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './store/staging.ts';
+import { SnsSubscriptionManager } from './store/subscriptions.ts';
+import { DynamoVaultStore } from './store/vault-store.ts';
 
 export function wireDeployment(
   config: DsnConfig = loadConfig(),

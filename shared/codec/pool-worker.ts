@@ -4,8 +4,8 @@
  * go back as views of the segment the caller sent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { shardSize } from '../segment.ts';
-import { createCodec } from './index.ts';
+import { createCodec } from './reed-solomon.ts';
+import { shardSize } from './segment.ts';
 import { type WasmVariant, wasmKernelModule } from './wasm-kernel.ts';
 
 const { dataShards, parityShards, kernel } = workerData as {

@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { shardSize } from '../segment.ts';
+import { shardSize } from './segment.ts';
 import { wasmKernelModule } from './wasm-kernel.ts';
 
 export interface CodecPool {

@@ -2,9 +2,10 @@
  * A unit message carrying one small inline slice, as the writer sends it: for tests of how a
  * storage unit stores, verifies and answers redeliveries.
  */
-import type { UnitMessage } from '../../shared/multicast.ts';
-import { encodeSlice, s3Crc32 } from '../../shared/slice-header.ts';
-import { formatSliceName, type SliceName } from '../../shared/slice-name.ts';
+
+import { encodeSlice, s3Crc32 } from '../../shared/codec/slice-header.ts';
+import { formatSliceName, type SliceName } from '../../shared/codec/slice-name.ts';
+import type { UnitMessage } from '../../shared/store/multicast.ts';
 
 /** Segment 0, pillar and unit 2, of vault `default` (4 + 2 shards): the message and its slice. */
 export function inlineUnitMessage(

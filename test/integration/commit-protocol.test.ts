@@ -11,9 +11,9 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
-import { DynamoLedger } from '../../shared/aws/ledger.ts';
-import { DynamoObjectIndex } from '../../shared/aws/object-index.ts';
-import { S3SliceStore } from '../../shared/aws/slice-store.ts';
+import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
+import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
+import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import {
   AssociatedTaskRegistry,
   type CommitterDeps,
@@ -21,11 +21,11 @@ import {
   recordStatusesOnce,
   recordStatusOnce,
   tryCommit,
-} from '../../shared/committer.ts';
-import type { EventBus, ObjectEvent } from '../../shared/ports.ts';
-import type { UnitStatus } from '../../shared/revision.ts';
-import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/revision.ts';
-import { storeSlicesOnce } from '../../shared/unit.ts';
+} from '../../shared/store/committer.ts';
+import type { EventBus, ObjectEvent } from '../../shared/store/ports.ts';
+import type { UnitStatus } from '../../shared/store/revision.ts';
+import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/store/revision.ts';
+import { storeSlicesOnce } from '../../shared/store/unit.ts';
 import { EPHEMERAL_PORTS, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 import { inlineUnitMessage } from '../helpers/unit-message.ts';
 

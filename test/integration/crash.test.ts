@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { objectIdOf } from '../../shared/revision.ts';
+import { objectIdOf } from '../../shared/store/revision.ts';
 import {
   createVault,
   eventually,

@@ -22,8 +22,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { newRevisionId, objectIdOf } from '../../shared/revision.ts';
-import { formatSliceName } from '../../shared/slice-name.ts';
+import { formatSliceName } from '../../shared/codec/slice-name.ts';
+import { newRevisionId, objectIdOf } from '../../shared/store/revision.ts';
 import {
   createVault,
   eventually,

@@ -3,7 +3,11 @@ import { randomFillSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { type CodecOptions, createCodec, TooFewShardsError } from '../../../shared/codec/index.ts';
+import {
+  type CodecOptions,
+  createCodec,
+  TooFewShardsError,
+} from '../../../shared/codec/reed-solomon.ts';
 
 interface Vector {
   k: number;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { createCodec } from '../../../shared/codec/index.ts';
 import { createCodecPool } from '../../../shared/codec/pool.ts';
-import { encodeSegment } from '../../../shared/segment.ts';
+import { createCodec } from '../../../shared/codec/reed-solomon.ts';
+import { encodeSegment } from '../../../shared/codec/segment.ts';
 
 for (const transfer of [false, true]) {
   test(`the worker pool encodes segments exactly as one thread does (${transfer ? 'transferred' : 'copied'})`, async () => {

@@ -1,0 +1,122 @@
+/**
+ * RebuildJobStore on the control table: item `rebuild#<vault>` holds the vault's current job,
+ * its id (`jobId`) and its lease (`holder`, `leaseUntil`), so every change is one conditional
+ * write on one item.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { RebuildJob } from '../../repair/rebuild-job.ts';
+import type { RebuildJobStore } from '../../store/ports.ts';
+
+const idOf = (vault: string) => `rebuild#${vault}`;
+
+function conditionFailed(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as Error).name === 'ConditionalCheckFailedException'
+  );
+}
+
+export class DynamoRebuildJobStore implements RebuildJobStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async get(vault: string): Promise<RebuildJob | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { id: idOf(vault) }, ConsistentRead: true }),
+    );
+    return out.Item?.job as RebuildJob | undefined;
+  }
+
+  async start(job: RebuildJob, restart: boolean): Promise<RebuildJob> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { id: idOf(job.vault), jobId: job.id, state: job.state, job },
+          ...(restart
+            ? {}
+            : {
+                ConditionExpression: 'attribute_not_exists(id) OR #state = :done',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':done': 'done' },
+              }),
+        }),
+      );
+      return job;
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
+      const running = await this.get(job.vault);
+      // Finished between the write and the read: start again.
+      return running ?? this.start(job, restart);
+    }
+  }
+
+  async lease(
+    vault: string,
+    id: string,
+    holder: string,
+    until: number,
+    now: number,
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(vault) },
+          UpdateExpression: 'SET holder = :holder, leaseUntil = :until',
+          ConditionExpression:
+            'jobId = :id AND #state = :running AND (attribute_not_exists(holder) OR leaseUntil < :now)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ':until': until,
+            ':id': id,
+            ':running': 'running',
+            ':now': now,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (conditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async save(job: RebuildJob, holder: string, release = false): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(job.vault) },
+          UpdateExpression: release
+            ? 'SET job = :job, #state = :state REMOVE holder, leaseUntil'
+            : 'SET job = :job, #state = :state',
+          ConditionExpression: 'jobId = :id AND holder = :holder',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':job': job,
+            ':state': job.state,
+            ':id': job.id,
+            ':holder': holder,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (conditionFailed(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * Ledger on DynamoDB. One table, keyed by revision: a `meta` item per revision and a `seg#N`
+ * tally item per segment, opened by the writer with the segment's judge (vault, width, T) so a
+ * status is counted and judged in one conditional write. Tallies and done-segment lists are
+ * sets (ADD is idempotent); state flips are conditional writes. Revisions due for cleanup
+ * carry `janitor = "due"` and a `dueAt`, which a sparse index (`due`) lists in time order.
+ *
+ * No transactions: dynalite, the default local DynamoDB, does not implement them.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Ledger, SegmentJudge, SegmentTally, SegmentVotes } from '../../store/ports.ts';
+import type { RevisionRecord, RevisionState } from '../../store/revision.ts';
+
+const META = 'meta';
+const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };
+const DUE = 'due';
+
+function toRecord(item: Record<string, unknown>): RevisionRecord {
+  const set = (v: unknown) => (v instanceof Set ? [...v] : []);
+  return {
+    revision: String(item.revision),
+    vault: String(item.vault),
+    key: String(item.key),
+    objectId: String(item.objectId),
+    state: item.state as RevisionState,
+    segments: item.segments === undefined ? undefined : Number(item.segments),
+    size: item.size === undefined ? undefined : Number(item.size),
+    sha256: item.sha256 === undefined ? undefined : String(item.sha256),
+    segmentSize: Number(item.segmentSize),
+    readThreshold: Number(item.readThreshold),
+    writeThreshold: Number(item.writeThreshold),
+    units: (item.units as unknown[]).map(Number),
+    doneSegments: set(item.doneSegments).length,
+    failedUnits: set(item.failedUnits)
+      .map(Number)
+      .sort((a, b) => a - b),
+    createdAt: String(item.createdAt),
+    committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
+    reason: item.reason === undefined ? undefined : String(item.reason),
+    tasksDone: item.tasksDone === true,
+  };
+}
+
+/** The write's result, or undefined when its condition did not hold. */
+async function ifCondition<T>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return undefined;
+    throw err;
+  }
+}
+
+/** Whether the conditional write took place. */
+async function conditional(write: Promise<unknown>): Promise<boolean> {
+  return (await ifCondition(write.then(() => true))) ?? false;
+}
+
+export class DynamoLedger implements Ledger {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async createPending(record: RevisionRecord, dueAt: number): Promise<void> {
+    const { doneSegments: _done, failedUnits: _failed, ...rest } = record;
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...rest, part: META, janitor: DUE, dueAt },
+        ConditionExpression: 'attribute_not_exists(revision)',
+      }),
+    );
+  }
+
+  async get(revision: string): Promise<RevisionRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { revision, part: META },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { revision, part: `seg#${segment}` },
+        UpdateExpression: 'SET #vault = :vault, #width = :width, #t = :t',
+        ExpressionAttributeNames: JUDGE_NAMES,
+        ExpressionAttributeValues: {
+          ':vault': judge.vault,
+          ':width': judge.width,
+          ':t': judge.writeThreshold,
+        },
+      }),
+    );
+  }
+
+  async tally(
+    revision: string,
+    segment: number,
+    votes: SegmentVotes,
+  ): Promise<SegmentTally | undefined> {
+    const adds: string[] = [];
+    const values: Record<string, unknown> = { ':vault': votes.vault };
+    if (votes.favorable.length === 0 && votes.unfavorable.length === 0)
+      throw new RangeError('tally needs at least one favorable or unfavorable pillar');
+    if (votes.favorable.length > 0) {
+      adds.push('favorable :f');
+      values[':f'] = new Set(votes.favorable.map(String));
+    }
+    if (votes.unfavorable.length > 0) {
+      adds.push('unfavorable :u');
+      values[':u'] = new Set(votes.unfavorable.map(String));
+    }
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: `seg#${segment}` },
+          UpdateExpression: `ADD ${adds.join(', ')}`,
+          // Only an open segment counts: a purged revision's late status must not recreate it.
+          ConditionExpression: 'attribute_exists(revision) AND #vault = :vault',
+          ExpressionAttributeNames: { '#vault': 'vault' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    if (!out) return undefined;
+    if (votes.failedUnits.length > 0) {
+      await conditional(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { revision, part: META },
+            UpdateExpression: 'ADD failedUnits :units',
+            ConditionExpression: 'attribute_exists(revision)',
+            ExpressionAttributeValues: { ':units': new Set(votes.failedUnits) },
+          }),
+        ),
+      );
+    }
+    const item = out.Attributes ?? {};
+    const size = (v: unknown) => (v instanceof Set ? v.size : 0);
+    return {
+      vault: String(item.vault),
+      width: Number(item.width),
+      writeThreshold: Number(item.writeThreshold),
+      favorable: size(item.favorable),
+      unfavorable: size(item.unfavorable),
+    };
+  }
+
+  async markSegmentsDone(
+    revision: string,
+    segments: number[],
+  ): Promise<RevisionRecord | undefined> {
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'ADD doneSegments :segs',
+          ConditionExpression: 'attribute_exists(revision)',
+          ExpressionAttributeValues: { ':segs': new Set(segments.map(String)) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return out && toRecord(out.Attributes ?? {});
+  }
+
+  async finishWriting(
+    revision: string,
+    info: { segments: number; size: number; sha256: string },
+  ): Promise<RevisionRecord> {
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { revision, part: META },
+        UpdateExpression: 'SET #segments = :segments, #size = :size, sha256 = :sha256',
+        ConditionExpression: 'attribute_exists(revision)',
+        ExpressionAttributeNames: { '#size': 'size', '#segments': 'segments' },
+        ExpressionAttributeValues: {
+          ':segments': info.segments,
+          ':size': info.size,
+          ':sha256': info.sha256,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toRecord(out.Attributes ?? {});
+  }
+
+  commit(revision: string, segments: number, at: Date): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'SET #state = :committed, committedAt = :at REMOVE janitor, dueAt',
+          ConditionExpression:
+            '#state = :pending AND #segments = :segments AND size(doneSegments) >= :segments',
+          ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
+          ExpressionAttributeValues: {
+            ':committed': 'committed',
+            ':pending': 'pending',
+            ':at': at.toISOString(),
+            ':segments': segments,
+          },
+        }),
+      ),
+    );
+  }
+
+  fail(revision: string, reason: string, dueAt: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression:
+            'SET #state = :failed, #reason = :reason, janitor = :due, dueAt = :dueAt',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state', '#reason': 'reason' },
+          ExpressionAttributeValues: {
+            ':failed': 'failed',
+            ':pending': 'pending',
+            ':reason': reason,
+            ':due': DUE,
+            ':dueAt': dueAt,
+          },
+        }),
+      ),
+    );
+  }
+
+  async markTasksDone(revision: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { revision, part: META },
+        UpdateExpression: 'SET tasksDone = :true',
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+  }
+
+  async retire(revision: string, dueAt: number): Promise<void> {
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'SET #state = :garbage, janitor = :due, dueAt = :dueAt',
+          ConditionExpression: '#state = :committed',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':garbage': 'garbage',
+            ':committed': 'committed',
+            ':due': DUE,
+            ':dueAt': dueAt,
+          },
+        }),
+      ),
+    );
+  }
+
+  async due(now: number, limit: number): Promise<RevisionRecord[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'due',
+        KeyConditionExpression: 'janitor = :due AND dueAt <= :now',
+        ExpressionAttributeValues: { ':due': DUE, ':now': now },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toRecord);
+  }
+
+  async purged(revision: string): Promise<void> {
+    const keys: Array<{ revision: string; part: string }> = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'revision = :r',
+        ExpressionAttributeValues: { ':r': revision },
+        ProjectionExpression: 'revision, part',
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) keys.push({ revision, part: String(item.part) });
+    }
+    // The meta item goes last, so a crash part-way leaves the revision listed as due.
+    keys.sort((a, b) => (a.part === META ? 1 : 0) - (b.part === META ? 1 : 0));
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length > 0) {
+        const out = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+        );
+        requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+  }
+}

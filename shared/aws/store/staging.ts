@@ -1,0 +1,165 @@
+/** Staged uploads on AWS: parts in the staging bucket, records in the control table, a dispersal queue. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  DispersalQueue,
+  StagingStore,
+  Upload,
+  UploadState,
+  UploadStore,
+} from '../../store/upload.ts';
+
+const partKey = (uploadId: string, part: number) =>
+  `uploads/${uploadId}/${String(part).padStart(5, '0')}`;
+
+export class S3StagingStore implements StagingStore {
+  private readonly s3: S3Client;
+  private readonly bucket: string;
+
+  constructor(s3: S3Client, bucket: string) {
+    this.s3 = s3;
+    this.bucket = bucket;
+  }
+
+  async putPart(uploadId: string, part: number, body: Uint8Array): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: partKey(uploadId, part), Body: body }),
+    );
+  }
+
+  async listParts(uploadId: string): Promise<Array<{ part: number; size: number }>> {
+    const parts: Array<{ part: number; size: number }> = [];
+    const pages = paginateListObjectsV2(
+      { client: this.s3 },
+      { Bucket: this.bucket, Prefix: `uploads/${uploadId}/` },
+    );
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        parts.push({ part: Number(o.Key?.split('/').pop()), size: o.Size ?? 0 });
+      }
+    }
+    return parts.sort((a, b) => a.part - b.part);
+  }
+
+  async *readPart(uploadId: string, part: number): AsyncIterable<Uint8Array> {
+    const out = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: partKey(uploadId, part) }),
+    );
+    if (!out.Body) return;
+    yield* out.Body as AsyncIterable<Uint8Array>;
+  }
+
+  async deleteUpload(uploadId: string): Promise<void> {
+    const parts = await this.listParts(uploadId);
+    for (let i = 0; i < parts.length; i += 1000) {
+      await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: {
+            Objects: parts.slice(i, i + 1000).map((p) => ({ Key: partKey(uploadId, p.part) })),
+            Quiet: true,
+          },
+        }),
+      );
+    }
+  }
+}
+
+export class DynamoUploadStore implements UploadStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async create(upload: Upload): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { id: `upload/${upload.uploadId}`, ...upload },
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+    );
+  }
+
+  async get(uploadId: string): Promise<Upload | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { id: `upload/${uploadId}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { id: _id, ...upload } = out.Item;
+    return upload as Upload;
+  }
+
+  async transition(
+    uploadId: string,
+    from: UploadState[],
+    fields: Partial<Upload>,
+  ): Promise<boolean> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = {};
+    from.forEach((s, i) => {
+      values[`:from${i}`] = s;
+    });
+    const sets = entries.map(([k, v], i) => {
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      return `#f${i} = :v${i}`;
+    });
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `#state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
+
+export class SqsDispersalQueue implements DispersalQueue {
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.sqs = sqs;
+    this.queueUrl = queueUrl;
+  }
+
+  async enqueue(uploadId: string): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ uploadId }),
+      }),
+    );
+  }
+}

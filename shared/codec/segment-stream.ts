@@ -1,0 +1,130 @@
+/**
+ * Streaming dispersal: a byte stream in, one encoded segment (n slices) at a time out, and
+ * back. Memory stays bounded by one segment and its slices whatever the object's size, since
+ * the generators only pull the next chunk once the consumer has taken the last segment.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidSliceError } from '../errors.ts';
+import type { Codec } from './reed-solomon.ts';
+import { decodeSegment, encodeSegment } from './segment.ts';
+import { decodeSlice, encodeSlice } from './slice-header.ts';
+import type { SliceName } from './slice-name.ts';
+
+/**
+ * Cuts `source` into segments of `segmentSize` bytes, the last one shorter. An empty stream
+ * gives one empty segment, so every object has at least one.
+ */
+export async function* cutSegments(
+  source: AsyncIterable<Uint8Array>,
+  segmentSize: number,
+): AsyncGenerator<Uint8Array> {
+  let current = Buffer.allocUnsafe(segmentSize);
+  let filled = 0;
+  let emitted = 0;
+  for await (const chunk of source) {
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(segmentSize - filled, chunk.length - at);
+      current.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === segmentSize) {
+        yield current;
+        emitted++;
+        current = Buffer.allocUnsafe(segmentSize);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || emitted === 0) yield current.subarray(0, filled);
+}
+
+export interface EncodedSegment {
+  index: number;
+  /** True bytes of the segment. */
+  length: number;
+  /** Slice bytes (header and payload) per pillar. */
+  slices: Uint8Array[];
+}
+
+export interface StreamSummary {
+  size: number;
+  sha256: string;
+  segments: number;
+}
+
+/**
+ * Encodes `source` segment by segment into slices named by `name`. The generator's return
+ * value gives the object's size and SHA-256.
+ */
+export async function* encodeStream(
+  source: AsyncIterable<Uint8Array>,
+  opts: { codec: Codec; segmentSize: number; name: (segment: number, pillar: number) => SliceName },
+): AsyncGenerator<EncodedSegment, StreamSummary> {
+  const { codec } = opts;
+  const hash = createHash('sha256');
+  let size = 0;
+  let index = 0;
+  for await (const segment of cutSegments(source, opts.segmentSize)) {
+    hash.update(segment);
+    size += segment.length;
+    const payloads = encodeSegment(codec, segment);
+    const slices = payloads.map((payload, pillar) =>
+      encodeSlice(
+        {
+          name: opts.name(index, pillar),
+          dataShards: codec.dataShards,
+          parityShards: codec.parityShards,
+          segmentLength: segment.length,
+        },
+        payload,
+      ),
+    );
+    yield { index, length: segment.length, slices };
+    index++;
+  }
+  return { size, sha256: hash.digest('hex'), segments: index };
+}
+
+/** One segment's slices as fetched: bytes, or null where a unit had nothing. */
+export interface FetchedSegment {
+  index: number;
+  /** Canonical slice name expected at each pillar. */
+  names: string[];
+  slices: Array<Uint8Array | null>;
+}
+
+/**
+ * Verifies and decodes fetched segments back into the byte stream. A slice that fails its
+ * checks is reported through `onDamage` and treated as missing; with fewer than k good slices
+ * the stream fails with TooFewShardsError.
+ */
+export async function* decodeStream(
+  segments: AsyncIterable<FetchedSegment>,
+  codec: Codec,
+  onDamage: (segment: number, pillar: number, error: InvalidSliceError) => void = () => {},
+): AsyncGenerator<Uint8Array> {
+  for await (const segment of segments) {
+    let length = -1;
+    const payloads = segment.slices.map((bytes, pillar) => {
+      if (!bytes) return null;
+      try {
+        const { header, payload } = decodeSlice(bytes, segment.names[pillar]);
+        if (header.dataShards !== codec.dataShards || header.parityShards !== codec.parityShards) {
+          throw new InvalidSliceError(
+            'foreign',
+            `encoded ${header.dataShards}+${header.parityShards}, expected ${codec.dataShards}+${codec.parityShards}`,
+            segment.names[pillar],
+          );
+        }
+        length = header.segmentLength;
+        return payload;
+      } catch (err) {
+        if (!(err instanceof InvalidSliceError)) throw err;
+        onDamage(segment.index, pillar, err);
+        return null;
+      }
+    });
+    yield decodeSegment(codec, payloads, Math.max(length, 0));
+  }
+}

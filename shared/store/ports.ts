@@ -1,0 +1,230 @@
+/**
+ * The small interfaces the domain speaks to. `shared/aws/` implements them with the AWS SDK;
+ * nothing else in `shared/` imports an SDK.
+ */
+
+import type { RebuildJob } from '../repair/rebuild-job.ts';
+import type { UnitMessage } from './multicast.ts';
+import type { RevisionRecord, UnitStatus } from './revision.ts';
+import type { Vault } from './vault.ts';
+
+/** One slice object as a storage unit holds it. */
+export interface StoredSlice {
+  key: string;
+  size: number;
+  lastModified?: Date;
+}
+
+/** The pool's storage units: one bucket each, addressed by unit index. */
+export interface SliceStore {
+  /**
+   * Stores `body` at `key` on `unit`. `crc32` (base64, as S3's `x-amz-checksum-crc32`, see
+   * `s3Crc32`) lets the store verify the bytes on arrival; a mismatch stores nothing.
+   */
+  put(unit: number, key: string, body: Uint8Array, crc32: string): Promise<void>;
+  /**
+   * Stores `body` at `key` on `unit` only if the key holds nothing yet, in one request (S3's
+   * `If-None-Match: *`): 'created', or 'exists' with whatever is there left untouched.
+   */
+  create(unit: number, key: string, body: Uint8Array, crc32: string): Promise<'created' | 'exists'>;
+  /** The whole slice object. @throws SliceNotFoundError */
+  get(unit: number, key: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Size and stored CRC-32 of a slice object, or undefined when absent. */
+  head(unit: number, key: string): Promise<{ size: number; crc32?: string } | undefined>;
+  /** Every slice object under `prefix` on `unit`, in key order, from after `startAfter` when given. */
+  list(unit: number, prefix: string, startAfter?: string): AsyncIterable<StoredSlice>;
+  /** Deletes the keys on `unit`; absent keys are not an error. */
+  delete(unit: number, keys: string[]): Promise<void>;
+}
+
+/** Vault configurations. */
+export interface VaultStore {
+  /** @throws VaultExistsError when the name is taken. */
+  create(vault: Vault): Promise<void>;
+  /** @throws VaultNotFoundError */
+  get(name: string): Promise<Vault>;
+  list(): Promise<Vault[]>;
+}
+
+/** Keeps each unit's subscription filter policy equal to the addresses it serves. */
+export interface SubscriptionManager {
+  /** Sets unit `unit`'s subscribed addresses. Idempotent. */
+  setAddresses(unit: number, addresses: string[]): Promise<void>;
+}
+
+/** What judging a segment's statuses takes (fixed when the revision is written). */
+export interface SegmentJudge {
+  vault: string;
+  width: number;
+  writeThreshold: number;
+}
+
+/** Unit statuses for one segment, as sets: pillars for and against, and the failed units. */
+export interface SegmentVotes {
+  vault: string;
+  favorable: number[];
+  unfavorable: number[];
+  failedUnits: number[];
+}
+
+/** A segment's tally after a vote: distinct pillars heard each way, and its judge. */
+export interface SegmentTally extends SegmentJudge {
+  favorable: number;
+  unfavorable: number;
+}
+
+/** Revisions and their per-segment tallies: the committer's ledger. Every write is idempotent. */
+export interface Ledger {
+  /** Records a new pending revision, due for cleanup at `dueAt` (epoch ms) unless committed. */
+  createPending(record: RevisionRecord, dueAt: number): Promise<void>;
+  get(revision: string): Promise<RevisionRecord | undefined>;
+  /**
+   * Opens a segment's tally before its message is sent, with what judging it takes, so the
+   * committer can count its statuses without reading the revision. Idempotent; never resets
+   * a tally.
+   */
+  openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void>;
+  /**
+   * Adds pillars to an open segment's favorable and unfavorable sets and returns the set sizes
+   * afterwards, with the segment's judge; unfavorable units are added to the revision's failed
+   * units. Undefined, and nothing counted, when the segment is not open in `vault` (never
+   * opened, or purged with its revision). A repeated vote changes nothing.
+   */
+  tally(revision: string, segment: number, votes: SegmentVotes): Promise<SegmentTally | undefined>;
+  /** Adds `segments` to the revision's done set; the record afterwards, undefined if purged. */
+  markSegmentsDone(revision: string, segments: number[]): Promise<RevisionRecord | undefined>;
+  /** Records what the writer learnt at the end of its stream; returns the record afterwards. */
+  finishWriting(
+    revision: string,
+    info: { segments: number; size: number; sha256: string },
+  ): Promise<RevisionRecord>;
+  /** Flips pending to committed when all `segments` are done. True only for the call that flipped it. */
+  commit(revision: string, segments: number, at: Date): Promise<boolean>;
+  /** Flips pending to failed. True only for the call that flipped it. */
+  fail(revision: string, reason: string, dueAt: number): Promise<boolean>;
+  markTasksDone(revision: string): Promise<void>;
+  /** Marks a replaced or deleted revision as garbage, due for cleanup at `dueAt`. */
+  retire(revision: string, dueAt: number): Promise<void>;
+  /** Revisions whose slices are due for removal: stale pending, failed, garbage. */
+  due(now: number, limit: number): Promise<RevisionRecord[]>;
+  /** Cleanup of the revision's slices finished. */
+  purged(revision: string): Promise<void>;
+}
+
+/** What the object index holds per key: the manifest of its committed revision. */
+export interface IndexEntry {
+  vault: string;
+  key: string;
+  revision: string;
+  objectId: string;
+  size: number;
+  sha256: string;
+  segments: number;
+  segmentSize: number;
+  readThreshold: number;
+  units: number[];
+  committedAt: string;
+}
+
+/** Keys to their committed revisions, for reads and listings without scanning buckets. */
+export interface ObjectIndex {
+  /**
+   * Points the key at `entry.revision` unless a newer revision (or a newer delete) is there.
+   * @returns the revision it replaced, or `stale` when a newer one won.
+   */
+  publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }>;
+  get(vault: string, key: string): Promise<IndexEntry | undefined>;
+  /** Replaces the key with a tombstone at `revision`; returns the entry it removed. */
+  remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined>;
+  list(
+    vault: string,
+    prefix: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ entries: IndexEntry[]; cursor?: string }>;
+}
+
+/** A change users can subscribe to (the vault events topic). */
+export interface ObjectEvent {
+  /** `object.lost`: a rebuild found a segment with fewer than k good slices. */
+  type: 'object.committed' | 'object.deleted' | 'object.lost';
+  vault: string;
+  key: string;
+  revision: string;
+  size?: number;
+  sha256?: string;
+  time: string;
+}
+
+export interface EventBus {
+  /** At least once: consumers dedupe on `(vault, key, revision, type)`. */
+  publish(event: ObjectEvent): Promise<void>;
+}
+
+/** The network: one publish reaches every unit subscribed to the address. */
+export interface Multicast {
+  /**
+   * Sends segments' slices to the units of `address`: one message per segment, in as few
+   * calls as the transport allows.
+   */
+  send(address: string, messages: UnitMessage[]): Promise<void>;
+  /** A unit's statuses (one message for all it has), to the status group (the committer). */
+  statuses(address: string, statuses: UnitStatus[]): Promise<void>;
+}
+
+/** Where reads report the damage they met, for the rebuilder to repair. */
+export interface RepairLog {
+  record(damage: SliceDamage[]): Promise<void>;
+}
+
+/** A damage record taken from the repair queue, with the handle that removes it once repaired. */
+export interface QueuedDamage {
+  damage: SliceDamage;
+  handle: string;
+}
+
+/** The rebuilder's side of the repair queue. */
+export interface RepairInbox {
+  /** Up to `max` records waiting now (none when the queue is empty; it does not wait). */
+  receive(max: number): Promise<QueuedDamage[]>;
+  /** Removes handled records. */
+  remove(handles: string[]): Promise<void>;
+}
+
+export interface SliceDamage {
+  vault: string;
+  key: string;
+  revision: string;
+  segment: number;
+  pillar: number;
+  unit: number;
+  /** missing, corrupt, foreign, truncated, version, unreadable */
+  defect: string;
+  detail: string;
+  at: string;
+}
+
+/**
+ * Rebuild jobs, one per vault, with a lease so that one invocation at a time works on a job
+ * (SQS may deliver a continuation twice, and a schedule may start one while another runs).
+ */
+export interface RebuildJobStore {
+  get(vault: string): Promise<RebuildJob | undefined>;
+  /**
+   * Stores `job` as the vault's job unless one is running; returns the job now in force (the
+   * running one, or `job`). With `restart`, replaces a running job too.
+   */
+  start(job: RebuildJob, restart: boolean): Promise<RebuildJob>;
+  /**
+   * Takes the lease of job `id` for `holder` until `until` (epoch ms). False when the job is no
+   * longer `id`, is done, or another holder's lease has not expired at `now`.
+   */
+  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
+  /** Saves progress while `holder` holds the lease; false when it lost it. `release` ends the lease. */
+  save(job: RebuildJob, holder: string, release?: boolean): Promise<boolean>;
+}
+
+/** Makes a rebuild job carry on in a fresh invocation. */
+export interface RebuildTrigger {
+  continue(vault: string, id: string): Promise<void>;
+}

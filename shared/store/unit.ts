@@ -1,0 +1,151 @@
+/**
+ * A storage unit: one pillar's bucket, fed by its queue on the network topic. For each
+ * multicast message it checks that the address is one it is subscribed to (SNS already
+ * filtered, but a unit does not trust the network), keeps the slices whose names belong to it,
+ * stores or verifies them, and sends their statuses to the status group, one message for all
+ * the messages of a batch. Every step is idempotent: a redelivered message neither rewrites a
+ * stored slice nor counts twice.
+ */
+
+import { decodeSlice, s3Crc32 } from '../codec/slice-header.ts';
+import { parseSliceName } from '../codec/slice-name.ts';
+import { InvalidSliceError } from '../errors.ts';
+import type { SliceEnvelope, UnitMessage } from './multicast.ts';
+import type { Multicast, SliceStore } from './ports.ts';
+import type { UnitStatus } from './revision.ts';
+
+/** The addresses this unit is subscribed to. */
+export interface SubscriptionView {
+  addresses(options?: { refresh: boolean }): Promise<Set<string>>;
+}
+
+export interface UnitDeps {
+  unit: number;
+  slices: SliceStore;
+  multicast: Multicast;
+  subscriptions: SubscriptionView;
+  /** Called for each message ignored as foreign, with why (a counter or a log line). */
+  foreign: (reason: string, delivery: UnitDelivery) => void;
+}
+
+async function storeOne(
+  deps: UnitDeps,
+  message: UnitMessage,
+  s: SliceEnvelope,
+): Promise<UnitStatus> {
+  const status = (ok: boolean, reason?: string): UnitStatus => ({
+    vault: message.vault,
+    revision: message.revision,
+    segment: message.segment,
+    pillar: s.pillar,
+    unit: deps.unit,
+    ok,
+    ...(reason ? { reason } : {}),
+  });
+  const name = parseSliceName(s.name);
+  if (
+    name.vault !== message.vault ||
+    name.revision !== message.revision ||
+    name.segment !== message.segment ||
+    name.pillar !== s.pillar
+  ) {
+    return status(false, `slice name ${s.name} does not belong to this message`);
+  }
+  if (s.missing) return status(false, `the writer could not place it: ${s.missing}`);
+  try {
+    const matches = (found: { size: number; crc32?: string } | undefined) =>
+      found !== undefined && found.size === s.size && (found.crc32 ?? s.crc32) === s.crc32;
+    if (s.data === undefined) {
+      // Claim-check: the writer put it; storing is verifying what is there.
+      const existing = await deps.slices.head(deps.unit, s.name);
+      if (!existing) return status(false, 'slice not found in the bucket');
+      return matches(existing)
+        ? status(true)
+        : status(false, 'stored slice does not match its checksum or size');
+    }
+    const bytes = Buffer.from(s.data, 'base64');
+    if (s3Crc32(bytes) !== s.crc32)
+      return status(false, 'inline slice does not match its checksum');
+    decodeSlice(bytes, s.name);
+    // One request when the slice is new; a redelivery finds it and rewrites nothing.
+    if ((await deps.slices.create(deps.unit, s.name, bytes, s.crc32)) === 'created')
+      return status(true);
+    if (matches(await deps.slices.head(deps.unit, s.name))) return status(true);
+    // Something else holds the name (a slice of other bytes): this message's slice replaces it.
+    await deps.slices.put(deps.unit, s.name, bytes, s.crc32);
+    return status(true);
+  } catch (err) {
+    if (err instanceof InvalidSliceError) return status(false, err.message);
+    return status(false, `${(err as Error).name}: ${(err as Error).message}`);
+  }
+}
+
+/** One multicast message as a unit's queue delivered it. */
+export interface UnitDelivery {
+  message: UnitMessage;
+  /** The address in the message attribute, which SNS filtered on. */
+  attributeAddress: string | undefined;
+  /** The queue's id for the message, for logs. */
+  messageId?: string;
+}
+
+export interface UnitOutcome {
+  ignored: boolean;
+  confirmed: number;
+  failed: number;
+}
+
+async function statusesOf(
+  deps: UnitDeps,
+  delivery: UnitDelivery,
+): Promise<UnitStatus[] | undefined> {
+  const { message, attributeAddress } = delivery;
+  const address = attributeAddress ?? message.address;
+  if (address !== message.address) {
+    deps.foreign(
+      `address attribute ${address} differs from the message's ${message.address}`,
+      delivery,
+    );
+    return undefined;
+  }
+  let subscribed = await deps.subscriptions.addresses();
+  // A vault created a moment ago may not be in a cached view yet: look once more before refusing.
+  if (!subscribed.has(address)) subscribed = await deps.subscriptions.addresses({ refresh: true });
+  if (!subscribed.has(address)) {
+    deps.foreign(`not subscribed to ${address}`, delivery);
+    return undefined;
+  }
+  const mine = message.slices.filter((s) => s.unit === deps.unit);
+  return Promise.all(mine.map((s) => storeOne(deps, message, s)));
+}
+
+/**
+ * Handles the multicast messages of one batch: stores or verifies this unit's slices of all of
+ * them at once, then sends one status message per address for the whole batch. A delivery is
+ * settled only once its statuses are sent: a failed publish rejects the deliveries it carried,
+ * and those messages must come again (storing is idempotent, so they only re-verify).
+ */
+export async function storeSlicesOnce(
+  deps: UnitDeps,
+  deliveries: UnitDelivery[],
+): Promise<PromiseSettledResult<UnitOutcome>[]> {
+  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d)));
+  const byAddress = new Map<string, UnitStatus[]>();
+  stored.forEach((r, i) => {
+    if (r.status !== 'fulfilled' || !r.value?.length) return;
+    const address = (deliveries[i] as UnitDelivery).message.address;
+    byAddress.set(address, [...(byAddress.get(address) ?? []), ...r.value]);
+  });
+  const sent = new Map<string, Promise<void>>();
+  for (const [address, statuses] of byAddress)
+    sent.set(address, deps.multicast.statuses(address, statuses));
+  return Promise.allSettled(
+    stored.map(async (r, i): Promise<UnitOutcome> => {
+      if (r.status === 'rejected') throw r.reason;
+      if (r.value === undefined) return { ignored: true, confirmed: 0, failed: 0 };
+      if (r.value.length > 0) await sent.get((deliveries[i] as UnitDelivery).message.address);
+      const confirmed = r.value.filter((s) => s.ok).length;
+      return { ignored: false, confirmed, failed: r.value.length - confirmed };
+    }),
+  );
+}

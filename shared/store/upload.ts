@@ -1,0 +1,173 @@
+/**
+ * Staged uploads, for objects larger than one API call carries: the client sends parts (each
+ * up to the inline limit) into a staging bucket, then completes; a disperser then streams the
+ * parts, in order, through the writer, one segment at a time, so memory stays bounded whatever
+ * the object's size. Completing only queues the dispersal: the client polls the upload.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidParameterError, UploadNotFoundError, UploadStateError } from '../errors.ts';
+import { validateKey } from './object-key.ts';
+import type { VaultStore } from './ports.ts';
+import { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
+
+export type UploadState = 'open' | 'dispersing' | 'committed' | 'failed' | 'pending';
+
+export interface Upload {
+  uploadId: string;
+  vault: string;
+  key: string;
+  state: UploadState;
+  createdAt: string;
+  parts?: number;
+  size?: number;
+  revision?: string;
+  sha256?: string;
+  reason?: string;
+  failedUnits?: number[];
+}
+
+export interface UploadStore {
+  create(upload: Upload): Promise<void>;
+  get(uploadId: string): Promise<Upload | undefined>;
+  /** Applies `fields` if the upload is in one of `from`. @returns whether it applied. */
+  transition(uploadId: string, from: UploadState[], fields: Partial<Upload>): Promise<boolean>;
+}
+
+export interface StagingStore {
+  putPart(uploadId: string, part: number, body: Uint8Array): Promise<void>;
+  /** Part numbers and sizes, in order. */
+  listParts(uploadId: string): Promise<Array<{ part: number; size: number }>>;
+  readPart(uploadId: string, part: number): AsyncIterable<Uint8Array>;
+  deleteUpload(uploadId: string): Promise<void>;
+}
+
+export interface DispersalQueue {
+  enqueue(uploadId: string): Promise<void>;
+}
+
+export const MAX_PARTS = 10_000;
+
+export interface UploadDeps {
+  vaults: VaultStore;
+  uploads: UploadStore;
+  staging: StagingStore;
+  dispersal: DispersalQueue;
+}
+
+export async function createUpload(
+  deps: UploadDeps,
+  vault: string,
+  body: unknown,
+): Promise<Upload> {
+  await deps.vaults.get(vault);
+  const key = validateKey((body as { key?: unknown } | null)?.key, 'key');
+  const upload: Upload = {
+    uploadId: `u${Date.now().toString(36)}${randomBytes(8).toString('hex')}`,
+    vault,
+    key,
+    state: 'open',
+    createdAt: new Date().toISOString(),
+  };
+  await deps.uploads.create(upload);
+  return upload;
+}
+
+async function openUpload(deps: UploadDeps, vault: string, uploadId: string): Promise<Upload> {
+  const upload = await deps.uploads.get(uploadId);
+  if (!upload || upload.vault !== vault) throw new UploadNotFoundError(uploadId);
+  return upload;
+}
+
+export async function getUpload(
+  deps: UploadDeps,
+  vault: string,
+  uploadId: string,
+): Promise<Upload> {
+  return openUpload(deps, vault, uploadId);
+}
+
+/** Stores part `part` (1-based). Sending a part again replaces it. */
+export async function putPart(
+  deps: UploadDeps,
+  vault: string,
+  uploadId: string,
+  part: number,
+  body: Uint8Array,
+): Promise<void> {
+  if (!Number.isInteger(part) || part < 1 || part > MAX_PARTS) {
+    throw new InvalidParameterError('part', `must be an integer 1..${MAX_PARTS}`);
+  }
+  const upload = await openUpload(deps, vault, uploadId);
+  if (upload.state !== 'open')
+    throw new UploadStateError(uploadId, `is ${upload.state}; parts are taken only while open`);
+  await deps.staging.putPart(uploadId, part, body);
+}
+
+/**
+ * Checks that parts 1..N are all there and queues the dispersal. Completing twice is harmless.
+ * @throws InvalidParameterError when parts are missing.
+ */
+export async function completeUpload(
+  deps: UploadDeps,
+  vault: string,
+  uploadId: string,
+): Promise<Upload> {
+  const upload = await openUpload(deps, vault, uploadId);
+  if (upload.state !== 'open') return upload;
+  const parts = await deps.staging.listParts(uploadId);
+  const gap = parts.findIndex((p, i) => p.part !== i + 1);
+  if (parts.length === 0) throw new InvalidParameterError('parts', 'no part was uploaded');
+  if (gap >= 0)
+    throw new InvalidParameterError(
+      'parts',
+      `part ${gap + 1} is missing (parts must be 1..N with no gap)`,
+    );
+  const size = parts.reduce((n, p) => n + p.size, 0);
+  await deps.uploads.transition(uploadId, ['open'], {
+    state: 'dispersing',
+    parts: parts.length,
+    size,
+  });
+  await deps.dispersal.enqueue(uploadId);
+  return { ...upload, state: 'dispersing', parts: parts.length, size };
+}
+
+/**
+ * Streams the staged parts through the writer. Idempotent: a redelivered dispersal of an
+ * upload already decided does nothing.
+ */
+export async function disperseUpload(
+  deps: UploadDeps & { writer: WriterDeps },
+  uploadId: string,
+  waitMs: number,
+): Promise<WriteOutcome | undefined> {
+  const upload = await deps.uploads.get(uploadId);
+  if (upload?.state !== 'dispersing') return undefined;
+  const parts = await deps.staging.listParts(uploadId);
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (const p of parts) yield* deps.staging.readPart(uploadId, p.part);
+  }
+  const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), { waitMs });
+  if (outcome.state === 'committed') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'committed',
+      revision: outcome.revision,
+      sha256: outcome.sha256,
+      size: outcome.size,
+    });
+    await deps.staging.deleteUpload(uploadId);
+  } else if (outcome.state === 'failed') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+      failedUnits: outcome.failedUnits,
+    });
+  } else {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'pending',
+      revision: outcome.revision,
+    });
+  }
+  return outcome;
+}

@@ -1,0 +1,241 @@
+/**
+ * The writer: the first DS processing unit of seed 000. It records a pending revision, cuts the
+ * body into segments, encodes each into n slices, and sends ONE multicast message per segment
+ * to the vault's address carrying every slice name with its slice. Small slices ride in the
+ * message; larger ones are first put in their own unit's bucket (claim-check), so the unit's
+ * store is a verify, and no byte is written twice. Messages of segments placed close together
+ * share one publish call (each stays its own message). The committer decides visibility; the
+ * writer then waits, up to a limit, to tell its caller.
+ */
+import { codecFor } from '../codec/codecs.ts';
+import { encodeStream } from '../codec/segment-stream.ts';
+import { s3Crc32 } from '../codec/slice-header.ts';
+import { formatSliceName, sliceNamesOf } from '../codec/slice-name.ts';
+import { type CommitterDeps, tryCommit } from './committer.ts';
+import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
+import { validateKey } from './object-key.ts';
+import type { Multicast, SliceStore, VaultStore } from './ports.ts';
+import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
+import type { Vault } from './vault.ts';
+
+export interface WriterDeps extends CommitterDeps {
+  vaults: VaultStore;
+  slices: SliceStore;
+  multicast: Multicast;
+  /** After this long a revision still pending is failed and removed by the janitor. */
+  pendingTimeoutMs: number;
+}
+
+export type WriteOutcome =
+  | { state: 'committed'; key: string; revision: string; size: number; sha256: string }
+  | { state: 'pending'; key: string; revision: string }
+  | { state: 'failed'; key: string; revision: string; failedUnits: number[]; reason: string };
+
+/** Segments whose slices may be in flight at once: bounds memory, overlaps encode and upload. */
+const SEGMENTS_IN_FLIGHT = 2;
+
+/** Segment messages sent together at most (SNS PublishBatch takes ten). */
+const MESSAGES_PER_SEND = 10;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A vault never changes once created (there is no update), so a writer keeps it a while. */
+const VAULT_TTL_MS = 30_000;
+const vaultCache = new WeakMap<VaultStore, Map<string, { vault: Vault; at: number }>>();
+
+async function vaultOf(store: VaultStore, name: string): Promise<Vault> {
+  let byName = vaultCache.get(store);
+  if (!byName) {
+    byName = new Map();
+    vaultCache.set(store, byName);
+  }
+  const hit = byName.get(name);
+  if (hit && Date.now() - hit.at < VAULT_TTL_MS) return hit.vault;
+  const vault = await store.get(name);
+  byName.set(name, { vault, at: Date.now() });
+  return vault;
+}
+
+/**
+ * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
+ * @throws VaultNotFoundError, InvalidParameterError (bad key)
+ */
+export async function writeObject(
+  deps: WriterDeps,
+  vaultName: string,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  opts: { waitMs: number },
+): Promise<WriteOutcome> {
+  validateKey(key);
+  const vault = await vaultOf(deps.vaults, vaultName);
+  const now = (deps.now ?? (() => new Date()))();
+  const revision = newRevisionId(now.getTime());
+  const objectId = objectIdOf(vault.name, key);
+  const k = vault.readThreshold;
+  const codec = codecFor(k, vault.width - k);
+  const record: RevisionRecord = {
+    revision,
+    vault: vault.name,
+    key,
+    objectId,
+    state: 'pending',
+    segmentSize: vault.segmentSize,
+    readThreshold: k,
+    writeThreshold: vault.writeThreshold,
+    units: vault.units,
+    doneSegments: 0,
+    failedUnits: [],
+    createdAt: now.toISOString(),
+    tasksDone: false,
+  };
+  const judge = {
+    vault: vault.name,
+    width: vault.units.length,
+    writeThreshold: vault.writeThreshold,
+  };
+  // Every stream has a segment 0 (an empty one is one empty segment): open it meanwhile.
+  await Promise.all([
+    deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs),
+    deps.ledger.openSegment(revision, 0, judge),
+  ]);
+
+  const name = sliceNamesOf(record);
+  // A placed segment's message waits while other segments are still being placed, up to a
+  // batch: one publish then carries them all, and each unit gets them in one invocation (one
+  // status message back instead of one per segment). A stream that pauses sends what it has.
+  const ready: UnitMessage[] = [];
+  let placing = 0;
+  const flush = async () => {
+    const batch = ready.splice(0);
+    if (batch.length > 0) await deps.multicast.send(vault.address, batch);
+  };
+  const sendSegment = async (segment: number, slices: Uint8Array[]) => {
+    placing++;
+    try {
+      const total = slices.reduce((n, s) => n + s.length, 0);
+      const inline = total <= INLINE_SLICE_BUDGET;
+      const placed = Promise.all(
+        slices.map(async (bytes, pillar): Promise<SliceEnvelope> => {
+          const unit = vault.units[pillar] as number;
+          const envelope: SliceEnvelope = {
+            pillar,
+            unit,
+            name: formatSliceName(name(segment, pillar)),
+            crc32: s3Crc32(bytes),
+            size: bytes.length,
+          };
+          if (inline) return { ...envelope, data: Buffer.from(bytes).toString('base64') };
+          try {
+            await deps.slices.put(unit, envelope.name, bytes, envelope.crc32);
+          } catch (err) {
+            envelope.missing = `${(err as Error).name}: ${(err as Error).message}`;
+          }
+          return envelope;
+        }),
+      );
+      // The tally opens while the slices travel: units may answer as soon as the message is out.
+      const [envelopes] = await Promise.all([
+        placed,
+        segment > 0 ? deps.ledger.openSegment(revision, segment, judge) : undefined,
+      ]);
+      ready.push({
+        v: 1,
+        vault: vault.name,
+        address: vault.address,
+        revision,
+        segment,
+        slices: envelopes,
+      });
+    } finally {
+      placing--;
+    }
+    if (placing === 0 || ready.length >= MESSAGES_PER_SEND) await flush();
+  };
+
+  const stream = encodeStream(body, { codec, segmentSize: vault.segmentSize, name });
+  const inFlight = new Set<Promise<void>>();
+  let summary: { size: number; sha256: string; segments: number } | undefined;
+  for (;;) {
+    const step = await stream.next();
+    if (step.done) {
+      summary = step.value;
+      break;
+    }
+    const p = sendSegment(step.value.index, step.value.slices).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+  }
+  // The count is known once the stream ends: record it while the last segments still travel.
+  // Statuses may all be in before it is recorded, so the commit is tried here too.
+  const [finished] = await Promise.all([
+    deps.ledger.finishWriting(revision, summary),
+    Promise.all(inFlight),
+  ]);
+  // When this call made the commit and ran its tasks, there is nothing to wait for.
+  const tried = await tryCommit(deps, finished);
+  if (isCommitted(tried) && tried.tasksDone) return committedOutcome(key, tried);
+  return waitForOutcome(deps, key, revision, opts.waitMs);
+}
+
+const isCommitted = (r: RevisionRecord | undefined): r is RevisionRecord =>
+  r?.state === 'committed' || r?.state === 'garbage';
+
+const committedOutcome = (key: string, r: RevisionRecord): WriteOutcome => ({
+  state: 'committed',
+  key,
+  revision: r.revision,
+  size: r.size ?? 0,
+  sha256: r.sha256 ?? '',
+});
+
+/** Polls while a commit is due (units and committer usually answer within this). */
+const POLL_MS = 10;
+const POLL_FAST_FOR_MS = 200;
+/** Then polls slow down, so a long wait costs few reads. */
+const MAX_POLL_MS = 100;
+/** Once committed, the tasks take a few writes: look again soon, then back off as before. */
+const TASKS_POLL_MS = 3;
+
+/**
+ * Polls the ledger until the revision is committed or failed, or `waitMs` has passed; once
+ * committed (which never turns back), only the index, until it points at the revision (or at
+ * a newer one): that is the first associated task, so visibility does not wait for the others.
+ */
+export async function waitForOutcome(
+  deps: Pick<WriterDeps, 'ledger' | 'index'>,
+  key: string,
+  revision: string,
+  waitMs: number,
+): Promise<WriteOutcome> {
+  const started = Date.now();
+  const deadline = started + waitMs;
+  let delay = POLL_MS;
+  let committed: RevisionRecord | undefined;
+  for (let first = true; ; first = false) {
+    if (!first || waitMs > 0) await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    const wasCommitted = committed !== undefined;
+    if (!committed) {
+      const r = await deps.ledger.get(revision);
+      if (r?.state === 'failed') {
+        return {
+          state: 'failed',
+          key,
+          revision,
+          failedUnits: r.failedUnits,
+          reason: r.reason ?? 'failed',
+        };
+      }
+      if (isCommitted(r)) {
+        if (r.tasksDone) return committedOutcome(key, r);
+        committed = r;
+      }
+    }
+    if (committed && ((await deps.index.get(committed.vault, key))?.revision ?? '') >= revision)
+      return committedOutcome(key, committed);
+    if (Date.now() >= deadline) return { state: 'pending', key, revision };
+    if (committed && !wasCommitted) delay = TASKS_POLL_MS;
+    else if (!committed && Date.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
+    else delay = Math.min(delay * 1.5, MAX_POLL_MS);
+  }
+}

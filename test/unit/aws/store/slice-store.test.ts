@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { S3SliceStore } from '../../../../shared/aws/store/slice-store.ts';
+
+/** Stands in for a regional S3 client: records which bucket each call went to. */
+function recordingClient(name: string, calls: string[]): S3Client {
+  return {
+    send: async (command: { input: { Bucket?: string } }) => {
+      calls.push(`${name}:${command.input.Bucket}`);
+      return { ContentLength: 3 };
+    },
+  } as unknown as S3Client;
+}
+
+test("each unit's requests go through the client of its bucket's region", async () => {
+  const calls: string[] = [];
+  const home = recordingClient('us-east-1', calls);
+  const away = recordingClient('eu-west-1', calls);
+  const store = new S3SliceStore([home, away, home], ['b0', 'b1', 'b2']);
+  await store.put(1, 'k', new Uint8Array(3), 'AAAAAA==');
+  await store.head(0, 'k');
+  await store.delete(2, ['k']).catch(() => {});
+  assert.deepEqual(calls, ['eu-west-1:b1', 'us-east-1:b0', 'us-east-1:b2']);
+});
+
+test('a client list that does not match the buckets is refused, and so is an unknown unit', async () => {
+  const calls: string[] = [];
+  assert.throws(
+    () => new S3SliceStore([recordingClient('a', calls)], ['b0', 'b1']),
+    /1 S3 clients for 2 unit buckets/,
+  );
+  const store = new S3SliceStore(recordingClient('a', calls), ['b0']);
+  await assert.rejects(store.head(3, 'k'), /unit 3 is not in the pool of 1/);
+});

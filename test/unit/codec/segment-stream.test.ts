@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { createCodec } from '../../../shared/codec/reed-solomon.ts';
+import {
+  cutSegments,
+  decodeStream,
+  encodeStream,
+  type FetchedSegment,
+} from '../../../shared/codec/segment-stream.ts';
+import { formatSliceName } from '../../../shared/codec/slice-name.ts';
+import { TooFewShardsError } from '../../../shared/errors.ts';
+import { objectIdOf } from '../../../shared/store/revision.ts';
+
+const REVISION = '0000mhx3k2a1b2c3d4e5f6a7b8';
+const name = (segment: number, pillar: number) => ({
+  vault: 'default',
+  objectId: objectIdOf('default', 'k'),
+  revision: REVISION,
+  segment,
+  pillar,
+});
+
+async function* chunks(data: Uint8Array, sizes: number[]) {
+  let at = 0;
+  let i = 0;
+  while (at < data.length) {
+    const n = Math.max(1, sizes[i++ % sizes.length] as number);
+    yield data.subarray(at, at + n);
+    at += n;
+  }
+}
+
+async function collect(gen: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const p of gen) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+test('segments are segmentSize bytes, the last shorter, and an empty stream is one empty segment', async () => {
+  // Prepare
+  const lengths = async (size: number) => {
+    const out: number[] = [];
+    for await (const s of cutSegments(chunks(randomBytes(size), [7, 100]), 64)) out.push(s.length);
+    return out;
+  };
+  // Act, Assess
+  assert.deepEqual(await lengths(0), [0]);
+  assert.deepEqual(await lengths(64), [64]);
+  assert.deepEqual(await lengths(65), [64, 1]);
+  assert.deepEqual(await lengths(200), [64, 64, 64, 8]);
+});
+
+test('a stream encodes to slices and decodes back exactly, with up to m slices lost or corrupt per segment', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: 16, max: 1500 }),
+      fc.array(fc.integer({ min: 1, max: 900 }), { minLength: 1, maxLength: 4 }),
+      fc.infiniteStream(fc.nat()),
+      async (k, m, size, segmentSize, chunkSizes, dice) => {
+        // Prepare
+        const codec = createCodec(k, m);
+        const data = randomBytes(size);
+        const encoded: FetchedSegment[] = [];
+        const stream = encodeStream(chunks(data, chunkSizes), { codec, segmentSize, name });
+        let summary: { size: number; sha256: string; segments: number } | undefined;
+        for (;;) {
+          const step = await stream.next();
+          if (step.done) {
+            summary = step.value;
+            break;
+          }
+          const seg = step.value;
+          const slices: Array<Uint8Array | null> = [...seg.slices];
+          // Lose or corrupt up to m pillars of this segment.
+          const hurt = (dice.next().value as number) % (m + 1);
+          for (let h = 0; h < hurt; h++) {
+            const pillar = (dice.next().value as number) % (k + m);
+            const slice = slices[pillar];
+            if (slice && (dice.next().value as number) % 2 === 0) {
+              const copy = Uint8Array.from(slice);
+              const at = (dice.next().value as number) % copy.length;
+              copy[at] = (copy[at] as number) ^ 0x5a;
+              slices[pillar] = copy;
+            } else slices[pillar] = null;
+          }
+          encoded.push({
+            index: seg.index,
+            names: seg.slices.map((_, p) => formatSliceName(name(seg.index, p))),
+            slices,
+          });
+        }
+
+        // Act
+        async function* replay() {
+          yield* encoded;
+        }
+        const damage: number[] = [];
+        const back = await collect(decodeStream(replay(), codec, (_s, p) => damage.push(p)));
+
+        // Assess
+        assert.deepEqual(back, data);
+        assert.equal(summary?.size, size);
+        assert.equal(summary?.sha256, createHash('sha256').update(data).digest('hex'));
+        assert.equal(summary?.segments, Math.max(1, Math.ceil(size / segmentSize)));
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('a segment with m + 1 slices gone fails with TooFewShardsError', async () => {
+  // Prepare
+  const codec = createCodec(3, 2);
+  const first = (
+    await encodeStream(chunks(randomBytes(100), [100]), { codec, segmentSize: 100, name }).next()
+  ).value as { slices: Uint8Array[] };
+  async function* one() {
+    yield {
+      index: 0,
+      names: first.slices.map((_, p) => formatSliceName(name(0, p))),
+      slices: [null, null, null, first.slices[3] ?? null, first.slices[4] ?? null],
+    };
+  }
+  // Act, Assess
+  await assert.rejects(collect(decodeStream(one(), codec)), TooFewShardsError);
+});

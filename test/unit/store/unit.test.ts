@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { s3Crc32 } from '../../../shared/codec/slice-header.ts';
+import { formatSliceName } from '../../../shared/codec/slice-name.ts';
+import type { UnitMessage } from '../../../shared/store/multicast.ts';
+import type { SliceStore } from '../../../shared/store/ports.ts';
+import type { UnitStatus } from '../../../shared/store/revision.ts';
+import { storeSlicesOnce, type UnitDeps } from '../../../shared/store/unit.ts';
+import { inlineUnitMessage } from '../../helpers/unit-message.ts';
+
+const revision = '00mwzq0jzn82050b176c0d6f34';
+
+/** A claim-check message for segment `segment` whose slice for unit 1 is stored (HEAD finds it). */
+function message(segment: number, address = 'vault/default'): UnitMessage {
+  const name = formatSliceName({
+    vault: 'default',
+    objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
+    revision,
+    segment,
+    pillar: 1,
+  });
+  return {
+    v: 1,
+    vault: 'default',
+    address,
+    revision,
+    segment,
+    slices: [{ pillar: 1, unit: 1, name, crc32: 'AAAAAA==', size: 10 }],
+  };
+}
+
+function unitDeps(publish: (address: string, s: UnitStatus[]) => Promise<void>): UnitDeps {
+  return {
+    unit: 1,
+    slices: {
+      head: async () => ({ size: 10, crc32: 'AAAAAA==' }),
+    } as unknown as SliceStore,
+    multicast: { send: async () => {}, statuses: publish },
+    subscriptions: { addresses: async () => new Set(['vault/default']) },
+    foreign: () => {},
+  };
+}
+
+test('a batch of messages costs one status message, carrying every slice verified', async () => {
+  // Prepare
+  const sent: Array<{ address: string; statuses: UnitStatus[] }> = [];
+  const deps = unitDeps(async (address, statuses) => void sent.push({ address, statuses }));
+
+  // Act
+  const results = await storeSlicesOnce(deps, [
+    { message: message(0), attributeAddress: 'vault/default' },
+    { message: message(1), attributeAddress: 'vault/default' },
+    { message: message(2, 'vault/other'), attributeAddress: 'vault/other' },
+  ]);
+
+  // Assess: one publish for the two subscribed messages; the foreign one is ignored.
+  assert.equal(sent.length, 1);
+  assert.deepEqual(
+    sent[0]?.statuses.map((s) => [s.segment, s.ok]),
+    [
+      [0, true],
+      [1, true],
+    ],
+  );
+  assert.deepEqual(
+    results.map((r) => r.status === 'fulfilled' && r.value),
+    [
+      { ignored: false, confirmed: 1, failed: 0 },
+      { ignored: false, confirmed: 1, failed: 0 },
+      { ignored: true, confirmed: 0, failed: 0 },
+    ],
+  );
+});
+
+test('when the status message cannot be sent, every message it carried must come again', async () => {
+  const deps = unitDeps(async () => {
+    throw new Error('SNS is away');
+  });
+  const results = await storeSlicesOnce(deps, [
+    { message: message(0), attributeAddress: 'vault/default' },
+    { message: message(1), attributeAddress: 'vault/default' },
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+});
+
+test('an inline slice is created in one request; a redelivery rewrites only a slice of other bytes', async () => {
+  // Prepare: an inline message for unit 2, and a store that records each call.
+  const { message: inline, bytes, name } = inlineUnitMessage('AAAAAAAAAAAAAAAAAAAAAA', revision);
+  const held = new Map<string, { size: number; crc32: string }>();
+  const calls: string[] = [];
+  const slices = {
+    create: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+      calls.push('create');
+      if (held.has(key)) return 'exists' as const;
+      held.set(key, { size: body.length, crc32 });
+      return 'created' as const;
+    },
+    head: async (_u: number, key: string) => {
+      calls.push('head');
+      return held.get(key);
+    },
+    put: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+      calls.push('put');
+      held.set(key, { size: body.length, crc32 });
+    },
+  } as unknown as SliceStore;
+  const sent: boolean[] = [];
+  const deps: UnitDeps = {
+    ...unitDeps(async (_a, statuses) => void sent.push(...statuses.map((s) => s.ok))),
+    unit: 2,
+    slices,
+  };
+  const deliver = () =>
+    storeSlicesOnce(deps, [{ message: inline, attributeAddress: 'vault/default' }]);
+
+  // Act
+  await deliver();
+  const first = calls.splice(0);
+  await deliver();
+  const redelivered = calls.splice(0);
+  held.set(formatSliceName(name), { size: 3, crc32: 'AAAAAA==' });
+  await deliver();
+  const overOther = calls.splice(0);
+
+  // Assess
+  assert.deepEqual(first, ['create'], 'a new slice costs one request');
+  assert.deepEqual(redelivered, ['create', 'head'], 'found, checked, not rewritten');
+  assert.deepEqual(overOther, ['create', 'head', 'put'], 'other bytes under the name are replaced');
+  assert.deepEqual(held.get(formatSliceName(name)), { size: bytes.length, crc32: s3Crc32(bytes) });
+  assert.deepEqual(sent, [true, true, true]);
+});

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidParameterError } from '../../../shared/errors.ts';
+import type { VaultStore } from '../../../shared/store/ports.ts';
+import {
+  planVault,
+  unitSubscriptions,
+  vaultAddress,
+  vaultSubscriptionView,
+} from '../../../shared/store/vault.ts';
+
+const now = new Date('2026-11-24T00:00:00Z');
+
+test('a valid request becomes a vault on the least used units, with its multicast address', () => {
+  // Act
+  const vault = planVault(
+    { name: 'photos', width: 3, readThreshold: 2, writeThreshold: 2 },
+    8,
+    [1, 1, 0, 1, 0, 0, 1, 1],
+    now,
+  );
+
+  // Assess
+  assert.deepEqual(vault, {
+    name: 'photos',
+    width: 3,
+    readThreshold: 2,
+    writeThreshold: 2,
+    segmentSize: 8 * 1024 * 1024,
+    units: [2, 4, 5],
+    address: 'vault/photos',
+    createdAt: '2026-11-24T00:00:00.000Z',
+  });
+});
+
+test('explicit units are kept in pillar order', () => {
+  const vault = planVault(
+    { name: 'abc', width: 2, readThreshold: 1, writeThreshold: 2, units: [7, 0] },
+    8,
+    [],
+    now,
+  );
+  assert.deepEqual(vault.units, [7, 0]);
+});
+
+test('every invalid parameter is refused with the field and the rule', () => {
+  const ok = { name: 'good', width: 6, readThreshold: 4, writeThreshold: 5 };
+  const cases: Array<[unknown, string, RegExp]> = [
+    [[], 'body', /JSON object/],
+    [{ ...ok, name: 'Bad_Name' }, 'name', /lowercase letters/],
+    [{ ...ok, name: 'ab' }, 'name', /3-63/],
+    [{ ...ok, width: 9 }, 'width', /between 1 and 8, got 9/],
+    [{ ...ok, width: 2.5 }, 'width', /integer/],
+    [{ ...ok, width: '6' }, 'width', /integer, got "6"/],
+    [{ ...ok, readThreshold: 7 }, 'readThreshold', /between 1 and 6, got 7/],
+    [{ ...ok, writeThreshold: 3 }, 'writeThreshold', /between 4 and 6, got 3/],
+    [{ ...ok, segmentSize: 100 }, 'segmentSize', /between 4096/],
+    [{ ...ok, units: [0, 1] }, 'units', /exactly width \(6\)/],
+    [{ ...ok, units: [0, 1, 2, 3, 4, 4] }, 'units', /must not repeat/],
+    [{ ...ok, units: [0, 1, 2, 3, 4, 8] }, 'units[5]', /between 0 and 7/],
+    [{ ...ok, colour: 'red' }, 'colour', /is not a vault field/],
+  ];
+  for (const [body, field, rule] of cases) {
+    assert.throws(
+      () => planVault(body, 8, [], now),
+      (err: Error) =>
+        err instanceof InvalidParameterError && err.field === field && rule.test(err.message),
+      `${field}: ${JSON.stringify(body)}`,
+    );
+  }
+});
+
+test('a unit subscribes to its own address and those of the vaults it serves', () => {
+  const a = planVault(
+    { name: 'aaa', width: 2, readThreshold: 1, writeThreshold: 1, units: [0, 1] },
+    4,
+    [],
+    now,
+  );
+  const b = planVault(
+    { name: 'bbb', width: 2, readThreshold: 1, writeThreshold: 1, units: [1, 2] },
+    4,
+    [],
+    now,
+  );
+  assert.deepEqual(unitSubscriptions(1, [a, b]), [
+    'unit/1',
+    vaultAddress('aaa'),
+    vaultAddress('bbb'),
+  ]);
+  assert.deepEqual(unitSubscriptions(3, [a, b]), ['unit/3']);
+});
+
+test('a unit subscription view shares one read among callers, and does not keep a failed read', async () => {
+  // Prepare: a store whose list is counted, and fails on the first call.
+  const vault = planVault(
+    { name: 'shared', width: 3, readThreshold: 2, writeThreshold: 2 },
+    8,
+    [],
+    new Date(),
+  );
+  let lists = 0;
+  const store = {
+    async list() {
+      lists++;
+      if (lists === 1) throw new Error('throttled');
+      return [vault];
+    },
+  } as unknown as VaultStore;
+  const view = vaultSubscriptionView(store, vault.units[0] as number);
+
+  // Act and assess: the failed read reaches its callers and is dropped; ten callers at once
+  // then share one read, and a refresh within a second reads nothing more.
+  await assert.rejects(view.addresses(), /throttled/);
+  const all = await Promise.all(Array.from({ length: 10 }, () => view.addresses()));
+  assert.equal(lists, 2);
+  for (const addresses of all) assert.ok(addresses.has(vault.address));
+  await view.addresses({ refresh: true });
+  assert.equal(lists, 2);
+});
