@@ -3,8 +3,8 @@
  * worker pool's speed-up on many segments against one thread, measured in the same run.
  */
 import { randomFillSync } from 'node:crypto';
+import { createCodec } from '../shared/codec/index.ts';
 import { createCodecPool } from '../shared/codec/pool.ts';
-import { createCodec } from '../shared/codec/reed-solomon.ts';
 import { encodeSegment } from '../shared/codec/segment.ts';
 import { encodeStream } from '../shared/codec/segment-stream.ts';
 import { objectIdOf } from '../shared/store/revision.ts';

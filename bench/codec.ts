@@ -18,7 +18,7 @@ import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { crc32 } from '../shared/codec/checksum.ts';
-import { type Codec, createCodec } from '../shared/codec/reed-solomon.ts';
+import { type Codec, createCodec } from '../shared/codec/index.ts';
 import { streamBench } from './codec-stream.ts';
 
 const require = createRequire(import.meta.url);

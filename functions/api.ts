@@ -13,18 +13,28 @@ import {
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
-import { explainObject } from '../shared/repair/explain.ts';
-import { parseRebuildRequest, publicJob } from '../shared/repair/rebuild-job.ts';
-import { startRebuild } from '../shared/repair/rebuilder.ts';
-import { GARBAGE_GRACE_MS } from '../shared/store/committer.ts';
-import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
-import { validateKey } from '../shared/store/object-key.ts';
-import type { IndexEntry } from '../shared/store/ports.ts';
-import { openObject } from '../shared/store/reader.ts';
-import { newRevisionId } from '../shared/store/revision.ts';
-import { completeUpload, createUpload, getUpload, putPart } from '../shared/store/upload.ts';
-import { createVault, ensureDefaultVault, validateVaultName } from '../shared/store/vault.ts';
-import { writeObject } from '../shared/store/writer.ts';
+import {
+  explainObject,
+  parseRebuildRequest,
+  publicJob,
+  startRebuild,
+} from '../shared/repair/index.ts';
+import {
+  completeUpload,
+  createUpload,
+  createVault,
+  ensureDefaultVault,
+  GARBAGE_GRACE_MS,
+  getUpload,
+  INLINE_LIMIT,
+  type IndexEntry,
+  newRevisionId,
+  openObject,
+  putPart,
+  validateKey,
+  validateVaultName,
+  writeObject,
+} from '../shared/store/index.ts';
 import { errorResult, type HttpResult, json, jsonBody, toErrorResult } from './http.ts';
 
 const d = wireDeployment();

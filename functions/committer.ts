@@ -1,8 +1,7 @@
 /** The committer: unit statuses in, commits (and their associated tasks) out, a batch at a time. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { recordStatusesOnce } from '../shared/store/committer.ts';
-import { parseStatusMessage } from '../shared/store/multicast.ts';
+import { parseStatusMessage, recordStatusesOnce } from '../shared/store/index.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
 const d = wireDeployment();

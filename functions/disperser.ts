@@ -1,7 +1,7 @@
 /** The disperser: completed staged uploads are streamed from staging through the writer. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { disperseUpload } from '../shared/store/upload.ts';
+import { disperseUpload } from '../shared/store/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const d = wireDeployment();

@@ -1,6 +1,6 @@
 /** The janitor, on a schedule: slices of revisions that will never be, or are no longer, visible go. */
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { runJanitor } from '../shared/store/janitor.ts';
+import { runJanitor } from '../shared/store/index.ts';
 
 const d = wireDeployment();
 

@@ -5,9 +5,12 @@
  */
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
-import { parseRebuildMessage } from '../shared/repair/rebuild-job.ts';
-import { runRebuildStep, startRebuild } from '../shared/repair/rebuilder.ts';
-import { Throttle } from '../shared/repair/throttle.ts';
+import {
+  parseRebuildMessage,
+  runRebuildStep,
+  startRebuild,
+  Throttle,
+} from '../shared/repair/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const d = wireDeployment();

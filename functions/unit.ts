@@ -3,9 +3,13 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireDeployment } from '../shared/aws/deployment.ts';
 import { DynamoCounters } from '../shared/aws/store/counters.ts';
 import { unitIndex } from '../shared/config.ts';
-import { ADDRESS_ATTRIBUTE, parseUnitMessage } from '../shared/store/multicast.ts';
-import { storeSlicesOnce, type UnitDelivery } from '../shared/store/unit.ts';
-import { vaultSubscriptionView } from '../shared/store/vault.ts';
+import {
+  ADDRESS_ATTRIBUTE,
+  parseUnitMessage,
+  storeSlicesOnce,
+  type UnitDelivery,
+  vaultSubscriptionView,
+} from '../shared/store/index.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
 const d = wireDeployment();

@@ -5,8 +5,7 @@
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { type DsnConfig, loadConfig } from '../config.ts';
-import { type CommitterDeps, defaultTasks } from '../store/committer.ts';
-import type { WriterDeps } from '../store/writer.ts';
+import { type CommitterDeps, defaultTasks, type WriterDeps } from '../store/index.ts';
 import { type AwsClients, awsClients, signChecksummedPayloadsOnce } from './clients.ts';
 import { DynamoRebuildJobStore } from './repair/rebuild-jobs.ts';
 import { SqsRebuildTrigger } from './repair/rebuild-trigger.ts';

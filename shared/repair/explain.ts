@@ -4,7 +4,7 @@
  * payload, so it answers for objects of any size in bounded memory.
  */
 import { ObjectNotFoundError } from '../errors.ts';
-import type { ObjectIndex, SliceStore } from '../store/ports.ts';
+import type { ObjectIndex, SliceStore } from '../store/index.ts';
 import { inspectSegment, type PillarHealth, type Verdict, verdictOf } from './segment-health.ts';
 
 export interface ExplainDeps {

@@ -17,20 +17,16 @@
  * bytes.
  */
 import { randomUUID } from 'node:crypto';
-import { codecFor } from '../codec/codecs.ts';
-import { encodeSlice, s3Crc32 } from '../codec/slice-header.ts';
-import { parseSliceName, revisionPrefix } from '../codec/slice-name.ts';
+import { codecFor, encodeSlice, parseSliceName, revisionPrefix, s3Crc32 } from '../codec/index.ts';
 import type {
   EventBus,
   IndexEntry,
   Ledger,
   ObjectIndex,
-  RebuildJobStore,
-  RebuildTrigger,
-  RepairInbox,
   SliceStore,
   VaultStore,
-} from '../store/ports.ts';
+} from '../store/index.ts';
+import type { RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
 import { LOST_LISTED, newRebuildJob, type RebuildJob, type RebuildRequest } from './rebuild-job.ts';
 import { inspectSegment } from './segment-health.ts';
 import type { Throttle } from './throttle.ts';

@@ -5,11 +5,15 @@
  * hold now. Explain reports it; the rebuilder repairs from it.
  */
 
-import { segmentLength } from '../codec/segment.ts';
-import { checkSliceLayout, decodeSlice } from '../codec/slice-header.ts';
-import { formatSliceName, sliceNamesOf } from '../codec/slice-name.ts';
+import {
+  checkSliceLayout,
+  decodeSlice,
+  formatSliceName,
+  segmentLength,
+  sliceNamesOf,
+} from '../codec/index.ts';
 import { InvalidSliceError, SliceNotFoundError } from '../errors.ts';
-import type { IndexEntry, SliceStore } from '../store/ports.ts';
+import type { IndexEntry, SliceStore } from '../store/index.ts';
 
 /** `missing`: no object; `corrupt`/`truncated`/`foreign`/`version`: bad bytes; `unreadable`: the unit errs. */
 export type PillarDefect =

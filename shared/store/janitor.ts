@@ -5,7 +5,7 @@
  * conditional write that makes it visible.
  */
 
-import { revisionPrefix } from '../codec/slice-name.ts';
+import { revisionPrefix } from '../codec/index.ts';
 import type { Ledger, SliceStore } from './ports.ts';
 
 export interface JanitorDeps {

@@ -6,7 +6,7 @@
  * every field, since a unit must never act on a malformed message.
  */
 
-import { parseSliceName } from '../codec/slice-name.ts';
+import { parseSliceName } from '../codec/index.ts';
 import { InvalidParameterError } from '../errors.ts';
 import type { UnitStatus } from './revision.ts';
 

@@ -3,9 +3,9 @@
  * nothing else in `shared/` imports an SDK.
  */
 
-import type { RebuildJob } from '../repair/rebuild-job.ts';
 import type { UnitMessage } from './multicast.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
+import type { Upload, UploadState } from './upload-record.ts';
 import type { Vault } from './vault.ts';
 
 /** One slice object as a storage unit holds it. */
@@ -177,20 +177,6 @@ export interface RepairLog {
   record(damage: SliceDamage[]): Promise<void>;
 }
 
-/** A damage record taken from the repair queue, with the handle that removes it once repaired. */
-export interface QueuedDamage {
-  damage: SliceDamage;
-  handle: string;
-}
-
-/** The rebuilder's side of the repair queue. */
-export interface RepairInbox {
-  /** Up to `max` records waiting now (none when the queue is empty; it does not wait). */
-  receive(max: number): Promise<QueuedDamage[]>;
-  /** Removes handled records. */
-  remove(handles: string[]): Promise<void>;
-}
-
 export interface SliceDamage {
   vault: string;
   key: string;
@@ -204,27 +190,26 @@ export interface SliceDamage {
   at: string;
 }
 
-/**
- * Rebuild jobs, one per vault, with a lease so that one invocation at a time works on a job
- * (SQS may deliver a continuation twice, and a schedule may start one while another runs).
- */
-export interface RebuildJobStore {
-  get(vault: string): Promise<RebuildJob | undefined>;
-  /**
-   * Stores `job` as the vault's job unless one is running; returns the job now in force (the
-   * running one, or `job`). With `restart`, replaces a running job too.
-   */
-  start(job: RebuildJob, restart: boolean): Promise<RebuildJob>;
-  /**
-   * Takes the lease of job `id` for `holder` until `until` (epoch ms). False when the job is no
-   * longer `id`, is done, or another holder's lease has not expired at `now`.
-   */
-  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
-  /** Saves progress while `holder` holds the lease; false when it lost it. `release` ends the lease. */
-  save(job: RebuildJob, holder: string, release?: boolean): Promise<boolean>;
+/** The addresses this unit is subscribed to. */
+export interface SubscriptionView {
+  addresses(options?: { refresh: boolean }): Promise<Set<string>>;
 }
 
-/** Makes a rebuild job carry on in a fresh invocation. */
-export interface RebuildTrigger {
-  continue(vault: string, id: string): Promise<void>;
+export interface UploadStore {
+  create(upload: Upload): Promise<void>;
+  get(uploadId: string): Promise<Upload | undefined>;
+  /** Applies `fields` if the upload is in one of `from`. @returns whether it applied. */
+  transition(uploadId: string, from: UploadState[], fields: Partial<Upload>): Promise<boolean>;
+}
+
+export interface StagingStore {
+  putPart(uploadId: string, part: number, body: Uint8Array): Promise<void>;
+  /** Part numbers and sizes, in order. */
+  listParts(uploadId: string): Promise<Array<{ part: number; size: number }>>;
+  readPart(uploadId: string, part: number): AsyncIterable<Uint8Array>;
+  deleteUpload(uploadId: string): Promise<void>;
+}
+
+export interface DispersalQueue {
+  enqueue(uploadId: string): Promise<void>;
 }

@@ -5,10 +5,16 @@
  * latency budget one more pillar is asked (a hedge). Damage met is recorded for repair. Range
  * reads touch only their segments, and the body streams one segment ahead at most.
  */
-import { codecFor } from '../codec/codecs.ts';
-import { segmentLength, segmentParts, shardSize } from '../codec/segment.ts';
-import { checkSliceLayout, decodeSlice } from '../codec/slice-header.ts';
-import { formatSliceName, sliceNamesOf } from '../codec/slice-name.ts';
+import {
+  checkSliceLayout,
+  codecFor,
+  decodeSlice,
+  formatSliceName,
+  segmentLength,
+  segmentParts,
+  shardSize,
+  sliceNamesOf,
+} from '../codec/index.ts';
 import {
   InvalidParameterError,
   InvalidSliceError,

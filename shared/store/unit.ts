@@ -7,17 +7,11 @@
  * stored slice nor counts twice.
  */
 
-import { decodeSlice, s3Crc32 } from '../codec/slice-header.ts';
-import { parseSliceName } from '../codec/slice-name.ts';
+import { decodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
 import { InvalidSliceError } from '../errors.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
-import type { Multicast, SliceStore } from './ports.ts';
+import type { Multicast, SliceStore, SubscriptionView } from './ports.ts';
 import type { UnitStatus } from './revision.ts';
-
-/** The addresses this unit is subscribed to. */
-export interface SubscriptionView {
-  addresses(options?: { refresh: boolean }): Promise<Set<string>>;
-}
 
 export interface UnitDeps {
   unit: number;

@@ -7,44 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidParameterError, UploadNotFoundError, UploadStateError } from '../errors.ts';
 import { validateKey } from './object-key.ts';
-import type { VaultStore } from './ports.ts';
+import type { DispersalQueue, StagingStore, UploadStore, VaultStore } from './ports.ts';
+import type { Upload } from './upload-record.ts';
 import { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
-
-export type UploadState = 'open' | 'dispersing' | 'committed' | 'failed' | 'pending';
-
-export interface Upload {
-  uploadId: string;
-  vault: string;
-  key: string;
-  state: UploadState;
-  createdAt: string;
-  parts?: number;
-  size?: number;
-  revision?: string;
-  sha256?: string;
-  reason?: string;
-  failedUnits?: number[];
-}
-
-export interface UploadStore {
-  create(upload: Upload): Promise<void>;
-  get(uploadId: string): Promise<Upload | undefined>;
-  /** Applies `fields` if the upload is in one of `from`. @returns whether it applied. */
-  transition(uploadId: string, from: UploadState[], fields: Partial<Upload>): Promise<boolean>;
-}
-
-export interface StagingStore {
-  putPart(uploadId: string, part: number, body: Uint8Array): Promise<void>;
-  /** Part numbers and sizes, in order. */
-  listParts(uploadId: string): Promise<Array<{ part: number; size: number }>>;
-  readPart(uploadId: string, part: number): AsyncIterable<Uint8Array>;
-  deleteUpload(uploadId: string): Promise<void>;
-}
-
-export interface DispersalQueue {
-  enqueue(uploadId: string): Promise<void>;
-}
-
 export const MAX_PARTS = 10_000;
 
 export interface UploadDeps {

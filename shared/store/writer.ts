@@ -7,10 +7,7 @@
  * share one publish call (each stays its own message). The committer decides visibility; the
  * writer then waits, up to a limit, to tell its caller.
  */
-import { codecFor } from '../codec/codecs.ts';
-import { encodeStream } from '../codec/segment-stream.ts';
-import { s3Crc32 } from '../codec/slice-header.ts';
-import { formatSliceName, sliceNamesOf } from '../codec/slice-name.ts';
+import { codecFor, encodeStream, formatSliceName, s3Crc32, sliceNamesOf } from '../codec/index.ts';
 import { type CommitterDeps, tryCommit } from './committer.ts';
 import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
 import { validateKey } from './object-key.ts';

@@ -10,8 +10,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { RebuildJob } from '../../repair/rebuild-job.ts';
-import type { RebuildJobStore } from '../../store/ports.ts';
+import type { RebuildJob, RebuildJobStore } from '../../repair/index.ts';
 
 const idOf = (vault: string) => `rebuild#${vault}`;
 

@@ -1,6 +1,6 @@
 /** RebuildTrigger on SQS: a message on the rebuild queue invokes the rebuilder once more. */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { RebuildTrigger } from '../../store/ports.ts';
+import type { RebuildTrigger } from '../../repair/index.ts';
 
 export class SqsRebuildTrigger implements RebuildTrigger {
   private readonly sqs: SQSClient;

@@ -5,7 +5,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { QueuedDamage, RepairInbox, RepairLog, SliceDamage } from '../../store/ports.ts';
+import type { QueuedDamage, RepairInbox } from '../../repair/index.ts';
+import type { RepairLog, SliceDamage } from '../../store/index.ts';
 
 /** A record taken but not removed (its repair failed) comes back after this long. */
 const RETRY_AFTER_SECONDS = 300;

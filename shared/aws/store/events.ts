@@ -1,6 +1,6 @@
 /** EventBus on SNS: the vault events topic users subscribe their own queues to. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { EventBus, ObjectEvent } from '../../store/ports.ts';
+import type { EventBus, ObjectEvent } from '../../store/index.ts';
 
 export class SnsEventBus implements EventBus {
   private readonly sns: SNSClient;

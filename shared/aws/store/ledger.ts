@@ -17,8 +17,14 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Ledger, SegmentJudge, SegmentTally, SegmentVotes } from '../../store/ports.ts';
-import type { RevisionRecord, RevisionState } from '../../store/revision.ts';
+import type {
+  Ledger,
+  RevisionRecord,
+  RevisionState,
+  SegmentJudge,
+  SegmentTally,
+  SegmentVotes,
+} from '../../store/index.ts';
 
 const META = 'meta';
 const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };

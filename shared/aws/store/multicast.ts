@@ -1,8 +1,12 @@
 /** Multicast on SNS: the network topic carries slices to units, the status topic carries answers. */
 import { PublishBatchCommand, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { ADDRESS_ATTRIBUTE, type StatusMessage, type UnitMessage } from '../../store/multicast.ts';
-import type { Multicast } from '../../store/ports.ts';
-import type { UnitStatus } from '../../store/revision.ts';
+import {
+  ADDRESS_ATTRIBUTE,
+  type Multicast,
+  type StatusMessage,
+  type UnitMessage,
+  type UnitStatus,
+} from '../../store/index.ts';
 
 /** SNS PublishBatch: at most 10 entries, and 256 KiB for all of them together. */
 const BATCH_ENTRIES = 10;

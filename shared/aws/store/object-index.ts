@@ -11,7 +11,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidParameterError } from '../../errors.ts';
-import type { IndexEntry, ObjectIndex } from '../../store/ports.ts';
+import type { IndexEntry, ObjectIndex } from '../../store/index.ts';
 
 function toEntry(item: Record<string, unknown>): IndexEntry {
   return {

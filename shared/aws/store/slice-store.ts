@@ -13,7 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { InvalidSliceError, SliceNotFoundError } from '../../errors.ts';
-import type { SliceStore, StoredSlice } from '../../store/ports.ts';
+import type { SliceStore, StoredSlice } from '../../store/index.ts';
 
 /** S3's DeleteObjects takes at most 1000 keys per call. */
 const DELETE_BATCH = 1000;

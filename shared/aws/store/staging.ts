@@ -20,7 +20,7 @@ import type {
   Upload,
   UploadState,
   UploadStore,
-} from '../../store/upload.ts';
+} from '../../store/index.ts';
 
 const partKey = (uploadId: string, part: number) =>
   `uploads/${uploadId}/${String(part).padStart(5, '0')}`;

@@ -7,8 +7,7 @@ import {
   SetSubscriptionAttributesCommand,
   type SNSClient,
 } from '@aws-sdk/client-sns';
-import { ADDRESS_ATTRIBUTE } from '../../store/multicast.ts';
-import type { SubscriptionManager } from '../../store/ports.ts';
+import { ADDRESS_ATTRIBUTE, type SubscriptionManager } from '../../store/index.ts';
 
 export class SnsSubscriptionManager implements SubscriptionManager {
   private readonly sns: SNSClient;

@@ -7,8 +7,7 @@ import {
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { VaultExistsError, VaultNotFoundError } from '../../errors.ts';
-import type { VaultStore } from '../../store/ports.ts';
-import type { Vault } from '../../store/vault.ts';
+import type { Vault, VaultStore } from '../../store/index.ts';
 
 function toVault(item: Record<string, unknown>): Vault {
   return {

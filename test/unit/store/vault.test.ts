@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import type { VaultStore } from '../../../shared/store/ports.ts';
-import {
-  planVault,
-  unitSubscriptions,
-  vaultAddress,
-  vaultSubscriptionView,
-} from '../../../shared/store/vault.ts';
+import { planVault, unitSubscriptions, vaultAddress } from '../../../shared/store/vault.ts';
+import { vaultSubscriptionView } from '../../../shared/store/vault-catalog.ts';
 
 const now = new Date('2026-11-24T00:00:00Z');
 

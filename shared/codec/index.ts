@@ -1,0 +1,11 @@
+/**
+ * The codec system's public surface: Reed-Solomon over GF(2^8) (`reed-solomon.ts`), slice
+ * headers and names, and segments cut, encoded and decoded as streams. Other systems import
+ * this file only.
+ */
+export { codecFor } from './codecs.ts';
+export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
+export { segmentLength, segmentParts, shardSize } from './segment.ts';
+export { encodeStream } from './segment-stream.ts';
+export { checkSliceLayout, decodeSlice, encodeSlice, s3Crc32 } from './slice-header.ts';
+export { formatSliceName, parseSliceName, revisionPrefix, sliceNamesOf } from './slice-name.ts';

@@ -1,0 +1,14 @@
+/**
+ * Repair (the seed-000 family): segment health, explain, rebuild jobs and the rebuilder.
+ * Other systems import this file only.
+ */
+export { explainObject } from './explain.ts';
+export type { QueuedDamage, RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
+export {
+  parseRebuildMessage,
+  parseRebuildRequest,
+  publicJob,
+  type RebuildJob,
+} from './rebuild-job.ts';
+export { runRebuildStep, startRebuild } from './rebuilder.ts';
+export { Throttle } from './throttle.ts';

@@ -1,0 +1,53 @@
+/**
+ * The store (seed 000): vaults, the writer, storage units, the committer and its associated
+ * tasks, the reader, staged uploads and the janitor. Other systems import this file only.
+ */
+export {
+  type CommitterDeps,
+  defaultTasks,
+  GARBAGE_GRACE_MS,
+  recordStatusesOnce,
+} from './committer.ts';
+export { INLINE_LIMIT } from './inline-limit.ts';
+export { runJanitor } from './janitor.ts';
+export {
+  ADDRESS_ATTRIBUTE,
+  parseStatusMessage,
+  parseUnitMessage,
+  type StatusMessage,
+  type UnitMessage,
+} from './multicast.ts';
+export { validateKey } from './object-key.ts';
+export type {
+  DispersalQueue,
+  EventBus,
+  IndexEntry,
+  Ledger,
+  Multicast,
+  ObjectEvent,
+  ObjectIndex,
+  RepairLog,
+  SegmentJudge,
+  SegmentTally,
+  SegmentVotes,
+  SliceDamage,
+  SliceStore,
+  StagingStore,
+  StoredSlice,
+  SubscriptionManager,
+  UploadStore,
+  VaultStore,
+} from './ports.ts';
+export { openObject } from './reader.ts';
+export {
+  newRevisionId,
+  type RevisionRecord,
+  type RevisionState,
+  type UnitStatus,
+} from './revision.ts';
+export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
+export { completeUpload, createUpload, disperseUpload, getUpload, putPart } from './upload.ts';
+export type { Upload, UploadState } from './upload-record.ts';
+export { type Vault, validateVaultName } from './vault.ts';
+export { createVault, ensureDefaultVault, vaultSubscriptionView } from './vault-catalog.ts';
+export { type WriterDeps, writeObject } from './writer.ts';
