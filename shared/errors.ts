@@ -163,3 +163,35 @@ export class UploadStateError extends DsnError {
     this.uploadId = uploadId;
   }
 }
+
+/** An error as a log line carries it: name, message, context fields, stack, and its causes. */
+export interface ErrorDescription {
+  name: string;
+  message: string;
+  stack?: string;
+  fields?: Record<string, unknown>;
+  cause?: ErrorDescription | { value: string };
+}
+
+const MAX_CAUSES = 8;
+
+/**
+ * Describes `err` for a log line, following its `cause` chain (up to eight deep, so a cycle
+ * ends), with the context fields a DsnError carries. Anything thrown that is not an Error is
+ * described by its string form.
+ */
+export function describeError(err: unknown, depth = 0): ErrorDescription {
+  if (!(err instanceof Error)) return { name: 'NonError', message: String(err) };
+  const { name, message, stack, cause } = err;
+  const description: ErrorDescription = { name, message };
+  if (stack !== undefined) description.stack = stack;
+  const fields = Object.fromEntries(
+    Object.entries(err).filter(([k]) => !['name', 'message', 'stack', 'cause'].includes(k)),
+  );
+  if (Object.keys(fields).length > 0) description.fields = fields;
+  if (cause !== undefined && depth < MAX_CAUSES) {
+    description.cause =
+      cause instanceof Error ? describeError(cause, depth + 1) : { value: String(cause) };
+  }
+  return description;
+}
