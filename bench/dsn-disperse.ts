@@ -2,10 +2,12 @@
  * Child process of bench:dsn: disperses one staged upload through the writer, alone in its
  * process, and reports its peak RSS. Endpoints and resource names come from the environment.
  */
-import { wireDeployment } from '../shared/aws/deployment.ts';
-import { disperseUpload } from '../shared/store/upload.ts';
+import { runtime } from '../shared/aws/runtime.ts';
+import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
+import { disperseUpload } from '../shared/store/index.ts';
 
-const d = wireDeployment();
+const rt = runtime('bench');
+const d = { ...wireUploads(rt), writer: wireWriter(rt).writer };
 const uploadId = process.argv[2] as string;
 const baseline = process.memoryUsage().rss;
 let peak = baseline;

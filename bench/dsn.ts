@@ -66,7 +66,8 @@ function summarize(pairs: Pair[], bytes: number): Summary {
 }
 const WARM_ROUNDS = 8;
 const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench');
-const { wireDeployment } = await import('../shared/aws/deployment.ts');
+const { runtime } = await import('../shared/aws/runtime.ts');
+const { wireStoreApi } = await import('../shared/aws/store/wire.ts');
 const { writeObject } = await import('../shared/store/writer.ts');
 const { openObject } = await import('../shared/store/reader.ts');
 const { codecFor } = await import('../shared/codec/codecs.ts');
@@ -103,7 +104,7 @@ const requestsPer = (served: Map<string, number>, count: number) => {
   const parts = [...served].sort().map(([k, v]) => `${k} ${(v / count).toFixed(1)}`);
   return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
 };
-const d = wireDeployment();
+const d = wireStoreApi(runtime('bench'));
 const rawBucket = cloud.ref('Unit7Bucket');
 
 try {
@@ -215,7 +216,7 @@ try {
     };
     const placement = async () => {
       place = await time(() =>
-        Promise.all(slices.map((s) => d.slices.put(s.unit, s.name, s.bytes, s.crc32))),
+        Promise.all(slices.map((s) => d.reader.slices.put(s.unit, s.name, s.bytes, s.crc32))),
       );
     };
     if (i % 2 === 0) {
@@ -230,12 +231,7 @@ try {
     putPairs.push({ ours, raw });
     placePairs.push({ ours: place, raw });
   }
-  const readerDeps = {
-    index: d.index,
-    slices: d.slices,
-    repair: d.repair,
-    hedgeMs: 250,
-  };
+  const readerDeps = d.reader;
   // A GET takes a few tens of ms, about one collector pause: a GET round reads four objects
   // each way, so a pause lands in a round's sum rather than deciding its ratio.
   const GET_BATCH = 4;
@@ -303,8 +299,8 @@ try {
     body: JSON.stringify({ key: 'bench/1gib.bin' }),
   });
   const { uploadId } = (await created.json()) as { uploadId: string };
-  for (let p = 1; p <= gib / part.length; p++) await d.staging.putPart(uploadId, p, part);
-  await d.uploads.transition(uploadId, ['open'], {
+  for (let p = 1; p <= gib / part.length; p++) await d.uploads.staging.putPart(uploadId, p, part);
+  await d.uploads.uploads.transition(uploadId, ['open'], {
     state: 'dispersing',
     parts: gib / part.length,
     size: gib,

@@ -23,9 +23,10 @@ import { startBenchCloud } from './local-cloud.ts';
 const MiB = 1024 * 1024;
 const OBJECTS = 32;
 const { cloud, s3, api, stop } = await startBenchCloud('dsn-bench-repair');
-const { wireDeployment } = await import('../shared/aws/deployment.ts');
+const { runtime } = await import('../shared/aws/runtime.ts');
+const { wireStoreApi } = await import('../shared/aws/store/wire.ts');
 const { writeObject } = await import('../shared/store/writer.ts');
-const d = wireDeployment();
+const d = wireStoreApi(runtime('bench'));
 
 async function keys(bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
   const out: Array<{ key: string; size: number }> = [];

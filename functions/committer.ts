@@ -1,14 +1,17 @@
-/** The committer: unit statuses in, commits (and their associated tasks) out, a batch at a time. */
+/** The committer: unit statuses and writers' nudges in, commits (and their tasks) out, a batch at a time. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { wireDeployment } from '../shared/aws/deployment.ts';
-import { parseStatusMessage, recordStatusesOnce } from '../shared/store/index.ts';
+import { runtime } from '../shared/aws/runtime.ts';
+import { wireCommitter } from '../shared/aws/store/wire.ts';
+import { parseCommitterMessage, settleCommitterBatch } from '../shared/store/index.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
-const d = wireDeployment();
+const rt = runtime('store');
+const deps = wireCommitter(rt);
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forWholeBatch(
     event,
-    (record) => parseStatusMessage(record.body),
-    (statuses) => recordStatusesOnce(d.committer, statuses),
+    (record) => parseCommitterMessage(record.body),
+    (inputs) => settleCommitterBatch(deps, inputs),
+    rt.log,
   );

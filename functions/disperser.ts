@@ -1,17 +1,20 @@
 /** The disperser: completed staged uploads are streamed from staging through the writer. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { wireDeployment } from '../shared/aws/deployment.ts';
+import { runtime } from '../shared/aws/runtime.ts';
+import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
 import { disperseUpload } from '../shared/store/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
-const d = wireDeployment();
+const rt = runtime('store');
+const { writer, commitWaitMs } = wireWriter(rt);
+const deps = { ...wireUploads(rt), writer };
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
       const { uploadId } = JSON.parse(record.body) as { uploadId: string };
-      await disperseUpload(d, uploadId, d.config.commitWaitMs);
+      await disperseUpload(deps, uploadId, commitWaitMs);
     },
-    { concurrent: false },
+    { concurrent: false, log: rt.log },
   );

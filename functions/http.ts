@@ -17,8 +17,11 @@ import {
   VaultNotFoundError,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export type Route = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 
 const STATUS: Array<[new (...args: never[]) => DsnError, number]> = [
   [InvalidParameterError, 400],
@@ -52,7 +55,7 @@ export function errorResult(statusCode: number, code: string, message: string): 
 }
 
 /** Maps a thrown error to its response; anything unexpected is a 500 that hides internals. */
-export function toErrorResult(err: unknown): HttpResult {
+export function toErrorResult(err: unknown, log: Logger): HttpResult {
   if (err instanceof DsnError) {
     const status = STATUS.find(([type]) => err instanceof type)?.[1] ?? 500;
     const result = errorResult(status, err.name.replace(/Error$/, ''), err.message);
@@ -70,7 +73,7 @@ export function toErrorResult(err: unknown): HttpResult {
       result.headers = { ...result.headers, 'content-range': `bytes */${err.size}` };
     return result;
   }
-  console.error('unexpected error', err);
+  log.error('unexpected error', err);
   return errorResult(500, 'Internal', 'internal error; see the function log');
 }
 
@@ -84,4 +87,23 @@ export function jsonBody(event: APIGatewayProxyEventV2): unknown {
   } catch (err) {
     throw new InvalidParameterError('body', 'must be valid JSON', { cause: err });
   }
+}
+
+/**
+ * The request body as bytes, refused past `limit` with a 413 whose message `tooLarge` words
+ * for the route. @throws PayloadTooLargeError
+ */
+export function binaryBody(
+  event: APIGatewayProxyEventV2,
+  limit: number,
+  tooLarge: (size: number) => string,
+): Buffer {
+  const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  if (body.length > limit) throw new PayloadTooLargeError(tooLarge(body.length), limit);
+  return body;
+}
+
+/** A body already in memory, as the stream the writer reads. */
+export async function* singleChunk(body: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield body;
 }

@@ -1,11 +1,13 @@
 /** The janitor, on a schedule: slices of revisions that will never be, or are no longer, visible go. */
-import { wireDeployment } from '../shared/aws/deployment.ts';
+import { runtime } from '../shared/aws/runtime.ts';
+import { wireJanitor } from '../shared/aws/store/wire.ts';
 import { runJanitor } from '../shared/store/index.ts';
 
-const d = wireDeployment();
+const rt = runtime('store');
+const deps = wireJanitor(rt);
 
 export const handler = async () => {
-  const report = await runJanitor({ ledger: d.ledger, slices: d.slices });
-  console.log(JSON.stringify({ janitor: report }));
+  const report = await runJanitor(deps);
+  rt.log.info('janitor pass', { janitor: report });
   return report;
 };

@@ -4,13 +4,14 @@
  * and after maxReceiveCount land in its dead-letter queue. Nothing is dropped silently.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { powertoolsLogger } from '../shared/aws/logger.ts';
+import type { Logger } from '../shared/log.ts';
 
-function reportFailures(failed: Map<string, unknown>): SQSBatchResponse {
-  for (const [messageId, err] of failed) {
-    console.error(
-      JSON.stringify({ messageId, error: `${(err as Error).name}: ${(err as Error).message}` }),
-    );
-  }
+const fallbackLog = powertoolsLogger('dsn', 'sqs');
+
+/** Logs each failure with its stack and `cause` chain, and hands the records back to SQS. */
+function reportFailures(failed: Map<string, unknown>, log: Logger): SQSBatchResponse {
+  for (const [messageId, err] of failed) log.error('record failed', err, { messageId });
   return {
     batchItemFailures: [...failed.keys()].map((itemIdentifier) => ({ itemIdentifier })),
   };
@@ -19,7 +20,7 @@ function reportFailures(failed: Map<string, unknown>): SQSBatchResponse {
 export async function forEachRecord(
   event: SQSEvent,
   handle: (record: SQSRecord) => Promise<void>,
-  options: { concurrent: boolean } = { concurrent: true },
+  options: { concurrent: boolean; log?: Logger } = { concurrent: true },
 ): Promise<SQSBatchResponse> {
   const failed = new Map<string, unknown>();
   const one = async (record: SQSRecord) => {
@@ -31,7 +32,7 @@ export async function forEachRecord(
   };
   if (options.concurrent) await Promise.all(event.Records.map(one));
   else for (const record of event.Records) await one(record);
-  return reportFailures(failed);
+  return reportFailures(failed, options.log ?? fallbackLog);
 }
 
 /**
@@ -44,6 +45,7 @@ export async function forWholeBatch<T>(
   event: SQSEvent,
   parse: (record: SQSRecord) => T[],
   settle: (items: T[]) => Promise<PromiseSettledResult<unknown>[]>,
+  log: Logger = fallbackLog,
 ): Promise<SQSBatchResponse> {
   const failed = new Map<string, unknown>();
   const items: T[] = [];
@@ -63,5 +65,5 @@ export async function forWholeBatch<T>(
     const owner = owners[i] as string;
     if (r.status === 'rejected' && !failed.has(owner)) failed.set(owner, r.reason);
   });
-  return reportFailures(failed);
+  return reportFailures(failed, log);
 }

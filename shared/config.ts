@@ -1,8 +1,12 @@
 /**
  * The deployment's configuration, read and validated once at start-up from the environment
- * that serverless.yml gives every function. A missing or malformed variable is an error that
- * names it; there are no silent defaults for resource names.
+ * that serverless.yml gives every function. Each variable is declared once below with its
+ * rule; each system's wiring reads only its own section (`loadConfig(env, STORE_SECTION)`),
+ * so a function starts without the variables of systems it does not run. A missing or
+ * malformed variable is an error that names it; there are no silent defaults for resource
+ * names.
  */
+import { z } from 'zod';
 
 /** A required environment variable is missing or malformed. */
 export class ConfigError extends Error {
@@ -14,138 +18,136 @@ export class ConfigError extends Error {
   }
 }
 
-export interface DsnConfig {
-  stage: string;
-  vaultsTable: string;
-  networkTopicArn: string;
-  statusTopicArn: string;
-  eventsTopicArn: string;
-  /** Bucket of each storage unit of the pool, in unit order. */
-  unitBuckets: string[];
-  /** Region of each storage unit's bucket, in unit order (a unit may live in another region). */
-  unitRegions: string[];
-  /** Queue of each storage unit, subscribed to the network topic, in unit order. */
-  unitQueueArns: string[];
-  revisionsTable: string;
-  objectsTable: string;
-  controlTable: string;
-  repairQueueUrl: string;
-  stagingBucket: string;
-  dispersalQueueUrl: string;
-  /** A revision still pending after this long is failed and cleaned up. */
-  pendingTimeoutMs: number;
-  /** How long a PUT waits for its commit before answering 202. */
-  commitWaitMs: number;
-  /** Where rebuild jobs wait for their next invocation. */
-  rebuildQueueUrl: string;
-  /** Slice bytes a rebuild may read and write per second (0: no limit). */
-  rebuildBytesPerSecond: number;
-}
-
 type Env = Record<string, string | undefined>;
 
-function list(env: Env, name: string): string[] {
-  const items = required(env, name)
-    .split(',')
-    .map((b) => b.trim());
-  if (items.some((b) => b === '')) {
-    throw new ConfigError(name, 'must be a comma-separated list with no empty entry');
-  }
-  return items;
+/** Trims, and refuses an empty value as missing. */
+const text = z.string().trim().min(1, 'is required');
+
+const arn = (service: string) =>
+  text.refine((v) => v.startsWith(`arn:aws:${service}:`), {
+    error: (issue) => `must be an ${service} ARN, got "${issue.input}"`,
+  });
+
+const list = text
+  .transform((v) => v.split(',').map((item) => item.trim()))
+  .refine((items) => items.every((item) => item !== ''), {
+    error: 'must be a comma-separated list with no empty entry',
+  });
+
+const seconds = text
+  .transform(Number)
+  .refine((v) => Number.isFinite(v) && v > 0, {
+    error: (issue) => `must be a positive number of seconds, got "${issue.input}"`,
+  })
+  .transform((v) => v * 1000);
+
+const nonNegativeInteger = text.transform(Number).refine((v) => Number.isSafeInteger(v) && v >= 0, {
+  error: (issue) => `must be an integer >= 0, got "${issue.input}"`,
+});
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** Every variable: the configuration field, the environment name, and its rule. */
+const VARIABLES = {
+  stage: ['DSN_STAGE', text],
+  vaultsTable: ['DSN_VAULTS_TABLE', text],
+  networkTopicArn: ['DSN_NETWORK_TOPIC_ARN', arn('sns')],
+  statusTopicArn: ['DSN_STATUS_TOPIC_ARN', arn('sns')],
+  eventsTopicArn: ['DSN_EVENTS_TOPIC_ARN', arn('sns')],
+  /** Bucket of each storage unit of the pool, in unit order. */
+  unitBuckets: ['DSN_UNIT_BUCKETS', list],
+  /** Region of each storage unit's bucket, in unit order (a unit may live in another region). */
+  unitRegions: ['DSN_UNIT_REGIONS', list],
+  /** Queue of each storage unit, subscribed to the network topic, in unit order. */
+  unitQueueArns: ['DSN_UNIT_QUEUE_ARNS', list],
+  revisionsTable: ['DSN_REVISIONS_TABLE', text],
+  objectsTable: ['DSN_OBJECTS_TABLE', text],
+  controlTable: ['DSN_CONTROL_TABLE', text],
+  repairQueueUrl: ['DSN_REPAIR_QUEUE_URL', text],
+  stagingBucket: ['DSN_STAGING_BUCKET', text],
+  dispersalQueueUrl: ['DSN_DISPERSAL_QUEUE_URL', text],
+  /** A revision still pending after this long is failed and cleaned up. */
+  pendingTimeoutMs: ['DSN_PENDING_TIMEOUT_SECONDS', seconds],
+  /** How long a PUT waits for its commit before answering 202. */
+  commitWaitMs: ['DSN_COMMIT_WAIT_SECONDS', seconds],
+  /** Where rebuild jobs wait for their next invocation. */
+  rebuildQueueUrl: ['DSN_REBUILD_QUEUE_URL', text],
+  /** Slice bytes a rebuild may read and write per second (0: no limit). */
+  rebuildBytesPerSecond: ['DSN_REBUILD_BYTES_PER_SECOND', nonNegativeInteger],
+} as const;
+
+type Variables = typeof VARIABLES;
+export type ConfigField = keyof Variables;
+
+/** The whole configuration; a section is a `Pick` of it. */
+export type DsnConfig = { [F in ConfigField]: z.output<Variables[F][1]> };
+
+/** The pool of storage units: every system that touches slices reads it. */
+export const POOL_SECTION = ['unitBuckets', 'unitRegions', 'unitQueueArns'] as const;
+
+function read<F extends ConfigField>(env: Env, field: F): DsnConfig[F] {
+  const [variable, schema] = VARIABLES[field];
+  const result = schema.safeParse(env[variable] ?? '');
+  if (!result.success)
+    throw new ConfigError(variable, result.error.issues[0]?.message ?? 'is invalid');
+  return result.data as DsnConfig[F];
 }
 
-function seconds(env: Env, name: string): number {
-  const raw = required(env, name);
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new ConfigError(name, `must be a positive number of seconds, got "${raw}"`);
-  return value;
-}
-
-function nonNegativeInteger(env: Env, name: string): number {
-  const raw = required(env, name);
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new ConfigError(name, `must be an integer >= 0, got "${raw}"`);
-  return value;
-}
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value.trim() === '') throw new ConfigError(name, 'is required');
-  return value.trim();
-}
-
-function arn(env: Env, name: string, service: string): string {
-  const value = required(env, name);
-  if (!value.startsWith(`arn:aws:${service}:`)) {
-    throw new ConfigError(name, `must be an ${service} ARN, got "${value}"`);
-  }
-  return value;
-}
-
-/** Reads the configuration from `env` (default `process.env`). */
-export function loadConfig(env: Env = process.env): DsnConfig {
-  const unitBuckets = list(env, 'DSN_UNIT_BUCKETS');
-  const unitQueueArns = list(env, 'DSN_UNIT_QUEUE_ARNS');
-  const unitCount = Number(required(env, 'DSN_UNIT_COUNT'));
+/** Checks the pool's lists against DSN_UNIT_COUNT and each other. */
+function checkPool(env: Env, config: Partial<DsnConfig>): void {
+  const raw = text.safeParse(env.DSN_UNIT_COUNT ?? '');
+  const unitCount = raw.success ? Number(raw.data) : Number.NaN;
   if (!Number.isInteger(unitCount) || unitCount < 1) {
     throw new ConfigError(
       'DSN_UNIT_COUNT',
       `must be a positive integer, got "${env.DSN_UNIT_COUNT}"`,
     );
   }
-  if (unitCount !== unitBuckets.length) {
-    throw new ConfigError(
-      'DSN_UNIT_BUCKETS',
-      `lists ${unitBuckets.length} buckets but DSN_UNIT_COUNT is ${unitCount}`,
-    );
+  const lists = [
+    ['unitBuckets', 'DSN_UNIT_BUCKETS', 'buckets'],
+    ['unitQueueArns', 'DSN_UNIT_QUEUE_ARNS', 'queues'],
+    ['unitRegions', 'DSN_UNIT_REGIONS', 'regions'],
+  ] as const;
+  for (const [field, variable, noun] of lists) {
+    const items = config[field];
+    if (items !== undefined && items.length !== unitCount)
+      throw new ConfigError(
+        variable,
+        `lists ${items.length} ${noun} but DSN_UNIT_COUNT is ${unitCount}`,
+      );
   }
-  if (unitQueueArns.length !== unitCount) {
-    throw new ConfigError(
-      'DSN_UNIT_QUEUE_ARNS',
-      `lists ${unitQueueArns.length} queues but DSN_UNIT_COUNT is ${unitCount}`,
-    );
-  }
-  const unitRegions = list(env, 'DSN_UNIT_REGIONS');
-  if (unitRegions.length !== unitCount) {
-    throw new ConfigError(
-      'DSN_UNIT_REGIONS',
-      `lists ${unitRegions.length} regions but DSN_UNIT_COUNT is ${unitCount}`,
-    );
-  }
-  const badRegion = unitRegions.find((r) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(r));
+  const badRegion = config.unitRegions?.find((r) => !REGION.test(r));
   if (badRegion !== undefined) {
     throw new ConfigError('DSN_UNIT_REGIONS', `must list AWS region names, got "${badRegion}"`);
   }
-  return {
-    revisionsTable: required(env, 'DSN_REVISIONS_TABLE'),
-    objectsTable: required(env, 'DSN_OBJECTS_TABLE'),
-    controlTable: required(env, 'DSN_CONTROL_TABLE'),
-    repairQueueUrl: required(env, 'DSN_REPAIR_QUEUE_URL'),
-    stagingBucket: required(env, 'DSN_STAGING_BUCKET'),
-    dispersalQueueUrl: required(env, 'DSN_DISPERSAL_QUEUE_URL'),
-    pendingTimeoutMs: seconds(env, 'DSN_PENDING_TIMEOUT_SECONDS') * 1000,
-    commitWaitMs: seconds(env, 'DSN_COMMIT_WAIT_SECONDS') * 1000,
-    rebuildQueueUrl: required(env, 'DSN_REBUILD_QUEUE_URL'),
-    rebuildBytesPerSecond: nonNegativeInteger(env, 'DSN_REBUILD_BYTES_PER_SECOND'),
-    stage: required(env, 'DSN_STAGE'),
-    vaultsTable: required(env, 'DSN_VAULTS_TABLE'),
-    networkTopicArn: arn(env, 'DSN_NETWORK_TOPIC_ARN', 'sns'),
-    statusTopicArn: arn(env, 'DSN_STATUS_TOPIC_ARN', 'sns'),
-    eventsTopicArn: arn(env, 'DSN_EVENTS_TOPIC_ARN', 'sns'),
-    unitBuckets,
-    unitRegions,
-    unitQueueArns,
-  };
+}
+
+/**
+ * Reads `fields` (every field when left out) from `env` (default `process.env`).
+ * @throws ConfigError naming the first variable that is missing or breaks its rule.
+ */
+export function loadConfig(env?: Env): DsnConfig;
+export function loadConfig<F extends ConfigField>(
+  env: Env,
+  fields: readonly F[],
+): Pick<DsnConfig, F>;
+export function loadConfig(
+  env: Env = process.env,
+  fields: readonly ConfigField[] = Object.keys(VARIABLES) as ConfigField[],
+): Partial<DsnConfig> {
+  const config: Record<string, unknown> = {};
+  for (const field of fields) config[field] = read(env, field);
+  if (fields.some((f) => (POOL_SECTION as readonly string[]).includes(f))) checkPool(env, config);
+  return config as Partial<DsnConfig>;
 }
 
 /** The unit a storage-unit function serves (`DSN_UNIT_INDEX`). */
 export function unitIndex(env: Env = process.env): number {
-  const raw = required(env, 'DSN_UNIT_INDEX');
-  const value = Number(raw);
+  const raw = text.safeParse(env.DSN_UNIT_INDEX ?? '');
+  if (!raw.success) throw new ConfigError('DSN_UNIT_INDEX', 'is required');
+  const value = Number(raw.data);
   if (!Number.isInteger(value) || value < 0 || value > 255) {
-    throw new ConfigError('DSN_UNIT_INDEX', `must be an integer 0..255, got "${raw}"`);
+    throw new ConfigError('DSN_UNIT_INDEX', `must be an integer 0..255, got "${raw.data}"`);
   }
   return value;
 }

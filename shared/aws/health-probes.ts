@@ -8,7 +8,10 @@ import type { AwsClients } from './clients.ts';
 
 /** `unitS3[i]` reaches unit i's bucket (its region's client). */
 export function deploymentProbes(
-  config: DsnConfig,
+  config: Pick<
+    DsnConfig,
+    'vaultsTable' | 'networkTopicArn' | 'statusTopicArn' | 'eventsTopicArn' | 'unitBuckets'
+  >,
   clients: AwsClients,
   unitS3: readonly S3Client[],
 ): Probe[] {

@@ -10,5 +10,5 @@ export {
   publicJob,
   type RebuildJob,
 } from './rebuild-job.ts';
-export { runRebuildStep, startRebuild } from './rebuilder.ts';
+export { type RebuilderDeps, runRebuildStep, startRebuild } from './rebuilder.ts';
 export { Throttle } from './throttle.ts';

@@ -17,14 +17,18 @@
  * bytes.
  */
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
 import { codecFor, encodeSlice, parseSliceName, revisionPrefix, s3Crc32 } from '../codec/index.ts';
-import type {
-  EventBus,
-  IndexEntry,
-  Ledger,
-  ObjectIndex,
-  SliceStore,
-  VaultStore,
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import {
+  type EventBus,
+  type IndexEntry,
+  type Ledger,
+  lostEvent,
+  type ObjectIndex,
+  type SliceStore,
+  type VaultStore,
 } from '../store/index.ts';
 import type { RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
 import { LOST_LISTED, newRebuildJob, type RebuildJob, type RebuildRequest } from './rebuild-job.ts';
@@ -38,14 +42,16 @@ export interface RebuilderDeps {
   vaults: VaultStore;
   inbox: RepairInbox;
   jobs: RebuildJobStore;
+  /** Queues the next step of an unfinished job. */
+  trigger: RebuildTrigger;
   /** Lost objects are also announced here, as `object.lost` (at least once per rebuild). */
   events: EventBus;
   throttle: Throttle;
   /** Orphans younger than this stay (the janitor timeout: a write may still be arriving). */
   orphanAgeMs: number;
-  /** Structured log lines; lost data is logged at level `error` with `alarm: "DATA LOST"`. */
-  log: (line: Record<string, unknown>) => void;
-  now?: () => number;
+  /** Lost data is logged at level `error` as "DATA LOST" (an alarm can match the message). */
+  log: Logger;
+  clock: Clock;
 }
 
 /** The index is read this many entries at a time. */
@@ -67,12 +73,12 @@ class LeaseLostError extends Error {
  * invocation to work on it. @throws VaultNotFoundError
  */
 export async function startRebuild(
-  deps: Pick<RebuilderDeps, 'vaults' | 'jobs'> & { trigger: RebuildTrigger; now?: () => number },
+  deps: Pick<RebuilderDeps, 'vaults' | 'jobs' | 'trigger' | 'clock'>,
   vault: string,
   request: RebuildRequest,
 ): Promise<RebuildJob> {
   await deps.vaults.get(vault);
-  const now = new Date((deps.now ?? Date.now)());
+  const now = deps.clock.date();
   const job = await deps.jobs.start(newRebuildJob(vault, request, now), request.restart);
   if (job.state === 'running') await deps.trigger.continue(vault, job.id);
   return job;
@@ -92,7 +98,7 @@ export async function runRebuildStep(
   id: string,
   deadline: number,
 ): Promise<StepResult> {
-  const now = deps.now ?? Date.now;
+  const now = () => deps.clock.now();
   const holder = randomUUID();
   if (!(await deps.jobs.lease(vault, id, holder, deadline + LEASE_MARGIN_MS, now()))) {
     return { more: false };
@@ -110,9 +116,7 @@ export async function runRebuildStep(
       job.state = 'done';
       job.finishedAt = new Date(now()).toISOString();
       if (job.segmentsLost > 0) {
-        deps.log({
-          level: 'error',
-          alarm: 'DATA LOST',
+        deps.log.error('DATA LOST', undefined, {
           vault,
           job: id,
           segmentsLost: job.segmentsLost,
@@ -148,7 +152,7 @@ class Step {
   }
 
   private now(): number {
-    return (this.deps.now ?? Date.now)();
+    return this.deps.clock.now();
   }
 
   private timeUp(): boolean {
@@ -310,19 +314,9 @@ class Step {
       }
       if (!this.announced.has(entry.revision)) {
         this.announced.add(entry.revision);
-        await this.deps.events.publish({
-          type: 'object.lost',
-          vault: entry.vault,
-          key: entry.key,
-          revision: entry.revision,
-          size: entry.size,
-          sha256: entry.sha256,
-          time: new Date(this.now()).toISOString(),
-        });
+        await this.deps.events.publish(lostEvent(entry, new Date(this.now())));
       }
-      this.deps.log({
-        level: 'error',
-        alarm: 'DATA LOST',
+      this.deps.log.error('DATA LOST', undefined, {
         vault: entry.vault,
         ...lost,
         needed: entry.readThreshold,
@@ -354,12 +348,10 @@ class Step {
         wrote++;
       } catch (err) {
         this.job.repairFailures++;
-        this.deps.log({
-          level: 'warn',
-          repair: 'write failed',
+        this.deps.log.warn('repair write failed', {
           unit: p.unit,
           key: p.key,
-          error: `${(err as Error).name}: ${(err as Error).message}`,
+          error: describeError(err),
         });
       }
     }

@@ -1,10 +1,15 @@
 /**
  * The committer: the second DS processing unit of seed 000. It tallies unit statuses per
  * segment, flips a revision to committed once every segment has `T` favorable statuses (exactly
- * once, by a conditional write), then runs the revision's associated tasks. Statuses arrive at
+ * once, by a conditional write), then runs the revision's associated tasks. The writer never
+ * commits: when it learns the segment count after the last status was counted, it nudges the
+ * committer through the status group (`commitWhenDone`). Statuses arrive at
  * least once and in any order, in batches; every step below is idempotent, so duplicates and
  * reordering change nothing.
  */
+import type { Clock } from '../clock.ts';
+import type { CommitterInput } from './commit-nudge.ts';
+import { committedEvent } from './object-event.ts';
 import type { EventBus, Ledger, ObjectIndex, SegmentTally } from './ports.ts';
 import {
   judgeSegment,
@@ -18,17 +23,16 @@ export const GARBAGE_GRACE_MS = 60_000;
 
 export interface CommitterDeps {
   ledger: Ledger;
-  index: ObjectIndex;
-  events: EventBus;
   tasks: AssociatedTaskRegistry;
-  now?: () => Date;
+  clock: Clock;
 }
 
 /**
- * Something to do once a revision is committed. It may run more than once (a crash between
- * the tasks and their "done" mark reruns them all), so it must be idempotent.
+ * Something to do once a revision is committed, with its own ports captured when it was
+ * registered. It may run more than once (a crash between the tasks and their "done" mark reruns
+ * them all), so it must be idempotent.
  */
-export type AssociatedTask = (record: RevisionRecord, deps: CommitterDeps) => Promise<void>;
+export type AssociatedTask = (record: RevisionRecord) => Promise<void>;
 
 /** The hook later systems plug into: listeners, work items, replication. */
 export class AssociatedTaskRegistry {
@@ -45,16 +49,14 @@ export class AssociatedTaskRegistry {
     return this.tasks.map((t) => t.name);
   }
 
-  async runAll(record: RevisionRecord, deps: CommitterDeps): Promise<void> {
+  async runAll(record: RevisionRecord): Promise<void> {
     for (const task of this.tasks) {
       try {
-        await task.run(record, deps);
+        await task.run(record);
       } catch (err) {
         throw new Error(
           `associated task "${task.name}" failed for ${record.revision}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       }
     }
@@ -62,61 +64,61 @@ export class AssociatedTaskRegistry {
 }
 
 /** Makes the key point at the revision, unless a newer one already won; retires what it replaced. */
-export const indexTask: AssociatedTask = async (record, deps) => {
-  const now = (deps.now ?? (() => new Date()))();
-  const { replaced, stale } = await deps.index.publish({
-    vault: record.vault,
-    key: record.key,
-    revision: record.revision,
-    objectId: record.objectId,
-    size: record.size ?? 0,
-    sha256: record.sha256 ?? '',
-    segments: record.segments ?? 0,
-    segmentSize: record.segmentSize,
-    readThreshold: record.readThreshold,
-    units: record.units,
-    committedAt: record.committedAt ?? now.toISOString(),
-  });
-  const due = now.getTime() + GARBAGE_GRACE_MS;
-  if (stale) await deps.ledger.retire(record.revision, due);
-  if (replaced && replaced !== record.revision) await deps.ledger.retire(replaced, due);
-};
+export function indexTask(deps: {
+  index: ObjectIndex;
+  ledger: Ledger;
+  clock: Clock;
+}): AssociatedTask {
+  return async (record) => {
+    const now = deps.clock.date();
+    const { replaced, stale } = await deps.index.publish({
+      vault: record.vault,
+      key: record.key,
+      revision: record.revision,
+      objectId: record.objectId,
+      size: record.size ?? 0,
+      sha256: record.sha256 ?? '',
+      segments: record.segments ?? 0,
+      segmentSize: record.segmentSize,
+      readThreshold: record.readThreshold,
+      units: record.units,
+      committedAt: record.committedAt ?? now.toISOString(),
+    });
+    const due = now.getTime() + GARBAGE_GRACE_MS;
+    if (stale) await deps.ledger.retire(record.revision, due);
+    if (replaced && replaced !== record.revision) await deps.ledger.retire(replaced, due);
+  };
+}
 
 /** Tells subscribers of the vault events topic. */
-export const eventTask: AssociatedTask = async (record, deps) => {
-  await deps.events.publish({
-    type: 'object.committed',
-    vault: record.vault,
-    key: record.key,
-    revision: record.revision,
-    size: record.size,
-    sha256: record.sha256,
-    time: record.committedAt ?? new Date().toISOString(),
-  });
-};
+export function eventTask(deps: { events: EventBus; clock: Clock }): AssociatedTask {
+  return (record) => deps.events.publish(committedEvent(record, deps.clock.date()));
+}
 
 /** The tasks every deployment runs on commit, in order. */
-export function defaultTasks(): AssociatedTaskRegistry {
+export function defaultTasks(deps: {
+  index: ObjectIndex;
+  ledger: Ledger;
+  events: EventBus;
+  clock: Clock;
+}): AssociatedTaskRegistry {
   return new AssociatedTaskRegistry()
-    .register('index', indexTask)
-    .register('object-event', eventTask);
+    .register('index', indexTask(deps))
+    .register('object-event', eventTask(deps));
 }
 
 /**
  * Commits the revision if all its segments are done, then runs its associated tasks if they
- * have not all run. Safe to call any number of times, from the committer or the writer.
+ * have not all run. Safe to call any number of times; only the committer calls it.
  */
-export async function tryCommit(
-  deps: CommitterDeps,
-  record: RevisionRecord,
-): Promise<RevisionRecord> {
+async function tryCommit(deps: CommitterDeps, record: RevisionRecord): Promise<RevisionRecord> {
   let current = record;
   if (
     current.state === 'pending' &&
     current.segments !== undefined &&
     current.doneSegments >= current.segments
   ) {
-    const at = (deps.now ?? (() => new Date()))();
+    const at = deps.clock.date();
     if (await deps.ledger.commit(current.revision, current.segments, at)) {
       current = { ...current, state: 'committed', committedAt: at.toISOString() };
     } else {
@@ -126,11 +128,34 @@ export async function tryCommit(
     }
   }
   if (current.state === 'committed' && !current.tasksDone) {
-    await deps.tasks.runAll(current, deps);
+    await deps.tasks.runAll(current);
     await deps.ledger.markTasksDone(current.revision);
     current = { ...current, tasksDone: true };
   }
   return current;
+}
+
+/**
+ * Commits each revision whose segments are all done (and runs its tasks), as the writer asks
+ * when it learnt the segment count after the last status was counted. Idempotent; a revision
+ * that is not ready, or gone, is left as it is. One result per revision, in order.
+ */
+export async function commitWhenDone(
+  deps: CommitterDeps,
+  revisions: string[],
+): Promise<PromiseSettledResult<void>[]> {
+  const runs = new Map<string, Promise<void>>();
+  for (const revision of revisions) {
+    if (runs.has(revision)) continue;
+    runs.set(
+      revision,
+      (async () => {
+        const record = await deps.ledger.get(revision);
+        if (record) await tryCommit(deps, record);
+      })(),
+    );
+  }
+  return Promise.allSettled(revisions.map((r) => runs.get(r)));
 }
 
 /** How long a failed revision's slices wait before the janitor removes them. */
@@ -209,7 +234,7 @@ async function recordRevision(
 
   const lost = verdicts.find((v) => v.verdict === 'segment-lost');
   if (lost) {
-    const now = (deps.now ?? (() => new Date()))().getTime();
+    const now = deps.clock.now();
     await deps.ledger.fail(
       revision,
       `segment ${lost.segment} can no longer reach ${lost.tally.writeThreshold} of ${lost.tally.width} units`,
@@ -245,4 +270,29 @@ export async function recordStatusesOnce(
 export async function recordStatusOnce(deps: CommitterDeps, status: UnitStatus): Promise<void> {
   const [result] = await recordStatusesOnce(deps, [status]);
   if (result?.status === 'rejected') throw result.reason;
+}
+
+/**
+ * Settles a batch of the status group's messages: statuses are tallied together, nudges commit
+ * what is ready. One result per input, in order; a rejected one must come again.
+ */
+export async function settleCommitterBatch(
+  deps: CommitterDeps,
+  inputs: CommitterInput[],
+): Promise<PromiseSettledResult<void>[]> {
+  const statuses: UnitStatus[] = [];
+  const nudges: string[] = [];
+  for (const input of inputs) {
+    if ('status' in input) statuses.push(input.status);
+    else nudges.push(input.nudge);
+  }
+  const [tallied, nudged] = await Promise.all([
+    recordStatusesOnce(deps, statuses),
+    commitWhenDone(deps, nudges),
+  ]);
+  return inputs.map((input) =>
+    'status' in input
+      ? (tallied.shift() as PromiseSettledResult<void>)
+      : (nudged.shift() as PromiseSettledResult<void>),
+  );
 }

@@ -2,14 +2,19 @@
  * The store (seed 000): vaults, the writer, storage units, the committer and its associated
  * tasks, the reader, staged uploads and the janitor. Other systems import this file only.
  */
+export { type CommitterInput, nudgeMessage, parseCommitterMessage } from './commit-nudge.ts';
 export {
+  type AssociatedTask,
+  AssociatedTaskRegistry,
   type CommitterDeps,
   defaultTasks,
   GARBAGE_GRACE_MS,
   recordStatusesOnce,
+  settleCommitterBatch,
 } from './committer.ts';
+export { type DeleterDeps, deleteObject } from './deleter.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
-export { runJanitor } from './janitor.ts';
+export { type JanitorDeps, runJanitor } from './janitor.ts';
 export {
   ADDRESS_ATTRIBUTE,
   parseStatusMessage,
@@ -17,6 +22,7 @@ export {
   type StatusMessage,
   type UnitMessage,
 } from './multicast.ts';
+export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
 export { validateKey } from './object-key.ts';
 export type {
   DispersalQueue,
@@ -24,7 +30,6 @@ export type {
   IndexEntry,
   Ledger,
   Multicast,
-  ObjectEvent,
   ObjectIndex,
   RepairLog,
   SegmentJudge,
@@ -38,7 +43,7 @@ export type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
-export { openObject } from './reader.ts';
+export { openObject, type ReaderDeps } from './reader.ts';
 export {
   newRevisionId,
   type RevisionRecord,
@@ -46,8 +51,20 @@ export {
   type UnitStatus,
 } from './revision.ts';
 export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
-export { completeUpload, createUpload, disperseUpload, getUpload, putPart } from './upload.ts';
+export {
+  completeUpload,
+  createUpload,
+  disperseUpload,
+  getUpload,
+  putPart,
+  type UploadDeps,
+} from './upload.ts';
 export type { Upload, UploadState } from './upload-record.ts';
 export { type Vault, validateVaultName } from './vault.ts';
-export { createVault, ensureDefaultVault, vaultSubscriptionView } from './vault-catalog.ts';
-export { type WriterDeps, writeObject } from './writer.ts';
+export {
+  CachingVaultStore,
+  createVault,
+  ensureDefaultVault,
+  vaultSubscriptionView,
+} from './vault-catalog.ts';
+export { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';

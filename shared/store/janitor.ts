@@ -5,13 +5,14 @@
  * conditional write that makes it visible.
  */
 
+import type { Clock } from '../clock.ts';
 import { revisionPrefix } from '../codec/index.ts';
 import type { Ledger, SliceStore } from './ports.ts';
 
 export interface JanitorDeps {
   ledger: Ledger;
   slices: SliceStore;
-  now?: () => Date;
+  clock: Clock;
 }
 
 export interface JanitorReport {
@@ -24,7 +25,7 @@ export interface JanitorReport {
 
 /** One pass over the due revisions, at most `limit` of them. Safe to run twice at once. */
 export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<JanitorReport> {
-  const now = (deps.now ?? (() => new Date()))().getTime();
+  const now = deps.clock.now();
   const report: JanitorReport = { timedOut: 0, purged: 0, slicesDeleted: 0 };
   for (const record of await deps.ledger.due(now, limit)) {
     if (record.state === 'pending') {

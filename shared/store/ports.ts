@@ -4,6 +4,7 @@
  */
 
 import type { UnitMessage } from './multicast.ts';
+import type { ObjectEvent } from './object-event.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
 import type { Upload, UploadState } from './upload-record.ts';
 import type { Vault } from './vault.ts';
@@ -144,18 +145,6 @@ export interface ObjectIndex {
   ): Promise<{ entries: IndexEntry[]; cursor?: string }>;
 }
 
-/** A change users can subscribe to (the vault events topic). */
-export interface ObjectEvent {
-  /** `object.lost`: a rebuild found a segment with fewer than k good slices. */
-  type: 'object.committed' | 'object.deleted' | 'object.lost';
-  vault: string;
-  key: string;
-  revision: string;
-  size?: number;
-  sha256?: string;
-  time: string;
-}
-
 export interface EventBus {
   /** At least once: consumers dedupe on `(vault, key, revision, type)`. */
   publish(event: ObjectEvent): Promise<void>;
@@ -170,6 +159,11 @@ export interface Multicast {
   send(address: string, messages: UnitMessage[]): Promise<void>;
   /** A unit's statuses (one message for all it has), to the status group (the committer). */
   statuses(address: string, statuses: UnitStatus[]): Promise<void>;
+  /**
+   * Asks the committer, through the status group, to commit `revision` if its segments are all
+   * done: the writer's word that it recorded the segment count after the last status came in.
+   */
+  nudge(address: string, revision: string): Promise<void>;
 }
 
 /** Where reads report the damage they met, for the rebuilder to repair. */

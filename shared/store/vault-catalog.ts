@@ -2,6 +2,7 @@
  * The vault catalog's operations over its ports: creating a vault and keeping its units'
  * subscriptions in step, the default vault, and a unit's cached view of what it serves.
  */
+import { type Clock, systemClock } from '../clock.ts';
 import { VaultExistsError, VaultNotFoundError } from '../errors.ts';
 import type { SubscriptionManager, VaultStore } from './ports.ts';
 import { DEFAULT_VAULT, planVault, unitSubscriptions, type Vault } from './vault.ts';
@@ -67,27 +68,72 @@ export async function ensureDefaultVault(deps: {
 }
 
 /**
- * A unit's subscribed addresses, read from the stored vaults and cached for `ttlMs`; a
- * `refresh` reads again (at most once a second, so a flood of foreign messages costs little).
- * Callers that ask while a read is under way share it (a batch's deliveries ask at once); a
- * read that fails is not kept.
+ * A vault store that keeps what it read for `ttlMs` (vaults are never updated once created, so
+ * a stale entry can only miss a vault created since). Callers that ask while a read is under
+ * way share it, and a read that fails is not kept. The writer and the units' subscription views
+ * read vaults through one of these.
  */
-export function vaultSubscriptionView(vaults: VaultStore, unit: number, ttlMs = 30_000) {
-  let cached: { at: number; addresses: Promise<Set<string>> } | undefined;
+export class CachingVaultStore implements VaultStore {
+  private readonly store: VaultStore;
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+  private readonly byName = new Map<string, { at: number; vault: Promise<Vault> }>();
+  private all: { at: number; vaults: Promise<Vault[]> } | undefined;
+
+  constructor(store: VaultStore, options: { clock?: Clock; ttlMs?: number } = {}) {
+    this.store = store;
+    this.clock = options.clock ?? systemClock;
+    this.ttlMs = options.ttlMs ?? VAULT_TTL_MS;
+  }
+
+  async create(vault: Vault): Promise<void> {
+    await this.store.create(vault);
+    this.all = undefined;
+  }
+
+  get(name: string): Promise<Vault> {
+    const now = this.clock.now();
+    const hit = this.byName.get(name);
+    if (hit && now - hit.at < this.ttlMs) return hit.vault;
+    const read = { at: now, vault: this.store.get(name) };
+    read.vault.catch(() => {
+      if (this.byName.get(name) === read) this.byName.delete(name);
+    });
+    this.byName.set(name, read);
+    return read.vault;
+  }
+
+  /** The vaults, read again when older than `maxAgeMs` (default: the store's TTL). */
+  list(maxAgeMs = this.ttlMs): Promise<Vault[]> {
+    const now = this.clock.now();
+    if (this.all && now - this.all.at < Math.min(maxAgeMs, this.ttlMs)) return this.all.vaults;
+    const read = { at: now, vaults: this.store.list() };
+    read.vaults.catch(() => {
+      if (this.all === read) this.all = undefined;
+    });
+    this.all = read;
+    return read.vaults;
+  }
+}
+
+/** A vault never changes once created (there is no update), so a reader keeps it a while. */
+const VAULT_TTL_MS = 30_000;
+
+/** A refresh reads the vaults again at most this often, so a flood of foreign messages costs little. */
+const REFRESH_MIN_MS = 1000;
+
+/**
+ * A unit's subscribed addresses, from the stored vaults through a caching store; a `refresh`
+ * reads again when the last read is over a second old (a message for an address the unit does
+ * not know may come from a vault created since).
+ */
+export function vaultSubscriptionView(vaults: VaultStore, unit: number, ttlMs = VAULT_TTL_MS) {
+  const cached =
+    vaults instanceof CachingVaultStore ? vaults : new CachingVaultStore(vaults, { ttlMs });
   return {
-    addresses(options?: { refresh: boolean }): Promise<Set<string>> {
-      const now = Date.now();
-      if (!cached || now - cached.at > ttlMs || (options?.refresh && now - cached.at > 1000)) {
-        const read = {
-          at: now,
-          addresses: vaults.list().then((all) => new Set(unitSubscriptions(unit, all))),
-        };
-        read.addresses.catch(() => {
-          if (cached === read) cached = undefined;
-        });
-        cached = read;
-      }
-      return cached.addresses;
+    async addresses(options?: { refresh: boolean }): Promise<Set<string>> {
+      const all = await cached.list(options?.refresh ? REFRESH_MIN_MS : undefined);
+      return new Set(unitSubscriptions(unit, all));
     },
   };
 }

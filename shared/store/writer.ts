@@ -7,16 +7,20 @@
  * share one publish call (each stays its own message). The committer decides visibility; the
  * writer then waits, up to a limit, to tell its caller.
  */
+import type { Clock } from '../clock.ts';
 import { codecFor, encodeStream, formatSliceName, s3Crc32, sliceNamesOf } from '../codec/index.ts';
-import { type CommitterDeps, tryCommit } from './committer.ts';
 import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
 import { validateKey } from './object-key.ts';
-import type { Multicast, SliceStore, VaultStore } from './ports.ts';
+import type { Ledger, Multicast, ObjectIndex, SliceStore, VaultStore } from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
-import type { Vault } from './vault.ts';
 
-export interface WriterDeps extends CommitterDeps {
+export interface WriterDeps {
+  /** A caching store (`CachingVaultStore`) spares a read per write: vaults never change. */
   vaults: VaultStore;
+  ledger: Ledger;
+  /** Read while waiting: the index points at a revision once it is visible. */
+  index: ObjectIndex;
+  clock: Clock;
   slices: SliceStore;
   multicast: Multicast;
   /** After this long a revision still pending is failed and removed by the janitor. */
@@ -34,25 +38,6 @@ const SEGMENTS_IN_FLIGHT = 2;
 /** Segment messages sent together at most (SNS PublishBatch takes ten). */
 const MESSAGES_PER_SEND = 10;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A vault never changes once created (there is no update), so a writer keeps it a while. */
-const VAULT_TTL_MS = 30_000;
-const vaultCache = new WeakMap<VaultStore, Map<string, { vault: Vault; at: number }>>();
-
-async function vaultOf(store: VaultStore, name: string): Promise<Vault> {
-  let byName = vaultCache.get(store);
-  if (!byName) {
-    byName = new Map();
-    vaultCache.set(store, byName);
-  }
-  const hit = byName.get(name);
-  if (hit && Date.now() - hit.at < VAULT_TTL_MS) return hit.vault;
-  const vault = await store.get(name);
-  byName.set(name, { vault, at: Date.now() });
-  return vault;
-}
-
 /**
  * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
  * @throws VaultNotFoundError, InvalidParameterError (bad key)
@@ -65,8 +50,8 @@ export async function writeObject(
   opts: { waitMs: number },
 ): Promise<WriteOutcome> {
   validateKey(key);
-  const vault = await vaultOf(deps.vaults, vaultName);
-  const now = (deps.now ?? (() => new Date()))();
+  const vault = await deps.vaults.get(vaultName);
+  const now = deps.clock.date();
   const revision = newRevisionId(now.getTime());
   const objectId = objectIdOf(vault.name, key);
   const k = vault.readThreshold;
@@ -164,14 +149,14 @@ export async function writeObject(
     if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
   }
   // The count is known once the stream ends: record it while the last segments still travel.
-  // Statuses may all be in before it is recorded, so the commit is tried here too.
   const [finished] = await Promise.all([
     deps.ledger.finishWriting(revision, summary),
     Promise.all(inFlight),
   ]);
-  // When this call made the commit and ran its tasks, there is nothing to wait for.
-  const tried = await tryCommit(deps, finished);
-  if (isCommitted(tried) && tried.tasksDone) return committedOutcome(key, tried);
+  // Statuses may all be in before the count was recorded: then no status is left to make the
+  // committer look again, and the writer asks it to (the commit stays the committer's).
+  if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
+    await deps.multicast.nudge(vault.address, revision);
   return waitForOutcome(deps, key, revision, opts.waitMs);
 }
 
@@ -200,17 +185,19 @@ const TASKS_POLL_MS = 3;
  * a newer one): that is the first associated task, so visibility does not wait for the others.
  */
 export async function waitForOutcome(
-  deps: Pick<WriterDeps, 'ledger' | 'index'>,
+  deps: Pick<WriterDeps, 'ledger' | 'index' | 'clock'>,
   key: string,
   revision: string,
   waitMs: number,
 ): Promise<WriteOutcome> {
-  const started = Date.now();
+  const { clock } = deps;
+  const started = clock.now();
   const deadline = started + waitMs;
   let delay = POLL_MS;
   let committed: RevisionRecord | undefined;
   for (let first = true; ; first = false) {
-    if (!first || waitMs > 0) await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    if (!first || waitMs > 0)
+      await clock.sleep(Math.min(delay, Math.max(0, deadline - clock.now())));
     const wasCommitted = committed !== undefined;
     if (!committed) {
       const r = await deps.ledger.get(revision);
@@ -230,9 +217,9 @@ export async function waitForOutcome(
     }
     if (committed && ((await deps.index.get(committed.vault, key))?.revision ?? '') >= revision)
       return committedOutcome(key, committed);
-    if (Date.now() >= deadline) return { state: 'pending', key, revision };
+    if (clock.now() >= deadline) return { state: 'pending', key, revision };
     if (committed && !wasCommitted) delay = TASKS_POLL_MS;
-    else if (!committed && Date.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
+    else if (!committed && clock.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;
     else delay = Math.min(delay * 1.5, MAX_POLL_MS);
   }
 }

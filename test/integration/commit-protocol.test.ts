@@ -14,15 +14,15 @@ import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
 import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
+import { systemClock } from '../../shared/clock.ts';
 import {
   AssociatedTaskRegistry,
   type CommitterDeps,
+  commitWhenDone,
   indexTask,
   recordStatusesOnce,
   recordStatusOnce,
-  tryCommit,
 } from '../../shared/store/committer.ts';
-import type { EventBus, ObjectEvent } from '../../shared/store/ports.ts';
 import type { UnitStatus } from '../../shared/store/revision.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/store/revision.ts';
 import { storeSlicesOnce } from '../../shared/store/unit.ts';
@@ -51,11 +51,11 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     let dir: Awaited<ReturnType<typeof tempDir>>;
     let cloud: LocalCloud;
     let deps: CommitterDeps;
+    let index: DynamoObjectIndex;
     let db: DynamoDBDocumentClient;
     let commits: number;
     let failures: number;
     let taskRuns: number;
-    const events: ObjectEvent[] = [];
 
     before(async () => {
       dir = await tempDir(`dsn-protocol-${engine}`);
@@ -87,22 +87,13 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         if (won) failures++;
         return won;
       };
-      const bus: EventBus = {
-        publish: async (e) => {
-          events.push(e);
-        },
-      };
+      index = new DynamoObjectIndex(db, cloud.ref('ObjectsTable'));
       const tasks = new AssociatedTaskRegistry()
-        .register('index', indexTask)
+        .register('index', indexTask({ index, ledger, clock: systemClock }))
         .register('count', async () => {
           taskRuns++;
         });
-      deps = {
-        ledger,
-        index: new DynamoObjectIndex(db, cloud.ref('ObjectsTable')),
-        events: bus,
-        tasks,
-      };
+      deps = { ledger, tasks, clock: systemClock };
     });
 
     after(async () => {
@@ -168,7 +159,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         assert.deepEqual(after?.failedUnits, [5]);
         assert.equal(after?.tasksDone, true);
         assert.ok(taskRuns >= 1);
-        assert.equal((await deps.index.get('default', r.key))?.revision, r.revision);
+        assert.equal((await index.get('default', r.key))?.revision, r.revision);
       }
     });
 
@@ -183,7 +174,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       assert.equal(failures, 1);
       assert.equal(commits, 0);
       assert.deepEqual(after?.failedUnits, [1, 4]);
-      assert.equal(await deps.index.get('default', r.key), undefined);
+      assert.equal(await index.get('default', r.key), undefined);
     });
 
     test('statuses that arrive before the writer knows the segment count still commit, once', async () => {
@@ -204,8 +195,9 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         size: 10,
         sha256: 'e'.repeat(64),
       });
-      await tryCommit(deps, finished);
-      await tryCommit(deps, finished);
+      // The writer's nudge, delivered twice.
+      await commitWhenDone(deps, [finished.revision]);
+      await commitWhenDone(deps, [finished.revision]);
       assert.equal((await deps.ledger.get(r2.revision))?.state, 'committed');
       assert.equal(commits, 1);
     });
@@ -275,7 +267,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
             `seed ${seed}: segment ${segment} counted each pillar once`,
           );
         }
-        assert.equal((await deps.index.get('default', r.key))?.revision, r.revision);
+        assert.equal((await index.get('default', r.key))?.revision, r.revision);
       }
     });
 
@@ -375,6 +367,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         multicast: {
           send: async () => {},
           statuses: async (_a: string, s: UnitStatus[]) => void statusesSent.push(...s),
+          nudge: async () => {},
         },
         subscriptions: { addresses: async () => new Set(['vault/default', 'unit/2']) },
         foreign: () => {},

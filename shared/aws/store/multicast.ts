@@ -3,6 +3,7 @@ import { PublishBatchCommand, PublishCommand, type SNSClient } from '@aws-sdk/cl
 import {
   ADDRESS_ATTRIBUTE,
   type Multicast,
+  nudgeMessage,
   type StatusMessage,
   type UnitMessage,
   type UnitStatus,
@@ -81,5 +82,9 @@ export class SnsMulticast implements Multicast {
   statuses(address: string, statuses: UnitStatus[]): Promise<void> {
     const message: StatusMessage = { v: 1, statuses };
     return this.publish(this.statusTopicArn, address, message);
+  }
+
+  nudge(address: string, revision: string): Promise<void> {
+    return this.publish(this.statusTopicArn, address, nudgeMessage(revision));
   }
 }

@@ -35,7 +35,7 @@ function unitDeps(publish: (address: string, s: UnitStatus[]) => Promise<void>):
     slices: {
       head: async () => ({ size: 10, crc32: 'AAAAAA==' }),
     } as unknown as SliceStore,
-    multicast: { send: async () => {}, statuses: publish },
+    multicast: { send: async () => {}, statuses: publish, nudge: async () => {} },
     subscriptions: { addresses: async () => new Set(['vault/default']) },
     foreign: () => {},
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AssociatedTaskRegistry } from '../../../shared/store/committer.ts';
+import { systemClock } from '../../../shared/clock.ts';
 import type { UnitMessage } from '../../../shared/store/multicast.ts';
 import type { Ledger, ObjectIndex, SliceStore, VaultStore } from '../../../shared/store/ports.ts';
 import type { RevisionRecord } from '../../../shared/store/revision.ts';
@@ -50,10 +50,10 @@ function recordingWriter() {
         log.push(`send ${messages.map((m) => m.segment).join('+')}`);
       },
       statuses: async () => {},
+      nudge: async () => {},
     },
     index: {} as ObjectIndex,
-    events: { publish: async () => {} },
-    tasks: new AssociatedTaskRegistry(),
+    clock: systemClock,
     pendingTimeoutMs: 60_000,
   };
   return { deps, log, sends, release };
@@ -101,6 +101,7 @@ test('a committed write is visible once the index points at it, before its other
     index: {
       get: async () => (indexed ? { revision: indexed } : undefined),
     } as unknown as ObjectIndex,
+    clock: systemClock,
   });
 
   // Act

@@ -1,0 +1,195 @@
+/**
+ * The store's routes: vaults, objects, staged uploads and revisions. Each parses its input,
+ * calls shared/store, and maps the result; errors map to status codes in functions/http.ts.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
+import {
+  InvalidParameterError,
+  PayloadTooLargeError,
+  WriteThresholdNotMetError,
+} from '../../shared/errors.ts';
+import {
+  completeUpload,
+  createUpload,
+  createVault,
+  deleteObject,
+  getUpload,
+  INLINE_LIMIT,
+  type IndexEntry,
+  openObject,
+  putPart,
+  validateKey,
+  validateVaultName,
+  writeObject,
+} from '../../shared/store/index.ts';
+import { binaryBody, errorResult, json, jsonBody, type Route, singleChunk } from '../http.ts';
+
+export type StoreApi = ReturnType<typeof wireStoreApi>;
+
+export function vaultParam(event: APIGatewayProxyEventV2): string {
+  return validateVaultName(event.pathParameters?.vault, 'vault');
+}
+
+function keyParam(event: APIGatewayProxyEventV2): string {
+  return validateKey(event.pathParameters?.key, 'key');
+}
+
+function objectHeaders(entry: IndexEntry): Record<string, string> {
+  return {
+    'x-dsn-revision': entry.revision,
+    'x-dsn-sha256': entry.sha256,
+    etag: `"${entry.sha256}"`,
+    'accept-ranges': 'bytes',
+    'last-modified': new Date(entry.committedAt).toUTCString(),
+  };
+}
+
+export function storeRoutes(s: StoreApi): Record<string, Route> {
+  return {
+    'POST /vaults': async (event) =>
+      json(
+        201,
+        await createVault(
+          { vaults: s.catalog, subscriptions: s.subscriptions, poolSize: s.poolSize },
+          jsonBody(event),
+        ),
+      ),
+    'GET /vaults': async () => json(200, { vaults: await s.catalog.list() }),
+    'GET /vaults/{vault}': async (event) => json(200, await s.vaults.get(vaultParam(event))),
+
+    'PUT /vaults/{vault}/objects/{key+}': async (event) => {
+      const vault = vaultParam(event);
+      const key = keyParam(event);
+      const body = binaryBody(
+        event,
+        INLINE_LIMIT,
+        (size) =>
+          `body is ${size} bytes; a plain PUT takes at most ${INLINE_LIMIT}: use a staged upload (POST /vaults/${vault}/uploads), as dsn put does`,
+      );
+      const outcome = await writeObject(s.writer, vault, key, singleChunk(body), {
+        waitMs: s.commitWaitMs,
+      });
+      if (outcome.state === 'failed')
+        throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
+      if (outcome.state === 'pending') {
+        return json(202, {
+          key,
+          revision: outcome.revision,
+          state: 'pending',
+          poll: `/vaults/${vault}/revisions/${outcome.revision}`,
+        });
+      }
+      return json(201, {
+        key,
+        revision: outcome.revision,
+        size: outcome.size,
+        sha256: outcome.sha256,
+      });
+    },
+
+    'GET /vaults/{vault}/objects/{key+}': async (event) => {
+      const range = event.headers.range;
+      const opened = await openObject(s.reader, vaultParam(event), keyParam(event), range);
+      const span = opened.range.end - opened.range.start;
+      if (span > INLINE_LIMIT) {
+        throw new PayloadTooLargeError(
+          `${span} bytes asked; one GET returns at most ${INLINE_LIMIT}: send Range requests (dsn get does)`,
+          INLINE_LIMIT,
+        );
+      }
+      const parts: Uint8Array[] = [];
+      for await (const part of opened.body) parts.push(part);
+      const headers: Record<string, string> = {
+        ...objectHeaders(opened.entry),
+        'content-type': 'application/octet-stream',
+      };
+      if (range)
+        headers['content-range'] =
+          `bytes ${opened.range.start}-${opened.range.end - 1}/${opened.entry.size}`;
+      return {
+        statusCode: range ? 206 : 200,
+        headers,
+        body: Buffer.concat(parts).toString('base64'),
+        isBase64Encoded: true,
+      };
+    },
+
+    'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
+      const entry = await s.reader.index.get(vaultParam(event), keyParam(event));
+      if (!entry) return { statusCode: 404 };
+      return {
+        statusCode: 200,
+        headers: { ...objectHeaders(entry), 'x-dsn-size': String(entry.size) },
+      };
+    },
+
+    'DELETE /vaults/{vault}/objects/{key+}': async (event) => {
+      await deleteObject(s.deleter, vaultParam(event), keyParam(event));
+      return { statusCode: 204 };
+    },
+
+    'GET /vaults/{vault}/objects': async (event) => {
+      const vault = vaultParam(event);
+      await s.vaults.get(vault);
+      const q = event.queryStringParameters ?? {};
+      const limit = q.limit === undefined ? 1000 : Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new InvalidParameterError('limit', 'must be an integer 1..1000');
+      }
+      const page = await s.reader.index.list(vault, q.prefix ?? '', limit, q.cursor);
+      return json(200, {
+        objects: page.entries.map((e) => ({
+          key: e.key,
+          size: e.size,
+          revision: e.revision,
+          sha256: e.sha256,
+        })),
+        cursor: page.cursor ?? null,
+      });
+    },
+
+    'POST /vaults/{vault}/uploads': async (event) =>
+      json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event))),
+    'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
+      const body = binaryBody(
+        event,
+        INLINE_LIMIT,
+        (size) => `a part is at most ${INLINE_LIMIT} bytes, got ${size}`,
+      );
+      const part = Number(event.pathParameters?.part);
+      await putPart(s.uploads, vaultParam(event), String(event.pathParameters?.upload), part, body);
+      return json(200, { part, size: body.length });
+    },
+    'POST /vaults/{vault}/uploads/{upload}/complete': async (event) => {
+      const vault = vaultParam(event);
+      const upload = await completeUpload(s.uploads, vault, String(event.pathParameters?.upload));
+      return json(202, { ...upload, poll: `/vaults/${vault}/uploads/${upload.uploadId}` });
+    },
+    'GET /vaults/{vault}/uploads/{upload}': async (event) =>
+      json(
+        200,
+        await getUpload(s.uploads, vaultParam(event), String(event.pathParameters?.upload)),
+      ),
+
+    'GET /vaults/{vault}/revisions/{revision}': async (event) => {
+      const vault = vaultParam(event);
+      const record = await s.ledger.get(String(event.pathParameters?.revision));
+      if (!record || record.vault !== vault)
+        return errorResult(404, 'RevisionNotFound', 'no such revision in this vault');
+      const { revision, key, state, size, sha256, failedUnits, reason, createdAt, committedAt } =
+        record;
+      return json(200, {
+        revision,
+        key,
+        state,
+        size,
+        sha256,
+        failedUnits,
+        reason,
+        createdAt,
+        committedAt,
+      });
+    },
+  };
+}

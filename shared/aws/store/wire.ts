@@ -1,0 +1,196 @@
+/**
+ * The store's wiring: each function of the store gets the adapters it uses and reads only the
+ * configuration they need (a unit function starts without the rebuild queue's variables).
+ * Adapters are cheap objects over the process's shared SDK clients.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { type DsnConfig, loadConfig, POOL_SECTION, unitIndex } from '../../config.ts';
+import {
+  CachingVaultStore,
+  type CommitterDeps,
+  type DeleterDeps,
+  defaultTasks,
+  type JanitorDeps,
+  type ReaderDeps,
+  type UnitDelivery,
+  type UploadDeps,
+  vaultSubscriptionView,
+  type WriterDeps,
+} from '../../store/index.ts';
+import { signChecksummedPayloadsOnce } from '../clients.ts';
+import { SqsRepairLog } from '../repair/repair-log.ts';
+import type { Runtime } from '../runtime.ts';
+import { DynamoCounters } from './counters.ts';
+import { SnsEventBus } from './events.ts';
+import { DynamoLedger } from './ledger.ts';
+import { SnsMulticast } from './multicast.ts';
+import { DynamoObjectIndex } from './object-index.ts';
+import { S3SliceStore } from './slice-store.ts';
+import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
+import { SnsSubscriptionManager } from './subscriptions.ts';
+import { DynamoVaultStore } from './vault-store.ts';
+
+/** How long a read waits for a slice before asking one more pillar. */
+const HEDGE_MS = 250;
+
+/**
+ * One S3 client per region the units live in (S3 redirects a request sent to the wrong one).
+ * Slices carry their own CRC-32, which every read checks (decodeSlice): the SDK's check of S3's
+ * stored checksum on responses would hash every byte a second time, so slice clients leave it
+ * off. Writes still send the CRC-32 for S3 to verify on arrival.
+ */
+export function unitClients(
+  rt: Runtime,
+  pool: Pick<DsnConfig, 'unitRegions'>,
+): readonly S3Client[] {
+  const regional = new Map<string, S3Client>();
+  return pool.unitRegions.map((region) => {
+    let client = regional.get(region);
+    if (!client) {
+      client = signChecksummedPayloadsOnce(
+        new S3Client({
+          region,
+          forcePathStyle: rt.clients.s3.config.forcePathStyle,
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+      );
+      regional.set(region, client);
+    }
+    return client;
+  });
+}
+
+function sliceStore(rt: Runtime) {
+  const pool = loadConfig(rt.env, POOL_SECTION);
+  const unitS3 = unitClients(rt, pool);
+  return { pool, unitS3, slices: new S3SliceStore(unitS3, pool.unitBuckets) };
+}
+
+function vaultStore(rt: Runtime) {
+  const { vaultsTable } = loadConfig(rt.env, ['vaultsTable']);
+  return new CachingVaultStore(new DynamoVaultStore(rt.clients.documents, vaultsTable), {
+    clock: rt.clock,
+  });
+}
+
+/** A storage unit's function: its index, and what storing slices and sending statuses takes. */
+export function wireUnit(rt: Runtime) {
+  const unit = unitIndex(rt.env);
+  const config = loadConfig(rt.env, ['networkTopicArn', 'statusTopicArn', 'controlTable']);
+  const counters = new DynamoCounters(rt.clients.documents, config.controlTable);
+  return {
+    unit,
+    slices: sliceStore(rt).slices,
+    multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
+    subscriptions: vaultSubscriptionView(vaultStore(rt), unit),
+    /** Counted in the control table and logged; a failed count is logged, never thrown. */
+    foreign: (why: string, delivery: UnitDelivery) => {
+      rt.log.warn('foreign message ignored', { foreign: why, messageId: delivery.messageId, unit });
+      counters
+        .increment(`unit/${unit}/foreign`)
+        .catch((err) => rt.log.error('foreign counter not updated', err, { unit }));
+    },
+  };
+}
+
+/** The committer: the ledger, and the associated tasks with the ports they capture. */
+export function wireCommitter(rt: Runtime): CommitterDeps {
+  const config = loadConfig(rt.env, ['revisionsTable', 'objectsTable', 'eventsTopicArn']);
+  const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
+  const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
+  const events = new SnsEventBus(rt.clients.sns, config.eventsTopicArn);
+  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock });
+  return { ledger, tasks, clock: rt.clock };
+}
+
+/** The writer (api and disperser), and how long a write waits for its commit. */
+export function wireWriter(rt: Runtime) {
+  const config = loadConfig(rt.env, [
+    'revisionsTable',
+    'objectsTable',
+    'networkTopicArn',
+    'statusTopicArn',
+    'pendingTimeoutMs',
+    'commitWaitMs',
+  ]);
+  const writer: WriterDeps = {
+    vaults: vaultStore(rt),
+    ledger: new DynamoLedger(rt.clients.documents, config.revisionsTable),
+    index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
+    slices: sliceStore(rt).slices,
+    multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
+    clock: rt.clock,
+    pendingTimeoutMs: config.pendingTimeoutMs,
+  };
+  return { writer, commitWaitMs: config.commitWaitMs };
+}
+
+/** Staged uploads: records, staging bucket, the dispersal queue, and the writer behind them. */
+export function wireUploads(rt: Runtime): UploadDeps {
+  const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
+  return {
+    vaults: vaultStore(rt),
+    uploads: new DynamoUploadStore(rt.clients.documents, config.controlTable),
+    staging: new S3StagingStore(rt.clients.s3, config.stagingBucket),
+    dispersal: new SqsDispersalQueue(rt.clients.sqs, config.dispersalQueueUrl),
+  };
+}
+
+/** The janitor: revisions due for cleanup, and the units holding their slices. */
+export function wireJanitor(rt: Runtime): JanitorDeps {
+  const { revisionsTable } = loadConfig(rt.env, ['revisionsTable']);
+  return {
+    ledger: new DynamoLedger(rt.clients.documents, revisionsTable),
+    slices: sliceStore(rt).slices,
+    clock: rt.clock,
+  };
+}
+
+/** Everything the HTTP API serves of the store: vaults, reads, writes, deletes, revisions. */
+export function wireStoreApi(rt: Runtime) {
+  const config = loadConfig(rt.env, [
+    'stage',
+    'vaultsTable',
+    'revisionsTable',
+    'objectsTable',
+    'eventsTopicArn',
+    'networkTopicArn',
+    'statusTopicArn',
+    'repairQueueUrl',
+  ]);
+  const { pool, unitS3, slices } = sliceStore(rt);
+  const { writer, commitWaitMs } = wireWriter(rt);
+  const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
+  const reader: ReaderDeps = {
+    index,
+    slices,
+    repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl),
+    hedgeMs: HEDGE_MS,
+  };
+  const deleter: DeleterDeps = {
+    vaults: writer.vaults,
+    index,
+    ledger: writer.ledger,
+    events: new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
+    clock: rt.clock,
+  };
+  return {
+    config: { ...config, ...pool, commitWaitMs },
+    unitS3,
+    vaults: writer.vaults,
+    /** Uncached: creating a vault reads the others until its units' subscriptions settle. */
+    catalog: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
+    subscriptions: new SnsSubscriptionManager(
+      rt.clients.sns,
+      config.networkTopicArn,
+      pool.unitQueueArns,
+    ),
+    poolSize: pool.unitBuckets.length,
+    writer,
+    commitWaitMs,
+    reader,
+    deleter,
+    ledger: writer.ledger,
+    uploads: wireUploads(rt),
+  };
+}

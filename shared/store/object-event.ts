@@ -1,0 +1,43 @@
+/**
+ * The changes users can subscribe to (the vault events topic), and their constructors: the
+ * committer, the delete path and the rebuilder each build their event here.
+ */
+import type { RevisionRecord } from './revision.ts';
+
+export interface ObjectEvent {
+  /** `object.lost`: a rebuild found a segment with fewer than k good slices. */
+  type: 'object.committed' | 'object.deleted' | 'object.lost';
+  vault: string;
+  key: string;
+  revision: string;
+  size?: number;
+  sha256?: string;
+  time: string;
+}
+
+/** A revision became visible. `now` stands in for a commit time the record lacks. */
+export function committedEvent(record: RevisionRecord, now: Date): ObjectEvent {
+  return {
+    type: 'object.committed',
+    vault: record.vault,
+    key: record.key,
+    revision: record.revision,
+    size: record.size,
+    sha256: record.sha256,
+    time: record.committedAt ?? now.toISOString(),
+  };
+}
+
+/** The key was deleted; `revision` is the one the delete removed. */
+export function deletedEvent(vault: string, key: string, revision: string, at: Date): ObjectEvent {
+  return { type: 'object.deleted', vault, key, revision, time: at.toISOString() };
+}
+
+/** A rebuild found a segment of this committed object below its read threshold. */
+export function lostEvent(
+  entry: { vault: string; key: string; revision: string; size: number; sha256: string },
+  at: Date,
+): ObjectEvent {
+  const { vault, key, revision, size, sha256 } = entry;
+  return { type: 'object.lost', vault, key, revision, size, sha256, time: at.toISOString() };
+}
