@@ -11,12 +11,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { publicJob } from '../shared/repair/rebuild-job.ts';
 import { FAULT_MODES, MAX_CHAOS_SLICES } from '../shared/store/fault.ts';
 import { DEFAULT_SEGMENT_SIZE, DEFAULT_VAULT, type Vault } from '../shared/store/vault.ts';
-import { DsnClient, keyPath } from './client.ts';
+import { DsnClient, isMissingRoute, objectPath, vaultPath } from './client.ts';
 import { ApiError, CliError, describeError, type ErrorContext, UsageError } from './errors.ts';
 import { columns, type Explanation, explainText, formatBytes, formatDuration } from './format.ts';
 import { lazyBar, NO_PROGRESS, type Progress, stopAllBars } from './progress.ts';
@@ -162,7 +163,7 @@ async function admin<T>(
   try {
     return await client.json<T>(method, path, { body });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && err.code === 'NotFound') {
+    if (isMissingRoute(err)) {
       throw new CliError('fault injection exists only on the local cloud', {
         hint: `${client.endpoint} has no ${path.split('/').slice(0, 3).join('/')} route (a deployment on AWS has none); start one with npm start`,
       });
@@ -173,7 +174,7 @@ async function admin<T>(
 
 /** A route the lead's API may not have yet (explain, rebuild) answers a plain 404. */
 function missingRoute(err: unknown, what: string, client: DsnClient): unknown {
-  if (err instanceof ApiError && err.status === 404 && err.code === 'NotFound') {
+  if (isMissingRoute(err)) {
     return new CliError(`${client.endpoint} has no ${what} route`, {
       hint: 'the service there is older than this CLI; deploy or start the current one',
     });
@@ -225,8 +226,6 @@ function reportLost(job: RebuildJob): boolean {
   process.stderr.write(`${lines.join('\n')}\n`);
   return true;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function buildProgram(): Command {
   const program = new Command('dsn')
@@ -307,7 +306,7 @@ function buildProgram(): Command {
     .description("show a vault's configuration")
     .action(async (name: string, _o, cmd: Command) =>
       run(cmd, `vault show ${name}`, { vault: name }, async (g) => {
-        const v = await clientOf(g).json<Vault>('GET', `/vaults/${encodeURIComponent(name)}`);
+        const v = await clientOf(g).json<Vault>('GET', vaultPath(name));
         print(g, v, () =>
           columns([
             ['name', v.name],
@@ -403,7 +402,7 @@ function buildProgram(): Command {
           if (cursor) q.set('cursor', cursor);
           const page = await client.json<{ objects: typeof objects; cursor: string | null }>(
             'GET',
-            `/vaults/${encodeURIComponent(v)}/objects?${q}`,
+            `${vaultPath(v)}/objects?${q}`,
           );
           objects.push(...page.objects);
           cursor = page.cursor;
@@ -432,7 +431,7 @@ function buildProgram(): Command {
       await run(cmd, `rm ${targetText}`, ctx, async (g) => {
         Object.assign(ctx, target(targetText));
         const { vault: v, key } = ctx as Required<ErrorContext>;
-        await clientOf(g).request('DELETE', `/vaults/${v}/objects/${keyPath(key)}`);
+        await clientOf(g).request('DELETE', objectPath(v, key));
         print(g, { vault: v, key, removed: true }, () => `removed ${v}/${key}`);
       });
     });
@@ -448,7 +447,7 @@ function buildProgram(): Command {
         const { vault: v, key } = ctx as Required<ErrorContext>;
         const client = clientOf(g);
         const e = await client
-          .json<Explanation>('GET', `/vaults/${v}/objects/${keyPath(key)}?explain`)
+          .json<Explanation>('GET', `${objectPath(v, key)}?explain`)
           .catch((err) => {
             throw missingRoute(err, 'explain', client);
           });
@@ -464,7 +463,7 @@ function buildProgram(): Command {
     .action(async (v: string, o: { watch?: boolean; restart?: boolean }, cmd: Command) =>
       run(cmd, `rebuild ${v}`, { vault: v }, async (g) => {
         const client = clientOf(g);
-        const path = `/vaults/${encodeURIComponent(v)}/rebuild`;
+        const path = `${vaultPath(v)}/rebuild`;
         let job = await client
           .json<RebuildJob>('POST', path, { body: o.restart ? { restart: true } : {} })
           .catch((err) => {
