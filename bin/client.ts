@@ -17,9 +17,22 @@ export interface RequestOptions {
   accept?: number[];
 }
 
-/** Escapes each path segment of a key, keeping its slashes. */
-export function keyPath(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
+/** `/vaults/VAULT`, the name escaped: the base of every route about one vault. */
+export function vaultPath(vault: string): string {
+  return `/vaults/${encodeURIComponent(vault)}`;
+}
+
+/** `/vaults/VAULT/objects/KEY`, each segment of the key escaped and its slashes kept. */
+export function objectPath(vault: string, key: string): string {
+  return `${vaultPath(vault)}/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * Whether `err` says the API has no such route (a gateway 404 without an error body, or the api
+ * function's NotFound), as opposed to a 404 about a vault or an object.
+ */
+export function isMissingRoute(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 404 && err.code === 'NotFound';
 }
 
 export class DsnClient {

@@ -14,6 +14,9 @@ export interface Progress {
   stop(): void;
 }
 
+/** A progress factory: called once the size is known (undefined for stdin). */
+export type ProgressFor = (total: number | undefined) => Progress;
+
 /** Bars on screen now, so an interrupt can give the cursor back (bars hide it). */
 const shown = new Set<cliProgress.SingleBar>();
 

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
-import { CALL_LIMIT, type DsnClient, keyPath } from './client.ts';
+import { CALL_LIMIT, type DsnClient, objectPath, vaultPath } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
-import type { Progress } from './progress.ts';
+import type { ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
 const PARALLEL_PARTS = 2;
@@ -42,9 +43,6 @@ export interface GetResult {
   seconds: number;
 }
 
-/** A progress factory: called once the size is known (undefined for stdin). */
-export type ProgressFor = (total: number | undefined) => Progress;
-
 interface Committed {
   revision: string;
   size: number;
@@ -71,7 +69,7 @@ async function awaitRevision(
   revision: string,
 ): Promise<Committed> {
   for (;;) {
-    const r = await client.json<WriteState>('GET', `/vaults/${vault}/revisions/${revision}`);
+    const r = await client.json<WriteState>('GET', `${vaultPath(vault)}/revisions/${revision}`);
     if (r.state === 'committed' || r.state === 'garbage')
       return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
     if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
@@ -87,8 +85,6 @@ function writeFailed(revision: string, reason?: string, failedUnits?: number[]):
     { revision, failedUnits },
   );
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Uploads `source` (a file path, or `-` for stdin) to vault/key.
@@ -129,7 +125,7 @@ export async function putObject(
     let staged: Pick<PutResult, 'uploadId' | 'parts'> | undefined;
     if (second.done) {
       progress.update(0, 'uploading');
-      const res = await client.request('PUT', `/vaults/${vault}/objects/${keyPath(key)}`, {
+      const res = await client.request('PUT', objectPath(vault, key), {
         body: first,
       });
       const body = (await res.json()) as Committed & { state?: string };
@@ -144,7 +140,7 @@ export async function putObject(
       hash.update(second.value);
       const { uploadId } = await client.json<{ uploadId: string }>(
         'POST',
-        `/vaults/${vault}/uploads`,
+        `${vaultPath(vault)}/uploads`,
         {
           body: { key },
         },
@@ -155,7 +151,7 @@ export async function putObject(
       const inflight = new Set<Promise<void>>();
       const send = (n: number, body: Uint8Array) => {
         const p = client
-          .request('PUT', `/vaults/${vault}/uploads/${uploadId}/parts/${n}`, { body })
+          .request('PUT', `${vaultPath(vault)}/uploads/${uploadId}/parts/${n}`, { body })
           .then(async (res) => {
             await res.arrayBuffer();
             sent += body.length;
@@ -175,9 +171,9 @@ export async function putObject(
       }
       await Promise.all(inflight);
       progress.update(sent, 'dispersing');
-      await client.json('POST', `/vaults/${vault}/uploads/${uploadId}/complete`);
+      await client.json('POST', `${vaultPath(vault)}/uploads/${uploadId}/complete`);
       for (;;) {
-        const u = await client.json<WriteState>('GET', `/vaults/${vault}/uploads/${uploadId}`);
+        const u = await client.json<WriteState>('GET', `${vaultPath(vault)}/uploads/${uploadId}`);
         if (u.state === 'committed') {
           committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
           break;
@@ -229,11 +225,11 @@ export async function getObject(
   progressFor: ProgressFor,
 ): Promise<GetResult> {
   const started = performance.now();
-  const path = `/vaults/${vault}/objects/${keyPath(key)}`;
+  const path = objectPath(vault, key);
   const head = await client.request('HEAD', path, { accept: [404] });
   if (head.status === 404) {
     // HEAD carries no error body: ask the vault, to tell a missing vault from a missing key.
-    await client.json('GET', `/vaults/${vault}`);
+    await client.json('GET', vaultPath(vault));
     throw new ApiError(404, 'ObjectNotFound', `no object "${key}" in vault "${vault}"`);
   }
   const size = Number(head.headers.get('x-dsn-size') ?? head.headers.get('content-length'));

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Command } from 'commander';
+import type { DsnClient } from '../../../bin/client.ts';
+import type { CommandContext, Session } from '../../../bin/commands/context.ts';
+import { registerObjectCommands } from '../../../bin/commands/objects.ts';
+import { registerRepairCommands } from '../../../bin/commands/repair.ts';
+import { registerUnitCommands } from '../../../bin/commands/units.ts';
+import { registerVaultCommands } from '../../../bin/commands/vault.ts';
+import { ApiError, type ErrorContext } from '../../../bin/errors.ts';
+import { NO_PROGRESS } from '../../../bin/progress.ts';
+import { DEFAULT_VAULT } from '../../../shared/store/vault.ts';
+
+/**
+ * The command groups on a program of their own, with a `run` that hands them a client which
+ * records its calls and answers from `replies` (a function throws its error instead).
+ */
+function cli(replies: Record<string, unknown> = {}) {
+  const calls: Array<{ method: string; path: string; body?: unknown }> = [];
+  const runs: Array<{ label: string; ctx: ErrorContext }> = [];
+  const printed: Array<{ json: unknown; text: string }> = [];
+  const answer = (method: string, path: string, body?: unknown) => {
+    calls.push({ method, path, ...(body === undefined ? {} : { body }) });
+    const reply = replies[`${method} ${path}`];
+    if (typeof reply === 'function') throw reply();
+    return reply;
+  };
+  const client = {
+    endpoint: 'http://dsn.test',
+    json: async (method: string, path: string, opts?: { body?: unknown }) =>
+      answer(method, path, opts?.body),
+    request: async (method: string, path: string) => {
+      answer(method, path);
+      return new Response(null, { status: 204 });
+    },
+  } as unknown as DsnClient;
+  const context: CommandContext = {
+    async run(_cmd, label, ctx, body) {
+      runs.push({ label, ctx });
+      const session: Session = {
+        json: false,
+        client: () => client,
+        print: (json, human) => printed.push({ json, text: human() }),
+        bar: () => NO_PROGRESS,
+        about: (names) => Object.assign(ctx, names),
+      };
+      await body(session);
+    },
+  };
+  const program = new Command('dsn').exitOverride();
+  registerVaultCommands(program, context);
+  registerObjectCommands(program, context);
+  registerRepairCommands(program, context);
+  registerUnitCommands(program, context);
+  const dsn = (...args: string[]) => program.parseAsync(args, { from: 'user' });
+  return { program, dsn, calls, runs, printed };
+}
+
+const apiNotFound = () => new ApiError(404, 'NotFound', 'Not Found');
+
+test('the groups register the command tree in the order of dsn --help', () => {
+  const { program } = cli();
+  const names = (c: Command) => c.commands.map((sub) => sub.name());
+  assert.deepEqual(names(program), [
+    'vault',
+    'put',
+    'get',
+    'ls',
+    'rm',
+    'explain',
+    'rebuild',
+    'unit',
+    'chaos',
+  ]);
+  const group = (name: string) => program.commands.find((c) => c.name() === name) as Command;
+  assert.deepEqual(names(group('vault')), ['create', 'ls', 'show']);
+  assert.deepEqual(names(group('unit')), ['ls', 'down', 'up']);
+});
+
+test('vault create sends the default code unless told, and sizes and units parsed', async () => {
+  const created = { ...DEFAULT_VAULT, name: 'photos', segmentSize: 65536, units: [0, 1, 2] };
+  const { dsn, calls, runs, printed } = cli({ 'POST /vaults': created });
+  await dsn('vault', 'create', 'photos', '--segment-size', '64KiB', '--units', '0,1,2');
+  assert.deepEqual(runs, [{ label: 'vault create photos', ctx: { vault: 'photos' } }]);
+  assert.deepEqual(calls[0]?.body, {
+    name: 'photos',
+    width: DEFAULT_VAULT.width,
+    readThreshold: DEFAULT_VAULT.readThreshold,
+    writeThreshold: DEFAULT_VAULT.writeThreshold,
+    segmentSize: 65536,
+    units: [0, 1, 2],
+  });
+  assert.match(printed[0]?.text ?? '', /^created vault photos: .*segments of 64\.0 KiB/);
+});
+
+test('rm names the vault and key for hints, and escapes the key but not its slashes', async () => {
+  const { dsn, calls, runs, printed } = cli();
+  await dsn('rm', 'photos/2024/a b.jpg');
+  assert.deepEqual(calls, [{ method: 'DELETE', path: '/vaults/photos/objects/2024/a%20b.jpg' }]);
+  assert.deepEqual(runs[0]?.ctx, { vault: 'photos', key: '2024/a b.jpg' });
+  assert.equal(printed[0]?.text, 'removed photos/2024/a b.jpg');
+});
+
+test('a target without a key, or stdin without a key, is a usage error', async () => {
+  await assert.rejects(cli().dsn('rm', 'photos'), {
+    name: 'UsageError',
+    message: 'expected VAULT/KEY, got "photos"',
+  });
+  await assert.rejects(cli().dsn('put', '-', 'photos/'), {
+    name: 'UsageError',
+    message: 'reading stdin needs a key: VAULT/KEY, got "photos/"',
+  });
+});
+
+test('ls follows the cursor through every page', async () => {
+  const object = (key: string) => ({ key, size: 5, revision: 'r1', sha256: 'x' });
+  const { dsn, calls, printed } = cli({
+    'GET /vaults/photos/objects?prefix=2024%2F&limit=1000': {
+      objects: [object('2024/a')],
+      cursor: 'c2',
+    },
+    'GET /vaults/photos/objects?prefix=2024%2F&limit=1000&cursor=c2': {
+      objects: [object('2024/b')],
+      cursor: null,
+    },
+  });
+  await dsn('ls', 'photos/2024/');
+  assert.equal(calls.length, 2);
+  assert.equal(
+    printed[0]?.text,
+    'SIZE  REVISION  KEY\n   5  r1        2024/a\n   5  r1        2024/b',
+  );
+});
+
+test('unit down --mode slow wants --delay-ms before it calls anything', async () => {
+  const { dsn, calls } = cli();
+  await assert.rejects(dsn('unit', 'down', '3', '--mode', 'slow'), {
+    name: 'UsageError',
+    message: '--mode slow needs --delay-ms N',
+  });
+  assert.deepEqual(calls, []);
+});
+
+test('a route the API lacks says which: admin routes are local only, explain is newer', async () => {
+  await assert.rejects(cli({ 'GET /admin/faults': apiNotFound }).dsn('unit', 'ls'), {
+    message: 'fault injection exists only on the local cloud',
+    hint: 'http://dsn.test has no /admin/faults route (a deployment on AWS has none); start one with npm start',
+  });
+  await assert.rejects(
+    cli({ 'GET /vaults/photos/objects/a.jpg?explain': apiNotFound }).dsn('explain', 'photos/a.jpg'),
+    { message: 'http://dsn.test has no explain route' },
+  );
+});
