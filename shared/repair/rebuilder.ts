@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { codecFor, encodeSlice, parseSliceName, revisionPrefix, s3Crc32 } from '../codec/index.ts';
+import { describeError } from '../errors.ts';
 import type {
   EventBus,
   IndexEntry,
@@ -125,7 +126,18 @@ export async function runRebuildStep(
   } catch (err) {
     if (err instanceof LeaseLostError) return { more: false };
     // Keep what was done; the lease ends, so the next invocation retries from the checkpoint.
-    await step.save(true).catch(() => {});
+    // The step's own error is the one thrown; a checkpoint that fails too is logged, since the
+    // next invocation then redoes work (or waits for the lease to expire) and someone should
+    // be able to see why.
+    await step.save(true).catch((saveErr: unknown) =>
+      deps.log({
+        level: 'warn',
+        rebuild: 'checkpoint not saved after a failed step',
+        vault,
+        job: id,
+        error: describeError(saveErr),
+      }),
+    );
     throw err;
   }
 }

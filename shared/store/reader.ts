@@ -265,7 +265,8 @@ export async function openObject(
         from: range.start - base,
         to: range.end - base,
       });
-      // Settled later, or dropped if the reader stops early: never an unhandled rejection.
+      // Not a swallow: the loop below awaits this read and gets its error. The catch only keeps
+      // a read dropped by a reader that stops early from being an unhandled rejection.
       read.catch(() => {});
       inFlight.set(s, read);
     };
