@@ -46,7 +46,15 @@ export {
   type UnitStatus,
 } from './revision.ts';
 export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
-export { completeUpload, createUpload, disperseUpload, getUpload, putPart } from './upload.ts';
+export {
+  completeUpload,
+  createUpload,
+  type DispersalMessage,
+  disperseUpload,
+  getUpload,
+  parseDispersalMessage,
+  putPart,
+} from './upload.ts';
 export type { Upload, UploadState } from './upload-record.ts';
 export { type Vault, validateVaultName } from './vault.ts';
 export { createVault, ensureDefaultVault, vaultSubscriptionView } from './vault-catalog.ts';
