@@ -45,6 +45,12 @@ export {
   type RevisionState,
   type UnitStatus,
 } from './revision.ts';
+export {
+  DAMAGE_DEFECTS,
+  type DamageDefect,
+  parseSliceDamage,
+  sliceDamageSchema,
+} from './slice-damage.ts';
 export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
 export {
   completeUpload,

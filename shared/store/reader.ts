@@ -24,6 +24,7 @@ import {
   SliceNotFoundError,
 } from '../errors.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
+import type { DamageDefect } from './slice-damage.ts';
 
 /** Segments read ahead of the one a body is sending. */
 const READ_AHEAD = 2;
@@ -164,7 +165,7 @@ export async function readSegment(
       // Nothing in flight and no pillar left to ask.
       if (settled === launched) finish();
     };
-    const failed = (pillar: number, unit: number, defect: string, detail: string) => {
+    const failed = (pillar: number, unit: number, defect: DamageDefect, detail: string) => {
       damage.push(report(entry, segment, pillar, unit, defect, detail));
       direct = false;
     };
@@ -214,7 +215,7 @@ function report(
   segment: number,
   pillar: number,
   unit: number,
-  defect: string,
+  defect: DamageDefect,
   detail: string,
 ): SliceDamage {
   return {
