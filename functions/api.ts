@@ -7,9 +7,10 @@ import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
+import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
-import { errorResult, type HttpResult, json, type Route, toErrorResult } from './http.ts';
+import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { storeRoutes } from './routes/store.ts';
 
@@ -36,8 +37,8 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
     event.queryStringParameters?.explain !== undefined
       ? explain
       : routes[event.routeKey];
-  if (!route) return errorResult(404, 'NotFound', `no route for ${event.routeKey}`);
   try {
+    if (!route) throw new RouteNotFoundError(event.routeKey);
     // Once per execution environment; a failure is retried by the next request.
     ready ??= ensureDefaultVault({ vaults: store.catalog, poolSize: store.poolSize }).catch(
       (err) => {

@@ -2,7 +2,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
-import { disperseUpload } from '../shared/store/index.ts';
+import { disperseUpload, parseDispersalMessage } from '../shared/store/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const rt = runtime('store');
@@ -13,7 +13,7 @@ export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
-      const { uploadId } = JSON.parse(record.body) as { uploadId: string };
+      const { uploadId } = parseDispersalMessage(record.body);
       await disperseUpload(deps, uploadId, commitWaitMs);
     },
     { concurrent: false, log: rt.log },

@@ -6,15 +6,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import {
   DsnError,
   InvalidParameterError,
-  ObjectNotFoundError,
   PayloadTooLargeError,
   RangeNotSatisfiableError,
-  SegmentLostError,
-  TooFewShardsError,
-  UploadNotFoundError,
-  UploadStateError,
-  VaultExistsError,
-  VaultNotFoundError,
+  statusOf,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -22,20 +16,6 @@ import type { Logger } from '../shared/log.ts';
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 export type Route = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
-
-const STATUS: Array<[new (...args: never[]) => DsnError, number]> = [
-  [InvalidParameterError, 400],
-  [VaultNotFoundError, 404],
-  [ObjectNotFoundError, 404],
-  [VaultExistsError, 409],
-  [UploadNotFoundError, 404],
-  [UploadStateError, 409],
-  [PayloadTooLargeError, 413],
-  [RangeNotSatisfiableError, 416],
-  [WriteThresholdNotMetError, 503],
-  [SegmentLostError, 503],
-  [TooFewShardsError, 503],
-];
 
 export function json(
   statusCode: number,
@@ -57,8 +37,7 @@ export function errorResult(statusCode: number, code: string, message: string): 
 /** Maps a thrown error to its response; anything unexpected is a 500 that hides internals. */
 export function toErrorResult(err: unknown, log: Logger): HttpResult {
   if (err instanceof DsnError) {
-    const status = STATUS.find(([type]) => err instanceof type)?.[1] ?? 500;
-    const result = errorResult(status, err.name.replace(/Error$/, ''), err.message);
+    const result = errorResult(statusOf(err), err.code, err.message);
     if (err instanceof WriteThresholdNotMetError) {
       result.body = JSON.stringify({
         error: {

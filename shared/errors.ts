@@ -1,7 +1,7 @@
 /**
  * Every failure a caller can act on, as a named class under one base. Each message names the
- * rule broken and the value seen; the HTTP layer maps classes to status codes in one place
- * (functions/http-errors.ts).
+ * rule broken and the value seen. Which HTTP status each class is, is decided here too
+ * (`HTTP_STATUS`, `statusOf`), so the HTTP layer maps errors in one place.
  */
 
 /** Base of every domain error: `name` is the class name and context fields ride along. */
@@ -10,14 +10,25 @@ export class DsnError extends Error {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /**
+   * The error's code in an API answer (`{"error":{"code"}}`): the class name without `Error`.
+   * A class whose clients already know it by another code overrides this getter, so renaming
+   * a class never changes what the API says.
+   */
+  get code(): string {
+    return this.name.replace(/Error$/, '');
+  }
 }
 
-/** A request parameter breaks a rule; `field` names it. */
+/** A request parameter breaks a rule; `field` names it, `rule` says what was wrong. */
 export class InvalidParameterError extends DsnError {
   readonly field: string;
+  readonly rule: string;
   constructor(field: string, rule: string, options?: { cause?: unknown }) {
     super(`${field}: ${rule}`, options);
     this.field = field;
+    this.rule = rule;
   }
 }
 
@@ -64,9 +75,11 @@ export class TooFewShardsError extends DsnError {
 /** A slice name string that does not parse; `rule` says which part is wrong. */
 export class InvalidSliceNameError extends DsnError {
   readonly value: string;
+  readonly rule: string;
   constructor(value: string, rule: string, options?: { cause?: unknown }) {
     super(`invalid slice name "${value.slice(0, 200)}": ${rule}`, options);
     this.value = value;
+    this.rule = rule;
   }
 }
 
@@ -164,6 +177,70 @@ export class UploadStateError extends DsnError {
   }
 }
 
+/** No revision with this id in this vault (one of another vault is not shown either). */
+export class RevisionNotFoundError extends DsnError {
+  readonly vault: string;
+  readonly revision: string;
+  constructor(vault: string, revision: string) {
+    super('no such revision in this vault');
+    this.vault = vault;
+    this.revision = revision;
+  }
+}
+
+/** The vault exists but no rebuild job has ever been started on it. */
+export class RebuildNotFoundError extends DsnError {
+  readonly vault: string;
+  constructor(vault: string) {
+    super(`no rebuild has run on vault "${vault}"; start one with POST /vaults/${vault}/rebuild`);
+    this.vault = vault;
+  }
+}
+
+/** The API has no route for this method and path. */
+export class RouteNotFoundError extends DsnError {
+  readonly routeKey: string;
+  constructor(routeKey: string) {
+    super(`no route for ${routeKey}`);
+    this.routeKey = routeKey;
+  }
+
+  /** Clients (the CLI among them) have always seen `NotFound` for an unknown route. */
+  override get code(): string {
+    return 'NotFound';
+  }
+}
+
+type DsnErrorClass = abstract new (...args: never[]) => DsnError;
+
+/**
+ * The HTTP status of each error class an API call can end with, in one place. The first class
+ * the error is an instance of decides; a DsnError not listed (a defect inside the store, such
+ * as an unreadable slice) is a 500 like any unexpected error.
+ */
+export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
+  [InvalidParameterError, 400],
+  [VaultNotFoundError, 404],
+  [ObjectNotFoundError, 404],
+  [UploadNotFoundError, 404],
+  [RevisionNotFoundError, 404],
+  [RebuildNotFoundError, 404],
+  [RouteNotFoundError, 404],
+  [VaultExistsError, 409],
+  [UploadStateError, 409],
+  [PayloadTooLargeError, 413],
+  [RangeNotSatisfiableError, 416],
+  [WriteThresholdNotMetError, 503],
+  [SegmentLostError, 503],
+  [TooFewShardsError, 503],
+];
+
+/** The HTTP status for `err`: from `HTTP_STATUS`, else 500. */
+export function statusOf(err: unknown): number {
+  if (!(err instanceof DsnError)) return 500;
+  return HTTP_STATUS.find(([type]) => err instanceof type)?.[1] ?? 500;
+}
+
 /** An error as a log line carries it: name, message, context fields, stack, and its causes. */
 export interface ErrorDescription {
   name: string;
@@ -176,12 +253,28 @@ export interface ErrorDescription {
 const MAX_CAUSES = 8;
 
 /**
+ * `String(value)` that cannot throw: an object without a usable `toString` (`{toString: null}`,
+ * `Object.create(null)`) gets its JSON or its tag instead, so describing a failure never fails.
+ */
+export function stringOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+}
+
+/**
  * Describes `err` for a log line, following its `cause` chain (up to eight deep, so a cycle
  * ends), with the context fields a DsnError carries. Anything thrown that is not an Error is
  * described by its string form.
  */
 export function describeError(err: unknown, depth = 0): ErrorDescription {
-  if (!(err instanceof Error)) return { name: 'NonError', message: String(err) };
+  if (!(err instanceof Error)) return { name: 'NonError', message: stringOf(err) };
   const { name, message, stack, cause } = err;
   const description: ErrorDescription = { name, message };
   if (stack !== undefined) description.stack = stack;
@@ -191,7 +284,7 @@ export function describeError(err: unknown, depth = 0): ErrorDescription {
   if (Object.keys(fields).length > 0) description.fields = fields;
   if (cause !== undefined && depth < MAX_CAUSES) {
     description.cause =
-      cause instanceof Error ? describeError(cause, depth + 1) : { value: String(cause) };
+      cause instanceof Error ? describeError(cause, depth + 1) : { value: stringOf(cause) };
   }
   return description;
 }

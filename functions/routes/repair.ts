@@ -1,5 +1,6 @@
 /** The repair system's routes: explain an object, start and show a vault's rebuild. */
 import type { wireExplain, wireRebuildControl } from '../../shared/aws/repair/wire.ts';
+import { RebuildNotFoundError } from '../../shared/errors.ts';
 import {
   explainObject,
   parseRebuildRequest,
@@ -7,7 +8,7 @@ import {
   startRebuild,
 } from '../../shared/repair/index.ts';
 import { validateKey } from '../../shared/store/index.ts';
-import { errorResult, json, jsonBody, type Route } from '../http.ts';
+import { json, jsonBody, type Route } from '../http.ts';
 import { vaultParam } from './store.ts';
 
 export interface RepairApi {
@@ -26,11 +27,7 @@ export function repairRoutes(r: RepairApi): Record<string, Route> {
       const job = await r.control.jobs.get(vault);
       if (job) return json(200, publicJob(job)); // jobs exist only for vaults (polled by --watch)
       await r.control.vaults.get(vault); // an unknown vault is a 404 of its own
-      return errorResult(
-        404,
-        'RebuildNotFound',
-        `no rebuild has run on vault "${vault}"; start one with POST /vaults/${vault}/rebuild`,
-      );
+      throw new RebuildNotFoundError(vault);
     },
   };
 }

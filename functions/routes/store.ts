@@ -7,6 +7,7 @@ import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
 import {
   InvalidParameterError,
   PayloadTooLargeError,
+  RevisionNotFoundError,
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
@@ -23,7 +24,7 @@ import {
   validateVaultName,
   writeObject,
 } from '../../shared/store/index.ts';
-import { binaryBody, errorResult, json, jsonBody, type Route, singleChunk } from '../http.ts';
+import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
@@ -174,9 +175,9 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
 
     'GET /vaults/{vault}/revisions/{revision}': async (event) => {
       const vault = vaultParam(event);
-      const record = await s.ledger.get(String(event.pathParameters?.revision));
-      if (!record || record.vault !== vault)
-        return errorResult(404, 'RevisionNotFound', 'no such revision in this vault');
+      const id = String(event.pathParameters?.revision);
+      const record = await s.ledger.get(id);
+      if (!record || record.vault !== vault) throw new RevisionNotFoundError(vault, id);
       const { revision, key, state, size, sha256, failedUnits, reason, createdAt, committedAt } =
         record;
       return json(200, {

@@ -6,7 +6,8 @@
  * the start of every invocation, before the phase it is in.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidParameterError } from '../errors.ts';
+import { z } from 'zod';
+import { integer, nonEmptyString, parseJsonWith, parseWith, strictObject } from '../validate.ts';
 
 export type RebuildPhase = 'count' | 'scan' | 'orphans' | 'done';
 
@@ -63,26 +64,18 @@ export interface RebuildRequest {
   stepSegments: number;
 }
 
+/** The body of `POST /vaults/{vault}/rebuild`; an empty body starts a plain rebuild. */
+export const rebuildRequestSchema: z.ZodType<RebuildRequest> = strictObject(
+  {
+    restart: z.boolean({ error: 'must be true or false' }).default(false),
+    stepSegments: integer(0, 1_000_000, 'must be an integer 0..1000000 (0: no cap)').default(0),
+  },
+  'a rebuild option',
+);
+
 /** Checks a `POST /vaults/{vault}/rebuild` body. @throws InvalidParameterError naming the field. */
 export function parseRebuildRequest(body: unknown): RebuildRequest {
-  if (body === undefined || body === null) return { restart: false, stepSegments: 0 };
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidParameterError('body', 'must be a JSON object');
-  }
-  const b = body as Record<string, unknown>;
-  for (const field of Object.keys(b)) {
-    if (field !== 'restart' && field !== 'stepSegments') {
-      throw new InvalidParameterError(field, 'is not a rebuild option (restart, stepSegments)');
-    }
-  }
-  if (b.restart !== undefined && typeof b.restart !== 'boolean') {
-    throw new InvalidParameterError('restart', 'must be true or false');
-  }
-  const step = b.stepSegments ?? 0;
-  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 1_000_000) {
-    throw new InvalidParameterError('stepSegments', 'must be an integer 0..1000000 (0: no cap)');
-  }
-  return { restart: b.restart === true, stepSegments: step };
+  return parseWith(rebuildRequestSchema, body ?? {});
 }
 
 export function newRebuildJob(vault: string, request: RebuildRequest, now: Date): RebuildJob {
@@ -130,17 +123,21 @@ export function publicJob(job: RebuildJob) {
   return { ...shown, ...(eta === undefined ? {} : { etaSeconds: eta }) };
 }
 
+/** A rebuild message names the job to carry on with; the trigger writes exactly this. */
+export interface RebuildMessage {
+  vault: string;
+  id: string;
+}
+
+const TWO_STRINGS =
+  'must be a non-empty string (the message is JSON {"vault","id"} with two strings)';
+
+export const rebuildMessageSchema: z.ZodType<RebuildMessage> = strictObject(
+  { vault: nonEmptyString(TWO_STRINGS), id: nonEmptyString(TWO_STRINGS) },
+  'a rebuild message field',
+);
+
 /** A rebuild queue message: carry on with job `id` of `vault`. @throws InvalidParameterError */
-export function parseRebuildMessage(body: string): { vault: string; id: string } {
-  let m: unknown;
-  try {
-    m = JSON.parse(body);
-  } catch {
-    throw new InvalidParameterError('message', 'must be JSON {"vault","id"}');
-  }
-  const { vault, id } = (m ?? {}) as Record<string, unknown>;
-  if (typeof vault !== 'string' || typeof id !== 'string' || vault === '' || id === '') {
-    throw new InvalidParameterError('message', 'must be JSON {"vault","id"} with two strings');
-  }
-  return { vault, id };
+export function parseRebuildMessage(body: string): RebuildMessage {
+  return parseJsonWith(rebuildMessageSchema, body, { notJson: 'must be JSON {"vault","id"}' });
 }

@@ -129,7 +129,16 @@ export async function runRebuildStep(
   } catch (err) {
     if (err instanceof LeaseLostError) return { more: false };
     // Keep what was done; the lease ends, so the next invocation retries from the checkpoint.
-    await step.save(true).catch(() => {});
+    // The step's own error is the one thrown; a checkpoint that fails too is logged, since the
+    // next invocation then redoes work (or waits for the lease to expire) and someone should
+    // be able to see why.
+    await step.save(true).catch((saveErr: unknown) =>
+      deps.log.warn('checkpoint not saved after a failed step', {
+        vault,
+        job: id,
+        error: describeError(saveErr),
+      }),
+    );
     throw err;
   }
 }

@@ -50,12 +50,20 @@ export {
   type RevisionState,
   type UnitStatus,
 } from './revision.ts';
+export {
+  DAMAGE_DEFECTS,
+  type DamageDefect,
+  parseSliceDamage,
+  sliceDamageSchema,
+} from './slice-damage.ts';
 export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
 export {
   completeUpload,
   createUpload,
+  type DispersalMessage,
   disperseUpload,
   getUpload,
+  parseDispersalMessage,
   putPart,
   type UploadDeps,
 } from './upload.ts';

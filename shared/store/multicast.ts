@@ -2,12 +2,21 @@
  * The messages of the multicast write (seed 000): the writer's one message per segment to the
  * vault's multicast address, carrying every slice name with its slice (inline) or a reference to
  * where the writer put it (claim-check); and each unit's status message back (all the statuses
- * one invocation of a unit has for an address, so a batch costs one publish). Parsing checks
- * every field, since a unit must never act on a malformed message.
+ * one invocation of a unit has for an address, so a batch costs one publish). Each has a strict
+ * schema, since a unit must never act on a malformed message, nor the committer count one.
  */
 
+import { z } from 'zod';
 import { parseSliceName } from '../codec/index.ts';
-import { InvalidParameterError } from '../errors.ts';
+import { InvalidSliceNameError } from '../errors.ts';
+import {
+  integer,
+  nonEmptyString,
+  parseJsonWith,
+  parseWith,
+  preview,
+  strictObject,
+} from '../validate.ts';
 import type { UnitStatus } from './revision.ts';
 
 /** The SNS message attribute that carries the multicast address; subscriptions filter on it. */
@@ -41,55 +50,53 @@ export interface UnitMessage {
   slices: SliceEnvelope[];
 }
 
-function fail(field: string, rule: string): never {
-  throw new InvalidParameterError(field, rule);
-}
+/** Segment numbers fit ten digits in slice names. */
+const SEGMENT = integer(0, 9_999_999_999);
+/** GF(2^8) Reed-Solomon: at most 256 pillars, and units are named by the same byte. */
+const PILLAR = integer(0, 255);
+const VERSION = z.literal(1, {
+  error: (issue) => `unknown message version ${preview(issue.input)}`,
+});
 
-function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    fail(field, `must be an integer ${min}..${max}`);
-  return v;
-}
+/** A canonical slice name (the key in the unit's bucket), checked by the codec's parser. */
+const sliceNameSchema = nonEmptyString().superRefine((name, ctx) => {
+  try {
+    parseSliceName(name);
+  } catch (err) {
+    if (!(err instanceof InvalidSliceNameError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `must be a slice name (${err.rule})` });
+  }
+});
 
-function str(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(field, 'must be a non-empty string');
-  return v;
-}
+const sliceEnvelopeSchema: z.ZodType<SliceEnvelope> = strictObject(
+  {
+    pillar: PILLAR,
+    unit: PILLAR,
+    name: sliceNameSchema,
+    crc32: nonEmptyString(),
+    size: integer(0, 2 ** 32),
+    data: nonEmptyString().optional(),
+    missing: nonEmptyString().optional(),
+  },
+  'a slice envelope field',
+);
+
+/** A unit message, as the writer sends it; a unit never acts on anything else. */
+export const unitMessageSchema: z.ZodType<UnitMessage> = strictObject(
+  {
+    v: VERSION,
+    vault: nonEmptyString(),
+    address: nonEmptyString(),
+    revision: nonEmptyString(),
+    segment: SEGMENT,
+    slices: z.array(sliceEnvelopeSchema, { error: 'must be a list' }),
+  },
+  'a unit message field',
+);
 
 /** Parses and checks a unit message. @throws InvalidParameterError naming the bad field. */
 export function parseUnitMessage(body: string): UnitMessage {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    fail('message', 'is not JSON');
-  }
-  if (typeof raw !== 'object' || raw === null) fail('message', 'must be an object');
-  if (raw.v !== 1) fail('message.v', `unknown message version ${JSON.stringify(raw.v)}`);
-  if (!Array.isArray(raw.slices)) fail('message.slices', 'must be a list');
-  const slices = raw.slices.map((s: Record<string, unknown>, i: number) => {
-    const at = `message.slices[${i}]`;
-    const name = str(s?.name, `${at}.name`);
-    parseSliceName(name);
-    const envelope: SliceEnvelope = {
-      pillar: int(s.pillar, `${at}.pillar`, 0, 255),
-      unit: int(s.unit, `${at}.unit`, 0, 255),
-      name,
-      crc32: str(s.crc32, `${at}.crc32`),
-      size: int(s.size, `${at}.size`, 0, 2 ** 32),
-    };
-    if (s.data !== undefined) envelope.data = str(s.data, `${at}.data`);
-    if (s.missing !== undefined) envelope.missing = str(s.missing, `${at}.missing`);
-    return envelope;
-  });
-  return {
-    v: 1,
-    vault: str(raw.vault, 'message.vault'),
-    address: str(raw.address, 'message.address'),
-    revision: str(raw.revision, 'message.revision'),
-    segment: int(raw.segment, 'message.segment', 0, 9_999_999_999),
-    slices,
-  };
+  return parseJsonWith(unitMessageSchema, body, { name: 'message' });
 }
 
 /** A unit's status message: the statuses of one invocation, for one address, in one publish. */
@@ -98,38 +105,39 @@ export interface StatusMessage {
   statuses: UnitStatus[];
 }
 
-function status(raw: Record<string, unknown>, at: string): UnitStatus {
-  if (typeof raw !== 'object' || raw === null) fail(at, 'must be an object');
-  if (typeof raw.ok !== 'boolean') fail(`${at}.ok`, 'must be a boolean');
-  const parsed: UnitStatus = {
-    vault: str(raw.vault, `${at}.vault`),
-    revision: str(raw.revision, `${at}.revision`),
-    segment: int(raw.segment, `${at}.segment`, 0, 9_999_999_999),
-    pillar: int(raw.pillar, `${at}.pillar`, 0, 255),
-    unit: int(raw.unit, `${at}.unit`, 0, 255),
-    ok: raw.ok,
-  };
-  if (raw.reason !== undefined) parsed.reason = String(raw.reason);
-  return parsed;
-}
+/** One unit's answer for one slice. */
+export const unitStatusSchema: z.ZodType<UnitStatus> = strictObject(
+  {
+    vault: nonEmptyString(),
+    revision: nonEmptyString(),
+    segment: SEGMENT,
+    pillar: PILLAR,
+    unit: PILLAR,
+    ok: z.boolean({ error: 'must be a boolean' }),
+    reason: z.string().optional(),
+  },
+  'a unit status field',
+);
+
+/** A batched status message; `statuses` tells it from a bare status (see below). */
+export const statusMessageSchema: z.ZodType<StatusMessage> = strictObject(
+  {
+    v: VERSION,
+    statuses: z
+      .array(unitStatusSchema, { error: 'must be a non-empty list' })
+      .min(1, 'must be a non-empty list'),
+  },
+  'a status message field',
+);
 
 /**
  * Parses and checks a status message. A bare status object, as units sent one per message
  * before they batched, is still accepted. @throws InvalidParameterError naming the bad field.
  */
 export function parseStatusMessage(body: string): UnitStatus[] {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    fail('status', 'is not JSON');
-  }
-  if (typeof raw !== 'object' || raw === null) fail('status', 'must be an object');
-  if (raw.statuses === undefined) return [status(raw, 'status')];
-  if (raw.v !== 1) fail('status.v', `unknown message version ${JSON.stringify(raw.v)}`);
-  if (!Array.isArray(raw.statuses) || raw.statuses.length === 0)
-    fail('status.statuses', 'must be a non-empty list');
-  return raw.statuses.map((s: Record<string, unknown>, i: number) =>
-    status(s, `status.statuses[${i}]`),
-  );
+  const subject = { name: 'status', notJson: 'is not JSON' };
+  const raw = parseJsonWith(z.unknown(), body, subject);
+  if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'statuses'))
+    return parseWith(statusMessageSchema, raw, { ...subject, qualified: true }).statuses;
+  return [parseWith(unitStatusSchema, raw, { ...subject, qualified: true })];
 }

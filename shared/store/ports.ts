@@ -6,6 +6,7 @@
 import type { UnitMessage } from './multicast.ts';
 import type { ObjectEvent } from './object-event.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
+import type { SliceDamage } from './slice-damage.ts';
 import type { Upload, UploadState } from './upload-record.ts';
 import type { Vault } from './vault.ts';
 
@@ -166,22 +167,11 @@ export interface Multicast {
   nudge(address: string, revision: string): Promise<void>;
 }
 
+export type { SliceDamage } from './slice-damage.ts';
+
 /** Where reads report the damage they met, for the rebuilder to repair. */
 export interface RepairLog {
   record(damage: SliceDamage[]): Promise<void>;
-}
-
-export interface SliceDamage {
-  vault: string;
-  key: string;
-  revision: string;
-  segment: number;
-  pillar: number;
-  unit: number;
-  /** missing, corrupt, foreign, truncated, version, unreadable */
-  defect: string;
-  detail: string;
-  at: string;
 }
 
 /** The addresses this unit is subscribed to. */

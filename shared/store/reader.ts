@@ -23,7 +23,9 @@ import {
   SegmentLostError,
   SliceNotFoundError,
 } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SliceDamage, SliceStore } from './ports.ts';
+import type { DamageDefect } from './slice-damage.ts';
 
 /** Segments read ahead of the one a body is sending. */
 const READ_AHEAD = 2;
@@ -32,6 +34,8 @@ export interface ReaderDeps {
   index: ObjectIndex;
   slices: SliceStore;
   repair: RepairLog;
+  /** Hears of damage reports that could not be queued (the read itself goes on). */
+  log: Logger;
   /** Wait this long for a slice before asking one more pillar. */
   hedgeMs: number;
 }
@@ -164,7 +168,7 @@ export async function readSegment(
       // Nothing in flight and no pillar left to ask.
       if (settled === launched) finish();
     };
-    const failed = (pillar: number, unit: number, defect: string, detail: string) => {
+    const failed = (pillar: number, unit: number, defect: DamageDefect, detail: string) => {
       damage.push(report(entry, segment, pillar, unit, defect, detail));
       direct = false;
     };
@@ -214,7 +218,7 @@ function report(
   segment: number,
   pillar: number,
   unit: number,
-  defect: string,
+  defect: DamageDefect,
   detail: string,
 ): SliceDamage {
   return {
@@ -265,7 +269,8 @@ export async function openObject(
         from: range.start - base,
         to: range.end - base,
       });
-      // Settled later, or dropped if the reader stops early: never an unhandled rejection.
+      // Not a swallow: the loop below awaits this read and gets its error. The catch only keeps
+      // a read dropped by a reader that stops early from being an unhandled rejection.
       read.catch(() => {});
       inFlight.set(s, read);
     };
@@ -286,7 +291,9 @@ export async function openObject(
       }
     } finally {
       if (damage.length > 0)
-        await deps.repair.record(damage).catch((err) => console.error('repair log', err));
+        await deps.repair
+          .record(damage)
+          .catch((err) => deps.log.error('damage not queued for repair', err, { vault, key }));
     }
   }
   return { entry, range, body: body() };

@@ -5,12 +5,35 @@
  * the object's size. Completing only queues the dispersal: the client polls the upload.
  */
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import { InvalidParameterError, UploadNotFoundError, UploadStateError } from '../errors.ts';
-import { validateKey } from './object-key.ts';
+import { integer, nonEmptyString, parseJsonWith, parseWith, strictObject } from '../validate.ts';
+import { objectKeySchema } from './object-key.ts';
 import type { DispersalQueue, StagingStore, UploadStore, VaultStore } from './ports.ts';
 import type { Upload } from './upload-record.ts';
 import { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
 export const MAX_PARTS = 10_000;
+
+/** The body of `POST /vaults/{vault}/uploads`: the key the object will have. */
+export const createUploadSchema = strictObject({ key: objectKeySchema }, 'an upload field');
+
+/** A part number, 1-based, as S3's multipart uploads count them. */
+export const partNumberSchema = integer(1, MAX_PARTS, `must be an integer 1..${MAX_PARTS}`);
+
+/** A dispersal queue message: stream upload `uploadId` through the writer. */
+export interface DispersalMessage {
+  uploadId: string;
+}
+
+export const dispersalMessageSchema: z.ZodType<DispersalMessage> = strictObject(
+  { uploadId: nonEmptyString() },
+  'a dispersal message field',
+);
+
+/** Parses and checks a dispersal queue body. @throws InvalidParameterError naming the field. */
+export function parseDispersalMessage(body: string): DispersalMessage {
+  return parseJsonWith(dispersalMessageSchema, body);
+}
 
 export interface UploadDeps {
   vaults: VaultStore;
@@ -25,7 +48,7 @@ export async function createUpload(
   body: unknown,
 ): Promise<Upload> {
   await deps.vaults.get(vault);
-  const key = validateKey((body as { key?: unknown } | null)?.key, 'key');
+  const { key } = parseWith(createUploadSchema, body);
   const upload: Upload = {
     uploadId: `u${Date.now().toString(36)}${randomBytes(8).toString('hex')}`,
     vault,
@@ -59,9 +82,7 @@ export async function putPart(
   part: number,
   body: Uint8Array,
 ): Promise<void> {
-  if (!Number.isInteger(part) || part < 1 || part > MAX_PARTS) {
-    throw new InvalidParameterError('part', `must be an integer 1..${MAX_PARTS}`);
-  }
+  parseWith(partNumberSchema, part, { name: 'part' });
   const upload = await openUpload(deps, vault, uploadId);
   if (upload.state !== 'open')
     throw new UploadStateError(uploadId, `is ${upload.state}; parts are taken only while open`);

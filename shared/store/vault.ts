@@ -2,7 +2,8 @@
  * Vaults: named containers, each with its own dispersal parameters over a subset of the pool's
  * storage units, and its own multicast address.
  */
-import { InvalidParameterError } from '../errors.ts';
+import { z } from 'zod';
+import { integer, parseWith, strictObject } from '../validate.ts';
 
 /** A vault's configuration, as stored and as returned by the API. */
 export interface Vault {
@@ -44,6 +45,11 @@ export const DEFAULT_VAULT = {
 } as const;
 
 const NAME = /^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/;
+const NAME_RULE =
+  'must be 3-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit';
+
+/** A vault name: 3 to 63 lowercase letters, digits and hyphens, not at either end. */
+export const vaultNameSchema = z.string({ error: NAME_RULE }).regex(NAME, NAME_RULE);
 
 /** The multicast address of a vault. Slashes cannot occur in vault names, so none collide. */
 export function vaultAddress(name: string): string {
@@ -55,43 +61,53 @@ export function unitAddress(unit: number): string {
   return `unit/${unit}`;
 }
 
-export interface CreateVaultRequest {
-  name: unknown;
-  width: unknown;
-  readThreshold: unknown;
-  writeThreshold: unknown;
-  segmentSize?: unknown;
-  units?: unknown;
+/**
+ * The body of a create-vault request for a pool of `poolSize` units. The ranges of one field
+ * depend on others (k <= T <= n, one unit per pillar), so those are checked once each field
+ * is good on its own.
+ */
+export function createVaultRequestSchema(poolSize: number) {
+  return strictObject(
+    {
+      name: vaultNameSchema,
+      width: integer(1, Math.min(poolSize, MAX_WIDTH)),
+      readThreshold: integer(1, MAX_WIDTH),
+      writeThreshold: integer(1, MAX_WIDTH),
+      segmentSize: integer(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE).optional(),
+      units: z
+        .array(integer(0, poolSize - 1), { error: 'must be a list of unit indices' })
+        .optional(),
+    },
+    'a vault field',
+  ).superRefine((req, ctx) => {
+    const between = (path: string, value: number, min: number, max: number) => {
+      if (value < min || value > max)
+        ctx.addIssue({
+          code: 'custom',
+          path: [path],
+          message: `must be an integer between ${min} and ${max}`,
+        });
+    };
+    between('readThreshold', req.readThreshold, 1, req.width);
+    between('writeThreshold', req.writeThreshold, req.readThreshold, req.width);
+    if (req.units === undefined) return;
+    if (req.units.length !== req.width) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['units'],
+        message: `must list exactly width (${req.width}) unit indices`,
+      });
+    } else if (new Set(req.units).size !== req.units.length) {
+      ctx.addIssue({ code: 'custom', path: ['units'], message: 'must not repeat a unit' });
+    }
+  });
 }
 
-const KNOWN_FIELDS = new Set([
-  'name',
-  'width',
-  'readThreshold',
-  'writeThreshold',
-  'segmentSize',
-  'units',
-]);
+export type CreateVaultRequest = z.output<ReturnType<typeof createVaultRequestSchema>>;
 
-function integer(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new InvalidParameterError(field, `must be an integer, got ${JSON.stringify(value)}`);
-  }
-  if (value < min || value > max) {
-    throw new InvalidParameterError(field, `must be between ${min} and ${max}, got ${value}`);
-  }
-  return value;
-}
-
-/** Checks a vault name: 3 to 63 lowercase letters, digits and hyphens, not at either end. */
+/** Checks a vault name. @throws InvalidParameterError naming `field`. */
 export function validateVaultName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new InvalidParameterError(
-      field,
-      `must be 3-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got ${JSON.stringify(name)}`,
-    );
-  }
-  return name;
+  return parseWith(vaultNameSchema, name, { name: field });
 }
 
 /**
@@ -106,49 +122,21 @@ export function planVault(
   usage: number[],
   now = new Date(),
 ): Vault {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidParameterError('body', 'must be a JSON object');
-  }
-  for (const key of Object.keys(body)) {
-    if (!KNOWN_FIELDS.has(key)) {
-      throw new InvalidParameterError(
-        key,
-        `is not a vault field (known: ${[...KNOWN_FIELDS].join(', ')})`,
-      );
-    }
-  }
-  const req = body as CreateVaultRequest;
-  const name = validateVaultName(req.name);
-  const width = integer('width', req.width, 1, Math.min(poolSize, MAX_WIDTH));
-  const readThreshold = integer('readThreshold', req.readThreshold, 1, width);
-  const writeThreshold = integer('writeThreshold', req.writeThreshold, readThreshold, width);
-  const segmentSize =
-    req.segmentSize === undefined
-      ? DEFAULT_SEGMENT_SIZE
-      : integer('segmentSize', req.segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE);
-  let units: number[];
-  if (req.units === undefined) {
-    units = [...Array(poolSize).keys()]
+  const req = parseWith(createVaultRequestSchema(poolSize), body);
+  const units =
+    req.units ??
+    [...Array(poolSize).keys()]
       .sort((a, b) => (usage[a] ?? 0) - (usage[b] ?? 0) || a - b)
-      .slice(0, width)
+      .slice(0, req.width)
       .sort((a, b) => a - b);
-  } else {
-    if (!Array.isArray(req.units) || req.units.length !== width) {
-      throw new InvalidParameterError('units', `must list exactly width (${width}) unit indices`);
-    }
-    units = req.units.map((u, i) => integer(`units[${i}]`, u, 0, poolSize - 1));
-    if (new Set(units).size !== units.length) {
-      throw new InvalidParameterError('units', 'must not repeat a unit');
-    }
-  }
   return {
-    name,
-    width,
-    readThreshold,
-    writeThreshold,
-    segmentSize,
+    name: req.name,
+    width: req.width,
+    readThreshold: req.readThreshold,
+    writeThreshold: req.writeThreshold,
+    segmentSize: req.segmentSize ?? DEFAULT_SEGMENT_SIZE,
     units,
-    address: vaultAddress(name),
+    address: vaultAddress(req.name),
     createdAt: now.toISOString(),
   };
 }

@@ -5,8 +5,9 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { Logger } from '../../log.ts';
 import type { QueuedDamage, RepairInbox } from '../../repair/index.ts';
-import type { RepairLog, SliceDamage } from '../../store/index.ts';
+import { parseSliceDamage, type RepairLog, type SliceDamage } from '../../store/index.ts';
 
 /** A record taken but not removed (its repair failed) comes back after this long. */
 const RETRY_AFTER_SECONDS = 300;
@@ -14,10 +15,13 @@ const RETRY_AFTER_SECONDS = 300;
 export class SqsRepairLog implements RepairLog, RepairInbox {
   private readonly sqs: SQSClient;
   private readonly queueUrl: string;
+  private readonly logger: Logger;
 
-  constructor(sqs: SQSClient, queueUrl: string) {
+  /** `logger` hears of records refused as malformed. */
+  constructor(sqs: SQSClient, queueUrl: string, logger: Logger) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
+    this.logger = logger;
   }
 
   async record(damage: SliceDamage[]): Promise<void> {
@@ -50,14 +54,24 @@ export class SqsRepairLog implements RepairLog, RepairInbox {
     const taken: QueuedDamage[] = [];
     for (const m of out.Messages ?? []) {
       if (!m.ReceiptHandle) continue;
+      let damage: SliceDamage;
       try {
-        taken.push({ damage: JSON.parse(m.Body ?? '') as SliceDamage, handle: m.ReceiptHandle });
-      } catch {
-        // Not a record this code wrote: removed so it does not come back forever.
+        damage = parseSliceDamage(m.Body ?? '');
+      } catch (err) {
+        // Not a record this code wrote: removed so it does not come back forever, and said so
+        // (the scan of the next rebuild still finds the damage, if there is any).
+        this.refused(m.MessageId, err);
         await this.remove([m.ReceiptHandle]);
+        continue;
       }
+      taken.push({ damage, handle: m.ReceiptHandle });
     }
     return taken;
+  }
+
+  private refused(messageId: string | undefined, err: unknown): void {
+    const message = 'repair queue record refused as malformed, and removed';
+    this.logger.error(message, err, { messageId });
   }
 
   async remove(handles: string[]): Promise<void> {

@@ -57,7 +57,7 @@ export function wireRebuilder(rt: Runtime): RebuilderDeps {
     ledger: new DynamoLedger(rt.clients.documents, config.revisionsTable),
     vaults: control.vaults,
     events: new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
-    inbox: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl),
+    inbox: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
     jobs: control.jobs,
     trigger: control.trigger,
     throttle: new Throttle(config.rebuildBytesPerSecond),

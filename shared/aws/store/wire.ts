@@ -164,8 +164,9 @@ export function wireStoreApi(rt: Runtime) {
   const reader: ReaderDeps = {
     index,
     slices,
-    repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl),
+    repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
     hedgeMs: HEDGE_MS,
+    log: rt.log,
   };
   const deleter: DeleterDeps = {
     vaults: writer.vaults,

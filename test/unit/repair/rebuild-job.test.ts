@@ -21,6 +21,9 @@ test('a rebuild request takes restart and stepSegments, and nothing else', () =>
     [{ stepSegments: 1.5 }, 'stepSegments', /integer 0\.\.1000000/],
     [{ stepSegments: -1 }, 'stepSegments', /integer/],
     [{ speed: 1 }, 'speed', /not a rebuild option/],
+    [{ stepSegments: 1_000_001 }, 'stepSegments', /0\.\.1000000 \(0: no cap\), got 1000001$/],
+    [{ restart: { toString: null } }, 'restart', /true or false, got \{"toString":null\}$/],
+    ['go', 'body', /JSON object, got "go"/],
   ];
   for (const [body, field, rule] of cases) {
     assert.throws(
@@ -38,6 +41,25 @@ test('a queue message names a vault and a job, or is refused', () => {
   assert.deepEqual(parseRebuildMessage('{"vault":"v1x","id":"j"}'), { vault: 'v1x', id: 'j' });
   assert.throws(() => parseRebuildMessage('nope'), /message: must be JSON/);
   assert.throws(() => parseRebuildMessage('{"vault":"v"}'), /two strings/);
+});
+
+test('a rebuild message is refused naming the field: unknown keys, wrong types, odd values', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['', 'message', /^must be JSON \{"vault","id"\}, got ""$/],
+    ['"v1x"', 'message', /JSON object, got "v1x"/],
+    ['{"vault":"v1x","id":"j","restart":true}', 'message.restart', /not a rebuild message field/],
+    ['{"vault":"","id":"j"}', 'message.vault', /non-empty string .*two strings.*, got ""$/],
+    ['{"vault":"v1x","id":7}', 'message.id', /two strings.*, got 7$/],
+    ['{"vault":{"toString":null},"id":"j"}', 'message.vault', /got \{"toString":null\}$/],
+  ];
+  for (const [body, field, rule] of cases) {
+    assert.throws(
+      () => parseRebuildMessage(body),
+      (err: unknown) =>
+        err instanceof InvalidParameterError && err.field === field && rule.test(err.rule),
+      body,
+    );
+  }
 });
 
 test('the ETA follows the scan rate, and is absent before there is one', () => {

@@ -38,3 +38,42 @@ test('a fault names its mode; slow needs a delay', () => {
   assert.throws(() => parseFault(2, { mode: 'melted' }), refusedOn('mode'));
   assert.throws(() => parseFault(2, { mode: 'slow' }), refusedOn('delayMs'));
 });
+
+test('a fault request is refused naming the field: unknown keys, wrong types, odd values', () => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    [
+      { mode: 'melted' },
+      'mode',
+      /^must be one of write-fail, read-fail, slow, corrupt, got "melted"$/,
+    ],
+    [{ mode: 'slow', delayMs: 60_001 }, 'delayMs', /1\.\.60000 for mode slow, got 60001$/],
+    [{ mode: 'slow', delayMs: '50' }, 'delayMs', /got "50"$/],
+    [{ mode: 'read-fail', delayMs: 50 }, 'delayMs', /^is only for mode slow, got 50$/],
+    [{ mode: 'corrupt', units: [1] }, 'units', /not a fault field \(known: mode, delayMs\)/],
+    [{ mode: { toString: null } }, 'mode', /got \{"toString":null\}$/],
+    [undefined, 'mode', /must be one of/],
+    ['slow', 'body', /JSON object/],
+  ];
+  for (const [body, field, rule] of cases) {
+    assert.throws(
+      () => parseFault(1, body),
+      (err: unknown) =>
+        err instanceof InvalidParameterError && err.field === field && rule.test(err.rule),
+      JSON.stringify(body),
+    );
+  }
+});
+
+test('a chaos request with an odd value is refused, never a crash', () => {
+  assert.throws(
+    () => parseChaos({ slices: { toString: null } }),
+    (err: unknown) =>
+      err instanceof InvalidParameterError &&
+      err.message === 'slices: must be an integer 1..10000, got {"toString":null}',
+  );
+  assert.throws(
+    () => parseChaos({ slices: 1, vault: { toString: null } }),
+    (err: unknown) =>
+      err instanceof InvalidParameterError && /^vault: must be 3-63/.test(err.message),
+  );
+});

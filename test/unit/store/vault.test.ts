@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import type { VaultStore } from '../../../shared/store/ports.ts';
-import { planVault, unitSubscriptions, vaultAddress } from '../../../shared/store/vault.ts';
+import {
+  planVault,
+  unitSubscriptions,
+  validateVaultName,
+  vaultAddress,
+} from '../../../shared/store/vault.ts';
 import { vaultSubscriptionView } from '../../../shared/store/vault-catalog.ts';
 
 const now = new Date('2026-11-24T00:00:00Z');
@@ -55,6 +60,12 @@ test('every invalid parameter is refused with the field and the rule', () => {
     [{ ...ok, units: [0, 1, 2, 3, 4, 4] }, 'units', /must not repeat/],
     [{ ...ok, units: [0, 1, 2, 3, 4, 8] }, 'units[5]', /between 0 and 7/],
     [{ ...ok, colour: 'red' }, 'colour', /is not a vault field/],
+    [{ ...ok, units: 'all' }, 'units', /must be a list of unit indices, got "all"/],
+    [{ ...ok, units: [0, 1, 2, 3, 4, '5'] }, 'units[5]', /integer, got "5"/],
+    [{ ...ok, segmentSize: 2 ** 60 }, 'segmentSize', /between 4096 and 67108864/],
+    [{ ...ok, name: { toString: null } }, 'name', /3-63 .*, got \{"toString":null\}$/],
+    [{ ...ok, width: { toString: null } }, 'width', /integer, got \{"toString":null\}$/],
+    [null, 'body', /JSON object, got null/],
   ];
   for (const [body, field, rule] of cases) {
     assert.throws(
@@ -62,6 +73,34 @@ test('every invalid parameter is refused with the field and the rule', () => {
       (err: Error) =>
         err instanceof InvalidParameterError && err.field === field && rule.test(err.message),
       `${field}: ${JSON.stringify(body)}`,
+    );
+  }
+});
+
+test('a misspelt field is refused by its name, not as the field it meant being missing', () => {
+  const body = { name: 'good', widht: 6, readThreshold: 4, writeThreshold: 5 };
+  assert.throws(
+    () => planVault(body, 8, [], now),
+    (err: Error) =>
+      err instanceof InvalidParameterError &&
+      err.field === 'widht' &&
+      err.message ===
+        'widht: is not a vault field (known: name, width, readThreshold, writeThreshold, segmentSize, units)',
+  );
+});
+
+test('a vault name is checked wherever it is given, under the name of that field', () => {
+  assert.equal(validateVaultName('photos-2026'), 'photos-2026');
+  for (const name of ['-ab', 'ab-', 'a', 'x'.repeat(64), 'Photos', 7, undefined]) {
+    assert.throws(
+      () => validateVaultName(name, 'vault'),
+      (err: Error) =>
+        err instanceof InvalidParameterError &&
+        err.field === 'vault' &&
+        err.message.startsWith(
+          'vault: must be 3-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit, got ',
+        ),
+      String(name),
     );
   }
 });

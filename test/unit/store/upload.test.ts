@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidParameterError } from '../../../shared/errors.ts';
+import {
+  createUpload,
+  parseDispersalMessage,
+  putPart,
+  type UploadDeps,
+} from '../../../shared/store/upload.ts';
+import type { Upload } from '../../../shared/store/upload-record.ts';
+import type { Vault } from '../../../shared/store/vault.ts';
+
+/** Uploads and parts in maps; every vault exists. */
+function memoryDeps() {
+  const uploads = new Map<string, Upload>();
+  const parts: number[] = [];
+  const deps = {
+    vaults: { get: async (name: string) => ({ name }) as Vault },
+    uploads: {
+      create: async (u: Upload) => void uploads.set(u.uploadId, u),
+      get: async (id: string) => uploads.get(id),
+    },
+    staging: { putPart: async (_id: string, part: number) => void parts.push(part) },
+  } as unknown as UploadDeps;
+  return { deps, uploads, parts };
+}
+
+function refusedOn(field: string, rule: RegExp) {
+  return (err: unknown) =>
+    err instanceof InvalidParameterError && err.field === field && rule.test(err.rule);
+}
+
+test('an upload is created for a valid key, and only from a body with nothing else', async () => {
+  const { deps, uploads } = memoryDeps();
+  const upload = await createUpload(deps, 'default', { key: 'big/20mib.bin' });
+  assert.equal(upload.key, 'big/20mib.bin');
+  assert.equal(upload.state, 'open');
+  assert.ok(uploads.has(upload.uploadId));
+
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{}, 'key', /^must not be empty, got nothing$/],
+    [{ key: '' }, 'key', /must not be empty/],
+    [{ key: 'a/../b' }, 'key', /"\.\." path segments, got "a\/..\/b"$/],
+    [{ key: 'x'.repeat(1025) }, 'key', /^must be at most 1024 bytes of UTF-8, got 1025$/],
+    [{ key: 'k', size: 10 }, 'size', /^is not an upload field \(known: key\)$/],
+    [{ key: { toString: null } }, 'key', /got \{"toString":null\}$/],
+    [null, 'body', /^must be a JSON object, got null$/],
+    ['k', 'body', /JSON object/],
+  ];
+  for (const [body, field, rule] of cases) {
+    await assert.rejects(createUpload(deps, 'default', body), refusedOn(field, rule), String(body));
+  }
+  assert.equal(uploads.size, 1, 'nothing refused was stored');
+});
+
+test('part numbers are integers 1..10000', async () => {
+  const { deps, parts } = memoryDeps();
+  const { uploadId } = await createUpload(deps, 'default', { key: 'k' });
+  await putPart(deps, 'default', uploadId, 1, new Uint8Array(1));
+  await putPart(deps, 'default', uploadId, 10_000, new Uint8Array(1));
+  assert.deepEqual(parts, [1, 10_000]);
+  const cases: Array<[number, RegExp]> = [
+    [0, /^must be an integer 1\.\.10000, got 0$/],
+    [10_001, /got 10001$/],
+    [1.5, /got 1\.5$/],
+    // `Number('abc')` from the path.
+    [Number.NaN, /got NaN$/],
+  ];
+  for (const [part, rule] of cases) {
+    await assert.rejects(
+      putPart(deps, 'default', uploadId, part, new Uint8Array(1)),
+      refusedOn('part', rule),
+      String(part),
+    );
+  }
+});
+
+test('a dispersal message names an upload, or is refused naming the field', () => {
+  assert.deepEqual(parseDispersalMessage('{"uploadId":"u1abc"}'), { uploadId: 'u1abc' });
+  const cases: Array<[string, string, RegExp]> = [
+    ['u1abc', 'message', /^is not JSON, got "u1abc"$/],
+    ['{}', 'message.uploadId', /^must be a non-empty string, got nothing$/],
+    ['{"uploadId":""}', 'message.uploadId', /non-empty string/],
+    ['{"uploadId":["u1"]}', 'message.uploadId', /got \["u1"\]$/],
+    ['{"uploadId":{"toString":null}}', 'message.uploadId', /got \{"toString":null\}$/],
+    ['{"uploadId":"u1","vault":"v"}', 'message.vault', /not a dispersal message field/],
+    ['null', 'message', /JSON object, got null/],
+  ];
+  for (const [body, field, rule] of cases) {
+    assert.throws(() => parseDispersalMessage(body), refusedOn(field, rule), body);
+  }
+});
