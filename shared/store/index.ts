@@ -2,7 +2,12 @@
  * The store (seed 000): vaults, the writer, storage units, the committer and its associated
  * tasks, the reader, staged uploads and the janitor. Other systems import this file only.
  */
-export { type CommitterInput, nudgeMessage, parseCommitterMessage } from './commit-nudge.ts';
+export {
+  type CommitNudge,
+  type CommitterInput,
+  nudgeMessage,
+  parseCommitterMessage,
+} from './commit-nudge.ts';
 export {
   type AssociatedTask,
   AssociatedTaskRegistry,

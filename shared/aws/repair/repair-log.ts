@@ -5,6 +5,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { describeError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { QueuedDamage, RepairInbox } from '../../repair/index.ts';
 import { parseSliceDamage, type RepairLog, type SliceDamage } from '../../store/index.ts';
@@ -71,7 +72,7 @@ export class SqsRepairLog implements RepairLog, RepairInbox {
 
   private refused(messageId: string | undefined, err: unknown): void {
     const message = 'repair queue record refused as malformed, and removed';
-    this.logger.error(message, err, { messageId });
+    this.logger.warn(message, { messageId, error: describeError(err) });
   }
 
   async remove(handles: string[]): Promise<void> {

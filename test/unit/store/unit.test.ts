@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { s3Crc32 } from '../../../shared/codec/slice-header.ts';
 import { formatSliceName } from '../../../shared/codec/slice-name.ts';
-import type { UnitMessage } from '../../../shared/store/multicast.ts';
-import type { SliceStore } from '../../../shared/store/ports.ts';
+import type { SliceEnvelope, UnitMessage } from '../../../shared/store/multicast.ts';
 import type { UnitStatus } from '../../../shared/store/revision.ts';
 import { storeSlicesOnce, type UnitDeps } from '../../../shared/store/unit.ts';
+import { MemorySliceStore } from '../../helpers/memory/index.ts';
 import { inlineUnitMessage } from '../../helpers/unit-message.ts';
 
 const revision = '00mwzq0jzn82050b176c0d6f34';
+/** What the writer put for unit 1 of every claim-check message below. */
+const claimed = new Uint8Array(10).fill(1);
 
 /** A claim-check message for segment `segment` whose slice for unit 1 is stored (HEAD finds it). */
 function message(segment: number, address = 'vault/default'): UnitMessage {
@@ -25,16 +27,22 @@ function message(segment: number, address = 'vault/default'): UnitMessage {
     address,
     revision,
     segment,
-    slices: [{ pillar: 1, unit: 1, name, crc32: 'AAAAAA==', size: 10 }],
+    slices: [{ pillar: 1, unit: 1, name, crc32: s3Crc32(claimed), size: claimed.length }],
   };
 }
 
-function unitDeps(publish: (address: string, s: UnitStatus[]) => Promise<void>): UnitDeps {
+/** Unit 1, its bucket holding the claim-checked slices of segments 0 to 2. */
+async function unitDeps(
+  publish: (address: string, s: UnitStatus[]) => Promise<void>,
+): Promise<UnitDeps> {
+  const slices = new MemorySliceStore(3);
+  for (const segment of [0, 1, 2]) {
+    const { name } = message(segment).slices[0] as SliceEnvelope;
+    await slices.put(1, name, claimed, s3Crc32(claimed));
+  }
   return {
     unit: 1,
-    slices: {
-      head: async () => ({ size: 10, crc32: 'AAAAAA==' }),
-    } as unknown as SliceStore,
+    slices,
     multicast: { send: async () => {}, statuses: publish, nudge: async () => {} },
     subscriptions: { addresses: async () => new Set(['vault/default']) },
     foreign: () => {},
@@ -44,7 +52,7 @@ function unitDeps(publish: (address: string, s: UnitStatus[]) => Promise<void>):
 test('a batch of messages costs one status message, carrying every slice verified', async () => {
   // Prepare
   const sent: Array<{ address: string; statuses: UnitStatus[] }> = [];
-  const deps = unitDeps(async (address, statuses) => void sent.push({ address, statuses }));
+  const deps = await unitDeps(async (address, statuses) => void sent.push({ address, statuses }));
 
   // Act
   const results = await storeSlicesOnce(deps, [
@@ -73,7 +81,7 @@ test('a batch of messages costs one status message, carrying every slice verifie
 });
 
 test('when the status message cannot be sent, every message it carried must come again', async () => {
-  const deps = unitDeps(async () => {
+  const deps = await unitDeps(async () => {
     throw new Error('SNS is away');
   });
   const results = await storeSlicesOnce(deps, [
@@ -89,27 +97,25 @@ test('when the status message cannot be sent, every message it carried must come
 test('an inline slice is created in one request; a redelivery rewrites only a slice of other bytes', async () => {
   // Prepare: an inline message for unit 2, and a store that records each call.
   const { message: inline, bytes, name } = inlineUnitMessage('AAAAAAAAAAAAAAAAAAAAAA', revision);
-  const held = new Map<string, { size: number; crc32: string }>();
   const calls: string[] = [];
-  const slices = {
-    create: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+  class RecordingSlices extends MemorySliceStore {
+    override async create(unit: number, key: string, body: Uint8Array, crc32: string) {
       calls.push('create');
-      if (held.has(key)) return 'exists' as const;
-      held.set(key, { size: body.length, crc32 });
-      return 'created' as const;
-    },
-    head: async (_u: number, key: string) => {
+      return super.create(unit, key, body, crc32);
+    }
+    override async head(unit: number, key: string) {
       calls.push('head');
-      return held.get(key);
-    },
-    put: async (_u: number, key: string, body: Uint8Array, crc32: string) => {
+      return super.head(unit, key);
+    }
+    override async put(unit: number, key: string, body: Uint8Array, crc32: string) {
       calls.push('put');
-      held.set(key, { size: body.length, crc32 });
-    },
-  } as unknown as SliceStore;
+      await super.put(unit, key, body, crc32);
+    }
+  }
+  const slices = new RecordingSlices(3);
   const sent: boolean[] = [];
   const deps: UnitDeps = {
-    ...unitDeps(async (_a, statuses) => void sent.push(...statuses.map((s) => s.ok))),
+    ...(await unitDeps(async (_a, statuses) => void sent.push(...statuses.map((s) => s.ok)))),
     unit: 2,
     slices,
   };
@@ -121,7 +127,9 @@ test('an inline slice is created in one request; a redelivery rewrites only a sl
   const first = calls.splice(0);
   await deliver();
   const redelivered = calls.splice(0);
-  held.set(formatSliceName(name), { size: 3, crc32: 'AAAAAA==' });
+  const other = new Uint8Array(3);
+  await slices.put(2, formatSliceName(name), other, s3Crc32(other));
+  calls.splice(0); // setting the scene, not the unit's doing
   await deliver();
   const overOther = calls.splice(0);
 
@@ -129,6 +137,9 @@ test('an inline slice is created in one request; a redelivery rewrites only a sl
   assert.deepEqual(first, ['create'], 'a new slice costs one request');
   assert.deepEqual(redelivered, ['create', 'head'], 'found, checked, not rewritten');
   assert.deepEqual(overOther, ['create', 'head', 'put'], 'other bytes under the name are replaced');
-  assert.deepEqual(held.get(formatSliceName(name)), { size: bytes.length, crc32: s3Crc32(bytes) });
+  assert.deepEqual(await slices.head(2, formatSliceName(name)), {
+    size: bytes.length,
+    crc32: s3Crc32(bytes),
+  });
   assert.deepEqual(sent, [true, true, true]);
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
-import type { VaultStore } from '../../../shared/store/ports.ts';
 import {
   planVault,
   unitSubscriptions,
@@ -9,6 +8,7 @@ import {
   vaultAddress,
 } from '../../../shared/store/vault.ts';
 import { vaultSubscriptionView } from '../../../shared/store/vault-catalog.ts';
+import { MemoryVaultStore } from '../../helpers/memory/index.ts';
 
 const now = new Date('2026-11-24T00:00:00Z');
 
@@ -135,13 +135,14 @@ test('a unit subscription view shares one read among callers, and does not keep 
     new Date(),
   );
   let lists = 0;
-  const store = {
-    async list() {
+  class ThrottledOnce extends MemoryVaultStore {
+    override async list() {
       lists++;
       if (lists === 1) throw new Error('throttled');
-      return [vault];
-    },
-  } as unknown as VaultStore;
+      return super.list();
+    }
+  }
+  const store = new ThrottledOnce([vault]);
   const view = vaultSubscriptionView(store, vault.units[0] as number);
 
   // Act and assess: the failed read reaches its callers and is dropped; ten callers at once

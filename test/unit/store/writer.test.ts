@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
 import type { UnitMessage } from '../../../shared/store/multicast.ts';
-import type { Ledger, ObjectIndex, SliceStore, VaultStore } from '../../../shared/store/ports.ts';
-import type { RevisionRecord } from '../../../shared/store/revision.ts';
+import type { SegmentJudge } from '../../../shared/store/ports.ts';
+import { objectIdOf, type RevisionRecord } from '../../../shared/store/revision.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
 import { type WriterDeps, waitForOutcome, writeObject } from '../../../shared/store/writer.ts';
+import {
+  MemoryLedger,
+  MemoryObjectIndex,
+  MemorySliceStore,
+  MemoryVaultStore,
+} from '../../helpers/memory/index.ts';
 
 const MiB = 1024 * 1024;
 const vault: Vault = {
@@ -19,7 +25,7 @@ const vault: Vault = {
   createdAt: new Date(0).toISOString(),
 };
 
-/** A writer over fakes that record what it does; slice uploads wait for `release`. */
+/** A writer over memory adapters that record what it does; slice uploads wait for `release`. */
 function recordingWriter() {
   const log: string[] = [];
   const sends: UnitMessage[][] = [];
@@ -27,23 +33,33 @@ function recordingWriter() {
   const gate = new Promise<void>((r) => {
     release = r;
   });
-  let record: RevisionRecord | undefined;
-  const ledger = {
-    createPending: async (r: RevisionRecord) => {
-      record = r;
+  class RecordingLedger extends MemoryLedger {
+    override async createPending(record: RevisionRecord, dueAt: number) {
+      await super.createPending(record, dueAt);
       log.push('createPending');
-    },
-    openSegment: async (_revision: string, segment: number) => void log.push(`open ${segment}`),
-    finishWriting: async (_revision: string, info: { segments: number }) => {
+    }
+    override async openSegment(revision: string, segment: number, judge: SegmentJudge) {
+      log.push(`open ${segment}`);
+      await super.openSegment(revision, segment, judge);
+    }
+    override async finishWriting(
+      revision: string,
+      info: { segments: number; size: number; sha256: string },
+    ) {
       log.push(`finish ${info.segments}`);
-      return { ...(record as RevisionRecord), segments: info.segments };
-    },
-    get: async () => record,
-  } as unknown as Ledger;
+      return super.finishWriting(revision, info);
+    }
+  }
+  class GatedSlices extends MemorySliceStore {
+    override async put(unit: number, key: string, body: Uint8Array, crc32: string) {
+      await gate;
+      await super.put(unit, key, body, crc32);
+    }
+  }
   const deps: WriterDeps = {
-    ledger,
-    vaults: { get: async () => vault } as unknown as VaultStore,
-    slices: { put: () => gate } as unknown as SliceStore,
+    ledger: new RecordingLedger(),
+    vaults: new MemoryVaultStore([vault]),
+    slices: new GatedSlices(vault.units.length),
     multicast: {
       send: async (_address, messages) => {
         sends.push(messages);
@@ -52,7 +68,7 @@ function recordingWriter() {
       statuses: async () => {},
       nudge: async () => {},
     },
-    index: {} as ObjectIndex,
+    index: new MemoryObjectIndex(),
     clock: systemClock,
     pendingTimeoutMs: 60_000,
   };
@@ -86,28 +102,52 @@ test('segments placed together share one publish; each segment is opened before 
 test('a committed write is visible once the index points at it, before its other tasks are marked done', async () => {
   // Prepare: the ledger says committed with tasks still running; the index says what it says.
   const revision = '00mwzq0jzn82050b176c0d6f34';
-  const committed = {
-    revision,
-    vault: 'default',
-    key: 'k',
-    state: 'committed',
-    tasksDone: false,
-    size: 3,
-    sha256: 'abc',
-    failedUnits: [],
-  } as unknown as RevisionRecord;
-  const deps = (indexed: string | undefined) => ({
-    ledger: { get: async () => committed } as unknown as Ledger,
-    index: {
-      get: async () => (indexed ? { revision: indexed } : undefined),
-    } as unknown as ObjectIndex,
-    clock: systemClock,
-  });
+  const ledger = new MemoryLedger();
+  await ledger.createPending(
+    {
+      revision,
+      vault: 'default',
+      key: 'k',
+      objectId: objectIdOf('default', 'k'),
+      state: 'pending',
+      segmentSize: vault.segmentSize,
+      readThreshold: vault.readThreshold,
+      writeThreshold: vault.writeThreshold,
+      units: vault.units,
+      doneSegments: 0,
+      failedUnits: [],
+      createdAt: vault.createdAt,
+      tasksDone: false,
+    },
+    60_000,
+  );
+  await ledger.finishWriting(revision, { segments: 1, size: 3, sha256: 'abc' });
+  await ledger.markSegmentsDone(revision, [0]);
+  await ledger.commit(revision, 1, new Date(0));
+  const deps = async (indexed: string | undefined) => {
+    const index = new MemoryObjectIndex();
+    if (indexed) {
+      await index.publish({
+        vault: 'default',
+        key: 'k',
+        revision: indexed,
+        objectId: objectIdOf('default', 'k'),
+        size: 3,
+        sha256: 'abc',
+        segments: 1,
+        segmentSize: vault.segmentSize,
+        readThreshold: vault.readThreshold,
+        units: vault.units,
+        committedAt: new Date(0).toISOString(),
+      });
+    }
+    return { ledger, index, clock: systemClock };
+  };
 
   // Act
-  const ours = await waitForOutcome(deps(revision), 'k', revision, 1_000);
-  const newer = await waitForOutcome(deps(`${revision}z`), 'k', revision, 1_000);
-  const older = await waitForOutcome(deps('00mwzq0000'), 'k', revision, 30);
+  const ours = await waitForOutcome(await deps(revision), 'k', revision, 1_000);
+  const newer = await waitForOutcome(await deps(`${revision}z`), 'k', revision, 1_000);
+  const older = await waitForOutcome(await deps('00mwzq0000'), 'k', revision, 30);
 
   // Assess: ours or a newer revision there means visible; an older one means not yet.
   assert.equal(ours.state, 'committed');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SnsMulticast } from '../../../../shared/aws/store/multicast.ts';
 import type { UnitMessage } from '../../../../shared/store/multicast.ts';
 
@@ -10,26 +10,43 @@ interface Call {
   bytes: number;
 }
 
-/** Stands in for SNS: records each call, and refuses the entries named in `refuse`. */
+/**
+ * A real SNS client whose requests never leave it: a middleware at the head of its stack records
+ * each call (its command and entries) and answers it, refusing the entries named in `refuse`.
+ */
 function recordingSns(calls: Call[], refuse: string[] = []): SNSClient {
-  return {
-    send: async (command: {
-      constructor: { name: string };
-      input: { Message?: string; PublishBatchRequestEntries?: Array<{ Message: string }> };
-    }) => {
-      const entries = command.input.PublishBatchRequestEntries ?? [
-        { Message: command.input.Message ?? '' },
-      ];
+  const sns = new SNSClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  sns.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const { input } = args;
+      const entries =
+        'PublishBatchRequestEntries' in input
+          ? (input.PublishBatchRequestEntries ?? [])
+          : [{ Message: 'Message' in input ? (input.Message ?? '') : '' }];
       calls.push({
-        command: command.constructor.name,
+        command: context.commandName ?? '',
         entries: entries.length,
-        bytes: entries.reduce((n, e) => n + Buffer.byteLength(e.Message), 0),
+        bytes: entries.reduce((n, e) => n + Buffer.byteLength(e.Message ?? ''), 0),
       });
       return {
-        Failed: refuse.map((Id) => ({ Id, Code: 'InvalidParameter', Message: 'no' })),
+        response: {},
+        output: {
+          $metadata: {},
+          Failed: refuse.map((Id) => ({
+            Id,
+            Code: 'InvalidParameter',
+            Message: 'no',
+            SenderFault: true,
+          })),
+        },
       };
     },
-  } as unknown as SNSClient;
+    { step: 'initialize', priority: 'high', name: 'recordingSns' },
+  );
+  return sns;
 }
 
 const message = (segment: number, padding = 0): UnitMessage => ({

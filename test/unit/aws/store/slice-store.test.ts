@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { S3SliceStore } from '../../../../shared/aws/store/slice-store.ts';
 
-/** Stands in for a regional S3 client: records which bucket each call went to. */
+/**
+ * A real S3 client of a region whose requests never leave it: a middleware at the head of its
+ * stack records which bucket each call went to, and answers it.
+ */
 function recordingClient(name: string, calls: string[]): S3Client {
-  return {
-    send: async (command: { input: { Bucket?: string } }) => {
-      calls.push(`${name}:${command.input.Bucket}`);
-      return { ContentLength: 3 };
+  const s3 = new S3Client({
+    region: name,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  s3.middlewareStack.add(
+    () => async (args) => {
+      calls.push(`${name}:${'Bucket' in args.input ? args.input.Bucket : undefined}`);
+      return { response: {}, output: { $metadata: {}, ContentLength: 3 } };
     },
-  } as unknown as S3Client;
+    { step: 'initialize', priority: 'high', name: 'recordingS3' },
+  );
+  return s3;
 }
 
 test("each unit's requests go through the client of its bucket's region", async () => {

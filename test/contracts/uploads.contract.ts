@@ -1,0 +1,162 @@
+/**
+ * The contracts of staged uploads: the UploadStore's records move between states by
+ * conditional transitions; the StagingStore keeps each upload's parts in part order.
+ */
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import type { StagingStore, Upload, UploadStore } from '../../shared/store/index.ts';
+import { type PortFactory, portTest } from './contract.ts';
+
+export function uploadOf(uploadId: string): Upload {
+  return {
+    uploadId,
+    vault: 'photos',
+    key: `k/${uploadId}`,
+    state: 'open',
+    createdAt: '2026-12-01T00:00:00.000Z',
+  };
+}
+
+/** Registers the contract's tests; `factory` builds an empty store. */
+export function uploadStoreContract(name: string, factory: PortFactory<UploadStore>): void {
+  const it = portTest(factory);
+
+  describe(`UploadStore contract: ${name}`, () => {
+    it('a created upload is read back as created; an unknown one is undefined', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      assert.deepEqual(await uploads.get('u1'), uploadOf('u1'));
+      assert.equal(await uploads.get('u2'), undefined);
+    });
+
+    it('an upload id is taken once: a second create is refused and keeps the first', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      await assert.rejects(uploads.create({ ...uploadOf('u1'), key: 'other' }), {
+        name: 'ConditionalCheckFailedException',
+      });
+      assert.equal((await uploads.get('u1'))?.key, 'k/u1');
+    });
+
+    it('transition applies its fields from the states listed, and says whether it did', async (uploads) => {
+      // Prepare
+      await uploads.create(uploadOf('u1'));
+
+      // Act
+      const fromWrong = await uploads.transition('u1', ['dispersing'], { state: 'committed' });
+      const fromOpen = await uploads.transition('u1', ['open', 'pending'], {
+        state: 'dispersing',
+        parts: 3,
+        size: 12,
+        reason: undefined,
+      });
+      const unknown = await uploads.transition('u2', ['open'], { state: 'dispersing' });
+
+      // Assess
+      assert.deepEqual([fromWrong, fromOpen, unknown], [false, true, false]);
+      assert.deepEqual(await uploads.get('u1'), {
+        ...uploadOf('u1'),
+        state: 'dispersing',
+        parts: 3,
+        size: 12,
+      });
+      assert.equal(await uploads.get('u2'), undefined, 'a transition creates nothing');
+    });
+
+    it('transition keeps the fields it is not given', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing', parts: 2 });
+      await uploads.transition('u1', ['dispersing'], {
+        state: 'failed',
+        failedUnits: [3, 1],
+        parts: undefined,
+      });
+      assert.deepEqual(await uploads.get('u1'), {
+        ...uploadOf('u1'),
+        state: 'failed',
+        parts: 2,
+        failedUnits: [3, 1],
+      });
+    });
+
+    it('of concurrent transitions out of one state exactly one applies', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      const applied = await Promise.all(
+        [1, 2, 3].map((parts) =>
+          uploads.transition('u1', ['open'], { state: 'dispersing', parts }),
+        ),
+      );
+      assert.equal(applied.filter((a) => a).length, 1);
+      assert.equal((await uploads.get('u1'))?.parts, applied.indexOf(true) + 1);
+    });
+  });
+}
+
+const bytes = (text: string) => new Uint8Array(Buffer.from(text));
+
+async function read(staging: StagingStore, uploadId: string, part: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of staging.readPart(uploadId, part)) chunks.push(chunk);
+  return Buffer.concat(chunks).toString();
+}
+
+/** Registers the contract's tests; `factory` builds an empty staging area. */
+export function stagingStoreContract(name: string, factory: PortFactory<StagingStore>): void {
+  const it = portTest(factory);
+
+  describe(`StagingStore contract: ${name}`, () => {
+    it('parts are listed in part order with their sizes, and read back', async (staging) => {
+      // Prepare
+      for (const part of [10, 2, 1]) await staging.putPart('u1', part, bytes(`part ${part}`));
+
+      // Act
+      const parts = await staging.listParts('u1');
+
+      // Assess
+      assert.deepEqual(parts, [
+        { part: 1, size: 6 },
+        { part: 2, size: 6 },
+        { part: 10, size: 7 },
+      ]);
+      assert.equal(await read(staging, 'u1', 10), 'part 10');
+    });
+
+    it('a part put again is replaced', async (staging) => {
+      await staging.putPart('u1', 1, bytes('first'));
+      await staging.putPart('u1', 1, bytes('again!'));
+      assert.deepEqual(await staging.listParts('u1'), [{ part: 1, size: 6 }]);
+      assert.equal(await read(staging, 'u1', 1), 'again!');
+    });
+
+    it('an empty part is listed with size 0 and reads as no bytes', async (staging) => {
+      await staging.putPart('u1', 1, new Uint8Array(0));
+      assert.deepEqual(await staging.listParts('u1'), [{ part: 1, size: 0 }]);
+      assert.equal(await read(staging, 'u1', 1), '');
+    });
+
+    it('uploads are separate, even when one id begins another', async (staging) => {
+      await staging.putPart('u1', 1, bytes('one'));
+      await staging.putPart('u10', 1, bytes('ten'));
+      assert.deepEqual(await staging.listParts('u1'), [{ part: 1, size: 3 }]);
+      assert.deepEqual(await staging.listParts('u2'), []);
+      assert.equal(await read(staging, 'u10', 1), 'ten');
+    });
+
+    it('reading a part never put fails', async (staging) => {
+      await assert.rejects(read(staging, 'u1', 1), { name: 'NoSuchKey' });
+    });
+
+    it('deleteUpload removes every part of the upload and nothing else; an unknown one is fine', async (staging) => {
+      // Prepare
+      for (const part of [1, 2, 3]) await staging.putPart('u1', part, bytes('x'));
+      await staging.putPart('u10', 1, bytes('y'));
+
+      // Act
+      await staging.deleteUpload('u1');
+      await staging.deleteUpload('u1');
+      await staging.deleteUpload('never');
+
+      // Assess
+      assert.deepEqual(await staging.listParts('u1'), []);
+      assert.deepEqual(await staging.listParts('u10'), [{ part: 1, size: 1 }]);
+    });
+  });
+}

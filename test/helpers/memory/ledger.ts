@@ -1,0 +1,216 @@
+/**
+ * Ledger in memory, item for item as DynamoLedger keeps it: a `meta` item per revision and a
+ * `seg#N` tally item per segment, tallies and done segments as sets, state flips as
+ * conditional writes, and the sparse `due` index (`janitor = "due"`, by `dueAt`). Writes the
+ * adapter makes unconditionally behave here as they do on DynamoDB, edge cases included (an
+ * update of a revision that is gone creates a bare item, as an UpdateItem does).
+ */
+import type {
+  Ledger,
+  RevisionRecord,
+  RevisionState,
+  SegmentJudge,
+  SegmentTally,
+  SegmentVotes,
+} from '../../../shared/store/index.ts';
+import {
+  byUtf8,
+  conditionFailed,
+  document,
+  nonEmptySet,
+  ValidationException,
+} from './documents.ts';
+
+const META = 'meta';
+const DUE = 'due';
+
+type Item = Record<string, unknown>;
+
+/** The adapter's reading of a meta item, attribute for attribute. */
+function toRecord(item: Item): RevisionRecord {
+  const set = (v: unknown) => (v instanceof Set ? [...v] : []);
+  return {
+    revision: String(item.revision),
+    vault: String(item.vault),
+    key: String(item.key),
+    objectId: String(item.objectId),
+    state: item.state as RevisionState,
+    segments: item.segments === undefined ? undefined : Number(item.segments),
+    size: item.size === undefined ? undefined : Number(item.size),
+    sha256: item.sha256 === undefined ? undefined : String(item.sha256),
+    segmentSize: Number(item.segmentSize),
+    readThreshold: Number(item.readThreshold),
+    writeThreshold: Number(item.writeThreshold),
+    units: (item.units as unknown[]).map(Number),
+    doneSegments: set(item.doneSegments).length,
+    failedUnits: set(item.failedUnits)
+      .map(Number)
+      .sort((a, b) => a - b),
+    createdAt: String(item.createdAt),
+    committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
+    reason: item.reason === undefined ? undefined : String(item.reason),
+    tasksDone: item.tasksDone === true,
+  };
+}
+
+/** ADD of a set: adds to the item's set, creating it when absent. */
+function add<T>(item: Item, attribute: string, values: Set<T>): void {
+  const current = item[attribute];
+  item[attribute] = new Set([...(current instanceof Set ? (current as Set<T>) : []), ...values]);
+}
+
+function sizeOf(v: unknown): number {
+  return v instanceof Set ? v.size : 0;
+}
+
+export class MemoryLedger implements Ledger {
+  /** revision -> part -> item */
+  private readonly items = new Map<string, Map<string, Item>>();
+
+  private item(revision: string, part: string): Item | undefined {
+    return this.items.get(revision)?.get(part);
+  }
+
+  /** The item at the key, created bare as an UpdateItem creates it. */
+  private upsert(revision: string, part: string): Item {
+    let parts = this.items.get(revision);
+    if (!parts) {
+      parts = new Map();
+      this.items.set(revision, parts);
+    }
+    let item = parts.get(part);
+    if (!item) {
+      item = { revision, part };
+      parts.set(part, item);
+    }
+    return item;
+  }
+
+  async createPending(record: RevisionRecord, dueAt: number): Promise<void> {
+    if (this.item(record.revision, META)) throw conditionFailed(`revision ${record.revision}`);
+    const { doneSegments: _done, failedUnits: _failed, ...rest } = record;
+    Object.assign(this.upsert(record.revision, META), document(rest), {
+      part: META,
+      janitor: DUE,
+      dueAt,
+    });
+  }
+
+  async get(revision: string): Promise<RevisionRecord | undefined> {
+    const meta = this.item(revision, META);
+    return meta ? toRecord(meta) : undefined;
+  }
+
+  async openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void> {
+    Object.assign(this.upsert(revision, `seg#${segment}`), {
+      vault: judge.vault,
+      width: judge.width,
+      writeThreshold: judge.writeThreshold,
+    });
+  }
+
+  async tally(
+    revision: string,
+    segment: number,
+    votes: SegmentVotes,
+  ): Promise<SegmentTally | undefined> {
+    if (votes.favorable.length === 0 && votes.unfavorable.length === 0)
+      throw new RangeError('tally needs at least one favorable or unfavorable pillar');
+    const seg = this.item(revision, `seg#${segment}`);
+    // Only an open segment counts: a purged revision's late status must not recreate it.
+    if (!seg || seg.vault !== votes.vault) return undefined;
+    if (votes.favorable.length > 0) add(seg, 'favorable', new Set(votes.favorable.map(String)));
+    if (votes.unfavorable.length > 0)
+      add(seg, 'unfavorable', new Set(votes.unfavorable.map(String)));
+    const meta = this.item(revision, META);
+    if (votes.failedUnits.length > 0 && meta) add(meta, 'failedUnits', new Set(votes.failedUnits));
+    return {
+      vault: String(seg.vault),
+      width: Number(seg.width),
+      writeThreshold: Number(seg.writeThreshold),
+      favorable: sizeOf(seg.favorable),
+      unfavorable: sizeOf(seg.unfavorable),
+    };
+  }
+
+  async markSegmentsDone(
+    revision: string,
+    segments: number[],
+  ): Promise<RevisionRecord | undefined> {
+    const done = nonEmptySet(segments.map(String));
+    const meta = this.item(revision, META);
+    if (!meta) return undefined;
+    add(meta, 'doneSegments', done);
+    return toRecord(meta);
+  }
+
+  async finishWriting(
+    revision: string,
+    info: { segments: number; size: number; sha256: string },
+  ): Promise<RevisionRecord> {
+    const meta = this.item(revision, META);
+    if (!meta) throw conditionFailed(`no revision ${revision}`);
+    Object.assign(meta, { segments: info.segments, size: info.size, sha256: info.sha256 });
+    return toRecord(meta);
+  }
+
+  async commit(revision: string, segments: number, at: Date): Promise<boolean> {
+    const meta = this.item(revision, META);
+    // size() of an absent set is no size at all: the condition fails, even for 0 segments.
+    const done = meta?.doneSegments;
+    if (
+      meta?.state !== 'pending' ||
+      meta.segments !== segments ||
+      !(done instanceof Set) ||
+      done.size < segments
+    )
+      return false;
+    meta.state = 'committed';
+    meta.committedAt = at.toISOString();
+    delete meta.janitor;
+    delete meta.dueAt;
+    return true;
+  }
+
+  async fail(revision: string, reason: string, dueAt: number): Promise<boolean> {
+    const meta = this.item(revision, META);
+    if (meta?.state !== 'pending') return false;
+    Object.assign(meta, { state: 'failed', reason, janitor: DUE, dueAt });
+    return true;
+  }
+
+  async markTasksDone(revision: string): Promise<void> {
+    this.upsert(revision, META).tasksDone = true;
+  }
+
+  async retire(revision: string, dueAt: number): Promise<void> {
+    const meta = this.item(revision, META);
+    if (meta?.state !== 'committed') return;
+    Object.assign(meta, { state: 'garbage', janitor: DUE, dueAt });
+  }
+
+  async due(now: number, limit: number): Promise<RevisionRecord[]> {
+    if (!(limit >= 1)) throw new ValidationException(`Limit must be at least 1, got ${limit}`);
+    const due: Item[] = [];
+    for (const parts of this.items.values()) {
+      for (const item of parts.values()) {
+        // The index holds the items that carry both its keys, with their types.
+        if (item.janitor === DUE && typeof item.dueAt === 'number' && item.dueAt <= now)
+          due.push(item);
+      }
+    }
+    return due
+      .sort(
+        (a, b) =>
+          Number(a.dueAt) - Number(b.dueAt) ||
+          byUtf8(String(a.revision), String(b.revision)) ||
+          byUtf8(String(a.part), String(b.part)),
+      )
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
+  async purged(revision: string): Promise<void> {
+    this.items.delete(revision);
+  }
+}

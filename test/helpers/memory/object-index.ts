@@ -1,0 +1,120 @@
+/**
+ * ObjectIndex in memory, as DynamoObjectIndex keeps it: one item per (vault, key) in key order,
+ * replaced only by a revision at least as new (a delete is a tombstone carrying its revision),
+ * and listings paged the way the adapter pages a DynamoDB Query, tombstones filtered after the
+ * page's limit, cursors included.
+ */
+import { InvalidParameterError } from '../../../shared/errors.ts';
+import type { IndexEntry, ObjectIndex } from '../../../shared/store/index.ts';
+import { byUtf8, document } from './documents.ts';
+
+type Item = Partial<IndexEntry> & {
+  vault: string;
+  key: string;
+  revision: string;
+  deleted: boolean;
+};
+
+/** The adapter's reading of an item. */
+function toEntry(item: Item): IndexEntry {
+  return {
+    vault: String(item.vault),
+    key: String(item.key),
+    revision: String(item.revision),
+    objectId: String(item.objectId),
+    size: Number(item.size),
+    sha256: String(item.sha256),
+    segments: Number(item.segments),
+    segmentSize: Number(item.segmentSize),
+    readThreshold: Number(item.readThreshold),
+    units: (item.units as unknown[]).map(Number),
+    committedAt: String(item.committedAt),
+  };
+}
+
+/** One Query page: what it evaluated (up to `limit`), and where it stopped if it hit it. */
+interface Page {
+  items: Item[];
+  lastEvaluatedKey?: string;
+}
+
+export class MemoryObjectIndex implements ObjectIndex {
+  /** vault -> key -> item */
+  private readonly items = new Map<string, Map<string, Item>>();
+
+  /** Puts `item` unless a newer revision is there (the same revision again wins). */
+  private putIfNewer(item: Item): { old?: Item; stale: boolean } {
+    let keys = this.items.get(item.vault);
+    if (!keys) {
+      keys = new Map();
+      this.items.set(item.vault, keys);
+    }
+    const old = keys.get(item.key);
+    if (old && byUtf8(old.revision, item.revision) > 0) return { stale: true };
+    keys.set(item.key, document(item));
+    return { old, stale: false };
+  }
+
+  async publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }> {
+    const { old, stale } = this.putIfNewer({ ...entry, deleted: false });
+    return { replaced: old && old.deleted !== true ? old.revision : undefined, stale };
+  }
+
+  async get(vault: string, key: string): Promise<IndexEntry | undefined> {
+    const item = this.items.get(vault)?.get(key);
+    return item && item.deleted !== true ? toEntry(item) : undefined;
+  }
+
+  async remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined> {
+    const { old } = this.putIfNewer({ vault, key, revision, deleted: true });
+    return old && old.deleted !== true ? toEntry(old) : undefined;
+  }
+
+  /** A Query of `vault` for keys beginning with `prefix`, after `start`, of at most `limit` items. */
+  private query(vault: string, prefix: string, limit: number, start?: string): Page {
+    const evaluated = [...(this.items.get(vault) ?? new Map<string, Item>())]
+      .filter(([k]) => k.startsWith(prefix) && (start === undefined || byUtf8(k, start) > 0))
+      .sort(([a], [b]) => byUtf8(a, b))
+      .slice(0, limit);
+    const items = evaluated.map(([, item]) => item);
+    return {
+      items,
+      lastEvaluatedKey: evaluated.length === limit ? evaluated.at(-1)?.[0] : undefined,
+    };
+  }
+
+  async list(
+    vault: string,
+    prefix: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ entries: IndexEntry[]; cursor?: string }> {
+    let start: string | undefined;
+    if (cursor) {
+      let after: unknown;
+      try {
+        after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      } catch {
+        after = undefined;
+      }
+      if (typeof after !== 'string' || !after.startsWith(prefix)) {
+        throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
+      }
+      start = after;
+    }
+    const entries: IndexEntry[] = [];
+    // Tombstones are filtered after the page's limit, so a page can come back short: keep going.
+    while (entries.length < limit) {
+      const page = this.query(vault, prefix, limit - entries.length, start);
+      entries.push(...page.items.filter((i) => i.deleted === false).map(toEntry));
+      start = page.lastEvaluatedKey;
+      if (start === undefined) break;
+    }
+    const last = entries.at(-1);
+    const more = start !== undefined && last !== undefined;
+    return {
+      entries,
+      cursor: more ? Buffer.from(JSON.stringify(last.key)).toString('base64url') : undefined,
+    };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Staged uploads in memory, as `shared/aws/store/staging.ts` keeps them: parts as objects of a
+ * staging bucket, upload records as conditional writes on control-table items, a dispersal
+ * queue that keeps what it was given.
+ */
+import { NoSuchKey } from '@aws-sdk/client-s3';
+import { type Clock, systemClock } from '../../../shared/clock.ts';
+import type {
+  DispersalQueue,
+  StagingStore,
+  Upload,
+  UploadState,
+  UploadStore,
+} from '../../../shared/store/index.ts';
+import { MemoryBucket } from './bucket.ts';
+import { conditionFailed, document, ValidationException } from './documents.ts';
+
+const partKey = (uploadId: string, part: number) =>
+  `uploads/${uploadId}/${String(part).padStart(5, '0')}`;
+
+export class MemoryStagingStore implements StagingStore {
+  private readonly bucket: MemoryBucket;
+
+  constructor(clock: Clock = systemClock) {
+    this.bucket = new MemoryBucket(clock);
+  }
+
+  async putPart(uploadId: string, part: number, body: Uint8Array): Promise<void> {
+    this.bucket.put(partKey(uploadId, part), body);
+  }
+
+  async listParts(uploadId: string): Promise<Array<{ part: number; size: number }>> {
+    return this.bucket
+      .keys(`uploads/${uploadId}/`)
+      .map((key) => ({
+        part: Number(key.split('/').pop()),
+        size: this.bucket.get(key)?.body.byteLength ?? 0,
+      }))
+      .sort((a, b) => a.part - b.part);
+  }
+
+  async *readPart(uploadId: string, part: number): AsyncIterable<Uint8Array> {
+    const found = this.bucket.get(partKey(uploadId, part));
+    if (!found) {
+      throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+    }
+    if (found.body.byteLength > 0) yield found.body;
+  }
+
+  async deleteUpload(uploadId: string): Promise<void> {
+    for (const key of this.bucket.keys(`uploads/${uploadId}/`)) this.bucket.delete(key);
+  }
+}
+
+export class MemoryUploadStore implements UploadStore {
+  private readonly items = new Map<string, Upload>();
+
+  async create(upload: Upload): Promise<void> {
+    if (this.items.has(upload.uploadId)) throw conditionFailed(`upload ${upload.uploadId} exists`);
+    this.items.set(upload.uploadId, document(upload));
+  }
+
+  async get(uploadId: string): Promise<Upload | undefined> {
+    const item = this.items.get(uploadId);
+    return item && document(item);
+  }
+
+  async transition(
+    uploadId: string,
+    from: UploadState[],
+    fields: Partial<Upload>,
+  ): Promise<boolean> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    // The adapter's expression would be `SET ` or `#state IN ()`: DynamoDB refuses both.
+    if (from.length === 0) throw new ValidationException('transition needs a state to come from');
+    if (entries.length === 0) throw new ValidationException('transition needs a field to set');
+    const item = this.items.get(uploadId);
+    if (!item || !from.includes(item.state)) return false;
+    Object.assign(item, document(Object.fromEntries(entries)));
+    return true;
+  }
+}
+
+export class MemoryDispersalQueue implements DispersalQueue {
+  /** Upload ids in the order they were enqueued (at least once, as SQS delivers). */
+  readonly enqueued: string[] = [];
+
+  async enqueue(uploadId: string): Promise<void> {
+    this.enqueued.push(uploadId);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The port contracts (test/contracts/) against the AWS adapters on the local cloud's emulators:
+ * the DynamoDB adapters on dynalite and, when Java is present, on DynamoDB Local; the S3 and
+ * SQS adapters on fauxqs. The memory adapters pass the same contracts in the unit suite.
+ *
+ * One cloud per engine; each test gets its own table (with the key schema and indexes of the
+ * service's table, read from the cloud), buckets or queue, and removes them afterwards.
+ */
+import { after, before, describe } from 'node:test';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
+import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
+import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
+import { DynamoRebuildJobStore } from '../../shared/aws/repair/rebuild-jobs.ts';
+import { SqsRepairLog } from '../../shared/aws/repair/repair-log.ts';
+import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
+import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
+import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
+import { DynamoUploadStore, S3StagingStore } from '../../shared/aws/store/staging.ts';
+import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
+import type { PortFactory } from '../contracts/contract.ts';
+import { ledgerContract } from '../contracts/ledger.contract.ts';
+import { objectIndexContract } from '../contracts/object-index.contract.ts';
+import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
+import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
+import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
+import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
+import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
+import { EPHEMERAL_PORTS, eventually, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+import { MemoryLogger } from '../helpers/logger.ts';
+
+const java = await javaAvailable();
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Names no other test of this run uses (lowercase: bucket names allow nothing else). */
+let made = 0;
+const uniqueName = (what: string) => `contract-${++made}-${what}`;
+
+for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
+  const skip =
+    engine === 'dynamodb-local' && !java ? 'java is not on PATH; DynamoDB Local needs it' : false;
+
+  describe(`port contracts on the local cloud, DynamoDB on ${engine}`, { skip }, () => {
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let cloud: LocalCloud;
+    let dynamodb: DynamoDBClient;
+    let documents: DynamoDBDocumentClient;
+    let s3: S3Client;
+    let sliceS3: S3Client;
+    let sqs: SQSClient;
+
+    before(async () => {
+      dir = await tempDir(`dsn-contracts-${engine}`);
+      cloud = await startLocalCloud({
+        serviceDir: PROJECT_ROOT,
+        dataDir: dir.path,
+        stage: 'test',
+        ports: EPHEMERAL_PORTS,
+        dynamodbEngine: engine,
+      });
+      const region = cloud.service.region;
+      dynamodb = new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials });
+      // As awsClients configures it for every adapter.
+      documents = DynamoDBDocumentClient.from(dynamodb, {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+      const s3Config = { endpoint: cloud.endpoints.s3, region, credentials, forcePathStyle: true };
+      s3 = signChecksummedPayloadsOnce(new S3Client(s3Config));
+      // As wireDeployment configures the units' clients.
+      sliceS3 = signChecksummedPayloadsOnce(
+        new S3Client({ ...s3Config, responseChecksumValidation: 'WHEN_REQUIRED' }),
+      );
+      sqs = new SQSClient({ endpoint: cloud.endpoints.sqs, region, credentials });
+    });
+
+    after(async () => {
+      for (const client of [documents, dynamodb, s3, sliceS3, sqs]) client?.destroy();
+      await cloud?.stop();
+      await dir?.remove();
+    });
+
+    /** A new, empty table shaped as the service's table `logicalId`; removed by cleanup. */
+    function onTable<P>(
+      logicalId: string,
+      adapter: (db: DynamoDBDocumentClient, table: string) => P,
+    ): PortFactory<P> {
+      return async () => {
+        const { Table: shape } = await dynamodb.send(
+          new DescribeTableCommand({ TableName: cloud.ref(logicalId) }),
+        );
+        const TableName = uniqueName(logicalId);
+        await dynamodb.send(
+          new CreateTableCommand({
+            TableName,
+            AttributeDefinitions: shape?.AttributeDefinitions,
+            KeySchema: shape?.KeySchema,
+            GlobalSecondaryIndexes: shape?.GlobalSecondaryIndexes?.map((g) => ({
+              IndexName: g.IndexName,
+              KeySchema: g.KeySchema,
+              Projection: g.Projection,
+            })),
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
+        await eventually(async () => {
+          const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName }));
+          return Table?.TableStatus === 'ACTIVE' ? true : undefined;
+        }, `table ${TableName} to become active`);
+        return {
+          port: adapter(documents, TableName),
+          cleanup: async () => {
+            await dynamodb.send(new DeleteTableCommand({ TableName }));
+          },
+        };
+      };
+    }
+
+    ledgerContract(
+      `DynamoLedger on ${engine}`,
+      onTable('RevisionsTable', (db, table) => new DynamoLedger(db, table)),
+    );
+    objectIndexContract(
+      `DynamoObjectIndex on ${engine}`,
+      onTable('ObjectsTable', (db, table) => new DynamoObjectIndex(db, table)),
+    );
+    vaultStoreContract(
+      `DynamoVaultStore on ${engine}`,
+      onTable('VaultsTable', (db, table) => new DynamoVaultStore(db, table)),
+    );
+    rebuildJobStoreContract(
+      `DynamoRebuildJobStore on ${engine}`,
+      onTable('ControlTable', (db, table) => new DynamoRebuildJobStore(db, table)),
+    );
+    uploadStoreContract(
+      `DynamoUploadStore on ${engine}`,
+      onTable('ControlTable', (db, table) => new DynamoUploadStore(db, table)),
+    );
+
+    if (engine !== 'dynalite') return;
+
+    /** `count` new, empty buckets; cleanup empties and removes them. */
+    function inBuckets<P>(count: number, adapter: (buckets: string[]) => P): PortFactory<P> {
+      return async () => {
+        const buckets = Array.from({ length: count }, (_, i) => uniqueName(`bucket-${i}`));
+        for (const Bucket of buckets) await s3.send(new CreateBucketCommand({ Bucket }));
+        return {
+          port: adapter(buckets),
+          cleanup: async () => {
+            for (const Bucket of buckets) {
+              for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket })) {
+                const Objects = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
+                if (Objects.length > 0)
+                  await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects } }));
+              }
+              await s3.send(new DeleteBucketCommand({ Bucket }));
+            }
+          },
+        };
+      };
+    }
+
+    sliceStoreContract(
+      'S3SliceStore on fauxqs',
+      inBuckets(2, (buckets) => new S3SliceStore(sliceS3, buckets)),
+      {
+        gaps: {
+          checksum: 'fauxqs stores a PUT whose body does not match its x-amz-checksum-crc32',
+          keyOrder: 'fauxqs lists keys by localeCompare, not by UTF-8 bytes as S3 does',
+        },
+      },
+    );
+    stagingStoreContract(
+      'S3StagingStore on fauxqs',
+      inBuckets(1, ([bucket]) => new S3StagingStore(s3, bucket as string)),
+    );
+    repairQueueContract('SqsRepairLog on fauxqs', async () => {
+      const { QueueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: uniqueName('repair') }),
+      );
+      if (!QueueUrl) throw new Error('CreateQueue returned no URL');
+      return {
+        port: new SqsRepairLog(sqs, QueueUrl, new MemoryLogger()),
+        cleanup: async () => {
+          await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+        },
+      };
+    });
+  });
+}
