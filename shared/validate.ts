@@ -189,7 +189,7 @@ export function strictObject<const Shape extends z.ZodRawShape>(shape: Shape, wh
  * (then that is the rule for any bad value).
  */
 export function integer(min: number, max: number, rule?: string) {
-  const range = rule ?? `must be an integer between ${min} and ${max}`;
+  const range = rule ?? `must be between ${min} and ${max}`;
   const type = rule ?? 'must be an integer';
   return (
     z

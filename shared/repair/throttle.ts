@@ -2,15 +2,7 @@
  * A bytes-per-second budget (a token bucket holding at most one second of budget), so that a
  * rebuild does not starve the units' foreground traffic.
  */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+import { type Clock, systemClock } from '../clock.ts';
 
 export class Throttle {
   private readonly rate: number;
@@ -19,7 +11,7 @@ export class Throttle {
   private last: number;
 
   /** `bytesPerSecond` 0 means no limit. */
-  constructor(bytesPerSecond: number, clock: Clock = realClock) {
+  constructor(bytesPerSecond: number, clock: Clock = systemClock) {
     if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) {
       throw new RangeError(`bytesPerSecond must be >= 0, got ${bytesPerSecond}`);
     }

@@ -5,6 +5,8 @@
  * latency budget one more pillar is asked (a hedge). Damage met is recorded for repair. Range
  * reads touch only their segments, and the body streams one segment ahead at most.
  */
+
+import type { Clock } from '../clock.ts';
 import {
   checkSliceLayout,
   codecFor,
@@ -36,6 +38,7 @@ export interface ReaderDeps {
   repair: RepairLog;
   /** Hears of damage reports that could not be queued (the read itself goes on). */
   log: Logger;
+  clock: Clock;
   /** Wait this long for a slice before asking one more pillar. */
   hedgeMs: number;
 }
@@ -87,7 +90,7 @@ export interface SegmentSpan {
  * @throws SegmentLostError when fewer than k slices are good.
  */
 export async function readSegment(
-  deps: Pick<ReaderDeps, 'slices' | 'hedgeMs'>,
+  deps: Pick<ReaderDeps, 'slices' | 'hedgeMs' | 'clock'>,
   entry: IndexEntry,
   segment: number,
   want?: SegmentSpan,
@@ -169,7 +172,7 @@ export async function readSegment(
       if (settled === launched) finish();
     };
     const failed = (pillar: number, unit: number, defect: DamageDefect, detail: string) => {
-      damage.push(report(entry, segment, pillar, unit, defect, detail));
+      damage.push(report(entry, segment, pillar, unit, defect, detail, deps.clock.date()));
       direct = false;
     };
     const launch = () => {
@@ -220,6 +223,7 @@ function report(
   unit: number,
   defect: DamageDefect,
   detail: string,
+  at: Date,
 ): SliceDamage {
   return {
     vault: entry.vault,
@@ -230,7 +234,7 @@ function report(
     unit,
     defect,
     detail,
-    at: new Date().toISOString(),
+    at: at.toISOString(),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
+import type { Clock } from '../clock.ts';
 import { InvalidParameterError, UploadNotFoundError, UploadStateError } from '../errors.ts';
 import { integer, nonEmptyString, parseJsonWith, parseWith, strictObject } from '../validate.ts';
 import { objectKeySchema } from './object-key.ts';
@@ -40,6 +41,7 @@ export interface UploadDeps {
   uploads: UploadStore;
   staging: StagingStore;
   dispersal: DispersalQueue;
+  clock: Clock;
 }
 
 export async function createUpload(
@@ -50,11 +52,11 @@ export async function createUpload(
   await deps.vaults.get(vault);
   const { key } = parseWith(createUploadSchema, body);
   const upload: Upload = {
-    uploadId: `u${Date.now().toString(36)}${randomBytes(8).toString('hex')}`,
+    uploadId: `u${deps.clock.now().toString(36)}${randomBytes(8).toString('hex')}`,
     vault,
     key,
     state: 'open',
-    createdAt: new Date().toISOString(),
+    createdAt: deps.clock.date().toISOString(),
   };
   await deps.uploads.create(upload);
   return upload;

@@ -85,7 +85,7 @@ export function createVaultRequestSchema(poolSize: number) {
         ctx.addIssue({
           code: 'custom',
           path: [path],
-          message: `must be an integer between ${min} and ${max}`,
+          message: `must be between ${min} and ${max}`,
         });
     };
     between('readThreshold', req.readThreshold, 1, req.width);

@@ -133,6 +133,7 @@ export function wireUploads(rt: Runtime): UploadDeps {
     uploads: new DynamoUploadStore(rt.clients.documents, config.controlTable),
     staging: new S3StagingStore(rt.clients.s3, config.stagingBucket),
     dispersal: new SqsDispersalQueue(rt.clients.sqs, config.dispersalQueueUrl),
+    clock: rt.clock,
   };
 }
 
@@ -167,6 +168,7 @@ export function wireStoreApi(rt: Runtime) {
     repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
     hedgeMs: HEDGE_MS,
     log: rt.log,
+    clock: rt.clock,
   };
   const deleter: DeleterDeps = {
     vaults: writer.vaults,

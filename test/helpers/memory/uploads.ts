@@ -55,6 +55,11 @@ export class MemoryStagingStore implements StagingStore {
 export class MemoryUploadStore implements UploadStore {
   private readonly items = new Map<string, Upload>();
 
+  /** How many uploads are stored. */
+  get size(): number {
+    return this.items.size;
+  }
+
   async create(upload: Upload): Promise<void> {
     if (this.items.has(upload.uploadId)) throw conditionFailed(`upload ${upload.uploadId} exists`);
     this.items.set(upload.uploadId, document(upload));

@@ -9,6 +9,7 @@ function fakeClock() {
   return {
     sleeps,
     now: () => t,
+    date: () => new Date(t),
     sleep: async (ms: number) => {
       sleeps.push(ms);
       t += ms;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { systemClock } from '../../../shared/clock.ts';
 import { codecFor } from '../../../shared/codec/codecs.ts';
 import { encodeSegment } from '../../../shared/codec/segment.ts';
 import { encodeSlice, s3Crc32 } from '../../../shared/codec/slice-header.ts';
@@ -71,10 +72,15 @@ function joined(read: { parts: Uint8Array[]; offset: number }) {
 
 test('a range inside one data shard reads that slice alone, and decodes nothing', async () => {
   const w = await world();
-  const read = await readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0, {
-    from: 1100,
-    to: 1200,
-  });
+  const read = await readSegment(
+    { slices: w.slices, hedgeMs: 1000, clock: systemClock },
+    w.entry,
+    0,
+    {
+      from: 1100,
+      to: 1200,
+    },
+  );
   const { offset, bytes } = joined(read);
   assert.deepEqual(w.asked, [1]);
   assert.equal(offset, 1000);
@@ -84,10 +90,15 @@ test('a range inside one data shard reads that slice alone, and decodes nothing'
 
 test('a missing data slice turns the read into decoding from k others, and is reported', async () => {
   const w = await world({ missing: [1] });
-  const read = await readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0, {
-    from: 1100,
-    to: 1200,
-  });
+  const read = await readSegment(
+    { slices: w.slices, hedgeMs: 1000, clock: systemClock },
+    w.entry,
+    0,
+    {
+      from: 1100,
+      to: 1200,
+    },
+  );
   const { offset, bytes } = joined(read);
   assert.equal(offset, 0);
   assert.deepEqual(bytes, w.bytes);
@@ -101,7 +112,7 @@ test('a missing data slice turns the read into decoding from k others, and is re
 test('a slow data slice is hedged after the budget: the read decodes without waiting for it', async () => {
   const w = await world({ slowMs: { 0: 5000 } });
   const started = Date.now();
-  const read = await readSegment({ slices: w.slices, hedgeMs: 20 }, w.entry, 0);
+  const read = await readSegment({ slices: w.slices, hedgeMs: 20, clock: systemClock }, w.entry, 0);
   assert.ok(Date.now() - started < 2000, 'did not wait for the slow slice');
   assert.deepEqual(joined(read).bytes, w.bytes);
 });
@@ -109,7 +120,7 @@ test('a slow data slice is hedged after the budget: the read decodes without wai
 test('fewer than k good slices is a lost segment', async () => {
   const w = await world({ missing: [0, 2, 4] });
   await assert.rejects(
-    readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0),
+    readSegment({ slices: w.slices, hedgeMs: 1000, clock: systemClock }, w.entry, 0),
     (err: Error) => err instanceof SegmentLostError && /2 good slices, 3 needed/.test(err.message),
   );
 });
@@ -121,7 +132,11 @@ test('a slice named right, with good checksums, but built for another layout is 
   const other = encodeSegment(codecFor(2, 3), w.bytes)[0] as Uint8Array;
   const forged = encodeSlice({ name, dataShards: 2, parityShards: 3, segmentLength: 3000 }, other);
   await w.slices.put(10, formatSliceName(name), forged, s3Crc32(forged));
-  const read = await readSegment({ slices: w.slices, hedgeMs: 1000 }, w.entry, 0);
+  const read = await readSegment(
+    { slices: w.slices, hedgeMs: 1000, clock: systemClock },
+    w.entry,
+    0,
+  );
   assert.deepEqual(joined(read).bytes, w.bytes);
   assert.deepEqual(
     read.damage.map((d) => [d.pillar, d.defect]),

@@ -7,22 +7,28 @@ import {
   putPart,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
-import type { Upload } from '../../../shared/store/upload-record.ts';
-import type { Vault } from '../../../shared/store/vault.ts';
+import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
+import { ManualClock } from '../../helpers/clock.ts';
+import {
+  MemoryDispersalQueue,
+  MemoryStagingStore,
+  MemoryUploadStore,
+  MemoryVaultStore,
+} from '../../helpers/memory/index.ts';
 
-/** Uploads and parts in maps; every vault exists. */
+/** Uploads, staging and the dispersal queue in memory, with the `default` vault. */
 function memoryDeps() {
-  const uploads = new Map<string, Upload>();
-  const parts: number[] = [];
-  const deps = {
-    vaults: { get: async (name: string) => ({ name }) as Vault },
-    uploads: {
-      create: async (u: Upload) => void uploads.set(u.uploadId, u),
-      get: async (id: string) => uploads.get(id),
-    },
-    staging: { putPart: async (_id: string, part: number) => void parts.push(part) },
-  } as unknown as UploadDeps;
-  return { deps, uploads, parts };
+  const clock = new ManualClock();
+  const uploads = new MemoryUploadStore();
+  const staging = new MemoryStagingStore(clock);
+  const deps: UploadDeps = {
+    vaults: new MemoryVaultStore([planVault(DEFAULT_VAULT, 6, [])]),
+    uploads,
+    staging,
+    dispersal: new MemoryDispersalQueue(),
+    clock,
+  };
+  return { deps, uploads, staging };
 }
 
 function refusedOn(field: string, rule: RegExp) {
@@ -35,7 +41,7 @@ test('an upload is created for a valid key, and only from a body with nothing el
   const upload = await createUpload(deps, 'default', { key: 'big/20mib.bin' });
   assert.equal(upload.key, 'big/20mib.bin');
   assert.equal(upload.state, 'open');
-  assert.ok(uploads.has(upload.uploadId));
+  assert.deepEqual(await uploads.get(upload.uploadId), upload);
 
   const cases: Array<[unknown, string, RegExp]> = [
     [{}, 'key', /^must not be empty, got nothing$/],
@@ -54,11 +60,14 @@ test('an upload is created for a valid key, and only from a body with nothing el
 });
 
 test('part numbers are integers 1..10000', async () => {
-  const { deps, parts } = memoryDeps();
+  const { deps, staging } = memoryDeps();
   const { uploadId } = await createUpload(deps, 'default', { key: 'k' });
   await putPart(deps, 'default', uploadId, 1, new Uint8Array(1));
   await putPart(deps, 'default', uploadId, 10_000, new Uint8Array(1));
-  assert.deepEqual(parts, [1, 10_000]);
+  assert.deepEqual(
+    (await staging.listParts(uploadId)).map((p) => p.part),
+    [1, 10_000],
+  );
   const cases: Array<[number, RegExp]> = [
     [0, /^must be an integer 1\.\.10000, got 0$/],
     [10_001, /got 10001$/],

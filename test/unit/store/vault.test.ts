@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidParameterError } from '../../../shared/errors.ts';
+import { InvalidParameterError, VaultNotFoundError } from '../../../shared/errors.ts';
 import {
   planVault,
   unitSubscriptions,
   validateVaultName,
   vaultAddress,
 } from '../../../shared/store/vault.ts';
-import { vaultSubscriptionView } from '../../../shared/store/vault-catalog.ts';
+import { CachingVaultStore, vaultSubscriptionView } from '../../../shared/store/vault-catalog.ts';
+import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryVaultStore } from '../../helpers/memory/index.ts';
 
 const now = new Date('2026-11-24T00:00:00Z');
@@ -153,4 +154,38 @@ test('a unit subscription view shares one read among callers, and does not keep 
   for (const addresses of all) assert.ok(addresses.has(vault.address));
   await view.addresses({ refresh: true });
   assert.equal(lists, 2);
+});
+
+test('a caching vault store reads a vault once per TTL, shares reads in flight, and keeps no miss', async () => {
+  // Prepare
+  const clock = new ManualClock();
+  let gets = 0;
+  class CountingStore extends MemoryVaultStore {
+    override async get(name: string) {
+      gets++;
+      return super.get(name);
+    }
+  }
+  const backing = new CountingStore();
+  const cached = new CachingVaultStore(backing, { clock, ttlMs: 30_000 });
+  const vault = planVault(
+    { name: 'photos', width: 2, readThreshold: 1, writeThreshold: 1 },
+    4,
+    [],
+    now,
+  );
+
+  // Act and assess: a miss is not kept, so a vault created since is found.
+  await assert.rejects(cached.get('photos'), VaultNotFoundError);
+  await backing.create(vault);
+  const [a, b] = await Promise.all([cached.get('photos'), cached.get('photos')]);
+  assert.deepEqual(a, vault);
+  assert.deepEqual(b, vault);
+  assert.equal(gets, 2);
+  clock.advance(29_999);
+  await cached.get('photos');
+  assert.equal(gets, 2);
+  clock.advance(1);
+  await cached.get('photos');
+  assert.equal(gets, 3);
 });

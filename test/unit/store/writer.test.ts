@@ -8,6 +8,7 @@ import type { Vault } from '../../../shared/store/vault.ts';
 import { type WriterDeps, waitForOutcome, writeObject } from '../../../shared/store/writer.ts';
 import {
   MemoryLedger,
+  MemoryMulticast,
   MemoryObjectIndex,
   MemorySliceStore,
   MemoryVaultStore,
@@ -153,4 +154,57 @@ test('a committed write is visible once the index points at it, before its other
   assert.equal(ours.state, 'committed');
   assert.equal(newer.state, 'committed');
   assert.equal(older.state, 'pending');
+});
+
+test('a writer whose statuses all came in before it recorded the count nudges the committer, and commits nothing itself', async () => {
+  // Prepare: the committer has marked every segment done by the time the count is recorded.
+  class FastUnitsLedger extends MemoryLedger {
+    override async finishWriting(
+      revision: string,
+      info: { segments: number; size: number; sha256: string },
+    ) {
+      const segments = Array.from({ length: info.segments }, (_, i) => i);
+      await this.markSegmentsDone(revision, segments);
+      return super.finishWriting(revision, info);
+    }
+  }
+  const multicast = new MemoryMulticast();
+  const ledger = new FastUnitsLedger();
+  const deps: WriterDeps = {
+    ledger,
+    vaults: new MemoryVaultStore([vault]),
+    slices: new MemorySliceStore(vault.units.length),
+    multicast,
+    index: new MemoryObjectIndex(),
+    clock: systemClock,
+    pendingTimeoutMs: 60_000,
+  };
+
+  // Act
+  const outcome = await writeObject(deps, 'default', 'raced', chunks(2 * MiB), { waitMs: 0 });
+
+  // Assess: one nudge for this revision to the vault's address; the revision is still pending
+  // (only the committer flips it).
+  assert.deepEqual(multicast.nudges, [
+    { address: vault.address, message: { v: 1, nudge: outcome.revision } },
+  ]);
+  assert.equal((await ledger.get(outcome.revision))?.state, 'pending');
+});
+
+test('a writer whose statuses are still to come sends no nudge', async () => {
+  const multicast = new MemoryMulticast();
+  const deps: WriterDeps = {
+    ledger: new MemoryLedger(),
+    vaults: new MemoryVaultStore([vault]),
+    slices: new MemorySliceStore(vault.units.length),
+    multicast,
+    index: new MemoryObjectIndex(),
+    clock: systemClock,
+    pendingTimeoutMs: 60_000,
+  };
+
+  await writeObject(deps, 'default', 'slow-units', chunks(MiB), { waitMs: 0 });
+
+  assert.equal(multicast.messages.length, 1);
+  assert.deepEqual(multicast.nudges, []);
 });
