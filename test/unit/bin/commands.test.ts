@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
-import type { DsnClient } from '../../../bin/client.ts';
+import { DsnClient, type RequestOptions } from '../../../bin/client.ts';
 import type { CommandContext, Session } from '../../../bin/commands/context.ts';
 import { registerObjectCommands } from '../../../bin/commands/objects.ts';
 import { registerRepairCommands } from '../../../bin/commands/repair.ts';
@@ -25,15 +25,16 @@ function cli(replies: Record<string, unknown> = {}) {
     if (typeof reply === 'function') throw reply();
     return reply;
   };
-  const client = {
-    endpoint: 'http://dsn.test',
-    json: async (method: string, path: string, opts?: { body?: unknown }) =>
-      answer(method, path, opts?.body),
-    request: async (method: string, path: string) => {
+  class RecordingClient extends DsnClient {
+    override async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+      return answer(method, path, opts.body) as T;
+    }
+    override async request(method: string, path: string): Promise<Response> {
       answer(method, path);
       return new Response(null, { status: 204 });
-    },
-  } as unknown as DsnClient;
+    }
+  }
+  const client = new RecordingClient('http://dsn.test');
   const context: CommandContext = {
     async run(_cmd, label, ctx, body) {
       runs.push({ label, ctx });

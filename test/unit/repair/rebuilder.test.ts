@@ -1,29 +1,53 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RebuildJobStore, RepairInbox } from '../../../shared/repair/ports.ts';
+import type { QueuedDamage } from '../../../shared/repair/ports.ts';
 import { newRebuildJob, type RebuildJob } from '../../../shared/repair/rebuild-job.ts';
 import { type RebuilderDeps, runRebuildStep } from '../../../shared/repair/rebuilder.ts';
+import { Throttle } from '../../../shared/repair/throttle.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { type LogLine, MemoryLogger } from '../../helpers/logger.ts';
+import {
+  MemoryEventBus,
+  MemoryLedger,
+  MemoryObjectIndex,
+  MemoryRebuildJobStore,
+  MemoryRebuildTrigger,
+  MemoryRepairQueue,
+  MemorySliceStore,
+  MemoryVaultStore,
+} from '../../helpers/memory/index.ts';
 
 test('a step that fails rethrows its error, and a checkpoint that fails too is logged', async () => {
   // Prepare: the repair queue cannot be read, and the job store refuses the last save.
-  const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, new Date(0));
-  const jobs: Pick<RebuildJobStore, 'lease' | 'get' | 'save'> = {
-    lease: async () => true,
-    get: async (): Promise<RebuildJob> => job,
-    save: async () => {
+  const clock = new ManualClock(0);
+  const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, clock.date());
+  class ThrottledJobs extends MemoryRebuildJobStore {
+    override async save(_job: RebuildJob, _holder: string): Promise<boolean> {
       throw new Error('table throttled', { cause: 'ProvisionedThroughputExceeded' });
-    },
-  };
-  const inbox: Pick<RepairInbox, 'receive'> = {
-    receive: async () => {
+    }
+  }
+  class UnreachableQueue extends MemoryRepairQueue {
+    override async receive(_max: number): Promise<QueuedDamage[]> {
       throw new Error('queue unreachable');
-    },
-  };
+    }
+  }
+  const jobs = new ThrottledJobs();
+  await jobs.start(job, false);
   const log = new MemoryLogger();
-  // Only what a failing first step touches; the rest is never called.
-  const deps = { jobs, inbox, log, clock: new ManualClock(0) } as unknown as RebuilderDeps;
+  const deps: RebuilderDeps = {
+    index: new MemoryObjectIndex(),
+    slices: new MemorySliceStore(6, clock),
+    ledger: new MemoryLedger(),
+    vaults: new MemoryVaultStore(),
+    inbox: new UnreachableQueue(clock),
+    jobs,
+    trigger: new MemoryRebuildTrigger(),
+    events: new MemoryEventBus(),
+    throttle: new Throttle(0, clock),
+    orphanAgeMs: 60_000,
+    log,
+    clock,
+  };
 
   // Act and assess: the step's own error reaches the caller ...
   await assert.rejects(runRebuildStep(deps, 'photos', job.id, 60_000), /queue unreachable/);

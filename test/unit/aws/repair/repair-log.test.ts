@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsRepairLog } from '../../../../shared/aws/repair/repair-log.ts';
 import type { SliceDamage } from '../../../../shared/store/index.ts';
 import { MemoryLogger } from '../../../helpers/logger.ts';
@@ -17,26 +17,33 @@ const damage: SliceDamage = {
   at: '2026-11-24T00:00:00.000Z',
 };
 
-/** Stands in for SQS: hands out `bodies` once, and records what is deleted. */
+/**
+ * A real SQS client whose requests never leave it: a middleware at the head of its stack hands
+ * out `bodies` once on a receive, and records the receipt handles deleted.
+ */
 function queueOf(bodies: string[], deleted: string[]): SQSClient {
-  return {
-    send: async (command: {
-      constructor: { name: string };
-      input: { Entries?: Array<{ ReceiptHandle: string }> };
-    }) => {
-      if (command.constructor.name === 'ReceiveMessageCommand') {
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  sqs.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const input = args.input as { Entries?: Array<{ ReceiptHandle?: string }> };
+      if (context.commandName === 'ReceiveMessageCommand') {
         const Messages = bodies.map((Body, i) => ({
           Body,
           ReceiptHandle: `h${i}`,
           MessageId: `m${i}`,
         }));
         bodies.length = 0;
-        return { Messages };
+        return { response: {}, output: { $metadata: {}, Messages } };
       }
-      for (const e of command.input.Entries ?? []) deleted.push(e.ReceiptHandle);
-      return {};
+      for (const e of input.Entries ?? []) deleted.push(e.ReceiptHandle ?? '');
+      return { response: {}, output: { $metadata: {}, Successful: [], Failed: [] } };
     },
-  } as unknown as SQSClient;
+    { step: 'initialize', name: 'answerInMemory' },
+  );
+  return sqs;
 }
 
 test('records are parsed; one that is not a damage record is removed and logged, not taken', async () => {
