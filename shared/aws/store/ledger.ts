@@ -30,7 +30,8 @@ const META = 'meta';
 const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };
 const DUE = 'due';
 
-function toRecord(item: Record<string, unknown>): RevisionRecord {
+/** A revision's meta item as the domain reads it (exported so test fakes read items alike). */
+export function toRecord(item: Record<string, unknown>): RevisionRecord {
   const set = (v: unknown) => (v instanceof Set ? [...v] : []);
   return {
     revision: String(item.revision),

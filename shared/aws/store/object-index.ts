@@ -13,7 +13,8 @@ import {
 import { InvalidParameterError } from '../../errors.ts';
 import type { IndexEntry, ObjectIndex } from '../../store/index.ts';
 
-function toEntry(item: Record<string, unknown>): IndexEntry {
+/** An index item as the domain reads it (exported so test fakes read items alike). */
+export function toEntry(item: Record<string, unknown>): IndexEntry {
   return {
     vault: String(item.vault),
     key: String(item.key),

@@ -5,10 +5,10 @@
  * adapter makes unconditionally behave here as they do on DynamoDB, edge cases included (an
  * update of a revision that is gone creates a bare item, as an UpdateItem does).
  */
+import { toRecord } from '../../../shared/aws/store/ledger.ts';
 import type {
   Ledger,
   RevisionRecord,
-  RevisionState,
   SegmentJudge,
   SegmentTally,
   SegmentVotes,
@@ -25,33 +25,6 @@ const META = 'meta';
 const DUE = 'due';
 
 type Item = Record<string, unknown>;
-
-/** The adapter's reading of a meta item, attribute for attribute. */
-function toRecord(item: Item): RevisionRecord {
-  const set = (v: unknown) => (v instanceof Set ? [...v] : []);
-  return {
-    revision: String(item.revision),
-    vault: String(item.vault),
-    key: String(item.key),
-    objectId: String(item.objectId),
-    state: item.state as RevisionState,
-    segments: item.segments === undefined ? undefined : Number(item.segments),
-    size: item.size === undefined ? undefined : Number(item.size),
-    sha256: item.sha256 === undefined ? undefined : String(item.sha256),
-    segmentSize: Number(item.segmentSize),
-    readThreshold: Number(item.readThreshold),
-    writeThreshold: Number(item.writeThreshold),
-    units: (item.units as unknown[]).map(Number),
-    doneSegments: set(item.doneSegments).length,
-    failedUnits: set(item.failedUnits)
-      .map(Number)
-      .sort((a, b) => a - b),
-    createdAt: String(item.createdAt),
-    committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
-    reason: item.reason === undefined ? undefined : String(item.reason),
-    tasksDone: item.tasksDone === true,
-  };
-}
 
 /** ADD of a set: adds to the item's set, creating it when absent. */
 function add<T>(item: Item, attribute: string, values: Set<T>): void {

@@ -4,6 +4,7 @@
  * and listings paged the way the adapter pages a DynamoDB Query, tombstones filtered after the
  * page's limit, cursors included.
  */
+import { toEntry } from '../../../shared/aws/store/object-index.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import type { IndexEntry, ObjectIndex } from '../../../shared/store/index.ts';
 import { byUtf8, document } from './documents.ts';
@@ -14,23 +15,6 @@ type Item = Partial<IndexEntry> & {
   revision: string;
   deleted: boolean;
 };
-
-/** The adapter's reading of an item. */
-function toEntry(item: Item): IndexEntry {
-  return {
-    vault: String(item.vault),
-    key: String(item.key),
-    revision: String(item.revision),
-    objectId: String(item.objectId),
-    size: Number(item.size),
-    sha256: String(item.sha256),
-    segments: Number(item.segments),
-    segmentSize: Number(item.segmentSize),
-    readThreshold: Number(item.readThreshold),
-    units: (item.units as unknown[]).map(Number),
-    committedAt: String(item.committedAt),
-  };
-}
 
 /** One Query page: what it evaluated (up to `limit`), and where it stopped if it hit it. */
 interface Page {
