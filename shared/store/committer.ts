@@ -191,9 +191,12 @@ async function tallySegment(
 }
 
 /**
- * Segments the writer did not open (revisions written before segments were opened, or a bogus
- * status): the revision decides. Opened from it while it is pending; otherwise, as for any
- * late status, all that may remain is to finish a commit.
+ * Statuses of segments the writer has not opened. The writer opens every segment before its
+ * message goes out, so these are either of a revision written before segments were opened, or
+ * bogus. The revision decides: once it records its segment count, a segment below that count is
+ * opened from it and counted; any other counts nothing (a status for segment 7 of a 2-segment
+ * revision must not make it visible, nor fail it). A revision no longer pending may still need
+ * its commit finished, as for any late status.
  */
 async function tallyUnopened(
   deps: CommitterDeps,
@@ -201,8 +204,12 @@ async function tallyUnopened(
   groups: UnitStatus[][],
 ): Promise<SegmentVerdict[]> {
   const record = await deps.ledger.get(revision);
-  const ours = groups.filter((g) => g[0]?.vault === record?.vault);
-  if (!record || ours.length === 0) return [];
+  if (!record) return [];
+  const count = record.segments;
+  const ours = groups.filter((g) => {
+    const first = g[0] as UnitStatus;
+    return first.vault === record.vault && count !== undefined && first.segment < count;
+  });
   if (record.state !== 'pending') {
     await tryCommit(deps, record);
     return [];

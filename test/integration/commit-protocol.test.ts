@@ -188,6 +188,14 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         key: `${r.key}-streamed`,
       } as RevisionRecord;
       await deps.ledger.createPending(r2, Date.now() + 60_000);
+      // The writer opens each segment before its message goes out.
+      for (const segment of [0, 1]) {
+        await deps.ledger.openSegment(r2.revision, segment, {
+          vault: r2.vault,
+          width: r2.units.length,
+          writeThreshold: r2.writeThreshold,
+        });
+      }
       for (const s of statuses(r2, 2, [])) await recordStatusOnce(deps, s);
       assert.equal((await deps.ledger.get(r2.revision))?.state, 'pending');
       const finished = await deps.ledger.finishWriting(r2.revision, {
@@ -214,6 +222,58 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       }
       return r;
     };
+
+    test('statuses for a segment the revision does not have count nothing, and never commit it', async () => {
+      // Prepare: a 2-segment revision whose segment 1 has 1 of T = 5 favorable statuses, and
+      // T favorable statuses for a segment 7, both before and after the count is recorded.
+      commits = 0;
+      failures = 0;
+      const r = await opened(2);
+      const { segments: _known, ...streaming } = r;
+      const early = { ...streaming, revision: newRevisionId(), key: `${r.key}-early` };
+      await deps.ledger.createPending(early as RevisionRecord, Date.now() + 60_000);
+      for (const segment of [0, 1]) {
+        await deps.ledger.openSegment(early.revision, segment, {
+          vault: r.vault,
+          width: r.units.length,
+          writeThreshold: r.writeThreshold,
+        });
+      }
+      const forged = (target: { revision: string }, segment: number, pillars: number[]) =>
+        pillars.map((pillar) => ({
+          vault: r.vault,
+          revision: target.revision,
+          segment,
+          pillar,
+          unit: pillar,
+          ok: true,
+        }));
+
+      // Act
+      for (const rev of [r, early]) {
+        await recordStatusesOnce(deps, [
+          ...forged(rev, 0, [0, 1, 2, 3, 4]),
+          ...forged(rev, 1, [0]),
+          ...forged(rev, 7, [0, 1, 2, 3, 4, 5]),
+        ]);
+      }
+      await deps.ledger.finishWriting(early.revision, {
+        segments: 2,
+        size: 10,
+        sha256: 'e'.repeat(64),
+      });
+      await commitWhenDone(deps, [early.revision]);
+      await recordStatusesOnce(deps, forged(early, 7, [0, 1, 2, 3, 4, 5]));
+
+      // Assess: both still pending with one segment done; nothing committed or failed.
+      for (const rev of [r, early]) {
+        const after = await deps.ledger.get(rev.revision);
+        assert.equal(after?.state, 'pending');
+        assert.equal(after?.doneSegments, 1);
+      }
+      assert.equal(commits, 0);
+      assert.equal(failures, 0);
+    });
 
     /** Cuts deliveries into batches of 1 to 7, as pollers hand them to the committer. */
     const batches = <T>(items: T[], seed: number): T[][] => {

@@ -46,7 +46,11 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     readThreshold: Number(item.readThreshold),
     writeThreshold: Number(item.writeThreshold),
     units: (item.units as unknown[]).map(Number),
-    doneSegments: set(item.doneSegments).length,
+    // Only segments the revision has count: a done mark for any other (a bogus status's) must
+    // never make up for a real segment still short of T.
+    doneSegments: set(item.doneSegments)
+      .map(Number)
+      .filter((s) => item.segments === undefined || s < Number(item.segments)).length,
     failedUnits: set(item.failedUnits)
       .map(Number)
       .sort((a, b) => a - b),
