@@ -4,7 +4,8 @@
  * filtered, but a unit does not trust the network), keeps the slices whose names belong to it,
  * stores or verifies them, and sends their statuses to the status group, one message for all
  * the messages of a batch. Every step is idempotent: a redelivered message neither rewrites a
- * stored slice nor counts twice.
+ * stored slice nor counts twice, and slices are create-only: other bytes under a stored name are
+ * refused and counted.
  */
 
 import { decodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
@@ -20,6 +21,8 @@ export interface UnitDeps {
   subscriptions: SubscriptionView;
   /** Called for each message ignored as foreign, with why (a counter or a log line). */
   foreign: (reason: string, delivery: UnitDelivery) => void;
+  /** Called for each inline slice refused because other bytes already hold its name. */
+  conflict: (sliceName: string) => void;
 }
 
 async function storeOne(
@@ -65,9 +68,11 @@ async function storeOne(
     if ((await deps.slices.create(deps.unit, s.name, bytes, s.crc32)) === 'created')
       return status(true);
     if (matches(await deps.slices.head(deps.unit, s.name))) return status(true);
-    // Something else holds the name (a slice of other bytes): this message's slice replaces it.
-    await deps.slices.put(deps.unit, s.name, bytes, s.crc32);
-    return status(true);
+    // Other bytes hold the name. Slices are create-only: a message never replaces a stored
+    // slice (a forged one could swap a pillar's bytes); what is there stays, and if it is
+    // damaged the rebuilder regenerates it from the other pillars.
+    deps.conflict(s.name);
+    return status(false, 'other bytes already hold this slice name; they are kept');
   } catch (err) {
     if (err instanceof InvalidSliceError) return status(false, err.message);
     return status(false, `${(err as Error).name}: ${(err as Error).message}`);

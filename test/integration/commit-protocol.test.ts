@@ -431,6 +431,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
         },
         subscriptions: { addresses: async () => new Set(['vault/default', 'unit/2']) },
         foreign: () => {},
+        conflict: () => {},
       };
 
       // Act

@@ -90,6 +90,13 @@ export function wireUnit(rt: Runtime) {
         .increment(`unit/${unit}/foreign`)
         .catch((err) => rt.log.error('foreign counter not updated', err, { unit }));
     },
+    /** Counted in the control table and logged, like foreign messages. */
+    conflict: (sliceName: string) => {
+      rt.log.warn('slice refused: other bytes hold its name', { slice: sliceName, unit });
+      counters
+        .increment(`unit/${unit}/conflicts`)
+        .catch((err) => rt.log.error('conflict counter not updated', err, { unit }));
+    },
   };
 }
 

@@ -46,6 +46,7 @@ async function unitDeps(
     multicast: { send: async () => {}, statuses: publish, nudge: async () => {} },
     subscriptions: { addresses: async () => new Set(['vault/default']) },
     foreign: () => {},
+    conflict: () => {},
   };
 }
 
@@ -94,7 +95,7 @@ test('when the status message cannot be sent, every message it carried must come
   );
 });
 
-test('an inline slice is created in one request; a redelivery rewrites only a slice of other bytes', async () => {
+test('an inline slice is created in one request; a redelivery rewrites nothing, and other bytes under its name are kept, refused and counted', async () => {
   // Prepare: an inline message for unit 2, and a store that records each call.
   const { message: inline, bytes, name } = inlineUnitMessage('AAAAAAAAAAAAAAAAAAAAAA', revision);
   const calls: string[] = [];
@@ -114,10 +115,12 @@ test('an inline slice is created in one request; a redelivery rewrites only a sl
   }
   const slices = new RecordingSlices(3);
   const sent: boolean[] = [];
+  const conflicts: string[] = [];
   const deps: UnitDeps = {
     ...(await unitDeps(async (_a, statuses) => void sent.push(...statuses.map((s) => s.ok)))),
     unit: 2,
     slices,
+    conflict: (slice) => conflicts.push(slice),
   };
   const deliver = () =>
     storeSlicesOnce(deps, [{ message: inline, attributeAddress: 'vault/default' }]);
@@ -136,10 +139,12 @@ test('an inline slice is created in one request; a redelivery rewrites only a sl
   // Assess
   assert.deepEqual(first, ['create'], 'a new slice costs one request');
   assert.deepEqual(redelivered, ['create', 'head'], 'found, checked, not rewritten');
-  assert.deepEqual(overOther, ['create', 'head', 'put'], 'other bytes under the name are replaced');
+  assert.deepEqual(overOther, ['create', 'head'], 'other bytes under the name are not replaced');
   assert.deepEqual(await slices.head(2, formatSliceName(name)), {
-    size: bytes.length,
-    crc32: s3Crc32(bytes),
+    size: other.length,
+    crc32: s3Crc32(other),
   });
-  assert.deepEqual(sent, [true, true, true]);
+  assert.deepEqual(sent, [true, true, false]);
+  assert.deepEqual(conflicts, [formatSliceName(name)]);
+  assert.notDeepEqual(bytes.length, other.length);
 });
