@@ -49,13 +49,7 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
 export function storeRoutes(s: StoreApi): Record<string, Route> {
   return {
     'POST /vaults': async (event) =>
-      json(
-        201,
-        await createVault(
-          { vaults: s.catalog, subscriptions: s.subscriptions, poolSize: s.poolSize },
-          jsonBody(event),
-        ),
-      ),
+      json(201, await createVault({ vaults: s.catalog, poolSize: s.poolSize }, jsonBody(event))),
     'GET /vaults': async () => json(200, { vaults: await s.catalog.list() }),
     'GET /vaults/{vault}': async (event) => json(200, await s.vaults.get(vaultParam(event))),
 

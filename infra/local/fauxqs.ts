@@ -71,6 +71,72 @@ async function relaxSqliteSync(): Promise<void> {
   proto.dsnRelaxed = true;
 }
 
+interface Subscription {
+  attributes: { FilterPolicy?: string };
+  parsedFilterPolicy?: unknown;
+  dsnPolicyFrom?: string;
+}
+
+/**
+ * A filter policy as SNS applies it to String.Array attributes, in terms fauxqs matches. SNS
+ * matches a String.Array attribute when any of its elements matches a condition; fauxqs compares
+ * the array's JSON text as one string. So each exact string condition also becomes a wildcard
+ * on that text: `"unit/3"` matches `["unit/1","unit/3"]` through `*"unit/3"*` (the quotes keep
+ * `unit/33` from matching). Conditions holding `*` or `"` are left as they are.
+ */
+export function stringArrayAware(policy: unknown): unknown {
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) return policy;
+  return Object.fromEntries(
+    Object.entries(policy).map(([key, conditions]) => {
+      if (key === '$or' && Array.isArray(conditions))
+        return [key, conditions.map(stringArrayAware)];
+      if (!Array.isArray(conditions)) return [key, conditions];
+      return [
+        key,
+        conditions.flatMap((c) =>
+          typeof c === 'string' && !/[*"]/.test(c) ? [c, { wildcard: `*"${c}"*` }] : [c],
+        ),
+      ];
+    }),
+  );
+}
+
+/**
+ * fauxqs has no String.Array matching (see stringArrayAware), and the network topic routes on
+ * one (`dsn-to`). Its publish reads each subscription's parsed policy from the subscription
+ * object, parsing it once; it is handed the translated policy instead, whenever the policy text
+ * changes.
+ */
+async function matchStringArrays(): Promise<void> {
+  const url = new URL('./sns/snsStore.js', import.meta.resolve('fauxqs'));
+  const { SnsStore } = (await import(url.href)) as {
+    SnsStore: {
+      prototype: {
+        getSubscription(arn: string): Subscription | undefined;
+        dsnArrays?: boolean;
+      };
+    };
+  };
+  const proto = SnsStore.prototype;
+  if (proto.dsnArrays) return;
+  const original = proto.getSubscription;
+  proto.getSubscription = function (this: unknown, arn: string) {
+    const sub = original.call(this, arn);
+    const text = sub?.attributes.FilterPolicy;
+    if (sub && text !== undefined && sub.dsnPolicyFrom !== text) {
+      try {
+        sub.parsedFilterPolicy = stringArrayAware(JSON.parse(text));
+      } catch {
+        // fauxqs parses it again and decides what a malformed policy does.
+        sub.parsedFilterPolicy = undefined;
+      }
+      sub.dsnPolicyFrom = text;
+    }
+    return sub;
+  };
+  proto.dsnArrays = true;
+}
+
 let loadedS3Store: ObjectLookup | undefined;
 
 /**
@@ -130,6 +196,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await pinQueueUrls();
   await relaxSqliteSync();
   await captureS3Store();
+  await matchStringArrays();
   loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;

@@ -2,10 +2,9 @@
 // `${file(infra/resources/units.cjs):...}`). Plain CommonJS because the Serverless Framework
 // `require`s variable files. Unit i is: a bucket (or an existing bucket named in
 // `custom.dsn.units[i]`), a queue subscribed to the network topic with a filter policy on the
-// `dsn-address` attribute, its dead-letter queue, and the policies that let SNS deliver.
+// `dsn-to` attribute (its own unit address), its dead-letter queue, and the policies that let SNS deliver.
 'use strict';
 
-const DEFAULT_VAULT_WIDTH = 6;
 const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
 
 class UnitConfigError extends Error {
@@ -185,11 +184,10 @@ function unitResources({ unitCount, units }) {
         Protocol: 'sqs',
         Endpoint: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
         RawMessageDelivery: true,
-        // The unit's own address, plus the default vault's for the units it spans. Creating a
-        // vault at run time widens these policies (shared/vault.ts).
-        FilterPolicy: {
-          'dsn-address': i < DEFAULT_VAULT_WIDTH ? [`unit/${i}`, 'vault/default'] : [`unit/${i}`],
-        },
+        // The unit's own address, and nothing else: each message names the units it is for in
+        // its `dsn-to` String.Array attribute (shared/store/multicast.ts), so vaults come and
+        // go without touching a subscription (a policy holds at most 150 values).
+        FilterPolicy: { 'dsn-to': [`unit/${i}`] },
       },
     };
     resources[`Unit${i}QueuePolicy`] = snsToQueue([`Unit${i}Queue`], 'NetworkTopic');

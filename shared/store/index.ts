@@ -25,6 +25,8 @@ export {
   parseStatusMessage,
   parseUnitMessage,
   type StatusMessage,
+  TARGETS_ATTRIBUTE,
+  targetsOf,
   type UnitMessage,
 } from './multicast.ts';
 export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
@@ -44,7 +46,6 @@ export type {
   SliceStore,
   StagingStore,
   StoredSlice,
-  SubscriptionManager,
   UploadStore,
   VaultStore,
 } from './ports.ts';

@@ -18,9 +18,23 @@ import {
   strictObject,
 } from '../validate.ts';
 import type { UnitStatus } from './revision.ts';
+import { unitAddress } from './vault.ts';
 
-/** The SNS message attribute that carries the multicast address; subscriptions filter on it. */
+/** The SNS message attribute that carries the multicast address (the vault's); units check it. */
 export const ADDRESS_ATTRIBUTE = 'dsn-address';
+
+/**
+ * The SNS message attribute (String.Array) that names the units a message is for, as
+ * `unit/<i>`; each unit's subscription filters on its own address alone. Routing on the vault
+ * address instead would add one filter value per vault to each unit's subscription, and SNS
+ * allows 150 in a policy.
+ */
+export const TARGETS_ATTRIBUTE = 'dsn-to';
+
+/** The unit addresses a segment's message is for: each unit that holds one of its slices. */
+export function targetsOf(message: UnitMessage): string[] {
+  return [...new Set(message.slices.map((s) => s.unit))].sort((a, b) => a - b).map(unitAddress);
+}
 
 /** SNS and SQS take 256 KiB per message; slices above this many bytes travel by reference. */
 export const INLINE_SLICE_BUDGET = 150 * 1024;

@@ -48,12 +48,6 @@ export interface VaultStore {
   list(): Promise<Vault[]>;
 }
 
-/** Keeps each unit's subscription filter policy equal to the addresses it serves. */
-export interface SubscriptionManager {
-  /** Sets unit `unit`'s subscribed addresses. Idempotent. */
-  setAddresses(unit: number, addresses: string[]): Promise<void>;
-}
-
 /** What judging a segment's statuses takes (fixed when the revision is written). */
 export interface SegmentJudge {
   vault: string;

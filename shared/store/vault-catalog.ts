@@ -1,22 +1,20 @@
 /**
- * The vault catalog's operations over its ports: creating a vault and keeping its units'
- * subscriptions in step, the default vault, and a unit's cached view of what it serves.
+ * The vault catalog's operations over its ports: creating a vault, the default vault, and a
+ * unit's cached view of the vaults it serves.
  */
 import { type Clock, systemClock } from '../clock.ts';
 import { VaultExistsError, VaultNotFoundError } from '../errors.ts';
-import type { SubscriptionManager, VaultStore } from './ports.ts';
+import type { VaultStore } from './ports.ts';
 import { DEFAULT_VAULT, planVault, unitSubscriptions, type Vault } from './vault.ts';
 
 /**
- * Creates a vault and subscribes its units to its address.
- *
- * Two vaults created at once on a shared unit could each set that unit's filter policy from a
- * list missing the other; recomputing from the stored vaults after the write, until the list
- * stops changing, makes the last writer's view complete.
+ * Creates a vault on the least used units of the pool: one conditional write, so a vault is
+ * whole or absent. Nothing about the network changes: messages name the units they are for,
+ * and each unit's subscription filters on its own address alone (see TARGETS_ATTRIBUTE).
  * @throws InvalidParameterError for a bad request, VaultExistsError for a taken name.
  */
 export async function createVault(
-  deps: { vaults: VaultStore; subscriptions: SubscriptionManager; poolSize: number },
+  deps: { vaults: VaultStore; poolSize: number },
   body: unknown,
 ): Promise<Vault> {
   const existing = await deps.vaults.list();
@@ -25,29 +23,11 @@ export async function createVault(
   );
   const vault = planVault(body, deps.poolSize, usage);
   await deps.vaults.create(vault);
-  await syncSubscriptions(deps, vault.units);
   return vault;
 }
 
-/** Sets each of `units`' filter policies from the stored vaults. Idempotent. */
-export async function syncSubscriptions(
-  deps: { vaults: VaultStore; subscriptions: SubscriptionManager },
-  units: number[],
-): Promise<void> {
-  let previous = '';
-  for (let round = 0; round < 3; round++) {
-    const vaults = await deps.vaults.list();
-    const plan = units.map((u) => unitSubscriptions(u, vaults));
-    const signature = JSON.stringify(plan);
-    if (signature === previous) return;
-    await Promise.all(units.map((u, i) => deps.subscriptions.setAddresses(u, plan[i] as string[])));
-    previous = signature;
-  }
-}
-
 /**
- * Makes sure the `default` vault (4-of-6, T = 5, on units 0 to 5) exists. serverless.yml
- * already subscribes those units to its address. Idempotent; a pool under six units has none.
+ * Makes sure the `default` vault (4-of-6, T = 5, on units 0 to 5) exists. Idempotent; a pool under six units has none.
  */
 export async function ensureDefaultVault(deps: {
   vaults: VaultStore;
@@ -75,10 +55,11 @@ export async function ensureDefaultVault(deps: {
  */
 export class CachingVaultStore implements VaultStore {
   private readonly store: VaultStore;
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly byName = new Map<string, { at: number; vault: Promise<Vault> }>();
   private all: { at: number; vaults: Promise<Vault[]> } | undefined;
+  private refreshing: Promise<Vault[]> | undefined;
 
   constructor(store: VaultStore, options: { clock?: Clock; ttlMs?: number } = {}) {
     this.store = store;
@@ -114,25 +95,51 @@ export class CachingVaultStore implements VaultStore {
     this.all = read;
     return read.vaults;
   }
+
+  /**
+   * The vaults read afresh, but at most once per `minIntervalMs`: a call within that time of
+   * the last read waits out the rest, and every call meanwhile shares the one read that follows.
+   */
+  refresh(minIntervalMs: number): Promise<Vault[]> {
+    if (this.refreshing) return this.refreshing;
+    const wait = this.all ? this.all.at + minIntervalMs - this.clock.now() : 0;
+    const run = async () => {
+      if (wait > 0) await this.clock.sleep(wait);
+      return this.list(0);
+    };
+    const refreshing = run().finally(() => {
+      if (this.refreshing === refreshing) this.refreshing = undefined;
+    });
+    this.refreshing = refreshing;
+    return refreshing;
+  }
 }
 
 /** A vault never changes once created (there is no update), so a reader keeps it a while. */
 const VAULT_TTL_MS = 30_000;
 
-/** A refresh reads the vaults again at most this often, so a flood of foreign messages costs little. */
+/**
+ * A refresh reads the vaults again at most this often, so a flood of foreign messages costs one
+ * read a second.
+ */
 const REFRESH_MIN_MS = 1000;
 
 /**
- * A unit's subscribed addresses, from the stored vaults through a caching store; a `refresh`
- * reads again when the last read is over a second old (a message for an address the unit does
- * not know may come from a vault created since).
+ * A unit's subscribed addresses, from the stored vaults through a caching store. A `refresh`
+ * (asked for a message whose address the unit does not know: its vault may be newer than the
+ * cache) reads again, waiting until a second has passed since the last read if need be, so a
+ * message for a vault created a moment after that read is not taken for foreign.
  */
-export function vaultSubscriptionView(vaults: VaultStore, unit: number, ttlMs = VAULT_TTL_MS) {
+export function vaultSubscriptionView(
+  vaults: VaultStore,
+  unit: number,
+  options: { ttlMs?: number; clock?: Clock } = {},
+) {
   const cached =
-    vaults instanceof CachingVaultStore ? vaults : new CachingVaultStore(vaults, { ttlMs });
+    vaults instanceof CachingVaultStore ? vaults : new CachingVaultStore(vaults, options);
   return {
-    async addresses(options?: { refresh: boolean }): Promise<Set<string>> {
-      const all = await cached.list(options?.refresh ? REFRESH_MIN_MS : undefined);
+    async addresses(request?: { refresh: boolean }): Promise<Set<string>> {
+      const all = await (request?.refresh ? cached.refresh(REFRESH_MIN_MS) : cached.list());
       return new Set(unitSubscriptions(unit, all));
     },
   };

@@ -18,7 +18,7 @@ export interface Vault {
   segmentSize: number;
   /** Pool indices of the vault's storage units; pillar i lives on units[i]. */
   units: number[];
-  /** The vault's multicast address: the `dsn-address` attribute unit subscriptions filter on. */
+  /** The vault's multicast address: the `dsn-address` attribute its units check messages by. */
   address: string;
   createdAt: string;
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   GetSubscriptionAttributesCommand,
   ListSubscriptionsByTopicCommand,
@@ -71,9 +71,25 @@ describe('the project on the local cloud', () => {
     assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 8);
   });
 
-  test('a new vault subscribes exactly its units to its multicast address, and writes reach them', async () => {
+  test('a new vault changes no subscription, and its writes reach exactly its units', async () => {
     // Prepare
-    const { sns } = clients();
+    const { sns, s3 } = clients();
+    const policies = async () => {
+      const subs = await sns.send(
+        new ListSubscriptionsByTopicCommand({ TopicArn: cloud.ref('NetworkTopic') }),
+      );
+      const byUnit: unknown[] = [];
+      for (let unit = 0; unit < 8; unit++) {
+        const queueArn = cloud.attribute(`Unit${unit}Queue`, 'Arn');
+        const sub = subs.Subscriptions?.find((s) => s.Endpoint === queueArn);
+        const attrs = await sns.send(
+          new GetSubscriptionAttributesCommand({ SubscriptionArn: sub?.SubscriptionArn }),
+        );
+        byUnit.push(JSON.parse(attrs.Attributes?.FilterPolicy ?? '{}'));
+      }
+      return byUnit;
+    };
+    const before = await policies();
 
     // Act
     const created = await api('/vaults', {
@@ -91,20 +107,21 @@ describe('the project on the local cloud', () => {
 
     // Assess
     assert.equal(created.status, 201);
-    const listening: number[] = [];
-    const subs = await sns.send(
-      new ListSubscriptionsByTopicCommand({ TopicArn: cloud.ref('NetworkTopic') }),
+    // Each unit filters on its own address alone, before and after.
+    assert.deepEqual(
+      before,
+      [...Array(8).keys()].map((u) => ({ 'dsn-to': [`unit/${u}`] })),
     );
+    assert.deepEqual(await policies(), before);
+    // The one publish reached units 1, 6 and 7, and no other unit stored a slice of the vault.
+    const holding: number[] = [];
     for (let unit = 0; unit < 8; unit++) {
-      const queueArn = cloud.attribute(`Unit${unit}Queue`, 'Arn');
-      const sub = subs.Subscriptions?.find((s) => s.Endpoint === queueArn);
-      const attrs = await sns.send(
-        new GetSubscriptionAttributesCommand({ SubscriptionArn: sub?.SubscriptionArn }),
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: cloud.ref(`Unit${unit}Bucket`), Prefix: 'trio/' }),
       );
-      const policy = JSON.parse(attrs.Attributes?.FilterPolicy ?? '{}') as Record<string, string[]>;
-      if (policy['dsn-address']?.includes('vault/trio')) listening.push(unit);
+      if ((listed.KeyCount ?? 0) > 0) holding.push(unit);
     }
-    assert.deepEqual(listening, [1, 6, 7]);
+    assert.deepEqual(holding, [1, 6, 7]);
     // T = 3 = n: the write commits only if all three units heard the one publish.
     assert.equal(put.status, 201);
     assert.equal(await got.text(), 'hello trio');

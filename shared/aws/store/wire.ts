@@ -27,7 +27,6 @@ import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
 import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
-import { SnsSubscriptionManager } from './subscriptions.ts';
 import { DynamoVaultStore } from './vault-store.ts';
 
 /** How long a read waits for a slice before asking one more pillar. */
@@ -188,13 +187,8 @@ export function wireStoreApi(rt: Runtime) {
     config: { ...config, ...pool, commitWaitMs },
     unitS3,
     vaults: writer.vaults,
-    /** Uncached: creating a vault reads the others until its units' subscriptions settle. */
+    /** Uncached: a new vault goes on the least used units, counted from every vault. */
     catalog: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
-    subscriptions: new SnsSubscriptionManager(
-      rt.clients.sns,
-      config.networkTopicArn,
-      pool.unitQueueArns,
-    ),
     poolSize: pool.unitBuckets.length,
     writer,
     commitWaitMs,

@@ -6,7 +6,7 @@
 export { MemoryBucket, type MemoryObject } from './bucket.ts';
 export { byUtf8, document, ValidationException } from './documents.ts';
 export { MemoryLedger } from './ledger.ts';
-export { MemoryEventBus, MemoryMulticast, MemorySubscriptions } from './messaging.ts';
+export { MemoryEventBus, MemoryMulticast } from './messaging.ts';
 export { MemoryObjectIndex } from './object-index.ts';
 export {
   MemoryRebuildJobStore,

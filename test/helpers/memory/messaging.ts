@@ -1,7 +1,7 @@
 /**
- * The SNS side in memory: the events topic, the network and status topics, and units'
- * subscriptions. What is published is kept as SNS carries it (JSON: a copy, undefined fields
- * left out) for the test to read.
+ * The SNS side in memory: the events topic, and the network and status topics. What is
+ * published is kept as SNS carries it (JSON: a copy, undefined fields left out) for the test
+ * to read.
  */
 import {
   type CommitNudge,
@@ -10,11 +10,9 @@ import {
   nudgeMessage,
   type ObjectEvent,
   type StatusMessage,
-  type SubscriptionManager,
   type UnitMessage,
   type UnitStatus,
 } from '../../../shared/store/index.ts';
-import type { SubscriptionView } from '../../../shared/store/ports.ts';
 import { document } from './documents.ts';
 
 export class MemoryEventBus implements EventBus {
@@ -45,26 +43,5 @@ export class MemoryMulticast implements Multicast {
 
   async nudge(address: string, revision: string): Promise<void> {
     this.nudges.push({ address, message: document(nudgeMessage(revision)) });
-  }
-}
-
-/** Each unit's subscription filter: the addresses it is delivered. */
-export class MemorySubscriptions implements SubscriptionManager {
-  private readonly filters: string[][];
-
-  /** A pool of `units` units, each subscribed to nothing yet. */
-  constructor(units: number) {
-    this.filters = Array.from({ length: units }, () => []);
-  }
-
-  async setAddresses(unit: number, addresses: string[]): Promise<void> {
-    if (this.filters[unit] === undefined)
-      throw new RangeError(`unit ${unit} is not in the pool of ${this.filters.length}`);
-    this.filters[unit] = [...addresses].sort();
-  }
-
-  /** Unit `unit`'s addresses as a SubscriptionView sees them. */
-  view(unit: number): SubscriptionView {
-    return { addresses: async () => new Set(this.filters[unit] ?? []) };
   }
 }

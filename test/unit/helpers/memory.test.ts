@@ -14,7 +14,6 @@ import {
   MemoryMulticast,
   MemoryRepairQueue,
   MemorySliceStore,
-  MemorySubscriptions,
   RETRY_AFTER_MS,
 } from '../../helpers/memory/index.ts';
 
@@ -98,15 +97,4 @@ test('the recording ports keep a copy of what was sent, as SNS would carry it', 
   assert.deepEqual(events.events, [
     { type: 'object.committed', vault: 'photos', key: 'k', revision: 'r', time: 't' },
   ]);
-});
-
-test("a unit's subscription view sees the addresses last set for it", async () => {
-  const subscriptions = new MemorySubscriptions(2);
-  await subscriptions.setAddresses(1, ['vault/b', 'unit/1', 'vault/a']);
-  assert.deepEqual(
-    [...(await subscriptions.view(1).addresses())],
-    ['unit/1', 'vault/a', 'vault/b'],
-  );
-  assert.deepEqual([...(await subscriptions.view(0).addresses())], []);
-  await assert.rejects(subscriptions.setAddresses(2, []), /unit 2 is not in the pool of 2/);
 });

@@ -127,7 +127,7 @@ test('a unit subscribes to its own address and those of the vaults it serves', (
   assert.deepEqual(unitSubscriptions(3, [a, b]), ['unit/3']);
 });
 
-test('a unit subscription view shares one read among callers, and does not keep a failed read', async () => {
+test('a unit subscription view shares reads among callers, keeps no failed read, and refreshes at most once a second without dropping a new vault', async () => {
   // Prepare: a store whose list is counted, and fails on the first call.
   const vault = planVault(
     { name: 'shared', width: 3, readThreshold: 2, writeThreshold: 2 },
@@ -144,16 +144,31 @@ test('a unit subscription view shares one read among callers, and does not keep 
     }
   }
   const store = new ThrottledOnce([vault]);
-  const view = vaultSubscriptionView(store, vault.units[0] as number);
+  const clock = new ManualClock();
+  const view = vaultSubscriptionView(store, vault.units[0] as number, { clock });
 
   // Act and assess: the failed read reaches its callers and is dropped; ten callers at once
-  // then share one read, and a refresh within a second reads nothing more.
+  // then share one read.
   await assert.rejects(view.addresses(), /throttled/);
   const all = await Promise.all(Array.from({ length: 10 }, () => view.addresses()));
   assert.equal(lists, 2);
   for (const addresses of all) assert.ok(addresses.has(vault.address));
-  await view.addresses({ refresh: true });
-  assert.equal(lists, 2);
+  // Refreshes within a second of that read wait for the second to pass, then share one read
+  // that sees a vault created meanwhile.
+  const newer = planVault(
+    { name: 'newer', width: 3, readThreshold: 2, writeThreshold: 2, units: vault.units },
+    8,
+    [],
+    new Date(),
+  );
+  await store.create(newer);
+  clock.advance(400);
+  const refreshes = Array.from({ length: 5 }, () => view.addresses({ refresh: true }));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(lists, 2, 'no read before the second has passed');
+  clock.advance(600);
+  for (const addresses of await Promise.all(refreshes)) assert.ok(addresses.has(newer.address));
+  assert.equal(lists, 3);
 });
 
 test('a caching vault store reads a vault once per TTL, shares reads in flight, and keeps no miss', async () => {
