@@ -154,14 +154,16 @@ function unitResources({ unitCount, units }) {
           },
         },
       };
-      resources[`Unit${i}BucketPolicy`] = {
-        Type: 'AWS::S3::BucketPolicy',
-        Properties: {
-          Bucket: { Ref: `Unit${i}Bucket` },
-          PolicyDocument: tlsOnly(bucketArn(i)),
-        },
-      };
     }
+    // A bucket an operator names gets the TLS-only policy too: it is the one guarantee of the
+    // pool that IAM cannot give. The stack then owns that bucket's policy (infra/DEPLOY.md).
+    resources[`Unit${i}BucketPolicy`] = {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: bucketRef(i, override),
+        PolicyDocument: tlsOnly(bucketArn(i, override)),
+      },
+    };
     resources[`Unit${i}DeadLetterQueue`] = {
       Type: 'AWS::SQS::Queue',
       Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },

@@ -177,13 +177,29 @@ describe('serverless package', () => {
     }
   });
 
+  test('every unit bucket, created by the stack or named by the operator, has a TLS-only bucket policy', () => {
+    for (let i = 0; i < dsn.unitCount; i++) {
+      const named = dsn.units?.[i]?.bucket;
+      const policy = template.Resources[`Unit${i}BucketPolicy`];
+      assert.equal(policy?.Type, 'AWS::S3::BucketPolicy', `unit ${i} has a bucket policy`);
+      assert.deepEqual(policy.Properties.Bucket, named ?? { Ref: `Unit${i}Bucket` }, `unit ${i}`);
+      const [deny, ...others] = policy.Properties.PolicyDocument.Statement;
+      assert.equal(others.length, 0, `unit ${i}: the policy only denies requests without TLS`);
+      assert.equal(deny.Effect, 'Deny');
+      assert.equal(deny.Principal, '*');
+      assert.equal(deny.Action, 's3:*');
+      assert.equal(deny.Condition.Bool['aws:SecureTransport'], 'false');
+      assert.equal(deny.Resource.length, 2, `unit ${i}: the bucket and its objects`);
+    }
+  });
+
   test('the pool has one bucket (unless an existing one is named), queue, DLQ, subscription and function per unit', () => {
     const ids = Object.keys(template.Resources);
     const count = (pattern: RegExp) => ids.filter((id) => pattern.test(id)).length;
     const existing = (dsn.units ?? []).filter((u) => u?.bucket).length;
     assert.ok(Number.isInteger(dsn.unitCount) && dsn.unitCount > 0);
     assert.equal(count(/^Unit\d+Bucket$/), dsn.unitCount - existing);
-    assert.equal(count(/^Unit\d+BucketPolicy$/), dsn.unitCount - existing);
+    assert.equal(count(/^Unit\d+BucketPolicy$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+Queue$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+DeadLetterQueue$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+Subscription$/), dsn.unitCount);

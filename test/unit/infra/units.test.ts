@@ -83,7 +83,6 @@ test('a unit may name an existing bucket in another region: no bucket is created
   // Assess
   assert.ok(resources.Unit0Bucket);
   assert.equal(resources.Unit1Bucket, undefined);
-  assert.equal(resources.Unit1BucketPolicy, undefined);
   assert.ok(resources.Unit1Queue);
   assert.ok(resources.Unit1Subscription);
   assert.deepEqual(env.DSN_UNIT_BUCKETS?.['Fn::Join'][1], [
@@ -101,6 +100,37 @@ test('a unit may name an existing bucket in another region: no bucket is created
     farArn,
     { 'Fn::Join': ['', [farArn, '/*']] },
   ]);
+});
+
+test('a bucket an operator names gets the same TLS-only bucket policy as the buckets the stack creates', () => {
+  // Prepare
+  const config = units.readConfig({
+    unitCount: 2,
+    units: [null, { bucket: 'far-unit-1', region: 'eu-west-1' }],
+  });
+
+  // Act
+  const resources = units.unitResources(config);
+
+  // Assess
+  const farArn = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::far-unit-1' };
+  const far = resources.Unit1BucketPolicy?.Properties;
+  assert.equal(resources.Unit1BucketPolicy?.Type, 'AWS::S3::BucketPolicy');
+  assert.equal(far?.Bucket, 'far-unit-1');
+  assert.deepEqual(resources.Unit0BucketPolicy?.Properties.Bucket, { Ref: 'Unit0Bucket' });
+  assert.deepEqual(far?.PolicyDocument, {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [farArn, { 'Fn::Join': ['', [farArn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  });
 });
 
 test('a pool whose unit lists would not fit in a Lambda environment is refused', () => {
