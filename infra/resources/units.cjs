@@ -298,10 +298,15 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Action: ['dynamodb:Scan'],
                   Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
                 },
+                // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
+                // upload and rebuild records that share the table.
                 {
                   Effect: 'Allow',
                   Action: ['dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
+                  Condition: {
+                    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`counter/unit/${i}/*`] },
+                  },
                 },
               ],
             },
@@ -347,14 +352,17 @@ function unitEnvironment({ unitCount, units }) {
   };
 }
 
-/** IAM resources naming every unit bucket, and every object in them. */
+/**
+ * IAM resources naming every unit bucket, for bucket actions (s3:ListBucket). Object actions go
+ * on unitObjectArns: a statement naming both would grant each kind where it means nothing.
+ */
 function unitBucketArns({ unitCount, units }) {
-  const arns = [];
-  for (let i = 0; i < unitCount; i++) {
-    const arn = bucketArn(i, units[i]);
-    arns.push(arn, { 'Fn::Join': ['', [arn, '/*']] });
-  }
-  return arns;
+  return Array.from({ length: unitCount }, (_, i) => bucketArn(i, units[i]));
+}
+
+/** IAM resources naming every object in every unit bucket, for object actions (s3:GetObject...). */
+function unitObjectArns(config) {
+  return unitBucketArns(config).map((arn) => ({ 'Fn::Join': ['', [arn, '/*']] }));
 }
 
 async function resolve({ resolveConfigurationProperty, options }) {
@@ -368,6 +376,7 @@ async function resolve({ resolveConfigurationProperty, options }) {
     functions: unitFunctions(config),
     environment: unitEnvironment(config),
     bucketArns: unitBucketArns(config),
+    objectArns: unitObjectArns(config),
   };
 }
 
@@ -379,6 +388,7 @@ module.exports.unitFunctions = unitFunctions;
 module.exports.unitRoles = unitRoles;
 module.exports.unitEnvironment = unitEnvironment;
 module.exports.unitBucketArns = unitBucketArns;
+module.exports.unitObjectArns = unitObjectArns;
 module.exports.tlsOnly = tlsOnly;
 module.exports.snsToQueue = snsToQueue;
 module.exports.UnitConfigError = UnitConfigError;

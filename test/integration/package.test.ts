@@ -45,6 +45,119 @@ function iamStatements(resources: Record<string, Resource>): Array<[string, Stat
   return out;
 }
 
+/**
+ * What each role may do, by resource: exactly what its function calls (shared/aws/store/wire.ts
+ * and shared/aws/repair/wire.ts say which function uses which adapter). `logs` is the function's
+ * own log group; `Unit*Bucket` means every unit's bucket, and `OwnBucket` / `OwnQueue` unit i's.
+ */
+const LOGS = 'logs:CreateLogStream logs:PutLogEvents';
+const CONSUMES =
+  'sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:ReceiveMessage';
+const GRANTS: Record<string, Record<string, string>> = {
+  ApiRole: {
+    logs: LOGS,
+    VaultsTable: 'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    NetworkTopic: 'sns:GetTopicAttributes sns:Publish',
+    StatusTopic: 'sns:GetTopicAttributes sns:Publish',
+    EventsTopic: 'sns:GetTopicAttributes sns:Publish',
+    RepairQueue: 'sqs:SendMessage',
+    DispersalQueue: 'sqs:SendMessage',
+    RebuildQueue: 'sqs:SendMessage',
+    StagingBucket: 's3:ListBucket',
+    'StagingBucket/*': 's3:PutObject',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+  },
+  DisperserRole: {
+    logs: LOGS,
+    DispersalQueue: CONSUMES,
+    StagingBucket: 's3:ListBucket',
+    'StagingBucket/*': 's3:DeleteObject s3:GetObject',
+    'Unit*Bucket/*': 's3:PutObject',
+    VaultsTable: 'dynamodb:GetItem',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem',
+    ControlTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    NetworkTopic: 'sns:Publish',
+    StatusTopic: 'sns:Publish',
+  },
+  CommitterRole: {
+    logs: LOGS,
+    StatusQueue: CONSUMES,
+    RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:PutItem',
+    EventsTopic: 'sns:Publish',
+  },
+  JanitorRole: {
+    logs: LOGS,
+    RevisionsTable: 'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    'RevisionsTable/index/due': 'dynamodb:Query',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:DeleteObject',
+  },
+  RebuilderRole: {
+    logs: LOGS,
+    VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
+    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    RebuildQueue: `${CONSUMES} sqs:SendMessage`,
+    RepairQueue: 'sqs:DeleteMessage sqs:ReceiveMessage',
+    EventsTopic: 'sns:Publish',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
+  },
+  UnitRole: {
+    logs: LOGS,
+    OwnQueue: CONSUMES,
+    OwnBucket: 's3:ListBucket',
+    'OwnBucket/*': 's3:GetObject s3:PutObject',
+    StatusTopic: 'sns:Publish',
+    VaultsTable: 'dynamodb:Scan',
+    ControlTable: 'dynamodb:UpdateItem',
+  },
+};
+
+/**
+ * The api's upkeep of the units' subscription filters, which the change of unit addressing
+ * (a `dsn-to` attribute carrying `unit/<i>` only) retires: tolerated, not required.
+ */
+const SUBSCRIPTION_UPKEEP: Record<string, string> = {
+  NetworkTopic: 'sns:ListSubscriptionsByTopic',
+  'NetworkTopic:*': 'sns:SetSubscriptionAttributes',
+};
+
+/** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
+const CONTROL_KEYS: Record<string, string[]> = {
+  ApiRole: ['upload/*', 'rebuild#*'],
+  DisperserRole: ['upload/*'],
+  RebuilderRole: ['rebuild#*'],
+};
+
+/** A statement's Resource as a name: `VaultsTable`, `StagingBucket/*`, `Unit3Bucket`, `logs`. */
+function resourceName(r: unknown, namedBuckets: Map<string, number>): string {
+  if (typeof r === 'string') return r;
+  // biome-ignore lint/suspicious/noExplicitAny: an intrinsic function of the template
+  const o = r as Record<string, any>;
+  if (typeof o.Ref === 'string') return o.Ref;
+  if (Array.isArray(o['Fn::GetAtt']) && o['Fn::GetAtt'][1] === 'Arn') return o['Fn::GetAtt'][0];
+  if (Array.isArray(o['Fn::Join']) && o['Fn::Join'][0] === '') {
+    return o['Fn::Join'][1].map((p: unknown) => resourceName(p, namedBuckets)).join('');
+  }
+  if (typeof o['Fn::Sub'] === 'string') {
+    const sub: string = o['Fn::Sub'];
+    if (sub.includes(':log-group:/aws/lambda/')) return 'logs';
+    const bucket = /^arn:\$\{AWS::Partition\}:s3:::([^/]+)$/.exec(sub)?.[1];
+    if (bucket !== undefined && namedBuckets.has(bucket))
+      return `Unit${namedBuckets.get(bucket)}Bucket`;
+    return sub.replace(/\$\{([A-Za-z0-9]+)(\.Arn)?\}/g, '$1');
+  }
+  throw new Error(`unrecognised Resource ${JSON.stringify(r)}`);
+}
+
 describe('serverless package', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let template: { Resources: Record<string, Resource> };
@@ -136,6 +249,68 @@ describe('serverless package', () => {
         const allowed = actions.every((a) => ACTIONS_NEEDING_ANY_RESOURCE.has(a));
         assert.ok(allowed, `${id} grants ${actions.join(', ')} on *`);
       }
+    }
+  });
+
+  test('each role is granted exactly what its function calls, object actions on objects and bucket actions on buckets', () => {
+    const named = new Map<string, number>();
+    for (const [i, u] of (dsn.units ?? []).entries()) if (u?.bucket) named.set(u.bucket, i);
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    assert.equal(roles.length, Object.keys(GRANTS).length - 1 + dsn.unitCount, 'no other roles');
+    for (const [roleId] of roles) {
+      const unit = /^Unit(\d+)Role$/.exec(roleId)?.[1];
+      const expected = GRANTS[unit === undefined ? roleId : 'UnitRole'];
+      assert.ok(expected, `${roleId} is expected`);
+      const granted = new Map<string, Set<string>>();
+      const units = new Map<string, Set<number>>();
+      for (const [id, s] of iamStatements(template.Resources)) {
+        if (id !== roleId) continue;
+        assert.equal(s.Effect, 'Allow', `${roleId} has only Allow statements`);
+        for (const resource of [s.Resource].flat()) {
+          let name = resourceName(resource, named);
+          const u = /^Unit(\d+)(Bucket|Queue)(.*)$/.exec(name);
+          if (u) {
+            const [, index, kind, rest] = u;
+            if (unit !== undefined) {
+              assert.equal(index, unit, `${roleId} reaches unit ${index}'s ${kind}`);
+              name = `Own${kind}${rest}`;
+            } else {
+              name = `Unit*${kind}${rest}`;
+              units.set(name, (units.get(name) ?? new Set()).add(Number(index)));
+            }
+          }
+          const actions = granted.get(name) ?? new Set();
+          for (const a of [s.Action].flat()) actions.add(a);
+          granted.set(name, actions);
+        }
+      }
+      for (const [name, indices] of units) {
+        assert.equal(indices.size, dsn.unitCount, `${roleId}: ${name} names every unit`);
+      }
+      const actual: Record<string, string> = {};
+      for (const [name, actions] of granted) {
+        const upkeep = roleId === 'ApiRole' ? SUBSCRIPTION_UPKEEP[name] : undefined;
+        if (upkeep) actions.delete(upkeep);
+        if (actions.size > 0) actual[name] = [...actions].sort().join(' ');
+      }
+      assert.deepEqual(actual, expected, roleId);
+    }
+  });
+
+  test('the control table is reached only through the item keys each role owns (dynamodb:LeadingKeys)', () => {
+    for (const [id, s] of iamStatements(template.Resources)) {
+      const resources = [s.Resource].flat();
+      const control = resources.some((r) => resourceName(r, new Map()) === 'ControlTable');
+      if (!control) continue;
+      assert.equal(resources.length, 1, `${id}: the conditioned statement names the table alone`);
+      const unit = /^Unit(\d+)Role$/.exec(id)?.[1];
+      const keys = unit === undefined ? CONTROL_KEYS[id] : [`counter/unit/${unit}/*`];
+      assert.ok(keys, `${id} is not expected to reach the control table`);
+      assert.deepEqual(
+        s.Condition,
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
+        `${id} touches only ${keys.join(', ')}`,
+      );
     }
   });
 
