@@ -314,6 +314,51 @@ describe('serverless package', () => {
     }
   });
 
+  test('each topic denies Publish to all but its publishers, the very roles IAM lets publish there', () => {
+    const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}Role`);
+    const expected: Record<string, string[]> = {
+      NetworkTopic: ['ApiRole', 'DisperserRole'],
+      StatusTopic: ['ApiRole', 'DisperserRole', ...units],
+      EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole'],
+    };
+    const topics = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::SNS::Topic',
+    );
+    assert.deepEqual(topics.map(([id]) => id).sort(), Object.keys(expected).sort());
+    const statements = iamStatements(template.Resources);
+    for (const [topic] of topics) {
+      const policies = Object.values(template.Resources).filter(
+        (r) =>
+          r.Type === 'AWS::SNS::TopicPolicy' &&
+          // biome-ignore lint/suspicious/noExplicitAny: Topics of a TopicPolicy
+          r.Properties.Topics.some((t: any) => t.Ref === topic),
+      );
+      assert.equal(policies.length, 1, `${topic} has one topic policy`);
+      const [deny, ...others] = policies[0]?.Properties.PolicyDocument.Statement ?? [];
+      assert.equal(others.length, 0, `${topic}: the policy allows nothing`);
+      assert.equal(deny.Effect, 'Deny');
+      assert.equal(deny.Principal, '*');
+      assert.deepEqual([deny.Action].flat(), ['sns:Publish']);
+      assert.deepEqual(deny.Resource, { Ref: topic });
+      const exempt = deny.Condition.ArnNotEquals['aws:PrincipalArn'].map((arn: Statement) =>
+        resourceName(arn, new Map()),
+      );
+      assert.deepEqual(
+        [...exempt].sort(),
+        [...(expected[topic] ?? [])].sort(),
+        `${topic} publishers`,
+      );
+      const granted = statements
+        .filter(
+          ([, s]) =>
+            [s.Action].flat().includes('sns:Publish') &&
+            [s.Resource].flat().some((r) => resourceName(r, new Map()) === topic),
+        )
+        .map(([id]) => id);
+      assert.deepEqual([...new Set(granted)].sort(), [...exempt].sort(), `${topic}: IAM agrees`);
+    }
+  });
+
   test('every bucket blocks public access, is encrypted, owner-enforced, and refuses requests without TLS', () => {
     const resources = Object.entries(template.Resources);
     const buckets = resources.filter(([, r]) => r.Type === 'AWS::S3::Bucket');

@@ -1,0 +1,66 @@
+// Who may publish on each topic (serverless.yml reads this through
+// `${file(infra/resources/topics.cjs):resources}`; CommonJS for the same reason as units.cjs).
+// The roles below publish through their own IAM policies already; what a topic policy adds is
+// the Deny, which keeps every other principal of the account, and any other account, from
+// putting a message on a topic: a forged slice or status would otherwise be one Publish away.
+'use strict';
+
+const { readConfig } = require('./units.cjs');
+
+/** Logical ids of the roles that publish on each topic, and why. */
+function publishers({ unitCount }) {
+  const units = Array.from({ length: unitCount }, (_, i) => `Unit${i}Role`);
+  return {
+    // The writer (the api for PUTs, the disperser for staged uploads) multicasts slices.
+    NetworkTopic: ['ApiRole', 'DisperserRole'],
+    // Units report statuses; the writer nudges the committer once a revision is written.
+    StatusTopic: [...units, 'ApiRole', 'DisperserRole'],
+    // object.committed (committer), object.deleted (api), object.lost (rebuilder).
+    EventsTopic: ['CommitterRole', 'ApiRole', 'RebuilderRole'],
+  };
+}
+
+/**
+ * One AWS::SNS::TopicPolicy per topic, denying sns:Publish (PublishBatch included) to any
+ * principal but its publishers. The roles are named in a condition rather than as principals
+ * of an Allow: IAM checks a principal when the policy is set, and a role created moments
+ * earlier in the same deployment may not be visible to it yet.
+ */
+function topicPolicies(config) {
+  const resources = {};
+  for (const [topic, roles] of Object.entries(publishers(config))) {
+    resources[`${topic}Policy`] = {
+      Type: 'AWS::SNS::TopicPolicy',
+      Properties: {
+        Topics: [{ Ref: topic }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyNamedPublishers',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'sns:Publish',
+              Resource: { Ref: topic },
+              Condition: {
+                ArnNotEquals: {
+                  'aws:PrincipalArn': roles.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+                },
+              },
+            },
+          ],
+        },
+      },
+    };
+  }
+  return resources;
+}
+
+async function resolve({ resolveConfigurationProperty }) {
+  const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
+  return { resources: { Resources: topicPolicies(config) } };
+}
+
+module.exports = resolve;
+module.exports.publishers = publishers;
+module.exports.topicPolicies = topicPolicies;
