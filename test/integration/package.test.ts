@@ -359,6 +359,36 @@ describe('serverless package', () => {
     }
   });
 
+  test('every table has point-in-time recovery and encryption; control, revisions and objects expire items by `ttl`', () => {
+    const tables = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::DynamoDB::Table',
+    );
+    assert.ok(tables.length > 0);
+    for (const [id, t] of tables) {
+      assert.deepEqual(
+        t.Properties.PointInTimeRecoverySpecification,
+        { PointInTimeRecoveryEnabled: true },
+        `${id} point-in-time recovery`,
+      );
+      assert.equal(t.Properties.SSESpecification?.SSEEnabled, true, `${id} encryption`);
+    }
+    for (const id of ['ControlTable', 'RevisionsTable', 'ObjectsTable']) {
+      assert.deepEqual(
+        template.Resources[id]?.Properties.TimeToLiveSpecification,
+        { AttributeName: 'ttl', Enabled: true },
+        `${id} time to live`,
+      );
+    }
+  });
+
+  test('staged parts expire with their upload records, after at most 7 days', () => {
+    const rules = template.Resources.StagingBucket?.Properties.LifecycleConfiguration.Rules;
+    const rule = rules.find((r: Statement) => r.Status === 'Enabled' && r.Prefix === undefined);
+    assert.ok(rule, 'an enabled rule covers the whole bucket');
+    assert.ok(rule.ExpirationInDays > 0 && rule.ExpirationInDays <= 7, 'parts expire');
+    assert.ok(rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation <= 7, 'multipart aborts');
+  });
+
   test('every bucket blocks public access, is encrypted, owner-enforced, and refuses requests without TLS', () => {
     const resources = Object.entries(template.Resources);
     const buckets = resources.filter(([, r]) => r.Type === 'AWS::S3::Bucket');
