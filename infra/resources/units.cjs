@@ -7,6 +7,8 @@
 
 const DEFAULT_VAULT_WIDTH = 6;
 const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
+// A stage parameter (serverless.yml `params`), resolved by the framework after this file.
+const UNIT_RESERVED_CONCURRENCY = '${param:unitReservedConcurrency}';
 
 class UnitConfigError extends Error {
   constructor(field, rule) {
@@ -236,8 +238,13 @@ function snsToQueue(queueIds, topicId) {
   };
 }
 
-/** One storage-unit function per unit, each on its own queue, with its own role. */
-function unitFunctions({ unitCount }) {
+/**
+ * One storage-unit function per unit, each on its own queue, with its own role. Each reserves
+ * `reservedConcurrency` executions, which also caps it, and its queue's poller invokes no more
+ * at once: a poller above the cap would have batches throttled, and every throttled receive
+ * counts toward the queue's maxReceiveCount, sending slices to the dead-letter queue unstored.
+ */
+function unitFunctions({ unitCount }, reservedConcurrency = UNIT_RESERVED_CONCURRENCY) {
   const functions = {};
   for (let i = 0; i < unitCount; i++) {
     functions[`unit${i}`] = {
@@ -245,6 +252,7 @@ function unitFunctions({ unitCount }) {
       description: `Storage unit ${i}: stores and verifies the slices of its pillar`,
       role: `Unit${i}Role`,
       timeout: UNIT_FUNCTION_TIMEOUT_SECONDS,
+      reservedConcurrency,
       environment: { DSN_UNIT_INDEX: String(i) },
       events: [
         {
@@ -252,6 +260,7 @@ function unitFunctions({ unitCount }) {
             arn: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
             batchSize: 10,
             functionResponseType: 'ReportBatchItemFailures',
+            maximumConcurrency: reservedConcurrency,
           },
         },
       ],

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 
 const run = promisify(execFile);
+const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read field by field
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -175,8 +176,7 @@ describe('serverless package', () => {
       'AWS_PROFILE',
     ])
       delete env[name];
-    const bin = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
-    await run(process.execPath, [bin, 'package', '--stage', 'ci', '--package', dir.path], {
+    await run(process.execPath, [SERVERLESS, 'package', '--stage', 'ci', '--package', dir.path], {
       cwd: PROJECT_ROOT,
       env: { ...env, SLS_TELEMETRY_DISABLED: '1' },
       maxBuffer: 16 * 1024 * 1024,
@@ -387,6 +387,81 @@ describe('serverless package', () => {
     assert.ok(rule, 'an enabled rule covers the whole bucket');
     assert.ok(rule.ExpirationInDays > 0 && rule.ExpirationInDays <= 7, 'parts expire');
     assert.ok(rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation <= 7, 'multipart aborts');
+  });
+
+  test('the HTTP API throttles its default route, and the api, committer and units run on reserved concurrency their queues respect', () => {
+    const route = template.Resources.HttpApiStage?.Properties.DefaultRouteSettings;
+    const rate = route?.ThrottlingRateLimit;
+    const burst = route?.ThrottlingBurstLimit;
+    assert.ok(Number(rate) > 0 && Number(burst) > 0, 'rate and burst limits');
+    assert.equal(route.DetailedMetricsEnabled, false, "the framework's own setting is kept");
+    const reserved = (fn: string) =>
+      Number(template.Resources[`${fn}LambdaFunction`]?.Properties.ReservedConcurrentExecutions);
+    const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}`);
+    for (const fn of ['Api', 'Committer', ...units]) {
+      assert.ok(Number.isInteger(reserved(fn)) && reserved(fn) >= 2, `${fn} reserved concurrency`);
+    }
+    assert.ok(reserved('Api') >= Number(burst), 'a burst meets the 429, not a throttled function');
+    const total = ['Api', 'Committer', ...units].reduce((n, fn) => n + reserved(fn), 0);
+    assert.ok(total <= 900, `${total} reserved leaves Lambda's 100 of a default account's 1000`);
+    const mappings = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    for (const fn of ['Committer', ...units]) {
+      const mapping = mappings.find(
+        (m) => m.Properties.FunctionName?.['Fn::GetAtt']?.[0] === `${fn}LambdaFunction`,
+      );
+      assert.equal(
+        Number(mapping?.Properties.ScalingConfig?.MaximumConcurrency),
+        reserved(fn),
+        `${fn}'s queue is polled by no more than its reserved executions`,
+      );
+    }
+  });
+
+  test('a stage sets the throttle and the reserved concurrency through its parameters', async () => {
+    const params = {
+      apiThrottleRateLimit: '7',
+      apiThrottleBurstLimit: '11',
+      apiReservedConcurrency: '13',
+      committerReservedConcurrency: '3',
+      unitReservedConcurrency: '4',
+    };
+    const { stdout } = await run(
+      process.execPath,
+      [
+        SERVERLESS,
+        'print',
+        '--format',
+        'json',
+        '--stage',
+        'ci',
+        ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    const printed = JSON.parse(stdout);
+    const route = printed.resources.extensions.HttpApiStage.Properties.DefaultRouteSettings;
+    const committer = printed.functions.committer;
+    const unit = printed.functions.unit0;
+    // --param values are strings; the framework's schema turns some into numbers.
+    const resolved = {
+      apiThrottleRateLimit: route.ThrottlingRateLimit,
+      apiThrottleBurstLimit: route.ThrottlingBurstLimit,
+      apiReservedConcurrency: printed.functions.api.reservedConcurrency,
+      committerReservedConcurrency: committer.reservedConcurrency,
+      unitReservedConcurrency: unit.reservedConcurrency,
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, String(v)])),
+      params,
+    );
+    assert.equal(String(committer.events[0].sqs.maximumConcurrency), '3');
+    assert.equal(String(unit.events[0].sqs.maximumConcurrency), '4');
   });
 
   test('every bucket blocks public access, is encrypted, owner-enforced, and refuses requests without TLS', () => {

@@ -16,7 +16,16 @@ const units = require('../../../infra/resources/units.cjs') as {
   unitObjectArns(config: ReturnType<typeof units.readConfig>): unknown[];
   unitFunctions(
     config: ReturnType<typeof units.readConfig>,
-  ): Record<string, { timeout: number; role: string; events: unknown[] }>;
+    reservedConcurrency?: number,
+  ): Record<
+    string,
+    {
+      timeout: number;
+      role: string;
+      reservedConcurrency: number | string;
+      events: Array<{ sqs: { maximumConcurrency: number | string } }>;
+    }
+  >;
   checkEnvironmentBudget(config: ReturnType<typeof units.readConfig>, stackName: string): number;
 };
 
@@ -68,6 +77,23 @@ test('each unit function has its own role and a queue visibility timeout six tim
   assert.equal(new Set(Object.values(functions).map((f) => f.role)).size, 4);
   const queue = resources.Unit3Queue?.Properties as { VisibilityTimeout: number } | undefined;
   assert.equal(queue?.VisibilityTimeout, 6 * (functions.unit3?.timeout ?? Number.NaN));
+});
+
+test('each unit function reserves its executions, and its queue is polled by no more than those', () => {
+  // Prepare
+  const config = units.readConfig({ unitCount: 2 });
+
+  // Act
+  const byDefault = units.unitFunctions(config);
+  const fixed = units.unitFunctions(config, 5);
+
+  // Assess
+  for (const fn of Object.values(byDefault)) {
+    assert.equal(fn.reservedConcurrency, '${param:unitReservedConcurrency}');
+    assert.equal(fn.events[0]?.sqs.maximumConcurrency, '${param:unitReservedConcurrency}');
+  }
+  assert.equal(fixed.unit1?.reservedConcurrency, 5);
+  assert.equal(fixed.unit1?.events[0]?.sqs.maximumConcurrency, 5);
 });
 
 test('a unit may name an existing bucket in another region: no bucket is created, and IAM and env point at it', () => {
