@@ -5,30 +5,30 @@
 // putting a message on a topic: a forged slice or status would otherwise be one Publish away.
 'use strict';
 
-const { readConfig } = require('./units.cjs');
+const { readConfig, roleArn } = require('./units.cjs');
 
-/** Logical ids of the roles that publish on each topic, and why. */
+/** The functions whose roles publish on each topic, and why. */
 function publishers({ unitCount }) {
-  const units = Array.from({ length: unitCount }, (_, i) => `Unit${i}Role`);
+  const units = Array.from({ length: unitCount }, (_, i) => `unit${i}`);
   return {
     // The writer (the api for PUTs, the disperser for staged uploads) multicasts slices.
-    NetworkTopic: ['ApiRole', 'DisperserRole'],
+    NetworkTopic: ['api', 'disperser'],
     // Units report statuses; the writer nudges the committer once a revision is written.
-    StatusTopic: [...units, 'ApiRole', 'DisperserRole'],
+    StatusTopic: [...units, 'api', 'disperser'],
     // object.committed (committer), object.deleted (api), object.lost (rebuilder).
-    EventsTopic: ['CommitterRole', 'ApiRole', 'RebuilderRole'],
+    EventsTopic: ['committer', 'api', 'rebuilder'],
   };
 }
 
 /**
  * One AWS::SNS::TopicPolicy per topic, denying sns:Publish (PublishBatch included) to any
- * principal but its publishers. The roles are named in a condition rather than as principals
- * of an Allow: IAM checks a principal when the policy is set, and a role created moments
- * earlier in the same deployment may not be visible to it yet.
+ * principal but the roles of its publishers. The roles are named in a condition rather than as
+ * principals of an Allow: IAM checks a principal when the policy is set, and a role created
+ * moments earlier in the same deployment may not be visible to it yet.
  */
-function topicPolicies(config) {
+function topicPolicies(config, service, stage) {
   const resources = {};
-  for (const [topic, roles] of Object.entries(publishers(config))) {
+  for (const [topic, functions] of Object.entries(publishers(config))) {
     resources[`${topic}Policy`] = {
       Type: 'AWS::SNS::TopicPolicy',
       Properties: {
@@ -44,7 +44,7 @@ function topicPolicies(config) {
               Resource: { Ref: topic },
               Condition: {
                 ArnNotEquals: {
-                  'aws:PrincipalArn': roles.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+                  'aws:PrincipalArn': functions.map((fn) => roleArn(service, stage, fn)),
                 },
               },
             },
@@ -56,9 +56,12 @@ function topicPolicies(config) {
   return resources;
 }
 
-async function resolve({ resolveConfigurationProperty }) {
+async function resolve({ resolveConfigurationProperty, options }) {
   const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
-  return { resources: { Resources: topicPolicies(config) } };
+  const service = await resolveConfigurationProperty(['service']);
+  const stage =
+    options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
+  return { resources: { Resources: topicPolicies(config, service, stage) } };
 }
 
 module.exports = resolve;

@@ -121,6 +121,31 @@ function checkEnvironmentBudget({ unitCount, units }, stackName) {
   return bytes;
 }
 
+const IAM_ROLE_NAME_LIMIT = 64;
+
+/**
+ * The name of the role of function `fn`: `<service>-<stage>-<region>-<fn>`, as the framework
+ * names its own default role. A fixed name lets a resource policy name the role by ARN with no
+ * reference to the role resource (infra/resources/topics.cjs), which the local cloud, having no
+ * IAM, could not resolve. IAM names are account-wide, hence the region.
+ */
+function roleName(service, stage, fn) {
+  const longest = `${service}-${stage}-${LONGEST_REGION}-${fn}`;
+  if (longest.length > IAM_ROLE_NAME_LIMIT) {
+    throw new Error(
+      `stage "${stage}" is too long: role names such as ${longest} would pass IAM's ` +
+        `${IAM_ROLE_NAME_LIMIT} characters`,
+    );
+  }
+  return { 'Fn::Sub': `${service}-${stage}-\${AWS::Region}-${fn}` };
+}
+
+/** The ARN of the role roleName names. */
+function roleArn(service, stage, fn) {
+  const name = roleName(service, stage, fn)['Fn::Sub'];
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}` };
+}
+
 /** Every CloudFormation resource of the pool. */
 function unitResources({ unitCount, units }) {
   const resources = {};
@@ -277,6 +302,7 @@ function unitRoles({ unitCount, units }, service, stage) {
     roles[`Unit${i}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {
+        RoleName: roleName(service, stage, `unit${i}`),
         AssumeRolePolicyDocument: lambdaTrust(),
         Policies: [
           {
@@ -399,5 +425,7 @@ module.exports.unitEnvironment = unitEnvironment;
 module.exports.unitBucketArns = unitBucketArns;
 module.exports.unitObjectArns = unitObjectArns;
 module.exports.tlsOnly = tlsOnly;
+module.exports.roleName = roleName;
+module.exports.roleArn = roleArn;
 module.exports.snsToQueue = snsToQueue;
 module.exports.UnitConfigError = UnitConfigError;
