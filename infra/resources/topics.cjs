@@ -31,6 +31,9 @@ function topicPolicies(config, service, stage) {
   for (const [topic, functions] of Object.entries(publishers(config))) {
     resources[`${topic}Policy`] = {
       Type: 'AWS::SNS::TopicPolicy',
+      // After the functions: a function still running on a role the policy does not name (a
+      // role being replaced) would be refused its publishes until it moved to the new one.
+      DependsOn: functions.map((fn) => `${fn[0].toUpperCase()}${fn.slice(1)}LambdaFunction`),
       Properties: {
         Topics: [{ Ref: topic }],
         PolicyDocument: {

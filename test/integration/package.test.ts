@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read field by field
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
 // biome-ignore lint/suspicious/noExplicitAny: a policy statement from the template
 type Statement = Record<string, any>;
 
@@ -354,6 +354,12 @@ describe('serverless package', () => {
           r.Properties.Topics.some((t: any) => t.Ref === topic),
       );
       assert.equal(policies.length, 1, `${topic} has one topic policy`);
+      const publishers = (expected[topic] ?? []).map((id) => id.replace(/Role$/, 'LambdaFunction'));
+      assert.deepEqual(
+        [...(policies[0]?.DependsOn ?? [])].sort(),
+        publishers.sort(),
+        `${topic}: set once its publishers run on the roles it names`,
+      );
       const [deny, ...others] = policies[0]?.Properties.PolicyDocument.Statement ?? [];
       assert.equal(others.length, 0, `${topic}: the policy allows nothing`);
       assert.equal(deny.Effect, 'Deny');
