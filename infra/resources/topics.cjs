@@ -1,8 +1,9 @@
 // Who may publish on each topic (serverless.yml reads this through
 // `${file(infra/resources/topics.cjs):resources}`; CommonJS for the same reason as units.cjs).
 // The roles below publish through their own IAM policies already; what a topic policy adds is
-// the Deny, which keeps every other principal of the account, and any other account, from
-// putting a message on a topic: a forged slice or status would otherwise be one Publish away.
+// the Deny, which keeps every other principal of the account (whatever its IAM policies say)
+// from putting a message on a topic: a forged slice or status would otherwise be one Publish
+// away for any of them.
 'use strict';
 
 const { readConfig, roleArn } = require('./units.cjs');
