@@ -6,6 +6,8 @@
 'use strict';
 
 const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
+// A stage parameter (serverless.yml `params`), resolved by the framework after this file.
+const UNIT_RESERVED_CONCURRENCY = '${param:unitReservedConcurrency}';
 
 class UnitConfigError extends Error {
   constructor(field, rule) {
@@ -118,6 +120,31 @@ function checkEnvironmentBudget({ unitCount, units }, stackName) {
   return bytes;
 }
 
+const IAM_ROLE_NAME_LIMIT = 64;
+
+/**
+ * The name of the role of function `fn`: `<service>-<stage>-<region>-<fn>`, as the framework
+ * names its own default role. A fixed name lets a resource policy name the role by ARN with no
+ * reference to the role resource (infra/resources/topics.cjs), which the local cloud, having no
+ * IAM, could not resolve. IAM names are account-wide, hence the region.
+ */
+function roleName(service, stage, fn) {
+  const longest = `${service}-${stage}-${LONGEST_REGION}-${fn}`;
+  if (longest.length > IAM_ROLE_NAME_LIMIT) {
+    throw new Error(
+      `stage "${stage}" is too long: role names such as ${longest} would pass IAM's ` +
+        `${IAM_ROLE_NAME_LIMIT} characters`,
+    );
+  }
+  return { 'Fn::Sub': `${service}-${stage}-\${AWS::Region}-${fn}` };
+}
+
+/** The ARN of the role roleName names. */
+function roleArn(service, stage, fn) {
+  const name = roleName(service, stage, fn)['Fn::Sub'];
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}` };
+}
+
 /** Every CloudFormation resource of the pool. */
 function unitResources({ unitCount, units }) {
   const resources = {};
@@ -153,14 +180,16 @@ function unitResources({ unitCount, units }) {
           },
         },
       };
-      resources[`Unit${i}BucketPolicy`] = {
-        Type: 'AWS::S3::BucketPolicy',
-        Properties: {
-          Bucket: { Ref: `Unit${i}Bucket` },
-          PolicyDocument: tlsOnly(bucketArn(i)),
-        },
-      };
     }
+    // A bucket an operator names gets the TLS-only policy too: it is the one guarantee of the
+    // pool that IAM cannot give. The stack then owns that bucket's policy (infra/DEPLOY.md).
+    resources[`Unit${i}BucketPolicy`] = {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: bucketRef(i, override),
+        PolicyDocument: tlsOnly(bucketArn(i, override)),
+      },
+    };
     resources[`Unit${i}DeadLetterQueue`] = {
       Type: 'AWS::SQS::Queue',
       Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
@@ -232,8 +261,13 @@ function snsToQueue(queueIds, topicId) {
   };
 }
 
-/** One storage-unit function per unit, each on its own queue, with its own role. */
-function unitFunctions({ unitCount }) {
+/**
+ * One storage-unit function per unit, each on its own queue, with its own role. Each reserves
+ * `reservedConcurrency` executions, which also caps it, and its queue's poller invokes no more
+ * at once: a poller above the cap would have batches throttled, and every throttled receive
+ * counts toward the queue's maxReceiveCount, sending slices to the dead-letter queue unstored.
+ */
+function unitFunctions({ unitCount }, reservedConcurrency = UNIT_RESERVED_CONCURRENCY) {
   const functions = {};
   for (let i = 0; i < unitCount; i++) {
     functions[`unit${i}`] = {
@@ -241,6 +275,7 @@ function unitFunctions({ unitCount }) {
       description: `Storage unit ${i}: stores and verifies the slices of its pillar`,
       role: `Unit${i}Role`,
       timeout: UNIT_FUNCTION_TIMEOUT_SECONDS,
+      reservedConcurrency,
       environment: { DSN_UNIT_INDEX: String(i) },
       events: [
         {
@@ -248,6 +283,7 @@ function unitFunctions({ unitCount }) {
             arn: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
             batchSize: 10,
             functionResponseType: 'ReportBatchItemFailures',
+            maximumConcurrency: reservedConcurrency,
           },
         },
       ],
@@ -264,6 +300,7 @@ function unitRoles({ unitCount, units }, service, stage) {
     roles[`Unit${i}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {
+        RoleName: roleName(service, stage, `unit${i}`),
         AssumeRolePolicyDocument: lambdaTrust(),
         Policies: [
           {
@@ -294,10 +331,15 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Action: ['dynamodb:Scan'],
                   Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
                 },
+                // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
+                // upload and rebuild records that share the table.
                 {
                   Effect: 'Allow',
                   Action: ['dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
+                  Condition: {
+                    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`counter/unit/${i}/*`] },
+                  },
                 },
               ],
             },
@@ -343,14 +385,17 @@ function unitEnvironment({ unitCount, units }) {
   };
 }
 
-/** IAM resources naming every unit bucket, and every object in them. */
+/**
+ * IAM resources naming every unit bucket, for bucket actions (s3:ListBucket). Object actions go
+ * on unitObjectArns: a statement naming both would grant each kind where it means nothing.
+ */
 function unitBucketArns({ unitCount, units }) {
-  const arns = [];
-  for (let i = 0; i < unitCount; i++) {
-    const arn = bucketArn(i, units[i]);
-    arns.push(arn, { 'Fn::Join': ['', [arn, '/*']] });
-  }
-  return arns;
+  return Array.from({ length: unitCount }, (_, i) => bucketArn(i, units[i]));
+}
+
+/** IAM resources naming every object in every unit bucket, for object actions (s3:GetObject...). */
+function unitObjectArns(config) {
+  return unitBucketArns(config).map((arn) => ({ 'Fn::Join': ['', [arn, '/*']] }));
 }
 
 async function resolve({ resolveConfigurationProperty, options }) {
@@ -364,6 +409,7 @@ async function resolve({ resolveConfigurationProperty, options }) {
     functions: unitFunctions(config),
     environment: unitEnvironment(config),
     bucketArns: unitBucketArns(config),
+    objectArns: unitObjectArns(config),
   };
 }
 
@@ -375,6 +421,9 @@ module.exports.unitFunctions = unitFunctions;
 module.exports.unitRoles = unitRoles;
 module.exports.unitEnvironment = unitEnvironment;
 module.exports.unitBucketArns = unitBucketArns;
+module.exports.unitObjectArns = unitObjectArns;
 module.exports.tlsOnly = tlsOnly;
+module.exports.roleName = roleName;
+module.exports.roleArn = roleArn;
 module.exports.snsToQueue = snsToQueue;
 module.exports.UnitConfigError = UnitConfigError;

@@ -11,9 +11,10 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 
 const run = promisify(execFile);
+const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read field by field
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
 // biome-ignore lint/suspicious/noExplicitAny: a policy statement from the template
 type Statement = Record<string, any>;
 
@@ -45,6 +46,110 @@ function iamStatements(resources: Record<string, Resource>): Array<[string, Stat
   return out;
 }
 
+/**
+ * What each role may do, by resource: exactly what its function calls (shared/aws/store/wire.ts
+ * and shared/aws/repair/wire.ts say which function uses which adapter). `logs` is the function's
+ * own log group; `Unit*Bucket` means every unit's bucket, and `OwnBucket` / `OwnQueue` unit i's.
+ */
+const LOGS = 'logs:CreateLogStream logs:PutLogEvents';
+const CONSUMES =
+  'sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:ReceiveMessage';
+const GRANTS: Record<string, Record<string, string>> = {
+  ApiRole: {
+    logs: LOGS,
+    VaultsTable: 'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    NetworkTopic: 'sns:GetTopicAttributes sns:Publish',
+    StatusTopic: 'sns:GetTopicAttributes sns:Publish',
+    EventsTopic: 'sns:GetTopicAttributes sns:Publish',
+    RepairQueue: 'sqs:SendMessage',
+    DispersalQueue: 'sqs:SendMessage',
+    RebuildQueue: 'sqs:SendMessage',
+    StagingBucket: 's3:ListBucket',
+    'StagingBucket/*': 's3:PutObject',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+  },
+  DisperserRole: {
+    logs: LOGS,
+    DispersalQueue: CONSUMES,
+    StagingBucket: 's3:ListBucket',
+    'StagingBucket/*': 's3:DeleteObject s3:GetObject',
+    'Unit*Bucket/*': 's3:PutObject',
+    VaultsTable: 'dynamodb:GetItem',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem',
+    ControlTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    NetworkTopic: 'sns:Publish',
+    StatusTopic: 'sns:Publish',
+  },
+  CommitterRole: {
+    logs: LOGS,
+    StatusQueue: CONSUMES,
+    RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:PutItem',
+    EventsTopic: 'sns:Publish',
+  },
+  JanitorRole: {
+    logs: LOGS,
+    RevisionsTable: 'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    'RevisionsTable/index/due': 'dynamodb:Query',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:DeleteObject',
+  },
+  RebuilderRole: {
+    logs: LOGS,
+    VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
+    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    RebuildQueue: `${CONSUMES} sqs:SendMessage`,
+    RepairQueue: 'sqs:DeleteMessage sqs:ReceiveMessage',
+    EventsTopic: 'sns:Publish',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
+  },
+  UnitRole: {
+    logs: LOGS,
+    OwnQueue: CONSUMES,
+    OwnBucket: 's3:ListBucket',
+    'OwnBucket/*': 's3:GetObject s3:PutObject',
+    StatusTopic: 'sns:Publish',
+    VaultsTable: 'dynamodb:Scan',
+    ControlTable: 'dynamodb:UpdateItem',
+  },
+};
+
+/** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
+const CONTROL_KEYS: Record<string, string[]> = {
+  ApiRole: ['upload/*', 'rebuild#*'],
+  DisperserRole: ['upload/*'],
+  RebuilderRole: ['rebuild#*'],
+};
+
+/** A statement's Resource as a name: `VaultsTable`, `StagingBucket/*`, `Unit3Bucket`, `logs`. */
+function resourceName(r: unknown, namedBuckets: Map<string, number>): string {
+  if (typeof r === 'string') return r;
+  // biome-ignore lint/suspicious/noExplicitAny: an intrinsic function of the template
+  const o = r as Record<string, any>;
+  if (typeof o.Ref === 'string') return o.Ref;
+  if (Array.isArray(o['Fn::GetAtt']) && o['Fn::GetAtt'][1] === 'Arn') return o['Fn::GetAtt'][0];
+  if (Array.isArray(o['Fn::Join']) && o['Fn::Join'][0] === '') {
+    return o['Fn::Join'][1].map((p: unknown) => resourceName(p, namedBuckets)).join('');
+  }
+  if (typeof o['Fn::Sub'] === 'string') {
+    const sub: string = o['Fn::Sub'];
+    if (sub.includes(':log-group:/aws/lambda/')) return 'logs';
+    const bucket = /^arn:\$\{AWS::Partition\}:s3:::([^/]+)$/.exec(sub)?.[1];
+    if (bucket !== undefined && namedBuckets.has(bucket))
+      return `Unit${namedBuckets.get(bucket)}Bucket`;
+    return sub.replace(/\$\{([A-Za-z0-9]+)(\.Arn)?\}/g, '$1');
+  }
+  throw new Error(`unrecognised Resource ${JSON.stringify(r)}`);
+}
+
 describe('serverless package', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let template: { Resources: Record<string, Resource> };
@@ -62,8 +167,7 @@ describe('serverless package', () => {
       'AWS_PROFILE',
     ])
       delete env[name];
-    const bin = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
-    await run(process.execPath, [bin, 'package', '--stage', 'ci', '--package', dir.path], {
+    await run(process.execPath, [SERVERLESS, 'package', '--stage', 'ci', '--package', dir.path], {
       cwd: PROJECT_ROOT,
       env: { ...env, SLS_TELEMETRY_DISABLED: '1' },
       maxBuffer: 16 * 1024 * 1024,
@@ -139,6 +243,242 @@ describe('serverless package', () => {
     }
   });
 
+  test('each role is named <stack>-<region>-<function>, within the 64 characters IAM allows', () => {
+    const functions = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    for (const f of functions) {
+      const [roleId] = f.Properties.Role['Fn::GetAtt'];
+      const name: string = f.Properties.FunctionName;
+      const key = name.slice('dsn-ci-'.length);
+      const roleName = template.Resources[roleId]?.Properties.RoleName;
+      assert.deepEqual(roleName, { 'Fn::Sub': `dsn-ci-\${AWS::Region}-${key}` }, name);
+      assert.ok(roleName['Fn::Sub'].replace('${AWS::Region}', 'ap-southeast-1').length <= 64);
+    }
+  });
+
+  test('each role is granted exactly what its function calls, object actions on objects and bucket actions on buckets', () => {
+    const named = new Map<string, number>();
+    for (const [i, u] of (dsn.units ?? []).entries()) if (u?.bucket) named.set(u.bucket, i);
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    assert.equal(roles.length, Object.keys(GRANTS).length - 1 + dsn.unitCount, 'no other roles');
+    for (const [roleId] of roles) {
+      const unit = /^Unit(\d+)Role$/.exec(roleId)?.[1];
+      const expected = GRANTS[unit === undefined ? roleId : 'UnitRole'];
+      assert.ok(expected, `${roleId} is expected`);
+      const granted = new Map<string, Set<string>>();
+      const units = new Map<string, Set<number>>();
+      for (const [id, s] of iamStatements(template.Resources)) {
+        if (id !== roleId) continue;
+        assert.equal(s.Effect, 'Allow', `${roleId} has only Allow statements`);
+        for (const resource of [s.Resource].flat()) {
+          let name = resourceName(resource, named);
+          const u = /^Unit(\d+)(Bucket|Queue)(.*)$/.exec(name);
+          if (u) {
+            const [, index, kind, rest] = u;
+            if (unit !== undefined) {
+              assert.equal(index, unit, `${roleId} reaches unit ${index}'s ${kind}`);
+              name = `Own${kind}${rest}`;
+            } else {
+              name = `Unit*${kind}${rest}`;
+              units.set(name, (units.get(name) ?? new Set()).add(Number(index)));
+            }
+          }
+          const actions = granted.get(name) ?? new Set();
+          for (const a of [s.Action].flat()) actions.add(a);
+          granted.set(name, actions);
+        }
+      }
+      for (const [name, indices] of units) {
+        assert.equal(indices.size, dsn.unitCount, `${roleId}: ${name} names every unit`);
+      }
+      const actual: Record<string, string> = {};
+      for (const [name, actions] of granted) {
+        if (actions.size > 0) actual[name] = [...actions].sort().join(' ');
+      }
+      assert.deepEqual(actual, expected, roleId);
+    }
+  });
+
+  test('the control table is reached only through the item keys each role owns (dynamodb:LeadingKeys)', () => {
+    for (const [id, s] of iamStatements(template.Resources)) {
+      const resources = [s.Resource].flat();
+      const control = resources.some((r) => resourceName(r, new Map()) === 'ControlTable');
+      if (!control) continue;
+      assert.equal(resources.length, 1, `${id}: the conditioned statement names the table alone`);
+      const unit = /^Unit(\d+)Role$/.exec(id)?.[1];
+      const keys = unit === undefined ? CONTROL_KEYS[id] : [`counter/unit/${unit}/*`];
+      assert.ok(keys, `${id} is not expected to reach the control table`);
+      assert.deepEqual(
+        s.Condition,
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
+        `${id} touches only ${keys.join(', ')}`,
+      );
+    }
+  });
+
+  test('each topic denies Publish to all but its publishers, the very roles IAM lets publish there', () => {
+    const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}Role`);
+    const expected: Record<string, string[]> = {
+      NetworkTopic: ['ApiRole', 'DisperserRole'],
+      StatusTopic: ['ApiRole', 'DisperserRole', ...units],
+      EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole'],
+    };
+    const topics = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::SNS::Topic',
+    );
+    assert.deepEqual(topics.map(([id]) => id).sort(), Object.keys(expected).sort());
+    const statements = iamStatements(template.Resources);
+    const roleByArn = new Map<string, string>();
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::IAM::Role') continue;
+      const name = r.Properties.RoleName?.['Fn::Sub'];
+      roleByArn.set(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`, id);
+    }
+    for (const [topic] of topics) {
+      const policies = Object.values(template.Resources).filter(
+        (r) =>
+          r.Type === 'AWS::SNS::TopicPolicy' &&
+          // biome-ignore lint/suspicious/noExplicitAny: Topics of a TopicPolicy
+          r.Properties.Topics.some((t: any) => t.Ref === topic),
+      );
+      assert.equal(policies.length, 1, `${topic} has one topic policy`);
+      const publishers = (expected[topic] ?? []).map((id) => id.replace(/Role$/, 'LambdaFunction'));
+      assert.deepEqual(
+        [...(policies[0]?.DependsOn ?? [])].sort(),
+        publishers.sort(),
+        `${topic}: set once its publishers run on the roles it names`,
+      );
+      const [deny, ...others] = policies[0]?.Properties.PolicyDocument.Statement ?? [];
+      assert.equal(others.length, 0, `${topic}: the policy allows nothing`);
+      assert.equal(deny.Effect, 'Deny');
+      assert.equal(deny.Principal, '*');
+      assert.deepEqual([deny.Action].flat(), ['sns:Publish']);
+      assert.deepEqual(deny.Resource, { Ref: topic });
+      const exempt = deny.Condition.ArnNotEquals['aws:PrincipalArn'].map(
+        (arn: Statement) => roleByArn.get(arn['Fn::Sub']) ?? JSON.stringify(arn),
+      );
+      assert.deepEqual(
+        [...exempt].sort(),
+        [...(expected[topic] ?? [])].sort(),
+        `${topic} publishers`,
+      );
+      const granted = statements
+        .filter(
+          ([, s]) =>
+            [s.Action].flat().includes('sns:Publish') &&
+            [s.Resource].flat().some((r) => resourceName(r, new Map()) === topic),
+        )
+        .map(([id]) => id);
+      assert.deepEqual([...new Set(granted)].sort(), [...exempt].sort(), `${topic}: IAM agrees`);
+    }
+  });
+
+  test('every table has point-in-time recovery and encryption; control, revisions and objects expire items by `ttl`', () => {
+    const tables = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::DynamoDB::Table',
+    );
+    assert.ok(tables.length > 0);
+    for (const [id, t] of tables) {
+      assert.deepEqual(
+        t.Properties.PointInTimeRecoverySpecification,
+        { PointInTimeRecoveryEnabled: true },
+        `${id} point-in-time recovery`,
+      );
+      assert.equal(t.Properties.SSESpecification?.SSEEnabled, true, `${id} encryption`);
+    }
+    for (const id of ['ControlTable', 'RevisionsTable', 'ObjectsTable']) {
+      assert.deepEqual(
+        template.Resources[id]?.Properties.TimeToLiveSpecification,
+        { AttributeName: 'ttl', Enabled: true },
+        `${id} time to live`,
+      );
+    }
+  });
+
+  test('staged parts expire with their upload records, after at most 7 days', () => {
+    const rules = template.Resources.StagingBucket?.Properties.LifecycleConfiguration.Rules;
+    const rule = rules.find((r: Statement) => r.Status === 'Enabled' && r.Prefix === undefined);
+    assert.ok(rule, 'an enabled rule covers the whole bucket');
+    assert.ok(rule.ExpirationInDays > 0 && rule.ExpirationInDays <= 7, 'parts expire');
+    assert.ok(rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation <= 7, 'multipart aborts');
+  });
+
+  test('the HTTP API throttles its default route, and the api, committer and units run on reserved concurrency their queues respect', () => {
+    const route = template.Resources.HttpApiStage?.Properties.DefaultRouteSettings;
+    const rate = route?.ThrottlingRateLimit;
+    const burst = route?.ThrottlingBurstLimit;
+    assert.ok(Number(rate) > 0 && Number(burst) > 0, 'rate and burst limits');
+    assert.equal(route.DetailedMetricsEnabled, false, "the framework's own setting is kept");
+    const reserved = (fn: string) =>
+      Number(template.Resources[`${fn}LambdaFunction`]?.Properties.ReservedConcurrentExecutions);
+    const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}`);
+    for (const fn of ['Api', 'Committer', ...units]) {
+      assert.ok(Number.isInteger(reserved(fn)) && reserved(fn) >= 2, `${fn} reserved concurrency`);
+    }
+    assert.ok(reserved('Api') >= Number(burst), 'a burst meets the 429, not a throttled function');
+    const total = ['Api', 'Committer', ...units].reduce((n, fn) => n + reserved(fn), 0);
+    assert.ok(total <= 900, `${total} reserved leaves Lambda's 100 of a default account's 1000`);
+    const mappings = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    for (const fn of ['Committer', ...units]) {
+      const mapping = mappings.find(
+        (m) => m.Properties.FunctionName?.['Fn::GetAtt']?.[0] === `${fn}LambdaFunction`,
+      );
+      assert.equal(
+        Number(mapping?.Properties.ScalingConfig?.MaximumConcurrency),
+        reserved(fn),
+        `${fn}'s queue is polled by no more than its reserved executions`,
+      );
+    }
+  });
+
+  test('a stage sets the throttle and the reserved concurrency through its parameters', async () => {
+    const params = {
+      apiThrottleRateLimit: '7',
+      apiThrottleBurstLimit: '11',
+      apiReservedConcurrency: '13',
+      committerReservedConcurrency: '3',
+      unitReservedConcurrency: '4',
+    };
+    const { stdout } = await run(
+      process.execPath,
+      [
+        SERVERLESS,
+        'print',
+        '--format',
+        'json',
+        '--stage',
+        'ci',
+        ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    const printed = JSON.parse(stdout);
+    const route = printed.resources.extensions.HttpApiStage.Properties.DefaultRouteSettings;
+    const committer = printed.functions.committer;
+    const unit = printed.functions.unit0;
+    // --param values are strings; the framework's schema turns some into numbers.
+    const resolved = {
+      apiThrottleRateLimit: route.ThrottlingRateLimit,
+      apiThrottleBurstLimit: route.ThrottlingBurstLimit,
+      apiReservedConcurrency: printed.functions.api.reservedConcurrency,
+      committerReservedConcurrency: committer.reservedConcurrency,
+      unitReservedConcurrency: unit.reservedConcurrency,
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, String(v)])),
+      params,
+    );
+    assert.equal(String(committer.events[0].sqs.maximumConcurrency), '3');
+    assert.equal(String(unit.events[0].sqs.maximumConcurrency), '4');
+  });
+
   test('every bucket blocks public access, is encrypted, owner-enforced, and refuses requests without TLS', () => {
     const resources = Object.entries(template.Resources);
     const buckets = resources.filter(([, r]) => r.Type === 'AWS::S3::Bucket');
@@ -177,13 +517,29 @@ describe('serverless package', () => {
     }
   });
 
+  test('every unit bucket, created by the stack or named by the operator, has a TLS-only bucket policy', () => {
+    for (let i = 0; i < dsn.unitCount; i++) {
+      const named = dsn.units?.[i]?.bucket;
+      const policy = template.Resources[`Unit${i}BucketPolicy`];
+      assert.equal(policy?.Type, 'AWS::S3::BucketPolicy', `unit ${i} has a bucket policy`);
+      assert.deepEqual(policy.Properties.Bucket, named ?? { Ref: `Unit${i}Bucket` }, `unit ${i}`);
+      const [deny, ...others] = policy.Properties.PolicyDocument.Statement;
+      assert.equal(others.length, 0, `unit ${i}: the policy only denies requests without TLS`);
+      assert.equal(deny.Effect, 'Deny');
+      assert.equal(deny.Principal, '*');
+      assert.equal(deny.Action, 's3:*');
+      assert.equal(deny.Condition.Bool['aws:SecureTransport'], 'false');
+      assert.equal(deny.Resource.length, 2, `unit ${i}: the bucket and its objects`);
+    }
+  });
+
   test('the pool has one bucket (unless an existing one is named), queue, DLQ, subscription and function per unit', () => {
     const ids = Object.keys(template.Resources);
     const count = (pattern: RegExp) => ids.filter((id) => pattern.test(id)).length;
     const existing = (dsn.units ?? []).filter((u) => u?.bucket).length;
     assert.ok(Number.isInteger(dsn.unitCount) && dsn.unitCount > 0);
     assert.equal(count(/^Unit\d+Bucket$/), dsn.unitCount - existing);
-    assert.equal(count(/^Unit\d+BucketPolicy$/), dsn.unitCount - existing);
+    assert.equal(count(/^Unit\d+BucketPolicy$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+Queue$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+DeadLetterQueue$/), dsn.unitCount);
     assert.equal(count(/^Unit\d+Subscription$/), dsn.unitCount);

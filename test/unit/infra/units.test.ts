@@ -13,9 +13,19 @@ const units = require('../../../infra/resources/units.cjs') as {
   ): Record<string, { Type: string; Properties: Record<string, unknown> }>;
   unitEnvironment(config: ReturnType<typeof units.readConfig>): Record<string, unknown>;
   unitBucketArns(config: ReturnType<typeof units.readConfig>): unknown[];
+  unitObjectArns(config: ReturnType<typeof units.readConfig>): unknown[];
   unitFunctions(
     config: ReturnType<typeof units.readConfig>,
-  ): Record<string, { timeout: number; role: string; events: unknown[] }>;
+    reservedConcurrency?: number,
+  ): Record<
+    string,
+    {
+      timeout: number;
+      role: string;
+      reservedConcurrency: number | string;
+      events: Array<{ sqs: { maximumConcurrency: number | string } }>;
+    }
+  >;
   checkEnvironmentBudget(config: ReturnType<typeof units.readConfig>, stackName: string): number;
 };
 
@@ -67,6 +77,23 @@ test('each unit function has its own role and a queue visibility timeout six tim
   assert.equal(queue?.VisibilityTimeout, 6 * (functions.unit3?.timeout ?? Number.NaN));
 });
 
+test('each unit function reserves its executions, and its queue is polled by no more than those', () => {
+  // Prepare
+  const config = units.readConfig({ unitCount: 2 });
+
+  // Act
+  const byDefault = units.unitFunctions(config);
+  const fixed = units.unitFunctions(config, 5);
+
+  // Assess
+  for (const fn of Object.values(byDefault)) {
+    assert.equal(fn.reservedConcurrency, '${param:unitReservedConcurrency}');
+    assert.equal(fn.events[0]?.sqs.maximumConcurrency, '${param:unitReservedConcurrency}');
+  }
+  assert.equal(fixed.unit1?.reservedConcurrency, 5);
+  assert.equal(fixed.unit1?.events[0]?.sqs.maximumConcurrency, 5);
+});
+
 test('a unit may name an existing bucket in another region: no bucket is created, and IAM and env point at it', () => {
   // Prepare
   const config = units.readConfig({
@@ -81,7 +108,6 @@ test('a unit may name an existing bucket in another region: no bucket is created
   // Assess
   assert.ok(resources.Unit0Bucket);
   assert.equal(resources.Unit1Bucket, undefined);
-  assert.equal(resources.Unit1BucketPolicy, undefined);
   assert.ok(resources.Unit1Queue);
   assert.ok(resources.Unit1Subscription);
   assert.deepEqual(env.DSN_UNIT_BUCKETS?.['Fn::Join'][1], [
@@ -95,10 +121,39 @@ test('a unit may name an existing bucket in another region: no bucket is created
     { Ref: 'AWS::Region' },
   ]);
   const farArn = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::far-unit-1' };
-  assert.deepEqual(units.unitBucketArns(config).slice(2, 4), [
-    farArn,
-    { 'Fn::Join': ['', [farArn, '/*']] },
-  ]);
+  assert.deepEqual(units.unitBucketArns(config)[1], farArn);
+  assert.deepEqual(units.unitObjectArns(config)[1], { 'Fn::Join': ['', [farArn, '/*']] });
+});
+
+test('a bucket an operator names gets the same TLS-only bucket policy as the buckets the stack creates', () => {
+  // Prepare
+  const config = units.readConfig({
+    unitCount: 2,
+    units: [null, { bucket: 'far-unit-1', region: 'eu-west-1' }],
+  });
+
+  // Act
+  const resources = units.unitResources(config);
+
+  // Assess
+  const farArn = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::far-unit-1' };
+  const far = resources.Unit1BucketPolicy?.Properties;
+  assert.equal(resources.Unit1BucketPolicy?.Type, 'AWS::S3::BucketPolicy');
+  assert.equal(far?.Bucket, 'far-unit-1');
+  assert.deepEqual(resources.Unit0BucketPolicy?.Properties.Bucket, { Ref: 'Unit0Bucket' });
+  assert.deepEqual(far?.PolicyDocument, {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [farArn, { 'Fn::Join': ['', [farArn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  });
 });
 
 test('a pool whose unit lists would not fit in a Lambda environment is refused', () => {
