@@ -72,6 +72,16 @@ const VARIABLES = {
   commitWaitMs: ['DSN_COMMIT_WAIT_SECONDS', seconds],
   /** Where rebuild jobs wait for their next invocation. */
   rebuildQueueUrl: ['DSN_REBUILD_QUEUE_URL', text],
+  /** Memory of the functions that hold segments (api, disperser, rebuilder), in bytes. */
+  dataMemoryBytes: [
+    'DSN_DATA_MEMORY_MB',
+    text
+      .transform(Number)
+      .refine((v) => Number.isInteger(v) && v >= 128 && v <= 10_240, {
+        error: (issue) => `must be a Lambda memory size in MB (128..10240), got "${issue.input}"`,
+      })
+      .transform((v) => v * 1024 * 1024),
+  ],
   /** Slice bytes a rebuild may read and write per second (0: no limit). */
   rebuildBytesPerSecond: ['DSN_REBUILD_BYTES_PER_SECOND', nonNegativeInteger],
 } as const;

@@ -49,7 +49,13 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
 export function storeRoutes(s: StoreApi): Record<string, Route> {
   return {
     'POST /vaults': async (event) =>
-      json(201, await createVault({ vaults: s.catalog, poolSize: s.poolSize }, jsonBody(event))),
+      json(
+        201,
+        await createVault(
+          { vaults: s.catalog, poolSize: s.poolSize, memoryBytes: s.memoryBytes, clock: s.clock },
+          jsonBody(event),
+        ),
+      ),
     'GET /vaults': async () => json(200, { vaults: await s.catalog.list() }),
     'GET /vaults/{vault}': async (event) => json(200, await s.vaults.get(vaultParam(event))),
 

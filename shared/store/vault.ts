@@ -30,11 +30,35 @@ export interface Vault {
  * slice PUTs instead of 1536. A writer holds a few segments at a time, well inside its memory.
  */
 export const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
-export const MIN_SEGMENT_SIZE = 4 * 1024;
+/**
+ * Every slice costs an S3 request to write, verify and read: with 4 KiB segments one 4 MiB PUT
+ * of a width-8 k = 1 vault was 8,386 S3 PUTs. 64 KiB keeps a request per 64/k KiB or more.
+ */
+export const MIN_SEGMENT_SIZE = 64 * 1024;
 /** A segment is held in memory while it is encoded; 64 MiB keeps a writer well inside Lambda's. */
 export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
-/** GF(2^8) Reed-Solomon allows at most 256 shards. */
-export const MAX_WIDTH = 256;
+/**
+ * GF(2^8) Reed-Solomon would allow 256 shards; each pillar is a unit request per segment and a
+ * status per message, so a vault spans at most 32 units.
+ */
+export const MAX_WIDTH = 32;
+
+/**
+ * Segments a function holds at once: the writer two, the reader two ahead of the one it sends,
+ * the rebuilder three it checks together. Each is the segment and its n slices of segment / k.
+ */
+export const SEGMENTS_IN_FLIGHT = 3;
+
+/** Bytes the segments in flight of a vault of this geometry take in a function's memory. */
+export function segmentMemory(g: {
+  segmentSize: number;
+  width: number;
+  readThreshold: number;
+}): number {
+  return Math.ceil(g.segmentSize * (1 + g.width / g.readThreshold) * SEGMENTS_IN_FLIGHT);
+}
+
+const MiB = 1024 * 1024;
 
 /** The vault every deployment starts with: 4-of-6, visible once 5 units confirm. */
 export const DEFAULT_VAULT = {
@@ -66,7 +90,7 @@ export function unitAddress(unit: number): string {
  * depend on others (k <= T <= n, one unit per pillar), so those are checked once each field
  * is good on its own.
  */
-export function createVaultRequestSchema(poolSize: number) {
+export function createVaultRequestSchema(poolSize: number, memoryBytes = Number.POSITIVE_INFINITY) {
   return strictObject(
     {
       name: vaultNameSchema,
@@ -90,6 +114,18 @@ export function createVaultRequestSchema(poolSize: number) {
     };
     between('readThreshold', req.readThreshold, 1, req.width);
     between('writeThreshold', req.writeThreshold, req.readThreshold, req.width);
+    // Half the memory is left to the runtime, the SDK and the I/O buffers.
+    const budget = memoryBytes / 2;
+    const segmentSize = req.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    const held = segmentMemory({ ...req, segmentSize });
+    if (req.readThreshold >= 1 && req.readThreshold <= req.width && held > budget) {
+      const fits = Math.floor(budget / ((1 + req.width / req.readThreshold) * SEGMENTS_IN_FLIGHT));
+      ctx.addIssue({
+        code: 'custom',
+        path: ['segmentSize'],
+        message: `${segmentSize}-byte segments with n = ${req.width} and k = ${req.readThreshold} need ${(held / MiB).toFixed(0)} MiB (${SEGMENTS_IN_FLIGHT} segments in flight, each with its n slices of segment / k), over the ${(budget / MiB).toFixed(0)} MiB the functions can spare (half of their ${(memoryBytes / MiB).toFixed(0)} MiB); use segments of at most ${fits} bytes or a larger k`,
+      });
+    }
     if (req.units === undefined) return;
     if (req.units.length !== req.width) {
       ctx.addIssue({
@@ -111,7 +147,8 @@ export function validateVaultName(name: unknown, field = 'name'): string {
 }
 
 /**
- * Validates a create-vault request against a pool of `poolSize` units and completes it.
+ * Validates a create-vault request against a pool of `poolSize` units, and its segments in
+ * flight against `memoryBytes` (the memory of the functions that hold segments), and completes it.
  * Without `units`, the vault takes the `width` least used units (`usage[i]` vaults on unit i),
  * lowest index first among equals, which spreads vaults over the pool.
  * @throws InvalidParameterError naming the field and the rule.
@@ -121,8 +158,9 @@ export function planVault(
   poolSize: number,
   usage: number[],
   now = new Date(),
+  memoryBytes?: number,
 ): Vault {
-  const req = parseWith(createVaultRequestSchema(poolSize), body);
+  const req = parseWith(createVaultRequestSchema(poolSize, memoryBytes), body);
   const units =
     req.units ??
     [...Array(poolSize).keys()]

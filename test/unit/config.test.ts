@@ -22,6 +22,7 @@ const env = {
   DSN_REBUILD_BYTES_PER_SECOND: '0',
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
+  DSN_DATA_MEMORY_MB: '1024',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -44,6 +45,7 @@ test('a complete environment gives the typed configuration', () => {
     commitWaitMs: 10_000,
     rebuildQueueUrl: 'http://q/rebuild',
     rebuildBytesPerSecond: 0,
+    dataMemoryBytes: 1024 * 1024 * 1024,
   });
 });
 

@@ -164,6 +164,7 @@ export function wireStoreApi(rt: Runtime) {
     'networkTopicArn',
     'statusTopicArn',
     'repairQueueUrl',
+    'dataMemoryBytes',
   ]);
   const { pool, unitS3, slices } = sliceStore(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
@@ -190,6 +191,8 @@ export function wireStoreApi(rt: Runtime) {
     /** Uncached: a new vault goes on the least used units, counted from every vault. */
     catalog: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
     poolSize: pool.unitBuckets.length,
+    memoryBytes: config.dataMemoryBytes,
+    clock: rt.clock,
     writer,
     commitWaitMs,
     reader,

@@ -56,14 +56,14 @@ test('every invalid parameter is refused with the field and the rule', () => {
     [{ ...ok, width: '6' }, 'width', /integer, got "6"/],
     [{ ...ok, readThreshold: 7 }, 'readThreshold', /between 1 and 6, got 7/],
     [{ ...ok, writeThreshold: 3 }, 'writeThreshold', /between 4 and 6, got 3/],
-    [{ ...ok, segmentSize: 100 }, 'segmentSize', /between 4096/],
+    [{ ...ok, segmentSize: 4096 }, 'segmentSize', /between 65536/],
     [{ ...ok, units: [0, 1] }, 'units', /exactly width \(6\)/],
     [{ ...ok, units: [0, 1, 2, 3, 4, 4] }, 'units', /must not repeat/],
     [{ ...ok, units: [0, 1, 2, 3, 4, 8] }, 'units[5]', /between 0 and 7/],
     [{ ...ok, colour: 'red' }, 'colour', /is not a vault field/],
     [{ ...ok, units: 'all' }, 'units', /must be a list of unit indices, got "all"/],
     [{ ...ok, units: [0, 1, 2, 3, 4, '5'] }, 'units[5]', /integer, got "5"/],
-    [{ ...ok, segmentSize: 2 ** 60 }, 'segmentSize', /between 4096 and 67108864/],
+    [{ ...ok, segmentSize: 2 ** 60 }, 'segmentSize', /between 65536 and 67108864/],
     [{ ...ok, name: { toString: null } }, 'name', /3-63 .*, got \{"toString":null\}$/],
     [{ ...ok, width: { toString: null } }, 'width', /integer, got \{"toString":null\}$/],
     [null, 'body', /JSON object, got null/],
@@ -87,6 +87,51 @@ test('a misspelt field is refused by its name, not as the field it meant being m
       err.field === 'widht' &&
       err.message ===
         'widht: is not a vault field (known: name, width, readThreshold, writeThreshold, segmentSize, units)',
+  );
+});
+
+test('a vault wider than 32 units, or whose segments in flight outgrow the functions, is refused with the numbers', () => {
+  // Prepare: 1 GiB functions spare 512 MiB for segments.
+  const GiB = 1024 * 1024 * 1024;
+  const wide = { name: 'wide', width: 33, readThreshold: 1, writeThreshold: 1 };
+  const greedy = {
+    name: 'greedy',
+    width: 8,
+    readThreshold: 1,
+    writeThreshold: 1,
+    segmentSize: 64 * 1024 * 1024,
+  };
+
+  // Act and assess: k = 1, n = 8, 64 MiB segments hold 1728 MiB in flight.
+  assert.throws(
+    () => planVault(wide, 40, [], now, GiB),
+    (err: Error) =>
+      err instanceof InvalidParameterError && /^width: must be between 1 and 32/.test(err.message),
+  );
+  assert.throws(
+    () => planVault(greedy, 8, [], now, GiB),
+    (err: Error) =>
+      err instanceof InvalidParameterError &&
+      err.field === 'segmentSize' &&
+      /need 1728 MiB .* over the 512 MiB .* use segments of at most 19884107 bytes/.test(
+        err.message,
+      ),
+  );
+  // With k = 4, 64 MiB segments need 576 MiB (too much for 1 GiB functions), 8 MiB ones fit,
+  // and 4 GiB functions take the 64 MiB ones.
+  assert.equal(
+    planVault(
+      { ...greedy, readThreshold: 4, writeThreshold: 6, segmentSize: 8 * 1024 * 1024 },
+      8,
+      [],
+      now,
+      GiB,
+    ).width,
+    8,
+  );
+  assert.equal(
+    planVault({ ...greedy, readThreshold: 4, writeThreshold: 6 }, 8, [], now, 4 * GiB).segmentSize,
+    64 * 1024 * 1024,
   );
 });
 
