@@ -204,3 +204,16 @@ export function integer(min: number, max: number, rule?: string) {
 export function nonEmptyString(rule = 'must be a non-empty string') {
   return z.string({ error: rule }).min(1, rule);
 }
+
+/**
+ * A query-string or path number: plain decimal digits only (no sign, exponent, hex or spaces,
+ * which `Number` would take), from `min` to `max`.
+ */
+export function decimal(min: number, max: number) {
+  const rule = `must be a decimal integer from ${min} to ${max}`;
+  return z
+    .string({ error: rule })
+    .regex(/^(0|[1-9][0-9]{0,15})$/, rule)
+    .transform(Number)
+    .refine((v) => v >= min && v <= max, rule);
+}

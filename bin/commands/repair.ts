@@ -58,6 +58,18 @@ function reportLost(job: RebuildJob): boolean {
   return true;
 }
 
+const WORST: Explanation['verdict'][] = ['healthy', 'degraded', 'lost'];
+
+/** Two consecutive explain pages as one: their segments, the worst verdict, the next cursor. */
+function joinPages(a: Explanation, b: Explanation): Explanation {
+  return {
+    ...b,
+    verdict: WORST[Math.max(WORST.indexOf(a.verdict), WORST.indexOf(b.verdict))] ?? b.verdict,
+    minGood: Math.min(a.minGood, b.minGood),
+    segments: [...a.segments, ...b.segments],
+  };
+}
+
 export function registerRepairCommands(program: Command, { run }: CommandContext): void {
   program
     .command('explain <target>')
@@ -67,11 +79,18 @@ export function registerRepairCommands(program: Command, { run }: CommandContext
       run(cmd, `explain ${targetText}`, {}, async (s) => {
         const { vault: v, key } = s.about(target(targetText));
         const client = s.client();
-        const e = await client
-          .json<Explanation>('GET', `${objectPath(v, key)}?explain`)
-          .catch((err) => {
-            throw missingRoute(err, 'explain', client);
-          });
+        const page = (cursor: number | null) =>
+          client
+            .json<Explanation>(
+              'GET',
+              `${objectPath(v, key)}?explain${cursor === null ? '' : `&cursor=${cursor}`}`,
+            )
+            .catch((err) => {
+              throw missingRoute(err, 'explain', client);
+            });
+        // The API explains a page of segments per call; the whole object is every page.
+        let e = await page(null);
+        while (e.cursor !== null) e = joinPages(e, await page(e.cursor));
         s.print(e, () => explainText(e, o.verbose === true));
       }),
     );

@@ -3,11 +3,13 @@ import type { wireExplain, wireRebuildControl } from '../../shared/aws/repair/wi
 import { RebuildNotFoundError } from '../../shared/errors.ts';
 import {
   explainObject,
+  explainPageSchema,
   parseRebuildRequest,
   publicJob,
   startRebuild,
 } from '../../shared/repair/index.ts';
 import { validateKey } from '../../shared/store/index.ts';
+import { parseWith } from '../../shared/validate.ts';
 import { json, jsonBody, type Route } from '../http.ts';
 import { vaultParam } from './store.ts';
 
@@ -32,15 +34,21 @@ export function repairRoutes(r: RepairApi): Record<string, Route> {
   };
 }
 
-/** `GET /vaults/{vault}/objects/{key+}?explain`: the store's GET route hands it over. */
+/**
+ * `GET /vaults/{vault}/objects/{key+}?explain[&cursor=S][&limit=N]`: the store's GET route hands
+ * it over. A page of segments at a time; `cursor` in the answer says where the next starts.
+ */
 export function explainRoute(r: RepairApi): Route {
-  return async (event) =>
-    json(
+  return async (event) => {
+    const { explain: _, ...query } = event.queryStringParameters ?? {};
+    return json(
       200,
       await explainObject(
         r.explain,
         vaultParam(event),
         validateKey(event.pathParameters?.key, 'key'),
+        parseWith(explainPageSchema, query),
       ),
     );
+  };
 }

@@ -8,4 +8,10 @@ export { type Codec, type CodecOptions, createCodec, type KernelName } from './r
 export { segmentLength, segmentParts, shardSize } from './segment.ts';
 export { encodeStream } from './segment-stream.ts';
 export { checkSliceLayout, decodeSlice, encodeSlice, s3Crc32 } from './slice-header.ts';
-export { formatSliceName, parseSliceName, revisionPrefix, sliceNamesOf } from './slice-name.ts';
+export {
+  formatSliceName,
+  MAX_SEGMENT_INDEX,
+  parseSliceName,
+  revisionPrefix,
+  sliceNamesOf,
+} from './slice-name.ts';

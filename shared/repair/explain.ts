@@ -1,10 +1,14 @@
 /**
  * Explain: one object's health, per segment and per pillar, with where each slice lives. It
- * reads every slice of the object (n/k times its size), two segments at a time, keeping no
- * payload, so it answers for objects of any size in bounded memory.
+ * reads every slice it reports on, two segments at a time, keeping no payload. One call covers
+ * at most `MAX_EXPLAIN_SEGMENTS` segments and hands back a cursor for the rest, so a call's S3
+ * reads and answer stay bounded whatever the object's size.
  */
-import { ObjectNotFoundError } from '../errors.ts';
+import type { z } from 'zod';
+import { MAX_SEGMENT_INDEX } from '../codec/index.ts';
+import { InvalidParameterError, ObjectNotFoundError } from '../errors.ts';
 import type { ObjectIndex, SliceStore } from '../store/index.ts';
+import { decimal, strictObject } from '../validate.ts';
 import { inspectSegment, type PillarHealth, type Verdict, verdictOf } from './segment-health.ts';
 
 export interface ExplainDeps {
@@ -24,10 +28,14 @@ export interface ObjectExplanation {
   size: number;
   width: number;
   readThreshold: number;
-  /** The worst segment's verdict. */
+  /** Segments of the whole object. */
+  segmentCount: number;
+  /** The worst verdict among the segments of this answer. */
   verdict: Verdict;
-  /** Good slices of the worst segment. */
+  /** Good slices of the worst segment of this answer. */
   minGood: number;
+  /** The segment the next page starts at, or null when this answer reaches the last one. */
+  cursor: number | null;
   segments: Array<{
     segment: number;
     good: number;
@@ -38,22 +46,47 @@ export interface ObjectExplanation {
 
 const PARALLEL_SEGMENTS = 2;
 
-/** @throws ObjectNotFoundError */
+/** Segments one explain call checks by default, and at most (each is n slice reads). */
+export const DEFAULT_EXPLAIN_SEGMENTS = 64;
+export const MAX_EXPLAIN_SEGMENTS = 256;
+
+/** Which segments to explain: from `cursor` (default 0), `limit` of them. */
+export const explainPageSchema = strictObject(
+  {
+    cursor: decimal(0, MAX_SEGMENT_INDEX).default(0),
+    limit: decimal(1, MAX_EXPLAIN_SEGMENTS).default(DEFAULT_EXPLAIN_SEGMENTS),
+  },
+  'an explain parameter',
+);
+
+export type ExplainPage = z.output<typeof explainPageSchema>;
+
+/**
+ * Explains segments `page.cursor` onwards, `page.limit` of them.
+ * @throws ObjectNotFoundError, InvalidParameterError (a cursor past the last segment)
+ */
 export async function explainObject(
   deps: ExplainDeps,
   vault: string,
   key: string,
+  page: ExplainPage = { cursor: 0, limit: DEFAULT_EXPLAIN_SEGMENTS },
 ): Promise<ObjectExplanation> {
   const entry = await deps.index.get(vault, key);
   if (!entry) throw new ObjectNotFoundError(vault, key);
+  if (page.cursor >= entry.segments)
+    throw new InvalidParameterError(
+      'cursor',
+      `must be a segment of the object (0..${entry.segments - 1}), got ${page.cursor}`,
+    );
   const width = entry.units.length;
-  const segments: ObjectExplanation['segments'] = Array(entry.segments);
-  let next = 0;
+  const end = Math.min(entry.segments, page.cursor + page.limit);
+  const segments: ObjectExplanation['segments'] = [];
+  let next = page.cursor;
   const worker = async () => {
-    while (next < entry.segments) {
+    while (next < end) {
       const s = next++;
       const health = await inspectSegment(deps.slices, entry, s);
-      segments[s] = {
+      segments[s - page.cursor] = {
         segment: s,
         good: health.good,
         verdict: health.verdict,
@@ -70,7 +103,7 @@ export async function explainObject(
       };
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_SEGMENTS, entry.segments) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_SEGMENTS, end - page.cursor) }, worker));
   const minGood = Math.min(...segments.map((s) => s.good));
   return {
     vault,
@@ -79,8 +112,10 @@ export async function explainObject(
     size: entry.size,
     width,
     readThreshold: entry.readThreshold,
+    segmentCount: entry.segments,
     verdict: verdictOf(minGood, width, entry.readThreshold),
     minGood,
+    cursor: end < entry.segments ? end : null,
     segments,
   };
 }

@@ -2,7 +2,14 @@
  * Repair (the seed-000 family): segment health, explain, rebuild jobs and the rebuilder.
  * Other systems import this file only.
  */
-export { explainObject } from './explain.ts';
+export {
+  DEFAULT_EXPLAIN_SEGMENTS,
+  type ExplainPage,
+  explainObject,
+  explainPageSchema,
+  MAX_EXPLAIN_SEGMENTS,
+  type ObjectExplanation,
+} from './explain.ts';
 export type { QueuedDamage, RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
 export {
   parseRebuildMessage,

@@ -397,7 +397,7 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
     assert.deepEqual(await get('heal', 'kept/object'), body);
   });
 
-  test('rebuild and explain refuse bad input with the field and the rule', async () => {
+  test('explain answers a page of segments with a cursor; rebuild and explain refuse bad input with the field and the rule', async () => {
     const cases: Array<[string, RequestInit, number, RegExp]> = [
       [
         '/vaults/heal/rebuild',
@@ -414,7 +414,33 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
       ['/vaults/heal/rebuild', { method: 'POST', body: '[' }, 400, /^body: must be valid JSON/],
       ['/vaults/nosuch/rebuild', { method: 'POST' }, 404, /nosuch/],
       ['/vaults/heal/objects/absent?explain', {}, 404, /absent/],
+      ['/vaults/heal/objects/paged?explain&limit=257', {}, 400, /^limit: must be a decimal/],
+      ['/vaults/heal/objects/paged?explain&limit=1e2', {}, 400, /^limit: must be a decimal/],
+      ['/vaults/heal/objects/paged?explain&cursor=-1', {}, 400, /^cursor: must be a decimal/],
+      ['/vaults/heal/objects/paged?explain&cursor=20', {}, 400, /^cursor: must be a segment/],
+      ['/vaults/heal/objects/paged?explain&page=2', {}, 400, /^page: is not an explain/],
     ];
+    // 20 segments of 64 KiB, explained 8 at a time, then the rest at the default page size.
+    assert.equal((await put('heal', 'paged', randomBytes(20 * SEGMENT - 5))).status, 201);
+    type Page = {
+      segmentCount: number;
+      cursor: number | null;
+      segments: Array<{ segment: number }>;
+    };
+    const page = async (query: string) =>
+      (await (await api(`/vaults/heal/objects/paged?explain${query}`)).json()) as Page;
+    const first = await page('&limit=8');
+    const second = await page(`&cursor=${first.cursor}&limit=8`);
+    const last = await page(`&cursor=${second.cursor}`);
+    assert.equal(first.segmentCount, 20);
+    assert.deepEqual(
+      [first, second, last].map((p) => [p.segments[0]?.segment, p.segments.length, p.cursor]),
+      [
+        [0, 8, 8],
+        [8, 8, 16],
+        [16, 4, null],
+      ],
+    );
     for (const [path, init, status, message] of cases) {
       const res = await api(path, init);
       const body = (await res.json()) as { error: { message: string } };

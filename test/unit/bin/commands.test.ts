@@ -152,3 +152,51 @@ test('a route the API lacks says which: admin routes are local only, explain is 
     { message: 'http://dsn.test has no explain route' },
   );
 });
+
+test('explain reads every page of segments and reports the worst verdict of them all', async () => {
+  // Prepare: two pages, the second with a degraded segment.
+  const segment = (n: number, verdict: 'healthy' | 'degraded') => ({
+    segment: n,
+    good: verdict === 'healthy' ? 3 : 2,
+    verdict,
+    pillars: [],
+  });
+  const base = {
+    vault: 'photos',
+    key: 'a.jpg',
+    revision: 'r1',
+    size: 10,
+    width: 3,
+    readThreshold: 2,
+    segmentCount: 3,
+  };
+  const { dsn, calls, printed } = cli({
+    'GET /vaults/photos/objects/a.jpg?explain': {
+      ...base,
+      verdict: 'healthy',
+      minGood: 3,
+      cursor: 2,
+      segments: [segment(0, 'healthy'), segment(1, 'healthy')],
+    },
+    'GET /vaults/photos/objects/a.jpg?explain&cursor=2': {
+      ...base,
+      verdict: 'degraded',
+      minGood: 2,
+      cursor: null,
+      segments: [segment(2, 'degraded')],
+    },
+  });
+
+  // Act
+  await dsn('explain', 'photos/a.jpg');
+
+  // Assess
+  assert.deepEqual(
+    calls.map((c) => c.path),
+    ['/vaults/photos/objects/a.jpg?explain', '/vaults/photos/objects/a.jpg?explain&cursor=2'],
+  );
+  const shown = printed[0]?.json as { verdict: string; minGood: number; segments: unknown[] };
+  assert.equal(shown.verdict, 'degraded');
+  assert.equal(shown.minGood, 2);
+  assert.equal(shown.segments.length, 3);
+});

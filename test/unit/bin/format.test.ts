@@ -57,6 +57,8 @@ test('explain shows the verdict and a grid; --verbose adds units, buckets and de
     size: 100,
     width: 2,
     readThreshold: 1,
+    segmentCount: 2,
+    cursor: null,
     verdict: 'degraded',
     minGood: 1,
     segments: [
