@@ -8,6 +8,7 @@ import {
   InvalidParameterError,
   PayloadTooLargeError,
   RangeNotSatisfiableError,
+  RebuildRestartTooSoonError,
   statusOf,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
@@ -50,6 +51,8 @@ export function toErrorResult(err: unknown, log: Logger): HttpResult {
     }
     if (err instanceof RangeNotSatisfiableError)
       result.headers = { ...result.headers, 'content-range': `bytes */${err.size}` };
+    if (err instanceof RebuildRestartTooSoonError)
+      result.headers = { ...result.headers, 'retry-after': String(err.retryAfterSeconds) };
     return result;
   }
   log.error('unexpected error', err);

@@ -211,6 +211,25 @@ export class RouteNotFoundError extends DsnError {
   }
 }
 
+/** A restart of a rebuild came too soon after the last start (a scrub must get to finish). */
+export class RebuildRestartTooSoonError extends DsnError {
+  readonly vault: string;
+  /** Seconds until a restart is taken. */
+  readonly retryAfterSeconds: number;
+  constructor(vault: string, sinceMs: number, minIntervalMs: number) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((minIntervalMs - sinceMs) / 1000));
+    super(
+      `the rebuild of vault "${vault}" started ${Math.floor(sinceMs / 1000)} s ago; a restart is taken at most once per ${minIntervalMs / 1000} s, so retry in ${retryAfterSeconds} s (without "restart" it resumes)`,
+    );
+    this.vault = vault;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  override get code(): string {
+    return 'RestartTooSoon';
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -230,6 +249,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [UploadStateError, 409],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
+  [RebuildRestartTooSoonError, 429],
   [WriteThresholdNotMetError, 503],
   [SegmentLostError, 503],
   [TooFewShardsError, 503],

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { codecFor, encodeSlice, parseSliceName, revisionPrefix, s3Crc32 } from '../codec/index.ts';
-import { describeError } from '../errors.ts';
+import { describeError, RebuildRestartTooSoonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   type EventBus,
@@ -68,9 +68,14 @@ class LeaseLostError extends Error {
   override name = 'LeaseLostError';
 }
 
+/** A restart replaces a running job at most this long after it started, so a scrub finishes. */
+export const MIN_RESTART_INTERVAL_MS = 60_000;
+
 /**
  * Starts a rebuild of `vault` unless one is running (then returns that one), and asks for an
- * invocation to work on it. @throws VaultNotFoundError
+ * invocation to work on it.
+ * @throws VaultNotFoundError, RebuildRestartTooSoonError (a restart of a running job within a
+ * minute of its start)
  */
 export async function startRebuild(
   deps: Pick<RebuilderDeps, 'vaults' | 'jobs' | 'trigger' | 'clock'>,
@@ -79,6 +84,13 @@ export async function startRebuild(
 ): Promise<RebuildJob> {
   await deps.vaults.get(vault);
   const now = deps.clock.date();
+  // Restarting a running job throws its progress away: repeated, a scrub would never finish.
+  if (request.restart) {
+    const last = await deps.jobs.get(vault);
+    const since = now.getTime() - Date.parse(last?.startedAt ?? '');
+    if (last?.state === 'running' && since < MIN_RESTART_INTERVAL_MS)
+      throw new RebuildRestartTooSoonError(vault, since, MIN_RESTART_INTERVAL_MS);
+  }
   const job = await deps.jobs.start(newRebuildJob(vault, request, now), request.restart);
   if (job.state === 'running') await deps.trigger.continue(vault, job.id);
   return job;

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RebuildRestartTooSoonError } from '../../../shared/errors.ts';
 import type { QueuedDamage } from '../../../shared/repair/ports.ts';
 import { newRebuildJob, type RebuildJob } from '../../../shared/repair/rebuild-job.ts';
-import { type RebuilderDeps, runRebuildStep } from '../../../shared/repair/rebuilder.ts';
+import {
+  type RebuilderDeps,
+  runRebuildStep,
+  startRebuild,
+} from '../../../shared/repair/rebuilder.ts';
 import { Throttle } from '../../../shared/repair/throttle.ts';
+import { planVault } from '../../../shared/store/vault.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { type LogLine, MemoryLogger } from '../../helpers/logger.ts';
 import {
@@ -62,4 +68,39 @@ test('a step that fails rethrows its error, and a checkpoint that fails too is l
     value: 'ProvisionedThroughputExceeded',
   });
   assert.equal((line.fields.error as { message: string }).message, 'table throttled');
+});
+
+test('a restart of a running rebuild is refused within a minute of its start; after that, or once it is done, it is taken', async () => {
+  // Prepare
+  const clock = new ManualClock();
+  const vault = planVault(
+    { name: 'photos', width: 3, readThreshold: 2, writeThreshold: 2 },
+    3,
+    [],
+    clock.date(),
+  );
+  const jobs = new MemoryRebuildJobStore();
+  const trigger = new MemoryRebuildTrigger();
+  const deps = { vaults: new MemoryVaultStore([vault]), jobs, trigger, clock };
+  const restart = { restart: true, stepSegments: 0 };
+
+  // Act and assess
+  const first = await startRebuild(deps, 'photos', { restart: false, stepSegments: 0 });
+  clock.advance(59_000);
+  await assert.rejects(
+    startRebuild(deps, 'photos', restart),
+    (err: Error) =>
+      err instanceof RebuildRestartTooSoonError &&
+      err.retryAfterSeconds === 1 &&
+      /started 59 s ago/.test(err.message),
+  );
+  assert.equal((await jobs.get('photos'))?.id, first.id, 'the running job is kept');
+  clock.advance(1_000);
+  const second = await startRebuild(deps, 'photos', restart);
+  assert.notEqual(second.id, first.id);
+  // The job finishes (its worker holds the lease and saves it done).
+  await jobs.lease('photos', second.id, 'w', clock.now() + 1000, clock.now());
+  await jobs.save({ ...second, state: 'done' }, 'w', true);
+  const third = await startRebuild(deps, 'photos', restart);
+  assert.notEqual(third.id, second.id, 'a done job is restarted at once');
 });
