@@ -230,6 +230,23 @@ export class RebuildRestartTooSoonError extends DsnError {
   }
 }
 
+/** A caller has as many staged uploads open as it may. */
+export class UploadQuotaExceededError extends DsnError {
+  readonly caller: string;
+  readonly quota: number;
+  constructor(caller: string, quota: number) {
+    super(
+      `${caller} has ${quota} staged uploads open, the most one caller may: complete or let some expire first`,
+    );
+    this.caller = caller;
+    this.quota = quota;
+  }
+
+  override get code(): string {
+    return 'TooManyOpenUploads';
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -250,6 +267,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],
+  [UploadQuotaExceededError, 429],
   [WriteThresholdNotMetError, 503],
   [SegmentLostError, 503],
   [TooFewShardsError, 503],

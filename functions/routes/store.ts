@@ -28,6 +28,11 @@ import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts'
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
+/** Who makes the request, for per-caller quotas: the source address, until requests are signed. */
+function callerOf(event: APIGatewayProxyEventV2): string {
+  return `ip:${event.requestContext?.http?.sourceIp ?? 'unknown'}`;
+}
+
 export function vaultParam(event: APIGatewayProxyEventV2): string {
   return validateVaultName(event.pathParameters?.vault, 'vault');
 }
@@ -151,7 +156,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     },
 
     'POST /vaults/{vault}/uploads': async (event) =>
-      json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event))),
+      json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event), callerOf(event))),
     'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
       const body = binaryBody(
         event,

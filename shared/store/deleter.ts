@@ -16,6 +16,11 @@ export interface DeleterDeps {
   ledger: Ledger;
   events: EventBus;
   clock: Clock;
+  /**
+   * How long a tombstone stays: past it no revision older than the delete can still commit
+   * (the pending timeout, plus a margin for clocks).
+   */
+  tombstoneMs: number;
 }
 
 /**
@@ -25,7 +30,12 @@ export interface DeleterDeps {
 export async function deleteObject(deps: DeleterDeps, vault: string, key: string): Promise<void> {
   await deps.vaults.get(vault);
   const now = deps.clock.date();
-  const removed = await deps.index.remove(vault, key, newRevisionId(now.getTime()));
+  const removed = await deps.index.remove(
+    vault,
+    key,
+    newRevisionId(now.getTime()),
+    now.getTime() + deps.tombstoneMs,
+  );
   if (!removed) throw new ObjectNotFoundError(vault, key);
   await deps.ledger.retire(removed.revision, now.getTime() + GARBAGE_GRACE_MS);
   await deps.events.publish(deletedEvent(vault, key, removed.revision, now));

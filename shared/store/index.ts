@@ -64,13 +64,16 @@ export {
 } from './slice-damage.ts';
 export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
 export {
+  attemptDispersal,
   completeUpload,
   createUpload,
   type DispersalMessage,
   disperseUpload,
   getUpload,
+  MAX_OPEN_UPLOADS,
   parseDispersalMessage,
   putPart,
+  UPLOAD_LIFETIME_MS,
   type UploadDeps,
 } from './upload.ts';
 export type { Upload, UploadState } from './upload-record.ts';

@@ -130,8 +130,22 @@ export interface ObjectIndex {
    */
   publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }>;
   get(vault: string, key: string): Promise<IndexEntry | undefined>;
-  /** Replaces the key with a tombstone at `revision`; returns the entry it removed. */
-  remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined>;
+  /**
+   * Replaces the key's live entry with a tombstone at `revision`, kept until `keepUntil` (epoch
+   * ms) so that no older revision can come back meanwhile; returns the entry it removed. A key
+   * that holds nothing (never written, or deleted already) is left as it is: undefined.
+   */
+  remove(
+    vault: string,
+    key: string,
+    revision: string,
+    keepUntil: number,
+  ): Promise<IndexEntry | undefined>;
+  /**
+   * Up to `limit` live entries under `prefix` in key order, after `cursor`. One call reads a
+   * bounded number of items, so a page may come back short (even empty) with a cursor; the
+   * cursor is there exactly when more may follow.
+   */
   list(
     vault: string,
     prefix: string,
@@ -178,6 +192,20 @@ export interface UploadStore {
   get(uploadId: string): Promise<Upload | undefined>;
   /** Applies `fields` if the upload is in one of `from`. @returns whether it applied. */
   transition(uploadId: string, from: UploadState[], fields: Partial<Upload>): Promise<boolean>;
+  /**
+   * Counts `uploadId` among `caller`'s open uploads, until `expiresAt` (epoch ms), unless
+   * `quota` of them are open at `now` already (expired ones do not count, and are dropped).
+   * Idempotent for one id. @returns whether it counts now.
+   */
+  admit(
+    caller: string,
+    uploadId: string,
+    expiresAt: number,
+    quota: number,
+    now: number,
+  ): Promise<boolean>;
+  /** `uploadId` no longer counts among `caller`'s open uploads. Idempotent. */
+  release(caller: string, uploadId: string): Promise<void>;
 }
 
 export interface StagingStore {

@@ -7,6 +7,10 @@ export interface Upload {
   key: string;
   state: UploadState;
   createdAt: string;
+  /** When the record and its staged parts go, completed or not (ISO 8601). */
+  expiresAt: string;
+  /** Who opened it, for the quota of open uploads (`ip:<address>` until there are keys). */
+  caller: string;
   parts?: number;
   size?: number;
   revision?: string;

@@ -7,7 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
-import { InvalidParameterError, UploadNotFoundError, UploadStateError } from '../errors.ts';
+import {
+  describeError,
+  InvalidParameterError,
+  UploadNotFoundError,
+  UploadQuotaExceededError,
+  UploadStateError,
+} from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { integer, nonEmptyString, parseJsonWith, parseWith, strictObject } from '../validate.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { DispersalQueue, StagingStore, UploadStore, VaultStore } from './ports.ts';
@@ -44,20 +51,37 @@ export interface UploadDeps {
   clock: Clock;
 }
 
+/** An upload's record and staged parts go this long after it opened, completed or not. */
+export const UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Staged uploads one caller may hold open at once (each may stage up to 10,000 parts). */
+export const MAX_OPEN_UPLOADS = 100;
+
+/**
+ * Opens a staged upload for `caller`.
+ * @throws VaultNotFoundError, InvalidParameterError, UploadQuotaExceededError
+ */
 export async function createUpload(
   deps: UploadDeps,
   vault: string,
   body: unknown,
+  caller: string,
 ): Promise<Upload> {
   await deps.vaults.get(vault);
   const { key } = parseWith(createUploadSchema, body);
+  const now = deps.clock.now();
   const upload: Upload = {
-    uploadId: `u${deps.clock.now().toString(36)}${randomBytes(8).toString('hex')}`,
+    uploadId: `u${now.toString(36)}${randomBytes(8).toString('hex')}`,
     vault,
     key,
     state: 'open',
-    createdAt: deps.clock.date().toISOString(),
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + UPLOAD_LIFETIME_MS).toISOString(),
+    caller,
   };
+  const expiresAt = now + UPLOAD_LIFETIME_MS;
+  if (!(await deps.uploads.admit(caller, upload.uploadId, expiresAt, MAX_OPEN_UPLOADS, now)))
+    throw new UploadQuotaExceededError(caller, MAX_OPEN_UPLOADS);
   await deps.uploads.create(upload);
   return upload;
 }
@@ -89,11 +113,22 @@ export async function putPart(
   if (upload.state !== 'open')
     throw new UploadStateError(uploadId, `is ${upload.state}; parts are taken only while open`);
   await deps.staging.putPart(uploadId, part, body);
+  // A completion that sealed the upload while this part travelled did not list it: say so
+  // rather than answer as if it counted. (Completion seals before it lists the parts.)
+  const after = await deps.uploads.get(uploadId);
+  if (after?.state !== 'open')
+    throw new UploadStateError(
+      uploadId,
+      `was completed while part ${part} was being stored; the part is not in the upload`,
+    );
 }
 
 /**
- * Checks that parts 1..N are all there and queues the dispersal. Completing twice is harmless.
- * @throws InvalidParameterError when parts are missing.
+ * Seals the upload, checks that parts 1..N are all there, and queues the dispersal. Sealing
+ * comes first, so a part stored after the listing cannot be left out unseen (putPart looks
+ * again after storing). Completing again is harmless; one interrupted after the seal and
+ * before the dispersal was queued is finished by the next call.
+ * @throws InvalidParameterError when parts are missing (the upload stays open).
  */
 export async function completeUpload(
   deps: UploadDeps,
@@ -101,23 +136,57 @@ export async function completeUpload(
   uploadId: string,
 ): Promise<Upload> {
   const upload = await openUpload(deps, vault, uploadId);
-  if (upload.state !== 'open') return upload;
+  if (upload.state === 'open') {
+    if (!(await deps.uploads.transition(uploadId, ['open'], { state: 'dispersing' })))
+      return openUpload(deps, vault, uploadId);
+  } else if (upload.state !== 'dispersing' || upload.parts !== undefined) {
+    return upload;
+  }
   const parts = await deps.staging.listParts(uploadId);
   const gap = parts.findIndex((p, i) => p.part !== i + 1);
-  if (parts.length === 0) throw new InvalidParameterError('parts', 'no part was uploaded');
-  if (gap >= 0)
-    throw new InvalidParameterError(
-      'parts',
-      `part ${gap + 1} is missing (parts must be 1..N with no gap)`,
-    );
+  const missing =
+    parts.length === 0
+      ? 'no part was uploaded'
+      : gap >= 0
+        ? `part ${gap + 1} is missing (parts must be 1..N with no gap)`
+        : undefined;
+  if (missing) {
+    await deps.uploads.transition(uploadId, ['dispersing'], { state: 'open' });
+    throw new InvalidParameterError('parts', missing);
+  }
   const size = parts.reduce((n, p) => n + p.size, 0);
-  await deps.uploads.transition(uploadId, ['open'], {
-    state: 'dispersing',
-    parts: parts.length,
-    size,
-  });
+  // Queued before the counts are recorded: an upload sealed with no counts is one whose
+  // dispersal may not be queued yet, and a later call queues it.
   await deps.dispersal.enqueue(uploadId);
+  await deps.uploads.transition(uploadId, ['dispersing'], { parts: parts.length, size });
+  await deps.uploads.release(upload.caller, uploadId);
   return { ...upload, state: 'dispersing', parts: parts.length, size };
+}
+
+/**
+ * One attempt at a dispersal, the `received`-th delivery of its message out of `max` before
+ * the dead-letter queue. A failure is thrown (the message comes again) unless this was the
+ * last attempt: then the upload ends `failed` with the reason, rather than `dispersing`
+ * forever, and the failure is only logged. Idempotent.
+ */
+export async function attemptDispersal(
+  deps: UploadDeps & { writer: WriterDeps; log: Logger },
+  uploadId: string,
+  waitMs: number,
+  attempt: { received: number; max: number },
+): Promise<WriteOutcome | undefined> {
+  try {
+    return await disperseUpload(deps, uploadId, waitMs);
+  } catch (err) {
+    if (attempt.received < attempt.max) throw err;
+    deps.log.error('dispersal failed on its last attempt', err, { uploadId, ...attempt });
+    const { name, message } = describeError(err);
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      reason: `dispersal failed ${attempt.received} times, last with ${name}: ${message}`,
+    });
+    return undefined;
+  }
 }
 
 /**

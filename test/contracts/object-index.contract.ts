@@ -13,6 +13,8 @@ const r1 = '00mwzq0000aaaaaaaaaaaaaaaa';
 const r2 = '00mwzq0001aaaaaaaaaaaaaaaa';
 const r3 = '00mwzq0002aaaaaaaaaaaaaaaa';
 const r4 = '00mwzq0003aaaaaaaaaaaaaaaa';
+/** When tombstones may go (their TTL). */
+const KEEP = Date.parse('2027-01-01T00:00:00Z');
 
 export function entryOf(key: string, revision: string, vault = 'photos'): IndexEntry {
   return {
@@ -94,8 +96,8 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
       await index.publish(entryOf('a', r2));
 
       // Act
-      const removed = await index.remove('photos', 'a', r3);
-      const again = await index.remove('photos', 'a', r3);
+      const removed = await index.remove('photos', 'a', r3, KEEP);
+      const again = await index.remove('photos', 'a', r3, KEEP);
       const late = await index.publish(entryOf('a', r1));
       const sameAsDelete = await index.publish(entryOf('a', r3));
 
@@ -109,7 +111,7 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
 
     it('a newer revision after a delete brings the key back, replacing nothing', async (index) => {
       await index.publish(entryOf('a', r1));
-      await index.remove('photos', 'a', r2);
+      await index.remove('photos', 'a', r2, KEEP);
       assert.equal(await index.get('photos', 'a'), undefined);
       assert.deepEqual(await index.publish(entryOf('a', r3)), {
         replaced: undefined,
@@ -120,14 +122,21 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
 
     it('a remove older than the entry changes nothing', async (index) => {
       await index.publish(entryOf('a', r2));
-      assert.equal(await index.remove('photos', 'a', r1), undefined);
+      assert.equal(await index.remove('photos', 'a', r1, KEEP), undefined);
       assert.equal((await index.get('photos', 'a'))?.revision, r2);
     });
 
-    it('a remove of a key never published still holds off older revisions', async (index) => {
-      assert.equal(await index.remove('photos', 'a', r2), undefined);
-      assert.deepEqual(await index.publish(entryOf('a', r1)), { replaced: undefined, stale: true });
-      assert.equal(await index.get('photos', 'a'), undefined);
+    it('a remove of a key that holds nothing writes nothing: no tombstone piles up', async (index) => {
+      // Never published, then published and removed: a second remove finds nothing either.
+      assert.equal(await index.remove('photos', 'a', r2, KEEP), undefined);
+      assert.deepEqual(await index.publish(entryOf('a', r1)), {
+        replaced: undefined,
+        stale: false,
+      });
+      assert.deepEqual(await index.remove('photos', 'a', r3, KEEP), entryOf('a', r1));
+      assert.equal(await index.remove('photos', 'a', r4, KEEP), undefined);
+      // The first tombstone (r3) still holds off r2.
+      assert.deepEqual(await index.publish(entryOf('a', r2)), { replaced: undefined, stale: true });
     });
 
     it('vaults are separate', async (index) => {
@@ -145,18 +154,17 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
       for (const key of ['a/5', 'a/1', 'a/3', 'a/2', 'a/4', 'b/1', 'a']) {
         await index.publish(entryOf(key, r1));
       }
-      await index.remove('photos', 'a/2', r2);
+      await index.remove('photos', 'a/2', r2, KEEP);
 
       // Act
       const byTwo = await pages(index, 'a/', 2);
       const byThree = await pages(index, 'a/', 3);
       const whole = await index.list('photos', '', 100);
 
-      // Assess: a page that reaches its limit carries a cursor, even when nothing follows.
+      // Assess: a page carries a cursor exactly when more may follow.
       assert.deepEqual(byTwo, [
         [['a/1', 'a/3'], true],
-        [['a/4', 'a/5'], true],
-        [[], false],
+        [['a/4', 'a/5'], false],
       ]);
       assert.deepEqual(byThree, [
         [['a/1', 'a/3', 'a/4'], true],
@@ -173,7 +181,7 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
     it('a page of tombstones does not end a listing early', async (index) => {
       // Prepare
       for (const key of ['t/1', 't/2', 't/3', 't/4']) await index.publish(entryOf(key, r1));
-      for (const key of ['t/1', 't/2', 't/3']) await index.remove('photos', key, r2);
+      for (const key of ['t/1', 't/2', 't/3']) await index.remove('photos', key, r2, KEEP);
 
       // Act
       const page = await index.list('photos', 't/', 2);
@@ -184,6 +192,27 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
         ['t/4'],
       );
       assert.equal(page.cursor, undefined);
+    });
+
+    it('a listing call reads a bounded number of items: a long run of tombstones ends the page early, with a cursor past them', async (index) => {
+      // Prepare: 1,010 deleted keys, then one live key after them.
+      const dead = Array.from({ length: 1010 }, (_, i) => `d/${String(i).padStart(4, '0')}`);
+      for (const key of dead) await index.publish(entryOf(key, r1));
+      for (const key of dead) await index.remove('photos', key, r2, KEEP);
+      await index.publish(entryOf('d/zz', r1));
+
+      // Act
+      const first = await index.list('photos', 'd/', 5);
+      const second = await index.list('photos', 'd/', 5, first.cursor);
+
+      // Assess: the first call gave up on tombstones, empty but with a cursor; the next found it.
+      assert.deepEqual(first.entries, []);
+      assert.notEqual(first.cursor, undefined);
+      assert.deepEqual(
+        second.entries.map((e) => e.key),
+        ['d/zz'],
+      );
+      assert.equal(second.cursor, undefined);
     });
 
     it('keys list in UTF-8 byte order', async (index) => {

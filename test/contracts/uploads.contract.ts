@@ -14,6 +14,8 @@ export function uploadOf(uploadId: string): Upload {
     key: `k/${uploadId}`,
     state: 'open',
     createdAt: '2026-12-01T00:00:00.000Z',
+    expiresAt: '2026-12-08T00:00:00.000Z',
+    caller: 'ip:127.0.0.1',
   };
 }
 
@@ -75,6 +77,36 @@ export function uploadStoreContract(name: string, factory: PortFactory<UploadSto
         parts: 2,
         failedUnits: [3, 1],
       });
+    });
+
+    it('admit counts open uploads per caller up to the quota; released and expired ones free a place', async (uploads) => {
+      // Prepare
+      const now = Date.parse('2026-12-01T00:00:00Z');
+      const day = 24 * 60 * 60 * 1000;
+
+      // Act and assess: a quota of 2 for one caller; another caller is counted apart.
+      assert.equal(await uploads.admit('ip:a', 'u1', now + day, 2, now), true);
+      assert.equal(await uploads.admit('ip:a', 'u1', now + day, 2, now), true, 'again: same');
+      assert.equal(await uploads.admit('ip:a', 'u2', now + 2 * day, 2, now), true);
+      assert.equal(await uploads.admit('ip:a', 'u3', now + day, 2, now), false);
+      assert.equal(await uploads.admit('ip:b', 'u4', now + day, 2, now), true);
+      await uploads.release('ip:a', 'u2');
+      await uploads.release('ip:a', 'u2');
+      await uploads.release('ip:nobody', 'u9');
+      assert.equal(await uploads.admit('ip:a', 'u3', now + day, 2, now), true);
+      assert.equal(await uploads.admit('ip:a', 'u5', now + day, 2, now), false);
+      // A day on, u1 and u3 have expired: two places again.
+      assert.equal(await uploads.admit('ip:a', 'u5', now + 3 * day, 2, now + day), true);
+      assert.equal(await uploads.admit('ip:a', 'u6', now + 3 * day, 2, now + day), true);
+      assert.equal(await uploads.admit('ip:a', 'u7', now + 3 * day, 2, now + day), false);
+    });
+
+    it('concurrent admits never count more than the quota', async (uploads) => {
+      const now = Date.parse('2026-12-01T00:00:00Z');
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => uploads.admit('ip:c', `c${i}`, now + 1000, 3, now)),
+      );
+      assert.equal(results.filter(Boolean).length, 3);
     });
 
     it('of concurrent transitions out of one state exactly one applies', async (uploads) => {

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
@@ -217,6 +219,53 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
     assert.deepEqual(
       after.objects.map((o) => o.key),
       ['list/a', 'list/c'],
+    );
+  });
+
+  test('a DELETE of a key that holds nothing is a 404 and writes nothing; a real delete leaves a tombstone that expires', async () => {
+    // Prepare
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: cloud.endpoints.dynamodb,
+        region: cloud.service.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    const items = async (prefix: string) =>
+      (
+        await db.send(
+          new QueryCommand({
+            TableName: cloud.ref('ObjectsTable'),
+            KeyConditionExpression: 'vault = :v AND begins_with(#k, :p)',
+            ExpressionAttributeNames: { '#k': 'key' },
+            ExpressionAttributeValues: { ':v': 'small', ':p': prefix },
+          }),
+        )
+      ).Items ?? [];
+    assert.equal((await put('ghosts/real', randomBytes(10))).status, 201);
+
+    // Act: 250 deletes of keys never written, the real one deleted twice.
+    const ghosts = await Promise.all(
+      Array.from({ length: 250 }, (_, i) =>
+        api(`/vaults/small/objects/ghosts/never-${i}`, { method: 'DELETE' }),
+      ),
+    );
+    const real = await api('/vaults/small/objects/ghosts/real', { method: 'DELETE' });
+    const again = await api('/vaults/small/objects/ghosts/real', { method: 'DELETE' });
+
+    // Assess: only the real key has an item, a tombstone due to expire after the pending
+    // timeout and a margin.
+    assert.deepEqual([...new Set(ghosts.map((r) => r.status))], [404]);
+    assert.deepEqual([real.status, again.status], [204, 404]);
+    const left = await items('ghosts/');
+    assert.deepEqual(
+      left.map((i) => [i.key, i.deleted]),
+      [['ghosts/real', true]],
+    );
+    const ttl = Number(left[0]?.ttl) * 1000;
+    assert.ok(
+      ttl > Date.now() + 59 * 60 * 1000 && ttl < Date.now() + 25 * 60 * 60 * 1000,
+      String(ttl),
     );
   });
 

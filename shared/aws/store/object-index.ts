@@ -33,6 +33,12 @@ export function toEntry(item: Record<string, unknown>): IndexEntry {
 // The same revision again is a redelivered task: it succeeds and changes nothing.
 const NEWER_WINS = 'attribute_not_exists(#key) OR revision <= :revision';
 
+/** Items one listing call reads at most, tombstones included (each costs read capacity). */
+export const MAX_LISTING_READS = 1000;
+
+/** Items a listing Query asks for at least. */
+const CHUNK = 100;
+
 export class DynamoObjectIndex implements ObjectIndex {
   private readonly db: DynamoDBDocumentClient;
   private readonly table: string;
@@ -73,9 +79,32 @@ export class DynamoObjectIndex implements ObjectIndex {
     return out.Item && out.Item.deleted !== true ? toEntry(out.Item) : undefined;
   }
 
-  async remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined> {
-    const { old } = await this.putIfNewer({ vault, key, revision, deleted: true });
-    return old && old.deleted !== true ? toEntry(old) : undefined;
+  async remove(
+    vault: string,
+    key: string,
+    revision: string,
+    keepUntil: number,
+  ): Promise<IndexEntry | undefined> {
+    try {
+      const out = await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          // DynamoDB deletes the tombstone once `ttl` (epoch seconds) has passed.
+          Item: { vault, key, revision, deleted: true, ttl: Math.ceil(keepUntil / 1000) },
+          // Only a live entry older than the delete gives way: a key that holds nothing (never
+          // written, or deleted already) gets no tombstone, so none pile up.
+          ConditionExpression:
+            'attribute_exists(#key) AND deleted = :false AND revision < :revision',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':revision': revision, ':false': false },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return out.Attributes ? toEntry(out.Attributes) : undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
   }
 
   async list(
@@ -98,8 +127,13 @@ export class DynamoObjectIndex implements ObjectIndex {
       start = { vault, key: after };
     }
     const entries: IndexEntry[] = [];
-    // Tombstones are filtered after DynamoDB's Limit, so a page can come back short: keep going.
-    while (entries.length < limit) {
+    // Tombstones are filtered after DynamoDB's Limit, so a page can come back short: keep going,
+    // but read at most MAX_LISTING_READS items in one call. A stretch of tombstones then ends
+    // the page early, with a cursor past them.
+    let reads = 0;
+    let lastRead: string | undefined;
+    let full = false;
+    while (!full && reads < MAX_LISTING_READS) {
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.table,
@@ -114,19 +148,33 @@ export class DynamoObjectIndex implements ObjectIndex {
             ...(prefix ? { ':prefix': prefix } : {}),
           },
           ExclusiveStartKey: start,
-          Limit: limit - entries.length,
+          // Whole chunks, so a run of tombstones costs few round trips; extra entries are
+          // dropped and read again by the next page.
+          Limit: Math.min(MAX_LISTING_READS - reads, Math.max(limit - entries.length, CHUNK)),
           ConsistentRead: true,
         }),
       );
-      entries.push(...(out.Items ?? []).map(toEntry));
+      reads += out.ScannedCount ?? 0;
+      const items = out.Items ?? [];
       start = out.LastEvaluatedKey;
+      for (const item of items) {
+        if (entries.length === limit) {
+          full = true;
+          break;
+        }
+        entries.push(toEntry(item));
+      }
+      if (!full && entries.length === limit && start !== undefined) full = true;
       if (!start) break;
+      lastRead = String(start.key);
     }
-    const last = entries.at(-1);
-    const more = start !== undefined && last !== undefined;
+    // The next page starts after the last entry given, or after the last item read when the
+    // read budget ran out first; a page that reached its limit always carries a cursor.
+    const after = full ? entries.at(-1)?.key : start !== undefined ? lastRead : undefined;
     return {
       entries,
-      cursor: more ? Buffer.from(JSON.stringify(last.key)).toString('base64url') : undefined,
+      cursor:
+        after !== undefined ? Buffer.from(JSON.stringify(after)).toString('base64url') : undefined,
     };
   }
 }

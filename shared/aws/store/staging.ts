@@ -7,7 +7,7 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -91,10 +91,91 @@ export class DynamoUploadStore implements UploadStore {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { id: `upload/${upload.uploadId}`, ...upload },
+        // DynamoDB deletes the record once `ttl` (epoch seconds) has passed.
+        Item: {
+          id: `upload/${upload.uploadId}`,
+          ...upload,
+          ttl: Math.ceil(Date.parse(upload.expiresAt) / 1000),
+        },
         ConditionExpression: 'attribute_not_exists(id)',
       }),
     );
+  }
+
+  /**
+   * A caller's open uploads are one item, `upload/quota/<caller>`, mapping each upload id to its
+   * expiry; a version number makes each change conditional on what was read (a few retries
+   * settle concurrent opens).
+   */
+  async admit(
+    caller: string,
+    uploadId: string,
+    expiresAt: number,
+    quota: number,
+    now: number,
+  ): Promise<boolean> {
+    const id = `upload/quota/${caller}`;
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }),
+      );
+      const open = (out.Item?.open ?? {}) as Record<string, number>;
+      const version = out.Item?.version as number | undefined;
+      if (open[uploadId] !== undefined) return true;
+      const expired = Object.keys(open).filter((u) => (open[u] ?? 0) <= now);
+      const live = Object.keys(open).length - expired.length;
+      if (live >= quota && expired.length === 0) return false;
+      const names: Record<string, string> = { '#open': 'open' };
+      const removes = expired.map((u, i) => {
+        names[`#x${i}`] = u;
+        return `#open.#x${i}`;
+      });
+      const admitted = live < quota;
+      if (admitted && out.Item) names['#new'] = uploadId;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { id },
+            UpdateExpression: [
+              `SET version = :next${admitted ? (out.Item ? ', #open.#new = :exp' : ', #open = :first') : ''}`,
+              removes.length > 0 ? `REMOVE ${removes.join(', ')}` : '',
+            ].join(' '),
+            ConditionExpression:
+              version === undefined ? 'attribute_not_exists(id)' : 'version = :version',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':next': (version ?? 0) + 1,
+              ...(version === undefined ? {} : { ':version': version }),
+              ...(admitted
+                ? out.Item
+                  ? { ':exp': expiresAt }
+                  : { ':first': { [uploadId]: expiresAt } }
+                : {}),
+            },
+          }),
+        );
+        return admitted;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException) || attempt >= 8) throw err;
+      }
+    }
+  }
+
+  async release(caller: string, uploadId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/quota/${caller}` },
+          UpdateExpression: 'REMOVE #open.#u',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: { '#open': 'open', '#u': uploadId },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   async get(uploadId: string): Promise<Upload | undefined> {
@@ -106,7 +187,7 @@ export class DynamoUploadStore implements UploadStore {
       }),
     );
     if (!out.Item) return undefined;
-    const { id: _id, ...upload } = out.Item;
+    const { id: _id, ttl: _ttl, ...upload } = out.Item;
     return upload as Upload;
   }
 
@@ -152,6 +233,36 @@ export class SqsDispersalQueue implements DispersalQueue {
   constructor(sqs: SQSClient, queueUrl: string) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
+  }
+
+  private maxReceives: Promise<number> | undefined;
+
+  /**
+   * Receives before a dispersal message goes to the dead-letter queue (its redrive policy),
+   * read once: the disperser's last attempt is the one that receive count reaches.
+   */
+  maxReceiveCount(): Promise<number> {
+    this.maxReceives ??= this.sqs
+      .send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.queueUrl,
+          AttributeNames: ['RedrivePolicy'],
+        }),
+      )
+      .then((out) => {
+        const policy = JSON.parse(out.Attributes?.RedrivePolicy ?? '{}') as {
+          maxReceiveCount?: number | string;
+        };
+        const count = Number(policy.maxReceiveCount);
+        if (!Number.isInteger(count) || count < 1)
+          throw new Error(`queue ${this.queueUrl} has no redrive policy with a maxReceiveCount`);
+        return count;
+      })
+      .catch((err) => {
+        this.maxReceives = undefined;
+        throw err;
+      });
+    return this.maxReceives;
   }
 
   async enqueue(uploadId: string): Promise<void> {

@@ -29,6 +29,9 @@ import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
 import { DynamoVaultStore } from './vault-store.ts';
 
+/** A tombstone outlives the pending timeout by this much, for clocks that disagree. */
+const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
+
 /** How long a read waits for a slice before asking one more pillar. */
 const HEDGE_MS = 250;
 
@@ -132,7 +135,7 @@ export function wireWriter(rt: Runtime) {
 }
 
 /** Staged uploads: records, staging bucket, the dispersal queue, and the writer behind them. */
-export function wireUploads(rt: Runtime): UploadDeps {
+export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
   const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
   return {
     vaults: vaultStore(rt),
@@ -183,6 +186,7 @@ export function wireStoreApi(rt: Runtime) {
     ledger: writer.ledger,
     events: new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
     clock: rt.clock,
+    tombstoneMs: writer.pendingTimeoutMs + TOMBSTONE_MARGIN_MS,
   };
   return {
     config: { ...config, ...pool, commitWaitMs },

@@ -4,7 +4,7 @@
  * and listings paged the way the adapter pages a DynamoDB Query, tombstones filtered after the
  * page's limit, cursors included.
  */
-import { toEntry } from '../../../shared/aws/store/object-index.ts';
+import { MAX_LISTING_READS, toEntry } from '../../../shared/aws/store/object-index.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import type { IndexEntry, ObjectIndex } from '../../../shared/store/index.ts';
 import { byUtf8, document } from './documents.ts';
@@ -49,9 +49,21 @@ export class MemoryObjectIndex implements ObjectIndex {
     return item && item.deleted !== true ? toEntry(item) : undefined;
   }
 
-  async remove(vault: string, key: string, revision: string): Promise<IndexEntry | undefined> {
-    const { old } = this.putIfNewer({ vault, key, revision, deleted: true });
-    return old && old.deleted !== true ? toEntry(old) : undefined;
+  /** Tombstones' expiry (epoch ms) by vault and key, as the adapter's `ttl` attribute. */
+  readonly tombstoneExpiry = new Map<string, number>();
+
+  async remove(
+    vault: string,
+    key: string,
+    revision: string,
+    keepUntil: number,
+  ): Promise<IndexEntry | undefined> {
+    const old = this.items.get(vault)?.get(key);
+    // Only a live entry older than the delete gives way (the adapter's condition).
+    if (!old || old.deleted || byUtf8(old.revision, revision) >= 0) return undefined;
+    this.putIfNewer({ vault, key, revision, deleted: true });
+    this.tombstoneExpiry.set(`${vault}/${key}`, keepUntil);
+    return toEntry(old);
   }
 
   /** A Query of `vault` for keys beginning with `prefix`, after `start`, of at most `limit` items. */
@@ -87,18 +99,35 @@ export class MemoryObjectIndex implements ObjectIndex {
       start = after;
     }
     const entries: IndexEntry[] = [];
-    // Tombstones are filtered after the page's limit, so a page can come back short: keep going.
-    while (entries.length < limit) {
-      const page = this.query(vault, prefix, limit - entries.length, start);
-      entries.push(...page.items.filter((i) => i.deleted === false).map(toEntry));
+    // As the adapter: whole chunks, at most MAX_LISTING_READS items read per call.
+    let reads = 0;
+    let lastRead: string | undefined;
+    let full = false;
+    while (!full && reads < MAX_LISTING_READS) {
+      const page = this.query(
+        vault,
+        prefix,
+        Math.min(MAX_LISTING_READS - reads, Math.max(limit - entries.length, 100)),
+        start,
+      );
+      reads += page.items.length;
       start = page.lastEvaluatedKey;
+      for (const item of page.items.filter((i) => i.deleted === false)) {
+        if (entries.length === limit) {
+          full = true;
+          break;
+        }
+        entries.push(toEntry(item));
+      }
+      if (!full && entries.length === limit && start !== undefined) full = true;
       if (start === undefined) break;
+      lastRead = start;
     }
-    const last = entries.at(-1);
-    const more = start !== undefined && last !== undefined;
+    const after = full ? entries.at(-1)?.key : start !== undefined ? lastRead : undefined;
     return {
       entries,
-      cursor: more ? Buffer.from(JSON.stringify(last.key)).toString('base64url') : undefined,
+      cursor:
+        after !== undefined ? Buffer.from(JSON.stringify(after)).toString('base64url') : undefined,
     };
   }
 }

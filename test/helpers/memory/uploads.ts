@@ -84,6 +84,32 @@ export class MemoryUploadStore implements UploadStore {
     Object.assign(item, document(Object.fromEntries(entries)));
     return true;
   }
+
+  /** caller -> upload id -> expiry (epoch ms), as the adapter's quota item. */
+  private readonly open = new Map<string, Map<string, number>>();
+
+  async admit(
+    caller: string,
+    uploadId: string,
+    expiresAt: number,
+    quota: number,
+    now: number,
+  ): Promise<boolean> {
+    let ids = this.open.get(caller);
+    if (!ids) {
+      ids = new Map();
+      this.open.set(caller, ids);
+    }
+    if (ids.has(uploadId)) return true;
+    for (const [id, until] of ids) if (until <= now) ids.delete(id);
+    if (ids.size >= quota) return false;
+    ids.set(uploadId, expiresAt);
+    return true;
+  }
+
+  async release(caller: string, uploadId: string): Promise<void> {
+    this.open.get(caller)?.delete(uploadId);
+  }
 }
 
 export class MemoryDispersalQueue implements DispersalQueue {

@@ -1,16 +1,32 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidParameterError } from '../../../shared/errors.ts';
+import { systemClock } from '../../../shared/clock.ts';
 import {
+  InvalidParameterError,
+  UploadQuotaExceededError,
+  UploadStateError,
+} from '../../../shared/errors.ts';
+import {
+  attemptDispersal,
+  completeUpload,
   createUpload,
+  MAX_OPEN_UPLOADS,
   parseDispersalMessage,
   putPart,
+  UPLOAD_LIFETIME_MS,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
+import type { Upload } from '../../../shared/store/upload-record.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
+import type { WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
+import { MemoryLogger } from '../../helpers/logger.ts';
 import {
   MemoryDispersalQueue,
+  MemoryLedger,
+  MemoryMulticast,
+  MemoryObjectIndex,
+  MemorySliceStore,
   MemoryStagingStore,
   MemoryUploadStore,
   MemoryVaultStore,
@@ -31,6 +47,19 @@ function memoryDeps() {
   return { deps, uploads, staging };
 }
 
+/** A writer over memory ports, on the default vault. */
+function writerOver(): WriterDeps {
+  return {
+    vaults: new MemoryVaultStore([planVault(DEFAULT_VAULT, 6, [])]),
+    ledger: new MemoryLedger(),
+    index: new MemoryObjectIndex(),
+    slices: new MemorySliceStore(6),
+    multicast: new MemoryMulticast(),
+    clock: systemClock,
+    pendingTimeoutMs: 60_000,
+  };
+}
+
 function refusedOn(field: string, rule: RegExp) {
   return (err: unknown) =>
     err instanceof InvalidParameterError && err.field === field && rule.test(err.rule);
@@ -38,7 +67,7 @@ function refusedOn(field: string, rule: RegExp) {
 
 test('an upload is created for a valid key, and only from a body with nothing else', async () => {
   const { deps, uploads } = memoryDeps();
-  const upload = await createUpload(deps, 'default', { key: 'big/20mib.bin' });
+  const upload = await createUpload(deps, 'default', { key: 'big/20mib.bin' }, 'ip:test');
   assert.equal(upload.key, 'big/20mib.bin');
   assert.equal(upload.state, 'open');
   assert.deepEqual(await uploads.get(upload.uploadId), upload);
@@ -54,14 +83,18 @@ test('an upload is created for a valid key, and only from a body with nothing el
     ['k', 'body', /JSON object/],
   ];
   for (const [body, field, rule] of cases) {
-    await assert.rejects(createUpload(deps, 'default', body), refusedOn(field, rule), String(body));
+    await assert.rejects(
+      createUpload(deps, 'default', body, 'ip:test'),
+      refusedOn(field, rule),
+      String(body),
+    );
   }
   assert.equal(uploads.size, 1, 'nothing refused was stored');
 });
 
 test('part numbers are integers 1..10000', async () => {
   const { deps, staging } = memoryDeps();
-  const { uploadId } = await createUpload(deps, 'default', { key: 'k' });
+  const { uploadId } = await createUpload(deps, 'default', { key: 'k' }, 'ip:test');
   await putPart(deps, 'default', uploadId, 1, new Uint8Array(1));
   await putPart(deps, 'default', uploadId, 10_000, new Uint8Array(1));
   assert.deepEqual(
@@ -98,4 +131,113 @@ test('a dispersal message names an upload, or is refused naming the field', () =
   for (const [body, field, rule] of cases) {
     assert.throws(() => parseDispersalMessage(body), refusedOn(field, rule), body);
   }
+});
+
+test('a caller may hold MAX_OPEN_UPLOADS open; a completed one frees its place', async () => {
+  // Prepare
+  const { deps } = memoryDeps();
+  const opened = [];
+  for (let i = 0; i < MAX_OPEN_UPLOADS; i++)
+    opened.push(await createUpload(deps, 'default', { key: `k${i}` }, 'ip:busy'));
+
+  // Act and assess
+  await assert.rejects(
+    createUpload(deps, 'default', { key: 'one-more' }, 'ip:busy'),
+    (err: Error) => err instanceof UploadQuotaExceededError && /ip:busy has 100/.test(err.message),
+  );
+  assert.ok(await createUpload(deps, 'default', { key: 'k' }, 'ip:other'), 'others are apart');
+  const first = opened[0] as Upload;
+  await putPart(deps, 'default', first.uploadId, 1, new Uint8Array(3));
+  await completeUpload(deps, 'default', first.uploadId);
+  assert.ok(await createUpload(deps, 'default', { key: 'now' }, 'ip:busy'));
+  assert.equal(
+    first.expiresAt,
+    new Date(Date.parse(first.createdAt) + UPLOAD_LIFETIME_MS).toISOString(),
+  );
+});
+
+test('a part stored while the upload is completed is refused, never silently left out', async () => {
+  // Prepare: part 2's store waits until the completion has sealed the upload and listed parts.
+  let release = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  class SlowStaging extends MemoryStagingStore {
+    override async putPart(uploadId: string, part: number, body: Uint8Array) {
+      if (part === 2) await gate;
+      await super.putPart(uploadId, part, body);
+    }
+  }
+  const { deps } = memoryDeps();
+  const staging = new SlowStaging();
+  const slow = { ...deps, staging };
+  const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
+  await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
+
+  // Act
+  const late = putPart(slow, 'default', uploadId, 2, new Uint8Array(7));
+  const completed = await completeUpload(slow, 'default', uploadId);
+  release();
+
+  // Assess: the upload is part 1 alone, and the client of part 2 hears so.
+  assert.equal(completed.parts, 1);
+  assert.equal(completed.size, 5);
+  await assert.rejects(
+    late,
+    (err: Error) => err instanceof UploadStateError && /part 2/.test(err.message),
+  );
+});
+
+test('completing with a part missing keeps the upload open; a completion cut short after the seal is finished by the next', async () => {
+  // Prepare
+  const { deps } = memoryDeps();
+  const queued: string[] = [];
+  const counting = { ...deps, dispersal: { enqueue: async (id: string) => void queued.push(id) } };
+  const { uploadId } = await createUpload(counting, 'default', { key: 'gap' }, 'ip:test');
+  await putPart(counting, 'default', uploadId, 2, new Uint8Array(1));
+
+  // Act and assess: part 1 is missing.
+  await assert.rejects(completeUpload(counting, 'default', uploadId), /part 1 is missing/);
+  assert.equal((await deps.uploads.get(uploadId))?.state, 'open');
+  await putPart(counting, 'default', uploadId, 1, new Uint8Array(1));
+  // A completion that died after sealing: dispersing, no counts, nothing queued.
+  await deps.uploads.transition(uploadId, ['open'], { state: 'dispersing' });
+  const done = await completeUpload(counting, 'default', uploadId);
+  assert.deepEqual([done.state, done.parts, done.size], ['dispersing', 2, 2]);
+  assert.deepEqual(queued, [uploadId]);
+  await completeUpload(counting, 'default', uploadId);
+  assert.deepEqual(queued, [uploadId], 'a complete upload is not queued twice');
+});
+
+test('a dispersal that fails on its last attempt ends the upload failed, with the reason; earlier attempts throw', async () => {
+  // Prepare: the staged part is gone, so every attempt fails reading it.
+  const { deps, staging } = memoryDeps();
+  const { uploadId } = await createUpload(deps, 'default', { key: 'doomed' }, 'ip:test');
+  await putPart(deps, 'default', uploadId, 1, new Uint8Array(4));
+  await completeUpload(deps, 'default', uploadId);
+  class LostPart extends MemoryStagingStore {
+    override readPart(_uploadId: string, part: number): AsyncIterable<Uint8Array> {
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.reject(new Error(`part ${part} vanished from staging`)),
+        }),
+      };
+    }
+  }
+  const log = new MemoryLogger();
+  const failing = {
+    ...deps,
+    staging: Object.assign(new LostPart(), { listParts: staging.listParts.bind(staging) }),
+    writer: writerOver(),
+    log,
+  };
+
+  // Act and assess
+  await assert.rejects(attemptDispersal(failing, uploadId, 0, { received: 1, max: 3 }), /vanished/);
+  assert.equal((await deps.uploads.get(uploadId))?.state, 'dispersing');
+  await attemptDispersal(failing, uploadId, 0, { received: 3, max: 3 });
+  const ended = await deps.uploads.get(uploadId);
+  assert.equal(ended?.state, 'failed');
+  assert.match(ended?.reason ?? '', /failed 3 times, last with Error: part 1 vanished/);
+  assert.equal(log.lines[0]?.message, 'dispersal failed on its last attempt');
 });
