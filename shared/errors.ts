@@ -247,6 +247,28 @@ export class UploadQuotaExceededError extends DsnError {
   }
 }
 
+/** No work item with this id in this vault. */
+export class WorkItemNotFoundError extends DsnError {
+  readonly vault: string;
+  readonly id: string;
+  constructor(vault: string, id: string) {
+    super(`no work item "${id}" in vault "${vault}"`);
+    this.vault = vault;
+    this.id = id;
+  }
+}
+
+/** The work item is not in a state that allows this call (cancelling a running item, say). */
+export class WorkItemStateError extends DsnError {
+  readonly id: string;
+  readonly state: string;
+  constructor(id: string, state: string, message: string) {
+    super(`work item ${id} is ${state}: ${message}`);
+    this.id = id;
+    this.state = state;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -262,8 +284,10 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RevisionNotFoundError, 404],
   [RebuildNotFoundError, 404],
   [RouteNotFoundError, 404],
+  [WorkItemNotFoundError, 404],
   [VaultExistsError, 409],
   [UploadStateError, 409],
+  [WorkItemStateError, 409],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

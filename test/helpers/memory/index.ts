@@ -17,3 +17,4 @@ export {
 export { BadDigestError, MemorySliceStore } from './slice-store.ts';
 export { MemoryDispersalQueue, MemoryStagingStore, MemoryUploadStore } from './uploads.ts';
 export { MemoryVaultStore } from './vault-store.ts';
+export { MemoryWorkStore, UnitDownError } from './work.ts';

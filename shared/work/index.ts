@@ -1,0 +1,50 @@
+/**
+ * Work (seed 001): ordered work items stored dispersed as function slices, taken by workers
+ * through lock-read-delete ownership, run on the vault's objects. Other systems import this
+ * file only.
+ */
+export { decodeDefinition, encodeDefinition } from './function-slice.ts';
+export { storeObjectAccess, WorkOutputError } from './object-access.ts';
+export { type ObjectAccess, type OpContext, OpRegistry, type WorkOp } from './op.ts';
+export { ExpansionCapError } from './ops/decompress.ts';
+export { builtInOps } from './ops/index.ts';
+export { type Claim, claimItem, ownershipThreshold } from './ownership.ts';
+export type {
+  FunctionSliceState,
+  RecordChange,
+  RecordCondition,
+  SliceLock,
+  WorkStore,
+} from './ports.ts';
+export {
+  OPEN_STATES,
+  type PublicWorkItem,
+  publicItem,
+  seqOfId,
+  WORK_STATES,
+  type WorkDefinition,
+  type WorkRecord,
+  type WorkState,
+  workId,
+} from './work-item.ts';
+export {
+  addWork,
+  cancelWork,
+  DEFAULT_LIST_LIMIT,
+  explainWork,
+  getWork,
+  listWork,
+  MAX_LIST_LIMIT,
+  type WorkListDeps,
+  type WorkNudge,
+} from './work-list.ts';
+export {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  drainWork,
+  runNext,
+  type StepReport,
+  type WorkerDeps,
+  type WorkerHooks,
+  type WorkOutcome,
+} from './worker.ts';

@@ -1,0 +1,231 @@
+/**
+ * A worker: finds the next eligible item of a vault's work list in sequence order, takes it by
+ * lock-read-delete (`ownership.ts`), runs its op while renewing the lease, then records the
+ * outcome and deletes the function slices, both conditional on its fencing token. When it
+ * cannot own an item it moves on to the next one in order (the seed's "another next
+ * function"). Lambda workers and `dsn work run` both run this.
+ */
+import type { Clock } from '../clock.ts';
+import { stringOf } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectAccess, OpRegistry } from './op.ts';
+import { claimItem, releaseLocks, renewLease } from './ownership.ts';
+import type { WorkStore } from './ports.ts';
+import { OPEN_STATES, type WorkRecord } from './work-item.ts';
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_LEASE_MS = 60_000;
+
+/**
+ * Points where a test stops a worker as a crash would (each may never resolve), or watches it.
+ * Production passes none.
+ */
+export interface WorkerHooks {
+  afterLocks?(item: WorkRecord, token: number): Promise<void>;
+  afterOutput?(item: WorkRecord, token: number): Promise<void>;
+  /** Every claim attempt, with its token and whether it owned the item. */
+  claimed?(item: WorkRecord, token: number, owned: boolean, why?: string): void;
+}
+
+export interface WorkerDeps {
+  store: WorkStore;
+  ops: OpRegistry;
+  /** The vault's objects, as ops see them. */
+  objects(vault: string): ObjectAccess;
+  clock: Clock;
+  log: Logger;
+  /** This worker's name, recorded as the owner. */
+  owner: string;
+  leaseMs: number;
+  maxAttempts: number;
+  hooks?: WorkerHooks;
+}
+
+export type WorkOutcome = 'done' | 'failed' | 'retry' | 'refused';
+
+export interface StepReport {
+  /** The item it ran, and how that ended; none when no item could be owned. */
+  ran?: { id: string; outcome: WorkOutcome; token: number };
+  /** Items it tried but could not own, with why, in the order tried. */
+  passed: Array<{ id: string; why: string }>;
+  /** Open items that were not eligible yet or held under a live lease. */
+  waiting: number;
+}
+
+const PAGE = 100;
+
+/** Tries the open items of `vault` in order and runs the first it owns. */
+export async function runNext(deps: WorkerDeps, vault: string): Promise<StepReport> {
+  const report: StepReport = { passed: [], waiting: 0 };
+  const doneCache = new Map<string, boolean>();
+  let afterSeq: number | undefined;
+  do {
+    const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
+    for (const item of page.items) {
+      if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) {
+        report.waiting++;
+        continue;
+      }
+      if (!(await eligible(deps.store, item, doneCache))) {
+        report.waiting++;
+        continue;
+      }
+      const claim = await claimItem(
+        {
+          store: deps.store,
+          owner: deps.owner,
+          leaseMs: deps.leaseMs,
+          now: () => deps.clock.now(),
+        },
+        item,
+      );
+      deps.hooks?.claimed?.(item, claim.token, claim.owned, claim.owned ? undefined : claim.why);
+      if (!claim.owned) {
+        report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
+        if (claim.why === 'units') report.waiting++;
+        continue;
+      }
+      await deps.hooks?.afterLocks?.(item, claim.token);
+      const outcome = await execute(deps, item, claim.token, claim.definition.args);
+      report.ran = { id: item.id, outcome, token: claim.token };
+      return report;
+    }
+    afterSeq = page.cursor;
+  } while (afterSeq !== undefined);
+  return report;
+}
+
+/**
+ * Runs items until none can be owned, or until `deadline` (epoch ms) has passed; returns how
+ * many it ran.
+ */
+export async function drainWork(
+  deps: WorkerDeps,
+  vault: string,
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  let ran = 0;
+  while (deps.clock.now() < deadline) {
+    const step = await runNext(deps, vault);
+    if (!step.ran) break;
+    ran++;
+  }
+  return ran;
+}
+
+/** True when every item `item` runs after is done. */
+async function eligible(
+  store: WorkStore,
+  item: WorkRecord,
+  cache: Map<string, boolean>,
+): Promise<boolean> {
+  for (const id of item.after) {
+    let done = cache.get(id);
+    if (done === undefined) {
+      const seq = Number(id.slice(1));
+      done = (await store.get(item.vault, seq))?.state === 'done';
+      cache.set(id, done);
+    }
+    if (!done) return false;
+  }
+  return true;
+}
+
+async function execute(
+  deps: WorkerDeps,
+  item: WorkRecord,
+  token: number,
+  rawArgs: Record<string, unknown>,
+): Promise<WorkOutcome> {
+  const { store, clock, log } = deps;
+  const attempts = item.attempts + 1;
+  // A worker paused since its claim (past its lease) finds a newer owner here, before the op.
+  const leaseUntil = clock.now() + deps.leaseMs;
+  if (!(await store.update(item.vault, item.seq, { leaseUntil }, { token, states: ['running'] }))) {
+    log.warn('work item taken over before its op started', { id: item.id, token });
+    return 'refused';
+  }
+  let running = true;
+  const renewer = (async () => {
+    const every = Math.max(1, Math.floor(deps.leaseMs / 3));
+    let since = 0;
+    while (running) {
+      // Short naps, so a finished op does not keep the process waiting a whole period.
+      const nap = Math.min(every, 1000);
+      await clock.sleep(nap);
+      since += nap;
+      if (!running || since < every) continue;
+      since = 0;
+      const kept = await renewLease(store, item, token, clock.now() + deps.leaseMs).catch(
+        () => true,
+      );
+      if (!kept) {
+        log.warn('work item lease lost; its outcome will be refused', { id: item.id, token });
+        return;
+      }
+    }
+  })();
+  try {
+    let result: unknown;
+    try {
+      const op = deps.ops.get(item.op);
+      const args = deps.ops.parseArgs(item.op, rawArgs);
+      result = await op.run(
+        { vault: item.vault, id: item.id, objects: deps.objects(item.vault) },
+        args,
+      );
+    } catch (err) {
+      const error = stringOf((err as Error)?.message ?? err);
+      const final = attempts >= deps.maxAttempts;
+      log.warn('work item failed', { id: item.id, attempts, final, error });
+      const recorded = await store.update(
+        item.vault,
+        item.seq,
+        final
+          ? {
+              state: 'failed',
+              error,
+              finishedAt: clock.date().toISOString(),
+              owner: undefined,
+              leaseUntil: undefined,
+            }
+          : { state: 'queued', error, owner: undefined, leaseUntil: undefined },
+        { token, states: ['running'] },
+      );
+      if (!recorded) return 'refused';
+      if (final) await deleteSlices(store, item, token);
+      else await releaseLocks(store, item, token, item.units);
+      return final ? 'failed' : 'retry';
+    }
+    await deps.hooks?.afterOutput?.(item, token);
+    const recorded = await store.update(
+      item.vault,
+      item.seq,
+      {
+        state: 'done',
+        result,
+        error: undefined,
+        finishedAt: clock.date().toISOString(),
+        owner: undefined,
+        leaseUntil: undefined,
+      },
+      { token, states: ['running'] },
+    );
+    if (!recorded) {
+      log.warn('work item outcome refused: a newer owner holds it', { id: item.id, token });
+      return 'refused';
+    }
+    await deleteSlices(store, item, token);
+    return 'done';
+  } finally {
+    running = false;
+    void renewer;
+  }
+}
+
+/** Deletes the slices still locked with `token`; a unit that fails keeps an orphan, no more. */
+async function deleteSlices(store: WorkStore, item: WorkRecord, token: number): Promise<void> {
+  await Promise.allSettled(
+    item.units.map((unit) => store.deleteSlice(item.vault, item.seq, unit, token)),
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * The work system's port in memory, as DynamoWorkStore keeps it: a catalog record and a counter
+ * per vault, a function slice with its lock per (unit, item), every change one conditional
+ * write. Each call yields to the event loop first, so racing workers interleave as they would
+ * on a network; `failing` units throw, as a unit that is down would.
+ */
+import type {
+  FunctionSliceState,
+  RecordChange,
+  RecordCondition,
+  SliceLock,
+  WorkRecord,
+  WorkState,
+  WorkStore,
+} from '../../../shared/work/index.ts';
+import { document } from './documents.ts';
+
+interface StoredSlice {
+  slice: Uint8Array;
+  owner?: string;
+  token?: number;
+  leaseUntil?: number;
+}
+
+/** What a unit that is down answers. */
+export class UnitDownError extends Error {
+  override name = 'UnitDownError';
+}
+
+/** A small seeded generator (mulberry32), so a jittered run can be repeated. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class MemoryWorkStore implements WorkStore {
+  private readonly seqs = new Map<string, number>();
+  private readonly tokens = new Map<string, number>();
+  private readonly records = new Map<string, WorkRecord>();
+  private readonly slices = new Map<string, StoredSlice>();
+  /** Units whose every call fails. */
+  readonly failing = new Set<number>();
+  /** Lock requests answered, favorable or not (the benchmark's attempts per item). */
+  lockRequests = 0;
+  private readonly jitter?: () => number;
+
+  /**
+   * With `jitterSeed`, each call waits 1-4 event-loop turns instead of one, so the requests of
+   * racing workers reach the units in mixed orders, as on a network.
+   */
+  constructor(options: { jitterSeed?: number } = {}) {
+    if (options.jitterSeed !== undefined) this.jitter = random(options.jitterSeed);
+  }
+
+  private async tick(): Promise<void> {
+    const turns = this.jitter ? 1 + Math.floor(this.jitter() * 4) : 1;
+    for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private static key(vault: string, seq: number) {
+    return `${vault}/${seq}`;
+  }
+
+  private async unit(unit: number): Promise<void> {
+    await this.tick();
+    if (this.failing.has(unit)) throw new UnitDownError(`unit ${unit} is down`);
+  }
+
+  async nextSeq(vault: string): Promise<number> {
+    await this.tick();
+    const next = (this.seqs.get(vault) ?? 0) + 1;
+    this.seqs.set(vault, next);
+    return next;
+  }
+
+  async create(record: WorkRecord): Promise<void> {
+    await this.tick();
+    const key = MemoryWorkStore.key(record.vault, record.seq);
+    if (!this.records.has(key)) this.records.set(key, document(record));
+  }
+
+  async get(vault: string, seq: number): Promise<WorkRecord | undefined> {
+    await this.tick();
+    const record = this.records.get(MemoryWorkStore.key(vault, seq));
+    return record && document(record);
+  }
+
+  async list(
+    vault: string,
+    opts: { states?: readonly WorkState[]; afterSeq?: number; limit: number },
+  ): Promise<{ items: WorkRecord[]; cursor?: number }> {
+    await this.tick();
+    const all = [...this.records.values()]
+      .filter((r) => r.vault === vault && r.seq > (opts.afterSeq ?? 0))
+      .sort((a, b) => a.seq - b.seq);
+    const items: WorkRecord[] = [];
+    for (const [i, r] of all.entries()) {
+      if (opts.states && !opts.states.includes(r.state)) continue;
+      items.push(document(r));
+      if (items.length === opts.limit)
+        return i < all.length - 1 ? { items, cursor: r.seq } : { items };
+    }
+    return { items };
+  }
+
+  async newToken(vault: string, seq: number): Promise<number> {
+    await this.tick();
+    const key = MemoryWorkStore.key(vault, seq);
+    const token = (this.tokens.get(key) ?? 0) + 1;
+    this.tokens.set(key, token);
+    return token;
+  }
+
+  async update(
+    vault: string,
+    seq: number,
+    change: RecordChange,
+    when: RecordCondition,
+  ): Promise<boolean> {
+    await this.tick();
+    const record = this.records.get(MemoryWorkStore.key(vault, seq));
+    if (!record) return false;
+    if (when.states && !when.states.includes(record.state)) return false;
+    if (when.token !== undefined && record.token !== when.token) return false;
+    if (when.tokenBelow !== undefined && !(record.token < when.tokenBelow)) return false;
+    const next: Record<string, unknown> = { ...record };
+    for (const [field, value] of Object.entries(change)) {
+      if (value === undefined) delete next[field];
+      else next[field] = document(value);
+    }
+    this.records.set(MemoryWorkStore.key(vault, seq), next as unknown as WorkRecord);
+    return true;
+  }
+
+  private sliceKey(vault: string, seq: number, unit: number) {
+    return `${unit}/${vault}/${seq}`;
+  }
+
+  async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
+    await this.unit(unit);
+    const key = this.sliceKey(vault, seq, unit);
+    if (!this.slices.has(key)) this.slices.set(key, { slice: Uint8Array.from(slice) });
+  }
+
+  async lockSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    lock: SliceLock,
+    now: number,
+  ): Promise<Uint8Array | undefined> {
+    await this.unit(unit);
+    this.lockRequests++;
+    const stored = this.slices.get(this.sliceKey(vault, seq, unit));
+    if (!stored) return undefined;
+    const free = stored.owner === undefined || (stored.leaseUntil ?? 0) < now;
+    const newer = stored.token === undefined || stored.token < lock.token;
+    if (!free || !newer) return undefined;
+    Object.assign(stored, lock);
+    return Uint8Array.from(stored.slice);
+  }
+
+  async renewSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    token: number,
+    leaseUntil: number,
+  ): Promise<boolean> {
+    await this.unit(unit);
+    const stored = this.slices.get(this.sliceKey(vault, seq, unit));
+    if (!stored || stored.token !== token || stored.owner === undefined) return false;
+    stored.leaseUntil = leaseUntil;
+    return true;
+  }
+
+  async releaseSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
+    await this.unit(unit);
+    const stored = this.slices.get(this.sliceKey(vault, seq, unit));
+    if (!stored || stored.token !== token) return false;
+    stored.owner = undefined;
+    stored.leaseUntil = undefined;
+    return true;
+  }
+
+  async deleteSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
+    await this.unit(unit);
+    const key = this.sliceKey(vault, seq, unit);
+    const stored = this.slices.get(key);
+    if (!stored || stored.token !== token) return false;
+    this.slices.delete(key);
+    return true;
+  }
+
+  async sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState> {
+    await this.unit(unit);
+    const stored = this.slices.get(this.sliceKey(vault, seq, unit));
+    if (!stored) return { unit, present: false, locked: false };
+    return {
+      unit,
+      present: true,
+      locked: stored.owner !== undefined,
+      ...(stored.owner !== undefined ? { owner: stored.owner } : {}),
+      ...(stored.token !== undefined ? { token: stored.token } : {}),
+      ...(stored.leaseUntil !== undefined ? { leaseUntil: stored.leaseUntil } : {}),
+    };
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The lock-read-delete protocol (seed 001) over the memory WorkStore: racing workers, two
+ * workers on one item, crash points with lease expiry on a ManualClock and a stale owner
+ * refused by fencing, failing units, and attempts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  addWork,
+  claimItem,
+  decodeDefinition,
+  drainWork,
+  getWork,
+  ownershipThreshold,
+  runNext,
+  type WorkRecord,
+} from '../../../shared/work/index.ts';
+import { gate, LEASE_MS, vaultOf, workWorld } from './world.ts';
+
+type World = ReturnType<typeof workWorld>;
+
+async function addCounts(w: World, count: number): Promise<WorkRecord[]> {
+  const items: WorkRecord[] = [];
+  for (let i = 0; i < count; i++)
+    items.push(await addWork(w.list, 'jobs', { op: 'count', args: {} }));
+  return items;
+}
+
+/** Items still queued or running. */
+async function open(w: World): Promise<number> {
+  return (await w.store.list('jobs', { states: ['queued', 'running'], limit: 1000 })).items.length;
+}
+
+/** Lets every pending memory call (one event-loop turn each) run. */
+const settle = async (turns = 50) => {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('work items: lock-read-delete ownership', () => {
+  test('the ownership threshold is max(T, floor(n/2) + 1)', () => {
+    assert.equal(ownershipThreshold(6, 5), 5);
+    assert.equal(ownershipThreshold(6, 3), 4);
+    assert.equal(ownershipThreshold(5, 2), 3);
+    assert.equal(ownershipThreshold(1, 1), 1);
+  });
+
+  test('an added item gets the next sequence number and n function slices that decode to it', async () => {
+    // Prepare
+    const w = workWorld();
+
+    // Act
+    const [first, second] = await addCounts(w, 2);
+
+    // Assess
+    assert.deepEqual([first?.seq, second?.seq], [1, 2]);
+    assert.equal(first?.state, 'queued');
+    const slices = await Promise.all(
+      w.vault.units.map(async (unit) => {
+        const token = 100 + unit;
+        return (
+          (await w.store.lockSlice('jobs', 2, unit, { owner: 't', token, leaseUntil: 1 }, 0)) ??
+          null
+        );
+      }),
+    );
+    assert.ok(slices.every((s) => s !== null));
+    // Any k of them give the definition back.
+    const shape = { vault: 'jobs', seq: 2, width: 6, readThreshold: 4 };
+    assert.deepEqual(decodeDefinition([null, slices[1] ?? null, null, ...slices.slice(3)], shape), {
+      vault: 'jobs',
+      seq: 2,
+      op: 'count',
+      args: {},
+      after: [],
+    });
+  });
+
+  test('8 racing workers take 60 items: each runs exactly once, no two owners of one item at once', async () => {
+    // Prepare: requests reach the units in mixed orders, so claims really collide.
+    const w = workWorld(vaultOf(6, 2, 2), { jitterSeed: 11 });
+    const items = await addCounts(w, 60);
+
+    // Act: a worker that owned nothing may have lost every race on the way: it drains again.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        while ((await drainWork(w.worker(`worker-${i}`), 'jobs')) > 0 || (await open(w)) > 0);
+      }),
+    );
+
+    // Assess
+    for (const item of items) {
+      const record = await getWork(w.list, 'jobs', item.id);
+      assert.equal(record.state, 'done', item.id);
+      assert.equal(w.runs.get(item.id), 1, `${item.id} ran once`);
+    }
+    assert.ok(
+      w.claims.some((c) => !c.owned && c.why === 'contended'),
+      'some claims collided and lost',
+    );
+    // Fencing tokens: per item, owned claims have distinct, increasing tokens, and here
+    // (no lease expired) exactly one claim owned each item.
+    for (const item of items) {
+      const owned = w.claims.filter((c) => c.id === item.id && c.owned);
+      assert.equal(owned.length, 1, `${item.id}: ${JSON.stringify(owned)}`);
+      const tokens = w.claims.filter((c) => c.id === item.id).map((c) => c.token);
+      assert.equal(new Set(tokens).size, tokens.length, 'no token issued twice');
+    }
+    const workers = new Set(w.claims.filter((c) => c.owned).map((c) => c.worker));
+    assert.ok(workers.size > 1, 'the work was shared');
+  });
+
+  test('of three claims racing on one item, with unit answers in mixed orders, at most one owns it', async () => {
+    let owned = 0;
+    let none = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      // Prepare
+      // k = T = 2 of 6: a claim of 2 or 3 units decodes, so only the majority rule keeps
+      // two claimers from both owning the item.
+      const w = workWorld(vaultOf(6, 2, 2), { jitterSeed: seed });
+      const [item] = await addCounts(w, 1);
+      const deps = (owner: string) => ({
+        store: w.store,
+        owner,
+        leaseMs: LEASE_MS,
+        now: () => w.clock.now(),
+      });
+
+      // Act
+      const claims = await Promise.all(
+        ['a', 'b', 'c'].map((o) => claimItem(deps(o), item as WorkRecord)),
+      );
+
+      // Assess
+      const owners = claims.filter((c) => c.owned).length;
+      assert.ok(owners <= 1, `seed ${seed}: ${owners} owners`);
+      if (owners === 1) owned++;
+      else none++;
+    }
+    assert.ok(owned > 0, 'some race had a winner');
+    assert.ok(owned + none === 40);
+  });
+
+  test('two workers on one item: exactly one owns it, the other moves on to the next item', async () => {
+    // Prepare
+    const w = workWorld();
+    const [first, second] = await addCounts(w, 2);
+
+    // Act
+    const [a, b] = await Promise.all([
+      runNext(w.worker('a'), 'jobs'),
+      runNext(w.worker('b'), 'jobs'),
+    ]);
+
+    // Assess
+    const reports = [a, b];
+    const owner = reports.find((r) => r.ran?.id === first?.id);
+    const other = reports.find((r) => r !== owner);
+    assert.ok(owner && other, JSON.stringify(reports));
+    assert.equal(owner.passed.length, 0);
+    assert.equal(other.passed[0]?.id, first?.id, 'the loser tried the first item');
+    assert.match(other.passed[0]?.why ?? '', /^contended/);
+    assert.equal(other.ran?.id, second?.id, 'and went on to the next');
+    assert.equal(w.runs.get(first?.id ?? ''), 1);
+    assert.equal(w.runs.get(second?.id ?? ''), 1);
+  });
+
+  test('a losing claim releases the slices it locked, so the item is not held by anyone', async () => {
+    // Prepare: a holds 3 of 6 units' slices of item 1, b gets the other 3: neither reaches 5.
+    const w = workWorld();
+    const [item] = await addCounts(w, 1);
+    const record = item as WorkRecord;
+    const now = w.clock.now();
+    for (const unit of [0, 1, 2])
+      await w.store.lockSlice(
+        'jobs',
+        1,
+        unit,
+        { owner: 'a', token: 50, leaseUntil: now + LEASE_MS },
+        now,
+      );
+
+    // Act
+    const claim = await claimItem(
+      { store: w.store, owner: 'b', leaseMs: LEASE_MS, now: () => w.clock.now() },
+      record,
+    );
+
+    // Assess
+    assert.equal(claim.owned, false);
+    for (const unit of [3, 4, 5])
+      assert.equal((await w.store.sliceState('jobs', 1, unit)).locked, false);
+    for (const unit of [0, 1, 2])
+      assert.equal((await w.store.sliceState('jobs', 1, unit)).owner, 'a');
+  });
+
+  for (const point of [
+    'after the locks',
+    'in the middle of the op',
+    'after the output, before the delete',
+  ] as const) {
+    test(`a worker killed ${point} leaves the item done exactly once after the lease, and its resumed completion is refused`, async () => {
+      // Prepare
+      const w = workWorld();
+      const [item] = await addCounts(w, 1);
+      const id = item?.id as string;
+      const paused = gate();
+      const reached = gate();
+      const hold = async () => {
+        reached.open();
+        await paused.wait;
+      };
+      const hooks =
+        point === 'after the locks'
+          ? { afterLocks: hold }
+          : point === 'after the output, before the delete'
+            ? { afterOutput: hold }
+            : {};
+      if (point === 'in the middle of the op')
+        w.gates.set(
+          id,
+          paused.wait.then(() => undefined),
+        );
+      const stale = runNext(w.worker('stale', hooks), 'jobs');
+      if (point === 'in the middle of the op') {
+        await settle();
+        reached.open();
+      }
+      await reached.wait;
+
+      // Act: nobody takes it while the lease lives; after it, b takes it over with a higher token.
+      const early = await runNext(w.worker('b'), 'jobs');
+      assert.equal(early.ran, undefined, 'the lease still holds');
+      w.clock.advance(LEASE_MS + 1);
+      const inOp = gate();
+      w.gates.set(id, inOp.wait);
+      const taking = runNext(w.worker('b'), 'jobs');
+      await settle();
+      // The stale worker resumes while the new owner is inside the op.
+      const running = await getWork(w.list, 'jobs', id);
+      assert.deepEqual([running.state, running.owner], ['running', 'b']);
+      paused.open();
+      const resumed = await stale;
+      assert.equal((await getWork(w.list, 'jobs', id)).state, 'running', "still the new owner's");
+      inOp.open();
+      const takeover = await taking;
+
+      // Assess
+      assert.equal(takeover.ran?.outcome, 'done');
+      const staleToken = w.claims.find((c) => c.worker === 'stale' && c.owned)?.token ?? 0;
+      assert.ok((takeover.ran?.token ?? 0) > staleToken, 'the takeover has a higher token');
+      assert.equal(resumed.ran?.outcome, 'refused', 'the stale owner cannot complete');
+      const record = await getWork(w.list, 'jobs', id);
+      assert.equal(record.state, 'done');
+      assert.equal(record.token, takeover.ran?.token);
+      assert.deepEqual([...w.outputs], [`out/${id}`], 'one output, whoever wrote it');
+      // A worker resumed after its claim is fenced off before the op; one resumed inside or after
+      // the op finishes it a second time, to the same key, and only its record is refused.
+      assert.equal(w.runs.get(id), point === 'after the locks' ? 1 : 2);
+      const explain = await Promise.all(w.vault.units.map((u) => w.store.sliceState('jobs', 1, u)));
+      assert.ok(
+        explain.every((s) => !s.present),
+        'the slices are deleted',
+      );
+    });
+  }
+
+  test('with n - threshold units failing ownership still works; with one more the item stays queued with a reason, and runs once they are back', async () => {
+    // Prepare: 6 units, T = 4: threshold 4, so 2 may fail.
+    const w = workWorld(vaultOf(6, 3, 4));
+    const [first, second] = await addCounts(w, 2);
+
+    // Act 1: two units down.
+    w.store.failing.add(1);
+    w.store.failing.add(4);
+    const ok = await runNext(w.worker('a'), 'jobs');
+
+    // Assess 1
+    assert.equal(ok.ran?.id, first?.id);
+    assert.equal(ok.ran?.outcome, 'done');
+
+    // Act 2: a third unit down.
+    w.store.failing.add(2);
+    const stuck = await runNext(w.worker('a'), 'jobs');
+
+    // Assess 2
+    assert.equal(stuck.ran, undefined);
+    assert.match(
+      stuck.passed[0]?.why ?? '',
+      /^units: 3 of 6 units answered favorably, 4 needed; units failed: 1 \(unit 1 is down\)/,
+    );
+    const waiting = await getWork(w.list, 'jobs', second?.id as string);
+    assert.equal(waiting.state, 'queued');
+    assert.match(waiting.reason ?? '', /4 needed/);
+    assert.equal(w.runs.get(second?.id as string), undefined);
+
+    // Act 3: units back.
+    w.store.failing.clear();
+    const later = await runNext(w.worker('a'), 'jobs');
+
+    // Assess 3
+    assert.equal(later.ran?.outcome, 'done');
+    const done = await getWork(w.list, 'jobs', second?.id as string);
+    assert.equal(done.state, 'done');
+    assert.equal(done.reason, undefined);
+  });
+
+  test('a failing op is retried, then ends failed with its error after 3 attempts', async () => {
+    // Prepare
+    const w = workWorld();
+    const [flaky, broken] = await addCounts(w, 2);
+    w.failures.set(flaky?.id as string, 1);
+    w.failures.set(broken?.id as string, 99);
+
+    // Act
+    await drainWork(w.worker('a'), 'jobs');
+
+    // Assess
+    const a = await getWork(w.list, 'jobs', flaky?.id as string);
+    assert.deepEqual([a.state, a.attempts], ['done', 2]);
+    const b = await getWork(w.list, 'jobs', broken?.id as string);
+    assert.deepEqual([b.state, b.attempts], ['failed', 3]);
+    assert.match(b.error ?? '', /count failed on purpose/);
+  });
+
+  test('an item waits for the items it runs after', async () => {
+    // Prepare
+    const w = workWorld();
+    const [first] = await addCounts(w, 1);
+    const later = await addWork(w.list, 'jobs', { op: 'count', args: {}, after: [first?.id] });
+    w.failures.set(first?.id as string, 1);
+
+    // Act: the first fails once, so the dependent is not eligible on the first pass.
+    const step = await runNext(w.worker('a'), 'jobs');
+    const blocked = await runNext(w.worker('a'), 'jobs');
+
+    // Assess
+    assert.equal(step.ran?.outcome, 'retry');
+    assert.equal(blocked.ran?.id, first?.id, 'the first again, never the dependent');
+    assert.equal((await getWork(w.list, 'jobs', later.id)).state, 'queued');
+    await drainWork(w.worker('a'), 'jobs');
+    assert.equal((await getWork(w.list, 'jobs', later.id)).state, 'done');
+  });
+});
