@@ -7,12 +7,14 @@ import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
+import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { storeRoutes } from './routes/store.ts';
+import { workRoutes } from './routes/work.ts';
 
 const rt = runtime('api');
 const store = wireStoreApi(rt);
@@ -26,6 +28,7 @@ const routes: Record<string, Route> = {
   },
   ...storeRoutes(store),
   ...repairRoutes(repair),
+  ...workRoutes(wireWork(rt)),
 };
 const explain = explainRoute(repair);
 

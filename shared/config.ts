@@ -84,6 +84,17 @@ const VARIABLES = {
   ],
   /** Slice bytes a rebuild may read and write per second (0: no limit). */
   rebuildBytesPerSecond: ['DSN_REBUILD_BYTES_PER_SECOND', nonNegativeInteger],
+  /** Work items (seed 001): function slices, locks and work lists. */
+  workTable: ['DSN_WORK_TABLE', text],
+  /** Where adding an item nudges the workers. */
+  workQueueUrl: ['DSN_WORK_QUEUE_URL', text],
+  /** Times a work item's op is tried before the item ends failed. */
+  workMaxAttempts: [
+    'DSN_WORK_MAX_ATTEMPTS',
+    text.transform(Number).refine((v) => Number.isInteger(v) && v >= 1 && v <= 100, {
+      error: (issue) => `must be an integer from 1 to 100, got "${issue.input}"`,
+    }),
+  ],
 } as const;
 
 type Variables = typeof VARIABLES;

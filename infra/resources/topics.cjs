@@ -12,10 +12,11 @@ const { readConfig, roleArn } = require('./units.cjs');
 function publishers({ unitCount }) {
   const units = Array.from({ length: unitCount }, (_, i) => `unit${i}`);
   return {
-    // The writer (the api for PUTs, the disperser for staged uploads) multicasts slices.
-    NetworkTopic: ['api', 'disperser'],
+    // The writer (the api for PUTs, the disperser for staged uploads, the worker for outputs)
+    // multicasts slices.
+    NetworkTopic: ['api', 'disperser', 'worker'],
     // Units report statuses; the writer nudges the committer once a revision is written.
-    StatusTopic: [...units, 'api', 'disperser'],
+    StatusTopic: [...units, 'api', 'disperser', 'worker'],
     // object.committed (committer), object.deleted (api), object.lost (rebuilder).
     EventsTopic: ['committer', 'api', 'rebuilder'],
   };

@@ -77,7 +77,7 @@ export {
   type UploadDeps,
 } from './upload.ts';
 export type { Upload, UploadState } from './upload-record.ts';
-export { type Vault, validateVaultName } from './vault.ts';
+export { type Vault, validateVaultName, vaultNameSchema } from './vault.ts';
 export {
   CachingVaultStore,
   createVault,

@@ -4,6 +4,7 @@
  * file only.
  */
 export { decodeDefinition, encodeDefinition } from './function-slice.ts';
+export { nudgeBody, parseNudge } from './nudge.ts';
 export { storeObjectAccess, WorkOutputError } from './object-access.ts';
 export { type ObjectAccess, type OpContext, OpRegistry, type WorkOp } from './op.ts';
 export { ExpansionCapError } from './ops/decompress.ts';

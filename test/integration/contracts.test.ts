@@ -33,6 +33,7 @@ import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import { DynamoUploadStore, S3StagingStore } from '../../shared/aws/store/staging.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
+import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
@@ -41,6 +42,7 @@ import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
 import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
+import { workStoreContract } from '../contracts/work-store.contract.ts';
 import { EPHEMERAL_PORTS, eventually, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 import { MemoryLogger } from '../helpers/logger.ts';
 
@@ -149,6 +151,10 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     uploadStoreContract(
       `DynamoUploadStore on ${engine}`,
       onTable('ControlTable', (db, table) => new DynamoUploadStore(db, table)),
+    );
+    workStoreContract(
+      `DynamoWorkStore on ${engine}`,
+      onTable('WorkTable', (db, table) => new DynamoWorkStore(db, table)),
     );
 
     if (engine !== 'dynalite') return;

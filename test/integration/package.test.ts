@@ -67,6 +67,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     RepairQueue: 'sqs:SendMessage',
     DispersalQueue: 'sqs:SendMessage',
     RebuildQueue: 'sqs:SendMessage',
+    WorkQueue: 'sqs:SendMessage',
+    WorkTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     StagingBucket: 's3:ListBucket',
     'StagingBucket/*': 's3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
@@ -110,6 +112,18 @@ const GRANTS: Record<string, Record<string, string>> = {
     EventsTopic: 'sns:Publish',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
+  },
+  WorkerRole: {
+    logs: LOGS,
+    WorkQueue: CONSUMES,
+    WorkTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
+    NetworkTopic: 'sns:Publish',
+    StatusTopic: 'sns:Publish',
+    RepairQueue: 'sqs:SendMessage',
+    'Unit*Bucket/*': 's3:GetObject s3:PutObject',
   },
   UnitRole: {
     logs: LOGS,
@@ -320,8 +334,8 @@ describe('serverless package', () => {
   test('each topic denies Publish to all but its publishers, the very roles IAM lets publish there', () => {
     const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}Role`);
     const expected: Record<string, string[]> = {
-      NetworkTopic: ['ApiRole', 'DisperserRole'],
-      StatusTopic: ['ApiRole', 'DisperserRole', ...units],
+      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole'],
+      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...units],
       EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole'],
     };
     const topics = Object.entries(template.Resources).filter(

@@ -23,6 +23,9 @@ const env = {
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
   DSN_DATA_MEMORY_MB: '1024',
+  DSN_WORK_TABLE: 'work',
+  DSN_WORK_QUEUE_URL: 'http://q/work',
+  DSN_WORK_MAX_ATTEMPTS: '3',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -45,6 +48,9 @@ test('a complete environment gives the typed configuration', () => {
     commitWaitMs: 10_000,
     rebuildQueueUrl: 'http://q/rebuild',
     rebuildBytesPerSecond: 0,
+    workTable: 'work',
+    workQueueUrl: 'http://q/work',
+    workMaxAttempts: 3,
     dataMemoryBytes: 1024 * 1024 * 1024,
   });
 });
@@ -78,6 +84,7 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       'DSN_REBUILD_BYTES_PER_SECOND',
       /integer >= 0, got "-1"/,
     ],
+    [{ DSN_WORK_MAX_ATTEMPTS: '0' }, 'DSN_WORK_MAX_ATTEMPTS', /from 1 to 100, got "0"/],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(

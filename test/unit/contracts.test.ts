@@ -11,6 +11,7 @@ import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
 import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
+import { workStoreContract } from '../contracts/work-store.contract.ts';
 import {
   MemoryLedger,
   MemoryObjectIndex,
@@ -20,6 +21,7 @@ import {
   MemoryStagingStore,
   MemoryUploadStore,
   MemoryVaultStore,
+  MemoryWorkStore,
 } from '../helpers/memory/index.ts';
 
 ledgerContract(
@@ -53,4 +55,8 @@ stagingStoreContract(
 repairQueueContract(
   'memory',
   inMemory(() => new MemoryRepairQueue()),
+);
+workStoreContract(
+  'memory',
+  inMemory(() => new MemoryWorkStore()),
 );
