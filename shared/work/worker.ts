@@ -85,8 +85,11 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
         if (claim.why === 'units') report.waiting++;
         continue;
       }
+      // One line per ownership: the fencing tokens an audit checks (no two owners at once).
+      deps.log.info('work item owned', { id: item.id, token: claim.token, owner: deps.owner });
       await deps.hooks?.afterLocks?.(item, claim.token);
       const outcome = await execute(deps, item, claim.token, claim.definition.args);
+      deps.log.info('work item finished', { id: item.id, token: claim.token, outcome });
       report.ran = { id: item.id, outcome, token: claim.token };
       return report;
     }

@@ -1,0 +1,137 @@
+/**
+ * Racing workers on the local cloud: the Lambda worker (nudged on every add) and two
+ * `dsn work run --workers 2` processes take 60 items together. Every item ends done, each was
+ * owned exactly once (the fencing tokens in the workers' logs say by whom), and the CLI's
+ * workers took part.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { endpointEnvironment, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import {
+  createVault,
+  EPHEMERAL_PORTS,
+  eventually,
+  PROJECT_ROOT,
+  tempDir,
+} from '../helpers/local-cloud.ts';
+
+const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
+const ITEMS = 60;
+
+interface Owned {
+  id: string;
+  token: number;
+  owner: string;
+}
+
+/** `work item owned` lines of a log, whatever else the log holds. */
+function ownedIn(lines: string[]): Owned[] {
+  const owned: Owned[] = [];
+  for (const line of lines) {
+    if (!line.includes('work item owned')) continue;
+    const json = JSON.parse(line.slice(line.indexOf('{'))) as Owned;
+    owned.push({ id: json.id, token: json.token, owner: json.owner });
+  }
+  return owned;
+}
+
+describe('racing workers on the local cloud', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  const workerLog: string[] = [];
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+  before(async () => {
+    dir = await tempDir('dsn-work-race');
+    cloud = await startLocalCloud({
+      serviceDir: PROJECT_ROOT,
+      dataDir: dir.path,
+      stage: 'test',
+      ports: EPHEMERAL_PORTS,
+      log: () => {},
+      functionLog: (fn, line) => {
+        if (fn.endsWith('worker')) workerLog.push(line);
+      },
+    });
+    await createVault(api, { name: 'jobs', writeThreshold: 5, segmentSize: 64 * 1024 });
+    const res = await api('/vaults/jobs/objects/race/in.txt', {
+      method: 'PUT',
+      body: 'one line\n',
+    });
+    assert.equal(res.status, 201);
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('Lambda and `dsn work run` workers take 60 items: each done, each owned exactly once', async () => {
+    // Prepare: the worker function's own environment, for the CLI.
+    const envFile = join(dir.path, 'worker.env');
+    const env = {
+      ...cloud.functionEnvironment('worker'),
+      ...endpointEnvironment(cloud.endpoints, cloud.service.region),
+    };
+    await writeFile(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
+    const cliLogs: string[] = [];
+    const cli = () =>
+      new Promise<number>((resolve) => {
+        execFile(
+          process.execPath,
+          [DSN, 'work', 'run', 'jobs', '--workers', '2', '--until-idle', '--env-file', envFile],
+          { cwd: PROJECT_ROOT, env: { ...process.env, DSN_STAGE: 'test' } },
+          (err, stdout, stderr) => {
+            cliLogs.push(...stdout.split('\n'), ...stderr.split('\n'));
+            resolve(err ? 1 : 0);
+          },
+        );
+      });
+
+    // Act: the CLI workers start polling, then the items arrive (each nudges the Lambda worker).
+    const ids: string[] = [];
+    const add = async (i: number) => {
+      const res = await api('/vaults/jobs/work', {
+        method: 'POST',
+        body: JSON.stringify({ op: 'digest', args: { prefix: 'race/', output: `out/${i}.jsonl` } }),
+      });
+      assert.equal(res.status, 201);
+      ids.push(((await res.json()) as { id: string }).id);
+    };
+    await add(0);
+    const clis = [cli(), cli()];
+    for (let i = 1; i < ITEMS; i++) await add(i);
+    await eventually(
+      async () => {
+        const res = await api('/vaults/jobs/work?state=done&limit=1000');
+        const page = (await res.json()) as { items: unknown[] };
+        return page.items.length === ITEMS ? true : undefined;
+      },
+      'every item done',
+      120_000,
+    );
+    const codes = await Promise.all(clis);
+
+    // Assess
+    assert.deepEqual(codes, [0, 0], cliLogs.filter((l) => l.startsWith('dsn:')).join('\n'));
+    const owned = [...ownedIn(workerLog), ...ownedIn(cliLogs)];
+    for (const id of ids) {
+      const claims = owned.filter((o) => o.id === id);
+      assert.equal(claims.length, 1, `${id} owned once: ${JSON.stringify(claims)}`);
+      const item = (await (await api(`/vaults/jobs/work/${id}`)).json()) as { token: number };
+      assert.equal(item.token, claims[0]?.token, "the record names the owner's token");
+    }
+    const byCli = owned.filter((o) => o.owner.startsWith('cli-')).length;
+    const byLambda = owned.length - byCli;
+    assert.ok(byCli > 0 && byLambda > 0, `cli ${byCli}, lambda ${byLambda}`);
+    console.log(`# items owned: cli ${byCli}, lambda ${byLambda}`);
+  });
+});
