@@ -7,6 +7,10 @@
  *   POST   /admin/chaos                {"slices","vault"?,"seed"?}: flip one byte in N slice files
  *   GET    /admin/requests             S3 requests per unit bucket since start (DELETE resets)
  *
+ * A unit's fault applies to its bucket and to its partition of the work table (`unit/<u>`, its
+ * function slices and their locks; `work-faults.ts`, dynalite only): write-fail and read-fail
+ * refuse there too (a lock-read-delete counts as a read), slow delays, corrupt is S3 only.
+ *
  * They exist only here: a deployment on AWS has no such routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -23,6 +23,7 @@ import { loadService, type ResolvedService, ServiceConfigError } from './service
 import { type SqsPoller, startSqsPoller } from './sqs-source.ts';
 import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
 import { UnitFaults } from './unit-faults.ts';
+import { WorkTableFaults } from './work-faults.ts';
 
 /** Ports of the local cloud, with the variables that set them for `npm start`. */
 export const PORT_VARIABLES = {
@@ -72,7 +73,10 @@ export interface LocalCloud {
   invoker: Invoker;
   httpRoutes: string[];
   schedules: Scheduler;
-  /** Storage-unit faults injected into the S3 emulator (also at /admin/units/{unit}/fault). */
+  /**
+   * Storage-unit faults injected into the S3 emulator and the units' partitions of the work
+   * table (also at /admin/units/{unit}/fault).
+   */
   faults: UnitFaults;
   /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
   ref(logicalId: string): string;
@@ -146,12 +150,16 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     });
     const startDynamo =
       opts.dynamodbEngine === 'dynamodb-local' ? startDynamoDbLocal : startDynamoDb;
+    // The same unit faults on the units' partitions of the work table (seed 001).
+    const workFaults = new WorkTableFaults(faults, () => stackRef?.resources.get('WorkTable')?.ref);
     const dynamodb: DynamoDbHandle = await startDynamo({
       port: opts.ports.dynamodb,
       dataDir,
       portVariable: PORT_VARIABLES.dynamodb,
+      onServer: (server) => workFaults.install(server),
     });
     stoppers.push(() => dynamodb.stop());
+    stoppers.push(() => workFaults.dropHeld());
     const service = await servicePromise;
     const { region } = service;
 

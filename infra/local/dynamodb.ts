@@ -20,6 +20,8 @@ export interface DynamoDbOptions {
   port: number;
   dataDir: string;
   portVariable: string;
+  /** Layers put in front of the emulator (the work table's unit faults); dynalite only. */
+  onServer?: (server: Server) => void;
 }
 
 export interface DynamoDbHandle {
@@ -54,6 +56,7 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
     }) as ServerResponse['end'];
     pass(req, res);
   });
+  opts.onServer?.(server);
   const port = await listenLoopback(server, opts.port, opts.portVariable);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,0 +1,153 @@
+/**
+ * Unit faults on the work table: a storage unit of the work system (seed 001) is the `unit/<u>`
+ * partition of the work table, where its function slices and their locks live. The local cloud
+ * puts this layer in front of its DynamoDB (dynalite), so a unit injected with a fault at
+ * `PUT /admin/units/{u}/fault` fails there too, as it does in its bucket (`unit-faults.ts`):
+ *
+ * - `write-fail`: PutItem, UpdateItem and DeleteItem on the partition answer 503;
+ * - `read-fail`: GetItem answers 503, and so does any write that returns the item
+ *   (`ReturnValues` other than NONE): a lock-read-delete reads the slice back in its answer;
+ * - `slow`: every request on the partition waits `delayMs` first;
+ * - `corrupt` flips bytes in S3 only; the work table is left as it is.
+ *
+ * Only requests naming one key (`Key` or `Item`) of the work table are judged; everything else
+ * passes at once, and with no fault set no request is even read here. Local cloud only, and
+ * only with dynalite: DynamoDB Local runs in a process of its own, without this layer.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { UnitFault } from '../../shared/store/fault.ts';
+import { interpose, type RequestListener } from './interpose.ts';
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+const READS = new Set(['GetItem']);
+
+/** What the layer needs of the unit faults: the ones set now. */
+export interface FaultSource {
+  list(): UnitFault[];
+}
+
+interface Request {
+  operation: string;
+  table?: string;
+  partition?: string;
+  returnsItem: boolean;
+}
+
+/** The operation, table, partition key and `ReturnValues` of a DynamoDB JSON request. */
+export function describeRequest(target: string | undefined, body: string): Request {
+  const operation = (target ?? '').split('.').at(-1) ?? '';
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return { operation, returnsItem: false };
+  }
+  const key = (json.Key ?? json.Item) as Record<string, { S?: unknown }> | undefined;
+  const pk = key?.pk?.S;
+  const returnValues = typeof json.ReturnValues === 'string' ? json.ReturnValues : 'NONE';
+  return {
+    operation,
+    table: typeof json.TableName === 'string' ? json.TableName : undefined,
+    partition: typeof pk === 'string' ? pk : undefined,
+    returnsItem: returnValues !== 'NONE',
+  };
+}
+
+/** The unit a partition key names (`unit/3` is unit 3), or undefined. */
+export function unitOfPartition(partition: string | undefined): number | undefined {
+  const m = /^unit\/(\d{1,3})$/.exec(partition ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether `fault` refuses `request` (a slow fault delays instead; see `install`). */
+export function refuses(fault: UnitFault, request: Request): boolean {
+  if (fault.mode === 'write-fail') return WRITES.has(request.operation);
+  if (fault.mode === 'read-fail')
+    return READS.has(request.operation) || (WRITES.has(request.operation) && request.returnsItem);
+  return false;
+}
+
+function refuse(res: ServerResponse, fault: UnitFault): void {
+  const body = JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable',
+    message: `unit ${fault.unit} is down (${fault.mode}, injected)`,
+  });
+  res.writeHead(503, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** The request again, for the emulator, once its body has been read here. */
+function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+  return Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+    headers: req.headers,
+    rawHeaders: req.rawHeaders,
+    method: req.method,
+    url: req.url,
+    httpVersion: req.httpVersion,
+    socket: req.socket,
+    connection: req.socket,
+  }) as unknown as IncomingMessage;
+}
+
+export class WorkTableFaults {
+  private readonly faults: FaultSource;
+  private readonly table: () => string | undefined;
+  /** Requests held back by a `slow` fault, dropped when the cloud stops (as a crash would). */
+  private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
+
+  /** @param table the work table's name, once the stack is provisioned. */
+  constructor(faults: FaultSource, table: () => string | undefined) {
+    this.faults = faults;
+    this.table = table;
+  }
+
+  /** The fault on the unit whose work partition `request` addresses, if any. */
+  faultFor(request: Request, faults: UnitFault[]): UnitFault | undefined {
+    if (request.table === undefined || request.table !== this.table()) return undefined;
+    const unit = unitOfPartition(request.partition);
+    return unit === undefined ? undefined : faults.find((f) => f.unit === unit);
+  }
+
+  dropHeld(): void {
+    for (const [timer, res] of this.held) {
+      clearTimeout(timer);
+      res.destroy();
+    }
+    this.held.clear();
+  }
+
+  /** Puts the check in front of the DynamoDB emulator's own request handling. */
+  install(server: Server): void {
+    interpose(server, (req, res, pass: RequestListener) => {
+      const faults = this.faults.list();
+      if (faults.length === 0 || req.method !== 'POST') return pass(req, res);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('error', () => res.destroy());
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const header = req.headers['x-amz-target'];
+        const request = describeRequest(
+          Array.isArray(header) ? header[0] : header,
+          body.toString('utf8'),
+        );
+        const fault = this.faultFor(request, faults);
+        if (!fault) return pass(replay(req, body), res);
+        if (refuses(fault, request)) return refuse(res, fault);
+        if (fault.mode === 'slow') {
+          const timer = setTimeout(() => {
+            this.held.delete(timer);
+            pass(replay(req, body), res);
+          }, fault.delayMs ?? 0);
+          this.held.set(timer, res);
+          return;
+        }
+        pass(replay(req, body), res);
+      });
+    });
+  }
+}
