@@ -3,19 +3,23 @@ import { hostname } from 'node:os';
 import { runtime } from '../../shared/aws/runtime.ts';
 import { wireWorker } from '../../shared/aws/work/wire.ts';
 import { drainWork, OPEN_STATES } from '../../shared/work/index.ts';
+import { crashHooks, crashPoint } from './work-crash.ts';
 
 const IDLE_POLL_MS = 500;
 
 /**
  * Runs `count` workers on `vault` until interrupted or, with `untilIdle`, until no open item is
- * left; returns how many items they ran.
+ * left; returns how many items they ran. `leaseMs` is their lease (default the worker's);
+ * `DSN_WORK_CRASH_AT` in `env` crashes the process at that point (`work-crash.ts`, tests only).
  */
 export async function runLocalWorkers(
   env: Record<string, string | undefined>,
   vault: string,
   count: number,
   untilIdle: boolean,
+  opts: { leaseMs?: number } = {},
 ): Promise<number> {
+  const point = crashPoint(env);
   const rt = runtime('work', env);
   let ran = 0;
   let stop = false;
@@ -24,6 +28,13 @@ export async function runLocalWorkers(
   });
   const workers = Array.from({ length: count }, (_, i) => {
     const { deps } = wireWorker(rt, `cli-${hostname()}-${process.pid}-${i}`);
+    if (opts.leaseMs !== undefined) deps.leaseMs = opts.leaseMs;
+    if (point) {
+      const crash = crashHooks(point);
+      const objects = deps.objects;
+      deps.hooks = crash.hooks;
+      deps.objects = (v) => crash.objects(objects(v));
+    }
     return (async () => {
       while (!stop) {
         const n = await drainWork(deps, vault);

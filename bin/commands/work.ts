@@ -197,10 +197,16 @@ export function registerWorkCommands(program: Command, { run }: CommandContext):
     )
     .option('--env-file <file>', "the worker function's environment (DSN_* variables, endpoints)")
     .option('--until-idle', 'stop once no open item is left (default: run until interrupted)')
+    .addOption(
+      new Option(
+        '--lease-ms <ms>',
+        "each owner's lease, renewed while its op runs (default: the Lambda worker's, 60 s)",
+      ).argParser(integer(1000, 3_600_000)),
+    )
     .action(
       async (
         v: string,
-        o: { workers: number; envFile?: string; untilIdle?: boolean },
+        o: { workers: number; envFile?: string; untilIdle?: boolean; leaseMs?: number },
         cmd: Command,
       ) =>
         run(cmd, `work run ${v}`, { vault: v }, async (s) => {
@@ -210,7 +216,9 @@ export function registerWorkCommands(program: Command, { run }: CommandContext):
             if (k.startsWith('AWS_') && val !== undefined) process.env[k] = val;
           // Loaded here only: the SDK and the store are not every command's start-up cost.
           const { runLocalWorkers } = await import('./work-runner.ts');
-          const ran = await runLocalWorkers(env, v, o.workers, o.untilIdle === true);
+          const ran = await runLocalWorkers(env, v, o.workers, o.untilIdle === true, {
+            leaseMs: o.leaseMs,
+          });
           s.print({ ran }, () => `${ran} item(s) run by ${o.workers} worker(s) here`);
         }),
     );
