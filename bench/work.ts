@@ -1,0 +1,226 @@
+/**
+ * `npm run bench:work`: work items (seed 001) against a plain SQS consumer pool, side by side in
+ * one run on the same local cloud (fauxqs, dynalite).
+ *
+ * Each round has its own 4-of-6 vault (T = 5) holding 200 objects of 4 KiB, and 200 `digest`
+ * items, one per object. The work side runs 1, 2, 4 or 8 workers in this process, each the
+ * worker of the Lambda function and `dsn work run` (list in order, lock-read-delete at the six
+ * units, run the op, record the outcome and delete the slices under the fencing token). The
+ * peer is the same 200 digests done by as many consumers of one SQS queue (a message per
+ * object, one message per receive, visibility timeout 30 s, delete when done, no ownership
+ * protocol) through the same op and object reader. Items are added without the queue nudge and
+ * the schedule is stopped, so the Lambda worker stays out of it.
+ *
+ * Printed per worker count: items/s of both and their ratio, lock-read-delete attempts per item
+ * (claims tried, owned or not, over items done), and claim latency (list to owned) p50 / p99,
+ * with the SQS receive latency beside it.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { startBenchCloud } from './local-cloud.ts';
+
+const ITEMS = 200;
+const OBJECT_SIZE = 4096;
+const WORKER_COUNTS = [1, 2, 4, 8];
+const { cloud, api, stop } = await startBenchCloud('dsn-bench-work');
+cloud.schedules.stop();
+Object.assign(process.env, cloud.functionEnvironment('worker'));
+const { runtime } = await import('../shared/aws/runtime.ts');
+const { wireStoreApi } = await import('../shared/aws/store/wire.ts');
+const { wireWork, wireWorker } = await import('../shared/aws/work/wire.ts');
+const { writeObject } = await import('../shared/store/writer.ts');
+const { silentLogger } = await import('../shared/log.ts');
+const { addWork, builtInOps, OPEN_STATES, runNext, storeObjectAccess } = await import(
+  '../shared/work/index.ts'
+);
+
+const rt = { ...runtime('bench'), log: silentLogger };
+const store = wireStoreApi(rt);
+const list = { ...wireWork(rt), nudge: undefined };
+const sqs = new SQSClient({
+  endpoint: cloud.endpoints.sqs,
+  region: cloud.service.region,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+const ops = builtInOps();
+const key = (i: number) => `in/${String(i).padStart(3, '0')}`;
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? Number.NaN;
+};
+
+async function prepareVault(name: string): Promise<void> {
+  const res = await api('/vaults', {
+    method: 'POST',
+    body: JSON.stringify({
+      name,
+      width: 6,
+      readThreshold: 4,
+      writeThreshold: 5,
+      segmentSize: 64 * 1024,
+      units: [0, 1, 2, 3, 4, 5],
+    }),
+  });
+  if (res.status !== 201) throw new Error(`vault ${name}: ${res.status} ${await res.text()}`);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < ITEMS) {
+        const i = next++;
+        const body = randomBytes(OBJECT_SIZE);
+        const out = await writeObject(
+          store.writer,
+          name,
+          key(i),
+          (async function* () {
+            yield body;
+          })(),
+          { waitMs: 60_000 },
+        );
+        if (out.state !== 'committed') throw new Error(`PUT ${key(i)} ended ${out.state}`);
+      }
+    }),
+  );
+}
+
+interface Round {
+  seconds: number;
+  attempts: number;
+  latencies: number[];
+}
+
+async function workRound(vault: string, workers: number): Promise<Round> {
+  for (let i = 0; i < ITEMS; i++)
+    await addWork(list, vault, { op: 'digest', args: { prefix: key(i) } });
+  let attempts = 0;
+  let done = 0;
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  // Until the last item is done: workers still polling an empty list after it do not count.
+  let t1 = Number.NaN;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      const { deps } = wireWorker(rt, `bench-${w}`);
+      let started = 0;
+      deps.hooks = {
+        claimed: (_item, _token, owned) => {
+          attempts++;
+          if (owned) latencies.push(performance.now() - started);
+        },
+      };
+      for (;;) {
+        started = performance.now();
+        const step = await runNext(deps, vault);
+        if (step.ran) {
+          if (step.ran.outcome !== 'done') throw new Error(`${step.ran.id} ${step.ran.outcome}`);
+          if (++done === ITEMS) t1 = performance.now();
+          continue;
+        }
+        const open = await deps.store.list(vault, { states: OPEN_STATES, limit: 1 });
+        if (open.items.length === 0) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }),
+  );
+  const seconds = (t1 - t0) / 1000;
+  if (done !== ITEMS) throw new Error(`work round ran ${done} of ${ITEMS}`);
+  return { seconds, attempts, latencies };
+}
+
+async function sqsRound(vault: string, consumers: number): Promise<Round> {
+  const created = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `bench-work-pool-${vault}`,
+      Attributes: { VisibilityTimeout: '30' },
+    }),
+  );
+  const QueueUrl = created.QueueUrl as string;
+  for (let i = 0; i < ITEMS; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: Array.from({ length: 10 }, (_, j) => ({
+          Id: String(j),
+          MessageBody: key(i + j),
+        })),
+      }),
+    );
+  }
+  const digest = ops.get('digest');
+  const objects = storeObjectAccess(
+    { reader: store.reader, writer: store.writer, commitWaitMs: store.commitWaitMs },
+    vault,
+  );
+  let done = 0;
+  let attempts = 0;
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  // Until the last message is deleted: an empty long poll after it does not count.
+  let t1 = Number.NaN;
+  await Promise.all(
+    Array.from({ length: consumers }, async () => {
+      while (done < ITEMS) {
+        const started = performance.now();
+        const got = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }),
+        );
+        const message = got.Messages?.[0];
+        if (!message) continue;
+        attempts++;
+        latencies.push(performance.now() - started);
+        await digest.run(
+          { vault, id: message.MessageId as string, objects },
+          { prefix: message.Body as string },
+        );
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle as string }),
+        );
+        if (++done === ITEMS) t1 = performance.now();
+      }
+    }),
+  );
+  const seconds = (t1 - t0) / 1000;
+  return { seconds, attempts, latencies };
+}
+
+const rows: string[] = [];
+let at8: { ratio: number; attempts: number } | undefined;
+try {
+  for (const workers of WORKER_COUNTS) {
+    const vault = `bench-w${workers}`;
+    await prepareVault(vault);
+    const work = await workRound(vault, workers);
+    const pool = await sqsRound(vault, workers);
+    const workRate = ITEMS / work.seconds;
+    const poolRate = ITEMS / pool.seconds;
+    const perItem = work.attempts / ITEMS;
+    if (workers === 8) at8 = { ratio: workRate / poolRate, attempts: perItem };
+    const ms = (x: number) => `${x.toFixed(1)} ms`;
+    rows.push(
+      `| ${workers} | ${workRate.toFixed(1)} | ${poolRate.toFixed(1)} | ${(workRate / poolRate).toFixed(2)}x | ${perItem.toFixed(2)} | ${ms(quantile(work.latencies, 0.5))} / ${ms(quantile(work.latencies, 0.99))} | ${ms(quantile(pool.latencies, 0.5))} / ${ms(quantile(pool.latencies, 0.99))} |`,
+    );
+  }
+  console.log(
+    `work items on the local cloud (fauxqs, dynalite), Node ${process.version}; per round a 4-of-6 vault (T = 5, ownership threshold 5) with ${ITEMS} objects of ${OBJECT_SIZE / 1024} KiB and ${ITEMS} digest items, one per object\n`,
+  );
+  console.log(
+    '| workers | work items/s | SQS pool items/s | work / SQS | lock-read-delete attempts per item | claim latency, list to owned, p50 / p99 | SQS receive latency p50 / p99 |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+  if (at8) {
+    console.log(
+      `\nat 8 workers: work / SQS ${at8.ratio.toFixed(2)}x (target >= 0.5x: ${at8.ratio >= 0.5 ? 'met' : 'MISSED'}); attempts per item ${at8.attempts.toFixed(2)} (target <= 1.3: ${at8.attempts <= 1.3 ? 'met' : 'MISSED'})`,
+    );
+  }
+} finally {
+  sqs.destroy();
+  await stop();
+}
