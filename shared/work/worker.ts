@@ -39,6 +39,29 @@ export interface WorkerDeps {
   leaseMs: number;
   maxAttempts: number;
   hooks?: WorkerHooks;
+  /** How widely this worker spreads its claims; kept between steps (see `Spread`). */
+  spread?: Spread;
+}
+
+/**
+ * Contention control. Workers that list the same open items at once all try the first, and all
+ * but one lose a whole claim round (a token and n conditional writes, then the releases). A
+ * worker alone takes items strictly in order (a window of 1); each claim it loses to another
+ * doubles its window, and it starts at a random item among the first `window` eligible ones;
+ * each first-try win halves it again. Under contention, workers spread over the head of the
+ * list; alone, the order is the list's.
+ */
+export interface Spread {
+  window: number;
+  /** A number in [0, 1): Math.random, or a test's sequence. */
+  random(): number;
+}
+
+/** The widest a window grows: items are taken at most this far out of order. */
+export const MAX_SPREAD = 16;
+
+export function newSpread(random: () => number = Math.random): Spread {
+  return { window: 1, random };
 }
 
 export type WorkOutcome = 'done' | 'failed' | 'retry' | 'refused';
@@ -54,13 +77,19 @@ export interface StepReport {
 
 const PAGE = 100;
 
-/** Tries the open items of `vault` in order and runs the first it owns. */
+/**
+ * Tries the open items of `vault` in order, from a start within this worker's window (see
+ * `Spread`), and runs the first it owns.
+ */
 export async function runNext(deps: WorkerDeps, vault: string): Promise<StepReport> {
   const report: StepReport = { passed: [], waiting: 0 };
   const doneCache = new Map<string, boolean>();
+  const spread = deps.spread ?? newSpread();
   let afterSeq: number | undefined;
+  let first = true;
   do {
     const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
+    const candidates: WorkRecord[] = [];
     for (const item of page.items) {
       if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) {
         report.waiting++;
@@ -70,6 +99,13 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
         report.waiting++;
         continue;
       }
+      candidates.push(item);
+    }
+    const start = first
+      ? Math.floor(spread.random() * Math.min(spread.window, candidates.length))
+      : 0;
+    first = false;
+    for (const item of [...candidates.slice(start), ...candidates.slice(0, start)]) {
       const claim = await claimItem(
         {
           store: deps.store,
@@ -83,8 +119,10 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
       if (!claim.owned) {
         report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
         if (claim.why === 'units') report.waiting++;
+        if (claim.why === 'contended') spread.window = Math.min(MAX_SPREAD, spread.window * 2);
         continue;
       }
+      if (report.passed.length === 0) spread.window = Math.max(1, Math.floor(spread.window / 2));
       // One line per ownership: the fencing tokens an audit checks (no two owners at once).
       deps.log.info('work item owned', { id: item.id, token: claim.token, owner: deps.owner });
       await deps.hooks?.afterLocks?.(item, claim.token);

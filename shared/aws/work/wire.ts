@@ -9,6 +9,7 @@ import { CachingVaultStore } from '../../store/index.ts';
 import {
   builtInOps,
   DEFAULT_LEASE_MS,
+  newSpread,
   storeObjectAccess,
   type WorkerDeps,
   type WorkListDeps,
@@ -51,6 +52,7 @@ export function wireWorker(rt: Runtime, owner = `worker-${randomUUID().slice(0, 
     owner,
     leaseMs: DEFAULT_LEASE_MS,
     maxAttempts: config.workMaxAttempts,
+    spread: newSpread(),
   };
   return { deps, vaults: list.vaults };
 }

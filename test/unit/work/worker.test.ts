@@ -164,6 +164,32 @@ describe('work items: lock-read-delete ownership', () => {
     assert.equal(w.runs.get(second?.id ?? ''), 1);
   });
 
+  test('a worker that loses a claim widens its window and starts further in; a first-try win narrows it', async () => {
+    // Prepare: five items; the loser's random draws put its next start at the window's end.
+    const w = workWorld();
+    const items = await addCounts(w, 5);
+    const a = w.worker('a');
+    const b = { ...w.worker('b'), spread: { window: 1, random: () => 0.99 } };
+
+    // Act: both race for item 1; then b, its window now 2, starts at the second eligible item.
+    const [, lost] = await Promise.all([runNext(a, 'jobs'), runNext(b, 'jobs')]);
+    const widened = b.spread.window;
+    const next = await runNext(b, 'jobs');
+
+    // Assess
+    const loser = lost.passed.length > 0 ? b : undefined;
+    assert.ok(loser, 'b raced a and lost item 1 (a went first)');
+    assert.equal(widened, 2);
+    assert.equal(next.passed.length, 0);
+    assert.equal(next.ran?.id, items[3]?.id, 'of items 3 and 4 left in order, the second');
+    assert.equal(b.spread.window, 1, 'the first-try win narrowed it again');
+    assert.deepEqual(
+      items.map((item) => w.runs.get(item?.id ?? '') ?? 0),
+      [1, 1, 0, 1, 0],
+      'a ran item 1, b item 2 after losing item 1, then item 4; item 3 waits for the next worker',
+    );
+  });
+
   test('a losing claim releases the slices it locked, so the item is not held by anyone', async () => {
     // Prepare: a holds 3 of 6 units' slices of item 1, b gets the other 3: neither reaches 5.
     const w = workWorld();
