@@ -21,6 +21,7 @@ import {
   openObject,
   putPart,
   validateKey,
+  validateKeyPrefix,
   validateVaultName,
   writeObject,
 } from '../../shared/store/index.ts';
@@ -138,7 +139,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new InvalidParameterError('limit', 'must be an integer 1..1000');
       }
-      const page = await s.reader.index.list(vault, q.prefix ?? '', limit, q.cursor);
+      const page = await s.reader.index.list(vault, validateKeyPrefix(q.prefix), limit, q.cursor);
       return json(200, {
         objects: page.entries.map((e) => ({
           key: e.key,

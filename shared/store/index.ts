@@ -28,7 +28,7 @@ export {
   type UnitMessage,
 } from './multicast.ts';
 export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
-export { validateKey } from './object-key.ts';
+export { validateKey, validateKeyPrefix } from './object-key.ts';
 export type {
   DispersalQueue,
   EventBus,

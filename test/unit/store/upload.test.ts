@@ -59,6 +59,12 @@ test('an upload is created for a valid key, and only from a body with nothing el
   assert.equal(uploads.size, 1, 'nothing refused was stored');
 });
 
+test('an upload is created under its key in NFC', async () => {
+  const { deps } = memoryDeps();
+  const upload = await createUpload(deps, 'default', { key: 'cafe\u0301.txt' });
+  assert.equal(upload.key, 'caf\u00e9.txt');
+});
+
 test('part numbers are integers 1..10000', async () => {
   const { deps, staging } = memoryDeps();
   const { uploadId } = await createUpload(deps, 'default', { key: 'k' });
