@@ -28,7 +28,7 @@ export {
   type UnitMessage,
 } from './multicast.ts';
 export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
-export { validateKey, validateKeyPrefix } from './object-key.ts';
+export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
 export type {
   DispersalQueue,
   EventBus,
@@ -69,6 +69,8 @@ export {
   disperseUpload,
   getUpload,
   parseDispersalMessage,
+  parsePartNumber,
+  parseUploadId,
   putPart,
   type UploadDeps,
 } from './upload.ts';
