@@ -5,7 +5,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   DsnError,
-  InvalidParameterError,
   PayloadTooLargeError,
   RangeNotSatisfiableError,
   RebuildRestartTooSoonError,
@@ -13,6 +12,7 @@ import {
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
+import { parseJson } from '../shared/validate.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
@@ -59,16 +59,15 @@ export function toErrorResult(err: unknown, log: Logger): HttpResult {
   return errorResult(500, 'Internal', 'internal error; see the function log');
 }
 
-/** Parses a JSON request body. @throws InvalidParameterError when it is not JSON. */
+/**
+ * Parses a JSON request body. @throws InvalidParameterError on `body` when it is not JSON or
+ * nests deeper than `MAX_JSON_DEPTH`.
+ */
 export function jsonBody(event: APIGatewayProxyEventV2): unknown {
   const raw = event.isBase64Encoded
     ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
     : (event.body ?? '');
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw new InvalidParameterError('body', 'must be valid JSON', { cause: err });
-  }
+  return parseJson(raw, 'body', 'must be valid JSON');
 }
 
 /**

@@ -148,7 +148,8 @@ export interface JsonSubject extends Subject {
 /**
  * `text` parsed as JSON and checked against `schema`: for queue bodies, which are parsed, never
  * cast. Defaults to naming the subject `message`, qualified.
- * @throws InvalidParameterError when the text is not JSON, or breaks a rule of the schema.
+ * @throws InvalidParameterError when the text is not JSON, nests too deep, or breaks a rule of
+ * the schema.
  */
 export function parseJsonWith<S extends z.ZodType>(
   schema: S,
@@ -156,17 +157,7 @@ export function parseJsonWith<S extends z.ZodType>(
   subject: JsonSubject = {},
 ): z.output<S> {
   const named = { name: subject.name ?? 'message', qualified: subject.qualified ?? true };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidParameterError(
-      named.name,
-      `${subject.notJson ?? 'is not JSON'}, got ${preview(text)}`,
-      { cause: err },
-    );
-  }
-  return parseWith(schema, value, named);
+  return parseWith(schema, parseJson(text, named.name, subject.notJson), named);
 }
 
 /**
@@ -200,20 +191,83 @@ export function integer(min: number, max: number, rule?: string) {
   );
 }
 
-/** A string with at least one character. */
-export function nonEmptyString(rule = 'must be a non-empty string') {
-  return z.string({ error: rule }).min(1, rule);
+/**
+ * An integer from `min` to `max` written as a path or query parameter: plain decimal digits,
+ * nothing else. `Number` would also take `1e2`, `0x1`, ` 1` and `1.0`, so one value would have
+ * many spellings; here it has one (and no leading zeros). The rule says the range unless `rule`
+ * words it for its field.
+ */
+export function decimalInteger(min: number, max: number, rule?: string) {
+  const range = rule ?? `must be an integer ${min}..${max}, in plain decimal digits`;
+  // 15 digits stay within the safe integers, so the range check sees the exact value.
+  return z
+    .string({ error: range })
+    .regex(/^(?:0|[1-9][0-9]{0,14})$/, range)
+    .transform(Number)
+    .pipe(integer(min, max, range));
+}
+
+/** How long an id in a path may be; generated ids are 26 characters or so. */
+export const MAX_ID_CHARS = 128;
+
+/**
+ * An id the service generated (a revision, an upload), as a client sends it back: a bounded
+ * run of letters, digits, `-` and `_`. Checked before any lookup, so a megabyte of junk never
+ * reaches a database key (DynamoDB refuses keys past 2048 bytes with an error of its own); an
+ * id of the right form that names nothing is still the caller's 404.
+ */
+export function resourceId(max = MAX_ID_CHARS) {
+  const rule = `must be 1 to ${max} letters, digits, "-" or "_"`;
+  return z.string({ error: rule }).regex(new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`), rule);
+}
+
+/** How deep a JSON body may nest: the API's bodies nest two levels; 64 is room to spare. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * How deep `text`, a JSON text that parsed, nests (`[]` is 1, `[[]]` 2, `1` 0), counted from its
+ * characters without recursion, so it costs no stack whatever the depth. Stops counting past
+ * `limit`: the caller only needs to know that it is too deep.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character, a quote among them
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 /**
- * A query-string or path number: plain decimal digits only (no sign, exponent, hex or spaces,
- * which `Number` would take), from `min` to `max`.
+ * `text` parsed as JSON, refused past `MAX_JSON_DEPTH` levels. `JSON.parse` itself takes any
+ * depth, but whatever walks the value next (a schema, a log line, `JSON.stringify`) recurses,
+ * and a body 20,000 deep would then overflow the stack far from where it came in.
+ * @throws InvalidParameterError on `name` when the text is not JSON (rule `notJson`) or too deep.
  */
-export function decimal(min: number, max: number) {
-  const rule = `must be a decimal integer from ${min} to ${max}`;
-  return z
-    .string({ error: rule })
-    .regex(/^(0|[1-9][0-9]{0,15})$/, rule)
-    .transform(Number)
-    .refine((v) => v >= min && v <= max, rule);
+export function parseJson(text: string, name: string, notJson = 'is not JSON'): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidParameterError(name, `${notJson}, got ${preview(text)}`, { cause: err });
+  }
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw new InvalidParameterError(name, `must nest at most ${MAX_JSON_DEPTH} deep`);
+  return value;
+}
+
+/** A string with at least one character. */
+export function nonEmptyString(rule = 'must be a non-empty string') {
+  return z.string({ error: rule }).min(1, rule);
 }

@@ -18,12 +18,17 @@ import {
   getUpload,
   INLINE_LIMIT,
   type IndexEntry,
+  MAX_KEY_BYTES,
   openObject,
+  parsePartNumber,
+  parseUploadId,
   putPart,
   validateKey,
+  validateKeyPrefix,
   validateVaultName,
   writeObject,
 } from '../../shared/store/index.ts';
+import { decimalInteger, parseWith, resourceId } from '../../shared/validate.ts';
 import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
@@ -39,6 +44,49 @@ export function vaultParam(event: APIGatewayProxyEventV2): string {
 
 function keyParam(event: APIGatewayProxyEventV2): string {
   return validateKey(event.pathParameters?.key, 'key');
+}
+
+function uploadParam(event: APIGatewayProxyEventV2): string {
+  return parseUploadId(event.pathParameters?.upload);
+}
+
+const revisionIdSchema = resourceId();
+const limitSchema = decimalInteger(1, 1000);
+
+/**
+ * The largest cursor a listing returns: base64url of the JSON of a 1024-byte key, every byte of
+ * which JSON could escape as two (`\"`). Anything longer is refused before it is decoded.
+ */
+const MAX_CURSOR_CHARS = Math.ceil(((2 + 2 * 1024) * 4) / 3);
+const NOT_A_CURSOR = 'is not a cursor this listing returned';
+
+/**
+ * Checks a listing cursor before it reaches the index: the index adapters write base64url of
+ * the JSON of the last key listed, which is at most 1024 bytes and starts with the listing's
+ * prefix. A longer key would make DynamoDB refuse the query's start key (a sort key is at most
+ * 1024 bytes) with an error of its own. Returns the cursor as sent, for the adapter to decode.
+ * @throws InvalidParameterError on `cursor`.
+ */
+function cursorParam(cursor: string | undefined, prefix: string): string | undefined {
+  // An empty cursor has always meant the first page.
+  if (!cursor) return undefined;
+  if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]*$/.test(cursor))
+    throw new InvalidParameterError('cursor', NOT_A_CURSOR);
+  let after: unknown;
+  try {
+    after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    after = undefined;
+  }
+  if (
+    typeof after !== 'string' ||
+    after.length === 0 ||
+    !after.isWellFormed() ||
+    Buffer.byteLength(after) > MAX_KEY_BYTES ||
+    !after.startsWith(prefix)
+  )
+    throw new InvalidParameterError('cursor', NOT_A_CURSOR);
+  return cursor;
 }
 
 function objectHeaders(entry: IndexEntry): Record<string, string> {
@@ -139,11 +187,11 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       const vault = vaultParam(event);
       await s.vaults.get(vault);
       const q = event.queryStringParameters ?? {};
-      const limit = q.limit === undefined ? 1000 : Number(q.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-        throw new InvalidParameterError('limit', 'must be an integer 1..1000');
-      }
-      const page = await s.reader.index.list(vault, q.prefix ?? '', limit, q.cursor);
+      const limit =
+        q.limit === undefined ? 1000 : parseWith(limitSchema, q.limit, { name: 'limit' });
+      const prefix = validateKeyPrefix(q.prefix);
+      const cursor = cursorParam(q.cursor, prefix);
+      const page = await s.reader.index.list(vault, prefix, limit, cursor);
       return json(200, {
         objects: page.entries.map((e) => ({
           key: e.key,
@@ -158,29 +206,28 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     'POST /vaults/{vault}/uploads': async (event) =>
       json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event), callerOf(event))),
     'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
+      const vault = vaultParam(event);
+      const upload = uploadParam(event);
+      const part = parsePartNumber(event.pathParameters?.part);
       const body = binaryBody(
         event,
         INLINE_LIMIT,
         (size) => `a part is at most ${INLINE_LIMIT} bytes, got ${size}`,
       );
-      const part = Number(event.pathParameters?.part);
-      await putPart(s.uploads, vaultParam(event), String(event.pathParameters?.upload), part, body);
+      await putPart(s.uploads, vault, upload, part, body);
       return json(200, { part, size: body.length });
     },
     'POST /vaults/{vault}/uploads/{upload}/complete': async (event) => {
       const vault = vaultParam(event);
-      const upload = await completeUpload(s.uploads, vault, String(event.pathParameters?.upload));
+      const upload = await completeUpload(s.uploads, vault, uploadParam(event));
       return json(202, { ...upload, poll: `/vaults/${vault}/uploads/${upload.uploadId}` });
     },
     'GET /vaults/{vault}/uploads/{upload}': async (event) =>
-      json(
-        200,
-        await getUpload(s.uploads, vaultParam(event), String(event.pathParameters?.upload)),
-      ),
+      json(200, await getUpload(s.uploads, vaultParam(event), uploadParam(event))),
 
     'GET /vaults/{vault}/revisions/{revision}': async (event) => {
       const vault = vaultParam(event);
-      const id = String(event.pathParameters?.revision);
+      const id = parseWith(revisionIdSchema, event.pathParameters?.revision, { name: 'revision' });
       const record = await s.ledger.get(id);
       if (!record || record.vault !== vault) throw new RevisionNotFoundError(vault, id);
       const { revision, key, state, size, sha256, failedUnits, reason, createdAt, committedAt } =

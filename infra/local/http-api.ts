@@ -110,7 +110,19 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-/** Builds the payload-format-2.0 event API Gateway sends for `req`. */
+/**
+ * `part` percent-decoded, or undefined when an escape is malformed: a `%` without two hex
+ * digits, or bytes that are not UTF-8 (`%E0%A4%A`, the surrogate `%ED%A0%80`).
+ */
+export function decodePathSegment(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the payload-format-2.0 event API Gateway sends for `req` (path parameters decoded). */
 export function buildEvent(
   req: IncomingMessage,
   body: Buffer,
@@ -161,13 +173,7 @@ export function buildEvent(
       time: clfTime(now),
       timeEpoch: now.getTime(),
     },
-    ...(Object.keys(pathParameters).length
-      ? {
-          pathParameters: Object.fromEntries(
-            Object.entries(pathParameters).map(([k, v]) => [k, decodeURIComponent(v)]),
-          ),
-        }
-      : {}),
+    ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
     ...(body.length
       ? { body: isText ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !isText }
       : { isBase64Encoded: false }),
@@ -233,6 +239,11 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       if (opts.localRoutes && (await opts.localRoutes(req, res))) return;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const parts = url.pathname.split('/').filter(Boolean);
+      // API Gateway answers a malformed escape itself, before any route or function sees it.
+      if (parts.some((part) => decodePathSegment(part) === undefined)) {
+        req.resume();
+        return gatewayError(res, 400, 'Bad Request');
+      }
       const method = (req.method ?? 'GET').toUpperCase();
       let found: { route: CompiledRoute; params: Record<string, string> } | undefined;
       for (const route of routes) {
@@ -248,7 +259,10 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       }
       const body = await readBody(req);
       if (!body) return gatewayError(res, 413, 'Request Entity Too Large');
-      const event = buildEvent(req, body, found.route, found.params, opts.accountId);
+      const params = Object.fromEntries(
+        Object.entries(found.params).map(([k, v]) => [k, decodePathSegment(v) as string]),
+      );
+      const event = buildEvent(req, body, found.route, params, opts.accountId);
       if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST) {
         return gatewayError(res, 413, 'Request Entity Too Large');
       }

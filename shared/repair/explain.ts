@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { MAX_SEGMENT_INDEX } from '../codec/index.ts';
 import { InvalidParameterError, ObjectNotFoundError } from '../errors.ts';
 import type { ObjectIndex, SliceStore } from '../store/index.ts';
-import { decimal, strictObject } from '../validate.ts';
+import { decimalInteger, strictObject } from '../validate.ts';
 import { inspectSegment, type PillarHealth, type Verdict, verdictOf } from './segment-health.ts';
 
 export interface ExplainDeps {
@@ -53,8 +53,8 @@ export const MAX_EXPLAIN_SEGMENTS = 256;
 /** Which segments to explain: from `cursor` (default 0), `limit` of them. */
 export const explainPageSchema = strictObject(
   {
-    cursor: decimal(0, MAX_SEGMENT_INDEX).default(0),
-    limit: decimal(1, MAX_EXPLAIN_SEGMENTS).default(DEFAULT_EXPLAIN_SEGMENTS),
+    cursor: decimalInteger(0, MAX_SEGMENT_INDEX).default(0),
+    limit: decimalInteger(1, MAX_EXPLAIN_SEGMENTS).default(DEFAULT_EXPLAIN_SEGMENTS),
   },
   'an explain parameter',
 );

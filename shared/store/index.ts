@@ -30,7 +30,7 @@ export {
   type UnitMessage,
 } from './multicast.ts';
 export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
-export { validateKey } from './object-key.ts';
+export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
 export type {
   DispersalQueue,
   EventBus,
@@ -72,6 +72,8 @@ export {
   getUpload,
   MAX_OPEN_UPLOADS,
   parseDispersalMessage,
+  parsePartNumber,
+  parseUploadId,
   putPart,
   UPLOAD_LIFETIME_MS,
   type UploadDeps,

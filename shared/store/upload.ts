@@ -15,7 +15,15 @@ import {
   UploadStateError,
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { integer, nonEmptyString, parseJsonWith, parseWith, strictObject } from '../validate.ts';
+import {
+  decimalInteger,
+  integer,
+  nonEmptyString,
+  parseJsonWith,
+  parseWith,
+  resourceId,
+  strictObject,
+} from '../validate.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { DispersalQueue, StagingStore, UploadStore, VaultStore } from './ports.ts';
 import type { Upload } from './upload-record.ts';
@@ -27,6 +35,22 @@ export const createUploadSchema = strictObject({ key: objectKeySchema }, 'an upl
 
 /** A part number, 1-based, as S3's multipart uploads count them. */
 export const partNumberSchema = integer(1, MAX_PARTS, `must be an integer 1..${MAX_PARTS}`);
+
+/** A part number as the path spells it: `7`, never `7.0`, `07`, `0x7` or `7e0`. */
+const partParamSchema = decimalInteger(1, MAX_PARTS);
+
+/** The part number in a path parameter. @throws InvalidParameterError on `part`. */
+export function parsePartNumber(text: unknown): number {
+  return parseWith(partParamSchema, text, { name: 'part' });
+}
+
+/** An upload id as a client sends it back; see `resourceId`. */
+const uploadIdSchema = resourceId();
+
+/** The upload id in a path parameter. @throws InvalidParameterError on `upload`. */
+export function parseUploadId(text: unknown): string {
+  return parseWith(uploadIdSchema, text, { name: 'upload' });
+}
 
 /** A dispersal queue message: stream upload `uploadId` through the writer. */
 export interface DispersalMessage {

@@ -11,7 +11,7 @@ import {
   WriteThresholdNotMetError,
 } from '../errors.ts';
 import type { VaultStore } from '../store/index.ts';
-import { decimal, parseWith, strictObject } from '../validate.ts';
+import { decimalInteger, parseWith, strictObject } from '../validate.ts';
 import { encodeDefinition } from './function-slice.ts';
 import type { OpRegistry } from './op.ts';
 import { ownershipThreshold } from './ownership.ts';
@@ -51,8 +51,8 @@ const addSchema = strictObject(
 const listSchema = strictObject(
   {
     state: z.enum(WORK_STATES).optional(),
-    limit: decimal(1, MAX_LIST_LIMIT).optional(),
-    cursor: decimal(0, Number.MAX_SAFE_INTEGER).optional(),
+    limit: decimalInteger(1, MAX_LIST_LIMIT).optional(),
+    cursor: decimalInteger(0, 999_999_999_999_999).optional(),
   },
   'a work list parameter',
 );

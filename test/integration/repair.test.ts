@@ -414,9 +414,24 @@ describe('rebuilder, explain and orphans in 4-of-6 vaults', () => {
       ['/vaults/heal/rebuild', { method: 'POST', body: '[' }, 400, /^body: must be valid JSON/],
       ['/vaults/nosuch/rebuild', { method: 'POST' }, 404, /nosuch/],
       ['/vaults/heal/objects/absent?explain', {}, 404, /absent/],
-      ['/vaults/heal/objects/paged?explain&limit=257', {}, 400, /^limit: must be a decimal/],
-      ['/vaults/heal/objects/paged?explain&limit=1e2', {}, 400, /^limit: must be a decimal/],
-      ['/vaults/heal/objects/paged?explain&cursor=-1', {}, 400, /^cursor: must be a decimal/],
+      [
+        '/vaults/heal/objects/paged?explain&limit=257',
+        {},
+        400,
+        /^limit: must be an integer 1\.\.256, in plain decimal digits/,
+      ],
+      [
+        '/vaults/heal/objects/paged?explain&limit=1e2',
+        {},
+        400,
+        /^limit: must be an integer 1\.\.256, in plain decimal digits/,
+      ],
+      [
+        '/vaults/heal/objects/paged?explain&cursor=-1',
+        {},
+        400,
+        /^cursor: must be an integer 0\.\./,
+      ],
       ['/vaults/heal/objects/paged?explain&cursor=20', {}, 400, /^cursor: must be a segment/],
       ['/vaults/heal/objects/paged?explain&page=2', {}, 400, /^page: is not an explain/],
     ];

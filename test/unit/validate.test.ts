@@ -3,11 +3,16 @@ import { test } from 'node:test';
 import { z } from 'zod';
 import { InvalidParameterError } from '../../shared/errors.ts';
 import {
+  decimalInteger,
   integer,
+  jsonDepth,
+  MAX_JSON_DEPTH,
   nonEmptyString,
+  parseJson,
   parseJsonWith,
   parseWith,
   preview,
+  resourceId,
   strictObject,
 } from '../../shared/validate.ts';
 
@@ -203,5 +208,72 @@ test('a key that is not an identifier is quoted in the field path', () => {
   assert.equal(
     refusal(() => parseWith(map, { 'a b': 2 }, { name: 'm', qualified: true })).field,
     'm["a b"]',
+  );
+});
+
+test('a decimal parameter takes plain digits in range, and one spelling of each number', () => {
+  const part = decimalInteger(1, 10_000);
+  assert.equal(parseWith(part, '1', { name: 'part' }), 1);
+  assert.equal(parseWith(part, '10000', { name: 'part' }), 10_000);
+  for (const text of ['1e2', '0x1', ' 1', '1 ', '+1', '-1', '01', '1.0', '', '0', '10001', '١']) {
+    assert.equal(
+      refusal(() => parseWith(part, text, { name: 'part' })).rule,
+      `must be an integer 1..10000, in plain decimal digits, got ${JSON.stringify(text)}`,
+      JSON.stringify(text),
+    );
+  }
+  assert.equal(
+    refusal(() => parseWith(part, '9'.repeat(400), { name: 'part' })).field,
+    'part',
+    'past the safe integers',
+  );
+  assert.equal(
+    refusal(() => parseWith(part, 3, { name: 'part' })).rule,
+    'must be an integer 1..10000, in plain decimal digits, got 3',
+    'a number is not a path parameter',
+  );
+});
+
+test('a resource id is a bounded run of letters, digits, "-" and "_"', () => {
+  const id = resourceId();
+  for (const text of ['u-nope', 'mabc123_x', 'x'.repeat(128)]) {
+    assert.equal(parseWith(id, text, { name: 'upload' }), text);
+  }
+  for (const text of ['', 'x'.repeat(129), 'r'.repeat(2100), 'a/b', 'a b', 'é', 'a%20']) {
+    const { field, rule } = refusal(() => parseWith(id, text, { name: 'revision' }));
+    assert.equal(field, 'revision');
+    assert.match(rule, /^must be 1 to 128 letters, digits, "-" or "_", got /);
+  }
+});
+
+test('the depth of a JSON text is counted without recursion, strings aside', () => {
+  assert.equal(jsonDepth('1'), 0);
+  assert.equal(jsonDepth('[]'), 1);
+  assert.equal(jsonDepth('{"a":[1,{"b":[]}]}'), 4);
+  assert.equal(jsonDepth('["[[[[", "\\"  , ""[["]'), 1);
+  assert.equal(jsonDepth('['.repeat(1e6) + ']'.repeat(1e6)), 1e6);
+  assert.equal(jsonDepth('['.repeat(1e6) + ']'.repeat(1e6), 10), 11, 'stops past the limit');
+});
+
+test('a JSON text nested past the limit is refused on its subject, one within it is parsed', () => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  assert.equal(jsonDepth(JSON.stringify(parseJson(nested(MAX_JSON_DEPTH), 'body'))), 64);
+  for (const text of [
+    nested(MAX_JSON_DEPTH + 1),
+    nested(20_000),
+    `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
+  ]) {
+    assert.deepEqual(
+      refusal(() => parseJson(text, 'body')),
+      {
+        field: 'body',
+        rule: `must nest at most ${MAX_JSON_DEPTH} deep`,
+      },
+    );
+  }
+  assert.equal(refusal(() => parseJsonWith(message, nested(20_000))).field, 'message');
+  assert.equal(
+    refusal(() => parseJson('{', 'body', 'must be valid JSON')).rule,
+    'must be valid JSON, got "{"',
   );
 });

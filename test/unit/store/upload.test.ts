@@ -12,6 +12,8 @@ import {
   createUpload,
   MAX_OPEN_UPLOADS,
   parseDispersalMessage,
+  parsePartNumber,
+  parseUploadId,
   putPart,
   UPLOAD_LIFETIME_MS,
   type UploadDeps,
@@ -90,6 +92,31 @@ test('an upload is created for a valid key, and only from a body with nothing el
     );
   }
   assert.equal(uploads.size, 1, 'nothing refused was stored');
+});
+
+test('an upload is created under its key in NFC', async () => {
+  const { deps } = memoryDeps();
+  const upload = await createUpload(deps, 'default', { key: 'cafe\u0301.txt' }, 'ip:test');
+  assert.equal(upload.key, 'caf\u00e9.txt');
+});
+
+test('a part number in the path is plain decimal digits, 1..10000', () => {
+  assert.equal(parsePartNumber('1'), 1);
+  assert.equal(parsePartNumber('10000'), 10_000);
+  for (const text of ['1e2', '0x1', ' 1', '01', '1.0', '0', '10001', '', undefined]) {
+    assert.throws(
+      () => parsePartNumber(text),
+      refusedOn('part', /^must be an integer 1\.\.10000, in plain decimal digits, got /),
+      String(text),
+    );
+  }
+});
+
+test('an upload id in the path is refused before any lookup when it cannot be one', () => {
+  assert.equal(parseUploadId('u-nope'), 'u-nope');
+  for (const text of ['u'.repeat(2100), '', 'u/1', undefined]) {
+    assert.throws(() => parseUploadId(text), refusedOn('upload', /^must be 1 to 128 letters/));
+  }
 });
 
 test('part numbers are integers 1..10000', async () => {
