@@ -43,6 +43,8 @@ interface Sandbox {
   worker: Worker;
   ready: Promise<void>;
   pending?: Pending & { id: number };
+  /** Its worker has exited: an invocation handed to it would wait for an answer forever. */
+  exited?: boolean;
 }
 
 class FunctionPool {
@@ -91,9 +93,21 @@ class FunctionPool {
     }
     const sandbox: Sandbox = {
       worker,
+      // A worker terminated while it loads (the cloud stopping during a cold start) exits
+      // without an error: that too must fail the invocation waiting for it, or the invocation
+      // never settles and neither does whatever awaits it (an SQS poller, and so the stop).
       ready: new Promise((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', reject);
+        worker.once('exit', () =>
+          reject(
+            new LambdaInvocationError(
+              this.fn.name,
+              'Runtime.ExitError',
+              'the execution environment exited before it was ready',
+            ),
+          ),
+        );
       }),
     };
     worker.on(
@@ -114,6 +128,7 @@ class FunctionPool {
       },
     );
     const onExit = (err?: Error) => {
+      sandbox.exited = true;
       this.all.delete(sandbox);
       const i = this.idle.indexOf(sandbox);
       if (i >= 0) this.idle.splice(i, 1);
@@ -162,6 +177,15 @@ class FunctionPool {
   async invoke(event: unknown): Promise<unknown> {
     const sandbox = await this.acquire();
     await sandbox.ready;
+    // A worker that posts "ready" and is terminated at once delivers both in one go: `ready`
+    // resolves, and the exit is handled before this runs, with no invocation yet to fail.
+    if (sandbox.exited) {
+      throw new LambdaInvocationError(
+        this.fn.name,
+        'Runtime.ExitError',
+        'the execution environment exited before the invocation started',
+      );
+    }
     const timeoutMs = this.fn.timeoutSeconds * 1000;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
