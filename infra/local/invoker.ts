@@ -54,7 +54,13 @@ class FunctionPool {
   private readonly all = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
   private nextId = 1;
+  /** Refusing new invocations (the cloud is stopping). */
   private stopped = false;
+  /** Its execution environments are being terminated. */
+  private terminating = false;
+  /** Invocations holding an execution environment, cold starts included. */
+  private running = 0;
+  private readonly whenIdle: Array<() => void> = [];
 
   constructor(fn: ServiceFunction, opts: InvokerOptions) {
     this.fn = fn;
@@ -104,7 +110,9 @@ class FunctionPool {
             new LambdaInvocationError(
               this.fn.name,
               'Runtime.ExitError',
-              'the execution environment exited before it was ready',
+              this.terminating
+                ? 'the local cloud stopped during this invocation'
+                : 'the execution environment exited before it was ready',
             ),
           ),
         );
@@ -140,7 +148,9 @@ class FunctionPool {
           new LambdaInvocationError(
             this.fn.name,
             'Runtime.ExitError',
-            `the execution environment exited${err ? `: ${err.message}` : ''}`,
+            this.terminating
+              ? 'the local cloud stopped during this invocation'
+              : `the execution environment exited${err ? `: ${err.message}` : ''}`,
           ),
         );
       }
@@ -176,14 +186,28 @@ class FunctionPool {
 
   async invoke(event: unknown): Promise<unknown> {
     const sandbox = await this.acquire();
-    await sandbox.ready;
+    this.running++;
+    try {
+      await sandbox.ready;
+      return await this.run(sandbox, event);
+    } finally {
+      this.running--;
+      if (this.running === 0) for (const wake of this.whenIdle.splice(0)) wake();
+    }
+  }
+
+  private run(sandbox: Sandbox, event: unknown): Promise<unknown> {
     // A worker that posts "ready" and is terminated at once delivers both in one go: `ready`
     // resolves, and the exit is handled before this runs, with no invocation yet to fail.
     if (sandbox.exited) {
-      throw new LambdaInvocationError(
-        this.fn.name,
-        'Runtime.ExitError',
-        'the execution environment exited before the invocation started',
+      return Promise.reject(
+        new LambdaInvocationError(
+          this.fn.name,
+          'Runtime.ExitError',
+          this.terminating
+            ? 'the local cloud stopped during this invocation'
+            : 'the execution environment exited before the invocation started',
+        ),
       );
     }
     const timeoutMs = this.fn.timeoutSeconds * 1000;
@@ -210,10 +234,30 @@ class FunctionPool {
     });
   }
 
-  async stop(): Promise<void> {
+  /** Invocations in flight. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Refuses new invocations from now on; those waiting for an environment fail at once. */
+  drain(): void {
     this.stopped = true;
     for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Settles when no invocation is in flight. */
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenIdle.push(resolve));
+  }
+
+  /** Terminates every execution environment; resolves with the invocations that cut short. */
+  async stop(): Promise<number> {
+    this.drain();
+    this.terminating = true;
+    const cut = this.running;
     await Promise.all([...this.all].map((s) => s.worker.terminate()));
+    return cut;
   }
 }
 
@@ -258,7 +302,35 @@ export class Invoker {
     return pool.invoke(event);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([...new Set(this.pools.values())].map((p) => p.stop()));
+  private uniquePools(): FunctionPool[] {
+    return [...new Set(this.pools.values())];
+  }
+
+  /** Invocations in flight, by function key. */
+  inFlight(): Record<string, number> {
+    return Object.fromEntries(this.uniquePools().map((p) => [p.fn.key, p.inFlight]));
+  }
+
+  /** Refuses new invocations: the first step of a stop, before the work in flight is cut. */
+  drain(): void {
+    for (const pool of this.uniquePools()) pool.drain();
+  }
+
+  /** Settles when no invocation is in flight. */
+  async settled(): Promise<void> {
+    await Promise.all(this.uniquePools().map((p) => p.settled()));
+  }
+
+  /**
+   * Terminates every execution environment, as Lambda discards a sandbox: a handler in the
+   * middle of a minutes-long rebuild step ends now, its invocation failing. Resolves with the
+   * invocations so cut short, by function key (none listed when none were).
+   */
+  async stop(): Promise<Record<string, number>> {
+    const pools = this.uniquePools();
+    const cut = await Promise.all(pools.map((p) => p.stop()));
+    return Object.fromEntries(
+      pools.map((p, i) => [p.fn.key, cut[i] as number]).filter(([, n]) => (n as number) > 0),
+    );
   }
 }

@@ -88,9 +88,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local cloud...`);
-    await cloud.stop();
-    console.log('stopped; state kept in', dataDir);
-    process.exit(0);
+    const report = await cloud.stop();
+    console.log(`${report.line}; state kept in ${dataDir}`);
+    process.exit(report.cut.overran.length ? 1 : 0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -41,7 +41,8 @@ export interface StepFunctionsServer {
   port: number;
   /** Creates or updates a state machine (the provisioner's path); returns its ARN. */
   createStateMachine(name: string, definition: object, roleArn?: string): string;
-  stop(): Promise<void>;
+  /** Marks running executions failed (a redrive resumes them); resolves with how many. */
+  stop(): Promise<number>;
 }
 
 type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -515,8 +516,10 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
     createStateMachine: (name, definition, roleArn = '') =>
       create(name, definition, roleArn, false),
     async stop() {
+      let stopped = 0;
       for (const e of executions.values()) {
         if (e.status !== 'RUNNING') continue;
+        stopped++;
         running.get(e.executionArn)?.();
         await finish(e, 'FAILED', {
           error: 'States.Runtime',
@@ -528,6 +531,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      return stopped;
     },
   };
 }

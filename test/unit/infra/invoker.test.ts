@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Invoker } from '../../../infra/local/invoker.ts';
+import { Invoker, LambdaInvocationError } from '../../../infra/local/invoker.ts';
 import type { ServiceFunction } from '../../../infra/local/service.ts';
 
 let dir: string;
@@ -69,4 +69,51 @@ test('an invocation whose execution environment is terminated while it starts fa
 
   // Assess
   assert.equal(await settledWithin(invocation, 5000), 'rejected Runtime.ExitError');
+});
+
+test('a stop reports the invocations it cut short by function, and lets none start after it', async () => {
+  // Prepare: one long invocation of each of two functions, one short one that finishes.
+  const local = invoker('slow', 'other');
+  await local.invoke('slow', { ms: 0 }); // warm, so the next invocations run at once
+  await local.invoke('other', { ms: 0 });
+  const slow = local.invoke('slow', { ms: 60_000 }).catch((err: Error) => err);
+  const other = local.invoke('other', { ms: 60_000 }).catch((err: Error) => err);
+  const done = local.invoke('slow', { ms: 0 });
+  await done;
+
+  // Act
+  local.drain();
+  const refused = await local.invoke('other', { ms: 0 }).catch((err: Error) => err);
+  const inFlight = local.inFlight();
+  const cut = await local.stop();
+
+  // Assess
+  assert.deepEqual(inFlight, { slow: 1, other: 1 });
+  assert.deepEqual(cut, { slow: 1, other: 1 });
+  assert.ok(refused instanceof LambdaInvocationError);
+  assert.equal(refused.name, 'Runtime.Stopped');
+  for (const invocation of [slow, other]) {
+    const err = await invocation;
+    assert.ok(err instanceof LambdaInvocationError);
+    assert.match(err.message, /the local cloud stopped during this invocation/);
+  }
+});
+
+test('settled waits for the invocations in flight, and only for them', async () => {
+  // Prepare
+  const local = invoker('short');
+  await local.settled(); // nothing in flight: at once
+
+  // Act
+  const invocation = local.invoke('short', { ms: 100 });
+  await new Promise((resolve) => setImmediate(resolve)); // it has taken an environment
+  const before = local.inFlight();
+  const whenSettled = await local.settled().then(() => local.inFlight());
+  const result = await invocation;
+  await local.stop();
+
+  // Assess
+  assert.deepEqual(before, { short: 1 });
+  assert.deepEqual(whenSettled, { short: 0 });
+  assert.deepEqual(result, { ms: 100 });
 });
