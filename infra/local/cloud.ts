@@ -112,10 +112,13 @@ function clientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 }
 
-/** The gate on an emulator's port, answering in the shape AWS clients read. */
+/** The loopback gate on an emulator's port, refusing in the shape AWS clients read. */
 function awsGate(server: import('node:http').Server): ServerGate {
   return gateServer(server, {
-    refuse: (req, res, _why, message) => sendAwsError(req, res, 503, 'ServiceUnavailable', message),
+    refuse: (req, res, why, message) =>
+      why === 'foreign'
+        ? sendAwsError(req, res, 403, 'AccessDenied', message)
+        : sendAwsError(req, res, 503, 'ServiceUnavailable', message),
   });
 }
 
@@ -164,7 +167,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       portVariable: PORT_VARIABLES.aws,
       onServer: (server) => {
         faults.install(server);
-        fauxqsGate = awsGate(server); // last, so outermost: it sees every request
+        fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
       },
       log,
     });
@@ -262,6 +265,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       region,
       accountId: LOCAL_ACCOUNT_ID,
       invoke: (name, payload) => invoker.invoke(name, payload),
+      onServer: (server) => {
+        awsGate(server);
+      },
     });
     // Executions stop at once rather than after the grace: a task the draining invoker refused
     // would fail the execution as the task's error, which its Catch could act on; stopped here,
@@ -345,7 +351,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     });
     // Installed once listening, before anyone was told the port.
     const apiGate = gateServer(api.server, {
-      refuse: (_req, res, _why, message) => sendApiError(res, 503, 'ServiceUnavailable', message),
+      refuse: (_req, res, why, message) =>
+        why === 'foreign'
+          ? sendApiError(res, 403, 'Forbidden', message)
+          : sendApiError(res, 503, 'ServiceUnavailable', message),
     });
     shutdown.onDrain('the HTTP API', () => apiGate.drain());
     shutdown.whileInFlight(() => apiGate.settle());

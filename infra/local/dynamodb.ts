@@ -20,7 +20,7 @@ export interface DynamoDbOptions {
   port: number;
   dataDir: string;
   portVariable: string;
-  /** Sees the emulator's HTTP server before it listens (to put the gate in front). */
+  /** Sees the emulator's HTTP server before it listens (to put the loopback gate in front). */
   onServer?: (server: Server) => void;
 }
 

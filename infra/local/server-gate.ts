@@ -1,15 +1,16 @@
 /**
- * The door of every HTTP server the local cloud exposes (the API and the emulators): it knows
- * the connections and the requests in flight, so that a stop can let requests finish for a
- * moment, then end the rest, and say what it ended. It goes in front of the server's own
- * request handling (interpose.ts), outermost.
+ * The door of every HTTP server the local cloud exposes (the API and the emulators): it refuses
+ * what loopback-guard.ts refuses, and it knows the connections and the requests in flight, so
+ * that a stop can let requests finish for a moment, then end the rest, and say what it ended.
+ * It goes in front of the server's own request handling (interpose.ts), outermost.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { interpose } from './interpose.ts';
+import { loopbackRefusal } from './loopback-guard.ts';
 
-/** Why the gate answers instead of the server: a stop under way. */
-export type Refusal = 'stopping';
+/** Why the gate answers instead of the server: a foreign Host or Origin, or a stop under way. */
+export type Refusal = 'foreign' | 'stopping';
 
 export interface GateOptions {
   /** Answers a request the gate turns away, in the shape the server's clients read. */
@@ -73,9 +74,12 @@ export function gateServer(server: Server, opts: GateOptions): ServerGate {
   };
 
   interpose(server, (req, res, pass) => {
-    if (draining) {
+    const foreign = loopbackRefusal(req.headers);
+    if (foreign !== undefined || draining) {
       req.resume();
-      return opts.refuse(req, res, 'stopping', 'the local cloud is stopping');
+      return foreign !== undefined
+        ? opts.refuse(req, res, 'foreign', foreign)
+        : opts.refuse(req, res, 'stopping', 'the local cloud is stopping');
     }
     const socket = req.socket;
     track(socket);
@@ -141,7 +145,7 @@ export function gateServer(server: Server, opts: GateOptions): ServerGate {
   };
 }
 
-// The gate's own answers.
+// The gate's own answers. A refusal's message quotes the client's Host or Origin: escaped.
 
 function escapeXml(text: string): string {
   return text.replace(

@@ -34,6 +34,8 @@ export interface StepFunctionsOptions {
   accountId: string;
   /** Runs a Lambda function of the service; a thrown error's `name` is the task's error. */
   invoke: (functionName: string, payload: unknown) => Promise<unknown>;
+  /** Sees the HTTP server before it listens (to put the loopback gate in front). */
+  onServer?: (server: import('node:http').Server) => void;
 }
 
 export interface StepFunctionsServer {
@@ -509,6 +511,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  opts.onServer?.(server);
   const port = await listenLoopback(server, opts.port, opts.portVariable ?? 'DSN_SFN_PORT');
   return {
     url: `http://127.0.0.1:${port}`,

@@ -23,7 +23,8 @@ async function gated(): Promise<{ port: number; gate: ServerGate; release(): voi
   });
   servers.push(server);
   const gate = gateServer(server, {
-    refuse: (_req, res, why, message) => sendApiError(res, 503, why, message),
+    refuse: (_req, res, why, message) =>
+      sendApiError(res, why === 'foreign' ? 403 : 503, why, message),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -61,6 +62,25 @@ function get(
     req.end();
   });
 }
+
+test('a request naming a foreign Host or Origin is refused before the server sees it', async () => {
+  // Prepare
+  const { port } = await gated();
+
+  // Act
+  const rebound = await get(port, '/', { host: 'rebind.evil.example' });
+  const crossSite = await get(port, '/', { origin: 'https://evil.example' });
+  const local = await get(port, '/', {
+    host: `localhost:${port}`,
+    origin: 'http://localhost:5173',
+  });
+
+  // Assess
+  assert.equal(rebound.status, 403);
+  assert.equal(JSON.parse(rebound.body).error.code, 'foreign');
+  assert.equal(crossSite.status, 403);
+  assert.deepEqual([local.status, local.body], [200, 'ok']);
+});
 
 test('drain closes idle keep-alive connections, lets requests in flight finish, refuses new ones', async () => {
   // Prepare: two idle keep-alive connections and one waiting request.
