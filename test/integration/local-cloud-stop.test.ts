@@ -1,6 +1,6 @@
 /**
  * `npm start` stops within 5 s of SIGTERM or SIGINT whatever is in flight, says what it cut
- * short, and frees its data folder for the next start. Each
+ * short, and frees its data folder for the next start; a second signal exits at once. Each
  * test runs the cloud as its own process (`npm start`'s entry) on ephemeral ports with its own
  * data folder, puts it in one state, signals it, and times the exit.
  */
@@ -413,6 +413,44 @@ describe('stopping the local cloud', () => {
     assert.match(stopLine(exit), /cut short: .*\b3 keep-alive connections, 1 emulator request\b/);
     assert.equal(await longPoll, 'connection lost');
     for (const a of [agent, s3Agent, pollAgent]) a.destroy();
+    await assertStartsAgain(dataDir);
+  });
+
+  test('a second signal during the stop exits at once, with a non-zero code, and frees the data folder', async (t) => {
+    // Prepare: a PUT that waits on slow units, so the stop takes its whole grace.
+    const dataDir = await newDataDir();
+    const cloud = await startCloud(dataDir);
+    for (const unit of [2, 5]) await putFault(cloud, unit, { mode: 'slow', delayMs: SLOW_UNIT_MS });
+    const put = api(cloud, '/vaults/default/objects/waiting.bin', {
+      method: 'PUT',
+      body: randomBytes(100_000),
+    }).catch(() => {});
+    await eventually(
+      async () => ((await slicesOnDisk(dataDir)) >= 4 ? true : undefined),
+      'slices on the four fast units',
+    );
+    const since = Date.now();
+    cloud.child.kill('SIGTERM');
+    await eventually(
+      async () => (/SIGTERM: stopping/.test(cloud.output()) ? true : undefined),
+      'the stop to begin',
+    );
+
+    // Act: Ctrl-C after a `kill`, as someone who stopped waiting would.
+    const second = Date.now();
+    cloud.child.kill('SIGINT');
+    const exit = await exited(cloud, since);
+    report(t, exit);
+    await put;
+
+    // Assess
+    assert.equal(exit.code, 130, exit.output.slice(-600));
+    assert.ok(
+      Date.now() - second < 1000,
+      `exited ${Date.now() - second} ms after the second signal`,
+    );
+    assert.match(exit.output, /SIGINT again: exiting at once/);
+    assert.doesNotMatch(exit.output, /^stopped in /m, 'the graceful stop did not finish');
     await assertStartsAgain(dataDir);
   });
 });
