@@ -137,6 +137,7 @@ export function gateServer(server: Server, opts: GateOptions): ServerGate {
           res.req.socket?.destroy();
         }
       }
+      for (const wake of settled.splice(0)) wake();
       closeIdle();
       // Ended, not destroyed: a 503 just written still reaches its client. What a client keeps
       // open after this goes with the server's own stop (closeAllConnections).
