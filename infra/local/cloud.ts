@@ -19,7 +19,9 @@ import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
 import { LOCAL_ACCOUNT_ID, type ProvisionedStack, provision } from './provision.ts';
 import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
+import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
+import { Shutdown, type StopOptions, type StopReport } from './shutdown.ts';
 import { type SqsPoller, startSqsPoller } from './sqs-source.ts';
 import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
 import { UnitFaults } from './unit-faults.ts';
@@ -84,7 +86,11 @@ export interface LocalCloud {
   attribute(logicalId: string, name: string): string;
   /** Resolved environment variables of a function, as its handler sees them. */
   functionEnvironment(functionKey: string): Record<string, string>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking work, lets work in flight finish for `graceMs` (1 s), then cuts the rest:
+   * done within a few seconds whatever runs (shutdown.ts). Resolves with what was cut short.
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
 }
 
 /** The standard variables that point any AWS SDK at the given endpoints. */
@@ -110,6 +116,30 @@ function clientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 }
 
+/** The loopback gate on an emulator's port, refusing in the shape AWS clients read. */
+function awsGate(server: import('node:http').Server): ServerGate {
+  return gateServer(server, {
+    refuse: (req, res, why, message) =>
+      why === 'foreign'
+        ? sendAwsError(req, res, 403, 'AccessDenied', message)
+        : sendAwsError(req, res, 503, 'ServiceUnavailable', message),
+  });
+}
+
+/** An emulator's share of the stop: requests in flight a moment to end, then cut and counted. */
+async function cutEmulator(gate: ServerGate | undefined, settleMs: number): Promise<number> {
+  if (!gate) return 0;
+  // The functions' environments were terminated just before; the requests they had open end
+  // as the emulator sees their connections close. What is still open then is a client's own.
+  await gate.settle(settleMs);
+  const before = gate.ended.requests;
+  gate.cut(false);
+  return gate.ended.requests - before;
+}
+
+/** How long an emulator's requests in flight may take to end once the functions are gone. */
+const EMULATOR_SETTLE_MS = 300;
+
 export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloud> {
   const serviceDir = resolve(opts.serviceDir);
   const dataDir = resolve(opts.dataDir);
@@ -118,15 +148,12 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
 
-  const stoppers: Array<() => Promise<void> | void> = [unlock];
-  const stopAll = async () => {
-    for (const stop of stoppers.splice(0).reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        log(`stopping: ${(err as Error).message}`);
-      }
-    }
+  // Every part registers how it stops as it starts, so a failed start stops what it started.
+  const shutdown = new Shutdown(log);
+  shutdown.onCut('the data folder lock', unlock);
+  /** Failures of work in flight are expected once a stop has begun: the report covers them. */
+  const unlessStopping = (write: (line: string) => void) => (line: string) => {
+    if (!shutdown.started) write(line);
   };
 
   try {
@@ -136,18 +163,19 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     // Units are the buckets the service declares as Unit<i>Bucket; known once provisioned.
     let stackRef: ProvisionedStack | undefined;
     const faults = new UnitFaults((unit) => stackRef?.resources.get(`Unit${unit}Bucket`)?.ref);
+    let fauxqsGate: ServerGate | undefined;
     const fauxqs: FauxqsHandle = await startS3SnsSqs({
       port: opts.ports.aws,
       dataDir,
       region: 'us-east-1',
       portVariable: PORT_VARIABLES.aws,
-      onServer: (server) => faults.install(server),
+      onServer: (server) => {
+        faults.install(server);
+        fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
+      },
       log,
     });
-    stoppers.push(() => {
-      faults.dropHeld();
-      return fauxqs.stop();
-    });
+    let dynamoGate: ServerGate | undefined;
     const startDynamo =
       opts.dynamodbEngine === 'dynamodb-local' ? startDynamoDbLocal : startDynamoDb;
     // The same unit faults on the units' partitions of the work table (seed 001).
@@ -156,10 +184,24 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       port: opts.ports.dynamodb,
       dataDir,
       portVariable: PORT_VARIABLES.dynamodb,
-      onServer: (server) => workFaults.install(server),
+      // DynamoDB Local is a Java process of its own, with no server here to gate.
+      onServer: (server) => {
+        workFaults.install(server);
+        dynamoGate = awsGate(server); // last, so outermost
+      },
     });
-    stoppers.push(() => dynamodb.stop());
-    stoppers.push(() => workFaults.dropHeld());
+    // Both emulators stop together, last but the lock: every other part may still use them.
+    shutdown.onCut('the emulators', async (ctx) => {
+      faults.dropHeld();
+      workFaults.dropHeld();
+      const settleMs = Math.min(EMULATOR_SETTLE_MS, ctx.remainingMs());
+      const [s3SnsSqs, dynamo] = await Promise.all([
+        cutEmulator(fauxqsGate, settleMs),
+        cutEmulator(dynamoGate, settleMs),
+      ]);
+      ctx.cut.awsRequests += s3SnsSqs + dynamo;
+      await Promise.all([fauxqs.stop(), dynamodb.stop(ctx.remainingMs())]);
+    });
     const service = await servicePromise;
     const { region } = service;
 
@@ -167,9 +209,13 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const sns = new SNSClient(clientConfig(fauxqs.url, region));
     const sqs = new SQSClient(clientConfig(fauxqs.url, region));
     const ddb = new DynamoDBClient(clientConfig(dynamodb.url, region));
-    stoppers.push(() => {
+    shutdown.onCut('the SDK clients', () => {
       for (const c of [s3, sns, sqs, ddb]) c.destroy();
     });
+    // Closed after the functions are terminated (steps run latest registered first), so that
+    // the 503s the gate wrote to requests it cut have long gone out by then.
+    let api: HttpApiHandle | undefined;
+    shutdown.onCut('the HTTP API', () => api?.stop());
 
     const stack = await provision({
       service,
@@ -200,7 +246,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const pollers: SqsPoller[] = [];
     // Runs after the invoker stops: batches in flight end when their workers are terminated,
     // instead of stopping waiting out handlers that wait on other, already stopped, pollers.
-    stoppers.push(async () => {
+    shutdown.onCut('the SQS pollers', async () => {
       await Promise.all(pollers.map((p) => p.done));
     });
     const invoker = new Invoker(service.functions, {
@@ -214,7 +260,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       }),
       log: opts.functionLog,
     });
-    stoppers.push(() => invoker.stop());
+    shutdown.onDrain('the invoker', () => invoker.drain());
+    shutdown.whileInFlight(() => invoker.settled());
+    shutdown.onCut('the functions', async (ctx) => {
+      Object.assign(ctx.cut.invocations, await invoker.stop());
+    });
 
     const stepFunctions: StepFunctionsServer = await startStepFunctions({
       port: opts.ports.stepFunctions,
@@ -223,8 +273,16 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       region,
       accountId: LOCAL_ACCOUNT_ID,
       invoke: (name, payload) => invoker.invoke(name, payload),
+      onServer: (server) => {
+        awsGate(server);
+      },
     });
-    stoppers.push(() => stepFunctions.stop());
+    // Executions stop at once rather than after the grace: a task the draining invoker refused
+    // would fail the execution as the task's error, which its Catch could act on; stopped here,
+    // it fails as "the local cloud stopped", and a redrive resumes it.
+    shutdown.onDrain('Step Functions', async (ctx) => {
+      ctx.cut.executions += await stepFunctions.stop();
+    });
     endpoints = {
       api: '',
       s3: fauxqs.url,
@@ -244,7 +302,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     }
 
     // Event sources last, once everything they may touch exists.
-    stoppers.push(() => {
+    shutdown.onDrain('the SQS pollers', () => {
       for (const p of pollers) p.signal();
     });
     const routes: HttpRoute[] = [];
@@ -267,7 +325,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
               source: event,
               invoke: (e) => invoker.invoke(fn.key, e),
               concurrency: opts.sqsPollers,
-              log: (line) => log(`[${fn.name} sqs] ${line}`),
+              log: unlessStopping((line) => log(`[${fn.name} sqs] ${line}`)),
             }),
           );
         } else if (event.type === 'httpApi') {
@@ -287,19 +345,34 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       accountId: LOCAL_ACCOUNT_ID,
       targets,
       invoke: (name, e) => invoker.invoke(name, e),
-      log,
+      log: unlessStopping(log),
     });
-    stoppers.push(() => schedules.stop());
-    const api: HttpApiHandle = await startHttpApi({
+    shutdown.onDrain('the schedules', () => schedules.stop());
+    api = await startHttpApi({
       port: opts.ports.api,
       portVariable: PORT_VARIABLES.api,
       accountId: LOCAL_ACCOUNT_ID,
       routes,
       invoke: (name, e) => invoker.invoke(name, e),
-      log,
+      log: unlessStopping(log),
       localRoutes: faultRoutes(faults, resolve(dataDir, 's3', 'buckets')),
     });
-    stoppers.push(() => api.stop());
+    // Installed once listening, before anyone was told the port.
+    const apiGate = gateServer(api.server, {
+      refuse: (_req, res, why, message) =>
+        why === 'foreign'
+          ? sendApiError(res, 403, 'Forbidden', message)
+          : sendApiError(res, 503, 'ServiceUnavailable', message),
+    });
+    shutdown.onDrain('the HTTP API', () => apiGate.drain());
+    shutdown.whileInFlight(() => apiGate.settle());
+    // Before the functions are terminated, so a request cut short is told so (503) rather than
+    // answered with the error of its terminated function.
+    shutdown.onCut('the HTTP API requests', (ctx) => {
+      apiGate.cut(true);
+      ctx.cut.httpRequests += apiGate.ended.requests;
+      ctx.cut.keepAliveConnections += apiGate.ended.idleConnections;
+    });
 
     endpoints.api = api.url;
     const resolveEntry = (logicalId: string) => {
@@ -323,10 +396,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         return value;
       },
       functionEnvironment: (key) => ({ ...functionEnvironment.get(key) }),
-      stop: stopAll,
+      stop: (options) => shutdown.run(options),
     };
   } catch (err) {
-    await stopAll();
+    await shutdown.run({ graceMs: 0 });
     throw err;
   }
 }

@@ -6,6 +6,7 @@
  * stale lock in the same instant could both take it; this guards against the everyday case,
  * a second `npm start` on a folder in use, not that one.
  */
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -58,5 +59,19 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if (age < UNWRITTEN_LOCK_MS) throw new DataDirInUseError(dataDir, 0);
     }
     await rm(path, { force: true });
+  }
+}
+
+/**
+ * Releases the lock now, if this process holds it: for an exit that does not wait for the stop
+ * (a second Ctrl-C). The next start would take over the lock of a process that is gone anyway;
+ * this spares it the check, and a reused pid from looking like a live owner.
+ */
+export function releaseDataDirLockSync(dataDir: string): void {
+  const path = join(dataDir, 'cloud.lock');
+  try {
+    if (Number.parseInt(readFileSync(path, 'utf8'), 10) === process.pid) rmSync(path);
+  } catch {
+    // No lock, or not ours: nothing to release.
   }
 }

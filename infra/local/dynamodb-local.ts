@@ -78,14 +78,21 @@ export async function startDynamoDbLocal(opts: DynamoDbOptions): Promise<DynamoD
   } finally {
     client.destroy();
   }
+  // A process of its own outlives ours unless told: a cloud that exits without its stop (a
+  // second Ctrl-C) would leave the JVM holding the port and the files.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   return {
     url,
     port,
-    stop: () =>
+    stop: (waitMs = 5000) =>
       new Promise<void>((resolve) => {
+        process.off('exit', killOnExit);
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
+        // The JVM may take its time; the stop may not.
+        setTimeout(() => child.kill('SIGKILL'), waitMs).unref();
       }),
   };
 }

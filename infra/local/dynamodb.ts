@@ -20,14 +20,18 @@ export interface DynamoDbOptions {
   port: number;
   dataDir: string;
   portVariable: string;
-  /** Layers put in front of the emulator (the work table's unit faults); dynalite only. */
+  /**
+   * Sees the emulator's HTTP server before it listens: the work table's unit faults, then the
+   * loopback gate in front of everything (dynalite only).
+   */
   onServer?: (server: Server) => void;
 }
 
 export interface DynamoDbHandle {
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /** `idleWaitMs` bounds the wait for requests in flight (default 5 s). */
+  stop(idleWaitMs?: number): Promise<void>;
 }
 
 export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHandle> {
@@ -61,19 +65,20 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    stop: async () => {
+    stop: async (idleWaitMs = IDLE_WAIT_MS) => {
       // Bounded, so a request dynalite never answers cannot hold the stop forever.
       if (active > 0) {
         await new Promise<void>((resolve) => {
           onIdle = resolve;
-          setTimeout(resolve, IDLE_WAIT_MS).unref();
+          setTimeout(resolve, idleWaitMs).unref();
         });
       }
       await new Promise<void>((resolve, reject) => {
-        // dynalite's close also waits for the store's pending operations; idle keep-alive
-        // connections close at once.
+        // dynalite's close also waits for the store's pending operations. Every request has
+        // been answered (or given up on) by now, so no connection is left to wait for: one
+        // a client keeps open, idle or not, would otherwise hold the close as long as it likes.
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
+        server.closeAllConnections();
       });
     },
   };

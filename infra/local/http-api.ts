@@ -228,6 +228,8 @@ export interface HttpApiOptions {
 export interface HttpApiHandle {
   url: string;
   port: number;
+  /** For the loopback gate and the bounded stop (server-gate.ts). */
+  server: Server;
   routes: string[];
   stop(): Promise<void>;
 }
@@ -286,6 +288,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    server,
     routes: routes.map((r) => `${r.routeKey} -> ${r.functionName}`),
     stop: () =>
       new Promise<void>((resolve) => {

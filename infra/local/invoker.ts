@@ -43,6 +43,8 @@ interface Sandbox {
   worker: Worker;
   ready: Promise<void>;
   pending?: Pending & { id: number };
+  /** Its worker has exited: an invocation handed to it would wait for an answer forever. */
+  exited?: boolean;
 }
 
 class FunctionPool {
@@ -52,7 +54,13 @@ class FunctionPool {
   private readonly all = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
   private nextId = 1;
+  /** Refusing new invocations (the cloud is stopping). */
   private stopped = false;
+  /** Its execution environments are being terminated. */
+  private terminating = false;
+  /** Invocations holding an execution environment, cold starts included. */
+  private running = 0;
+  private readonly whenIdle: Array<() => void> = [];
 
   constructor(fn: ServiceFunction, opts: InvokerOptions) {
     this.fn = fn;
@@ -91,9 +99,23 @@ class FunctionPool {
     }
     const sandbox: Sandbox = {
       worker,
+      // A worker terminated while it loads (the cloud stopping during a cold start) exits
+      // without an error: that too must fail the invocation waiting for it, or the invocation
+      // never settles and neither does whatever awaits it (an SQS poller, and so the stop).
       ready: new Promise((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', reject);
+        worker.once('exit', () =>
+          reject(
+            new LambdaInvocationError(
+              this.fn.name,
+              'Runtime.ExitError',
+              this.terminating
+                ? 'the local cloud stopped during this invocation'
+                : 'the execution environment exited before it was ready',
+            ),
+          ),
+        );
       }),
     };
     worker.on(
@@ -114,6 +136,7 @@ class FunctionPool {
       },
     );
     const onExit = (err?: Error) => {
+      sandbox.exited = true;
       this.all.delete(sandbox);
       const i = this.idle.indexOf(sandbox);
       if (i >= 0) this.idle.splice(i, 1);
@@ -125,7 +148,9 @@ class FunctionPool {
           new LambdaInvocationError(
             this.fn.name,
             'Runtime.ExitError',
-            `the execution environment exited${err ? `: ${err.message}` : ''}`,
+            this.terminating
+              ? 'the local cloud stopped during this invocation'
+              : `the execution environment exited${err ? `: ${err.message}` : ''}`,
           ),
         );
       }
@@ -161,7 +186,30 @@ class FunctionPool {
 
   async invoke(event: unknown): Promise<unknown> {
     const sandbox = await this.acquire();
-    await sandbox.ready;
+    this.running++;
+    try {
+      await sandbox.ready;
+      return await this.run(sandbox, event);
+    } finally {
+      this.running--;
+      if (this.running === 0) for (const wake of this.whenIdle.splice(0)) wake();
+    }
+  }
+
+  private run(sandbox: Sandbox, event: unknown): Promise<unknown> {
+    // A worker that posts "ready" and is terminated at once delivers both in one go: `ready`
+    // resolves, and the exit is handled before this runs, with no invocation yet to fail.
+    if (sandbox.exited) {
+      return Promise.reject(
+        new LambdaInvocationError(
+          this.fn.name,
+          'Runtime.ExitError',
+          this.terminating
+            ? 'the local cloud stopped during this invocation'
+            : 'the execution environment exited before the invocation started',
+        ),
+      );
+    }
     const timeoutMs = this.fn.timeoutSeconds * 1000;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -186,10 +234,30 @@ class FunctionPool {
     });
   }
 
-  async stop(): Promise<void> {
+  /** Invocations in flight. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Refuses new invocations from now on; those waiting for an environment fail at once. */
+  drain(): void {
     this.stopped = true;
     for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Settles when no invocation is in flight. */
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenIdle.push(resolve));
+  }
+
+  /** Terminates every execution environment; resolves with the invocations that cut short. */
+  async stop(): Promise<number> {
+    this.drain();
+    this.terminating = true;
+    const cut = this.running;
     await Promise.all([...this.all].map((s) => s.worker.terminate()));
+    return cut;
   }
 }
 
@@ -234,7 +302,35 @@ export class Invoker {
     return pool.invoke(event);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([...new Set(this.pools.values())].map((p) => p.stop()));
+  private uniquePools(): FunctionPool[] {
+    return [...new Set(this.pools.values())];
+  }
+
+  /** Invocations in flight, by function key. */
+  inFlight(): Record<string, number> {
+    return Object.fromEntries(this.uniquePools().map((p) => [p.fn.key, p.inFlight]));
+  }
+
+  /** Refuses new invocations: the first step of a stop, before the work in flight is cut. */
+  drain(): void {
+    for (const pool of this.uniquePools()) pool.drain();
+  }
+
+  /** Settles when no invocation is in flight. */
+  async settled(): Promise<void> {
+    await Promise.all(this.uniquePools().map((p) => p.settled()));
+  }
+
+  /**
+   * Terminates every execution environment, as Lambda discards a sandbox: a handler in the
+   * middle of a minutes-long rebuild step ends now, its invocation failing. Resolves with the
+   * invocations so cut short, by function key (none listed when none were).
+   */
+  async stop(): Promise<Record<string, number>> {
+    const pools = this.uniquePools();
+    const cut = await Promise.all(pools.map((p) => p.stop()));
+    return Object.fromEntries(
+      pools.map((p, i) => [p.fn.key, cut[i] as number]).filter(([, n]) => (n as number) > 0),
+    );
   }
 }

@@ -3,9 +3,12 @@
  * serverless.yml, starts the emulators, provisions every declared resource and wires every
  * event source to the project's handlers. Ctrl-C stops it; state stays in DSN_DATA_DIR.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PORT_VARIABLES, type PortName, startLocalCloud } from './cloud.ts';
+import { releaseDataDirLockSync } from './data-lock.ts';
+import { handleStopSignals, STOP_LIMIT_MS } from './stop-signals.ts';
 
 const DEFAULT_PORTS: Record<PortName, number> = {
   api: 3000,
@@ -79,21 +82,29 @@ async function main(): Promise<void> {
       .filter(([k]) => k.startsWith('AWS_'))
       .map(([k, v]) => `    export ${k}=${v}`),
     '',
-    'Ctrl-C stops it.',
+    `Ctrl-C stops it (within ${STOP_LIMIT_MS / 1000} s; again to exit at once).`,
   ];
   console.log(lines.join('\n'));
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the local cloud...`);
-    await cloud.stop();
-    console.log('stopped; state kept in', dataDir);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  handleStopSignals(process, {
+    stop: async (signal) => {
+      console.log(`\n${signal}: stopping the local cloud...`);
+      const report = await cloud.stop();
+      console.log(`${report.line}; state kept in ${dataDir}`);
+      return report.cut.overran.length ? 1 : 0;
+    },
+    exitNow: ({ signal, again }) => {
+      console.log(
+        again
+          ? `${signal} again: exiting at once, cutting short whatever was in flight`
+          : `the stop did not finish within ${STOP_LIMIT_MS / 1000} s: exiting, cutting short whatever was left`,
+      );
+      releaseDataDirLockSync(resolve(dataDir));
+      // 128 + the signal's number, as a shell reports a process the signal ended.
+      process.exit(again ? (signal === 'SIGINT' ? 130 : 143) : 1);
+    },
+    exit: (code) => process.exit(code),
+  });
 }
 
 main().catch((err: Error) => {

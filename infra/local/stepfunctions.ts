@@ -34,6 +34,8 @@ export interface StepFunctionsOptions {
   accountId: string;
   /** Runs a Lambda function of the service; a thrown error's `name` is the task's error. */
   invoke: (functionName: string, payload: unknown) => Promise<unknown>;
+  /** Sees the HTTP server before it listens (to put the loopback gate in front). */
+  onServer?: (server: import('node:http').Server) => void;
 }
 
 export interface StepFunctionsServer {
@@ -41,7 +43,8 @@ export interface StepFunctionsServer {
   port: number;
   /** Creates or updates a state machine (the provisioner's path); returns its ARN. */
   createStateMachine(name: string, definition: object, roleArn?: string): string;
-  stop(): Promise<void>;
+  /** Marks running executions failed (a redrive resumes them); resolves with how many. */
+  stop(): Promise<number>;
 }
 
 type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -508,6 +511,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  opts.onServer?.(server);
   const port = await listenLoopback(server, opts.port, opts.portVariable ?? 'DSN_SFN_PORT');
   return {
     url: `http://127.0.0.1:${port}`,
@@ -515,8 +519,10 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
     createStateMachine: (name, definition, roleArn = '') =>
       create(name, definition, roleArn, false),
     async stop() {
+      let stopped = 0;
       for (const e of executions.values()) {
         if (e.status !== 'RUNNING') continue;
+        stopped++;
         running.get(e.executionArn)?.();
         await finish(e, 'FAILED', {
           error: 'States.Runtime',
@@ -528,6 +534,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      return stopped;
     },
   };
 }

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Invoker, LambdaInvocationError } from '../../../infra/local/invoker.ts';
+import type { ServiceFunction } from '../../../infra/local/service.ts';
+
+let dir: string;
+
+/** A function whose handler waits `event.ms` and returns the event. */
+function fn(key: string): ServiceFunction {
+  return {
+    key,
+    name: `test-${key}`,
+    modulePath: join(dir, 'wait.mjs'),
+    exportName: 'handler',
+    timeoutSeconds: 60,
+    memorySize: 128,
+    environment: {},
+    events: [],
+  };
+}
+
+function invoker(...keys: string[]): Invoker {
+  return new Invoker(keys.map(fn), {
+    region: 'us-east-1',
+    accountId: '000000000000',
+    environmentFor: () => ({}),
+  });
+}
+
+/** How `promise` settled, or 'pending' if it had not within `ms`. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), ms);
+  });
+  const outcome = promise.then(
+    () => 'resolved',
+    (err: Error) => `rejected ${err.name}`,
+  );
+  try {
+    return await Promise.race([outcome, pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dsn-invoker-'));
+  await writeFile(
+    join(dir, 'wait.mjs'),
+    'export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return event; };\n',
+  );
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('an invocation whose execution environment is terminated while it starts fails, and does not hang', async () => {
+  // Prepare: a cold function, so the invocation waits for its worker to load.
+  const local = invoker('cold');
+
+  // Act: stop before the worker can have loaded the handler.
+  const invocation = local.invoke('cold', { ms: 0 });
+  await local.stop();
+
+  // Assess
+  assert.equal(await settledWithin(invocation, 5000), 'rejected Runtime.ExitError');
+});
+
+test('a stop reports the invocations it cut short by function, and lets none start after it', async () => {
+  // Prepare: one long invocation of each of two functions, one short one that finishes.
+  const local = invoker('slow', 'other');
+  await local.invoke('slow', { ms: 0 }); // warm, so the next invocations run at once
+  await local.invoke('other', { ms: 0 });
+  const slow = local.invoke('slow', { ms: 60_000 }).catch((err: Error) => err);
+  const other = local.invoke('other', { ms: 60_000 }).catch((err: Error) => err);
+  const done = local.invoke('slow', { ms: 0 });
+  await done;
+
+  // Act
+  local.drain();
+  const refused = await local.invoke('other', { ms: 0 }).catch((err: Error) => err);
+  const inFlight = local.inFlight();
+  const cut = await local.stop();
+
+  // Assess
+  assert.deepEqual(inFlight, { slow: 1, other: 1 });
+  assert.deepEqual(cut, { slow: 1, other: 1 });
+  assert.ok(refused instanceof LambdaInvocationError);
+  assert.equal(refused.name, 'Runtime.Stopped');
+  for (const invocation of [slow, other]) {
+    const err = await invocation;
+    assert.ok(err instanceof LambdaInvocationError);
+    assert.match(err.message, /the local cloud stopped during this invocation/);
+  }
+});
+
+test('settled waits for the invocations in flight, and only for them', async () => {
+  // Prepare
+  const local = invoker('short');
+  await local.settled(); // nothing in flight: at once
+
+  // Act
+  const invocation = local.invoke('short', { ms: 100 });
+  await new Promise((resolve) => setImmediate(resolve)); // it has taken an environment
+  const before = local.inFlight();
+  const whenSettled = await local.settled().then(() => local.inFlight());
+  const result = await invocation;
+  await local.stop();
+
+  // Assess
+  assert.deepEqual(before, { short: 1 });
+  assert.deepEqual(whenSettled, { short: 0 });
+  assert.deepEqual(result, { ms: 100 });
+});
