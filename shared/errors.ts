@@ -247,6 +247,17 @@ export class UploadQuotaExceededError extends DsnError {
   }
 }
 
+/** No listener with this id in this vault (never created, or removed). */
+export class ListenerNotFoundError extends DsnError {
+  readonly vault: string;
+  readonly id: string;
+  constructor(vault: string, id: string) {
+    super(`vault "${vault}" has no listener "${id}"`);
+    this.vault = vault;
+    this.id = id;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -262,6 +273,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RevisionNotFoundError, 404],
   [RebuildNotFoundError, 404],
   [RouteNotFoundError, 404],
+  [ListenerNotFoundError, 404],
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [PayloadTooLargeError, 413],
