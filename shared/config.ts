@@ -84,6 +84,12 @@ const VARIABLES = {
   ],
   /** Slice bytes a rebuild may read and write per second (0: no limit). */
   rebuildBytesPerSecond: ['DSN_REBUILD_BYTES_PER_SECOND', nonNegativeInteger],
+  /** Listeners: the participant structure and per-key sequences. */
+  participantsTable: ['DSN_PARTICIPANTS_TABLE', text],
+  /** Listeners: the initiator structure, listener records and their counts. */
+  listenersTable: ['DSN_LISTENERS_TABLE', text],
+  /** The delivery nodes' FIFO queues, in node order (infra/resources/listeners.cjs). */
+  listenerNodeQueueUrls: ['DSN_LISTENER_NODE_QUEUE_URLS', list],
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -158,6 +164,17 @@ export function unitIndex(env: Env = process.env): number {
   const value = Number(raw.data);
   if (!Number.isInteger(value) || value < 0 || value > 255) {
     throw new ConfigError('DSN_UNIT_INDEX', `must be an integer 0..255, got "${raw.data}"`);
+  }
+  return value;
+}
+
+/** The delivery node a listener node function serves (`DSN_LISTENER_NODE`). */
+export function listenerNodeIndex(env: Env = process.env): number {
+  const raw = text.safeParse(env.DSN_LISTENER_NODE ?? '');
+  if (!raw.success) throw new ConfigError('DSN_LISTENER_NODE', 'is required');
+  const value = Number(raw.data);
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError('DSN_LISTENER_NODE', `must be an integer 0..255, got "${raw.data}"`);
   }
   return value;
 }

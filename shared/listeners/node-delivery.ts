@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { wants } from './listener.ts';
+import { type Listener, wants } from './listener.ts';
 import { eventDocument, type NodeMessage } from './listener-event.ts';
 import type { InitiatorStore, ListenerStore, ParticipantStore, TargetSender } from './ports.ts';
 import { deliverToTarget, type RetryPolicy } from './target-delivery.ts';
@@ -47,7 +47,13 @@ export async function deliverOnNode(deps: NodeDeps, message: NodeMessage): Promi
   const now = deps.clock.now();
   const work: Promise<void>[] = [];
   for (const { path, version } of message.matched) {
-    const listeners = own.get(path) ?? [];
+    const listeners: Listener[] = [];
+    for (const listener of own.get(path) ?? []) {
+      // A temporary listener whose record expired leaves the node's structure on first sight.
+      if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now)
+        await deps.initiators.remove(listener);
+      else listeners.push(listener);
+    }
     if (listeners.length === 0) {
       if (await deps.participants.leave(event.vault, path, deps.node, version))
         outcome.pruned.push(path);

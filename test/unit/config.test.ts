@@ -23,6 +23,9 @@ const env = {
   DSN_PENDING_TIMEOUT_SECONDS: '900',
   DSN_COMMIT_WAIT_SECONDS: '10',
   DSN_DATA_MEMORY_MB: '1024',
+  DSN_PARTICIPANTS_TABLE: 'participants',
+  DSN_LISTENERS_TABLE: 'listeners',
+  DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -46,6 +49,9 @@ test('a complete environment gives the typed configuration', () => {
     rebuildQueueUrl: 'http://q/rebuild',
     rebuildBytesPerSecond: 0,
     dataMemoryBytes: 1024 * 1024 * 1024,
+    participantsTable: 'participants',
+    listenersTable: 'listeners',
+    listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
   });
 });
 

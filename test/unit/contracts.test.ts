@@ -5,6 +5,7 @@
  */
 import { inMemory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
+import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
@@ -12,8 +13,11 @@ import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
 import {
+  MemoryInitiators,
   MemoryLedger,
+  MemoryListenerStore,
   MemoryObjectIndex,
+  MemoryParticipants,
   MemoryRebuildJobStore,
   MemoryRepairQueue,
   MemorySliceStore,
@@ -53,4 +57,12 @@ stagingStoreContract(
 repairQueueContract(
   'memory',
   inMemory(() => new MemoryRepairQueue()),
+);
+listenerTablesContract(
+  'memory',
+  inMemory(() => ({
+    participants: new MemoryParticipants(),
+    initiators: new MemoryInitiators(),
+    listeners: new MemoryListenerStore(),
+  })),
 );

@@ -20,8 +20,9 @@ import type {
 
 const at = (...parts: Array<string | number>) => JSON.stringify(parts);
 
-export class MemoryParticipants implements ParticipantStore {
+export class MemoryParticipants implements ParticipantStore, SequenceCounter {
   readonly entries = new Map<string, { nodes: Set<number>; version: number }>();
+  readonly sequences = new Map<string, number>();
   /** Reads made, each with the paths it asked for. */
   readonly reads: string[][] = [];
 
@@ -49,6 +50,12 @@ export class MemoryParticipants implements ParticipantStore {
     entry.nodes.delete(node);
     entry.version++;
     return true;
+  }
+
+  async next(vault: string, key: string): Promise<number> {
+    const n = (this.sequences.get(at(vault, key)) ?? 0) + 1;
+    this.sequences.set(at(vault, key), n);
+    return n;
   }
 
   /** The nodes on an entry, for assertions. */
@@ -81,10 +88,9 @@ export class MemoryInitiators implements InitiatorStore {
 
 type Stored = Listener & DeliveryStats & { deadLetters: unknown[] };
 
-export class MemoryListenerStore implements ListenerStore, SequenceCounter {
+export class MemoryListenerStore implements ListenerStore {
   readonly records = new Map<string, Stored>();
   readonly loads = new Map<number, number>();
-  readonly sequences = new Map<string, number>();
 
   async create(listener: Listener): Promise<void> {
     if (this.records.has(at(listener.vault, listener.id))) return;
@@ -138,12 +144,6 @@ export class MemoryListenerStore implements ListenerStore, SequenceCounter {
     found.failed++;
     found.lastError = error;
     found.deadLetters.push(document);
-  }
-
-  async next(vault: string, key: string): Promise<number> {
-    const n = (this.sequences.get(at(vault, key)) ?? 0) + 1;
-    this.sequences.set(at(vault, key), n);
-    return n;
   }
 }
 

@@ -346,3 +346,24 @@ test('listeners are placed on the least loaded node, and a secret is never shown
   assert.equal(JSON.stringify(await listListeners(w.registry, 'photos')).includes('hidden'), false);
   assert.deepEqual(made[0]?.target, { type: 'webhook', url: 'http://h/x' });
 });
+
+test('an expired temporary listener gets nothing, leaves its node, and the node leaves the entry', async () => {
+  // Prepare
+  const w = listenersWorld(1);
+  await createListener(w.registry, 'photos', {
+    path: 'tmp/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('tmp') },
+  });
+  w.clock.advance(61_000);
+
+  // Act
+  await w.announce(w.committed('tmp/x'));
+  const [outcome] = await w.pump();
+
+  // Assess
+  assert.equal(w.targets.sent.length, 0);
+  assert.deepEqual(outcome?.pruned, ['tmp/']);
+  assert.deepEqual(w.participants.nodesOn('photos', 'tmp/'), []);
+  assert.deepEqual((await w.initiators.read(0, 'photos', ['tmp/'])).get('tmp/'), []);
+});
