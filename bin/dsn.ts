@@ -22,6 +22,7 @@ import {
   globalsOf,
   type Run,
 } from './commands/context.ts';
+import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
 import { registerUnitCommands } from './commands/units.ts';
@@ -79,6 +80,7 @@ function buildProgram(): Command {
   registerObjectCommands(program, cli);
   registerRepairCommands(program, cli);
   registerUnitCommands(program, cli);
+  registerListenCommands(program, cli);
   return program;
 }
 
