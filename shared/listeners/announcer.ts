@@ -3,7 +3,6 @@
  * committer, and as an event bus the delete path and the rebuilder publish to beside the vault
  * events topic.
  */
-import type { Clock } from '../clock.ts';
 import {
   type AssociatedTask,
   committedEvent,
@@ -13,7 +12,7 @@ import {
 import { type FanOutDeps, fanOut } from './fan-out.ts';
 
 /** The committer's task that announces a committed revision to its key's listeners. */
-export function listenerTask(deps: FanOutDeps & { clock: Clock }): AssociatedTask {
+export function listenerTask(deps: FanOutDeps): AssociatedTask {
   return async (record) => {
     await fanOut(deps, committedEvent(record, deps.clock.date()));
   };

@@ -54,10 +54,17 @@ export interface ListenerStore {
   failed(vault: string, id: string, error: string, document: unknown): Promise<void>;
 }
 
-/** The per-key event counter: `sequence` in the event document. */
+/**
+ * The per-key event counter (`sequence` in the event document), and how far its numbers have
+ * been sent: announcements of one key take turns, so the nodes get them in sequence order.
+ */
 export interface SequenceCounter {
-  /** The next number for `(vault, key)`: 1, 2, 3... each handed out once. */
-  next(vault: string, key: string): Promise<number>;
+  /** The next number for `(vault, key)` (1, 2, 3...), and the highest one already sent then. */
+  next(vault: string, key: string): Promise<{ sequence: number; sent: number }>;
+  /** The highest number whose messages are out (0 for none). */
+  sent(vault: string, key: string): Promise<number>;
+  /** Records that `sequence`'s messages are out; a lower number than recorded changes nothing. */
+  markSent(vault: string, key: string, sequence: number): Promise<void>;
 }
 
 /** The delivery nodes' queues (FIFO; the message group is the key). */

@@ -90,17 +90,22 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       assert.deepEqual(found.map((e) => e.path).sort(), paths.slice(95, 105).sort());
     });
 
-    it('sequences count 1, 2, 3 per key, keys and vaults apart', async (t) => {
-      assert.equal(await t.participants.next('photos', 'k'), 1);
-      assert.equal(await t.participants.next('photos', 'k'), 2);
-      assert.equal(await t.participants.next('photos', 'j'), 1);
-      assert.equal(await t.participants.next('other', 'k'), 1);
+    it('sequences count 1, 2, 3 per key, keys and vaults apart, and say how far they were sent', async (t) => {
+      assert.deepEqual(await t.participants.next('photos', 'k'), { sequence: 1, sent: 0 });
+      assert.deepEqual(await t.participants.next('photos', 'k'), { sequence: 2, sent: 0 });
+      await t.participants.markSent('photos', 'k', 2);
+      await t.participants.markSent('photos', 'k', 1); // late: changes nothing
+      assert.equal(await t.participants.sent('photos', 'k'), 2);
+      assert.deepEqual(await t.participants.next('photos', 'k'), { sequence: 3, sent: 2 });
+      assert.deepEqual(await t.participants.next('photos', 'j'), { sequence: 1, sent: 0 });
+      assert.deepEqual(await t.participants.next('other', 'k'), { sequence: 1, sent: 0 });
+      assert.equal(await t.participants.sent('other', 'nothing'), 0);
       const many = await Promise.all(
         Array.from({ length: 10 }, () => t.participants.next('photos', 'k')),
       );
       assert.deepEqual(
-        many.sort((a, b) => a - b),
-        [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        many.map((m) => m.sequence).sort((a, b) => a - b),
+        [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
       );
     });
 

@@ -45,7 +45,7 @@ export function listenersWorld(nodeCount = 4) {
     nodeCount,
     clock,
   };
-  const fanOutDeps: FanOutDeps = { participants, sequences: participants, nodes };
+  const fanOutDeps: FanOutDeps = { participants, sequences: participants, nodes, clock };
   const nodeDeps = (node: number): NodeDeps => ({
     node,
     participants,

@@ -28,6 +28,30 @@ import {
 
 type Doc = Record<string, unknown>;
 
+/** The test's own webhook endpoint: records each call, answers with `answer(call number)`. */
+async function hookServer(answer: (n: number) => number = () => 204) {
+  const calls: Array<{ at: number; signature?: string; id?: string; raw: string }> = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      calls.push({
+        at: performance.now(),
+        signature: req.headers['x-dsn-signature'] as string | undefined,
+        id: req.headers['x-dsn-event-id'] as string | undefined,
+        raw: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.writeHead(answer(calls.length)).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    calls,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
 describe('listeners on the local cloud', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let cloud: LocalCloud;
@@ -297,5 +321,88 @@ describe('listeners on the local cloud', () => {
     });
     assert.equal(unknownVault.status, 404);
     assert.equal((await api('/vaults/ears/listeners/lnothere')).status, 404);
+  });
+  test('a failing webhook gets 5 attempts with growing delays, then the listener counts failed = 1', async () => {
+    // Prepare
+    const hook = await hookServer(() => 500);
+    try {
+      const l = await listen({ path: 'down/', target: { type: 'webhook', url: hook.url } });
+
+      // Act
+      assert.equal((await put('down/x', 'x')).status, 201);
+
+      // Assess
+      const shown = await eventually(
+        async () => {
+          const body = (await (await api(`/vaults/ears/listeners/${l.id}`)).json()) as Doc;
+          return body.failed === 1 ? body : undefined;
+        },
+        'the failure count',
+        30_000,
+      );
+      assert.equal(hook.calls.length, 5);
+      const gaps = hook.calls.slice(1).map((c, i) => c.at - (hook.calls[i]?.at ?? 0));
+      for (let i = 1; i < gaps.length; i++)
+        assert.ok((gaps[i] ?? 0) > (gaps[i - 1] ?? 0), `delays grow: ${gaps.map(Math.round)}`);
+      assert.equal(shown.delivered, 0);
+      assert.equal(shown.lastError, 'HTTP 500');
+      assert.equal(new Set(hook.calls.map((c) => c.id)).size, 1, 'one event, tried again');
+    } finally {
+      await hook.close();
+    }
+  });
+
+  test('a webhook that recovers within its attempts gets the event, counted delivered', async () => {
+    const hook = await hookServer((n) => (n <= 2 ? 503 : 200));
+    try {
+      const l = await listen({ path: 'flaky/', target: { type: 'webhook', url: hook.url } });
+      assert.equal((await put('flaky/x', 'x')).status, 201);
+      const shown = await eventually(
+        async () => {
+          const body = (await (await api(`/vaults/ears/listeners/${l.id}`)).json()) as Doc;
+          return body.delivered === 1 ? body : undefined;
+        },
+        'the delivery count',
+        30_000,
+      );
+      assert.equal(shown.failed, 0);
+      assert.equal(hook.calls.length, 3);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  test('20 concurrent overwrites of one key reach a listener in sequence order, each once', async () => {
+    // Prepare
+    const hook = await hookServer();
+    try {
+      await listen({ path: 'race', target: { type: 'webhook', url: hook.url } });
+
+      // Act
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => put('race', `version ${i}`)),
+      );
+
+      // Assess
+      for (const res of answers) assert.equal(res.status, 201, await res.clone().text());
+      await eventually(
+        async () => (hook.calls.length >= 20 ? true : undefined),
+        '20 events',
+        60_000,
+      );
+      const docs = hook.calls.map((c) => JSON.parse(c.raw) as Doc);
+      // A committer that reruns a revision's tasks takes a new number, and the node queue drops
+      // the duplicate: numbers may skip, never go back.
+      const sequences = docs.map((d) => Number(d.sequence));
+      for (let i = 1; i < sequences.length; i++)
+        assert.ok((sequences[i] ?? 0) > (sequences[i - 1] ?? 0), `in sequence order: ${sequences}`);
+      assert.equal(new Set(docs.map((d) => d.revision)).size, 20, 'each revision once');
+      const revisions = await Promise.all(
+        answers.map(async (r) => ((await r.json()) as Doc).revision),
+      );
+      assert.deepEqual(new Set(docs.map((d) => d.revision)), new Set(revisions));
+    } finally {
+      await hook.close();
+    }
   });
 });

@@ -2,13 +2,15 @@
  * The participant structure and the per-key sequence on the participants table (`pk`, `sk`):
  * entry `participant#<vault>` / `~<path>` holds `nodes` (a number set) and `version`; counter
  * `sequence#<vault>` / `~<key>` holds `sequence`. The sort keys carry a `~` because `""`, the
- * whole vault, is a path and DynamoDB refuses empty key values.
+ * whole vault, is a path and DynamoDB refuses empty key values. The counter also holds `sent`,
+ * the highest number whose messages are out, for announcements of one key to take turns.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
+  GetCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ParticipantEntry, ParticipantStore, SequenceCounter } from '../../listeners/index.ts';
@@ -18,6 +20,7 @@ const BATCH_KEYS = 100;
 /** Rounds of UnprocessedKeys before giving up (the caller's message then comes again). */
 const BATCH_ROUNDS = 8;
 
+const sequenceKey = (vault: string, key: string) => ({ pk: `sequence#${vault}`, sk: `~${key}` });
 const entryKey = (vault: string, path: string) => ({ pk: `participant#${vault}`, sk: `~${path}` });
 
 export class DynamoParticipants implements ParticipantStore, SequenceCounter {
@@ -90,17 +93,46 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
     }
   }
 
-  async next(vault: string, key: string): Promise<number> {
+  async next(vault: string, key: string): Promise<{ sequence: number; sent: number }> {
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: `sequence#${vault}`, sk: `~${key}` },
+        Key: sequenceKey(vault, key),
         UpdateExpression: 'ADD #sequence :one',
         ExpressionAttributeNames: { '#sequence': 'sequence' },
         ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    return Number(out.Attributes?.sequence);
+    return { sequence: Number(out.Attributes?.sequence), sent: Number(out.Attributes?.sent ?? 0) };
+  }
+
+  async sent(vault: string, key: string): Promise<number> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: sequenceKey(vault, key),
+        ProjectionExpression: 'sent',
+        ConsistentRead: true,
+      }),
+    );
+    return Number(out.Item?.sent ?? 0);
+  }
+
+  async markSent(vault: string, key: string, sequence: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: sequenceKey(vault, key),
+          UpdateExpression: 'SET sent = :n',
+          // Never back: a late announcement that timed out its turn must not undo a later one.
+          ConditionExpression: 'attribute_not_exists(sent) OR sent < :n',
+          ExpressionAttributeValues: { ':n': sequence },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 }

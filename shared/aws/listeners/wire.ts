@@ -26,6 +26,7 @@ export function wireFanOut(rt: Runtime): FanOutDeps {
     participants,
     sequences: participants,
     nodes: new SqsNodeQueues(rt.clients.sqs, config.listenerNodeQueueUrls),
+    clock: rt.clock,
   };
 }
 

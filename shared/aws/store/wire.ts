@@ -112,7 +112,7 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   const events = new SnsEventBus(rt.clients.sns, config.eventsTopicArn);
   const tasks = defaultTasks({ index, ledger, events, clock: rt.clock }).register(
     'listeners',
-    listenerTask({ ...wireFanOut(rt), clock: rt.clock }),
+    listenerTask(wireFanOut(rt)),
   );
   return { ledger, tasks, clock: rt.clock };
 }

@@ -23,6 +23,7 @@ const at = (...parts: Array<string | number>) => JSON.stringify(parts);
 export class MemoryParticipants implements ParticipantStore, SequenceCounter {
   readonly entries = new Map<string, { nodes: Set<number>; version: number }>();
   readonly sequences = new Map<string, number>();
+  readonly sentThrough = new Map<string, number>();
   /** Reads made, each with the paths it asked for. */
   readonly reads: string[][] = [];
 
@@ -52,10 +53,19 @@ export class MemoryParticipants implements ParticipantStore, SequenceCounter {
     return true;
   }
 
-  async next(vault: string, key: string): Promise<number> {
-    const n = (this.sequences.get(at(vault, key)) ?? 0) + 1;
-    this.sequences.set(at(vault, key), n);
-    return n;
+  async next(vault: string, key: string): Promise<{ sequence: number; sent: number }> {
+    const sequence = (this.sequences.get(at(vault, key)) ?? 0) + 1;
+    this.sequences.set(at(vault, key), sequence);
+    return { sequence, sent: this.sentThrough.get(at(vault, key)) ?? 0 };
+  }
+
+  async sent(vault: string, key: string): Promise<number> {
+    return this.sentThrough.get(at(vault, key)) ?? 0;
+  }
+
+  async markSent(vault: string, key: string, sequence: number): Promise<void> {
+    const was = this.sentThrough.get(at(vault, key)) ?? 0;
+    if (sequence > was) this.sentThrough.set(at(vault, key), sequence);
   }
 
   /** The nodes on an entry, for assertions. */

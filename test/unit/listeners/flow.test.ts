@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { systemClock as realClock } from '../../../shared/clock.ts';
 import { ListenerNotFoundError } from '../../../shared/errors.ts';
 import {
   createListener,
   deliverOnNode,
+  fanOut,
   type InitiatorStore,
   listListeners,
   removeListener,
@@ -366,4 +368,65 @@ test('an expired temporary listener gets nothing, leaves its node, and the node 
   assert.deepEqual(outcome?.pruned, ['tmp/']);
   assert.deepEqual(w.participants.nodesOn('photos', 'tmp/'), []);
   assert.deepEqual((await w.initiators.read(0, 'photos', ['tmp/'])).get('tmp/'), []);
+});
+
+test('concurrent announcements of one key are sent in sequence order, whatever order they run in', async () => {
+  // Prepare: announcement 1 takes its number, then stalls before sending, while 2 and 3 run.
+  const w = listenersWorld(1);
+  await createListener(w.registry, 'photos', {
+    path: '',
+    target: { type: 'sqs', queueUrl: queue('q') },
+  });
+  let release: () => void = () => {};
+  const stalled = new Promise<void>((r) => {
+    release = r;
+  });
+  const sends: number[] = [];
+  const nodes = {
+    count: 1,
+    send: async (node: number, message: Parameters<typeof w.nodes.send>[1]) => {
+      if (message.event.sequence === 1) await stalled;
+      sends.push(message.event.sequence);
+      await w.nodes.send(node, message);
+    },
+  };
+  const deps = { ...w.fanOutDeps, nodes, clock: { ...realClock } };
+
+  // Act
+  const first = fanOut(deps, w.committed('k'));
+  await new Promise((r) => setTimeout(r, 5));
+  const later = [fanOut(deps, w.committed('k')), fanOut(deps, w.committed('k'))];
+  await new Promise((r) => setTimeout(r, 50));
+  release();
+  await Promise.all([first, ...later]);
+
+  // Assess
+  assert.deepEqual(sends, [1, 2, 3]);
+});
+
+test('a number taken and never sent holds the key back for the turn timeout only', async () => {
+  // Prepare: number 1 is taken by an announcer that dies before sending.
+  const w = listenersWorld(1);
+  await createListener(w.registry, 'photos', {
+    path: '',
+    target: { type: 'sqs', queueUrl: queue('q') },
+  });
+  await w.participants.next('photos', 'k');
+  const started = Date.now();
+
+  // Act
+  const result = await fanOut(
+    { ...w.fanOutDeps, clock: realClock, turnTimeoutMs: 100 },
+    w.committed('k'),
+  );
+
+  // Assess
+  assert.equal(result.messages, 1);
+  assert.ok(Date.now() - started >= 100);
+  await fanOut({ ...w.fanOutDeps, clock: realClock, turnTimeoutMs: 10_000 }, w.committed('k'));
+  await w.pump();
+  assert.deepEqual(
+    w.targets.documents(queue('q')).map((d) => d.sequence),
+    [2, 3],
+  );
 });
