@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -21,12 +22,16 @@ import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
   eventually,
+  everySliceStored,
   PROJECT_ROOT,
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
 
 type Doc = Record<string, unknown>;
+interface Explanation {
+  segments: Array<{ good: number; pillars: Array<{ key: string; bucket: string }> }>;
+}
 
 /** The test's own webhook endpoint: records each call, answers with `answer(call number)`. */
 async function hookServer(answer: (n: number) => number = () => 204) {
@@ -57,6 +62,7 @@ describe('listeners on the local cloud', () => {
   let cloud: LocalCloud;
   let sqs: SQSClient;
   let documents: DynamoDBDocumentClient;
+  let s3: S3Client;
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
   const put = (key: string, body: string) =>
     api(`/vaults/ears/objects/${key}`, { method: 'PUT', body });
@@ -126,6 +132,7 @@ describe('listeners on the local cloud', () => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     };
     sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+    s3 = new S3Client({ ...config, endpoint: cloud.endpoints.s3, forcePathStyle: true });
     documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }),
     );
@@ -134,6 +141,7 @@ describe('listeners on the local cloud', () => {
 
   after(async () => {
     sqs?.destroy();
+    s3?.destroy();
     documents?.destroy();
     await cloud?.stop();
     await dir?.remove();
@@ -404,5 +412,35 @@ describe('listeners on the local cloud', () => {
     } finally {
       await hook.close();
     }
+  });
+  test('object.repaired and object.lost reach a listener when a rebuild heals one segment and finds another lost', async () => {
+    // Prepare: one slice of `heal/ok` and three of `heal/gone` (n - k + 1) are deleted.
+    const queueUrl = await newQueue();
+    const l = await listen({
+      path: 'heal/',
+      events: ['object.lost', 'object.repaired'],
+      target: { type: 'sqs', queueUrl },
+    });
+    for (const key of ['heal/ok', 'heal/gone']) {
+      assert.equal((await put(key, `bytes of ${key}`)).status, 201);
+      const e = await everySliceStored<Explanation>(api, 'ears', key);
+      const doomed = e.segments[0]?.pillars.slice(0, key === 'heal/ok' ? 1 : 3) ?? [];
+      for (const p of doomed)
+        await s3.send(new DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
+    }
+
+    // Act
+    const started = await api('/vaults/ears/rebuild', {
+      method: 'POST',
+      body: JSON.stringify({ restart: true }),
+    });
+    assert.equal(started.status, 202, await started.clone().text());
+
+    // Assess
+    const docs = await drain(queueUrl, 2);
+    assert.deepEqual(docs.map((d) => `${d.type} ${d.key} ${d.listener} ${d.matched}`).sort(), [
+      `object.lost heal/gone ${l.id} heal/`,
+      `object.repaired heal/ok ${l.id} heal/`,
+    ]);
   });
 });
