@@ -23,6 +23,7 @@ import {
   globalsOf,
   type Run,
 } from './commands/context.ts';
+import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
 import { registerUnitCommands } from './commands/units.ts';
@@ -82,6 +83,7 @@ function buildProgram(): Command {
   registerRepairCommands(program, cli);
   registerWorkCommands(program, cli);
   registerUnitCommands(program, cli);
+  registerListenCommands(program, cli);
   return program;
 }
 

@@ -83,6 +83,8 @@ function apiHint(err: ApiError, ctx: ErrorContext): string | undefined {
       return `Create it with: dsn vault create ${vault} (see dsn vault ls for the vaults there are)`;
     case 'ObjectNotFound':
       return `See what is there with: dsn ls ${vault}`;
+    case 'ListenerNotFound':
+      return `See the listeners there are with: dsn listen ls ${vault}`;
     case 'VaultExists':
       return `Pick another name, or see it with: dsn vault show ${vault}`;
     case 'WriteThresholdNotMet':

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
+import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
@@ -12,6 +13,7 @@ import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
+import { listenerRoutes } from './routes/listeners.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { storeRoutes } from './routes/store.ts';
 import { workRoutes } from './routes/work.ts';
@@ -29,6 +31,7 @@ const routes: Record<string, Route> = {
   ...storeRoutes(store),
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
+  ...listenerRoutes(wireListenerRegistry(rt)),
 };
 const explain = explainRoute(repair);
 

@@ -67,3 +67,24 @@ export async function forWholeBatch<T>(
   });
   return reportFailures(failed, log);
 }
+
+/**
+ * For FIFO queues: records one after the other, and at the first failure that record and every
+ * later one go back, so no message overtakes an earlier one of its group.
+ */
+export async function forEachInOrder(
+  event: SQSEvent,
+  handle: (record: SQSRecord) => Promise<void>,
+  log: Logger = fallbackLog,
+): Promise<SQSBatchResponse> {
+  for (const [i, record] of event.Records.entries()) {
+    try {
+      await handle(record);
+    } catch (err) {
+      const failed = new Map<string, unknown>([[record.messageId, err]]);
+      for (const later of event.Records.slice(i + 1)) failed.set(later.messageId, 'not tried');
+      return reportFailures(failed, log);
+    }
+  }
+  return { batchItemFailures: [] };
+}

@@ -95,6 +95,12 @@ const VARIABLES = {
       error: (issue) => `must be an integer from 1 to 100, got "${issue.input}"`,
     }),
   ],
+  /** Listeners: the participant structure and per-key sequences. */
+  participantsTable: ['DSN_PARTICIPANTS_TABLE', text],
+  /** Listeners: the initiator structure, listener records and their counts. */
+  listenersTable: ['DSN_LISTENERS_TABLE', text],
+  /** The delivery nodes' FIFO queues, in node order (infra/resources/listeners.cjs). */
+  listenerNodeQueueUrls: ['DSN_LISTENER_NODE_QUEUE_URLS', list],
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -169,6 +175,17 @@ export function unitIndex(env: Env = process.env): number {
   const value = Number(raw.data);
   if (!Number.isInteger(value) || value < 0 || value > 255) {
     throw new ConfigError('DSN_UNIT_INDEX', `must be an integer 0..255, got "${raw.data}"`);
+  }
+  return value;
+}
+
+/** The delivery node a listener node function serves (`DSN_LISTENER_NODE`). */
+export function listenerNodeIndex(env: Env = process.env): number {
+  const raw = text.safeParse(env.DSN_LISTENER_NODE ?? '');
+  if (!raw.success) throw new ConfigError('DSN_LISTENER_NODE', 'is required');
+  const value = Number(raw.data);
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError('DSN_LISTENER_NODE', `must be an integer 0..255, got "${raw.data}"`);
   }
   return value;
 }

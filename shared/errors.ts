@@ -258,6 +258,17 @@ export class WorkItemNotFoundError extends DsnError {
   }
 }
 
+/** No listener with this id in this vault (never created, or removed). */
+export class ListenerNotFoundError extends DsnError {
+  readonly vault: string;
+  readonly id: string;
+  constructor(vault: string, id: string) {
+    super(`vault "${vault}" has no listener "${id}"`);
+    this.vault = vault;
+    this.id = id;
+  }
+}
+
 /** The work item is not in a state that allows this call (cancelling a running item, say). */
 export class WorkItemStateError extends DsnError {
   readonly id: string;
@@ -285,6 +296,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RebuildNotFoundError, 404],
   [RouteNotFoundError, 404],
   [WorkItemNotFoundError, 404],
+  [ListenerNotFoundError, 404],
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [WorkItemStateError, 409],

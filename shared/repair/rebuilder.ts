@@ -27,6 +27,7 @@ import {
   type Ledger,
   lostEvent,
   type ObjectIndex,
+  repairedEvent,
   type SliceStore,
   type VaultStore,
 } from '../store/index.ts';
@@ -44,7 +45,7 @@ export interface RebuilderDeps {
   jobs: RebuildJobStore;
   /** Queues the next step of an unfinished job. */
   trigger: RebuildTrigger;
-  /** Lost objects are also announced here, as `object.lost` (at least once per rebuild). */
+  /** Lost and healed objects are also announced here, as `object.lost` and `object.repaired` (at least once per rebuild). */
   events: EventBus;
   throttle: Throttle;
   /** Orphans younger than this stay (the janitor timeout: a write may still be arriving). */
@@ -163,6 +164,8 @@ class Step {
   private scannedHere = 0;
   private savedAt = 0;
   private readonly announced = new Set<string>();
+  /** Revisions already announced as repaired by this invocation. */
+  private readonly repaired = new Set<string>();
   private saving = false;
 
   constructor(deps: RebuilderDeps, job: RebuildJob, holder: string, deadline: number) {
@@ -376,7 +379,13 @@ class Step {
         });
       }
     }
-    if (wrote > 0) this.job.segmentsRepaired++;
+    if (wrote > 0) {
+      this.job.segmentsRepaired++;
+      if (!this.repaired.has(entry.revision)) {
+        this.repaired.add(entry.revision);
+        await this.deps.events.publish(repairedEvent(entry, new Date(this.now())));
+      }
+    }
   }
 
   async sweepOrphans(): Promise<void> {

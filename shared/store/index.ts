@@ -29,7 +29,13 @@ export {
   targetsOf,
   type UnitMessage,
 } from './multicast.ts';
-export { committedEvent, deletedEvent, lostEvent, type ObjectEvent } from './object-event.ts';
+export {
+  committedEvent,
+  deletedEvent,
+  lostEvent,
+  type ObjectEvent,
+  repairedEvent,
+} from './object-event.ts';
 export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
 export type {
   DispersalQueue,

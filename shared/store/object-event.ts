@@ -5,8 +5,11 @@
 import type { RevisionRecord } from './revision.ts';
 
 export interface ObjectEvent {
-  /** `object.lost`: a rebuild found a segment with fewer than k good slices. */
-  type: 'object.committed' | 'object.deleted' | 'object.lost';
+  /**
+   * `object.lost`: a rebuild found a segment with fewer than k good slices; `object.repaired`:
+   * a rebuild healed a damaged segment of it.
+   */
+  type: 'object.committed' | 'object.deleted' | 'object.lost' | 'object.repaired';
   vault: string;
   key: string;
   revision: string;
@@ -40,4 +43,13 @@ export function lostEvent(
 ): ObjectEvent {
   const { vault, key, revision, size, sha256 } = entry;
   return { type: 'object.lost', vault, key, revision, size, sha256, time: at.toISOString() };
+}
+
+/** A rebuild healed a damaged segment of this committed object. */
+export function repairedEvent(
+  entry: { vault: string; key: string; revision: string; size: number; sha256: string },
+  at: Date,
+): ObjectEvent {
+  const { vault, key, revision, size, sha256 } = entry;
+  return { type: 'object.repaired', vault, key, revision, size, sha256, time: at.toISOString() };
 }

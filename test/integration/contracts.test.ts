@@ -26,6 +26,11 @@ import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
 import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
+import {
+  DynamoInitiators,
+  DynamoListenerStore,
+} from '../../shared/aws/listeners/listener-tables.ts';
+import { DynamoParticipants } from '../../shared/aws/listeners/participants.ts';
 import { DynamoRebuildJobStore } from '../../shared/aws/repair/rebuild-jobs.ts';
 import { SqsRepairLog } from '../../shared/aws/repair/repair-log.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
@@ -36,6 +41,7 @@ import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
+import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
@@ -156,6 +162,23 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
       `DynamoWorkStore on ${engine}`,
       onTable('WorkTable', (db, table) => new DynamoWorkStore(db, table)),
     );
+    listenerTablesContract(`listener tables on ${engine}`, async () => {
+      const participants = await onTable(
+        'ParticipantsTable',
+        (db, t) => new DynamoParticipants(db, t),
+      )();
+      const tables = await onTable('ListenersTable', (db, t) => ({
+        initiators: new DynamoInitiators(db, t),
+        listeners: new DynamoListenerStore(db, t, () => Date.parse('2026-12-01T00:00:00Z')),
+      }))();
+      return {
+        port: { participants: participants.port, ...tables.port },
+        cleanup: async () => {
+          await participants.cleanup();
+          await tables.cleanup();
+        },
+      };
+    });
 
     if (engine !== 'dynalite') return;
 

@@ -54,8 +54,23 @@ function iamStatements(resources: Record<string, Resource>): Array<[string, Stat
 const LOGS = 'logs:CreateLogStream logs:PutLogEvents';
 const CONSUMES =
   'sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:ReceiveMessage';
+// CloudFormation's pseudo parameters, as an Fn::Sub names them.
+const [PARTITION, REGION, ACCOUNT] = ['Partition', 'Region', 'AccountId'].map(
+  (p) => `\${AWS::${p}}`,
+);
+/** What announces listener events: participant entries, sequences, a message to each node. */
+const LISTENER_NODES = 4;
+const ANNOUNCES: Record<string, string> = {
+  ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:UpdateItem',
+  ...Object.fromEntries(
+    Array.from({ length: LISTENER_NODES }, (_, i) => [`ListenerNode${i}Queue`, 'sqs:SendMessage']),
+  ),
+};
 const GRANTS: Record<string, Record<string, string>> = {
   ApiRole: {
+    ...ANNOUNCES,
+    ListenersTable:
+      'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     logs: LOGS,
     VaultsTable: 'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
@@ -88,6 +103,7 @@ const GRANTS: Record<string, Record<string, string>> = {
     StatusTopic: 'sns:Publish',
   },
   CommitterRole: {
+    ...ANNOUNCES,
     logs: LOGS,
     StatusQueue: CONSUMES,
     RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
@@ -102,6 +118,7 @@ const GRANTS: Record<string, Record<string, string>> = {
     'Unit*Bucket/*': 's3:DeleteObject',
   },
   RebuilderRole: {
+    ...ANNOUNCES,
     logs: LOGS,
     VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
     RevisionsTable: 'dynamodb:GetItem',
@@ -124,6 +141,15 @@ const GRANTS: Record<string, Record<string, string>> = {
     StatusTopic: 'sns:Publish',
     RepairQueue: 'sqs:SendMessage',
     'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+  },
+  /** A delivery node: its own queue, its tables, and the targets listeners name. */
+  ListenerNodeRole: {
+    logs: LOGS,
+    OwnQueue: CONSUMES,
+    ListenersTable: 'dynamodb:BatchGetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ParticipantsTable: 'dynamodb:UpdateItem',
+    [`arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:*`]: 'sqs:SendMessage',
+    [`arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:*`]: 'lambda:InvokeFunction',
   },
   UnitRole: {
     logs: LOGS,
@@ -275,10 +301,16 @@ describe('serverless package', () => {
     const named = new Map<string, number>();
     for (const [i, u] of (dsn.units ?? []).entries()) if (u?.bucket) named.set(u.bucket, i);
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-    assert.equal(roles.length, Object.keys(GRANTS).length - 1 + dsn.unitCount, 'no other roles');
+    assert.equal(
+      roles.length,
+      Object.keys(GRANTS).length - 2 + dsn.unitCount + LISTENER_NODES,
+      'no other roles',
+    );
     for (const [roleId] of roles) {
       const unit = /^Unit(\d+)Role$/.exec(roleId)?.[1];
-      const expected = GRANTS[unit === undefined ? roleId : 'UnitRole'];
+      const node = /^ListenerNode(\d+)Role$/.exec(roleId)?.[1];
+      const expected =
+        GRANTS[unit !== undefined ? 'UnitRole' : node !== undefined ? 'ListenerNodeRole' : roleId];
       assert.ok(expected, `${roleId} is expected`);
       const granted = new Map<string, Set<string>>();
       const units = new Map<string, Set<number>>();
@@ -287,6 +319,7 @@ describe('serverless package', () => {
         assert.equal(s.Effect, 'Allow', `${roleId} has only Allow statements`);
         for (const resource of [s.Resource].flat()) {
           let name = resourceName(resource, named);
+          if (node !== undefined && name === `ListenerNode${node}Queue`) name = 'OwnQueue';
           const u = /^Unit(\d+)(Bucket|Queue)(.*)$/.exec(name);
           if (u) {
             const [, index, kind, rest] = u;
@@ -563,5 +596,18 @@ describe('serverless package', () => {
     const env = template.Resources.ApiLambdaFunction?.Properties.Environment.Variables;
     assert.equal(env.DSN_UNIT_COUNT, String(dsn.unitCount));
     assert.equal(env.DSN_UNIT_BUCKETS['Fn::Join'][1].length, dsn.unitCount);
+  });
+  test('the listeners have one FIFO queue, FIFO dead-letter queue, function and role per delivery node', () => {
+    const resources = template.Resources;
+    for (let i = 0; i < LISTENER_NODES; i++) {
+      assert.equal(resources[`ListenerNode${i}Queue`]?.Properties.FifoQueue, true, `node ${i}`);
+      assert.equal(resources[`ListenerNode${i}DeadLetterQueue`]?.Properties.FifoQueue, true);
+      assert.equal(resources[`ListenerNode${i}Role`]?.Type, 'AWS::IAM::Role');
+      const fn = resources[`ListenerNode${i}LambdaFunction`];
+      assert.equal(fn?.Properties.Environment.Variables.DSN_LISTENER_NODE, String(i));
+    }
+    assert.equal(resources[`ListenerNode${LISTENER_NODES}Queue`], undefined);
+    const env = resources.CommitterLambdaFunction?.Properties.Environment.Variables;
+    assert.equal(env.DSN_LISTENER_NODE_QUEUE_URLS['Fn::Join'][1].length, LISTENER_NODES);
   });
 });

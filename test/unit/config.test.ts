@@ -26,6 +26,9 @@ const env = {
   DSN_WORK_TABLE: 'work',
   DSN_WORK_QUEUE_URL: 'http://q/work',
   DSN_WORK_MAX_ATTEMPTS: '3',
+  DSN_PARTICIPANTS_TABLE: 'participants',
+  DSN_LISTENERS_TABLE: 'listeners',
+  DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -52,6 +55,9 @@ test('a complete environment gives the typed configuration', () => {
     workQueueUrl: 'http://q/work',
     workMaxAttempts: 3,
     dataMemoryBytes: 1024 * 1024 * 1024,
+    participantsTable: 'participants',
+    listenersTable: 'listeners',
+    listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
   });
 });
 

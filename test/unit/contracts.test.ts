@@ -5,6 +5,7 @@
  */
 import { inMemory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
+import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
@@ -13,8 +14,11 @@ import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
 import { workStoreContract } from '../contracts/work-store.contract.ts';
 import {
+  MemoryInitiators,
   MemoryLedger,
+  MemoryListenerStore,
   MemoryObjectIndex,
+  MemoryParticipants,
   MemoryRebuildJobStore,
   MemoryRepairQueue,
   MemorySliceStore,
@@ -59,4 +63,12 @@ repairQueueContract(
 workStoreContract(
   'memory',
   inMemory(() => new MemoryWorkStore()),
+);
+listenerTablesContract(
+  'memory',
+  inMemory(() => ({
+    participants: new MemoryParticipants(),
+    initiators: new MemoryInitiators(),
+    listeners: new MemoryListenerStore(),
+  })),
 );

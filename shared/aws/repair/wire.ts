@@ -3,9 +3,11 @@
  * and show rebuilds and to explain an object. Each reads only its own configuration.
  */
 import { loadConfig, POOL_SECTION } from '../../config.ts';
+import { everyBus, listenerBus } from '../../listeners/index.ts';
 import type { RebuilderDeps } from '../../repair/index.ts';
 import { Throttle } from '../../repair/index.ts';
 import { CachingVaultStore } from '../../store/index.ts';
+import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
 import { DynamoLedger } from '../store/ledger.ts';
@@ -56,7 +58,10 @@ export function wireRebuilder(rt: Runtime): RebuilderDeps {
     slices: explain.slices,
     ledger: new DynamoLedger(rt.clients.documents, config.revisionsTable),
     vaults: control.vaults,
-    events: new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
+    events: everyBus(
+      new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
+      listenerBus(wireFanOut(rt)),
+    ),
     inbox: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
     jobs: control.jobs,
     trigger: control.trigger,

@@ -5,6 +5,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { type DsnConfig, loadConfig, POOL_SECTION, unitIndex } from '../../config.ts';
+import { everyBus, listenerBus, listenerTask } from '../../listeners/index.ts';
 import {
   CachingVaultStore,
   type CommitterDeps,
@@ -18,6 +19,7 @@ import {
   type WriterDeps,
 } from '../../store/index.ts';
 import { signChecksummedPayloadsOnce } from '../clients.ts';
+import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoCounters } from './counters.ts';
@@ -108,7 +110,10 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
   const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
   const events = new SnsEventBus(rt.clients.sns, config.eventsTopicArn);
-  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock });
+  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock }).register(
+    'listeners',
+    listenerTask(wireFanOut(rt)),
+  );
   return { ledger, tasks, clock: rt.clock };
 }
 
@@ -184,7 +189,10 @@ export function wireStoreApi(rt: Runtime) {
     vaults: writer.vaults,
     index,
     ledger: writer.ledger,
-    events: new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
+    events: everyBus(
+      new SnsEventBus(rt.clients.sns, config.eventsTopicArn),
+      listenerBus(wireFanOut(rt)),
+    ),
     clock: rt.clock,
     tombstoneMs: writer.pendingTimeoutMs + TOMBSTONE_MARGIN_MS,
   };

@@ -6,6 +6,14 @@
 export { MemoryBucket, type MemoryObject } from './bucket.ts';
 export { byUtf8, document, ValidationException } from './documents.ts';
 export { MemoryLedger } from './ledger.ts';
+export {
+  MemoryInitiators,
+  MemoryListenerStore,
+  MemoryNodeQueues,
+  MemoryParticipants,
+  RecordingTargets,
+  type Sent,
+} from './listeners.ts';
 export { MemoryEventBus, MemoryMulticast } from './messaging.ts';
 export { MemoryObjectIndex } from './object-index.ts';
 export {

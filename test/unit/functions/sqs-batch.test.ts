@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { forWholeBatch } from '../../../functions/sqs-batch.ts';
+import { forEachInOrder, forWholeBatch } from '../../../functions/sqs-batch.ts';
 
 const event = (...bodies: string[]): SQSEvent => ({
   Records: bodies.map((body, i) => ({ messageId: `m${i}`, body }) as SQSRecord),
@@ -36,4 +36,23 @@ test('a record fails when any of its items was rejected, or when it does not par
   } finally {
     console.error = quiet;
   }
+});
+
+test('in order: the first failing record and every later one go back, untried; earlier ones stay done', async () => {
+  const seen: string[] = [];
+  const log = { debug() {}, info() {}, warn() {}, error() {} };
+  const out = await forEachInOrder(
+    event('a', 'b', 'c', 'd'),
+    async (record) => {
+      seen.push(record.body);
+      if (record.body === 'b') throw new Error('b failed');
+    },
+    log,
+  );
+  assert.deepEqual(seen, ['a', 'b']);
+  assert.deepEqual(
+    out.batchItemFailures.map((f) => f.itemIdentifier),
+    ['m1', 'm2', 'm3'],
+  );
+  assert.deepEqual((await forEachInOrder(event('a'), async () => {}, log)).batchItemFailures, []);
 });

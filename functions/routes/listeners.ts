@@ -1,0 +1,35 @@
+/** The listeners system's routes: create, list, show and remove a vault's listeners. */
+import type { RegistryDeps } from '../../shared/listeners/index.ts';
+import {
+  createListener,
+  listenPathSchema,
+  listListeners,
+  removeListener,
+  showListener,
+} from '../../shared/listeners/index.ts';
+import { parseWith } from '../../shared/validate.ts';
+import { json, jsonBody, type Route } from '../http.ts';
+import { vaultParam } from './store.ts';
+
+function idParam(event: Parameters<Route>[0]): string {
+  return event.pathParameters?.id ?? '';
+}
+
+export function listenerRoutes(deps: RegistryDeps): Record<string, Route> {
+  return {
+    'POST /vaults/{vault}/listeners': async (event) =>
+      json(201, await createListener(deps, vaultParam(event), jsonBody(event))),
+    'GET /vaults/{vault}/listeners': async (event) => {
+      const raw = event.queryStringParameters?.path;
+      const path =
+        raw === undefined ? undefined : parseWith(listenPathSchema, raw, { name: 'path' });
+      return json(200, { listeners: await listListeners(deps, vaultParam(event), path) });
+    },
+    'GET /vaults/{vault}/listeners/{id}': async (event) =>
+      json(200, await showListener(deps, vaultParam(event), idParam(event))),
+    'DELETE /vaults/{vault}/listeners/{id}': async (event) => {
+      await removeListener(deps, vaultParam(event), idParam(event));
+      return { statusCode: 204 };
+    },
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The initiator structure and the listener records on the listeners table (`pk`, `sk`):
+ * - initiator entry `initiator#<node>#<vault>` / `~<path>`: one attribute `l_<id>` per listener
+ *   the node serves there (top-level attributes, so adding one is a single SET with no map to
+ *   create first);
+ * - listener `listener#<vault>` / `<id>`: the listener, its delivery counts, and a `ttl` for a
+ *   temporary one;
+ * - node load `nodes` / `<node>`: how many listeners the node serves;
+ * - dead letter `dead#<vault>#<id>` / `<event id>`: an event given up on, kept 14 days.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  DeliveryStats,
+  InitiatorStore,
+  Listener,
+  ListenerStore,
+} from '../../listeners/index.ts';
+
+const BATCH_KEYS = 100;
+const BATCH_ROUNDS = 8;
+const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
+const ATTRIBUTE = 'l_';
+
+const initiatorKey = (node: number, vault: string, path: string) => ({
+  pk: `initiator#${node}#${vault}`,
+  sk: `~${path}`,
+});
+const listenerKey = (vault: string, id: string) => ({ pk: `listener#${vault}`, sk: id });
+
+export class DynamoInitiators implements InitiatorStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async read(node: number, vault: string, paths: string[]): Promise<Map<string, Listener[]>> {
+    const unique = [...new Set(paths)];
+    const found = new Map<string, Listener[]>(unique.map((p) => [p, []]));
+    for (let i = 0; i < unique.length; i += BATCH_KEYS) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(i, i + BATCH_KEYS)
+        .map((p) => initiatorKey(node, vault, p));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round === BATCH_ROUNDS)
+          throw new Error(`listeners table: keys left unread after ${round} rounds`);
+        const out: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) {
+          const listeners = Object.entries(item)
+            .filter(([name]) => name.startsWith(ATTRIBUTE))
+            .map(([, value]) => value as Listener)
+            .sort((a, b) => (a.id < b.id ? -1 : 1));
+          found.set(String(item.sk).slice(1), listeners);
+        }
+        keys = out.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  async add(listener: Listener): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: initiatorKey(listener.node, listener.vault, listener.path),
+        UpdateExpression: 'SET #listener = :listener',
+        ExpressionAttributeNames: { '#listener': `${ATTRIBUTE}${listener.id}` },
+        ExpressionAttributeValues: { ':listener': listener },
+      }),
+    );
+  }
+
+  async remove(listener: Pick<Listener, 'node' | 'vault' | 'path' | 'id'>): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: initiatorKey(listener.node, listener.vault, listener.path),
+        UpdateExpression: 'REMOVE #listener',
+        ExpressionAttributeNames: { '#listener': `${ATTRIBUTE}${listener.id}` },
+      }),
+    );
+  }
+}
+
+export class DynamoListenerStore implements ListenerStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly now: () => number;
+
+  constructor(db: DynamoDBDocumentClient, table: string, now: () => number = Date.now) {
+    this.db = db;
+    this.table = table;
+    this.now = now;
+  }
+
+  async create(listener: Listener): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...listenerKey(listener.vault, listener.id),
+            listener,
+            delivered: 0,
+            failed: 0,
+            ...(listener.expiresAt === undefined ? {} : { ttl: listener.expiresAt }),
+          },
+          // A retried create counts its listener once.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return;
+      throw err;
+    }
+    await this.countOnNode(listener.node, 1);
+  }
+
+  private async countOnNode(node: number, delta: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: 'nodes', sk: String(node).padStart(4, '0') },
+        UpdateExpression: 'ADD listeners :delta',
+        ExpressionAttributeValues: { ':delta': delta },
+      }),
+    );
+  }
+
+  async get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: listenerKey(vault, id), ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const listener = out.Item.listener as Listener;
+    // DynamoDB removes expired items within days, not at once.
+    if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= this.now())
+      return undefined;
+    return {
+      ...listener,
+      delivered: Number(out.Item.delivered ?? 0),
+      failed: Number(out.Item.failed ?? 0),
+      ...(out.Item.lastError === undefined ? {} : { lastError: String(out.Item.lastError) }),
+      ...(out.Item.lastDeliveredAt === undefined
+        ? {}
+        : { lastDeliveredAt: String(out.Item.lastDeliveredAt) }),
+    };
+  }
+
+  async list(vault: string): Promise<Listener[]> {
+    const found: Listener[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `listener#${vault}` },
+        ProjectionExpression: 'listener',
+        ConsistentRead: true,
+      },
+    );
+    const now = this.now();
+    for await (const page of pages)
+      for (const item of page.Items ?? []) {
+        const listener = item.listener as Listener;
+        if (listener.expiresAt === undefined || listener.expiresAt * 1000 > now)
+          found.push(listener);
+      }
+    return found;
+  }
+
+  async delete(vault: string, id: string): Promise<boolean> {
+    const out = await this.db.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: listenerKey(vault, id),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    if (!out.Attributes) return false;
+    await this.countOnNode((out.Attributes.listener as Listener).node, -1);
+    return true;
+  }
+
+  async nodeLoads(count: number): Promise<number[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'nodes' },
+        ConsistentRead: true,
+      }),
+    );
+    const loads = new Array<number>(count).fill(0);
+    for (const item of out.Items ?? []) {
+      const node = Number(item.sk);
+      if (node < count) loads[node] = Number(item.listeners ?? 0);
+    }
+    return loads;
+  }
+
+  async delivered(vault: string, id: string, at: Date): Promise<void> {
+    await this.counted(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: listenerKey(vault, id),
+        UpdateExpression: 'ADD delivered :one SET lastDeliveredAt = :at',
+        // A listener deleted meanwhile stays deleted.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1, ':at': at.toISOString() },
+      }),
+    );
+  }
+
+  async failed(vault: string, id: string, error: string, document: unknown): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `dead#${vault}#${id}`,
+          sk: String((document as { id?: unknown }).id ?? this.now()),
+          document,
+          error,
+          ttl: Math.ceil(this.now() / 1000) + DEAD_LETTER_SECONDS,
+        },
+      }),
+    );
+    await this.counted(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: listenerKey(vault, id),
+        UpdateExpression: 'ADD failed :one SET lastError = :error',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1, ':error': error.slice(0, 1000) },
+      }),
+    );
+  }
+
+  private async counted(update: UpdateCommand): Promise<void> {
+    try {
+      await this.db.send(update);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+}

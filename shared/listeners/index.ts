@@ -1,0 +1,53 @@
+/**
+ * Listeners on the path tree (seed 002): the participant and initiator structures, the
+ * announcement of an event to one message per listening node, and each node's delivery to its
+ * own listeners. Other systems import this file only.
+ */
+export { everyBus, listenerBus, listenerTask } from './announcer.ts';
+export { type FanOutDeps, type FanOutResult, fanOut, messageGroupOf } from './fan-out.ts';
+export { hears, isDirectory, listenPathSchema, pathsOf } from './listen-path.ts';
+export {
+  type DeliveryStats,
+  EVENT_TYPES,
+  type Listener,
+  type ListenerEventType,
+  type ListenerRequest,
+  listenerRequestSchema,
+  publicListener,
+  type Target,
+  wants,
+} from './listener.ts';
+export {
+  type EventDocument,
+  eventDocument,
+  eventId,
+  type MatchedPath,
+  type NodeMessage,
+  nodeMessageSchema,
+  type SequencedEvent,
+} from './listener-event.ts';
+export {
+  createListener,
+  listListeners,
+  type RegistryDeps,
+  removeListener,
+  showListener,
+} from './listener-registry.ts';
+export { deliverOnNode, type NodeDeps, type NodeOutcome } from './node-delivery.ts';
+export type {
+  InitiatorStore,
+  ListenerStore,
+  NodeQueues,
+  ParticipantEntry,
+  ParticipantStore,
+  SequenceCounter,
+  TargetSender,
+  WebhookOutcome,
+} from './ports.ts';
+export {
+  DEFAULT_RETRY,
+  type DeliveryResult,
+  deliverToTarget,
+  type RetryPolicy,
+  signature,
+} from './target-delivery.ts';

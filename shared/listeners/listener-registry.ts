@@ -1,0 +1,111 @@
+/**
+ * Creating, showing and removing listeners. Order matters against the node's pruning: a new
+ * listener enters the initiator structure before its node joins the participant entry (a join
+ * bumps the entry's version, so a prune that read the entry before it fails), and a removal
+ * leaves the initiator structure before its node leaves the entry, which it does conditionally
+ * on a version read before it looked at the initiator structure.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { ListenerNotFoundError } from '../errors.ts';
+import type { VaultStore } from '../store/index.ts';
+import { parseWith } from '../validate.ts';
+import {
+  type DeliveryStats,
+  type Listener,
+  listenerRequestSchema,
+  publicListener,
+  withDefaults,
+} from './listener.ts';
+import type { InitiatorStore, ListenerStore, ParticipantStore } from './ports.ts';
+
+export interface RegistryDeps {
+  vaults: Pick<VaultStore, 'get'>;
+  listeners: ListenerStore;
+  initiators: InitiatorStore;
+  participants: ParticipantStore;
+  /** How many delivery nodes the pool has. */
+  nodeCount: number;
+  clock: Clock;
+}
+
+/** Ids sort by creation time, then at random. */
+function newListenerId(now: number): string {
+  return `l${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+/** The node serving the fewest listeners (the lowest index on a tie). */
+function leastLoaded(loads: number[]): number {
+  let best = 0;
+  for (let i = 1; i < loads.length; i++) if ((loads[i] ?? 0) < (loads[best] ?? 0)) best = i;
+  return best;
+}
+
+/**
+ * Creates a listener from a request body, on the least loaded node.
+ * @throws InvalidParameterError for a bad body; VaultNotFoundError for an unknown vault.
+ */
+export async function createListener(deps: RegistryDeps, vault: string, body: unknown) {
+  const request = parseWith(listenerRequestSchema, body);
+  await deps.vaults.get(vault);
+  const now = deps.clock.now();
+  const listener: Listener = {
+    id: newListenerId(now),
+    vault,
+    ...withDefaults(request),
+    node: leastLoaded(await deps.listeners.nodeLoads(deps.nodeCount)),
+    createdAt: new Date(now).toISOString(),
+    ...(request.ttlSeconds === undefined
+      ? {}
+      : { expiresAt: Math.ceil(now / 1000) + request.ttlSeconds }),
+  };
+  await deps.listeners.create(listener);
+  await deps.initiators.add(listener);
+  await deps.participants.join(vault, listener.path, listener.node);
+  return publicListener(listener);
+}
+
+/** The vault's listeners, those on `path` only when given. @throws VaultNotFoundError */
+export async function listListeners(deps: RegistryDeps, vault: string, path?: string) {
+  await deps.vaults.get(vault);
+  const all = await deps.listeners.list(vault);
+  return all.filter((l) => path === undefined || l.path === path).map(publicListener);
+}
+
+/** One listener with its delivery counts. @throws VaultNotFoundError, ListenerNotFoundError */
+export async function showListener(deps: RegistryDeps, vault: string, id: string) {
+  await deps.vaults.get(vault);
+  const found = await deps.listeners.get(vault, id);
+  if (!found) throw new ListenerNotFoundError(vault, id);
+  const stats: DeliveryStats = {
+    delivered: found.delivered,
+    failed: found.failed,
+    ...(found.lastError === undefined ? {} : { lastError: found.lastError }),
+    ...(found.lastDeliveredAt === undefined ? {} : { lastDeliveredAt: found.lastDeliveredAt }),
+  };
+  return { ...publicListener(found), ...stats };
+}
+
+/**
+ * Removes a listener: no event is delivered to it afterwards, and its node leaves the path's
+ * participant entry when it serves no other listener there. Idempotent past the first call,
+ * which alone answers; later ones find no listener.
+ * @throws VaultNotFoundError, ListenerNotFoundError
+ */
+export async function removeListener(deps: RegistryDeps, vault: string, id: string) {
+  await deps.vaults.get(vault);
+  const found = await deps.listeners.get(vault, id);
+  if (!found) throw new ListenerNotFoundError(vault, id);
+  await deps.initiators.remove(found);
+  await pruneEntry(deps, vault, found.path, found.node);
+  await deps.listeners.delete(vault, id);
+}
+
+/** Takes `node` out of the entry of `path` if it serves nobody there (see the file's comment). */
+async function pruneEntry(deps: RegistryDeps, vault: string, path: string, node: number) {
+  const [entry] = await deps.participants.read(vault, [path]);
+  if (!entry?.nodes.includes(node)) return;
+  const own = await deps.initiators.read(node, vault, [path]);
+  if ((own.get(path) ?? []).length > 0) return;
+  await deps.participants.leave(vault, path, node, entry.version);
+}

@@ -1,0 +1,140 @@
+/**
+ * A listener: a client's standing request for the events on one path of one vault, delivered to
+ * a target (its own SQS queue, a webhook, a Lambda function). It lives on one delivery node,
+ * chosen when it is created (the seed's "process" on that node), and stays there.
+ */
+import { z } from 'zod';
+import { strictObject } from '../validate.ts';
+import { hears, isDirectory, listenPathSchema } from './listen-path.ts';
+
+export const EVENT_TYPES = [
+  'object.committed',
+  'object.deleted',
+  'object.lost',
+  'object.repaired',
+] as const;
+export type ListenerEventType = (typeof EVENT_TYPES)[number];
+
+// An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
+// http(s)://host[:port]/<account>/<name>; the name as SQS allows it.
+const QUEUE_URL = /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+
+const httpUrl = z.string({ error: 'must be a string' }).refine(
+  (v) => {
+    try {
+      const url = new URL(v);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an http(s) URL' },
+);
+
+export const targetSchema = z.discriminatedUnion(
+  'type',
+  [
+    strictObject(
+      {
+        type: z.literal('sqs'),
+        queueUrl: z
+          .string({ error: 'must be a string' })
+          .regex(QUEUE_URL, 'must be an SQS queue URL (https://host/<account id>/<queue name>)'),
+      },
+      'an sqs target field',
+    ),
+    strictObject(
+      {
+        type: z.literal('webhook'),
+        url: httpUrl,
+        secret: z.string({ error: 'must be a string' }).min(1).max(256).optional(),
+      },
+      'a webhook target field',
+    ),
+    strictObject(
+      {
+        type: z.literal('lambda'),
+        functionName: z
+          .string({ error: 'must be a string' })
+          .regex(/^[A-Za-z0-9:_-]{1,140}$/, 'must be a Lambda function name or ARN'),
+      },
+      'a lambda target field',
+    ),
+  ],
+  { error: 'must be one of the target types sqs, webhook, lambda' },
+);
+export type Target = z.output<typeof targetSchema>;
+
+/** The body of `POST /vaults/{vault}/listeners`. */
+export const listenerRequestSchema = strictObject(
+  {
+    path: listenPathSchema,
+    recursive: z.boolean({ error: 'must be true or false' }).optional(),
+    events: z
+      .array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }))
+      .min(1, 'must list at least one event type')
+      .optional(),
+    target: targetSchema,
+    /** Seconds until the listener goes away by itself (`dsn watch`'s temporary listeners). */
+    ttlSeconds: z
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .optional(),
+  },
+  'a listener field',
+);
+export type ListenerRequest = z.output<typeof listenerRequestSchema>;
+
+export interface Listener {
+  id: string;
+  vault: string;
+  path: string;
+  recursive: boolean;
+  events: ListenerEventType[];
+  target: Target;
+  node: number;
+  createdAt: string;
+  /** Epoch seconds after which the listener is gone (temporary listeners only). */
+  expiresAt?: number;
+}
+
+/** What a listener has delivered: `GET /vaults/{vault}/listeners/{id}` adds it. */
+export interface DeliveryStats {
+  delivered: number;
+  failed: number;
+  lastError?: string;
+  lastDeliveredAt?: string;
+}
+
+/** The request with its defaults: recursive on a directory or the whole vault, every event type. */
+export function withDefaults(request: ListenerRequest) {
+  return {
+    path: request.path,
+    recursive: request.recursive ?? isDirectory(request.path),
+    events: [...new Set(request.events ?? EVENT_TYPES)],
+    target: request.target,
+  };
+}
+
+/** Whether `listener` wants an event of `type` on `key`, at `now` (epoch ms). */
+export function wants(listener: Listener, type: ListenerEventType, key: string, now: number) {
+  if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now) return false;
+  return listener.events.includes(type) && hears(listener.path, listener.recursive, key);
+}
+
+/** The listener as the API shows it: a webhook's secret is never echoed. */
+export function publicListener(listener: Listener) {
+  const { target, vault: _, expiresAt, ...rest } = listener;
+  const shown = target.type === 'webhook' ? { type: target.type, url: target.url } : target;
+  return {
+    id: rest.id,
+    path: rest.path,
+    recursive: rest.recursive,
+    events: rest.events,
+    target: shown,
+    node: rest.node,
+    createdAt: rest.createdAt,
+    ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt * 1000).toISOString() }),
+  };
+}

@@ -1,0 +1,90 @@
+/** The ports of the listeners system; `shared/aws/listeners/` implements them. */
+import type { DeliveryStats, Listener } from './listener.ts';
+import type { NodeMessage } from './listener-event.ts';
+
+/** One entry of the participant structure: the nodes with listeners on a path, and its version. */
+export interface ParticipantEntry {
+  path: string;
+  nodes: number[];
+  /** Grows with every change of the entry; a removal names the version it saw. */
+  version: number;
+}
+
+/**
+ * The participant structure: per `(vault, path)`, the delivery nodes that have listeners there.
+ * An entry's version says how current it is: joining bumps it, so a removal conditional on an
+ * older version cannot undo a join it did not see.
+ */
+export interface ParticipantStore {
+  /** The entries of `paths` that exist, in one read (a missing path has no entry). */
+  read(vault: string, paths: string[]): Promise<ParticipantEntry[]>;
+  /** Adds `node` to the entry of `path` (creating it) and bumps its version. */
+  join(vault: string, path: string, node: number): Promise<void>;
+  /**
+   * Removes `node` from the entry of `path` if its version is still `version`, bumping it.
+   * False when the entry moved on (someone joined meanwhile) and was left as it is.
+   */
+  leave(vault: string, path: string, node: number, version: number): Promise<boolean>;
+}
+
+/** The initiator structure: per node, per `(vault, path)`, the listeners that node serves. */
+export interface InitiatorStore {
+  /** `node`'s listeners on each of `paths`, in one read; a path with none maps to `[]`. */
+  read(node: number, vault: string, paths: string[]): Promise<Map<string, Listener[]>>;
+  /** Adds the listener under its node and path (again: no change). */
+  add(listener: Listener): Promise<void>;
+  /** Removes it (already gone: no change). */
+  remove(listener: Pick<Listener, 'node' | 'vault' | 'path' | 'id'>): Promise<void>;
+}
+
+/** Listener records by vault and id, with their delivery counts and the nodes' loads. */
+export interface ListenerStore {
+  /** Stores a new listener and counts it on its node. */
+  create(listener: Listener): Promise<void>;
+  get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined>;
+  /** Every listener of the vault, in creation order of their ids. */
+  list(vault: string): Promise<Listener[]>;
+  /** Removes the record and uncounts it from its node; false when it was not there. */
+  delete(vault: string, id: string): Promise<boolean>;
+  /** How many listeners each of nodes `0..count-1` serves. */
+  nodeLoads(count: number): Promise<number[]>;
+  /** Counts one delivery (a listener deleted meanwhile is left deleted). */
+  delivered(vault: string, id: string, at: Date): Promise<void>;
+  /** Counts one event given up on, with why, and keeps it as the listener's dead letter. */
+  failed(vault: string, id: string, error: string, document: unknown): Promise<void>;
+}
+
+/**
+ * The per-key event counter (`sequence` in the event document), and how far its numbers have
+ * been sent: announcements of one key take turns, so the nodes get them in sequence order.
+ */
+export interface SequenceCounter {
+  /** The next number for `(vault, key)` (1, 2, 3...), and the highest one already sent then. */
+  next(vault: string, key: string): Promise<{ sequence: number; sent: number }>;
+  /** The highest number whose messages are out (0 for none). */
+  sent(vault: string, key: string): Promise<number>;
+  /** Records that `sequence`'s messages are out; a lower number than recorded changes nothing. */
+  markSent(vault: string, key: string, sequence: number): Promise<void>;
+}
+
+/** The delivery nodes' queues (FIFO; the message group is the key). */
+export interface NodeQueues {
+  /** How many nodes there are. */
+  readonly count: number;
+  send(node: number, message: NodeMessage): Promise<void>;
+}
+
+/** A webhook's answer, or why there was none. */
+export type WebhookOutcome = { status: number } | { error: string };
+
+/** Where events leave the system: the listeners' targets. Each call is one attempt. */
+export interface TargetSender {
+  sendToQueue(queueUrl: string, body: string, groupId: string, dedupId: string): Promise<void>;
+  postWebhook(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<WebhookOutcome>;
+  invokeAsync(functionName: string, body: string): Promise<void>;
+}
