@@ -7,12 +7,15 @@ import {
   removeListener,
   showListener,
 } from '../../shared/listeners/index.ts';
-import { parseWith } from '../../shared/validate.ts';
+import { parseWith, resourceId } from '../../shared/validate.ts';
 import { json, jsonBody, type Route } from '../http.ts';
 import { vaultParam } from './store.ts';
 
+/** A listener id as a client sends it back: bounded, checked before it becomes a table key. */
+const listenerIdSchema = resourceId();
+
 function idParam(event: Parameters<Route>[0]): string {
-  return event.pathParameters?.id ?? '';
+  return parseWith(listenerIdSchema, event.pathParameters?.id, { name: 'id' });
 }
 
 export function listenerRoutes(deps: RegistryDeps): Record<string, Route> {
