@@ -161,6 +161,19 @@ export function wireJanitor(rt: Runtime): JanitorDeps {
   };
 }
 
+/** Reads: the index, the units, and where reads report the damage they meet. */
+export function wireReader(rt: Runtime): ReaderDeps {
+  const config = loadConfig(rt.env, ['objectsTable', 'repairQueueUrl']);
+  return {
+    index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
+    slices: sliceStore(rt).slices,
+    repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
+    hedgeMs: HEDGE_MS,
+    log: rt.log,
+    clock: rt.clock,
+  };
+}
+
 /** Everything the HTTP API serves of the store: vaults, reads, writes, deletes, revisions. */
 export function wireStoreApi(rt: Runtime) {
   const config = loadConfig(rt.env, [

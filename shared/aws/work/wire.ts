@@ -16,7 +16,7 @@ import {
 } from '../../work/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoVaultStore } from '../store/vault-store.ts';
-import { wireStoreApi } from '../store/wire.ts';
+import { wireReader, wireWriter } from '../store/wire.ts';
 import { SqsWorkNudge } from './work-nudge.ts';
 import { DynamoWorkStore } from './work-store.ts';
 
@@ -38,15 +38,13 @@ export function wireWork(rt: Runtime): WorkListDeps {
 export function wireWorker(rt: Runtime, owner = `worker-${randomUUID().slice(0, 8)}`) {
   const config = loadConfig(rt.env, ['workTable', 'workMaxAttempts']);
   const list = wireWork(rt);
-  const store = wireStoreApi(rt);
+  // Only reads and writes: the worker's environment has no listener or delete-path variables.
+  const reader = wireReader(rt);
+  const { writer, commitWaitMs } = wireWriter(rt);
   const deps: WorkerDeps = {
     store: new DynamoWorkStore(rt.clients.documents, config.workTable),
     ops: list.ops,
-    objects: (vault) =>
-      storeObjectAccess(
-        { reader: store.reader, writer: store.writer, commitWaitMs: store.commitWaitMs },
-        vault,
-      ),
+    objects: (vault) => storeObjectAccess({ reader, writer, commitWaitMs }, vault),
     clock: rt.clock,
     log: rt.log,
     owner,
