@@ -1,9 +1,11 @@
 /** Test worlds: a local cloud on ephemeral ports with its own temporary data directory. */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import { PROJECT_ROOT } from './paths.ts';
 
 export { FIXTURE_SERVICE, PROJECT_ROOT } from './paths.ts';
 
@@ -30,6 +32,68 @@ export function startTestCloud(
       if (process.env.DSN_TEST_VERBOSE) console.log(`[${fn}] ${line}`);
     },
   });
+}
+
+/** `npm start`'s entry running as a process of its own, once it is up. */
+export interface CloudProcess {
+  child: ChildProcess;
+  /** The HTTP API's base URL. */
+  api: string;
+  /** The AWS endpoints it prints, by variable (AWS_ENDPOINT_URL_S3 and friends). */
+  aws: Record<string, string>;
+  /** What it printed so far, stdout and stderr together. */
+  output(): string;
+}
+
+/** Cloud processes started and not yet exited, for killCloudProcesses. */
+const cloudProcesses = new Set<ChildProcess>();
+
+/**
+ * Starts `npm start`'s entry (infra/local/main.ts) on ephemeral ports over `dataDir`, stage
+ * `repair`; resolves once it printed its endpoints, rejects if it exits first. For tests of what
+ * only a process shows: a crash, a signal, a restart on the same data folder.
+ */
+export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      DSN_DATA_DIR: dataDir,
+      DSN_STAGE: 'repair',
+      DSN_PORT: '0',
+      DSN_AWS_PORT: '0',
+      DSN_DYNAMODB_PORT: '0',
+      DSN_SFN_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cloudProcesses.add(child);
+  child.once('exit', () => cloudProcesses.delete(child));
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      if (!/Ctrl-C stops it/.test(out)) return;
+      child.stdout?.off('data', onData);
+      const api = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
+      const aws = Object.fromEntries(
+        [...out.matchAll(/export (AWS_ENDPOINT_URL_\w+)=(\S+)/g)].map((m) => [m[1], m[2]]),
+      );
+      resolve({ child, api, aws, output: () => out });
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the local cloud exited with ${code}: ${out}`)));
+  });
+}
+
+/** Kills every cloud process still running: for a test file's `after`, whatever failed. */
+export function killCloudProcesses(): void {
+  for (const child of cloudProcesses) child.kill('SIGKILL');
 }
 
 /**

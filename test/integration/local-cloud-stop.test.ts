@@ -5,27 +5,24 @@
  * data folder, puts it in one state, signals it, and times the exit.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { eventually, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+import {
+  type CloudProcess,
+  eventually,
+  killCloudProcesses,
+  startCloudProcess,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 /** The issue's bound: a service manager, a test runner or Ctrl-C expects the process gone by then. */
 const STOP_BOUND_MS = 5000;
 /** A PUT never needs this long here: longer means the cloud is waiting on something cut. */
 const SLOW_UNIT_MS = 60_000;
-
-interface CloudProcess {
-  child: ChildProcess;
-  api: string;
-  /** The AWS endpoints `npm start` prints, by variable. */
-  aws: Record<string, string>;
-  output(): string;
-}
 
 interface Exit {
   code: number | null;
@@ -35,50 +32,7 @@ interface Exit {
   output: string;
 }
 
-const running = new Set<ChildProcess>();
-
-after(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/** Starts `npm start`'s entry on ephemeral ports over `dataDir`; resolves once it is up. */
-function startCloud(dataDir: string): Promise<CloudProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      DSN_DATA_DIR: dataDir,
-      DSN_STAGE: 'repair',
-      DSN_PORT: '0',
-      DSN_AWS_PORT: '0',
-      DSN_DYNAMODB_PORT: '0',
-      DSN_SFN_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const onData = () => {
-      if (!/Ctrl-C stops it/.test(out)) return;
-      child.stdout?.off('data', onData);
-      const api = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
-      const aws = Object.fromEntries(
-        [...out.matchAll(/export (AWS_ENDPOINT_URL_\w+)=(\S+)/g)].map((m) => [m[1], m[2]]),
-      );
-      resolve({ child, api, aws, output: () => out });
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the local cloud exited with ${code}: ${out}`)));
-  });
-}
+after(killCloudProcesses);
 
 /** Waits for the cloud to exit, at most twice the bound: then it is killed (and fails). */
 function exited(cloud: CloudProcess, since: number): Promise<Exit> {
@@ -128,7 +82,7 @@ function assertStoppedInTime(exit: Exit): void {
 /** The next start on the same data folder works: the lock was released, the state is whole. */
 async function assertStartsAgain(dataDir: string): Promise<void> {
   assert.equal(existsSync(join(dataDir, 'cloud.lock')), false, 'the lock was released');
-  const again = await startCloud(dataDir);
+  const again = await startCloudProcess(dataDir);
   const health = await fetch(`${again.api}/health`);
   assert.equal(health.status, 200, await health.text());
   const exit = await signal(again);
@@ -214,7 +168,7 @@ describe('stopping the local cloud', () => {
     // Prepare: T = 5 of the default vault's 6 units, two of which hold every request, so the
     // PUT's invocation waits for a commit that cannot come.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     for (const unit of [2, 5]) await putFault(cloud, unit, { mode: 'slow', delayMs: SLOW_UNIT_MS });
     const put = api(cloud, '/vaults/default/objects/waiting.bin', {
       method: 'PUT',
@@ -243,7 +197,7 @@ describe('stopping the local cloud', () => {
     // Prepare: a message for the rebuilder, whose execution environment is not started yet;
     // once the poller has taken it, the invocation waits for its worker to load.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     const url = await queueUrl(cloud, '-RebuildQueue');
     await sqs(cloud, 'SendMessage', {
       QueueUrl: url,
@@ -271,7 +225,7 @@ describe('stopping the local cloud', () => {
     // Prepare: one object, then a rebuild whose scan reads from a unit that holds every request
     // for a minute, as a long scan of a large vault keeps the rebuilder busy for minutes.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     const stored = await api(cloud, '/vaults/default/objects/scanned.bin', {
       method: 'PUT',
       body: randomBytes(100_000),
@@ -308,7 +262,7 @@ describe('stopping the local cloud', () => {
     // Prepare: a staged upload with part 1 stored, and part 2 half sent by a client that
     // then goes quiet.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     const created = await api(cloud, '/vaults/default/uploads', {
       method: 'POST',
       body: JSON.stringify({ key: 'big.bin' }),
@@ -352,7 +306,7 @@ describe('stopping the local cloud', () => {
     assert.ok(['503', 'connection lost'].includes(await part2Ended));
     await assertStartsAgain(dataDir);
     // The staged part survives the stop: the upload can go on.
-    const again = await startCloud(dataDir);
+    const again = await startCloudProcess(dataDir);
     const status = await api(again, `/vaults/default/uploads/${uploadId}`);
     const body = await status.text();
     assert.equal(status.status, 200, body);
@@ -364,7 +318,7 @@ describe('stopping the local cloud', () => {
     // Prepare: three idle keep-alive connections to the API, one to the S3 emulator, and an
     // SQS long poll in flight (20 s) from a client of our own.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     const agent = new Agent({ keepAlive: true, maxSockets: 3 });
     const health = () =>
       new Promise<number>((resolve, reject) => {
@@ -419,7 +373,7 @@ describe('stopping the local cloud', () => {
   test('a second signal during the stop exits at once, with a non-zero code, and frees the data folder', async (t) => {
     // Prepare: a PUT that waits on slow units, so the stop takes its whole grace.
     const dataDir = await newDataDir();
-    const cloud = await startCloud(dataDir);
+    const cloud = await startCloudProcess(dataDir);
     for (const unit of [2, 5]) await putFault(cloud, unit, { mode: 'slow', delayMs: SLOW_UNIT_MS });
     const put = api(cloud, '/vaults/default/objects/waiting.bin', {
       method: 'PUT',
