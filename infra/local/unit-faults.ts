@@ -83,10 +83,35 @@ function corrupting(res: ServerResponse): void {
       : end(flip(chunk), ...rest)) as ServerResponse['end'];
 }
 
+/**
+ * Requests a `slow` fault holds back before passing them on, dropped when the cloud stops (as a
+ * crash would): they never reach the emulator. Shared by the S3 and the work-table faults.
+ */
+export class HeldRequests {
+  private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
+
+  /** Calls `pass` after `delayMs`, unless dropped before. */
+  hold(res: ServerResponse, delayMs: number, pass: () => void): void {
+    const timer = setTimeout(() => {
+      this.held.delete(timer);
+      pass();
+    }, delayMs);
+    this.held.set(timer, res);
+  }
+
+  /** Drops every request still held: its connection is destroyed, unanswered. */
+  drop(): void {
+    for (const [timer, res] of this.held) {
+      clearTimeout(timer);
+      res.destroy();
+    }
+    this.held.clear();
+  }
+}
+
 export class UnitFaults {
   private readonly byBucket = new Map<string, UnitFault>();
-  /** Requests held back by a `slow` fault, dropped when the cloud stops (as a crash would). */
-  private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
+  private readonly held = new HeldRequests();
   private readonly bucketOfUnit: (unit: number) => string | undefined;
   /** By bucket name, every bucket: units are known only once the stack is provisioned. */
   private counts = new Map<string, RequestCounts>();
@@ -160,11 +185,7 @@ export class UnitFaults {
 
   /** Drops every request a `slow` unit still holds: they never reach the bucket. */
   dropHeld(): void {
-    for (const [timer, res] of this.held) {
-      clearTimeout(timer);
-      res.destroy();
-    }
-    this.held.clear();
+    this.held.drop();
   }
 
   /** Puts the fault check in front of the emulator's own request handling. */
@@ -183,14 +204,8 @@ export class UnitFaults {
         req.resume();
         return refuse(res, fault);
       }
-      if (fault.mode === 'slow') {
-        const timer = setTimeout(() => {
-          this.held.delete(timer);
-          pass(req, res);
-        }, fault.delayMs ?? 0);
-        this.held.set(timer, res);
-        return;
-      }
+      if (fault.mode === 'slow')
+        return this.held.hold(res, fault.delayMs ?? 0, () => pass(req, res));
       if (fault.mode === 'corrupt' && method === 'GET') corrupting(res);
       pass(req, res);
     });
