@@ -6,7 +6,7 @@
 // away for any of them.
 'use strict';
 
-const { readConfig, roleArn } = require('./units.cjs');
+const { readConfig, roleArn, serviceAndStage } = require('./units.cjs');
 
 /** The functions whose roles publish on each topic, and why. */
 function publishers({ unitCount }) {
@@ -61,11 +61,9 @@ function topicPolicies(config, service, stage) {
   return resources;
 }
 
-async function resolve({ resolveConfigurationProperty, options }) {
-  const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
-  const service = await resolveConfigurationProperty(['service']);
-  const stage =
-    options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
+async function resolve(variables) {
+  const config = readConfig(await variables.resolveConfigurationProperty(['custom', 'dsn']));
+  const { service, stage } = await serviceAndStage(variables);
   return { resources: { Resources: topicPolicies(config, service, stage) } };
 }
 

@@ -398,11 +398,20 @@ function unitObjectArns(config) {
   return unitBucketArns(config).map((arn) => ({ 'Fn::Join': ['', [arn, '/*']] }));
 }
 
-async function resolve({ resolveConfigurationProperty, options }) {
-  const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
+/**
+ * The service and the stage a variable file resolves for (`--stage`, else provider.stage, else
+ * the framework's `dev`): one reading, so that every file names the same roles (roleName).
+ */
+async function serviceAndStage({ resolveConfigurationProperty, options }) {
   const service = await resolveConfigurationProperty(['service']);
   const stage =
     options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
+  return { service, stage };
+}
+
+async function resolve(variables) {
+  const config = readConfig(await variables.resolveConfigurationProperty(['custom', 'dsn']));
+  const { service, stage } = await serviceAndStage(variables);
   checkEnvironmentBudget(config, `${service}-${stage}`);
   return {
     resources: { Resources: { ...unitResources(config), ...unitRoles(config, service, stage) } },
@@ -425,5 +434,6 @@ module.exports.unitObjectArns = unitObjectArns;
 module.exports.tlsOnly = tlsOnly;
 module.exports.roleName = roleName;
 module.exports.roleArn = roleArn;
+module.exports.serviceAndStage = serviceAndStage;
 module.exports.snsToQueue = snsToQueue;
 module.exports.UnitConfigError = UnitConfigError;
