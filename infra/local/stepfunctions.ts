@@ -1,9 +1,10 @@
 /**
  * Step Functions for the local cloud: a small endpoint speaking the service's own protocol
  * (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Operation>`), so code uses
- * `@aws-sdk/client-sfn` unchanged. `aws-local-stepfunctions` interprets the ASL; this file keeps
- * state machines and executions (persisted as JSON files) and adds what the interpreter lacks:
- * Describe/List/Stop, history, and RedriveExecution.
+ * `@aws-sdk/client-sfn` unchanged. `aws-local-stepfunctions` interprets the ASL, its Task states
+ * running the service's functions (stepfunctions-tasks.ts); this file keeps state machines and
+ * executions (persisted as JSON files, stepfunctions-records.ts) and adds what the interpreter
+ * lacks: Describe/List/Stop, history, and RedriveExecution.
  *
  * No Docker-free emulator of this API exists, hence this shim. Its limits:
  * - Task states run Lambda functions of the service (a function ARN, or the
@@ -12,18 +13,13 @@
  *   rerun the top-level states that succeeded. Inside a failed Map or Parallel state it reruns
  *   that whole state, where AWS reruns only the failed iterations or branches.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { listenLoopback } from './ports.ts';
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Definition = { StartAt: string; States: Record<string, Record<string, unknown>> } & Record<
-  string,
-  unknown
->;
+import { RecordFiles } from './stepfunctions-records.ts';
+import { type Definition, type Json, taskHandlers } from './stepfunctions-tasks.ts';
 
 export interface StepFunctionsOptions {
   /** 0 picks a free port. */
@@ -94,69 +90,16 @@ class ApiError extends Error {
 
 const now = () => Date.now() / 1000;
 
-function lambdaName(resource: string): string | undefined {
-  const m = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)(?::[^:]+)?$/.exec(resource);
-  return m?.[1];
-}
-
-/** Every Task state of a definition, nested ones included, by state name. */
-function taskStates(
-  def: { States?: Record<string, Record<string, unknown>> },
-  out = new Map<string, Record<string, unknown>>(),
-) {
-  for (const [name, state] of Object.entries(def.States ?? {})) {
-    if (state.Type === 'Task') out.set(name, state);
-    for (const branch of (state.Branches as Definition[] | undefined) ?? [])
-      taskStates(branch, out);
-    const inner = (state.ItemProcessor ?? state.Iterator) as Definition | undefined;
-    if (inner) taskStates(inner, out);
-  }
-  return out;
-}
-
 export async function startStepFunctions(opts: StepFunctionsOptions): Promise<StepFunctionsServer> {
-  const machinesDir = join(opts.dataDir, 'state-machines');
-  const executionsDir = join(opts.dataDir, 'executions');
-  await mkdir(machinesDir, { recursive: true });
-  await mkdir(executionsDir, { recursive: true });
-
-  const machines = new Map<string, MachineRecord>();
-  const executions = new Map<string, ExecutionRecord>();
+  const machineFiles = await RecordFiles.open(join(opts.dataDir, 'state-machines'));
+  const executionFiles = await RecordFiles.open(join(opts.dataDir, 'executions'));
+  const machines = new Map(
+    (await machineFiles.load<MachineRecord>()).map((m) => [m.stateMachineArn, m]),
+  );
+  const executions = new Map(
+    (await executionFiles.load<ExecutionRecord>()).map((e) => [e.executionArn, e]),
+  );
   const running = new Map<string, () => void>();
-  const writes = new Map<string, Promise<void>>();
-
-  const fileOf = (dir: string, arn: string) =>
-    join(dir, `${createHash('sha256').update(arn).digest('hex').slice(0, 32)}.json`);
-  // Writes to one file are chained, each a temp file renamed over the last: never torn, never reordered.
-  const persist = (dir: string, arn: string, value: unknown) => {
-    const file = fileOf(dir, arn);
-    const data = JSON.stringify(value);
-    const next = (writes.get(file) ?? Promise.resolve()).then(async () => {
-      const tmp = `${file}.${randomUUID()}.tmp`;
-      await writeFile(tmp, data);
-      await rename(tmp, file);
-    });
-    writes.set(
-      file,
-      next.catch(() => {}),
-    );
-    return next;
-  };
-
-  for (const [dir, into] of [
-    [machinesDir, machines],
-    [executionsDir, executions],
-  ] as const) {
-    for (const f of await readdir(dir)) {
-      if (!f.endsWith('.json')) continue;
-      const record = JSON.parse(await readFile(join(dir, f), 'utf8'));
-      if (record.deleted) continue;
-      (into as Map<string, unknown>).set(
-        dir === machinesDir ? record.stateMachineArn : record.executionArn,
-        record,
-      );
-    }
-  }
   // An execution cannot outlive the process that ran it; mark it so it can be redriven.
   for (const e of executions.values()) {
     if (e.status === 'RUNNING') {
@@ -192,7 +135,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
       addEvent(e, 'ExecutionFailed', {
         executionFailedEventDetails: { error: fields.error, cause: fields.cause },
       });
-    return persist(executionsDir, e.executionArn, e);
+    return executionFiles.save(e.executionArn, e);
   }
 
   function machine(arn: unknown): MachineRecord {
@@ -213,26 +156,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
   }
 
   function run(e: ExecutionRecord, definition: Definition, input: Json) {
-    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
-    for (const [name, state] of taskStates(definition)) {
-      const resource = String(state.Resource);
-      handlers[name] = async (taskInput) => {
-        if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
-          const params = (taskInput ?? {}) as { FunctionName?: string; Payload?: unknown };
-          const fn = lambdaName(String(params.FunctionName)) ?? String(params.FunctionName);
-          const payload = await opts.invoke(fn, params.Payload ?? {});
-          return { ExecutedVersion: '$LATEST', Payload: payload as Json, StatusCode: 200 };
-        }
-        const fn = lambdaName(resource);
-        if (!fn) {
-          throw Object.assign(
-            new Error(`the local cloud runs Lambda tasks only, not ${resource}`),
-            { name: 'States.Runtime' },
-          );
-        }
-        return (await opts.invoke(fn, taskInput)) as Json;
-      };
-    }
+    const handlers = taskHandlers(definition, opts.invoke);
     const topLevel = new Set(Object.keys(definition.States));
     // Validated when created; a redrive's StartAt leaves earlier states unreachable, which
     // the validator would refuse.
@@ -327,7 +251,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
       DeleteStateMachine: async (b) => {
         const m = machine(b.stateMachineArn);
         machines.delete(m.stateMachineArn);
-        await persist(machinesDir, m.stateMachineArn, { ...m, deleted: true }).then(() => {});
+        await machineFiles.save(m.stateMachineArn, { ...m, deleted: true });
         return {};
       },
       StartExecution: async (b) => {
@@ -370,7 +294,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
           executionStartedEventDetails: { input, roleArn: m.roleArn },
         });
         executions.set(executionArn, e);
-        await persist(executionsDir, executionArn, e);
+        await executionFiles.save(executionArn, e);
         run(e, JSON.parse(m.definition), parsed);
         return { executionArn, startDate: e.startDate };
       },
@@ -443,7 +367,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
         addEvent(e, 'ExecutionRedriven', {
           executionRedrivenEventDetails: { redriveCount: e.redriveCount },
         });
-        await persist(executionsDir, e.executionArn, e);
+        await executionFiles.save(e.executionArn, e);
         run(e, { ...definition, StartAt: state }, input);
         return { redriveDate: e.redriveDate };
       },
@@ -478,7 +402,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
         creationDate: existing?.creationDate ?? now(),
       };
       machines.set(stateMachineArn, record);
-      void persist(machinesDir, stateMachineArn, record);
+      void machineFiles.save(stateMachineArn, record);
     }
     return stateMachineArn;
   }
@@ -529,7 +453,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
           cause: 'the local cloud stopped while this execution ran; redrive it to resume',
         });
       }
-      await Promise.all(writes.values());
+      await Promise.all([machineFiles.flushed(), executionFiles.flushed()]);
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
