@@ -106,15 +106,7 @@ class FunctionPool {
         worker.once('message', () => resolve());
         worker.once('error', reject);
         worker.once('exit', () =>
-          reject(
-            new LambdaInvocationError(
-              this.fn.name,
-              'Runtime.ExitError',
-              this.terminating
-                ? 'the local cloud stopped during this invocation'
-                : 'the execution environment exited before it was ready',
-            ),
-          ),
+          reject(this.exitError('the execution environment exited before it was ready')),
         );
       }),
     };
@@ -145,13 +137,7 @@ class FunctionPool {
         sandbox.pending = undefined;
         clearTimeout(pending.timer);
         pending.reject(
-          new LambdaInvocationError(
-            this.fn.name,
-            'Runtime.ExitError',
-            this.terminating
-              ? 'the local cloud stopped during this invocation'
-              : `the execution environment exited${err ? `: ${err.message}` : ''}`,
-          ),
+          this.exitError(`the execution environment exited${err ? `: ${err.message}` : ''}`),
         );
       }
       this.waiting.shift()?.();
@@ -160,6 +146,15 @@ class FunctionPool {
     worker.on('exit', () => onExit());
     this.all.add(sandbox);
     return sandbox;
+  }
+
+  /** An invocation's failure when its worker exited: `message`, unless the cloud is stopping. */
+  private exitError(message: string): LambdaInvocationError {
+    return new LambdaInvocationError(
+      this.fn.name,
+      'Runtime.ExitError',
+      this.terminating ? 'the local cloud stopped during this invocation' : message,
+    );
   }
 
   private release(sandbox: Sandbox): void {
@@ -201,13 +196,7 @@ class FunctionPool {
     // resolves, and the exit is handled before this runs, with no invocation yet to fail.
     if (sandbox.exited) {
       return Promise.reject(
-        new LambdaInvocationError(
-          this.fn.name,
-          'Runtime.ExitError',
-          this.terminating
-            ? 'the local cloud stopped during this invocation'
-            : 'the execution environment exited before the invocation started',
-        ),
+        this.exitError('the execution environment exited before the invocation started'),
       );
     }
     const timeoutMs = this.fn.timeoutSeconds * 1000;
