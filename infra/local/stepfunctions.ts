@@ -90,6 +90,12 @@ class ApiError extends Error {
 
 const now = () => Date.now() / 1000;
 
+/** How an execution the process stopped under ends: failed, so that a redrive resumes it. */
+const CUT_SHORT = {
+  error: 'States.Runtime',
+  cause: 'the local cloud stopped while this execution ran; redrive it to resume',
+};
+
 export async function startStepFunctions(opts: StepFunctionsOptions): Promise<StepFunctionsServer> {
   const machineFiles = await RecordFiles.open(join(opts.dataDir, 'state-machines'));
   const executionFiles = await RecordFiles.open(join(opts.dataDir, 'executions'));
@@ -103,10 +109,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
   // An execution cannot outlive the process that ran it; mark it so it can be redriven.
   for (const e of executions.values()) {
     if (e.status === 'RUNNING') {
-      finish(e, 'FAILED', {
-        error: 'States.Runtime',
-        cause: 'the local cloud stopped while this execution ran; redrive it to resume',
-      });
+      finish(e, 'FAILED', CUT_SHORT);
     }
   }
 
@@ -448,10 +451,7 @@ export async function startStepFunctions(opts: StepFunctionsOptions): Promise<St
         if (e.status !== 'RUNNING') continue;
         stopped++;
         running.get(e.executionArn)?.();
-        await finish(e, 'FAILED', {
-          error: 'States.Runtime',
-          cause: 'the local cloud stopped while this execution ran; redrive it to resume',
-        });
+        await finish(e, 'FAILED', CUT_SHORT);
       }
       await Promise.all([machineFiles.flushed(), executionFiles.flushed()]);
       await new Promise<void>((resolve) => {
