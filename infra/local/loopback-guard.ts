@@ -17,7 +17,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * ask DNS for them, so no attacker controls one), which is also how S3 clients name a bucket in
  * virtual-hosted style (`bucket.localhost:4566`); IPv4 127.0.0.0/8; IPv6 ::1.
  */
-export function isLoopbackHostname(hostname: string): boolean {
+function isLoopbackHostname(hostname: string): boolean {
   const name = hostname.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (name === '[::1]' || name === '::1') return true;

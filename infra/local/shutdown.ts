@@ -55,7 +55,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** "1 rebuilder invocation, 2 HTTP requests, 3 keep-alive connections", or "nothing". */
-export function describeCut(cut: CutShort): string {
+function describeCut(cut: CutShort): string {
   const parts = Object.entries(cut.invocations)
     .filter(([, n]) => n > 0)
     .sort(([a], [b]) => a.localeCompare(b))
