@@ -23,17 +23,26 @@ export function s3Target(req: IncomingMessage): { bucket: string; key: string } 
   }
 }
 
-/** Answers with S3's XML error document. */
+function escapeXml(text: string): string {
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
+  );
+}
+
+/** Answers with S3's XML error document (the message escaped), and any `headers` besides. */
 export function sendS3Error(
   res: ServerResponse,
   status: number,
   code: string,
   message: string,
+  headers: Record<string, string> = {},
 ): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`;
   res.writeHead(status, {
     'content-type': 'application/xml',
     'content-length': Buffer.byteLength(body),
+    ...headers,
   });
   res.end(body);
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { interpose } from './interpose.ts';
 import { loopbackRefusal } from './loopback-guard.ts';
+import { sendS3Error } from './s3-http.ts';
 
 /** Why the gate answers instead of the server: a foreign Host or Origin, or a stop under way. */
 export type Refusal = 'foreign' | 'stopping';
@@ -148,13 +149,6 @@ export function gateServer(server: Server, opts: GateOptions): ServerGate {
 
 // The gate's own answers. A refusal's message quotes the client's Host or Origin: escaped.
 
-function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
-  );
-}
-
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, {
     'content-type': type,
@@ -185,10 +179,5 @@ export function sendAwsError(
     send(res, status, 'application/x-amz-json-1.0', JSON.stringify({ __type: code, message }));
     return;
   }
-  send(
-    res,
-    status,
-    'application/xml',
-    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`,
-  );
+  sendS3Error(res, status, code, message, { connection: 'close' });
 }
