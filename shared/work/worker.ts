@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
 import type { WorkStore } from './ports.ts';
-import { OPEN_STATES, type WorkRecord } from './work-item.ts';
+import { OPEN_STATES, seqOfId, type WorkRecord } from './work-item.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
@@ -163,8 +163,8 @@ async function eligible(
   for (const id of item.after) {
     let done = cache.get(id);
     if (done === undefined) {
-      const seq = Number(id.slice(1));
-      done = (await store.get(item.vault, seq))?.state === 'done';
+      const seq = seqOfId(id);
+      done = seq !== undefined && (await store.get(item.vault, seq))?.state === 'done';
       cache.set(id, done);
     }
     if (!done) return false;
