@@ -71,8 +71,6 @@ export interface StepReport {
   ran?: { id: string; outcome: WorkOutcome; token: number };
   /** Items it tried but could not own, with why, in the order tried. */
   passed: Array<{ id: string; why: string }>;
-  /** Open items that were not eligible yet or held under a live lease. */
-  waiting: number;
 }
 
 const PAGE = 100;
@@ -82,7 +80,7 @@ const PAGE = 100;
  * `Spread`), and runs the first it owns.
  */
 export async function runNext(deps: WorkerDeps, vault: string): Promise<StepReport> {
-  const report: StepReport = { passed: [], waiting: 0 };
+  const report: StepReport = { passed: [] };
   const doneCache = new Map<string, boolean>();
   const spread = deps.spread ?? newSpread();
   let afterSeq: number | undefined;
@@ -91,15 +89,8 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
     const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
     const candidates: WorkRecord[] = [];
     for (const item of page.items) {
-      if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) {
-        report.waiting++;
-        continue;
-      }
-      if (!(await eligible(deps.store, item, doneCache))) {
-        report.waiting++;
-        continue;
-      }
-      candidates.push(item);
+      if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) continue;
+      if (await eligible(deps.store, item, doneCache)) candidates.push(item);
     }
     const start = first
       ? Math.floor(spread.random() * Math.min(spread.window, candidates.length))
@@ -118,7 +109,6 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
       deps.hooks?.claimed?.(item, claim.token, claim.owned, claim.owned ? undefined : claim.why);
       if (!claim.owned) {
         report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
-        if (claim.why === 'units') report.waiting++;
         if (claim.why === 'contended') spread.window = Math.min(MAX_SPREAD, spread.window * 2);
         continue;
       }
