@@ -83,20 +83,16 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
   const report: StepReport = { passed: [] };
   const doneCache = new Map<string, boolean>();
   const spread = deps.spread ?? newSpread();
+  const takeable = async (item: WorkRecord) =>
+    !(item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) &&
+    (await eligible(deps.store, item, doneCache));
   let afterSeq: number | undefined;
   let first = true;
   do {
     const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
-    const candidates: WorkRecord[] = [];
-    for (const item of page.items) {
-      if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) continue;
-      if (await eligible(deps.store, item, doneCache)) candidates.push(item);
-    }
-    const start = first
-      ? Math.floor(spread.random() * Math.min(spread.window, candidates.length))
-      : 0;
+    const order = tryOrder(page.items, takeable, first ? spread : undefined);
     first = false;
-    for (const item of [...candidates.slice(start), ...candidates.slice(0, start)]) {
+    for await (const item of order) {
       const claim = await claimItem(
         {
           store: deps.store,
@@ -124,6 +120,39 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
     afterSeq = page.cursor;
   } while (afterSeq !== undefined);
   return report;
+}
+
+/**
+ * The takeable items of a page in the order to try them: with `spread` (the first page), from
+ * a start drawn among the first `window` takeable ones, wrapping round to those before it.
+ * Each item is judged only when the order comes to it (or to the window's end), so a step that
+ * owns one of the first items reads nothing for the `after` items of the rest of the page.
+ */
+async function* tryOrder(
+  items: readonly WorkRecord[],
+  takeable: (item: WorkRecord) => Promise<boolean>,
+  spread: Spread | undefined,
+): AsyncGenerator<WorkRecord> {
+  const candidates: WorkRecord[] = [];
+  let judged = 0;
+  const more = async (): Promise<boolean> => {
+    while (judged < items.length) {
+      const item = items[judged++] as WorkRecord;
+      if (await takeable(item)) {
+        candidates.push(item);
+        return true;
+      }
+    }
+    return false;
+  };
+  let start = 0;
+  if (spread) {
+    while (candidates.length < spread.window && (await more()));
+    start = Math.floor(spread.random() * Math.min(spread.window, candidates.length));
+  }
+  for (let i = start; i < candidates.length || (await more()); i++)
+    yield candidates[i] as WorkRecord;
+  yield* candidates.slice(0, start);
 }
 
 /**
