@@ -6,7 +6,7 @@
  * function"). Lambda workers and `dsn work run` both run this.
  */
 import type { Clock } from '../clock.ts';
-import { stringOf } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
@@ -235,7 +235,7 @@ async function execute(
         args,
       );
     } catch (err) {
-      const error = stringOf((err as Error)?.message ?? err);
+      const error = describeError(err).message;
       const final = attempts >= deps.maxAttempts;
       log.warn('work item failed', { id: item.id, attempts, final, error });
       const recorded = await store.update(
