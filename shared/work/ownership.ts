@@ -25,7 +25,7 @@ export interface ClaimDeps {
 }
 
 export type Claim =
-  | { owned: true; token: number; definition: WorkDefinition; units: number[] }
+  | { owned: true; token: number; definition: WorkDefinition }
   /**
    * `contended`: other workers hold units (or took the item first); `units`: too many units
    * failed for anyone to own it now (the reason is on the record); `gone`: no longer open.
@@ -97,7 +97,7 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
     { states: OPEN_STATES, tokenBelow: token },
   );
   if (!started) return refuse('gone', 'the item was cancelled, finished or taken meanwhile');
-  return { owned: true, token, definition, units: locked };
+  return { owned: true, token, definition };
 }
 
 /** Unlocks `units`' slices where they are still locked with `token`; failures are ignored. */
