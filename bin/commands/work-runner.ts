@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { runtime } from '../../shared/aws/runtime.ts';
 import { wireWorker } from '../../shared/aws/work/wire.ts';
-import { drainWork, OPEN_STATES } from '../../shared/work/index.ts';
+import { drainWork, newSpread, OPEN_STATES, type WorkerDeps } from '../../shared/work/index.ts';
 import { crashHooks, crashPoint } from './work-crash.ts';
 
 const IDLE_POLL_MS = 500;
@@ -26,14 +26,20 @@ export async function runLocalWorkers(
   process.once('SIGINT', () => {
     stop = true;
   });
+  // Wired once: the workers share one set of clients, connections and vault caches (a wiring
+  // per worker made each its own S3 clients, twice); each has its own name, spread and hooks.
+  const { deps: wired } = wireWorker(rt);
   const workers = Array.from({ length: count }, (_, i) => {
-    const { deps } = wireWorker(rt, `cli-${hostname()}-${process.pid}-${i}`);
-    if (opts.leaseMs !== undefined) deps.leaseMs = opts.leaseMs;
+    const deps: WorkerDeps = {
+      ...wired,
+      owner: `cli-${hostname()}-${process.pid}-${i}`,
+      spread: newSpread(),
+      leaseMs: opts.leaseMs ?? wired.leaseMs,
+    };
     if (point) {
       const crash = crashHooks(point);
-      const objects = deps.objects;
       deps.hooks = crash.hooks;
-      deps.objects = (v) => crash.objects(objects(v));
+      deps.objects = (v) => crash.objects(wired.objects(v));
     }
     return (async () => {
       while (!stop) {

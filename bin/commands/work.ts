@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEnv } from 'node:util';
 import { type Command, Option } from 'commander';
+import { type PublicWorkItem, WORK_STATES } from '../../shared/work/work-item.ts';
+import type { explainWork } from '../../shared/work/work-list.ts';
 import { vaultPath } from '../client.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { columns } from '../format.ts';
@@ -17,20 +19,9 @@ import type { CommandContext } from './context.ts';
 const POLL_MS = 250;
 const TERMINAL = ['done', 'failed', 'cancelled'];
 
-interface Item {
-  id: string;
-  seq: number;
-  op: string;
-  args: Record<string, unknown>;
-  after: string[];
-  state: string;
-  attempts: number;
-  token: number;
-  owner?: string;
-  result?: unknown;
-  error?: string;
-  reason?: string;
-}
+/** The wire shapes of an item and of its explanation, from the code that writes them. */
+type Item = PublicWorkItem;
+type Explanation = Awaited<ReturnType<typeof explainWork>>;
 
 /** `k=v` is a string; `k:=JSON` a JSON value (`maxSize:=1000`), as httpie reads them. */
 export function parseArgPairs(pairs: string[]): Record<string, unknown> {
@@ -88,15 +79,7 @@ export function registerWorkCommands(program: Command, { run }: CommandContext):
   work
     .command('ls <vault>')
     .description('the work list, in order')
-    .addOption(
-      new Option('--state <state>', 'only items in this state').choices([
-        'queued',
-        'running',
-        'done',
-        'failed',
-        'cancelled',
-      ]),
-    )
+    .addOption(new Option('--state <state>', 'only items in this state').choices(WORK_STATES))
     .action(async (v: string, o: { state?: string }, cmd: Command) =>
       run(cmd, `work ls ${v}`, { vault: v }, async (s) => {
         const client = s.client();
@@ -128,18 +111,7 @@ export function registerWorkCommands(program: Command, { run }: CommandContext):
         const client = s.client();
         const at = `${path(v)}/${encodeURIComponent(id)}`;
         if (o.explain) {
-          const e = await client.json<{
-            units: Array<{
-              unit: number;
-              present: boolean;
-              locked: boolean;
-              owner?: string;
-              token?: number;
-              leaseUntil?: number;
-            }>;
-            threshold: number;
-            state: string;
-          }>('GET', `${at}?explain`);
+          const e = await client.json<Explanation>('GET', `${at}?explain`);
           s.print(e, () =>
             [
               `${id}: ${e.state}, ownership threshold ${e.threshold}`,

@@ -5,7 +5,7 @@
  */
 export { decodeDefinition, encodeDefinition } from './function-slice.ts';
 export { nudgeBody, parseNudge } from './nudge.ts';
-export { storeObjectAccess, WorkOutputError } from './object-access.ts';
+export { storeObjectAccess } from './object-access.ts';
 export { type ObjectAccess, type OpContext, OpRegistry, type WorkOp } from './op.ts';
 export { ExpansionCapError } from './ops/decompress.ts';
 export { builtInOps } from './ops/index.ts';
@@ -31,11 +31,9 @@ export {
 export {
   addWork,
   cancelWork,
-  DEFAULT_LIST_LIMIT,
   explainWork,
   getWork,
   listWork,
-  MAX_LIST_LIMIT,
   type WorkListDeps,
   type WorkNudge,
 } from './work-list.ts';
@@ -43,7 +41,6 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   drainWork,
-  MAX_SPREAD,
   newSpread,
   runNext,
   type Spread,

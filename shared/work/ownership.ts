@@ -4,7 +4,7 @@
  * owns the item when at least the ownership threshold of units answered favorably and their
  * slices decode to the item. Otherwise it releases what it got and moves on.
  */
-import { stringOf } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import { checkFunctionSlice, decodeDefinition } from './function-slice.ts';
 import type { WorkStore } from './ports.ts';
 import { OPEN_STATES, type WorkDefinition, type WorkRecord } from './work-item.ts';
@@ -25,7 +25,7 @@ export interface ClaimDeps {
 }
 
 export type Claim =
-  | { owned: true; token: number; definition: WorkDefinition; units: number[] }
+  | { owned: true; token: number; definition: WorkDefinition }
   /**
    * `contended`: other workers hold units (or took the item first); `units`: too many units
    * failed for anyone to own it now (the reason is on the record); `gone`: no longer open.
@@ -53,7 +53,10 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
   // Locked by us, whether or not the slice checked out: those are released on a refusal.
   const locked = units.filter((_, i) => answers[i]?.status === 'fulfilled' && answers[i].value);
   const favorable = slices.filter((s) => s !== null).length;
-  const failed = units.filter((_, i) => answers[i]?.status === 'rejected');
+  // The units that failed, each with its error.
+  const failed = answers.flatMap((a, i) =>
+    a.status === 'rejected' ? [`${units[i]} (${describeError(a.reason).message})`] : [],
+  );
 
   const refuse = async (why: 'contended' | 'units' | 'gone', detail: string): Promise<Claim> => {
     await releaseLocks(store, record, token, locked);
@@ -62,14 +65,7 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
 
   if (favorable < threshold) {
     const detail = `${favorable} of ${width} units answered favorably, ${threshold} needed${
-      failed.length > 0
-        ? `; units failed: ${failed
-            .map((u) => {
-              const a = answers[units.indexOf(u)];
-              return `${u} (${a?.status === 'rejected' ? stringOf((a.reason as Error)?.message ?? a.reason) : ''})`;
-            })
-            .join(', ')}`
-        : ''
+      failed.length > 0 ? `; units failed: ${failed.join(', ')}` : ''
     }`;
     // Too many units down for anyone: say so on the record, which stays queued.
     if (failed.length > width - threshold) {
@@ -82,7 +78,7 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
   try {
     definition = decodeDefinition(slices, shape);
   } catch (err) {
-    return refuse('contended', `the slices do not decode: ${stringOf((err as Error).message)}`);
+    return refuse('contended', `the slices do not decode: ${describeError(err).message}`);
   }
   if (definition.seq !== seq || definition.vault !== vault)
     return refuse('contended', `the slices decode to item ${definition.seq}, not ${seq}`);
@@ -101,7 +97,7 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
     { states: OPEN_STATES, tokenBelow: token },
   );
   if (!started) return refuse('gone', 'the item was cancelled, finished or taken meanwhile');
-  return { owned: true, token, definition, units: locked };
+  return { owned: true, token, definition };
 }
 
 /** Unlocks `units`' slices where they are still locked with `token`; failures are ignored. */

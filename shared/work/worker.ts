@@ -6,12 +6,12 @@
  * function"). Lambda workers and `dsn work run` both run this.
  */
 import type { Clock } from '../clock.ts';
-import { stringOf } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
 import type { WorkStore } from './ports.ts';
-import { OPEN_STATES, type WorkRecord } from './work-item.ts';
+import { OPEN_STATES, seqOfId, type WorkRecord } from './work-item.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
@@ -71,8 +71,6 @@ export interface StepReport {
   ran?: { id: string; outcome: WorkOutcome; token: number };
   /** Items it tried but could not own, with why, in the order tried. */
   passed: Array<{ id: string; why: string }>;
-  /** Open items that were not eligible yet or held under a live lease. */
-  waiting: number;
 }
 
 const PAGE = 100;
@@ -82,30 +80,19 @@ const PAGE = 100;
  * `Spread`), and runs the first it owns.
  */
 export async function runNext(deps: WorkerDeps, vault: string): Promise<StepReport> {
-  const report: StepReport = { passed: [], waiting: 0 };
+  const report: StepReport = { passed: [] };
   const doneCache = new Map<string, boolean>();
   const spread = deps.spread ?? newSpread();
+  const takeable = async (item: WorkRecord) =>
+    !(item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) &&
+    (await eligible(deps.store, item, doneCache));
   let afterSeq: number | undefined;
   let first = true;
   do {
     const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
-    const candidates: WorkRecord[] = [];
-    for (const item of page.items) {
-      if (item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) {
-        report.waiting++;
-        continue;
-      }
-      if (!(await eligible(deps.store, item, doneCache))) {
-        report.waiting++;
-        continue;
-      }
-      candidates.push(item);
-    }
-    const start = first
-      ? Math.floor(spread.random() * Math.min(spread.window, candidates.length))
-      : 0;
+    const order = tryOrder(page.items, takeable, first ? spread : undefined);
     first = false;
-    for (const item of [...candidates.slice(start), ...candidates.slice(0, start)]) {
+    for await (const item of order) {
       const claim = await claimItem(
         {
           store: deps.store,
@@ -118,7 +105,6 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
       deps.hooks?.claimed?.(item, claim.token, claim.owned, claim.owned ? undefined : claim.why);
       if (!claim.owned) {
         report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
-        if (claim.why === 'units') report.waiting++;
         if (claim.why === 'contended') spread.window = Math.min(MAX_SPREAD, spread.window * 2);
         continue;
       }
@@ -134,6 +120,39 @@ export async function runNext(deps: WorkerDeps, vault: string): Promise<StepRepo
     afterSeq = page.cursor;
   } while (afterSeq !== undefined);
   return report;
+}
+
+/**
+ * The takeable items of a page in the order to try them: with `spread` (the first page), from
+ * a start drawn among the first `window` takeable ones, wrapping round to those before it.
+ * Each item is judged only when the order comes to it (or to the window's end), so a step that
+ * owns one of the first items reads nothing for the `after` items of the rest of the page.
+ */
+async function* tryOrder(
+  items: readonly WorkRecord[],
+  takeable: (item: WorkRecord) => Promise<boolean>,
+  spread: Spread | undefined,
+): AsyncGenerator<WorkRecord> {
+  const candidates: WorkRecord[] = [];
+  let judged = 0;
+  const more = async (): Promise<boolean> => {
+    while (judged < items.length) {
+      const item = items[judged++] as WorkRecord;
+      if (await takeable(item)) {
+        candidates.push(item);
+        return true;
+      }
+    }
+    return false;
+  };
+  let start = 0;
+  if (spread) {
+    while (candidates.length < spread.window && (await more()));
+    start = Math.floor(spread.random() * Math.min(spread.window, candidates.length));
+  }
+  for (let i = start; i < candidates.length || (await more()); i++)
+    yield candidates[i] as WorkRecord;
+  yield* candidates.slice(0, start);
 }
 
 /**
@@ -163,8 +182,8 @@ async function eligible(
   for (const id of item.after) {
     let done = cache.get(id);
     if (done === undefined) {
-      const seq = Number(id.slice(1));
-      done = (await store.get(item.vault, seq))?.state === 'done';
+      const seq = seqOfId(id);
+      done = seq !== undefined && (await store.get(item.vault, seq))?.state === 'done';
       cache.set(id, done);
     }
     if (!done) return false;
@@ -216,7 +235,7 @@ async function execute(
         args,
       );
     } catch (err) {
-      const error = stringOf((err as Error)?.message ?? err);
+      const error = describeError(err).message;
       const final = attempts >= deps.maxAttempts;
       log.warn('work item failed', { id: item.id, attempts, final, error });
       const recorded = await store.update(

@@ -5,16 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import type { WorkRecord, WorkStore } from '../../shared/work/index.ts';
+import { type WorkRecord, type WorkStore, workId } from '../../shared/work/index.ts';
 import { type PortFactory, portTest } from './contract.ts';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 
-export function recordOf(seq: number, vault = 'jobs'): WorkRecord {
+function recordOf(seq: number, vault = 'jobs'): WorkRecord {
   return {
     vault,
     seq,
-    id: `w${String(seq).padStart(12, '0')}`,
+    id: workId(seq),
     op: 'digest',
     args: { prefix: 'logs/' },
     after: [],

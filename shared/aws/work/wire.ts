@@ -36,13 +36,13 @@ export function wireWork(rt: Runtime): WorkListDeps {
 
 /** A worker named `owner` (default: a fresh name per process), and the vaults it sweeps. */
 export function wireWorker(rt: Runtime, owner = `worker-${randomUUID().slice(0, 8)}`) {
-  const config = loadConfig(rt.env, ['workTable', 'workMaxAttempts']);
+  const config = loadConfig(rt.env, ['workMaxAttempts']);
   const list = wireWork(rt);
   // Only reads and writes: the worker's environment has no listener or delete-path variables.
   const reader = wireReader(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
   const deps: WorkerDeps = {
-    store: new DynamoWorkStore(rt.clients.documents, config.workTable),
+    store: list.store,
     ops: list.ops,
     objects: (vault) => storeObjectAccess({ reader, writer, commitWaitMs }, vault),
     clock: rt.clock,

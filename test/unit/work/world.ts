@@ -105,9 +105,6 @@ export function workWorld(vault = vaultOf(), options: { jitterSeed?: number } = 
 
 /** A promise and the function that settles it. */
 export function gate(): { wait: Promise<void>; open: () => void } {
-  let open = () => {};
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { wait: promise, open: () => resolve() };
 }
