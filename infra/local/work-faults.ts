@@ -18,6 +18,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { UnitFault } from '../../shared/store/fault.ts';
 import { interpose, type RequestListener } from './interpose.ts';
+import { HeldRequests } from './unit-faults.ts';
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
 const READS = new Set(['GetItem']);
@@ -97,7 +98,7 @@ export class WorkTableFaults {
   private readonly faults: FaultSource;
   private readonly table: () => string | undefined;
   /** Requests held back by a `slow` fault, dropped when the cloud stops (as a crash would). */
-  private readonly held = new Map<NodeJS.Timeout, ServerResponse>();
+  private readonly held = new HeldRequests();
 
   /** @param table the work table's name, once the stack is provisioned. */
   constructor(faults: FaultSource, table: () => string | undefined) {
@@ -113,11 +114,7 @@ export class WorkTableFaults {
   }
 
   dropHeld(): void {
-    for (const [timer, res] of this.held) {
-      clearTimeout(timer);
-      res.destroy();
-    }
-    this.held.clear();
+    this.held.drop();
   }
 
   /** Puts the check in front of the DynamoDB emulator's own request handling. */
@@ -138,14 +135,8 @@ export class WorkTableFaults {
         const fault = this.faultFor(request, faults);
         if (!fault) return pass(replay(req, body), res);
         if (refuses(fault, request)) return refuse(res, fault);
-        if (fault.mode === 'slow') {
-          const timer = setTimeout(() => {
-            this.held.delete(timer);
-            pass(replay(req, body), res);
-          }, fault.delayMs ?? 0);
-          this.held.set(timer, res);
-          return;
-        }
+        if (fault.mode === 'slow')
+          return this.held.hold(res, fault.delayMs ?? 0, () => pass(replay(req, body), res));
         pass(replay(req, body), res);
       });
     });
