@@ -7,10 +7,7 @@
  * - The scan checks every slice of every committed segment. A segment with at least k good
  *   slices gets its missing and corrupt slices regenerated and written back; one with fewer is
  *   lost, and is reported by key, loudly, never silently.
- * - The orphan sweep lists each unit's slices and deletes those of revisions the ledger no
- *   longer knows (a write whose revision the janitor purged, or unit messages that arrived
- *   after it), once older than the janitor timeout. Revisions the ledger still holds (pending,
- *   failed, replaced) are the janitor's; a committed, current revision is never touched.
+ * - The orphan sweep (orphan-sweep.ts) deletes slices of revisions the ledger no longer knows.
  *
  * Writing a slice back is idempotent: the encoding is deterministic, so a regenerated slice is
  * byte for byte the one the writer made, and a second rebuild racing the first writes the same
@@ -18,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { codecFor, encodeSlice, parseSliceName, revisionPrefix, s3Crc32 } from '../codec/index.ts';
+import { codecFor, encodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
 import { describeError, RebuildRestartTooSoonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -31,6 +28,7 @@ import {
   type SliceStore,
   type VaultStore,
 } from '../store/index.ts';
+import { sweepOrphans } from './orphan-sweep.ts';
 import type { RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
 import { LOST_LISTED, newRebuildJob, type RebuildJob, type RebuildRequest } from './rebuild-job.ts';
 import { inspectSegment } from './segment-health.ts';
@@ -388,72 +386,13 @@ class Step {
     }
   }
 
-  async sweepOrphans(): Promise<void> {
-    const { units } = await this.deps.vaults.get(this.job.vault);
-    const cursor = this.job.orphanCursor ?? { unit: 0 };
-    const verdicts = new Map<string, 'keep' | 'orphan'>();
-    for (let i = cursor.unit; i < units.length; i++) {
-      const unit = units[i] as number;
-      let group: { prefix: string; revision: string; keys: string[]; newest: number } | undefined;
-      const flush = async () => {
-        if (!group) return;
-        const g = group;
-        group = undefined;
-        let verdict = verdicts.get(g.revision);
-        if (!verdict) {
-          verdict = await this.classify(g.revision);
-          verdicts.set(g.revision, verdict);
-        }
-        const age = this.now() - Math.max(g.newest, revisionTime(g.revision));
-        if (verdict === 'orphan' && age >= this.deps.orphanAgeMs) {
-          await this.deps.slices.delete(unit, g.keys);
-          this.job.orphansDeleted += g.keys.length;
-        }
-        this.job.orphanCursor = { unit: i, after: g.keys[g.keys.length - 1] };
-        // As in the scan: a save per revision would cost more than the sweep; the step's end
-        // saves the cursor, and deletes done again after a crash are idempotent.
-        await this.saveNowAndThen();
-      };
-      const after = i === cursor.unit ? cursor.after : undefined;
-      for await (const slice of this.deps.slices.list(unit, `${this.job.vault}/`, after)) {
-        let name: ReturnType<typeof parseSliceName>;
-        try {
-          name = parseSliceName(slice.key);
-        } catch {
-          continue; // not a slice: not ours to judge
-        }
-        const prefix = revisionPrefix(name.vault, name.objectId, name.revision);
-        if (group && group.prefix !== prefix) {
-          await flush();
-          if (this.now() >= this.deadline) return;
-        }
-        group ??= { prefix, revision: name.revision, keys: [], newest: 0 };
-        group.keys.push(slice.key);
-        group.newest = Math.max(group.newest, slice.lastModified?.getTime() ?? this.now());
-      }
-      await flush();
-      this.job.orphanCursor = { unit: i + 1 };
-      await this.save();
-      if (this.now() >= this.deadline && i + 1 < units.length) return;
-    }
-    this.job.phase = 'done';
+  sweepOrphans(): Promise<void> {
+    return sweepOrphans({
+      deps: this.deps,
+      job: this.job,
+      deadline: this.deadline,
+      saveNowAndThen: () => this.saveNowAndThen(),
+      save: () => this.save(),
+    });
   }
-
-  /** Whose slices these are: a revision the ledger knows stays (the janitor's, or live). */
-  private async classify(revision: string): Promise<'keep' | 'orphan'> {
-    const record = await this.deps.ledger.get(revision);
-    if (!record) return 'orphan';
-    if (record.state === 'committed') {
-      const entry = await this.deps.index.get(record.vault, record.key);
-      if (entry?.revision === revision) return 'keep';
-    }
-    this.job.staleRevisions++;
-    return 'keep';
-  }
-}
-
-/** When a revision was created: its id starts with the millisecond time in base 36. */
-function revisionTime(revision: string): number {
-  const t = Number.parseInt(revision.slice(0, 10), 36);
-  return Number.isFinite(t) ? t : 0;
 }

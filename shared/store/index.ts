@@ -20,6 +20,7 @@ export {
 export { type DeleterDeps, deleteObject } from './deleter.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
 export { type JanitorDeps, runJanitor } from './janitor.ts';
+export { decodeListingCursor, encodeListingCursor } from './listing-cursor.ts';
 export {
   ADDRESS_ATTRIBUTE,
   parseStatusMessage,

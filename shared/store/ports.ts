@@ -144,7 +144,8 @@ export interface ObjectIndex {
   /**
    * Up to `limit` live entries under `prefix` in key order, after `cursor`. One call reads a
    * bounded number of items, so a page may come back short (even empty) with a cursor; the
-   * cursor is there exactly when more may follow.
+   * cursor is there exactly when more may follow (see listing-cursor.ts).
+   * @throws InvalidParameterError on `cursor` when no listing under `prefix` returned it.
    */
   list(
     vault: string,

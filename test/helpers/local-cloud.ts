@@ -4,7 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDbEngine, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 export { FIXTURE_SERVICE, PROJECT_ROOT } from './paths.ts';
@@ -94,6 +97,73 @@ export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
 /** Kills every cloud process still running: for a test file's `after`, whatever failed. */
 export function killCloudProcesses(): void {
   for (const child of cloudProcesses) child.kill('SIGKILL');
+}
+
+/** The emulators take any key; a client outside the cloud's functions signs with this one. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Both DynamoDB engines, each with why a test run skips it (DynamoDB Local needs Java). */
+export async function dynamoDbEngines(): Promise<
+  Array<{ engine: DynamoDbEngine; skip: string | false }>
+> {
+  const java = await javaAvailable();
+  return [
+    { engine: 'dynalite', skip: false },
+    {
+      engine: 'dynamodb-local',
+      skip: java ? false : 'java is not on PATH; DynamoDB Local needs it',
+    },
+  ];
+}
+
+/** The project's local cloud with DynamoDB on one engine, and clients on its DynamoDB. */
+export interface EngineCloud {
+  cloud: LocalCloud;
+  dynamodb: DynamoDBClient;
+  /** Over `dynamodb`, as awsClients configures it for every adapter. */
+  documents: DynamoDBDocumentClient;
+  /** Ends the clients and the cloud, and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts the project's local cloud (stage `test`) with DynamoDB on `engine`, in a new temporary directory. */
+export async function startEngineCloud(
+  prefix: string,
+  engine: DynamoDbEngine,
+): Promise<EngineCloud> {
+  const dir = await tempDir(prefix);
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      serviceDir: PROJECT_ROOT,
+      dataDir: dir.path,
+      stage: 'test',
+      ports: EPHEMERAL_PORTS,
+      dynamodbEngine: engine,
+    });
+  } catch (err) {
+    await dir.remove();
+    throw err;
+  }
+  const dynamodb = new DynamoDBClient({
+    endpoint: cloud.endpoints.dynamodb,
+    region: cloud.service.region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const documents = DynamoDBDocumentClient.from(dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    cloud,
+    dynamodb,
+    documents,
+    async stop() {
+      documents.destroy();
+      dynamodb.destroy();
+      await cloud.stop();
+      await dir.remove();
+    },
+  };
 }
 
 /**

@@ -5,12 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
-import { startLocalCloud } from '../../infra/local/cloud.ts';
-import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
 import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
@@ -26,10 +23,13 @@ import {
 import type { UnitStatus } from '../../shared/store/revision.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from '../../shared/store/revision.ts';
 import { storeSlicesOnce } from '../../shared/store/unit.ts';
-import { EPHEMERAL_PORTS, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+import {
+  dynamoDbEngines,
+  type EngineCloud,
+  LOCAL_CREDENTIALS,
+  startEngineCloud,
+} from '../helpers/local-cloud.ts';
 import { inlineUnitMessage } from '../helpers/unit-message.ts';
-
-const java = await javaAvailable();
 
 /** Deterministic shuffle, so a failure reproduces. */
 function shuffle<T>(items: T[], seed: number): T[] {
@@ -43,12 +43,9 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
-  const skip =
-    engine === 'dynamodb-local' && !java ? 'java is not on PATH; DynamoDB Local needs it' : false;
-
+for (const { engine, skip } of await dynamoDbEngines()) {
   describe(`commit protocol on ${engine}`, { skip }, () => {
-    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let world: EngineCloud;
     let cloud: LocalCloud;
     let deps: CommitterDeps;
     let index: DynamoObjectIndex;
@@ -58,22 +55,8 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     let taskRuns: number;
 
     before(async () => {
-      dir = await tempDir(`dsn-protocol-${engine}`);
-      cloud = await startLocalCloud({
-        serviceDir: PROJECT_ROOT,
-        dataDir: dir.path,
-        stage: 'test',
-        ports: EPHEMERAL_PORTS,
-        dynamodbEngine: engine,
-      });
-      db = DynamoDBDocumentClient.from(
-        new DynamoDBClient({
-          endpoint: cloud.endpoints.dynamodb,
-          region: cloud.service.region,
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }),
-        { marshallOptions: { removeUndefinedValues: true } },
-      );
+      world = await startEngineCloud(`dsn-protocol-${engine}`, engine);
+      ({ cloud, documents: db } = world);
       const real = new DynamoLedger(db, cloud.ref('RevisionsTable'));
       // The real ledger, counting the calls that won their conditional write.
       const ledger = Object.create(real) as DynamoLedger;
@@ -97,8 +80,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     });
 
     after(async () => {
-      await cloud?.stop();
-      await dir?.remove();
+      await world?.stop();
     });
 
     const pending = async (segments: number): Promise<RevisionRecord> => {
@@ -405,7 +387,7 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
           endpoint: cloud.endpoints.s3,
           region: cloud.service.region,
           forcePathStyle: true,
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          credentials: LOCAL_CREDENTIALS,
         }),
         buckets,
       );

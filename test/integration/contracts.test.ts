@@ -11,7 +11,7 @@ import {
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
@@ -21,10 +21,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDbEngine, LocalCloud } from '../../infra/local/cloud.ts';
-import { startLocalCloud } from '../../infra/local/cloud.ts';
-import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
 import {
   DynamoInitiators,
@@ -49,22 +47,22 @@ import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
 import { workStoreContract } from '../contracts/work-store.contract.ts';
-import { EPHEMERAL_PORTS, eventually, PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
+import {
+  LOCAL_CREDENTIALS as credentials,
+  dynamoDbEngines,
+  type EngineCloud,
+  eventually,
+  startEngineCloud,
+} from '../helpers/local-cloud.ts';
 import { MemoryLogger } from '../helpers/logger.ts';
-
-const java = await javaAvailable();
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** Names no other test of this run uses (lowercase: bucket names allow nothing else). */
 let made = 0;
 const uniqueName = (what: string) => `contract-${++made}-${what}`;
 
-for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
-  const skip =
-    engine === 'dynamodb-local' && !java ? 'java is not on PATH; DynamoDB Local needs it' : false;
-
+for (const { engine, skip } of await dynamoDbEngines()) {
   describe(`port contracts on the local cloud, DynamoDB on ${engine}`, { skip }, () => {
-    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let world: EngineCloud;
     let cloud: LocalCloud;
     let dynamodb: DynamoDBClient;
     let documents: DynamoDBDocumentClient;
@@ -73,20 +71,9 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     let sqs: SQSClient;
 
     before(async () => {
-      dir = await tempDir(`dsn-contracts-${engine}`);
-      cloud = await startLocalCloud({
-        serviceDir: PROJECT_ROOT,
-        dataDir: dir.path,
-        stage: 'test',
-        ports: EPHEMERAL_PORTS,
-        dynamodbEngine: engine,
-      });
+      world = await startEngineCloud(`dsn-contracts-${engine}`, engine);
+      ({ cloud, dynamodb, documents } = world);
       const region = cloud.service.region;
-      dynamodb = new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials });
-      // As awsClients configures it for every adapter.
-      documents = DynamoDBDocumentClient.from(dynamodb, {
-        marshallOptions: { removeUndefinedValues: true },
-      });
       const s3Config = { endpoint: cloud.endpoints.s3, region, credentials, forcePathStyle: true };
       s3 = signChecksummedPayloadsOnce(new S3Client(s3Config));
       // As wireDeployment configures the units' clients.
@@ -97,9 +84,8 @@ for (const engine of ['dynalite', 'dynamodb-local'] as DynamoDbEngine[]) {
     });
 
     after(async () => {
-      for (const client of [documents, dynamodb, s3, sliceS3, sqs]) client?.destroy();
-      await cloud?.stop();
-      await dir?.remove();
+      for (const client of [s3, sliceS3, sqs]) client?.destroy();
+      await world?.stop();
     });
 
     /** A new, empty table shaped as the service's table `logicalId`; removed by cleanup. */

@@ -2,30 +2,25 @@
  * The repair system's wiring: the rebuilder's function, and what the HTTP API needs to start
  * and show rebuilds and to explain an object. Each reads only its own configuration.
  */
-import { loadConfig, POOL_SECTION } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
 import type { RebuilderDeps } from '../../repair/index.ts';
 import { Throttle } from '../../repair/index.ts';
-import { CachingVaultStore } from '../../store/index.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
 import { DynamoLedger } from '../store/ledger.ts';
 import { DynamoObjectIndex } from '../store/object-index.ts';
-import { S3SliceStore } from '../store/slice-store.ts';
-import { DynamoVaultStore } from '../store/vault-store.ts';
-import { unitClients } from '../store/wire.ts';
+import { wireSlices, wireVaults } from '../store/wire.ts';
 import { DynamoRebuildJobStore } from './rebuild-jobs.ts';
 import { SqsRebuildTrigger } from './rebuild-trigger.ts';
 import { SqsRepairLog } from './repair-log.ts';
 
 /** Rebuild jobs and their trigger, with the vaults they are for: starting and showing a job. */
 export function wireRebuildControl(rt: Runtime) {
-  const config = loadConfig(rt.env, ['vaultsTable', 'controlTable', 'rebuildQueueUrl']);
+  const config = loadConfig(rt.env, ['controlTable', 'rebuildQueueUrl']);
   return {
-    vaults: new CachingVaultStore(new DynamoVaultStore(rt.clients.documents, config.vaultsTable), {
-      clock: rt.clock,
-    }),
+    vaults: wireVaults(rt),
     jobs: new DynamoRebuildJobStore(rt.clients.documents, config.controlTable),
     trigger: new SqsRebuildTrigger(rt.clients.sqs, config.rebuildQueueUrl),
     clock: rt.clock,
@@ -34,11 +29,12 @@ export function wireRebuildControl(rt: Runtime) {
 
 /** Explain: the index, the units, and the bucket each unit is. */
 export function wireExplain(rt: Runtime) {
-  const config = loadConfig(rt.env, ['objectsTable', ...POOL_SECTION]);
+  const { objectsTable } = loadConfig(rt.env, ['objectsTable']);
+  const { pool, slices } = wireSlices(rt);
   return {
-    index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
-    slices: new S3SliceStore(unitClients(rt, config), config.unitBuckets),
-    bucketOf: (unit: number) => config.unitBuckets[unit] ?? '',
+    index: new DynamoObjectIndex(rt.clients.documents, objectsTable),
+    slices,
+    bucketOf: (unit: number) => pool.unitBuckets[unit] ?? '',
   };
 }
 

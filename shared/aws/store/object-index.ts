@@ -10,8 +10,12 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidParameterError } from '../../errors.ts';
-import type { IndexEntry, ObjectIndex } from '../../store/index.ts';
+import {
+  decodeListingCursor,
+  encodeListingCursor,
+  type IndexEntry,
+  type ObjectIndex,
+} from '../../store/index.ts';
 
 /** An index item as the domain reads it (exported so test fakes read items alike). */
 export function toEntry(item: Record<string, unknown>): IndexEntry {
@@ -114,18 +118,7 @@ export class DynamoObjectIndex implements ObjectIndex {
     cursor?: string,
   ): Promise<{ entries: IndexEntry[]; cursor?: string }> {
     let start: Record<string, unknown> | undefined;
-    if (cursor) {
-      let after: unknown;
-      try {
-        after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      } catch {
-        after = undefined;
-      }
-      if (typeof after !== 'string' || !after.startsWith(prefix)) {
-        throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
-      }
-      start = { vault, key: after };
-    }
+    if (cursor) start = { vault, key: decodeListingCursor(cursor, prefix) };
     const entries: IndexEntry[] = [];
     // Tombstones are filtered after DynamoDB's Limit, so a page can come back short: keep going,
     // but read at most MAX_LISTING_READS items in one call. A stretch of tombstones then ends
@@ -173,8 +166,7 @@ export class DynamoObjectIndex implements ObjectIndex {
     const after = full ? entries.at(-1)?.key : start !== undefined ? lastRead : undefined;
     return {
       entries,
-      cursor:
-        after !== undefined ? Buffer.from(JSON.stringify(after)).toString('base64url') : undefined,
+      cursor: after !== undefined ? encodeListingCursor(after) : undefined,
     };
   }
 }

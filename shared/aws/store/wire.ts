@@ -1,7 +1,9 @@
 /**
  * The store's wiring: each function of the store gets the adapters it uses and reads only the
  * configuration they need (a unit function starts without the rebuild queue's variables).
- * Adapters are cheap objects over the process's shared SDK clients.
+ * Adapters are cheap objects over the process's shared SDK clients; the units' regional S3
+ * clients and the vault cache are built once per runtime (wireSlices, wireVaults), however
+ * many wiring functions of that runtime use them.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { type DsnConfig, loadConfig, POOL_SECTION, unitIndex } from '../../config.ts';
@@ -37,16 +39,26 @@ const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
 /** How long a read waits for a slice before asking one more pillar. */
 const HEDGE_MS = 250;
 
+/** `build(rt)` once per runtime: later calls with the same runtime get the same value. */
+function perRuntime<T>(build: (rt: Runtime) => T): (rt: Runtime) => T {
+  const built = new WeakMap<Runtime, T>();
+  return (rt) => {
+    let value = built.get(rt);
+    if (value === undefined) {
+      value = build(rt);
+      built.set(rt, value);
+    }
+    return value;
+  };
+}
+
 /**
  * One S3 client per region the units live in (S3 redirects a request sent to the wrong one).
  * Slices carry their own CRC-32, which every read checks (decodeSlice): the SDK's check of S3's
  * stored checksum on responses would hash every byte a second time, so slice clients leave it
  * off. Writes still send the CRC-32 for S3 to verify on arrival.
  */
-export function unitClients(
-  rt: Runtime,
-  pool: Pick<DsnConfig, 'unitRegions'>,
-): readonly S3Client[] {
+function unitClients(rt: Runtime, pool: Pick<DsnConfig, 'unitRegions'>): readonly S3Client[] {
   const regional = new Map<string, S3Client>();
   return pool.unitRegions.map((region) => {
     let client = regional.get(region);
@@ -64,18 +76,20 @@ export function unitClients(
   });
 }
 
-function sliceStore(rt: Runtime) {
+/** The pool, its units' clients (`unitS3[i]` reaches unit i) and the slice store over them. */
+export const wireSlices = perRuntime((rt) => {
   const pool = loadConfig(rt.env, POOL_SECTION);
   const unitS3 = unitClients(rt, pool);
   return { pool, unitS3, slices: new S3SliceStore(unitS3, pool.unitBuckets) };
-}
+});
 
-function vaultStore(rt: Runtime) {
+/** The vaults, through the runtime's one cache. */
+export const wireVaults = perRuntime((rt) => {
   const { vaultsTable } = loadConfig(rt.env, ['vaultsTable']);
   return new CachingVaultStore(new DynamoVaultStore(rt.clients.documents, vaultsTable), {
     clock: rt.clock,
   });
-}
+});
 
 /** A storage unit's function: its index, and what storing slices and sending statuses takes. */
 export function wireUnit(rt: Runtime) {
@@ -84,9 +98,9 @@ export function wireUnit(rt: Runtime) {
   const counters = new DynamoCounters(rt.clients.documents, config.controlTable);
   return {
     unit,
-    slices: sliceStore(rt).slices,
+    slices: wireSlices(rt).slices,
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
-    subscriptions: vaultSubscriptionView(vaultStore(rt), unit),
+    subscriptions: vaultSubscriptionView(wireVaults(rt), unit),
     /** Counted in the control table and logged; a failed count is logged, never thrown. */
     foreign: (why: string, delivery: UnitDelivery) => {
       rt.log.warn('foreign message ignored', { foreign: why, messageId: delivery.messageId, unit });
@@ -128,10 +142,10 @@ export function wireWriter(rt: Runtime) {
     'commitWaitMs',
   ]);
   const writer: WriterDeps = {
-    vaults: vaultStore(rt),
+    vaults: wireVaults(rt),
     ledger: new DynamoLedger(rt.clients.documents, config.revisionsTable),
     index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
-    slices: sliceStore(rt).slices,
+    slices: wireSlices(rt).slices,
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
     clock: rt.clock,
     pendingTimeoutMs: config.pendingTimeoutMs,
@@ -143,7 +157,7 @@ export function wireWriter(rt: Runtime) {
 export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
   const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
   return {
-    vaults: vaultStore(rt),
+    vaults: wireVaults(rt),
     uploads: new DynamoUploadStore(rt.clients.documents, config.controlTable),
     staging: new S3StagingStore(rt.clients.s3, config.stagingBucket),
     dispersal: new SqsDispersalQueue(rt.clients.sqs, config.dispersalQueueUrl),
@@ -156,7 +170,7 @@ export function wireJanitor(rt: Runtime): JanitorDeps {
   const { revisionsTable } = loadConfig(rt.env, ['revisionsTable']);
   return {
     ledger: new DynamoLedger(rt.clients.documents, revisionsTable),
-    slices: sliceStore(rt).slices,
+    slices: wireSlices(rt).slices,
     clock: rt.clock,
   };
 }
@@ -166,7 +180,7 @@ export function wireReader(rt: Runtime): ReaderDeps {
   const config = loadConfig(rt.env, ['objectsTable', 'repairQueueUrl']);
   return {
     index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
-    slices: sliceStore(rt).slices,
+    slices: wireSlices(rt).slices,
     repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
     hedgeMs: HEDGE_MS,
     log: rt.log,
@@ -187,20 +201,12 @@ export function wireStoreApi(rt: Runtime) {
     'repairQueueUrl',
     'dataMemoryBytes',
   ]);
-  const { pool, unitS3, slices } = sliceStore(rt);
+  const { pool, unitS3 } = wireSlices(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
-  const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
-  const reader: ReaderDeps = {
-    index,
-    slices,
-    repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
-    hedgeMs: HEDGE_MS,
-    log: rt.log,
-    clock: rt.clock,
-  };
+  const reader = wireReader(rt);
   const deleter: DeleterDeps = {
     vaults: writer.vaults,
-    index,
+    index: reader.index,
     ledger: writer.ledger,
     events: everyBus(
       new SnsEventBus(rt.clients.sns, config.eventsTopicArn),

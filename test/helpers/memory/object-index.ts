@@ -5,8 +5,12 @@
  * page's limit, cursors included.
  */
 import { MAX_LISTING_READS, toEntry } from '../../../shared/aws/store/object-index.ts';
-import { InvalidParameterError } from '../../../shared/errors.ts';
-import type { IndexEntry, ObjectIndex } from '../../../shared/store/index.ts';
+import {
+  decodeListingCursor,
+  encodeListingCursor,
+  type IndexEntry,
+  type ObjectIndex,
+} from '../../../shared/store/index.ts';
 import { byUtf8, document } from './documents.ts';
 
 type Item = Partial<IndexEntry> & {
@@ -86,18 +90,7 @@ export class MemoryObjectIndex implements ObjectIndex {
     cursor?: string,
   ): Promise<{ entries: IndexEntry[]; cursor?: string }> {
     let start: string | undefined;
-    if (cursor) {
-      let after: unknown;
-      try {
-        after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      } catch {
-        after = undefined;
-      }
-      if (typeof after !== 'string' || !after.startsWith(prefix)) {
-        throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
-      }
-      start = after;
-    }
+    if (cursor) start = decodeListingCursor(cursor, prefix);
     const entries: IndexEntry[] = [];
     // As the adapter: whole chunks, at most MAX_LISTING_READS items read per call.
     let reads = 0;
@@ -126,8 +119,7 @@ export class MemoryObjectIndex implements ObjectIndex {
     const after = full ? entries.at(-1)?.key : start !== undefined ? lastRead : undefined;
     return {
       entries,
-      cursor:
-        after !== undefined ? Buffer.from(JSON.stringify(after)).toString('base64url') : undefined,
+      cursor: after !== undefined ? encodeListingCursor(after) : undefined,
     };
   }
 }
