@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../config.ts';
-import { CachingVaultStore } from '../../store/index.ts';
 import {
   builtInOps,
   DEFAULT_LEASE_MS,
@@ -15,19 +14,16 @@ import {
   type WorkListDeps,
 } from '../../work/index.ts';
 import type { Runtime } from '../runtime.ts';
-import { DynamoVaultStore } from '../store/vault-store.ts';
-import { wireReader, wireWriter } from '../store/wire.ts';
+import { wireReader, wireVaults, wireWriter } from '../store/wire.ts';
 import { SqsWorkNudge } from './work-nudge.ts';
 import { DynamoWorkStore } from './work-store.ts';
 
 /** The work list: the table, the vaults, the ops (to check args), and the nudge. */
 export function wireWork(rt: Runtime): WorkListDeps {
-  const config = loadConfig(rt.env, ['workTable', 'workQueueUrl', 'vaultsTable']);
+  const config = loadConfig(rt.env, ['workTable', 'workQueueUrl']);
   return {
     store: new DynamoWorkStore(rt.clients.documents, config.workTable),
-    vaults: new CachingVaultStore(new DynamoVaultStore(rt.clients.documents, config.vaultsTable), {
-      clock: rt.clock,
-    }),
+    vaults: wireVaults(rt),
     ops: builtInOps(),
     clock: rt.clock,
     nudge: new SqsWorkNudge(rt.clients.sqs, config.workQueueUrl),
