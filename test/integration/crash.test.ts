@@ -5,7 +5,7 @@
  * rebuilder must leave no slice behind but those of a committed revision.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   createVault,
   eventually,
   PROJECT_ROOT,
+  startCloudProcess,
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
@@ -23,36 +24,6 @@ import {
 const SEGMENT = 64 * 1024;
 const VAULT = 'crash';
 const KEY = 'mid/put.bin';
-
-/** Starts `npm start`'s entry on ephemeral ports; resolves with its API endpoint. */
-function startCloudProcess(dataDir: string): Promise<{ child: ChildProcess; api: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      DSN_DATA_DIR: dataDir,
-      DSN_STAGE: 'repair',
-      DSN_PORT: '0',
-      DSN_AWS_PORT: '0',
-      DSN_DYNAMODB_PORT: '0',
-      DSN_SFN_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ child, api: m[1] as string });
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`local cloud exited with ${code}: ${err}`)));
-  });
-}
 
 /** Slice keys of the object on every unit's disk, as `<revision>/<segment>/<pillar>`. */
 async function slicesOnDisk(dataDir: string): Promise<string[]> {
