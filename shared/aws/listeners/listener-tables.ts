@@ -10,8 +10,6 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -26,9 +24,8 @@ import type {
   Listener,
   ListenerStore,
 } from '../../listeners/index.ts';
+import { batchGet } from './batch-get.ts';
 
-const BATCH_KEYS = 100;
-const BATCH_ROUNDS = 8;
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
 const ATTRIBUTE = 'l_';
 
@@ -50,27 +47,17 @@ export class DynamoInitiators implements InitiatorStore {
   async read(node: number, vault: string, paths: string[]): Promise<Map<string, Listener[]>> {
     const unique = [...new Set(paths)];
     const found = new Map<string, Listener[]>(unique.map((p) => [p, []]));
-    for (let i = 0; i < unique.length; i += BATCH_KEYS) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(i, i + BATCH_KEYS)
-        .map((p) => initiatorKey(node, vault, p));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round === BATCH_ROUNDS)
-          throw new Error(`listeners table: keys left unread after ${round} rounds`);
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const listeners = Object.entries(item)
-            .filter(([name]) => name.startsWith(ATTRIBUTE))
-            .map(([, value]) => value as Listener)
-            .sort((a, b) => (a.id < b.id ? -1 : 1));
-          found.set(String(item.sk).slice(1), listeners);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-      }
+    const items = await batchGet(
+      this.db,
+      this.table,
+      unique.map((p) => initiatorKey(node, vault, p)),
+    );
+    for (const item of items) {
+      const listeners = Object.entries(item)
+        .filter(([name]) => name.startsWith(ATTRIBUTE))
+        .map(([, value]) => value as Listener)
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      found.set(String(item.sk).slice(1), listeners);
     }
     return found;
   }
