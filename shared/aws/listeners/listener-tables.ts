@@ -8,7 +8,6 @@
  * - node load `nodes` / `<node>`: how many listeners the node serves;
  * - dead letter `dead#<vault>#<id>` / `<event id>`: an event given up on, kept 14 days.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -25,6 +24,7 @@ import type {
   ListenerStore,
 } from '../../listeners/index.ts';
 import { batchGet } from './batch-get.ts';
+import { conditional } from './conditional.ts';
 
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
 const ATTRIBUTE = 'l_';
@@ -98,8 +98,8 @@ export class DynamoListenerStore implements ListenerStore {
   }
 
   async create(listener: Listener): Promise<void> {
-    try {
-      await this.db.send(
+    const created = await conditional(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -112,12 +112,9 @@ export class DynamoListenerStore implements ListenerStore {
           // A retried create counts its listener once.
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return;
-      throw err;
-    }
-    await this.countOnNode(listener.node, 1);
+      ),
+    );
+    if (created) await this.countOnNode(listener.node, 1);
   }
 
   private async countOnNode(node: number, delta: number): Promise<void> {
@@ -204,15 +201,17 @@ export class DynamoListenerStore implements ListenerStore {
   }
 
   async delivered(vault: string, id: string, at: Date): Promise<void> {
-    await this.counted(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: listenerKey(vault, id),
-        UpdateExpression: 'ADD delivered :one SET lastDeliveredAt = :at',
-        // A listener deleted meanwhile stays deleted.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1, ':at': at.toISOString() },
-      }),
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: listenerKey(vault, id),
+          UpdateExpression: 'ADD delivered :one SET lastDeliveredAt = :at',
+          // A listener deleted meanwhile stays deleted.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1, ':at': at.toISOString() },
+        }),
+      ),
     );
   }
 
@@ -229,22 +228,16 @@ export class DynamoListenerStore implements ListenerStore {
         },
       }),
     );
-    await this.counted(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: listenerKey(vault, id),
-        UpdateExpression: 'ADD failed :one SET lastError = :error',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1, ':error': error.slice(0, 1000) },
-      }),
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: listenerKey(vault, id),
+          UpdateExpression: 'ADD failed :one SET lastError = :error',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1, ':error': error.slice(0, 1000) },
+        }),
+      ),
     );
-  }
-
-  private async counted(update: UpdateCommand): Promise<void> {
-    try {
-      await this.db.send(update);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
   }
 }

@@ -5,10 +5,10 @@
  * whole vault, is a path and DynamoDB refuses empty key values. The counter also holds `sent`,
  * the highest number whose messages are out, for announcements of one key to take turns.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ParticipantEntry, ParticipantStore, SequenceCounter } from '../../listeners/index.ts';
 import { batchGet } from './batch-get.ts';
+import { conditional } from './conditional.ts';
 
 const sequenceKey = (vault: string, key: string) => ({ pk: `sequence#${vault}`, sk: `~${key}` });
 const entryKey = (vault: string, path: string) => ({ pk: `participant#${vault}`, sk: `~${path}` });
@@ -49,8 +49,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
   }
 
   async leave(vault: string, path: string, node: number, version: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: entryKey(vault, path),
@@ -59,12 +59,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
           ConditionExpression: 'version = :seen',
           ExpressionAttributeValues: { ':node': new Set([node]), ':one': 1, ':seen': version },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async next(vault: string, key: string): Promise<{ sequence: number; sent: number }> {
@@ -94,8 +90,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
   }
 
   async markSent(vault: string, key: string, sequence: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: sequenceKey(vault, key),
@@ -104,9 +100,7 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
           ConditionExpression: 'attribute_not_exists(sent) OR sent < :n',
           ExpressionAttributeValues: { ':n': sequence },
         }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+      ),
+    );
   }
 }
