@@ -9,6 +9,7 @@ export { hears, isDirectory, listenPathSchema, pathsOf } from './listen-path.ts'
 export {
   type DeliveryStats,
   EVENT_TYPES,
+  expired,
   type Listener,
   type ListenerEventType,
   type ListenerRequest,

@@ -117,9 +117,13 @@ export function withDefaults(request: ListenerRequest) {
   };
 }
 
-/** Whether `listener` wants an event of `type` on `key`, at `now` (epoch ms). */
-export function wants(listener: Listener, type: ListenerEventType, key: string, now: number) {
-  if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now) return false;
+/** Whether a temporary listener is gone at `now` (epoch ms). */
+export function expired(listener: Pick<Listener, 'expiresAt'>, now: number): boolean {
+  return listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now;
+}
+
+/** Whether `listener` wants an event of `type` on `key` (an expired one is never asked). */
+export function wants(listener: Listener, type: ListenerEventType, key: string) {
   return listener.events.includes(type) && hears(listener.path, listener.recursive, key);
 }
 

@@ -17,11 +17,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  DeliveryStats,
-  InitiatorStore,
-  Listener,
-  ListenerStore,
+import {
+  type DeliveryStats,
+  expired,
+  type InitiatorStore,
+  type Listener,
+  type ListenerStore,
 } from '../../listeners/index.ts';
 import { batchGet } from './batch-get.ts';
 import { conditional } from './conditional.ts';
@@ -91,7 +92,7 @@ export class DynamoListenerStore implements ListenerStore {
   private readonly table: string;
   private readonly now: () => number;
 
-  constructor(db: DynamoDBDocumentClient, table: string, now: () => number = Date.now) {
+  constructor(db: DynamoDBDocumentClient, table: string, now: () => number) {
     this.db = db;
     this.table = table;
     this.now = now;
@@ -135,8 +136,7 @@ export class DynamoListenerStore implements ListenerStore {
     if (!out.Item) return undefined;
     const listener = out.Item.listener as Listener;
     // DynamoDB removes expired items within days, not at once.
-    if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= this.now())
-      return undefined;
+    if (expired(listener, this.now())) return undefined;
     return {
       ...listener,
       delivered: Number(out.Item.delivered ?? 0),
@@ -164,8 +164,7 @@ export class DynamoListenerStore implements ListenerStore {
     for await (const page of pages)
       for (const item of page.Items ?? []) {
         const listener = item.listener as Listener;
-        if (listener.expiresAt === undefined || listener.expiresAt * 1000 > now)
-          found.push(listener);
+        if (!expired(listener, now)) found.push(listener);
       }
     return found;
   }
