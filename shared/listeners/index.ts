@@ -4,14 +4,13 @@
  * own listeners. Other systems import this file only.
  */
 export { everyBus, listenerBus, listenerTask } from './announcer.ts';
+export { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
 export { type FanOutDeps, type FanOutResult, fanOut, messageGroupOf } from './fan-out.ts';
 export { hears, isDirectory, listenPathSchema, pathsOf } from './listen-path.ts';
 export {
   type DeliveryStats,
-  EVENT_TYPES,
   expired,
   type Listener,
-  type ListenerEventType,
   type ListenerRequest,
   listenerRequestSchema,
   publicListener,

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ObjectEvent } from '../store/index.ts';
-import { EVENT_TYPES, type Listener, type ListenerEventType } from './listener.ts';
+import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
+import type { Listener } from './listener.ts';
 
 /** An object event with its stable id and its place in the key's sequence. */
 export interface SequencedEvent {

@@ -5,15 +5,8 @@
  */
 import { z } from 'zod';
 import { strictObject } from '../validate.ts';
+import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
 import { hears, isDirectory, listenPathSchema } from './listen-path.ts';
-
-export const EVENT_TYPES = [
-  'object.committed',
-  'object.deleted',
-  'object.lost',
-  'object.repaired',
-] as const;
-export type ListenerEventType = (typeof EVENT_TYPES)[number];
 
 // An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
 // http(s)://host[:port]/<account>/<name>; the name as SQS allows it.
