@@ -122,16 +122,15 @@ export function wants(listener: Listener, type: ListenerEventType, key: string) 
 
 /** The listener as the API shows it: a webhook's secret is never echoed. */
 export function publicListener(listener: Listener) {
-  const { target, vault: _, expiresAt, ...rest } = listener;
-  const shown = target.type === 'webhook' ? { type: target.type, url: target.url } : target;
+  const { target, expiresAt } = listener;
   return {
-    id: rest.id,
-    path: rest.path,
-    recursive: rest.recursive,
-    events: rest.events,
-    target: shown,
-    node: rest.node,
-    createdAt: rest.createdAt,
+    id: listener.id,
+    path: listener.path,
+    recursive: listener.recursive,
+    events: listener.events,
+    target: target.type === 'webhook' ? { type: target.type, url: target.url } : target,
+    node: listener.node,
+    createdAt: listener.createdAt,
     ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt * 1000).toISOString() }),
   };
 }
