@@ -3,6 +3,7 @@
  * key, a directory or the whole vault to an SQS queue, a webhook or a Lambda function.
  */
 import type { Command } from 'commander';
+import { EVENT_TYPES } from '../../shared/listeners/event-types.ts';
 import type { publicListener } from '../../shared/listeners/listener.ts';
 import { vaultPath } from '../client.ts';
 import { UsageError } from '../errors.ts';
@@ -11,8 +12,6 @@ import type { CommandContext } from './context.ts';
 
 /** The wire shape of a listener, from the code that writes it. */
 type Listener = ReturnType<typeof publicListener>;
-
-const EVENTS = ['object.committed', 'object.deleted', 'object.lost', 'object.repaired'];
 
 /** `VAULT`, `VAULT/` (the whole vault), `VAULT/dir/` or `VAULT/key`. @throws UsageError */
 export function listenTarget(text: string): { vault: string; path: string } {
@@ -74,7 +73,7 @@ export function registerListenCommands(program: Command, { run }: CommandContext
     .option('--webhook <url>', 'POST each event to this http(s) URL')
     .option('--secret <secret>', 'sign webhook bodies: x-dsn-signature: sha256=<HMAC>')
     .option('--lambda <name>', 'invoke this function asynchronously with each event')
-    .option('--events <list>', `comma-separated, of ${EVENTS.join(', ')} (default: all)`)
+    .option('--events <list>', `comma-separated, of ${EVENT_TYPES.join(', ')} (default: all)`)
     .action(async (text: string, o: AddOptions, cmd: Command) =>
       run(cmd, `listen add ${text}`, {}, async (s) => {
         const { vault, path } = listenTarget(text);

@@ -4,23 +4,17 @@
  * own listeners. Other systems import this file only.
  */
 export { everyBus, listenerBus, listenerTask } from './announcer.ts';
+export type { ListenerEventType } from './event-types.ts';
 export { type FanOutDeps, type FanOutResult, fanOut, messageGroupOf } from './fan-out.ts';
-export { hears, isDirectory, listenPathSchema, pathsOf } from './listen-path.ts';
+export { hears, listenPathSchema, pathsOf } from './listen-path.ts';
 export {
   type DeliveryStats,
-  EVENT_TYPES,
+  expired,
   type Listener,
-  type ListenerEventType,
-  type ListenerRequest,
-  listenerRequestSchema,
   publicListener,
   type Target,
-  wants,
 } from './listener.ts';
 export {
-  type EventDocument,
-  eventDocument,
-  eventId,
   type MatchedPath,
   type NodeMessage,
   nodeMessageSchema,
@@ -46,8 +40,6 @@ export type {
 } from './ports.ts';
 export {
   DEFAULT_RETRY,
-  type DeliveryResult,
-  deliverToTarget,
   type RetryPolicy,
   signature,
 } from './target-delivery.ts';

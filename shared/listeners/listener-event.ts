@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ObjectEvent } from '../store/index.ts';
-import { EVENT_TYPES, type Listener, type ListenerEventType } from './listener.ts';
+import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
+import type { Listener } from './listener.ts';
 
 /** An object event with its stable id and its place in the key's sequence. */
 export interface SequencedEvent {
@@ -36,9 +37,7 @@ export interface NodeMessage {
  * The event's id: the same for every rerun of the task that announces it and every redelivery,
  * so at-least-once delivery can be deduplicated by it.
  */
-export function eventId(
-  event: ObjectEvent | { type: string; vault: string; key: string; revision: string; time: string },
-): string {
+export function eventId(event: ObjectEvent): string {
   return createHash('sha256')
     .update(JSON.stringify([event.type, event.vault, event.key, event.revision, event.time]))
     .digest('hex')
@@ -46,10 +45,7 @@ export function eventId(
 }
 
 /** The event with its id and sequence number. */
-export function sequenced(
-  event: ObjectEvent & { type: ListenerEventType },
-  sequence: number,
-): SequencedEvent {
+export function sequenced(event: ObjectEvent, sequence: number): SequencedEvent {
   return {
     id: eventId(event),
     type: event.type,

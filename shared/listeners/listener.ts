@@ -5,15 +5,8 @@
  */
 import { z } from 'zod';
 import { strictObject } from '../validate.ts';
+import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
 import { hears, isDirectory, listenPathSchema } from './listen-path.ts';
-
-export const EVENT_TYPES = [
-  'object.committed',
-  'object.deleted',
-  'object.lost',
-  'object.repaired',
-] as const;
-export type ListenerEventType = (typeof EVENT_TYPES)[number];
 
 // An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
 // http(s)://host[:port]/<account>/<name>; the name as SQS allows it.
@@ -117,24 +110,27 @@ export function withDefaults(request: ListenerRequest) {
   };
 }
 
-/** Whether `listener` wants an event of `type` on `key`, at `now` (epoch ms). */
-export function wants(listener: Listener, type: ListenerEventType, key: string, now: number) {
-  if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now) return false;
+/** Whether a temporary listener is gone at `now` (epoch ms). */
+export function expired(listener: Pick<Listener, 'expiresAt'>, now: number): boolean {
+  return listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now;
+}
+
+/** Whether `listener` wants an event of `type` on `key` (an expired one is never asked). */
+export function wants(listener: Listener, type: ListenerEventType, key: string) {
   return listener.events.includes(type) && hears(listener.path, listener.recursive, key);
 }
 
 /** The listener as the API shows it: a webhook's secret is never echoed. */
 export function publicListener(listener: Listener) {
-  const { target, vault: _, expiresAt, ...rest } = listener;
-  const shown = target.type === 'webhook' ? { type: target.type, url: target.url } : target;
+  const { target, expiresAt } = listener;
   return {
-    id: rest.id,
-    path: rest.path,
-    recursive: rest.recursive,
-    events: rest.events,
-    target: shown,
-    node: rest.node,
-    createdAt: rest.createdAt,
+    id: listener.id,
+    path: listener.path,
+    recursive: listener.recursive,
+    events: listener.events,
+    target: target.type === 'webhook' ? { type: target.type, url: target.url } : target,
+    node: listener.node,
+    createdAt: listener.createdAt,
     ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt * 1000).toISOString() }),
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { type Listener, wants } from './listener.ts';
+import { expired, type Listener, wants } from './listener.ts';
 import { eventDocument, type NodeMessage } from './listener-event.ts';
 import type { InitiatorStore, ListenerStore, ParticipantStore, TargetSender } from './ports.ts';
 import { deliverToTarget, type RetryPolicy } from './target-delivery.ts';
@@ -50,8 +50,7 @@ export async function deliverOnNode(deps: NodeDeps, message: NodeMessage): Promi
     const listeners: Listener[] = [];
     for (const listener of own.get(path) ?? []) {
       // A temporary listener whose record expired leaves the node's structure on first sight.
-      if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= now)
-        await deps.initiators.remove(listener);
+      if (expired(listener, now)) await deps.initiators.remove(listener);
       else listeners.push(listener);
     }
     if (listeners.length === 0) {
@@ -60,7 +59,7 @@ export async function deliverOnNode(deps: NodeDeps, message: NodeMessage): Promi
       continue;
     }
     for (const listener of listeners) {
-      if (!wants(listener, event.type, event.key, now)) continue;
+      if (!wants(listener, event.type, event.key)) continue;
       work.push(
         (async () => {
           const document = eventDocument(event, listener);

@@ -4,6 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { describeError } from '../errors.ts';
 import { messageGroupOf } from './fan-out.ts';
 import type { Target } from './listener.ts';
 import type { EventDocument } from './listener-event.ts';
@@ -63,7 +64,7 @@ async function attempt(
       }
     }
   } catch (err) {
-    return (err as Error).message ?? String(err);
+    return describeError(err).message;
   }
 }
 

@@ -228,25 +228,10 @@ describe('listeners on the local cloud', () => {
   });
 
   test('a webhook gets the event signed with its secret, and the listener counts it delivered', async () => {
-    // Prepare: the test's own server checks the signature.
-    const got: Array<{ ok: boolean; id: string | undefined; body: Doc }> = [];
-    const server: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const expected = `sha256=${createHmac('sha256', 'hush').update(raw).digest('hex')}`;
-        got.push({
-          ok: req.headers['x-dsn-signature'] === expected,
-          id: req.headers['x-dsn-event-id'] as string | undefined,
-          body: JSON.parse(raw),
-        });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // Prepare: the test's own server; the signature is checked against the raw body it got.
+    const server = await hookServer();
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const { url } = server;
       const hook = await listen({
         path: 'hooks/',
         target: { type: 'webhook', url, secret: 'hush' },
@@ -257,7 +242,15 @@ describe('listeners on the local cloud', () => {
       assert.equal((await put('hooks/x', 'x')).status, 201);
 
       // Assess
-      await eventually(async () => (got.length > 0 ? true : undefined), 'the webhook call');
+      await eventually(
+        async () => (server.calls.length > 0 ? true : undefined),
+        'the webhook call',
+      );
+      const got = server.calls.map((c) => ({
+        ok: c.signature === `sha256=${createHmac('sha256', 'hush').update(c.raw).digest('hex')}`,
+        id: c.id,
+        body: JSON.parse(c.raw) as Doc,
+      }));
       assert.equal(got[0]?.ok, true, 'the signature verifies');
       assert.equal(got[0]?.id, got[0]?.body.id);
       assert.equal(got[0]?.body.key, 'hooks/x');
@@ -270,7 +263,7 @@ describe('listeners on the local cloud', () => {
       assert.equal(typeof shown.lastDeliveredAt, 'string');
       assert.equal(JSON.stringify(shown).includes('hush'), false);
     } finally {
-      server.close();
+      await server.close();
     }
   });
 

@@ -8,10 +8,7 @@
  * - node load `nodes` / `<node>`: how many listeners the node serves;
  * - dead letter `dead#<vault>#<id>` / `<event id>`: an event given up on, kept 14 days.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -20,15 +17,16 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  DeliveryStats,
-  InitiatorStore,
-  Listener,
-  ListenerStore,
+import {
+  type DeliveryStats,
+  expired,
+  type InitiatorStore,
+  type Listener,
+  type ListenerStore,
 } from '../../listeners/index.ts';
+import { batchGet } from './batch-get.ts';
+import { conditional } from './conditional.ts';
 
-const BATCH_KEYS = 100;
-const BATCH_ROUNDS = 8;
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
 const ATTRIBUTE = 'l_';
 
@@ -50,27 +48,17 @@ export class DynamoInitiators implements InitiatorStore {
   async read(node: number, vault: string, paths: string[]): Promise<Map<string, Listener[]>> {
     const unique = [...new Set(paths)];
     const found = new Map<string, Listener[]>(unique.map((p) => [p, []]));
-    for (let i = 0; i < unique.length; i += BATCH_KEYS) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(i, i + BATCH_KEYS)
-        .map((p) => initiatorKey(node, vault, p));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round === BATCH_ROUNDS)
-          throw new Error(`listeners table: keys left unread after ${round} rounds`);
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const listeners = Object.entries(item)
-            .filter(([name]) => name.startsWith(ATTRIBUTE))
-            .map(([, value]) => value as Listener)
-            .sort((a, b) => (a.id < b.id ? -1 : 1));
-          found.set(String(item.sk).slice(1), listeners);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-      }
+    const items = await batchGet(
+      this.db,
+      this.table,
+      unique.map((p) => initiatorKey(node, vault, p)),
+    );
+    for (const item of items) {
+      const listeners = Object.entries(item)
+        .filter(([name]) => name.startsWith(ATTRIBUTE))
+        .map(([, value]) => value as Listener)
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      found.set(String(item.sk).slice(1), listeners);
     }
     return found;
   }
@@ -104,15 +92,15 @@ export class DynamoListenerStore implements ListenerStore {
   private readonly table: string;
   private readonly now: () => number;
 
-  constructor(db: DynamoDBDocumentClient, table: string, now: () => number = Date.now) {
+  constructor(db: DynamoDBDocumentClient, table: string, now: () => number) {
     this.db = db;
     this.table = table;
     this.now = now;
   }
 
   async create(listener: Listener): Promise<void> {
-    try {
-      await this.db.send(
+    const created = await conditional(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -125,12 +113,9 @@ export class DynamoListenerStore implements ListenerStore {
           // A retried create counts its listener once.
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return;
-      throw err;
-    }
-    await this.countOnNode(listener.node, 1);
+      ),
+    );
+    if (created) await this.countOnNode(listener.node, 1);
   }
 
   private async countOnNode(node: number, delta: number): Promise<void> {
@@ -151,8 +136,7 @@ export class DynamoListenerStore implements ListenerStore {
     if (!out.Item) return undefined;
     const listener = out.Item.listener as Listener;
     // DynamoDB removes expired items within days, not at once.
-    if (listener.expiresAt !== undefined && listener.expiresAt * 1000 <= this.now())
-      return undefined;
+    if (expired(listener, this.now())) return undefined;
     return {
       ...listener,
       delivered: Number(out.Item.delivered ?? 0),
@@ -180,8 +164,7 @@ export class DynamoListenerStore implements ListenerStore {
     for await (const page of pages)
       for (const item of page.Items ?? []) {
         const listener = item.listener as Listener;
-        if (listener.expiresAt === undefined || listener.expiresAt * 1000 > now)
-          found.push(listener);
+        if (!expired(listener, now)) found.push(listener);
       }
     return found;
   }
@@ -217,15 +200,17 @@ export class DynamoListenerStore implements ListenerStore {
   }
 
   async delivered(vault: string, id: string, at: Date): Promise<void> {
-    await this.counted(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: listenerKey(vault, id),
-        UpdateExpression: 'ADD delivered :one SET lastDeliveredAt = :at',
-        // A listener deleted meanwhile stays deleted.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1, ':at': at.toISOString() },
-      }),
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: listenerKey(vault, id),
+          UpdateExpression: 'ADD delivered :one SET lastDeliveredAt = :at',
+          // A listener deleted meanwhile stays deleted.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1, ':at': at.toISOString() },
+        }),
+      ),
     );
   }
 
@@ -242,22 +227,16 @@ export class DynamoListenerStore implements ListenerStore {
         },
       }),
     );
-    await this.counted(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: listenerKey(vault, id),
-        UpdateExpression: 'ADD failed :one SET lastError = :error',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1, ':error': error.slice(0, 1000) },
-      }),
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: listenerKey(vault, id),
+          UpdateExpression: 'ADD failed :one SET lastError = :error',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1, ':error': error.slice(0, 1000) },
+        }),
+      ),
     );
-  }
-
-  private async counted(update: UpdateCommand): Promise<void> {
-    try {
-      await this.db.send(update);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
   }
 }

@@ -5,20 +5,10 @@
  * whole vault, is a path and DynamoDB refuses empty key values. The counter also holds `sent`,
  * the highest number whose messages are out, for announcements of one key to take turns.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ParticipantEntry, ParticipantStore, SequenceCounter } from '../../listeners/index.ts';
-
-/** BatchGetItem takes at most 100 keys a call. */
-const BATCH_KEYS = 100;
-/** Rounds of UnprocessedKeys before giving up (the caller's message then comes again). */
-const BATCH_ROUNDS = 8;
+import { batchGet } from './batch-get.ts';
+import { conditional } from './conditional.ts';
 
 const sequenceKey = (vault: string, key: string) => ({ pk: `sequence#${vault}`, sk: `~${key}` });
 const entryKey = (vault: string, path: string) => ({ pk: `participant#${vault}`, sk: `~${path}` });
@@ -33,32 +23,16 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
   }
 
   async read(vault: string, paths: string[]): Promise<ParticipantEntry[]> {
-    const unique = [...new Set(paths)];
+    const keys = [...new Set(paths)].map((p) => entryKey(vault, p));
     const found: ParticipantEntry[] = [];
-    for (let i = 0; i < unique.length; i += BATCH_KEYS) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(i, i + BATCH_KEYS)
-        .map((p) => entryKey(vault, p));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round === BATCH_ROUNDS)
-          throw new Error(`participants table: keys left unread after ${round} rounds`);
-        // Consistent: a listener created a moment before a commit must hear it.
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const nodes = [...((item.nodes as Set<number> | undefined) ?? [])].map(Number);
-          if (nodes.length === 0) continue;
-          found.push({
-            path: String(item.sk).slice(1),
-            nodes: nodes.sort((a, b) => a - b),
-            version: Number(item.version ?? 0),
-          });
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-      }
+    for (const item of await batchGet(this.db, this.table, keys)) {
+      const nodes = [...((item.nodes as Set<number> | undefined) ?? [])].map(Number);
+      if (nodes.length === 0) continue;
+      found.push({
+        path: String(item.sk).slice(1),
+        nodes: nodes.sort((a, b) => a - b),
+        version: Number(item.version ?? 0),
+      });
     }
     return found;
   }
@@ -75,8 +49,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
   }
 
   async leave(vault: string, path: string, node: number, version: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: entryKey(vault, path),
@@ -85,12 +59,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
           ConditionExpression: 'version = :seen',
           ExpressionAttributeValues: { ':node': new Set([node]), ':one': 1, ':seen': version },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async next(vault: string, key: string): Promise<{ sequence: number; sent: number }> {
@@ -120,8 +90,8 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
   }
 
   async markSent(vault: string, key: string, sequence: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: sequenceKey(vault, key),
@@ -130,9 +100,7 @@ export class DynamoParticipants implements ParticipantStore, SequenceCounter {
           ConditionExpression: 'attribute_not_exists(sent) OR sent < :n',
           ExpressionAttributeValues: { ':n': sequence },
         }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+      ),
+    );
   }
 }
