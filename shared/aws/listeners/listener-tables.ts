@@ -24,8 +24,8 @@ import {
   type Listener,
   type ListenerStore,
 } from '../../listeners/index.ts';
+import { conditional } from '../conditional.ts';
 import { batchGet } from './batch-get.ts';
-import { conditional } from './conditional.ts';
 
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
 const ATTRIBUTE = 'l_';

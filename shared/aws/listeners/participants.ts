@@ -7,8 +7,8 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ParticipantEntry, ParticipantStore, SequenceCounter } from '../../listeners/index.ts';
+import { conditional } from '../conditional.ts';
 import { batchGet } from './batch-get.ts';
-import { conditional } from './conditional.ts';
 
 const sequenceKey = (vault: string, key: string) => ({ pk: `sequence#${vault}`, sk: `~${key}` });
 const entryKey = (vault: string, path: string) => ({ pk: `participant#${vault}`, sk: `~${path}` });

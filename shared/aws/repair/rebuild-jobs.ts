@@ -3,7 +3,7 @@
  * its id (`jobId`) and its lease (`holder`, `leaseUntil`), so every change is one conditional
  * write on one item.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -11,15 +11,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RebuildJob, RebuildJobStore } from '../../repair/index.ts';
+import { conditionFailed } from '../conditional.ts';
 
 const idOf = (vault: string) => `rebuild#${vault}`;
-
-function conditionFailed(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as Error).name === 'ConditionalCheckFailedException'
-  );
-}
 
 export class DynamoRebuildJobStore implements RebuildJobStore {
   private readonly db: DynamoDBDocumentClient;

@@ -7,7 +7,6 @@
  *
  * No transactions: dynalite, the default local DynamoDB, does not implement them.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -25,6 +24,7 @@ import type {
   SegmentTally,
   SegmentVotes,
 } from '../../store/index.ts';
+import { conditional, ifCondition } from '../conditional.ts';
 
 const META = 'meta';
 const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };
@@ -59,21 +59,6 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     reason: item.reason === undefined ? undefined : String(item.reason),
     tasksDone: item.tasksDone === true,
   };
-}
-
-/** The write's result, or undefined when its condition did not hold. */
-async function ifCondition<T>(write: Promise<T>): Promise<T | undefined> {
-  try {
-    return await write;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return undefined;
-    throw err;
-  }
-}
-
-/** Whether the conditional write took place. */
-async function conditional(write: Promise<unknown>): Promise<boolean> {
-  return (await ifCondition(write.then(() => true))) ?? false;
 }
 
 export class DynamoLedger implements Ledger {

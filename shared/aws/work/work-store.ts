@@ -6,7 +6,7 @@
  * `sk = item/<seq>` per record, `sk = seq` for the sequence counter and `sk = token/<seq>`
  * for each item's fencing-token counter.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -24,6 +24,7 @@ import type {
   WorkState,
   WorkStore,
 } from '../../work/index.ts';
+import { conditional, conditionFailed } from '../conditional.ts';
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
 const unitPk = (unit: number) => `unit/${unit}`;
@@ -33,24 +34,6 @@ const itemSk = (seq: number) => `item/${pad(seq)}`;
 
 /** Records a listing call reads at most, whatever its filter keeps. */
 const READ_LIMIT = 1000;
-
-function conditionFailed(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as Error).name === 'ConditionalCheckFailedException'
-  );
-}
-
-/** Runs a conditional write: false when its condition failed. */
-async function ifCondition(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
-}
 
 function toRecord(item: Record<string, unknown>): WorkRecord {
   const { pk: _pk, sk: _sk, ...record } = item;
@@ -90,7 +73,7 @@ export class DynamoWorkStore implements WorkStore {
 
   async create(record: WorkRecord): Promise<void> {
     // Create only: a redo of the same add finds its record and leaves it as it is.
-    await ifCondition(
+    await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.table,
@@ -188,7 +171,7 @@ export class DynamoWorkStore implements WorkStore {
     ]
       .filter(Boolean)
       .join(' ');
-    return ifCondition(
+    return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -203,7 +186,7 @@ export class DynamoWorkStore implements WorkStore {
   }
 
   async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
-    await ifCondition(
+    await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.table,
@@ -259,7 +242,7 @@ export class DynamoWorkStore implements WorkStore {
     token: number,
     leaseUntil: number,
   ): Promise<boolean> {
-    return ifCondition(
+    return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -278,7 +261,7 @@ export class DynamoWorkStore implements WorkStore {
   }
 
   releaseSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
-    return ifCondition(
+    return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -298,7 +281,7 @@ export class DynamoWorkStore implements WorkStore {
   }
 
   deleteSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
-    return ifCondition(
+    return conditional(
       this.db.send(
         new DeleteCommand({
           TableName: this.table,
