@@ -5,7 +5,7 @@
 // role. `custom.dsn.listenerNodes` says how many (default 4).
 'use strict';
 
-const { roleName } = require('./units.cjs');
+const { lambdaTrust, logStatement, roleName, serviceAndStage } = require('./units.cjs');
 
 const NODE_FUNCTION_TIMEOUT_SECONDS = 60;
 
@@ -54,29 +54,14 @@ function nodeResources(config, service, stage) {
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: roleName(service, stage, `listenerNode${i}`),
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'lambda.amazonaws.com' },
-              Action: 'sts:AssumeRole',
-            },
-          ],
-        },
+        AssumeRolePolicyDocument: lambdaTrust(),
         Policies: [
           {
             PolicyName: `listener-node-${i}`,
             PolicyDocument: {
               Version: '2012-10-17',
               Statement: [
-                {
-                  Effect: 'Allow',
-                  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                  Resource: {
-                    'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${service}-${stage}-listenerNode${i}:*`,
-                  },
-                },
+                logStatement(`${service}-${stage}-listenerNode${i}`),
                 {
                   Effect: 'Allow',
                   Action: [
@@ -151,9 +136,7 @@ function nodeFunctions(config) {
 
 async function resolve({ resolveConfigurationProperty, options }) {
   const config = readConfig(await resolveConfigurationProperty(['custom', 'dsn']));
-  const service = await resolveConfigurationProperty(['service']);
-  const stage =
-    options.stage ?? (await resolveConfigurationProperty(['provider', 'stage'])) ?? 'dev';
+  const { service, stage } = await serviceAndStage({ resolveConfigurationProperty, options });
   return {
     resources: { Resources: nodeResources(config, service, stage) },
     functions: nodeFunctions(config),

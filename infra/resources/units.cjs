@@ -435,5 +435,7 @@ module.exports.tlsOnly = tlsOnly;
 module.exports.roleName = roleName;
 module.exports.roleArn = roleArn;
 module.exports.serviceAndStage = serviceAndStage;
+module.exports.lambdaTrust = lambdaTrust;
+module.exports.logStatement = logStatement;
 module.exports.snsToQueue = snsToQueue;
 module.exports.UnitConfigError = UnitConfigError;
