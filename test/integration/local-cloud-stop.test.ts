@@ -115,7 +115,13 @@ async function slicesOnDisk(dataDir: string): Promise<number> {
 }
 
 /** One call of SQS's JSON protocol to the cloud's emulator, as any SDK makes it. */
-async function sqs(cloud: CloudProcess, action: string, body: object, agent?: Agent) {
+async function sqs(
+  cloud: CloudProcess,
+  action: string,
+  body: object,
+  agent?: Agent,
+  onSent?: () => void,
+) {
   const url = new URL(cloud.aws.AWS_ENDPOINT_URL_SQS as string);
   const payload = JSON.stringify(body);
   return new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -141,6 +147,8 @@ async function sqs(cloud: CloudProcess, action: string, body: object, agent?: Ag
       },
     );
     req.on('error', reject);
+    // 'finish': the whole request is handed to the connection, which is established by then.
+    if (onSent) req.on('finish', onSent);
     req.end(payload);
   });
 }
@@ -343,20 +351,25 @@ describe('stopping the local cloud', () => {
     });
     const pollAgent = new Agent({ keepAlive: true });
     const url = await queueUrl(cloud, '-RebuildDeadLetterQueue');
+    let sent!: () => void;
+    const pollSent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
     const longPoll = sqs(
       cloud,
       'ReceiveMessage',
       { QueueUrl: url, WaitTimeSeconds: 20 },
       pollAgent,
+      sent,
     ).then(
       () => 'answered',
       () => 'connection lost',
     );
-    await eventually(
-      async () =>
-        pollAgent.sockets[Object.keys(pollAgent.sockets)[0] ?? '']?.length ? true : undefined,
-      'the long poll to be sent',
-    );
+    // Readiness, not a sleep: the poll is written out, then a request sent after it on another
+    // connection comes back, so the emulator has read the poll too (one event loop reads the
+    // earlier bytes first). A socket in the agent alone may not even be connected yet.
+    await pollSent;
+    await sqs(cloud, 'GetQueueAttributes', { QueueUrl: url, AttributeNames: ['All'] });
 
     // Act
     const exit = await signal(cloud);
