@@ -3,6 +3,7 @@
  * errors become status codes and `{"error":{"code","message"}}` bodies.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { LOCAL_ROOT, type Principal } from '../shared/access/index.ts';
 import {
   DsnError,
   PayloadTooLargeError,
@@ -87,4 +88,19 @@ export function binaryBody(
 /** A body already in memory, as the stream the writer reads. */
 export async function* singleChunk(body: Uint8Array): AsyncGenerator<Uint8Array> {
   yield body;
+}
+
+/**
+ * The caller of a request, from the authorizer's context (`principal`, the JSON of a
+ * `Principal`, since a Lambda authorizer's context holds only strings, numbers and booleans).
+ * A request with no authorizer context reached a deployment without one: the local cloud with
+ * `DSN_AUTH=off`, where every caller is the local root.
+ */
+export function principalOf(event: APIGatewayProxyEventV2): Principal {
+  const context = (
+    event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } } | undefined
+  )?.authorizer?.lambda;
+  const raw = context?.principal;
+  if (typeof raw !== 'string') return LOCAL_ROOT;
+  return JSON.parse(raw) as Principal;
 }
