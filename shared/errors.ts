@@ -135,6 +135,18 @@ export class PayloadTooLargeError extends DsnError {
   }
 }
 
+/**
+ * A conditional write's precondition (`If-Match`, `If-None-Match: *`) did not hold when the
+ * revision was to become visible: the object changed meanwhile, or the key exists.
+ */
+export class PreconditionFailedError extends DsnError {
+  readonly key: string;
+  constructor(key: string, rule: string) {
+    super(`"${key}": ${rule}`);
+    this.key = key;
+  }
+}
+
 /** A Range header that names no byte of the object. */
 export class RangeNotSatisfiableError extends DsnError {
   readonly size: number;
@@ -300,6 +312,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [WorkItemStateError, 409],
+  [PreconditionFailedError, 412],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

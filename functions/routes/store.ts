@@ -6,10 +6,12 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
 import {
   PayloadTooLargeError,
+  PreconditionFailedError,
   RevisionNotFoundError,
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
+  attributeHeaders,
   completeUpload,
   createUpload,
   createVault,
@@ -17,8 +19,11 @@ import {
   getUpload,
   INLINE_LIMIT,
   type IndexEntry,
+  noneMatch,
   openObject,
+  parseObjectAttributes,
   parsePartNumber,
+  parsePrecondition,
   parseUploadId,
   putPart,
   validateKey,
@@ -51,10 +56,13 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 const revisionIdSchema = resourceId();
 const limitSchema = decimalInteger(1, 1000);
 
+/** The headers GET and HEAD share (GET adds content-range; the length is the body's). */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
   return {
+    ...attributeHeaders(entry),
     'x-dsn-revision': entry.revision,
     'x-dsn-sha256': entry.sha256,
+    'x-dsn-size': String(entry.size),
     etag: `"${entry.sha256}"`,
     'accept-ranges': 'bytes',
     'last-modified': new Date(entry.committedAt).toUTCString(),
@@ -85,9 +93,12 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       );
       const outcome = await writeObject(s.writer, vault, key, singleChunk(body), {
         waitMs: s.commitWaitMs,
+        attributes: parseObjectAttributes(event.headers),
+        precondition: parsePrecondition(event.headers),
       });
       if (outcome.state === 'failed')
         throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
+      if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);
       if (outcome.state === 'pending') {
         return json(202, {
           key,
@@ -106,7 +117,12 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
 
     'GET /vaults/{vault}/objects/{key+}': async (event) => {
       const range = event.headers.range;
-      const opened = await openObject(s.reader, vaultParam(event), keyParam(event), range);
+      const vault = vaultParam(event);
+      const key = keyParam(event);
+      const current = await s.reader.index.get(vault, key);
+      if (current && noneMatch(event.headers['if-none-match'], current.sha256))
+        return { statusCode: 304, headers: objectHeaders(current) };
+      const opened = await openObject(s.reader, vault, key, range);
       const span = opened.range.end - opened.range.start;
       if (span > INLINE_LIMIT) {
         throw new PayloadTooLargeError(
@@ -116,10 +132,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       }
       const parts: Uint8Array[] = [];
       for await (const part of opened.body) parts.push(part);
-      const headers: Record<string, string> = {
-        ...objectHeaders(opened.entry),
-        'content-type': 'application/octet-stream',
-      };
+      const headers = objectHeaders(opened.entry);
       if (range)
         headers['content-range'] =
           `bytes ${opened.range.start}-${opened.range.end - 1}/${opened.entry.size}`;
@@ -134,9 +147,10 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
       const entry = await s.reader.index.get(vaultParam(event), keyParam(event));
       if (!entry) return { statusCode: 404 };
+      // The size as a body-less content-length, as HTTP has HEAD answer (RFC 9110, 9.3.2).
       return {
         statusCode: 200,
-        headers: { ...objectHeaders(entry), 'x-dsn-size': String(entry.size) },
+        headers: { ...objectHeaders(entry), 'content-length': String(entry.size) },
       };
     },
 

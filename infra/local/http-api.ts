@@ -207,7 +207,9 @@ export function writeProxyResult(res: ServerResponse, result: unknown): void {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (r.cookies?.length) headers['set-cookie'] = r.cookies;
-  headers['content-length'] = String(body.length);
+  // A HEAD answer's content-length is the size GET would send, when the handler says it.
+  if (!(res.req.method === 'HEAD' && body.length === 0 && headers['content-length'] !== undefined))
+    headers['content-length'] = String(body.length);
   if (headers['content-type'] === undefined && body.length)
     headers['content-type'] = 'application/json';
   res.writeHead(r.statusCode, headers);

@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { CommitterInput } from './commit-nudge.ts';
+import { preconditionRule } from './object-attributes.ts';
 import { committedEvent } from './object-event.ts';
 import type { EventBus, Ledger, ObjectIndex, SegmentTally } from './ports.ts';
 import {
@@ -30,9 +31,12 @@ export interface CommitterDeps {
 /**
  * Something to do once a revision is committed, with its own ports captured when it was
  * registered. It may run more than once (a crash between the tasks and their "done" mark reruns
- * them all), so it must be idempotent.
+ * them all), so it must be idempotent. It returns `'refused'` when the revision must not be
+ * visible after all (its precondition failed as the index was pointed at it): the tasks after
+ * it do not run.
  */
-export type AssociatedTask = (record: RevisionRecord) => Promise<void>;
+// biome-ignore lint/suspicious/noConfusingVoidType: most tasks have nothing to say, and return nothing.
+export type AssociatedTask = (record: RevisionRecord) => Promise<void | 'refused'>;
 
 /** The hook later systems plug into: listeners, work items, replication. */
 export class AssociatedTaskRegistry {
@@ -52,7 +56,7 @@ export class AssociatedTaskRegistry {
   async runAll(record: RevisionRecord): Promise<void> {
     for (const task of this.tasks) {
       try {
-        await task.run(record);
+        if ((await task.run(record)) === 'refused') return;
       } catch (err) {
         throw new Error(
           `associated task "${task.name}" failed for ${record.revision}: ${(err as Error).message}`,
@@ -71,20 +75,28 @@ export function indexTask(deps: {
 }): AssociatedTask {
   return async (record) => {
     const now = deps.clock.date();
-    const { replaced, stale } = await deps.index.publish({
-      vault: record.vault,
-      key: record.key,
-      revision: record.revision,
-      objectId: record.objectId,
-      size: record.size ?? 0,
-      sha256: record.sha256 ?? '',
-      segments: record.segments ?? 0,
-      segmentSize: record.segmentSize,
-      readThreshold: record.readThreshold,
-      units: record.units,
-      committedAt: record.committedAt ?? now.toISOString(),
-    });
+    const { replaced, stale, refused } = await deps.index.publish(
+      {
+        vault: record.vault,
+        key: record.key,
+        revision: record.revision,
+        objectId: record.objectId,
+        size: record.size ?? 0,
+        sha256: record.sha256 ?? '',
+        segments: record.segments ?? 0,
+        segmentSize: record.segmentSize,
+        readThreshold: record.readThreshold,
+        units: record.units,
+        committedAt: record.committedAt ?? now.toISOString(),
+        ...(record.attributes ? { attributes: record.attributes } : {}),
+      },
+      record.precondition,
+    );
     const due = now.getTime() + GARBAGE_GRACE_MS;
+    if (refused && record.precondition) {
+      await deps.ledger.retire(record.revision, due, preconditionRule(record.precondition));
+      return 'refused';
+    }
     if (stale) await deps.ledger.retire(record.revision, due);
     if (replaced && replaced !== record.revision) await deps.ledger.retire(replaced, due);
   };

@@ -31,6 +31,16 @@ export {
   type UnitMessage,
 } from './multicast.ts';
 export {
+  attributeHeaders,
+  checkPrecondition,
+  MAX_META_BYTES,
+  noneMatch,
+  type ObjectAttributes,
+  type Precondition,
+  parseObjectAttributes,
+  parsePrecondition,
+} from './object-attributes.ts';
+export {
   committedEvent,
   deletedEvent,
   lostEvent,

@@ -4,6 +4,7 @@
  */
 
 import type { UnitMessage } from './multicast.ts';
+import type { ObjectAttributes, Precondition } from './object-attributes.ts';
 import type { ObjectEvent } from './object-event.ts';
 import type { RevisionRecord, UnitStatus } from './revision.ts';
 import type { SliceDamage } from './slice-damage.ts';
@@ -99,8 +100,11 @@ export interface Ledger {
   /** Flips pending to failed. True only for the call that flipped it. */
   fail(revision: string, reason: string, dueAt: number): Promise<boolean>;
   markTasksDone(revision: string): Promise<void>;
-  /** Marks a replaced or deleted revision as garbage, due for cleanup at `dueAt`. */
-  retire(revision: string, dueAt: number): Promise<void>;
+  /**
+   * Marks a replaced or deleted revision as garbage, due for cleanup at `dueAt`; `refused`, when
+   * given, says why it never became visible (its precondition failed).
+   */
+  retire(revision: string, dueAt: number, refused?: string): Promise<void>;
   /** Revisions whose slices are due for removal: stale pending, failed, garbage. */
   due(now: number, limit: number): Promise<RevisionRecord[]>;
   /** Cleanup of the revision's slices finished. */
@@ -120,15 +124,24 @@ export interface IndexEntry {
   readThreshold: number;
   units: number[];
   committedAt: string;
+  /** Content type, disposition and user metadata given by the writer. */
+  attributes?: ObjectAttributes;
 }
 
 /** Keys to their committed revisions, for reads and listings without scanning buckets. */
 export interface ObjectIndex {
   /**
-   * Points the key at `entry.revision` unless a newer revision (or a newer delete) is there.
-   * @returns the revision it replaced, or `stale` when a newer one won.
+   * Points the key at `entry.revision` unless a newer revision (or a newer delete) is there,
+   * and, with a `precondition`, only if it holds for the key's live entry, in the same
+   * conditional write (so no write can slip between the check and the commit). The same
+   * revision again succeeds, as a redelivered task must.
+   * @returns the revision it replaced, `stale` when a newer one won, `refused` when the
+   * precondition failed (nothing changed).
    */
-  publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }>;
+  publish(
+    entry: IndexEntry,
+    precondition?: Precondition,
+  ): Promise<{ replaced?: string; stale: boolean; refused?: boolean }>;
   get(vault: string, key: string): Promise<IndexEntry | undefined>;
   /**
    * Replaces the key's live entry with a tombstone at `revision`, kept until `keepUntil` (epoch

@@ -5,6 +5,7 @@
  * revision or a delete has replaced it.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { ObjectAttributes, Precondition } from './object-attributes.ts';
 
 export type RevisionState = 'pending' | 'committed' | 'failed' | 'garbage';
 
@@ -34,6 +35,12 @@ export interface RevisionRecord {
   reason?: string;
   /** The associated tasks have all run (they run again until they have). */
   tasksDone: boolean;
+  /** Content type, disposition and user metadata, for the index entry. */
+  attributes?: ObjectAttributes;
+  /** A conditional write's precondition, checked when the index is pointed at it. */
+  precondition?: Precondition;
+  /** Why a committed revision never became visible: its precondition failed. */
+  refused?: string;
 }
 
 /** One storage unit's answer for one slice. */

@@ -244,6 +244,12 @@ export async function disperseUpload(
       reason: outcome.reason,
       failedUnits: outcome.failedUnits,
     });
+  } else if (outcome.state === 'refused') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+    });
   } else {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'pending',

@@ -10,6 +10,12 @@
 import type { Clock } from '../clock.ts';
 import { codecFor, encodeStream, formatSliceName, s3Crc32, sliceNamesOf } from '../codec/index.ts';
 import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
+import {
+  checkPrecondition,
+  type ObjectAttributes,
+  type Precondition,
+  preconditionRule,
+} from './object-attributes.ts';
 import { validateKey } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SliceStore, VaultStore } from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
@@ -30,7 +36,17 @@ export interface WriterDeps {
 export type WriteOutcome =
   | { state: 'committed'; key: string; revision: string; size: number; sha256: string }
   | { state: 'pending'; key: string; revision: string }
-  | { state: 'failed'; key: string; revision: string; failedUnits: number[]; reason: string };
+  | { state: 'failed'; key: string; revision: string; failedUnits: number[]; reason: string }
+  /** Committed, but its precondition failed as it was to become visible: it never was. */
+  | { state: 'refused'; key: string; revision: string; reason: string };
+
+export interface WriteOptions {
+  /** How long to wait for the commit before answering `pending`. */
+  waitMs: number;
+  attributes?: ObjectAttributes;
+  /** Checked now (no slice is written when it fails) and again, atomically, at the commit. */
+  precondition?: Precondition;
+}
 
 /** Segments whose slices may be in flight at once: bounds memory, overlaps encode and upload. */
 const SEGMENTS_IN_FLIGHT = 2;
@@ -40,17 +56,21 @@ const MESSAGES_PER_SEND = 10;
 
 /**
  * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
- * @throws VaultNotFoundError, InvalidParameterError (bad key)
+ * @throws VaultNotFoundError, InvalidParameterError (bad key), PreconditionFailedError (when
+ * the precondition fails before anything is written)
  */
 export async function writeObject(
   deps: WriterDeps,
   vaultName: string,
   key: string,
   body: AsyncIterable<Uint8Array>,
-  opts: { waitMs: number },
+  opts: WriteOptions,
 ): Promise<WriteOutcome> {
   validateKey(key);
   const vault = await deps.vaults.get(vaultName);
+  // The cheap early answer; the one that counts is the index's conditional write at the commit.
+  if (opts.precondition)
+    checkPrecondition(key, opts.precondition, await deps.index.get(vault.name, key));
   const now = deps.clock.date();
   const revision = newRevisionId(now.getTime());
   const objectId = objectIdOf(vault.name, key);
@@ -70,6 +90,10 @@ export async function writeObject(
     failedUnits: [],
     createdAt: now.toISOString(),
     tasksDone: false,
+    ...(opts.attributes && Object.keys(opts.attributes).length > 0
+      ? { attributes: opts.attributes }
+      : {}),
+    ...(opts.precondition ? { precondition: opts.precondition } : {}),
   };
   const judge = {
     vault: vault.name,
@@ -157,7 +181,7 @@ export async function writeObject(
   // committer look again, and the writer asks it to (the commit stays the committer's).
   if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
     await deps.multicast.nudge(vault.address, revision);
-  return waitForOutcome(deps, key, revision, opts.waitMs);
+  return waitForOutcome(deps, key, revision, opts.waitMs, opts.precondition);
 }
 
 const isCommitted = (r: RevisionRecord | undefined): r is RevisionRecord =>
@@ -189,6 +213,7 @@ export async function waitForOutcome(
   key: string,
   revision: string,
   waitMs: number,
+  precondition?: Precondition,
 ): Promise<WriteOutcome> {
   const { clock } = deps;
   const started = clock.now();
@@ -199,8 +224,17 @@ export async function waitForOutcome(
     if (!first || waitMs > 0)
       await clock.sleep(Math.min(delay, Math.max(0, deadline - clock.now())));
     const wasCommitted = committed !== undefined;
-    if (!committed) {
+    // A conditional write is visible or refused only once its index task has run: until then
+    // the ledger is read again, since only it tells a refusal.
+    if (!committed || precondition) {
       const r = await deps.ledger.get(revision);
+      if (r?.refused !== undefined)
+        return {
+          state: 'refused',
+          key,
+          revision,
+          reason: r.refused || (precondition ? preconditionRule(precondition) : 'refused'),
+        };
       if (r?.state === 'failed') {
         return {
           state: 'failed',
@@ -215,8 +249,13 @@ export async function waitForOutcome(
         committed = r;
       }
     }
-    if (committed && ((await deps.index.get(committed.vault, key))?.revision ?? '') >= revision)
-      return committedOutcome(key, committed);
+    if (committed) {
+      const visible = (await deps.index.get(committed.vault, key))?.revision ?? '';
+      // A newer revision there means this one won first, unless it was conditional: then only
+      // itself there says it won (a refused one may be followed by newer ones at once).
+      if (precondition ? visible === revision : visible >= revision)
+        return committedOutcome(key, committed);
+    }
     if (clock.now() >= deadline) return { state: 'pending', key, revision };
     if (committed && !wasCommitted) delay = TASKS_POLL_MS;
     else if (!committed && clock.now() - started < POLL_FAST_FOR_MS) delay = POLL_MS;

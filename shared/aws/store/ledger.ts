@@ -18,6 +18,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type {
   Ledger,
+  ObjectAttributes,
+  Precondition,
   RevisionRecord,
   RevisionState,
   SegmentJudge,
@@ -58,6 +60,9 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
     reason: item.reason === undefined ? undefined : String(item.reason),
     tasksDone: item.tasksDone === true,
+    attributes: item.attributes === undefined ? undefined : (item.attributes as ObjectAttributes),
+    precondition: item.precondition === undefined ? undefined : (item.precondition as Precondition),
+    refused: item.refused === undefined ? undefined : String(item.refused),
   };
 }
 
@@ -259,13 +264,13 @@ export class DynamoLedger implements Ledger {
     );
   }
 
-  async retire(revision: string, dueAt: number): Promise<void> {
+  async retire(revision: string, dueAt: number, refused?: string): Promise<void> {
     await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { revision, part: META },
-          UpdateExpression: 'SET #state = :garbage, janitor = :due, dueAt = :dueAt',
+          UpdateExpression: `SET #state = :garbage, janitor = :due, dueAt = :dueAt${refused ? ', refused = :refused' : ''}`,
           ConditionExpression: '#state = :committed',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
@@ -273,6 +278,7 @@ export class DynamoLedger implements Ledger {
             ':committed': 'committed',
             ':due': DUE,
             ':dueAt': dueAt,
+            ...(refused ? { ':refused': refused } : {}),
           },
         }),
       ),

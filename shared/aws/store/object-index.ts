@@ -14,7 +14,9 @@ import {
   decodeListingCursor,
   encodeListingCursor,
   type IndexEntry,
+  type ObjectAttributes,
   type ObjectIndex,
+  type Precondition,
 } from '../../store/index.ts';
 
 /** An index item as the domain reads it (exported so test fakes read items alike). */
@@ -31,6 +33,31 @@ export function toEntry(item: Record<string, unknown>): IndexEntry {
     readThreshold: Number(item.readThreshold),
     units: (item.units as unknown[]).map(Number),
     committedAt: String(item.committedAt),
+    ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
+  };
+}
+
+/**
+ * The condition a precondition adds to a publish, over the item as it is before the write: the
+ * one conditional write both checks it and makes the revision visible.
+ */
+function preconditionExpression(p: Precondition): {
+  expression: string;
+  values: Record<string, unknown>;
+} {
+  if ('ifNoneMatch' in p)
+    return {
+      expression: 'attribute_not_exists(#key) OR deleted = :true',
+      values: { ':true': true },
+    };
+  if (p.ifMatch === '*')
+    return {
+      expression: 'attribute_exists(#key) AND deleted = :false',
+      values: { ':false': false },
+    };
+  return {
+    expression: 'attribute_exists(#key) AND deleted = :false AND sha256 = :etag',
+    values: { ':false': false, ':etag': p.ifMatch },
   };
 }
 
@@ -52,15 +79,20 @@ export class DynamoObjectIndex implements ObjectIndex {
     this.table = table;
   }
 
-  private async putIfNewer(item: Record<string, unknown>) {
+  private async putIfNewer(item: Record<string, unknown>, precondition?: Precondition) {
+    const p = precondition ? preconditionExpression(precondition) : undefined;
     try {
       const out = await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: item,
-          ConditionExpression: NEWER_WINS,
+          // With a precondition: the same revision again (a redelivered task) still succeeds,
+          // though the key now holds it; otherwise newer wins and the precondition must hold.
+          ConditionExpression: p
+            ? `(attribute_exists(#key) AND revision = :revision) OR ((${NEWER_WINS}) AND (${p.expression}))`
+            : NEWER_WINS,
           ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':revision': item.revision },
+          ExpressionAttributeValues: { ':revision': item.revision, ...p?.values },
           ReturnValues: 'ALL_OLD',
         }),
       );
@@ -71,8 +103,14 @@ export class DynamoObjectIndex implements ObjectIndex {
     }
   }
 
-  async publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }> {
-    const { old, stale } = await this.putIfNewer({ ...entry, deleted: false });
+  async publish(
+    entry: IndexEntry,
+    precondition?: Precondition,
+  ): Promise<{ replaced?: string; stale: boolean; refused?: boolean }> {
+    const { old, stale } = await this.putIfNewer({ ...entry, deleted: false }, precondition);
+    // A conditional write that lost, to a newer revision or to its precondition, was refused:
+    // either way the object changed from what the writer was told.
+    if (stale && precondition) return { stale: false, refused: true };
     return { replaced: old && old.deleted !== true ? String(old.revision) : undefined, stale };
   }
 

@@ -1,0 +1,173 @@
+/**
+ * Plain HTTP on the local cloud, as any client sees it: HEAD's length, conditional requests,
+ * content type, disposition and user metadata kept with the object, and S3-style listings.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { createVault, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+
+const SEGMENT = 64 * 1024;
+
+describe('plain HTTP on objects', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+  const put = (key: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+    api(`/vaults/web/objects/${key}`, { method: 'PUT', headers, body: new Uint8Array(body) });
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+  before(async () => {
+    dir = await tempDir('dsn-http');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
+    await createVault(api, { name: 'web', writeThreshold: 5, segmentSize: SEGMENT });
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('content-type, content-disposition and x-dsn-meta-* given on PUT come back on GET and HEAD', async () => {
+    // Prepare
+    const body = randomBytes(1000);
+    const headers = {
+      'content-type': 'image/png',
+      'content-disposition': 'attachment; filename="cat.png"',
+      'x-dsn-meta-owner': 'alice',
+      'x-dsn-meta-camera-model': 'X100',
+    };
+
+    // Act
+    const res = await put('attrs/cat.png', body, headers);
+    const got = await api('/vaults/web/objects/attrs/cat.png');
+    const head = await api('/vaults/web/objects/attrs/cat.png', { method: 'HEAD' });
+
+    // Assess
+    assert.equal(res.status, 201, await res.text());
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), body);
+    for (const r of [got, head]) {
+      for (const [name, value] of Object.entries(headers)) assert.equal(r.headers.get(name), value);
+      assert.equal(r.headers.get('etag'), `"${sha(body)}"`);
+    }
+  });
+
+  test('HEAD answers content-length = the size, with the headers GET has', async () => {
+    // Prepare
+    const body = randomBytes(3 * SEGMENT + 5);
+    assert.equal((await put('head/three.bin', body)).status, 201);
+
+    // Act
+    const head = await api('/vaults/web/objects/head/three.bin', { method: 'HEAD' });
+    const got = await api('/vaults/web/objects/head/three.bin');
+    await got.arrayBuffer();
+
+    // Assess
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(body.length));
+    for (const name of ['etag', 'content-type', 'last-modified', 'accept-ranges', 'x-dsn-size'])
+      assert.equal(head.headers.get(name), got.headers.get(name), name);
+  });
+
+  test('user metadata above 2 KB is refused with a 400 naming the rule', async () => {
+    // Act
+    const res = await put('attrs/big-meta', randomBytes(10), {
+      'x-dsn-meta-a': 'x'.repeat(1500),
+      'x-dsn-meta-b': 'y'.repeat(600),
+    });
+
+    // Assess
+    assert.equal(res.status, 400);
+    const { error } = (await res.json()) as { error: { message: string } };
+    assert.match(error.message, /x-dsn-meta-\*: user metadata must be at most 2048 bytes/);
+  });
+
+  test('GET with If-None-Match: "<etag>" answers 304, and 200 once the object changed', async () => {
+    // Prepare
+    const first = randomBytes(500);
+    assert.equal((await put('cond/cached', first)).status, 201);
+
+    // Act
+    const same = await api('/vaults/web/objects/cond/cached', {
+      headers: { 'if-none-match': `"${sha(first)}"` },
+    });
+    assert.equal((await put('cond/cached', randomBytes(501))).status, 201);
+    const changed = await api('/vaults/web/objects/cond/cached', {
+      headers: { 'if-none-match': `"${sha(first)}"` },
+    });
+
+    // Assess
+    assert.equal(same.status, 304);
+    assert.equal(same.headers.get('etag'), `"${sha(first)}"`);
+    assert.equal(changed.status, 200);
+    assert.equal((await changed.arrayBuffer()).byteLength, 501);
+  });
+
+  test('PUT with If-Match: "<etag>" commits while the object is unchanged, and is 412 once it changed', async () => {
+    // Prepare
+    const v1 = randomBytes(100);
+    assert.equal((await put('cond/doc', v1)).status, 201);
+    const v2 = randomBytes(101);
+
+    // Act
+    const ok = await put('cond/doc', v2, { 'if-match': `"${sha(v1)}"` });
+    const stale = await put('cond/doc', randomBytes(102), { 'if-match': `"${sha(v1)}"` });
+
+    // Assess
+    assert.equal(ok.status, 201, await ok.text());
+    assert.equal(stale.status, 412);
+    const { error } = (await stale.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'PreconditionFailed');
+    const got = await api('/vaults/web/objects/cond/doc');
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), v2);
+  });
+
+  test('PUT with If-None-Match: * is 412 when the key exists', async () => {
+    // Prepare
+    const body = randomBytes(64);
+
+    // Act
+    const created = await put('cond/once', body, { 'if-none-match': '*' });
+    const again = await put('cond/once', randomBytes(64), { 'if-none-match': '*' });
+
+    // Assess
+    assert.equal(created.status, 201, await created.text());
+    assert.equal(again.status, 412);
+    const got = await api('/vaults/web/objects/cond/once');
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), body);
+  });
+
+  test('of concurrent If-None-Match: * creates of one key, exactly one commits: the check is the commit', async () => {
+    // Act: all pass the early check together; only the index's conditional write decides.
+    const bodies = [1, 2, 3, 4].map(() => randomBytes(2 * SEGMENT));
+    const results = await Promise.all(
+      bodies.map((b) => put('cond/race', b, { 'if-none-match': '*' })),
+    );
+
+    // Assess
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, 412, 412, 412]);
+    const winner = bodies[results.findIndex((r) => r.status === 201)] as Buffer;
+    const got = await api('/vaults/web/objects/cond/race');
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), winner);
+  });
+
+  test('a malformed If-Match or If-None-Match on PUT is a 400 naming the header', async () => {
+    // Act
+    const badMatch = await put('cond/bad', randomBytes(1), { 'if-match': 'nope' });
+    const badNone = await put('cond/bad', randomBytes(1), { 'if-none-match': '"abc"' });
+
+    // Assess
+    assert.equal(badMatch.status, 400);
+    assert.match(
+      ((await badMatch.json()) as { error: { message: string } }).error.message,
+      /^if-match: /,
+    );
+    assert.equal(badNone.status, 400);
+    assert.match(
+      ((await badNone.json()) as { error: { message: string } }).error.message,
+      /^if-none-match: /,
+    );
+  });
+});
