@@ -19,19 +19,20 @@ import {
   getUpload,
   INLINE_LIMIT,
   type IndexEntry,
+  listObjects,
   noneMatch,
   openObject,
+  parseListingQuery,
   parseObjectAttributes,
   parsePartNumber,
   parsePrecondition,
   parseUploadId,
   putPart,
   validateKey,
-  validateKeyPrefix,
   validateVaultName,
   writeObject,
 } from '../../shared/store/index.ts';
-import { decimalInteger, parseWith, resourceId } from '../../shared/validate.ts';
+import { parseWith, resourceId } from '../../shared/validate.ts';
 import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
@@ -54,7 +55,6 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 }
 
 const revisionIdSchema = resourceId();
-const limitSchema = decimalInteger(1, 1000);
 
 /** The headers GET and HEAD share (GET adds content-range; the length is the body's). */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
@@ -161,20 +161,18 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
 
     'GET /vaults/{vault}/objects': async (event) => {
       const vault = vaultParam(event);
+      const query = parseListingQuery(event.queryStringParameters ?? {});
       await s.vaults.get(vault);
-      const q = event.queryStringParameters ?? {};
-      const limit =
-        q.limit === undefined ? 1000 : parseWith(limitSchema, q.limit, { name: 'limit' });
-      const prefix = validateKeyPrefix(q.prefix);
-      // The index refuses a cursor it did not give; an empty one has always meant the first page.
-      const page = await s.reader.index.list(vault, prefix, limit, q.cursor || undefined);
+      const page = await listObjects(s.reader.index, vault, query);
       return json(200, {
-        objects: page.entries.map((e) => ({
+        objects: page.objects.map((e) => ({
           key: e.key,
           size: e.size,
           revision: e.revision,
           sha256: e.sha256,
+          lastModified: e.committedAt,
         })),
+        commonPrefixes: page.commonPrefixes,
         cursor: page.cursor ?? null,
       });
     },

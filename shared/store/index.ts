@@ -20,6 +20,13 @@ export {
 export { type DeleterDeps, deleteObject } from './deleter.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
 export { type JanitorDeps, runJanitor } from './janitor.ts';
+export {
+  type Listing,
+  type ListingQuery,
+  listObjects,
+  MAX_LISTING_LIMIT,
+  parseListingQuery,
+} from './listing.ts';
 export { decodeListingCursor, encodeListingCursor } from './listing-cursor.ts';
 export {
   ADDRESS_ATTRIBUTE,

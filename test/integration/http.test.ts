@@ -170,4 +170,67 @@ describe('plain HTTP on objects', () => {
       /^if-none-match: /,
     );
   });
+
+  test('a listing with delimiter=/ rolls keys below the next "/" into commonPrefixes, page by page', async () => {
+    // Prepare
+    for (const key of ['a/1', 'a/2', 'a/b/3', 'a/b/4', 'b', 'c/d/5', 'e'])
+      assert.equal((await put(`tree/${key}`, randomBytes(8))).status, 201);
+    type Page = {
+      objects: Array<{ key: string; lastModified: string }>;
+      commonPrefixes: string[];
+      cursor: string | null;
+    };
+    const list = async (query: string) => {
+      const res = await api(`/vaults/web/objects?${query}`);
+      assert.equal(res.status, 200);
+      return (await res.json()) as Page;
+    };
+
+    // Act
+    const top = await list('prefix=tree/&delimiter=/');
+    const inA = await list('prefix=tree/a/&delimiter=/');
+    const pages: Page[] = [];
+    let cursor = '';
+    do {
+      const page = await list(`prefix=tree/&delimiter=/&limit=1&cursor=${cursor}`);
+      pages.push(page);
+      cursor = page.cursor ?? '';
+    } while (cursor);
+
+    // Assess
+    assert.deepEqual(
+      top.objects.map((o) => o.key),
+      ['tree/b', 'tree/e'],
+    );
+    assert.deepEqual(top.commonPrefixes, ['tree/a/', 'tree/c/']);
+    assert.equal(top.cursor, null);
+    assert.deepEqual(
+      inA.objects.map((o) => o.key),
+      ['tree/a/1', 'tree/a/2'],
+    );
+    assert.deepEqual(inA.commonPrefixes, ['tree/a/b/']);
+    assert.deepEqual(
+      pages.flatMap((p) => [...p.commonPrefixes, ...p.objects.map((o) => o.key)]),
+      ['tree/a/', 'tree/b', 'tree/c/', 'tree/e'],
+    );
+    for (const o of top.objects) assert.ok(Date.parse(o.lastModified) > 0, o.lastModified);
+  });
+
+  test('a listing refuses an unknown query parameter, and a delimiter other than "/", naming it', async () => {
+    // Act
+    const unknown = await api('/vaults/web/objects?prefix=tree/&max-keys=2');
+    const delimiter = await api('/vaults/web/objects?delimiter=%7C');
+
+    // Assess
+    assert.equal(unknown.status, 400);
+    assert.match(
+      ((await unknown.json()) as { error: { message: string } }).error.message,
+      /^max-keys: is not a listing parameter/,
+    );
+    assert.equal(delimiter.status, 400);
+    assert.match(
+      ((await delimiter.json()) as { error: { message: string } }).error.message,
+      /^delimiter: must be "\/"/,
+    );
+  });
 });
