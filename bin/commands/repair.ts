@@ -60,6 +60,17 @@ function reportLost(job: RebuildJob): boolean {
 
 const WORST: Explanation['verdict'][] = ['healthy', 'degraded', 'lost'];
 
+/**
+ * `dsn explain`'s exit status by verdict, as fsck-style tools answer, so scripts can branch on
+ * it: 0 healthy, 3 degraded (readable, some slices need repair), 4 lost (some segment has fewer
+ * than k good slices). 1 and 2 stay the CLI's failure and usage codes.
+ */
+export const EXPLAIN_EXIT: Record<Explanation['verdict'], number> = {
+  healthy: 0,
+  degraded: 3,
+  lost: 4,
+};
+
 /** Two consecutive explain pages as one: their segments, the worst verdict, the next cursor. */
 function joinPages(a: Explanation, b: Explanation): Explanation {
   return {
@@ -92,6 +103,7 @@ export function registerRepairCommands(program: Command, { run }: CommandContext
         let e = await page(null);
         while (e.cursor !== null) e = joinPages(e, await page(e.cursor));
         s.print(e, () => explainText(e, o.verbose === true));
+        process.exitCode = EXPLAIN_EXIT[e.verdict];
       }),
     );
 

@@ -126,7 +126,15 @@ export function registerUnitCommands(program: Command, { run }: CommandContext):
         const result = await admin<{
           requested: number;
           available: number;
-          flipped: Array<{ unit: number; bucket: string; key: string; offset: number }>;
+          flipped: Array<{
+            unit: number;
+            key: string;
+            offset: number;
+            vault: string;
+            objectKey: string | null;
+            segment: number;
+            pillar: number;
+          }>;
         }>(s.client(), 'POST', '/admin/chaos', {
           slices: o.slices,
           ...(o.vault === undefined ? {} : { vault: o.vault }),
@@ -143,10 +151,17 @@ export function registerUnitCommands(program: Command, { run }: CommandContext):
             `flipped one byte in each of ${result.flipped.length} slice(s)${short}:`,
             columns(
               [
-                ['UNIT', 'OFFSET', 'SLICE'],
-                ...result.flipped.map((f) => [String(f.unit), String(f.offset), f.key]),
+                ['UNIT', 'VAULT', 'OBJECT', 'SEGMENT', 'PILLAR', 'OFFSET'],
+                ...result.flipped.map((f) => [
+                  String(f.unit),
+                  f.vault,
+                  f.objectKey ?? '(revision gone)',
+                  String(f.segment),
+                  String(f.pillar),
+                  String(f.offset),
+                ]),
               ],
-              [0, 1],
+              [0, 3, 4, 5],
             ),
           ].join('\n');
         });

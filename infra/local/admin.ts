@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidParameterError } from '../../shared/errors.ts';
 import { parseChaos, parseFault } from '../../shared/store/fault.ts';
-import { flipRandomSlices } from './chaos.ts';
+import { flipRandomSlices, type RevisionKeys } from './chaos.ts';
 import type { UnitFaults } from './unit-faults.ts';
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -41,8 +41,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /**
  * @param bucketsDir where the S3 emulator keeps bucket folders (`<dataDir>/s3/buckets`), for chaos.
+ * @param keyOf the object key of a revision, so chaos says which objects it hit.
  */
-export function faultRoutes(faults: UnitFaults, bucketsDir: string) {
+export function faultRoutes(faults: UnitFaults, bucketsDir: string, keyOf: RevisionKeys) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (!path.startsWith('/admin/')) return false;
@@ -53,7 +54,7 @@ export function faultRoutes(faults: UnitFaults, bucketsDir: string) {
       }
       if (path === '/admin/chaos' && req.method === 'POST') {
         const request = parseChaos(await readJson(req));
-        send(res, 200, await flipRandomSlices(bucketsDir, faults.units(), request));
+        send(res, 200, await flipRandomSlices(bucketsDir, faults.units(), request, keyOf));
         return true;
       }
       if (path === '/admin/requests' && req.method === 'GET') {

@@ -14,10 +14,20 @@ import type { ChaosRequest } from '../../shared/store/fault.ts';
 export interface FlippedSlice {
   unit: number;
   bucket: string;
+  /** The slice file's key in the unit bucket. */
   key: string;
   /** Byte offset in the stored slice (header or payload: both are checksummed). */
   offset: number;
+  vault: string;
+  /** The object the slice belongs to, as `dsn explain` takes it; null once its revision is gone. */
+  objectKey: string | null;
+  revision: string;
+  segment: number;
+  pillar: number;
 }
+
+/** The object key a revision was written for, from the ledger; undefined when it is gone. */
+export type RevisionKeys = (revision: string) => Promise<string | undefined>;
 
 export interface ChaosResult {
   requested: number;
@@ -97,6 +107,7 @@ export async function flipRandomSlices(
   bucketsDir: string,
   units: Array<{ unit: number; bucket: string }>,
   request: ChaosRequest,
+  keyOf: RevisionKeys,
 ): Promise<ChaosResult> {
   const random =
     request.seed === undefined ? (below: number) => randomInt(below) : seededRandom(request.seed);
@@ -120,7 +131,18 @@ export async function flipRandomSlices(
     } finally {
       await file.close();
     }
-    flipped.push({ unit: chosen.unit, bucket: chosen.bucket, key: chosen.key, offset });
+    const name = parseSliceName(chosen.key);
+    flipped.push({
+      unit: chosen.unit,
+      bucket: chosen.bucket,
+      key: chosen.key,
+      offset,
+      vault: name.vault,
+      objectKey: (await keyOf(name.revision)) ?? null,
+      revision: name.revision,
+      segment: name.segment,
+      pillar: name.pillar,
+    });
   }
   return { requested: request.slices, available: pool.length, flipped };
 }

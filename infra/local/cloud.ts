@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -355,7 +355,18 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       routes,
       invoke: (name, e) => invoker.invoke(name, e),
       log: unlessStopping(log),
-      localRoutes: faultRoutes(faults, resolve(dataDir, 's3', 'buckets')),
+      localRoutes: faultRoutes(faults, resolve(dataDir, 's3', 'buckets'), async (revision) => {
+        // The ledger's meta item of the revision (shared/aws/store/ledger.ts) names its key.
+        const out = await ddb.send(
+          new GetItemCommand({
+            TableName: stack.resources.get('RevisionsTable')?.ref,
+            Key: { revision: { S: revision }, part: { S: 'meta' } },
+            ProjectionExpression: '#key',
+            ExpressionAttributeNames: { '#key': 'key' },
+          }),
+        );
+        return out.Item?.key?.S;
+      }),
     });
     // Installed once listening, before anyone was told the port.
     const apiGate = gateServer(api.server, {

@@ -359,7 +359,13 @@ describe('the dsn CLI on a local cloud', () => {
       assert.equal(run.code, 0, run.stderr);
       return JSON.parse(run.stdout) as {
         requested: number;
-        flipped: Array<{ unit: number; bucket: string; key: string; offset: number }>;
+        flipped: Array<{
+          unit: number;
+          bucket: string;
+          key: string;
+          offset: number;
+          objectKey: string | null;
+        }>;
       };
     };
     const raw = async (f: { bucket: string; key: string }) =>
@@ -385,6 +391,7 @@ describe('the dsn CLI on a local cloud', () => {
       const a = rotted[i] as Buffer;
       const b = healed[i] as Buffer;
       assert.ok(f.key.startsWith('rot/'));
+      assert.equal(f.objectKey, 'obj.bin', 'chaos names the object it hit');
       assert.ok(f.offset < a.length, 'the offset lands inside the slice');
       const differing = [...a.keys()].filter((j) => a[j] !== b[j]);
       assert.deepEqual(differing, [f.offset], 'exactly the reported byte differs');
@@ -399,18 +406,25 @@ describe('the dsn CLI on a local cloud', () => {
     assert.ok(rotUnits.reduce((n, u) => n + u.get, 0) >= 17 * 2, 'k slices read per segment');
 
     // Act: explain, rebuild, explain again.
-    const explain = async () => {
+    // Exit status 0 healthy, 3 degraded, 4 lost, as fsck-style tools answer.
+    const explain = async (code: number) => {
       const run = await dsn(['explain', 'rot/obj.bin', '--json'], env);
-      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.code, code, run.stderr);
       return JSON.parse(run.stdout) as {
         verdict: string;
         segments: Array<{ pillars: Array<{ key: string; defect?: string }> }>;
       };
     };
-    const before = await explain();
+    const before = await explain(3);
     const human = await dsn(['explain', 'rot/obj.bin', '--verbose'], env);
     const rebuild = await dsn(['rebuild', 'rot', '--watch', '--json'], env);
-    const afterRebuild = await explain();
+    const afterRebuild = await explain(0);
+    // Five of six units refusing reads leave one slice per segment, below k = 2.
+    for (const unit of [1, 2, 3, 4, 5])
+      assert.equal((await dsn(['unit', 'down', String(unit), '--mode', 'read-fail'], env)).code, 0);
+    const whileDown = await explain(4);
+    for (const unit of [1, 2, 3, 4, 5])
+      assert.equal((await dsn(['unit', 'up', String(unit)], env)).code, 0);
 
     // Assess
     const defective = before.segments.flatMap((s) =>
@@ -430,5 +444,7 @@ describe('the dsn CLI on a local cloud', () => {
     assert.equal(job.segmentsLost, 0);
     assert.ok(job.slicesRepaired >= 3, JSON.stringify(job));
     assert.equal(afterRebuild.verdict, 'healthy');
+    assert.equal(whileDown.verdict, 'lost');
+    assert.equal(human.code, 3);
   });
 });

@@ -37,13 +37,27 @@ test('chaos flips one byte in distinct slices of the asked vault, repeatably for
       await store(dir, bucket, 'not-a-slice.txt', Buffer.alloc(10));
     }
 
+    // The ledger's answer: the object key each revision was written for.
+    const keyOf = async (revision: string) =>
+      revision === REVISION ? 'trip/beach.jpg' : undefined;
+
     // Act
-    const first = await flipRandomSlices(dir, units, { slices: 4, vault: 'photos', seed: 9 });
+    const first = await flipRandomSlices(
+      dir,
+      units,
+      { slices: 4, vault: 'photos', seed: 9 },
+      keyOf,
+    );
     const rotted = await Promise.all(
       first.flipped.map((f) => readFile(join(dir, f.bucket, 'objects', `${f.key}.data`))),
     );
-    const again = await flipRandomSlices(dir, units, { slices: 4, vault: 'photos', seed: 9 });
-    const all = await flipRandomSlices(dir, units, { slices: 50, vault: 'photos' });
+    const again = await flipRandomSlices(
+      dir,
+      units,
+      { slices: 4, vault: 'photos', seed: 9 },
+      keyOf,
+    );
+    const all = await flipRandomSlices(dir, units, { slices: 50, vault: 'photos' }, keyOf);
 
     // Assess
     assert.equal(first.available, 6, 'only the vault slices count');
@@ -51,6 +65,9 @@ test('chaos flips one byte in distinct slices of the asked vault, repeatably for
     assert.equal(new Set(first.flipped.map((f) => f.key)).size, 4);
     first.flipped.forEach((f, i) => {
       assert.ok(f.key.startsWith('photos/'));
+      assert.equal(f.objectKey, 'trip/beach.jpg', 'the object it hit, by key');
+      assert.equal(f.vault, 'photos');
+      assert.equal(f.key, slice('photos', f.segment, f.pillar));
       const before = original.get(`${f.bucket}/${f.key}`) as Buffer;
       const after = rotted[i] as Buffer;
       const differing = [...before.keys()].filter((j) => before[j] !== after[j]);
