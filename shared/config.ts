@@ -101,6 +101,13 @@ const VARIABLES = {
   listenersTable: ['DSN_LISTENERS_TABLE', text],
   /** The delivery nodes' FIFO queues, in node order (infra/resources/listeners.cjs). */
   listenerNodeQueueUrls: ['DSN_LISTENER_NODE_QUEUE_URLS', list],
+  /** The reader function's URL: the API's 307 sends reads above its payload limit there. */
+  readerUrl: [
+    'DSN_READER_URL',
+    text.refine((v) => /^https?:\/\//.test(v), {
+      error: (issue) => `must be an http(s) URL, got "${issue.input}"`,
+    }),
+  ],
 } as const;
 
 type Variables = typeof VARIABLES;

@@ -147,6 +147,9 @@ export class PreconditionFailedError extends DsnError {
   }
 }
 
+/** A reader URL whose grant is missing, unknown, expired or for another object. */
+export class ReadGrantRefusedError extends DsnError {}
+
 /** A Range header that names no byte of the object. */
 export class RangeNotSatisfiableError extends DsnError {
   readonly size: number;
@@ -309,6 +312,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RouteNotFoundError, 404],
   [WorkItemNotFoundError, 404],
   [ListenerNotFoundError, 404],
+  [ReadGrantRefusedError, 403],
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [WorkItemStateError, 409],

@@ -38,6 +38,8 @@ export interface Session {
   bar(opts: BarRequest): Progress;
   /** Names the vault and key the command turned out to be about, for the hints of its error. */
   about<T extends ErrorContext>(names: T): T;
+  /** The exit status of a command that succeeded but has news for scripts (`dsn explain`). */
+  exitWith(code: number): void;
 }
 
 /**
@@ -95,5 +97,8 @@ export function createSession(g: Globals, ctx: ErrorContext): Session {
       return wanted ? lazyBar({ stream: process.stderr, ...opts }) : NO_PROGRESS;
     },
     about: (names) => Object.assign(ctx, names),
+    exitWith: (code) => {
+      process.exitCode = code;
+    },
   };
 }

@@ -103,7 +103,7 @@ export function registerRepairCommands(program: Command, { run }: CommandContext
         let e = await page(null);
         while (e.cursor !== null) e = joinPages(e, await page(e.cursor));
         s.print(e, () => explainText(e, o.verbose === true));
-        process.exitCode = EXPLAIN_EXIT[e.verdict];
+        s.exitWith(EXPLAIN_EXIT[e.verdict]);
       }),
     );
 

@@ -5,23 +5,24 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
 import {
-  PayloadTooLargeError,
+  ObjectNotFoundError,
   PreconditionFailedError,
   RevisionNotFoundError,
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
-  attributeHeaders,
   completeUpload,
   createUpload,
   createVault,
   deleteObject,
   getUpload,
+  grantRead,
   INLINE_LIMIT,
   type IndexEntry,
   listObjects,
   noneMatch,
-  openObject,
+  objectHeaders,
+  openEntry,
   parseListingQuery,
   parseObjectAttributes,
   parsePartNumber,
@@ -55,19 +56,6 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 }
 
 const revisionIdSchema = resourceId();
-
-/** The headers GET and HEAD share (GET adds content-range; the length is the body's). */
-function objectHeaders(entry: IndexEntry): Record<string, string> {
-  return {
-    ...attributeHeaders(entry),
-    'x-dsn-revision': entry.revision,
-    'x-dsn-sha256': entry.sha256,
-    'x-dsn-size': String(entry.size),
-    etag: `"${entry.sha256}"`,
-    'accept-ranges': 'bytes',
-    'last-modified': new Date(entry.committedAt).toUTCString(),
-  };
-}
 
 export function storeRoutes(s: StoreApi): Record<string, Route> {
   return {
@@ -120,15 +108,21 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       const vault = vaultParam(event);
       const key = keyParam(event);
       const current = await s.reader.index.get(vault, key);
-      if (current && noneMatch(event.headers['if-none-match'], current.sha256))
+      if (!current) throw new ObjectNotFoundError(vault, key);
+      if (noneMatch(event.headers['if-none-match'], current.sha256))
         return { statusCode: 304, headers: objectHeaders(current) };
-      const opened = await openObject(s.reader, vault, key, range);
+      const opened = openEntry(s.reader, current, range);
       const span = opened.range.end - opened.range.start;
+      // Beyond what one Lambda response carries, the reader function streams it: clients that
+      // follow redirects (curl -L, browsers, SDKs) get any size, Range included.
       if (span > INLINE_LIMIT) {
-        throw new PayloadTooLargeError(
-          `${span} bytes asked; one GET returns at most ${INLINE_LIMIT}: send Range requests (dsn get does)`,
-          INLINE_LIMIT,
-        );
+        return {
+          statusCode: 307,
+          headers: {
+            location: await grantRead(s.grants, s.readerUrl, current),
+            'cache-control': 'no-store',
+          },
+        };
       }
       const parts: Uint8Array[] = [];
       for await (const part of opened.body) parts.push(part);

@@ -14,10 +14,16 @@ import { lockDataDir } from './data-lock.ts';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
+import { type FunctionUrlHandle, startFunctionUrl } from './function-urls.ts';
 import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
-import { LOCAL_ACCOUNT_ID, type ProvisionedStack, provision } from './provision.ts';
+import {
+  functionLogicalId,
+  LOCAL_ACCOUNT_ID,
+  type ProvisionedStack,
+  provision,
+} from './provision.ts';
 import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
 import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
@@ -226,6 +232,56 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     });
     stackRef = stack;
 
+    // Function URLs listen before the functions' environments resolve, since a function may be
+    // given another's URL (`!GetAtt <Fn>LambdaFunctionUrl.FunctionUrl`); they invoke through
+    // the invoker, made below, only once a request comes.
+    let invokerRef: Invoker | undefined;
+    const functionUrls: FunctionUrlHandle[] = [];
+    const urlGates: ServerGate[] = [];
+    shutdown.onCut('the function URLs', async () => {
+      await Promise.all(functionUrls.map((u) => u.stop()));
+    });
+    for (const fn of service.functions) {
+      if (!fn.url) continue;
+      const handle = await startFunctionUrl(
+        { ...fn, url: fn.url },
+        {
+          accountId: LOCAL_ACCOUNT_ID,
+          invoke: (key, e) => (invokerRef as Invoker).invoke(key, e),
+          invokeStreaming: (key, e, sink) => (invokerRef as Invoker).invokeStreaming(key, e, sink),
+          log: unlessStopping(log),
+        },
+      );
+      functionUrls.push(handle);
+      urlGates.push(
+        gateServer(handle.server, {
+          refuse: (_req, res, why, message) =>
+            why === 'foreign'
+              ? sendApiError(res, 403, 'Forbidden', message)
+              : sendApiError(res, 503, 'ServiceUnavailable', message),
+        }),
+      );
+      const arn = stack.resources.get(functionLogicalId(fn.key))?.attributes.Arn ?? fn.name;
+      stack.resources.set(`${functionLogicalId(fn.key)}Url`, {
+        ref: arn,
+        attributes: { FunctionUrl: handle.url, FunctionArn: arn },
+        type: 'AWS::Lambda::Url',
+      });
+    }
+    shutdown.onDrain('the function URLs', () => {
+      for (const gate of urlGates) gate.drain();
+    });
+    shutdown.whileInFlight(async () => {
+      await Promise.all(urlGates.map((gate) => gate.settle()));
+    });
+    shutdown.onCut('the function URL requests', (ctx) => {
+      for (const gate of urlGates) {
+        gate.cut(false);
+        ctx.cut.httpRequests += gate.ended.requests;
+        ctx.cut.keepAliveConnections += gate.ended.idleConnections;
+      }
+    });
+
     const functionEnvironment = new Map<string, Record<string, string>>();
     for (const fn of service.functions) {
       const resolved = resolveIntrinsics(
@@ -260,6 +316,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       }),
       log: opts.functionLog,
     });
+    invokerRef = invoker;
     shutdown.onDrain('the invoker', () => invoker.drain());
     shutdown.whileInFlight(() => invoker.settled());
     shutdown.onCut('the functions', async (ctx) => {

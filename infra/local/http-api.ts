@@ -126,7 +126,7 @@ export function decodePathSegment(part: string): string | undefined {
 export function buildEvent(
   req: IncomingMessage,
   body: Buffer,
-  route: CompiledRoute,
+  route: Pick<CompiledRoute, 'routeKey'>,
   pathParameters: Record<string, string>,
   accountId: string,
 ): Record<string, unknown> {

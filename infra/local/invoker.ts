@@ -33,10 +33,23 @@ export interface InvokerOptions {
   log?: (functionName: string, line: string) => void;
 }
 
+/** Where a response-streaming invocation's prelude and body go (a function URL's answer). */
+export interface ResponseSink {
+  /** The status and headers, before any chunk. */
+  head(prelude: {
+    statusCode?: number;
+    headers?: Record<string, string>;
+    cookies?: string[];
+  }): void;
+  /** Settles once the client took the chunk; rejects when it has gone. */
+  write(chunk: Uint8Array): Promise<void>;
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  sink?: ResponseSink;
 }
 
 interface Sandbox {
@@ -112,9 +125,30 @@ class FunctionPool {
     };
     worker.on(
       'message',
-      (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, string> }) => {
+      (msg: {
+        id?: number;
+        ok?: boolean;
+        value?: unknown;
+        error?: Record<string, string>;
+        head?: Parameters<ResponseSink['head']>[0];
+        chunk?: Uint8Array;
+      }) => {
         const pending = sandbox.pending;
         if (msg.id === undefined || !pending || pending.id !== msg.id) return;
+        if (msg.head !== undefined) {
+          pending.sink?.head(msg.head);
+          return;
+        }
+        if (msg.chunk !== undefined) {
+          // The next chunk comes once this one is acknowledged: the worker waits for the client.
+          const id = msg.id;
+          const written = pending.sink ? pending.sink.write(msg.chunk) : Promise.resolve();
+          written.then(
+            () => worker.postMessage({ ack: id }),
+            (err: Error) => worker.postMessage({ ack: id, error: err.message }),
+          );
+          return;
+        }
         sandbox.pending = undefined;
         clearTimeout(pending.timer);
         if (msg.ok) pending.resolve(msg.value);
@@ -179,19 +213,19 @@ class FunctionPool {
     }
   }
 
-  async invoke(event: unknown): Promise<unknown> {
+  async invoke(event: unknown, sink?: ResponseSink): Promise<unknown> {
     const sandbox = await this.acquire();
     this.running++;
     try {
       await sandbox.ready;
-      return await this.run(sandbox, event);
+      return await this.run(sandbox, event, sink);
     } finally {
       this.running--;
       if (this.running === 0) for (const wake of this.whenIdle.splice(0)) wake();
     }
   }
 
-  private run(sandbox: Sandbox, event: unknown): Promise<unknown> {
+  private run(sandbox: Sandbox, event: unknown, sink?: ResponseSink): Promise<unknown> {
     // A worker that posts "ready" and is terminated at once delivers both in one go: `ready`
     // resolves, and the exit is handled before this runs, with no invocation yet to fail.
     if (sandbox.exited) {
@@ -213,7 +247,7 @@ class FunctionPool {
         );
         void sandbox.worker.terminate();
       }, timeoutMs);
-      sandbox.pending = { id, resolve, reject, timer };
+      sandbox.pending = { id, resolve, reject, timer, sink };
       sandbox.worker.postMessage({
         id,
         event,
@@ -289,6 +323,26 @@ export class Invoker {
       );
     }
     return pool.invoke(event);
+  }
+
+  /**
+   * Runs a response-streaming function (`awslambda.streamifyResponse`) once with `event`: its
+   * prelude and body go to `sink` chunk by chunk as the handler writes them, and it resolves
+   * once the handler is done and its stream ended.
+   * @throws LambdaInvocationError as `invoke` does.
+   */
+  invokeStreaming(nameOrArn: string, event: unknown, sink: ResponseSink): Promise<unknown> {
+    const pool = this.pools.get(this.normalize(nameOrArn));
+    if (!pool) {
+      return Promise.reject(
+        new LambdaInvocationError(
+          nameOrArn,
+          'ResourceNotFoundException',
+          `Function not found: ${nameOrArn}`,
+        ),
+      );
+    }
+    return pool.invoke(event, sink);
   }
 
   private uniquePools(): FunctionPool[] {

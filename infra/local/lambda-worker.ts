@@ -1,8 +1,16 @@
 /**
  * The Lambda runtime inside one worker thread: loads a handler module once (a warm sandbox)
  * and runs one invocation at a time, as a Lambda execution environment does.
+ *
+ * Response streaming: like the Node.js runtime, it provides the global `awslambda`, whose
+ * `streamifyResponse` marks a handler `(event, responseStream, context)`, and whose
+ * `HttpResponseStream.from` sets the status and headers (the prelude) before the body. The
+ * stream's chunks go to the invoker one at a time, each acknowledged once the client took it,
+ * so a handler writing faster than its client reads waits, and memory stays bounded.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -26,6 +34,59 @@ type Handler = (event: unknown, context: unknown, callback?: unknown) => unknown
 const config = workerData as WorkerConfig;
 const port = parentPort;
 if (!port) throw new Error('lambda-worker must run in a worker thread');
+
+/** The Node.js runtime's mark of a response-streaming handler. */
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+
+interface Prelude {
+  statusCode?: number;
+  headers?: Record<string, string>;
+  cookies?: string[];
+}
+
+/** Acknowledgements awaited, by invocation id: one chunk of each is in flight at most. */
+const acks = new Map<number, (error?: Error) => void>();
+
+/** The response stream of one invocation: its prelude and chunks, posted to the invoker. */
+class ResponseStream extends Writable {
+  readonly id: number;
+  private headSent = false;
+
+  constructor(id: number) {
+    super();
+    this.id = id;
+  }
+
+  /** The status and headers, once, before any byte; a stream with none answers 200. */
+  head(prelude: Prelude = {}): void {
+    if (this.headSent) return;
+    this.headSent = true;
+    port?.postMessage({ id: this.id, head: prelude });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
+    this.head();
+    // A copy of just these bytes: a view's whole buffer would otherwise be cloned.
+    const bytes = new Uint8Array(chunk);
+    acks.set(this.id, done);
+    port?.postMessage({ id: this.id, chunk: bytes }, [bytes.buffer]);
+  }
+
+  override _final(done: (error?: Error) => void): void {
+    this.head();
+    done();
+  }
+}
+
+(globalThis as Record<string, unknown>).awslambda = {
+  streamifyResponse: (fn: Handler) => Object.assign(fn, { [STREAMING]: 'response' }),
+  HttpResponseStream: {
+    from(stream: ResponseStream, prelude: Prelude): ResponseStream {
+      stream.head(prelude);
+      return stream;
+    },
+  },
+};
 
 function serializeError(err: unknown, fallbackName: string) {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -63,7 +124,25 @@ function runHandler(fn: Handler, event: unknown, context: unknown): Promise<unkn
   return Promise.resolve(fn(event, context));
 }
 
-port.on('message', async (msg: InvokeMessage) => {
+/** Runs a streaming handler; done once it returned and its stream ended (ended for it if not). */
+async function runStreaming(fn: Handler, msg: InvokeMessage, context: unknown): Promise<null> {
+  const stream = new ResponseStream(msg.id);
+  try {
+    await fn(msg.event, stream, context);
+  } finally {
+    if (!stream.writableEnded && !stream.destroyed) stream.end();
+  }
+  if (!stream.writableFinished && !stream.destroyed) await once(stream, 'finish');
+  return null;
+}
+
+port.on('message', async (msg: InvokeMessage | { ack: number; error?: string }) => {
+  if ('ack' in msg) {
+    const done = acks.get(msg.ack);
+    acks.delete(msg.ack);
+    done?.(msg.error === undefined ? undefined : new Error(msg.error));
+    return;
+  }
   if (!handler) {
     port.postMessage({ id: msg.id, ok: false, error: initError });
     return;
@@ -80,7 +159,10 @@ port.on('message', async (msg: InvokeMessage) => {
     getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
   };
   try {
-    const value = await runHandler(handler, msg.event, context);
+    const value =
+      STREAMING in handler
+        ? await runStreaming(handler, msg, context)
+        : await runHandler(handler, msg.event, context);
     port.postMessage({ id: msg.id, ok: true, value: value === undefined ? null : value });
   } catch (err) {
     port.postMessage({ id: msg.id, ok: false, error: serializeError(err, 'Error') });

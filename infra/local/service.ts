@@ -66,6 +66,26 @@ export interface ServiceFunction {
   /** Provider environment merged with the function's; values may be intrinsics. */
   environment: Record<string, unknown>;
   events: EventSource[];
+  /** Its Lambda function URL (`url:`), if it declares one. */
+  url?: FunctionUrl;
+}
+
+/** A function URL as serverless.yml declares it: `url: true`, or `url: { invokeMode }`. */
+export interface FunctionUrl {
+  invokeMode: 'BUFFERED' | 'RESPONSE_STREAM';
+}
+
+function parseFunctionUrl(spec: unknown, field: string): FunctionUrl | undefined {
+  if (spec === undefined || spec === false) return undefined;
+  if (spec === true) return { invokeMode: 'BUFFERED' };
+  if (!isRecord(spec)) throw new ServiceConfigError(field, 'must be true or an object');
+  const mode = spec.invokeMode ?? 'BUFFERED';
+  if (mode !== 'BUFFERED' && mode !== 'RESPONSE_STREAM')
+    throw new ServiceConfigError(`${field}.invokeMode`, 'must be BUFFERED or RESPONSE_STREAM');
+  // Only public URLs are served locally; an IAM-authorized one would need SigV4 checks.
+  if (spec.authorizer !== undefined && spec.authorizer !== 'none')
+    throw new ServiceConfigError(`${field}.authorizer`, 'the local cloud serves only "none"');
+  return { invokeMode: mode };
 }
 
 export interface ResolvedService {
@@ -206,6 +226,7 @@ function parseFunction(
       ...(isRecord(spec.environment) ? spec.environment : {}),
     },
     events: events.map((e, i) => parseEvent(e, `${field}.events[${i}]`)),
+    url: parseFunctionUrl(spec.url, `${field}.url`),
   };
 }
 

@@ -43,6 +43,7 @@ export {
   MAX_META_BYTES,
   noneMatch,
   type ObjectAttributes,
+  objectHeaders,
   type Precondition,
   parseObjectAttributes,
   parsePrecondition,
@@ -73,7 +74,15 @@ export type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
-export { openObject, type ReaderDeps } from './reader.ts';
+export {
+  grantRead,
+  READ_GRANT_LIFETIME_MS,
+  type ReadGrant,
+  type ReadGrantDeps,
+  type ReadGrantStore,
+  redeemRead,
+} from './read-grant.ts';
+export { openEntry, openObject, type ReaderDeps } from './reader.ts';
 export {
   newRevisionId,
   type RevisionRecord,

@@ -6,7 +6,15 @@
  * makes the revision visible (see `ObjectIndex.publish`).
  */
 import { InvalidParameterError, PreconditionFailedError } from '../errors.ts';
-import type { IndexEntry } from './ports.ts';
+
+/** What answers about an object tell of it: an index entry has these (ports.ts imports this file). */
+interface ObjectFacts {
+  revision: string;
+  sha256: string;
+  size: number;
+  committedAt: string;
+  attributes?: ObjectAttributes;
+}
 
 /** Bytes of user metadata (names without the prefix, plus values) one object may carry. */
 export const MAX_META_BYTES = 2048;
@@ -88,7 +96,7 @@ export function parseObjectAttributes(
 }
 
 /** The response headers of an object's attributes; `application/octet-stream` by default. */
-export function attributeHeaders(entry: Pick<IndexEntry, 'attributes'>): Record<string, string> {
+export function attributeHeaders(entry: Pick<ObjectFacts, 'attributes'>): Record<string, string> {
   const a = entry.attributes ?? {};
   const headers: Record<string, string> = {
     'content-type': a.contentType ?? 'application/octet-stream',
@@ -96,6 +104,22 @@ export function attributeHeaders(entry: Pick<IndexEntry, 'attributes'>): Record<
   if (a.contentDisposition) headers['content-disposition'] = a.contentDisposition;
   for (const [name, value] of Object.entries(a.meta ?? {})) headers[META_PREFIX + name] = value;
   return headers;
+}
+
+/**
+ * The headers every answer about an object carries (GET, HEAD, 304, and the reader function's
+ * streamed GET); the length and content-range are the answer's own.
+ */
+export function objectHeaders(entry: ObjectFacts): Record<string, string> {
+  return {
+    ...attributeHeaders(entry),
+    'x-dsn-revision': entry.revision,
+    'x-dsn-sha256': entry.sha256,
+    'x-dsn-size': String(entry.size),
+    etag: `"${entry.sha256}"`,
+    'accept-ranges': 'bytes',
+    'last-modified': new Date(entry.committedAt).toUTCString(),
+  };
 }
 
 /** An ETag as headers carry it: `"<sha256>"`, or `W/"<sha256>"`, which compares the same. */
@@ -142,7 +166,7 @@ export function parsePrecondition(
 /** Whether `current` (the key's live entry, if any) satisfies `precondition`. */
 export function preconditionHolds(
   precondition: Precondition,
-  current: Pick<IndexEntry, 'sha256'> | undefined,
+  current: Pick<ObjectFacts, 'sha256'> | undefined,
 ): boolean {
   if ('ifNoneMatch' in precondition) return current === undefined;
   if (!current) return false;
@@ -162,7 +186,7 @@ export function preconditionRule(precondition: Precondition): string {
 export function checkPrecondition(
   key: string,
   precondition: Precondition | undefined,
-  current: Pick<IndexEntry, 'sha256'> | undefined,
+  current: Pick<ObjectFacts, 'sha256'> | undefined,
 ): void {
   if (precondition && !preconditionHolds(precondition, current))
     throw new PreconditionFailedError(key, preconditionRule(precondition));

@@ -256,7 +256,15 @@ export async function openObject(
 ): Promise<OpenedObject> {
   const found = await deps.index.get(vault, key);
   if (!found) throw new ObjectNotFoundError(vault, key);
-  const entry: IndexEntry = found;
+  return openEntry(deps, found, rangeHeader);
+}
+
+/**
+ * A body stream for `range` (default: all) of the revision `entry` describes, as looked up
+ * already (a read grant holds one).
+ */
+export function openEntry(deps: ReaderDeps, entry: IndexEntry, rangeHeader?: string): OpenedObject {
+  const { vault, key } = entry;
   const range = rangeHeader ? parseRange(rangeHeader, entry.size) : { start: 0, end: entry.size };
   async function* body(): AsyncGenerator<Uint8Array> {
     if (range.end <= range.start) return;

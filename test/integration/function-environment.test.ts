@@ -4,7 +4,7 @@
  * variables then; a wiring that starts to read a variable its function is not given fails
  * here, by name, rather than as a function that never finishes its work in some later test.
  * The variables come from the packaged service as the local cloud resolves them, plus only
- * what Lambda itself sets and the endpoints that point the SDK at the local cloud.
+ * what Lambda itself sets (the `awslambda` global too) and the endpoints that point the SDK at the local cloud.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,6 +18,8 @@ const run = promisify(execFile);
 
 /** Loads `modulePath` and checks `exportName` is a function, in a process of its own. */
 const LOAD = `
+// The Node.js runtime's global for response-streaming handlers (lambda-worker.ts provides it too).
+globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };
 const [modulePath, exportName] = process.argv.slice(1);
 const mod = await import(modulePath);
 if (typeof mod[exportName] !== 'function') throw new Error(exportName + ' is not exported as a function');

@@ -3,10 +3,19 @@
  * content type, disposition and user metadata kept with the object, and S3-style listings.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { createVault, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  createVault,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
 
@@ -232,5 +241,131 @@ describe('plain HTTP on objects', () => {
       ((await delimiter.json()) as { error: { message: string } }).error.message,
       /^delimiter: must be "\/"/,
     );
+  });
+});
+
+describe('GET of any size', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  const MiB = 1024 * 1024;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+  /** Puts `body` through a staged upload (parts through the API) and waits for its commit. */
+  async function stagedPut(key: string, body: Buffer): Promise<void> {
+    const created = await api('/vaults/default/uploads', {
+      method: 'POST',
+      body: JSON.stringify({ key }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { uploadId } = (await created.json()) as { uploadId: string };
+    for (let at = 0, part = 1; at < body.length; at += 4 * MiB, part++) {
+      const res = await api(`/vaults/default/uploads/${uploadId}/parts/${part}`, {
+        method: 'PUT',
+        body: new Uint8Array(body.subarray(at, at + 4 * MiB)),
+      });
+      assert.equal(res.status, 200);
+    }
+    assert.equal(
+      (await api(`/vaults/default/uploads/${uploadId}/complete`, { method: 'POST' })).status,
+      202,
+    );
+    const done = await eventually(
+      async () => {
+        const u = (await (await api(`/vaults/default/uploads/${uploadId}`)).json()) as {
+          state: string;
+        };
+        return u.state === 'dispersing' ? undefined : u;
+      },
+      'the dispersal to finish',
+      240_000,
+    );
+    assert.equal(done.state, 'committed', JSON.stringify(done));
+  }
+
+  /** Runs curl (on the machine) with `args`; resolves with its exit code and stderr. */
+  function curl(args: string[]): Promise<{ code: number; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('curl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+    });
+  }
+
+  before(async () => {
+    dir = await tempDir('dsn-http-stream');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('curl -L downloads a 50 MiB object byte-exact, and a Range above the limit too, through the 307 to the reader', async () => {
+    // Prepare
+    const body = randomBytes(50 * MiB + 123);
+    await stagedPut('movies/big.bin', body);
+    const url = `${cloud.endpoints.api}/vaults/default/objects/movies/big.bin`;
+
+    // Act
+    const redirect = await api('/vaults/default/objects/movies/big.bin', { redirect: 'manual' });
+    const whole = await curl(['-sS', '-f', '-L', '-o', join(dir.path, 'whole'), url]);
+    const ranged = await curl([
+      '-sS',
+      '-f',
+      '-L',
+      '-r',
+      `${MiB + 7}-${12 * MiB}`,
+      '-o',
+      join(dir.path, 'range'),
+      url,
+    ]);
+
+    // Assess
+    assert.equal(redirect.status, 307);
+    const location = new URL(redirect.headers.get('location') ?? '');
+    assert.equal(location.hostname, '127.0.0.1');
+    assert.equal(location.pathname, '/vaults/default/objects/movies/big.bin');
+    assert.equal(whole.code, 0, whole.stderr);
+    const got = await readFile(join(dir.path, 'whole'));
+    assert.equal(got.length, body.length);
+    assert.ok(got.equals(body), 'byte-exact');
+    assert.equal(ranged.code, 0, ranged.stderr);
+    assert.ok(
+      (await readFile(join(dir.path, 'range'))).equals(body.subarray(MiB + 7, 12 * MiB + 1)),
+    );
+  });
+
+  test('the reader refuses a URL whose grant is altered, or for another object, with 403', async () => {
+    // Prepare
+    const body = randomBytes(5 * MiB);
+    await stagedPut('movies/small.bin', body);
+    const redirect = await api('/vaults/default/objects/movies/small.bin', { redirect: 'manual' });
+    const location = new URL(redirect.headers.get('location') ?? '');
+    const token = location.searchParams.get('grant') ?? '';
+
+    // Act
+    const altered = new URL(location);
+    altered.searchParams.set('grant', `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`);
+    const moved = new URL(location);
+    moved.pathname = '/vaults/default/objects/movies/big.bin';
+    const none = new URL(location);
+    none.search = '';
+    const [a, m, n, ok] = await Promise.all([
+      fetch(altered),
+      fetch(moved),
+      fetch(none),
+      fetch(location),
+    ]);
+
+    // Assess
+    for (const r of [a, m, n]) assert.equal(r.status, 403);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('content-length'), String(body.length));
+    assert.ok(Buffer.from(await ok.arrayBuffer()).equals(body));
   });
 });

@@ -29,6 +29,7 @@ const env = {
   DSN_PARTICIPANTS_TABLE: 'participants',
   DSN_LISTENERS_TABLE: 'listeners',
   DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
+  DSN_READER_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -58,6 +59,7 @@ test('a complete environment gives the typed configuration', () => {
     participantsTable: 'participants',
     listenersTable: 'listeners',
     listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
+    readerUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
   });
 });
 
@@ -91,6 +93,7 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       /integer >= 0, got "-1"/,
     ],
     [{ DSN_WORK_MAX_ATTEMPTS: '0' }, 'DSN_WORK_MAX_ATTEMPTS', /from 1 to 100, got "0"/],
+    [{ DSN_READER_URL: 'reader' }, 'DSN_READER_URL', /http\(s\) URL, got "reader"/],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(

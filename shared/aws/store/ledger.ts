@@ -60,9 +60,10 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
     reason: item.reason === undefined ? undefined : String(item.reason),
     tasksDone: item.tasksDone === true,
-    attributes: item.attributes === undefined ? undefined : (item.attributes as ObjectAttributes),
-    precondition: item.precondition === undefined ? undefined : (item.precondition as Precondition),
-    refused: item.refused === undefined ? undefined : String(item.refused),
+    // Present only when written, as records written before them read.
+    ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
+    ...(item.precondition === undefined ? {} : { precondition: item.precondition as Precondition }),
+    ...(item.refused === undefined ? {} : { refused: String(item.refused) }),
   };
 }
 

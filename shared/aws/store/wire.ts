@@ -29,6 +29,7 @@ import { SnsEventBus } from './events.ts';
 import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
+import { DynamoReadGrantStore } from './read-grants.ts';
 import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
 import { DynamoVaultStore } from './vault-store.ts';
@@ -188,6 +189,18 @@ export function wireReader(rt: Runtime): ReaderDeps {
   };
 }
 
+/** The reader function: read grants, and reads. */
+export function wireGrantedReader(rt: Runtime) {
+  const { controlTable } = loadConfig(rt.env, ['controlTable']);
+  return {
+    reader: wireReader(rt),
+    grants: {
+      grants: new DynamoReadGrantStore(rt.clients.documents, controlTable),
+      clock: rt.clock,
+    },
+  };
+}
+
 /** Everything the HTTP API serves of the store: vaults, reads, writes, deletes, revisions. */
 export function wireStoreApi(rt: Runtime) {
   const config = loadConfig(rt.env, [
@@ -200,6 +213,8 @@ export function wireStoreApi(rt: Runtime) {
     'statusTopicArn',
     'repairQueueUrl',
     'dataMemoryBytes',
+    'controlTable',
+    'readerUrl',
   ]);
   const { pool, unitS3 } = wireSlices(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
@@ -230,5 +245,11 @@ export function wireStoreApi(rt: Runtime) {
     deleter,
     ledger: writer.ledger,
     uploads: wireUploads(rt),
+    /** Reads above the payload limit go to the reader function, with a grant. */
+    grants: {
+      grants: new DynamoReadGrantStore(rt.clients.documents, config.controlTable),
+      clock: rt.clock,
+    },
+    readerUrl: config.readerUrl,
   };
 }

@@ -19,6 +19,7 @@ function cli(replies: Record<string, unknown> = {}) {
   const calls: Array<{ method: string; path: string; body?: unknown }> = [];
   const runs: Array<{ label: string; ctx: ErrorContext }> = [];
   const printed: Array<{ json: unknown; text: string }> = [];
+  const exits: number[] = [];
   const answer = (method: string, path: string, body?: unknown) => {
     calls.push({ method, path, ...(body === undefined ? {} : { body }) });
     const reply = replies[`${method} ${path}`];
@@ -44,6 +45,7 @@ function cli(replies: Record<string, unknown> = {}) {
         print: (json, human) => printed.push({ json, text: human() }),
         bar: () => NO_PROGRESS,
         about: (names) => Object.assign(ctx, names),
+        exitWith: (code) => exits.push(code),
       };
       await body(session);
     },
@@ -54,7 +56,7 @@ function cli(replies: Record<string, unknown> = {}) {
   registerRepairCommands(program, context);
   registerUnitCommands(program, context);
   const dsn = (...args: string[]) => program.parseAsync(args, { from: 'user' });
-  return { program, dsn, calls, runs, printed };
+  return { program, dsn, calls, runs, printed, exits };
 }
 
 const apiNotFound = () => new ApiError(404, 'NotFound', 'Not Found');
@@ -170,7 +172,7 @@ test('explain reads every page of segments and reports the worst verdict of them
     readThreshold: 2,
     segmentCount: 3,
   };
-  const { dsn, calls, printed } = cli({
+  const { dsn, calls, printed, exits } = cli({
     'GET /vaults/photos/objects/a.jpg?explain': {
       ...base,
       verdict: 'healthy',
@@ -198,5 +200,6 @@ test('explain reads every page of segments and reports the worst verdict of them
   const shown = printed[0]?.json as { verdict: string; minGood: number; segments: unknown[] };
   assert.equal(shown.verdict, 'degraded');
   assert.equal(shown.minGood, 2);
+  assert.deepEqual(exits, [3], 'degraded exits 3, as fsck-style tools do');
   assert.equal(shown.segments.length, 3);
 });

@@ -30,6 +30,7 @@ function cli(replies: Record<string, unknown> = {}) {
         print: (_json, human) => printed.push(human()),
         bar: () => NO_PROGRESS,
         about: (names) => Object.assign(ctx, names),
+        exitWith: () => {},
       };
       await body(session);
     },

@@ -1,0 +1,64 @@
+/**
+ * The reader function: streams objects above the API's payload limit through a Lambda function
+ * URL in RESPONSE_STREAM mode. The API answers such a GET with 307 and a Location here that
+ * carries a read grant (shared/store/read-grant.ts); this serves the granted revision, Range
+ * included, segment by segment, so memory stays bounded whatever the size.
+ */
+
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { runtime } from '../shared/aws/runtime.ts';
+import { wireGrantedReader } from '../shared/aws/store/wire.ts';
+import { objectHeaders, openEntry, redeemRead } from '../shared/store/index.ts';
+import { toErrorResult } from './http.ts';
+
+/** What the Lambda Node.js runtime provides to response-streaming handlers. */
+interface StreamingRuntime {
+  streamifyResponse(
+    handler: (event: APIGatewayProxyEventV2, stream: Writable) => Promise<void>,
+  ): unknown;
+  HttpResponseStream: {
+    from(
+      stream: Writable,
+      prelude: { statusCode: number; headers: Record<string, string> },
+    ): Writable;
+  };
+}
+declare const awslambda: StreamingRuntime;
+
+const rt = runtime('store');
+const { reader, grants } = wireGrantedReader(rt);
+
+export const handler = awslambda.streamifyResponse(async (event, stream) => {
+  let started = false;
+  try {
+    const entry = await redeemRead(grants, event.rawPath, event.queryStringParameters?.grant);
+    const opened = openEntry(reader, entry, event.headers.range);
+    const { start, end } = opened.range;
+    const headers: Record<string, string> = {
+      ...objectHeaders(entry),
+      'content-length': String(end - start),
+    };
+    if (event.headers.range) headers['content-range'] = `bytes ${start}-${end - 1}/${entry.size}`;
+    const out = awslambda.HttpResponseStream.from(stream, {
+      statusCode: event.headers.range ? 206 : 200,
+      headers,
+    });
+    started = true;
+    // pipeline waits for the client to take each part: one segment ahead at most is held.
+    await pipeline(opened.body, out);
+  } catch (err) {
+    // Once bytes went out the status is said: the body ends short of its content-length.
+    if (started) {
+      rt.log.error('read cut short', err, { path: event.rawPath });
+      return;
+    }
+    const result = toErrorResult(err, rt.log);
+    const out = awslambda.HttpResponseStream.from(stream, {
+      statusCode: result.statusCode ?? 500,
+      headers: (result.headers ?? {}) as Record<string, string>,
+    });
+    out.end(result.body);
+  }
+});

@@ -1,0 +1,113 @@
+/**
+ * Lambda function URLs: each function that declares `url:` in serverless.yml gets its own HTTP
+ * server on a loopback port, as each gets its own host on AWS (`https://<id>.lambda-url...`),
+ * so a handler sees the same `rawPath`. The event is payload format 2.0 with the `$default`
+ * route. In `RESPONSE_STREAM` mode the handler's prelude and chunks go out as it writes them,
+ * one chunk in flight at a time (invoker.ts), so a large read streams in bounded memory; in
+ * `BUFFERED` mode the result is written as the HTTP API writes one.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { buildEvent, LAMBDA_MAX_REQUEST, writeProxyResult } from './http-api.ts';
+import type { ResponseSink } from './invoker.ts';
+import { listenLoopback } from './ports.ts';
+import type { ServiceFunction } from './service.ts';
+
+export interface FunctionUrlOptions {
+  accountId: string;
+  invoke(functionKey: string, event: unknown): Promise<unknown>;
+  invokeStreaming(functionKey: string, event: unknown, sink: ResponseSink): Promise<unknown>;
+  log?: (line: string) => void;
+}
+
+export interface FunctionUrlHandle {
+  functionKey: string;
+  /** As AWS gives `FunctionUrl`: with a trailing `/`. */
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** Lambda's answer when the function fails before any byte went out. */
+function lambdaError(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify({ Message: message });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > LAMBDA_MAX_REQUEST) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A sink writing a streamed invocation to `res`, waiting for the client at each chunk. */
+function responseSink(res: ServerResponse): ResponseSink {
+  const gone = new Promise<never>((_, reject) => {
+    res.once('close', () => {
+      if (!res.writableFinished) reject(new Error('the client closed the connection'));
+    });
+  });
+  gone.catch(() => {});
+  const head: ResponseSink['head'] = (prelude) => {
+    if (res.headersSent) return;
+    const headers: Record<string, string | string[]> = { ...(prelude.headers ?? {}) };
+    if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
+    res.writeHead(prelude.statusCode ?? 200, headers);
+  };
+  return {
+    head,
+    write: (chunk) => {
+      head({});
+      if (res.destroyed) return Promise.reject(new Error('the client closed the connection'));
+      if (res.write(chunk)) return Promise.resolve();
+      return Promise.race([new Promise<void>((resolve) => res.once('drain', resolve)), gone]);
+    },
+  };
+}
+
+/** Starts the function URL of `fn` on an ephemeral loopback port. */
+export async function startFunctionUrl(
+  fn: ServiceFunction & { url: NonNullable<ServiceFunction['url']> },
+  opts: FunctionUrlOptions,
+): Promise<FunctionUrlHandle> {
+  const streaming = fn.url.invokeMode === 'RESPONSE_STREAM';
+  const server = createServer(async (req, res) => {
+    try {
+      const body = await readBody(req);
+      if (!body) return lambdaError(res, 413, 'Request must be smaller than 6291456 bytes');
+      const event = buildEvent(req, body, { routeKey: '$default' }, {}, opts.accountId);
+      if (!streaming) {
+        writeProxyResult(res, await opts.invoke(fn.key, event));
+        return;
+      }
+      await opts.invokeStreaming(fn.key, event, responseSink(res));
+      if (!res.headersSent) res.writeHead(200);
+      res.end();
+    } catch (err) {
+      opts.log?.(
+        `${fn.key} url ${req.method} ${req.url}: ${(err as Error).name}: ${(err as Error).message}`,
+      );
+      if (!res.headersSent) lambdaError(res, 502, 'Internal Server Error');
+      else res.destroy();
+    }
+  });
+  const port = await listenLoopback(server, 0, `the function URL of ${fn.key}`);
+  return {
+    functionKey: fn.key,
+    url: `http://127.0.0.1:${port}/`,
+    server,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
