@@ -18,7 +18,6 @@ import {
   getUpload,
   grantRead,
   INLINE_LIMIT,
-  type IndexEntry,
   listObjects,
   noneMatch,
   objectHeaders,

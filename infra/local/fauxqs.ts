@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
+import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
 import { recoverS3Store } from './s3-recovery.ts';
 
 interface QueueStore {
@@ -218,6 +219,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       const store = loadedS3Store;
       if (!store) throw new Error('fauxqs listened before loading its S3 store');
       installConditionalWrites(server as import('node:http').Server, store);
+      installListParts(server as import('node:http').Server, store as unknown as MultipartLookup);
       opts.onServer?.(server as import('node:http').Server);
     },
   );

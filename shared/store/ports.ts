@@ -230,6 +230,34 @@ export interface StagingStore {
   deleteUpload(uploadId: string): Promise<void>;
 }
 
+/** A part of an S3 multipart upload, as the staging bucket lists it. */
+export interface MultipartPart {
+  part: number;
+  size: number;
+  etag: string;
+}
+
+/**
+ * Presigned multipart uploads into the staging bucket: the client PUTs parts straight to S3,
+ * and completing joins them into the object staged as part 1, which the disperser reads as it
+ * reads proxied parts.
+ */
+export interface MultipartStaging {
+  /** Starts the multipart upload of `uploadId`'s staged object; returns S3's upload id. */
+  openMultipart(uploadId: string): Promise<string>;
+  /** A URL to PUT part `part` (1-based) with, good for `expiresInSeconds`. */
+  presignPart(
+    uploadId: string,
+    multipartId: string,
+    part: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  /** The parts uploaded so far, in order; undefined once the multipart upload is gone. */
+  listMultipartParts(uploadId: string, multipartId: string): Promise<MultipartPart[] | undefined>;
+  /** Joins `parts` into the staged object. */
+  completeMultipart(uploadId: string, multipartId: string, parts: MultipartPart[]): Promise<void>;
+}
+
 export interface DispersalQueue {
   enqueue(uploadId: string): Promise<void>;
 }

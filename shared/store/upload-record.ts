@@ -17,4 +17,14 @@ export interface Upload {
   sha256?: string;
   reason?: string;
   failedUnits?: number[];
+  /** A presigned upload: parts go straight to the staging bucket's multipart upload. */
+  presigned?: {
+    /** S3's id of the multipart upload. */
+    multipartId: string;
+    partSize: number;
+    /** Parts planned for the size given: 1..parts, the last one shorter. */
+    parts: number;
+    /** When the part URLs stop working (ISO 8601). */
+    urlsExpireAt: string;
+  };
 }

@@ -5,7 +5,7 @@
  * the object's size. Completing only queues the dispersal: the client polls the upload.
  */
 import { randomBytes } from 'node:crypto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import {
   describeError,
@@ -25,13 +25,44 @@ import {
   strictObject,
 } from '../validate.ts';
 import { objectKeySchema } from './object-key.ts';
-import type { DispersalQueue, StagingStore, UploadStore, VaultStore } from './ports.ts';
+import type {
+  DispersalQueue,
+  MultipartPart,
+  MultipartStaging,
+  StagingStore,
+  UploadStore,
+  VaultStore,
+} from './ports.ts';
 import type { Upload } from './upload-record.ts';
 import { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
 export const MAX_PARTS = 10_000;
 
-/** The body of `POST /vaults/{vault}/uploads`: the key the object will have. */
-export const createUploadSchema = strictObject({ key: objectKeySchema }, 'an upload field');
+const MiB = 1024 * 1024;
+/** S3's multipart part sizes: every part but the last at least 5 MiB, none above 5 GiB. */
+export const MIN_PRESIGNED_PART = 5 * MiB;
+export const MAX_PRESIGNED_PART = 5 * 1024 * MiB;
+/**
+ * Parts one presigned upload may plan: each URL is about 1 KB (more with a session token), and
+ * the answer that carries them must stay within Lambda's 6 MB. With 5 GiB parts: 5 TiB.
+ */
+export const MAX_PRESIGNED_PARTS = 1000;
+/** How long presigned part URLs work; a Lambda role's session may end them sooner. */
+export const PRESIGNED_URL_SECONDS = 3600;
+
+/**
+ * The body of `POST /vaults/{vault}/uploads`: the key the object will have, and for a presigned
+ * upload (`presigned: true`) its size in bytes and, optionally, the part size (default: 8 MiB,
+ * or more so that the parts stay within MAX_PRESIGNED_PARTS).
+ */
+export const createUploadSchema = strictObject(
+  {
+    key: objectKeySchema,
+    presigned: z.boolean().optional(),
+    size: integer(1, MAX_PRESIGNED_PARTS * MAX_PRESIGNED_PART).optional(),
+    partSize: integer(MIN_PRESIGNED_PART, MAX_PRESIGNED_PART).optional(),
+  },
+  'an upload field',
+);
 
 /** A part number, 1-based, as S3's multipart uploads count them. */
 export const partNumberSchema = integer(1, MAX_PARTS, `must be an integer 1..${MAX_PARTS}`);
@@ -73,6 +104,26 @@ export interface UploadDeps {
   staging: StagingStore;
   dispersal: DispersalQueue;
   clock: Clock;
+  /** Presigned uploads, where the deployment offers them. */
+  multipart?: MultipartStaging;
+}
+
+/** An upload as `POST .../uploads` answers it: a presigned one with its part URLs. */
+export type CreatedUpload = Upload & { urls?: Array<{ part: number; url: string }> };
+
+/** The part size and count of a presigned upload of `size` bytes. @throws InvalidParameterError */
+function planParts(
+  size: number,
+  partSize: number | undefined,
+): { partSize: number; parts: number } {
+  const chosen = partSize ?? Math.max(8 * MiB, Math.ceil(size / MAX_PRESIGNED_PARTS / MiB) * MiB);
+  const parts = Math.ceil(size / chosen);
+  if (parts > MAX_PRESIGNED_PARTS)
+    throw new InvalidParameterError(
+      'partSize',
+      `must make at most ${MAX_PRESIGNED_PARTS} parts of ${size} bytes (at least ${Math.ceil(size / MAX_PRESIGNED_PARTS)}), got ${chosen}`,
+    );
+  return { partSize: chosen, parts };
 }
 
 /** An upload's record and staged parts go this long after it opened, completed or not. */
@@ -90,9 +141,20 @@ export async function createUpload(
   vault: string,
   body: unknown,
   caller: string,
-): Promise<Upload> {
+): Promise<CreatedUpload> {
   await deps.vaults.get(vault);
-  const { key } = parseWith(createUploadSchema, body);
+  const request = parseWith(createUploadSchema, body);
+  const { key } = request;
+  if (!request.presigned && (request.size !== undefined || request.partSize !== undefined))
+    throw new InvalidParameterError(
+      request.size !== undefined ? 'size' : 'partSize',
+      'is taken only with "presigned": true',
+    );
+  if (request.presigned && request.size === undefined)
+    throw new InvalidParameterError('size', 'is required with "presigned": true (bytes, >= 1)');
+  if (request.presigned && !deps.multipart)
+    throw new InvalidParameterError('presigned', 'this deployment offers no presigned uploads');
+  const plan = request.presigned ? planParts(request.size as number, request.partSize) : undefined;
   const now = deps.clock.now();
   const upload: Upload = {
     uploadId: `u${now.toString(36)}${randomBytes(8).toString('hex')}`,
@@ -106,8 +168,49 @@ export async function createUpload(
   const expiresAt = now + UPLOAD_LIFETIME_MS;
   if (!(await deps.uploads.admit(caller, upload.uploadId, expiresAt, MAX_OPEN_UPLOADS, now)))
     throw new UploadQuotaExceededError(caller, MAX_OPEN_UPLOADS);
+  if (!plan || !deps.multipart) {
+    await deps.uploads.create(upload);
+    return upload;
+  }
+  const multipart = deps.multipart;
+  const multipartId = await multipart.openMultipart(upload.uploadId);
+  upload.presigned = {
+    multipartId,
+    ...plan,
+    urlsExpireAt: new Date(now + PRESIGNED_URL_SECONDS * 1000).toISOString(),
+  };
   await deps.uploads.create(upload);
-  return upload;
+  const urls = await Promise.all(
+    Array.from({ length: plan.parts }, async (_, i) => ({
+      part: i + 1,
+      url: await multipart.presignPart(upload.uploadId, multipartId, i + 1, PRESIGNED_URL_SECONDS),
+    })),
+  );
+  return { ...upload, urls };
+}
+
+/**
+ * Joins a presigned upload's parts into its staged object, once they are 1..N with no gap and
+ * every part but the last at least 5 MiB (S3's rule). Nothing to do once joined (a repeated
+ * completion). @throws InvalidParameterError on `parts`.
+ */
+async function joinPresignedParts(deps: UploadDeps, upload: Upload): Promise<void> {
+  const presigned = upload.presigned;
+  if (!presigned || !deps.multipart) return;
+  const parts = await deps.multipart.listMultipartParts(upload.uploadId, presigned.multipartId);
+  if (parts === undefined) return;
+  const gap = parts.findIndex((p, i) => p.part !== i + 1);
+  const small = parts.findIndex((p, i) => i < parts.length - 1 && p.size < MIN_PRESIGNED_PART);
+  const wrong =
+    parts.length === 0
+      ? 'no part was uploaded'
+      : gap >= 0
+        ? `part ${gap + 1} is missing (parts must be 1..N with no gap)`
+        : small >= 0
+          ? `part ${small + 1} is ${(parts[small] as MultipartPart).size} bytes; every part but the last must be at least ${MIN_PRESIGNED_PART} (5 MiB)`
+          : undefined;
+  if (wrong) throw new InvalidParameterError('parts', wrong);
+  await deps.multipart.completeMultipart(upload.uploadId, presigned.multipartId, parts);
 }
 
 async function openUpload(deps: UploadDeps, vault: string, uploadId: string): Promise<Upload> {
@@ -134,6 +237,8 @@ export async function putPart(
 ): Promise<void> {
   parseWith(partNumberSchema, part, { name: 'part' });
   const upload = await openUpload(deps, vault, uploadId);
+  if (upload.presigned)
+    throw new UploadStateError(uploadId, 'is presigned: its parts go to their presigned URLs');
   if (upload.state !== 'open')
     throw new UploadStateError(uploadId, `is ${upload.state}; parts are taken only while open`);
   await deps.staging.putPart(uploadId, part, body);
@@ -165,6 +270,12 @@ export async function completeUpload(
       return openUpload(deps, vault, uploadId);
   } else if (upload.state !== 'dispersing' || upload.parts !== undefined) {
     return upload;
+  }
+  try {
+    await joinPresignedParts(deps, upload);
+  } catch (err) {
+    await deps.uploads.transition(uploadId, ['dispersing'], { state: 'open' });
+    throw err;
   }
   const parts = await deps.staging.listParts(uploadId);
   const gap = parts.findIndex((p, i) => p.part !== i + 1);

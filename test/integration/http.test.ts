@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
@@ -18,6 +18,19 @@ import {
 } from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
+
+/** Runs curl (on the machine) with `args`; resolves with its exit code and stderr. */
+function curl(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+}
 
 describe('plain HTTP on objects', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -282,19 +295,6 @@ describe('GET of any size', () => {
     assert.equal(done.state, 'committed', JSON.stringify(done));
   }
 
-  /** Runs curl (on the machine) with `args`; resolves with its exit code and stderr. */
-  function curl(args: string[]): Promise<{ code: number; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('curl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
-    });
-  }
-
   before(async () => {
     dir = await tempDir('dsn-http-stream');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
@@ -367,5 +367,164 @@ describe('GET of any size', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('content-length'), String(body.length));
     assert.ok(Buffer.from(await ok.arrayBuffer()).equals(body));
+  });
+});
+
+describe('presigned multipart uploads', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  const MiB = 1024 * 1024;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+  type Created = {
+    uploadId: string;
+    presigned: { partSize: number; parts: number; urlsExpireAt: string };
+    urls: Array<{ part: number; url: string }>;
+  };
+  const create = async (body: object) => {
+    const res = await api('/vaults/default/uploads', {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as Created & { error?: { message: string } },
+    };
+  };
+  const waitDone = (uploadId: string) =>
+    eventually(
+      async () => {
+        const u = (await (await api(`/vaults/default/uploads/${uploadId}`)).json()) as {
+          state: string;
+          sha256?: string;
+        };
+        return u.state === 'dispersing' ? undefined : u;
+      },
+      'the dispersal to finish',
+      240_000,
+    );
+
+  before(async () => {
+    dir = await tempDir('dsn-http-presigned');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('a 50 MiB upload PUT part by part with curl to presigned URLs commits and reads back exact', async () => {
+    // Prepare
+    const body = randomBytes(50 * MiB + 321);
+    const { status, body: created } = await create({
+      key: 'presigned/50mib.bin',
+      presigned: true,
+      size: body.length,
+    });
+    assert.equal(status, 201, JSON.stringify(created));
+    assert.equal(created.presigned.partSize, 8 * MiB);
+    assert.equal(created.urls.length, 7);
+
+    // Act: each part straight to S3 (the staging bucket), in reverse order.
+    for (const { part, url } of [...created.urls].reverse()) {
+      const file = join(dir.path, `part-${part}`);
+      const start = (part - 1) * created.presigned.partSize;
+      await writeFile(file, body.subarray(start, start + created.presigned.partSize));
+      // -T: a PUT of the file as it is (curl's --data-binary would label it a form, which fauxqs
+      // cannot parse; S3 takes either).
+      const put = await curl(['-sS', '-f', '-T', file, url]);
+      assert.equal(put.code, 0, put.stderr);
+    }
+    const proxied = await api(`/vaults/default/uploads/${created.uploadId}/parts/1`, {
+      method: 'PUT',
+      body: 'x',
+    });
+    const complete = await api(`/vaults/default/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+    });
+    const done = await waitDone(created.uploadId);
+    const got = await curl([
+      '-sS',
+      '-f',
+      '-L',
+      '-o',
+      join(dir.path, 'back'),
+      `${cloud.endpoints.api}/vaults/default/objects/presigned/50mib.bin`,
+    ]);
+
+    // Assess
+    assert.equal(proxied.status, 409, 'a presigned upload takes no proxied parts');
+    assert.equal(complete.status, 202);
+    assert.equal(done.state, 'committed', JSON.stringify(done));
+    assert.equal(done.sha256, createHash('sha256').update(body).digest('hex'));
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok((await readFile(join(dir.path, 'back'))).equals(body), 'byte-exact');
+  });
+
+  test('a presigned upload with a part below 5 MiB before the last, or a gap, is refused at completion naming the rule', async () => {
+    // Prepare
+    const { body: created } = await create({
+      key: 'presigned/small.bin',
+      presigned: true,
+      size: 12 * MiB,
+      partSize: 5 * MiB,
+    });
+    const part = async (n: number, size: number) => {
+      const res = await fetch(created.urls[n - 1]?.url ?? '', {
+        method: 'PUT',
+        body: new Uint8Array(randomBytes(size)),
+      });
+      assert.equal(res.status, 200, await res.text());
+    };
+
+    // Act
+    await part(1, MiB);
+    await part(3, MiB);
+    const gap = await api(`/vaults/default/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+    });
+    await part(2, MiB);
+    const small = await api(`/vaults/default/uploads/${created.uploadId}/complete`, {
+      method: 'POST',
+    });
+
+    // Assess
+    assert.equal(gap.status, 400);
+    assert.match(
+      ((await gap.json()) as { error: { message: string } }).error.message,
+      /^parts: part 2 is missing/,
+    );
+    assert.equal(small.status, 400);
+    assert.match(
+      ((await small.json()) as { error: { message: string } }).error.message,
+      /^parts: part 1 is 1048576 bytes; every part but the last must be at least 5242880/,
+    );
+  });
+
+  test('bad presigned requests are 400s naming the field and rule', async () => {
+    // Act
+    const noSize = await create({ key: 'p/a', presigned: true });
+    const tinyParts = await create({ key: 'p/a', presigned: true, size: 10, partSize: MiB });
+    const tooMany = await create({
+      key: 'p/a',
+      presigned: true,
+      size: 6000 * 5 * MiB,
+      partSize: 5 * MiB,
+    });
+    const sizeAlone = await create({ key: 'p/a', size: 10 });
+
+    // Assess
+    assert.deepEqual(
+      [noSize, tinyParts, tooMany, sizeAlone].map((r) => [
+        r.status,
+        r.body.error?.message.split(':')[0],
+      ]),
+      [
+        [400, 'size'],
+        [400, 'partSize'],
+        [400, 'partSize'],
+        [400, 'size'],
+      ],
+    );
   });
 });

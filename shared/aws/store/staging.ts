@@ -1,11 +1,16 @@
 /** Staged uploads on AWS: parts in the staging bucket, records in the control table, a dispersal queue. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  NoSuchUpload,
   PutObjectCommand,
   paginateListObjectsV2,
+  paginateListParts,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -16,22 +21,93 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type {
   DispersalQueue,
+  MultipartPart,
+  MultipartStaging,
   StagingStore,
   Upload,
   UploadState,
   UploadStore,
 } from '../../store/index.ts';
+import { presignedUrl } from '../presign.ts';
 
 const partKey = (uploadId: string, part: number) =>
   `uploads/${uploadId}/${String(part).padStart(5, '0')}`;
 
-export class S3StagingStore implements StagingStore {
+export class S3StagingStore implements StagingStore, MultipartStaging {
   private readonly s3: S3Client;
   private readonly bucket: string;
+  /** Signs part URLs: a client that adds no checksum of its own (see presign.ts). */
+  private readonly presigner: S3Client | undefined;
 
-  constructor(s3: S3Client, bucket: string) {
+  constructor(s3: S3Client, bucket: string, presigner?: S3Client) {
     this.s3 = s3;
     this.bucket = bucket;
+    this.presigner = presigner;
+  }
+
+  async openMultipart(uploadId: string): Promise<string> {
+    // The joined object is staged as part 1: the disperser reads it as any staged upload.
+    const out = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: partKey(uploadId, 1) }),
+    );
+    if (!out.UploadId) throw new Error('S3 answered CreateMultipartUpload with no UploadId');
+    return out.UploadId;
+  }
+
+  presignPart(
+    uploadId: string,
+    multipartId: string,
+    part: number,
+    expiresInSeconds: number,
+  ): Promise<string> {
+    if (!this.presigner) throw new Error('this staging store was built without a presigner');
+    return presignedUrl(
+      this.presigner,
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: partKey(uploadId, 1),
+        UploadId: multipartId,
+        PartNumber: part,
+      }),
+      expiresInSeconds,
+    );
+  }
+
+  async listMultipartParts(
+    uploadId: string,
+    multipartId: string,
+  ): Promise<MultipartPart[] | undefined> {
+    const parts: MultipartPart[] = [];
+    try {
+      const pages = paginateListParts(
+        { client: this.s3 },
+        { Bucket: this.bucket, Key: partKey(uploadId, 1), UploadId: multipartId },
+      );
+      for await (const page of pages) {
+        for (const p of page.Parts ?? [])
+          parts.push({ part: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '' });
+      }
+    } catch (err) {
+      // Completed (or aborted) already: its parts are joined, or gone.
+      if (err instanceof NoSuchUpload || (err as Error).name === 'NoSuchUpload') return undefined;
+      throw err;
+    }
+    return parts.sort((a, b) => a.part - b.part);
+  }
+
+  async completeMultipart(
+    uploadId: string,
+    multipartId: string,
+    parts: MultipartPart[],
+  ): Promise<void> {
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: partKey(uploadId, 1),
+        UploadId: multipartId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part, ETag: p.etag })) },
+      }),
+    );
   }
 
   async putPart(uploadId: string, part: number, body: Uint8Array): Promise<void> {

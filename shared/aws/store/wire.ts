@@ -154,13 +154,27 @@ export function wireWriter(rt: Runtime) {
   return { writer, commitWaitMs: config.commitWaitMs };
 }
 
+/**
+ * The S3 client that signs presigned part URLs: like the runtime's, but adding no checksum of
+ * its own, which would bind a URL to the checksum of an empty body.
+ */
+const wirePresigner = perRuntime(
+  (rt) =>
+    new S3Client({
+      forcePathStyle: rt.clients.s3.config.forcePathStyle,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    }),
+);
+
 /** Staged uploads: records, staging bucket, the dispersal queue, and the writer behind them. */
 export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
   const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
+  const staging = new S3StagingStore(rt.clients.s3, config.stagingBucket, wirePresigner(rt));
   return {
     vaults: wireVaults(rt),
     uploads: new DynamoUploadStore(rt.clients.documents, config.controlTable),
-    staging: new S3StagingStore(rt.clients.s3, config.stagingBucket),
+    staging,
+    multipart: staging,
     dispersal: new SqsDispersalQueue(rt.clients.sqs, config.dispersalQueueUrl),
     clock: rt.clock,
   };
