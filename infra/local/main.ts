@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PORT_VARIABLES, type PortName, startLocalCloud } from './cloud.ts';
 import { releaseDataDirLockSync } from './data-lock.ts';
+import { functionLogicalId } from './provision.ts';
 import { handleStopSignals, STOP_LIMIT_MS } from './stop-signals.ts';
 
 const DEFAULT_PORTS: Record<PortName, number> = {
@@ -63,6 +64,12 @@ async function main(): Promise<void> {
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
     `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
+    ...service.functions
+      .filter((fn) => fn.url)
+      .map(
+        (fn) =>
+          `  Function URL    ${cloud.attribute(`${functionLogicalId(fn.key)}Url`, 'FunctionUrl')}   (${fn.key}, ${fn.url?.invokeMode})`,
+      ),
     '',
     `  resources: ${count('AWS::S3::Bucket')} buckets, ${count('AWS::SNS::Topic')} topics, ${count('AWS::SQS::Queue')} queues, ${count('AWS::DynamoDB::Table')} tables, ${Object.keys(service.stateMachines).length} state machines; not emulated: ${stack.notEmulated.size} (IAM and policies)`,
     '  functions:',
