@@ -85,9 +85,16 @@ const GRANTS: Record<string, Record<string, string>> = {
     WorkQueue: 'sqs:SendMessage',
     WorkTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     StagingBucket: 's3:ListBucket',
-    'StagingBucket/*': 's3:PutObject',
+    'StagingBucket/*': 's3:ListMultipartUploadParts s3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+  },
+  /** Streams reads above the API's payload limit to holders of a read grant. */
+  ReaderRole: {
+    logs: LOGS,
+    ControlTable: 'dynamodb:GetItem',
+    RepairQueue: 'sqs:SendMessage',
+    'Unit*Bucket/*': 's3:GetObject',
   },
   DisperserRole: {
     logs: LOGS,
@@ -164,7 +171,8 @@ const GRANTS: Record<string, Record<string, string>> = {
 
 /** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
 const CONTROL_KEYS: Record<string, string[]> = {
-  ApiRole: ['upload/*', 'rebuild#*'],
+  ApiRole: ['upload/*', 'rebuild#*', 'read/*'],
+  ReaderRole: ['read/*'],
   DisperserRole: ['upload/*'],
   RebuilderRole: ['rebuild#*'],
 };
