@@ -91,6 +91,41 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
       assert.ok(results.filter((r) => !r.stale).length >= 1);
     });
 
+    it('If-None-Match: * publishes only where no live entry is: a live key refuses it, a deleted one takes it', async (index) => {
+      // Act
+      const created = await index.publish(entryOf('a', r1), { ifNoneMatch: '*' });
+      const again = await index.publish(entryOf('a', r2), { ifNoneMatch: '*' });
+      const redelivered = await index.publish(entryOf('a', r1), { ifNoneMatch: '*' });
+      await index.remove('photos', 'a', r3, KEEP);
+      const afterDelete = await index.publish(entryOf('a', r4), { ifNoneMatch: '*' });
+
+      // Assess
+      assert.equal(created.stale, false);
+      assert.equal(created.refused, undefined);
+      assert.equal(again.refused, true);
+      assert.equal(redelivered.refused, undefined, 'the same revision again is a redelivery');
+      assert.equal(afterDelete.refused, undefined);
+      assert.equal((await index.get('photos', 'a'))?.revision, r4);
+    });
+
+    it('If-Match publishes only over the live entry with that sha256', async (index) => {
+      // Prepare
+      await index.publish(entryOf('a', r1));
+      const changed = { ...entryOf('a', r3), sha256: 'e'.repeat(64) };
+
+      // Act
+      const matched = await index.publish(changed, { ifMatch: 'f'.repeat(64) });
+      const stale = await index.publish(entryOf('a', r4), { ifMatch: 'f'.repeat(64) });
+      const any = await index.publish(entryOf('b', r2), { ifMatch: '*' });
+
+      // Assess
+      assert.deepEqual(matched, { replaced: r1, stale: false });
+      assert.equal(stale.refused, true);
+      assert.equal(any.refused, true, 'If-Match: * needs a live entry');
+      assert.deepEqual(await index.get('photos', 'a'), changed);
+      assert.equal(await index.get('photos', 'b'), undefined);
+    });
+
     it('remove leaves a tombstone: it returns the entry once, and older revisions cannot pass it', async (index) => {
       // Prepare
       await index.publish(entryOf('a', r2));

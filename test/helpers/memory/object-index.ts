@@ -10,6 +10,7 @@ import {
   encodeListingCursor,
   type IndexEntry,
   type ObjectIndex,
+  type Precondition,
 } from '../../../shared/store/index.ts';
 import { byUtf8, document } from './documents.ts';
 
@@ -43,7 +44,23 @@ export class MemoryObjectIndex implements ObjectIndex {
     return { old, stale: false };
   }
 
-  async publish(entry: IndexEntry): Promise<{ replaced?: string; stale: boolean }> {
+  async publish(
+    entry: IndexEntry,
+    precondition?: Precondition,
+  ): Promise<{ replaced?: string; stale: boolean; refused?: boolean }> {
+    if (precondition) {
+      // The adapter's condition: the same revision again, or newer and the precondition holds.
+      const old = this.items.get(entry.vault)?.get(entry.key);
+      const live = old && old.deleted !== true ? old : undefined;
+      const again = old?.revision === entry.revision;
+      const holds =
+        'ifNoneMatch' in precondition
+          ? live === undefined
+          : live !== undefined &&
+            (precondition.ifMatch === '*' || live.sha256 === precondition.ifMatch);
+      const newer = !old || byUtf8(old.revision, entry.revision) <= 0;
+      if (!again && !(newer && holds)) return { stale: false, refused: true };
+    }
     const { old, stale } = this.putIfNewer({ ...entry, deleted: false });
     return { replaced: old && old.deleted !== true ? old.revision : undefined, stale };
   }
