@@ -197,8 +197,18 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       const id = parseWith(revisionIdSchema, event.pathParameters?.revision, { name: 'revision' });
       const record = await s.ledger.get(id);
       if (!record || record.vault !== vault) throw new RevisionNotFoundError(vault, id);
-      const { revision, key, state, size, sha256, failedUnits, reason, createdAt, committedAt } =
-        record;
+      const {
+        revision,
+        key,
+        state,
+        size,
+        sha256,
+        failedUnits,
+        reason,
+        createdAt,
+        committedAt,
+        refused,
+      } = record;
       return json(200, {
         revision,
         key,
@@ -209,6 +219,8 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
         reason,
         createdAt,
         committedAt,
+        // A conditional PUT answered 202 learns here whether its precondition held.
+        refused,
       });
     },
   };

@@ -95,6 +95,44 @@ export function parseObjectAttributes(
   return attributes;
 }
 
+/**
+ * The attributes a JSON body gives (`contentType`, `contentDisposition`, `meta`: a staged or
+ * presigned upload's), under the rules of the PUT headers, with errors naming the body fields.
+ * @throws InvalidParameterError
+ */
+export function attributesFromFields(fields: {
+  contentType?: string;
+  contentDisposition?: string;
+  meta?: Record<string, string>;
+}): ObjectAttributes {
+  const headers: Record<string, string | undefined> = {
+    'content-type': fields.contentType,
+    'content-disposition': fields.contentDisposition,
+  };
+  for (const [name, value] of Object.entries(fields.meta ?? {})) {
+    if (name.length === 0 || name.toLowerCase() !== name || !META_NAME.test(name))
+      throw new InvalidParameterError(
+        `meta.${name}`,
+        'a metadata name must be lower-case letters, digits and "-"',
+      );
+    headers[META_PREFIX + name] = value;
+  }
+  try {
+    return parseObjectAttributes(headers);
+  } catch (err) {
+    if (!(err instanceof InvalidParameterError)) throw err;
+    const field =
+      err.field === 'content-type'
+        ? 'contentType'
+        : err.field === 'content-disposition'
+          ? 'contentDisposition'
+          : err.field === 'x-dsn-meta-*'
+            ? 'meta'
+            : `meta.${err.field.slice(META_PREFIX.length)}`;
+    throw new InvalidParameterError(field, err.rule, { cause: err });
+  }
+}
+
 /** The response headers of an object's attributes; `application/octet-stream` by default. */
 export function attributeHeaders(entry: Pick<ObjectFacts, 'attributes'>): Record<string, string> {
   const a = entry.attributes ?? {};

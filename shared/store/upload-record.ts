@@ -1,3 +1,5 @@
+import type { ObjectAttributes } from './object-attributes.ts';
+
 /** A staged upload as it is stored and returned by the API. */
 export type UploadState = 'open' | 'dispersing' | 'committed' | 'failed' | 'pending';
 
@@ -17,6 +19,8 @@ export interface Upload {
   sha256?: string;
   reason?: string;
   failedUnits?: number[];
+  /** Content type, disposition and user metadata the object will have. */
+  attributes?: ObjectAttributes;
   /** A presigned upload: parts go straight to the staging bucket's multipart upload. */
   presigned?: {
     /** S3's id of the multipart upload. */

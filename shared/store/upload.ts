@@ -24,6 +24,7 @@ import {
   resourceId,
   strictObject,
 } from '../validate.ts';
+import { attributesFromFields } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
 import type {
   DispersalQueue,
@@ -60,6 +61,9 @@ export const createUploadSchema = strictObject(
     presigned: z.boolean().optional(),
     size: integer(1, MAX_PRESIGNED_PARTS * MAX_PRESIGNED_PART).optional(),
     partSize: integer(MIN_PRESIGNED_PART, MAX_PRESIGNED_PART).optional(),
+    contentType: z.string().optional(),
+    contentDisposition: z.string().optional(),
+    meta: z.record(z.string(), z.string()).optional(),
   },
   'an upload field',
 );
@@ -155,6 +159,7 @@ export async function createUpload(
   if (request.presigned && !deps.multipart)
     throw new InvalidParameterError('presigned', 'this deployment offers no presigned uploads');
   const plan = request.presigned ? planParts(request.size as number, request.partSize) : undefined;
+  const attributes = attributesFromFields(request);
   const now = deps.clock.now();
   const upload: Upload = {
     uploadId: `u${now.toString(36)}${randomBytes(8).toString('hex')}`,
@@ -164,6 +169,7 @@ export async function createUpload(
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + UPLOAD_LIFETIME_MS).toISOString(),
     caller,
+    ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
   };
   const expiresAt = now + UPLOAD_LIFETIME_MS;
   if (!(await deps.uploads.admit(caller, upload.uploadId, expiresAt, MAX_OPEN_UPLOADS, now)))
@@ -339,7 +345,10 @@ export async function disperseUpload(
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const p of parts) yield* deps.staging.readPart(uploadId, p.part);
   }
-  const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), { waitMs });
+  const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), {
+    waitMs,
+    attributes: upload.attributes,
+  });
   if (outcome.state === 'committed') {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'committed',

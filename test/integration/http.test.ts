@@ -420,6 +420,9 @@ describe('presigned multipart uploads', () => {
       key: 'presigned/50mib.bin',
       presigned: true,
       size: body.length,
+      contentType: 'video/mp4',
+      contentDisposition: 'attachment; filename="clip.mp4"',
+      meta: { camera: 'x100' },
     });
     assert.equal(status, 201, JSON.stringify(created));
     assert.equal(created.presigned.partSize, 8 * MiB);
@@ -459,6 +462,11 @@ describe('presigned multipart uploads', () => {
     assert.equal(done.sha256, createHash('sha256').update(body).digest('hex'));
     assert.equal(got.code, 0, got.stderr);
     assert.ok((await readFile(join(dir.path, 'back'))).equals(body), 'byte-exact');
+    const head = await api('/vaults/default/objects/presigned/50mib.bin', { method: 'HEAD' });
+    assert.equal(head.headers.get('content-length'), String(body.length));
+    assert.equal(head.headers.get('content-type'), 'video/mp4');
+    assert.equal(head.headers.get('content-disposition'), 'attachment; filename="clip.mp4"');
+    assert.equal(head.headers.get('x-dsn-meta-camera'), 'x100');
   });
 
   test('a presigned upload with a part below 5 MiB before the last, or a gap, is refused at completion naming the rule', async () => {
@@ -512,10 +520,12 @@ describe('presigned multipart uploads', () => {
       partSize: 5 * MiB,
     });
     const sizeAlone = await create({ key: 'p/a', size: 10 });
+    const badMeta = await create({ key: 'p/a', meta: { Camera: 'x' } });
+    const bigMeta = await create({ key: 'p/a', meta: { a: 'x'.repeat(2048) } });
 
     // Assess
     assert.deepEqual(
-      [noSize, tinyParts, tooMany, sizeAlone].map((r) => [
+      [noSize, tinyParts, tooMany, sizeAlone, badMeta, bigMeta].map((r) => [
         r.status,
         r.body.error?.message.split(':')[0],
       ]),
@@ -524,6 +534,8 @@ describe('presigned multipart uploads', () => {
         [400, 'partSize'],
         [400, 'partSize'],
         [400, 'size'],
+        [400, 'meta.Camera'],
+        [400, 'meta'],
       ],
     );
   });

@@ -82,7 +82,7 @@ test('an upload is created for a valid key, and only from a body with nothing el
     [
       { key: 'k', color: 'red' },
       'color',
-      /^is not an upload field \(known: key, presigned, size, partSize\)$/,
+      /^is not an upload field \(known: key, presigned, size, partSize, contentType, contentDisposition, meta\)$/,
     ],
     [{ key: 'k', size: 10 }, 'size', /^is taken only with "presigned": true$/],
     [{ key: 'k', presigned: true }, 'size', /^is required with "presigned": true/],
