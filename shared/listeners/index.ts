@@ -27,7 +27,12 @@ export {
   removeListener,
   showListener,
 } from './listener-registry.ts';
-export { deliverOnNode, type NodeDeps, type NodeOutcome } from './node-delivery.ts';
+export {
+  deliverOnNode,
+  type NodeDeps,
+  type NodeHooks,
+  type NodeOutcome,
+} from './node-delivery.ts';
 export type {
   InitiatorStore,
   ListenerStore,
