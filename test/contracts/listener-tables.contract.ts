@@ -159,5 +159,30 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       assert.equal(await t.listeners.get('photos', 'l1'), undefined);
       assert.deepEqual(await t.listeners.list('photos'), []);
     });
+
+    it('temporary listeners: a renewal moves the expiry of a live one only; the expired ones are found until deleted', async (t) => {
+      // Prepare: one live, one expired, one permanent (times from the wall clock the store reads).
+      const now = Math.floor(Date.now() / 1000);
+      const live = listenerOf('t1', { expiresAt: now + 100 });
+      const gone = listenerOf('t2', { expiresAt: now - 10, node: 2 });
+      const kept = listenerOf('p1');
+      for (const l of [live, gone, kept]) await t.listeners.create(l);
+
+      // Act and assess
+      assert.deepEqual(await t.listeners.expiredTemporary(Date.now()), [gone]);
+      assert.deepEqual(await t.listeners.renew('photos', 't1', now + 200), {
+        ...live,
+        expiresAt: now + 200,
+      });
+      assert.equal((await t.listeners.get('photos', 't1'))?.expiresAt, now + 200);
+      assert.equal(await t.listeners.renew('photos', 't2', now + 200), undefined, 'expired');
+      assert.equal(await t.listeners.renew('photos', 'p1', now + 200), undefined, 'permanent');
+      assert.equal(await t.listeners.renew('photos', 'nope', now + 200), undefined, 'unknown');
+      const later = (await t.listeners.expiredTemporary(Date.now() + 300_000)).map((l) => l.id);
+      assert.deepEqual(later.sort(), ['t1', 't2']);
+      assert.equal(await t.listeners.delete('photos', 't2'), true);
+      assert.deepEqual(await t.listeners.expiredTemporary(Date.now()), []);
+      assert.deepEqual(await t.listeners.nodeLoads(4), [0, 2, 0, 0]);
+    });
   });
 }
