@@ -159,7 +159,7 @@ describe('dsn watch on the local cloud, in tmux', () => {
     assert.deepEqual(await watchQueues(), []);
   });
 
-  test('with --json a watch prints each event document as one JSON line', async () => {
+  test('with --json a watch prints each event document as one JSON line, and SIGTERM removes its listener and queue', async () => {
     // Prepare
     startInTmux('json', ['watch', 'eyes/j/', '--json']);
     const [, id] = (await onScreen(
@@ -190,7 +190,12 @@ describe('dsn watch on the local cloud, in tmux', () => {
         matched: 'j/',
       },
     );
-    tmux('send-keys', '-t', 'json', 'C-c');
+    // SIGTERM (a service manager's stop) cleans up as Ctrl-C does; the pane's process is the
+    // watch itself (exec'd by the shell, then by env).
+    process.kill(
+      Number(tmux('display-message', '-p', '-t', 'json', '#{pane_pid}').trim()),
+      'SIGTERM',
+    );
     await onScreen('json', /stopped: removed listener/, 'the watch to stop');
     assert.equal((await api(`/vaults/eyes/listeners/${id}`)).status, 404);
     assert.deepEqual(await watchQueues(), []);
