@@ -9,8 +9,25 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../../shared/listeners/event-types.ts';
+import { UsageError } from '../errors.ts';
 import type { CommandContext } from './context.ts';
 import { listenTarget } from './listen.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Why a watch on `endpoint` cannot make its queue with `env`, if it cannot: an API on this
+ * machine (the local cloud) with no SQS endpoint named would make the queue on AWS, where the
+ * local cloud's nodes cannot deliver to it.
+ */
+export function watchEnvironmentProblem(
+  endpoint: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL) return undefined;
+  if (!LOOPBACK.has(new URL(endpoint).hostname)) return undefined;
+  return 'the API is the local cloud but no SQS endpoint is set: export the AWS_* lines `npm start` prints (or pass --env-file)';
+}
 
 export function registerWatchCommand(program: Command, { run }: CommandContext): void {
   program
@@ -29,12 +46,15 @@ export function registerWatchCommand(program: Command, { run }: CommandContext):
         s.about({ vault });
         const env = { ...process.env };
         if (o.envFile) Object.assign(env, parseEnv(readFileSync(o.envFile, 'utf8')));
+        const client = s.client();
+        const problem = watchEnvironmentProblem(client.endpoint, env);
+        if (problem) throw new UsageError(problem);
         for (const [k, val] of Object.entries(env))
           if (k.startsWith('AWS_') && val !== undefined) process.env[k] = val;
         // Loaded here only: the SDK is not every command's start-up cost.
         const { runWatch } = await import('./watch-runner.ts');
         await runWatch({
-          client: s.client(),
+          client,
           vault,
           path,
           json: s.json,
