@@ -153,6 +153,19 @@ describe('dsn watch on the local cloud, in tmux', () => {
 
     // Assess
     await onScreen('human', /stopped: removed listener \S+ and queue/, 'the watch to stop');
+    const status = await eventually(async () => {
+      const [dead, code] = tmux(
+        'display-message',
+        '-p',
+        '-t',
+        'human',
+        '#{pane_dead} #{pane_dead_status}',
+      )
+        .trim()
+        .split(' ');
+      return dead === '1' ? code : undefined;
+    }, 'the watch process to exit');
+    assert.equal(status, '0', 'a watch ended by Ctrl-C exits 0 once it has cleaned up');
     assert.equal((await api(`/vaults/eyes/listeners/${id}`)).status, 404);
     assert.equal(await listenerRecord(id), undefined);
     assert.equal(await queueExists(queueUrl), false);
