@@ -8,7 +8,7 @@
  *   dsn vault create|ls|show       dsn put FILE VAULT/KEY        dsn get VAULT/KEY [FILE|-]
  *   dsn ls VAULT[/PREFIX]          dsn rm VAULT/KEY              dsn explain VAULT/KEY
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
- *   dsn work add|ls|show|wait|run
+ *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -28,6 +28,7 @@ import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
 import { registerUnitCommands } from './commands/units.ts';
 import { registerVaultCommands } from './commands/vault.ts';
+import { registerWatchCommand } from './commands/watch.ts';
 import { registerWorkCommands } from './commands/work.ts';
 import { ApiError, CliError, describeError } from './errors.ts';
 import { stopAllBars } from './progress.ts';
@@ -84,6 +85,7 @@ function buildProgram(): Command {
   registerWorkCommands(program, cli);
   registerUnitCommands(program, cli);
   registerListenCommands(program, cli);
+  registerWatchCommand(program, cli);
   return program;
 }
 

@@ -17,6 +17,7 @@ import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
 import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
+import { type LambdaApi, sendLambdaError, startLambdaApi } from './lambda.ts';
 import { LOCAL_ACCOUNT_ID, type ProvisionedStack, provision } from './provision.ts';
 import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
 import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
@@ -33,6 +34,7 @@ export const PORT_VARIABLES = {
   aws: 'DSN_AWS_PORT',
   dynamodb: 'DSN_DYNAMODB_PORT',
   stepFunctions: 'DSN_SFN_PORT',
+  lambda: 'DSN_LAMBDA_PORT',
 } as const;
 
 export type PortName = keyof typeof PORT_VARIABLES;
@@ -43,8 +45,8 @@ export interface LocalCloudOptions {
   /** Where every emulator keeps its state; survives restarts. */
   dataDir: string;
   stage?: string;
-  /** 0 picks a free port. */
-  ports: Record<PortName, number>;
+  /** 0 picks a free port; the Lambda API's, when left out, too. */
+  ports: Record<Exclude<PortName, 'lambda'>, number> & { lambda?: number };
   /** Start-up warnings and event-source failures. */
   log?: (line: string) => void;
   /** Lines a handler prints, with the function's name. */
@@ -53,6 +55,11 @@ export interface LocalCloudOptions {
   sqsPollers?: number;
   /** Which DynamoDB emulator: dynalite (default) or the official DynamoDB Local (needs Java). */
   dynamodbEngine?: DynamoDbEngine;
+  /**
+   * Variables every function sees on top of its own, for tests only (a crash hook such as
+   * DSN_LISTENER_CRASH_AT, or another cloud's AWS_ENDPOINT_URL_LAMBDA).
+   */
+  functionEnvironment?: Record<string, string>;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -64,6 +71,7 @@ export interface LocalCloudEndpoints {
   sqs: string;
   dynamodb: string;
   stepFunctions: string;
+  lambda: string;
 }
 
 export interface LocalCloud {
@@ -108,6 +116,7 @@ export function endpointEnvironment(
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
     DSN_LOCAL_CLOUD: '1',
   };
 }
@@ -249,6 +258,36 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     shutdown.onCut('the SQS pollers', async () => {
       await Promise.all(pollers.map((p) => p.done));
     });
+    // Functions invoke functions (a listener's Lambda target) through the Lambda API.
+    let lambdaGate: ServerGate | undefined;
+    const lambdaApi: LambdaApi = await startLambdaApi({
+      port: opts.ports.lambda ?? 0,
+      portVariable: PORT_VARIABLES.lambda,
+      has: (name) => invoker.has(name),
+      invoke: (name, payload) => invoker.invoke(name, payload),
+      arnOf: (name) =>
+        name.startsWith('arn:')
+          ? name
+          : `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`,
+      log: unlessStopping(log),
+      onServer: (server) => {
+        lambdaGate = gateServer(server, {
+          refuse: (_req, res, why, message) =>
+            why === 'foreign'
+              ? sendLambdaError(res, 403, 'AccessDeniedException', message)
+              : sendLambdaError(res, 503, 'ServiceException', message),
+        });
+      },
+    });
+    shutdown.onDrain('the Lambda API', () => lambdaGate?.drain());
+    // Registered before the invoker's cut, so it runs after the functions are terminated.
+    shutdown.onCut('the Lambda API', async (ctx) => {
+      ctx.cut.awsRequests += await cutEmulator(
+        lambdaGate,
+        Math.min(EMULATOR_SETTLE_MS, ctx.remainingMs()),
+      );
+      await lambdaApi.stop();
+    });
     const invoker = new Invoker(service.functions, {
       region,
       accountId: LOCAL_ACCOUNT_ID,
@@ -257,6 +296,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         TZ: 'UTC',
         ...endpointEnvironment(endpoints as LocalCloudEndpoints, region),
         ...functionEnvironment.get(fn.key),
+        ...opts.functionEnvironment,
       }),
       log: opts.functionLog,
     });
@@ -284,6 +324,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       ctx.cut.executions += await stepFunctions.stop();
     });
     endpoints = {
+      lambda: lambdaApi.url,
       api: '',
       s3: fauxqs.url,
       sns: fauxqs.url,

@@ -15,6 +15,7 @@ const DEFAULT_PORTS: Record<PortName, number> = {
   aws: 4566,
   dynamodb: 8000,
   stepFunctions: 8083,
+  lambda: 3002,
 };
 
 function readPort(name: PortName): number {
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     aws: readPort('aws'),
     dynamodb: readPort('dynamodb'),
     stepFunctions: readPort('stepFunctions'),
+    lambda: readPort('lambda'),
   };
   const engine = process.env.DSN_DYNAMODB_ENGINE || 'dynalite';
   if (engine !== 'dynalite' && engine !== 'dynamodb-local') {
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
     `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
+    `  Lambda          ${endpoints.lambda}   (Invoke, of the functions below)`,
     '',
     `  resources: ${count('AWS::S3::Bucket')} buckets, ${count('AWS::SNS::Topic')} topics, ${count('AWS::SQS::Queue')} queues, ${count('AWS::DynamoDB::Table')} tables, ${Object.keys(service.stateMachines).length} state machines; not emulated: ${stack.notEmulated.size} (IAM and policies)`,
     '  functions:',

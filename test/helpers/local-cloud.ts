@@ -67,6 +67,7 @@ export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
       DSN_AWS_PORT: '0',
       DSN_DYNAMODB_PORT: '0',
       DSN_SFN_PORT: '0',
+      DSN_LAMBDA_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -116,6 +116,10 @@ const GRANTS: Record<string, Record<string, string>> = {
     'RevisionsTable/index/due': 'dynamodb:Query',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:DeleteObject',
+    // The sweep of expired temporary listeners and their `dsn watch` queues.
+    ListenersTable: 'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:Query dynamodb:UpdateItem',
+    ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:UpdateItem',
+    [`arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:dsn-watch-*`]: 'sqs:DeleteQueue',
   },
   RebuilderRole: {
     ...ANNOUNCES,
