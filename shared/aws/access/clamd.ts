@@ -22,6 +22,12 @@ export function parseClamdReply(raw: string): Verdict {
   throw new Error(`clamd answered "${reply}"`);
 }
 
+/** clamd closed its end while we were still sending: a reset or a broken pipe. */
+function closedMidStream(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
+
 function lengthPrefix(length: number): Buffer {
   const prefix = Buffer.alloc(4);
   prefix.writeUInt32BE(length);
@@ -33,6 +39,10 @@ class ClamdSession implements ScanSession {
   private reply = '';
   private failure: Error | undefined;
   private readonly replied: Promise<void>;
+  /** Object bytes clamd has taken. */
+  private sent = 0;
+  /** Set when clamd closed the connection while the object was still being sent. */
+  private closedAfter: number | undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -54,25 +64,56 @@ class ClamdSession implements ScanSession {
     return this.reply.includes('\0');
   }
 
+  /**
+   * Writes to clamd. A write that fails because clamd stopped reading (past its size limit it
+   * answers and closes) is no failure once its answer has come in.
+   */
   private send(data: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.socket.write(data, (err) => (err && !this.answered ? reject(err) : resolve())),
+      this.socket.write(data, (err) => {
+        if (!err) return resolve();
+        this.replied.then(() => (this.answered ? resolve() : reject(err)));
+      }),
     );
   }
 
   async write(chunk: Uint8Array): Promise<boolean> {
     for (let at = 0; at < chunk.length && !this.answered; at += MAX_CHUNK) {
       const piece = chunk.subarray(at, at + MAX_CHUNK);
-      await this.send(Buffer.concat([lengthPrefix(piece.length), piece]));
+      try {
+        await this.send(Buffer.concat([lengthPrefix(piece.length), piece]));
+      } catch (err) {
+        if (!closedMidStream(err)) throw err;
+        this.closedAfter = this.sent;
+        return true;
+      }
+      this.sent += piece.length;
     }
     return this.answered;
   }
 
   async finish(): Promise<Verdict> {
-    if (!this.answered) await this.send(lengthPrefix(0));
+    if (this.closedAfter === undefined && !this.answered) {
+      try {
+        await this.send(lengthPrefix(0));
+      } catch (err) {
+        if (!closedMidStream(err)) throw err;
+        this.closedAfter = this.sent;
+      }
+    }
     await this.replied;
     this.socket.destroy();
-    if (!this.answered && this.failure) throw this.failure;
+    if (this.answered) return parseClamdReply(this.reply);
+    if (this.closedAfter !== undefined || closedMidStream(this.failure)) {
+      // Past StreamMaxLength clamd answers and closes; when our next write reaches it first, the
+      // connection is reset and the answer lost. Skipped is what the answer would have said, and
+      // it is as safe as pending: an unprotected session reads neither.
+      return {
+        state: 'skipped',
+        reason: `clamd: closed the stream after ${this.closedAfter ?? this.sent} bytes without an answer (over its StreamMaxLength?)`,
+      };
+    }
+    if (this.failure) throw this.failure;
     return parseClamdReply(this.reply);
   }
 
