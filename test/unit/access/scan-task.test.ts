@@ -3,9 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import {
   BUILTIN_RULES,
+  everyScanner,
   parseRules,
   type Scanner,
   scanRevision,
+  scanStream,
   signatureScanner,
 } from '../../../shared/access/index.ts';
 import { systemClock } from '../../../shared/clock.ts';
@@ -179,4 +181,32 @@ test('scanning twice (a rerun of the commit tasks) records the same state', asyn
   const second = await scanRevision(w.deps, w.record);
   assert.deepEqual(first, second);
   assert.equal((await w.index.get('vault1', w.key))?.scanState, 'infected');
+});
+
+test('several scanners on one stream: infected if any finds one, clean only if all say so', async () => {
+  // Prepare: one scanner that knows EICAR, one that knows nothing, one that always skips.
+  const knows = signatureScanner(async () => parseRules(BUILTIN_RULES).rules);
+  const blind = signatureScanner(async () => ({ hashes: [], patterns: [] }));
+  const skips: Scanner = {
+    name: 'skips',
+    open: async () => ({
+      write: async () => true,
+      finish: async () => ({ state: 'skipped', reason: 'too big for it' }),
+      abort: () => {},
+    }),
+  };
+  async function* body(bytes: Uint8Array) {
+    for (let at = 0; at < bytes.length; at += 7) yield bytes.subarray(at, at + 7);
+  }
+
+  // Act and assess
+  assert.equal((await scanStream(everyScanner(blind, knows), body(EICAR), 68)).state, 'infected');
+  assert.deepEqual(await scanStream(everyScanner(blind, blind), body(EICAR), 68), {
+    state: 'clean',
+  });
+  assert.deepEqual(await scanStream(everyScanner(blind, skips), body(EICAR), 68), {
+    state: 'skipped',
+    reason: 'too big for it',
+  });
+  assert.equal((await scanStream(everyScanner(skips, knows), body(EICAR), 68)).state, 'infected');
 });
