@@ -78,6 +78,7 @@ before(async () => {
       `TemporaryDirectory ${dir.path}`,
       'TCPAddr 127.0.0.1',
       `TCPSocket ${port}`,
+      `LocalSocket ${join(dir.path, 'clamd.sock')}`,
       // Small, so the adapter's "size limit exceeded" answer is tested with a small object.
       'StreamMaxLength 1M',
       'Bytecode no',
@@ -166,6 +167,16 @@ test('with DSN_CLAMD set, the built-in signatures and clamd scan one stream toge
 
   // Assess
   assert.deepEqual(verdict, { state: 'infected', signature: 'Dsn.Test.Eicar.UNOFFICIAL' });
+});
+
+test('DSN_CLAMD may name clamd’s unix socket instead', { skip }, async () => {
+  const address = clamdAddress({ DSN_CLAMD: join(dir?.path ?? '', 'clamd.sock') });
+  assert.ok(address && 'path' in address);
+  const scanner = clamdScanner(address, { timeoutMs: 20_000 });
+  assert.deepEqual(await scanStream(scanner, chunks(EICAR, 30), EICAR.length), {
+    state: 'infected',
+    signature: 'Dsn.Test.Eicar.UNOFFICIAL',
+  });
 });
 
 test('a clamd that is not there fails the scan (the commit task runs again later)', async () => {
