@@ -265,6 +265,18 @@ describe('scan states on the local cloud', () => {
     const later = await session.fetch('/vaults/scanned/objects/others/file.bin');
     assert.equal(later.status, 200);
     assert.deepEqual(Buffer.from(await later.arrayBuffer()), body);
+
+    // Its own upload it reads at once, scanned or not; its own EICAR upload it may not.
+    const mine = randomBytes(3000);
+    await session.fetch('/vaults/scanned/objects/mine/file.bin', { method: 'PUT', body: mine });
+    const own = await session.fetch('/vaults/scanned/objects/mine/file.bin');
+    assert.equal(own.status, 200);
+    assert.deepEqual(Buffer.from(await own.arrayBuffer()), mine);
+    await session.fetch('/vaults/scanned/objects/mine/eicar.com', { method: 'PUT', body: EICAR });
+    assert.equal((await scanned('mine/eicar.com')).scanState, 'infected');
+    const ownInfected = await session.fetch('/vaults/scanned/objects/mine/eicar.com');
+    assert.equal(ownInfected.status, 403);
+    assert.equal(((await ownInfected.json()) as { error: Doc }).error.code, 'Quarantined');
   });
 });
 
@@ -319,7 +331,10 @@ async function unprotectedSession(
     });
     return async (path: string, init: RequestInit = {}) => {
       const url = new URL(`${cloud.endpoints.api}${path}`);
-      const body = init.body === undefined ? undefined : String(init.body);
+      const body =
+        init.body === undefined || typeof init.body === 'string'
+          ? init.body
+          : new Uint8Array(init.body as Uint8Array);
       const request = await signer.sign({
         method: init.method ?? 'GET',
         protocol: url.protocol,
