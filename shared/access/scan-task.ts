@@ -8,6 +8,7 @@
  * every event may (consumers dedupe on vault, key, revision and type).
  */
 import type { Clock } from '../clock.ts';
+import { SegmentLostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   type AssociatedTask,
@@ -51,6 +52,20 @@ function entryOf(record: RevisionRecord): IndexEntry {
   };
 }
 
+/**
+ * Streams the revision through the scanner. A segment with fewer than k good slices cannot be
+ * read by anyone until a rebuild finds it lost: the object is skipped (the reader has queued the
+ * damage for repair), rather than failing the commit's tasks again and again.
+ */
+async function scanReadable(deps: ScanTaskDeps, entry: IndexEntry): Promise<Verdict> {
+  try {
+    return await scanStream(deps.scanner, readEntry(deps.reader, entry), entry.size);
+  } catch (err) {
+    if (!(err instanceof SegmentLostError)) throw err;
+    return { state: 'skipped', reason: `unreadable: ${err.message}` };
+  }
+}
+
 /** Scans one committed revision and returns the verdict it recorded (undefined: superseded). */
 export async function scanRevision(
   deps: ScanTaskDeps,
@@ -66,7 +81,7 @@ export async function scanRevision(
           state: 'skipped',
           reason: `${entry.size} bytes is over the scan limit of ${deps.maxBytes}`,
         }
-      : await scanStream(deps.scanner, readEntry(deps.reader, entry), entry.size);
+      : await scanReadable(deps, entry);
   const detail =
     verdict.state === 'infected'
       ? verdict.signature

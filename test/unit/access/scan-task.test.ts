@@ -210,3 +210,19 @@ test('several scanners on one stream: infected if any finds one, clean only if a
   });
   assert.equal((await scanStream(everyScanner(skips, knows), body(EICAR), 68)).state, 'infected');
 });
+
+test('an object whose segment lost too many slices ends skipped as unreadable, not retried forever', async () => {
+  // Prepare: two of the three pillars of segment 1 are gone (k = 2).
+  const w = await world(randomBytes(3 * SEGMENT));
+  const slices = w.deps.reader.slices;
+  for (const pillar of [0, 1])
+    await slices.delete(pillar, [formatSliceName({ ...w.record, segment: 1, pillar })]);
+
+  // Act
+  const verdict = await scanRevision(w.deps, w.record);
+
+  // Assess
+  assert.equal(verdict?.state, 'skipped');
+  assert.match(verdict?.state === 'skipped' ? verdict.reason : '', /^unreadable: .*segment 1/);
+  assert.equal((await w.index.get('vault1', w.key))?.scanState, 'skipped');
+});
