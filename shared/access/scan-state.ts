@@ -7,9 +7,9 @@
  * - `clean`: the scanner found no signature.
  * - `infected`: it found one (`scanDetail` names it); the object is quarantined.
  * - `skipped`: it will not scan it: larger than the scan limit, the scanner refused the
- *   stream (clamd's own size limit), or a segment is unreadable; `scanDetail` says why. Entries committed before scanning
- *   existed count as skipped too. There is always a scanner (the built-in signatures), so "no
- *   scanner configured" never happens.
+ *   stream (clamd's own size limit), or a segment is unreadable; `scanDetail` says why.
+ *   Entries committed before scanning existed count as skipped too. There is always a scanner
+ *   (the built-in signatures), so "no scanner configured" never happens.
  */
 import type { ScanState } from '../store/index.ts';
 
