@@ -3,6 +3,7 @@
  * routes (functions/routes/); errors map to status codes in functions/http.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { wireScanRules } from '../shared/aws/access/wire.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
@@ -15,6 +16,7 @@ import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
+import { scanRoutes } from './routes/scan.ts';
 import { storeRoutes } from './routes/store.ts';
 import { workRoutes } from './routes/work.ts';
 
@@ -32,6 +34,7 @@ const routes: Record<string, Route> = {
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
+  ...scanRoutes(wireScanRules(rt)),
 };
 const explain = explainRoute(repair);
 

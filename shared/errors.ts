@@ -280,6 +280,50 @@ export class WorkItemStateError extends DsnError {
   }
 }
 
+/**
+ * The caller's session may not read this object until the scanner calls it clean (seed 004): it
+ * is `pending` or `skipped`, and the session is unprotected and did not write it.
+ */
+export class NotScannedError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  readonly scanState: string;
+  constructor(vault: string, key: string, scanState: string) {
+    super(
+      `"${key}" in vault "${vault}" is ${scanState === 'pending' ? 'not scanned yet' : 'not scanned (skipped)'}: an unprotected session reads only clean objects and its own uploads`,
+    );
+    this.vault = vault;
+    this.key = key;
+    this.scanState = scanState;
+  }
+}
+
+/** The scanner found a signature in this object: only an admin may read it. */
+export class QuarantinedError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  constructor(vault: string, key: string) {
+    super(
+      `"${key}" in vault "${vault}" is quarantined (the scanner found a signature in it); only an admin key may read it`,
+    );
+    this.vault = vault;
+    this.key = key;
+  }
+}
+
+/** The call is for admin keys only (`admin` on every vault). */
+export class AdminOnlyError extends DsnError {
+  readonly action: string;
+  constructor(action: string) {
+    super(`${action} needs an admin key (the admin action on every vault)`);
+    this.action = action;
+  }
+
+  override get code(): string {
+    return 'AccessDenied';
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -300,6 +344,9 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [WorkItemStateError, 409],
+  [NotScannedError, 403],
+  [QuarantinedError, 403],
+  [AdminOnlyError, 403],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

@@ -3,6 +3,7 @@
  * calls shared/store, and maps the result; errors map to status codes in functions/http.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { gateRead, scanStateOf } from '../../shared/access/index.ts';
 import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
 import {
   PayloadTooLargeError,
@@ -27,7 +28,7 @@ import {
   writeObject,
 } from '../../shared/store/index.ts';
 import { decimalInteger, parseWith, resourceId } from '../../shared/validate.ts';
-import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts';
+import { binaryBody, json, jsonBody, principalOf, type Route, singleChunk } from '../http.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
@@ -58,6 +59,7 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
     etag: `"${entry.sha256}"`,
     'accept-ranges': 'bytes',
     'last-modified': new Date(entry.committedAt).toUTCString(),
+    'x-dsn-scan-state': scanStateOf(entry),
   };
 }
 
@@ -85,6 +87,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       );
       const outcome = await writeObject(s.writer, vault, key, singleChunk(body), {
         waitMs: s.commitWaitMs,
+        writer: principalOf(event).rootKeyId,
       });
       if (outcome.state === 'failed')
         throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
@@ -107,6 +110,8 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     'GET /vaults/{vault}/objects/{key+}': async (event) => {
       const range = event.headers.range;
       const opened = await openObject(s.reader, vaultParam(event), keyParam(event), range);
+      // Before any slice is read: the body stream starts only when iterated.
+      gateRead(principalOf(event), opened.entry);
       const span = opened.range.end - opened.range.start;
       if (span > INLINE_LIMIT) {
         throw new PayloadTooLargeError(
@@ -134,6 +139,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
       const entry = await s.reader.index.get(vaultParam(event), keyParam(event));
       if (!entry) return { statusCode: 404 };
+      gateRead(principalOf(event), entry);
       return {
         statusCode: 200,
         headers: { ...objectHeaders(entry), 'x-dsn-size': String(entry.size) },
@@ -160,13 +166,23 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
           size: e.size,
           revision: e.revision,
           sha256: e.sha256,
+          scanState: scanStateOf(e),
         })),
         cursor: page.cursor ?? null,
       });
     },
 
     'POST /vaults/{vault}/uploads': async (event) =>
-      json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event), callerOf(event))),
+      json(
+        201,
+        await createUpload(
+          s.uploads,
+          vaultParam(event),
+          jsonBody(event),
+          callerOf(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
     'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
       const vault = vaultParam(event);
       const upload = uploadParam(event);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { strictObject } from '../validate.ts';
-import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type ListenerEventType } from './event-types.ts';
 import { hears, isDirectory, listenPathSchema } from './listen-path.ts';
 
 // An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
@@ -116,12 +116,15 @@ export interface DeliveryStats {
   lastDeliveredAt?: string;
 }
 
-/** The request with its defaults: recursive on a directory or the whole vault, every event type. */
+/**
+ * The request with its defaults: recursive on a directory or the whole vault, every event type
+ * but `object.quarantined` (DEFAULT_EVENT_TYPES).
+ */
 export function withDefaults(request: ListenerRequest) {
   return {
     path: request.path,
     recursive: request.recursive ?? isDirectory(request.path),
-    events: [...new Set(request.events ?? EVENT_TYPES)],
+    events: [...new Set(request.events ?? DEFAULT_EVENT_TYPES)],
     target: request.target,
   };
 }

@@ -83,6 +83,9 @@ export function indexTask(deps: {
       readThreshold: record.readThreshold,
       units: record.units,
       committedAt: record.committedAt ?? now.toISOString(),
+      ...(record.writer === undefined ? {} : { writer: record.writer }),
+      // The scan task (registered by the access system) runs later and records its verdict.
+      scanState: 'pending',
     });
     const due = now.getTime() + GARBAGE_GRACE_MS;
     if (stale) await deps.ledger.retire(record.revision, due);

@@ -35,6 +35,7 @@ export {
   deletedEvent,
   lostEvent,
   type ObjectEvent,
+  quarantinedEvent,
   repairedEvent,
 } from './object-event.ts';
 export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
@@ -46,6 +47,7 @@ export type {
   Multicast,
   ObjectIndex,
   RepairLog,
+  ScanState,
   SegmentJudge,
   SegmentTally,
   SegmentVotes,
@@ -56,7 +58,7 @@ export type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
-export { openObject, type ReaderDeps } from './reader.ts';
+export { openObject, type ReaderDeps, readEntry } from './reader.ts';
 export {
   newRevisionId,
   type RevisionRecord,

@@ -34,6 +34,11 @@ export interface RevisionRecord {
   reason?: string;
   /** The associated tasks have all run (they run again until they have). */
   tasksDone: boolean;
+  /**
+   * The root key of whoever wrote it (`Principal.rootKeyId`): an unprotected session may read
+   * its own uploads before they are scanned. Absent on revisions written before it was kept.
+   */
+  writer?: string;
 }
 
 /** One storage unit's answer for one slice. */

@@ -82,7 +82,7 @@ export const UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 export const MAX_OPEN_UPLOADS = 100;
 
 /**
- * Opens a staged upload for `caller`.
+ * Opens a staged upload for `caller`, written as `writer`'s (a root key id) when given.
  * @throws VaultNotFoundError, InvalidParameterError, UploadQuotaExceededError
  */
 export async function createUpload(
@@ -90,6 +90,7 @@ export async function createUpload(
   vault: string,
   body: unknown,
   caller: string,
+  writer?: string,
 ): Promise<Upload> {
   await deps.vaults.get(vault);
   const { key } = parseWith(createUploadSchema, body);
@@ -102,6 +103,7 @@ export async function createUpload(
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + UPLOAD_LIFETIME_MS).toISOString(),
     caller,
+    ...(writer === undefined ? {} : { writer }),
   };
   const expiresAt = now + UPLOAD_LIFETIME_MS;
   if (!(await deps.uploads.admit(caller, upload.uploadId, expiresAt, MAX_OPEN_UPLOADS, now)))
@@ -228,7 +230,10 @@ export async function disperseUpload(
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const p of parts) yield* deps.staging.readPart(uploadId, p.part);
   }
-  const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), { waitMs });
+  const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), {
+    waitMs,
+    writer: upload.writer,
+  });
   if (outcome.state === 'committed') {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'committed',

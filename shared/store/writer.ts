@@ -39,7 +39,8 @@ const SEGMENTS_IN_FLIGHT = 2;
 const MESSAGES_PER_SEND = 10;
 
 /**
- * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
+ * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit. `writer`
+ * (the caller's root key id) is kept on the revision: it may read its own upload unscanned.
  * @throws VaultNotFoundError, InvalidParameterError (bad key)
  */
 export async function writeObject(
@@ -47,7 +48,7 @@ export async function writeObject(
   vaultName: string,
   key: string,
   body: AsyncIterable<Uint8Array>,
-  opts: { waitMs: number },
+  opts: { waitMs: number; writer?: string },
 ): Promise<WriteOutcome> {
   validateKey(key);
   const vault = await deps.vaults.get(vaultName);
@@ -70,6 +71,7 @@ export async function writeObject(
     failedUnits: [],
     createdAt: now.toISOString(),
     tasksDone: false,
+    ...(opts.writer === undefined ? {} : { writer: opts.writer }),
   };
   const judge = {
     vault: vault.name,

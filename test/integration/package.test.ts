@@ -107,8 +107,12 @@ const GRANTS: Record<string, Record<string, string>> = {
     logs: LOGS,
     StatusQueue: CONSUMES,
     RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
-    ObjectsTable: 'dynamodb:PutItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     EventsTopic: 'sns:Publish',
+    // The scan task: the uploaded rules, the object's slices, the damage a scan's read meets.
+    ControlTable: 'dynamodb:GetItem',
+    'Unit*Bucket/*': 's3:GetObject',
+    RepairQueue: 'sqs:SendMessage',
   },
   JanitorRole: {
     logs: LOGS,
@@ -168,7 +172,8 @@ const GRANTS: Record<string, Record<string, string>> = {
 
 /** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
 const CONTROL_KEYS: Record<string, string[]> = {
-  ApiRole: ['upload/*', 'rebuild#*'],
+  ApiRole: ['upload/*', 'rebuild#*', 'scan-rules'],
+  CommitterRole: ['scan-rules'],
   DisperserRole: ['upload/*'],
   RebuilderRole: ['rebuild#*'],
 };

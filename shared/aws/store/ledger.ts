@@ -58,6 +58,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
     reason: item.reason === undefined ? undefined : String(item.reason),
     tasksDone: item.tasksDone === true,
+    ...(item.writer === undefined ? {} : { writer: String(item.writer) }),
   };
 }
 
