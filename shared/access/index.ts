@@ -4,6 +4,22 @@
  * import this file only.
  */
 export {
+  createKey,
+  createKeySchema,
+  createSession,
+  createSessionSchema,
+  DEFAULT_SESSION_SECONDS,
+  disableKey,
+  type IssuedKey,
+  type KeyDeps,
+  type KeySummary,
+  listKeys,
+  rotateKey,
+  type SessionCredentials,
+} from './access-key.ts';
+export { type AuthenticateDeps, authenticate } from './authenticate.ts';
+export type { KeyRecord, KeyStore, RootKeySource, SecretCipher } from './ports.ts';
+export {
   ACTIONS,
   type Action,
   allows,
@@ -15,3 +31,18 @@ export {
   policySchema,
   policyStatementSchema,
 } from './principal.ts';
+export {
+  type IncomingRequest,
+  MAX_CLOCK_SKEW_MS,
+  MAX_PRESIGN_SECONDS,
+  parseSignature,
+  verifySignature,
+} from './signature.ts';
+export {
+  type Credentials,
+  NodeSha256,
+  presignUrl,
+  SERVICE,
+  signatureHeaders,
+  UNSIGNED_PAYLOAD,
+} from './signer.ts';
