@@ -223,6 +223,25 @@ export interface HttpApiOptions {
   log?: (line: string) => void;
   /** Routes the local cloud itself answers (fault injection), tried before the functions'. */
   localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /**
+   * Runs the authorizer a route names on the authorizer event: its context, or undefined when
+   * it refuses (the gateway's 403). Without it, routes' authorizers are skipped (DSN_AUTH=off).
+   */
+  authorize?: (
+    authorizer: string,
+    event: Record<string, unknown>,
+  ) => Promise<Record<string, unknown> | undefined>;
+}
+
+/** The payload-2.0 request authorizer event for a route's event: the request without its body. */
+export function authorizerEvent(event: Record<string, unknown>, accountId: string): Record<string, unknown> {
+  const { body: _body, isBase64Encoded: _b64, ...request } = event;
+  return {
+    ...request,
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:local:${accountId}:local/$default/${String(event.routeKey).replace(' ', '')}`,
+    identitySource: [],
+  };
 }
 
 export interface HttpApiHandle {
@@ -272,11 +291,18 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), HTTP_API_TIMEOUT_MS);
       });
-      const result = await Promise.race([
-        opts.invoke(found.route.functionName, event),
-        timeout,
-      ]).finally(() => clearTimeout(timer));
+      const authorizer = found.route.event.authorizer;
+      const run = async () => {
+        if (authorizer && opts.authorize) {
+          const context = await opts.authorize(authorizer, authorizerEvent(event, opts.accountId));
+          if (!context) return 'forbidden' as const;
+          (event.requestContext as Record<string, unknown>).authorizer = { lambda: context };
+        }
+        return opts.invoke(found.route.functionName, event);
+      };
+      const result = await Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
       if (result === 'timeout') return gatewayError(res, 503, 'Service Unavailable');
+      if (result === 'forbidden') return gatewayError(res, 403, 'Forbidden');
       writeProxyResult(res, result);
     } catch (err) {
       opts.log?.(`${req.method} ${req.url}: ${(err as Error).name}: ${(err as Error).message}`);
