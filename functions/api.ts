@@ -3,8 +3,8 @@
  * routes (functions/routes/); errors map to status codes in functions/http.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireKeys } from '../shared/aws/access/wire.ts';
+import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';

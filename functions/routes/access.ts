@@ -22,10 +22,7 @@ import { AccessDeniedError } from '../../shared/errors.ts';
 import { type HttpResult, json, jsonBody, principalOf, type Route } from '../http.ts';
 
 /** What a route does, for the policy: an action on a vault (and key), or a rule of its own. */
-type Need =
-  | { action: Action; vault?: string; key?: string }
-  | 'any signer'
-  | 'admin of everything';
+type Need = { action: Action; vault?: string; key?: string } | 'any signer' | 'admin of everything';
 
 const vaultOf = (e: APIGatewayProxyEventV2) => e.pathParameters?.vault ?? '';
 const keyOf = (e: APIGatewayProxyEventV2) => e.pathParameters?.key ?? '';
@@ -52,9 +49,21 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   // Answered with the vaults the caller may list (filterVaults).
   'GET /vaults': () => 'any signer',
   'GET /vaults/{vault}': (e) => ({ action: 'list', vault: vaultOf(e) }),
-  'PUT /vaults/{vault}/objects/{key+}': (e) => ({ action: 'write', vault: vaultOf(e), key: keyOf(e) }),
-  'GET /vaults/{vault}/objects/{key+}': (e) => ({ action: 'read', vault: vaultOf(e), key: keyOf(e) }),
-  'HEAD /vaults/{vault}/objects/{key+}': (e) => ({ action: 'read', vault: vaultOf(e), key: keyOf(e) }),
+  'PUT /vaults/{vault}/objects/{key+}': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+    key: keyOf(e),
+  }),
+  'GET /vaults/{vault}/objects/{key+}': (e) => ({
+    action: 'read',
+    vault: vaultOf(e),
+    key: keyOf(e),
+  }),
+  'HEAD /vaults/{vault}/objects/{key+}': (e) => ({
+    action: 'read',
+    vault: vaultOf(e),
+    key: keyOf(e),
+  }),
   'DELETE /vaults/{vault}/objects/{key+}': (e) => ({
     action: 'delete',
     vault: vaultOf(e),
@@ -74,7 +83,10 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
     vault: vaultOf(e),
     key: bodyField(e, 'key') ?? '',
   }),
-  'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': (e) => ({ action: 'write', vault: vaultOf(e) }),
+  'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+  }),
   'POST /vaults/{vault}/uploads/{upload}/complete': (e) => ({ action: 'write', vault: vaultOf(e) }),
   'GET /vaults/{vault}/uploads/{upload}': (e) => ({ action: 'write', vault: vaultOf(e) }),
   'POST /vaults/{vault}/work': (e) => ({ action: 'write', vault: vaultOf(e) }),
@@ -125,8 +137,7 @@ export function accessRoutes(deps: KeyDeps): Record<string, Route> {
     'POST /admin/keys': async (event) => json(201, await createKey(deps, jsonBody(event))),
     'GET /admin/keys': async () => json(200, { keys: await listKeys(deps) }),
     'DELETE /admin/keys/{id}': async (event) => json(200, await disableKey(deps, idOf(event))),
-    'POST /admin/keys/{id}/rotate': async (event) =>
-      json(201, await rotateKey(deps, idOf(event))),
+    'POST /admin/keys/{id}/rotate': async (event) => json(201, await rotateKey(deps, idOf(event))),
     'POST /sessions': async (event) =>
       json(
         201,

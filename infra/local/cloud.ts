@@ -155,7 +155,10 @@ function authorizeWith(
   return async (name, event) => {
     const authorizer = byName.get(name);
     if (!authorizer)
-      throw new ServiceConfigError(`httpApi authorizer "${name}"`, 'is not under provider.httpApi.authorizers');
+      throw new ServiceConfigError(
+        `httpApi authorizer "${name}"`,
+        'is not under provider.httpApi.authorizers',
+      );
     const result = (await invoker.invoke(authorizer.functionKey, event)) as {
       isAuthorized?: unknown;
       context?: Record<string, unknown>;
@@ -264,7 +267,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     });
     stackRef = stack;
     const credentialsFile = resolve(dataDir, 'credentials.json');
-    const credentials = { ...(await ensureRootCredentials(credentialsFile)), file: credentialsFile };
+    const credentials = {
+      ...(await ensureRootCredentials(credentialsFile)),
+      file: credentialsFile,
+    };
     const auth = opts.auth !== false;
 
     const functionEnvironment = new Map<string, Record<string, string>>();

@@ -33,7 +33,11 @@ export async function ensureRootCredentials(
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<RootCredentials>;
     if (typeof parsed.accessKeyId !== 'string' || typeof parsed.secretAccessKey !== 'string')
       throw new Error(`${file} must hold {"accessKeyId","secretAccessKey"}`);
-    return { accessKeyId: parsed.accessKeyId, secretAccessKey: parsed.secretAccessKey, created: false };
+    return {
+      accessKeyId: parsed.accessKeyId,
+      secretAccessKey: parsed.secretAccessKey,
+      created: false,
+    };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

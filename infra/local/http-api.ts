@@ -234,7 +234,10 @@ export interface HttpApiOptions {
 }
 
 /** The payload-2.0 request authorizer event for a route's event: the request without its body. */
-export function authorizerEvent(event: Record<string, unknown>, accountId: string): Record<string, unknown> {
+export function authorizerEvent(
+  event: Record<string, unknown>,
+  accountId: string,
+): Record<string, unknown> {
   const { body: _body, isBase64Encoded: _b64, ...request } = event;
   return {
     ...request,

@@ -120,7 +120,10 @@ function parseHttpApi(value: unknown, field: string): HttpApiEventSource {
     const named = isRecord(value.authorizer) ? value.authorizer.name : value.authorizer;
     if (named !== undefined) {
       if (typeof named !== 'string')
-        throw new ServiceConfigError(`${field}.authorizer`, 'the local cloud needs a named authorizer');
+        throw new ServiceConfigError(
+          `${field}.authorizer`,
+          'the local cloud needs a named authorizer',
+        );
       authorizer = named;
     }
   } else {

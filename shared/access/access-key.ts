@@ -124,7 +124,7 @@ async function refuseRoot(deps: KeyDeps, accessKeyId: string): Promise<void> {
 export async function disableKey(deps: KeyDeps, accessKeyId: string): Promise<KeySummary> {
   await refuseRoot(deps, accessKeyId);
   const record = await deps.keys.get(accessKeyId);
-  if (!record || record.kind !== 'key') throw new AccessKeyNotFoundError(accessKeyId);
+  if (record?.kind !== 'key') throw new AccessKeyNotFoundError(accessKeyId);
   await deps.keys.disable(accessKeyId);
   return summary({ ...record, state: 'disabled' });
 }
@@ -136,7 +136,7 @@ export async function disableKey(deps: KeyDeps, accessKeyId: string): Promise<Ke
 export async function rotateKey(deps: KeyDeps, accessKeyId: string): Promise<IssuedKey> {
   await refuseRoot(deps, accessKeyId);
   const record = await deps.keys.get(accessKeyId);
-  if (!record || record.kind !== 'key' || record.state !== 'active')
+  if (record?.kind !== 'key' || record.state !== 'active')
     throw new AccessKeyNotFoundError(accessKeyId);
   const issued = await createKey(deps, { policy: record.policy, protected: record.protected });
   await deps.keys.disable(accessKeyId);
@@ -154,7 +154,10 @@ export async function createSession(
 ): Promise<SessionCredentials> {
   const req = parseWith(createSessionSchema, input ?? {});
   if (caller.accessKeyId !== caller.rootKeyId)
-    throw new AccessDeniedError('POST /sessions', 'session credentials (sign with a long-term key)');
+    throw new AccessDeniedError(
+      'POST /sessions',
+      'session credentials (sign with a long-term key)',
+    );
   const accessKeyId = newId('DSNS');
   const secretAccessKey = newSecret();
   const sessionToken = randomBytes(32).toString('base64url');

@@ -68,7 +68,7 @@ export async function authenticate(
     };
   }
   const record = await deps.keys.get(claim.accessKeyId);
-  if (!record || record.state !== 'active') throw unknownKey(claim.accessKeyId);
+  if (record?.state !== 'active') throw unknownKey(claim.accessKeyId);
   if (record.kind === 'session') {
     if (claim.sessionToken === undefined || sha256Hex(claim.sessionToken) !== record.tokenSha256)
       throw new UnauthenticatedError('InvalidSignature', 'the session token is missing or wrong');
@@ -80,10 +80,13 @@ export async function authenticate(
     // A session lives only as long as the key it came from.
     if (record.rootKeyId !== root.accessKeyId) {
       const parent = await deps.keys.get(record.rootKeyId);
-      if (!parent || parent.state !== 'active') throw unknownKey(claim.accessKeyId);
+      if (parent?.state !== 'active') throw unknownKey(claim.accessKeyId);
     }
   } else if (claim.sessionToken !== undefined) {
-    throw new UnauthenticatedError('InvalidSignature', 'a long-term key signs without a session token');
+    throw new UnauthenticatedError(
+      'InvalidSignature',
+      'a long-term key signs without a session token',
+    );
   }
   const secretAccessKey = await secretOf(deps.cipher, record);
   await verifySignature(

@@ -1,6 +1,7 @@
 /** What access control needs from the outside; shared/aws/access/ implements it. */
-import type { Credentials } from './signer.ts';
+
 import type { Policy } from './principal.ts';
+import type { Credentials } from './signer.ts';
 
 /** A stored access key or session; the secret only as the cipher's ciphertext. */
 export interface KeyRecord {

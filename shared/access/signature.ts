@@ -69,9 +69,15 @@ function parseCredential(value: string, date: Date, region: string): string {
   if (parts.length !== 5 || !id || terminator !== 'aws4_request')
     throw unauthenticated('InvalidSignature', 'the credential scope is malformed');
   if (service !== SERVICE)
-    throw unauthenticated('InvalidSignature', `the credential scope names service "${service}", not "${SERVICE}"`);
+    throw unauthenticated(
+      'InvalidSignature',
+      `the credential scope names service "${service}", not "${SERVICE}"`,
+    );
   if (credRegion !== region)
-    throw unauthenticated('InvalidSignature', `the credential scope names region "${credRegion}", not "${region}"`);
+    throw unauthenticated(
+      'InvalidSignature',
+      `the credential scope names region "${credRegion}", not "${region}"`,
+    );
   if (day !== date.toISOString().slice(0, 10).replaceAll('-', ''))
     throw unauthenticated('InvalidSignature', 'the credential scope date is not the signing date');
   return id;
@@ -86,12 +92,18 @@ export function parseSignature(req: IncomingRequest, region: string, now: number
   const params = new URLSearchParams(req.rawQueryString);
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
-    const m = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
-      authorization.trim(),
-    );
-    if (!m) throw unauthenticated('InvalidSignature', `the Authorization header is not a ${ALGORITHM} signature`);
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
+        authorization.trim(),
+      );
+    if (!m)
+      throw unauthenticated(
+        'InvalidSignature',
+        `the Authorization header is not a ${ALGORITHM} signature`,
+      );
     const signingDate = parseAmzDate(req.headers['x-amz-date']);
-    if (!signingDate) throw unauthenticated('InvalidSignature', 'x-amz-date is missing or malformed');
+    if (!signingDate)
+      throw unauthenticated('InvalidSignature', 'x-amz-date is missing or malformed');
     if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS)
       throw unauthenticated(
         'RequestTimeTooSkewed',
@@ -110,12 +122,19 @@ export function parseSignature(req: IncomingRequest, region: string, now: number
     if (params.get('X-Amz-Algorithm') !== ALGORITHM)
       throw unauthenticated('InvalidSignature', `X-Amz-Algorithm must be ${ALGORITHM}`);
     const signingDate = parseAmzDate(params.get('X-Amz-Date') ?? undefined);
-    if (!signingDate) throw unauthenticated('InvalidSignature', 'X-Amz-Date is missing or malformed');
+    if (!signingDate)
+      throw unauthenticated('InvalidSignature', 'X-Amz-Date is missing or malformed');
     const expires = Number(params.get('X-Amz-Expires'));
     if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_SECONDS)
-      throw unauthenticated('InvalidSignature', `X-Amz-Expires must be 1..${MAX_PRESIGN_SECONDS} seconds`);
+      throw unauthenticated(
+        'InvalidSignature',
+        `X-Amz-Expires must be 1..${MAX_PRESIGN_SECONDS} seconds`,
+      );
     if (signingDate.getTime() - now > MAX_CLOCK_SKEW_MS)
-      throw unauthenticated('RequestTimeTooSkewed', 'the URL was signed more than 15 minutes in the future');
+      throw unauthenticated(
+        'RequestTimeTooSkewed',
+        'the URL was signed more than 15 minutes in the future',
+      );
     if (now > signingDate.getTime() + expires * 1000)
       throw unauthenticated(
         'RequestExpired',
@@ -131,7 +150,10 @@ export function parseSignature(req: IncomingRequest, region: string, now: number
       expiresInSeconds: expires,
     };
   }
-  throw unauthenticated('MissingAuthentication', 'the request is not signed (AWS Signature Version 4, service dsn)');
+  throw unauthenticated(
+    'MissingAuthentication',
+    'the request is not signed (AWS Signature Version 4, service dsn)',
+  );
 }
 
 function sameText(a: string, b: string): boolean {
@@ -158,7 +180,8 @@ export async function verifySignature(
     headers[name] = value;
   }
   const host = headers.host;
-  if (host === undefined) throw unauthenticated('InvalidSignature', 'the host header must be signed');
+  if (host === undefined)
+    throw unauthenticated('InvalidSignature', 'the host header must be signed');
   const params = new URLSearchParams(req.rawQueryString);
   if (claim.presigned) for (const p of AUTH_PARAMS) params.delete(p);
   const request: SignableRequest = {
@@ -179,7 +202,12 @@ export async function verifySignature(
     );
     ok = sameText(expected.signature, claim.signature);
   } else {
-    const { authorization } = await expectedHeaderSignature(request, credentials, region, claim.signingDate);
+    const { authorization } = await expectedHeaderSignature(
+      request,
+      credentials,
+      region,
+      claim.signingDate,
+    );
     ok = sameText(authorization, req.headers.authorization?.trim() ?? '');
   }
   if (!ok)

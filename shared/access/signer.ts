@@ -26,8 +26,7 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 export class NodeSha256 {
   private readonly hash: Hash | Hmac;
   constructor(secret?: SourceData) {
-    this.hash =
-      secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
   }
   update(data: SourceData): void {
     this.hash.update(toBytes(data));
@@ -40,7 +39,8 @@ export class NodeSha256 {
 
 function toBytes(data: SourceData): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return new Uint8Array(data);
 }
 

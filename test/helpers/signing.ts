@@ -42,7 +42,9 @@ export function fetchAs(credentials: Credentials): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    const headers = new Headers(
+      init?.headers ?? (input instanceof Request ? input.headers : undefined),
+    );
     for (const [k, v] of Object.entries(await signedHeaders(url, method, credentials)))
       headers.set(k, v);
     return unsignedFetch(input, { ...init, headers });
@@ -53,7 +55,9 @@ const signAsRoot = fetchAs(TEST_ROOT);
 
 globalThis.fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
-  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  const headers = new Headers(
+    init?.headers ?? (input instanceof Request ? input.headers : undefined),
+  );
   if (!LOOPBACK.has(url.hostname) || isSigned(url, headers)) return unsignedFetch(input, init);
   return signAsRoot(input, init);
 };

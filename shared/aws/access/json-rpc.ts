@@ -46,6 +46,7 @@ export async function callJson<T>(
   const { host: _host, ...headers } = signed.headers;
   const res = await fetch(`https://${host}/`, { method: 'POST', headers, body });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${target.service} ${action} answered ${res.status}: ${text.slice(0, 300)}`);
+  if (!res.ok)
+    throw new Error(`${target.service} ${action} answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
 }

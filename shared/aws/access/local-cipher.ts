@@ -19,9 +19,11 @@ export class LocalSecretCipher implements SecretCipher {
   }
 
   private masterKey(): Promise<Buffer> {
-    this.key ??= this.root.get().then(({ secretAccessKey }) =>
-      Buffer.from(hkdfSync('sha256', secretAccessKey, 'dsn', 'dsn access key secrets', 32)),
-    );
+    this.key ??= this.root
+      .get()
+      .then(({ secretAccessKey }) =>
+        Buffer.from(hkdfSync('sha256', secretAccessKey, 'dsn', 'dsn access key secrets', 32)),
+      );
     return this.key;
   }
 

@@ -5,7 +5,7 @@
  * `DSN_ROOT_CREDENTIALS_FILE` (its credentials.json), and secrets are sealed with a key derived
  * from that root secret (local-cipher.ts).
  */
-import { type AuthenticateDeps, type KeyDeps, type RootKeySource, type SecretCipher } from '../../access/index.ts';
+import type { AuthenticateDeps, KeyDeps, RootKeySource, SecretCipher } from '../../access/index.ts';
 import { ConfigError, loadConfig } from '../../config.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoKeyStore } from './key-store.ts';
