@@ -290,22 +290,23 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST) {
         return gatewayError(res, 413, 'Request Entity Too Large');
       }
+      // API Gateway waits for the authorizer apart from the integration's 30 s (the
+      // authorizer is bounded by its own function timeout).
+      const authorizer = found.route.event.authorizer;
+      if (authorizer && opts.authorize) {
+        const context = await opts.authorize(authorizer, authorizerEvent(event, opts.accountId));
+        if (!context) return gatewayError(res, 403, 'Forbidden');
+        (event.requestContext as Record<string, unknown>).authorizer = { lambda: context };
+      }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), HTTP_API_TIMEOUT_MS);
       });
-      const authorizer = found.route.event.authorizer;
-      const run = async () => {
-        if (authorizer && opts.authorize) {
-          const context = await opts.authorize(authorizer, authorizerEvent(event, opts.accountId));
-          if (!context) return 'forbidden' as const;
-          (event.requestContext as Record<string, unknown>).authorizer = { lambda: context };
-        }
-        return opts.invoke(found.route.functionName, event);
-      };
-      const result = await Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
+      const result = await Promise.race([
+        opts.invoke(found.route.functionName, event),
+        timeout,
+      ]).finally(() => clearTimeout(timer));
       if (result === 'timeout') return gatewayError(res, 503, 'Service Unavailable');
-      if (result === 'forbidden') return gatewayError(res, 403, 'Forbidden');
       writeProxyResult(res, result);
     } catch (err) {
       opts.log?.(`${req.method} ${req.url}: ${(err as Error).name}: ${(err as Error).message}`);

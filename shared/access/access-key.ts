@@ -111,7 +111,15 @@ export async function listKeys(deps: KeyDeps): Promise<KeySummary[]> {
   return keys.sort((a, b) => a.createdAt - b.createdAt).map(summary);
 }
 
+/** Key ids are 16 to 128 upper-case letters and digits (ours are 20, as AWS's). */
+const KEY_ID = /^[A-Z0-9]{16,128}$/;
+
 async function refuseRoot(deps: KeyDeps, accessKeyId: string): Promise<void> {
+  if (!KEY_ID.test(accessKeyId))
+    throw new InvalidParameterError(
+      'id',
+      'must be an access key id: 16 to 128 upper-case letters and digits',
+    );
   const root = await deps.root.get();
   if (root.accessKeyId === accessKeyId)
     throw new InvalidParameterError(

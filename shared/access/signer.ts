@@ -56,8 +56,19 @@ export interface SignableRequest {
   headers: Record<string, string>;
 }
 
+/**
+ * The SDK's signer for `dsn`. `applyChecksum: false` keeps it from adding an
+ * `x-amz-content-sha256` header of its own: a client that sent none (curl --aws-sigv4 on a GET)
+ * signed the empty payload's hash, which is what the signer then uses.
+ */
 export function signerFor(credentials: Credentials, region: string): SignatureV4 {
-  return new SignatureV4({ credentials, region, service: SERVICE, sha256: NodeSha256 });
+  return new SignatureV4({
+    credentials,
+    region,
+    service: SERVICE,
+    sha256: NodeSha256,
+    applyChecksum: false,
+  });
 }
 
 /** Query parameters of `url` (decoded; repeated names as arrays), as the signer wants them. */
