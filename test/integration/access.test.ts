@@ -8,9 +8,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACTIONS } from '../../functions/routes/access.ts';
-import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { type Credentials, presignUrl } from '../../shared/access/signer.ts';
 import {
+  EPHEMERAL_PORTS,
   eventually,
   fetchAs,
   PROJECT_ROOT,
@@ -304,6 +305,25 @@ describe('access control on the local cloud', () => {
     });
     const error = await errorOf(res, 400);
     assert.match(error.message, /policy\[0\]\.actions\[0\]/);
+  });
+
+  test('DSN_AUTH=off (auth: false) skips the authorizer: every request is the local root', async () => {
+    const offDir = await tempDir('dsn-access-off');
+    const off = await startLocalCloud({
+      serviceDir: PROJECT_ROOT,
+      dataDir: offDir.path,
+      stage: 'test',
+      ports: EPHEMERAL_PORTS,
+      auth: false,
+    });
+    try {
+      const res = await unsignedFetch(`${off.endpoints.api}/admin/keys`);
+      assert.equal(res.status, 200, await res.text());
+      assert.equal(off.auth, false);
+    } finally {
+      await off.stop();
+      await offDir.remove();
+    }
   });
 
   describe('the CLI, with no flags', () => {
