@@ -9,6 +9,7 @@
  *   dsn ls VAULT[/PREFIX]          dsn rm VAULT/KEY              dsn explain VAULT/KEY
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
  *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
+ *   dsn key create|ls|disable|rotate               dsn share VAULT/KEY --expires 1h
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -23,6 +24,7 @@ import {
   globalsOf,
   type Run,
 } from './commands/context.ts';
+import { registerKeyCommands } from './commands/key.ts';
 import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
@@ -86,6 +88,7 @@ function buildProgram(): Command {
   registerUnitCommands(program, cli);
   registerListenCommands(program, cli);
   registerWatchCommand(program, cli);
+  registerKeyCommands(program, cli);
   return program;
 }
 

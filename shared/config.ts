@@ -101,6 +101,8 @@ const VARIABLES = {
   listenersTable: ['DSN_LISTENERS_TABLE', text],
   /** The delivery nodes' FIFO queues, in node order (infra/resources/listeners.cjs). */
   listenerNodeQueueUrls: ['DSN_LISTENER_NODE_QUEUE_URLS', list],
+  /** Access keys and sessions (seed 004), their secrets encrypted. */
+  accessKeysTable: ['DSN_ACCESS_KEYS_TABLE', text],
 } as const;
 
 type Variables = typeof VARIABLES;

@@ -324,6 +324,44 @@ export class AdminOnlyError extends DsnError {
   }
 }
 
+/**
+ * The request does not prove who sent it: unsigned, badly signed, signed too far from the
+ * server's time, a presigned URL past its expiry, or an unknown, disabled or expired key.
+ * `code` says which (`MissingAuthentication`, `InvalidSignature`, `RequestTimeTooSkewed`,
+ * `RequestExpired`, `InvalidAccessKeyId`, `ExpiredToken`).
+ */
+export class UnauthenticatedError extends DsnError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+  override get code(): string {
+    return this.reason;
+  }
+}
+
+/**
+ * The signer's policy does not allow the call. The message names the action and what it was
+ * on, never whether the vault or object exists.
+ */
+export class AccessDeniedError extends DsnError {
+  readonly action: string;
+  constructor(action: string, on: string) {
+    super(`the key's policy does not allow ${action} on ${on}`);
+    this.action = action;
+  }
+}
+
+/** No access key with this id (admin routes only; signing with one is an UnauthenticatedError). */
+export class AccessKeyNotFoundError extends DsnError {
+  readonly accessKeyId: string;
+  constructor(accessKeyId: string) {
+    super(`no access key "${accessKeyId}"`);
+    this.accessKeyId = accessKeyId;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -333,6 +371,9 @@ type DsnErrorClass = abstract new (...args: never[]) => DsnError;
  */
 export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [InvalidParameterError, 400],
+  [UnauthenticatedError, 401],
+  [AccessDeniedError, 403],
+  [AccessKeyNotFoundError, 404],
   [VaultNotFoundError, 404],
   [ObjectNotFoundError, 404],
   [UploadNotFoundError, 404],

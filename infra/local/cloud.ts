@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { faultRoutes } from './admin.ts';
+import { ensureRootCredentials, type RootCredentials } from './credentials.ts';
 import { lockDataDir } from './data-lock.ts';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
@@ -60,6 +61,11 @@ export interface LocalCloudOptions {
    * DSN_LISTENER_CRASH_AT, or another cloud's AWS_ENDPOINT_URL_LAMBDA).
    */
   functionEnvironment?: Record<string, string>;
+  /**
+   * Whether routes run their authorizers, as API Gateway does (default). `false` is
+   * `DSN_AUTH=off`: every request is the local root; for people's experiments, never tests.
+   */
+  auth?: boolean;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -88,6 +94,10 @@ export interface LocalCloud {
    * table (also at /admin/units/{unit}/fault).
    */
   faults: UnitFaults;
+  /** The root admin key, kept in `credentials.file` (`<data dir>/credentials.json`). */
+  credentials: RootCredentials & { file: string; created: boolean };
+  /** Whether the HTTP API runs its authorizers (false with `DSN_AUTH=off`). */
+  auth: boolean;
   /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
   ref(logicalId: string): string;
   /** Resolves `Fn::GetAtt`. */
@@ -133,6 +143,37 @@ function awsGate(server: import('node:http').Server): ServerGate {
         ? sendAwsError(req, res, 403, 'AccessDenied', message)
         : sendAwsError(req, res, 503, 'ServiceUnavailable', message),
   });
+}
+
+/**
+ * Runs a route's authorizer as API Gateway does: the function declared for it, on the request
+ * event; a simple response's `isAuthorized` decides, and its `context` reaches the route.
+ */
+function authorizeWith(
+  service: ResolvedService,
+  invoker: Invoker,
+): (name: string, event: Record<string, unknown>) => Promise<Record<string, unknown> | undefined> {
+  const byName = new Map(service.authorizers.map((a) => [a.name, a]));
+  for (const a of service.authorizers) {
+    if (!a.enableSimpleResponses)
+      throw new ServiceConfigError(
+        `provider.httpApi.authorizers.${a.name}.enableSimpleResponses`,
+        'the local cloud runs simple-response authorizers only',
+      );
+  }
+  return async (name, event) => {
+    const authorizer = byName.get(name);
+    if (!authorizer)
+      throw new ServiceConfigError(
+        `httpApi authorizer "${name}"`,
+        'is not under provider.httpApi.authorizers',
+      );
+    const result = (await invoker.invoke(authorizer.functionKey, event)) as {
+      isAuthorized?: unknown;
+      context?: Record<string, unknown>;
+    } | null;
+    return result?.isAuthorized === true ? (result.context ?? {}) : undefined;
+  };
 }
 
 /** An emulator's share of the stop: requests in flight a moment to end, then cut and counted. */
@@ -234,6 +275,12 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       warn: log,
     });
     stackRef = stack;
+    const credentialsFile = resolve(dataDir, 'credentials.json');
+    const credentials = {
+      ...(await ensureRootCredentials(credentialsFile)),
+      file: credentialsFile,
+    };
+    const auth = opts.auth !== false;
 
     const functionEnvironment = new Map<string, Record<string, string>>();
     for (const fn of service.functions) {
@@ -297,6 +344,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         ...endpointEnvironment(endpoints as LocalCloudEndpoints, region),
         ...functionEnvironment.get(fn.key),
         ...opts.functionEnvironment,
+        // No Secrets Manager or KMS here: the root key is the file (shared/aws/access/wire.ts).
+        DSN_ROOT_CREDENTIALS_FILE: credentialsFile,
       }),
       log: opts.functionLog,
     });
@@ -397,6 +446,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       invoke: (name, e) => invoker.invoke(name, e),
       log: unlessStopping(log),
       localRoutes: faultRoutes(faults, resolve(dataDir, 's3', 'buckets')),
+      authorize: auth ? authorizeWith(service, invoker) : undefined,
     });
     // Installed once listening, before anyone was told the port.
     const apiGate = gateServer(api.server, {
@@ -430,6 +480,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       httpRoutes: api.routes,
       schedules,
       faults,
+      credentials,
+      auth,
       ref: (id) => resolveEntry(id).ref,
       attribute: (id, name) => {
         const value = resolveEntry(id).attributes[name];

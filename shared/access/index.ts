@@ -3,7 +3,29 @@
  * and sessions' security information against objects' scan states (seed 004). Other systems
  * import this file only.
  */
-export type { RulesStore, StoredRules } from './ports.ts';
+export {
+  createKey,
+  createKeySchema,
+  createSession,
+  createSessionSchema,
+  DEFAULT_SESSION_SECONDS,
+  disableKey,
+  type IssuedKey,
+  type KeyDeps,
+  type KeySummary,
+  listKeys,
+  rotateKey,
+  type SessionCredentials,
+} from './access-key.ts';
+export { type AuthenticateDeps, authenticate } from './authenticate.ts';
+export type {
+  KeyRecord,
+  KeyStore,
+  RootKeySource,
+  RulesStore,
+  SecretCipher,
+  StoredRules,
+} from './ports.ts';
 export {
   ACTIONS,
   type Action,
@@ -37,6 +59,13 @@ export {
   type Verdict,
 } from './scanner.ts';
 export {
+  type IncomingRequest,
+  MAX_CLOCK_SKEW_MS,
+  MAX_PRESIGN_SECONDS,
+  parseSignature,
+  verifySignature,
+} from './signature.ts';
+export {
   type BytePattern,
   type HashSignature,
   mergeRules,
@@ -45,3 +74,11 @@ export {
   SignatureMatcher,
   type SkippedLine,
 } from './signatures.ts';
+export {
+  type Credentials,
+  NodeSha256,
+  presignUrl,
+  SERVICE,
+  signatureHeaders,
+  UNSIGNED_PAYLOAD,
+} from './signer.ts';

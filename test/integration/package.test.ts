@@ -88,6 +88,16 @@ const GRANTS: Record<string, Record<string, string>> = {
     'StagingBucket/*': 's3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+    AccessKeysTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
+    AccessKeysKey: 'kms:Encrypt',
+    RootKeySecret: 'secretsmanager:GetSecretValue',
+  },
+  /** The request authorizer: reads keys, decrypts their secrets, reads the root key. */
+  AuthorizerRole: {
+    logs: LOGS,
+    AccessKeysTable: 'dynamodb:GetItem',
+    AccessKeysKey: 'kms:Decrypt',
+    RootKeySecret: 'secretsmanager:GetSecretValue',
   },
   DisperserRole: {
     logs: LOGS,
@@ -289,6 +299,30 @@ describe('serverless package', () => {
         const allowed = actions.every((a) => ACTIONS_NEEDING_ANY_RESOURCE.has(a));
         assert.ok(allowed, `${id} grants ${actions.join(', ')} on *`);
       }
+    }
+  });
+
+  test('every route of the HTTP API runs the signature authorizer, with no result cache', () => {
+    const routes = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route',
+    );
+    const authorizers = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Authorizer',
+    );
+    assert.equal(authorizers.length, 1);
+    const [authorizerId, authorizer] = authorizers[0] as [string, Resource];
+    assert.equal(authorizer.Properties.AuthorizerType, 'REQUEST');
+    assert.equal(authorizer.Properties.EnableSimpleResponses, true);
+    assert.equal(authorizer.Properties.AuthorizerPayloadFormatVersion, '2.0');
+    assert.equal(authorizer.Properties.AuthorizerResultTtlInSeconds, 0);
+    assert.ok(routes.length > 16);
+    for (const [id, route] of routes) {
+      assert.equal(
+        route.Properties.AuthorizationType,
+        'CUSTOM',
+        `${id} (${route.Properties.RouteKey})`,
+      );
+      assert.deepEqual(route.Properties.AuthorizerId, { Ref: authorizerId }, id);
     }
   });
 

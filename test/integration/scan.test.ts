@@ -4,15 +4,12 @@
  * show it, an infected one is announced as `object.quarantined` on the events topic and to
  * listeners that ask for it, and the admin's rules apply to later scans.
  *
- * Until the authorizer lands every request is the local root (protected and admin), which reads
- * everything; the unprotected session's refusals are tested at unit level
- * (test/unit/access/read-gate.test.ts), and here by a test that skips, saying why, while the
- * cloud has no authentication.
+ * The tests sign as the root (protected and admin), which reads everything; the unprotected
+ * session's refusals are tested here with a key the root creates, and for every session kind
+ * and state at unit level (test/unit/access/read-gate.test.ts).
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -22,7 +19,6 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
@@ -31,6 +27,7 @@ import {
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
+import { fetchAs } from '../helpers/signing.ts';
 
 /** The EICAR test file, built from hex so this source is not itself flagged. */
 const EICAR = Buffer.from(
@@ -242,13 +239,8 @@ describe('scan states on the local cloud', () => {
     assert.equal(shown.text, rules);
   });
 
-  test('an unprotected session is refused a quarantined object (403 Quarantined) and a pending one (403 NotScanned), and reads it once clean', async (t) => {
-    const session = await unprotectedSession(cloud, dir.path);
-    if (typeof session === 'string') {
-      t.skip(session);
-      console.log(`# skipped: ${session}`);
-      return;
-    }
+  test('an unprotected session is refused a quarantined object (403 Quarantined) and a pending one (403 NotScanned), and reads it once clean', async () => {
+    const session = await unprotectedSession(cloud);
     const infected = await session.fetch('/vaults/scanned/objects/in/eicar.com');
     assert.equal(infected.status, 403);
     assert.equal(((await infected.json()) as { error: Doc }).error.code, 'Quarantined');
@@ -280,82 +272,19 @@ describe('scan states on the local cloud', () => {
   });
 });
 
-/** SHA-256 for the SigV4 signer, from node:crypto. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (data: SourceData) =>
-  typeof data === 'string'
-    ? Buffer.from(data)
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
-  }
-  update(data: SourceData) {
-    this.hash.update(bytesOf(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-/**
- * A fetch signed as a new unprotected key (read, write, list on every vault), made by the
- * deployment's root key; or why there is none: the cloud enforces no authentication yet (an
- * unsigned request is answered), or it has no root credentials where the issue puts them.
- */
+/** A fetch signed as a new unprotected key (read, write, list on every vault), made by the root. */
 async function unprotectedSession(
   cloud: LocalCloud,
-  dataDir: string,
-): Promise<string | { fetch: (path: string, init?: RequestInit) => Promise<Response> }> {
-  const unsigned = await fetch(`${cloud.endpoints.api}/vaults`);
-  if (unsigned.status !== 401)
-    return (
-      'the local cloud enforces no authentication yet (an unsigned GET /vaults answered ' +
-      `${unsigned.status}): every request is the local root, protected and admin`
-    );
-  let root: { accessKeyId: string; secretAccessKey: string };
-  try {
-    root = JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8'));
-  } catch {
-    return `no root credentials in ${join(dataDir, 'credentials.json')}`;
-  }
-  const signed = (credentials: typeof root) => {
-    const signer = new SignatureV4({
-      service: 'dsn',
-      region: cloud.service.region,
-      credentials,
-      sha256: Sha256,
-    });
-    return async (path: string, init: RequestInit = {}) => {
-      const url = new URL(`${cloud.endpoints.api}${path}`);
-      const body =
-        init.body === undefined || typeof init.body === 'string'
-          ? init.body
-          : new Uint8Array(init.body as Uint8Array);
-      const request = await signer.sign({
-        method: init.method ?? 'GET',
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: { host: url.host, ...(init.headers as Record<string, string> | undefined) },
-        body,
-      });
-      return fetch(url, { method: request.method, headers: request.headers, body });
-    };
-  };
-  const res = await signed(root)('/admin/keys', {
+): Promise<{ fetch: (path: string, init?: RequestInit) => Promise<Response> }> {
+  const res = await fetch(`${cloud.endpoints.api}/admin/keys`, {
     method: 'POST',
     body: JSON.stringify({
       policy: [{ vaults: ['*'], actions: ['read', 'write', 'list'] }],
       protected: false,
     }),
   });
-  if (res.status !== 201) return `POST /admin/keys answered ${res.status}: ${await res.text()}`;
+  assert.equal(res.status, 201, await res.clone().text());
   const key = (await res.json()) as { accessKeyId: string; secretAccessKey: string };
-  return { fetch: signed(key) };
+  const signed = fetchAs(key);
+  return { fetch: (path, init) => signed(`${cloud.endpoints.api}${path}`, init) };
 }

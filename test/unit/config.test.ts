@@ -29,6 +29,7 @@ const env = {
   DSN_PARTICIPANTS_TABLE: 'participants',
   DSN_LISTENERS_TABLE: 'listeners',
   DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
+  DSN_ACCESS_KEYS_TABLE: 'access-keys',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -58,6 +59,7 @@ test('a complete environment gives the typed configuration', () => {
     participantsTable: 'participants',
     listenersTable: 'listeners',
     listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
+    accessKeysTable: 'access-keys',
   });
 });
 

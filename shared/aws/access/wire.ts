@@ -1,15 +1,25 @@
 /**
- * The access system's wiring: the scan task the committer registers, and the rules the admin
- * routes manage. Each reads only its own configuration.
+ * The access system's wiring. The authorizer and the API's keys: on AWS the root key is the
+ * stack's Secrets Manager secret (`DSN_ROOT_KEY_SECRET`) and secrets are sealed by KMS
+ * (`DSN_ACCESS_KMS_KEY`); the local cloud, which emulates neither, says so by setting
+ * `DSN_ROOT_CREDENTIALS_FILE` (its credentials.json), and secrets are sealed with a key derived
+ * from that root secret (local-cipher.ts). The scan task the committer registers, and the rules
+ * the admin routes manage. Each reads only its own configuration.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  type AuthenticateDeps,
   currentRules,
   everyScanner,
+  type KeyDeps,
+  type RootKeySource,
   type Scanner,
+  type SecretCipher,
   scanTask,
   signatureScanner,
 } from '../../access/index.ts';
-import { clamdAddress, loadConfig } from '../../config.ts';
+import { ConfigError, clamdAddress, loadConfig } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
 import type { AssociatedTask, ReaderDeps } from '../../store/index.ts';
 import { wireFanOut } from '../listeners/wire.ts';
@@ -17,6 +27,10 @@ import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
 import { DynamoObjectIndex } from '../store/object-index.ts';
 import { clamdScanner } from './clamd.ts';
+import { DynamoKeyStore } from './key-store.ts';
+import { KmsSecretCipher } from './kms.ts';
+import { LocalSecretCipher } from './local-cipher.ts';
+import { FileRootKey, SecretsManagerRootKey } from './root-key.ts';
 import { DynamoRulesStore } from './rules-store.ts';
 
 /**
@@ -58,4 +72,45 @@ export function wireScanTask(rt: Runtime, reader: ReaderDeps): AssociatedTask {
     log: rt.log,
     maxBytes: SCAN_MAX_BYTES,
   });
+}
+
+function required(rt: Runtime, variable: string): string {
+  const value = rt.env[variable];
+  if (!value) throw new ConfigError(variable, 'is required');
+  return value;
+}
+
+function secrets(rt: Runtime): { root: RootKeySource; cipher: SecretCipher; region: string } {
+  const region = required(rt, 'AWS_REGION');
+  const file = rt.env.DSN_ROOT_CREDENTIALS_FILE;
+  if (file) {
+    const root = new FileRootKey(file);
+    return { root, cipher: new LocalSecretCipher(root), region };
+  }
+  // Only the authorizer and the api reach these two services, so they are not among the
+  // process-wide clients every function creates.
+  return {
+    root: new SecretsManagerRootKey(
+      new SecretsManagerClient({}),
+      required(rt, 'DSN_ROOT_KEY_SECRET'),
+    ),
+    cipher: new KmsSecretCipher(new KMSClient({}), required(rt, 'DSN_ACCESS_KMS_KEY')),
+    region,
+  };
+}
+
+/** The authorizer: the key table, the root key, the cipher, the deployment's region. */
+export function wireAuthenticate(rt: Runtime): AuthenticateDeps {
+  const { accessKeysTable } = loadConfig(rt.env, ['accessKeysTable']);
+  return {
+    keys: new DynamoKeyStore(rt.clients.documents, accessKeysTable),
+    ...secrets(rt),
+    clock: rt.clock,
+  };
+}
+
+/** The API's key management and sessions. */
+export function wireKeys(rt: Runtime): KeyDeps {
+  const { keys, root, cipher, clock } = wireAuthenticate(rt);
+  return { keys, root, cipher, clock };
 }
