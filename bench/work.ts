@@ -12,8 +12,12 @@
  * the schedule is stopped, so the Lambda worker stays out of it.
  *
  * Printed per worker count: items/s of both and their ratio, lock-read-delete attempts per item
- * (claims tried, owned or not, over items done), and claim latency (list to owned) p50 / p99,
- * with the SQS receive latency beside it.
+ * (rounds of unit locks, owned or not, over items done), reservations refused per item (an item
+ * another worker was taking, passed over with one conditional write and no unit asked),
+ * DynamoDB requests per item of both sides (the op's own reads included, the same on both),
+ * and claim latency (step start to owned) p50 / p99, with the SQS receive latency beside it.
+ * The workers are the Lambda function's (`drainWork`), each given its slot (index of count),
+ * as `dsn work run --workers N` gives its workers.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -36,11 +40,20 @@ const { wireStoreApi } = await import('../shared/aws/store/wire.ts');
 const { wireWork, wireWorker } = await import('../shared/aws/work/wire.ts');
 const { writeObject } = await import('../shared/store/writer.ts');
 const { silentLogger } = await import('../shared/log.ts');
-const { addWork, builtInOps, OPEN_STATES, runNext, storeObjectAccess } = await import(
+const { addWork, builtInOps, OPEN_STATES, drainWork, storeObjectAccess } = await import(
   '../shared/work/index.ts'
 );
 
 const rt = { ...runtime('bench'), log: silentLogger };
+/** DynamoDB requests sent by this process's clients (both sides' and the op's). */
+let dynamoRequests = 0;
+rt.clients.dynamodb.middlewareStack.add(
+  (next) => async (args) => {
+    dynamoRequests++;
+    return next(args);
+  },
+  { step: 'initialize', name: 'benchCountRequests' },
+);
 const store = wireStoreApi(rt);
 const list = { ...wireWork(rt), nudge: undefined };
 const sqs = new SQSClient({
@@ -93,6 +106,8 @@ async function prepareVault(name: string): Promise<void> {
 interface Round {
   seconds: number;
   attempts: number;
+  held: number;
+  dynamo: number;
   latencies: number[];
 }
 
@@ -100,29 +115,44 @@ async function workRound(vault: string, workers: number): Promise<Round> {
   for (let i = 0; i < ITEMS; i++)
     await addWork(list, vault, { op: 'digest', args: { prefix: key(i) } });
   let attempts = 0;
+  let held = 0;
   let done = 0;
   const latencies: number[] = [];
+  const before = dynamoRequests;
   const t0 = performance.now();
   // Until the last item is done: workers still polling an empty list after it do not count.
   let t1 = Number.NaN;
+  let dynamo = Number.NaN;
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       const { deps } = wireWorker(rt, `bench-${w}`);
-      let started = 0;
+      deps.slot = { index: w, count: workers };
+      let started = performance.now();
       deps.hooks = {
         claimed: (_item, _token, owned) => {
           attempts++;
           if (owned) latencies.push(performance.now() - started);
         },
+        held: () => {
+          held++;
+        },
+      };
+      const log = deps.log;
+      deps.log = {
+        ...log,
+        info: (message, fields) => {
+          if (message !== 'work item finished') return;
+          if (fields?.outcome !== 'done') throw new Error(`${fields?.id} ${fields?.outcome}`);
+          started = performance.now();
+          if (++done === ITEMS) {
+            t1 = performance.now();
+            dynamo = dynamoRequests - before;
+          }
+        },
       };
       for (;;) {
         started = performance.now();
-        const step = await runNext(deps, vault);
-        if (step.ran) {
-          if (step.ran.outcome !== 'done') throw new Error(`${step.ran.id} ${step.ran.outcome}`);
-          if (++done === ITEMS) t1 = performance.now();
-          continue;
-        }
+        if ((await drainWork(deps, vault)) > 0) continue;
         const open = await deps.store.list(vault, { states: OPEN_STATES, limit: 1 });
         if (open.items.length === 0) return;
         await new Promise((r) => setTimeout(r, 5));
@@ -131,7 +161,7 @@ async function workRound(vault: string, workers: number): Promise<Round> {
   );
   const seconds = (t1 - t0) / 1000;
   if (done !== ITEMS) throw new Error(`work round ran ${done} of ${ITEMS}`);
-  return { seconds, attempts, latencies };
+  return { seconds, attempts, held, dynamo, latencies };
 }
 
 async function sqsRound(vault: string, consumers: number): Promise<Round> {
@@ -161,9 +191,11 @@ async function sqsRound(vault: string, consumers: number): Promise<Round> {
   let done = 0;
   let attempts = 0;
   const latencies: number[] = [];
+  const before = dynamoRequests;
   const t0 = performance.now();
   // Until the last message is deleted: an empty long poll after it does not count.
   let t1 = Number.NaN;
+  let dynamo = Number.NaN;
   await Promise.all(
     Array.from({ length: consumers }, async () => {
       while (done < ITEMS) {
@@ -182,12 +214,15 @@ async function sqsRound(vault: string, consumers: number): Promise<Round> {
         await sqs.send(
           new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle as string }),
         );
-        if (++done === ITEMS) t1 = performance.now();
+        if (++done === ITEMS) {
+          t1 = performance.now();
+          dynamo = dynamoRequests - before;
+        }
       }
     }),
   );
   const seconds = (t1 - t0) / 1000;
-  return { seconds, attempts, latencies };
+  return { seconds, attempts, held: 0, dynamo, latencies };
 }
 
 const rows: string[] = [];
@@ -204,16 +239,16 @@ try {
     if (workers === 8) at8 = { ratio: workRate / poolRate, attempts: perItem };
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     rows.push(
-      `| ${workers} | ${workRate.toFixed(1)} | ${poolRate.toFixed(1)} | ${(workRate / poolRate).toFixed(2)}x | ${perItem.toFixed(2)} | ${ms(quantile(work.latencies, 0.5))} / ${ms(quantile(work.latencies, 0.99))} | ${ms(quantile(pool.latencies, 0.5))} / ${ms(quantile(pool.latencies, 0.99))} |`,
+      `| ${workers} | ${workRate.toFixed(1)} | ${poolRate.toFixed(1)} | ${(workRate / poolRate).toFixed(2)}x | ${perItem.toFixed(2)} | ${(work.held / ITEMS).toFixed(2)} | ${(work.dynamo / ITEMS).toFixed(1)} / ${(pool.dynamo / ITEMS).toFixed(1)} | ${ms(quantile(work.latencies, 0.5))} / ${ms(quantile(work.latencies, 0.99))} | ${ms(quantile(pool.latencies, 0.5))} / ${ms(quantile(pool.latencies, 0.99))} |`,
     );
   }
   console.log(
     `work items on the local cloud (fauxqs, dynalite), Node ${process.version}; per round a 4-of-6 vault (T = 5, ownership threshold 5) with ${ITEMS} objects of ${OBJECT_SIZE / 1024} KiB and ${ITEMS} digest items, one per object\n`,
   );
   console.log(
-    '| workers | work items/s | SQS pool items/s | work / SQS | lock-read-delete attempts per item | claim latency, list to owned, p50 / p99 | SQS receive latency p50 / p99 |',
+    '| workers | work items/s | SQS pool items/s | work / SQS | lock-read-delete attempts per item | reservations refused per item | DynamoDB requests per item, work / SQS pool | claim latency p50 / p99 | SQS receive latency p50 / p99 |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   if (at8) {
     console.log(

@@ -25,22 +25,102 @@ export interface ClaimDeps {
 }
 
 export type Claim =
-  | { owned: true; token: number; definition: WorkDefinition }
+  | { owned: true; token: number; definition: WorkDefinition; record: WorkRecord }
   /**
-   * `contended`: other workers hold units (or took the item first); `units`: too many units
-   * failed for anyone to own it now (the reason is on the record); `gone`: no longer open.
+   * `held`: another worker holds or is taking the item, it waits for its backoff, or it is no
+   * longer open (no token issued: no unit was asked); `contended`: other workers hold units;
+   * `units`: too many units failed for anyone to own it now (the reason is on the record);
+   * `gone`: it was cancelled or finished meanwhile.
    */
-  | { owned: false; token: number; why: 'contended' | 'units' | 'gone'; detail: string };
+  | {
+      owned: false;
+      token: number;
+      why: 'held' | 'contended' | 'units' | 'gone';
+      detail: string;
+    };
 
-/** Tries to take `record`; never throws for a unit's failure. */
+/**
+ * Tries to take `record`: reserves it (one conditional write on the record that issues the
+ * fencing token), then lock-read-delete at its units. Never throws for a unit's failure.
+ */
 export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Claim> {
+  const { store } = deps;
+  const { vault, seq } = record;
+  const now = deps.now();
+  const leaseUntil = now + deps.leaseMs;
+  const reserved = await store.reserve(vault, seq, { owner: deps.owner, leaseUntil }, now);
+  if (!reserved)
+    return { owned: false, token: 0, why: 'held', detail: 'held, waiting or finished' };
+  const token = reserved.token;
+  const refuse = async (
+    why: 'contended' | 'units' | 'gone',
+    detail: string,
+    locked: number[],
+  ): Promise<Claim> => {
+    await releaseLocks(store, record, token, locked);
+    // The reservation goes too, so the next worker need not wait for its lease.
+    await store.update(
+      vault,
+      seq,
+      {
+        owner: undefined,
+        leaseUntil: undefined,
+        ...(why === 'units' && reserved.state === 'queued' ? { reason: detail } : {}),
+      },
+      { token },
+    );
+    return { owned: false, token, why, detail };
+  };
+  const answer = await lockReadDelete(deps, reserved, token, leaseUntil);
+  if (!answer.owned) return refuse(answer.why, answer.detail, answer.locked);
+  const started = await store.update(
+    vault,
+    seq,
+    {
+      state: 'running',
+      attempts: reserved.attempts + 1,
+      startedAt: new Date(now).toISOString(),
+      reason: undefined,
+    },
+    { states: OPEN_STATES, token },
+  );
+  if (!started)
+    return refuse('gone', 'the item was cancelled, finished or taken meanwhile', answer.locked);
+  return {
+    owned: true,
+    token,
+    definition: answer.definition,
+    record: {
+      ...reserved,
+      state: 'running',
+      attempts: reserved.attempts + 1,
+      startedAt: new Date(now).toISOString(),
+    },
+  };
+}
+
+type Answer =
+  | { owned: true; definition: WorkDefinition; locked: number[] }
+  | { owned: false; why: 'contended' | 'units'; detail: string; locked: number[] };
+
+/**
+ * The seed's lock-read-delete: one conditional write per unit holding a slice, each locking
+ * it for `token` and returning it. Favorable when at least the ownership threshold of units
+ * answered with sound slices that decode to the item. Releases nothing: `locked` says which
+ * units the caller must release on a refusal.
+ */
+export async function lockReadDelete(
+  deps: Pick<ClaimDeps, 'store' | 'owner' | 'now'>,
+  record: WorkRecord,
+  token: number,
+  leaseUntil: number,
+): Promise<Answer> {
   const { store } = deps;
   const { vault, seq, units } = record;
   const width = units.length;
   const threshold = ownershipThreshold(width, record.writeThreshold);
-  const token = await store.newToken(vault, seq);
   const now = deps.now();
-  const lock = { owner: deps.owner, token, leaseUntil: now + deps.leaseMs };
+  const lock = { owner: deps.owner, token, leaseUntil };
   const answers = await Promise.allSettled(
     units.map((unit) => store.lockSlice(vault, seq, unit, lock, now)),
   );
@@ -57,47 +137,37 @@ export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Cl
   const failed = answers.flatMap((a, i) =>
     a.status === 'rejected' ? [`${units[i]} (${describeError(a.reason).message})`] : [],
   );
-
-  const refuse = async (why: 'contended' | 'units' | 'gone', detail: string): Promise<Claim> => {
-    await releaseLocks(store, record, token, locked);
-    return { owned: false, token, why, detail };
-  };
-
   if (favorable < threshold) {
     const detail = `${favorable} of ${width} units answered favorably, ${threshold} needed${
       failed.length > 0 ? `; units failed: ${failed.join(', ')}` : ''
     }`;
-    // Too many units down for anyone: say so on the record, which stays queued.
-    if (failed.length > width - threshold) {
-      await store.update(vault, seq, { reason: detail }, { states: ['queued'] });
-      return refuse('units', detail);
-    }
-    return refuse('contended', detail);
+    // Too many units down for anyone (the caller says so on the record, which stays queued).
+    return {
+      owned: false,
+      why: failed.length > width - threshold ? 'units' : 'contended',
+      detail,
+      locked,
+    };
   }
   let definition: WorkDefinition;
   try {
     definition = decodeDefinition(slices, shape);
   } catch (err) {
-    return refuse('contended', `the slices do not decode: ${describeError(err).message}`);
+    return {
+      owned: false,
+      why: 'contended',
+      detail: `the slices do not decode: ${describeError(err).message}`,
+      locked,
+    };
   }
   if (definition.seq !== seq || definition.vault !== vault)
-    return refuse('contended', `the slices decode to item ${definition.seq}, not ${seq}`);
-  const started = await store.update(
-    vault,
-    seq,
-    {
-      state: 'running',
-      token,
-      owner: deps.owner,
-      leaseUntil: lock.leaseUntil,
-      attempts: record.attempts + 1,
-      startedAt: new Date(now).toISOString(),
-      reason: undefined,
-    },
-    { states: OPEN_STATES, tokenBelow: token },
-  );
-  if (!started) return refuse('gone', 'the item was cancelled, finished or taken meanwhile');
-  return { owned: true, token, definition };
+    return {
+      owned: false,
+      why: 'contended',
+      detail: `the slices decode to item ${definition.seq}, not ${seq}`,
+      locked,
+    };
+  return { owned: true, definition, locked };
 }
 
 /** Unlocks `units`' slices where they are still locked with `token`; failures are ignored. */
