@@ -7,7 +7,7 @@
 import { describeError } from '../errors.ts';
 import { checkFunctionSlice, decodeDefinition } from './function-slice.ts';
 import type { WorkStore } from './ports.ts';
-import { OPEN_STATES, type WorkDefinition, type WorkRecord } from './work-item.ts';
+import type { WorkDefinition, WorkRecord } from './work-item.ts';
 
 /**
  * Units that must lock an item for one worker to own it: at least T, and a strict majority, so
@@ -29,72 +29,62 @@ export type Claim =
   /**
    * `held`: another worker holds or is taking the item, it waits for its backoff, or it is no
    * longer open (no token issued: no unit was asked); `contended`: other workers hold units;
-   * `units`: too many units failed for anyone to own it now (the reason is on the record);
-   * `gone`: it was cancelled or finished meanwhile.
+   * `units`: too many units failed for anyone to own it now (the reason is on the record).
    */
   | {
       owned: false;
       token: number;
-      why: 'held' | 'contended' | 'units' | 'gone';
+      why: 'held' | 'contended' | 'units';
       detail: string;
     };
 
 /**
- * Tries to take `record`: reserves it (one conditional write on the record that issues the
- * fencing token), then lock-read-delete at its units. Never throws for a unit's failure.
+ * Tries to take `record`: reserves it (one conditional write on the record that starts the
+ * attempt and issues the fencing token), then lock-read-delete at its units; a refusal undoes
+ * the reservation. Never throws for a unit's failure.
  */
 export async function claimItem(deps: ClaimDeps, record: WorkRecord): Promise<Claim> {
   const { store } = deps;
   const { vault, seq } = record;
   const now = deps.now();
   const leaseUntil = now + deps.leaseMs;
-  const reserved = await store.reserve(vault, seq, { owner: deps.owner, leaseUntil }, now);
-  if (!reserved)
-    return { owned: false, token: 0, why: 'held', detail: 'held, waiting or finished' };
-  const token = reserved.token;
-  const refuse = async (
-    why: 'contended' | 'units' | 'gone',
-    detail: string,
-    locked: number[],
-  ): Promise<Claim> => {
-    await releaseLocks(store, record, token, locked);
-    // The reservation goes too, so the next worker need not wait for its lease.
+  const startedAt = new Date(now).toISOString();
+  const was = await store.reserve(vault, seq, { owner: deps.owner, leaseUntil, startedAt }, now);
+  if (!was) return { owned: false, token: 0, why: 'held', detail: 'held, waiting or finished' };
+  const token = was.token + 1;
+  const answer = await lockReadDelete(deps, was, token, leaseUntil);
+  if (!answer.owned) {
+    await releaseLocks(store, record, token, answer.locked);
+    // The attempt never started: the record is as it was, so the next worker need not wait
+    // for this lease; a queued item learns why nobody can take it.
     await store.update(
       vault,
       seq,
       {
+        state: was.state,
+        attempts: was.attempts,
+        startedAt: was.startedAt,
         owner: undefined,
         leaseUntil: undefined,
-        ...(why === 'units' && reserved.state === 'queued' ? { reason: detail } : {}),
+        reason: answer.why === 'units' && was.state === 'queued' ? answer.detail : was.reason,
       },
       { token },
     );
-    return { owned: false, token, why, detail };
-  };
-  const answer = await lockReadDelete(deps, reserved, token, leaseUntil);
-  if (!answer.owned) return refuse(answer.why, answer.detail, answer.locked);
-  const started = await store.update(
-    vault,
-    seq,
-    {
-      state: 'running',
-      attempts: reserved.attempts + 1,
-      startedAt: new Date(now).toISOString(),
-      reason: undefined,
-    },
-    { states: OPEN_STATES, token },
-  );
-  if (!started)
-    return refuse('gone', 'the item was cancelled, finished or taken meanwhile', answer.locked);
+    return { owned: false, token, why: answer.why, detail: answer.detail };
+  }
+  const { reason: _reason, ...rest } = was;
   return {
     owned: true,
     token,
     definition: answer.definition,
     record: {
-      ...reserved,
+      ...rest,
       state: 'running',
-      attempts: reserved.attempts + 1,
-      startedAt: new Date(now).toISOString(),
+      token,
+      owner: deps.owner,
+      leaseUntil,
+      attempts: was.attempts + 1,
+      startedAt,
     },
   };
 }

@@ -38,6 +38,8 @@ export interface Reservation {
   owner: string;
   /** Epoch ms: until then no other worker is given a token for the item. */
   leaseUntil: number;
+  /** ISO time the attempt starts. */
+  startedAt: string;
 }
 
 /** One function slice, by item and unit. */
@@ -83,11 +85,13 @@ export interface WorkStore {
   /**
    * One conditional write on the record: when the item is open (queued or running), nobody holds
    * it (no lease, or its lease ended before `now`) and its backoff is over (`notBefore`), it
-   * raises the record's fencing token by one and notes `reservation` (owner and lease) on it.
-   * Answers the record as written, whose `token` is the new fencing token, greater than every
-   * one issued for the item before; undefined when the item is held, waiting, finished or gone.
-   * A reservation is not ownership: that still takes the units' lock-read-delete answers. It
-   * keeps racing workers from spending a round of unit locks on an item another is taking.
+   * starts an attempt: the state becomes `running`, the fencing token and `attempts` rise by
+   * one, `reservation` gives the owner, lease and start, and the waiting reason goes. Answers
+   * the record as it was before, so a refused attempt can be undone: the new token is its
+   * `token + 1`, greater than every one issued for the item before. Undefined when the item is
+   * held, waiting, finished or gone. A reservation is not ownership: that still takes the
+   * units' lock-read-delete answers. It keeps racing workers from spending a round of unit
+   * locks on an item another is taking.
    */
   reserve(
     vault: string,

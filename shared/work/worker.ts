@@ -54,8 +54,8 @@ export interface WorkerDeps {
 
 /**
  * Contention control. Workers that list the same open items at once would all try the first.
- * Worker `index` of `count` tries the items whose `seq % count === index` first, in order, then
- * the others': workers that know each other (`dsn work run --workers N`, the benchmark) take
+ * Worker `index` of `count` tries the items whose `seq % count === index` first, in order, and
+ * the others' once none of its own is open: workers that know each other (`dsn work run --workers N`, the benchmark) take
  * disjoint items until the list runs short. The default, `{index: 0, count: 1}`, is strict
  * order; racing workers then meet at the reservation, one cheap conditional write, never at a
  * round of unit locks.
@@ -110,8 +110,9 @@ export class OpenItems {
     } while (afterSeq !== undefined && items.length < PAGE);
     const { index, count } = this.deps.slot ?? { index: 0, count: 1 };
     const mine = items.filter((r) => r.seq % count === index);
-    const theirs = items.filter((r) => r.seq % count !== index);
-    this.queue = [...mine, ...theirs];
+    // Others' items only from a listing where none of its own is left: a listing that is
+    // older than its own items' runs would show others' items as open that are long done.
+    this.queue = mine.length > 0 ? mine : items;
     return this.queue.length > 0;
   }
 

@@ -48,30 +48,63 @@ export function workStoreContract(name: string, factory: PortFactory<WorkStore>)
       assert.equal(await s.nextSeq('other'), 1);
     });
 
-    it('a reservation raises the fencing token once per grant, and only while nobody holds the item', async (s) => {
+    it('a reservation starts an attempt with the next fencing token, only while nobody holds the item', async (s) => {
       // Prepare
-      await s.create(recordOf(7));
+      await s.create({ ...recordOf(7), reason: 'units down' });
       await s.create({ ...recordOf(8), state: 'done' });
       await s.create({ ...recordOf(9), notBefore: T0 + 5000 });
-      const hold = (owner: string, leaseUntil = T0 + 1000) => ({ owner, leaseUntil });
+      const started = new Date(T0).toISOString();
+      const hold = (owner: string, leaseUntil = T0 + 1000) => ({
+        owner,
+        leaseUntil,
+        startedAt: started,
+      });
 
       // Act: three workers at once on a free item; then after the winner's lease.
       const racing = await Promise.all(
         ['a', 'b', 'c'].map((o) => s.reserve('jobs', 7, hold(o), T0)),
       );
       const granted = racing.filter((r) => r !== undefined);
+      const taken = await s.get('jobs', 7);
       const during = await s.reserve('jobs', 7, hold('d'), T0 + 1000);
       const after = await s.reserve('jobs', 7, hold('d', T0 + 9000), T0 + 1001);
+      const retaken = await s.get('jobs', 7);
 
-      // Assess
+      // Assess: each answer is the record as it was before.
       assert.equal(granted.length, 1, 'one reservation while the lease lives');
-      assert.deepEqual([granted[0]?.token, granted[0]?.state], [1, 'queued']);
+      assert.deepEqual(
+        [granted[0]?.token, granted[0]?.state, granted[0]?.reason],
+        [0, 'queued', 'units down'],
+      );
+      assert.deepEqual(
+        [
+          taken?.state,
+          taken?.token,
+          taken?.attempts,
+          taken?.leaseUntil,
+          taken?.startedAt,
+          taken?.reason,
+        ],
+        ['running', 1, 1, T0 + 1000, started, undefined],
+      );
       assert.equal(during, undefined);
-      assert.deepEqual([after?.token, after?.owner, after?.leaseUntil], [2, 'd', T0 + 9000]);
+      assert.deepEqual([after?.token, after?.state], [1, 'running']);
+      assert.deepEqual(
+        [retaken?.token, retaken?.owner, retaken?.leaseUntil, retaken?.attempts],
+        [2, 'd', T0 + 9000, 2],
+      );
       assert.equal(await s.reserve('jobs', 8, hold('a'), T0), undefined, 'finished');
       assert.equal(await s.reserve('jobs', 9, hold('a'), T0 + 4999), undefined, 'backing off');
-      assert.equal((await s.reserve('jobs', 9, hold('a'), T0 + 5000))?.token, 1);
+      assert.equal((await s.reserve('jobs', 9, hold('a'), T0 + 5000))?.token, 0);
       assert.equal(await s.reserve('jobs', 10, hold('a'), T0), undefined, 'no such item');
+      const open = await s.list('jobs', { states: ['queued', 'running'], limit: 10 });
+      assert.deepEqual(
+        open.items.map((r) => [r.seq, r.state]),
+        [
+          [7, 'running'],
+          [9, 'running'],
+        ],
+      );
     });
 
     it('the open list follows state changes: finished items leave it, a retried one stays', async (s) => {

@@ -87,7 +87,8 @@ export class DynamoWorkStore implements WorkStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: vaultPk(vault), sk: itemSk(seq) },
-          UpdateExpression: 'ADD #token :one SET #owner = :owner, #lease = :lease',
+          UpdateExpression:
+            'ADD #token :one, #attempts :one SET #state = :running, #owner = :owner, #lease = :lease, #started = :started, #open = :vault REMOVE #reason',
           // Open; nobody holds it (or the holder's lease is over); its backoff is over.
           ConditionExpression:
             '#state IN (:queued, :running) AND (attribute_not_exists(#lease) OR #lease < :now) AND (attribute_not_exists(#nb) OR #nb <= :now)',
@@ -97,16 +98,22 @@ export class DynamoWorkStore implements WorkStore {
             '#lease': 'leaseUntil',
             '#state': 'state',
             '#nb': 'notBefore',
+            '#attempts': 'attempts',
+            '#started': 'startedAt',
+            '#open': 'openVault',
+            '#reason': 'reason',
           },
           ExpressionAttributeValues: {
             ':one': 1,
             ':owner': reservation.owner,
             ':lease': reservation.leaseUntil,
+            ':started': reservation.startedAt,
+            ':vault': vault,
             ':queued': 'queued',
             ':running': 'running',
             ':now': now,
           },
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: 'ALL_OLD',
         }),
       );
       return out.Attributes ? toRecord(out.Attributes) : undefined;

@@ -122,9 +122,15 @@ export class MemoryWorkStore implements WorkStore {
     if (!record || !['queued', 'running'].includes(record.state)) return undefined;
     if (record.leaseUntil !== undefined && record.leaseUntil >= now) return undefined;
     if (record.notBefore !== undefined && record.notBefore > now) return undefined;
-    const next = { ...record, ...reservation, token: record.token + 1 };
-    this.records.set(key, next);
-    return document(next);
+    const { reason: _reason, ...rest } = record;
+    this.records.set(key, {
+      ...rest,
+      ...reservation,
+      state: 'running',
+      token: record.token + 1,
+      attempts: record.attempts + 1,
+    });
+    return document(record);
   }
 
   async update(
