@@ -2,10 +2,12 @@
  * `npm run bench:work`: work items (seed 001) against a plain SQS consumer pool, side by side in
  * one run on the same local cloud (fauxqs, dynalite).
  *
- * Each round has its own 4-of-6 vault (T = 5) holding 200 objects of 4 KiB, and 200 `digest`
- * items, one per object. The work side runs 1, 2, 4 or 8 workers in this process, each the
- * worker of the Lambda function and `dsn work run` (list in order, lock-read-delete at the six
- * units, run the op, record the outcome and delete the slices under the fencing token). The
+ * Each worker count has its own 4-of-6 vault (T = 5) holding 200 objects of 4 KiB; a round is
+ * 200 `digest` items, one per object, and the rounds run work, pool, pool, work, added up (a
+ * load on this shared machine that changes meanwhile weighs on both sides alike). The work side
+ * runs 1, 2, 4 or 8 workers in this process, each the worker of the Lambda function and
+ * `dsn work run` (list the open items, reserve one, lock-read-delete at the six units, run the
+ * op, record the outcome under the fencing token, delete the slices). The
  * peer is the same 200 digests done by as many consumers of one SQS queue (a message per
  * object, one message per receive, visibility timeout 30 s, delete when done, no ownership
  * protocol) through the same op and object reader. Items are added without the queue nudge and
@@ -15,7 +17,8 @@
  * (rounds of unit locks, owned or not, over items done), reservations refused per item (an item
  * another worker was taking, passed over with one conditional write and no unit asked),
  * DynamoDB requests per item of both sides (the op's own reads included, the same on both),
- * and claim latency (step start to owned) p50 / p99, with the SQS receive latency beside it.
+ * this process's CPU time per item (the emulators run in it: a figure the machine's load moves
+ * less than the rates), and claim latency (step start to owned) p50 / p99, with the SQS receive latency beside it.
  * The workers are the Lambda function's (`drainWork`), each given its slot (index of count),
  * as `dsn work run --workers N` gives its workers.
  */
@@ -105,11 +108,28 @@ async function prepareVault(name: string): Promise<void> {
 
 interface Round {
   seconds: number;
+  /** CPU time of this process (it runs the emulators too), in ms. */
+  cpu: number;
   attempts: number;
   held: number;
   dynamo: number;
   latencies: number[];
 }
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Two rounds as one: times, counts and latencies added up. */
+const merge = (a: Round, b: Round): Round => ({
+  seconds: a.seconds + b.seconds,
+  cpu: a.cpu + b.cpu,
+  attempts: a.attempts + b.attempts,
+  held: a.held + b.held,
+  dynamo: a.dynamo + b.dynamo,
+  latencies: [...a.latencies, ...b.latencies],
+});
 
 async function workRound(vault: string, workers: number): Promise<Round> {
   for (let i = 0; i < ITEMS; i++)
@@ -119,9 +139,11 @@ async function workRound(vault: string, workers: number): Promise<Round> {
   let done = 0;
   const latencies: number[] = [];
   const before = dynamoRequests;
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   // Until the last item is done: workers still polling an empty list after it do not count.
   let t1 = Number.NaN;
+  let cpu = Number.NaN;
   let dynamo = Number.NaN;
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
@@ -146,6 +168,7 @@ async function workRound(vault: string, workers: number): Promise<Round> {
           started = performance.now();
           if (++done === ITEMS) {
             t1 = performance.now();
+            cpu = cpuMs() - cpu0;
             dynamo = dynamoRequests - before;
           }
         },
@@ -161,13 +184,13 @@ async function workRound(vault: string, workers: number): Promise<Round> {
   );
   const seconds = (t1 - t0) / 1000;
   if (done !== ITEMS) throw new Error(`work round ran ${done} of ${ITEMS}`);
-  return { seconds, attempts, held, dynamo, latencies };
+  return { seconds, cpu, attempts, held, dynamo, latencies };
 }
 
-async function sqsRound(vault: string, consumers: number): Promise<Round> {
+async function sqsRound(vault: string, consumers: number, round: number): Promise<Round> {
   const created = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `bench-work-pool-${vault}`,
+      QueueName: `bench-work-pool-${vault}-${round}`,
       Attributes: { VisibilityTimeout: '30' },
     }),
   );
@@ -192,9 +215,11 @@ async function sqsRound(vault: string, consumers: number): Promise<Round> {
   let attempts = 0;
   const latencies: number[] = [];
   const before = dynamoRequests;
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   // Until the last message is deleted: an empty long poll after it does not count.
   let t1 = Number.NaN;
+  let cpu = Number.NaN;
   let dynamo = Number.NaN;
   await Promise.all(
     Array.from({ length: consumers }, async () => {
@@ -216,13 +241,14 @@ async function sqsRound(vault: string, consumers: number): Promise<Round> {
         );
         if (++done === ITEMS) {
           t1 = performance.now();
+          cpu = cpuMs() - cpu0;
           dynamo = dynamoRequests - before;
         }
       }
     }),
   );
   const seconds = (t1 - t0) / 1000;
-  return { seconds, attempts, held: 0, dynamo, latencies };
+  return { seconds, cpu, attempts, held: 0, dynamo, latencies };
 }
 
 const rows: string[] = [];
@@ -231,24 +257,28 @@ try {
   for (const workers of WORKER_COUNTS) {
     const vault = `bench-w${workers}`;
     await prepareVault(vault);
-    const work = await workRound(vault, workers);
-    const pool = await sqsRound(vault, workers);
-    const workRate = ITEMS / work.seconds;
-    const poolRate = ITEMS / pool.seconds;
-    const perItem = work.attempts / ITEMS;
+    // Work, pool, pool, work: a load on the shared machine that rises or falls during the pair
+    // weighs on both sides alike.
+    const work1 = await workRound(vault, workers);
+    const pool = merge(await sqsRound(vault, workers, 1), await sqsRound(vault, workers, 2));
+    const work = merge(work1, await workRound(vault, workers));
+    const workRate = (2 * ITEMS) / work.seconds;
+    const poolRate = (2 * ITEMS) / pool.seconds;
+    const perItem = work.attempts / (2 * ITEMS);
+    const per = (x: number, digits: number) => (x / (2 * ITEMS)).toFixed(digits);
     if (workers === 8) at8 = { ratio: workRate / poolRate, attempts: perItem };
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     rows.push(
-      `| ${workers} | ${workRate.toFixed(1)} | ${poolRate.toFixed(1)} | ${(workRate / poolRate).toFixed(2)}x | ${perItem.toFixed(2)} | ${(work.held / ITEMS).toFixed(2)} | ${(work.dynamo / ITEMS).toFixed(1)} / ${(pool.dynamo / ITEMS).toFixed(1)} | ${ms(quantile(work.latencies, 0.5))} / ${ms(quantile(work.latencies, 0.99))} | ${ms(quantile(pool.latencies, 0.5))} / ${ms(quantile(pool.latencies, 0.99))} |`,
+      `| ${workers} | ${workRate.toFixed(1)} | ${poolRate.toFixed(1)} | ${(workRate / poolRate).toFixed(2)}x | ${perItem.toFixed(2)} | ${per(work.held, 2)} | ${per(work.dynamo, 1)} / ${per(pool.dynamo, 1)} | ${per(work.cpu, 1)} / ${per(pool.cpu, 1)} | ${ms(quantile(work.latencies, 0.5))} / ${ms(quantile(work.latencies, 0.99))} | ${ms(quantile(pool.latencies, 0.5))} / ${ms(quantile(pool.latencies, 0.99))} |`,
     );
   }
   console.log(
-    `work items on the local cloud (fauxqs, dynalite), Node ${process.version}; per round a 4-of-6 vault (T = 5, ownership threshold 5) with ${ITEMS} objects of ${OBJECT_SIZE / 1024} KiB and ${ITEMS} digest items, one per object\n`,
+    `work items on the local cloud (fauxqs, dynalite), Node ${process.version}; per worker count a 4-of-6 vault (T = 5, ownership threshold 5) with ${ITEMS} objects of ${OBJECT_SIZE / 1024} KiB; rounds of ${ITEMS} digest items, one per object, run work, pool, pool, work and are added up\n`,
   );
   console.log(
-    '| workers | work items/s | SQS pool items/s | work / SQS | lock-read-delete attempts per item | reservations refused per item | DynamoDB requests per item, work / SQS pool | claim latency p50 / p99 | SQS receive latency p50 / p99 |',
+    '| workers | work items/s | SQS pool items/s | work / SQS | lock-read-delete attempts per item | reservations refused per item | DynamoDB requests per item, work / SQS pool | CPU ms per item, work / SQS pool | claim latency p50 / p99 | SQS receive latency p50 / p99 |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   if (at8) {
     console.log(

@@ -44,7 +44,6 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   drainWork,
-  OpenItems,
   runNext,
   type Slot,
   type StepReport,

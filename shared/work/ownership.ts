@@ -1,8 +1,10 @@
 /**
- * Ownership of a work item by lock-read-delete (seed 001): a fresh fencing token, then one
- * conditional write per unit holding a function slice that locks it and returns it; the worker
- * owns the item when at least the ownership threshold of units answered favorably and their
- * slices decode to the item. Otherwise it releases what it got and moves on.
+ * Ownership of a work item by lock-read-delete (seed 001): a reservation on the record issues a
+ * fresh fencing token (and turns away the workers racing for the same item before they ask any
+ * unit), then one conditional write per unit holding a function slice locks it and returns it;
+ * the worker owns the item when at least the ownership threshold of units answered favorably
+ * and their slices decode to the item. Otherwise it releases what it got, undoes the
+ * reservation and moves on.
  */
 import { describeError } from '../errors.ts';
 import { checkFunctionSlice, decodeDefinition } from './function-slice.ts';

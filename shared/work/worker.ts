@@ -1,9 +1,10 @@
 /**
  * A worker: finds the next eligible item of a vault's work list in sequence order, takes it by
  * lock-read-delete (`ownership.ts`), runs its op while renewing the lease, then records the
- * outcome and deletes the function slices, both conditional on its fencing token. When it
- * cannot own an item it moves on to the next one in order (the seed's "another next
- * function"). Lambda workers and `dsn work run` both run this.
+ * outcome conditional on its fencing token and, once that stood, deletes the function slices.
+ * When it cannot own an item it moves on to the next one in order (the seed's "another next
+ * function"). A failed attempt backs off; an item after a failed or cancelled one is
+ * cancelled with the reason. Lambda workers and `dsn work run` both run this.
  */
 import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
@@ -55,10 +56,10 @@ export interface WorkerDeps {
 /**
  * Contention control. Workers that list the same open items at once would all try the first.
  * Worker `index` of `count` tries the items whose `seq % count === index` first, in order, and
- * the others' once none of its own is open: workers that know each other (`dsn work run --workers N`, the benchmark) take
- * disjoint items until the list runs short. The default, `{index: 0, count: 1}`, is strict
- * order; racing workers then meet at the reservation, one cheap conditional write, never at a
- * round of unit locks.
+ * the others' after them: workers that know each other (`dsn work run --workers N`, the
+ * benchmark) take disjoint items until the list runs short. The default, `{index: 0, count:
+ * 1}`, is strict order; racing workers then meet at the reservation, one cheap conditional
+ * write, never at a round of unit locks.
  */
 export interface Slot {
   index: number;
@@ -84,7 +85,8 @@ const PAGE = 1000;
  * again only when the listing runs out, instead of once per item.
  */
 export class OpenItems {
-  private queue: WorkRecord[] = [];
+  private mine: WorkRecord[] = [];
+  private theirs: WorkRecord[] = [];
   /** Items known done: `after` checks need not read them again. */
   readonly done = new Set<string>();
   private readonly deps: WorkerDeps;
@@ -109,16 +111,18 @@ export class OpenItems {
       afterSeq = page.cursor;
     } while (afterSeq !== undefined && items.length < PAGE);
     const { index, count } = this.deps.slot ?? { index: 0, count: 1 };
-    const mine = items.filter((r) => r.seq % count === index);
-    // Others' items only from a listing where none of its own is left: a listing that is
-    // older than its own items' runs would show others' items as open that are long done.
-    this.queue = mine.length > 0 ? mine : items;
-    return this.queue.length > 0;
+    this.mine = items.filter((r) => r.seq % count === index);
+    this.theirs = items.filter((r) => r.seq % count !== index);
+    return items.length > 0;
   }
 
-  /** The next item to try, or undefined when the listing is used up. */
-  next(): WorkRecord | undefined {
-    return this.queue.shift();
+  /**
+   * The next item to try, or undefined when the listing is used up. Others' items only from
+   * a `fresh` listing: one older than this worker's own runs shows as open what other workers
+   * have long done.
+   */
+  next(fresh: boolean): WorkRecord | undefined {
+    return this.mine.shift() ?? (fresh ? this.theirs.shift() : undefined);
   }
 }
 
@@ -134,11 +138,11 @@ export async function runNext(
   const report: StepReport = { passed: [] };
   let listed = false;
   for (;;) {
-    let item = view.next();
+    let item = view.next(listed);
     if (!item) {
       if (listed || !(await view.refresh())) return report;
       listed = true;
-      item = view.next() as WorkRecord;
+      item = view.next(listed) as WorkRecord;
     }
     const now = deps.clock.now();
     // A live lease: another worker owns the item, or is taking it.

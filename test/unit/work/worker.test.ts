@@ -210,6 +210,27 @@ describe('work items: lock-read-delete ownership', () => {
     );
   });
 
+  test("a worker whose own items all wait takes the others' items, alone", async () => {
+    // Prepare: worker 0 of 2, alone; its item 2 fails once and backs off.
+    const w = workWorld();
+    const items = await addCounts(w, 4);
+    w.failures.set(items[1]?.id as string, 1);
+    const a = { ...w.worker('a'), slot: { index: 0, count: 2 } };
+
+    // Act
+    await drainWork(a, 'jobs');
+
+    // Assess: its own first (2 fails, 4), then 1 and 3 from a fresh listing.
+    assert.deepEqual(
+      w.claims.filter((c) => c.owned).map((c) => Number(c.id.slice(1))),
+      [2, 4, 1, 3],
+    );
+    assert.deepEqual(
+      items.map((item) => w.runs.get(item?.id as string) ?? 0),
+      [1, 0, 1, 1],
+    );
+  });
+
   test('a losing claim releases the slices it locked, so the item is not held by anyone', async () => {
     // Prepare: a holds 3 of 6 units' slices of item 1, b gets the other 3: neither reaches 5.
     const w = workWorld();
