@@ -190,7 +190,15 @@ describe('work items with units failing on the local cloud', () => {
 
     // Act
     const finished = await done(id);
-    const kept = await explain(id);
+    // The slices go after the done record: wait for the owner's delete to have been through.
+    const kept = await eventually(
+      async () => {
+        const e = await explain(id);
+        return e.units.filter((u) => u.present).length === 1 ? e : undefined;
+      },
+      `the owner's delete of ${id}'s slices`,
+      30_000,
+    );
     await sweep();
     const whileDown = await explain(id);
     await api('/admin/units/3/fault', { method: 'DELETE' });
