@@ -83,7 +83,9 @@ const GRANTS: Record<string, Record<string, string>> = {
     DispersalQueue: 'sqs:SendMessage',
     RebuildQueue: 'sqs:SendMessage',
     WorkQueue: 'sqs:SendMessage',
-    WorkTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    WorkTable:
+      'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    'WorkTable/index/open': 'dynamodb:Query',
     StagingBucket: 's3:ListBucket',
     'StagingBucket/*': 's3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
@@ -151,7 +153,8 @@ const GRANTS: Record<string, Record<string, string>> = {
   WorkerRole: {
     logs: LOGS,
     WorkQueue: CONSUMES,
-    WorkTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    WorkTable: 'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    'WorkTable/index/open': 'dynamodb:Query',
     VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
