@@ -3,6 +3,7 @@
  * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
  * failures into UnreachableError.
  */
+import { type Credentials, signatureHeaders } from '../shared/access/signer.ts';
 import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
 import { ApiError, UnreachableError } from './errors.ts';
 
@@ -35,13 +36,22 @@ export function isMissingRoute(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404 && err.code === 'NotFound';
 }
 
+/** How a client signs: the key, and the deployment's region. */
+export interface Signing {
+  credentials: Credentials;
+  region: string;
+}
+
 export class DsnClient {
   readonly endpoint: string;
+  /** Undefined when no credentials were found: requests go unsigned (and get 401). */
+  readonly signing?: Signing;
   private readonly trace?: (line: string) => void;
 
-  constructor(endpoint: string, trace?: (line: string) => void) {
+  constructor(endpoint: string, trace?: (line: string) => void, signing?: Signing) {
     this.endpoint = endpoint.replace(/\/+$/, '');
     this.trace = trace;
+    this.signing = signing;
   }
 
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
@@ -54,10 +64,15 @@ export class DsnClient {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(opts.body);
     }
+    const url = `${this.endpoint}${path}`;
+    if (this.signing) {
+      const { credentials, region } = this.signing;
+      Object.assign(headers, await signatureHeaders(new URL(url), method, credentials, region));
+    }
     const started = performance.now();
     let res: Response;
     try {
-      res = await fetch(`${this.endpoint}${path}`, {
+      res = await fetch(url, {
         method,
         headers,
         body: body as BodyInit | undefined,

@@ -8,7 +8,8 @@
  *   dsn vault create|ls|show       dsn put FILE VAULT/KEY        dsn get VAULT/KEY [FILE|-]
  *   dsn ls VAULT[/PREFIX]          dsn rm VAULT/KEY              dsn explain VAULT/KEY
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
- *   dsn work add|ls|show|wait|run
+ *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
+ *   dsn key create|ls|disable|rotate               dsn share VAULT/KEY --expires 1h
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -23,11 +24,13 @@ import {
   globalsOf,
   type Run,
 } from './commands/context.ts';
+import { registerKeyCommands } from './commands/key.ts';
 import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
 import { registerUnitCommands } from './commands/units.ts';
 import { registerVaultCommands } from './commands/vault.ts';
+import { registerWatchCommand } from './commands/watch.ts';
 import { registerWorkCommands } from './commands/work.ts';
 import { ApiError, CliError, describeError } from './errors.ts';
 import { stopAllBars } from './progress.ts';
@@ -84,6 +87,8 @@ function buildProgram(): Command {
   registerWorkCommands(program, cli);
   registerUnitCommands(program, cli);
   registerListenCommands(program, cli);
+  registerWatchCommand(program, cli);
+  registerKeyCommands(program, cli);
   return program;
 }
 

@@ -92,6 +92,15 @@ function apiHint(err: ApiError, ctx: ErrorContext): string | undefined {
     case 'SegmentLost':
     case 'TooFewShards':
       return `Fewer than k pillars are readable; see dsn explain ${vault}/${ctx.key ?? 'KEY'}, then dsn rebuild ${vault}`;
+    case 'MissingAuthentication':
+      return 'No credentials found: set DSN_ACCESS_KEY_ID and DSN_SECRET_ACCESS_KEY, or run where npm start keeps .dsn/credentials.json (or set DSN_DATA_DIR)';
+    case 'InvalidSignature':
+    case 'InvalidAccessKeyId':
+      return 'Check DSN_ACCESS_KEY_ID / DSN_SECRET_ACCESS_KEY (or credentials.json) and DSN_REGION';
+    case 'RequestTimeTooSkewed':
+      return "This machine's clock is more than 15 minutes off; set it right";
+    case 'AccessDenied':
+      return "The key's policy does not allow this; ask an admin (dsn key create)";
     case 'Internal':
       return 'The service failed; its function log says why (the local cloud prints it)';
     default:

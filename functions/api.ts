@@ -3,6 +3,7 @@
  * routes (functions/routes/); errors map to status codes in functions/http.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { wireKeys, wireScanRules } from '../shared/aws/access/wire.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
@@ -12,9 +13,11 @@ import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
-import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
+import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
+import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
+import { scanRoutes } from './routes/scan.ts';
 import { storeRoutes } from './routes/store.ts';
 import { workRoutes } from './routes/work.ts';
 
@@ -32,6 +35,8 @@ const routes: Record<string, Route> = {
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
+  ...scanRoutes(wireScanRules(rt)),
+  ...accessRoutes(wireKeys(rt)),
 };
 const explain = explainRoute(repair);
 
@@ -44,7 +49,10 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
       ? explain
       : routes[event.routeKey];
   try {
+    // Who, then whether they may: before anything else, so a refusal says nothing of what exists.
+    const caller = principalOf(event);
     if (!route) throw new RouteNotFoundError(event.routeKey);
+    checkPolicy(event, caller);
     // Once per execution environment; a failure is retried by the next request.
     ready ??= ensureDefaultVault({ vaults: store.catalog, poolSize: store.poolSize }).catch(
       (err) => {
@@ -53,7 +61,8 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
       },
     );
     await ready;
-    return await route(event);
+    const result = await route(event);
+    return event.routeKey === 'GET /vaults' ? filterVaults(result, caller) : result;
   } catch (err) {
     return toErrorResult(err, rt.log);
   }

@@ -3,13 +3,15 @@
  * errors become status codes and `{"error":{"code","message"}}` bodies.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { LOCAL_ROOT, type Principal } from '../shared/access/index.ts';
+import { z } from 'zod';
+import { LOCAL_ROOT, type Principal, policySchema } from '../shared/access/index.ts';
 import {
   DsnError,
   PayloadTooLargeError,
   RangeNotSatisfiableError,
   RebuildRestartTooSoonError,
   statusOf,
+  UnauthenticatedError,
   WriteThresholdNotMetError,
 } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -90,17 +92,32 @@ export async function* singleChunk(body: Uint8Array): AsyncGenerator<Uint8Array>
   yield body;
 }
 
+/** The authorizer's `context.principal`, checked rather than cast. */
+const principalSchema = z.strictObject({
+  accessKeyId: z.string().min(1),
+  rootKeyId: z.string().min(1),
+  policy: policySchema,
+  protected: z.boolean(),
+});
+
 /**
  * The caller of a request, from the authorizer's context (`principal`, the JSON of a
  * `Principal`, since a Lambda authorizer's context holds only strings, numbers and booleans).
  * A request with no authorizer context reached a deployment without one: the local cloud with
  * `DSN_AUTH=off`, where every caller is the local root.
+ * @throws UnauthenticatedError when the authorizer ran and did not establish a caller
  */
 export function principalOf(event: APIGatewayProxyEventV2): Principal {
   const context = (
     event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } } | undefined
   )?.authorizer?.lambda;
-  const raw = context?.principal;
-  if (typeof raw !== 'string') return LOCAL_ROOT;
-  return JSON.parse(raw) as Principal;
+  if (context === undefined || context === null) return LOCAL_ROOT;
+  const raw = context.principal;
+  if (typeof raw === 'string') return principalSchema.parse(JSON.parse(raw));
+  const failure = context.unauthenticated;
+  const { code, message } =
+    typeof failure === 'string'
+      ? (JSON.parse(failure) as { code: string; message: string })
+      : { code: 'MissingAuthentication', message: 'the request is not signed' };
+  throw new UnauthenticatedError(code, message);
 }

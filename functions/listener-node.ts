@@ -7,10 +7,12 @@ import { wireListenerNode } from '../shared/aws/listeners/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { deliverOnNode, nodeMessageSchema } from '../shared/listeners/index.ts';
 import { parseJsonWith } from '../shared/validate.ts';
+import { listenerCrashHooks } from './listener-crash.ts';
 import { forEachInOrder } from './sqs-batch.ts';
 
 const rt = runtime('listeners');
-const deps = wireListenerNode(rt);
+const hooks = listenerCrashHooks(rt.env);
+const deps = { ...wireListenerNode(rt), ...(hooks ? { hooks } : {}) };
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forEachInOrder(

@@ -8,6 +8,7 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { scanStateOf } from '../shared/access/index.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireGrantedReader } from '../shared/aws/store/wire.ts';
 import { objectHeaders, openEntry, redeemRead } from '../shared/store/index.ts';
@@ -38,6 +39,7 @@ export const handler = awslambda.streamifyResponse(async (event, stream) => {
     const { start, end } = opened.range;
     const headers: Record<string, string> = {
       ...objectHeaders(entry),
+      'x-dsn-scan-state': scanStateOf(entry),
       'content-length': String(end - start),
     };
     if (event.headers.range) headers['content-range'] = `bytes ${start}-${end - 1}/${entry.size}`;

@@ -108,6 +108,8 @@ const VARIABLES = {
       error: (issue) => `must be an http(s) URL, got "${issue.input}"`,
     }),
   ],
+  /** Access keys and sessions (seed 004), their secrets encrypted. */
+  accessKeysTable: ['DSN_ACCESS_KEYS_TABLE', text],
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -195,4 +197,25 @@ export function listenerNodeIndex(env: Env = process.env): number {
     throw new ConfigError('DSN_LISTENER_NODE', `must be an integer 0..255, got "${raw.data}"`);
   }
   return value;
+}
+
+/** Where clamd listens: a TCP host and port, or a unix socket's path. */
+export type ClamdAddress = { host: string; port: number } | { path: string };
+
+/**
+ * The clamd the scanner also asks (`DSN_CLAMD`: `host:port`, or an absolute unix socket path),
+ * or undefined when the variable is unset: then the built-in signatures scan alone.
+ */
+export function clamdAddress(env: Env = process.env): ClamdAddress | undefined {
+  const raw = env.DSN_CLAMD?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.startsWith('/')) return { path: raw };
+  const m = /^(.+):(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65_535)
+    throw new ConfigError(
+      'DSN_CLAMD',
+      `must be host:port or an absolute unix socket path, got "${raw}"`,
+    );
+  return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
 }

@@ -295,6 +295,88 @@ export class WorkItemStateError extends DsnError {
   }
 }
 
+/**
+ * The caller's session may not read this object until the scanner calls it clean (seed 004): it
+ * is `pending` or `skipped`, and the session is unprotected and did not write it.
+ */
+export class NotScannedError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  readonly scanState: string;
+  constructor(vault: string, key: string, scanState: string) {
+    super(
+      `"${key}" in vault "${vault}" is ${scanState === 'pending' ? 'not scanned yet' : 'not scanned (skipped)'}: an unprotected session reads only clean objects and its own uploads`,
+    );
+    this.vault = vault;
+    this.key = key;
+    this.scanState = scanState;
+  }
+}
+
+/** The scanner found a signature in this object: only an admin may read it. */
+export class QuarantinedError extends DsnError {
+  readonly vault: string;
+  readonly key: string;
+  constructor(vault: string, key: string) {
+    super(
+      `"${key}" in vault "${vault}" is quarantined (the scanner found a signature in it); only an admin key may read it`,
+    );
+    this.vault = vault;
+    this.key = key;
+  }
+}
+
+/** The call is for admin keys only (`admin` on every vault). */
+export class AdminOnlyError extends DsnError {
+  readonly action: string;
+  constructor(action: string) {
+    super(`${action} needs an admin key (the admin action on every vault)`);
+    this.action = action;
+  }
+
+  override get code(): string {
+    return 'AccessDenied';
+  }
+}
+
+/**
+ * The request does not prove who sent it: unsigned, badly signed, signed too far from the
+ * server's time, a presigned URL past its expiry, or an unknown, disabled or expired key.
+ * `code` says which (`MissingAuthentication`, `InvalidSignature`, `RequestTimeTooSkewed`,
+ * `RequestExpired`, `InvalidAccessKeyId`, `ExpiredToken`).
+ */
+export class UnauthenticatedError extends DsnError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+  override get code(): string {
+    return this.reason;
+  }
+}
+
+/**
+ * The signer's policy does not allow the call. The message names the action and what it was
+ * on, never whether the vault or object exists.
+ */
+export class AccessDeniedError extends DsnError {
+  readonly action: string;
+  constructor(action: string, on: string) {
+    super(`the key's policy does not allow ${action} on ${on}`);
+    this.action = action;
+  }
+}
+
+/** No access key with this id (admin routes only; signing with one is an UnauthenticatedError). */
+export class AccessKeyNotFoundError extends DsnError {
+  readonly accessKeyId: string;
+  constructor(accessKeyId: string) {
+    super(`no access key "${accessKeyId}"`);
+    this.accessKeyId = accessKeyId;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -304,6 +386,9 @@ type DsnErrorClass = abstract new (...args: never[]) => DsnError;
  */
 export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [InvalidParameterError, 400],
+  [UnauthenticatedError, 401],
+  [AccessDeniedError, 403],
+  [AccessKeyNotFoundError, 404],
   [VaultNotFoundError, 404],
   [ObjectNotFoundError, 404],
   [UploadNotFoundError, 404],
@@ -317,6 +402,9 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [UploadStateError, 409],
   [WorkItemStateError, 409],
   [PreconditionFailedError, 412],
+  [NotScannedError, 403],
+  [QuarantinedError, 403],
+  [AdminOnlyError, 403],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DsnClient } from '../client.ts';
+import { findCredentials, regionFor } from '../credentials.ts';
 import { type ErrorContext, UsageError } from '../errors.ts';
 import { type BarOptions, lazyBar, NO_PROGRESS, type Progress } from '../progress.ts';
 
@@ -79,11 +80,15 @@ function endpointOf(g: Globals): string {
 export function createSession(g: Globals, ctx: ErrorContext): Session {
   return {
     json: g.json === true,
-    client: () =>
-      new DsnClient(
-        endpointOf(g),
+    client: () => {
+      const endpoint = endpointOf(g);
+      const credentials = findCredentials();
+      return new DsnClient(
+        endpoint,
         g.debug ? (line) => process.stderr.write(`dsn: ${line}\n`) : undefined,
-      ),
+        credentials && { credentials, region: regionFor(endpoint) },
+      );
+    },
     print(json, human) {
       const text = g.json ? JSON.stringify(json, null, 2) : human();
       if (text) process.stdout.write(`${text}\n`);

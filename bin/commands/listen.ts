@@ -73,7 +73,10 @@ export function registerListenCommands(program: Command, { run }: CommandContext
     .option('--webhook <url>', 'POST each event to this http(s) URL')
     .option('--secret <secret>', 'sign webhook bodies: x-dsn-signature: sha256=<HMAC>')
     .option('--lambda <name>', 'invoke this function asynchronously with each event')
-    .option('--events <list>', `comma-separated, of ${EVENT_TYPES.join(', ')} (default: all)`)
+    .option(
+      '--events <list>',
+      `comma-separated, of ${EVENT_TYPES.join(', ')} (default: all but object.quarantined)`,
+    )
     .action(async (text: string, o: AddOptions, cmd: Command) =>
       run(cmd, `listen add ${text}`, {}, async (s) => {
         const { vault, path } = listenTarget(text);

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { runtime } from '../../shared/aws/runtime.ts';
 import { wireWorker } from '../../shared/aws/work/wire.ts';
-import { drainWork, newSpread, OPEN_STATES, type WorkerDeps } from '../../shared/work/index.ts';
+import { drainWork, OPEN_STATES, type WorkerDeps } from '../../shared/work/index.ts';
 import { crashHooks, crashPoint } from './work-crash.ts';
 
 const IDLE_POLL_MS = 500;
@@ -27,13 +27,14 @@ export async function runLocalWorkers(
     stop = true;
   });
   // Wired once: the workers share one set of clients, connections and vault caches (a wiring
-  // per worker made each its own S3 clients, twice); each has its own name, spread and hooks.
+  // per worker made each its own S3 clients, twice); each has its own name, slot and hooks.
   const { deps: wired } = wireWorker(rt);
   const workers = Array.from({ length: count }, (_, i) => {
     const deps: WorkerDeps = {
       ...wired,
       owner: `cli-${hostname()}-${process.pid}-${i}`,
-      spread: newSpread(),
+      // Its share of the list: workers of one process take disjoint items first.
+      slot: { index: i, count },
       leaseMs: opts.leaseMs ?? wired.leaseMs,
     };
     if (point) {

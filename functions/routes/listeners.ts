@@ -1,10 +1,11 @@
-/** The listeners system's routes: create, list, show and remove a vault's listeners. */
+/** The listeners system's routes: create, list, show, renew and remove a vault's listeners. */
 import type { RegistryDeps } from '../../shared/listeners/index.ts';
 import {
   createListener,
   listenPathSchema,
   listListeners,
   removeListener,
+  renewListener,
   showListener,
 } from '../../shared/listeners/index.ts';
 import { parseWith, resourceId } from '../../shared/validate.ts';
@@ -30,6 +31,8 @@ export function listenerRoutes(deps: RegistryDeps): Record<string, Route> {
     },
     'GET /vaults/{vault}/listeners/{id}': async (event) =>
       json(200, await showListener(deps, vaultParam(event), idParam(event))),
+    'PATCH /vaults/{vault}/listeners/{id}': async (event) =>
+      json(200, await renewListener(deps, vaultParam(event), idParam(event), jsonBody(event))),
     'DELETE /vaults/{vault}/listeners/{id}': async (event) => {
       await removeListener(deps, vaultParam(event), idParam(event));
       return { statusCode: 204 };

@@ -3,6 +3,7 @@
  * calls shared/store, and maps the result; errors map to status codes in functions/http.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { gateRead, scanStateOf } from '../../shared/access/index.ts';
 import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
 import {
   ObjectNotFoundError,
@@ -18,9 +19,9 @@ import {
   getUpload,
   grantRead,
   INLINE_LIMIT,
+  type IndexEntry,
   listObjects,
   noneMatch,
-  objectHeaders,
   openEntry,
   parseListingQuery,
   parseObjectAttributes,
@@ -28,12 +29,13 @@ import {
   parsePrecondition,
   parseUploadId,
   putPart,
+  objectHeaders as storedHeaders,
   validateKey,
   validateVaultName,
   writeObject,
 } from '../../shared/store/index.ts';
 import { parseWith, resourceId } from '../../shared/validate.ts';
-import { binaryBody, json, jsonBody, type Route, singleChunk } from '../http.ts';
+import { binaryBody, json, jsonBody, principalOf, type Route, singleChunk } from '../http.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
@@ -55,6 +57,10 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 }
 
 const revisionIdSchema = resourceId();
+/** An object's headers, with its scan state (`x-dsn-scan-state`) for the reads here. */
+function objectHeaders(entry: IndexEntry): Record<string, string> {
+  return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };
+}
 
 export function storeRoutes(s: StoreApi): Record<string, Route> {
   return {
@@ -82,6 +88,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
         waitMs: s.commitWaitMs,
         attributes: parseObjectAttributes(event.headers),
         precondition: parsePrecondition(event.headers),
+        writer: principalOf(event).rootKeyId,
       });
       if (outcome.state === 'failed')
         throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
@@ -108,6 +115,9 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       const key = keyParam(event);
       const current = await s.reader.index.get(vault, key);
       if (!current) throw new ObjectNotFoundError(vault, key);
+      // The scan gate first: a caller it refuses gets its 403, never a 304 nor a read grant
+      // (and no slice is read: the body stream starts only when iterated).
+      gateRead(principalOf(event), current);
       if (noneMatch(event.headers['if-none-match'], current.sha256))
         return { statusCode: 304, headers: objectHeaders(current) };
       const opened = openEntry(s.reader, current, range);
@@ -140,6 +150,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
       const entry = await s.reader.index.get(vaultParam(event), keyParam(event));
       if (!entry) return { statusCode: 404 };
+      gateRead(principalOf(event), entry);
       // The size as a body-less content-length, as HTTP has HEAD answer (RFC 9110, 9.3.2).
       return {
         statusCode: 200,
@@ -164,6 +175,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
           revision: e.revision,
           sha256: e.sha256,
           lastModified: e.committedAt,
+          scanState: scanStateOf(e),
         })),
         commonPrefixes: page.commonPrefixes,
         cursor: page.cursor ?? null,
@@ -171,7 +183,16 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     },
 
     'POST /vaults/{vault}/uploads': async (event) =>
-      json(201, await createUpload(s.uploads, vaultParam(event), jsonBody(event), callerOf(event))),
+      json(
+        201,
+        await createUpload(
+          s.uploads,
+          vaultParam(event),
+          jsonBody(event),
+          callerOf(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
     'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
       const vault = vaultParam(event);
       const upload = uploadParam(event);

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { faultRoutes } from './admin.ts';
+import { ensureRootCredentials, type RootCredentials } from './credentials.ts';
 import { lockDataDir } from './data-lock.ts';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
@@ -18,6 +19,7 @@ import { type FunctionUrlHandle, startFunctionUrl } from './function-urls.ts';
 import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
+import { type LambdaApi, sendLambdaError, startLambdaApi } from './lambda.ts';
 import {
   functionLogicalId,
   LOCAL_ACCOUNT_ID,
@@ -39,6 +41,7 @@ export const PORT_VARIABLES = {
   aws: 'DSN_AWS_PORT',
   dynamodb: 'DSN_DYNAMODB_PORT',
   stepFunctions: 'DSN_SFN_PORT',
+  lambda: 'DSN_LAMBDA_PORT',
 } as const;
 
 export type PortName = keyof typeof PORT_VARIABLES;
@@ -49,8 +52,8 @@ export interface LocalCloudOptions {
   /** Where every emulator keeps its state; survives restarts. */
   dataDir: string;
   stage?: string;
-  /** 0 picks a free port. */
-  ports: Record<PortName, number>;
+  /** 0 picks a free port; the Lambda API's, when left out, too. */
+  ports: Record<Exclude<PortName, 'lambda'>, number> & { lambda?: number };
   /** Start-up warnings and event-source failures. */
   log?: (line: string) => void;
   /** Lines a handler prints, with the function's name. */
@@ -59,6 +62,16 @@ export interface LocalCloudOptions {
   sqsPollers?: number;
   /** Which DynamoDB emulator: dynalite (default) or the official DynamoDB Local (needs Java). */
   dynamodbEngine?: DynamoDbEngine;
+  /**
+   * Variables every function sees on top of its own, for tests only (a crash hook such as
+   * DSN_LISTENER_CRASH_AT, or another cloud's AWS_ENDPOINT_URL_LAMBDA).
+   */
+  functionEnvironment?: Record<string, string>;
+  /**
+   * Whether routes run their authorizers, as API Gateway does (default). `false` is
+   * `DSN_AUTH=off`: every request is the local root; for people's experiments, never tests.
+   */
+  auth?: boolean;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -70,6 +83,7 @@ export interface LocalCloudEndpoints {
   sqs: string;
   dynamodb: string;
   stepFunctions: string;
+  lambda: string;
 }
 
 export interface LocalCloud {
@@ -86,6 +100,10 @@ export interface LocalCloud {
    * table (also at /admin/units/{unit}/fault).
    */
   faults: UnitFaults;
+  /** The root admin key, kept in `credentials.file` (`<data dir>/credentials.json`). */
+  credentials: RootCredentials & { file: string; created: boolean };
+  /** Whether the HTTP API runs its authorizers (false with `DSN_AUTH=off`). */
+  auth: boolean;
   /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
   ref(logicalId: string): string;
   /** Resolves `Fn::GetAtt`. */
@@ -114,6 +132,7 @@ export function endpointEnvironment(
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
     DSN_LOCAL_CLOUD: '1',
   };
 }
@@ -130,6 +149,37 @@ function awsGate(server: import('node:http').Server): ServerGate {
         ? sendAwsError(req, res, 403, 'AccessDenied', message)
         : sendAwsError(req, res, 503, 'ServiceUnavailable', message),
   });
+}
+
+/**
+ * Runs a route's authorizer as API Gateway does: the function declared for it, on the request
+ * event; a simple response's `isAuthorized` decides, and its `context` reaches the route.
+ */
+function authorizeWith(
+  service: ResolvedService,
+  invoker: Invoker,
+): (name: string, event: Record<string, unknown>) => Promise<Record<string, unknown> | undefined> {
+  const byName = new Map(service.authorizers.map((a) => [a.name, a]));
+  for (const a of service.authorizers) {
+    if (!a.enableSimpleResponses)
+      throw new ServiceConfigError(
+        `provider.httpApi.authorizers.${a.name}.enableSimpleResponses`,
+        'the local cloud runs simple-response authorizers only',
+      );
+  }
+  return async (name, event) => {
+    const authorizer = byName.get(name);
+    if (!authorizer)
+      throw new ServiceConfigError(
+        `httpApi authorizer "${name}"`,
+        'is not under provider.httpApi.authorizers',
+      );
+    const result = (await invoker.invoke(authorizer.functionKey, event)) as {
+      isAuthorized?: unknown;
+      context?: Record<string, unknown>;
+    } | null;
+    return result?.isAuthorized === true ? (result.context ?? {}) : undefined;
+  };
 }
 
 /** An emulator's share of the stop: requests in flight a moment to end, then cut and counted. */
@@ -231,6 +281,12 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       warn: log,
     });
     stackRef = stack;
+    const credentialsFile = resolve(dataDir, 'credentials.json');
+    const credentials = {
+      ...(await ensureRootCredentials(credentialsFile)),
+      file: credentialsFile,
+    };
+    const auth = opts.auth !== false;
 
     // Function URLs listen before the functions' environments resolve, since a function may be
     // given another's URL (`!GetAtt <Fn>LambdaFunctionUrl.FunctionUrl`); they invoke through
@@ -305,6 +361,36 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     shutdown.onCut('the SQS pollers', async () => {
       await Promise.all(pollers.map((p) => p.done));
     });
+    // Functions invoke functions (a listener's Lambda target) through the Lambda API.
+    let lambdaGate: ServerGate | undefined;
+    const lambdaApi: LambdaApi = await startLambdaApi({
+      port: opts.ports.lambda ?? 0,
+      portVariable: PORT_VARIABLES.lambda,
+      has: (name) => invoker.has(name),
+      invoke: (name, payload) => invoker.invoke(name, payload),
+      arnOf: (name) =>
+        name.startsWith('arn:')
+          ? name
+          : `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`,
+      log: unlessStopping(log),
+      onServer: (server) => {
+        lambdaGate = gateServer(server, {
+          refuse: (_req, res, why, message) =>
+            why === 'foreign'
+              ? sendLambdaError(res, 403, 'AccessDeniedException', message)
+              : sendLambdaError(res, 503, 'ServiceException', message),
+        });
+      },
+    });
+    shutdown.onDrain('the Lambda API', () => lambdaGate?.drain());
+    // Registered before the invoker's cut, so it runs after the functions are terminated.
+    shutdown.onCut('the Lambda API', async (ctx) => {
+      ctx.cut.awsRequests += await cutEmulator(
+        lambdaGate,
+        Math.min(EMULATOR_SETTLE_MS, ctx.remainingMs()),
+      );
+      await lambdaApi.stop();
+    });
     const invoker = new Invoker(service.functions, {
       region,
       accountId: LOCAL_ACCOUNT_ID,
@@ -313,6 +399,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         TZ: 'UTC',
         ...endpointEnvironment(endpoints as LocalCloudEndpoints, region),
         ...functionEnvironment.get(fn.key),
+        ...opts.functionEnvironment,
+        // No Secrets Manager or KMS here: the root key is the file (shared/aws/access/wire.ts).
+        DSN_ROOT_CREDENTIALS_FILE: credentialsFile,
       }),
       log: opts.functionLog,
     });
@@ -341,6 +430,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       ctx.cut.executions += await stepFunctions.stop();
     });
     endpoints = {
+      lambda: lambdaApi.url,
       api: '',
       s3: fauxqs.url,
       sns: fauxqs.url,
@@ -424,6 +514,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         );
         return out.Item?.key?.S;
       }),
+      authorize: auth ? authorizeWith(service, invoker) : undefined,
     });
     // Installed once listening, before anyone was told the port.
     const apiGate = gateServer(api.server, {
@@ -457,6 +548,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       httpRoutes: api.routes,
       schedules,
       faults,
+      credentials,
+      auth,
       ref: (id) => resolveEntry(id).ref,
       attribute: (id, name) => {
         const value = resolveEntry(id).attributes[name];

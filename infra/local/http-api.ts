@@ -225,6 +225,28 @@ export interface HttpApiOptions {
   log?: (line: string) => void;
   /** Routes the local cloud itself answers (fault injection), tried before the functions'. */
   localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /**
+   * Runs the authorizer a route names on the authorizer event: its context, or undefined when
+   * it refuses (the gateway's 403). Without it, routes' authorizers are skipped (DSN_AUTH=off).
+   */
+  authorize?: (
+    authorizer: string,
+    event: Record<string, unknown>,
+  ) => Promise<Record<string, unknown> | undefined>;
+}
+
+/** The payload-2.0 request authorizer event for a route's event: the request without its body. */
+export function authorizerEvent(
+  event: Record<string, unknown>,
+  accountId: string,
+): Record<string, unknown> {
+  const { body: _body, isBase64Encoded: _b64, ...request } = event;
+  return {
+    ...request,
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:local:${accountId}:local/$default/${String(event.routeKey).replace(' ', '')}`,
+    identitySource: [],
+  };
 }
 
 export interface HttpApiHandle {
@@ -269,6 +291,14 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       const event = buildEvent(req, body, found.route, params, opts.accountId);
       if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST) {
         return gatewayError(res, 413, 'Request Entity Too Large');
+      }
+      // API Gateway waits for the authorizer apart from the integration's 30 s (the
+      // authorizer is bounded by its own function timeout).
+      const authorizer = found.route.event.authorizer;
+      if (authorizer && opts.authorize) {
+        const context = await opts.authorize(authorizer, authorizerEvent(event, opts.accountId));
+        if (!context) return gatewayError(res, 403, 'Forbidden');
+        (event.requestContext as Record<string, unknown>).authorizer = { lambda: context };
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {

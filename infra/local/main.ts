@@ -16,6 +16,7 @@ const DEFAULT_PORTS: Record<PortName, number> = {
   aws: 4566,
   dynamodb: 8000,
   stepFunctions: 8083,
+  lambda: 3002,
 };
 
 function readPort(name: PortName): number {
@@ -39,12 +40,18 @@ async function main(): Promise<void> {
     aws: readPort('aws'),
     dynamodb: readPort('dynamodb'),
     stepFunctions: readPort('stepFunctions'),
+    lambda: readPort('lambda'),
   };
   const engine = process.env.DSN_DYNAMODB_ENGINE || 'dynalite';
   if (engine !== 'dynalite' && engine !== 'dynamodb-local') {
     throw new Error(`DSN_DYNAMODB_ENGINE must be "dynalite" or "dynamodb-local", got "${engine}"`);
   }
+  const authSetting = process.env.DSN_AUTH || 'on';
+  if (authSetting !== 'on' && authSetting !== 'off') {
+    throw new Error(`DSN_AUTH must be "on" or "off", got "${authSetting}"`);
+  }
   const cloud = await startLocalCloud({
+    auth: authSetting === 'on',
     dynamodbEngine: engine,
     serviceDir,
     dataDir,
@@ -61,9 +68,14 @@ async function main(): Promise<void> {
     `dsn local cloud up in ${ms} ms (service ${service.service}, stage ${service.stage}, data in ${dataDir})`,
     '',
     `  HTTP API        ${endpoints.api}`,
+    cloud.auth
+      ? `  access          every request signed (SigV4, service dsn, region ${service.region}); root key ${cloud.credentials.created ? 'created in' : 'in'} ${cloud.credentials.file}`
+      : '  access          DSN_AUTH=off: NOTHING IS CHECKED, every request is the root (local experiments only; AWS always checks)',
+    `  key secrets     sealed with AES-256-GCM under a key derived from the root secret (no KMS here; AWS uses KMS)`,
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
     `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
+    `  Lambda          ${endpoints.lambda}   (Invoke, of the functions below)`,
     ...service.functions
       .filter((fn) => fn.url)
       .map(

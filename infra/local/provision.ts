@@ -63,6 +63,8 @@ const NOT_EMULATED = new Set([
   'AWS::Lambda::Permission',
   'AWS::Logs::LogGroup',
   'AWS::CloudWatch::Alarm',
+  'AWS::KMS::Key',
+  'AWS::SecretsManager::Secret',
 ]);
 
 const QUEUE_ATTRIBUTES = [
@@ -164,6 +166,16 @@ function predict(
           StreamArn: `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${name}/stream/local`,
         },
       };
+    // Not emulated (the local cloud keeps the root key in credentials.json and seals secrets
+    // without KMS: shared/aws/access/wire.ts), but named, so environments that name them resolve.
+    case 'AWS::KMS::Key': {
+      const arn = `arn:aws:kms:${region}:${LOCAL_ACCOUNT_ID}:key/${logicalId}`;
+      return { ref: arn, attributes: { Arn: arn, KeyId: logicalId } };
+    }
+    case 'AWS::SecretsManager::Secret': {
+      const arn = `arn:aws:secretsmanager:${region}:${LOCAL_ACCOUNT_ID}:secret:${logicalId}`;
+      return { ref: arn, attributes: { Id: arn } };
+    }
     default:
       return undefined;
   }

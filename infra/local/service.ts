@@ -42,6 +42,17 @@ export interface HttpApiEventSource {
   method: string;
   /** `/path/{param}/{proxy+}`, or `*` for the `$default` route. */
   path: string;
+  /** Name of the route's authorizer under `provider.httpApi.authorizers`. */
+  authorizer?: string;
+}
+
+/** A Lambda request authorizer of the HTTP API (`provider.httpApi.authorizers.<name>`). */
+export interface HttpApiAuthorizer {
+  name: string;
+  /** Key of the function under `functions:`. */
+  functionKey: string;
+  /** `{ isAuthorized, context }` answers rather than IAM policies. */
+  enableSimpleResponses: boolean;
 }
 
 export interface ScheduleEventSource {
@@ -96,6 +107,8 @@ export interface ResolvedService {
   functions: ServiceFunction[];
   /** CloudFormation `Resources`, intrinsics unresolved. */
   resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  /** The HTTP API's request authorizers. */
+  authorizers: HttpApiAuthorizer[];
   /** serverless-step-functions machines: key to `{ name?, definition }`. */
   stateMachines: Record<string, { name?: string; definition: unknown }>;
   /** The raw `serverless print` output, for anything not modelled above. */
@@ -113,6 +126,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function parseHttpApi(value: unknown, field: string): HttpApiEventSource {
   let method: string;
   let path: string;
+  let authorizer: string | undefined;
   if (value === '*') return { type: 'httpApi', method: 'ANY', path: '*' };
   if (typeof value === 'string') {
     const parts = value.trim().split(/\s+/);
@@ -123,6 +137,15 @@ function parseHttpApi(value: unknown, field: string): HttpApiEventSource {
   } else if (isRecord(value)) {
     method = String(value.method ?? 'ANY');
     path = String(value.path ?? '');
+    const named = isRecord(value.authorizer) ? value.authorizer.name : value.authorizer;
+    if (named !== undefined) {
+      if (typeof named !== 'string')
+        throw new ServiceConfigError(
+          `${field}.authorizer`,
+          'the local cloud needs a named authorizer',
+        );
+      authorizer = named;
+    }
   } else {
     throw new ServiceConfigError(field, 'expected a string or { method, path }');
   }
@@ -133,7 +156,27 @@ function parseHttpApi(value: unknown, field: string): HttpApiEventSource {
   if (path !== '*' && !path.startsWith('/')) {
     throw new ServiceConfigError(`${field}.path`, `must start with "/", got "${path}"`);
   }
-  return { type: 'httpApi', method, path };
+  return { type: 'httpApi', method, path, ...(authorizer ? { authorizer } : {}) };
+}
+
+function parseAuthorizers(provider: Record<string, unknown>): HttpApiAuthorizer[] {
+  const httpApi = isRecord(provider.httpApi) ? provider.httpApi : {};
+  const authorizers = isRecord(httpApi.authorizers) ? httpApi.authorizers : {};
+  return Object.entries(authorizers).map(([name, spec]) => {
+    const field = `provider.httpApi.authorizers.${name}`;
+    if (!isRecord(spec) || spec.type !== 'request' || typeof spec.functionName !== 'string')
+      throw new ServiceConfigError(
+        field,
+        'the local cloud runs request authorizers of a function of the service (type: request, functionName)',
+      );
+    if (spec.payloadVersion !== undefined && String(spec.payloadVersion) !== '2.0')
+      throw new ServiceConfigError(`${field}.payloadVersion`, 'the local cloud sends payload 2.0');
+    return {
+      name: String(spec.name ?? name),
+      functionKey: spec.functionName,
+      enableSimpleResponses: spec.enableSimpleResponses === true,
+    };
+  });
 }
 
 function parseEvent(event: unknown, field: string): EventSource {
@@ -260,6 +303,7 @@ export function parseService(raw: Record<string, unknown>, serviceDir: string): 
     region: String(provider.region ?? 'us-east-1'),
     runtime: String(provider.runtime ?? 'nodejs24.x'),
     functions: Object.entries(functions).map(([k, f]) => parseFunction(k, f, serviceDir, provider)),
+    authorizers: parseAuthorizers(provider),
     resources,
     stateMachines,
     raw,

@@ -10,7 +10,10 @@
  * - `slow`: every request on the partition waits `delayMs` first;
  * - `corrupt` flips bytes in S3 only; the work table is left as it is.
  *
- * Only requests naming one key (`Key` or `Item`) of the work table are judged; everything else
+ * A BatchWriteItem on the work table counts as a write at every unit it names: one faulty unit
+ * refuses (or delays) the whole batch, as the store's batched deletes of finished items expect.
+ *
+ * Otherwise only requests naming one key (`Key` or `Item`) of the work table are judged; everything else
  * passes at once, and with no fault set no request is even read here. Local cloud only, and
  * only with dynalite: DynamoDB Local runs in a process of its own, without this layer.
  */
@@ -20,7 +23,7 @@ import type { UnitFault } from '../../shared/store/fault.ts';
 import { interpose, type RequestListener } from './interpose.ts';
 import { HeldRequests } from './unit-faults.ts';
 
-const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 const READS = new Set(['GetItem']);
 
 /** What the layer needs of the unit faults: the ones set now. */
@@ -31,8 +34,23 @@ export interface FaultSource {
 interface Request {
   operation: string;
   table?: string;
-  partition?: string;
+  /** The partition keys it writes or reads (several for a batch). */
+  partitions: string[];
   returnsItem: boolean;
+}
+
+type Key = Record<string, { S?: unknown }> | undefined;
+
+/** The table and partition keys of a BatchWriteItem of one table (the store sends no other). */
+function batchOf(json: Record<string, unknown>): Pick<Request, 'table' | 'partitions'> {
+  const tables = Object.entries((json.RequestItems ?? {}) as Record<string, unknown[]>);
+  const [table, requests] = tables[0] ?? [undefined, []];
+  const partitions = (Array.isArray(requests) ? requests : []).flatMap((r) => {
+    const w = r as { DeleteRequest?: { Key?: Key }; PutRequest?: { Item?: Key } };
+    const pk = (w.DeleteRequest?.Key ?? w.PutRequest?.Item)?.pk?.S;
+    return typeof pk === 'string' ? [pk] : [];
+  });
+  return { table, partitions };
 }
 
 /** The operation, table, partition key and `ReturnValues` of a DynamoDB JSON request. */
@@ -42,15 +60,16 @@ export function describeRequest(target: string | undefined, body: string): Reque
   try {
     json = JSON.parse(body) as Record<string, unknown>;
   } catch {
-    return { operation, returnsItem: false };
+    return { operation, partitions: [], returnsItem: false };
   }
-  const key = (json.Key ?? json.Item) as Record<string, { S?: unknown }> | undefined;
+  if (operation === 'BatchWriteItem') return { operation, ...batchOf(json), returnsItem: false };
+  const key = (json.Key ?? json.Item) as Key;
   const pk = key?.pk?.S;
   const returnValues = typeof json.ReturnValues === 'string' ? json.ReturnValues : 'NONE';
   return {
     operation,
     table: typeof json.TableName === 'string' ? json.TableName : undefined,
-    partition: typeof pk === 'string' ? pk : undefined,
+    partitions: typeof pk === 'string' ? [pk] : [],
     returnsItem: returnValues !== 'NONE',
   };
 }
@@ -106,11 +125,15 @@ export class WorkTableFaults {
     this.table = table;
   }
 
-  /** The fault on the unit whose work partition `request` addresses, if any. */
+  /** The fault on a unit whose work partition `request` addresses, if any. */
   faultFor(request: Request, faults: UnitFault[]): UnitFault | undefined {
     if (request.table === undefined || request.table !== this.table()) return undefined;
-    const unit = unitOfPartition(request.partition);
-    return unit === undefined ? undefined : faults.find((f) => f.unit === unit);
+    for (const partition of request.partitions) {
+      const unit = unitOfPartition(partition);
+      const fault = unit === undefined ? undefined : faults.find((f) => f.unit === unit);
+      if (fault) return fault;
+    }
+    return undefined;
   }
 
   dropHeld(): void {

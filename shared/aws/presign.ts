@@ -3,7 +3,7 @@
  * middleware stack: the command is serialized as the client would send it (endpoint, path or
  * virtual-host style, query), then signed into its query string (SigV4 query auth, unsigned
  * payload) instead of being sent. The caller of the URL needs no credentials until it expires.
- * The signing library is `@smithy/signature-v4`, which the S3 client itself depends on.
+ * The signing library is `@smithy/signature-v4` (a declared dependency; the S3 client uses it too).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';

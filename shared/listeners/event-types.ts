@@ -7,5 +7,18 @@ export const EVENT_TYPES = [
   'object.deleted',
   'object.lost',
   'object.repaired',
+  'object.quarantined',
 ] as const;
 export type ListenerEventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * What a listener gets when it names no `events`: the four object events the listeners system
+ * was built with. `object.quarantined` (the scanner found a signature, seed 004) is asked for
+ * by name, so existing listeners and `dsn watch` see exactly what they saw before scanning.
+ */
+export const DEFAULT_EVENT_TYPES: readonly ListenerEventType[] = [
+  'object.committed',
+  'object.deleted',
+  'object.lost',
+  'object.repaired',
+];

@@ -10,9 +10,11 @@ export { hears, listenPathSchema, pathsOf } from './listen-path.ts';
 export {
   type DeliveryStats,
   expired,
+  isWatchQueue,
   type Listener,
   publicListener,
   type Target,
+  WATCH_QUEUE_PREFIX,
 } from './listener.ts';
 export {
   type MatchedPath,
@@ -25,9 +27,15 @@ export {
   listListeners,
   type RegistryDeps,
   removeListener,
+  renewListener,
   showListener,
 } from './listener-registry.ts';
-export { deliverOnNode, type NodeDeps, type NodeOutcome } from './node-delivery.ts';
+export {
+  deliverOnNode,
+  type NodeDeps,
+  type NodeHooks,
+  type NodeOutcome,
+} from './node-delivery.ts';
 export type {
   InitiatorStore,
   ListenerStore,
@@ -36,6 +44,7 @@ export type {
   ParticipantStore,
   SequenceCounter,
   TargetSender,
+  WatchQueues,
   WebhookOutcome,
 } from './ports.ts';
 export {
@@ -43,3 +52,8 @@ export {
   type RetryPolicy,
   signature,
 } from './target-delivery.ts';
+export {
+  type SweepDeps,
+  type SweepReport,
+  sweepTemporaryListeners,
+} from './temporary-listeners.ts';

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { ListenerNotFoundError } from '../errors.ts';
+import { InvalidParameterError, ListenerNotFoundError } from '../errors.ts';
 import type { VaultStore } from '../store/index.ts';
 import { parseWith } from '../validate.ts';
 import {
@@ -15,6 +15,7 @@ import {
   type Listener,
   listenerRequestSchema,
   publicListener,
+  renewalSchema,
   withDefaults,
 } from './listener.ts';
 import type { InitiatorStore, ListenerStore, ParticipantStore } from './ports.ts';
@@ -101,8 +102,39 @@ export async function removeListener(deps: RegistryDeps, vault: string, id: stri
   await deps.listeners.delete(vault, id);
 }
 
+/**
+ * Gives a temporary listener `ttlSeconds` more from now (`dsn watch` renews its own while it
+ * runs). Its node's copy is renewed too, since the node checks expiry on its own copy.
+ * @throws InvalidParameterError for a bad body or a listener that is not temporary;
+ *   VaultNotFoundError; ListenerNotFoundError (also for one already expired)
+ */
+export async function renewListener(deps: RegistryDeps, vault: string, id: string, body: unknown) {
+  const { ttlSeconds } = parseWith(renewalSchema, body);
+  await deps.vaults.get(vault);
+  const found = await deps.listeners.get(vault, id);
+  if (!found) throw new ListenerNotFoundError(vault, id);
+  if (found.expiresAt === undefined)
+    throw new InvalidParameterError(
+      'ttlSeconds',
+      'only a temporary listener (created with ttlSeconds) can be renewed',
+    );
+  const renewed = await deps.listeners.renew(
+    vault,
+    id,
+    Math.ceil(deps.clock.now() / 1000) + ttlSeconds,
+  );
+  if (!renewed) throw new ListenerNotFoundError(vault, id);
+  await deps.initiators.add(renewed);
+  return publicListener(renewed);
+}
+
 /** Takes `node` out of the entry of `path` if it serves nobody there (see the file's comment). */
-async function pruneEntry(deps: RegistryDeps, vault: string, path: string, node: number) {
+export async function pruneEntry(
+  deps: Pick<RegistryDeps, 'participants' | 'initiators'>,
+  vault: string,
+  path: string,
+  node: number,
+) {
   const [entry] = await deps.participants.read(vault, [path]);
   if (!entry?.nodes.includes(node)) return;
   const own = await deps.initiators.read(node, vault, [path]);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { strictObject } from '../validate.ts';
-import { EVENT_TYPES, type ListenerEventType } from './event-types.ts';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type ListenerEventType } from './event-types.ts';
 import { hears, isDirectory, listenPathSchema } from './listen-path.ts';
 
 // An SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
@@ -23,6 +23,26 @@ const httpUrl = z.string({ error: 'must be a string' }).refine(
   },
   { error: 'must be an http(s) URL' },
 );
+
+/** A temporary listener's lifetime, at creation and at each renewal: a second to a week. */
+const ttlSecondsSchema = z
+  .int({ error: 'must be a whole number of seconds' })
+  .min(1)
+  .max(7 * 24 * 3600);
+
+/** The body of `PATCH /vaults/{vault}/listeners/{id}`: a temporary listener's new lifetime. */
+export const renewalSchema = strictObject({ ttlSeconds: ttlSecondsSchema }, 'a renewal field');
+
+/**
+ * Queues named so belong to `dsn watch`: made for one temporary listener, removed with it, by
+ * the watch on its way out or by the sweep once the listener has expired.
+ */
+export const WATCH_QUEUE_PREFIX = 'dsn-watch-';
+
+/** Whether `queueUrl` is a queue `dsn watch` made. */
+export function isWatchQueue(queueUrl: string): boolean {
+  return (queueUrl.split('/').pop() ?? '').startsWith(WATCH_QUEUE_PREFIX);
+}
 
 export const targetSchema = z.discriminatedUnion(
   'type',
@@ -69,11 +89,7 @@ export const listenerRequestSchema = strictObject(
       .optional(),
     target: targetSchema,
     /** Seconds until the listener goes away by itself (`dsn watch`'s temporary listeners). */
-    ttlSeconds: z
-      .int()
-      .min(60)
-      .max(7 * 24 * 3600)
-      .optional(),
+    ttlSeconds: ttlSecondsSchema.optional(),
   },
   'a listener field',
 );
@@ -100,12 +116,15 @@ export interface DeliveryStats {
   lastDeliveredAt?: string;
 }
 
-/** The request with its defaults: recursive on a directory or the whole vault, every event type. */
+/**
+ * The request with its defaults: recursive on a directory or the whole vault, every event type
+ * but `object.quarantined` (DEFAULT_EVENT_TYPES).
+ */
 export function withDefaults(request: ListenerRequest) {
   return {
     path: request.path,
     recursive: request.recursive ?? isDirectory(request.path),
-    events: [...new Set(request.events ?? EVENT_TYPES)],
+    events: [...new Set(request.events ?? DEFAULT_EVENT_TYPES)],
     target: request.target,
   };
 }

@@ -21,6 +21,14 @@ export interface NodeDeps {
   retry: RetryPolicy;
   clock: Clock;
   log: Logger;
+  /** Test-only fault injection (functions/listener-crash.ts); none in production. */
+  hooks?: NodeHooks;
+}
+
+/** Points where a test may stop a node in its tracks, as a crash would. */
+export interface NodeHooks {
+  /** A listener got the event and it was counted; the message is not acknowledged yet. */
+  afterDelivery?(listenerId: string, eventId: string): Promise<void>;
 }
 
 /** What a node did with one message. */
@@ -67,6 +75,7 @@ export async function deliverOnNode(deps: NodeDeps, message: NodeMessage): Promi
           if (result.ok) {
             outcome.delivered++;
             await deps.listeners.delivered(event.vault, listener.id, deps.clock.date());
+            await deps.hooks?.afterDelivery?.(listener.id, event.id);
           } else {
             outcome.failed++;
             deps.log.warn('event given up', {

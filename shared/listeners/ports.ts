@@ -46,12 +46,25 @@ export interface ListenerStore {
   list(vault: string): Promise<Listener[]>;
   /** Removes the record and uncounts it from its node; false when it was not there. */
   delete(vault: string, id: string): Promise<boolean>;
+  /**
+   * Moves a temporary listener's expiry to `expiresAt` (epoch seconds) and returns it renewed;
+   * undefined when it is gone, expired already, or not temporary.
+   */
+  renew(vault: string, id: string, expiresAt: number): Promise<Listener | undefined>;
+  /** Temporary listeners whose expiry is at or before `now` (epoch ms), not yet deleted. */
+  expiredTemporary(now: number): Promise<Listener[]>;
   /** How many listeners each of nodes `0..count-1` serves. */
   nodeLoads(count: number): Promise<number[]>;
   /** Counts one delivery (a listener deleted meanwhile is left deleted). */
   delivered(vault: string, id: string, at: Date): Promise<void>;
   /** Counts one event given up on, with why, and keeps it as the listener's dead letter. */
   failed(vault: string, id: string, error: string, document: unknown): Promise<void>;
+}
+
+/** `dsn watch`'s queues, as the sweep removes those of expired listeners. */
+export interface WatchQueues {
+  /** Deletes the queue; one already gone is no error. */
+  remove(queueUrl: string): Promise<void>;
 }
 
 /**

@@ -89,6 +89,9 @@ export function indexTask(deps: {
         units: record.units,
         committedAt: record.committedAt ?? now.toISOString(),
         ...(record.attributes ? { attributes: record.attributes } : {}),
+        ...(record.writer === undefined ? {} : { writer: record.writer }),
+        // The scan task (registered by the access system) runs later and records its verdict.
+        scanState: 'pending',
       },
       record.precondition,
     );

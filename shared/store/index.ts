@@ -53,6 +53,7 @@ export {
   deletedEvent,
   lostEvent,
   type ObjectEvent,
+  quarantinedEvent,
   repairedEvent,
 } from './object-event.ts';
 export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
@@ -66,6 +67,7 @@ export type {
   MultipartStaging,
   ObjectIndex,
   RepairLog,
+  ScanState,
   SegmentJudge,
   SegmentTally,
   SegmentVotes,
@@ -84,7 +86,7 @@ export {
   type ReadGrantStore,
   redeemRead,
 } from './read-grant.ts';
-export { openEntry, openObject, type ReaderDeps } from './reader.ts';
+export { openEntry, openObject, type ReaderDeps, readEntry } from './reader.ts';
 export {
   newRevisionId,
   type RevisionRecord,

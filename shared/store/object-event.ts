@@ -7,14 +7,22 @@ import type { RevisionRecord } from './revision.ts';
 export interface ObjectEvent {
   /**
    * `object.lost`: a rebuild found a segment with fewer than k good slices; `object.repaired`:
-   * a rebuild healed a damaged segment of it.
+   * a rebuild healed a damaged segment of it; `object.quarantined`: the scanner found a
+   * signature in it (seed 004), named in `signature`.
    */
-  type: 'object.committed' | 'object.deleted' | 'object.lost' | 'object.repaired';
+  type:
+    | 'object.committed'
+    | 'object.deleted'
+    | 'object.lost'
+    | 'object.repaired'
+    | 'object.quarantined';
   vault: string;
   key: string;
   revision: string;
   size?: number;
   sha256?: string;
+  /** The signature an `object.quarantined` revision matched. */
+  signature?: string;
   time: string;
 }
 
@@ -52,4 +60,23 @@ export function repairedEvent(
 ): ObjectEvent {
   const { vault, key, revision, size, sha256 } = entry;
   return { type: 'object.repaired', vault, key, revision, size, sha256, time: at.toISOString() };
+}
+
+/** The scanner found `signature` in this committed revision: it is quarantined. */
+export function quarantinedEvent(
+  entry: { vault: string; key: string; revision: string; size: number; sha256: string },
+  signature: string,
+  at: Date,
+): ObjectEvent {
+  const { vault, key, revision, size, sha256 } = entry;
+  return {
+    type: 'object.quarantined',
+    vault,
+    key,
+    revision,
+    size,
+    sha256,
+    signature,
+    time: at.toISOString(),
+  };
 }

@@ -111,6 +111,13 @@ export interface Ledger {
   purged(revision: string): Promise<void>;
 }
 
+/**
+ * What the scanner found in a committed revision (seed 004's storage-management abstract; the
+ * access system runs the scan and decides who may read what): `pending` until it has run,
+ * `skipped` when it will not (see shared/access/scan-task.ts).
+ */
+export type ScanState = 'pending' | 'clean' | 'infected' | 'skipped';
+
 /** What the object index holds per key: the manifest of its committed revision. */
 export interface IndexEntry {
   vault: string;
@@ -126,6 +133,12 @@ export interface IndexEntry {
   committedAt: string;
   /** Content type, disposition and user metadata given by the writer. */
   attributes?: ObjectAttributes;
+  /** The revision's writer (`RevisionRecord.writer`). */
+  writer?: string;
+  /** Absent on entries committed before scanning existed: they count as `skipped`. */
+  scanState?: ScanState;
+  /** The signature found (infected) or why the scan did not run (skipped). */
+  scanDetail?: string;
 }
 
 /** Keys to their committed revisions, for reads and listings without scanning buckets. */
@@ -143,6 +156,17 @@ export interface ObjectIndex {
     precondition?: Precondition,
   ): Promise<{ replaced?: string; stale: boolean; refused?: boolean }>;
   get(vault: string, key: string): Promise<IndexEntry | undefined>;
+  /**
+   * Records the scan's outcome on the key's entry if it still points at `revision`: a newer
+   * revision (or a delete) has its own state. Idempotent. @returns whether it applied.
+   */
+  setScanState(
+    vault: string,
+    key: string,
+    revision: string,
+    state: ScanState,
+    detail?: string,
+  ): Promise<boolean>;
   /**
    * Replaces the key's live entry with a tombstone at `revision`, kept until `keepUntil` (epoch
    * ms) so that no older revision can come back meanwhile; returns the entry it removed. A key

@@ -264,49 +264,60 @@ export async function openObject(
  * already (a read grant holds one).
  */
 export function openEntry(deps: ReaderDeps, entry: IndexEntry, rangeHeader?: string): OpenedObject {
-  const { vault, key } = entry;
   const range = rangeHeader ? parseRange(rangeHeader, entry.size) : { start: 0, end: entry.size };
-  async function* body(): AsyncGenerator<Uint8Array> {
-    if (range.end <= range.start) return;
-    const first = Math.floor(range.start / entry.segmentSize);
-    const last = Math.floor((range.end - 1) / entry.segmentSize);
-    const damage: SliceDamage[] = [];
-    // Segments in flight beyond the one being sent: their slice reads overlap its send and
-    // each other's, and memory stays bounded by READ_AHEAD + 1 segments.
-    const inFlight = new Map<number, ReturnType<typeof readSegment>>();
-    const launch = (s: number) => {
-      if (s > last || inFlight.has(s)) return;
-      const base = s * entry.segmentSize;
-      const read = readSegment(deps, entry, s, {
-        from: range.start - base,
-        to: range.end - base,
-      });
-      // Not a swallow: the loop below awaits this read and gets its error. The catch only keeps
-      // a read dropped by a reader that stops early from being an unhandled rejection.
-      read.catch(() => {});
-      inFlight.set(s, read);
-    };
-    try {
-      for (let s = first; s <= last; s++) {
-        for (let a = s; a <= s + READ_AHEAD; a++) launch(a);
-        const current = await (inFlight.get(s) as ReturnType<typeof readSegment>);
-        inFlight.delete(s);
-        damage.push(...current.damage);
-        // The range's bytes within this segment, part by part.
-        let at = s * entry.segmentSize + current.offset;
-        for (const part of current.parts) {
-          const from = Math.max(range.start - at, 0);
-          const to = Math.min(range.end - at, part.length);
-          if (from < to) yield part.subarray(from, to);
-          at += part.length;
-        }
+  return { entry, range, body: readEntry(deps, entry, range) };
+}
+
+/**
+ * Streams `range` (default: all) of the revision `entry` describes, whether or not the key
+ * still points at it (its slices stay readable until the janitor's grace ends). Memory stays
+ * bounded by a few segments, whatever the object's size.
+ * @throws SegmentLostError while iterating
+ */
+export async function* readEntry(
+  deps: ReaderDeps,
+  entry: IndexEntry,
+  range: ByteRange = { start: 0, end: entry.size },
+): AsyncGenerator<Uint8Array> {
+  const { vault, key } = entry;
+  if (range.end <= range.start) return;
+  const first = Math.floor(range.start / entry.segmentSize);
+  const last = Math.floor((range.end - 1) / entry.segmentSize);
+  const damage: SliceDamage[] = [];
+  // Segments in flight beyond the one being sent: their slice reads overlap its send and
+  // each other's, and memory stays bounded by READ_AHEAD + 1 segments.
+  const inFlight = new Map<number, ReturnType<typeof readSegment>>();
+  const launch = (s: number) => {
+    if (s > last || inFlight.has(s)) return;
+    const base = s * entry.segmentSize;
+    const read = readSegment(deps, entry, s, {
+      from: range.start - base,
+      to: range.end - base,
+    });
+    // Not a swallow: the loop below awaits this read and gets its error. The catch only keeps
+    // a read dropped by a reader that stops early from being an unhandled rejection.
+    read.catch(() => {});
+    inFlight.set(s, read);
+  };
+  try {
+    for (let s = first; s <= last; s++) {
+      for (let a = s; a <= s + READ_AHEAD; a++) launch(a);
+      const current = await (inFlight.get(s) as ReturnType<typeof readSegment>);
+      inFlight.delete(s);
+      damage.push(...current.damage);
+      // The range's bytes within this segment, part by part.
+      let at = s * entry.segmentSize + current.offset;
+      for (const part of current.parts) {
+        const from = Math.max(range.start - at, 0);
+        const to = Math.min(range.end - at, part.length);
+        if (from < to) yield part.subarray(from, to);
+        at += part.length;
       }
-    } finally {
-      if (damage.length > 0)
-        await deps.repair
-          .record(damage)
-          .catch((err) => deps.log.error('damage not queued for repair', err, { vault, key }));
     }
+  } finally {
+    if (damage.length > 0)
+      await deps.repair
+        .record(damage)
+        .catch((err) => deps.log.error('damage not queued for repair', err, { vault, key }));
   }
-  return { entry, range, body: body() };
 }

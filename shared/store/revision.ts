@@ -41,6 +41,11 @@ export interface RevisionRecord {
   precondition?: Precondition;
   /** Why a committed revision never became visible: its precondition failed. */
   refused?: string;
+  /**
+   * The root key of whoever wrote it (`Principal.rootKeyId`): an unprotected session may read
+   * its own uploads before they are scanned. Absent on revisions written before it was kept.
+   */
+  writer?: string;
 }
 
 /** One storage unit's answer for one slice. */

@@ -13,6 +13,8 @@ export interface Upload {
   expiresAt: string;
   /** Who opened it, for the quota of open uploads (`ip:<address>` until there are keys). */
   caller: string;
+  /** The root key id of who opened it, kept on the revision it writes (`RevisionRecord.writer`). */
+  writer?: string;
   parts?: number;
   size?: number;
   revision?: string;

@@ -137,7 +137,7 @@ export const UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 export const MAX_OPEN_UPLOADS = 100;
 
 /**
- * Opens a staged upload for `caller`.
+ * Opens a staged upload for `caller`, written as `writer`'s (a root key id) when given.
  * @throws VaultNotFoundError, InvalidParameterError, UploadQuotaExceededError
  */
 export async function createUpload(
@@ -145,6 +145,7 @@ export async function createUpload(
   vault: string,
   body: unknown,
   caller: string,
+  writer?: string,
 ): Promise<CreatedUpload> {
   await deps.vaults.get(vault);
   const request = parseWith(createUploadSchema, body);
@@ -170,6 +171,7 @@ export async function createUpload(
     expiresAt: new Date(now + UPLOAD_LIFETIME_MS).toISOString(),
     caller,
     ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+    ...(writer === undefined ? {} : { writer }),
   };
   const expiresAt = now + UPLOAD_LIFETIME_MS;
   if (!(await deps.uploads.admit(caller, upload.uploadId, expiresAt, MAX_OPEN_UPLOADS, now)))
@@ -348,6 +350,7 @@ export async function disperseUpload(
   const outcome = await writeObject(deps.writer, upload.vault, upload.key, body(), {
     waitMs,
     attributes: upload.attributes,
+    writer: upload.writer,
   });
   if (outcome.state === 'committed') {
     await deps.uploads.transition(uploadId, ['dispersing'], {

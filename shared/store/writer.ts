@@ -46,6 +46,8 @@ export interface WriteOptions {
   attributes?: ObjectAttributes;
   /** Checked now (no slice is written when it fails) and again, atomically, at the commit. */
   precondition?: Precondition;
+  /** The caller's root key id, kept on the revision: it may read its own upload unscanned. */
+  writer?: string;
 }
 
 /** Segments whose slices may be in flight at once: bounds memory, overlaps encode and upload. */
@@ -55,7 +57,8 @@ const SEGMENTS_IN_FLIGHT = 2;
 const MESSAGES_PER_SEND = 10;
 
 /**
- * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit.
+ * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit. `writer`
+ * (the caller's root key id) is kept on the revision: it may read its own upload unscanned.
  * @throws VaultNotFoundError, InvalidParameterError (bad key), PreconditionFailedError (when
  * the precondition fails before anything is written)
  */
@@ -94,6 +97,7 @@ export async function writeObject(
       ? { attributes: opts.attributes }
       : {}),
     ...(opts.precondition ? { precondition: opts.precondition } : {}),
+    ...(opts.writer === undefined ? {} : { writer: opts.writer }),
   };
   const judge = {
     vault: vault.name,

@@ -9,14 +9,17 @@ export { storeObjectAccess } from './object-access.ts';
 export { type ObjectAccess, type OpContext, OpRegistry, type WorkOp } from './op.ts';
 export { ExpansionCapError } from './ops/decompress.ts';
 export { builtInOps } from './ops/index.ts';
-export { type Claim, claimItem, ownershipThreshold } from './ownership.ts';
+export { type Claim, claimItem, lockReadDelete, ownershipThreshold } from './ownership.ts';
 export type {
   FunctionSliceState,
   RecordChange,
   RecordCondition,
+  Reservation,
   SliceLock,
+  SliceRef,
   WorkStore,
 } from './ports.ts';
+export { sweepSlices } from './slice-sweep.ts';
 export {
   OPEN_STATES,
   type PublicWorkItem,
@@ -41,9 +44,8 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   drainWork,
-  newSpread,
   runNext,
-  type Spread,
+  type Slot,
   type StepReport,
   type WorkerDeps,
   type WorkerHooks,

@@ -31,8 +31,22 @@ export interface RecordCondition {
   states?: readonly WorkState[];
   /** The record's token is exactly this (the caller still owns the item). */
   token?: number;
-  /** The record's token is below this (a newer owner than any before). */
-  tokenBelow?: number;
+}
+
+/** A reservation of an item by a worker about to try its lock-read-delete. */
+export interface Reservation {
+  owner: string;
+  /** Epoch ms: until then no other worker is given a token for the item. */
+  leaseUntil: number;
+  /** ISO time the attempt starts. */
+  startedAt: string;
+}
+
+/** One function slice, by item and unit. */
+export interface SliceRef {
+  vault: string;
+  seq: number;
+  unit: number;
 }
 
 /** Fields a catalog update sets; `undefined` removes the field. */
@@ -47,6 +61,7 @@ export type RecordChange = Partial<
     | 'result'
     | 'error'
     | 'reason'
+    | 'notBefore'
     | 'startedAt'
     | 'finishedAt'
   >
@@ -67,8 +82,23 @@ export interface WorkStore {
     vault: string,
     opts: { states?: readonly WorkState[]; afterSeq?: number; limit: number },
   ): Promise<{ items: WorkRecord[]; cursor?: number }>;
-  /** A fencing token for the item greater than every one issued for it before. */
-  newToken(vault: string, seq: number): Promise<number>;
+  /**
+   * One conditional write on the record: when the item is open (queued or running), nobody holds
+   * it (no lease, or its lease ended before `now`) and its backoff is over (`notBefore`), it
+   * starts an attempt: the state becomes `running`, the fencing token and `attempts` rise by
+   * one, `reservation` gives the owner, lease and start, and the waiting reason goes. Answers
+   * the record as it was before, so a refused attempt can be undone: the new token is its
+   * `token + 1`, greater than every one issued for the item before. Undefined when the item is
+   * held, waiting, finished or gone. A reservation is not ownership: that still takes the
+   * units' lock-read-delete answers. It keeps racing workers from spending a round of unit
+   * locks on an item another is taking.
+   */
+  reserve(
+    vault: string,
+    seq: number,
+    reservation: Reservation,
+    now: number,
+  ): Promise<WorkRecord | undefined>;
   /** Applies `change` when `when` holds; false when it does not (or the record is gone). */
   update(vault: string, seq: number, change: RecordChange, when: RecordCondition): Promise<boolean>;
 
@@ -96,7 +126,23 @@ export interface WorkStore {
   ): Promise<boolean>;
   /** Unlocks the slice if it is locked with `token`. */
   releaseSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean>;
-  /** Deletes the slice if it is locked with `token`. */
-  deleteSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean>;
+  /**
+   * Deletes `slices` whatever their locks, in as few requests as the store allows (slices of
+   * several units in one). Only for items whose record is final (done, failed or cancelled):
+   * the record's conditional write already fenced stale owners off, and no worker can own a
+   * final item, so no lock on these slices can matter any more. Deleting a missing slice is no
+   * error; a unit that fails keeps its slices (the sweep finds them later).
+   * @throws the first unit's error when some slices could not be deleted
+   */
+  dropSlices(slices: readonly SliceRef[]): Promise<void>;
+  /**
+   * Up to `limit` item seqs of `vault` that have a function slice at `unit`, in seq order after
+   * `afterSeq`, with a cursor when more may follow (the sweep of orphan slices).
+   */
+  listSlices(
+    vault: string,
+    unit: number,
+    opts: { afterSeq?: number; limit: number },
+  ): Promise<{ seqs: number[]; cursor?: number }>;
   sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState>;
 }

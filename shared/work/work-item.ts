@@ -32,8 +32,13 @@ export interface WorkRecord extends WorkDefinition {
   leaseUntil?: number;
   result?: unknown;
   error?: string;
-  /** Why the last attempt to take the item failed, when no worker could (units down). */
+  /**
+   * Why the item waits (no worker could take it: units down) or why it was cancelled without
+   * running (an item it runs after failed or was cancelled).
+   */
   reason?: string;
+  /** Epoch ms before which no worker takes the item again (backoff after a failed attempt). */
+  notBefore?: number;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -70,7 +75,12 @@ export function publicItem(r: WorkRecord) {
     ...(r.owner !== undefined && r.state === 'running' ? { owner: r.owner } : {}),
     ...(r.result !== undefined ? { result: r.result } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
-    ...(r.reason !== undefined && r.state === 'queued' ? { reason: r.reason } : {}),
+    ...(r.reason !== undefined && (r.state === 'queued' || r.state === 'cancelled')
+      ? { reason: r.reason }
+      : {}),
+    ...(r.notBefore !== undefined && r.state === 'queued'
+      ? { notBefore: new Date(r.notBefore).toISOString() }
+      : {}),
     createdAt: r.createdAt,
     ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}),
     ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),

@@ -201,4 +201,8 @@ export async function cancelWork(
     const now = await getWork(deps, vaultName, id);
     throw new WorkItemStateError(id, now.state, 'only a queued item can be cancelled');
   }
+  // Its slices will never be taken; a unit that fails keeps them for the sweep.
+  await deps.store
+    .dropSlices(record.units.map((unit) => ({ vault: record.vault, seq: record.seq, unit })))
+    .catch(() => undefined);
 }

@@ -1,9 +1,10 @@
 /**
  * A worker: finds the next eligible item of a vault's work list in sequence order, takes it by
  * lock-read-delete (`ownership.ts`), runs its op while renewing the lease, then records the
- * outcome and deletes the function slices, both conditional on its fencing token. When it
- * cannot own an item it moves on to the next one in order (the seed's "another next
- * function"). Lambda workers and `dsn work run` both run this.
+ * outcome conditional on its fencing token and, once that stood, deletes the function slices.
+ * When it cannot own an item it moves on to the next one in order (the seed's "another next
+ * function"). A failed attempt backs off; an item after a failed or cancelled one is
+ * cancelled with the reason. Lambda workers and `dsn work run` both run this.
  */
 import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
@@ -15,6 +16,11 @@ import { OPEN_STATES, seqOfId, type WorkRecord } from './work-item.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
+/** Attempt N of a failing item waits `backoffMs * 2^(N-1)` (capped) before the next. */
+export const DEFAULT_BACKOFF_MS = 1000;
+export const MAX_BACKOFF_MS = 15 * 60_000;
+/** A drain with a deadline waits out backoffs this short; longer ones are the schedule's. */
+const MAX_BACKOFF_WAIT_MS = 30_000;
 
 /**
  * Points where a test stops a worker as a crash would (each may never resolve), or watches it.
@@ -23,8 +29,10 @@ export const DEFAULT_LEASE_MS = 60_000;
 export interface WorkerHooks {
   afterLocks?(item: WorkRecord, token: number): Promise<void>;
   afterOutput?(item: WorkRecord, token: number): Promise<void>;
-  /** Every claim attempt, with its token and whether it owned the item. */
+  /** Every lock-read-delete round, with its token and whether it owned the item. */
   claimed?(item: WorkRecord, token: number, owned: boolean, why?: string): void;
+  /** Every item passed over without a round: another worker holds it, or it waits. */
+  held?(item: WorkRecord): void;
 }
 
 export interface WorkerDeps {
@@ -38,30 +46,24 @@ export interface WorkerDeps {
   owner: string;
   leaseMs: number;
   maxAttempts: number;
+  /** First backoff after a failed attempt (`DEFAULT_BACKOFF_MS`); it doubles per attempt. */
+  backoffMs?: number;
   hooks?: WorkerHooks;
-  /** How widely this worker spreads its claims; kept between steps (see `Spread`). */
-  spread?: Spread;
+  /** This worker's share of the list among racing workers (see `Slot`); alone by default. */
+  slot?: Slot;
 }
 
 /**
- * Contention control. Workers that list the same open items at once all try the first, and all
- * but one lose a whole claim round (a token and n conditional writes, then the releases). A
- * worker alone takes items strictly in order (a window of 1); each claim it loses to another
- * doubles its window, and it starts at a random item among the first `window` eligible ones;
- * each first-try win halves it again. Under contention, workers spread over the head of the
- * list; alone, the order is the list's.
+ * Contention control. Workers that list the same open items at once would all try the first.
+ * Worker `index` of `count` tries the items whose `seq % count === index` first, in order, and
+ * the others' after them: workers that know each other (`dsn work run --workers N`, the
+ * benchmark) take disjoint items until the list runs short. The default, `{index: 0, count:
+ * 1}`, is strict order; racing workers then meet at the reservation, one cheap conditional
+ * write, never at a round of unit locks.
  */
-export interface Spread {
-  window: number;
-  /** A number in [0, 1): Math.random, or a test's sequence. */
-  random(): number;
-}
-
-/** The widest a window grows: items are taken at most this far out of order. */
-export const MAX_SPREAD = 16;
-
-export function newSpread(random: () => number = Math.random): Spread {
-  return { window: 1, random };
+export interface Slot {
+  index: number;
+  count: number;
 }
 
 export type WorkOutcome = 'done' | 'failed' | 'retry' | 'refused';
@@ -71,93 +73,118 @@ export interface StepReport {
   ran?: { id: string; outcome: WorkOutcome; token: number };
   /** Items it tried but could not own, with why, in the order tried. */
   passed: Array<{ id: string; why: string }>;
+  /** When no item was owned: the earliest end of a backoff among the items passed over. */
+  waitUntil?: number;
 }
 
-const PAGE = 100;
+const PAGE = 1000;
 
 /**
- * Tries the open items of `vault` in order, from a start within this worker's window (see
- * `Spread`), and runs the first it owns.
+ * What one worker knows of a vault's open items between its steps: one listing, in the order
+ * its slot tries them, consumed as it goes, and the items known done. A drain lists once and
+ * again only when the listing runs out, instead of once per item.
  */
-export async function runNext(deps: WorkerDeps, vault: string): Promise<StepReport> {
-  const report: StepReport = { passed: [] };
-  const doneCache = new Map<string, boolean>();
-  const spread = deps.spread ?? newSpread();
-  const takeable = async (item: WorkRecord) =>
-    !(item.state === 'running' && (item.leaseUntil ?? 0) >= deps.clock.now()) &&
-    (await eligible(deps.store, item, doneCache));
-  let afterSeq: number | undefined;
-  let first = true;
-  do {
-    const page = await deps.store.list(vault, { states: OPEN_STATES, afterSeq, limit: PAGE });
-    const order = tryOrder(page.items, takeable, first ? spread : undefined);
-    first = false;
-    for await (const item of order) {
-      const claim = await claimItem(
-        {
-          store: deps.store,
-          owner: deps.owner,
-          leaseMs: deps.leaseMs,
-          now: () => deps.clock.now(),
-        },
-        item,
-      );
-      deps.hooks?.claimed?.(item, claim.token, claim.owned, claim.owned ? undefined : claim.why);
-      if (!claim.owned) {
-        report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
-        if (claim.why === 'contended') spread.window = Math.min(MAX_SPREAD, spread.window * 2);
-        continue;
-      }
-      if (report.passed.length === 0) spread.window = Math.max(1, Math.floor(spread.window / 2));
-      // One line per ownership: the fencing tokens an audit checks (no two owners at once).
-      deps.log.info('work item owned', { id: item.id, token: claim.token, owner: deps.owner });
-      await deps.hooks?.afterLocks?.(item, claim.token);
-      const outcome = await execute(deps, item, claim.token, claim.definition.args);
-      deps.log.info('work item finished', { id: item.id, token: claim.token, outcome });
-      report.ran = { id: item.id, outcome, token: claim.token };
-      return report;
-    }
-    afterSeq = page.cursor;
-  } while (afterSeq !== undefined);
-  return report;
-}
+export class OpenItems {
+  private mine: WorkRecord[] = [];
+  private theirs: WorkRecord[] = [];
+  /** Items known done: `after` checks need not read them again. */
+  readonly done = new Set<string>();
+  private readonly deps: WorkerDeps;
+  private readonly vault: string;
 
-/**
- * The takeable items of a page in the order to try them: with `spread` (the first page), from
- * a start drawn among the first `window` takeable ones, wrapping round to those before it.
- * Each item is judged only when the order comes to it (or to the window's end), so a step that
- * owns one of the first items reads nothing for the `after` items of the rest of the page.
- */
-async function* tryOrder(
-  items: readonly WorkRecord[],
-  takeable: (item: WorkRecord) => Promise<boolean>,
-  spread: Spread | undefined,
-): AsyncGenerator<WorkRecord> {
-  const candidates: WorkRecord[] = [];
-  let judged = 0;
-  const more = async (): Promise<boolean> => {
-    while (judged < items.length) {
-      const item = items[judged++] as WorkRecord;
-      if (await takeable(item)) {
-        candidates.push(item);
-        return true;
-      }
-    }
-    return false;
-  };
-  let start = 0;
-  if (spread) {
-    while (candidates.length < spread.window && (await more()));
-    start = Math.floor(spread.random() * Math.min(spread.window, candidates.length));
+  constructor(deps: WorkerDeps, vault: string) {
+    this.deps = deps;
+    this.vault = vault;
   }
-  for (let i = start; i < candidates.length || (await more()); i++)
-    yield candidates[i] as WorkRecord;
-  yield* candidates.slice(0, start);
+
+  /** Lists the open items afresh; false when there are none. */
+  async refresh(): Promise<boolean> {
+    const items: WorkRecord[] = [];
+    let afterSeq: number | undefined;
+    do {
+      const page = await this.deps.store.list(this.vault, {
+        states: OPEN_STATES,
+        afterSeq,
+        limit: PAGE,
+      });
+      items.push(...page.items);
+      afterSeq = page.cursor;
+    } while (afterSeq !== undefined && items.length < PAGE);
+    const { index, count } = this.deps.slot ?? { index: 0, count: 1 };
+    this.mine = items.filter((r) => r.seq % count === index);
+    this.theirs = items.filter((r) => r.seq % count !== index);
+    return items.length > 0;
+  }
+
+  /**
+   * The next item to try, or undefined when the listing is used up. Others' items only from
+   * a `fresh` listing: one older than this worker's own runs shows as open what other workers
+   * have long done.
+   */
+  next(fresh: boolean): WorkRecord | undefined {
+    return this.mine.shift() ?? (fresh ? this.theirs.shift() : undefined);
+  }
+}
+
+/**
+ * Tries the open items of `vault` in its slot's order (listing them once more when `view`'s
+ * listing is used up) and runs the first it owns.
+ */
+export async function runNext(
+  deps: WorkerDeps,
+  vault: string,
+  view = new OpenItems(deps, vault),
+): Promise<StepReport> {
+  const report: StepReport = { passed: [] };
+  let listed = false;
+  for (;;) {
+    let item = view.next(listed);
+    if (!item) {
+      if (listed || !(await view.refresh())) return report;
+      listed = true;
+      item = view.next(listed) as WorkRecord;
+    }
+    const now = deps.clock.now();
+    // A live lease: another worker owns the item, or is taking it.
+    if ((item.leaseUntil ?? 0) >= now) {
+      deps.hooks?.held?.(item);
+      continue;
+    }
+    if (item.notBefore !== undefined && item.notBefore > now) {
+      report.waitUntil = Math.min(report.waitUntil ?? item.notBefore, item.notBefore);
+      deps.hooks?.held?.(item);
+      continue;
+    }
+    const after = await dependencies(deps.store, item, view.done);
+    if (after !== 'ready') {
+      if (after !== 'waiting') await cancelAfter(deps, item, after);
+      continue;
+    }
+    const claim = await claimItem(
+      { store: deps.store, owner: deps.owner, leaseMs: deps.leaseMs, now: () => deps.clock.now() },
+      item,
+    );
+    if (!claim.owned) {
+      if (claim.why === 'held') deps.hooks?.held?.(item);
+      else deps.hooks?.claimed?.(item, claim.token, false, claim.why);
+      report.passed.push({ id: item.id, why: `${claim.why}: ${claim.detail}` });
+      continue;
+    }
+    deps.hooks?.claimed?.(item, claim.token, true);
+    // One line per ownership: the fencing tokens an audit checks (no two owners at once).
+    deps.log.info('work item owned', { id: item.id, token: claim.token, owner: deps.owner });
+    await deps.hooks?.afterLocks?.(claim.record, claim.token);
+    const outcome = await execute(deps, claim.record, claim.token, claim.definition.args, now);
+    if (outcome === 'done') view.done.add(item.id);
+    deps.log.info('work item finished', { id: item.id, token: claim.token, outcome });
+    report.ran = { id: item.id, outcome, token: claim.token };
+    return report;
+  }
 }
 
 /**
  * Runs items until none can be owned, or until `deadline` (epoch ms) has passed; returns how
- * many it ran.
+ * many it ran. With a deadline, it waits out a backoff that ends before it (up to 30 s).
  */
 export async function drainWork(
   deps: WorkerDeps,
@@ -165,30 +192,63 @@ export async function drainWork(
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<number> {
   let ran = 0;
+  const view = new OpenItems(deps, vault);
   while (deps.clock.now() < deadline) {
-    const step = await runNext(deps, vault);
-    if (!step.ran) break;
-    ran++;
+    const step = await runNext(deps, vault, view);
+    if (step.ran) {
+      ran++;
+      continue;
+    }
+    const wait = (step.waitUntil ?? Number.POSITIVE_INFINITY) - deps.clock.now();
+    if (!Number.isFinite(deadline) || step.waitUntil === undefined) break;
+    if (step.waitUntil >= deadline || wait > MAX_BACKOFF_WAIT_MS) break;
+    await deps.clock.sleep(Math.max(0, wait));
   }
   return ran;
 }
 
-/** True when every item `item` runs after is done. */
-async function eligible(
+/**
+ * Whether the items `item` runs after let it run: `ready` when all are done, `waiting` while
+ * some are not finished, or the first that ended otherwise (failed, cancelled, or gone).
+ */
+async function dependencies(
   store: WorkStore,
   item: WorkRecord,
-  cache: Map<string, boolean>,
-): Promise<boolean> {
+  done: Set<string>,
+): Promise<'ready' | 'waiting' | { id: string; state: string }> {
   for (const id of item.after) {
-    let done = cache.get(id);
-    if (done === undefined) {
-      const seq = seqOfId(id);
-      done = seq !== undefined && (await store.get(item.vault, seq))?.state === 'done';
-      cache.set(id, done);
+    if (done.has(id)) continue;
+    const seq = seqOfId(id);
+    const state = seq === undefined ? undefined : (await store.get(item.vault, seq))?.state;
+    if (state === 'done') {
+      done.add(id);
+      continue;
     }
-    if (!done) return false;
+    if (state === 'queued' || state === 'running') return 'waiting';
+    return { id, state: state ?? 'missing' };
   }
-  return true;
+  return 'ready';
+}
+
+/**
+ * An item whose dependency failed or was cancelled can never run: it is cancelled, with the
+ * reason naming the dependency, and its slices go (they will never be taken).
+ */
+async function cancelAfter(
+  deps: WorkerDeps,
+  item: WorkRecord,
+  after: { id: string; state: string },
+): Promise<void> {
+  const reason = `runs after ${after.id}, which ${after.state === 'missing' ? 'does not exist' : `ended ${after.state}`}`;
+  const cancelled = await deps.store.update(
+    item.vault,
+    item.seq,
+    { state: 'cancelled', reason, finishedAt: deps.clock.date().toISOString() },
+    { states: ['queued'] },
+  );
+  if (!cancelled) return;
+  deps.log.info('work item cancelled', { id: item.id, reason });
+  await dropSlices(deps, item);
 }
 
 async function execute(
@@ -196,14 +256,20 @@ async function execute(
   item: WorkRecord,
   token: number,
   rawArgs: Record<string, unknown>,
+  claimedAt: number,
 ): Promise<WorkOutcome> {
   const { store, clock, log } = deps;
-  const attempts = item.attempts + 1;
-  // A worker paused since its claim (past its lease) finds a newer owner here, before the op.
-  const leaseUntil = clock.now() + deps.leaseMs;
-  if (!(await store.update(item.vault, item.seq, { leaseUntil }, { token, states: ['running'] }))) {
-    log.warn('work item taken over before its op started', { id: item.id, token });
-    return 'refused';
+  const attempts = item.attempts;
+  // A worker paused since its claim (a third of its lease or more) checks it still owns the
+  // item, and renews, before the op; a fresh claim need not spend the write.
+  if (clock.now() - claimedAt >= deps.leaseMs / 3) {
+    const leaseUntil = clock.now() + deps.leaseMs;
+    if (
+      !(await store.update(item.vault, item.seq, { leaseUntil }, { token, states: ['running'] }))
+    ) {
+      log.warn('work item taken over before its op started', { id: item.id, token });
+      return 'refused';
+    }
   }
   let running = true;
   const renewer = (async () => {
@@ -237,6 +303,10 @@ async function execute(
     } catch (err) {
       const error = describeError(err).message;
       const final = attempts >= deps.maxAttempts;
+      const backoff = Math.min(
+        MAX_BACKOFF_MS,
+        (deps.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** Math.max(0, attempts - 1),
+      );
       log.warn('work item failed', { id: item.id, attempts, final, error });
       const recorded = await store.update(
         item.vault,
@@ -248,12 +318,19 @@ async function execute(
               finishedAt: clock.date().toISOString(),
               owner: undefined,
               leaseUntil: undefined,
+              notBefore: undefined,
             }
-          : { state: 'queued', error, owner: undefined, leaseUntil: undefined },
+          : {
+              state: 'queued',
+              error,
+              owner: undefined,
+              leaseUntil: undefined,
+              notBefore: clock.now() + backoff,
+            },
         { token, states: ['running'] },
       );
       if (!recorded) return 'refused';
-      if (final) await deleteSlices(store, item, token);
+      if (final) await dropSlices(deps, item);
       else await releaseLocks(store, item, token, item.units);
       return final ? 'failed' : 'retry';
     }
@@ -268,6 +345,7 @@ async function execute(
         finishedAt: clock.date().toISOString(),
         owner: undefined,
         leaseUntil: undefined,
+        notBefore: undefined,
       },
       { token, states: ['running'] },
     );
@@ -275,7 +353,7 @@ async function execute(
       log.warn('work item outcome refused: a newer owner holds it', { id: item.id, token });
       return 'refused';
     }
-    await deleteSlices(store, item, token);
+    await dropSlices(deps, item);
     return 'done';
   } finally {
     running = false;
@@ -283,9 +361,22 @@ async function execute(
   }
 }
 
-/** Deletes the slices still locked with `token`; a unit that fails keeps an orphan, no more. */
-async function deleteSlices(store: WorkStore, item: WorkRecord, token: number): Promise<void> {
-  await Promise.allSettled(
-    item.units.map((unit) => store.deleteSlice(item.vault, item.seq, unit, token)),
-  );
+/**
+ * Deletes the slices of an item whose record is final (see `WorkStore.dropSlices`); a unit
+ * that fails keeps an orphan, which the sweep removes later.
+ */
+async function dropSlices(
+  deps: Pick<WorkerDeps, 'store' | 'log'>,
+  item: WorkRecord,
+): Promise<void> {
+  try {
+    await deps.store.dropSlices(
+      item.units.map((unit) => ({ vault: item.vault, seq: item.seq, unit })),
+    );
+  } catch (err) {
+    deps.log.warn('work item slices left for the sweep', {
+      id: item.id,
+      error: describeError(err).message,
+    });
+  }
 }

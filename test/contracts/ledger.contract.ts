@@ -77,6 +77,12 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       assert.deepEqual(await ledger.get(record.revision), asRead(record));
     });
 
+    it('the writer of a revision (its root key id) is kept and read back', async (ledger) => {
+      const record = pendingRecord({ writer: 'AKIDWRITER' });
+      await ledger.createPending(record, T0 + 60_000);
+      assert.equal((await ledger.get(record.revision))?.writer, 'AKIDWRITER');
+    });
+
     it('get of an unknown revision is undefined', async (ledger) => {
       assert.equal(await ledger.get(newRevisionId(T0)), undefined);
     });

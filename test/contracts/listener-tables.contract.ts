@@ -20,7 +20,7 @@ export interface ListenerTables {
   listeners: ListenerStore;
 }
 
-const T0 = Date.parse('2026-12-01T00:00:00Z');
+export const T0 = Date.parse('2026-12-01T00:00:00Z');
 
 export function listenerOf(id: string, over: Partial<Listener> = {}): Listener {
   return {
@@ -36,7 +36,7 @@ export function listenerOf(id: string, over: Partial<Listener> = {}): Listener {
   };
 }
 
-/** Registers the contract's tests; `factory` builds empty tables. */
+/** Registers the contract's tests; `factory` builds empty tables whose clock reads T0. */
 export function listenerTablesContract(name: string, factory: PortFactory<ListenerTables>): void {
   const it = portTest(factory);
 
@@ -158,6 +158,31 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       await t.listeners.failed('photos', 'l1', 'late', { id: 'e2' });
       assert.equal(await t.listeners.get('photos', 'l1'), undefined);
       assert.deepEqual(await t.listeners.list('photos'), []);
+    });
+
+    it('temporary listeners: a renewal moves the expiry of a live one only; the expired ones are found until deleted', async (t) => {
+      // Prepare: one live, one expired, one permanent (the factories' stores read T0 as now).
+      const now = Math.floor(T0 / 1000);
+      const live = listenerOf('t1', { expiresAt: now + 100 });
+      const gone = listenerOf('t2', { expiresAt: now - 10, node: 2 });
+      const kept = listenerOf('p1');
+      for (const l of [live, gone, kept]) await t.listeners.create(l);
+
+      // Act and assess
+      assert.deepEqual(await t.listeners.expiredTemporary(T0), [gone]);
+      assert.deepEqual(await t.listeners.renew('photos', 't1', now + 200), {
+        ...live,
+        expiresAt: now + 200,
+      });
+      assert.equal((await t.listeners.get('photos', 't1'))?.expiresAt, now + 200);
+      assert.equal(await t.listeners.renew('photos', 't2', now + 200), undefined, 'expired');
+      assert.equal(await t.listeners.renew('photos', 'p1', now + 200), undefined, 'permanent');
+      assert.equal(await t.listeners.renew('photos', 'nope', now + 200), undefined, 'unknown');
+      const later = (await t.listeners.expiredTemporary(T0 + 300_000)).map((l) => l.id);
+      assert.deepEqual(later.sort(), ['t1', 't2']);
+      assert.equal(await t.listeners.delete('photos', 't2'), true);
+      assert.deepEqual(await t.listeners.expiredTemporary(T0), []);
+      assert.deepEqual(await t.listeners.nodeLoads(4), [0, 2, 0, 0]);
     });
   });
 }

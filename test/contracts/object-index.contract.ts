@@ -174,6 +174,46 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
       assert.deepEqual(await index.publish(entryOf('a', r2)), { replaced: undefined, stale: true });
     });
 
+    it('setScanState records the state on the revision the key points at, and on no other', async (index) => {
+      // Prepare: r2 is live; the writer and a pending state came with it.
+      await index.publish({ ...entryOf('a', r2), writer: 'K1', scanState: 'pending' });
+
+      // Act
+      const older = await index.setScanState('photos', 'a', r1, 'clean');
+      const infected = await index.setScanState('photos', 'a', r2, 'infected', 'Eicar');
+      const again = await index.setScanState('photos', 'a', r2, 'infected', 'Eicar');
+      const never = await index.setScanState('photos', 'b', r2, 'clean');
+
+      // Assess
+      assert.deepEqual([older, infected, again, never], [false, true, true, false]);
+      assert.deepEqual(await index.get('photos', 'a'), {
+        ...entryOf('a', r2),
+        writer: 'K1',
+        scanState: 'infected',
+        scanDetail: 'Eicar',
+      });
+      assert.equal(await index.get('photos', 'b'), undefined);
+      const [listed] = (await index.list('photos', '', 10)).entries;
+      assert.equal(listed?.scanState, 'infected');
+    });
+
+    it('a state without detail drops the old detail; a deleted key takes no state', async (index) => {
+      // Prepare
+      await index.publish(entryOf('a', r1));
+      await index.setScanState('photos', 'a', r1, 'skipped', 'too large');
+
+      // Act
+      await index.setScanState('photos', 'a', r1, 'clean');
+      const cleaned = await index.get('photos', 'a');
+      await index.remove('photos', 'a', r2, KEEP);
+      const onTombstone = await index.setScanState('photos', 'a', r2, 'clean');
+
+      // Assess
+      assert.deepEqual(cleaned, { ...entryOf('a', r1), scanState: 'clean' });
+      assert.equal(onTombstone, false);
+      assert.equal(await index.get('photos', 'a'), undefined);
+    });
+
     it('vaults are separate', async (index) => {
       await index.publish(entryOf('a', r2, 'photos'));
       assert.deepEqual(await index.publish(entryOf('a', r1, 'music')), {

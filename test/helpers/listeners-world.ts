@@ -34,7 +34,7 @@ export function listenersWorld(nodeCount = 4) {
   );
   const participants = new MemoryParticipants();
   const initiators = new MemoryInitiators();
-  const listeners = new MemoryListenerStore();
+  const listeners = new MemoryListenerStore(() => clock.now());
   const nodes = new MemoryNodeQueues(nodeCount);
   const targets = new RecordingTargets();
   const registry: RegistryDeps = {

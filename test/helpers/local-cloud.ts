@@ -9,8 +9,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbEngine, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
 import { PROJECT_ROOT } from './paths.ts';
+// Installed first: every cloud started here enforces auth, and the tests' requests are signed.
+import './signing.ts';
 
 export { FIXTURE_SERVICE, PROJECT_ROOT } from './paths.ts';
+export { fetchAs, signedHeaders, TEST_ROOT, unsignedFetch } from './signing.ts';
 
 export const EPHEMERAL_PORTS = { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 };
 
@@ -67,6 +70,7 @@ export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
       DSN_AWS_PORT: '0',
       DSN_DYNAMODB_PORT: '0',
       DSN_SFN_PORT: '0',
+      DSN_LAMBDA_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

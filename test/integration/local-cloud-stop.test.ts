@@ -15,6 +15,7 @@ import {
   type CloudProcess,
   eventually,
   killCloudProcesses,
+  signedHeaders,
   startCloudProcess,
   tempDir,
 } from '../helpers/local-cloud.ts';
@@ -285,13 +286,16 @@ describe('stopping the local cloud', () => {
     });
     assert.equal(part1.status, 200, await part1.text());
     const url = new URL(cloud.api);
+    const part2Path = `/vaults/default/uploads/${uploadId}/parts/2`;
+    const signed = await signedHeaders(`${cloud.api}${part2Path}`, 'PUT');
     const part2 = request({
       host: url.hostname,
       port: url.port,
       method: 'PUT',
-      path: `/vaults/default/uploads/${uploadId}/parts/2`,
+      path: part2Path,
       // The server answers 100 Continue once it has the request: then it is in flight.
       headers: {
+        ...signed,
         'content-type': 'application/octet-stream',
         'content-length': 256 * 1024,
         expect: '100-continue',
@@ -328,10 +332,11 @@ describe('stopping the local cloud', () => {
     const dataDir = await newDataDir();
     const cloud = await startCloudProcess(dataDir);
     const agent = new Agent({ keepAlive: true, maxSockets: 3 });
+    const headers = await signedHeaders(`${cloud.api}/health`);
     const health = () =>
       new Promise<number>((resolve, reject) => {
         const url = new URL(cloud.api);
-        request({ host: url.hostname, port: url.port, path: '/health', agent }, (res) => {
+        request({ host: url.hostname, port: url.port, path: '/health', agent, headers }, (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
         })

@@ -165,7 +165,16 @@ describe('the local cloud answers this machine only', () => {
       body: '{}',
     });
 
+    const lambda = await send(e.lambda, {
+      method: 'POST',
+      path: '/2015-03-31/functions/echo/invocations',
+      headers: foreignHost,
+      body: '{}',
+    });
+
     // Assess
+    assert.equal(lambda.status, 403, lambda.body);
+    assert.match(JSON.parse(lambda.body).message, /^Host "rebind\.evil\.example"/);
     for (const xml of [s3, sns]) {
       assert.equal(xml.status, 403, xml.body);
       assert.match(xml.body, /<Code>AccessDenied<\/Code><Message>(Host|Origin) &quot;/);

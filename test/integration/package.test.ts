@@ -83,11 +83,23 @@ const GRANTS: Record<string, Record<string, string>> = {
     DispersalQueue: 'sqs:SendMessage',
     RebuildQueue: 'sqs:SendMessage',
     WorkQueue: 'sqs:SendMessage',
-    WorkTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    WorkTable:
+      'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    'WorkTable/index/open': 'dynamodb:Query',
     StagingBucket: 's3:ListBucket',
     'StagingBucket/*': 's3:ListMultipartUploadParts s3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+    AccessKeysTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
+    AccessKeysKey: 'kms:Encrypt',
+    RootKeySecret: 'secretsmanager:GetSecretValue',
+  },
+  /** The request authorizer: reads keys, decrypts their secrets, reads the root key. */
+  AuthorizerRole: {
+    logs: LOGS,
+    AccessKeysTable: 'dynamodb:GetItem',
+    AccessKeysKey: 'kms:Decrypt',
+    RootKeySecret: 'secretsmanager:GetSecretValue',
   },
   /** Streams reads above the API's payload limit to holders of a read grant. */
   ReaderRole: {
@@ -114,8 +126,12 @@ const GRANTS: Record<string, Record<string, string>> = {
     logs: LOGS,
     StatusQueue: CONSUMES,
     RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
-    ObjectsTable: 'dynamodb:PutItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     EventsTopic: 'sns:Publish',
+    // The scan task: the uploaded rules, the object's slices, the damage a scan's read meets.
+    ControlTable: 'dynamodb:GetItem',
+    'Unit*Bucket/*': 's3:GetObject',
+    RepairQueue: 'sqs:SendMessage',
   },
   JanitorRole: {
     logs: LOGS,
@@ -123,6 +139,10 @@ const GRANTS: Record<string, Record<string, string>> = {
     'RevisionsTable/index/due': 'dynamodb:Query',
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:DeleteObject',
+    // The sweep of expired temporary listeners and their `dsn watch` queues.
+    ListenersTable: 'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:Query dynamodb:UpdateItem',
+    ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:UpdateItem',
+    [`arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:dsn-watch-*`]: 'sqs:DeleteQueue',
   },
   RebuilderRole: {
     ...ANNOUNCES,
@@ -140,7 +160,8 @@ const GRANTS: Record<string, Record<string, string>> = {
   WorkerRole: {
     logs: LOGS,
     WorkQueue: CONSUMES,
-    WorkTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    WorkTable: 'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    'WorkTable/index/open': 'dynamodb:Query',
     VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
@@ -171,8 +192,9 @@ const GRANTS: Record<string, Record<string, string>> = {
 
 /** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
 const CONTROL_KEYS: Record<string, string[]> = {
-  ApiRole: ['upload/*', 'rebuild#*', 'read/*'],
+  ApiRole: ['upload/*', 'rebuild#*', 'read/*', 'scan-rules'],
   ReaderRole: ['read/*'],
+  CommitterRole: ['scan-rules'],
   DisperserRole: ['upload/*'],
   RebuilderRole: ['rebuild#*'],
 };
@@ -288,6 +310,30 @@ describe('serverless package', () => {
         const allowed = actions.every((a) => ACTIONS_NEEDING_ANY_RESOURCE.has(a));
         assert.ok(allowed, `${id} grants ${actions.join(', ')} on *`);
       }
+    }
+  });
+
+  test('every route of the HTTP API runs the signature authorizer, with no result cache', () => {
+    const routes = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route',
+    );
+    const authorizers = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Authorizer',
+    );
+    assert.equal(authorizers.length, 1);
+    const [authorizerId, authorizer] = authorizers[0] as [string, Resource];
+    assert.equal(authorizer.Properties.AuthorizerType, 'REQUEST');
+    assert.equal(authorizer.Properties.EnableSimpleResponses, true);
+    assert.equal(authorizer.Properties.AuthorizerPayloadFormatVersion, '2.0');
+    assert.equal(authorizer.Properties.AuthorizerResultTtlInSeconds, 0);
+    assert.ok(routes.length > 16);
+    for (const [id, route] of routes) {
+      assert.equal(
+        route.Properties.AuthorizationType,
+        'CUSTOM',
+        `${id} (${route.Properties.RouteKey})`,
+      );
+      assert.deepEqual(route.Properties.AuthorizerId, { Ref: authorizerId }, id);
     }
   });
 

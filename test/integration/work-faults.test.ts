@@ -4,7 +4,9 @@
  * function slices and their locks live. A 4-of-6 vault with T = 4 has an ownership threshold of
  * 4, so n - threshold = 2 units may fail: with two down (one refusing writes, one reads) the
  * Lambda worker still owns and runs an item; with a third down nobody owns it, it stays queued
- * with the reason, nothing of it is lost, and it runs once the units are back.
+ * with the reason, nothing of it is lost, and it runs once the units are back. A unit that
+ * refuses the owner's delete keeps the slices of a finished item; the schedule's sweep removes
+ * them once it is back.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -41,10 +43,10 @@ describe('work items with units failing on the local cloud', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let cloud: LocalCloud;
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
-  const fail = async (unit: number, mode: string) => {
+  const fail = async (unit: number, mode: string, delayMs?: number) => {
     const res = await api(`/admin/units/${unit}/fault`, {
       method: 'PUT',
-      body: JSON.stringify({ mode }),
+      body: JSON.stringify({ mode, ...(delayMs !== undefined ? { delayMs } : {}) }),
     });
     assert.equal(res.status, 200, await res.text());
   };
@@ -57,6 +59,13 @@ describe('work items with units failing on the local cloud', () => {
     assert.equal(res.status, 201, await res.clone().text());
     return ((await res.json()) as Item).id;
   };
+  const explain = async (id: string) =>
+    (await (await api(`/vaults/jobs/work/${id}?explain`)).json()) as Explain;
+  const sweep = () =>
+    cloud.invoker.invoke(
+      'worker',
+      scheduledEvent(cloud.service.region, LOCAL_ACCOUNT_ID, 'arn:test:sweep', new Date()),
+    );
   const done = (id: string) =>
     eventually(
       async () => {
@@ -84,7 +93,7 @@ describe('work items with units failing on the local cloud', () => {
   });
 
   afterEach(async () => {
-    for (const unit of [0, 1, 2]) await api(`/admin/units/${unit}/fault`, { method: 'DELETE' });
+    for (const unit of [0, 1, 2, 3]) await api(`/admin/units/${unit}/fault`, { method: 'DELETE' });
   });
 
   after(async () => {
@@ -169,5 +178,44 @@ describe('work items with units failing on the local cloud', () => {
     assert.equal((finished as { reason?: string }).reason, undefined);
     assert.deepEqual(await digestLines('out/three-down.jsonl'), finished.result?.objects);
     assert.equal(finished.result?.objects[0]?.sha256, SHA);
+  });
+
+  test("a unit that refuses the owner's delete keeps the finished item's slice, and the schedule's sweep removes it once the unit is back", async () => {
+    // Arrange: unit 3 slow, so the add (which stores its slice there) returns before the
+    // worker's requests at unit 3 can pass; then it refuses writes: the delete after the done
+    // record cannot reach it, whether the worker's lock there got through or not.
+    await fail(3, 'slow', 1500);
+    const id = await add('out/orphan.jsonl');
+    await fail(3, 'write-fail');
+
+    // Act
+    const finished = await done(id);
+    // The slices go after the done record: wait for the owner's delete to have been through.
+    const kept = await eventually(
+      async () => {
+        const e = await explain(id);
+        return e.units.filter((u) => u.present).length === 1 ? e : undefined;
+      },
+      `the owner's delete of ${id}'s slices`,
+      30_000,
+    );
+    await sweep();
+    const whileDown = await explain(id);
+    await api('/admin/units/3/fault', { method: 'DELETE' });
+    await sweep();
+    const swept = await explain(id);
+
+    // Assert
+    assert.equal(finished.state, 'done', JSON.stringify(finished));
+    assert.deepEqual(
+      kept.units.map((u) => u.present),
+      [false, false, false, true, false, false],
+      `only unit 3 kept its slice: ${JSON.stringify(kept)}`,
+    );
+    assert.equal(whileDown.units[3]?.present, true, 'a sweep while the unit is down leaves it');
+    assert.ok(
+      swept.units.every((u) => !u.present),
+      `the sweep removed it: ${JSON.stringify(swept)}`,
+    );
   });
 });

@@ -2,13 +2,16 @@
  * Racing workers on the local cloud: the Lambda worker (nudged on every add) and two
  * `dsn work run --workers 2` processes take 60 items together. Every item ends done, each was
  * owned exactly once (the fencing tokens in the workers' logs say by whom), and the CLI's
- * workers took part.
+ * workers took part. Then 8 workers in this process, each wired as the worker function is over
+ * the local cloud's tables and buckets, with an op this test registers, take 60 items of
+ * their own vault: the op counts its effects, so exactly once is counted, not inferred.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
 import { endpointEnvironment, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
@@ -133,5 +136,74 @@ describe('racing workers on the local cloud', () => {
     const byLambda = owned.length - byCli;
     assert.ok(byCli > 0 && byLambda > 0, `cli ${byCli}, lambda ${byLambda}`);
     console.log(`# items owned: cli ${byCli}, lambda ${byLambda}`);
+  });
+
+  test("8 workers over the cloud's tables take 60 items of a test-registered op: each effect happens exactly once", async () => {
+    // Prepare: this process wired as the worker function is; items added without the nudge
+    // (the Lambda worker knows no `count` op), and its schedule stopped for the same reason.
+    cloud.schedules.stop();
+    Object.assign(process.env, cloud.functionEnvironment('worker'), {
+      ...endpointEnvironment(cloud.endpoints, cloud.service.region),
+    });
+    const { runtime } = await import('../../shared/aws/runtime.ts');
+    const { wireWork, wireWorker } = await import('../../shared/aws/work/wire.ts');
+    const { addWork, drainWork, getWork, OPEN_STATES } = await import('../../shared/work/index.ts');
+    const { silentLogger } = await import('../../shared/log.ts');
+    const rt = { ...runtime('work'), log: silentLogger };
+    await createVault(api, { name: 'counted', writeThreshold: 5, segmentSize: 64 * 1024 });
+    /** Runs of the op per item id: its effects, as the op itself counts them. */
+    const effects = new Map<string, number>();
+    const ops = wireWork(rt).ops.register('count', {
+      args: z.strictObject({}),
+      async run(ctx) {
+        effects.set(ctx.id, (effects.get(ctx.id) ?? 0) + 1);
+        // A real effect too: its output, at a key of its own item.
+        const out = await ctx.objects.write(
+          `counted/${ctx.id}`,
+          (async function* () {
+            yield Buffer.from(ctx.id);
+          })(),
+        );
+        return { size: out.size };
+      },
+    });
+    const list = { ...wireWork(rt), ops, nudge: undefined };
+    const ids: string[] = [];
+    for (let i = 0; i < ITEMS; i++) ids.push((await addWork(list, 'counted', { op: 'count' })).id);
+    /** Lock-read-delete rounds owned, per item: token and worker. */
+    const owned = new Map<string, Array<{ token: number; worker: number }>>();
+
+    // Act: 8 workers that do not know each other (no slots), as Lambda workers.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        const { deps } = wireWorker(rt, `counter-${w}`);
+        deps.ops = ops;
+        deps.hooks = {
+          claimed: (item, token, won) => {
+            if (won) owned.set(item.id, [...(owned.get(item.id) ?? []), { token, worker: w }]);
+          },
+        };
+        for (;;) {
+          if ((await drainWork(deps, 'counted')) > 0) continue;
+          const open = await deps.store.list('counted', { states: OPEN_STATES, limit: 1 });
+          if (open.items.length === 0) return;
+          await rt.clock.sleep(20);
+        }
+      }),
+    );
+
+    // Assess
+    for (const id of ids) {
+      const record = await getWork(list, 'counted', id);
+      assert.equal(record.state, 'done', id);
+      assert.equal(effects.get(id), 1, `${id}: its effect happened once`);
+      const claims = owned.get(id) ?? [];
+      assert.equal(claims.length, 1, `${id} owned once: ${JSON.stringify(claims)}`);
+      assert.equal(record.token, claims[0]?.token, "the record names the owner's token");
+      const res = await api(`/vaults/counted/objects/counted/${id}`);
+      assert.equal(await res.text(), id);
+    }
+    const workers = new Set([...owned.values()].flat().map((c) => c.worker));
+    assert.ok(workers.size > 1, `the work was shared: ${[...workers].join(', ')}`);
   });
 });

@@ -181,38 +181,61 @@ describe('work items on the local cloud', () => {
     assert.deepEqual(item.result, { output: 'joined/all.bin', size: expected.length, parts: 2 });
   });
 
-  test('a failing op ends failed with its error after 3 attempts; an item after it stays queued and can be cancelled (204), a done one cannot (409)', async () => {
-    // Prepare: the log is not gzip.
+  test('a failing op ends failed with its error after 3 attempts; a queued item can be cancelled (204), a finished one cannot (409); items after a failed or cancelled one end cancelled with the reason', async () => {
+    // Prepare: the log is not gzip. While it fails and backs off, what runs after it waits.
     const broken = await add({
       op: 'decompress',
       args: { key: 'logs/1.txt', output: 'x', codec: 'gzip' },
     });
     const blocked = await add({ op: 'digest', args: { prefix: 'logs/' }, after: [broken.body.id] });
+    const afterFailed = await add({
+      op: 'digest',
+      args: { prefix: 'logs/' },
+      after: [broken.body.id],
+    });
+    const afterCancelled = await add({
+      op: 'digest',
+      args: { prefix: 'logs/' },
+      after: [blocked.body.id],
+    });
 
     // Act
-    const failed = await settled(broken.body.id);
-    const explain = await api(`/vaults/jobs/work/${blocked.body.id}?explain`);
     const cancel = await api(`/vaults/jobs/work/${blocked.body.id}`, { method: 'DELETE' });
+    const explain = await api(`/vaults/jobs/work/${blocked.body.id}?explain`);
+    const failed = await settled(broken.body.id);
     const again = await api(`/vaults/jobs/work/${failed.id}`, { method: 'DELETE' });
+    const cancelled = (id: string) =>
+      eventually(
+        async () => {
+          const item = (await (await api(`/vaults/jobs/work/${id}`)).json()) as Item & {
+            reason?: string;
+          };
+          return item.state === 'cancelled' ? item : undefined;
+        },
+        `work item ${id} to be cancelled`,
+        60_000,
+      );
 
     // Assess
+    assert.equal(cancel.status, 204);
+    const explained = (await explain.json()) as { units: Array<{ present: boolean }> };
+    assert.equal(explained.units.length, 6);
+    assert.ok(
+      explained.units.every((u) => !u.present),
+      `a cancel deletes the slices: ${JSON.stringify(explained)}`,
+    );
     assert.equal(failed.state, 'failed');
     assert.equal(failed.attempts, 3);
     assert.match(failed.error ?? '', /header|incorrect/i);
-    const explained = (await explain.json()) as {
-      units: Array<{ present: boolean; locked: boolean }>;
-    };
-    assert.equal(explained.units.length, 6);
-    assert.ok(
-      explained.units.every((u) => u.present && !u.locked),
-      JSON.stringify(explained),
-    );
-    assert.equal(cancel.status, 204);
-    assert.equal(
-      ((await (await api(`/vaults/jobs/work/${blocked.body.id}`)).json()) as Item).state,
-      'cancelled',
-    );
     assert.equal(again.status, 409);
+    assert.equal(
+      (await cancelled(afterFailed.body.id)).reason,
+      `runs after ${broken.body.id}, which ended failed`,
+    );
+    assert.equal(
+      (await cancelled(afterCancelled.body.id)).reason,
+      `runs after ${blocked.body.id}, which ended cancelled`,
+    );
   });
 
   test('the list is in seq order with a cursor, and filters by state', async () => {

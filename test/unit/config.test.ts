@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../shared/config.ts';
+import { ConfigError, clamdAddress, loadConfig } from '../../shared/config.ts';
 
 const env = {
   DSN_STAGE: 'dev',
@@ -30,6 +30,7 @@ const env = {
   DSN_LISTENERS_TABLE: 'listeners',
   DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
   DSN_READER_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
+  DSN_ACCESS_KEYS_TABLE: 'access-keys',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -60,6 +61,7 @@ test('a complete environment gives the typed configuration', () => {
     listenersTable: 'listeners',
     listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
     readerUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
+    accessKeysTable: 'access-keys',
   });
 });
 
@@ -103,4 +105,23 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       variable,
     );
   }
+});
+
+test('DSN_CLAMD is host:port or a unix socket path; unset means no clamd', () => {
+  assert.equal(clamdAddress({}), undefined);
+  assert.equal(clamdAddress({ DSN_CLAMD: ' ' }), undefined);
+  assert.deepEqual(clamdAddress({ DSN_CLAMD: '127.0.0.1:3310' }), {
+    host: '127.0.0.1',
+    port: 3310,
+  });
+  assert.deepEqual(clamdAddress({ DSN_CLAMD: '[::1]:3310' }), { host: '::1', port: 3310 });
+  assert.deepEqual(clamdAddress({ DSN_CLAMD: '/run/clamav/clamd.ctl' }), {
+    path: '/run/clamav/clamd.ctl',
+  });
+  for (const bad of ['clamd', 'host:0', 'host:99999', 'relative/sock'])
+    assert.throws(
+      () => clamdAddress({ DSN_CLAMD: bad }),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'DSN_CLAMD',
+      bad,
+    );
 });

@@ -5,7 +5,7 @@
  */
 import { inMemory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
-import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
+import { listenerTablesContract, T0 } from '../contracts/listener-tables.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
@@ -69,6 +69,6 @@ listenerTablesContract(
   inMemory(() => ({
     participants: new MemoryParticipants(),
     initiators: new MemoryInitiators(),
-    listeners: new MemoryListenerStore(),
+    listeners: new MemoryListenerStore(() => T0),
   })),
 );

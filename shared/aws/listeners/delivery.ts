@@ -3,12 +3,20 @@
  * listeners' targets (an SQS queue, a webhook, a Lambda function invoked asynchronously).
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import {
   messageGroupOf,
   type NodeMessage,
   type NodeQueues,
   type TargetSender,
+  type WatchQueues,
   type WebhookOutcome,
 } from '../../listeners/index.ts';
 
@@ -93,5 +101,67 @@ export class AwsTargetSender implements TargetSender {
         Payload: Buffer.from(body),
       }),
     );
+  }
+}
+
+/** `dsn watch`'s queues: made by the watch, removed by it or by the sweep. */
+export class SqsWatchQueues implements WatchQueues {
+  private readonly sqs: SQSClient;
+
+  constructor(sqs: SQSClient) {
+    this.sqs = sqs;
+  }
+
+  /** Makes a FIFO queue named `name` (a key's events stay in order); returns its URL. */
+  async create(name: string): Promise<string> {
+    const out = await this.sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${name}.fifo`,
+        Attributes: { FifoQueue: 'true', MessageRetentionPeriod: '3600' },
+      }),
+    );
+    return out.QueueUrl as string;
+  }
+
+  /** What waits on the queue, up to 10 messages, waiting up to `waitSeconds` for one. */
+  async receive(
+    queueUrl: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<Array<{ body: string; receipt: string }>> {
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+      }),
+      { abortSignal: signal },
+    );
+    return (out.Messages ?? []).map((m) => ({
+      body: m.Body ?? '',
+      receipt: m.ReceiptHandle ?? '',
+    }));
+  }
+
+  async acknowledge(queueUrl: string, receipts: string[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await this.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: receipts.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
+      }),
+    );
+  }
+
+  async remove(queueUrl: string): Promise<void> {
+    try {
+      await this.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    } catch (err) {
+      if (
+        (err as Error).name !== 'QueueDoesNotExist' &&
+        (err as Error).name !== 'AWS.SimpleQueueService.NonExistentQueue'
+      )
+        throw err;
+    }
   }
 }

@@ -5,6 +5,8 @@
  *   create first);
  * - listener `listener#<vault>` / `<id>`: the listener, its delivery counts, and a `ttl` for a
  *   temporary one;
+ * - temporary listener `temporary` / `<vault>#<id>`: a copy of each temporary listener, for the
+ *   sweep to find the expired ones of every vault in one query;
  * - node load `nodes` / `<node>`: how many listeners the node serves;
  * - dead letter `dead#<vault>#<id>` / `<event id>`: an event given up on, kept 14 days.
  */
@@ -28,6 +30,11 @@ import { conditional } from '../conditional.ts';
 import { batchGet } from './batch-get.ts';
 
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
+/**
+ * DynamoDB's TTL removes a temporary listener's items this long after it expired: a backstop.
+ * The sweep normally removes them within minutes, uncounting the node, which the TTL would not.
+ */
+const TTL_GRACE_SECONDS = 24 * 3600;
 const ATTRIBUTE = 'l_';
 
 const initiatorKey = (node: number, vault: string, path: string) => ({
@@ -35,6 +42,7 @@ const initiatorKey = (node: number, vault: string, path: string) => ({
   sk: `~${path}`,
 });
 const listenerKey = (vault: string, id: string) => ({ pk: `listener#${vault}`, sk: id });
+const temporaryKey = (vault: string, id: string) => ({ pk: 'temporary', sk: `${vault}#${id}` });
 
 export class DynamoInitiators implements InitiatorStore {
   private readonly db: DynamoDBDocumentClient;
@@ -108,7 +116,9 @@ export class DynamoListenerStore implements ListenerStore {
             listener,
             delivered: 0,
             failed: 0,
-            ...(listener.expiresAt === undefined ? {} : { ttl: listener.expiresAt }),
+            ...(listener.expiresAt === undefined
+              ? {}
+              : { ttl: listener.expiresAt + TTL_GRACE_SECONDS }),
           },
           // A retried create counts its listener once.
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -116,6 +126,67 @@ export class DynamoListenerStore implements ListenerStore {
       ),
     );
     if (created) await this.countOnNode(listener.node, 1);
+    if (listener.expiresAt !== undefined) await this.putTemporary(listener);
+  }
+
+  private async putTemporary(listener: Listener): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...temporaryKey(listener.vault, listener.id),
+          listener,
+          ttl: (listener.expiresAt ?? 0) + TTL_GRACE_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async renew(vault: string, id: string, expiresAt: number): Promise<Listener | undefined> {
+    let renewed: Listener | undefined;
+    await conditional(
+      this.db
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: listenerKey(vault, id),
+            UpdateExpression: 'SET #listener.expiresAt = :at, #ttl = :ttl',
+            // Temporary, and not expired yet: an expired listener stays expired.
+            ConditionExpression: '#listener.expiresAt > :now',
+            ExpressionAttributeNames: { '#listener': 'listener', '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':at': expiresAt,
+              ':ttl': expiresAt + TTL_GRACE_SECONDS,
+              ':now': Math.floor(this.now() / 1000),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .then((out) => {
+          renewed = out.Attributes?.listener as Listener | undefined;
+        }),
+    );
+    if (renewed?.expiresAt !== undefined) await this.putTemporary(renewed);
+    return renewed;
+  }
+
+  async expiredTemporary(now: number): Promise<Listener[]> {
+    const found: Listener[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'temporary' },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? []) {
+        const listener = item.listener as Listener;
+        if (expired(listener, now)) found.push(listener);
+      }
+    return found;
   }
 
   private async countOnNode(node: number, delta: number): Promise<void> {
@@ -177,9 +248,10 @@ export class DynamoListenerStore implements ListenerStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    if (!out.Attributes) return false;
-    await this.countOnNode((out.Attributes.listener as Listener).node, -1);
-    return true;
+    if (out.Attributes) await this.countOnNode((out.Attributes.listener as Listener).node, -1);
+    // The sweep's copy last: a delete that dies halfway leaves the sweep something to finish.
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: temporaryKey(vault, id) }));
+    return out.Attributes !== undefined;
   }
 
   async nodeLoads(count: number): Promise<number[]> {

@@ -10,11 +10,12 @@ import {
   type FanOutDeps,
   type NodeDeps,
   type RegistryDeps,
+  type SweepDeps,
 } from '../../listeners/index.ts';
 import { CachingVaultStore } from '../../store/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoVaultStore } from '../store/vault-store.ts';
-import { AwsTargetSender, SqsNodeQueues } from './delivery.ts';
+import { AwsTargetSender, SqsNodeQueues, SqsWatchQueues } from './delivery.ts';
 import { DynamoInitiators, DynamoListenerStore } from './listener-tables.ts';
 import { DynamoParticipants } from './participants.ts';
 
@@ -65,6 +66,19 @@ export function wireListenerNode(rt: Runtime): NodeDeps {
       return lambda;
     }),
     retry: DEFAULT_RETRY,
+    clock: rt.clock,
+    log: rt.log,
+  };
+}
+
+/** The janitor's sweep of expired temporary listeners and their watch queues. */
+export function wireListenerSweep(rt: Runtime): SweepDeps {
+  const config = loadConfig(rt.env, ['participantsTable', 'listenersTable']);
+  return {
+    listeners: new DynamoListenerStore(rt.clients.documents, config.listenersTable, rt.clock.now),
+    initiators: new DynamoInitiators(rt.clients.documents, config.listenersTable),
+    participants: new DynamoParticipants(rt.clients.documents, config.participantsTable),
+    watchQueues: new SqsWatchQueues(rt.clients.sqs),
     clock: rt.clock,
     log: rt.log,
   };

@@ -64,6 +64,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
     ...(item.precondition === undefined ? {} : { precondition: item.precondition as Precondition }),
     ...(item.refused === undefined ? {} : { refused: String(item.refused) }),
+    ...(item.writer === undefined ? {} : { writer: String(item.writer) }),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   decodeListingCursor,
@@ -17,7 +18,9 @@ import {
   type ObjectAttributes,
   type ObjectIndex,
   type Precondition,
+  type ScanState,
 } from '../../store/index.ts';
+import { conditional } from '../conditional.ts';
 
 /** An index item as the domain reads it (exported so test fakes read items alike). */
 export function toEntry(item: Record<string, unknown>): IndexEntry {
@@ -34,6 +37,10 @@ export function toEntry(item: Record<string, unknown>): IndexEntry {
     units: (item.units as unknown[]).map(Number),
     committedAt: String(item.committedAt),
     ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
+    // Present only when stored, so entries written before scanning compare as they did.
+    ...(item.writer === undefined ? {} : { writer: String(item.writer) }),
+    ...(item.scanState === undefined ? {} : { scanState: String(item.scanState) as ScanState }),
+    ...(item.scanDetail === undefined ? {} : { scanDetail: String(item.scanDetail) }),
   };
 }
 
@@ -119,6 +126,34 @@ export class DynamoObjectIndex implements ObjectIndex {
       new GetCommand({ TableName: this.table, Key: { vault, key }, ConsistentRead: true }),
     );
     return out.Item && out.Item.deleted !== true ? toEntry(out.Item) : undefined;
+  }
+
+  async setScanState(
+    vault: string,
+    key: string,
+    revision: string,
+    state: ScanState,
+    detail?: string,
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { vault, key },
+          UpdateExpression: detail
+            ? 'SET scanState = :state, scanDetail = :detail'
+            : 'SET scanState = :state REMOVE scanDetail',
+          // A newer revision or a delete owns the entry now: its own scan decides its state.
+          ConditionExpression: 'revision = :revision AND deleted = :false',
+          ExpressionAttributeValues: {
+            ':state': state,
+            ':revision': revision,
+            ':false': false,
+            ...(detail ? { ':detail': detail } : {}),
+          },
+        }),
+      ),
+    );
   }
 
   async remove(

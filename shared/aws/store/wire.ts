@@ -20,6 +20,7 @@ import {
   vaultSubscriptionView,
   type WriterDeps,
 } from '../../store/index.ts';
+import { wireScanTask } from '../access/wire.ts';
 import { signChecksummedPayloadsOnce } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
@@ -125,10 +126,9 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
   const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
   const events = new SnsEventBus(rt.clients.sns, config.eventsTopicArn);
-  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock }).register(
-    'listeners',
-    listenerTask(wireFanOut(rt)),
-  );
+  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock })
+    .register('listeners', listenerTask(wireFanOut(rt)))
+    .register('scan', wireScanTask(rt, wireReader(rt)));
   return { ledger, tasks, clock: rt.clock };
 }
 

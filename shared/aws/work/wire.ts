@@ -8,7 +8,6 @@ import { loadConfig } from '../../config.ts';
 import {
   builtInOps,
   DEFAULT_LEASE_MS,
-  newSpread,
   storeObjectAccess,
   type WorkerDeps,
   type WorkListDeps,
@@ -46,7 +45,6 @@ export function wireWorker(rt: Runtime, owner = `worker-${randomUUID().slice(0, 
     owner,
     leaseMs: DEFAULT_LEASE_MS,
     maxAttempts: config.workMaxAttempts,
-    spread: newSpread(),
   };
   return { deps, vaults: list.vaults };
 }

@@ -3,12 +3,14 @@
  * <vault>/<seq>` holds that unit's function slice of the item with its lock (`owner`, `token`,
  * `leaseUntil`), so a lock-read-delete is one conditional UpdateItem that returns the slice
  * (`ReturnValues: ALL_NEW`). The vault's catalog lives beside it: `pk = vault/<vault>` with
- * `sk = item/<seq>` per record, `sk = seq` for the sequence counter and `sk = token/<seq>`
- * for each item's fencing-token counter.
+ * `sk = item/<seq>` per record (whose `token` is the item's fencing-token counter) and
+ * `sk = seq` for the sequence counter. A record carries `openVault` while it is queued or
+ * running: the sparse index `open` (`openVault`, `seq`) holds only open items, so finding the
+ * next item reads none of the finished history.
  */
 
 import {
-  DeleteCommand,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -19,7 +21,9 @@ import type {
   FunctionSliceState,
   RecordChange,
   RecordCondition,
+  Reservation,
   SliceLock,
+  SliceRef,
   WorkRecord,
   WorkState,
   WorkStore,
@@ -34,9 +38,14 @@ const itemSk = (seq: number) => `item/${pad(seq)}`;
 
 /** Records a listing call reads at most, whatever its filter keeps. */
 const READ_LIMIT = 1000;
+/** The sparse index of open items, and the states it holds. */
+const OPEN_INDEX = 'open';
+const OPEN: readonly WorkState[] = ['queued', 'running'];
+/** Requests in one BatchWriteItem, DynamoDB's limit. */
+const BATCH = 25;
 
 function toRecord(item: Record<string, unknown>): WorkRecord {
-  const { pk: _pk, sk: _sk, ...record } = item;
+  const { pk: _pk, sk: _sk, openVault: _open, ...record } = item;
   return record as unknown as WorkRecord;
 }
 
@@ -67,8 +76,51 @@ export class DynamoWorkStore implements WorkStore {
     return this.counter(vault, 'seq');
   }
 
-  newToken(vault: string, seq: number): Promise<number> {
-    return this.counter(vault, `token/${pad(seq)}`);
+  async reserve(
+    vault: string,
+    seq: number,
+    reservation: Reservation,
+    now: number,
+  ): Promise<WorkRecord | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: vaultPk(vault), sk: itemSk(seq) },
+          UpdateExpression:
+            'ADD #token :one, #attempts :one SET #state = :running, #owner = :owner, #lease = :lease, #started = :started, #open = :vault REMOVE #reason',
+          // Open; nobody holds it (or the holder's lease is over); its backoff is over.
+          ConditionExpression:
+            '#state IN (:queued, :running) AND (attribute_not_exists(#lease) OR #lease < :now) AND (attribute_not_exists(#nb) OR #nb <= :now)',
+          ExpressionAttributeNames: {
+            '#token': 'token',
+            '#owner': 'owner',
+            '#lease': 'leaseUntil',
+            '#state': 'state',
+            '#nb': 'notBefore',
+            '#attempts': 'attempts',
+            '#started': 'startedAt',
+            '#open': 'openVault',
+            '#reason': 'reason',
+          },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':owner': reservation.owner,
+            ':lease': reservation.leaseUntil,
+            ':started': reservation.startedAt,
+            ':vault': vault,
+            ':queued': 'queued',
+            ':running': 'running',
+            ':now': now,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return out.Attributes ? toRecord(out.Attributes) : undefined;
+    } catch (err) {
+      if (conditionFailed(err)) return undefined;
+      throw err;
+    }
   }
 
   async create(record: WorkRecord): Promise<void> {
@@ -77,7 +129,12 @@ export class DynamoWorkStore implements WorkStore {
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...record, pk: vaultPk(record.vault), sk: itemSk(record.seq) },
+          Item: {
+            ...record,
+            pk: vaultPk(record.vault),
+            sk: itemSk(record.seq),
+            ...(OPEN.includes(record.state) ? { openVault: record.vault } : {}),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
@@ -100,33 +157,52 @@ export class DynamoWorkStore implements WorkStore {
     opts: { states?: readonly WorkState[]; afterSeq?: number; limit: number },
   ): Promise<{ items: WorkRecord[]; cursor?: number }> {
     const states = opts.states ?? [];
+    // Open states only: the sparse index, which holds no finished item. It is read eventually
+    // consistent (an index cannot be read otherwise): an item just finished may still show,
+    // and its reservation is then refused.
+    const open = states.length > 0 && states.every((s) => OPEN.includes(s));
+    const filtered = states.length > 0 && !(open && states.length === OPEN.length);
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ...(open
+          ? {
+              IndexName: OPEN_INDEX,
+              KeyConditionExpression: 'openVault = :vault AND seq > :after',
+            }
+          : {
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ConsistentRead: true,
+            }),
         ExpressionAttributeValues: {
-          ':pk': vaultPk(vault),
-          ':from': itemSk((opts.afterSeq ?? 0) + 1),
-          ':to': 'item/~',
-          ...Object.fromEntries(states.map((s, i) => [`:s${i}`, s])),
+          ...(open
+            ? { ':vault': vault, ':after': opts.afterSeq ?? 0 }
+            : {
+                ':pk': vaultPk(vault),
+                ':from': itemSk((opts.afterSeq ?? 0) + 1),
+                ':to': 'item/~',
+              }),
+          ...(filtered ? Object.fromEntries(states.map((s, i) => [`:s${i}`, s])) : {}),
         },
-        ...(states.length > 0
+        ...(filtered
           ? {
               FilterExpression: `#state IN (${states.map((_, i) => `:s${i}`).join(', ')})`,
               ExpressionAttributeNames: { '#state': 'state' },
             }
           : {}),
         // Without a filter, one more than asked tells whether more follow.
-        Limit: states.length > 0 ? READ_LIMIT : Math.min(READ_LIMIT, opts.limit + 1),
-        ConsistentRead: true,
+        Limit: filtered ? READ_LIMIT : Math.min(READ_LIMIT, opts.limit + 1),
       }),
     );
     const read = (out.Items ?? []).map(toRecord);
     const items = read.slice(0, opts.limit);
     if (read.length > opts.limit) return { items, cursor: items.at(-1)?.seq };
-    const last = out.LastEvaluatedKey?.sk as string | undefined;
+    const last = out.LastEvaluatedKey;
     if (last === undefined) return { items };
-    return { items, cursor: Number(last.slice('item/'.length)) };
+    return {
+      items,
+      cursor: open ? Number(last.seq) : Number(String(last.sk).slice('item/'.length)),
+    };
   }
 
   async update(
@@ -147,6 +223,14 @@ export class DynamoWorkStore implements WorkStore {
         sets.push(`#f${i} = :f${i}`);
       }
     }
+    // In the index of open items exactly while open.
+    if (change.state !== undefined) {
+      names['#open'] = 'openVault';
+      if (OPEN.includes(change.state)) {
+        values[':open'] = vault;
+        sets.push('#open = :open');
+      } else removes.push('#open');
+    }
     const conditions = ['attribute_exists(pk)'];
     if (when.states) {
       names['#state'] = 'state';
@@ -159,11 +243,6 @@ export class DynamoWorkStore implements WorkStore {
       names['#token'] = 'token';
       values[':token'] = when.token;
       conditions.push('#token = :token');
-    }
-    if (when.tokenBelow !== undefined) {
-      names['#token'] = 'token';
-      values[':below'] = when.tokenBelow;
-      conditions.push('#token < :below');
     }
     const update = [
       sets.length > 0 ? `SET ${sets.join(', ')}` : '',
@@ -280,18 +359,60 @@ export class DynamoWorkStore implements WorkStore {
     );
   }
 
-  deleteSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-          ConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#token': 'token' },
-          ExpressionAttributeValues: { ':token': token },
-        }),
-      ),
+  async dropSlices(slices: readonly SliceRef[]): Promise<void> {
+    const keys = slices.map((r) => ({ pk: unitPk(r.unit), sk: sliceSk(r.vault, r.seq) }));
+    const batches = Array.from({ length: Math.ceil(keys.length / BATCH) }, (_, i) =>
+      keys.slice(i * BATCH, (i + 1) * BATCH),
     );
+    const failures: unknown[] = [];
+    for (const batch of batches) {
+      try {
+        await this.deleteAll(batch);
+      } catch (err) {
+        // One unit down fails a whole batch: each unit's share again on its own, so the units
+        // that answer still lose their slices.
+        const byUnit = Map.groupBy(batch, (key) => key.pk);
+        const again = await Promise.allSettled(
+          [...byUnit.values()].map((unitKeys) => this.deleteAll(unitKeys)),
+        );
+        for (const a of again) if (a.status === 'rejected') failures.push(a.reason);
+        if (again.length === 1 && failures.length === 0) failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** Deletes `keys` (at most 25) in one batch, resending what DynamoDB left unprocessed. */
+  private async deleteAll(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
+    let requests = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    while (requests.length > 0) {
+      const out = await this.db.send(
+        new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+      );
+      requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+    }
+  }
+
+  async listSlices(
+    vault: string,
+    unit: number,
+    opts: { afterSeq?: number; limit: number },
+  ): Promise<{ seqs: number[]; cursor?: number }> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': unitPk(unit),
+          ':from': sliceSk(vault, (opts.afterSeq ?? 0) + 1),
+          ':to': `${vault}/~`,
+        },
+        ProjectionExpression: 'sk',
+        Limit: opts.limit,
+      }),
+    );
+    const seqs = (out.Items ?? []).map((item) => Number(String(item.sk).slice(vault.length + 1)));
+    return out.LastEvaluatedKey === undefined ? { seqs } : { seqs, cursor: seqs.at(-1) };
   }
 
   async sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState> {

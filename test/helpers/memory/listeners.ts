@@ -101,6 +101,12 @@ type Stored = Listener & DeliveryStats & { deadLetters: unknown[] };
 export class MemoryListenerStore implements ListenerStore {
   readonly records = new Map<string, Stored>();
   readonly loads = new Map<number, number>();
+  /** The time a renewal is judged at (epoch ms): a test world's clock. */
+  private readonly now: () => number;
+
+  constructor(now: () => number = () => Date.now()) {
+    this.now = now;
+  }
 
   async create(listener: Listener): Promise<void> {
     if (this.records.has(at(listener.vault, listener.id))) return;
@@ -135,6 +141,22 @@ export class MemoryListenerStore implements ListenerStore {
     this.records.delete(at(vault, id));
     this.loads.set(found.node, (this.loads.get(found.node) ?? 1) - 1);
     return true;
+  }
+
+  async renew(vault: string, id: string, expiresAt: number): Promise<Listener | undefined> {
+    const found = this.records.get(at(vault, id));
+    if (found?.expiresAt === undefined || found.expiresAt * 1000 <= this.now()) return undefined;
+    found.expiresAt = expiresAt;
+    const { delivered, failed, lastError, lastDeliveredAt, deadLetters, ...l } = found;
+    return structuredClone(l);
+  }
+
+  async expiredTemporary(now: number): Promise<Listener[]> {
+    return [...this.records.values()]
+      .filter((l) => l.expiresAt !== undefined && l.expiresAt * 1000 <= now)
+      .map(({ delivered, failed, lastError, lastDeliveredAt, deadLetters, ...l }) =>
+        structuredClone(l),
+      );
   }
 
   async nodeLoads(count: number): Promise<number[]> {

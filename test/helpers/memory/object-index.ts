@@ -11,6 +11,7 @@ import {
   type IndexEntry,
   type ObjectIndex,
   type Precondition,
+  type ScanState,
 } from '../../../shared/store/index.ts';
 import { byUtf8, document } from './documents.ts';
 
@@ -68,6 +69,25 @@ export class MemoryObjectIndex implements ObjectIndex {
   async get(vault: string, key: string): Promise<IndexEntry | undefined> {
     const item = this.items.get(vault)?.get(key);
     return item && item.deleted !== true ? toEntry(item) : undefined;
+  }
+
+  async setScanState(
+    vault: string,
+    key: string,
+    revision: string,
+    state: ScanState,
+    detail?: string,
+  ): Promise<boolean> {
+    const item = this.items.get(vault)?.get(key);
+    if (!item || item.deleted || item.revision !== revision) return false;
+    const { scanDetail: _old, ...rest } = item;
+    this.items
+      .get(vault)
+      ?.set(
+        key,
+        document({ ...rest, scanState: state, ...(detail ? { scanDetail: detail } : {}) }),
+      );
+    return true;
   }
 
   /** Tombstones' expiry (epoch ms) by vault and key, as the adapter's `ttl` attribute. */

@@ -8,7 +8,9 @@ import type {
   FunctionSliceState,
   RecordChange,
   RecordCondition,
+  Reservation,
   SliceLock,
+  SliceRef,
   WorkRecord,
   WorkState,
   WorkStore,
@@ -41,7 +43,6 @@ function random(seed: number): () => number {
 
 export class MemoryWorkStore implements WorkStore {
   private readonly seqs = new Map<string, number>();
-  private readonly tokens = new Map<string, number>();
   private readonly records = new Map<string, WorkRecord>();
   private readonly slices = new Map<string, StoredSlice>();
   /** Units whose every call fails. */
@@ -109,12 +110,27 @@ export class MemoryWorkStore implements WorkStore {
     return { items };
   }
 
-  async newToken(vault: string, seq: number): Promise<number> {
+  async reserve(
+    vault: string,
+    seq: number,
+    reservation: Reservation,
+    now: number,
+  ): Promise<WorkRecord | undefined> {
     await this.tick();
     const key = MemoryWorkStore.key(vault, seq);
-    const token = (this.tokens.get(key) ?? 0) + 1;
-    this.tokens.set(key, token);
-    return token;
+    const record = this.records.get(key);
+    if (!record || !['queued', 'running'].includes(record.state)) return undefined;
+    if (record.leaseUntil !== undefined && record.leaseUntil >= now) return undefined;
+    if (record.notBefore !== undefined && record.notBefore > now) return undefined;
+    const { reason: _reason, ...rest } = record;
+    this.records.set(key, {
+      ...rest,
+      ...reservation,
+      state: 'running',
+      token: record.token + 1,
+      attempts: record.attempts + 1,
+    });
+    return document(record);
   }
 
   async update(
@@ -128,7 +144,6 @@ export class MemoryWorkStore implements WorkStore {
     if (!record) return false;
     if (when.states && !when.states.includes(record.state)) return false;
     if (when.token !== undefined && record.token !== when.token) return false;
-    if (when.tokenBelow !== undefined && !(record.token < when.tokenBelow)) return false;
     const next: Record<string, unknown> = { ...record };
     for (const [field, value] of Object.entries(change)) {
       if (value === undefined) delete next[field];
@@ -189,13 +204,33 @@ export class MemoryWorkStore implements WorkStore {
     return true;
   }
 
-  async deleteSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
+  async dropSlices(slices: readonly SliceRef[]): Promise<void> {
+    let failure: unknown;
+    for (const r of slices) {
+      try {
+        await this.unit(r.unit);
+        this.slices.delete(this.sliceKey(r.vault, r.seq, r.unit));
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  async listSlices(
+    vault: string,
+    unit: number,
+    opts: { afterSeq?: number; limit: number },
+  ): Promise<{ seqs: number[]; cursor?: number }> {
     await this.unit(unit);
-    const key = this.sliceKey(vault, seq, unit);
-    const stored = this.slices.get(key);
-    if (!stored || stored.token !== token) return false;
-    this.slices.delete(key);
-    return true;
+    const prefix = `${unit}/${vault}/`;
+    const all = [...this.slices.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => Number(k.slice(prefix.length)))
+      .filter((seq) => seq > (opts.afterSeq ?? 0))
+      .sort((a, b) => a - b);
+    const seqs = all.slice(0, opts.limit);
+    return all.length > opts.limit ? { seqs, cursor: seqs.at(-1) } : { seqs };
   }
 
   async sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState> {

@@ -55,6 +55,46 @@ describe('parseService', () => {
     ]);
   });
 
+  test('reads the HTTP API request authorizers and the one each route names', () => {
+    // Act
+    const svc = parseService(
+      {
+        ...base({
+          echo: {
+            handler: 'handlers/echo.handler',
+            events: [{ httpApi: { method: 'get', path: '/a', authorizer: { name: 'sig' } } }],
+          },
+        }),
+        provider: {
+          name: 'aws',
+          httpApi: {
+            authorizers: {
+              sig: { type: 'request', functionName: 'echo', enableSimpleResponses: true },
+            },
+          },
+        },
+      },
+      FIXTURE_SERVICE,
+    );
+
+    // Assess
+    assert.deepEqual(svc.authorizers, [
+      { name: 'sig', functionKey: 'echo', enableSimpleResponses: true },
+    ]);
+    assert.deepEqual(svc.functions[0]?.events, [
+      { type: 'httpApi', method: 'GET', path: '/a', authorizer: 'sig' },
+    ]);
+    assert.throws(
+      () =>
+        parseService(
+          { ...base({}), provider: { httpApi: { authorizers: { jwt: { type: 'jwt' } } } } },
+          FIXTURE_SERVICE,
+        ),
+      (err: Error) =>
+        err instanceof ServiceConfigError && err.field === 'provider.httpApi.authorizers.jwt',
+    );
+  });
+
   test('an unknown event type is refused, naming the function and the field', () => {
     assert.throws(
       () =>

@@ -29,13 +29,14 @@ describe('work table faults', () => {
     assert.deepEqual(lock, {
       operation: 'UpdateItem',
       table: 'work',
-      partition: 'unit/3',
+      partitions: ['unit/3'],
       returnsItem: true,
     });
-    assert.equal(put.partition, 'unit/3');
+    assert.deepEqual(put.partitions, ['unit/3']);
     assert.equal(release.returnsItem, false);
     assert.deepEqual(describeRequest(undefined, 'not json'), {
       operation: '',
+      partitions: [],
       returnsItem: false,
     });
   });
@@ -74,6 +75,17 @@ describe('work table faults', () => {
       Key: { pk: { S: 'unit/3' } },
     });
     assert.equal(layer.faultFor(otherTable, faults), undefined);
+    // A batch is refused when any unit it writes at has the fault.
+    const batch = (...units: number[]) =>
+      request('BatchWriteItem', {
+        RequestItems: {
+          work: units.map((u) => ({ DeleteRequest: { Key: { pk: { S: `unit/${u}` } } } })),
+        },
+      });
+    assert.deepEqual(batch(1, 3, 5).partitions, ['unit/1', 'unit/3', 'unit/5']);
+    assert.equal(layer.faultFor(batch(1, 3, 5), faults), faults[0]);
+    assert.equal(refuses(faults[0] as UnitFault, batch(1, 3, 5)), true);
+    assert.equal(layer.faultFor(batch(1, 5), faults), undefined);
     const unprovisioned = new WorkTableFaults({ list: () => faults }, () => undefined);
     assert.equal(unprovisioned.faultFor(lock, faults), undefined);
   });

@@ -132,6 +132,42 @@ test('a listener filtered to some event types gets only those', async () => {
   );
 });
 
+test('object.quarantined goes only to listeners that name it; the default stays the four object events', async () => {
+  // Prepare
+  const w = listenersWorld(1);
+  const plain = await createListener(w.registry, 'photos', {
+    path: '',
+    target: { type: 'sqs', queueUrl: queue('plain') },
+  });
+  await createListener(w.registry, 'photos', {
+    path: '',
+    events: ['object.quarantined'],
+    target: { type: 'sqs', queueUrl: queue('quarantine') },
+  });
+  const quarantined = { ...w.committed('k'), type: 'object.quarantined' as const };
+
+  // Act
+  await w.announce(w.committed('k'));
+  await w.announce(quarantined);
+  await w.pump();
+
+  // Assess
+  assert.deepEqual(plain.events, [
+    'object.committed',
+    'object.deleted',
+    'object.lost',
+    'object.repaired',
+  ]);
+  assert.deepEqual(
+    w.targets.documents(queue('plain')).map((d) => d.type),
+    ['object.committed'],
+  );
+  assert.deepEqual(
+    w.targets.documents(queue('quarantine')).map((d) => [d.type, d.key]),
+    [['object.quarantined', 'k']],
+  );
+});
+
 test('deleting a listener stops delivery and prunes its node from the participant entry', async () => {
   // Prepare
   const w = listenersWorld(4);

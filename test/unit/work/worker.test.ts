@@ -7,12 +7,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   addWork,
+  cancelWork,
   claimItem,
   decodeDefinition,
   drainWork,
   getWork,
+  lockReadDelete,
   ownershipThreshold,
   runNext,
+  sweepSlices,
   type WorkRecord,
 } from '../../../shared/work/index.ts';
 import { gate, LEASE_MS, vaultOf, workWorld } from './world.ts';
@@ -93,10 +96,7 @@ describe('work items: lock-read-delete ownership', () => {
       assert.equal(record.state, 'done', item.id);
       assert.equal(w.runs.get(item.id), 1, `${item.id} ran once`);
     }
-    assert.ok(
-      w.claims.some((c) => !c.owned && c.why === 'contended'),
-      'some claims collided and lost',
-    );
+    assert.ok(w.held.length > 0, 'some workers met at an item another was taking, and passed it');
     // Fencing tokens: per item, owned claims have distinct, increasing tokens, and here
     // (no lease expired) exactly one claim owned each item.
     for (const item of items) {
@@ -109,35 +109,59 @@ describe('work items: lock-read-delete ownership', () => {
     assert.ok(workers.size > 1, 'the work was shared');
   });
 
-  test('of three claims racing on one item, with unit answers in mixed orders, at most one owns it', async () => {
+  test('of three lock-read-delete rounds racing on one item, with unit answers in mixed orders, at most one owns it', async () => {
     let owned = 0;
     let none = 0;
     for (let seed = 1; seed <= 40; seed++) {
       // Prepare
       // k = T = 2 of 6: a claim of 2 or 3 units decodes, so only the majority rule keeps
-      // two claimers from both owning the item.
+      // two claimers from both owning the item. The rounds race past the reservation (as
+      // workers whose reservations expired in turn would), each with its own token.
       const w = workWorld(vaultOf(6, 2, 2), { jitterSeed: seed });
       const [item] = await addCounts(w, 1);
-      const deps = (owner: string) => ({
-        store: w.store,
-        owner,
-        leaseMs: LEASE_MS,
-        now: () => w.clock.now(),
-      });
+      const deps = (owner: string) => ({ store: w.store, owner, now: () => w.clock.now() });
 
       // Act
-      const claims = await Promise.all(
-        ['a', 'b', 'c'].map((o) => claimItem(deps(o), item as WorkRecord)),
+      const rounds = await Promise.all(
+        ['a', 'b', 'c'].map((o, i) =>
+          lockReadDelete(deps(o), item as WorkRecord, i + 1, w.clock.now() + LEASE_MS),
+        ),
       );
 
       // Assess
-      const owners = claims.filter((c) => c.owned).length;
+      const owners = rounds.filter((c) => c.owned).length;
       assert.ok(owners <= 1, `seed ${seed}: ${owners} owners`);
       if (owners === 1) owned++;
       else none++;
     }
     assert.ok(owned > 0, 'some race had a winner');
     assert.ok(owned + none === 40);
+  });
+
+  test('of three claims at once on one item, one is reserved and owns it; the others ask no unit', async () => {
+    // Prepare
+    const w = workWorld(vaultOf(6, 2, 2), { jitterSeed: 3 });
+    const [item] = await addCounts(w, 1);
+    const deps = (owner: string) => ({
+      store: w.store,
+      owner,
+      leaseMs: LEASE_MS,
+      now: () => w.clock.now(),
+    });
+    const before = w.store.lockRequests;
+
+    // Act
+    const claims = await Promise.all(
+      ['a', 'b', 'c'].map((o) => claimItem(deps(o), item as WorkRecord)),
+    );
+
+    // Assess
+    assert.equal(claims.filter((c) => c.owned).length, 1);
+    assert.deepEqual(
+      claims.filter((c) => !c.owned).map((c) => c.why),
+      ['held', 'held'],
+    );
+    assert.equal(w.store.lockRequests - before, 6, 'one round of unit locks');
   });
 
   test('two workers on one item: exactly one owns it, the other moves on to the next item', async () => {
@@ -158,35 +182,52 @@ describe('work items: lock-read-delete ownership', () => {
     assert.ok(owner && other, JSON.stringify(reports));
     assert.equal(owner.passed.length, 0);
     assert.equal(other.passed[0]?.id, first?.id, 'the loser tried the first item');
-    assert.match(other.passed[0]?.why ?? '', /^contended/);
+    assert.match(other.passed[0]?.why ?? '', /^held/);
     assert.equal(other.ran?.id, second?.id, 'and went on to the next');
     assert.equal(w.runs.get(first?.id ?? ''), 1);
     assert.equal(w.runs.get(second?.id ?? ''), 1);
   });
 
-  test('a worker that loses a claim widens its window and starts further in; a first-try win narrows it', async () => {
-    // Prepare: five items; the loser's random draws put its next start at the window's end.
+  test('workers with slots take disjoint items first (seq % count), then the others left', async () => {
+    // Prepare: 6 items, 2 workers that know each other.
     const w = workWorld();
-    const items = await addCounts(w, 5);
-    const a = w.worker('a');
-    const b = { ...w.worker('b'), spread: { window: 1, random: () => 0.99 } };
+    const items = await addCounts(w, 6);
+    const a = { ...w.worker('a'), slot: { index: 0, count: 2 } };
+    const b = { ...w.worker('b'), slot: { index: 1, count: 2 } };
 
-    // Act: both race for item 1; then b, its window now 2, starts at the second eligible item.
-    const [, lost] = await Promise.all([runNext(a, 'jobs'), runNext(b, 'jobs')]);
-    const widened = b.spread.window;
-    const next = await runNext(b, 'jobs');
+    // Act
+    const [ranA, ranB] = await Promise.all([drainWork(a, 'jobs'), drainWork(b, 'jobs')]);
 
     // Assess
-    const loser = lost.passed.length > 0 ? b : undefined;
-    assert.ok(loser, 'b raced a and lost item 1 (a went first)');
-    assert.equal(widened, 2);
-    assert.equal(next.passed.length, 0);
-    assert.equal(next.ran?.id, items[3]?.id, 'of items 3 and 4 left in order, the second');
-    assert.equal(b.spread.window, 1, 'the first-try win narrowed it again');
+    const by = (worker: string) =>
+      w.claims.filter((c) => c.worker === worker && c.owned).map((c) => Number(c.id.slice(1)));
+    assert.deepEqual(by('a').slice(0, 3), [2, 4, 6], 'a: the even seqs, in order');
+    assert.deepEqual(by('b').slice(0, 3), [1, 3, 5], 'b: the odd seqs, in order');
+    assert.equal(ranA + ranB, items.length);
+    assert.ok(
+      w.claims.every((c) => c.owned),
+      'no round of unit locks lost',
+    );
+  });
+
+  test("a worker whose own items all wait takes the others' items, alone", async () => {
+    // Prepare: worker 0 of 2, alone; its item 2 fails once and backs off.
+    const w = workWorld();
+    const items = await addCounts(w, 4);
+    w.failures.set(items[1]?.id as string, 1);
+    const a = { ...w.worker('a'), slot: { index: 0, count: 2 } };
+
+    // Act
+    await drainWork(a, 'jobs');
+
+    // Assess: its own first (2 fails, 4), then 1 and 3 from a fresh listing.
     assert.deepEqual(
-      items.map((item) => w.runs.get(item?.id ?? '') ?? 0),
-      [1, 1, 0, 1, 0],
-      'a ran item 1, b item 2 after losing item 1, then item 4; item 3 waits for the next worker',
+      w.claims.filter((c) => c.owned).map((c) => Number(c.id.slice(1))),
+      [2, 4, 1, 3],
+    );
+    assert.deepEqual(
+      items.map((item) => w.runs.get(item?.id as string) ?? 0),
+      [1, 0, 1, 1],
     );
   });
 
@@ -330,22 +371,60 @@ describe('work items: lock-read-delete ownership', () => {
     assert.equal(done.reason, undefined);
   });
 
-  test('a failing op is retried, then ends failed with its error after 3 attempts', async () => {
+  test('a failing op is retried after a growing backoff, then ends failed with its error after 3 attempts', async () => {
     // Prepare
     const w = workWorld();
     const [flaky, broken] = await addCounts(w, 2);
     w.failures.set(flaky?.id as string, 1);
     w.failures.set(broken?.id as string, 99);
+    const t0 = w.clock.now();
 
-    // Act
+    // Act 1: one pass; both fail once and wait.
+    await drainWork(w.worker('a'), 'jobs');
+    const waiting = await getWork(w.list, 'jobs', broken?.id as string);
+    const early = await runNext(w.worker('a'), 'jobs');
+
+    // Assess 1: attempt 1 waits 1 s, visible as a not-before on the item.
+    assert.deepEqual(
+      [waiting.state, waiting.attempts, waiting.notBefore],
+      ['queued', 1, t0 + 1000],
+    );
+    assert.equal(early.ran, undefined, 'nobody takes it before its not-before');
+    assert.equal(early.waitUntil, t0 + 1000);
+
+    // Act 2: after 1 s, attempt 2 of each; the broken one now waits 2 s.
+    w.clock.advance(1000);
+    await drainWork(w.worker('a'), 'jobs');
+    const second = await getWork(w.list, 'jobs', broken?.id as string);
+    assert.deepEqual([second.attempts, second.notBefore], [2, t0 + 1000 + 2000]);
+    w.clock.advance(1999);
+    assert.equal((await runNext(w.worker('a'), 'jobs')).ran, undefined);
+    w.clock.advance(1);
     await drainWork(w.worker('a'), 'jobs');
 
     // Assess
     const a = await getWork(w.list, 'jobs', flaky?.id as string);
     assert.deepEqual([a.state, a.attempts], ['done', 2]);
     const b = await getWork(w.list, 'jobs', broken?.id as string);
-    assert.deepEqual([b.state, b.attempts], ['failed', 3]);
+    assert.deepEqual([b.state, b.attempts, b.notBefore], ['failed', 3, undefined]);
     assert.match(b.error ?? '', /count failed on purpose/);
+  });
+
+  test('a drain with a deadline waits out a short backoff itself', async () => {
+    // Prepare
+    const w = workWorld();
+    const [flaky] = await addCounts(w, 1);
+    w.failures.set(flaky?.id as string, 1);
+
+    // Act: the clock moves only when the drain sleeps.
+    const draining = drainWork(w.worker('a'), 'jobs', w.clock.now() + 60_000);
+    await settle(200);
+    w.clock.advance(1000);
+    const ran = await draining;
+
+    // Assess
+    assert.equal(ran, 2, 'the failed attempt and the retry');
+    assert.equal((await getWork(w.list, 'jobs', flaky?.id as string)).state, 'done');
   });
 
   test('an item waits for the items it runs after', async () => {
@@ -357,6 +436,7 @@ describe('work items: lock-read-delete ownership', () => {
 
     // Act: the first fails once, so the dependent is not eligible on the first pass.
     const step = await runNext(w.worker('a'), 'jobs');
+    w.clock.advance(1000);
     const blocked = await runNext(w.worker('a'), 'jobs');
 
     // Assess
@@ -365,5 +445,73 @@ describe('work items: lock-read-delete ownership', () => {
     assert.equal((await getWork(w.list, 'jobs', later.id)).state, 'queued');
     await drainWork(w.worker('a'), 'jobs');
     assert.equal((await getWork(w.list, 'jobs', later.id)).state, 'done');
+  });
+
+  test('an item after one that failed or was cancelled ends cancelled, with the reason naming it; so do items after it', async () => {
+    // Prepare: 1 fails for good; 2 runs after 1; 3 after 2; 4 is cancelled; 5 after 4.
+    const w = workWorld();
+    const [first] = await addCounts(w, 1);
+    const second = await addWork(w.list, 'jobs', { op: 'count', args: {}, after: [first?.id] });
+    const third = await addWork(w.list, 'jobs', { op: 'count', args: {}, after: [second.id] });
+    const [fourth] = await addCounts(w, 1);
+    const fifth = await addWork(w.list, 'jobs', { op: 'count', args: {}, after: [fourth?.id] });
+    w.failures.set(first?.id as string, 99);
+    await cancelWork(w.list, 'jobs', fourth?.id as string);
+
+    // Act
+    for (let i = 0; i < 3; i++) {
+      await drainWork(w.worker('a'), 'jobs');
+      w.clock.advance(60_000);
+    }
+    await drainWork(w.worker('a'), 'jobs');
+
+    // Assess
+    const show = async (id: string) => {
+      const r = await getWork(w.list, 'jobs', id);
+      return [r.state, r.reason];
+    };
+    assert.equal((await getWork(w.list, 'jobs', first?.id as string)).state, 'failed');
+    assert.deepEqual(await show(second.id), [
+      'cancelled',
+      `runs after ${first?.id}, which ended failed`,
+    ]);
+    assert.deepEqual(await show(third.id), [
+      'cancelled',
+      `runs after ${second.id}, which ended cancelled`,
+    ]);
+    assert.deepEqual(await show(fifth.id), [
+      'cancelled',
+      `runs after ${fourth?.id}, which ended cancelled`,
+    ]);
+    assert.equal(w.runs.size, 0, 'none of them ran');
+    for (const item of [second, third, fifth])
+      for (const unit of w.vault.units)
+        assert.equal((await w.store.sliceState('jobs', item.seq, unit)).present, false);
+  });
+
+  test('the sweep deletes the slices a failing unit kept of finished and cancelled items, and leaves open ones', async () => {
+    // Prepare: unit 2 down while item 1 finishes and item 2 is cancelled; item 3 stays queued.
+    const w = workWorld();
+    const [done, cancelled, open] = await addCounts(w, 3);
+    w.store.failing.add(2);
+    const step = await runNext(w.worker('a'), 'jobs');
+    await cancelWork(w.list, 'jobs', cancelled?.id as string);
+    const kept = async (seq: number) => (await w.store.sliceState('jobs', seq, 2)).present;
+    w.store.failing.clear();
+    assert.equal(step.ran?.outcome, 'done');
+    assert.deepEqual([await kept(1), await kept(2)], [true, true], 'orphans at the failed unit');
+
+    // Act: a sweep while the unit is down does nothing there; once it is back, it cleans.
+    w.store.failing.add(2);
+    const whileDown = await sweepSlices(w.worker('a'), 'jobs', w.vault.units);
+    w.store.failing.clear();
+    const swept = await sweepSlices(w.worker('a'), 'jobs', w.vault.units);
+    const again = await sweepSlices(w.worker('a'), 'jobs', w.vault.units);
+
+    // Assess
+    assert.deepEqual([whileDown, swept, again], [0, 2, 0]);
+    assert.deepEqual([await kept(done?.seq ?? 0), await kept(cancelled?.seq ?? 0)], [false, false]);
+    for (const unit of w.vault.units)
+      assert.equal((await w.store.sliceState('jobs', open?.seq ?? 0, unit)).present, true);
   });
 });

@@ -71,6 +71,8 @@ export function workWorld(vault = vaultOf(), options: { jitterSeed?: number } = 
   /** Claims seen, in order: which worker, which item, which token, owned or not. */
   const claims: Array<{ worker: string; id: string; token: number; owned: boolean; why?: string }> =
     [];
+  /** Items passed over without a round of unit locks (held by another, or backing off). */
+  const held: Array<{ worker: string; id: string }> = [];
   const worker = (owner: string, hooks: WorkerHooks = {}): WorkerDeps => ({
     store,
     ops,
@@ -84,6 +86,7 @@ export function workWorld(vault = vaultOf(), options: { jitterSeed?: number } = 
       ...hooks,
       claimed: (item, token, owned, why) =>
         claims.push({ worker: owner, id: item.id, token, owned, why }),
+      held: (item) => held.push({ worker: owner, id: item.id }),
     },
   });
   return {
@@ -99,6 +102,7 @@ export function workWorld(vault = vaultOf(), options: { jitterSeed?: number } = 
     gates,
     failures,
     claims,
+    held,
     vault,
   };
 }

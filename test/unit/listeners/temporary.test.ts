@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidParameterError, ListenerNotFoundError } from '../../../shared/errors.ts';
+import {
+  createListener,
+  renewListener,
+  sweepTemporaryListeners,
+  type WatchQueues,
+} from '../../../shared/listeners/index.ts';
+import { silentLogger } from '../../../shared/log.ts';
+import { listenersWorld } from '../../helpers/listeners-world.ts';
+
+const queue = (name: string) => `http://localhost:4566/000000000000/${name}`;
+
+/** Watch queues that remember what was removed. */
+function recordingQueues(): WatchQueues & { removed: string[] } {
+  const removed: string[] = [];
+  return {
+    removed,
+    remove: async (url) => {
+      removed.push(url);
+    },
+  };
+}
+
+test('a renewal gives a temporary listener its time again, on its record and on its node, so it keeps hearing events', async () => {
+  // Prepare
+  const w = listenersWorld(1);
+  const l = await createListener(w.registry, 'photos', {
+    path: 'w/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('dsn-watch-a.fifo') },
+  });
+  w.clock.advance(50_000);
+
+  // Act
+  const renewed = await renewListener(w.registry, 'photos', l.id, { ttlSeconds: 60 });
+  w.clock.advance(50_000); // 100 s after creation: past the first expiry, not the second
+  await w.announce(w.committed('w/x'));
+  await w.pump();
+
+  // Assess
+  assert.equal(renewed.expiresAt, new Date(w.clock.now() - 50_000 + 60_000).toISOString());
+  assert.equal(w.targets.documents(queue('dsn-watch-a.fifo')).length, 1);
+});
+
+test('a renewal is refused for a permanent listener (400), and for an expired or unknown one (404); a bad body names the field', async () => {
+  // Prepare
+  const w = listenersWorld(1);
+  const permanent = await createListener(w.registry, 'photos', {
+    path: 'p/',
+    target: { type: 'sqs', queueUrl: queue('p') },
+  });
+  const brief = await createListener(w.registry, 'photos', {
+    path: 't/',
+    ttlSeconds: 1,
+    target: { type: 'sqs', queueUrl: queue('t') },
+  });
+  w.clock.advance(2000);
+
+  // Act and assess
+  await assert.rejects(
+    renewListener(w.registry, 'photos', permanent.id, { ttlSeconds: 60 }),
+    (err: InvalidParameterError) =>
+      err instanceof InvalidParameterError && err.field === 'ttlSeconds',
+  );
+  await assert.rejects(
+    renewListener(w.registry, 'photos', brief.id, { ttlSeconds: 60 }),
+    ListenerNotFoundError,
+  );
+  await assert.rejects(
+    renewListener(w.registry, 'photos', 'lnothere', { ttlSeconds: 60 }),
+    ListenerNotFoundError,
+  );
+  await assert.rejects(
+    renewListener(w.registry, 'photos', permanent.id, { ttlSeconds: 0 }),
+    /ttlSeconds: /,
+  );
+  await assert.rejects(
+    renewListener(w.registry, 'photos', permanent.id, { ttl: 60 }),
+    /not a renewal field/,
+  );
+});
+
+test('the sweep removes expired temporary listeners everywhere and their watch queues, leaves the rest, and finds nothing the second time', async () => {
+  // Prepare: an expired watch, an expired temporary listener on a user's queue, a live watch,
+  // and a permanent listener, all on one node and one path.
+  const w = listenersWorld(1);
+  const make = (name: string, ttlSeconds?: number) =>
+    createListener(w.registry, 'photos', {
+      path: 'w/',
+      target: { type: 'sqs', queueUrl: queue(name) },
+      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+    });
+  const watch = await make('dsn-watch-old.fifo', 60);
+  const theirs = await make('their-queue', 60);
+  w.clock.advance(30_000);
+  const live = await make('dsn-watch-new.fifo', 60);
+  const kept = await make('permanent');
+  w.clock.advance(31_000);
+  const queues = recordingQueues();
+  const deps = {
+    listeners: w.listeners,
+    initiators: w.initiators,
+    participants: w.participants,
+    watchQueues: queues,
+    clock: w.clock,
+    log: silentLogger,
+  };
+
+  // Act
+  const first = await sweepTemporaryListeners(deps);
+  const second = await sweepTemporaryListeners(deps);
+
+  // Assess
+  assert.deepEqual(first, { listeners: 2, queues: 1 });
+  assert.deepEqual(second, { listeners: 0, queues: 0 });
+  assert.deepEqual(queues.removed, [queue('dsn-watch-old.fifo')]);
+  assert.deepEqual(
+    [...w.listeners.records.values()].map((l) => l.id).sort(),
+    [live.id, kept.id].sort(),
+  );
+  const own = (await w.initiators.read(0, 'photos', ['w/'])).get('w/') ?? [];
+  assert.deepEqual(own.map((l) => l.id).sort(), [live.id, kept.id].sort());
+  assert.deepEqual(await w.listeners.nodeLoads(1), [2]);
+  assert.deepEqual(w.participants.nodesOn('photos', 'w/'), [0], 'others still listen there');
+  assert.equal(await w.listeners.get('photos', watch.id), undefined);
+  assert.equal(await w.listeners.get('photos', theirs.id), undefined);
+});
+
+test("the sweep takes the node out of the entry when the expired listener was the path's last", async () => {
+  // Prepare
+  const w = listenersWorld(1);
+  await createListener(w.registry, 'photos', {
+    path: 'alone/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('dsn-watch-x.fifo') },
+  });
+  w.clock.advance(61_000);
+
+  // Act
+  await sweepTemporaryListeners({
+    listeners: w.listeners,
+    initiators: w.initiators,
+    participants: w.participants,
+    watchQueues: recordingQueues(),
+    clock: w.clock,
+    log: silentLogger,
+  });
+
+  // Assess
+  assert.deepEqual(w.participants.nodesOn('photos', 'alone/'), []);
+  assert.deepEqual(await w.listeners.nodeLoads(1), [0]);
+});
