@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
+import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
@@ -15,6 +16,7 @@ import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
+import { replicationRoutes } from './routes/replication.ts';
 import { storeRoutes } from './routes/store.ts';
 import { workRoutes } from './routes/work.ts';
 
@@ -32,6 +34,7 @@ const routes: Record<string, Route> = {
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
+  ...replicationRoutes(wireReplicationJobs(rt)),
 };
 const explain = explainRoute(repair);
 

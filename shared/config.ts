@@ -101,6 +101,23 @@ const VARIABLES = {
   listenersTable: ['DSN_LISTENERS_TABLE', text],
   /** The delivery nodes' FIFO queues, in node order (infra/resources/listeners.cjs). */
   listenerNodeQueueUrls: ['DSN_LISTENER_NODE_QUEUE_URLS', list],
+  /** Replication (seeds 003, 004): jobs, tasks and the statuses applied to them. */
+  replicationTable: ['DSN_REPLICATION_TABLE', text],
+  /** The one queue every worker status goes through into the log. */
+  replicationStatusQueueUrl: ['DSN_REPLICATION_STATUS_QUEUE_URL', text],
+  /** Each replication worker's own queue, in worker order (infra/resources/replication.cjs). */
+  replicationWorkerQueueUrls: ['DSN_REPLICATION_WORKER_QUEUE_URLS', list],
+  /** The controller's state machine. */
+  replicationStateMachineArn: ['DSN_REPLICATION_STATE_MACHINE_ARN', arn('states')],
+  /** Objects above this many bytes are copied in parts of this size (S3 wants 5 MiB or more). */
+  replicationPartBytes: [
+    'DSN_REPLICATION_PART_BYTES',
+    text.transform(Number).refine((v) => Number.isInteger(v) && v >= 1024 && v <= 5 * 1024 ** 3, {
+      error: (issue) => `must be an integer from 1024 to 5 GiB in bytes, got "${issue.input}"`,
+    }),
+  ],
+  /** A worker with less time than this left stops at its next part boundary and asks to be migrated. */
+  replicationDeadlineMarginMs: ['DSN_REPLICATION_DEADLINE_MARGIN_SECONDS', seconds],
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -186,6 +203,17 @@ export function listenerNodeIndex(env: Env = process.env): number {
   const value = Number(raw.data);
   if (!Number.isInteger(value) || value < 0 || value > 255) {
     throw new ConfigError('DSN_LISTENER_NODE', `must be an integer 0..255, got "${raw.data}"`);
+  }
+  return value;
+}
+
+/** The replication worker a worker function is (`DSN_REPLICATION_WORKER`). */
+export function replicationWorkerIndex(env: Env = process.env): number {
+  const raw = text.safeParse(env.DSN_REPLICATION_WORKER ?? '');
+  if (!raw.success) throw new ConfigError('DSN_REPLICATION_WORKER', 'is required');
+  const value = Number(raw.data);
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError('DSN_REPLICATION_WORKER', `must be an integer 0..255, got "${raw.data}"`);
   }
   return value;
 }

@@ -1,0 +1,211 @@
+/**
+ * Replication jobs on the local cloud (seeds 003, 004), through the HTTP API only: the
+ * controller is the state machine serverless.yml declares, run by the local cloud's Step
+ * Functions; the workers and the status log are its functions on their queues. An outside S3
+ * endpoint is fauxqs's own S3 with plain buckets. Stage `test` copies in 5 MiB parts.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import {
+  createVault,
+  eventually,
+  LOCAL_CREDENTIALS,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+
+/** 50 objects: 46 small ones of random sizes and 4 above the part size (2 or 3 parts). */
+function fixtures(): Map<string, Buffer> {
+  const objects = new Map<string, Buffer>();
+  for (let i = 0; i < 46; i++) {
+    objects.set(`docs/${String(i).padStart(2, '0')}.bin`, randomBytes((i * 4099) % (200 * 1024)));
+  }
+  const large = [PART + 1, 6 * MiB, 9 * MiB + 3, 2 * PART + 7];
+  large.forEach((size, i) => {
+    objects.set(`large/${i}.bin`, randomBytes(size));
+  });
+  return objects;
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface JobView {
+  id: string;
+  state: string;
+  tasks: { total: number; done: number; failed: number; pending: number };
+  bytes: { total: number; copied: number };
+  workers: Array<{ worker: number; load: number; tasks: number }>;
+  restarts: number;
+  migrations: number;
+}
+
+describe('replication jobs on the local cloud', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  let s3: S3Client;
+  const objects = fixtures();
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+  const start = async (body: unknown): Promise<JobView> => {
+    const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 202, await res.clone().text());
+    const job = (await res.json()) as JobView;
+    assert.equal(job.state, 'running');
+    return job;
+  };
+
+  const finished = (id: string) =>
+    eventually(
+      async () => {
+        const res = await api(`/replications/${id}`);
+        assert.equal(res.status, 200);
+        const job = (await res.json()) as JobView;
+        return job.state === 'running' ? undefined : job;
+      },
+      `replication ${id} to end`,
+      180_000,
+    );
+
+  const bucketObject = async (bucket: string, key: string) => {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(
+      await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+  };
+
+  /** Read in ranges: a Lambda response stops at 6 MB. */
+  const vaultObject = async (vault: string, key: string, size: number) => {
+    const chunks: Buffer[] = [];
+    const step = 4 * MiB;
+    for (let at = 0; at === 0 || at < size; at += step) {
+      const end = Math.min(size, at + step) - 1;
+      const res = await api(`/vaults/${vault}/objects/${key}`, {
+        headers: size === 0 ? {} : { range: `bytes=${at}-${end}` },
+      });
+      assert.ok(res.status === 200 || res.status === 206, `${vault}/${key}: ${res.status}`);
+      chunks.push(Buffer.from(await res.arrayBuffer()));
+      if (size === 0) break;
+    }
+    return Buffer.concat(chunks);
+  };
+
+  before(async () => {
+    dir = await tempDir('dsn-replication');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path);
+    s3 = new S3Client({
+      endpoint: cloud.endpoints.s3,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    for (const bucket of ['plain-in', 'plain-out'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const [key, body] of objects)
+      await s3.send(new PutObjectCommand({ Bucket: 'plain-in', Key: key, Body: body }));
+    for (const name of ['imported', 'mirror'])
+      await createVault(api, { name, writeThreshold: 5, segmentSize: MiB });
+  });
+
+  after(async () => {
+    s3?.destroy();
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('bad requests name the field; an unknown vault is a 404', async () => {
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ destination: { vault: 'mirror' } }, 400, /source/],
+      [{ source: { vault: 'imported' }, destination: { bucket: 'x' } }, 400, /destination\.bucket/],
+      [{ source: { vault: 'imported' }, destination: { vault: 'mirror' }, extra: 1 }, 400, /extra/],
+      [
+        {
+          source: { bucket: 'plain-in', endpoint: 'http://example.com' },
+          destination: { vault: 'mirror' },
+        },
+        400,
+        /source\.endpoint/,
+      ],
+      [{ source: { vault: 'nope' }, destination: { vault: 'mirror' } }, 404, /nope/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
+      const text = await res.text();
+      assert.equal(res.status, status, text);
+      assert.match(text, message);
+    }
+    assert.equal((await api('/replications/r-none')).status, 404);
+  });
+
+  test('an S3 bucket imports into a vault, byte-exact, multi-part objects in parts', async () => {
+    // Act
+    const job = await start({
+      source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
+      destination: { vault: 'imported' },
+    });
+    const done = await finished(job.id);
+
+    // Assess
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.deepEqual(done.tasks, { total: 50, done: 50, failed: 0, pending: 0 });
+    for (const [key, body] of objects)
+      assert.equal(sha(await vaultObject('imported', key, body.length)), sha(body), key);
+    const res = await api(`/replications/${job.id}/tasks?limit=1000`);
+    const { tasks } = (await res.json()) as {
+      tasks: Array<{ key: string; partsDone?: number; attempts: number; state: string }>;
+    };
+    assert.equal(tasks.length, 50);
+    const threeParts = tasks.find((t) => t.key === 'large/3.bin');
+    assert.equal(threeParts?.partsDone, 3);
+    assert.ok(
+      tasks.every((t) => t.state === 'done' && t.attempts >= 1),
+      JSON.stringify(tasks.filter((t) => t.state !== 'done')),
+    );
+  });
+
+  test('a vault copies to another vault, byte-exact', async () => {
+    const job = await start({ source: { vault: 'imported' }, destination: { vault: 'mirror' } });
+    const done = await finished(job.id);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.tasks.done, 50);
+    for (const [key, body] of objects)
+      assert.equal(sha(await vaultObject('mirror', key, body.length)), sha(body), key);
+  });
+
+  test('a vault copies to a plain S3 bucket byte-exact, and a second run copies nothing', async () => {
+    // Act
+    const job = await start({
+      source: { vault: 'mirror' },
+      destination: { bucket: 'plain-out', endpoint: cloud.endpoints.s3 },
+    });
+    const done = await finished(job.id);
+
+    // Assess
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    for (const [key, body] of objects)
+      assert.equal(sha(await bucketObject('plain-out', key)), sha(body), key);
+    const putsBefore = cloud.faults.bucketRequestCounts('plain-out').put;
+    const again = await finished(
+      (
+        await start({
+          source: { vault: 'mirror' },
+          destination: { bucket: 'plain-out', endpoint: cloud.endpoints.s3 },
+        })
+      ).id,
+    );
+    assert.equal(again.state, 'succeeded');
+    assert.equal(again.tasks.total, 0);
+    assert.equal(cloud.faults.bucketRequestCounts('plain-out').put, putsBefore);
+  });
+});
