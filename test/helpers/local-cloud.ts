@@ -53,10 +53,14 @@ const cloudProcesses = new Set<ChildProcess>();
 
 /**
  * Starts `npm start`'s entry (infra/local/main.ts) on ephemeral ports over `dataDir`, stage
- * `repair`; resolves once it printed its endpoints, rejects if it exits first. For tests of what
- * only a process shows: a crash, a signal, a restart on the same data folder.
+ * `repair`, with `env` added to its environment; resolves once it printed its endpoints, rejects
+ * if it exits first. For tests of what only a process shows: a crash, a signal, a restart on the
+ * same data folder.
  */
-export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
+export function startCloudProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<CloudProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
     cwd: PROJECT_ROOT,
     env: {
@@ -67,6 +71,7 @@ export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
       DSN_AWS_PORT: '0',
       DSN_DYNAMODB_PORT: '0',
       DSN_SFN_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
