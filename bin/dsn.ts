@@ -9,6 +9,7 @@
  *   dsn ls VAULT[/PREFIX]          dsn rm VAULT/KEY              dsn explain VAULT/KEY
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
  *   dsn work add|ls|show|wait|run
+ *   dsn replicate SRC DST [--delete] [--watch]    dsn replication ls|show|restart|cancel
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -26,6 +27,7 @@ import {
 import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
+import { registerReplicationCommands } from './commands/replicate.ts';
 import { registerUnitCommands } from './commands/units.ts';
 import { registerVaultCommands } from './commands/vault.ts';
 import { registerWorkCommands } from './commands/work.ts';
@@ -84,6 +86,7 @@ function buildProgram(): Command {
   registerWorkCommands(program, cli);
   registerUnitCommands(program, cli);
   registerListenCommands(program, cli);
+  registerReplicationCommands(program, cli);
   return program;
 }
 

@@ -5,7 +5,9 @@
  * endpoint is fauxqs's own S3 with plain buckets. Stage `test` copies in 5 MiB parts.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -207,5 +209,50 @@ describe('replication jobs on the local cloud', () => {
     assert.equal(again.state, 'succeeded');
     assert.equal(again.tasks.total, 0);
     assert.equal(cloud.faults.bucketRequestCounts('plain-out').put, putsBefore);
+  });
+
+  test('dsn replicate copies a vault prefix to a bucket and waits with --watch; dsn replication ls and show list it', async () => {
+    // Prepare
+    const dsn = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(PROJECT_ROOT, 'bin/dsn.ts'), '--endpoint', cloud.endpoints.api, ...args],
+          { cwd: PROJECT_ROOT },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
+        );
+      });
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-cli' }));
+
+    // Act
+    const copy = await dsn([
+      'replicate',
+      'mirror/docs/',
+      's3://plain-cli/backup/',
+      '--endpoint-url',
+      cloud.endpoints.s3,
+      '--watch',
+      '--json',
+    ]);
+    const job = JSON.parse(copy.stdout) as JobView;
+    const ls = await dsn(['replication', 'ls', '--json']);
+    const show = await dsn(['replication', 'show', job.id]);
+
+    // Assess
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(job.state, 'succeeded');
+    assert.equal(job.tasks.done, 46);
+    const docs = [...objects].filter(([k]) => k.startsWith('docs/'));
+    for (const [key, body] of docs)
+      assert.equal(sha(await bucketObject('plain-cli', `backup/${key.slice(5)}`)), sha(body), key);
+    assert.equal(ls.code, 0, ls.stderr);
+    const listed = JSON.parse(ls.stdout) as { replications: Array<{ id: string }> };
+    assert.ok(listed.replications.some((r) => r.id === job.id));
+    assert.match(
+      show.stdout,
+      new RegExp(`replication ${job.id}: succeeded, mirror/docs/ -> s3://plain-cli/backup/`),
+    );
+    assert.match(show.stdout, /tasks 46\/46 done/);
   });
 });
