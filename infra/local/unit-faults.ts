@@ -133,6 +133,15 @@ export class UnitFaults {
     return true;
   }
 
+  /**
+   * A fault on any bucket, a unit's or not (a plain bucket a replication job copies to), for
+   * in-process tests; `unit` in the fault is only a label then. Undefined `fault` clears it.
+   */
+  setBucket(bucket: string, fault: UnitFault | undefined): void {
+    if (fault) this.byBucket.set(bucket, fault);
+    else this.byBucket.delete(bucket);
+  }
+
   clear(unit: number): boolean {
     const bucket = this.bucketOfUnit(unit);
     if (!bucket) return false;

@@ -187,8 +187,10 @@ async function rebalance(
   const moving: ReplicationTask[] = [];
   let gap = pair.from.load - pair.to.load;
   for (const t of queued) {
+    // Moving b bytes leaves loads (from - b, to + b): only a move smaller than the gap narrows
+    // it (one large task alone would just swap which worker is the most loaded).
     const bytes = remainingBytes(t, j.partSize);
-    if (bytes * 2 > gap && moving.length > 0) break;
+    if (bytes >= gap) continue;
     moving.push(t);
     gap -= 2 * bytes;
   }

@@ -129,18 +129,23 @@ async function copyParts(
       etags.push(task.etags[String(first)] as string);
       first++;
     }
+    await report('started', { uploadId, part: first - 1 });
   } else {
+    // Started before the upload is opened, which may take a while: the controller then sees the
+    // copy under way and leaves it where it is.
+    await report('started');
     uploadId = await c.destination.startParts(task.destinationKey);
   }
-  await report('started', { uploadId, part: first - 1 });
   for (let p = first; p <= parts; p++) {
     if (p > first) {
       const now = await deps.log.getTask(task.jobId, task.id);
       const asked = now?.state === 'stopping' || now?.attempts !== c.msg.attempt;
       if (asked || deps.remainingMs() < deps.deadlineMarginMs) {
+        // With the last part's ETag, so the next worker has every checkpoint it resumes after.
         await report('stopped', {
           uploadId,
           part: p - 1,
+          etag: etags[p - 2],
           ...(asked ? {} : { error: 'near the time limit' }),
         });
         return 'stopped';

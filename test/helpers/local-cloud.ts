@@ -224,3 +224,42 @@ export function everySliceStored<E extends { segments: Array<{ good: number }> }
     return e.segments.every((s) => s.good === 6) ? e : undefined;
   }, `every slice of ${vault}/${key}`);
 }
+
+/**
+ * Puts `body` in `bucket` in 5 MiB parts (fauxqs refuses a single PUT much above 10 MiB, as
+ * API Gateway would): for tests that need large objects in a plain bucket.
+ */
+export async function putInParts(
+  s3: import('@aws-sdk/client-s3').S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+): Promise<void> {
+  const { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } =
+    await import('@aws-sdk/client-s3');
+  const part = 5 * 1024 * 1024;
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
+  const parts: Array<{ ETag: string; PartNumber: number }> = [];
+  for (let at = 0, n = 1; at < body.length; at += part, n++) {
+    const out = await s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        PartNumber: n,
+        Body: body.subarray(at, at + part),
+      }),
+    );
+    parts.push({ ETag: out.ETag ?? '', PartNumber: n });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}

@@ -21,6 +21,7 @@ import {
   eventually,
   LOCAL_CREDENTIALS,
   PROJECT_ROOT,
+  putInParts,
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
@@ -254,5 +255,58 @@ describe('replication jobs on the local cloud', () => {
       new RegExp(`replication ${job.id}: succeeded, mirror/docs/ -> s3://plain-cli/backup/`),
     );
     assert.match(show.stdout, /tasks 46\/46 done/);
+  });
+
+  test('a copy forced to migrate mid-copy moves at a part boundary: no part is written twice, and the task shows both workers', async () => {
+    // Prepare: a five-part object, and a destination bucket that answers each request late,
+    // so the copy is still in flight when it is asked to move.
+    const big = randomBytes(4 * PART + 11);
+    for (const bucket of ['plain-big', 'plain-slow'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await putInParts(s3, 'plain-big', 'big.bin', big);
+    cloud.faults.setBucket('plain-slow', { unit: -1, mode: 'slow', delayMs: 1000 });
+    try {
+      const job = await start({
+        source: { bucket: 'plain-big', endpoint: cloud.endpoints.s3 },
+        destination: { bucket: 'plain-slow', endpoint: cloud.endpoints.s3 },
+      });
+      type Task = {
+        id: string;
+        state: string;
+        partsDone?: number;
+        sourceWorker: number;
+        destinationWorker: number;
+      };
+      const tasks = async () =>
+        ((await (await api(`/replications/${job.id}/tasks`)).json()) as { tasks: Task[] }).tasks;
+      const inFlight = await eventually(async () => {
+        const [t] = await tasks();
+        return t && t.state === 'running' && (t.partsDone ?? 0) >= 1 ? t : undefined;
+      }, 'the copy to be under way');
+
+      // Act
+      const res = await api(`/replications/${job.id}/tasks/${inFlight.id}/migrate`, {
+        method: 'POST',
+        body: '{}',
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { from, to } = (await res.json()) as { from: number; to: number };
+      const done = await finished(job.id);
+
+      // Assess
+      assert.equal(done.state, 'succeeded', JSON.stringify(done));
+      assert.equal(done.migrations, 1);
+      assert.notEqual(from, to);
+      const [t] = await tasks();
+      assert.equal(t?.sourceWorker, from);
+      assert.equal(t?.destinationWorker, to);
+      assert.equal(t?.partsDone, 5);
+      assert.equal(sha(await bucketObject('plain-slow', 'big.bin')), sha(big));
+      const puts = cloud.faults.putsByKey('plain-slow');
+      for (let part = 1; part <= 5; part++)
+        assert.equal(puts.get(`big.bin#${part}`), 1, `part ${part}`);
+    } finally {
+      cloud.faults.setBucket('plain-slow', undefined);
+    }
   });
 });
