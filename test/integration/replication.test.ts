@@ -309,4 +309,46 @@ describe('replication jobs on the local cloud', () => {
       cloud.faults.setBucket('plain-slow', undefined);
     }
   });
+
+  test('rebalancing moves the queued tasks of a slowed worker, and the job ends sooner than with rebalancing off', async (t) => {
+    // Prepare: 40 small objects; worker 0 starts each invocation 1.5 s late.
+    for (const bucket of ['plain-rb', 'plain-rb-off', 'plain-rb-on'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (let i = 0; i < 40; i++)
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'plain-rb', Key: `o/${i}`, Body: randomBytes(2000 + i) }),
+      );
+    const endpoint = cloud.endpoints.s3;
+    const run = async (rebalance: boolean) => {
+      const job = await start({
+        source: { bucket: 'plain-rb', endpoint },
+        destination: { bucket: rebalance ? 'plain-rb-on' : 'plain-rb-off', endpoint },
+        rebalance,
+      });
+      const done = (await finished(job.id)) as JobView & { startedAt: string; finishedAt: string };
+      assert.equal(done.state, 'succeeded');
+      const { tasks } = (await (await api(`/replications/${job.id}/tasks?limit=1000`)).json()) as {
+        tasks: Array<{ destinationWorker: number }>;
+      };
+      return {
+        ms: Date.parse(done.finishedAt) - Date.parse(done.startedAt),
+        onSlow: tasks.filter((t) => t.destinationWorker === 0).length,
+      };
+    };
+    cloud.invoker.slow('replicationWorker0', 1500);
+    try {
+      // Act
+      const off = await run(false);
+      const on = await run(true);
+
+      // Assess
+      assert.ok(
+        on.onSlow < off.onSlow,
+        `tasks left on the slow worker: ${on.onSlow} vs ${off.onSlow}`,
+      );
+      assert.ok(on.ms < off.ms, `with rebalancing ${on.ms} ms, without ${off.ms} ms`);
+    } finally {
+      cloud.invoker.slow('replicationWorker0', undefined);
+    }
+  });
 });
