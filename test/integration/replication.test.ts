@@ -342,6 +342,9 @@ describe('replication jobs on the local cloud', () => {
       const on = await run(true);
 
       // Assess
+      t.diagnostic(
+        `rebalancing on: ${on.ms} ms, ${on.onSlow} tasks on the slow worker; off: ${off.ms} ms, ${off.onSlow}`,
+      );
       assert.ok(
         on.onSlow < off.onSlow,
         `tasks left on the slow worker: ${on.onSlow} vs ${off.onSlow}`,
