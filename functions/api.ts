@@ -6,12 +6,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
+import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
+import { everyBus } from '../shared/listeners/index.ts';
+import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, type Route, toErrorResult } from './http.ts';
 import { listenerRoutes } from './routes/listeners.ts';
@@ -22,6 +25,9 @@ import { workRoutes } from './routes/work.ts';
 
 const rt = runtime('api');
 const store = wireStoreApi(rt);
+const continuous = wireContinuous(rt);
+// A delete in a vault with a continuous rule adds its task to the rule's standing job.
+store.deleter.events = everyBus(store.deleter.events, replicationBus(continuous));
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
@@ -34,7 +40,7 @@ const routes: Record<string, Route> = {
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
-  ...replicationRoutes(wireReplicationJobs(rt)),
+  ...replicationRoutes(wireReplicationJobs(rt), continuous),
 };
 const explain = explainRoute(repair);
 

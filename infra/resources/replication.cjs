@@ -370,6 +370,8 @@ async function resolve({ resolveConfigurationProperty, options }) {
     functions: replicationFunctions(config),
     environment: environment(config),
     queueUrls: queueUrls(config),
+    /** For the functions that add tasks of continuous rules (api, committer). */
+    queueArns: workers(config).map((i) => arnOf(`ReplicationWorker${i}Queue`)),
   };
 }
 

@@ -6,6 +6,15 @@
  * systems import this file only.
  */
 export {
+  type ContinuousDeps,
+  deleteReplicationRule,
+  getReplicationRule,
+  putReplicationRule,
+  type ReplicationRule,
+  replicationBus,
+  replicationTask,
+} from './continuous.ts';
+export {
   type ControllerDeps,
   type ControllerStep,
   type Progress,

@@ -1,4 +1,5 @@
 /** The ports of the replication system; `shared/aws/replication/` implements them. */
+import type { ReplicationRule } from './continuous.ts';
 import type { ReplicationJob } from './job.ts';
 import type { Side } from './side.ts';
 import type { TaskMessage, TaskStatus } from './status.ts';
@@ -72,6 +73,10 @@ export interface ReplicationLog {
   ): Promise<boolean>;
   /** Asks the task's worker to stop at the next part boundary, the rest going to `to`. */
   requestStop(jobId: string, taskId: string, to: number): Promise<boolean>;
+  /** A vault's continuous rule. */
+  getRule(vault: string): Promise<ReplicationRule | undefined>;
+  putRule(rule: ReplicationRule): Promise<void>;
+  removeRule(vault: string): Promise<void>;
   /** Applies one status, idempotently and in any order. @returns whether it changed the log. */
   applyStatus(status: TaskStatus, partSize: number): Promise<boolean>;
 }

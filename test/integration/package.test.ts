@@ -208,8 +208,20 @@ Object.assign(GRANTS, {
     DispersalQueue: 'sqs:SendMessage',
   },
 });
+const SENDS_TASKS = Object.fromEntries(
+  Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
+    `ReplicationWorker${i}Queue`,
+    'sqs:SendMessage',
+  ]),
+);
+Object.assign(GRANTS.CommitterRole as Record<string, string>, {
+  ReplicationTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+  ...SENDS_TASKS,
+});
 Object.assign(GRANTS.ApiRole as Record<string, string>, {
-  ReplicationTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+  ...SENDS_TASKS,
+  ReplicationTable:
+    'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
   ReplicationStepFunctionsStateMachine: 'states:StartExecution',
   'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:dsn-ci-replication:*':
     'states:DescribeExecution states:RedriveExecution states:StopExecution',

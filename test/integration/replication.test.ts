@@ -354,4 +354,41 @@ describe('replication jobs on the local cloud', () => {
       cloud.invoker.slow('replicationWorker0', undefined);
     }
   });
+
+  test('the continuous rule: a PUT and a DELETE on the source vault show up at the destination', async () => {
+    // Prepare
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-cont' }));
+    const set = await api('/vaults/imported/replication', {
+      method: 'PUT',
+      body: JSON.stringify({ destination: { bucket: 'plain-cont', endpoint: cloud.endpoints.s3 } }),
+    });
+    assert.equal(set.status, 200, await set.clone().text());
+    const rule = (await set.json()) as { jobId: string };
+    const body = randomBytes(3000);
+    const present = async () => {
+      try {
+        return await bucketObject('plain-cont', 'cont/new.bin');
+      } catch {
+        return undefined;
+      }
+    };
+
+    // Act, and Assess
+    const put = await api('/vaults/imported/objects/cont/new.bin', { method: 'PUT', body });
+    assert.equal(put.status, 201, await put.clone().text());
+    const arrived = await eventually(present, 'the PUT at the destination');
+    assert.equal(sha(arrived), sha(body));
+    const del = await api('/vaults/imported/objects/cont/new.bin', { method: 'DELETE' });
+    assert.equal(del.status, 204, await del.clone().text());
+    await eventually(
+      async () => ((await present()) === undefined ? true : undefined),
+      'the DELETE at the destination',
+    );
+    const shown = (await (await api('/vaults/imported/replication')).json()) as { jobId: string };
+    assert.equal(shown.jobId, rule.jobId);
+    const job = (await (await api(`/replications/${rule.jobId}`)).json()) as JobView;
+    assert.deepEqual(job.tasks, { total: 2, done: 2, failed: 0, pending: 0 });
+    assert.equal((await api('/vaults/imported/replication', { method: 'DELETE' })).status, 204);
+    assert.equal((await api('/vaults/imported/replication')).status, 404);
+  });
 });

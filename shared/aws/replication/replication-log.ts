@@ -5,6 +5,7 @@
  * each is idempotent and their order does not matter (the comment on each says why).
  */
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -14,6 +15,7 @@ import {
 import type {
   ReplicationJob,
   ReplicationLog,
+  ReplicationRule,
   ReplicationTask,
   TaskPage,
   TaskStatus,
@@ -159,6 +161,34 @@ export class DynamoReplicationLog implements ReplicationLog {
       jobs: jobs.filter((j): j is ReplicationJob => j !== undefined),
       cursor: encodeCursor(out.LastEvaluatedKey),
     };
+  }
+
+  async getRule(vault: string): Promise<ReplicationRule | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `rule/${vault}`, sk: 'rule' },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...rule } = out.Item;
+    return rule as ReplicationRule;
+  }
+
+  async putRule(rule: ReplicationRule): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `rule/${rule.vault}`, sk: 'rule', ...rule },
+      }),
+    );
+  }
+
+  async removeRule(vault: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `rule/${vault}`, sk: 'rule' } }),
+    );
   }
 
   async putTasks(tasks: ReplicationTask[]): Promise<void> {
