@@ -13,16 +13,9 @@ import type { AssociatedTask, EventBus, VaultStore } from '../store/index.ts';
 import { parseWith, strictObject } from '../validate.ts';
 import { newJob, newJobId } from './job.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
-import { destinationKey, isVaultSide, parseSide, type Side } from './side.ts';
+import type { ReplicationRule } from './rule.ts';
+import { destinationKey, isVaultSide, parseSide } from './side.ts';
 import { type ReplicationTask, type TaskKind, taskId } from './task.ts';
-
-/** A vault's continuous rule, and the standing job its tasks go to. */
-export interface ReplicationRule {
-  vault: string;
-  destination: Side;
-  jobId: string;
-  createdAt: string;
-}
 
 export interface ContinuousDeps {
   log: ReplicationLog;

@@ -10,7 +10,6 @@ export {
   deleteReplicationRule,
   getReplicationRule,
   putReplicationRule,
-  type ReplicationRule,
   replicationBus,
   replicationTask,
 } from './continuous.ts';
@@ -46,6 +45,7 @@ export {
   type TaskPage,
   type WorkerQueues,
 } from './ports.ts';
+export type { ReplicationRule } from './rule.ts';
 export { describeSide, isVaultSide, type Side } from './side.ts';
 export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from './status.ts';
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';

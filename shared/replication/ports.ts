@@ -1,6 +1,7 @@
 /** The ports of the replication system; `shared/aws/replication/` implements them. */
-import type { ReplicationRule } from './continuous.ts';
+
 import type { ReplicationJob } from './job.ts';
+import type { ReplicationRule } from './rule.ts';
 import type { Side } from './side.ts';
 import type { TaskMessage, TaskStatus } from './status.ts';
 import type { ReplicationTask, TaskState } from './task.ts';
