@@ -67,16 +67,23 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
       await report('done', { bytes: 0 });
       return 'done';
     }
-    // An earlier attempt may have finished its write and died before its status was logged.
-    if (task.attempts > 1 || task.partsDone > 0) {
-      const [s, d] = await Promise.all([
-        source.head(task.key),
-        destination.head(task.destinationKey),
-      ]);
-      if (!s || sameObject(s, d)) {
-        await report('done', { bytes: 0 });
-        return 'skipped';
-      }
+    // An earlier attempt, or an earlier delivery of this one (SQS delivers at least once, and
+    // again after a crash), may have finished its write and died before its status was logged:
+    // one HEAD of the destination, against what the plan saw of the source, tells.
+    const planned = {
+      key: task.key,
+      size: task.size,
+      modifiedAt: task.modifiedAt,
+      ...(task.sha256 ? { sha256: task.sha256 } : {}),
+    };
+    if (sameObject(planned, await destination.head(task.destinationKey))) {
+      await report('done', { bytes: 0 });
+      return 'skipped';
+    }
+    if (task.attempts > 1 && !(await source.head(task.key))) {
+      // Gone from the source since the plan: nothing left to copy.
+      await report('done', { bytes: 0 });
+      return 'skipped';
     }
     const parts = partCount(task.size, job.partSize);
     // Asked to move before it started here: nothing to finish first.
