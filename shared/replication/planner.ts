@@ -14,7 +14,7 @@ import { type ReplicationTask, taskId } from './task.ts';
 export const PLAN_BATCH = 100;
 
 export interface PlannerDeps {
-  log: ReplicationLog;
+  log: Pick<ReplicationLog, 'putTasks'>;
   sides: SideOpener;
 }
 
