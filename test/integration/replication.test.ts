@@ -9,13 +9,17 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
+import type { TaskStatus } from '../../shared/replication/index.ts';
 import {
   createVault,
   eventually,
@@ -390,5 +394,101 @@ describe('replication jobs on the local cloud', () => {
     assert.deepEqual(job.tasks, { total: 2, done: 2, failed: 0, pending: 0 });
     assert.equal((await api('/vaults/imported/replication', { method: 'DELETE' })).status, 204);
     assert.equal((await api('/vaults/imported/replication')).status, 404);
+  });
+
+  test('statuses delivered twice and shuffled leave the log as delivered once in order', async () => {
+    // Prepare: a job's task in the log on the cloud's DynamoDB, sent as attempt 1.
+    const dynamodb = new DynamoDBClient({
+      endpoint: cloud.endpoints.dynamodb,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const log = new DynamoReplicationLog(
+      DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      cloud.ref('ReplicationTable'),
+    );
+    const partSize = 10;
+    await log.createJob({
+      id: 'rshuffle',
+      source: { vault: 'imported', prefix: '' },
+      destination: { vault: 'mirror', prefix: '' },
+      deleteExtraneous: false,
+      rebalance: false,
+      state: 'running',
+      planned: true,
+      round: 1,
+      restarts: 0,
+      migrations: 0,
+      partSize,
+      startedAt: new Date().toISOString(),
+    });
+    const task = {
+      jobId: 'rshuffle',
+      id: 'tshuffle',
+      kind: 'copy' as const,
+      key: 'k',
+      destinationKey: 'k',
+      size: 25,
+      modifiedAt: 0,
+      state: 'pending' as const,
+      attempts: 0,
+      round: 0,
+      partsDone: 0,
+      etags: {},
+      bytesCopied: 0,
+    };
+    await log.putTasks([task]);
+    assert.ok(
+      await log.markDispatched(task, { attempt: 1, round: 1, worker: 2, keepSource: false }),
+    );
+    assert.ok(
+      !(await log.markDispatched(task, { attempt: 1, round: 1, worker: 3, keepSource: false })),
+    );
+    const base = { jobId: 'rshuffle', taskId: 'tshuffle', attempt: 1, worker: 2, at: Date.now() };
+    const statuses: TaskStatus[] = [
+      { ...base, type: 'started' },
+      ...[1, 2, 3].map((part) => ({
+        ...base,
+        type: 'part' as const,
+        part,
+        uploadId: 'u1',
+        etag: `e${part}`,
+      })),
+      { ...base, type: 'done', bytes: 25, uploadId: 'u1' },
+    ];
+    const twice = [...statuses, ...statuses];
+    for (let i = twice.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [twice[i], twice[j]] = [twice[j] as TaskStatus, twice[i] as TaskStatus];
+    }
+
+    // The same checkpoints, without the `done`, for a second task.
+    const second = { ...task, id: 'tshuffle2' };
+    await log.putTasks([second]);
+    await log.markDispatched(second, { attempt: 1, round: 1, worker: 1, keepSource: false });
+    const checkpoints = twice
+      .filter((s) => s.type !== 'done')
+      .map((s) => ({ ...s, taskId: 'tshuffle2', worker: 1 }));
+
+    // Act
+    for (const s of twice) await log.applyStatus(s, partSize);
+    for (const s of checkpoints) await log.applyStatus(s, partSize);
+
+    // Assess
+    const after = await log.getTask('rshuffle', 'tshuffle');
+    const inFlight = await log.getTask('rshuffle', 'tshuffle2');
+    dynamodb.destroy();
+    assert.equal(inFlight?.state, 'running');
+    assert.equal(inFlight?.partsDone, 3);
+    assert.deepEqual(inFlight?.etags, { 1: 'e1', 2: 'e2', 3: 'e3' });
+    assert.equal(inFlight?.uploadId, 'u1');
+    assert.equal(after?.state, 'done');
+    assert.equal(after?.attempts, 1);
+    assert.equal(after?.destinationWorker, 2);
+    assert.equal(after?.bytesCopied, 25);
+    // The checkpoints that came before `done` are kept; those after it change nothing.
+    assert.ok((after?.partsDone ?? 0) <= 3);
+    for (const [part, etag] of Object.entries(after?.etags ?? {})) assert.equal(etag, `e${part}`);
+    assert.equal(after?.uploadId === undefined || after.uploadId === 'u1', true);
   });
 });
