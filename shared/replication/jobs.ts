@@ -168,6 +168,12 @@ export async function migrateReplicationTask(
   if (to !== undefined && to >= deps.workers)
     throw new InvalidParameterError('to', `must be a worker 0..${deps.workers - 1}, got ${to}`);
   const holder = task.destinationWorker ?? task.sourceWorker;
+  if (deps.workers < 2)
+    throw new ReplicationStateError(
+      task.id,
+      task.state,
+      'the pool has one worker: nowhere to move',
+    );
   const target =
     to ??
     leastLoaded(
