@@ -6,8 +6,9 @@
  * 200 `digest` items, one per object, and the rounds run work, pool, pool, work, added up (a
  * load on this shared machine that changes meanwhile weighs on both sides alike). The work side
  * runs 1, 2, 4 or 8 workers in this process, each the worker of the Lambda function and
- * `dsn work run` (list the open items, reserve one, lock-read-delete at the six units, run the
- * op, record the outcome under the fencing token, delete the slices). The
+ * `dsn work run` (list the open items, reserve one, lock-read-delete at its units, the ownership
+ * threshold of them first, run the op, record the outcome under the fencing token, delete the
+ * slices, several items' together). The
  * peer is the same 200 digests done by as many consumers of one SQS queue (a message per
  * object, one message per receive, visibility timeout 30 s, delete when done, no ownership
  * protocol) through the same op and object reader. Items are added without the queue nudge and

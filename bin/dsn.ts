@@ -10,6 +10,7 @@
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
  *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
  *   dsn key create|ls|disable|rotate               dsn share VAULT/KEY --expires 1h
+ *   dsn replicate SRC DST [--delete] [--watch]    dsn replication ls|show|restart|cancel
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -28,6 +29,7 @@ import { registerKeyCommands } from './commands/key.ts';
 import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
 import { registerRepairCommands } from './commands/repair.ts';
+import { registerReplicationCommands } from './commands/replicate.ts';
 import { registerUnitCommands } from './commands/units.ts';
 import { registerVaultCommands } from './commands/vault.ts';
 import { registerWatchCommand } from './commands/watch.ts';
@@ -89,6 +91,7 @@ function buildProgram(): Command {
   registerListenCommands(program, cli);
   registerWatchCommand(program, cli);
   registerKeyCommands(program, cli);
+  registerReplicationCommands(program, cli);
   return program;
 }
 

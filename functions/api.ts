@@ -7,22 +7,30 @@ import { wireKeys, wireScanRules } from '../shared/aws/access/wire.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
+import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
+import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
+import { everyBus } from '../shared/listeners/index.ts';
+import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
+import { replicationRoutes } from './routes/replication.ts';
 import { scanRoutes } from './routes/scan.ts';
 import { storeRoutes } from './routes/store.ts';
 import { workRoutes } from './routes/work.ts';
 
 const rt = runtime('api');
 const store = wireStoreApi(rt);
+const continuous = wireContinuous(rt);
+// A delete in a vault with a continuous rule adds its task to the rule's standing job.
+store.deleter.events = everyBus(store.deleter.events, replicationBus(continuous));
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
@@ -37,6 +45,7 @@ const routes: Record<string, Route> = {
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),
   ...accessRoutes(wireKeys(rt)),
+  ...replicationRoutes(wireReplicationJobs(rt), continuous),
 };
 const explain = explainRoute(repair);
 

@@ -110,6 +110,23 @@ const VARIABLES = {
   ],
   /** Access keys and sessions (seed 004), their secrets encrypted. */
   accessKeysTable: ['DSN_ACCESS_KEYS_TABLE', text],
+  /** Replication (seeds 003, 004): jobs, tasks and the statuses applied to them. */
+  replicationTable: ['DSN_REPLICATION_TABLE', text],
+  /** The one queue every worker status goes through into the log. */
+  replicationStatusQueueUrl: ['DSN_REPLICATION_STATUS_QUEUE_URL', text],
+  /** Each replication worker's own queue, in worker order (infra/resources/replication.cjs). */
+  replicationWorkerQueueUrls: ['DSN_REPLICATION_WORKER_QUEUE_URLS', list],
+  /** The controller's state machine. */
+  replicationStateMachineArn: ['DSN_REPLICATION_STATE_MACHINE_ARN', arn('states')],
+  /** Objects above this many bytes are copied in parts of this size (S3 wants 5 MiB or more). */
+  replicationPartBytes: [
+    'DSN_REPLICATION_PART_BYTES',
+    text.transform(Number).refine((v) => Number.isInteger(v) && v >= 1024 && v <= 5 * 1024 ** 3, {
+      error: (issue) => `must be an integer from 1024 to 5 GiB in bytes, got "${issue.input}"`,
+    }),
+  ],
+  /** A worker with less time than this left stops at its next part boundary and asks to be migrated. */
+  replicationDeadlineMarginMs: ['DSN_REPLICATION_DEADLINE_MARGIN_SECONDS', seconds],
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -218,4 +235,15 @@ export function clamdAddress(env: Env = process.env): ClamdAddress | undefined {
       `must be host:port or an absolute unix socket path, got "${raw}"`,
     );
   return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The replication worker a worker function is (`DSN_REPLICATION_WORKER`). */
+export function replicationWorkerIndex(env: Env = process.env): number {
+  const raw = text.safeParse(env.DSN_REPLICATION_WORKER ?? '');
+  if (!raw.success) throw new ConfigError('DSN_REPLICATION_WORKER', 'is required');
+  const value = Number(raw.data);
+  if (!Number.isInteger(value) || value < 0 || value > 255) {
+    throw new ConfigError('DSN_REPLICATION_WORKER', `must be an integer 0..255, got "${raw.data}"`);
+  }
+  return value;
 }

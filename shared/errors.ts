@@ -377,6 +377,37 @@ export class AccessKeyNotFoundError extends DsnError {
   }
 }
 
+/** No replication job with this id. */
+export class ReplicationNotFoundError extends DsnError {
+  readonly id: string;
+  constructor(id: string) {
+    super(`no replication job "${id}"`);
+    this.id = id;
+  }
+}
+
+/** No task with this id in this replication job. */
+export class ReplicationTaskNotFoundError extends DsnError {
+  readonly jobId: string;
+  readonly taskId: string;
+  constructor(jobId: string, taskId: string) {
+    super(`replication job "${jobId}" has no task "${taskId}"`);
+    this.jobId = jobId;
+    this.taskId = taskId;
+  }
+}
+
+/** The replication job or task is not in a state that allows this call. */
+export class ReplicationStateError extends DsnError {
+  readonly id: string;
+  readonly state: string;
+  constructor(id: string, state: string, message: string) {
+    super(`${id} is ${state}: ${message}`);
+    this.id = id;
+    this.state = state;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -398,6 +429,8 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [WorkItemNotFoundError, 404],
   [ListenerNotFoundError, 404],
   [ReadGrantRefusedError, 403],
+  [ReplicationNotFoundError, 404],
+  [ReplicationTaskNotFoundError, 404],
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [WorkItemStateError, 409],
@@ -405,6 +438,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [NotScannedError, 403],
   [QuarantinedError, 403],
   [AdminOnlyError, 403],
+  [ReplicationStateError, 409],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

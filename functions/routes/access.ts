@@ -110,6 +110,18 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   'GET /vaults/{vault}/listeners': (e) => ({ action: 'list', vault: vaultOf(e) }),
   'GET /vaults/{vault}/listeners/{id}': (e) => ({ action: 'read', vault: vaultOf(e) }),
   'DELETE /vaults/{vault}/listeners/{id}': (e) => ({ action: 'delete', vault: vaultOf(e) }),
+  // Replication copies between vaults and outside buckets with the functions' own role, which
+  // may reach buckets the caller's key cannot: jobs and rules are the operator's.
+  'POST /replications': () => 'admin of everything',
+  'GET /replications': () => 'admin of everything',
+  'GET /replications/{id}': () => 'admin of everything',
+  'GET /replications/{id}/tasks': () => 'admin of everything',
+  'POST /replications/{id}/restart': () => 'admin of everything',
+  'POST /replications/{id}/cancel': () => 'admin of everything',
+  'POST /replications/{id}/tasks/{task}/migrate': () => 'admin of everything',
+  'PUT /vaults/{vault}/replication': () => 'admin of everything',
+  'GET /vaults/{vault}/replication': (e) => ({ action: 'admin', vault: vaultOf(e), key: '' }),
+  'DELETE /vaults/{vault}/replication': () => 'admin of everything',
   // The scan routes check admin themselves too (routes/scan.ts).
   'PUT /admin/scan-rules': () => 'admin of everything',
   'GET /admin/scan-rules': () => 'admin of everything',

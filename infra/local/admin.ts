@@ -6,6 +6,7 @@
  *   DELETE /admin/units/{unit}/fault   bring the unit back
  *   POST   /admin/chaos                {"slices","vault"?,"seed"?}: flip one byte in N slice files
  *   GET    /admin/requests             S3 requests per unit bucket since start (DELETE resets)
+ *   GET    /admin/requests/{bucket}    S3 requests to any bucket, with successful PUTs per key
  *
  * A unit's fault applies to its bucket and to its partition of the work table (`unit/<u>`, its
  * function slices and their locks; `work-faults.ts`, dynalite only): write-fail and read-fail
@@ -59,6 +60,16 @@ export function faultRoutes(faults: UnitFaults, bucketsDir: string, keyOf: Revis
       }
       if (path === '/admin/requests' && req.method === 'GET') {
         send(res, 200, { units: faults.requestCounts() });
+        return true;
+      }
+      const counted = /^\/admin\/requests\/([^/]+)$/.exec(path);
+      if (counted && req.method === 'GET') {
+        const bucket = decodeURIComponent(counted[1] as string);
+        send(res, 200, {
+          bucket,
+          ...faults.bucketRequestCounts(bucket),
+          putsByKey: Object.fromEntries(faults.putsByKey(bucket)),
+        });
         return true;
       }
       if (path === '/admin/requests' && req.method === 'DELETE') {

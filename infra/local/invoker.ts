@@ -287,6 +287,8 @@ class FunctionPool {
 /** Invokes functions by key, deployed name or ARN. */
 export class Invoker {
   private readonly pools = new Map<string, FunctionPool>();
+  /** Fault injection: invocations of these functions (by key) start this many ms late. */
+  private readonly delays = new Map<string, number>();
 
   constructor(functions: ServiceFunction[], opts: InvokerOptions) {
     for (const fn of functions) {
@@ -322,7 +324,20 @@ export class Invoker {
         ),
       );
     }
-    return pool.invoke(event);
+    const delayMs = this.delays.get(pool.fn.key);
+    if (delayMs === undefined) return pool.invoke(event);
+    return new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => pool.invoke(event));
+  }
+
+  /**
+   * Fault injection for tests: every invocation of the function starts `delayMs` late, as a
+   * slow or overloaded host would (undefined clears it).
+   */
+  slow(nameOrArn: string, delayMs: number | undefined): void {
+    const pool = this.pools.get(this.normalize(nameOrArn));
+    if (!pool) throw new Error(`no function ${nameOrArn}`);
+    if (delayMs === undefined) this.delays.delete(pool.fn.key);
+    else this.delays.set(pool.fn.key, delayMs);
   }
 
   /**

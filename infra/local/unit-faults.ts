@@ -115,6 +115,7 @@ export class UnitFaults {
   private readonly bucketOfUnit: (unit: number) => string | undefined;
   /** By bucket name, every bucket: units are known only once the stack is provisioned. */
   private counts = new Map<string, RequestCounts>();
+  private keyPuts = new Map<string, Map<string, number>>();
 
   constructor(bucketOfUnit: (unit: number) => string | undefined) {
     this.bucketOfUnit = bucketOfUnit;
@@ -130,6 +131,15 @@ export class UnitFaults {
     if (!bucket) return false;
     this.byBucket.set(bucket, fault);
     return true;
+  }
+
+  /**
+   * A fault on any bucket, a unit's or not (a plain bucket a replication job copies to), for
+   * in-process tests; `unit` in the fault is only a label then. Undefined `fault` clears it.
+   */
+  setBucket(bucket: string, fault: UnitFault | undefined): void {
+    if (fault) this.byBucket.set(bucket, fault);
+    else this.byBucket.delete(bucket);
   }
 
   clear(unit: number): boolean {
@@ -158,7 +168,21 @@ export class UnitFaults {
     }));
   }
 
+  /** S3 requests seen on any bucket (a unit's or not) since start or the last reset. */
+  bucketRequestCounts(bucket: string): RequestCounts {
+    return { ...(this.counts.get(bucket) ?? { put: 0, get: 0, head: 0, delete: 0, list: 0 }) };
+  }
+
+  /**
+   * Successful object PUTs per key of `bucket` (an UploadPart counts under `key#part`), for
+   * tests that prove no object was written twice.
+   */
+  putsByKey(bucket: string): Map<string, number> {
+    return new Map(this.keyPuts.get(bucket) ?? []);
+  }
+
   resetRequestCounts(): void {
+    this.keyPuts = new Map();
     this.counts = new Map();
   }
 
@@ -180,7 +204,20 @@ export class UnitFaults {
     }
     const tally = counts;
     if (op !== 'put') tally[op]++;
-    else res.once('finish', () => res.statusCode < 300 && tally.put++);
+    else {
+      const part = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('partNumber');
+      const name = part ? `${target.key}#${part}` : target.key;
+      res.once('finish', () => {
+        if (res.statusCode >= 300) return;
+        tally.put++;
+        let keys = this.keyPuts.get(target.bucket);
+        if (!keys) {
+          keys = new Map();
+          this.keyPuts.set(target.bucket, keys);
+        }
+        keys.set(name, (keys.get(name) ?? 0) + 1);
+      });
+    }
   }
 
   /** Drops every request a `slow` unit still holds: they never reach the bucket. */

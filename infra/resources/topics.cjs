@@ -6,19 +6,21 @@
 // away for any of them.
 'use strict';
 
+const replication = require('./replication.cjs');
 const { readConfig, roleArn, serviceAndStage } = require('./units.cjs');
 
 /** The functions whose roles publish on each topic, and why. */
-function publishers({ unitCount }) {
+function publishers({ unitCount }, replicationWorkers = []) {
   const units = Array.from({ length: unitCount }, (_, i) => `unit${i}`);
   return {
-    // The writer (the api for PUTs, the disperser for staged uploads, the worker for outputs)
-    // multicasts slices.
-    NetworkTopic: ['api', 'disperser', 'worker'],
+    // The writer (the api for PUTs, the disperser for staged uploads, the worker for outputs,
+    // the replication workers for copies into a vault) multicasts slices.
+    NetworkTopic: ['api', 'disperser', 'worker', ...replicationWorkers],
     // Units report statuses; the writer nudges the committer once a revision is written.
-    StatusTopic: [...units, 'api', 'disperser', 'worker'],
-    // object.committed (committer), object.deleted (api), object.lost (rebuilder).
-    EventsTopic: ['committer', 'api', 'rebuilder'],
+    StatusTopic: [...units, 'api', 'disperser', 'worker', ...replicationWorkers],
+    // object.committed (committer), object.deleted (api, replication workers), object.lost
+    // (rebuilder).
+    EventsTopic: ['committer', 'api', 'rebuilder', ...replicationWorkers],
   };
 }
 
@@ -28,9 +30,9 @@ function publishers({ unitCount }) {
  * principals of an Allow: IAM checks a principal when the policy is set, and a role created
  * moments earlier in the same deployment may not be visible to it yet.
  */
-function topicPolicies(config, service, stage) {
+function topicPolicies(config, service, stage, replicationWorkers = []) {
   const resources = {};
-  for (const [topic, functions] of Object.entries(publishers(config))) {
+  for (const [topic, functions] of Object.entries(publishers(config, replicationWorkers))) {
     resources[`${topic}Policy`] = {
       Type: 'AWS::SNS::TopicPolicy',
       // After the functions: a function still running on a role the policy does not name (a
@@ -62,9 +64,11 @@ function topicPolicies(config, service, stage) {
 }
 
 async function resolve(variables) {
-  const config = readConfig(await variables.resolveConfigurationProperty(['custom', 'dsn']));
+  const dsn = await variables.resolveConfigurationProperty(['custom', 'dsn']);
+  const config = readConfig(dsn);
   const { service, stage } = await serviceAndStage(variables);
-  return { resources: { Resources: topicPolicies(config, service, stage) } };
+  const workers = replication.workerFunctions(dsn);
+  return { resources: { Resources: topicPolicies(config, service, stage, workers) } };
 }
 
 module.exports = resolve;

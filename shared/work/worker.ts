@@ -11,7 +11,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
-import type { WorkStore } from './ports.ts';
+import type { SliceRef, WorkStore } from './ports.ts';
 import { OPEN_STATES, seqOfId, type WorkRecord } from './work-item.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -89,12 +89,15 @@ export class OpenItems {
   private theirs: WorkRecord[] = [];
   /** Items known done: `after` checks need not read them again. */
   readonly done = new Set<string>();
+  /** Slices of this worker's finished items, deleted in batches (see `SliceDrops`). */
+  readonly drops: SliceDrops;
   private readonly deps: WorkerDeps;
   private readonly vault: string;
 
   constructor(deps: WorkerDeps, vault: string) {
     this.deps = deps;
     this.vault = vault;
+    this.drops = new SliceDrops(deps);
   }
 
   /** Lists the open items afresh; false when there are none. */
@@ -133,8 +136,19 @@ export class OpenItems {
 export async function runNext(
   deps: WorkerDeps,
   vault: string,
-  view = new OpenItems(deps, vault),
+  view?: OpenItems,
 ): Promise<StepReport> {
+  if (view) return step(deps, view);
+  // A step on its own deletes its item's slices before it returns.
+  const own = new OpenItems(deps, vault);
+  try {
+    return await step(deps, own);
+  } finally {
+    await own.drops.flush();
+  }
+}
+
+async function step(deps: WorkerDeps, view: OpenItems): Promise<StepReport> {
   const report: StepReport = { passed: [] };
   let listed = false;
   for (;;) {
@@ -157,7 +171,7 @@ export async function runNext(
     }
     const after = await dependencies(deps.store, item, view.done);
     if (after !== 'ready') {
-      if (after !== 'waiting') await cancelAfter(deps, item, after);
+      if (after !== 'waiting') await cancelAfter(deps, item, after, view.drops);
       continue;
     }
     const claim = await claimItem(
@@ -174,7 +188,14 @@ export async function runNext(
     // One line per ownership: the fencing tokens an audit checks (no two owners at once).
     deps.log.info('work item owned', { id: item.id, token: claim.token, owner: deps.owner });
     await deps.hooks?.afterLocks?.(claim.record, claim.token);
-    const outcome = await execute(deps, claim.record, claim.token, claim.definition.args, now);
+    const outcome = await execute(
+      deps,
+      claim.record,
+      claim.token,
+      claim.definition.args,
+      now,
+      view.drops,
+    );
     if (outcome === 'done') view.done.add(item.id);
     deps.log.info('work item finished', { id: item.id, token: claim.token, outcome });
     report.ran = { id: item.id, outcome, token: claim.token };
@@ -193,16 +214,22 @@ export async function drainWork(
 ): Promise<number> {
   let ran = 0;
   const view = new OpenItems(deps, vault);
-  while (deps.clock.now() < deadline) {
-    const step = await runNext(deps, vault, view);
-    if (step.ran) {
-      ran++;
-      continue;
+  try {
+    while (deps.clock.now() < deadline) {
+      const report = await runNext(deps, vault, view);
+      if (report.ran) {
+        ran++;
+        continue;
+      }
+      // Nothing to run now: the slices of what ran go before any wait.
+      await view.drops.flush();
+      const wait = (report.waitUntil ?? Number.POSITIVE_INFINITY) - deps.clock.now();
+      if (!Number.isFinite(deadline) || report.waitUntil === undefined) break;
+      if (report.waitUntil >= deadline || wait > MAX_BACKOFF_WAIT_MS) break;
+      await deps.clock.sleep(Math.max(0, wait));
     }
-    const wait = (step.waitUntil ?? Number.POSITIVE_INFINITY) - deps.clock.now();
-    if (!Number.isFinite(deadline) || step.waitUntil === undefined) break;
-    if (step.waitUntil >= deadline || wait > MAX_BACKOFF_WAIT_MS) break;
-    await deps.clock.sleep(Math.max(0, wait));
+  } finally {
+    await view.drops.flush();
   }
   return ran;
 }
@@ -238,6 +265,7 @@ async function cancelAfter(
   deps: WorkerDeps,
   item: WorkRecord,
   after: { id: string; state: string },
+  drops: SliceDrops,
 ): Promise<void> {
   const reason = `runs after ${after.id}, which ${after.state === 'missing' ? 'does not exist' : `ended ${after.state}`}`;
   const cancelled = await deps.store.update(
@@ -248,7 +276,7 @@ async function cancelAfter(
   );
   if (!cancelled) return;
   deps.log.info('work item cancelled', { id: item.id, reason });
-  await dropSlices(deps, item);
+  await drops.add(item);
 }
 
 async function execute(
@@ -257,6 +285,7 @@ async function execute(
   token: number,
   rawArgs: Record<string, unknown>,
   claimedAt: number,
+  drops: SliceDrops,
 ): Promise<WorkOutcome> {
   const { store, clock, log } = deps;
   const attempts = item.attempts;
@@ -330,7 +359,7 @@ async function execute(
         { token, states: ['running'] },
       );
       if (!recorded) return 'refused';
-      if (final) await dropSlices(deps, item);
+      if (final) await drops.add(item);
       else await releaseLocks(store, item, token, item.units);
       return final ? 'failed' : 'retry';
     }
@@ -353,7 +382,7 @@ async function execute(
       log.warn('work item outcome refused: a newer owner holds it', { id: item.id, token });
       return 'refused';
     }
-    await dropSlices(deps, item);
+    await drops.add(item);
     return 'done';
   } finally {
     running = false;
@@ -361,22 +390,45 @@ async function execute(
   }
 }
 
+/** Slice deletes one batch carries (DynamoDB's BatchWriteItem takes 25). */
+export const DROP_BATCH = 25;
+
 /**
- * Deletes the slices of an item whose record is final (see `WorkStore.dropSlices`); a unit
- * that fails keeps an orphan, which the sweep removes later.
+ * Step 6's delete of the function slices, once an item's record is final (done, failed or
+ * cancelled; see `WorkStore.dropSlices`): a worker's finished items' slices go together, in one
+ * request per `DROP_BATCH` slices (four items of six units), when the next item would not fit,
+ * before the worker waits or stops, and at the end of its drain or step. The record's final,
+ * token-conditional write comes first, so a slice waiting here can be taken by nobody
+ * (reservations refuse final items) and matters to nobody; a worker that dies before it
+ * deletes leaves orphans, which the sweep removes (`sweepSlices`), as it does those of a unit
+ * that failed.
  */
-async function dropSlices(
-  deps: Pick<WorkerDeps, 'store' | 'log'>,
-  item: WorkRecord,
-): Promise<void> {
-  try {
-    await deps.store.dropSlices(
-      item.units.map((unit) => ({ vault: item.vault, seq: item.seq, unit })),
-    );
-  } catch (err) {
-    deps.log.warn('work item slices left for the sweep', {
-      id: item.id,
-      error: describeError(err).message,
-    });
+export class SliceDrops {
+  private pending: SliceRef[] = [];
+  private readonly deps: Pick<WorkerDeps, 'store' | 'log'>;
+
+  constructor(deps: Pick<WorkerDeps, 'store' | 'log'>) {
+    this.deps = deps;
+  }
+
+  /** Queues `item`'s slices, deleting those queued before first when they would not fit. */
+  async add(item: WorkRecord): Promise<void> {
+    if (this.pending.length + item.units.length > DROP_BATCH) await this.flush();
+    this.pending.push(...item.units.map((unit) => ({ vault: item.vault, seq: item.seq, unit })));
+  }
+
+  /** Deletes the queued slices; a unit that fails keeps its orphans for the sweep. */
+  async flush(): Promise<void> {
+    const slices = this.pending;
+    if (slices.length === 0) return;
+    this.pending = [];
+    try {
+      await this.deps.store.dropSlices(slices);
+    } catch (err) {
+      this.deps.log.warn('work item slices left for the sweep', {
+        ids: [...new Set(slices.map((r) => `${r.vault}/${r.seq}`))],
+        error: describeError(err).message,
+      });
+    }
   }
 }

@@ -56,10 +56,14 @@ const cloudProcesses = new Set<ChildProcess>();
 
 /**
  * Starts `npm start`'s entry (infra/local/main.ts) on ephemeral ports over `dataDir`, stage
- * `repair`; resolves once it printed its endpoints, rejects if it exits first. For tests of what
- * only a process shows: a crash, a signal, a restart on the same data folder.
+ * `repair`, with `env` added to its environment; resolves once it printed its endpoints, rejects
+ * if it exits first. For tests of what only a process shows: a crash, a signal, a restart on the
+ * same data folder.
  */
-export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
+export function startCloudProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<CloudProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
     cwd: PROJECT_ROOT,
     env: {
@@ -71,6 +75,7 @@ export function startCloudProcess(dataDir: string): Promise<CloudProcess> {
       DSN_DYNAMODB_PORT: '0',
       DSN_SFN_PORT: '0',
       DSN_LAMBDA_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -222,4 +227,43 @@ export function everySliceStored<E extends { segments: Array<{ good: number }> }
     const e = (await res.json()) as E;
     return e.segments.every((s) => s.good === 6) ? e : undefined;
   }, `every slice of ${vault}/${key}`);
+}
+
+/**
+ * Puts `body` in `bucket` in 5 MiB parts (fauxqs refuses a single PUT much above 10 MiB, as
+ * API Gateway would): for tests that need large objects in a plain bucket.
+ */
+export async function putInParts(
+  s3: import('@aws-sdk/client-s3').S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+): Promise<void> {
+  const { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } =
+    await import('@aws-sdk/client-s3');
+  const part = 5 * 1024 * 1024;
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
+  const parts: Array<{ ETag: string; PartNumber: number }> = [];
+  for (let at = 0, n = 1; at < body.length; at += part, n++) {
+    const out = await s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        PartNumber: n,
+        Body: body.subarray(at, at + part),
+      }),
+    );
+    parts.push({ ETag: out.ETag ?? '', PartNumber: n });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
 }

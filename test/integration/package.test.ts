@@ -190,6 +190,71 @@ const GRANTS: Record<string, Record<string, string>> = {
   },
 };
 
+/** Replication (infra/resources/replication.cjs): workers, and what either end of a copy takes. */
+const REPLICATION_WORKERS = 4;
+const ANY_BUCKET = 'arn:${AWS::Partition}:s3:::*';
+const ANY_OBJECT = 'arn:${AWS::Partition}:s3:::*/*';
+const LISTS_ENDS = {
+  [ANY_BUCKET]: 's3:ListBucket',
+  VaultsTable: 'dynamodb:GetItem',
+  ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
+};
+Object.assign(GRANTS, {
+  ReplicationStateMachineRole: { ReplicationControllerLambdaFunction: 'lambda:InvokeFunction' },
+  ReplicationLogRole: {
+    logs: LOGS,
+    ReplicationStatusQueue: CONSUMES,
+    ReplicationTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+  },
+  ReplicationControllerRole: {
+    logs: LOGS,
+    ReplicationTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    ...Object.fromEntries(
+      Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
+        `ReplicationWorker${i}Queue`,
+        'sqs:SendMessage',
+      ]),
+    ),
+    ...LISTS_ENDS,
+  },
+  /** A replication worker: its own queue, the status queue, and both ends of its copies. */
+  ReplicationWorkerRole: {
+    ...ANNOUNCES,
+    logs: LOGS,
+    OwnQueue: CONSUMES,
+    ReplicationTable: 'dynamodb:GetItem',
+    ReplicationStatusQueue: 'sqs:SendMessage',
+    ...LISTS_ENDS,
+    [ANY_OBJECT]: 's3:AbortMultipartUpload s3:DeleteObject s3:GetObject s3:PutObject',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    NetworkTopic: 'sns:Publish',
+    StatusTopic: 'sns:Publish',
+    EventsTopic: 'sns:Publish',
+    RepairQueue: 'sqs:SendMessage',
+    DispersalQueue: 'sqs:SendMessage',
+  },
+});
+const SENDS_TASKS = Object.fromEntries(
+  Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
+    `ReplicationWorker${i}Queue`,
+    'sqs:SendMessage',
+  ]),
+);
+Object.assign(GRANTS.CommitterRole as Record<string, string>, {
+  ReplicationTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+  ...SENDS_TASKS,
+});
+Object.assign(GRANTS.ApiRole as Record<string, string>, {
+  ...SENDS_TASKS,
+  ReplicationTable:
+    'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+  ReplicationStepFunctionsStateMachine: 'states:StartExecution',
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:dsn-ci-replication:*':
+    'states:DescribeExecution states:RedriveExecution states:StopExecution',
+});
+
 /** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
 const CONTROL_KEYS: Record<string, string[]> = {
   ApiRole: ['upload/*', 'rebuild#*', 'read/*', 'scan-rules'],
@@ -197,6 +262,12 @@ const CONTROL_KEYS: Record<string, string[]> = {
   CommitterRole: ['scan-rules'],
   DisperserRole: ['upload/*'],
   RebuilderRole: ['rebuild#*'],
+  ...Object.fromEntries(
+    Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
+      `ReplicationWorker${i}Role`,
+      ['upload/*'],
+    ]),
+  ),
 };
 
 /** A statement's Resource as a name: `VaultsTable`, `StagingBucket/*`, `Unit3Bucket`, `logs`. */
@@ -357,14 +428,23 @@ describe('serverless package', () => {
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
     assert.equal(
       roles.length,
-      Object.keys(GRANTS).length - 2 + dsn.unitCount + LISTENER_NODES,
+      Object.keys(GRANTS).length - 3 + dsn.unitCount + LISTENER_NODES + REPLICATION_WORKERS,
       'no other roles',
     );
     for (const [roleId] of roles) {
       const unit = /^Unit(\d+)Role$/.exec(roleId)?.[1];
       const node = /^ListenerNode(\d+)Role$/.exec(roleId)?.[1];
+      const worker = /^ReplicationWorker(\d+)Role$/.exec(roleId)?.[1];
       const expected =
-        GRANTS[unit !== undefined ? 'UnitRole' : node !== undefined ? 'ListenerNodeRole' : roleId];
+        GRANTS[
+          unit !== undefined
+            ? 'UnitRole'
+            : node !== undefined
+              ? 'ListenerNodeRole'
+              : worker !== undefined
+                ? 'ReplicationWorkerRole'
+                : roleId
+        ];
       assert.ok(expected, `${roleId} is expected`);
       const granted = new Map<string, Set<string>>();
       const units = new Map<string, Set<number>>();
@@ -374,6 +454,7 @@ describe('serverless package', () => {
         for (const resource of [s.Resource].flat()) {
           let name = resourceName(resource, named);
           if (node !== undefined && name === `ListenerNode${node}Queue`) name = 'OwnQueue';
+          if (worker !== undefined && name === `ReplicationWorker${worker}Queue`) name = 'OwnQueue';
           const u = /^Unit(\d+)(Bucket|Queue)(.*)$/.exec(name);
           if (u) {
             const [, index, kind, rest] = u;
@@ -420,10 +501,14 @@ describe('serverless package', () => {
 
   test('each topic denies Publish to all but its publishers, the very roles IAM lets publish there', () => {
     const units = Array.from({ length: dsn.unitCount }, (_, i) => `Unit${i}Role`);
+    const copiers = Array.from(
+      { length: REPLICATION_WORKERS },
+      (_, i) => `ReplicationWorker${i}Role`,
+    );
     const expected: Record<string, string[]> = {
-      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole'],
-      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...units],
-      EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole'],
+      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...copiers],
+      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...units, ...copiers],
+      EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole', ...copiers],
     };
     const topics = Object.entries(template.Resources).filter(
       ([, r]) => r.Type === 'AWS::SNS::Topic',

@@ -31,6 +31,12 @@ const env = {
   DSN_LISTENER_NODE_QUEUE_URLS: 'http://q/n0.fifo,http://q/n1.fifo',
   DSN_READER_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
   DSN_ACCESS_KEYS_TABLE: 'access-keys',
+  DSN_REPLICATION_TABLE: 'replication',
+  DSN_REPLICATION_STATUS_QUEUE_URL: 'http://q/replication-status',
+  DSN_REPLICATION_WORKER_QUEUE_URLS: 'http://q/w0,http://q/w1',
+  DSN_REPLICATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:r',
+  DSN_REPLICATION_PART_BYTES: '8388608',
+  DSN_REPLICATION_DEADLINE_MARGIN_SECONDS: '60',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -62,6 +68,12 @@ test('a complete environment gives the typed configuration', () => {
     listenerNodeQueueUrls: ['http://q/n0.fifo', 'http://q/n1.fifo'],
     readerUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
     accessKeysTable: 'access-keys',
+    replicationTable: 'replication',
+    replicationStatusQueueUrl: 'http://q/replication-status',
+    replicationWorkerQueueUrls: ['http://q/w0', 'http://q/w1'],
+    replicationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:r',
+    replicationPartBytes: 8388608,
+    replicationDeadlineMarginMs: 60000,
   });
 });
 
@@ -96,6 +108,7 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
     ],
     [{ DSN_WORK_MAX_ATTEMPTS: '0' }, 'DSN_WORK_MAX_ATTEMPTS', /from 1 to 100, got "0"/],
     [{ DSN_READER_URL: 'reader' }, 'DSN_READER_URL', /http\(s\) URL, got "reader"/],
+    [{ DSN_REPLICATION_PART_BYTES: '10' }, 'DSN_REPLICATION_PART_BYTES', /from 1024/],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(

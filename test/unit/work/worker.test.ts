@@ -161,7 +161,41 @@ describe('work items: lock-read-delete ownership', () => {
       claims.filter((c) => !c.owned).map((c) => c.why),
       ['held', 'held'],
     );
-    assert.equal(w.store.lockRequests - before, 6, 'one round of unit locks');
+    assert.equal(
+      w.store.lockRequests - before,
+      ownershipThreshold(6, 2),
+      'one round of unit locks, of the threshold of them (all answered favorably)',
+    );
+  });
+
+  test('lock-read-delete asks the threshold of units first, rotated by seq, and the others only when some of those refuse; each unit once', async () => {
+    // Prepare: 6 units, T = 4: threshold 4.
+    const w = workWorld(vaultOf(6, 3, 4));
+    const [first, second] = await addCounts(w, 2);
+    const asked: number[] = [];
+    const store = {
+      lockSlice: (...args: Parameters<typeof w.store.lockSlice>) => {
+        asked.push(args[2]);
+        return w.store.lockSlice(...args);
+      },
+    } as unknown as typeof w.store;
+    const deps = { store, owner: 'a', now: () => w.clock.now() };
+    // Another token holds the first unit item 2 would ask, with a live lease.
+    const rival = { owner: 'b', token: 50, leaseUntil: w.clock.now() + LEASE_MS };
+    assert.ok(await w.store.lockSlice('jobs', 2, 2, rival, w.clock.now()));
+
+    // Act
+    const one = await lockReadDelete(deps, first as WorkRecord, 1, w.clock.now() + LEASE_MS);
+    const askedOne = asked.splice(0);
+    const two = await lockReadDelete(deps, second as WorkRecord, 1, w.clock.now() + LEASE_MS);
+
+    // Assess: item 1 from pillar 1 on, four units, owned; item 2 from pillar 2 on, refused
+    // there, so the two others too: every unit once, owned with five.
+    assert.ok(one.owned);
+    assert.deepEqual(askedOne, [1, 2, 3, 4]);
+    assert.ok(two.owned);
+    assert.deepEqual(asked, [2, 3, 4, 5, 0, 1]);
+    assert.deepEqual(two.locked, [0, 1, 3, 4, 5]);
   });
 
   test('two workers on one item: exactly one owns it, the other moves on to the next item', async () => {

@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:replication`: a vault-to-S3 replication job on the local cloud against a plain
+ * copy loop over the same bytes on the same emulator, in one run.
+ *
+ * - ours: `POST /replications` from a vault to a plain bucket, timed from the request to the
+ *   job's end (plan, dispatch, the workers' copies in 8 MiB parts, statuses, finalize).
+ * - peer: a loop in this process reading each object with the dsn reader (`openObject`) and
+ *   writing it with PutObject (multi-part upload in the same 8 MiB parts above that), with as
+ *   many copies at once as the workers run (4 workers, 2 SQS pollers each on the local cloud).
+ *
+ * The issue's scale is 500 objects of 4 KiB to 8 MiB (log-uniform) and one 256 MiB object;
+ * `DSN_BENCH_OBJECTS` and `DSN_BENCH_LARGE_MIB` scale it down on a small machine.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { startBenchCloud } from './local-cloud.ts';
+
+const MiB = 1024 * 1024;
+const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
+const LARGE = Number(process.env.DSN_BENCH_LARGE_MIB ?? 256) * MiB;
+const PART = 8 * MiB;
+const CONCURRENCY = 8;
+
+const { s3, api, stop } = await startBenchCloud('dsn-bench-replication');
+const { runtime } = await import('../shared/aws/runtime.ts');
+const { wireStoreApi } = await import('../shared/aws/store/wire.ts');
+const { writeObject } = await import('../shared/store/writer.ts');
+const { openObject } = await import('../shared/store/reader.ts');
+
+try {
+  const d = wireStoreApi(runtime('bench'));
+  const created = await api('/vaults', {
+    method: 'POST',
+    body: JSON.stringify({
+      name: 'bench-src',
+      width: 6,
+      readThreshold: 4,
+      writeThreshold: 5,
+      units: [0, 1, 2, 3, 4, 5],
+    }),
+  });
+  if (created.status !== 201) throw new Error(`vault: ${created.status} ${await created.text()}`);
+  for (const bucket of ['bench-repl', 'bench-plain'])
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+  // Prepare: the source vault, written in this process (streamed, a segment at a time).
+  const sizes: Array<[string, number]> = [];
+  for (let i = 0; i < OBJECTS; i++) {
+    const size = Math.round(4096 * ((8 * MiB) / 4096) ** Math.random());
+    sizes.push([`o/${String(i).padStart(4, '0')}`, size]);
+  }
+  if (LARGE > 0) sizes.push(['large/one.bin', LARGE]);
+  const total = sizes.reduce((n, [, s]) => n + s, 0);
+  for (const [key, size] of sizes) {
+    async function* body() {
+      for (let at = 0; at < size; at += 4 * MiB) yield randomBytes(Math.min(4 * MiB, size - at));
+    }
+    const out = await writeObject(d.writer, 'bench-src', key, body(), { waitMs: 60_000 });
+    if (out.state !== 'committed') throw new Error(`${key}: ${out.state}`);
+  }
+  process.stdout.write(`source: ${sizes.length} objects, ${(total / MiB).toFixed(1)} MiB\n`);
+
+  // Ours: the replication job.
+  const t0 = performance.now();
+  const res = await api('/replications', {
+    method: 'POST',
+    body: JSON.stringify({ source: { vault: 'bench-src' }, destination: { bucket: 'bench-repl' } }),
+  });
+  if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
+  const { id } = (await res.json()) as { id: string };
+  for (;;) {
+    const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
+    if (job.state !== 'running') {
+      if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ours = (performance.now() - t0) / 1000;
+
+  // Peer: the plain copy loop.
+  const copyOne = async (key: string, size: number) => {
+    if (size <= PART) {
+      const { body } = await openObject(d.reader, 'bench-src', key);
+      const chunks: Uint8Array[] = [];
+      for await (const c of body) chunks.push(c);
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'bench-plain', Key: key, Body: Buffer.concat(chunks) }),
+      );
+      return;
+    }
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'bench-plain', Key: key }),
+    );
+    const parts: Array<{ ETag: string; PartNumber: number }> = [];
+    for (let at = 0, n = 1; at < size; at += PART, n++) {
+      const end = Math.min(size, at + PART);
+      const { body } = await openObject(d.reader, 'bench-src', key, `bytes=${at}-${end - 1}`);
+      const chunks: Uint8Array[] = [];
+      for await (const c of body) chunks.push(c);
+      const out = await s3.send(
+        new UploadPartCommand({
+          Bucket: 'bench-plain',
+          Key: key,
+          UploadId,
+          PartNumber: n,
+          Body: Buffer.concat(chunks),
+        }),
+      );
+      parts.push({ ETag: out.ETag ?? '', PartNumber: n });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'bench-plain',
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  };
+  const t1 = performance.now();
+  const queue = [...sizes];
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await copyOne(...next);
+    }),
+  );
+  const peer = (performance.now() - t1) / 1000;
+
+  const mbps = (s: number) => (total / MiB / s).toFixed(1);
+  const ratio = peer / ours;
+  process.stdout.write(
+    [
+      '',
+      `| vault to S3, ${sizes.length} objects, ${(total / MiB).toFixed(0)} MiB | MiB/s | seconds |`,
+      '| --- | ---: | ---: |',
+      `| replication job (4 workers) | ${mbps(ours)} | ${ours.toFixed(1)} |`,
+      `| plain copy loop (dsn reader + PutObject, ${CONCURRENCY} at once) | ${mbps(peer)} | ${peer.toFixed(1)} |`,
+      `| ratio (ours / plain) | ${ratio.toFixed(2)}x | target >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'} |`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await stop();
+}

@@ -1,0 +1,119 @@
+/**
+ * A plain S3 bucket (any S3-compatible endpoint) as one end of a replication (ports.ts
+ * `ObjectSide`). Credentials are the function's own (its environment and role); a request
+ * never carries any.
+ */
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { ObjectSide } from '../../replication/index.ts';
+
+function missing(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** A client per outside endpoint and region, made once per process. */
+const clients = new Map<string, S3Client>();
+
+export function bucketClient(
+  fallback: S3Client,
+  side: { endpoint?: string; region?: string },
+): S3Client {
+  if (!side.endpoint && !side.region) return fallback;
+  const id = `${side.endpoint ?? ''} ${side.region ?? ''}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = new S3Client({
+      ...(side.endpoint ? { endpoint: side.endpoint, forcePathStyle: true } : {}),
+      ...(side.region ? { region: side.region } : {}),
+    });
+    clients.set(id, client);
+  }
+  return client;
+}
+
+export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
+  return {
+    async *list(prefix) {
+      let token: string | undefined;
+      do {
+        const out = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix || undefined,
+            ContinuationToken: token,
+          }),
+        );
+        for (const o of out.Contents ?? [])
+          yield { key: o.Key ?? '', size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() ?? 0 };
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    },
+    async head(key) {
+      try {
+        const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { key, size: out.ContentLength ?? 0, modifiedAt: out.LastModified?.getTime() ?? 0 };
+      } catch (err) {
+        if (missing(err)) return undefined;
+        throw err;
+      }
+    },
+    async *read(key, start, end) {
+      if (end <= start) return;
+      const out = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+      );
+      yield* out.Body as AsyncIterable<Uint8Array>;
+    },
+    async put(key, size, body) {
+      const { Readable } = await import('node:stream');
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: Readable.from(body),
+          ContentLength: size,
+        }),
+      );
+    },
+    async startParts(key) {
+      const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      if (!out.UploadId) throw new Error(`s3://${bucket}/${key}: no upload id in the answer`);
+      return out.UploadId;
+    },
+    async putPart(key, uploadId, part, body) {
+      const out = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: part,
+          Body: body,
+        }),
+      );
+      return out.ETag ?? '';
+    },
+    async finishParts(key, uploadId, etags) {
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        }),
+      );
+    },
+    async remove(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * The replication log (ports.ts `ReplicationLog`) on its DynamoDB table: a job is item
+ * `pk = job/<id>, sk = job`, each task `pk = job/<id>, sk = task/<taskId>`, and the list of
+ * jobs `pk = jobs, sk = <id>`. Statuses are applied as conditional updates of the task item, so
+ * each is idempotent and their order does not matter (the comment on each says why).
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  ReplicationJob,
+  ReplicationLog,
+  ReplicationRule,
+  ReplicationTask,
+  TaskPage,
+  TaskStatus,
+} from '../../replication/index.ts';
+import { conditional, ifCondition } from '../conditional.ts';
+
+const jobKey = (id: string) => ({ pk: `job/${id}`, sk: 'job' });
+const taskKey = (jobId: string, taskId: string) => ({ pk: `job/${jobId}`, sk: `task/${taskId}` });
+
+/** Tasks written at once. */
+const PUT_CONCURRENCY = 16;
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function jobOf(item: Record<string, unknown>): ReplicationJob {
+  const { pk: _pk, sk: _sk, ...job } = item;
+  return job as unknown as ReplicationJob;
+}
+
+function taskOf(item: Record<string, unknown>): ReplicationTask {
+  const { pk: _pk, sk: _sk, ...task } = item;
+  return task as unknown as ReplicationTask;
+}
+
+export class DynamoReplicationLog implements ReplicationLog {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async createJob(job: ReplicationJob): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { ...jobKey(job.id), ...job } }),
+    );
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: 'jobs', sk: job.id, startedAt: job.startedAt },
+      }),
+    );
+  }
+
+  async getJob(id: string): Promise<ReplicationJob | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: jobKey(id), ConsistentRead: true }),
+    );
+    return out.Item ? jobOf(out.Item) : undefined;
+  }
+
+  async updateJob(
+    id: string,
+    fields: Partial<ReplicationJob>,
+    from?: ReplicationJob['state'][],
+  ): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    for (const [i, [k, v]] of Object.entries(fields).entries()) {
+      names[`#f${i}`] = k;
+      if (v === undefined) removes.push(`#f${i}`);
+      else {
+        values[`:f${i}`] = v;
+        sets.push(`#f${i} = :f${i}`);
+      }
+    }
+    let condition = 'attribute_exists(pk)';
+    if (from) {
+      names['#state'] = 'state';
+      from.forEach((s, i) => {
+        values[`:from${i}`] = s;
+      });
+      condition += ` AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    }
+    const update = [
+      sets.length ? `SET ${sets.join(', ')}` : '',
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: jobKey(id),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        }),
+      ),
+    );
+  }
+
+  async countJob(
+    id: string,
+    field: 'restarts' | 'migrations',
+  ): Promise<ReplicationJob | undefined> {
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: jobKey(id),
+          // A restart opens a new round: tasks sent in earlier rounds and unfinished go again.
+          UpdateExpression:
+            field === 'restarts' ? 'ADD restarts :one, round :one' : 'ADD migrations :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return out?.Attributes ? jobOf(out.Attributes) : undefined;
+  }
+
+  async listJobs(limit: number, cursor?: string) {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :jobs',
+        ExpressionAttributeValues: { ':jobs': 'jobs' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    const jobs = await Promise.all((out.Items ?? []).map((i) => this.getJob(String(i.sk))));
+    return {
+      jobs: jobs.filter((j): j is ReplicationJob => j !== undefined),
+      cursor: encodeCursor(out.LastEvaluatedKey),
+    };
+  }
+
+  async getRule(vault: string): Promise<ReplicationRule | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `rule/${vault}`, sk: 'rule' },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...rule } = out.Item;
+    return rule as ReplicationRule;
+  }
+
+  async putRule(rule: ReplicationRule): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `rule/${rule.vault}`, sk: 'rule', ...rule },
+      }),
+    );
+  }
+
+  async removeRule(vault: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `rule/${vault}`, sk: 'rule' } }),
+    );
+  }
+
+  async putTasks(tasks: ReplicationTask[]): Promise<void> {
+    const queue = [...tasks];
+    const one = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const task = t;
+        // Planned again (a redriven plan): the task there may be under way; leave it.
+        await conditional(
+          this.db.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: { ...taskKey(task.jobId, task.id), ...task },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          ),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, tasks.length) }, one));
+  }
+
+  async getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: taskKey(jobId, taskId), ConsistentRead: true }),
+    );
+    return out.Item ? taskOf(out.Item) : undefined;
+  }
+
+  async tasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
+        ExpressionAttributeValues: { ':pk': `job/${jobId}`, ':task': 'task/' },
+        ConsistentRead: true,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    return { tasks: (out.Items ?? []).map(taskOf), cursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  markDispatched(
+    task: Pick<ReplicationTask, 'jobId' | 'id' | 'attempts'>,
+    f: { attempt: number; round: number; worker: number; keepSource: boolean },
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: taskKey(task.jobId, task.id),
+          UpdateExpression: `SET attempts = :next, round = :round, #state = :queued, destinationWorker = :w, sourceWorker = ${
+            f.keepSource ? 'if_not_exists(sourceWorker, :w)' : ':w'
+          } REMOVE migrateTo, #error`,
+          // Another dispatch of the same attempt got there first, or a late `done` finished it.
+          ConditionExpression: 'attempts = :prev AND #state <> :done',
+          ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':next': f.attempt,
+            ':prev': f.attempt - 1,
+            ':round': f.round,
+            ':queued': 'queued',
+            ':w': f.worker,
+            ':done': 'done',
+          },
+        }),
+      ),
+    );
+  }
+
+  requestStop(jobId: string, taskId: string, to: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: taskKey(jobId, taskId),
+          UpdateExpression: 'SET #state = :stopping, migrateTo = :to',
+          ConditionExpression: '#state IN (:queued, :running)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':stopping': 'stopping',
+            ':to': to,
+            ':queued': 'queued',
+            ':running': 'running',
+          },
+        }),
+      ),
+    );
+  }
+
+  async applyStatus(s: TaskStatus, partSize: number): Promise<boolean> {
+    const key = taskKey(s.jobId, s.taskId);
+    const update = (
+      expression: string,
+      condition: string,
+      values: Record<string, unknown>,
+      names: Record<string, string> = {},
+    ) =>
+      conditional(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: expression,
+            ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+            ExpressionAttributeNames: { '#state': 'state', ...names },
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    // The checkpoint of parts 1..part: the ETag of the part under its number (setting it again
+    // sets the same value), then partsDone raised to `part` if lower (never lowered, whatever
+    // order the statuses come in). Only for the upload the log knows, if it knows one.
+    const checkpoint = async (part: number, etag: string | undefined, uploadId: string) => {
+      let changed = false;
+      if (etag !== undefined)
+        changed = await update(
+          'SET etags.#part = :etag, uploadId = :upload',
+          '#state <> :done AND (attribute_not_exists(uploadId) OR uploadId = :upload)',
+          { ':etag': etag, ':upload': uploadId, ':done': 'done' },
+          { '#part': String(part) },
+        );
+      const raised = await update(
+        'SET partsDone = :part, bytesCopied = :bytes',
+        '#state <> :done AND partsDone < :part AND uploadId = :upload',
+        {
+          ':part': part,
+          ':bytes': Math.min(part * partSize, Number.MAX_SAFE_INTEGER),
+          ':upload': uploadId,
+          ':done': 'done',
+        },
+      );
+      return changed || raised;
+    };
+    const ofThisAttempt = 'attempts = :attempt AND #state IN (:queued, :running, :stopping)';
+    const live = {
+      ':attempt': s.attempt,
+      ':queued': 'queued',
+      ':running': 'running',
+      ':stopping': 'stopping',
+    };
+    switch (s.type) {
+      case 'started':
+        // Only the attempt last sent, not yet ended: a late `started` never reopens a task.
+        return update(
+          `SET #state = :running${s.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : ''}`,
+          `${ofThisAttempt} AND #state <> :stopping`,
+          { ...live, ...(s.uploadId ? { ':upload': s.uploadId } : {}) },
+        );
+      case 'part':
+        if (s.part === undefined || s.uploadId === undefined) return false;
+        return checkpoint(s.part, s.etag, s.uploadId);
+      case 'done':
+        // A finished copy is finished, whichever attempt finished it.
+        return update(
+          'SET #state = :done, bytesCopied = :bytes, finishedAt = :at REMOVE #error, migrateTo',
+          '#state <> :done',
+          { ':done': 'done', ':bytes': s.bytes ?? 0, ':at': new Date(s.at).toISOString() },
+          { '#error': 'error' },
+        );
+      case 'failed':
+        return update(
+          'SET #state = :failed, #error = :error',
+          ofThisAttempt,
+          {
+            ...live,
+            ':failed': 'failed',
+            ':error': s.error ?? 'failed',
+          },
+          { '#error': 'error' },
+        );
+      case 'stopped': {
+        if (s.part !== undefined && s.part > 0 && s.uploadId)
+          await checkpoint(s.part, undefined, s.uploadId);
+        // Stopped at its deadline, not asked: the controller picks where the rest goes.
+        return update(`SET #state = :stopped${s.error ? ' REMOVE migrateTo' : ''}`, ofThisAttempt, {
+          ...live,
+          ':stopped': 'stopped',
+        });
+      }
+    }
+  }
+}

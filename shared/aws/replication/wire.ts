@@ -1,0 +1,130 @@
+/**
+ * The replication system's wiring: the HTTP API's job control, the controller's steps, the
+ * workers, and the status log's consumer. Each reads only its own configuration.
+ */
+import { loadConfig, replicationWorkerIndex } from '../../config.ts';
+import { everyBus, listenerBus } from '../../listeners/index.ts';
+import {
+  type ControllerDeps,
+  isVaultSide,
+  type JobsDeps,
+  type ObjectSide,
+  type Side,
+  type SideOpener,
+  type StatusLogDeps,
+  vaultSide,
+  type WorkerDeps,
+} from '../../replication/index.ts';
+import { wireFanOut } from '../listeners/wire.ts';
+import type { Runtime } from '../runtime.ts';
+import { SnsEventBus } from '../store/events.ts';
+import { wireReader, wireUploads, wireVaults, wireWriter } from '../store/wire.ts';
+import { bucketClient, bucketSide } from './bucket-side.ts';
+import { crashHook } from './crash.ts';
+import { SfnController } from './executions.ts';
+import { SqsStatusQueue, SqsWorkerQueues } from './queues.ts';
+import { DynamoReplicationLog } from './replication-log.ts';
+
+/** How long a multi-part copy into a vault waits for the dispersal of its staged parts. */
+const DISPERSAL_WAIT_MS = 10 * 60 * 1000;
+
+/** A tombstone outlives the pending timeout by this much (as the store's delete path). */
+const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
+
+function wireLog(rt: Runtime) {
+  const { replicationTable } = loadConfig(rt.env, ['replicationTable']);
+  return new DynamoReplicationLog(rt.clients.documents, replicationTable);
+}
+
+/** Opens either end: a vault through the store, a bucket through S3. */
+function wireSides(rt: Runtime, withWrites: boolean): SideOpener {
+  let vaults: ((vault: string) => ObjectSide) | undefined;
+  const vaultOf = () => {
+    if (!vaults) {
+      const reader = wireReader(rt);
+      const { writer, commitWaitMs } = wireWriter(rt);
+      const uploads = wireUploads(rt);
+      const deleter = withWrites
+        ? {
+            vaults: writer.vaults,
+            index: reader.index,
+            ledger: writer.ledger,
+            events: everyBus(
+              new SnsEventBus(
+                rt.clients.sns,
+                loadConfig(rt.env, ['eventsTopicArn']).eventsTopicArn,
+              ),
+              listenerBus(wireFanOut(rt)),
+            ),
+            clock: rt.clock,
+            tombstoneMs: writer.pendingTimeoutMs + TOMBSTONE_MARGIN_MS,
+          }
+        : undefined;
+      const deps = {
+        reader,
+        writer,
+        uploads,
+        ...(deleter ? { deleter } : {}),
+        clock: rt.clock,
+        commitWaitMs,
+        dispersalWaitMs: DISPERSAL_WAIT_MS,
+      };
+      vaults = (vault) => vaultSide(deps, vault);
+    }
+    return vaults;
+  };
+  return (side: Side) =>
+    isVaultSide(side)
+      ? vaultOf()(side.vault)
+      : bucketSide(bucketClient(rt.clients.s3, side), side.bucket);
+}
+
+/** The HTTP API's job control. */
+export function wireReplicationJobs(rt: Runtime): JobsDeps {
+  const config = loadConfig(rt.env, [
+    'replicationStateMachineArn',
+    'replicationWorkerQueueUrls',
+    'replicationPartBytes',
+  ]);
+  return {
+    log: wireLog(rt),
+    controller: new SfnController(rt.clients.sfn, config.replicationStateMachineArn),
+    vaults: wireVaults(rt),
+    clock: rt.clock,
+    workers: config.replicationWorkerQueueUrls.length,
+    partSize: config.replicationPartBytes,
+  };
+}
+
+/** The controller's steps (plan lists both ends; dispatch sends to the workers' queues). */
+export function wireReplicationController(rt: Runtime): ControllerDeps {
+  const config = loadConfig(rt.env, ['replicationWorkerQueueUrls']);
+  return {
+    log: wireLog(rt),
+    sides: wireSides(rt, false),
+    queues: new SqsWorkerQueues(rt.clients.sqs, config.replicationWorkerQueueUrls),
+    clock: rt.clock,
+    logger: rt.log,
+    crash: crashHook(rt.env.DSN_REPLICATION_CRASH_AT),
+  };
+}
+
+/** A worker: its index, both ends, and the status queue; `remainingMs` comes per invocation. */
+export function wireReplicationWorker(rt: Runtime): Omit<WorkerDeps, 'remainingMs'> {
+  const config = loadConfig(rt.env, ['replicationStatusQueueUrl', 'replicationDeadlineMarginMs']);
+  return {
+    worker: replicationWorkerIndex(rt.env),
+    log: wireLog(rt),
+    sides: wireSides(rt, true),
+    statuses: new SqsStatusQueue(rt.clients.sqs, config.replicationStatusQueueUrl),
+    clock: rt.clock,
+    logger: rt.log,
+    crash: crashHook(rt.env.DSN_REPLICATION_CRASH_AT),
+    deadlineMarginMs: config.replicationDeadlineMarginMs,
+  };
+}
+
+/** The status queue's consumer. */
+export function wireReplicationStatusLog(rt: Runtime): StatusLogDeps {
+  return { log: wireLog(rt), logger: rt.log };
+}

@@ -1,0 +1,241 @@
+/**
+ * The controller's steps, each run by a Task state of the replication state machine
+ * (serverless.yml): plan → dispatch → wait (repeated, with a pause) → finalize. Each step reads
+ * the log and is idempotent, so a redriven or restarted execution picks up where the log says:
+ * only unfinished tasks are sent again.
+ */
+import type { Clock } from '../clock.ts';
+import { ReplicationNotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ReplicationJob } from './job.ts';
+import {
+  leastLoaded,
+  rebalancePair,
+  remainingBytes,
+  type WorkerLoad,
+  workerLoads,
+} from './load-score.ts';
+import { planJob } from './planner.ts';
+import type { CrashHook, ReplicationLog, SideOpener, WorkerQueues } from './ports.ts';
+import type { TaskMessage } from './status.ts';
+import { MAX_ATTEMPTS, type ReplicationTask, unfinished } from './task.ts';
+
+export interface ControllerDeps {
+  log: ReplicationLog;
+  sides: SideOpener;
+  queues: WorkerQueues;
+  clock: Clock;
+  logger: Logger;
+  crash: CrashHook;
+}
+
+export type ControllerStep = 'plan' | 'dispatch' | 'wait' | 'finalize';
+
+/** What the wait step tells the state machine. */
+export interface Progress {
+  finished: boolean;
+  total: number;
+  done: number;
+  failed: number;
+  pending: number;
+}
+
+/** Tasks read from the log per page. */
+const PAGE = 500;
+
+/** Messages sent to a queue at a time (SQS SendMessageBatch takes ten). */
+const SEND_BATCH = 10;
+
+async function job(deps: Pick<ControllerDeps, 'log'>, id: string): Promise<ReplicationJob> {
+  const found = await deps.log.getJob(id);
+  if (!found) throw new ReplicationNotFoundError(id);
+  return found;
+}
+
+/** Every task of the job (the log pages through them). */
+export async function allTasks(log: ReplicationLog, jobId: string): Promise<ReplicationTask[]> {
+  const tasks: ReplicationTask[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await log.tasks(jobId, PAGE, cursor);
+    tasks.push(...page.tasks);
+    cursor = page.cursor;
+  } while (cursor);
+  return tasks;
+}
+
+/** Whether this dispatch should send the task: never sent, failed with attempts left, or left over from an earlier round. */
+function dispatchable(task: ReplicationTask, round: number): boolean {
+  if (task.state === 'pending') return true;
+  if (task.state === 'failed') return task.attempts < MAX_ATTEMPTS || task.round < round;
+  if (task.state === 'done') return false;
+  // Stopped at a part boundary (migration): the remainder goes to the next worker.
+  if (task.state === 'stopped') return true;
+  return task.round < round;
+}
+
+/** plan: the diff into the log, once. */
+export async function planStep(deps: ControllerDeps, jobId: string): Promise<void> {
+  const j = await job(deps, jobId);
+  if (j.state !== 'running' || j.planned) return;
+  const found = await planJob(deps, j);
+  await deps.log.updateJob(jobId, { planned: true }, ['running']);
+  deps.logger.info('replication planned', { jobId, tasks: found });
+  await deps.crash('after-plan', jobId);
+}
+
+/**
+ * Sends `tasks` to workers, each to the least loaded (its score raised by what it gets), as
+ * attempt `attempts + 1` of `round`. A task another dispatch took first is skipped.
+ */
+async function send(
+  deps: ControllerDeps,
+  j: ReplicationJob,
+  tasks: ReplicationTask[],
+  loads: WorkerLoad[],
+  to?: number,
+): Promise<number> {
+  const byWorker = new Map<number, TaskMessage[]>();
+  // Largest first, so the greedy assignment spreads bytes evenly.
+  for (const t of [...tasks].sort((a, b) => b.size - a.size)) {
+    const target = to === undefined ? targetOf(t, loads) : (loads[to] as WorkerLoad);
+    const attempt = t.attempts + 1;
+    const ok = await deps.log.markDispatched(t, {
+      attempt,
+      round: j.round,
+      worker: target.worker,
+      keepSource: t.partsDone > 0 || t.state === 'stopped',
+    });
+    if (!ok) continue;
+    if (t.state === 'stopped') await deps.log.countJob(j.id, 'migrations');
+    target.load += remainingBytes(t, j.partSize);
+    target.tasks += 1;
+    const list = byWorker.get(target.worker) ?? [];
+    list.push({ jobId: j.id, taskId: t.id, attempt });
+    byWorker.set(target.worker, list);
+  }
+  let sent = 0;
+  for (const [worker, messages] of byWorker) {
+    for (let i = 0; i < messages.length; i += SEND_BATCH) {
+      await deps.queues.send(worker, messages.slice(i, i + SEND_BATCH));
+      sent += Math.min(SEND_BATCH, messages.length - i);
+      if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
+    }
+  }
+  return sent;
+}
+
+/**
+ * Where a task goes: a migrated one to the worker named for it (or, stopped at its deadline,
+ * the least loaded other worker); any other to the least loaded.
+ */
+function targetOf(t: ReplicationTask, loads: WorkerLoad[]): WorkerLoad {
+  if (t.state !== 'stopped') return leastLoaded(loads);
+  const named = t.migrateTo === undefined ? undefined : loads[t.migrateTo];
+  if (named) return named;
+  const holder = t.destinationWorker ?? t.sourceWorker;
+  const others = loads.filter((l) => l.worker !== holder);
+  return leastLoaded(others.length > 0 ? others : loads);
+}
+
+/** Counts of the job's tasks, as the API and the wait step report them. */
+export function tally(tasks: ReplicationTask[]) {
+  let done = 0;
+  let failed = 0;
+  for (const t of tasks) {
+    if (t.state === 'done') done++;
+    else if (!unfinished(t)) failed++;
+  }
+  return { total: tasks.length, done, failed, pending: tasks.length - done - failed };
+}
+
+/**
+ * dispatch, and each wait: sends what is dispatchable, moves queued tasks off an overloaded
+ * worker, and reports progress. `finished` once nothing is unfinished (or the job ended).
+ */
+export async function dispatchStep(deps: ControllerDeps, jobId: string): Promise<Progress> {
+  const j = await job(deps, jobId);
+  const tasks = await allTasks(deps.log, jobId);
+  if (j.state !== 'running') return { finished: true, ...tally(tasks) };
+  const loads = workerLoads(tasks, deps.queues.count, j.partSize);
+  const ready = tasks.filter((t) => dispatchable(t, j.round));
+  if (ready.length > 0) await send(deps, j, ready, loads);
+  if (j.rebalance) await rebalance(deps, j, tasks, loads);
+  const after = ready.length > 0 ? await allTasks(deps.log, jobId) : tasks;
+  const counts = tally(after);
+  return { finished: counts.pending === 0, ...counts };
+}
+
+/**
+ * Rebalancing: while the most loaded worker's score passes the least loaded one's by the
+ * threshold, its queued tasks (not started) go to the least loaded one, as a new attempt; the
+ * message already in the first worker's queue is then stale, and dropped when it comes.
+ */
+async function rebalance(
+  deps: ControllerDeps,
+  j: ReplicationJob,
+  tasks: ReplicationTask[],
+  loads: WorkerLoad[],
+): Promise<void> {
+  const pair = rebalancePair(loads);
+  if (!pair) return;
+  const queued = tasks
+    .filter(
+      (t) => t.state === 'queued' && (t.destinationWorker ?? t.sourceWorker) === pair.from.worker,
+    )
+    .sort((a, b) => a.size - b.size);
+  const moving: ReplicationTask[] = [];
+  let gap = pair.from.load - pair.to.load;
+  for (const t of queued) {
+    // Moving b bytes leaves loads (from - b, to + b): only a move smaller than the gap narrows
+    // it (one large task alone would just swap which worker is the most loaded).
+    const bytes = remainingBytes(t, j.partSize);
+    if (bytes >= gap) continue;
+    moving.push(t);
+    gap -= 2 * bytes;
+  }
+  if (moving.length === 0) return;
+  pair.from.load -= moving.reduce((n, t) => n + remainingBytes(t, j.partSize), 0);
+  const moved = await send(deps, j, moving, loads, pair.to.worker);
+  deps.logger.info('replication rebalanced', {
+    jobId: j.id,
+    from: pair.from.worker,
+    to: pair.to.worker,
+    tasks: moved,
+  });
+}
+
+/** finalize: the job ends succeeded, or failed when a task failed for good. */
+export async function finalizeStep(deps: ControllerDeps, jobId: string): Promise<Progress> {
+  const j = await job(deps, jobId);
+  const counts = tally(await allTasks(deps.log, jobId));
+  if (j.state === 'running') {
+    await deps.log.updateJob(
+      jobId,
+      {
+        state: counts.failed > 0 ? 'failed' : 'succeeded',
+        finishedAt: deps.clock.date().toISOString(),
+      },
+      ['running'],
+    );
+  }
+  return { finished: true, ...counts };
+}
+
+/** Runs one step of the state machine. */
+export async function runControllerStep(
+  deps: ControllerDeps,
+  step: ControllerStep,
+  jobId: string,
+): Promise<Progress | { jobId: string }> {
+  switch (step) {
+    case 'plan':
+      await planStep(deps, jobId);
+      return { jobId };
+    case 'dispatch':
+    case 'wait':
+      return dispatchStep(deps, jobId);
+    case 'finalize':
+      return finalizeStep(deps, jobId);
+  }
+}

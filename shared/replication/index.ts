@@ -1,0 +1,54 @@
+/**
+ * Replication (seeds 003 and 004): jobs turned into copy and delete tasks by a controller (a
+ * state machine), run by a pool of workers each with its own queue, their statuses logged
+ * through one queue into a persistent log that a restart reads; multi-part copies checkpointed
+ * per part and moved between workers at a part boundary; load scores and rebalancing. Other
+ * systems import this file only.
+ */
+export {
+  type ContinuousDeps,
+  deleteReplicationRule,
+  getReplicationRule,
+  putReplicationRule,
+  replicationBus,
+  replicationTask,
+} from './continuous.ts';
+export {
+  type ControllerDeps,
+  type ControllerStep,
+  type Progress,
+  runControllerStep,
+} from './controller.ts';
+export { type JobRequest, parseJobRequest, type ReplicationJob } from './job.ts';
+export {
+  cancelReplication,
+  type JobsDeps,
+  listReplications,
+  listReplicationTasks,
+  MAX_TASK_LIMIT,
+  migrateReplicationTask,
+  restartReplication,
+  showReplication,
+  startReplication,
+} from './jobs.ts';
+export { REBALANCE_THRESHOLD, type WorkerLoad } from './load-score.ts';
+export {
+  type Controller,
+  CRASH_POINTS,
+  type CrashHook,
+  type CrashPoint,
+  type ObjectEntry,
+  type ObjectSide,
+  type ReplicationLog,
+  type SideOpener,
+  type StatusQueue,
+  type TaskPage,
+  type WorkerQueues,
+} from './ports.ts';
+export type { ReplicationRule } from './rule.ts';
+export { describeSide, isVaultSide, type Side } from './side.ts';
+export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from './status.ts';
+export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
+export { partCount, type ReplicationTask, type TaskState } from './task.ts';
+export { type VaultSideDeps, vaultSide } from './vault-side.ts';
+export { runTask, type TaskOutcome, type WorkerDeps } from './worker.ts';

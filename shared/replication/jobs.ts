@@ -1,0 +1,214 @@
+/**
+ * The replication API: start a job, show it and its tasks, restart it (only unfinished tasks
+ * are sent again; finished tasks keep their attempts), cancel it, and move an in-flight copy
+ * to another worker.
+ */
+
+import { z } from 'zod';
+import type { Clock } from '../clock.ts';
+import {
+  InvalidParameterError,
+  ReplicationNotFoundError,
+  ReplicationStateError,
+  ReplicationTaskNotFoundError,
+} from '../errors.ts';
+import type { VaultStore } from '../store/index.ts';
+import { decimalInteger, parseWith, resourceId, strictObject } from '../validate.ts';
+import { allTasks, tally } from './controller.ts';
+import { newJob, newJobId, parseJobRequest, type ReplicationJob } from './job.ts';
+import { leastLoaded, workerLoads } from './load-score.ts';
+import type { Controller, ReplicationLog } from './ports.ts';
+import { isVaultSide } from './side.ts';
+import { bytesOfParts, publicTask, TASK_STATES } from './task.ts';
+
+export interface JobsDeps {
+  log: ReplicationLog;
+  controller: Controller;
+  vaults: Pick<VaultStore, 'get'>;
+  clock: Clock;
+  workers: number;
+  partSize: number;
+}
+
+export const MAX_TASK_LIMIT = 1000;
+
+const idSchema = resourceId();
+
+export function parseJobId(value: unknown, field = 'id'): string {
+  return parseWith(idSchema, value, { name: field });
+}
+
+async function jobOf(deps: Pick<JobsDeps, 'log'>, id: string): Promise<ReplicationJob> {
+  const job = await deps.log.getJob(parseJobId(id));
+  if (!job) throw new ReplicationNotFoundError(id);
+  return job;
+}
+
+/** The job as `GET /replications/{id}` shows it. */
+export async function showReplication(deps: Pick<JobsDeps, 'log' | 'workers'>, id: string) {
+  const job = await jobOf(deps, id);
+  const tasks = await allTasks(deps.log, job.id);
+  let total = 0;
+  let copied = 0;
+  for (const t of tasks) {
+    if (t.kind !== 'copy') continue;
+    total += t.size;
+    copied += t.state === 'done' ? t.size : bytesOfParts(t.partsDone, job.partSize, t.size);
+  }
+  return {
+    id: job.id,
+    state: job.state,
+    source: job.source,
+    destination: job.destination,
+    deleteExtraneous: job.deleteExtraneous,
+    planned: job.planned,
+    partSize: job.partSize,
+    tasks: tally(tasks),
+    bytes: { total, copied },
+    workers: workerLoads(tasks, deps.workers, job.partSize),
+    migrations: job.migrations,
+    restarts: job.restarts,
+    startedAt: job.startedAt,
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+  };
+}
+
+/** Starts a job. @throws InvalidParameterError, VaultNotFoundError */
+export async function startReplication(deps: JobsDeps, body: unknown) {
+  const request = parseJobRequest(body);
+  for (const side of [request.source, request.destination])
+    if (isVaultSide(side)) await deps.vaults.get(side.vault);
+  const now = deps.clock.date();
+  const job = newJob(request, { id: newJobId(now.getTime()), partSize: deps.partSize, at: now });
+  await deps.log.createJob(job);
+  const executionArn = await deps.controller.start(job.id, `${job.id}-1`);
+  await deps.log.updateJob(job.id, { executionArn });
+  return showReplication(deps, job.id);
+}
+
+const taskQuerySchema = strictObject(
+  {
+    state: z.enum(TASK_STATES, { error: `must be one of ${TASK_STATES.join(', ')}` }).optional(),
+    limit: decimalInteger(1, MAX_TASK_LIMIT).optional(),
+    cursor: z.string().max(2048).optional(),
+  },
+  'a query parameter',
+);
+
+/** A page of the job's tasks, optionally in one state. */
+export async function listReplicationTasks(
+  deps: Pick<JobsDeps, 'log'>,
+  id: string,
+  query: Record<string, string | undefined>,
+) {
+  const q = parseWith(taskQuerySchema, query, { name: 'query' });
+  const job = await jobOf(deps, id);
+  const page = await deps.log.tasks(job.id, q.limit ?? 100, q.cursor);
+  return {
+    tasks: page.tasks
+      .filter((t) => q.state === undefined || t.state === q.state)
+      .map((t) => publicTask(t, job.partSize)),
+    cursor: page.cursor ?? null,
+  };
+}
+
+/**
+ * Restarts a job: a new round, in which every unfinished task is sent again (finished ones are
+ * left alone, attempts and all). The controller's execution is redriven when it failed or was
+ * cut short, or a new one is started.
+ */
+export async function restartReplication(deps: JobsDeps, id: string) {
+  const job = await jobOf(deps, id);
+  if (job.continuous)
+    throw new ReplicationStateError(job.id, 'continuous', 'a standing job is not restarted');
+  await deps.log.countJob(job.id, 'restarts');
+  if (job.state !== 'running')
+    await deps.log.updateJob(job.id, { state: 'running', finishedAt: undefined });
+  const arn = job.executionArn;
+  const running = arn ? await deps.controller.running(arn) : false;
+  if (!running && !(arn && job.state === 'running' && (await deps.controller.redrive(arn)))) {
+    const executionArn = await deps.controller.start(job.id, `${job.id}-${job.round + 1}`);
+    await deps.log.updateJob(job.id, { executionArn });
+  }
+  return showReplication(deps, job.id);
+}
+
+/** Cancels a running job: nothing more is sent, and workers drop what is queued. */
+export async function cancelReplication(deps: JobsDeps, id: string) {
+  const job = await jobOf(deps, id);
+  if (job.state !== 'running')
+    throw new ReplicationStateError(job.id, job.state, 'only a running job can be cancelled');
+  await deps.log.updateJob(
+    job.id,
+    { state: 'cancelled', finishedAt: deps.clock.date().toISOString() },
+    ['running'],
+  );
+  if (job.executionArn) await deps.controller.stop(job.executionArn);
+  return showReplication(deps, job.id);
+}
+
+const migrateSchema = strictObject({ to: z.number().int().min(0).optional() }, 'a migrate field');
+
+/**
+ * Moves a task's copy to another worker at its next part boundary: the current worker is asked
+ * to stop, reports the parts it finished, and the controller sends the rest to `to` (default:
+ * the least loaded other worker).
+ */
+export async function migrateReplicationTask(
+  deps: JobsDeps,
+  id: string,
+  taskIdText: string,
+  body: unknown,
+) {
+  const { to } = parseWith(migrateSchema, body ?? {});
+  const job = await jobOf(deps, id);
+  const taskId = parseJobId(taskIdText, 'task');
+  const task = await deps.log.getTask(job.id, taskId);
+  if (!task) throw new ReplicationTaskNotFoundError(job.id, taskId);
+  if (to !== undefined && to >= deps.workers)
+    throw new InvalidParameterError('to', `must be a worker 0..${deps.workers - 1}, got ${to}`);
+  const holder = task.destinationWorker ?? task.sourceWorker;
+  if (deps.workers < 2)
+    throw new ReplicationStateError(
+      task.id,
+      task.state,
+      'the pool has one worker: nowhere to move',
+    );
+  const target =
+    to ??
+    leastLoaded(
+      workerLoads(await allTasks(deps.log, job.id), deps.workers, job.partSize).filter(
+        (l) => l.worker !== holder,
+      ),
+    ).worker;
+  if (!(await deps.log.requestStop(job.id, task.id, target)))
+    throw new ReplicationStateError(task.id, task.state, 'only a queued or running copy moves');
+  return { id: task.id, from: holder ?? null, to: target };
+}
+
+/** Jobs, newest first. */
+export async function listReplications(
+  deps: Pick<JobsDeps, 'log'>,
+  query: Record<string, string | undefined>,
+) {
+  const q = parseWith(
+    strictObject(
+      { limit: decimalInteger(1, 100).optional(), cursor: z.string().max(2048).optional() },
+      'a query parameter',
+    ),
+    query,
+    { name: 'query' },
+  );
+  const page = await deps.log.listJobs(q.limit ?? 50, q.cursor);
+  return {
+    replications: page.jobs.map((j) => ({
+      id: j.id,
+      state: j.state,
+      source: j.source,
+      destination: j.destination,
+      startedAt: j.startedAt,
+      ...(j.finishedAt ? { finishedAt: j.finishedAt } : {}),
+    })),
+    cursor: page.cursor ?? null,
+  };
+}

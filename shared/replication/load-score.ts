@@ -1,0 +1,68 @@
+/**
+ * Load scores (seed 004, the load-score page): a worker's score is the bytes it has queued
+ * plus the bytes left of the copies it has in flight. When no worker is overloaded, workers are
+ * sorted by score and new tasks go to the least loaded; when `(max - min) / max` passes the
+ * threshold, queued tasks move from the most loaded worker to the least loaded one.
+ */
+import { bytesOfParts, type ReplicationTask } from './task.ts';
+
+/** `(max - min) / max` past which the controller rebalances. */
+export const REBALANCE_THRESHOLD = 0.5;
+
+export interface WorkerLoad {
+  worker: number;
+  /** Queued plus in-flight bytes. */
+  load: number;
+  /** Unfinished tasks on it. */
+  tasks: number;
+}
+
+/** Bytes a task still has to copy. */
+export function remainingBytes(task: ReplicationTask, partSize: number): number {
+  if (task.kind === 'delete') return 0;
+  return task.size - bytesOfParts(task.partsDone, partSize, task.size);
+}
+
+/** Where the task's work sits now: the worker its last dispatch went to. */
+function holder(task: ReplicationTask): number | undefined {
+  return task.destinationWorker ?? task.sourceWorker;
+}
+
+/** Every worker's score from the tasks queued on it or in flight there. */
+export function workerLoads(
+  tasks: Iterable<ReplicationTask>,
+  workers: number,
+  partSize: number,
+): WorkerLoad[] {
+  const loads = Array.from({ length: workers }, (_, worker) => ({ worker, load: 0, tasks: 0 }));
+  for (const t of tasks) {
+    const w = holder(t);
+    if (w === undefined || !['queued', 'running', 'stopping'].includes(t.state)) continue;
+    const slot = loads[w];
+    if (!slot) continue;
+    slot.load += remainingBytes(t, partSize);
+    slot.tasks += 1;
+  }
+  return loads;
+}
+
+/** The least loaded worker (the lowest index among equals). */
+export function leastLoaded(loads: WorkerLoad[]): WorkerLoad {
+  return loads.reduce((best, l) => (l.load < best.load ? l : best));
+}
+
+/**
+ * When the gap between the most and least loaded passes `threshold`, the pair to move work
+ * between; otherwise undefined.
+ */
+export function rebalancePair(
+  loads: WorkerLoad[],
+  threshold = REBALANCE_THRESHOLD,
+): { from: WorkerLoad; to: WorkerLoad } | undefined {
+  if (loads.length < 2) return undefined;
+  const sorted = [...loads].sort((a, b) => a.load - b.load || a.worker - b.worker);
+  const to = sorted[0] as WorkerLoad;
+  const from = sorted[sorted.length - 1] as WorkerLoad;
+  if (from.load === 0 || (from.load - to.load) / from.load <= threshold) return undefined;
+  return { from, to };
+}

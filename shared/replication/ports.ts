@@ -1,0 +1,113 @@
+/** The ports of the replication system; `shared/aws/replication/` implements them. */
+
+import type { ReplicationJob } from './job.ts';
+import type { ReplicationRule } from './rule.ts';
+import type { Side } from './side.ts';
+import type { TaskMessage, TaskStatus } from './status.ts';
+import type { ReplicationTask, TaskState } from './task.ts';
+
+/** One object of a listing or a head. */
+export interface ObjectEntry {
+  key: string;
+  size: number;
+  /** Epoch ms: committed (vault) or last modified (bucket). */
+  modifiedAt: number;
+  /** Known on vaults. */
+  sha256?: string;
+}
+
+/** One end of a replication: listed, read by range, written whole or in parts. */
+export interface ObjectSide {
+  /** Objects under `prefix`, in key order (byte order of the UTF-8 keys). */
+  list(prefix: string): AsyncIterable<ObjectEntry>;
+  head(key: string): Promise<ObjectEntry | undefined>;
+  /** Bytes `start` up to (not including) `end`, streamed. */
+  read(key: string, start: number, end: number): AsyncIterable<Uint8Array>;
+  /** Writes a whole object of `size` bytes from a stream. */
+  put(key: string, size: number, body: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Opens a multi-part write; returns its upload id. */
+  startParts(key: string): Promise<string>;
+  /** Writes part `part` (1-based; writing it again replaces it); returns its ETag. */
+  putPart(key: string, uploadId: string, part: number, body: Uint8Array): Promise<string>;
+  /** Assembles parts 1..N, whose ETags are `etags` in order; the object is then whole. */
+  finishParts(key: string, uploadId: string, etags: string[]): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
+/** Opens a side of a request. */
+export type SideOpener = (side: Side) => ObjectSide;
+
+/** A page of a job's tasks. */
+export interface TaskPage {
+  tasks: ReplicationTask[];
+  cursor?: string;
+}
+
+/**
+ * The persistent key-value log (DynamoDB): jobs, their tasks, and every status applied to
+ * them. Every write is idempotent.
+ */
+export interface ReplicationLog {
+  createJob(job: ReplicationJob): Promise<void>;
+  getJob(id: string): Promise<ReplicationJob | undefined>;
+  /** Applies `fields` when the job is in one of `from` (any state when left out). */
+  updateJob(
+    id: string,
+    fields: Partial<ReplicationJob>,
+    from?: ReplicationJob['state'][],
+  ): Promise<boolean>;
+  /** Adds one to the job's `restarts` or `migrations` (and `round` with restarts). */
+  countJob(id: string, field: 'restarts' | 'migrations'): Promise<ReplicationJob | undefined>;
+  /** Newest first. */
+  listJobs(limit: number, cursor?: string): Promise<{ jobs: ReplicationJob[]; cursor?: string }>;
+  /** Writes the tasks that do not exist yet; an existing task (same id) is left as it is. */
+  putTasks(tasks: ReplicationTask[]): Promise<void>;
+  getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined>;
+  tasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage>;
+  /**
+   * Marks the task sent to `worker` as attempt `attempt` of round `round`, unless it is done or
+   * another dispatch got there first (its attempts are no longer `attempt - 1`).
+   */
+  markDispatched(
+    task: Pick<ReplicationTask, 'jobId' | 'id' | 'attempts'>,
+    fields: { attempt: number; round: number; worker: number; keepSource: boolean },
+  ): Promise<boolean>;
+  /** Asks the task's worker to stop at the next part boundary, the rest going to `to`. */
+  requestStop(jobId: string, taskId: string, to: number): Promise<boolean>;
+  /** A vault's continuous rule. */
+  getRule(vault: string): Promise<ReplicationRule | undefined>;
+  putRule(rule: ReplicationRule): Promise<void>;
+  removeRule(vault: string): Promise<void>;
+  /** Applies one status, idempotently and in any order. @returns whether it changed the log. */
+  applyStatus(status: TaskStatus, partSize: number): Promise<boolean>;
+}
+
+/** Each worker's own queue. */
+export interface WorkerQueues {
+  readonly count: number;
+  send(worker: number, messages: TaskMessage[]): Promise<void>;
+}
+
+/** The one queue every status goes through into the log. */
+export interface StatusQueue {
+  send(status: TaskStatus): Promise<void>;
+}
+
+/** The controller's executions (a Step Functions state machine). */
+export interface Controller {
+  /** Starts an execution for the job; returns its ARN. */
+  start(jobId: string, name: string): Promise<string>;
+  /** Redrives the execution when it failed or was cut short; false when it cannot be. */
+  redrive(executionArn: string): Promise<boolean>;
+  /** Whether the execution is still running. */
+  running(executionArn: string): Promise<boolean>;
+  stop(executionArn: string): Promise<void>;
+}
+
+/** Where tests make a process die (DSN_REPLICATION_CRASH_AT); a no-op when unset. */
+export type CrashHook = (point: CrashPoint, detail: string) => Promise<void>;
+
+export const CRASH_POINTS = ['after-plan', 'mid-dispatch', 'mid-parts', 'after-copy'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+export type { TaskState };

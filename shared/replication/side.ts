@@ -1,0 +1,79 @@
+/**
+ * The two ends of a replication: a vault (or a prefix of one), or a plain S3 bucket (or a
+ * prefix of one) on any S3-compatible endpoint. A request names them; credentials for an
+ * outside endpoint never travel in a request: they come from the function's environment.
+ */
+import { z } from 'zod';
+import { vaultNameSchema } from '../store/index.ts';
+import { parseWith, strictObject } from '../validate.ts';
+
+export interface VaultSide {
+  vault: string;
+  prefix: string;
+}
+
+export interface BucketSide {
+  bucket: string;
+  /** An S3-compatible endpoint (https, or http on loopback); the function's own S3 when absent. */
+  endpoint?: string;
+  region?: string;
+  prefix: string;
+}
+
+export type Side = VaultSide | BucketSide;
+
+export function isVaultSide(side: Side): side is VaultSide {
+  return 'vault' in side;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const prefixSchema = z.string().max(1024, 'must be at most 1024 characters').default('');
+
+const endpointSchema = z.url({ error: 'must be an http(s) URL' }).refine(
+  (v) => {
+    const url = new URL(v);
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  },
+  { error: 'must be https (plain http only on loopback)' },
+);
+
+const vaultSideSchema = strictObject(
+  { vault: vaultNameSchema, prefix: prefixSchema },
+  'a vault side field',
+);
+
+const bucketSideSchema = strictObject(
+  {
+    bucket: z.string().regex(BUCKET, 'must be an S3 bucket name'),
+    endpoint: endpointSchema.optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name')
+      .optional(),
+    prefix: prefixSchema,
+  },
+  'a bucket side field',
+);
+
+/**
+ * Parses one side of a request: `{"vault","prefix"?}` or
+ * `{"bucket","endpoint"?,"region"?,"prefix"?}`, told apart by the `vault` key so that an
+ * error names a field of the shape meant. @throws InvalidParameterError naming `field.<name>`. */
+export function parseSide(value: unknown, field: string): Side {
+  const isVault = typeof value === 'object' && value !== null && 'vault' in value;
+  return parseWith(isVault ? vaultSideSchema : bucketSideSchema, value, {
+    name: field,
+    qualified: true,
+  });
+}
+
+/** `vault/prefix` or `s3://bucket/prefix`, for logs and the CLI. */
+export function describeSide(side: Side): string {
+  return isVaultSide(side) ? `${side.vault}/${side.prefix}` : `s3://${side.bucket}/${side.prefix}`;
+}
+
+/** The destination key of a source key: the source prefix swapped for the destination's. */
+export function destinationKey(source: Side, destination: Side, key: string): string {
+  return destination.prefix + key.slice(source.prefix.length);
+}

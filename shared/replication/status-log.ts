@@ -1,0 +1,31 @@
+/**
+ * The status queue's consumer: every status a worker sends is applied to the job's log,
+ * idempotently and in any order (the log's conditions decide; ports.ts `applyStatus`). A
+ * status of a job the log does not know is dropped: nothing could read it.
+ */
+import type { Logger } from '../log.ts';
+import type { ReplicationLog } from './ports.ts';
+import type { TaskStatus } from './status.ts';
+
+export interface StatusLogDeps {
+  log: ReplicationLog;
+  logger: Logger;
+}
+
+/** A job's part size never changes: read once per process. */
+const partSizes = new Map<string, number>();
+
+/** Applies `status` to the log; running it twice changes nothing more. */
+export async function recordStatusOnce(deps: StatusLogDeps, status: TaskStatus): Promise<boolean> {
+  let partSize = partSizes.get(status.jobId);
+  if (partSize === undefined) {
+    const job = await deps.log.getJob(status.jobId);
+    if (!job) {
+      deps.logger.warn('status of an unknown replication job dropped', { ...status });
+      return false;
+    }
+    partSize = job.partSize;
+    partSizes.set(status.jobId, partSize);
+  }
+  return deps.log.applyStatus(status, partSize);
+}

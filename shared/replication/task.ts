@@ -1,0 +1,99 @@
+/**
+ * A task of a replication job: copy one object, or delete one from the destination. It names
+ * the worker that reads the source (`sourceWorker`) and the one that finishes the write into
+ * the destination (`destinationWorker`): the same worker, unless the copy was migrated between
+ * them at a part boundary (migration.ts). Its record in the status log is the only truth a
+ * restart reads.
+ */
+import { createHash } from 'node:crypto';
+
+export const TASK_KINDS = ['copy', 'delete'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/**
+ * `pending`: planned, never sent; `queued`: sent to a worker; `running`: the worker started;
+ * `stopping`: asked to stop at its next part boundary (migration); `stopped`: stopped there,
+ * its remainder waiting for the next worker; `done`; `failed`: the last attempt failed (the
+ * controller retries up to MAX_ATTEMPTS).
+ */
+export const TASK_STATES = [
+  'pending',
+  'queued',
+  'running',
+  'stopping',
+  'stopped',
+  'done',
+  'failed',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** Times a task is sent before it stays failed (restarts send it again regardless). */
+export const MAX_ATTEMPTS = 3;
+
+export interface ReplicationTask {
+  jobId: string;
+  id: string;
+  kind: TaskKind;
+  /** The source key (copy) or the destination key (delete). */
+  key: string;
+  destinationKey: string;
+  size: number;
+  /** The source's modification time (epoch ms), to tell later whether the destination has it. */
+  modifiedAt: number;
+  sha256?: string;
+  sourceWorker?: number;
+  destinationWorker?: number;
+  state: TaskState;
+  /** Times sent to a worker. */
+  attempts: number;
+  /** The job's restart round it was last sent in. */
+  round: number;
+  /** Parts copied, 1..partsDone (multi-part copies only). */
+  partsDone: number;
+  /** The destination's multi-part upload the parts belong to. */
+  uploadId?: string;
+  /** Each done part's ETag, by part number (what completing an S3 multi-part upload names). */
+  etags: Record<string, string>;
+  bytesCopied: number;
+  /** Migration: the worker the rest of the copy goes to once the current one has stopped. */
+  migrateTo?: number;
+  error?: string;
+  finishedAt?: string;
+}
+
+/** A task's id: the same kind and key give the same id, so planning twice writes one task. */
+export function taskId(kind: TaskKind, key: string): string {
+  return `t${createHash('sha256').update(`${kind}\0${key}`).digest('hex').slice(0, 24)}`;
+}
+
+/** Parts of an object of `size` bytes copied in `partSize` parts; 0 when it goes in one piece. */
+export function partCount(size: number, partSize: number): number {
+  return size > partSize ? Math.ceil(size / partSize) : 0;
+}
+
+/** Bytes of parts 1..partsDone. */
+export function bytesOfParts(partsDone: number, partSize: number, size: number): number {
+  return Math.min(partsDone * partSize, size);
+}
+
+/** Not done, and not failed for good. */
+export function unfinished(task: ReplicationTask): boolean {
+  return task.state !== 'done' && !(task.state === 'failed' && task.attempts >= MAX_ATTEMPTS);
+}
+
+/** A task as `GET /replications/{id}/tasks` shows it. */
+export function publicTask(task: ReplicationTask, partSize: number) {
+  const parts = task.kind === 'copy' ? partCount(task.size, partSize) : 0;
+  return {
+    id: task.id,
+    kind: task.kind,
+    key: task.key,
+    size: task.size,
+    sourceWorker: task.sourceWorker ?? null,
+    destinationWorker: task.destinationWorker ?? null,
+    state: task.state,
+    attempts: task.attempts,
+    ...(parts > 0 ? { partsDone: task.partsDone, parts } : {}),
+    ...(task.error ? { error: task.error } : {}),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * A vault as one end of a replication, through the store's surface: listings from the object
+ * index, ranged reads through the reader (streamed segment by segment), whole writes through
+ * the writer, and multi-part writes as staged uploads (parts kept in the staging bucket, then
+ * dispersed once complete), so a copy resumes by upload id like an S3 one.
+ */
+import type { Clock } from '../clock.ts';
+import {
+  completeUpload,
+  createUpload,
+  type DeleterDeps,
+  deleteObject,
+  getUpload,
+  openObject,
+  putPart,
+  type ReaderDeps,
+  type UploadDeps,
+  type WriterDeps,
+  writeObject,
+} from '../store/index.ts';
+import type { ObjectEntry, ObjectSide } from './ports.ts';
+
+export interface VaultSideDeps {
+  reader: ReaderDeps;
+  writer: WriterDeps;
+  uploads: UploadDeps;
+  deleter?: DeleterDeps;
+  clock: Clock;
+  /** How long a write waits for its commit. */
+  commitWaitMs: number;
+  /** How long a multi-part write waits for the dispersal of its staged parts. */
+  dispersalWaitMs: number;
+}
+
+/** Entries read per page of a listing. */
+const LIST_PAGE = 1000;
+
+/** Who staged uploads of replication count against (the quota of open uploads). */
+const UPLOAD_CALLER = 'replication';
+
+function entryOf(e: {
+  key: string;
+  size: number;
+  committedAt: string;
+  sha256: string;
+}): ObjectEntry {
+  return { key: e.key, size: e.size, modifiedAt: Date.parse(e.committedAt), sha256: e.sha256 };
+}
+
+export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
+  return {
+    async *list(prefix) {
+      let cursor: string | undefined;
+      do {
+        const page = await deps.reader.index.list(vault, prefix, LIST_PAGE, cursor);
+        for (const e of page.entries) yield entryOf(e);
+        cursor = page.cursor;
+      } while (cursor);
+    },
+    async head(key) {
+      const e = await deps.reader.index.get(vault, key);
+      return e ? entryOf(e) : undefined;
+    },
+    async *read(key, start, end) {
+      if (end <= start) return;
+      const opened = await openObject(deps.reader, vault, key, `bytes=${start}-${end - 1}`);
+      yield* opened.body;
+    },
+    async put(key, _size, body) {
+      const outcome = await writeObject(deps.writer, vault, key, body, {
+        waitMs: deps.commitWaitMs,
+      });
+      if (outcome.state !== 'committed')
+        throw new Error(
+          `the write of ${vault}/${key} ended ${outcome.state} (revision ${outcome.revision})`,
+        );
+    },
+    async startParts(key) {
+      return (await createUpload(deps.uploads, vault, { key }, UPLOAD_CALLER)).uploadId;
+    },
+    async putPart(_key, uploadId, part, body) {
+      await putPart(deps.uploads, vault, uploadId, part, body);
+      return String(body.length);
+    },
+    async finishParts(key, uploadId) {
+      await completeUpload(deps.uploads, vault, uploadId);
+      // The disperser writes the staged parts into the vault; the copy is done once committed.
+      const deadline = deps.clock.now() + deps.dispersalWaitMs;
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        const upload = await getUpload(deps.uploads, vault, uploadId);
+        if (upload.state === 'committed') return;
+        if (upload.state === 'failed')
+          throw new Error(
+            `the upload of ${vault}/${key} failed: ${upload.reason ?? 'no reason given'}`,
+          );
+        if (deps.clock.now() > deadline)
+          throw new Error(
+            `the upload of ${vault}/${key} is still ${upload.state} after ${deps.dispersalWaitMs} ms`,
+          );
+        await deps.clock.sleep(delay);
+      }
+    },
+    async remove(key) {
+      if (!deps.deleter) throw new Error('this worker has no delete path');
+      await deleteObject(deps.deleter, vault, key);
+    },
+  };
+}

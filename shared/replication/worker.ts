@@ -1,0 +1,173 @@
+/**
+ * A replication worker: copies (or deletes) the object of one task, reporting each step
+ * through the status queue. Objects above the job's part size are copied in parts, and after
+ * each part the worker reports the parts done so far (a checkpoint). At each part boundary it
+ * stops when asked (migration), or when its time limit is near, reporting where it stopped, so
+ * that the next worker resumes the same upload at the next part.
+ */
+import type { Clock } from '../clock.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
+import { sameObject } from './same-object.ts';
+import type { TaskMessage, TaskStatus } from './status.ts';
+import { partCount, type ReplicationTask } from './task.ts';
+
+export interface WorkerDeps {
+  worker: number;
+  /** Read only: a worker writes to the log through the status queue. */
+  log: Pick<ReplicationLog, 'getJob' | 'getTask'>;
+  sides: SideOpener;
+  statuses: StatusQueue;
+  clock: Clock;
+  logger: Logger;
+  crash: CrashHook;
+  /** Milliseconds left before the function's time limit. */
+  remainingMs: () => number;
+  /** Below this many milliseconds left, the worker stops at the part boundary and asks to be migrated. */
+  deadlineMarginMs: number;
+}
+
+export type TaskOutcome = 'done' | 'skipped' | 'stale' | 'stopped' | 'failed';
+
+/** Reads `length` bytes of a stream into one buffer: a part, never a whole large object. */
+async function collect(body: AsyncIterable<Uint8Array>, length: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for await (const chunk of body) {
+    if (at + chunk.length > length) throw new Error(`the source sent more than ${length} bytes`);
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  if (at !== length) throw new Error(`the source sent ${at} bytes of ${length}`);
+  return out;
+}
+
+/** Runs the task a message names, unless the message is stale (a later attempt, a done task). */
+export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskOutcome> {
+  const job = await deps.log.getJob(msg.jobId);
+  if (job?.state !== 'running') return 'stale';
+  const task = await deps.log.getTask(msg.jobId, msg.taskId);
+  if (!task || task.state === 'done' || task.attempts !== msg.attempt) return 'stale';
+  const report = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
+    deps.statuses.send({
+      jobId: msg.jobId,
+      taskId: msg.taskId,
+      attempt: msg.attempt,
+      worker: deps.worker,
+      type,
+      at: deps.clock.now(),
+      ...fields,
+    });
+  try {
+    const source = deps.sides(job.source);
+    const destination = deps.sides(job.destination);
+    if (task.kind === 'delete') {
+      await destination.remove(task.destinationKey);
+      await report('done', { bytes: 0 });
+      return 'done';
+    }
+    // An earlier attempt, or an earlier delivery of this one (SQS delivers at least once, and
+    // again after a crash), may have finished its write and died before its status was logged:
+    // one HEAD of the destination, against what the plan saw of the source, tells.
+    const planned = {
+      key: task.key,
+      size: task.size,
+      modifiedAt: task.modifiedAt,
+      ...(task.sha256 ? { sha256: task.sha256 } : {}),
+    };
+    if (sameObject(planned, await destination.head(task.destinationKey))) {
+      await report('done', { bytes: 0 });
+      return 'skipped';
+    }
+    if (task.attempts > 1 && !(await source.head(task.key))) {
+      // Gone from the source since the plan: nothing left to copy.
+      await report('done', { bytes: 0 });
+      return 'skipped';
+    }
+    const parts = partCount(task.size, job.partSize);
+    // Asked to move before it started here: nothing to finish first.
+    if (task.state === 'stopping') {
+      await report('stopped', {
+        part: task.partsDone,
+        ...(task.uploadId ? { uploadId: task.uploadId } : {}),
+      });
+      return 'stopped';
+    }
+    if (parts === 0) {
+      await report('started');
+      await destination.put(task.destinationKey, task.size, source.read(task.key, 0, task.size));
+      await deps.crash('after-copy', task.key);
+      await report('done', { bytes: task.size });
+      return 'done';
+    }
+    return await copyParts(
+      deps,
+      { task, msg, source, destination, partSize: job.partSize, parts },
+      report,
+    );
+  } catch (err) {
+    deps.logger.error('replication task failed', err, { jobId: msg.jobId, taskId: msg.taskId });
+    const { name, message } = describeError(err);
+    await report('failed', { error: `${name}: ${message}`.slice(0, 2000) });
+    return 'failed';
+  }
+}
+
+async function copyParts(
+  deps: WorkerDeps,
+  c: {
+    task: ReplicationTask;
+    msg: TaskMessage;
+    source: ObjectSide;
+    destination: ObjectSide;
+    partSize: number;
+    parts: number;
+  },
+  report: (type: TaskStatus['type'], fields?: Partial<TaskStatus>) => Promise<void>,
+): Promise<TaskOutcome> {
+  const { task, partSize, parts } = c;
+  const etags: string[] = [];
+  let uploadId = task.uploadId;
+  let first = 1;
+  if (uploadId) {
+    // Resume after the parts the log holds, 1..k with no gap.
+    while (first <= task.partsDone && task.etags[String(first)] !== undefined) {
+      etags.push(task.etags[String(first)] as string);
+      first++;
+    }
+    await report('started', { uploadId, part: first - 1 });
+  } else {
+    // Started before the upload is opened, which may take a while: the controller then sees the
+    // copy under way and leaves it where it is.
+    await report('started');
+    uploadId = await c.destination.startParts(task.destinationKey);
+  }
+  for (let p = first; p <= parts; p++) {
+    if (p > first) {
+      const now = await deps.log.getTask(task.jobId, task.id);
+      const asked = now?.state === 'stopping' || now?.attempts !== c.msg.attempt;
+      if (asked || deps.remainingMs() < deps.deadlineMarginMs) {
+        // With the last part's ETag, so the next worker has every checkpoint it resumes after.
+        await report('stopped', {
+          uploadId,
+          part: p - 1,
+          etag: etags[p - 2],
+          ...(asked ? {} : { error: 'near the time limit' }),
+        });
+        return 'stopped';
+      }
+    }
+    const start = (p - 1) * partSize;
+    const end = Math.min(task.size, p * partSize);
+    const bytes = await collect(c.source.read(task.key, start, end), end - start);
+    const etag = await c.destination.putPart(task.destinationKey, uploadId, p, bytes);
+    etags.push(etag);
+    await report('part', { uploadId, part: p, etag });
+    if (p === first && p < parts - 1) await deps.crash('mid-parts', task.key);
+  }
+  await c.destination.finishParts(task.destinationKey, uploadId, etags);
+  await deps.crash('after-copy', task.key);
+  await report('done', { bytes: task.size, uploadId });
+  return 'done';
+}

@@ -1,0 +1,494 @@
+/**
+ * Replication jobs on the local cloud (seeds 003, 004), through the HTTP API only: the
+ * controller is the state machine serverless.yml declares, run by the local cloud's Step
+ * Functions; the workers and the status log are its functions on their queues. An outside S3
+ * endpoint is fauxqs's own S3 with plain buckets. Stage `test` copies in 5 MiB parts.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
+import type { TaskStatus } from '../../shared/replication/index.ts';
+import {
+  createVault,
+  eventually,
+  LOCAL_CREDENTIALS,
+  PROJECT_ROOT,
+  putInParts,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+
+/** 50 objects: 46 small ones of random sizes and 4 above the part size (2 or 3 parts). */
+function fixtures(): Map<string, Buffer> {
+  const objects = new Map<string, Buffer>();
+  for (let i = 0; i < 46; i++) {
+    objects.set(`docs/${String(i).padStart(2, '0')}.bin`, randomBytes((i * 4099) % (200 * 1024)));
+  }
+  const large = [PART + 1, 6 * MiB, 9 * MiB + 3, 2 * PART + 7];
+  large.forEach((size, i) => {
+    objects.set(`large/${i}.bin`, randomBytes(size));
+  });
+  return objects;
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface JobView {
+  id: string;
+  state: string;
+  tasks: { total: number; done: number; failed: number; pending: number };
+  bytes: { total: number; copied: number };
+  workers: Array<{ worker: number; load: number; tasks: number }>;
+  restarts: number;
+  migrations: number;
+}
+
+describe('replication jobs on the local cloud', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  let s3: S3Client;
+  const objects = fixtures();
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+  const start = async (body: unknown): Promise<JobView> => {
+    const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 202, await res.clone().text());
+    const job = (await res.json()) as JobView;
+    assert.equal(job.state, 'running');
+    return job;
+  };
+
+  const finished = (id: string) =>
+    eventually(
+      async () => {
+        const res = await api(`/replications/${id}`);
+        assert.equal(res.status, 200);
+        const job = (await res.json()) as JobView;
+        return job.state === 'running' ? undefined : job;
+      },
+      `replication ${id} to end`,
+      180_000,
+    );
+
+  const bucketObject = async (bucket: string, key: string) => {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(
+      await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+  };
+
+  /** Read in ranges: a Lambda response stops at 6 MB. */
+  const vaultObject = async (vault: string, key: string, size: number) => {
+    const chunks: Buffer[] = [];
+    const step = 4 * MiB;
+    for (let at = 0; at === 0 || at < size; at += step) {
+      const end = Math.min(size, at + step) - 1;
+      const res = await api(`/vaults/${vault}/objects/${key}`, {
+        headers: size === 0 ? {} : { range: `bytes=${at}-${end}` },
+      });
+      assert.ok(res.status === 200 || res.status === 206, `${vault}/${key}: ${res.status}`);
+      chunks.push(Buffer.from(await res.arrayBuffer()));
+      if (size === 0) break;
+    }
+    return Buffer.concat(chunks);
+  };
+
+  before(async () => {
+    dir = await tempDir('dsn-replication');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path);
+    s3 = new S3Client({
+      endpoint: cloud.endpoints.s3,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    for (const bucket of ['plain-in', 'plain-out'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const [key, body] of objects)
+      await s3.send(new PutObjectCommand({ Bucket: 'plain-in', Key: key, Body: body }));
+    for (const name of ['imported', 'mirror'])
+      await createVault(api, { name, writeThreshold: 5, segmentSize: MiB });
+  });
+
+  after(async () => {
+    s3?.destroy();
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('bad requests name the field; an unknown vault is a 404', async () => {
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ destination: { vault: 'mirror' } }, 400, /source/],
+      [{ source: { vault: 'imported' }, destination: { bucket: 'x' } }, 400, /destination\.bucket/],
+      [{ source: { vault: 'imported' }, destination: { vault: 'mirror' }, extra: 1 }, 400, /extra/],
+      [
+        {
+          source: { bucket: 'plain-in', endpoint: 'http://example.com' },
+          destination: { vault: 'mirror' },
+        },
+        400,
+        /source\.endpoint/,
+      ],
+      [{ source: { vault: 'nope' }, destination: { vault: 'mirror' } }, 404, /nope/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
+      const text = await res.text();
+      assert.equal(res.status, status, text);
+      assert.match(text, message);
+    }
+    assert.equal((await api('/replications/r-none')).status, 404);
+  });
+
+  test('an S3 bucket imports into a vault, byte-exact, multi-part objects in parts', async () => {
+    // Act
+    const job = await start({
+      source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
+      destination: { vault: 'imported' },
+    });
+    const done = await finished(job.id);
+
+    // Assess
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.deepEqual(done.tasks, { total: 50, done: 50, failed: 0, pending: 0 });
+    for (const [key, body] of objects)
+      assert.equal(sha(await vaultObject('imported', key, body.length)), sha(body), key);
+    const res = await api(`/replications/${job.id}/tasks?limit=1000`);
+    const { tasks } = (await res.json()) as {
+      tasks: Array<{ key: string; partsDone?: number; attempts: number; state: string }>;
+    };
+    assert.equal(tasks.length, 50);
+    const threeParts = tasks.find((t) => t.key === 'large/3.bin');
+    assert.equal(threeParts?.partsDone, 3);
+    assert.ok(
+      tasks.every((t) => t.state === 'done' && t.attempts >= 1),
+      JSON.stringify(tasks.filter((t) => t.state !== 'done')),
+    );
+  });
+
+  test('a vault copies to another vault, byte-exact', async () => {
+    const job = await start({ source: { vault: 'imported' }, destination: { vault: 'mirror' } });
+    const done = await finished(job.id);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.tasks.done, 50);
+    for (const [key, body] of objects)
+      assert.equal(sha(await vaultObject('mirror', key, body.length)), sha(body), key);
+  });
+
+  test('a vault copies to a plain S3 bucket byte-exact, and a second run copies nothing', async () => {
+    // Act
+    const job = await start({
+      source: { vault: 'mirror' },
+      destination: { bucket: 'plain-out', endpoint: cloud.endpoints.s3 },
+    });
+    const done = await finished(job.id);
+
+    // Assess
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    for (const [key, body] of objects)
+      assert.equal(sha(await bucketObject('plain-out', key)), sha(body), key);
+    const putsBefore = cloud.faults.bucketRequestCounts('plain-out').put;
+    const again = await finished(
+      (
+        await start({
+          source: { vault: 'mirror' },
+          destination: { bucket: 'plain-out', endpoint: cloud.endpoints.s3 },
+        })
+      ).id,
+    );
+    assert.equal(again.state, 'succeeded');
+    assert.equal(again.tasks.total, 0);
+    assert.equal(cloud.faults.bucketRequestCounts('plain-out').put, putsBefore);
+  });
+
+  test('dsn replicate copies a vault prefix to a bucket and waits with --watch; dsn replication ls and show list it', async () => {
+    // Prepare
+    const dsn = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(PROJECT_ROOT, 'bin/dsn.ts'), '--endpoint', cloud.endpoints.api, ...args],
+          { cwd: PROJECT_ROOT },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
+        );
+      });
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-cli' }));
+
+    // Act
+    const copy = await dsn([
+      'replicate',
+      'mirror/docs/',
+      's3://plain-cli/backup/',
+      '--endpoint-url',
+      cloud.endpoints.s3,
+      '--watch',
+      '--json',
+    ]);
+    const job = JSON.parse(copy.stdout) as JobView;
+    const ls = await dsn(['replication', 'ls', '--json']);
+    const show = await dsn(['replication', 'show', job.id]);
+
+    // Assess
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(job.state, 'succeeded');
+    assert.equal(job.tasks.done, 46);
+    const docs = [...objects].filter(([k]) => k.startsWith('docs/'));
+    for (const [key, body] of docs)
+      assert.equal(sha(await bucketObject('plain-cli', `backup/${key.slice(5)}`)), sha(body), key);
+    assert.equal(ls.code, 0, ls.stderr);
+    const listed = JSON.parse(ls.stdout) as { replications: Array<{ id: string }> };
+    assert.ok(listed.replications.some((r) => r.id === job.id));
+    assert.match(
+      show.stdout,
+      new RegExp(`replication ${job.id}: succeeded, mirror/docs/ -> s3://plain-cli/backup/`),
+    );
+    assert.match(show.stdout, /tasks 46\/46 done/);
+  });
+
+  test('a copy forced to migrate mid-copy moves at a part boundary: no part is written twice, and the task shows both workers', async () => {
+    // Prepare: a five-part object, and a destination bucket that answers each request late,
+    // so the copy is still in flight when it is asked to move.
+    const big = randomBytes(4 * PART + 11);
+    for (const bucket of ['plain-big', 'plain-slow'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await putInParts(s3, 'plain-big', 'big.bin', big);
+    cloud.faults.setBucket('plain-slow', { unit: -1, mode: 'slow', delayMs: 1000 });
+    try {
+      const job = await start({
+        source: { bucket: 'plain-big', endpoint: cloud.endpoints.s3 },
+        destination: { bucket: 'plain-slow', endpoint: cloud.endpoints.s3 },
+      });
+      type Task = {
+        id: string;
+        state: string;
+        partsDone?: number;
+        sourceWorker: number;
+        destinationWorker: number;
+      };
+      const tasks = async () =>
+        ((await (await api(`/replications/${job.id}/tasks`)).json()) as { tasks: Task[] }).tasks;
+      const inFlight = await eventually(async () => {
+        const [t] = await tasks();
+        return t && t.state === 'running' && (t.partsDone ?? 0) >= 1 ? t : undefined;
+      }, 'the copy to be under way');
+
+      // Act
+      const res = await api(`/replications/${job.id}/tasks/${inFlight.id}/migrate`, {
+        method: 'POST',
+        body: '{}',
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { from, to } = (await res.json()) as { from: number; to: number };
+      const done = await finished(job.id);
+
+      // Assess
+      assert.equal(done.state, 'succeeded', JSON.stringify(done));
+      assert.equal(done.migrations, 1);
+      assert.notEqual(from, to);
+      const [t] = await tasks();
+      assert.equal(t?.sourceWorker, from);
+      assert.equal(t?.destinationWorker, to);
+      assert.equal(t?.partsDone, 5);
+      assert.equal(sha(await bucketObject('plain-slow', 'big.bin')), sha(big));
+      const puts = cloud.faults.putsByKey('plain-slow');
+      for (let part = 1; part <= 5; part++)
+        assert.equal(puts.get(`big.bin#${part}`), 1, `part ${part}`);
+    } finally {
+      cloud.faults.setBucket('plain-slow', undefined);
+    }
+  });
+
+  test('rebalancing moves the queued tasks of a slowed worker, and the job ends sooner than with rebalancing off', async (t) => {
+    // Prepare: 40 small objects; worker 0 starts each invocation 1.5 s late.
+    for (const bucket of ['plain-rb', 'plain-rb-off', 'plain-rb-on'])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (let i = 0; i < 40; i++)
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'plain-rb', Key: `o/${i}`, Body: randomBytes(2000 + i) }),
+      );
+    const endpoint = cloud.endpoints.s3;
+    const run = async (rebalance: boolean) => {
+      const job = await start({
+        source: { bucket: 'plain-rb', endpoint },
+        destination: { bucket: rebalance ? 'plain-rb-on' : 'plain-rb-off', endpoint },
+        rebalance,
+      });
+      const done = (await finished(job.id)) as JobView & { startedAt: string; finishedAt: string };
+      assert.equal(done.state, 'succeeded');
+      const { tasks } = (await (await api(`/replications/${job.id}/tasks?limit=1000`)).json()) as {
+        tasks: Array<{ destinationWorker: number }>;
+      };
+      return {
+        ms: Date.parse(done.finishedAt) - Date.parse(done.startedAt),
+        onSlow: tasks.filter((t) => t.destinationWorker === 0).length,
+      };
+    };
+    cloud.invoker.slow('replicationWorker0', 1500);
+    try {
+      // Act
+      const off = await run(false);
+      const on = await run(true);
+
+      // Assess
+      t.diagnostic(
+        `rebalancing on: ${on.ms} ms, ${on.onSlow} tasks on the slow worker; off: ${off.ms} ms, ${off.onSlow}`,
+      );
+      assert.ok(
+        on.onSlow < off.onSlow,
+        `tasks left on the slow worker: ${on.onSlow} vs ${off.onSlow}`,
+      );
+      assert.ok(on.ms < off.ms, `with rebalancing ${on.ms} ms, without ${off.ms} ms`);
+    } finally {
+      cloud.invoker.slow('replicationWorker0', undefined);
+    }
+  });
+
+  test('the continuous rule: a PUT and a DELETE on the source vault show up at the destination', async () => {
+    // Prepare
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-cont' }));
+    const set = await api('/vaults/imported/replication', {
+      method: 'PUT',
+      body: JSON.stringify({ destination: { bucket: 'plain-cont', endpoint: cloud.endpoints.s3 } }),
+    });
+    assert.equal(set.status, 200, await set.clone().text());
+    const rule = (await set.json()) as { jobId: string };
+    const body = randomBytes(3000);
+    const present = async () => {
+      try {
+        return await bucketObject('plain-cont', 'cont/new.bin');
+      } catch {
+        return undefined;
+      }
+    };
+
+    // Act, and Assess
+    const put = await api('/vaults/imported/objects/cont/new.bin', { method: 'PUT', body });
+    assert.equal(put.status, 201, await put.clone().text());
+    const arrived = await eventually(present, 'the PUT at the destination');
+    assert.equal(sha(arrived), sha(body));
+    const del = await api('/vaults/imported/objects/cont/new.bin', { method: 'DELETE' });
+    assert.equal(del.status, 204, await del.clone().text());
+    await eventually(
+      async () => ((await present()) === undefined ? true : undefined),
+      'the DELETE at the destination',
+    );
+    const shown = (await (await api('/vaults/imported/replication')).json()) as { jobId: string };
+    assert.equal(shown.jobId, rule.jobId);
+    const job = (await (await api(`/replications/${rule.jobId}`)).json()) as JobView;
+    assert.deepEqual(job.tasks, { total: 2, done: 2, failed: 0, pending: 0 });
+    assert.equal((await api('/vaults/imported/replication', { method: 'DELETE' })).status, 204);
+    assert.equal((await api('/vaults/imported/replication')).status, 404);
+  });
+
+  test('statuses delivered twice and shuffled leave the log as delivered once in order', async () => {
+    // Prepare: a job's task in the log on the cloud's DynamoDB, sent as attempt 1.
+    const dynamodb = new DynamoDBClient({
+      endpoint: cloud.endpoints.dynamodb,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const log = new DynamoReplicationLog(
+      DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      cloud.ref('ReplicationTable'),
+    );
+    const partSize = 10;
+    await log.createJob({
+      id: 'rshuffle',
+      source: { vault: 'imported', prefix: '' },
+      destination: { vault: 'mirror', prefix: '' },
+      deleteExtraneous: false,
+      rebalance: false,
+      state: 'running',
+      planned: true,
+      round: 1,
+      restarts: 0,
+      migrations: 0,
+      partSize,
+      startedAt: new Date().toISOString(),
+    });
+    const task = {
+      jobId: 'rshuffle',
+      id: 'tshuffle',
+      kind: 'copy' as const,
+      key: 'k',
+      destinationKey: 'k',
+      size: 25,
+      modifiedAt: 0,
+      state: 'pending' as const,
+      attempts: 0,
+      round: 0,
+      partsDone: 0,
+      etags: {},
+      bytesCopied: 0,
+    };
+    await log.putTasks([task]);
+    assert.ok(
+      await log.markDispatched(task, { attempt: 1, round: 1, worker: 2, keepSource: false }),
+    );
+    assert.ok(
+      !(await log.markDispatched(task, { attempt: 1, round: 1, worker: 3, keepSource: false })),
+    );
+    const base = { jobId: 'rshuffle', taskId: 'tshuffle', attempt: 1, worker: 2, at: Date.now() };
+    const statuses: TaskStatus[] = [
+      { ...base, type: 'started' },
+      ...[1, 2, 3].map((part) => ({
+        ...base,
+        type: 'part' as const,
+        part,
+        uploadId: 'u1',
+        etag: `e${part}`,
+      })),
+      { ...base, type: 'done', bytes: 25, uploadId: 'u1' },
+    ];
+    const twice = [...statuses, ...statuses];
+    for (let i = twice.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [twice[i], twice[j]] = [twice[j] as TaskStatus, twice[i] as TaskStatus];
+    }
+
+    // The same checkpoints, without the `done`, for a second task.
+    const second = { ...task, id: 'tshuffle2' };
+    await log.putTasks([second]);
+    await log.markDispatched(second, { attempt: 1, round: 1, worker: 1, keepSource: false });
+    const checkpoints = twice
+      .filter((s) => s.type !== 'done')
+      .map((s) => ({ ...s, taskId: 'tshuffle2', worker: 1 }));
+
+    // Act
+    for (const s of twice) await log.applyStatus(s, partSize);
+    for (const s of checkpoints) await log.applyStatus(s, partSize);
+
+    // Assess
+    const after = await log.getTask('rshuffle', 'tshuffle');
+    const inFlight = await log.getTask('rshuffle', 'tshuffle2');
+    dynamodb.destroy();
+    assert.equal(inFlight?.state, 'running');
+    assert.equal(inFlight?.partsDone, 3);
+    assert.deepEqual(inFlight?.etags, { 1: 'e1', 2: 'e2', 3: 'e3' });
+    assert.equal(inFlight?.uploadId, 'u1');
+    assert.equal(after?.state, 'done');
+    assert.equal(after?.attempts, 1);
+    assert.equal(after?.destinationWorker, 2);
+    assert.equal(after?.bytesCopied, 25);
+    // The checkpoints that came before `done` are kept; those after it change nothing.
+    assert.ok((after?.partsDone ?? 0) <= 3);
+    for (const [part, etag] of Object.entries(after?.etags ?? {})) assert.equal(etag, `e${part}`);
+    assert.equal(after?.uploadId === undefined || after.uploadId === 'u1', true);
+  });
+});
