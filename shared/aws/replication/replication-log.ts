@@ -12,6 +12,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { InvalidParameterError } from '../../errors.ts';
 import type {
   ReplicationJob,
   ReplicationLog,
@@ -32,13 +33,35 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+/**
+ * The start key a cursor of this listing carries: exactly `{pk, sk}`, `pk` the partition queried
+ * and `sk` under `skPrefix`, as DynamoDB refuses (a 500 here) any other start key.
+ * @throws InvalidParameterError on `cursor` for anything else.
+ */
+function decodeCursor(
+  cursor: string | undefined,
+  pk: string,
+  skPrefix = '',
+): Record<string, unknown> | undefined {
   if (!cursor) return undefined;
+  let key: unknown;
   try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return undefined;
+    key = undefined;
   }
+  const k = key as Record<string, unknown> | null | undefined;
+  if (
+    typeof k !== 'object' ||
+    k === null ||
+    Array.isArray(k) ||
+    Object.keys(k).length !== 2 ||
+    k.pk !== pk ||
+    typeof k.sk !== 'string' ||
+    !k.sk.startsWith(skPrefix)
+  )
+    throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
+  return k;
 }
 
 function jobOf(item: Record<string, unknown>): ReplicationJob {
@@ -153,7 +176,7 @@ export class DynamoReplicationLog implements ReplicationLog {
         ExpressionAttributeValues: { ':jobs': 'jobs' },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ExclusiveStartKey: decodeCursor(cursor, 'jobs'),
       }),
     );
     const jobs = await Promise.all((out.Items ?? []).map((i) => this.getJob(String(i.sk))));
@@ -226,7 +249,7 @@ export class DynamoReplicationLog implements ReplicationLog {
         ExpressionAttributeValues: { ':pk': `job/${jobId}`, ':task': 'task/' },
         ConsistentRead: true,
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ExclusiveStartKey: decodeCursor(cursor, `job/${jobId}`, 'task/'),
       }),
     );
     return { tasks: (out.Items ?? []).map(taskOf), cursor: encodeCursor(out.LastEvaluatedKey) };
