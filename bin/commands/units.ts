@@ -116,12 +116,13 @@ export function registerUnitCommands(program: Command, { run }: CommandContext):
     .description('bit rot: flip one byte in N random slice files on disk (local cloud only)')
     .requiredOption('--slices <n>', 'how many slices', integer(1, MAX_CHAOS_SLICES))
     .option('--vault <name>', "only this vault's slices")
+    .option('--key <key>', "only this object's slices (any of its revisions on disk)")
     .option(
       '--seed <s>',
       'repeatable choice (the same seed twice flips the bytes back)',
       integer(0, 0xffffffff),
     )
-    .action(async (o: { slices: number; vault?: string; seed?: number }, cmd: Command) =>
+    .action(async (o: ChaosOptions, cmd: Command) =>
       run(cmd, 'chaos', { vault: o.vault }, async (s) => {
         const result = await admin<{
           requested: number;
@@ -138,6 +139,7 @@ export function registerUnitCommands(program: Command, { run }: CommandContext):
         }>(s.client(), 'POST', '/admin/chaos', {
           slices: o.slices,
           ...(o.vault === undefined ? {} : { vault: o.vault }),
+          ...(o.key === undefined ? {} : { key: o.key }),
           ...(o.seed === undefined ? {} : { seed: o.seed }),
         });
         s.print(result, () => {
@@ -167,4 +169,11 @@ export function registerUnitCommands(program: Command, { run }: CommandContext):
         });
       }),
     );
+}
+
+interface ChaosOptions {
+  slices: number;
+  vault?: string;
+  key?: string;
+  seed?: number;
 }

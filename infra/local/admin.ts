@@ -4,7 +4,7 @@
  *   GET    /admin/faults               the faults injected now
  *   PUT    /admin/units/{unit}/fault   {"mode":"write-fail"|"read-fail"|"slow"|"corrupt","delayMs"?}
  *   DELETE /admin/units/{unit}/fault   bring the unit back
- *   POST   /admin/chaos                {"slices","vault"?,"seed"?}: flip one byte in N slice files
+ *   POST   /admin/chaos                {"slices","vault"?,"key"?,"seed"?}: flip one byte in N slice files
  *   GET    /admin/requests             S3 requests per unit bucket since start (DELETE resets)
  *   GET    /admin/requests/{bucket}    S3 requests to any bucket, with successful PUTs per key
  *

@@ -84,7 +84,14 @@ async function candidates(
   bucketsDir: string,
   units: Array<{ unit: number; bucket: string }>,
   vault: string | undefined,
+  key: string | undefined,
+  keyOf: RevisionKeys,
 ): Promise<Candidate[]> {
+  const keys = new Map<string, string | undefined>();
+  const ofKey = async (revision: string): Promise<boolean> => {
+    if (!keys.has(revision)) keys.set(revision, await keyOf(revision));
+    return keys.get(revision) === key;
+  };
   const found: Candidate[] = [];
   for (const { unit, bucket } of units) {
     for await (const metaPath of metaFiles(join(bucketsDir, bucket, 'objects'))) {
@@ -95,6 +102,7 @@ async function candidates(
       };
       if (typeof meta.key !== 'string' || !meta.contentLength) continue;
       if (!isSliceOf(meta.key, vault)) continue;
+      if (key !== undefined && !(await ofKey(parseSliceName(meta.key).revision))) continue;
       const dataPath = `${metaPath.slice(0, -'.meta.json'.length)}.data`;
       found.push({ unit, bucket, key: meta.key, dataPath });
     }
@@ -111,7 +119,7 @@ export async function flipRandomSlices(
 ): Promise<ChaosResult> {
   const random =
     request.seed === undefined ? (below: number) => randomInt(below) : seededRandom(request.seed);
-  const pool = await candidates(bucketsDir, units, request.vault);
+  const pool = await candidates(bucketsDir, units, request.vault, request.key, keyOf);
   const count = Math.min(request.slices, pool.length);
   const flipped: FlippedSlice[] = [];
   // A partial Fisher-Yates shuffle: the first `count` entries become a uniform sample.

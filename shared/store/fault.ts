@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { integer, parseWith, strictObject } from '../validate.ts';
+import { objectKeySchema } from './object-key.ts';
 import { vaultNameSchema } from './vault.ts';
 
 export const FAULT_MODES = ['write-fail', 'read-fail', 'slow', 'corrupt'] as const;
@@ -44,10 +45,14 @@ export function parseFault(unit: number, body: unknown): UnitFault {
   return delayMs === undefined ? { unit, mode } : { unit, mode, delayMs };
 }
 
-/** A request to rot slices on disk: how many, optionally only one vault's, optionally seeded. */
+/**
+ * A request to rot slices on disk: how many, optionally only one vault's or one object's (by
+ * key, any of its revisions still on disk), optionally seeded.
+ */
 export interface ChaosRequest {
   slices: number;
   vault?: string;
+  key?: string;
   /** Same seed and same slices on disk: same choice of slices and offsets. */
   seed?: number;
 }
@@ -59,6 +64,7 @@ export const chaosRequestSchema: z.ZodType<ChaosRequest> = strictObject(
   {
     slices: integer(1, MAX_CHAOS_SLICES, `must be an integer 1..${MAX_CHAOS_SLICES}`),
     vault: vaultNameSchema.optional(),
+    key: objectKeySchema.optional(),
     seed: integer(0, 0xffffffff, 'must be an integer 0..4294967295').optional(),
   },
   'a chaos field',

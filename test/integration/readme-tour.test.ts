@@ -49,7 +49,7 @@ const TAG = /\[(exit \d+|http \d{3}(?:\|\d{3})*|not run: [^\]]+)\]/g;
 /** The Quick tour's commands, in order, with the exit and statuses each is meant to end with. */
 function tourCommands(readme: string): { commands: TourCommand[]; notRun: string[] } {
   const lines = readme.split('\n');
-  const start = lines.findIndex((l) => l === '## Quick tour');
+  const start = lines.indexOf('## Quick tour');
   assert.ok(start >= 0, 'README.md has no "## Quick tour" section');
   let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
   if (end < 0) end = lines.length;

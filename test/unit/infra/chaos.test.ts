@@ -81,3 +81,45 @@ test('chaos flips one byte in distinct slices of the asked vault, repeatably for
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('chaos with a key flips only the slices of that object', async () => {
+  // Prepare: two objects (revisions) in one vault, on two units.
+  const dir = await mkdtemp(join(tmpdir(), 'dsn-chaos-'));
+  try {
+    const units = [
+      { unit: 0, bucket: 'unit-0' },
+      { unit: 1, bucket: 'unit-1' },
+    ];
+    const other = '00mwzpnawq2d01c69b44b4682f';
+    const otherSlice = (segment: number, pillar: number) =>
+      slice('photos', segment, pillar).replace(REVISION, other);
+    for (const { unit, bucket } of units) {
+      for (let segment = 0; segment < 3; segment++) {
+        await store(dir, bucket, slice('photos', segment, unit), Buffer.alloc(100, 1));
+        await store(dir, bucket, otherSlice(segment, unit), Buffer.alloc(100, 2));
+      }
+    }
+    const keyOf = async (revision: string) =>
+      revision === REVISION ? 'trip/beach.jpg' : revision === other ? 'trip/dune.jpg' : undefined;
+
+    // Act
+    const hit = await flipRandomSlices(
+      dir,
+      units,
+      { slices: 50, vault: 'photos', key: 'trip/dune.jpg' },
+      keyOf,
+    );
+    const none = await flipRandomSlices(dir, units, { slices: 1, key: 'trip/none.jpg' }, keyOf);
+
+    // Assess
+    assert.equal(hit.available, 6, "only the object's slices count");
+    assert.equal(hit.flipped.length, 6);
+    for (const f of hit.flipped) {
+      assert.equal(f.objectKey, 'trip/dune.jpg');
+      assert.equal(f.revision, other);
+    }
+    assert.deepEqual(none.flipped, [], 'no slice of an object that is not there');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

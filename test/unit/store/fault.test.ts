@@ -7,12 +7,17 @@ function refusedOn(field: string) {
   return (err: unknown) => err instanceof InvalidParameterError && err.field === field;
 }
 
-test('a chaos request takes a slice count, and optionally a vault and a seed', () => {
+test('a chaos request takes a slice count, and optionally a vault, a key and a seed', () => {
   assert.deepEqual(parseChaos({ slices: 3 }), { slices: 3 });
   assert.deepEqual(parseChaos({ slices: 10_000, vault: 'photos', seed: 0 }), {
     slices: 10_000,
     vault: 'photos',
     seed: 0,
+  });
+  assert.deepEqual(parseChaos({ slices: 1, vault: 'photos', key: '2026/a.jpg' }), {
+    slices: 1,
+    vault: 'photos',
+    key: '2026/a.jpg',
   });
 });
 
@@ -21,6 +26,9 @@ test('a chaos request with a bad field is refused naming that field', () => {
     assert.throws(() => parseChaos({ slices }), refusedOn('slices'), String(slices));
   }
   assert.throws(() => parseChaos({ slices: 1, vault: 'No' }), refusedOn('vault'));
+  for (const key of ['', 7]) {
+    assert.throws(() => parseChaos({ slices: 1, key }), refusedOn('key'), String(key));
+  }
   for (const seed of [-1, 2 ** 32, 0.5, 'x']) {
     assert.throws(() => parseChaos({ slices: 1, seed }), refusedOn('seed'), String(seed));
   }
