@@ -108,7 +108,7 @@ function script(commands: TourCommand[], outDir: string): string {
     // $1 index, $2 exit code, $3 expected exit code, $4 allowed last statuses ('' = all < 400)
     '__tour_check() {',
     '  if [ "$2" != "$3" ]; then echo "exited $2, expected $3" > "$D/failed"; exit 90; fi',
-    `  local codes; codes=$(grep -o '\\[tour http [0-9]*\\]' "$D/$1.out" | tr -dc '0-9\\n')`,
+    `  local codes; codes=$(grep -ao '\\[tour http [0-9]*\\]' "$D/$1.out" | tr -dc '0-9\\n')`,
     '  if [ -n "$4" ]; then',
     '    local last; last=$(printf "%s\\n" "$codes" | tail -n 1)',
     '    case " $4 " in *" $last "*) ;; *) echo "HTTP ${last:-none}, expected $4" > "$D/failed"; exit 90;; esac',
