@@ -12,6 +12,7 @@ export {
   putReplicationRule,
   replicationBus,
   replicationTask,
+  ruleSchema as replicationRuleSchema,
 } from './continuous.ts';
 export {
   type ControllerDeps,
@@ -19,17 +20,26 @@ export {
   type Progress,
   runControllerStep,
 } from './controller.ts';
-export { type JobRequest, parseJobRequest, type ReplicationJob } from './job.ts';
+export {
+  type JobRequest,
+  jobRequestSchema,
+  parseJobRequest,
+  type ReplicationJob,
+} from './job.ts';
 export {
   cancelReplication,
   type JobsDeps,
+  jobIdSchema,
+  jobListQuerySchema,
   listReplications,
   listReplicationTasks,
   MAX_TASK_LIMIT,
   migrateReplicationTask,
+  migrateSchema,
   restartReplication,
   showReplication,
   startReplication,
+  taskQuerySchema,
 } from './jobs.ts';
 export { REBALANCE_THRESHOLD, type WorkerLoad } from './load-score.ts';
 export {
