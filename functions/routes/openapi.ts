@@ -40,6 +40,12 @@ export const errorBodySchema = z.strictObject({
   error: z.looseObject({ code: z.string(), message: z.string() }),
 });
 
+/**
+ * The body of API Gateway's own answers, which never reach the handler: 503 when the function
+ * did not answer in time, 429 when throttled, 404 for a route it does not have, 500.
+ */
+export const gatewayErrorSchema = z.strictObject({ message: z.string() });
+
 const isoTime = z.string();
 const cursor = z.string().nullable();
 
@@ -561,6 +567,7 @@ export function openApiPath(path: string): string {
 }
 
 const ERROR = '#/components/schemas/Error';
+const GATEWAY_ERROR = '#/components/schemas/GatewayError';
 
 /** The OpenAPI 3.1 document of the API, for a pool of `poolSize` units. */
 export function openApiDocument(poolSize: number) {
@@ -607,8 +614,10 @@ export function openApiDocument(poolSize: number) {
     }
     responses.default = {
       description:
-        'an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …',
-      content: { 'application/json': { schema: { $ref: ERROR } } },
+        "an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{\"message\"}`",
+      content: {
+        'application/json': { schema: { oneOf: [{ $ref: ERROR }, { $ref: GATEWAY_ERROR }] } },
+      },
     };
     let requestBody: unknown;
     if (op.body && 'schema' in op.body)
@@ -643,7 +652,10 @@ export function openApiDocument(poolSize: number) {
     security: [{ sigv4: [] }],
     paths,
     components: {
-      schemas: { Error: jsonSchema(errorBodySchema, 'output') },
+      schemas: {
+        Error: jsonSchema(errorBodySchema, 'output'),
+        GatewayError: jsonSchema(gatewayErrorSchema, 'output'),
+      },
       securitySchemes: {
         sigv4: {
           type: 'apiKey',

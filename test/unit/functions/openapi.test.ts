@@ -83,7 +83,16 @@ test('every operation is signed with SigV4 and documents its error body', () => 
         op.responses.default,
         {
           description: (op.responses.default as { description: string }).description,
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { $ref: '#/components/schemas/Error' },
+                  { $ref: '#/components/schemas/GatewayError' },
+                ],
+              },
+            },
+          },
         },
         `${method} ${path}`,
       );
