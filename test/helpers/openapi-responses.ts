@@ -49,7 +49,8 @@ const pointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
  */
 export async function checkResponse(method: string, url: URL, response: Response): Promise<void> {
   const type = response.headers.get('content-type') ?? '';
-  if (!type.startsWith('application/json')) return;
+  // HEAD answers carry the headers of the JSON they would have, and no body.
+  if (method === 'HEAD' || !type.startsWith('application/json')) return;
   const route = routeOf(method, url.pathname);
   if (route === undefined) return;
   const [, path] = route.split(' ') as [string, string];
