@@ -14,12 +14,14 @@ import {
 } from '../../shared/listeners/index.ts';
 import { explainPageSchema, rebuildRequestSchema } from '../../shared/repair/index.ts';
 import {
+  bucketSideSchema,
   jobIdSchema,
   jobListQuerySchema,
   jobRequestSchema,
   migrateSchema,
   replicationRuleSchema,
   taskQuerySchema,
+  vaultSideSchema,
 } from '../../shared/replication/index.ts';
 import {
   createUploadSchema,
@@ -215,7 +217,11 @@ const rulesSummarySchema = z.looseObject({
   updatedAt: isoTime.optional(),
 });
 
-const side = z.record(z.string(), z.unknown());
+/**
+ * A side of a replication: the handler's body schemas take it as `unknown` and parse it with
+ * one of these two (told apart by `vault`, parseSide), so the document shows both.
+ */
+const side = z.union([vaultSideSchema, bucketSideSchema]);
 const replicationSchema = z.looseObject({
   id: z.string(),
   state: z.string(),
@@ -484,7 +490,7 @@ export function routeTable(poolSize: number): Record<string, Operation> {
     },
     'POST /replications': {
       summary: 'Start a replication job',
-      body: { schema: jobRequestSchema },
+      body: { schema: jobRequestSchema.extend({ source: side, destination: side }) },
       responses: { 202: { description: 'started', schema: replicationSchema } },
     },
     'GET /replications': {
@@ -537,7 +543,7 @@ export function routeTable(poolSize: number): Record<string, Operation> {
     'PUT /vaults/{vault}/replication': {
       summary: "Set the vault's continuous replication rule",
       path: vault,
-      body: { schema: replicationRuleSchema },
+      body: { schema: replicationRuleSchema.extend({ destination: side }) },
       responses: { 200: { description: 'set', schema: replicationRuleAnswerSchema } },
     },
     'GET /vaults/{vault}/replication': {

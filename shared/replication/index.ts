@@ -56,7 +56,13 @@ export {
   type WorkerQueues,
 } from './ports.ts';
 export type { ReplicationRule } from './rule.ts';
-export { describeSide, isVaultSide, type Side } from './side.ts';
+export {
+  bucketSideSchema,
+  describeSide,
+  isVaultSide,
+  type Side,
+  vaultSideSchema,
+} from './side.ts';
 export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from './status.ts';
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
