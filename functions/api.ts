@@ -20,6 +20,7 @@ import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
 import { listenerRoutes } from './routes/listeners.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { replicationRoutes } from './routes/replication.ts';
 import { scanRoutes } from './routes/scan.ts';
@@ -46,6 +47,7 @@ const routes: Record<string, Route> = {
   ...scanRoutes(wireScanRules(rt)),
   ...accessRoutes(wireKeys(rt)),
   ...replicationRoutes(wireReplicationJobs(rt), continuous),
+  ...openApiRoutes(store.poolSize),
 };
 const explain = explainRoute(repair);
 

@@ -41,6 +41,8 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   // The report names the units and their state: no secret, but not for anyone with the URL.
   'GET /health': () => 'any signer',
   'POST /sessions': () => 'any signer',
+  // The API's description: the same for every caller, and names no vault.
+  'GET /openapi.json': () => 'any signer',
   'POST /admin/keys': () => 'admin of everything',
   'GET /admin/keys': () => 'admin of everything',
   'DELETE /admin/keys/{id}': () => 'admin of everything',

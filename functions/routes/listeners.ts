@@ -13,7 +13,7 @@ import { json, jsonBody, type Route } from '../http.ts';
 import { vaultParam } from './store.ts';
 
 /** A listener id as a client sends it back: bounded, checked before it becomes a table key. */
-const listenerIdSchema = resourceId();
+export const listenerIdSchema = resourceId();
 
 function idParam(event: Parameters<Route>[0]): string {
   return parseWith(listenerIdSchema, event.pathParameters?.id, { name: 'id' });

@@ -56,7 +56,7 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
   return parseUploadId(event.pathParameters?.upload);
 }
 
-const revisionIdSchema = resourceId();
+export const revisionIdSchema = resourceId();
 /** An object's headers, with its scan state (`x-dsn-scan-state`) for the reads here. */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
   return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };

@@ -12,7 +12,9 @@ export {
   expired,
   isWatchQueue,
   type Listener,
+  listenerRequestSchema,
   publicListener,
+  renewalSchema,
   type Target,
   WATCH_QUEUE_PREFIX,
 } from './listener.ts';

@@ -16,6 +16,7 @@ export {
   parseRebuildRequest,
   publicJob,
   type RebuildJob,
+  rebuildRequestSchema,
 } from './rebuild-job.ts';
 export { type RebuilderDeps, runRebuildStep, startRebuild } from './rebuilder.ts';
 export { Throttle } from './throttle.ts';

@@ -24,7 +24,7 @@ export interface ContinuousDeps {
   partSize: number;
 }
 
-const ruleSchema = strictObject({ destination: z.unknown() }, 'a replication rule field');
+export const ruleSchema = strictObject({ destination: z.unknown() }, 'a replication rule field');
 
 /**
  * Sets the vault's rule (replacing one there: its standing job is cancelled) and opens its

@@ -12,6 +12,7 @@ export {
   putReplicationRule,
   replicationBus,
   replicationTask,
+  ruleSchema as replicationRuleSchema,
 } from './continuous.ts';
 export {
   type ControllerDeps,
@@ -19,17 +20,26 @@ export {
   type Progress,
   runControllerStep,
 } from './controller.ts';
-export { type JobRequest, parseJobRequest, type ReplicationJob } from './job.ts';
+export {
+  type JobRequest,
+  jobRequestSchema,
+  parseJobRequest,
+  type ReplicationJob,
+} from './job.ts';
 export {
   cancelReplication,
   type JobsDeps,
+  jobIdSchema,
+  jobListQuerySchema,
   listReplications,
   listReplicationTasks,
   MAX_TASK_LIMIT,
   migrateReplicationTask,
+  migrateSchema,
   restartReplication,
   showReplication,
   startReplication,
+  taskQuerySchema,
 } from './jobs.ts';
 export { REBALANCE_THRESHOLD, type WorkerLoad } from './load-score.ts';
 export {
@@ -46,7 +56,13 @@ export {
   type WorkerQueues,
 } from './ports.ts';
 export type { ReplicationRule } from './rule.ts';
-export { describeSide, isVaultSide, type Side } from './side.ts';
+export {
+  bucketSideSchema,
+  describeSide,
+  isVaultSide,
+  type Side,
+  vaultSideSchema,
+} from './side.ts';
 export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from './status.ts';
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';

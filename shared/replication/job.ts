@@ -40,7 +40,7 @@ export interface ReplicationJob {
 }
 
 /** The body of `POST /replications`. */
-const requestSchema = strictObject(
+export const jobRequestSchema = strictObject(
   {
     source: z.unknown(),
     destination: z.unknown(),
@@ -59,7 +59,7 @@ export interface JobRequest {
 
 /** @throws InvalidParameterError naming the field (`source.vault`, `deleteExtraneous`). */
 export function parseJobRequest(body: unknown): JobRequest {
-  const raw = parseWith(requestSchema, body);
+  const raw = parseWith(jobRequestSchema, body);
   const source = parseSide(raw.source, 'source');
   const destination = parseSide(raw.destination, 'destination');
   return {

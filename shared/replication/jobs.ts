@@ -32,10 +32,10 @@ export interface JobsDeps {
 
 export const MAX_TASK_LIMIT = 1000;
 
-const idSchema = resourceId();
+export const jobIdSchema = resourceId();
 
 export function parseJobId(value: unknown, field = 'id'): string {
-  return parseWith(idSchema, value, { name: field });
+  return parseWith(jobIdSchema, value, { name: field });
 }
 
 async function jobOf(deps: Pick<JobsDeps, 'log'>, id: string): Promise<ReplicationJob> {
@@ -86,7 +86,7 @@ export async function startReplication(deps: JobsDeps, body: unknown) {
   return showReplication(deps, job.id);
 }
 
-const taskQuerySchema = strictObject(
+export const taskQuerySchema = strictObject(
   {
     state: z.enum(TASK_STATES, { error: `must be one of ${TASK_STATES.join(', ')}` }).optional(),
     limit: decimalInteger(1, MAX_TASK_LIMIT).optional(),
@@ -147,7 +147,10 @@ export async function cancelReplication(deps: JobsDeps, id: string) {
   return showReplication(deps, job.id);
 }
 
-const migrateSchema = strictObject({ to: z.number().int().min(0).optional() }, 'a migrate field');
+export const migrateSchema = strictObject(
+  { to: z.number().int().min(0).optional() },
+  'a migrate field',
+);
 
 /**
  * Moves a task's copy to another worker at its next part boundary: the current worker is asked
@@ -186,19 +189,18 @@ export async function migrateReplicationTask(
   return { id: task.id, from: holder ?? null, to: target };
 }
 
+/** The query of `GET /replications`. */
+export const jobListQuerySchema = strictObject(
+  { limit: decimalInteger(1, 100).optional(), cursor: z.string().max(2048).optional() },
+  'a query parameter',
+);
+
 /** Jobs, newest first. */
 export async function listReplications(
   deps: Pick<JobsDeps, 'log'>,
   query: Record<string, string | undefined>,
 ) {
-  const q = parseWith(
-    strictObject(
-      { limit: decimalInteger(1, 100).optional(), cursor: z.string().max(2048).optional() },
-      'a query parameter',
-    ),
-    query,
-    { name: 'query' },
-  );
+  const q = parseWith(jobListQuerySchema, query, { name: 'query' });
   const page = await deps.log.listJobs(q.limit ?? 50, q.cursor);
   return {
     replications: page.jobs.map((j) => ({

@@ -38,12 +38,12 @@ const endpointSchema = z.url({ error: 'must be an http(s) URL' }).refine(
   { error: 'must be https (plain http only on loopback)' },
 );
 
-const vaultSideSchema = strictObject(
+export const vaultSideSchema = strictObject(
   { vault: vaultNameSchema, prefix: prefixSchema },
   'a vault side field',
 );
 
-const bucketSideSchema = strictObject(
+export const bucketSideSchema = strictObject(
   {
     bucket: z.string().regex(BUCKET, 'must be an S3 bucket name'),
     endpoint: endpointSchema.optional(),

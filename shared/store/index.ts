@@ -23,6 +23,7 @@ export { type JanitorDeps, runJanitor } from './janitor.ts';
 export {
   type Listing,
   type ListingQuery,
+  listingQuerySchema,
   listObjects,
   MAX_LISTING_LIMIT,
   parseListingQuery,
@@ -56,7 +57,12 @@ export {
   quarantinedEvent,
   repairedEvent,
 } from './object-event.ts';
-export { MAX_KEY_BYTES, validateKey, validateKeyPrefix } from './object-key.ts';
+export {
+  MAX_KEY_BYTES,
+  objectKeySchema,
+  validateKey,
+  validateKeyPrefix,
+} from './object-key.ts';
 export type {
   DispersalQueue,
   EventBus,
@@ -105,6 +111,7 @@ export {
   type CreatedUpload,
   completeUpload,
   createUpload,
+  createUploadSchema,
   type DispersalMessage,
   disperseUpload,
   getUpload,
@@ -114,12 +121,19 @@ export {
   parseDispersalMessage,
   parsePartNumber,
   parseUploadId,
+  partParamSchema,
   putPart,
   UPLOAD_LIFETIME_MS,
   type UploadDeps,
+  uploadIdSchema,
 } from './upload.ts';
 export type { Upload, UploadState } from './upload-record.ts';
-export { type Vault, validateVaultName, vaultNameSchema } from './vault.ts';
+export {
+  createVaultRequestSchema,
+  type Vault,
+  validateVaultName,
+  vaultNameSchema,
+} from './vault.ts';
 export {
   CachingVaultStore,
   createVault,

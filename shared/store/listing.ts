@@ -34,7 +34,7 @@ export interface Listing {
 }
 
 /** The query string of `GET /vaults/{vault}/objects`; any other parameter is refused. */
-const listingQuerySchema = strictObject(
+export const listingQuerySchema = strictObject(
   {
     prefix: z.string().optional(),
     delimiter: z.literal('/', 'must be "/" (keys form a "/"-separated tree)').optional(),

@@ -72,7 +72,7 @@ export const createUploadSchema = strictObject(
 export const partNumberSchema = integer(1, MAX_PARTS, `must be an integer 1..${MAX_PARTS}`);
 
 /** A part number as the path spells it: `7`, never `7.0`, `07`, `0x7` or `7e0`. */
-const partParamSchema = decimalInteger(1, MAX_PARTS);
+export const partParamSchema = decimalInteger(1, MAX_PARTS);
 
 /** The part number in a path parameter. @throws InvalidParameterError on `part`. */
 export function parsePartNumber(text: unknown): number {
@@ -80,7 +80,7 @@ export function parsePartNumber(text: unknown): number {
 }
 
 /** An upload id as a client sends it back; see `resourceId`. */
-const uploadIdSchema = resourceId();
+export const uploadIdSchema = resourceId();
 
 /** The upload id in a path parameter. @throws InvalidParameterError on `upload`. */
 export function parseUploadId(text: unknown): string {

@@ -33,10 +33,12 @@ export {
 } from './work-item.ts';
 export {
   addWork,
+  addWorkSchema,
   cancelWork,
   explainWork,
   getWork,
   listWork,
+  listWorkSchema,
   type WorkListDeps,
   type WorkNudge,
 } from './work-list.ts';

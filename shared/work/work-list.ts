@@ -36,7 +36,7 @@ export const MAX_AFTER = 100;
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
-const addSchema = strictObject(
+export const addWorkSchema = strictObject(
   {
     op: z.string({ error: 'must name an op (a string)' }),
     args: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).default({}),
@@ -48,7 +48,7 @@ const addSchema = strictObject(
   'a work item field',
 );
 
-const listSchema = strictObject(
+export const listWorkSchema = strictObject(
   {
     state: z.enum(WORK_STATES).optional(),
     limit: decimalInteger(1, MAX_LIST_LIMIT).optional(),
@@ -67,7 +67,7 @@ export async function addWork(
   body: unknown,
 ): Promise<WorkRecord> {
   const vault = await deps.vaults.get(vaultName);
-  const request = parseWith(addSchema, body);
+  const request = parseWith(addWorkSchema, body);
   const args = deps.ops.parseArgs(request.op, request.args) as Record<string, unknown>;
   const after = [...new Set(request.after)];
   for (const [i, id] of after.entries()) {
@@ -121,7 +121,7 @@ export async function listWork(
   vaultName: string,
   query: unknown,
 ): Promise<{ items: WorkRecord[]; cursor?: string }> {
-  const q = parseWith(listSchema, query ?? {});
+  const q = parseWith(listWorkSchema, query ?? {});
   const vault = await deps.vaults.get(vaultName);
   const limit = q.limit ?? DEFAULT_LIST_LIMIT;
   const items: WorkRecord[] = [];

@@ -53,11 +53,27 @@ export function fetchAs(credentials: Credentials): typeof fetch {
 
 const signAsRoot = fetchAs(TEST_ROOT);
 
+/**
+ * With `DSN_TEST_VALIDATE_RESPONSES=1`, every JSON answer of a known route is checked against
+ * openapi.json (test/helpers/openapi-responses.ts): a mismatch makes the fetch throw.
+ */
+const checkResponse =
+  process.env.DSN_TEST_VALIDATE_RESPONSES === '1'
+    ? (await import('./openapi-responses.ts')).checkResponse
+    : undefined;
+
 globalThis.fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   const headers = new Headers(
     init?.headers ?? (input instanceof Request ? input.headers : undefined),
   );
-  if (!LOOPBACK.has(url.hostname) || isSigned(url, headers)) return unsignedFetch(input, init);
-  return signAsRoot(input, init);
+  if (!LOOPBACK.has(url.hostname)) return unsignedFetch(input, init);
+  const response = await (isSigned(url, headers) ? unsignedFetch : signAsRoot)(input, init);
+  if (checkResponse) {
+    const method = (
+      init?.method ?? (input instanceof Request ? input.method : 'GET')
+    ).toUpperCase();
+    await checkResponse(method, url, response.clone());
+  }
+  return response;
 };

@@ -1,0 +1,697 @@
+/**
+ * The API described for tools: an OpenAPI 3.1 document built from the zod schemas the handlers
+ * validate with (request bodies, path and query parameters), so nothing is written twice, plus
+ * zod schemas of each route's JSON answers and of the error body. Served at
+ * `GET /openapi.json`; the tests lint it, check it covers every route of serverless.yml, and
+ * check the answers of the integration tests against it.
+ */
+import { z } from 'zod';
+import { createKeySchema, createSessionSchema, policySchema } from '../../shared/access/index.ts';
+import {
+  listenerRequestSchema,
+  listenPathSchema,
+  renewalSchema,
+} from '../../shared/listeners/index.ts';
+import { explainPageSchema, rebuildRequestSchema } from '../../shared/repair/index.ts';
+import {
+  bucketSideSchema,
+  jobIdSchema,
+  jobListQuerySchema,
+  jobRequestSchema,
+  migrateSchema,
+  replicationRuleSchema,
+  taskQuerySchema,
+  vaultSideSchema,
+} from '../../shared/replication/index.ts';
+import {
+  createUploadSchema,
+  createVaultRequestSchema,
+  listingQuerySchema,
+  objectKeySchema,
+  partParamSchema,
+  uploadIdSchema,
+  vaultNameSchema,
+} from '../../shared/store/index.ts';
+import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
+import { json, type Route } from '../http.ts';
+import { listenerIdSchema } from './listeners.ts';
+import { revisionIdSchema } from './store.ts';
+
+/** The error body of every failed call (`WriteThresholdNotMet` adds `revision`, `failedUnits`). */
+export const errorBodySchema = z.strictObject({
+  error: z.looseObject({ code: z.string(), message: z.string() }),
+});
+
+/**
+ * The body of API Gateway's own answers, which never reach the handler: 503 when the function
+ * did not answer in time, 429 when throttled, 404 for a route it does not have, 500.
+ */
+export const gatewayErrorSchema = z.strictObject({ message: z.string() });
+
+const isoTime = z.string();
+const cursor = z.string().nullable();
+
+const vaultSchema = z.looseObject({
+  name: z.string(),
+  width: z.int(),
+  readThreshold: z.int(),
+  writeThreshold: z.int(),
+  segmentSize: z.int(),
+  units: z.array(z.int()),
+  address: z.string(),
+  createdAt: isoTime,
+});
+
+const healthSchema = z.strictObject({
+  status: z.enum(['ok', 'degraded']),
+  stage: z.string(),
+  checks: z.array(
+    z.strictObject({
+      name: z.string(),
+      ok: z.boolean(),
+      ms: z.number(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+
+const keySummarySchema = z.strictObject({
+  accessKeyId: z.string(),
+  policy: policySchema,
+  protected: z.boolean(),
+  state: z.enum(['active', 'disabled']),
+  createdAt: isoTime,
+});
+
+const issuedKeySchema = z.strictObject({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  policy: policySchema,
+  protected: z.boolean(),
+});
+
+const sessionSchema = z.strictObject({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  expiration: isoTime,
+  protected: z.boolean(),
+});
+
+const written = z.strictObject({
+  key: z.string(),
+  revision: z.string(),
+  size: z.int(),
+  sha256: z.string(),
+});
+
+const writePending = z.strictObject({
+  key: z.string(),
+  revision: z.string(),
+  state: z.literal('pending'),
+  poll: z.string(),
+});
+
+const listingSchema = z.strictObject({
+  objects: z.array(
+    z.strictObject({
+      key: z.string(),
+      size: z.int(),
+      revision: z.string(),
+      sha256: z.string(),
+      lastModified: isoTime.optional(),
+      scanState: z.string(),
+    }),
+  ),
+  commonPrefixes: z.array(z.string()),
+  cursor,
+});
+
+const revisionSchema = z.looseObject({
+  revision: z.string(),
+  key: z.string(),
+  state: z.string(),
+  createdAt: isoTime,
+});
+
+const uploadSchema = z.looseObject({
+  uploadId: z.string(),
+  vault: z.string(),
+  key: z.string(),
+  state: z.enum(['open', 'dispersing', 'committed', 'failed', 'pending']),
+  createdAt: isoTime,
+  expiresAt: isoTime,
+});
+
+const rebuildJobSchema = z.looseObject({
+  vault: z.string(),
+  id: z.string(),
+  state: z.string(),
+  phase: z.string(),
+  startedAt: isoTime,
+  updatedAt: isoTime,
+  etaSeconds: z.number().optional(),
+});
+
+const verdict = z.enum(['healthy', 'degraded', 'lost']);
+const explanationSchema = z.strictObject({
+  vault: z.string(),
+  key: z.string(),
+  revision: z.string(),
+  size: z.int(),
+  width: z.int(),
+  readThreshold: z.int(),
+  segmentCount: z.int(),
+  verdict,
+  minGood: z.int(),
+  cursor: z.int().nullable(),
+  segments: z.array(
+    z.strictObject({
+      segment: z.int(),
+      good: z.int(),
+      verdict,
+      pillars: z.array(z.looseObject({ bucket: z.string() })),
+    }),
+  ),
+});
+
+const workItemSchema = z.looseObject({
+  id: z.string(),
+  seq: z.int(),
+  op: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  after: z.array(z.string()),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  attempts: z.int(),
+  token: z.int(),
+  createdAt: isoTime,
+});
+
+const workExplanationSchema = z.strictObject({
+  id: z.string(),
+  state: z.string(),
+  threshold: z.int(),
+  units: z.array(z.looseObject({ unit: z.int() })),
+});
+
+const listenerSchema = z.looseObject({
+  id: z.string(),
+  path: z.string(),
+  recursive: z.boolean(),
+  events: z.array(z.string()),
+  target: z.looseObject({ type: z.enum(['sqs', 'webhook', 'lambda']) }),
+  node: z.int(),
+  createdAt: isoTime,
+  expiresAt: isoTime.optional(),
+});
+
+const listenerWithStatsSchema = listenerSchema.extend({
+  delivered: z.int(),
+  failed: z.int(),
+});
+
+const rulesSummarySchema = z.looseObject({
+  hashes: z.int(),
+  patterns: z.int(),
+  skipped: z.array(z.unknown()),
+  updatedAt: isoTime.optional(),
+});
+
+/**
+ * A side of a replication: the handler's body schemas take it as `unknown` and parse it with
+ * one of these two (told apart by `vault`, parseSide), so the document shows both.
+ */
+const side = z.union([vaultSideSchema, bucketSideSchema]);
+const replicationSchema = z.looseObject({
+  id: z.string(),
+  state: z.string(),
+  source: side,
+  destination: side,
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+});
+
+const replicationRuleAnswerSchema = z.strictObject({
+  vault: z.string(),
+  destination: side,
+  jobId: z.string(),
+  createdAt: isoTime,
+});
+
+/** One answer of a route: a JSON body with its schema, or none (`schema` absent). */
+interface Answer {
+  description: string;
+  schema?: z.ZodType;
+  /** A body that is not JSON: the object's bytes. */
+  bytes?: true;
+}
+
+interface Operation {
+  summary: string;
+  /** Path parameters by name, as `pathParameters` holds them (`key` for `{key+}`). */
+  path?: Record<string, z.ZodType>;
+  /** The query string: one schema of the whole object, as the handler checks it. */
+  query?: z.ZodType;
+  /** A JSON body (`required: false` for the routes that take an empty one too). */
+  body?:
+    | { schema: z.ZodType; required?: boolean }
+    | { bytes: 'application/octet-stream' | 'text/plain' };
+  responses: Record<number, Answer>;
+}
+
+const vault = { vault: vaultNameSchema };
+const objectPath = { vault: vaultNameSchema, key: objectKeySchema };
+const anyId = z.string().min(1);
+
+/**
+ * Every route of the API (keys as serverless.yml's `METHOD /path`), with the schemas the
+ * handlers use. `createVault` is sized by the pool, so the table is built for one.
+ */
+export function routeTable(poolSize: number): Record<string, Operation> {
+  return {
+    'GET /health': {
+      summary: 'Reachability of the deployment: tables, queues, units',
+      responses: {
+        200: { description: 'everything answered', schema: healthSchema },
+        503: { description: 'a probe failed', schema: healthSchema },
+      },
+    },
+    'GET /openapi.json': {
+      summary: 'This document',
+      responses: {
+        200: {
+          description: 'the OpenAPI 3.1 document',
+          schema: z.looseObject({ openapi: z.string() }),
+        },
+      },
+    },
+    'POST /vaults': {
+      summary: 'Create a vault',
+      body: { schema: createVaultRequestSchema(poolSize) },
+      responses: { 201: { description: 'created', schema: vaultSchema } },
+    },
+    'GET /vaults': {
+      summary: 'The vaults the caller may list',
+      responses: {
+        200: { description: 'vaults', schema: z.strictObject({ vaults: z.array(vaultSchema) }) },
+      },
+    },
+    'GET /vaults/{vault}': {
+      summary: 'A vault',
+      path: vault,
+      responses: { 200: { description: 'the vault', schema: vaultSchema } },
+    },
+    'PUT /vaults/{vault}/objects/{key+}': {
+      summary: 'Write an object (up to the inline limit; larger ones use a staged upload)',
+      path: objectPath,
+      body: { bytes: 'application/octet-stream' },
+      responses: {
+        201: { description: 'committed', schema: written },
+        202: {
+          description: 'dispersed, commit not yet seen: poll the revision',
+          schema: writePending,
+        },
+      },
+    },
+    'GET /vaults/{vault}/objects/{key+}': {
+      summary: 'Read an object (Range supported), or with `?explain` its slice map',
+      path: objectPath,
+      query: explainPageSchema.extend({ explain: z.string().optional() }),
+      responses: {
+        200: {
+          description: 'the bytes, or with `?explain` the explanation',
+          bytes: true,
+          schema: explanationSchema,
+        },
+        206: { description: 'the range asked for', bytes: true },
+        304: { description: 'If-None-Match matched' },
+        307: { description: 'larger than one response: follow Location to the reader' },
+      },
+    },
+    'HEAD /vaults/{vault}/objects/{key+}': {
+      summary: "An object's headers; content-length is its size",
+      path: objectPath,
+      responses: { 200: { description: 'exists' }, 404: { description: 'no such object' } },
+    },
+    'DELETE /vaults/{vault}/objects/{key+}': {
+      summary: 'Delete an object',
+      path: objectPath,
+      responses: { 204: { description: 'deleted' } },
+    },
+    'GET /vaults/{vault}/objects': {
+      summary: "List a vault's objects",
+      path: vault,
+      query: listingQuerySchema,
+      responses: { 200: { description: 'a page', schema: listingSchema } },
+    },
+    'GET /vaults/{vault}/revisions/{revision}': {
+      summary: 'The state of a write',
+      path: { ...vault, revision: revisionIdSchema },
+      responses: { 200: { description: 'the revision', schema: revisionSchema } },
+    },
+    'POST /vaults/{vault}/rebuild': {
+      summary: "Start the vault's rebuild",
+      path: vault,
+      body: { schema: rebuildRequestSchema, required: false },
+      responses: { 202: { description: 'started', schema: rebuildJobSchema } },
+    },
+    'GET /vaults/{vault}/rebuild': {
+      summary: "The vault's rebuild",
+      path: vault,
+      responses: { 200: { description: 'the job', schema: rebuildJobSchema } },
+    },
+    'POST /vaults/{vault}/uploads': {
+      summary: 'Open a staged (or presigned) upload',
+      path: vault,
+      body: { schema: createUploadSchema },
+      responses: { 201: { description: 'opened', schema: uploadSchema } },
+    },
+    'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': {
+      summary: 'Stage one part',
+      path: { ...vault, upload: uploadIdSchema, part: partParamSchema },
+      body: { bytes: 'application/octet-stream' },
+      responses: {
+        200: { description: 'staged', schema: z.strictObject({ part: z.int(), size: z.int() }) },
+      },
+    },
+    'POST /vaults/{vault}/uploads/{upload}/complete': {
+      summary: 'Complete an upload: its parts are dispersed',
+      path: { ...vault, upload: uploadIdSchema },
+      responses: {
+        202: { description: 'dispersing', schema: uploadSchema.extend({ poll: z.string() }) },
+      },
+    },
+    'GET /vaults/{vault}/uploads/{upload}': {
+      summary: 'An upload',
+      path: { ...vault, upload: uploadIdSchema },
+      responses: { 200: { description: 'the upload', schema: uploadSchema } },
+    },
+    'POST /vaults/{vault}/work': {
+      summary: 'Add a work item',
+      path: vault,
+      body: { schema: addWorkSchema },
+      responses: { 201: { description: 'added', schema: workItemSchema } },
+    },
+    'GET /vaults/{vault}/work': {
+      summary: "The vault's work items",
+      path: vault,
+      query: listWorkSchema,
+      responses: {
+        200: {
+          description: 'a page',
+          schema: z.strictObject({ items: z.array(workItemSchema), cursor: z.string().nullable() }),
+        },
+      },
+    },
+    'GET /vaults/{vault}/work/{id}': {
+      summary: 'A work item, or with `?explain` its function slices',
+      path: { ...vault, id: anyId },
+      query: z.strictObject({ explain: z.string().optional() }),
+      responses: {
+        200: { description: 'the item', schema: z.union([workItemSchema, workExplanationSchema]) },
+      },
+    },
+    'DELETE /vaults/{vault}/work/{id}': {
+      summary: 'Cancel a work item',
+      path: { ...vault, id: anyId },
+      responses: { 204: { description: 'cancelled' } },
+    },
+    'POST /vaults/{vault}/listeners': {
+      summary: 'Add a listener',
+      path: vault,
+      body: { schema: listenerRequestSchema },
+      responses: { 201: { description: 'added', schema: listenerSchema } },
+    },
+    'GET /vaults/{vault}/listeners': {
+      summary: "The vault's listeners",
+      path: vault,
+      query: z.strictObject({ path: listenPathSchema.optional() }),
+      responses: {
+        200: {
+          description: 'listeners',
+          schema: z.strictObject({ listeners: z.array(listenerSchema) }),
+        },
+      },
+    },
+    'GET /vaults/{vault}/listeners/{id}': {
+      summary: 'A listener with its delivery counts',
+      path: { ...vault, id: listenerIdSchema },
+      responses: { 200: { description: 'the listener', schema: listenerWithStatsSchema } },
+    },
+    'PATCH /vaults/{vault}/listeners/{id}': {
+      summary: 'Renew a temporary listener',
+      path: { ...vault, id: listenerIdSchema },
+      body: { schema: renewalSchema },
+      responses: { 200: { description: 'renewed', schema: listenerSchema } },
+    },
+    'DELETE /vaults/{vault}/listeners/{id}': {
+      summary: 'Remove a listener',
+      path: { ...vault, id: listenerIdSchema },
+      responses: { 204: { description: 'removed' } },
+    },
+    'PUT /admin/scan-rules': {
+      summary: 'Upload the scanner signature rules (ClamAV .hdb and .ndb lines)',
+      body: { bytes: 'text/plain' },
+      responses: {
+        200: { description: 'what was counted and skipped', schema: rulesSummarySchema },
+      },
+    },
+    'GET /admin/scan-rules': {
+      summary: 'The scan rules in force',
+      responses: {
+        200: { description: 'the rules', schema: rulesSummarySchema.extend({ text: z.string() }) },
+      },
+    },
+    'POST /admin/keys': {
+      summary: 'Create an access key (its secret is shown once)',
+      body: { schema: createKeySchema },
+      responses: { 201: { description: 'created', schema: issuedKeySchema } },
+    },
+    'GET /admin/keys': {
+      summary: 'The access keys',
+      responses: {
+        200: { description: 'keys', schema: z.strictObject({ keys: z.array(keySummarySchema) }) },
+      },
+    },
+    'DELETE /admin/keys/{id}': {
+      summary: 'Disable an access key',
+      path: { id: anyId },
+      responses: { 200: { description: 'disabled', schema: keySummarySchema } },
+    },
+    'POST /admin/keys/{id}/rotate': {
+      summary: 'Rotate an access key',
+      path: { id: anyId },
+      responses: { 201: { description: 'the new key', schema: issuedKeySchema } },
+    },
+    'POST /sessions': {
+      summary: "Temporary credentials with the caller's policy",
+      body: { schema: createSessionSchema, required: false },
+      responses: { 201: { description: 'issued', schema: sessionSchema } },
+    },
+    'POST /replications': {
+      summary: 'Start a replication job',
+      body: { schema: jobRequestSchema.extend({ source: side, destination: side }) },
+      responses: { 202: { description: 'started', schema: replicationSchema } },
+    },
+    'GET /replications': {
+      summary: 'Replication jobs, newest first',
+      query: jobListQuerySchema,
+      responses: {
+        200: {
+          description: 'a page',
+          schema: z.strictObject({ replications: z.array(replicationSchema), cursor }),
+        },
+      },
+    },
+    'GET /replications/{id}': {
+      summary: 'A replication job',
+      path: { id: jobIdSchema },
+      responses: { 200: { description: 'the job', schema: replicationSchema } },
+    },
+    'GET /replications/{id}/tasks': {
+      summary: "A page of the job's tasks",
+      path: { id: jobIdSchema },
+      query: taskQuerySchema,
+      responses: {
+        200: {
+          description: 'a page',
+          schema: z.strictObject({ tasks: z.array(z.looseObject({ id: z.string() })), cursor }),
+        },
+      },
+    },
+    'POST /replications/{id}/restart': {
+      summary: 'Restart a job',
+      path: { id: jobIdSchema },
+      responses: { 202: { description: 'restarted', schema: replicationSchema } },
+    },
+    'POST /replications/{id}/cancel': {
+      summary: 'Cancel a job',
+      path: { id: jobIdSchema },
+      responses: { 202: { description: 'cancelled', schema: replicationSchema } },
+    },
+    'POST /replications/{id}/tasks/{task}/migrate': {
+      summary: 'Move a copy to another worker',
+      path: { id: jobIdSchema, task: jobIdSchema },
+      body: { schema: migrateSchema, required: false },
+      responses: {
+        202: {
+          description: 'moving',
+          schema: z.strictObject({ id: z.string(), from: z.int().nullable(), to: z.int() }),
+        },
+      },
+    },
+    'PUT /vaults/{vault}/replication': {
+      summary: "Set the vault's continuous replication rule",
+      path: vault,
+      body: { schema: replicationRuleSchema.extend({ destination: side }) },
+      responses: { 200: { description: 'set', schema: replicationRuleAnswerSchema } },
+    },
+    'GET /vaults/{vault}/replication': {
+      summary: "The vault's replication rule",
+      path: vault,
+      responses: { 200: { description: 'the rule', schema: replicationRuleAnswerSchema } },
+    },
+    'DELETE /vaults/{vault}/replication': {
+      summary: "Remove the vault's replication rule",
+      path: vault,
+      responses: { 204: { description: 'removed' } },
+    },
+  };
+}
+
+/** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as a client sends it. */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  // Refinements and transforms (key rules, decimal digits) have no JSON Schema: the document
+  // shows the type they start from, and the handler's 400 says the rest.
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  return rest;
+}
+
+/** `{key+}` (API Gateway's greedy parameter) as OpenAPI names it: `{key}`, slashes allowed. */
+export function openApiPath(path: string): string {
+  return path.replace(/\{([A-Za-z]+)\+\}/g, '{$1}');
+}
+
+const ERROR = '#/components/schemas/Error';
+const GATEWAY_ERROR = '#/components/schemas/GatewayError';
+
+/** The OpenAPI 3.1 document of the API, for a pool of `poolSize` units. */
+export function openApiDocument(poolSize: number) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [route, op] of Object.entries(routeTable(poolSize))) {
+    const [method, path] = route.split(' ') as [string, string];
+    const parameters: unknown[] = [];
+    for (const [name, schema] of Object.entries(op.path ?? {}))
+      parameters.push({
+        name,
+        in: 'path',
+        required: true,
+        schema: jsonSchema(schema, 'input'),
+        ...(path.includes(`{${name}+}`)
+          ? { description: 'the rest of the path: may hold "/"' }
+          : {}),
+      });
+    if (op.query) {
+      const query = jsonSchema(op.query, 'input') as {
+        properties?: Record<string, unknown>;
+        required?: string[];
+      };
+      for (const [name, schema] of Object.entries(query.properties ?? {}))
+        parameters.push({
+          name,
+          in: 'query',
+          required: query.required?.includes(name) ?? false,
+          schema,
+        });
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, answer] of Object.entries(op.responses)) {
+      const content: Record<string, unknown> = {};
+      if (answer.schema)
+        content['application/json'] = { schema: jsonSchema(answer.schema, 'output') };
+      if (answer.bytes)
+        content['application/octet-stream'] = {
+          schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+        };
+      responses[status] = {
+        description: answer.description,
+        ...(Object.keys(content).length > 0 ? { content } : {}),
+      };
+    }
+    responses.default = {
+      description:
+        "an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{\"message\"}`",
+      content: {
+        'application/json': { schema: { oneOf: [{ $ref: ERROR }, { $ref: GATEWAY_ERROR }] } },
+      },
+    };
+    let requestBody: unknown;
+    if (op.body && 'schema' in op.body)
+      requestBody = {
+        required: op.body.required ?? true,
+        content: { 'application/json': { schema: jsonSchema(op.body.schema, 'input') } },
+      };
+    else if (op.body)
+      requestBody = {
+        required: true,
+        content: { [op.body.bytes]: { schema: { type: 'string' } } },
+      };
+    const key = openApiPath(path);
+    paths[key] ??= {};
+    (paths[key] as Record<string, unknown>)[method.toLowerCase()] = {
+      operationId: operationId(method, path),
+      summary: op.summary,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(requestBody ? { requestBody } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'dsn',
+      version: '0.1.0',
+      description:
+        'A dispersed storage network on serverless primitives. Every request is signed with AWS Signature Version 4, service `dsn`.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    security: [{ sigv4: [] }],
+    paths,
+    components: {
+      schemas: {
+        Error: jsonSchema(errorBodySchema, 'output'),
+        GatewayError: jsonSchema(gatewayErrorSchema, 'output'),
+      },
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'AWS Signature Version 4 (AWS4-HMAC-SHA256), service `dsn`, the region of the deployment; session credentials add `x-amz-security-token`.',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+      },
+    },
+  };
+}
+
+/** `GET /vaults/{vault}/objects/{key+}` as `getVaultsVaultObjectsKey`. */
+function operationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((w) => w.replace(/[{}+.]/g, ''))
+    .map((w) => w.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+  return method.toLowerCase() + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
+export function openApiRoutes(poolSize: number): Record<string, Route> {
+  let document: string | undefined;
+  return {
+    'GET /openapi.json': async () => {
+      document ??= JSON.stringify(openApiDocument(poolSize));
+      return { ...json(200, {}), body: document };
+    },
+  };
+}
