@@ -26,6 +26,8 @@ const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
 const LARGE = Number(process.env.DSN_BENCH_LARGE_MIB ?? 256) * MiB;
 const PART = 8 * MiB;
 const CONCURRENCY = 8;
+/** Objects of the warm-up job: enough for every worker's sandboxes to start. */
+const WARM = 16;
 
 const { s3, api, stop } = await startBenchCloud('dsn-bench-replication');
 const { runtime } = await import('../shared/aws/runtime.ts');
@@ -46,16 +48,16 @@ try {
     }),
   });
   if (created.status !== 201) throw new Error(`vault: ${created.status} ${await created.text()}`);
-  for (const bucket of ['bench-repl', 'bench-plain'])
+  for (const bucket of ['bench-warm', 'bench-repl', 'bench-plain'])
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 
   // Prepare: the source vault, written in this process (streamed, a segment at a time).
   const sizes: Array<[string, number]> = [];
   for (let i = 0; i < OBJECTS; i++) {
     const size = Math.round(4096 * ((8 * MiB) / 4096) ** Math.random());
-    sizes.push([`o/${String(i).padStart(4, '0')}`, size]);
+    sizes.push([`data/o/${String(i).padStart(4, '0')}`, size]);
   }
-  if (LARGE > 0) sizes.push(['large/one.bin', LARGE]);
+  if (LARGE > 0) sizes.push(['data/large/one.bin', LARGE]);
   const total = sizes.reduce((n, [, s]) => n + s, 0);
   for (const [key, size] of sizes) {
     async function* body() {
@@ -64,25 +66,67 @@ try {
     const out = await writeObject(d.writer, 'bench-src', key, body(), { waitMs: 60_000 });
     if (out.state !== 'committed') throw new Error(`${key}: ${out.state}`);
   }
+  // The warm-up job's objects, under their own prefix.
+  for (let i = 0; i < WARM; i++) {
+    async function* body() {
+      yield randomBytes(4096);
+    }
+    const out = await writeObject(d.writer, 'bench-src', `warm/${i}`, body(), {
+      waitMs: 60_000,
+    });
+    if (out.state !== 'committed') throw new Error(`warm/${i}: ${out.state}`);
+  }
   process.stdout.write(`source: ${sizes.length} objects, ${(total / MiB).toFixed(1)} MiB\n`);
 
-  // Ours: the replication job.
-  const t0 = performance.now();
-  const res = await api('/replications', {
-    method: 'POST',
-    body: JSON.stringify({ source: { vault: 'bench-src' }, destination: { bucket: 'bench-repl' } }),
-  });
-  if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
-  const { id } = (await res.json()) as { id: string };
-  for (;;) {
-    const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
-    if (job.state !== 'running') {
-      if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
-      break;
+  // A job from `prefix` of the source vault to `bucket`: seconds from the request to the job
+  // seen ended, and when its tasks ended (the workers' clocks, as logged; same machine).
+  const { wireReplicationJobs } = await import('../shared/aws/replication/wire.ts');
+  const log = wireReplicationJobs(runtime('bench')).log;
+  const runJob = async (prefix: string, bucket: string) => {
+    const t0 = performance.now();
+    const wall0 = Date.now();
+    const res = await api('/replications', {
+      method: 'POST',
+      body: JSON.stringify({ source: { vault: 'bench-src', prefix }, destination: { bucket } }),
+    });
+    if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: string };
+    for (;;) {
+      const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
+      if (job.state !== 'running') {
+        if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const ours = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const ends: number[] = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const page = await log.tasks(id, 500, cursor);
+      for (const t of page.tasks) if (t.finishedAt) ends.push(Date.parse(t.finishedAt) - wall0);
+      cursor = page.cursor;
+    }
+    ends.sort((a, b) => a - b);
+    const at = (q: number) =>
+      ((ends[Math.min(ends.length - 1, Math.floor(q * ends.length))] ?? 0) / 1000).toFixed(1);
+    return {
+      id,
+      seconds,
+      timeline: `first task done ${at(0)} s, median ${at(0.5)} s, last ${at(1)} s`,
+    };
+  };
+
+  // Cold: the first job of this cloud, which also starts every function's sandboxes (module
+  // loading on these two cores), as a deployment's first job after an idle spell would.
+  const cold = await runJob('warm/', 'bench-warm');
+  process.stdout.write(
+    `cold job (${WARM} objects of 4 KiB): ${cold.seconds.toFixed(1)} s (${cold.timeline})\n`,
+  );
+
+  // Ours: the replication job, on warm functions (the peer's process is warm too).
+  const job = await runJob('data/', 'bench-repl');
+  const ours = job.seconds;
+  process.stdout.write(`timed job: ${ours.toFixed(1)} s (${job.timeline})\n`);
 
   // Peer: the plain copy loop.
   const copyOne = async (key: string, size: number) => {
