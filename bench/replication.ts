@@ -8,8 +8,15 @@
  *   writing it with PutObject (multi-part upload in the same 8 MiB parts above that), with as
  *   many copies at once as the workers run (4 workers, 2 SQS pollers each on the local cloud).
  *
+ * - before both, a first job of 16 small objects starts the functions' sandboxes (printed: the
+ *   cold start of a job), since the peer runs in this already warm process.
+ * - migration pause: a job copying one large object is migrated between workers again and
+ *   again; from the stop sent (`migrate`) to the remainder started on the other worker, p50
+ *   against one part's copy time seen on the same copy.
+ *
  * The issue's scale is 500 objects of 4 KiB to 8 MiB (log-uniform) and one 256 MiB object;
- * `DSN_BENCH_OBJECTS` and `DSN_BENCH_LARGE_MIB` scale it down on a small machine.
+ * `DSN_BENCH_OBJECTS`, `DSN_BENCH_LARGE_MIB` and `DSN_BENCH_MIGRATE_MIB` (96) scale it down on
+ * a small machine. Not measured here: the restart overhead after a kill at 50%.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -26,6 +33,10 @@ const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
 const LARGE = Number(process.env.DSN_BENCH_LARGE_MIB ?? 256) * MiB;
 const PART = 8 * MiB;
 const CONCURRENCY = 8;
+/** Objects of the warm-up job: enough for every worker's sandboxes to start. */
+const WARM = 16;
+/** The object whose copy is migrated between workers, again and again (the migration pause). */
+const MIGRATE = Number(process.env.DSN_BENCH_MIGRATE_MIB ?? 96) * MiB;
 
 const { s3, api, stop } = await startBenchCloud('dsn-bench-replication');
 const { runtime } = await import('../shared/aws/runtime.ts');
@@ -46,16 +57,16 @@ try {
     }),
   });
   if (created.status !== 201) throw new Error(`vault: ${created.status} ${await created.text()}`);
-  for (const bucket of ['bench-repl', 'bench-plain'])
+  for (const bucket of ['bench-warm', 'bench-repl', 'bench-plain', 'bench-mig'])
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 
   // Prepare: the source vault, written in this process (streamed, a segment at a time).
   const sizes: Array<[string, number]> = [];
   for (let i = 0; i < OBJECTS; i++) {
     const size = Math.round(4096 * ((8 * MiB) / 4096) ** Math.random());
-    sizes.push([`o/${String(i).padStart(4, '0')}`, size]);
+    sizes.push([`data/o/${String(i).padStart(4, '0')}`, size]);
   }
-  if (LARGE > 0) sizes.push(['large/one.bin', LARGE]);
+  if (LARGE > 0) sizes.push(['data/large/one.bin', LARGE]);
   const total = sizes.reduce((n, [, s]) => n + s, 0);
   for (const [key, size] of sizes) {
     async function* body() {
@@ -64,25 +75,76 @@ try {
     const out = await writeObject(d.writer, 'bench-src', key, body(), { waitMs: 60_000 });
     if (out.state !== 'committed') throw new Error(`${key}: ${out.state}`);
   }
+  // The migration measure's object, under its own prefix.
+  if (MIGRATE > 0) {
+    async function* body() {
+      for (let at = 0; at < MIGRATE; at += 4 * MiB)
+        yield randomBytes(Math.min(4 * MiB, MIGRATE - at));
+    }
+    const out = await writeObject(d.writer, 'bench-src', 'mig/one.bin', body(), { waitMs: 60_000 });
+    if (out.state !== 'committed') throw new Error(`mig/one.bin: ${out.state}`);
+  }
+  // The warm-up job's objects, under their own prefix.
+  for (let i = 0; i < WARM; i++) {
+    async function* body() {
+      yield randomBytes(4096);
+    }
+    const out = await writeObject(d.writer, 'bench-src', `warm/${i}`, body(), {
+      waitMs: 60_000,
+    });
+    if (out.state !== 'committed') throw new Error(`warm/${i}: ${out.state}`);
+  }
   process.stdout.write(`source: ${sizes.length} objects, ${(total / MiB).toFixed(1)} MiB\n`);
 
-  // Ours: the replication job.
-  const t0 = performance.now();
-  const res = await api('/replications', {
-    method: 'POST',
-    body: JSON.stringify({ source: { vault: 'bench-src' }, destination: { bucket: 'bench-repl' } }),
-  });
-  if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
-  const { id } = (await res.json()) as { id: string };
-  for (;;) {
-    const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
-    if (job.state !== 'running') {
-      if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
-      break;
+  // A job from `prefix` of the source vault to `bucket`: seconds from the request to the job
+  // seen ended, and when its tasks ended (the workers' clocks, as logged; same machine).
+  const { wireReplicationJobs } = await import('../shared/aws/replication/wire.ts');
+  const log = wireReplicationJobs(runtime('bench')).log;
+  const runJob = async (prefix: string, bucket: string) => {
+    const t0 = performance.now();
+    const wall0 = Date.now();
+    const res = await api('/replications', {
+      method: 'POST',
+      body: JSON.stringify({ source: { vault: 'bench-src', prefix }, destination: { bucket } }),
+    });
+    if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: string };
+    for (;;) {
+      const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
+      if (job.state !== 'running') {
+        if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const ours = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const ends: number[] = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const page = await log.tasks(id, 500, cursor);
+      for (const t of page.tasks) if (t.finishedAt) ends.push(Date.parse(t.finishedAt) - wall0);
+      cursor = page.cursor;
+    }
+    ends.sort((a, b) => a - b);
+    const at = (q: number) =>
+      ((ends[Math.min(ends.length - 1, Math.floor(q * ends.length))] ?? 0) / 1000).toFixed(1);
+    return {
+      id,
+      seconds,
+      timeline: `first task done ${at(0)} s, median ${at(0.5)} s, last ${at(1)} s`,
+    };
+  };
+
+  // Cold: the first job of this cloud, which also starts every function's sandboxes (module
+  // loading on these two cores), as a deployment's first job after an idle spell would.
+  const cold = await runJob('warm/', 'bench-warm');
+  process.stdout.write(
+    `cold job (${WARM} objects of 4 KiB): ${cold.seconds.toFixed(1)} s (${cold.timeline})\n`,
+  );
+
+  // Ours: the replication job, on warm functions (the peer's process is warm too).
+  const job = await runJob('data/', 'bench-repl');
+  const ours = job.seconds;
+  process.stdout.write(`timed job: ${ours.toFixed(1)} s (${job.timeline})\n`);
 
   // Peer: the plain copy loop.
   const copyOne = async (key: string, size: number) => {
@@ -133,6 +195,78 @@ try {
   );
   const peer = (performance.now() - t1) / 1000;
 
+  // Migration pause: a job copying one large object; once it is running, `migrate` (the stop
+  // sent), then the time until the task runs on the worker it moved to (the remainder
+  // started), seen by polling its task every 25 ms. Again after each resumed part, while parts
+  // are left. One part's copy time, to compare with: the median gap between checkpoints seen.
+  const pauses: number[] = [];
+  const partGaps: number[] = [];
+  if (MIGRATE > 0) {
+    type Task = { id: string; state: string; partsDone?: number; destinationWorker: number | null };
+    const res = await api('/replications', {
+      method: 'POST',
+      body: JSON.stringify({
+        source: { vault: 'bench-src', prefix: 'mig/' },
+        destination: { bucket: 'bench-mig' },
+      }),
+    });
+    if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: string };
+    const look = async (): Promise<Task | undefined> =>
+      ((await (await api(`/replications/${id}/tasks`)).json()) as { tasks: Task[] }).tasks[0];
+    const tick = () => new Promise((r) => setTimeout(r, 25));
+    const parts = Math.ceil(MIGRATE / PART);
+    for (;;) {
+      const t = await look();
+      if (!t || t.state === 'done' || t.state === 'failed') break;
+      const done = t.partsDone ?? 0;
+      // Running, a part done since it started here, and at least two parts left to move.
+      if (t.state !== 'running' || done === 0 || parts - done < 2) {
+        await tick();
+        continue;
+      }
+      const started = done;
+      const sent = performance.now();
+      const m = await api(`/replications/${id}/tasks/${t.id}/migrate`, {
+        method: 'POST',
+        body: '{}',
+      });
+      if (m.status !== 202) {
+        await tick();
+        continue;
+      }
+      const { to } = (await m.json()) as { to: number };
+      let base = started;
+      for (;;) {
+        const n = await look();
+        if (!n || n.state === 'done' || n.state === 'failed') break;
+        if (n.state === 'running' && n.destinationWorker === to) {
+          pauses.push(performance.now() - sent);
+          base = n.partsDone ?? started;
+          break;
+        }
+        await tick();
+      }
+      // On the new worker: the gap between its first two checkpoints is one part's copy time;
+      // the next migration comes after them.
+      let first: number | undefined;
+      for (;;) {
+        const n = await look();
+        const at = n?.partsDone ?? parts;
+        if (!n || n.state === 'done' || n.state === 'failed' || at >= base + 2) {
+          if (first !== undefined && at === base + 2) partGaps.push(performance.now() - first);
+          break;
+        }
+        if (at === base + 1 && first === undefined) first = performance.now();
+        await tick();
+      }
+    }
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
+  };
+
   const mbps = (s: number) => (total / MiB / s).toFixed(1);
   const ratio = peer / ours;
   process.stdout.write(
@@ -143,6 +277,12 @@ try {
       `| replication job (4 workers) | ${mbps(ours)} | ${ours.toFixed(1)} |`,
       `| plain copy loop (dsn reader + PutObject, ${CONCURRENCY} at once) | ${mbps(peer)} | ${peer.toFixed(1)} |`,
       `| ratio (ours / plain) | ${ratio.toFixed(2)}x | target >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'} |`,
+      '',
+      `| migration of an in-flight ${(MIGRATE / MiB).toFixed(0)} MiB copy (${PART / MiB} MiB parts) | ms |`,
+      '| --- | ---: |',
+      `| pause, stop sent to remainder started: p50 of ${pauses.length} (${pauses.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses).toFixed(0)} |`,
+      `| one part's copy time (median gap between checkpoints, ${partGaps.length} seen) | ${median(partGaps).toFixed(0)} |`,
+      `| target: pause <= one part's copy time | ${median(pauses) <= median(partGaps) ? 'met' : 'MISSED'} |`,
       '',
     ].join('\n'),
   );

@@ -46,6 +46,9 @@ const PAGE = 500;
 /** Messages sent to a queue at a time (SQS SendMessageBatch takes ten). */
 const SEND_BATCH = 10;
 
+/** Tasks marked dispatched in the log at once, then sent, before the next ones. */
+const MARK_CHUNK = 40;
+
 async function job(deps: Pick<ControllerDeps, 'log'>, id: string): Promise<ReplicationJob> {
   const found = await deps.log.getJob(id);
   if (!found) throw new ReplicationNotFoundError(id);
@@ -95,31 +98,48 @@ async function send(
   loads: WorkerLoad[],
   to?: number,
 ): Promise<number> {
-  const byWorker = new Map<number, TaskMessage[]>();
-  // Largest first, so the greedy assignment spreads bytes evenly.
-  for (const t of [...tasks].sort((a, b) => b.size - a.size)) {
-    const target = to === undefined ? targetOf(t, loads) : (loads[to] as WorkerLoad);
-    const attempt = t.attempts + 1;
-    const ok = await deps.log.markDispatched(t, {
-      attempt,
-      round: j.round,
-      worker: target.worker,
-      keepSource: t.partsDone > 0 || t.state === 'stopped',
-    });
-    if (!ok) continue;
-    if (t.state === 'stopped') await deps.log.countJob(j.id, 'migrations');
-    target.load += remainingBytes(t, j.partSize);
-    target.tasks += 1;
-    const list = byWorker.get(target.worker) ?? [];
-    list.push({ jobId: j.id, taskId: t.id, attempt });
-    byWorker.set(target.worker, list);
-  }
+  // Largest first, so the greedy assignment spreads bytes evenly. The log is marked a chunk at a
+  // time, its marks at once, and each chunk is sent before the next is marked: the first copies
+  // start after one chunk's round trips, not after one per task of the whole job.
+  const sorted = [...tasks].sort((a, b) => b.size - a.size);
   let sent = 0;
-  for (const [worker, messages] of byWorker) {
-    for (let i = 0; i < messages.length; i += SEND_BATCH) {
-      await deps.queues.send(worker, messages.slice(i, i + SEND_BATCH));
-      sent += Math.min(SEND_BATCH, messages.length - i);
-      if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
+  for (let i = 0; i < sorted.length; i += MARK_CHUNK) {
+    const chunk = sorted.slice(i, i + MARK_CHUNK).map((t) => {
+      const target = to === undefined ? targetOf(t, loads) : (loads[to] as WorkerLoad);
+      const bytes = remainingBytes(t, j.partSize);
+      target.load += bytes;
+      target.tasks += 1;
+      return { t, target, bytes, attempt: t.attempts + 1 };
+    });
+    const marked = await Promise.all(
+      chunk.map(({ t, target, attempt }) =>
+        deps.log.markDispatched(t, {
+          attempt,
+          round: j.round,
+          worker: target.worker,
+          keepSource: t.partsDone > 0 || t.state === 'stopped',
+        }),
+      ),
+    );
+    const byWorker = new Map<number, TaskMessage[]>();
+    for (const [n, c] of chunk.entries()) {
+      if (!marked[n]) {
+        // Another dispatch took it first.
+        c.target.load -= c.bytes;
+        c.target.tasks -= 1;
+        continue;
+      }
+      if (c.t.state === 'stopped') await deps.log.countJob(j.id, 'migrations');
+      const list = byWorker.get(c.target.worker) ?? [];
+      list.push({ jobId: j.id, taskId: c.t.id, attempt: c.attempt });
+      byWorker.set(c.target.worker, list);
+    }
+    for (const [worker, messages] of byWorker) {
+      for (let k = 0; k < messages.length; k += SEND_BATCH) {
+        await deps.queues.send(worker, messages.slice(k, k + SEND_BATCH));
+        sent += Math.min(SEND_BATCH, messages.length - k);
+        if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
+      }
     }
   }
   return sent;

@@ -45,9 +45,12 @@ async function collect(body: AsyncIterable<Uint8Array>, length: number): Promise
 
 /** Runs the task a message names, unless the message is stale (a later attempt, a done task). */
 export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskOutcome> {
-  const job = await deps.log.getJob(msg.jobId);
+  // Both reads at once: one round trip before the copy, not two.
+  const [job, task] = await Promise.all([
+    deps.log.getJob(msg.jobId),
+    deps.log.getTask(msg.jobId, msg.taskId),
+  ]);
   if (job?.state !== 'running') return 'stale';
-  const task = await deps.log.getTask(msg.jobId, msg.taskId);
   if (!task || task.state === 'done' || task.attempts !== msg.attempt) return 'stale';
   const report = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
     deps.statuses.send({
@@ -76,7 +79,14 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
       modifiedAt: task.modifiedAt,
       ...(task.sha256 ? { sha256: task.sha256 } : {}),
     };
-    if (sameObject(planned, await destination.head(task.destinationKey))) {
+    // A whole-object copy reports `started` while it looks (one round trip, not two); a late
+    // `started` never reopens a task the `done` below ends.
+    const whole = partCount(task.size, job.partSize) === 0 && task.state !== 'stopping';
+    const [found] = await Promise.all([
+      destination.head(task.destinationKey),
+      whole ? report('started') : undefined,
+    ]);
+    if (sameObject(planned, found)) {
       await report('done', { bytes: 0 });
       return 'skipped';
     }
@@ -95,7 +105,6 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
       return 'stopped';
     }
     if (parts === 0) {
-      await report('started');
       await destination.put(task.destinationKey, task.size, source.read(task.key, 0, task.size));
       await deps.crash('after-copy', task.key);
       await report('done', { bytes: task.size });
