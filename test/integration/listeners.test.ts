@@ -381,13 +381,24 @@ describe('listeners on the local cloud', () => {
     try {
       await listen({ path: 'race', target: { type: 'webhook', url: hook.url } });
 
+      // Twenty execution environments of the api (and of its authorizer) warm first, as a
+      // deployment under traffic has them: twenty cold starts at once on two cores can outlast
+      // the API's 30 s before any PUT is tallied, and that is not what this test is about.
+      const warm = await Promise.all(Array.from({ length: 20 }, () => api('/health')));
+      assert.deepEqual(
+        warm.map((r) => r.status),
+        warm.map(() => 200),
+      );
+
       // Act
       const answers = await Promise.all(
         Array.from({ length: 20 }, (_, i) => put('race', `version ${i}`)),
       );
 
-      // Assess
-      for (const res of answers) assert.equal(res.status, 201, await res.clone().text());
+      // Assess: each write committed (201), or was accepted and commits later (202: its
+      // event comes all the same).
+      for (const res of answers)
+        assert.ok([201, 202].includes(res.status), `${res.status} ${await res.clone().text()}`);
       await eventually(
         async () => (hook.calls.length >= 20 ? true : undefined),
         '20 events',

@@ -113,15 +113,19 @@ describe('local cloud, provisioned from the fixture serverless.yml', () => {
     for (const body of ['ok-1', 'fail-1', 'ok-2']) {
       await c.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
     }
-    const dead = await eventually(async () => {
-      const { Messages } = await c.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: cloud.ref('WorkDeadLetterQueue'),
-          WaitTimeSeconds: 1,
-        }),
-      );
-      return Messages?.[0];
-    }, 'the failing record in the DLQ');
+    const dead = await eventually(
+      async () => {
+        const { Messages } = await c.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: cloud.ref('WorkDeadLetterQueue'),
+            WaitTimeSeconds: 1,
+          }),
+        );
+        return Messages?.[0];
+      },
+      'the failing record in the DLQ',
+      30_000,
+    );
 
     // Assess
     assert.equal(dead.Body, 'fail-1');
