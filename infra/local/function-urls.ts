@@ -6,8 +6,9 @@
  * one chunk in flight at a time (invoker.ts), so a large read streams in bounded memory; in
  * `BUFFERED` mode the result is written as the HTTP API writes one.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { buildEvent, LAMBDA_MAX_REQUEST, writeProxyResult } from './http-api.ts';
+import { readBody, sendJson } from './http-body.ts';
 import type { ResponseSink } from './invoker.ts';
 import { listenLoopback } from './ports.ts';
 import type { ServiceFunction } from './service.ts';
@@ -29,23 +30,7 @@ export interface FunctionUrlHandle {
 
 /** Lambda's answer when the function fails before any byte went out. */
 function lambdaError(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ Message: message });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > LAMBDA_MAX_REQUEST) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  sendJson(res, status, { Message: message });
 }
 
 /** A sink writing a streamed invocation to `res`, waiting for the client at each chunk. */
@@ -81,7 +66,7 @@ export async function startFunctionUrl(
   const streaming = fn.url.invokeMode === 'RESPONSE_STREAM';
   const server = createServer(async (req, res) => {
     try {
-      const body = await readBody(req);
+      const body = await readBody(req, LAMBDA_MAX_REQUEST);
       if (!body) return lambdaError(res, 413, 'Request must be smaller than 6291456 bytes');
       const event = buildEvent(req, body, { routeKey: '$default' }, {}, opts.accountId);
       if (!streaming) {

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readBody, sendJson } from './http-body.ts';
 import { listenLoopback } from './ports.ts';
 import type { HttpApiEventSource } from './service.ts';
 
@@ -91,23 +92,7 @@ function clfTime(d: Date): string {
 }
 
 function gatewayError(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ message });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > HTTP_API_MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  sendJson(res, status, { message });
 }
 
 /**
@@ -283,7 +268,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
         req.resume();
         return gatewayError(res, 404, 'Not Found');
       }
-      const body = await readBody(req);
+      const body = await readBody(req, HTTP_API_MAX_BODY);
       if (!body) return gatewayError(res, 413, 'Request Entity Too Large');
       const params = Object.fromEntries(
         Object.entries(found.params).map(([k, v]) => [k, decodePathSegment(v) as string]),

@@ -16,6 +16,8 @@
  * operations are not emulated (404 `UnknownOperationException`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { LAMBDA_MAX_REQUEST } from './http-api.ts';
+import { readBody, sendJson } from './http-body.ts';
 import { listenLoopback } from './ports.ts';
 
 export interface LambdaApiOptions {
@@ -45,7 +47,7 @@ export interface LambdaApi {
 
 const INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /** Invoke's payload limit for a synchronous call (6 MB); larger bodies are refused unread. */
-const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const MAX_PAYLOAD_BYTES = LAMBDA_MAX_REQUEST;
 
 /** An error in the shape the SDK's REST-JSON protocol reads: the type in a header and the body. */
 export function sendLambdaError(
@@ -54,24 +56,12 @@ export function sendLambdaError(
   type: string,
   message: string,
 ): void {
-  const body = JSON.stringify({ Type: status < 500 ? 'User' : 'Service', message });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-errortype': type,
-  });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  sendJson(
+    res,
+    status,
+    { Type: status < 500 ? 'User' : 'Service', message },
+    { 'x-amzn-errortype': type },
+  );
 }
 
 /** The error document Lambda returns for a function that threw. */
@@ -115,7 +105,7 @@ export async function startLambdaApi(opts: LambdaApiOptions): Promise<LambdaApi>
         `Function not found: ${opts.arnOf(name)}`,
       );
     }
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_PAYLOAD_BYTES);
     if (raw === undefined)
       return sendLambdaError(
         res,
