@@ -6,7 +6,7 @@
  * check the answers of the integration tests against it.
  */
 import { z } from 'zod';
-import { createKeySchema, createSessionSchema, policySchema } from '../../shared/access/index.ts';
+import { createKeySchema, createSessionSchema } from '../../shared/access/index.ts';
 import {
   listenerRequestSchema,
   listenPathSchema,
@@ -14,14 +14,12 @@ import {
 } from '../../shared/listeners/index.ts';
 import { explainPageSchema, rebuildRequestSchema } from '../../shared/repair/index.ts';
 import {
-  bucketSideSchema,
   jobIdSchema,
   jobListQuerySchema,
   jobRequestSchema,
   migrateSchema,
   replicationRuleSchema,
   taskQuerySchema,
-  vaultSideSchema,
 } from '../../shared/replication/index.ts';
 import {
   createUploadSchema,
@@ -35,208 +33,32 @@ import {
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { json, type Route } from '../http.ts';
 import { listenerIdSchema } from './listeners.ts';
-import { revisionIdSchema } from './store.ts';
-
-/** The error body of every failed call (`WriteThresholdNotMet` adds `revision`, `failedUnits`). */
-export const errorBodySchema = z.strictObject({
-  error: z.looseObject({ code: z.string(), message: z.string() }),
-});
-
-/**
- * The body of API Gateway's own answers, which never reach the handler: 503 when the function
- * did not answer in time, 429 when throttled, 404 for a route it does not have, 500.
- */
-export const gatewayErrorSchema = z.strictObject({ message: z.string() });
-
-const isoTime = z.string();
-const cursor = z.string().nullable();
-
-const vaultSchema = z.looseObject({
-  name: z.string(),
-  width: z.int(),
-  readThreshold: z.int(),
-  writeThreshold: z.int(),
-  segmentSize: z.int(),
-  units: z.array(z.int()),
-  address: z.string(),
-  createdAt: isoTime,
-});
-
-const healthSchema = z.strictObject({
-  status: z.enum(['ok', 'degraded']),
-  stage: z.string(),
-  checks: z.array(
-    z.strictObject({
-      name: z.string(),
-      ok: z.boolean(),
-      ms: z.number(),
-      error: z.string().optional(),
-    }),
-  ),
-});
-
-const keySummarySchema = z.strictObject({
-  accessKeyId: z.string(),
-  policy: policySchema,
-  protected: z.boolean(),
-  state: z.enum(['active', 'disabled']),
-  createdAt: isoTime,
-});
-
-const issuedKeySchema = z.strictObject({
-  accessKeyId: z.string(),
-  secretAccessKey: z.string(),
-  policy: policySchema,
-  protected: z.boolean(),
-});
-
-const sessionSchema = z.strictObject({
-  accessKeyId: z.string(),
-  secretAccessKey: z.string(),
-  sessionToken: z.string(),
-  expiration: isoTime,
-  protected: z.boolean(),
-});
-
-const written = z.strictObject({
-  key: z.string(),
-  revision: z.string(),
-  size: z.int(),
-  sha256: z.string(),
-});
-
-const writePending = z.strictObject({
-  key: z.string(),
-  revision: z.string(),
-  state: z.literal('pending'),
-  poll: z.string(),
-});
-
-const listingSchema = z.strictObject({
-  objects: z.array(
-    z.strictObject({
-      key: z.string(),
-      size: z.int(),
-      revision: z.string(),
-      sha256: z.string(),
-      lastModified: isoTime.optional(),
-      scanState: z.string(),
-    }),
-  ),
-  commonPrefixes: z.array(z.string()),
+import {
   cursor,
-});
-
-const revisionSchema = z.looseObject({
-  revision: z.string(),
-  key: z.string(),
-  state: z.string(),
-  createdAt: isoTime,
-});
-
-const uploadSchema = z.looseObject({
-  uploadId: z.string(),
-  vault: z.string(),
-  key: z.string(),
-  state: z.enum(['open', 'dispersing', 'committed', 'failed', 'pending']),
-  createdAt: isoTime,
-  expiresAt: isoTime,
-});
-
-const rebuildJobSchema = z.looseObject({
-  vault: z.string(),
-  id: z.string(),
-  state: z.string(),
-  phase: z.string(),
-  startedAt: isoTime,
-  updatedAt: isoTime,
-  etaSeconds: z.number().optional(),
-});
-
-const verdict = z.enum(['healthy', 'degraded', 'lost']);
-const explanationSchema = z.strictObject({
-  vault: z.string(),
-  key: z.string(),
-  revision: z.string(),
-  size: z.int(),
-  width: z.int(),
-  readThreshold: z.int(),
-  segmentCount: z.int(),
-  verdict,
-  minGood: z.int(),
-  cursor: z.int().nullable(),
-  segments: z.array(
-    z.strictObject({
-      segment: z.int(),
-      good: z.int(),
-      verdict,
-      pillars: z.array(z.looseObject({ bucket: z.string() })),
-    }),
-  ),
-});
-
-const workItemSchema = z.looseObject({
-  id: z.string(),
-  seq: z.int(),
-  op: z.string(),
-  args: z.record(z.string(), z.unknown()),
-  after: z.array(z.string()),
-  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
-  attempts: z.int(),
-  token: z.int(),
-  createdAt: isoTime,
-});
-
-const workExplanationSchema = z.strictObject({
-  id: z.string(),
-  state: z.string(),
-  threshold: z.int(),
-  units: z.array(z.looseObject({ unit: z.int() })),
-});
-
-const listenerSchema = z.looseObject({
-  id: z.string(),
-  path: z.string(),
-  recursive: z.boolean(),
-  events: z.array(z.string()),
-  target: z.looseObject({ type: z.enum(['sqs', 'webhook', 'lambda']) }),
-  node: z.int(),
-  createdAt: isoTime,
-  expiresAt: isoTime.optional(),
-});
-
-const listenerWithStatsSchema = listenerSchema.extend({
-  delivered: z.int(),
-  failed: z.int(),
-});
-
-const rulesSummarySchema = z.looseObject({
-  hashes: z.int(),
-  patterns: z.int(),
-  skipped: z.array(z.unknown()),
-  updatedAt: isoTime.optional(),
-});
-
-/**
- * A side of a replication: the handler's body schemas take it as `unknown` and parse it with
- * one of these two (told apart by `vault`, parseSide), so the document shows both.
- */
-const side = z.union([vaultSideSchema, bucketSideSchema]);
-const replicationSchema = z.looseObject({
-  id: z.string(),
-  state: z.string(),
-  source: side,
-  destination: side,
-  startedAt: isoTime,
-  finishedAt: isoTime.optional(),
-});
-
-const replicationRuleAnswerSchema = z.strictObject({
-  vault: z.string(),
-  destination: side,
-  jobId: z.string(),
-  createdAt: isoTime,
-});
+  errorBodySchema,
+  explanationSchema,
+  gatewayErrorSchema,
+  healthSchema,
+  issuedKeySchema,
+  keySummarySchema,
+  listenerSchema,
+  listenerWithStatsSchema,
+  listingSchema,
+  rebuildJobSchema,
+  replicationRuleAnswerSchema,
+  replicationSchema,
+  revisionSchema,
+  rulesSummarySchema,
+  sessionSchema,
+  side,
+  uploadSchema,
+  vaultSchema,
+  workExplanationSchema,
+  workItemSchema,
+  writePending,
+  written,
+} from './openapi-responses.ts';
+import { revisionIdSchema } from './store.ts';
 
 /** One answer of a route: a JSON body with its schema, or none (`schema` absent). */
 interface Answer {

@@ -1,0 +1,208 @@
+/**
+ * The API's answers as zod schemas: the JSON each route returns and the error bodies, which
+ * the OpenAPI document (openapi.ts) publishes and the tests check real answers against.
+ */
+import { z } from 'zod';
+import { policySchema } from '../../shared/access/index.ts';
+import { bucketSideSchema, vaultSideSchema } from '../../shared/replication/index.ts';
+
+/** The error body of every failed call (`WriteThresholdNotMet` adds `revision`, `failedUnits`). */
+export const errorBodySchema = z.strictObject({
+  error: z.looseObject({ code: z.string(), message: z.string() }),
+});
+
+/**
+ * The body of API Gateway's own answers, which never reach the handler: 503 when the function
+ * did not answer in time, 429 when throttled, 404 for a route it does not have, 500.
+ */
+export const gatewayErrorSchema = z.strictObject({ message: z.string() });
+
+export const isoTime = z.string();
+export const cursor = z.string().nullable();
+
+export const vaultSchema = z.looseObject({
+  name: z.string(),
+  width: z.int(),
+  readThreshold: z.int(),
+  writeThreshold: z.int(),
+  segmentSize: z.int(),
+  units: z.array(z.int()),
+  address: z.string(),
+  createdAt: isoTime,
+});
+
+export const healthSchema = z.strictObject({
+  status: z.enum(['ok', 'degraded']),
+  stage: z.string(),
+  checks: z.array(
+    z.strictObject({
+      name: z.string(),
+      ok: z.boolean(),
+      ms: z.number(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+
+export const keySummarySchema = z.strictObject({
+  accessKeyId: z.string(),
+  policy: policySchema,
+  protected: z.boolean(),
+  state: z.enum(['active', 'disabled']),
+  createdAt: isoTime,
+});
+
+export const issuedKeySchema = z.strictObject({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  policy: policySchema,
+  protected: z.boolean(),
+});
+
+export const sessionSchema = z.strictObject({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  expiration: isoTime,
+  protected: z.boolean(),
+});
+
+export const written = z.strictObject({
+  key: z.string(),
+  revision: z.string(),
+  size: z.int(),
+  sha256: z.string(),
+});
+
+export const writePending = z.strictObject({
+  key: z.string(),
+  revision: z.string(),
+  state: z.literal('pending'),
+  poll: z.string(),
+});
+
+export const listingSchema = z.strictObject({
+  objects: z.array(
+    z.strictObject({
+      key: z.string(),
+      size: z.int(),
+      revision: z.string(),
+      sha256: z.string(),
+      lastModified: isoTime.optional(),
+      scanState: z.string(),
+    }),
+  ),
+  commonPrefixes: z.array(z.string()),
+  cursor,
+});
+
+export const revisionSchema = z.looseObject({
+  revision: z.string(),
+  key: z.string(),
+  state: z.string(),
+  createdAt: isoTime,
+});
+
+export const uploadSchema = z.looseObject({
+  uploadId: z.string(),
+  vault: z.string(),
+  key: z.string(),
+  state: z.enum(['open', 'dispersing', 'committed', 'failed', 'pending']),
+  createdAt: isoTime,
+  expiresAt: isoTime,
+});
+
+export const rebuildJobSchema = z.looseObject({
+  vault: z.string(),
+  id: z.string(),
+  state: z.string(),
+  phase: z.string(),
+  startedAt: isoTime,
+  updatedAt: isoTime,
+  etaSeconds: z.number().optional(),
+});
+
+export const verdict = z.enum(['healthy', 'degraded', 'lost']);
+export const explanationSchema = z.strictObject({
+  vault: z.string(),
+  key: z.string(),
+  revision: z.string(),
+  size: z.int(),
+  width: z.int(),
+  readThreshold: z.int(),
+  segmentCount: z.int(),
+  verdict,
+  minGood: z.int(),
+  cursor: z.int().nullable(),
+  segments: z.array(
+    z.strictObject({
+      segment: z.int(),
+      good: z.int(),
+      verdict,
+      pillars: z.array(z.looseObject({ bucket: z.string() })),
+    }),
+  ),
+});
+
+export const workItemSchema = z.looseObject({
+  id: z.string(),
+  seq: z.int(),
+  op: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  after: z.array(z.string()),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  attempts: z.int(),
+  token: z.int(),
+  createdAt: isoTime,
+});
+
+export const workExplanationSchema = z.strictObject({
+  id: z.string(),
+  state: z.string(),
+  threshold: z.int(),
+  units: z.array(z.looseObject({ unit: z.int() })),
+});
+
+export const listenerSchema = z.looseObject({
+  id: z.string(),
+  path: z.string(),
+  recursive: z.boolean(),
+  events: z.array(z.string()),
+  target: z.looseObject({ type: z.enum(['sqs', 'webhook', 'lambda']) }),
+  node: z.int(),
+  createdAt: isoTime,
+  expiresAt: isoTime.optional(),
+});
+
+export const listenerWithStatsSchema = listenerSchema.extend({
+  delivered: z.int(),
+  failed: z.int(),
+});
+
+export const rulesSummarySchema = z.looseObject({
+  hashes: z.int(),
+  patterns: z.int(),
+  skipped: z.array(z.unknown()),
+  updatedAt: isoTime.optional(),
+});
+
+/**
+ * A side of a replication: the handler's body schemas take it as `unknown` and parse it with
+ * one of these two (told apart by `vault`, parseSide), so the document shows both.
+ */
+export const side = z.union([vaultSideSchema, bucketSideSchema]);
+export const replicationSchema = z.looseObject({
+  id: z.string(),
+  state: z.string(),
+  source: side,
+  destination: side,
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+});
+
+export const replicationRuleAnswerSchema = z.strictObject({
+  vault: z.string(),
+  destination: side,
+  jobId: z.string(),
+  createdAt: isoTime,
+});
