@@ -66,6 +66,9 @@ export function registerWatchCommand(program: Command, { run }: CommandContext):
           out: (line) => process.stdout.write(`${line}\n`),
           note: (line) => process.stderr.write(`dsn watch: ${line}\n`),
         });
+        // Its listener and queue are gone: end now, whatever socket an aborted long poll or a
+        // keep-alive agent still holds open (one kept a stopped watch alive for 20 s in CI).
+        process.stdout.write('', () => process.exit(process.exitCode ?? 0));
       }),
     );
 }
