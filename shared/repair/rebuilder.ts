@@ -326,14 +326,16 @@ class Step {
     await this.deps.throttle.take(read);
     if (health.verdict === 'healthy') return;
     if (health.verdict === 'lost') {
-      this.job.segmentsLost++;
       const lost = { key: entry.key, revision: entry.revision, segment, good: health.good };
-      if (
-        this.job.lost.length < LOST_LISTED &&
-        !this.job.lost.some((l) => l.key === lost.key && l.segment === segment)
-      ) {
-        this.job.lost.push(lost);
-      }
+      // A segment is met twice when a read reported it to the repair queue and the scan reaches
+      // it too, or when a step that checkpointed past it crashes and the next resumes before
+      // it: it is counted once (past LOST_LISTED, where the list stops, it may be counted again).
+      const listed = this.job.lost.some(
+        (l) => l.key === lost.key && l.revision === lost.revision && l.segment === segment,
+      );
+      if (listed) return;
+      this.job.segmentsLost++;
+      if (this.job.lost.length < LOST_LISTED) this.job.lost.push(lost);
       if (!this.announced.has(entry.revision)) {
         this.announced.add(entry.revision);
         await this.deps.events.publish(lostEvent(entry, new Date(this.now())));

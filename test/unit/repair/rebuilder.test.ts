@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { codecFor } from '../../../shared/codec/codecs.ts';
+import { encodeSegment } from '../../../shared/codec/segment.ts';
+import { encodeSlice, s3Crc32 } from '../../../shared/codec/slice-header.ts';
+import { formatSliceName } from '../../../shared/codec/slice-name.ts';
 import { RebuildRestartTooSoonError } from '../../../shared/errors.ts';
 import type { QueuedDamage } from '../../../shared/repair/ports.ts';
 import { newRebuildJob, type RebuildJob } from '../../../shared/repair/rebuild-job.ts';
@@ -9,6 +14,8 @@ import {
   startRebuild,
 } from '../../../shared/repair/rebuilder.ts';
 import { Throttle } from '../../../shared/repair/throttle.ts';
+import type { IndexEntry } from '../../../shared/store/ports.ts';
+import { newRevisionId, objectIdOf } from '../../../shared/store/revision.ts';
 import { planVault } from '../../../shared/store/vault.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { type LogLine, MemoryLogger } from '../../helpers/logger.ts';
@@ -103,4 +110,98 @@ test('a restart of a running rebuild is refused within a minute of its start; af
   await jobs.save({ ...second, state: 'done' }, 'w', true);
   const third = await startRebuild(deps, 'photos', restart);
   assert.notEqual(third.id, second.id, 'a done job is restarted at once');
+});
+
+test('a lost segment met by the repair queue, again by the scan, and again after a redelivery is counted once', async () => {
+  // Prepare: one 3-of-5 segment with three slices gone, and a read's report of it queued twice.
+  const clock = new ManualClock(0);
+  const bytes = randomBytes(3000);
+  const entry: IndexEntry = {
+    vault: 'photos',
+    key: 'gone',
+    revision: newRevisionId(),
+    objectId: objectIdOf('photos', 'gone'),
+    size: bytes.length,
+    sha256: '',
+    segments: 1,
+    segmentSize: 4096,
+    readThreshold: 3,
+    units: [0, 1, 2, 3, 4],
+    committedAt: clock.date().toISOString(),
+  };
+  const slices = new MemorySliceStore(5, clock);
+  for (const [pillar, payload] of encodeSegment(codecFor(3, 2), bytes).entries()) {
+    if (pillar < 3) continue;
+    const slice = encodeSlice(
+      {
+        name: { ...entry, segment: 0, pillar },
+        dataShards: 3,
+        parityShards: 2,
+        segmentLength: 3000,
+      },
+      payload,
+    );
+    await slices.put(
+      pillar,
+      formatSliceName({ ...entry, segment: 0, pillar }),
+      slice,
+      s3Crc32(slice),
+    );
+  }
+  const index = new MemoryObjectIndex();
+  await index.publish(entry);
+  const inbox = new MemoryRepairQueue(clock);
+  const damage = {
+    vault: 'photos',
+    key: 'gone',
+    revision: entry.revision,
+    segment: 0,
+    pillar: 0,
+    unit: 0,
+    defect: 'missing' as const,
+    detail: 'NoSuchKey',
+    at: clock.date().toISOString(),
+  };
+  await inbox.record([damage]);
+  const jobs = new MemoryRebuildJobStore();
+  const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, clock.date());
+  await jobs.start(job, false);
+  const deps: RebuilderDeps = {
+    index,
+    slices,
+    ledger: new MemoryLedger(),
+    vaults: new MemoryVaultStore([
+      planVault(
+        { name: 'photos', width: 5, readThreshold: 3, writeThreshold: 4 },
+        5,
+        [],
+        clock.date(),
+      ),
+    ]),
+    inbox,
+    jobs,
+    trigger: new MemoryRebuildTrigger(),
+    events: new MemoryEventBus(),
+    throttle: new Throttle(0, clock),
+    orphanAgeMs: 60_000,
+    log: new MemoryLogger(),
+    clock,
+  };
+
+  // Act: the first step drains the report and scans; the report comes again (at least once).
+  await runRebuildStep(deps, 'photos', job.id, clock.now() + 60_000);
+  await inbox.record([damage]);
+  const rewound = (await jobs.get('photos')) as RebuildJob;
+  // As if the step had crashed after saving its count but before its checkpoint moved on.
+  const { scanCursor: _cursor, finishedAt: _finished, ...before } = rewound;
+  await jobs.start({ ...before, state: 'running', phase: 'scan' }, true);
+  await runRebuildStep(deps, 'photos', job.id, clock.now() + 60_000);
+
+  // Assess
+  const done = (await jobs.get('photos')) as RebuildJob;
+  assert.equal(done.segmentsLost, 1);
+  assert.deepEqual(
+    done.lost.map((l) => [l.key, l.segment, l.good]),
+    [['gone', 0, 2]],
+  );
 });
