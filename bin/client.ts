@@ -1,9 +1,18 @@
 /**
- * The HTTP side of the CLI: one small client over fetch that turns the API's error bodies
+ * The HTTP side of the CLI: every call goes through `@dsn/client`'s transport (signed, retried
+ * with back-off on 429 and 503 throttling), and this turns the API's error bodies
  * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
  * failures into UnreachableError.
  */
-import { type Credentials, signatureHeaders } from '../shared/access/signer.ts';
+import {
+  apiErrorOf,
+  DsnUnreachableError,
+  nodeSigner,
+  objectPath,
+  Transport,
+  vaultPath,
+} from '../client/index.ts';
+import type { Credentials } from '../shared/access/signer.ts';
 import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
 import { ApiError, UnreachableError } from './errors.ts';
 
@@ -18,15 +27,7 @@ export interface RequestOptions {
   accept?: number[];
 }
 
-/** `/vaults/VAULT`, the name escaped: the base of every route about one vault. */
-export function vaultPath(vault: string): string {
-  return `/vaults/${encodeURIComponent(vault)}`;
-}
-
-/** `/vaults/VAULT/objects/KEY`, each segment of the key escaped and its slashes kept. */
-export function objectPath(vault: string, key: string): string {
-  return `${vaultPath(vault)}/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
+export { objectPath, vaultPath };
 
 /**
  * Whether `err` says the API has no such route (a gateway 404 without an error body, or the api
@@ -46,12 +47,16 @@ export class DsnClient {
   readonly endpoint: string;
   /** Undefined when no credentials were found: requests go unsigned (and get 401). */
   readonly signing?: Signing;
-  private readonly trace?: (line: string) => void;
+  readonly transport: Transport;
 
   constructor(endpoint: string, trace?: (line: string) => void, signing?: Signing) {
     this.endpoint = endpoint.replace(/\/+$/, '');
-    this.trace = trace;
     this.signing = signing;
+    this.transport = new Transport({
+      endpoint: this.endpoint,
+      ...(signing ? { signer: nodeSigner(signing.credentials, signing.region) } : {}),
+      ...(trace ? { trace } : {}),
+    });
   }
 
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
@@ -64,25 +69,16 @@ export class DsnClient {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(opts.body);
     }
-    const url = `${this.endpoint}${path}`;
-    if (this.signing) {
-      const { credentials, region } = this.signing;
-      Object.assign(headers, await signatureHeaders(new URL(url), method, credentials, region));
-    }
-    const started = performance.now();
     let res: Response;
     try {
-      res = await fetch(url, {
-        method,
+      res = await this.transport.request(method, path, {
         headers,
         body: body as BodyInit | undefined,
       });
     } catch (err) {
-      throw new UnreachableError(this.endpoint, err);
+      if (err instanceof DsnUnreachableError) throw new UnreachableError(this.endpoint, err.cause);
+      throw err;
     }
-    this.trace?.(
-      `${method} ${path} -> ${res.status} (${Math.round(performance.now() - started)} ms)`,
-    );
     if (res.ok || opts.accept?.includes(res.status)) return res;
     throw await apiError(res);
   }
@@ -95,26 +91,8 @@ export class DsnClient {
   }
 }
 
+/** The SDK's reading of an error answer, as the CLI's ApiError (which knows its exit code). */
 async function apiError(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => '');
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  const error = (parsed as { error?: Record<string, unknown> } | undefined)?.error;
-  if (error && typeof error === 'object') {
-    const { code, message, ...details } = error;
-    return new ApiError(res.status, String(code ?? ''), String(message ?? res.statusText), details);
-  }
-  // API Gateway's own answers (an unknown route) carry only a message.
-  const gatewayMessage = (parsed as { message?: unknown } | undefined)?.message;
-  const message =
-    typeof gatewayMessage === 'string' ? gatewayMessage : text.slice(0, 200) || res.statusText;
-  return new ApiError(
-    res.status,
-    res.status === 404 ? 'NotFound' : '',
-    message || `HTTP ${res.status}`,
-  );
+  const e = await apiErrorOf(res);
+  return new ApiError(e.status, e.code, e.message, e.details);
 }

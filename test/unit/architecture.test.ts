@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
 
-const SOURCE_FOLDERS = ['shared', 'functions', 'bin', 'infra', 'bench'];
+const SOURCE_FOLDERS = ['shared', 'functions', 'bin', 'client', 'infra', 'bench'];
 const SYSTEMS = [
   'codec',
   'store',
