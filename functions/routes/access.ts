@@ -22,7 +22,11 @@ import { AccessDeniedError } from '../../shared/errors.ts';
 import { type HttpResult, json, jsonBody, principalOf, type Route } from '../http.ts';
 
 /** What a route does, for the policy: an action on a vault (and key), or a rule of its own. */
-type Need = { action: Action; vault?: string; key?: string } | 'any signer' | 'admin of everything';
+type Need =
+  | { action: Action; vault?: string; key?: string }
+  | 'any signer'
+  | 'admin of everything'
+  | 'public';
 
 const vaultOf = (e: APIGatewayProxyEventV2) => e.pathParameters?.vault ?? '';
 const keyOf = (e: APIGatewayProxyEventV2) => e.pathParameters?.key ?? '';
@@ -40,6 +44,10 @@ function bodyField(e: APIGatewayProxyEventV2, field: string): string | undefined
 export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> = {
   // The report names the units and their state: no secret, but not for anyone with the URL.
   'GET /health': () => 'any signer',
+  // The console's built files: the same for everyone, no secret in them, and a browser must load
+  // them before it has a key to sign with. Their routes name no authorizer (serverless.yml).
+  'GET /console': () => 'public',
+  'GET /console/{path+}': () => 'public',
   'POST /sessions': () => 'any signer',
   // The API's description: the same for every caller, and names no vault.
   'GET /openapi.json': () => 'any signer',
@@ -137,7 +145,7 @@ export function checkPolicy(event: APIGatewayProxyEventV2, caller: Principal): v
   const needOf = ROUTE_ACTIONS[event.routeKey];
   if (!needOf) throw new AccessDeniedError('this route', 'anything (the route has no policy rule)');
   const need = needOf(event);
-  if (need === 'any signer') return;
+  if (need === 'any signer' || need === 'public') return;
   if (need === 'admin of everything') {
     if (!isAdmin(caller.policy)) throw new AccessDeniedError('admin', 'every vault');
     return;

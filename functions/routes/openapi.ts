@@ -66,6 +66,8 @@ interface Answer {
   schema?: z.ZodType;
   /** A body that is not JSON: the object's bytes. */
   bytes?: true;
+  /** A body of this media type (the console's pages and assets). */
+  media?: string;
 }
 
 interface Operation {
@@ -79,6 +81,8 @@ interface Operation {
     | { schema: z.ZodType; required?: boolean }
     | { bytes: 'application/octet-stream' | 'text/plain' };
   responses: Record<number, Answer>;
+  /** Served without a signature (no authorizer): the console's static files. */
+  public?: true;
 }
 
 const vault = { vault: vaultNameSchema };
@@ -96,6 +100,23 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       responses: {
         200: { description: 'everything answered', schema: healthSchema },
         503: { description: 'a probe failed', schema: healthSchema },
+      },
+    },
+    'GET /console': {
+      summary: 'The web console (index.html); unsigned, like its assets',
+      public: true,
+      responses: { 200: { description: 'the page', media: 'text/html' } },
+    },
+    'GET /console/{path+}': {
+      summary: "One of the web console's built files",
+      public: true,
+      path: { path: z.string().min(1) },
+      responses: {
+        200: {
+          description: 'the file (HTML, JavaScript, CSS ...)',
+          media: 'application/octet-stream',
+        },
+        404: { description: 'no such file' },
       },
     },
     'GET /openapi.json': {
@@ -435,6 +456,8 @@ export function openApiDocument(poolSize: number) {
         content['application/octet-stream'] = {
           schema: { type: 'string', contentMediaType: 'application/octet-stream' },
         };
+      if (answer.media)
+        content[answer.media] = { schema: { type: 'string', contentMediaType: answer.media } };
       responses[status] = {
         description: answer.description,
         ...(Object.keys(content).length > 0 ? { content } : {}),
@@ -466,6 +489,7 @@ export function openApiDocument(poolSize: number) {
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       responses,
+      ...(op.public ? { security: [] } : {}),
     };
   }
   return {

@@ -7,6 +7,7 @@
  *   POST   /admin/chaos                {"slices","vault"?,"key"?,"seed"?}: flip one byte in N slice files
  *   GET    /admin/requests             S3 requests per unit bucket since start (DELETE resets)
  *   GET    /admin/requests/{bucket}    S3 requests to any bucket, with successful PUTs per key
+ *   GET    /admin/slices               slices each unit's bucket holds (the console's unit grid)
  *
  * A unit's fault applies to its bucket and to its partition of the work table (`unit/<u>`, its
  * function slices and their locks; `work-faults.ts`, dynalite only): write-fail and read-fail
@@ -17,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidParameterError } from '../../shared/errors.ts';
 import { parseChaos, parseFault } from '../../shared/store/fault.ts';
-import { flipRandomSlices, type RevisionKeys } from './chaos.ts';
+import { flipRandomSlices, type RevisionKeys, sliceCounts } from './chaos.ts';
 import type { UnitFaults } from './unit-faults.ts';
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -56,6 +57,10 @@ export function faultRoutes(faults: UnitFaults, bucketsDir: string, keyOf: Revis
       if (path === '/admin/chaos' && req.method === 'POST') {
         const request = parseChaos(await readJson(req));
         send(res, 200, await flipRandomSlices(bucketsDir, faults.units(), request, keyOf));
+        return true;
+      }
+      if (path === '/admin/slices' && req.method === 'GET') {
+        send(res, 200, { units: await sliceCounts(bucketsDir, faults.units()) });
         return true;
       }
       if (path === '/admin/requests' && req.method === 'GET') {

@@ -110,6 +110,27 @@ async function candidates(
   return found.sort((a, b) => a.unit - b.unit || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/**
+ * Slices each unit's bucket holds (objects whose key is a slice name; staging and other files
+ * are not counted), for the console's unit grid. Reads each object's metadata file: meant for
+ * the local cloud's sizes, not for millions of slices.
+ */
+export async function sliceCounts(
+  bucketsDir: string,
+  units: Array<{ unit: number; bucket: string }>,
+): Promise<Array<{ unit: number; bucket: string; slices: number }>> {
+  const counts = [];
+  for (const { unit, bucket } of units) {
+    let slices = 0;
+    for await (const metaPath of metaFiles(join(bucketsDir, bucket, 'objects'))) {
+      const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { key?: string };
+      if (typeof meta.key === 'string' && isSliceOf(meta.key, undefined)) slices++;
+    }
+    counts.push({ unit, bucket, slices });
+  }
+  return counts;
+}
+
 /** Flips one byte (all eight bits) in each of `request.slices` distinct random slice files. */
 export async function flipRandomSlices(
   bucketsDir: string,

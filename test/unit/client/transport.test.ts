@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { DsnUnreachableError, nodeSigner, Transport } from '../../../client/index.ts';
+import { WebSha256 } from '../../../client/web.ts';
 import { CLIENT_TYPES, clientTypes } from '../../../infra/build-client-types.ts';
+import { NodeSha256 } from '../../../shared/access/signer.ts';
+import { signatureHeadersWith } from '../../../shared/access/sigv4.ts';
 
 /** A fetch that answers from a script, one entry per call, and keeps what it was sent. */
 function scripted(answers: Array<Response | Error>) {
@@ -142,5 +145,23 @@ test('client/api-types.ts is what infra/build-client-types.ts makes of the curre
     await readFile(CLIENT_TYPES, 'utf8'),
     await clientTypes(),
     'the SDK types are stale: run `node infra/build-client-types.ts`',
+  );
+});
+
+test('the browser signer (WebCrypto) signs exactly as the Node one (node:crypto) does', async () => {
+  // Prepare
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 't' };
+  const url = new URL('http://127.0.0.1:3000/vaults/photos/objects/a%20b/c.jpg?explain=1&cursor=2');
+  const at = new Date('2026-12-01T12:00:00Z');
+
+  // Act
+  const node = await signatureHeadersWith(NodeSha256, url, 'GET', credentials, 'eu-west-1', at);
+  const web = await signatureHeadersWith(WebSha256, url, 'GET', credentials, 'eu-west-1', at);
+
+  // Assess
+  assert.deepEqual(web, node);
+  assert.match(
+    String(node.authorization),
+    /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261201\/eu-west-1\/dsn\/aws4_request/,
   );
 });

@@ -96,6 +96,16 @@ test('every operation is signed with SigV4 and documents its error body', () => 
         },
         `${method} ${path}`,
       );
+  // Only the console's files are served unsigned (they are what a browser loads to sign in).
+  const unsigned = Object.entries(document.paths).flatMap(([path, ops]) =>
+    Object.entries(ops as Record<string, { security?: unknown[] }>)
+      .filter(([, op]) => op.security !== undefined)
+      .map(([method, op]) => [`${method.toUpperCase()} ${path}`, op.security]),
+  );
+  assert.deepEqual(unsigned, [
+    ['GET /console', []],
+    ['GET /console/{path}', []],
+  ]);
 });
 
 test('request schemas are the ones the handlers validate with', () => {

@@ -1,0 +1,17 @@
+// The web console's build: Preact through Vite, served by functions/console.ts under /console/.
+import { resolve } from 'node:path';
+import preact from '@preact/preset-vite';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  base: '/console/',
+  plugins: [preact()],
+  build: {
+    outDir: resolve(import.meta.dirname, '..', 'dist', 'console'),
+    emptyOutDir: true,
+    // One small app: a single chunk keeps the function's file list short.
+    chunkSizeWarningLimit: 1024,
+  },
+  logLevel: 'warn',
+});

@@ -1,0 +1,181 @@
+/**
+ * The web console in a real browser: Debian's Chromium driven by playwright-core, against a
+ * local cloud. A person signs in with a key, uploads a file, sees it listed, opens its slice
+ * map, injects a unit fault and sees the grid and the map change, then starts a rebuild and
+ * watches it reach done. `.ci/run` installs Chromium; without it the test skips, saying why.
+ * With DSN_CONSOLE_SCREENSHOTS=DIR it keeps a screenshot of each main view there (the README's).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { buildConsole, CONSOLE_DIST } from '../../infra/build-console.ts';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import {
+  fetchAs,
+  PROJECT_ROOT,
+  startTestCloud,
+  TEST_ROOT,
+  tempDir,
+} from '../helpers/local-cloud.ts';
+
+const CHROMIUM = process.env.DSN_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = process.env.DSN_CONSOLE_SCREENSHOTS;
+const UNITS = [0, 1, 2, 3, 4];
+const FAULTED = 2;
+
+describe('the web console in Chromium', {
+  skip: existsSync(CHROMIUM)
+    ? false
+    : `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`,
+}, () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let passed = false;
+  const shot = async (name: string) => {
+    if (!SCREENSHOTS) return;
+    await mkdir(resolve(SCREENSHOTS), { recursive: true });
+    await page.screenshot({ path: join(resolve(SCREENSHOTS), `${name}.png`), fullPage: true });
+  };
+
+  before(async () => {
+    if (!existsSync(join(CONSOLE_DIST, 'index.html'))) await buildConsole();
+    dir = await tempDir('dsn-console');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
+    const created = await fetchAs(TEST_ROOT)(`${cloud.endpoints.api}/vaults`, {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'web',
+        width: 5,
+        readThreshold: 3,
+        writeThreshold: 4,
+        segmentSize: 64 * 1024,
+        units: UNITS,
+      }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // What the page logs and fails at ends up in the test's diagnostics when it fails.
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => pageErrors.push(`page: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) pageErrors.push(`${r.request().method()} ${r.url()} -> ${r.status()}`);
+    });
+    page.setDefaultTimeout(60_000);
+  });
+
+  after(async () => {
+    if (!passed && pageErrors.length > 0)
+      process.stderr.write(`page errors:\n${pageErrors.join('\n')}\n`);
+    await browser?.close();
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('sign in, upload, list, slice map, a unit fault seen in the grid and the map, a rebuild to done', async () => {
+    // Sign in with the root key.
+    await page.goto(`${cloud.endpoints.api}/console`);
+    await page.fill('input[name=accessKeyId]', TEST_ROOT.accessKeyId);
+    await page.fill('input[name=secretAccessKey]', TEST_ROOT.secretAccessKey);
+    await page.click('button[type=submit]');
+    await page.locator('[data-testid=vaults] tr[data-vault=web]').waitFor();
+    assert.deepEqual(
+      await page.locator('[data-testid=vaults] tr[data-vault=web] td').allInnerTexts(),
+      ['web', '3', '5', '4', '64 KiB', UNITS.join(', ')],
+    );
+    await shot('vaults');
+
+    // Upload a file of four segments into a folder, and see it listed there.
+    await page.goto(`${cloud.endpoints.api}/console#/objects/web/photos/`);
+    const body = randomBytes(4 * 64 * 1024 - 100);
+    await page.setInputFiles('[data-testid=upload-input]', {
+      name: 'cat.bin',
+      mimeType: 'application/octet-stream',
+      buffer: body,
+    });
+    await page
+      .locator('[data-testid=upload-message]', { hasText: 'uploaded photos/cat.bin' })
+      .waitFor();
+    const row = page.locator('[data-testid=objects] tr[data-key="photos/cat.bin"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /cat\.bin\s+256 KiB/);
+    const stored = await fetchAs(TEST_ROOT)(
+      `${cloud.endpoints.api}/vaults/web/objects/photos/cat.bin`,
+    );
+    assert.deepEqual(
+      Buffer.from(await stored.arrayBuffer()),
+      body,
+      'the bytes uploaded are the bytes stored',
+    );
+    await shot('objects');
+
+    // Its slice map: 4 segments by 5 pillars, all good.
+    await row.locator('a', { hasText: 'slice map' }).click();
+    await page.locator('[data-testid=verdict]', { hasText: 'healthy' }).waitFor();
+    const cells = page.locator('[data-testid=slice-map] td.slice');
+    assert.equal(await cells.count(), 4 * 5);
+    assert.deepEqual(
+      new Set(await cells.evaluateAll((tds) => tds.map((td) => td.getAttribute('data-state')))),
+      new Set(['good']),
+    );
+    await shot('slice-map');
+
+    // Inject read-fail on one of the vault's units from the grid: its card turns to a fault ...
+    await page.goto(`${cloud.endpoints.api}/console#/units`);
+    await page.selectOption('[data-testid=fault-mode]', 'read-fail');
+    const card = page.locator(`[data-testid=unit-grid] [data-unit="${FAULTED}"]`);
+    await card.locator('button', { hasText: 'inject read-fail' }).click();
+    await page
+      .locator(`[data-testid=unit-grid] [data-unit="${FAULTED}"][data-state=fault]`)
+      .waitFor();
+    assert.match(await card.innerText(), /fault: read-fail/);
+    await shot('units');
+
+    // ... and the slice map shows that unit's pillar unreadable, the object degraded.
+    await page.goto(`${cloud.endpoints.api}/console#/slices/web/photos/cat.bin`);
+    await page.locator('[data-testid=verdict]', { hasText: 'degraded' }).waitFor();
+    const states = await page
+      .locator('[data-testid=slice-map] tr[data-segment]')
+      .evaluateAll((rows) =>
+        rows.map((r) =>
+          Array.from(r.querySelectorAll('td.slice'), (td) => td.getAttribute('data-state')),
+        ),
+      );
+    const pillar = UNITS.indexOf(FAULTED);
+    for (const segment of states) {
+      assert.equal(segment[pillar], 'unreadable');
+      assert.deepEqual(
+        segment.filter((_s, i) => i !== pillar),
+        ['good', 'good', 'good', 'good'],
+      );
+    }
+    await shot('slice-map-degraded');
+
+    // Clear the fault, then start a rebuild from the jobs view and watch it reach done.
+    await page.goto(`${cloud.endpoints.api}/console#/units`);
+    await card.locator('button', { hasText: 'clear fault' }).click();
+    await page.locator(`[data-testid=unit-grid] [data-unit="${FAULTED}"][data-state=up]`).waitFor();
+    await page.goto(`${cloud.endpoints.api}/console#/jobs`);
+    const job = page.locator('[data-testid=rebuilds] tr[data-vault=web]');
+    await job.locator('[data-testid=start-rebuild]').click();
+    await page
+      .locator('[data-testid=rebuilds] tr[data-vault=web][data-state=done]')
+      .waitFor({ timeout: 120_000 });
+    assert.match(await job.innerText(), /done \(done\)\s+4\/4 segments/);
+    await shot('jobs');
+    passed = true;
+  });
+});
