@@ -194,7 +194,20 @@ describe('access control on the local cloud', () => {
         .replace(/\{[a-z]+\}/g, '1');
 
     // Assess: the table of needs covers exactly the declared routes, no more, no less.
-    assert.deepEqual(routes.map((r) => r.key).sort(), Object.keys(ROUTE_ACTIONS).sort());
+    const consoleRoutes = (cloud.service.functions.find((f) => f.key === 'console')?.events ?? [])
+      .flatMap((e) => (e.type === 'httpApi' ? [`${e.method} ${e.path}`] : []))
+      .sort();
+    assert.deepEqual(
+      [...routes.map((r) => r.key), ...consoleRoutes].sort(),
+      Object.keys(ROUTE_ACTIONS).sort(),
+    );
+    // The console's files are public, and the only routes that are: served to anyone, unsigned.
+    assert.deepEqual(consoleRoutes, ['GET /console', 'GET /console/{path+}']);
+    for (const path of ['/console', '/console/index.html']) {
+      const page = await unsignedFetch(`${api}${path}`);
+      assert.equal(page.status, 200, `${path} unsigned: ${await page.clone().text()}`);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    }
     for (const route of routes) {
       assert.equal(route.authorizer, 'signature', `${route.key} names the authorizer`);
       const method = route.key.split(' ')[0] as string;

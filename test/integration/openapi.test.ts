@@ -39,9 +39,13 @@ describe('GET /openapi.json', () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
     assert.deepEqual(await new Validator().validate(structuredClone(document)), { valid: true });
-    const served = (cloud.service.functions.find((f) => f.key === 'api')?.events ?? []).flatMap(
-      (e) => (e.type === 'httpApi' ? [`${e.method} ${e.path.replace('{key+}', '{key}')}`] : []),
-    );
+    // The api function's routes, and the console function's (its files, served unsigned).
+    const served = cloud.service.functions
+      .filter((f) => f.key === 'api' || f.key === 'console')
+      .flatMap((f) => f.events)
+      .flatMap((e) =>
+        e.type === 'httpApi' ? [`${e.method} ${e.path.replace(/\{(key|path)\+\}/, '{$1}')}`] : [],
+      );
     const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );

@@ -101,6 +101,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     AccessKeysKey: 'kms:Decrypt',
     RootKeySecret: 'secretsmanager:GetSecretValue',
   },
+  /** Serves the web console's files from its own package: logs, nothing else. */
+  ConsoleRole: { logs: LOGS },
   /** Streams reads above the API's payload limit to holders of a read grant. */
   ReaderRole: {
     logs: LOGS,
@@ -398,7 +400,14 @@ describe('serverless package', () => {
     assert.equal(authorizer.Properties.AuthorizerPayloadFormatVersion, '2.0');
     assert.equal(authorizer.Properties.AuthorizerResultTtlInSeconds, 0);
     assert.ok(routes.length > 16);
+    // The console's files are the one exception: a browser loads them before it has a key.
+    const unsigned = routes.filter(([, r]) => r.Properties.AuthorizationType !== 'CUSTOM');
+    assert.deepEqual(unsigned.map(([, r]) => r.Properties.RouteKey).sort(), [
+      'GET /console',
+      'GET /console/{path+}',
+    ]);
     for (const [id, route] of routes) {
+      if (unsigned.some(([u]) => u === id)) continue;
       assert.equal(
         route.Properties.AuthorizationType,
         'CUSTOM',
