@@ -48,6 +48,7 @@ export const keySummarySchema = z.strictObject({
   accessKeyId: z.string(),
   policy: policySchema,
   protected: z.boolean(),
+  clientGroup: z.string().optional(),
   state: z.enum(['active', 'disabled']),
   createdAt: isoTime,
 });
@@ -57,6 +58,7 @@ export const issuedKeySchema = z.strictObject({
   secretAccessKey: z.string(),
   policy: policySchema,
   protected: z.boolean(),
+  clientGroup: z.string().optional(),
 });
 
 export const sessionSchema = z.strictObject({
