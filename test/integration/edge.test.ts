@@ -245,8 +245,9 @@ describe('pre-positioning at edge units', () => {
     await configure('zipf', { edgeUnits: EDGE_UNITS, budgetBytes: 64 * 1024 * 1024 });
     const draw = zipf(OBJECTS, 1.1, 42);
     const warm = Array.from({ length: 600 }, () => draw());
+    // The planner's schedule may run meanwhile: these reads may already meet staged slices.
     await inParallel(warm, 4, async (i) => {
-      assert.equal(await read('media', keyOf(i), 'zipf'), 'miss');
+      await read('media', keyOf(i), 'zipf');
     });
     await counted('zipf', warm.length);
     // Act
