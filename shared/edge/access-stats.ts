@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { AccessScore, EdgeStore } from './ports.ts';
+import type { EdgeStore } from './ports.ts';
 
 /** `score` (as of `at`) decayed to `now`, with `halfLifeMs`; a time before `at` keeps it. */
 export function decayed(score: number, at: number, now: number, halfLifeMs: number): number {

@@ -3,6 +3,7 @@
  * neighbour rule: an object that shares a prefix with a hot one and sorts just after it (the
  * next episode of a series being watched) is predicted with part of the hot one's score.
  */
+import { decayed } from './access-stats.ts';
 import type { AccessScore } from './ports.ts';
 
 /** A predicted object and how much the group is expected to want it. */
@@ -38,8 +39,7 @@ export async function predictTargets(
   halfLifeMs: number,
   nextKey: (vault: string, prefix: string, after: string) => Promise<string | undefined>,
 ): Promise<Target[]> {
-  const decay = (s: AccessScore) =>
-    now <= s.at ? s.score : s.score * 2 ** (-(now - s.at) / halfLifeMs);
+  const decay = (s: AccessScore) => decayed(s.score, s.at, now, halfLifeMs);
   const byId = new Map<string, Target>();
   const id = (vault: string, key: string) => `${vault}\u0000${key}`;
   for (const s of scores) {
