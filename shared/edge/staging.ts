@@ -57,7 +57,7 @@ export function unstageableReason(entry: IndexEntry, units: number): string | un
  * Copies `k` verified slices of every segment of `entry` to the group's edge units, data pillars
  * first (a read then needs no decoding), and records the staging. Idempotent: a rerun writes
  * the same bytes under the same keys. Undefined when a segment has fewer than `k` good slices
- * on its home units (nothing is recorded; what was copied goes).
+ * on its home units or an edge unit refuses a copy (nothing is recorded; what was copied goes).
  */
 export async function stageObject(
   deps: StagingDeps,
@@ -70,6 +70,25 @@ export async function stageObject(
   const named = sliceNamesOf(entry);
   const placed: Array<Array<[number, number]>> = [];
   let bytes = 0;
+  const copies = (): StagedObject => ({
+    group: group.name,
+    vault: entry.vault,
+    key: entry.key,
+    revision: entry.revision,
+    objectId: entry.objectId,
+    slices: placed,
+    bytes,
+    score,
+    stagedAt: deps.clock.date().toISOString(),
+  });
+  /** Nothing is recorded: what was copied goes, so no edge slice is left uncounted. */
+  const abandon = async (why: string) => {
+    deps.log.warn('object not staged', { vault: entry.vault, key: entry.key, why });
+    await removeCopies(deps, copies()).catch((err) =>
+      deps.log.error('copies of an abandoned staging not removed', err, { key: entry.key }),
+    );
+    return undefined;
+  };
   for (let s = 0; s < entry.segments; s++) {
     const layout = {
       dataShards: k,
@@ -77,6 +96,7 @@ export async function stageObject(
       segmentLength: segmentLength(entry.size, entry.segmentSize, s),
     };
     const pairs: Array<[number, number]> = [];
+    placed.push(pairs);
     for (let pillar = 0; pillar < n && pairs.length < k; pillar++) {
       const name = named(s, pillar);
       const text = formatSliceName(name);
@@ -93,37 +113,21 @@ export async function stageObject(
         continue;
       }
       const unit = edgeUnitFor(group.edgeUnits, s, pairs.length);
-      await deps.slices.put(unit, edgeKey(group.name, name), slice, s3Crc32(slice));
+      // Counted before the PUT: one that fails may still have stored the bytes.
       pairs.push([pillar, unit]);
+      try {
+        await deps.slices.put(unit, edgeKey(group.name, name), slice, s3Crc32(slice));
+      } catch (err) {
+        return abandon(`edge unit ${unit} refused a slice: ${(err as Error).message}`);
+      }
       bytes += slice.byteLength;
     }
-    placed.push(pairs);
-    if (pairs.length < k) {
-      await removeCopies(deps, {
-        group: group.name,
-        vault: entry.vault,
-        key: entry.key,
-        revision: entry.revision,
-        objectId: entry.objectId,
-        slices: placed,
-        bytes,
-        score,
-        stagedAt: '',
-      });
-      return undefined;
-    }
+    if (pairs.length < k)
+      return abandon(
+        `segment ${s} has ${pairs.length} good slices on its home units, under k = ${k}`,
+      );
   }
-  const staged: StagedObject = {
-    group: group.name,
-    vault: entry.vault,
-    key: entry.key,
-    revision: entry.revision,
-    objectId: entry.objectId,
-    slices: placed,
-    bytes,
-    score,
-    stagedAt: deps.clock.date().toISOString(),
-  };
+  const staged = copies();
   await deps.edge.putStaged(staged);
   return staged;
 }

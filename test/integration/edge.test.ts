@@ -240,7 +240,7 @@ describe('pre-positioning at edge units', () => {
     assert.equal(named.status, 400);
   });
 
-  test('after Zipf(1.1) reads and a planning run, at least 80% of the next 500 reads are edge hits, and no edge unit holds k slices of a segment', async () => {
+  test('after Zipf(1.1) reads and a planning run, at least 80% of the next 500 reads are edge hits, and no edge unit holds k slices of a segment', async (t) => {
     // Prepare
     await configure('zipf', { edgeUnits: EDGE_UNITS, budgetBytes: 64 * 1024 * 1024 });
     const draw = zipf(OBJECTS, 1.1, 42);
@@ -261,6 +261,7 @@ describe('pre-positioning at edge units', () => {
     // Assess
     assert.ok((run.groups[0]?.staged ?? 0) > 0, JSON.stringify(run));
     const hits = paths.get('hit') ?? 0;
+    t.diagnostic(`paths of the 500 reads: ${JSON.stringify(Object.fromEntries(paths))}`);
     assert.ok(hits >= 400, `hits ${hits} of 500: ${JSON.stringify([...paths])}`);
     const { staged } = await state('zipf');
     for (const object of staged) {

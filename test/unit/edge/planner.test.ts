@@ -189,3 +189,25 @@ test('a rate per run and a window hold staging back; an overwrite unstages the o
       if (o.key.includes(`/${old?.revision}/`)) left++;
   assert.equal(left, 0);
 });
+
+test('an edge unit that refuses a copy leaves the object unstaged and no slice behind', async () => {
+  // Prepare
+  const w = world();
+  await w.write('solo-a/x', 2500);
+  await w.group(1_000_000);
+  await w.reads({ 'solo-a/x': 3 });
+  class EdgeFull extends MemorySliceStore {
+    override async put(unit: number, key: string, body: Uint8Array, crc32: string) {
+      if (unit === 5) throw new Error('unit 5 is full');
+      return super.put(unit, key, body, crc32);
+    }
+  }
+  Object.setPrototypeOf(w.slices, EdgeFull.prototype);
+  // Act
+  const run = await runPlanner(w.deps, 'g');
+  // Assess
+  assert.equal(run.groups[0]?.staged, 0);
+  assert.equal(run.groups[0]?.refused, 1);
+  assert.deepEqual(await w.stagedKeys(), []);
+  assert.equal(await edgeBytes(w.slices), 0);
+});
