@@ -526,6 +526,59 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/admin/edge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The pool's edge units and the client groups */
+        get: operations["getAdminEdge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/edge/groups/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A client group, its staged objects with their scores, and the bytes used */
+        get: operations["getAdminEdgeGroupsGroup"];
+        /** Configure a client group: its edge units, byte budget, half life and schedule */
+        put: operations["putAdminEdgeGroupsGroup"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/edge/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The edge planner's last run */
+        get: operations["getAdminEdgePlan"];
+        put?: never;
+        /** Run the edge planner now, for one group or every group */
+        post: operations["postAdminEdgePlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -1966,6 +2019,7 @@ export interface operations {
                                 actions: ("read" | "list" | "write" | "delete" | "admin")[];
                             }[];
                             protected: boolean;
+                            clientGroup?: string;
                             /** @enum {string} */
                             state: "active" | "disabled";
                             createdAt: string;
@@ -2000,6 +2054,7 @@ export interface operations {
                         actions: ("read" | "list" | "write" | "delete" | "admin")[];
                     }[];
                     protected?: boolean;
+                    clientGroup?: string;
                 };
             };
         };
@@ -2019,6 +2074,7 @@ export interface operations {
                             actions: ("read" | "list" | "write" | "delete" | "admin")[];
                         }[];
                         protected: boolean;
+                        clientGroup?: string;
                     };
                 };
             };
@@ -2058,6 +2114,7 @@ export interface operations {
                             actions: ("read" | "list" | "write" | "delete" | "admin")[];
                         }[];
                         protected: boolean;
+                        clientGroup?: string;
                         /** @enum {string} */
                         state: "active" | "disabled";
                         createdAt: string;
@@ -2101,6 +2158,7 @@ export interface operations {
                             actions: ("read" | "list" | "write" | "delete" | "admin")[];
                         }[];
                         protected: boolean;
+                        clientGroup?: string;
                     };
                 };
             };
@@ -2713,6 +2771,259 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminEdge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description edge units and groups */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        edgeUnits: number[];
+                        groups: {
+                            name: string;
+                            edgeUnits: number[];
+                            budgetBytes: number;
+                            halfLifeSeconds: number;
+                            schedule: {
+                                bytesPerRun: number;
+                                window?: {
+                                    from: string;
+                                    to: string;
+                                };
+                            };
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminEdgeGroupsGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the group and its state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        group: {
+                            name: string;
+                            edgeUnits: number[];
+                            budgetBytes: number;
+                            halfLifeSeconds: number;
+                            schedule: {
+                                bytesPerRun: number;
+                                window?: {
+                                    from: string;
+                                    to: string;
+                                };
+                            };
+                            updatedAt: string;
+                        };
+                        staged: {
+                            vault: string;
+                            key: string;
+                            score: number;
+                            revision: string;
+                            bytes: number;
+                            stagedAt: string;
+                            slices: {
+                                pillar: number;
+                                unit: number;
+                            }[][];
+                        }[];
+                        bytesUsed: number;
+                        scores: {
+                            vault: string;
+                            key: string;
+                            score: number;
+                        }[];
+                        reads: number;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    putAdminEdgeGroupsGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    edgeUnits: number[];
+                    budgetBytes: number;
+                    halfLifeSeconds?: number;
+                    schedule?: {
+                        bytesPerRun?: number;
+                        window?: {
+                            from: string;
+                            to: string;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description the group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        edgeUnits: number[];
+                        budgetBytes: number;
+                        halfLifeSeconds: number;
+                        schedule: {
+                            bytesPerRun: number;
+                            window?: {
+                                from: string;
+                                to: string;
+                            };
+                        };
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminEdgePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the last run, or null */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        lastRun: {
+                            group?: string;
+                            startedAt: string;
+                            finishedAt: string;
+                            groups: {
+                                group: string;
+                                targets: number;
+                                staged: number;
+                                evicted: number;
+                                deferred: number;
+                                refused: number;
+                                bytesUsed: number;
+                                budgetBytes: number;
+                                note?: string;
+                            }[];
+                        } | null;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postAdminEdgePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    group?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        group?: string;
+                        requestedAt: string;
+                    };
+                };
             };
             /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
             default: {

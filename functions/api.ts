@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { wireKeys, wireScanRules } from '../shared/aws/access/wire.ts';
+import { wireEdgeApi, wireStaging } from '../shared/aws/edge/wire.ts';
 import { deploymentProbes } from '../shared/aws/health-probes.ts';
 import { wireListenerRegistry } from '../shared/aws/listeners/wire.ts';
 import { wireExplain, wireRebuildControl } from '../shared/aws/repair/wire.ts';
@@ -12,6 +13,7 @@ import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
+import { edgeBus } from '../shared/edge/index.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
 import { everyBus } from '../shared/listeners/index.ts';
@@ -19,6 +21,7 @@ import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
+import { edgeRoutes } from './routes/edge.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
@@ -30,8 +33,14 @@ import { workRoutes } from './routes/work.ts';
 const rt = runtime('api');
 const store = wireStoreApi(rt);
 const continuous = wireContinuous(rt);
-// A delete in a vault with a continuous rule adds its task to the rule's standing job.
-store.deleter.events = everyBus(store.deleter.events, replicationBus(continuous));
+const edge = wireEdgeApi(rt);
+// A delete in a vault with a continuous rule adds its task to the rule's standing job; a
+// delete of a key staged at edge units removes its copies there.
+store.deleter.events = everyBus(
+  store.deleter.events,
+  replicationBus(continuous),
+  edgeBus(wireStaging(rt)),
+);
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
@@ -40,7 +49,8 @@ const routes: Record<string, Route> = {
     const report = await checkHealth(store.config.stage, probes);
     return json(report.status === 'ok' ? 200 : 503, report);
   },
-  ...storeRoutes(store),
+  ...storeRoutes(store, edge.reads),
+  ...edgeRoutes(edge.admin),
   ...repairRoutes(repair),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),

@@ -98,6 +98,7 @@ const principalSchema = z.strictObject({
   rootKeyId: z.string().min(1),
   policy: policySchema,
   protected: z.boolean(),
+  clientGroup: z.string().optional(),
 });
 
 /**

@@ -45,6 +45,13 @@ const nonNegativeInteger = text.transform(Number).refine((v) => Number.isSafeInt
   error: (issue) => `must be an integer >= 0, got "${issue.input}"`,
 });
 
+/** Unit indices, comma-separated, or `none`. */
+const unitIndices = text
+  .transform((v) => (v === 'none' ? [] : v.split(',').map((item) => Number(item.trim()))))
+  .refine((items) => items.every((i) => Number.isInteger(i) && i >= 0), {
+    error: (issue) => `must be unit indices separated by commas, or none, got "${issue.input}"`,
+  });
+
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** Every variable: the configuration field, the environment name, and its rule. */
@@ -60,6 +67,12 @@ const VARIABLES = {
   unitRegions: ['DSN_UNIT_REGIONS', list],
   /** Queue of each storage unit, subscribed to the network topic, in unit order. */
   unitQueueArns: ['DSN_UNIT_QUEUE_ARNS', list],
+  /** The pool's edge units (`edge: true` in serverless.yml): never in a vault, staging places of shared/edge. */
+  edgeUnits: ['DSN_EDGE_UNITS', unitIndices],
+  /** Edge pre-positioning (shared/edge/): groups, access statistics, staged objects, planner runs. */
+  edgeTable: ['DSN_EDGE_TABLE', text],
+  /** Where `POST /admin/edge/plan` asks the planner for a run now. */
+  edgePlanQueueUrl: ['DSN_EDGE_PLAN_QUEUE_URL', text],
   revisionsTable: ['DSN_REVISIONS_TABLE', text],
   objectsTable: ['DSN_OBJECTS_TABLE', text],
   controlTable: ['DSN_CONTROL_TABLE', text],

@@ -284,6 +284,15 @@ export class ListenerNotFoundError extends DsnError {
   }
 }
 
+/** No edge client group with this name (shared/edge/): `PUT /admin/edge/groups/{group}` makes one. */
+export class EdgeGroupNotFoundError extends DsnError {
+  readonly group: string;
+  constructor(group: string) {
+    super(`no edge group "${group}"; configure it with PUT /admin/edge/groups/${group}`);
+    this.group = group;
+  }
+}
+
 /** The work item is not in a state that allows this call (cancelling a running item, say). */
 export class WorkItemStateError extends DsnError {
   readonly id: string;
@@ -428,6 +437,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RouteNotFoundError, 404],
   [WorkItemNotFoundError, 404],
   [ListenerNotFoundError, 404],
+  [EdgeGroupNotFoundError, 404],
   [ReadGrantRefusedError, 403],
   [ReplicationNotFoundError, 404],
   [ReplicationTaskNotFoundError, 404],

@@ -132,6 +132,11 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   'PUT /vaults/{vault}/replication': () => 'admin of everything',
   'GET /vaults/{vault}/replication': (e) => ({ action: 'admin', vault: vaultOf(e), key: '' }),
   'DELETE /vaults/{vault}/replication': () => 'admin of everything',
+  'GET /admin/edge': () => 'admin of everything',
+  'PUT /admin/edge/groups/{group}': () => 'admin of everything',
+  'GET /admin/edge/groups/{group}': () => 'admin of everything',
+  'POST /admin/edge/plan': () => 'admin of everything',
+  'GET /admin/edge/plan': () => 'admin of everything',
   // The scan routes check admin themselves too (routes/scan.ts).
   'PUT /admin/scan-rules': () => 'admin of everything',
   'GET /admin/scan-rules': () => 'admin of everything',

@@ -48,6 +48,7 @@ export const keySummarySchema = z.strictObject({
   accessKeyId: z.string(),
   policy: policySchema,
   protected: z.boolean(),
+  clientGroup: z.string().optional(),
   state: z.enum(['active', 'disabled']),
   createdAt: isoTime,
 });
@@ -57,6 +58,7 @@ export const issuedKeySchema = z.strictObject({
   secretAccessKey: z.string(),
   policy: policySchema,
   protected: z.boolean(),
+  clientGroup: z.string().optional(),
 });
 
 export const sessionSchema = z.strictObject({
@@ -205,4 +207,68 @@ export const replicationRuleAnswerSchema = z.strictObject({
   destination: side,
   jobId: z.string(),
   createdAt: isoTime,
+});
+
+/** Pre-positioning (shared/edge/): a group as configured. */
+export const edgeGroupSchema = z.strictObject({
+  name: z.string(),
+  edgeUnits: z.array(z.int()),
+  budgetBytes: z.int(),
+  halfLifeSeconds: z.int(),
+  schedule: z.strictObject({
+    bytesPerRun: z.int(),
+    window: z.strictObject({ from: z.string(), to: z.string() }).optional(),
+  }),
+  updatedAt: isoTime,
+});
+
+export const edgeOverviewSchema = z.strictObject({
+  edgeUnits: z.array(z.int()),
+  groups: z.array(edgeGroupSchema),
+});
+
+const scoredObject = { vault: z.string(), key: z.string(), score: z.number() };
+
+export const edgeGroupStateSchema = z.strictObject({
+  group: edgeGroupSchema,
+  staged: z.array(
+    z.strictObject({
+      ...scoredObject,
+      revision: z.string(),
+      bytes: z.int(),
+      stagedAt: isoTime,
+      slices: z.array(z.array(z.strictObject({ pillar: z.int(), unit: z.int() }))),
+    }),
+  ),
+  bytesUsed: z.int(),
+  scores: z.array(z.strictObject(scoredObject)),
+  reads: z.number(),
+});
+
+export const planRequestedSchema = z.strictObject({
+  group: z.string().optional(),
+  requestedAt: isoTime,
+});
+
+export const lastPlanRunSchema = z.strictObject({
+  lastRun: z
+    .strictObject({
+      group: z.string().optional(),
+      startedAt: isoTime,
+      finishedAt: isoTime,
+      groups: z.array(
+        z.strictObject({
+          group: z.string(),
+          targets: z.int(),
+          staged: z.int(),
+          evicted: z.int(),
+          deferred: z.int(),
+          refused: z.int(),
+          bytesUsed: z.int(),
+          budgetBytes: z.int(),
+          note: z.string().optional(),
+        }),
+      ),
+    })
+    .nullable(),
 });

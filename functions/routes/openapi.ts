@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { createKeySchema, createSessionSchema } from '../../shared/access/index.ts';
+import { groupNameSchema, groupRequestSchema } from '../../shared/edge/index.ts';
 import {
   listenerRequestSchema,
   listenPathSchema,
@@ -32,18 +33,24 @@ import {
 } from '../../shared/store/index.ts';
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { json, type Route } from '../http.ts';
+import { planRequestSchema } from './edge.ts';
 import { listenerIdSchema } from './listeners.ts';
 import {
   cursor,
+  edgeGroupSchema,
+  edgeGroupStateSchema,
+  edgeOverviewSchema,
   errorBodySchema,
   explanationSchema,
   gatewayErrorSchema,
   healthSchema,
   issuedKeySchema,
   keySummarySchema,
+  lastPlanRunSchema,
   listenerSchema,
   listenerWithStatsSchema,
   listingSchema,
+  planRequestedSchema,
   rebuildJobSchema,
   replicationRuleAnswerSchema,
   replicationSchema,
@@ -398,6 +405,30 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       summary: "Remove the vault's replication rule",
       path: vault,
       responses: { 204: { description: 'removed' } },
+    },
+    'GET /admin/edge': {
+      summary: "The pool's edge units and the client groups",
+      responses: { 200: { description: 'edge units and groups', schema: edgeOverviewSchema } },
+    },
+    'PUT /admin/edge/groups/{group}': {
+      summary: 'Configure a client group: its edge units, byte budget, half life and schedule',
+      path: { group: groupNameSchema },
+      body: { schema: groupRequestSchema },
+      responses: { 200: { description: 'the group', schema: edgeGroupSchema } },
+    },
+    'GET /admin/edge/groups/{group}': {
+      summary: 'A client group, its staged objects with their scores, and the bytes used',
+      path: { group: groupNameSchema },
+      responses: { 200: { description: 'the group and its state', schema: edgeGroupStateSchema } },
+    },
+    'POST /admin/edge/plan': {
+      summary: 'Run the edge planner now, for one group or every group',
+      body: { schema: planRequestSchema, required: false },
+      responses: { 202: { description: 'requested', schema: planRequestedSchema } },
+    },
+    'GET /admin/edge/plan': {
+      summary: "The edge planner's last run",
+      responses: { 200: { description: 'the last run, or null', schema: lastPlanRunSchema } },
     },
   };
 }

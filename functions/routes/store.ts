@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { gateRead, scanStateOf } from '../../shared/access/index.ts';
 import type { wireStoreApi } from '../../shared/aws/store/wire.ts';
+import { type EdgeReads, edgeOutcome } from '../../shared/edge/index.ts';
 import {
   ObjectNotFoundError,
   PreconditionFailedError,
@@ -27,6 +28,7 @@ import {
   parseObjectAttributes,
   parsePartNumber,
   parsePrecondition,
+  parseRange,
   parseUploadId,
   putPart,
   objectHeaders as storedHeaders,
@@ -36,6 +38,7 @@ import {
 } from '../../shared/store/index.ts';
 import { parseWith, resourceId } from '../../shared/validate.ts';
 import { binaryBody, json, jsonBody, principalOf, type Route, singleChunk } from '../http.ts';
+import { clientGroupOf } from './edge.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
@@ -62,13 +65,20 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
   return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };
 }
 
-export function storeRoutes(s: StoreApi): Record<string, Route> {
+/** `edge`: the reads' side of pre-positioning; without it every read is from the home units. */
+export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route> {
   return {
     'POST /vaults': async (event) =>
       json(
         201,
         await createVault(
-          { vaults: s.catalog, poolSize: s.poolSize, memoryBytes: s.memoryBytes, clock: s.clock },
+          {
+            vaults: s.catalog,
+            poolSize: s.poolSize,
+            memoryBytes: s.memoryBytes,
+            clock: s.clock,
+            edgeUnits: s.edgeUnits,
+          },
           jsonBody(event),
         ),
       ),
@@ -120,11 +130,10 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
       gateRead(principalOf(event), current);
       if (noneMatch(event.headers['if-none-match'], current.sha256))
         return { statusCode: 304, headers: objectHeaders(current) };
-      const opened = openEntry(s.reader, current, range);
-      const span = opened.range.end - opened.range.start;
+      const span = range ? parseRange(range, current.size) : { start: 0, end: current.size };
       // Beyond what one Lambda response carries, the reader function streams it: clients that
       // follow redirects (curl -L, browsers, SDKs) get any size, Range included.
-      if (span > INLINE_LIMIT) {
+      if (span.end - span.start > INLINE_LIMIT) {
         return {
           statusCode: 307,
           headers: {
@@ -133,9 +142,14 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
           },
         };
       }
+      const staged = await edge?.forRead(clientGroupOf(event), current);
+      const opened = openEntry(s.reader, current, range, staged);
       const parts: Uint8Array[] = [];
       for await (const part of opened.body) parts.push(part);
-      const headers = objectHeaders(opened.entry);
+      const headers: Record<string, string> = {
+        ...objectHeaders(opened.entry),
+        'x-dsn-edge': edgeOutcome(staged?.served),
+      };
       if (range)
         headers['content-range'] =
           `bytes ${opened.range.start}-${opened.range.end - 1}/${opened.entry.size}`;

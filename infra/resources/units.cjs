@@ -38,12 +38,18 @@ function readConfig(dsn) {
     if (typeof u !== 'object' || Array.isArray(u))
       throw new UnitConfigError(`units[${i}]`, 'must be an object');
     for (const key of Object.keys(u)) {
-      if (key !== 'bucket' && key !== 'region') {
+      if (key !== 'bucket' && key !== 'region' && key !== 'edge') {
         throw new UnitConfigError(
           `units[${i}].${key}`,
-          'is not a unit field (known: bucket, region)',
+          'is not a unit field (known: bucket, region, edge)',
         );
       }
+    }
+    if (u.edge !== undefined && typeof u.edge !== 'boolean') {
+      throw new UnitConfigError(
+        `units[${i}].edge`,
+        `must be true or false, got ${JSON.stringify(u.edge)}`,
+      );
     }
     if (
       u.bucket !== undefined &&
@@ -70,7 +76,15 @@ function readConfig(dsn) {
       );
     }
   });
+  if (units.filter((u) => u?.edge === true).length >= unitCount) {
+    throw new UnitConfigError('units', 'must leave at least one unit that is not an edge unit');
+  }
   return { unitCount, units };
+}
+
+/** Pool indices of the edge units (`edge: true`): staging places for pre-positioned slices, never in a vault. */
+function edgeUnits({ unitCount, units }) {
+  return Array.from({ length: unitCount }, (_, i) => i).filter((i) => units[i]?.edge === true);
 }
 
 function bucketRef(i, override) {
@@ -382,6 +396,8 @@ function unitEnvironment({ unitCount, units }) {
     // S3 answers a request sent to the wrong region with a redirect, so a unit bucket placed
     // in another region needs a client for that region.
     DSN_UNIT_REGIONS: list((_, o) => o?.region ?? { Ref: 'AWS::Region' }),
+    // `none` rather than empty: Lambda keeps empty variables, but a missing one must stay an error.
+    DSN_EDGE_UNITS: edgeUnits({ unitCount, units }).join(',') || 'none',
   };
 }
 
@@ -424,6 +440,7 @@ async function resolve(variables) {
 
 module.exports = resolve;
 module.exports.readConfig = readConfig;
+module.exports.edgeUnits = edgeUnits;
 module.exports.checkEnvironmentBudget = checkEnvironmentBudget;
 module.exports.unitResources = unitResources;
 module.exports.unitFunctions = unitFunctions;

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
+import { groupNameSchema } from '../edge/index.ts';
 import { AccessDeniedError, AccessKeyNotFoundError, InvalidParameterError } from '../errors.ts';
 import { integer, parseWith, strictObject } from '../validate.ts';
 import type { KeyRecord, KeyStore, RootKeySource, SecretCipher } from './ports.ts';
@@ -21,7 +22,11 @@ export interface KeyDeps {
 
 /** `POST /admin/keys`. */
 export const createKeySchema = strictObject(
-  { policy: policySchema, protected: z.boolean().optional() },
+  {
+    policy: policySchema,
+    protected: z.boolean().optional(),
+    clientGroup: groupNameSchema.optional(),
+  },
   'a key field',
 );
 
@@ -38,6 +43,7 @@ export interface IssuedKey {
   secretAccessKey: string;
   policy: Policy;
   protected: boolean;
+  clientGroup?: string;
 }
 
 /** What anyone later sees of a key. */
@@ -45,6 +51,7 @@ export interface KeySummary {
   accessKeyId: string;
   policy: Policy;
   protected: boolean;
+  clientGroup?: string;
   state: 'active' | 'disabled';
   createdAt: string;
 }
@@ -82,6 +89,7 @@ function summary(r: KeyRecord): KeySummary {
     accessKeyId: r.accessKeyId,
     policy: r.policy,
     protected: r.protected,
+    ...(r.clientGroup === undefined ? {} : { clientGroup: r.clientGroup }),
     state: r.state,
     createdAt: new Date(r.createdAt).toISOString(),
   };
@@ -98,12 +106,19 @@ export async function createKey(deps: KeyDeps, input: unknown): Promise<IssuedKe
     secretCiphertext: await deps.cipher.encrypt(secretAccessKey, accessKeyId),
     policy: req.policy,
     protected: req.protected ?? false,
+    ...(req.clientGroup === undefined ? {} : { clientGroup: req.clientGroup }),
     state: 'active',
     createdAt: deps.clock.now(),
     rootKeyId: accessKeyId,
   };
   await deps.keys.put(record);
-  return { accessKeyId, secretAccessKey, policy: record.policy, protected: record.protected };
+  return {
+    accessKeyId,
+    secretAccessKey,
+    policy: record.policy,
+    protected: record.protected,
+    ...(req.clientGroup === undefined ? {} : { clientGroup: req.clientGroup }),
+  };
 }
 
 export async function listKeys(deps: KeyDeps): Promise<KeySummary[]> {
@@ -146,7 +161,11 @@ export async function rotateKey(deps: KeyDeps, accessKeyId: string): Promise<Iss
   const record = await deps.keys.get(accessKeyId);
   if (record?.kind !== 'key' || record.state !== 'active')
     throw new AccessKeyNotFoundError(accessKeyId);
-  const issued = await createKey(deps, { policy: record.policy, protected: record.protected });
+  const issued = await createKey(deps, {
+    policy: record.policy,
+    protected: record.protected,
+    ...(record.clientGroup === undefined ? {} : { clientGroup: record.clientGroup }),
+  });
   await deps.keys.disable(accessKeyId);
   return issued;
 }
@@ -177,6 +196,7 @@ export async function createSession(
     secretCiphertext: await deps.cipher.encrypt(secretAccessKey, accessKeyId),
     policy: caller.policy,
     protected: caller.protected,
+    ...(caller.clientGroup === undefined ? {} : { clientGroup: caller.clientGroup }),
     state: 'active',
     createdAt: now,
     rootKeyId: caller.rootKeyId,

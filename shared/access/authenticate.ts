@@ -100,5 +100,6 @@ export async function authenticate(
     rootKeyId: record.rootKeyId,
     policy: record.policy,
     protected: record.protected,
+    ...(record.clientGroup === undefined ? {} : { clientGroup: record.clientGroup }),
   };
 }

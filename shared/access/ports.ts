@@ -26,6 +26,8 @@ export interface KeyRecord {
   secretCiphertext: string;
   policy: Policy;
   protected: boolean;
+  /** The client group its reads are for (shared/edge/); sessions inherit their key's. */
+  clientGroup?: string;
   state: 'active' | 'disabled';
   /** Epoch ms. */
   createdAt: number;

@@ -32,6 +32,8 @@ export interface Principal {
    * may read objects whose scan is still pending; an unprotected one reads only clean ones.
    */
   protected: boolean;
+  /** The client group the key reads for (shared/edge/): its reads may use the group's edge units. */
+  clientGroup?: string;
 }
 
 /** Every request when authentication is off: may do anything, reads anything. */

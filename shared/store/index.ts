@@ -92,7 +92,14 @@ export {
   type ReadGrantStore,
   redeemRead,
 } from './read-grant.ts';
-export { openEntry, openObject, type ReaderDeps, readEntry } from './reader.ts';
+export {
+  type EdgeSlices,
+  openEntry,
+  openObject,
+  parseRange,
+  type ReaderDeps,
+  readEntry,
+} from './reader.ts';
 export {
   newRevisionId,
   type RevisionRecord,

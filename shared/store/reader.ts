@@ -12,6 +12,7 @@ import {
   codecFor,
   decodeSlice,
   formatSliceName,
+  parseSliceName,
   segmentLength,
   segmentParts,
   shardSize,
@@ -90,7 +91,7 @@ export interface SegmentSpan {
  * @throws SegmentLostError when fewer than k slices are good.
  */
 export async function readSegment(
-  deps: Pick<ReaderDeps, 'slices' | 'hedgeMs' | 'clock'>,
+  deps: { slices: Pick<SliceStore, 'get'>; hedgeMs: number; clock: Clock },
   entry: IndexEntry,
   segment: number,
   want?: SegmentSpan,
@@ -238,6 +239,57 @@ function report(
   };
 }
 
+/**
+ * Staged copies of one revision's slices away from its home units (edge units, shared/edge/):
+ * where each staged pillar of a segment is. A read asks them first and falls back to the home
+ * units, segment by segment, and counts which served each segment.
+ */
+export interface EdgeSlices {
+  /** The revision the copies were made from: a read of any other revision ignores them. */
+  revision: string;
+  /** Reaches the edge units. */
+  slices: Pick<SliceStore, 'get'>;
+  /** For `segment`, each staged pillar's unit and key; undefined when none is staged. */
+  placement(segment: number): ReadonlyMap<number, { unit: number; key: string }> | undefined;
+  /** Segments served from edge slices and from the home units, as the read goes. */
+  served: { edge: number; home: number };
+}
+
+/**
+ * Reads one segment from its edge copies, or from the home units when they cannot give it:
+ * edge slices are verified exactly as home ones (header, checksum, layout), and a copy of
+ * another revision is never asked.
+ */
+async function readSegmentEdgeFirst(
+  deps: ReaderDeps,
+  edge: EdgeSlices | undefined,
+  entry: IndexEntry,
+  segment: number,
+  want: SegmentSpan,
+): ReturnType<typeof readSegment> {
+  const placed = edge?.revision === entry.revision ? edge.placement(segment) : undefined;
+  if (edge && placed) {
+    const staged: Pick<SliceStore, 'get'> = {
+      get: (_unit, name, signal) => {
+        const at = placed.get(parseSliceName(name).pillar);
+        if (!at) return Promise.reject(new SliceNotFoundError(_unit, name));
+        return edge.slices.get(at.unit, at.key, signal);
+      },
+    };
+    try {
+      // Damage met on edge copies is not the home units': it is not reported for repair.
+      const read = await readSegment({ ...deps, slices: staged }, entry, segment, want);
+      edge.served.edge++;
+      return { ...read, damage: [] };
+    } catch (err) {
+      if (!(err instanceof SegmentLostError)) throw err;
+    }
+  }
+  const read = await readSegment(deps, entry, segment, want);
+  if (edge) edge.served.home++;
+  return read;
+}
+
 export interface OpenedObject {
   entry: IndexEntry;
   range: ByteRange;
@@ -263,9 +315,14 @@ export async function openObject(
  * A body stream for `range` (default: all) of the revision `entry` describes, as looked up
  * already (a read grant holds one).
  */
-export function openEntry(deps: ReaderDeps, entry: IndexEntry, rangeHeader?: string): OpenedObject {
+export function openEntry(
+  deps: ReaderDeps,
+  entry: IndexEntry,
+  rangeHeader?: string,
+  edge?: EdgeSlices,
+): OpenedObject {
   const range = rangeHeader ? parseRange(rangeHeader, entry.size) : { start: 0, end: entry.size };
-  return { entry, range, body: readEntry(deps, entry, range) };
+  return { entry, range, body: readEntry(deps, entry, range, edge) };
 }
 
 /**
@@ -278,6 +335,7 @@ export async function* readEntry(
   deps: ReaderDeps,
   entry: IndexEntry,
   range: ByteRange = { start: 0, end: entry.size },
+  edge?: EdgeSlices,
 ): AsyncGenerator<Uint8Array> {
   const { vault, key } = entry;
   if (range.end <= range.start) return;
@@ -290,7 +348,7 @@ export async function* readEntry(
   const launch = (s: number) => {
     if (s > last || inFlight.has(s)) return;
     const base = s * entry.segmentSize;
-    const read = readSegment(deps, entry, s, {
+    const read = readSegmentEdgeFirst(deps, edge, entry, s, {
       from: range.start - base,
       to: range.end - base,
     });

@@ -14,14 +14,28 @@ import { DEFAULT_VAULT, planVault, unitSubscriptions, type Vault } from './vault
  * @throws InvalidParameterError for a bad request, VaultExistsError for a taken name.
  */
 export async function createVault(
-  deps: { vaults: VaultStore; poolSize: number; memoryBytes: number; clock: Clock },
+  deps: {
+    vaults: VaultStore;
+    poolSize: number;
+    memoryBytes: number;
+    clock: Clock;
+    /** Units marked `edge: true`: never in a vault. */
+    edgeUnits?: readonly number[];
+  },
   body: unknown,
 ): Promise<Vault> {
   const existing = await deps.vaults.list();
   const usage = Array.from({ length: deps.poolSize }, (_, unit) =>
     existing.reduce((n, v) => n + (v.units.includes(unit) ? 1 : 0), 0),
   );
-  const vault = planVault(body, deps.poolSize, usage, deps.clock.date(), deps.memoryBytes);
+  const vault = planVault(
+    body,
+    deps.poolSize,
+    usage,
+    deps.clock.date(),
+    deps.memoryBytes,
+    deps.edgeUnits,
+  );
   await deps.vaults.create(vault);
   return vault;
 }

@@ -90,11 +90,15 @@ export function unitAddress(unit: number): string {
  * depend on others (k <= T <= n, one unit per pillar), so those are checked once each field
  * is good on its own.
  */
-export function createVaultRequestSchema(poolSize: number, memoryBytes = Number.POSITIVE_INFINITY) {
+export function createVaultRequestSchema(
+  poolSize: number,
+  memoryBytes = Number.POSITIVE_INFINITY,
+  edgeUnits: readonly number[] = [],
+) {
   return strictObject(
     {
       name: vaultNameSchema,
-      width: integer(1, Math.min(poolSize, MAX_WIDTH)),
+      width: integer(1, Math.min(poolSize - edgeUnits.length, MAX_WIDTH)),
       readThreshold: integer(1, MAX_WIDTH),
       writeThreshold: integer(1, MAX_WIDTH),
       segmentSize: integer(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE).optional(),
@@ -136,6 +140,14 @@ export function createVaultRequestSchema(poolSize: number, memoryBytes = Number.
     } else if (new Set(req.units).size !== req.units.length) {
       ctx.addIssue({ code: 'custom', path: ['units'], message: 'must not repeat a unit' });
     }
+    req.units.forEach((unit, i) => {
+      if (edgeUnits.includes(unit))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['units', i],
+          message: `unit ${unit} is an edge unit: edge units hold staged copies, never a vault's pillars`,
+        });
+    });
   });
 }
 
@@ -150,7 +162,8 @@ export function validateVaultName(name: unknown, field = 'name'): string {
  * Validates a create-vault request against a pool of `poolSize` units, and its segments in
  * flight against `memoryBytes` (the memory of the functions that hold segments), and completes it.
  * Without `units`, the vault takes the `width` least used units (`usage[i]` vaults on unit i),
- * lowest index first among equals, which spreads vaults over the pool.
+ * lowest index first among equals, which spreads vaults over the pool. Edge units (`edgeUnits`)
+ * are never taken, and naming one is refused.
  * @throws InvalidParameterError naming the field and the rule.
  */
 export function planVault(
@@ -159,11 +172,13 @@ export function planVault(
   usage: number[],
   now = new Date(),
   memoryBytes?: number,
+  edgeUnits: readonly number[] = [],
 ): Vault {
-  const req = parseWith(createVaultRequestSchema(poolSize, memoryBytes), body);
+  const req = parseWith(createVaultRequestSchema(poolSize, memoryBytes, edgeUnits), body);
   const units =
     req.units ??
     [...Array(poolSize).keys()]
+      .filter((u) => !edgeUnits.includes(u))
       .sort((a, b) => (usage[a] ?? 0) - (usage[b] ?? 0) || a - b)
       .slice(0, req.width)
       .sort((a, b) => a - b);

@@ -89,8 +89,11 @@ const GRANTS: Record<string, Record<string, string>> = {
     StagingBucket: 's3:ListBucket',
     'StagingBucket/*': 's3:ListMultipartUploadParts s3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
-    'Unit*Bucket/*': 's3:GetObject s3:PutObject',
+    // A delete of a key staged at edge units removes its slices there.
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
     AccessKeysTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
+    EdgeTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    EdgePlanQueue: 'sqs:SendMessage',
     AccessKeysKey: 'kms:Encrypt',
     RootKeySecret: 'secretsmanager:GetSecretValue',
   },
@@ -132,8 +135,18 @@ const GRANTS: Record<string, Record<string, string>> = {
     EventsTopic: 'sns:Publish',
     // The scan task: the uploaded rules, the object's slices, the damage a scan's read meets.
     ControlTable: 'dynamodb:GetItem',
-    'Unit*Bucket/*': 's3:GetObject',
+    // The edge task unstages the old revision's copies from the edge units.
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject',
     RepairQueue: 'sqs:SendMessage',
+    EdgeTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:Query',
+  },
+  /** Pre-positioning's planner: scores and staging records, manifests, slices home and edge. */
+  EdgePlannerRole: {
+    logs: LOGS,
+    EdgeTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
+    EdgePlanQueue: CONSUMES,
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
   },
   JanitorRole: {
     logs: LOGS,

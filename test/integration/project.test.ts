@@ -68,7 +68,8 @@ describe('the project on the local cloud', () => {
     };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.status, 'ok');
-    assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 8);
+    // Eight home units and two edge units.
+    assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 10);
   });
 
   test('a new vault changes no subscription, and its writes reach exactly its units', async () => {

@@ -37,6 +37,9 @@ const env = {
   DSN_REPLICATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:r',
   DSN_REPLICATION_PART_BYTES: '8388608',
   DSN_REPLICATION_DEADLINE_MARGIN_SECONDS: '60',
+  DSN_EDGE_UNITS: '1',
+  DSN_EDGE_TABLE: 'edge',
+  DSN_EDGE_PLAN_QUEUE_URL: 'http://q/edge-plan',
 };
 
 test('a complete environment gives the typed configuration', () => {
@@ -49,6 +52,9 @@ test('a complete environment gives the typed configuration', () => {
     unitBuckets: ['b0', 'b1'],
     unitRegions: ['us-east-1', 'eu-west-1'],
     unitQueueArns: ['arn:aws:sqs:us-east-1:1:q0', 'arn:aws:sqs:us-east-1:1:q1'],
+    edgeUnits: [1],
+    edgeTable: 'edge',
+    edgePlanQueueUrl: 'http://q/edge-plan',
     revisionsTable: 'revisions',
     objectsTable: 'objects',
     controlTable: 'control',
@@ -109,6 +115,7 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
     [{ DSN_WORK_MAX_ATTEMPTS: '0' }, 'DSN_WORK_MAX_ATTEMPTS', /from 1 to 100, got "0"/],
     [{ DSN_READER_URL: 'reader' }, 'DSN_READER_URL', /http\(s\) URL, got "reader"/],
     [{ DSN_REPLICATION_PART_BYTES: '10' }, 'DSN_REPLICATION_PART_BYTES', /from 1024/],
+    [{ DSN_EDGE_UNITS: '8,x' }, 'DSN_EDGE_UNITS', /unit indices separated by commas, or none/],
   ];
   for (const [override, variable, rule] of cases) {
     assert.throws(

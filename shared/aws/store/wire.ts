@@ -229,6 +229,7 @@ export function wireStoreApi(rt: Runtime) {
     'dataMemoryBytes',
     'controlTable',
     'readerUrl',
+    'edgeUnits',
   ]);
   const { pool, unitS3 } = wireSlices(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
@@ -251,6 +252,7 @@ export function wireStoreApi(rt: Runtime) {
     /** Uncached: a new vault goes on the least used units, counted from every vault. */
     catalog: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
     poolSize: pool.unitBuckets.length,
+    edgeUnits: config.edgeUnits,
     memoryBytes: config.dataMemoryBytes,
     clock: rt.clock,
     writer,

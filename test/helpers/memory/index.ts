@@ -5,6 +5,7 @@
  */
 export { MemoryBucket, type MemoryObject } from './bucket.ts';
 export { byUtf8, document, ValidationException } from './documents.ts';
+export { MemoryEdgeStore } from './edge-store.ts';
 export { MemoryKeyStore } from './key-store.ts';
 export { MemoryLedger } from './ledger.ts';
 export {

@@ -212,3 +212,24 @@ describe('authenticate', () => {
     );
   });
 });
+
+test('a key made with a client group, and its sessions, sign as principals of that group', async () => {
+  // Prepare
+  const { clock, deps } = world();
+  const key = await createKey(deps, {
+    policy: [{ vaults: ['*'], actions: ['read'] }],
+    clientGroup: 'eu-readers',
+  });
+  // Act
+  const caller = await authenticate(deps, await signed(clock, key, '/vaults/a/objects/k'));
+  const session = await createSession(deps, caller, {});
+  const viaSession = await authenticate(deps, await signed(clock, session, '/vaults/a/objects/k'));
+  // Assess
+  assert.equal(key.clientGroup, 'eu-readers');
+  assert.equal(caller.clientGroup, 'eu-readers');
+  assert.equal(viaSession.clientGroup, 'eu-readers');
+  await assert.rejects(
+    createKey(deps, { policy: [{ vaults: ['*'], actions: ['read'] }], clientGroup: 'a b' }),
+    (err: Error) => err instanceof InvalidParameterError && /clientGroup/.test(err.message),
+  );
+});

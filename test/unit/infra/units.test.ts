@@ -193,7 +193,24 @@ test('bad pool settings are refused with the field and the rule', () => {
       { unitCount: 2, units: [{ colour: 'red' }] },
       /custom\.dsn\.units\[0\]\.colour: is not a unit field/,
     ],
+    [
+      { unitCount: 2, units: [null, { edge: 'yes' }] },
+      /custom\.dsn\.units\[1\]\.edge: must be true or false/,
+    ],
+    [
+      { unitCount: 1, units: [{ edge: true }] },
+      /custom\.dsn\.units: must leave at least one unit that is not an edge unit/,
+    ],
   ];
   for (const [dsn, rule] of cases)
     assert.throws(() => units.readConfig(dsn), rule, JSON.stringify(dsn));
+});
+
+test('units marked edge: true are listed in DSN_EDGE_UNITS, and none is written "none"', () => {
+  const config = units.readConfig({
+    unitCount: 4,
+    units: [null, null, { edge: true }, { edge: true, bucket: 'near-readers' }],
+  });
+  assert.equal(units.unitEnvironment(config).DSN_EDGE_UNITS, '2,3');
+  assert.equal(units.unitEnvironment(units.readConfig({ unitCount: 2 })).DSN_EDGE_UNITS, 'none');
 });
