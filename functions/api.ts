@@ -11,6 +11,7 @@ import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
+import { wireCommands } from '../shared/aws/topology/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
@@ -19,6 +20,7 @@ import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
+import { adminRoutes, checkNotFrozen } from './routes/admin.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { explainRoute, repairRoutes } from './routes/repair.ts';
@@ -33,6 +35,7 @@ const continuous = wireContinuous(rt);
 // A delete in a vault with a continuous rule adds its task to the rule's standing job.
 store.deleter.events = everyBus(store.deleter.events, replicationBus(continuous));
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
+const commands = wireCommands(rt);
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
 const routes: Record<string, Route> = {
@@ -46,6 +49,7 @@ const routes: Record<string, Route> = {
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),
   ...accessRoutes(wireKeys(rt)),
+  ...adminRoutes(commands),
   ...replicationRoutes(wireReplicationJobs(rt), continuous),
   ...openApiRoutes(store.poolSize),
 };
@@ -72,6 +76,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
       },
     );
     await ready;
+    await checkNotFrozen(commands, event);
     const result = await route(event);
     return event.routeKey === 'GET /vaults' ? filterVaults(result, caller) : result;
   } catch (err) {

@@ -256,6 +256,12 @@ function replicationResources(config, service, stage) {
       },
     ]),
     ReplicationControllerRole: role(service, stage, 'replicationController', [
+      // The rebalancer role's lease (shared/topology/lease.ts).
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Resource: arnOf('AdminTable'),
+      },
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],

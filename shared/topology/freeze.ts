@@ -4,17 +4,9 @@
  * its own, the per-unit operations of the command.
  */
 import { VaultFrozenError } from '../errors.ts';
-import type { FreezeStore } from './ports.ts';
+import type { Freeze, FreezeStore } from './ports.ts';
 
-/** A vault's freeze mark. */
-export interface Freeze {
-  vault: string;
-  /** The admin command that froze it. */
-  command: string;
-  by: string;
-  at: string;
-  reason?: string;
-}
+export type { Freeze };
 
 /** @throws VaultFrozenError when `vault` is frozen. */
 export async function assertWritable(freezes: FreezeStore, vault: string): Promise<void> {

@@ -9,7 +9,9 @@
  */
 import type { Clock } from '../clock.ts';
 import { RoleLostError, RoleNotFoundError } from '../errors.ts';
-import type { Fence, FenceScope, RoleLeases } from './ports.ts';
+import type { Fence, FenceScope, Lease, RoleLeases } from './ports.ts';
+
+export type { Lease };
 
 /** The singleton roles of the network. */
 export const ROLES = [
@@ -21,18 +23,6 @@ export const ROLES = [
 ] as const;
 
 export type RoleName = (typeof ROLES)[number];
-
-/** A role's lease as stored: who holds it, with which token, until when (epoch ms). */
-export interface Lease {
-  role: string;
-  /** Absent once released. */
-  holder?: string;
-  token: number;
-  expiresAt: number;
-  acquiredAt?: number;
-  renewedAt?: number;
-  releasedAt?: number;
-}
 
 /** A lease as `GET /admin/roles` shows it. */
 export interface PublicLease {

@@ -5,8 +5,28 @@
  * `shared/aws/topology/` implements them on DynamoDB.
  */
 import type { CommandRecord, Operation } from './command-record.ts';
-import type { Freeze } from './freeze.ts';
-import type { Lease } from './lease.ts';
+
+/** A role's lease as stored: who holds it, with which token, until when (epoch ms). */
+export interface Lease {
+  role: string;
+  /** Absent once released. */
+  holder?: string;
+  token: number;
+  expiresAt: number;
+  acquiredAt?: number;
+  renewedAt?: number;
+  releasedAt?: number;
+}
+
+/** A vault's freeze mark. */
+export interface Freeze {
+  vault: string;
+  /** The admin command that froze it. */
+  command: string;
+  by: string;
+  at: string;
+  reason?: string;
+}
 
 /** Conditional writes on role items. Tokens only grow: a release keeps the item's token. */
 export interface RoleLeases {
