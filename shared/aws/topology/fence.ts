@@ -13,6 +13,7 @@
  * the second narrows the window. A refusal is a RoleLostError: the holder stops.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -91,6 +92,25 @@ export function fencedDocuments(
   leases: RoleLeases,
 ): DynamoDBDocumentClient {
   const send = docs.send.bind(docs) as Send;
+  const keyNames = new Map<string, Promise<string[]>>();
+
+  /** The item's key: a put names only the item, so its table's key schema says which. */
+  async function keyOf(input: WriteInput): Promise<Record<string, unknown> | undefined> {
+    if (input.Key) return input.Key;
+    if (!input.Item || !input.TableName) return undefined;
+    const table = input.TableName;
+    let names = keyNames.get(table);
+    if (!names) {
+      names = (
+        send(new DescribeTableCommand({ TableName: table })) as Promise<{
+          Table?: { KeySchema?: Array<{ AttributeName?: string }> };
+        }>
+      ).then((out) => (out.Table?.KeySchema ?? []).map((k) => String(k.AttributeName)));
+      keyNames.set(table, names);
+    }
+    const item = input.Item;
+    return Object.fromEntries((await names).map((name) => [name, item[name]]));
+  }
 
   async function stillHolds(fence: Fence): Promise<void> {
     const lease = await leases.get(fence.role);
@@ -129,10 +149,11 @@ export function fencedDocuments(
     try {
       return await send(rebuilt, ...rest);
     } catch (err) {
-      if (!conditionFailed(err) || !input.Key) throw err;
+      const key = conditionFailed(err) ? await keyOf(input) : undefined;
+      if (!key) throw err;
       // Which condition failed: the caller's own (an answer), or the token (a later holder's item)?
       const seen = await send(
-        new GetCommand({ TableName: input.TableName, Key: input.Key, ConsistentRead: true }),
+        new GetCommand({ TableName: input.TableName, Key: key, ConsistentRead: true }),
       );
       const token = (seen as { Item?: Record<string, unknown> }).Item?.[fenceAttribute(fence.role)];
       if (typeof token === 'number' && token > fence.token)
