@@ -105,11 +105,16 @@ export function fencedDocuments(
         send(new DescribeTableCommand({ TableName: table })) as Promise<{
           Table?: { KeySchema?: Array<{ AttributeName?: string }> };
         }>
-      ).then((out) => (out.Table?.KeySchema ?? []).map((k) => String(k.AttributeName)));
+      ).then(
+        (out) => (out.Table?.KeySchema ?? []).map((k) => String(k.AttributeName)),
+        // Without DescribeTable (a role not granted it), the caller's own error stands.
+        () => [],
+      );
       keyNames.set(table, names);
     }
     const item = input.Item;
-    return Object.fromEntries((await names).map((name) => [name, item[name]]));
+    const key = await names;
+    return key.length > 0 ? Object.fromEntries(key.map((name) => [name, item[name]])) : undefined;
   }
 
   async function stillHolds(fence: Fence): Promise<void> {
