@@ -5,7 +5,7 @@
  * janitor's function; a stale holder's late writes refused by its token.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -408,5 +408,52 @@ describe('the control path and leased roles', () => {
     assert.equal(released.operations[0]?.outcome, 'done');
     assert.equal((await role('topology-applier')).held, false);
     await assert.rejects(held.renew(), RoleLostError);
+  });
+
+  test('dsn admin freezes, unfreezes, lists the log and the roles through the control path', async () => {
+    // Prepare
+    const dsn = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(PROJECT_ROOT, 'bin/dsn.ts'), '--endpoint', cloud.endpoints.api, ...args],
+          { cwd: PROJECT_ROOT },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
+        );
+      });
+    // Act
+    const frozen = await dsn('admin', 'freeze', 'frozen', '--reason', 'cli', '--json');
+    const put = await api('/vaults/frozen/objects/cli.bin', { method: 'PUT', body: 'x' });
+    const thawed = await dsn('admin', 'command', 'vault.unfreeze', '--arg', 'vault=frozen');
+    const log = await dsn('admin', 'commands', '--json');
+    const one = await dsn('admin', 'commands', (JSON.parse(frozen.stdout) as CommandRecord).id);
+    const listed = await dsn('admin', 'roles');
+    const bad = await dsn(
+      'admin',
+      'command',
+      'unit.drain',
+      '--arg',
+      'vault=frozen',
+      '--arg',
+      'unit=x',
+    );
+    // Assess
+    assert.equal(frozen.code, 0, frozen.stderr);
+    const record = JSON.parse(frozen.stdout) as CommandRecord;
+    assert.deepEqual(record.args, { vault: 'frozen', reason: 'cli' });
+    assert.equal(put.status, 423);
+    assert.equal(thawed.code, 0, thawed.stderr);
+    assert.match(thawed.stdout, /vault\.unfreeze \{"vault":"frozen"\}: succeeded/);
+    assert.match(thawed.stdout, /unit 5: unfreeze done/);
+    const commands = (JSON.parse(log.stdout) as { commands: CommandRecord[] }).commands;
+    assert.deepEqual(
+      commands.slice(0, 2).map((c) => c.command),
+      ['vault.unfreeze', 'vault.freeze'],
+    );
+    assert.match(one.stdout, /unit 0: freeze done/);
+    assert.match(listed.stdout, /janitor\s+free/);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /args\.unit: must be a unit number/);
   });
 });
