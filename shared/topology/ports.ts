@@ -81,6 +81,8 @@ export interface FreezeStore {
   freezeUnit(vault: string, unit: number, command: string, at: string): Promise<boolean>;
   /** @returns whether a mark was removed. */
   unfreezeUnit(vault: string, unit: number): Promise<boolean>;
+  /** The freeze mark of `unit` for `vault`, when it has one. */
+  unitFreeze(vault: string, unit: number): Promise<{ command: string; at: string } | undefined>;
   /** The units of `vault` with a freeze mark. */
   frozenUnits(vault: string): Promise<number[]>;
 }

@@ -88,6 +88,17 @@ export class DynamoFreezeStore implements FreezeStore {
     );
   }
 
+  async unitFreeze(vault: string, unit: number) {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: unitsOf(vault), sk: unitKey(unit) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? { command: String(out.Item.command), at: String(out.Item.at) } : undefined;
+  }
+
   async frozenUnits(vault: string): Promise<number[]> {
     const out = await this.db.send(
       new QueryCommand({

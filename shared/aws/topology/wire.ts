@@ -44,6 +44,32 @@ export function wireRoles(
   };
 }
 
+/** How long a unit trusts that a vault is not frozen on it. */
+const UNIT_FREEZE_TTL_MS = 2000;
+
+/**
+ * A storage unit's refusal of a frozen vault's slices: its freeze mark. A vault found not
+ * frozen is trusted for two seconds (a unit handles many messages a second; a freeze need not
+ * be instant there, since the API refuses the writes first); a frozen one is read again on
+ * every message, so an unfreeze takes effect at once.
+ */
+export function wireUnitRefusal(rt: Runtime, unit: number) {
+  const { adminTable } = loadConfig(rt.env, ['adminTable']);
+  const freezes = new DynamoFreezeStore(rt.clients.documents, adminTable);
+  const openUntil = new Map<string, number>();
+  return async (vault: string): Promise<string | undefined> => {
+    const now = rt.clock.now();
+    if ((openUntil.get(vault) ?? 0) > now) return undefined;
+    const mark = await freezes.unitFreeze(vault, unit);
+    if (!mark) {
+      openUntil.set(vault, now + UNIT_FREEZE_TTL_MS);
+      return undefined;
+    }
+    openUntil.delete(vault);
+    return `unit ${unit} refuses slices of vault "${vault}": frozen by command ${mark.command}`;
+  };
+}
+
 /** The control path: the audit log, freezes, leases, vaults, and the topology changes. */
 export function wireCommands(
   rt: Runtime,

@@ -128,6 +128,9 @@ export class MemoryFreezeStore implements FreezeStore {
   async unfreezeUnit(vault: string, unit: number) {
     return this.unitsOf(vault).delete(unit);
   }
+  async unitFreeze(vault: string, unit: number) {
+    return this.unitsOf(vault).has(unit) ? { command: 'memory', at: '' } : undefined;
+  }
   async frozenUnits(vault: string) {
     return [...this.unitsOf(vault)].sort((a, b) => a - b);
   }
