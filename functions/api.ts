@@ -18,6 +18,7 @@ import { checkHealth } from '../shared/health.ts';
 import { everyBus } from '../shared/listeners/index.ts';
 import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
+import { FreezeGate } from '../shared/topology/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
 import { adminRoutes, checkNotFrozen } from './routes/admin.ts';
@@ -36,6 +37,7 @@ const continuous = wireContinuous(rt);
 store.deleter.events = everyBus(store.deleter.events, replicationBus(continuous));
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
 const commands = wireCommands(rt);
+const freezeGate = new FreezeGate(commands.freezes, rt.clock);
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
 const routes: Record<string, Route> = {
@@ -76,7 +78,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
       },
     );
     await ready;
-    await checkNotFrozen(commands, event);
+    await checkNotFrozen(freezeGate, event);
     const result = await route(event);
     return event.routeKey === 'GET /vaults' ? filterVaults(result, caller) : result;
   } catch (err) {

@@ -5,8 +5,8 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
-  assertWritable,
   type CommandDeps,
+  type FreezeGate,
   getCommand,
   listCommands,
   listRoles,
@@ -37,9 +37,9 @@ const WRITE_ROUTES = new Set([
 
 /** @throws VaultFrozenError (423) when `event` writes to a frozen vault. */
 export async function checkNotFrozen(
-  deps: Pick<CommandDeps, 'freezes'>,
+  gate: FreezeGate,
   event: APIGatewayProxyEventV2,
 ): Promise<void> {
   const vault = event.pathParameters?.vault;
-  if (vault && WRITE_ROUTES.has(event.routeKey)) await assertWritable(deps.freezes, vault);
+  if (vault && WRITE_ROUTES.has(event.routeKey)) await gate.assertWritable(vault);
 }

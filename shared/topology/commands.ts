@@ -12,7 +12,7 @@ import { CommandNotFoundError, DsnError, describeError } from '../errors.ts';
 import { type VaultStore, vaultNameSchema } from '../store/index.ts';
 import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
 import { type CommandRecord, commandId, type Operation } from './command-record.ts';
-import type { Freeze } from './freeze.ts';
+import { FREEZE_SETTLE_MS, type Freeze } from './freeze.ts';
 import { forceRelease, ROLES } from './lease.ts';
 import type {
   AuditLog,
@@ -29,6 +29,8 @@ export interface CommandDeps {
   vaults: VaultStore;
   topology: TopologyChanges;
   clock: Clock;
+  /** How long vault.freeze waits for writers' caches (`FREEZE_SETTLE_MS` unless given). */
+  freezeSettleMs?: number;
 }
 
 /** What a handler is given: the deps, its command's record, and where its operations go. */
@@ -140,6 +142,9 @@ export const COMMANDS = {
         await onUnit(ctx, unit, 'freeze', () =>
           ctx.deps.freezes.freezeUnit(a.vault, unit, ctx.record.id, ctx.record.at),
         );
+      // Writers and units trust a not-frozen answer a while: once this answers, all refuse.
+      const settle = ctx.deps.freezeSettleMs ?? FREEZE_SETTLE_MS;
+      if (settle > 0) await ctx.deps.clock.sleep(settle);
       return { vault: a.vault, frozen: true };
     },
   }),

@@ -21,7 +21,13 @@ export {
   MAX_COMMANDS_PAGE,
   runCommand,
 } from './commands.ts';
-export { assertWritable, type Freeze } from './freeze.ts';
+export {
+  assertWritable,
+  FREEZE_CACHE_MS,
+  FREEZE_SETTLE_MS,
+  type Freeze,
+  FreezeGate,
+} from './freeze.ts';
 export {
   acquireRole,
   checkRole,

@@ -469,4 +469,25 @@ describe('the control path and leased roles', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /args\.unit: must be a unit number/);
   });
+
+  test("the rebuild scheduler starts the vaults' rebuilds as its role's holder, and not while another holds it", async () => {
+    // Prepare: another holder has the role.
+    const other = await acquireRole({ ...holder('other'), leaseMs: 60_000 }, 'rebuild-scheduler');
+    assert.ok(other);
+    const rebuildOf = async () => (await api('/vaults/frozen/rebuild')).status;
+    const before = await rebuildOf();
+
+    // Act
+    await cloud.invoker.invoke('rebuilder', { source: 'aws.events' });
+    const whileHeld = await rebuildOf();
+    await command({ command: 'role.release', args: { role: 'rebuild-scheduler' } });
+    await cloud.invoker.invoke('rebuilder', { source: 'aws.events' });
+
+    // Assess
+    assert.equal(before, 404);
+    assert.equal(whileHeld, 404, 'no rebuild started while the role was held elsewhere');
+    assert.equal(await rebuildOf(), 200);
+    const after = await role('rebuild-scheduler');
+    assert.deepEqual([after.token, after.held], [other.token + 1, false]);
+  });
 });

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../config.ts';
-import type { CommandDeps, RoleDeps, TopologyChanges } from '../../topology/index.ts';
+import {
+  type CommandDeps,
+  FREEZE_CACHE_MS,
+  type RoleDeps,
+  type TopologyChanges,
+} from '../../topology/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { wireVaults } from '../store/wire.ts';
 import { DynamoAuditLog } from './audit-log.ts';
@@ -44,14 +49,11 @@ export function wireRoles(
   };
 }
 
-/** How long a unit trusts that a vault is not frozen on it. */
-const UNIT_FREEZE_TTL_MS = 2000;
-
 /**
  * A storage unit's refusal of a frozen vault's slices: its freeze mark. A vault found not
- * frozen is trusted for two seconds (a unit handles many messages a second; a freeze need not
- * be instant there, since the API refuses the writes first); a frozen one is read again on
- * every message, so an unfreeze takes effect at once.
+ * frozen is trusted for `FREEZE_CACHE_MS` (a unit handles many messages a second; vault.freeze
+ * waits that out before it answers); a frozen one is read again on every message, so an
+ * unfreeze takes effect at once.
  */
 export function wireUnitRefusal(rt: Runtime, unit: number) {
   const { adminTable } = loadConfig(rt.env, ['adminTable']);
@@ -62,7 +64,7 @@ export function wireUnitRefusal(rt: Runtime, unit: number) {
     if ((openUntil.get(vault) ?? 0) > now) return undefined;
     const mark = await freezes.unitFreeze(vault, unit);
     if (!mark) {
-      openUntil.set(vault, now + UNIT_FREEZE_TTL_MS);
+      openUntil.set(vault, now + FREEZE_CACHE_MS);
       return undefined;
     }
     openUntil.delete(vault);

@@ -11,6 +11,9 @@ import {
   acquireRole,
   assertWritable,
   type CommandDeps,
+  FREEZE_CACHE_MS,
+  FREEZE_SETTLE_MS,
+  FreezeGate,
   getCommand,
   listCommands,
   runCommand,
@@ -50,6 +53,7 @@ function world(topology: TopologyChanges = unavailable) {
     vaults: new MemoryVaultStore([VAULT]),
     topology,
     clock: new ManualClock(),
+    freezeSettleMs: 0,
   } satisfies CommandDeps;
   return deps;
 }
@@ -263,4 +267,40 @@ test('the log lists newest first, a page at a time, and finds a command by id', 
   assert.equal((await getCommand(deps, ids[0] ?? '')).id, ids[0]);
   await assert.rejects(getCommand(deps, 'nope'), /no admin command "nope"/);
   await assert.rejects(listCommands(deps, { limit: '0' }), /limit/);
+});
+
+test('writers trust a not-frozen answer for FREEZE_CACHE_MS, and a frozen one not at all', async () => {
+  // Prepare
+  const deps = world();
+  const gate = new FreezeGate(deps.freezes, deps.clock);
+  await gate.assertWritable('photos');
+  await runCommand(deps, 'AK', { command: 'vault.freeze', args: { vault: 'photos' } });
+  // Act, Assess: within the cache the vault still looks open; past it, frozen.
+  await gate.assertWritable('photos');
+  deps.clock.advance(FREEZE_CACHE_MS);
+  await assert.rejects(gate.assertWritable('photos'), VaultFrozenError);
+  await runCommand(deps, 'AK', { command: 'vault.unfreeze', args: { vault: 'photos' } });
+  await gate.assertWritable('photos');
+});
+
+test('vault.freeze answers only once writers have had time to drop what they cached', async () => {
+  // Prepare
+  const deps = { ...world(), freezeSettleMs: undefined };
+  let answered = false;
+  // Act: time moves on in small steps until the command answers.
+  const freezing = runCommand(deps, 'AK', { command: 'vault.freeze', args: { vault: 'photos' } });
+  void freezing.then(() => {
+    answered = true;
+  });
+  let advanced = 0;
+  while (!answered && advanced < 10 * FREEZE_SETTLE_MS) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (answered) break;
+    deps.clock.advance(100);
+    advanced += 100;
+  }
+  // Assess
+  assert.equal((await freezing).state, 'succeeded');
+  assert.ok(advanced >= FREEZE_SETTLE_MS, `answered after ${advanced} ms`);
+  assert.ok(FREEZE_SETTLE_MS > FREEZE_CACHE_MS);
 });
