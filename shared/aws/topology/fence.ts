@@ -57,7 +57,12 @@ interface WriteInput {
   ExpressionAttributeValues?: Record<string, unknown>;
 }
 
-function withFence(input: WriteInput, fence: Fence, kind: 'put' | 'update' | 'delete'): WriteInput {
+/** `input` as its fenced write: the token set on the item and conditioned on (see the file's comment). */
+export function withFence(
+  input: WriteInput,
+  fence: Fence,
+  kind: 'put' | 'update' | 'delete',
+): WriteInput {
   const out: WriteInput = {
     ...input,
     ConditionExpression: input.ConditionExpression
@@ -73,8 +78,10 @@ function withFence(input: WriteInput, fence: Fence, kind: 'put' | 'update' | 'de
   if (kind === 'update') {
     const expression = input.UpdateExpression ?? '';
     // Clauses may come in any order; the token joins the SET clause, or starts one.
-    out.UpdateExpression = /\bSET\s/i.test(expression)
-      ? expression.replace(/\bSET\s+/i, `SET ${NAME} = ${VALUE}, `)
+    // The keyword, not a placeholder that spells it (`#set`, `:set`).
+    const clause = /(^|\s)SET\s+/i;
+    out.UpdateExpression = clause.test(expression)
+      ? expression.replace(clause, `$1SET ${NAME} = ${VALUE}, `)
       : `SET ${NAME} = ${VALUE} ${expression}`;
   }
   return out;
