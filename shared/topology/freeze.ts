@@ -26,22 +26,44 @@ export async function assertWritable(freezes: FreezeStore, vault: string): Promi
   if (freeze) throw new VaultFrozenError(vault, freeze.command, freeze.by, freeze.at);
 }
 
+/**
+ * `read` (a vault's freeze mark, in some form), remembering for `FREEZE_CACHE_MS` the vaults
+ * that have none. Concurrent asks for one vault share one read, so a burst of writes to a vault
+ * costs one read, not one each; a mark found is never remembered.
+ */
+export function notFrozenCache<T>(
+  clock: Clock,
+  read: (vault: string) => Promise<T | undefined>,
+): (vault: string) => Promise<T | undefined> {
+  const open = new Map<string, number>();
+  const inFlight = new Map<string, Promise<T | undefined>>();
+  return (vault) => {
+    if ((open.get(vault) ?? 0) > clock.now()) return Promise.resolve(undefined);
+    const pending = inFlight.get(vault);
+    if (pending) return pending;
+    const reading = read(vault)
+      .then((mark) => {
+        if (mark === undefined) open.set(vault, clock.now() + FREEZE_CACHE_MS);
+        else open.delete(vault);
+        return mark;
+      })
+      .finally(() => inFlight.delete(vault));
+    inFlight.set(vault, reading);
+    return reading;
+  };
+}
+
 /** The check writers make, remembering for `FREEZE_CACHE_MS` the vaults found not frozen. */
 export class FreezeGate {
-  private readonly openUntil = new Map<string, number>();
-  private readonly freezes: FreezeStore;
-  private readonly clock: Clock;
+  private readonly read: (vault: string) => Promise<Freeze | undefined>;
 
   constructor(freezes: FreezeStore, clock: Clock) {
-    this.freezes = freezes;
-    this.clock = clock;
+    this.read = notFrozenCache(clock, (vault) => freezes.get(vault));
   }
 
   /** @throws VaultFrozenError when `vault` is frozen. */
   async assertWritable(vault: string): Promise<void> {
-    const now = this.clock.now();
-    if ((this.openUntil.get(vault) ?? 0) > now) return;
-    await assertWritable(this.freezes, vault);
-    this.openUntil.set(vault, now + FREEZE_CACHE_MS);
+    const freeze = await this.read(vault);
+    if (freeze) throw new VaultFrozenError(vault, freeze.command, freeze.by, freeze.at);
   }
 }

@@ -27,6 +27,7 @@ export {
   FREEZE_SETTLE_MS,
   type Freeze,
   FreezeGate,
+  notFrozenCache,
 } from './freeze.ts';
 export {
   acquireRole,

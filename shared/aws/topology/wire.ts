@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../config.ts';
 import {
   type CommandDeps,
-  FREEZE_CACHE_MS,
+  notFrozenCache,
   type RoleDeps,
   type TopologyChanges,
 } from '../../topology/index.ts';
@@ -58,17 +58,12 @@ export function wireRoles(
 export function wireUnitRefusal(rt: Runtime, unit: number) {
   const { adminTable } = loadConfig(rt.env, ['adminTable']);
   const freezes = new DynamoFreezeStore(rt.clients.documents, adminTable);
-  const openUntil = new Map<string, number>();
+  const markOf = notFrozenCache(rt.clock, (vault) => freezes.unitFreeze(vault, unit));
   return async (vault: string): Promise<string | undefined> => {
-    const now = rt.clock.now();
-    if ((openUntil.get(vault) ?? 0) > now) return undefined;
-    const mark = await freezes.unitFreeze(vault, unit);
-    if (!mark) {
-      openUntil.set(vault, now + FREEZE_CACHE_MS);
-      return undefined;
-    }
-    openUntil.delete(vault);
-    return `unit ${unit} refuses slices of vault "${vault}": frozen by command ${mark.command}`;
+    const mark = await markOf(vault);
+    return mark
+      ? `unit ${unit} refuses slices of vault "${vault}": frozen by command ${mark.command}`
+      : undefined;
   };
 }
 

@@ -304,3 +304,21 @@ test('vault.freeze answers only once writers have had time to drop what they cac
   assert.ok(advanced >= FREEZE_SETTLE_MS, `answered after ${advanced} ms`);
   assert.ok(FREEZE_SETTLE_MS > FREEZE_CACHE_MS);
 });
+
+test('a burst of writes to one vault costs one read of its freeze mark', async () => {
+  // Prepare
+  const deps = world();
+  let reads = 0;
+  class CountingFreezes extends MemoryFreezeStore {
+    override async get(vault: string) {
+      reads++;
+      return super.get(vault);
+    }
+  }
+  const gate = new FreezeGate(new CountingFreezes(), deps.clock);
+  // Act
+  await Promise.all(Array.from({ length: 50 }, () => gate.assertWritable('photos')));
+  await gate.assertWritable('photos');
+  // Assess
+  assert.equal(reads, 1);
+});
