@@ -11,6 +11,7 @@
  *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
  *   dsn key create|ls|disable|rotate               dsn share VAULT/KEY --expires 1h
  *   dsn replicate SRC DST [--delete] [--watch]    dsn replication ls|show|restart|cancel
+ *   dsn admin roles|command|freeze|unfreeze|release|commands
  *
  * The commands live in bin/commands/, one module per group; this file holds the global
  * options and turns every failure into its line and exit code.
@@ -18,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './commands/admin.ts';
 import {
   type CommandContext,
   createSession,
@@ -92,6 +94,7 @@ function buildProgram(): Command {
   registerWatchCommand(program, cli);
   registerKeyCommands(program, cli);
   registerReplicationCommands(program, cli);
+  registerAdminCommands(program, cli);
   return program;
 }
 

@@ -387,6 +387,58 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/admin/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The leased management roles: holders, fencing tokens and expiry */
+        get: operations["getAdminRoles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of admin commands, newest first */
+        get: operations["getAdminCommands"];
+        put?: never;
+        /** Run an admin command (the one control path); recorded in the audit log */
+        post: operations["postAdminCommands"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/commands/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An admin command's audit record */
+        get: operations["getAdminCommandsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -2159,6 +2211,225 @@ export interface operations {
                         }[];
                         protected: boolean;
                         clientGroup?: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description roles */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        roles: {
+                            role: string;
+                            holder: string | null;
+                            token: number;
+                            expiresAt: string | null;
+                            held: boolean;
+                            acquiredAt?: string;
+                            renewedAt?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminCommands: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        commands: {
+                            id: string;
+                            command: string;
+                            args: {
+                                [key: string]: unknown;
+                            };
+                            by: string;
+                            at: string;
+                            /** @enum {string} */
+                            state: "running" | "succeeded" | "failed";
+                            operations: {
+                                unit: number | null;
+                                action: string;
+                                /** @enum {string} */
+                                outcome: "done" | "unchanged" | "failed";
+                                detail?: string;
+                            }[];
+                            finishedAt?: string;
+                            result?: {
+                                [key: string]: unknown;
+                            };
+                            error?: {
+                                code: string;
+                                message: string;
+                            };
+                        }[];
+                        cursor?: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postAdminCommands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    command: "unit.replace" | "unit.drain" | "vault.restripe" | "vault.freeze" | "vault.unfreeze" | "role.release";
+                    args: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description its audit record */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        command: string;
+                        args: {
+                            [key: string]: unknown;
+                        };
+                        by: string;
+                        at: string;
+                        /** @enum {string} */
+                        state: "running" | "succeeded" | "failed";
+                        operations: {
+                            unit: number | null;
+                            action: string;
+                            /** @enum {string} */
+                            outcome: "done" | "unchanged" | "failed";
+                            detail?: string;
+                        }[];
+                        finishedAt?: string;
+                        result?: {
+                            [key: string]: unknown;
+                        };
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getAdminCommandsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        command: string;
+                        args: {
+                            [key: string]: unknown;
+                        };
+                        by: string;
+                        at: string;
+                        /** @enum {string} */
+                        state: "running" | "succeeded" | "failed";
+                        operations: {
+                            unit: number | null;
+                            action: string;
+                            /** @enum {string} */
+                            outcome: "done" | "unchanged" | "failed";
+                            detail?: string;
+                        }[];
+                        finishedAt?: string;
+                        result?: {
+                            [key: string]: unknown;
+                        };
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
                     };
                 };
             };

@@ -12,6 +12,7 @@ import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
+import { wireCommands } from '../shared/aws/topology/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { edgeBus } from '../shared/edge/index.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
@@ -19,8 +20,10 @@ import { checkHealth } from '../shared/health.ts';
 import { everyBus } from '../shared/listeners/index.ts';
 import { replicationBus } from '../shared/replication/index.ts';
 import { ensureDefaultVault } from '../shared/store/index.ts';
+import { FreezeGate } from '../shared/topology/index.ts';
 import { type HttpResult, json, principalOf, type Route, toErrorResult } from './http.ts';
 import { accessRoutes, checkPolicy, filterVaults } from './routes/access.ts';
+import { adminRoutes, checkNotFrozen } from './routes/admin.ts';
 import { edgeRoutes } from './routes/edge.ts';
 import { listenerRoutes } from './routes/listeners.ts';
 import { openApiRoutes } from './routes/openapi.ts';
@@ -42,6 +45,8 @@ store.deleter.events = everyBus(
   edgeBus(wireStaging(rt)),
 );
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
+const commands = wireCommands(rt);
+const freezeGate = new FreezeGate(commands.freezes, rt.clock);
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
 const routes: Record<string, Route> = {
@@ -56,6 +61,7 @@ const routes: Record<string, Route> = {
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),
   ...accessRoutes(wireKeys(rt)),
+  ...adminRoutes(commands),
   ...replicationRoutes(wireReplicationJobs(rt), continuous),
   ...openApiRoutes(store.poolSize),
 };
@@ -82,6 +88,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResult
       },
     );
     await ready;
+    await checkNotFrozen(freezeGate, event);
     const result = await route(event);
     return event.routeKey === 'GET /vaults' ? filterVaults(result, caller) : result;
   } catch (err) {

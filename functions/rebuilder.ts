@@ -6,11 +6,16 @@
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { wireRebuilder } from '../shared/aws/repair/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
+import { wireRoles } from '../shared/aws/topology/wire.ts';
 import { parseRebuildMessage, runRebuildStep, startRebuild } from '../shared/repair/index.ts';
+import { withRole } from '../shared/topology/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const rt = runtime('repair');
 const deps = wireRebuilder(rt);
+// The scheduler (one at a time: the `rebuild-scheduler` role) starts jobs through fenced writes.
+const { roles, fenced } = wireRoles(rt, 'rebuild-scheduler');
+const scheduler = wireRebuilder(fenced);
 /** Left for the last checkpoint and the next step's message. */
 const SAFETY_MS = 20_000;
 
@@ -19,10 +24,15 @@ export const handler = async (
   context: Context,
 ): Promise<SQSBatchResponse | undefined> => {
   if (!('Records' in event)) {
-    for (const vault of await deps.vaults.list()) {
-      const job = await startRebuild(deps, vault.name, { restart: false, stepSegments: 0 });
-      rt.log.info('rebuild started', { rebuild: vault.name, job: job.id, state: job.state });
-    }
+    const run = await withRole(roles, 'rebuild-scheduler', async (role) => {
+      for (const vault of await scheduler.vaults.list()) {
+        await role.renew();
+        const job = await startRebuild(scheduler, vault.name, { restart: false, stepSegments: 0 });
+        rt.log.info('rebuild started', { rebuild: vault.name, job: job.id, state: job.state });
+      }
+    });
+    if (!run.ran)
+      rt.log.info('rebuild scheduler role held elsewhere', { holder: run.heldBy?.holder });
     return undefined;
   }
   return forEachRecord(

@@ -2,11 +2,14 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireUnit } from '../shared/aws/store/wire.ts';
+import { wireUnitRefusal } from '../shared/aws/topology/wire.ts';
 import { ADDRESS_ATTRIBUTE, parseUnitMessage, storeSlicesOnce } from '../shared/store/index.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
 const rt = runtime('store');
-const deps = wireUnit(rt);
+const unit = wireUnit(rt);
+// A vault frozen on this unit (vault.freeze) gets its slices refused.
+const deps = { ...unit, refusal: wireUnitRefusal(rt, unit.unit) };
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forWholeBatch(

@@ -123,6 +123,8 @@ const VARIABLES = {
   ],
   /** Access keys and sessions (seed 004), their secrets encrypted. */
   accessKeysTable: ['DSN_ACCESS_KEYS_TABLE', text],
+  /** Leased roles, the admin commands' audit log and freeze marks (seed 004). */
+  adminTable: ['DSN_ADMIN_TABLE', text],
   /** Replication (seeds 003, 004): jobs, tasks and the statuses applied to them. */
   replicationTable: ['DSN_REPLICATION_TABLE', text],
   /** The one queue every worker status goes through into the log. */

@@ -417,6 +417,62 @@ export class ReplicationStateError extends DsnError {
   }
 }
 
+/**
+ * A leased role's holder lost it: its lease was taken over after expiry or released by an
+ * operator, so its token is stale and its writes are refused. The holder stops.
+ */
+export class RoleLostError extends DsnError {
+  readonly role: string;
+  readonly token: number;
+  constructor(role: string, token: number, why: string) {
+    super(
+      `role "${role}": token ${token} is no longer the holder's (${why}); its writes are refused`,
+    );
+    this.role = role;
+    this.token = token;
+  }
+}
+
+/** No leased role with this name. */
+export class RoleNotFoundError extends DsnError {
+  readonly role: string;
+  constructor(role: string, known: readonly string[]) {
+    super(`no role "${role}" (known: ${known.join(', ')})`);
+    this.role = role;
+  }
+}
+
+/** The vault is frozen by an admin command: writes are refused (reads go on) until unfrozen. */
+export class VaultFrozenError extends DsnError {
+  readonly vault: string;
+  readonly command: string;
+  constructor(vault: string, command: string, by: string, at: string) {
+    super(
+      `vault "${vault}" is frozen (command ${command} by ${by} at ${at}); writes are refused until the vault.unfreeze command`,
+    );
+    this.vault = vault;
+    this.command = command;
+  }
+}
+
+/** No admin command with this id in the audit log. */
+export class CommandNotFoundError extends DsnError {
+  readonly id: string;
+  constructor(id: string) {
+    super(`no admin command "${id}"`);
+    this.id = id;
+  }
+}
+
+/** The command needs topology changes (proposals, votes, jobs), which this build lacks. */
+export class TopologyChangesUnavailableError extends DsnError {
+  readonly command: string;
+  constructor(command: string) {
+    super(`${command}: topology changes are not available in this build`);
+    this.command = command;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -449,6 +505,11 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [QuarantinedError, 403],
   [AdminOnlyError, 403],
   [ReplicationStateError, 409],
+  [RoleLostError, 409],
+  [RoleNotFoundError, 404],
+  [CommandNotFoundError, 404],
+  [VaultFrozenError, 423],
+  [TopologyChangesUnavailableError, 501],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

@@ -55,6 +55,11 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   'GET /admin/keys': () => 'admin of everything',
   'DELETE /admin/keys/{id}': () => 'admin of everything',
   'POST /admin/keys/{id}/rotate': () => 'admin of everything',
+  // The control path: commands change the network, the log and the roles show how it is run.
+  'GET /admin/roles': () => 'admin of everything',
+  'POST /admin/commands': () => 'admin of everything',
+  'GET /admin/commands': () => 'admin of everything',
+  'GET /admin/commands/{id}': () => 'admin of everything',
   'POST /vaults': (e) => ({ action: 'admin', vault: bodyField(e, 'name') ?? '*' }),
   // Answered with the vaults the caller may list (filterVaults).
   'GET /vaults': () => 'any signer',

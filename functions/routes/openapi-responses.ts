@@ -272,3 +272,35 @@ export const lastPlanRunSchema = z.strictObject({
     })
     .nullable(),
 });
+
+/** An admin command's audit record (shared/topology/command-record.ts). */
+export const commandRecordSchema = z.strictObject({
+  id: z.string(),
+  command: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  by: z.string(),
+  at: isoTime,
+  state: z.enum(['running', 'succeeded', 'failed']),
+  operations: z.array(
+    z.strictObject({
+      unit: z.int().nullable(),
+      action: z.string(),
+      outcome: z.enum(['done', 'unchanged', 'failed']),
+      detail: z.string().optional(),
+    }),
+  ),
+  finishedAt: isoTime.optional(),
+  result: z.record(z.string(), z.unknown()).optional(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+});
+
+/** A leased role as `GET /admin/roles` shows it. */
+export const roleSchema = z.strictObject({
+  role: z.string(),
+  holder: z.string().nullable(),
+  token: z.int(),
+  expiresAt: isoTime.nullable(),
+  held: z.boolean(),
+  acquiredAt: isoTime.optional(),
+  renewedAt: isoTime.optional(),
+});

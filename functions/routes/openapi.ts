@@ -31,11 +31,13 @@ import {
   uploadIdSchema,
   vaultNameSchema,
 } from '../../shared/store/index.ts';
+import { COMMAND_NAMES, commandsQuerySchema } from '../../shared/topology/index.ts';
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { json, type Route } from '../http.ts';
 import { planRequestSchema } from './edge.ts';
 import { listenerIdSchema } from './listeners.ts';
 import {
+  commandRecordSchema,
   cursor,
   edgeGroupSchema,
   edgeGroupStateSchema,
@@ -55,6 +57,7 @@ import {
   replicationRuleAnswerSchema,
   replicationSchema,
   revisionSchema,
+  roleSchema,
   rulesSummarySchema,
   sessionSchema,
   side,
@@ -332,6 +335,40 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       summary: 'Rotate an access key',
       path: { id: anyId },
       responses: { 201: { description: 'the new key', schema: issuedKeySchema } },
+    },
+    'GET /admin/roles': {
+      summary: 'The leased management roles: holders, fencing tokens and expiry',
+      responses: {
+        200: { description: 'roles', schema: z.strictObject({ roles: z.array(roleSchema) }) },
+      },
+    },
+    'POST /admin/commands': {
+      summary: 'Run an admin command (the one control path); recorded in the audit log',
+      body: {
+        schema: z.strictObject({
+          command: z.enum(COMMAND_NAMES),
+          args: z.record(z.string(), z.unknown()),
+        }),
+      },
+      responses: { 201: { description: 'its audit record', schema: commandRecordSchema } },
+    },
+    'GET /admin/commands': {
+      summary: 'The audit log of admin commands, newest first',
+      query: commandsQuerySchema,
+      responses: {
+        200: {
+          description: 'a page',
+          schema: z.strictObject({
+            commands: z.array(commandRecordSchema),
+            cursor: z.string().optional(),
+          }),
+        },
+      },
+    },
+    'GET /admin/commands/{id}': {
+      summary: "An admin command's audit record",
+      path: { id: anyId },
+      responses: { 200: { description: 'the record', schema: commandRecordSchema } },
     },
     'POST /sessions': {
       summary: "Temporary credentials with the caller's policy",

@@ -256,6 +256,14 @@ function replicationResources(config, service, stage) {
       },
     ]),
     ReplicationControllerRole: role(service, stage, 'replicationController', [
+      // The rebalancer role's lease (shared/topology/lease.ts).
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Resource: arnOf('AdminTable'),
+      },
+      // A fenced put refused: the key schema tells which item to look at (fence.ts).
+      { Effect: 'Allow', Action: ['dynamodb:DescribeTable'], Resource: arnOf('ReplicationTable') },
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],

@@ -355,6 +355,15 @@ function unitRoles({ unitCount, units }, service, stage) {
                     'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`counter/unit/${i}/*`] },
                   },
                 },
+                // Freeze marks: a unit refuses slices of a vault frozen on it (vault.freeze).
+                {
+                  Effect: 'Allow',
+                  Action: ['dynamodb:GetItem'],
+                  Resource: { 'Fn::GetAtt': ['AdminTable', 'Arn'] },
+                  Condition: {
+                    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['freeze/*'] },
+                  },
+                },
               ],
             },
           },

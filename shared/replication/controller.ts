@@ -5,8 +5,9 @@
  * only unfinished tasks are sent again.
  */
 import type { Clock } from '../clock.ts';
-import { ReplicationNotFoundError } from '../errors.ts';
+import { ReplicationNotFoundError, RoleLostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type RoleDeps, withRole } from '../topology/index.ts';
 import type { ReplicationJob } from './job.ts';
 import {
   leastLoaded,
@@ -27,6 +28,12 @@ export interface ControllerDeps {
   clock: Clock;
   logger: Logger;
   crash: CrashHook;
+  /**
+   * When given, rebalancing runs as the holder of the `replication-rebalancer` role (one
+   * controller at a time), its task moves fenced by the token; a controller that cannot have
+   * the role skips rebalancing this round.
+   */
+  roles?: RoleDeps;
 }
 
 export type ControllerStep = 'plan' | 'dispatch' | 'wait' | 'finalize';
@@ -180,10 +187,34 @@ export async function dispatchStep(deps: ControllerDeps, jobId: string): Promise
   const loads = workerLoads(tasks, deps.queues.count, j.partSize);
   const ready = tasks.filter((t) => dispatchable(t, j.round));
   if (ready.length > 0) await send(deps, j, ready, loads);
-  if (j.rebalance) await rebalance(deps, j, tasks, loads);
+  if (j.rebalance) await rebalanceAsHolder(deps, j, tasks, loads);
   const after = ready.length > 0 ? await allTasks(deps.log, jobId) : tasks;
   const counts = tally(after);
   return { finished: counts.pending === 0, ...counts };
+}
+
+/** Rebalancing, as the role's holder when the controller has roles. */
+async function rebalanceAsHolder(
+  deps: ControllerDeps,
+  j: ReplicationJob,
+  tasks: ReplicationTask[],
+  loads: WorkerLoad[],
+): Promise<void> {
+  if (!deps.roles) return rebalance(deps, j, tasks, loads);
+  try {
+    const run = await withRole(deps.roles, 'replication-rebalancer', () =>
+      rebalance(deps, j, tasks, loads),
+    );
+    if (!run.ran)
+      deps.logger.info('replication rebalancer role held elsewhere', {
+        jobId: j.id,
+        holder: run.heldBy?.holder,
+      });
+  } catch (err) {
+    // Lost midway: the later holder rebalances; this dispatch goes on.
+    if (!(err instanceof RoleLostError)) throw err;
+    deps.logger.warn('replication rebalancer role lost', { jobId: j.id, error: err });
+  }
 }
 
 /**

@@ -13,6 +13,11 @@ export interface JanitorDeps {
   ledger: Ledger;
   slices: SliceStore;
   clock: Clock;
+  /**
+   * The janitor's leased role, when it runs as its holder: renewed before each revision, so a
+   * holder that lost the role (taken over, released) stops there (RoleLostError).
+   */
+  role?: { renew(): Promise<void> };
 }
 
 export interface JanitorReport {
@@ -28,6 +33,7 @@ export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<Janito
   const now = deps.clock.now();
   const report: JanitorReport = { timedOut: 0, purged: 0, slicesDeleted: 0 };
   for (const record of await deps.ledger.due(now, limit)) {
+    await deps.role?.renew();
     if (record.state === 'pending') {
       if (
         await deps.ledger.fail(

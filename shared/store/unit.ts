@@ -23,6 +23,12 @@ export interface UnitDeps {
   foreign: (reason: string, delivery: UnitDelivery) => void;
   /** Called for each inline slice refused because other bytes already hold its name. */
   conflict: (sliceName: string) => void;
+  /**
+   * Why this unit refuses every slice of `vault` now (an operator froze it here), or
+   * undefined when it takes them. Refused slices get unfavorable statuses, so a write to a
+   * frozen vault that got past the API fails at once instead of timing out.
+   */
+  refusal?: (vault: string) => Promise<string | undefined>;
 }
 
 async function storeOne(
@@ -115,6 +121,17 @@ async function statusesOf(
     return undefined;
   }
   const mine = message.slices.filter((s) => s.unit === deps.unit);
+  const refused = mine.length > 0 ? await deps.refusal?.(message.vault) : undefined;
+  if (refused !== undefined)
+    return mine.map((s) => ({
+      vault: message.vault,
+      revision: message.revision,
+      segment: message.segment,
+      pillar: s.pillar,
+      unit: deps.unit,
+      ok: false,
+      reason: refused,
+    }));
   return Promise.all(mine.map((s) => storeOne(deps, message, s)));
 }
 

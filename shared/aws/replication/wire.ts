@@ -19,6 +19,7 @@ import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
 import { wireReader, wireUploads, wireVaults, wireWriter } from '../store/wire.ts';
+import { wireRoles } from '../topology/wire.ts';
 import { bucketClient, bucketSide } from './bucket-side.ts';
 import { crashHook } from './crash.ts';
 import { SfnController } from './executions.ts';
@@ -99,8 +100,11 @@ export function wireReplicationJobs(rt: Runtime): JobsDeps {
 /** The controller's steps (plan lists both ends; dispatch sends to the workers' queues). */
 export function wireReplicationController(rt: Runtime): ControllerDeps {
   const config = loadConfig(rt.env, ['replicationWorkerQueueUrls']);
+  // The log's writes made while rebalancing carry the rebalancer role's token.
+  const { roles, fenced } = wireRoles(rt, 'replication-controller');
   return {
-    log: wireLog(rt),
+    roles,
+    log: wireLog(fenced),
     sides: wireSides(rt, false),
     queues: new SqsWorkerQueues(rt.clients.sqs, config.replicationWorkerQueueUrls),
     clock: rt.clock,

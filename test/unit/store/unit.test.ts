@@ -148,3 +148,36 @@ test('an inline slice is created in one request; a redelivery rewrites nothing, 
   assert.deepEqual(conflicts, [formatSliceName(name)]);
   assert.notDeepEqual(bytes.length, other.length);
 });
+
+test('a unit refuses the slices of a vault frozen on it, with unfavorable statuses that say why', async () => {
+  // Prepare
+  const sent: UnitStatus[] = [];
+  const deps = await unitDeps(async (_address, statuses) => void sent.push(...statuses));
+  let frozen = true;
+  deps.refusal = async (vault) =>
+    frozen ? `unit 1 refuses slices of vault "${vault}": frozen by command c1` : undefined;
+
+  // Act
+  const refused = await storeSlicesOnce(deps, [
+    { message: message(0), attributeAddress: 'vault/default' },
+  ]);
+  frozen = false;
+  const taken = await storeSlicesOnce(deps, [
+    { message: message(1), attributeAddress: 'vault/default' },
+  ]);
+
+  // Assess
+  assert.deepEqual(
+    sent.map((s) => [s.segment, s.ok, s.reason]),
+    [
+      [0, false, 'unit 1 refuses slices of vault "default": frozen by command c1'],
+      [1, true, undefined],
+    ],
+  );
+  assert.deepEqual(refused[0]?.status === 'fulfilled' && refused[0].value, {
+    ignored: false,
+    confirmed: 0,
+    failed: 1,
+  });
+  assert.equal(taken[0]?.status === 'fulfilled' && taken[0].value.confirmed, 1);
+});
