@@ -11,6 +11,7 @@ import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
+import { wireTopology } from '../shared/aws/topology/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
 import { checkHealth } from '../shared/health.ts';
@@ -25,6 +26,7 @@ import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { replicationRoutes } from './routes/replication.ts';
 import { scanRoutes } from './routes/scan.ts';
 import { storeRoutes } from './routes/store.ts';
+import { topologyRoutes } from './routes/topology.ts';
 import { workRoutes } from './routes/work.ts';
 
 const rt = runtime('api');
@@ -42,6 +44,7 @@ const routes: Record<string, Route> = {
   },
   ...storeRoutes(store),
   ...repairRoutes(repair),
+  ...topologyRoutes(wireTopology(rt)),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),

@@ -408,6 +408,19 @@ export class ReplicationStateError extends DsnError {
   }
 }
 
+/** Another proposal on the same parent topology is open: at most one may be, so one can win. */
+export class TopologyConflictError extends DsnError {
+  readonly vault: string;
+  readonly open: string;
+  constructor(vault: string, open: string) {
+    super(
+      `proposal ${open} on the current topology of vault "${vault}" is still open; wait until it is decided (GET /vaults/${vault}/topology)`,
+    );
+    this.vault = vault;
+    this.open = open;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -439,6 +452,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [QuarantinedError, 403],
   [AdminOnlyError, 403],
   [ReplicationStateError, 409],
+  [TopologyConflictError, 409],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

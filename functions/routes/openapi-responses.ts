@@ -122,6 +122,23 @@ export const rebuildJobSchema = z.looseObject({
   etaSeconds: z.number().optional(),
 });
 
+export const topologyViewSchema = z.strictObject({
+  current: z.string(),
+  topologies: z.array(
+    z.looseObject({
+      id: z.string(),
+      parent: z.string().nullable(),
+      units: z.array(z.int()),
+      width: z.int(),
+      readThreshold: z.int(),
+      writeThreshold: z.int(),
+      votes: z.array(z.int()),
+      state: z.enum(['open', 'current', 'superseded', 'lost']),
+    }),
+  ),
+  job: z.looseObject({ state: z.string() }).optional(),
+});
+
 export const verdict = z.enum(['healthy', 'degraded', 'lost']);
 export const explanationSchema = z.strictObject({
   vault: z.string(),

@@ -30,6 +30,7 @@ import {
   uploadIdSchema,
   vaultNameSchema,
 } from '../../shared/store/index.ts';
+import { topologyChangeSchema } from '../../shared/topology/index.ts';
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { json, type Route } from '../http.ts';
 import { listenerIdSchema } from './listeners.ts';
@@ -51,6 +52,7 @@ import {
   rulesSummarySchema,
   sessionSchema,
   side,
+  topologyViewSchema,
   uploadSchema,
   vaultSchema,
   workExplanationSchema,
@@ -181,6 +183,19 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       summary: "The vault's rebuild",
       path: vault,
       responses: { 200: { description: 'the job', schema: rebuildJobSchema } },
+    },
+    'POST /vaults/{vault}/topology': {
+      summary: "Propose a change of the vault's topology (replace, drain or re-stripe)",
+      path: vault,
+      body: { schema: topologyChangeSchema },
+      responses: {
+        202: { description: 'proposed', schema: z.strictObject({ proposal: z.string() }) },
+      },
+    },
+    'GET /vaults/{vault}/topology': {
+      summary: "The vault's current and past topologies, with their votes",
+      path: vault,
+      responses: { 200: { description: 'the topologies', schema: topologyViewSchema } },
     },
     'POST /vaults/{vault}/uploads': {
       summary: 'Open a staged (or presigned) upload',

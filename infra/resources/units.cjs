@@ -326,10 +326,28 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Resource: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
                 },
                 { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'StatusTopic' } },
+                // Scan for its subscriptions; GetItem for the vault's current topology (writes
+                // under a superseded one are refused); UpdateItem for the vote that applies one.
                 {
                   Effect: 'Allow',
-                  Action: ['dynamodb:Scan'],
+                  Action: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
+                },
+                // Topologies, proposals and their votes (shared/topology/).
+                {
+                  Effect: 'Allow',
+                  Action: [
+                    'dynamodb:GetItem',
+                    'dynamodb:PutItem',
+                    'dynamodb:UpdateItem',
+                    'dynamodb:DeleteItem',
+                  ],
+                  Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
+                  Condition: {
+                    'ForAllValues:StringLike': {
+                      'dynamodb:LeadingKeys': ['topology/*', 'topology-open/*', 'topologies/*'],
+                    },
+                  },
                 },
                 // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
                 // upload and rebuild records that share the table.

@@ -1,0 +1,49 @@
+/** The ports of the topology system; `shared/aws/topology/` implements them. */
+import type { ProposalMessage, ProposalRecord, ProposalState } from './proposal.ts';
+import type { Topology } from './topology.ts';
+
+/** The vault's current topology as its record says: id and since when (epoch ms). */
+export interface CurrentTopology {
+  id?: string;
+  since?: number;
+}
+
+/** Stored topologies and proposals, their votes, and the vault's pointer to its current one. */
+export interface TopologyStore {
+  get(vault: string, id: string): Promise<ProposalRecord | undefined>;
+  /** Every topology stored for the vault, oldest first. */
+  list(vault: string): Promise<ProposalRecord[]>;
+  /** Stores a record unless one with its id is there already (idempotent). */
+  put(record: ProposalRecord): Promise<void>;
+  /**
+   * Opens `record` as the one open proposal on its parent, in one conditional write: the id of
+   * the other proposal when one is open on that parent already (nothing is stored then), else
+   * undefined. Opening the same proposal twice is not a conflict.
+   */
+  open(record: ProposalRecord): Promise<string | undefined>;
+  /**
+   * Adds `unit`'s vote while the proposal is open (a conditional write; a repeated vote changes
+   * nothing); the record afterwards, undefined when it is not stored.
+   */
+  vote(vault: string, id: string, unit: number): Promise<ProposalRecord | undefined>;
+  /** Records a unit's refusal with its reason. */
+  refuse(vault: string, id: string, unit: number, reason: string): Promise<void>;
+  /** Sets a record's state (and `currentSince` when given); frees its parent's open slot. */
+  settle(vault: string, id: string, state: ProposalState, currentSince?: number): Promise<void>;
+  /** The vault's current topology id, read afresh. @throws VaultNotFoundError */
+  current(vault: string): Promise<CurrentTopology>;
+  /**
+   * Points the vault at topology `id` (and takes its units and geometry) only if it points at
+   * `from` now (`undefined`: at none yet), in one conditional write. @returns whether it did.
+   */
+  switchVault(
+    vault: string,
+    from: string | undefined,
+    to: { id: string; topology: Topology; since: number },
+  ): Promise<boolean>;
+}
+
+/** Carries a proposal to the units that vote on it (each unit's queue, through the network). */
+export interface ProposalBroadcast {
+  send(message: ProposalMessage, units: number[]): Promise<void>;
+}
