@@ -129,7 +129,11 @@ test('of two competing proposals on the same parent exactly one wins, however th
       { unit: u, message: second },
     ]);
     let x = seed + 1;
-    votes.sort(() => ((x = (x * 1103515245 + 12345) % 2 ** 31) % 3) - 1);
+    const next = () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x;
+    };
+    votes.sort(() => (next() % 3) - 1);
 
     // Act
     for (const v of votes) await voteOnProposal(voter(v.unit), v.message);
