@@ -421,6 +421,17 @@ export class TopologyConflictError extends DsnError {
   }
 }
 
+/** The vault exists but no topology job has run on it. */
+export class TopologyJobNotFoundError extends DsnError {
+  readonly vault: string;
+  constructor(vault: string) {
+    super(
+      `no topology job has run on vault "${vault}"; a replace, drain or re-stripe starts one (POST /vaults/${vault}/topology)`,
+    );
+    this.vault = vault;
+  }
+}
+
 type DsnErrorClass = abstract new (...args: never[]) => DsnError;
 
 /**
@@ -438,6 +449,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [UploadNotFoundError, 404],
   [RevisionNotFoundError, 404],
   [RebuildNotFoundError, 404],
+  [TopologyJobNotFoundError, 404],
   [RouteNotFoundError, 404],
   [WorkItemNotFoundError, 404],
   [ListenerNotFoundError, 404],

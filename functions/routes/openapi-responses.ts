@@ -122,6 +122,14 @@ export const rebuildJobSchema = z.looseObject({
   etaSeconds: z.number().optional(),
 });
 
+export const topologyJobSchema = z.looseObject({
+  state: z.enum(['running', 'done', 'failed']),
+  segmentsDone: z.int(),
+  segmentsTotal: z.int(),
+  bytesMoved: z.int(),
+  etaSeconds: z.int().nullable(),
+});
+
 export const topologyViewSchema = z.strictObject({
   current: z.string(),
   topologies: z.array(
@@ -136,7 +144,7 @@ export const topologyViewSchema = z.strictObject({
       state: z.enum(['open', 'current', 'superseded', 'lost']),
     }),
   ),
-  job: z.looseObject({ state: z.string() }).optional(),
+  job: topologyJobSchema.optional(),
 });
 
 export const verdict = z.enum(['healthy', 'degraded', 'lost']);

@@ -52,6 +52,7 @@ import {
   rulesSummarySchema,
   sessionSchema,
   side,
+  topologyJobSchema,
   topologyViewSchema,
   uploadSchema,
   vaultSchema,
@@ -189,13 +190,21 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       path: vault,
       body: { schema: topologyChangeSchema },
       responses: {
-        202: { description: 'proposed', schema: z.strictObject({ proposal: z.string() }) },
+        202: {
+          description: 'proposed',
+          schema: z.strictObject({ proposal: z.string(), job: z.string().optional() }),
+        },
       },
     },
     'GET /vaults/{vault}/topology': {
       summary: "The vault's current and past topologies, with their votes",
       path: vault,
       responses: { 200: { description: 'the topologies', schema: topologyViewSchema } },
+    },
+    'GET /vaults/{vault}/topology/job': {
+      summary: "The vault's latest topology job (unit replacement or re-stripe)",
+      path: vault,
+      responses: { 200: { description: 'the job', schema: topologyJobSchema } },
     },
     'POST /vaults/{vault}/uploads': {
       summary: 'Open a staged (or presigned) upload',

@@ -326,6 +326,12 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Resource: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
                 },
                 { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'StatusTopic' } },
+                // The vote that applies a topology starts its job.
+                {
+                  Effect: 'Allow',
+                  Action: ['sqs:SendMessage'],
+                  Resource: { 'Fn::GetAtt': ['TopologyQueue', 'Arn'] },
+                },
                 // Scan for its subscriptions; GetItem for the vault's current topology (writes
                 // under a superseded one are refused); UpdateItem for the vote that applies one.
                 {
@@ -345,7 +351,12 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
                   Condition: {
                     'ForAllValues:StringLike': {
-                      'dynamodb:LeadingKeys': ['topology/*', 'topology-open/*', 'topologies/*'],
+                      'dynamodb:LeadingKeys': [
+                        'topology/*',
+                        'topology-open/*',
+                        'topologies/*',
+                        'topology-job/*',
+                      ],
                     },
                   },
                 },

@@ -9,7 +9,20 @@ export {
   type TopologyChange,
   topologyChangeSchema,
 } from './change.ts';
-export type { CurrentTopology, ProposalBroadcast, TopologyStore } from './ports.ts';
+export {
+  type MoverDeps,
+  resumeTopologyJobs,
+  runTopologyJobStep,
+  startTopologyJob,
+} from './mover.ts';
+export type {
+  CurrentTopology,
+  ManifestStore,
+  ProposalBroadcast,
+  TopologyJobStore,
+  TopologyJobTrigger,
+  TopologyStore,
+} from './ports.ts';
 export {
   isProposalMessage,
   type ProposalMessage,
@@ -42,3 +55,9 @@ export {
   topologySchema,
   unitNumbers,
 } from './topology.ts';
+export {
+  parseTopologyJobMessage,
+  publicTopologyJob,
+  type TopologyJob,
+  type TopologyJobMessage,
+} from './topology-job.ts';

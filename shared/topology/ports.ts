@@ -1,6 +1,8 @@
 /** The ports of the topology system; `shared/aws/topology/` implements them. */
+import type { IndexEntry } from '../store/index.ts';
 import type { ProposalMessage, ProposalRecord, ProposalState } from './proposal.ts';
 import type { Topology } from './topology.ts';
+import type { TopologyJob } from './topology-job.ts';
 
 /** The vault's current topology as its record says: id and since when (epoch ms). */
 export interface CurrentTopology {
@@ -46,4 +48,29 @@ export interface TopologyStore {
 /** Carries a proposal to the units that vote on it (each unit's queue, through the network). */
 export interface ProposalBroadcast {
   send(message: ProposalMessage, units: number[]): Promise<void>;
+}
+
+/** Topology jobs, one per vault (the latest), with a lease so one invocation works on it. */
+export interface TopologyJobStore {
+  get(vault: string): Promise<TopologyJob | undefined>;
+  /** Stores `job` as the vault's job unless that job (same id) is there already; returns the job in force. */
+  start(job: TopologyJob): Promise<TopologyJob>;
+  /** Takes job `id`'s lease for `holder` until `until`, unless another holder's runs past `now`. */
+  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
+  /** Saves progress while `holder` holds the lease (renewing it to `until`); false when it lost it. */
+  save(job: TopologyJob, holder: string, until: number | 'release'): Promise<boolean>;
+}
+
+/** Makes a topology job carry on in a fresh invocation. */
+export interface TopologyJobTrigger {
+  continue(vault: string, id: string): Promise<void>;
+}
+
+/** Manifests moved by a unit replacement: the key's entry and its revision's record. */
+export interface ManifestStore {
+  /**
+   * Points the manifest of `entry.revision` at `units` (pillar i on units[i]), in the index
+   * only while the key still names that revision. @returns whether the index entry changed.
+   */
+  relocate(entry: IndexEntry, units: number[]): Promise<boolean>;
 }

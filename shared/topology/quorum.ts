@@ -66,7 +66,8 @@ export async function ensureTopology(
     votes: [],
     refusals: [],
     createdAt: deps.clock.date().toISOString(),
-    currentSince: Date.parse(vault.createdAt) || 0,
+    // Writes begun before it was recorded carry no topology id: the units' grace starts now.
+    currentSince: deps.clock.now(),
   };
   await deps.topologies.put(record);
   if (vault.topology === undefined) {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   createVault,
@@ -41,9 +42,50 @@ describe('vault topologies changed by a quorum of their units', () => {
     return (await res.json()) as View;
   };
 
+  let s3: S3Client;
+  const keysOn = async (unit: number, prefix: string) =>
+    (
+      await s3.send(
+        new ListObjectsV2Command({ Bucket: cloud.ref(`Unit${unit}Bucket`), Prefix: prefix }),
+      )
+    ).Contents?.map((o) => o.Key as string) ?? [];
+  const putExact = async (vault: string, key: string, body: Uint8Array) => {
+    const res = await api(`/vaults/${vault}/objects/${key}`, {
+      method: 'PUT',
+      body: new Uint8Array(body),
+    });
+    assert.equal(res.status, 201, `${key}: ${await res.text()}`);
+  };
+  const getExact = async (vault: string, key: string, body: Uint8Array) => {
+    const res = await api(`/vaults/${vault}/objects/${key}`);
+    assert.equal(res.status, 200, `${key}: ${res.status}`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(body), `${key} reads back exact`);
+  };
+  /** Waits for the vault's proposal to be current and its job done; returns the job. */
+  const jobDone = async (vault: string, proposal: string) => {
+    const job = await eventually(
+      async () => {
+        const res = await api(`/vaults/${vault}/topology/job`);
+        if (res.status !== 200) return undefined;
+        const j = (await res.json()) as Record<string, unknown>;
+        assert.notEqual(j.state, 'failed', JSON.stringify(j));
+        return j.id === proposal && j.state === 'done' ? j : undefined;
+      },
+      `the topology job of ${vault}`,
+      180_000,
+    );
+    return job;
+  };
+
   before(async () => {
     dir = await tempDir('dsn-topology');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path);
+    s3 = new S3Client({
+      region: cloud.service.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      endpoint: cloud.endpoints.s3,
+      forcePathStyle: true,
+    });
   });
 
   after(async () => {
@@ -178,5 +220,117 @@ describe('vault topologies changed by a quorum of their units', () => {
     // The slot is free again: the next change proposes on the new current topology.
     const next = await propose('replace', { width: 6, readThreshold: 3, writeThreshold: 4 });
     assert.equal(next.status, 202, await next.clone().text());
+  });
+
+  test('replacing unit 3 under a writer and a reader loop: every read exact, every write commits, no slice left on unit 3, explain healthy on unit 7', async () => {
+    // Prepare: objects of one to four segments, and the two loops.
+    await createVault(api, { name: 'load', writeThreshold: 5, segmentSize: 64 * 1024 });
+    const objects = new Map<string, Uint8Array>();
+    for (let i = 0; i < 12; i++) {
+      const body = randomBytes(1 + ((i * 37_001) % (256 * 1024)));
+      await putExact('load', `seed-${i}`, body);
+      objects.set(`seed-${i}`, body);
+    }
+    let stop = false;
+    let writes = 0;
+    let reads = 0;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const key = `loop-${i % 8}`;
+        const body = randomBytes(1 + ((i * 9_973) % (160 * 1024)));
+        await putExact('load', key, body);
+        objects.set(key, body);
+        writes++;
+      }
+    })();
+    const reader = (async () => {
+      for (let i = 0; !stop; i++) {
+        const keys = [...objects.keys()];
+        const key = keys[i % keys.length] as string;
+        const body = objects.get(key) as Uint8Array;
+        // A key the writer replaces meanwhile may read either body: only seed keys are fixed.
+        if (key.startsWith('seed-')) await getExact('load', key, body);
+        reads++;
+      }
+    })();
+
+    // Act
+    const res = await propose('load', { replace: { unit: 3, with: 7 } });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { proposal, job } = (await res.json()) as { proposal: string; job: string };
+    assert.equal(job, proposal);
+    const done = await jobDone('load', proposal);
+    stop = true;
+    await Promise.all([writer, reader]);
+
+    // Assess
+    assert.ok(writes > 0 && reads > 0, `${writes} writes, ${reads} reads during the job`);
+    assert.equal(done.segmentsDone, done.segmentsTotal);
+    assert.ok((done.bytesMoved as number) > 0);
+    for (const [key, body] of objects) await getExact('load', key, body);
+    assert.deepEqual(await keysOn(3, 'load/'), [], 'no slice of the vault is left on unit 3');
+    for (const key of objects.keys()) {
+      await eventually(async () => {
+        const e = (await (await api(`/vaults/load/objects/${key}?explain`)).json()) as {
+          verdict: string;
+          segments: Array<{ good: number; pillars: Array<{ unit: number }> }>;
+        };
+        assert.deepEqual(
+          e.segments[0]?.pillars.map((p) => p.unit),
+          [0, 1, 2, 7, 4, 5],
+        );
+        return e.verdict === 'healthy' && e.segments.every((s) => s.good === 6) ? e : undefined;
+      }, `${key} healthy on unit 7`);
+    }
+    const shown = await view('load');
+    assert.equal(shown.current, proposal);
+  });
+
+  test('re-striping 40 objects 4-of-6 to 6-of-8 and back to 3-of-5 keeps every read exact, during the jobs and after; every manifest has the new geometry', async () => {
+    // Prepare
+    await createVault(api, { name: 'stripe', writeThreshold: 5, segmentSize: 64 * 1024 });
+    const objects = new Map<string, Uint8Array>();
+    for (let i = 0; i < 40; i++) {
+      const body = randomBytes((i * 7_919) % (200 * 1024));
+      await putExact('stripe', `obj-${String(i).padStart(2, '0')}`, body);
+      objects.set(`obj-${String(i).padStart(2, '0')}`, body);
+    }
+
+    for (const geometry of [
+      { width: 8, readThreshold: 6, writeThreshold: 7 },
+      { width: 5, readThreshold: 3, writeThreshold: 4 },
+    ]) {
+      // Act: the change, with every object read again and again during its job.
+      const res = await propose('stripe', geometry);
+      assert.equal(res.status, 202, await res.clone().text());
+      const { proposal } = (await res.json()) as { proposal: string };
+      let stop = false;
+      let rounds = 0;
+      const reader = (async () => {
+        while (!stop) {
+          for (const [key, body] of objects) await getExact('stripe', key, body);
+          rounds++;
+        }
+      })();
+      const done = await jobDone('stripe', proposal);
+      stop = true;
+      await reader;
+
+      // Assess
+      assert.ok(rounds >= 1, 'the objects were read during the job');
+      assert.equal(done.kind, 'restripe');
+      for (const [key, body] of objects) {
+        await getExact('stripe', key, body);
+        const e = (await (await api(`/vaults/stripe/objects/${key}?explain`)).json()) as {
+          width: number;
+          readThreshold: number;
+        };
+        assert.deepEqual(
+          { width: e.width, readThreshold: e.readThreshold },
+          { width: geometry.width, readThreshold: geometry.readThreshold },
+          key,
+        );
+      }
+    }
   });
 });

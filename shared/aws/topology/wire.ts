@@ -1,17 +1,38 @@
 /**
- * The topology system's wiring: what the API needs to propose changes and show topologies, and
- * what a unit's function needs to vote.
+ * The topology system's wiring: what the API needs to propose changes and show topologies, what
+ * a unit's function needs to vote (and start the job of a change it applies), and the job runner.
  */
 import { loadConfig, POOL_SECTION } from '../../config.ts';
-import type { PoolView, TopologyDeps, VoterDeps } from '../../topology/index.ts';
+import { Throttle } from '../../repair/index.ts';
+import {
+  type MoverDeps,
+  type PoolView,
+  startTopologyJob,
+  type TopologyDeps,
+  type VoterDeps,
+} from '../../topology/index.ts';
+import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
+import { DynamoLedger } from '../store/ledger.ts';
+import { SnsMulticast } from '../store/multicast.ts';
+import { DynamoObjectIndex } from '../store/object-index.ts';
 import { DynamoVaultStore } from '../store/vault-store.ts';
+import { wireSlices } from '../store/wire.ts';
 import { SnsProposalBroadcast } from './broadcast.ts';
+import { DynamoManifestStore, DynamoTopologyJobStore, SqsTopologyJobTrigger } from './jobs.ts';
 import { DynamoTopologyStore } from './topology-store.ts';
 
 function wireStore(rt: Runtime) {
   const config = loadConfig(rt.env, ['controlTable', 'vaultsTable']);
   return new DynamoTopologyStore(rt.clients.documents, config.controlTable, config.vaultsTable);
+}
+
+function wireJobs(rt: Runtime) {
+  const config = loadConfig(rt.env, ['controlTable', 'topologyQueueUrl']);
+  return {
+    jobs: new DynamoTopologyJobStore(rt.clients.documents, config.controlTable),
+    trigger: new SqsTopologyJobTrigger(rt.clients.sqs, config.topologyQueueUrl),
+  };
 }
 
 /** Where each unit of the pool is: its bucket, region and the S3 endpoint this runtime uses. */
@@ -28,10 +49,10 @@ function poolView(rt: Runtime): { poolSize: number; pool: PoolView } {
   };
 }
 
-/** Proposing changes and showing topologies (the API, and later the command path). */
-export function wireTopology(rt: Runtime): TopologyDeps {
+/** Proposing changes and showing topologies and jobs (the API, and later the command path). */
+export function wireTopology(rt: Runtime) {
   const config = loadConfig(rt.env, ['vaultsTable', 'networkTopicArn']);
-  return {
+  const deps: TopologyDeps = {
     // Uncached: a proposal's parent must be the vault's topology now.
     vaults: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
     topologies: wireStore(rt),
@@ -39,9 +60,87 @@ export function wireTopology(rt: Runtime): TopologyDeps {
     ...poolView(rt),
     clock: rt.clock,
   };
+  return { ...deps, jobs: wireJobs(rt).jobs };
 }
 
-/** A unit's vote: its index and the store it votes in. */
+/** A unit's vote: its index, the store it votes in, and the job a change it applies starts. */
 export function wireVoter(rt: Runtime, unit: number): VoterDeps {
-  return { unit, topologies: wireStore(rt), clock: rt.clock, log: rt.log };
+  const jobs = wireJobs(rt);
+  return {
+    unit,
+    topologies: wireStore(rt),
+    clock: rt.clock,
+    log: rt.log,
+    onCurrent: async (current, parent) =>
+      (await startTopologyJob({ ...jobs, clock: rt.clock }, current, parent)).id,
+  };
+}
+
+/** The job runner: what moving slices and re-encoding objects touch. */
+export function wireMover(rt: Runtime): MoverDeps {
+  const config = loadConfig(rt.env, [
+    'objectsTable',
+    'revisionsTable',
+    'vaultsTable',
+    'networkTopicArn',
+    'statusTopicArn',
+    'repairQueueUrl',
+    'pendingTimeoutMs',
+    'rebuildBytesPerSecond',
+  ]);
+  const { slices } = wireSlices(rt);
+  const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
+  const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
+  return {
+    index,
+    slices,
+    manifests: new DynamoManifestStore(
+      rt.clients.documents,
+      config.objectsTable,
+      config.revisionsTable,
+    ),
+    topologies: wireStore(rt),
+    ...wireJobs(rt),
+    reader: {
+      index,
+      slices,
+      repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
+      hedgeMs: 250,
+      log: rt.log,
+      clock: rt.clock,
+    },
+    writer: {
+      // Uncached: a rewrite must go under the topology current now.
+      vaults: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
+      ledger,
+      index,
+      slices,
+      multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
+      clock: rt.clock,
+      pendingTimeoutMs: config.pendingTimeoutMs,
+    },
+    // The rebuilder's budget: moving a unit's data leaves the units room for foreground traffic.
+    throttle: new Throttle(config.rebuildBytesPerSecond),
+    clock: rt.clock,
+    log: rt.log,
+    afterObject: crashAfter(rt.env.DSN_TOPOLOGY_CRASH_AT),
+  };
+}
+
+/**
+ * A fault-injection hook for tests, never for production: with `DSN_TOPOLOGY_CRASH_AT=<n>`, the
+ * process running a topology job kills itself with SIGKILL once the job has moved n objects, as
+ * a crash or a lost machine would (on the local cloud the whole cloud dies). Unset: nothing.
+ */
+function crashAfter(value: string | undefined): MoverDeps['afterObject'] {
+  if (!value) return undefined;
+  const at = Number(value);
+  if (!Number.isInteger(at) || at < 1)
+    throw new Error(`DSN_TOPOLOGY_CRASH_AT must be a positive integer, got "${value}"`);
+  return async (done) => {
+    if (done !== at) return;
+    process.stderr.write(`dsn topology: crashing after ${done} objects (DSN_TOPOLOGY_CRASH_AT)\n`);
+    process.kill(process.pid, 'SIGKILL');
+    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  };
 }
