@@ -408,16 +408,22 @@ export class ReplicationStateError extends DsnError {
   }
 }
 
-/** Another proposal on the same parent topology is open: at most one may be, so one can win. */
+/**
+ * A topology change cannot be proposed now: another proposal on the same parent is open (at most
+ * one may be, so one can win), or the vault's data is still moving onto its current topology.
+ */
 export class TopologyConflictError extends DsnError {
   readonly vault: string;
-  readonly open: string;
-  constructor(vault: string, open: string) {
+  /** The open proposal, or the running job (both named by a topology id). */
+  readonly blocking: string;
+  constructor(vault: string, blocking: string, what: 'proposal' | 'job' = 'proposal') {
     super(
-      `proposal ${open} on the current topology of vault "${vault}" is still open; wait until it is decided (GET /vaults/${vault}/topology)`,
+      what === 'proposal'
+        ? `proposal ${blocking} on the current topology of vault "${vault}" is still open; wait until it is decided (GET /vaults/${vault}/topology)`
+        : `the job moving vault "${vault}" onto topology ${blocking} is still running; propose again once it is done (GET /vaults/${vault}/topology/job)`,
     );
     this.vault = vault;
-    this.open = open;
+    this.blocking = blocking;
   }
 }
 

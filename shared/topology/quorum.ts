@@ -12,7 +12,7 @@ import { InvalidParameterError, TopologyConflictError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Vault, VaultStore } from '../store/index.ts';
 import { applyChange, type TopologyChange } from './change.ts';
-import type { ProposalBroadcast, TopologyStore } from './ports.ts';
+import type { ProposalBroadcast, TopologyJobStore, TopologyStore } from './ports.ts';
 import type { ProposalMessage, ProposalRecord } from './proposal.ts';
 import {
   genesisTopology,
@@ -33,6 +33,8 @@ export interface TopologyDeps {
   clock: Clock;
   /** Called once a proposal that moves data has become current (starts its job). */
   onCurrent?: (record: ProposalRecord, parent: ProposalRecord) => Promise<string | undefined>;
+  /** The vault's latest job: no change is proposed while one still moves data. */
+  jobs?: Pick<TopologyJobStore, 'get'>;
 }
 
 /** One per-unit operation a change performed, for an audit record. */
@@ -99,6 +101,10 @@ export async function proposeChange(
   principal?: string,
 ): Promise<ProposeResult> {
   const current = await ensureTopology(deps, vault);
+  // One move at a time: a change on top of a half-moved vault would leave the first one's
+  // objects on the units it was moving them off.
+  const job = await deps.jobs?.get(vault);
+  if (job?.state === 'running') throw new TopologyConflictError(vault, job.id, 'job');
   const usage = Array.from({ length: deps.poolSize }, () => 0);
   for (const v of await deps.vaults.list()) for (const u of v.units) usage[u] = (usage[u] ?? 0) + 1;
   const topology = applyChange(current.topology, change, deps.poolSize, deps.pool, usage);

@@ -99,6 +99,8 @@ export function publicTopologyJob(job: TopologyJob) {
     objectsDone: job.objectsDone,
     bytesMoved: job.bytesMoved,
     etaSeconds: eta ?? null,
+    /** Seconds spent moving objects (the job also waits out the units' grace). */
+    moveSeconds: job.moveMs / 1000,
     passes: job.passes,
     startedAt: job.startedAt,
     updatedAt: job.updatedAt,

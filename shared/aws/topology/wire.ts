@@ -59,6 +59,7 @@ export function wireTopology(rt: Runtime) {
     broadcast: new SnsProposalBroadcast(rt.clients.sns, config.networkTopicArn),
     ...poolView(rt),
     clock: rt.clock,
+    jobs: wireJobs(rt).jobs,
   };
   return { ...deps, jobs: wireJobs(rt).jobs };
 }
