@@ -152,6 +152,7 @@ export const explanationSchema = z.strictObject({
   vault: z.string(),
   key: z.string(),
   revision: z.string(),
+  topology: z.string().optional(),
   size: z.int(),
   width: z.int(),
   readThreshold: z.int(),
