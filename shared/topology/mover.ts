@@ -71,6 +71,8 @@ const LEASE_MS = 30_000;
  * begun under the old topology (accepted for SUPERSEDED_GRACE_MS) have committed by then.
  */
 const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
+/** Steps that fail one after the other before the job is failed. */
+const MAX_FAILED_STEPS = 5;
 /** A re-stripe waits this long for each rewrite's commit. */
 const COMMIT_WAIT_MS = 60_000;
 
@@ -151,13 +153,24 @@ export async function runTopologyJobStep(
         job.finishedAt = new Date(now()).toISOString();
       }
     }
+    job.failedSteps = 0;
     await save(true);
     return { job, more: job.state === 'running' };
   } catch (err) {
     if (err instanceof LeaseLost) return { more: false };
     deps.log.error('topology job step failed', err, { vault, job: id, phase: job.phase });
-    // The checkpoint stays; the message comes back and the next invocation resumes from it.
-    await save(true).catch(() => {});
+    // The checkpoint stays; the message comes back and the next invocation resumes from it,
+    // unless steps keep failing: then the job is failed, with why, for an operator to see.
+    job.failedSteps = (job.failedSteps ?? 0) + 1;
+    job.error = `${(err as Error).name}: ${(err as Error).message}`;
+    if (job.failedSteps >= MAX_FAILED_STEPS) job.state = 'failed';
+    await save(true).catch((saveErr: unknown) =>
+      deps.log.warn('topology job checkpoint not saved', {
+        job: id,
+        error: describeError(saveErr),
+      }),
+    );
+    if (job.state === 'failed') return { job, more: false };
     throw err;
   }
 }
@@ -265,7 +278,14 @@ async function movePillar(deps: MoverDeps, job: TopologyJob, entry: IndexEntry, 
     deps.log.info('topology job: object changed while moving', { key: entry.key });
     return;
   }
-  await deps.slices.delete(from, keys);
+  // The old unit may be the lost one being replaced: its copies then go with it.
+  await deps.slices.delete(from, keys).catch((err: unknown) =>
+    deps.log.warn('topology job: old copies not deleted', {
+      unit: from,
+      key: entry.key,
+      error: describeError(err),
+    }),
+  );
 }
 
 /** A pillar's slice of one segment, rebuilt from k good slices of the others. */
@@ -324,18 +344,29 @@ async function rewrite(deps: MoverDeps, job: TopologyJob, entry: IndexEntry) {
   job.bytesMoved += entry.size;
 }
 
-/** After a replace: every slice of the vault still on the old unit (garbage, failed) goes. */
+/**
+ * After a replace: every slice of the vault still on the old unit (garbage, failed) goes. A
+ * unit that cannot be listed (a lost bucket) is left as it is: nothing readable remains there.
+ */
 async function sweep(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
   const { from } = job.move as { from: number; to: number };
-  let batch: string[] = [];
-  for await (const s of deps.slices.list(from, `${job.vault}/`)) {
-    batch.push(s.key);
-    if (batch.length === 1000) {
-      await deps.slices.delete(from, batch);
-      batch = [];
+  try {
+    let batch: string[] = [];
+    for await (const s of deps.slices.list(from, `${job.vault}/`)) {
+      batch.push(s.key);
+      if (batch.length === 1000) {
+        await deps.slices.delete(from, batch);
+        batch = [];
+      }
     }
+    if (batch.length > 0) await deps.slices.delete(from, batch);
+  } catch (err) {
+    deps.log.warn('topology job: the old unit was not swept', {
+      unit: from,
+      vault: job.vault,
+      error: describeError(err),
+    });
   }
-  if (batch.length > 0) await deps.slices.delete(from, batch);
   job.phase = 'done';
   await save();
 }

@@ -41,8 +41,10 @@ export interface TopologyJob {
   passStartedAt: number;
   /** Where the pass is: the index page, and the last key done on it. */
   cursor?: { page?: string; after?: string };
-  /** Why it failed, when it did. */
+  /** Why it failed (or why its last step did). */
   error?: string;
+  /** Steps that failed one after the other; at 5 the job is failed. */
+  failedSteps?: number;
 }
 
 export function newTopologyJob(fields: {
