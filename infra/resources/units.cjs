@@ -339,35 +339,28 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Action: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
                 },
-                // Topologies, proposals and their votes (shared/topology/).
+                // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
+                // upload and rebuild records that share the table; and topologies, proposals,
+                // votes and the job a vote that applies a topology starts (shared/topology/).
                 {
                   Effect: 'Allow',
                   Action: [
+                    'dynamodb:DeleteItem',
                     'dynamodb:GetItem',
                     'dynamodb:PutItem',
                     'dynamodb:UpdateItem',
-                    'dynamodb:DeleteItem',
                   ],
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
                   Condition: {
                     'ForAllValues:StringLike': {
                       'dynamodb:LeadingKeys': [
+                        `counter/unit/${i}/*`,
                         'topology/*',
                         'topology-open/*',
                         'topologies/*',
                         'topology-job/*',
                       ],
                     },
-                  },
-                },
-                // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
-                // upload and rebuild records that share the table.
-                {
-                  Effect: 'Allow',
-                  Action: ['dynamodb:UpdateItem'],
-                  Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
-                  Condition: {
-                    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`counter/unit/${i}/*`] },
                   },
                 },
               ],

@@ -35,12 +35,7 @@ import {
   type WriterDeps,
   writeObject,
 } from '../store/index.ts';
-import type {
-  ManifestStore,
-  TopologyJobStore,
-  TopologyJobTrigger,
-  TopologyStore,
-} from './ports.ts';
+import type { ManifestStore, TopologyJobStore, TopologyJobTrigger } from './ports.ts';
 import type { ProposalRecord } from './proposal.ts';
 import { unitNumbers } from './topology.ts';
 import { newTopologyJob, type TopologyJob } from './topology-job.ts';
@@ -49,7 +44,6 @@ export interface MoverDeps {
   index: ObjectIndex;
   slices: SliceStore;
   manifests: ManifestStore;
-  topologies: TopologyStore;
   jobs: TopologyJobStore;
   trigger: TopologyJobTrigger;
   /** Re-stripe reads with the reader and writes with an uncached writer. */

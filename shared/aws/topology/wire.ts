@@ -100,7 +100,6 @@ export function wireMover(rt: Runtime): MoverDeps {
       config.objectsTable,
       config.revisionsTable,
     ),
-    topologies: wireStore(rt),
     ...wireJobs(rt),
     reader: {
       index,
