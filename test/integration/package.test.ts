@@ -541,8 +541,8 @@ describe('serverless package', () => {
       (_, i) => `ReplicationWorker${i}Role`,
     );
     const expected: Record<string, string[]> = {
-      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...copiers],
-      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...units, ...copiers],
+      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', 'TopologyRole', ...copiers],
+      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', 'TopologyRole', ...units, ...copiers],
       EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole', ...copiers],
     };
     const topics = Object.entries(template.Resources).filter(
