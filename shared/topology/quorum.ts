@@ -180,6 +180,11 @@ export async function voteOnProposal(
   if (!stored) return refuse('no such proposal is stored for the vault');
   if (stored.state !== 'open') return 'decided';
   const current = await deps.topologies.current(vault);
+  if (current.id === proposal && topology.parent !== null) {
+    // Applied, but the applier stopped before recording it: finish that (each step is idempotent).
+    const parent = await deps.topologies.get(vault, topology.parent);
+    if (parent) return applyProposal(deps, stored, parent);
+  }
   if (topology.parent !== current.id)
     return refuse(
       `its parent ${shortId(topology.parent ?? 'null')} is not the vault's current topology ${shortId(current.id ?? 'none')}`,

@@ -186,3 +186,32 @@ test('bad changes name their rule: a replacement already in the vault, a width a
     );
   }
 });
+
+test('a proposal applied by a unit that stopped before recording it is recorded by the next vote delivered', async () => {
+  // Prepare: the vault points at the proposal, but the proposal is still marked open.
+  const { deps, topologies, broadcast, voter, clock } = world();
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const parent = proposal.topology.parent as string;
+  assert.ok(
+    await topologies.switchVault('photos', parent, {
+      id: proposal.id,
+      topology: proposal.topology,
+      since: clock.now(),
+    }),
+  );
+  const message = broadcast.sent[0]?.message;
+  assert.ok(message);
+
+  // Act: a redelivered vote.
+  const outcome = await voteOnProposal(voter(0), message);
+
+  // Assess
+  assert.equal(outcome, 'applied');
+  const view = await topologyView(deps, 'photos');
+  assert.equal(view.topologies.find((t) => t.id === proposal.id)?.state, 'current');
+  assert.equal(view.topologies.find((t) => t.id === parent)?.state, 'superseded');
+});
