@@ -68,8 +68,8 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
         timer = setTimeout(() => reject(new Error(`no crash: ${first.output()}`)), 120_000);
       }),
     ]).finally(() => clearTimeout(timer));
+    // Its line on stderr may be lost with the process; the checkpoint below says where it died.
     assert.equal(signal ?? code, 'SIGKILL', first.output());
-    assert.match(first.output(), /crashing after 4 objects/);
     const second = await startCloudProcess(dir.path);
     children.push(second.child);
     const api = (path: string, init?: RequestInit) => fetch(`${second.api}${path}`, init);
@@ -79,7 +79,8 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
       objectsDone: number;
     };
     assert.equal(cut.state, 'running', 'the job was cut off mid-way');
-    assert.ok(cut.objectsDone >= 3 && cut.objectsDone < 12, `cut at ${cut.objectsDone}`);
+    // The hook kills once the 4th object's checkpoint is saved.
+    assert.equal(cut.objectsDone, 4, 'killed by the hook after 4 objects');
 
     // Assess: it resumes from its checkpoint and finishes; every object is exact, 3-of-5.
     const done = await eventually(
