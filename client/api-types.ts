@@ -176,6 +176,41 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/vaults/{vault}/topology": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The vault's current and past topologies, with their votes */
+        get: operations["getVaultsVaultTopology"];
+        put?: never;
+        /** Propose a change of the vault's topology (replace, drain or re-stripe) */
+        post: operations["postVaultsVaultTopology"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vaults/{vault}/topology/job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The vault's latest topology job (unit replacement or re-stripe) */
+        get: operations["getVaultsVaultTopologyJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vaults/{vault}/uploads": {
         parameters: {
             query?: never;
@@ -976,6 +1011,7 @@ export interface operations {
                         vault: string;
                         key: string;
                         revision: string;
+                        topology?: string;
                         size: number;
                         width: number;
                         readThreshold: number;
@@ -1320,6 +1356,152 @@ export interface operations {
                         startedAt: string;
                         updatedAt: string;
                         etaSeconds?: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getVaultsVaultTopology: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the topologies */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        current: string;
+                        topologies: ({
+                            id: string;
+                            parent: string | null;
+                            units: number[];
+                            width: number;
+                            readThreshold: number;
+                            writeThreshold: number;
+                            votes: number[];
+                            /** @enum {string} */
+                            state: "open" | "current" | "superseded" | "lost";
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        job?: {
+                            /** @enum {string} */
+                            state: "running" | "done" | "failed";
+                            segmentsDone: number;
+                            segmentsTotal: number;
+                            bytesMoved: number;
+                            etaSeconds: number | null;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultTopology: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    replace: {
+                        unit: number;
+                        with: number;
+                    };
+                } | {
+                    drain: number;
+                } | {
+                    width: number;
+                    readThreshold: number;
+                    writeThreshold: number;
+                    segmentSize?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description proposed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        proposal: string;
+                        job?: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getVaultsVaultTopologyJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        state: "running" | "done" | "failed";
+                        segmentsDone: number;
+                        segmentsTotal: number;
+                        bytesMoved: number;
+                        etaSeconds: number | null;
                     } & {
                         [key: string]: unknown;
                     };

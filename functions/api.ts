@@ -12,7 +12,7 @@ import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
-import { wireCommands } from '../shared/aws/topology/wire.ts';
+import { wireCommands, wireTopology } from '../shared/aws/topology/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { edgeBus } from '../shared/edge/index.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
@@ -31,6 +31,7 @@ import { explainRoute, repairRoutes } from './routes/repair.ts';
 import { replicationRoutes } from './routes/replication.ts';
 import { scanRoutes } from './routes/scan.ts';
 import { storeRoutes } from './routes/store.ts';
+import { topologyRoutes } from './routes/topology.ts';
 import { workRoutes } from './routes/work.ts';
 
 const rt = runtime('api');
@@ -57,6 +58,7 @@ const routes: Record<string, Route> = {
   ...storeRoutes(store, edge.reads),
   ...edgeRoutes(edge.admin),
   ...repairRoutes(repair),
+  ...topologyRoutes(wireTopology(rt), commands),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),

@@ -85,6 +85,8 @@ const VARIABLES = {
   commitWaitMs: ['DSN_COMMIT_WAIT_SECONDS', seconds],
   /** Where rebuild jobs wait for their next invocation. */
   rebuildQueueUrl: ['DSN_REBUILD_QUEUE_URL', text],
+  /** Where topology jobs (unit replacement, re-stripe) wait for their next invocation. */
+  topologyQueueUrl: ['DSN_TOPOLOGY_QUEUE_URL', text],
   /** Memory of the functions that hold segments (api, disperser, rebuilder), in bytes. */
   dataMemoryBytes: [
     'DSN_DATA_MEMORY_MB',

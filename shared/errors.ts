@@ -464,12 +464,33 @@ export class CommandNotFoundError extends DsnError {
   }
 }
 
-/** The command needs topology changes (proposals, votes, jobs), which this build lacks. */
-export class TopologyChangesUnavailableError extends DsnError {
-  readonly command: string;
-  constructor(command: string) {
-    super(`${command}: topology changes are not available in this build`);
-    this.command = command;
+/**
+ * A topology change cannot be proposed now: another proposal on the same parent is open (at most
+ * one may be, so one can win), or the vault's data is still moving onto its current topology.
+ */
+export class TopologyConflictError extends DsnError {
+  readonly vault: string;
+  /** The open proposal, or the running job (both named by a topology id). */
+  readonly blocking: string;
+  constructor(vault: string, blocking: string, what: 'proposal' | 'job' = 'proposal') {
+    super(
+      what === 'proposal'
+        ? `proposal ${blocking} on the current topology of vault "${vault}" is still open; wait until it is decided (GET /vaults/${vault}/topology)`
+        : `the job moving vault "${vault}" onto topology ${blocking} is still running; propose again once it is done (GET /vaults/${vault}/topology/job)`,
+    );
+    this.vault = vault;
+    this.blocking = blocking;
+  }
+}
+
+/** The vault exists but no topology job has run on it. */
+export class TopologyJobNotFoundError extends DsnError {
+  readonly vault: string;
+  constructor(vault: string) {
+    super(
+      `no topology job has run on vault "${vault}"; a replace, drain or re-stripe starts one (POST /vaults/${vault}/topology)`,
+    );
+    this.vault = vault;
   }
 }
 
@@ -490,6 +511,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [UploadNotFoundError, 404],
   [RevisionNotFoundError, 404],
   [RebuildNotFoundError, 404],
+  [TopologyJobNotFoundError, 404],
   [RouteNotFoundError, 404],
   [WorkItemNotFoundError, 404],
   [ListenerNotFoundError, 404],
@@ -509,7 +531,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RoleNotFoundError, 404],
   [CommandNotFoundError, 404],
   [VaultFrozenError, 423],
-  [TopologyChangesUnavailableError, 501],
+  [TopologyConflictError, 409],
   [PayloadTooLargeError, 413],
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],

@@ -98,6 +98,10 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   }),
   'POST /vaults/{vault}/rebuild': (e) => ({ action: 'admin', vault: vaultOf(e) }),
   'GET /vaults/{vault}/rebuild': (e) => ({ action: 'read', vault: vaultOf(e) }),
+  // A vault's layout is the operators' to change; on the local cloud every caller is root.
+  'POST /vaults/{vault}/topology': () => 'admin of everything',
+  'GET /vaults/{vault}/topology': (e) => ({ action: 'list', vault: vaultOf(e) }),
+  'GET /vaults/{vault}/topology/job': (e) => ({ action: 'list', vault: vaultOf(e) }),
   'POST /vaults/{vault}/uploads': (e) => ({
     action: 'write',
     vault: vaultOf(e),

@@ -124,11 +124,37 @@ export const rebuildJobSchema = z.looseObject({
   etaSeconds: z.number().optional(),
 });
 
+export const topologyJobSchema = z.looseObject({
+  state: z.enum(['running', 'done', 'failed']),
+  segmentsDone: z.int(),
+  segmentsTotal: z.int(),
+  bytesMoved: z.int(),
+  etaSeconds: z.int().nullable(),
+});
+
+export const topologyViewSchema = z.strictObject({
+  current: z.string(),
+  topologies: z.array(
+    z.looseObject({
+      id: z.string(),
+      parent: z.string().nullable(),
+      units: z.array(z.int()),
+      width: z.int(),
+      readThreshold: z.int(),
+      writeThreshold: z.int(),
+      votes: z.array(z.int()),
+      state: z.enum(['open', 'current', 'superseded', 'lost']),
+    }),
+  ),
+  job: topologyJobSchema.optional(),
+});
+
 export const verdict = z.enum(['healthy', 'degraded', 'lost']);
 export const explanationSchema = z.strictObject({
   vault: z.string(),
   key: z.string(),
   revision: z.string(),
+  topology: z.string().optional(),
   size: z.int(),
   width: z.int(),
   readThreshold: z.int(),

@@ -31,7 +31,11 @@ import {
   uploadIdSchema,
   vaultNameSchema,
 } from '../../shared/store/index.ts';
-import { COMMAND_NAMES, commandsQuerySchema } from '../../shared/topology/index.ts';
+import {
+  COMMAND_NAMES,
+  commandsQuerySchema,
+  topologyChangeSchema,
+} from '../../shared/topology/index.ts';
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { json, type Route } from '../http.ts';
 import { planRequestSchema } from './edge.ts';
@@ -61,6 +65,8 @@ import {
   rulesSummarySchema,
   sessionSchema,
   side,
+  topologyJobSchema,
+  topologyViewSchema,
   uploadSchema,
   vaultSchema,
   workExplanationSchema,
@@ -212,6 +218,27 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       summary: "The vault's rebuild",
       path: vault,
       responses: { 200: { description: 'the job', schema: rebuildJobSchema } },
+    },
+    'POST /vaults/{vault}/topology': {
+      summary: "Propose a change of the vault's topology (replace, drain or re-stripe)",
+      path: vault,
+      body: { schema: topologyChangeSchema },
+      responses: {
+        202: {
+          description: 'proposed',
+          schema: z.strictObject({ proposal: z.string(), job: z.string().optional() }),
+        },
+      },
+    },
+    'GET /vaults/{vault}/topology': {
+      summary: "The vault's current and past topologies, with their votes",
+      path: vault,
+      responses: { 200: { description: 'the topologies', schema: topologyViewSchema } },
+    },
+    'GET /vaults/{vault}/topology/job': {
+      summary: "The vault's latest topology job (unit replacement or re-stripe)",
+      path: vault,
+      responses: { 200: { description: 'the job', schema: topologyJobSchema } },
     },
     'POST /vaults/{vault}/uploads': {
       summary: 'Open a staged (or presigned) upload',

@@ -15,9 +15,9 @@ function publishers({ unitCount }, replicationWorkers = []) {
   return {
     // The writer (the api for PUTs, the disperser for staged uploads, the worker for outputs,
     // the replication workers for copies into a vault) multicasts slices.
-    NetworkTopic: ['api', 'disperser', 'worker', ...replicationWorkers],
+    NetworkTopic: ['api', 'disperser', 'worker', 'topology', ...replicationWorkers],
     // Units report statuses; the writer nudges the committer once a revision is written.
-    StatusTopic: [...units, 'api', 'disperser', 'worker', ...replicationWorkers],
+    StatusTopic: [...units, 'api', 'disperser', 'worker', 'topology', ...replicationWorkers],
     // object.committed (committer), object.deleted (api, replication workers), object.lost
     // (rebuilder).
     EventsTopic: ['committer', 'api', 'rebuilder', ...replicationWorkers],

@@ -340,19 +340,41 @@ function unitRoles({ unitCount, units }, service, stage) {
                   Resource: { 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] },
                 },
                 { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'StatusTopic' } },
+                // The vote that applies a topology starts its job.
                 {
                   Effect: 'Allow',
-                  Action: ['dynamodb:Scan'],
+                  Action: ['sqs:SendMessage'],
+                  Resource: { 'Fn::GetAtt': ['TopologyQueue', 'Arn'] },
+                },
+                // Scan for its subscriptions; GetItem for the vault's current topology (writes
+                // under a superseded one are refused); UpdateItem for the vote that applies one.
+                {
+                  Effect: 'Allow',
+                  Action: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': ['VaultsTable', 'Arn'] },
                 },
                 // Its own counters only (`counter/unit/<i>/...`), not other units' nor the
-                // upload and rebuild records that share the table.
+                // upload and rebuild records that share the table; and topologies, proposals,
+                // votes and the job a vote that applies a topology starts (shared/topology/).
                 {
                   Effect: 'Allow',
-                  Action: ['dynamodb:UpdateItem'],
+                  Action: [
+                    'dynamodb:DeleteItem',
+                    'dynamodb:GetItem',
+                    'dynamodb:PutItem',
+                    'dynamodb:UpdateItem',
+                  ],
                   Resource: { 'Fn::GetAtt': ['ControlTable', 'Arn'] },
                   Condition: {
-                    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`counter/unit/${i}/*`] },
+                    'ForAllValues:StringLike': {
+                      'dynamodb:LeadingKeys': [
+                        `counter/unit/${i}/*`,
+                        'topology/*',
+                        'topology-open/*',
+                        'topologies/*',
+                        'topology-job/*',
+                      ],
+                    },
                   },
                 },
                 // Freeze marks: a unit refuses slices of a vault frozen on it (vault.freeze).

@@ -25,6 +25,11 @@ export interface ObjectExplanation {
   vault: string;
   key: string;
   revision: string;
+  /**
+   * The vault topology the revision was written under (`GET /vaults/{vault}/topology` lists each
+   * topology's unit per pillar); the pillars below name the units that hold them now.
+   */
+  topology?: string;
   size: number;
   width: number;
   readThreshold: number;
@@ -109,6 +114,7 @@ export async function explainObject(
     vault,
     key,
     revision: entry.revision,
+    ...(entry.topology === undefined ? {} : { topology: entry.topology }),
     size: entry.size,
     width,
     readThreshold: entry.readThreshold,

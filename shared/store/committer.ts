@@ -87,6 +87,7 @@ export function indexTask(deps: {
         segmentSize: record.segmentSize,
         readThreshold: record.readThreshold,
         units: record.units,
+        ...(record.topology === undefined ? {} : { topology: record.topology }),
         committedAt: record.committedAt ?? now.toISOString(),
         ...(record.attributes ? { attributes: record.attributes } : {}),
         ...(record.writer === undefined ? {} : { writer: record.writer }),

@@ -104,6 +104,7 @@ export {
   newRevisionId,
   type RevisionRecord,
   type RevisionState,
+  revisionTime,
   type UnitStatus,
 } from './revision.ts';
 export {
@@ -112,7 +113,7 @@ export {
   parseSliceDamage,
   sliceDamageSchema,
 } from './slice-damage.ts';
-export { storeSlicesOnce, type UnitDelivery } from './unit.ts';
+export { SUPERSEDED_GRACE_MS, storeSlicesOnce, type UnitDelivery } from './unit.ts';
 export {
   attemptDispersal,
   type CreatedUpload,

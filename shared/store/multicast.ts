@@ -62,6 +62,8 @@ export interface UnitMessage {
   revision: string;
   segment: number;
   slices: SliceEnvelope[];
+  /** The id of the vault topology the revision is written under (absent before it had one). */
+  topology?: string;
 }
 
 /** Segment numbers fit ten digits in slice names. */
@@ -104,6 +106,7 @@ export const unitMessageSchema: z.ZodType<UnitMessage> = strictObject(
     revision: nonEmptyString(),
     segment: SEGMENT,
     slices: z.array(sliceEnvelopeSchema, { error: 'must be a list' }),
+    topology: nonEmptyString().optional(),
   },
   'a unit message field',
 );

@@ -130,6 +130,8 @@ export interface IndexEntry {
   segmentSize: number;
   readThreshold: number;
   units: number[];
+  /** The vault topology the revision was written under (its manifest keeps it). */
+  topology?: string;
   committedAt: string;
   /** Content type, disposition and user metadata given by the writer. */
   attributes?: ObjectAttributes;

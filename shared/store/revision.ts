@@ -23,8 +23,10 @@ export interface RevisionRecord {
   segmentSize: number;
   readThreshold: number;
   writeThreshold: number;
-  /** Pool unit of each pillar, fixed at write time. */
+  /** Pool unit of each pillar, fixed at write time (a unit replacement moves a pillar). */
   units: number[];
+  /** The id of the vault topology it was written under (absent before the vault had one). */
+  topology?: string;
   /** Segments with T favorable statuses. */
   doneSegments: number;
   /** Units that reported a failed store, for the 503 answer. */
@@ -65,6 +67,11 @@ export interface UnitStatus {
  */
 export function newRevisionId(now = Date.now()): string {
   return `${now.toString(36).padStart(10, '0')}${randomBytes(8).toString('hex')}`;
+}
+
+/** When a revision was created (epoch ms), from the timestamp its id starts with. */
+export function revisionTime(revision: string): number {
+  return Number.parseInt(revision.slice(0, 10), 36);
 }
 
 /** A stable id for a key within a vault, short enough for slice names whatever the key. */

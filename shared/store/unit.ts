@@ -12,7 +12,14 @@ import { decodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
 import { InvalidSliceError } from '../errors.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import type { Multicast, SliceStore, SubscriptionView } from './ports.ts';
-import type { UnitStatus } from './revision.ts';
+import { revisionTime, type UnitStatus } from './revision.ts';
+
+/**
+ * A topology superseded this long ago (or longer) takes no new writes: writers read the vault
+ * through a cache of at most a second, so one that began a write under the old topology within
+ * this window finishes it, and later writes are refused (they must use the new topology).
+ */
+export const SUPERSEDED_GRACE_MS = 5000;
 
 export interface UnitDeps {
   unit: number;
@@ -29,6 +36,30 @@ export interface UnitDeps {
    * frozen vault that got past the API fails at once instead of timing out.
    */
   refusal?: (vault: string) => Promise<string | undefined>;
+  /**
+   * The vault's current topology id and since when (epoch ms), read afresh; without it, the
+   * unit does not check the topology a message was written under.
+   */
+  currentTopology?: (vault: string) => Promise<{ id?: string; since?: number }>;
+}
+
+/** Why a message's revision may not be stored under the topology it names, if it may not. */
+async function supersededBy(
+  deps: UnitDeps,
+  message: UnitMessage,
+  current: Map<string, Promise<{ id?: string; since?: number }>>,
+): Promise<string | undefined> {
+  if (!deps.currentTopology) return undefined;
+  let read = current.get(message.vault);
+  if (!read) {
+    read = deps.currentTopology(message.vault);
+    current.set(message.vault, read);
+  }
+  const now = await read;
+  if (now.id === undefined || message.topology === now.id) return undefined;
+  // A revision begun before the switch (plus the writers' cache time) finishes where it began.
+  if (revisionTime(message.revision) <= (now.since ?? 0) + SUPERSEDED_GRACE_MS) return undefined;
+  return `written under topology ${message.topology ?? '(none)'}, superseded by ${now.id}: new writes must use the current topology`;
 }
 
 async function storeOne(
@@ -103,6 +134,7 @@ export interface UnitOutcome {
 async function statusesOf(
   deps: UnitDeps,
   delivery: UnitDelivery,
+  current: Map<string, Promise<{ id?: string; since?: number }>>,
 ): Promise<UnitStatus[] | undefined> {
   const { message, attributeAddress } = delivery;
   const address = attributeAddress ?? message.address;
@@ -121,7 +153,12 @@ async function statusesOf(
     return undefined;
   }
   const mine = message.slices.filter((s) => s.unit === deps.unit);
-  const refused = mine.length > 0 ? await deps.refusal?.(message.vault) : undefined;
+  // A vault frozen here (an operator's vault.freeze), or a revision written under a superseded
+  // topology: this unit's slices of it are refused, with why.
+  const refused =
+    mine.length > 0
+      ? ((await deps.refusal?.(message.vault)) ?? (await supersededBy(deps, message, current)))
+      : undefined;
   if (refused !== undefined)
     return mine.map((s) => ({
       vault: message.vault,
@@ -145,7 +182,9 @@ export async function storeSlicesOnce(
   deps: UnitDeps,
   deliveries: UnitDelivery[],
 ): Promise<PromiseSettledResult<UnitOutcome>[]> {
-  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d)));
+  // One read of each vault's current topology per batch.
+  const current = new Map<string, Promise<{ id?: string; since?: number }>>();
+  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d, current)));
   const byAddress = new Map<string, UnitStatus[]>();
   stored.forEach((r, i) => {
     if (r.status !== 'fulfilled' || !r.value?.length) return;

@@ -62,7 +62,8 @@ export async function ensureDefaultVault(deps: {
 }
 
 /**
- * A vault store that keeps what it read for `ttlMs` (vaults are never updated once created, so
+ * A vault store that keeps what it read for `ttlMs` (a vault by name for at most a second, since its
+ * topology may change; the list longer: a vault created since is found by a refresh, so
  * a stale entry can only miss a vault created since). Callers that ask while a read is under
  * way share it, and a read that fails is not kept. The writer and the units' subscription views
  * read vaults through one of these.
@@ -89,7 +90,7 @@ export class CachingVaultStore implements VaultStore {
   get(name: string): Promise<Vault> {
     const now = this.clock.now();
     const hit = this.byName.get(name);
-    if (hit && now - hit.at < this.ttlMs) return hit.vault;
+    if (hit && now - hit.at < Math.min(this.ttlMs, VAULT_GET_TTL_MS)) return hit.vault;
     const read = { at: now, vault: this.store.get(name) };
     read.vault.catch(() => {
       if (this.byName.get(name) === read) this.byName.delete(name);
@@ -129,8 +130,14 @@ export class CachingVaultStore implements VaultStore {
   }
 }
 
-/** A vault never changes once created (there is no update), so a reader keeps it a while. */
+/** The vault list (for units' subscriptions) changes only when a vault is created or moved. */
 const VAULT_TTL_MS = 30_000;
+
+/**
+ * A vault's topology (units and geometry) changes by quorum (shared/topology/): a writer sees a
+ * new one within this, well inside the units' grace for writes under the old one.
+ */
+const VAULT_GET_TTL_MS = 1000;
 
 /**
  * A refresh reads the vaults again at most this often, so a flood of foreign messages costs one

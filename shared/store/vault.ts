@@ -21,6 +21,13 @@ export interface Vault {
   /** The vault's multicast address: the `dsn-address` attribute its units check messages by. */
   address: string;
   createdAt: string;
+  /**
+   * The id (SHA-256) of the vault's current topology (shared/topology/), absent until its first
+   * topology is recorded; units and geometry above are that topology's.
+   */
+  topology?: string;
+  /** When that topology became current (epoch ms). */
+  topologySince?: number;
 }
 
 /**

@@ -21,7 +21,10 @@ import type { Ledger, Multicast, ObjectIndex, SliceStore, VaultStore } from './p
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
 
 export interface WriterDeps {
-  /** A caching store (`CachingVaultStore`) spares a read per write: vaults never change. */
+  /**
+   * A caching store (`CachingVaultStore`) spares a read per write; it keeps a vault for at most
+   * a second, so a new topology reaches writers well within the units' grace (see unit.ts).
+   */
   vaults: VaultStore;
   ledger: Ledger;
   /** Read while waiting: the index points at a revision once it is visible. */
@@ -89,6 +92,7 @@ export async function writeObject(
     readThreshold: k,
     writeThreshold: vault.writeThreshold,
     units: vault.units,
+    ...(vault.topology === undefined ? {} : { topology: vault.topology }),
     doneSegments: 0,
     failedUnits: [],
     createdAt: now.toISOString(),
@@ -156,6 +160,7 @@ export async function writeObject(
         revision,
         segment,
         slices: envelopes,
+        ...(vault.topology === undefined ? {} : { topology: vault.topology }),
       });
     } finally {
       placing--;

@@ -11,16 +11,11 @@ import type { Clock } from '../clock.ts';
 import { CommandNotFoundError, DsnError, describeError } from '../errors.ts';
 import { type VaultStore, vaultNameSchema } from '../store/index.ts';
 import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
+import type { TopologyChange } from './change.ts';
 import { type CommandRecord, commandId, type Operation } from './command-record.ts';
 import { FREEZE_SETTLE_MS, type Freeze } from './freeze.ts';
 import { forceRelease, ROLES } from './lease.ts';
-import type {
-  AuditLog,
-  FreezeStore,
-  RoleLeases,
-  TopologyChange,
-  TopologyChanges,
-} from './ports.ts';
+import type { AuditLog, FreezeStore, RoleLeases, TopologyChanges } from './ports.ts';
 
 export interface CommandDeps {
   audit: AuditLog;
@@ -91,11 +86,11 @@ export const COMMANDS = {
       { vault: vaultNameSchema, unit: unitNumber, with: unitNumber },
       'an argument of unit.replace',
     ),
-    run: (ctx, a) => propose(ctx, a.vault, { replace: { unit: a.unit, with: a.with } }),
+    run: (ctx, a) => propose(ctx, a.vault, { kind: 'replace', unit: a.unit, with: a.with }),
   }),
   'unit.drain': command({
     args: strictObject({ vault: vaultNameSchema, unit: unitNumber }, 'an argument of unit.drain'),
-    run: (ctx, a) => propose(ctx, a.vault, { drain: a.unit }),
+    run: (ctx, a) => propose(ctx, a.vault, { kind: 'drain', unit: a.unit }),
   }),
   'vault.restripe': command({
     args: strictObject(
@@ -117,7 +112,7 @@ export const COMMANDS = {
           message: `must satisfy readThreshold <= writeThreshold <= width, got ${a.readThreshold} <= ${a.writeThreshold} <= ${a.width}`,
         });
     }),
-    run: (ctx, { vault, ...geometry }) => propose(ctx, vault, geometry),
+    run: (ctx, { vault, ...geometry }) => propose(ctx, vault, { kind: 'restripe', ...geometry }),
   }),
   'vault.freeze': command({
     args: strictObject(
@@ -196,6 +191,21 @@ const requestSchema = strictObject(
   },
   'a field of an admin command',
 );
+
+/**
+ * The admin command that makes `change` to `vault`: the topology routes run their changes
+ * through it, so a change made either way is the same command, with the same audit record.
+ */
+export function commandOf(
+  vault: string,
+  change: TopologyChange,
+): { command: CommandName; args: Record<string, unknown> } {
+  if (change.kind === 'replace')
+    return { command: 'unit.replace', args: { vault, unit: change.unit, with: change.with } };
+  if (change.kind === 'drain') return { command: 'unit.drain', args: { vault, unit: change.unit } };
+  const { kind: _kind, ...geometry } = change;
+  return { command: 'vault.restripe', args: { vault, ...geometry } };
+}
 
 /**
  * Validates, records and runs an admin command sent by `by` (an access key id).

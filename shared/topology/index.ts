@@ -1,9 +1,16 @@
 /**
- * Topology (seed 004): leased management roles with fencing tokens, and the one control path
- * (admin commands, their per-unit operations and their audit log). Content-addressed
- * topologies and their quorum come with the topology branch. Other systems import this file
- * only.
+ * Topology (seed 004): content-addressed vault topologies, proposals and the units' votes on
+ * them, and the jobs that move data onto a new one; leased management roles with fencing
+ * tokens; and the one control path (admin commands, their per-unit operations, their audit
+ * log). Other systems and the handlers import this file only. The command path calls
+ * `proposeChange`; the units call `voteOnProposal`.
  */
+export {
+  applyChange,
+  parseTopologyChange,
+  type TopologyChange,
+  topologyChangeSchema,
+} from './change.ts';
 export {
   type CommandRecord,
   type CommandState,
@@ -15,6 +22,7 @@ export {
   COMMANDS,
   type CommandDeps,
   type CommandName,
+  commandOf,
   commandsQuerySchema,
   getCommand,
   listCommands,
@@ -45,12 +53,61 @@ export {
   type RoleRun,
   withRole,
 } from './lease.ts';
+export {
+  type MoverDeps,
+  resumeTopologyJobs,
+  runTopologyJobStep,
+  startTopologyJob,
+} from './mover.ts';
 export type {
   AuditLog,
+  CurrentTopology,
   Fence,
   FenceScope,
   FreezeStore,
+  ManifestStore,
+  ProposalBroadcast,
   RoleLeases,
-  TopologyChange,
   TopologyChanges,
+  TopologyJobStore,
+  TopologyJobTrigger,
+  TopologyStore,
 } from './ports.ts';
+export {
+  isProposalMessage,
+  type ProposalMessage,
+  type ProposalRecord,
+  type ProposalState,
+  parseProposalMessage,
+  proposalMessageSchema,
+} from './proposal.ts';
+export {
+  applyProposal,
+  ensureTopology,
+  type ProposeResult,
+  proposeChange,
+  type TopologyDeps,
+  type TopologySummary,
+  topologyView,
+  type UnitOperation,
+  type VoteOutcome,
+  type VoterDeps,
+  voteOnProposal,
+} from './quorum.ts';
+export {
+  canonicalJson,
+  genesisTopology,
+  type PoolView,
+  parseTopology,
+  type Topology,
+  type TopologyUnit,
+  topologyId,
+  topologySchema,
+  unitNumbers,
+} from './topology.ts';
+export {
+  parseTopologyJobMessage,
+  publicTopologyJob,
+  type TopologyJob,
+  type TopologyJobMessage,
+} from './topology-job.ts';

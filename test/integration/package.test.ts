@@ -72,7 +72,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     ListenersTable:
       'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     logs: LOGS,
-    VaultsTable: 'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan',
+    VaultsTable:
+      'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
     ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
@@ -200,8 +201,23 @@ const GRANTS: Record<string, Record<string, string>> = {
     OwnBucket: 's3:ListBucket',
     'OwnBucket/*': 's3:GetObject s3:PutObject',
     StatusTopic: 'sns:Publish',
-    VaultsTable: 'dynamodb:Scan',
-    ControlTable: 'dynamodb:UpdateItem',
+    VaultsTable: 'dynamodb:GetItem dynamodb:Scan dynamodb:UpdateItem',
+    ControlTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    TopologyQueue: 'sqs:SendMessage',
+  },
+  /** The topology jobs: move slices, rewrite objects, checkpoint. */
+  TopologyRole: {
+    logs: LOGS,
+    TopologyQueue: `${CONSUMES} sqs:SendMessage`,
+    VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    ObjectsTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
+    ControlTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    RepairQueue: 'sqs:SendMessage',
+    NetworkTopic: 'sns:Publish',
+    StatusTopic: 'sns:Publish',
+    'Unit*Bucket': 's3:ListBucket',
+    'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
   },
 };
 
@@ -272,7 +288,17 @@ Object.assign(GRANTS.ApiRole as Record<string, string>, {
 
 /** Item-key prefixes each role may touch in the control table (dynamodb:LeadingKeys). */
 const CONTROL_KEYS: Record<string, string[]> = {
-  ApiRole: ['upload/*', 'rebuild#*', 'read/*', 'scan-rules'],
+  ApiRole: [
+    'upload/*',
+    'rebuild#*',
+    'read/*',
+    'scan-rules',
+    'topology/*',
+    'topology-open/*',
+    'topologies/*',
+    'topology-job/*',
+  ],
+  TopologyRole: ['topology-job/*'],
   ReaderRole: ['read/*'],
   CommitterRole: ['scan-rules'],
   DisperserRole: ['upload/*'],
@@ -511,7 +537,16 @@ describe('serverless package', () => {
       if (!control) continue;
       assert.equal(resources.length, 1, `${id}: the conditioned statement names the table alone`);
       const unit = /^Unit(\d+)Role$/.exec(id)?.[1];
-      const keys = unit === undefined ? CONTROL_KEYS[id] : [`counter/unit/${unit}/*`];
+      const keys =
+        unit === undefined
+          ? CONTROL_KEYS[id]
+          : [
+              `counter/unit/${unit}/*`,
+              'topology/*',
+              'topology-open/*',
+              'topologies/*',
+              'topology-job/*',
+            ];
       assert.ok(keys, `${id} is not expected to reach the control table`);
       assert.deepEqual(
         s.Condition,
@@ -528,8 +563,8 @@ describe('serverless package', () => {
       (_, i) => `ReplicationWorker${i}Role`,
     );
     const expected: Record<string, string[]> = {
-      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...copiers],
-      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', ...units, ...copiers],
+      NetworkTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', 'TopologyRole', ...copiers],
+      StatusTopic: ['ApiRole', 'DisperserRole', 'WorkerRole', 'TopologyRole', ...units, ...copiers],
       EventsTopic: ['ApiRole', 'CommitterRole', 'RebuilderRole', ...copiers],
     };
     const topics = Object.entries(template.Resources).filter(

@@ -48,6 +48,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     readThreshold: Number(item.readThreshold),
     writeThreshold: Number(item.writeThreshold),
     units: (item.units as unknown[]).map(Number),
+    ...(item.topology === undefined ? {} : { topology: String(item.topology) }),
     // Only segments the revision has count: a done mark for any other (a bogus status's) must
     // never make up for a real segment still short of T.
     doneSegments: set(item.doneSegments)

@@ -35,6 +35,7 @@ export function toEntry(item: Record<string, unknown>): IndexEntry {
     segmentSize: Number(item.segmentSize),
     readThreshold: Number(item.readThreshold),
     units: (item.units as unknown[]).map(Number),
+    ...(item.topology === undefined ? {} : { topology: String(item.topology) }),
     committedAt: String(item.committedAt),
     ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
     // Present only when stored, so entries written before scanning compare as they did.

@@ -19,6 +19,8 @@ function toVault(item: Record<string, unknown>): Vault {
     units: (item.units as unknown[]).map(Number),
     address: String(item.address),
     createdAt: String(item.createdAt),
+    ...(typeof item.topology === 'string' ? { topology: item.topology } : {}),
+    ...(item.topologySince === undefined ? {} : { topologySince: Number(item.topologySince) }),
   };
 }
 

@@ -96,10 +96,24 @@ export const wireVaults = perRuntime((rt) => {
 /** A storage unit's function: its index, and what storing slices and sending statuses takes. */
 export function wireUnit(rt: Runtime) {
   const unit = unitIndex(rt.env);
-  const config = loadConfig(rt.env, ['networkTopicArn', 'statusTopicArn', 'controlTable']);
+  const config = loadConfig(rt.env, [
+    'networkTopicArn',
+    'statusTopicArn',
+    'controlTable',
+    'vaultsTable',
+  ]);
   const counters = new DynamoCounters(rt.clients.documents, config.controlTable);
+  const vaults = new DynamoVaultStore(rt.clients.documents, config.vaultsTable);
   return {
     unit,
+    /** Read afresh once per batch: a unit that missed a vote still refuses superseded writes. */
+    currentTopology: async (vault: string) => {
+      const v = await vaults.get(vault);
+      return {
+        ...(v.topology === undefined ? {} : { id: v.topology }),
+        ...(v.topologySince === undefined ? {} : { since: v.topologySince }),
+      };
+    },
     slices: wireSlices(rt).slices,
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
     subscriptions: vaultSubscriptionView(wireVaults(rt), unit),

@@ -1,22 +1,161 @@
 /**
- * The topology system's wiring: leased roles (and the fenced runtime their holders write
- * through), and the control path's commands with their audit log.
+ * The topology system's wiring: what the API needs to propose changes and show topologies, what
+ * a unit's function needs to vote (and start the job of a change it applies), and the job
+ * runner; leased roles (and the fenced runtime their holders write through); and the control
+ * path's commands with their audit log, whose topology commands propose through the same code.
  */
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../config.ts';
+import { loadConfig, POOL_SECTION } from '../../config.ts';
+import { Throttle } from '../../repair/index.ts';
 import {
   type CommandDeps,
+  type MoverDeps,
   notFrozenCache,
+  type PoolView,
+  proposeChange,
   type RoleDeps,
+  startTopologyJob,
   type TopologyChanges,
+  type TopologyDeps,
+  type VoterDeps,
 } from '../../topology/index.ts';
+import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
-import { wireVaults } from '../store/wire.ts';
+import { DynamoLedger } from '../store/ledger.ts';
+import { SnsMulticast } from '../store/multicast.ts';
+import { DynamoObjectIndex } from '../store/object-index.ts';
+import { DynamoVaultStore } from '../store/vault-store.ts';
+import { wireSlices, wireVaults } from '../store/wire.ts';
 import { DynamoAuditLog } from './audit-log.ts';
+import { SnsProposalBroadcast } from './broadcast.ts';
 import { AsyncFenceScope, fencedDocuments } from './fence.ts';
 import { DynamoFreezeStore } from './freezes.ts';
+import { DynamoManifestStore, DynamoTopologyJobStore, SqsTopologyJobTrigger } from './jobs.ts';
 import { DynamoRoleLeases } from './role-leases.ts';
-import { unavailableTopologyChanges } from './topology-changes.ts';
+import { DynamoTopologyStore } from './topology-store.ts';
+
+function wireStore(rt: Runtime) {
+  const config = loadConfig(rt.env, ['controlTable', 'vaultsTable']);
+  return new DynamoTopologyStore(rt.clients.documents, config.controlTable, config.vaultsTable);
+}
+
+function wireJobs(rt: Runtime) {
+  const config = loadConfig(rt.env, ['controlTable', 'topologyQueueUrl']);
+  return {
+    jobs: new DynamoTopologyJobStore(rt.clients.documents, config.controlTable),
+    trigger: new SqsTopologyJobTrigger(rt.clients.sqs, config.topologyQueueUrl),
+  };
+}
+
+/** Where each unit of the pool is: its bucket, region and the S3 endpoint this runtime uses. */
+function poolView(rt: Runtime): { poolSize: number; pool: PoolView } {
+  const pool = loadConfig(rt.env, POOL_SECTION);
+  const endpoint = rt.env.AWS_ENDPOINT_URL_S3 ?? rt.env.AWS_ENDPOINT_URL ?? '';
+  return {
+    poolSize: pool.unitBuckets.length,
+    pool: (unit) => ({
+      bucket: pool.unitBuckets[unit] ?? '',
+      region: pool.unitRegions[unit] ?? '',
+      endpoint,
+    }),
+  };
+}
+
+/** Proposing changes and showing topologies and jobs (the API, and later the command path). */
+export function wireTopology(rt: Runtime) {
+  const config = loadConfig(rt.env, ['vaultsTable', 'networkTopicArn']);
+  const deps: TopologyDeps = {
+    // Uncached: a proposal's parent must be the vault's topology now.
+    vaults: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
+    topologies: wireStore(rt),
+    broadcast: new SnsProposalBroadcast(rt.clients.sns, config.networkTopicArn),
+    ...poolView(rt),
+    clock: rt.clock,
+    jobs: wireJobs(rt).jobs,
+  };
+  return { ...deps, jobs: wireJobs(rt).jobs };
+}
+
+/** A unit's vote: its index, the store it votes in, and the job a change it applies starts. */
+export function wireVoter(rt: Runtime, unit: number): VoterDeps {
+  const jobs = wireJobs(rt);
+  return {
+    unit,
+    topologies: wireStore(rt),
+    clock: rt.clock,
+    log: rt.log,
+    onCurrent: async (current, parent) =>
+      (await startTopologyJob({ ...jobs, clock: rt.clock }, current, parent)).id,
+  };
+}
+
+/** The job runner: what moving slices and re-encoding objects touch. */
+export function wireMover(rt: Runtime): MoverDeps {
+  const config = loadConfig(rt.env, [
+    'objectsTable',
+    'revisionsTable',
+    'vaultsTable',
+    'networkTopicArn',
+    'statusTopicArn',
+    'repairQueueUrl',
+    'pendingTimeoutMs',
+    'rebuildBytesPerSecond',
+  ]);
+  const { slices } = wireSlices(rt);
+  const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
+  const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
+  return {
+    index,
+    slices,
+    manifests: new DynamoManifestStore(
+      rt.clients.documents,
+      config.objectsTable,
+      config.revisionsTable,
+    ),
+    ...wireJobs(rt),
+    reader: {
+      index,
+      slices,
+      repair: new SqsRepairLog(rt.clients.sqs, config.repairQueueUrl, rt.log),
+      hedgeMs: 250,
+      log: rt.log,
+      clock: rt.clock,
+    },
+    writer: {
+      // Uncached: a rewrite must go under the topology current now.
+      vaults: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
+      ledger,
+      index,
+      slices,
+      multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
+      clock: rt.clock,
+      pendingTimeoutMs: config.pendingTimeoutMs,
+    },
+    // The rebuilder's budget: moving a unit's data leaves the units room for foreground traffic.
+    throttle: new Throttle(config.rebuildBytesPerSecond),
+    clock: rt.clock,
+    log: rt.log,
+    afterObject: crashAfter(rt.env.DSN_TOPOLOGY_CRASH_AT),
+  };
+}
+
+/**
+ * A fault-injection hook for tests, never for production: with `DSN_TOPOLOGY_CRASH_AT=<n>`, the
+ * process running a topology job kills itself with SIGKILL once the job has moved n objects, as
+ * a crash or a lost machine would (on the local cloud the whole cloud dies). Unset: nothing.
+ */
+function crashAfter(value: string | undefined): MoverDeps['afterObject'] {
+  if (!value) return undefined;
+  const at = Number(value);
+  if (!Number.isInteger(at) || at < 1)
+    throw new Error(`DSN_TOPOLOGY_CRASH_AT must be a positive integer, got "${value}"`);
+  return async (done) => {
+    if (done !== at) return;
+    process.stderr.write(`dsn topology: crashing after ${done} objects (DSN_TOPOLOGY_CRASH_AT)\n`);
+    process.kill(process.pid, 'SIGKILL');
+    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  };
+}
 
 /** The role leases alone (`GET /admin/roles`, `role.release`). */
 export function wireRoleLeases(rt: Runtime) {
@@ -67,10 +206,10 @@ export function wireUnitRefusal(rt: Runtime, unit: number) {
   };
 }
 
-/** The control path: the audit log, freezes, leases, vaults, and the topology changes. */
+/** The control path: the audit log, freezes, leases, vaults, and the topology proposals. */
 export function wireCommands(
   rt: Runtime,
-  topology: TopologyChanges = unavailableTopologyChanges,
+  topology: TopologyChanges = topologyChanges(wireTopology(rt)),
 ): CommandDeps {
   const { adminTable } = loadConfig(rt.env, ['adminTable']);
   return {
@@ -80,5 +219,28 @@ export function wireCommands(
     vaults: wireVaults(rt),
     topology,
     clock: rt.clock,
+  };
+}
+
+/**
+ * The admin commands' topology changes: a proposal as `POST /vaults/{vault}/topology` makes it,
+ * its per-unit operations (the proposal sent to each current unit) as the audit record's.
+ */
+export function topologyChanges(deps: TopologyDeps): TopologyChanges {
+  return {
+    propose: async (vault, change, principal) => {
+      const { proposal, operations } = await proposeChange(deps, vault, change, principal);
+      return {
+        proposal: proposal.id,
+        // The job starts once the proposal is current; its id is the proposal's.
+        job: proposal.id,
+        operations: operations.map((o) => ({
+          unit: o.unit,
+          action: o.operation,
+          outcome: 'done' as const,
+          detail: o.outcome,
+        })),
+      };
+    },
   };
 }

@@ -24,13 +24,13 @@ export {
   MemoryRepairQueue,
   RETRY_AFTER_MS,
 } from './repair.ts';
-export { BadDigestError, MemorySliceStore } from './slice-store.ts';
 export {
   MemoryAuditLog,
   MemoryFenceScope,
   MemoryFreezeStore,
   MemoryRoleLeases,
-} from './topology.ts';
+} from './roles.ts';
+export { BadDigestError, MemorySliceStore } from './slice-store.ts';
 export { MemoryDispersalQueue, MemoryStagingStore, MemoryUploadStore } from './uploads.ts';
 export { MemoryVaultStore } from './vault-store.ts';
 export { MemoryWorkStore, UnitDownError } from './work.ts';

@@ -216,7 +216,7 @@ test('a unit subscription view shares reads among callers, keeps no failed read,
   assert.equal(lists, 3);
 });
 
-test('a caching vault store reads a vault once per TTL, shares reads in flight, and keeps no miss', async () => {
+test('a caching vault store reads a vault at most once a second (its topology may change), shares reads in flight, and keeps no miss', async () => {
   // Prepare
   const clock = new ManualClock();
   let gets = 0;
@@ -242,7 +242,7 @@ test('a caching vault store reads a vault once per TTL, shares reads in flight, 
   assert.deepEqual(a, vault);
   assert.deepEqual(b, vault);
   assert.equal(gets, 2);
-  clock.advance(29_999);
+  clock.advance(999);
   await cached.get('photos');
   assert.equal(gets, 2);
   clock.advance(1);

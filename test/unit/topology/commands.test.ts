@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   InvalidParameterError,
-  TopologyChangesUnavailableError,
+  TopologyConflictError,
   VaultFrozenError,
   VaultNotFoundError,
 } from '../../../shared/errors.ts';
@@ -39,13 +39,14 @@ const VAULT: Vault = {
   createdAt: '2026-12-01T00:00:00.000Z',
 };
 
-const unavailable: TopologyChanges = {
-  propose: async () => {
-    throw new TopologyChangesUnavailableError('unit.replace');
+/** Topology changes that refuse every proposal: another one on the same parent is open. */
+const refusing: TopologyChanges = {
+  propose: async (vault) => {
+    throw new TopologyConflictError(vault, 'f00d');
   },
 };
 
-function world(topology: TopologyChanges = unavailable) {
+function world(topology: TopologyChanges = refusing) {
   const deps = {
     audit: new MemoryAuditLog(),
     freezes: new MemoryFreezeStore(),
@@ -151,7 +152,7 @@ test('role.release frees a held role, and the audit record names the token and h
   assert.equal((await deps.leases.get('janitor'))?.holder, undefined);
 });
 
-test('unit.replace goes to the topology changes; when they are unavailable it is a recorded failure', async () => {
+test('unit.replace goes to the topology changes; a refused proposal is a recorded failure', async () => {
   // Prepare
   const deps = world();
   // Act, Assess
@@ -160,12 +161,12 @@ test('unit.replace goes to the topology changes; when they are unavailable it is
       command: 'unit.replace',
       args: { vault: 'photos', unit: 3, with: 7 },
     }),
-    TopologyChangesUnavailableError,
+    TopologyConflictError,
   );
   const [record] = (await listCommands(deps, {})).commands;
   assert.equal(record?.command, 'unit.replace');
   assert.equal(record?.state, 'failed');
-  assert.equal(record?.error?.code, 'TopologyChangesUnavailable');
+  assert.equal(record?.error?.code, 'TopologyConflict');
 });
 
 test("topology commands record the proposal's per-unit operations", async () => {

@@ -1,0 +1,159 @@
+/**
+ * Topology jobs on the control table (`topology-job/<vault>`: the vault's latest job, its id and
+ * its lease), their trigger on the topology queue, and manifests moved by a replacement (the
+ * index entry, while the key names the revision, and the revision's record).
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { IndexEntry } from '../../store/index.ts';
+import type {
+  ManifestStore,
+  TopologyJob,
+  TopologyJobStore,
+  TopologyJobTrigger,
+} from '../../topology/index.ts';
+import { conditional } from '../conditional.ts';
+
+const idOf = (vault: string) => `topology-job/${vault}`;
+
+export class DynamoTopologyJobStore implements TopologyJobStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.db = db;
+    this.table = table;
+  }
+
+  async get(vault: string): Promise<TopologyJob | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { id: idOf(vault) }, ConsistentRead: true }),
+    );
+    return out.Item?.job as TopologyJob | undefined;
+  }
+
+  async start(job: TopologyJob): Promise<TopologyJob> {
+    // The same job (a redelivered vote) is started once; a newer topology's job replaces it.
+    await conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { id: idOf(job.vault), jobId: job.id, state: job.state, job },
+          ConditionExpression: 'attribute_not_exists(id) OR jobId <> :id',
+          ExpressionAttributeValues: { ':id': job.id },
+        }),
+      ),
+    );
+    return (await this.get(job.vault)) ?? job;
+  }
+
+  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(vault) },
+          UpdateExpression: 'SET holder = :holder, leaseUntil = :until',
+          ConditionExpression:
+            'jobId = :id AND #state = :running AND (attribute_not_exists(holder) OR leaseUntil < :now)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ':until': until,
+            ':id': id,
+            ':running': 'running',
+            ':now': now,
+          },
+        }),
+      ),
+    );
+  }
+
+  save(job: TopologyJob, holder: string, until: number | 'release'): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(job.vault) },
+          UpdateExpression:
+            until === 'release'
+              ? 'SET job = :job, #state = :state REMOVE holder, leaseUntil'
+              : 'SET job = :job, #state = :state, leaseUntil = :until',
+          ConditionExpression: 'jobId = :id AND holder = :holder',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':job': job,
+            ':state': job.state,
+            ':id': job.id,
+            ':holder': holder,
+            ...(until === 'release' ? {} : { ':until': until }),
+          },
+        }),
+      ),
+    );
+  }
+}
+
+export class SqsTopologyJobTrigger implements TopologyJobTrigger {
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.sqs = sqs;
+    this.queueUrl = queueUrl;
+  }
+
+  async continue(vault: string, id: string): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ vault, id }),
+      }),
+    );
+  }
+}
+
+export class DynamoManifestStore implements ManifestStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly objectsTable: string;
+  private readonly revisionsTable: string;
+
+  constructor(db: DynamoDBDocumentClient, objectsTable: string, revisionsTable: string) {
+    this.db = db;
+    this.objectsTable = objectsTable;
+    this.revisionsTable = revisionsTable;
+  }
+
+  async relocate(entry: IndexEntry, units: number[]): Promise<boolean> {
+    // The record first: the janitor deletes a revision's slices where its record says they are.
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.revisionsTable,
+          Key: { revision: entry.revision, part: 'meta' },
+          UpdateExpression: 'SET units = :units',
+          ConditionExpression: 'attribute_exists(revision)',
+          ExpressionAttributeValues: { ':units': units },
+        }),
+      ),
+    );
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.objectsTable,
+          Key: { vault: entry.vault, key: entry.key },
+          UpdateExpression: 'SET units = :units',
+          // Only while the key names this revision: a newer one has its own units.
+          ConditionExpression: 'revision = :r AND deleted = :false',
+          ExpressionAttributeValues: { ':units': units, ':r': entry.revision, ':false': false },
+        }),
+      ),
+    );
+  }
+}

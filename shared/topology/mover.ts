@@ -1,0 +1,366 @@
+/**
+ * The topology applier's jobs: they move a vault's committed data onto the topology that became
+ * current, object by object, with the rebuilder's throttle and a checkpoint after each object.
+ *
+ * - Replace (and drain): each slice of the pillar on the old unit is copied to the new unit
+ *   (regenerated from k other pillars when the old copy is missing or bad), the manifest is
+ *   pointed at the new unit, then the old copies are deleted. A reader holding the old manifest
+ *   meanwhile finds the old copy or decodes from the other pillars, so no read fails.
+ * - Re-stripe: each object is read and written again as a new revision under the new topology
+ *   (If-Match its ETag, so a newer write is never overwritten); the commit makes the old
+ *   revision garbage, whose slices the janitor drops after its grace, so readers of the old
+ *   manifest still find them. One object is in flight per job, streamed segment by segment.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import {
+  codecFor,
+  decodeSlice,
+  encodeSlice,
+  formatSliceName,
+  s3Crc32,
+  segmentLength,
+  sliceNamesOf,
+} from '../codec/index.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Throttle } from '../repair/index.ts';
+import {
+  type IndexEntry,
+  type ObjectIndex,
+  openEntry,
+  type ReaderDeps,
+  type SliceStore,
+  SUPERSEDED_GRACE_MS,
+  type WriterDeps,
+  writeObject,
+} from '../store/index.ts';
+import type { ManifestStore, TopologyJobStore, TopologyJobTrigger } from './ports.ts';
+import type { ProposalRecord } from './proposal.ts';
+import { unitNumbers } from './topology.ts';
+import { newTopologyJob, type TopologyJob } from './topology-job.ts';
+
+export interface MoverDeps {
+  index: ObjectIndex;
+  slices: SliceStore;
+  manifests: ManifestStore;
+  jobs: TopologyJobStore;
+  trigger: TopologyJobTrigger;
+  /** Re-stripe reads with the reader and writes with an uncached writer. */
+  reader: ReaderDeps;
+  writer: WriterDeps;
+  throttle: Throttle;
+  clock: Clock;
+  log: Logger;
+  /** Called after each object moved (tests kill the process here: DSN_TOPOLOGY_CRASH_AT). */
+  afterObject?: (done: number) => Promise<void>;
+}
+
+/** The index is read this many entries at a time. */
+const PAGE = 100;
+/** A lease outlives each checkpoint by this much: a crashed holder's job is taken over after it. */
+const LEASE_MS = 30_000;
+/**
+ * A pass that finds nothing ends the job only if it began this long after the switch: writes
+ * begun under the old topology (accepted for SUPERSEDED_GRACE_MS) have committed by then.
+ */
+const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
+/** Steps that fail one after the other before the job is failed. */
+const MAX_FAILED_STEPS = 5;
+/** A re-stripe waits this long for each rewrite's commit. */
+const COMMIT_WAIT_MS = 60_000;
+
+/**
+ * Starts the job that moves `vault`'s data from `parent` onto `current` (which just became
+ * current), and asks for an invocation to run it. Idempotent: the same job is started once.
+ */
+export async function startTopologyJob(
+  deps: Pick<MoverDeps, 'jobs' | 'trigger' | 'clock'>,
+  current: ProposalRecord,
+  parent: ProposalRecord,
+): Promise<TopologyJob> {
+  const before = unitNumbers(parent.topology);
+  const after = unitNumbers(current.topology);
+  const geometry = (t: ProposalRecord['topology']) =>
+    `${t.width}/${t.readThreshold}/${t.segmentSize}`;
+  const replace =
+    geometry(parent.topology) === geometry(current.topology) &&
+    before.filter((u, i) => after[i] !== u).length === 1;
+  const pillar = before.findIndex((u, i) => after[i] !== u);
+  const job = await deps.jobs.start(
+    newTopologyJob({
+      vault: current.vault,
+      id: current.id,
+      from: parent.id,
+      kind: replace ? 'replace' : 'restripe',
+      ...(replace ? { move: { from: before[pillar] as number, to: after[pillar] as number } } : {}),
+      since: current.currentSince ?? deps.clock.now(),
+      now: deps.clock.now(),
+    }),
+  );
+  if (job.state === 'running') await deps.trigger.continue(job.vault, job.id);
+  return job;
+}
+
+/**
+ * Asks for a step of every running job: one whose holder died (a crash, a lost message) is
+ * taken over once its lease has expired; a live one ignores the extra step (its lease holds).
+ */
+export async function resumeTopologyJobs(
+  deps: Pick<MoverDeps, 'jobs' | 'trigger' | 'writer'>,
+): Promise<string[]> {
+  const resumed: string[] = [];
+  for (const vault of await deps.writer.vaults.list()) {
+    const job = await deps.jobs.get(vault.name);
+    if (job?.state !== 'running') continue;
+    await deps.trigger.continue(job.vault, job.id);
+    resumed.push(job.vault);
+  }
+  return resumed;
+}
+
+/** Works on job `id` of `vault` until `deadline` (epoch ms). Safe to call twice at once. */
+export async function runTopologyJobStep(
+  deps: MoverDeps,
+  vault: string,
+  id: string,
+  deadline: number,
+): Promise<{ job?: TopologyJob; more: boolean }> {
+  const holder = randomUUID();
+  const now = () => deps.clock.now();
+  if (!(await deps.jobs.lease(vault, id, holder, now() + LEASE_MS, now()))) return { more: false };
+  const job = await deps.jobs.get(vault);
+  if (!job || job.id !== id || job.state !== 'running') return { more: false };
+  job.invocations++;
+  const save = async (release = false) => {
+    job.updatedAt = new Date(now()).toISOString();
+    if (!(await deps.jobs.save(job, holder, release ? 'release' : now() + LEASE_MS)))
+      throw new LeaseLost();
+  };
+  try {
+    while (now() < deadline && job.state === 'running') {
+      if (job.phase === 'count') await count(deps, job, save);
+      else if (job.phase === 'move') await movePage(deps, job, save, deadline);
+      else if (job.phase === 'sweep') await sweep(deps, job, save);
+      else {
+        job.state = 'done';
+        job.finishedAt = new Date(now()).toISOString();
+      }
+    }
+    job.failedSteps = 0;
+    await save(true);
+    return { job, more: job.state === 'running' };
+  } catch (err) {
+    if (err instanceof LeaseLost) return { more: false };
+    deps.log.error('topology job step failed', err, { vault, job: id, phase: job.phase });
+    // The checkpoint stays; the message comes back and the next invocation resumes from it,
+    // unless steps keep failing: then the job is failed, with why, for an operator to see.
+    job.failedSteps = (job.failedSteps ?? 0) + 1;
+    job.error = `${(err as Error).name}: ${(err as Error).message}`;
+    if (job.failedSteps >= MAX_FAILED_STEPS) job.state = 'failed';
+    await save(true).catch((saveErr: unknown) =>
+      deps.log.warn('topology job checkpoint not saved', {
+        job: id,
+        error: describeError(saveErr),
+      }),
+    );
+    if (job.state === 'failed') return { job, more: false };
+    throw err;
+  }
+}
+
+class LeaseLost extends Error {
+  override name = 'LeaseLostError';
+}
+
+/** Whether `entry` still has to move, and how. */
+function workOf(job: TopologyJob, entry: IndexEntry): { pillar: number } | 'rewrite' | undefined {
+  if (job.kind === 'restripe') return entry.topology === job.id ? undefined : 'rewrite';
+  const move = job.move as { from: number; to: number };
+  const pillar = entry.units.indexOf(move.from);
+  if (pillar < 0 || entry.units.includes(move.to)) return undefined;
+  return { pillar };
+}
+
+async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
+  let page: string | undefined;
+  let total = 0;
+  do {
+    const got = await deps.index.list(job.vault, '', PAGE, page);
+    for (const e of got.entries) if (workOf(job, e)) total += e.segments;
+    page = got.cursor;
+  } while (page);
+  job.segmentsTotal = total;
+  job.phase = 'move';
+  job.passes = 1;
+  job.passStartedAt = deps.clock.now();
+  job.passMoved = 0;
+  await save();
+}
+
+/** One index page of the current pass, object by object, checkpointed after each. */
+async function movePage(
+  deps: MoverDeps,
+  job: TopologyJob,
+  save: () => Promise<void>,
+  deadline: number,
+) {
+  const at = job.cursor ?? {};
+  const got = await deps.index.list(job.vault, '', PAGE, at.page);
+  for (const entry of got.entries) {
+    if (at.after !== undefined && entry.key <= at.after) continue;
+    if (deps.clock.now() >= deadline) return;
+    const work = workOf(job, entry);
+    if (work) {
+      const started = deps.clock.now();
+      if (work === 'rewrite') await rewrite(deps, job, entry);
+      else await movePillar(deps, job, entry, work.pillar);
+      job.moveMs += deps.clock.now() - started;
+      job.objectsDone++;
+      job.passMoved++;
+      job.segmentsDone += entry.segments;
+    }
+    job.cursor = { ...(at.page ? { page: at.page } : {}), after: entry.key };
+    await save();
+    if (work) await deps.afterObject?.(job.objectsDone);
+  }
+  if (got.cursor) {
+    job.cursor = { page: got.cursor };
+    await save();
+    return;
+  }
+  // End of a pass: done only once a pass that began after the settle time found nothing.
+  const settled = job.passStartedAt >= job.since + SETTLE_MS;
+  if (job.passMoved === 0 && settled) {
+    job.phase = job.kind === 'replace' ? 'sweep' : 'done';
+  } else {
+    if (job.passMoved === 0) {
+      const wait = Math.min(1000, job.since + SETTLE_MS - deps.clock.now());
+      if (wait > 0) await deps.clock.sleep(wait);
+    }
+    job.passes++;
+    job.passMoved = 0;
+    job.passStartedAt = deps.clock.now();
+  }
+  delete job.cursor;
+  await save();
+}
+
+/** Copies one pillar of every segment to the new unit, repoints the manifest, drops the old copies. */
+async function movePillar(deps: MoverDeps, job: TopologyJob, entry: IndexEntry, pillar: number) {
+  const { from, to } = job.move as { from: number; to: number };
+  const name = sliceNamesOf(entry);
+  const keys: string[] = [];
+  for (let s = 0; s < entry.segments; s++) {
+    const key = formatSliceName(name(s, pillar));
+    keys.push(key);
+    let bytes: Uint8Array | undefined;
+    try {
+      const got = await deps.slices.get(from, key);
+      decodeSlice(got, key);
+      bytes = got;
+    } catch {
+      bytes = await regenerate(deps, entry, s, pillar);
+    }
+    await deps.throttle.take(bytes.length * 2);
+    await deps.slices.put(to, key, bytes, s3Crc32(bytes));
+    job.bytesMoved += bytes.length;
+  }
+  const units = entry.units.map((u, i) => (i === pillar ? to : u));
+  if (!(await deps.manifests.relocate(entry, units))) {
+    // A newer revision or a delete took the key: the old one is the janitor's now.
+    deps.log.info('topology job: object changed while moving', { key: entry.key });
+    return;
+  }
+  // The old unit may be the lost one being replaced: its copies then go with it.
+  await deps.slices.delete(from, keys).catch((err: unknown) =>
+    deps.log.warn('topology job: old copies not deleted', {
+      unit: from,
+      key: entry.key,
+      error: describeError(err),
+    }),
+  );
+}
+
+/** A pillar's slice of one segment, rebuilt from k good slices of the others. */
+async function regenerate(
+  deps: MoverDeps,
+  entry: IndexEntry,
+  segment: number,
+  pillar: number,
+): Promise<Uint8Array> {
+  const n = entry.units.length;
+  const k = entry.readThreshold;
+  const name = sliceNamesOf(entry);
+  const shards: Array<Uint8Array | null> = Array(n).fill(null);
+  let good = 0;
+  for (let p = 0; p < n && good < k; p++) {
+    if (p === pillar) continue;
+    const key = formatSliceName(name(segment, p));
+    try {
+      shards[p] = decodeSlice(await deps.slices.get(entry.units[p] as number, key), key).payload;
+      good++;
+    } catch (err) {
+      deps.log.warn('topology job: a slice could not be read', { key, error: describeError(err) });
+    }
+  }
+  const length = segmentLength(entry.size, entry.segmentSize, segment);
+  if (length === 0) shards.fill(new Uint8Array(0));
+  else codecFor(k, n - k).reconstruct(shards);
+  return encodeSlice(
+    { name: name(segment, pillar), dataShards: k, parityShards: n - k, segmentLength: length },
+    shards[pillar] as Uint8Array,
+  );
+}
+
+/** Re-encodes one object: read it, write it again under the new topology, wait for the commit. */
+async function rewrite(deps: MoverDeps, job: TopologyJob, entry: IndexEntry) {
+  const { body } = openEntry(deps.reader, entry);
+  const throttled = async function* () {
+    for await (const chunk of body) {
+      await deps.throttle.take(chunk.length);
+      yield chunk;
+    }
+  };
+  const outcome = await writeObject(deps.writer, job.vault, entry.key, throttled(), {
+    waitMs: COMMIT_WAIT_MS,
+    precondition: { ifMatch: entry.sha256 },
+    ...(entry.attributes ? { attributes: entry.attributes } : {}),
+    ...(entry.writer === undefined ? {} : { writer: entry.writer }),
+  }).catch((err: unknown) => {
+    // A newer write (or a delete) won meanwhile: nothing of this revision to re-encode.
+    if ((err as Error).name === 'PreconditionFailedError') return undefined;
+    throw err;
+  });
+  if (outcome === undefined || outcome.state === 'refused') return;
+  if (outcome.state !== 'committed')
+    throw new Error(`re-encoding ${entry.key} ended ${outcome.state}; the job retries it`);
+  job.bytesMoved += entry.size;
+}
+
+/**
+ * After a replace: every slice of the vault still on the old unit (garbage, failed) goes. A
+ * unit that cannot be listed (a lost bucket) is left as it is: nothing readable remains there.
+ */
+async function sweep(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
+  const { from } = job.move as { from: number; to: number };
+  try {
+    let batch: string[] = [];
+    for await (const s of deps.slices.list(from, `${job.vault}/`)) {
+      batch.push(s.key);
+      if (batch.length === 1000) {
+        await deps.slices.delete(from, batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await deps.slices.delete(from, batch);
+  } catch (err) {
+    deps.log.warn('topology job: the old unit was not swept', {
+      unit: from,
+      vault: job.vault,
+      error: describeError(err),
+    });
+  }
+  job.phase = 'done';
+  await save();
+}

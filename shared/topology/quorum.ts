@@ -1,0 +1,272 @@
+/**
+ * Change by quorum. A proposal (a new topology whose parent is the vault's current one) is
+ * stored under its hash and sent to the parent's units. Each unit's function checks it (its
+ * hash, that its parent is the vault's current topology, that it is well-formed, that the unit
+ * is a voter) and votes with a conditional write. The vote that brings the count to the parent's
+ * `T` points the vault at the proposal with a conditional write on the vault's current id, so
+ * of competing proposals with the same parent at most one can win. Every step is idempotent:
+ * a proposal message delivered twice votes once.
+ */
+import type { Clock } from '../clock.ts';
+import { InvalidParameterError, TopologyConflictError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Vault, VaultStore } from '../store/index.ts';
+import { applyChange, type TopologyChange } from './change.ts';
+import type { ProposalBroadcast, TopologyJobStore, TopologyStore } from './ports.ts';
+import type { ProposalMessage, ProposalRecord } from './proposal.ts';
+import {
+  genesisTopology,
+  type PoolView,
+  parseTopology,
+  shortId,
+  topologyId,
+  unitNumbers,
+} from './topology.ts';
+
+export interface TopologyDeps {
+  /** Read afresh (uncached): a proposal's parent must be the vault's current topology now. */
+  vaults: VaultStore;
+  topologies: TopologyStore;
+  broadcast: ProposalBroadcast;
+  poolSize: number;
+  pool: PoolView;
+  clock: Clock;
+  /** Called once a proposal that moves data has become current (starts its job). */
+  onCurrent?: (record: ProposalRecord, parent: ProposalRecord) => Promise<string | undefined>;
+  /** The vault's latest job: no change is proposed while one still moves data. */
+  jobs?: Pick<TopologyJobStore, 'get'>;
+}
+
+/** One per-unit operation a change performed, for an audit record. */
+export interface UnitOperation {
+  unit: number;
+  operation: string;
+  outcome: string;
+}
+
+/**
+ * The vault's current topology, recording its genesis topology first (parent null, the layout
+ * it was created with) when it has none yet. Idempotent: racing callers agree on the genesis id.
+ * @throws VaultNotFoundError
+ */
+export async function ensureTopology(
+  deps: Pick<TopologyDeps, 'vaults' | 'topologies' | 'pool' | 'clock'>,
+  vaultName: string,
+): Promise<ProposalRecord> {
+  const vault: Vault = await deps.vaults.get(vaultName);
+  if (vault.topology !== undefined) {
+    const found = await deps.topologies.get(vaultName, vault.topology);
+    if (found) return found;
+  }
+  const topology = genesisTopology(vault, deps.pool);
+  const id = topologyId(topology);
+  const record: ProposalRecord = {
+    vault: vaultName,
+    id,
+    topology,
+    state: 'current',
+    votes: [],
+    refusals: [],
+    createdAt: deps.clock.date().toISOString(),
+    // Writes begun before it was recorded carry no topology id: the units' grace starts now.
+    currentSince: deps.clock.now(),
+  };
+  await deps.topologies.put(record);
+  if (vault.topology === undefined) {
+    const since = record.currentSince ?? 0;
+    if (!(await deps.topologies.switchVault(vaultName, undefined, { id, topology, since }))) {
+      // Another caller recorded it first (the same genesis) or a change already won.
+      return ensureTopology(deps, vaultName);
+    }
+  }
+  return record;
+}
+
+export interface ProposeResult {
+  proposal: ProposalRecord;
+  operations: UnitOperation[];
+}
+
+/**
+ * Proposes `change` to `vault`'s topology on behalf of `principal` (a key id, for the record):
+ * stores the proposal, and sends it to the current units to vote on. The command path calls
+ * this as the HTTP route does.
+ * @throws InvalidParameterError (a change that breaks a rule), TopologyConflictError (another
+ * proposal on the current topology is open), VaultNotFoundError
+ */
+export async function proposeChange(
+  deps: TopologyDeps,
+  vault: string,
+  change: TopologyChange,
+  principal?: string,
+): Promise<ProposeResult> {
+  const current = await ensureTopology(deps, vault);
+  // One move at a time: a change on top of a half-moved vault would leave the first one's
+  // objects on the units it was moving them off.
+  const job = await deps.jobs?.get(vault);
+  if (job?.state === 'running') throw new TopologyConflictError(vault, job.id, 'job');
+  const usage = Array.from({ length: deps.poolSize }, () => 0);
+  for (const v of await deps.vaults.list()) for (const u of v.units) usage[u] = (usage[u] ?? 0) + 1;
+  const topology = applyChange(current.topology, change, deps.poolSize, deps.pool, usage);
+  const id = topologyId(topology);
+  const proposal: ProposalRecord = {
+    vault,
+    id,
+    topology,
+    state: 'open',
+    votes: [],
+    refusals: [],
+    createdAt: deps.clock.date().toISOString(),
+    change: change.kind,
+    ...(principal === undefined ? {} : { proposer: principal }),
+  };
+  const open = await deps.topologies.open(proposal);
+  if (open !== undefined) throw new TopologyConflictError(vault, open);
+  const voters = unitNumbers(current.topology);
+  const message: ProposalMessage = {
+    v: 1,
+    kind: 'topology-proposal',
+    vault,
+    address: `vault/${vault}`,
+    proposal: id,
+    topology,
+  };
+  await deps.broadcast.send(message, voters);
+  return {
+    proposal,
+    operations: voters.map((unit) => ({
+      unit,
+      operation: `vote on ${change.kind} proposal ${shortId(id)}`,
+      outcome: 'proposal sent',
+    })),
+  };
+}
+
+export interface VoterDeps {
+  unit: number;
+  topologies: TopologyStore;
+  clock: Clock;
+  log: Logger;
+  onCurrent?: TopologyDeps['onCurrent'];
+}
+
+export type VoteOutcome = 'accepted' | 'refused' | 'applied' | 'lost' | 'decided';
+
+/**
+ * A unit's vote on a proposal it received. It accepts only a stored proposal whose hash is its
+ * id, whose parent is the vault's current topology, and whose parent counts this unit among its
+ * units; the vote that reaches the parent's `T` applies it. Idempotent.
+ */
+export async function voteOnProposal(
+  deps: VoterDeps,
+  message: ProposalMessage,
+): Promise<VoteOutcome> {
+  const { vault, proposal } = message;
+  const refuse = async (reason: string): Promise<VoteOutcome> => {
+    deps.log.warn('topology proposal refused', { vault, proposal, unit: deps.unit, reason });
+    await deps.topologies.refuse(vault, proposal, deps.unit, reason);
+    return 'refused';
+  };
+  let topology: ReturnType<typeof parseTopology>;
+  try {
+    topology = parseTopology(message.topology);
+  } catch (err) {
+    if (err instanceof InvalidParameterError) return refuse(err.message);
+    throw err;
+  }
+  if (topologyId(topology) !== proposal)
+    return refuse(`the document's SHA-256 is not the proposal id ${shortId(proposal)}`);
+  const stored = await deps.topologies.get(vault, proposal);
+  if (!stored) return refuse('no such proposal is stored for the vault');
+  if (stored.state !== 'open') return 'decided';
+  const current = await deps.topologies.current(vault);
+  if (current.id === proposal && topology.parent !== null) {
+    // Applied, but the applier stopped before recording it: finish that (each step is idempotent).
+    const parent = await deps.topologies.get(vault, topology.parent);
+    if (parent) return applyProposal(deps, stored, parent);
+  }
+  if (topology.parent !== current.id)
+    return refuse(
+      `its parent ${shortId(topology.parent ?? 'null')} is not the vault's current topology ${shortId(current.id ?? 'none')}`,
+    );
+  const parent =
+    current.id === undefined ? undefined : await deps.topologies.get(vault, current.id);
+  if (!parent) return refuse('the current topology is not stored');
+  if (!unitNumbers(parent.topology).includes(deps.unit))
+    return refuse(`unit ${deps.unit} is not a unit of the current topology`);
+  const after = await deps.topologies.vote(vault, proposal, deps.unit);
+  if (!after) return 'decided';
+  if (after.state !== 'open' || after.votes.length < parent.topology.writeThreshold)
+    return 'accepted';
+  return applyProposal(deps, after, parent);
+}
+
+/**
+ * Points the vault at `proposal` if it still points at its parent (one conditional write); the
+ * proposal becomes current and the parent superseded, or the proposal is lost when another won.
+ */
+export async function applyProposal(
+  deps: Pick<VoterDeps, 'topologies' | 'clock' | 'log' | 'onCurrent'>,
+  proposal: ProposalRecord,
+  parent: ProposalRecord,
+): Promise<VoteOutcome> {
+  const { vault, id } = proposal;
+  const since = deps.clock.now();
+  const switched = await deps.topologies.switchVault(vault, parent.id, {
+    id,
+    topology: proposal.topology,
+    since,
+  });
+  const now = await deps.topologies.current(vault);
+  if (!switched && now.id !== id) {
+    await deps.topologies.settle(vault, id, 'lost');
+    deps.log.info('topology proposal lost', { vault, proposal: id, current: now.id });
+    return 'lost';
+  }
+  await deps.topologies.settle(vault, id, 'current', now.since ?? since);
+  await deps.topologies.settle(vault, parent.id, 'superseded');
+  deps.log.info('topology applied', { vault, topology: id, parent: parent.id });
+  if (deps.onCurrent) await deps.onCurrent({ ...proposal, state: 'current' }, parent);
+  return 'applied';
+}
+
+/** One topology as `GET /vaults/{vault}/topology` shows it. */
+export interface TopologySummary {
+  id: string;
+  parent: string | null;
+  units: number[];
+  width: number;
+  readThreshold: number;
+  writeThreshold: number;
+  segmentSize: number;
+  votes: number[];
+  state: string;
+  createdAt: string;
+  change?: string;
+}
+
+/** The vault's current topology id and every stored topology of it, oldest first. */
+export async function topologyView(
+  deps: Pick<TopologyDeps, 'vaults' | 'topologies' | 'pool' | 'clock'>,
+  vault: string,
+): Promise<{ current: string; topologies: TopologySummary[] }> {
+  await ensureTopology(deps, vault);
+  const { id } = await deps.topologies.current(vault);
+  const all = await deps.topologies.list(vault);
+  return {
+    current: id ?? '',
+    topologies: all.map((r) => ({
+      id: r.id,
+      parent: r.topology.parent,
+      units: unitNumbers(r.topology),
+      width: r.topology.width,
+      readThreshold: r.topology.readThreshold,
+      writeThreshold: r.topology.writeThreshold,
+      segmentSize: r.topology.segmentSize,
+      votes: r.votes,
+      state: r.state,
+      createdAt: r.createdAt,
+      ...(r.change === undefined ? {} : { change: r.change }),
+    })),
+  };
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { s3Crc32 } from '../../../shared/codec/slice-header.ts';
+import { formatSliceName } from '../../../shared/codec/slice-name.ts';
+import type { UnitMessage } from '../../../shared/store/multicast.ts';
+import { newRevisionId, type UnitStatus } from '../../../shared/store/revision.ts';
+import { SUPERSEDED_GRACE_MS, storeSlicesOnce, type UnitDeps } from '../../../shared/store/unit.ts';
+import { MemorySliceStore } from '../../helpers/memory/index.ts';
+
+const OLD = 'a'.repeat(64);
+const NEW = 'b'.repeat(64);
+const SWITCHED_AT = Date.parse('2026-12-01T00:00:00Z');
+
+/** A claim-check message for unit 1, written under `topology`, whose revision began at `at`. */
+async function world(topology: string, at: number) {
+  const revision = newRevisionId(at);
+  const bytes = new Uint8Array(10).fill(1);
+  const name = formatSliceName({
+    vault: 'vlt',
+    objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
+    revision,
+    segment: 0,
+    pillar: 1,
+  });
+  const slices = new MemorySliceStore(3);
+  await slices.put(1, name, bytes, s3Crc32(bytes));
+  const message: UnitMessage = {
+    v: 1,
+    vault: 'vlt',
+    address: 'vault/vlt',
+    revision,
+    segment: 0,
+    topology,
+    slices: [{ pillar: 1, unit: 1, name, crc32: s3Crc32(bytes), size: bytes.length }],
+  };
+  const sent: UnitStatus[] = [];
+  const deps: UnitDeps = {
+    unit: 1,
+    slices,
+    multicast: {
+      send: async () => {},
+      statuses: async (_a, s) => void sent.push(...s),
+      nudge: async () => {},
+    },
+    subscriptions: { addresses: async () => new Set(['vault/vlt']) },
+    foreign: () => {},
+    conflict: () => {},
+    // The unit missed the vote: it learns the current topology from the vault.
+    currentTopology: async () => ({ id: NEW, since: SWITCHED_AT }),
+  };
+  await storeSlicesOnce(deps, [{ message, attributeAddress: 'vault/vlt' }]);
+  return sent;
+}
+
+test('a unit that missed the vote refuses new writes under the superseded topology id', async () => {
+  // Act
+  const sent = await world(OLD, SWITCHED_AT + SUPERSEDED_GRACE_MS + 1);
+
+  // Assess
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]?.ok, false);
+  assert.match(sent[0]?.reason ?? '', /superseded/);
+});
+
+test('writes under the current id are stored, and a write begun before the switch finishes under the old id', async () => {
+  // Act
+  const current = await world(NEW, SWITCHED_AT + 60_000);
+  const begunBefore = await world(OLD, SWITCHED_AT - 10);
+
+  // Assess
+  assert.equal(current[0]?.ok, true);
+  assert.equal(begunBefore[0]?.ok, true);
+});
