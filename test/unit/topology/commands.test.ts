@@ -188,7 +188,11 @@ test("topology commands record the proposal's per-unit operations", async () => 
   });
   // Assess
   assert.deepEqual(proposals, [
-    { vault: 'photos', change: { width: 9, readThreshold: 6, writeThreshold: 7 }, principal: 'AK' },
+    {
+      vault: 'photos',
+      change: { kind: 'restripe', width: 9, readThreshold: 6, writeThreshold: 7 },
+      principal: 'AK',
+    },
   ]);
   assert.equal(record.operations.length, 6);
   assert.deepEqual(record.result, { proposal: 'a'.repeat(64) });
