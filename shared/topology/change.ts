@@ -68,7 +68,8 @@ export function parseTopologyChange(body: unknown): TopologyChange {
 /**
  * The topology `change` makes of `current` (whose id is `parent`), for a pool of `poolSize`
  * units placed by `pool`. `usage[i]` is how many vaults unit i serves: a drain or a wider
- * re-stripe takes the least used free units, lowest index first among equals.
+ * re-stripe takes the least used free units, lowest index first among equals. `edgeUnits` hold
+ * pre-positioned slices only (shared/edge/): they are never part of a vault's width.
  * @throws InvalidParameterError naming the rule the change breaks.
  */
 export function applyChange(
@@ -77,11 +78,13 @@ export function applyChange(
   poolSize: number,
   pool: PoolView,
   usage: number[] = [],
+  edgeUnits: readonly number[] = [],
 ): Topology {
   const inVault = current.units.map((u) => u.unit);
   const parent = topologyId(current);
+  const homeUnits = poolSize - edgeUnits.filter((u) => u < poolSize).length;
   const free = [...Array(poolSize).keys()]
-    .filter((u) => !inVault.includes(u))
+    .filter((u) => !inVault.includes(u) && !edgeUnits.includes(u))
     .sort((a, b) => (usage[a] ?? 0) - (usage[b] ?? 0) || a - b);
   const place = (unit: number) => ({ unit, ...pool(unit) });
   if (change.kind === 'replace' || change.kind === 'drain') {
@@ -99,6 +102,11 @@ export function applyChange(
         throw new InvalidParameterError(
           'replace.with',
           `unit ${target} is outside the pool of ${poolSize} units (0..${poolSize - 1})`,
+        );
+      if (edgeUnits.includes(target))
+        throw new InvalidParameterError(
+          'replace.with',
+          `unit ${target} is an edge unit: it holds pre-positioned slices only, never a pillar of a vault`,
         );
       if (inVault.includes(target))
         throw new InvalidParameterError(
@@ -118,10 +126,10 @@ export function applyChange(
     return { ...current, parent, units };
   }
   const { width, readThreshold, writeThreshold } = change;
-  if (width > poolSize)
+  if (width > homeUnits)
     throw new InvalidParameterError(
       'width',
-      `must be at most the pool's ${poolSize} units, got ${width}`,
+      `must be at most the pool's ${homeUnits} units${edgeUnits.length > 0 ? ` (edge units ${edgeUnits.join(', ')} are not counted)` : ''}, got ${width}`,
     );
   if (readThreshold > width)
     throw new InvalidParameterError(

@@ -30,6 +30,8 @@ export interface TopologyDeps {
   broadcast: ProposalBroadcast;
   poolSize: number;
   pool: PoolView;
+  /** Units of the pool that hold pre-positioned slices only: never a vault's. */
+  edgeUnits?: readonly number[];
   clock: Clock;
   /** Called once a proposal that moves data has become current (starts its job). */
   onCurrent?: (record: ProposalRecord, parent: ProposalRecord) => Promise<string | undefined>;
@@ -107,7 +109,14 @@ export async function proposeChange(
   if (job?.state === 'running') throw new TopologyConflictError(vault, job.id, 'job');
   const usage = Array.from({ length: deps.poolSize }, () => 0);
   for (const v of await deps.vaults.list()) for (const u of v.units) usage[u] = (usage[u] ?? 0) + 1;
-  const topology = applyChange(current.topology, change, deps.poolSize, deps.pool, usage);
+  const topology = applyChange(
+    current.topology,
+    change,
+    deps.poolSize,
+    deps.pool,
+    usage,
+    deps.edgeUnits,
+  );
   const id = topologyId(topology);
   const proposal: ProposalRecord = {
     vault,

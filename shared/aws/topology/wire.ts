@@ -48,11 +48,17 @@ function wireJobs(rt: Runtime) {
 }
 
 /** Where each unit of the pool is: its bucket, region and the S3 endpoint this runtime uses. */
-function poolView(rt: Runtime): { poolSize: number; pool: PoolView } {
+function poolView(rt: Runtime): {
+  poolSize: number;
+  pool: PoolView;
+  edgeUnits: readonly number[];
+} {
   const pool = loadConfig(rt.env, POOL_SECTION);
+  const { edgeUnits } = loadConfig(rt.env, ['edgeUnits']);
   const endpoint = rt.env.AWS_ENDPOINT_URL_S3 ?? rt.env.AWS_ENDPOINT_URL ?? '';
   return {
     poolSize: pool.unitBuckets.length,
+    edgeUnits,
     pool: (unit) => ({
       bucket: pool.unitBuckets[unit] ?? '',
       region: pool.unitRegions[unit] ?? '',
