@@ -12,6 +12,8 @@ import {
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
+  announceSegments,
+  completeDispersal,
   completeUpload,
   createUpload,
   createVault,
@@ -22,16 +24,19 @@ import {
   type IndexEntry,
   listObjects,
   noneMatch,
+  openDispersal,
   openEntry,
   parseListingQuery,
   parseObjectAttributes,
   parsePartNumber,
   parsePrecondition,
   parseUploadId,
+  presignSlices,
   putPart,
   objectHeaders as storedHeaders,
   validateKey,
   validateVaultName,
+  type WriteOutcome,
   writeObject,
 } from '../../shared/store/index.ts';
 import { parseWith, resourceId } from '../../shared/validate.ts';
@@ -57,9 +62,34 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 }
 
 export const revisionIdSchema = resourceId();
+
+function revisionParam(event: APIGatewayProxyEventV2): string {
+  return parseWith(revisionIdSchema, event.pathParameters?.revision, { name: 'revision' });
+}
 /** An object's headers, with its scan state (`x-dsn-scan-state`) for the reads here. */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
   return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };
+}
+
+/** A write's outcome as PUT answers it (and a client's dispersal, completed). */
+function writeAnswer(vault: string, key: string, outcome: WriteOutcome) {
+  if (outcome.state === 'failed')
+    throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
+  if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);
+  if (outcome.state === 'pending') {
+    return json(202, {
+      key,
+      revision: outcome.revision,
+      state: 'pending',
+      poll: `/vaults/${vault}/revisions/${outcome.revision}`,
+    });
+  }
+  return json(201, {
+    key,
+    revision: outcome.revision,
+    size: outcome.size,
+    sha256: outcome.sha256,
+  });
 }
 
 export function storeRoutes(s: StoreApi): Record<string, Route> {
@@ -90,23 +120,7 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
         precondition: parsePrecondition(event.headers),
         writer: principalOf(event).rootKeyId,
       });
-      if (outcome.state === 'failed')
-        throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
-      if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);
-      if (outcome.state === 'pending') {
-        return json(202, {
-          key,
-          revision: outcome.revision,
-          state: 'pending',
-          poll: `/vaults/${vault}/revisions/${outcome.revision}`,
-        });
-      }
-      return json(201, {
-        key,
-        revision: outcome.revision,
-        size: outcome.size,
-        sha256: outcome.sha256,
-      });
+      return writeAnswer(vault, key, outcome);
     },
 
     'GET /vaults/{vault}/objects/{key+}': async (event) => {
@@ -212,6 +226,51 @@ export function storeRoutes(s: StoreApi): Record<string, Route> {
     },
     'GET /vaults/{vault}/uploads/{upload}': async (event) =>
       json(200, await getUpload(s.uploads, vaultParam(event), uploadParam(event))),
+
+    'POST /vaults/{vault}/dispersals': async (event) =>
+      json(
+        201,
+        await openDispersal(
+          s.dispersals,
+          vaultParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/urls': async (event) =>
+      json(
+        200,
+        await presignSlices(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/segments': async (event) =>
+      json(
+        202,
+        await announceSegments(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/complete': async (event) => {
+      const vault = vaultParam(event);
+      const outcome = await completeDispersal(
+        s.dispersals,
+        vault,
+        revisionParam(event),
+        jsonBody(event),
+        s.commitWaitMs,
+        principalOf(event).rootKeyId,
+      );
+      return writeAnswer(vault, outcome.key, outcome);
+    },
 
     'GET /vaults/{vault}/revisions/{revision}': async (event) => {
       const vault = vaultParam(event);
