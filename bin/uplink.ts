@@ -11,6 +11,8 @@
  * is announced as missing, so the committer decides as it does for the server's writer.
  * The CLI uses it now; an SDK can take it as it is (it needs only fetch and shared/codec).
  */
+import http from 'node:http';
+import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../shared/codec/index.ts';
 import { type DsnClient, vaultPath } from './client.ts';
@@ -36,7 +38,9 @@ interface SliceUrl {
 /** One encoded segment on its way: its slices, and what each became. */
 interface Flight {
   segment: number;
-  slices: Uint8Array[];
+  /** Each slice until it is placed (then dropped, so its memory can go). */
+  slices: Array<Uint8Array | undefined>;
+  sizes: number[];
   crc32: string[];
 }
 
@@ -78,8 +82,40 @@ export interface UplinkResult {
   state: 'committed' | 'pending';
 }
 
+/** Connections kept open between slice PUTs: one per PUT in flight. */
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+};
+
+/**
+ * A slice PUT over node:http rather than fetch: fetch copies a Uint8Array body before sending
+ * it, which with a dozen 2 MiB slices in flight is the difference between staying under the
+ * memory bound and not.
+ */
 const defaultPut: SlicePut = (url, body, headers) =>
-  fetch(url, { method: 'PUT', body: body as BodyInit, headers });
+  new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    const req = (secure ? https : http).request(
+      target,
+      {
+        method: 'PUT',
+        agent: secure ? agents.https : agents.http,
+        headers: { ...headers, 'content-length': String(body.length) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500 })),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 
 /** At most `n` calls of the returned function run at once. */
 function limiter(n: number) {
@@ -97,6 +133,26 @@ function limiter(n: number) {
   };
 }
 
+/** API calls tried at most this often when the gateway or a function is busy. */
+const CALL_ATTEMPTS = 4;
+
+/**
+ * Every dispersal call is idempotent, so one the gateway gave up on (its 30 s, a busy
+ * function: 5xx without a domain code, or 429) is made again; a domain answer is final.
+ */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const busy =
+        err instanceof ApiError && (err.status === 429 || (err.status >= 500 && err.code === ''));
+      if (!busy || attempt >= CALL_ATTEMPTS) throw err;
+      await sleep(200 * 2 ** attempt);
+    }
+  }
+}
+
 /**
  * Writes `source` to vault/key by client-side dispersal and completes it.
  * @throws ApiError (503 WriteThresholdNotMet when fewer than T units took a segment)
@@ -108,14 +164,14 @@ export async function uplinkPut(
   key: string,
   opts: UplinkOptions = {},
 ): Promise<UplinkResult> {
-  const batchSize = opts.batch ?? 4;
+  const batchSize = opts.batch ?? 2;
   const batchesInFlight = opts.batchesInFlight ?? 2;
   const attempts = opts.attempts ?? 4;
   const put = opts.putSlice ?? defaultPut;
   const base = `${vaultPath(vault)}/dispersals`;
-  const opened = await client.json<Opened>('POST', base, {
-    body: { key, ...opts.attributes },
-  });
+  const opened = await retried(() =>
+    client.json<Opened>('POST', base, { body: { key, ...opts.attributes } }),
+  );
   opts.onOpen?.(opened.revision);
   const at = `${base}/${opened.revision}`;
   const k = opened.readThreshold;
@@ -127,15 +183,17 @@ export async function uplinkPut(
   const describe = (batch: Flight[]) =>
     batch.map((f) => ({
       segment: f.segment,
-      slices: f.slices.map((s, pillar) => ({ pillar, crc32: f.crc32[pillar], size: s.length })),
+      slices: f.sizes.map((size, pillar) => ({ pillar, crc32: f.crc32[pillar], size })),
     }));
   const urlsFor = async (batch: Flight[]) => {
-    const answer = await client.json<{ urls: SliceUrl[] }>('POST', `${at}/urls`, {
-      body: {
-        segments: describe(batch),
-        ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
-      },
-    });
+    const answer = await retried(() =>
+      client.json<{ urls: SliceUrl[] }>('POST', `${at}/urls`, {
+        body: {
+          segments: describe(batch),
+          ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
+        },
+      }),
+    );
     return new Map(answer.urls.map((u) => [`${u.segment}/${u.pillar}`, u.url]));
   };
 
@@ -163,6 +221,7 @@ export async function uplinkPut(
       const text = res.ok ? '' : await res.text();
       if (res.ok) {
         await res.arrayBuffer().catch(() => {});
+        f.slices[pillar] = undefined;
         return undefined;
       }
       const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.status);
@@ -185,9 +244,9 @@ export async function uplinkPut(
     const missing = await Promise.all(
       batch.map((f) =>
         Promise.all(
-          f.slices.map(async (s, pillar) => {
+          f.sizes.map(async (size, pillar) => {
             const why = await place(batch, urls, f, pillar);
-            placed += s.length * (k / opened.width);
+            placed += size * (k / opened.width);
             opts.onProgress?.(Math.round(placed));
             return why;
           }),
@@ -201,7 +260,7 @@ export async function uplinkPut(
         return why === undefined ? slice : { ...slice, missing: why };
       }),
     }));
-    await client.json('POST', `${at}/segments`, { body: { segments } });
+    await retried(() => client.json('POST', `${at}/segments`, { body: { segments } }));
   };
 
   const stream = encodeStream(source, {
@@ -229,7 +288,12 @@ export async function uplinkPut(
     }
     if (failure) break;
     const { index, slices } = step.value;
-    batch.push({ segment: index, slices, crc32: slices.map((s) => s3Crc32(s)) });
+    batch.push({
+      segment: index,
+      slices,
+      sizes: slices.map((s) => s.length),
+      crc32: slices.map((s) => s3Crc32(s)),
+    });
     if (batch.length >= batchSize) {
       launch(batch);
       batch = [];
@@ -242,7 +306,8 @@ export async function uplinkPut(
     await stream.return(undefined as never);
     throw failure;
   }
-  const res = await client.request('POST', `${at}/complete`, { body: summary });
+  const done = summary;
+  const res = await retried(() => client.request('POST', `${at}/complete`, { body: done }));
   const answer = (await res.json()) as { revision: string; size?: number; sha256?: string };
   if (res.status === 201 && answer.sha256 !== summary.sha256)
     throw new ApiError(500, 'Sha256Mismatch', `committed sha256 ${answer.sha256} differs`);
