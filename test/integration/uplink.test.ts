@@ -110,7 +110,7 @@ describe('client-side dispersal (uplink)', () => {
     await dir?.remove();
   });
 
-  test(`dsn put of a ${LARGE_MIB} MiB file disperses from the client, commits, reads back exact, under 300 MB of RSS`, async () => {
+  test(`dsn put of a ${LARGE_MIB} MiB file disperses from the client, commits, reads back exact, under 300 MB of RSS`, async (t) => {
     // Prepare
     const file = join(dir.path, 'large.bin');
     const sha256 = await randomFile(file, LARGE_MIB);
@@ -131,6 +131,7 @@ describe('client-side dispersal (uplink)', () => {
     );
     assert.equal(got.code, 0, got.stderr);
     assert.equal(await sha256Of(join(dir.path, 'back.bin')), sha256);
+    t.diagnostic(`dsn put peak RSS ${Math.round(put.maxRss / 1e6)} MB`);
   });
 
   test('a small file keeps the server path, and --via forces either', async () => {
