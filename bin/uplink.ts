@@ -11,10 +11,20 @@
  * is announced as missing, so the committer decides as it does for the server's writer.
  * The CLI uses it now; an SDK can take it as it is (it needs only fetch and shared/codec).
  */
+
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../shared/codec/index.ts';
+import {
+  type Codec,
+  codecFor,
+  encodeSliceInPlace,
+  s3Crc32,
+  shardSize,
+  sliceHeaderLength,
+  sliceNamesOf,
+} from '../shared/codec/index.ts';
 import { type DsnClient, vaultPath } from './client.ts';
 import { ApiError } from './errors.ts';
 
@@ -38,8 +48,9 @@ interface SliceUrl {
 /** One encoded segment on its way: its slices, and what each became. */
 interface Flight {
   segment: number;
-  /** Each slice until it is placed (then dropped, so its memory can go). */
-  slices: Array<Uint8Array | undefined>;
+  /** Each slice: a view of one of `buffers`, the encoder's, given back once it is placed. */
+  slices: Uint8Array[];
+  buffers: Uint8Array[];
   sizes: number[];
   crc32: string[];
 }
@@ -116,6 +127,129 @@ const defaultPut: SlicePut = (url, body, headers) =>
     req.on('error', reject);
     req.end(body);
   });
+
+/**
+ * Cuts `source` into segments in `buffer`, reused: yields each segment's length once the buffer
+ * holds it (full ones, then the last, shorter; an empty source gives one empty segment). The
+ * caller encodes it before asking for the next.
+ */
+export async function* cutInto(source: AsyncIterable<Uint8Array>, buffer: Uint8Array) {
+  let filled = 0;
+  let cut = 0;
+  for await (const chunk of source) {
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(buffer.length - filled, chunk.length - at);
+      buffer.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === buffer.length) {
+        yield filled;
+        cut++;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || cut === 0) yield filled;
+}
+
+/**
+ * Encodes segments into a fixed set of slice buffers, so the client's memory is what it holds
+ * in flight and no more: a slice is written in place (payload copied or computed into its
+ * buffer, then its header), and its buffer comes back with `release` once placed. Encoding with
+ * fresh buffers left the freeing to the collector, which lagged the uploads on a loaded machine.
+ * The format is the server's own (`encodeSliceInPlace` beside `encodeSlice` in shared/codec).
+ */
+export class SegmentEncoder {
+  /** The segment being cut, reused for each. */
+  readonly segment: Uint8Array;
+  private readonly codec: Codec;
+  private readonly name: ReturnType<typeof sliceNamesOf>;
+  private readonly headerLength: number;
+  private readonly width: number;
+  private readonly free: Uint8Array[][] = [];
+  private readonly waiting: Array<() => void> = [];
+  private made = 0;
+  private readonly slots: number;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private index = 0;
+
+  constructor(
+    of: { vault: string; objectId: string; revision: string; width: number; segmentSize: number },
+    codec: Codec,
+    slots: number,
+  ) {
+    this.segment = Buffer.allocUnsafe(of.segmentSize);
+    this.codec = codec;
+    this.name = sliceNamesOf(of);
+    // Slice names have fixed-width segment and pillar numbers: every header has this length.
+    this.headerLength = sliceHeaderLength(this.name(0, 0));
+    this.width = of.width;
+    this.slots = slots;
+  }
+
+  /** A free set of slice buffers, once one is given back if all are in use. */
+  private async take(): Promise<Uint8Array[]> {
+    const free = this.free.pop();
+    if (free) return free;
+    if (this.made < this.slots) {
+      this.made++;
+      const bytes = this.headerLength + shardSize(this.segment.length, this.codec.dataShards);
+      return Array.from({ length: this.width }, () => Buffer.allocUnsafe(bytes));
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return this.take();
+  }
+
+  /** Gives back the buffers of one segment's slices. */
+  release(slices: Uint8Array[]): void {
+    const whole = slices.map(
+      (s) => new Uint8Array(s.buffer, s.byteOffset, s.buffer.byteLength - s.byteOffset),
+    );
+    this.free.push(whole);
+    this.waiting.shift()?.();
+  }
+
+  /** Encodes the `length` bytes at the start of `segment` as the next segment's slices. */
+  async encode(
+    length: number,
+  ): Promise<{ index: number; slices: Uint8Array[]; buffers: Uint8Array[] }> {
+    const buffers = await this.take();
+    const k = this.codec.dataShards;
+    const shard = shardSize(length, k);
+    const slices = buffers.map((b) => b.subarray(0, this.headerLength + shard));
+    const payloads = slices.map((s) => s.subarray(this.headerLength));
+    for (let i = 0; i < k; i++) {
+      const from = Math.min(i * shard, length);
+      const to = Math.min(from + shard, length);
+      const payload = payloads[i] as Uint8Array;
+      payload.set(this.segment.subarray(from, to));
+      // Only the last data shard of a short segment runs past its end: zero padding.
+      payload.fill(0, to - from);
+    }
+    this.codec.encode(payloads);
+    const index = this.index++;
+    for (const [pillar, slice] of slices.entries())
+      encodeSliceInPlace(
+        {
+          name: this.name(index, pillar),
+          dataShards: k,
+          parityShards: this.codec.parityShards,
+          segmentLength: length,
+        },
+        slice,
+      );
+    this.hash.update(this.segment.subarray(0, length));
+    this.size += length;
+    return { index, slices, buffers };
+  }
+
+  /** What was encoded: as the server's writer records it. */
+  summary(): { size: number; sha256: string; segments: number } {
+    return { size: this.size, sha256: this.hash.digest('hex'), segments: this.index };
+  }
+}
 
 /** At most `n` calls of the returned function run at once. */
 function limiter(n: number) {
@@ -221,7 +355,6 @@ export async function uplinkPut(
       const text = res.ok ? '' : await res.text();
       if (res.ok) {
         await res.arrayBuffer().catch(() => {});
-        f.slices[pillar] = undefined;
         return undefined;
       }
       const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.status);
@@ -263,11 +396,7 @@ export async function uplinkPut(
     await retried(() => client.json('POST', `${at}/segments`, { body: { segments } }));
   };
 
-  const stream = encodeStream(source, {
-    codec,
-    segmentSize: opened.segmentSize,
-    name: sliceNamesOf(opened),
-  });
+  const encoder = new SegmentEncoder(opened, codec, (batchesInFlight + 1) * batchSize);
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   const launch = (batch: Flight[]) => {
@@ -275,22 +404,21 @@ export async function uplinkPut(
       .catch((err) => {
         failure ??= err;
       })
-      .finally(() => inFlight.delete(p));
+      .finally(() => {
+        // The slices are placed (or given up on): their buffers take the next segments.
+        for (const f of batch) encoder.release(f.buffers);
+        inFlight.delete(p);
+      });
     inFlight.add(p);
   };
   let batch: Flight[] = [];
-  let summary: { size: number; sha256: string; segments: number } | undefined;
-  for (;;) {
-    const step = await stream.next();
-    if (step.done) {
-      summary = step.value;
-      break;
-    }
+  for await (const length of cutInto(source, encoder.segment)) {
     if (failure) break;
-    const { index, slices } = step.value;
+    const { index, slices, buffers } = await encoder.encode(length);
     batch.push({
       segment: index,
       slices,
+      buffers,
       sizes: slices.map((s) => s.length),
       crc32: slices.map((s) => s3Crc32(s)),
     });
@@ -302,10 +430,8 @@ export async function uplinkPut(
   }
   if (batch.length > 0 && !failure) launch(batch);
   await Promise.all(inFlight);
-  if (failure || !summary) {
-    await stream.return(undefined as never);
-    throw failure;
-  }
+  if (failure) throw failure;
+  const summary = encoder.summary();
   const done = summary;
   const res = await retried(() => client.request('POST', `${at}/complete`, { body: done }));
   const answer = (await res.json()) as { revision: string; size?: number; sha256?: string };

@@ -6,8 +6,15 @@
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
 export { segmentLength, segmentParts, shardSize } from './segment.ts';
-export { encodeStream } from './segment-stream.ts';
-export { checkSliceLayout, decodeSlice, encodeSlice, s3Crc32 } from './slice-header.ts';
+export { cutSegments, encodeStream } from './segment-stream.ts';
+export {
+  checkSliceLayout,
+  decodeSlice,
+  encodeSlice,
+  encodeSliceInPlace,
+  s3Crc32,
+  sliceHeaderLength,
+} from './slice-header.ts';
 export {
   formatSliceName,
   MAX_SEGMENT_INDEX,
