@@ -59,8 +59,10 @@ export async function uplinkRows(opts: {
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_DEFAULT_REGION: 'us-east-1',
     };
+    // VmHWM: the peak of this process's own memory. getrusage's maxRSS would not do: Linux carries
+    // it over from the parent that forked it, which here holds a whole local cloud.
     const report =
-      'data:text/javascript,process.on("exit",()=>process.stderr.write(`maxrss=${process.resourceUsage().maxRSS}\\n`))';
+      'data:text/javascript,process.on("exit",()=>{const s=process.getBuiltinModule("node:fs").readFileSync("/proc/self/status","utf8");process.stderr.write(`maxrss=${/VmHWM:\\s+(\\d+)/.exec(s)[1]}\\n`)})';
     const uplink: number[] = [];
     const raw: number[] = [];
     const staged: number[] = [];

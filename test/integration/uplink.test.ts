@@ -40,10 +40,12 @@ interface Run {
   stderr: string;
 }
 
-/** `dsn ARGS` as a child process; its peak RSS (bytes) is printed on stderr as it exits. */
+/** `dsn ARGS` as a child process; its peak RSS (bytes, VmHWM) is printed on stderr as it exits. */
 function dsn(cloud: LocalCloud, args: string[]): Promise<Run & { maxRss: number }> {
+  // VmHWM: the peak of this process's own memory. getrusage's maxRSS would not do: Linux carries
+  // it over from the parent that forked it, which here holds a whole local cloud.
   const report =
-    'data:text/javascript,process.on("exit",()=>process.stderr.write(`maxrss=${process.resourceUsage().maxRSS}\\n`))';
+    'data:text/javascript,process.on("exit",()=>{const s=process.getBuiltinModule("node:fs").readFileSync("/proc/self/status","utf8");process.stderr.write(`maxrss=${/VmHWM:\\s+(\\d+)/.exec(s)[1]}\\n`)})';
   return new Promise((resolve) => {
     execFile(
       process.execPath,
