@@ -48,11 +48,9 @@ test("the client's encoder, reusing its buffers, makes the server writer's slice
 
     // Assess
     assert.equal(got.length, expected.length, `segments of a ${length}-byte object`);
-    got.forEach((slices, i) =>
-      slices.forEach((s, p) =>
-        assert.ok(Buffer.from(s).equals(expected[i]?.[p] as Uint8Array), `${length}: ${i}/${p}`),
-      ),
-    );
+    for (const [i, slices] of got.entries())
+      for (const [p, s] of slices.entries())
+        assert.ok(Buffer.from(s).equals(expected[i]?.[p] as Uint8Array), `${length}: ${i}/${p}`);
     assert.deepEqual(encoder.summary(), summary);
   }
 });
