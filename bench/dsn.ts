@@ -15,6 +15,8 @@
  * - GET of 8 MiB objects: the reader (index, k slices per segment, checks, decode) against
  *   GetObject.
  * - Small PUT (4 KiB) through the HTTP API, to commit: p50 and p99.
+ * - `dsn put` of a 256 MiB file by client-side dispersal, and by the staged path, against
+ *   `aws s3 cp` of the same file (bench/dsn-uplink.ts).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { uplinkRows } from './dsn-uplink.ts';
 import { startBenchCloud } from './local-cloud.ts';
 
 const MiB = 1024 * 1024;
@@ -356,6 +359,15 @@ try {
         : `READ BACK DIFFERS (${bytes} bytes)`;
   }
 
+  // `dsn put` of a 256 MiB file by client-side dispersal and by the staged path, beside
+  // `aws s3 cp` of the same file (bench/dsn-uplink.ts).
+  const uplink = await uplinkRows({
+    apiUrl: cloud.endpoints.api,
+    s3Url: cloud.endpoints.s3,
+    bucket: rawBucket,
+    rounds: Number(process.env.DSN_BENCH_UPLINK_ROUNDS ?? 3),
+  });
+
   console.log(
     `dsn on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: ${vault.readThreshold}-of-${vault.width}, T = ${vault.writeThreshold}, ${vault.segmentSize / MiB} MiB segments\n`,
   );
@@ -377,6 +389,7 @@ try {
   console.log(
     `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | |`,
   );
+  for (const line of uplink) console.log(line);
   row(`GET, 8 MiB objects (${GET_ROUNDS} rounds of ${GET_BATCH})`, get, 0.8);
   console.log(
     `| small PUT (4 KiB) over HTTP, to commit | p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms | | | p50 <= 100 ms ${p50 <= 100 ? 'met' : 'MISSED'} |`,

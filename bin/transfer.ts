@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
 import { CALL_LIMIT, type DsnClient, objectPath, vaultPath } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
-import type { ProgressFor } from './progress.ts';
+import type { Progress, ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
 const PARALLEL_PARTS = 2;
@@ -27,6 +27,11 @@ export interface PutResult {
   sha256: string;
   /** Whether it went through a staged upload (more than one call's worth). */
   staged: boolean;
+  /** Whether the client dispersed it itself (slices straight to the units' buckets). */
+  uplink: boolean;
+  /** Segments it encoded, when it did; slice PUTs it sent again. */
+  segments?: number;
+  resent?: number;
   uploadId?: string;
   parts?: number;
   seconds: number;
@@ -87,7 +92,18 @@ function writeFailed(revision: string, reason?: string, failedUnits?: number[]):
 }
 
 /**
- * Uploads `source` (a file path, or `-` for stdin) to vault/key.
+ * From this size up, `dsn put` disperses on the client (one default segment): below it, one
+ * PUT or a small staged upload costs fewer requests than a dispersal's four calls.
+ */
+export const UPLINK_THRESHOLD = 8 * 1024 * 1024;
+
+/** Which path a put takes: by size (`auto`), client-side dispersal, or through the API. */
+export type PutPath = 'auto' | 'uplink' | 'server';
+
+/**
+ * Uploads `source` (a file path, or `-` for stdin) to vault/key: files of UPLINK_THRESHOLD
+ * and more by client-side dispersal, unless `via` says otherwise (stdin goes through the API
+ * unless `via` is `uplink`, since its size is not known in advance).
  * @throws ApiError, CliError
  */
 export async function putObject(
@@ -96,6 +112,7 @@ export async function putObject(
   vault: string,
   key: string,
   progressFor: ProgressFor,
+  via: PutPath = 'auto',
 ): Promise<PutResult> {
   const started = performance.now();
   let total: number | undefined;
@@ -111,6 +128,8 @@ export async function putObject(
     if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
     total = info.size;
   }
+  if (via === 'uplink' || (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD))
+    return putByUplink(client, source, vault, key, progressFor(total), started);
   // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
   const parts = cutSegments(source === '-' ? process.stdin : createReadStream(source), CALL_LIMIT);
   const hash = createHash('sha256');
@@ -203,12 +222,53 @@ export async function putObject(
       size: committed.size,
       sha256,
       staged: staged !== undefined,
+      uplink: false,
       ...staged,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
     progress.stop();
     await parts.return(undefined);
+  }
+}
+
+/** A put by client-side dispersal (bin/uplink.ts), then the commit awaited if it was slow. */
+async function putByUplink(
+  client: DsnClient,
+  source: string,
+  vault: string,
+  key: string,
+  progress: Progress,
+  started: number,
+): Promise<PutResult> {
+  const { uplinkPut } = await import('./uplink.ts');
+  progress.update(0, 'dispersing');
+  try {
+    const done = await uplinkPut(
+      client,
+      source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
+      vault,
+      key,
+      { onProgress: (bytes) => progress.update(bytes) },
+    );
+    if (done.state === 'pending') {
+      progress.update(done.size, 'committing');
+      await awaitRevision(client, vault, done.revision);
+    }
+    return {
+      vault,
+      key,
+      revision: done.revision,
+      size: done.size,
+      sha256: done.sha256,
+      staged: false,
+      uplink: true,
+      segments: done.segments,
+      resent: done.resent,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    progress.stop();
   }
 }
 

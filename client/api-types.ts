@@ -279,6 +279,74 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/vaults/{vault}/dispersals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a client-side dispersal: a pending revision the client encodes itself */
+        post: operations["postVaultsVaultDispersals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vaults/{vault}/dispersals/{revision}/urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32 */
+        post: operations["postVaultsVaultDispersalsRevisionUrls"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vaults/{vault}/dispersals/{revision}/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Multicast the claim-check message of segments whose slices are placed */
+        post: operations["postVaultsVaultDispersalsRevisionSegments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vaults/{vault}/dispersals/{revision}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record the count, size and SHA-256, and wait for the commit as a PUT does */
+        post: operations["postVaultsVaultDispersalsRevisionComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vaults/{vault}/work": {
         parameters: {
             query?: never;
@@ -1684,6 +1752,228 @@ export interface operations {
                         expiresAt: string;
                     } & {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultDispersals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                    contentType?: string;
+                    contentDisposition?: string;
+                    meta?: {
+                        [key: string]: string;
+                    };
+                    ifMatch?: string;
+                    ifNoneMatch?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description opened */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        vault: string;
+                        key: string;
+                        revision: string;
+                        objectId: string;
+                        width: number;
+                        readThreshold: number;
+                        writeThreshold: number;
+                        segmentSize: number;
+                        units: number[];
+                        pendingUntil: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultDispersalsRevisionUrls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    segments: {
+                        segment: number;
+                        slices: {
+                            pillar: number;
+                            crc32: string;
+                            size: number;
+                            missing?: string;
+                        }[];
+                    }[];
+                    expiresInSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the URLs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        expiresAt: string;
+                        urls: {
+                            segment: number;
+                            pillar: number;
+                            unit: number;
+                            key: string;
+                            crc32: string;
+                            size: number;
+                            url: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultDispersalsRevisionSegments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    segments: {
+                        segment: number;
+                        slices: {
+                            pillar: number;
+                            crc32: string;
+                            size: number;
+                            missing?: string;
+                        }[];
+                    }[];
+                    expiresInSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description announced */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        announced: number;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultDispersalsRevisionComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    segments: number;
+                    size: number;
+                    sha256: string;
+                };
+            };
+        };
+        responses: {
+            /** @description committed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        key: string;
+                        revision: string;
+                        size: number;
+                        sha256: string;
+                    };
+                };
+            };
+            /** @description dispersed, commit not yet seen: poll the revision */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        key: string;
+                        revision: string;
+                        /** @constant */
+                        state: "pending";
+                        poll: string;
                     };
                 };
             };

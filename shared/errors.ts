@@ -192,6 +192,15 @@ export class UploadStateError extends DsnError {
   }
 }
 
+/** A client's dispersal is past the state this call needs (slices for a committed revision, say). */
+export class DispersalStateError extends DsnError {
+  readonly revision: string;
+  constructor(revision: string, message: string) {
+    super(`dispersal ${revision}: ${message}`);
+    this.revision = revision;
+  }
+}
+
 /** No revision with this id in this vault (one of another vault is not shown either). */
 export class RevisionNotFoundError extends DsnError {
   readonly vault: string;
@@ -521,6 +530,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [ReplicationTaskNotFoundError, 404],
   [VaultExistsError, 409],
   [UploadStateError, 409],
+  [DispersalStateError, 409],
   [WorkItemStateError, 409],
   [PreconditionFailedError, 412],
   [NotScannedError, 403],

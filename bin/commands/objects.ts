@@ -5,6 +5,7 @@ import { objectPath, vaultPath } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { columns, formatBytes } from '../format.ts';
 import { NO_PROGRESS, type ProgressFor } from '../progress.ts';
+import type { PutPath } from '../transfer.ts';
 import { target } from './arguments.ts';
 import type { CommandContext, Session } from './context.ts';
 
@@ -24,9 +25,14 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
   program
     .command('put <file> <target>')
     .description(
-      'store FILE (- for stdin) at VAULT/KEY; over 4 MiB it goes through a staged upload. A target of VAULT or VAULT/DIR/ takes the file name as key',
+      'store FILE (- for stdin) at VAULT/KEY; from 8 MiB the client disperses it itself (slices straight to the units), else over 4 MiB it goes through a staged upload. A target of VAULT or VAULT/DIR/ takes the file name as key',
     )
-    .action(async (file: string, targetText: string, _o, cmd: Command) =>
+    .option(
+      '--via <path>',
+      'auto (by size), uplink (the client encodes and places the slices) or server (one PUT or a staged upload)',
+      'auto',
+    )
+    .action(async (file: string, targetText: string, o: { via: string }, cmd: Command) =>
       run(cmd, `put ${file} ${targetText}`, {}, async (s) => {
         let where = targetText;
         if (!where.includes('/') || where.endsWith('/')) {
@@ -34,12 +40,25 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
             throw new UsageError(`reading stdin needs a key: VAULT/KEY, got "${targetText}"`);
           where = `${where.endsWith('/') ? where : `${where}/`}${basename(file)}`;
         }
+        if (!['auto', 'uplink', 'server'].includes(o.via))
+          throw new UsageError(`--via must be auto, uplink or server, got "${o.via}"`);
         const { vault: v, key } = s.about(target(where));
         // Loaded here: the other commands need neither the segment cutter nor the transfers.
         const { putObject } = await import('../transfer.ts');
-        const result = await putObject(s.client(), file, v, key, bytesProgress(s, `put ${key}`));
+        const result = await putObject(
+          s.client(),
+          file,
+          v,
+          key,
+          bytesProgress(s, `put ${key}`),
+          o.via as PutPath,
+        );
         s.print(result, () => {
-          const how = result.staged ? `staged upload of ${result.parts} parts` : 'one PUT';
+          const how = result.uplink
+            ? `dispersed by the client in ${result.segments} segments`
+            : result.staged
+              ? `staged upload of ${result.parts} parts`
+              : 'one PUT';
           return `put ${file} -> ${v}/${key}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 ${result.sha256}, ${how}, ${took(result)}`;
         });
       }),

@@ -113,6 +113,25 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   }),
   'POST /vaults/{vault}/uploads/{upload}/complete': (e) => ({ action: 'write', vault: vaultOf(e) }),
   'GET /vaults/{vault}/uploads/{upload}': (e) => ({ action: 'write', vault: vaultOf(e) }),
+  // A client's dispersal: the write grant of a PUT of its key to open it; the revision then
+  // names the key, and only the root key that opened it may feed it (routes/store.ts).
+  'POST /vaults/{vault}/dispersals': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+    key: bodyField(e, 'key') ?? '',
+  }),
+  'POST /vaults/{vault}/dispersals/{revision}/urls': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+  }),
+  'POST /vaults/{vault}/dispersals/{revision}/segments': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+  }),
+  'POST /vaults/{vault}/dispersals/{revision}/complete': (e) => ({
+    action: 'write',
+    vault: vaultOf(e),
+  }),
   // Work ops read and write any key of the vault: a prefix-bound key may not add them.
   'POST /vaults/{vault}/work': (e) => ({ action: 'write', vault: vaultOf(e), key: '' }),
   'GET /vaults/{vault}/work': (e) => ({ action: 'list', vault: vaultOf(e) }),

@@ -114,6 +114,36 @@ export const uploadSchema = z.looseObject({
   expiresAt: isoTime,
 });
 
+/** A client's dispersal as opened: its revision and the geometry to encode with. */
+export const dispersalSchema = z.strictObject({
+  vault: z.string(),
+  key: z.string(),
+  revision: z.string(),
+  objectId: z.string(),
+  width: z.int(),
+  readThreshold: z.int(),
+  writeThreshold: z.int(),
+  segmentSize: z.int(),
+  units: z.array(z.int()),
+  pendingUntil: isoTime,
+});
+
+/** Presigned slice PUTs: send `x-amz-checksum-crc32` and `content-length` as given. */
+export const sliceUrlsSchema = z.strictObject({
+  expiresAt: isoTime,
+  urls: z.array(
+    z.strictObject({
+      segment: z.int(),
+      pillar: z.int(),
+      unit: z.int(),
+      key: z.string(),
+      crc32: z.string(),
+      size: z.int(),
+      url: z.string(),
+    }),
+  ),
+});
+
 export const rebuildJobSchema = z.looseObject({
   vault: z.string(),
   id: z.string(),

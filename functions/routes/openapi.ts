@@ -23,10 +23,13 @@ import {
   taskQuerySchema,
 } from '../../shared/replication/index.ts';
 import {
+  completeDispersalSchema,
   createUploadSchema,
   createVaultRequestSchema,
+  dispersalSegmentsSchema,
   listingQuerySchema,
   objectKeySchema,
+  openDispersalSchema,
   partParamSchema,
   uploadIdSchema,
   vaultNameSchema,
@@ -43,6 +46,7 @@ import { listenerIdSchema } from './listeners.ts';
 import {
   commandRecordSchema,
   cursor,
+  dispersalSchema,
   edgeGroupSchema,
   edgeGroupStateSchema,
   edgeOverviewSchema,
@@ -65,6 +69,7 @@ import {
   rulesSummarySchema,
   sessionSchema,
   side,
+  sliceUrlsSchema,
   topologyJobSchema,
   topologyViewSchema,
   uploadSchema,
@@ -265,6 +270,41 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       summary: 'An upload',
       path: { ...vault, upload: uploadIdSchema },
       responses: { 200: { description: 'the upload', schema: uploadSchema } },
+    },
+    'POST /vaults/{vault}/dispersals': {
+      summary: 'Open a client-side dispersal: a pending revision the client encodes itself',
+      path: vault,
+      body: { schema: openDispersalSchema },
+      responses: { 201: { description: 'opened', schema: dispersalSchema } },
+    },
+    'POST /vaults/{vault}/dispersals/{revision}/urls': {
+      summary: "Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32",
+      path: { ...vault, revision: revisionIdSchema },
+      body: { schema: dispersalSegmentsSchema },
+      responses: { 200: { description: 'the URLs', schema: sliceUrlsSchema } },
+    },
+    'POST /vaults/{vault}/dispersals/{revision}/segments': {
+      summary: 'Multicast the claim-check message of segments whose slices are placed',
+      path: { ...vault, revision: revisionIdSchema },
+      body: { schema: dispersalSegmentsSchema },
+      responses: {
+        202: {
+          description: 'announced',
+          schema: z.strictObject({ announced: z.int() }),
+        },
+      },
+    },
+    'POST /vaults/{vault}/dispersals/{revision}/complete': {
+      summary: 'Record the count, size and SHA-256, and wait for the commit as a PUT does',
+      path: { ...vault, revision: revisionIdSchema },
+      body: { schema: completeDispersalSchema },
+      responses: {
+        201: { description: 'committed', schema: written },
+        202: {
+          description: 'dispersed, commit not yet seen: poll the revision',
+          schema: writePending,
+        },
+      },
     },
     'POST /vaults/{vault}/work': {
       summary: 'Add a work item',

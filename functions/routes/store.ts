@@ -13,6 +13,8 @@ import {
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
+  announceSegments,
+  completeDispersal,
   completeUpload,
   createUpload,
   createVault,
@@ -23,6 +25,7 @@ import {
   type IndexEntry,
   listObjects,
   noneMatch,
+  openDispersal,
   openEntry,
   parseListingQuery,
   parseObjectAttributes,
@@ -30,10 +33,12 @@ import {
   parsePrecondition,
   parseRange,
   parseUploadId,
+  presignSlices,
   putPart,
   objectHeaders as storedHeaders,
   validateKey,
   validateVaultName,
+  type WriteOutcome,
   writeObject,
 } from '../../shared/store/index.ts';
 import { parseWith, resourceId } from '../../shared/validate.ts';
@@ -60,9 +65,34 @@ function uploadParam(event: APIGatewayProxyEventV2): string {
 }
 
 export const revisionIdSchema = resourceId();
+
+function revisionParam(event: APIGatewayProxyEventV2): string {
+  return parseWith(revisionIdSchema, event.pathParameters?.revision, { name: 'revision' });
+}
 /** An object's headers, with its scan state (`x-dsn-scan-state`) for the reads here. */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
   return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };
+}
+
+/** A write's outcome as PUT answers it (and a client's dispersal, completed). */
+function writeAnswer(vault: string, key: string, outcome: WriteOutcome) {
+  if (outcome.state === 'failed')
+    throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
+  if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);
+  if (outcome.state === 'pending') {
+    return json(202, {
+      key,
+      revision: outcome.revision,
+      state: 'pending',
+      poll: `/vaults/${vault}/revisions/${outcome.revision}`,
+    });
+  }
+  return json(201, {
+    key,
+    revision: outcome.revision,
+    size: outcome.size,
+    sha256: outcome.sha256,
+  });
 }
 
 /** `edge`: the reads' side of pre-positioning; without it every read is from the home units. */
@@ -100,23 +130,7 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
         precondition: parsePrecondition(event.headers),
         writer: principalOf(event).rootKeyId,
       });
-      if (outcome.state === 'failed')
-        throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
-      if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);
-      if (outcome.state === 'pending') {
-        return json(202, {
-          key,
-          revision: outcome.revision,
-          state: 'pending',
-          poll: `/vaults/${vault}/revisions/${outcome.revision}`,
-        });
-      }
-      return json(201, {
-        key,
-        revision: outcome.revision,
-        size: outcome.size,
-        sha256: outcome.sha256,
-      });
+      return writeAnswer(vault, key, outcome);
     },
 
     'GET /vaults/{vault}/objects/{key+}': async (event) => {
@@ -226,6 +240,51 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
     },
     'GET /vaults/{vault}/uploads/{upload}': async (event) =>
       json(200, await getUpload(s.uploads, vaultParam(event), uploadParam(event))),
+
+    'POST /vaults/{vault}/dispersals': async (event) =>
+      json(
+        201,
+        await openDispersal(
+          s.dispersals,
+          vaultParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/urls': async (event) =>
+      json(
+        200,
+        await presignSlices(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/segments': async (event) =>
+      json(
+        202,
+        await announceSegments(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          jsonBody(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
+    'POST /vaults/{vault}/dispersals/{revision}/complete': async (event) => {
+      const vault = vaultParam(event);
+      const outcome = await completeDispersal(
+        s.dispersals,
+        vault,
+        revisionParam(event),
+        jsonBody(event),
+        s.commitWaitMs,
+        principalOf(event).rootKeyId,
+      );
+      return writeAnswer(vault, outcome.key, outcome);
+    },
 
     'GET /vaults/{vault}/revisions/{revision}': async (event) => {
       const vault = vaultParam(event);

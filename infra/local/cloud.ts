@@ -26,6 +26,7 @@ import {
   type ProvisionedStack,
   provision,
 } from './provision.ts';
+import { installPresignedChecks } from './s3-presigned.ts';
 import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
 import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
@@ -137,8 +138,11 @@ export function endpointEnvironment(
   };
 }
 
+/** The key the local cloud gives its functions and clients; presigned URLs are checked with it. */
+const LOCAL_ACCESS_KEY = { accessKeyId: 'local', secretAccessKey: 'local' };
+
 function clientConfig(endpoint: string, region: string) {
-  return { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  return { endpoint, region, credentials: LOCAL_ACCESS_KEY };
 }
 
 /** The loopback gate on an emulator's port, refusing in the shape AWS clients read. */
@@ -226,6 +230,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       region: 'us-east-1',
       portVariable: PORT_VARIABLES.aws,
       onServer: (server) => {
+        // Innermost: a refused presigned PUT is neither stored nor counted as a unit's write.
+        installPresignedChecks(server, {
+          secrets: new Map([[LOCAL_ACCESS_KEY.accessKeyId, LOCAL_ACCESS_KEY.secretAccessKey]]),
+        });
         faults.install(server);
         fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
       },

@@ -9,6 +9,7 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
 import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
+import { verifyPutChecksums } from './s3-presigned.ts';
 import { recoverS3Store } from './s3-recovery.ts';
 
 interface QueueStore {
@@ -198,6 +199,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await relaxSqliteSync();
   await captureS3Store();
   await matchStringArrays();
+  await verifyPutChecksums();
   loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;

@@ -23,7 +23,8 @@ interface S3Command {
 const SDK_HEADERS = ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent'];
 
 /**
- * A URL that performs `command` on `client`'s behalf for `expiresInSeconds`.
+ * A URL that performs `command` on `client`'s behalf for `expiresInSeconds`. `signedHeaders`
+ * stay headers the caller must send with the values signed (`x-amz-checksum-crc32`).
  * The client should not add checksums on its own (`requestChecksumCalculation: WHEN_REQUIRED`),
  * or the URL would bind the caller to the checksum of an empty body.
  */
@@ -31,6 +32,7 @@ export async function presignedUrl(
   client: S3Client,
   command: S3Command,
   expiresInSeconds: number,
+  options: { signedHeaders?: readonly string[] } = {},
 ): Promise<string> {
   const stack = client.middlewareStack.clone();
   let presigned: HttpRequest | undefined;
@@ -53,6 +55,9 @@ export async function presignedUrl(
         presigned = await signer.presign(request, {
           expiresIn: expiresInSeconds,
           unsignableHeaders: new Set(['content-type']),
+          // Headers the URL's caller must send as they were signed (a checksum S3 then checks),
+          // rather than hoisted into the query.
+          unhoistableHeaders: new Set(options.signedHeaders ?? []),
         });
         return { response: {}, output: { $metadata: {} } };
       },

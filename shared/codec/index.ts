@@ -6,11 +6,12 @@
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
 export { segmentLength, segmentParts, shardSize } from './segment.ts';
-export { encodeStream } from './segment-stream.ts';
+export { cutSegments, encodeStream } from './segment-stream.ts';
 export {
   checkSliceLayout,
   decodeSlice,
   encodeSlice,
+  encodeSliceInPlace,
   s3Crc32,
   sliceHeaderLength,
 } from './slice-header.ts';

@@ -97,6 +97,20 @@ export function sliceHeaderLength(name: SliceName): number {
  * @throws RangeError when k, m, the pillar, the segment length and the payload do not agree
  */
 export function encodeSlice(meta: SliceMeta, payload: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(sliceHeaderLength(meta.name) + payload.length);
+  out.set(payload, out.length - payload.length);
+  return encodeSliceInPlace(meta, out);
+}
+
+/**
+ * Builds a slice in `slice`, whose tail already holds the payload (`sliceHeaderLength(name)`
+ * bytes of header go before it): a client that reuses its buffers encodes without allocating.
+ * Returns `slice`. @throws as encodeSlice
+ */
+export function encodeSliceInPlace(meta: SliceMeta, slice: Uint8Array): Uint8Array {
+  const nameBytes = Buffer.from(formatSliceName(meta.name), 'utf8');
+  const headerLength = FIXED + nameBytes.length;
+  const payload = slice.subarray(headerLength);
   const rule = inconsistency(
     meta.dataShards,
     meta.parityShards,
@@ -105,9 +119,7 @@ export function encodeSlice(meta: SliceMeta, payload: Uint8Array): Uint8Array {
     payload.length,
   );
   if (rule) throw new RangeError(`cannot build slice: ${rule}`);
-  const nameBytes = Buffer.from(formatSliceName(meta.name), 'utf8');
-  const headerLength = FIXED + nameBytes.length;
-  const out = Buffer.allocUnsafe(headerLength + payload.length);
+  const out = Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength);
   out.writeUInt32LE(SLICE_MAGIC, 0);
   out.writeUInt8(SLICE_VERSION, 4);
   out.writeUInt8(0, 5);
@@ -120,8 +132,7 @@ export function encodeSlice(meta: SliceMeta, payload: Uint8Array): Uint8Array {
   out.writeUInt16LE(nameBytes.length, 24);
   nameBytes.copy(out, 26);
   out.writeUInt32LE(crc32(out.subarray(0, 26 + nameBytes.length)), 26 + nameBytes.length);
-  out.set(payload, headerLength);
-  return out;
+  return slice;
 }
 
 /**

@@ -18,6 +18,21 @@ export {
   settleCommitterBatch,
 } from './committer.ts';
 export { type DeleterDeps, deleteObject } from './deleter.ts';
+export {
+  announceSegments,
+  completeDispersal,
+  completeDispersalSchema,
+  DISPERSAL_URL_SECONDS,
+  type DispersalDeps,
+  dispersalSegmentsSchema,
+  MAX_DISPERSAL_URL_SECONDS,
+  MAX_SEGMENTS_PER_CALL,
+  type OpenedDispersal,
+  openDispersal,
+  openDispersalSchema,
+  presignSlices,
+  type SliceUrl,
+} from './dispersal.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
 export { type JanitorDeps, runJanitor } from './janitor.ts';
 export {
@@ -78,6 +93,7 @@ export type {
   SegmentTally,
   SegmentVotes,
   SliceDamage,
+  SlicePresigner,
   SliceStore,
   StagingStore,
   StoredSlice,

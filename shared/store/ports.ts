@@ -287,3 +287,17 @@ export interface MultipartStaging {
 export interface DispersalQueue {
   enqueue(uploadId: string): Promise<void>;
 }
+
+/**
+ * Presigned slice PUTs for client-side dispersal: a URL to PUT exactly one slice (its key, its
+ * CRC-32 and size signed in) into its unit's bucket, good for `expiresInSeconds`.
+ */
+export interface SlicePresigner {
+  presignPut(
+    unit: number,
+    key: string,
+    crc32: string,
+    size: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+}

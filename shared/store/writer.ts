@@ -17,8 +17,16 @@ import {
   preconditionRule,
 } from './object-attributes.ts';
 import { validateKey } from './object-key.ts';
-import type { Ledger, Multicast, ObjectIndex, SliceStore, VaultStore } from './ports.ts';
+import type {
+  Ledger,
+  Multicast,
+  ObjectIndex,
+  SegmentJudge,
+  SliceStore,
+  VaultStore,
+} from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
+import type { Vault } from './vault.ts';
 
 export interface WriterDeps {
   /**
@@ -60,6 +68,44 @@ const SEGMENTS_IN_FLIGHT = 2;
 const MESSAGES_PER_SEND = 10;
 
 /**
+ * A new pending revision of `key` in `vault`, as every writer records it (the server's, and a
+ * client's dispersal): the vault's geometry fixed on it, so readers decode with what it had.
+ */
+export function pendingRevision(
+  vault: Vault,
+  key: string,
+  now: Date,
+  opts: Pick<WriteOptions, 'attributes' | 'precondition' | 'writer'>,
+): RevisionRecord {
+  return {
+    revision: newRevisionId(now.getTime()),
+    vault: vault.name,
+    key,
+    objectId: objectIdOf(vault.name, key),
+    state: 'pending',
+    segmentSize: vault.segmentSize,
+    readThreshold: vault.readThreshold,
+    writeThreshold: vault.writeThreshold,
+    units: vault.units,
+    ...(vault.topology === undefined ? {} : { topology: vault.topology }),
+    doneSegments: 0,
+    failedUnits: [],
+    createdAt: now.toISOString(),
+    tasksDone: false,
+    ...(opts.attributes && Object.keys(opts.attributes).length > 0
+      ? { attributes: opts.attributes }
+      : {}),
+    ...(opts.precondition ? { precondition: opts.precondition } : {}),
+    ...(opts.writer === undefined ? {} : { writer: opts.writer }),
+  };
+}
+
+/** What the committer needs to judge a segment of a revision written to `vault`. */
+export function judgeOf(vault: Pick<Vault, 'name' | 'units' | 'writeThreshold'>): SegmentJudge {
+  return { vault: vault.name, width: vault.units.length, writeThreshold: vault.writeThreshold };
+}
+
+/**
  * Writes `body` as a new revision of `key` and waits up to `waitMs` for its commit. `writer`
  * (the caller's root key id) is kept on the revision: it may read its own upload unscanned.
  * @throws VaultNotFoundError, InvalidParameterError (bad key), PreconditionFailedError (when
@@ -78,36 +124,11 @@ export async function writeObject(
   if (opts.precondition)
     checkPrecondition(key, opts.precondition, await deps.index.get(vault.name, key));
   const now = deps.clock.date();
-  const revision = newRevisionId(now.getTime());
-  const objectId = objectIdOf(vault.name, key);
+  const record = pendingRevision(vault, key, now, opts);
+  const { revision } = record;
   const k = vault.readThreshold;
   const codec = codecFor(k, vault.width - k);
-  const record: RevisionRecord = {
-    revision,
-    vault: vault.name,
-    key,
-    objectId,
-    state: 'pending',
-    segmentSize: vault.segmentSize,
-    readThreshold: k,
-    writeThreshold: vault.writeThreshold,
-    units: vault.units,
-    ...(vault.topology === undefined ? {} : { topology: vault.topology }),
-    doneSegments: 0,
-    failedUnits: [],
-    createdAt: now.toISOString(),
-    tasksDone: false,
-    ...(opts.attributes && Object.keys(opts.attributes).length > 0
-      ? { attributes: opts.attributes }
-      : {}),
-    ...(opts.precondition ? { precondition: opts.precondition } : {}),
-    ...(opts.writer === undefined ? {} : { writer: opts.writer }),
-  };
-  const judge = {
-    vault: vault.name,
-    width: vault.units.length,
-    writeThreshold: vault.writeThreshold,
-  };
+  const judge = judgeOf(vault);
   // Every stream has a segment 0 (an empty one is one empty segment): open it meanwhile.
   await Promise.all([
     deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs),

@@ -44,7 +44,21 @@ const restripeSchema = strictObject(
     segmentSize: integer(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE).optional(),
   },
   'a topology change (replace, drain, or width/readThreshold/writeThreshold/segmentSize)',
-);
+).superRefine((g, ctx) => {
+  // The geometry's own rules, before any topology is looked at (the pool's come with it).
+  if (g.readThreshold > g.width)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['readThreshold'],
+      message: `k must not exceed n: readThreshold ${g.readThreshold} > width ${g.width}`,
+    });
+  else if (g.writeThreshold < g.readThreshold || g.writeThreshold > g.width)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['writeThreshold'],
+      message: `must be between readThreshold (${g.readThreshold}) and width (${g.width}), got ${g.writeThreshold}`,
+    });
+});
 
 /** The body of `POST /vaults/{vault}/topology`, for the API description. */
 export const topologyChangeSchema = z.union([replaceSchema, drainSchema, restripeSchema]);

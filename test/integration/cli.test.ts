@@ -78,7 +78,17 @@ describe('the dsn CLI on a local cloud', () => {
 
   test('a 50 MiB file round-trips byte-exact through put and get, and --json output parses', async () => {
     // Act
-    const put = await dsn([...endpoint(), '--json', 'put', bigPath, 'default/cli/big.bin']);
+    // --via server: the staged path (from 8 MiB, dsn put disperses on the client by default;
+    // test/integration/uplink.test.ts covers that path).
+    const put = await dsn([
+      ...endpoint(),
+      '--json',
+      'put',
+      bigPath,
+      'default/cli/big.bin',
+      '--via',
+      'server',
+    ]);
     const out = join(dir.path, 'big.out');
     const get = await dsn([...endpoint(), '--json', 'get', 'default/cli/big.bin', out]);
 
@@ -86,7 +96,8 @@ describe('the dsn CLI on a local cloud', () => {
     assert.equal(put.code, 0, put.stderr);
     const stored = JSON.parse(put.stdout) as Record<string, unknown>;
     assert.equal(stored.size, big.length);
-    assert.equal(stored.staged, true, 'over 4 MiB goes through a staged upload');
+    assert.equal(stored.staged, true, 'over 4 MiB, the server path is a staged upload');
+    assert.equal(stored.uplink, false);
     assert.equal(stored.parts, 13);
     assert.equal(get.code, 0, get.stderr);
     const got = JSON.parse(get.stdout) as Record<string, unknown>;

@@ -12,6 +12,7 @@ import {
   CachingVaultStore,
   type CommitterDeps,
   type DeleterDeps,
+  type DispersalDeps,
   defaultTasks,
   type JanitorDeps,
   type ReaderDeps,
@@ -31,6 +32,7 @@ import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
 import { DynamoObjectIndex } from './object-index.ts';
 import { DynamoReadGrantStore } from './read-grants.ts';
+import { S3SlicePresigner } from './slice-presigner.ts';
 import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
 import { DynamoVaultStore } from './vault-store.ts';
@@ -180,6 +182,37 @@ const wirePresigner = perRuntime(
     }),
 );
 
+/**
+ * Client-side dispersal: the writer's ports, and a presigner per unit region whose clients add
+ * no checksum of their own (the slice's is signed in; see presign.ts).
+ */
+export function wireDispersals(rt: Runtime): DispersalDeps {
+  const { writer } = wireWriter(rt);
+  const { pool } = wireSlices(rt);
+  const regional = new Map<string, S3Client>();
+  const clients = pool.unitRegions.map((region) => {
+    let client = regional.get(region);
+    if (!client) {
+      client = new S3Client({
+        region,
+        forcePathStyle: rt.clients.s3.config.forcePathStyle,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      });
+      regional.set(region, client);
+    }
+    return client;
+  });
+  return {
+    vaults: writer.vaults,
+    ledger: writer.ledger,
+    index: writer.index,
+    multicast: writer.multicast,
+    presigner: new S3SlicePresigner(clients, pool.unitBuckets),
+    clock: rt.clock,
+    pendingTimeoutMs: writer.pendingTimeoutMs,
+  };
+}
+
 /** Staged uploads: records, staging bucket, the dispersal queue, and the writer behind them. */
 export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
   const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
@@ -275,6 +308,7 @@ export function wireStoreApi(rt: Runtime) {
     deleter,
     ledger: writer.ledger,
     uploads: wireUploads(rt),
+    dispersals: wireDispersals(rt),
     /** Reads above the payload limit go to the reader function, with a grant. */
     grants: {
       grants: new DynamoReadGrantStore(rt.clients.documents, config.controlTable),

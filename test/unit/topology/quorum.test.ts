@@ -179,8 +179,9 @@ test('bad changes name their rule: a replacement already in the vault, a width a
   ];
   for (const [body, field] of cases) {
     // Act and assess
+    // The body's own rules (k > n) are met while parsing; the topology's while proposing.
     await assert.rejects(
-      proposeChange(deps, 'photos', parseTopologyChange(body)),
+      async () => proposeChange(deps, 'photos', parseTopologyChange(body)),
       (err: unknown) => err instanceof InvalidParameterError && err.field === field,
       JSON.stringify(body),
     );

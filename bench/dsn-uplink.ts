@@ -1,0 +1,135 @@
+/**
+ * bench:dsn's large-file rows: `dsn put` of a 256 MiB file end to end, by client-side dispersal
+ * (the CLI as a user runs it: encode, slices straight to the unit buckets, claim-check
+ * multicast, commit), against `aws s3 cp` of the same file to one bucket of the same emulator
+ * (the AWS CLI, multipart as it does by default), and the same file through the server-side
+ * staged path (`dsn put --via server`: 4 MiB parts through the API, then the disperser).
+ * Each round runs the three back to back, in an order that alternates, so load on a shared
+ * machine slows a round alike; figures are medians over rounds.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MiB = 1024 * 1024;
+const DSN = fileURLToPath(new URL('../bin/dsn.ts', import.meta.url));
+
+/** Seconds `command args` took to exit 0, with its peak RSS when it is a Node process. */
+function timed(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ seconds: number; maxRss: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, maxBuffer: 16 * MiB }, (err, _stdout, stderr) => {
+      if (err) return reject(new Error(`${command} ${args.join(' ')}: ${stderr || err.message}`));
+      const kb = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? 0);
+      resolve({ seconds: (performance.now() - started) / 1000, maxRss: kb * 1024 });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** The rows, as markdown table lines of bench:dsn's table. */
+export async function uplinkRows(opts: {
+  apiUrl: string;
+  s3Url: string;
+  /** The bucket `aws s3 cp` writes to: one unit's bucket of the same emulator. */
+  bucket: string;
+  rounds: number;
+}): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'dsn-bench-uplink-'));
+  try {
+    const file = join(dir, '256mib.bin');
+    const out = createWriteStream(file);
+    for (let i = 0; i < 256; i++) out.write(randomBytes(MiB));
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+    const env = { ...process.env, DSN_ENDPOINT: opts.apiUrl };
+    const awsEnv = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    };
+    // VmHWM: the peak of this process's own memory. getrusage's maxRSS would not do: Linux carries
+    // it over from the parent that forked it, which here holds a whole local cloud.
+    const report =
+      'data:text/javascript,process.on("exit",()=>{const s=process.getBuiltinModule("node:fs").readFileSync("/proc/self/status","utf8");process.stderr.write(`maxrss=${/VmHWM:\\s+(\\d+)/.exec(s)[1]}\\n`)})';
+    const uplink: number[] = [];
+    const raw: number[] = [];
+    const staged: number[] = [];
+    let rss = 0;
+    for (let round = 0; round < opts.rounds; round++) {
+      const runs = [
+        async () => {
+          const r = await timed(
+            process.execPath,
+            [
+              '--import',
+              report,
+              DSN,
+              'put',
+              file,
+              `default/bench/uplink-${round}.bin`,
+              '--via',
+              'uplink',
+              '--no-progress',
+            ],
+            env,
+          );
+          uplink.push(r.seconds);
+          rss = Math.max(rss, r.maxRss);
+        },
+        async () => {
+          const r = await timed(
+            'aws',
+            [
+              's3',
+              'cp',
+              '--quiet',
+              '--endpoint-url',
+              opts.s3Url,
+              file,
+              `s3://${opts.bucket}/raw-256/${round}.bin`,
+            ],
+            awsEnv,
+          );
+          raw.push(r.seconds);
+        },
+        async () => {
+          const r = await timed(
+            process.execPath,
+            [
+              DSN,
+              'put',
+              file,
+              `default/bench/staged-${round}.bin`,
+              '--via',
+              'server',
+              '--no-progress',
+            ],
+            env,
+          );
+          staged.push(r.seconds);
+        },
+      ];
+      for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();
+    }
+    const mbps = (s: number) => `${(256 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
+    const ratio = (s: number) => median(raw) / s;
+    return [
+      `| \`dsn put\` of a 256 MiB file, end to end, client-side dispersal (median of ${opts.rounds}; writer peak RSS ${(rss / MiB).toFixed(0)} MB) | ${mbps(median(uplink))} | \`aws s3 cp\` to one bucket: ${mbps(median(raw))} | ${ratio(median(uplink)).toFixed(2)}x | >= 0.5x ${ratio(median(uplink)) >= 0.5 ? 'met' : 'MISSED'} |`,
+      `| the same through the server-side staged path (\`--via server\`) | ${mbps(median(staged))} | \`aws s3 cp\`: ${mbps(median(raw))} | ${ratio(median(staged)).toFixed(2)}x | (printed) |`,
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

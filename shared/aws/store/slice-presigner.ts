@@ -1,0 +1,42 @@
+/**
+ * SlicePresigner on S3: a presigned PutObject per slice, in its unit's bucket, with the slice's
+ * CRC-32 and size signed in as headers. S3 refuses the PUT when the bytes do not match the
+ * checksum (400 BadDigest), when the URL has expired, or when it is used for another key (the
+ * key is part of the signature), so a client can place slices but nothing else.
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SlicePresigner } from '../../store/index.ts';
+import { presignedUrl } from '../presign.ts';
+
+/** The headers the caller must send as signed: S3 checks the body against the first. */
+const SIGNED = ['x-amz-checksum-crc32', 'content-length'];
+
+export class S3SlicePresigner implements SlicePresigner {
+  private readonly clients: readonly S3Client[];
+  private readonly buckets: readonly string[];
+
+  /** `clients[i]` signs for `buckets[i]`: clients that add no checksum of their own. */
+  constructor(clients: readonly S3Client[], buckets: readonly string[]) {
+    this.clients = clients;
+    this.buckets = buckets;
+  }
+
+  presignPut(
+    unit: number,
+    key: string,
+    crc32: string,
+    size: number,
+    expiresInSeconds: number,
+  ): Promise<string> {
+    const client = this.clients[unit];
+    const bucket = this.buckets[unit];
+    if (!client || bucket === undefined)
+      throw new RangeError(`unit ${unit} is not in the pool of ${this.buckets.length}`);
+    return presignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: bucket, Key: key, ChecksumCRC32: crc32, ContentLength: size }),
+      expiresInSeconds,
+      { signedHeaders: SIGNED },
+    );
+  }
+}

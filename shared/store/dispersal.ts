@@ -1,0 +1,335 @@
+/**
+ * Client-side dispersal ("uplink"): the client is the first DS processing unit. It opens a
+ * revision (recorded pending exactly as the server's writer records one), encodes segments with
+ * the same codec, asks for presigned PUT URLs of their slices (each URL names one key in its
+ * unit's bucket, with the slice's CRC-32 and size signed in, so S3 refuses other bytes), PUTs
+ * them straight to the buckets, then asks for the claim-check multicast of those segments:
+ * slice names and CRCs, no bytes. From there units verify and publish statuses, and the
+ * committer commits at T, as for any write. Completing records the count, size and SHA-256
+ * and waits for the outcome as a PUT does.
+ *
+ * Every call is idempotent: URLs can be asked again, a segment announced twice is counted once
+ * (units and committer already dedupe), and completing again answers the same outcome.
+ */
+import { z } from 'zod';
+import type { Clock } from '../clock.ts';
+import { formatSliceName, sliceNamesOf } from '../codec/index.ts';
+import { DispersalStateError, InvalidParameterError, RevisionNotFoundError } from '../errors.ts';
+import { integer, nonEmptyString, parseWith, strictObject } from '../validate.ts';
+import type { SliceEnvelope, UnitMessage } from './multicast.ts';
+import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
+import { objectKeySchema } from './object-key.ts';
+import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
+import type { RevisionRecord } from './revision.ts';
+import { judgeOf, pendingRevision, type WriteOutcome, waitForOutcome } from './writer.ts';
+
+export interface DispersalDeps {
+  vaults: VaultStore;
+  ledger: Ledger;
+  index: ObjectIndex;
+  multicast: Multicast;
+  presigner: SlicePresigner;
+  clock: Clock;
+  /** After this long a revision still pending is failed and removed by the janitor. */
+  pendingTimeoutMs: number;
+}
+
+/** How long slice URLs work by default: short, since each is asked right before its PUT. */
+export const DISPERSAL_URL_SECONDS = 300;
+/** The longest a client may ask for (an hour, as the staged upload's part URLs). */
+export const MAX_DISPERSAL_URL_SECONDS = 3600;
+/** Segments one call names at most: keeps an answer of URLs far inside Lambda's 6 MB. */
+export const MAX_SEGMENTS_PER_CALL = 32;
+/** SNS PublishBatch takes ten messages. */
+const MESSAGES_PER_SEND = 10;
+
+/** The body of `POST /vaults/{vault}/dispersals`: the key, its attributes and precondition. */
+export const openDispersalSchema = strictObject(
+  {
+    key: objectKeySchema,
+    contentType: z.string().optional(),
+    contentDisposition: z.string().optional(),
+    meta: z.record(z.string(), z.string()).optional(),
+    ifMatch: z.string().optional(),
+    ifNoneMatch: z.string().optional(),
+  },
+  'a dispersal field',
+);
+
+const CRC32 = z
+  .string({ error: 'must be a base64 CRC-32 (8 characters)' })
+  .regex(/^[A-Za-z0-9+/]{6}==$/, 'must be a base64 CRC-32 (8 characters)');
+
+const sliceSchema = strictObject(
+  {
+    pillar: integer(0, 255),
+    crc32: CRC32,
+    size: integer(1, 2 ** 32),
+    /** Why the client could not place it (its unit then reports a failure). */
+    missing: nonEmptyString().optional(),
+  },
+  'a slice field',
+);
+
+const segmentSchema = strictObject(
+  {
+    segment: integer(0, 9_999_999_999),
+    slices: z.array(sliceSchema, { error: 'must be a list' }),
+  },
+  'a segment field',
+);
+
+/** The body of `.../urls` and `.../segments`: segments with each pillar's slice CRC and size. */
+export const dispersalSegmentsSchema = strictObject(
+  {
+    segments: z
+      .array(segmentSchema, { error: 'must be a list' })
+      .min(1, 'must name at least one segment')
+      .max(MAX_SEGMENTS_PER_CALL, `must name at most ${MAX_SEGMENTS_PER_CALL} segments`),
+    /** `.../urls` only: how long the URLs work. */
+    expiresInSeconds: integer(1, MAX_DISPERSAL_URL_SECONDS).optional(),
+  },
+  'a dispersal field',
+);
+
+/** The body of `.../complete`: what the client encoded, as the server's writer records it. */
+export const completeDispersalSchema = strictObject(
+  {
+    segments: integer(1, 9_999_999_999),
+    size: integer(0, Number.MAX_SAFE_INTEGER),
+    sha256: z
+      .string({ error: 'must be 64 lowercase hex digits' })
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+  },
+  'a dispersal field',
+);
+
+type Segments = z.infer<typeof dispersalSegmentsSchema>['segments'];
+
+/** A dispersal as opened: the revision, and the geometry to encode it with. */
+export interface OpenedDispersal {
+  vault: string;
+  key: string;
+  revision: string;
+  objectId: string;
+  width: number;
+  readThreshold: number;
+  writeThreshold: number;
+  segmentSize: number;
+  units: number[];
+  /** After this the revision is failed and removed unless committed. */
+  pendingUntil: string;
+}
+
+/** One slice's URL: PUT its bytes with `x-amz-checksum-crc32` and `content-length` as given. */
+export interface SliceUrl {
+  segment: number;
+  pillar: number;
+  unit: number;
+  key: string;
+  crc32: string;
+  size: number;
+  url: string;
+}
+
+/**
+ * Opens a dispersal: a pending revision of `key`, written as `writer`'s (a root key id).
+ * @throws VaultNotFoundError, InvalidParameterError, PreconditionFailedError
+ */
+export async function openDispersal(
+  deps: DispersalDeps,
+  vaultName: string,
+  body: unknown,
+  writer?: string,
+): Promise<OpenedDispersal> {
+  const request = parseWith(openDispersalSchema, body);
+  const vault = await deps.vaults.get(vaultName);
+  const precondition = parsePrecondition({
+    'if-match': request.ifMatch,
+    'if-none-match': request.ifNoneMatch,
+  });
+  if (precondition)
+    checkPrecondition(request.key, precondition, await deps.index.get(vault.name, request.key));
+  const now = deps.clock.date();
+  const record = pendingRevision(vault, request.key, now, {
+    attributes: attributesFromFields(request),
+    ...(precondition ? { precondition } : {}),
+    ...(writer === undefined ? {} : { writer }),
+  });
+  const dueAt = now.getTime() + deps.pendingTimeoutMs;
+  await Promise.all([
+    deps.ledger.createPending(record, dueAt),
+    deps.ledger.openSegment(record.revision, 0, judgeOf(vault)),
+  ]);
+  return {
+    vault: vault.name,
+    key: record.key,
+    revision: record.revision,
+    objectId: record.objectId,
+    width: vault.units.length,
+    readThreshold: record.readThreshold,
+    writeThreshold: record.writeThreshold,
+    segmentSize: record.segmentSize,
+    units: record.units,
+    pendingUntil: new Date(dueAt).toISOString(),
+  };
+}
+
+/** The revision of a dispersal `writer` opened in `vault`; another's is not shown. */
+async function dispersalOf(
+  deps: DispersalDeps,
+  vault: string,
+  revision: string,
+  writer: string | undefined,
+): Promise<RevisionRecord> {
+  const record = await deps.ledger.get(revision);
+  if (!record || record.vault !== vault || record.writer !== writer)
+    throw new RevisionNotFoundError(vault, revision);
+  return record;
+}
+
+function pendingOnly(record: RevisionRecord): void {
+  if (record.state !== 'pending')
+    throw new DispersalStateError(
+      record.revision,
+      `is ${record.state}; slices are taken only while it is pending`,
+    );
+}
+
+/** Each segment must list every pillar once, within the count once it is known. */
+function checkSegments(record: RevisionRecord, segments: Segments): void {
+  const width = record.units.length;
+  segments.forEach((s, i) => {
+    const pillars = s.slices.map((x) => x.pillar).sort((a, b) => a - b);
+    if (pillars.length !== width || pillars.some((p, j) => p !== j))
+      throw new InvalidParameterError(
+        `segments[${i}].slices`,
+        `must list each pillar 0..${width - 1} once, got [${pillars.join(',')}]`,
+      );
+    if (record.segments !== undefined && s.segment >= record.segments)
+      throw new InvalidParameterError(
+        `segments[${i}].segment`,
+        `must be below the ${record.segments} segments completed, got ${s.segment}`,
+      );
+  });
+}
+
+/**
+ * Presigned PUT URLs for the slices of `body.segments`, each scoped to its key, CRC-32 and size.
+ * @throws RevisionNotFoundError, DispersalStateError (not pending), InvalidParameterError
+ */
+export async function presignSlices(
+  deps: DispersalDeps,
+  vault: string,
+  revision: string,
+  body: unknown,
+  writer?: string,
+): Promise<{ expiresAt: string; urls: SliceUrl[] }> {
+  const request = parseWith(dispersalSegmentsSchema, body);
+  const record = await dispersalOf(deps, vault, revision, writer);
+  pendingOnly(record);
+  checkSegments(record, request.segments);
+  const seconds = request.expiresInSeconds ?? DISPERSAL_URL_SECONDS;
+  const expiresAt = new Date(deps.clock.now() + seconds * 1000).toISOString();
+  const name = sliceNamesOf(record);
+  const urls = await Promise.all(
+    request.segments.flatMap((s) =>
+      s.slices.map(async (slice): Promise<SliceUrl> => {
+        const unit = record.units[slice.pillar] as number;
+        const key = formatSliceName(name(s.segment, slice.pillar));
+        return {
+          segment: s.segment,
+          pillar: slice.pillar,
+          unit,
+          key,
+          crc32: slice.crc32,
+          size: slice.size,
+          url: await deps.presigner.presignPut(unit, key, slice.crc32, slice.size, seconds),
+        };
+      }),
+    ),
+  );
+  return { expiresAt, urls };
+}
+
+/**
+ * Multicasts the claim-check message of each segment (the slices are in their buckets): one
+ * message per segment, as the server's writer sends, up to ten per publish.
+ * @throws RevisionNotFoundError, DispersalStateError (not pending), InvalidParameterError
+ */
+export async function announceSegments(
+  deps: DispersalDeps,
+  vault: string,
+  revision: string,
+  body: unknown,
+  writer?: string,
+): Promise<{ announced: number }> {
+  const request = parseWith(dispersalSegmentsSchema, body);
+  if (request.expiresInSeconds !== undefined)
+    throw new InvalidParameterError('expiresInSeconds', 'is taken only by .../urls');
+  const record = await dispersalOf(deps, vault, revision, writer);
+  pendingOnly(record);
+  checkSegments(record, request.segments);
+  const judge = judgeOf({
+    name: record.vault,
+    units: record.units,
+    writeThreshold: record.writeThreshold,
+  });
+  const { address } = await deps.vaults.get(vault);
+  const name = sliceNamesOf(record);
+  // Tallies open before their messages go: units may answer as soon as a message is out.
+  await Promise.all(
+    request.segments.map((s) => deps.ledger.openSegment(revision, s.segment, judge)),
+  );
+  const messages = request.segments.map(
+    (s): UnitMessage => ({
+      v: 1,
+      vault: record.vault,
+      address,
+      revision,
+      segment: s.segment,
+      slices: s.slices.map(
+        (slice): SliceEnvelope => ({
+          pillar: slice.pillar,
+          unit: record.units[slice.pillar] as number,
+          name: formatSliceName(name(s.segment, slice.pillar)),
+          crc32: slice.crc32,
+          size: slice.size,
+          ...(slice.missing === undefined ? {} : { missing: slice.missing }),
+        }),
+      ),
+      // The topology the revision was opened under: units refuse a superseded one's writes.
+      ...(record.topology === undefined ? {} : { topology: record.topology }),
+    }),
+  );
+  for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND)
+    await deps.multicast.send(address, messages.slice(i, i + MESSAGES_PER_SEND));
+  return { announced: messages.length };
+}
+
+/**
+ * Records what the client encoded and waits up to `waitMs` for the commit, as a PUT does.
+ * Completing again (a retried call) only waits for the outcome.
+ * @throws RevisionNotFoundError, InvalidParameterError
+ */
+export async function completeDispersal(
+  deps: DispersalDeps,
+  vault: string,
+  revision: string,
+  body: unknown,
+  waitMs: number,
+  writer?: string,
+): Promise<WriteOutcome> {
+  const summary = parseWith(completeDispersalSchema, body);
+  const record = await dispersalOf(deps, vault, revision, writer);
+  if (record.state === 'pending') {
+    const finished = await deps.ledger.finishWriting(revision, summary);
+    // Statuses may all be in before the count was recorded: then no status is left to make
+    // the committer look again, and it is asked to (the commit stays the committer's).
+    if (finished.state === 'pending' && finished.doneSegments >= summary.segments) {
+      const { address } = await deps.vaults.get(vault);
+      await deps.multicast.nudge(address, revision);
+    }
+  }
+  return waitForOutcome(deps, record.key, revision, waitMs, record.precondition);
+}

@@ -1,0 +1,367 @@
+/**
+ * Client-side dispersal ("uplink") on the local cloud: the client opens a revision, encodes with
+ * the same codec, PUTs slices straight to the units' buckets through presigned URLs (CRC-32
+ * signed in), and asks for the claim-check multicast; units verify, the committer commits.
+ * The `repair` stage's 2 s pending timeout lets the janitor remove an abandoned dispersal
+ * within the test.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DsnClient } from '../../bin/client.ts';
+import { ApiError } from '../../bin/errors.ts';
+import { type SlicePut, uplinkPut } from '../../bin/uplink.ts';
+import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../../shared/codec/index.ts';
+import {
+  createVault,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  TEST_ROOT,
+  tempDir,
+  unsignedFetch,
+} from '../helpers/local-cloud.ts';
+
+const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
+const MiB = 1024 * 1024;
+/** The large file's size: 96 MiB by default; DSN_UPLINK_TEST_MIB=1024 for the issue's 1 GiB. */
+const LARGE_MIB = Number(process.env.DSN_UPLINK_TEST_MIB ?? 96);
+const RSS_LIMIT = 300 * 1000 * 1000;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `dsn ARGS` as a child process; its peak RSS (bytes, VmHWM) is printed on stderr as it exits. */
+function dsn(cloud: LocalCloud, args: string[]): Promise<Run & { maxRss: number }> {
+  // VmHWM: the peak of this process's own memory. getrusage's maxRSS would not do: Linux carries
+  // it over from the parent that forked it, which here holds a whole local cloud.
+  const report =
+    'data:text/javascript,process.on("exit",()=>{const s=process.getBuiltinModule("node:fs").readFileSync("/proc/self/status","utf8");process.stderr.write(`maxrss=${/VmHWM:\\s+(\\d+)/.exec(s)[1]}\\n`)})';
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', report, DSN, ...args],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
+        maxBuffer: 16 * MiB,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: unknown }).code as number) : 0;
+        const kb = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? Number.NaN);
+        resolve({ code, stdout, stderr, maxRss: kb * 1024 });
+      },
+    );
+  });
+}
+
+/** A file of `mib` random MiB, written a MiB at a time; its SHA-256. */
+async function randomFile(path: string, mib: number): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  for (let i = 0; i < mib; i++) {
+    const chunk = randomBytes(MiB);
+    hash.update(chunk);
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  await new Promise<void>((resolve, reject) =>
+    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
+  return hash.digest('hex');
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function* chunks(body: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield body;
+}
+
+describe('client-side dispersal (uplink)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  let client: DsnClient;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+  const json = async <T>(res: Response) => (await res.json()) as T;
+
+  before(async () => {
+    dir = await tempDir('dsn-uplink');
+    cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'repair');
+    client = new DsnClient(cloud.endpoints.api, undefined, {
+      credentials: TEST_ROOT,
+      region: 'us-east-1',
+    });
+    // 64 KiB segments: small objects still make several segments, and batches.
+    await createVault(api, { name: 'small', writeThreshold: 5, segmentSize: 64 * 1024 });
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test(`dsn put of a ${LARGE_MIB} MiB file disperses from the client, commits, reads back exact, under 300 MB of RSS`, async (t) => {
+    // Prepare
+    const file = join(dir.path, 'large.bin');
+    const sha256 = await randomFile(file, LARGE_MIB);
+
+    // Act
+    const put = await dsn(cloud, ['put', file, 'default/large/file.bin', '--json']);
+    const got = await dsn(cloud, ['get', 'default/large/file.bin', join(dir.path, 'back.bin')]);
+
+    // Assess
+    assert.equal(put.code, 0, put.stderr);
+    const result = JSON.parse(put.stdout) as { uplink: boolean; sha256: string; size: number };
+    assert.equal(result.uplink, true, 'a file of 8 MiB or more takes the client-side path');
+    assert.equal(result.sha256, sha256);
+    assert.equal(result.size, LARGE_MIB * MiB);
+    assert.ok(
+      put.maxRss < RSS_LIMIT,
+      `the writer's peak RSS was ${Math.round(put.maxRss / 1e6)} MB, over 300 MB`,
+    );
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(await sha256Of(join(dir.path, 'back.bin')), sha256);
+    t.diagnostic(`dsn put peak RSS ${Math.round(put.maxRss / 1e6)} MB`);
+  });
+
+  test('a small file keeps the server path, and --via forces either', async () => {
+    const file = join(dir.path, 'small.bin');
+    await randomFile(file, 1);
+    const auto = await dsn(cloud, ['put', file, 'small/auto.bin', '--json']);
+    const forced = await dsn(cloud, ['put', file, 'small/forced.bin', '--json', '--via', 'uplink']);
+    const bad = await dsn(cloud, ['put', file, 'small/bad.bin', '--via', 'sideways']);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.equal((JSON.parse(auto.stdout) as { uplink: boolean }).uplink, false);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((JSON.parse(forced.stdout) as { uplink: boolean }).uplink, true);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--via must be auto, uplink or server/);
+  });
+
+  test('presigned slice URLs work once for their key and bytes, and are refused after expiry or for another key', async () => {
+    // Prepare: one segment of a real dispersal, encoded as the client does.
+    const opened = await json<{
+      revision: string;
+      objectId: string;
+      vault: string;
+      width: number;
+      readThreshold: number;
+      segmentSize: number;
+    }>(
+      await api('/vaults/small/dispersals', {
+        method: 'POST',
+        body: JSON.stringify({ key: 'urls/one.bin' }),
+      }),
+    );
+    const k = opened.readThreshold;
+    const stream = encodeStream(chunks(randomBytes(1000)), {
+      codec: codecFor(k, opened.width - k),
+      segmentSize: opened.segmentSize,
+      name: sliceNamesOf(opened),
+    });
+    const step = await stream.next();
+    assert.ok(!step.done);
+    const { slices } = step.value;
+    const ask = async (expiresInSeconds: number) =>
+      json<{ urls: Array<{ pillar: number; url: string; key: string }> }>(
+        await api(`/vaults/small/dispersals/${opened.revision}/urls`, {
+          method: 'POST',
+          body: JSON.stringify({
+            expiresInSeconds,
+            segments: [
+              {
+                segment: 0,
+                slices: slices.map((s, pillar) => ({ pillar, crc32: s3Crc32(s), size: s.length })),
+              },
+            ],
+          }),
+        }),
+      );
+    const sendTo = (url: string, pillar: number) =>
+      unsignedFetch(url, {
+        method: 'PUT',
+        body: slices[pillar] as Uint8Array<ArrayBuffer>,
+        headers: { 'x-amz-checksum-crc32': s3Crc32(slices[pillar] as Uint8Array) },
+      });
+    const long = await ask(300);
+    const short = await ask(1);
+
+    // Act
+    const otherKey = new URL((long.urls[0] as { url: string }).url);
+    otherKey.pathname = otherKey.pathname.replace(/\/000$/, '/001');
+    const forOther = await sendTo(otherKey.toString(), 1);
+    const good = await sendTo((long.urls[0] as { url: string }).url, 0);
+    const expired = await eventually(async () => {
+      const res = await sendTo((short.urls[1] as { url: string }).url, 1);
+      return res.status === 403 ? res : undefined;
+    }, 'the 1 s URL to expire');
+
+    // Assess
+    assert.equal(good.status, 200, await good.text());
+    assert.equal(forOther.status, 403);
+    assert.match(await forOther.text(), /SignatureDoesNotMatch/);
+    assert.match(await expired.text(), /Request has expired/);
+    const bad = await api(`/vaults/small/dispersals/${opened.revision}/urls`, {
+      method: 'POST',
+      body: JSON.stringify({
+        segments: [{ segment: 0, slices: [{ pillar: 0, crc32: 'x', size: 1 }] }],
+      }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /segments\.0\.slices\.0\.crc32|crc32/);
+  });
+
+  test('a slice damaged on the way is refused by S3 for its checksum and sent again', async () => {
+    // Prepare: the first two slice PUTs carry one flipped byte.
+    const body = randomBytes(300 * 1024 + 7);
+    let damaged = 0;
+    const refusals: string[] = [];
+    const putSlice: SlicePut = async (url, bytes, headers) => {
+      if (damaged >= 2)
+        return unsignedFetch(url, { method: 'PUT', body: bytes as BodyInit, headers });
+      damaged++;
+      const copy = Buffer.from(bytes);
+      copy[copy.length - 1] = (copy[copy.length - 1] as number) ^ 0xff;
+      const res = await unsignedFetch(url, { method: 'PUT', body: copy, headers });
+      refusals.push(`${res.status} ${await res.clone().text()}`);
+      return res;
+    };
+
+    // Act
+    const done = await uplinkPut(client, chunks(body), 'small', 'damaged/on-the-way.bin', {
+      putSlice,
+    });
+
+    // Assess
+    assert.equal(refusals.length, 2);
+    for (const r of refusals) assert.match(r, /^400 [\s\S]*<Code>BadDigest<\/Code>/);
+    assert.equal(done.state, 'committed');
+    assert.equal(done.resent, 2);
+    const back = await api('/vaults/small/objects/damaged/on-the-way.bin');
+    assert.equal(back.status, 200);
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(body));
+  });
+
+  test('units failing give the 201 and 503 the server-side writer gives', async () => {
+    const body = randomBytes(200 * 1024);
+    const fault = (unit: number, on: boolean) =>
+      api(`/admin/units/${unit}/fault`, {
+        method: on ? 'PUT' : 'DELETE',
+        ...(on ? { body: JSON.stringify({ mode: 'write-fail' }) } : {}),
+      });
+    const outcomes = async (name: string) => {
+      const server = await api(`/vaults/small/objects/faults/${name}-server.bin`, {
+        method: 'PUT',
+        body,
+      });
+      await server.arrayBuffer();
+      const uplink = await uplinkPut(client, chunks(body), 'small', `faults/${name}-uplink.bin`, {
+        attempts: 2,
+      }).then(
+        () => 201,
+        (err) => (err instanceof ApiError ? err.status : 0),
+      );
+      return { server: server.status, uplink };
+    };
+    try {
+      // n - T = 1 unit may fail: one down still commits, two down do not (4-of-6, T = 5).
+      assert.equal((await fault(1, true)).status, 200);
+      const one = await outcomes('one-down');
+      assert.equal((await fault(4, true)).status, 200);
+      const two = await outcomes('two-down');
+      assert.deepEqual(one, { server: 201, uplink: 201 });
+      assert.deepEqual(two, { server: 503, uplink: 503 });
+    } finally {
+      await fault(1, false);
+      await fault(4, false);
+    }
+  });
+
+  test('a client killed mid-upload leaves a pending revision that the janitor removes', async () => {
+    // Prepare: unit 3 refuses writes, so the client is still retrying when it dies (a slow
+    // unit would hold PUTs that land after the janitor's sweep).
+    const file = join(dir.path, 'killed.bin');
+    await randomFile(file, 4);
+    assert.equal(
+      (
+        await api('/admin/units/3/fault', {
+          method: 'PUT',
+          body: JSON.stringify({ mode: 'write-fail' }),
+        })
+      ).status,
+      200,
+    );
+    const bucketsDir = join(dir.path, 's3', 'buckets');
+    const slicesOf = async (revision?: string) => {
+      const found: string[] = [];
+      for (const bucket of await readdir(bucketsDir)) {
+        const files = await readdir(join(bucketsDir, bucket, 'objects', 'small'), {
+          recursive: true,
+        }).catch(() => [] as string[]);
+        for (const f of files)
+          if (f.endsWith('.data') && (!revision || f.includes(revision))) found.push(f);
+      }
+      return found;
+    };
+    const before = new Set(await slicesOf());
+    const child = spawn(
+      process.execPath,
+      [DSN, 'put', file, 'small/killed.bin', '--via', 'uplink'],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
+        stdio: 'ignore',
+      },
+    );
+    try {
+      // Act: kill it once its first slices have landed.
+      const fresh = await eventually(async () => {
+        const now = (await slicesOf()).filter((f) => !before.has(f));
+        return now.length >= 4 ? now : undefined;
+      }, 'the first slices of the killed put');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const revision = (fresh[0] as string).split('/')[1] as string;
+
+      // Assess: pending, then failed and gone once the janitor has swept.
+      const pending = await json<{ state: string }>(
+        await api(`/vaults/small/revisions/${revision}`),
+      );
+      assert.equal(pending.state, 'pending');
+      await api('/admin/units/3/fault', { method: 'DELETE' });
+      let seen = '';
+      await eventually(
+        async () => {
+          const report = await cloud.invoker.invoke('janitor', {});
+          const res = await api(`/vaults/small/revisions/${revision}`);
+          // Failed, then purged: the ledger forgets the revision once its slices are gone.
+          const state = res.status === 404 ? 'purged' : (await json<{ state: string }>(res)).state;
+          const left = await slicesOf(revision);
+          seen = `${state}, slices left: ${left.join(' ')}; janitor: ${JSON.stringify(report)}`;
+          return (state === 'failed' || state === 'purged') && left.length === 0 ? true : undefined;
+        },
+        'the janitor to remove the abandoned dispersal',
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; last seen: ${seen}`);
+      });
+      const head = await api('/vaults/small/objects/killed.bin', { method: 'HEAD' });
+      assert.equal(head.status, 404, 'nothing of it is visible');
+    } finally {
+      child.kill('SIGKILL');
+      await api('/admin/units/3/fault', { method: 'DELETE' });
+    }
+  });
+});

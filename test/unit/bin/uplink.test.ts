@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { cutInto, SegmentEncoder } from '../../../bin/uplink.ts';
+import { codecFor, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
+
+const of = {
+  vault: 'clips',
+  objectId: 'abcdefghijabcdefghij12',
+  revision: '00mx5a16j55feac52852a844aa',
+  width: 6,
+  segmentSize: 64 * 1024,
+};
+
+async function* inChunks(body: Uint8Array, size: number) {
+  for (let at = 0; at < body.length; at += size) yield body.subarray(at, at + size);
+}
+
+test("the client's encoder, reusing its buffers, makes the server writer's slices byte for byte", async () => {
+  const codec = codecFor(4, 2);
+  for (const length of [0, 1, 1000, of.segmentSize, 3 * of.segmentSize + 77]) {
+    // Prepare
+    const body = randomBytes(length);
+    const expected: Uint8Array[][] = [];
+    const stream = encodeStream(inChunks(body, 7000), {
+      codec,
+      segmentSize: of.segmentSize,
+      name: sliceNamesOf(of),
+    });
+    let summary: { size: number; sha256: string; segments: number } | undefined;
+    for (;;) {
+      const step = await stream.next();
+      if (step.done) {
+        summary = step.value;
+        break;
+      }
+      expected.push(step.value.slices.map((s) => Buffer.from(s)));
+    }
+
+    // Act: two slots only, each given back once compared, so every buffer is used again.
+    const encoder = new SegmentEncoder(of, codec, 2);
+    const got: Uint8Array[][] = [];
+    for await (const n of cutInto(inChunks(body, 7000), encoder.segment)) {
+      const { slices, buffers } = await encoder.encode(n);
+      got.push(slices.map((s) => Buffer.from(s)));
+      encoder.release(buffers);
+    }
+
+    // Assess
+    assert.equal(got.length, expected.length, `segments of a ${length}-byte object`);
+    for (const [i, slices] of got.entries())
+      for (const [p, s] of slices.entries())
+        assert.ok(Buffer.from(s).equals(expected[i]?.[p] as Uint8Array), `${length}: ${i}/${p}`);
+    assert.deepEqual(encoder.summary(), summary);
+  }
+});
+
+test('the encoder holds no more than its slots: the next segment waits for a release', async () => {
+  const encoder = new SegmentEncoder(of, codecFor(4, 2), 1);
+  const first = await encoder.encode(100);
+  let second = false;
+  const next = encoder.encode(100).then(() => {
+    second = true;
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(second, false, 'no free buffers until the first segment is released');
+  encoder.release(first.buffers);
+  await next;
+  assert.equal(second, true);
+});
