@@ -41,24 +41,36 @@ function answer(
   return { statusCode: status, headers: { ...SECURITY, ...headers }, body, isBase64Encoded };
 }
 
+/** An error as every route of the API answers one: `{"error":{"code","message"}}`. */
+function error(status: number, code: string, message: string) {
+  return answer(status, JSON.stringify({ error: { code, message } }), {
+    'content-type': 'application/json',
+  });
+}
+
+const notFound = (asked: string) =>
+  error(404, 'NotFound', `the console has no file ${JSON.stringify(asked)}`);
+
 export async function handler(
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const asked = event.pathParameters?.path ?? 'index.html';
   const path = normalize(join(ROOT, asked));
-  if (!path.startsWith(`${ROOT}${sep}`) || asked.includes('\0'))
-    return answer(404, 'no such file', { 'content-type': 'text/plain; charset=utf-8' });
+  if (!path.startsWith(`${ROOT}${sep}`) || asked.includes('\0')) return notFound(asked);
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EISDIR') throw err;
+    // No such file, a folder, or a name no file can have (too long, a file as a folder).
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (!['ENOENT', 'EISDIR', 'ENOTDIR', 'ENAMETOOLONG', 'EINVAL'].includes(code)) throw err;
     if (asked === 'index.html')
-      return answer(503, 'the console is not built: run `npm run build:console` (npm ci does)', {
-        'content-type': 'text/plain; charset=utf-8',
-      });
-    return answer(404, 'no such file', { 'content-type': 'text/plain; charset=utf-8' });
+      return error(
+        503,
+        'ServiceUnavailable',
+        'the console is not built: run `npm run build:console` (npm ci does)',
+      );
+    return notFound(asked);
   }
   const type = TYPES[extname(path)] ?? 'application/octet-stream';
   // Built assets carry a content hash in their names: cached for good. The page is not.

@@ -4,6 +4,7 @@
  * vault is not frozen, is here too.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { validateVaultName } from '../../shared/store/index.ts';
 import {
   type CommandDeps,
   type FreezeGate,
@@ -41,5 +42,7 @@ export async function checkNotFrozen(
   event: APIGatewayProxyEventV2,
 ): Promise<void> {
   const vault = event.pathParameters?.vault;
-  if (vault && WRITE_ROUTES.has(event.routeKey)) await gate.assertWritable(vault);
+  if (vault === undefined || !WRITE_ROUTES.has(event.routeKey)) return;
+  // A name no vault can have is the route's 400 (naming `vault`), never a lookup.
+  await gate.assertWritable(validateVaultName(vault, 'vault'));
 }

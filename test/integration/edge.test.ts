@@ -168,6 +168,9 @@ describe('pre-positioning at edge units', () => {
     eventually(
       async () => ((await state(group)).reads >= reads - 0.5 ? true : undefined),
       `${reads} reads counted for ${group}`,
+      // Counts reach the table every 2 s from each api instance; on a loaded machine the
+      // instances answer late, and a fresh-clone run timed out at 20 s.
+      60_000,
     );
   /** Keys and sizes under `prefix` on the edge units. */
   const onEdge = async (prefix: string) => {
