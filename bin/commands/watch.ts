@@ -53,22 +53,27 @@ export function registerWatchCommand(program: Command, { run }: CommandContext):
           if (k.startsWith('AWS_') && val !== undefined) process.env[k] = val;
         // Loaded here only: the SDK is not every command's start-up cost.
         const { runWatch } = await import('./watch-runner.ts');
-        await runWatch({
-          client,
-          vault,
-          path,
-          json: s.json,
-          events: o.events
-            ?.split(',')
-            .map((e) => e.trim())
-            .filter((e) => e !== '')
-            .map((e) => (e.startsWith('object.') ? e : `object.${e}`)),
-          out: (line) => process.stdout.write(`${line}\n`),
-          note: (line) => process.stderr.write(`dsn watch: ${line}\n`),
-        });
-        // Its listener and queue are gone: end now, whatever socket an aborted long poll or a
-        // keep-alive agent still holds open (one kept a stopped watch alive for 20 s in CI).
-        process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+        try {
+          await runWatch({
+            client,
+            vault,
+            path,
+            json: s.json,
+            events: o.events
+              ?.split(',')
+              .map((e) => e.trim())
+              .filter((e) => e !== '')
+              .map((e) => (e.startsWith('object.') ? e : `object.${e}`)),
+            out: (line) => process.stdout.write(`${line}\n`),
+            note: (line) => process.stderr.write(`dsn watch: ${line}\n`),
+          });
+        } finally {
+          // Its listener and queue are gone (or, on an error, left to expire): end now, whatever
+          // socket an aborted long poll or a keep-alive agent still holds open (one kept a
+          // stopped watch alive past 20 s in CI). After the error, if any, is reported: stdout
+          // and stderr are synchronous on Linux, so nothing written is lost.
+          setImmediate(() => process.exit(process.exitCode ?? 0));
+        }
       }),
     );
 }
