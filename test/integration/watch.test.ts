@@ -173,7 +173,11 @@ describe('dsn watch on the local cloud, in tmux', () => {
       tmux('send-keys', '-t', 'human', 'C-c');
       return `lingered: ${await exited()}`;
     });
-    assert.ok(status === '0' || status.startsWith('lingered'), `exit status ${status}`);
+    // '' is a death by signal (tmux reports no status): seen once in a fresh-clone run.
+    assert.ok(
+      status === '0' || status === '' || status.startsWith('lingered'),
+      `exit status ${status}`,
+    );
     assert.equal((await api(`/vaults/eyes/listeners/${id}`)).status, 404);
     assert.equal(await listenerRecord(id), undefined);
     assert.equal(await queueExists(queueUrl), false);
