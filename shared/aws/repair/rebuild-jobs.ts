@@ -4,14 +4,10 @@
  * write on one item.
  */
 
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RebuildJob, RebuildJobStore } from '../../repair/index.ts';
 import { conditionFailed } from '../conditional.ts';
+import { leaseJob, saveLeasedJob } from '../job-lease.ts';
 
 const idOf = (vault: string) => `rebuild#${vault}`;
 
@@ -55,61 +51,11 @@ export class DynamoRebuildJobStore implements RebuildJobStore {
     }
   }
 
-  async lease(
-    vault: string,
-    id: string,
-    holder: string,
-    until: number,
-    now: number,
-  ): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: idOf(vault) },
-          UpdateExpression: 'SET holder = :holder, leaseUntil = :until',
-          ConditionExpression:
-            'jobId = :id AND #state = :running AND (attribute_not_exists(holder) OR leaseUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':holder': holder,
-            ':until': until,
-            ':id': id,
-            ':running': 'running',
-            ':now': now,
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (conditionFailed(err)) return false;
-      throw err;
-    }
+  lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    return leaseJob(this.db, this.table, idOf(vault), { jobId: id, holder, until, now });
   }
 
-  async save(job: RebuildJob, holder: string, release = false): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: idOf(job.vault) },
-          UpdateExpression: release
-            ? 'SET job = :job, #state = :state REMOVE holder, leaseUntil'
-            : 'SET job = :job, #state = :state',
-          ConditionExpression: 'jobId = :id AND holder = :holder',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':job': job,
-            ':state': job.state,
-            ':id': job.id,
-            ':holder': holder,
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (conditionFailed(err)) return false;
-      throw err;
-    }
+  save(job: RebuildJob, holder: string, release = false): Promise<boolean> {
+    return saveLeasedJob(this.db, this.table, idOf(job.vault), job, holder, { release });
   }
 }

@@ -19,6 +19,7 @@ import type {
   TopologyJobTrigger,
 } from '../../topology/index.ts';
 import { conditional } from '../conditional.ts';
+import { leaseJob, saveLeasedJob } from '../job-lease.ts';
 
 const idOf = (vault: string) => `topology-job/${vault}`;
 
@@ -54,48 +55,17 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
   }
 
   lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: idOf(vault) },
-          UpdateExpression: 'SET holder = :holder, leaseUntil = :until',
-          ConditionExpression:
-            'jobId = :id AND #state = :running AND (attribute_not_exists(holder) OR leaseUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':holder': holder,
-            ':until': until,
-            ':id': id,
-            ':running': 'running',
-            ':now': now,
-          },
-        }),
-      ),
-    );
+    return leaseJob(this.db, this.table, idOf(vault), { jobId: id, holder, until, now });
   }
 
   save(job: TopologyJob, holder: string, until: number | 'release'): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: idOf(job.vault) },
-          UpdateExpression:
-            until === 'release'
-              ? 'SET job = :job, #state = :state REMOVE holder, leaseUntil'
-              : 'SET job = :job, #state = :state, leaseUntil = :until',
-          ConditionExpression: 'jobId = :id AND holder = :holder',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':job': job,
-            ':state': job.state,
-            ':id': job.id,
-            ':holder': holder,
-            ...(until === 'release' ? {} : { ':until': until }),
-          },
-        }),
-      ),
+    return saveLeasedJob(
+      this.db,
+      this.table,
+      idOf(job.vault),
+      job,
+      holder,
+      until === 'release' ? { release: true } : { release: false, until },
     );
   }
 }
