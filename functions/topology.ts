@@ -1,20 +1,23 @@
 /**
  * The topology applier's job runner: each message on the topology queue is one step of a vault's
  * replace or re-stripe job; an unfinished job asks for the next step before this invocation
- * ends. On its schedule it resumes a running job whose holder died (its lease expired).
+ * ends. On its schedule it resumes a running job whose holder died (its lease expired), as the
+ * holder of the `topology-applier` role: one resumer at a time in the deployment.
  */
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime } from '../shared/aws/runtime.ts';
-import { wireMover } from '../shared/aws/topology/wire.ts';
+import { wireMover, wireRoles } from '../shared/aws/topology/wire.ts';
 import {
   parseTopologyJobMessage,
   resumeTopologyJobs,
   runTopologyJobStep,
+  withRole,
 } from '../shared/topology/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const rt = runtime('topology');
 const deps = wireMover(rt);
+const { roles } = wireRoles(rt, 'topology-applier');
 /** Left for the last checkpoint and the next step's message. */
 const SAFETY_MS = 20_000;
 
@@ -23,8 +26,10 @@ export const handler = async (
   context: Context,
 ): Promise<SQSBatchResponse | undefined> => {
   if (!('Records' in event)) {
-    const resumed = await resumeTopologyJobs(deps);
-    if (resumed.length > 0) rt.log.info('topology jobs resumed', { vaults: resumed });
+    const run = await withRole(roles, 'topology-applier', () => resumeTopologyJobs(deps));
+    if (!run.ran)
+      rt.log.info('topology-applier role held elsewhere', { holder: run.heldBy?.holder });
+    else if (run.result.length > 0) rt.log.info('topology jobs resumed', { vaults: run.result });
     return undefined;
   }
   return forEachRecord(

@@ -220,6 +220,8 @@ const GRANTS: Record<string, Record<string, string>> = {
   /** The topology jobs: move slices, rewrite objects, checkpoint. */
   TopologyRole: {
     logs: LOGS,
+    // The topology-applier role's lease (the scheduled resume of jobs whose holder died).
+    AdminTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
     TopologyQueue: `${CONSUMES} sqs:SendMessage`,
     VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
