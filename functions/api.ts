@@ -12,7 +12,7 @@ import { wireContinuous } from '../shared/aws/replication/continuous-wire.ts';
 import { wireReplicationJobs } from '../shared/aws/replication/wire.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireStoreApi } from '../shared/aws/store/wire.ts';
-import { wireCommands, wireTopology } from '../shared/aws/topology/wire.ts';
+import { topologyChanges, wireCommands, wireTopology } from '../shared/aws/topology/wire.ts';
 import { wireWork } from '../shared/aws/work/wire.ts';
 import { edgeBus } from '../shared/edge/index.ts';
 import { RouteNotFoundError } from '../shared/errors.ts';
@@ -46,7 +46,9 @@ store.deleter.events = everyBus(
   edgeBus(wireStaging(rt)),
 );
 const repair = { control: wireRebuildControl(rt), explain: wireExplain(rt) };
-const commands = wireCommands(rt);
+// One wiring of the topology system: its routes and the admin commands propose through it.
+const topology = wireTopology(rt);
+const commands = wireCommands(rt, topologyChanges(topology));
 const freezeGate = new FreezeGate(commands.freezes, rt.clock);
 const probes = deploymentProbes(store.config, rt.clients, store.unitS3);
 
@@ -58,7 +60,7 @@ const routes: Record<string, Route> = {
   ...storeRoutes(store, edge.reads),
   ...edgeRoutes(edge.admin),
   ...repairRoutes(repair),
-  ...topologyRoutes(wireTopology(rt), commands),
+  ...topologyRoutes(topology, commands),
   ...workRoutes(wireWork(rt)),
   ...listenerRoutes(wireListenerRegistry(rt)),
   ...scanRoutes(wireScanRules(rt)),

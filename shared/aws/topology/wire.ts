@@ -70,7 +70,7 @@ function poolView(rt: Runtime): {
 /** Proposing changes and showing topologies and jobs (the API, and later the command path). */
 export function wireTopology(rt: Runtime) {
   const config = loadConfig(rt.env, ['vaultsTable', 'networkTopicArn']);
-  const deps: TopologyDeps = {
+  return {
     // Uncached: a proposal's parent must be the vault's topology now.
     vaults: new DynamoVaultStore(rt.clients.documents, config.vaultsTable),
     topologies: wireStore(rt),
@@ -78,8 +78,7 @@ export function wireTopology(rt: Runtime) {
     ...poolView(rt),
     clock: rt.clock,
     jobs: wireJobs(rt).jobs,
-  };
-  return { ...deps, jobs: wireJobs(rt).jobs };
+  } satisfies TopologyDeps;
 }
 
 /** A unit's vote: its index, the store it votes in, and the job a change it applies starts. */
@@ -213,10 +212,7 @@ export function wireUnitRefusal(rt: Runtime, unit: number) {
 }
 
 /** The control path: the audit log, freezes, leases, vaults, and the topology proposals. */
-export function wireCommands(
-  rt: Runtime,
-  topology: TopologyChanges = topologyChanges(wireTopology(rt)),
-): CommandDeps {
+export function wireCommands(rt: Runtime, topology: TopologyChanges): CommandDeps {
   const { adminTable } = loadConfig(rt.env, ['adminTable']);
   return {
     audit: new DynamoAuditLog(rt.clients.documents, adminTable),
