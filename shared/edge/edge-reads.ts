@@ -51,8 +51,12 @@ export class EdgeReads {
    * revision: a stale copy is never offered).
    */
   async forRead(group: string | undefined, entry: IndexEntry): Promise<EdgeSlices | undefined> {
-    if (group === undefined || !(await this.group(group))) return undefined;
+    if (group === undefined) return undefined;
+    // Counted whatever this instance's list of groups says: a group configured in the last
+    // GROUPS_TTL_MS is not in it yet, and the flush reads each group afresh (dropping the counts
+    // of one that is not configured).
     this.deps.counter.record(group, entry.vault, entry.key);
+    if (!(await this.group(group))) return undefined;
     const staged = await this.deps.edge.getStaged(group, entry.vault, entry.key);
     if (!staged || staged.revision !== entry.revision) return undefined;
     return edgeSlicesOf(staged, this.deps.slices);

@@ -5,6 +5,7 @@ import {
   addReads,
   decayed,
   type EdgeGroup,
+  EdgeReads,
   edgeOutcome,
   edgeUnitFor,
   inWindow,
@@ -15,8 +16,10 @@ import {
 } from '../../../shared/edge/index.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import { silentLogger } from '../../../shared/log.ts';
+import type { IndexEntry } from '../../../shared/store/index.ts';
 import { planVault } from '../../../shared/store/vault.ts';
 import { ManualClock } from '../../helpers/clock.ts';
+import { MemoryEdgeStore, MemorySliceStore } from '../../helpers/memory/index.ts';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -199,4 +202,28 @@ test('reads are counted in memory and written once per object per flush, never o
   assert.deepEqual(writes.sort(), ['v/a', 'v/b']);
   assert.equal(stored.get('v/a')?.score, 50);
   assert.equal(stored.get('v/b')?.score, 50);
+});
+
+test("a read is counted for a group configured after the instance's list of groups was cached", async () => {
+  // Prepare: the instance lists the groups (none yet), then the group is configured.
+  const clock = new ManualClock(now.getTime());
+  const edge = new MemoryEdgeStore();
+  const counter = new AccessCounter({
+    edge,
+    clock,
+    log: silentLogger,
+    flushMs: 2000,
+    flushReads: 100,
+  });
+  const reads = new EdgeReads({ edge, slices: new MemorySliceStore(10), counter, clock });
+  const entry = { vault: 'v', key: 'a', revision: 'r1' } as IndexEntry;
+  assert.equal(await reads.forRead('g', entry), undefined);
+  await edge.putGroup(parseGroup('g', { edgeUnits: [8], budgetBytes: 1000 }, [8], now));
+
+  // Act: a read within the list's time to live, then the flush.
+  await reads.forRead('g', entry);
+  await counter.flush();
+
+  // Assess: both reads counted (the flush reads the group afresh).
+  assert.equal((await edge.scores('g')).map((s) => s.score).join(), '2');
 });
