@@ -103,7 +103,7 @@ try {
   await must(
     api(`/admin/edge/groups/${GROUP}`, {
       method: 'PUT',
-      body: JSON.stringify({ edgeUnits: [8, 9], budgetBytes: BUDGET }),
+      body: JSON.stringify({ edgeUnits: [9, 10], budgetBytes: BUDGET }),
     }),
     200,
     'configure group',

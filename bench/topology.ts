@@ -8,7 +8,7 @@
  *   (`moveMs`); the whole job also waits out the units' grace for writes begun under the old
  *   topology, printed apart. The peer copies as many bytes of slice objects GetObject + PutObject
  *   one at a time from this process (bench:repair's plain copy).
- * - Re-stripe: the same objects re-encoded 4-of-6 to 6-of-8 (the pool has 8 units), in object
+ * - Re-stripe: the same objects re-encoded 4-of-6 to 6-of-9 (the pool has 9 home units), in object
  *   bytes per second spent moving; the peer is a dsn GET then PUT of every object through the API.
  * - p99 latency of 64 KiB ranged reads through the API, before the jobs and during them.
  */
@@ -141,7 +141,7 @@ try {
   const copySeconds = (performance.now() - t1) / 1000;
 
   // Re-stripe, with reads throughout.
-  const restriped = change({ width: 8, readThreshold: 6, writeThreshold: 7 });
+  const restriped = change({ width: 9, readThreshold: 6, writeThreshold: 7 });
   const duringRestripe = readLoop(keys, restriped);
   const { job: sJob, seconds: sSeconds } = await restriped;
   const restripeReads = await duringRestripe;
@@ -174,7 +174,7 @@ try {
     `| plain copy of as many bytes, GetObject + PutObject, one at a time | ${copyRate.toFixed(1)} | ${copySeconds.toFixed(2)} | replace / copy ${(replaceRate / copyRate).toFixed(2)}x |`,
   );
   console.log(
-    `| re-stripe 4-of-6 to 6-of-8: object bytes re-encoded, time spent moving (proposal to job done: ${sSeconds.toFixed(1)} s) | ${restripeRate.toFixed(1)} | ${sJob.moveSeconds.toFixed(2)} | 1.00x |`,
+    `| re-stripe 4-of-6 to 6-of-9: object bytes re-encoded, time spent moving (proposal to job done: ${sSeconds.toFixed(1)} s) | ${restripeRate.toFixed(1)} | ${sJob.moveSeconds.toFixed(2)} | 1.00x |`,
   );
   console.log(
     `| dsn GET + PUT of every object through the API | ${loopRate.toFixed(1)} | ${loopSeconds.toFixed(2)} | re-stripe / loop ${(restripeRate / loopRate).toFixed(2)}x |`,

@@ -18,7 +18,7 @@ import {
 } from '../helpers/local-cloud.ts';
 
 const SEGMENT = 64 * 1024;
-const EDGE_UNITS = [8, 9];
+const EDGE_UNITS = [9, 10];
 const K = 4;
 const OBJECTS = 200;
 
@@ -230,7 +230,7 @@ describe('pre-positioning at edge units', () => {
     assert.ok(vault.units.every((u) => !EDGE_UNITS.includes(u)));
     const home = await api('/admin/edge/groups/bad', {
       method: 'PUT',
-      body: JSON.stringify({ edgeUnits: [8, 3], budgetBytes: 1000 }),
+      body: JSON.stringify({ edgeUnits: [9, 3], budgetBytes: 1000 }),
     });
     assert.equal(home.status, 400);
     assert.match(

@@ -38,7 +38,7 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
   /** Slice objects stored for a revision, across every unit bucket. */
   async function slicesOf(revision: string): Promise<number> {
     let count = 0;
-    for (let unit = 0; unit < 8; unit++) {
+    for (let unit = 0; unit < 9; unit++) {
       const out = await s3.send(
         new ListObjectsV2Command({ Bucket: cloud.ref(`Unit${unit}Bucket`) }),
       );

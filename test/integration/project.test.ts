@@ -68,8 +68,8 @@ describe('the project on the local cloud', () => {
     };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.status, 'ok');
-    // Eight home units and two edge units.
-    assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 10);
+    // Nine home units and two edge units.
+    assert.equal(body.checks.filter((c) => c.name.startsWith('unit-')).length, 11);
   });
 
   test('a new vault changes no subscription, and its writes reach exactly its units', async () => {
@@ -80,7 +80,7 @@ describe('the project on the local cloud', () => {
         new ListSubscriptionsByTopicCommand({ TopicArn: cloud.ref('NetworkTopic') }),
       );
       const byUnit: unknown[] = [];
-      for (let unit = 0; unit < 8; unit++) {
+      for (let unit = 0; unit < 9; unit++) {
         const queueArn = cloud.attribute(`Unit${unit}Queue`, 'Arn');
         const sub = subs.Subscriptions?.find((s) => s.Endpoint === queueArn);
         const attrs = await sns.send(
@@ -111,12 +111,12 @@ describe('the project on the local cloud', () => {
     // Each unit filters on its own address alone, before and after.
     assert.deepEqual(
       before,
-      [...Array(8).keys()].map((u) => ({ 'dsn-to': [`unit/${u}`] })),
+      [...Array(9).keys()].map((u) => ({ 'dsn-to': [`unit/${u}`] })),
     );
     assert.deepEqual(await policies(), before);
     // The one publish reached units 1, 6 and 7, and no other unit stored a slice of the vault.
     const holding: number[] = [];
-    for (let unit = 0; unit < 8; unit++) {
+    for (let unit = 0; unit < 9; unit++) {
       const listed = await s3.send(
         new ListObjectsV2Command({ Bucket: cloud.ref(`Unit${unit}Bucket`), Prefix: 'trio/' }),
       );
@@ -132,7 +132,7 @@ describe('the project on the local cloud', () => {
     const post = (body: unknown) => api('/vaults', { method: 'POST', body: JSON.stringify(body) });
     const ok = await post({ name: 'photos', width: 4, readThreshold: 2, writeThreshold: 3 });
     const again = await post({ name: 'photos', width: 4, readThreshold: 2, writeThreshold: 3 });
-    const tooWide = await post({ name: 'wide', width: 9, readThreshold: 2, writeThreshold: 3 });
+    const tooWide = await post({ name: 'wide', width: 10, readThreshold: 2, writeThreshold: 3 });
     const badT = await post({ name: 'badt', width: 4, readThreshold: 3, writeThreshold: 2 });
     const notJson = await api('/vaults', { method: 'POST', body: '{' });
     const missing = await api('/vaults/nothing-here');

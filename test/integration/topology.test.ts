@@ -134,7 +134,7 @@ describe('vault topologies changed by a quorum of their units', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ replace: { unit: 3, with: 4 } }, 'replace.with', /already holds pillar/],
       [{ replace: { unit: 7, with: 6 } }, 'replace.unit', /not a unit of vault/],
-      [{ width: 9, readThreshold: 4, writeThreshold: 5 }, 'width', /at most the pool's 8/],
+      [{ width: 10, readThreshold: 4, writeThreshold: 5 }, 'width', /at most the pool's 9/],
       [{ width: 6, readThreshold: 7, writeThreshold: 7 }, 'readThreshold', /k must not exceed n/],
       [{ replace: { unit: 3 } }, 'replace.with', /./],
       [{ drain: 'three' }, 'drain', /integer/],
@@ -302,7 +302,7 @@ describe('vault topologies changed by a quorum of their units', () => {
     assert.equal(shown.current, proposal);
   });
 
-  test('re-striping 40 objects 4-of-6 to 6-of-8 and back to 3-of-5 keeps every read exact, during the jobs and after; every manifest has the new geometry', async () => {
+  test('re-striping 40 objects 4-of-6 to 6-of-9 and back to 3-of-5 keeps every read exact, during the jobs and after; every manifest has the new geometry', async () => {
     // Prepare
     await createVault(api, { name: 'stripe', writeThreshold: 5, segmentSize: 64 * 1024 });
     const objects = new Map<string, Uint8Array>();
@@ -313,7 +313,7 @@ describe('vault topologies changed by a quorum of their units', () => {
     }
 
     for (const geometry of [
-      { width: 8, readThreshold: 6, writeThreshold: 7 },
+      { width: 9, readThreshold: 6, writeThreshold: 7 },
       { width: 5, readThreshold: 3, writeThreshold: 4 },
     ]) {
       // Act: the change, with every object read again and again during its job.
