@@ -54,6 +54,7 @@ export {
   withRole,
 } from './lease.ts';
 export {
+  LANES,
   type MoverDeps,
   resumeTopologyJobs,
   runTopologyJobStep,

@@ -9,7 +9,8 @@
  * - Re-stripe: each object is read and written again as a new revision under the new topology
  *   (If-Match its ETag, so a newer write is never overwritten); the commit makes the old
  *   revision garbage, whose slices the janitor drops after its grace, so readers of the old
- *   manifest still find them. One object is in flight per job, streamed segment by segment.
+ *   manifest still find them. Up to LANES objects are in flight per job, each streamed segment by
+ *   segment.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -198,7 +199,19 @@ async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void
   await save();
 }
 
-/** One index page of the current pass, object by object, checkpointed after each. */
+/**
+ * Objects a job moves at once. Each lane holds one object's worth of space in flight (a
+ * re-stripe streams its object segment by segment), so the bound is LANES objects per worker.
+ * One object at a time left the job waiting on each commit's round trips; three keep the units
+ * busy without starving the foreground traffic on a small machine.
+ */
+export const LANES = 3;
+
+/**
+ * One index page of the current pass, up to LANES objects at once. The checkpoint's key is the
+ * last one before which every object of the page is done, so a crash resends only objects at or
+ * after it; those already moved are skipped then (each step checks the entry's topology or units).
+ */
 async function movePage(
   deps: MoverDeps,
   job: TopologyJob,
@@ -207,23 +220,60 @@ async function movePage(
 ) {
   const at = job.cursor ?? {};
   const got = await deps.index.list(job.vault, '', PAGE, at.page);
-  for (const entry of got.entries) {
-    if (at.after !== undefined && entry.key <= at.after) continue;
-    if (deps.clock.now() >= deadline) return;
-    const work = workOf(job, entry);
-    if (work) {
-      const started = deps.clock.now();
-      if (work === 'rewrite') await rewrite(deps, job, entry);
-      else await movePillar(deps, job, entry, work.pillar);
-      job.moveMs += deps.clock.now() - started;
-      job.objectsDone++;
-      job.passMoved++;
-      job.segmentsDone += entry.segments;
+  const entries = got.entries.filter((e) => at.after === undefined || e.key > at.after);
+  // Done flags in page order: the checkpoint moves past the longest finished prefix.
+  const finished = entries.map(() => false);
+  let prefix = 0;
+  let next = 0;
+  let inFlight = 0;
+  let busySince = 0;
+  let failure: unknown;
+  // Checkpoints go one at a time, in order: the job record is written under a lease.
+  let saving = Promise.resolve();
+  const checkpoint = () => {
+    saving = saving.then(save);
+    return saving;
+  };
+  const lane = async () => {
+    while (failure === undefined && next < entries.length && deps.clock.now() < deadline) {
+      const i = next++;
+      const entry = entries[i] as IndexEntry;
+      const work = workOf(job, entry);
+      if (work) {
+        if (inFlight++ === 0) busySince = deps.clock.now();
+        try {
+          if (work === 'rewrite') await rewrite(deps, job, entry);
+          else await movePillar(deps, job, entry, work.pillar);
+        } finally {
+          if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
+        }
+        job.objectsDone++;
+        job.passMoved++;
+        job.segmentsDone += entry.segments;
+      }
+      finished[i] = true;
+      while (prefix < entries.length && finished[prefix]) prefix++;
+      if (prefix > 0) {
+        job.cursor = {
+          ...(at.page ? { page: at.page } : {}),
+          after: (entries[prefix - 1] as IndexEntry).key,
+        };
+      }
+      const done = job.objectsDone;
+      await checkpoint();
+      if (work) await deps.afterObject?.(done);
     }
-    job.cursor = { ...(at.page ? { page: at.page } : {}), after: entry.key };
-    await save();
-    if (work) await deps.afterObject?.(job.objectsDone);
-  }
+  };
+  // Every lane ends before the step does (a failed one stops the others at their next object).
+  await Promise.all(
+    Array.from({ length: LANES }, () =>
+      lane().catch((err: unknown) => {
+        failure ??= err;
+      }),
+    ),
+  );
+  if (failure !== undefined) throw failure;
+  if (prefix < entries.length) return;
   if (got.cursor) {
     job.cursor = { page: got.cursor };
     await save();

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
+import { LANES } from '../../shared/topology/index.ts';
 import {
   eventually,
   killCloudProcesses,
@@ -79,8 +80,12 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
       objectsDone: number;
     };
     assert.equal(cut.state, 'running', 'the job was cut off mid-way');
-    // The hook kills once the 4th object's checkpoint is saved.
-    assert.equal(cut.objectsDone, 4, 'killed by the hook after 4 objects');
+    // The hook kills once the 4th object's checkpoint is saved; the job moves up to LANES
+    // objects at once, so the checkpoint may count one or two more that finished meanwhile.
+    assert.ok(
+      cut.objectsDone >= 4 && cut.objectsDone < 4 + LANES,
+      `killed by the hook after 4 objects, checkpoint says ${cut.objectsDone}`,
+    );
 
     // Assess: it resumes from its checkpoint and finishes; every object is exact, 3-of-5.
     const done = await eventually(
@@ -96,7 +101,11 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
       'the resumed job',
       240_000,
     );
-    assert.ok(done.objectsDone >= 12, `${done.objectsDone} objects moved`);
+    // Objects that committed after the last checkpoint are found done and skipped, not moved twice.
+    assert.ok(
+      done.objectsDone >= cut.objectsDone && done.objectsDone <= 12,
+      `${done.objectsDone} objects moved`,
+    );
     for (const [key, body] of objects) {
       const got = await api(`/vaults/crash/objects/${key}`);
       assert.equal(got.status, 200, key);
