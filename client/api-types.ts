@@ -1468,7 +1468,7 @@ export interface operations {
                             writeThreshold: number;
                             votes: number[];
                             /** @enum {string} */
-                            state: "open" | "current" | "superseded" | "lost";
+                            state: "open" | "current" | "superseded" | "lost" | "expired";
                         } & {
                             [key: string]: unknown;
                         })[];

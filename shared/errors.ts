@@ -481,14 +481,26 @@ export class TopologyConflictError extends DsnError {
   readonly vault: string;
   /** The open proposal, or the running job (both named by a topology id). */
   readonly blocking: string;
-  constructor(vault: string, blocking: string, what: 'proposal' | 'job' = 'proposal') {
+  /** When the open proposal expires at the latest (ISO 8601), if it is a proposal. */
+  readonly expiresAt?: string;
+  constructor(
+    vault: string,
+    blocking: string,
+    what: 'proposal' | 'job' = 'proposal',
+    expiresAt?: Date,
+  ) {
+    const until =
+      expiresAt === undefined
+        ? ''
+        : ` or until it expires at ${expiresAt.toISOString()}, when a new proposal replaces it`;
     super(
       what === 'proposal'
-        ? `proposal ${blocking} on the current topology of vault "${vault}" is still open; wait until it is decided (GET /vaults/${vault}/topology)`
+        ? `proposal ${blocking} on the current topology of vault "${vault}" is still open; wait until it is decided${until} (GET /vaults/${vault}/topology)`
         : `the job moving vault "${vault}" onto topology ${blocking} is still running; propose again once it is done (GET /vaults/${vault}/topology/job)`,
     );
     this.vault = vault;
     this.blocking = blocking;
+    if (expiresAt !== undefined) this.expiresAt = expiresAt.toISOString();
   }
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { policySchema } from '../../shared/access/index.ts';
 import { bucketSideSchema, vaultSideSchema } from '../../shared/replication/index.ts';
+import { PROPOSAL_STATES } from '../../shared/topology/index.ts';
 
 /** The error body of every failed call (`WriteThresholdNotMet` adds `revision`, `failedUnits`). */
 export const errorBodySchema = z.strictObject({
@@ -173,7 +174,7 @@ export const topologyViewSchema = z.strictObject({
       readThreshold: z.int(),
       writeThreshold: z.int(),
       votes: z.array(z.int()),
-      state: z.enum(['open', 'current', 'superseded', 'lost']),
+      state: z.enum(PROPOSAL_STATES),
     }),
   ),
   job: topologyJobSchema.optional(),

@@ -76,6 +76,8 @@ export type {
 } from './ports.ts';
 export {
   isProposalMessage,
+  PROPOSAL_STATES,
+  PROPOSAL_TTL_MS,
   type ProposalMessage,
   type ProposalRecord,
   type ProposalState,

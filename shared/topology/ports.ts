@@ -131,6 +131,14 @@ export interface TopologyStore {
   refuse(vault: string, id: string, unit: number, reason: string): Promise<void>;
   /** Sets a record's state (and `currentSince` when given); frees its parent's open slot. */
   settle(vault: string, id: string, state: ProposalState, currentSince?: number): Promise<void>;
+  /**
+   * Marks proposal `id` `expired` only if it is still `open` (a conditional write, so a decided
+   * proposal keeps its state), then frees its parent's open slot if the slot is still this
+   * proposal's. Votes count only while open, so an expired proposal can no longer win. A slot
+   * a decided proposal still holds (a settle or expire that stopped between its two writes) is
+   * freed too. Idempotent. @returns whether this call expired it.
+   */
+  expire(vault: string, id: string): Promise<boolean>;
   /** The vault's current topology id, read afresh. @throws VaultNotFoundError */
   current(vault: string): Promise<CurrentTopology>;
   /**

@@ -1,15 +1,23 @@
 /**
  * Proposals: a new topology whose parent is the vault's current one, stored under its hash, and
  * the votes the current units cast on it. A proposal is `open` until `T` of the parent's units
- * have accepted it and it became the vault's topology (`current`), or another proposal with the
- * same parent won (`lost`). A current topology becomes `superseded` when its child takes over.
+ * have accepted it and it became the vault's topology (`current`), another proposal with the
+ * same parent won (`lost`), or it can no longer win (`expired`: too old, or refused by too many
+ * units). A current topology becomes `superseded` when its child takes over.
  * The message that carries a proposal to the units has a strict schema, as every unit message.
  */
 import { z } from 'zod';
 import { nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
-import { type Topology, topologySchema } from './topology.ts';
+import { type Topology, topologySchema, unitNumbers } from './topology.ts';
 
-export type ProposalState = 'open' | 'current' | 'superseded' | 'lost';
+export const PROPOSAL_STATES = ['open', 'current', 'superseded', 'lost', 'expired'] as const;
+export type ProposalState = (typeof PROPOSAL_STATES)[number];
+
+/**
+ * How long a proposal stays open at most, from its `createdAt`: ten minutes is far beyond the
+ * seconds a vote takes over the network, so a proposal this old lost its votes on the way.
+ */
+export const PROPOSAL_TTL_MS = 10 * 60_000;
 
 /** A stored topology with its votes: a proposal, or a topology that was (or is) a vault's. */
 export interface ProposalRecord {
@@ -28,6 +36,32 @@ export interface ProposalRecord {
   change?: string;
   /** Who proposed it (a principal's key id). */
   proposer?: string;
+}
+
+/** When an open proposal expires by age (epoch ms). */
+export function proposalExpiresAt(proposal: ProposalRecord): number {
+  return Date.parse(proposal.createdAt) + PROPOSAL_TTL_MS;
+}
+
+/**
+ * Why an open proposal can no longer win, if it cannot: `age` once it is `PROPOSAL_TTL_MS` old
+ * at `now`; `unreachable` once more of `parent`'s units refused it than `width - T`, so fewer
+ * than `T` are left to accept it. Only distinct units of the parent that did not vote for it
+ * count as refusing (a unit outside the parent may refuse, but never had a vote).
+ */
+export function whyExpired(
+  proposal: ProposalRecord,
+  parent: ProposalRecord,
+  now: number,
+): 'age' | 'unreachable' | undefined {
+  if (now >= proposalExpiresAt(proposal)) return 'age';
+  const voters = unitNumbers(parent.topology);
+  const refusing = new Set(
+    proposal.refusals
+      .map((r) => r.unit)
+      .filter((u) => voters.includes(u) && !proposal.votes.includes(u)),
+  );
+  return refusing.size > voters.length - parent.topology.writeThreshold ? 'unreachable' : undefined;
 }
 
 /** What the units receive to vote on: the document itself, so each can check its hash. */

@@ -5,7 +5,8 @@
  * is a voter) and votes with a conditional write. The vote that brings the count to the parent's
  * `T` points the vault at the proposal with a conditional write on the vault's current id, so
  * of competing proposals with the same parent at most one can win. Every step is idempotent:
- * a proposal message delivered twice votes once.
+ * a proposal message delivered twice votes once. A proposal that can no longer win (too old, or
+ * refused by more than `n - T` units) is expired, which frees its parent for the next one.
  */
 import type { Clock } from '../clock.ts';
 import { InvalidParameterError, TopologyConflictError } from '../errors.ts';
@@ -13,7 +14,13 @@ import type { Logger } from '../log.ts';
 import type { Vault, VaultStore } from '../store/index.ts';
 import { applyChange, type TopologyChange } from './change.ts';
 import type { ProposalBroadcast, TopologyJobStore, TopologyStore } from './ports.ts';
-import type { ProposalMessage, ProposalRecord } from './proposal.ts';
+import {
+  type ProposalMessage,
+  type ProposalRecord,
+  type ProposalState,
+  proposalExpiresAt,
+  whyExpired,
+} from './proposal.ts';
 import {
   genesisTopology,
   type PoolView,
@@ -93,8 +100,10 @@ export interface ProposeResult {
  * Proposes `change` to `vault`'s topology on behalf of `principal` (a key id, for the record):
  * stores the proposal, and sends it to the current units to vote on. The command path calls
  * this as the HTTP route does.
+ * An open proposal on the current topology that can no longer win (`whyExpired`) is expired
+ * and this one opened in its place.
  * @throws InvalidParameterError (a change that breaks a rule), TopologyConflictError (another
- * proposal on the current topology is open), VaultNotFoundError
+ * proposal on the current topology is open and not expired), VaultNotFoundError
  */
 export async function proposeChange(
   deps: TopologyDeps,
@@ -130,7 +139,12 @@ export async function proposeChange(
     ...(principal === undefined ? {} : { proposer: principal }),
   };
   const open = await deps.topologies.open(proposal);
-  if (open !== undefined) throw new TopologyConflictError(vault, open);
+  if (open !== undefined) {
+    await expireBlocking(deps, current, open);
+    const again = await deps.topologies.open(proposal);
+    // Another caller opened one in between: it is as young as this one, so it may still win.
+    if (again !== undefined) throw await conflictWith(deps, vault, again);
+  }
   const voters = unitNumbers(current.topology);
   const message: ProposalMessage = {
     v: 1,
@@ -149,6 +163,35 @@ export async function proposeChange(
       outcome: 'proposal sent',
     })),
   };
+}
+
+/**
+ * Expires proposal `id`, the open one on `parent`, when it can no longer win (`whyExpired`);
+ * when it was decided already (a slot left behind by a settle that stopped half-way), frees
+ * its slot. Either way the caller may open its own proposal once more.
+ * @throws TopologyConflictError when it may still win, with when it expires
+ */
+async function expireBlocking(
+  deps: Pick<TopologyDeps, 'topologies' | 'clock'>,
+  parent: ProposalRecord,
+  id: string,
+): Promise<void> {
+  const blocking = await deps.topologies.get(parent.vault, id);
+  const mayWin =
+    blocking?.state === 'open' && whyExpired(blocking, parent, deps.clock.now()) === undefined;
+  if (blocking === undefined || mayWin) throw await conflictWith(deps, parent.vault, id);
+  await deps.topologies.expire(parent.vault, id);
+}
+
+/** The 409 for open proposal `id`, with when it expires when it is stored. */
+async function conflictWith(
+  deps: Pick<TopologyDeps, 'topologies'>,
+  vault: string,
+  id: string,
+): Promise<TopologyConflictError> {
+  const blocking = await deps.topologies.get(vault, id);
+  const expiresAt = blocking && new Date(proposalExpiresAt(blocking));
+  return new TopologyConflictError(vault, id, 'proposal', expiresAt);
 }
 
 export interface VoterDeps {
@@ -174,6 +217,8 @@ export async function voteOnProposal(
   const refuse = async (reason: string): Promise<VoteOutcome> => {
     deps.log.warn('topology proposal refused', { vault, proposal, unit: deps.unit, reason });
     await deps.topologies.refuse(vault, proposal, deps.unit, reason);
+    // Not waiting for the next proposal (or the TTL) to free the parent for another change.
+    await expireIfRefusedOut(deps, vault, proposal);
     return 'refused';
   };
   let topology: ReturnType<typeof parseTopology>;
@@ -203,6 +248,7 @@ export async function voteOnProposal(
   if (!parent) return refuse('the current topology is not stored');
   if (!unitNumbers(parent.topology).includes(deps.unit))
     return refuse(`unit ${deps.unit} is not a unit of the current topology`);
+  if (await expireIfDue(deps, stored, parent)) return 'decided';
   const after = await deps.topologies.vote(vault, proposal, deps.unit);
   if (!after) return 'decided';
   if (after.state !== 'open' || after.votes.length < parent.topology.writeThreshold)
@@ -210,9 +256,43 @@ export async function voteOnProposal(
   return applyProposal(deps, after, parent);
 }
 
+/** Expires proposal `id` once its refusals leave fewer than `T` of its parent's units to accept it. */
+async function expireIfRefusedOut(
+  deps: Pick<VoterDeps, 'topologies' | 'clock' | 'log'>,
+  vault: string,
+  id: string,
+): Promise<void> {
+  const stored = await deps.topologies.get(vault, id);
+  const parentId = stored?.state === 'open' ? stored.topology.parent : null;
+  const parent = parentId ? await deps.topologies.get(vault, parentId) : undefined;
+  if (stored && parent) await expireIfDue(deps, stored, parent);
+}
+
+/** Expires open `proposal` if it can no longer win (`whyExpired`). @returns whether it could not. */
+async function expireIfDue(
+  deps: Pick<VoterDeps, 'topologies' | 'clock' | 'log'>,
+  proposal: ProposalRecord,
+  parent: ProposalRecord,
+): Promise<boolean> {
+  const why = whyExpired(proposal, parent, deps.clock.now());
+  if (why === undefined) return false;
+  if (await deps.topologies.expire(proposal.vault, proposal.id))
+    deps.log.info('topology proposal expired', {
+      vault: proposal.vault,
+      proposal: proposal.id,
+      why,
+    });
+  return true;
+}
+
 /**
  * Points the vault at `proposal` if it still points at its parent (one conditional write); the
  * proposal becomes current and the parent superseded, or the proposal is lost when another won.
+ *
+ * The proposal may have expired since its `T`-th vote landed (a new proposal found it past its
+ * TTL in between). The switch is the truth: it becomes current all the same. That is safe
+ * because the switch is conditional on the parent being current, so of the proposals on one
+ * parent (the expired one and any opened in its place) still at most one wins.
  */
 export async function applyProposal(
   deps: Pick<VoterDeps, 'topologies' | 'clock' | 'log' | 'onCurrent'>,
@@ -232,6 +312,7 @@ export async function applyProposal(
     deps.log.info('topology proposal lost', { vault, proposal: id, current: now.id });
     return 'lost';
   }
+  // Whatever state it was left in (open, or expired since): the vault points at it.
   await deps.topologies.settle(vault, id, 'current', now.since ?? since);
   await deps.topologies.settle(vault, parent.id, 'superseded');
   deps.log.info('topology applied', { vault, topology: id, parent: parent.id });
@@ -249,7 +330,7 @@ export interface TopologySummary {
   writeThreshold: number;
   segmentSize: number;
   votes: number[];
-  state: string;
+  state: ProposalState;
   createdAt: string;
   change?: string;
 }

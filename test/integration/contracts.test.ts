@@ -36,6 +36,7 @@ import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import { DynamoUploadStore, S3StagingStore } from '../../shared/aws/store/staging.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
+import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
@@ -44,8 +45,9 @@ import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
 import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
+import { topologyStoreContract } from '../contracts/topology-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
-import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
+import { vaultOf, vaultStoreContract } from '../contracts/vault-store.contract.ts';
 import { workStoreContract } from '../contracts/work-store.contract.ts';
 import {
   LOCAL_CREDENTIALS as credentials,
@@ -162,6 +164,24 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         cleanup: async () => {
           await participants.cleanup();
           await tables.cleanup();
+        },
+      };
+    });
+    topologyStoreContract(`DynamoTopologyStore on ${engine}`, async () => {
+      const vaults = await onTable('VaultsTable', (db, t) => ({
+        store: new DynamoVaultStore(db, t),
+        table: t,
+      }))();
+      const control = await onTable('ControlTable', (db, t) => ({ db, table: t }))();
+      const { db, table } = control.port;
+      return {
+        port: {
+          topologies: new DynamoTopologyStore(db, table, vaults.port.table),
+          addVault: (name: string) => vaults.port.store.create(vaultOf(name)),
+        },
+        cleanup: async () => {
+          await vaults.cleanup();
+          await control.cleanup();
         },
       };
     });

@@ -10,6 +10,7 @@ import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
 import { sliceStoreContract } from '../contracts/slice-store.contract.ts';
+import { topologyStoreContract } from '../contracts/topology-store.contract.ts';
 import { stagingStoreContract, uploadStoreContract } from '../contracts/uploads.contract.ts';
 import { vaultStoreContract } from '../contracts/vault-store.contract.ts';
 import { workStoreContract } from '../contracts/work-store.contract.ts';
@@ -27,6 +28,7 @@ import {
   MemoryVaultStore,
   MemoryWorkStore,
 } from '../helpers/memory/index.ts';
+import { MemoryTopologyStore } from '../helpers/memory/topology.ts';
 
 ledgerContract(
   'memory',
@@ -71,4 +73,16 @@ listenerTablesContract(
     initiators: new MemoryInitiators(),
     listeners: new MemoryListenerStore(() => T0),
   })),
+);
+topologyStoreContract(
+  'memory',
+  inMemory(() => {
+    const topologies = new MemoryTopologyStore();
+    return {
+      topologies,
+      addVault: async (name: string) => {
+        topologies.vaults.set(name, {});
+      },
+    };
+  }),
 );

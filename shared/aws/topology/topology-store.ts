@@ -187,7 +187,31 @@ export class DynamoTopologyStore implements TopologyStore {
     );
     if (state === 'open' || state === 'superseded' || !out?.Attributes) return;
     // Decided: the parent's open slot is free again, if it was this proposal's.
-    const parent = JSON.parse(String(out.Attributes.doc)).parent as string | null;
+    await this.freeSlot(vault, JSON.parse(String(out.Attributes.doc)).parent, id);
+  }
+
+  async expire(vault: string, id: string): Promise<boolean> {
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: recordKey(vault, id) },
+          UpdateExpression: 'SET #s = :expired',
+          // Only an open proposal expires: a decided one (current, lost) keeps its state.
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':expired': 'expired', ':open': 'open' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    const record = out?.Attributes ? toRecord(out.Attributes) : await this.get(vault, id);
+    if (record && record.state !== 'open') await this.freeSlot(vault, record.topology.parent, id);
+    return out !== undefined;
+  }
+
+  /** Frees `parent`'s open slot if proposal `id` holds it (another's stays). */
+  private async freeSlot(vault: string, parent: string | null, id: string): Promise<void> {
     await ifCondition(
       this.db.send(
         new DeleteCommand({

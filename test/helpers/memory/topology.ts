@@ -66,6 +66,16 @@ export class MemoryTopologyStore implements TopologyStore {
     if (state !== 'superseded' && this.open_.get(slot) === id) this.open_.delete(slot);
   }
 
+  async expire(vault: string, id: string) {
+    const r = this.records.get(this.key(vault, id));
+    if (!r) return false;
+    const expired = r.state === 'open';
+    if (expired) r.state = 'expired';
+    const slot = `${vault}/${r.topology.parent}`;
+    if (this.open_.get(slot) === id) this.open_.delete(slot);
+    return expired;
+  }
+
   async current(vault: string): Promise<CurrentTopology> {
     const v = this.vaults.get(vault);
     if (!v) throw new VaultNotFoundError(vault);

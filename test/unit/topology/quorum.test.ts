@@ -4,7 +4,10 @@ import { InvalidParameterError, TopologyConflictError } from '../../../shared/er
 import { silentLogger } from '../../../shared/log.ts';
 import type { Vault, VaultStore } from '../../../shared/store/index.ts';
 import {
+  applyProposal,
   canonicalJson,
+  PROPOSAL_TTL_MS,
+  type ProposalMessage,
   parseTopologyChange,
   proposeChange,
   type TopologyDeps,
@@ -215,4 +218,176 @@ test('a proposal applied by a unit that stopped before recording it is recorded 
   const view = await topologyView(deps, 'photos');
   assert.equal(view.topologies.find((t) => t.id === proposal.id)?.state, 'current');
   assert.equal(view.topologies.find((t) => t.id === parent)?.state, 'superseded');
+});
+
+/** `message` as it would arrive altered on the way: the document no longer hashes to its id. */
+function altered(message: ProposalMessage): ProposalMessage {
+  return { ...message, topology: { ...message.topology, segmentSize: 1 } };
+}
+
+test('a proposal older than the TTL is expired by the next proposal, which opens; its late votes do not count', async () => {
+  // Prepare: a proposal whose votes were all lost on the way.
+  const { deps, topologies, broadcast, voter, clock } = world();
+  const { proposal: old } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const oldMessage = broadcast.sent[0]?.message;
+  assert.ok(oldMessage);
+  clock.advance(PROPOSAL_TTL_MS);
+
+  // Act
+  const { proposal: next } = await proposeChange(deps, 'photos', parseTopologyChange({ drain: 2 }));
+  const late = [];
+  for (const unit of [0, 1, 2, 3, 4, 5]) late.push(await voteOnProposal(voter(unit), oldMessage));
+
+  // Assess
+  assert.equal((await topologies.get('photos', old.id))?.state, 'expired');
+  assert.deepEqual((await topologies.get('photos', old.id))?.votes, []);
+  assert.deepEqual(late, ['decided', 'decided', 'decided', 'decided', 'decided', 'decided']);
+  const view = await topologyView(deps, 'photos');
+  assert.equal(view.current, old.topology.parent, 'the late votes switched nothing');
+  assert.equal(view.topologies.find((t) => t.id === old.id)?.state, 'expired');
+  assert.equal(view.topologies.find((t) => t.id === next.id)?.state, 'open');
+  const nextMessage = broadcast.sent[1]?.message;
+  assert.ok(nextMessage);
+  for (const unit of [0, 1, 2, 3]) await voteOnProposal(voter(unit), nextMessage);
+  assert.equal(await voteOnProposal(voter(4), nextMessage), 'applied');
+});
+
+test('a proposal refused by more than n - T units is expired at once, and a new proposal opens right away', async () => {
+  // Prepare: T = 5 of 6, so two refusals leave too few units to accept it.
+  const { deps, topologies, broadcast, voter } = world();
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const message = broadcast.sent[0]?.message;
+  assert.ok(message);
+  await voteOnProposal(voter(0), message);
+
+  // Act: one refusal leaves it open (five units may still accept); unit 6 has no vote to
+  // withhold; the second refusal of a voter (delivered twice) expires it.
+  assert.equal(await voteOnProposal(voter(1), altered(message)), 'refused');
+  const afterOne = (await topologies.get('photos', proposal.id))?.state;
+  assert.equal(await voteOnProposal(voter(6), message), 'refused');
+  const afterOutsider = (await topologies.get('photos', proposal.id))?.state;
+  for (let i = 0; i < 2; i++) await voteOnProposal(voter(2), altered(message));
+
+  // Assess
+  assert.equal(afterOne, 'open');
+  assert.equal(afterOutsider, 'open');
+  assert.equal((await topologies.get('photos', proposal.id))?.state, 'expired');
+  const { proposal: next } = await proposeChange(deps, 'photos', parseTopologyChange({ drain: 2 }));
+  assert.equal((await topologies.get('photos', next.id))?.state, 'open');
+  assert.equal(await voteOnProposal(voter(3), message), 'decided');
+});
+
+test('a young open proposal still refuses another (409), naming when it expires', async () => {
+  // Prepare
+  const { deps, clock } = world();
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  clock.advance(PROPOSAL_TTL_MS - 1);
+  const expiresAt = new Date(Date.parse(proposal.createdAt) + PROPOSAL_TTL_MS).toISOString();
+
+  // Act and assess
+  await assert.rejects(
+    proposeChange(deps, 'photos', parseTopologyChange({ drain: 1 })),
+    (err: unknown) =>
+      err instanceof TopologyConflictError &&
+      err.blocking === proposal.id &&
+      err.expiresAt === expiresAt &&
+      err.message.includes(`expires at ${expiresAt}`),
+  );
+});
+
+test('expire changes nothing on a decided proposal, and expires an open one once', async () => {
+  // Prepare: one proposal applied, one lost to it, one open on the new topology.
+  const { deps, topologies, broadcast, voter } = world();
+  const { proposal: won } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  topologies.open_.clear();
+  const { proposal: lost } = await proposeChange(deps, 'photos', parseTopologyChange({ drain: 2 }));
+  const [first, second] = broadcast.sent.map((s) => s.message);
+  assert.ok(first && second);
+  const parent = await topologies.get('photos', won.topology.parent as string);
+  assert.ok(parent);
+  for (const unit of [0, 1, 2, 3, 4]) await voteOnProposal(voter(unit), first);
+  assert.equal(await applyProposal(voter(0), lost, parent), 'lost');
+  const { proposal: open } = await proposeChange(deps, 'photos', parseTopologyChange({ drain: 1 }));
+
+  // Act
+  const answers = [
+    await topologies.expire('photos', won.id),
+    await topologies.expire('photos', lost.id),
+    await topologies.expire('photos', open.id),
+    await topologies.expire('photos', open.id),
+  ];
+
+  // Assess
+  assert.deepEqual(answers, [false, false, true, false]);
+  assert.equal((await topologies.get('photos', won.id))?.state, 'current');
+  assert.equal((await topologies.get('photos', parent.id))?.state, 'superseded');
+  assert.equal((await topologies.get('photos', lost.id))?.state, 'lost');
+  assert.equal((await topologies.get('photos', open.id))?.state, 'expired');
+  assert.equal((await topologies.current('photos')).id, won.id);
+});
+
+test('a proposal that expired after its T-th vote landed still becomes current when applied: the switch is the truth', async () => {
+  // Prepare: T votes recorded, then the proposal expired before the applier switched the vault.
+  const { deps, topologies, broadcast, voter } = world();
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const message = broadcast.sent[0]?.message;
+  assert.ok(message);
+  for (const unit of [0, 1, 2, 3, 4]) await topologies.vote('photos', proposal.id, unit);
+  assert.ok(await topologies.expire('photos', proposal.id));
+  const parent = await topologies.get('photos', proposal.topology.parent as string);
+  const record = await topologies.get('photos', proposal.id);
+  assert.ok(parent && record);
+
+  // Act
+  const outcome = await applyProposal(voter(4), record, parent);
+
+  // Assess
+  assert.equal(outcome, 'applied');
+  assert.equal((await topologies.current('photos')).id, proposal.id);
+  assert.equal((await topologies.get('photos', proposal.id))?.state, 'current');
+  assert.equal((await topologies.get('photos', parent.id))?.state, 'superseded');
+});
+
+test('a vote on a proposal past its TTL expires it instead of counting', async () => {
+  // Prepare
+  const { deps, topologies, broadcast, voter, clock } = world();
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const message = broadcast.sent[0]?.message;
+  assert.ok(message);
+  for (const unit of [0, 1, 2, 3]) await voteOnProposal(voter(unit), message);
+  clock.advance(PROPOSAL_TTL_MS);
+
+  // Act
+  const outcome = await voteOnProposal(voter(4), message);
+
+  // Assess
+  assert.equal(outcome, 'decided');
+  const stored = await topologies.get('photos', proposal.id);
+  assert.equal(stored?.state, 'expired');
+  assert.deepEqual(stored?.votes, [0, 1, 2, 3]);
+  assert.equal((await topologies.current('photos')).id, proposal.topology.parent);
 });
