@@ -16,10 +16,41 @@ export interface ExplainDeps {
   slices: SliceStore;
   /** The bucket of a pool unit. */
   bucketOf: (unit: number) => string;
+  /** The vault's topologies; without it the answer lists none. */
+  topologies?: ExplainTopologies;
+}
+
+/**
+ * What explain reads of the topology store (the topology system's `TopologyStore` fits it):
+ * shapes only, since that system already depends on this one.
+ */
+export interface ExplainTopologies {
+  get(
+    vault: string,
+    id: string,
+  ): Promise<{ state: string; topology: { units: Array<{ unit: number }> } } | undefined>;
+  /** @throws VaultNotFoundError */
+  current(vault: string): Promise<{ id?: string }>;
+}
+
+/** A topology as explain lists it: its id, its state as stored, and its unit per pillar. */
+export interface TopologyExplanation {
+  id: string;
+  /** current, superseded, ... (the topology system's proposal states). */
+  state: string;
+  /** Pillar i maps to units[i]. */
+  units: number[];
 }
 
 /** A pillar as explain shows it: its health without the bytes, and the bucket it lives in. */
-export type PillarExplanation = Omit<PillarHealth, 'payload' | 'bytes'> & { bucket: string };
+export type PillarExplanation = Omit<PillarHealth, 'payload' | 'bytes'> & {
+  bucket: string;
+  /**
+   * The unit this pillar maps to under each topology the answer lists, by topology id; a
+   * topology narrower than the revision has no entry for its extra pillars.
+   */
+  units?: Record<string, number>;
+};
 
 export interface ObjectExplanation {
   vault: string;
@@ -30,6 +61,12 @@ export interface ObjectExplanation {
    * topology's unit per pillar); the pillars below name the units that hold them now.
    */
   topology?: string;
+  /**
+   * The topology the revision was written under and, when another, the vault's current one
+   * (only the current one for a revision written before the vault had topologies). Absent when
+   * explain was wired without the topology store.
+   */
+  topologies?: TopologyExplanation[];
   size: number;
   width: number;
   readThreshold: number;
@@ -84,6 +121,14 @@ export async function explainObject(
       `must be a segment of the object (0..${entry.segments - 1}), got ${page.cursor}`,
     );
   const width = entry.units.length;
+  const topologies =
+    deps.topologies && (await listTopologies(deps.topologies, vault, entry.topology));
+  const unitsOf = (pillar: number) =>
+    Object.fromEntries(
+      (topologies ?? []).flatMap((t) =>
+        t.units[pillar] === undefined ? [] : [[t.id, t.units[pillar]]],
+      ),
+    );
   const end = Math.min(entry.segments, page.cursor + page.limit);
   const segments: ObjectExplanation['segments'] = [];
   let next = page.cursor;
@@ -104,6 +149,7 @@ export async function explainObject(
           checksumValid: p.checksumValid,
           revisionMatch: p.revisionMatch,
           ...(p.defect ? { defect: p.defect, detail: p.detail } : {}),
+          ...(topologies ? { units: unitsOf(p.pillar) } : {}),
         })),
       };
     }
@@ -115,6 +161,7 @@ export async function explainObject(
     key,
     revision: entry.revision,
     ...(entry.topology === undefined ? {} : { topology: entry.topology }),
+    ...(topologies ? { topologies } : {}),
     size: entry.size,
     width,
     readThreshold: entry.readThreshold,
@@ -124,4 +171,23 @@ export async function explainObject(
     cursor: end < entry.segments ? end : null,
     segments,
   };
+}
+
+/**
+ * The revision's topology (when it names one and the store has it) and the vault's current one
+ * (when it differs), in that order, so a pillar a replacement moved shows its old and new unit.
+ */
+async function listTopologies(
+  store: ExplainTopologies,
+  vault: string,
+  writtenUnder: string | undefined,
+): Promise<TopologyExplanation[]> {
+  const { id: current } = await store.current(vault);
+  const ids = [...new Set([writtenUnder, current])].filter((id): id is string => id !== undefined);
+  const records = await Promise.all(
+    ids.map(async (id) => ({ id, record: await store.get(vault, id) })),
+  );
+  return records.flatMap(({ id, record }) =>
+    record ? [{ id, state: record.state, units: record.topology.units.map((u) => u.unit) }] : [],
+  );
 }

@@ -4,11 +4,15 @@
  */
 export {
   DEFAULT_EXPLAIN_SEGMENTS,
+  type ExplainDeps,
   type ExplainPage,
+  type ExplainTopologies,
   explainObject,
   explainPageSchema,
   MAX_EXPLAIN_SEGMENTS,
   type ObjectExplanation,
+  type PillarExplanation,
+  type TopologyExplanation,
 } from './explain.ts';
 export type { QueuedDamage, RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
 export {

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
-import type { RebuilderDeps } from '../../repair/index.ts';
+import type { ExplainDeps, RebuilderDeps } from '../../repair/index.ts';
 import { Throttle } from '../../repair/index.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
@@ -12,6 +12,7 @@ import { SnsEventBus } from '../store/events.ts';
 import { DynamoLedger } from '../store/ledger.ts';
 import { DynamoObjectIndex } from '../store/object-index.ts';
 import { wireSlices, wireVaults } from '../store/wire.ts';
+import { DynamoTopologyStore } from '../topology/topology-store.ts';
 import { DynamoRebuildJobStore } from './rebuild-jobs.ts';
 import { SqsRebuildTrigger } from './rebuild-trigger.ts';
 import { SqsRepairLog } from './repair-log.ts';
@@ -27,15 +28,20 @@ export function wireRebuildControl(rt: Runtime) {
   };
 }
 
-/** Explain: the index, the units, and the bucket each unit is. */
+/** Explain: the index, the units, the bucket each unit is, and the vault's topologies. */
 export function wireExplain(rt: Runtime) {
-  const { objectsTable } = loadConfig(rt.env, ['objectsTable']);
+  const config = loadConfig(rt.env, ['objectsTable', 'controlTable', 'vaultsTable']);
   const { pool, slices } = wireSlices(rt);
   return {
-    index: new DynamoObjectIndex(rt.clients.documents, objectsTable),
+    index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
     slices,
     bucketOf: (unit: number) => pool.unitBuckets[unit] ?? '',
-  };
+    topologies: new DynamoTopologyStore(
+      rt.clients.documents,
+      config.controlTable,
+      config.vaultsTable,
+    ),
+  } satisfies ExplainDeps;
 }
 
 /** The rebuilder: everything a scrub, a repair and an orphan sweep touch. */
