@@ -1080,6 +1080,12 @@ export interface operations {
                         key: string;
                         revision: string;
                         topology?: string;
+                        topologies?: {
+                            id: string;
+                            /** @enum {string} */
+                            state: "open" | "current" | "superseded" | "lost" | "expired";
+                            units: number[];
+                        }[];
                         size: number;
                         width: number;
                         readThreshold: number;
@@ -1094,7 +1100,12 @@ export interface operations {
                             /** @enum {string} */
                             verdict: "healthy" | "degraded" | "lost";
                             pillars: ({
+                                pillar: number;
+                                unit: number;
                                 bucket: string;
+                                units?: {
+                                    [key: string]: number;
+                                };
                             } & {
                                 [key: string]: unknown;
                             })[];

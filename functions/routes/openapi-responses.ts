@@ -186,6 +186,15 @@ export const explanationSchema = z.strictObject({
   key: z.string(),
   revision: z.string(),
   topology: z.string().optional(),
+  topologies: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        state: z.enum(PROPOSAL_STATES),
+        units: z.array(z.int()),
+      }),
+    )
+    .optional(),
   size: z.int(),
   width: z.int(),
   readThreshold: z.int(),
@@ -198,7 +207,14 @@ export const explanationSchema = z.strictObject({
       segment: z.int(),
       good: z.int(),
       verdict,
-      pillars: z.array(z.looseObject({ bucket: z.string() })),
+      pillars: z.array(
+        z.looseObject({
+          pillar: z.int(),
+          unit: z.int(),
+          bucket: z.string(),
+          units: z.record(z.string(), z.int()).optional(),
+        }),
+      ),
     }),
   ),
 });
