@@ -101,6 +101,7 @@ export function explainText(e: Explanation, verbose: boolean): string {
       .join('\n'),
   );
   lines.push('', `  ${LEGEND}`);
+  lines.push(...topologyLines(e));
   if (verbose) {
     const first = e.segments[0];
     if (first) {
@@ -125,4 +126,32 @@ export function explainText(e: Explanation, verbose: boolean): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * When the vault's topology changed since the revision was written (a replacement, a drain), a
+ * line per pillar: its unit under the revision's topology, its unit under the current one, and
+ * the unit that holds it now (the old one until the topology job relocates it).
+ */
+function topologyLines(e: Explanation): string[] {
+  const written = e.topologies?.find((t) => t.id === e.topology);
+  const current = e.topologies?.find((t) => t.id !== e.topology);
+  if (!written || !current) return [];
+  const short = (id: string) => id.slice(0, 12);
+  const lines = [
+    '',
+    `  topology: written under ${short(written.id)} (${written.state}), vault now at ${short(current.id)} (${current.state})`,
+  ];
+  const pillars = e.segments[0]?.pillars ?? [];
+  for (const p of pillars) {
+    const was = p.units?.[written.id];
+    const now = p.units?.[current.id];
+    const then = was === undefined ? 'no unit' : `unit ${was}`;
+    const change =
+      was === now
+        ? `${then} under both`
+        : `${then} (written under ${short(written.id)}) -> ${now === undefined ? 'no such pillar' : `unit ${now}`} (current ${short(current.id)})`;
+    lines.push(`    pillar ${p.pillar}: ${change}; held on unit ${p.unit}`);
+  }
+  return lines;
 }

@@ -88,3 +88,51 @@ test('explain shows the verdict and a grid; --verbose adds units, buckets and de
   assert.match(long, /p1 {2}unit 5 {2}b5/);
   assert.match(long, /segment 0 p1 \(unit 5, b5\/v\/o\/r\/0000000000\/000\): corrupt/);
 });
+
+test('explain shows each pillar under the revision topology and the current one once they differ', () => {
+  // Prepare: written under A; unit 3 replaced by 7 under B, pillar 3 not yet relocated.
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  const pillars: PillarReport[] = [0, 1, 2, 3].map((pillar) => ({
+    ...good,
+    pillar,
+    unit: pillar,
+    bucket: `b${pillar}`,
+    units: { [a]: pillar, [b]: pillar === 3 ? 7 : pillar },
+  }));
+  const e: Explanation = {
+    vault: 'v',
+    key: 'k.bin',
+    revision: 'r1',
+    topology: a,
+    topologies: [
+      { id: a, state: 'superseded', units: [0, 1, 2, 3] },
+      { id: b, state: 'current', units: [0, 1, 2, 7] },
+    ],
+    size: 100,
+    width: 4,
+    readThreshold: 2,
+    segmentCount: 1,
+    cursor: null,
+    verdict: 'healthy',
+    minGood: 4,
+    segments: [{ segment: 0, good: 4, verdict: 'healthy', pillars }],
+  };
+  const same: Explanation = { ...e, topologies: e.topologies?.slice(0, 1) };
+
+  // Act
+  const text = explainText(e, false);
+
+  // Assess
+  assert.match(
+    text,
+    /topology: written under aaaaaaaaaaaa \(superseded\), vault now at bbbbbbbbbbbb \(current\)/,
+  );
+  assert.match(text, /pillar 0: unit 0 under both; held on unit 0\n/);
+  assert.match(
+    text,
+    /pillar 3: unit 3 \(written under aaaaaaaaaaaa\) -> unit 7 \(current bbbbbbbbbbbb\); held on unit 3$/,
+  );
+  assert.match(text, /segment {2}p0 {2}p1 {2}p2 {2}p3 {2}good {2}verdict/);
+  assert.doesNotMatch(explainText(same, false), /topology:|pillar 0:/);
+});
