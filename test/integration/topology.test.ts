@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
@@ -238,9 +239,13 @@ describe('vault topologies changed by a quorum of their units', () => {
     assert.equal(next.status, 202, await next.clone().text());
   });
 
-  test('replacing unit 3 under a writer and a reader loop: every read exact, every write commits, no slice left on unit 3, explain healthy on unit 7', async () => {
+  test('replacing unit 3 under a writer and a reader loop: every read exact, every write commits, no slice left on unit 3, explain healthy on unit 7 and showing each pillar under both topologies', async () => {
     // Prepare: objects of one to four segments, and the two loops.
     await createVault(api, { name: 'load', writeThreshold: 5, segmentSize: 64 * 1024 });
+    // Record the genesis topology, then wait out the writers' one-second vault cache, so the
+    // seeds are written under it (explain then shows their pillars under it and under the new).
+    const genesis = (await view('load')).current;
+    await sleep(1_200);
     const objects = new Map<string, Uint8Array>();
     for (let i = 0; i < 12; i++) {
       const body = randomBytes(1 + ((i * 37_001) % (256 * 1024)));
@@ -289,12 +294,34 @@ describe('vault topologies changed by a quorum of their units', () => {
       await eventually(async () => {
         const e = (await (await api(`/vaults/load/objects/${key}?explain`)).json()) as {
           verdict: string;
-          segments: Array<{ good: number; pillars: Array<{ unit: number }> }>;
+          topology?: string;
+          topologies?: Array<{ id: string; state: string; units: number[] }>;
+          segments: Array<{
+            good: number;
+            pillars: Array<{ unit: number; units?: Record<string, number> }>;
+          }>;
         };
+        const pillars = e.segments[0]?.pillars ?? [];
         assert.deepEqual(
-          e.segments[0]?.pillars.map((p) => p.unit),
+          pillars.map((p) => p.unit),
           [0, 1, 2, 7, 4, 5],
         );
+        assert.deepEqual(
+          pillars.map((p) => p.units?.[proposal]),
+          [0, 1, 2, 7, 4, 5],
+        );
+        if (key.startsWith('seed-')) {
+          // Written under genesis: each pillar shows its unit under both, pillar 3 moved 3 -> 7.
+          assert.equal(e.topology, genesis);
+          assert.deepEqual(e.topologies, [
+            { id: genesis, state: 'superseded', units: [0, 1, 2, 3, 4, 5] },
+            { id: proposal, state: 'current', units: [0, 1, 2, 7, 4, 5] },
+          ]);
+          assert.deepEqual(
+            pillars.map((p) => p.units?.[genesis]),
+            [0, 1, 2, 3, 4, 5],
+          );
+        }
         return e.verdict === 'healthy' && e.segments.every((s) => s.good === 6) ? e : undefined;
       }, `${key} healthy on unit 7`);
     }
