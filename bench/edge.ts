@@ -163,7 +163,7 @@ try {
 
   const p = (v: number[], q: number) => percentile(v, q).toFixed(1);
   console.log(
-    `dsn edge pre-positioning on the local cloud (fauxqs, dynalite), Node ${process.version}; vault media 4-of-6, ${OBJECTS} objects of 2 KiB; home units 0-5 slowed by ${HOME_DELAY_MS} ms, edge units 8 and 9 not; ${WARM_READS} Zipf(1.1) reads, one planning round, then ${MEASURED_READS} reads of the ${HOT} hottest each way\n`,
+    `dsn edge pre-positioning on the local cloud (fauxqs, dynalite), Node ${process.version}; vault media 4-of-6, ${OBJECTS} objects of 2 KiB; home units 0-5 slowed by ${HOME_DELAY_MS} ms, edge units 9 and 10 not; ${WARM_READS} Zipf(1.1) reads, one planning round, then ${MEASURED_READS} reads of the ${HOT} hottest each way\n`,
   );
   console.log('| measure | pre-positioning on | off (no group) | off / on |');
   console.log('| --- | ---: | ---: | ---: |');

@@ -1,7 +1,7 @@
 /**
  * Pre-positioning on the local cloud (issue 19), with the real handlers: reads of a client group
  * are counted, the planner stages slices of its predicted content at the pool's two edge units
- * (8 and 9), and reads from that group then come from them. Overwrites and deletes unstage,
+ * (9 and 10), and reads from that group then come from them. Overwrites and deletes unstage,
  * budgets hold, and edge units taken down by fault injection cost speed, never a read.
  */
 import assert from 'node:assert/strict';
@@ -244,7 +244,7 @@ describe('pre-positioning at edge units', () => {
         width: 3,
         readThreshold: 2,
         writeThreshold: 2,
-        units: [0, 1, 8],
+        units: [0, 1, 9],
       }),
     });
     assert.equal(named.status, 400);
@@ -366,21 +366,21 @@ describe('pre-positioning at edge units', () => {
     assert.equal(await read('media', target.key, 'zipf'), 'hit');
     // Act, Assess
     for (const mode of ['read-fail', 'corrupt']) {
-      await fault(8, mode);
+      await fault(EDGE_UNITS[0] as number, mode);
       try {
         const path = await read('media', target.key, 'zipf');
         assert.ok(path === 'partial' || path === 'miss', `${mode}: ${path}`);
       } finally {
-        await heal(8);
+        await heal(EDGE_UNITS[0] as number);
       }
     }
-    await fault(8, 'read-fail');
-    await fault(9, 'read-fail');
+    await fault(EDGE_UNITS[0] as number, 'read-fail');
+    await fault(EDGE_UNITS[1] as number, 'read-fail');
     try {
       assert.equal(await read('media', target.key, 'zipf'), 'miss');
     } finally {
-      await heal(8);
-      await heal(9);
+      await heal(EDGE_UNITS[0] as number);
+      await heal(EDGE_UNITS[1] as number);
     }
     assert.equal(await read('media', target.key, 'zipf'), 'hit');
   });

@@ -146,7 +146,7 @@ describe('the project on the local cloud', () => {
     assert.equal(tooWide.status, 400);
     assert.match(
       ((await tooWide.json()) as { error: { message: string } }).error.message,
-      /^width: must be between 1 and 8, got 9$/,
+      /^width: must be between 1 and 9, got 10$/,
     );
     assert.equal(badT.status, 400);
     assert.match(
