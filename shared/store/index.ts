@@ -129,7 +129,13 @@ export {
   parseSliceDamage,
   sliceDamageSchema,
 } from './slice-damage.ts';
-export { SUPERSEDED_GRACE_MS, storeSlicesOnce, type UnitDelivery } from './unit.ts';
+export {
+  SUPERSEDED_GRACE_MS,
+  storeSlicesOnce,
+  TOPOLOGY_VIEW_MS,
+  topologyView,
+  type UnitDelivery,
+} from './unit.ts';
 export {
   attemptDispersal,
   type CreatedUpload,

@@ -8,6 +8,7 @@
  * refused and counted.
  */
 
+import type { Clock } from '../clock.ts';
 import { decodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
 import { InvalidSliceError } from '../errors.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
@@ -20,6 +21,39 @@ import { revisionTime, type UnitStatus } from './revision.ts';
  * this window finishes it, and later writes are refused (they must use the new topology).
  */
 export const SUPERSEDED_GRACE_MS = 5000;
+
+/**
+ * How long a unit trusts the vault's current topology it read. Shorter than the grace, so a
+ * revision begun after the grace reaches a unit whose view was read after the switch: a view
+ * read before it has expired by then (a write begun at `since + grace` arrives later still).
+ */
+export const TOPOLOGY_VIEW_MS = 1000;
+
+/**
+ * `read` (a vault's current topology) remembered for TOPOLOGY_VIEW_MS per vault: a unit takes
+ * one message per write, and read the vault record afresh for each. Concurrent asks share one
+ * read; a failed read is not remembered.
+ */
+export function topologyView(
+  clock: Clock,
+  read: (vault: string) => Promise<{ id?: string; since?: number }>,
+): (vault: string) => Promise<{ id?: string; since?: number }> {
+  const views = new Map<
+    string,
+    { until: number; view: Promise<{ id?: string; since?: number }> }
+  >();
+  return (vault) => {
+    const now = clock.now();
+    const held = views.get(vault);
+    if (held && held.until > now) return held.view;
+    const view = read(vault);
+    views.set(vault, { until: now + TOPOLOGY_VIEW_MS, view });
+    view.catch(() => {
+      if (views.get(vault)?.view === view) views.delete(vault);
+    });
+    return view;
+  };
+}
 
 export interface UnitDeps {
   unit: number;
@@ -37,7 +71,8 @@ export interface UnitDeps {
    */
   refusal?: (vault: string) => Promise<string | undefined>;
   /**
-   * The vault's current topology id and since when (epoch ms), read afresh; without it, the
+   * The vault's current topology id and since when (epoch ms), at most TOPOLOGY_VIEW_MS old
+   * (`topologyView`); without it, the
    * unit does not check the topology a message was written under.
    */
   currentTopology?: (vault: string) => Promise<{ id?: string; since?: number }>;

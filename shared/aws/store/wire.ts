@@ -16,6 +16,7 @@ import {
   defaultTasks,
   type JanitorDeps,
   type ReaderDeps,
+  topologyView,
   type UnitDelivery,
   type UploadDeps,
   vaultSubscriptionView,
@@ -108,14 +109,14 @@ export function wireUnit(rt: Runtime) {
   const vaults = new DynamoVaultStore(rt.clients.documents, config.vaultsTable);
   return {
     unit,
-    /** Read afresh once per batch: a unit that missed a vote still refuses superseded writes. */
-    currentTopology: async (vault: string) => {
+    /** Read from the vault record, at most a second old: a unit that missed a vote still refuses superseded writes. */
+    currentTopology: topologyView(rt.clock, async (vault: string) => {
       const v = await vaults.get(vault);
       return {
         ...(v.topology === undefined ? {} : { id: v.topology }),
         ...(v.topologySince === undefined ? {} : { since: v.topologySince }),
       };
-    },
+    }),
     slices: wireSlices(rt).slices,
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
     subscriptions: vaultSubscriptionView(wireVaults(rt), unit),

@@ -4,7 +4,14 @@ import { s3Crc32 } from '../../../shared/codec/slice-header.ts';
 import { formatSliceName } from '../../../shared/codec/slice-name.ts';
 import type { SliceEnvelope, UnitMessage } from '../../../shared/store/multicast.ts';
 import type { UnitStatus } from '../../../shared/store/revision.ts';
-import { storeSlicesOnce, type UnitDeps } from '../../../shared/store/unit.ts';
+import {
+  SUPERSEDED_GRACE_MS,
+  storeSlicesOnce,
+  TOPOLOGY_VIEW_MS,
+  topologyView,
+  type UnitDeps,
+} from '../../../shared/store/unit.ts';
+import { ManualClock } from '../../helpers/clock.ts';
 import { MemorySliceStore } from '../../helpers/memory/index.ts';
 import { inlineUnitMessage } from '../../helpers/unit-message.ts';
 
@@ -180,4 +187,48 @@ test('a unit refuses the slices of a vault frozen on it, with unfavorable status
     failed: 1,
   });
   assert.equal(taken[0]?.status === 'fulfilled' && taken[0].value.confirmed, 1);
+});
+
+test("a unit's view of the vault's topology is read once per TOPOLOGY_VIEW_MS, shorter than the grace, so a write begun after the grace meets a view read after the switch", async () => {
+  // Prepare
+  const clock = new ManualClock();
+  let current = { id: 'old', since: 0 };
+  const reads: string[] = [];
+  const view = topologyView(clock, async (vault) => {
+    reads.push(vault);
+    return current;
+  });
+
+  // Act: three messages at once, one later within the view's life, the switch, then past it.
+  const first = await Promise.all([view('v'), view('v'), view('v')]);
+  clock.advance(TOPOLOGY_VIEW_MS - 1);
+  const within = await view('v');
+  current = { id: 'new', since: clock.now() };
+  clock.advance(1);
+  const after = await view('v');
+
+  // Assess
+  assert.ok(TOPOLOGY_VIEW_MS < SUPERSEDED_GRACE_MS, 'a view outlives no grace');
+  assert.deepEqual(
+    first.map((v) => v.id),
+    ['old', 'old', 'old'],
+  );
+  assert.equal(within.id, 'old');
+  assert.equal(after.id, 'new');
+  assert.deepEqual(reads, ['v', 'v'], 'one read per view, shared by concurrent messages');
+});
+
+test('a failed read of the topology is not remembered: the next message reads again', async () => {
+  // Prepare
+  const clock = new ManualClock();
+  let fail = true;
+  const view = topologyView(clock, async () => {
+    if (fail) throw new Error('throttled');
+    return { id: 'x' };
+  });
+
+  // Act, Assess
+  await assert.rejects(view('v'), /throttled/);
+  fail = false;
+  assert.equal((await view('v')).id, 'x');
 });
