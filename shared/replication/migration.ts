@@ -58,8 +58,11 @@ export async function sendRemainderOnce(deps: RemainderDeps, status: TaskStatus)
     keepSource: true,
   });
   if (!won) return false;
-  await deps.log.countJob(job.id, 'migrations');
-  await deps.queues.send(to, [{ jobId: job.id, taskId: task.id, attempt }]);
+  // The count is for the API to show; the message is what the pause waits for: both at once.
+  await Promise.all([
+    deps.log.countJob(job.id, 'migrations'),
+    deps.queues.send(to, [{ jobId: job.id, taskId: task.id, attempt }]),
+  ]);
   deps.logger.info('replication remainder sent', {
     jobId: job.id,
     taskId: task.id,

@@ -82,15 +82,18 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     // A whole-object copy reports `started` while it looks (one round trip, not two); a late
     // `started` never reopens a task the `done` below ends.
     const whole = partCount(task.size, job.partSize) === 0 && task.state !== 'stopping';
-    const [found] = await Promise.all([
+    // A later attempt (a retry, a restart, a migrated remainder) also looks at the source, in
+    // the same round trip: a remainder's pause waits for it.
+    const [found, stillThere] = await Promise.all([
       destination.head(task.destinationKey),
+      task.attempts > 1 ? source.head(task.key) : true,
       whole ? report('started') : undefined,
     ]);
     if (sameObject(planned, found)) {
       await report('done', { bytes: 0 });
       return 'skipped';
     }
-    if (task.attempts > 1 && !(await source.head(task.key))) {
+    if (!stillThere) {
       // Gone from the source since the plan: nothing left to copy.
       await report('done', { bytes: 0 });
       return 'skipped';
