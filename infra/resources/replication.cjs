@@ -254,6 +254,12 @@ function replicationResources(config, service, stage) {
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: arnOf('ReplicationTable'),
       },
+      // A migrated copy's remainder, sent once its `stopped` is logged (shared/replication/migration.ts).
+      {
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage'],
+        Resource: workers(config).map((i) => arnOf(`ReplicationWorker${i}Queue`)),
+      },
     ]),
     ReplicationControllerRole: role(service, stage, 'replicationController', [
       // The rebalancer role's lease (shared/topology/lease.ts).

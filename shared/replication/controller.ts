@@ -79,7 +79,8 @@ function dispatchable(task: ReplicationTask, round: number): boolean {
   if (task.state === 'pending') return true;
   if (task.state === 'failed') return task.attempts < MAX_ATTEMPTS || task.round < round;
   if (task.state === 'done') return false;
-  // Stopped at a part boundary (migration): the remainder goes to the next worker.
+  // Stopped at a part boundary and its remainder not sent yet: the status log's consumer sends it
+  // when it logs the stop (migration.ts), unless it died first or the stop was at the deadline.
   if (task.state === 'stopped') return true;
   return task.round < round;
 }

@@ -42,6 +42,7 @@ export {
   taskQuerySchema,
 } from './jobs.ts';
 export { REBALANCE_THRESHOLD, type WorkerLoad } from './load-score.ts';
+export { type RemainderDeps, sendRemainderOnce } from './migration.ts';
 export {
   type Controller,
   CRASH_POINTS,

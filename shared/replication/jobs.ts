@@ -154,8 +154,8 @@ export const migrateSchema = strictObject(
 
 /**
  * Moves a task's copy to another worker at its next part boundary: the current worker is asked
- * to stop, reports the parts it finished, and the controller sends the rest to `to` (default:
- * the least loaded other worker).
+ * to stop, reports the parts it finished, and the rest goes to `to` (default: the least loaded
+ * other worker) as soon as that report is logged (migration.ts).
  */
 export async function migrateReplicationTask(
   deps: JobsDeps,

@@ -1,14 +1,18 @@
 /**
  * The status queue's consumer: every status a worker sends is applied to the job's log,
  * idempotently and in any order (the log's conditions decide; ports.ts `applyStatus`). A
- * status of a job the log does not know is dropped: nothing could read it.
+ * status of a job the log does not know is dropped: nothing could read it. Once a `stopped` is
+ * logged, the remainder of a copy asked to move leaves from here (migration.ts).
  */
 import type { Logger } from '../log.ts';
-import type { ReplicationLog } from './ports.ts';
+import { sendRemainderOnce } from './migration.ts';
+import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { TaskStatus } from './status.ts';
 
 export interface StatusLogDeps {
   log: ReplicationLog;
+  /** Where a migrated copy's remainder goes. */
+  queues: WorkerQueues;
   logger: Logger;
 }
 
@@ -27,5 +31,9 @@ export async function recordStatusOnce(deps: StatusLogDeps, status: TaskStatus):
     partSize = job.partSize;
     partSizes.set(status.jobId, partSize);
   }
-  return deps.log.applyStatus(status, partSize);
+  const changed = await deps.log.applyStatus(status, partSize);
+  // Also when this delivery changed nothing: an earlier one may have logged the stop and died
+  // before sending; the remainder's conditional dispatch keeps the send to one.
+  if (status.type === 'stopped') await sendRemainderOnce(deps, status);
+  return changed;
 }

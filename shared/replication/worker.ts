@@ -79,23 +79,35 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
       modifiedAt: task.modifiedAt,
       ...(task.sha256 ? { sha256: task.sha256 } : {}),
     };
-    // A whole-object copy reports `started` while it looks (one round trip, not two); a late
-    // `started` never reopens a task the `done` below ends.
-    const whole = partCount(task.size, job.partSize) === 0 && task.state !== 'stopping';
-    const [found] = await Promise.all([
+    // A whole-object copy, or a multi-part one resuming its upload (a migrated remainder, a
+    // restart), reports `started` while it looks (one round trip, not two); a late `started`
+    // never reopens a task the `done` below ends.
+    const parts = partCount(task.size, job.partSize);
+    const early =
+      task.state !== 'stopping' && (parts === 0 || task.uploadId !== undefined)
+        ? report(
+            'started',
+            task.uploadId && parts > 0
+              ? { uploadId: task.uploadId, part: checkpointed(task).length }
+              : {},
+          )
+        : undefined;
+    // A later attempt (a retry, a restart, a migrated remainder) also looks at the source, in
+    // the same round trip: a remainder's pause waits for it.
+    const [found, stillThere] = await Promise.all([
       destination.head(task.destinationKey),
-      whole ? report('started') : undefined,
+      task.attempts > 1 ? source.head(task.key) : true,
+      early,
     ]);
     if (sameObject(planned, found)) {
       await report('done', { bytes: 0 });
       return 'skipped';
     }
-    if (task.attempts > 1 && !(await source.head(task.key))) {
+    if (!stillThere) {
       // Gone from the source since the plan: nothing left to copy.
       await report('done', { bytes: 0 });
       return 'skipped';
     }
-    const parts = partCount(task.size, job.partSize);
     // Asked to move before it started here: nothing to finish first.
     if (task.state === 'stopping') {
       await report('stopped', {
@@ -123,6 +135,14 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
   }
 }
 
+/** The ETags of the parts the log holds, 1..k with no gap: where a resumed upload goes on. */
+function checkpointed(task: ReplicationTask): string[] {
+  const etags: string[] = [];
+  for (let p = 1; p <= task.partsDone && task.etags[String(p)] !== undefined; p++)
+    etags.push(task.etags[String(p)] as string);
+  return etags;
+}
+
 async function copyParts(
   deps: WorkerDeps,
   c: {
@@ -136,16 +156,13 @@ async function copyParts(
   report: (type: TaskStatus['type'], fields?: Partial<TaskStatus>) => Promise<void>,
 ): Promise<TaskOutcome> {
   const { task, partSize, parts } = c;
-  const etags: string[] = [];
+  let etags: string[] = [];
   let uploadId = task.uploadId;
   let first = 1;
   if (uploadId) {
-    // Resume after the parts the log holds, 1..k with no gap.
-    while (first <= task.partsDone && task.etags[String(first)] !== undefined) {
-      etags.push(task.etags[String(first)] as string);
-      first++;
-    }
-    await report('started', { uploadId, part: first - 1 });
+    // Resume after the parts the log holds (its `started` went out in runTask).
+    etags = checkpointed(task);
+    first = etags.length + 1;
   } else {
     // Started before the upload is opened, which may take a while: the controller then sees the
     // copy under way and leaves it where it is.

@@ -58,16 +58,18 @@ const cloudProcesses = new Set<ChildProcess>();
  * Starts `npm start`'s entry (infra/local/main.ts) on ephemeral ports over `dataDir`, stage
  * `repair`, with `env` added to its environment; resolves once it printed its endpoints, rejects
  * if it exits first. For tests of what only a process shows: a crash, a signal, a restart on the
- * same data folder.
+ * same data folder. `base` is the environment it starts from: a benchmark that already pointed
+ * its own at an in-process cloud passes the one it started with.
  */
 export function startCloudProcess(
   dataDir: string,
   env: Record<string, string> = {},
+  base: NodeJS.ProcessEnv = process.env,
 ): Promise<CloudProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
     cwd: PROJECT_ROOT,
     env: {
-      ...process.env,
+      ...base,
       DSN_DATA_DIR: dataDir,
       DSN_STAGE: 'repair',
       DSN_PORT: '0',

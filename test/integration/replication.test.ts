@@ -19,7 +19,12 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
-import type { TaskStatus } from '../../shared/replication/index.ts';
+import { silentLogger } from '../../shared/log.ts';
+import {
+  recordStatusOnce,
+  type TaskMessage,
+  type TaskStatus,
+} from '../../shared/replication/index.ts';
 import {
   createVault,
   eventually,
@@ -490,5 +495,94 @@ describe('replication jobs on the local cloud', () => {
     assert.ok((after?.partsDone ?? 0) <= 3);
     for (const [part, etag] of Object.entries(after?.etags ?? {})) assert.equal(etag, `e${part}`);
     assert.equal(after?.uploadId === undefined || after.uploadId === 'u1', true);
+  });
+
+  test('a stopped status delivered twice and shuffled with its checkpoints sends the remainder once, to the named worker', async () => {
+    // Prepare: a five-part copy on worker 0, asked to move to worker 2, in the cloud's log.
+    const dynamodb = new DynamoDBClient({
+      endpoint: cloud.endpoints.dynamodb,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const log = new DynamoReplicationLog(
+      DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      cloud.ref('ReplicationTable'),
+    );
+    const partSize = 10;
+    await log.createJob({
+      id: 'rremainder',
+      source: { vault: 'imported', prefix: '' },
+      destination: { vault: 'mirror', prefix: '' },
+      deleteExtraneous: false,
+      rebalance: false,
+      state: 'running',
+      planned: true,
+      round: 1,
+      restarts: 0,
+      migrations: 0,
+      partSize,
+      startedAt: new Date().toISOString(),
+    });
+    const task = {
+      jobId: 'rremainder',
+      id: 'tremainder',
+      kind: 'copy' as const,
+      key: 'k',
+      destinationKey: 'k',
+      size: 50,
+      modifiedAt: 0,
+      state: 'pending' as const,
+      attempts: 0,
+      round: 0,
+      partsDone: 0,
+      etags: {},
+      bytesCopied: 0,
+    };
+    await log.putTasks([task]);
+    await log.markDispatched(task, { attempt: 1, round: 1, worker: 0, keepSource: false });
+    const base = { jobId: 'rremainder', taskId: 'tremainder', attempt: 1, worker: 0, at: 0 };
+    await log.applyStatus({ ...base, type: 'started' }, partSize);
+    assert.ok(await log.requestStop('rremainder', 'tremainder', 2));
+    const checkpoints: TaskStatus[] = [1, 2].map((part) => ({
+      ...base,
+      type: 'part',
+      part,
+      uploadId: 'u1',
+      etag: `e${part}`,
+    }));
+    const stop: TaskStatus = { ...base, type: 'stopped', part: 2, uploadId: 'u1', etag: 'e2' };
+    const sent: Array<{ worker: number; message: TaskMessage }> = [];
+    const deps = {
+      log,
+      logger: silentLogger,
+      queues: {
+        count: 4,
+        send: async (worker: number, messages: TaskMessage[]) => {
+          for (const message of messages) sent.push({ worker, message });
+        },
+      },
+    };
+
+    // Act: part 1's checkpoint; the stop twice at once, before part 2's checkpoint (reordered:
+    // the stop carries its ETag); then part 2's, and the stop once more, late.
+    await recordStatusOnce(deps, checkpoints[0] as TaskStatus);
+    await Promise.all([recordStatusOnce(deps, stop), recordStatusOnce(deps, stop)]);
+    for (const s of [checkpoints[1] as TaskStatus, stop, ...checkpoints])
+      await recordStatusOnce(deps, s);
+
+    // Assess
+    const after = await log.getTask('rremainder', 'tremainder');
+    const job = await log.getJob('rremainder');
+    dynamodb.destroy();
+    assert.deepEqual(sent, [
+      { worker: 2, message: { jobId: 'rremainder', taskId: 'tremainder', attempt: 2 } },
+    ]);
+    assert.equal(after?.state, 'queued');
+    assert.equal(after?.attempts, 2);
+    assert.equal(after?.sourceWorker, 0);
+    assert.equal(after?.destinationWorker, 2);
+    assert.equal(after?.partsDone, 2);
+    assert.deepEqual(after?.etags, { 1: 'e1', 2: 'e2' });
+    assert.equal(job?.migrations, 1);
   });
 });

@@ -385,8 +385,10 @@ export class DynamoReplicationLog implements ReplicationLog {
           { '#error': 'error' },
         );
       case 'stopped': {
+        // With the last part's ETag, so the stop alone, whatever order the statuses come in,
+        // gives the next worker every checkpoint it resumes after (migration.ts sends it then).
         if (s.part !== undefined && s.part > 0 && s.uploadId)
-          await checkpoint(s.part, undefined, s.uploadId);
+          await checkpoint(s.part, s.etag, s.uploadId);
         // Stopped at its deadline, not asked: the controller picks where the rest goes.
         return update(`SET #state = :stopped${s.error ? ' REMOVE migrateTo' : ''}`, ofThisAttempt, {
           ...live,

@@ -128,7 +128,12 @@ export function wireReplicationWorker(rt: Runtime): Omit<WorkerDeps, 'remainingM
   };
 }
 
-/** The status queue's consumer. */
+/** The status queue's consumer, which also sends a migrated copy's remainder. */
 export function wireReplicationStatusLog(rt: Runtime): StatusLogDeps {
-  return { log: wireLog(rt), logger: rt.log };
+  const config = loadConfig(rt.env, ['replicationWorkerQueueUrls']);
+  return {
+    log: wireLog(rt),
+    queues: new SqsWorkerQueues(rt.clients.sqs, config.replicationWorkerQueueUrls),
+    logger: rt.log,
+  };
 }

@@ -1,0 +1,74 @@
+/**
+ * Migration (seed 004, the first page): a copy asked to move stops at its next part boundary,
+ * its worker reports `stopped` with the parts done, and the remainder of the same upload goes to
+ * the next worker. The remainder leaves as soon as that status is logged, from the status log's
+ * consumer (status-log.ts), rather than at the controller's next look after its pause; the
+ * controller still sends it when the consumer did not (it died after logging, or the stop was
+ * the worker's own, at its deadline, where the controller picks the next worker).
+ *
+ * Exactly one sender wins: both send the remainder as attempt `stopped attempt + 1` through the
+ * log's conditional `markDispatched` (the task's attempts are the migration's generation), and
+ * only the one whose write changed the log sends. A `stopped` delivered twice, or after the
+ * remainder left, finds the attempts already raised and sends nothing.
+ */
+import type { Logger } from '../log.ts';
+import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import type { TaskStatus } from './status.ts';
+import type { ReplicationTask } from './task.ts';
+
+export interface RemainderDeps {
+  log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'markDispatched' | 'countJob'>;
+  queues: WorkerQueues;
+  logger: Logger;
+}
+
+/** Whether the log holds the ETag of each of parts 1..partsDone, which the next worker resumes after. */
+function checkpointsWhole(task: ReplicationTask): boolean {
+  for (let part = 1; part <= task.partsDone; part++)
+    if (task.etags[String(part)] === undefined) return false;
+  return true;
+}
+
+/**
+ * After a `stopped` status is logged: sends the remainder of a task asked to move to the worker
+ * named for it, unless someone sent it already. Running it twice, or on a stale status, sends
+ * nothing more.
+ * @returns whether this call sent the remainder.
+ */
+export async function sendRemainderOnce(deps: RemainderDeps, status: TaskStatus): Promise<boolean> {
+  if (status.type !== 'stopped') return false;
+  const [job, task] = await Promise.all([
+    deps.log.getJob(status.jobId),
+    deps.log.getTask(status.jobId, status.taskId),
+  ]);
+  if (job?.state !== 'running' || !task) return false;
+  // Already sent (attempts raised), or this status is not the one that stopped the task.
+  if (task.state !== 'stopped' || task.attempts !== status.attempt) return false;
+  // Stopped at its deadline, not asked: the controller picks the least loaded other worker.
+  const to = task.migrateTo;
+  if (to === undefined || to < 0 || to >= deps.queues.count) return false;
+  // A checkpoint not logged yet (its `part` status still on its way) would be written again by
+  // the next worker: the controller sends it once its pause is over.
+  if (!checkpointsWhole(task)) return false;
+  const attempt = task.attempts + 1;
+  const won = await deps.log.markDispatched(task, {
+    attempt,
+    round: job.round,
+    worker: to,
+    keepSource: true,
+  });
+  if (!won) return false;
+  // The count is for the API to show; the message is what the pause waits for: both at once.
+  await Promise.all([
+    deps.log.countJob(job.id, 'migrations'),
+    deps.queues.send(to, [{ jobId: job.id, taskId: task.id, attempt }]),
+  ]);
+  deps.logger.info('replication remainder sent', {
+    jobId: job.id,
+    taskId: task.id,
+    to,
+    attempt,
+    after: task.partsDone,
+  });
+  return true;
+}

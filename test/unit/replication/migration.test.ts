@@ -1,0 +1,184 @@
+/**
+ * Migration's remainder (shared/replication/migration.ts): sent once the `stopped` status is
+ * logged, by whoever wins the task's conditional dispatch. The fake log keeps the DynamoDB
+ * adapter's condition on `markDispatched` (attempts still `attempt - 1`, not done); the same
+ * protocol runs on the local cloud's DynamoDB in test/integration/replication.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { silentLogger } from '../../../shared/log.ts';
+import type { ReplicationJob } from '../../../shared/replication/job.ts';
+import { type RemainderDeps, sendRemainderOnce } from '../../../shared/replication/migration.ts';
+import type { TaskMessage, TaskStatus } from '../../../shared/replication/status.ts';
+import type { ReplicationTask } from '../../../shared/replication/task.ts';
+
+const JOB: ReplicationJob = {
+  id: 'rjob',
+  source: { vault: 'a', prefix: '' },
+  destination: { vault: 'b', prefix: '' },
+  deleteExtraneous: false,
+  rebalance: false,
+  state: 'running',
+  planned: true,
+  round: 1,
+  restarts: 0,
+  migrations: 0,
+  partSize: 10,
+  startedAt: '2026-01-01T00:00:00.000Z',
+};
+
+/** A five-part copy stopped by worker 0 after parts 1..2 (attempt 1), asked to move to worker 3. */
+const stoppedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask => ({
+  jobId: 'rjob',
+  id: 'tbig',
+  kind: 'copy',
+  key: 'big',
+  destinationKey: 'big',
+  size: 50,
+  modifiedAt: 0,
+  sourceWorker: 0,
+  destinationWorker: 0,
+  state: 'stopped',
+  attempts: 1,
+  round: 1,
+  partsDone: 2,
+  uploadId: 'u1',
+  etags: { 1: 'e1', 2: 'e2' },
+  bytesCopied: 20,
+  migrateTo: 3,
+  ...fields,
+});
+
+const stopped: TaskStatus = {
+  jobId: 'rjob',
+  taskId: 'tbig',
+  attempt: 1,
+  worker: 0,
+  type: 'stopped',
+  at: 0,
+  uploadId: 'u1',
+  part: 2,
+  etag: 'e2',
+};
+
+/** The log's part that the remainder touches, with the DynamoDB adapter's conditions. */
+function world(task: ReplicationTask) {
+  const job = { ...JOB };
+  const sent: Array<{ worker: number; message: TaskMessage }> = [];
+  const deps: RemainderDeps = {
+    log: {
+      getJob: async () => ({ ...job }),
+      getTask: async () => structuredClone(task),
+      // Read, then written after a turn of the event loop: two callers both read first.
+      markDispatched: async (_t, f) => {
+        await new Promise((r) => setImmediate(r));
+        if (task.attempts !== f.attempt - 1 || task.state === 'done') return false;
+        Object.assign(task, {
+          attempts: f.attempt,
+          round: f.round,
+          state: 'queued',
+          destinationWorker: f.worker,
+          sourceWorker: f.keepSource ? (task.sourceWorker ?? f.worker) : f.worker,
+        });
+        delete task.migrateTo;
+        return true;
+      },
+      countJob: async () => {
+        job.migrations += 1;
+        return { ...job };
+      },
+    },
+    queues: {
+      count: 4,
+      send: async (worker, messages) => {
+        for (const message of messages) sent.push({ worker, message });
+      },
+    },
+    logger: silentLogger,
+  };
+  return { deps, sent, task, job };
+}
+
+test('a stopped status delivered twice, at once and again later, sends one remainder', async () => {
+  // Prepare
+  const w = world(stoppedTask());
+
+  // Act
+  const first = await Promise.all([
+    sendRemainderOnce(w.deps, stopped),
+    sendRemainderOnce(w.deps, stopped),
+  ]);
+  const later = await sendRemainderOnce(w.deps, stopped);
+
+  // Assess
+  assert.deepEqual(first.filter(Boolean).length, 1);
+  assert.equal(later, false);
+  assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 2 } }]);
+  assert.equal(w.job.migrations, 1);
+  assert.equal(w.task.sourceWorker, 0);
+  assert.equal(w.task.destinationWorker, 3);
+});
+
+test('a stopped status that comes after the remainder left, or after the copy resumed, sends nothing', async () => {
+  for (const fields of [
+    { state: 'queued', attempts: 2, destinationWorker: 3 },
+    { state: 'running', attempts: 2, destinationWorker: 3, partsDone: 3 },
+    { state: 'done', attempts: 2, destinationWorker: 3, partsDone: 5 },
+  ] as const) {
+    // Prepare
+    const w = world(stoppedTask({ ...fields, migrateTo: undefined }));
+
+    // Act
+    const sentNow = await sendRemainderOnce(w.deps, stopped);
+
+    // Assess
+    assert.equal(sentNow, false, fields.state);
+    assert.deepEqual(w.sent, [], fields.state);
+  }
+});
+
+test('the controller and the status log racing for the remainder send it once', async () => {
+  // Prepare: the controller's dispatch of the same stopped task, through the same write.
+  const w = world(stoppedTask());
+  const controller = async () => {
+    const won = await w.deps.log.markDispatched(w.task, {
+      attempt: 2,
+      round: 1,
+      worker: 3,
+      keepSource: true,
+    });
+    if (won) await w.deps.queues.send(3, [{ jobId: 'rjob', taskId: 'tbig', attempt: 2 }]);
+    return won;
+  };
+
+  // Act
+  const [byController, byLog] = await Promise.all([
+    controller(),
+    sendRemainderOnce(w.deps, stopped),
+  ]);
+
+  // Assess
+  assert.equal(Number(byController) + Number(byLog), 1);
+  assert.equal(w.sent.length, 1);
+});
+
+test('a stop at the deadline, a checkpoint not logged yet, or an ended job is left to the controller', async () => {
+  const cases: Array<[string, ReplicationTask, Partial<ReplicationJob>]> = [
+    ['deadline', stoppedTask({ migrateTo: undefined }), {}],
+    ['gap', stoppedTask({ etags: { 2: 'e2' } }), {}],
+    ['cancelled', stoppedTask(), { state: 'cancelled' }],
+  ];
+  for (const [name, task, jobFields] of cases) {
+    // Prepare
+    const w = world(task);
+    Object.assign(w.job, jobFields);
+
+    // Act
+    const sentNow = await sendRemainderOnce(w.deps, stopped);
+
+    // Assess
+    assert.equal(sentNow, false, name);
+    assert.deepEqual(w.sent, [], name);
+    assert.equal(w.task.attempts, 1, name);
+  }
+});
