@@ -250,6 +250,13 @@ Object.assign(GRANTS, {
     logs: LOGS,
     ReplicationStatusQueue: CONSUMES,
     ReplicationTable: 'dynamodb:GetItem dynamodb:UpdateItem',
+    // A migrated copy's remainder, sent as soon as its stop is logged (migration.ts).
+    ...Object.fromEntries(
+      Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
+        `ReplicationWorker${i}Queue`,
+        'sqs:SendMessage',
+      ]),
+    ),
   },
   ReplicationControllerRole: {
     logs: LOGS,
