@@ -23,29 +23,32 @@ import { revisionTime, type UnitStatus } from './revision.ts';
 export const SUPERSEDED_GRACE_MS = 5000;
 
 /**
- * How long a unit trusts the vault's current topology it read. Shorter than the grace, so a
- * revision begun after the grace reaches a unit whose view was read after the switch: a view
- * read before it has expired by then (a write begun at `since + grace` arrives later still).
+ * How long a unit trusts the vault's current topology it read, for a message naming that
+ * topology. Shorter than the grace, so such a message is never wrongly taken: a view read
+ * before a switch is used less than TOPOLOGY_VIEW_MS after it, when any revision that reaches
+ * the unit began within the grace and is taken anyway. A message naming another topology is
+ * judged on a fresh read: a stale view must not refuse a write under a topology that just
+ * became current.
  */
 export const TOPOLOGY_VIEW_MS = 1000;
 
+/** A vault's current topology id and since when (epoch ms). */
+export type TopologyNow = { id?: string; since?: number };
+
 /**
- * `read` (a vault's current topology) remembered for TOPOLOGY_VIEW_MS per vault: a unit takes
- * one message per write, and read the vault record afresh for each. Concurrent asks share one
- * read; a failed read is not remembered.
+ * `read` (a vault's current topology) remembered for TOPOLOGY_VIEW_MS per vault, unless asked
+ * `fresh` (which renews it): a unit takes one message per write, and read the vault record
+ * for each. Concurrent asks share one read; a failed read is not remembered.
  */
 export function topologyView(
   clock: Clock,
-  read: (vault: string) => Promise<{ id?: string; since?: number }>,
-): (vault: string) => Promise<{ id?: string; since?: number }> {
-  const views = new Map<
-    string,
-    { until: number; view: Promise<{ id?: string; since?: number }> }
-  >();
-  return (vault) => {
+  read: (vault: string) => Promise<TopologyNow>,
+): (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow> {
+  const views = new Map<string, { until: number; view: Promise<TopologyNow> }>();
+  return (vault, options) => {
     const now = clock.now();
     const held = views.get(vault);
-    if (held && held.until > now) return held.view;
+    if (held && held.until > now && !options?.fresh) return held.view;
     const view = read(vault);
     views.set(vault, { until: now + TOPOLOGY_VIEW_MS, view });
     view.catch(() => {
@@ -75,22 +78,29 @@ export interface UnitDeps {
    * (`topologyView`); without it, the
    * unit does not check the topology a message was written under.
    */
-  currentTopology?: (vault: string) => Promise<{ id?: string; since?: number }>;
+  currentTopology?: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
 }
 
 /** Why a message's revision may not be stored under the topology it names, if it may not. */
 async function supersededBy(
   deps: UnitDeps,
   message: UnitMessage,
-  current: Map<string, Promise<{ id?: string; since?: number }>>,
+  current: Map<string, Promise<TopologyNow>>,
 ): Promise<string | undefined> {
-  if (!deps.currentTopology) return undefined;
-  let read = current.get(message.vault);
-  if (!read) {
-    read = deps.currentTopology(message.vault);
-    current.set(message.vault, read);
-  }
-  const now = await read;
+  const currentTopology = deps.currentTopology;
+  if (!currentTopology) return undefined;
+  const viewOf = (fresh: boolean) => {
+    let read = current.get(message.vault);
+    if (!read || fresh) {
+      read = currentTopology(message.vault, { fresh });
+      current.set(message.vault, read);
+    }
+    return read;
+  };
+  let now = await viewOf(false);
+  if (now.id === undefined || message.topology === now.id) return undefined;
+  // Another topology than the one this unit saw: only a fresh read may refuse it.
+  now = await viewOf(true);
   if (now.id === undefined || message.topology === now.id) return undefined;
   // A revision begun before the switch (plus the writers' cache time) finishes where it began.
   if (revisionTime(message.revision) <= (now.since ?? 0) + SUPERSEDED_GRACE_MS) return undefined;

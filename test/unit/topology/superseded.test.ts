@@ -4,7 +4,13 @@ import { s3Crc32 } from '../../../shared/codec/slice-header.ts';
 import { formatSliceName } from '../../../shared/codec/slice-name.ts';
 import type { UnitMessage } from '../../../shared/store/multicast.ts';
 import { newRevisionId, type UnitStatus } from '../../../shared/store/revision.ts';
-import { SUPERSEDED_GRACE_MS, storeSlicesOnce, type UnitDeps } from '../../../shared/store/unit.ts';
+import {
+  SUPERSEDED_GRACE_MS,
+  storeSlicesOnce,
+  topologyView,
+  type UnitDeps,
+} from '../../../shared/store/unit.ts';
+import { ManualClock } from '../../helpers/clock.ts';
 import { MemorySliceStore } from '../../helpers/memory/index.ts';
 
 const OLD = 'a'.repeat(64);
@@ -12,7 +18,11 @@ const NEW = 'b'.repeat(64);
 const SWITCHED_AT = Date.parse('2026-12-01T00:00:00Z');
 
 /** A claim-check message for unit 1, written under `topology`, whose revision began at `at`. */
-async function world(topology: string, at: number) {
+async function world(
+  topology: string,
+  at: number,
+  currentTopology: UnitDeps['currentTopology'] = async () => ({ id: NEW, since: SWITCHED_AT }),
+) {
   const revision = newRevisionId(at);
   const bytes = new Uint8Array(10).fill(1);
   const name = formatSliceName({
@@ -46,7 +56,7 @@ async function world(topology: string, at: number) {
     foreign: () => {},
     conflict: () => {},
     // The unit missed the vote: it learns the current topology from the vault.
-    currentTopology: async () => ({ id: NEW, since: SWITCHED_AT }),
+    currentTopology,
   };
   await storeSlicesOnce(deps, [{ message, attributeAddress: 'vault/vlt' }]);
   return sent;
@@ -70,4 +80,25 @@ test('writes under the current id are stored, and a write begun before the switc
   // Assess
   assert.equal(current[0]?.ok, true);
   assert.equal(begunBefore[0]?.ok, true);
+});
+
+test('a unit whose remembered view still shows the old topology stores a write under the new one: it reads afresh before refusing', async () => {
+  // Prepare: the view was read just before the switch, and is still within its second.
+  const clock = new ManualClock(SWITCHED_AT - 100);
+  let vault = { id: OLD, since: SWITCHED_AT - 3_600_000 };
+  const reads: string[] = [];
+  const view = topologyView(clock, async () => {
+    reads.push(vault.id);
+    return vault;
+  });
+  await view('vlt');
+  vault = { id: NEW, since: SWITCHED_AT };
+  clock.advance(200);
+
+  // Act
+  const sent = await world(NEW, SWITCHED_AT + 150, view);
+
+  // Assess
+  assert.equal(sent[0]?.ok, true, sent[0]?.reason);
+  assert.deepEqual(reads, [OLD, NEW], 'the refusal was checked on a fresh read');
 });
