@@ -87,6 +87,7 @@ export {
 export {
   applyProposal,
   ensureTopology,
+  ORPHAN_SLOT_MS,
   type ProposeResult,
   proposeChange,
   type TopologyDeps,

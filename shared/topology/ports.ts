@@ -136,9 +136,11 @@ export interface TopologyStore {
    * proposal keeps its state), then frees its parent's open slot if the slot is still this
    * proposal's. Votes count only while open, so an expired proposal can no longer win. A slot
    * a decided proposal still holds (a settle or expire that stopped between its two writes) is
-   * freed too. Idempotent. @returns whether this call expired it.
+   * freed too. With no record of `id` stored, `parent`'s slot is freed if `id` holds it: an
+   * opener that died between taking the slot and storing its record. Idempotent.
+   * @returns whether this call expired it.
    */
-  expire(vault: string, id: string): Promise<boolean>;
+  expire(vault: string, id: string, parent?: string | null): Promise<boolean>;
   /** The vault's current topology id, read afresh. @throws VaultNotFoundError */
   current(vault: string): Promise<CurrentTopology>;
   /**

@@ -176,12 +176,27 @@ async function expireBlocking(
   parent: ProposalRecord,
   id: string,
 ): Promise<void> {
-  const blocking = await deps.topologies.get(parent.vault, id);
+  let blocking = await deps.topologies.get(parent.vault, id);
+  if (blocking === undefined) {
+    // A slot with no record: its opener stores the record right after taking the slot, so
+    // one still missing a moment later belongs to an opener that died in between (its caller
+    // got no proposal id). Its slot is freed; at worst a slow opener's proposal and the next
+    // one both stay open, and the conditional switch still lets only one of them win.
+    await deps.clock.sleep(ORPHAN_SLOT_MS);
+    blocking = await deps.topologies.get(parent.vault, id);
+    if (blocking === undefined) {
+      await deps.topologies.expire(parent.vault, id, parent.id);
+      return;
+    }
+  }
   const mayWin =
-    blocking?.state === 'open' && whyExpired(blocking, parent, deps.clock.now()) === undefined;
-  if (blocking === undefined || mayWin) throw await conflictWith(deps, parent.vault, id);
+    blocking.state === 'open' && whyExpired(blocking, parent, deps.clock.now()) === undefined;
+  if (mayWin) throw await conflictWith(deps, parent.vault, id);
   await deps.topologies.expire(parent.vault, id);
 }
+
+/** How long a slot may name a proposal with no stored record before it counts as orphaned. */
+export const ORPHAN_SLOT_MS = 2000;
 
 /** The 409 for open proposal `id`, with when it expires when it is stored. */
 async function conflictWith(

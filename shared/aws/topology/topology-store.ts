@@ -190,7 +190,7 @@ export class DynamoTopologyStore implements TopologyStore {
     await this.freeSlot(vault, JSON.parse(String(out.Attributes.doc)).parent, id);
   }
 
-  async expire(vault: string, id: string): Promise<boolean> {
+  async expire(vault: string, id: string, parent?: string | null): Promise<boolean> {
     const out = await ifCondition(
       this.db.send(
         new UpdateCommand({
@@ -207,6 +207,7 @@ export class DynamoTopologyStore implements TopologyStore {
     );
     const record = out?.Attributes ? toRecord(out.Attributes) : await this.get(vault, id);
     if (record && record.state !== 'open') await this.freeSlot(vault, record.topology.parent, id);
+    else if (!record && parent !== undefined) await this.freeSlot(vault, parent, id);
     return out !== undefined;
   }
 

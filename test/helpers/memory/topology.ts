@@ -49,7 +49,8 @@ export class MemoryTopologyStore implements TopologyStore {
 
   async vote(vault: string, id: string, unit: number) {
     const r = this.records.get(this.key(vault, id));
-    if (r?.state === 'open' && !r.votes.includes(unit)) r.votes = [...r.votes, unit].sort();
+    if (r?.state === 'open' && !r.votes.includes(unit))
+      r.votes = [...r.votes, unit].sort((a, b) => a - b);
     return this.get(vault, id);
   }
 
@@ -66,9 +67,13 @@ export class MemoryTopologyStore implements TopologyStore {
     if (state !== 'superseded' && this.open_.get(slot) === id) this.open_.delete(slot);
   }
 
-  async expire(vault: string, id: string) {
+  async expire(vault: string, id: string, parent?: string | null) {
     const r = this.records.get(this.key(vault, id));
-    if (!r) return false;
+    if (!r) {
+      const slot = `${vault}/${parent}`;
+      if (parent !== undefined && this.open_.get(slot) === id) this.open_.delete(slot);
+      return false;
+    }
     const expired = r.state === 'open';
     if (expired) r.state = 'expired';
     const slot = `${vault}/${r.topology.parent}`;

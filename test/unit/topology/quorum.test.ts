@@ -6,8 +6,10 @@ import type { Vault, VaultStore } from '../../../shared/store/index.ts';
 import {
   applyProposal,
   canonicalJson,
+  ORPHAN_SLOT_MS,
   PROPOSAL_TTL_MS,
   type ProposalMessage,
+  type ProposalRecord,
   parseTopologyChange,
   proposeChange,
   type TopologyDeps,
@@ -390,4 +392,70 @@ test('a vote on a proposal past its TTL expires it instead of counting', async (
   assert.equal(stored?.state, 'expired');
   assert.deepEqual(stored?.votes, [0, 1, 2, 3]);
   assert.equal((await topologies.current('photos')).id, proposal.topology.parent);
+});
+
+/** The first proposal's opener dies between taking the slot and storing its record. */
+async function orphanedSlot(w: ReturnType<typeof world>) {
+  const put = w.topologies.put.bind(w.topologies);
+  let lost: ProposalRecord | undefined;
+  w.topologies.put = async (record) => {
+    if (record.state === 'open' && lost === undefined) {
+      lost = record;
+      throw new Error('the api died here');
+    }
+    return put(record);
+  };
+  await assert.rejects(
+    proposeChange(w.deps, 'photos', parseTopologyChange({ replace: { unit: 3, with: 7 } })),
+    /the api died here/,
+  );
+  return lost as ProposalRecord;
+}
+
+/** Runs `p`, moving the manual clock on by `ms` once it sleeps. */
+async function pastSleep<T>(clock: ManualClock, ms: number, p: Promise<T>): Promise<T> {
+  const settled = p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setImmediate(r));
+    clock.advance(ms);
+  }
+  const out = await settled;
+  if ('error' in out) throw out.error;
+  return out.value;
+}
+
+test('a slot left by an opener that died before storing its proposal is freed for the next proposal after ORPHAN_SLOT_MS', async () => {
+  // Prepare
+  const w = world();
+  const orphan = await orphanedSlot(w);
+
+  // Act
+  const { proposal } = await pastSleep(
+    w.clock,
+    ORPHAN_SLOT_MS,
+    proposeChange(w.deps, 'photos', parseTopologyChange({ drain: 1 })),
+  );
+
+  // Assess
+  assert.notEqual(proposal.id, orphan.id);
+  assert.equal((await w.topologies.get('photos', proposal.id))?.state, 'open');
+  assert.equal(await w.topologies.get('photos', orphan.id), undefined);
+});
+
+test('a slot whose record appears within ORPHAN_SLOT_MS belongs to a slow opener: its young proposal still refuses another', async () => {
+  // Prepare
+  const w = world();
+  const orphan = await orphanedSlot(w);
+  const next = proposeChange(w.deps, 'photos', parseTopologyChange({ drain: 1 }));
+  await new Promise((r) => setImmediate(r));
+  await w.topologies.put(orphan);
+
+  // Act and assess
+  await assert.rejects(
+    pastSleep(w.clock, ORPHAN_SLOT_MS, next),
+    (err: unknown) => err instanceof TopologyConflictError && err.blocking === orphan.id,
+  );
 });
