@@ -75,32 +75,35 @@ export interface UnitDeps {
   refusal?: (vault: string) => Promise<string | undefined>;
   /**
    * The vault's current topology id and since when (epoch ms), at most TOPOLOGY_VIEW_MS old
-   * (`topologyView`); without it, the
-   * unit does not check the topology a message was written under.
+   * (`topologyView`) unless asked `fresh`; without it, the unit does not check the topology a
+   * message was written under.
    */
   currentTopology?: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
 }
+
+/**
+ * Fresh reads of a vault's current topology made for one batch, by vault: a batch of several
+ * messages under an old id (right after a switch) reads the vault afresh once, not per message.
+ */
+type FreshReads = Map<string, Promise<TopologyNow>>;
 
 /** Why a message's revision may not be stored under the topology it names, if it may not. */
 async function supersededBy(
   deps: UnitDeps,
   message: UnitMessage,
-  current: Map<string, Promise<TopologyNow>>,
+  fresh: FreshReads,
 ): Promise<string | undefined> {
   const currentTopology = deps.currentTopology;
   if (!currentTopology) return undefined;
-  const viewOf = (fresh: boolean) => {
-    let read = current.get(message.vault);
-    if (!read || fresh) {
-      read = currentTopology(message.vault, { fresh });
-      current.set(message.vault, read);
-    }
-    return read;
-  };
-  let now = await viewOf(false);
+  let now = await currentTopology(message.vault);
   if (now.id === undefined || message.topology === now.id) return undefined;
   // Another topology than the one this unit saw: only a fresh read may refuse it.
-  now = await viewOf(true);
+  let read = fresh.get(message.vault);
+  if (!read) {
+    read = currentTopology(message.vault, { fresh: true });
+    fresh.set(message.vault, read);
+  }
+  now = await read;
   if (now.id === undefined || message.topology === now.id) return undefined;
   // A revision begun before the switch (plus the writers' cache time) finishes where it began.
   if (revisionTime(message.revision) <= (now.since ?? 0) + SUPERSEDED_GRACE_MS) return undefined;
@@ -179,7 +182,7 @@ export interface UnitOutcome {
 async function statusesOf(
   deps: UnitDeps,
   delivery: UnitDelivery,
-  current: Map<string, Promise<{ id?: string; since?: number }>>,
+  fresh: FreshReads,
 ): Promise<UnitStatus[] | undefined> {
   const { message, attributeAddress } = delivery;
   const address = attributeAddress ?? message.address;
@@ -202,7 +205,7 @@ async function statusesOf(
   // topology: this unit's slices of it are refused, with why.
   const refused =
     mine.length > 0
-      ? ((await deps.refusal?.(message.vault)) ?? (await supersededBy(deps, message, current)))
+      ? ((await deps.refusal?.(message.vault)) ?? (await supersededBy(deps, message, fresh)))
       : undefined;
   if (refused !== undefined)
     return mine.map((s) => ({
@@ -227,9 +230,8 @@ export async function storeSlicesOnce(
   deps: UnitDeps,
   deliveries: UnitDelivery[],
 ): Promise<PromiseSettledResult<UnitOutcome>[]> {
-  // One read of each vault's current topology per batch.
-  const current = new Map<string, Promise<{ id?: string; since?: number }>>();
-  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d, current)));
+  const fresh: FreshReads = new Map();
+  const stored = await Promise.allSettled(deliveries.map((d) => statusesOf(deps, d, fresh)));
   const byAddress = new Map<string, UnitStatus[]>();
   stored.forEach((r, i) => {
     if (r.status !== 'fulfilled' || !r.value?.length) return;

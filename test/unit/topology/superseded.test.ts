@@ -17,32 +17,39 @@ const OLD = 'a'.repeat(64);
 const NEW = 'b'.repeat(64);
 const SWITCHED_AT = Date.parse('2026-12-01T00:00:00Z');
 
-/** A claim-check message for unit 1, written under `topology`, whose revision began at `at`. */
+/**
+ * A batch of `segments` claim-check messages for unit 1 (one per segment), written under
+ * `topology`, whose revision began at `at`.
+ */
 async function world(
   topology: string,
   at: number,
   currentTopology: UnitDeps['currentTopology'] = async () => ({ id: NEW, since: SWITCHED_AT }),
+  segments = 1,
 ) {
   const revision = newRevisionId(at);
   const bytes = new Uint8Array(10).fill(1);
-  const name = formatSliceName({
-    vault: 'vlt',
-    objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
-    revision,
-    segment: 0,
-    pillar: 1,
-  });
   const slices = new MemorySliceStore(3);
-  await slices.put(1, name, bytes, s3Crc32(bytes));
-  const message: UnitMessage = {
-    v: 1,
-    vault: 'vlt',
-    address: 'vault/vlt',
-    revision,
-    segment: 0,
-    topology,
-    slices: [{ pillar: 1, unit: 1, name, crc32: s3Crc32(bytes), size: bytes.length }],
-  };
+  const messages: UnitMessage[] = [];
+  for (let segment = 0; segment < segments; segment++) {
+    const name = formatSliceName({
+      vault: 'vlt',
+      objectId: 'AAAAAAAAAAAAAAAAAAAAAA',
+      revision,
+      segment,
+      pillar: 1,
+    });
+    await slices.put(1, name, bytes, s3Crc32(bytes));
+    messages.push({
+      v: 1,
+      vault: 'vlt',
+      address: 'vault/vlt',
+      revision,
+      segment,
+      topology,
+      slices: [{ pillar: 1, unit: 1, name, crc32: s3Crc32(bytes), size: bytes.length }],
+    });
+  }
   const sent: UnitStatus[] = [];
   const deps: UnitDeps = {
     unit: 1,
@@ -58,7 +65,10 @@ async function world(
     // The unit missed the vote: it learns the current topology from the vault.
     currentTopology,
   };
-  await storeSlicesOnce(deps, [{ message, attributeAddress: 'vault/vlt' }]);
+  await storeSlicesOnce(
+    deps,
+    messages.map((message) => ({ message, attributeAddress: 'vault/vlt' })),
+  );
   return sent;
 }
 
@@ -101,4 +111,29 @@ test('a unit whose remembered view still shows the old topology stores a write u
   // Assess
   assert.equal(sent[0]?.ok, true, sent[0]?.reason);
   assert.deepEqual(reads, [OLD, NEW], 'the refusal was checked on a fresh read');
+});
+
+test('a batch of several messages under the superseded id reads the vault afresh once, not per message', async () => {
+  // Prepare: the unit's view is current (it shows the new topology).
+  const clock = new ManualClock(SWITCHED_AT + 60_000);
+  const reads: string[] = [];
+  const view = topologyView(clock, async () => {
+    reads.push(NEW);
+    return { id: NEW, since: SWITCHED_AT };
+  });
+  await view('vlt');
+
+  // Act
+  const sent = await world(OLD, SWITCHED_AT + 30_000, view, 3);
+
+  // Assess
+  assert.deepEqual(
+    sent.map((s) => [s.segment, s.ok]),
+    [
+      [0, false],
+      [1, false],
+      [2, false],
+    ],
+  );
+  assert.equal(reads.length, 2, 'the remembered read, then one fresh read for the whole batch');
 });
