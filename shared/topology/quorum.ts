@@ -143,7 +143,8 @@ export async function proposeChange(
     await expireBlocking(deps, current, open);
     const again = await deps.topologies.open(proposal);
     // Another caller opened one in between: it is as young as this one, so it may still win.
-    if (again !== undefined) throw await conflictWith(deps, vault, again);
+    if (again !== undefined)
+      throw conflictWith(vault, again, await deps.topologies.get(vault, again));
   }
   const voters = unitNumbers(current.topology);
   const message: ProposalMessage = {
@@ -191,20 +192,19 @@ async function expireBlocking(
   }
   const mayWin =
     blocking.state === 'open' && whyExpired(blocking, parent, deps.clock.now()) === undefined;
-  if (mayWin) throw await conflictWith(deps, parent.vault, id);
+  if (mayWin) throw conflictWith(parent.vault, id, blocking);
   await deps.topologies.expire(parent.vault, id);
 }
 
 /** How long a slot may name a proposal with no stored record before it counts as orphaned. */
 export const ORPHAN_SLOT_MS = 2000;
 
-/** The 409 for open proposal `id`, with when it expires when it is stored. */
-async function conflictWith(
-  deps: Pick<TopologyDeps, 'topologies'>,
+/** The 409 for open proposal `id`, with when it expires when its record (`blocking`) is known. */
+function conflictWith(
   vault: string,
   id: string,
-): Promise<TopologyConflictError> {
-  const blocking = await deps.topologies.get(vault, id);
+  blocking: ProposalRecord | undefined,
+): TopologyConflictError {
   const expiresAt = blocking && new Date(proposalExpiresAt(blocking));
   return new TopologyConflictError(vault, id, 'proposal', expiresAt);
 }
