@@ -5,6 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbEngine, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
@@ -173,6 +176,37 @@ export async function startEngineCloud(
       dynamodb.destroy();
       await cloud.stop();
       await dir.remove();
+    },
+  };
+}
+
+/** SDK clients on a local cloud's endpoints, as a test reaches past the API with them. */
+export interface CloudClients {
+  s3: S3Client;
+  sns: SNSClient;
+  sqs: SQSClient;
+  /** Drops undefined attributes, as the functions' own document client does. */
+  documents: DynamoDBDocumentClient;
+  destroy(): void;
+}
+
+export function cloudClients(cloud: LocalCloud): CloudClients {
+  const config = { region: cloud.service.region, credentials: LOCAL_CREDENTIALS };
+  const s3 = new S3Client({ ...config, endpoint: cloud.endpoints.s3, forcePathStyle: true });
+  const sns = new SNSClient({ ...config, endpoint: cloud.endpoints.sns });
+  const sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  const documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return {
+    s3,
+    sns,
+    sqs,
+    documents,
+    destroy() {
+      documents.destroy();
+      for (const c of [s3, sns, sqs]) c.destroy();
     },
   };
 }

@@ -11,16 +11,18 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
+  type CloudClients,
+  cloudClients,
   createVault,
   eventually,
   PROJECT_ROOT,
@@ -42,6 +44,7 @@ describe('scan states on the local cloud', () => {
   let cloud: LocalCloud;
   let sqs: SQSClient;
   let sns: SNSClient;
+  let clients: CloudClients;
   let topicInbox: string;
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
   const put = (key: string, body: Uint8Array) =>
@@ -96,12 +99,8 @@ describe('scan states on the local cloud', () => {
   before(async () => {
     dir = await tempDir('dsn-scan');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
-    const config = {
-      region: cloud.service.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    };
-    sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
-    sns = new SNSClient({ ...config, endpoint: cloud.endpoints.sns });
+    clients = cloudClients(cloud);
+    ({ sqs, sns } = clients);
     await createVault(api, { name: 'scanned', writeThreshold: 5, segmentSize: 64 * 1024 });
     // A user's queue on the vault events topic, for quarantines only.
     topicInbox = await newQueue('quarantine-watch');
@@ -122,8 +121,7 @@ describe('scan states on the local cloud', () => {
   });
 
   after(async () => {
-    sqs?.destroy();
-    sns?.destroy();
+    clients?.destroy();
     await cloud?.stop();
     await dir?.remove();
   });

@@ -8,16 +8,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
 import { SnsMulticast } from '../../shared/aws/store/multicast.ts';
@@ -31,9 +30,10 @@ import { SUPERSEDED_GRACE_MS } from '../../shared/store/unit.ts';
 import type { Vault } from '../../shared/store/vault.ts';
 import { writeObject } from '../../shared/store/writer.ts';
 import {
+  type CloudClients,
+  cloudClients,
   createVault,
   eventually,
-  LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   startTestCloud,
   tempDir,
@@ -60,6 +60,7 @@ let s3: S3Client;
 let sns: SNSClient;
 let sqs: SQSClient;
 let documents: DynamoDBDocumentClient;
+let clients: CloudClients;
 const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
 const view = async () => {
   const res = await api(`/vaults/${VAULT}/topology`);
@@ -161,20 +162,13 @@ const staleWriter = (stale: Vault) => {
 before(async () => {
   dir = await tempDir('dsn-topology-vote');
   cloud = await startTestCloud(PROJECT_ROOT, dir.path);
-  const config = { region: cloud.service.region, credentials: LOCAL_CREDENTIALS };
-  s3 = new S3Client({ ...config, endpoint: cloud.endpoints.s3, forcePathStyle: true });
-  sns = new SNSClient({ ...config, endpoint: cloud.endpoints.sns });
-  sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
-  documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+  clients = cloudClients(cloud);
+  ({ s3, sns, sqs, documents } = clients);
 });
 
 after(async () => {
   cloud?.invoker.slow(`unit${LATE}`, undefined);
-  documents?.destroy();
-  for (const c of [s3, sns, sqs]) c?.destroy();
+  clients?.destroy();
   await cloud?.stop();
   await dir?.remove();
 });

@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
+  type CloudClients,
+  cloudClients,
   createVault,
   eventually,
   PROJECT_ROOT,
@@ -44,6 +46,7 @@ describe('vault topologies changed by a quorum of their units', () => {
   };
 
   let s3: S3Client;
+  let clients: CloudClients;
   const keysOn = async (unit: number, prefix: string) =>
     (
       await s3.send(
@@ -97,15 +100,12 @@ describe('vault topologies changed by a quorum of their units', () => {
   before(async () => {
     dir = await tempDir('dsn-topology');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path);
-    s3 = new S3Client({
-      region: cloud.service.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      endpoint: cloud.endpoints.s3,
-      forcePathStyle: true,
-    });
+    clients = cloudClients(cloud);
+    s3 = clients.s3;
   });
 
   after(async () => {
+    clients?.destroy();
     await cloud?.stop();
     await dir?.remove();
   });

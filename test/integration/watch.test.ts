@@ -9,20 +9,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   GetQueueUrlCommand,
   ListQueuesCommand,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
+  type CloudClients,
+  cloudClients,
   createVault,
   eventually,
-  LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   startTestCloud,
   tempDir,
@@ -43,6 +43,7 @@ describe('dsn watch on the local cloud, in tmux', () => {
   let cloud: LocalCloud;
   let sqs: SQSClient;
   let documents: DynamoDBDocumentClient;
+  let clients: CloudClients;
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
   const put = async (key: string, body: string) => {
     const res = await api(`/vaults/eyes/objects/${key}`, { method: 'PUT', body });
@@ -92,11 +93,8 @@ describe('dsn watch on the local cloud, in tmux', () => {
     execFileSync('tmux', ['-V']);
     dir = await tempDir('dsn-watch');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'test');
-    const config = { region: cloud.service.region, credentials: LOCAL_CREDENTIALS };
-    sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
-    documents = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }),
-    );
+    clients = cloudClients(cloud);
+    ({ sqs, documents } = clients);
     await createVault(api, { name: 'eyes', writeThreshold: 5, segmentSize: 64 * 1024 });
   });
 
@@ -106,8 +104,7 @@ describe('dsn watch on the local cloud, in tmux', () => {
     } catch {
       // No session was left, so no server either.
     }
-    sqs?.destroy();
-    documents?.destroy();
+    clients?.destroy();
     await cloud?.stop();
     await dir?.remove();
   });
