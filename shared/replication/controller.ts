@@ -10,7 +10,9 @@ import type { Logger } from '../log.ts';
 import { type RoleDeps, withRole } from '../topology/index.ts';
 import type { ReplicationJob } from './job.ts';
 import {
+  inFlightToMove,
   leastLoaded,
+  REBALANCE_THRESHOLD,
   rebalancePair,
   remainingBytes,
   type WorkerLoad,
@@ -221,7 +223,9 @@ async function rebalanceAsHolder(
 /**
  * Rebalancing: while the most loaded worker's score passes the least loaded one's by the
  * threshold, its queued tasks (not started) go to the least loaded one, as a new attempt; the
- * message already in the first worker's queue is then stale, and dropped when it comes.
+ * message already in the first worker's queue is then stale, and dropped when it comes. When
+ * the queued ones cannot close the gap, one of its large copies in flight is asked to stop at
+ * its next part boundary, its remainder going to the least loaded worker (a migration).
  */
 async function rebalance(
   deps: ControllerDeps,
@@ -246,15 +250,28 @@ async function rebalance(
     moving.push(t);
     gap -= 2 * bytes;
   }
-  if (moving.length === 0) return;
-  pair.from.load -= moving.reduce((n, t) => n + remainingBytes(t, j.partSize), 0);
-  const moved = await send(deps, j, moving, loads, pair.to.worker);
-  deps.logger.info('replication rebalanced', {
-    jobId: j.id,
-    from: pair.from.worker,
-    to: pair.to.worker,
-    tasks: moved,
-  });
+  if (moving.length > 0) {
+    pair.from.load -= moving.reduce((n, t) => n + remainingBytes(t, j.partSize), 0);
+    const moved = await send(deps, j, moving, loads, pair.to.worker);
+    deps.logger.info('replication rebalanced', {
+      jobId: j.id,
+      from: pair.from.worker,
+      to: pair.to.worker,
+      tasks: moved,
+    });
+  }
+  if (pair.from.load === 0 || gap / pair.from.load <= REBALANCE_THRESHOLD) return;
+  const copy = inFlightToMove(tasks, pair.from.worker, gap, j.partSize);
+  if (!copy) return;
+  // Refused when the copy finished or stopped meanwhile: nothing to move then.
+  if (await deps.log.requestStop(j.id, copy.task.id, pair.to.worker))
+    deps.logger.info('replication rebalanced a copy in flight', {
+      jobId: j.id,
+      task: copy.task.id,
+      from: pair.from.worker,
+      to: pair.to.worker,
+      bytes: copy.bytes,
+    });
 }
 
 /** finalize: the job ends succeeded, or failed when a task failed for good. */

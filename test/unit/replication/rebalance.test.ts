@@ -1,0 +1,158 @@
+/**
+ * Rebalancing in the controller's dispatch step (shared/replication/controller.ts): queued
+ * tasks move off the most loaded worker first; when they cannot close the gap, a large copy in
+ * flight there is asked to stop at its next part boundary, its remainder going to the least
+ * loaded worker. The fake log keeps the DynamoDB adapter's conditions on `markDispatched` and
+ * `requestStop` (only a queued or running copy of the same attempt stops).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { systemClock } from '../../../shared/clock.ts';
+import { silentLogger } from '../../../shared/log.ts';
+import { type ControllerDeps, dispatchStep } from '../../../shared/replication/controller.ts';
+import type { ReplicationJob } from '../../../shared/replication/job.ts';
+import type { ReplicationLog } from '../../../shared/replication/ports.ts';
+import type { TaskMessage } from '../../../shared/replication/status.ts';
+import type { ReplicationTask } from '../../../shared/replication/task.ts';
+
+const PART = 10;
+
+const JOB: ReplicationJob = {
+  id: 'rjob',
+  source: { vault: 'a', prefix: '' },
+  destination: { vault: 'b', prefix: '' },
+  deleteExtraneous: false,
+  rebalance: true,
+  state: 'running',
+  planned: true,
+  round: 1,
+  restarts: 0,
+  migrations: 0,
+  partSize: PART,
+  startedAt: '2026-01-01T00:00:00.000Z',
+};
+
+const task = (id: string, fields: Partial<ReplicationTask>): ReplicationTask => ({
+  jobId: 'rjob',
+  id,
+  kind: 'copy',
+  key: id,
+  destinationKey: id,
+  size: 5,
+  modifiedAt: 0,
+  sourceWorker: 0,
+  destinationWorker: 0,
+  state: 'queued',
+  attempts: 1,
+  round: 1,
+  partsDone: 0,
+  etags: {},
+  bytesCopied: 0,
+  ...fields,
+});
+
+function world(tasks: ReplicationTask[], workers = 2) {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const sent: Array<{ worker: number; taskId: string; attempt: number }> = [];
+  const stops: Array<{ taskId: string; to: number }> = [];
+  const log: Partial<ReplicationLog> = {
+    getJob: async () => ({ ...JOB }),
+    tasks: async () => ({ tasks: [...byId.values()].map((t) => structuredClone(t)) }),
+    markDispatched: async (t, f) => {
+      const now = byId.get(t.id);
+      if (!now || now.attempts !== f.attempt - 1 || now.state === 'done') return false;
+      Object.assign(now, {
+        attempts: f.attempt,
+        round: f.round,
+        state: 'queued',
+        destinationWorker: f.worker,
+      });
+      return true;
+    },
+    requestStop: async (_job, taskId, to) => {
+      const now = byId.get(taskId);
+      if (!now || !['queued', 'running'].includes(now.state)) return false;
+      Object.assign(now, { state: 'stopping', migrateTo: to });
+      stops.push({ taskId, to });
+      return true;
+    },
+    countJob: async () => ({ ...JOB }),
+  };
+  const deps: ControllerDeps = {
+    log: log as ReplicationLog,
+    sides: () => {
+      throw new Error('not used by dispatch');
+    },
+    queues: {
+      count: workers,
+      send: async (worker: number, messages: TaskMessage[]) => {
+        for (const m of messages) sent.push({ worker, taskId: m.taskId, attempt: m.attempt });
+      },
+    },
+    clock: systemClock,
+    logger: silentLogger,
+    crash: async () => {},
+  };
+  return { deps, byId, sent, stops };
+}
+
+test('queued tasks that close the gap move, and no copy in flight is stopped', async () => {
+  // Prepare: worker 0 holds a copy of 3 parts in flight (30 left) and two queued small tasks.
+  const { deps, sent, stops } = world([
+    task('big', { size: 30, state: 'running' }),
+    task('q1', { size: 9 }),
+    task('q2', { size: 8 }),
+  ]);
+
+  // Act
+  await dispatchStep(deps, 'rjob');
+
+  // Assess: loads 47 / 0; both queued tasks go to worker 1 (47 → 30 / 17), below the threshold.
+  assert.deepEqual(sent.map((s) => `${s.taskId}->${s.worker}#${s.attempt}`).sort(), [
+    'q1->1#2',
+    'q2->1#2',
+  ]);
+  assert.deepEqual(stops, []);
+});
+
+test('when queued tasks cannot close the gap, a large copy in flight on the most loaded worker migrates to the least loaded', async () => {
+  // Prepare: workers 0 and 1 each copy a 10-part object in flight; worker 0 has two more, one
+  // of 8 parts. Worker 2 is idle.
+  const { deps, sent, stops, byId } = world(
+    [
+      task('a', { size: 100, state: 'running', partsDone: 6 }), // 40 left
+      task('b', { size: 100, state: 'running', partsDone: 2 }), // 80 left
+      task('c', { size: 100, state: 'running', destinationWorker: 1, partsDone: 5 }),
+    ],
+    3,
+  );
+
+  // Act
+  await dispatchStep(deps, 'rjob');
+
+  // Assess: loads 120 / 50 / 0. Nothing is queued; of the copies on worker 0, `b` would move 70
+  // bytes (more than half the gap of 120: worker 2 would end up above worker 0), `a` 30.
+  assert.deepEqual(sent, []);
+  assert.deepEqual(stops, [{ taskId: 'a', to: 2 }]);
+  assert.equal(byId.get('a')?.state, 'stopping');
+
+  // Act again: the next dispatch round (the stop not yet taken) asks nothing more of `a`.
+  await dispatchStep(deps, 'rjob');
+
+  // Assess
+  assert.deepEqual(stops, [{ taskId: 'a', to: 2 }]);
+});
+
+test('a lone copy in flight is not migrated back and forth between idle workers', async () => {
+  // Prepare: one 10-part copy on worker 0, from three parts done to the last two left; worker 1
+  // idle.
+  for (const partsDone of [3, 7, 8]) {
+    const { deps, stops } = world([task('lone', { size: 100, state: 'running', partsDone })]);
+
+    // Act
+    await dispatchStep(deps, 'rjob');
+
+    // Assess
+    assert.deepEqual(stops, [], `${partsDone} parts done`);
+  }
+});
