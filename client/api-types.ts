@@ -2999,6 +2999,7 @@ export interface operations {
                                 /** Format: uri */
                                 endpoint?: string;
                                 region?: string;
+                                secret?: string;
                                 /** @default  */
                                 prefix: string;
                             };
@@ -3011,11 +3012,13 @@ export interface operations {
                                 /** Format: uri */
                                 endpoint?: string;
                                 region?: string;
+                                secret?: string;
                                 /** @default  */
                                 prefix: string;
                             };
                             startedAt: string;
                             finishedAt?: string;
+                            error?: string;
                         } & {
                             [key: string]: unknown;
                         })[];
@@ -3053,6 +3056,7 @@ export interface operations {
                         /** Format: uri */
                         endpoint?: string;
                         region?: string;
+                        secret?: string;
                         /** @default  */
                         prefix?: string;
                     };
@@ -3065,6 +3069,7 @@ export interface operations {
                         /** Format: uri */
                         endpoint?: string;
                         region?: string;
+                        secret?: string;
                         /** @default  */
                         prefix?: string;
                     };
@@ -3094,6 +3099,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
@@ -3106,11 +3112,13 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
                         startedAt: string;
                         finishedAt?: string;
+                        error?: string;
                     } & {
                         [key: string]: unknown;
                     };
@@ -3156,6 +3164,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
@@ -3168,11 +3177,13 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
                         startedAt: string;
                         finishedAt?: string;
+                        error?: string;
                     } & {
                         [key: string]: unknown;
                     };
@@ -3260,6 +3271,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
@@ -3272,11 +3284,13 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
                         startedAt: string;
                         finishedAt?: string;
+                        error?: string;
                     } & {
                         [key: string]: unknown;
                     };
@@ -3322,6 +3336,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
@@ -3334,11 +3349,13 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
                         startedAt: string;
                         finishedAt?: string;
+                        error?: string;
                     } & {
                         [key: string]: unknown;
                     };
@@ -3425,6 +3442,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };
@@ -3465,6 +3483,7 @@ export interface operations {
                         /** Format: uri */
                         endpoint?: string;
                         region?: string;
+                        secret?: string;
                         /** @default  */
                         prefix?: string;
                     };
@@ -3489,6 +3508,7 @@ export interface operations {
                             /** Format: uri */
                             endpoint?: string;
                             region?: string;
+                            secret?: string;
                             /** @default  */
                             prefix: string;
                         };

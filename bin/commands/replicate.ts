@@ -2,7 +2,8 @@
  * `dsn replicate SRC DST [--delete] [--watch]` and `dsn replication ls|show|restart|cancel`:
  * replication jobs over the HTTP API (seeds 003, 004). Each side is `VAULT[/PREFIX]`, or
  * `s3://BUCKET[/PREFIX]` on the deployment's own S3 or, with `--endpoint-url`, another
- * S3-compatible endpoint (whose credentials the deployment's functions hold, never the CLI).
+ * S3-compatible endpoint, whose credentials the deployment's functions hold (their own, or the
+ * Secrets Manager secret `--secret` names), never the CLI.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -18,19 +19,25 @@ type Job = Awaited<ReturnType<typeof showReplication>>;
 
 type SideArg =
   | { vault: string; prefix?: string }
-  | { bucket: string; endpoint?: string; region?: string; prefix?: string };
+  | { bucket: string; endpoint?: string; region?: string; secret?: string; prefix?: string };
 
 /**
- * `VAULT[/PREFIX]` or `s3://BUCKET[/PREFIX]` as the API's side; `--endpoint-url` and
- * `--region` apply to s3 sides only. @throws UsageError
+ * `VAULT[/PREFIX]` or `s3://BUCKET[/PREFIX]` as the API's side; `--endpoint-url`, `--region`
+ * and `--secret` apply to s3 sides only. @throws UsageError
  */
-export function parseSideArg(text: string, endpointUrl?: string, region?: string): SideArg {
+export function parseSideArg(
+  text: string,
+  endpointUrl?: string,
+  region?: string,
+  secret?: string,
+): SideArg {
   const s3 = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(text);
   if (s3) {
     return {
       bucket: s3[1] as string,
       ...(endpointUrl ? { endpoint: endpointUrl } : {}),
       ...(region ? { region } : {}),
+      ...(secret ? { secret } : {}),
       ...(s3[2] ? { prefix: s3[2] } : {}),
     };
   }
@@ -58,6 +65,7 @@ function jobText(job: Job): string {
     `  tasks ${job.tasks.done}/${job.tasks.total} done, ${job.tasks.failed} failed, ${job.tasks.pending} pending`,
     `  bytes ${formatBytes(job.bytes.copied)} of ${formatBytes(job.bytes.total)}; restarts ${job.restarts}, migrations ${job.migrations}`,
     `  worker load: ${loadsText(job)}`,
+    ...(job.error ? [`  error: ${job.error}`] : []),
   ];
   if (job.state === 'running') lines.push(`  follow it with: dsn replication show ${job.id}`);
   return lines.join('\n');
@@ -71,18 +79,28 @@ export function registerReplicationCommands(program: Command, { run }: CommandCo
     .option('--watch', 'follow the job with a progress bar and per-worker load until it ends')
     .option('--endpoint-url <url>', 'the S3-compatible endpoint of the s3:// sides')
     .option('--region <region>', 'the region of the s3:// sides')
+    .option(
+      '--secret <name>',
+      "the Secrets Manager secret (under dsn/replication/) holding the s3:// sides' credentials",
+    )
     .action(
       async (
         src: string,
         dst: string,
-        o: { delete?: boolean; watch?: boolean; endpointUrl?: string; region?: string },
+        o: {
+          delete?: boolean;
+          watch?: boolean;
+          endpointUrl?: string;
+          region?: string;
+          secret?: string;
+        },
         cmd: Command,
       ) =>
         run(cmd, `replicate ${src} ${dst}`, {}, async (s) => {
           const client = s.client();
           const body = {
-            source: parseSideArg(src, o.endpointUrl, o.region),
-            destination: parseSideArg(dst, o.endpointUrl, o.region),
+            source: parseSideArg(src, o.endpointUrl, o.region, o.secret),
+            destination: parseSideArg(dst, o.endpointUrl, o.region, o.secret),
             deleteExtraneous: o.delete === true,
           };
           let job = await client.json<Job>('POST', '/replications', { body });

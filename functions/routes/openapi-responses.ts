@@ -273,6 +273,8 @@ export const replicationSchema = z.looseObject({
   destination: side,
   startedAt: isoTime,
   finishedAt: isoTime.optional(),
+  /** Why it failed, when an end refused it. */
+  error: z.string().optional(),
 });
 
 export const replicationRuleAnswerSchema = z.strictObject({

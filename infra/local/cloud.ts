@@ -28,6 +28,7 @@ import {
 } from './provision.ts';
 import { installPresignedChecks } from './s3-presigned.ts';
 import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
+import { LocalSecretsManager } from './secrets-manager.ts';
 import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
 import { Shutdown, type StopOptions, type StopReport } from './shutdown.ts';
@@ -134,6 +135,8 @@ export function endpointEnvironment(
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
     AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+    // Secrets Manager answers on the same port as S3, SNS and SQS (secrets-manager.ts).
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.s3,
     DSN_LOCAL_CLOUD: '1',
   };
 }
@@ -234,6 +237,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         installPresignedChecks(server, {
           secrets: new Map([[LOCAL_ACCESS_KEY.accessKeyId, LOCAL_ACCESS_KEY.secretAccessKey]]),
         });
+        new LocalSecretsManager({
+          dataDir,
+          region: 'us-east-1',
+          accountId: LOCAL_ACCOUNT_ID,
+        }).install(server);
         faults.install(server);
         fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
       },

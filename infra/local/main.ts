@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     `  key secrets     sealed with AES-256-GCM under a key derived from the root secret (no KMS here; AWS uses KMS)`,
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
     '  S3 checks       presigned URLs (expiry, signature) and PUT checksums (x-amz-checksum-crc32) as AWS does; other S3 requests are not authenticated',
+    `  Secrets Manager ${endpoints.s3}   (string secrets, kept unencrypted in ${dataDir}/secretsmanager.json; a delete is immediate; no binary secrets, no version stages but the current one)`,
     `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
     `  Lambda          ${endpoints.lambda}   (Invoke, of the functions below)`,

@@ -137,10 +137,18 @@ function announces(config) {
 const ANY_BUCKET = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' };
 const ANY_OBJECT = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*/*' };
 
+// The secrets a bucket side may name for its credentials (shared/replication/side.ts
+// SECRET_PREFIX); a secret under a customer managed KMS key also needs kms:Decrypt on that key.
+const REPLICATION_SECRETS = {
+  'Fn::Sub':
+    'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:dsn/replication/*',
+};
+
 /** What listing and reading either end takes: vault listings and plain buckets. */
 function listStatements() {
   return [
     { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ANY_BUCKET },
+    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: REPLICATION_SECRETS },
     {
       Effect: 'Allow',
       Action: ['dynamodb:GetItem'],

@@ -87,11 +87,41 @@ function dispatchable(task: ReplicationTask, round: number): boolean {
   return task.round < round;
 }
 
-/** plan: the diff into the log, once. */
+/**
+ * Errors of an end that no retry mends: its store refused the credentials or has no such
+ * bucket, or the secret naming them could not be had (secret-credentials.ts).
+ */
+const REFUSALS = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'NoSuchBucket',
+  'SecretCredentialsError',
+]);
+
+/**
+ * plan: the diff into the log, once. An end that refuses the job (REFUSALS) fails it, with why,
+ * and the state machine then finalizes it; any other error fails the execution, for a restart.
+ */
 export async function planStep(deps: ControllerDeps, jobId: string): Promise<void> {
   const j = await job(deps, jobId);
   if (j.state !== 'running' || j.planned) return;
-  const found = await planJob(deps, j);
+  let found: number;
+  try {
+    found = await planJob(deps, j);
+  } catch (err) {
+    const { name, message } = err as Error;
+    if (!REFUSALS.has(name)) throw err;
+    const error = `${name}: ${message}`.slice(0, 2000);
+    deps.logger.warn('replication refused by an end', { jobId, error });
+    await deps.log.updateJob(
+      jobId,
+      { state: 'failed', error, finishedAt: deps.clock.date().toISOString() },
+      ['running'],
+    );
+    return;
+  }
   await deps.log.updateJob(jobId, { planned: true }, ['running']);
   deps.logger.info('replication planned', { jobId, tasks: found });
   await deps.crash('after-plan', jobId);

@@ -35,6 +35,8 @@ export interface ReplicationJob {
   executionArn?: string;
   startedAt: string;
   finishedAt?: string;
+  /** Why the job failed when an end refused it (the controller's plan could not list it). */
+  error?: string;
   /** A standing job fed by a vault's continuous rule, never planned nor finalized. */
   continuous?: boolean;
 }

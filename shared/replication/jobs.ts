@@ -70,6 +70,7 @@ export async function showReplication(deps: Pick<JobsDeps, 'log' | 'workers'>, i
     restarts: job.restarts,
     startedAt: job.startedAt,
     ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    ...(job.error ? { error: job.error } : {}),
   };
 }
 
@@ -123,7 +124,7 @@ export async function restartReplication(deps: JobsDeps, id: string) {
     throw new ReplicationStateError(job.id, 'continuous', 'a standing job is not restarted');
   await deps.log.countJob(job.id, 'restarts');
   if (job.state !== 'running')
-    await deps.log.updateJob(job.id, { state: 'running', finishedAt: undefined });
+    await deps.log.updateJob(job.id, { state: 'running', finishedAt: undefined, error: undefined });
   const arn = job.executionArn;
   const running = arn ? await deps.controller.running(arn) : false;
   if (!running && !(arn && job.state === 'running' && (await deps.controller.redrive(arn)))) {

@@ -1,7 +1,9 @@
 /**
  * The two ends of a replication: a vault (or a prefix of one), or a plain S3 bucket (or a
  * prefix of one) on any S3-compatible endpoint. A request names them; credentials for an
- * outside endpoint never travel in a request: they come from the function's environment.
+ * outside endpoint never travel in a request: they are the function's own (its environment and
+ * role), or the ones kept in a Secrets Manager secret the side names (`secret`), under
+ * SECRET_PREFIX so that the functions' grant covers those secrets only.
  */
 import { z } from 'zod';
 import { vaultNameSchema } from '../store/index.ts';
@@ -17,6 +19,11 @@ export interface BucketSide {
   /** An S3-compatible endpoint (https, or http on loopback); the function's own S3 when absent. */
   endpoint?: string;
   region?: string;
+  /**
+   * A Secrets Manager secret (name or ARN, under SECRET_PREFIX) whose SecretString is
+   * `{"accessKeyId","secretAccessKey","sessionToken"?}`: the credentials for this bucket.
+   */
+  secret?: string;
   prefix: string;
 }
 
@@ -27,6 +34,13 @@ export function isVaultSide(side: Side): side is VaultSide {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Where the secrets a replication may name live: the functions may read these and no others. */
+export const SECRET_PREFIX = 'dsn/replication/';
+
+/** A secret's name, or its ARN, under SECRET_PREFIX (Secrets Manager's name characters). */
+const SECRET =
+  /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?dsn\/replication\/[A-Za-z0-9/_+=.@-]{1,400}$/;
 const prefixSchema = z.string().max(1024, 'must be at most 1024 characters').default('');
 
 const endpointSchema = z.url({ error: 'must be an http(s) URL' }).refine(
@@ -51,6 +65,13 @@ export const bucketSideSchema = strictObject(
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name')
       .optional(),
+    secret: z
+      .string()
+      .regex(
+        SECRET,
+        `must name a Secrets Manager secret under ${SECRET_PREFIX} (its name or ARN; letters, digits and /_+=.@-)`,
+      )
+      .optional(),
     prefix: prefixSchema,
   },
   'a bucket side field',
@@ -58,7 +79,7 @@ export const bucketSideSchema = strictObject(
 
 /**
  * Parses one side of a request: `{"vault","prefix"?}` or
- * `{"bucket","endpoint"?,"region"?,"prefix"?}`, told apart by the `vault` key so that an
+ * `{"bucket","endpoint"?,"region"?,"secret"?,"prefix"?}`, told apart by the `vault` key so that an
  * error names a field of the shape meant. @throws InvalidParameterError naming `field.<name>`. */
 export function parseSide(value: unknown, field: string): Side {
   const isVault = typeof value === 'object' && value !== null && 'vault' in value;

@@ -239,8 +239,12 @@ const GRANTS: Record<string, Record<string, string>> = {
 const REPLICATION_WORKERS = 4;
 const ANY_BUCKET = 'arn:${AWS::Partition}:s3:::*';
 const ANY_OBJECT = 'arn:${AWS::Partition}:s3:::*/*';
+/** The secrets a bucket side may name for its credentials (side.ts SECRET_PREFIX). */
+const REPLICATION_SECRETS =
+  'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:dsn/replication/*';
 const LISTS_ENDS = {
   [ANY_BUCKET]: 's3:ListBucket',
+  [REPLICATION_SECRETS]: 'secretsmanager:GetSecretValue',
   VaultsTable: 'dynamodb:GetItem',
   ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
 };

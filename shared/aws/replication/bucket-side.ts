@@ -1,7 +1,8 @@
 /**
  * A plain S3 bucket (any S3-compatible endpoint) as one end of a replication (ports.ts
- * `ObjectSide`). Credentials are the function's own (its environment and role); a request
- * never carries any.
+ * `ObjectSide`). Credentials are the function's own (its environment and role), or those of
+ * the Secrets Manager secret the side names (secret-credentials.ts); a request never carries
+ * any.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -15,26 +16,33 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { ObjectSide } from '../../replication/index.ts';
+import type { SecretIdentityProvider } from './secret-credentials.ts';
 
 function missing(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
-/** A client per outside endpoint and region, made once per process. */
+/** A client per outside endpoint, region and secret, made once per process. */
 const clients = new Map<string, S3Client>();
 
+/**
+ * The client for a bucket side: the function's own for its own S3, else one for the side's
+ * endpoint and region, signing with the side's secret (`credentialsOf`) when it names one.
+ */
 export function bucketClient(
   fallback: S3Client,
-  side: { endpoint?: string; region?: string },
+  side: { endpoint?: string; region?: string; secret?: string },
+  credentialsOf: (secret: string) => SecretIdentityProvider,
 ): S3Client {
-  if (!side.endpoint && !side.region) return fallback;
-  const id = `${side.endpoint ?? ''} ${side.region ?? ''}`;
+  if (!side.endpoint && !side.region && !side.secret) return fallback;
+  const id = JSON.stringify([side.endpoint ?? '', side.region ?? '', side.secret ?? '']);
   let client = clients.get(id);
   if (!client) {
     client = new S3Client({
       ...(side.endpoint ? { endpoint: side.endpoint, forcePathStyle: true } : {}),
       ...(side.region ? { region: side.region } : {}),
+      ...(side.secret ? { credentials: credentialsOf(side.secret) } : {}),
     });
     clients.set(id, client);
   }

@@ -2,6 +2,7 @@
  * The replication system's wiring: the HTTP API's job control, the controller's steps, the
  * workers, and the status log's consumer. Each reads only its own configuration.
  */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, replicationWorkerIndex } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
 import {
@@ -25,6 +26,7 @@ import { crashHook } from './crash.ts';
 import { SfnController } from './executions.ts';
 import { SqsStatusQueue, SqsWorkerQueues } from './queues.ts';
 import { DynamoReplicationLog } from './replication-log.ts';
+import { secretCredentials } from './secret-credentials.ts';
 
 /** How long a multi-part copy into a vault waits for the dispersal of its staged parts. */
 const DISPERSAL_WAIT_MS = 10 * 60 * 1000;
@@ -40,6 +42,15 @@ function wireLog(rt: Runtime) {
 /** Opens either end: a vault through the store, a bucket through S3. */
 function wireSides(rt: Runtime, withWrites: boolean): SideOpener {
   let vaults: ((vault: string) => ObjectSide) | undefined;
+  // Only a side naming a secret reaches Secrets Manager: its client is made on first use.
+  let secrets: SecretsManagerClient | undefined;
+  const credentialsOf = secretCredentials(
+    () => {
+      secrets ??= new SecretsManagerClient({});
+      return secrets;
+    },
+    () => rt.clock.now(),
+  );
   const vaultOf = () => {
     if (!vaults) {
       const reader = wireReader(rt);
@@ -77,7 +88,7 @@ function wireSides(rt: Runtime, withWrites: boolean): SideOpener {
   return (side: Side) =>
     isVaultSide(side)
       ? vaultOf()(side.vault)
-      : bucketSide(bucketClient(rt.clients.s3, side), side.bucket);
+      : bucketSide(bucketClient(rt.clients.s3, side, credentialsOf), side.bucket);
 }
 
 /** The HTTP API's job control. */

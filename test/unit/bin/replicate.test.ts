@@ -16,6 +16,16 @@ test('a side is a vault with an optional prefix, or an s3 bucket with its endpoi
     region: 'eu-west-1',
     prefix: 'a/b',
   });
+  assert.deepEqual(
+    parseSideArg('s3://far', 'https://r2.example.com', undefined, 'dsn/replication/r2'),
+    { bucket: 'far', endpoint: 'https://r2.example.com', secret: 'dsn/replication/r2' },
+  );
+  assert.deepEqual(
+    parseSideArg('photos', 'https://r2.example.com', undefined, 'dsn/replication/r2'),
+    {
+      vault: 'photos',
+    },
+  );
   assert.throws(() => parseSideArg('gs://x'), UsageError);
   assert.throws(() => parseSideArg('/prefix'), UsageError);
 });

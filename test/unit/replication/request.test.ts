@@ -36,7 +36,33 @@ test('a request names a vault or a bucket on each side; a bad field is named', (
       { source: { vault: 'photos' }, destination: { vault: 'b' }, deleteExtraneous: 'yes' },
       /^deleteExtraneous/,
     ],
+    // A secret the functions may not read: outside the prefix their grant covers.
+    [
+      { source: { vault: 'photos' }, destination: { bucket: 'offsite', secret: 'prod/db' } },
+      /^destination\.secret: must name a Secrets Manager secret under dsn\/replication\//,
+    ],
+    [
+      {
+        source: { vault: 'photos' },
+        destination: { bucket: 'offsite', secret: 'dsn/replication/a b' },
+      },
+      /^destination\.secret/,
+    ],
+    // Credentials live in a secret, never in the request.
+    [
+      { source: { vault: 'photos' }, destination: { bucket: 'offsite', accessKeyId: 'AKIA' } },
+      /^destination\.accessKeyId: is not a bucket side field/,
+    ],
   ];
+  const named = {
+    bucket: 'offsite',
+    endpoint: 'https://s3.example.com',
+    secret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dsn/replication/offsite-AbC123',
+  };
+  assert.deepEqual(
+    parseJobRequest({ source: { vault: 'photos' }, destination: named }).destination,
+    { ...named, prefix: '' },
+  );
   for (const [body, rule] of cases) {
     assert.throws(
       () => parseJobRequest(body),
