@@ -85,7 +85,8 @@ export interface ReplicationLog {
 /** Each worker's own queue. */
 export interface WorkerQueues {
   readonly count: number;
-  send(worker: number, messages: TaskMessage[]): Promise<void>;
+  /** `delaySeconds` (0..900, SQS's range) holds the messages back that long before delivery. */
+  send(worker: number, messages: TaskMessage[], delaySeconds?: number): Promise<void>;
 }
 
 /** The one queue every status goes through into the log. */

@@ -2,16 +2,18 @@
  * The status queue's consumer: every status a worker sends is applied to the job's log,
  * idempotently and in any order (the log's conditions decide; ports.ts `applyStatus`). A
  * status of a job the log does not know is dropped: nothing could read it. Once a `stopped` is
- * logged, the remainder of a copy asked to move leaves from here (migration.ts).
+ * logged, the remainder of a copy asked to move leaves from here (migration.ts); once a
+ * `failed` is, a standing job's task is sent again from here (standing-retry.ts).
  */
 import type { Logger } from '../log.ts';
 import { sendRemainderOnce } from './migration.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import { retryStandingTaskOnce } from './standing-retry.ts';
 import type { TaskStatus } from './status.ts';
 
 export interface StatusLogDeps {
   log: ReplicationLog;
-  /** Where a migrated copy's remainder goes. */
+  /** Where a migrated copy's remainder, and a standing job's retried task, go. */
   queues: WorkerQueues;
   logger: Logger;
 }
@@ -35,5 +37,7 @@ export async function recordStatusOnce(deps: StatusLogDeps, status: TaskStatus):
   // Also when this delivery changed nothing: an earlier one may have logged the stop and died
   // before sending; the remainder's conditional dispatch keeps the send to one.
   if (status.type === 'stopped') await sendRemainderOnce(deps, status);
+  // Likewise: the retry's conditional dispatch keeps it to one.
+  if (status.type === 'failed') await retryStandingTaskOnce(deps, status);
   return changed;
 }

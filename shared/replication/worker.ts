@@ -66,6 +66,12 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     const source = deps.sides(job.source);
     const destination = deps.sides(job.destination);
     if (task.kind === 'delete') {
+      // The key came back to the source since (a later write, whose copy may be there already):
+      // a delete that arrives late, or is retried, must not remove it.
+      if (await source.head(task.key)) {
+        await report('done', { bytes: 0 });
+        return 'skipped';
+      }
       await destination.remove(task.destinationKey);
       await report('done', { bytes: 0 });
       return 'done';

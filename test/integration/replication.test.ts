@@ -395,10 +395,75 @@ describe('replication jobs on the local cloud', () => {
     );
     const shown = (await (await api('/vaults/imported/replication')).json()) as { jobId: string };
     assert.equal(shown.jobId, rule.jobId);
-    const job = (await (await api(`/replications/${rule.jobId}`)).json()) as JobView;
+    // The destination may show the delete before the worker's status is logged.
+    const job = await eventually(async () => {
+      const j = (await (await api(`/replications/${rule.jobId}`)).json()) as JobView;
+      return j.tasks.pending === 0 ? j : undefined;
+    }, 'both tasks logged');
     assert.deepEqual(job.tasks, { total: 2, done: 2, failed: 0, pending: 0 });
     assert.equal((await api('/vaults/imported/replication', { method: 'DELETE' })).status, 204);
     assert.equal((await api('/vaults/imported/replication')).status, 404);
+  });
+
+  test('the continuous rule: a copy whose destination refused it is sent again after a delay, and arrives once the destination takes writes', async () => {
+    // Prepare: the destination refuses every write until the first failure is logged.
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-retry' }));
+    cloud.faults.setBucket('plain-retry', { unit: -1, mode: 'write-fail' });
+    try {
+      const set = await api('/vaults/mirror/replication', {
+        method: 'PUT',
+        body: JSON.stringify({
+          destination: { bucket: 'plain-retry', endpoint: cloud.endpoints.s3 },
+        }),
+      });
+      assert.equal(set.status, 200, await set.clone().text());
+      const { jobId } = (await set.json()) as { jobId: string };
+      const body = randomBytes(2500);
+      type Task = { state: string; attempts: number; destinationWorker: number };
+      const taskOf = async () =>
+        (
+          (await (await api(`/replications/${jobId}/tasks?limit=10`)).json()) as {
+            tasks: Task[];
+          }
+        ).tasks[0];
+
+      // Act
+      const put = await api('/vaults/mirror/objects/retry/one.bin', { method: 'PUT', body });
+      assert.equal(put.status, 201, await put.clone().text());
+      // The failure is logged and the retry queued at once (held back 5 s): then let writes in.
+      const first = await eventually(
+        async () => {
+          const t = await taskOf();
+          return t?.attempts === 2 && t.state === 'queued' ? t : undefined;
+        },
+        'the first attempt to fail and its retry to be queued',
+        60_000,
+      );
+      cloud.faults.setBucket('plain-retry', undefined);
+      const arrived = await eventually(
+        async () => {
+          try {
+            return await bucketObject('plain-retry', 'retry/one.bin');
+          } catch {
+            return undefined;
+          }
+        },
+        'the retried copy at the destination',
+        60_000,
+      );
+
+      // Assess
+      assert.equal(sha(arrived), sha(body));
+      const done = await eventually(
+        async () => ((await taskOf())?.state === 'done' ? taskOf() : undefined),
+        'the retry to be logged done',
+      );
+      assert.equal(done?.attempts, 2);
+      assert.equal(done?.destinationWorker, first?.destinationWorker, 'the same worker');
+      assert.equal((await api('/vaults/mirror/replication', { method: 'DELETE' })).status, 204);
+    } finally {
+      cloud.faults.setBucket('plain-retry', undefined);
+    }
   });
 
   test('statuses delivered twice and shuffled leave the log as delivered once in order', async () => {

@@ -20,13 +20,17 @@ export class SqsWorkerQueues implements WorkerQueues {
     return this.urls.length;
   }
 
-  async send(worker: number, messages: TaskMessage[]): Promise<void> {
+  async send(worker: number, messages: TaskMessage[], delaySeconds?: number): Promise<void> {
     const url = this.urls[worker];
     if (!url) throw new Error(`no queue for replication worker ${worker}`);
     const out = await this.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
-        Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
+        Entries: messages.map((m, i) => ({
+          Id: String(i),
+          MessageBody: JSON.stringify(m),
+          ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+        })),
       }),
     );
     if (out.Failed?.length)

@@ -1,0 +1,175 @@
+/**
+ * A standing job's failed task sent again from the status log's consumer
+ * (shared/replication/standing-retry.ts), once per failure, with a growing delay, until its
+ * attempts are spent; and a delete that arrives after its key came back to the source is not
+ * carried out (shared/replication/worker.ts). The fake log keeps the DynamoDB adapter's
+ * condition on `markDispatched` (attempts still `attempt - 1`, not done).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { systemClock } from '../../../shared/clock.ts';
+import { silentLogger } from '../../../shared/log.ts';
+import type { ReplicationJob } from '../../../shared/replication/job.ts';
+import type { ObjectSide } from '../../../shared/replication/ports.ts';
+import {
+  retryDelaySeconds,
+  retryStandingTaskOnce,
+  type StandingRetryDeps,
+} from '../../../shared/replication/standing-retry.ts';
+import type { TaskMessage, TaskStatus } from '../../../shared/replication/status.ts';
+import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import { runTask } from '../../../shared/replication/worker.ts';
+
+const JOB: ReplicationJob = {
+  id: 'rstand',
+  source: { vault: 'a', prefix: '' },
+  destination: { bucket: 'far', prefix: '' },
+  deleteExtraneous: true,
+  rebalance: false,
+  state: 'running',
+  planned: true,
+  round: 1,
+  restarts: 0,
+  migrations: 0,
+  partSize: 10,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  continuous: true,
+};
+
+/** A copy of `k` on worker 2 whose attempt `attempts` failed. */
+const failedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask => ({
+  jobId: 'rstand',
+  id: 'tk',
+  kind: 'copy',
+  key: 'k',
+  destinationKey: 'k',
+  size: 5,
+  modifiedAt: 0,
+  sourceWorker: 2,
+  destinationWorker: 2,
+  state: 'failed',
+  attempts: 1,
+  round: 1,
+  partsDone: 0,
+  etags: {},
+  bytesCopied: 0,
+  error: 'SlowDown: try again',
+  ...fields,
+});
+
+const failed = (attempt: number): TaskStatus => ({
+  jobId: 'rstand',
+  taskId: 'tk',
+  attempt,
+  worker: 2,
+  type: 'failed',
+  at: 0,
+  error: 'SlowDown: try again',
+});
+
+function world(task: ReplicationTask, job: ReplicationJob = JOB) {
+  const sent: Array<{ worker: number; message: TaskMessage; delay?: number }> = [];
+  const deps: StandingRetryDeps = {
+    log: {
+      getJob: async () => ({ ...job }),
+      getTask: async () => structuredClone(task),
+      // Read, then written after a turn of the event loop: two callers both read first.
+      markDispatched: async (_t, f) => {
+        await new Promise((r) => setImmediate(r));
+        if (task.attempts !== f.attempt - 1 || task.state === 'done') return false;
+        Object.assign(task, { attempts: f.attempt, state: 'queued', destinationWorker: f.worker });
+        return true;
+      },
+    },
+    queues: {
+      count: 4,
+      send: async (worker, messages, delay) => {
+        for (const message of messages) sent.push({ worker, message, delay });
+      },
+    },
+    logger: silentLogger,
+  };
+  return { deps, sent, task };
+}
+
+test("a standing job's failed task is sent again once, to the same worker, after a delay", async () => {
+  // Prepare
+  const { deps, sent, task } = world(failedTask());
+
+  // Act: the failure delivered three times, two of them at once.
+  const outcomes = await Promise.all([
+    retryStandingTaskOnce(deps, failed(1)),
+    retryStandingTaskOnce(deps, failed(1)),
+  ]);
+  const late = await retryStandingTaskOnce(deps, failed(1));
+
+  // Assess
+  assert.deepEqual(outcomes.filter(Boolean).length, 1);
+  assert.equal(late, false);
+  assert.deepEqual(sent, [
+    { worker: 2, message: { jobId: 'rstand', taskId: 'tk', attempt: 2 }, delay: 5 },
+  ]);
+  assert.equal(task.attempts, 2);
+});
+
+test('the delay grows with each attempt; the last attempt fails for good; a one-off job is left to its controller', async () => {
+  // Prepare
+  const second = world(failedTask({ attempts: 2 }));
+  const last = world(failedTask({ attempts: 3 }));
+  const oneOff = world(failedTask(), { ...JOB, continuous: false });
+  const cancelled = world(failedTask(), { ...JOB, state: 'cancelled' });
+
+  // Act
+  const sent = [
+    await retryStandingTaskOnce(second.deps, failed(2)),
+    await retryStandingTaskOnce(last.deps, failed(3)),
+    await retryStandingTaskOnce(oneOff.deps, failed(1)),
+    await retryStandingTaskOnce(cancelled.deps, failed(1)),
+  ];
+
+  // Assess
+  assert.deepEqual(sent, [true, false, false, false]);
+  assert.equal(second.sent[0]?.delay, 20);
+  assert.deepEqual([1, 2, 3, 4, 5].map(retryDelaySeconds), [5, 20, 80, 320, 900]);
+  assert.equal(last.task.state, 'failed');
+});
+
+test('a delete whose key came back to the source is not carried out; one whose key is gone is', async () => {
+  // Prepare: the source holds `back` again; `gone` it does not.
+  const removed: string[] = [];
+  const reported: string[] = [];
+  const side = (has: Set<string>) =>
+    ({
+      head: async (key: string) => (has.has(key) ? { key, size: 1, modifiedAt: 0 } : undefined),
+      remove: async (key: string) => void removed.push(key),
+    }) as unknown as ObjectSide;
+  const source = side(new Set(['back']));
+  const destination = side(new Set(['back', 'gone']));
+  const run = (key: string) =>
+    runTask(
+      {
+        worker: 0,
+        log: {
+          getJob: async () => JOB,
+          getTask: async () =>
+            failedTask({ id: key, kind: 'delete', key, destinationKey: key, state: 'queued' }),
+        },
+        sides: (s) => ('vault' in s ? source : destination),
+        statuses: { send: async (s) => void reported.push(`${s.taskId}:${s.type}`) },
+        clock: systemClock,
+        logger: silentLogger,
+        crash: async () => {},
+        remainingMs: () => 60_000,
+        deadlineMarginMs: 1000,
+      },
+      { jobId: 'rstand', taskId: key, attempt: 1 },
+    );
+
+  // Act
+  const outcomes = [await run('back'), await run('gone')];
+
+  // Assess
+  assert.deepEqual(outcomes, ['skipped', 'done']);
+  assert.deepEqual(removed, ['gone']);
+  assert.deepEqual(reported, ['back:done', 'gone:done']);
+});
