@@ -211,3 +211,23 @@ test('an edge unit that refuses a copy leaves the object unstaged and no slice b
   assert.deepEqual(await w.stagedKeys(), []);
   assert.equal(await edgeBytes(w.slices), 0);
 });
+
+test('with no edge group, an overwrite or delete unstages nothing and does not read the index', async () => {
+  // Prepare: no group configured; an index that counts its reads.
+  const w = world();
+  await w.write('k', 300);
+  let reads = 0;
+  const index = Object.assign(Object.create(w.index), {
+    get: async (...args: Parameters<MemoryObjectIndex['get']>) => {
+      reads++;
+      return w.index.get(...args);
+    },
+  }) as MemoryObjectIndex;
+
+  // Act
+  const removed = await invalidate({ ...w.deps, index }, 'vlt', 'k');
+
+  // Assess
+  assert.equal(removed, 0);
+  assert.equal(reads, 0);
+});
