@@ -67,8 +67,11 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     const destination = deps.sides(job.destination);
     if (task.kind === 'delete') {
       // The key came back to the source since (a later write, whose copy may be there already):
-      // a delete that arrives late, or is retried, must not remove it.
-      if (await source.head(task.key)) {
+      // a delete that arrives late, or is retried, must not remove it. A delete task names
+      // the destination's key; the source's is the same under the source's prefix.
+      const sourceKey =
+        job.source.prefix + task.destinationKey.slice(job.destination.prefix.length);
+      if (await source.head(sourceKey)) {
         await report('done', { bytes: 0 });
         return 'skipped';
       }

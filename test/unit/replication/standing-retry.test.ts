@@ -143,16 +143,29 @@ test('a delete whose key came back to the source is not carried out; one whose k
       head: async (key: string) => (has.has(key) ? { key, size: 1, modifiedAt: 0 } : undefined),
       remove: async (key: string) => void removed.push(key),
     }) as unknown as ObjectSide;
-  const source = side(new Set(['back']));
-  const destination = side(new Set(['back', 'gone']));
+  // The source is the vault's `src/`, the destination the bucket's `dst/`; a delete task names
+  // the destination's key, as the planner and the continuous rule write it.
+  const source = side(new Set(['src/back']));
+  const destination = side(new Set(['dst/back', 'dst/gone']));
+  const job: ReplicationJob = {
+    ...JOB,
+    source: { vault: 'a', prefix: 'src/' },
+    destination: { bucket: 'far', prefix: 'dst/' },
+  };
   const run = (key: string) =>
     runTask(
       {
         worker: 0,
         log: {
-          getJob: async () => JOB,
+          getJob: async () => job,
           getTask: async () =>
-            failedTask({ id: key, kind: 'delete', key, destinationKey: key, state: 'queued' }),
+            failedTask({
+              id: key,
+              kind: 'delete',
+              key: `dst/${key}`,
+              destinationKey: `dst/${key}`,
+              state: 'queued',
+            }),
         },
         sides: (s) => ('vault' in s ? source : destination),
         statuses: { send: async (s) => void reported.push(`${s.taskId}:${s.type}`) },
@@ -170,6 +183,6 @@ test('a delete whose key came back to the source is not carried out; one whose k
 
   // Assess
   assert.deepEqual(outcomes, ['skipped', 'done']);
-  assert.deepEqual(removed, ['gone']);
+  assert.deepEqual(removed, ['dst/gone']);
   assert.deepEqual(reported, ['back:done', 'gone:done']);
 });
