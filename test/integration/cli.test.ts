@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import { hasCommand } from '../helpers/tools.ts';
 
 const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
 const MiB = 1024 * 1024;
@@ -44,14 +45,7 @@ function dsn(args: string[], env: Record<string, string | undefined> = {}): Prom
   });
 }
 
-function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasTmux = () => hasCommand('tmux', ['-V']);
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 

@@ -4,7 +4,7 @@
  * (a cross-site POST), while curl, the AWS SDK and the aws CLI, which send neither, still work.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { FIXTURE_SERVICE, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import { hasCommand } from '../helpers/tools.ts';
 
 interface Answer {
   status: number;
@@ -56,14 +57,7 @@ function send(
   });
 }
 
-function hasAwsCli(): boolean {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasAwsCli = () => hasCommand('aws');
 
 describe('the local cloud answers this machine only', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

@@ -6,7 +6,7 @@
  * request not signed with the secret's access key, as another provider would.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +28,7 @@ import {
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
+import { hasCommand } from '../helpers/tools.ts';
 
 const MiB = 1024 * 1024;
 const SECRET = 'dsn/replication/outside';
@@ -36,14 +37,7 @@ const OUTSIDE_KEY = {
   secretAccessKey: randomBytes(20).toString('hex'),
 };
 
-function hasAwsCli(): boolean {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasAwsCli = () => hasCommand('aws');
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -34,6 +34,7 @@ import {
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
+import { replicationJob } from '../helpers/replication.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -478,20 +479,15 @@ describe('replication jobs on the local cloud', () => {
       cloud.ref('ReplicationTable'),
     );
     const partSize = 10;
-    await log.createJob({
-      id: 'rshuffle',
-      source: { vault: 'imported', prefix: '' },
-      destination: { vault: 'mirror', prefix: '' },
-      deleteExtraneous: false,
-      rebalance: false,
-      state: 'running',
-      planned: true,
-      round: 1,
-      restarts: 0,
-      migrations: 0,
-      partSize,
-      startedAt: new Date().toISOString(),
-    });
+    await log.createJob(
+      replicationJob({
+        id: 'rshuffle',
+        source: { vault: 'imported', prefix: '' },
+        destination: { vault: 'mirror', prefix: '' },
+        partSize,
+        startedAt: new Date().toISOString(),
+      }),
+    );
     const task = {
       jobId: 'rshuffle',
       id: 'tshuffle',
@@ -574,20 +570,15 @@ describe('replication jobs on the local cloud', () => {
       cloud.ref('ReplicationTable'),
     );
     const partSize = 10;
-    await log.createJob({
-      id: 'rremainder',
-      source: { vault: 'imported', prefix: '' },
-      destination: { vault: 'mirror', prefix: '' },
-      deleteExtraneous: false,
-      rebalance: false,
-      state: 'running',
-      planned: true,
-      round: 1,
-      restarts: 0,
-      migrations: 0,
-      partSize,
-      startedAt: new Date().toISOString(),
-    });
+    await log.createJob(
+      replicationJob({
+        id: 'rremainder',
+        source: { vault: 'imported', prefix: '' },
+        destination: { vault: 'mirror', prefix: '' },
+        partSize,
+        startedAt: new Date().toISOString(),
+      }),
+    );
     const task = {
       jobId: 'rremainder',
       id: 'tremainder',

@@ -9,23 +9,10 @@ import {
   workerLoads,
 } from '../../../shared/replication/load-score.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import { replicationTask } from '../../helpers/replication.ts';
 
-const task = (fields: Partial<ReplicationTask>): ReplicationTask => ({
-  jobId: 'j',
-  id: fields.id ?? 't',
-  kind: 'copy',
-  key: 'k',
-  destinationKey: 'k',
-  size: 100,
-  modifiedAt: 0,
-  state: 'queued',
-  attempts: 1,
-  round: 1,
-  partsDone: 0,
-  etags: {},
-  bytesCopied: 0,
-  ...fields,
-});
+const task = (fields: Partial<ReplicationTask>): ReplicationTask =>
+  replicationTask({ size: 100, ...fields });
 
 test("a worker's score is its queued bytes plus what its copies in flight have left", () => {
   // Prepare: parts of 10 bytes; worker 1 has done 3 parts of a 100-byte copy.

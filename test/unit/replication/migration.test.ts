@@ -11,43 +11,26 @@ import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import { type RemainderDeps, sendRemainderOnce } from '../../../shared/replication/migration.ts';
 import type { TaskMessage, TaskStatus } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import { dispatchInMemory, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
-const JOB: ReplicationJob = {
-  id: 'rjob',
-  source: { vault: 'a', prefix: '' },
-  destination: { vault: 'b', prefix: '' },
-  deleteExtraneous: false,
-  rebalance: false,
-  state: 'running',
-  planned: true,
-  round: 1,
-  restarts: 0,
-  migrations: 0,
-  partSize: 10,
-  startedAt: '2026-01-01T00:00:00.000Z',
-};
+const JOB = replicationJob();
 
 /** A five-part copy stopped by worker 0 after parts 1..2 (attempt 1), asked to move to worker 3. */
-const stoppedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask => ({
-  jobId: 'rjob',
-  id: 'tbig',
-  kind: 'copy',
-  key: 'big',
-  destinationKey: 'big',
-  size: 50,
-  modifiedAt: 0,
-  sourceWorker: 0,
-  destinationWorker: 0,
-  state: 'stopped',
-  attempts: 1,
-  round: 1,
-  partsDone: 2,
-  uploadId: 'u1',
-  etags: { 1: 'e1', 2: 'e2' },
-  bytesCopied: 20,
-  migrateTo: 3,
-  ...fields,
-});
+const stoppedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask =>
+  replicationTask({
+    id: 'tbig',
+    key: 'big',
+    size: 50,
+    sourceWorker: 0,
+    destinationWorker: 0,
+    state: 'stopped',
+    partsDone: 2,
+    uploadId: 'u1',
+    etags: { 1: 'e1', 2: 'e2' },
+    bytesCopied: 20,
+    migrateTo: 3,
+    ...fields,
+  });
 
 const stopped: TaskStatus = {
   jobId: 'rjob',
@@ -69,20 +52,7 @@ function world(task: ReplicationTask) {
     log: {
       getJob: async () => ({ ...job }),
       getTask: async () => structuredClone(task),
-      // Read, then written after a turn of the event loop: two callers both read first.
-      markDispatched: async (_t, f) => {
-        await new Promise((r) => setImmediate(r));
-        if (task.attempts !== f.attempt - 1 || task.state === 'done') return false;
-        Object.assign(task, {
-          attempts: f.attempt,
-          round: f.round,
-          state: 'queued',
-          destinationWorker: f.worker,
-          sourceWorker: f.keepSource ? (task.sourceWorker ?? f.worker) : f.worker,
-        });
-        delete task.migrateTo;
-        return true;
-      },
+      markDispatched: dispatchInMemory(task),
       countJob: async () => {
         job.migrations += 1;
         return { ...job };

@@ -10,46 +10,16 @@ import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
 import { silentLogger } from '../../../shared/log.ts';
 import { type ControllerDeps, dispatchStep } from '../../../shared/replication/controller.ts';
-import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import type { ReplicationLog } from '../../../shared/replication/ports.ts';
 import type { TaskMessage } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import { replicationJob, replicationTask } from '../../helpers/replication.ts';
 
-const PART = 10;
+const JOB = replicationJob({ rebalance: true });
 
-const JOB: ReplicationJob = {
-  id: 'rjob',
-  source: { vault: 'a', prefix: '' },
-  destination: { vault: 'b', prefix: '' },
-  deleteExtraneous: false,
-  rebalance: true,
-  state: 'running',
-  planned: true,
-  round: 1,
-  restarts: 0,
-  migrations: 0,
-  partSize: PART,
-  startedAt: '2026-01-01T00:00:00.000Z',
-};
-
-const task = (id: string, fields: Partial<ReplicationTask>): ReplicationTask => ({
-  jobId: 'rjob',
-  id,
-  kind: 'copy',
-  key: id,
-  destinationKey: id,
-  size: 5,
-  modifiedAt: 0,
-  sourceWorker: 0,
-  destinationWorker: 0,
-  state: 'queued',
-  attempts: 1,
-  round: 1,
-  partsDone: 0,
-  etags: {},
-  bytesCopied: 0,
-  ...fields,
-});
+/** A queued copy on worker 0. */
+const task = (id: string, fields: Partial<ReplicationTask>): ReplicationTask =>
+  replicationTask({ id, key: id, sourceWorker: 0, destinationWorker: 0, ...fields });
 
 function world(tasks: ReplicationTask[], workers = 2) {
   const byId = new Map(tasks.map((t) => [t.id, t]));

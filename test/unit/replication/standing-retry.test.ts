@@ -19,43 +19,26 @@ import {
 import type { TaskMessage, TaskStatus } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
 import { runTask } from '../../../shared/replication/worker.ts';
+import { dispatchInMemory, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
-const JOB: ReplicationJob = {
+const JOB = replicationJob({
   id: 'rstand',
-  source: { vault: 'a', prefix: '' },
   destination: { bucket: 'far', prefix: '' },
   deleteExtraneous: true,
-  rebalance: false,
-  state: 'running',
-  planned: true,
-  round: 1,
-  restarts: 0,
-  migrations: 0,
-  partSize: 10,
-  startedAt: '2026-01-01T00:00:00.000Z',
   continuous: true,
-};
+});
 
 /** A copy of `k` on worker 2 whose attempt `attempts` failed. */
-const failedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask => ({
-  jobId: 'rstand',
-  id: 'tk',
-  kind: 'copy',
-  key: 'k',
-  destinationKey: 'k',
-  size: 5,
-  modifiedAt: 0,
-  sourceWorker: 2,
-  destinationWorker: 2,
-  state: 'failed',
-  attempts: 1,
-  round: 1,
-  partsDone: 0,
-  etags: {},
-  bytesCopied: 0,
-  error: 'SlowDown: try again',
-  ...fields,
-});
+const failedTask = (fields: Partial<ReplicationTask> = {}): ReplicationTask =>
+  replicationTask({
+    jobId: 'rstand',
+    id: 'tk',
+    sourceWorker: 2,
+    destinationWorker: 2,
+    state: 'failed',
+    error: 'SlowDown: try again',
+    ...fields,
+  });
 
 const failed = (attempt: number): TaskStatus => ({
   jobId: 'rstand',
@@ -73,13 +56,7 @@ function world(task: ReplicationTask, job: ReplicationJob = JOB) {
     log: {
       getJob: async () => ({ ...job }),
       getTask: async () => structuredClone(task),
-      // Read, then written after a turn of the event loop: two callers both read first.
-      markDispatched: async (_t, f) => {
-        await new Promise((r) => setImmediate(r));
-        if (task.attempts !== f.attempt - 1 || task.state === 'done') return false;
-        Object.assign(task, { attempts: f.attempt, state: 'queued', destinationWorker: f.worker });
-        return true;
-      },
+      markDispatched: dispatchInMemory(task),
     },
     queues: {
       count: 4,
