@@ -1,9 +1,10 @@
 /**
  * An outside endpoint's credentials from a named Secrets Manager secret (issue: "credentials for
  * an outside endpoint come from the function's environment or a named secret, never from the
- * request body"). The secret is created with the real AWS CLI against the local cloud's Secrets
- * Manager; the outside endpoint is a loopback proxy in front of the local S3 that refuses every
- * request not signed with the secret's access key, as another provider would.
+ * request body"). The secret lives in the local cloud's Secrets Manager, which the real AWS CLI
+ * also reaches (when installed); the outside endpoint is a loopback proxy in front of the local
+ * S3 that refuses every request not signed with the secret's access key, as another provider
+ * would.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,11 +19,13 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   type CloudClients,
   cloudClients,
   eventually,
+  LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   putInParts,
   startTestCloud,
@@ -136,37 +139,54 @@ describe('replication to an outside endpoint with credentials from a named secre
     await dir?.remove();
   });
 
-  test('a secret created with the AWS CLI signs every request to the outside endpoint; without it the endpoint refuses the job', {
+  test('the AWS CLI creates a secret on the local cloud and reads it back by its ARN', {
     skip: hasAwsCli() ? false : 'the AWS CLI is not installed',
   }, async () => {
-    // Prepare: the secret, with the real AWS CLI (v1 reads no AWS_ENDPOINT_URL_*: --endpoint-url).
+    // Act: v1 reads no AWS_ENDPOINT_URL_*, so --endpoint-url.
     const aws = (...args: string[]) =>
       promisify(execFile)(
         'aws',
         [...args, '--endpoint-url', cloud.endpoints.s3, '--region', cloud.service.region],
         { env: { ...process.env, ...cloud.env } },
       );
+    const value = JSON.stringify({ accessKeyId: 'CLIKEY', secretAccessKey: 'cli-secret' });
     const created = JSON.parse(
       (
         await aws(
           'secretsmanager',
           'create-secret',
           '--name',
-          SECRET,
+          'dsn/replication/cli-made',
           '--secret-string',
-          JSON.stringify(OUTSIDE_KEY),
+          value,
         )
       ).stdout,
     ) as { ARN: string; Name: string };
-    assert.equal(created.Name, SECRET);
-    assert.match(
-      created.ARN,
-      /^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:dsn\/replication\/outside-\w{6}$/,
-    );
     const read = JSON.parse(
       (await aws('secretsmanager', 'get-secret-value', '--secret-id', created.ARN)).stdout,
-    ) as { SecretString: string };
-    assert.deepEqual(JSON.parse(read.SecretString), OUTSIDE_KEY);
+    ) as { SecretString: string; Name: string };
+
+    // Assess
+    assert.equal(created.Name, 'dsn/replication/cli-made');
+    assert.match(
+      created.ARN,
+      /^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:dsn\/replication\/cli-made-\w{6}$/,
+    );
+    assert.equal(read.Name, 'dsn/replication/cli-made');
+    assert.equal(read.SecretString, value);
+  });
+
+  test('a named secret signs every request to the outside endpoint; without it the endpoint refuses the job', async () => {
+    // Prepare: the secret, through Secrets Manager's API on the local cloud.
+    const secrets = new SecretsManagerClient({
+      endpoint: cloud.endpoints.s3,
+      region: cloud.service.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    await secrets.send(
+      new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify(OUTSIDE_KEY) }),
+    );
+    secrets.destroy();
 
     // Act: the same copy, with the secret and without it.
     const source = { bucket: 'home-in' };
