@@ -99,6 +99,7 @@ export interface Ledger {
   commit(revision: string, segments: number, at: Date): Promise<boolean>;
   /** Flips pending to failed. True only for the call that flipped it. */
   fail(revision: string, reason: string, dueAt: number): Promise<boolean>;
+  /** Records that the revision's associated tasks ran; nothing for a revision no longer recorded. */
   markTasksDone(revision: string): Promise<void>;
   /**
    * Marks a replaced or deleted revision as garbage, due for cleanup at `dueAt`; `refused`, when

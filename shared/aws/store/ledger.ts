@@ -257,13 +257,18 @@ export class DynamoLedger implements Ledger {
   }
 
   async markTasksDone(revision: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { revision, part: META },
-        UpdateExpression: 'SET tasksDone = :true',
-        ExpressionAttributeValues: { ':true': true },
-      }),
+    // Only on a revision still recorded: a committer late after the janitor purged it must not
+    // leave a bare item behind (an UpdateItem on no item creates one).
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'SET tasksDone = :true',
+          ConditionExpression: 'attribute_exists(revision)',
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      ),
     );
   }
 

@@ -153,7 +153,8 @@ export class MemoryLedger implements Ledger {
   }
 
   async markTasksDone(revision: string): Promise<void> {
-    this.upsert(revision, META).tasksDone = true;
+    const meta = this.item(revision, META);
+    if (meta) meta.tasksDone = true;
   }
 
   async retire(revision: string, dueAt: number): Promise<void> {
