@@ -51,12 +51,24 @@ export class LocalSecretsManager {
   constructor(opts: SecretsManagerOptions) {
     this.opts = opts;
     this.file = join(opts.dataDir, 'secretsmanager.json');
+    let text: string;
     try {
-      for (const s of JSON.parse(readFileSync(this.file, 'utf8')) as StoredSecret[])
-        this.secrets.set(s.name, s);
+      text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
     }
+    let stored: unknown;
+    try {
+      stored = JSON.parse(text);
+    } catch (err) {
+      stored = err;
+    }
+    if (!Array.isArray(stored))
+      throw new Error(
+        `${this.file} is not the local cloud's list of secrets (a JSON array): mend or remove it`,
+      );
+    for (const s of stored as StoredSecret[]) this.secrets.set(s.name, s);
   }
 
   /** Answers `secretsmanager.*` requests on `server`; passes every other request on. */

@@ -4,7 +4,7 @@
  * restart of the local cloud.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,24 @@ test('AWS error types: a name taken, a missing secret, a binary secret, an opera
     assert.equal((await fetch(`http://127.0.0.1:${sm.port}/bucket/key`)).status, 418);
   } finally {
     await sm.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a damaged secrets file stops the start with its path, and is left as it is', async () => {
+  // Prepare
+  const dir = await mkdtemp(join(tmpdir(), 'dsn-secrets-'));
+  const file = join(dir, 'secretsmanager.json');
+  await writeFile(file, '{"half": ');
+  try {
+    // Act & Assess
+    assert.throws(
+      () =>
+        new LocalSecretsManager({ dataDir: dir, region: 'us-east-1', accountId: '000000000000' }),
+      (err: Error) => err.message.startsWith(`${file} is not the local cloud's list of secrets`),
+    );
+    assert.equal((await stat(file)).size, 9);
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
