@@ -8,6 +8,7 @@
 import type { ReplicationJob } from './job.ts';
 import type { ObjectEntry, ReplicationLog, SideOpener } from './ports.ts';
 import { sameObject } from './same-object.ts';
+import { sourceKey } from './side.ts';
 import { type ReplicationTask, taskId } from './task.ts';
 
 /** Tasks written to the log at a time. */
@@ -88,7 +89,7 @@ export async function planJob(deps: PlannerDeps, job: ReplicationJob): Promise<n
     } else if (!a.done && !b.done) {
       const e = a.value;
       if (!sameObject(e, b.value)) {
-        const key = job.source.prefix + e.key.slice(job.destination.prefix.length);
+        const key = sourceKey(job.source, job.destination, e.key);
         batch.push(task(job, 'copy', key, e.key, e));
       }
       a = await src.next();

@@ -98,3 +98,8 @@ export function describeSide(side: Side): string {
 export function destinationKey(source: Side, destination: Side, key: string): string {
   return destination.prefix + key.slice(source.prefix.length);
 }
+
+/** The source key of a destination key: the destination prefix swapped for the source's. */
+export function sourceKey(source: Side, destination: Side, key: string): string {
+  return source.prefix + key.slice(destination.prefix.length);
+}

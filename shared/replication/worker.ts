@@ -10,6 +10,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
 import { sameObject } from './same-object.ts';
+import { sourceKey } from './side.ts';
 import type { TaskMessage, TaskStatus } from './status.ts';
 import { partCount, type ReplicationTask } from './task.ts';
 
@@ -68,10 +69,8 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     if (task.kind === 'delete') {
       // The key came back to the source since (a later write, whose copy may be there already):
       // a delete that arrives late, or is retried, must not remove it. A delete task names
-      // the destination's key; the source's is the same under the source's prefix.
-      const sourceKey =
-        job.source.prefix + task.destinationKey.slice(job.destination.prefix.length);
-      if (await source.head(sourceKey)) {
+      // the destination's key.
+      if (await source.head(sourceKey(job.source, job.destination, task.destinationKey))) {
         await report('done', { bytes: 0 });
         return 'skipped';
       }
