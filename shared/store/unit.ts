@@ -11,6 +11,7 @@
 import type { Clock } from '../clock.ts';
 import { decodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
 import { InvalidSliceError } from '../errors.ts';
+import { heldReads } from '../held-reads.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import type { Multicast, SliceStore, SubscriptionView } from './ports.ts';
 import { revisionTime, type UnitStatus } from './revision.ts';
@@ -44,18 +45,7 @@ export function topologyView(
   clock: Clock,
   read: (vault: string) => Promise<TopologyNow>,
 ): (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow> {
-  const views = new Map<string, { until: number; view: Promise<TopologyNow> }>();
-  return (vault, options) => {
-    const now = clock.now();
-    const held = views.get(vault);
-    if (held && held.until > now && !options?.fresh) return held.view;
-    const view = read(vault);
-    views.set(vault, { until: now + TOPOLOGY_VIEW_MS, view });
-    view.catch(() => {
-      if (views.get(vault)?.view === view) views.delete(vault);
-    });
-    return view;
-  };
+  return heldReads(read, { now: () => clock.now(), ms: TOPOLOGY_VIEW_MS });
 }
 
 export interface UnitDeps {

@@ -10,6 +10,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { VaultFrozenError } from '../errors.ts';
+import { heldReads } from '../held-reads.ts';
 import type { Freeze, FreezeStore } from './ports.ts';
 
 export type { Freeze };
@@ -35,22 +36,12 @@ export function notFrozenCache<T>(
   clock: Clock,
   read: (vault: string) => Promise<T | undefined>,
 ): (vault: string) => Promise<T | undefined> {
-  const open = new Map<string, number>();
-  const inFlight = new Map<string, Promise<T | undefined>>();
-  return (vault) => {
-    if ((open.get(vault) ?? 0) > clock.now()) return Promise.resolve(undefined);
-    const pending = inFlight.get(vault);
-    if (pending) return pending;
-    const reading = read(vault)
-      .then((mark) => {
-        if (mark === undefined) open.set(vault, clock.now() + FREEZE_CACHE_MS);
-        else open.delete(vault);
-        return mark;
-      })
-      .finally(() => inFlight.delete(vault));
-    inFlight.set(vault, reading);
-    return reading;
-  };
+  const held = heldReads(read, {
+    now: () => clock.now(),
+    ms: FREEZE_CACHE_MS,
+    keep: (mark) => mark === undefined,
+  });
+  return (vault) => held(vault);
 }
 
 /** The check writers make, remembering for `FREEZE_CACHE_MS` the vaults found not frozen. */

@@ -6,6 +6,7 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { heldReads } from '../../held-reads.ts';
 
 /** What an SDK client's `credentials` option takes. */
 export interface SecretIdentity {
@@ -50,7 +51,6 @@ export function secretCredentials(
   client: () => SecretsManagerClient,
   now: () => number = Date.now,
 ): (secretId: string) => SecretIdentityProvider {
-  const held = new Map<string, { until: number; read: Promise<SecretIdentity> }>();
   const read = async (secretId: string): Promise<SecretIdentity> => {
     let text: string | undefined;
     try {
@@ -77,15 +77,6 @@ export function secretCredentials(
     // Past the SDK's own refresh window (5 minutes before expiration), so it asks again then.
     return { ...creds.data, expiration: new Date(now() + REREAD_MS + 5 * 60_000) };
   };
-  return (secretId) => async () => {
-    const at = now();
-    const h = held.get(secretId);
-    if (h && h.until > at) return h.read;
-    const next = read(secretId);
-    held.set(secretId, { until: at + REREAD_MS, read: next });
-    next.catch(() => {
-      if (held.get(secretId)?.read === next) held.delete(secretId);
-    });
-    return next;
-  };
+  const held = heldReads(read, { now, ms: REREAD_MS });
+  return (secretId) => () => held(secretId);
 }
