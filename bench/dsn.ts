@@ -20,12 +20,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { subscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { uplinkRows } from './dsn-uplink.ts';
 import { startBenchCloud } from './local-cloud.ts';
+import { countRequests, requestsPer, served } from './requests.ts';
 
 const MiB = 1024 * 1024;
 
@@ -79,34 +78,6 @@ const { newRevisionId, objectIdOf } = await import('../shared/store/revision.ts'
 const { formatSliceName, sliceNamesOf } = await import('../shared/codec/slice-name.ts');
 const { s3Crc32 } = await import('../shared/codec/slice-header.ts');
 
-/** Requests the emulators in this process were sent, by service, into the map counting them. */
-let countingInto: Map<string, number> | undefined;
-subscribe('http.server.request.start', (message) => {
-  if (!countingInto) return;
-  const req = (message as { request: IncomingMessage }).request;
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const service = target.startsWith('AmazonSQS')
-    ? 'SQS'
-    : target.startsWith('DynamoDB')
-      ? 'DynamoDB'
-      : String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
-        ? 'SNS'
-        : 'S3';
-  countingInto.set(service, (countingInto.get(service) ?? 0) + 1);
-});
-const countRequests = async (into: Map<string, number>, f: () => Promise<unknown>) => {
-  countingInto = into;
-  try {
-    await f();
-  } finally {
-    countingInto = undefined;
-  }
-};
-const requestsPer = (served: Map<string, number>, count: number) => {
-  const total = [...served.values()].reduce((a, b) => a + b, 0);
-  const parts = [...served].sort().map(([k, v]) => `${k} ${(v / count).toFixed(1)}`);
-  return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
-};
 const d = wireStoreApi(runtime('bench'));
 const rawBucket = cloud.ref('Unit7Bucket');
 
@@ -190,8 +161,8 @@ try {
   const placePairs: Pair[] = [];
   let oursCpu = 0;
   let rawCpu = 0;
-  const oursServed = new Map<string, number>();
-  const rawServed = new Map<string, number>();
+  const oursServed = served();
+  const rawServed = served();
   for (let i = 0; i < PUT_ROUNDS; i++) {
     const body = objects[i % objects.length] as Uint8Array;
     const slices = await encodeSlices(`place/${i}`, body);
@@ -206,7 +177,11 @@ try {
             revision = await putOurs(`bench/${i}`, body);
           });
           const reads = await settle(revision);
-          oursServed.set('DynamoDB', (oursServed.get('DynamoDB') ?? 0) - reads);
+          oursServed.services.set('DynamoDB', (oursServed.services.get('DynamoDB') ?? 0) - reads);
+          oursServed.operations.set(
+            'DynamoDB.GetItem',
+            (oursServed.operations.get('DynamoDB.GetItem') ?? 0) - reads,
+          );
         }),
       );
     };
@@ -279,7 +254,7 @@ try {
   const latencies: number[] = [];
   // SNS publishes per small PUT: the multicast, one status message per unit, the event, and
   // the writer's nudge when the statuses beat its segment count (so the nudge rate shows).
-  const smallServed = new Map<string, number>();
+  const smallServed = served();
   const SMALL_PUTS = 200;
   await countRequests(smallServed, async () => {
     for (let i = 0; i < SMALL_PUTS; i++) {
@@ -294,7 +269,7 @@ try {
       latencies.push(performance.now() - t);
     }
   });
-  const smallSns = (smallServed.get('SNS') ?? 0) / SMALL_PUTS;
+  const smallSns = (smallServed.services.get('SNS') ?? 0) / SMALL_PUTS;
   latencies.sort((a, b) => a - b);
   const p50 = latencies[Math.floor(latencies.length * 0.5)] as number;
   const p99 = latencies[Math.floor(latencies.length * 0.99)] as number;

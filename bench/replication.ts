@@ -29,7 +29,9 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { cpuBetween, cpuLine, cpuSnapshot } from './cpu.ts';
 import { startBenchCloud } from './local-cloud.ts';
+import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
 
 const MiB = 1024 * 1024;
 const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
@@ -150,9 +152,15 @@ try {
   );
 
   // Ours: the replication job, on warm functions (the peer's process is warm too).
-  const job = await runJob('data/', 'bench-repl');
+  const cpu0 = cpuSnapshot();
+  const oursServed = served();
+  const job = await countRequests(oursServed, () => runJob('data/', 'bench-repl'));
   const ours = job.seconds;
+  const cpuOurs = cpuBetween(cpu0, cpuSnapshot());
   process.stdout.write(`timed job: ${ours.toFixed(1)} s (${job.timeline})\n`);
+  process.stdout.write(
+    `  CPU: ${cpuLine(cpuOurs)}\n  requests per object: ${requestsPer(oursServed, sizes.length)}\n    ${operationsPer(oursServed, sizes.length)}\n`,
+  );
 
   // Peer: the plain copy loop.
   const copyOne = async (key: string, size: number) => {
@@ -194,14 +202,21 @@ try {
       }),
     );
   };
+  const cpu1 = cpuSnapshot();
   const t1 = performance.now();
   const queue = [...sizes];
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await copyOne(...next);
-    }),
+  const peerServed = served();
+  await countRequests(peerServed, () =>
+    Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await copyOne(...next);
+      }),
+    ),
   );
   const peer = (performance.now() - t1) / 1000;
+  process.stdout.write(
+    `plain copy loop: ${peer.toFixed(1)} s\n  CPU: ${cpuLine(cpuBetween(cpu1, cpuSnapshot()))}\n  requests per object: ${requestsPer(peerServed, sizes.length)}\n    ${operationsPer(peerServed, sizes.length)}\n`,
+  );
 
   // Migration pause: a job copying one large object; once it is running, `migrate` (the stop
   // sent), then the time until the task runs on the worker it moved to (the remainder

@@ -94,6 +94,9 @@ class FunctionPool {
       AWS_DEFAULT_REGION: this.opts.region,
     };
     const worker = new Worker(WORKER_PATH, {
+      // The thread's name, its function's key (`top -H` and /proc/<pid>/task/*/comm show 15
+      // characters): whose CPU a thread spends.
+      name: this.fn.key,
       workerData: {
         modulePath: this.fn.modulePath,
         exportName: this.fn.exportName,

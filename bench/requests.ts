@@ -1,0 +1,63 @@
+/**
+ * The HTTP requests the emulators in this process serve, counted on Node's
+ * `http.server.request.start` diagnostics channel while a counting is open: by service (SQS
+ * and DynamoDB by their `x-amz-target`, SNS by its form body, S3 the rest), and, for the
+ * breakdown, by operation (`DynamoDB.UpdateItem`, `SQS.ReceiveMessage`, `S3.PUT`).
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+
+/** Counts per service, and per service and operation. */
+export interface Served {
+  services: Map<string, number>;
+  operations: Map<string, number>;
+}
+
+export const served = (): Served => ({ services: new Map(), operations: new Map() });
+
+let countingInto: Served | undefined;
+
+function add(into: Map<string, number>, key: string): void {
+  into.set(key, (into.get(key) ?? 0) + 1);
+}
+
+subscribe('http.server.request.start', (message) => {
+  if (!countingInto) return;
+  const req = (message as { request: IncomingMessage }).request;
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const op = target.slice(target.lastIndexOf('.') + 1);
+  const [service, operation] = target.startsWith('AmazonSQS')
+    ? ['SQS', op]
+    : target.startsWith('DynamoDB')
+      ? ['DynamoDB', op]
+      : String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+        ? ['SNS', 'Publish']
+        : ['S3', req.method ?? ''];
+  add(countingInto.services, service);
+  add(countingInto.operations, `${service}.${operation}`);
+});
+
+/** Runs `f` counting into `into` (one counting at a time). */
+export async function countRequests<T>(into: Served, f: () => Promise<T>): Promise<T> {
+  countingInto = into;
+  try {
+    return await f();
+  } finally {
+    countingInto = undefined;
+  }
+}
+
+/** `total (S3 1.0, SQS 2.0, ...)`, per `count` (per PUT, per object). */
+export function requestsPer(into: Served, count: number): string {
+  const total = [...into.services.values()].reduce((a, b) => a + b, 0);
+  const parts = [...into.services].sort().map(([k, v]) => `${k} ${(v / count).toFixed(1)}`);
+  return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
+}
+
+/** The operations, most frequent first, per `count`: `DynamoDB.UpdateItem 3.1, ...`. */
+export function operationsPer(into: Served, count: number): string {
+  return [...into.operations]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${(v / count).toFixed(1)}`)
+    .join(', ');
+}
