@@ -15,6 +15,7 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
       await runTask(
         { ...deps, remainingMs: () => context.getRemainingTimeInMillis() },
         parseTaskMessage(record.body),
+        { received: Number(record.attributes.ApproximateReceiveCount) },
       );
     },
     { concurrent: false, log: rt.log },

@@ -68,4 +68,11 @@ export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
 export { type VaultSideDeps, vaultSide } from './vault-side.ts';
-export { runTask, type TaskOutcome, type WorkerDeps } from './worker.ts';
+export {
+  type Delivery,
+  heldJobReads,
+  RUNNING_JOB_HOLD_MS,
+  runTask,
+  type TaskOutcome,
+  type WorkerDeps,
+} from './worker.ts';

@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
+import { heldReads } from '../held-reads.ts';
 import type { Logger } from '../log.ts';
 import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
 import { sameObject } from './same-object.ts';
@@ -31,6 +32,31 @@ export interface WorkerDeps {
 
 export type TaskOutcome = 'done' | 'skipped' | 'stale' | 'stopped' | 'failed';
 
+/** How the queue delivered the message: its receive count (SQS `ApproximateReceiveCount`). */
+export interface Delivery {
+  received: number;
+}
+
+/**
+ * How long a worker holds a job it read as running: the tasks of a burst share one read of it.
+ * A job cancelled meanwhile may still see a task it had sent start that long after; one found
+ * not running (cancelled, failed, or restarted since) is never held.
+ */
+export const RUNNING_JOB_HOLD_MS = 2000;
+
+/** The log's job read, held for RUNNING_JOB_HOLD_MS while the job runs. */
+export function heldJobReads(
+  log: Pick<ReplicationLog, 'getJob'>,
+  clock: Clock,
+): ReplicationLog['getJob'] {
+  const held = heldReads((id: string) => log.getJob(id), {
+    now: () => clock.now(),
+    ms: RUNNING_JOB_HOLD_MS,
+    keep: (job) => job?.state === 'running',
+  });
+  return (id) => held(id);
+}
+
 /** Reads `length` bytes of a stream into one buffer: a part, never a whole large object. */
 async function collect(body: AsyncIterable<Uint8Array>, length: number): Promise<Buffer> {
   const out = Buffer.allocUnsafe(length);
@@ -44,8 +70,15 @@ async function collect(body: AsyncIterable<Uint8Array>, length: number): Promise
   return out;
 }
 
-/** Runs the task a message names, unless the message is stale (a later attempt, a done task). */
-export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskOutcome> {
+/**
+ * Runs the task a message names, unless the message is stale (a later attempt, a done task).
+ * `delivery` tells a first delivery of a first attempt, which no earlier run can have copied.
+ */
+export async function runTask(
+  deps: WorkerDeps,
+  msg: TaskMessage,
+  delivery?: Delivery,
+): Promise<TaskOutcome> {
   // Both reads at once: one round trip before the copy, not two.
   const [job, task] = await Promise.all([
     deps.log.getJob(msg.jobId),
@@ -80,7 +113,12 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     }
     // An earlier attempt, or an earlier delivery of this one (SQS delivers at least once, and
     // again after a crash), may have finished its write and died before its status was logged:
-    // one HEAD of the destination, against what the plan saw of the source, tells.
+    // one HEAD of the destination, against what the plan saw of the source, tells. The first
+    // delivery of a first attempt follows no run of this task (a redelivery counts its
+    // receives; a retry, a restart, a migration or a rebalancing move raise the attempt), so it
+    // copies without looking; two copies at once of one delivery are no more likely than
+    // before, since neither would find the other's copy finished.
+    const first = msg.attempt === 1 && delivery?.received === 1 && task.uploadId === undefined;
     const planned = {
       key: task.key,
       size: task.size,
@@ -103,7 +141,7 @@ export async function runTask(deps: WorkerDeps, msg: TaskMessage): Promise<TaskO
     // A later attempt (a retry, a restart, a migrated remainder) also looks at the source, in
     // the same round trip: a remainder's pause waits for it.
     const [found, stillThere] = await Promise.all([
-      destination.head(task.destinationKey),
+      first ? undefined : destination.head(task.destinationKey),
       task.attempts > 1 ? source.head(task.key) : true,
       early,
     ]);

@@ -7,6 +7,7 @@ import { loadConfig, replicationWorkerIndex } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
 import {
   type ControllerDeps,
+  heldJobReads,
   isVaultSide,
   type JobsDeps,
   type ObjectSide,
@@ -127,9 +128,10 @@ export function wireReplicationController(rt: Runtime): ControllerDeps {
 /** A worker: its index, both ends, and the status queue; `remainingMs` comes per invocation. */
 export function wireReplicationWorker(rt: Runtime): Omit<WorkerDeps, 'remainingMs'> {
   const config = loadConfig(rt.env, ['replicationStatusQueueUrl', 'replicationDeadlineMarginMs']);
+  const log = wireLog(rt);
   return {
     worker: replicationWorkerIndex(rt.env),
-    log: wireLog(rt),
+    log: { getJob: heldJobReads(log, rt.clock), getTask: (job, task) => log.getTask(job, task) },
     sides: wireSides(rt, true),
     statuses: new SqsStatusQueue(rt.clients.sqs, config.replicationStatusQueueUrl),
     clock: rt.clock,

@@ -1,0 +1,119 @@
+/**
+ * The replication worker (shared/replication/worker.ts) over in-memory ends: the first delivery
+ * of a first attempt copies without looking at the destination, any later one looks first and
+ * does not copy a finished object again; and the job read is held only while the job runs.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { silentLogger } from '../../../shared/log.ts';
+import type { ReplicationJob } from '../../../shared/replication/job.ts';
+import type { ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
+import type { TaskStatus } from '../../../shared/replication/status.ts';
+import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import {
+  type Delivery,
+  heldJobReads,
+  RUNNING_JOB_HOLD_MS,
+  runTask,
+} from '../../../shared/replication/worker.ts';
+import { ManualClock } from '../../helpers/clock.ts';
+import { replicationJob, replicationTask } from '../../helpers/replication.ts';
+
+/** An end holding objects in memory, counting its HEADs and whole writes. */
+function memorySide(objects = new Map<string, { bytes: Buffer; modifiedAt: number }>()) {
+  const counts = { heads: 0, puts: 0 };
+  const entry = (key: string): ObjectEntry | undefined => {
+    const o = objects.get(key);
+    return o ? { key, size: o.bytes.length, modifiedAt: o.modifiedAt } : undefined;
+  };
+  const side = {
+    async head(key: string) {
+      counts.heads++;
+      return entry(key);
+    },
+    async *read(key: string, start: number, end: number) {
+      yield (objects.get(key)?.bytes ?? Buffer.alloc(0)).subarray(start, end);
+    },
+    async put(key: string, _size: number, body: AsyncIterable<Uint8Array>) {
+      counts.puts++;
+      const chunks: Uint8Array[] = [];
+      for await (const c of body) chunks.push(c);
+      objects.set(key, { bytes: Buffer.concat(chunks), modifiedAt: Date.now() });
+    },
+  } as unknown as ObjectSide;
+  return { side, counts, objects };
+}
+
+function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
+  const source = memorySide(new Map([['k', { bytes: Buffer.from('hello'), modifiedAt: 0 }]]));
+  const destination = memorySide();
+  const statuses: TaskStatus['type'][] = [];
+  const run = (attempt: number, delivery?: Delivery) =>
+    runTask(
+      {
+        worker: 0,
+        log: { getJob: async () => job, getTask: async () => ({ ...task, attempts: attempt }) },
+        sides: (s) => (s === job.source ? source.side : destination.side),
+        statuses: { send: async (s) => void statuses.push(s.type) },
+        clock: new ManualClock(),
+        logger: silentLogger,
+        crash: async () => {},
+        remainingMs: () => 60_000,
+        deadlineMarginMs: 1000,
+      },
+      { jobId: job.id, taskId: task.id, attempt },
+      delivery,
+    );
+  return { run, source, destination, statuses };
+}
+
+test('the first delivery of a first attempt copies without a HEAD of the destination', async () => {
+  const w = world(replicationTask());
+  assert.equal(await w.run(1, { received: 1 }), 'done');
+  assert.equal(w.destination.counts.heads, 0);
+  assert.equal(w.destination.counts.puts, 1);
+  assert.equal(w.destination.objects.get('k')?.bytes.toString(), 'hello');
+  assert.deepEqual(w.statuses, ['started', 'done']);
+});
+
+test('a redelivery, a later attempt or an unknown delivery looks first, and copies a finished object no more', async () => {
+  for (const [attempt, delivery] of [
+    [1, { received: 2 }],
+    [2, { received: 1 }],
+    [1, undefined],
+  ] as const) {
+    const w = world(replicationTask());
+    // Copied by the earlier run, whose `done` was lost.
+    w.destination.objects.set('k', { bytes: Buffer.from('hello'), modifiedAt: 1000 });
+    assert.equal(await w.run(attempt, delivery), 'skipped', `${attempt} ${delivery?.received}`);
+    assert.equal(w.destination.counts.heads, 1);
+    assert.equal(w.destination.counts.puts, 0);
+    assert.deepEqual(w.statuses, ['started', 'done']);
+  }
+});
+
+test("a running job's read is held for a while; one not running is read again each time", async () => {
+  const clock = new ManualClock();
+  let state: ReplicationJob['state'] = 'running';
+  let reads = 0;
+  const getJob = heldJobReads(
+    {
+      getJob: async () => {
+        reads++;
+        return replicationJob({ state });
+      },
+    },
+    clock,
+  );
+  await getJob('rjob');
+  await getJob('rjob');
+  assert.equal(reads, 1);
+  clock.advance(RUNNING_JOB_HOLD_MS);
+  state = 'cancelled';
+  assert.equal((await getJob('rjob'))?.state, 'cancelled');
+  assert.equal((await getJob('rjob'))?.state, 'cancelled');
+  assert.equal(reads, 3);
+  state = 'running';
+  assert.equal((await getJob('rjob'))?.state, 'running');
+  assert.equal(reads, 4);
+});
