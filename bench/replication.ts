@@ -11,8 +11,9 @@
  * - before both, a first job of 16 small objects starts the functions' sandboxes (printed: the
  *   cold start of a job), since the peer runs in this already warm process.
  * - migration pause: a job copying one large object is migrated between workers again and
- *   again; from the stop sent (`migrate`) to the remainder started on the other worker, p50
- *   against one part's copy time seen on the same copy.
+ *   again; from the stop sent (`migrate`) to the remainder started on the other worker (the
+ *   time its `started` status carries, as the log keeps it), p50 against one part's copy time
+ *   seen on the same copy.
  *
  * - restart overhead (bench/replication-restart.ts): the same objects copied by a job on a local
  *   cloud process that is killed at half the bytes and started again; bytes written again.
@@ -220,7 +221,8 @@ try {
 
   // Migration pause: a job copying one large object; once it is running, `migrate` (the stop
   // sent), then the time until the task runs on the worker it moved to (the remainder
-  // started), seen by polling its task every 25 ms. Again after each resumed part, while parts
+  // started, at that worker's clock: the task's `startedAt` in the log, read once polling its
+  // task every 25 ms shows it running there; same machine, same clock). Again after each resumed part, while parts
   // are left. One part's copy time, to compare with: the median gap between checkpoints seen.
   const pauses: number[] = [];
   const partGaps: number[] = [];
@@ -249,7 +251,7 @@ try {
         continue;
       }
       const started = done;
-      const sent = performance.now();
+      const sent = Date.now();
       const m = await api(`/replications/${id}/tasks/${t.id}/migrate`, {
         method: 'POST',
         body: '{}',
@@ -264,7 +266,11 @@ try {
         const n = await look();
         if (!n || n.state === 'done' || n.state === 'failed') break;
         if (n.state === 'running' && n.destinationWorker === to) {
-          pauses.push(performance.now() - sent);
+          // When the remainder started: its worker's own time, as its `started` status brought
+          // it to the log (this poll sees it a status hop and up to a tick later).
+          const at = (await log.getTask(id, t.id))?.startedAt;
+          if (!at) throw new Error(`task ${t.id} runs with no startedAt in the log`);
+          pauses.push(Date.parse(at) - sent);
           base = n.partsDone ?? started;
           break;
         }

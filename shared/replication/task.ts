@@ -58,6 +58,8 @@ export interface ReplicationTask {
   /** Migration: the worker the rest of the copy goes to once the current one has stopped. */
   migrateTo?: number;
   error?: string;
+  /** When its last attempt started, at its worker (its `started` status). */
+  startedAt?: string;
   finishedAt?: string;
 }
 

@@ -357,10 +357,15 @@ export class DynamoReplicationLog implements ReplicationLog {
     switch (s.type) {
       case 'started':
         // Only the attempt last sent, not yet ended: a late `started` never reopens a task.
+        // With when the attempt started at its worker (a migration's pause ends there).
         return update(
-          `SET #state = :running${s.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : ''}`,
+          `SET #state = :running, startedAt = :at${s.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : ''}`,
           `${ofThisAttempt} AND #state <> :stopping`,
-          { ...live, ...(s.uploadId ? { ':upload': s.uploadId } : {}) },
+          {
+            ...live,
+            ':at': new Date(s.at).toISOString(),
+            ...(s.uploadId ? { ':upload': s.uploadId } : {}),
+          },
         );
       case 'part':
         if (s.part === undefined || s.uploadId === undefined) return false;
