@@ -16,6 +16,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
@@ -317,6 +318,86 @@ describe('replication jobs on the local cloud', () => {
         assert.equal(puts.get(`big.bin#${part}`), 1, `part ${part}`);
     } finally {
       cloud.faults.setBucket('plain-slow', undefined);
+    }
+  });
+
+  test('a cancelled job sends nothing more and its workers drop what is queued; a restart then finishes it, no object copied twice', async (t) => {
+    // Prepare: a destination that answers each request a second late, so the job is far from
+    // done when it is cancelled.
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-cancel' }));
+    cloud.faults.setBucket('plain-cancel', { unit: -1, mode: 'slow', delayMs: 1000 });
+    const sqs = new SQSClient({
+      region: cloud.service.region,
+      endpoint: cloud.endpoints.sqs,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      const job = await start({
+        source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
+        destination: { bucket: 'plain-cancel', endpoint: cloud.endpoints.s3 },
+      });
+      await eventually(async () => {
+        const res = await api(`/replications/${job.id}`);
+        return ((await res.json()) as JobView).tasks.done > 0 ? true : undefined;
+      }, 'a first copy to finish');
+
+      // Act
+      const res = await api(`/replications/${job.id}/cancel`, { method: 'POST' });
+      assert.equal(res.status, 202, await res.clone().text());
+      assert.equal(((await res.json()) as JobView).state, 'cancelled');
+      // Settled: every worker queue empty (what was queued taken and dropped) and no copy
+      // still running.
+      const queues = [0, 1, 2, 3].map((i) => cloud.ref(`ReplicationWorker${i}Queue`));
+      await eventually(
+        async () => {
+          for (const QueueUrl of queues) {
+            const { Attributes } = await sqs.send(
+              new GetQueueAttributesCommand({
+                QueueUrl,
+                AttributeNames: [
+                  'ApproximateNumberOfMessages',
+                  'ApproximateNumberOfMessagesNotVisible',
+                ],
+              }),
+            );
+            if (
+              Number(Attributes?.ApproximateNumberOfMessages) +
+                Number(Attributes?.ApproximateNumberOfMessagesNotVisible) >
+              0
+            )
+              return undefined;
+          }
+          const running = await api(`/replications/${job.id}/tasks?state=running`);
+          return ((await running.json()) as { tasks: unknown[] }).tasks.length === 0
+            ? true
+            : undefined;
+        },
+        'the workers to drop what the cancelled job had queued',
+        60_000,
+      );
+      const cancelled = (await (await api(`/replications/${job.id}`)).json()) as JobView;
+      const again = await api(`/replications/${job.id}/cancel`, { method: 'POST' });
+      const restarted = await api(`/replications/${job.id}/restart`, { method: 'POST' });
+      assert.equal(restarted.status, 202, await restarted.clone().text());
+      const done = await finished(job.id);
+
+      // Assess
+      t.diagnostic(`done when cancelled: ${cancelled.tasks.done} of ${cancelled.tasks.total}`);
+      assert.equal(cancelled.state, 'cancelled');
+      assert.ok(
+        cancelled.tasks.done < objects.size,
+        `all ${objects.size} copied although cancelled: ${JSON.stringify(cancelled.tasks)}`,
+      );
+      assert.equal(again.status, 409);
+      assert.equal(done.state, 'succeeded', JSON.stringify(done));
+      assert.equal(done.tasks.done, objects.size);
+      for (const [key, body] of objects)
+        assert.equal(sha(await bucketObject('plain-cancel', key)), sha(body), key);
+      for (const [key, count] of cloud.faults.putsByKey('plain-cancel'))
+        assert.equal(count, 1, `${key} written ${count} times`);
+    } finally {
+      cloud.faults.setBucket('plain-cancel', undefined);
+      sqs.destroy();
     }
   });
 
