@@ -10,13 +10,13 @@ import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
-  eventually,
   LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   putInParts,
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
+import { jobEnded, startJob } from '../helpers/replication-api.ts';
 
 const PART = 5 * 1024 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -54,26 +54,11 @@ describe('a replication worker at its deadline', () => {
     cloud.faults.setBucket('deadline-out', { unit: -1, mode: 'slow', delayMs: 1500 });
 
     // Act
-    const res = await api('/replications', {
-      method: 'POST',
-      body: JSON.stringify({
-        source: { bucket: 'deadline-in' },
-        destination: { bucket: 'deadline-out' },
-      }),
+    const { id } = await startJob(api, {
+      source: { bucket: 'deadline-in' },
+      destination: { bucket: 'deadline-out' },
     });
-    assert.equal(res.status, 202, await res.clone().text());
-    const { id } = (await res.json()) as { id: string };
-    const job = await eventually(
-      async () => {
-        const j = (await (await api(`/replications/${id}`)).json()) as {
-          state: string;
-          migrations: number;
-        };
-        return j.state === 'running' ? undefined : j;
-      },
-      'the job to end',
-      180_000,
-    );
+    const job = await jobEnded(api, id);
 
     // Assess
     assert.equal(job.state, 'succeeded', JSON.stringify(job));

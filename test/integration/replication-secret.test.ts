@@ -24,13 +24,13 @@ import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
   type CloudClients,
   cloudClients,
-  eventually,
   LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   putInParts,
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
+import { jobEnded, startJob } from '../helpers/replication-api.ts';
 import { hasCommand } from '../helpers/tools.ts';
 
 const MiB = 1024 * 1024;
@@ -94,24 +94,8 @@ describe('replication to an outside endpoint with credentials from a named secre
   let s3: S3Client;
   let outside: Awaited<ReturnType<typeof outsideEndpoint>>;
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
-  const start = async (body: unknown) => {
-    const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
-    assert.equal(res.status, 202, await res.clone().text());
-    return (await res.json()) as { id: string };
-  };
-  const finished = (id: string) =>
-    eventually(
-      async () => {
-        const job = (await (await api(`/replications/${id}`)).json()) as {
-          state: string;
-          tasks: { total: number; done: number; failed: number };
-          error?: string;
-        };
-        return job.state === 'running' ? undefined : job;
-      },
-      `replication ${id} to end`,
-      120_000,
-    );
+  const start = (body: unknown) => startJob(api, body);
+  const finished = (id: string) => jobEnded(api, id, 120_000);
   const objects = new Map<string, Buffer>([
     ['a.bin', randomBytes(1000)],
     ['b.bin', randomBytes(70_000)],

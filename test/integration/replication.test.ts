@@ -36,6 +36,7 @@ import {
   tempDir,
 } from '../helpers/local-cloud.ts';
 import { replicationJob } from '../helpers/replication.ts';
+import { type JobView, jobEnded, startJob } from '../helpers/replication-api.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -55,16 +56,6 @@ function fixtures(): Map<string, Buffer> {
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-interface JobView {
-  id: string;
-  state: string;
-  tasks: { total: number; done: number; failed: number; pending: number };
-  bytes: { total: number; copied: number };
-  workers: Array<{ worker: number; load: number; tasks: number }>;
-  restarts: number;
-  migrations: number;
-}
-
 describe('replication jobs on the local cloud', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let cloud: LocalCloud;
@@ -72,25 +63,8 @@ describe('replication jobs on the local cloud', () => {
   const objects = fixtures();
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
 
-  const start = async (body: unknown): Promise<JobView> => {
-    const res = await api('/replications', { method: 'POST', body: JSON.stringify(body) });
-    assert.equal(res.status, 202, await res.clone().text());
-    const job = (await res.json()) as JobView;
-    assert.equal(job.state, 'running');
-    return job;
-  };
-
-  const finished = (id: string) =>
-    eventually(
-      async () => {
-        const res = await api(`/replications/${id}`);
-        assert.equal(res.status, 200);
-        const job = (await res.json()) as JobView;
-        return job.state === 'running' ? undefined : job;
-      },
-      `replication ${id} to end`,
-      180_000,
-    );
+  const start = (body: unknown) => startJob(api, body);
+  const finished = (id: string) => jobEnded(api, id);
 
   const bucketObject = async (bucket: string, key: string) => {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -393,8 +367,17 @@ describe('replication jobs on the local cloud', () => {
       assert.equal(done.tasks.done, objects.size);
       for (const [key, body] of objects)
         assert.equal(sha(await bucketObject('plain-cancel', key)), sha(body), key);
+      const tasks = (
+        (await (await api(`/replications/${job.id}/tasks?limit=1000`)).json()) as {
+          tasks: Array<{ key: string }>;
+        }
+      ).tasks;
       for (const [key, count] of cloud.faults.putsByKey('plain-cancel'))
-        assert.equal(count, 1, `${key} written ${count} times`);
+        assert.equal(
+          count,
+          1,
+          `${key} written ${count} times: ${JSON.stringify(tasks.find((x) => x.key === key))}`,
+        );
     } finally {
       cloud.faults.setBucket('plain-cancel', undefined);
       sqs.destroy();
