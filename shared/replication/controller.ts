@@ -144,6 +144,21 @@ async function send(
   const sorted = [...tasks].sort((a, b) => b.size - a.size);
   let sent = 0;
   for (let i = 0; i < sorted.length; i += MARK_CHUNK) {
+    // A dispatch outlives what it read: the job may have been cancelled, or cancelled and
+    // restarted, since. A later round resends what this one leaves, so a stale dispatch stops
+    // before its next marks rather than sending a task the new round sends too (two copies at
+    // once of one object, each finding the other's unfinished).
+    if (i > 0) {
+      const now = await deps.log.getJob(j.id);
+      if (now?.state !== 'running' || now.round !== j.round) {
+        deps.logger.info('replication dispatch stopped: the job moved on', {
+          jobId: j.id,
+          state: now?.state,
+          round: now?.round,
+        });
+        break;
+      }
+    }
     const chunk = sorted.slice(i, i + MARK_CHUNK).map((t) => {
       const target = to === undefined ? targetOf(t, loads) : (loads[to] as WorkerLoad);
       const bytes = remainingBytes(t, j.partSize);

@@ -126,3 +126,27 @@ test('a lone copy in flight is not migrated back and forth between idle workers'
     assert.deepEqual(stops, [], `${partsDone} parts done`);
   }
 });
+
+test('a dispatch whose job was cancelled, or restarted into a new round, after its first chunk sends no more', async () => {
+  for (const moved of [{ state: 'cancelled' as const }, { round: 2 }]) {
+    // Prepare: 50 pending tasks, more than one chunk of marks; the job moves on once the
+    // first chunk is sent.
+    const tasks = Array.from({ length: 50 }, (_, i) =>
+      task(`p${i}`, { size: 1, state: 'pending', attempts: 0, round: 0 }),
+    );
+    const { deps, sent } = world(tasks);
+    let job = replicationJob();
+    deps.log.getJob = async () => ({ ...job });
+    const send = deps.queues.send;
+    deps.queues.send = async (worker, messages) => {
+      await send(worker, messages);
+      job = replicationJob(moved);
+    };
+
+    // Act
+    await dispatchStep(deps, 'rjob');
+
+    // Assess: the first chunk of 40 only.
+    assert.equal(sent.length, 40, JSON.stringify(moved));
+  }
+});
