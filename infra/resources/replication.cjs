@@ -300,8 +300,9 @@ function replicationResources(config, service, stage) {
     resources[`ReplicationWorker${i}Role`] = role(service, stage, `replicationWorker${i}`, [
       consume(`ReplicationWorker${i}Queue`),
       {
+        // Reads, and its claim on a task before it copies (the one log write a worker makes).
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: arnOf('ReplicationTable'),
       },
       {

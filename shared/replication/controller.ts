@@ -173,6 +173,8 @@ async function send(
           round: j.round,
           worker: target.worker,
           keepSource: t.partsDone > 0 || t.state === 'stopped',
+          // A rebalancing move (`to`) of a queued task loses to a worker's claim on it.
+          ...(to !== undefined && t.state === 'queued' ? { onlyQueued: true } : {}),
         }),
       ),
     );

@@ -70,7 +70,26 @@ export interface ReplicationLog {
    */
   markDispatched(
     task: Pick<ReplicationTask, 'jobId' | 'id' | 'attempts'>,
-    fields: { attempt: number; round: number; worker: number; keepSource: boolean },
+    fields: {
+      attempt: number;
+      round: number;
+      worker: number;
+      keepSource: boolean;
+      /** A rebalancing move: only while still queued, no worker having claimed it. */
+      onlyQueued?: boolean;
+    },
+  ): Promise<boolean>;
+  /**
+   * A worker's claim on the attempt it was sent, before it writes anything: the task runs (with
+   * when it started, at the worker, and the upload it resumes, if any), unless it was moved
+   * (its attempts raised), finished, or asked to stop meanwhile. A redelivery of the same
+   * attempt claims it again. The one log write a worker makes itself: a rebalancing move and
+   * the claim are conditional on each other, so exactly one of them wins and one worker copies.
+   */
+  claimTask(
+    jobId: string,
+    taskId: string,
+    claim: { attempt: number; at: number; uploadId?: string },
   ): Promise<boolean>;
   /** Asks the task's worker to stop at the next part boundary, the rest going to `to`. */
   requestStop(jobId: string, taskId: string, to: number): Promise<boolean>;

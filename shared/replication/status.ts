@@ -1,8 +1,9 @@
 /**
- * What goes through the status queue into the log: a worker's word on a task (started, a part
- * done, done, failed, stopped at a part boundary), with its load. Applying one is idempotent and
- * order-free (the log's conditions, ports.ts `applyStatus`): SQS delivers at least once, in any
- * order.
+ * What goes through the status queue into the log: a worker's word on a task (a part done, done,
+ * failed, stopped at a part boundary), with its load. Applying one is idempotent and order-free
+ * (the log's conditions, ports.ts `applyStatus`): SQS delivers at least once, in any order.
+ * `started` is still applied, for workers of an earlier release; a worker now claims its task
+ * in the log instead (ports.ts `claimTask`), which a rebalancing move cannot overtake.
  */
 import { z } from 'zod';
 import { integer, parseJsonWith, resourceId, strictObject } from '../validate.ts';

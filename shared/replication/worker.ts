@@ -1,6 +1,7 @@
 /**
- * A replication worker: copies (or deletes) the object of one task, reporting each step
- * through the status queue. Objects above the job's part size are copied in parts, and after
+ * A replication worker: claims the attempt of one task in the log (a conditional write, so a
+ * rebalancing move and the worker's start cannot both win), copies (or deletes) its object, and
+ * reports each step through the status queue. Objects above the job's part size are copied in parts, and after
  * each part the worker reports the parts done so far (a checkpoint). At each part boundary it
  * stops when asked (migration), or when its time limit is near, reporting where it stopped, so
  * that the next worker resumes the same upload at the next part.
@@ -17,8 +18,11 @@ import { partCount, type ReplicationTask } from './task.ts';
 
 export interface WorkerDeps {
   worker: number;
-  /** Read only: a worker writes to the log through the status queue. */
-  log: Pick<ReplicationLog, 'getJob' | 'getTask'>;
+  /**
+   * A worker writes to the log through the status queue, but for its claim on a task
+   * (`claimTask`), which must win or lose against a rebalancing move at once.
+   */
+  log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'claimTask'>;
   sides: SideOpener;
   statuses: StatusQueue;
   clock: Clock;
@@ -126,25 +130,27 @@ export async function runTask(
       ...(task.sha256 ? { sha256: task.sha256 } : {}),
     };
     // A whole-object copy, or a multi-part one resuming its upload (a migrated remainder, a
-    // restart), reports `started` while it looks (one round trip, not two); a late `started`
-    // never reopens a task the `done` below ends.
+    // restart), claims its attempt while it looks (one round trip, not two): a rebalancing move
+    // and the claim are conditional on each other, so a task moved meanwhile is left to the
+    // worker it moved to, and one claimed here is not moved. A multi-part copy opening its
+    // upload claims it in copyParts.
     const parts = partCount(task.size, job.partSize);
-    const early =
+    const claimed =
       task.state !== 'stopping' && (parts === 0 || task.uploadId !== undefined)
-        ? report(
-            'started',
-            task.uploadId && parts > 0
-              ? { uploadId: task.uploadId, part: checkpointed(task).length }
-              : {},
-          )
-        : undefined;
+        ? deps.log.claimTask(msg.jobId, msg.taskId, {
+            attempt: msg.attempt,
+            at: deps.clock.now(),
+            ...(task.uploadId && parts > 0 ? { uploadId: task.uploadId } : {}),
+          })
+        : true;
     // A later attempt (a retry, a restart, a migrated remainder) also looks at the source, in
     // the same round trip: a remainder's pause waits for it.
-    const [found, stillThere] = await Promise.all([
+    const [found, stillThere, ours] = await Promise.all([
       first ? undefined : destination.head(task.destinationKey),
       task.attempts > 1 ? source.head(task.key) : true,
-      early,
+      claimed,
     ]);
+    if (!ours) return 'stale';
     if (sameObject(planned, found)) {
       await report('done', { bytes: 0 });
       return 'skipped';
@@ -206,13 +212,17 @@ async function copyParts(
   let uploadId = task.uploadId;
   let first = 1;
   if (uploadId) {
-    // Resume after the parts the log holds (its `started` went out in runTask).
+    // Resume after the parts the log holds (claimed in runTask).
     etags = checkpointed(task);
     first = etags.length + 1;
   } else {
-    // Started before the upload is opened, which may take a while: the controller then sees the
+    // Claimed before the upload is opened, which may take a while: the controller then sees the
     // copy under way and leaves it where it is.
-    await report('started');
+    const ours = await deps.log.claimTask(task.jobId, task.id, {
+      attempt: c.msg.attempt,
+      at: deps.clock.now(),
+    });
+    if (!ours) return 'stale';
     uploadId = await c.destination.startParts(task.destinationKey);
   }
   for (let p = first; p <= parts; p++) {

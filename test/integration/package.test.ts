@@ -277,12 +277,15 @@ Object.assign(GRANTS, {
     ),
     ...LISTS_ENDS,
   },
-  /** A replication worker: its own queue, the status queue, and both ends of its copies. */
+  /**
+   * A replication worker: its own queue, the status queue, its claims on tasks in the log, and
+   * both ends of its copies.
+   */
   ReplicationWorkerRole: {
     ...ANNOUNCES,
     logs: LOGS,
     OwnQueue: CONSUMES,
-    ReplicationTable: 'dynamodb:GetItem',
+    ReplicationTable: 'dynamodb:GetItem dynamodb:UpdateItem',
     ReplicationStatusQueue: 'sqs:SendMessage',
     ...LISTS_ENDS,
     [ANY_OBJECT]: 's3:AbortMultipartUpload s3:DeleteObject s3:GetObject s3:PutObject',

@@ -257,7 +257,13 @@ export class DynamoReplicationLog implements ReplicationLog {
 
   markDispatched(
     task: Pick<ReplicationTask, 'jobId' | 'id' | 'attempts'>,
-    f: { attempt: number; round: number; worker: number; keepSource: boolean },
+    f: {
+      attempt: number;
+      round: number;
+      worker: number;
+      keepSource: boolean;
+      onlyQueued?: boolean;
+    },
   ): Promise<boolean> {
     return conditional(
       this.db.send(
@@ -267,8 +273,9 @@ export class DynamoReplicationLog implements ReplicationLog {
           UpdateExpression: `SET attempts = :next, round = :round, #state = :queued, destinationWorker = :w, sourceWorker = ${
             f.keepSource ? 'if_not_exists(sourceWorker, :w)' : ':w'
           } REMOVE migrateTo, #error`,
-          // Another dispatch of the same attempt got there first, or a late `done` finished it.
-          ConditionExpression: 'attempts = :prev AND #state <> :done',
+          // Another dispatch of the same attempt got there first, or a late `done` finished it;
+          // a move also loses to the worker that claimed the task (claimTask).
+          ConditionExpression: `attempts = :prev AND #state <> :done${f.onlyQueued ? ' AND #state = :queued' : ''}`,
           ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
           ExpressionAttributeValues: {
             ':next': f.attempt,
@@ -277,6 +284,31 @@ export class DynamoReplicationLog implements ReplicationLog {
             ':queued': 'queued',
             ':w': f.worker,
             ':done': 'done',
+          },
+        }),
+      ),
+    );
+  }
+
+  claimTask(
+    jobId: string,
+    taskId: string,
+    c: { attempt: number; at: number; uploadId?: string },
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: taskKey(jobId, taskId),
+          UpdateExpression: `SET #state = :running, startedAt = :at${c.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : ''}`,
+          ConditionExpression: 'attempts = :attempt AND #state IN (:queued, :running)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':queued': 'queued',
+            ':attempt': c.attempt,
+            ':at': new Date(c.at).toISOString(),
+            ...(c.uploadId ? { ':upload': c.uploadId } : {}),
           },
         }),
       ),

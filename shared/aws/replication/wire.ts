@@ -131,7 +131,11 @@ export function wireReplicationWorker(rt: Runtime): Omit<WorkerDeps, 'remainingM
   const log = wireLog(rt);
   return {
     worker: replicationWorkerIndex(rt.env),
-    log: { getJob: heldJobReads(log, rt.clock), getTask: (job, task) => log.getTask(job, task) },
+    log: {
+      getJob: heldJobReads(log, rt.clock),
+      getTask: (job, task) => log.getTask(job, task),
+      claimTask: (job, task, claim) => log.claimTask(job, task, claim),
+    },
     sides: wireSides(rt, true),
     statuses: new SqsStatusQueue(rt.clients.sqs, config.replicationStatusQueueUrl),
     clock: rt.clock,

@@ -31,6 +31,7 @@ function world(tasks: ReplicationTask[], workers = 2) {
     markDispatched: async (t, f) => {
       const now = byId.get(t.id);
       if (!now || now.attempts !== f.attempt - 1 || now.state === 'done') return false;
+      if (f.onlyQueued && now.state !== 'queued') return false;
       Object.assign(now, {
         attempts: f.attempt,
         round: f.round,
@@ -149,4 +150,27 @@ test('a dispatch whose job was cancelled, or restarted into a new round, after i
     // Assess: the first chunk of 40 only.
     assert.equal(sent.length, 40, JSON.stringify(moved));
   }
+});
+
+test('a queued task its worker claims while the move is decided stays with that worker', async () => {
+  // Prepare: worker 0 holds a small and a large queued task (loads 9 / 0: the small one is the
+  // move); its worker claims the small one after the controller read the log and before the
+  // move is written (its claim, unlike a status, is in the log at once).
+  const { deps, byId, sent } = world([task('q1', { size: 1 }), task('q2', { size: 8 })]);
+  const mark = deps.log.markDispatched;
+  const tried: Array<{ id: string; onlyQueued?: boolean }> = [];
+  deps.log.markDispatched = async (t, f) => {
+    tried.push({ id: t.id, onlyQueued: f.onlyQueued });
+    (byId.get('q1') as ReplicationTask).state = 'running';
+    return mark(t, f);
+  };
+
+  // Act
+  await dispatchStep(deps, 'rjob');
+
+  // Assess: the move was tried as a move, lost to the claim, and nothing was sent.
+  assert.deepEqual(tried, [{ id: 'q1', onlyQueued: true }]);
+  assert.deepEqual(sent, []);
+  assert.equal(byId.get('q1')?.attempts, 1);
+  assert.equal(byId.get('q1')?.destinationWorker, 0);
 });

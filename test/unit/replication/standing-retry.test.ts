@@ -135,6 +135,7 @@ test('a delete whose key came back to the source is not carried out; one whose k
         worker: 0,
         log: {
           getJob: async () => job,
+          claimTask: async () => true,
           getTask: async () =>
             failedTask({
               id: key,

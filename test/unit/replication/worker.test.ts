@@ -48,11 +48,23 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
   const source = memorySide(new Map([['k', { bytes: Buffer.from('hello'), modifiedAt: 0 }]]));
   const destination = memorySide();
   const statuses: TaskStatus['type'][] = [];
+  /** The log's task: what a claim is checked against (set `attempts` to model a move). */
+  const logged = { ...task };
   const run = (attempt: number, delivery?: Delivery) =>
     runTask(
       {
         worker: 0,
-        log: { getJob: async () => job, getTask: async () => ({ ...task, attempts: attempt }) },
+        log: {
+          getJob: async () => job,
+          getTask: async () => ({ ...task, attempts: attempt }),
+          // The DynamoDB adapter's condition: the same attempt, queued or running.
+          claimTask: async (_job, _task, claim) => {
+            if (logged.attempts !== claim.attempt) return false;
+            if (logged.state !== 'queued' && logged.state !== 'running') return false;
+            logged.state = 'running';
+            return true;
+          },
+        },
         sides: (s) => (s === job.source ? source.side : destination.side),
         statuses: { send: async (s) => void statuses.push(s.type) },
         clock: new ManualClock(),
@@ -64,7 +76,7 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
       { jobId: job.id, taskId: task.id, attempt },
       delivery,
     );
-  return { run, source, destination, statuses };
+  return { run, source, destination, statuses, logged };
 }
 
 test('the first delivery of a first attempt copies without a HEAD of the destination', async () => {
@@ -73,7 +85,8 @@ test('the first delivery of a first attempt copies without a HEAD of the destina
   assert.equal(w.destination.counts.heads, 0);
   assert.equal(w.destination.counts.puts, 1);
   assert.equal(w.destination.objects.get('k')?.bytes.toString(), 'hello');
-  assert.deepEqual(w.statuses, ['started', 'done']);
+  assert.deepEqual(w.statuses, ['done']);
+  assert.equal(w.logged.state, 'running');
 });
 
 test('a redelivery, a later attempt or an unknown delivery looks first, and copies a finished object no more', async () => {
@@ -82,14 +95,22 @@ test('a redelivery, a later attempt or an unknown delivery looks first, and copi
     [2, { received: 1 }],
     [1, undefined],
   ] as const) {
-    const w = world(replicationTask());
+    const w = world(replicationTask({ attempts: attempt }));
     // Copied by the earlier run, whose `done` was lost.
     w.destination.objects.set('k', { bytes: Buffer.from('hello'), modifiedAt: 1000 });
     assert.equal(await w.run(attempt, delivery), 'skipped', `${attempt} ${delivery?.received}`);
     assert.equal(w.destination.counts.heads, 1);
     assert.equal(w.destination.counts.puts, 0);
-    assert.deepEqual(w.statuses, ['started', 'done']);
+    assert.deepEqual(w.statuses, ['done']);
   }
+});
+
+test('a task moved (its attempts raised) before the worker claims it is left alone: nothing written, nothing reported', async () => {
+  const w = world(replicationTask());
+  w.logged.attempts = 2;
+  assert.equal(await w.run(1, { received: 1 }), 'stale');
+  assert.equal(w.destination.counts.puts, 0);
+  assert.deepEqual(w.statuses, []);
 });
 
 test("a running job's read is held for a while; one not running is read again each time", async () => {
