@@ -227,7 +227,13 @@ try {
   const pauses: number[] = [];
   const partGaps: number[] = [];
   if (MIGRATE > 0) {
-    type Task = { id: string; state: string; partsDone?: number; destinationWorker: number | null };
+    type Task = {
+      id: string;
+      state: string;
+      partsDone?: number;
+      destinationWorker: number | null;
+      error?: string;
+    };
     const res = await api('/replications', {
       method: 'POST',
       body: JSON.stringify({
@@ -243,7 +249,8 @@ try {
     const parts = Math.ceil(MIGRATE / PART);
     for (;;) {
       const t = await look();
-      if (!t || t.state === 'done' || t.state === 'failed') break;
+      if (t?.state === 'failed') throw new Error(`the migrated copy failed: ${JSON.stringify(t)}`);
+      if (!t || t.state === 'done') break;
       const done = t.partsDone ?? 0;
       // Running, a part done since it started here, and at least two parts left to move.
       if (t.state !== 'running' || done === 0 || parts - done < 2) {
