@@ -12,11 +12,16 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { faultRoutes } from './admin.ts';
 import { ensureRootCredentials, type RootCredentials } from './credentials.ts';
 import { lockDataDir } from './data-lock.ts';
-import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
-import { startDynamoDbLocal } from './dynamodb-local.ts';
-import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
+import {
+  awsGate,
+  cutEmulator,
+  EMULATOR_SETTLE_MS,
+  LOCAL_ACCESS_KEY,
+  startEmulators,
+} from './emulators.ts';
+import { wireEventSources } from './event-sources.ts';
 import { type FunctionUrlHandle, startFunctionUrl } from './function-urls.ts';
-import { type HttpApiHandle, type HttpRoute, startHttpApi } from './http-api.ts';
+import { type HttpApiHandle, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
 import { type LambdaApi, sendLambdaError, startLambdaApi } from './lambda.ts';
@@ -26,16 +31,13 @@ import {
   type ProvisionedStack,
   provision,
 } from './provision.ts';
-import { installPresignedChecks } from './s3-presigned.ts';
-import { type ScheduledTarget, type Scheduler, startScheduler } from './schedule.ts';
-import { LocalSecretsManager } from './secrets-manager.ts';
-import { gateServer, type ServerGate, sendApiError, sendAwsError } from './server-gate.ts';
+import { type Scheduler, startScheduler } from './schedule.ts';
+import { gateServer, type ServerGate, sendApiError } from './server-gate.ts';
 import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
 import { Shutdown, type StopOptions, type StopReport } from './shutdown.ts';
-import { type SqsPoller, startSqsPoller } from './sqs-source.ts';
+import type { SqsPoller } from './sqs-source.ts';
 import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
-import { UnitFaults } from './unit-faults.ts';
-import { WorkTableFaults } from './work-faults.ts';
+import type { UnitFaults } from './unit-faults.ts';
 
 /** Ports of the local cloud, with the variables that set them for `npm start`. */
 export const PORT_VARIABLES = {
@@ -141,21 +143,8 @@ export function endpointEnvironment(
   };
 }
 
-/** The key the local cloud gives its functions and clients; presigned URLs are checked with it. */
-const LOCAL_ACCESS_KEY = { accessKeyId: 'local', secretAccessKey: 'local' };
-
 function clientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: LOCAL_ACCESS_KEY };
-}
-
-/** The loopback gate on an emulator's port, refusing in the shape AWS clients read. */
-function awsGate(server: import('node:http').Server): ServerGate {
-  return gateServer(server, {
-    refuse: (req, res, why, message) =>
-      why === 'foreign'
-        ? sendAwsError(req, res, 403, 'AccessDenied', message)
-        : sendAwsError(req, res, 503, 'ServiceUnavailable', message),
-  });
 }
 
 /**
@@ -189,20 +178,6 @@ function authorizeWith(
   };
 }
 
-/** An emulator's share of the stop: requests in flight a moment to end, then cut and counted. */
-async function cutEmulator(gate: ServerGate | undefined, settleMs: number): Promise<number> {
-  if (!gate) return 0;
-  // The functions' environments were terminated just before; the requests they had open end
-  // as the emulator sees their connections close. What is still open then is a client's own.
-  await gate.settle(settleMs);
-  const before = gate.ended.requests;
-  gate.cut(false);
-  return gate.ended.requests - before;
-}
-
-/** How long an emulator's requests in flight may take to end once the functions are gone. */
-const EMULATOR_SETTLE_MS = 300;
-
 export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloud> {
   const serviceDir = resolve(opts.serviceDir);
   const dataDir = resolve(opts.dataDir);
@@ -224,55 +199,15 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const servicePromise = loadService({ serviceDir, stage, cacheDir: dataDir });
     servicePromise.catch(() => {});
     // Units are the buckets the service declares as Unit<i>Bucket; known once provisioned.
-    let stackRef: ProvisionedStack | undefined;
-    const faults = new UnitFaults((unit) => stackRef?.resources.get(`Unit${unit}Bucket`)?.ref);
-    let fauxqsGate: ServerGate | undefined;
-    const fauxqs: FauxqsHandle = await startS3SnsSqs({
-      port: opts.ports.aws,
+    const stackRef: { current?: ProvisionedStack } = {};
+    const { fauxqs, dynamodb, faults } = await startEmulators({
+      ports: opts.ports,
+      portVariables: PORT_VARIABLES,
       dataDir,
-      region: 'us-east-1',
-      portVariable: PORT_VARIABLES.aws,
-      onServer: (server) => {
-        // Innermost: a refused presigned PUT is neither stored nor counted as a unit's write.
-        installPresignedChecks(server, {
-          secrets: new Map([[LOCAL_ACCESS_KEY.accessKeyId, LOCAL_ACCESS_KEY.secretAccessKey]]),
-        });
-        new LocalSecretsManager({
-          dataDir,
-          region: 'us-east-1',
-          accountId: LOCAL_ACCOUNT_ID,
-        }).install(server);
-        faults.install(server);
-        fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
-      },
+      engine: opts.dynamodbEngine,
+      stack: stackRef,
+      shutdown,
       log,
-    });
-    let dynamoGate: ServerGate | undefined;
-    const startDynamo =
-      opts.dynamodbEngine === 'dynamodb-local' ? startDynamoDbLocal : startDynamoDb;
-    // The same unit faults on the units' partitions of the work table (seed 001).
-    const workFaults = new WorkTableFaults(faults, () => stackRef?.resources.get('WorkTable')?.ref);
-    const dynamodb: DynamoDbHandle = await startDynamo({
-      port: opts.ports.dynamodb,
-      dataDir,
-      portVariable: PORT_VARIABLES.dynamodb,
-      // DynamoDB Local is a Java process of its own, with no server here to gate.
-      onServer: (server) => {
-        workFaults.install(server);
-        dynamoGate = awsGate(server); // last, so outermost
-      },
-    });
-    // Both emulators stop together, last but the lock: every other part may still use them.
-    shutdown.onCut('the emulators', async (ctx) => {
-      faults.dropHeld();
-      workFaults.dropHeld();
-      const settleMs = Math.min(EMULATOR_SETTLE_MS, ctx.remainingMs());
-      const [s3SnsSqs, dynamo] = await Promise.all([
-        cutEmulator(fauxqsGate, settleMs),
-        cutEmulator(dynamoGate, settleMs),
-      ]);
-      ctx.cut.awsRequests += s3SnsSqs + dynamo;
-      await Promise.all([fauxqs.stop(), dynamodb.stop(ctx.remainingMs())]);
     });
     const service = await servicePromise;
     const { region } = service;
@@ -296,7 +231,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       dataDir,
       warn: log,
     });
-    stackRef = stack;
+    stackRef.current = stack;
     const credentialsFile = resolve(dataDir, 'credentials.json');
     const credentials = {
       ...(await ensureRootCredentials(credentialsFile)),
@@ -468,41 +403,15 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     shutdown.onDrain('the SQS pollers', () => {
       for (const p of pollers) p.signal();
     });
-    const routes: HttpRoute[] = [];
-    const targets: ScheduledTarget[] = [];
-    for (const fn of service.functions) {
-      fn.events.forEach((event, i) => {
-        const field = `functions.${fn.key}.events[${i}]`;
-        if (event.type === 'sqs') {
-          if (!event.enabled) return;
-          const arn = String(resolveIntrinsics(event.arn, stack.context, `${field}.sqs.arn`));
-          const queueUrl = stack.queueUrlByArn.get(arn);
-          if (!queueUrl) {
-            throw new ServiceConfigError(`${field}.sqs.arn`, `no queue declared with ARN ${arn}`);
-          }
-          pollers.push(
-            startSqsPoller({
-              queueUrl,
-              queueArn: arn,
-              region,
-              source: event,
-              invoke: (e) => invoker.invoke(fn.key, e),
-              concurrency: opts.sqsPollers,
-              log: unlessStopping((line) => log(`[${fn.name} sqs] ${line}`)),
-            }),
-          );
-        } else if (event.type === 'httpApi') {
-          routes.push({ functionName: fn.key, event });
-        } else if (event.type === 'schedule' && event.enabled) {
-          targets.push({
-            functionName: fn.key,
-            expression: event.expression,
-            input: event.input,
-            ruleArn: `arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:rule/${fn.name}-schedule-${i}`,
-          });
-        }
-      });
-    }
+    const { routes, targets } = wireEventSources({
+      service,
+      stack,
+      region,
+      invoke: (key, e) => invoker.invoke(key, e),
+      pollers,
+      sqsPollers: opts.sqsPollers,
+      log: unlessStopping(log),
+    });
     const schedules = startScheduler({
       region,
       accountId: LOCAL_ACCOUNT_ID,
