@@ -20,20 +20,15 @@ import {
   startEmulators,
 } from './emulators.ts';
 import { wireEventSources } from './event-sources.ts';
-import { type FunctionUrlHandle, startFunctionUrl } from './function-urls.ts';
-import { type HttpApiHandle, startHttpApi } from './http-api.ts';
+import { startFunctionUrls } from './function-urls.ts';
+import { authorizeWith, type HttpApiHandle, startHttpApi } from './http-api.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
 import { type LambdaApi, sendLambdaError, startLambdaApi } from './lambda.ts';
-import {
-  functionLogicalId,
-  LOCAL_ACCOUNT_ID,
-  type ProvisionedStack,
-  provision,
-} from './provision.ts';
+import { LOCAL_ACCOUNT_ID, type ProvisionedStack, provision } from './provision.ts';
 import { type Scheduler, startScheduler } from './schedule.ts';
 import { gateServer, type ServerGate, sendApiError } from './server-gate.ts';
-import { loadService, type ResolvedService, ServiceConfigError } from './service.ts';
+import { loadService, type ResolvedService } from './service.ts';
 import { Shutdown, type StopOptions, type StopReport } from './shutdown.ts';
 import type { SqsPoller } from './sqs-source.ts';
 import { type StepFunctionsServer, startStepFunctions } from './stepfunctions.ts';
@@ -147,37 +142,6 @@ function clientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: LOCAL_ACCESS_KEY };
 }
 
-/**
- * Runs a route's authorizer as API Gateway does: the function declared for it, on the request
- * event; a simple response's `isAuthorized` decides, and its `context` reaches the route.
- */
-function authorizeWith(
-  service: ResolvedService,
-  invoker: Invoker,
-): (name: string, event: Record<string, unknown>) => Promise<Record<string, unknown> | undefined> {
-  const byName = new Map(service.authorizers.map((a) => [a.name, a]));
-  for (const a of service.authorizers) {
-    if (!a.enableSimpleResponses)
-      throw new ServiceConfigError(
-        `provider.httpApi.authorizers.${a.name}.enableSimpleResponses`,
-        'the local cloud runs simple-response authorizers only',
-      );
-  }
-  return async (name, event) => {
-    const authorizer = byName.get(name);
-    if (!authorizer)
-      throw new ServiceConfigError(
-        `httpApi authorizer "${name}"`,
-        'is not under provider.httpApi.authorizers',
-      );
-    const result = (await invoker.invoke(authorizer.functionKey, event)) as {
-      isAuthorized?: unknown;
-      context?: Record<string, unknown>;
-    } | null;
-    return result?.isAuthorized === true ? (result.context ?? {}) : undefined;
-  };
-}
-
 export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloud> {
   const serviceDir = resolve(opts.serviceDir);
   const dataDir = resolve(opts.dataDir);
@@ -239,54 +203,15 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     };
     const auth = opts.auth !== false;
 
-    // Function URLs listen before the functions' environments resolve, since a function may be
-    // given another's URL (`!GetAtt <Fn>LambdaFunctionUrl.FunctionUrl`); they invoke through
-    // the invoker, made below, only once a request comes.
+    // Function URLs listen before the functions' environments resolve (a function may be given
+    // another's URL); they invoke through the invoker, made below, only once a request comes.
     let invokerRef: Invoker | undefined;
-    const functionUrls: FunctionUrlHandle[] = [];
-    const urlGates: ServerGate[] = [];
-    shutdown.onCut('the function URLs', async () => {
-      await Promise.all(functionUrls.map((u) => u.stop()));
-    });
-    for (const fn of service.functions) {
-      if (!fn.url) continue;
-      const handle = await startFunctionUrl(
-        { ...fn, url: fn.url },
-        {
-          accountId: LOCAL_ACCOUNT_ID,
-          invoke: (key, e) => (invokerRef as Invoker).invoke(key, e),
-          invokeStreaming: (key, e, sink) => (invokerRef as Invoker).invokeStreaming(key, e, sink),
-          log: unlessStopping(log),
-        },
-      );
-      functionUrls.push(handle);
-      urlGates.push(
-        gateServer(handle.server, {
-          refuse: (_req, res, why, message) =>
-            why === 'foreign'
-              ? sendApiError(res, 403, 'Forbidden', message)
-              : sendApiError(res, 503, 'ServiceUnavailable', message),
-        }),
-      );
-      const arn = stack.resources.get(functionLogicalId(fn.key))?.attributes.Arn ?? fn.name;
-      stack.resources.set(`${functionLogicalId(fn.key)}Url`, {
-        ref: arn,
-        attributes: { FunctionUrl: handle.url, FunctionArn: arn },
-        type: 'AWS::Lambda::Url',
-      });
-    }
-    shutdown.onDrain('the function URLs', () => {
-      for (const gate of urlGates) gate.drain();
-    });
-    shutdown.whileInFlight(async () => {
-      await Promise.all(urlGates.map((gate) => gate.settle()));
-    });
-    shutdown.onCut('the function URL requests', (ctx) => {
-      for (const gate of urlGates) {
-        gate.cut(false);
-        ctx.cut.httpRequests += gate.ended.requests;
-        ctx.cut.keepAliveConnections += gate.ended.idleConnections;
-      }
+    await startFunctionUrls({
+      service,
+      stack,
+      shutdown,
+      invoker: () => invokerRef as Invoker,
+      log: unlessStopping(log),
     });
 
     const functionEnvironment = new Map<string, Record<string, string>>();

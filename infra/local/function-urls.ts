@@ -9,9 +9,12 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { buildEvent, LAMBDA_MAX_REQUEST, writeProxyResult } from './http-api.ts';
 import { readBody, sendJson } from './http-body.ts';
-import type { ResponseSink } from './invoker.ts';
+import type { Invoker, ResponseSink } from './invoker.ts';
 import { listenLoopback } from './ports.ts';
-import type { ServiceFunction } from './service.ts';
+import { functionLogicalId, LOCAL_ACCOUNT_ID, type ProvisionedStack } from './provision.ts';
+import { gateServer, type ServerGate, sendApiError } from './server-gate.ts';
+import type { ResolvedService, ServiceFunction } from './service.ts';
+import type { Shutdown } from './shutdown.ts';
 
 export interface FunctionUrlOptions {
   accountId: string;
@@ -95,4 +98,68 @@ export async function startFunctionUrl(
         server.close(() => resolve());
       }),
   };
+}
+
+export interface FunctionUrlsOptions {
+  service: ResolvedService;
+  /** Gains each URL as `<Fn>LambdaFunctionUrl`'s attributes, as CloudFormation gives them. */
+  stack: ProvisionedStack;
+  shutdown: Shutdown;
+  /** The invoker, asked for only once a request comes: it is made after the URLs listen. */
+  invoker(): Invoker;
+  log(line: string): void;
+}
+
+/**
+ * Starts every function URL the service declares, before the functions' environments resolve,
+ * since a function may be given another's URL (`!GetAtt <Fn>LambdaFunctionUrl.FunctionUrl`).
+ * Each server is gated like the other local endpoints, and registers its drain and cut steps.
+ */
+export async function startFunctionUrls(opts: FunctionUrlsOptions): Promise<void> {
+  const { shutdown, stack } = opts;
+  const functionUrls: FunctionUrlHandle[] = [];
+  const urlGates: ServerGate[] = [];
+  shutdown.onCut('the function URLs', async () => {
+    await Promise.all(functionUrls.map((u) => u.stop()));
+  });
+  for (const fn of opts.service.functions) {
+    if (!fn.url) continue;
+    const handle = await startFunctionUrl(
+      { ...fn, url: fn.url },
+      {
+        accountId: LOCAL_ACCOUNT_ID,
+        invoke: (key, e) => opts.invoker().invoke(key, e),
+        invokeStreaming: (key, e, sink) => opts.invoker().invokeStreaming(key, e, sink),
+        log: opts.log,
+      },
+    );
+    functionUrls.push(handle);
+    urlGates.push(
+      gateServer(handle.server, {
+        refuse: (_req, res, why, message) =>
+          why === 'foreign'
+            ? sendApiError(res, 403, 'Forbidden', message)
+            : sendApiError(res, 503, 'ServiceUnavailable', message),
+      }),
+    );
+    const arn = stack.resources.get(functionLogicalId(fn.key))?.attributes.Arn ?? fn.name;
+    stack.resources.set(`${functionLogicalId(fn.key)}Url`, {
+      ref: arn,
+      attributes: { FunctionUrl: handle.url, FunctionArn: arn },
+      type: 'AWS::Lambda::Url',
+    });
+  }
+  shutdown.onDrain('the function URLs', () => {
+    for (const gate of urlGates) gate.drain();
+  });
+  shutdown.whileInFlight(async () => {
+    await Promise.all(urlGates.map((gate) => gate.settle()));
+  });
+  shutdown.onCut('the function URL requests', (ctx) => {
+    for (const gate of urlGates) {
+      gate.cut(false);
+      ctx.cut.httpRequests += gate.ended.requests;
+      ctx.cut.keepAliveConnections += gate.ended.idleConnections;
+    }
+  });
 }

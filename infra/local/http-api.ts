@@ -6,8 +6,9 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-body.ts';
+import type { Invoker } from './invoker.ts';
 import { listenLoopback } from './ports.ts';
-import type { HttpApiEventSource } from './service.ts';
+import { type HttpApiEventSource, type ResolvedService, ServiceConfigError } from './service.ts';
 
 /** API Gateway refuses larger request bodies with 413. */
 export const HTTP_API_MAX_BODY = 10 * 1024 * 1024;
@@ -231,6 +232,37 @@ export function authorizerEvent(
     type: 'REQUEST',
     routeArn: `arn:aws:execute-api:local:${accountId}:local/$default/${String(event.routeKey).replace(' ', '')}`,
     identitySource: [],
+  };
+}
+
+/**
+ * Runs a route's authorizer as API Gateway does: the function declared for it, on the request
+ * event; a simple response's `isAuthorized` decides, and its `context` reaches the route.
+ */
+export function authorizeWith(
+  service: ResolvedService,
+  invoker: Invoker,
+): (name: string, event: Record<string, unknown>) => Promise<Record<string, unknown> | undefined> {
+  const byName = new Map(service.authorizers.map((a) => [a.name, a]));
+  for (const a of service.authorizers) {
+    if (!a.enableSimpleResponses)
+      throw new ServiceConfigError(
+        `provider.httpApi.authorizers.${a.name}.enableSimpleResponses`,
+        'the local cloud runs simple-response authorizers only',
+      );
+  }
+  return async (name, event) => {
+    const authorizer = byName.get(name);
+    if (!authorizer)
+      throw new ServiceConfigError(
+        `httpApi authorizer "${name}"`,
+        'is not under provider.httpApi.authorizers',
+      );
+    const result = (await invoker.invoke(authorizer.functionKey, event)) as {
+      isAuthorized?: unknown;
+      context?: Record<string, unknown>;
+    } | null;
+    return result?.isAuthorized === true ? (result.context ?? {}) : undefined;
   };
 }
 

@@ -388,17 +388,13 @@ export class DynamoReplicationLog implements ReplicationLog {
     };
     switch (s.type) {
       case 'started':
-        // Only the attempt last sent, not yet ended: a late `started` never reopens a task.
-        // With when the attempt started at its worker (a migration's pause ends there).
-        return update(
-          `SET #state = :running, startedAt = :at${s.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : ''}`,
-          `${ofThisAttempt} AND #state <> :stopping`,
-          {
-            ...live,
-            ':at': new Date(s.at).toISOString(),
-            ...(s.uploadId ? { ':upload': s.uploadId } : {}),
-          },
-        );
+        // From workers that sent `started` before claims: the claim's own update, so a late
+        // `started` never reopens a task (the claim's condition excludes `stopping` too).
+        return this.claimTask(s.jobId, s.taskId, {
+          attempt: s.attempt,
+          at: s.at,
+          ...(s.uploadId ? { uploadId: s.uploadId } : {}),
+        });
       case 'part':
         if (s.part === undefined || s.uploadId === undefined) return false;
         return checkpoint(s.part, s.etag, s.uploadId);
