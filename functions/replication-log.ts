@@ -12,7 +12,9 @@ export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
-      await recordStatusOnce(deps, parseStatus(record.body));
+      await recordStatusOnce(deps, parseStatus(record.body), {
+        received: Number(record.attributes.ApproximateReceiveCount),
+      });
     },
     { concurrent: true, log: rt.log },
   );

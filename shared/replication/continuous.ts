@@ -12,6 +12,7 @@ import { InvalidParameterError, ReplicationNotFoundError } from '../errors.ts';
 import type { AssociatedTask, EventBus, VaultStore } from '../store/index.ts';
 import { parseWith, strictObject } from '../validate.ts';
 import { newJob, newJobId } from './job.ts';
+import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { ReplicationRule } from './rule.ts';
 import { destinationKey, isVaultSide, parseSide } from './side.ts';
@@ -119,7 +120,16 @@ export async function replicateKey(
     worker,
     keepSource: false,
   });
-  if (sent) await deps.queues.send(worker, [{ jobId: job.id, taskId: task.id, attempt: 1 }]);
+  if (sent) {
+    await deps.queues.send(worker, [{ jobId: job.id, taskId: task.id, attempt: 1 }]);
+    return;
+  }
+  // Marked already. The committer runs a commit's task again only when a run of it did not
+  // finish, which may have died between the mark and the send: if the task is still waiting
+  // for its first attempt, it goes again as the second (lost-dispatch.ts).
+  const now = await deps.log.getTask(job.id, task.id);
+  if (now && markedNotClaimed(now, 1))
+    await resendLostDispatch(deps, now, { round: job.round, keepSource: false });
 }
 
 /** The committer's associated task: a committed revision's key, copied. */

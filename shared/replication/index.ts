@@ -64,12 +64,17 @@ export {
   type Side,
   vaultSideSchema,
 } from './side.ts';
-export { parseStatus, parseTaskMessage, type TaskMessage, type TaskStatus } from './status.ts';
+export {
+  type Delivery,
+  parseStatus,
+  parseTaskMessage,
+  type TaskMessage,
+  type TaskStatus,
+} from './status.ts';
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
 export { type VaultSideDeps, vaultSide } from './vault-side.ts';
 export {
-  type Delivery,
   heldJobReads,
   RUNNING_JOB_HOLD_MS,
   runTask,

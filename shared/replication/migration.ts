@@ -9,11 +9,14 @@
  * Exactly one sender wins: both send the remainder as attempt `stopped attempt + 1` through the
  * log's conditional `markDispatched` (the task's attempts are the migration's generation), and
  * only the one whose write changed the log sends. A `stopped` delivered twice, or after the
- * remainder left, finds the attempts already raised and sends nothing.
+ * remainder left, finds the attempts already raised and sends nothing; one delivered again after
+ * a run died between the mark and the send (SQS counts the receives) sends the remainder as the
+ * next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
+import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
-import type { TaskStatus } from './status.ts';
+import { type Delivery, redelivered, type TaskStatus } from './status.ts';
 import type { ReplicationTask } from './task.ts';
 
 export interface RemainderDeps {
@@ -35,7 +38,11 @@ function checkpointsWhole(task: ReplicationTask): boolean {
  * nothing more.
  * @returns whether this call sent the remainder.
  */
-export async function sendRemainderOnce(deps: RemainderDeps, status: TaskStatus): Promise<boolean> {
+export async function sendRemainderOnce(
+  deps: RemainderDeps,
+  status: TaskStatus,
+  delivery?: Delivery,
+): Promise<boolean> {
   if (status.type !== 'stopped') return false;
   const [job, task] = await Promise.all([
     deps.log.getJob(status.jobId),
@@ -43,7 +50,18 @@ export async function sendRemainderOnce(deps: RemainderDeps, status: TaskStatus)
   ]);
   if (job?.state !== 'running' || !task) return false;
   // Already sent (attempts raised), or this status is not the one that stopped the task.
-  if (task.state !== 'stopped' || task.attempts !== status.attempt) return false;
+  if (task.state !== 'stopped' || task.attempts !== status.attempt) {
+    // Unless this is the stop delivered again, and the remainder it marked may never have left.
+    if (!redelivered(delivery) || !markedNotClaimed(task, status.attempt + 1)) return false;
+    const attempt = await resendLostDispatch(deps, task, { round: job.round, keepSource: true });
+    if (attempt === undefined) return false;
+    deps.logger.warn('replication remainder sent again after a lost dispatch', {
+      jobId: job.id,
+      taskId: task.id,
+      attempt,
+    });
+    return true;
+  }
   // Stopped at its deadline, not asked: the controller picks the least loaded other worker.
   const to = task.migrateTo;
   if (to === undefined || to < 0 || to >= deps.queues.count) return false;

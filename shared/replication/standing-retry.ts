@@ -6,11 +6,14 @@
  * each other there), until MAX_ATTEMPTS: then it stays failed, visible in the job's tasks.
  *
  * Exactly one retry per failure: it is attempt `failed attempt + 1` through the log's
- * conditional `markDispatched`, so a `failed` delivered twice, or late, sends nothing more.
+ * conditional `markDispatched`, so a `failed` delivered twice, or late, sends nothing more. A
+ * `failed` delivered again after a run died between the mark and the send (SQS counts the
+ * receives) sends the retry as the next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
+import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
-import type { TaskStatus } from './status.ts';
+import { type Delivery, redelivered, type TaskStatus } from './status.ts';
 import { MAX_ATTEMPTS } from './task.ts';
 
 export interface StandingRetryDeps {
@@ -32,6 +35,7 @@ export function retryDelaySeconds(attempt: number): number {
 export async function retryStandingTaskOnce(
   deps: StandingRetryDeps,
   status: TaskStatus,
+  delivery?: Delivery,
 ): Promise<boolean> {
   if (status.type !== 'failed') return false;
   const [job, task] = await Promise.all([
@@ -40,7 +44,22 @@ export async function retryStandingTaskOnce(
   ]);
   if (!job?.continuous || job.state !== 'running' || !task) return false;
   // Sent again already (attempts raised), or this status is not the task's last failure.
-  if (task.state !== 'failed' || task.attempts !== status.attempt) return false;
+  if (task.state !== 'failed' || task.attempts !== status.attempt) {
+    // Unless this is the failure delivered again, and the retry it marked may never have left.
+    if (!redelivered(delivery) || !markedNotClaimed(task, status.attempt + 1)) return false;
+    const attempt = await resendLostDispatch(deps, task, {
+      round: job.round,
+      keepSource: false,
+      delaySeconds: retryDelaySeconds(status.attempt),
+    });
+    if (attempt === undefined) return false;
+    deps.logger.warn('replication retry of a continuous rule sent again after a lost dispatch', {
+      jobId: job.id,
+      taskId: task.id,
+      attempt,
+    });
+    return true;
+  }
   if (task.attempts >= MAX_ATTEMPTS) {
     deps.logger.warn('replication task of a continuous rule failed for good', {
       jobId: job.id,

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { sendRemainderOnce } from './migration.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import { retryStandingTaskOnce } from './standing-retry.ts';
-import type { TaskStatus } from './status.ts';
+import type { Delivery, TaskStatus } from './status.ts';
 
 export interface StatusLogDeps {
   log: ReplicationLog;
@@ -21,8 +21,15 @@ export interface StatusLogDeps {
 /** A job's part size never changes: read once per process. */
 const partSizes = new Map<string, number>();
 
-/** Applies `status` to the log; running it twice changes nothing more. */
-export async function recordStatusOnce(deps: StatusLogDeps, status: TaskStatus): Promise<boolean> {
+/**
+ * Applies `status` to the log; running it twice changes nothing more. `delivery` tells a status
+ * delivered again, whose earlier run may have died between a dispatch's mark and its send.
+ */
+export async function recordStatusOnce(
+  deps: StatusLogDeps,
+  status: TaskStatus,
+  delivery?: Delivery,
+): Promise<boolean> {
   let partSize = partSizes.get(status.jobId);
   if (partSize === undefined) {
     const job = await deps.log.getJob(status.jobId);
@@ -36,8 +43,8 @@ export async function recordStatusOnce(deps: StatusLogDeps, status: TaskStatus):
   const changed = await deps.log.applyStatus(status, partSize);
   // Also when this delivery changed nothing: an earlier one may have logged the stop and died
   // before sending; the remainder's conditional dispatch keeps the send to one.
-  if (status.type === 'stopped') await sendRemainderOnce(deps, status);
+  if (status.type === 'stopped') await sendRemainderOnce(deps, status, delivery);
   // Likewise: the retry's conditional dispatch keeps it to one.
-  if (status.type === 'failed') await retryStandingTaskOnce(deps, status);
+  if (status.type === 'failed') await retryStandingTaskOnce(deps, status, delivery);
   return changed;
 }

@@ -54,6 +54,16 @@ export function parseStatus(body: string): TaskStatus {
   return parseJsonWith(schema, body, { name: 'status' });
 }
 
+/** How the queue delivered a message: its receive count (SQS `ApproximateReceiveCount`). */
+export interface Delivery {
+  received: number;
+}
+
+/** Whether a run before this one may have begun on the same message (and died midway). */
+export function redelivered(delivery: Delivery | undefined): boolean {
+  return delivery !== undefined && delivery.received > 1;
+}
+
 /** What a worker's queue carries: which task, and which attempt of it. */
 export interface TaskMessage {
   jobId: string;

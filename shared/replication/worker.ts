@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
 import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
-import type { TaskMessage, TaskStatus } from './status.ts';
+import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
 import { partCount, type ReplicationTask } from './task.ts';
 
 export interface WorkerDeps {
@@ -35,11 +35,6 @@ export interface WorkerDeps {
 }
 
 export type TaskOutcome = 'done' | 'skipped' | 'stale' | 'stopped' | 'failed';
-
-/** How the queue delivered the message: its receive count (SQS `ApproximateReceiveCount`). */
-export interface Delivery {
-  received: number;
-}
 
 /**
  * How long a worker holds a job it read as running: the tasks of a burst share one read of it.

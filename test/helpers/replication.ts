@@ -44,13 +44,15 @@ export function replicationTask(fields: Partial<ReplicationTask> = {}): Replicat
 
 /**
  * `markDispatched` over one task held in memory, with the DynamoDB adapter's condition (its
- * attempts still `attempt - 1`, not done). It reads, then writes after a turn of the event loop,
- * so two callers both read first, as two functions racing on DynamoDB would.
+ * attempts still `attempt - 1`, not done; still queued for a move). It reads, then writes after
+ * a turn of the event loop, so two callers both read first, as two functions racing on DynamoDB
+ * would.
  */
 export function dispatchInMemory(task: ReplicationTask): ReplicationLog['markDispatched'] {
   return async (_t, f) => {
     await new Promise((r) => setImmediate(r));
     if (task.attempts !== f.attempt - 1 || task.state === 'done') return false;
+    if (f.onlyQueued && task.state !== 'queued') return false;
     Object.assign(task, {
       attempts: f.attempt,
       round: f.round,

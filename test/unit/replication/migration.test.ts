@@ -107,6 +107,28 @@ test('a stopped status that comes after the remainder left, or after the copy re
   }
 });
 
+test('a stopped status delivered again after its run died before the remainder left sends it as the next attempt, keeping the source worker', async () => {
+  // Prepare: the first run marks the remainder (attempt 2, to worker 3) and dies before sending.
+  const w = world(stoppedTask());
+  const send = w.deps.queues.send;
+  w.deps.queues.send = async () => {
+    throw new Error('killed between the mark and the send');
+  };
+  await assert.rejects(sendRemainderOnce(w.deps, stopped, { received: 1 }), /killed/);
+  w.deps.queues.send = send;
+
+  // Act: a fresh duplicate sends nothing; the redelivery sends; a later one does not.
+  const duplicate = await sendRemainderOnce(w.deps, stopped, { received: 1 });
+  const again = await sendRemainderOnce(w.deps, stopped, { received: 2 });
+  const late = await sendRemainderOnce(w.deps, stopped, { received: 3 });
+
+  // Assess
+  assert.deepEqual([duplicate, again, late], [false, true, false]);
+  assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 3 } }]);
+  assert.equal(w.task.sourceWorker, 0);
+  assert.equal(w.task.destinationWorker, 3);
+});
+
 test('the controller and the status log racing for the remainder send it once', async () => {
   // Prepare: the controller's dispatch of the same stopped task, through the same write.
   const w = world(stoppedTask());

@@ -89,6 +89,47 @@ test("a standing job's failed task is sent again once, to the same worker, after
   assert.equal(task.attempts, 2);
 });
 
+test('a failure delivered again after its run died between the mark and the send goes again as the next attempt, once', async () => {
+  // Prepare: the first run marks attempt 2 and dies before its message leaves.
+  const { deps, sent, task } = world(failedTask());
+  const send = deps.queues.send;
+  deps.queues.send = async () => {
+    throw new Error('killed between the mark and the send');
+  };
+  await assert.rejects(retryStandingTaskOnce(deps, failed(1), { received: 1 }), /killed/);
+  deps.queues.send = send;
+
+  // Act: a fresh duplicate (received once), then the redelivery, twice at once, then once more.
+  const duplicate = await retryStandingTaskOnce(deps, failed(1), { received: 1 });
+  const again = await Promise.all([
+    retryStandingTaskOnce(deps, failed(1), { received: 2 }),
+    retryStandingTaskOnce(deps, failed(1), { received: 2 }),
+  ]);
+  const late = await retryStandingTaskOnce(deps, failed(1), { received: 3 });
+
+  // Assess: one message, attempt 3 (a message of attempt 2, had it left, is stale at its claim).
+  assert.equal(duplicate, false);
+  assert.equal(again.filter(Boolean).length, 1);
+  assert.equal(late, false);
+  assert.deepEqual(sent, [
+    { worker: 2, message: { jobId: 'rstand', taskId: 'tk', attempt: 3 }, delay: 5 },
+  ]);
+  assert.equal(task.attempts, 3);
+  assert.equal(task.state, 'queued');
+});
+
+test('a failure delivered again sends nothing once the retry was claimed by its worker', async () => {
+  // Prepare: the retry (attempt 2) went and its worker claimed it.
+  const { deps, sent } = world(failedTask({ attempts: 2, state: 'running' }));
+
+  // Act
+  const again = await retryStandingTaskOnce(deps, failed(1), { received: 2 });
+
+  // Assess
+  assert.equal(again, false);
+  assert.deepEqual(sent, []);
+});
+
 test('the delay grows with each attempt; the last attempt fails for good; a one-off job is left to its controller', async () => {
   // Prepare
   const second = world(failedTask({ attempts: 2 }));

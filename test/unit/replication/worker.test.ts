@@ -8,14 +8,9 @@ import { test } from 'node:test';
 import { silentLogger } from '../../../shared/log.ts';
 import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import type { ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
-import type { TaskStatus } from '../../../shared/replication/status.ts';
+import type { Delivery, TaskStatus } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
-import {
-  type Delivery,
-  heldJobReads,
-  RUNNING_JOB_HOLD_MS,
-  runTask,
-} from '../../../shared/replication/worker.ts';
+import { heldJobReads, RUNNING_JOB_HOLD_MS, runTask } from '../../../shared/replication/worker.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { replicationJob, replicationTask } from '../../helpers/replication.ts';
 

@@ -1,0 +1,50 @@
+/**
+ * A lost dispatch. Sending a task is two steps: mark it sent in the log (a conditional update,
+ * so one dispatcher wins), then send its message. A process that dies between the two leaves the
+ * task `queued` with no message on its way, and when the same step runs again (its trigger is
+ * delivered again), it loses the mark to its own first run and would send nothing: the task
+ * would wait forever. A run that may follow an unfinished run of itself therefore sends the
+ * task again when it finds it still queued at the attempt that run marked, no worker having
+ * claimed it: as the next attempt, to the same worker. If the first message did go after all,
+ * it is stale now, and its worker drops it at the claim (worker.ts `claimTask` is conditional on
+ * the attempt), so the copy still runs once; the price is one message more.
+ */
+import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import type { ReplicationTask } from './task.ts';
+
+export interface LostDispatchDeps {
+  log: Pick<ReplicationLog, 'markDispatched'>;
+  queues: WorkerQueues;
+}
+
+/**
+ * Whether `task`, as read, looks like the dispatch of attempt `attempt` was marked and its
+ * message may never have left: still queued at that attempt (not claimed, not moved since).
+ */
+export function markedNotClaimed(task: ReplicationTask, attempt: number): boolean {
+  return task.state === 'queued' && task.attempts === attempt;
+}
+
+/**
+ * Sends `task` (read as `markedNotClaimed`) again as its next attempt, to the worker it was
+ * marked for. Only while it is still queued: a claim or another resend meanwhile wins.
+ * @returns the attempt sent, or undefined when someone got there first.
+ */
+export async function resendLostDispatch(
+  deps: LostDispatchDeps,
+  task: ReplicationTask,
+  f: { round: number; keepSource: boolean; delaySeconds?: number },
+): Promise<number | undefined> {
+  const worker = task.destinationWorker ?? task.sourceWorker ?? 0;
+  const attempt = task.attempts + 1;
+  const won = await deps.log.markDispatched(task, {
+    attempt,
+    round: f.round,
+    worker,
+    keepSource: f.keepSource,
+    onlyQueued: true,
+  });
+  if (!won) return undefined;
+  await deps.queues.send(worker, [{ jobId: task.jobId, taskId: task.id, attempt }], f.delaySeconds);
+  return attempt;
+}
