@@ -11,11 +11,13 @@ import type { Clock } from '../clock.ts';
 import { InvalidParameterError, ReplicationNotFoundError } from '../errors.ts';
 import type { AssociatedTask, EventBus, VaultStore } from '../store/index.ts';
 import { parseWith, strictObject } from '../validate.ts';
-import { newJob, newJobId } from './job.ts';
+import { allTasks, MARK_CHUNK, SEND_BATCH } from './controller.ts';
+import { newJob, newJobId, type ReplicationJob } from './job.ts';
 import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { ReplicationRule } from './rule.ts';
-import { destinationKey, isVaultSide, parseSide } from './side.ts';
+import { destinationKey, isVaultSide, parseSide, sourceKey } from './side.ts';
+import type { TaskMessage } from './status.ts';
 import { type ReplicationTask, type TaskKind, taskId } from './task.ts';
 
 export interface ContinuousDeps {
@@ -130,6 +132,56 @@ export async function replicateKey(
   const now = await deps.log.getTask(job.id, task.id);
   if (now && markedNotClaimed(now, 1))
     await resendLostDispatch(deps, now, { round: job.round, keepSource: false });
+}
+
+/**
+ * Restarts a standing job (it has no controller to redrive): a new round, in which each task
+ * not done is sent again as its next attempt, the failed ones whose attempts are spent too.
+ * Each goes to the worker it was last sent to, so a key's tasks keep to one queue (a remainder
+ * to the worker named for it); a task never sent goes to its key's worker. As in a one-off
+ * job's restart, a copy still running sees its attempt moved on at its next part boundary and
+ * stops there, the new attempt resuming after its checkpoint; and each message of an earlier
+ * attempt still queued is stale at its worker's claim.
+ * @returns how many tasks were sent.
+ */
+export async function restartStandingJob(
+  deps: ContinuousDeps,
+  job: ReplicationJob,
+): Promise<number> {
+  const round = (await deps.log.countJob(job.id, 'restarts'))?.round ?? job.round + 1;
+  const tasks = (await allTasks(deps.log, job.id)).filter((t) => t.state !== 'done');
+  const workerFor = (t: ReplicationTask) =>
+    (t.state === 'stopped' ? t.migrateTo : undefined) ??
+    t.destinationWorker ??
+    workerOf(sourceKey(job.source, job.destination, t.destinationKey), deps.queues.count);
+  let sent = 0;
+  for (let i = 0; i < tasks.length; i += MARK_CHUNK) {
+    const chunk = tasks.slice(i, i + MARK_CHUNK).map((t) => ({ t, worker: workerFor(t) }));
+    const marked = await Promise.all(
+      chunk.map(({ t, worker }) =>
+        deps.log.markDispatched(t, {
+          attempt: t.attempts + 1,
+          round,
+          worker,
+          keepSource: t.partsDone > 0 || t.state === 'stopped',
+        }),
+      ),
+    );
+    const byWorker = new Map<number, TaskMessage[]>();
+    for (const [n, { t, worker }] of chunk.entries()) {
+      // Sent meanwhile by someone else (a retry, a resend): that message is the live one.
+      if (!marked[n]) continue;
+      const list = byWorker.get(worker) ?? [];
+      list.push({ jobId: job.id, taskId: t.id, attempt: t.attempts + 1 });
+      byWorker.set(worker, list);
+    }
+    for (const [worker, messages] of byWorker)
+      for (let k = 0; k < messages.length; k += SEND_BATCH) {
+        await deps.queues.send(worker, messages.slice(k, k + SEND_BATCH));
+        sent += Math.min(SEND_BATCH, messages.length - k);
+      }
+  }
+  return sent;
 }
 
 /** The committer's associated task: a committed revision's key, copied. */

@@ -53,10 +53,10 @@ export interface Progress {
 const PAGE = 500;
 
 /** Messages sent to a queue at a time (SQS SendMessageBatch takes ten). */
-const SEND_BATCH = 10;
+export const SEND_BATCH = 10;
 
 /** Tasks marked dispatched in the log at once, then sent, before the next ones. */
-const MARK_CHUNK = 40;
+export const MARK_CHUNK = 40;
 
 async function job(deps: Pick<ControllerDeps, 'log'>, id: string): Promise<ReplicationJob> {
   const found = await deps.log.getJob(id);

@@ -14,16 +14,19 @@ import {
 } from '../errors.ts';
 import type { VaultStore } from '../store/index.ts';
 import { decimalInteger, parseWith, resourceId, strictObject } from '../validate.ts';
+import { restartStandingJob } from './continuous.ts';
 import { allTasks, tally } from './controller.ts';
 import { newJob, newJobId, parseJobRequest, type ReplicationJob } from './job.ts';
 import { leastLoaded, workerLoads } from './load-score.ts';
-import type { Controller, ReplicationLog } from './ports.ts';
+import type { Controller, ReplicationLog, WorkerQueues } from './ports.ts';
 import { isVaultSide } from './side.ts';
 import { bytesOfParts, publicTask, TASK_STATES } from './task.ts';
 
 export interface JobsDeps {
   log: ReplicationLog;
   controller: Controller;
+  /** The workers' queues, which a standing job's restart sends to itself. */
+  queues: WorkerQueues;
   vaults: Pick<VaultStore, 'get'>;
   clock: Clock;
   workers: number;
@@ -116,12 +119,21 @@ export async function listReplicationTasks(
 /**
  * Restarts a job: a new round, in which every unfinished task is sent again (finished ones are
  * left alone, attempts and all). The controller's execution is redriven when it failed or was
- * cut short, or a new one is started.
+ * cut short, or a new one is started. A standing job (a rule's) has no execution: its tasks are
+ * sent from here (continuous.ts), while its rule stands.
  */
 export async function restartReplication(deps: JobsDeps, id: string) {
   const job = await jobOf(deps, id);
-  if (job.continuous)
-    throw new ReplicationStateError(job.id, 'continuous', 'a standing job is not restarted');
+  if (job.continuous) {
+    if (job.state !== 'running')
+      throw new ReplicationStateError(
+        job.id,
+        job.state,
+        'a standing job ends with its rule; set the rule again instead',
+      );
+    await restartStandingJob({ ...deps, partSize: job.partSize }, job);
+    return showReplication(deps, job.id);
+  }
   await deps.log.countJob(job.id, 'restarts');
   if (job.state !== 'running')
     await deps.log.updateJob(job.id, { state: 'running', finishedAt: undefined, error: undefined });

@@ -537,6 +537,62 @@ describe('replication jobs on the local cloud', () => {
     }
   });
 
+  test("the continuous rule: a restart sends a failed task again at once, and a removed rule's job answers 409", async () => {
+    // Prepare: the destination refuses writes until the first failure is logged.
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-restart' }));
+    cloud.faults.setBucket('plain-restart', { unit: -1, mode: 'write-fail' });
+    try {
+      const set = await api('/vaults/mirror/replication', {
+        method: 'PUT',
+        body: JSON.stringify({
+          destination: { bucket: 'plain-restart', endpoint: cloud.endpoints.s3 },
+        }),
+      });
+      assert.equal(set.status, 200, await set.clone().text());
+      const { jobId } = (await set.json()) as { jobId: string };
+      const body = randomBytes(3100);
+      type Task = { state: string; attempts: number; destinationWorker: number };
+      const taskOf = async () =>
+        (
+          (await (await api(`/replications/${jobId}/tasks?limit=10`)).json()) as {
+            tasks: Task[];
+          }
+        ).tasks[0];
+      const put = await api('/vaults/mirror/objects/restart/one.bin', { method: 'PUT', body });
+      assert.equal(put.status, 201, await put.clone().text());
+      const retried = await eventually(
+        async () => {
+          const t = await taskOf();
+          return t?.attempts === 2 && t.state === 'queued' ? t : undefined;
+        },
+        'the first attempt to fail and its retry to be queued (held back 5 s)',
+        60_000,
+      );
+      cloud.faults.setBucket('plain-restart', undefined);
+
+      // Act: restart while the retry is still held back.
+      const restarted = await api(`/replications/${jobId}/restart`, { method: 'POST' });
+
+      // Assess: sent again at once as attempt 3, to the same worker; the held-back attempt 2
+      // is stale when it comes.
+      assert.equal(restarted.status, 202, await restarted.clone().text());
+      assert.equal(((await restarted.json()) as { restarts: number }).restarts, 1);
+      const done = await eventually(
+        async () => ((await taskOf())?.state === 'done' ? taskOf() : undefined),
+        'the restarted copy to be logged done',
+        60_000,
+      );
+      assert.equal(done?.attempts, 3);
+      assert.equal(done?.destinationWorker, retried?.destinationWorker, 'the same worker');
+      assert.equal(sha(await bucketObject('plain-restart', 'restart/one.bin')), sha(body));
+      assert.equal((await api('/vaults/mirror/replication', { method: 'DELETE' })).status, 204);
+      const ended = await api(`/replications/${jobId}/restart`, { method: 'POST' });
+      assert.equal(ended.status, 409, await ended.clone().text());
+    } finally {
+      cloud.faults.setBucket('plain-restart', undefined);
+    }
+  });
+
   test('statuses delivered twice and shuffled leave the log as delivered once in order', async () => {
     // Prepare: a job's task in the log on the cloud's DynamoDB, sent as attempt 1.
     const dynamodb = new DynamoDBClient({

@@ -102,6 +102,7 @@ export function wireReplicationJobs(rt: Runtime): JobsDeps {
   return {
     log: wireLog(rt),
     controller: new SfnController(rt.clients.sfn, config.replicationStateMachineArn),
+    queues: new SqsWorkerQueues(rt.clients.sqs, config.replicationWorkerQueueUrls),
     vaults: wireVaults(rt),
     clock: rt.clock,
     workers: config.replicationWorkerQueueUrls.length,

@@ -8,11 +8,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
-import { type ContinuousDeps, replicateKey } from '../../../shared/replication/continuous.ts';
+import {
+  type ContinuousDeps,
+  replicateKey,
+  restartStandingJob,
+} from '../../../shared/replication/continuous.ts';
 import type { ReplicationLog } from '../../../shared/replication/ports.ts';
 import type { TaskMessage } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
-import { dispatchInMemory, replicationJob } from '../../helpers/replication.ts';
+import { dispatchInMemory, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
 const JOB = replicationJob({
   id: 'rstand',
@@ -24,7 +28,10 @@ const JOB = replicationJob({
 function world() {
   const tasks = new Map<string, ReplicationTask>();
   const sent: Array<{ worker: number; message: TaskMessage }> = [];
+  let round = JOB.round;
   const log = {
+    tasks: async () => ({ tasks: [...tasks.values()].map((t) => structuredClone(t)) }),
+    countJob: async () => ({ ...JOB, round: ++round }),
     getRule: async () => ({
       vault: 'src',
       destination: JOB.destination,
@@ -56,7 +63,7 @@ function world() {
     partSize: 10,
   };
   const only = () => [...tasks.values()][0] as ReplicationTask;
-  return { deps, sent, only };
+  return { deps, sent, only, tasks };
 }
 
 const commit = { vault: 'src', kind: 'copy', key: 'k', revision: 'r1', size: 5 } as const;
@@ -98,4 +105,48 @@ test("a commit's task run twice sends at most one live message, and nothing once
   );
   assert.equal(w.sent[0]?.worker, w.sent[1]?.worker);
   assert.equal(w.only().attempts, 2);
+});
+
+test('a standing job restarts: each task not done goes again as its next attempt, to the worker it was sent to', async () => {
+  // Prepare: done; failed for good on worker 1; queued on worker 2 (its message lost); never
+  // sent; stopped after 2 parts with its remainder named for worker 3.
+  const w = world();
+  const at = (id: string, fields: Partial<ReplicationTask>) =>
+    w.tasks.set(id, replicationTask({ jobId: JOB.id, id, key: id, destinationKey: id, ...fields }));
+  at('tdone', { state: 'done', attempts: 1, destinationWorker: 0 });
+  at('tfailed', { state: 'failed', attempts: 3, destinationWorker: 1, error: 'SlowDown' });
+  at('tlost', { state: 'queued', attempts: 1, destinationWorker: 2 });
+  at('tnew', {
+    state: 'pending',
+    attempts: 0,
+    sourceWorker: undefined,
+    destinationWorker: undefined,
+  });
+  at('tstopped', {
+    state: 'stopped',
+    attempts: 1,
+    sourceWorker: 0,
+    destinationWorker: 0,
+    partsDone: 2,
+    migrateTo: 3,
+  });
+
+  // Act
+  const sent = await restartStandingJob(w.deps, JOB);
+
+  // Assess
+  assert.equal(sent, 4);
+  const by = new Map(w.sent.map((s) => [s.message.taskId, s]));
+  assert.equal(by.has('tdone'), false);
+  assert.deepEqual(
+    ['tfailed', 'tlost', 'tnew', 'tstopped'].map((id) => by.get(id)?.message.attempt),
+    [4, 2, 1, 2],
+  );
+  assert.equal(by.get('tfailed')?.worker, 1);
+  assert.equal(by.get('tlost')?.worker, 2);
+  assert.equal(by.get('tstopped')?.worker, 3);
+  assert.equal(w.tasks.get('tstopped')?.sourceWorker, 0);
+  assert.equal(w.tasks.get('tdone')?.attempts, 1);
+  assert.equal(w.tasks.get('tfailed')?.state, 'queued');
+  assert.equal(w.tasks.get('tfailed')?.round, JOB.round + 1);
 });
