@@ -67,7 +67,10 @@ function jobText(job: Job): string {
     `  worker load: ${loadsText(job)}`,
     ...(job.error ? [`  error: ${job.error}`] : []),
   ];
-  if (job.state === 'running') lines.push(`  follow it with: dsn replication show ${job.id}`);
+  // Running with an error: its controller ended (a crash); nothing moves it until a restart.
+  if (job.state === 'running' && job.error)
+    lines.push(`  restart it with: dsn replication restart ${job.id}`);
+  else if (job.state === 'running') lines.push(`  follow it with: dsn replication show ${job.id}`);
   return lines.join('\n');
 }
 
@@ -111,7 +114,7 @@ export function registerReplicationCommands(program: Command, { run }: CommandCo
               unit: 'bytes',
             });
             try {
-              while (job.state === 'running') {
+              while (job.state === 'running' && !job.error) {
                 await sleep(POLL_MS);
                 job = await client.json<Job>('GET', `/replications/${job.id}`);
                 bar.setTotal(job.bytes.total);

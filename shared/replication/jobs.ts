@@ -48,9 +48,30 @@ async function jobOf(deps: Pick<JobsDeps, 'log'>, id: string): Promise<Replicati
 }
 
 /** The job as `GET /replications/{id}` shows it. */
-export async function showReplication(deps: Pick<JobsDeps, 'log' | 'workers'>, id: string) {
+/**
+ * Whether a one-off job is running with no controller to move it on: its execution failed (a
+ * crash, an error) or was cut short, and only a restart sends what is unfinished.
+ */
+async function stalled(
+  deps: Pick<JobsDeps, 'log' | 'controller'>,
+  job: ReplicationJob,
+): Promise<boolean> {
+  if (job.state !== 'running' || job.continuous || !job.executionArn) return false;
+  if (await deps.controller.running(job.executionArn)) return false;
+  // The execution may have ended the job just now, or a restart started another: read again.
+  const now = await deps.log.getJob(job.id);
+  return now?.state === 'running' && now.executionArn === job.executionArn;
+}
+
+export const STALLED_ERROR =
+  'the controller execution ended with the job unfinished; a restart sends what is unfinished';
+
+export async function showReplication(
+  deps: Pick<JobsDeps, 'log' | 'workers' | 'controller'>,
+  id: string,
+) {
   const job = await jobOf(deps, id);
-  const tasks = await allTasks(deps.log, job.id);
+  const [tasks, stuck] = await Promise.all([allTasks(deps.log, job.id), stalled(deps, job)]);
   let total = 0;
   let copied = 0;
   for (const t of tasks) {
@@ -73,7 +94,7 @@ export async function showReplication(deps: Pick<JobsDeps, 'log' | 'workers'>, i
     restarts: job.restarts,
     startedAt: job.startedAt,
     ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
-    ...(job.error ? { error: job.error } : {}),
+    ...(job.error ? { error: job.error } : stuck ? { error: STALLED_ERROR } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
@@ -387,6 +388,55 @@ describe('replication jobs on the local cloud', () => {
     } finally {
       cloud.faults.setBucket('plain-cancel', undefined);
       sqs.destroy();
+    }
+  });
+
+  test('a job whose controller execution ended unfinished says so, and a restart finishes it', async () => {
+    // Prepare: a destination that answers each request late, so the job is under way when its
+    // execution is stopped from outside (as a controller that failed would leave it).
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-stall' }));
+    cloud.faults.setBucket('plain-stall', { unit: -1, mode: 'slow', delayMs: 300 });
+    const sfn = new SFNClient({
+      region: cloud.service.region,
+      endpoint: cloud.endpoints.stepFunctions,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      const job = await start({
+        source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
+        destination: { bucket: 'plain-stall', endpoint: cloud.endpoints.s3 },
+      });
+      const view = async () => (await (await api(`/replications/${job.id}`)).json()) as JobView;
+      await eventually(
+        async () => ((await view()).tasks.done > 0 ? true : undefined),
+        'a first copy to finish',
+      );
+      const { executions } = await sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn: cloud.ref('ReplicationStepFunctionsStateMachine'),
+        }),
+      );
+      const execution = executions?.find((e) => e.name === `${job.id}-1`);
+      assert.ok(execution?.executionArn, `no execution ${job.id}-1`);
+
+      // Act
+      await sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn }));
+      const stalled = await view();
+      cloud.faults.setBucket('plain-stall', undefined);
+      const restarted = await api(`/replications/${job.id}/restart`, { method: 'POST' });
+      const done = await finished(job.id);
+
+      // Assess
+      assert.equal(stalled.state, 'running');
+      assert.match(stalled.error ?? '', /controller execution ended with the job unfinished/);
+      assert.equal(restarted.status, 202, await restarted.clone().text());
+      assert.equal(done.state, 'succeeded', JSON.stringify(done));
+      assert.equal(done.error, undefined);
+      for (const [key, body] of objects)
+        assert.equal(sha(await bucketObject('plain-stall', key)), sha(body), key);
+    } finally {
+      cloud.faults.setBucket('plain-stall', undefined);
+      sfn.destroy();
     }
   });
 

@@ -39,8 +39,14 @@ export class SfnController implements Controller {
   }
 
   async running(executionArn: string): Promise<boolean> {
-    const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return out.status === 'RUNNING';
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return out.status === 'RUNNING';
+    } catch (err) {
+      // Gone (Step Functions keeps an ended execution 90 days): not running.
+      if ((err as Error).name === 'ExecutionDoesNotExist') return false;
+      throw err;
+    }
   }
 
   async stop(executionArn: string): Promise<void> {
