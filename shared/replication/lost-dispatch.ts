@@ -9,7 +9,9 @@
  * it is stale now, and its worker drops it at the claim (worker.ts `claimTask` is conditional on
  * the attempt), so the copy still runs once; the price is one message more.
  */
+import type { Logger } from '../log.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import { type Delivery, redelivered } from './status.ts';
 import type { ReplicationTask } from './task.ts';
 
 export interface LostDispatchDeps {
@@ -47,4 +49,33 @@ export async function resendLostDispatch(
   if (!won) return undefined;
   await deps.queues.send(worker, [{ jobId: task.jobId, taskId: task.id, attempt }], f.delaySeconds);
   return attempt;
+}
+
+/**
+ * For a step run on a status: when that status was delivered again (an earlier run may have died
+ * midway) and the task is still queued at the attempt that run marked (`marked`), unclaimed,
+ * sends it again as the next attempt. `what` names the dispatch in the log line.
+ * @returns whether this call sent it.
+ */
+export async function resendIfLost(
+  deps: LostDispatchDeps & { logger: Logger },
+  task: ReplicationTask,
+  c: {
+    marked: number;
+    delivery: Delivery | undefined;
+    round: number;
+    keepSource: boolean;
+    delaySeconds?: number;
+    what: string;
+  },
+): Promise<boolean> {
+  if (!redelivered(c.delivery) || !markedNotClaimed(task, c.marked)) return false;
+  const attempt = await resendLostDispatch(deps, task, c);
+  if (attempt === undefined) return false;
+  deps.logger.warn(`replication ${c.what} sent again after a lost dispatch`, {
+    jobId: task.jobId,
+    taskId: task.id,
+    attempt,
+  });
+  return true;
 }

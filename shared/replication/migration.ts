@@ -14,9 +14,9 @@
  * next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
-import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
+import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
-import { type Delivery, redelivered, type TaskStatus } from './status.ts';
+import type { Delivery, TaskStatus } from './status.ts';
 import type { ReplicationTask } from './task.ts';
 
 export interface RemainderDeps {
@@ -50,18 +50,15 @@ export async function sendRemainderOnce(
   ]);
   if (job?.state !== 'running' || !task) return false;
   // Already sent (attempts raised), or this status is not the one that stopped the task.
-  if (task.state !== 'stopped' || task.attempts !== status.attempt) {
+  if (task.state !== 'stopped' || task.attempts !== status.attempt)
     // Unless this is the stop delivered again, and the remainder it marked may never have left.
-    if (!redelivered(delivery) || !markedNotClaimed(task, status.attempt + 1)) return false;
-    const attempt = await resendLostDispatch(deps, task, { round: job.round, keepSource: true });
-    if (attempt === undefined) return false;
-    deps.logger.warn('replication remainder sent again after a lost dispatch', {
-      jobId: job.id,
-      taskId: task.id,
-      attempt,
+    return resendIfLost(deps, task, {
+      marked: status.attempt + 1,
+      delivery,
+      round: job.round,
+      keepSource: true,
+      what: 'remainder',
     });
-    return true;
-  }
   // Stopped at its deadline, not asked: the controller picks the least loaded other worker.
   const to = task.migrateTo;
   if (to === undefined || to < 0 || to >= deps.queues.count) return false;

@@ -11,9 +11,9 @@
  * receives) sends the retry as the next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
-import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
+import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
-import { type Delivery, redelivered, type TaskStatus } from './status.ts';
+import type { Delivery, TaskStatus } from './status.ts';
 import { MAX_ATTEMPTS } from './task.ts';
 
 export interface StandingRetryDeps {
@@ -44,22 +44,16 @@ export async function retryStandingTaskOnce(
   ]);
   if (!job?.continuous || job.state !== 'running' || !task) return false;
   // Sent again already (attempts raised), or this status is not the task's last failure.
-  if (task.state !== 'failed' || task.attempts !== status.attempt) {
+  if (task.state !== 'failed' || task.attempts !== status.attempt)
     // Unless this is the failure delivered again, and the retry it marked may never have left.
-    if (!redelivered(delivery) || !markedNotClaimed(task, status.attempt + 1)) return false;
-    const attempt = await resendLostDispatch(deps, task, {
+    return resendIfLost(deps, task, {
+      marked: status.attempt + 1,
+      delivery,
       round: job.round,
       keepSource: false,
       delaySeconds: retryDelaySeconds(status.attempt),
+      what: 'retry of a continuous rule',
     });
-    if (attempt === undefined) return false;
-    deps.logger.warn('replication retry of a continuous rule sent again after a lost dispatch', {
-      jobId: job.id,
-      taskId: task.id,
-      attempt,
-    });
-    return true;
-  }
   if (task.attempts >= MAX_ATTEMPTS) {
     deps.logger.warn('replication task of a continuous rule failed for good', {
       jobId: job.id,

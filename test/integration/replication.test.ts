@@ -526,40 +526,46 @@ describe('replication jobs on the local cloud', () => {
     assert.equal((await api('/vaults/imported/replication')).status, 404);
   });
 
-  test('the continuous rule: a copy whose destination refused it is sent again after a delay, and arrives once the destination takes writes', async () => {
-    // Prepare: the destination refuses every write until the first failure is logged.
-    await s3.send(new CreateBucketCommand({ Bucket: 'plain-retry' }));
-    cloud.faults.setBucket('plain-retry', { unit: -1, mode: 'write-fail' });
-    try {
-      const set = await api('/vaults/mirror/replication', {
-        method: 'PUT',
-        body: JSON.stringify({
-          destination: { bucket: 'plain-retry', endpoint: cloud.endpoints.s3 },
-        }),
-      });
-      assert.equal(set.status, 200, await set.clone().text());
-      const { jobId } = (await set.json()) as { jobId: string };
-      const body = randomBytes(2500);
-      type Task = { state: string; attempts: number; destinationWorker: number };
-      const taskOf = async () =>
-        (
-          (await (await api(`/replications/${jobId}/tasks?limit=10`)).json()) as {
-            tasks: Task[];
-          }
-        ).tasks[0];
+  type RuleTask = { state: string; attempts: number; destinationWorker: number };
+  /**
+   * A continuous rule from `mirror` to a new bucket that refuses writes, and one object put
+   * there: resolves once its first attempt failed and the retry is queued (held back 5 s).
+   */
+  const failedFirstCopy = async (bucket: string, key: string) => {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    cloud.faults.setBucket(bucket, { unit: -1, mode: 'write-fail' });
+    const set = await api('/vaults/mirror/replication', {
+      method: 'PUT',
+      body: JSON.stringify({ destination: { bucket, endpoint: cloud.endpoints.s3 } }),
+    });
+    assert.equal(set.status, 200, await set.clone().text());
+    const { jobId } = (await set.json()) as { jobId: string };
+    const body = randomBytes(2500);
+    const taskOf = async () =>
+      (
+        (await (await api(`/replications/${jobId}/tasks?limit=10`)).json()) as {
+          tasks: RuleTask[];
+        }
+      ).tasks[0];
+    const put = await api(`/vaults/mirror/objects/${key}`, { method: 'PUT', body });
+    assert.equal(put.status, 201, await put.clone().text());
+    const retried = await eventually(
+      async () => {
+        const t = await taskOf();
+        return t?.attempts === 2 && t.state === 'queued' ? t : undefined;
+      },
+      'the first attempt to fail and its retry to be queued',
+      60_000,
+    );
+    return { jobId, body, taskOf, retried };
+  };
 
-      // Act
-      const put = await api('/vaults/mirror/objects/retry/one.bin', { method: 'PUT', body });
-      assert.equal(put.status, 201, await put.clone().text());
-      // The failure is logged and the retry queued at once (held back 5 s): then let writes in.
-      const first = await eventually(
-        async () => {
-          const t = await taskOf();
-          return t?.attempts === 2 && t.state === 'queued' ? t : undefined;
-        },
-        'the first attempt to fail and its retry to be queued',
-        60_000,
-      );
+  test('the continuous rule: a copy whose destination refused it is sent again after a delay, and arrives once the destination takes writes', async () => {
+    try {
+      // Prepare: the destination refuses every write until the first failure is logged.
+      const { body, taskOf, retried } = await failedFirstCopy('plain-retry', 'retry/one.bin');
+
+      // Act: let writes in while the retry is held back.
       cloud.faults.setBucket('plain-retry', undefined);
       const arrived = await eventually(
         async () => {
@@ -580,7 +586,7 @@ describe('replication jobs on the local cloud', () => {
         'the retry to be logged done',
       );
       assert.equal(done?.attempts, 2);
-      assert.equal(done?.destinationWorker, first?.destinationWorker, 'the same worker');
+      assert.equal(done?.destinationWorker, retried?.destinationWorker, 'the same worker');
       assert.equal((await api('/vaults/mirror/replication', { method: 'DELETE' })).status, 204);
     } finally {
       cloud.faults.setBucket('plain-retry', undefined);
@@ -588,35 +594,11 @@ describe('replication jobs on the local cloud', () => {
   });
 
   test("the continuous rule: a restart sends a failed task again at once, and a removed rule's job answers 409", async () => {
-    // Prepare: the destination refuses writes until the first failure is logged.
-    await s3.send(new CreateBucketCommand({ Bucket: 'plain-restart' }));
-    cloud.faults.setBucket('plain-restart', { unit: -1, mode: 'write-fail' });
     try {
-      const set = await api('/vaults/mirror/replication', {
-        method: 'PUT',
-        body: JSON.stringify({
-          destination: { bucket: 'plain-restart', endpoint: cloud.endpoints.s3 },
-        }),
-      });
-      assert.equal(set.status, 200, await set.clone().text());
-      const { jobId } = (await set.json()) as { jobId: string };
-      const body = randomBytes(3100);
-      type Task = { state: string; attempts: number; destinationWorker: number };
-      const taskOf = async () =>
-        (
-          (await (await api(`/replications/${jobId}/tasks?limit=10`)).json()) as {
-            tasks: Task[];
-          }
-        ).tasks[0];
-      const put = await api('/vaults/mirror/objects/restart/one.bin', { method: 'PUT', body });
-      assert.equal(put.status, 201, await put.clone().text());
-      const retried = await eventually(
-        async () => {
-          const t = await taskOf();
-          return t?.attempts === 2 && t.state === 'queued' ? t : undefined;
-        },
-        'the first attempt to fail and its retry to be queued (held back 5 s)',
-        60_000,
+      // Prepare: the first attempt failed; the destination takes writes again.
+      const { jobId, body, taskOf, retried } = await failedFirstCopy(
+        'plain-restart',
+        'restart/one.bin',
       );
       cloud.faults.setBucket('plain-restart', undefined);
 
