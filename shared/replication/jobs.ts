@@ -57,7 +57,9 @@ async function stalled(
   job: ReplicationJob,
 ): Promise<boolean> {
   if (job.state !== 'running' || job.continuous || !job.executionArn) return false;
-  if (await deps.controller.running(job.executionArn)) return false;
+  // Advisory: a view is not refused because Step Functions could not answer (throttled).
+  const running = await deps.controller.running(job.executionArn).catch(() => true);
+  if (running) return false;
   // The execution may have ended the job just now, or a restart started another: read again.
   const now = await deps.log.getJob(job.id);
   return now?.state === 'running' && now.executionArn === job.executionArn;
