@@ -47,7 +47,6 @@ async function jobOf(deps: Pick<JobsDeps, 'log'>, id: string): Promise<Replicati
   return job;
 }
 
-/** The job as `GET /replications/{id}` shows it. */
 /**
  * Whether a one-off job is running with no controller to move it on: its execution failed (a
  * crash, an error) or was cut short, and only a restart sends what is unfinished.
@@ -68,6 +67,7 @@ async function stalled(
 export const STALLED_ERROR =
   'the controller execution ended with the job unfinished; a restart sends what is unfinished';
 
+/** The job as `GET /replications/{id}` shows it. */
 export async function showReplication(
   deps: Pick<JobsDeps, 'log' | 'workers' | 'controller'>,
   id: string,
