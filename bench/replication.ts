@@ -120,8 +120,11 @@ try {
     });
     if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
     const { id } = (await res.json()) as { id: string };
+    // The end, seen in the log's job record: one read a tick. Polling the API's view instead
+    // (every task read, each time) would load the machine the job runs on.
     for (;;) {
-      const job = (await (await api(`/replications/${id}`)).json()) as { state: string };
+      const job = await log.getJob(id);
+      if (!job) throw new Error(`replication ${id} is not in the log`);
       if (job.state !== 'running') {
         if (job.state !== 'succeeded') throw new Error(`the job ended ${job.state}`);
         break;
