@@ -133,9 +133,15 @@ try {
     }
     const seconds = (performance.now() - t0) / 1000;
     const ends: number[] = [];
+    // Tasks sent more than once (a rebalancing move, a retry, a migrated remainder): each costs
+    // a mark, a message, and a stale delivery read and dropped.
+    let resent = 0;
     for (let cursor: string | undefined, first = true; first || cursor; first = false) {
       const page = await log.tasks(id, 500, cursor);
-      for (const t of page.tasks) if (t.finishedAt) ends.push(Date.parse(t.finishedAt) - wall0);
+      for (const t of page.tasks) {
+        if (t.finishedAt) ends.push(Date.parse(t.finishedAt) - wall0);
+        resent += Math.max(0, t.attempts - 1);
+      }
       cursor = page.cursor;
     }
     ends.sort((a, b) => a - b);
@@ -144,7 +150,7 @@ try {
     return {
       id,
       seconds,
-      timeline: `first task done ${at(0)} s, median ${at(0.5)} s, last ${at(1)} s`,
+      timeline: `first task done ${at(0)} s, median ${at(0.5)} s, last ${at(1)} s; ${resent} sends beyond each task's first`,
     };
   };
 

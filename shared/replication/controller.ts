@@ -286,17 +286,24 @@ async function rebalance(
     .filter(
       (t) => t.state === 'queued' && (t.destinationWorker ?? t.sourceWorker) === pair.from.worker,
     )
-    .sort((a, b) => a.size - b.size);
+    // Largest first: the fewest moves close the gap (each move is a mark, a message and a
+    // stale delivery dropped by the first worker).
+    .sort((a, b) => b.size - a.size);
   const moving: ReplicationTask[] = [];
-  let gap = pair.from.load - pair.to.load;
+  let from = pair.from.load;
+  let to = pair.to.load;
   for (const t of queued) {
-    // Moving b bytes leaves loads (from - b, to + b): only a move smaller than the gap narrows
-    // it (one large task alone would just swap which worker is the most loaded).
+    // Balanced enough: the next look would not move anything either.
+    if ((from - to) / from <= REBALANCE_THRESHOLD) break;
+    // Moving b bytes leaves loads (from - b, to + b): a move of more than half the gap would
+    // make the other worker the more loaded, for the next look to move back.
     const bytes = remainingBytes(t, j.partSize);
-    if (bytes >= gap) continue;
+    if (2 * bytes > from - to) continue;
     moving.push(t);
-    gap -= 2 * bytes;
+    from -= bytes;
+    to += bytes;
   }
+  const gap = from - to;
   if (moving.length > 0) {
     pair.from.load -= moving.reduce((n, t) => n + remainingBytes(t, j.partSize), 0);
     const moved = await send(deps, j, moving, loads, pair.to.worker);

@@ -1,6 +1,7 @@
 /**
  * Rebalancing in the controller's dispatch step (shared/replication/controller.ts): queued
- * tasks move off the most loaded worker first; when they cannot close the gap, a large copy in
+ * tasks move off the most loaded worker first, the fewest that bring the pair under the
+ * threshold; when they cannot close the gap, a large copy in
  * flight there is asked to stop at its next part boundary, its remainder going to the least
  * loaded worker. The fake log keeps the DynamoDB adapter's conditions on `markDispatched` and
  * `requestStop` (only a queued or running copy of the same attempt stops).
@@ -84,6 +85,26 @@ test('queued tasks that close the gap move, and no copy in flight is stopped', a
     'q2->1#2',
   ]);
   assert.deepEqual(stops, []);
+});
+
+test('the fewest queued tasks move: the largest that take at most half the gap first, and none once the pair is under the threshold', async () => {
+  // Prepare: worker 0 holds 60 bytes queued: one of 20, one of 12 and twenty-eight of 1 (part
+  // size 10: single-part copies). Worker 1 is idle.
+  const { deps, sent } = world([
+    task('q20', { size: 20 }),
+    task('q12', { size: 12 }),
+    ...Array.from({ length: 28 }, (_, i) => task(`s${i}`, { size: 1 })),
+  ]);
+
+  // Act
+  await dispatchStep(deps, 'rjob');
+
+  // Assess: 60 / 0, then the 20 moves: 40 / 20, (40 - 20) / 40 = 0.5, at the threshold: stop.
+  // Smallest first, as before, moved the twenty-eight tasks of 1 instead.
+  assert.deepEqual(
+    sent.map((s) => `${s.taskId}->${s.worker}`),
+    ['q20->1'],
+  );
 });
 
 test('when queued tasks cannot close the gap, a large copy in flight on the most loaded worker migrates to the least loaded', async () => {
