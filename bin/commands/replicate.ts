@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { showReplication } from '../../shared/replication/jobs.ts';
-import { UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { columns, formatBytes } from '../format.ts';
 import type { CommandContext } from './context.ts';
 
@@ -125,6 +125,14 @@ export function registerReplicationCommands(program: Command, { run }: CommandCo
             }
           }
           s.print(job, () => jobText(job));
+          // Waited for: a job that did not succeed fails the command, as `dsn work wait` does.
+          if (o.watch && job.state !== 'succeeded')
+            throw new CliError(
+              job.state === 'running'
+                ? `replication ${job.id} is not moving: ${job.error}`
+                : `replication ${job.id} ended ${job.state}${job.error ? `: ${job.error}` : ''}`,
+              { hint: `dsn replication restart ${job.id} sends what is unfinished` },
+            );
         }),
     );
 

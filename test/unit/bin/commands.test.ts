@@ -5,17 +5,19 @@ import { DsnClient, type RequestOptions } from '../../../bin/client.ts';
 import type { CommandContext, Session } from '../../../bin/commands/context.ts';
 import { registerObjectCommands } from '../../../bin/commands/objects.ts';
 import { registerRepairCommands } from '../../../bin/commands/repair.ts';
+import { registerReplicationCommands } from '../../../bin/commands/replicate.ts';
 import { registerUnitCommands } from '../../../bin/commands/units.ts';
 import { registerVaultCommands } from '../../../bin/commands/vault.ts';
-import { ApiError, type ErrorContext } from '../../../bin/errors.ts';
+import { ApiError, CliError, type ErrorContext } from '../../../bin/errors.ts';
 import { NO_PROGRESS } from '../../../bin/progress.ts';
 import { DEFAULT_VAULT } from '../../../shared/store/vault.ts';
 
 /**
  * The command groups on a program of their own, with a `run` that hands them a client which
- * records its calls and answers from `replies` (a function throws its error instead).
+ * records its calls and answers from `replies` (a function throws its error instead); the
+ * replication group only when asked.
  */
-function cli(replies: Record<string, unknown> = {}) {
+function cli(replies: Record<string, unknown> = {}, withReplication = false) {
   const calls: Array<{ method: string; path: string; body?: unknown }> = [];
   const runs: Array<{ label: string; ctx: ErrorContext }> = [];
   const printed: Array<{ json: unknown; text: string }> = [];
@@ -55,6 +57,7 @@ function cli(replies: Record<string, unknown> = {}) {
   registerObjectCommands(program, context);
   registerRepairCommands(program, context);
   registerUnitCommands(program, context);
+  if (withReplication) registerReplicationCommands(program, context);
   const dsn = (...args: string[]) => program.parseAsync(args, { from: 'user' });
   return { program, dsn, calls, runs, printed, exits };
 }
@@ -202,4 +205,48 @@ test('explain reads every page of segments and reports the worst verdict of them
   assert.equal(shown.minGood, 2);
   assert.deepEqual(exits, [3], 'degraded exits 3, as fsck-style tools do');
   assert.equal(shown.segments.length, 3);
+});
+
+test('replicate --watch fails the command when the job ends unsucceeded, or stops moving, naming the restart', async () => {
+  // Prepare: a job view as the API shows it, in the state given.
+  const view = (state: string, error?: string) => ({
+    id: 'r1',
+    state,
+    source: { vault: 'a', prefix: '' },
+    destination: { bucket: 'b', prefix: '' },
+    tasks: { total: 2, done: 1, failed: 0, pending: 1 },
+    bytes: { total: 10, copied: 5 },
+    workers: [{ worker: 0, load: 5, tasks: 1 }],
+    migrations: 0,
+    restarts: 0,
+    ...(error ? { error } : {}),
+  });
+  const run = async (state: string, error?: string) => {
+    const c = cli(
+      { 'POST /replications': view('running'), 'GET /replications/r1': view(state, error) },
+      true,
+    );
+    const out = c.dsn('replicate', 'a', 's3://b', '--watch');
+    out.catch(() => {}); // asserted below, once every run started
+    return { c, out };
+  };
+
+  // Act
+  const succeeded = await run('succeeded');
+  await succeeded.out;
+  const failed = await run('failed', 'AccessDenied: no');
+  const stalled = await run('running', 'the controller execution ended with the job unfinished');
+  const unwatched = cli({ 'POST /replications': view('running') }, true);
+  await unwatched.dsn('replicate', 'a', 's3://b');
+
+  // Assess
+  await assert.rejects(failed.out, (err: Error) => {
+    assert.ok(err instanceof CliError);
+    assert.match(err.message, /replication r1 ended failed: AccessDenied/);
+    assert.match(err.hint ?? '', /dsn replication restart r1/);
+    return true;
+  });
+  await assert.rejects(stalled.out, /replication r1 is not moving: the controller execution ended/);
+  assert.match(stalled.c.printed[0]?.text ?? '', /restart it with: dsn replication restart r1/);
+  assert.equal(unwatched.printed.length, 1);
 });
