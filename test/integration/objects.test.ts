@@ -123,11 +123,18 @@ describe('objects in a 4-of-6 vault with T = 5', () => {
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), body.subarray(from, to + 1));
       return (await slicesRead()) - before;
     };
+    // A slice slower than the hedge budget (250 ms, which a loaded machine can reach) turns the
+    // read into a decode that asks more pillars: the fewest of three reads is the direct path.
+    const fewest = async (from: number, to: number) => {
+      const counts = [];
+      for (let i = 0; i < 3; i++) counts.push(await read(from, to));
+      return Math.min(...counts);
+    };
 
     // Act and assess: within one shard, across two, across a segment boundary.
-    assert.equal(await read(SEGMENT + 100, SEGMENT + 199), 1);
-    assert.equal(await read(SEGMENT + 16 * 1024 - 10, SEGMENT + 16 * 1024 + 9), 2);
-    assert.equal(await read(SEGMENT - 1, SEGMENT), 2);
+    assert.equal(await fewest(SEGMENT + 100, SEGMENT + 199), 1);
+    assert.equal(await fewest(SEGMENT + 16 * 1024 - 10, SEGMENT + 16 * 1024 + 9), 2);
+    assert.equal(await fewest(SEGMENT - 1, SEGMENT), 2);
     // The unit of pillar 1 fails its reads: the same range is decoded from k others.
     await fault(1, 'read-fail');
     try {
