@@ -11,13 +11,12 @@ import type { Clock } from '../clock.ts';
 import { InvalidParameterError, ReplicationNotFoundError } from '../errors.ts';
 import type { AssociatedTask, EventBus, VaultStore } from '../store/index.ts';
 import { parseWith, strictObject } from '../validate.ts';
-import { allTasks, MARK_CHUNK, SEND_BATCH } from './controller.ts';
+import { allTasks, MARK_CHUNK, sendByWorker } from './controller.ts';
 import { newJob, newJobId, type ReplicationJob } from './job.ts';
 import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { ReplicationRule } from './rule.ts';
 import { destinationKey, isVaultSide, parseSide, sourceKey } from './side.ts';
-import type { TaskMessage } from './status.ts';
 import { type ReplicationTask, type TaskKind, taskId } from './task.ts';
 
 export interface ContinuousDeps {
@@ -167,19 +166,15 @@ export async function restartStandingJob(
         }),
       ),
     );
-    const byWorker = new Map<number, TaskMessage[]>();
-    for (const [n, { t, worker }] of chunk.entries()) {
-      // Sent meanwhile by someone else (a retry, a resend): that message is the live one.
-      if (!marked[n]) continue;
-      const list = byWorker.get(worker) ?? [];
-      list.push({ jobId: job.id, taskId: t.id, attempt: t.attempts + 1 });
-      byWorker.set(worker, list);
-    }
-    for (const [worker, messages] of byWorker)
-      for (let k = 0; k < messages.length; k += SEND_BATCH) {
-        await deps.queues.send(worker, messages.slice(k, k + SEND_BATCH));
-        sent += Math.min(SEND_BATCH, messages.length - k);
-      }
+    // A task sent meanwhile by someone else (a retry, a resend): that message is the live one.
+    const won = chunk
+      .filter((_, n) => marked[n])
+      .map(({ t, worker }) => ({
+        worker,
+        message: { jobId: job.id, taskId: t.id, attempt: t.attempts + 1 },
+      }));
+    await sendByWorker(deps.queues, won);
+    sent += won.length;
   }
   return sent;
 }

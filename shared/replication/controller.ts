@@ -53,7 +53,7 @@ export interface Progress {
 const PAGE = 500;
 
 /** Messages sent to a queue at a time (SQS SendMessageBatch takes ten). */
-export const SEND_BATCH = 10;
+const SEND_BATCH = 10;
 
 /** Tasks marked dispatched in the log at once, then sent, before the next ones. */
 export const MARK_CHUNK = 40;
@@ -178,7 +178,7 @@ async function send(
         }),
       ),
     );
-    const byWorker = new Map<number, TaskMessage[]>();
+    const won: Array<{ worker: number; message: TaskMessage }> = [];
     for (const [n, c] of chunk.entries()) {
       if (!marked[n]) {
         // Another dispatch took it first.
@@ -187,19 +187,40 @@ async function send(
         continue;
       }
       if (c.t.state === 'stopped') await deps.log.countJob(j.id, 'migrations');
-      const list = byWorker.get(c.target.worker) ?? [];
-      list.push({ jobId: j.id, taskId: c.t.id, attempt: c.attempt });
-      byWorker.set(c.target.worker, list);
+      won.push({
+        worker: c.target.worker,
+        message: { jobId: j.id, taskId: c.t.id, attempt: c.attempt },
+      });
     }
-    for (const [worker, messages] of byWorker) {
-      for (let k = 0; k < messages.length; k += SEND_BATCH) {
-        await deps.queues.send(worker, messages.slice(k, k + SEND_BATCH));
-        sent += Math.min(SEND_BATCH, messages.length - k);
-        if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
-      }
-    }
+    await sendByWorker(deps.queues, won, async (count) => {
+      sent += count;
+      if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
+    });
   }
   return sent;
+}
+
+/**
+ * Sends each message to its worker's queue, grouped by worker, SEND_BATCH at a time;
+ * `afterBatch` runs after each batch with how many it carried.
+ */
+export async function sendByWorker(
+  queues: WorkerQueues,
+  messages: Array<{ worker: number; message: TaskMessage }>,
+  afterBatch: (count: number) => Promise<void> = async () => {},
+): Promise<void> {
+  const byWorker = new Map<number, TaskMessage[]>();
+  for (const { worker, message } of messages) {
+    const list = byWorker.get(worker) ?? [];
+    list.push(message);
+    byWorker.set(worker, list);
+  }
+  for (const [worker, list] of byWorker)
+    for (let k = 0; k < list.length; k += SEND_BATCH) {
+      const batch = list.slice(k, k + SEND_BATCH);
+      await queues.send(worker, batch);
+      await afterBatch(batch.length);
+    }
 }
 
 /**
