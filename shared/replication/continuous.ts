@@ -16,6 +16,7 @@ import { newJob, newJobId, type ReplicationJob } from './job.ts';
 import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { ReplicationRule } from './rule.ts';
+import { sendTask } from './send-task.ts';
 import { destinationKey, isVaultSide, parseSide, sourceKey } from './side.ts';
 import { type ReplicationTask, type TaskKind, taskId } from './task.ts';
 
@@ -115,16 +116,8 @@ export async function replicateKey(
   };
   await deps.log.putTasks([task]);
   const worker = workerOf(change.key, deps.queues.count);
-  const sent = await deps.log.markDispatched(task, {
-    attempt: 1,
-    round: job.round,
-    worker,
-    keepSource: false,
-  });
-  if (sent) {
-    await deps.queues.send(worker, [{ jobId: job.id, taskId: task.id, attempt: 1 }]);
+  if (await sendTask(deps, task, { attempt: 1, round: job.round, worker, keepSource: false }))
     return;
-  }
   // Marked already. The committer runs a commit's task again only when a run of it did not
   // finish, which may have died between the mark and the send: if the task is still waiting
   // for its first attempt, it goes again as the second (lost-dispatch.ts).

@@ -10,14 +10,9 @@
  * the attempt), so the copy still runs once; the price is one message more.
  */
 import type { Logger } from '../log.ts';
-import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import { type SendTaskDeps, sendTask } from './send-task.ts';
 import { type Delivery, redelivered } from './status.ts';
 import type { ReplicationTask } from './task.ts';
-
-export interface LostDispatchDeps {
-  log: Pick<ReplicationLog, 'markDispatched'>;
-  queues: WorkerQueues;
-}
 
 /**
  * Whether `task`, as read, looks like the dispatch of attempt `attempt` was marked and its
@@ -33,22 +28,18 @@ export function markedNotClaimed(task: ReplicationTask, attempt: number): boolea
  * @returns the attempt sent, or undefined when someone got there first.
  */
 export async function resendLostDispatch(
-  deps: LostDispatchDeps,
+  deps: SendTaskDeps,
   task: ReplicationTask,
   f: { round: number; keepSource: boolean; delaySeconds?: number },
 ): Promise<number | undefined> {
-  const worker = task.destinationWorker ?? task.sourceWorker ?? 0;
   const attempt = task.attempts + 1;
-  const won = await deps.log.markDispatched(task, {
+  const won = await sendTask(deps, task, {
+    ...f,
     attempt,
-    round: f.round,
-    worker,
-    keepSource: f.keepSource,
+    worker: task.destinationWorker ?? task.sourceWorker ?? 0,
     onlyQueued: true,
   });
-  if (!won) return undefined;
-  await deps.queues.send(worker, [{ jobId: task.jobId, taskId: task.id, attempt }], f.delaySeconds);
-  return attempt;
+  return won ? attempt : undefined;
 }
 
 /**
@@ -58,7 +49,7 @@ export async function resendLostDispatch(
  * @returns whether this call sent it.
  */
 export async function resendIfLost(
-  deps: LostDispatchDeps & { logger: Logger },
+  deps: SendTaskDeps & { logger: Logger },
   task: ReplicationTask,
   c: {
     marked: number;

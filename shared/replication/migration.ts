@@ -16,6 +16,7 @@
 import type { Logger } from '../log.ts';
 import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import { sendTask } from './send-task.ts';
 import type { Delivery, TaskStatus } from './status.ts';
 import type { ReplicationTask } from './task.ts';
 
@@ -66,18 +67,15 @@ export async function sendRemainderOnce(
   // the next worker: the controller sends it once its pause is over.
   if (!checkpointsWhole(task)) return false;
   const attempt = task.attempts + 1;
-  const won = await deps.log.markDispatched(task, {
+  // The count is for the API to show; the message is what the pause waits for: both at once.
+  const won = await sendTask(deps, task, {
     attempt,
     round: job.round,
     worker: to,
     keepSource: true,
+    alongside: () => deps.log.countJob(job.id, 'migrations'),
   });
   if (!won) return false;
-  // The count is for the API to show; the message is what the pause waits for: both at once.
-  await Promise.all([
-    deps.log.countJob(job.id, 'migrations'),
-    deps.queues.send(to, [{ jobId: job.id, taskId: task.id, attempt }]),
-  ]);
   deps.logger.info('replication remainder sent', {
     jobId: job.id,
     taskId: task.id,

@@ -13,6 +13,7 @@
 import type { Logger } from '../log.ts';
 import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
+import { sendTask } from './send-task.ts';
 import type { Delivery, TaskStatus } from './status.ts';
 import { MAX_ATTEMPTS } from './task.ts';
 
@@ -64,17 +65,16 @@ export async function retryStandingTaskOnce(
     });
     return false;
   }
-  const worker = task.destinationWorker ?? task.sourceWorker ?? 0;
   const attempt = task.attempts + 1;
-  const won = await deps.log.markDispatched(task, {
+  const delay = retryDelaySeconds(task.attempts);
+  const won = await sendTask(deps, task, {
     attempt,
     round: job.round,
-    worker,
+    worker: task.destinationWorker ?? task.sourceWorker ?? 0,
     keepSource: false,
+    delaySeconds: delay,
   });
   if (!won) return false;
-  const delay = retryDelaySeconds(task.attempts);
-  await deps.queues.send(worker, [{ jobId: job.id, taskId: task.id, attempt }], delay);
   deps.logger.info('replication task of a continuous rule sent again', {
     jobId: job.id,
     taskId: task.id,
