@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -185,6 +186,7 @@ export interface CloudClients {
   s3: S3Client;
   sns: SNSClient;
   sqs: SQSClient;
+  sfn: SFNClient;
   /** Drops undefined attributes, as the functions' own document client does. */
   documents: DynamoDBDocumentClient;
   destroy(): void;
@@ -195,6 +197,7 @@ export function cloudClients(cloud: LocalCloud): CloudClients {
   const s3 = new S3Client({ ...config, endpoint: cloud.endpoints.s3, forcePathStyle: true });
   const sns = new SNSClient({ ...config, endpoint: cloud.endpoints.sns });
   const sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  const sfn = new SFNClient({ ...config, endpoint: cloud.endpoints.stepFunctions });
   const documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }),
     { marshallOptions: { removeUndefinedValues: true } },
@@ -203,10 +206,11 @@ export function cloudClients(cloud: LocalCloud): CloudClients {
     s3,
     sns,
     sqs,
+    sfn,
     documents,
     destroy() {
       documents.destroy();
-      for (const c of [s3, sns, sqs]) c.destroy();
+      for (const c of [s3, sns, sqs, sfn]) c.destroy();
     },
   };
 }

@@ -9,16 +9,14 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ListExecutionsCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
 import { silentLogger } from '../../shared/log.ts';
@@ -28,9 +26,10 @@ import {
   type TaskStatus,
 } from '../../shared/replication/index.ts';
 import {
+  type CloudClients,
+  cloudClients,
   createVault,
   eventually,
-  LOCAL_CREDENTIALS,
   PROJECT_ROOT,
   putInParts,
   startTestCloud,
@@ -60,6 +59,8 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 describe('replication jobs on the local cloud', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let cloud: LocalCloud;
+  /** The cloud's SDK clients, for what a test does past the API. */
+  let clients: CloudClients;
   let s3: S3Client;
   const objects = fixtures();
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
@@ -93,12 +94,8 @@ describe('replication jobs on the local cloud', () => {
   before(async () => {
     dir = await tempDir('dsn-replication');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path);
-    s3 = new S3Client({
-      endpoint: cloud.endpoints.s3,
-      region: cloud.service.region,
-      credentials: LOCAL_CREDENTIALS,
-      forcePathStyle: true,
-    });
+    clients = cloudClients(cloud);
+    s3 = clients.s3;
     for (const bucket of ['plain-in', 'plain-out'])
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     for (const [key, body] of objects)
@@ -108,7 +105,7 @@ describe('replication jobs on the local cloud', () => {
   });
 
   after(async () => {
-    s3?.destroy();
+    clients?.destroy();
     await cloud?.stop();
     await dir?.remove();
   });
@@ -301,11 +298,7 @@ describe('replication jobs on the local cloud', () => {
     // done when it is cancelled.
     await s3.send(new CreateBucketCommand({ Bucket: 'plain-cancel' }));
     cloud.faults.setBucket('plain-cancel', { unit: -1, mode: 'slow', delayMs: 1000 });
-    const sqs = new SQSClient({
-      region: cloud.service.region,
-      endpoint: cloud.endpoints.sqs,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const { sqs } = clients;
     try {
       const job = await start({
         source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
@@ -387,7 +380,6 @@ describe('replication jobs on the local cloud', () => {
         );
     } finally {
       cloud.faults.setBucket('plain-cancel', undefined);
-      sqs.destroy();
     }
   });
 
@@ -396,11 +388,7 @@ describe('replication jobs on the local cloud', () => {
     // execution is stopped from outside (as a controller that failed would leave it).
     await s3.send(new CreateBucketCommand({ Bucket: 'plain-stall' }));
     cloud.faults.setBucket('plain-stall', { unit: -1, mode: 'slow', delayMs: 300 });
-    const sfn = new SFNClient({
-      region: cloud.service.region,
-      endpoint: cloud.endpoints.stepFunctions,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const { sfn } = clients;
     try {
       const job = await start({
         source: { bucket: 'plain-in', endpoint: cloud.endpoints.s3 },
@@ -436,7 +424,6 @@ describe('replication jobs on the local cloud', () => {
         assert.equal(sha(await bucketObject('plain-stall', key)), sha(body), key);
     } finally {
       cloud.faults.setBucket('plain-stall', undefined);
-      sfn.destroy();
     }
   });
 
@@ -627,15 +614,7 @@ describe('replication jobs on the local cloud', () => {
 
   test('statuses delivered twice and shuffled leave the log as delivered once in order', async () => {
     // Prepare: a job's task in the log on the cloud's DynamoDB, sent as attempt 1.
-    const dynamodb = new DynamoDBClient({
-      endpoint: cloud.endpoints.dynamodb,
-      region: cloud.service.region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const log = new DynamoReplicationLog(
-      DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
-      cloud.ref('ReplicationTable'),
-    );
+    const log = new DynamoReplicationLog(clients.documents, cloud.ref('ReplicationTable'));
     const partSize = 10;
     await log.createJob(
       replicationJob({
@@ -701,7 +680,6 @@ describe('replication jobs on the local cloud', () => {
     // Assess
     const after = await log.getTask('rshuffle', 'tshuffle');
     const inFlight = await log.getTask('rshuffle', 'tshuffle2');
-    dynamodb.destroy();
     assert.equal(inFlight?.state, 'running');
     assert.equal(inFlight?.partsDone, 3);
     assert.deepEqual(inFlight?.etags, { 1: 'e1', 2: 'e2', 3: 'e3' });
@@ -718,15 +696,7 @@ describe('replication jobs on the local cloud', () => {
 
   test('a stopped status delivered twice and shuffled with its checkpoints sends the remainder once, to the named worker', async () => {
     // Prepare: a five-part copy on worker 0, asked to move to worker 2, in the cloud's log.
-    const dynamodb = new DynamoDBClient({
-      endpoint: cloud.endpoints.dynamodb,
-      region: cloud.service.region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const log = new DynamoReplicationLog(
-      DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
-      cloud.ref('ReplicationTable'),
-    );
+    const log = new DynamoReplicationLog(clients.documents, cloud.ref('ReplicationTable'));
     const partSize = 10;
     await log.createJob(
       replicationJob({
@@ -787,7 +757,6 @@ describe('replication jobs on the local cloud', () => {
     // Assess
     const after = await log.getTask('rremainder', 'tremainder');
     const job = await log.getJob('rremainder');
-    dynamodb.destroy();
     assert.deepEqual(sent, [
       { worker: 2, message: { jobId: 'rremainder', taskId: 'tremainder', attempt: 2 } },
     ]);
