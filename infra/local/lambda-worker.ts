@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { enableCompileCache, flushCompileCache } from 'node:module';
+import { setPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -21,6 +22,8 @@ interface WorkerConfig {
   functionName: string;
   memorySize: number;
   invokedFunctionArn: string;
+  /** The thread's nice value: above 0 for a background function (invoker.ts). */
+  nice: number;
 }
 
 interface InvokeMessage {
@@ -35,6 +38,9 @@ type Handler = (event: unknown, context: unknown, callback?: unknown) => unknown
 const config = workerData as WorkerConfig;
 const port = parentPort;
 if (!port) throw new Error('lambda-worker must run in a worker thread');
+// Linux keeps a nice value per thread (setpriority(2)), so this lowers this sandbox only; other
+// systems apply it to the whole process, so there it is left alone.
+if (config.nice > 0 && process.platform === 'linux') setPriority(config.nice);
 
 /** The Node.js runtime's mark of a response-streaming handler. */
 const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PORT_VARIABLES, type PortName, startLocalCloud } from './cloud.ts';
 import { releaseDataDirLockSync } from './data-lock.ts';
+import { BACKGROUND_NICE } from './invoker.ts';
 import { functionLogicalId } from './provision.ts';
 import { handleStopSignals, STOP_LIMIT_MS } from './stop-signals.ts';
 
@@ -78,6 +79,12 @@ async function main(): Promise<void> {
     `  DynamoDB        ${endpoints.dynamodb}   (${engine})`,
     `  Step Functions  ${endpoints.stepFunctions}   (aws-local-stepfunctions)`,
     `  Lambda          ${endpoints.lambda}   (Invoke, of the functions below)`,
+    `  CPU             functions share this machine's cores (on AWS each has its own); background ones (tag dsn:priority) run at nice ${BACKGROUND_NICE}${process.platform === 'linux' ? '' : ' on Linux only'}: ${
+      service.functions
+        .filter((fn) => fn.background)
+        .map((fn) => fn.key)
+        .join(', ') || 'none'
+    }`,
     ...service.functions
       .filter((fn) => fn.url)
       .map(

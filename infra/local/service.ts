@@ -79,6 +79,24 @@ export interface ServiceFunction {
   events: EventSource[];
   /** Its Lambda function URL (`url:`), if it declares one. */
   url?: FunctionUrl;
+  /**
+   * Background work (tag `dsn:priority: background`): the local cloud runs its sandboxes at a
+   * lower CPU priority, so maintenance sharing this machine's cores does not starve requests.
+   */
+  background: boolean;
+}
+
+/** The function tag that marks background work, and its one value. */
+export const PRIORITY_TAG = 'dsn:priority';
+
+function parseBackground(tags: unknown, field: string): boolean {
+  if (tags === undefined) return false;
+  if (!isRecord(tags)) throw new ServiceConfigError(field, 'must be a map of tag names to values');
+  const priority = tags[PRIORITY_TAG];
+  if (priority === undefined) return false;
+  if (priority !== 'background')
+    throw new ServiceConfigError(`${field}.${PRIORITY_TAG}`, 'must be "background" when set');
+  return true;
 }
 
 /** A function URL as serverless.yml declares it: `url: true`, or `url: { invokeMode }`. */
@@ -270,6 +288,7 @@ function parseFunction(
     },
     events: events.map((e, i) => parseEvent(e, `${field}.events[${i}]`)),
     url: parseFunctionUrl(spec.url, `${field}.url`),
+    background: parseBackground(spec.tags, `${field}.tags`),
   };
 }
 

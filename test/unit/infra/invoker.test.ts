@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Invoker, LambdaInvocationError } from '../../../infra/local/invoker.ts';
+import { BACKGROUND_NICE, Invoker, LambdaInvocationError } from '../../../infra/local/invoker.ts';
 import type { ServiceFunction } from '../../../infra/local/service.ts';
 
 let dir: string;
 
 /** A function whose handler waits `event.ms` and returns the event. */
-function fn(key: string): ServiceFunction {
+function fn(key: string, background = false): ServiceFunction {
   return {
     key,
     name: `test-${key}`,
@@ -19,11 +19,16 @@ function fn(key: string): ServiceFunction {
     memorySize: 128,
     environment: {},
     events: [],
+    background,
   };
 }
 
 function invoker(...keys: string[]): Invoker {
-  return new Invoker(keys.map(fn), {
+  return invokerOf(keys.map((key) => fn(key)));
+}
+
+function invokerOf(functions: ServiceFunction[]): Invoker {
+  return new Invoker(functions, {
     region: 'us-east-1',
     accountId: '000000000000',
     environmentFor: () => ({}),
@@ -52,6 +57,11 @@ before(async () => {
   await writeFile(
     join(dir, 'wait.mjs'),
     'export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return event; };\n',
+  );
+  // Reports the nice value of the thread it runs on (Linux keeps one per thread).
+  await writeFile(
+    join(dir, 'nice.mjs'),
+    "import { getPriority } from 'node:os';\nexport const handler = async () => getPriority();\n",
   );
 });
 
@@ -116,4 +126,24 @@ test('settled waits for the invocations in flight, and only for them', async () 
   assert.deepEqual(before, { short: 1 });
   assert.deepEqual(whenSettled, { short: 0 });
   assert.deepEqual(result, { ms: 100 });
+});
+
+test('a background function runs on threads of a lower CPU priority; the others, and the process, do not', {
+  skip: process.platform === 'linux' ? false : 'nice is per thread on Linux only',
+}, async () => {
+  // Prepare
+  const niceFn = (key: string, background: boolean) => ({
+    ...fn(key, background),
+    modulePath: join(dir, 'nice.mjs'),
+  });
+  const local = invokerOf([niceFn('sweep', true), niceFn('serve', false)]);
+
+  // Act
+  const [sweep, serve] = await Promise.all([local.invoke('sweep', {}), local.invoke('serve', {})]);
+  await local.stop();
+
+  // Assess
+  assert.equal(sweep, BACKGROUND_NICE);
+  assert.equal(serve, 0);
+  assert.equal(getPriority(), 0, 'the local cloud process itself keeps its priority');
 });

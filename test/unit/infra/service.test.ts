@@ -135,6 +135,11 @@ describe('parseService', () => {
         'functions.f.events[0].sqs.batchSize',
       ],
       [{ handler: 'handlers/echo.handler', timeout: 901 }, 'functions.f.timeout'],
+      [{ handler: 'handlers/echo.handler', tags: ['x'] }, 'functions.f.tags'],
+      [
+        { handler: 'handlers/echo.handler', tags: { 'dsn:priority': 'low' } },
+        'functions.f.tags.dsn:priority',
+      ],
     ];
     for (const [spec, field] of cases) {
       assert.throws(
@@ -143,5 +148,27 @@ describe('parseService', () => {
         field,
       );
     }
+  });
+
+  test('a function tagged dsn:priority background is background work; untagged or other tags are not', () => {
+    // Act
+    const svc = parseService(
+      base({
+        sweep: { handler: 'handlers/echo.handler', tags: { 'dsn:priority': 'background' } },
+        tagged: { handler: 'handlers/echo.handler', tags: { team: 'storage' } },
+        plain: { handler: 'handlers/echo.handler' },
+      }),
+      FIXTURE_SERVICE,
+    );
+
+    // Assess
+    assert.deepEqual(
+      svc.functions.map((f) => [f.key, f.background]),
+      [
+        ['sweep', true],
+        ['tagged', false],
+        ['plain', false],
+      ],
+    );
   });
 });
