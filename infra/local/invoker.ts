@@ -15,8 +15,9 @@ const WORKER_PATH = fileURLToPath(new URL('./lambda-worker.ts', import.meta.url)
 /**
  * The nice value of a background function's sandbox threads (Linux, where it is per thread). On
  * AWS each execution environment has CPU of its own; here every function shares this machine's
- * cores, and a re-stripe or a rebuild at full speed would starve the reads and writes users wait
- * on. bench:topology (256 MiB re-stripe): foreground p99 2.3x of before with it, 3.0x without.
+ * cores, and a re-stripe at full speed starved the reads users wait on. bench:topology (256 MiB
+ * re-stripe, 2 lanes): foreground read p99 2.3x of before with it, 3.0x without; with one lane
+ * (mover.ts LANES) 1.5x-1.9x with it, 3.2x without.
  */
 export const BACKGROUND_NICE = 10;
 
