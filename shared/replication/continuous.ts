@@ -11,12 +11,12 @@ import type { Clock } from '../clock.ts';
 import { InvalidParameterError, ReplicationNotFoundError } from '../errors.ts';
 import type { AssociatedTask, EventBus, VaultStore } from '../store/index.ts';
 import { parseWith, strictObject } from '../validate.ts';
-import { allTasks, MARK_CHUNK, sendByWorker } from './controller.ts';
+import { allTasks, MARK_CHUNK } from './controller.ts';
 import { newJob, newJobId, type ReplicationJob } from './job.ts';
 import { markedNotClaimed, resendLostDispatch } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import type { ReplicationRule } from './rule.ts';
-import { sendTask } from './send-task.ts';
+import { sendByWorker, sendTask } from './send-task.ts';
 import { destinationKey, isVaultSide, parseSide, sourceKey } from './side.ts';
 import { type ReplicationTask, type TaskKind, taskId } from './task.ts';
 

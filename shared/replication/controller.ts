@@ -20,8 +20,9 @@ import {
 } from './load-score.ts';
 import { planJob } from './planner.ts';
 import type { CrashHook, ReplicationLog, SideOpener, WorkerQueues } from './ports.ts';
+import { sendByWorker } from './send-task.ts';
 import type { TaskMessage } from './status.ts';
-import { MAX_ATTEMPTS, type ReplicationTask, unfinished } from './task.ts';
+import { holderOf, MAX_ATTEMPTS, type ReplicationTask, unfinished } from './task.ts';
 
 export interface ControllerDeps {
   log: ReplicationLog;
@@ -51,9 +52,6 @@ export interface Progress {
 
 /** Tasks read from the log per page. */
 const PAGE = 500;
-
-/** Messages sent to a queue at a time (SQS SendMessageBatch takes ten). */
-const SEND_BATCH = 10;
 
 /** Tasks marked dispatched in the log at once, then sent, before the next ones. */
 export const MARK_CHUNK = 40;
@@ -201,29 +199,6 @@ async function send(
 }
 
 /**
- * Sends each message to its worker's queue, grouped by worker, SEND_BATCH at a time;
- * `afterBatch` runs after each batch with how many it carried.
- */
-export async function sendByWorker(
-  queues: WorkerQueues,
-  messages: Array<{ worker: number; message: TaskMessage }>,
-  afterBatch: (count: number) => Promise<void> = async () => {},
-): Promise<void> {
-  const byWorker = new Map<number, TaskMessage[]>();
-  for (const { worker, message } of messages) {
-    const list = byWorker.get(worker) ?? [];
-    list.push(message);
-    byWorker.set(worker, list);
-  }
-  for (const [worker, list] of byWorker)
-    for (let k = 0; k < list.length; k += SEND_BATCH) {
-      const batch = list.slice(k, k + SEND_BATCH);
-      await queues.send(worker, batch);
-      await afterBatch(batch.length);
-    }
-}
-
-/**
  * Where a task goes: a migrated one to the worker named for it (or, stopped at its deadline,
  * the least loaded other worker); any other to the least loaded.
  */
@@ -231,7 +206,7 @@ function targetOf(t: ReplicationTask, loads: WorkerLoad[]): WorkerLoad {
   if (t.state !== 'stopped') return leastLoaded(loads);
   const named = t.migrateTo === undefined ? undefined : loads[t.migrateTo];
   if (named) return named;
-  const holder = t.destinationWorker ?? t.sourceWorker;
+  const holder = holderOf(t);
   const others = loads.filter((l) => l.worker !== holder);
   return leastLoaded(others.length > 0 ? others : loads);
 }
@@ -304,9 +279,7 @@ async function rebalance(
   const pair = rebalancePair(loads);
   if (!pair) return;
   const queued = tasks
-    .filter(
-      (t) => t.state === 'queued' && (t.destinationWorker ?? t.sourceWorker) === pair.from.worker,
-    )
+    .filter((t) => t.state === 'queued' && holderOf(t) === pair.from.worker)
     // Largest first: the fewest moves close the gap (each move is a mark, a message and a
     // stale delivery dropped by the first worker).
     .sort((a, b) => b.size - a.size);

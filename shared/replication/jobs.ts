@@ -20,7 +20,7 @@ import { newJob, newJobId, parseJobRequest, type ReplicationJob } from './job.ts
 import { leastLoaded, workerLoads } from './load-score.ts';
 import type { Controller, ReplicationLog, WorkerQueues } from './ports.ts';
 import { isVaultSide } from './side.ts';
-import { bytesOfParts, publicTask, TASK_STATES } from './task.ts';
+import { bytesOfParts, holderOf, publicTask, TASK_STATES } from './task.ts';
 
 export interface JobsDeps {
   log: ReplicationLog;
@@ -206,7 +206,7 @@ export async function migrateReplicationTask(
   if (!task) throw new ReplicationTaskNotFoundError(job.id, taskId);
   if (to !== undefined && to >= deps.workers)
     throw new InvalidParameterError('to', `must be a worker 0..${deps.workers - 1}, got ${to}`);
-  const holder = task.destinationWorker ?? task.sourceWorker;
+  const holder = holderOf(task);
   if (deps.workers < 2)
     throw new ReplicationStateError(
       task.id,

@@ -5,7 +5,7 @@
  * threshold, queued tasks move from the most loaded worker to the least loaded one, and when
  * that is not enough, an in-flight large copy moves by migration (`inFlightToMove`).
  */
-import { bytesOfParts, partCount, type ReplicationTask } from './task.ts';
+import { bytesOfParts, holderOf, partCount, type ReplicationTask } from './task.ts';
 
 /** `(max - min) / max` past which the controller rebalances. */
 export const REBALANCE_THRESHOLD = 0.5;
@@ -24,11 +24,6 @@ export function remainingBytes(task: ReplicationTask, partSize: number): number 
   return task.size - bytesOfParts(task.partsDone, partSize, task.size);
 }
 
-/** Where the task's work sits now: the worker its last dispatch went to. */
-function holder(task: ReplicationTask): number | undefined {
-  return task.destinationWorker ?? task.sourceWorker;
-}
-
 /** Every worker's score from the tasks queued on it or in flight there. */
 export function workerLoads(
   tasks: Iterable<ReplicationTask>,
@@ -37,7 +32,7 @@ export function workerLoads(
 ): WorkerLoad[] {
   const loads = Array.from({ length: workers }, (_, worker) => ({ worker, load: 0, tasks: 0 }));
   for (const t of tasks) {
-    const w = holder(t);
+    const w = holderOf(t);
     if (w === undefined || !['queued', 'running', 'stopping'].includes(t.state)) continue;
     const slot = loads[w];
     if (!slot) continue;
@@ -85,7 +80,8 @@ export function inFlightToMove(
 ): { task: ReplicationTask; bytes: number } | undefined {
   let best: { task: ReplicationTask; bytes: number } | undefined;
   for (const t of tasks) {
-    if (t.state !== 'running' || holder(t) !== from || partCount(t.size, partSize) === 0) continue;
+    if (t.state !== 'running' || holderOf(t) !== from || partCount(t.size, partSize) === 0)
+      continue;
     const left = remainingBytes(t, partSize);
     const bytes = left - Math.min(partSize, left);
     if (bytes < partSize || 2 * bytes >= gap) continue;

@@ -12,7 +12,7 @@
 import type { Logger } from '../log.ts';
 import { type SendTaskDeps, sendTask } from './send-task.ts';
 import { type Delivery, redelivered } from './status.ts';
-import type { ReplicationTask } from './task.ts';
+import { holderOf, type ReplicationTask } from './task.ts';
 
 /**
  * Whether `task`, as read, looks like the dispatch of attempt `attempt` was marked and its
@@ -36,7 +36,7 @@ export async function resendLostDispatch(
   const won = await sendTask(deps, task, {
     ...f,
     attempt,
-    worker: task.destinationWorker ?? task.sourceWorker ?? 0,
+    worker: holderOf(task) ?? 0,
     onlyQueued: true,
   });
   return won ? attempt : undefined;

@@ -15,7 +15,7 @@ import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import { sendTask } from './send-task.ts';
 import type { Delivery, TaskStatus } from './status.ts';
-import { MAX_ATTEMPTS } from './task.ts';
+import { holderOf, MAX_ATTEMPTS } from './task.ts';
 
 export interface StandingRetryDeps {
   log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'markDispatched'>;
@@ -70,7 +70,7 @@ export async function retryStandingTaskOnce(
   const won = await sendTask(deps, task, {
     attempt,
     round: job.round,
-    worker: task.destinationWorker ?? task.sourceWorker ?? 0,
+    worker: holderOf(task) ?? 0,
     keepSource: false,
     delaySeconds: delay,
   });

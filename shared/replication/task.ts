@@ -99,3 +99,8 @@ export function publicTask(task: ReplicationTask, partSize: number) {
     ...(task.error ? { error: task.error } : {}),
   };
 }
+
+/** Where a task's work sits now: the worker its last dispatch went to, if any. */
+export function holderOf(task: ReplicationTask): number | undefined {
+  return task.destinationWorker ?? task.sourceWorker;
+}
