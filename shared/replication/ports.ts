@@ -85,12 +85,13 @@ export interface ReplicationLog {
    * (its attempts raised), finished, or asked to stop meanwhile. A redelivery of the same
    * attempt claims it again. The one log write a worker makes itself: a rebalancing move and
    * the claim are conditional on each other, so exactly one of them wins and one worker copies.
+   * @returns the task as claimed, or undefined when the claim lost.
    */
   claimTask(
     jobId: string,
     taskId: string,
     claim: { attempt: number; at: number; uploadId?: string },
-  ): Promise<boolean>;
+  ): Promise<ReplicationTask | undefined>;
   /** Asks the task's worker to stop at the next part boundary, the rest going to `to`. */
   requestStop(jobId: string, taskId: string, to: number): Promise<boolean>;
   /** A vault's continuous rule. */

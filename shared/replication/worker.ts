@@ -78,13 +78,20 @@ export async function runTask(
   msg: TaskMessage,
   delivery?: Delivery,
 ): Promise<TaskOutcome> {
-  // Both reads at once: one round trip before the copy, not two.
-  const [job, task] = await Promise.all([
-    deps.log.getJob(msg.jobId),
-    deps.log.getTask(msg.jobId, msg.taskId),
-  ]);
+  // The job's read is held while it runs (heldJobReads), so this is mostly no round trip.
+  const job = await deps.log.getJob(msg.jobId);
   if (job?.state !== 'running') return 'stale';
+  // The claim is also the read of the task: one round trip before the copy, not two. A
+  // rebalancing move and the claim are conditional on each other, so a task moved meanwhile is
+  // left to the worker it moved to, and one claimed here is not moved. Only a lost claim reads
+  // the task, to tell a stale message from a copy asked to move before it started here.
+  const claimed = await deps.log.claimTask(msg.jobId, msg.taskId, {
+    attempt: msg.attempt,
+    at: deps.clock.now(),
+  });
+  const task = claimed ?? (await deps.log.getTask(msg.jobId, msg.taskId));
   if (!task || task.state === 'done' || task.attempts !== msg.attempt) return 'stale';
+  if (!claimed && task.state !== 'stopping') return 'stale';
   const report = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
     deps.statuses.send({
       jobId: msg.jobId,
@@ -124,28 +131,12 @@ export async function runTask(
       modifiedAt: task.modifiedAt,
       ...(task.sha256 ? { sha256: task.sha256 } : {}),
     };
-    // A whole-object copy, or a multi-part one resuming its upload (a migrated remainder, a
-    // restart), claims its attempt while it looks (one round trip, not two): a rebalancing move
-    // and the claim are conditional on each other, so a task moved meanwhile is left to the
-    // worker it moved to, and one claimed here is not moved. A multi-part copy opening its
-    // upload claims it in copyParts.
-    const parts = partCount(task.size, job.partSize);
-    const claimed =
-      task.state !== 'stopping' && (parts === 0 || task.uploadId !== undefined)
-        ? deps.log.claimTask(msg.jobId, msg.taskId, {
-            attempt: msg.attempt,
-            at: deps.clock.now(),
-            ...(task.uploadId && parts > 0 ? { uploadId: task.uploadId } : {}),
-          })
-        : true;
     // A later attempt (a retry, a restart, a migrated remainder) also looks at the source, in
-    // the same round trip: a remainder's pause waits for it.
-    const [found, stillThere, ours] = await Promise.all([
+    // the same round trip as the destination: a remainder's pause waits for it.
+    const [found, stillThere] = await Promise.all([
       first ? undefined : destination.head(task.destinationKey),
       task.attempts > 1 ? source.head(task.key) : true,
-      claimed,
     ]);
-    if (!ours) return 'stale';
     if (sameObject(planned, found)) {
       await report('done', { bytes: 0 });
       return 'skipped';
@@ -163,6 +154,7 @@ export async function runTask(
       });
       return 'stopped';
     }
+    const parts = partCount(task.size, job.partSize);
     if (parts === 0) {
       await destination.put(task.destinationKey, task.size, source.read(task.key, 0, task.size));
       await deps.crash('after-copy', task.key);
@@ -171,7 +163,7 @@ export async function runTask(
     }
     return await copyParts(
       deps,
-      { task, msg, source, destination, partSize: job.partSize, parts },
+      { task, source, destination, partSize: job.partSize, parts },
       report,
     );
   } catch (err) {
@@ -194,7 +186,6 @@ async function copyParts(
   deps: WorkerDeps,
   c: {
     task: ReplicationTask;
-    msg: TaskMessage;
     source: ObjectSide;
     destination: ObjectSide;
     partSize: number;
@@ -211,19 +202,14 @@ async function copyParts(
     etags = checkpointed(task);
     first = etags.length + 1;
   } else {
-    // Claimed before the upload is opened, which may take a while: the controller then sees the
-    // copy under way and leaves it where it is.
-    const ours = await deps.log.claimTask(task.jobId, task.id, {
-      attempt: c.msg.attempt,
-      at: deps.clock.now(),
-    });
-    if (!ours) return 'stale';
+    // Claimed (in runTask) before the upload is opened, which may take a while: the controller
+    // then sees the copy under way and leaves it where it is.
     uploadId = await c.destination.startParts(task.destinationKey);
   }
   for (let p = first; p <= parts; p++) {
     if (p > first) {
       const now = await deps.log.getTask(task.jobId, task.id);
-      const asked = now?.state === 'stopping' || now?.attempts !== c.msg.attempt;
+      const asked = now?.state === 'stopping' || now?.attempts !== task.attempts;
       if (asked || deps.remainingMs() < deps.deadlineMarginMs) {
         // With the last part's ETag, so the next worker has every checkpoint it resumes after.
         await report('stopped', {

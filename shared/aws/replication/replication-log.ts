@@ -290,12 +290,12 @@ export class DynamoReplicationLog implements ReplicationLog {
     );
   }
 
-  claimTask(
+  async claimTask(
     jobId: string,
     taskId: string,
     c: { attempt: number; at: number; uploadId?: string },
-  ): Promise<boolean> {
-    return conditional(
+  ): Promise<ReplicationTask | undefined> {
+    const out = await ifCondition(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -310,9 +310,12 @@ export class DynamoReplicationLog implements ReplicationLog {
             ':at': new Date(c.at).toISOString(),
             ...(c.uploadId ? { ':upload': c.uploadId } : {}),
           },
+          // The task as claimed: the worker's only read of it before the copy.
+          ReturnValues: 'ALL_NEW',
         }),
       ),
     );
+    return out?.Attributes ? taskOf(out.Attributes) : undefined;
   }
 
   requestStop(jobId: string, taskId: string, to: number): Promise<boolean> {
@@ -390,11 +393,13 @@ export class DynamoReplicationLog implements ReplicationLog {
       case 'started':
         // From workers that sent `started` before claims: the claim's own update, so a late
         // `started` never reopens a task (the claim's condition excludes `stopping` too).
-        return this.claimTask(s.jobId, s.taskId, {
-          attempt: s.attempt,
-          at: s.at,
-          ...(s.uploadId ? { uploadId: s.uploadId } : {}),
-        });
+        return (
+          (await this.claimTask(s.jobId, s.taskId, {
+            attempt: s.attempt,
+            at: s.at,
+            ...(s.uploadId ? { uploadId: s.uploadId } : {}),
+          })) !== undefined
+        );
       case 'part':
         if (s.part === undefined || s.uploadId === undefined) return false;
         return checkpoint(s.part, s.etag, s.uploadId);

@@ -170,21 +170,22 @@ test('a delete whose key came back to the source is not carried out; one whose k
     source: { vault: 'a', prefix: 'src/' },
     destination: { bucket: 'far', prefix: 'dst/' },
   };
+  const task = (key: string) =>
+    failedTask({
+      id: key,
+      kind: 'delete',
+      key: `dst/${key}`,
+      destinationKey: `dst/${key}`,
+      state: 'queued',
+    });
   const run = (key: string) =>
     runTask(
       {
         worker: 0,
         log: {
           getJob: async () => job,
-          claimTask: async () => true,
-          getTask: async () =>
-            failedTask({
-              id: key,
-              kind: 'delete',
-              key: `dst/${key}`,
-              destinationKey: `dst/${key}`,
-              state: 'queued',
-            }),
+          claimTask: async () => ({ ...task(key), state: 'running' }),
+          getTask: async () => task(key),
         },
         sides: (s) => ('vault' in s ? source : destination),
         statuses: { send: async (s) => void reported.push(`${s.taskId}:${s.type}`) },

@@ -45,19 +45,25 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
   const statuses: TaskStatus['type'][] = [];
   /** The log's task: what a claim is checked against (set `attempts` to model a move). */
   const logged = { ...task };
+  /** The worker's reads of the task, beside its claim. */
+  const reads = { tasks: 0 };
   const run = (attempt: number, delivery?: Delivery) =>
     runTask(
       {
         worker: 0,
         log: {
           getJob: async () => job,
-          getTask: async () => ({ ...task, attempts: attempt }),
-          // The DynamoDB adapter's condition: the same attempt, queued or running.
+          getTask: async () => {
+            reads.tasks++;
+            return { ...logged };
+          },
+          // The DynamoDB adapter's condition: the same attempt, queued or running; the task
+          // as claimed, as its ReturnValues give it.
           claimTask: async (_job, _task, claim) => {
-            if (logged.attempts !== claim.attempt) return false;
-            if (logged.state !== 'queued' && logged.state !== 'running') return false;
+            if (logged.attempts !== claim.attempt) return undefined;
+            if (logged.state !== 'queued' && logged.state !== 'running') return undefined;
             logged.state = 'running';
-            return true;
+            return { ...logged };
           },
         },
         sides: (s) => (s === job.source ? source.side : destination.side),
@@ -71,7 +77,7 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
       { jobId: job.id, taskId: task.id, attempt },
       delivery,
     );
-  return { run, source, destination, statuses, logged };
+  return { run, source, destination, statuses, logged, reads };
 }
 
 test('the first delivery of a first attempt copies without a HEAD of the destination', async () => {
@@ -82,6 +88,8 @@ test('the first delivery of a first attempt copies without a HEAD of the destina
   assert.equal(w.destination.objects.get('k')?.bytes.toString(), 'hello');
   assert.deepEqual(w.statuses, ['done']);
   assert.equal(w.logged.state, 'running');
+  // The claim brought the task back: no read of it beside.
+  assert.equal(w.reads.tasks, 0);
 });
 
 test('a redelivery, a later attempt or an unknown delivery looks first, and copies a finished object no more', async () => {
@@ -106,6 +114,25 @@ test('a task moved (its attempts raised) before the worker claims it is left alo
   assert.equal(await w.run(1, { received: 1 }), 'stale');
   assert.equal(w.destination.counts.puts, 0);
   assert.deepEqual(w.statuses, []);
+});
+
+test('a copy asked to move before it started here reports where it stands, and copies nothing', async () => {
+  const w = world(replicationTask({ state: 'stopping', migrateTo: 2 }));
+  assert.equal(await w.run(1, { received: 1 }), 'stopped');
+  assert.equal(w.destination.counts.puts, 0);
+  assert.deepEqual(w.statuses, ['stopped']);
+  // The lost claim is what read the task.
+  assert.equal(w.reads.tasks, 1);
+  assert.equal(w.logged.state, 'stopping');
+});
+
+test('a message for a task already done, or failed, is stale: nothing written, nothing reported', async () => {
+  for (const state of ['done', 'failed'] as const) {
+    const w = world(replicationTask({ state }));
+    assert.equal(await w.run(1, { received: 1 }), 'stale', state);
+    assert.equal(w.destination.counts.puts, 0);
+    assert.deepEqual(w.statuses, []);
+  }
 });
 
 test("a running job's read is held for a while; one not running is read again each time", async () => {
