@@ -4,10 +4,12 @@
  * the log and is idempotent, so a redriven or restarted execution picks up where the log says:
  * only unfinished tasks are sent again.
  */
+import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import { ReplicationNotFoundError, RoleLostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type RoleDeps, withRole } from '../topology/index.ts';
+import { parseWith, resourceId, strictObject } from '../validate.ts';
 import type { ReplicationJob } from './job.ts';
 import {
   inFlightToMove,
@@ -44,6 +46,11 @@ export type ControllerStep = 'plan' | 'dispatch' | 'wait' | 'finalize';
 /** What the wait step tells the state machine. */
 export interface Progress {
   finished: boolean;
+  /**
+   * The step watched the job's last tasks (watchTail) without seeing them all end: it has
+   * waited already, so the next look comes without the state machine's pause.
+   */
+  watched: boolean;
   total: number;
   done: number;
   failed: number;
@@ -55,6 +62,12 @@ const PAGE = 500;
 
 /** Tasks marked dispatched in the log at once, then sent, before the next ones. */
 export const MARK_CHUNK = 40;
+
+/** At most this many unfinished tasks are watched one by one at a job's end (watchTail). */
+export const TAIL_TASKS = 8;
+
+/** How often the tail's tasks are read while watched. */
+export const TAIL_LOOK_MS = 200;
 
 async function job(deps: Pick<ControllerDeps, 'log'>, id: string): Promise<ReplicationJob> {
   const found = await deps.log.getJob(id);
@@ -226,17 +239,55 @@ export function tally(tasks: ReplicationTask[]) {
  * dispatch, and each wait: sends what is dispatchable, moves queued tasks off an overloaded
  * worker, and reports progress. `finished` once nothing is unfinished (or the job ended).
  */
-export async function dispatchStep(deps: ControllerDeps, jobId: string): Promise<Progress> {
+export async function dispatchStep(
+  deps: ControllerDeps,
+  jobId: string,
+  watchMs = 0,
+): Promise<Progress> {
   const j = await job(deps, jobId);
   const tasks = await allTasks(deps.log, jobId);
-  if (j.state !== 'running') return { finished: true, ...tally(tasks) };
+  if (j.state !== 'running') return { finished: true, watched: false, ...tally(tasks) };
   const loads = workerLoads(tasks, deps.queues.count, j.partSize);
   const ready = tasks.filter((t) => dispatchable(t, j.round));
   if (ready.length > 0) await send(deps, j, ready, loads);
   if (j.rebalance) await rebalanceAsHolder(deps, j, tasks, loads);
   const after = ready.length > 0 ? await allTasks(deps.log, jobId) : tasks;
   const counts = tally(after);
-  return { finished: counts.pending === 0, ...counts };
+  if (counts.pending === 0) return { finished: true, watched: false, ...counts };
+  const watch = await watchTail(deps, jobId, after, watchMs);
+  if (watch !== 'ended') return { finished: false, watched: watch === 'watched', ...counts };
+  const ended = tally(await allTasks(deps.log, jobId));
+  return { finished: ended.pending === 0, watched: true, ...ended };
+}
+
+/**
+ * A job's end, seen as it comes: when at most TAIL_TASKS tasks are left and each is in flight
+ * (queued, running, or asked to stop), reads just those every TAIL_LOOK_MS for up to `watchMs`,
+ * rather than leaving the last copy's end to the state machine's next look (its pause is
+ * seconds). Stops early when one of them needs the controller (failed with attempts left, or
+ * stopped: the next look sends it).
+ * @returns `ended` when every watched task ended (done, or failed for good) within `watchMs`,
+ *   `watched` when the watch waited and they did not, `skipped` when there was nothing to watch.
+ */
+async function watchTail(
+  deps: ControllerDeps,
+  jobId: string,
+  tasks: ReplicationTask[],
+  watchMs: number,
+): Promise<'ended' | 'watched' | 'skipped'> {
+  const inFlight = (t: ReplicationTask) =>
+    t.state === 'queued' || t.state === 'running' || t.state === 'stopping';
+  let left = tasks.filter(unfinished);
+  if (watchMs <= 0 || left.length > TAIL_TASKS || !left.every(inFlight)) return 'skipped';
+  const until = deps.clock.now() + watchMs;
+  while (deps.clock.now() < until) {
+    await deps.clock.sleep(Math.min(TAIL_LOOK_MS, until - deps.clock.now()));
+    const now = await Promise.all(left.map((t) => deps.log.getTask(jobId, t.id)));
+    left = now.filter((t): t is ReplicationTask => t !== undefined && unfinished(t));
+    if (left.length === 0) return 'ended';
+    if (!left.every(inFlight)) break;
+  }
+  return 'watched';
 }
 
 /** Rebalancing, as the role's holder when the controller has roles. */
@@ -336,7 +387,29 @@ export async function finalizeStep(deps: ControllerDeps, jobId: string): Promise
       ['running'],
     );
   }
-  return { finished: true, ...counts };
+  return { finished: true, watched: false, ...counts };
+}
+
+/** What the state machine gives each step (serverless.yml `stepFunctions`). */
+export interface ControllerInput {
+  step: ControllerStep;
+  jobId: string;
+  /** dispatch and wait: how long to watch a job's last few tasks end (watchTail). */
+  watchSeconds?: number;
+}
+
+const inputSchema = strictObject(
+  {
+    step: z.enum(['plan', 'dispatch', 'wait', 'finalize']),
+    jobId: resourceId(),
+    watchSeconds: z.number().min(0).max(60).optional(),
+  },
+  'a controller step field',
+);
+
+/** @throws InvalidParameterError naming the field of the step's input. */
+export function parseControllerInput(input: unknown): ControllerInput {
+  return parseWith(inputSchema, input, { name: 'input' });
 }
 
 /** Runs one step of the state machine. */
@@ -344,6 +417,7 @@ export async function runControllerStep(
   deps: ControllerDeps,
   step: ControllerStep,
   jobId: string,
+  watchMs = 0,
 ): Promise<Progress | { jobId: string }> {
   switch (step) {
     case 'plan':
@@ -351,7 +425,7 @@ export async function runControllerStep(
       return { jobId };
     case 'dispatch':
     case 'wait':
-      return dispatchStep(deps, jobId);
+      return dispatchStep(deps, jobId, watchMs);
     case 'finalize':
       return finalizeStep(deps, jobId);
   }

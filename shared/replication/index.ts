@@ -18,6 +18,7 @@ export {
   type ControllerDeps,
   type ControllerStep,
   type Progress,
+  parseControllerInput,
   runControllerStep,
 } from './controller.ts';
 export {
