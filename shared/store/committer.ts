@@ -124,11 +124,51 @@ export function defaultTasks(deps: {
 }
 
 /**
+ * How long after a commit a committer that finds the tasks not done waits for the one that
+ * committed to finish them, before running them itself.
+ */
+export const TASKS_OWNER_MS = 2000;
+/** The first look while waiting; each later one waits twice as long, up to TASKS_LOOK_MAX_MS. */
+const TASKS_LOOK_MS = 10;
+const TASKS_LOOK_MAX_MS = 200;
+
+/**
+ * A revision found committed with its tasks not done, by a committer that did not commit it:
+ * usually a status that came after `T` did, while the committing invocation runs the tasks.
+ * Running them here too would repeat every task (the object's scan reads it back) for about a
+ * third of large writes. So, for up to TASKS_OWNER_MS after the commit, this waits for the
+ * done mark instead, and returns the revision as last read: done, or still not done, and then
+ * the caller runs the tasks. The wait is bounded by the commit's age, not by this caller's
+ * start: a committing invocation that died is replaced by the redelivery of its own messages,
+ * which comes after the queue's visibility timeout, or at once after a local cloud restart;
+ * either way, no later than TASKS_OWNER_MS after the commit, it runs the tasks itself.
+ */
+async function awaitOwnersTasks(
+  deps: CommitterDeps,
+  record: RevisionRecord,
+): Promise<RevisionRecord> {
+  const committedAt = Date.parse(record.committedAt ?? '');
+  if (!Number.isFinite(committedAt)) return record;
+  let current = record;
+  let look = TASKS_LOOK_MS;
+  for (;;) {
+    const left = committedAt + TASKS_OWNER_MS - deps.clock.now();
+    if (left <= 0) return current;
+    await deps.clock.sleep(Math.min(look, left));
+    look = Math.min(look * 2, TASKS_LOOK_MAX_MS);
+    const read = await deps.ledger.get(current.revision);
+    if (read?.state !== 'committed' || read.tasksDone) return read ?? current;
+    current = read;
+  }
+}
+
+/**
  * Commits the revision if all its segments are done, then runs its associated tasks if they
  * have not all run. Safe to call any number of times; only the committer calls it.
  */
 async function tryCommit(deps: CommitterDeps, record: RevisionRecord): Promise<RevisionRecord> {
   let current = record;
+  let committedHere = false;
   if (
     current.state === 'pending' &&
     current.segments !== undefined &&
@@ -137,12 +177,15 @@ async function tryCommit(deps: CommitterDeps, record: RevisionRecord): Promise<R
     const at = deps.clock.date();
     if (await deps.ledger.commit(current.revision, current.segments, at)) {
       current = { ...current, state: 'committed', committedAt: at.toISOString() };
+      committedHere = true;
     } else {
-      // Someone else flipped it. Its tasks may be running there already; running them here too
-      // costs a repeat, but leaves no committed revision without them if that caller died.
       current = (await deps.ledger.get(current.revision)) ?? current;
     }
   }
+  // Someone else committed it: its tasks may be running there. Wait for them a little; running
+  // them here too costs a repeat, but leaves no committed revision without them if it died.
+  if (current.state === 'committed' && !current.tasksDone && !committedHere)
+    current = await awaitOwnersTasks(deps, current);
   if (current.state === 'committed' && !current.tasksDone) {
     await deps.tasks.runAll(current);
     await deps.ledger.markTasksDone(current.revision);

@@ -6,6 +6,7 @@ import {
   AssociatedTaskRegistry,
   defaultTasks,
   settleCommitterBatch,
+  TASKS_OWNER_MS,
 } from '../../../shared/store/committer.ts';
 import {
   newRevisionId,
@@ -164,4 +165,102 @@ test('a batch of statuses and nudges gets one result per input, in order', async
     ['fulfilled', 'rejected', 'fulfilled'],
   );
   assert.match(String((results[1] as PromiseRejectedResult).reason), /listener down/);
+});
+
+/** A revision committed by another invocation, whose tasks have not run yet. */
+async function committedElsewhere(
+  ledger: MemoryLedger,
+  clock: ManualClock,
+  key: string,
+): Promise<RevisionRecord> {
+  const record = pendingRevision(key);
+  await ledger.createPending(record, 60_000);
+  await ledger.markSegmentsDone(record.revision, [0]);
+  await ledger.finishWriting(record.revision, { segments: 1, size: 1, sha256: 'f'.repeat(64) });
+  assert.equal(await ledger.commit(record.revision, 1, clock.date()), true);
+  return record;
+}
+
+/** Moves `clock` on by `stepMs` at a time until `p` settles, calling `at(ms)` before each step. */
+async function drive<T>(
+  clock: ManualClock,
+  p: Promise<T>,
+  at: (ms: number) => Promise<void> = async () => {},
+): Promise<{ value: T; ms: number }> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  let ms = 0;
+  for (; ms < 60_000; ms += 10) {
+    await new Promise((r) => setImmediate(r));
+    if (settled) break;
+    await at(ms);
+    clock.advance(10);
+  }
+  return { value: await p, ms };
+}
+
+test('a committer finding the revision committed elsewhere waits for those tasks instead of repeating them', async () => {
+  // Prepare: another invocation committed the revision and is running its tasks.
+  const { deps, ledger, runs } = committer();
+  const record = await committedElsewhere(ledger, deps.clock, 'late.txt');
+
+  // Act: a late status's nudge comes in; the other invocation marks its tasks done 50 ms later.
+  const { value } = await drive(
+    deps.clock,
+    settleCommitterBatch(deps, [{ nudge: record.revision }]),
+    async (ms) => {
+      if (ms === 50) await ledger.markTasksDone(record.revision);
+    },
+  );
+
+  // Assess: settled without running a task here.
+  assert.deepEqual(
+    value.map((r) => r.status),
+    ['fulfilled'],
+  );
+  assert.equal(runs(), 0);
+});
+
+test('a committer runs the tasks itself once the commit is TASKS_OWNER_MS old, as when the committing invocation died', async () => {
+  // Prepare: committed by an invocation that died before its tasks.
+  const { deps, ledger, index, runs } = committer();
+  const record = await committedElsewhere(ledger, deps.clock, 'orphan.txt');
+
+  // Act: the dead invocation's own message comes again at once (a restarted local cloud).
+  const { value, ms } = await drive(
+    deps.clock,
+    settleCommitterBatch(deps, [{ nudge: record.revision }]),
+  );
+
+  // Assess: the tasks ran once, here, after waiting out the owner's time and no longer.
+  assert.deepEqual(
+    value.map((r) => r.status),
+    ['fulfilled'],
+  );
+  assert.equal(runs(), 1);
+  assert.ok(ms >= TASKS_OWNER_MS && ms <= TASKS_OWNER_MS + 300, `waited ${ms} ms`);
+  assert.equal((await ledger.get(record.revision))?.tasksDone, true);
+  assert.equal((await index.get('photos', 'orphan.txt'))?.revision, record.revision);
+});
+
+test('a committer finding a commit older than TASKS_OWNER_MS with its tasks not done runs them at once', async () => {
+  const { deps, ledger, runs } = committer();
+  const record = await committedElsewhere(ledger, deps.clock, 'old.txt');
+  deps.clock.advance(TASKS_OWNER_MS);
+
+  // No clock step: a wait would never end.
+  const results = await settleCommitterBatch(deps, [{ nudge: record.revision }]);
+
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled'],
+  );
+  assert.equal(runs(), 1);
 });
