@@ -135,13 +135,13 @@ const TASKS_LOOK_MAX_MS = 200;
 /**
  * A revision found committed with its tasks not done, by a committer that did not commit it:
  * usually a status that came after `T` did, while the committing invocation runs the tasks.
- * Running them here too would repeat every task (the object's scan reads it back) for about a
- * third of large writes. So, for up to TASKS_OWNER_MS after the commit, this waits for the
- * done mark instead, and returns the revision as last read: done, or still not done, and then
- * the caller runs the tasks. The wait is bounded by the commit's age, not by this caller's
- * start: a committing invocation that died is replaced by the redelivery of its own messages,
- * which comes after the queue's visibility timeout, or at once after a local cloud restart;
- * either way, no later than TASKS_OWNER_MS after the commit, it runs the tasks itself.
+ * Running them here too repeated every task (the scan reads the object back) for a quarter of
+ * small writes and over a third of 8 MiB ones. So, for up to TASKS_OWNER_MS after the commit,
+ * this waits for the done mark instead, and returns the revision as last read: done, or still
+ * not done, and then the caller runs the tasks. The wait is bounded by the commit's age, not by
+ * this caller's start: a committing invocation that died is replaced by the redelivery of its
+ * own messages, which comes after the queue's visibility timeout, or at once after a local
+ * cloud restart; either way, no later than TASKS_OWNER_MS after the commit, it runs the tasks.
  */
 async function awaitOwnersTasks(
   deps: CommitterDeps,
