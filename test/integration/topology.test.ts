@@ -286,7 +286,12 @@ describe('vault topologies changed by a quorum of their units', () => {
 
     // Assess
     assert.ok(writes > 0 && reads > 0, `${writes} writes, ${reads} reads during the job`);
-    assert.equal(done.segmentsDone, done.segmentsTotal);
+    // The total is counted once, as the job starts, while the writer loop goes on: a key counted
+    // under the old topology and rewritten under the new one before the mover reaches it needs
+    // no move (done < total; CI saw 36 of 37 once), and one written under the old topology in
+    // the writers' cache window after the count is moved too (done > total). Completeness is
+    // what the checks below assert: every object exact, nothing left on unit 3, healthy on 7.
+    assert.ok((done.segmentsDone as number) >= 12, `${done.segmentsDone} segments moved`);
     assert.ok((done.bytesMoved as number) > 0);
     for (const [key, body] of objects) await getExact('load', key, body);
     assert.deepEqual(await keysOn(3, 'load/'), [], 'no slice of the vault is left on unit 3');
