@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { ServiceFunction } from './service.ts';
 
 const WORKER_PATH = fileURLToPath(new URL('./lambda-worker.ts', import.meta.url));
@@ -20,6 +20,22 @@ const WORKER_PATH = fileURLToPath(new URL('./lambda-worker.ts', import.meta.url)
  * (mover.ts LANES) 1.5x-1.9x with it, 3.2x without.
  */
 export const BACKGROUND_NICE = 10;
+
+/**
+ * The JavaScript heap of a function of `memorySize` MB, as Lambda's Node.js runtime sizes it:
+ * its bootstrap starts node with `--max-semi-space-size` a twentieth of the memory and
+ * `--max-old-space-size` the memory less a tenth. A worker thread takes the same limits as
+ * generation sizes; V8's young generation is three semi-spaces. So a handler that outgrows its
+ * memory fails here (`Runtime.ExitError`, its sandbox gone) as it does on AWS, rather than
+ * growing to this machine's default heap. Buffers outside the heap are not counted here; on AWS
+ * the sandbox's whole memory is.
+ */
+export function lambdaHeapLimits(memorySize: number): ResourceLimits {
+  return {
+    maxOldGenerationSizeMb: memorySize - Math.floor(memorySize / 10),
+    maxYoungGenerationSizeMb: 3 * Math.floor(memorySize / 20),
+  };
+}
 
 /** A handler failed, timed out or could not load; `name` is the Lambda error type. */
 export class LambdaInvocationError extends Error {
@@ -115,6 +131,7 @@ class FunctionPool {
         nice: this.fn.background ? BACKGROUND_NICE : 0,
       },
       env,
+      resourceLimits: lambdaHeapLimits(this.fn.memorySize),
       stdout: true,
       stderr: true,
     });

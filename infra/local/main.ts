@@ -85,6 +85,7 @@ async function main(): Promise<void> {
         .map((fn) => fn.key)
         .join(', ') || 'none'
     }`,
+    "  memory          each function's JavaScript heap sized from its memorySize as Lambda's Node.js runtime sizes it; buffers outside the heap are not limited (on AWS the sandbox's whole memory is)",
     ...service.functions
       .filter((fn) => fn.url)
       .map(

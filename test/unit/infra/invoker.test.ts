@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { BACKGROUND_NICE, Invoker, LambdaInvocationError } from '../../../infra/local/invoker.ts';
 import type { ServiceFunction } from '../../../infra/local/service.ts';
 
@@ -62,6 +64,19 @@ before(async () => {
   await writeFile(
     join(dir, 'nice.mjs'),
     "import { getPriority } from 'node:os';\nexport const handler = async () => getPriority();\n",
+  );
+  // Reports its heap's limit, or, asked to, keeps allocating until it has none left.
+  await writeFile(
+    join(dir, 'heap.mjs'),
+    [
+      "import { getHeapStatistics } from 'node:v8';",
+      'export const handler = async (event) => {',
+      '  const keep = [];',
+      '  while (event.hog) keep.push(new Array(100_000).fill(keep.length));',
+      '  return getHeapStatistics().heap_size_limit;',
+      '};',
+      '',
+    ].join('\n'),
   );
 });
 
@@ -146,4 +161,49 @@ test('a background function runs on threads of a lower CPU priority; the others,
   assert.equal(sweep, BACKGROUND_NICE);
   assert.equal(serve, 0);
   assert.equal(getPriority(), 0, 'the local cloud process itself keeps its priority');
+});
+
+/** The heap limit of a node process started as Lambda's Node.js runtime starts it for `memorySize`. */
+async function lambdaNodeHeapLimit(memorySize: number): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    `--max-semi-space-size=${Math.floor(memorySize / 20)}`,
+    `--max-old-space-size=${memorySize - Math.floor(memorySize / 10)}`,
+    '-p',
+    "require('node:v8').getHeapStatistics().heap_size_limit",
+  ]);
+  return Number(stdout.trim());
+}
+
+test("a function's heap is as large as Lambda's Node.js runtime makes it for its memory size", async () => {
+  // Prepare
+  const heapFn = (key: string, memorySize: number) => ({
+    ...fn(key),
+    memorySize,
+    modulePath: join(dir, 'heap.mjs'),
+  });
+  const local = invokerOf([heapFn('small', 128), heapFn('large', 1024)]);
+
+  // Act
+  const [small, large] = await Promise.all([local.invoke('small', {}), local.invoke('large', {})]);
+  await local.stop();
+
+  // Assess: what node reports under the flags of Lambda's bootstrap for the same memory.
+  assert.equal(small, await lambdaNodeHeapLimit(128));
+  assert.equal(large, await lambdaNodeHeapLimit(1024));
+});
+
+test('a handler that outgrows its memory fails with Runtime.ExitError, and the next invocation gets a new sandbox', async () => {
+  // Prepare: a 128 MB function (a heap of about 120 MB; this machine's default is gigabytes).
+  const local = invokerOf([{ ...fn('hog'), modulePath: join(dir, 'heap.mjs') }]);
+
+  // Act
+  const hog = await local.invoke('hog', { hog: true }).catch((err: Error) => err);
+  const next = await local.invoke('hog', {});
+  await local.stop();
+
+  // Assess
+  assert.ok(hog instanceof LambdaInvocationError, `got ${String(hog)}`);
+  assert.equal(hog.name, 'Runtime.ExitError');
+  assert.match(hog.message, /memory limit/);
+  assert.equal(next, await lambdaNodeHeapLimit(128));
 });
