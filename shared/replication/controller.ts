@@ -255,8 +255,13 @@ export async function dispatchStep(
   const counts = tally(after);
   if (counts.pending === 0) return { finished: true, watched: false, ...counts };
   const watch = await watchTail(deps, jobId, after, watchMs);
-  if (watch !== 'ended') return { finished: false, watched: watch === 'watched', ...counts };
-  const ended = tally(await allTasks(deps.log, jobId));
+  if (watch.outcome !== 'ended')
+    return { finished: false, watched: watch.outcome === 'watched', ...counts };
+  // A one-off job's tasks are all in the log once it is planned, and a finished task stays
+  // finished: the step's read, with each watched task as the watch last read it, is the log now.
+  const ended = tally(
+    after.flatMap((t) => (watch.read.has(t.id) ? (watch.read.get(t.id) ?? []) : [t])),
+  );
   return { finished: ended.pending === 0, watched: true, ...ended };
 }
 
@@ -274,20 +279,27 @@ async function watchTail(
   jobId: string,
   tasks: ReplicationTask[],
   watchMs: number,
-): Promise<'ended' | 'watched' | 'skipped'> {
+): Promise<{
+  outcome: 'ended' | 'watched' | 'skipped';
+  /** Each watched task as last read (undefined: gone from the log). */
+  read: Map<string, ReplicationTask | undefined>;
+}> {
   const inFlight = (t: ReplicationTask) =>
     t.state === 'queued' || t.state === 'running' || t.state === 'stopping';
+  const read = new Map<string, ReplicationTask | undefined>();
   let left = tasks.filter(unfinished);
-  if (watchMs <= 0 || left.length > TAIL_TASKS || !left.every(inFlight)) return 'skipped';
+  if (watchMs <= 0 || left.length > TAIL_TASKS || !left.every(inFlight))
+    return { outcome: 'skipped', read };
   const until = deps.clock.now() + watchMs;
   while (deps.clock.now() < until) {
     await deps.clock.sleep(Math.min(TAIL_LOOK_MS, until - deps.clock.now()));
     const now = await Promise.all(left.map((t) => deps.log.getTask(jobId, t.id)));
+    for (const [i, t] of left.entries()) read.set(t.id, now[i]);
     left = now.filter((t): t is ReplicationTask => t !== undefined && unfinished(t));
-    if (left.length === 0) return 'ended';
+    if (left.length === 0) return { outcome: 'ended', read };
     if (!left.every(inFlight)) break;
   }
-  return 'watched';
+  return { outcome: 'watched', read };
 }
 
 /** Rebalancing, as the role's holder when the controller has roles. */

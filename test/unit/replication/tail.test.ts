@@ -29,7 +29,7 @@ function world(
   script: (look: number, task: ReplicationTask) => void = () => {},
 ) {
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const counts = { reads: 0, looks: 0, slept: 0 };
+  const counts = { reads: 0, looks: 0, slept: 0, scans: 0 };
   let now = 0;
   const clock: Clock = {
     now: () => now,
@@ -43,7 +43,10 @@ function world(
   };
   const log: Partial<ReplicationLog> = {
     getJob: async () => replicationJob(),
-    tasks: async () => ({ tasks: [...byId.values()].map((t) => structuredClone(t)) }),
+    tasks: async () => {
+      counts.scans++;
+      return { tasks: [...byId.values()].map((t) => structuredClone(t)) };
+    },
     getTask: async (_job, id) => {
       counts.reads++;
       const t = byId.get(id);
@@ -95,6 +98,7 @@ test("the last tasks are watched until they end, and the step says the job's fin
   assert.equal(w.counts.looks, 3);
   assert.equal(w.counts.slept, 3 * TAIL_LOOK_MS);
   assert.equal(w.counts.reads, 2 + 2 + 1);
+  assert.equal(w.counts.scans, 1, "the end is tallied from the step's read and the watch's");
 });
 
 test('a watched task that needs the controller (failed with attempts left) ends the watch at once', async () => {
