@@ -1,7 +1,8 @@
 /**
  * The scan, as an associated task of the commit (registered in the committer's registry, as
  * the listeners' task is). It streams the committed revision through the store's reader into
- * the scanner, records the verdict on the key's index entry (only while the key still points
+ * the scanner (unless the server's writer scanned the bytes as it wrote them, and its verdict
+ * came with the revision), records the verdict on the key's index entry (only while the key still points
  * at this revision), and announces a quarantine as an `object.quarantined` event.
  *
  * Idempotent: a rerun scans again and writes the same state; the event may go out twice, as
@@ -75,13 +76,15 @@ export async function scanRevision(
   // A newer revision or a delete owns the key: its own scan decides; this one shows nowhere.
   if (current?.revision !== record.revision) return undefined;
   const entry = entryOf(record);
+  // A server-side writer scanned the bytes as it encoded them (store/write-scan.ts): its
+  // verdict stands, and the object is not read back. A client's dispersal has none.
   const verdict: Verdict =
     entry.size > deps.maxBytes
       ? {
           state: 'skipped',
           reason: `${entry.size} bytes is over the scan limit of ${deps.maxBytes}`,
         }
-      : await scanReadable(deps, entry);
+      : (record.scanned ?? (await scanReadable(deps, entry)));
   const detail =
     verdict.state === 'infected'
       ? verdict.signature

@@ -24,8 +24,8 @@ export interface ScanSession {
 export interface Scanner {
   /** Names the engine in a skipped reason or a log line. */
   readonly name: string;
-  /** Starts the scan of an object of `size` bytes. */
-  open(size: number): Promise<ScanSession>;
+  /** Starts the scan of an object of `size` bytes (unknown to a writer scanning a stream). */
+  open(size?: number): Promise<ScanSession>;
 }
 
 /**

@@ -99,6 +99,7 @@ export type {
   StoredSlice,
   UploadStore,
   VaultStore,
+  WriteScanner,
 } from './ports.ts';
 export {
   grantRead,
@@ -122,6 +123,7 @@ export {
   type RevisionState,
   revisionTime,
   type UnitStatus,
+  type WrittenScan,
 } from './revision.ts';
 export {
   DAMAGE_DEFECTS,

@@ -6,7 +6,7 @@
 import type { UnitMessage } from './multicast.ts';
 import type { ObjectAttributes, Precondition } from './object-attributes.ts';
 import type { ObjectEvent } from './object-event.ts';
-import type { RevisionRecord, UnitStatus } from './revision.ts';
+import type { RevisionRecord, UnitStatus, WrittenScan } from './revision.ts';
 import type { SliceDamage } from './slice-damage.ts';
 import type { Upload, UploadState } from './upload-record.ts';
 import type { Vault } from './vault.ts';
@@ -70,6 +70,28 @@ export interface SegmentTally extends SegmentJudge {
   unfavorable: number;
 }
 
+/** One object's scan as its bytes stream by (the access system's scanner, seen by the store). */
+export interface ContentScanSession {
+  /** Feeds the next chunk; true once the verdict is known and more bytes cannot change it. */
+  write(chunk: Uint8Array): Promise<boolean>;
+  finish(): Promise<
+    | { state: 'clean' }
+    | { state: 'infected'; signature: string }
+    | { state: 'skipped'; reason: string }
+  >;
+  abort(): void;
+}
+
+/**
+ * The scan a server-side writer runs on the bytes as it encodes them, so the commit's scan
+ * task need not read the object back. Objects above `maxBytes` are left to the task (which
+ * skips them).
+ */
+export interface WriteScanner {
+  maxBytes: number;
+  open(): Promise<ContentScanSession>;
+}
+
 /** Revisions and their per-segment tallies: the committer's ledger. Every write is idempotent. */
 export interface Ledger {
   /** Records a new pending revision, due for cleanup at `dueAt` (epoch ms) unless committed. */
@@ -93,7 +115,7 @@ export interface Ledger {
   /** Records what the writer learnt at the end of its stream; returns the record afterwards. */
   finishWriting(
     revision: string,
-    info: { segments: number; size: number; sha256: string },
+    info: { segments: number; size: number; sha256: string; scanned?: WrittenScan },
   ): Promise<RevisionRecord>;
   /** Flips pending to committed when all `segments` are done. True only for the call that flipped it. */
   commit(revision: string, segments: number, at: Date): Promise<boolean>;

@@ -48,7 +48,16 @@ export interface RevisionRecord {
    * its own uploads before they are scanned. Absent on revisions written before it was kept.
    */
   writer?: string;
+  /**
+   * The scan of its bytes by the server's writer, as they streamed through it (a trusted
+   * writer's; a client's dispersal never has one): the commit's scan task records it rather
+   * than reading the object back.
+   */
+  scanned?: WrittenScan;
 }
+
+/** A server-side writer's scan verdict on the bytes it wrote: clean, or the signature found. */
+export type WrittenScan = { state: 'clean' } | { state: 'infected'; signature: string };
 
 /** One storage unit's answer for one slice. */
 export interface UnitStatus {

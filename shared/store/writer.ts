@@ -24,9 +24,11 @@ import type {
   SegmentJudge,
   SliceStore,
   VaultStore,
+  WriteScanner,
 } from './ports.ts';
 import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
 import type { Vault } from './vault.ts';
+import { WriteScan } from './write-scan.ts';
 
 export interface WriterDeps {
   /**
@@ -42,6 +44,11 @@ export interface WriterDeps {
   multicast: Multicast;
   /** After this long a revision still pending is failed and removed by the janitor. */
   pendingTimeoutMs: number;
+  /**
+   * Scans the bytes as they are encoded (write-scan.ts), so the commit's scan task need not
+   * read them back. Absent: the task reads them.
+   */
+  scan?: WriteScanner;
 }
 
 export type WriteOutcome =
@@ -189,22 +196,33 @@ export async function writeObject(
     if (placing === 0 || ready.length >= MESSAGES_PER_SEND) await flush();
   };
 
-  const stream = encodeStream(body, { codec, segmentSize: vault.segmentSize, name });
+  const scan = await WriteScan.open(deps.scan);
+  const stream = encodeStream(scan ? scan.through(body) : body, {
+    codec,
+    segmentSize: vault.segmentSize,
+    name,
+  });
   const inFlight = new Set<Promise<void>>();
   let summary: { size: number; sha256: string; segments: number } | undefined;
-  for (;;) {
-    const step = await stream.next();
-    if (step.done) {
-      summary = step.value;
-      break;
+  try {
+    for (;;) {
+      const step = await stream.next();
+      if (step.done) {
+        summary = step.value;
+        break;
+      }
+      const p = sendSegment(step.value.index, step.value.slices).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
     }
-    const p = sendSegment(step.value.index, step.value.slices).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+  } finally {
+    if (!summary) scan?.abort();
   }
-  // The count is known once the stream ends: record it while the last segments still travel.
+  const scanned = await scan?.verdict();
+  // The count is known once the stream ends: record it (and the scan's verdict) while the last
+  // segments still travel.
   const [finished] = await Promise.all([
-    deps.ledger.finishWriting(revision, summary),
+    deps.ledger.finishWriting(revision, { ...summary, ...(scanned ? { scanned } : {}) }),
     Promise.all(inFlight),
   ]);
   // Statuses may all be in before the count was recorded: then no status is left to make the

@@ -21,7 +21,7 @@ import {
 } from '../../access/index.ts';
 import { ConfigError, clamdAddress, loadConfig } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
-import type { AssociatedTask, ReaderDeps } from '../../store/index.ts';
+import type { AssociatedTask, ReaderDeps, WriteScanner } from '../../store/index.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
@@ -55,6 +55,17 @@ export function wireScanner(rt: Runtime): Scanner {
   return clamd
     ? everyScanner(builtin, clamdScanner(clamd, { timeoutMs: CLAMD_TIMEOUT_MS }))
     : builtin;
+}
+
+/**
+ * The scan a server-side writer runs as it encodes (store/write-scan.ts): the built-in
+ * signatures, up to the task's limit. With clamd configured there is none: its round trips
+ * would sit in every write, and the commit's task reads the object back for both, as before.
+ */
+export function wireWriteScanner(rt: Runtime): WriteScanner | undefined {
+  if (clamdAddress(rt.env)) return undefined;
+  const builtin = signatureScanner(currentRules(wireScanRules(rt)));
+  return { maxBytes: SCAN_MAX_BYTES, open: () => builtin.open() };
 }
 
 /** The committer's scan task, reading objects through `reader` (the committer's own). */

@@ -25,6 +25,7 @@ import type {
   SegmentJudge,
   SegmentTally,
   SegmentVotes,
+  WrittenScan,
 } from '../../store/index.ts';
 import { conditional, ifCondition } from '../conditional.ts';
 
@@ -66,6 +67,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     ...(item.precondition === undefined ? {} : { precondition: item.precondition as Precondition }),
     ...(item.refused === undefined ? {} : { refused: String(item.refused) }),
     ...(item.writer === undefined ? {} : { writer: String(item.writer) }),
+    ...(item.scanned === undefined ? {} : { scanned: item.scanned as WrittenScan }),
   };
 }
 
@@ -193,19 +195,22 @@ export class DynamoLedger implements Ledger {
 
   async finishWriting(
     revision: string,
-    info: { segments: number; size: number; sha256: string },
+    info: { segments: number; size: number; sha256: string; scanned?: WrittenScan },
   ): Promise<RevisionRecord> {
+    // The writer's scan goes in with the segment count: a commit, which needs the count, always
+    // finds it there.
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { revision, part: META },
-        UpdateExpression: 'SET #segments = :segments, #size = :size, sha256 = :sha256',
+        UpdateExpression: `SET #segments = :segments, #size = :size, sha256 = :sha256${info.scanned ? ', scanned = :scanned' : ''}`,
         ConditionExpression: 'attribute_exists(revision)',
         ExpressionAttributeNames: { '#size': 'size', '#segments': 'segments' },
         ExpressionAttributeValues: {
           ':segments': info.segments,
           ':size': info.size,
           ':sha256': info.sha256,
+          ...(info.scanned ? { ':scanned': info.scanned } : {}),
         },
         ReturnValues: 'ALL_NEW',
       }),

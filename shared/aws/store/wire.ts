@@ -22,7 +22,7 @@ import {
   vaultSubscriptionView,
   type WriterDeps,
 } from '../../store/index.ts';
-import { wireScanTask } from '../access/wire.ts';
+import { wireScanTask, wireWriteScanner } from '../access/wire.ts';
 import { signChecksummedPayloadsOnce } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
@@ -168,6 +168,8 @@ export function wireWriter(rt: Runtime) {
     clock: rt.clock,
     pendingTimeoutMs: config.pendingTimeoutMs,
   };
+  const scan = wireWriteScanner(rt);
+  if (scan) writer.scan = scan;
   return { writer, commitWaitMs: config.commitWaitMs };
 }
 

@@ -12,6 +12,7 @@ import type {
   SegmentJudge,
   SegmentTally,
   SegmentVotes,
+  WrittenScan,
 } from '../../../shared/store/index.ts';
 import {
   byUtf8,
@@ -119,11 +120,16 @@ export class MemoryLedger implements Ledger {
 
   async finishWriting(
     revision: string,
-    info: { segments: number; size: number; sha256: string },
+    info: { segments: number; size: number; sha256: string; scanned?: WrittenScan },
   ): Promise<RevisionRecord> {
     const meta = this.item(revision, META);
     if (!meta) throw conditionFailed(`no revision ${revision}`);
-    Object.assign(meta, { segments: info.segments, size: info.size, sha256: info.sha256 });
+    Object.assign(meta, {
+      segments: info.segments,
+      size: info.size,
+      sha256: info.sha256,
+      ...(info.scanned ? { scanned: structuredClone(info.scanned) } : {}),
+    });
     return toRecord(meta);
   }
 

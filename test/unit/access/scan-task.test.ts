@@ -157,6 +157,42 @@ test('an object over the scan limit ends skipped, with the reason, and is not re
   assert.match(entry?.scanDetail ?? '', /168 bytes is over the scan limit of 100/);
 });
 
+test("a revision its server-side writer scanned takes the writer's verdict, and is not read back", async () => {
+  // Prepare: the writer found EICAR; the committed slices hold it too, but the task must
+  // neither open a scanner nor read a slice.
+  const never: Scanner = {
+    name: 'never',
+    open: async () => assert.fail("a revision with its writer's verdict must not be scanned again"),
+  };
+  const w = await world(EICAR, { scanner: never });
+  const slices = w.deps.reader.slices;
+  slices.get = async () => assert.fail('the object must not be read back');
+  const record: RevisionRecord = {
+    ...w.record,
+    scanned: { state: 'infected', signature: 'Eicar-Test-Signature.writer' },
+  };
+
+  // Act
+  const verdict = await scanRevision(w.deps, record);
+
+  // Assess: recorded and announced as a scan of its own would be.
+  assert.deepEqual(verdict, { state: 'infected', signature: 'Eicar-Test-Signature.writer' });
+  const entry = await w.index.get('vault1', w.key);
+  assert.equal(entry?.scanState, 'infected');
+  assert.equal(entry?.scanDetail, 'Eicar-Test-Signature.writer');
+  assert.deepEqual(
+    w.events.events.map((e) => [e.type, e.signature]),
+    [['object.quarantined', 'Eicar-Test-Signature.writer']],
+  );
+  const clean = await world(Buffer.from('plain text'), { scanner: never });
+  clean.deps.reader.slices.get = async () => assert.fail('the object must not be read back');
+  assert.deepEqual(
+    await scanRevision(clean.deps, { ...clean.record, scanned: { state: 'clean' } }),
+    { state: 'clean' },
+  );
+  assert.equal((await clean.index.get('vault1', clean.key))?.scanState, 'clean');
+});
+
 test('a revision the key no longer points at is neither scanned nor marked', async () => {
   // Prepare: a newer revision of the key is published after this one committed.
   const w = await world(EICAR);

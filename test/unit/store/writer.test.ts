@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { BUILTIN_RULES, parseRules, signatureScanner } from '../../../shared/access/index.ts';
 import { systemClock } from '../../../shared/clock.ts';
 import type { UnitMessage } from '../../../shared/store/multicast.ts';
-import type { SegmentJudge } from '../../../shared/store/ports.ts';
+import type { SegmentJudge, WriteScanner } from '../../../shared/store/ports.ts';
 import { objectIdOf, type RevisionRecord } from '../../../shared/store/revision.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
 import { type WriterDeps, waitForOutcome, writeObject } from '../../../shared/store/writer.ts';
@@ -207,4 +209,95 @@ test('a writer whose statuses are still to come sends no nudge', async () => {
 
   assert.equal(multicast.messages.length, 1);
   assert.deepEqual(multicast.nudges, []);
+});
+
+/** A writer over memory adapters whose bytes go through `scan` as they are encoded. */
+function scanningWriter(scan: WriteScanner) {
+  const ledger = new MemoryLedger();
+  const deps: WriterDeps = {
+    ledger,
+    vaults: new MemoryVaultStore([vault]),
+    slices: new MemorySliceStore(vault.units.length),
+    multicast: new MemoryMulticast(),
+    index: new MemoryObjectIndex(),
+    clock: systemClock,
+    pendingTimeoutMs: 60_000,
+    scan,
+  };
+  return { deps, ledger };
+}
+
+/** A scanner that counts what it is fed, and calls every object clean. */
+function countingScanner(maxBytes: number) {
+  const calls = { bytes: 0, finished: 0, aborted: 0 };
+  const scanner: WriteScanner = {
+    maxBytes,
+    open: async () => ({
+      write: async (chunk) => {
+        calls.bytes += chunk.length;
+        return false;
+      },
+      finish: async () => {
+        calls.finished++;
+        return { state: 'clean' };
+      },
+      abort: () => {
+        calls.aborted++;
+      },
+    }),
+  };
+  return { scanner, calls };
+}
+
+async function* parts(...chunks: Uint8Array[]) {
+  yield* chunks;
+}
+
+test("a writer's scan goes with the revision's segment count: a signature cut by a chunk boundary is found, clean bytes are clean", async () => {
+  // Prepare: the built-in signatures, EICAR split between two chunks of a two-segment object.
+  const signatures = signatureScanner(async () => parseRules(BUILTIN_RULES).rules);
+  const { deps, ledger } = scanningWriter({ maxBytes: 4 * MiB, open: () => signatures.open() });
+  const eicar = Buffer.from(
+    'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*',
+    'latin1',
+  );
+  const head = Buffer.concat([randomBytes(MiB + 100), eicar.subarray(0, 30)]);
+  const tail = Buffer.concat([eicar.subarray(30), randomBytes(500)]);
+
+  // Act
+  const infected = await writeObject(deps, 'default', 'in/eicar', parts(head, tail), {
+    waitMs: 0,
+  });
+  const clean = await writeObject(deps, 'default', 'in/clean', chunks(2 * MiB), { waitMs: 0 });
+
+  // Assess
+  const record = await ledger.get(infected.revision);
+  assert.equal(record?.segments, 2);
+  assert.equal(record?.scanned?.state, 'infected');
+  assert.match(record?.scanned?.state === 'infected' ? record.scanned.signature : '', /Eicar/);
+  assert.deepEqual((await ledger.get(clean.revision))?.scanned, { state: 'clean' });
+});
+
+test('an object over the scan limit gets no verdict from its writer (the scan task decides), and the scan stops at the limit', async () => {
+  const { scanner, calls } = countingScanner(MiB);
+  const { deps, ledger } = scanningWriter(scanner);
+
+  const outcome = await writeObject(deps, 'default', 'big', chunks(2 * MiB), { waitMs: 0 });
+
+  assert.equal((await ledger.get(outcome.revision))?.scanned, undefined);
+  assert.equal(calls.bytes, MiB, 'fed up to the limit, no further');
+  assert.deepEqual([calls.finished, calls.aborted], [0, 1]);
+});
+
+test('a body that fails mid-stream gives up its scan and records no verdict', async () => {
+  const { scanner, calls } = countingScanner(4 * MiB);
+  const { deps } = scanningWriter(scanner);
+  async function* failing() {
+    yield new Uint8Array(1000);
+    throw new Error('the client went away');
+  }
+
+  await assert.rejects(writeObject(deps, 'default', 'cut', failing(), { waitMs: 0 }), /went away/);
+
+  assert.deepEqual([calls.bytes, calls.finished, calls.aborted], [1000, 0, 1]);
 });
