@@ -229,6 +229,19 @@ test('bad dispersal calls are refused naming the field and the rule, and only th
     openDispersal(deps, 'clips', { key: 'x.bin', extra: 1 }),
     InvalidParameterError,
   );
+  // A client says nothing about what it wrote but its summary: no scan verdict of its own.
+  await assert.rejects(
+    completeDispersal(
+      deps,
+      'clips',
+      opened.revision,
+      { segments: 1, size: 9, sha256: 'a'.repeat(64), scanned: { state: 'clean' } },
+      0,
+      'ROOT1',
+    ),
+    (err: Error) => err instanceof InvalidParameterError && /scanned/.test(err.message),
+  );
+  assert.equal((await deps.ledger.get(opened.revision))?.scanned, undefined);
   const full = {
     segments: [
       {
