@@ -71,6 +71,11 @@ export interface LocalCloudOptions {
    * `DSN_AUTH=off`: every request is the local root; for people's experiments, never tests.
    */
   auth?: boolean;
+  /**
+   * Each function's heap sized from its memorySize as Lambda's Node.js runtime sizes it
+   * (`DSN_HEAP_LIMITS=lambda`); off by default (invoker.ts `lambdaHeapLimits` says why).
+   */
+  lambdaHeaps?: boolean;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -280,6 +285,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         DSN_ROOT_CREDENTIALS_FILE: credentialsFile,
       }),
       log: opts.functionLog,
+      lambdaHeaps: opts.lambdaHeaps ?? false,
     });
     invokerRef = invoker;
     shutdown.onDrain('the invoker', () => invoker.drain());

@@ -29,6 +29,11 @@ export const BACKGROUND_NICE = 10;
  * memory fails here (`Runtime.ExitError`, its sandbox gone) as it does on AWS, rather than
  * growing to this machine's default heap. Buffers outside the heap are not counted here; on AWS
  * the sandbox's whole memory is.
+ *
+ * Off unless asked (`lambdaHeaps`, `DSN_HEAP_LIMITS=lambda`): with some thirty sandboxes on two
+ * shared cores, the tighter heaps' extra collections raised bench:dsn's small-PUT p50 from 76 to
+ * 93-102 ms (three runs, old space alone 93 ms), past its target, where on AWS each sandbox
+ * collects on CPU of its own.
  */
 export function lambdaHeapLimits(memorySize: number): ResourceLimits {
   return {
@@ -53,6 +58,8 @@ export interface InvokerOptions {
   accountId: string;
   /** Environment of every function, before its own variables. */
   environmentFor: (fn: ServiceFunction) => Record<string, string>;
+  /** Sizes each sandbox's heap from its function's memory, as Lambda does (lambdaHeapLimits). */
+  lambdaHeaps?: boolean;
   /** Concurrent executions per function (Lambda's reserved concurrency). */
   maxConcurrency?: number;
   log?: (functionName: string, line: string) => void;
@@ -131,7 +138,7 @@ class FunctionPool {
         nice: this.fn.background ? BACKGROUND_NICE : 0,
       },
       env,
-      resourceLimits: lambdaHeapLimits(this.fn.memorySize),
+      ...(this.opts.lambdaHeaps ? { resourceLimits: lambdaHeapLimits(this.fn.memorySize) } : {}),
       stdout: true,
       stderr: true,
     });

@@ -51,8 +51,13 @@ async function main(): Promise<void> {
   if (authSetting !== 'on' && authSetting !== 'off') {
     throw new Error(`DSN_AUTH must be "on" or "off", got "${authSetting}"`);
   }
+  const heapSetting = process.env.DSN_HEAP_LIMITS || 'none';
+  if (heapSetting !== 'none' && heapSetting !== 'lambda') {
+    throw new Error(`DSN_HEAP_LIMITS must be "none" or "lambda", got "${heapSetting}"`);
+  }
   const cloud = await startLocalCloud({
     auth: authSetting === 'on',
+    lambdaHeaps: heapSetting === 'lambda',
     dynamodbEngine: engine,
     serviceDir,
     dataDir,
@@ -85,7 +90,9 @@ async function main(): Promise<void> {
         .map((fn) => fn.key)
         .join(', ') || 'none'
     }`,
-    "  memory          each function's JavaScript heap sized from its memorySize as Lambda's Node.js runtime sizes it; buffers outside the heap are not limited (on AWS the sandbox's whole memory is)",
+    heapSetting === 'lambda'
+      ? "  memory          DSN_HEAP_LIMITS=lambda: each function's JavaScript heap sized from its memorySize as Lambda's Node.js runtime sizes it; buffers outside the heap are not limited (on AWS the sandbox's whole memory is)"
+      : "  memory          functions' heaps are not held to their memorySize as on AWS (DSN_HEAP_LIMITS=lambda holds them; on two shared cores it slows small writes)",
     ...service.functions
       .filter((fn) => fn.url)
       .map(

@@ -29,11 +29,12 @@ function invoker(...keys: string[]): Invoker {
   return invokerOf(keys.map((key) => fn(key)));
 }
 
-function invokerOf(functions: ServiceFunction[]): Invoker {
+function invokerOf(functions: ServiceFunction[], lambdaHeaps = false): Invoker {
   return new Invoker(functions, {
     region: 'us-east-1',
     accountId: '000000000000',
     environmentFor: () => ({}),
+    lambdaHeaps,
   });
 }
 
@@ -174,14 +175,14 @@ async function lambdaNodeHeapLimit(memorySize: number): Promise<number> {
   return Number(stdout.trim());
 }
 
-test("a function's heap is as large as Lambda's Node.js runtime makes it for its memory size", async () => {
+test("with Lambda's heaps, a function's heap is as large as Lambda's Node.js runtime makes it for its memory size", async () => {
   // Prepare
   const heapFn = (key: string, memorySize: number) => ({
     ...fn(key),
     memorySize,
     modulePath: join(dir, 'heap.mjs'),
   });
-  const local = invokerOf([heapFn('small', 128), heapFn('large', 1024)]);
+  const local = invokerOf([heapFn('small', 128), heapFn('large', 1024)], true);
 
   // Act
   const [small, large] = await Promise.all([local.invoke('small', {}), local.invoke('large', {})]);
@@ -192,9 +193,9 @@ test("a function's heap is as large as Lambda's Node.js runtime makes it for its
   assert.equal(large, await lambdaNodeHeapLimit(1024));
 });
 
-test('a handler that outgrows its memory fails with Runtime.ExitError, and the next invocation gets a new sandbox', async () => {
+test("with Lambda's heaps, a handler that outgrows its memory fails with Runtime.ExitError, and the next invocation gets a new sandbox", async () => {
   // Prepare: a 128 MB function (a heap of about 120 MB; this machine's default is gigabytes).
-  const local = invokerOf([{ ...fn('hog'), modulePath: join(dir, 'heap.mjs') }]);
+  const local = invokerOf([{ ...fn('hog'), modulePath: join(dir, 'heap.mjs') }], true);
 
   // Act
   const hog = await local.invoke('hog', { hog: true }).catch((err: Error) => err);
