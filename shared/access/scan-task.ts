@@ -2,8 +2,8 @@
  * The scan, as an associated task of the commit (registered in the committer's registry, as
  * the listeners' task is). It streams the committed revision through the store's reader into
  * the scanner (unless the server's writer scanned the bytes as it wrote them, and its verdict
- * came with the revision), records the verdict on the key's index entry (only while the key still points
- * at this revision), and announces a quarantine as an `object.quarantined` event.
+ * came with the revision), records the verdict on the key's index entry (only while the key
+ * still points at this revision), and announces a quarantine as an `object.quarantined` event.
  *
  * Idempotent: a rerun scans again and writes the same state; the event may go out twice, as
  * every event may (consumers dedupe on vault, key, revision and type).

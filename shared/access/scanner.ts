@@ -3,23 +3,14 @@
  * matches signatures (signatures.ts); an adapter may ask an outside engine (clamd). Scanners
  * see the object as a stream of chunks, never a whole large object in memory.
  */
+import type { ContentScanSession, ScanVerdict } from '../store/index.ts';
 import { mergeRules, type RuleSet, SignatureMatcher } from './signatures.ts';
 
-/** What one scanner concluded about one object. */
-export type Verdict =
-  | { state: 'clean' }
-  | { state: 'infected'; signature: string }
-  | { state: 'skipped'; reason: string };
+/** What one scanner concluded about one object (the store's port, which writers feed too). */
+export type Verdict = ScanVerdict;
 
 /** One object's scan in progress. */
-export interface ScanSession {
-  /** Feeds the next chunk; true once the verdict is known and more bytes cannot change it. */
-  write(chunk: Uint8Array): Promise<boolean>;
-  /** The verdict, after the last chunk (or once `write` said it is known). */
-  finish(): Promise<Verdict>;
-  /** Gives up (the stream failed); releases what the session holds. */
-  abort(): void;
-}
+export type ScanSession = ContentScanSession;
 
 export interface Scanner {
   /** Names the engine in a skipped reason or a log line. */

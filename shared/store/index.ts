@@ -79,6 +79,7 @@ export {
   validateKeyPrefix,
 } from './object-key.ts';
 export type {
+  ContentScanSession,
   DispersalQueue,
   EventBus,
   IndexEntry,
@@ -89,6 +90,7 @@ export type {
   ObjectIndex,
   RepairLog,
   ScanState,
+  ScanVerdict,
   SegmentJudge,
   SegmentTally,
   SegmentVotes,

@@ -70,15 +70,22 @@ export interface SegmentTally extends SegmentJudge {
   unfavorable: number;
 }
 
-/** One object's scan as its bytes stream by (the access system's scanner, seen by the store). */
+/** What one scanner concluded about one object. */
+export type ScanVerdict =
+  | { state: 'clean' }
+  | { state: 'infected'; signature: string }
+  | { state: 'skipped'; reason: string };
+
+/**
+ * One object's scan in progress, as its bytes stream by: the access system's scanners
+ * (access/scanner.ts) implement it, and a server-side writer feeds one (WriteScanner).
+ */
 export interface ContentScanSession {
   /** Feeds the next chunk; true once the verdict is known and more bytes cannot change it. */
   write(chunk: Uint8Array): Promise<boolean>;
-  finish(): Promise<
-    | { state: 'clean' }
-    | { state: 'infected'; signature: string }
-    | { state: 'skipped'; reason: string }
-  >;
+  /** The verdict, after the last chunk (or once `write` said it is known). */
+  finish(): Promise<ScanVerdict>;
+  /** Gives up (the stream failed); releases what the session holds. */
   abort(): void;
 }
 

@@ -29,16 +29,11 @@ export class WriteScan {
 
   /** `body`, each chunk fed to the scan before it goes on to the encoder. */
   async *through(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of body) {
-        await this.feed(chunk);
-        yield chunk;
-      }
-      this.complete = true;
-    } catch (err) {
-      this.abort();
-      throw err;
+    for await (const chunk of body) {
+      await this.feed(chunk);
+      yield chunk;
     }
+    this.complete = true;
   }
 
   private async feed(chunk: Uint8Array): Promise<void> {
@@ -63,12 +58,10 @@ export class WriteScan {
       return undefined;
     }
     const v = await session.finish();
-    if (v.state === 'clean') return { state: 'clean' };
-    if (v.state === 'infected') return { state: 'infected', signature: v.signature };
-    return undefined;
+    return v.state === 'skipped' ? undefined : v;
   }
 
-  /** Gives the scan up (the write failed). */
+  /** Gives the scan up (the write failed: the writer calls it, whatever threw). */
   abort(): void {
     this.session?.abort();
     this.session = undefined;

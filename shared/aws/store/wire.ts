@@ -149,6 +149,9 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   return { ledger, tasks, clock: rt.clock };
 }
 
+/** The writers' scanner, once per runtime: one cache of the uploaded rules however many writers. */
+const writeScannerOf = perRuntime((rt) => ({ scan: wireWriteScanner(rt) }));
+
 /** The writer (api and disperser), and how long a write waits for its commit. */
 export function wireWriter(rt: Runtime) {
   const config = loadConfig(rt.env, [
@@ -168,7 +171,7 @@ export function wireWriter(rt: Runtime) {
     clock: rt.clock,
     pendingTimeoutMs: config.pendingTimeoutMs,
   };
-  const scan = wireWriteScanner(rt);
+  const { scan } = writeScannerOf(rt);
   if (scan) writer.scan = scan;
   return { writer, commitWaitMs: config.commitWaitMs };
 }
