@@ -212,10 +212,23 @@ function replicationResources(config, service, stage) {
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'openJob', AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        // Sparse: only a task not done carries `openJob` (its job's id), so the controller's
+        // looks at a job, and the API's, read what is left rather than the whole job.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'open',
+            KeySchema: [
+              { AttributeName: 'openJob', KeyType: 'HASH' },
+              { AttributeName: 'sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
@@ -282,6 +295,12 @@ function replicationResources(config, service, stage) {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         Resource: arnOf('ReplicationTable'),
+      },
+      // A job's tasks not done yet, by the sparse index.
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: { 'Fn::Sub': '${ReplicationTable.Arn}/index/open' },
       },
       {
         Effect: 'Allow',

@@ -12,6 +12,15 @@ import { type RoleDeps, withRole } from '../topology/index.ts';
 import { parseWith, resourceId, strictObject } from '../validate.ts';
 import type { ReplicationJob } from './job.ts';
 import {
+  allTasks,
+  confirmFinished,
+  type JobLook,
+  lookAt,
+  tally,
+  tallyOpen,
+  totalsOf,
+} from './job-look.ts';
+import {
   inFlightToMove,
   leastLoaded,
   REBALANCE_THRESHOLD,
@@ -57,9 +66,6 @@ export interface Progress {
   pending: number;
 }
 
-/** Tasks read from the log per page. */
-const PAGE = 500;
-
 /** Tasks marked dispatched in the log at once, then sent, before the next ones. */
 export const MARK_CHUNK = 40;
 
@@ -73,18 +79,6 @@ async function job(deps: Pick<ControllerDeps, 'log'>, id: string): Promise<Repli
   const found = await deps.log.getJob(id);
   if (!found) throw new ReplicationNotFoundError(id);
   return found;
-}
-
-/** Every task of the job (the log pages through them). */
-export async function allTasks(log: ReplicationLog, jobId: string): Promise<ReplicationTask[]> {
-  const tasks: ReplicationTask[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await log.tasks(jobId, PAGE, cursor);
-    tasks.push(...page.tasks);
-    cursor = page.cursor;
-  } while (cursor);
-  return tasks;
 }
 
 /** Whether this dispatch should send the task: never sent, failed with attempts left, or left over from an earlier round. */
@@ -133,7 +127,11 @@ export async function planStep(deps: ControllerDeps, jobId: string): Promise<voi
     );
     return;
   }
-  await deps.log.updateJob(jobId, { planned: true }, ['running']);
+  // The plan's totals, from the log: it holds every task this plan wrote, and any an earlier
+  // run of it wrote before it died. One read of the whole job, here; later looks read what is
+  // left (job-look.ts).
+  const totals = totalsOf(await allTasks(deps.log, jobId));
+  await deps.log.updateJob(jobId, { planned: true, totals }, ['running']);
   deps.logger.info('replication planned', { jobId, tasks: found });
   await deps.crash('after-plan', jobId);
 }
@@ -224,17 +222,6 @@ function targetOf(t: ReplicationTask, loads: WorkerLoad[]): WorkerLoad {
   return leastLoaded(others.length > 0 ? others : loads);
 }
 
-/** Counts of the job's tasks, as the API and the wait step report them. */
-export function tally(tasks: ReplicationTask[]) {
-  let done = 0;
-  let failed = 0;
-  for (const t of tasks) {
-    if (t.state === 'done') done++;
-    else if (!unfinished(t)) failed++;
-  }
-  return { total: tasks.length, done, failed, pending: tasks.length - done - failed };
-}
-
 /**
  * dispatch, and each wait: sends what is dispatchable, moves queued tasks off an overloaded
  * worker, and reports progress. `finished` once nothing is unfinished (or the job ended).
@@ -245,24 +232,32 @@ export async function dispatchStep(
   watchMs = 0,
 ): Promise<Progress> {
   const j = await job(deps, jobId);
-  const tasks = await allTasks(deps.log, jobId);
-  if (j.state !== 'running') return { finished: true, watched: false, ...tally(tasks) };
-  const loads = workerLoads(tasks, deps.queues.count, j.partSize);
-  const ready = tasks.filter((t) => dispatchable(t, j.round));
+  const look = await lookAt(deps.log, j);
+  if (j.state !== 'running') return { finished: true, watched: false, ...look.counts };
+  const loads = workerLoads(look.tasks, deps.queues.count, j.partSize);
+  const ready = look.tasks.filter((t) => dispatchable(t, j.round));
   if (ready.length > 0) await send(deps, j, ready, loads);
-  if (j.rebalance) await rebalanceAsHolder(deps, j, tasks, loads);
-  const after = ready.length > 0 ? await allTasks(deps.log, jobId) : tasks;
-  const counts = tally(after);
-  if (counts.pending === 0) return { finished: true, watched: false, ...counts };
-  const watch = await watchTail(deps, jobId, after, watchMs);
+  if (j.rebalance) await rebalanceAsHolder(deps, j, look.tasks, loads);
+  const after = ready.length > 0 ? await lookAt(deps.log, j) : look;
+  if (after.counts.pending === 0) {
+    const counts = await confirmFinished(deps.log, jobId, after);
+    return { finished: counts.pending === 0, watched: false, ...counts };
+  }
+  const watch = await watchTail(deps, jobId, after.tasks, watchMs);
   if (watch.outcome !== 'ended')
-    return { finished: false, watched: watch.outcome === 'watched', ...counts };
+    return { finished: false, watched: watch.outcome === 'watched', ...after.counts };
   // A one-off job's tasks are all in the log once it is planned, and a finished task stays
-  // finished: the step's read, with each watched task as the watch last read it, is the log now.
-  const ended = tally(
-    after.flatMap((t) => (watch.read.has(t.id) ? (watch.read.get(t.id) ?? []) : [t])),
+  // finished: the step's look, with each watched task as the watch last read it, is the log now.
+  const now = after.tasks.flatMap((t) =>
+    watch.read.has(t.id) ? (watch.read.get(t.id) ?? []) : [t],
   );
-  return { finished: ended.pending === 0, watched: true, ...ended };
+  const ended: JobLook = {
+    tasks: now,
+    counts: after.open ? tallyOpen(now, after.counts.total) : tally(now),
+    open: after.open,
+  };
+  const counts = await confirmFinished(deps.log, jobId, ended);
+  return { finished: counts.pending === 0, watched: true, ...counts };
 }
 
 /**

@@ -39,6 +39,17 @@ export interface ReplicationJob {
   error?: string;
   /** A standing job fed by a vault's continuous rule, never planned nor finalized. */
   continuous?: boolean;
+  /**
+   * The plan's tasks and the bytes of its copies, counted in the log once planned. With them,
+   * the controller's looks and the API read only the tasks not done (`openTasks`); a job
+   * without them (a standing job, or one planned before they were kept) is read whole.
+   */
+  totals?: JobTotals;
+}
+
+export interface JobTotals {
+  tasks: number;
+  bytes: number;
 }
 
 /** The body of `POST /replications`. */

@@ -15,12 +15,12 @@ import {
 import type { VaultStore } from '../store/index.ts';
 import { decimalInteger, parseWith, resourceId, strictObject } from '../validate.ts';
 import { restartStandingJob } from './continuous.ts';
-import { allTasks, tally } from './controller.ts';
 import { newJob, newJobId, parseJobRequest, type ReplicationJob } from './job.ts';
+import { bytesOf, lookAt } from './job-look.ts';
 import { leastLoaded, workerLoads } from './load-score.ts';
 import type { Controller, ReplicationLog, WorkerQueues } from './ports.ts';
 import { isVaultSide } from './side.ts';
-import { bytesOfParts, holderOf, publicTask, TASK_STATES } from './task.ts';
+import { holderOf, publicTask, TASK_STATES } from './task.ts';
 
 export interface JobsDeps {
   log: ReplicationLog;
@@ -73,14 +73,7 @@ export async function showReplication(
   id: string,
 ) {
   const job = await jobOf(deps, id);
-  const [tasks, stuck] = await Promise.all([allTasks(deps.log, job.id), stalled(deps, job)]);
-  let total = 0;
-  let copied = 0;
-  for (const t of tasks) {
-    if (t.kind !== 'copy') continue;
-    total += t.size;
-    copied += t.state === 'done' ? t.size : bytesOfParts(t.partsDone, job.partSize, t.size);
-  }
+  const [look, stuck] = await Promise.all([lookAt(deps.log, job), stalled(deps, job)]);
   return {
     id: job.id,
     state: job.state,
@@ -89,9 +82,9 @@ export async function showReplication(
     deleteExtraneous: job.deleteExtraneous,
     planned: job.planned,
     partSize: job.partSize,
-    tasks: tally(tasks),
-    bytes: { total, copied },
-    workers: workerLoads(tasks, deps.workers, job.partSize),
+    tasks: look.counts,
+    bytes: bytesOf(look, job),
+    workers: workerLoads(look.tasks, deps.workers, job.partSize),
     migrations: job.migrations,
     restarts: job.restarts,
     startedAt: job.startedAt,
@@ -216,7 +209,7 @@ export async function migrateReplicationTask(
   const target =
     to ??
     leastLoaded(
-      workerLoads(await allTasks(deps.log, job.id), deps.workers, job.partSize).filter(
+      workerLoads((await lookAt(deps.log, job)).tasks, deps.workers, job.partSize).filter(
         (l) => l.worker !== holder,
       ),
     ).worker;

@@ -65,6 +65,12 @@ export interface ReplicationLog {
   getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined>;
   tasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage>;
   /**
+   * The job's tasks not done (any other state), in the same order, from a sparse index: a
+   * task leaves it when it is done, and a done task never comes back. Eventually consistent,
+   * as an index is read: a task just done may still show, and one just written may not yet.
+   */
+  openTasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage>;
+  /**
    * Marks the task sent to `worker` as attempt `attempt` of round `round`, unless it is done or
    * another dispatch got there first (its attempts are no longer `attempt - 1`).
    */

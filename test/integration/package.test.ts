@@ -267,6 +267,7 @@ Object.assign(GRANTS, {
     // DescribeTable: a fenced write refused by the rebalancer's token (fence.ts).
     ReplicationTable:
       'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    'ReplicationTable/index/open': 'dynamodb:Query',
     // The replication-rebalancer role's lease.
     AdminTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
     ...Object.fromEntries(
@@ -313,6 +314,7 @@ Object.assign(GRANTS.ApiRole as Record<string, string>, {
   ...SENDS_TASKS,
   ReplicationTable:
     'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+  'ReplicationTable/index/open': 'dynamodb:Query',
   ReplicationStepFunctionsStateMachine: 'states:StartExecution',
   'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:dsn-ci-replication:*':
     'states:DescribeExecution states:RedriveExecution states:StopExecution',

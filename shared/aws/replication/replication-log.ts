@@ -34,14 +34,13 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
 }
 
 /**
- * The start key a cursor of this listing carries: exactly `{pk, sk}`, `pk` the partition queried
- * and `sk` under `skPrefix`, as DynamoDB refuses (a 500 here) any other start key.
+ * The start key `cursor` carries, when `valid` says it is one of this listing's (DynamoDB
+ * refuses, with a 500 here, any start key but the exact keys of an item of the query).
  * @throws InvalidParameterError on `cursor` for anything else.
  */
-function decodeCursor(
+function cursorKey(
   cursor: string | undefined,
-  pk: string,
-  skPrefix = '',
+  valid: (key: Record<string, unknown>) => boolean,
 ): Record<string, unknown> | undefined {
   if (!cursor) return undefined;
   let key: unknown;
@@ -51,17 +50,34 @@ function decodeCursor(
     key = undefined;
   }
   const k = key as Record<string, unknown> | null | undefined;
-  if (
-    typeof k !== 'object' ||
-    k === null ||
-    Array.isArray(k) ||
-    Object.keys(k).length !== 2 ||
-    k.pk !== pk ||
-    typeof k.sk !== 'string' ||
-    !k.sk.startsWith(skPrefix)
-  )
+  if (typeof k !== 'object' || k === null || Array.isArray(k) || !valid(k))
     throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
   return k;
+}
+
+/** A start key of a partition's listing: exactly `{pk, sk}`, `sk` under `skPrefix`. */
+function decodeCursor(cursor: string | undefined, pk: string, skPrefix = '') {
+  return cursorKey(
+    cursor,
+    (k) =>
+      Object.keys(k).length === 2 &&
+      k.pk === pk &&
+      typeof k.sk === 'string' &&
+      k.sk.startsWith(skPrefix),
+  );
+}
+
+/** A start key of the open index: `{openJob, pk, sk}` of one of the job's tasks. */
+function decodeOpenCursor(cursor: string | undefined, jobId: string) {
+  return cursorKey(
+    cursor,
+    (k) =>
+      Object.keys(k).length === 3 &&
+      k.openJob === jobId &&
+      k.pk === `job/${jobId}` &&
+      typeof k.sk === 'string' &&
+      k.sk.startsWith('task/'),
+  );
 }
 
 function jobOf(item: Record<string, unknown>): ReplicationJob {
@@ -69,8 +85,11 @@ function jobOf(item: Record<string, unknown>): ReplicationJob {
   return job as unknown as ReplicationJob;
 }
 
+/** The sparse index of the tasks not done: `openJob` (their job's id), then `sk`. */
+const OPEN_INDEX = 'open';
+
 function taskOf(item: Record<string, unknown>): ReplicationTask {
-  const { pk: _pk, sk: _sk, ...task } = item;
+  const { pk: _pk, sk: _sk, openJob: _open, ...task } = item;
   return task as unknown as ReplicationTask;
 }
 
@@ -224,7 +243,11 @@ export class DynamoReplicationLog implements ReplicationLog {
           this.db.send(
             new PutCommand({
               TableName: this.table,
-              Item: { ...taskKey(task.jobId, task.id), ...task },
+              Item: {
+                ...taskKey(task.jobId, task.id),
+                ...task,
+                ...(task.state === 'done' ? {} : { openJob: task.jobId }),
+              },
               ConditionExpression: 'attribute_not_exists(pk)',
             }),
           ),
@@ -250,6 +273,20 @@ export class DynamoReplicationLog implements ReplicationLog {
         ConsistentRead: true,
         Limit: limit,
         ExclusiveStartKey: decodeCursor(cursor, `job/${jobId}`, 'task/'),
+      }),
+    );
+    return { tasks: (out.Items ?? []).map(taskOf), cursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  async openTasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: OPEN_INDEX,
+        KeyConditionExpression: 'openJob = :job AND begins_with(sk, :task)',
+        ExpressionAttributeValues: { ':job': jobId, ':task': 'task/' },
+        Limit: limit,
+        ExclusiveStartKey: decodeOpenCursor(cursor, jobId),
       }),
     );
     return { tasks: (out.Items ?? []).map(taskOf), cursor: encodeCursor(out.LastEvaluatedKey) };
@@ -406,7 +443,7 @@ export class DynamoReplicationLog implements ReplicationLog {
       case 'done':
         // A finished copy is finished, whichever attempt finished it.
         return update(
-          'SET #state = :done, bytesCopied = :bytes, finishedAt = :at REMOVE #error, migrateTo',
+          'SET #state = :done, bytesCopied = :bytes, finishedAt = :at REMOVE #error, migrateTo, openJob',
           '#state <> :done',
           { ':done': 'done', ':bytes': s.bytes ?? 0, ':at': new Date(s.at).toISOString() },
           { '#error': 'error' },
