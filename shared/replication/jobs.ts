@@ -193,9 +193,10 @@ export async function migrateReplicationTask(
   body: unknown,
 ) {
   const { to } = parseWith(migrateSchema, body ?? {});
-  const job = await jobOf(deps, id);
+  const jobId = parseJobId(id);
   const taskId = parseJobId(taskIdText, 'task');
-  const task = await deps.log.getTask(job.id, taskId);
+  // Both reads at once: the stop's pause starts with this call.
+  const [job, task] = await Promise.all([jobOf(deps, jobId), deps.log.getTask(jobId, taskId)]);
   if (!task) throw new ReplicationTaskNotFoundError(job.id, taskId);
   if (to !== undefined && to >= deps.workers)
     throw new InvalidParameterError('to', `must be a worker 0..${deps.workers - 1}, got ${to}`);

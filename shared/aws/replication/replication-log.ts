@@ -460,12 +460,31 @@ export class DynamoReplicationLog implements ReplicationLog {
           { '#error': 'error' },
         );
       case 'stopped': {
+        const removeTarget = s.error ? ' REMOVE migrateTo' : '';
         // With the last part's ETag, so the stop alone, whatever order the statuses come in,
         // gives the next worker every checkpoint it resumes after (migration.ts sends it then).
+        // The usual stop (of this attempt, its upload the one the log knows, no later part
+        // logged) is one write: the remainder waits for it. Any other goes step by step.
+        if (s.part !== undefined && s.part > 0 && s.uploadId && s.etag !== undefined) {
+          const whole = await update(
+            `SET etags.#part = :etag, uploadId = :upload, partsDone = :part, bytesCopied = :bytes, #state = :stopped${removeTarget}`,
+            `${ofThisAttempt} AND (attribute_not_exists(uploadId) OR uploadId = :upload) AND partsDone <= :part`,
+            {
+              ...live,
+              ':stopped': 'stopped',
+              ':etag': s.etag,
+              ':upload': s.uploadId,
+              ':part': s.part,
+              ':bytes': Math.min(s.part * partSize, Number.MAX_SAFE_INTEGER),
+            },
+            { '#part': String(s.part) },
+          );
+          if (whole) return true;
+        }
         if (s.part !== undefined && s.part > 0 && s.uploadId)
           await checkpoint(s.part, s.etag, s.uploadId);
         // Stopped at its deadline, not asked: the controller picks where the rest goes.
-        return update(`SET #state = :stopped${s.error ? ' REMOVE migrateTo' : ''}`, ofThisAttempt, {
+        return update(`SET #state = :stopped${removeTarget}`, ofThisAttempt, {
           ...live,
           ':stopped': 'stopped',
         });
