@@ -10,8 +10,10 @@
  *
  * - before both, a first job of 16 small objects starts the functions' sandboxes (printed: the
  *   cold start of a job), since the peer runs in this already warm process.
- * - both run in `DSN_BENCH_ROUNDS` (3) paired rounds, each to fresh buckets, the order
- *   alternating; the ratio is the median of the rounds' own ratios.
+ * - both run in `DSN_BENCH_ROUNDS` (4) paired rounds, each to fresh buckets, the order
+ *   alternating, so each side runs first as often as the other (the first of a round ran
+ *   slower, whichever it was, in runs of 3); the ratio is the median of the rounds' own
+ *   ratios.
  * - migration pause: a job copying one large object is migrated between workers again and
  *   again; from the stop sent (`migrate`) to the remainder started on the other worker (the
  *   time its `started` status carries, as the log keeps it), p50 against one part's copy time
@@ -52,7 +54,7 @@ const RESTART = process.env.DSN_BENCH_RESTART !== '0';
  * Paired rounds of job and loop, in alternating order: the figure is the median of the rounds'
  * own ratios, so a burst of load on this shared machine moves one round, not the figure.
  */
-const ROUNDS = Math.max(1, Number(process.env.DSN_BENCH_ROUNDS ?? 3));
+const ROUNDS = Math.max(1, Number(process.env.DSN_BENCH_ROUNDS ?? 4));
 
 // Before the in-process cloud points this process's environment at itself: the restart
 // measure's cloud process starts from this one.
@@ -268,9 +270,14 @@ try {
     );
   }
 
+  // Of an even count, the mean of the middle two.
   const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
+    if (s.length === 0) return Number.NaN;
+    const mid = s.length / 2;
+    return Number.isInteger(mid)
+      ? ((s[mid - 1] as number) + (s[mid] as number)) / 2
+      : (s[Math.floor(mid)] as number);
   };
 
   // Migration pause: a job copying one large object; once it is running, `migrate` (the stop
@@ -278,8 +285,14 @@ try {
   // started, at that worker's clock: the task's `startedAt` in the log, read once polling its
   // task every 25 ms shows it running there; same machine, same clock). Again after each resumed part, while parts
   // are left. One part's copy time, to compare with: the median gap between checkpoints seen.
-  // By the moment of the stop: at a random point of a part, or just after a checkpoint.
-  const pauses: Record<'random' | 'checkpoint', number[]> = { random: [], checkpoint: [] };
+  // By the moment of the stop (at a random point of a part, or just after a checkpoint), from
+  // the stop in the log (its `stopAskedAt`, as the API's clock read it when it wrote it); and,
+  // for the random ones, from this process's call to the API.
+  const pauses: Record<'random' | 'checkpoint' | 'call', number[]> = {
+    random: [],
+    checkpoint: [],
+    call: [],
+  };
   const partGaps: number[] = [];
   if (MIGRATE > 0) {
     type Task = {
@@ -338,9 +351,12 @@ try {
         if (n.state === 'running' && n.destinationWorker === to) {
           // When the remainder started: its worker's own time, as its `started` status brought
           // it to the log (this poll sees it a status hop and up to a tick later).
-          const at = (await log.getTask(id, t.id))?.startedAt;
-          if (!at) throw new Error(`task ${t.id} runs with no startedAt in the log`);
-          pauses[moment].push(Date.parse(at) - sent);
+          const logged = await log.getTask(id, t.id);
+          const at = logged?.startedAt;
+          const asked = logged?.stopAskedAt;
+          if (!at || !asked) throw new Error(`task ${t.id} runs with no startedAt or stopAskedAt`);
+          pauses[moment].push(Date.parse(at) - Date.parse(asked));
+          if (moment === 'random') pauses.call.push(Date.parse(at) - sent);
           base = n.partsDone ?? started;
           break;
         }
@@ -378,7 +394,8 @@ try {
       '',
       `| migration of an in-flight ${(MIGRATE / MiB).toFixed(0)} MiB copy (${PART / MiB} MiB parts) | ms |`,
       '| --- | ---: |',
-      `| pause, stop sent at a random point of a part to remainder started: p50 of ${pauses.random.length} (${pauses.random.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses.random).toFixed(0)} |`,
+      `| pause, stop sent at a random point of a part (in the log) to remainder started: p50 of ${pauses.random.length} (${pauses.random.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses.random).toFixed(0)} |`,
+      `| the same stops, from the admin's call (\`POST .../migrate\` sent, the authorizer and the API function before the stop is written): p50 | ${median(pauses.call).toFixed(0)} |`,
       `| pause, stop sent just after a checkpoint (the worst case: a whole part to finish first): p50 of ${pauses.checkpoint.length} (${pauses.checkpoint.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses.checkpoint).toFixed(0)} |`,
       `| one part's copy time (median gap between checkpoints, ${partGaps.length} seen) | ${median(partGaps).toFixed(0)} |`,
       `| target: pause (random point) <= one part's copy time | ${median(pauses.random) <= median(partGaps) ? 'met' : 'MISSED'} |`,

@@ -370,7 +370,7 @@ async function rebalance(
   const copy = inFlightToMove(tasks, pair.from.worker, gap, j.partSize);
   if (!copy) return;
   // Refused when the copy finished or stopped meanwhile: nothing to move then.
-  if (await deps.log.requestStop(j.id, copy.task.id, pair.to.worker))
+  if (await deps.log.requestStop(j.id, copy.task.id, pair.to.worker, deps.clock.now()))
     deps.logger.info('replication rebalanced a copy in flight', {
       jobId: j.id,
       task: copy.task.id,

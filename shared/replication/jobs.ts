@@ -214,7 +214,7 @@ export async function migrateReplicationTask(
         (l) => l.worker !== holder,
       ),
     ).worker;
-  if (!(await deps.log.requestStop(job.id, task.id, target)))
+  if (!(await deps.log.requestStop(job.id, task.id, target, deps.clock.now())))
     throw new ReplicationStateError(task.id, task.state, 'only a queued or running copy moves');
   return { id: task.id, from: holder ?? null, to: target };
 }

@@ -98,8 +98,11 @@ export interface ReplicationLog {
     taskId: string,
     claim: { attempt: number; at: number; uploadId?: string },
   ): Promise<ReplicationTask | undefined>;
-  /** Asks the task's worker to stop at the next part boundary, the rest going to `to`. */
-  requestStop(jobId: string, taskId: string, to: number): Promise<boolean>;
+  /**
+   * Asks the task's worker to stop at the next part boundary, the rest going to `to`; `at`
+   * (epoch ms) is kept as the task's `stopAskedAt`, where a migration's pause starts.
+   */
+  requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean>;
   /** A vault's continuous rule. */
   getRule(vault: string): Promise<ReplicationRule | undefined>;
   putRule(rule: ReplicationRule): Promise<void>;

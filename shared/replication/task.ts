@@ -57,6 +57,8 @@ export interface ReplicationTask {
   bytesCopied: number;
   /** Migration: the worker the rest of the copy goes to once the current one has stopped. */
   migrateTo?: number;
+  /** When its last stop was asked (a migration), as the asker's clock read it. */
+  stopAskedAt?: string;
   error?: string;
   /** When its last attempt started, at its worker (its `started` status). */
   startedAt?: string;

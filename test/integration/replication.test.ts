@@ -727,7 +727,7 @@ describe('replication jobs on the local cloud', () => {
     await log.markDispatched(task, { attempt: 1, round: 1, worker: 0, keepSource: false });
     const base = { jobId: 'rremainder', taskId: 'tremainder', attempt: 1, worker: 0, at: 0 };
     await log.applyStatus({ ...base, type: 'started' }, partSize);
-    assert.ok(await log.requestStop('rremainder', 'tremainder', 2));
+    assert.ok(await log.requestStop('rremainder', 'tremainder', 2, Date.now()));
     const checkpoints: TaskStatus[] = [1, 2].map((part) => ({
       ...base,
       type: 'part',

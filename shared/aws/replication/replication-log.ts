@@ -355,18 +355,19 @@ export class DynamoReplicationLog implements ReplicationLog {
     return out?.Attributes ? taskOf(out.Attributes) : undefined;
   }
 
-  requestStop(jobId: string, taskId: string, to: number): Promise<boolean> {
+  requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean> {
     return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: taskKey(jobId, taskId),
-          UpdateExpression: 'SET #state = :stopping, migrateTo = :to',
+          UpdateExpression: 'SET #state = :stopping, migrateTo = :to, stopAskedAt = :at',
           ConditionExpression: '#state IN (:queued, :running)',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':stopping': 'stopping',
             ':to': to,
+            ':at': new Date(at).toISOString(),
             ':queued': 'queued',
             ':running': 'running',
           },
