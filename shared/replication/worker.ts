@@ -206,9 +206,22 @@ async function copyParts(
     // then sees the copy under way and leaves it where it is.
     uploadId = await c.destination.startParts(task.destinationKey);
   }
+  // One part ahead: the next part is read from the source while this one is written, so a
+  // large copy moves at the slower of the two ends, not at their sum. A read left behind by a
+  // stop is dropped (its error, if any, with it).
+  const readPart = (p: number) => {
+    const start = (p - 1) * partSize;
+    const end = Math.min(task.size, p * partSize);
+    const bytes = collect(c.source.read(task.key, start, end), end - start);
+    bytes.catch(() => {});
+    return bytes;
+  };
+  let next = readPart(first);
+  // The last part's status, on its way while the next boundary's look at the log is made.
+  let reported: Promise<void> = Promise.resolve();
   for (let p = first; p <= parts; p++) {
     if (p > first) {
-      const now = await deps.log.getTask(task.jobId, task.id);
+      const [, now] = await Promise.all([reported, deps.log.getTask(task.jobId, task.id)]);
       const asked = now?.state === 'stopping' || now?.attempts !== task.attempts;
       if (asked || deps.remainingMs() < deps.deadlineMarginMs) {
         // With the last part's ETag, so the next worker has every checkpoint it resumes after.
@@ -221,14 +234,19 @@ async function copyParts(
         return 'stopped';
       }
     }
-    const start = (p - 1) * partSize;
-    const end = Math.min(task.size, p * partSize);
-    const bytes = await collect(c.source.read(task.key, start, end), end - start);
+    const bytes = await next;
+    if (p < parts) next = readPart(p + 1);
     const etag = await c.destination.putPart(task.destinationKey, uploadId, p, bytes);
     etags.push(etag);
-    await report('part', { uploadId, part: p, etag });
-    if (p === first && p < parts - 1) await deps.crash('mid-parts', task.key);
+    reported = report('part', { uploadId, part: p, etag });
+    // Awaited at the next boundary (or the end); a failure meanwhile is not unhandled.
+    reported.catch(() => {});
+    if (p === first && p < parts - 1) {
+      await reported;
+      await deps.crash('mid-parts', task.key);
+    }
   }
+  await reported;
   await c.destination.finishParts(task.destinationKey, uploadId, etags);
   await deps.crash('after-copy', task.key);
   await report('done', { bytes: task.size, uploadId });

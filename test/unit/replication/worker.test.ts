@@ -160,3 +160,99 @@ test("a running job's read is held for a while; one not running is read again ea
   assert.equal((await getJob('rjob'))?.state, 'running');
   assert.equal(reads, 4);
 });
+
+/**
+ * A multi-part copy over ends that log each step: reads and writes of parts take turns on a
+ * script of gates, so a test sees what overlaps.
+ */
+function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
+  const partSize = 4;
+  const body = Buffer.from('abcdefghijklmnopqrstuvwxyz').subarray(0, parts * partSize);
+  const events: string[] = [];
+  const written = new Map<number, string>();
+  const job = replicationJob({ partSize });
+  const task = replicationTask({ size: body.length, state: 'queued' });
+  const logged = { ...task };
+  const source = {
+    async *read(_key: string, start: number, end: number) {
+      const part = start / partSize + 1;
+      events.push(`read ${part} start`);
+      await new Promise((r) => setImmediate(r));
+      events.push(`read ${part} end`);
+      yield body.subarray(start, end);
+    },
+  } as unknown as ObjectSide;
+  const destination = {
+    startParts: async () => 'u1',
+    async putPart(_key: string, _upload: string, part: number, bytes: Buffer) {
+      events.push(`write ${part} start`);
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      written.set(part, bytes.toString());
+      events.push(`write ${part} end`);
+      return `e${part}`;
+    },
+    finishParts: async () => void events.push('finish'),
+  } as unknown as ObjectSide;
+  const statuses: string[] = [];
+  const run = () =>
+    runTask(
+      {
+        worker: 0,
+        log: {
+          getJob: async () => job,
+          getTask: async () => {
+            if (opts.stopAfterPart !== undefined && written.size >= opts.stopAfterPart)
+              logged.state = 'stopping';
+            return { ...logged };
+          },
+          claimTask: async () => {
+            logged.state = 'running';
+            return { ...logged };
+          },
+        },
+        sides: (s) => (s === job.source ? source : destination),
+        statuses: {
+          send: async (s) => {
+            statuses.push(s.part === undefined ? s.type : `${s.type} ${s.part}`);
+          },
+        },
+        clock: new ManualClock(),
+        logger: silentLogger,
+        crash: async () => {},
+        remainingMs: () => 60_000,
+        deadlineMarginMs: 1000,
+      },
+      { jobId: job.id, taskId: task.id, attempt: 1 },
+      { received: 1 },
+    );
+  return { run, events, written, statuses, body, partSize };
+}
+
+test('a multi-part copy reads the next part while it writes this one, and reports in order', async () => {
+  const w = partsWorld(4);
+
+  const outcome = await w.run();
+
+  assert.equal(outcome, 'done');
+  for (let p = 1; p <= 4; p++)
+    assert.equal(w.written.get(p), w.body.subarray((p - 1) * 4, p * 4).toString(), `part ${p}`);
+  for (let p = 1; p < 4; p++)
+    assert.ok(
+      w.events.indexOf(`read ${p + 1} start`) < w.events.indexOf(`write ${p} end`),
+      `part ${p + 1} is read while part ${p} is written: ${w.events.join(', ')}`,
+    );
+  assert.deepEqual(w.statuses, ['part 1', 'part 2', 'part 3', 'part 4', 'done']);
+  assert.ok(w.events.indexOf('finish') > w.events.indexOf('write 4 end'));
+});
+
+test('a stop at a part boundary drops the part read ahead: stopped after the parts written, nothing more', async () => {
+  const w = partsWorld(4, { stopAfterPart: 2 });
+
+  const outcome = await w.run();
+
+  assert.equal(outcome, 'stopped');
+  assert.deepEqual([...w.written.keys()], [1, 2]);
+  assert.deepEqual(w.statuses, ['part 1', 'part 2', 'stopped 2']);
+  assert.ok(!w.events.includes('finish'));
+});
