@@ -1,4 +1,7 @@
 /** Replication jobs and tasks as the log holds them, for unit tests: defaults plus what a test sets. */
+import type { Clock } from '../../shared/clock.ts';
+import { silentLogger } from '../../shared/log.ts';
+import type { ControllerDeps } from '../../shared/replication/controller.ts';
 import type { ReplicationJob } from '../../shared/replication/job.ts';
 import type { ReplicationLog } from '../../shared/replication/ports.ts';
 import type { ReplicationTask } from '../../shared/replication/task.ts';
@@ -62,5 +65,27 @@ export function dispatchInMemory(task: ReplicationTask): ReplicationLog['markDis
     });
     delete task.migrateTo;
     return true;
+  };
+}
+
+/**
+ * A controller over `log` (only the calls a test's steps make) with two workers whose queues
+ * refuse any send: for steps that are not to dispatch anything.
+ */
+export function controllerOver(log: Partial<ReplicationLog>, clock: Clock): ControllerDeps {
+  return {
+    log: log as ReplicationLog,
+    sides: () => {
+      throw new Error('not used by dispatch');
+    },
+    queues: {
+      count: 2,
+      send: async () => {
+        throw new Error('nothing is dispatchable here');
+      },
+    },
+    clock,
+    logger: silentLogger,
+    crash: async () => {},
   };
 }

@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
-import { silentLogger } from '../../../shared/log.ts';
-import { type ControllerDeps, dispatchStep } from '../../../shared/replication/controller.ts';
+import { dispatchStep } from '../../../shared/replication/controller.ts';
 import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import { bytesOf, lookAt, tallyOpen } from '../../../shared/replication/job-look.ts';
 import { showReplication } from '../../../shared/replication/jobs.ts';
 import type { ReplicationLog } from '../../../shared/replication/ports.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
-import { replicationJob, replicationTask } from '../../helpers/replication.ts';
+import { controllerOver, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
 function world(job: ReplicationJob, tasks: ReplicationTask[]) {
   const byId = new Map(tasks.map((t) => [t.id, t]));
@@ -35,21 +34,7 @@ function world(job: ReplicationJob, tasks: ReplicationTask[]) {
     },
     getTask: async (_job, id) => structuredClone(byId.get(id)),
   };
-  const deps: ControllerDeps = {
-    log: log as ReplicationLog,
-    sides: () => {
-      throw new Error('not used by dispatch');
-    },
-    queues: {
-      count: 2,
-      send: async () => {
-        throw new Error('nothing is dispatchable here');
-      },
-    },
-    clock: systemClock,
-    logger: silentLogger,
-    crash: async () => {},
-  };
+  const deps = controllerOver(log, systemClock);
   return { deps, log: log as ReplicationLog, counts, indexed };
 }
 

@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Clock } from '../../../shared/clock.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
-import { silentLogger } from '../../../shared/log.ts';
 import {
-  type ControllerDeps,
   dispatchStep,
   parseControllerInput,
   TAIL_LOOK_MS,
@@ -18,7 +16,7 @@ import {
 } from '../../../shared/replication/controller.ts';
 import type { ReplicationLog } from '../../../shared/replication/ports.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
-import { replicationJob, replicationTask } from '../../helpers/replication.ts';
+import { controllerOver, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
 /**
  * A log holding `tasks` (running on worker 0), and a clock at 0 that each sleep moves on. At
@@ -53,21 +51,7 @@ function world(
       return t && structuredClone(t);
     },
   };
-  const deps: ControllerDeps = {
-    log: log as ReplicationLog,
-    sides: () => {
-      throw new Error('not used by dispatch');
-    },
-    queues: {
-      count: 2,
-      send: async () => {
-        throw new Error('nothing is dispatchable here');
-      },
-    },
-    clock,
-    logger: silentLogger,
-    crash: async () => {},
-  };
+  const deps = controllerOver(log, clock);
   return { deps, counts };
 }
 
