@@ -9,7 +9,7 @@
  * sent at a later look; a job is never seen finished on the index's word alone
  * (`confirmFinished` reads the whole job, consistently, once its end is in sight).
  */
-import type { ReplicationJob } from './job.ts';
+import type { JobTotals, ReplicationJob } from './job.ts';
 import type { ReplicationLog, TaskPage } from './ports.ts';
 import { bytesOfParts, type ReplicationTask, unfinished } from './task.ts';
 
@@ -106,7 +106,7 @@ export async function confirmFinished(
 }
 
 /** The plan's totals, counted in the log (which holds every task of the plan, and no other). */
-export function totalsOf(tasks: ReplicationTask[]): { tasks: number; bytes: number } {
+export function totalsOf(tasks: ReplicationTask[]): JobTotals {
   let bytes = 0;
   for (const t of tasks) if (t.kind === 'copy') bytes += t.size;
   return { tasks: tasks.length, bytes };
@@ -114,20 +114,16 @@ export function totalsOf(tasks: ReplicationTask[]): { tasks: number; bytes: numb
 
 /**
  * The bytes of the job's copies, and how many are copied: a done copy counts whole, one under
- * way by its parts done. From a look at the open tasks: the plan's bytes, less what is left of
- * the copies not done.
+ * way by its parts done. From a look at the open tasks, the total is the plan's.
  */
 export function bytesOf(
   look: JobLook,
   job: Pick<ReplicationJob, 'partSize' | 'totals'>,
 ): { total: number; copied: number } {
-  const left = (t: ReplicationTask) =>
-    t.state === 'done' ? 0 : t.size - bytesOfParts(t.partsDone, job.partSize, t.size);
   const copies = look.tasks.filter((t) => t.kind === 'copy');
-  if (look.open && job.totals) {
-    const total = job.totals.bytes;
-    return { total, copied: total - copies.reduce((n, t) => n + left(t), 0) };
-  }
-  const total = copies.reduce((n, t) => n + t.size, 0);
-  return { total, copied: total - copies.reduce((n, t) => n + left(t), 0) };
+  const total = look.open && job.totals ? job.totals.bytes : copies.reduce((n, t) => n + t.size, 0);
+  let left = 0;
+  for (const t of copies)
+    if (t.state !== 'done') left += t.size - bytesOfParts(t.partsDone, job.partSize, t.size);
+  return { total, copied: total - left };
 }

@@ -1,7 +1,6 @@
 /**
- * The replication log (ports.ts `ReplicationLog`) on its DynamoDB table: a job is item
- * `pk = job/<id>, sk = job`, each task `pk = job/<id>, sk = task/<taskId>`, and the list of
- * jobs `pk = jobs, sk = <id>`. Statuses are applied as conditional updates of the task item, so
+ * The replication log (ports.ts `ReplicationLog`) on its DynamoDB table, its items laid out as
+ * log-items.ts says. Statuses are applied as conditional updates of the task item, so
  * each is idempotent and their order does not matter (the comment on each says why).
  */
 import {
@@ -12,7 +11,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidParameterError } from '../../errors.ts';
 import type {
   ReplicationJob,
   ReplicationLog,
@@ -22,76 +20,20 @@ import type {
   TaskStatus,
 } from '../../replication/index.ts';
 import { conditional, ifCondition } from '../conditional.ts';
-
-const jobKey = (id: string) => ({ pk: `job/${id}`, sk: 'job' });
-const taskKey = (jobId: string, taskId: string) => ({ pk: `job/${jobId}`, sk: `task/${taskId}` });
+import {
+  decodeCursor,
+  decodeOpenCursor,
+  encodeCursor,
+  jobKey,
+  jobOf,
+  OPEN_INDEX,
+  ruleKey,
+  taskKey,
+  taskOf,
+} from './log-items.ts';
 
 /** Tasks written at once. */
 const PUT_CONCURRENCY = 16;
-
-function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
-}
-
-/**
- * The start key `cursor` carries, when `valid` says it is one of this listing's (DynamoDB
- * refuses, with a 500 here, any start key but the exact keys of an item of the query).
- * @throws InvalidParameterError on `cursor` for anything else.
- */
-function cursorKey(
-  cursor: string | undefined,
-  valid: (key: Record<string, unknown>) => boolean,
-): Record<string, unknown> | undefined {
-  if (!cursor) return undefined;
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const k = key as Record<string, unknown> | null | undefined;
-  if (typeof k !== 'object' || k === null || Array.isArray(k) || !valid(k))
-    throw new InvalidParameterError('cursor', 'is not a cursor this listing returned');
-  return k;
-}
-
-/** A start key of a partition's listing: exactly `{pk, sk}`, `sk` under `skPrefix`. */
-function decodeCursor(cursor: string | undefined, pk: string, skPrefix = '') {
-  return cursorKey(
-    cursor,
-    (k) =>
-      Object.keys(k).length === 2 &&
-      k.pk === pk &&
-      typeof k.sk === 'string' &&
-      k.sk.startsWith(skPrefix),
-  );
-}
-
-/** A start key of the open index: `{openJob, pk, sk}` of one of the job's tasks. */
-function decodeOpenCursor(cursor: string | undefined, jobId: string) {
-  return cursorKey(
-    cursor,
-    (k) =>
-      Object.keys(k).length === 3 &&
-      k.openJob === jobId &&
-      k.pk === `job/${jobId}` &&
-      typeof k.sk === 'string' &&
-      k.sk.startsWith('task/'),
-  );
-}
-
-function jobOf(item: Record<string, unknown>): ReplicationJob {
-  const { pk: _pk, sk: _sk, ...job } = item;
-  return job as unknown as ReplicationJob;
-}
-
-/** The sparse index of the tasks not done: `openJob` (their job's id), then `sk`. */
-const OPEN_INDEX = 'open';
-
-function taskOf(item: Record<string, unknown>): ReplicationTask {
-  const { pk: _pk, sk: _sk, openJob: _open, ...task } = item;
-  return task as unknown as ReplicationTask;
-}
 
 export class DynamoReplicationLog implements ReplicationLog {
   private readonly db: DynamoDBDocumentClient;
@@ -209,7 +151,7 @@ export class DynamoReplicationLog implements ReplicationLog {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: `rule/${vault}`, sk: 'rule' },
+        Key: ruleKey(vault),
         ConsistentRead: true,
       }),
     );
@@ -222,15 +164,13 @@ export class DynamoReplicationLog implements ReplicationLog {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: `rule/${rule.vault}`, sk: 'rule', ...rule },
+        Item: { ...ruleKey(rule.vault), ...rule },
       }),
     );
   }
 
   async removeRule(vault: string): Promise<void> {
-    await this.db.send(
-      new DeleteCommand({ TableName: this.table, Key: { pk: `rule/${vault}`, sk: 'rule' } }),
-    );
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: ruleKey(vault) }));
   }
 
   async putTasks(tasks: ReplicationTask[]): Promise<void> {
