@@ -74,8 +74,11 @@ export function recoverS3Store(s3Dir: string): S3RecoveryReport {
   return report;
 }
 
-/** Whether a metadata file parses and its body is there with the length it records. */
-function describesItsBody(metaPath: string, dataPath: string): boolean {
+/**
+ * Whether a metadata file parses and its body is there with the length it records: an object
+ * that recovery keeps (and that S3 lists after a restart).
+ */
+export function describesItsBody(metaPath: string, dataPath: string): boolean {
   let length: unknown;
   try {
     length = (JSON.parse(readFileSync(metaPath, 'utf8')) as { contentLength?: unknown })

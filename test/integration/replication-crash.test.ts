@@ -22,6 +22,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { describesItsBody } from '../../infra/local/s3-recovery.ts';
 import { CRASH_POINTS } from '../../shared/replication/index.ts';
 import {
   type CloudProcess,
@@ -46,11 +47,20 @@ function fixtures(): Map<string, Buffer> {
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** Keys of `bucket` stored whole on the S3 emulator's disk (`<key>.data` files). */
+/**
+ * Keys of `bucket` stored whole on the S3 emulator's disk: a `<key>.meta.json` that describes
+ * its `<key>.data`. A PUT the kill cut between its two files leaves a body alone, which the
+ * restart's recovery removes (infra/local/s3-recovery.ts): that object is not finished, and
+ * writing it again is right.
+ */
 async function wholeObjects(dataDir: string, bucket: string): Promise<string[]> {
   const root = join(dataDir, 's3', 'buckets', bucket, 'objects');
   const files = await readdir(root, { recursive: true }).catch(() => [] as string[]);
-  return files.filter((f) => f.endsWith('.data')).map((f) => f.slice(0, -'.data'.length));
+  const META = '.meta.json';
+  return files
+    .filter((f) => f.endsWith(META))
+    .map((f) => f.slice(0, -META.length))
+    .filter((key) => describesItsBody(join(root, `${key}${META}`), join(root, `${key}.data`)));
 }
 
 function s3Of(cloud: CloudProcess): S3Client {
