@@ -27,8 +27,17 @@ export interface ObjectSide {
   put(key: string, size: number, body: AsyncIterable<Uint8Array>): Promise<void>;
   /** Opens a multi-part write; returns its upload id. */
   startParts(key: string): Promise<string>;
-  /** Writes part `part` (1-based; writing it again replaces it); returns its ETag. */
-  putPart(key: string, uploadId: string, part: number, body: Uint8Array): Promise<string>;
+  /**
+   * Writes part `part` (1-based; writing it again replaces it); returns its ETag. `signal`
+   * abandons the write (a copy asked to move); an end that cannot abort lets it land.
+   */
+  putPart(
+    key: string,
+    uploadId: string,
+    part: number,
+    body: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<string>;
   /** Assembles parts 1..N, whose ETags are `etags` in order; the object is then whole. */
   finishParts(key: string, uploadId: string, etags: string[]): Promise<void>;
   remove(key: string): Promise<void>;

@@ -174,6 +174,46 @@ export async function runTask(
   }
 }
 
+/**
+ * While a part is read and written, how often the log is looked at for a stop. A copy asked to
+ * move then leaves the part in flight rather than finishing it: the remainder's worker starts
+ * within this (plus the hops of the stop), not after the rest of a part. Only multi-part copies
+ * look, about one GetItem per 50 ms of a part's copy.
+ */
+export const STOP_WATCH_MS = 50;
+
+/**
+ * Runs `step` (one part's read and write), looking at the log every STOP_WATCH_MS meanwhile.
+ * When the copy is asked to move first, the step's write is aborted (an end that cannot abort
+ * lets it land: the same bytes the next worker writes) and nothing is returned; a step that
+ * ended while the log was looked at keeps its part.
+ * @returns the part's ETag, or undefined when asked to stop first.
+ */
+async function unlessAsked(
+  clock: Clock,
+  look: () => Promise<ReplicationTask | undefined>,
+  asked: (now: ReplicationTask | undefined) => boolean,
+  step: (signal: AbortSignal) => Promise<string>,
+): Promise<string | undefined> {
+  const abort = new AbortController();
+  const writing = step(abort.signal);
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  const ended = writing.then(settle, settle);
+  while (!settled) {
+    await Promise.race([clock.sleep(STOP_WATCH_MS), ended]);
+    if (settled) break;
+    const now = await look();
+    if (!settled && asked(now)) {
+      abort.abort();
+      return undefined;
+    }
+  }
+  return writing;
+}
+
 /** The ETags of the parts the log holds, 1..k with no gap: where a resumed upload goes on. */
 function checkpointed(task: ReplicationTask): string[] {
   const etags: string[] = [];
@@ -219,24 +259,40 @@ async function copyParts(
   let next = readPart(first);
   // The last part's status, on its way while the next boundary's look at the log is made.
   let reported: Promise<void> = Promise.resolve();
+  const look = () => deps.log.getTask(task.jobId, task.id);
+  const asked = (now: ReplicationTask | undefined) =>
+    now?.state === 'stopping' || now?.attempts !== task.attempts;
   for (let p = first; p <= parts; p++) {
     if (p > first) {
-      const [, now] = await Promise.all([reported, deps.log.getTask(task.jobId, task.id)]);
-      const asked = now?.state === 'stopping' || now?.attempts !== task.attempts;
-      if (asked || deps.remainingMs() < deps.deadlineMarginMs) {
+      const [, now] = await Promise.all([reported, look()]);
+      if (asked(now) || deps.remainingMs() < deps.deadlineMarginMs) {
         // With the last part's ETag, so the next worker has every checkpoint it resumes after.
         await report('stopped', {
           uploadId,
           part: p - 1,
           etag: etags[p - 2],
-          ...(asked ? {} : { error: 'near the time limit' }),
+          ...(asked(now) ? {} : { error: 'near the time limit' }),
         });
         return 'stopped';
       }
     }
-    const bytes = await next;
-    if (p < parts) next = readPart(p + 1);
-    const etag = await c.destination.putPart(task.destinationKey, uploadId, p, bytes);
+    const etag = await unlessAsked(deps.clock, look, asked, async (signal) => {
+      const bytes = await next;
+      signal.throwIfAborted();
+      if (p < parts) next = readPart(p + 1);
+      return c.destination.putPart(task.destinationKey, uploadId, p, bytes, signal);
+    });
+    if (etag === undefined) {
+      // Asked to move while this part was on its way: it is left to the next worker, which
+      // writes it again (the same bytes), so the pause is not the rest of this part.
+      await reported;
+      await report('stopped', {
+        uploadId,
+        part: p - 1,
+        ...(p > 1 ? { etag: etags[p - 2] } : {}),
+      });
+      return 'stopped';
+    }
     etags.push(etag);
     reported = report('part', { uploadId, part: p, etag });
     // Awaited at the next boundary (or the end); a failure meanwhile is not unhandled.

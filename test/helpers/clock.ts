@@ -21,6 +21,11 @@ export class ManualClock implements Clock {
     return new Promise((wake) => this.sleepers.push({ until: this.at + ms, wake }));
   }
 
+  /** How many sleeps wait for `advance`. */
+  get sleeping(): number {
+    return this.sleepers.length;
+  }
+
   /** Moves time on by `ms`, waking every sleeper whose time has come. */
   advance(ms: number): void {
     this.at += ms;

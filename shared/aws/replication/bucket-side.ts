@@ -98,7 +98,7 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
       if (!out.UploadId) throw new Error(`s3://${bucket}/${key}: no upload id in the answer`);
       return out.UploadId;
     },
-    async putPart(key, uploadId, part, body) {
+    async putPart(key, uploadId, part, body, signal) {
       const out = await s3.send(
         new UploadPartCommand({
           Bucket: bucket,
@@ -107,6 +107,7 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
           PartNumber: part,
           Body: body,
         }),
+        signal ? { abortSignal: signal } : {},
       );
       return out.ETag ?? '';
     },

@@ -10,7 +10,12 @@ import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import type { ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
 import type { Delivery, TaskStatus } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
-import { heldJobReads, RUNNING_JOB_HOLD_MS, runTask } from '../../../shared/replication/worker.ts';
+import {
+  heldJobReads,
+  RUNNING_JOB_HOLD_MS,
+  runTask,
+  STOP_WATCH_MS,
+} from '../../../shared/replication/worker.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { replicationJob, replicationTask } from '../../helpers/replication.ts';
 
@@ -165,7 +170,7 @@ test("a running job's read is held for a while; one not running is read again ea
  * A multi-part copy over ends that log each step: reads and writes of parts take turns on a
  * script of gates, so a test sees what overlaps.
  */
-function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
+function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: number } = {}) {
   const partSize = 4;
   const body = Buffer.from('abcdefghijklmnopqrstuvwxyz').subarray(0, parts * partSize);
   const events: string[] = [];
@@ -184,8 +189,23 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
   } as unknown as ObjectSide;
   const destination = {
     startParts: async () => 'u1',
-    async putPart(_key: string, _upload: string, part: number, bytes: Buffer) {
+    async putPart(
+      _key: string,
+      _upload: string,
+      part: number,
+      bytes: Buffer,
+      signal?: AbortSignal,
+    ) {
       events.push(`write ${part} start`);
+      if (part === opts.holdPart) {
+        // A part slow to land: it waits until its write is abandoned.
+        await new Promise((_, reject) =>
+          signal?.addEventListener('abort', () => {
+            events.push(`write ${part} aborted`);
+            reject(signal.reason);
+          }),
+        );
+      }
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
       written.set(part, bytes.toString());
@@ -195,6 +215,8 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
     finishParts: async () => void events.push('finish'),
   } as unknown as ObjectSide;
   const statuses: string[] = [];
+  const clock = new ManualClock();
+  let looks = 0;
   const run = () =>
     runTask(
       {
@@ -202,6 +224,7 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
         log: {
           getJob: async () => job,
           getTask: async () => {
+            looks++;
             if (opts.stopAfterPart !== undefined && written.size >= opts.stopAfterPart)
               logged.state = 'stopping';
             return { ...logged };
@@ -217,7 +240,7 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
             statuses.push(s.part === undefined ? s.type : `${s.type} ${s.part}`);
           },
         },
-        clock: new ManualClock(),
+        clock,
         logger: silentLogger,
         crash: async () => {},
         remainingMs: () => 60_000,
@@ -226,7 +249,17 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number } = {}) {
       { jobId: job.id, taskId: task.id, attempt: 1 },
       { received: 1 },
     );
-  return { run, events, written, statuses, body, partSize };
+  return {
+    run,
+    events,
+    written,
+    statuses,
+    body,
+    partSize,
+    clock,
+    logged,
+    looks: () => looks,
+  };
 }
 
 test('a multi-part copy reads the next part while it writes this one, and reports in order', async () => {
@@ -255,4 +288,31 @@ test('a stop at a part boundary drops the part read ahead: stopped after the par
   assert.deepEqual([...w.written.keys()], [1, 2]);
   assert.deepEqual(w.statuses, ['part 1', 'part 2', 'stopped 2']);
   assert.ok(!w.events.includes('finish'));
+});
+
+test('a stop asked while a part is on its way abandons that part: stopped after the parts before it, within one look', async () => {
+  const w = partsWorld(4, { holdPart: 3 });
+  const outcome = w.run();
+  const tick = () => new Promise((r) => setImmediate(r));
+  while (!w.events.includes('write 3 start')) await tick();
+  // Each look comes one watch period after the last; the first finds nothing asked.
+  w.clock.advance(STOP_WATCH_MS);
+  while (w.clock.sleeping === 0) await tick();
+  assert.ok(!w.events.includes('write 3 aborted'), 'not asked yet: the part goes on');
+  w.logged.state = 'stopping';
+  w.clock.advance(STOP_WATCH_MS);
+
+  assert.equal(await outcome, 'stopped');
+  assert.ok(w.events.includes('write 3 aborted'), w.events.join(', '));
+  assert.deepEqual([...w.written.keys()], [1, 2]);
+  assert.deepEqual(w.statuses, ['part 1', 'part 2', 'stopped 2']);
+  assert.ok(!w.events.includes('finish'));
+});
+
+test('a part that lands quickly is not looked after: the log is read once per boundary', async () => {
+  const w = partsWorld(4);
+
+  assert.equal(await w.run(), 'done');
+  // The boundaries before parts 2, 3 and 4; no look while a part was written.
+  assert.equal(w.looks(), 3);
 });
