@@ -182,8 +182,8 @@ export const migrateSchema = strictObject(
 );
 
 /**
- * Moves a task's copy to another worker at its next part boundary: the current worker is asked
- * to stop, reports the parts it finished, and the rest goes to `to` (default: the least loaded
+ * Moves a task's copy to another worker from its last checkpoint: the current worker is asked
+ * to stop, leaves the part in flight (worker.ts STOP_WATCH_MS), reports the parts it finished, and the rest goes to `to` (default: the least loaded
  * other worker) as soon as that report is logged (migration.ts).
  */
 export async function migrateReplicationTask(

@@ -1,9 +1,9 @@
 /**
- * Migration (seed 004, the first page): a copy asked to move stops at its next part boundary,
- * its worker reports `stopped` with the parts done, and the remainder of the same upload goes to
- * the next worker. The remainder leaves as soon as that status is logged, from the status log's
- * consumer (status-log.ts), rather than at the controller's next look after its pause; the
- * controller still sends it when the consumer did not (it died after logging, or the stop was
+ * Migration (seed 004, the first page): a copy asked to move stops within a look at the log
+ * (worker.ts STOP_WATCH_MS), leaving the part in flight; its worker reports `stopped` with the
+ * parts done, and the remainder of the same upload goes to the next worker. The remainder
+ * leaves as soon as that status is logged, from the status log's consumer (status-log.ts),
+ * rather than at the controller's next look after its pause; the controller still sends it when the consumer did not (it died after logging, or the stop was
  * the worker's own, at its deadline, where the controller picks the next worker).
  *
  * Exactly one sender wins: both send the remainder as attempt `stopped attempt + 1` through the

@@ -108,7 +108,8 @@ export interface ReplicationLog {
     claim: { attempt: number; at: number; uploadId?: string },
   ): Promise<ReplicationTask | undefined>;
   /**
-   * Asks the task's worker to stop at the next part boundary, the rest going to `to`; `at`
+   * Asks the task's worker to stop (within a look, leaving the part in flight), the rest going
+   * to `to`; `at`
    * (epoch ms) is kept as the task's `stopAskedAt`, where a migration's pause starts.
    */
   requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean>;

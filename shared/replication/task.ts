@@ -12,7 +12,7 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 
 /**
  * `pending`: planned, never sent; `queued`: sent to a worker; `running`: the worker started;
- * `stopping`: asked to stop at its next part boundary (migration); `stopped`: stopped there,
+ * `stopping`: asked to stop (migration); `stopped`: stopped after its last checkpoint,
  * its remainder waiting for the next worker; `done`; `failed`: the last attempt failed (the
  * controller retries up to MAX_ATTEMPTS).
  */

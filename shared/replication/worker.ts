@@ -2,9 +2,10 @@
  * A replication worker: claims the attempt of one task in the log (a conditional write, so a
  * rebalancing move and the worker's start cannot both win), copies (or deletes) its object, and
  * reports each step through the status queue. Objects above the job's part size are copied in parts, and after
- * each part the worker reports the parts done so far (a checkpoint). At each part boundary it
- * stops when asked (migration), or when its time limit is near, reporting where it stopped, so
- * that the next worker resumes the same upload at the next part.
+ * each part the worker reports the parts done so far (a checkpoint). Asked to stop (migration),
+ * it leaves the part in flight, seen within STOP_WATCH_MS; near its time limit it stops at the
+ * next part boundary. Either way it reports where it stopped, so that the next worker resumes
+ * the same upload after the last checkpoint.
  */
 import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
@@ -56,11 +57,20 @@ export function heldJobReads(
   return (id) => held(id);
 }
 
-/** Reads `length` bytes of a stream into one buffer: a part, never a whole large object. */
-async function collect(body: AsyncIterable<Uint8Array>, length: number): Promise<Buffer> {
+/**
+ * Reads `length` bytes of a stream into one buffer: a part, never a whole large object. Aborted
+ * by `signal`, it stops at the next chunk and closes the stream (a source read left by a stop
+ * does not go on loading the emulators or the network).
+ */
+async function collect(
+  body: AsyncIterable<Uint8Array>,
+  length: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
   const out = Buffer.allocUnsafe(length);
   let at = 0;
   for await (const chunk of body) {
+    signal.throwIfAborted();
     if (at + chunk.length > length) throw new Error(`the source sent more than ${length} bytes`);
     out.set(chunk, at);
     at += chunk.length;
@@ -177,24 +187,24 @@ export async function runTask(
 /**
  * While a part is read and written, how often the log is looked at for a stop. A copy asked to
  * move then leaves the part in flight rather than finishing it: the remainder's worker starts
- * within this (plus the hops of the stop), not after the rest of a part. Only multi-part copies
- * look, about one GetItem per 50 ms of a part's copy.
+ * within this and one look (plus the hops of the stop), not after the rest of a part. Only
+ * multi-part copies look, one GetItem at a time, every 25 ms of a part's copy at most.
  */
-export const STOP_WATCH_MS = 50;
+export const STOP_WATCH_MS = 25;
 
 /**
  * Runs `step` (one part's read and write), looking at the log every STOP_WATCH_MS meanwhile.
  * When the copy is asked to move first, the step's write is aborted (an end that cannot abort
- * lets it land: the same bytes the next worker writes) and nothing is returned; a step that
- * ended while the log was looked at keeps its part.
- * @returns the part's ETag, or undefined when asked to stop first.
+ * lets it land: the same bytes the next worker writes). A step that ended while the look was
+ * made keeps its part, and the stop is known without another look.
+ * @returns the part's ETag unless it was left, and whether a stop was seen.
  */
 async function unlessAsked(
   clock: Clock,
   look: () => Promise<ReplicationTask | undefined>,
   asked: (now: ReplicationTask | undefined) => boolean,
   step: (signal: AbortSignal) => Promise<string>,
-): Promise<string | undefined> {
+): Promise<{ etag?: string; asked: boolean }> {
   const abort = new AbortController();
   const writing = step(abort.signal);
   let settled = false;
@@ -205,13 +215,13 @@ async function unlessAsked(
   while (!settled) {
     await Promise.race([clock.sleep(STOP_WATCH_MS), ended]);
     if (settled) break;
-    const now = await look();
-    if (!settled && asked(now)) {
+    if (asked(await look())) {
+      if (settled) return { etag: await writing, asked: true };
       abort.abort();
-      return undefined;
+      return { asked: true };
     }
   }
-  return writing;
+  return { etag: await writing, asked: false };
 }
 
 /** The ETags of the parts the log holds, 1..k with no gap: where a resumed upload goes on. */
@@ -248,11 +258,12 @@ async function copyParts(
   }
   // One part ahead: the next part is read from the source while this one is written, so a
   // large copy moves at the slower of the two ends, not at their sum. A read left behind by a
-  // stop is dropped (its error, if any, with it).
+  // stop is closed, and dropped (its error, if any, with it).
+  const reading = new AbortController();
   const readPart = (p: number) => {
     const start = (p - 1) * partSize;
     const end = Math.min(task.size, p * partSize);
-    const bytes = collect(c.source.read(task.key, start, end), end - start);
+    const bytes = collect(c.source.read(task.key, start, end), end - start, reading.signal);
     bytes.catch(() => {});
     return bytes;
   };
@@ -262,49 +273,58 @@ async function copyParts(
   const look = () => deps.log.getTask(task.jobId, task.id);
   const asked = (now: ReplicationTask | undefined) =>
     now?.state === 'stopping' || now?.attempts !== task.attempts;
-  for (let p = first; p <= parts; p++) {
-    if (p > first) {
-      const [, now] = await Promise.all([reported, look()]);
-      if (asked(now) || deps.remainingMs() < deps.deadlineMarginMs) {
-        // With the last part's ETag, so the next worker has every checkpoint it resumes after.
+  try {
+    for (let p = first; p <= parts; p++) {
+      if (p > first) {
+        const [, now] = await Promise.all([reported, look()]);
+        if (asked(now) || deps.remainingMs() < deps.deadlineMarginMs) {
+          // With the last part's ETag, so the next worker has every checkpoint it resumes after.
+          await report('stopped', {
+            uploadId,
+            part: p - 1,
+            etag: etags[p - 2],
+            ...(asked(now) ? {} : { error: 'near the time limit' }),
+          });
+          return 'stopped';
+        }
+      }
+      const step = await unlessAsked(deps.clock, look, asked, async (signal) => {
+        const bytes = await next;
+        signal.throwIfAborted();
+        if (p < parts) next = readPart(p + 1);
+        return c.destination.putPart(task.destinationKey, uploadId, p, bytes, signal);
+      });
+      const etag = step.etag;
+      if (etag !== undefined) etags.push(etag);
+      if (step.asked && (etag === undefined || p < parts)) {
+        // Asked to move while this part was on its way. A part not landed yet is left to the next
+        // worker, which writes it again (the same bytes), so the pause is not the rest of a part;
+        // one that landed meanwhile goes with the stop, which carries the last part's ETag.
+        await reported;
+        const done = etags.length;
         await report('stopped', {
           uploadId,
-          part: p - 1,
-          etag: etags[p - 2],
-          ...(asked(now) ? {} : { error: 'near the time limit' }),
+          part: done,
+          ...(done > 0 ? { etag: etags[done - 1] } : {}),
         });
         return 'stopped';
       }
+      if (etag === undefined) throw new Error(`part ${p} of ${task.key} has no ETag`);
+      reported = report('part', { uploadId, part: p, etag });
+      // Awaited at the next boundary (or the end); a failure meanwhile is not unhandled.
+      reported.catch(() => {});
+      if (p === first && p < parts - 1) {
+        await reported;
+        await deps.crash('mid-parts', task.key);
+      }
     }
-    const etag = await unlessAsked(deps.clock, look, asked, async (signal) => {
-      const bytes = await next;
-      signal.throwIfAborted();
-      if (p < parts) next = readPart(p + 1);
-      return c.destination.putPart(task.destinationKey, uploadId, p, bytes, signal);
-    });
-    if (etag === undefined) {
-      // Asked to move while this part was on its way: it is left to the next worker, which
-      // writes it again (the same bytes), so the pause is not the rest of this part.
-      await reported;
-      await report('stopped', {
-        uploadId,
-        part: p - 1,
-        ...(p > 1 ? { etag: etags[p - 2] } : {}),
-      });
-      return 'stopped';
-    }
-    etags.push(etag);
-    reported = report('part', { uploadId, part: p, etag });
-    // Awaited at the next boundary (or the end); a failure meanwhile is not unhandled.
-    reported.catch(() => {});
-    if (p === first && p < parts - 1) {
-      await reported;
-      await deps.crash('mid-parts', task.key);
-    }
+    await reported;
+    await c.destination.finishParts(task.destinationKey, uploadId, etags);
+    await deps.crash('after-copy', task.key);
+    await report('done', { bytes: task.size, uploadId });
+    return 'done';
+  } finally {
+    // Whatever the way out, no read of this copy goes on without it.
+    reading.abort();
   }
-  await reported;
-  await c.destination.finishParts(task.destinationKey, uploadId, etags);
-  await deps.crash('after-copy', task.key);
-  await report('done', { bytes: task.size, uploadId });
-  return 'done';
 }

@@ -170,11 +170,20 @@ test("a running job's read is held for a while; one not running is read again ea
  * A multi-part copy over ends that log each step: reads and writes of parts take turns on a
  * script of gates, so a test sees what overlaps.
  */
-function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: number } = {}) {
+function partsWorld(
+  parts: number,
+  opts: { stopAfterPart?: number; holdPart?: number; holdRead?: number } = {},
+) {
   const partSize = 4;
   const body = Buffer.from('abcdefghijklmnopqrstuvwxyz').subarray(0, parts * partSize);
   const events: string[] = [];
   const written = new Map<number, string>();
+  /** Lets the held read go on. */
+  let letRead: (() => void) | undefined;
+  /** Lets the held part land. */
+  let land: (() => void) | undefined;
+  /** Lands the held part while the worker's next look is made (a look slower than the part). */
+  const flags = { landOnLook: false };
   const job = replicationJob({ partSize });
   const task = replicationTask({ size: body.length, state: 'queued' });
   const logged = { ...task };
@@ -182,9 +191,20 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: nu
     async *read(_key: string, start: number, end: number) {
       const part = start / partSize + 1;
       events.push(`read ${part} start`);
-      await new Promise((r) => setImmediate(r));
-      events.push(`read ${part} end`);
-      yield body.subarray(start, end);
+      try {
+        await new Promise((r) => setImmediate(r));
+        if (part === opts.holdRead) {
+          // A read slow to come: its first byte, then the rest once let go.
+          yield body.subarray(start, start + 1);
+          await new Promise<void>((r) => {
+            letRead = r;
+          });
+          yield body.subarray(start + 1, end);
+        } else yield body.subarray(start, end);
+        events.push(`read ${part} end`);
+      } finally {
+        events.push(`read ${part} closed`);
+      }
     },
   } as unknown as ObjectSide;
   const destination = {
@@ -198,13 +218,14 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: nu
     ) {
       events.push(`write ${part} start`);
       if (part === opts.holdPart) {
-        // A part slow to land: it waits until its write is abandoned.
-        await new Promise((_, reject) =>
+        // A part slow to land: it waits until its write is abandoned, or let land.
+        await new Promise<void>((resolve, reject) => {
+          land = resolve;
           signal?.addEventListener('abort', () => {
             events.push(`write ${part} aborted`);
             reject(signal.reason);
-          }),
-        );
+          });
+        });
       }
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
@@ -225,6 +246,10 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: nu
           getJob: async () => job,
           getTask: async () => {
             looks++;
+            if (flags.landOnLook) {
+              land?.();
+              for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+            }
             if (opts.stopAfterPart !== undefined && written.size >= opts.stopAfterPart)
               logged.state = 'stopping';
             return { ...logged };
@@ -258,6 +283,8 @@ function partsWorld(parts: number, opts: { stopAfterPart?: number; holdPart?: nu
     partSize,
     clock,
     logged,
+    flags,
+    letRead: () => letRead?.(),
     looks: () => looks,
   };
 }
@@ -309,10 +336,43 @@ test('a stop asked while a part is on its way abandons that part: stopped after 
   assert.ok(!w.events.includes('finish'));
 });
 
+test('a stop seen by a look while the part landed keeps the part and stops after it, with no look more', async () => {
+  const w = partsWorld(4, { holdPart: 3 });
+  const outcome = w.run();
+  while (!w.events.includes('write 3 start')) await new Promise((r) => setImmediate(r));
+  w.logged.state = 'stopping';
+  w.flags.landOnLook = true;
+  w.clock.advance(STOP_WATCH_MS);
+
+  assert.equal(await outcome, 'stopped');
+  assert.deepEqual([...w.written.keys()], [1, 2, 3]);
+  // The stop carries part 3's checkpoint; no status of its own, no look at a boundary.
+  assert.deepEqual(w.statuses, ['part 1', 'part 2', 'stopped 3']);
+  assert.equal(
+    w.looks(),
+    3,
+    'the boundaries before parts 2 and 3, and one look while part 3 was written',
+  );
+});
+
 test('a part that lands quickly is not looked after: the log is read once per boundary', async () => {
   const w = partsWorld(4);
 
   assert.equal(await w.run(), 'done');
   // The boundaries before parts 2, 3 and 4; no look while a part was written.
   assert.equal(w.looks(), 3);
+});
+
+test('a stop closes the read ahead of the next part: it reads no further', async () => {
+  const w = partsWorld(4, { holdPart: 3, holdRead: 4 });
+  const outcome = w.run();
+  while (!w.events.includes('write 3 start')) await new Promise((r) => setImmediate(r));
+  w.logged.state = 'stopping';
+  w.clock.advance(STOP_WATCH_MS);
+  assert.equal(await outcome, 'stopped');
+
+  // The read of part 4 was on its way; let its source go on: it is closed at its next chunk.
+  w.letRead();
+  while (!w.events.includes('read 4 closed')) await new Promise((r) => setImmediate(r));
+  assert.ok(!w.events.includes('read 4 end'), w.events.join(', '));
 });
