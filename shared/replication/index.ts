@@ -53,6 +53,7 @@ export {
   type ObjectSide,
   type ReplicationLog,
   type SideOpener,
+  type StatusApplied,
   type StatusQueue,
   type TaskPage,
   type WorkerQueues,

@@ -14,6 +14,7 @@
  * next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
+import type { ReplicationJob } from './job.ts';
 import { resendIfLost } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import { sendTask } from './send-task.ts';
@@ -43,11 +44,14 @@ export async function sendRemainderOnce(
   deps: RemainderDeps,
   status: TaskStatus,
   delivery?: Delivery,
+  known: { job?: ReplicationJob | undefined; task?: ReplicationTask | undefined } = {},
 ): Promise<boolean> {
   if (status.type !== 'stopped') return false;
+  // What the caller read already (the job), or what the stop's own write returned (the task),
+  // is not read again: the pause waits for each round trip.
   const [job, task] = await Promise.all([
-    deps.log.getJob(status.jobId),
-    deps.log.getTask(status.jobId, status.taskId),
+    'job' in known ? known.job : deps.log.getJob(status.jobId),
+    known.task ?? deps.log.getTask(status.jobId, status.taskId),
   ]);
   if (job?.state !== 'running' || !task) return false;
   // Already sent (attempts raised), or this status is not the one that stopped the task.

@@ -117,8 +117,19 @@ export interface ReplicationLog {
   getRule(vault: string): Promise<ReplicationRule | undefined>;
   putRule(rule: ReplicationRule): Promise<void>;
   removeRule(vault: string): Promise<void>;
-  /** Applies one status, idempotently and in any order. @returns whether it changed the log. */
-  applyStatus(status: TaskStatus, partSize: number): Promise<boolean>;
+  /** Applies one status, idempotently and in any order. */
+  applyStatus(status: TaskStatus, partSize: number): Promise<StatusApplied>;
+}
+
+/** What applying a status did. */
+export interface StatusApplied {
+  /** Whether it changed the log. */
+  changed: boolean;
+  /**
+   * For a `stopped` that stopped the task: the task as that write left it, so the remainder
+   * leaves without another read (migration.ts).
+   */
+  stopped?: ReplicationTask;
 }
 
 /** Each worker's own queue. */

@@ -40,11 +40,16 @@ export async function recordStatusOnce(
     partSize = job.partSize;
     partSizes.set(status.jobId, partSize);
   }
-  const changed = await deps.log.applyStatus(status, partSize);
+  // A stop's remainder waits for the job's read: made beside the stop's write.
+  const [applied, job] = await Promise.all([
+    deps.log.applyStatus(status, partSize),
+    status.type === 'stopped' ? deps.log.getJob(status.jobId) : undefined,
+  ]);
   // Also when this delivery changed nothing: an earlier one may have logged the stop and died
   // before sending; the remainder's conditional dispatch keeps the send to one.
-  if (status.type === 'stopped') await sendRemainderOnce(deps, status, delivery);
+  if (status.type === 'stopped')
+    await sendRemainderOnce(deps, status, delivery, { job, task: applied.stopped });
   // Likewise: the retry's conditional dispatch keeps it to one.
   if (status.type === 'failed') await retryStandingTaskOnce(deps, status, delivery);
-  return changed;
+  return applied.changed;
 }

@@ -16,6 +16,7 @@ import type {
   ReplicationLog,
   ReplicationRule,
   ReplicationTask,
+  StatusApplied,
   TaskPage,
   TaskStatus,
 } from '../../replication/index.ts';
@@ -316,26 +317,49 @@ export class DynamoReplicationLog implements ReplicationLog {
     );
   }
 
-  async applyStatus(s: TaskStatus, partSize: number): Promise<boolean> {
+  async applyStatus(s: TaskStatus, partSize: number): Promise<StatusApplied> {
+    const changed = await this.applyStatusWrites(s, partSize);
+    return typeof changed === 'boolean' ? { changed } : { changed: true, stopped: changed };
+  }
+
+  /** The writes of one status: whether they changed the log, or the task a stop left. */
+  private async applyStatusWrites(
+    s: TaskStatus,
+    partSize: number,
+  ): Promise<boolean | ReplicationTask> {
     const key = taskKey(s.jobId, s.taskId);
+    const command = (
+      expression: string,
+      condition: string,
+      values: Record<string, unknown>,
+      names: Record<string, string>,
+    ) =>
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: expression,
+        ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+        ExpressionAttributeNames: { '#state': 'state', ...names },
+        ExpressionAttributeValues: values,
+      });
     const update = (
       expression: string,
       condition: string,
       values: Record<string, unknown>,
       names: Record<string, string> = {},
-    ) =>
-      conditional(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            UpdateExpression: expression,
-            ConditionExpression: `attribute_exists(pk) AND ${condition}`,
-            ExpressionAttributeNames: { '#state': 'state', ...names },
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
+    ) => conditional(this.db.send(command(expression, condition, values, names)));
+    // A stop's own write returns the task as it left it: the remainder is sent from that.
+    const stop = async (
+      expression: string,
+      condition: string,
+      values: Record<string, unknown>,
+      names: Record<string, string> = {},
+    ) => {
+      const c = command(expression, condition, values, names);
+      c.input.ReturnValues = 'ALL_NEW';
+      const out = await ifCondition(this.db.send(c));
+      return out?.Attributes ? taskOf(out.Attributes) : false;
+    };
     // The checkpoint of parts 1..part: the ETag of the part under its number (setting it again
     // sets the same value), then partsDone raised to `part` if lower (never lowered, whatever
     // order the statuses come in). Only for the upload the log knows, if it knows one.
@@ -407,7 +431,7 @@ export class DynamoReplicationLog implements ReplicationLog {
         // The usual stop (of this attempt, its upload the one the log knows, no later part
         // logged) is one write: the remainder waits for it. Any other goes step by step.
         if (s.part !== undefined && s.part > 0 && s.uploadId && s.etag !== undefined) {
-          const whole = await update(
+          const whole = await stop(
             `SET etags.#part = :etag, uploadId = :upload, partsDone = :part, bytesCopied = :bytes, #state = :stopped${removeTarget}`,
             `${ofThisAttempt} AND (attribute_not_exists(uploadId) OR uploadId = :upload) AND partsDone <= :part`,
             {
@@ -420,12 +444,12 @@ export class DynamoReplicationLog implements ReplicationLog {
             },
             { '#part': String(s.part) },
           );
-          if (whole) return true;
+          if (whole) return whole;
         }
         if (s.part !== undefined && s.part > 0 && s.uploadId)
           await checkpoint(s.part, s.etag, s.uploadId);
         // Stopped at its deadline, not asked: the controller picks where the rest goes.
-        return update(`SET #state = :stopped${removeTarget}`, ofThisAttempt, {
+        return stop(`SET #state = :stopped${removeTarget}`, ofThisAttempt, {
           ...live,
           ':stopped': 'stopped',
         });

@@ -174,3 +174,35 @@ test('a stop at the deadline, a checkpoint not logged yet, or an ended job is le
     assert.equal(w.task.attempts, 1, name);
   }
 });
+
+test('the task and job the stop already read are not read again; the remainder still goes once', async () => {
+  // Prepare: the log's reads count.
+  const w = world(stoppedTask());
+  let reads = 0;
+  const log = w.deps.log;
+  const deps: RemainderDeps = {
+    ...w.deps,
+    log: {
+      ...log,
+      getJob: async (id) => {
+        reads++;
+        return log.getJob(id);
+      },
+      getTask: async (job, id) => {
+        reads++;
+        return log.getTask(job, id);
+      },
+    },
+  };
+
+  // Act: as the stop's own write returned the task, and the job read beside it.
+  const known = { job: await log.getJob('rjob'), task: stoppedTask() };
+  const sent = await sendRemainderOnce(deps, stopped, undefined, known);
+  const again = await sendRemainderOnce(deps, stopped, undefined, known);
+
+  // Assess: the second call's stale view loses the conditional dispatch.
+  assert.equal(reads, 0);
+  assert.equal(sent, true);
+  assert.equal(again, false);
+  assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 2 } }]);
+});
