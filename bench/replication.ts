@@ -312,8 +312,22 @@ try {
     });
     if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
     const { id } = (await res.json()) as { id: string };
-    const look = async (): Promise<Task | undefined> =>
-      ((await (await api(`/replications/${id}/tasks`)).json()) as { tasks: Task[] }).tasks[0];
+    // The job's one task, read from the log itself (one GetItem) once the API has named it:
+    // polling through the API every 25 ms (the authorizer, the API function and a Query, each
+    // time) loaded the two cores and the emulators the hand-over runs on. The pause is timed
+    // by the log's own timestamps either way; the poll only finds the moments.
+    let taskId: string | undefined;
+    const look = async (): Promise<Task | undefined> => {
+      if (taskId === undefined) {
+        const listed = (
+          (await (await api(`/replications/${id}/tasks`)).json()) as { tasks: Task[] }
+        ).tasks[0];
+        taskId = listed?.id;
+        return listed;
+      }
+      const t = await log.getTask(id, taskId);
+      return t && { ...t, destinationWorker: t.destinationWorker ?? null };
+    };
     const tick = () => new Promise((r) => setTimeout(r, 25));
     const parts = Math.ceil(MIGRATE / PART);
     for (;;) {
