@@ -35,7 +35,7 @@ import {
   startTestCloud,
   tempDir,
 } from '../helpers/local-cloud.ts';
-import { replicationJob } from '../helpers/replication.ts';
+import { replicationJob, replicationTask } from '../helpers/replication.ts';
 import { type JobView, jobEnded, startJob } from '../helpers/replication-api.ts';
 
 const MiB = 1024 * 1024;
@@ -768,5 +768,54 @@ describe('replication jobs on the local cloud', () => {
     assert.equal(after?.partsDone, 2);
     assert.deepEqual(after?.etags, { 1: 'e1', 2: 'e2' });
     assert.equal(job?.migrations, 1);
+  });
+
+  test('a copy stopped within its first part keeps its upload: the remainder resumes it', async () => {
+    // Prepare: a copy asked to move while its first part is on its way.
+    const log = new DynamoReplicationLog(clients.documents, cloud.ref('ReplicationTable'));
+    await log.createJob(
+      replicationJob({
+        id: 'rfirstpart',
+        source: { vault: 'imported', prefix: '' },
+        destination: { vault: 'mirror', prefix: '' },
+        partSize: 10,
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    const task = replicationTask({
+      jobId: 'rfirstpart',
+      id: 'tfirst',
+      size: 50,
+      state: 'pending',
+      attempts: 0,
+      round: 0,
+    });
+    await log.putTasks([task]);
+    await log.markDispatched(task, { attempt: 1, round: 1, worker: 0, keepSource: false });
+    const base = { jobId: 'rfirstpart', taskId: 'tfirst', attempt: 1, worker: 0, at: 0 };
+    await log.applyStatus({ ...base, type: 'started' }, 10);
+    assert.ok(await log.requestStop('rfirstpart', 'tfirst', 1, Date.now()));
+    const sent: Array<{ worker: number; message: TaskMessage }> = [];
+    const deps = {
+      log,
+      logger: silentLogger,
+      queues: {
+        count: 4,
+        send: async (worker: number, messages: TaskMessage[]) => {
+          for (const message of messages) sent.push({ worker, message });
+        },
+      },
+    };
+
+    // Act: the stop, with no part done and the upload the worker opened.
+    await recordStatusOnce(deps, { ...base, type: 'stopped', part: 0, uploadId: 'u-first' });
+
+    // Assess
+    const after = await log.getTask('rfirstpart', 'tfirst');
+    assert.equal(after?.uploadId, 'u-first');
+    assert.equal(after?.partsDone, 0);
+    assert.deepEqual(sent, [
+      { worker: 1, message: { jobId: 'rfirstpart', taskId: 'tfirst', attempt: 2 } },
+    ]);
   });
 });

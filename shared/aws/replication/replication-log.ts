@@ -448,10 +448,15 @@ export class DynamoReplicationLog implements ReplicationLog {
         }
         if (s.part !== undefined && s.part > 0 && s.uploadId)
           await checkpoint(s.part, s.etag, s.uploadId);
+        // A copy stopped within its first part has no checkpoint, but may have opened its
+        // upload: the log keeps it (unless it knows one), so the remainder resumes that upload
+        // rather than leave it open and unfinished in the destination.
+        const upload = s.uploadId ? ', uploadId = if_not_exists(uploadId, :upload)' : '';
         // Stopped at its deadline, not asked: the controller picks where the rest goes.
-        return stop(`SET #state = :stopped${removeTarget}`, ofThisAttempt, {
+        return stop(`SET #state = :stopped${upload}${removeTarget}`, ofThisAttempt, {
           ...live,
           ':stopped': 'stopped',
+          ...(s.uploadId ? { ':upload': s.uploadId } : {}),
         });
       }
     }

@@ -236,6 +236,8 @@ function partsWorld(
     finishParts: async () => void events.push('finish'),
   } as unknown as ObjectSide;
   const statuses: string[] = [];
+  /** The statuses' fields that say where a copy stands. */
+  const sent: Array<Partial<TaskStatus>> = [];
   const clock = new ManualClock();
   let looks = 0;
   const run = () =>
@@ -263,6 +265,12 @@ function partsWorld(
         statuses: {
           send: async (s) => {
             statuses.push(s.part === undefined ? s.type : `${s.type} ${s.part}`);
+            sent.push({
+              type: s.type,
+              ...(s.part === undefined ? {} : { part: s.part }),
+              ...(s.etag === undefined ? {} : { etag: s.etag }),
+              ...(s.uploadId === undefined ? {} : { uploadId: s.uploadId }),
+            });
           },
         },
         clock,
@@ -285,6 +293,7 @@ function partsWorld(
     logged,
     flags,
     letRead: () => letRead?.(),
+    sent,
     looks: () => looks,
   };
 }
@@ -375,4 +384,17 @@ test('a stop closes the read ahead of the next part: it reads no further', async
   w.letRead();
   while (!w.events.includes('read 4 closed')) await new Promise((r) => setImmediate(r));
   assert.ok(!w.events.includes('read 4 end'), w.events.join(', '));
+});
+
+test('a copy asked to move within its first part reports its upload, with no part done', async () => {
+  const w = partsWorld(4, { holdPart: 1 });
+  const outcome = w.run();
+  while (!w.events.includes('write 1 start')) await new Promise((r) => setImmediate(r));
+  w.logged.state = 'stopping';
+  w.clock.advance(STOP_WATCH_MS);
+
+  assert.equal(await outcome, 'stopped');
+  assert.deepEqual([...w.written.keys()], []);
+  // The upload it opened goes with the stop, so the next worker resumes it (no open upload left).
+  assert.deepEqual(w.sent.at(-1), { type: 'stopped', part: 0, uploadId: 'u1' });
 });
