@@ -38,6 +38,22 @@ import {
 import { replicationJob, replicationTask } from '../helpers/replication.ts';
 import { type JobView, jobEnded, startJob } from '../helpers/replication-api.ts';
 
+/** The status log's consumer over `log`, its worker queues kept in memory (`sent`). */
+function statusLogOver(log: DynamoReplicationLog) {
+  const sent: Array<{ worker: number; message: TaskMessage }> = [];
+  const deps = {
+    log,
+    logger: silentLogger,
+    queues: {
+      count: 4,
+      send: async (worker: number, messages: TaskMessage[]) => {
+        for (const message of messages) sent.push({ worker, message });
+      },
+    },
+  };
+  return { deps, sent };
+}
+
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 
@@ -736,17 +752,7 @@ describe('replication jobs on the local cloud', () => {
       etag: `e${part}`,
     }));
     const stop: TaskStatus = { ...base, type: 'stopped', part: 2, uploadId: 'u1', etag: 'e2' };
-    const sent: Array<{ worker: number; message: TaskMessage }> = [];
-    const deps = {
-      log,
-      logger: silentLogger,
-      queues: {
-        count: 4,
-        send: async (worker: number, messages: TaskMessage[]) => {
-          for (const message of messages) sent.push({ worker, message });
-        },
-      },
-    };
+    const { deps, sent } = statusLogOver(log);
 
     // Act: part 1's checkpoint; the stop twice at once, before part 2's checkpoint (reordered:
     // the stop carries its ETag); then part 2's, and the stop once more, late.
@@ -795,17 +801,7 @@ describe('replication jobs on the local cloud', () => {
     const base = { jobId: 'rfirstpart', taskId: 'tfirst', attempt: 1, worker: 0, at: 0 };
     await log.applyStatus({ ...base, type: 'started' }, 10);
     assert.ok(await log.requestStop('rfirstpart', 'tfirst', 1, Date.now()));
-    const sent: Array<{ worker: number; message: TaskMessage }> = [];
-    const deps = {
-      log,
-      logger: silentLogger,
-      queues: {
-        count: 4,
-        send: async (worker: number, messages: TaskMessage[]) => {
-          for (const message of messages) sent.push({ worker, message });
-        },
-      },
-    };
+    const { deps, sent } = statusLogOver(log);
 
     // Act: the stop, with no part done and the upload the worker opened.
     await recordStatusOnce(deps, { ...base, type: 'stopped', part: 0, uploadId: 'u-first' });

@@ -293,6 +293,10 @@ function partsWorld(
     logged,
     flags,
     letRead: () => letRead?.(),
+    /** Resolves once `event` has happened. */
+    until: async (event: string) => {
+      while (!events.includes(event)) await new Promise((r) => setImmediate(r));
+    },
     sent,
     looks: () => looks,
   };
@@ -330,7 +334,7 @@ test('a stop asked while a part is on its way abandons that part: stopped after 
   const w = partsWorld(4, { holdPart: 3 });
   const outcome = w.run();
   const tick = () => new Promise((r) => setImmediate(r));
-  while (!w.events.includes('write 3 start')) await tick();
+  await w.until('write 3 start');
   // Each look comes one watch period after the last; the first finds nothing asked.
   w.clock.advance(STOP_WATCH_MS);
   while (w.clock.sleeping === 0) await tick();
@@ -348,7 +352,7 @@ test('a stop asked while a part is on its way abandons that part: stopped after 
 test('a stop seen by a look while the part landed keeps the part and stops after it, with no look more', async () => {
   const w = partsWorld(4, { holdPart: 3 });
   const outcome = w.run();
-  while (!w.events.includes('write 3 start')) await new Promise((r) => setImmediate(r));
+  await w.until('write 3 start');
   w.logged.state = 'stopping';
   w.flags.landOnLook = true;
   w.clock.advance(STOP_WATCH_MS);
@@ -375,21 +379,21 @@ test('a part that lands quickly is not looked after: the log is read once per bo
 test('a stop closes the read ahead of the next part: it reads no further', async () => {
   const w = partsWorld(4, { holdPart: 3, holdRead: 4 });
   const outcome = w.run();
-  while (!w.events.includes('write 3 start')) await new Promise((r) => setImmediate(r));
+  await w.until('write 3 start');
   w.logged.state = 'stopping';
   w.clock.advance(STOP_WATCH_MS);
   assert.equal(await outcome, 'stopped');
 
   // The read of part 4 was on its way; let its source go on: it is closed at its next chunk.
   w.letRead();
-  while (!w.events.includes('read 4 closed')) await new Promise((r) => setImmediate(r));
+  await w.until('read 4 closed');
   assert.ok(!w.events.includes('read 4 end'), w.events.join(', '));
 });
 
 test('a copy asked to move within its first part reports its upload, with no part done', async () => {
   const w = partsWorld(4, { holdPart: 1 });
   const outcome = w.run();
-  while (!w.events.includes('write 1 start')) await new Promise((r) => setImmediate(r));
+  await w.until('write 1 start');
   w.logged.state = 'stopping';
   w.clock.advance(STOP_WATCH_MS);
 
