@@ -331,5 +331,5 @@ export async function completeDispersal(
       await deps.multicast.nudge(address, revision);
     }
   }
-  return waitForOutcome(deps, record.key, revision, waitMs, record.precondition);
+  return waitForOutcome(deps, record.key, revision, waitMs, record.precondition, summary.size);
 }

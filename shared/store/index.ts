@@ -8,6 +8,7 @@ export {
   nudgeMessage,
   parseCommitterMessage,
 } from './commit-nudge.ts';
+export { CommitPace } from './commit-pace.ts';
 export {
   type AssociatedTask,
   AssociatedTaskRegistry,

@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { codecFor, encodeStream, formatSliceName, s3Crc32, sliceNamesOf } from '../codec/index.ts';
+import type { CommitPace } from './commit-pace.ts';
 import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
 import {
   checkPrecondition,
@@ -49,6 +50,8 @@ export interface WriterDeps {
    * read them back. Absent: the task reads them.
    */
   scan?: WriteScanner;
+  /** How long commits have taken in this process: the first look for the outcome waits for most of it. */
+  pace?: CommitPace;
 }
 
 export type WriteOutcome =
@@ -229,7 +232,7 @@ export async function writeObject(
   // committer look again, and the writer asks it to (the commit stays the committer's).
   if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
     await deps.multicast.nudge(vault.address, revision);
-  return waitForOutcome(deps, key, revision, opts.waitMs, opts.precondition);
+  return waitForOutcome(deps, key, revision, opts.waitMs, opts.precondition, summary.size);
 }
 
 const isCommitted = (r: RevisionRecord | undefined): r is RevisionRecord =>
@@ -257,16 +260,19 @@ const TASKS_POLL_MS = 3;
  * a newer one): that is the first associated task, so visibility does not wait for the others.
  */
 export async function waitForOutcome(
-  deps: Pick<WriterDeps, 'ledger' | 'index' | 'clock'>,
+  deps: Pick<WriterDeps, 'ledger' | 'index' | 'clock' | 'pace'>,
   key: string,
   revision: string,
   waitMs: number,
   precondition?: Precondition,
+  /** The object's size, when known: the pace of commits of its size times the first look. */
+  size?: number,
 ): Promise<WriteOutcome> {
   const { clock } = deps;
   const started = clock.now();
   const deadline = started + waitMs;
-  let delay = POLL_MS;
+  const pace = size === undefined ? undefined : deps.pace;
+  let delay = pace?.firstLookMs(size ?? 0, POLL_MS) ?? POLL_MS;
   let committed: RevisionRecord | undefined;
   for (let first = true; ; first = false) {
     if (!first || waitMs > 0)
@@ -293,6 +299,7 @@ export async function waitForOutcome(
         };
       }
       if (isCommitted(r)) {
+        if (!wasCommitted) pace?.seen(size ?? 0, clock.now() - started);
         if (r.tasksDone) return committedOutcome(key, r);
         committed = r;
       }

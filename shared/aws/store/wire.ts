@@ -10,6 +10,7 @@ import { type DsnConfig, loadConfig, POOL_SECTION, unitIndex } from '../../confi
 import { everyBus, listenerBus, listenerTask } from '../../listeners/index.ts';
 import {
   CachingVaultStore,
+  CommitPace,
   type CommitterDeps,
   type DeleterDeps,
   type DispersalDeps,
@@ -170,6 +171,8 @@ export function wireWriter(rt: Runtime) {
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
     clock: rt.clock,
     pendingTimeoutMs: config.pendingTimeoutMs,
+    // One per sandbox: the commits this process has seen.
+    pace: new CommitPace(),
   };
   const { scan } = writeScannerOf(rt);
   if (scan) writer.scan = scan;
