@@ -46,8 +46,12 @@ const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
 const LARGE = Number(process.env.DSN_BENCH_LARGE_MIB ?? 256) * MiB;
 const PART = 8 * MiB;
 const CONCURRENCY = 8;
-/** Objects of the warm-up job: enough for every worker's sandboxes to start. */
-const WARM = 16;
+/**
+ * Objects of the warm-up job: enough for every worker's sandboxes to start. A worker takes up to
+ * ten messages an invocation, so each worker's queue needs more than ten at once for its second
+ * poller, and so its second sandbox, to start.
+ */
+const WARM = 64;
 /** The object whose copy is migrated between workers, again and again (the migration pause). */
 const MIGRATE = Number(process.env.DSN_BENCH_MIGRATE_MIB ?? 192) * MiB;
 const RESTART = process.env.DSN_BENCH_RESTART !== '0';

@@ -325,7 +325,7 @@ class FunctionPool {
 export class Invoker {
   private readonly pools = new Map<string, FunctionPool>();
   /** Fault injection: invocations of these functions (by key) start this many ms late. */
-  private readonly delays = new Map<string, number>();
+  private readonly delays = new Map<string, { ms: number; per: 'invocation' | 'record' }>();
 
   constructor(functions: ServiceFunction[], opts: InvokerOptions) {
     for (const fn of functions) {
@@ -361,20 +361,29 @@ export class Invoker {
         ),
       );
     }
-    const delayMs = this.delays.get(pool.fn.key);
-    if (delayMs === undefined) return pool.invoke(event);
-    return new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => pool.invoke(event));
+    const delay = this.delays.get(pool.fn.key);
+    if (delay === undefined) return pool.invoke(event);
+    const records = (event as { Records?: unknown })?.Records;
+    const times = delay.per === 'record' && Array.isArray(records) ? records.length : 1;
+    return new Promise((resolve) => setTimeout(resolve, delay.ms * times)).then(() =>
+      pool.invoke(event),
+    );
   }
 
   /**
    * Fault injection for tests: every invocation of the function starts `delayMs` late, as a
-   * slow or overloaded host would (undefined clears it).
+   * slow or overloaded host would (undefined clears it). `per: 'record'` makes it `delayMs` for
+   * each record of an event source's batch, as a host slow at each item it handles would be.
    */
-  slow(nameOrArn: string, delayMs: number | undefined): void {
+  slow(
+    nameOrArn: string,
+    delayMs: number | undefined,
+    per: 'invocation' | 'record' = 'invocation',
+  ): void {
     const pool = this.pools.get(this.normalize(nameOrArn));
     if (!pool) throw new Error(`no function ${nameOrArn}`);
     if (delayMs === undefined) this.delays.delete(pool.fn.key);
-    else this.delays.set(pool.fn.key, delayMs);
+    else this.delays.set(pool.fn.key, { ms: delayMs, per });
   }
 
   /**

@@ -398,7 +398,8 @@ function replicationFunctions(config) {
           ],
         },
       },
-      events: [sqsEvent(`ReplicationWorker${i}Queue`, 1)],
+      // Up to ten task messages an invocation, run one after the other (worker-batch.ts).
+      events: [sqsEvent(`ReplicationWorker${i}Queue`, 10)],
     };
   }
   return functions;

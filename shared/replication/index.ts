@@ -54,8 +54,10 @@ export {
   type ReplicationLog,
   type SideOpener,
   type StatusApplied,
+  type StatusBatches,
   type StatusQueue,
   type TaskPage,
+  type WorkerInbox,
   type WorkerQueues,
 } from './ports.ts';
 export type { ReplicationRule } from './rule.ts';
@@ -83,3 +85,12 @@ export {
   type TaskOutcome,
   type WorkerDeps,
 } from './worker.ts';
+export {
+  type BatchFailures,
+  HandedBackError,
+  runTaskBatch,
+  STATUS_BATCH,
+  STATUS_HOLD_MS,
+  type TaskRecord,
+  type WorkerBatchDeps,
+} from './worker-batch.ts';

@@ -144,6 +144,18 @@ export interface StatusQueue {
   send(status: TaskStatus): Promise<void>;
 }
 
+/** The status queue, for a sender that has several statuses at once (worker-batch.ts). */
+export interface StatusBatches extends StatusQueue {
+  /** Sends every status, as few requests as the queue allows; throws unless all were taken. */
+  sendAll(statuses: TaskStatus[]): Promise<void>;
+}
+
+/** A worker's own queue, as its consumer sees it. */
+export interface WorkerInbox {
+  /** Makes the messages received with these receipts visible again at once (not begun here). */
+  handBack(receipts: string[]): Promise<void>;
+}
+
 /** The controller's executions (a Step Functions state machine). */
 export interface Controller {
   /** Starts an execution for the job; returns its ARN. */
@@ -155,8 +167,15 @@ export interface Controller {
   stop(executionArn: string): Promise<void>;
 }
 
-/** Where tests make a process die (DSN_REPLICATION_CRASH_AT); a no-op when unset. */
-export type CrashHook = (point: CrashPoint, detail: string) => Promise<void>;
+/**
+ * Where tests make a process die (DSN_REPLICATION_CRASH_AT); a no-op when unset. `first`, run
+ * only when the hook is armed at that point, is what the point waits for before the process dies.
+ */
+export type CrashHook = (
+  point: CrashPoint,
+  detail: string,
+  first?: () => Promise<void>,
+) => Promise<void>;
 
 export const CRASH_POINTS = ['after-plan', 'mid-dispatch', 'mid-parts', 'after-copy'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];

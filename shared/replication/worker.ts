@@ -224,6 +224,24 @@ async function unlessAsked(
   return { etag: await writing, asked: false };
 }
 
+/** How long a crash test's worker waits for its checkpoint to reach the log. */
+const CHECKPOINT_WAIT_MS = 10_000;
+
+/** Waits (a read every STOP_WATCH_MS) until the log holds part `part` of `task` done. */
+async function checkpointLogged(
+  deps: Pick<WorkerDeps, 'log' | 'clock'>,
+  task: ReplicationTask,
+  part: number,
+): Promise<void> {
+  const until = deps.clock.now() + CHECKPOINT_WAIT_MS;
+  while (deps.clock.now() < until) {
+    const now = await deps.log.getTask(task.jobId, task.id);
+    if ((now?.partsDone ?? 0) >= part) return;
+    await deps.clock.sleep(STOP_WATCH_MS);
+  }
+  throw new Error(`part ${part} of ${task.key} did not reach the log in ${CHECKPOINT_WAIT_MS} ms`);
+}
+
 /** The ETags of the parts the log holds, 1..k with no gap: where a resumed upload goes on. */
 function checkpointed(task: ReplicationTask): string[] {
   const etags: string[] = [];
@@ -315,7 +333,10 @@ async function copyParts(
       reported.catch(() => {});
       if (p === first && p < parts - 1) {
         await reported;
-        await deps.crash('mid-parts', task.key);
+        // The crash test's point: once the log holds this checkpoint (its status may otherwise
+        // be taken off the queue by the log's consumer just before the process dies, and come
+        // back only after the queue's visibility timeout), so the test knows what is finished.
+        await deps.crash('mid-parts', task.key, () => checkpointLogged(deps, task, p));
       }
     }
     await reported;

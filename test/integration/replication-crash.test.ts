@@ -133,8 +133,9 @@ describe('a replication job across a crash of the local cloud', () => {
                 tasks: Array<{ key: string; state: string; partsDone?: number; attempts: number }>;
               }
             ).tasks;
-          // The statuses sent before the kill are in the status queue: once the log has them,
-          // a part checkpointed there is one a restart must not write again.
+          // The kill at mid-parts came once the log held the first part's checkpoint (worker.ts
+          // waits for it there): a part checkpointed in the log is one a restart must not write
+          // again.
           const large =
             point === 'mid-parts'
               ? await eventually(async () => {

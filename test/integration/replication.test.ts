@@ -444,7 +444,8 @@ describe('replication jobs on the local cloud', () => {
   });
 
   test('rebalancing moves the queued tasks of a slowed worker, and the job ends sooner than with rebalancing off', async (t) => {
-    // Prepare: 40 small objects; worker 0 starts each invocation 1.5 s late.
+    // Prepare: 40 small objects; worker 0 starts each invocation 400 ms late for each task
+    // message it carries (a worker takes up to ten at once).
     for (const bucket of ['plain-rb', 'plain-rb-off', 'plain-rb-on'])
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     for (let i = 0; i < 40; i++)
@@ -468,7 +469,7 @@ describe('replication jobs on the local cloud', () => {
         onSlow: tasks.filter((t) => t.destinationWorker === 0).length,
       };
     };
-    cloud.invoker.slow('replicationWorker0', 1500);
+    cloud.invoker.slow('replicationWorker0', 400, 'record');
     try {
       // Act
       const off = await run(false);

@@ -15,8 +15,9 @@ export function crashHook(value: string | undefined): CrashHook {
       `DSN_REPLICATION_CRASH_AT must be one of ${CRASH_POINTS.join(', ')}, got "${value}"`,
     );
   const point = value as CrashPoint;
-  return async (at, detail) => {
+  return async (at, detail, first) => {
     if (at !== point) return;
+    await first?.();
     process.stderr.write(`dsn replication: crashing at ${at} (${detail})\n`);
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL is not delivered synchronously; nothing may run meanwhile.

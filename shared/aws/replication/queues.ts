@@ -1,11 +1,20 @@
 /** The workers' queues and the status queue (SQS), behind ports.ts `WorkerQueues` and `StatusQueue`. */
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type {
-  StatusQueue,
+  StatusBatches,
   TaskMessage,
   TaskStatus,
+  WorkerInbox,
   WorkerQueues,
 } from '../../replication/index.ts';
+
+/** Entries per SQS batch call (SendMessageBatch, ChangeMessageVisibilityBatch). */
+const SQS_BATCH = 10;
 
 export class SqsWorkerQueues implements WorkerQueues {
   private readonly sqs: SQSClient;
@@ -40,7 +49,7 @@ export class SqsWorkerQueues implements WorkerQueues {
   }
 }
 
-export class SqsStatusQueue implements StatusQueue {
+export class SqsStatusQueue implements StatusBatches {
   private readonly sqs: SQSClient;
   private readonly url: string;
 
@@ -53,5 +62,53 @@ export class SqsStatusQueue implements StatusQueue {
     await this.sqs.send(
       new SendMessageCommand({ QueueUrl: this.url, MessageBody: JSON.stringify(status) }),
     );
+  }
+
+  async sendAll(statuses: TaskStatus[]): Promise<void> {
+    for (let i = 0; i < statuses.length; i += SQS_BATCH) {
+      const out = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.url,
+          Entries: statuses.slice(i, i + SQS_BATCH).map((s, n) => ({
+            Id: String(n),
+            MessageBody: JSON.stringify(s),
+          })),
+        }),
+      );
+      if (out.Failed?.length)
+        throw new Error(
+          `${out.Failed.length} statuses refused by the status queue: ${out.Failed[0]?.Message}`,
+        );
+    }
+  }
+}
+
+/** A worker's own queue, for handing back the messages of a batch it did not begin. */
+export class SqsWorkerInbox implements WorkerInbox {
+  private readonly sqs: SQSClient;
+  private readonly url: string;
+
+  constructor(sqs: SQSClient, url: string) {
+    this.sqs = sqs;
+    this.url = url;
+  }
+
+  async handBack(receipts: string[]): Promise<void> {
+    for (let i = 0; i < receipts.length; i += SQS_BATCH) {
+      const out = await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.url,
+          Entries: receipts.slice(i, i + SQS_BATCH).map((ReceiptHandle, n) => ({
+            Id: String(n),
+            ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+      if (out.Failed?.length)
+        throw new Error(
+          `${out.Failed.length} messages not handed back to the worker's queue: ${out.Failed[0]?.Message}`,
+        );
+    }
   }
 }

@@ -15,7 +15,7 @@ import {
   type SideOpener,
   type StatusLogDeps,
   vaultSide,
-  type WorkerDeps,
+  type WorkerBatchDeps,
 } from '../../replication/index.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
@@ -25,7 +25,7 @@ import { wireRoles } from '../topology/wire.ts';
 import { bucketClient, bucketSide } from './bucket-side.ts';
 import { crashHook } from './crash.ts';
 import { SfnController } from './executions.ts';
-import { SqsStatusQueue, SqsWorkerQueues } from './queues.ts';
+import { SqsStatusQueue, SqsWorkerInbox, SqsWorkerQueues } from './queues.ts';
 import { DynamoReplicationLog } from './replication-log.ts';
 import { secretCredentials } from './secret-credentials.ts';
 
@@ -126,12 +126,24 @@ export function wireReplicationController(rt: Runtime): ControllerDeps {
   };
 }
 
-/** A worker: its index, both ends, and the status queue; `remainingMs` comes per invocation. */
-export function wireReplicationWorker(rt: Runtime): Omit<WorkerDeps, 'remainingMs'> {
-  const config = loadConfig(rt.env, ['replicationStatusQueueUrl', 'replicationDeadlineMarginMs']);
+/**
+ * A worker: its index, both ends, the status queue and its own queue; `remainingMs` comes per
+ * invocation.
+ */
+export function wireReplicationWorker(rt: Runtime): Omit<WorkerBatchDeps, 'remainingMs'> {
+  const config = loadConfig(rt.env, [
+    'replicationStatusQueueUrl',
+    'replicationDeadlineMarginMs',
+    'replicationWorkerQueueUrls',
+  ]);
   const log = wireLog(rt);
+  const worker = replicationWorkerIndex(rt.env);
+  const ownQueue = config.replicationWorkerQueueUrls[worker];
+  if (!ownQueue)
+    throw new Error(`DSN_REPLICATION_WORKER_QUEUE_URLS: no queue for replication worker ${worker}`);
   return {
-    worker: replicationWorkerIndex(rt.env),
+    worker,
+    inbox: new SqsWorkerInbox(rt.clients.sqs, ownQueue),
     log: {
       getJob: heldJobReads(log, rt.clock),
       getTask: (job, task) => log.getTask(job, task),
