@@ -293,7 +293,14 @@ function replicationResources(config, service, stage) {
       { Effect: 'Allow', Action: ['dynamodb:DescribeTable'], Resource: arnOf('ReplicationTable') },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        // BatchWriteItem: a job's first plan writes its tasks in batches (planner.ts).
+        Action: [
+          'dynamodb:BatchWriteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
         Resource: arnOf('ReplicationTable'),
       },
       // A job's tasks not done yet, by the sparse index.

@@ -3,7 +3,8 @@
  * streams and holds one page of each), and writes what differs into the log as tasks, in
  * batches: `copy` for an object the destination lacks or holds otherwise, `delete` for one the
  * source lacks when the job deletes extraneous objects. Planning again writes nothing new:
- * task ids come from kind and key.
+ * task ids come from kind and key. A job's first plan writes its tasks in batches, unconditioned
+ * (none can be under way yet); any later one only where no task is.
  */
 import type { ReplicationJob } from './job.ts';
 import type { ObjectEntry, ReplicationLog, SideOpener } from './ports.ts';
@@ -15,8 +16,17 @@ import { type ReplicationTask, taskId } from './task.ts';
 export const PLAN_BATCH = 100;
 
 export interface PlannerDeps {
-  log: Pick<ReplicationLog, 'putTasks'>;
+  log: Pick<ReplicationLog, 'putTasks' | 'getJob'>;
   sides: SideOpener;
+}
+
+/**
+ * Whether a plan of `job` may write its tasks as they are, in batches: its first round, never
+ * restarted, so no dispatch can have sent any of them (dispatch follows the plan). A run of the
+ * same plan before it (a redrive after a crash) wrote the same tasks, still unsent.
+ */
+function firstPlan(job: ReplicationJob): boolean {
+  return job.round === 1 && job.restarts === 0;
 }
 
 /** Entries of `list` with keys moved from under `from` to under `to`, in order. */
@@ -70,9 +80,16 @@ export async function planJob(deps: PlannerDeps, job: ReplicationJob): Promise<n
   let b = await dst.next();
   let batch: ReplicationTask[] = [];
   let found = 0;
+  let overwrite = firstPlan(job);
   const flush = async () => {
     if (batch.length === 0) return;
-    await deps.log.putTasks(batch);
+    if (overwrite && found > 0) {
+      // A plan cancelled meanwhile, and maybe restarted (whose dispatch may be sending these
+      // tasks), writes the rest only where no task is.
+      const now = await deps.log.getJob(job.id);
+      overwrite = now?.state === 'running' && !now.planned && firstPlan(now);
+    }
+    await deps.log.putTasks(batch, { overwrite });
     found += batch.length;
     batch = [];
   };

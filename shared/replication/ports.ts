@@ -69,8 +69,12 @@ export interface ReplicationLog {
   countJob(id: string, field: 'restarts' | 'migrations'): Promise<ReplicationJob | undefined>;
   /** Newest first. */
   listJobs(limit: number, cursor?: string): Promise<{ jobs: ReplicationJob[]; cursor?: string }>;
-  /** Writes the tasks that do not exist yet; an existing task (same id) is left as it is. */
-  putTasks(tasks: ReplicationTask[]): Promise<void>;
+  /**
+   * Writes the tasks that do not exist yet; an existing task (same id) is left as it is. With
+   * `overwrite`, for a caller that knows no task of them can have been sent (a job's first plan,
+   * before any dispatch), they are written as they are, in batches: a few requests, not one each.
+   */
+  putTasks(tasks: ReplicationTask[], opts?: { overwrite: boolean }): Promise<void>;
   getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined>;
   tasks(jobId: string, limit: number, cursor?: string): Promise<TaskPage>;
   /**

@@ -266,7 +266,7 @@ Object.assign(GRANTS, {
     logs: LOGS,
     // DescribeTable: a fenced write refused by the rebalancer's token (fence.ts).
     ReplicationTable:
-      'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     'ReplicationTable/index/open': 'dynamodb:Query',
     // The replication-rebalancer role's lease.
     AdminTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',

@@ -4,6 +4,7 @@
  * each is idempotent and their order does not matter (the comment on each says why).
  */
 import {
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -36,6 +37,10 @@ import { applyStatusWrites } from './status-writes.ts';
 
 /** Tasks written at once. */
 const PUT_CONCURRENCY = 16;
+/** Items in one BatchWriteItem (DynamoDB's limit). */
+const BATCH_WRITE = 25;
+/** Backoff before resending what a BatchWriteItem left unprocessed (doubled each time). */
+const UNPROCESSED_BACKOFF_MS = 20;
 
 export class DynamoReplicationLog implements ReplicationLog {
   private readonly db: DynamoDBDocumentClient;
@@ -175,7 +180,15 @@ export class DynamoReplicationLog implements ReplicationLog {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: ruleKey(vault) }));
   }
 
-  async putTasks(tasks: ReplicationTask[]): Promise<void> {
+  async putTasks(tasks: ReplicationTask[], opts?: { overwrite: boolean }): Promise<void> {
+    if (opts?.overwrite) {
+      await Promise.all(
+        Array.from({ length: Math.ceil(tasks.length / BATCH_WRITE) }, (_, b) =>
+          this.writeAll(tasks.slice(b * BATCH_WRITE, (b + 1) * BATCH_WRITE)),
+        ),
+      );
+      return;
+    }
     const queue = [...tasks];
     const one = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
@@ -197,6 +210,26 @@ export class DynamoReplicationLog implements ReplicationLog {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, tasks.length) }, one));
+  }
+
+  /** Writes `tasks` (at most BATCH_WRITE) in one batch, resending what DynamoDB left unprocessed. */
+  private async writeAll(tasks: ReplicationTask[]): Promise<void> {
+    let requests = tasks.map((task) => ({
+      PutRequest: {
+        Item: {
+          ...taskKey(task.jobId, task.id),
+          ...task,
+          ...(task.state === 'done' ? {} : { openJob: task.jobId }),
+        },
+      },
+    }));
+    for (let backoff = UNPROCESSED_BACKOFF_MS; requests.length > 0; backoff *= 2) {
+      const out = await this.db.send(
+        new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+      );
+      requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, Math.min(backoff, 1000)));
+    }
   }
 
   async getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined> {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newJob } from '../../../shared/replication/job.ts';
-import { planJob } from '../../../shared/replication/planner.ts';
+import { newJob, type ReplicationJob } from '../../../shared/replication/job.ts';
+import { PLAN_BATCH, planJob } from '../../../shared/replication/planner.ts';
 import type { ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
 import { sameObject } from '../../../shared/replication/same-object.ts';
 import type { Side } from '../../../shared/replication/side.ts';
@@ -31,19 +31,25 @@ function listing(entries: ObjectEntry[]): ObjectSide {
   };
 }
 
-function world(src: ObjectEntry[], dst: ObjectEntry[]) {
+function world(src: ObjectEntry[], dst: ObjectEntry[], job?: () => ReplicationJob | undefined) {
   const written = new Map<string, ReplicationTask>();
+  /** Each write's size and whether it overwrote. */
+  const writes: Array<{ tasks: number; overwrite: boolean }> = [];
   const sides = new Map([
     ['src', listing(src)],
     ['dst', listing(dst)],
   ]);
   return {
     written,
+    writes,
     deps: {
       log: {
-        async putTasks(tasks: ReplicationTask[]) {
-          for (const t of tasks) if (!written.has(t.id)) written.set(t.id, t);
+        async putTasks(tasks: ReplicationTask[], opts?: { overwrite: boolean }) {
+          const overwrite = opts?.overwrite ?? false;
+          writes.push({ tasks: tasks.length, overwrite });
+          for (const t of tasks) if (overwrite || !written.has(t.id)) written.set(t.id, t);
         },
+        getJob: async () => job?.(),
       },
       sides: (side: Side) => sides.get('vault' in side ? side.vault : side.bucket) as ObjectSide,
     },
@@ -98,4 +104,54 @@ test('an object is the same when sizes match and the SHA-256 does, or without on
   // S3 keeps whole seconds: 10:00:00.000 is not older than 10:00:00.500.
   assert.ok(sameObject(e('k', 1), e('k', 1, Date.parse('2026-12-01T10:00:00Z'))));
   assert.ok(!sameObject(e('k', 1), e('k', 1, Date.parse('2026-12-01T09:59:59Z'))));
+});
+
+test("a job's first plan writes its tasks as they are, in batches; a restarted job's only where none is", async () => {
+  const src = Array.from({ length: PLAN_BATCH * 2 + 1 }, (_, i) =>
+    e(`a/${String(i).padStart(4, '0')}`, 1),
+  );
+  const first = newJob(
+    {
+      source: { vault: 'src', prefix: 'a/' },
+      destination: { vault: 'dst', prefix: 'a/' },
+      deleteExtraneous: false,
+      rebalance: false,
+    },
+    { id: 'r1', partSize: 8, at: new Date(at) },
+  );
+  const w = world(src, [], () => first);
+  assert.equal(await planJob(w.deps, first), src.length);
+  assert.deepEqual(w.writes, [
+    { tasks: PLAN_BATCH, overwrite: true },
+    { tasks: PLAN_BATCH, overwrite: true },
+    { tasks: 1, overwrite: true },
+  ]);
+
+  // Restarted (a new round): its dispatch may have sent some already.
+  const restarted = { ...first, round: 2, restarts: 1 };
+  const r = world(src, [], () => restarted);
+  await planJob(r.deps, restarted);
+  assert.ok(r.writes.every((x) => !x.overwrite));
+});
+
+test('a first plan cancelled midway writes the rest only where no task is', async () => {
+  const src = Array.from({ length: PLAN_BATCH * 2 }, (_, i) =>
+    e(`a/${String(i).padStart(4, '0')}`, 1),
+  );
+  const job = newJob(
+    {
+      source: { vault: 'src', prefix: 'a/' },
+      destination: { vault: 'dst', prefix: 'a/' },
+      deleteExtraneous: false,
+      rebalance: false,
+    },
+    { id: 'r1', partSize: 8, at: new Date(at) },
+  );
+  // The job as read between batches: cancelled once the first batch is written.
+  const w = world(src, [], () => ({ ...job, state: 'cancelled' }));
+  await planJob(w.deps, job);
+  assert.deepEqual(w.writes, [
+    { tasks: PLAN_BATCH, overwrite: true },
+    { tasks: PLAN_BATCH, overwrite: false },
+  ]);
 });
