@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { uplinkRows } from './dsn-uplink.ts';
 import { startBenchCloud } from './local-cloud.ts';
-import { countRequests, requestsPer, served } from './requests.ts';
+import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
 
 const MiB = 1024 * 1024;
 
@@ -383,6 +383,9 @@ try {
       `| writer RSS, staged upload of 1 GiB | failed: ${child.stderr.slice(-400)} | | | < 512 MB |`,
     );
   }
+  console.log(
+    `\nrequests per 8 MiB PUT, by operation: ${operationsPer(oursServed, PUT_ROUNDS)}`,
+  );
 } finally {
   await stop();
 }

@@ -60,6 +60,23 @@ const RESTART = process.env.DSN_BENCH_RESTART !== '0';
  * own ratios, so a burst of load on this shared machine moves one round, not the figure.
  */
 const ROUNDS = Math.max(1, Number(process.env.DSN_BENCH_ROUNDS ?? 4));
+/**
+ * The objects' sizes come from this seed (`DSN_BENCH_SEED`), so two runs, of two commits, copy
+ * the same sizes; their bytes are random.
+ */
+const SEED = Number(process.env.DSN_BENCH_SEED ?? 1);
+/** mulberry32: a small seeded generator, uniform in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const sizeRandom = seeded(SEED);
 
 // Before the in-process cloud points this process's environment at itself: the restart
 // measure's cloud process starts from this one.
@@ -90,7 +107,7 @@ try {
   // Prepare: the source vault, written in this process (streamed, a segment at a time).
   const sizes: Array<[string, number]> = [];
   for (let i = 0; i < OBJECTS; i++) {
-    const size = Math.round(4096 * ((8 * MiB) / 4096) ** Math.random());
+    const size = Math.round(4096 * ((8 * MiB) / 4096) ** sizeRandom());
     sizes.push([`data/o/${String(i).padStart(4, '0')}`, size]);
   }
   if (LARGE > 0) sizes.push(['data/large/one.bin', LARGE]);
@@ -121,7 +138,9 @@ try {
     });
     if (out.state !== 'committed') throw new Error(`warm/${i}: ${out.state}`);
   }
-  process.stdout.write(`source: ${sizes.length} objects, ${(total / MiB).toFixed(1)} MiB\n`);
+  process.stdout.write(
+    `source: ${sizes.length} objects, ${(total / MiB).toFixed(1)} MiB (sizes of seed ${SEED})\n`,
+  );
 
   // A job from `prefix` of the source vault to `bucket`: seconds from the request to the job
   // seen ended, and when its tasks ended (the workers' clocks, as logged; same machine).

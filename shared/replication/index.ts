@@ -79,6 +79,7 @@ export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
 export { type VaultSideDeps, vaultSide } from './vault-side.ts';
 export {
+  collect,
   heldJobReads,
   RUNNING_JOB_HOLD_MS,
   runTask,

@@ -58,19 +58,19 @@ export function heldJobReads(
 }
 
 /**
- * Reads `length` bytes of a stream into one buffer: a part, never a whole large object. Aborted
- * by `signal`, it stops at the next chunk and closes the stream (a source read left by a stop
- * does not go on loading the emulators or the network).
+ * Reads `length` bytes of a stream into one buffer: a part, or an object no larger, never a
+ * whole large object. Aborted by `signal`, it stops at the next chunk and closes the stream (a
+ * source read left by a stop does not go on loading the emulators or the network).
  */
-async function collect(
+export async function collect(
   body: AsyncIterable<Uint8Array>,
   length: number,
-  signal: AbortSignal,
+  signal?: AbortSignal,
 ): Promise<Buffer> {
   const out = Buffer.allocUnsafe(length);
   let at = 0;
   for await (const chunk of body) {
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     if (at + chunk.length > length) throw new Error(`the source sent more than ${length} bytes`);
     out.set(chunk, at);
     at += chunk.length;

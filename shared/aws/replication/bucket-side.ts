@@ -4,6 +4,7 @@
  * the Secrets Manager secret the side names (secret-credentials.ts); a request never carries
  * any.
  */
+
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -15,7 +16,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { ObjectSide } from '../../replication/index.ts';
+import { collect, type ObjectSide } from '../../replication/index.ts';
 import type { SecretIdentityProvider } from './secret-credentials.ts';
 
 function missing(err: unknown): boolean {
@@ -83,15 +84,11 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
       yield* out.Body as AsyncIterable<Uint8Array>;
     },
     async put(key, size, body) {
-      const { Readable } = await import('node:stream');
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: Readable.from(body),
-          ContentLength: size,
-        }),
-      );
+      // An object copied whole is at most a part (larger ones go in parts), so it is read into
+      // one buffer first: the SDK then sends its CRC-32 as a header, where a stream goes
+      // aws-chunked with a trailing checksum, a copy and a frame for every chunk.
+      const bytes = await collect(body, size);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
     },
     async startParts(key) {
       const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
