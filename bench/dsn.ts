@@ -383,9 +383,7 @@ try {
       `| writer RSS, staged upload of 1 GiB | failed: ${child.stderr.slice(-400)} | | | < 512 MB |`,
     );
   }
-  console.log(
-    `\nrequests per 8 MiB PUT, by operation: ${operationsPer(oursServed, PUT_ROUNDS)}`,
-  );
+  console.log(`\nrequests per 8 MiB PUT, by operation: ${operationsPer(oursServed, PUT_ROUNDS)}`);
 } finally {
   await stop();
 }
