@@ -37,6 +37,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { seededRandom } from '../test/helpers/seeded.ts';
 import { cpuBetween, cpuLine, cpuSnapshot } from './cpu.ts';
 import { startBenchCloud } from './local-cloud.ts';
 import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
@@ -65,18 +66,7 @@ const ROUNDS = Math.max(1, Number(process.env.DSN_BENCH_ROUNDS ?? 4));
  * the same sizes; their bytes are random.
  */
 const SEED = Number(process.env.DSN_BENCH_SEED ?? 1);
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const sizeRandom = seeded(SEED);
+const sizeRandom = seededRandom(SEED);
 
 // Before the in-process cloud points this process's environment at itself: the restart
 // measure's cloud process starts from this one.

@@ -15,6 +15,7 @@ import type {
   WorkState,
   WorkStore,
 } from '../../../shared/work/index.ts';
+import { seededRandom } from '../seeded.ts';
 import { document } from './documents.ts';
 
 interface StoredSlice {
@@ -27,18 +28,6 @@ interface StoredSlice {
 /** What a unit that is down answers. */
 export class UnitDownError extends Error {
   override name = 'UnitDownError';
-}
-
-/** A small seeded generator (mulberry32), so a jittered run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class MemoryWorkStore implements WorkStore {
@@ -56,7 +45,7 @@ export class MemoryWorkStore implements WorkStore {
    * racing workers reach the units in mixed orders, as on a network.
    */
   constructor(options: { jitterSeed?: number } = {}) {
-    if (options.jitterSeed !== undefined) this.jitter = random(options.jitterSeed);
+    if (options.jitterSeed !== undefined) this.jitter = seededRandom(options.jitterSeed);
   }
 
   private async tick(): Promise<void> {
