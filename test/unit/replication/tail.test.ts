@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Clock } from '../../../shared/clock.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
+import { dispatchStep, parseControllerInput } from '../../../shared/replication/controller.ts';
+import type { ReplicationLog } from '../../../shared/replication/ports.ts';
 import {
-  dispatchStep,
-  parseControllerInput,
   TAIL_INDEX_TASKS,
   TAIL_LOOK_MS,
   TAIL_TASKS,
-} from '../../../shared/replication/controller.ts';
-import type { ReplicationLog } from '../../../shared/replication/ports.ts';
+} from '../../../shared/replication/tail-watch.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
 import { controllerOver, replicationJob, replicationTask } from '../../helpers/replication.ts';
 
