@@ -5,6 +5,8 @@
  * per part and moved between workers at a part boundary; load scores and rebalancing. Other
  * systems import this file only.
  */
+
+export { collect } from './collect.ts';
 export {
   type ContinuousDeps,
   deleteReplicationRule,
@@ -79,7 +81,6 @@ export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
 export { type VaultSideDeps, vaultSide } from './vault-side.ts';
 export {
-  collect,
   heldJobReads,
   RUNNING_JOB_HOLD_MS,
   runTask,

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
 import { heldReads } from '../held-reads.ts';
 import type { Logger } from '../log.ts';
+import { collect } from './collect.ts';
 import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
 import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
@@ -55,28 +56,6 @@ export function heldJobReads(
     keep: (job) => job?.state === 'running',
   });
   return (id) => held(id);
-}
-
-/**
- * Reads `length` bytes of a stream into one buffer: a part, or an object no larger, never a
- * whole large object. Aborted by `signal`, it stops at the next chunk and closes the stream (a
- * source read left by a stop does not go on loading the emulators or the network).
- */
-export async function collect(
-  body: AsyncIterable<Uint8Array>,
-  length: number,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length);
-  let at = 0;
-  for await (const chunk of body) {
-    signal?.throwIfAborted();
-    if (at + chunk.length > length) throw new Error(`the source sent more than ${length} bytes`);
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  if (at !== length) throw new Error(`the source sent ${at} bytes of ${length}`);
-  return out;
 }
 
 /**

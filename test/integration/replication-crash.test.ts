@@ -159,7 +159,13 @@ describe('a replication job across a crash of the local cloud', () => {
             },
             `replication ${id} to end after the restart`,
             120_000,
-          );
+          ).catch(async (err: Error) => {
+            // What was left, and what the restarted cloud said, so a failure explains itself.
+            const left = (await tasksNow()).filter((t) => t.state !== 'done');
+            throw new Error(
+              `${err.message}; tasks not done: ${JSON.stringify(left)}; the restarted cloud's output: ${second.output().slice(-4000)}`,
+            );
+          });
 
           // Assess
           assert.equal(job.state, 'succeeded', JSON.stringify(job));

@@ -79,6 +79,15 @@ export function jobOf(item: Record<string, unknown>): ReplicationJob {
 /** The sparse index of the tasks not done: `openJob` (their job's id), then `sk`. */
 export const OPEN_INDEX = 'open';
 
+/** A task as its item: its key, its fields, and `openJob` while it is not done. */
+export function taskItem(task: ReplicationTask): Record<string, unknown> {
+  return {
+    ...taskKey(task.jobId, task.id),
+    ...task,
+    ...(task.state === 'done' ? {} : { openJob: task.jobId }),
+  };
+}
+
 export function taskOf(item: Record<string, unknown>): ReplicationTask {
   const { pk: _pk, sk: _sk, openJob: _open, ...task } = item;
   return task as unknown as ReplicationTask;

@@ -16,6 +16,22 @@ import type {
 /** Entries per SQS batch call (SendMessageBatch, ChangeMessageVisibilityBatch). */
 const SQS_BATCH = 10;
 
+/**
+ * Makes one batch call per SQS_BATCH of `items`, in turn. @throws naming `what` was refused,
+ * unless every entry of every call was taken.
+ */
+async function inBatches<T>(
+  items: readonly T[],
+  call: (chunk: T[]) => Promise<{ Failed?: Array<{ Message?: string }> }>,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += SQS_BATCH) {
+    const out = await call(items.slice(i, i + SQS_BATCH));
+    if (out.Failed?.length)
+      throw new Error(`${out.Failed.length} ${what}: ${out.Failed[0]?.Message}`);
+  }
+}
+
 export class SqsWorkerQueues implements WorkerQueues {
   private readonly sqs: SQSClient;
   private readonly urls: readonly string[];
@@ -32,20 +48,21 @@ export class SqsWorkerQueues implements WorkerQueues {
   async send(worker: number, messages: TaskMessage[], delaySeconds?: number): Promise<void> {
     const url = this.urls[worker];
     if (!url) throw new Error(`no queue for replication worker ${worker}`);
-    const out = await this.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: messages.map((m, i) => ({
-          Id: String(i),
-          MessageBody: JSON.stringify(m),
-          ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
-        })),
-      }),
+    await inBatches(
+      messages,
+      (chunk) =>
+        this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: chunk.map((m, i) => ({
+              Id: String(i),
+              MessageBody: JSON.stringify(m),
+              ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+            })),
+          }),
+        ),
+      `task messages refused by worker ${worker}'s queue`,
     );
-    if (out.Failed?.length)
-      throw new Error(
-        `${out.Failed.length} task messages refused by worker ${worker}'s queue: ${out.Failed[0]?.Message}`,
-      );
   }
 }
 
@@ -64,22 +81,18 @@ export class SqsStatusQueue implements StatusBatches {
     );
   }
 
-  async sendAll(statuses: TaskStatus[]): Promise<void> {
-    for (let i = 0; i < statuses.length; i += SQS_BATCH) {
-      const out = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.url,
-          Entries: statuses.slice(i, i + SQS_BATCH).map((s, n) => ({
-            Id: String(n),
-            MessageBody: JSON.stringify(s),
-          })),
-        }),
-      );
-      if (out.Failed?.length)
-        throw new Error(
-          `${out.Failed.length} statuses refused by the status queue: ${out.Failed[0]?.Message}`,
-        );
-    }
+  sendAll(statuses: TaskStatus[]): Promise<void> {
+    return inBatches(
+      statuses,
+      (chunk) =>
+        this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.url,
+            Entries: chunk.map((s, n) => ({ Id: String(n), MessageBody: JSON.stringify(s) })),
+          }),
+        ),
+      'statuses refused by the status queue',
+    );
   }
 }
 
@@ -93,22 +106,21 @@ export class SqsWorkerInbox implements WorkerInbox {
     this.url = url;
   }
 
-  async handBack(receipts: string[]): Promise<void> {
-    for (let i = 0; i < receipts.length; i += SQS_BATCH) {
-      const out = await this.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.url,
-          Entries: receipts.slice(i, i + SQS_BATCH).map((ReceiptHandle, n) => ({
-            Id: String(n),
-            ReceiptHandle,
-            VisibilityTimeout: 0,
-          })),
-        }),
-      );
-      if (out.Failed?.length)
-        throw new Error(
-          `${out.Failed.length} messages not handed back to the worker's queue: ${out.Failed[0]?.Message}`,
-        );
-    }
+  handBack(receipts: string[]): Promise<void> {
+    return inBatches(
+      receipts,
+      (chunk) =>
+        this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.url,
+            Entries: chunk.map((ReceiptHandle, n) => ({
+              Id: String(n),
+              ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        ),
+      "messages not handed back to the worker's queue",
+    );
   }
 }

@@ -4,7 +4,6 @@
  * each is idempotent and their order does not matter (the comment on each says why).
  */
 import {
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -21,6 +20,7 @@ import type {
   TaskPage,
   TaskStatus,
 } from '../../replication/index.ts';
+import { BATCH_WRITE_LIMIT, batchWriteAll } from '../batch-write.ts';
 import { conditional, ifCondition } from '../conditional.ts';
 import {
   decodeCursor,
@@ -30,6 +30,7 @@ import {
   jobOf,
   OPEN_INDEX,
   ruleKey,
+  taskItem,
   taskKey,
   taskOf,
 } from './log-items.ts';
@@ -37,10 +38,6 @@ import { applyStatusWrites } from './status-writes.ts';
 
 /** Tasks written at once. */
 const PUT_CONCURRENCY = 16;
-/** Items in one BatchWriteItem (DynamoDB's limit). */
-const BATCH_WRITE = 25;
-/** Backoff before resending what a BatchWriteItem left unprocessed (doubled each time). */
-const UNPROCESSED_BACKOFF_MS = 20;
 
 export class DynamoReplicationLog implements ReplicationLog {
   private readonly db: DynamoDBDocumentClient;
@@ -183,8 +180,14 @@ export class DynamoReplicationLog implements ReplicationLog {
   async putTasks(tasks: ReplicationTask[], opts?: { overwrite: boolean }): Promise<void> {
     if (opts?.overwrite) {
       await Promise.all(
-        Array.from({ length: Math.ceil(tasks.length / BATCH_WRITE) }, (_, b) =>
-          this.writeAll(tasks.slice(b * BATCH_WRITE, (b + 1) * BATCH_WRITE)),
+        Array.from({ length: Math.ceil(tasks.length / BATCH_WRITE_LIMIT) }, (_, b) =>
+          batchWriteAll(
+            this.db,
+            this.table,
+            tasks
+              .slice(b * BATCH_WRITE_LIMIT, (b + 1) * BATCH_WRITE_LIMIT)
+              .map((task) => ({ PutRequest: { Item: taskItem(task) } })),
+          ),
         ),
       );
       return;
@@ -198,11 +201,7 @@ export class DynamoReplicationLog implements ReplicationLog {
           this.db.send(
             new PutCommand({
               TableName: this.table,
-              Item: {
-                ...taskKey(task.jobId, task.id),
-                ...task,
-                ...(task.state === 'done' ? {} : { openJob: task.jobId }),
-              },
+              Item: taskItem(task),
               ConditionExpression: 'attribute_not_exists(pk)',
             }),
           ),
@@ -210,26 +209,6 @@ export class DynamoReplicationLog implements ReplicationLog {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, tasks.length) }, one));
-  }
-
-  /** Writes `tasks` (at most BATCH_WRITE) in one batch, resending what DynamoDB left unprocessed. */
-  private async writeAll(tasks: ReplicationTask[]): Promise<void> {
-    let requests = tasks.map((task) => ({
-      PutRequest: {
-        Item: {
-          ...taskKey(task.jobId, task.id),
-          ...task,
-          ...(task.state === 'done' ? {} : { openJob: task.jobId }),
-        },
-      },
-    }));
-    for (let backoff = UNPROCESSED_BACKOFF_MS; requests.length > 0; backoff *= 2) {
-      const out = await this.db.send(
-        new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
-      );
-      requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
-      if (requests.length > 0) await new Promise((r) => setTimeout(r, Math.min(backoff, 1000)));
-    }
   }
 
   async getTask(jobId: string, taskId: string): Promise<ReplicationTask | undefined> {

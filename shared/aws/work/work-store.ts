@@ -10,7 +10,6 @@
  */
 
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -28,6 +27,7 @@ import type {
   WorkState,
   WorkStore,
 } from '../../work/index.ts';
+import { batchWriteAll } from '../batch-write.ts';
 import { conditional, conditionFailed } from '../conditional.ts';
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
@@ -402,14 +402,12 @@ export class DynamoWorkStore implements WorkStore {
   }
 
   /** Deletes `keys` (at most 25) in one batch, resending what DynamoDB left unprocessed. */
-  private async deleteAll(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
-    let requests = keys.map((Key) => ({ DeleteRequest: { Key } }));
-    while (requests.length > 0) {
-      const out = await this.db.send(
-        new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
-      );
-      requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
-    }
+  private deleteAll(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
+    return batchWriteAll(
+      this.db,
+      this.table,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
   }
 
   async listSlices(

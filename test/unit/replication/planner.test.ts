@@ -106,11 +106,9 @@ test('an object is the same when sizes match and the SHA-256 does, or without on
   assert.ok(!sameObject(e('k', 1), e('k', 1, Date.parse('2026-12-01T09:59:59Z'))));
 });
 
-test("a job's first plan writes its tasks as they are, in batches; a restarted job's only where none is", async () => {
-  const src = Array.from({ length: PLAN_BATCH * 2 + 1 }, (_, i) =>
-    e(`a/${String(i).padStart(4, '0')}`, 1),
-  );
-  const first = newJob(
+/** A new job copying vault src's a/ to vault dst's a/. */
+const copyOfA = () =>
+  newJob(
     {
       source: { vault: 'src', prefix: 'a/' },
       destination: { vault: 'dst', prefix: 'a/' },
@@ -119,6 +117,14 @@ test("a job's first plan writes its tasks as they are, in batches; a restarted j
     },
     { id: 'r1', partSize: 8, at: new Date(at) },
   );
+
+/** `n` one-byte objects under a/, in key order. */
+const keysOfA = (n: number) =>
+  Array.from({ length: n }, (_, i) => e(`a/${String(i).padStart(4, '0')}`, 1));
+
+test("a job's first plan writes its tasks as they are, in batches; a restarted job's only where none is", async () => {
+  const src = keysOfA(PLAN_BATCH * 2 + 1);
+  const first = copyOfA();
   const w = world(src, [], () => first);
   assert.equal(await planJob(w.deps, first), src.length);
   assert.deepEqual(w.writes, [
@@ -135,18 +141,8 @@ test("a job's first plan writes its tasks as they are, in batches; a restarted j
 });
 
 test('a first plan cancelled midway writes the rest only where no task is', async () => {
-  const src = Array.from({ length: PLAN_BATCH * 2 }, (_, i) =>
-    e(`a/${String(i).padStart(4, '0')}`, 1),
-  );
-  const job = newJob(
-    {
-      source: { vault: 'src', prefix: 'a/' },
-      destination: { vault: 'dst', prefix: 'a/' },
-      deleteExtraneous: false,
-      rebalance: false,
-    },
-    { id: 'r1', partSize: 8, at: new Date(at) },
-  );
+  const src = keysOfA(PLAN_BATCH * 2);
+  const job = copyOfA();
   // The job as read between batches: cancelled once the first batch is written.
   const w = world(src, [], () => ({ ...job, state: 'cancelled' }));
   await planJob(w.deps, job);
