@@ -23,6 +23,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { uplinkRows } from './dsn-uplink.ts';
+import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
 import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
 
@@ -340,7 +341,7 @@ try {
     apiUrl: cloud.endpoints.api,
     s3Url: cloud.endpoints.s3,
     bucket: rawBucket,
-    rounds: Number(process.env.DSN_BENCH_UPLINK_ROUNDS ?? 3),
+    rounds: benchInt('DSN_BENCH_UPLINK_ROUNDS', 3, 1),
   });
 
   console.log(

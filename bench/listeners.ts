@@ -10,10 +10,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createListener, fanOut, hears, pathsOf } from '../shared/listeners/index.ts';
 import { listenersWorld } from '../test/helpers/listeners-world.ts';
+import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
 
-const LISTENERS = Number(process.env.BENCH_LISTENERS ?? 1000);
-const COMMITS = Number(process.env.BENCH_COMMITS ?? 500);
+const LISTENERS = benchInt('BENCH_LISTENERS', 1000, 1);
+const COMMITS = benchInt('BENCH_COMMITS', 500, 1);
 const NODES = 4;
 const FAN = 4;
 

@@ -39,12 +39,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { seededRandom } from '../test/helpers/seeded.ts';
 import { cpuBetween, cpuLine, cpuSnapshot } from './cpu.ts';
+import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
 import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
 
 const MiB = 1024 * 1024;
-const OBJECTS = Number(process.env.DSN_BENCH_OBJECTS ?? 500);
-const LARGE = Number(process.env.DSN_BENCH_LARGE_MIB ?? 256) * MiB;
+const OBJECTS = benchInt('DSN_BENCH_OBJECTS', 500, 1);
+const LARGE = benchInt('DSN_BENCH_LARGE_MIB', 256) * MiB;
 const PART = 8 * MiB;
 const CONCURRENCY = 8;
 /**
@@ -54,18 +55,18 @@ const CONCURRENCY = 8;
  */
 const WARM = 64;
 /** The object whose copy is migrated between workers, again and again (the migration pause). */
-const MIGRATE = Number(process.env.DSN_BENCH_MIGRATE_MIB ?? 192) * MiB;
+const MIGRATE = benchInt('DSN_BENCH_MIGRATE_MIB', 192) * MiB;
 const RESTART = process.env.DSN_BENCH_RESTART !== '0';
 /**
  * Paired rounds of job and loop, in alternating order: the figure is the median of the rounds'
  * own ratios, so a burst of load on this shared machine moves one round, not the figure.
  */
-const ROUNDS = Math.max(1, Number(process.env.DSN_BENCH_ROUNDS ?? 4));
+const ROUNDS = benchInt('DSN_BENCH_ROUNDS', 4, 1);
 /**
  * The objects' sizes come from this seed (`DSN_BENCH_SEED`), so two runs, of two commits, copy
  * the same sizes; their bytes are random.
  */
-const SEED = Number(process.env.DSN_BENCH_SEED ?? 1);
+const SEED = benchInt('DSN_BENCH_SEED', 1);
 const sizeRandom = seededRandom(SEED);
 
 // Before the in-process cloud points this process's environment at itself: the restart

@@ -16,10 +16,11 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { LANES } from '../shared/topology/index.ts';
+import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
 
 const MiB = 1024 * 1024;
-const TOTAL_MIB = Number(process.env.DSN_BENCH_TOPOLOGY_MIB ?? 32);
+const TOTAL_MIB = benchInt('DSN_BENCH_TOPOLOGY_MIB', 32, 1);
 // A plain PUT takes up to 4 MiB; the peer loop PUTs through the API too.
 const OBJECT_MIB = 4;
 const OBJECTS = Math.max(1, Math.round(TOTAL_MIB / OBJECT_MIB));

@@ -136,6 +136,8 @@ class FunctionPool {
         memorySize: this.fn.memorySize,
         invokedFunctionArn: this.arn,
         nice: this.fn.background ? BACKGROUND_NICE : 0,
+        // Opt-in CPU profiles of the sandboxes (sandbox-profile.ts), for performance work.
+        profileDir: process.env.DSN_SANDBOX_CPU_PROFILE,
       },
       env,
       ...(this.opts.lambdaHeaps ? { resourceLimits: lambdaHeapLimits(this.fn.memorySize) } : {}),

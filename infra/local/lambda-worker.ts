@@ -15,6 +15,7 @@ import { setPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { profileSandbox } from './sandbox-profile.ts';
 
 interface WorkerConfig {
   modulePath: string;
@@ -24,6 +25,8 @@ interface WorkerConfig {
   invokedFunctionArn: string;
   /** The thread's nice value: above 0 for a background function (invoker.ts). */
   nice: number;
+  /** Where this sandbox writes its CPU profiles, when asked (sandbox-profile.ts). */
+  profileDir?: string;
 }
 
 interface InvokeMessage {
@@ -41,6 +44,7 @@ if (!port) throw new Error('lambda-worker must run in a worker thread');
 // Linux keeps a nice value per thread (setpriority(2)), so this lowers this sandbox only; other
 // systems apply it to the whole process, so there it is left alone.
 if (config.nice > 0 && process.platform === 'linux') setPriority(config.nice);
+await profileSandbox(config.profileDir, config.functionName);
 
 /** The Node.js runtime's mark of a response-streaming handler. */
 const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
