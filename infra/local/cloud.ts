@@ -76,6 +76,11 @@ export interface LocalCloudOptions {
    * (`DSN_HEAP_LIMITS=lambda`); off by default (invoker.ts `lambdaHeapLimits` says why).
    */
   lambdaHeaps?: boolean;
+  /**
+   * A directory where every sandbox writes CPU profiles of itself every few seconds
+   * (`DSN_SANDBOX_CPU_PROFILE`; sandbox-profile.ts), for finding where a function's CPU goes.
+   */
+  sandboxCpuProfileDir?: string;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -286,6 +291,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       }),
       log: opts.functionLog,
       lambdaHeaps: opts.lambdaHeaps ?? false,
+      ...(opts.sandboxCpuProfileDir ? { profileDir: opts.sandboxCpuProfileDir } : {}),
     });
     invokerRef = invoker;
     shutdown.onDrain('the invoker', () => invoker.drain());

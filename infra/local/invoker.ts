@@ -62,6 +62,8 @@ export interface InvokerOptions {
   lambdaHeaps?: boolean;
   /** Concurrent executions per function (Lambda's reserved concurrency). */
   maxConcurrency?: number;
+  /** Where each sandbox writes CPU profiles of itself (sandbox-profile.ts); none unless set. */
+  profileDir?: string;
   log?: (functionName: string, line: string) => void;
 }
 
@@ -136,8 +138,7 @@ class FunctionPool {
         memorySize: this.fn.memorySize,
         invokedFunctionArn: this.arn,
         nice: this.fn.background ? BACKGROUND_NICE : 0,
-        // Opt-in CPU profiles of the sandboxes (sandbox-profile.ts), for performance work.
-        profileDir: process.env.DSN_SANDBOX_CPU_PROFILE,
+        profileDir: this.opts.profileDir,
       },
       env,
       ...(this.opts.lambdaHeaps ? { resourceLimits: lambdaHeapLimits(this.fn.memorySize) } : {}),

@@ -58,6 +58,9 @@ async function main(): Promise<void> {
   const cloud = await startLocalCloud({
     auth: authSetting === 'on',
     lambdaHeaps: heapSetting === 'lambda',
+    ...(process.env.DSN_SANDBOX_CPU_PROFILE
+      ? { sandboxCpuProfileDir: process.env.DSN_SANDBOX_CPU_PROFILE }
+      : {}),
     dynamodbEngine: engine,
     serviceDir,
     dataDir,
@@ -93,6 +96,11 @@ async function main(): Promise<void> {
     heapSetting === 'lambda'
       ? "  memory          DSN_HEAP_LIMITS=lambda: each function's JavaScript heap sized from its memorySize as Lambda's Node.js runtime sizes it; buffers outside the heap are not limited (on AWS the sandbox's whole memory is)"
       : "  memory          functions' heaps are not held to their memorySize as on AWS (DSN_HEAP_LIMITS=lambda holds them; on two shared cores it slows small writes)",
+    ...(process.env.DSN_SANDBOX_CPU_PROFILE
+      ? [
+          `  profiling       DSN_SANDBOX_CPU_PROFILE: every sandbox writes a CPU profile of itself to ${process.env.DSN_SANDBOX_CPU_PROFILE} every 5 s, which costs CPU that functions on AWS do not spend`,
+        ]
+      : []),
     ...service.functions
       .filter((fn) => fn.url)
       .map(

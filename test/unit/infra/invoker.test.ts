@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -207,4 +207,43 @@ test("with Lambda's heaps, a handler that outgrows its memory fails with Runtime
   assert.equal(hog.name, 'Runtime.ExitError');
   assert.match(hog.message, /memory limit/);
   assert.equal(next, await lambdaNodeHeapLimit(128));
+});
+
+test('asked for CPU profiles, a sandbox writes profiles of itself while it lives; not asked, none', async () => {
+  // Prepare: one invoker profiling into a folder, one not.
+  const profiles = await mkdtemp(join(tmpdir(), 'dsn-profiles-'));
+  const profiled = new Invoker([fn('profiled')], {
+    region: 'us-east-1',
+    accountId: '000000000000',
+    environmentFor: () => ({}),
+    profileDir: profiles,
+  });
+  const plain = invoker('plain');
+  try {
+    // Act: one invocation each, then the first profile period (5 s) passes.
+    await profiled.invoke('profiled', { ms: 0 });
+    await plain.invoke('plain', { ms: 0 });
+    let files: string[] = [];
+    for (const until = Date.now() + 20_000; files.length === 0 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile'));
+    }
+
+    // Assess: a profile Chrome's DevTools reads, named after its function.
+    assert.ok(files.length >= 1, 'no profile written in 20 s');
+    assert.match(files[0] ?? '', /^test-profiled-\d+-0\.cpuprofile$/);
+    const profile = JSON.parse(await readFile(join(profiles, files[0] ?? ''), 'utf8')) as {
+      nodes: unknown[];
+      samples: unknown[];
+    };
+    assert.ok(profile.nodes.length > 0 && Array.isArray(profile.samples));
+    assert.ok(
+      files.every((f) => f.startsWith('test-profiled-')),
+      `only the profiled function writes: ${files}`,
+    );
+  } finally {
+    await profiled.stop();
+    await plain.stop();
+    await rm(profiles, { recursive: true, force: true });
+  }
 });
