@@ -7,7 +7,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
 
-export async function startBenchCloud(name: string) {
+/**
+ * `sqsPollers`: batches in flight at once per SQS event source (the local cloud's default is 2),
+ * so the executions of a queue's function at once.
+ */
+export async function startBenchCloud(name: string, opts: { sqsPollers?: number } = {}) {
   const dir = await tempDir(name);
   const cloud = await startLocalCloud({
     serviceDir: PROJECT_ROOT,
@@ -15,6 +19,11 @@ export async function startBenchCloud(name: string) {
     stage: 'bench',
     ports: { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 },
     log: () => {},
+    ...(opts.sqsPollers ? { sqsPollers: opts.sqsPollers } : {}),
+    // Where each sandbox's CPU goes, when asked (infra/local/sandbox-profile.ts).
+    ...(process.env.DSN_SANDBOX_CPU_PROFILE
+      ? { sandboxCpuProfileDir: process.env.DSN_SANDBOX_CPU_PROFILE }
+      : {}),
   });
   Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
   const s3 = new S3Client({

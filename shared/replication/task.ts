@@ -60,6 +60,12 @@ export interface ReplicationTask {
   /** When its last stop was asked (a migration), as the asker's clock read it. */
   stopAskedAt?: string;
   error?: string;
+  /**
+   * When its highest checkpoint was made, at its worker (the `part` status that raised
+   * `partsDone`, or the stop that carried it): the worker's own time, so the gap between two
+   * checkpoints is a part's copy time however the statuses travelled.
+   */
+  checkpointAt?: string;
   /** When its last attempt started, at its worker (its `started` status). */
   startedAt?: string;
   finishedAt?: string;

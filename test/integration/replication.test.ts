@@ -671,6 +671,8 @@ describe('replication jobs on the local cloud', () => {
       ...[1, 2, 3].map((part) => ({
         ...base,
         type: 'part' as const,
+        // Each checkpoint a second after the one before, at the worker.
+        at: base.at + part * 1000,
         part,
         uploadId: 'u1',
         etag: `e${part}`,
@@ -702,6 +704,8 @@ describe('replication jobs on the local cloud', () => {
     assert.equal(inFlight?.partsDone, 3);
     assert.deepEqual(inFlight?.etags, { 1: 'e1', 2: 'e2', 3: 'e3' });
     assert.equal(inFlight?.uploadId, 'u1');
+    // The time of the highest checkpoint, as its worker sent it, whatever order they came in.
+    assert.equal(inFlight?.checkpointAt, new Date(base.at + 3000).toISOString());
     assert.equal(after?.state, 'done');
     assert.equal(after?.attempts, 1);
     assert.equal(after?.destinationWorker, 2);

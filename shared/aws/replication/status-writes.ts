@@ -67,10 +67,11 @@ export async function applyStatusWrites(
         { '#part': String(part) },
       );
     const raised = await update(
-      'SET partsDone = :part, bytesCopied = :bytes',
+      'SET partsDone = :part, bytesCopied = :bytes, checkpointAt = :at',
       '#state <> :done AND partsDone < :part AND uploadId = :upload',
       {
         ':part': part,
+        ':at': new Date(s.at).toISOString(),
         ':bytes': Math.min(part * partSize, Number.MAX_SAFE_INTEGER),
         ':upload': uploadId,
         ':done': 'done',
@@ -126,7 +127,7 @@ export async function applyStatusWrites(
       // logged) is one write: the remainder waits for it. Any other goes step by step.
       if (s.part !== undefined && s.part > 0 && s.uploadId && s.etag !== undefined) {
         const whole = await stop(
-          `SET etags.#part = :etag, uploadId = :upload, partsDone = :part, bytesCopied = :bytes, #state = :stopped${removeTarget}`,
+          `SET etags.#part = :etag, uploadId = :upload, partsDone = :part, bytesCopied = :bytes, checkpointAt = :at, #state = :stopped${removeTarget}`,
           `${ofThisAttempt} AND (attribute_not_exists(uploadId) OR uploadId = :upload) AND partsDone <= :part`,
           {
             ...live,
@@ -135,6 +136,7 @@ export async function applyStatusWrites(
             ':upload': s.uploadId,
             ':part': s.part,
             ':bytes': Math.min(s.part * partSize, Number.MAX_SAFE_INTEGER),
+            ':at': new Date(s.at).toISOString(),
           },
           { '#part': String(s.part) },
         );
