@@ -25,7 +25,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { uplinkRows } from './dsn-uplink.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
-import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
+import { countRequests, operationsPer, requestsPer, served, tablesPer } from './requests.ts';
 
 const MiB = 1024 * 1024;
 
@@ -385,6 +385,7 @@ try {
     );
   }
   console.log(`\nrequests per 8 MiB PUT, by operation: ${operationsPer(oursServed, PUT_ROUNDS)}`);
+  console.log(`DynamoDB requests per 8 MiB PUT, by table: ${tablesPer(oursServed, PUT_ROUNDS)}`);
 } finally {
   await stop();
 }

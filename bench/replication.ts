@@ -43,7 +43,7 @@ import { seededRandom } from '../test/helpers/seeded.ts';
 import { cpuBetween, cpuLine, cpuSnapshot } from './cpu.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
-import { countRequests, operationsPer, requestsPer, served } from './requests.ts';
+import { countRequests, operationsPer, requestsPer, served, tablesPer } from './requests.ts';
 
 const MiB = 1024 * 1024;
 const OBJECTS = benchInt('DSN_BENCH_OBJECTS', 500, 1);
@@ -209,6 +209,7 @@ try {
         `  CPU: ${cpuLine(cpu)}`,
         `  requests per object: ${requestsPer(counted, sizes.length)}`,
         `    ${operationsPer(counted, sizes.length)}`,
+        `    DynamoDB by table: ${tablesPer(counted, sizes.length)}`,
       ],
     };
   };

@@ -2,18 +2,26 @@
  * The HTTP requests the emulators in this process serve, counted on Node's
  * `http.server.request.start` diagnostics channel while a counting is open: by service (SQS
  * and DynamoDB by their `x-amz-target`, SNS by its form body, S3 the rest), and, for the
- * breakdown, by operation (`DynamoDB.UpdateItem`, `SQS.ReceiveMessage`, `S3.PUT`).
+ * breakdown, by operation (`DynamoDB.UpdateItem`, `SQS.ReceiveMessage`, `S3.PUT`); DynamoDB's
+ * also by table, as the local cloud's dynalite publishes them (`DYNAMODB_REQUEST_CHANNEL`).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { DYNAMODB_REQUEST_CHANNEL } from '../infra/local/dynamodb.ts';
 
 /** Counts per service, and per service and operation. */
 export interface Served {
   services: Map<string, number>;
   operations: Map<string, number>;
+  /** DynamoDB requests by operation and table: `GetItem RevisionsTable`. */
+  tables: Map<string, number>;
 }
 
-export const served = (): Served => ({ services: new Map(), operations: new Map() });
+export const served = (): Served => ({
+  services: new Map(),
+  operations: new Map(),
+  tables: new Map(),
+});
 
 let countingInto: Served | undefined;
 
@@ -37,6 +45,14 @@ subscribe('http.server.request.start', (message) => {
   add(countingInto.operations, `${service}.${operation}`);
 });
 
+subscribe(DYNAMODB_REQUEST_CHANNEL, (message) => {
+  if (!countingInto) return;
+  const { operation, tables } = message as { operation: string; tables: string[] };
+  // The stack's prefix (`dsn-bench-`) is the same for every table: the logical name says it.
+  for (const table of tables)
+    add(countingInto.tables, `${operation} ${table.slice(table.lastIndexOf('-') + 1)}`);
+});
+
 /** Runs `f` counting into `into` (one counting at a time). */
 export async function countRequests<T>(into: Served, f: () => Promise<T>): Promise<T> {
   countingInto = into;
@@ -54,10 +70,20 @@ export function requestsPer(into: Served, count: number): string {
   return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
 }
 
-/** The operations, most frequent first, per `count`: `DynamoDB.UpdateItem 3.1, ...`. */
-export function operationsPer(into: Served, count: number): string {
-  return [...into.operations]
+/** `key count, ...`, most frequent first, per `count`. */
+function mostFirst(counts: Map<string, number>, count: number): string {
+  return [...counts]
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${(v / count).toFixed(1)}`)
     .join(', ');
+}
+
+/** The operations, most frequent first, per `count`: `DynamoDB.UpdateItem 3.1, ...`. */
+export function operationsPer(into: Served, count: number): string {
+  return mostFirst(into.operations, count);
+}
+
+/** DynamoDB's requests by operation and table, most frequent first, per `count`. */
+export function tablesPer(into: Served, count: number): string {
+  return mostFirst(into.tables, count);
 }

@@ -3,8 +3,9 @@
  * become ACTIVE at once, as there is nothing to wait for locally.
  */
 
+import { channel } from 'node:diagnostics_channel';
 import { mkdir } from 'node:fs/promises';
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { interpose } from './interpose.ts';
@@ -12,6 +13,52 @@ import { listenLoopback } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
+
+/**
+ * Each request dynalite serves, as `{ operation, tables }` (`GetItem`, `['dsn-RevisionsTable']`),
+ * published on this diagnostics channel while anything subscribes (bench/requests.ts counts
+ * requests by table). The body is read beside dynalite's own reading, only then.
+ */
+export const DYNAMODB_REQUEST_CHANNEL = 'dsn:dynamodb.request';
+const requests = channel(DYNAMODB_REQUEST_CHANNEL);
+
+/** The tables a DynamoDB request's JSON body names: its `TableName`, or those of its items. */
+export function tablesOf(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const b = body as {
+    TableName?: unknown;
+    RequestItems?: unknown;
+    TransactItems?: unknown;
+  };
+  if (typeof b.TableName === 'string') return [b.TableName];
+  if (typeof b.RequestItems === 'object' && b.RequestItems !== null)
+    return Object.keys(b.RequestItems);
+  if (Array.isArray(b.TransactItems)) {
+    const names = new Set<string>();
+    for (const item of b.TransactItems as Array<Record<string, { TableName?: unknown }>>)
+      for (const action of Object.values(item ?? {}))
+        if (typeof action?.TableName === 'string') names.add(action.TableName);
+    return [...names];
+  }
+  return [];
+}
+
+/** Publishes the request's operation and tables once its body is in (beside dynalite's read). */
+function publishRequest(req: IncomingMessage): void {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const operation = target.slice(target.lastIndexOf('.') + 1);
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    let tables: string[] = [];
+    try {
+      tables = tablesOf(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch {
+      // A body that is not JSON: dynalite answers it with its own error.
+    }
+    requests.publish({ operation, tables });
+  });
+}
 
 /** At most this long is spent waiting for dynalite to answer requests in flight at stop. */
 const IDLE_WAIT_MS = 5000;
@@ -58,6 +105,9 @@ export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHand
       }
       return end(...args);
     }) as ServerResponse['end'];
+    // Listening on the body switches it to flowing, so this comes right before dynalite's own
+    // listeners, which pass adds in the same turn: neither misses a chunk.
+    if (requests.hasSubscribers) publishRequest(req);
     pass(req, res);
   });
   opts.onServer?.(server);
