@@ -158,6 +158,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   const stage = opts.stage ?? 'local';
   const log = opts.log ?? (() => {});
   await mkdir(dataDir, { recursive: true });
+  // The sandboxes write their profiles there, from the first one on.
+  if (opts.sandboxCpuProfileDir) await mkdir(opts.sandboxCpuProfileDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
 
   // Every part registers how it stops as it starts, so a failed start stops what it started.
