@@ -43,7 +43,9 @@ import { seededRandom } from '../test/helpers/seeded.ts';
 import { cpuBetween, cpuLine, cpuSnapshot } from './cpu.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
+import { migrationPauses, migrationRows } from './replication-migrate.ts';
 import { countRequests, operationsPer, requestsPer, served, tablesPer } from './requests.ts';
+import { median } from './stats.ts';
 
 const MiB = 1024 * 1024;
 const OBJECTS = benchInt('DSN_BENCH_OBJECTS', 500, 1);
@@ -295,138 +297,16 @@ try {
     );
   }
 
-  // Of an even count, the mean of the middle two.
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    if (s.length === 0) return Number.NaN;
-    const mid = s.length / 2;
-    return Number.isInteger(mid)
-      ? ((s[mid - 1] as number) + (s[mid] as number)) / 2
-      : (s[Math.floor(mid)] as number);
-  };
-
-  // Migration pause: a job copying one large object; once it is running, `migrate` (the stop
-  // sent), then the time until the task runs on the worker it moved to (the remainder
-  // started, at that worker's clock: the task's `startedAt` in the log, read once polling its
-  // task every 25 ms shows it running there; same machine, same clock). Again after each resumed part, while parts
-  // are left. One part's copy time, to compare with: the median gap between checkpoints seen.
-  // By the moment of the stop (at a random point of a part, or just after a checkpoint), from
-  // the stop in the log (its `stopAskedAt`, as the API's clock read it when it wrote it); and,
-  // for the random ones, from this process's call to the API.
-  const pauses: Record<'random' | 'checkpoint' | 'call', number[]> = {
-    random: [],
-    checkpoint: [],
-    call: [],
-  };
-  const partGaps: number[] = [];
-  if (MIGRATE > 0) {
-    type Task = {
-      id: string;
-      state: string;
-      partsDone?: number;
-      destinationWorker: number | null;
-      error?: string;
-      /** In the log's own read only (not the API's). */
-      checkpointAt?: string;
-    };
-    const res = await api('/replications', {
-      method: 'POST',
-      body: JSON.stringify({
-        source: { vault: 'bench-src', prefix: 'mig/' },
-        destination: { bucket: 'bench-mig' },
-      }),
-    });
-    if (res.status !== 202) throw new Error(`replication: ${res.status} ${await res.text()}`);
-    const { id } = (await res.json()) as { id: string };
-    // The job's one task, read from the log itself (one GetItem) once the API has named it:
-    // polling through the API every 25 ms (the authorizer, the API function and a Query, each
-    // time) loaded the two cores and the emulators the hand-over runs on. The pause is timed
-    // by the log's own timestamps either way; the poll only finds the moments.
-    let taskId: string | undefined;
-    const look = async (): Promise<Task | undefined> => {
-      if (taskId === undefined) {
-        const listed = (
-          (await (await api(`/replications/${id}/tasks`)).json()) as { tasks: Task[] }
-        ).tasks[0];
-        taskId = listed?.id;
-        return listed;
-      }
-      const t = await log.getTask(id, taskId);
-      return t && { ...t, destinationWorker: t.destinationWorker ?? null };
-    };
-    const tick = () => new Promise((r) => setTimeout(r, 25));
-    const parts = Math.ceil(MIGRATE / PART);
-    for (;;) {
-      const t = await look();
-      if (t?.state === 'failed') throw new Error(`the migrated copy failed: ${JSON.stringify(t)}`);
-      if (!t || t.state === 'done') break;
-      const done = t.partsDone ?? 0;
-      // Running, a part done since it started here, and at least two parts left to move.
-      if (t.state !== 'running' || done === 0 || parts - done < 2) {
-        await tick();
-        continue;
-      }
-      const started = done;
-      // Alternately: at once (just after the checkpoint this look saw, within a tick), or after
-      // a random share of one part's copy time as seen so far (the first stop has none yet).
-      const moment =
-        partGaps.length > 0 && pauses.checkpoint.length > pauses.random.length
-          ? 'random'
-          : 'checkpoint';
-      if (moment === 'random')
-        await new Promise((r) => setTimeout(r, Math.random() * median(partGaps)));
-      const sent = Date.now();
-      const m = await api(`/replications/${id}/tasks/${t.id}/migrate`, {
-        method: 'POST',
-        body: '{}',
-      });
-      if (m.status !== 202) {
-        await tick();
-        continue;
-      }
-      const { to } = (await m.json()) as { to: number };
-      let base = started;
-      for (;;) {
-        const n = await look();
-        if (!n || n.state === 'done' || n.state === 'failed') break;
-        if (n.state === 'running' && n.destinationWorker === to) {
-          // When the remainder started: its worker's own time, as its `started` status brought
-          // it to the log (this poll sees it a status hop and up to a tick later).
-          const logged = await log.getTask(id, t.id);
-          const at = logged?.startedAt;
-          const asked = logged?.stopAskedAt;
-          if (!at || !asked) throw new Error(`task ${t.id} runs with no startedAt or stopAskedAt`);
-          pauses[moment].push(Date.parse(at) - Date.parse(asked));
-          if (moment === 'random') pauses.call.push(Date.parse(at) - sent);
-          base = n.partsDone ?? started;
-          break;
-        }
-        await tick();
-      }
-      // On the new worker: the gap between its first two checkpoints is one part's copy time,
-      // by the worker's own clock (`checkpointAt`, from its statuses), so a status that waited
-      // in the queue does not shorten it; the next migration comes after them.
-      let first: string | undefined;
-      for (;;) {
-        const n = await look();
-        const at = n?.partsDone ?? parts;
-        if (!n || n.state === 'done' || n.state === 'failed' || at >= base + 2) {
-          if (first !== undefined && at === base + 2 && n?.checkpointAt)
-            partGaps.push(Date.parse(n.checkpointAt) - Date.parse(first));
-          break;
-        }
-        if (at === base + 1 && first === undefined) first = n.checkpointAt;
-        await tick();
-      }
-    }
-  }
+  const { pauses, partGaps } =
+    MIGRATE > 0
+      ? await migrationPauses({ api, log, parts: Math.ceil(MIGRATE / PART) })
+      : { pauses: { random: [], checkpoint: [], call: [] }, partGaps: [] };
 
   const mbps = (s: number) => (total / MiB / s).toFixed(1);
   const ours = median(rounds.map((x) => x.ours));
   const peer = median(rounds.map((x) => x.peer));
   const ratios = rounds.map((x) => x.peer / x.ours);
   const ratio = median(ratios);
-  const all = [...pauses.random, ...pauses.checkpoint];
   process.stdout.write(
     [
       '',
@@ -436,14 +316,7 @@ try {
       `| plain copy loop (dsn reader + PutObject, ${CONCURRENCY} at once) | ${mbps(peer)} | ${peer.toFixed(1)} |`,
       `| ratio (ours / plain; median of the rounds' ${ratios.map((x) => x.toFixed(2)).join(', ')}) | ${ratio.toFixed(2)}x | target >= 0.7x: ${ratio >= 0.7 ? 'met' : 'MISSED'} |`,
       '',
-      `| migration of an in-flight ${(MIGRATE / MiB).toFixed(0)} MiB copy (${PART / MiB} MiB parts) | ms |`,
-      '| --- | ---: |',
-      `| pause, stop sent at a random point of a part (in the log) to remainder started: p50 of ${pauses.random.length} (${pauses.random.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses.random).toFixed(0)} |`,
-      `| the same stops, from the admin's call (\`POST .../migrate\` sent, the authorizer and the API function before the stop is written): p50 | ${median(pauses.call).toFixed(0)} |`,
-      `| pause, stop sent just after a checkpoint (a whole part in flight, left to the next worker): p50 of ${pauses.checkpoint.length} (${pauses.checkpoint.map((p) => p.toFixed(0)).join(', ')}) | ${median(pauses.checkpoint).toFixed(0)} |`,
-      `| pause, all stops: p50 of ${all.length} | ${median(all).toFixed(0)} |`,
-      `| one part's copy time (median gap between checkpoints, by the worker's clock, ${partGaps.length} seen) | ${median(partGaps).toFixed(0)} |`,
-      `| target: pause (all stops, p50) <= one part's copy time | ${median(all) <= median(partGaps) ? 'met' : 'MISSED'} |`,
+      ...migrationRows({ pauses, partGaps }, MIGRATE, PART),
       '',
     ].join('\n'),
   );

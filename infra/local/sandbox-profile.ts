@@ -6,32 +6,26 @@
  * sandbox and period (`<function>-<thread>-<n>.cpuprofile`, readable by Chrome's DevTools).
  */
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 const PROFILE_EVERY_MS = 5000;
-
-function post<T>(session: Session, method: string, params?: object): Promise<T> {
-  return new Promise((resolve, reject) =>
-    session.post(method, params ?? {}, (err, out) => (err ? reject(err) : resolve(out as T))),
-  );
-}
 
 /** Starts profiling this thread into `dir`, if a directory is named. */
 export async function profileSandbox(dir: string | undefined, name: string): Promise<void> {
   if (!dir) return;
   const session = new Session();
   session.connect();
-  await post(session, 'Profiler.enable');
-  await post(session, 'Profiler.setSamplingInterval', { interval: 1000 });
-  await post(session, 'Profiler.start');
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
   let n = 0;
   const timer = setInterval(async () => {
     try {
-      const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
+      const { profile } = await session.post('Profiler.stop');
       writeFileSync(join(dir, `${name}-${threadId}-${n++}.cpuprofile`), JSON.stringify(profile));
-      await post(session, 'Profiler.start');
+      await session.post('Profiler.start');
     } catch {
       clearInterval(timer); // The thread is going away; what was written stays.
     }
