@@ -92,6 +92,8 @@ interface Sandbox {
   pending?: Pending & { id: number };
   /** Its worker has exited: an invocation handed to it would wait for an answer forever. */
   exited?: boolean;
+  /** The pool's configuration it was started with (FunctionPool.configure). */
+  generation: number;
 }
 
 class FunctionPool {
@@ -108,6 +110,10 @@ class FunctionPool {
   /** Invocations holding an execution environment, cold starts included. */
   private running = 0;
   private readonly whenIdle: Array<() => void> = [];
+  /** Environment variables set since start (`configure`), over the function's own. */
+  private readonly overrides: Record<string, string> = {};
+  /** Raised by each `configure`: a sandbox of an older one is not used again. */
+  private generation = 0;
 
   constructor(fn: ServiceFunction, opts: InvokerOptions) {
     this.fn = fn;
@@ -121,6 +127,7 @@ class FunctionPool {
   private spawn(): Sandbox {
     const env = {
       ...this.opts.environmentFor(this.fn),
+      ...this.overrides,
       AWS_LAMBDA_FUNCTION_NAME: this.fn.name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
@@ -152,6 +159,7 @@ class FunctionPool {
     }
     const sandbox: Sandbox = {
       worker,
+      generation: this.generation,
       // A worker terminated while it loads (the cloud stopping during a cold start) exits
       // without an error: that too must fail the invocation waiting for it, or the invocation
       // never settles and neither does whatever awaits it (an SQS poller, and so the stop).
@@ -233,6 +241,11 @@ class FunctionPool {
 
   private release(sandbox: Sandbox): void {
     if (this.stopped) return;
+    // Started before the last `configure`: retired (its exit wakes a waiter).
+    if (sandbox.generation !== this.generation) {
+      void sandbox.worker.terminate();
+      return;
+    }
     const next = this.waiting.shift();
     this.idle.push(sandbox);
     next?.();
@@ -295,6 +308,20 @@ class FunctionPool {
         requestId: randomUUID(),
       });
     });
+  }
+
+  /**
+   * Sets (a string) or removes (undefined) environment variables of the function, as Lambda's
+   * UpdateFunctionConfiguration does: invocations from now on run in new execution
+   * environments; those in flight finish where they are, and their environments are retired.
+   */
+  configure(env: Record<string, string | undefined>): void {
+    for (const [name, value] of Object.entries(env)) {
+      if (value === undefined) delete this.overrides[name];
+      else this.overrides[name] = value;
+    }
+    this.generation++;
+    for (const sandbox of this.idle.splice(0)) void sandbox.worker.terminate();
   }
 
   /** Invocations in flight. */
@@ -387,6 +414,13 @@ export class Invoker {
     if (!pool) throw new Error(`no function ${nameOrArn}`);
     if (delayMs === undefined) this.delays.delete(pool.fn.key);
     else this.delays.set(pool.fn.key, { ms: delayMs, per });
+  }
+
+  /** Changes the function's environment variables (FunctionPool.configure). */
+  configure(nameOrArn: string, env: Record<string, string | undefined>): void {
+    const pool = this.pools.get(this.normalize(nameOrArn));
+    if (!pool) throw new Error(`no function ${nameOrArn}`);
+    pool.configure(env);
   }
 
   /**

@@ -55,6 +55,7 @@ export {
   type ObjectSide,
   type ReplicationLog,
   type SideOpener,
+  type SlowTaskHook,
   type StatusApplied,
   type StatusBatches,
   type StatusQueue,

@@ -181,6 +181,13 @@ export type CrashHook = (
   first?: () => Promise<void>,
 ) => Promise<void>;
 
+/**
+ * Where tests make a worker slow (DSN_REPLICATION_SLOW_TASK_MS): run once a task is claimed,
+ * before any byte of it moves, as a host with a poor link is slow at each copy it makes. The
+ * stale deliveries it drops cost it nothing more. A no-op when unset.
+ */
+export type SlowTaskHook = () => Promise<void>;
+
 export const CRASH_POINTS = ['after-plan', 'mid-dispatch', 'mid-parts', 'after-copy'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -12,7 +12,14 @@ import { describeError } from '../errors.ts';
 import { heldReads } from '../held-reads.ts';
 import type { Logger } from '../log.ts';
 import { collect } from './collect.ts';
-import type { CrashHook, ObjectSide, ReplicationLog, SideOpener, StatusQueue } from './ports.ts';
+import type {
+  CrashHook,
+  ObjectSide,
+  ReplicationLog,
+  SideOpener,
+  SlowTaskHook,
+  StatusQueue,
+} from './ports.ts';
 import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
 import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
@@ -30,6 +37,8 @@ export interface WorkerDeps {
   clock: Clock;
   logger: Logger;
   crash: CrashHook;
+  /** Fault injection for tests; none when absent. */
+  slowTask?: SlowTaskHook;
   /** Milliseconds left before the function's time limit. */
   remainingMs: () => number;
   /** Below this many milliseconds left, the worker stops at the part boundary and asks to be migrated. */
@@ -81,6 +90,7 @@ export async function runTask(
   const task = claimed ?? (await deps.log.getTask(msg.jobId, msg.taskId));
   if (!task || task.state === 'done' || task.attempts !== msg.attempt) return 'stale';
   if (!claimed && task.state !== 'stopping') return 'stale';
+  await deps.slowTask?.();
   const report = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
     deps.statuses.send({
       jobId: msg.jobId,

@@ -444,8 +444,11 @@ describe('replication jobs on the local cloud', () => {
   });
 
   test('rebalancing moves the queued tasks of a slowed worker, and the job ends sooner than with rebalancing off', async (t) => {
-    // Prepare: 40 small objects; worker 0 starts each invocation 400 ms late for each task
-    // message it carries (a worker takes up to ten at once).
+    // Prepare: 40 small objects; worker 0 waits 400 ms after it claims each task, before it
+    // copies (DSN_REPLICATION_SLOW_TASK_MS), as a worker on a slow host would. A delay before
+    // each invocation instead (`invoker.slow`) also held up the stale deliveries the worker
+    // drops, so the job with rebalancing waited for the slow worker's first batch all the same,
+    // and the two runs came within noise of each other on a loaded machine.
     for (const bucket of ['plain-rb', 'plain-rb-off', 'plain-rb-on'])
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     for (let i = 0; i < 40; i++)
@@ -469,7 +472,7 @@ describe('replication jobs on the local cloud', () => {
         onSlow: tasks.filter((t) => t.destinationWorker === 0).length,
       };
     };
-    cloud.invoker.slow('replicationWorker0', 400, 'record');
+    cloud.invoker.configure('replicationWorker0', { DSN_REPLICATION_SLOW_TASK_MS: '400' });
     try {
       // Act
       const off = await run(false);
@@ -485,7 +488,7 @@ describe('replication jobs on the local cloud', () => {
       );
       assert.ok(on.ms < off.ms, `with rebalancing ${on.ms} ms, without ${off.ms} ms`);
     } finally {
-      cloud.invoker.slow('replicationWorker0', undefined);
+      cloud.invoker.configure('replicationWorker0', { DSN_REPLICATION_SLOW_TASK_MS: undefined });
     }
   });
 

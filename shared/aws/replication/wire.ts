@@ -28,6 +28,7 @@ import { SfnController } from './executions.ts';
 import { SqsStatusQueue, SqsWorkerInbox, SqsWorkerQueues } from './queues.ts';
 import { DynamoReplicationLog } from './replication-log.ts';
 import { secretCredentials } from './secret-credentials.ts';
+import { slowTaskHook } from './slow-task.ts';
 
 /** How long a multi-part copy into a vault waits for the dispersal of its staged parts. */
 const DISPERSAL_WAIT_MS = 10 * 60 * 1000;
@@ -154,6 +155,7 @@ export function wireReplicationWorker(rt: Runtime): Omit<WorkerBatchDeps, 'remai
     clock: rt.clock,
     logger: rt.log,
     crash: crashHook(rt.env.DSN_REPLICATION_CRASH_AT),
+    slowTask: slowTaskHook(rt.env.DSN_REPLICATION_SLOW_TASK_MS, rt.clock),
     deadlineMarginMs: config.replicationDeadlineMarginMs,
   };
 }

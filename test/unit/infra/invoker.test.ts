@@ -61,6 +61,18 @@ before(async () => {
     join(dir, 'wait.mjs'),
     'export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return event; };\n',
   );
+  // Waits `event.ms`, then reports its environment's MARK and its thread's id.
+  await writeFile(
+    join(dir, 'env.mjs'),
+    [
+      "import { threadId } from 'node:worker_threads';",
+      'export const handler = async (event) => {',
+      '  await new Promise((r) => setTimeout(r, event.ms));',
+      '  return { mark: process.env.MARK ?? null, thread: threadId };',
+      '};',
+      '',
+    ].join('\n'),
+  );
   // Reports the nice value of the thread it runs on (Linux keeps one per thread).
   await writeFile(
     join(dir, 'nice.mjs'),
@@ -122,6 +134,36 @@ test('a stop reports the invocations it cut short by function, and lets none sta
     const err = await invocation;
     assert.ok(err instanceof LambdaInvocationError);
     assert.match(err.message, /the local cloud stopped during this invocation/);
+  }
+});
+
+test('configure sets and removes environment variables for the invocations after it, as UpdateFunctionConfiguration does; one in flight ends where it is', async () => {
+  // Prepare: a warm sandbox, and one invocation in flight when the configuration changes.
+  const local = invokerOf([{ ...fn('env'), modulePath: join(dir, 'env.mjs') }]);
+  type Seen = { mark: string | null; thread: number };
+  try {
+    const warm = (await local.invoke('env', { ms: 0 })) as Seen;
+    const inFlight = local.invoke('env', { ms: 300 }) as Promise<Seen>;
+
+    // Act
+    local.configure('env', { MARK: 'slow' });
+    const after = (await local.invoke('env', { ms: 0 })) as Seen;
+    const during = await inFlight;
+    const again = (await local.invoke('env', { ms: 0 })) as Seen;
+    local.configure('env', { MARK: undefined });
+    const cleared = (await local.invoke('env', { ms: 0 })) as Seen;
+
+    // Assess: the old sandboxes are retired, never reused with the old environment.
+    assert.equal(warm.mark, null);
+    assert.equal(during.mark, null);
+    assert.equal(after.mark, 'slow');
+    assert.equal(again.mark, 'slow');
+    assert.equal(cleared.mark, null);
+    assert.ok(![warm.thread, during.thread].includes(again.thread));
+    assert.ok(![warm.thread, during.thread, after.thread].includes(cleared.thread));
+    assert.throws(() => local.configure('nope', {}), /no function nope/);
+  } finally {
+    await local.stop();
   }
 });
 

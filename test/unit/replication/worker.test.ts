@@ -52,6 +52,8 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
   const logged = { ...task };
   /** The worker's reads of the task, beside its claim. */
   const reads = { tasks: 0 };
+  /** What the fault-injection hook saw: the task's state in the log when it ran. */
+  const slowed: string[] = [];
   const run = (attempt: number, delivery?: Delivery) =>
     runTask(
       {
@@ -76,13 +78,14 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
         clock: new ManualClock(),
         logger: silentLogger,
         crash: async () => {},
+        slowTask: async () => void slowed.push(logged.state),
         remainingMs: () => 60_000,
         deadlineMarginMs: 1000,
       },
       { jobId: job.id, taskId: task.id, attempt },
       delivery,
     );
-  return { run, source, destination, statuses, logged, reads };
+  return { run, source, destination, statuses, logged, reads, slowed };
 }
 
 test('the first delivery of a first attempt copies without a HEAD of the destination', async () => {
@@ -401,4 +404,16 @@ test('a copy asked to move within its first part reports its upload, with no par
   assert.deepEqual([...w.written.keys()], []);
   // The upload it opened goes with the stop, so the next worker resumes it (no open upload left).
   assert.deepEqual(w.sent.at(-1), { type: 'stopped', part: 0, uploadId: 'u1' });
+});
+
+test('a slowed worker (DSN_REPLICATION_SLOW_TASK_MS) waits once it has claimed a task, before its copy; a stale delivery it drops does not wait', async () => {
+  const w = world(replicationTask());
+  assert.equal(await w.run(1, { received: 1 }), 'done');
+  // Claimed first: a rebalancing move can no longer take it while the worker waits.
+  assert.deepEqual(w.slowed, ['running']);
+
+  const moved = world(replicationTask());
+  moved.logged.attempts = 2;
+  assert.equal(await moved.run(1, { received: 1 }), 'stale');
+  assert.deepEqual(moved.slowed, []);
 });
