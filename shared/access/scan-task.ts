@@ -67,11 +67,18 @@ async function scanReadable(deps: ScanTaskDeps, entry: IndexEntry): Promise<Verd
   }
 }
 
-/** Scans one committed revision and returns the verdict it recorded (undefined: superseded). */
+/**
+ * Scans one committed revision and returns the verdict it recorded (undefined: superseded). A
+ * revision its server-side writer found clean comes back clean at once: the commit's index task
+ * published its entry clean already (store/committer.ts `indexTask`), so nothing is read or
+ * written; that saves the entry's read and update on every such commit.
+ */
 export async function scanRevision(
   deps: ScanTaskDeps,
   record: RevisionRecord,
 ): Promise<Verdict | undefined> {
+  if (record.scanned?.state === 'clean' && (record.size ?? 0) <= deps.maxBytes)
+    return record.scanned;
   const current = await deps.index.get(record.vault, record.key);
   // A newer revision or a delete owns the key: its own scan decides; this one shows nowhere.
   if (current?.revision !== record.revision) return undefined;

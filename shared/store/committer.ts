@@ -91,8 +91,11 @@ export function indexTask(deps: {
         committedAt: record.committedAt ?? now.toISOString(),
         ...(record.attributes ? { attributes: record.attributes } : {}),
         ...(record.writer === undefined ? {} : { writer: record.writer }),
-        // The scan task (registered by the access system) runs later and records its verdict.
-        scanState: 'pending',
+        // A server-side writer that found the bytes clean as it encoded them (write-scan.ts)
+        // has said all a scan would: the entry is clean from the start, and the access system's
+        // scan task, which runs later, skips it (no read of the entry, no second write). Any
+        // other verdict, or none, is the scan task's to record (and an infected one to announce).
+        scanState: record.scanned?.state === 'clean' ? 'clean' : 'pending',
       },
       record.precondition,
     );

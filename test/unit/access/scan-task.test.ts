@@ -184,13 +184,32 @@ test("a revision its server-side writer scanned takes the writer's verdict, and 
     w.events.events.map((e) => [e.type, e.signature]),
     [['object.quarantined', 'Eicar-Test-Signature.writer']],
   );
+});
+
+test("a revision its server-side writer found clean is left as the index task published it: no read of the entry, no write", async () => {
+  // Prepare: neither the scanner, nor a slice, nor the index may be touched.
+  const never: Scanner = {
+    name: 'never',
+    open: async () => assert.fail("a revision with its writer's verdict must not be scanned again"),
+  };
   const clean = await world(Buffer.from('plain text'), { scanner: never });
   clean.deps.reader.slices.get = async () => assert.fail('the object must not be read back');
-  assert.deepEqual(
-    await scanRevision(clean.deps, { ...clean.record, scanned: { state: 'clean' } }),
-    { state: 'clean' },
-  );
-  assert.equal((await clean.index.get('vault1', clean.key))?.scanState, 'clean');
+  clean.index.get = async () => assert.fail('the entry must not be read');
+  clean.index.setScanState = async () => assert.fail('the entry must not be written');
+
+  // Act
+  const verdict = await scanRevision(clean.deps, { ...clean.record, scanned: { state: 'clean' } });
+
+  // Assess
+  assert.deepEqual(verdict, { state: 'clean' });
+  assert.deepEqual(clean.events.events, []);
+});
+
+test("a writer's clean verdict on an object over the scan limit does not stand: the object ends skipped", async () => {
+  const w = await world(Buffer.from('plain text, but longer than the limit'), { maxBytes: 10 });
+  const verdict = await scanRevision(w.deps, { ...w.record, scanned: { state: 'clean' } });
+  assert.equal(verdict?.state, 'skipped');
+  assert.equal((await w.index.get('vault1', w.key))?.scanState, 'skipped');
 });
 
 test('a revision the key no longer points at is neither scanned nor marked', async () => {

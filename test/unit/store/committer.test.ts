@@ -113,6 +113,32 @@ test('a nudge commits a revision whose segments are all done, once however often
   );
 });
 
+test("the index task publishes the entry clean when the server-side writer found it clean, pending otherwise (the scan task's to decide)", async () => {
+  for (const [scanned, state] of [
+    [{ state: 'clean' }, 'clean'],
+    [{ state: 'infected', signature: 'Eicar-Test-Signature' }, 'pending'],
+    [undefined, 'pending'],
+  ] as const) {
+    // Prepare
+    const { deps, ledger, index } = committer();
+    const record = pendingRevision('s.txt');
+    await ledger.createPending(record, 60_000);
+    await ledger.markSegmentsDone(record.revision, [0]);
+    await ledger.finishWriting(record.revision, {
+      segments: 1,
+      size: 10,
+      sha256: 'f'.repeat(64),
+      ...(scanned ? { scanned } : {}),
+    });
+
+    // Act
+    await settleCommitterBatch(deps, [{ nudge: record.revision }]);
+
+    // Assess
+    assert.equal((await index.get('photos', 's.txt'))?.scanState, state, scanned?.state);
+  }
+});
+
 test('a nudge for a revision not done, or unknown, commits nothing and does not fail', async () => {
   const { deps, ledger, runs } = committer();
   const record = pendingRevision('b.txt');
