@@ -25,7 +25,14 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { uplinkRows } from './dsn-uplink.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
-import { countRequests, operationsPer, requestsPer, served, tablesPer } from './requests.ts';
+import {
+  countRequests,
+  operationsPer,
+  requestsPer,
+  served,
+  tablesPer,
+  uncountDynamoDb,
+} from './requests.ts';
 
 const MiB = 1024 * 1024;
 
@@ -177,12 +184,7 @@ try {
           ours = await time(async () => {
             revision = await putOurs(`bench/${i}`, body);
           });
-          const reads = await settle(revision);
-          oursServed.services.set('DynamoDB', (oursServed.services.get('DynamoDB') ?? 0) - reads);
-          oursServed.operations.set(
-            'DynamoDB.GetItem',
-            (oursServed.operations.get('DynamoDB.GetItem') ?? 0) - reads,
-          );
+          uncountDynamoDb(oursServed, 'GetItem', 'RevisionsTable', await settle(revision));
         }),
       );
     };

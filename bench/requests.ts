@@ -63,6 +63,19 @@ export async function countRequests<T>(into: Served, f: () => Promise<T>): Promi
   }
 }
 
+/**
+ * Takes back `n` DynamoDB requests that the benchmark itself made inside a counting (its own
+ * reads of a revision, say), from the service's, the operation's and the table's counts alike.
+ */
+export function uncountDynamoDb(into: Served, operation: string, table: string, n: number): void {
+  for (const [counts, key] of [
+    [into.services, 'DynamoDB'],
+    [into.operations, `DynamoDB.${operation}`],
+    [into.tables, `${operation} ${table}`],
+  ] as const)
+    counts.set(key, (counts.get(key) ?? 0) - n);
+}
+
 /** `total (S3 1.0, SQS 2.0, ...)`, per `count` (per PUT, per object). */
 export function requestsPer(into: Served, count: number): string {
   const total = [...into.services.values()].reduce((a, b) => a + b, 0);
