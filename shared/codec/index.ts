@@ -6,7 +6,12 @@
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
 export { segmentLength, segmentParts, shardSize } from './segment.ts';
-export { cutSegments, encodeStream } from './segment-stream.ts';
+export {
+  cutSegments,
+  type EncodedSegment,
+  encodeStream,
+  type StreamSummary,
+} from './segment-stream.ts';
 export {
   checkSliceLayout,
   decodeSlice,

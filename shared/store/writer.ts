@@ -8,7 +8,15 @@
  * writer then waits, up to a limit, to tell its caller.
  */
 import type { Clock } from '../clock.ts';
-import { codecFor, encodeStream, formatSliceName, s3Crc32, sliceNamesOf } from '../codec/index.ts';
+import {
+  codecFor,
+  type EncodedSegment,
+  encodeStream,
+  formatSliceName,
+  type StreamSummary,
+  s3Crc32,
+  sliceNamesOf,
+} from '../codec/index.ts';
 import type { CommitPace } from './commit-pace.ts';
 import { INLINE_SLICE_BUDGET, type SliceEnvelope, type UnitMessage } from './multicast.ts';
 import {
@@ -139,11 +147,6 @@ export async function writeObject(
   const k = vault.readThreshold;
   const codec = codecFor(k, vault.width - k);
   const judge = judgeOf(vault);
-  // Every stream has a segment 0 (an empty one is one empty segment): open it meanwhile.
-  await Promise.all([
-    deps.ledger.createPending(record, now.getTime() + deps.pendingTimeoutMs),
-    deps.ledger.openSegment(revision, 0, judge),
-  ]);
 
   const name = sliceNamesOf(record);
   // A placed segment's message waits while other segments are still being placed, up to a
@@ -206,32 +209,71 @@ export async function writeObject(
     name,
   });
   const inFlight = new Set<Promise<void>>();
-  let summary: { size: number; sha256: string; segments: number } | undefined;
+  const dispatch = async (segment: EncodedSegment) => {
+    const p = sendSegment(segment.index, segment.slices).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+  };
+  const dueAt = () => deps.clock.now() + deps.pendingTimeoutMs;
+  let summary: StreamSummary | undefined;
+  /** The count, size, digest and verdict went into the pending record itself. */
+  let wholeAtOnce = false;
   try {
-    for (;;) {
-      const step = await stream.next();
-      if (step.done) {
-        summary = step.value;
-        break;
+    // Nothing is placed before the pending record exists (the janitor's hold on the slices),
+    // and every stream has a segment 0 (an empty body is one empty segment), opened with it.
+    // The step after segment 0 is read first: a body of one segment (every object up to the
+    // vault's segment size) is then wholly known before its revision is recorded, and its
+    // count, size, digest and scan verdict go into the pending record, not into a second write.
+    const first = await stream.next();
+    if (first.done) throw new Error('the encoder ended a stream without its segment 0');
+    const second = await stream.next();
+    if (second.done) {
+      summary = second.value;
+      const scanned = await scan?.verdict();
+      wholeAtOnce = true;
+      await Promise.all([
+        deps.ledger.createPending(
+          { ...record, ...summary, ...(scanned ? { scanned } : {}) },
+          dueAt(),
+        ),
+        deps.ledger.openSegment(revision, 0, judge),
+      ]);
+      await dispatch(first.value);
+    } else {
+      await Promise.all([
+        deps.ledger.createPending(record, dueAt()),
+        deps.ledger.openSegment(revision, 0, judge),
+      ]);
+      await dispatch(first.value);
+      await dispatch(second.value);
+      for (;;) {
+        const step = await stream.next();
+        if (step.done) {
+          summary = step.value;
+          break;
+        }
+        await dispatch(step.value);
       }
-      const p = sendSegment(step.value.index, step.value.slices).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
     }
   } finally {
     if (!summary) scan?.abort();
   }
-  const scanned = await scan?.verdict();
-  // The count is known once the stream ends: record it (and the scan's verdict) while the last
-  // segments still travel.
-  const [finished] = await Promise.all([
-    deps.ledger.finishWriting(revision, { ...summary, ...(scanned ? { scanned } : {}) }),
-    Promise.all(inFlight),
-  ]);
-  // Statuses may all be in before the count was recorded: then no status is left to make the
-  // committer look again, and the writer asks it to (the commit stays the committer's).
-  if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
-    await deps.multicast.nudge(vault.address, revision);
+  if (wholeAtOnce) {
+    // The count was there before any message went out: every status finds it.
+    await Promise.all(inFlight);
+  } else {
+    const scanned = await scan?.verdict();
+    // The count is known once the stream ends: record it (and the scan's verdict) while the
+    // last segments still travel.
+    const [finished] = await Promise.all([
+      deps.ledger.finishWriting(revision, { ...summary, ...(scanned ? { scanned } : {}) }),
+      Promise.all(inFlight),
+    ]);
+    // Statuses may all be in before the count was recorded: then no status is left to make the
+    // committer look again, and the writer asks it to (the commit stays the committer's).
+    if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
+      await deps.multicast.nudge(vault.address, revision);
+  }
   return waitForOutcome(deps, key, revision, opts.waitMs, opts.precondition, summary.size);
 }
 

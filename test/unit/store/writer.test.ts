@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { BUILTIN_RULES, parseRules, signatureScanner } from '../../../shared/access/index.ts';
 import { systemClock } from '../../../shared/clock.ts';
@@ -100,6 +100,60 @@ test('segments placed together share one publish; each segment is opened before 
   );
   assert.deepEqual([...log].sort(), ['createPending', 'finish 2', 'open 0', 'open 1', 'send 0+1']);
   assert.ok(log.indexOf('open 1') < log.indexOf('send 0+1'));
+});
+
+test('a body of one segment is recorded whole in its pending record (count, size, digest, verdict): no second write, and no nudge', async () => {
+  // Prepare: a writer that records the pending record as created, and a scanner.
+  const { deps, log, sends, release } = recordingWriter();
+  let created: RevisionRecord | undefined;
+  const createPending = deps.ledger.createPending.bind(deps.ledger);
+  deps.ledger.createPending = async (record, dueAt) => {
+    created = record;
+    await createPending(record, dueAt);
+  };
+  const { scanner } = countingScanner(4 * MiB);
+  deps.scan = scanner;
+  const nudges: string[] = [];
+  deps.multicast.nudge = async (_address, revision) => void nudges.push(revision);
+  const body = randomBytes(MiB);
+
+  // Act
+  const writing = writeObject(deps, 'default', 'one/segment', parts(body), { waitMs: 0 });
+  await new Promise((r) => setImmediate(r));
+  release();
+  const outcome = await writing;
+
+  // Assess
+  assert.equal(created?.segments, 1);
+  assert.equal(created?.size, MiB);
+  assert.equal(created?.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.deepEqual(created?.scanned, { state: 'clean' });
+  assert.equal(created?.state, 'pending');
+  assert.deepEqual((await deps.ledger.get(outcome.revision))?.segments, 1);
+  assert.deepEqual([...log].sort(), ['createPending', 'open 0', 'send 0']);
+  assert.ok(log.indexOf('createPending') < log.indexOf('send 0'));
+  assert.equal(sends.length, 1);
+  assert.deepEqual(nudges, []);
+});
+
+test('an empty body is one empty segment, recorded whole at once', async () => {
+  const { deps, log, release } = recordingWriter();
+  release();
+  const outcome = await writeObject(deps, 'default', 'empty', parts(), { waitMs: 0 });
+  const record = await deps.ledger.get(outcome.revision);
+  assert.deepEqual([record?.segments, record?.size], [1, 0]);
+  assert.deepEqual([...log].sort(), ['createPending', 'open 0', 'send 0']);
+});
+
+test('a body that fails within its first segment leaves nothing behind: no pending record, no slice', async () => {
+  const { deps, log, release } = recordingWriter();
+  release();
+  async function* failing() {
+    yield new Uint8Array(1000);
+    throw new Error('the client went away');
+  }
+  await assert.rejects(writeObject(deps, 'default', 'cut', failing(), { waitMs: 0 }), /went away/);
+  assert.deepEqual(log, []);
 });
 
 test('a committed write is visible once the index points at it, before its other tasks are marked done', async () => {
