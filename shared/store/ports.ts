@@ -124,6 +124,13 @@ export interface Ledger {
     revision: string,
     info: { segments: number; size: number; sha256: string; scanned?: WrittenScan },
   ): Promise<RevisionRecord>;
+  /**
+   * Marks segments `0..segments-1` done and flips pending to committed, in one write, when the
+   * revision's recorded count is `segments`: the record afterwards. Undefined, and nothing
+   * changed, when it is not pending, its count is another or not yet known, or it is gone. Only
+   * for segments each judged done (every one of them reached `T`).
+   */
+  commitWhole(revision: string, segments: number, at: Date): Promise<RevisionRecord | undefined>;
   /** Flips pending to committed when all `segments` are done. True only for the call that flipped it. */
   commit(revision: string, segments: number, at: Date): Promise<boolean>;
   /** Flips pending to failed. True only for the call that flipped it. */

@@ -233,6 +233,41 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       assert.deepEqual(await ledger.due(T0 + 3_600_000, 10), [], 'a committed revision is not due');
     });
 
+    it('commitWhole marks every segment done and commits in one write, only when the count is known and matches, once', async (ledger) => {
+      // Prepare: a streamed write whose count is not recorded yet.
+      const record = pendingRecord();
+      await ledger.createPending(record, T0 + 60_000);
+      const at = new Date(T0 + 5_000);
+
+      // Act
+      const unknownCount = await ledger.commitWhole(record.revision, 2, at);
+      await ledger.finishWriting(record.revision, { segments: 2, size: 1, sha256: 'c' });
+      const wrongCount = await ledger.commitWhole(record.revision, 1, at);
+      const racing = await Promise.all(
+        [1, 2, 3].map(() => ledger.commitWhole(record.revision, 2, at)),
+      );
+
+      // Assess
+      assert.deepEqual([unknownCount, wrongCount], [undefined, undefined]);
+      assert.equal((await ledger.get(record.revision))?.state, 'committed');
+      const won = racing.filter((r) => r !== undefined);
+      assert.equal(won.length, 1, 'exactly one call flips it');
+      assert.equal(won[0]?.state, 'committed');
+      assert.equal(won[0]?.doneSegments, 2);
+      assert.equal(won[0]?.committedAt, at.toISOString());
+      assert.deepEqual(await ledger.due(T0 + 3_600_000, 10), [], 'a committed revision is not due');
+      assert.equal(
+        await ledger.commitWhole(newRevisionId(T0), 1, at),
+        undefined,
+        'unknown revision',
+      );
+      const failed = pendingRecord();
+      await ledger.createPending({ ...failed, segments: 1 }, T0 + 60_000);
+      await ledger.fail(failed.revision, 'lost', T0);
+      assert.equal(await ledger.commitWhole(failed.revision, 1, at), undefined, 'failed revision');
+      assert.equal((await ledger.get(failed.revision))?.state, 'failed');
+    });
+
     it('commit of an unknown revision is false', async (ledger) => {
       assert.equal(await ledger.commit(newRevisionId(T0), 1, new Date(T0)), false);
     });

@@ -51,6 +51,7 @@ for (const { engine, skip } of await dynamoDbEngines()) {
     let index: DynamoObjectIndex;
     let db: DynamoDBDocumentClient;
     let commits: number;
+    let wholeCommits = 0;
     let failures: number;
     let taskRuns: number;
 
@@ -63,6 +64,15 @@ for (const { engine, skip } of await dynamoDbEngines()) {
       ledger.commit = async (...args) => {
         const won = await real.commit(...args);
         if (won) commits++;
+        return won;
+      };
+      // The one-write commit of a batch that completes the revision counts alike.
+      ledger.commitWhole = async (...args) => {
+        const won = await real.commitWhole(...args);
+        if (won) {
+          commits++;
+          wholeCommits++;
+        }
         return won;
       };
       ledger.fail = async (...args) => {
@@ -313,19 +323,88 @@ for (const { engine, skip } of await dynamoDbEngines()) {
       }
     });
 
+    test('a revision of one segment commits in one write with the batch that reaches T; later and repeated batches, and racing ones, commit nothing more', async () => {
+      for (const seed of [7, 8, 9]) {
+        // Prepare: one opened segment, its count recorded (as a one-segment PUT records it).
+        commits = 0;
+        wholeCommits = 0;
+        taskRuns = 0;
+        const r = await opened(1);
+        const [p0, p1, p2, p3, p4, p5] = shuffle(statuses(r, 1, []), seed) as UnitStatus[];
+
+        // Act: four statuses (short of T = 5); then the fifth, twice at once (two pollers with
+        // the same redelivered batch); then the sixth and a repeat of everything.
+        await recordStatusesOnce(deps, [p0, p1, p2, p3] as UnitStatus[]);
+        const afterFour = await deps.ledger.get(r.revision);
+        const racing = await Promise.all([
+          recordStatusesOnce(deps, [p4 as UnitStatus]),
+          recordStatusesOnce(deps, [p4 as UnitStatus]),
+        ]);
+        await recordStatusesOnce(deps, [p5 as UnitStatus]);
+        await recordStatusesOnce(deps, [p0, p1, p2, p3, p4, p5] as UnitStatus[]);
+
+        // Assess
+        assert.equal(afterFour?.state, 'pending');
+        for (const result of racing.flat()) assert.equal(result.status, 'fulfilled');
+        assert.equal(commits, 1, `seed ${seed}: one commit`);
+        assert.equal(wholeCommits, 1, `seed ${seed}: the one-write commit`);
+        const after = await deps.ledger.get(r.revision);
+        assert.equal(after?.state, 'committed');
+        assert.equal(after?.doneSegments, 1);
+        assert.equal(after?.tasksDone, true);
+        assert.equal(taskRuns, 1, `seed ${seed}: the tasks ran once`);
+        assert.equal((await index.get('default', r.key))?.revision, r.revision);
+      }
+      // A batch that brings all six at once (past T) commits in one write too.
+      wholeCommits = 0;
+      const r = await opened(1);
+      await recordStatusesOnce(deps, statuses(r, 1, []));
+      assert.equal(wholeCommits, 1);
+      assert.equal((await deps.ledger.get(r.revision))?.state, 'committed');
+    });
+
+    test('a batch bringing segment 0 of a longer revision to T marks it, and commits only with the rest', async () => {
+      // Prepare: two opened segments.
+      commits = 0;
+      wholeCommits = 0;
+      const r = await opened(2);
+      const [zero, one] = [0, 1].map((segment) =>
+        statuses(r, 2, []).filter((s) => s.segment === segment),
+      ) as [UnitStatus[], UnitStatus[]];
+
+      // Act
+      await recordStatusesOnce(deps, zero.slice(0, 5));
+      const afterZero = await deps.ledger.get(r.revision);
+      await recordStatusesOnce(deps, one.slice(0, 5));
+
+      // Assess
+      assert.deepEqual([afterZero?.state, afterZero?.doneSegments], ['pending', 1]);
+      assert.equal(commits, 1);
+      assert.equal(wholeCommits, 0);
+      assert.equal((await deps.ledger.get(r.revision))?.state, 'committed');
+    });
+
     test('a step that fails part-way returns its statuses for redelivery, and redelivery commits once', async () => {
-      // Prepare: marking segments done fails once, after the tallies were written.
+      // Prepare: marking segments done fails once, after the tallies were written, whichever
+      // write marks them (every segment done in one batch: the one-write commit).
       commits = 0;
       const r = await opened(2);
       const all = statuses(r, 2, []);
       const real = deps.ledger.markSegmentsDone.bind(deps.ledger);
+      const realWhole = deps.ledger.commitWhole;
       let failOnce = true;
+      const away = () => {
+        if (!failOnce) return;
+        failOnce = false;
+        throw new Error('DynamoDB is briefly away');
+      };
       deps.ledger.markSegmentsDone = async (...args) => {
-        if (failOnce) {
-          failOnce = false;
-          throw new Error('DynamoDB is briefly away');
-        }
+        away();
         return real(...args);
+      };
+      deps.ledger.commitWhole = async (...args) => {
+        away();
+        return realWhole(...args);
       };
 
       try {
@@ -341,6 +420,7 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         assert.equal(commits, 1);
       } finally {
         deps.ledger.markSegmentsDone = real;
+        deps.ledger.commitWhole = realWhole;
       }
     });
 

@@ -218,6 +218,34 @@ export class DynamoLedger implements Ledger {
     return toRecord(out.Attributes ?? {});
   }
 
+  async commitWhole(
+    revision: string,
+    segments: number,
+    at: Date,
+  ): Promise<RevisionRecord | undefined> {
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression:
+            'ADD doneSegments :segs SET #state = :committed, committedAt = :at REMOVE janitor, dueAt',
+          ConditionExpression: '#state = :pending AND #segments = :segments',
+          ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
+          ExpressionAttributeValues: {
+            ':segs': new Set(Array.from({ length: segments }, (_, i) => String(i))),
+            ':committed': 'committed',
+            ':pending': 'pending',
+            ':at': at.toISOString(),
+            ':segments': segments,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return out && toRecord(out.Attributes ?? {});
+  }
+
   commit(revision: string, segments: number, at: Date): Promise<boolean> {
     return conditional(
       this.db.send(

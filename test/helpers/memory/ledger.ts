@@ -133,6 +133,21 @@ export class MemoryLedger implements Ledger {
     return toRecord(meta);
   }
 
+  async commitWhole(
+    revision: string,
+    segments: number,
+    at: Date,
+  ): Promise<RevisionRecord | undefined> {
+    const meta = this.item(revision, META);
+    if (meta?.state !== 'pending' || meta.segments !== segments) return undefined;
+    add(meta, 'doneSegments', nonEmptySet(Array.from({ length: segments }, (_, i) => String(i))));
+    meta.state = 'committed';
+    meta.committedAt = at.toISOString();
+    delete meta.janitor;
+    delete meta.dueAt;
+    return toRecord(meta);
+  }
+
   async commit(revision: string, segments: number, at: Date): Promise<boolean> {
     const meta = this.item(revision, META);
     // size() of an absent set is no size at all: the condition fails, even for 0 segments.

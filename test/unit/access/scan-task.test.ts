@@ -186,7 +186,7 @@ test("a revision its server-side writer scanned takes the writer's verdict, and 
   );
 });
 
-test("a revision its server-side writer found clean is left as the index task published it: no read of the entry, no write", async () => {
+test('a revision its server-side writer found clean is left as the index task published it: no read of the entry, no write', async () => {
   // Prepare: neither the scanner, nor a slice, nor the index may be touched.
   const never: Scanner = {
     name: 'never',
