@@ -321,18 +321,23 @@ async function recordRevision(
     );
     return;
   }
-  // Every status at or past T marks its segment again: the one that reached T may have died
-  // before marking, and its redelivery then finds more than T.
-  const reached = verdicts.filter((v) => v.verdict === 'segment-done');
+  // The batch whose tally brought a segment to T marks it (and commits, and runs the tasks).
+  // Statuses that find it at T already, all of them new pillars, leave that to it: it marks,
+  // or it failed or died, and then its own statuses come again, find their pillars counted
+  // (`repeated`), and mark. Those repeats, and any segment reaching T in this batch, mark here;
+  // the statuses past T that come after the commit (the sixth of a 5-of-6 write, most often)
+  // cost their tally alone, not a mark, a commit's try and reads of the revision besides.
+  const reached = verdicts.filter(
+    (v) =>
+      v.verdict === 'segment-done' &&
+      (v.tally.favorableBefore < v.tally.writeThreshold || v.tally.repeated),
+  );
   if (reached.length === 0) return;
   const done = reached.map((v) => v.segment);
-  // A batch that finds segments 0..m-1 done, which for a revision of one segment is the batch
-  // that reached T: if they are the whole revision (its count is m), marking and committing are
-  // one conditional write. A miss (more segments, a count not recorded yet, a revision committed
-  // already, as for a status after the commit) costs that one request more, then takes the two
-  // writes below. In bench:dsn's 8 MiB PUTs the statuses past T nearly always come in the same
-  // batch as the T-th (one mark per PUT, before this), so misses are rare; trying only at
-  // exactly T hit in 13% of those PUTs.
+  // A batch that marks segments 0..m-1, which for a revision of one segment is the batch that
+  // reached T: if they are the whole revision (its count is m), marking and committing are one
+  // conditional write. A miss (more segments, a count not recorded yet, a revision committed
+  // already, as for a redelivery) costs that one request more, then takes the two writes below.
   if (new Set(done).size === done.length && done.every((segment) => segment < done.length)) {
     const committed = await deps.ledger.commitWhole(revision, done.length, deps.clock.date());
     if (committed) {

@@ -68,6 +68,10 @@ export interface SegmentVotes {
 export interface SegmentTally extends SegmentJudge {
   favorable: number;
   unfavorable: number;
+  /** Distinct favorable pillars before this vote. */
+  favorableBefore: number;
+  /** A pillar of this vote was counted the same way before: a repeat, or a redelivery. */
+  repeated: boolean;
 }
 
 /** What one scanner concluded about one object. */
@@ -112,7 +116,8 @@ export interface Ledger {
   openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void>;
   /**
    * Adds pillars to an open segment's favorable and unfavorable sets and returns the set sizes
-   * afterwards, with the segment's judge; unfavorable units are added to the revision's failed
+   * afterwards (and the favorable one's before, and whether any pillar repeated), with the
+   * segment's judge; unfavorable units are added to the revision's failed
    * units. Undefined, and nothing counted, when the segment is not open in `vault` (never
    * opened, or purged with its revision). A repeated vote changes nothing.
    */

@@ -109,15 +109,41 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       const repeated = await ledger.tally(r.revision, 0, votes([1, 2], [3]));
 
       // Assess
-      assert.deepEqual(first, { ...judge, favorable: 2, unfavorable: 0 });
-      assert.deepEqual(overlapping, { ...judge, favorable: 3, unfavorable: 1 });
-      assert.deepEqual(repeated, overlapping);
+      assert.deepEqual(first, {
+        ...judge,
+        favorable: 2,
+        unfavorable: 0,
+        favorableBefore: 0,
+        repeated: false,
+      });
+      assert.deepEqual(overlapping, {
+        ...judge,
+        favorable: 3,
+        unfavorable: 1,
+        favorableBefore: 2,
+        repeated: true,
+      });
+      assert.deepEqual(repeated, { ...overlapping, favorableBefore: 3 });
+      // New pillars only, either way: not a repeat, whatever was counted before.
+      const fresh = await ledger.tally(r.revision, 0, votes([4], [5]));
+      assert.deepEqual(fresh, {
+        ...judge,
+        favorable: 4,
+        unfavorable: 2,
+        favorableBefore: 3,
+        repeated: false,
+      });
     });
 
     it('concurrent tallies of one segment all count', async (ledger) => {
       const r = await opened(ledger, 1);
-      await Promise.all([0, 1, 2, 3, 4, 5].map((p) => ledger.tally(r.revision, 0, votes([p]))));
+      const tallies = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((p) => ledger.tally(r.revision, 0, votes([p]))),
+      );
       assert.equal((await ledger.tally(r.revision, 0, votes([0])))?.favorable, 6);
+      // The writes are serial on the item: each saw a different count before it, 0 to 5, so
+      // exactly one of them brought the segment to any threshold.
+      assert.deepEqual(tallies.map((t) => t?.favorableBefore).sort(), [0, 1, 2, 3, 4, 5]);
     });
 
     it('tally of a segment never opened, or opened for another vault, counts nothing', async (ledger) => {
@@ -132,7 +158,13 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       // Assess
       assert.equal(unopened, undefined);
       assert.equal(foreign, undefined);
-      assert.deepEqual(own, { ...judge, favorable: 1, unfavorable: 0 });
+      assert.deepEqual(own, {
+        ...judge,
+        favorable: 1,
+        unfavorable: 0,
+        favorableBefore: 0,
+        repeated: false,
+      });
       assert.deepEqual((await ledger.get(r.revision))?.failedUnits, []);
     });
 
@@ -156,6 +188,8 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
         ...judge,
         favorable: 3,
         unfavorable: 1,
+        favorableBefore: 2,
+        repeated: false,
       });
     });
 

@@ -33,6 +33,33 @@ const META = 'meta';
 const JUDGE_NAMES = { '#vault': 'vault', '#width': 'width', '#t': 'writeThreshold' };
 const DUE = 'due';
 
+/**
+ * A segment's tally after `votes`, from its item before them (exported so test fakes count
+ * alike): the judge is the item's, the sets its own with the votes added.
+ */
+export function tallyAfter(
+  before: Record<string, unknown>,
+  votes: Pick<SegmentVotes, 'favorable' | 'unfavorable'>,
+): Omit<SegmentTally, 'vault'> {
+  const setOf = (v: unknown) => new Set(v instanceof Set ? [...v].map(String) : []);
+  const favorable = setOf(before.favorable);
+  const unfavorable = setOf(before.unfavorable);
+  const repeated =
+    votes.favorable.some((p) => favorable.has(String(p))) ||
+    votes.unfavorable.some((p) => unfavorable.has(String(p)));
+  const favorableBefore = favorable.size;
+  for (const p of votes.favorable) favorable.add(String(p));
+  for (const p of votes.unfavorable) unfavorable.add(String(p));
+  return {
+    width: Number(before.width),
+    writeThreshold: Number(before.writeThreshold),
+    favorable: favorable.size,
+    unfavorable: unfavorable.size,
+    favorableBefore,
+    repeated,
+  };
+}
+
 /** A revision's meta item as the domain reads it (exported so test fakes read items alike). */
 export function toRecord(item: Record<string, unknown>): RevisionRecord {
   const set = (v: unknown) => (v instanceof Set ? [...v] : []);
@@ -145,7 +172,9 @@ export class DynamoLedger implements Ledger {
           ConditionExpression: 'attribute_exists(revision) AND #vault = :vault',
           ExpressionAttributeNames: { '#vault': 'vault' },
           ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
+          // The item before: the sets after are these and the vote, and the committer learns
+          // whether this vote brought the segment to T or found it there (committer.ts).
+          ReturnValues: 'ALL_OLD',
         }),
       ),
     );
@@ -164,14 +193,7 @@ export class DynamoLedger implements Ledger {
       );
     }
     const item = out.Attributes ?? {};
-    const size = (v: unknown) => (v instanceof Set ? v.size : 0);
-    return {
-      vault: String(item.vault),
-      width: Number(item.width),
-      writeThreshold: Number(item.writeThreshold),
-      favorable: size(item.favorable),
-      unfavorable: size(item.unfavorable),
-    };
+    return { vault: String(item.vault), ...tallyAfter(item, votes) };
   }
 
   async markSegmentsDone(

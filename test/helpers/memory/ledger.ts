@@ -5,7 +5,7 @@
  * adapter makes unconditionally behave here as they do on DynamoDB, edge cases included (an
  * update of a revision that is gone creates a bare item, as an UpdateItem does).
  */
-import { toRecord } from '../../../shared/aws/store/ledger.ts';
+import { tallyAfter, toRecord } from '../../../shared/aws/store/ledger.ts';
 import type {
   Ledger,
   RevisionRecord,
@@ -31,10 +31,6 @@ type Item = Record<string, unknown>;
 function add<T>(item: Item, attribute: string, values: Set<T>): void {
   const current = item[attribute];
   item[attribute] = new Set([...(current instanceof Set ? (current as Set<T>) : []), ...values]);
-}
-
-function sizeOf(v: unknown): number {
-  return v instanceof Set ? v.size : 0;
 }
 
 export class MemoryLedger implements Ledger {
@@ -93,18 +89,13 @@ export class MemoryLedger implements Ledger {
     const seg = this.item(revision, `seg#${segment}`);
     // Only an open segment counts: a purged revision's late status must not recreate it.
     if (!seg || seg.vault !== votes.vault) return undefined;
+    const after = tallyAfter(seg, votes);
     if (votes.favorable.length > 0) add(seg, 'favorable', new Set(votes.favorable.map(String)));
     if (votes.unfavorable.length > 0)
       add(seg, 'unfavorable', new Set(votes.unfavorable.map(String)));
     const meta = this.item(revision, META);
     if (votes.failedUnits.length > 0 && meta) add(meta, 'failedUnits', new Set(votes.failedUnits));
-    return {
-      vault: String(seg.vault),
-      width: Number(seg.width),
-      writeThreshold: Number(seg.writeThreshold),
-      favorable: sizeOf(seg.favorable),
-      unfavorable: sizeOf(seg.unfavorable),
-    };
+    return { vault: String(seg.vault), ...after };
   }
 
   async markSegmentsDone(

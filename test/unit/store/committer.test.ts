@@ -139,6 +139,66 @@ test("the index task publishes the entry clean when the server-side writer found
   }
 });
 
+test('a status past T after another batch brought the segment to T only tallies; if that batch failed before marking, its redelivery commits', async () => {
+  // Prepare: a one-segment revision (T = 2 of 3) whose count is recorded; the first mark or
+  // commit fails, as DynamoDB briefly away would make it.
+  const { deps, ledger, runs } = committer();
+  const record = { ...pendingRevision('past-t.txt'), segments: 1 };
+  await ledger.createPending(record, 60_000);
+  await ledger.openSegment(record.revision, 0, { vault: 'photos', width: 3, writeThreshold: 2 });
+  const calls: string[] = [];
+  let away = true;
+  for (const name of ['commitWhole', 'markSegmentsDone', 'commit'] as const) {
+    const real = (ledger[name] as (...a: unknown[]) => Promise<unknown>).bind(ledger);
+    (ledger as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      calls.push(name);
+      if (away) {
+        away = false;
+        throw new Error('DynamoDB is briefly away');
+      }
+      return real(...args);
+    };
+  }
+  const status = (pillar: number) => ({
+    status: {
+      vault: 'photos',
+      revision: record.revision,
+      segment: 0,
+      pillar,
+      unit: pillar,
+      ok: true,
+    } satisfies UnitStatus,
+  });
+
+  // Act: the batch that reaches T fails; the third status comes; the failed batch comes again.
+  const reaching = await settleCommitterBatch(deps, [status(0), status(1)]);
+  const afterReaching = [...calls];
+  calls.length = 0;
+  const late = await settleCommitterBatch(deps, [status(2)]);
+  const afterLate = [...calls];
+  const stateAfterLate = (await ledger.get(record.revision))?.state;
+  const again = await settleCommitterBatch(deps, [status(0), status(1)]);
+
+  // Assess
+  assert.deepEqual(
+    reaching.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  assert.deepEqual(afterReaching, ['commitWhole']);
+  assert.deepEqual(
+    late.map((r) => r.status),
+    ['fulfilled'],
+  );
+  assert.deepEqual(afterLate, [], 'the late status: its tally alone');
+  assert.equal(stateAfterLate, 'pending');
+  assert.deepEqual(
+    again.map((r) => r.status),
+    ['fulfilled', 'fulfilled'],
+  );
+  assert.equal((await ledger.get(record.revision))?.state, 'committed');
+  assert.equal(runs(), 1);
+});
+
 test('a nudge for a revision not done, or unknown, commits nothing and does not fail', async () => {
   const { deps, ledger, runs } = committer();
   const record = pendingRevision('b.txt');
