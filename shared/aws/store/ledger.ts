@@ -245,48 +245,37 @@ export class DynamoLedger implements Ledger {
     segments: number,
     at: Date,
   ): Promise<RevisionRecord | undefined> {
-    const out = await ifCondition(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { revision, part: META },
-          UpdateExpression:
-            'ADD doneSegments :segs SET #state = :committed, committedAt = :at REMOVE janitor, dueAt',
-          ConditionExpression: '#state = :pending AND #segments = :segments',
-          ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
-          ExpressionAttributeValues: {
-            ':segs': new Set(Array.from({ length: segments }, (_, i) => String(i))),
-            ':committed': 'committed',
-            ':pending': 'pending',
-            ':at': at.toISOString(),
-            ':segments': segments,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
+    const out = await ifCondition(this.db.send(this.commitUpdate(revision, segments, at, true)));
     return out && toRecord(out.Attributes ?? {});
   }
 
   commit(revision: string, segments: number, at: Date): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { revision, part: META },
-          UpdateExpression: 'SET #state = :committed, committedAt = :at REMOVE janitor, dueAt',
-          ConditionExpression:
-            '#state = :pending AND #segments = :segments AND size(doneSegments) >= :segments',
-          ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
-          ExpressionAttributeValues: {
-            ':committed': 'committed',
-            ':pending': 'pending',
-            ':at': at.toISOString(),
-            ':segments': segments,
-          },
-        }),
-      ),
-    );
+    return conditional(this.db.send(this.commitUpdate(revision, segments, at, false)));
+  }
+
+  /**
+   * The commit: pending to committed at `at`, off the janitor's list, when the revision counts
+   * `segments`. With `markAll`, segments `0..segments-1` are marked done in the same write and
+   * the record afterwards comes back; without, they must all be marked already.
+   */
+  private commitUpdate(revision: string, segments: number, at: Date, markAll: boolean) {
+    return new UpdateCommand({
+      TableName: this.table,
+      Key: { revision, part: META },
+      UpdateExpression: `${markAll ? 'ADD doneSegments :segs ' : ''}SET #state = :committed, committedAt = :at REMOVE janitor, dueAt`,
+      ConditionExpression: `#state = :pending AND #segments = :segments${markAll ? '' : ' AND size(doneSegments) >= :segments'}`,
+      ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
+      ExpressionAttributeValues: {
+        ':committed': 'committed',
+        ':pending': 'pending',
+        ':at': at.toISOString(),
+        ':segments': segments,
+        ...(markAll
+          ? { ':segs': new Set(Array.from({ length: segments }, (_, i) => String(i))) }
+          : {}),
+      },
+      ...(markAll ? { ReturnValues: 'ALL_NEW' as const } : {}),
+    });
   }
 
   fail(revision: string, reason: string, dueAt: number): Promise<boolean> {
