@@ -16,12 +16,15 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describesItsBody } from '../../infra/local/s3-recovery.ts';
 import { CRASH_POINTS } from '../../shared/replication/index.ts';
 import {
@@ -70,6 +73,46 @@ function s3Of(cloud: CloudProcess): S3Client {
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
   });
+}
+
+/**
+ * What a job that did not end left behind, read from the emulators themselves: its items in the
+ * replication table that are not done (round, attempts, claim), and the replication queues'
+ * messages waiting and in flight. The API's views leave the rounds and the queues out.
+ */
+async function leftBehind(cloud: CloudProcess, jobId: string): Promise<string> {
+  const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...common, endpoint: cloud.aws.AWS_ENDPOINT_URL_DYNAMODB }),
+  );
+  const sqs = new SQSClient({ ...common, endpoint: cloud.aws.AWS_ENDPOINT_URL_SQS });
+  try {
+    const { TableNames = [] } = await db.send(new ListTablesCommand({}));
+    const table = TableNames.find((n) => n.endsWith('ReplicationTable'));
+    const { Items = [] } = await db.send(new ScanCommand({ TableName: table }));
+    const items = Items.filter((i) => JSON.stringify(i).includes(jobId) && i.state !== 'done');
+    const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
+    const queues = await Promise.all(
+      QueueUrls.filter((u) => /Replication/i.test(u)).map(async (url) => {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+            ],
+          }),
+        );
+        return `${url.slice(url.lastIndexOf('/') + 1)} waiting ${Attributes.ApproximateNumberOfMessages} in flight ${Attributes.ApproximateNumberOfMessagesNotVisible}`;
+      }),
+    );
+    return `job items not done: ${JSON.stringify(items)}; queues: ${queues.join(', ')}`;
+  } catch (err) {
+    return `(could not read what was left: ${(err as Error).message})`;
+  } finally {
+    db.destroy();
+    sqs.destroy();
+  }
 }
 
 describe('a replication job across a crash of the local cloud', () => {
@@ -162,8 +205,9 @@ describe('a replication job across a crash of the local cloud', () => {
           ).catch(async (err: Error) => {
             // What was left, and what the restarted cloud said, so a failure explains itself.
             const left = (await tasksNow()).filter((t) => t.state !== 'done');
+            const job = await (await api(`/replications/${id}`)).text();
             throw new Error(
-              `${err.message}; tasks not done: ${JSON.stringify(left)}; the restarted cloud's output: ${second.output().slice(-4000)}`,
+              `${err.message}; tasks not done: ${JSON.stringify(left)}; the job: ${job}; ${await leftBehind(second, id)}; the restarted cloud's output: ${second.output().slice(-4000)}`,
             );
           });
 
