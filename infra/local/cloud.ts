@@ -73,7 +73,7 @@ export interface LocalCloudOptions {
   auth?: boolean;
   /**
    * Each function's heap sized from its memorySize as Lambda's Node.js runtime sizes it
-   * (`DSN_HEAP_LIMITS=lambda`); off by default (invoker.ts `lambdaHeapLimits` says why).
+   * (`DSN_HEAP_LIMITS=lambda`); off by default (function-pool.ts `lambdaHeapLimits` says why).
    */
   lambdaHeaps?: boolean;
   /**

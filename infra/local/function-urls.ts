@@ -3,7 +3,7 @@
  * server on a loopback port, as each gets its own host on AWS (`https://<id>.lambda-url...`),
  * so a handler sees the same `rawPath`. The event is payload format 2.0 with the `$default`
  * route. In `RESPONSE_STREAM` mode the handler's prelude and chunks go out as it writes them,
- * one chunk in flight at a time (invoker.ts), so a large read streams in bounded memory; in
+ * one chunk in flight at a time (function-pool.ts), so a large read streams in bounded memory; in
  * `BUFFERED` mode the result is written as the HTTP API writes one.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';

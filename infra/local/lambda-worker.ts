@@ -23,7 +23,7 @@ interface WorkerConfig {
   functionName: string;
   memorySize: number;
   invokedFunctionArn: string;
-  /** The thread's nice value: above 0 for a background function (invoker.ts). */
+  /** The thread's nice value: above 0 for a background function (function-pool.ts). */
   nice: number;
   /** Where this sandbox writes its CPU profiles, when asked (sandbox-profile.ts). */
   profileDir?: string;
