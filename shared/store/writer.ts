@@ -214,7 +214,6 @@ export async function writeObject(
     inFlight.add(p);
     if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
   };
-  const dueAt = () => deps.clock.now() + deps.pendingTimeoutMs;
   let summary: StreamSummary | undefined;
   /** The count, size, digest and verdict went into the pending record itself. */
   let wholeAtOnce = false;
@@ -227,34 +226,22 @@ export async function writeObject(
     const first = await stream.next();
     if (first.done) throw new Error('the encoder ended a stream without its segment 0');
     const second = await stream.next();
-    if (second.done) {
-      summary = second.value;
-      const scanned = await scan?.verdict();
-      wholeAtOnce = true;
-      await Promise.all([
-        deps.ledger.createPending(
-          { ...record, ...summary, ...(scanned ? { scanned } : {}) },
-          dueAt(),
-        ),
-        deps.ledger.openSegment(revision, 0, judge),
-      ]);
-      await dispatch(first.value);
-    } else {
-      await Promise.all([
-        deps.ledger.createPending(record, dueAt()),
-        deps.ledger.openSegment(revision, 0, judge),
-      ]);
-      await dispatch(first.value);
-      await dispatch(second.value);
-      for (;;) {
-        const step = await stream.next();
-        if (step.done) {
-          summary = step.value;
-          break;
-        }
-        await dispatch(step.value);
-      }
+    wholeAtOnce = second.done === true;
+    const scanned = second.done ? await scan?.verdict() : undefined;
+    await Promise.all([
+      deps.ledger.createPending(
+        second.done ? { ...record, ...second.value, ...(scanned ? { scanned } : {}) } : record,
+        deps.clock.now() + deps.pendingTimeoutMs,
+      ),
+      deps.ledger.openSegment(revision, 0, judge),
+    ]);
+    await dispatch(first.value);
+    let step = second;
+    while (!step.done) {
+      await dispatch(step.value);
+      step = await stream.next();
     }
+    summary = step.value;
   } finally {
     if (!summary) scan?.abort();
   }

@@ -28,6 +28,14 @@ const DUE = 'due';
 type Item = Record<string, unknown>;
 
 /** ADD of a set: adds to the item's set, creating it when absent. */
+/** The commit's flip, as both commit writes make it: committed at `at`, off the janitor's list. */
+function committed(meta: Item, at: Date): void {
+  meta.state = 'committed';
+  meta.committedAt = at.toISOString();
+  delete meta.janitor;
+  delete meta.dueAt;
+}
+
 function add<T>(item: Item, attribute: string, values: Set<T>): void {
   const current = item[attribute];
   item[attribute] = new Set([...(current instanceof Set ? (current as Set<T>) : []), ...values]);
@@ -132,10 +140,7 @@ export class MemoryLedger implements Ledger {
     const meta = this.item(revision, META);
     if (meta?.state !== 'pending' || meta.segments !== segments) return undefined;
     add(meta, 'doneSegments', nonEmptySet(Array.from({ length: segments }, (_, i) => String(i))));
-    meta.state = 'committed';
-    meta.committedAt = at.toISOString();
-    delete meta.janitor;
-    delete meta.dueAt;
+    committed(meta, at);
     return toRecord(meta);
   }
 
@@ -150,10 +155,7 @@ export class MemoryLedger implements Ledger {
       done.size < segments
     )
       return false;
-    meta.state = 'committed';
-    meta.committedAt = at.toISOString();
-    delete meta.janitor;
-    delete meta.dueAt;
+    committed(meta, at);
     return true;
   }
 
