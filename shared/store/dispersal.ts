@@ -331,5 +331,8 @@ export async function completeDispersal(
       await deps.multicast.nudge(address, revision);
     }
   }
-  return waitForOutcome(deps, record.key, revision, waitMs, record.precondition, summary.size);
+  return waitForOutcome(deps, record.key, revision, waitMs, {
+    ...(record.precondition ? { precondition: record.precondition } : {}),
+    written: { vault, size: summary.size },
+  });
 }

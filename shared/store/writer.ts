@@ -261,7 +261,10 @@ export async function writeObject(
     if (finished.state === 'pending' && finished.doneSegments >= summary.segments)
       await deps.multicast.nudge(vault.address, revision);
   }
-  return waitForOutcome(deps, key, revision, opts.waitMs, opts.precondition, summary.size);
+  return waitForOutcome(deps, key, revision, opts.waitMs, {
+    ...(opts.precondition ? { precondition: opts.precondition } : {}),
+    written: { vault: vault.name, size: summary.size },
+  });
 }
 
 const isCommitted = (r: RevisionRecord | undefined): r is RevisionRecord =>
@@ -275,6 +278,19 @@ const committedOutcome = (key: string, r: RevisionRecord): WriteOutcome => ({
   sha256: r.sha256 ?? '',
 });
 
+/**
+ * How long after `started` a revision committed, by its recorded commit time (`committedAt`), not
+ * the moment this wait saw it: a look that came late would otherwise teach a late pace, and the
+ * next first look would come as late again, so a pace learnt from its own looks never comes
+ * down. Clocks of two hosts may disagree, so the recorded time counts only within what this wait
+ * saw.
+ */
+function commitLatency(committedAt: string | undefined, started: number, seenAt: number): number {
+  const seen = seenAt - started;
+  const at = committedAt === undefined ? Number.NaN : Date.parse(committedAt);
+  return Number.isFinite(at) ? Math.min(seen, Math.max(0, at - started)) : seen;
+}
+
 /** Polls while a commit is due (units and committer usually answer within this). */
 const POLL_MS = 10;
 const POLL_FAST_FOR_MS = 200;
@@ -283,29 +299,49 @@ const MAX_POLL_MS = 100;
 /** Once committed, the tasks take a few writes: look again soon, then back off as before. */
 const TASKS_POLL_MS = 3;
 
+/** What the waiting writer knows of its revision. */
+export interface Awaited {
+  /** A conditional write's precondition: only the index's entry tells it won. */
+  precondition?: Precondition;
+  /** The vault and size of what it wrote: with the pace of writes of that size, the first look is timed. */
+  written?: { vault: string; size: number };
+}
+
 /**
  * Polls the ledger until the revision is committed or failed, or `waitMs` has passed; once
  * committed (which never turns back), only the index, until it points at the revision (or at
  * a newer one): that is the first associated task, so visibility does not wait for the others.
+ *
+ * With the pace of commits known, the first look comes when most of them are in, and reads the
+ * index first: its entry pointing at the revision says all there is to say (committed, visible,
+ * and the size and digest), so the usual write costs one read. Only a miss reads the ledger,
+ * which alone tells a failure or a refusal.
  */
 export async function waitForOutcome(
   deps: Pick<WriterDeps, 'ledger' | 'index' | 'clock' | 'pace'>,
   key: string,
   revision: string,
   waitMs: number,
-  precondition?: Precondition,
-  /** The object's size, when known: the pace of commits of its size times the first look. */
-  size?: number,
+  awaited: Awaited = {},
 ): Promise<WriteOutcome> {
   const { clock } = deps;
+  const { precondition, written } = awaited;
   const started = clock.now();
   const deadline = started + waitMs;
-  const pace = size === undefined ? undefined : deps.pace;
-  let delay = pace?.firstLookMs(size ?? 0, POLL_MS) ?? POLL_MS;
+  const pace = written === undefined ? undefined : deps.pace;
+  const paced = written === undefined ? undefined : pace?.firstLookMs(written.size);
+  let delay = paced ?? POLL_MS;
   let committed: RevisionRecord | undefined;
   for (let first = true; ; first = false) {
     if (!first || waitMs > 0)
       await clock.sleep(Math.min(delay, Math.max(0, deadline - clock.now())));
+    if (first && paced !== undefined && written !== undefined) {
+      const entry = await deps.index.get(written.vault, key);
+      if (entry?.revision === revision) {
+        pace?.seen(written.size, commitLatency(entry.committedAt, started, clock.now()));
+        return { state: 'committed', key, revision, size: entry.size, sha256: entry.sha256 };
+      }
+    }
     const wasCommitted = committed !== undefined;
     // A conditional write is visible or refused only once its index task has run: until then
     // the ledger is read again, since only it tells a refusal.
@@ -328,7 +364,8 @@ export async function waitForOutcome(
         };
       }
       if (isCommitted(r)) {
-        if (!wasCommitted) pace?.seen(size ?? 0, clock.now() - started);
+        if (!wasCommitted && written)
+          pace?.seen(written.size, commitLatency(r.committedAt, started, clock.now()));
         if (r.tasksDone) return committedOutcome(key, r);
         committed = r;
       }
