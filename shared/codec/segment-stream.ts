@@ -6,17 +6,21 @@
 import { createHash } from 'node:crypto';
 import { InvalidSliceError } from '../errors.ts';
 import type { Codec } from './reed-solomon.ts';
-import { decodeSegment, encodeSegment } from './segment.ts';
-import { decodeSlice, encodeSlice } from './slice-header.ts';
+import { decodeSegment, shardSize } from './segment.ts';
+import { decodeSlice, encodeSliceInPlace, sliceHeaderLength } from './slice-header.ts';
 import type { SliceName } from './slice-name.ts';
 
 /**
  * Cuts `source` into segments of `segmentSize` bytes, the last one shorter. An empty stream
- * gives one empty segment, so every object has at least one.
+ * gives one empty segment, so every object has at least one. With `reuse`, every segment is
+ * cut into the same buffer: the consumer must be done with a segment before it asks for the
+ * next (an encoder that copies it into slices is), and a stream of many segments then
+ * allocates one.
  */
 export async function* cutSegments(
   source: AsyncIterable<Uint8Array>,
   segmentSize: number,
+  options: { reuse?: boolean } = {},
 ): AsyncGenerator<Uint8Array> {
   let current = Buffer.allocUnsafe(segmentSize);
   let filled = 0;
@@ -31,12 +35,46 @@ export async function* cutSegments(
       if (filled === segmentSize) {
         yield current;
         emitted++;
-        current = Buffer.allocUnsafe(segmentSize);
+        if (!options.reuse) current = Buffer.allocUnsafe(segmentSize);
         filled = 0;
       }
     }
   }
   if (filled > 0 || emitted === 0) yield current.subarray(0, filled);
+}
+
+/**
+ * The n slices of one segment, each allocated once at its full size (header, then payload):
+ * the data shards are copied from the segment into their slices, and the parity is computed
+ * straight into its slices' payloads. The same bytes as `encodeSegment` then `encodeSlice` for
+ * each shard, which allocate the parity and every slice a second time (24 MiB for an 8 MiB
+ * segment where this takes 12, and the garbage collector's time to free them on the writer's
+ * path).
+ */
+export function sliceSegment(codec: Codec, segment: Uint8Array, names: SliceName[]): Uint8Array[] {
+  const k = codec.dataShards;
+  const size = shardSize(segment.length, k);
+  const slices = names.map((name) => Buffer.allocUnsafe(sliceHeaderLength(name) + size));
+  const payloads = slices.map((slice) => slice.subarray(slice.length - size));
+  for (let i = 0; i < k; i++) {
+    const data = segment.subarray(Math.min(i * size, segment.length), (i + 1) * size);
+    const payload = payloads[i] as Uint8Array;
+    payload.set(data);
+    // Only the last data shard can run past the end of the segment: its tail is zeros.
+    payload.fill(0, data.length);
+  }
+  codec.encode(payloads);
+  return slices.map((slice, pillar) =>
+    encodeSliceInPlace(
+      {
+        name: names[pillar] as SliceName,
+        dataShards: k,
+        parityShards: codec.parityShards,
+        segmentLength: segment.length,
+      },
+      slice,
+    ),
+  );
 }
 
 export interface EncodedSegment {
@@ -65,21 +103,14 @@ export async function* encodeStream(
   const hash = createHash('sha256');
   let size = 0;
   let index = 0;
-  for await (const segment of cutSegments(source, opts.segmentSize)) {
+  // The segment is copied into its slices before the next is cut: one buffer serves them all.
+  for await (const segment of cutSegments(source, opts.segmentSize, { reuse: true })) {
     hash.update(segment);
     size += segment.length;
-    const payloads = encodeSegment(codec, segment);
-    const slices = payloads.map((payload, pillar) =>
-      encodeSlice(
-        {
-          name: opts.name(index, pillar),
-          dataShards: codec.dataShards,
-          parityShards: codec.parityShards,
-          segmentLength: segment.length,
-        },
-        payload,
-      ),
+    const names = Array.from({ length: codec.totalShards }, (_, pillar) =>
+      opts.name(index, pillar),
     );
+    const slices = sliceSegment(codec, segment, names);
     yield { index, length: segment.length, slices };
     index++;
   }

@@ -3,12 +3,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createCodec } from '../../../shared/codec/reed-solomon.ts';
+import { encodeSegment } from '../../../shared/codec/segment.ts';
 import {
   cutSegments,
   decodeStream,
   encodeStream,
   type FetchedSegment,
 } from '../../../shared/codec/segment-stream.ts';
+import { encodeSlice } from '../../../shared/codec/slice-header.ts';
 import { formatSliceName } from '../../../shared/codec/slice-name.ts';
 import { TooFewShardsError } from '../../../shared/errors.ts';
 import { objectIdOf } from '../../../shared/store/revision.ts';
@@ -50,6 +52,66 @@ test('segments are segmentSize bytes, the last shorter, and an empty stream is o
   assert.deepEqual(await lengths(64), [64]);
   assert.deepEqual(await lengths(65), [64, 1]);
   assert.deepEqual(await lengths(200), [64, 64, 64, 8]);
+});
+
+test('the streamed slices are byte for byte those of encodeSegment and encodeSlice, whatever the sizes and the chunks', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 97 }),
+      fc.integer({ min: 0, max: 400 }),
+      fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 1, maxLength: 4 }),
+      async (k, m, segmentSize, size, chunkSizes) => {
+        // Prepare
+        const codec = createCodec(k, m);
+        const data = randomBytes(size);
+
+        // Act
+        const got: Uint8Array[][] = [];
+        const stream = encodeStream(chunks(data, chunkSizes), { codec, segmentSize, name });
+        for await (const segment of stream) got.push(segment.slices);
+
+        // Assess: one segment at a time, through the two-step path.
+        const count = Math.max(1, Math.ceil(size / segmentSize));
+        assert.equal(got.length, count);
+        for (let i = 0; i < count; i++) {
+          const segment = data.subarray(i * segmentSize, (i + 1) * segmentSize);
+          const expected = encodeSegment(codec, segment).map((payload, pillar) =>
+            encodeSlice(
+              {
+                name: name(i, pillar),
+                dataShards: k,
+                parityShards: m,
+                segmentLength: segment.length,
+              },
+              payload,
+            ),
+          );
+          assert.deepEqual(
+            got[i]?.map((x) => Buffer.from(x).toString('hex')),
+            expected.map((x) => Buffer.from(x).toString('hex')),
+          );
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('encoding overwrites whatever the parity shards held: slices built in unzeroed memory are exact', () => {
+  // Prepare: the same data shards, parity once zeroed and once full of old bytes.
+  const codec = createCodec(4, 2);
+  const data = Array.from({ length: 4 }, () => randomBytes(4096 + 17));
+  const zeroed = [...data, Buffer.alloc(4113), Buffer.alloc(4113)];
+  const dirty = [...data, Buffer.alloc(4113, 0xaa), randomBytes(4113)];
+
+  // Act
+  codec.encode(zeroed);
+  codec.encode(dirty);
+
+  // Assess
+  assert.deepEqual(dirty.slice(4), zeroed.slice(4));
 });
 
 test('a stream encodes to slices and decodes back exactly, with up to m slices lost or corrupt per segment', async () => {
