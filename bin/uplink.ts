@@ -17,10 +17,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  builtSliceS3Crc32,
   type Codec,
   codecFor,
   encodeSliceInPlace,
-  s3Crc32,
   shardSize,
   sliceHeaderLength,
   sliceNamesOf,
@@ -420,7 +420,7 @@ export async function uplinkPut(
       slices,
       buffers,
       sizes: slices.map((s) => s.length),
-      crc32: slices.map((s) => s3Crc32(s)),
+      crc32: slices.map((s) => builtSliceS3Crc32(s)),
     });
     if (batch.length >= batchSize) {
       launch(batch);

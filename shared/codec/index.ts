@@ -13,6 +13,7 @@ export {
   type StreamSummary,
 } from './segment-stream.ts';
 export {
+  builtSliceS3Crc32,
   checkSliceLayout,
   decodeSlice,
   encodeSlice,

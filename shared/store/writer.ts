@@ -9,12 +9,12 @@
  */
 import type { Clock } from '../clock.ts';
 import {
+  builtSliceS3Crc32,
   codecFor,
   type EncodedSegment,
   encodeStream,
   formatSliceName,
   type StreamSummary,
-  s3Crc32,
   sliceNamesOf,
 } from '../codec/index.ts';
 import type { CommitPace } from './commit-pace.ts';
@@ -170,7 +170,7 @@ export async function writeObject(
             pillar,
             unit,
             name: formatSliceName(name(segment, pillar)),
-            crc32: s3Crc32(bytes),
+            crc32: builtSliceS3Crc32(bytes),
             size: bytes.length,
           };
           if (inline) return { ...envelope, data: Buffer.from(bytes).toString('base64') };

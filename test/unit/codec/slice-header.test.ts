@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { crc32 } from '../../../shared/codec/checksum.ts';
-import { decodeSlice, encodeSlice, type SliceMeta } from '../../../shared/codec/slice-header.ts';
+import {
+  builtSliceS3Crc32,
+  decodeSlice,
+  encodeSlice,
+  type SliceMeta,
+  s3Crc32,
+} from '../../../shared/codec/slice-header.ts';
 import { formatSliceName, type SliceName } from '../../../shared/codec/slice-name.ts';
 import { InvalidSliceError } from '../../../shared/errors.ts';
 import { objectIdOf } from '../../../shared/store/revision.ts';
@@ -70,6 +76,22 @@ test('a slice decodes to the header and payload it was built from', () => {
     }),
     { numRuns: 200 },
   );
+});
+
+test("a built slice's S3 CRC from its header is the CRC of all its bytes", () => {
+  fc.assert(
+    fc.property(shapeArb, (shape) => {
+      // Prepare
+      const { slice } = build(shape);
+
+      // Act, Assess
+      assert.equal(builtSliceS3Crc32(slice), s3Crc32(slice));
+    }),
+    { numRuns: 200 },
+  );
+  assert.throws(() => builtSliceS3Crc32(new Uint8Array(10)), /not a built slice/);
+  const { slice } = build({ k: 1, m: 0, pillar: 0, segmentLength: 3 });
+  assert.throws(() => builtSliceS3Crc32(slice.subarray(0, slice.length - 1)), /not a built slice/);
 });
 
 test('a flipped byte anywhere in a slice is caught by its checksums', () => {
