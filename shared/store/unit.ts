@@ -191,12 +191,24 @@ async function statusesOf(
     return undefined;
   }
   const mine = message.slices.filter((s) => s.unit === deps.unit);
+  if (mine.length === 0) return [];
   // A vault frozen here (an operator's vault.freeze), or a revision written under a superseded
-  // topology: this unit's slices of it are refused, with why.
-  const refused =
-    mine.length > 0
-      ? ((await deps.refusal?.(message.vault)) ?? (await supersededBy(deps, message, fresh)))
-      : undefined;
+  // topology: this unit's slices of it are refused, with why. The two reads (when not cached)
+  // and the check of claim-checked slices, a HEAD that changes nothing, go out together: a
+  // status waits for the slowest of them, not for their sum. Inline slices are stored only
+  // once the write is known to be taken.
+  const refusal = Promise.all([
+    deps.refusal?.(message.vault),
+    supersededBy(deps, message, fresh),
+  ]).then(([frozen, superseded]) => frozen ?? superseded);
+  const verified = mine.map((s) => (s.data === undefined ? storeOne(deps, message, s) : undefined));
+  let refused: string | undefined;
+  try {
+    refused = await refusal;
+  } finally {
+    // Their outcome is not wanted when the checks fail or refuse; nothing is left unhandled.
+    for (const v of verified) v?.catch(() => {});
+  }
   if (refused !== undefined)
     return mine.map((s) => ({
       vault: message.vault,
@@ -207,7 +219,7 @@ async function statusesOf(
       ok: false,
       reason: refused,
     }));
-  return Promise.all(mine.map((s) => storeOne(deps, message, s)));
+  return Promise.all(mine.map((s, i) => verified[i] ?? storeOne(deps, message, s)));
 }
 
 /**

@@ -189,6 +189,73 @@ test('a unit refuses the slices of a vault frozen on it, with unfavorable status
   assert.equal(taken[0]?.status === 'fulfilled' && taken[0].value.confirmed, 1);
 });
 
+test('the freeze and topology reads and the HEAD of a claim-checked slice go out together; a refused inline slice is never stored', async () => {
+  // Prepare: both reads wait until released; the store records its calls.
+  const events: string[] = [];
+  let release: (frozen: boolean) => void = () => {};
+  const released = new Promise<boolean>((r) => {
+    release = r;
+  });
+  class RecordingSlices extends MemorySliceStore {
+    override async head(unit: number, key: string) {
+      events.push(`head ${unit}`);
+      return super.head(unit, key);
+    }
+    override async create(unit: number, key: string, body: Uint8Array, crc32: string) {
+      events.push(`create ${unit}`);
+      return super.create(unit, key, body, crc32);
+    }
+  }
+  const slices = new RecordingSlices(3);
+  const claim = message(0);
+  const { name } = claim.slices[0] as SliceEnvelope;
+  await slices.put(1, name, claimed, s3Crc32(claimed));
+  const sent: UnitStatus[] = [];
+  const base = await unitDeps(async (_a, statuses) => void sent.push(...statuses));
+  const unit = (n: number): UnitDeps => ({
+    ...base,
+    unit: n,
+    slices,
+    refusal: async () => {
+      events.push(`freeze read ${n}`);
+      return (await released) ? 'frozen by command c1' : undefined;
+    },
+    currentTopology: async () => {
+      events.push(`topology read ${n}`);
+      await released;
+      return {};
+    },
+  });
+  const { message: inline } = inlineUnitMessage('AAAAAAAAAAAAAAAAAAAAAA', revision);
+
+  // Act: unit 1 gets a claim check, unit 2 an inline slice; the reads are held.
+  const outcomes = Promise.all([
+    storeSlicesOnce(unit(1), [{ message: claim, attributeAddress: 'vault/default' }]),
+    storeSlicesOnce(unit(2), [{ message: inline, attributeAddress: 'vault/default' }]),
+  ]);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  const whileReading = events.splice(0);
+  release(true);
+  await outcomes;
+
+  // Assess: the HEAD went out with the reads; nothing was created for the refused write.
+  assert.deepEqual(whileReading.toSorted(), [
+    'freeze read 1',
+    'freeze read 2',
+    'head 1',
+    'topology read 1',
+    'topology read 2',
+  ]);
+  assert.deepEqual(events, []);
+  assert.deepEqual(
+    sent.map((s) => [s.unit, s.ok, s.reason]),
+    [
+      [1, false, 'frozen by command c1'],
+      [2, false, 'frozen by command c1'],
+    ],
+  );
+});
+
 test("a unit's view of the vault's topology is read once per TOPOLOGY_VIEW_MS, shorter than the grace, so a write begun after the grace meets a view read after the switch", async () => {
   // Prepare
   const clock = new ManualClock();
