@@ -329,7 +329,8 @@ export async function waitForOutcome(
   const started = clock.now();
   const deadline = started + waitMs;
   const pace = written === undefined ? undefined : deps.pace;
-  const paced = written === undefined ? undefined : pace?.firstLookMs(written.size);
+  // A caller that does not wait (waitMs 0) gets the ledger's word at once, as before.
+  const paced = written === undefined || waitMs <= 0 ? undefined : pace?.firstLookMs(written.size);
   let delay = paced ?? POLL_MS;
   let committed: RevisionRecord | undefined;
   for (let first = true; ; first = false) {

@@ -169,3 +169,18 @@ test('a first look that misses reads the ledger, which alone tells a failure', a
   });
   assert.equal(ledgerReads, 1);
 });
+
+test('a caller that does not wait gets the ledger at once, whatever the pace', async () => {
+  // Prepare
+  const clock = new ManualClock();
+  const pace = new CommitPace();
+  pace.seen(3, 50);
+  const later = committingAt(clock, 60);
+
+  // Act
+  const outcome = await waitForOutcome({ ...later, clock, pace }, 'k', revision, 0, { written });
+
+  // Assess
+  assert.deepEqual(outcome, { state: 'pending', key: 'k', revision });
+  assert.deepEqual(later.reads, { ledger: 1, index: 0 });
+});
