@@ -202,13 +202,10 @@ async function statusesOf(
     supersededBy(deps, message, fresh),
   ]).then(([frozen, superseded]) => frozen ?? superseded);
   const verified = mine.map((s) => (s.data === undefined ? storeOne(deps, message, s) : undefined));
-  let refused: string | undefined;
-  try {
-    refused = await refusal;
-  } finally {
-    // Their outcome is not wanted when the checks fail or refuse; nothing is left unhandled.
-    for (const v of verified) v?.catch(() => {});
-  }
+  // Marked handled at once: one may fail while the checks are still out, and its outcome is not
+  // wanted if they fail or refuse. When it is wanted, it is awaited below, failure and all.
+  for (const v of verified) v?.catch(() => {});
+  const refused = await refusal;
   if (refused !== undefined)
     return mine.map((s) => ({
       vault: message.vault,

@@ -299,3 +299,30 @@ test('a failed read of the topology is not remembered: the next message reads ag
   fail = false;
   assert.equal((await view('v')).id, 'x');
 });
+
+test('a claim check that fails while the checks are out is no unhandled rejection: its delivery fails and comes again', async () => {
+  // Prepare: a slice name that does not parse, and checks that take a while.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const base = await unitDeps(async () => {});
+  const deps: UnitDeps = {
+    ...base,
+    refusal: () => new Promise((r) => setTimeout(() => r(undefined), 30)),
+  };
+  const bad = message(0);
+  (bad.slices[0] as SliceEnvelope).name = 'not a slice name';
+
+  // Act
+  let outcome: PromiseSettledResult<unknown>[];
+  try {
+    outcome = await storeSlicesOnce(deps, [{ message: bad, attributeAddress: 'vault/default' }]);
+    await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+
+  // Assess
+  assert.deepEqual(unhandled, []);
+  assert.equal(outcome[0]?.status, 'rejected');
+});
