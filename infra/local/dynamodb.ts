@@ -1,6 +1,8 @@
 /**
  * DynamoDB for the local cloud: dynalite (LevelDB on disk under `<dataDir>/dynamodb`). Tables
- * become ACTIVE at once, as there is nothing to wait for locally.
+ * become ACTIVE at once, as there is nothing to wait for locally. Before it serves, its
+ * secondary indexes are put back in step with their tables (dynamodb-indexes.ts): a kill can
+ * leave them apart, which DynamoDB's never stay.
  */
 
 import { channel } from 'node:diagnostics_channel';
@@ -8,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { repairIndexes } from './dynamodb-indexes.ts';
 import { interpose } from './interpose.ts';
 import { listenLoopback } from './ports.ts';
 
@@ -72,6 +75,8 @@ export interface DynamoDbOptions {
    * loopback gate in front of everything (dynalite only).
    */
   onServer?: (server: Server) => void;
+  /** Where a line goes when the start finds indexes to repair. */
+  log?: (line: string) => void;
 }
 
 export interface DynamoDbHandle {
@@ -84,6 +89,10 @@ export interface DynamoDbHandle {
 export async function startDynamoDb(opts: DynamoDbOptions): Promise<DynamoDbHandle> {
   const path = join(opts.dataDir, 'dynamodb');
   await mkdir(path, { recursive: true });
+  for (const r of await repairIndexes(path))
+    opts.log?.(
+      `dynamodb: index ${r.index} of ${r.table} was out of step with its table (a kill between dynalite's writes): ${r.put} entries written, ${r.removed} removed`,
+    );
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   // dynalite goes on working on a request whose client has gone (a function's worker thread
   // terminated by stop) and writes after answering; a write that starts once its store is

@@ -97,6 +97,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     port: opts.ports.dynamodb,
     dataDir,
     portVariable: opts.portVariables.dynamodb,
+    log,
     // DynamoDB Local is a Java process of its own, with no server here to gate.
     onServer: (server) => {
       workFaults.install(server);
