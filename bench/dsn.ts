@@ -353,19 +353,23 @@ try {
     '| measure | dsn | raw S3 on the same emulator | ratio (median of rounds; p10-p90) | target |',
   );
   console.log('| --- | ---: | ---: | ---: | --- |');
+  const oursRequests = [...oursServed.services.values()].reduce((a, b) => a + b, 0) / PUT_ROUNDS;
   const row = (name: string, s: Summary, target: number) =>
     console.log(
       `| ${name} | ${s.ours.toFixed(0)} MB/s | ${s.raw.toFixed(0)} MB/s | ${s.ratio.toFixed(2)}x (${s.low.toFixed(2)}-${s.high.toFixed(2)}) | >= ${target}x ${s.ratio >= target ? 'met' : 'MISSED'} |`,
     );
-  row(`PUT, 8 MiB objects, to commit (${PUT_ROUNDS} rounds)`, put, 0.5);
+  // The core's target for this row is 0.5x; #18 (client-side dispersal) asks 0.45x of it.
+  console.log(
+    `| PUT, 8 MiB objects, to commit (${PUT_ROUNDS} rounds) | ${put.ours.toFixed(0)} MB/s | ${put.raw.toFixed(0)} MB/s | ${put.ratio.toFixed(2)}x (${put.low.toFixed(2)}-${put.high.toFixed(2)}) | >= 0.5x ${put.ratio >= 0.5 ? 'met' : 'MISSED'}; #18: >= 0.45x ${put.ratio >= 0.45 ? 'met' : 'MISSED'} |`,
+  );
   console.log(
     `| the PUT's slice placement alone: six PutObject of its encoded slices, no protocol (${PUT_ROUNDS} rounds) | ${place.ours.toFixed(0)} MB/s | ${place.raw.toFixed(0)} MB/s | ${place.ratio.toFixed(2)}x (${place.low.toFixed(2)}-${place.high.toFixed(2)}) | (the ceiling for any PUT) |`,
   );
   console.log(
-    `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | |`,
+    `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | #18: <= 26 ${oursRequests <= 26 ? 'met' : 'MISSED'} |`,
   );
   console.log(
-    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | |`,
+    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | #18: <= 200 ms ${oursCpu / PUT_ROUNDS <= 200 ? 'met' : 'MISSED'} |`,
   );
   for (const line of uplink) console.log(line);
   row(`GET, 8 MiB objects (${GET_ROUNDS} rounds of ${GET_BATCH})`, get, 0.8);
