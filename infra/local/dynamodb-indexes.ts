@@ -25,6 +25,7 @@ const fromDynalite = createRequire(dynaliteMain);
 interface LevelStore {
   open(): Promise<void>;
   close(): Promise<void>;
+  getMany(keys: string[]): Promise<unknown[]>;
   iterator(range: { gte: string; lt: string }): AsyncIterable<[string, unknown]>;
   batch(
     ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }>,
@@ -41,17 +42,24 @@ interface TableDescription {
   LocalSecondaryIndexes?: IndexDescription[];
 }
 
-type IndexActions = (
-  indexes: IndexDescription[],
-  existingItem: unknown,
-  item: unknown,
-  table: TableDescription,
-) => { puts: Array<{ index: string; key: string; item: unknown }> };
+type Item = Record<string, unknown>;
+
+interface DynaliteDb {
+  /** The index entries an item has (dynalite's own rule: every key attribute present). */
+  getIndexActions(
+    indexes: IndexDescription[],
+    existingItem: undefined,
+    item: Item,
+    table: TableDescription,
+  ): { puts: Array<{ key: string; item: Item }> };
+  /** The item key of anything holding the table's key attributes (an index entry does). */
+  createKey(item: Item, table: TableDescription): string;
+}
 
 const { Level } = fromDynalite('level') as {
   Level: new (path: string, opts: { valueEncoding: 'json' }) => LevelStore;
 };
-const { getIndexActions } = fromDynalite('./db/index.js') as { getIndexActions: IndexActions };
+const dynaliteDb = fromDynalite('./db/index.js') as DynaliteDb;
 
 /** What was put right in one index. */
 export interface IndexRepair {
@@ -63,14 +71,23 @@ export interface IndexRepair {
   removed: number;
 }
 
-/** Every key that starts with `prefix` (which ends in `~`), with its value. */
-async function under(store: LevelStore, prefix: string): Promise<Map<string, unknown>> {
+/** The range of every key that starts with `prefix` (which ends in `~`). */
+function under(prefix: string): { gte: string; lt: string } {
   // `~` is 0x7e: the keys from `prefix` up to the same text ending in 0x7f are those under it.
-  const range = { gte: prefix, lt: `${prefix.slice(0, -1)}\x7f` };
-  const found = new Map<string, unknown>();
-  for await (const [key, value] of store.iterator(range))
-    found.set(key.slice(prefix.length), value);
-  return found;
+  return { gte: prefix, lt: `${prefix.slice(0, -1)}\x7f` };
+}
+
+/** `source` in arrays of up to `size`, for reads of many keys at once. */
+async function* chunks<T>(source: AsyncIterable<T>, size = 1000): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const x of source) {
+    chunk.push(x);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** The same JSON value, whatever the order of object keys. */
@@ -92,6 +109,10 @@ function sameValue(a: unknown, b: unknown): boolean {
  * Recomputes the secondary indexes of every table in dynalite's store at `path` and writes what
  * differs, in one batch. The store must not be open elsewhere (LevelDB locks it). Returns the
  * indexes that needed repair.
+ *
+ * It streams: the items are checked against their expected entries, then the entries against
+ * their items, a thousand at a time by reads of many keys, so memory follows the repairs, not the
+ * store.
  */
 export async function repairIndexes(path: string): Promise<IndexRepair[]> {
   const store = new Level(path, { valueEncoding: 'json' });
@@ -99,36 +120,54 @@ export async function repairIndexes(path: string): Promise<IndexRepair[]> {
   try {
     const repairs: IndexRepair[] = [];
     const ops: Parameters<LevelStore['batch']>[0] = [];
-    for (const table of (await under(store, 'table~')).values() as Iterable<TableDescription>) {
-      const kinds = [
-        ['global', table.GlobalSecondaryIndexes ?? []],
-        ['local', table.LocalSecondaryIndexes ?? []],
-      ] as const;
-      if (kinds.every(([, indexes]) => indexes.length === 0)) continue;
-      const items = await under(store, `item-${table.TableName}~`);
-      for (const [kind, indexes] of kinds) {
-        for (const index of indexes) {
-          // What dynalite would hold had each item's last write completed.
-          const want = new Map<string, unknown>();
-          for (const item of items.values())
-            for (const put of getIndexActions([index], undefined, item, table).puts)
-              want.set(put.key, put.item);
-          const prefix = `index-${kind}~${table.TableName}~${index.IndexName}~`;
-          const have = await under(store, prefix);
-          const repair = { table: table.TableName, index: index.IndexName, put: 0, removed: 0 };
-          for (const key of have.keys()) {
-            if (want.has(key)) continue;
-            ops.push({ type: 'del', key: prefix + key });
-            repair.removed++;
-          }
-          for (const [key, value] of want) {
-            if (have.has(key) && sameValue(have.get(key), value)) continue;
-            ops.push({ type: 'put', key: prefix + key, value });
+    const tables: TableDescription[] = [];
+    for await (const [, table] of store.iterator(under('table~')))
+      tables.push(table as TableDescription);
+    for (const table of tables) {
+      const indexes = [
+        ...(table.GlobalSecondaryIndexes ?? []).map((index) => ({ index, kind: 'global' })),
+        ...(table.LocalSecondaryIndexes ?? []).map((index) => ({ index, kind: 'local' })),
+      ].map(({ index, kind }) => ({
+        index,
+        prefix: `index-${kind}~${table.TableName}~${index.IndexName}~`,
+        repair: { table: table.TableName, index: index.IndexName, put: 0, removed: 0 },
+      }));
+      if (indexes.length === 0) continue;
+      const itemPrefix = `item-${table.TableName}~`;
+      // What dynalite would hold had each item's last write completed: every entry is there...
+      for await (const items of chunks(store.iterator(under(itemPrefix)))) {
+        for (const { index, prefix, repair } of indexes) {
+          const wanted = items.flatMap(
+            ([, item]) => dynaliteDb.getIndexActions([index], undefined, item as Item, table).puts,
+          );
+          const held = await store.getMany(wanted.map((w) => prefix + w.key));
+          for (const [n, want] of wanted.entries()) {
+            if (sameValue(held[n], want.item)) continue;
+            ops.push({ type: 'put', key: prefix + want.key, value: want.item });
             repair.put++;
           }
-          if (repair.put + repair.removed > 0) repairs.push(repair);
         }
       }
+      // ...and no other: an entry whose item is gone, or sits under another key of the index now.
+      for (const { index, prefix, repair } of indexes) {
+        for await (const entries of chunks(store.iterator(under(prefix)))) {
+          const items = await store.getMany(
+            entries.map(([, entry]) => itemPrefix + dynaliteDb.createKey(entry as Item, table)),
+          );
+          for (const [n, [key]] of entries.entries()) {
+            const item = items[n] as Item | undefined;
+            const wanted =
+              item !== undefined &&
+              dynaliteDb
+                .getIndexActions([index], undefined, item, table)
+                .puts.some((p) => prefix + p.key === key);
+            if (wanted) continue;
+            ops.push({ type: 'del', key });
+            repair.removed++;
+          }
+        }
+      }
+      for (const { repair } of indexes) if (repair.put + repair.removed > 0) repairs.push(repair);
     }
     if (ops.length > 0) await store.batch(ops);
     return repairs;
