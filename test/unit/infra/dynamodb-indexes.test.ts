@@ -16,6 +16,9 @@ import { repairIndexes } from '../../../infra/local/dynamodb-indexes.ts';
 
 // The LevelDB dynalite keeps its store in, to leave it as a kill between its writes would.
 const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+const { createIndexKey } = fromDynalite('./db/index.js') as {
+  createIndexKey(item: unknown, table: unknown, keySchema: unknown): string;
+};
 const { Level } = fromDynalite('level') as {
   Level: new (
     path: string,
@@ -24,6 +27,7 @@ const { Level } = fromDynalite('level') as {
     open(): Promise<void>;
     close(): Promise<void>;
     iterator(range: { gte: string; lt: string }): AsyncIterable<[string, unknown]>;
+    get(key: string): Promise<unknown>;
     put(key: string, value: unknown): Promise<void>;
     del(key: string): Promise<void>;
   };
@@ -40,13 +44,13 @@ function clientOf(url: string): DynamoDBClient {
   });
 }
 
-async function openIds(client: DynamoDBClient): Promise<Array<[string, string]>> {
+async function openIds(client: DynamoDBClient, job = 'job1'): Promise<Array<[string, string]>> {
   const out = await client.send(
     new QueryCommand({
       TableName: 'tasks',
       IndexName: 'open',
       KeyConditionExpression: 'openJob = :j',
-      ExpressionAttributeValues: { ':j': { S: 'job1' } },
+      ExpressionAttributeValues: { ':j': { S: job } },
     }),
   );
   return (out.Items ?? [])
@@ -128,6 +132,14 @@ test('indexes a kill left out of step with their table are put right before dyna
     await store.put(bKey, { ...bValue, state: { S: 'queued' } });
     // c: a put of a new item wrote its index entry only (as if c's item never landed).
     await store.del((await keyOf(store, ITEM_PREFIX, 'c'))[0]);
+    // d: an update moving d to job2 wrote its new entry; the item still names job1.
+    const table = (await store.get('table~tasks')) as {
+      GlobalSecondaryIndexes: Array<{ KeySchema: unknown }>;
+    };
+    const [, dValue] = await keyOf(store, INDEX_PREFIX, 'd');
+    const moved = { ...dValue, openJob: { S: 'job2' } };
+    const movedKey = createIndexKey(moved, table, table.GlobalSecondaryIndexes[0]?.KeySchema);
+    await store.put(INDEX_PREFIX + movedKey, moved);
     await store.close();
     const lines: string[] = [];
     db = await startDynamoDb({
@@ -147,8 +159,9 @@ test('indexes a kill left out of step with their table are put right before dyna
       ['b', 'running'],
       ['d', 'running'],
     ]);
+    assert.deepEqual(await openIds(client, 'job2'), []);
     assert.equal(lines.length, 1, lines.join('\n'));
-    assert.match(lines[0] ?? '', /index open of tasks .*2 entries written, 1 removed/);
+    assert.match(lines[0] ?? '', /index open of tasks .*2 entries written, 2 removed/);
     client.destroy();
     await db.stop();
     running = false;
