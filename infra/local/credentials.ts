@@ -5,7 +5,7 @@
  * do the CLI and the test helpers.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 
 export interface RootCredentials {
   accessKeyId: string;
@@ -29,23 +29,45 @@ export async function ensureRootCredentials(
   file: string,
   env: Record<string, string | undefined> = process.env,
 ): Promise<RootCredentials & { created: boolean }> {
+  let text: string | undefined;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<RootCredentials>;
-    if (typeof parsed.accessKeyId !== 'string' || typeof parsed.secretAccessKey !== 'string')
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (text !== undefined) {
+    let parsed: Partial<RootCredentials> | undefined;
+    try {
+      parsed = JSON.parse(text) as Partial<RootCredentials>;
+    } catch (err) {
+      throw new Error(
+        `${file} is not JSON (${(err as Error).message}): it must hold {"accessKeyId","secretAccessKey"}; remove it and the next start creates a new root key`,
+      );
+    }
+    if (typeof parsed?.accessKeyId !== 'string' || typeof parsed.secretAccessKey !== 'string')
       throw new Error(`${file} must hold {"accessKeyId","secretAccessKey"}`);
     return {
       accessKeyId: parsed.accessKeyId,
       secretAccessKey: parsed.secretAccessKey,
       created: false,
     };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const credentials =
     env.DSN_ACCESS_KEY_ID && env.DSN_SECRET_ACCESS_KEY
       ? { accessKeyId: env.DSN_ACCESS_KEY_ID, secretAccessKey: env.DSN_SECRET_ACCESS_KEY }
       : newRootCredentials();
-  // `wx`: two starts racing on one folder (the data lock stops that anyway) keep the first.
-  await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  // Written whole under another name, then linked in: a start killed part-way leaves no
+  // half-written key file behind, only the temporary one. The link fails if the file exists:
+  // two starts racing on one folder (the data lock stops that anyway) keep the first.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  try {
+    await link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await rm(tmp, { force: true });
+    return ensureRootCredentials(file, env);
+  }
+  await rm(tmp, { force: true });
   return { ...credentials, created: true };
 }
