@@ -31,6 +31,7 @@ import {
   requestsPer,
   served,
   tablesPer,
+  totalPer,
   uncountDynamoDb,
 } from './requests.ts';
 
@@ -353,28 +354,32 @@ try {
     '| measure | dsn | raw S3 on the same emulator | ratio (median of rounds; p10-p90) | target |',
   );
   console.log('| --- | ---: | ---: | ---: | --- |');
-  const oursRequests = [...oursServed.services.values()].reduce((a, b) => a + b, 0) / PUT_ROUNDS;
-  const row = (name: string, s: Summary, target: number) =>
+  const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
+  /** A ratio row, with each target it answers to: `>= 0.5x met; #18: >= 0.45x MISSED`. */
+  const row = (name: string, s: Summary, targets: Array<{ min: number; by?: string }>) =>
     console.log(
-      `| ${name} | ${s.ours.toFixed(0)} MB/s | ${s.raw.toFixed(0)} MB/s | ${s.ratio.toFixed(2)}x (${s.low.toFixed(2)}-${s.high.toFixed(2)}) | >= ${target}x ${s.ratio >= target ? 'met' : 'MISSED'} |`,
+      `| ${name} | ${s.ours.toFixed(0)} MB/s | ${s.raw.toFixed(0)} MB/s | ${s.ratio.toFixed(2)}x (${s.low.toFixed(2)}-${s.high.toFixed(2)}) | ${targets
+        .map((t) => `${t.by ? `${t.by}: ` : ''}>= ${t.min}x ${verdict(s.ratio >= t.min)}`)
+        .join('; ')} |`,
     );
   // The core's target for this row is 0.5x; #18 (client-side dispersal) asks 0.45x of it.
-  console.log(
-    `| PUT, 8 MiB objects, to commit (${PUT_ROUNDS} rounds) | ${put.ours.toFixed(0)} MB/s | ${put.raw.toFixed(0)} MB/s | ${put.ratio.toFixed(2)}x (${put.low.toFixed(2)}-${put.high.toFixed(2)}) | >= 0.5x ${put.ratio >= 0.5 ? 'met' : 'MISSED'}; #18: >= 0.45x ${put.ratio >= 0.45 ? 'met' : 'MISSED'} |`,
-  );
+  row(`PUT, 8 MiB objects, to commit (${PUT_ROUNDS} rounds)`, put, [
+    { min: 0.5 },
+    { min: 0.45, by: '#18' },
+  ]);
   console.log(
     `| the PUT's slice placement alone: six PutObject of its encoded slices, no protocol (${PUT_ROUNDS} rounds) | ${place.ours.toFixed(0)} MB/s | ${place.raw.toFixed(0)} MB/s | ${place.ratio.toFixed(2)}x (${place.low.toFixed(2)}-${place.high.toFixed(2)}) | (the ceiling for any PUT) |`,
   );
   console.log(
-    `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | #18: <= 26 ${oursRequests <= 26 ? 'met' : 'MISSED'} |`,
+    `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | #18: <= 26 ${verdict(totalPer(oursServed, PUT_ROUNDS) <= 26)} |`,
   );
   console.log(
-    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | #18: <= 200 ms ${oursCpu / PUT_ROUNDS <= 200 ? 'met' : 'MISSED'} |`,
+    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | #18: <= 200 ms ${verdict(oursCpu / PUT_ROUNDS <= 200)} |`,
   );
   for (const line of uplink) console.log(line);
-  row(`GET, 8 MiB objects (${GET_ROUNDS} rounds of ${GET_BATCH})`, get, 0.8);
+  row(`GET, 8 MiB objects (${GET_ROUNDS} rounds of ${GET_BATCH})`, get, [{ min: 0.8 }]);
   console.log(
-    `| small PUT (4 KiB) over HTTP, to commit | p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms | | | p50 <= 100 ms ${p50 <= 100 ? 'met' : 'MISSED'} |`,
+    `| small PUT (4 KiB) over HTTP, to commit | p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms | | | p50 <= 100 ms ${verdict(p50 <= 100)} |`,
   );
   console.log(
     `| SNS publishes per small PUT (multicast, 6 statuses, event, and any nudge) | ${smallSns.toFixed(2)} | | | |`,
@@ -383,7 +388,7 @@ try {
     const rss = stats.peak / MiB;
     const speed = gib / MiB / (stats.seconds ?? 1);
     console.log(
-      `| writer RSS, staged upload of 1 GiB (${stats.state}, ${speed.toFixed(0)} MB/s, ${roundTrip}) | peak ${rss.toFixed(0)} MB (at start ${(stats.baseline / MiB).toFixed(0)} MB) | | | < 512 MB ${rss < 512 ? 'met' : 'MISSED'} |`,
+      `| writer RSS, staged upload of 1 GiB (${stats.state}, ${speed.toFixed(0)} MB/s, ${roundTrip}) | peak ${rss.toFixed(0)} MB (at start ${(stats.baseline / MiB).toFixed(0)} MB) | | | < 512 MB ${verdict(rss < 512)} |`,
     );
   } else {
     console.log(

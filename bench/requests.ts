@@ -76,11 +76,15 @@ export function uncountDynamoDb(into: Served, operation: string, table: string, 
     counts.set(key, (counts.get(key) ?? 0) - n);
 }
 
+/** All requests served, per `count` (per PUT, per object). */
+export function totalPer(into: Served, count: number): number {
+  return [...into.services.values()].reduce((a, b) => a + b, 0) / count;
+}
+
 /** `total (S3 1.0, SQS 2.0, ...)`, per `count` (per PUT, per object). */
 export function requestsPer(into: Served, count: number): string {
-  const total = [...into.services.values()].reduce((a, b) => a + b, 0);
   const parts = [...into.services].sort().map(([k, v]) => `${k} ${(v / count).toFixed(1)}`);
-  return `${(total / count).toFixed(1)} (${parts.join(', ')})`;
+  return `${totalPer(into, count).toFixed(1)} (${parts.join(', ')})`;
 }
 
 /** `key count, ...`, most frequent first, per `count`. */

@@ -90,7 +90,12 @@ async function* chunks<T>(source: AsyncIterable<T>, size = 1000): AsyncGenerator
   if (chunk.length > 0) yield chunk;
 }
 
-/** The same JSON value, whatever the order of object keys. */
+/**
+ * The same JSON value, whatever the order of object keys. Not `util.isDeepStrictEqual`: that
+ * compares prototypes, and dynalite builds a projected entry (`KEYS_ONLY`, `INCLUDE`) on a null
+ * prototype, where the one read back from LevelDB is a plain object, so every such entry would
+ * be rewritten, and reported, at each start.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
