@@ -163,3 +163,52 @@ test('EICAR split over many one-byte chunks is still found by its hash and its p
   assert.equal(scan(rules, EICAR, cuts), 'Eicar-Test-Signature.body');
   assert.equal(scan({ hashes: rules.hashes, patterns: [] }, EICAR, cuts), 'Eicar-Test-Signature');
 });
+
+test('a digest stops once the object outgrew every sized hash signature of its algorithm', () => {
+  // Prepare: the built-in hash names 68 bytes; an MD5 line of any size keeps MD5 going.
+  const { rules } = parseRules(BUILTIN_RULES);
+  const big = Buffer.alloc(1 << 20, 7);
+  const anySize = parseRules(
+    `${createHash('md5').update(big).digest('hex')}:*:Md5.Any\n${'0'.repeat(64)}:100:Sha.Small`,
+  ).rules;
+  const builtIn = new SignatureMatcher(rules);
+  const mixed = new SignatureMatcher(anySize);
+
+  // Act
+  builtIn.update(big.subarray(0, 68));
+  const at68 = builtIn.hashing;
+  builtIn.update(big.subarray(68, 69));
+  mixed.update(big.subarray(0, 64));
+  mixed.update(big.subarray(64));
+
+  // Assess
+  assert.deepEqual(at68, ['sha256'], 'an object of exactly the named size is still hashed');
+  assert.deepEqual(builtIn.hashing, [], 'past 68 bytes, no SHA-256 line can match');
+  assert.equal(builtIn.finish(), undefined);
+  assert.deepEqual(mixed.hashing, ['md5']);
+  assert.equal(mixed.finish(), 'Md5.Any');
+});
+
+test('stopping a digest early never changes a verdict (against hashing the whole object)', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 6 }),
+      fc.array(fc.oneof(fc.constant('*'), fc.integer({ min: -2, max: 2 })), { maxLength: 4 }),
+      fc.constantFrom('sha256', 'md5'),
+      (body, cuts, sizes, algorithm) => {
+        // Lines that name the body's own hash at sizes around its length, or any size.
+        const hash = createHash(algorithm).update(body).digest('hex');
+        const lines = sizes.map((s, i) => {
+          const size = s === '*' ? '*' : String(Math.max(0, body.length + s));
+          return `${hash}:${size}:Sig.${i}`;
+        });
+        const { rules } = parseRules(lines.join('\n'));
+        const expected = rules.hashes.find(
+          (h) => h.size === undefined || h.size === body.length,
+        )?.name;
+        assert.equal(scan(rules, body, cuts), expected);
+      },
+    ),
+  );
+});
