@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
+import { listInS3KeyOrder } from './s3-key-order.ts';
 import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
 import { verifyPutChecksums } from './s3-presigned.ts';
 import { recoverS3Store } from './s3-recovery.ts';
@@ -200,6 +201,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await captureS3Store();
   await matchStringArrays();
   await verifyPutChecksums();
+  await listInS3KeyOrder();
   loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;

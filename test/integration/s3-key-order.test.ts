@@ -1,0 +1,79 @@
+/**
+ * Listings on the local cloud's S3 come in S3's order, by UTF-8 bytes, and paging through them
+ * with the SDK's paginator yields every key once, whatever the page size (fauxqs alone skipped
+ * mixed-case keys at page boundaries).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
+import { tempDir } from '../helpers/local-cloud.ts';
+
+const Bucket = 'key-order';
+/** Base64url-like names, as slice keys are, and a few beyond ASCII. */
+const KEYS = ['s/a', 's/B', 's/_x', 's/-y', 's/9', 's/Zz', 's/z', 's/é', 's/d/1', 's/d/2', 's/D/1'];
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let server: FauxqsHandle;
+let s3: S3Client;
+
+before(async () => {
+  dir = await tempDir('dsn-s3-key-order');
+  server = await startS3SnsSqs({
+    port: 0,
+    dataDir: dir.path,
+    region: 'us-east-1',
+    portVariable: 'DSN_AWS_PORT',
+  });
+  s3 = new S3Client({
+    endpoint: server.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  for (const Key of KEYS) await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+});
+
+after(async () => {
+  s3?.destroy();
+  await server?.stop();
+  await dir?.remove();
+});
+
+async function listAll(opts: { PageSize: number; Delimiter?: string }) {
+  const keys: string[] = [];
+  const prefixes: string[] = [];
+  for await (const page of paginateListObjectsV2(
+    { client: s3, pageSize: opts.PageSize },
+    { Bucket, Prefix: 's/', ...(opts.Delimiter ? { Delimiter: opts.Delimiter } : {}) },
+  )) {
+    keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
+    prefixes.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix as string));
+  }
+  return { keys, prefixes };
+}
+
+test('every page size lists each key once, by UTF-8 bytes', async () => {
+  for (const PageSize of [1, 2, 3, 1000]) {
+    const { keys } = await listAll({ PageSize });
+    assert.deepEqual(keys, [...KEYS].sort(byBytes), `pages of ${PageSize}`);
+  }
+});
+
+test('with a delimiter, keys and common prefixes each come once, by UTF-8 bytes', async () => {
+  for (const PageSize of [1, 2, 1000]) {
+    const { keys, prefixes } = await listAll({ PageSize, Delimiter: '/' });
+    assert.deepEqual(
+      keys,
+      KEYS.filter((k) => !k.startsWith('s/d/') && !k.startsWith('s/D/')).sort(byBytes),
+      `pages of ${PageSize}`,
+    );
+    assert.deepEqual(prefixes, ['s/D/', 's/d/'], `pages of ${PageSize}`);
+  }
+});
