@@ -10,37 +10,75 @@ import { decodeSegment, shardSize } from './segment.ts';
 import { decodeSlice, encodeSliceInPlace, sliceHeaderLength } from './slice-header.ts';
 import type { SliceName } from './slice-name.ts';
 
+/** The first buffer a segment is cut into, before it has to grow. */
+const FIRST_SEGMENT_BUFFER = 64 * 1024;
+
+/**
+ * A buffer of at least `need` bytes (at most `max`) that starts with the `filled` bytes of
+ * `buffer`: `buffer` itself when it is large enough, else a buffer twice as large (or `max`
+ * at once when `full`) with those bytes copied in.
+ */
+function room(
+  buffer: Buffer | undefined,
+  filled: number,
+  need: number,
+  max: number,
+  full: boolean,
+): Buffer {
+  if (buffer !== undefined && buffer.length >= need) return buffer;
+  const size = full
+    ? max
+    : Math.min(max, Math.max(need, 2 * (buffer?.length ?? 0), FIRST_SEGMENT_BUFFER));
+  const grown = Buffer.allocUnsafe(size);
+  if (buffer !== undefined && filled > 0) buffer.copy(grown, 0, 0, filled);
+  return grown;
+}
+
 /**
  * Cuts `source` into segments of `segmentSize` bytes, the last one shorter. An empty stream
- * gives one empty segment, so every object has at least one. With `reuse`, every segment is
- * cut into the same buffer: the consumer must be done with a segment before it asks for the
- * next (an encoder that copies it into slices is), and a stream of many segments then
- * allocates one.
+ * gives one empty segment, so every object has at least one. With `reuse`, the consumer must be
+ * done with a segment before it asks for the next (an encoder that copies it into slices is):
+ * every segment is then cut into the same buffer, and a segment that lies whole inside one
+ * chunk is handed over where it lies, with no copy at all.
+ *
+ * A segment's buffer is only as large as what it holds, doubling as it fills: a 4 KiB object
+ * does not take a buffer of the vault's segment size (8 MiB), which cost a sandbox writing small
+ * objects a full collection every few dozen writes. Once one segment came full, the next buffer
+ * is full-sized at once.
  */
 export async function* cutSegments(
   source: AsyncIterable<Uint8Array>,
   segmentSize: number,
   options: { reuse?: boolean } = {},
 ): AsyncGenerator<Uint8Array> {
-  let current = Buffer.allocUnsafe(segmentSize);
+  let current: Buffer | undefined;
   let filled = 0;
   let emitted = 0;
   for await (const chunk of source) {
     let at = 0;
     while (at < chunk.length) {
+      if (options.reuse && filled === 0 && chunk.length - at >= segmentSize) {
+        // Read where it lies: the chunk stays as it is until the next one is pulled, and by
+        // then the consumer is done with this segment.
+        yield chunk.subarray(at, at + segmentSize);
+        emitted++;
+        at += segmentSize;
+        continue;
+      }
       const n = Math.min(segmentSize - filled, chunk.length - at);
+      current = room(current, filled, filled + n, segmentSize, emitted > 0);
       current.set(chunk.subarray(at, at + n), filled);
       filled += n;
       at += n;
       if (filled === segmentSize) {
         yield current;
         emitted++;
-        if (!options.reuse) current = Buffer.allocUnsafe(segmentSize);
+        if (!options.reuse) current = undefined;
         filled = 0;
       }
     }
   }
-  if (filled > 0 || emitted === 0) yield current.subarray(0, filled);
+  if (filled > 0 || emitted === 0) yield (current ?? Buffer.alloc(0)).subarray(0, filled);
 }
 
 /**

@@ -54,6 +54,95 @@ test('segments are segmentSize bytes, the last shorter, and an empty stream is o
   assert.deepEqual(await lengths(200), [64, 64, 64, 8]);
 });
 
+/** Like `chunks`, but every chunk is written into one buffer the source reuses, as some readers do. */
+async function* reusedChunks(data: Uint8Array, sizes: number[]) {
+  const scratch = Buffer.alloc(150);
+  let at = 0;
+  let i = 0;
+  while (at < data.length) {
+    const n = Math.min(Math.max(1, sizes[i++ % sizes.length] as number), data.length - at);
+    scratch.set(data.subarray(at, at + n));
+    yield scratch.subarray(0, n);
+    scratch.fill(0xee); // What a reader reusing its buffer leaves there next.
+    at += n;
+  }
+}
+
+test('cut segments hold the stream bytes in both modes, from any chunks, even a source that reuses its buffer', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 97 }),
+      fc.integer({ min: 0, max: 400 }),
+      fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+      fc.boolean(),
+      async (segmentSize, size, chunkSizes, reuse, reusingSource) => {
+        // Prepare
+        const data = randomBytes(size);
+        const source = (reusingSource ? reusedChunks : chunks)(data, chunkSizes);
+
+        // Act: in reuse mode a segment is read before the next is asked for; otherwise all are
+        // kept to the end, so one that a later chunk overwrote would show.
+        const got: Uint8Array[] = [];
+        for await (const segment of cutSegments(source, segmentSize, { reuse }))
+          got.push(reuse ? Buffer.from(segment) : segment);
+
+        // Assess
+        const count = Math.max(1, Math.ceil(size / segmentSize));
+        assert.deepEqual(
+          got.map((g) => g.length),
+          Array.from({ length: count }, (_, i) => Math.min(segmentSize, size - i * segmentSize)),
+        );
+        assert.ok(Buffer.concat(got).equals(data));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a small object takes a small buffer, and a segment inside one chunk is not copied', async () => {
+  // Prepare
+  const MiB = 1024 * 1024;
+  const small = randomBytes(4096);
+  const whole = randomBytes(2 * MiB);
+
+  // Act
+  const [tiny] = await Array.fromAsync(
+    cutSegments(chunks(small, [1000]), 8 * MiB, { reuse: true }),
+  );
+  const inPlace = await Array.fromAsync(
+    cutSegments(chunks(whole, [2 * MiB]), MiB, { reuse: true }),
+  );
+
+  // Assess
+  assert.ok(
+    (tiny?.buffer.byteLength ?? 0) <= 64 * 1024,
+    `a ${tiny?.buffer.byteLength} B buffer for 4 KiB`,
+  );
+  assert.ok(Buffer.from(tiny as Uint8Array).equals(small));
+  assert.equal(inPlace.length, 2);
+  for (const segment of inPlace) assert.equal(segment.buffer, whole.buffer, 'a view of the chunk');
+});
+
+test('a segment that outgrows its first buffers keeps every byte, in both modes', async () => {
+  // Prepare: 64 KiB first, so a 256 KiB segment fed in odd chunks grows three times.
+  const data = randomBytes(700 * 1024);
+
+  for (const reuse of [false, true]) {
+    // Act
+    const got: Buffer[] = [];
+    for await (const segment of cutSegments(chunks(data, [1000, 33_333]), 256 * 1024, { reuse }))
+      got.push(Buffer.from(segment));
+
+    // Assess
+    assert.deepEqual(
+      got.map((g) => g.length),
+      [256 * 1024, 256 * 1024, 188 * 1024],
+    );
+    assert.ok(Buffer.concat(got).equals(data), `reuse: ${reuse}`);
+  }
+});
+
 test('the streamed slices are byte for byte those of encodeSegment and encodeSlice, whatever the sizes and the chunks', async () => {
   await fc.assert(
     fc.asyncProperty(
