@@ -5,13 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbEngine, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
+import { startS3SnsSqs } from '../../infra/local/fauxqs.ts';
 import { PROJECT_ROOT } from './paths.ts';
 // Installed first: every cloud started here enforces auth, and the tests' requests are signed.
 import './signing.ts';
@@ -24,6 +25,39 @@ export const EPHEMERAL_PORTS = { api: 0, aws: 0, dynamodb: 0, stepFunctions: 0 }
 export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * The local cloud's S3 alone (fauxqs with the local cloud's layers), in a temporary folder, with
+ * a client for it and `bucket` created: for tests of what those layers fix in fauxqs.
+ */
+export async function startLoneS3(
+  prefix: string,
+  bucket: string,
+): Promise<{ s3: S3Client; url: string; stop(): Promise<void> }> {
+  const dir = await tempDir(prefix);
+  const server = await startS3SnsSqs({
+    port: 0,
+    dataDir: dir.path,
+    region: 'us-east-1',
+    portVariable: 'DSN_AWS_PORT',
+  });
+  const s3 = new S3Client({
+    endpoint: server.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    s3,
+    url: server.url,
+    stop: async () => {
+      s3.destroy();
+      await server.stop();
+      await dir.remove();
+    },
+  };
 }
 
 export function startTestCloud(

@@ -5,40 +5,20 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
-import { tempDir } from '../helpers/local-cloud.ts';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startLoneS3 } from '../helpers/local-cloud.ts';
 
 const Bucket = 'unit-conditional';
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let s3Server: FauxqsHandle;
 let s3: S3Client;
+let url: string;
+let stop: () => Promise<void>;
 
 before(async () => {
-  dir = await tempDir('dsn-s3-conditional');
-  s3Server = await startS3SnsSqs({
-    port: 0,
-    dataDir: dir.path,
-    region: 'us-east-1',
-    portVariable: 'DSN_AWS_PORT',
-  });
-  s3 = new S3Client({
-    endpoint: s3Server.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket }));
+  ({ s3, url, stop } = await startLoneS3('dsn-s3-conditional', Bucket));
 });
 
 after(async () => {
-  await s3Server?.stop();
-  await dir?.remove();
+  await stop?.();
 });
 
 const text = async (Key: string) =>
@@ -71,7 +51,7 @@ test('a create-only PUT stores a new key, and is refused with 412 once the key h
 
 test('a create-only PUT arriving while another of the same key is still uploading gets 409', async () => {
   // Prepare: the first create sends its headers and half its body, then waits.
-  const { hostname, port } = new URL(s3Server.url);
+  const { hostname, port } = new URL(url);
   const raw = (key: string, length: number) =>
     request({
       host: hostname,
@@ -112,7 +92,7 @@ test('a create-only PUT arriving while another of the same key is still uploadin
 
 test('a malformed percent escape in a key gets 400, and the emulator keeps serving', async () => {
   // Act
-  const { hostname, port } = new URL(s3Server.url);
+  const { hostname, port } = new URL(url);
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(
       {

@@ -5,45 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import {
-  CreateBucketCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
-import { tempDir } from '../helpers/local-cloud.ts';
+import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { startLoneS3 } from '../helpers/local-cloud.ts';
 
 const Bucket = 'key-order';
 /** Base64url-like names, as slice keys are, and a few beyond ASCII. */
 const KEYS = ['s/a', 's/B', 's/_x', 's/-y', 's/9', 's/Zz', 's/z', 's/é', 's/d/1', 's/d/2', 's/D/1'];
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let server: FauxqsHandle;
 let s3: S3Client;
+let stop: () => Promise<void>;
 
 before(async () => {
-  dir = await tempDir('dsn-s3-key-order');
-  server = await startS3SnsSqs({
-    port: 0,
-    dataDir: dir.path,
-    region: 'us-east-1',
-    portVariable: 'DSN_AWS_PORT',
-  });
-  s3 = new S3Client({
-    endpoint: server.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket }));
+  ({ s3, stop } = await startLoneS3('dsn-s3-key-order', Bucket));
   for (const Key of KEYS) await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
 });
 
 after(async () => {
-  s3?.destroy();
-  await server?.stop();
-  await dir?.remove();
+  await stop?.();
 });
 
 async function listAll(opts: { PageSize: number; Delimiter?: string }) {
