@@ -60,14 +60,14 @@ export async function ensureRootCredentials(
   // half-written key file behind, only the temporary one. The link fails if the file exists:
   // two starts racing on one folder (the data lock stops that anyway) keep the first.
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   try {
+    await writeFile(tmp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
     await link(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    await rm(tmp, { force: true });
     return ensureRootCredentials(file, env);
+  } finally {
+    await rm(tmp, { force: true });
   }
-  await rm(tmp, { force: true });
   return { ...credentials, created: true };
 }
