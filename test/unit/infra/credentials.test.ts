@@ -5,29 +5,33 @@ import { test } from 'node:test';
 import { ensureRootCredentials } from '../../../infra/local/credentials.ts';
 import { tempDir } from '../../helpers/local-cloud.ts';
 
-test('the root key is created once, mode 0600, with no temporary file left, and read back after', async () => {
-  const dir = await tempDir('dsn-credentials');
+/** Runs `body` with the path of a key file in a folder of its own, removed after. */
+async function withKeyFile(prefix: string, body: (file: string, dir: string) => Promise<void>) {
+  const dir = await tempDir(prefix);
   try {
-    const file = join(dir.path, 'credentials.json');
+    await body(join(dir.path, 'credentials.json'), dir.path);
+  } finally {
+    await dir.remove();
+  }
+}
+
+test('the root key is created once, mode 0600, with no temporary file left, and read back after', async () => {
+  await withKeyFile('dsn-credentials', async (file, dir) => {
     const first = await ensureRootCredentials(file, {});
     assert.equal(first.created, true);
     assert.match(first.accessKeyId, /^DSNROOT[A-Z2-7]{13}$/);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    assert.deepEqual(await readdir(dir.path), ['credentials.json']);
+    assert.deepEqual(await readdir(dir), ['credentials.json']);
     const again = await ensureRootCredentials(file, {
       DSN_ACCESS_KEY_ID: 'OTHER',
       DSN_SECRET_ACCESS_KEY: 'other',
     });
     assert.deepEqual(again, { ...first, created: false });
-  } finally {
-    await dir.remove();
-  }
+  });
 });
 
 test('two starts at once on one folder end with one key, the same for both', async () => {
-  const dir = await tempDir('dsn-credentials-race');
-  try {
-    const file = join(dir.path, 'credentials.json');
+  await withKeyFile('dsn-credentials-race', async (file, dir) => {
     const [a, b] = await Promise.all([
       ensureRootCredentials(file, {}),
       ensureRootCredentials(file, {}),
@@ -36,16 +40,12 @@ test('two starts at once on one folder end with one key, the same for both', asy
     assert.equal(a.secretAccessKey, b.secretAccessKey);
     assert.equal([a.created, b.created].filter(Boolean).length, 1);
     assert.equal(JSON.parse(await readFile(file, 'utf8')).accessKeyId, a.accessKeyId);
-    assert.deepEqual(await readdir(dir.path), ['credentials.json']);
-  } finally {
-    await dir.remove();
-  }
+    assert.deepEqual(await readdir(dir), ['credentials.json']);
+  });
 });
 
 test('a key file that is not JSON is refused with its name and the way out', async () => {
-  const dir = await tempDir('dsn-credentials-bad');
-  try {
-    const file = join(dir.path, 'credentials.json');
+  await withKeyFile('dsn-credentials-bad', async (file) => {
     await writeFile(file, '');
     await assert.rejects(
       ensureRootCredentials(file, {}),
@@ -60,7 +60,5 @@ test('a key file that is not JSON is refused with its name and the way out', asy
     );
     // Nothing was replaced: the file is as it was.
     assert.equal(await readFile(file, 'utf8'), '{"accessKeyId": 3}');
-  } finally {
-    await dir.remove();
-  }
+  });
 });
