@@ -134,14 +134,13 @@ export class SignatureMatcher {
   private readonly hashes: Map<string, HashSignature[]>;
   private readonly anywhere: BytePattern[];
   private readonly anchored: Array<{ pattern: BytePattern; got: Uint8Array; filled: number }>;
-  private readonly digests: Partial<Record<'sha256' | 'md5', Hash>> = {};
   /**
-   * Per algorithm, the largest size its signatures name (Infinity when one says `*`). An object
-   * that grows past it can match none of them, so its digest stops there, as ClamAV's does: the
-   * built-in EICAR hash names 68 bytes, and hashing every large object whole for it cost a
-   * writer some 9 ms of CPU per 8 MiB.
+   * Per algorithm, the digest and the largest size its signatures name (Infinity when one says
+   * `*`). An object that grows past that size can match none of them, so its digest stops
+   * there, as ClamAV's does: the built-in EICAR hash names 68 bytes, and hashing every large
+   * object whole for it cost a writer 6.7 ms per 8 MiB, 1.4 ms without.
    */
-  private readonly hashedUpTo: Partial<Record<'sha256' | 'md5', number>> = {};
+  private readonly digests = new Map<'sha256' | 'md5', { hash: Hash; upTo: number }>();
   /** The last `longest - 1` bytes seen, for patterns that straddle chunks. */
   private tail: Uint8Array = new Uint8Array(0);
   private readonly keep: number;
@@ -151,11 +150,9 @@ export class SignatureMatcher {
   constructor(rules: RuleSet) {
     this.hashes = Map.groupBy(rules.hashes, (h) => `${h.algorithm}:${h.hash}`);
     for (const h of rules.hashes) {
-      this.digests[h.algorithm] ??= createHash(h.algorithm);
-      this.hashedUpTo[h.algorithm] = Math.max(
-        this.hashedUpTo[h.algorithm] ?? 0,
-        h.size ?? Number.POSITIVE_INFINITY,
-      );
+      const digest = this.digests.get(h.algorithm) ?? { hash: createHash(h.algorithm), upTo: 0 };
+      digest.upTo = Math.max(digest.upTo, h.size ?? Number.POSITIVE_INFINITY);
+      this.digests.set(h.algorithm, digest);
     }
     this.anywhere = rules.patterns.filter((p) => p.offset === undefined);
     this.anchored = rules.patterns
@@ -166,7 +163,7 @@ export class SignatureMatcher {
 
   /** The algorithms whose digest this object still needs: none once it outgrew every sized hash. */
   get hashing(): ('sha256' | 'md5')[] {
-    return (Object.keys(this.digests) as ('sha256' | 'md5')[]).sort();
+    return [...this.digests.keys()].sort();
   }
 
   /** The name of the first body pattern found so far; hashes are known only at `finish`. */
@@ -178,9 +175,9 @@ export class SignatureMatcher {
   update(chunk: Uint8Array): void {
     if (this.found !== undefined || chunk.length === 0) return;
     const size = this.position + chunk.length;
-    for (const algorithm of this.hashing) {
-      if (size > (this.hashedUpTo[algorithm] as number)) delete this.digests[algorithm];
-      else this.digests[algorithm]?.update(chunk);
+    for (const [algorithm, digest] of this.digests) {
+      if (size > digest.upTo) this.digests.delete(algorithm);
+      else digest.hash.update(chunk);
     }
     const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.found = this.matchAnchored(data) ?? this.matchAnywhere(data);
@@ -217,10 +214,10 @@ export class SignatureMatcher {
   finish(): string | undefined {
     if (this.found !== undefined) return this.found;
     for (const algorithm of ['sha256', 'md5'] as const) {
-      const digest = this.digests[algorithm];
+      const digest = this.digests.get(algorithm);
       if (!digest) continue;
       const hit = this.hashes
-        .get(`${algorithm}:${digest.digest('hex')}`)
+        .get(`${algorithm}:${digest.hash.digest('hex')}`)
         ?.find((h) => h.size === undefined || h.size === this.position);
       if (hit) return hit.name;
     }
