@@ -43,29 +43,27 @@ export function listPage<T extends Listed>(
   const delimiter = options.delimiter || undefined;
   const maxKeys = options.maxKeys ?? 1000;
   const after = Buffer.from(options.startAfter || options.marker || '', 'utf8');
-  const isAfter = (key: string) =>
-    after.length === 0 || Buffer.compare(Buffer.from(key, 'utf8'), after) > 0;
+  const isAfter = (bytes: Buffer) => after.length === 0 || Buffer.compare(bytes, after) > 0;
   const sorted = [...objects]
     .filter((o) => o.key.startsWith(prefix))
     .map((o) => ({ o, bytes: Buffer.from(o.key, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   const result: T[] = [];
   const commonPrefixes: string[] = [];
-  const seen = new Set<string>();
   let isTruncated = false;
   for (const { o, bytes } of sorted) {
-    if (after.length > 0 && Buffer.compare(bytes, after) <= 0) continue;
+    if (!isAfter(bytes)) continue;
     const rest = o.key.slice(prefix.length);
     const cut = delimiter === undefined ? -1 : rest.indexOf(delimiter);
     if (cut >= 0) {
       const common = prefix + rest.slice(0, cut + (delimiter as string).length);
-      // A prefix the last page ended on was listed there, with every key under it.
-      if (seen.has(common) || !isAfter(common)) continue;
+      // The keys under one prefix come together in byte order: it is listed at the first. A
+      // prefix the last page ended on was listed there, with every key under it.
+      if (common === commonPrefixes.at(-1) || !isAfter(Buffer.from(common, 'utf8'))) continue;
       if (result.length + commonPrefixes.length >= maxKeys) {
         isTruncated = true;
         break;
       }
-      seen.add(common);
       commonPrefixes.push(common);
       continue;
     }
