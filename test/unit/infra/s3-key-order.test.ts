@@ -36,6 +36,19 @@ test('a page that ends at "a" leaves "B" for no page: paged on as fauxqs pages, 
   );
 });
 
+test('with a delimiter, the keys under one prefix give it once, counted once toward the page', () => {
+  // Act
+  const page = listPage(objects(['a/1', 'a/2', 'a/3', 'b']), { delimiter: '/', maxKeys: 2 });
+
+  // Assess
+  assert.deepEqual(page.commonPrefixes, ['a/']);
+  assert.deepEqual(
+    page.objects.map((o) => o.key),
+    ['b'],
+  );
+  assert.equal(page.isTruncated, false);
+});
+
 /** Pages through `keys` as fauxqs's ListObjectsV2 does, from its token rule. */
 function pageThrough(
   keys: string[],
