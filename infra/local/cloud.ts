@@ -9,6 +9,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SDK_CLIENT_OPTIONS } from '../../shared/aws/clients.ts';
 import { faultRoutes } from './admin.ts';
 import { ensureRootCredentials, type RootCredentials } from './credentials.ts';
 import { lockDataDir } from './data-lock.ts';
@@ -188,10 +189,17 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const service = await servicePromise;
     const { region } = service;
 
-    const s3 = new S3Client({ ...clientConfig(fauxqs.url, region), forcePathStyle: true });
-    const sns = new SNSClient(clientConfig(fauxqs.url, region));
-    const sqs = new SQSClient(clientConfig(fauxqs.url, region));
-    const ddb = new DynamoDBClient(clientConfig(dynamodb.url, region));
+    const s3 = new S3Client({
+      ...SDK_CLIENT_OPTIONS,
+      ...clientConfig(fauxqs.url, region),
+      forcePathStyle: true,
+    });
+    const sns = new SNSClient({ ...SDK_CLIENT_OPTIONS, ...clientConfig(fauxqs.url, region) });
+    const sqs = new SQSClient({ ...SDK_CLIENT_OPTIONS, ...clientConfig(fauxqs.url, region) });
+    const ddb = new DynamoDBClient({
+      ...SDK_CLIENT_OPTIONS,
+      ...clientConfig(dynamodb.url, region),
+    });
     shutdown.onCut('the SDK clients', () => {
       for (const c of [s3, sns, sqs, ddb]) c.destroy();
     });

@@ -17,6 +17,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { collect, type ObjectSide } from '../../replication/index.ts';
+import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import type { SecretIdentityProvider } from './secret-credentials.ts';
 
 function missing(err: unknown): boolean {
@@ -41,6 +42,7 @@ export function bucketClient(
   let client = clients.get(id);
   if (!client) {
     client = new S3Client({
+      ...SDK_CLIENT_OPTIONS,
       ...(side.endpoint ? { endpoint: side.endpoint, forcePathStyle: true } : {}),
       ...(side.region ? { region: side.region } : {}),
       ...(side.secret ? { credentials: credentialsOf(side.secret) } : {}),

@@ -24,7 +24,7 @@ import {
   type WriterDeps,
 } from '../../store/index.ts';
 import { wireScanTask, wireWriteScanner } from '../access/wire.ts';
-import { signChecksummedPayloadsOnce } from '../clients.ts';
+import { SDK_CLIENT_OPTIONS, signChecksummedPayloadsOnce } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
@@ -71,6 +71,7 @@ function unitClients(rt: Runtime, pool: Pick<DsnConfig, 'unitRegions'>): readonl
     if (!client) {
       client = signChecksummedPayloadsOnce(
         new S3Client({
+          ...SDK_CLIENT_OPTIONS,
           region,
           forcePathStyle: rt.clients.s3.config.forcePathStyle,
           responseChecksumValidation: 'WHEN_REQUIRED',
