@@ -5,6 +5,8 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../infra/local/cloud.ts';
+import { nodeFlagsNote } from '../infra/local/node-flags.ts';
+import { SDK_CLIENT_OPTIONS } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
 
 /**
@@ -12,6 +14,8 @@ import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
  * so the executions of a queue's function at once.
  */
 export async function startBenchCloud(name: string, opts: { sqsPollers?: number } = {}) {
+  // Said up front: a run without the local cloud's V8 flags is not the README's configuration.
+  if (nodeFlagsNote().startsWith('node without')) console.error(`${name}: ${nodeFlagsNote()}`);
   const dir = await tempDir(name);
   const cloud = await startLocalCloud({
     serviceDir: PROJECT_ROOT,
@@ -26,7 +30,9 @@ export async function startBenchCloud(name: string, opts: { sqsPollers?: number 
       : {}),
   });
   Object.assign(process.env, cloud.env, cloud.functionEnvironment('api'));
+  // The raw peers' client is configured as the project's own are.
   const s3 = new S3Client({
+    ...SDK_CLIENT_OPTIONS,
     endpoint: cloud.endpoints.s3,
     region: cloud.service.region,
     forcePathStyle: true,
