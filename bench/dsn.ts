@@ -214,6 +214,22 @@ try {
     putPairs.push({ ours, raw });
     placePairs.push({ ours: place, raw });
   }
+  // CPU per PUT over runs of one side's PUTs. In the paired rounds above, a collection that
+  // falls in one side's window also pays for the garbage the other side left (and the
+  // placement's, and its encoding's), so a side's CPU there is partly the other's. Here each
+  // side's run starts with a few untimed PUTs of its own, which pay what the run before left.
+  const CPU_RUN = 16;
+  const CPU_LEAD = 4;
+  const cpuRun = async (put: (i: number) => Promise<unknown>) => {
+    for (let i = 0; i < CPU_LEAD; i++) await put(i);
+    const used = await cpu(async () => {
+      for (let i = CPU_LEAD; i < CPU_LEAD + CPU_RUN; i++) await put(i);
+    });
+    return used / CPU_RUN;
+  };
+  const bodyOf = (i: number) => objects[i % objects.length] as Uint8Array;
+  const oursRunCpu = await cpuRun(async (i) => settle(await putOurs(`cpu/${i}`, bodyOf(i))));
+  const rawRunCpu = await cpuRun((i) => putRaw(`cpu/${i}`, bodyOf(i)));
   const readerDeps = d.reader;
   // A GET takes a few tens of ms, about one collector pause: a GET round reads four objects
   // each way, so a pause lands in a round's sum rather than deciding its ratio.
@@ -375,7 +391,7 @@ try {
     `| HTTP requests the emulators served per 8 MiB PUT | ${requestsPer(oursServed, PUT_ROUNDS)} | ${requestsPer(rawServed, PUT_ROUNDS)} | | #18: <= 26 ${verdict(totalPer(oursServed, PUT_ROUNDS) <= 26)} |`,
   );
   console.log(
-    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client) | ${(oursCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / PUT_ROUNDS).toFixed(0)} ms | ${(rawCpu / oursCpu).toFixed(2)}x | #18: <= 200 ms ${verdict(oursCpu / PUT_ROUNDS <= 200)} |`,
+    `| CPU per 8 MiB PUT, all threads of this process (emulators, functions, client), over ${CPU_RUN} consecutive PUTs of each side (in the paired rounds) | ${oursRunCpu.toFixed(0)} ms (${(oursCpu / PUT_ROUNDS).toFixed(0)} ms) | ${rawRunCpu.toFixed(0)} ms (${(rawCpu / PUT_ROUNDS).toFixed(0)} ms) | ${(rawRunCpu / oursRunCpu).toFixed(2)}x (${(rawCpu / oursCpu).toFixed(2)}x) | #18: <= 200 ms ${verdict(oursRunCpu <= 200)} |`,
   );
   for (const line of uplink) console.log(line);
   row(`GET, 8 MiB objects (${GET_ROUNDS} rounds of ${GET_BATCH})`, get, [{ min: 0.8 }]);
