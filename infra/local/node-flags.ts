@@ -11,7 +11,16 @@
  * the helper threads some 60 ms of CPU; without it, 0.4 times, marked in steps on the main
  * thread (about 10 ms each). CPU per PUT went from 274-289 ms to 210-238 ms, and the PUT's
  * time from 206-215 to 166-189 ms, in paired runs on this project's two-core build machine.
- * Only the collector's schedule changes, not what any program sees.
+ * Only the collector's schedule changes, not what any program sees. The price: GETs of 8 MiB
+ * took about a fifth longer (four of them 136-142 ms against 105-125, raw GetObject alike),
+ * since the marking runs in steps on the main thread, where the emulators serve. Deployed
+ * functions run with Node's defaults, as Lambda starts them.
+ *
+ * Tried and left out: `--external-memory-accounted-in-global-limit`, which counts buffers toward
+ * the heap's own growing limit instead of starting a full collection every 64 MB of them. It
+ * took the PUT's CPU from 190-203 ms to 170-178 ms, but let buffers pile up: 16 rounds of four
+ * 8 MiB GETs each way ended at 4.0 GB of RSS (1.25 GB without), with rounds of both sides at
+ * 400-470 ms against 80-160.
  */
 export const LOCAL_CLOUD_NODE_FLAGS = ['--no-concurrent-marking'] as const;
 
