@@ -5,7 +5,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../infra/local/cloud.ts';
-import { nodeFlagsNote } from '../infra/local/node-flags.ts';
+import { missingNodeFlags, nodeFlagsNote } from '../infra/local/node-flags.ts';
 import { SDK_CLIENT_OPTIONS } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
 
@@ -15,7 +15,7 @@ import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
  */
 export async function startBenchCloud(name: string, opts: { sqsPollers?: number } = {}) {
   // Said up front: a run without the local cloud's V8 flags is not the README's configuration.
-  if (nodeFlagsNote().startsWith('node without')) console.error(`${name}: ${nodeFlagsNote()}`);
+  if (missingNodeFlags().length > 0) console.error(`${name}: ${nodeFlagsNote()}`);
   const dir = await tempDir(name);
   const cloud = await startLocalCloud({
     serviceDir: PROJECT_ROOT,

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { SDK_CLIENT_OPTIONS } from '../../shared/aws/clients.ts';
 import type { DynamoDbHandle, DynamoDbOptions } from './dynamodb.ts';
 import { freeLoopbackPort, PortInUseError } from './ports.ts';
 
@@ -54,6 +55,7 @@ export async function startDynamoDbLocal(opts: DynamoDbOptions): Promise<DynamoD
   exited.catch(() => {});
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
+    ...SDK_CLIENT_OPTIONS,
     endpoint: url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },

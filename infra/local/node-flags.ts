@@ -24,9 +24,14 @@
  */
 export const LOCAL_CLOUD_NODE_FLAGS = ['--no-concurrent-marking'] as const;
 
+/** The flags this process was started without. */
+export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return LOCAL_CLOUD_NODE_FLAGS.filter((f) => !execArgv.includes(f));
+}
+
 /** How this process stands with those flags, for a benchmark's header line. */
 export function nodeFlagsNote(execArgv: readonly string[] = process.execArgv): string {
-  const missing = LOCAL_CLOUD_NODE_FLAGS.filter((f) => !execArgv.includes(f));
+  const missing = missingNodeFlags(execArgv);
   return missing.length === 0
     ? `node ${LOCAL_CLOUD_NODE_FLAGS.join(' ')}`
     : `node without ${missing.join(' ')} (npm run passes it; the README's figures are with it)`;

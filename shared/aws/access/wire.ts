@@ -22,6 +22,7 @@ import {
 import { ConfigError, clamdAddress, loadConfig } from '../../config.ts';
 import { everyBus, listenerBus } from '../../listeners/index.ts';
 import type { AssociatedTask, ReaderDeps, WriteScanner } from '../../store/index.ts';
+import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
@@ -102,10 +103,13 @@ function secrets(rt: Runtime): { root: RootKeySource; cipher: SecretCipher; regi
   // process-wide clients every function creates.
   return {
     root: new SecretsManagerRootKey(
-      new SecretsManagerClient({}),
+      new SecretsManagerClient({ ...SDK_CLIENT_OPTIONS }),
       required(rt, 'DSN_ROOT_KEY_SECRET'),
     ),
-    cipher: new KmsSecretCipher(new KMSClient({}), required(rt, 'DSN_ACCESS_KMS_KEY')),
+    cipher: new KmsSecretCipher(
+      new KMSClient({ ...SDK_CLIENT_OPTIONS }),
+      required(rt, 'DSN_ACCESS_KMS_KEY'),
+    ),
     region,
   };
 }

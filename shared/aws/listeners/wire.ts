@@ -13,6 +13,7 @@ import {
   type SweepDeps,
 } from '../../listeners/index.ts';
 import { CachingVaultStore } from '../../store/index.ts';
+import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoVaultStore } from '../store/vault-store.ts';
 import { AwsTargetSender, SqsNodeQueues, SqsWatchQueues } from './delivery.ts';
@@ -62,7 +63,7 @@ export function wireListenerNode(rt: Runtime): NodeDeps {
     initiators: new DynamoInitiators(rt.clients.documents, config.listenersTable),
     listeners: new DynamoListenerStore(rt.clients.documents, config.listenersTable, rt.clock.now),
     targets: new AwsTargetSender(rt.clients.sqs, () => {
-      lambda ??= new LambdaClient({});
+      lambda ??= new LambdaClient({ ...SDK_CLIENT_OPTIONS });
       return lambda;
     }),
     retry: DEFAULT_RETRY,

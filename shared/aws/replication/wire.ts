@@ -17,6 +17,7 @@ import {
   vaultSide,
   type WorkerBatchDeps,
 } from '../../replication/index.ts';
+import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
 import { SnsEventBus } from '../store/events.ts';
@@ -48,7 +49,7 @@ function wireSides(rt: Runtime, withWrites: boolean): SideOpener {
   let secrets: SecretsManagerClient | undefined;
   const credentialsOf = secretCredentials(
     () => {
-      secrets ??= new SecretsManagerClient({});
+      secrets ??= new SecretsManagerClient({ ...SDK_CLIENT_OPTIONS });
       return secrets;
     },
     () => rt.clock.now(),

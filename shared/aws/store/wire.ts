@@ -187,6 +187,7 @@ export function wireWriter(rt: Runtime) {
 const wirePresigner = perRuntime(
   (rt) =>
     new S3Client({
+      ...SDK_CLIENT_OPTIONS,
       forcePathStyle: rt.clients.s3.config.forcePathStyle,
       requestChecksumCalculation: 'WHEN_REQUIRED',
     }),
@@ -204,6 +205,7 @@ export function wireDispersals(rt: Runtime): DispersalDeps {
     let client = regional.get(region);
     if (!client) {
       client = new S3Client({
+        ...SDK_CLIENT_OPTIONS,
         region,
         forcePathStyle: rt.clients.s3.config.forcePathStyle,
         requestChecksumCalculation: 'WHEN_REQUIRED',
