@@ -22,7 +22,6 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { nodeFlagsNote } from '../infra/local/node-flags.ts';
 import { uplinkRows } from './dsn-uplink.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
@@ -365,7 +364,7 @@ try {
   });
 
   console.log(
-    `dsn on the local cloud (fauxqs, dynalite), Node ${process.version} (${nodeFlagsNote()}); vault default: ${vault.readThreshold}-of-${vault.width}, T = ${vault.writeThreshold}, ${vault.segmentSize / MiB} MiB segments\n`,
+    `dsn on the local cloud (fauxqs, dynalite), Node ${process.version}; vault default: ${vault.readThreshold}-of-${vault.width}, T = ${vault.writeThreshold}, ${vault.segmentSize / MiB} MiB segments\n`,
   );
   console.log(
     '| measure | dsn | raw S3 on the same emulator | ratio (median of rounds; p10-p90) | target |',

@@ -5,7 +5,6 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../infra/local/cloud.ts';
-import { missingNodeFlags, nodeFlagsNote } from '../infra/local/node-flags.ts';
 import { SDK_CLIENT_OPTIONS } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
 
@@ -14,8 +13,6 @@ import { PROJECT_ROOT, tempDir } from '../test/helpers/local-cloud.ts';
  * so the executions of a queue's function at once.
  */
 export async function startBenchCloud(name: string, opts: { sqsPollers?: number } = {}) {
-  // Said up front: a run without the local cloud's V8 flags is not the README's configuration.
-  if (missingNodeFlags().length > 0) console.error(`${name}: ${nodeFlagsNote()}`);
   const dir = await tempDir(name);
   const cloud = await startLocalCloud({
     serviceDir: PROJECT_ROOT,

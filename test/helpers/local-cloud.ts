@@ -13,7 +13,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbEngine, type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { javaAvailable } from '../../infra/local/dynamodb-local.ts';
 import { startS3SnsSqs } from '../../infra/local/fauxqs.ts';
-import { LOCAL_CLOUD_NODE_FLAGS } from '../../infra/local/node-flags.ts';
 import { PROJECT_ROOT } from './paths.ts';
 // Installed first: every cloud started here enforces auth, and the tests' requests are signed.
 import './signing.ts';
@@ -105,25 +104,21 @@ export function startCloudProcess(
   env: Record<string, string> = {},
   base: NodeJS.ProcessEnv = process.env,
 ): Promise<CloudProcess> {
-  const child = spawn(
-    process.execPath,
-    [...LOCAL_CLOUD_NODE_FLAGS, join(PROJECT_ROOT, 'infra/local/main.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...base,
-        DSN_DATA_DIR: dataDir,
-        DSN_STAGE: 'repair',
-        DSN_PORT: '0',
-        DSN_AWS_PORT: '0',
-        DSN_DYNAMODB_PORT: '0',
-        DSN_SFN_PORT: '0',
-        DSN_LAMBDA_PORT: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...base,
+      DSN_DATA_DIR: dataDir,
+      DSN_STAGE: 'repair',
+      DSN_PORT: '0',
+      DSN_AWS_PORT: '0',
+      DSN_DYNAMODB_PORT: '0',
+      DSN_SFN_PORT: '0',
+      DSN_LAMBDA_PORT: '0',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   cloudProcesses.add(child);
   child.once('exit', () => cloudProcesses.delete(child));
   let out = '';
