@@ -5,6 +5,9 @@
 import type { ReplicationLog } from '../shared/replication/index.ts';
 import { median } from './stats.ts';
 
+/** How long the job may take to list its task before the measure gives up on it. */
+const LISTING_WAIT_MS = 30_000;
+
 export interface MigrationPauses {
   /** By the moment of the stop: in the log, and (random ones) from the admin's call. */
   pauses: Record<'random' | 'checkpoint' | 'call', number[]>;
@@ -66,9 +69,15 @@ export async function migrationPauses(deps: {
     return t && { ...t, destinationWorker: t.destinationWorker ?? null };
   };
   const tick = () => new Promise((r) => setTimeout(r, 25));
+  const listedSince = Date.now();
   for (;;) {
     const t = await look();
     if (t?.state === 'failed') throw new Error(`the migrated copy failed: ${JSON.stringify(t)}`);
+    // The job's task is listed once its dispatch ran: until then, nothing to migrate yet.
+    if (!t && taskId === undefined && Date.now() - listedSince < LISTING_WAIT_MS) {
+      await tick();
+      continue;
+    }
     if (!t || t.state === 'done') break;
     const done = t.partsDone ?? 0;
     // Running, a part done since it started here, and at least two parts left to move.
