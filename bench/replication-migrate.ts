@@ -5,7 +5,7 @@
 import type { ReplicationLog } from '../shared/replication/index.ts';
 import { median } from './stats.ts';
 
-/** How long the job may take to list its task before the measure gives up on it. */
+/** How long the job may take to list its task before the measure fails. */
 const LISTING_WAIT_MS = 30_000;
 
 export interface MigrationPauses {
@@ -74,7 +74,9 @@ export async function migrationPauses(deps: {
     const t = await look();
     if (t?.state === 'failed') throw new Error(`the migrated copy failed: ${JSON.stringify(t)}`);
     // The job's task is listed once its dispatch ran: until then, nothing to migrate yet.
-    if (!t && taskId === undefined && Date.now() - listedSince < LISTING_WAIT_MS) {
+    if (!t && taskId === undefined) {
+      if (Date.now() - listedSince >= LISTING_WAIT_MS)
+        throw new Error(`replication ${id}: no task listed within ${LISTING_WAIT_MS / 1000} s`);
       await tick();
       continue;
     }
