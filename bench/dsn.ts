@@ -94,6 +94,8 @@ try {
   // Warm every function's execution environment (first invocations load the SDK).
   await api('/vaults');
   const objects = Array.from({ length: 8 }, () => randomBytes(8 * MiB));
+  /** The bodies in turn, round by round. */
+  const bodyOf = (i: number) => objects[i % objects.length] as Uint8Array;
   async function* once(b: Uint8Array) {
     yield b;
   }
@@ -143,7 +145,7 @@ try {
   // Both sides warm up alike: a function's execution environment compiles its hot paths over
   // its first few dozen invocations, as those of a running deployment long have.
   for (let i = 0; i < WARM_ROUNDS; i++) {
-    const body = objects[i % objects.length] as Uint8Array;
+    const body = bodyOf(i);
     await settle(await putOurs(`warm/${i}`, body));
     await putRaw(`warm/${i}`, body);
   }
@@ -173,7 +175,7 @@ try {
   const oursServed = served();
   const rawServed = served();
   for (let i = 0; i < PUT_ROUNDS; i++) {
-    const body = objects[i % objects.length] as Uint8Array;
+    const body = bodyOf(i);
     const slices = await encodeSlices(`place/${i}`, body);
     let ours = 0;
     let raw = 0;
@@ -226,7 +228,6 @@ try {
     });
     return used / CPU_RUN;
   };
-  const bodyOf = (i: number) => objects[i % objects.length] as Uint8Array;
   const oursRunCpu = await cpuRun(async (i) => settle(await putOurs(`cpu/${i}`, bodyOf(i))));
   const rawRunCpu = await cpuRun((i) => putRaw(`cpu/${i}`, bodyOf(i)));
   const readerDeps = d.reader;
