@@ -1,13 +1,17 @@
 /**
  * S3, SNS and SQS for the local cloud: fauxqs, embedded. Queues, topics and subscriptions
  * persist in SQLite under `<dataDir>/fauxqs`; S3 objects are plain files under
- * `<dataDir>/s3/buckets/<bucket>/objects/<key>.data`, so slices can be seen on disk.
+ * `<dataDir>/s3/buckets/<bucket>/objects/<key>.data`, so slices can be seen on disk. A PutObject
+ * body of 64 KiB or more is read into a reused buffer and lands in `<dataDir>/s3/incoming` before
+ * fauxqs's handler renames it into place (s3-body-pool.ts, s3-incoming.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
+import { poolPutBodies, putBodyPool } from './s3-body-pool.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
+import { land, landBodiesOf, renameLandedBodies } from './s3-incoming.ts';
 import { listInS3KeyOrder } from './s3-key-order.ts';
 import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
 import { verifyPutChecksums } from './s3-presigned.ts';
@@ -202,6 +206,8 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await matchStringArrays();
   await verifyPutChecksums();
   await listInS3KeyOrder();
+  await poolPutBodies(putBodyPool, land);
+  await renameLandedBodies();
   loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.
   const port = opts.port === 0 ? await freeLoopbackPort() : opts.port;
@@ -224,6 +230,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       if (!store) throw new Error('fauxqs listened before loading its S3 store');
       installConditionalWrites(server as import('node:http').Server, store);
       installListParts(server as import('node:http').Server, store as unknown as MultipartLookup);
+      landBodiesOf(server as import('node:http').Server, s3Dir);
       opts.onServer?.(server as import('node:http').Server);
     },
   );

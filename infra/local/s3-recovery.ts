@@ -14,8 +14,11 @@
  *   its work). It is removed: the request was never answered, so no one was told it exists.
  * - a `.meta.json` that does not parse, whose `.data` is missing, or whose `.data` has another
  *   size than it records: the body it describes is not there. Both files are removed.
+ * - a body in `incoming/`, written ahead of its PutObject's handler (s3-incoming.ts): that PUT
+ *   was never answered either. Removed.
  *
- * Where this departs from S3: an overwrite killed between its two writes leaves the new body
+ * Where this departs from S3: an overwrite written in place (fauxqs's own write; a body of
+ * 64 KiB or more lands first and is renamed in whole) and killed between its two writes leaves the new body
  * under the old metadata. With another size, recovery removes both, so the key is gone where S3
  * would still hold one version or the other; with the same size it goes unseen, the old checksum
  * describing new bytes, which a slice read catches by its CRC and the rebuilder rewrites, as any
@@ -27,6 +30,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { INCOMING } from './s3-incoming.ts';
 
 export interface S3RecoveryReport {
   /** Bodies without metadata, removed. */
@@ -45,6 +49,14 @@ const META = '.meta.json';
  */
 export function recoverS3Store(s3Dir: string): S3RecoveryReport {
   const report: S3RecoveryReport = { strayBodies: [], tornObjects: [] };
+  // Bodies written ahead of their PutObject's handler (s3-incoming.ts): none was answered.
+  const incoming = join(s3Dir, INCOMING);
+  if (existsSync(incoming)) {
+    for (const file of readdirSync(incoming)) {
+      rmSync(join(incoming, file), { force: true, recursive: true });
+      report.strayBodies.push(join(INCOMING, file));
+    }
+  }
   const bucketsDir = join(s3Dir, 'buckets');
   const buckets = existsSync(bucketsDir) ? readdirSync(bucketsDir) : [];
   for (const bucket of buckets) {
