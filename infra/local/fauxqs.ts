@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { writeS3FilesInPieces } from './piecewise-writes.ts';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { poolPutBodies, putBodyPool } from './s3-body-pool.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
@@ -207,6 +208,8 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await verifyPutChecksums();
   await listInS3KeyOrder();
   await poolPutBodies(putBodyPool, land);
+  // Pieces first: a landed body's rename wraps fauxqs's write of everything else.
+  await writeS3FilesInPieces();
   await renameLandedBodies();
   loadedS3Store = undefined;
   // Queue URLs carry the port, so it must be known before fauxqs reloads its queues.

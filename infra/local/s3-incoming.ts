@@ -19,10 +19,11 @@
  * crash recovery removes them all (s3-recovery.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import { join, sep } from 'node:path';
+import { WRITE_PIECE, writeFileInPiecesSync } from './piecewise-writes.ts';
 
 /** The folder, under the S3 store's, where bodies land before their handler runs. */
 export const INCOMING = 'incoming';
@@ -41,16 +42,7 @@ const landed = new WeakMap<Uint8Array, Landed>();
 export const landings = { landed: 0, taken: 0, removed: 0 };
 const incomingOf = new WeakMap<object, string>();
 
-/**
- * The most one write() call copies. Linux (6.x, ext4) gives a 2 MiB write to a new file a 2 MiB
- * page-cache folio, and on this project's CI machines (Firecracker, nested virtualisation, free
- * pages handed back to the host) allocating one cost 22-26 ms of kernel time, where the same
- * bytes written 1 MiB or less at a time cost 0.4-0.7 ms (measured with fs.writeSync; see the
- * README, bench:dsn). Node's `writeFileSync` writes a buffer in one call.
- */
-export const WRITE_PIECE = 512 * 1024;
-
-/** Writes `body` to a new file at `path`, at most `WRITE_PIECE` bytes a call. */
+/** Writes `body` to a new file at `path`, at most `WRITE_PIECE` bytes a call (see there why). */
 async function writeInPieces(path: string, body: Uint8Array): Promise<void> {
   const file = await open(path, 'w');
   try {
@@ -140,7 +132,7 @@ export async function renameLandedBodies(): Promise<void> {
       renameSync(entry.path, data);
     } catch {
       // Gone from under it (someone emptied the folder): the body is still in memory.
-      writeFileSync(data, obj.body);
+      writeFileInPiecesSync(data, obj.body);
     }
   };
   proto.dsnLands = true;

@@ -7,20 +7,25 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, mock, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
+import { WRITE_PIECE } from '../../infra/local/piecewise-writes.ts';
 import { putBodyPool } from '../../infra/local/s3-body-pool.ts';
 import { INCOMING, landings } from '../../infra/local/s3-incoming.ts';
 import { presignedUrl } from '../../shared/aws/presign.ts';
@@ -262,6 +267,43 @@ test('bodies that end short, run over the limit, or are abandoned store nothing 
     ['cut/after'],
   );
   await incomingEmpties();
+});
+
+test('multipart parts and the completed object are written to disk in pieces', async () => {
+  // Prepare: a part over S3's 5 MiB minimum, and a last one.
+  const parts = [randomBytes(5 * 1024 * KiB + 3), randomBytes(1024 * KiB + 5)];
+  const writes = mock.method(fs, 'writeSync');
+
+  // Act
+  let longest = 0;
+  try {
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi' }),
+    );
+    const done = [];
+    for (const [i, Body] of parts.entries()) {
+      const { ETag } = await s3.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: 'multi', UploadId, PartNumber: i + 1, Body }),
+      );
+      done.push({ ETag, PartNumber: i + 1 });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'multi',
+        UploadId,
+        MultipartUpload: { Parts: done },
+      }),
+    );
+    longest = Math.max(0, ...writes.mock.calls.map((c) => Number(c.arguments[3] ?? 0)));
+  } finally {
+    writes.mock.restore();
+  }
+
+  // Assert
+  assert.deepEqual(await get('multi'), Buffer.concat(parts));
+  assert.ok(longest > 0, 'the emulator wrote through fs.writeSync');
+  assert.ok(longest <= WRITE_PIECE, `a write() of ${longest} bytes`);
 });
 
 test('a body landed by a run that died before its handler is removed on the next start', async () => {
