@@ -7,7 +7,8 @@
  *
  * A buffer goes back to the pool only once the response has been written in full (`finish`):
  * fauxqs's PutObject handler is synchronous and, with file persistence, keeps no reference to the
- * body (it writes the file and keeps the metadata), so by then nothing reads it. A response that
+ * body (it renames the landed file or writes its own, and keeps the metadata), so by then
+ * nothing reads it. A response that
  * ends otherwise (the client went away) leaves its buffer to the garbage collector. Multipart
  * parts are not pooled: fauxqs keeps a part's body in memory until the upload completes. Neither
  * are copies or other PUTs with a query (tagging, ACLs), or bodies under `MIN_POOLED`.
@@ -16,50 +17,17 @@
  * the Content-Length check (400), with fastify's own errors. fastify exposes no hook for where a
  * body is read into, so fauxqs's one binary parser is swapped for this one as fauxqs adds it.
  */
-
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
+import { BufferPool } from '../../shared/codec/index.ts';
 
 /** Smaller bodies cost little to allocate, and are most requests. */
 export const MIN_POOLED = 64 * 1024;
-/** Idle buffers kept at most; more are left to the garbage collector. */
-const MAX_IDLE_BYTES = 64 * 1024 * 1024;
-const GRANULE = 256 * 1024;
 const OBJECT_PUT_QUERY = /^(x-id|x-amz-.*)$/i;
 
-/** Buffers by capacity, reused for bodies up to that size and no less than half of it. */
-export class BodyPool {
-  private idle: Buffer[] = [];
-  private idleBytes = 0;
-  allocated = 0;
-  reused = 0;
-
-  take(size: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.idle.length; i++) {
-      const cap = (this.idle[i] as Buffer).length;
-      if (cap >= size && cap <= 2 * size && (best < 0 || cap < (this.idle[best] as Buffer).length))
-        best = i;
-    }
-    if (best >= 0) {
-      const [buffer] = this.idle.splice(best, 1) as [Buffer];
-      this.idleBytes -= buffer.length;
-      this.reused++;
-      return buffer;
-    }
-    this.allocated++;
-    return Buffer.allocUnsafeSlow(Math.ceil(size / GRANULE) * GRANULE);
-  }
-
-  give(buffer: Buffer): void {
-    if (this.idleBytes + buffer.length > MAX_IDLE_BYTES) return;
-    this.idle.push(buffer);
-    this.idleBytes += buffer.length;
-  }
-}
-
-export const putBodyPool = new BodyPool();
+/** PutObject bodies' buffers, shared by every emulator of the process. */
+export const putBodyPool = new BufferPool(256 * 1024);
 
 interface FastifyRequestLike {
   raw: IncomingMessage;
@@ -96,7 +64,7 @@ export function pooledLength(
  * (given back once `reply` has finished), else a new one, as fastify's buffer parser does.
  */
 function readBody(
-  pool: BodyPool,
+  pool: BufferPool,
   errors: { tooLarge: FastifyError; badLength: FastifyError },
   serverLimit: number,
   landing: Landing | undefined,
@@ -179,7 +147,7 @@ const replies = new WeakMap<object, ReplyLike>();
 
 /** Swaps fastify's buffer parser, as fauxqs adds it for `*`, for `readBody` over `pool`. */
 export async function poolPutBodies(
-  pool: BodyPool = putBodyPool,
+  pool: BufferPool = putBodyPool,
   landing?: Landing,
 ): Promise<void> {
   const require = createRequire(import.meta.resolve('fauxqs'));

@@ -3,6 +3,7 @@
  * headers and names, and segments cut, encoded and decoded as streams. Other systems import
  * this file only.
  */
+export { BufferPool } from './buffer-pool.ts';
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
 export { segmentLength, segmentParts, shardSize } from './segment.ts';

@@ -89,10 +89,15 @@ export async function* cutSegments(
  * segment where this takes 12, and the garbage collector's time to free them on the writer's
  * path).
  */
-export function sliceSegment(codec: Codec, segment: Uint8Array, names: SliceName[]): Uint8Array[] {
+export function sliceSegment(
+  codec: Codec,
+  segment: Uint8Array,
+  names: SliceName[],
+  allocate: (length: number) => Uint8Array = Buffer.allocUnsafe,
+): Uint8Array[] {
   const k = codec.dataShards;
   const size = shardSize(segment.length, k);
-  const slices = names.map((name) => Buffer.allocUnsafe(sliceHeaderLength(name) + size));
+  const slices = names.map((name) => allocate(sliceHeaderLength(name) + size));
   const payloads = slices.map((slice) => slice.subarray(slice.length - size));
   for (let i = 0; i < k; i++) {
     const data = segment.subarray(Math.min(i * size, segment.length), (i + 1) * size);
@@ -135,7 +140,13 @@ export interface StreamSummary {
  */
 export async function* encodeStream(
   source: AsyncIterable<Uint8Array>,
-  opts: { codec: Codec; segmentSize: number; name: (segment: number, pillar: number) => SliceName },
+  opts: {
+    codec: Codec;
+    segmentSize: number;
+    name: (segment: number, pillar: number) => SliceName;
+    /** Where each slice's memory comes from (a BufferPool's `take`); new buffers by default. */
+    allocate?: (length: number) => Uint8Array;
+  },
 ): AsyncGenerator<EncodedSegment, StreamSummary> {
   const { codec } = opts;
   const hash = createHash('sha256');
@@ -148,7 +159,7 @@ export async function* encodeStream(
     const names = Array.from({ length: codec.totalShards }, (_, pillar) =>
       opts.name(index, pillar),
     );
-    const slices = sliceSegment(codec, segment, names);
+    const slices = sliceSegment(codec, segment, names, opts.allocate);
     yield { index, length: segment.length, slices };
     index++;
   }
