@@ -5,7 +5,8 @@
  * (the AWS CLI, multipart as it does by default), and the same file through the server-side
  * staged path (`dsn put --via server`: 4 MiB parts through the API, then the disperser).
  * Each round runs the three back to back, in an order that alternates, so load on a shared
- * machine slows a round alike; figures are medians over rounds.
+ * machine slows a round alike; figures are medians over rounds. A `dsn put`'s associated tasks
+ * (the scan that reads a client's dispersal back) finish, untimed, before the next run.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +44,12 @@ export async function uplinkRows(opts: {
   /** The bucket `aws s3 cp` writes to: one unit's bucket of the same emulator. */
   bucket: string;
   rounds: number;
+  /**
+   * Resolves once the write of `key` (in the default vault) has run its associated tasks. A
+   * `dsn put` returns at the commit, and a client's dispersal is then read back by the scan
+   * task: untimed, it finishes before the next run, which would otherwise pay for it.
+   */
+  settle: (key: string) => Promise<void>;
 }): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'dsn-bench-uplink-'));
   try {
@@ -87,6 +94,7 @@ export async function uplinkRows(opts: {
           );
           uplink.push(r.seconds);
           rss = Math.max(rss, r.maxRss);
+          await opts.settle(`bench/uplink-${round}.bin`);
         },
         async () => {
           const r = await timed(
@@ -119,6 +127,7 @@ export async function uplinkRows(opts: {
             env,
           );
           staged.push(r.seconds);
+          await opts.settle(`bench/staged-${round}.bin`);
         },
       ];
       for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();

@@ -362,6 +362,11 @@ try {
     s3Url: cloud.endpoints.s3,
     bucket: rawBucket,
     rounds: benchInt('DSN_BENCH_UPLINK_ROUNDS', 3, 1),
+    settle: async (key) => {
+      const entry = await d.writer.index.get('default', key);
+      if (!entry) throw new Error(`dsn put of ${key} left no index entry`);
+      await settle(entry.revision);
+    },
   });
 
   console.log(
