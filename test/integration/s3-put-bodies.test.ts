@@ -146,6 +146,35 @@ test('pooled buffers are reused only once their PUT is answered: concurrent and 
   assert.ok(putBodyPool.reused > reusedBefore, 'later rounds took buffers of earlier ones');
 });
 
+test('an aws-chunked body of known length is stored decoded, and nothing lands for it', async () => {
+  // Prepare: boto3 and the AWS CLI send aws-chunked bodies with their Content-Length.
+  const body = randomBytes(300 * KiB);
+  const encoded = Buffer.concat([
+    Buffer.from(`${(200 * KiB).toString(16)}\r\n`),
+    body.subarray(0, 200 * KiB),
+    Buffer.from(`\r\n${(100 * KiB).toString(16)}\r\n`),
+    body.subarray(200 * KiB),
+    Buffer.from('\r\n0\r\n\r\n'),
+  ]);
+  const landedBefore = landings.landed;
+
+  // Act
+  const res = await fetch(new URL(`/${BUCKET}/chunked`, running?.url), {
+    method: 'PUT',
+    body: new Uint8Array(encoded),
+    headers: {
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': String(body.length),
+      'content-type': 'application/octet-stream',
+    },
+  });
+
+  // Assert
+  assert.equal(res.status, 200, await res.text());
+  assert.deepEqual(await get('chunked'), body);
+  assert.equal(landings.landed, landedBefore, 'no encoded body written ahead');
+});
+
 test('racing PUTs of one key leave one of their bodies with its own metadata', async () => {
   // Prepare
   const bodies = Array.from({ length: 6 }, (_, i) => randomBytes(300 * KiB + i));
