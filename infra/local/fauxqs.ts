@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { fauxqsModule } from './fauxqs-module.ts';
 import { writeS3FilesInPieces } from './piecewise-writes.ts';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { poolPutBodies, putBodyPool } from './s3-body-pool.ts';
@@ -34,8 +35,7 @@ let nextQueueBase = '';
  * changes. (fauxqs exposes no option for this: its store's host defaults to "localhost".)
  */
 async function pinQueueUrls(): Promise<void> {
-  const storeUrl = new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
-  const { SqsStore } = (await import(storeUrl.href)) as {
+  const { SqsStore } = (await fauxqsModule('./sqs/sqsStore.js')) as {
     SqsStore: { prototype: QueueStore & { dsnPinned?: boolean } };
   };
   const proto = SqsStore.prototype;
@@ -63,8 +63,7 @@ interface SqlitePersistence {
  * persistence loads its state before serving anything, so the pragma goes in there.
  */
 async function relaxSqliteSync(): Promise<void> {
-  const url = new URL('./persistence.js', import.meta.resolve('fauxqs'));
-  const { PersistenceManager } = (await import(url.href)) as {
+  const { PersistenceManager } = (await fauxqsModule('./persistence.js')) as {
     PersistenceManager: { prototype: SqlitePersistence };
   };
   const proto = PersistenceManager.prototype;
@@ -116,8 +115,7 @@ export function stringArrayAware(policy: unknown): unknown {
  * changes.
  */
 async function matchStringArrays(): Promise<void> {
-  const url = new URL('./sns/snsStore.js', import.meta.resolve('fauxqs'));
-  const { SnsStore } = (await import(url.href)) as {
+  const { SnsStore } = (await fauxqsModule('./sns/snsStore.js')) as {
     SnsStore: {
       prototype: {
         getSubscription(arn: string): Subscription | undefined;
@@ -153,8 +151,7 @@ let loadedS3Store: ObjectLookup | undefined;
  * listens, so it is taken from there. (Starts do not overlap; see withLoopbackListen.)
  */
 async function captureS3Store(): Promise<void> {
-  const url = new URL('./s3/fileS3Persistence.js', import.meta.resolve('fauxqs'));
-  const { FileS3Persistence } = (await import(url.href)) as {
+  const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
     FileS3Persistence: {
       prototype: { loadS3(store: ObjectLookup): void; dsnCaptures?: boolean };
     };

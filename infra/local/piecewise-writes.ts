@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import { fauxqsModule } from './fauxqs-module.ts';
 
 /** The most one write() call copies (Node's own promise `writeFile` writes 512 KiB a call). */
 export const WRITE_PIECE = 512 * 1024;
@@ -68,8 +69,7 @@ interface FilePersistence {
 
 /** fauxqs's file persistence writes objects and multipart parts in pieces. */
 export async function writeS3FilesInPieces(): Promise<void> {
-  const url = new URL('./s3/fileS3Persistence.js', import.meta.resolve('fauxqs'));
-  const { FileS3Persistence } = (await import(url.href)) as {
+  const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
     FileS3Persistence: { prototype: FilePersistence };
   };
   const proto = FileS3Persistence.prototype;

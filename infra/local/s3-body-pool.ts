@@ -79,10 +79,9 @@ function readBody(
     done(new errors.tooLarge());
     return;
   }
-  const pooled =
-    reply && declared <= limit
-      ? pooledLength(request.raw.method, request.raw.url, request.headers)
-      : undefined;
+  const pooled = reply
+    ? pooledLength(request.raw.method, request.raw.url, request.headers)
+    : undefined;
   const target = pooled === undefined ? undefined : pool.take(pooled);
   const chunks: Buffer[] = [];
   let received = 0;
@@ -187,7 +186,9 @@ export async function poolPutBodies(
   // A parser sees the request and its payload, not the reply, whose `finish` gives a buffer back.
   const run = proto.run;
   proto.run = function (this: ParserTable, contentType, handler, request, reply) {
-    if (request && reply) replies.set(request as object, reply as ReplyLike);
+    // Only a PUT's body can be pooled; SQS and SNS calls (POSTs) are most requests.
+    if ((request as FastifyRequestLike | undefined)?.raw?.method === 'PUT' && reply)
+      replies.set(request as object, reply as ReplyLike);
     return run.call(this, contentType, handler, request, reply);
   };
   proto.dsnPooled = true;

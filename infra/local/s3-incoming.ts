@@ -23,6 +23,7 @@ import { mkdirSync, renameSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import { join, sep } from 'node:path';
+import { fauxqsModule } from './fauxqs-module.ts';
 import { WRITE_PIECE, writeFileInPiecesSync } from './piecewise-writes.ts';
 
 /** The folder, under the S3 store's, where bodies land before their handler runs. */
@@ -113,8 +114,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** fauxqs's file persistence renames a landed body into place instead of writing it. */
 export async function renameLandedBodies(): Promise<void> {
-  const url = new URL('./s3/fileS3Persistence.js', import.meta.resolve('fauxqs'));
-  const { FileS3Persistence } = (await import(url.href)) as {
+  const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
     FileS3Persistence: { prototype: Persistence };
   };
   const proto = FileS3Persistence.prototype;

@@ -12,6 +12,7 @@
  * counted toward the page as S3 counts them. It also keeps a page's prefixes from being listed
  * twice (see `listPage`). Written here because fauxqs's listing is the one place that sorts.
  */
+import { fauxqsModule } from './fauxqs-module.ts';
 
 interface Listed {
   key: string;
@@ -92,8 +93,7 @@ export function listPage<T extends Listed>(
 
 /** Makes fauxqs's S3 store list in S3's order (once per process). */
 export async function listInS3KeyOrder(): Promise<void> {
-  const url = new URL('./s3/s3Store.js', import.meta.resolve('fauxqs'));
-  const { S3Store } = (await import(url.href)) as {
+  const { S3Store } = (await fauxqsModule('./s3/s3Store.js')) as {
     S3Store: {
       prototype: {
         listObjects(bucket: string, options?: ListOptions): ListResult<Listed>;

@@ -11,6 +11,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
+import { fauxqsModule } from './fauxqs-module.ts';
 import { interpose } from './interpose.ts';
 import { s3Target, sendS3Error } from './s3-http.ts';
 
@@ -139,13 +140,10 @@ interface ChecksumData {
  * there, answering as S3 does (400 BadDigest) before anything is stored.
  */
 export async function verifyPutChecksums(): Promise<void> {
-  const storeUrl = new URL('./s3/s3Store.js', import.meta.resolve('fauxqs'));
-  const checksumUrl = new URL('./s3/checksum.js', import.meta.resolve('fauxqs'));
-  const errorsUrl = new URL('./common/errors.js', import.meta.resolve('fauxqs'));
   const [{ S3Store }, { computeChecksum }, { S3Error }] = (await Promise.all([
-    import(storeUrl.href),
-    import(checksumUrl.href),
-    import(errorsUrl.href),
+    fauxqsModule('./s3/s3Store.js'),
+    fauxqsModule('./s3/checksum.js'),
+    fauxqsModule('./common/errors.js'),
   ])) as [
     { S3Store: { prototype: { putObject(...a: unknown[]): unknown; dsnChecksums?: boolean } } },
     { computeChecksum(algorithm: string, data: Buffer): string },
