@@ -7,11 +7,20 @@
  * Each round runs the three back to back, in an order that alternates, so load on a shared
  * machine slows a round alike; figures are medians over rounds. A `dsn put`'s associated tasks
  * (the scan that reads a client's dispersal back) finish, untimed, before the next run.
+ *
+ * Each run starts from an empty page cache when this process may empty it (root on Linux):
+ * `sync`, then `1` into /proc/sys/vm/drop_caches, untimed. Without it, the time of a run
+ * depends on the runs before it, not on what it does. On the VM this was measured on (Firecracker,
+ * free page reporting), the emulator's kernel time to put new file pages in the cache grows once
+ * the cache has taken a gigabyte or two: `aws s3 cp` of the file (512 MiB of new pages in the
+ * emulator, its parts and the completed object) took 2.2 s in a fresh cloud, 3.7-5.8 s after a
+ * few runs with 1.7-3.8 s of the emulator's CPU in the kernel, `sync` alone did not help, and
+ * 2.5-2.8 s after dropping the cache, every time.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +42,25 @@ function timed(
       resolve({ seconds: (performance.now() - started) / 1000, maxRss: kb * 1024 });
     });
   });
+}
+
+const DROP_CACHES = '/proc/sys/vm/drop_caches';
+
+/**
+ * Empties the page cache (after writing back what is dirty) and resolves true, or resolves
+ * false at once when this process may not (not root, not Linux).
+ */
+async function dropPageCache(): Promise<boolean> {
+  try {
+    await access(DROP_CACHES, constants.W_OK);
+  } catch {
+    return false;
+  }
+  await new Promise<void>((resolve, reject) =>
+    execFile('sync', (err) => (err ? reject(err) : resolve())),
+  );
+  await writeFile(DROP_CACHES, '1');
+  return true;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -74,9 +102,14 @@ export async function uplinkRows(opts: {
     const raw: number[] = [];
     const staged: number[] = [];
     let rss = 0;
+    let dropped = true;
+    const fresh = async () => {
+      dropped = (await dropPageCache()) && dropped;
+    };
     for (let round = 0; round < opts.rounds; round++) {
       const runs = [
         async () => {
+          await fresh();
           const r = await timed(
             process.execPath,
             [
@@ -97,6 +130,7 @@ export async function uplinkRows(opts: {
           await opts.settle(`bench/uplink-${round}.bin`);
         },
         async () => {
+          await fresh();
           const r = await timed(
             'aws',
             [
@@ -113,6 +147,7 @@ export async function uplinkRows(opts: {
           raw.push(r.seconds);
         },
         async () => {
+          await fresh();
           const r = await timed(
             process.execPath,
             [
@@ -134,8 +169,11 @@ export async function uplinkRows(opts: {
     }
     const mbps = (s: number) => `${(256 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
     const ratio = (s: number) => median(raw) / s;
+    const cache = dropped
+      ? 'page cache emptied before each run'
+      : 'page cache NOT emptied before each run (needs root): the times depend on the runs before';
     return [
-      `| \`dsn put\` of a 256 MiB file, end to end, client-side dispersal (median of ${opts.rounds}; writer peak RSS ${(rss / MiB).toFixed(0)} MB) | ${mbps(median(uplink))} | \`aws s3 cp\` to one bucket: ${mbps(median(raw))} | ${ratio(median(uplink)).toFixed(2)}x | >= 0.5x ${ratio(median(uplink)) >= 0.5 ? 'met' : 'MISSED'} |`,
+      `| \`dsn put\` of a 256 MiB file, end to end, client-side dispersal (median of ${opts.rounds}; writer peak RSS ${(rss / MiB).toFixed(0)} MB; ${cache}) | ${mbps(median(uplink))} | \`aws s3 cp\` to one bucket: ${mbps(median(raw))} | ${ratio(median(uplink)).toFixed(2)}x | >= 0.5x ${ratio(median(uplink)) >= 0.5 ? 'met' : 'MISSED'} |`,
       `| the same through the server-side staged path (\`--via server\`) | ${mbps(median(staged))} | \`aws s3 cp\`: ${mbps(median(raw))} | ${ratio(median(staged)).toFixed(2)}x | (printed) |`,
     ];
   } finally {
