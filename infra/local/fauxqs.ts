@@ -13,6 +13,7 @@ import { writeS3FilesInPieces } from './piecewise-writes.ts';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { poolPutBodies, putBodyPool } from './s3-body-pool.ts';
 import { installConditionalWrites, type ObjectLookup } from './s3-conditional.ts';
+import { digestPutBody, takeKnownDigests } from './s3-digests.ts';
 import { land, landBodiesOf, renameLandedBodies } from './s3-incoming.ts';
 import { listInS3KeyOrder } from './s3-key-order.ts';
 import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
@@ -204,7 +205,12 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await matchStringArrays();
   await verifyPutChecksums();
   await listInS3KeyOrder();
-  await poolPutBodies(putBodyPool, land);
+  await takeKnownDigests();
+  // A body lands and is hashed at once, both off the loop, before its handler runs.
+  await poolPutBodies(putBodyPool, async (req, body) => {
+    const [removeUntaken] = await Promise.all([land(req, body), digestPutBody(req, body)]);
+    return removeUntaken;
+  });
   // Pieces first: a landed body's rename wraps fauxqs's write of everything else.
   await writeS3FilesInPieces();
   await renameLandedBodies();

@@ -26,8 +26,11 @@ import { BufferPool } from '../../shared/codec/index.ts';
 export const MIN_POOLED = 64 * 1024;
 const OBJECT_PUT_QUERY = /^(x-id|x-amz-.*)$/i;
 
-/** PutObject bodies' buffers, shared by every emulator of the process. */
-export const putBodyPool = new BufferPool(256 * 1024);
+/**
+ * PutObject bodies' buffers, used by every emulator of the process; SharedArrayBuffers, so a
+ * thread hashes a body without a copy (s3-digests.ts).
+ */
+export const putBodyPool = new BufferPool(256 * 1024, undefined, { shared: true });
 
 interface FastifyRequestLike {
   raw: IncomingMessage;

@@ -13,6 +13,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { fauxqsModule } from './fauxqs-module.ts';
 import { interpose } from './interpose.ts';
+import { knownDigest } from './s3-digests.ts';
 import { s3Target, sendS3Error } from './s3-http.ts';
 
 /** RFC 3986 escaping, as SigV4 canonicalizes query parameters. */
@@ -158,7 +159,8 @@ export async function verifyPutChecksums(): Promise<void> {
     if (
       checksum?.type === 'FULL_OBJECT' &&
       ['CRC32', 'SHA1', 'SHA256'].includes(checksum.algorithm) &&
-      computeChecksum(checksum.algorithm, body) !== checksum.value
+      (knownDigest(body, checksum.algorithm) ?? computeChecksum(checksum.algorithm, body)) !==
+        checksum.value
     )
       throw new S3Error(
         'BadDigest',

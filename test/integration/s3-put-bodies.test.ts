@@ -27,6 +27,7 @@ import {
 import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
 import { WRITE_PIECE } from '../../infra/local/piecewise-writes.ts';
 import { putBodyPool } from '../../infra/local/s3-body-pool.ts';
+import { digestCounts } from '../../infra/local/s3-digests.ts';
 import { INCOMING, landings } from '../../infra/local/s3-incoming.ts';
 import { presignedUrl } from '../../shared/aws/presign.ts';
 import { tempDir } from '../helpers/local-cloud.ts';
@@ -106,6 +107,7 @@ test('large bodies land and are renamed in under every key fauxqs can name; smal
   ];
   const sizes = [1, 64 * KiB - 1, 64 * KiB, 512 * KiB + 1, 2 * 1024 * KiB + 77];
   const landedBefore = landings.taken;
+  const etagsBefore = digestCounts.etagsTaken;
   const bodies = new Map<string, Buffer>();
   for (const key of keys) for (const size of sizes) bodies.set(`${key}@${size}`, randomBytes(size));
 
@@ -122,7 +124,59 @@ test('large bodies land and are renamed in under every key fauxqs can name; smal
   }
   const large = [...bodies.values()].filter((b) => b.length >= 64 * KiB).length;
   assert.equal(landings.taken - landedBefore, large, 'every body of 64 KiB or more landed');
+  assert.equal(
+    digestCounts.etagsTaken - etagsBefore,
+    large,
+    'the ETag of every body of 64 KiB or more was hashed off the loop',
+  );
   assert.deepEqual(await incoming(), []);
+});
+
+test('checksums are checked with digests computed off the loop: CRC32 and SHA-256, right and wrong, concurrent', async () => {
+  // Prepare: bodies sent at once, each with a checksum header, every third one wrong.
+  const bodies = Array.from({ length: 9 }, (_, i) => randomBytes(300 * KiB + i));
+  const crc = (b: Buffer) => {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(crc32(b) >>> 0);
+    return out.toString('base64');
+  };
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
+  const before = { ...digestCounts };
+
+  // Act
+  const results = await Promise.allSettled(
+    bodies.map((Body, i) => {
+      const claimed = i % 3 === 2 ? randomBytes(8) : Body;
+      return s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `digests/${i}`,
+          Body,
+          ...(i % 2 === 0 ? { ChecksumCRC32: crc(claimed) } : { ChecksumSHA256: sha(claimed) }),
+        }),
+      );
+    }),
+  );
+
+  // Assert: the right ones stored with S3's ETag, the wrong ones refused as S3 does.
+  for (const [i, result] of results.entries()) {
+    if (i % 3 === 2) {
+      assert.equal(result.status, 'rejected', `digests/${i}`);
+      assert.equal((result as PromiseRejectedResult).reason.name, 'BadDigest');
+      continue;
+    }
+    assert.equal(result.status, 'fulfilled', `digests/${i}`);
+    assert.equal(
+      (result as PromiseFulfilledResult<{ ETag?: string }>).value.ETag,
+      md5(bodies[i] as Buffer),
+    );
+    assert.deepEqual(await get(`digests/${i}`), bodies[i]);
+  }
+  assert.equal(digestCounts.hashed - before.hashed, bodies.length);
+  assert.equal(digestCounts.checksumsTaken - before.checksumsTaken, bodies.length);
+  assert.equal(digestCounts.etagsTaken - before.etagsTaken, 6, 'refused bodies get no ETag');
+  assert.equal(digestCounts.failed, before.failed);
+  await incomingEmpties();
 });
 
 test('pooled buffers are reused only once their PUT is answered: concurrent and successive bodies stay intact', async () => {

@@ -66,3 +66,24 @@ test('no two buffers out at once share memory, whatever the order of takes and g
     ),
   );
 });
+
+test('a shared pool hands out views of SharedArrayBuffers, and reuses them as any pool does', () => {
+  // Prepare
+  const pool = new BufferPool(1024, undefined, { shared: true });
+  const first = pool.take(2000);
+  first.fill(7);
+
+  // Act
+  pool.give(first);
+  const again = pool.take(1500);
+
+  // Assert
+  assert.ok(first.buffer instanceof SharedArrayBuffer);
+  assert.ok(Buffer.isBuffer(first));
+  assert.equal(again.buffer, first.buffer);
+  assert.equal(pool.reused, 1);
+  assert.ok(
+    !(new BufferPool().take(10).buffer instanceof SharedArrayBuffer),
+    'not shared unless asked',
+  );
+});
