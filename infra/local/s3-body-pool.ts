@@ -28,7 +28,10 @@ const OBJECT_PUT_QUERY = /^(x-id|x-amz-.*)$/i;
 
 /**
  * PutObject bodies' buffers, used by every emulator of the process; SharedArrayBuffers, so a
- * thread hashes a body without a copy (s3-digests.ts).
+ * thread hashes a body without a copy (s3-digests.ts). V8 does not count shared memory towards
+ * its next collection as it counts a Buffer's, so a buffer the pool lets go (past its idle cap)
+ * is freed at the next collection that comes for other reasons (on a busy emulator, every few
+ * PUTs), not sooner; the digest thread collects on its own (s3-digest-worker.ts).
  */
 export const putBodyPool = new BufferPool(256 * 1024, undefined, { shared: true });
 

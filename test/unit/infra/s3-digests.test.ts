@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import { digestPutBody, knownDigest, md5Knowing } from '../../../infra/local/s3-digests.ts';
 
@@ -82,4 +84,28 @@ test('an MD5 hash knowing a body answers its digest when fed exactly it, and has
     'equal bytes, another buffer',
   );
   assert.equal(knowing().update('text', 'utf8').digest('hex'), md5(Buffer.from('text')));
+});
+
+test('bodies hashed once and let go do not stay in memory', async () => {
+  // Prepare: this process's own collector, as a test may have it.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  const MiB = 1024 * 1024;
+  const before = process.memoryUsage().rss;
+
+  // Act: 100 bodies of 8 MiB, each in shared memory of its own, hashed, then dropped.
+  let peak = 0;
+  for (let i = 0; i < 100; i++) {
+    const body = Buffer.from(new SharedArrayBuffer(8 * MiB));
+    body.fill(i);
+    await digestPutBody(put({}), body);
+    if (i % 10 === 9) {
+      gc();
+      peak = Math.max(peak, process.memoryUsage().rss - before);
+    }
+  }
+
+  // Assert: the 800 MiB went; what stays is about one collection's worth (256 MiB).
+  assert.ok(peak < 500 * MiB, `memory grew by ${(peak / MiB).toFixed(0)} MiB`);
 });
