@@ -46,8 +46,12 @@ export const digestCounts = { hashed: 0, etagsTaken: 0, checksumsTaken: 0, faile
 
 const known = new WeakMap<Uint8Array, Record<string, string>>();
 
-/** Threads that hash shared buffers, answering in turn; started on first use, never holding the process open. */
-class DigestThreads {
+/**
+ * Threads that hash shared buffers, taking requests in turn; started on first use, holding the
+ * process open only while they have work. A thread that dies fails its requests, and the next
+ * request starts another.
+ */
+export class DigestThreads {
   private readonly threads: Worker[] = [];
   private readonly waiting = new Map<
     number,
@@ -99,6 +103,12 @@ class DigestThreads {
     return thread;
   }
 
+  /** Stops every thread; requests in flight fail. */
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+
+  /** `algorithms` (MD5, CRC32, SHA1, SHA256) of `view`, which must be shared memory. */
   digest(view: Uint8Array, algorithms: string[]): Promise<Record<string, string>> {
     const thread =
       this.threads.length < this.count

@@ -9,7 +9,12 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32 } from 'node:zlib';
-import { digestPutBody, knownDigest, md5Knowing } from '../../../infra/local/s3-digests.ts';
+import {
+  DigestThreads,
+  digestPutBody,
+  knownDigest,
+  md5Knowing,
+} from '../../../infra/local/s3-digests.ts';
 
 const md5 = (...parts: Uint8Array[]) => {
   const h = createHash('md5');
@@ -108,4 +113,21 @@ test('bodies hashed once and let go do not stay in memory', async () => {
 
   // Assert: the 800 MiB went; what stays is about one collection's worth (256 MiB).
   assert.ok(peak < 500 * MiB, `memory grew by ${(peak / MiB).toFixed(0)} MiB`);
+});
+
+test('a digest thread that dies fails the requests it had, and the next request gets a new one', async () => {
+  // Prepare
+  const threads = new DigestThreads(1);
+  const big = sharedBody(randomBytes(64 * 1024 * 1024));
+  const small = sharedBody(randomBytes(1000));
+
+  // Act: the thread is stopped while it hashes 64 MiB.
+  const lost = assert.rejects(threads.digest(big, ['MD5', 'SHA256']), /digest thread exited/);
+  await threads.close();
+  const after = await threads.digest(small, ['MD5']);
+  await threads.close();
+
+  // Assert
+  await lost;
+  assert.equal(after.MD5, md5(small));
 });
