@@ -6,14 +6,13 @@
  * at most 1 MiB a call cost 0.4-0.7 ms (see the README, bench:dsn). A 256 MiB upload completed
  * in one write cost seconds.
  *
- * fauxqs imports `writeFileSync` from `node:fs` and offers no hook for its writes; its
- * persistence methods are synchronous, so for the length of one such call `fs.writeFileSync` is
- * a version that writes a buffer `WRITE_PIECE` bytes at a time (the same bytes, the same file,
- * the same errors), and no other code can run meanwhile to see it. ES modules see builtins'
- * exports through `syncBuiltinESMExports`.
+ * fauxqs imports `writeFileSync` from `node:fs` and offers no hook for its writes; for the
+ * length of one of its synchronous persistence calls, `fs.writeFileSync` is a version that
+ * writes a buffer `WRITE_PIECE` bytes at a time (the same bytes, the same file, the same errors;
+ * see builtin-swap.ts).
  */
 import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { withBuiltinExport } from './builtin-swap.ts';
 import { fauxqsModule } from './fauxqs-module.ts';
 
 /** The most one write() call copies (Node's own promise `writeFile` writes 512 KiB a call). */
@@ -51,14 +50,12 @@ export function writeFileInPiecesSync(
 /** Runs `f` (synchronous) with `fs.writeFileSync` writing in pieces, for ES modules too. */
 export function withPiecewiseWrites<T>(f: () => T): T {
   if (fs.writeFileSync !== wholeWrite) return f();
-  fs.writeFileSync = writeFileInPiecesSync as typeof fs.writeFileSync;
-  syncBuiltinESMExports();
-  try {
-    return f();
-  } finally {
-    fs.writeFileSync = wholeWrite;
-    syncBuiltinESMExports();
-  }
+  return withBuiltinExport(
+    fs,
+    'writeFileSync',
+    writeFileInPiecesSync as typeof fs.writeFileSync,
+    f,
+  );
 }
 
 interface FilePersistence {

@@ -16,9 +16,9 @@
  */
 import crypto, { type BinaryToTextEncoding, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { syncBuiltinESMExports } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { withBuiltinExport } from './builtin-swap.ts';
 import { fauxqsModule } from './fauxqs-module.ts';
 
 /** What a digest thread is asked: `algorithms` of `length` bytes at `offset` of `memory`. */
@@ -212,8 +212,7 @@ interface StoreProto {
 /**
  * fauxqs's `putObject` (whose MD5 is `createHash('md5').update(body).digest('hex')`, imported
  * from `node:crypto`) takes a body's MD5 from its digest thread: for the length of the call, a
- * `createHash('md5')` hash fed that body answers its known digest. The call is synchronous, so
- * nothing else runs meanwhile; ES modules see builtins' exports through `syncBuiltinESMExports`.
+ * `createHash('md5')` hash fed that body answers its known digest (see builtin-swap.ts).
  */
 export async function takeKnownDigests(): Promise<void> {
   const { S3Store } = (await fauxqsModule('./s3/s3Store.js')) as {
@@ -222,23 +221,16 @@ export async function takeKnownDigests(): Promise<void> {
   const proto = S3Store.prototype;
   if (proto.dsnKnownDigests) return;
   const original = proto.putObject;
-  const realCreateHash = crypto.createHash;
   proto.putObject = function (this: unknown, ...args: unknown[]) {
     const body = args[2] as Uint8Array;
     const md5 = body instanceof Uint8Array ? known.get(body)?.MD5 : undefined;
-    if (md5 === undefined || crypto.createHash !== realCreateHash)
-      return original.apply(this, args);
-    crypto.createHash = ((algorithm: string, options?: crypto.HashOptions) => {
-      const hash = realCreateHash(algorithm, options);
+    if (md5 === undefined) return original.apply(this, args);
+    const createHash = crypto.createHash;
+    const knowing = ((algorithm: string, options?: crypto.HashOptions) => {
+      const hash = createHash(algorithm, options);
       return algorithm.toLowerCase() === 'md5' ? md5Knowing(hash, body, md5) : hash;
     }) as typeof crypto.createHash;
-    syncBuiltinESMExports();
-    try {
-      return original.apply(this, args);
-    } finally {
-      crypto.createHash = realCreateHash;
-      syncBuiltinESMExports();
-    }
+    return withBuiltinExport(crypto, 'createHash', knowing, () => original.apply(this, args));
   };
   proto.dsnKnownDigests = true;
 }
