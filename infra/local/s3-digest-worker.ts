@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
+import { fauxqsModule } from './fauxqs-module.ts';
 import type { DigestReply, DigestRequest } from './s3-digests.ts';
 
 const port = parentPort;
@@ -27,23 +27,19 @@ setFlagsFromString('--no-expose-gc');
 const COLLECT_BYTES = 256 * 1024 * 1024;
 let seen = 0;
 
+/**
+ * fauxqs's own checksum (CRC32, SHA1 and SHA256, in base64), so a digest taken from this thread
+ * is the value its check would have computed.
+ */
+const { computeChecksum } = (await fauxqsModule('./s3/checksum.js')) as {
+  computeChecksum(algorithm: string, data: Uint8Array): string;
+};
+
 /** `algorithm` of `data` as S3 gives it: MD5 (the ETag) in hex, checksums in base64. */
 function digest(algorithm: string, data: Uint8Array): string {
-  switch (algorithm) {
-    case 'MD5':
-      return createHash('md5').update(data).digest('hex');
-    case 'CRC32': {
-      const value = Buffer.alloc(4);
-      value.writeUInt32BE(crc32(data) >>> 0);
-      return value.toString('base64');
-    }
-    case 'SHA1':
-      return createHash('sha1').update(data).digest('base64');
-    case 'SHA256':
-      return createHash('sha256').update(data).digest('base64');
-    default:
-      throw new Error(`no digest ${algorithm}`);
-  }
+  if (algorithm === 'MD5') return createHash('md5').update(data).digest('hex');
+  if (['CRC32', 'SHA1', 'SHA256'].includes(algorithm)) return computeChecksum(algorithm, data);
+  throw new Error(`no digest ${algorithm}`);
 }
 
 port.on('message', (request: DigestRequest) => {
