@@ -57,6 +57,8 @@ export class DigestThreads {
     number,
     { resolve: (d: Record<string, string>) => void; reject: (e: Error) => void; thread: Worker }
   >();
+  /** Jobs in flight, by thread. */
+  private readonly busy = new Map<Worker, number>();
   private nextId = 0;
   private turn = 0;
   private readonly count: number;
@@ -64,9 +66,6 @@ export class DigestThreads {
   constructor(count: number) {
     this.count = count;
   }
-
-  /** Jobs in flight, by thread. */
-  private readonly busy = new Map<Worker, number>();
 
   private settle(id: number, thread: Worker): void {
     this.waiting.delete(id);
@@ -93,9 +92,10 @@ export class DigestThreads {
       if (at >= 0) this.threads.splice(at, 1);
       for (const [id, job] of this.waiting)
         if (job.thread === thread) {
-          this.settle(id, thread);
+          this.waiting.delete(id);
           job.reject(err);
         }
+      this.busy.delete(thread);
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`digest thread exited (${code})`)));
