@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { fauxqsModule } from './fauxqs-module.ts';
+import { patchOnce } from './patch-once.ts';
 import { writeS3FilesInPieces } from './piecewise-writes.ts';
 import { freeLoopbackPort, withLoopbackListen } from './ports.ts';
 import { poolPutBodies, putBodyPool } from './s3-body-pool.ts';
@@ -37,23 +38,24 @@ let nextQueueBase = '';
  */
 async function pinQueueUrls(): Promise<void> {
   const { SqsStore } = (await fauxqsModule('./sqs/sqsStore.js')) as {
-    SqsStore: { prototype: QueueStore & { dsnPinned?: boolean } };
+    SqsStore: { prototype: QueueStore };
   };
-  const proto = SqsStore.prototype;
-  if (proto.dsnPinned) return;
-  const original = proto.createQueue;
-  proto.createQueue = function (this: QueueStore, name: string, _url: string, ...rest: unknown[]) {
-    this.dsnQueueBase ??= nextQueueBase;
-    return original.call(this, name, `${this.dsnQueueBase}/000000000000/${name}`, ...rest);
-  };
-  proto.dsnPinned = true;
+  patchOnce(
+    SqsStore.prototype,
+    'pinned-queue-urls',
+    ['createQueue'],
+    (original) =>
+      function (this: QueueStore, name: string, _url: string, ...rest: unknown[]) {
+        this.dsnQueueBase ??= nextQueueBase;
+        return original.call(this, name, `${this.dsnQueueBase}/000000000000/${name}`, ...rest);
+      },
+  );
 }
 
 interface SqlitePersistence {
   db: { exec(sql: string): void };
   load(...args: unknown[]): unknown;
   loadSqsAndSns(...args: unknown[]): unknown;
-  dsnRelaxed?: boolean;
 }
 
 /**
@@ -67,16 +69,16 @@ async function relaxSqliteSync(): Promise<void> {
   const { PersistenceManager } = (await fauxqsModule('./persistence.js')) as {
     PersistenceManager: { prototype: SqlitePersistence };
   };
-  const proto = PersistenceManager.prototype;
-  if (proto.dsnRelaxed) return;
-  for (const method of ['load', 'loadSqsAndSns'] as const) {
-    const original = proto[method];
-    proto[method] = function (this: SqlitePersistence, ...args: unknown[]) {
-      this.db.exec('PRAGMA synchronous = NORMAL');
-      return original.apply(this, args);
-    };
-  }
-  proto.dsnRelaxed = true;
+  patchOnce(
+    PersistenceManager.prototype,
+    'sqlite-synchronous-normal',
+    ['load', 'loadSqsAndSns'],
+    (original) =>
+      function (this: SqlitePersistence, ...args: unknown[]) {
+        this.db.exec('PRAGMA synchronous = NORMAL');
+        return original.apply(this, args);
+      },
+  );
 }
 
 interface Subscription {
@@ -117,31 +119,28 @@ export function stringArrayAware(policy: unknown): unknown {
  */
 async function matchStringArrays(): Promise<void> {
   const { SnsStore } = (await fauxqsModule('./sns/snsStore.js')) as {
-    SnsStore: {
-      prototype: {
-        getSubscription(arn: string): Subscription | undefined;
-        dsnArrays?: boolean;
-      };
-    };
+    SnsStore: { prototype: { getSubscription(arn: string): Subscription | undefined } };
   };
-  const proto = SnsStore.prototype;
-  if (proto.dsnArrays) return;
-  const original = proto.getSubscription;
-  proto.getSubscription = function (this: unknown, arn: string) {
-    const sub = original.call(this, arn);
-    const text = sub?.attributes.FilterPolicy;
-    if (sub && text !== undefined && sub.dsnPolicyFrom !== text) {
-      try {
-        sub.parsedFilterPolicy = stringArrayAware(JSON.parse(text));
-      } catch {
-        // fauxqs parses it again and decides what a malformed policy does.
-        sub.parsedFilterPolicy = undefined;
-      }
-      sub.dsnPolicyFrom = text;
-    }
-    return sub;
-  };
-  proto.dsnArrays = true;
+  patchOnce(
+    SnsStore.prototype,
+    'string-array-policies',
+    ['getSubscription'],
+    (original) =>
+      function (this: unknown, arn: string) {
+        const sub = original.call(this, arn);
+        const text = sub?.attributes.FilterPolicy;
+        if (sub && text !== undefined && sub.dsnPolicyFrom !== text) {
+          try {
+            sub.parsedFilterPolicy = stringArrayAware(JSON.parse(text));
+          } catch {
+            // fauxqs parses it again and decides what a malformed policy does.
+            sub.parsedFilterPolicy = undefined;
+          }
+          sub.dsnPolicyFrom = text;
+        }
+        return sub;
+      },
+  );
 }
 
 let loadedS3Store: ObjectLookup | undefined;
@@ -153,18 +152,18 @@ let loadedS3Store: ObjectLookup | undefined;
  */
 async function captureS3Store(): Promise<void> {
   const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
-    FileS3Persistence: {
-      prototype: { loadS3(store: ObjectLookup): void; dsnCaptures?: boolean };
-    };
+    FileS3Persistence: { prototype: { loadS3(store: ObjectLookup): void } };
   };
-  const proto = FileS3Persistence.prototype;
-  if (proto.dsnCaptures) return;
-  const original = proto.loadS3;
-  proto.loadS3 = function (this: unknown, store: ObjectLookup) {
-    loadedS3Store = store;
-    return original.call(this, store);
-  };
-  proto.dsnCaptures = true;
+  patchOnce(
+    FileS3Persistence.prototype,
+    'capture-s3-store',
+    ['loadS3'],
+    (original) =>
+      function (this: unknown, store: ObjectLookup) {
+        loadedS3Store = store;
+        return original.call(this, store);
+      },
+  );
 }
 
 export interface FauxqsOptions {

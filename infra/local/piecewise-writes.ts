@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { withBuiltinExport } from './builtin-swap.ts';
 import { fauxqsModule } from './fauxqs-module.ts';
+import { patchOnce } from './patch-once.ts';
 
 /** The most one write() call copies (Node's own promise `writeFile` writes 512 KiB a call). */
 export const WRITE_PIECE = 512 * 1024;
@@ -61,7 +62,6 @@ export function withPiecewiseWrites<T>(f: () => T): T {
 interface FilePersistence {
   upsertObject(...args: unknown[]): unknown;
   upsertMultipartPart(...args: unknown[]): unknown;
-  dsnPiecewise?: boolean;
 }
 
 /** fauxqs's file persistence writes objects and multipart parts in pieces. */
@@ -69,14 +69,14 @@ export async function writeS3FilesInPieces(): Promise<void> {
   const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
     FileS3Persistence: { prototype: FilePersistence };
   };
-  const proto = FileS3Persistence.prototype;
-  if (proto.dsnPiecewise) return;
   // A completed upload is written by upsertObject too.
-  for (const method of ['upsertObject', 'upsertMultipartPart'] as const) {
-    const original = proto[method];
-    proto[method] = function (this: FilePersistence, ...args: unknown[]) {
-      return withPiecewiseWrites(() => original.apply(this, args));
-    };
-  }
-  proto.dsnPiecewise = true;
+  patchOnce(
+    FileS3Persistence.prototype,
+    'piecewise-writes',
+    ['upsertObject', 'upsertMultipartPart'],
+    (original) =>
+      function (this: FilePersistence, ...args: unknown[]) {
+        return withPiecewiseWrites(() => original.apply(this, args));
+      },
+  );
 }

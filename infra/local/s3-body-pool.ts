@@ -21,6 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { BufferPool } from '../../shared/codec/index.ts';
+import { patchOnce } from './patch-once.ts';
 
 /** Smaller bodies cost little to allocate, and are most requests. */
 export const MIN_POOLED = 64 * 1024;
@@ -145,7 +146,6 @@ function readBody(
 interface ParserTable {
   add(contentType: unknown, opts: { parseAs?: string; bodyLimit?: number }, fn: unknown): unknown;
   run(contentType: string, handler: unknown, request: unknown, reply: unknown): unknown;
-  dsnPooled?: boolean;
 }
 
 const replies = new WeakMap<object, ReplyLike>();
@@ -164,38 +164,45 @@ export async function poolPutBodies(
     tooLarge: codes.FST_ERR_CTP_BODY_TOO_LARGE as FastifyError,
     badLength: codes.FST_ERR_CTP_INVALID_CONTENT_LENGTH as FastifyError,
   };
-  const proto = ContentTypeParser.prototype;
-  if (proto.dsnPooled) return;
-  const add = proto.add;
-  proto.add = function (this: ParserTable, contentType, opts, fn) {
-    if (contentType !== '*' || opts.parseAs !== 'buffer')
-      return add.call(this, contentType, opts, fn);
-    const serverLimit = opts.bodyLimit ?? Number.POSITIVE_INFINITY;
-    const parse = fn as (request: unknown, body: Buffer, done: Done) => void;
-    return add.call(
-      this,
-      contentType,
-      { bodyLimit: opts.bodyLimit },
-      (request: FastifyRequestLike, payload: Readable | undefined, done: Done) =>
-        readBody(
-          pool,
-          errors,
-          serverLimit,
-          landing,
-          request,
-          replies.get(request),
-          payload ?? request.raw,
-          (e, body) => (e ? done(e) : parse(request, body as Buffer, done)),
-        ),
-    );
-  };
+  patchOnce(
+    ContentTypeParser.prototype,
+    'pooled-put-bodies',
+    ['add'],
+    (add) =>
+      function (this: ParserTable, contentType, opts, fn) {
+        if (contentType !== '*' || opts.parseAs !== 'buffer')
+          return add.call(this, contentType, opts, fn);
+        const serverLimit = opts.bodyLimit ?? Number.POSITIVE_INFINITY;
+        const parse = fn as (request: unknown, body: Buffer, done: Done) => void;
+        return add.call(
+          this,
+          contentType,
+          { bodyLimit: opts.bodyLimit },
+          (request: FastifyRequestLike, payload: Readable | undefined, done: Done) =>
+            readBody(
+              pool,
+              errors,
+              serverLimit,
+              landing,
+              request,
+              replies.get(request),
+              payload ?? request.raw,
+              (e, body) => (e ? done(e) : parse(request, body as Buffer, done)),
+            ),
+        );
+      },
+  );
   // A parser sees the request and its payload, not the reply, whose `finish` gives a buffer back.
-  const run = proto.run;
-  proto.run = function (this: ParserTable, contentType, handler, request, reply) {
-    // Only a PUT's body can be pooled; SQS and SNS calls (POSTs) are most requests.
-    if ((request as FastifyRequestLike | undefined)?.raw?.method === 'PUT' && reply)
-      replies.set(request as object, reply as ReplyLike);
-    return run.call(this, contentType, handler, request, reply);
-  };
-  proto.dsnPooled = true;
+  patchOnce(
+    ContentTypeParser.prototype,
+    'put-replies-known',
+    ['run'],
+    (run) =>
+      function (this: ParserTable, contentType, handler, request, reply) {
+        // Only a PUT's body can be pooled; SQS and SNS calls (POSTs) are most requests.
+        if ((request as FastifyRequestLike | undefined)?.raw?.method === 'PUT' && reply)
+          replies.set(request as object, reply as ReplyLike);
+        return run.call(this, contentType, handler, request, reply);
+      },
+  );
 }

@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { withBuiltinExport } from './builtin-swap.ts';
 import { fauxqsModule } from './fauxqs-module.ts';
+import { patchOnce } from './patch-once.ts';
 
 /** What a digest thread is asked: `algorithms` of `length` bytes at `offset` of `memory`. */
 export interface DigestRequest {
@@ -206,7 +207,6 @@ export function md5Knowing(real: Hash, body: Uint8Array, hex: string): Hash {
 
 interface StoreProto {
   putObject(...args: unknown[]): unknown;
-  dsnKnownDigests?: boolean;
 }
 
 /**
@@ -218,19 +218,21 @@ export async function takeKnownDigests(): Promise<void> {
   const { S3Store } = (await fauxqsModule('./s3/s3Store.js')) as {
     S3Store: { prototype: StoreProto };
   };
-  const proto = S3Store.prototype;
-  if (proto.dsnKnownDigests) return;
-  const original = proto.putObject;
-  proto.putObject = function (this: unknown, ...args: unknown[]) {
-    const body = args[2] as Uint8Array;
-    const md5 = body instanceof Uint8Array ? known.get(body)?.MD5 : undefined;
-    if (md5 === undefined) return original.apply(this, args);
-    const createHash = crypto.createHash;
-    const knowing = ((algorithm: string, options?: crypto.HashOptions) => {
-      const hash = createHash(algorithm, options);
-      return algorithm.toLowerCase() === 'md5' ? md5Knowing(hash, body, md5) : hash;
-    }) as typeof crypto.createHash;
-    return withBuiltinExport(crypto, 'createHash', knowing, () => original.apply(this, args));
-  };
-  proto.dsnKnownDigests = true;
+  patchOnce(
+    S3Store.prototype,
+    'known-md5-digests',
+    ['putObject'],
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const body = args[2] as Uint8Array;
+        const md5 = body instanceof Uint8Array ? known.get(body)?.MD5 : undefined;
+        if (md5 === undefined) return original.apply(this, args);
+        const createHash = crypto.createHash;
+        const knowing = ((algorithm: string, options?: crypto.HashOptions) => {
+          const hash = createHash(algorithm, options);
+          return algorithm.toLowerCase() === 'md5' ? md5Knowing(hash, body, md5) : hash;
+        }) as typeof crypto.createHash;
+        return withBuiltinExport(crypto, 'createHash', knowing, () => original.apply(this, args));
+      },
+  );
 }

@@ -24,6 +24,7 @@ import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import { join, sep } from 'node:path';
 import { fauxqsModule } from './fauxqs-module.ts';
+import { patchOnce } from './patch-once.ts';
 import { WRITE_PIECE, writeFileInPiecesSync } from './piecewise-writes.ts';
 
 /** The folder, under the S3 store's, where bodies land before their handler runs. */
@@ -107,7 +108,6 @@ export function objectFileStem(key: string): string {
 interface Persistence {
   bucketsDir: string;
   upsertObject(bucket: string, obj: { key: string; body: Uint8Array }): void;
-  dsnLands?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -117,25 +117,27 @@ export async function renameLandedBodies(): Promise<void> {
   const { FileS3Persistence } = (await fauxqsModule('./s3/fileS3Persistence.js')) as {
     FileS3Persistence: { prototype: Persistence };
   };
-  const proto = FileS3Persistence.prototype;
-  if (proto.dsnLands) return;
-  const original = proto.upsertObject;
-  proto.upsertObject = function (this: Persistence, bucket, obj) {
-    const entry = landed.get(obj.body);
-    if (!entry || entry.taken || entry.removed) return original.call(this, bucket, obj);
-    entry.taken = true;
-    landings.taken++;
-    // fauxqs writes the (empty) body, then the metadata; the rename then puts the bytes under
-    // it. Killed in between, recovery finds metadata whose body has another size, and removes
-    // the object, as it does any torn PUT: the request was never answered.
-    original.call(this, bucket, { ...obj, body: EMPTY });
-    const data = join(this.bucketsDir, bucket, 'objects', `${objectFileStem(obj.key)}.data`);
-    try {
-      renameSync(entry.path, data);
-    } catch {
-      // Gone from under it (someone emptied the folder): the body is still in memory.
-      writeFileInPiecesSync(data, obj.body);
-    }
-  };
-  proto.dsnLands = true;
+  patchOnce(
+    FileS3Persistence.prototype,
+    'landed-bodies-renamed',
+    ['upsertObject'],
+    (original) =>
+      function (this: Persistence, bucket, obj) {
+        const entry = landed.get(obj.body);
+        if (!entry || entry.taken || entry.removed) return original.call(this, bucket, obj);
+        entry.taken = true;
+        landings.taken++;
+        // fauxqs writes the (empty) body, then the metadata; the rename then puts the bytes under
+        // it. Killed in between, recovery finds metadata whose body has another size, and removes
+        // the object, as it does any torn PUT: the request was never answered.
+        original.call(this, bucket, { ...obj, body: EMPTY });
+        const data = join(this.bucketsDir, bucket, 'objects', `${objectFileStem(obj.key)}.data`);
+        try {
+          renameSync(entry.path, data);
+        } catch {
+          // Gone from under it (someone emptied the folder): the body is still in memory.
+          writeFileInPiecesSync(data, obj.body);
+        }
+      },
+  );
 }

@@ -13,6 +13,7 @@
  * twice (see `listPage`). Written here because fauxqs's listing is the one place that sorts.
  */
 import { fauxqsModule } from './fauxqs-module.ts';
+import { patchOnce } from './patch-once.ts';
 
 interface Listed {
   key: string;
@@ -95,24 +96,23 @@ export function listPage<T extends Listed>(
 export async function listInS3KeyOrder(): Promise<void> {
   const { S3Store } = (await fauxqsModule('./s3/s3Store.js')) as {
     S3Store: {
-      prototype: {
-        listObjects(bucket: string, options?: ListOptions): ListResult<Listed>;
-        dsnKeyOrder?: boolean;
-      };
+      prototype: { listObjects(bucket: string, options?: ListOptions): ListResult<Listed> };
     };
   };
-  const proto = S3Store.prototype;
-  if (proto.dsnKeyOrder) return;
-  const original = proto.listObjects;
-  proto.listObjects = function (
-    this: { buckets: Map<string, Map<string, Listed>> },
-    bucket: string,
-    options?: ListOptions,
-  ) {
-    const objects = this.buckets.get(bucket);
-    // fauxqs answers a bucket that is not there (NoSuchBucket) as S3 does.
-    if (!objects) return original.call(this, bucket, options);
-    return listPage(objects.values(), options);
-  };
-  proto.dsnKeyOrder = true;
+  patchOnce(
+    S3Store.prototype,
+    's3-key-order',
+    ['listObjects'],
+    (original) =>
+      function (
+        this: { buckets: Map<string, Map<string, Listed>> },
+        bucket: string,
+        options?: ListOptions,
+      ) {
+        const objects = this.buckets.get(bucket);
+        // fauxqs answers a bucket that is not there (NoSuchBucket) as S3 does.
+        if (!objects) return original.call(this, bucket, options);
+        return listPage(objects.values(), options);
+      },
+  );
 }

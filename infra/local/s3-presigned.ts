@@ -13,6 +13,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { fauxqsModule } from './fauxqs-module.ts';
 import { interpose } from './interpose.ts';
+import { patchOnce } from './patch-once.ts';
 import { knownDigest } from './s3-digests.ts';
 import { s3Target, sendS3Error } from './s3-http.ts';
 
@@ -146,28 +147,30 @@ export async function verifyPutChecksums(): Promise<void> {
     fauxqsModule('./s3/checksum.js'),
     fauxqsModule('./common/errors.js'),
   ])) as [
-    { S3Store: { prototype: { putObject(...a: unknown[]): unknown; dsnChecksums?: boolean } } },
+    { S3Store: { prototype: { putObject(...a: unknown[]): unknown } } },
     { computeChecksum(algorithm: string, data: Buffer): string },
     { S3Error: new (code: string, message: string, status: number) => Error },
   ];
-  const proto = S3Store.prototype;
-  if (proto.dsnChecksums) return;
-  const original = proto.putObject;
-  proto.putObject = function (this: unknown, ...args: unknown[]) {
-    const body = args[2] as Buffer;
-    const checksum = args[6] as ChecksumData | undefined;
-    if (
-      checksum?.type === 'FULL_OBJECT' &&
-      ['CRC32', 'SHA1', 'SHA256'].includes(checksum.algorithm) &&
-      (knownDigest(body, checksum.algorithm) ?? computeChecksum(checksum.algorithm, body)) !==
-        checksum.value
-    )
-      throw new S3Error(
-        'BadDigest',
-        `The ${checksum.algorithm} you specified did not match the calculated checksum.`,
-        400,
-      );
-    return original.apply(this, args);
-  };
-  proto.dsnChecksums = true;
+  patchOnce(
+    S3Store.prototype,
+    'put-checksums-verified',
+    ['putObject'],
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const body = args[2] as Buffer;
+        const checksum = args[6] as ChecksumData | undefined;
+        if (
+          checksum?.type === 'FULL_OBJECT' &&
+          ['CRC32', 'SHA1', 'SHA256'].includes(checksum.algorithm) &&
+          (knownDigest(body, checksum.algorithm) ?? computeChecksum(checksum.algorithm, body)) !==
+            checksum.value
+        )
+          throw new S3Error(
+            'BadDigest',
+            `The ${checksum.algorithm} you specified did not match the calculated checksum.`,
+            400,
+          );
+        return original.apply(this, args);
+      },
+  );
 }
