@@ -1,6 +1,7 @@
 /**
- * Racing workers on the local cloud: the Lambda worker (nudged on every add) and two
- * `dsn work run --workers 2` processes take 60 items together. Every item ends done, each was
+ * Racing workers on the local cloud: two `dsn work run --workers 2` processes, started on ten
+ * items no Lambda worker hears of, and the Lambda worker (nudged on every later add) take 60
+ * items together. Every item ends done, each was
  * owned exactly once (the fencing tokens in the workers' logs say by whom), and the CLI's
  * workers took part. Then 8 workers in this process, each wired as the worker function is over
  * the local cloud's tables and buckets, with an op this test registers, take 60 items of
@@ -23,6 +24,8 @@ import {
 
 const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
 const ITEMS = 60;
+/** Items added before the CLI workers start, which no Lambda worker hears of. */
+const UNHEARD = 10;
 
 interface Owned {
   id: string;
@@ -72,6 +75,18 @@ describe('racing workers on the local cloud', () => {
     await dir?.remove();
   });
 
+  /** This process wired as the worker function is, over the cloud's tables and buckets. */
+  const inProcess = async () => {
+    Object.assign(process.env, cloud.functionEnvironment('worker'), {
+      ...endpointEnvironment(cloud.endpoints, cloud.service.region),
+    });
+    const { runtime } = await import('../../shared/aws/runtime.ts');
+    const { wireWork, wireWorker } = await import('../../shared/aws/work/wire.ts');
+    const { silentLogger } = await import('../../shared/log.ts');
+    const rt = { ...runtime('work'), log: silentLogger };
+    return { rt, list: wireWork(rt), wireWork, wireWorker };
+  };
+
   test('Lambda and `dsn work run` workers take 60 items: each done, each owned exactly once', async () => {
     // Prepare: the worker function's own environment, for the CLI.
     const envFile = join(dir.path, 'worker.env');
@@ -99,19 +114,41 @@ describe('racing workers on the local cloud', () => {
         );
       });
 
-    // Act: the CLI workers start polling, then the items arrive (each nudges the Lambda worker).
+    // The first items go straight to the work list, unheard of by the Lambda worker (no nudge,
+    // no schedule), so that the CLI workers are surely running before it is: however fast the
+    // Lambda worker gets, it cannot drain the list while the CLIs are still starting.
+    cloud.schedules.stop();
+    const { list } = await inProcess();
+    const { addWork } = await import('../../shared/work/index.ts');
+    const digest = (i: number) => ({
+      op: 'digest',
+      args: { prefix: 'race/', output: `out/${i}.jsonl` },
+    });
     const ids: string[] = [];
+    for (let i = 0; i < UNHEARD; i++)
+      ids.push((await addWork({ ...list, nudge: undefined }, 'jobs', digest(i))).id);
+    /** The rest through the API, each nudging the Lambda worker. */
     const add = async (i: number) => {
       const res = await api('/vaults/jobs/work', {
         method: 'POST',
-        body: JSON.stringify({ op: 'digest', args: { prefix: 'race/', output: `out/${i}.jsonl` } }),
+        body: JSON.stringify(digest(i)),
       });
       assert.equal(res.status, 201);
       ids.push(((await res.json()) as { id: string }).id);
     };
-    await add(0);
+
+    // Act: the CLI workers start and take one of the unheard-of items; then the rest arrive.
     const clis = [cli(), cli()];
-    for (let i = 1; i < ITEMS; i++) await add(i);
+    await eventually(
+      async () => {
+        const res = await api('/vaults/jobs/work?state=queued&limit=1000');
+        const page = (await res.json()) as { items: unknown[] };
+        return page.items.length < UNHEARD ? true : undefined;
+      },
+      'a CLI worker to take an item',
+      60_000,
+    );
+    for (let i = UNHEARD; i < ITEMS; i++) await add(i);
     await eventually(
       async () => {
         const res = await api('/vaults/jobs/work?state=done&limit=1000');
@@ -142,14 +179,8 @@ describe('racing workers on the local cloud', () => {
     // Prepare: this process wired as the worker function is; items added without the nudge
     // (the Lambda worker knows no `count` op), and its schedule stopped for the same reason.
     cloud.schedules.stop();
-    Object.assign(process.env, cloud.functionEnvironment('worker'), {
-      ...endpointEnvironment(cloud.endpoints, cloud.service.region),
-    });
-    const { runtime } = await import('../../shared/aws/runtime.ts');
-    const { wireWork, wireWorker } = await import('../../shared/aws/work/wire.ts');
+    const { rt, wireWork, wireWorker } = await inProcess();
     const { addWork, drainWork, getWork, OPEN_STATES } = await import('../../shared/work/index.ts');
-    const { silentLogger } = await import('../../shared/log.ts');
-    const rt = { ...runtime('work'), log: silentLogger };
     await createVault(api, { name: 'counted', writeThreshold: 5, segmentSize: 64 * 1024 });
     /** Runs of the op per item id: its effects, as the op itself counts them. */
     const effects = new Map<string, number>();
