@@ -444,7 +444,7 @@ describe('replication jobs on the local cloud', () => {
   });
 
   test('rebalancing moves the queued tasks of a slowed worker, and the job ends sooner than with rebalancing off', async (t) => {
-    // Prepare: 40 small objects; worker 0 waits 400 ms after it claims each task, before it
+    // Prepare: 40 small objects; worker 0 waits 800 ms after it claims each task, before it
     // copies (DSN_REPLICATION_SLOW_TASK_MS), as a worker on a slow host would. A delay before
     // each invocation instead (`invoker.slow`) also held up the stale deliveries the worker
     // drops, so the job with rebalancing waited for the slow worker's first batch all the same,
@@ -472,7 +472,9 @@ describe('replication jobs on the local cloud', () => {
         onSlow: tasks.filter((t) => t.destinationWorker === 0).length,
       };
     };
-    cloud.invoker.configure('replicationWorker0', { DSN_REPLICATION_SLOW_TASK_MS: '400' });
+    // 800 ms: at 400 the runs took 2.4 s and 4.9 s, a gap a stall of the loaded machine in the
+    // run with rebalancing could close; each task left on the slow worker now costs 0.8 s.
+    cloud.invoker.configure('replicationWorker0', { DSN_REPLICATION_SLOW_TASK_MS: '800' });
     try {
       // Act
       const off = await run(false);
