@@ -11,7 +11,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  eventually,
+  everySliceStored,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 import { hasCommand } from '../helpers/tools.ts';
 
 const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
@@ -332,7 +338,9 @@ describe('the dsn CLI on a local cloud', () => {
       return Buffer.from(got.stdout, 'latin1');
     };
 
-    // Act + Assess: a one-segment put makes exactly one PUT per unit bucket.
+    // Act + Assess: a one-segment put makes exactly one PUT per unit bucket. The counts start
+    // once the last put's slices are all stored: its commit needed five units, not six.
+    await everySliceStored(api, 'rot', 'obj.bin');
     await api('/admin/requests', { method: 'DELETE' });
     const one = join(dir.path, 'one-segment.bin');
     await writeFile(one, randomBytes(1000));
