@@ -403,7 +403,9 @@ describe('replication jobs on the local cloud', () => {
     // Prepare: a destination that answers each request late, so the job is under way when its
     // execution is stopped from outside (as a controller that failed would leave it).
     await s3.send(new CreateBucketCommand({ Bucket: 'plain-stall' }));
-    cloud.faults.setBucket('plain-stall', { unit: -1, mode: 'slow', delayMs: 300 });
+    // 1 s a request, as in the cancel test: at 300 ms the copies left after the first could
+    // all end in the moments the stop takes to arrive.
+    cloud.faults.setBucket('plain-stall', { unit: -1, mode: 'slow', delayMs: 1000 });
     const { sfn } = clients;
     try {
       const job = await start({
