@@ -47,10 +47,14 @@ test('patches of other names each apply once, in turn, on the same method', () =
   const proto = Store.prototype;
   const original = proto.name;
   const tag = (mark: string) =>
-    patchOnce(proto, `test-tag-${mark}`, ['name'], (inner) =>
-      function (this: Store, key: string) {
-        return `${inner.call(this, key)}${mark}`;
-      },
+    patchOnce(
+      proto,
+      `test-tag-${mark}`,
+      ['name'],
+      (inner) =>
+        function (this: Store, key: string) {
+          return `${inner.call(this, key)}${mark}`;
+        },
     );
   try {
     tag('a');
