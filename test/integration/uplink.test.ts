@@ -118,8 +118,12 @@ describe('client-side dispersal (uplink)', () => {
     const sha256 = await randomFile(file, LARGE_MIB);
 
     // Act
+    const putAt = performance.now();
     const put = await dsn(cloud, ['put', file, 'default/large/file.bin', '--json']);
+    const getAt = performance.now();
     const got = await dsn(cloud, ['get', 'default/large/file.bin', join(dir.path, 'back.bin')]);
+    const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
+    const timed = `put ${seconds(putAt, getAt)} s, get ${seconds(getAt, performance.now())} s`;
 
     // Assess
     assert.equal(put.code, 0, put.stderr);
@@ -133,7 +137,7 @@ describe('client-side dispersal (uplink)', () => {
     );
     assert.equal(got.code, 0, got.stderr);
     assert.equal(await sha256Of(join(dir.path, 'back.bin')), sha256);
-    t.diagnostic(`dsn put peak RSS ${Math.round(put.maxRss / 1e6)} MB`);
+    t.diagnostic(`${LARGE_MIB} MiB: ${timed}; dsn put peak RSS ${Math.round(put.maxRss / 1e6)} MB`);
   });
 
   test('a small file keeps the server path, and --via forces either', async () => {
