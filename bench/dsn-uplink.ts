@@ -3,8 +3,10 @@
  * (the CLI as a user runs it: encode, slices straight to the unit buckets, claim-check
  * multicast, commit), against `aws s3 cp` of the same file to one bucket of the same emulator
  * (the AWS CLI, multipart as it does by default), and the same file through the server-side
- * staged path (`dsn put --via server`: 4 MiB parts through the API, then the disperser).
- * Each round runs the three back to back, in an order that alternates, so load on a shared
+ * staged path (`dsn put --via server`: 4 MiB parts through the API, then the disperser). Then
+ * the way back: `dsn get` of the dispersed file to a file (4 MiB ranges through the API, three
+ * in flight) against `aws s3 cp` of the raw copy from its bucket.
+ * Each round runs its runs back to back, in an order that alternates, so load on a shared
  * machine slows a round alike; figures are medians over rounds. A `dsn put`'s associated tasks
  * (the scan that reads a client's dispersal back) finish, untimed, before the next run.
  *
@@ -167,6 +169,45 @@ export async function uplinkRows(opts: {
       ];
       for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();
     }
+    // The way back: the file each side wrote, read to a file of this folder by `dsn get` (by
+    // ranges through the API, the reader's path) and by `aws s3 cp` from the bucket.
+    const gotDsn: number[] = [];
+    const gotRaw: number[] = [];
+    const back = join(dir, 'back.bin');
+    for (let round = 0; round < opts.rounds; round++) {
+      const runs = [
+        async () => {
+          await fresh();
+          const r = await timed(
+            process.execPath,
+            [DSN, 'get', `default/bench/uplink-${round}.bin`, back, '--no-progress'],
+            env,
+          );
+          gotDsn.push(r.seconds);
+        },
+        async () => {
+          await fresh();
+          const r = await timed(
+            'aws',
+            [
+              's3',
+              'cp',
+              '--quiet',
+              '--endpoint-url',
+              opts.s3Url,
+              `s3://${opts.bucket}/raw-256/${round}.bin`,
+              back,
+            ],
+            awsEnv,
+          );
+          gotRaw.push(r.seconds);
+        },
+      ];
+      for (const run of round % 2 === 0 ? runs : runs.reverse()) {
+        await run();
+        await rm(back, { force: true });
+      }
+    }
     const mbps = (s: number) => `${(256 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
     const ratio = (s: number) => median(raw) / s;
     const cache = dropped
@@ -175,6 +216,7 @@ export async function uplinkRows(opts: {
     return [
       `| \`dsn put\` of a 256 MiB file, end to end, client-side dispersal (median of ${opts.rounds}; writer peak RSS ${(rss / MiB).toFixed(0)} MB; ${cache}) | ${mbps(median(uplink))} | \`aws s3 cp\` to one bucket: ${mbps(median(raw))} | ${ratio(median(uplink)).toFixed(2)}x | >= 0.5x ${ratio(median(uplink)) >= 0.5 ? 'met' : 'MISSED'} |`,
       `| the same through the server-side staged path (\`--via server\`) | ${mbps(median(staged))} | \`aws s3 cp\`: ${mbps(median(raw))} | ${ratio(median(staged)).toFixed(2)}x | (printed) |`,
+      `| \`dsn get\` of the same 256 MiB to a file, end to end (by ranges through the API; median of ${opts.rounds}) | ${mbps(median(gotDsn))} | \`aws s3 cp\` from the bucket: ${mbps(median(gotRaw))} | ${(median(gotRaw) / median(gotDsn)).toFixed(2)}x | (printed) |`,
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
