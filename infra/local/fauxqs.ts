@@ -19,6 +19,7 @@ import { land, landBodiesOf, renameLandedBodies } from './s3-incoming.ts';
 import { listInS3KeyOrder } from './s3-key-order.ts';
 import { installListParts, type MultipartLookup } from './s3-list-parts.ts';
 import { verifyPutChecksums } from './s3-presigned.ts';
+import { readRangesOnly, scopeRangedGets } from './s3-ranged-reads.ts';
 import { recoverS3Store } from './s3-recovery.ts';
 
 interface QueueStore {
@@ -205,6 +206,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
   await verifyPutChecksums();
   await listInS3KeyOrder();
   await takeKnownDigests();
+  await readRangesOnly();
   // A body lands and is hashed at once, both off the loop, before its handler runs.
   await poolPutBodies(putBodyPool, async (req, body) => {
     const [removeUntaken] = await Promise.all([land(req, body), digestPutBody(req, body)]);
@@ -236,6 +238,7 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       installConditionalWrites(server as import('node:http').Server, store);
       installListParts(server as import('node:http').Server, store as unknown as MultipartLookup);
       landBodiesOf(server as import('node:http').Server, s3Dir);
+      scopeRangedGets(server as import('node:http').Server);
       opts.onServer?.(server as import('node:http').Server);
     },
   );
