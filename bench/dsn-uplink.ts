@@ -105,66 +105,42 @@ export async function uplinkRows(opts: {
     const staged: number[] = [];
     let rss = 0;
     let dropped = true;
-    const fresh = async () => {
+    /** A run timed from an emptied page cache (when this process may empty it). */
+    const fromEmptyCache = async (
+      command: string,
+      args: string[],
+      runEnv: Record<string, string | undefined>,
+    ) => {
       dropped = (await dropPageCache()) && dropped;
+      return timed(command, args, runEnv);
     };
+    const dsn = (args: string[], node: string[] = []) =>
+      fromEmptyCache(process.execPath, [...node, DSN, ...args, '--no-progress'], env);
+    const awsCp = (from: string, to: string) =>
+      fromEmptyCache(
+        'aws',
+        ['s3', 'cp', '--quiet', '--endpoint-url', opts.s3Url, from, to],
+        awsEnv,
+      );
     for (let round = 0; round < opts.rounds; round++) {
       const runs = [
         async () => {
-          await fresh();
-          const r = await timed(
-            process.execPath,
-            [
-              '--import',
-              report,
-              DSN,
-              'put',
-              file,
-              `default/bench/uplink-${round}.bin`,
-              '--via',
-              'uplink',
-              '--no-progress',
-            ],
-            env,
+          const key = `bench/uplink-${round}.bin`;
+          const r = await dsn(
+            ['put', file, `default/${key}`, '--via', 'uplink'],
+            ['--import', report],
           );
           uplink.push(r.seconds);
           rss = Math.max(rss, r.maxRss);
-          await opts.settle(`bench/uplink-${round}.bin`);
+          await opts.settle(key);
         },
         async () => {
-          await fresh();
-          const r = await timed(
-            'aws',
-            [
-              's3',
-              'cp',
-              '--quiet',
-              '--endpoint-url',
-              opts.s3Url,
-              file,
-              `s3://${opts.bucket}/raw-256/${round}.bin`,
-            ],
-            awsEnv,
-          );
-          raw.push(r.seconds);
+          raw.push((await awsCp(file, `s3://${opts.bucket}/raw-256/${round}.bin`)).seconds);
         },
         async () => {
-          await fresh();
-          const r = await timed(
-            process.execPath,
-            [
-              DSN,
-              'put',
-              file,
-              `default/bench/staged-${round}.bin`,
-              '--via',
-              'server',
-              '--no-progress',
-            ],
-            env,
-          );
-          staged.push(r.seconds);
-          await opts.settle(`bench/staged-${round}.bin`);
+          const key = `bench/staged-${round}.bin`;
+          staged.push((await dsn(['put', file, `default/${key}`, '--via', 'server'])).seconds);
+          await opts.settle(key);
         },
       ];
       for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();
@@ -177,30 +153,10 @@ export async function uplinkRows(opts: {
     for (let round = 0; round < opts.rounds; round++) {
       const runs = [
         async () => {
-          await fresh();
-          const r = await timed(
-            process.execPath,
-            [DSN, 'get', `default/bench/uplink-${round}.bin`, back, '--no-progress'],
-            env,
-          );
-          gotDsn.push(r.seconds);
+          gotDsn.push((await dsn(['get', `default/bench/uplink-${round}.bin`, back])).seconds);
         },
         async () => {
-          await fresh();
-          const r = await timed(
-            'aws',
-            [
-              's3',
-              'cp',
-              '--quiet',
-              '--endpoint-url',
-              opts.s3Url,
-              `s3://${opts.bucket}/raw-256/${round}.bin`,
-              back,
-            ],
-            awsEnv,
-          );
-          gotRaw.push(r.seconds);
+          gotRaw.push((await awsCp(`s3://${opts.bucket}/raw-256/${round}.bin`, back)).seconds);
         },
       ];
       for (const run of round % 2 === 0 ? runs : runs.reverse()) {
