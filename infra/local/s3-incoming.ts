@@ -105,6 +105,11 @@ export function objectFileStem(key: string): string {
   return encoded.split('/').join(sep);
 }
 
+/** Where fauxqs's file persistence (its folder `bucketsDir`) keeps the body of `bucket`/`key`. */
+export function objectDataPath(bucketsDir: string, bucket: string, key: string): string {
+  return join(bucketsDir, bucket, 'objects', `${objectFileStem(key)}.data`);
+}
+
 interface Persistence {
   bucketsDir: string;
   upsertObject(bucket: string, obj: { key: string; body: Uint8Array }): void;
@@ -131,7 +136,7 @@ export async function renameLandedBodies(): Promise<void> {
         // it. Killed in between, recovery finds metadata whose body has another size, and removes
         // the object, as it does any torn PUT: the request was never answered.
         original.call(this, bucket, { ...obj, body: EMPTY });
-        const data = join(this.bucketsDir, bucket, 'objects', `${objectFileStem(obj.key)}.data`);
+        const data = objectDataPath(this.bucketsDir, bucket, obj.key);
         try {
           renameSync(entry.path, data);
         } catch {

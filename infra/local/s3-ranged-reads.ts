@@ -16,11 +16,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { fauxqsModule } from './fauxqs-module.ts';
 import { interpose } from './interpose.ts';
 import { patchOnce } from './patch-once.ts';
-import { objectFileStem } from './s3-incoming.ts';
+import { objectDataPath } from './s3-incoming.ts';
 
 /** Set while a GET with a Range header is being handled. */
 const rangedGet = new AsyncLocalStorage<true>();
@@ -89,7 +88,7 @@ export async function readRangesOnly(): Promise<void> {
     (original) =>
       function (this: Persistence, bucket: string, key: string) {
         if (!rangedGet.getStore()) return original.call(this, bucket, key);
-        const path = join(this.bucketsDir, bucket, 'objects', `${objectFileStem(key)}.data`);
+        const path = objectDataPath(this.bucketsDir, bucket, key);
         rangedReads.views++;
         return new FileRange(path, statSync(path).size) as unknown as Buffer;
       },
