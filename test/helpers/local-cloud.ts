@@ -304,18 +304,19 @@ export function everySliceStored<E extends { segments: Array<{ good: number }> }
 }
 
 /**
- * Puts `body` in `bucket` in 5 MiB parts (fauxqs refuses a single PUT much above 10 MiB, as
- * API Gateway would): for tests that need large objects in a plain bucket.
+ * Puts `body` in `bucket` in parts of `part` bytes, 5 MiB unless given (fauxqs refuses a single
+ * PUT much above 10 MiB, as API Gateway would): for tests that need large objects in a plain
+ * bucket.
  */
 export async function putInParts(
   s3: import('@aws-sdk/client-s3').S3Client,
   bucket: string,
   key: string,
   body: Buffer,
+  part = 5 * 1024 * 1024,
 ): Promise<void> {
   const { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } =
     await import('@aws-sdk/client-s3');
-  const part = 5 * 1024 * 1024;
   const { UploadId } = await s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
   );

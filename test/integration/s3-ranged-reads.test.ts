@@ -8,17 +8,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { type FauxqsHandle, startS3SnsSqs } from '../../infra/local/fauxqs.ts';
 import { rangedReads } from '../../infra/local/s3-ranged-reads.ts';
-import { tempDir } from '../helpers/local-cloud.ts';
+import { putInParts, tempDir } from '../helpers/local-cloud.ts';
 
 const BUCKET = 'ranges';
 const MiB = 1024 * 1024;
@@ -26,7 +23,7 @@ const MiB = 1024 * 1024;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let running: FauxqsHandle;
 let s3: S3Client;
-/** 24 MiB, stored in one PUT (fauxqs takes up to about 10 MiB in one, so in parts of 8). */
+/** 24 MiB, stored in three parts of 8 MiB (fauxqs takes up to about 10 MiB in one PUT). */
 const big = randomBytes(24 * MiB);
 
 before(async () => {
@@ -44,30 +41,7 @@ before(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'big.bin' }),
-  );
-  const parts = [];
-  for (let i = 0; i < 3; i++) {
-    const out = await s3.send(
-      new UploadPartCommand({
-        Bucket: BUCKET,
-        Key: 'big.bin',
-        UploadId,
-        PartNumber: i + 1,
-        Body: big.subarray(i * 8 * MiB, (i + 1) * 8 * MiB),
-      }),
-    );
-    parts.push({ PartNumber: i + 1, ETag: out.ETag });
-  }
-  await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: BUCKET,
-      Key: 'big.bin',
-      UploadId,
-      MultipartUpload: { Parts: parts },
-    }),
-  );
+  await putInParts(s3, BUCKET, 'big.bin', big, 8 * MiB);
 });
 
 after(async () => {
