@@ -1,7 +1,8 @@
 /**
  * Moving objects: `put` streams a file or stdin in parts of at most one call's size (a plain
- * PUT when it fits in one, a staged upload otherwise), and `get` reads ranges in order with a
- * small read-ahead, hashing as it writes. Neither holds more than a few parts in memory.
+ * PUT when it fits in one, a staged upload otherwise) or disperses it itself (bin/uplink.ts),
+ * and `get` reads ranges in order with a small read-ahead, or the slices themselves
+ * (bin/downlink.ts), hashing as it writes. Neither holds more than a few parts in memory.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -9,7 +10,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
-import { CALL_LIMIT, type DsnClient, objectPath, vaultPath } from './client.ts';
+import { CALL_LIMIT, type DsnClient, isMissingRoute, objectPath, vaultPath } from './client.ts';
+import type { DownlinkStats } from './downlink.ts';
 import { ApiError, CliError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
@@ -45,6 +47,9 @@ export interface GetResult {
   sha256: string;
   /** The file written, or `-` for stdout. */
   file: string;
+  /** Whether the client read the slices itself (bin/downlink.ts), and what that took. */
+  downlink: boolean;
+  slices?: DownlinkStats;
   seconds: number;
 }
 
@@ -273,8 +278,131 @@ async function putByUplink(
 }
 
 /**
- * Downloads vault/key to `dest` (a path, or `-` for stdout) by ranges, checking its sha256.
- * A file is written as `dest.partial` and renamed once complete and verified.
+ * From this size up, `dsn get` reads by the downlink (bin/downlink.ts: slices straight from the
+ * units' buckets), as `dsn put` disperses on the client from UPLINK_THRESHOLD: below it, one
+ * API GET costs less than a window of URLs and a slice GET per data pillar.
+ */
+export const DOWNLINK_THRESHOLD = 8 * 1024 * 1024;
+
+/** Which path a get takes: by size (`auto`), the client's own read, or ranges through the API. */
+export type GetPath = 'auto' | 'downlink' | 'server';
+
+/** Where a get's bytes come from, with what it must check them against. */
+interface Source {
+  revision: string;
+  size: number;
+  sha256: string;
+  chunks: AsyncIterable<Uint8Array>;
+  downlink?: DownlinkStats;
+}
+
+/** A missing object: asks the vault, to tell a missing vault (its 404) from a missing key. */
+async function objectMissing(client: DsnClient, vault: string, key: string): Promise<never> {
+  await client.json('GET', vaultPath(vault));
+  throw new ApiError(404, 'ObjectNotFound', `no object "${key}" in vault "${vault}"`);
+}
+
+async function downlinkSource(client: DsnClient, vault: string, key: string): Promise<Source> {
+  const { openDownlink } = await import('./downlink.ts');
+  try {
+    const d = await openDownlink(client, vault, key);
+    return {
+      revision: d.manifest.revision,
+      size: d.manifest.size,
+      sha256: d.manifest.sha256,
+      chunks: d.body,
+      downlink: d.stats,
+    };
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'ObjectNotFound')
+      await objectMissing(client, vault, key);
+    throw err;
+  }
+}
+
+/**
+ * The object's bytes by ranges of one call's size through the API, READ_AHEAD ranges fetched
+ * ahead of the one being consumed. @throws CliError when the object changes mid-read.
+ */
+async function* rangesOf(
+  client: DsnClient,
+  path: string,
+  size: number,
+  revision: string,
+): AsyncGenerator<Uint8Array> {
+  const fetchRange = async (start: number): Promise<Buffer> => {
+    const end = Math.min(start + CALL_LIMIT, size) - 1;
+    const res = await client.request('GET', path, {
+      headers: { range: `bytes=${start}-${end}` },
+    });
+    const got = res.headers.get('x-dsn-revision');
+    const body = Buffer.from(await res.arrayBuffer());
+    if (got && revision && got !== revision) {
+      throw new CliError(
+        `the object changed while it was read (revision ${revision}, then ${got})`,
+        {
+          hint: 'run the get again',
+        },
+      );
+    }
+    if (body.length !== end - start + 1) {
+      throw new CliError(`range ${start}-${end} came back with ${body.length} bytes`);
+    }
+    return body;
+  };
+  const starts: number[] = [];
+  for (let at = 0; at < size; at += CALL_LIMIT) starts.push(at);
+  const pending: Array<Promise<Buffer>> = [];
+  const ask = (i: number) => {
+    const at = starts[i];
+    if (at === undefined) return;
+    const p = fetchRange(at);
+    p.catch(() => {});
+    pending[i] = p;
+  };
+  for (let i = 0; i <= READ_AHEAD; i++) ask(i);
+  for (let i = 0; i < starts.length; i++) {
+    const body = await (pending[i] as Promise<Buffer>);
+    delete pending[i];
+    ask(i + READ_AHEAD + 1);
+    yield body;
+  }
+}
+
+/** Picks the path of a get: the downlink by size (or as asked), else ranges through the API. */
+async function openSource(
+  client: DsnClient,
+  vault: string,
+  key: string,
+  via: GetPath,
+): Promise<Source> {
+  if (via === 'downlink') return downlinkSource(client, vault, key);
+  const path = objectPath(vault, key);
+  const head = await client.request('HEAD', path, { accept: [404] });
+  if (head.status === 404) return objectMissing(client, vault, key);
+  const size = Number(head.headers.get('x-dsn-size') ?? head.headers.get('content-length'));
+  const revision = head.headers.get('x-dsn-revision') ?? '';
+  if (via === 'auto' && size >= DOWNLINK_THRESHOLD) {
+    try {
+      return await downlinkSource(client, vault, key);
+    } catch (err) {
+      // A deployment from before the downlink: its ranges serve as they always did.
+      if (!isMissingRoute(err)) throw err;
+    }
+  }
+  return {
+    revision,
+    size,
+    sha256: head.headers.get('x-dsn-sha256') ?? '',
+    chunks: rangesOf(client, path, size, revision),
+  };
+}
+
+/**
+ * Downloads vault/key to `dest` (a path, or `-` for stdout), checking its sha256: objects of
+ * DOWNLINK_THRESHOLD and more by the client's own read of their slices, unless `via` says
+ * otherwise, smaller ones by ranges through the API. A file is written as `dest.partial` and
+ * renamed once complete and verified.
  * @throws ApiError, CliError
  */
 export async function getObject(
@@ -283,18 +411,11 @@ export async function getObject(
   key: string,
   dest: string,
   progressFor: ProgressFor,
+  via: GetPath = 'auto',
 ): Promise<GetResult> {
   const started = performance.now();
-  const path = objectPath(vault, key);
-  const head = await client.request('HEAD', path, { accept: [404] });
-  if (head.status === 404) {
-    // HEAD carries no error body: ask the vault, to tell a missing vault from a missing key.
-    await client.json('GET', vaultPath(vault));
-    throw new ApiError(404, 'ObjectNotFound', `no object "${key}" in vault "${vault}"`);
-  }
-  const size = Number(head.headers.get('x-dsn-size') ?? head.headers.get('content-length'));
-  const revision = head.headers.get('x-dsn-revision') ?? '';
-  const expected = head.headers.get('x-dsn-sha256') ?? '';
+  const source = await openSource(client, vault, key, via);
+  const { revision, size, sha256: expected } = source;
 
   const toStdout = dest === '-';
   const target = toStdout ? '-' : `${dest}.partial`;
@@ -306,49 +427,19 @@ export async function getObject(
   const hash = createHash('sha256');
   let failed = false;
   try {
-    const fetchRange = async (start: number): Promise<Buffer> => {
-      const end = Math.min(start + CALL_LIMIT, size) - 1;
-      const res = await client.request('GET', path, {
-        headers: { range: `bytes=${start}-${end}` },
-      });
-      const got = res.headers.get('x-dsn-revision');
-      const body = Buffer.from(await res.arrayBuffer());
-      if (got && revision && got !== revision) {
-        throw new CliError(
-          `the object changed while it was read (revision ${revision}, then ${got})`,
-          {
-            hint: 'run the get again',
-          },
-        );
-      }
-      if (body.length !== end - start + 1) {
-        throw new CliError(`range ${start}-${end} came back with ${body.length} bytes`);
-      }
-      return body;
-    };
-    const starts: number[] = [];
-    for (let at = 0; at < size; at += CALL_LIMIT) starts.push(at);
-    const pending: Array<Promise<Buffer>> = [];
-    const ask = (i: number) => {
-      const at = starts[i];
-      if (at === undefined) return;
-      const p = fetchRange(at);
-      p.catch(() => {});
-      pending[i] = p;
-    };
-    for (let i = 0; i <= READ_AHEAD; i++) ask(i);
     let written = 0;
     progress.update(0, 'downloading');
-    for (let i = 0; i < starts.length; i++) {
-      const body = await (pending[i] as Promise<Buffer>);
-      delete pending[i];
-      ask(i + READ_AHEAD + 1);
+    for await (const body of source.chunks) {
       hash.update(body);
       if (!out.write(body)) await once(out, 'drain');
       if (writeError) throw new CliError(`cannot write ${target}: ${writeError.message}`);
       written += body.length;
       progress.update(written);
     }
+    if (written !== size)
+      throw new CliError(`the read gave ${written} bytes, the object has ${size}`, {
+        hint: 'run the get again',
+      });
     if (!toStdout) {
       const file = out as ReturnType<typeof createWriteStream>;
       file.end();
@@ -371,6 +462,8 @@ export async function getObject(
       size,
       sha256,
       file: dest,
+      downlink: source.downlink !== undefined,
+      ...(source.downlink ? { slices: source.downlink } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {

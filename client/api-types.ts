@@ -347,6 +347,40 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/vaults/{vault}/retrievals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A client's own read: the manifest and presigned GET URLs of a window of its slices */
+        post: operations["postVaultsVaultRetrievals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vaults/{vault}/retrievals/damage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Damage a client's read met, queued for the rebuilder */
+        post: operations["postVaultsVaultRetrievalsDamage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vaults/{vault}/work": {
         parameters: {
             query?: never;
@@ -1985,6 +2019,115 @@ export interface operations {
                         /** @constant */
                         state: "pending";
                         poll: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultRetrievals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                    revision?: string;
+                    first?: number;
+                    count?: number;
+                    expiresInSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the window */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        vault: string;
+                        key: string;
+                        revision: string;
+                        objectId: string;
+                        size: number;
+                        sha256: string;
+                        segments: number;
+                        segmentSize: number;
+                        readThreshold: number;
+                        units: number[];
+                        committedAt: string;
+                        first: number;
+                        count: number;
+                        expiresAt: string;
+                        slices: {
+                            segment: number;
+                            pillar: number;
+                            unit: number;
+                            url: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    postVaultsVaultRetrievalsDamage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                    revision: string;
+                    damage: {
+                        segment: number;
+                        pillar: number;
+                        /** @enum {string} */
+                        defect: "missing" | "corrupt" | "truncated" | "foreign" | "version" | "unreadable";
+                        detail: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        recorded: number;
                     };
                 };
             };

@@ -5,7 +5,7 @@ import { objectPath, vaultPath } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { columns, formatBytes } from '../format.ts';
 import { NO_PROGRESS, type ProgressFor } from '../progress.ts';
-import type { PutPath } from '../transfer.ts';
+import type { GetPath, PutPath } from '../transfer.ts';
 import { target } from './arguments.ts';
 import type { CommandContext, Session } from './context.ts';
 
@@ -67,33 +67,43 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
   program
     .command('get <target> [file]')
     .description(
-      'read VAULT/KEY into FILE (written as FILE.partial, renamed once verified), or stdout when FILE is - or omitted',
+      'read VAULT/KEY into FILE (written as FILE.partial, renamed once verified), or stdout when FILE is - or omitted; from 8 MiB the client reads the slices itself, straight from the units',
     )
-    .action(async (targetText: string, file: string | undefined, _o, cmd: Command) =>
-      run(cmd, `get ${targetText}`, {}, async (s) => {
-        const t = s.about(target(targetText));
-        const dest = file ?? '-';
-        if (dest === '-' && s.json) {
-          throw new UsageError(
-            '--json prints a document on stdout: give a FILE to write the object to',
+    .option(
+      '--via <path>',
+      'auto (by size), downlink (the client reads and rebuilds the slices) or server (ranges through the API)',
+      'auto',
+    )
+    .action(
+      async (targetText: string, file: string | undefined, o: { via: string }, cmd: Command) =>
+        run(cmd, `get ${targetText}`, {}, async (s) => {
+          if (!['auto', 'downlink', 'server'].includes(o.via))
+            throw new UsageError(`--via must be auto, downlink or server, got "${o.via}"`);
+          const t = s.about(target(targetText));
+          const dest = file ?? '-';
+          if (dest === '-' && s.json) {
+            throw new UsageError(
+              '--json prints a document on stdout: give a FILE to write the object to',
+            );
+          }
+          const toStdout = dest === '-';
+          const { getObject } = await import('../transfer.ts');
+          const result = await getObject(
+            s.client(),
+            t.vault,
+            t.key,
+            dest,
+            bytesProgress(s, `get ${t.key}`, toStdout),
+            o.via as GetPath,
           );
-        }
-        const toStdout = dest === '-';
-        const { getObject } = await import('../transfer.ts');
-        const result = await getObject(
-          s.client(),
-          t.vault,
-          t.key,
-          dest,
-          bytesProgress(s, `get ${t.key}`, toStdout),
-        );
-        if (toStdout) return;
-        s.print(
-          result,
-          () =>
-            `got ${t.vault}/${t.key} -> ${dest}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 verified, ${took(result)}`,
-        );
-      }),
+          if (toStdout) return;
+          s.print(result, () => {
+            const how = result.slices
+              ? `read by the client from ${result.slices.gets} slice GETs${result.slices.damaged > 0 ? ` (${result.slices.damaged} damaged slices met, ${result.slices.reported} reported for repair)` : ''}`
+              : 'read through the API';
+            return `got ${t.vault}/${t.key} -> ${dest}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 verified, ${how}, ${took(result)}`;
+          });
+        }),
     );
 
   program

@@ -132,6 +132,17 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
     action: 'write',
     vault: vaultOf(e),
   }),
+  // A client's own read: the read grant of a GET of its key, for its URLs and its damage.
+  'POST /vaults/{vault}/retrievals': (e) => ({
+    action: 'read',
+    vault: vaultOf(e),
+    key: bodyField(e, 'key') ?? '',
+  }),
+  'POST /vaults/{vault}/retrievals/damage': (e) => ({
+    action: 'read',
+    vault: vaultOf(e),
+    key: bodyField(e, 'key') ?? '',
+  }),
   // Work ops read and write any key of the vault: a prefix-bound key may not add them.
   'POST /vaults/{vault}/work': (e) => ({ action: 'write', vault: vaultOf(e), key: '' }),
   'GET /vaults/{vault}/work': (e) => ({ action: 'list', vault: vaultOf(e) }),

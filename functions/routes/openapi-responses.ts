@@ -145,6 +145,27 @@ export const sliceUrlsSchema = z.strictObject({
   ),
 });
 
+/** A window of a revision's slices for a client's own read, with the manifest to rebuild it. */
+export const retrievalSchema = z.strictObject({
+  vault: z.string(),
+  key: z.string(),
+  revision: z.string(),
+  objectId: z.string(),
+  size: z.int(),
+  sha256: z.string(),
+  segments: z.int(),
+  segmentSize: z.int(),
+  readThreshold: z.int(),
+  units: z.array(z.int()),
+  committedAt: isoTime,
+  first: z.int(),
+  count: z.int(),
+  expiresAt: isoTime,
+  slices: z.array(
+    z.strictObject({ segment: z.int(), pillar: z.int(), unit: z.int(), url: z.string() }),
+  ),
+});
+
 export const rebuildJobSchema = z.looseObject({
   vault: z.string(),
   id: z.string(),

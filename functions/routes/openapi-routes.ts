@@ -28,7 +28,9 @@ import {
   listingQuerySchema,
   objectKeySchema,
   openDispersalSchema,
+  openRetrievalSchema,
   partParamSchema,
+  retrievalDamageSchema,
   uploadIdSchema,
   vaultNameSchema,
 } from '../../shared/store/index.ts';
@@ -59,6 +61,7 @@ import {
   rebuildJobSchema,
   replicationRuleAnswerSchema,
   replicationSchema,
+  retrievalSchema,
   revisionSchema,
   roleSchema,
   rulesSummarySchema,
@@ -299,6 +302,20 @@ export function routeTable(poolSize: number): Record<string, Operation> {
           description: 'dispersed, commit not yet seen: poll the revision',
           schema: writePending,
         },
+      },
+    },
+    'POST /vaults/{vault}/retrievals': {
+      summary: "A client's own read: the manifest and presigned GET URLs of a window of its slices",
+      path: vault,
+      body: { schema: openRetrievalSchema },
+      responses: { 200: { description: 'the window', schema: retrievalSchema } },
+    },
+    'POST /vaults/{vault}/retrievals/damage': {
+      summary: "Damage a client's read met, queued for the rebuilder",
+      path: vault,
+      body: { schema: retrievalDamageSchema },
+      responses: {
+        202: { description: 'queued', schema: z.strictObject({ recorded: z.int() }) },
       },
     },
     'POST /vaults/{vault}/work': {

@@ -27,6 +27,7 @@ import {
   noneMatch,
   openDispersal,
   openEntry,
+  openRetrieval,
   parseListingQuery,
   parseObjectAttributes,
   parsePartNumber,
@@ -35,6 +36,7 @@ import {
   parseUploadId,
   presignSlices,
   putPart,
+  reportDamage,
   objectHeaders as storedHeaders,
   validateKey,
   validateVaultName,
@@ -285,6 +287,22 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       );
       return writeAnswer(vault, outcome.key, outcome);
     },
+
+    // A client's own read: the scan gate decides as for GET, before any URL is signed.
+    'POST /vaults/{vault}/retrievals': async (event) =>
+      json(
+        200,
+        await openRetrieval(s.retrievals, vaultParam(event), jsonBody(event), (entry) =>
+          gateRead(principalOf(event), entry),
+        ),
+      ),
+    'POST /vaults/{vault}/retrievals/damage': async (event) =>
+      json(
+        202,
+        await reportDamage(s.retrievals, vaultParam(event), jsonBody(event), (entry) =>
+          gateRead(principalOf(event), entry),
+        ),
+      ),
 
     'GET /vaults/{vault}/revisions/{revision}': async (event) => {
       const vault = vaultParam(event);

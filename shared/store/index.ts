@@ -114,12 +114,24 @@ export {
 } from './read-grant.ts';
 export {
   type EdgeSlices,
+  type EntryReaderDeps,
   openEntry,
   openObject,
   parseRange,
   type ReaderDeps,
   readEntry,
 } from './reader.ts';
+export {
+  MAX_DAMAGE_PER_REPORT,
+  openRetrieval,
+  openRetrievalSchema,
+  RETRIEVAL_URL_SECONDS,
+  type Retrieval,
+  type RetrievalDeps,
+  type RetrievalSliceUrl,
+  reportDamage,
+  retrievalDamageSchema,
+} from './retrieval.ts';
 export {
   newRevisionId,
   type RevisionRecord,

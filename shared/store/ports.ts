@@ -342,4 +342,6 @@ export interface SlicePresigner {
     size: number,
     expiresInSeconds: number,
   ): Promise<string>;
+  /** A GET of one slice key in its unit's bucket, for a client's own read (retrieval.ts). */
+  presignGet(unit: number, key: string, expiresInSeconds: number): Promise<string>;
 }

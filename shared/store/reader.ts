@@ -44,6 +44,11 @@ export interface ReaderDeps {
   hedgeMs: number;
 }
 
+/** What reading a revision already looked up needs: no index, and slice GETs alone. */
+export type EntryReaderDeps = Omit<ReaderDeps, 'index' | 'slices'> & {
+  slices: Pick<SliceStore, 'get'>;
+};
+
 export interface ByteRange {
   start: number;
   /** Exclusive. */
@@ -261,7 +266,7 @@ export interface EdgeSlices {
  * another revision is never asked.
  */
 async function readSegmentEdgeFirst(
-  deps: ReaderDeps,
+  deps: EntryReaderDeps,
   edge: EdgeSlices | undefined,
   entry: IndexEntry,
   segment: number,
@@ -316,7 +321,7 @@ export async function openObject(
  * already (a read grant holds one).
  */
 export function openEntry(
-  deps: ReaderDeps,
+  deps: EntryReaderDeps,
   entry: IndexEntry,
   rangeHeader?: string,
   edge?: EdgeSlices,
@@ -332,7 +337,7 @@ export function openEntry(
  * @throws SegmentLostError while iterating
  */
 export async function* readEntry(
-  deps: ReaderDeps,
+  deps: EntryReaderDeps,
   entry: IndexEntry,
   range: ByteRange = { start: 0, end: entry.size },
   edge?: EdgeSlices,

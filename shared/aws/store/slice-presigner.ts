@@ -2,9 +2,10 @@
  * SlicePresigner on S3: a presigned PutObject per slice, in its unit's bucket, with the slice's
  * CRC-32 and size signed in as headers. S3 refuses the PUT when the bytes do not match the
  * checksum (400 BadDigest), when the URL has expired, or when it is used for another key (the
- * key is part of the signature), so a client can place slices but nothing else.
+ * key is part of the signature), so a client can place slices but nothing else. A presigned
+ * GetObject lets a client read one slice, for as long as the URL works, and nothing else.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SlicePresigner } from '../../store/index.ts';
 import { presignedUrl } from '../presign.ts';
 
@@ -21,6 +22,23 @@ export class S3SlicePresigner implements SlicePresigner {
     this.buckets = buckets;
   }
 
+  presignGet(unit: number, key: string, expiresInSeconds: number): Promise<string> {
+    const { client, bucket } = this.target(unit);
+    return presignedUrl(
+      client,
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+      expiresInSeconds,
+    );
+  }
+
+  private target(unit: number): { client: S3Client; bucket: string } {
+    const client = this.clients[unit];
+    const bucket = this.buckets[unit];
+    if (!client || bucket === undefined)
+      throw new RangeError(`unit ${unit} is not in the pool of ${this.buckets.length}`);
+    return { client, bucket };
+  }
+
   presignPut(
     unit: number,
     key: string,
@@ -28,10 +46,7 @@ export class S3SlicePresigner implements SlicePresigner {
     size: number,
     expiresInSeconds: number,
   ): Promise<string> {
-    const client = this.clients[unit];
-    const bucket = this.buckets[unit];
-    if (!client || bucket === undefined)
-      throw new RangeError(`unit ${unit} is not in the pool of ${this.buckets.length}`);
+    const { client, bucket } = this.target(unit);
     return presignedUrl(
       client,
       new PutObjectCommand({ Bucket: bucket, Key: key, ChecksumCRC32: crc32, ContentLength: size }),

@@ -293,6 +293,7 @@ export function wireStoreApi(rt: Runtime) {
   const { pool, unitS3 } = wireSlices(rt);
   const { writer, commitWaitMs } = wireWriter(rt);
   const reader = wireReader(rt);
+  const dispersals = wireDispersals(rt);
   const deleter: DeleterDeps = {
     vaults: writer.vaults,
     index: reader.index,
@@ -320,7 +321,14 @@ export function wireStoreApi(rt: Runtime) {
     deleter,
     ledger: writer.ledger,
     uploads: wireUploads(rt),
-    dispersals: wireDispersals(rt),
+    dispersals,
+    /** Clients' own reads: presigned GETs of slices; the damage they meet, to the rebuilder. */
+    retrievals: {
+      index: reader.index,
+      presigner: dispersals.presigner,
+      repair: reader.repair,
+      clock: rt.clock,
+    },
     /** Reads above the payload limit go to the reader function, with a grant. */
     grants: {
       grants: new DynamoReadGrantStore(rt.clients.documents, config.controlTable),

@@ -62,6 +62,7 @@ function world() {
         signed.push({ unit, key, crc32, size, ttl });
         return `memory://${unit}/${key}`;
       },
+      presignGet: () => Promise.reject(new Error('a dispersal signs no GET')),
     },
     clock: systemClock,
     pendingTimeoutMs: 60_000,

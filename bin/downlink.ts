@@ -1,0 +1,276 @@
+/**
+ * Client-side reads ("downlink"), the way back of the uplink (bin/uplink.ts): the client asks
+ * the API for the object's manifest and presigned GET URLs of a window of its slices
+ * (`POST /vaults/{vault}/retrievals`), GETs the slices straight from the units' buckets, and
+ * rebuilds each segment with the server's own reader (shared/store/reader.ts): data slices
+ * first, which a systematic code hands back without decoding; a missing, damaged or slow one
+ * turns the read to any k good slices, parity included. No byte passes through the API.
+ *
+ * The next window of URLs is asked while the current one is read, a URL that expired is asked
+ * again, and windows after the first name the revision the first answered, so the read never
+ * mixes two revisions (412 when the key moved meanwhile). Damage met in stored slices (missing,
+ * bad bytes) is reported back for the rebuilder, as a server-side read reports it; a unit that
+ * only errs or is slow to this client is not (that may be the client's own network).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { systemClock } from '../shared/clock.ts';
+import { parseSliceName } from '../shared/codec/index.ts';
+import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
+import { type Logger, silentLogger } from '../shared/log.ts';
+import {
+  type IndexEntry,
+  MAX_DAMAGE_PER_REPORT,
+  type Retrieval,
+  type SliceDamage,
+} from '../shared/store/index.ts';
+import { readEntry } from '../shared/store/reader.ts';
+import { type DsnClient, vaultPath } from './client.ts';
+import { ApiError } from './errors.ts';
+
+/** What one slice GET came back with: its status and body (an S3 error document when not 200). */
+export interface SliceResponse {
+  status: number;
+  body: Uint8Array;
+}
+
+/** Sends one slice GET. Tests wrap it. */
+export type SliceGet = (url: string, signal: AbortSignal) => Promise<SliceResponse>;
+
+export interface DownlinkOptions {
+  /** Segments per URL window (the API's most, 32, by default). */
+  window?: number;
+  /** How long URLs work; the API's default (300 s) when absent. */
+  urlSeconds?: number;
+  /**
+   * How long a segment's slices may take before one more pillar is asked. Longer than the
+   * server's 250 ms: this client's link, not the unit, is what is usually slow.
+   */
+  hedgeMs?: number;
+  getSlice?: SliceGet;
+  log?: Logger;
+}
+
+/** What a finished (or failed) downlink read did. */
+export interface DownlinkStats {
+  /** Slice GETs sent, and of them those sent again after their URL expired. */
+  gets: number;
+  refreshed: number;
+  /** URL windows asked of the API. */
+  windows: number;
+  /** Damage records met, and reported to the API for repair. */
+  damaged: number;
+  reported: number;
+}
+
+export interface Downlink {
+  /** The revision read, as its first window's manifest gives it. */
+  manifest: Omit<Retrieval, 'first' | 'count' | 'expiresAt' | 'slices'>;
+  /** The object's bytes, segment by segment; memory stays within a few segments. */
+  body: AsyncIterable<Uint8Array>;
+  stats: DownlinkStats;
+}
+
+/** Connections kept open between slice GETs. */
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+};
+
+/** A slice GET over node:http: the body arrives in one buffer of its content-length. */
+const defaultGet: SliceGet = (url, signal) =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    const req = (secure ? https : http).get(
+      target,
+      { agent: secure ? agents.https : agents.http, signal },
+      (res) => {
+        const length = Number(res.headers['content-length']);
+        const whole = Number.isSafeInteger(length) ? Buffer.allocUnsafe(length) : undefined;
+        const chunks: Buffer[] = [];
+        let at = 0;
+        res.on('data', (c: Buffer) => {
+          if (whole && at + c.length <= whole.length) c.copy(whole, at);
+          else chunks.push(c);
+          at += c.length;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 500;
+          if (whole && chunks.length === 0) resolve({ status, body: whole.subarray(0, at) });
+          else resolve({ status, body: Buffer.concat(whole ? [whole, ...chunks] : chunks) });
+        });
+      },
+    );
+    req.on('error', reject);
+  });
+
+/** `Code` and `Message` of an S3 error document. */
+function s3Error(body: Uint8Array): { code: string; message: string } {
+  const text = Buffer.from(body.subarray(0, 4096)).toString('utf8');
+  return {
+    code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '',
+    message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '',
+  };
+}
+
+/** Defects of what a unit stores: the rebuilder can act on these, not on a unit that erred. */
+const STORED_DEFECTS = new Set(['missing', 'corrupt', 'truncated', 'foreign', 'version']);
+
+/**
+ * Opens a read of vault/key by the downlink: asks its first window (which gives the manifest)
+ * and returns a body that reads the rest.
+ * @throws ApiError (404 ObjectNotFound, 403 NotScanned or Quarantined, ...) from the first
+ * window; the body throws ApiError 412 when the key moves to another revision mid-read, and
+ * ApiError 403 when a unit's bucket refuses URLs asked again.
+ */
+export async function openDownlink(
+  client: DsnClient,
+  vault: string,
+  key: string,
+  opts: DownlinkOptions = {},
+): Promise<Downlink> {
+  const width = opts.window ?? 32;
+  const get = opts.getSlice ?? defaultGet;
+  const stats: DownlinkStats = { gets: 0, refreshed: 0, windows: 0, damaged: 0, reported: 0 };
+  const ask = (first: number, revision?: string) => {
+    stats.windows++;
+    return client.json<Retrieval>('POST', `${vaultPath(vault)}/retrievals`, {
+      body: {
+        key,
+        first,
+        count: width,
+        ...(revision === undefined ? {} : { revision }),
+        ...(opts.urlSeconds === undefined ? {} : { expiresInSeconds: opts.urlSeconds }),
+      },
+    });
+  };
+  const opened = await ask(0);
+  const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
+  const urlsOf = (r: Retrieval) =>
+    new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
+
+  /** Windows of URLs by index, asked once each; a window's URLs again once they expired. */
+  const windows = new Map<number, Promise<Map<string, string>>>([
+    [0, Promise.resolve(urlsOf(opened))],
+  ]);
+  const windowOf = (w: number, fresh = false): Promise<Map<string, string>> => {
+    let urls = fresh ? undefined : windows.get(w);
+    if (!urls) {
+      urls = ask(w * width, manifest.revision).then(urlsOf);
+      // Awaited by every slice of the window; this only keeps an unread one from being unhandled.
+      urls.catch(() => {});
+      windows.set(w, urls);
+      // The URLs of windows read through are not needed again.
+      for (const old of windows.keys()) if (old < w - 1) windows.delete(old);
+    }
+    return urls;
+  };
+  /** Why the read cannot go on whatever slices are left (an API refusal): thrown over SegmentLost. */
+  let fatal: Error | undefined;
+
+  const fetchSlice = async (name: string, signal: AbortSignal) => {
+    const { segment, pillar } = parseSliceName(name);
+    const w = Math.floor(segment / width);
+    // Half way through a window, the next one is asked, off the read's path.
+    if (segment % width >= width / 2 && (w + 1) * width < manifest.segments)
+      void windowOf(w + 1).catch(() => {});
+    for (let attempt = 0; ; attempt++) {
+      let urls: Map<string, string>;
+      try {
+        urls = await windowOf(w, attempt > 0);
+      } catch (err) {
+        fatal ??= err as Error;
+        throw err;
+      }
+      const url = urls.get(`${segment}/${pillar}`);
+      if (!url) throw new Error(`the API gave no URL for segment ${segment} pillar ${pillar}`);
+      stats.gets++;
+      const res = await get(url, signal);
+      if (res.status === 200 || res.status === 206) return res.body;
+      const e = s3Error(res.body);
+      if (res.status === 404) throw new SliceNotFoundError(manifest.units[pillar] as number, name);
+      // An expired URL: the window is asked again, once.
+      if (res.status === 403 && attempt === 0) {
+        stats.refreshed++;
+        continue;
+      }
+      const refused = new Error(
+        `unit ${manifest.units[pillar]} answered ${res.status} ${e.code}${e.message ? `: ${e.message}` : ''}`,
+      );
+      if (res.status === 403)
+        fatal ??= new ApiError(403, e.code || 'AccessDenied', refused.message);
+      throw refused;
+    }
+  };
+
+  const met: SliceDamage[] = [];
+  const deps = {
+    slices: {
+      get: (_unit: number, name: string, signal?: AbortSignal) =>
+        fetchSlice(name, signal ?? new AbortController().signal),
+    },
+    repair: {
+      record: async (damage: SliceDamage[]) => {
+        met.push(...damage);
+      },
+    },
+    log: opts.log ?? silentLogger,
+    clock: systemClock,
+    hedgeMs: opts.hedgeMs ?? 5000,
+  };
+  const entry: IndexEntry = manifest;
+
+  async function* body(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* readEntry(deps, entry);
+    } catch (err) {
+      if (fatal && err instanceof SegmentLostError) throw fatal;
+      throw err;
+    } finally {
+      stats.damaged = met.length;
+      await report(client, vault, manifest, met, stats, opts.log);
+    }
+  }
+  return { manifest, body: body(), stats };
+}
+
+/** Sends the stored damage met to the API for the rebuilder; a failure to report is logged only. */
+async function report(
+  client: DsnClient,
+  vault: string,
+  manifest: { key: string; revision: string },
+  met: SliceDamage[],
+  stats: DownlinkStats,
+  log: Logger | undefined,
+): Promise<void> {
+  const damage = met
+    .filter((d) => STORED_DEFECTS.has(d.defect))
+    .map((d) => ({
+      segment: d.segment,
+      pillar: d.pillar,
+      defect: d.defect,
+      detail: d.detail.slice(0, 1000),
+    }));
+  for (let i = 0; i < damage.length; i += MAX_DAMAGE_PER_REPORT) {
+    try {
+      const { recorded } = await client.json<{ recorded: number }>(
+        'POST',
+        `${vaultPath(vault)}/retrievals/damage`,
+        {
+          body: {
+            key: manifest.key,
+            revision: manifest.revision,
+            damage: damage.slice(i, i + MAX_DAMAGE_PER_REPORT),
+          },
+        },
+      );
+      stats.reported += recorded;
+    } catch (err) {
+      log?.warn('damage met by the read was not reported for repair', {
+        error: (err as Error).message,
+      });
+    }
+  }
+}
