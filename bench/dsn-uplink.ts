@@ -4,8 +4,9 @@
  * multicast, commit), against `aws s3 cp` of the same file to one bucket of the same emulator
  * (the AWS CLI, multipart as it does by default), and the same file through the server-side
  * staged path (`dsn put --via server`: 4 MiB parts through the API, then the disperser). Then
- * the way back: `dsn get` of the dispersed file to a file (4 MiB ranges through the API, three
- * in flight) against `aws s3 cp` of the raw copy from its bucket.
+ * the way back: `dsn get` of the dispersed file to a file by the downlink (the client reads the
+ * slices from the units' buckets itself) and through the API (`--via server`: 4 MiB ranges,
+ * three in flight) against `aws s3 cp` of the raw copy from its bucket.
  * Each round runs its runs back to back, in an order that alternates, so load on a shared
  * machine slows a round alike; figures are medians over rounds. A `dsn put`'s associated tasks
  * (the scan that reads a client's dispersal back) finish, untimed, before the next run.
@@ -146,14 +147,19 @@ export async function uplinkRows(opts: {
       for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();
     }
     // The way back: the file each side wrote, read to a file of this folder by `dsn get` (by
-    // ranges through the API, the reader's path) and by `aws s3 cp` from the bucket.
+    // the downlink, and by ranges through the API) and by `aws s3 cp` from the bucket.
     const gotDsn: number[] = [];
+    const gotServer: number[] = [];
     const gotRaw: number[] = [];
     const back = join(dir, 'back.bin');
     for (let round = 0; round < opts.rounds; round++) {
+      const source = `default/bench/uplink-${round}.bin`;
       const runs = [
         async () => {
-          gotDsn.push((await dsn(['get', `default/bench/uplink-${round}.bin`, back])).seconds);
+          gotDsn.push((await dsn(['get', source, back, '--via', 'downlink'])).seconds);
+        },
+        async () => {
+          gotServer.push((await dsn(['get', source, back, '--via', 'server'])).seconds);
         },
         async () => {
           gotRaw.push((await awsCp(`s3://${opts.bucket}/raw-256/${round}.bin`, back)).seconds);
@@ -172,7 +178,8 @@ export async function uplinkRows(opts: {
     return [
       `| \`dsn put\` of a 256 MiB file, end to end, client-side dispersal (median of ${opts.rounds}; writer peak RSS ${(rss / MiB).toFixed(0)} MB; ${cache}) | ${mbps(median(uplink))} | \`aws s3 cp\` to one bucket: ${mbps(median(raw))} | ${ratio(median(uplink)).toFixed(2)}x | >= 0.5x ${ratio(median(uplink)) >= 0.5 ? 'met' : 'MISSED'} |`,
       `| the same through the server-side staged path (\`--via server\`) | ${mbps(median(staged))} | \`aws s3 cp\`: ${mbps(median(raw))} | ${ratio(median(staged)).toFixed(2)}x | (printed) |`,
-      `| \`dsn get\` of the same 256 MiB to a file, end to end (by ranges through the API; median of ${opts.rounds}) | ${mbps(median(gotDsn))} | \`aws s3 cp\` from the bucket: ${mbps(median(gotRaw))} | ${(median(gotRaw) / median(gotDsn)).toFixed(2)}x | (printed) |`,
+      `| \`dsn get\` of the same 256 MiB to a file, end to end, client-side read (the downlink; median of ${opts.rounds}) | ${mbps(median(gotDsn))} | \`aws s3 cp\` from the bucket: ${mbps(median(gotRaw))} | ${(median(gotRaw) / median(gotDsn)).toFixed(2)}x | (printed) |`,
+      `| the same through the API's 4 MiB ranges (\`--via server\`) | ${mbps(median(gotServer))} | \`aws s3 cp\`: ${mbps(median(gotRaw))} | ${(median(gotRaw) / median(gotServer)).toFixed(2)}x | (printed) |`,
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
