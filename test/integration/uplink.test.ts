@@ -112,7 +112,7 @@ describe('client-side dispersal (uplink)', () => {
     await dir?.remove();
   });
 
-  test(`dsn put of a ${LARGE_MIB} MiB file disperses from the client, commits, reads back exact, under 300 MB of RSS`, async (t) => {
+  test(`dsn put of a ${LARGE_MIB} MiB file disperses from the client, commits, reads back exact by the downlink, each under 300 MB of RSS`, async (t) => {
     // Prepare
     const file = join(dir.path, 'large.bin');
     const sha256 = await randomFile(file, LARGE_MIB);
@@ -121,7 +121,12 @@ describe('client-side dispersal (uplink)', () => {
     const putAt = performance.now();
     const put = await dsn(cloud, ['put', file, 'default/large/file.bin', '--json']);
     const getAt = performance.now();
-    const got = await dsn(cloud, ['get', 'default/large/file.bin', join(dir.path, 'back.bin')]);
+    const got = await dsn(cloud, [
+      'get',
+      'default/large/file.bin',
+      join(dir.path, 'back.bin'),
+      '--json',
+    ]);
     const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
     const timed = `put ${seconds(putAt, getAt)} s, get ${seconds(getAt, performance.now())} s`;
 
@@ -137,7 +142,18 @@ describe('client-side dispersal (uplink)', () => {
     );
     assert.equal(got.code, 0, got.stderr);
     assert.equal(await sha256Of(join(dir.path, 'back.bin')), sha256);
-    t.diagnostic(`${LARGE_MIB} MiB: ${timed}; dsn put peak RSS ${Math.round(put.maxRss / 1e6)} MB`);
+    assert.equal(
+      (JSON.parse(got.stdout) as { downlink: boolean }).downlink,
+      true,
+      'a get of 8 MiB or more reads the slices itself',
+    );
+    assert.ok(
+      got.maxRss < RSS_LIMIT,
+      `the reader's peak RSS was ${Math.round(got.maxRss / 1e6)} MB, over 300 MB`,
+    );
+    t.diagnostic(
+      `${LARGE_MIB} MiB: ${timed}; peak RSS: dsn put ${Math.round(put.maxRss / 1e6)} MB, dsn get ${Math.round(got.maxRss / 1e6)} MB`,
+    );
   });
 
   test('a small file keeps the server path, and --via forces either', async () => {
