@@ -6,6 +6,7 @@
  */
 import {
   apiErrorOf,
+  DsnApiError,
   DsnUnreachableError,
   nodeSigner,
   objectPath,
@@ -83,12 +84,25 @@ export class DsnClient {
     throw await apiError(res);
   }
 
+  /** A JSON POST, its answer's status and JSON body (the client-side paths' calls). @throws ApiError */
+  async postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
+    const res = await this.request('POST', path, { body: body as object });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
   /** A request whose answer is JSON. */
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.request(method, path, opts);
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;
   }
+}
+
+/** An SDK error (the client-side paths throw some of their own) as the CLI's ApiError; others as they are. */
+export function asCliError(err: unknown): unknown {
+  return err instanceof DsnApiError
+    ? new ApiError(err.status, err.code, err.message, err.details)
+    : err;
 }
 
 /** The SDK's reading of an error answer, as the CLI's ApiError (which knows its exit code). */

@@ -1,17 +1,24 @@
 /**
  * Moving objects: `put` streams a file or stdin in parts of at most one call's size (a plain
- * PUT when it fits in one, a staged upload otherwise) or disperses it itself (bin/uplink.ts),
+ * PUT when it fits in one, a staged upload otherwise) or disperses it itself (client/uplink.ts),
  * and `get` reads ranges in order with a small read-ahead, or the slices themselves
- * (bin/downlink.ts), hashing as it writes. Neither holds more than a few parts in memory.
+ * (client/downlink.ts), hashing as it writes. Neither holds more than a few parts in memory.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DownlinkStats } from '../client/downlink.ts';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
-import { CALL_LIMIT, type DsnClient, isMissingRoute, objectPath, vaultPath } from './client.ts';
-import type { DownlinkStats } from './downlink.ts';
+import {
+  asCliError,
+  CALL_LIMIT,
+  type DsnClient,
+  isMissingRoute,
+  objectPath,
+  vaultPath,
+} from './client.ts';
 import { ApiError, CliError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
@@ -47,7 +54,7 @@ export interface GetResult {
   sha256: string;
   /** The file written, or `-` for stdout. */
   file: string;
-  /** Whether the client read the slices itself (bin/downlink.ts), and what that took. */
+  /** Whether the client read the slices itself (client/downlink.ts), and what that took. */
   downlink: boolean;
   slices?: DownlinkStats;
   seconds: number;
@@ -237,7 +244,7 @@ export async function putObject(
   }
 }
 
-/** A put by client-side dispersal (bin/uplink.ts), then the commit awaited if it was slow. */
+/** A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow. */
 async function putByUplink(
   client: DsnClient,
   source: string,
@@ -246,7 +253,7 @@ async function putByUplink(
   progress: Progress,
   started: number,
 ): Promise<PutResult> {
-  const { uplinkPut } = await import('./uplink.ts');
+  const { uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
   try {
     const done = await uplinkPut(
@@ -255,7 +262,10 @@ async function putByUplink(
       vault,
       key,
       { onProgress: (bytes) => progress.update(bytes) },
-    );
+    ).catch((err) => {
+      throw asCliError(err);
+    });
+
     if (done.state === 'pending') {
       progress.update(done.size, 'committing');
       await awaitRevision(client, vault, done.revision);
@@ -278,7 +288,7 @@ async function putByUplink(
 }
 
 /**
- * From this size up, `dsn get` reads by the downlink (bin/downlink.ts: slices straight from the
+ * From this size up, `dsn get` reads by the downlink (client/downlink.ts: slices straight from the
  * units' buckets), as `dsn put` disperses on the client from UPLINK_THRESHOLD: below it, one
  * API GET costs less than a window of URLs and a slice GET per data pillar.
  */
@@ -303,7 +313,7 @@ async function objectMissing(client: DsnClient, vault: string, key: string): Pro
 }
 
 async function downlinkSource(client: DsnClient, vault: string, key: string): Promise<Source> {
-  const { openDownlink } = await import('./downlink.ts');
+  const { openDownlink } = await import('../client/downlink.ts');
   try {
     const d = await openDownlink(client, vault, key);
     return {
@@ -316,7 +326,7 @@ async function downlinkSource(client: DsnClient, vault: string, key: string): Pr
   } catch (err) {
     if (err instanceof ApiError && err.code === 'ObjectNotFound')
       await objectMissing(client, vault, key);
-    throw err;
+    throw asCliError(err);
   }
 }
 
@@ -468,7 +478,7 @@ export async function getObject(
     };
   } catch (err) {
     failed = true;
-    throw err;
+    throw asCliError(err);
   } finally {
     progress.stop();
     if (failed && !toStdout) {

@@ -13,6 +13,15 @@ import createFetchClient, { type Client } from 'openapi-fetch';
 import type { paths } from './api-types.ts';
 import type { Transport } from './transport.ts';
 
+/**
+ * The calls the client-side paths (client/uplink.ts, client/downlink.ts) make of the API: this
+ * SDK's DsnClient has it, and so has the CLI's, which throws its own errors. An error answer
+ * throws an error with the answer's `status` and `code`.
+ */
+export interface ApiCalls {
+  postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T }>;
+}
+
 /** The API answered with an error: its status, its code (`InvalidParameter`, ...) and message. */
 export class DsnApiError extends Error {
   readonly status: number;
@@ -166,6 +175,15 @@ export class DsnClient {
     });
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A JSON POST, its answer's status and JSON body (the client-side paths' calls). @throws DsnApiError */
+  async postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
+    const res = await this.call('POST', path, {
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    return { status: res.status, body: (await res.json()) as T };
   }
 
   /**

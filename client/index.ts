@@ -7,6 +7,14 @@
  *   const dsn = createDsnClient({ endpoint, credentials: { accessKeyId, secretAccessKey } });
  *   const { data } = await dsn.api.GET('/vaults');
  *   await dsn.upload('photos', 'a.jpg', await openAsBlob('a.jpg'));
+ *
+ * Large objects go faster by the client-side paths, which encode and decode here and move the
+ * slices straight to and from the units' buckets (the `dsn` CLI uses them from 8 MiB):
+ *
+ *   import { uplinkPut } from '@dsn/client/uplink';      // uplinkPut(dsn, createReadStream(f), vault, key)
+ *   import { openDownlink } from '@dsn/client/downlink';  // (await openDownlink(dsn, vault, key)).body
+ *
+ * They are entry points of their own, since they load the codec (shared/codec) and node:http.
  */
 import { type Credentials, signatureHeaders } from '../shared/access/signer.ts';
 import { DsnClient } from './dsn-client.ts';

@@ -13,8 +13,10 @@ import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DsnClient } from '../../bin/client.ts';
-import { type Downlink, openDownlink, type SliceGet } from '../../bin/downlink.ts';
 import { ApiError } from '../../bin/errors.ts';
+import { type Downlink, openDownlink, type SliceGet } from '../../client/downlink.ts';
+import { createDsnClient, DsnApiError } from '../../client/index.ts';
+import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
 import { parseSliceDamage, type Retrieval } from '../../shared/store/index.ts';
@@ -356,6 +358,32 @@ describe('client-side reads (downlink)', () => {
       damage: '403 AccessDenied',
     });
     assert.ok(admin.equals(eicar));
+  });
+
+  test("the SDK's client takes both client-side paths: it disperses and reads back exact", async () => {
+    // Prepare: the SDK's own client (@dsn/client), not the CLI's.
+    const sdk = createDsnClient({ endpoint: cloud.endpoints.api, credentials: TEST_ROOT });
+    const body = randomBytes(3 * MiB + 77);
+    async function* source() {
+      for (let at = 0; at < body.length; at += 100_000) yield body.subarray(at, at + 100_000);
+    }
+
+    // Act
+    const put = await uplinkPut(sdk, source(), 'small', 'sdk/object.bin');
+    const read = await openDownlink(sdk, 'small', 'sdk/object.bin');
+    const back = await drain(read);
+    const missing = await openDownlink(sdk, 'small', 'sdk/nope.bin').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess
+    assert.equal(put.state, 'committed');
+    assert.equal(read.manifest.revision, put.revision);
+    assert.equal(read.manifest.sha256, put.sha256);
+    assert.ok(back.equals(body));
+    assert.ok(missing instanceof DsnApiError);
+    assert.deepEqual([missing.status, missing.code], [404, 'ObjectNotFound']);
   });
 
   test('bad requests name the field and the rule', async () => {

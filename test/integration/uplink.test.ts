@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DsnClient } from '../../bin/client.ts';
 import { ApiError } from '../../bin/errors.ts';
-import { type SlicePut, uplinkPut } from '../../bin/uplink.ts';
+import { type SlicePut, uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../../shared/codec/index.ts';
 import {

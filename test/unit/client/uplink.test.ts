@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { cutInto, SegmentEncoder } from '../../../bin/uplink.ts';
+import { cutInto, SegmentEncoder } from '../../../client/uplink.ts';
 import { codecFor, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
 const of = {

@@ -9,7 +9,7 @@
  * `batchesInFlight` batches of `batch` segments are held at once. A slice refused for its
  * checksum is sent again; a URL that expired is asked again; a slice its unit keeps refusing
  * is announced as missing, so the committer decides as it does for the server's writer.
- * The CLI uses it now; an SDK can take it as it is (it needs only fetch and shared/codec).
+ * The CLI and the SDK's Node entry (`@dsn/client`) use it; it needs node:http and shared/codec.
  */
 
 import { createHash } from 'node:crypto';
@@ -25,8 +25,7 @@ import {
   sliceHeaderLength,
   sliceNamesOf,
 } from '../shared/codec/index.ts';
-import { type DsnClient, vaultPath } from './client.ts';
-import { ApiError } from './errors.ts';
+import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 
 /** A dispersal as the API opened it. */
 interface Opened {
@@ -279,8 +278,8 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      const busy =
-        err instanceof ApiError && (err.status === 429 || (err.status >= 500 && err.code === ''));
+      const { status, code } = err as { status?: unknown; code?: unknown };
+      const busy = typeof status === 'number' && (status === 429 || (status >= 500 && code === ''));
       if (!busy || attempt >= CALL_ATTEMPTS) throw err;
       await sleep(200 * 2 ** attempt);
     }
@@ -289,10 +288,10 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
 
 /**
  * Writes `source` to vault/key by client-side dispersal and completes it.
- * @throws ApiError (503 WriteThresholdNotMet when fewer than T units took a segment)
+ * @throws the client's API error (503 WriteThresholdNotMet when fewer than T units took a segment)
  */
 export async function uplinkPut(
-  client: DsnClient,
+  client: ApiCalls,
   source: AsyncIterable<Uint8Array>,
   vault: string,
   key: string,
@@ -303,8 +302,8 @@ export async function uplinkPut(
   const attempts = opts.attempts ?? 4;
   const put = opts.putSlice ?? defaultPut;
   const base = `${vaultPath(vault)}/dispersals`;
-  const opened = await retried(() =>
-    client.json<Opened>('POST', base, { body: { key, ...opts.attributes } }),
+  const { body: opened } = await retried(() =>
+    client.postJson<Opened>(base, { key, ...opts.attributes }),
   );
   opts.onOpen?.(opened.revision);
   const at = `${base}/${opened.revision}`;
@@ -320,12 +319,10 @@ export async function uplinkPut(
       slices: f.sizes.map((size, pillar) => ({ pillar, crc32: f.crc32[pillar], size })),
     }));
   const urlsFor = async (batch: Flight[]) => {
-    const answer = await retried(() =>
-      client.json<{ urls: SliceUrl[] }>('POST', `${at}/urls`, {
-        body: {
-          segments: describe(batch),
-          ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
-        },
+    const { body: answer } = await retried(() =>
+      client.postJson<{ urls: SliceUrl[] }>(`${at}/urls`, {
+        segments: describe(batch),
+        ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
       }),
     );
     return new Map(answer.urls.map((u) => [`${u.segment}/${u.pillar}`, u.url]));
@@ -393,7 +390,7 @@ export async function uplinkPut(
         return why === undefined ? slice : { ...slice, missing: why };
       }),
     }));
-    await retried(() => client.json('POST', `${at}/segments`, { body: { segments } }));
+    await retried(() => client.postJson(`${at}/segments`, { segments }));
   };
 
   const encoder = new SegmentEncoder(opened, codec, (batchesInFlight + 1) * batchSize);
@@ -433,10 +430,12 @@ export async function uplinkPut(
   if (failure) throw failure;
   const summary = encoder.summary();
   const done = summary;
-  const res = await retried(() => client.request('POST', `${at}/complete`, { body: done }));
-  const answer = (await res.json()) as { revision: string; size?: number; sha256?: string };
+  const res = await retried(() =>
+    client.postJson<{ revision: string; size?: number; sha256?: string }>(`${at}/complete`, done),
+  );
+  const answer = res.body;
   if (res.status === 201 && answer.sha256 !== summary.sha256)
-    throw new ApiError(500, 'Sha256Mismatch', `committed sha256 ${answer.sha256} differs`);
+    throw new DsnApiError(500, 'Sha256Mismatch', `committed sha256 ${answer.sha256} differs`);
   return {
     revision: opened.revision,
     size: summary.size,

@@ -1,5 +1,5 @@
 /**
- * Client-side reads ("downlink"), the way back of the uplink (bin/uplink.ts): the client asks
+ * Client-side reads ("downlink"), the way back of the uplink (client/uplink.ts): the client asks
  * the API for the object's manifest and presigned GET URLs of a window of its slices
  * (`POST /vaults/{vault}/retrievals`), GETs the slices straight from the units' buckets, and
  * rebuilds each segment with the server's own reader (shared/store/reader.ts): data slices
@@ -18,15 +18,11 @@ import { systemClock } from '../shared/clock.ts';
 import { parseSliceName } from '../shared/codec/index.ts';
 import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
-import {
-  type IndexEntry,
-  MAX_DAMAGE_PER_REPORT,
-  type Retrieval,
-  type SliceDamage,
-} from '../shared/store/index.ts';
+import type { IndexEntry } from '../shared/store/ports.ts';
 import { readEntry } from '../shared/store/reader.ts';
-import { type DsnClient, vaultPath } from './client.ts';
-import { ApiError } from './errors.ts';
+import { MAX_DAMAGE_PER_REPORT, type Retrieval } from '../shared/store/retrieval.ts';
+import type { SliceDamage } from '../shared/store/slice-damage.ts';
+import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 
 /** What one slice GET came back with: its status and body (an S3 error document when not 200). */
 export interface SliceResponse {
@@ -121,12 +117,12 @@ const STORED_DEFECTS = new Set(['missing', 'corrupt', 'truncated', 'foreign', 'v
 /**
  * Opens a read of vault/key by the downlink: asks its first window (which gives the manifest)
  * and returns a body that reads the rest.
- * @throws ApiError (404 ObjectNotFound, 403 NotScanned or Quarantined, ...) from the first
- * window; the body throws ApiError 412 when the key moves to another revision mid-read, and
- * ApiError 403 when a unit's bucket refuses URLs asked again.
+ * @throws the client's API error (404 ObjectNotFound, 403 NotScanned or Quarantined, ...) from
+ * the first window; the body throws it with 412 when the key moves to another revision mid-read,
+ * and DsnApiError 403 when a unit's bucket refuses URLs asked again.
  */
 export async function openDownlink(
-  client: DsnClient,
+  client: ApiCalls,
   vault: string,
   key: string,
   opts: DownlinkOptions = {},
@@ -136,15 +132,15 @@ export async function openDownlink(
   const stats: DownlinkStats = { gets: 0, refreshed: 0, windows: 0, damaged: 0, reported: 0 };
   const ask = (first: number, revision?: string) => {
     stats.windows++;
-    return client.json<Retrieval>('POST', `${vaultPath(vault)}/retrievals`, {
-      body: {
+    return client
+      .postJson<Retrieval>(`${vaultPath(vault)}/retrievals`, {
         key,
         first,
         count: width,
         ...(revision === undefined ? {} : { revision }),
         ...(opts.urlSeconds === undefined ? {} : { expiresInSeconds: opts.urlSeconds }),
-      },
-    });
+      })
+      .then((answer) => answer.body);
   };
   const opened = await ask(0);
   const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
@@ -200,7 +196,7 @@ export async function openDownlink(
         `unit ${manifest.units[pillar]} answered ${res.status} ${e.code}${e.message ? `: ${e.message}` : ''}`,
       );
       if (res.status === 403)
-        fatal ??= new ApiError(403, e.code || 'AccessDenied', refused.message);
+        fatal ??= new DsnApiError(403, e.code || 'AccessDenied', refused.message);
       throw refused;
     }
   };
@@ -238,7 +234,7 @@ export async function openDownlink(
 
 /** Sends the stored damage met to the API for the rebuilder; a failure to report is logged only. */
 async function report(
-  client: DsnClient,
+  client: ApiCalls,
   vault: string,
   manifest: { key: string; revision: string },
   met: SliceDamage[],
@@ -255,17 +251,15 @@ async function report(
     }));
   for (let i = 0; i < damage.length; i += MAX_DAMAGE_PER_REPORT) {
     try {
-      const { recorded } = await client.json<{ recorded: number }>(
-        'POST',
+      const { body } = await client.postJson<{ recorded: number }>(
         `${vaultPath(vault)}/retrievals/damage`,
         {
-          body: {
-            key: manifest.key,
-            revision: manifest.revision,
-            damage: damage.slice(i, i + MAX_DAMAGE_PER_REPORT),
-          },
+          key: manifest.key,
+          revision: manifest.revision,
+          damage: damage.slice(i, i + MAX_DAMAGE_PER_REPORT),
         },
       );
+      const { recorded } = body;
       stats.reported += recorded;
     } catch (err) {
       log?.warn('damage met by the read was not reported for repair', {
