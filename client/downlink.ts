@@ -147,13 +147,20 @@ export async function openDownlink(
   const urlsOf = (r: Retrieval) =>
     new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
 
-  /** Windows of URLs by index, asked once each; a window's URLs again once they expired. */
+  /**
+   * Windows of URLs by index, asked once each. `stale`: the URLs a slice GET found expired; the
+   * window is asked again unless another slice has already replaced them (all of a window's
+   * URLs expire together, and one new window serves every slice that met the old one).
+   */
   const windows = new Map<number, Promise<Map<string, string>>>([
     [0, Promise.resolve(urlsOf(opened))],
   ]);
-  const windowOf = (w: number, fresh = false): Promise<Map<string, string>> => {
-    let urls = fresh ? undefined : windows.get(w);
-    if (!urls) {
+  const windowOf = (
+    w: number,
+    stale?: Promise<Map<string, string>>,
+  ): Promise<Map<string, string>> => {
+    let urls = windows.get(w);
+    if (!urls || urls === stale) {
       urls = ask(w * width, manifest.revision).then(urlsOf);
       // Awaited by every slice of the window; this only keeps an unread one from being unhandled.
       urls.catch(() => {});
@@ -172,10 +179,12 @@ export async function openDownlink(
     // Half way through a window, the next one is asked, off the read's path.
     if (segment % width >= width / 2 && (w + 1) * width < manifest.segments)
       void windowOf(w + 1).catch(() => {});
+    let stale: Promise<Map<string, string>> | undefined;
     for (let attempt = 0; ; attempt++) {
+      const asked = windowOf(w, stale);
       let urls: Map<string, string>;
       try {
-        urls = await windowOf(w, attempt > 0);
+        urls = await asked;
       } catch (err) {
         fatal ??= err as Error;
         throw err;
@@ -190,6 +199,7 @@ export async function openDownlink(
       // An expired URL: the window is asked again, once.
       if (res.status === 403 && attempt === 0) {
         stats.refreshed++;
+        stale = asked;
         continue;
       }
       const refused = new Error(
