@@ -20,7 +20,11 @@ import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
 import type { IndexEntry } from '../shared/store/ports.ts';
 import { readEntry } from '../shared/store/reader.ts';
-import { MAX_DAMAGE_PER_REPORT, type Retrieval } from '../shared/store/retrieval.ts';
+import {
+  MAX_DAMAGE_PER_REPORT,
+  type Retrieval,
+  type RetrievalManifest,
+} from '../shared/store/retrieval.ts';
 import type { SliceDamage } from '../shared/store/slice-damage.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 
@@ -61,7 +65,7 @@ export interface DownlinkStats {
 
 export interface Downlink {
   /** The revision read, as its first window's manifest gives it. */
-  manifest: Omit<Retrieval, 'first' | 'count' | 'expiresAt' | 'slices'>;
+  manifest: RetrievalManifest;
   /** The object's bytes, segment by segment; memory stays within a few segments. */
   body: AsyncIterable<Uint8Array>;
   stats: DownlinkStats;

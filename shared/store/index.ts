@@ -128,6 +128,7 @@ export {
   RETRIEVAL_URL_SECONDS,
   type Retrieval,
   type RetrievalDeps,
+  type RetrievalManifest,
   type RetrievalSliceUrl,
   reportDamage,
   retrievalDamageSchema,

@@ -58,20 +58,24 @@ export interface RetrievalSliceUrl {
   url: string;
 }
 
-/** A window of a revision's slices, with the manifest a client needs to rebuild its segments. */
-export interface Retrieval {
-  vault: string;
-  key: string;
-  revision: string;
-  objectId: string;
-  size: number;
-  sha256: string;
-  segments: number;
-  segmentSize: number;
-  readThreshold: number;
-  /** The revision's pillars, in order: `units[pillar]` holds that pillar's slices. */
-  units: number[];
-  committedAt: string;
+/** The manifest a client needs to rebuild a revision's segments: its index entry's geometry. */
+export type RetrievalManifest = Pick<
+  IndexEntry,
+  | 'vault'
+  | 'key'
+  | 'revision'
+  | 'objectId'
+  | 'size'
+  | 'sha256'
+  | 'segments'
+  | 'segmentSize'
+  | 'readThreshold'
+  | 'units'
+  | 'committedAt'
+>;
+
+/** A window of a revision's slices, with the manifest. `units[pillar]` holds that pillar. */
+export interface Retrieval extends RetrievalManifest {
   /** The window: segments first..first+count-1, cut to the revision's count. */
   first: number;
   count: number;
