@@ -2081,6 +2081,12 @@ export interface operations {
                             unit: number;
                             url: string;
                         }[];
+                        edge: {
+                            segment: number;
+                            pillar: number;
+                            unit: number;
+                            url: string;
+                        }[];
                     };
                 };
             };

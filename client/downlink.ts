@@ -19,7 +19,7 @@ import { parseSliceName } from '../shared/codec/index.ts';
 import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
 import type { IndexEntry } from '../shared/store/ports.ts';
-import { readEntry } from '../shared/store/reader.ts';
+import { type EdgeSlices, readEntry } from '../shared/store/reader.ts';
 import {
   MAX_DAMAGE_PER_REPORT,
   type Retrieval,
@@ -61,6 +61,8 @@ export interface DownlinkStats {
   /** Damage records met, and reported to the API for repair. */
   damaged: number;
   reported: number;
+  /** Segments read from edge copies staged for the caller's client group, and from the home units. */
+  served: { edge: number; home: number };
 }
 
 export interface Downlink {
@@ -133,7 +135,14 @@ export async function openDownlink(
 ): Promise<Downlink> {
   const width = opts.window ?? 32;
   const get = opts.getSlice ?? defaultGet;
-  const stats: DownlinkStats = { gets: 0, refreshed: 0, windows: 0, damaged: 0, reported: 0 };
+  const stats: DownlinkStats = {
+    gets: 0,
+    refreshed: 0,
+    windows: 0,
+    damaged: 0,
+    reported: 0,
+    served: { edge: 0, home: 0 },
+  };
   const ask = (first: number, revision?: string) => {
     stats.windows++;
     return client
@@ -148,8 +157,19 @@ export async function openDownlink(
   };
   const opened = await ask(0);
   const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
-  const urlsOf = (r: Retrieval) =>
-    new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
+  /** Edge copies of the windows asked so far: each staged pillar's URL, by segment. */
+  const staged = new Map<number, Map<number, { unit: number; key: string }>>();
+  const edgeUrls = new Map<string, string>();
+  const urlsOf = (r: Retrieval) => {
+    for (const e of r.edge ?? []) {
+      const id = `${e.segment}/${e.pillar}`;
+      let pillars = staged.get(e.segment);
+      if (!pillars) staged.set(e.segment, (pillars = new Map()));
+      pillars.set(e.pillar, { unit: e.unit, key: id });
+      edgeUrls.set(id, e.url);
+    }
+    return new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
+  };
 
   /**
    * Windows of URLs by index, asked once each. `stale`: the URLs a slice GET found expired; the
@@ -231,10 +251,33 @@ export async function openDownlink(
     hedgeMs: opts.hedgeMs ?? 5000,
   };
   const entry: IndexEntry = manifest;
+  // The reader asks a segment's edge copies first, verified as home ones, and falls back to the
+  // home units when they cannot give it (an expired or failing edge URL included). A segment's
+  // copies are known once its window is: windows after the first are asked ahead of their use.
+  const edge: EdgeSlices = {
+    revision: manifest.revision,
+    slices: {
+      get: async (unit, id, signal) => {
+        const url = edgeUrls.get(id);
+        if (!url) throw new SliceNotFoundError(unit, id);
+        stats.gets++;
+        const res = await get(url, signal ?? new AbortController().signal);
+        if (res.status === 200) return res.body;
+        if (res.status === 404) throw new SliceNotFoundError(unit, id);
+        throw new Error(`edge unit ${unit} answered ${res.status} ${s3Error(res.body).code}`);
+      },
+    },
+    placement: async (segment) => {
+      // A window that cannot be had leaves the segment to the home path, which reports why.
+      await windowOf(Math.floor(segment / width)).catch(() => {});
+      return staged.get(segment);
+    },
+    served: stats.served,
+  };
 
   async function* body(): AsyncGenerator<Uint8Array> {
     try {
-      yield* readEntry(deps, entry);
+      yield* readEntry(deps, entry, undefined, edge);
     } catch (err) {
       if (fatal && err instanceof SegmentLostError) throw fatal;
       throw err;

@@ -99,7 +99,7 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
           if (toStdout) return;
           s.print(result, () => {
             const how = result.slices
-              ? `read by the client from ${result.slices.gets} slice GETs${result.slices.damaged > 0 ? ` (${result.slices.damaged} damaged slices met, ${result.slices.reported} reported for repair)` : ''}`
+              ? `read by the client from ${result.slices.gets} slice GETs${result.slices.served.edge > 0 ? ` (${result.slices.served.edge} of ${result.slices.served.edge + result.slices.served.home} segments from edge copies)` : ''}${result.slices.damaged > 0 ? ` (${result.slices.damaged} damaged slices met, ${result.slices.reported} reported for repair)` : ''}`
               : 'read through the API';
             return `got ${t.vault}/${t.key} -> ${dest}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 verified, ${how}, ${took(result)}`;
           });

@@ -145,6 +145,13 @@ export const sliceUrlsSchema = z.strictObject({
   ),
 });
 
+const sliceGetUrl = z.strictObject({
+  segment: z.int(),
+  pillar: z.int(),
+  unit: z.int(),
+  url: z.string(),
+});
+
 /** A window of a revision's slices for a client's own read, with the manifest to rebuild it. */
 export const retrievalSchema = z.strictObject({
   vault: z.string(),
@@ -161,9 +168,8 @@ export const retrievalSchema = z.strictObject({
   first: z.int(),
   count: z.int(),
   expiresAt: isoTime,
-  slices: z.array(
-    z.strictObject({ segment: z.int(), pillar: z.int(), unit: z.int(), url: z.string() }),
-  ),
+  slices: z.array(sliceGetUrl),
+  edge: z.array(sliceGetUrl),
 });
 
 export const rebuildJobSchema = z.looseObject({

@@ -288,12 +288,18 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       return writeAnswer(vault, outcome.key, outcome);
     },
 
-    // A client's own read: the scan gate decides as for GET, before any URL is signed.
+    // A client's own read: the scan gate decides as for GET, before any URL is signed, and the
+    // caller's client group is counted and offered its edge copies as for GET.
     'POST /vaults/{vault}/retrievals': async (event) =>
       json(
         200,
-        await openRetrieval(s.retrievals, vaultParam(event), jsonBody(event), (entry) =>
-          gateRead(principalOf(event), entry),
+        await openRetrieval(
+          s.retrievals,
+          vaultParam(event),
+          jsonBody(event),
+          (entry) => gateRead(principalOf(event), entry),
+          async (entry, opening) =>
+            edge?.forRead(clientGroupOf(event), entry, { count: opening }),
         ),
       ),
     'POST /vaults/{vault}/retrievals/damage': async (event) =>

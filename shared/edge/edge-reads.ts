@@ -48,14 +48,19 @@ export class EdgeReads {
   /**
    * Counts the read for `group` and returns the group's staged copies of exactly this revision,
    * or undefined (no group, not a configured group, nothing staged, or staged of another
-   * revision: a stale copy is never offered).
+   * revision: a stale copy is never offered). `count: false` for a later call of a read already
+   * counted (a client's own read asks once per window of segments).
    */
-  async forRead(group: string | undefined, entry: IndexEntry): Promise<EdgeSlices | undefined> {
+  async forRead(
+    group: string | undefined,
+    entry: IndexEntry,
+    { count = true }: { count?: boolean } = {},
+  ): Promise<EdgeSlices | undefined> {
     if (group === undefined) return undefined;
     // Counted whatever this instance's list of groups says: a group configured in the last
     // GROUPS_TTL_MS is not in it yet, and the flush reads each group afresh (dropping the counts
     // of one that is not configured).
-    this.deps.counter.record(group, entry.vault, entry.key);
+    if (count) this.deps.counter.record(group, entry.vault, entry.key);
     if (!(await this.group(group))) return undefined;
     const staged = await this.deps.edge.getStaged(group, entry.vault, entry.key);
     if (!staged || staged.revision !== entry.revision) return undefined;

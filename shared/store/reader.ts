@@ -255,7 +255,12 @@ export interface EdgeSlices {
   /** Reaches the edge units. */
   slices: Pick<SliceStore, 'get'>;
   /** For `segment`, each staged pillar's unit and key; undefined when none is staged. */
-  placement(segment: number): ReadonlyMap<number, { unit: number; key: string }> | undefined;
+  placement(
+    segment: number,
+  ):
+    | ReadonlyMap<number, { unit: number; key: string }>
+    | undefined
+    | Promise<ReadonlyMap<number, { unit: number; key: string }> | undefined>;
   /** Segments served from edge slices and from the home units, as the read goes. */
   served: { edge: number; home: number };
 }
@@ -272,7 +277,8 @@ async function readSegmentEdgeFirst(
   segment: number,
   want: SegmentSpan,
 ): ReturnType<typeof readSegment> {
-  const placed = edge?.revision === entry.revision ? edge.placement(segment) : undefined;
+  // A client's own read learns a segment's placement with its window of URLs: it may wait.
+  const placed = edge?.revision === entry.revision ? await edge.placement(segment) : undefined;
   if (edge && placed) {
     const staged: Pick<SliceStore, 'get'> = {
       get: (_unit, name, signal) => {

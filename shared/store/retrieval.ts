@@ -21,6 +21,7 @@ import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
 import { MAX_DISPERSAL_URL_SECONDS, MAX_SEGMENTS_PER_CALL } from './dispersal.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SlicePresigner } from './ports.ts';
+import type { EdgeSlices } from './reader.ts';
 import { DAMAGE_DEFECTS, type SliceDamage } from './slice-damage.ts';
 
 export interface RetrievalDeps {
@@ -81,7 +82,22 @@ export interface Retrieval extends RetrievalManifest {
   count: number;
   expiresAt: string;
   slices: RetrievalSliceUrl[];
+  /**
+   * Copies of the window's slices staged at edge units for the caller's client group (seed
+   * 004's pre-positioning), to be read before the home units' when there are any.
+   */
+  edge: RetrievalSliceUrl[];
 }
+
+/**
+ * The edge copies a read may use: the reads' side of pre-positioning (shared/edge), asked with
+ * the entry the window is of; `opening` is true for a read's first window only, so a read is
+ * counted once for the access statistics however many windows it asks.
+ */
+export type StagedCopies = (
+  entry: IndexEntry,
+  opening: boolean,
+) => Promise<Pick<EdgeSlices, 'revision' | 'placement'> | undefined>;
 
 /**
  * Looks `body.key` up, lets `gate` refuse the read (the access system's scan gate), and presigns
@@ -94,6 +110,7 @@ export async function openRetrieval(
   vault: string,
   body: unknown,
   gate: (entry: IndexEntry) => void,
+  staged?: StagedCopies,
 ): Promise<Retrieval> {
   const request = parseWith(openRetrievalSchema, body);
   const entry = await deps.index.get(vault, request.key);
@@ -116,8 +133,20 @@ export async function openRetrieval(
   );
   const seconds = request.expiresInSeconds ?? RETRIEVAL_URL_SECONDS;
   const name = sliceNamesOf(entry);
+  const window = Array.from({ length: count }, (_, i) => first + i);
+  const copies = await staged?.(entry, request.revision === undefined);
+  const edge: RetrievalSliceUrl[] = [];
+  if (copies?.revision === entry.revision) {
+    for (const segment of window) {
+      const placed = await copies.placement(segment);
+      for (const [pillar, at] of placed ?? []) {
+        const url = await deps.presigner.presignGet(at.unit, at.key, seconds);
+        edge.push({ segment, pillar, unit: at.unit, url });
+      }
+    }
+  }
   const slices = await Promise.all(
-    Array.from({ length: count }, (_, i) => first + i).flatMap((segment) =>
+    window.flatMap((segment) =>
       entry.units.map(
         async (unit, pillar): Promise<RetrievalSliceUrl> => ({
           segment,
@@ -148,6 +177,7 @@ export async function openRetrieval(
     count,
     expiresAt: new Date(deps.clock.now() + seconds * 1000).toISOString(),
     slices,
+    edge,
   };
 }
 

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DsnClient } from '../../bin/client.ts';
+import { openDownlink } from '../../client/downlink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import type { Credentials } from '../../shared/access/signer.ts';
 import {
   createVault,
   eventually,
@@ -291,6 +294,38 @@ describe('pre-positioning at edge units', () => {
     }
     assert.ok(perSegment.size > 0);
     for (const [segment, held] of perSegment) assert.ok(held < K, `${segment}: ${held} slices`);
+  });
+
+  test("a client's own read (downlink) of a staged object takes its edge copies, and counts for the group", async () => {
+    // Prepare: a key of the group, and the group's most read staged object (of several segments
+    // if any), whose slices the client reads itself in windows of one segment.
+    const res = await api('/admin/keys', {
+      method: 'POST',
+      body: JSON.stringify({
+        policy: [{ vaults: ['media'], actions: ['read'] }],
+        clientGroup: 'zipf',
+      }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const member = new DsnClient(cloud.endpoints.api, undefined, {
+      credentials: (await res.json()) as Credentials,
+      region: 'us-east-1',
+    });
+    const { staged, reads: before } = await state('zipf');
+    const [top] = staged.sort((a, b) => b.slices.length - a.slices.length || b.score - a.score);
+    assert.ok(top, 'a staged object');
+
+    // Act
+    const read = await openDownlink(member, 'media', top.key, { window: 1 });
+    const parts: Uint8Array[] = [];
+    for await (const part of read.body) parts.push(part);
+
+    // Assess: every segment from the edge units, the bytes exact, the read counted (once for
+    // all its windows: test/unit/store/retrieval.test.ts).
+    assert.ok(Buffer.concat(parts).equals(bodies.get(`media/${top.key}`) as Buffer));
+    assert.deepEqual(read.stats.served, { edge: top.slices.length, home: 0 });
+    await counted('zipf', before + 1);
+    assert.ok(read.stats.windows >= 1);
   });
 
   test('an overwrite or a delete of a staged object is never read from old slices, and its old edge slices go', async () => {

@@ -232,3 +232,59 @@ test('a damage report outside the revision, or too long, is refused and queues n
   );
   assert.equal(queued.length, 0);
 });
+
+test("a client group's edge copies of the window come beside the home slices, and only the opening window counts the read", async () => {
+  // Prepare: pillars 0 and 1 of segments 1 and 4 staged at edge units 9 and 10.
+  const { deps, signed } = await world();
+  const openings: boolean[] = [];
+  const placed = new Map([
+    [0, { unit: 9, key: 'edge/g/a' }],
+    [1, { unit: 10, key: 'edge/g/b' }],
+  ]);
+  const copies = (revision: string) => async (_entry: IndexEntry, opening: boolean) => {
+    openings.push(opening);
+    return { revision, placement: (segment: number) => (segment % 3 === 1 ? placed : undefined) };
+  };
+
+  // Act
+  const first = await openRetrieval(
+    deps,
+    'clips',
+    { key: entry.key, count: 2 },
+    open,
+    copies(entry.revision),
+  );
+  const later = await openRetrieval(
+    deps,
+    'clips',
+    { key: entry.key, revision: entry.revision, first: 2 },
+    open,
+    copies(entry.revision),
+  );
+  const stale = await openRetrieval(
+    deps,
+    'clips',
+    { key: entry.key },
+    open,
+    copies('00mx9aaaaa2ad37d40ea2d392b'),
+  );
+
+  // Assess
+  assert.deepEqual(
+    first.edge.map((e) => [e.segment, e.pillar, e.unit, e.url]),
+    [
+      [1, 0, 9, 'memory://9/edge/g/a?ttl=300'],
+      [1, 1, 10, 'memory://10/edge/g/b?ttl=300'],
+    ],
+  );
+  assert.deepEqual(
+    later.edge.map((e) => [e.segment, e.pillar]),
+    [
+      [4, 0],
+      [4, 1],
+    ],
+  );
+  assert.deepEqual(stale.edge, []);
+  assert.deepEqual(openings, [true, false, true]);
+  assert.equal(signed.filter((s) => s.key.startsWith('edge/')).length, 4);
+});
