@@ -163,8 +163,8 @@ export async function openDownlink(
   const urlsOf = (r: Retrieval) => {
     for (const e of r.edge ?? []) {
       const id = `${e.segment}/${e.pillar}`;
-      let pillars = staged.get(e.segment);
-      if (!pillars) staged.set(e.segment, (pillars = new Map()));
+      const pillars = staged.get(e.segment) ?? new Map<number, { unit: number; key: string }>();
+      staged.set(e.segment, pillars);
       pillars.set(e.pillar, { unit: e.unit, key: id });
       edgeUrls.set(id, e.url);
     }

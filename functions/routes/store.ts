@@ -298,8 +298,7 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
           vaultParam(event),
           jsonBody(event),
           (entry) => gateRead(principalOf(event), entry),
-          async (entry, opening) =>
-            edge?.forRead(clientGroupOf(event), entry, { count: opening }),
+          async (entry, opening) => edge?.forRead(clientGroupOf(event), entry, { count: opening }),
         ),
       ),
     'POST /vaults/{vault}/retrievals/damage': async (event) =>
