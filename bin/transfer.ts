@@ -9,8 +9,9 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DownlinkStats } from '../client/downlink.ts';
+import type { DownlinkOptions, DownlinkStats } from '../client/downlink.ts';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
+import { SegmentLostError } from '../shared/errors.ts';
 import {
   asCliError,
   CALL_LIMIT,
@@ -312,10 +313,15 @@ async function objectMissing(client: DsnClient, vault: string, key: string): Pro
   throw new ApiError(404, 'ObjectNotFound', `no object "${key}" in vault "${vault}"`);
 }
 
-async function downlinkSource(client: DsnClient, vault: string, key: string): Promise<Source> {
+async function downlinkSource(
+  client: DsnClient,
+  vault: string,
+  key: string,
+  opts: DownlinkOptions,
+): Promise<Source> {
   const { openDownlink } = await import('../client/downlink.ts');
   try {
-    const d = await openDownlink(client, vault, key);
+    const d = await openDownlink(client, vault, key, opts);
     return {
       revision: d.manifest.revision,
       size: d.manifest.size,
@@ -379,14 +385,58 @@ async function* rangesOf(
   }
 }
 
+/** Whether `err` is client/downlink.ts's UnitsUnreachableError (by name: that module loads lazily). */
+function isUnitsUnreachable(err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnitsUnreachableError';
+}
+
+/**
+ * A get's error as the CLI explains it: the SDK's as its ApiError, a lost segment with the
+ * API's code (and so its hint), buckets out of this client's reach with the way around.
+ */
+function cliErrorOf(err: unknown): unknown {
+  if (err instanceof SegmentLostError) return new ApiError(503, 'SegmentLost', err.message);
+  if (isUnitsUnreachable(err))
+    return new CliError((err as Error).message, {
+      cause: err,
+      hint: "this client reaches the API but not the units' buckets: read through the API with --via server",
+    });
+  return asCliError(err);
+}
+
+/**
+ * The source with its first chunk already read, so a read that cannot start fails here, before
+ * anything is written (the downlink's first segment: every bucket out of reach shows there).
+ */
+async function primed(source: Source): Promise<Source> {
+  const it = source.chunks[Symbol.asyncIterator]();
+  const first = await it.next();
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    if (first.done) return;
+    try {
+      yield first.value;
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      // A consumer that stops early ends the read below too (its damage is still reported).
+      await it.return?.();
+    }
+  }
+  return { ...source, chunks: chunks() };
+}
+
 /** Picks the path of a get: the downlink by size (or as asked), else ranges through the API. */
 async function openSource(
   client: DsnClient,
   vault: string,
   key: string,
   via: GetPath,
+  downlink: DownlinkOptions,
 ): Promise<Source> {
-  if (via === 'downlink') return downlinkSource(client, vault, key);
+  if (via === 'downlink') return downlinkSource(client, vault, key, downlink);
   const path = objectPath(vault, key);
   const head = await client.request('HEAD', path, { accept: [404] });
   if (head.status === 404) return objectMissing(client, vault, key);
@@ -394,10 +444,15 @@ async function openSource(
   const revision = head.headers.get('x-dsn-revision') ?? '';
   if (via === 'auto' && size >= DOWNLINK_THRESHOLD) {
     try {
-      return await downlinkSource(client, vault, key);
+      return await primed(await downlinkSource(client, vault, key, downlink));
     } catch (err) {
-      // A deployment from before the downlink: its ranges serve as they always did.
-      if (!isMissingRoute(err)) throw err;
+      // A deployment from before the downlink: its ranges serve as they always did. Buckets
+      // this client cannot reach: the API can, and nothing has been written yet.
+      if (isUnitsUnreachable(err))
+        process.stderr.write(
+          `dsn: ${(err as Error).message}: reading ${vault}/${key} through the API instead\n`,
+        );
+      else if (!isMissingRoute(err)) throw err;
     }
   }
   return {
@@ -422,9 +477,12 @@ export async function getObject(
   dest: string,
   progressFor: ProgressFor,
   via: GetPath = 'auto',
+  downlink: DownlinkOptions = {},
 ): Promise<GetResult> {
   const started = performance.now();
-  const source = await openSource(client, vault, key, via);
+  const source = await openSource(client, vault, key, via, downlink).catch((err) => {
+    throw cliErrorOf(err);
+  });
   const { revision, size, sha256: expected } = source;
 
   const toStdout = dest === '-';
@@ -478,7 +536,7 @@ export async function getObject(
     };
   } catch (err) {
     failed = true;
-    throw asCliError(err);
+    throw cliErrorOf(err);
   } finally {
     progress.stop();
     if (failed && !toStdout) {

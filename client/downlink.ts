@@ -65,6 +65,19 @@ export interface DownlinkStats {
   served: { edge: number; home: number };
 }
 
+/**
+ * No slice GET got an answer: the units' buckets cannot be reached from this client (a network
+ * that reaches the API only, a proxy), which says nothing of the units themselves.
+ */
+export class UnitsUnreachableError extends Error {
+  constructor(cause: unknown) {
+    const e = cause as { code?: unknown; message?: unknown };
+    const reason = typeof e?.code === 'string' ? e.code : String(e?.message ?? cause);
+    super(`no unit's bucket answered this client (${reason})`, { cause });
+    this.name = 'UnitsUnreachableError';
+  }
+}
+
 export interface Downlink {
   /** The revision read, as its first window's manifest gives it. */
   manifest: RetrievalManifest;
@@ -196,6 +209,9 @@ export async function openDownlink(
   };
   /** Why the read cannot go on whatever slices are left (an API refusal): thrown over SegmentLost. */
   let fatal: Error | undefined;
+  /** Whether any slice GET got an HTTP answer, and the first that got none. */
+  let answered = false;
+  let unreachable: unknown;
 
   const fetchSlice = async (name: string, signal: AbortSignal) => {
     const { segment, pillar } = parseSliceName(name);
@@ -216,7 +232,11 @@ export async function openDownlink(
       const url = urls.get(`${segment}/${pillar}`);
       if (!url) throw new Error(`the API gave no URL for segment ${segment} pillar ${pillar}`);
       stats.gets++;
-      const res = await get(url, signal);
+      const res = await get(url, signal).catch((err: unknown) => {
+        if (!signal.aborted) unreachable ??= err;
+        throw err;
+      });
+      answered = true;
       if (res.status === 200 || res.status === 206) return res.body;
       const e = s3Error(res.body);
       if (res.status === 404) throw new SliceNotFoundError(manifest.units[pillar] as number, name);
@@ -280,6 +300,8 @@ export async function openDownlink(
       yield* readEntry(deps, entry, undefined, edge);
     } catch (err) {
       if (fatal && err instanceof SegmentLostError) throw fatal;
+      if (!answered && unreachable !== undefined && err instanceof SegmentLostError)
+        throw new UnitsUnreachableError(unreachable);
       throw err;
     } finally {
       stats.damaged = met.length;

@@ -13,8 +13,14 @@ import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DsnClient } from '../../bin/client.ts';
-import { ApiError } from '../../bin/errors.ts';
-import { type Downlink, openDownlink, type SliceGet } from '../../client/downlink.ts';
+import { ApiError, CliError } from '../../bin/errors.ts';
+import { getObject } from '../../bin/transfer.ts';
+import {
+  type Downlink,
+  openDownlink,
+  type SliceGet,
+  UnitsUnreachableError,
+} from '../../client/downlink.ts';
 import { createDsnClient, DsnApiError } from '../../client/index.ts';
 import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
@@ -390,6 +396,62 @@ describe('client-side reads (downlink)', () => {
     assert.ok(back.equals(body));
     assert.ok(missing instanceof DsnApiError);
     assert.deepEqual([missing.status, missing.code], [404, 'ObjectNotFound']);
+  });
+
+  test("buckets out of the client's reach: the downlink says so, and dsn get falls back to the API's ranges", async () => {
+    // Prepare: a client whose slice GETs reach nothing, as behind a network that reaches the
+    // API only.
+    const body = randomBytes(9 * MiB);
+    await put('small', 'far/object.bin', body.subarray(0, 4 * MiB));
+    const file = join(dir.path, 'far.bin');
+    await writeFile(file, body);
+    assert.equal((await dsn(['put', file, 'default/far/object.bin'])).code, 0);
+    const refused: SliceGet = () =>
+      Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      );
+    const quiet = () => ({ update() {}, setTotal() {}, stop() {} });
+
+    // Act
+    const direct = await openDownlink(root, 'small', 'far/object.bin', { getSlice: refused })
+      .then(drain)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const auto = await getObject(
+      root,
+      'default',
+      'far/object.bin',
+      join(dir.path, 'far-auto.bin'),
+      quiet,
+      'auto',
+      {
+        getSlice: refused,
+      },
+    );
+    const forced = await getObject(
+      root,
+      'default',
+      'far/object.bin',
+      join(dir.path, 'far-forced.bin'),
+      quiet,
+      'downlink',
+      {
+        getSlice: refused,
+      },
+    ).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess
+    assert.ok(direct instanceof UnitsUnreachableError, String(direct));
+    assert.match(direct.message, /no unit's bucket answered this client \(ECONNREFUSED\)/);
+    assert.equal(auto.downlink, false);
+    assert.ok((await readFile(join(dir.path, 'far-auto.bin'))).equals(body));
+    assert.ok(forced instanceof CliError, String(forced));
+    assert.match(forced.hint ?? '', /--via server/);
   });
 
   test('bad requests name the field and the rule', async () => {
