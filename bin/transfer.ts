@@ -266,7 +266,6 @@ async function putByUplink(
     ).catch((err) => {
       throw asCliError(err);
     });
-
     if (done.state === 'pending') {
       progress.update(done.size, 'committing');
       await awaitRevision(client, vault, done.revision);
