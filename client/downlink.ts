@@ -10,7 +10,10 @@
  * again, and windows after the first name the revision the first answered, so the read never
  * mixes two revisions (412 when the key moved meanwhile). Damage met in stored slices (missing,
  * bad bytes) is reported back for the rebuilder, as a server-side read reports it; a unit that
- * only errs or is slow to this client is not (that may be the client's own network).
+ * only errs or is slow to this client is not (that may be the client's own network), and when
+ * no bucket answers at all the read ends with UnitsUnreachableError rather than a lost segment.
+ * Copies staged at edge units for the caller's client group come with each window and are read
+ * first, as a GET through the API reads them.
  */
 import http from 'node:http';
 import https from 'node:https';
