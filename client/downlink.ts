@@ -15,8 +15,6 @@
  * Copies staged at edge units for the caller's client group come with each window and are read
  * first, as a GET through the API reads them.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { systemClock } from '../shared/clock.ts';
 import { parseSliceName } from '../shared/codec/index.ts';
 import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
@@ -30,12 +28,9 @@ import {
 } from '../shared/store/retrieval.ts';
 import type { SliceDamage } from '../shared/store/slice-damage.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
+import { type SliceResponse, s3ErrorOf, sliceRequest } from './slice-http.ts';
 
-/** What one slice GET came back with: its status and body (an S3 error document when not 200). */
-export interface SliceResponse {
-  status: number;
-  body: Uint8Array;
-}
+export type { SliceResponse };
 
 /** Sends one slice GET. Tests wrap it. */
 export type SliceGet = (url: string, signal: AbortSignal) => Promise<SliceResponse>;
@@ -89,49 +84,8 @@ export interface Downlink {
   stats: DownlinkStats;
 }
 
-/** Connections kept open between slice GETs. */
-const agents = {
-  http: new http.Agent({ keepAlive: true }),
-  https: new https.Agent({ keepAlive: true }),
-};
-
-/** A slice GET over node:http: the body arrives in one buffer of its content-length. */
-const defaultGet: SliceGet = (url, signal) =>
-  new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const req = (secure ? https : http).get(
-      target,
-      { agent: secure ? agents.https : agents.http, signal },
-      (res) => {
-        const length = Number(res.headers['content-length']);
-        const whole = Number.isSafeInteger(length) ? Buffer.allocUnsafe(length) : undefined;
-        const chunks: Buffer[] = [];
-        let at = 0;
-        res.on('data', (c: Buffer) => {
-          if (whole && at + c.length <= whole.length) c.copy(whole, at);
-          else chunks.push(c);
-          at += c.length;
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const status = res.statusCode ?? 500;
-          if (whole && chunks.length === 0) resolve({ status, body: whole.subarray(0, at) });
-          else resolve({ status, body: Buffer.concat(whole ? [whole, ...chunks] : chunks) });
-        });
-      },
-    );
-    req.on('error', reject);
-  });
-
-/** `Code` and `Message` of an S3 error document. */
-function s3Error(body: Uint8Array): { code: string; message: string } {
-  const text = Buffer.from(body.subarray(0, 4096)).toString('utf8');
-  return {
-    code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '',
-    message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '',
-  };
-}
+/** A slice GET (client/slice-http.ts). */
+const defaultGet: SliceGet = (url, signal) => sliceRequest(url, { method: 'GET', signal });
 
 /** Defects of what a unit stores: the rebuilder can act on these, not on a unit that erred. */
 const STORED_DEFECTS = new Set(['missing', 'corrupt', 'truncated', 'foreign', 'version']);
@@ -241,7 +195,7 @@ export async function openDownlink(
       });
       answered = true;
       if (res.status === 200 || res.status === 206) return res.body;
-      const e = s3Error(res.body);
+      const e = s3ErrorOf(res.body);
       if (res.status === 404) throw new SliceNotFoundError(manifest.units[pillar] as number, name);
       // An expired URL: the window is asked again, once.
       if (res.status === 403 && attempt === 0) {
@@ -287,7 +241,7 @@ export async function openDownlink(
         const res = await get(url, signal ?? new AbortController().signal);
         if (res.status === 200) return res.body;
         if (res.status === 404) throw new SliceNotFoundError(unit, id);
-        throw new Error(`edge unit ${unit} answered ${res.status} ${s3Error(res.body).code}`);
+        throw new Error(`edge unit ${unit} answered ${res.status} ${s3ErrorOf(res.body).code}`);
       },
     },
     placement: async (segment) => {

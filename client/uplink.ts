@@ -13,8 +13,6 @@
  */
 
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   builtSliceS3Crc32,
@@ -26,6 +24,7 @@ import {
   sliceNamesOf,
 } from '../shared/codec/index.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
+import { s3ErrorOf, sliceRequest } from './slice-http.ts';
 
 /** A dispersal as the API opened it. */
 interface Opened {
@@ -92,40 +91,11 @@ export interface UplinkResult {
   state: 'committed' | 'pending';
 }
 
-/** Connections kept open between slice PUTs: one per PUT in flight. */
-const agents = {
-  http: new http.Agent({ keepAlive: true }),
-  https: new https.Agent({ keepAlive: true }),
+/** A slice PUT with its signed headers (client/slice-http.ts), answered as a Response. */
+const defaultPut: SlicePut = async (url, body, headers) => {
+  const res = await sliceRequest(url, { method: 'PUT', headers, body });
+  return new Response(res.body as Uint8Array<ArrayBuffer>, { status: res.status });
 };
-
-/**
- * A slice PUT over node:http rather than fetch: fetch copies a Uint8Array body before sending
- * it, which with a dozen 2 MiB slices in flight is the difference between staying under the
- * memory bound and not.
- */
-const defaultPut: SlicePut = (url, body, headers) =>
-  new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const req = (secure ? https : http).request(
-      target,
-      {
-        method: 'PUT',
-        agent: secure ? agents.https : agents.http,
-        headers: { ...headers, 'content-length': String(body.length) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500 })),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 
 /**
  * Cuts `source` into segments in `buffer`, reused: yields each segment's length once the buffer
@@ -349,17 +319,15 @@ export async function uplinkPut(
         await sleep(25 * 2 ** attempt);
         continue;
       }
-      const text = res.ok ? '' : await res.text();
-      if (res.ok) {
-        await res.arrayBuffer().catch(() => {});
-        return undefined;
-      }
-      const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.status);
+      const answer = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+      if (res.ok) return undefined;
+      const e = s3ErrorOf(answer);
+      const code = e.code || String(res.status);
       last = `${res.status} ${code}`;
       // Damaged on the way: S3 kept nothing, send the same bytes again.
       if (code === 'BadDigest') continue;
       // The window closed: ask for this batch's URLs again.
-      if (res.status === 403 && /expired/i.test(text)) {
+      if (res.status === 403 && /expired/i.test(e.message)) {
         urls.current = await urlsFor(batch);
         continue;
       }
