@@ -26,7 +26,7 @@ import {
   type Retrieval,
   type RetrievalManifest,
 } from '../shared/store/retrieval.ts';
-import type { SliceDamage } from '../shared/store/slice-damage.ts';
+import { DAMAGE_DEFECTS, type SliceDamage } from '../shared/store/slice-damage.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 import { type SliceResponse, s3ErrorOf, sliceRequest } from './slice-http.ts';
 
@@ -88,7 +88,7 @@ export interface Downlink {
 const defaultGet: SliceGet = (url, signal) => sliceRequest(url, { method: 'GET', signal });
 
 /** Defects of what a unit stores: the rebuilder can act on these, not on a unit that erred. */
-const STORED_DEFECTS = new Set(['missing', 'corrupt', 'truncated', 'foreign', 'version']);
+const STORED_DEFECTS = new Set<string>(DAMAGE_DEFECTS.filter((d) => d !== 'unreadable'));
 
 /**
  * Opens a read of vault/key by the downlink: asks its first window (which gives the manifest)
@@ -127,16 +127,13 @@ export async function openDownlink(
   };
   const opened = await ask(0);
   const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
-  /** Edge copies of the windows asked so far: each staged pillar's URL, by segment. */
+  /** Edge copies of the windows asked so far, by segment: each staged pillar's unit and URL. */
   const staged = new Map<number, Map<number, { unit: number; key: string }>>();
-  const edgeUrls = new Map<string, string>();
   const urlsOf = (r: Retrieval) => {
-    for (const e of r.edge ?? []) {
-      const id = `${e.segment}/${e.pillar}`;
+    for (const e of r.edge) {
       const pillars = staged.get(e.segment) ?? new Map<number, { unit: number; key: string }>();
       staged.set(e.segment, pillars);
-      pillars.set(e.pillar, { unit: e.unit, key: id });
-      edgeUrls.set(id, e.url);
+      pillars.set(e.pillar, { unit: e.unit, key: e.url });
     }
     return new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
   };
@@ -233,14 +230,13 @@ export async function openDownlink(
   // copies are known once its window is: windows after the first are asked ahead of their use.
   const edge: EdgeSlices = {
     revision: manifest.revision,
+    // A staged pillar's key is its presigned URL.
     slices: {
-      get: async (unit, id, signal) => {
-        const url = edgeUrls.get(id);
-        if (!url) throw new SliceNotFoundError(unit, id);
+      get: async (unit, url, signal) => {
         stats.gets++;
         const res = await get(url, signal ?? new AbortController().signal);
         if (res.status === 200) return res.body;
-        if (res.status === 404) throw new SliceNotFoundError(unit, id);
+        if (res.status === 404) throw new SliceNotFoundError(unit, 'its edge copy');
         throw new Error(`edge unit ${unit} answered ${res.status} ${s3ErrorOf(res.body).code}`);
       },
     },
