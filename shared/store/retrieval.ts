@@ -127,40 +127,36 @@ export async function openRetrieval(
       'first',
       `must be below the object's ${entry.segments} segments, got ${first}`,
     );
-  const count = Math.max(
-    0,
-    Math.min(request.count ?? MAX_SEGMENTS_PER_CALL, entry.segments - first),
-  );
+  const count = Math.min(request.count ?? MAX_SEGMENTS_PER_CALL, entry.segments - first);
   const seconds = request.expiresInSeconds ?? RETRIEVAL_URL_SECONDS;
   const name = sliceNamesOf(entry);
   const window = Array.from({ length: count }, (_, i) => first + i);
+  const home = window.flatMap((segment) =>
+    entry.units.map((unit, pillar) => ({
+      segment,
+      pillar,
+      unit,
+      key: formatSliceName(name(segment, pillar)),
+    })),
+  );
   const copies = await staged?.(entry, request.revision === undefined);
-  const edge: RetrievalSliceUrl[] = [];
-  if (copies?.revision === entry.revision) {
-    for (const segment of window) {
-      const placed = await copies.placement(segment);
-      for (const [pillar, at] of placed ?? []) {
-        const url = await deps.presigner.presignGet(at.unit, at.key, seconds);
-        edge.push({ segment, pillar, unit: at.unit, url });
-      }
-    }
-  }
-  const slices = await Promise.all(
-    window.flatMap((segment) =>
-      entry.units.map(
-        async (unit, pillar): Promise<RetrievalSliceUrl> => ({
+  const atEdge: typeof home = [];
+  if (copies?.revision === entry.revision)
+    for (const segment of window)
+      for (const [pillar, at] of (await copies.placement(segment)) ?? [])
+        atEdge.push({ segment, pillar, ...at });
+  const sign = (targets: typeof home) =>
+    Promise.all(
+      targets.map(
+        async ({ segment, pillar, unit, key }): Promise<RetrievalSliceUrl> => ({
           segment,
           pillar,
           unit,
-          url: await deps.presigner.presignGet(
-            unit,
-            formatSliceName(name(segment, pillar)),
-            seconds,
-          ),
+          url: await deps.presigner.presignGet(unit, key, seconds),
         }),
       ),
-    ),
-  );
+    );
+  const [slices, edge] = await Promise.all([sign(home), sign(atEdge)]);
   return {
     vault: entry.vault,
     key: entry.key,
