@@ -14,8 +14,9 @@ import {
   vaultPath,
 } from '../client/index.ts';
 import type { Credentials } from '../shared/access/signer.ts';
+import { SegmentLostError } from '../shared/errors.ts';
 import { INLINE_LIMIT } from '../shared/store/inline-limit.ts';
-import { ApiError, UnreachableError } from './errors.ts';
+import { ApiError, CliError, UnreachableError } from './errors.ts';
 
 /** Bytes a plain PUT, a part, or one GET carries (the API's inline limit). */
 export const CALL_LIMIT = INLINE_LIMIT;
@@ -98,11 +99,26 @@ export class DsnClient {
   }
 }
 
-/** An SDK error (the client-side paths throw some of their own) as the CLI's ApiError; others as they are. */
+/** Whether `err` is client/downlink.ts's UnitsUnreachableError (by name: that module loads lazily). */
+export function isUnitsUnreachable(err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnitsUnreachableError';
+}
+
+/**
+ * An error of the client-side paths as the CLI explains it: the SDK's as its ApiError, a lost
+ * segment with the API's code (and so its hint), buckets out of this client's reach with the way
+ * around; others as they are.
+ */
 export function asCliError(err: unknown): unknown {
-  return err instanceof DsnApiError
-    ? new ApiError(err.status, err.code, err.message, err.details)
-    : err;
+  if (err instanceof DsnApiError)
+    return new ApiError(err.status, err.code, err.message, err.details);
+  if (err instanceof SegmentLostError) return new ApiError(503, 'SegmentLost', err.message);
+  if (isUnitsUnreachable(err))
+    return new CliError((err as Error).message, {
+      cause: err,
+      hint: "this client reaches the API but not the units' buckets: read through the API with --via server",
+    });
+  return err;
 }
 
 /** The SDK's reading of an error answer, as the CLI's ApiError (which knows its exit code). */

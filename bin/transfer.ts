@@ -11,12 +11,12 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DownlinkOptions, DownlinkStats } from '../client/downlink.ts';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
-import { SegmentLostError } from '../shared/errors.ts';
 import {
   asCliError,
   CALL_LIMIT,
   type DsnClient,
   isMissingRoute,
+  isUnitsUnreachable,
   objectPath,
   vaultPath,
 } from './client.ts';
@@ -384,25 +384,6 @@ async function* rangesOf(
   }
 }
 
-/** Whether `err` is client/downlink.ts's UnitsUnreachableError (by name: that module loads lazily). */
-function isUnitsUnreachable(err: unknown): boolean {
-  return err instanceof Error && err.name === 'UnitsUnreachableError';
-}
-
-/**
- * A get's error as the CLI explains it: the SDK's as its ApiError, a lost segment with the
- * API's code (and so its hint), buckets out of this client's reach with the way around.
- */
-function cliErrorOf(err: unknown): unknown {
-  if (err instanceof SegmentLostError) return new ApiError(503, 'SegmentLost', err.message);
-  if (isUnitsUnreachable(err))
-    return new CliError((err as Error).message, {
-      cause: err,
-      hint: "this client reaches the API but not the units' buckets: read through the API with --via server",
-    });
-  return asCliError(err);
-}
-
 /**
  * The source with its first chunk already read, so a read that cannot start fails here, before
  * anything is written (the downlink's first segment: every bucket out of reach shows there).
@@ -480,7 +461,7 @@ export async function getObject(
 ): Promise<GetResult> {
   const started = performance.now();
   const source = await openSource(client, vault, key, via, downlink).catch((err) => {
-    throw cliErrorOf(err);
+    throw asCliError(err);
   });
   const { revision, size, sha256: expected } = source;
 
@@ -535,7 +516,7 @@ export async function getObject(
     };
   } catch (err) {
     failed = true;
-    throw cliErrorOf(err);
+    throw asCliError(err);
   } finally {
     progress.stop();
     if (failed && !toStdout) {
