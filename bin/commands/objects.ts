@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { objectPath, vaultPath } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { columns, formatBytes } from '../format.ts';
+import type { GetPath } from '../get.ts';
 import { NO_PROGRESS, type ProgressFor } from '../progress.ts';
-import type { GetPath, PutPath } from '../transfer.ts';
+import type { PutPath } from '../put.ts';
 import { target } from './arguments.ts';
 import type { CommandContext, Session } from './context.ts';
 
@@ -44,7 +45,7 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
           throw new UsageError(`--via must be auto, uplink or server, got "${o.via}"`);
         const { vault: v, key } = s.about(target(where));
         // Loaded here: the other commands need neither the segment cutter nor the transfers.
-        const { putObject } = await import('../transfer.ts');
+        const { putObject } = await import('../put.ts');
         const result = await putObject(
           s.client(),
           file,
@@ -87,7 +88,7 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
             );
           }
           const toStdout = dest === '-';
-          const { getObject } = await import('../transfer.ts');
+          const { getObject } = await import('../get.ts');
           const result = await getObject(
             s.client(),
             t.vault,

@@ -14,7 +14,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DsnClient } from '../../bin/client.ts';
 import { ApiError, CliError } from '../../bin/errors.ts';
-import { getObject } from '../../bin/transfer.ts';
+import { getObject } from '../../bin/get.ts';
 import {
   type Downlink,
   openDownlink,

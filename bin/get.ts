@@ -1,16 +1,14 @@
 /**
- * Moving objects: `put` streams a file or stdin in parts of at most one call's size (a plain
- * PUT when it fits in one, a staged upload otherwise) or disperses it itself (client/uplink.ts),
- * and `get` reads ranges in order with a small read-ahead, or the slices themselves
- * (client/downlink.ts), hashing as it writes. Neither holds more than a few parts in memory.
+ * `dsn get`: reads an object of DOWNLINK_THRESHOLD and more by the client's own read of its
+ * slices (client/downlink.ts), a smaller one by ranges through the API with a small read-ahead,
+ * and writes it to a file (`.partial`, renamed once its sha256 is verified) or stdout, hashing as
+ * it writes. It never holds more than a few segments or ranges in memory.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import type { DownlinkOptions, DownlinkStats } from '../client/downlink.ts';
-import { cutSegments } from '../shared/codec/segment-stream.ts';
 import {
   asCliError,
   CALL_LIMIT,
@@ -21,32 +19,10 @@ import {
   vaultPath,
 } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
-import type { Progress, ProgressFor } from './progress.ts';
+import type { ProgressFor } from './progress.ts';
 
-/** Parts uploaded at once; a third is read from disk meanwhile. */
-const PARALLEL_PARTS = 2;
 /** Ranges fetched ahead of the one being written. */
 const READ_AHEAD = 2;
-const POLL_MS = 200;
-
-export interface PutResult {
-  vault: string;
-  key: string;
-  revision: string;
-  size: number;
-  sha256: string;
-  /** Whether it went through a staged upload (more than one call's worth). */
-  staged: boolean;
-  /** Whether the client dispersed it itself (slices straight to the units' buckets). */
-  uplink: boolean;
-  /** Segments it encoded, when it did; slice PUTs it sent again. */
-  segments?: number;
-  resent?: number;
-  uploadId?: string;
-  parts?: number;
-  seconds: number;
-}
-
 export interface GetResult {
   vault: string;
   key: string;
@@ -59,232 +35,6 @@ export interface GetResult {
   downlink: boolean;
   slices?: DownlinkStats;
   seconds: number;
-}
-
-interface Committed {
-  revision: string;
-  size: number;
-  sha256: string;
-}
-
-/** How far a write has come, as a revision or a staged upload reports it. */
-interface WriteState {
-  state: string;
-  revision?: string;
-  size?: number;
-  sha256?: string;
-  reason?: string;
-  failedUnits?: number[];
-}
-
-/**
- * Polls a pending revision until it is committed (or committed and already replaced by a newer
- * write, which the ledger calls garbage). @throws ApiError when it failed.
- */
-async function awaitRevision(
-  client: DsnClient,
-  vault: string,
-  revision: string,
-): Promise<Committed> {
-  for (;;) {
-    const r = await client.json<WriteState>('GET', `${vaultPath(vault)}/revisions/${revision}`);
-    if (r.state === 'committed' || r.state === 'garbage')
-      return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
-    if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
-    await sleep(POLL_MS);
-  }
-}
-
-function writeFailed(revision: string, reason?: string, failedUnits?: number[]): ApiError {
-  return new ApiError(
-    503,
-    'WriteThresholdNotMet',
-    `write ${revision} failed: ${reason ?? 'no reason given'}; units that failed: ${failedUnits?.join(', ') || 'none reported'}`,
-    { revision, failedUnits },
-  );
-}
-
-/**
- * From this size up, `dsn put` disperses on the client (one default segment): below it, one
- * PUT or a small staged upload costs fewer requests than a dispersal's four calls.
- */
-export const UPLINK_THRESHOLD = 8 * 1024 * 1024;
-
-/** Which path a put takes: by size (`auto`), client-side dispersal, or through the API. */
-export type PutPath = 'auto' | 'uplink' | 'server';
-
-/**
- * Uploads `source` (a file path, or `-` for stdin) to vault/key: files of UPLINK_THRESHOLD
- * and more by client-side dispersal, unless `via` says otherwise (stdin goes through the API
- * unless `via` is `uplink`, since its size is not known in advance).
- * @throws ApiError, CliError
- */
-export async function putObject(
-  client: DsnClient,
-  source: string,
-  vault: string,
-  key: string,
-  progressFor: ProgressFor,
-  via: PutPath = 'auto',
-): Promise<PutResult> {
-  const started = performance.now();
-  let total: number | undefined;
-  if (source !== '-') {
-    const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(
-        `cannot read ${source}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
-        {
-          cause: err,
-        },
-      );
-    });
-    if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
-    total = info.size;
-  }
-  if (via === 'uplink' || (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD))
-    return putByUplink(client, source, vault, key, progressFor(total), started);
-  // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
-  const parts = cutSegments(source === '-' ? process.stdin : createReadStream(source), CALL_LIMIT);
-  const hash = createHash('sha256');
-  const first = (await parts.next()).value ?? Buffer.alloc(0);
-  hash.update(first);
-  // A part shorter than the limit is the last; a full one may be followed by more.
-  const second =
-    first.length === CALL_LIMIT ? await parts.next() : { done: true as const, value: undefined };
-  const progress = progressFor(total);
-  try {
-    let committed: Committed;
-    let staged: Pick<PutResult, 'uploadId' | 'parts'> | undefined;
-    if (second.done) {
-      progress.update(0, 'uploading');
-      const res = await client.request('PUT', objectPath(vault, key), {
-        body: first,
-      });
-      const body = (await res.json()) as Committed & { state?: string };
-      progress.update(first.length);
-      if (res.status === 202) {
-        progress.update(first.length, 'committing');
-        committed = await awaitRevision(client, vault, body.revision);
-      } else {
-        committed = body;
-      }
-    } else {
-      hash.update(second.value);
-      const { uploadId } = await client.json<{ uploadId: string }>(
-        'POST',
-        `${vaultPath(vault)}/uploads`,
-        {
-          body: { key },
-        },
-      );
-      let sent = 0;
-      let count = 0;
-      progress.update(0, 'uploading');
-      const inflight = new Set<Promise<void>>();
-      const send = (n: number, body: Uint8Array) => {
-        const p = client
-          .request('PUT', `${vaultPath(vault)}/uploads/${uploadId}/parts/${n}`, { body })
-          .then(async (res) => {
-            await res.arrayBuffer();
-            sent += body.length;
-            progress.update(sent);
-          });
-        // A failure is rethrown where the promise is awaited; this only keeps it from being unhandled.
-        p.catch(() => {});
-        inflight.add(p);
-        p.finally(() => inflight.delete(p)).catch(() => {});
-      };
-      send(++count, first);
-      send(++count, second.value);
-      for await (const part of parts) {
-        hash.update(part);
-        while (inflight.size >= PARALLEL_PARTS) await Promise.race(inflight);
-        send(++count, part);
-      }
-      await Promise.all(inflight);
-      progress.update(sent, 'dispersing');
-      await client.json('POST', `${vaultPath(vault)}/uploads/${uploadId}/complete`);
-      for (;;) {
-        const u = await client.json<WriteState>('GET', `${vaultPath(vault)}/uploads/${uploadId}`);
-        if (u.state === 'committed') {
-          committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
-          break;
-        }
-        if (u.state === 'failed')
-          throw writeFailed(u.revision ?? uploadId, u.reason, u.failedUnits);
-        if (u.state === 'pending' && u.revision) {
-          progress.update(sent, 'committing');
-          committed = await awaitRevision(client, vault, u.revision);
-          break;
-        }
-        await sleep(POLL_MS);
-      }
-      staged = { uploadId, parts: count };
-    }
-    const sha256 = hash.digest('hex');
-    if (committed.sha256 && committed.sha256 !== sha256) {
-      throw new CliError(
-        `the stored object's sha256 ${committed.sha256} differs from the data sent (${sha256})`,
-        { hint: `the data changed while it was read, or was damaged on the way; put it again` },
-      );
-    }
-    return {
-      vault,
-      key,
-      revision: committed.revision,
-      size: committed.size,
-      sha256,
-      staged: staged !== undefined,
-      uplink: false,
-      ...staged,
-      seconds: (performance.now() - started) / 1000,
-    };
-  } finally {
-    progress.stop();
-    await parts.return(undefined);
-  }
-}
-
-/** A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow. */
-async function putByUplink(
-  client: DsnClient,
-  source: string,
-  vault: string,
-  key: string,
-  progress: Progress,
-  started: number,
-): Promise<PutResult> {
-  const { uplinkPut } = await import('../client/uplink.ts');
-  progress.update(0, 'dispersing');
-  try {
-    const done = await uplinkPut(
-      client,
-      source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
-      vault,
-      key,
-      { onProgress: (bytes) => progress.update(bytes) },
-    ).catch((err) => {
-      throw asCliError(err);
-    });
-    if (done.state === 'pending') {
-      progress.update(done.size, 'committing');
-      await awaitRevision(client, vault, done.revision);
-    }
-    return {
-      vault,
-      key,
-      revision: done.revision,
-      size: done.size,
-      sha256: done.sha256,
-      staged: false,
-      uplink: true,
-      segments: done.segments,
-      resent: done.resent,
-      seconds: (performance.now() - started) / 1000,
-    };
-  } finally {
-    progress.stop();
-  }
 }
 
 /**
