@@ -4,12 +4,12 @@
  * presigned links, sessions, key management, and the CLI with no flags.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACTIONS } from '../../functions/routes/access.ts';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { type Credentials, presignUrl } from '../../shared/access/signer.ts';
+import { runDsn } from '../helpers/dsn-cli.ts';
 import {
   EPHEMERAL_PORTS,
   eventually,
@@ -23,7 +23,6 @@ import {
 } from '../helpers/local-cloud.ts';
 
 const REGION = 'us-east-1';
-const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
 
 interface IssuedKey extends Credentials {
   policy: unknown;
@@ -346,15 +345,7 @@ describe('access control on the local cloud', () => {
 
   describe('the CLI, with no flags', () => {
     const dsn = (args: string[], env: Record<string, string | undefined> = {}) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [DSN, ...args],
-          { cwd: PROJECT_ROOT, env: { ...process.env, DSN_ENDPOINT: api, ...env } },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
-        );
-      });
+      runDsn(args, { DSN_ENDPOINT: api, ...env });
 
     test('signs with DSN_ACCESS_KEY_ID, or with the local cloud credentials.json', async () => {
       const fromEnv = await dsn(['vault', 'ls']);

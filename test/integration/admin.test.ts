@@ -5,7 +5,7 @@
  * janitor's function; a stale holder's late writes refused by its token.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { systemClock } from '../../shared/clock.ts';
 import { RoleLostError } from '../../shared/errors.ts';
 import { newRevisionId, objectIdOf } from '../../shared/store/revision.ts';
 import { acquireRole, type RoleDeps, type RoleLeases } from '../../shared/topology/index.ts';
+import { runDsn } from '../helpers/dsn-cli.ts';
 import {
   createVault,
   eventually,
@@ -445,16 +446,7 @@ describe('the control path and leased roles', () => {
 
   test('dsn admin freezes, unfreezes, lists the log and the roles through the control path', async () => {
     // Prepare
-    const dsn = (...args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [join(PROJECT_ROOT, 'bin/dsn.ts'), '--endpoint', cloud.endpoints.api, ...args],
-          { cwd: PROJECT_ROOT },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
-        );
-      });
+    const dsn = (...args: string[]) => runDsn(['--endpoint', cloud.endpoints.api, ...args]);
     // Act
     const frozen = await dsn('admin', 'freeze', 'frozen', '--reason', 'cli', '--json');
     const put = await api('/vaults/frozen/objects/cli.bin', { method: 'PUT', body: 'x' });

@@ -5,7 +5,6 @@
  * its unit errs, and reports the stored damage it met for the rebuilder.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
 import { parseSliceDamage, type Retrieval } from '../../shared/store/index.ts';
+import { runDsn } from '../helpers/dsn-cli.ts';
 import {
   type CloudClients,
   cloudClients,
@@ -38,7 +38,6 @@ import {
   tempDir,
 } from '../helpers/local-cloud.ts';
 
-const DSN = join(PROJECT_ROOT, 'bin', 'dsn.ts');
 const MiB = 1024 * 1024;
 /** The small vault's segments: objects of a few hundred KiB make many segments and windows. */
 const SEGMENT = 64 * 1024;
@@ -80,16 +79,7 @@ describe('client-side reads (downlink)', () => {
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as Retrieval;
   };
-  const dsn = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [DSN, ...args],
-        { cwd: PROJECT_ROOT, env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const dsn = (args: string[]) => runDsn(args, { DSN_ENDPOINT: cloud.endpoints.api });
   /** Repair records queued since the last call, for `key`. */
   const repairQueued = async (key: string) => {
     const out = await clients.sqs.send(

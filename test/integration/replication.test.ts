@@ -5,9 +5,7 @@
  * endpoint is fauxqs's own S3 with plain buckets. Stage `test` copies in 5 MiB parts.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -25,6 +23,7 @@ import {
   type TaskMessage,
   type TaskStatus,
 } from '../../shared/replication/index.ts';
+import { runDsn } from '../helpers/dsn-cli.ts';
 import {
   type CloudClients,
   cloudClients,
@@ -213,16 +212,7 @@ describe('replication jobs on the local cloud', () => {
 
   test('dsn replicate copies a vault prefix to a bucket and waits with --watch; dsn replication ls and show list it', async () => {
     // Prepare
-    const dsn = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [join(PROJECT_ROOT, 'bin/dsn.ts'), '--endpoint', cloud.endpoints.api, ...args],
-          { cwd: PROJECT_ROOT },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
-        );
-      });
+    const dsn = (args: string[]) => runDsn(['--endpoint', cloud.endpoints.api, ...args]);
     await s3.send(new CreateBucketCommand({ Bucket: 'plain-cli' }));
 
     // Act
