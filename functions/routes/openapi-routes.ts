@@ -21,17 +21,9 @@ import {
   taskQuerySchema,
 } from '../../shared/replication/index.ts';
 import {
-  completeDispersalSchema,
-  createUploadSchema,
   createVaultRequestSchema,
-  dispersalSegmentsSchema,
   listingQuerySchema,
   objectKeySchema,
-  openDispersalSchema,
-  openRetrievalSchema,
-  partParamSchema,
-  retrievalDamageSchema,
-  uploadIdSchema,
   vaultNameSchema,
 } from '../../shared/store/index.ts';
 import {
@@ -42,10 +34,10 @@ import {
 import { addWorkSchema, listWorkSchema } from '../../shared/work/index.ts';
 import { planRequestSchema } from './edge.ts';
 import { listenerIdSchema } from './listeners.ts';
+import type { Operation } from './openapi-operation.ts';
 import {
   commandRecordSchema,
   cursor,
-  dispersalSchema,
   edgeGroupSchema,
   edgeGroupStateSchema,
   edgeOverviewSchema,
@@ -61,48 +53,21 @@ import {
   rebuildJobSchema,
   replicationRuleAnswerSchema,
   replicationSchema,
-  retrievalSchema,
   revisionSchema,
   roleSchema,
   rulesSummarySchema,
   sessionSchema,
   side,
-  sliceUrlsSchema,
   topologyJobSchema,
   topologyViewSchema,
-  uploadSchema,
   vaultSchema,
   workExplanationSchema,
   workItemSchema,
   writePending,
   written,
 } from './openapi-responses.ts';
+import { transferRoutes } from './openapi-transfers.ts';
 import { revisionIdSchema } from './store.ts';
-
-/** One answer of a route: a JSON body with its schema, or none (`schema` absent). */
-export interface Answer {
-  description: string;
-  schema?: z.ZodType;
-  /** A body that is not JSON: the object's bytes. */
-  bytes?: true;
-  /** A body of this media type (the console's pages and assets). */
-  media?: string;
-}
-
-export interface Operation {
-  summary: string;
-  /** Path parameters by name, as `pathParameters` holds them (`key` for `{key+}`). */
-  path?: Record<string, z.ZodType>;
-  /** The query string: one schema of the whole object, as the handler checks it. */
-  query?: z.ZodType;
-  /** A JSON body (`required: false` for the routes that take an empty one too). */
-  body?:
-    | { schema: z.ZodType; required?: boolean }
-    | { bytes: 'application/octet-stream' | 'text/plain' };
-  responses: Record<number, Answer>;
-  /** Served without a signature (no authorizer): the console's static files. */
-  public?: true;
-}
 
 const vault = { vault: vaultNameSchema };
 const objectPath = { vault: vaultNameSchema, key: objectKeySchema };
@@ -243,81 +208,7 @@ export function routeTable(poolSize: number): Record<string, Operation> {
       path: vault,
       responses: { 200: { description: 'the job', schema: topologyJobSchema } },
     },
-    'POST /vaults/{vault}/uploads': {
-      summary: 'Open a staged (or presigned) upload',
-      path: vault,
-      body: { schema: createUploadSchema },
-      responses: { 201: { description: 'opened', schema: uploadSchema } },
-    },
-    'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': {
-      summary: 'Stage one part',
-      path: { ...vault, upload: uploadIdSchema, part: partParamSchema },
-      body: { bytes: 'application/octet-stream' },
-      responses: {
-        200: { description: 'staged', schema: z.strictObject({ part: z.int(), size: z.int() }) },
-      },
-    },
-    'POST /vaults/{vault}/uploads/{upload}/complete': {
-      summary: 'Complete an upload: its parts are dispersed',
-      path: { ...vault, upload: uploadIdSchema },
-      responses: {
-        202: { description: 'dispersing', schema: uploadSchema.extend({ poll: z.string() }) },
-      },
-    },
-    'GET /vaults/{vault}/uploads/{upload}': {
-      summary: 'An upload',
-      path: { ...vault, upload: uploadIdSchema },
-      responses: { 200: { description: 'the upload', schema: uploadSchema } },
-    },
-    'POST /vaults/{vault}/dispersals': {
-      summary: 'Open a client-side dispersal: a pending revision the client encodes itself',
-      path: vault,
-      body: { schema: openDispersalSchema },
-      responses: { 201: { description: 'opened', schema: dispersalSchema } },
-    },
-    'POST /vaults/{vault}/dispersals/{revision}/urls': {
-      summary: "Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32",
-      path: { ...vault, revision: revisionIdSchema },
-      body: { schema: dispersalSegmentsSchema },
-      responses: { 200: { description: 'the URLs', schema: sliceUrlsSchema } },
-    },
-    'POST /vaults/{vault}/dispersals/{revision}/segments': {
-      summary: 'Multicast the claim-check message of segments whose slices are placed',
-      path: { ...vault, revision: revisionIdSchema },
-      body: { schema: dispersalSegmentsSchema },
-      responses: {
-        202: {
-          description: 'announced',
-          schema: z.strictObject({ announced: z.int() }),
-        },
-      },
-    },
-    'POST /vaults/{vault}/dispersals/{revision}/complete': {
-      summary: 'Record the count, size and SHA-256, and wait for the commit as a PUT does',
-      path: { ...vault, revision: revisionIdSchema },
-      body: { schema: completeDispersalSchema },
-      responses: {
-        201: { description: 'committed', schema: written },
-        202: {
-          description: 'dispersed, commit not yet seen: poll the revision',
-          schema: writePending,
-        },
-      },
-    },
-    'POST /vaults/{vault}/retrievals': {
-      summary: "A client's own read: the manifest and presigned GET URLs of a window of its slices",
-      path: vault,
-      body: { schema: openRetrievalSchema },
-      responses: { 200: { description: 'the window', schema: retrievalSchema } },
-    },
-    'POST /vaults/{vault}/retrievals/damage': {
-      summary: "Damage a client's read met, queued for the rebuilder",
-      path: vault,
-      body: { schema: retrievalDamageSchema },
-      responses: {
-        202: { description: 'queued', schema: z.strictObject({ recorded: z.int() }) },
-      },
-    },
+    ...transferRoutes,
     'POST /vaults/{vault}/work': {
       summary: 'Add a work item',
       path: vault,
