@@ -1,5 +1,6 @@
 /**
- * The slice checksum: CRC-32 (IEEE 802.3, the zlib and gzip polynomial), from `node:zlib`.
+ * The slice checksum: CRC-32 (IEEE 802.3, the zlib and gzip polynomial), from `node:zlib` on
+ * Node and from a table-driven one in a browser (`#codec/crc32`, platform/).
  *
  * Why this one:
  * - S3 verifies it on upload (`x-amz-checksum-crc32`, the SDK's `ChecksumCRC32`), so the number
@@ -13,7 +14,7 @@
  *   native dependency for no gain in detection: both catch every burst up to 32 bits and
  *   random damage with probability 1 - 2^-32.
  */
-import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32Update } from '#codec/crc32';
 
 /**
  * CRC-32 of `bytes`, continuing from `previous` (the CRC of the bytes before, 0 to start).
@@ -22,7 +23,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
  * crc32(Buffer.from('123456789')); // 0xcbf43926
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  return zlibCrc32(bytes, previous) >>> 0;
+  return crc32Update(bytes, previous);
 }
 
 /**

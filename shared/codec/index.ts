@@ -3,6 +3,8 @@
  * headers and names, and segments cut, encoded and decoded as streams. Other systems import
  * this file only.
  */
+
+export { createSha256, type Sha256 } from '#codec/sha256';
 export { BufferPool } from './buffer-pool.ts';
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';

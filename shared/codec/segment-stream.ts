@@ -3,7 +3,7 @@
  * back. Memory stays bounded by one segment and its slices whatever the object's size, since
  * the generators only pull the next chunk once the consumer has taken the last segment.
  */
-import { createHash } from 'node:crypto';
+import { createSha256 } from '#codec/sha256';
 import { InvalidSliceError } from '../errors.ts';
 import type { Codec } from './reed-solomon.ts';
 import { decodeSegment, shardSize } from './segment.ts';
@@ -149,7 +149,7 @@ export async function* encodeStream(
   },
 ): AsyncGenerator<EncodedSegment, StreamSummary> {
   const { codec } = opts;
-  const hash = createHash('sha256');
+  const hash = createSha256();
   let size = 0;
   let index = 0;
   // The segment is copied into its slices before the next is cut: one buffer serves them all.
@@ -163,7 +163,7 @@ export async function* encodeStream(
     yield { index, length: segment.length, slices };
     index++;
   }
-  return { size, sha256: hash.digest('hex'), segments: index };
+  return { size, sha256: hash.hex(), segments: index };
 }
 
 /** One segment's slices as fetched: bytes, or null where a unit had nothing. */
