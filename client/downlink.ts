@@ -21,12 +21,12 @@ import { SegmentLostError, SliceNotFoundError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
 import type { IndexEntry } from '../shared/store/ports.ts';
 import { type EdgeSlices, readEntry } from '../shared/store/reader.ts';
+import type { Retrieval, RetrievalManifest } from '../shared/store/retrieval.ts';
 import {
+  DAMAGE_DEFECTS,
   MAX_DAMAGE_PER_REPORT,
-  type Retrieval,
-  type RetrievalManifest,
-} from '../shared/store/retrieval.ts';
-import { DAMAGE_DEFECTS, type SliceDamage } from '../shared/store/slice-damage.ts';
+  type SliceDamage,
+} from '../shared/store/slice-damage.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 import { type SliceResponse, s3ErrorOf, sliceRequest } from './slice-http.ts';
 

@@ -9,15 +9,15 @@
  * `batchesInFlight` batches of `batch` segments are held at once. A slice refused for its
  * checksum is sent again; a URL that expired is asked again; a slice its unit keeps refusing
  * is announced as missing, so the committer decides as it does for the server's writer.
- * The CLI and the SDK's Node entry (`@dsn/client`) use it; it needs node:http and shared/codec.
+ * The CLI, the SDK (`@dsn/client/uplink`) and the web console use it: in a browser the slices go
+ * by fetch (`#slice-request`) and the codec hashes with a JS SHA-256 (`#codec/sha256`).
  */
 
-import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   builtSliceS3Crc32,
   type Codec,
   codecFor,
+  createSha256,
   encodeSliceInPlace,
   shardSize,
   sliceHeaderLength,
@@ -91,6 +91,8 @@ export interface UplinkResult {
   state: 'committed' | 'pending';
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** A slice PUT with its signed headers (client/slice-http.ts), answered as a Response. */
 const defaultPut: SlicePut = async (url, body, headers) => {
   const res = await sliceRequest(url, { method: 'PUT', headers, body });
@@ -140,7 +142,7 @@ export class SegmentEncoder {
   private readonly waiting: Array<() => void> = [];
   private made = 0;
   private readonly slots: number;
-  private readonly hash = createHash('sha256');
+  private readonly hash = createSha256();
   private size = 0;
   private index = 0;
 
@@ -216,7 +218,7 @@ export class SegmentEncoder {
 
   /** What was encoded: as the server's writer records it. */
   summary(): { size: number; sha256: string; segments: number } {
-    return { size: this.size, sha256: this.hash.digest('hex'), segments: this.index };
+    return { size: this.size, sha256: this.hash.hex(), segments: this.index };
   }
 }
 

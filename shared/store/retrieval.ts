@@ -22,7 +22,7 @@ import { MAX_DISPERSAL_URL_SECONDS, MAX_SEGMENTS_PER_CALL } from './dispersal.ts
 import { objectKeySchema } from './object-key.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SlicePresigner } from './ports.ts';
 import type { EdgeSlices } from './reader.ts';
-import { DAMAGE_DEFECTS, type SliceDamage } from './slice-damage.ts';
+import { DAMAGE_DEFECTS, MAX_DAMAGE_PER_REPORT, type SliceDamage } from './slice-damage.ts';
 
 export interface RetrievalDeps {
   index: ObjectIndex;
@@ -33,8 +33,7 @@ export interface RetrievalDeps {
 
 /** How long slice URLs work by default: a window is asked shortly before its segments are read. */
 export const RETRIEVAL_URL_SECONDS = 300;
-/** Damage records one report takes at most (a read of one window meets at most its slices). */
-export const MAX_DAMAGE_PER_REPORT = 64;
+export { MAX_DAMAGE_PER_REPORT };
 
 /** The body of `POST /vaults/{vault}/retrievals`: the key, and which window of segments. */
 export const openRetrievalSchema = strictObject(

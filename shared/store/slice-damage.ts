@@ -6,6 +6,13 @@
 import { z } from 'zod';
 import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
 
+/**
+ * Damage records one report takes at most (a read of one window meets at most its slices). Here,
+ * not in retrieval.ts, so a client reporting damage (the downlink, in a browser too) imports no
+ * server code.
+ */
+export const MAX_DAMAGE_PER_REPORT = 64;
+
 /** `missing`: no object; `corrupt`/`truncated`/`foreign`/`version`: bad bytes; `unreadable`: the unit errs. */
 export const DAMAGE_DEFECTS = [
   'missing',
