@@ -9,6 +9,7 @@ import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
 import { LOCAL_ACCOUNT_ID, type ProvisionedStack } from './provision.ts';
+import { S3Cors } from './s3-cors.ts';
 import { installPresignedChecks } from './s3-presigned.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
 import { gateServer, type ServerGate, sendAwsError } from './server-gate.ts';
@@ -82,6 +83,9 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
         accountId: LOCAL_ACCOUNT_ID,
       }).install(server);
       faults.install(server);
+      // Outside the faults: a preflight is answered by the bucket's CORS rules alone, and the
+      // headers it allows are set before any layer within answers (a fault's 503 included).
+      new S3Cors(dataDir).install(server);
       fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
     },
     log,

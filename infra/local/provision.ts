@@ -14,7 +14,13 @@ import {
   type DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCorsCommand,
+  HeadBucketCommand,
+  PutBucketCorsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
@@ -197,6 +203,30 @@ async function ensureBucket(s3: S3Client, name: string): Promise<boolean> {
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     return true;
   }
+}
+
+/** CloudFormation's `CorsConfiguration` of a bucket, put with the SDK as the stack would (none: deleted). */
+async function applyBucketCors(s3: S3Client, bucket: string, config: unknown): Promise<void> {
+  const rules = (config as { CorsRules?: Array<Record<string, unknown>> } | undefined)?.CorsRules;
+  if (!rules?.length) {
+    await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+    return;
+  }
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: {
+        CORSRules: rules.map((r) => ({
+          ID: r.Id as string | undefined,
+          AllowedOrigins: r.AllowedOrigins as string[],
+          AllowedMethods: r.AllowedMethods as string[],
+          AllowedHeaders: r.AllowedHeaders as string[] | undefined,
+          ExposeHeaders: r.ExposedHeaders as string[] | undefined,
+          MaxAgeSeconds: r.MaxAge as number | undefined,
+        })),
+      },
+    }),
+  );
 }
 
 async function ensureQueue(
@@ -418,9 +448,12 @@ export async function provision(opts: {
     const changed = previous[id] !== undefined && previous[id] !== hash;
     const name = physicalName(service, id, type, props);
     switch (type) {
-      case 'AWS::S3::Bucket':
-        await ensureBucket(clients.s3, name);
+      case 'AWS::S3::Bucket': {
+        const created = await ensureBucket(clients.s3, name);
+        if (created || previous[id] !== hash)
+          await applyBucketCors(clients.s3, name, props.CorsConfiguration);
         break;
+      }
       case 'AWS::SNS::Topic': {
         const { TopicArn } = await clients.sns.send(new CreateTopicCommand({ Name: name }));
         if (changed && props.DisplayName !== undefined) {

@@ -79,7 +79,45 @@ function readConfig(dsn) {
   if (units.filter((u) => u?.edge === true).length >= unitCount) {
     throw new UnitConfigError('units', 'must leave at least one unit that is not an edge unit');
   }
-  return { unitCount, units };
+  const browserOrigins = config.browserOrigins ?? ['*'];
+  if (
+    !Array.isArray(browserOrigins) ||
+    browserOrigins.some(
+      (o) =>
+        typeof o !== 'string' ||
+        (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) ||
+        o.split('*').length > 2,
+    )
+  ) {
+    throw new UnitConfigError(
+      'browserOrigins',
+      `must be a list of origins (scheme://host[:port], one * at most, or "*"), got ${JSON.stringify(browserOrigins)}`,
+    );
+  }
+  return { unitCount, units, browserOrigins };
+}
+
+/**
+ * The CORS rule of a stack-created unit bucket: browsers at `origins` (the web console) may PUT
+ * and GET slices through the presigned URLs the API hands out. The URL is the authority; CORS
+ * only lets a page read S3's answer. None when `custom.dsn.browserOrigins` is empty.
+ */
+function browserCors(origins) {
+  if (origins.length === 0) return {};
+  return {
+    CorsConfiguration: {
+      CorsRules: [
+        {
+          Id: 'browser-slices',
+          AllowedOrigins: origins,
+          AllowedMethods: ['GET', 'PUT'],
+          AllowedHeaders: ['x-amz-checksum-crc32'],
+          ExposedHeaders: ['ETag'],
+          MaxAge: 3600,
+        },
+      ],
+    },
+  };
 }
 
 /** Pool indices of the edge units (`edge: true`): staging places for pre-positioned slices, never in a vault. */
@@ -160,7 +198,7 @@ function roleArn(service, stage, fn) {
 }
 
 /** Every CloudFormation resource of the pool. */
-function unitResources({ unitCount, units }) {
+function unitResources({ unitCount, units, browserOrigins = ['*'] }) {
   const resources = {};
   for (let i = 0; i < unitCount; i++) {
     const override = units[i] ?? undefined;
@@ -181,6 +219,7 @@ function unitResources({ unitCount, units }) {
             RestrictPublicBuckets: true,
           },
           OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          ...browserCors(browserOrigins),
           // Slices are immutable (their keys carry the revision), so versioning would only
           // keep deleted garbage; unfinished staged uploads are not left to accumulate.
           LifecycleConfiguration: {
@@ -474,6 +513,7 @@ module.exports.readConfig = readConfig;
 module.exports.edgeUnits = edgeUnits;
 module.exports.checkEnvironmentBudget = checkEnvironmentBudget;
 module.exports.unitResources = unitResources;
+module.exports.browserCors = browserCors;
 module.exports.unitFunctions = unitFunctions;
 module.exports.unitRoles = unitRoles;
 module.exports.unitEnvironment = unitEnvironment;

@@ -214,3 +214,35 @@ test('units marked edge: true are listed in DSN_EDGE_UNITS, and none is written 
   assert.equal(units.unitEnvironment(config).DSN_EDGE_UNITS, '2,3');
   assert.equal(units.unitEnvironment(units.readConfig({ unitCount: 2 })).DSN_EDGE_UNITS, 'none');
 });
+
+test('stack-created unit buckets let browserOrigins PUT and GET slices by CORS; [] sets no rule; a bad origin is named', () => {
+  const cors = (dsn: Record<string, unknown>) =>
+    units.unitResources(units.readConfig({ unitCount: 2, ...dsn })).Unit0Bucket?.Properties
+      .CorsConfiguration as { CorsRules: Array<Record<string, unknown>> } | undefined;
+  assert.deepEqual(cors({})?.CorsRules, [
+    {
+      Id: 'browser-slices',
+      AllowedOrigins: ['*'],
+      AllowedMethods: ['GET', 'PUT'],
+      AllowedHeaders: ['x-amz-checksum-crc32'],
+      ExposedHeaders: ['ETag'],
+      MaxAge: 3600,
+    },
+  ]);
+  assert.deepEqual(
+    cors({ browserOrigins: ['https://console.example.com'] })?.CorsRules[0]?.AllowedOrigins,
+    ['https://console.example.com'],
+  );
+  assert.equal(cors({ browserOrigins: [] }), undefined);
+  for (const bad of [
+    'console.example.com',
+    'https://*.*.example.com',
+    'https://a.example/path',
+    7,
+  ]) {
+    assert.throws(() => units.readConfig({ browserOrigins: [bad] }), {
+      message: /^custom\.dsn\.browserOrigins: must be a list of origins/,
+    });
+  }
+  assert.throws(() => units.readConfig({ browserOrigins: '*' }), { message: /browserOrigins/ });
+});
