@@ -26,10 +26,11 @@ const TYPES: Record<string, string> = {
 const SECURITY = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
-  // Scripts and styles from this origin only; API calls to it, and to a reader's function URL
-  // a large download is redirected to.
+  // Scripts and styles from this origin only, and WebAssembly compiled by them (the codec's
+  // kernel, for dispersal on the page); API calls to it, to a reader's function URL a large
+  // download is redirected to, and to the units' buckets (slices by presigned URL).
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' https: http:; frame-ancestors 'none'",
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; connect-src 'self' https: http:; frame-ancestors 'none'",
 };
 
 function answer(

@@ -1,9 +1,12 @@
 /**
- * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload
- * (staged through the API, with a progress bar), download and delete.
+ * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload (with
+ * a progress bar), download and delete. From CLIENT_SIDE_THRESHOLD up, the page disperses an
+ * upload itself and reads a download from the units' buckets (client/web-transfers.ts), as the
+ * CLI does; smaller files go through the API (a staged upload, a GET).
  */
 import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
+import { CLIENT_SIDE_THRESHOLD, openDownlink, uplinkPut } from '../../../client/web-transfers.ts';
 import { usePoll } from '../use-poll.ts';
 import { formatBytes } from './vaults.tsx';
 
@@ -38,15 +41,25 @@ export function ObjectsView({
   const upload = async (file: File) => {
     setMessage(undefined);
     setProgress({ name: file.name, sent: 0, total: file.size });
+    const key = `${prefix}${file.name}`;
     try {
-      // Staged: the parts go to this page's own origin. Presigned parts would go to the
-      // staging bucket's origin, which a browser reaches only if that bucket allows CORS.
-      const written = await dsn.upload(vault, `${prefix}${file.name}`, file, {
-        via: 'staged',
-        ...(file.type ? { contentType: file.type } : {}),
-        onProgress: (sent, total) => setProgress({ name: file.name, sent, total }),
-      });
-      setMessage(`uploaded ${prefix}${file.name} (${formatBytes(written.size)})`);
+      if (file.size >= CLIENT_SIDE_THRESHOLD) {
+        const written = await uplinkPut(dsn, chunksOf(file), vault, key, {
+          ...(file.type ? { attributes: { contentType: file.type } } : {}),
+          onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
+        });
+        setMessage(
+          `uploaded ${key} (${formatBytes(written.size)}) by dispersal on this page${written.state === 'pending' ? ', commit pending' : ''}`,
+        );
+      } else {
+        // Staged: the parts go to this page's own origin.
+        const written = await dsn.upload(vault, key, file, {
+          via: 'staged',
+          ...(file.type ? { contentType: file.type } : {}),
+          onProgress: (sent, total) => setProgress({ name: file.name, sent, total }),
+        });
+        setMessage(`uploaded ${key} (${formatBytes(written.size)}) through the API`);
+      }
     } catch (err) {
       setMessage(`upload failed: ${(err as Error).message}`);
     } finally {
@@ -54,14 +67,33 @@ export function ObjectsView({
       refresh();
     }
   };
-  const download = async (key: string) => {
-    const res = await dsn.getObject(vault, key);
-    const url = URL.createObjectURL(await res.blob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = key.split('/').pop() ?? key;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const download = async (key: string, size: number) => {
+    setMessage(undefined);
+    try {
+      let blob: Blob;
+      if (size >= CLIENT_SIDE_THRESHOLD) {
+        const read = await openDownlink(dsn, vault, key);
+        // Blob copies each segment at once: the downlink reuses its buffers.
+        const parts: Blob[] = [];
+        for await (const chunk of read.body)
+          parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+        blob = new Blob(parts);
+        setMessage(
+          `downloaded ${key} (${formatBytes(blob.size)}) from the units' buckets: ${read.stats.served.home} segments from home units, ${read.stats.served.edge} from edge copies`,
+        );
+      } else {
+        blob = await (await dsn.getObject(vault, key)).blob();
+        setMessage(`downloaded ${key} (${formatBytes(blob.size)}) through the API`);
+      }
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = key.split('/').pop() ?? key;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (err) {
+      setMessage(`download failed: ${(err as Error).message}`);
+    }
   };
   const remove = async (key: string) => {
     if (!confirm(`Delete ${vault}/${key}?`)) return;
@@ -129,7 +161,7 @@ export function ObjectsView({
               <td>{o.lastModified ?? ''}</td>
               <td class="actions">
                 <a href={`#/slices/${encodeURIComponent(vault)}/${o.key}`}>slice map</a>{' '}
-                <button type="button" onClick={() => download(o.key)}>
+                <button type="button" onClick={() => download(o.key, o.size)}>
                   download
                 </button>{' '}
                 <button type="button" onClick={() => remove(o.key)}>
@@ -142,4 +174,18 @@ export function ObjectsView({
       </table>
     </section>
   );
+}
+
+/** A file's bytes as the uplink takes them, read as it goes (never whole). */
+async function* chunksOf(file: File): AsyncGenerator<Uint8Array> {
+  const reader = file.stream().getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
