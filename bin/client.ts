@@ -99,7 +99,7 @@ export class DsnClient {
   }
 }
 
-/** Whether `err` is client/downlink.ts's UnitsUnreachableError (by name: that module loads lazily). */
+/** Whether `err` is client/slice-http.ts's UnitsUnreachableError (by name: the client-side paths load lazily). */
 export function isUnitsUnreachable(err: unknown): boolean {
   return err instanceof Error && err.name === 'UnitsUnreachableError';
 }
@@ -116,7 +116,7 @@ export function asCliError(err: unknown): unknown {
   if (isUnitsUnreachable(err))
     return new CliError((err as Error).message, {
       cause: err,
-      hint: "this client reaches the API but not the units' buckets: read through the API with --via server",
+      hint: "this client reaches the API but not the units' buckets: take the API's path with --via server",
     });
   return err;
 }

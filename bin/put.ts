@@ -7,8 +7,16 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { UplinkOptions } from '../client/uplink.ts';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
-import { asCliError, CALL_LIMIT, type DsnClient, objectPath, vaultPath } from './client.ts';
+import {
+  asCliError,
+  CALL_LIMIT,
+  type DsnClient,
+  isUnitsUnreachable,
+  objectPath,
+  vaultPath,
+} from './client.ts';
 import { ApiError, CliError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
@@ -99,6 +107,7 @@ export async function putObject(
   key: string,
   progressFor: ProgressFor,
   via: PutPath = 'auto',
+  uplink: Pick<UplinkOptions, 'putSlice'> = {},
 ): Promise<PutResult> {
   const started = performance.now();
   let total: number | undefined;
@@ -114,8 +123,14 @@ export async function putObject(
     if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
     total = info.size;
   }
-  if (via === 'uplink' || (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD))
-    return putByUplink(client, source, vault, key, progressFor(total), started);
+  if (via === 'uplink' || (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD)) {
+    // In `auto`, a file whose slices reach no bucket goes through the API: it can be read again.
+    const done = await putByUplink(client, source, vault, key, progressFor(total), started, {
+      fallback: via === 'auto',
+      uplink,
+    });
+    if (done) return done;
+  }
   // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
   const parts = cutSegments(source === '-' ? process.stdin : createReadStream(source), CALL_LIMIT);
   const hash = createHash('sha256');
@@ -218,7 +233,11 @@ export async function putObject(
   }
 }
 
-/** A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow. */
+/**
+ * A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow.
+ * Undefined when `fallback` is allowed and no unit's bucket answered this client (nothing was
+ * announced; the pending revision is the janitor's).
+ */
 async function putByUplink(
   client: DsnClient,
   source: string,
@@ -226,7 +245,8 @@ async function putByUplink(
   key: string,
   progress: Progress,
   started: number,
-): Promise<PutResult> {
+  opts: { fallback: boolean; uplink: Pick<UplinkOptions, 'putSlice'> },
+): Promise<PutResult | undefined> {
   const { uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
   try {
@@ -235,10 +255,15 @@ async function putByUplink(
       source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
       vault,
       key,
-      { onProgress: (bytes) => progress.update(bytes) },
+      { ...opts.uplink, onProgress: (bytes) => progress.update(bytes) },
     ).catch((err) => {
-      throw asCliError(err);
+      if (!opts.fallback || !isUnitsUnreachable(err)) throw asCliError(err);
+      process.stderr.write(
+        `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,
+      );
+      return undefined;
     });
+    if (!done) return undefined;
     if (done.state === 'pending') {
       progress.update(done.size, 'committing');
       await awaitRevision(client, vault, done.revision);

@@ -28,9 +28,14 @@ import {
   type SliceDamage,
 } from '../shared/store/slice-damage.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
-import { type SliceResponse, s3ErrorOf, sliceRequest } from './slice-http.ts';
+import {
+  type SliceResponse,
+  s3ErrorOf,
+  sliceRequest,
+  UnitsUnreachableError,
+} from './slice-http.ts';
 
-export type { SliceResponse };
+export { type SliceResponse, UnitsUnreachableError };
 
 /** Sends one slice GET. Tests wrap it. */
 export type SliceGet = (url: string, signal: AbortSignal) => Promise<SliceResponse>;
@@ -61,19 +66,6 @@ export interface DownlinkStats {
   reported: number;
   /** Segments read from edge copies staged for the caller's client group, and from the home units. */
   served: { edge: number; home: number };
-}
-
-/**
- * No slice GET got an answer: the units' buckets cannot be reached from this client (a network
- * that reaches the API only, a proxy), which says nothing of the units themselves.
- */
-export class UnitsUnreachableError extends Error {
-  constructor(cause: unknown) {
-    const e = cause as { code?: unknown; message?: unknown };
-    const reason = typeof e?.code === 'string' ? e.code : String(e?.message ?? cause);
-    super(`no unit's bucket answered this client (${reason})`, { cause });
-    this.name = 'UnitsUnreachableError';
-  }
 }
 
 export interface Downlink {

@@ -21,6 +21,20 @@ export interface SliceResponse {
   body: Uint8Array;
 }
 
+/**
+ * No slice request got an answer: the units' buckets cannot be reached from this client (a
+ * network that reaches the API only, a proxy, a page whose origin the buckets' CORS rules do not
+ * allow), which says nothing of the units themselves. The caller may take the API's path.
+ */
+export class UnitsUnreachableError extends Error {
+  constructor(cause: unknown) {
+    const e = cause as { code?: unknown; message?: unknown };
+    const reason = typeof e?.code === 'string' ? e.code : String(e?.message ?? cause);
+    super(`no unit's bucket answered this client (${reason})`, { cause });
+    this.name = 'UnitsUnreachableError';
+  }
+}
+
 const utf8 = new TextDecoder();
 
 /** `Code` and `Message` of an S3 error document (empty when the body is none). */

@@ -8,7 +8,10 @@
  * Memory stays bounded: segments are encoded while earlier batches upload, and at most
  * `batchesInFlight` batches of `batch` segments are held at once. A slice refused for its
  * checksum is sent again; a URL that expired is asked again; a slice its unit keeps refusing
- * is announced as missing, so the committer decides as it does for the server's writer.
+ * is announced as missing, so the committer decides as it does for the server's writer. When no
+ * slice PUT gets any answer, the units' buckets are out of this client's reach: nothing is
+ * announced, the revision is left pending for the janitor, and UnitsUnreachableError says so
+ * (the caller may take the API's path instead).
  * The CLI, the SDK (`@dsn/client/uplink`) and the web console use it: in a browser the slices go
  * by fetch (`#slice-request`) and the codec hashes with a JS SHA-256 (`#codec/sha256`).
  */
@@ -24,7 +27,7 @@ import {
   sliceNamesOf,
 } from '../shared/codec/index.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
-import { s3ErrorOf, sliceRequest } from './slice-http.ts';
+import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
 
 /** A dispersal as the API opened it. */
 interface Opened {
@@ -284,6 +287,9 @@ export async function uplinkPut(
   const slots = limiter(opts.parallelPuts ?? 12);
   let placed = 0;
   let resent = 0;
+  /** Slice PUTs that got an HTTP answer of any kind, and the last one that got none. */
+  let answered = 0;
+  let unanswered: unknown;
 
   const describe = (batch: Flight[]) =>
     batch.map((f) => ({
@@ -318,9 +324,11 @@ export async function uplinkPut(
         res = await slots(() => put(url, body, headers));
       } catch (err) {
         last = `${(err as Error).name}: ${(err as Error).message}`;
+        unanswered = err;
         await sleep(25 * 2 ** attempt);
         continue;
       }
+      answered++;
       const answer = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
       if (res.ok) return undefined;
       const e = s3ErrorOf(answer);
@@ -353,6 +361,7 @@ export async function uplinkPut(
         ),
       ),
     );
+    if (answered === 0) throw new UnitsUnreachableError(unanswered);
     const segments = describe(batch).map((s, i) => ({
       ...s,
       slices: s.slices.map((slice, pillar) => {

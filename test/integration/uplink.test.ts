@@ -14,7 +14,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DsnClient } from '../../bin/client.ts';
-import { ApiError } from '../../bin/errors.ts';
+import { ApiError, CliError } from '../../bin/errors.ts';
+import { putObject } from '../../bin/put.ts';
+import { UnitsUnreachableError } from '../../client/slice-http.ts';
 import { type SlicePut, uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../../shared/codec/index.ts';
@@ -383,5 +385,58 @@ describe('client-side dispersal (uplink)', () => {
       child.kill('SIGKILL');
       await api('/admin/units/3/fault', { method: 'DELETE' });
     }
+  });
+
+  test("buckets out of the client's reach: the uplink announces nothing and says so, and dsn put falls back to the API", async () => {
+    // Prepare: slice PUTs that reach nothing, as behind a network (or a page's origin) that
+    // reaches the API only.
+    const body = randomBytes(300 * 1024);
+    let tries = 0;
+    const refused: SlicePut = () => {
+      tries++;
+      return Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      );
+    };
+    const file = join(dir.path, 'far.bin');
+    await randomFile(file, 9);
+    const quiet = () => ({ update() {}, setTotal() {}, stop() {} });
+
+    // Act
+    let revision = '';
+    const direct = await uplinkPut(client, chunks(body), 'small', 'far/direct.bin', {
+      putSlice: refused,
+      onOpen: (r) => {
+        revision = r;
+      },
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const auto = await putObject(client, file, 'default', 'far/auto.bin', quiet, 'auto', {
+      putSlice: refused,
+    });
+    const forced = await putObject(client, file, 'default', 'far/forced.bin', quiet, 'uplink', {
+      putSlice: refused,
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess: the first batch's slices each tried, then nothing announced (still pending).
+    assert.ok(direct instanceof UnitsUnreachableError, String(direct));
+    assert.match(direct.message, /no unit's bucket answered this client \(ECONNREFUSED\)/);
+    assert.ok(tries >= 2 * 6, `tries: ${tries}`);
+    // Announced segments of missing slices would have failed it at once (T not met).
+    const pending = await json<{ state: string; failedUnits: number[] }>(
+      await api(`/vaults/small/revisions/${revision}`),
+    );
+    assert.deepEqual([pending.state, pending.failedUnits], ['pending', []]);
+    assert.equal(auto.uplink, false);
+    assert.equal(auto.sha256, await sha256Of(file));
+    const back = await api('/vaults/default/objects/far/auto.bin', { method: 'HEAD' });
+    assert.equal(back.headers.get('x-dsn-sha256'), auto.sha256);
+    assert.ok(forced instanceof CliError, String(forced));
+    assert.match(forced.hint ?? '', /--via server/);
   });
 });
