@@ -4,7 +4,9 @@
  * so a handler sees the same `rawPath`. The event is payload format 2.0 with the `$default`
  * route. In `RESPONSE_STREAM` mode the handler's prelude and chunks go out as it writes them,
  * one chunk in flight at a time (function-pool.ts), so a large read streams in bounded memory; in
- * `BUFFERED` mode the result is written as the HTTP API writes one.
+ * `BUFFERED` mode the result is written as the HTTP API writes one. A URL with `cors` answers
+ * preflights itself, without invoking the function, and sets the `Access-Control-*` headers on
+ * the answers to the origins it allows, as Lambda does.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { buildEvent, LAMBDA_MAX_REQUEST, writeProxyResult } from './http-api.ts';
@@ -13,7 +15,7 @@ import type { Invoker, ResponseSink } from './invoker.ts';
 import { listenLoopback } from './ports.ts';
 import { functionLogicalId, LOCAL_ACCOUNT_ID, type ProvisionedStack } from './provision.ts';
 import { gateServer, type ServerGate, sendApiError } from './server-gate.ts';
-import type { ResolvedService, ServiceFunction } from './service.ts';
+import type { FunctionUrlCors, ResolvedService, ServiceFunction } from './service.ts';
 import type { Shutdown } from './shutdown.ts';
 
 export interface FunctionUrlOptions {
@@ -61,6 +63,46 @@ function responseSink(res: ServerResponse): ResponseSink {
   };
 }
 
+/**
+ * Applies the URL's CORS to a request from a page: true when it was a preflight, answered here.
+ * A request from an origin the URL does not allow gets no CORS headers (the browser refuses it).
+ */
+function applyCors(
+  cors: FunctionUrlCors,
+  req: import('node:http').IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  const origin = req.headers.origin;
+  const preflight =
+    req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  const any = cors.allowOrigins.includes('*');
+  if (origin !== undefined && (any || cors.allowOrigins.includes(origin))) {
+    res.setHeader('Access-Control-Allow-Origin', any && !cors.allowCredentials ? '*' : origin);
+    res.setHeader('Vary', 'Origin');
+    if (cors.allowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    if (!preflight && cors.exposeHeaders.length > 0)
+      res.setHeader('Access-Control-Expose-Headers', cors.exposeHeaders.join(', '));
+    if (preflight) {
+      const method = String(req.headers['access-control-request-method']);
+      const methods = cors.allowMethods.includes('*') ? [method] : cors.allowMethods;
+      res.setHeader('Access-Control-Allow-Methods', methods.join(', '));
+      const asked = String(req.headers['access-control-request-headers'] ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== '');
+      const allowed = new Set(cors.allowHeaders.map((h) => h.toLowerCase()));
+      const headers = allowed.has('*') ? asked : asked.filter((h) => allowed.has(h));
+      if (headers.length > 0) res.setHeader('Access-Control-Allow-Headers', headers.join(', '));
+      if (cors.maxAge !== undefined) res.setHeader('Access-Control-Max-Age', String(cors.maxAge));
+    }
+  }
+  if (!preflight) return false;
+  req.resume();
+  res.writeHead(200, { 'content-length': 0 });
+  res.end();
+  return true;
+}
+
 /** Starts the function URL of `fn` on an ephemeral loopback port. */
 export async function startFunctionUrl(
   fn: ServiceFunction & { url: NonNullable<ServiceFunction['url']> },
@@ -68,6 +110,7 @@ export async function startFunctionUrl(
 ): Promise<FunctionUrlHandle> {
   const streaming = fn.url.invokeMode === 'RESPONSE_STREAM';
   const server = createServer(async (req, res) => {
+    if (fn.url.cors && applyCors(fn.url.cors, req, res)) return;
     try {
       const body = await readBody(req, LAMBDA_MAX_REQUEST);
       if (!body) return lambdaError(res, 413, 'Request must be smaller than 6291456 bytes');

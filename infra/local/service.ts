@@ -99,9 +99,63 @@ function parseBackground(tags: unknown, field: string): boolean {
   return true;
 }
 
-/** A function URL as serverless.yml declares it: `url: true`, or `url: { invokeMode }`. */
+/**
+ * A function URL's CORS as Lambda applies it (`AWS::Lambda::Url` `Cors`): the framework's
+ * defaults for `cors: true`, each list replaced by the one serverless.yml gives.
+ */
+export interface FunctionUrlCors {
+  allowOrigins: string[];
+  allowHeaders: string[];
+  allowMethods: string[];
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  maxAge?: number;
+}
+
+/** A function URL as serverless.yml declares it: `url: true`, or `url: { invokeMode, cors }`. */
 export interface FunctionUrl {
   invokeMode: 'BUFFERED' | 'RESPONSE_STREAM';
+  cors?: FunctionUrlCors;
+}
+
+/** The framework's `cors: true` (osls, compile/functions.js). */
+const DEFAULT_URL_CORS: FunctionUrlCors = {
+  allowOrigins: ['*'],
+  allowHeaders: [
+    'Content-Type',
+    'X-Amz-Date',
+    'Authorization',
+    'X-Api-Key',
+    'X-Amz-Security-Token',
+    'X-Amzn-Trace-Id',
+  ],
+  allowMethods: ['*'],
+  exposeHeaders: [],
+  allowCredentials: false,
+};
+
+function parseUrlCors(spec: unknown, field: string): FunctionUrlCors | undefined {
+  if (spec === undefined || spec === false) return undefined;
+  if (spec === true) return { ...DEFAULT_URL_CORS };
+  if (!isRecord(spec)) throw new ServiceConfigError(field, 'must be true or an object');
+  const list = (name: string, fallback: string[]) => {
+    const v = spec[name];
+    if (v === undefined || v === null) return v === null ? [] : fallback;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new ServiceConfigError(`${field}.${name}`, 'must be a list of strings');
+    return [...new Set(v as string[])];
+  };
+  const maxAge = spec.maxAge;
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || (maxAge as number) < 0))
+    throw new ServiceConfigError(`${field}.maxAge`, 'must be a whole number of seconds');
+  return {
+    allowOrigins: list('allowedOrigins', DEFAULT_URL_CORS.allowOrigins),
+    allowHeaders: list('allowedHeaders', DEFAULT_URL_CORS.allowHeaders),
+    allowMethods: list('allowedMethods', DEFAULT_URL_CORS.allowMethods),
+    exposeHeaders: list('exposedResponseHeaders', []),
+    allowCredentials: spec.allowCredentials === true,
+    ...(maxAge !== undefined ? { maxAge: maxAge as number } : {}),
+  };
 }
 
 function parseFunctionUrl(spec: unknown, field: string): FunctionUrl | undefined {
@@ -114,7 +168,8 @@ function parseFunctionUrl(spec: unknown, field: string): FunctionUrl | undefined
   // Only public URLs are served locally; an IAM-authorized one would need SigV4 checks.
   if (spec.authorizer !== undefined && spec.authorizer !== 'none')
     throw new ServiceConfigError(`${field}.authorizer`, 'the local cloud serves only "none"');
-  return { invokeMode: mode };
+  const cors = parseUrlCors(spec.cors, `${field}.cors`);
+  return { invokeMode: mode, ...(cors ? { cors } : {}) };
 }
 
 export interface ResolvedService {

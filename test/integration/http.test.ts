@@ -390,6 +390,51 @@ describe('GET of any size', () => {
       assert.ok(Buffer.from(await r.arrayBuffer()).equals(body));
     }
   });
+
+  test("the reader's URL answers a page's preflight itself and lets it read the bytes and headers (its cors)", async () => {
+    // Prepare: a page on the API's origin followed the 307, as the web console's download does.
+    const body = randomBytes(5 * MiB);
+    await stagedPut('movies/page.bin', body);
+    const redirect = await api('/vaults/default/objects/movies/page.bin', { redirect: 'manual' });
+    const location = new URL(redirect.headers.get('location') ?? '');
+    const origin = cloud.endpoints.api;
+
+    // Act
+    const preflight = await unsignedFetch(location, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'x-amz-date,x-amz-content-sha256,range',
+      },
+    });
+    const read = await unsignedFetch(location, { headers: { origin, range: 'bytes=0-99' } });
+    const plain = await unsignedFetch(location);
+
+    // Assess
+    assert.equal(preflight.status, 200);
+    assert.equal(await preflight.text(), '', 'answered without running the reader');
+    assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET, HEAD');
+    assert.equal(
+      preflight.headers.get('access-control-allow-headers'),
+      'x-amz-date, x-amz-content-sha256, range',
+    );
+    assert.equal(preflight.headers.get('access-control-max-age'), '3600');
+    assert.equal(read.status, 206);
+    assert.equal(read.headers.get('access-control-allow-origin'), '*');
+    assert.match(
+      read.headers.get('access-control-expose-headers') ?? '',
+      /Content-Range.*X-Dsn-Sha256/,
+    );
+    assert.ok(Buffer.from(await read.arrayBuffer()).equals(body.subarray(0, 100)));
+    assert.equal(
+      plain.headers.get('access-control-allow-origin'),
+      null,
+      'no origin, no CORS headers',
+    );
+    await plain.arrayBuffer();
+  });
 });
 
 describe('presigned multipart uploads', () => {
