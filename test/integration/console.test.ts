@@ -11,10 +11,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import {
+  DeleteBucketCorsCommand,
+  GetBucketCorsCommand,
+  PutBucketCorsCommand,
+} from '@aws-sdk/client-s3';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { buildConsole, CONSOLE_DIST } from '../../infra/build-console.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import {
+  cloudClients,
   fetchAs,
   PROJECT_ROOT,
   startTestCloud,
@@ -74,6 +80,19 @@ describe('the web console in Chromium', {
       }),
     });
     assert.equal(created.status, 201, await created.text());
+    // 1 MiB segments, for the files the page disperses itself (8 MiB and more).
+    const big = await fetchAs(TEST_ROOT)(`${cloud.endpoints.api}/vaults`, {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'big',
+        width: 5,
+        readThreshold: 3,
+        writeThreshold: 4,
+        segmentSize: 1024 * 1024,
+        units: UNITS,
+      }),
+    });
+    assert.equal(big.status, 201, await big.text());
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -190,18 +209,6 @@ describe('the web console in Chromium', {
 
   test("a large file is dispersed by the page straight into the units' buckets and read back from them", async () => {
     passed = false;
-    const created = await fetchAs(TEST_ROOT)(`${cloud.endpoints.api}/vaults`, {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'big',
-        width: 5,
-        readThreshold: 3,
-        writeThreshold: 4,
-        segmentSize: 1024 * 1024,
-        units: UNITS,
-      }),
-    });
-    assert.equal(created.status, 201, await created.text());
     // What the page sends where: slices to the S3 endpoint (another origin), calls to the API.
     const s3Origin = new URL(cloud.endpoints.s3).origin;
     const sent: Array<{ method: string; url: string }> = [];
@@ -266,6 +273,58 @@ describe('the web console in Chromium', {
       );
     } finally {
       page.off('request', onRequest);
+    }
+    passed = true;
+  });
+
+  test("a large file takes the API's path when the units' buckets do not answer the page (no CORS rule for it)", async () => {
+    passed = false;
+    const clients = cloudClients(cloud);
+    const buckets = UNITS.map((u) => cloud.stack.resources.get(`Unit${u}Bucket`)?.ref as string);
+    const rules = await Promise.all(
+      buckets.map(async (Bucket) => ({
+        Bucket,
+        CORSRules: (await clients.s3.send(new GetBucketCorsCommand({ Bucket }))).CORSRules,
+      })),
+    );
+    for (const Bucket of buckets) await clients.s3.send(new DeleteBucketCorsCommand({ Bucket }));
+    try {
+      await signIn();
+      await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+      const body = randomBytes(8 * 1024 * 1024 + 1);
+      await page.setInputFiles('[data-testid=upload-input]', {
+        name: 'far.bin',
+        mimeType: 'application/octet-stream',
+        buffer: body,
+      });
+      const uploaded = page.locator('[data-testid=upload-message]', { hasText: 'far.bin' });
+      await uploaded.waitFor();
+      assert.match(
+        await uploaded.innerText(),
+        /^uploaded far\.bin \(8\.0 MiB\) through the API \(no unit's bucket answered this client \(.+\)\)$/,
+      );
+      const stored = await fetchAs(TEST_ROOT)(`${cloud.endpoints.api}/vaults/big/objects/far.bin`);
+      assert.deepEqual(Buffer.from(await stored.arrayBuffer()), body, 'stored exact');
+
+      const row = page.locator('[data-testid=objects] tr[data-key="far.bin"]');
+      const download = page.waitForEvent('download');
+      download.catch(() => {}); // a failed download is reported by the message below
+      await row.locator('button', { hasText: 'download' }).click();
+      const said = page.locator('[data-testid=upload-message]', { hasText: 'download' });
+      await said.waitFor();
+      assert.match(
+        await said.innerText(),
+        /^downloaded far\.bin \(8\.0 MiB\) through the API \(no unit's bucket answered this client \(.+\)\)$/,
+      );
+      const saved = join(dir.path, 'far.bin');
+      await (await download).saveAs(saved);
+      assert.deepEqual(await readFile(saved), body, 'downloaded exact');
+    } finally {
+      for (const { Bucket, CORSRules } of rules)
+        await clients.s3.send(
+          new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules } }),
+        );
+      clients.destroy();
     }
     passed = true;
   });

@@ -2,11 +2,17 @@
  * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload (with
  * a progress bar), download and delete. From CLIENT_SIDE_THRESHOLD up, the page disperses an
  * upload itself and reads a download from the units' buckets (client/web-transfers.ts), as the
- * CLI does; smaller files go through the API (a staged upload, a GET).
+ * CLI does; smaller files go through the API (a staged upload, a GET), and so does a large one
+ * when no bucket answers this page (their CORS rules do not allow its origin, say).
  */
 import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
-import { CLIENT_SIDE_THRESHOLD, openDownlink, uplinkPut } from '../../../client/web-transfers.ts';
+import {
+  CLIENT_SIDE_THRESHOLD,
+  openDownlink,
+  UnitsUnreachableError,
+  uplinkPut,
+} from '../../../client/web-transfers.ts';
 import { usePoll } from '../use-poll.ts';
 import { formatBytes } from './vaults.tsx';
 
@@ -43,25 +49,32 @@ export function ObjectsView({
     setProgress({ name: file.name, sent: 0, total: file.size });
     const key = `${prefix}${file.name}`;
     try {
+      let why = '';
       if (file.size >= CLIENT_SIDE_THRESHOLD) {
         const written = await uplinkPut(dsn, chunksOf(file), vault, key, {
           ...(file.type ? { attributes: { contentType: file.type } } : {}),
           onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
+        }).catch((err: unknown) => {
+          if (!(err instanceof UnitsUnreachableError)) throw err;
+          why = ` (${err.message})`;
+          return undefined;
         });
-        setMessage(
-          `uploaded ${key} (${formatBytes(written.size)}) by dispersal on this page${written.state === 'pending' ? ', commit pending' : ''}`,
-        );
-      } else {
-        // Staged: the parts go to this page's own origin.
-        const written = await dsn.upload(vault, key, file, {
-          via: 'staged',
-          ...(file.type ? { contentType: file.type } : {}),
-          onProgress: (sent, total) => setProgress({ name: file.name, sent, total }),
-        });
-        setMessage(`uploaded ${key} (${formatBytes(written.size)}) through the API`);
+        if (written) {
+          setMessage(
+            `uploaded ${key} (${formatBytes(written.size)}) by dispersal on this page${written.state === 'pending' ? ', commit pending' : ''}`,
+          );
+          return;
+        }
       }
+      // Staged: the parts go to this page's own origin.
+      const written = await dsn.upload(vault, key, file, {
+        via: 'staged',
+        ...(file.type ? { contentType: file.type } : {}),
+        onProgress: (sent, total) => setProgress({ name: file.name, sent, total }),
+      });
+      setMessage(`uploaded ${key} (${formatBytes(written.size)}) through the API${why}`);
     } catch (err) {
-      setMessage(`upload failed: ${(err as Error).message}`);
+      setMessage(`upload of ${key} failed: ${(err as Error).message}`);
     } finally {
       setProgress(undefined);
       refresh();
@@ -70,20 +83,28 @@ export function ObjectsView({
   const download = async (key: string, size: number) => {
     setMessage(undefined);
     try {
-      let blob: Blob;
+      let blob: Blob | undefined;
+      let why = '';
       if (size >= CLIENT_SIDE_THRESHOLD) {
-        const read = await openDownlink(dsn, vault, key);
-        // Blob copies each segment at once: the downlink reuses its buffers.
-        const parts: Blob[] = [];
-        for await (const chunk of read.body)
-          parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
-        blob = new Blob(parts);
-        setMessage(
-          `downloaded ${key} (${formatBytes(blob.size)}) from the units' buckets: ${read.stats.served.home} segments from home units, ${read.stats.served.edge} from edge copies`,
-        );
-      } else {
+        try {
+          const read = await openDownlink(dsn, vault, key);
+          // Blob copies each segment at once: the downlink reuses its buffers.
+          const parts: Blob[] = [];
+          for await (const chunk of read.body)
+            parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+          blob = new Blob(parts);
+          setMessage(
+            `downloaded ${key} (${formatBytes(blob.size)}) from the units' buckets: ${read.stats.served.home} segments from home units, ${read.stats.served.edge} from edge copies`,
+          );
+        } catch (err) {
+          // No bucket answered this page: nothing was handed over yet, the API serves it.
+          if (!(err instanceof UnitsUnreachableError)) throw err;
+          why = ` (${err.message})`;
+        }
+      }
+      if (!blob) {
         blob = await (await dsn.getObject(vault, key)).blob();
-        setMessage(`downloaded ${key} (${formatBytes(blob.size)}) through the API`);
+        setMessage(`downloaded ${key} (${formatBytes(blob.size)}) through the API${why}`);
       }
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
@@ -92,7 +113,7 @@ export function ObjectsView({
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (err) {
-      setMessage(`download failed: ${(err as Error).message}`);
+      setMessage(`download of ${key} failed: ${(err as Error).message}`);
     }
   };
   const remove = async (key: string) => {
