@@ -22,6 +22,7 @@ import {
   codecFor,
   createSha256,
   encodeSliceInPlace,
+  type Sha256,
   shardSize,
   sliceHeaderLength,
   sliceNamesOf,
@@ -145,7 +146,7 @@ export class SegmentEncoder {
   private readonly waiting: Array<() => void> = [];
   private made = 0;
   private readonly slots: number;
-  private readonly hash = createSha256();
+  private readonly hash: Sha256;
   private size = 0;
   private index = 0;
 
@@ -153,7 +154,10 @@ export class SegmentEncoder {
     of: { vault: string; objectId: string; revision: string; width: number; segmentSize: number },
     codec: Codec,
     slots: number,
+    /** The object's running hash (`await createSha256()`). */
+    hash: Sha256,
   ) {
+    this.hash = hash;
     this.segment = Buffer.allocUnsafe(of.segmentSize);
     this.codec = codec;
     this.name = sliceNamesOf(of);
@@ -372,7 +376,12 @@ export async function uplinkPut(
     await retried(() => client.postJson(`${at}/segments`, { segments }));
   };
 
-  const encoder = new SegmentEncoder(opened, codec, (batchesInFlight + 1) * batchSize);
+  const encoder = new SegmentEncoder(
+    opened,
+    codec,
+    (batchesInFlight + 1) * batchSize,
+    await createSha256(),
+  );
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   const launch = (batch: Flight[]) => {

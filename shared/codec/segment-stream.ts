@@ -149,7 +149,7 @@ export async function* encodeStream(
   },
 ): AsyncGenerator<EncodedSegment, StreamSummary> {
   const { codec } = opts;
-  const hash = createSha256();
+  const hash = await createSha256();
   let size = 0;
   let index = 0;
   // The segment is copied into its slices before the next is cut: one buffer serves them all.

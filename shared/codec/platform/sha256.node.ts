@@ -1,6 +1,7 @@
 /**
  * A streaming SHA-256 on Node (node:crypto, with the CPU's SHA extensions). The package's
  * `#codec/sha256` import names this file everywhere but in a browser build (sha256.web.ts).
+ * Made asynchronously because the browser's is a WebAssembly instance.
  */
 import { createHash } from 'node:crypto';
 
@@ -10,7 +11,7 @@ export interface Sha256 {
   hex(): string;
 }
 
-export function createSha256(): Sha256 {
+export async function createSha256(): Promise<Sha256> {
   const hash = createHash('sha256');
   return {
     update: (bytes) => void hash.update(bytes),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { cutInto, SegmentEncoder } from '../../../client/uplink.ts';
-import { codecFor, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
+import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
 const of = {
   vault: 'clips',
@@ -38,7 +38,7 @@ test("the client's encoder, reusing its buffers, makes the server writer's slice
     }
 
     // Act: two slots only, each given back once compared, so every buffer is used again.
-    const encoder = new SegmentEncoder(of, codec, 2);
+    const encoder = new SegmentEncoder(of, codec, 2, await createSha256());
     const got: Uint8Array[][] = [];
     for await (const n of cutInto(inChunks(body, 7000), encoder.segment)) {
       const { slices, buffers } = await encoder.encode(n);
@@ -56,7 +56,7 @@ test("the client's encoder, reusing its buffers, makes the server writer's slice
 });
 
 test('the encoder holds no more than its slots: the next segment waits for a release', async () => {
-  const encoder = new SegmentEncoder(of, codecFor(4, 2), 1);
+  const encoder = new SegmentEncoder(of, codecFor(4, 2), 1, await createSha256());
   const first = await encoder.encode(100);
   let second = false;
   const next = encoder.encode(100).then(() => {
