@@ -53,7 +53,7 @@ const DROP_CACHES = '/proc/sys/vm/drop_caches';
  * Empties the page cache (after writing back what is dirty) and resolves true, or resolves
  * false at once when this process may not (not root, not Linux).
  */
-async function dropPageCache(): Promise<boolean> {
+export async function dropPageCache(): Promise<boolean> {
   try {
     await access(DROP_CACHES, constants.W_OK);
   } catch {

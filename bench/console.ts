@@ -1,0 +1,153 @@
+/**
+ * bench:console: the web console's paths for a large file, run in Debian's Chromium
+ * (playwright-core) against a local cloud, each timed in the page. Upload: the page disperses
+ * the file itself (client/web-transfers.ts: the codec's WASM in the page, slices straight into
+ * the units' buckets) against the path the console took before, a staged upload through the
+ * API, both to the commit. Download: the page reads the slices from the buckets (the downlink)
+ * against a GET through the API (its 307 to the reader's function URL). Rounds alternate the
+ * order of each pair; figures are medians. The script runs in the console's own page, on the
+ * API's origin.
+ *
+ *   npm run bench:console            # DSN_BENCH_CONSOLE_MIB (64), DSN_BENCH_CONSOLE_ROUNDS (3)
+ */
+import { existsSync } from 'node:fs';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { TEST_ROOT } from '../test/helpers/local-cloud.ts';
+import type { PageBench, PageRun } from './console-page.ts';
+import { dropPageCache } from './dsn-uplink.ts';
+import { benchInt } from './env.ts';
+import { startBenchCloud } from './local-cloud.ts';
+import { median } from './stats.ts';
+
+const CHROMIUM = process.env.DSN_CHROMIUM ?? '/usr/bin/chromium';
+const MIB = benchInt('DSN_BENCH_CONSOLE_MIB', 64, 9);
+const ROUNDS = benchInt('DSN_BENCH_CONSOLE_ROUNDS', 3, 1);
+
+if (!existsSync(CHROMIUM)) {
+  console.error(`bench:console needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  process.exit(2);
+}
+
+const script = await build({
+  entryPoints: [new URL('./console-page.ts', import.meta.url).pathname],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  platform: 'browser',
+  conditions: ['browser'],
+  target: 'es2023',
+  logLevel: 'warning',
+});
+const bundle = script.outputFiles[0]?.text ?? '';
+
+const bench = await startBenchCloud('dsn-bench-console');
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox'],
+});
+try {
+  const { cloud, api } = bench;
+  const created = await api('/vaults', {
+    method: 'POST',
+    body: JSON.stringify({ name: 'web', width: 6, readThreshold: 4, writeThreshold: 5 }),
+  });
+  if (created.status !== 201) throw new Error(`vault: ${created.status} ${await created.text()}`);
+  // The console's own document, as the cloud serves it from loopback (so the page is in the
+  // same address space as the buckets, as a person's is), with the bench's script added to it.
+  const page = await browser.newPage({ bypassCSP: true });
+  const origin = cloud.endpoints.api;
+  await page.goto(`${origin}/console`);
+  await page.addScriptTag({ content: bundle, type: 'module' });
+  await page.waitForFunction(() => 'dsnBench' in globalThis);
+  const call = <K extends keyof PageBench>(name: K, ...args: Parameters<PageBench[K]>) =>
+    page.evaluate(
+      ([n, a]) =>
+        (
+          (globalThis as unknown as { dsnBench: Record<string, (...x: unknown[]) => unknown> })
+            .dsnBench[n as string] as (...x: unknown[]) => unknown
+        )(...(a as unknown[])),
+      [name, args] as const,
+    ) as Promise<Awaited<ReturnType<PageBench[K]>>>;
+  const run = (key: string): PageRun => ({
+    endpoint: origin,
+    credentials: TEST_ROOT,
+    vault: 'web',
+    key,
+    mib: MIB,
+  });
+  const kernel = await call('kernel');
+  await call('makeFile', 'file', MIB);
+  // One untimed round of each: the page's JIT and the functions' sandboxes warm up.
+  await call('uplink', run('warm/page'), 'file');
+  await call('staged', run('warm/staged'), 'file');
+
+  const up: Array<{ page: number; staged: number }> = [];
+  const down: Array<{ page: number; api: number }> = [];
+  const bytes = MIB * 1024 * 1024;
+  for (let i = 0; i < ROUNDS; i++) {
+    const pageUp = async () => {
+      await dropPageCache();
+      return call('uplink', run(`page/${i}`), 'file');
+    };
+    const stagedUp = async () => {
+      await dropPageCache();
+      return call('staged', run(`staged/${i}`), 'file');
+    };
+    const pageDown = async () => {
+      await dropPageCache();
+      const [t, size] = await call('downlink', run(`page/${i}`));
+      if (size !== bytes) throw new Error(`downlink read ${size} bytes of ${bytes}`);
+      return t;
+    };
+    const apiDown = async () => {
+      await dropPageCache();
+      const [t, size] = await call('apiGet', run(`page/${i}`));
+      if (size !== bytes) throw new Error(`API GET read ${size} bytes of ${bytes}`);
+      return t;
+    };
+    if (i % 2 === 0) {
+      const page = await pageUp();
+      up.push({ page, staged: await stagedUp() });
+      const d = await pageDown();
+      down.push({ page: d, api: await apiDown() });
+    } else {
+      const staged = await stagedUp();
+      up.push({ page: await pageUp(), staged });
+      const a = await apiDown();
+      down.push({ page: await pageDown(), api: a });
+    }
+  }
+  const mbps = (s: number) => `${(bytes / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
+  const row = (label: string, ours: number[], peerLabel: string, peer: number[]) => {
+    const o = median(ours);
+    const p = median(peer);
+    return `| ${label} | ${mbps(o)} | ${peerLabel}: ${mbps(p)} | ${(p / o).toFixed(2)}x |`;
+  };
+  const version = browser.version();
+  console.log(
+    `\nthe web console's paths in Chromium ${version} (headless), ${MIB} MiB of random bytes made in the page, local cloud (fauxqs, dynalite); vault 4-of-6, T = 5, 8 MiB segments; the page's codec kernel: ${kernel}; median of ${ROUNDS} rounds, page cache emptied before each run\n`,
+  );
+  console.log('| measure | the page itself | peer: through the API, same page | ratio |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(
+    row(
+      "upload to commit, dispersed by the page (slices straight into the units' buckets)",
+      up.map((r) => r.page),
+      'staged upload (4 MiB parts), then the disperser',
+      up.map((r) => r.staged),
+    ),
+  );
+  console.log(
+    row(
+      "download into a Blob, read by the page from the units' buckets",
+      down.map((r) => r.page),
+      'GET (307 to the reader function URL)',
+      down.map((r) => r.api),
+    ),
+  );
+} finally {
+  await browser.close();
+  await bench.stop();
+}
