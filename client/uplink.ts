@@ -13,7 +13,7 @@
  * announced, the revision is left pending for the janitor, and UnitsUnreachableError says so
  * (the caller may take the API's path instead).
  * The CLI, the SDK (`@dsn/client/uplink`) and the web console use it: in a browser the slices go
- * by fetch (`#slice-request`) and the codec hashes with a JS SHA-256 (`#codec/sha256`).
+ * by fetch (`#slice-request`) and the codec hashes with a WebAssembly SHA-256 (`#codec/sha256`).
  */
 
 import {

@@ -3,7 +3,7 @@
  * page encodes with the server's codec (WASM) and PUTs each slice straight into its unit's
  * bucket through a presigned URL (uplink.ts), and reads them back the same way (downlink.ts).
  * The bundler's `browser` condition swaps in the platform's pieces: fetch for the slice requests
- * (`#slice-request`), a table CRC-32 and a JS SHA-256 for the codec (`#codec/crc32`,
+ * (`#slice-request`), a table CRC-32 and a WebAssembly SHA-256 for the codec (`#codec/crc32`,
  * `#codec/sha256`). The units' buckets must allow the page's origin by CORS
  * (`custom.dsn.browserOrigins`); where one does not, its slices fail as a unit that is down.
  */
