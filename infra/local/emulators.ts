@@ -72,7 +72,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     dataDir,
     region: 'us-east-1',
     portVariable: opts.portVariables.aws,
-    onServer: (server) => {
+    onServer: (server, s3) => {
       // Innermost: a refused presigned PUT is neither stored nor counted as a unit's write.
       installPresignedChecks(server, {
         secrets: new Map([[LOCAL_ACCESS_KEY.accessKeyId, LOCAL_ACCESS_KEY.secretAccessKey]]),
@@ -85,7 +85,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
       faults.install(server);
       // Outside the faults: a preflight is answered by the bucket's CORS rules alone, and the
       // headers it allows are set before any layer within answers (a fault's 503 included).
-      new S3Cors(dataDir).install(server);
+      new S3Cors(dataDir).install(server, s3);
       fauxqsGate = awsGate(server); // last, so outermost: a refused request reaches nothing
     },
     log,

@@ -173,8 +173,11 @@ export interface FauxqsOptions {
   region: string;
   /** The variable that sets `port`, named in the error when it is taken. */
   portVariable: string;
-  /** Sees the emulator's HTTP server before it listens (to put fault injection in front). */
-  onServer?: (server: import('node:http').Server) => void;
+  /**
+   * Sees the emulator's HTTP server before it listens (to put fault injection in front), with
+   * what its S3 store knows of buckets.
+   */
+  onServer?: (server: import('node:http').Server, s3: { hasBucket(name: string): boolean }) => void;
   /** Start-up notices: what crash recovery found in the S3 store. */
   log?: (line: string) => void;
 }
@@ -239,7 +242,10 @@ export async function startS3SnsSqs(opts: FauxqsOptions): Promise<FauxqsHandle> 
       installListParts(server as import('node:http').Server, store as unknown as MultipartLookup);
       landBodiesOf(server as import('node:http').Server, s3Dir);
       scopeRangedGets(server as import('node:http').Server);
-      opts.onServer?.(server as import('node:http').Server);
+      const buckets = store as unknown as { hasBucket(name: string): boolean };
+      opts.onServer?.(server as import('node:http').Server, {
+        hasBucket: (name) => buckets.hasBucket(name),
+      });
     },
   );
   return {

@@ -144,12 +144,17 @@ export class S3Cors {
   }
 
   /** Puts the layer in front of the server: outside fault injection, so a refused preflight reaches nothing. */
-  install(server: Server): void {
+  install(server: Server, s3: { hasBucket(name: string): boolean }): void {
     interpose(server, (req, res, pass) => {
       const target = s3Target(req);
       if (!target) return pass(req, res);
       const query = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '');
       if (query.has('cors') && target.key === '') {
+        if (!s3.hasBucket(target.bucket)) {
+          req.resume();
+          sendS3Error(res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
+          return;
+        }
         this.configure(req, res, target.bucket).catch((err: Error) =>
           sendS3Error(res, 500, 'InternalError', err.message),
         );

@@ -38,7 +38,7 @@ describe('bucket CORS in the local S3', () => {
       dataDir: dir.path,
       region: 'us-east-1',
       portVariable: 'DSN_AWS_PORT',
-      onServer: (server) => new S3Cors(dir.path).install(server),
+      onServer: (server, s3) => new S3Cors(dir.path).install(server, s3),
     });
     s3 = new S3Client({
       endpoint: running.url,
@@ -72,12 +72,18 @@ describe('bucket CORS in the local S3', () => {
     await dir?.remove();
   });
 
-  test('GetBucketCors gives back the rules put; a bucket with none answers NoSuchCORSConfiguration', async () => {
+  test('GetBucketCors gives back the rules put; a bucket with none answers NoSuchCORSConfiguration, a missing one NoSuchBucket', async () => {
     const got = await s3.send(new GetBucketCorsCommand({ Bucket: 'open' }));
     assert.deepEqual(got.CORSRules, [RULE]);
     await assert.rejects(s3.send(new GetBucketCorsCommand({ Bucket: 'closed' })), {
       name: 'NoSuchCORSConfiguration',
     });
+    await assert.rejects(
+      s3.send(
+        new PutBucketCorsCommand({ Bucket: 'nowhere', CORSConfiguration: { CORSRules: [RULE] } }),
+      ),
+      { name: 'NoSuchBucket' },
+    );
   });
 
   test('a preflight its rule allows gets 200 with the origin, methods, headers and max age', async () => {
