@@ -14,13 +14,7 @@ import {
   type DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import {
-  CreateBucketCommand,
-  DeleteBucketCorsCommand,
-  HeadBucketCommand,
-  PutBucketCorsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
@@ -36,6 +30,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type IntrinsicContext, type ResolvedResource, resolveIntrinsics } from './intrinsics.ts';
+import { applyBucketCors } from './s3-cors.ts';
 import type { ResolvedService } from './service.ts';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -203,30 +198,6 @@ async function ensureBucket(s3: S3Client, name: string): Promise<boolean> {
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     return true;
   }
-}
-
-/** CloudFormation's `CorsConfiguration` of a bucket, put with the SDK as the stack would (none: deleted). */
-async function applyBucketCors(s3: S3Client, bucket: string, config: unknown): Promise<void> {
-  const rules = (config as { CorsRules?: Array<Record<string, unknown>> } | undefined)?.CorsRules;
-  if (!rules?.length) {
-    await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
-    return;
-  }
-  await s3.send(
-    new PutBucketCorsCommand({
-      Bucket: bucket,
-      CORSConfiguration: {
-        CORSRules: rules.map((r) => ({
-          ID: r.Id as string | undefined,
-          AllowedOrigins: r.AllowedOrigins as string[],
-          AllowedMethods: r.AllowedMethods as string[],
-          AllowedHeaders: r.AllowedHeaders as string[] | undefined,
-          ExposeHeaders: r.ExposedHeaders as string[] | undefined,
-          MaxAgeSeconds: r.MaxAge as number | undefined,
-        })),
-      },
-    }),
-  );
 }
 
 async function ensureQueue(

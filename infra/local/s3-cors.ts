@@ -10,12 +10,14 @@
  * rules: the first rule whose origin (one `*` wildcard at most), method and every requested
  * header (case-insensitive, `*` wildcards) match wins. Rules are kept in `<dataDir>/s3-cors.json`.
  */
+
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { DeleteBucketCorsCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { interpose } from './interpose.ts';
-import { s3Target, sendS3Error } from './s3-http.ts';
+import { escapeXml, s3Target, sendS3Error } from './s3-http.ts';
 
 /** One CORS rule, in the SDK's shape (`CORSRules[]` of `PutBucketCors`). */
 export interface CorsRule {
@@ -98,13 +100,12 @@ export function parseCorsXml(xml: string): CorsRule[] | string {
 }
 
 function corsXml(rules: readonly CorsRule[]): string {
-  const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const tags = (tag: string, values: readonly string[] | undefined) =>
-    (values ?? []).map((v) => `<${tag}>${esc(v)}</${tag}>`).join('');
+    (values ?? []).map((v) => `<${tag}>${escapeXml(v)}</${tag}>`).join('');
   const body = rules
     .map(
       (r) =>
-        `<CORSRule>${r.ID !== undefined ? `<ID>${esc(r.ID)}</ID>` : ''}${tags('AllowedHeader', r.AllowedHeaders)}${tags('AllowedMethod', r.AllowedMethods)}${tags('AllowedOrigin', r.AllowedOrigins)}${tags('ExposeHeader', r.ExposeHeaders)}${r.MaxAgeSeconds !== undefined ? `<MaxAgeSeconds>${r.MaxAgeSeconds}</MaxAgeSeconds>` : ''}</CORSRule>`,
+        `<CORSRule>${r.ID !== undefined ? `<ID>${escapeXml(r.ID)}</ID>` : ''}${tags('AllowedHeader', r.AllowedHeaders)}${tags('AllowedMethod', r.AllowedMethods)}${tags('AllowedOrigin', r.AllowedOrigins)}${tags('ExposeHeader', r.ExposeHeaders)}${r.MaxAgeSeconds !== undefined ? `<MaxAgeSeconds>${r.MaxAgeSeconds}</MaxAgeSeconds>` : ''}</CORSRule>`,
     )
     .join('');
   return `<?xml version="1.0" encoding="UTF-8"?><CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</CORSConfiguration>`;
@@ -257,4 +258,32 @@ export class S3Cors {
     req.resume();
     sendS3Error(res, 405, 'MethodNotAllowed', `${req.method} is not allowed on ?cors`);
   }
+}
+
+/** CloudFormation's `CorsConfiguration` of a bucket, put with the SDK as the stack would (none: deleted). */
+export async function applyBucketCors(
+  s3: S3Client,
+  bucket: string,
+  config: unknown,
+): Promise<void> {
+  const rules = (config as { CorsRules?: Array<Record<string, unknown>> } | undefined)?.CorsRules;
+  if (!rules?.length) {
+    await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+    return;
+  }
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: {
+        CORSRules: rules.map((r) => ({
+          ID: r.Id as string | undefined,
+          AllowedOrigins: r.AllowedOrigins as string[],
+          AllowedMethods: r.AllowedMethods as string[],
+          AllowedHeaders: r.AllowedHeaders as string[] | undefined,
+          ExposeHeaders: r.ExposedHeaders as string[] | undefined,
+          MaxAgeSeconds: r.MaxAge as number | undefined,
+        })),
+      },
+    }),
+  );
 }

@@ -23,7 +23,8 @@ export function s3Target(req: IncomingMessage): { bucket: string; key: string } 
   }
 }
 
-function escapeXml(text: string): string {
+/** Text escaped for an XML document's content. */
+export function escapeXml(text: string): string {
   return text.replace(
     /[<>&"']/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
