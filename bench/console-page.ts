@@ -5,7 +5,7 @@
  */
 
 import { createWebDsnClient } from '../client/web.ts';
-import { openDownlink, uplinkPut } from '../client/web-transfers.ts';
+import { chunksOf, openDownlink, uplinkPut } from '../client/web-transfers.ts';
 import type { Credentials } from '../shared/access/sigv4.ts';
 import { codecFor } from '../shared/codec/index.ts';
 
@@ -15,15 +15,6 @@ export interface PageRun {
   vault: string;
   key: string;
   mib: number;
-}
-
-async function* chunksOf(file: Blob): AsyncGenerator<Uint8Array> {
-  const reader = file.stream().getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    yield value;
-  }
 }
 
 /** A file of random bytes (getRandomValues takes 64 KiB a call). */

@@ -23,3 +23,17 @@ export { type UplinkOptions, type UplinkResult, uplinkPut } from './uplink.ts';
  * less than a dispersal's four or a window of URLs.
  */
 export const CLIENT_SIDE_THRESHOLD = 8 * 1024 * 1024;
+
+/** A Blob's (a File's) bytes as the uplink takes them, read as they come, never whole. */
+export async function* chunksOf(blob: Blob): AsyncGenerator<Uint8Array> {
+  const reader = blob.stream().getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -9,6 +9,7 @@ import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
 import {
   CLIENT_SIDE_THRESHOLD,
+  chunksOf,
   openDownlink,
   UnitsUnreachableError,
   uplinkPut,
@@ -195,18 +196,4 @@ export function ObjectsView({
       </table>
     </section>
   );
-}
-
-/** A file's bytes as the uplink takes them, read as it goes (never whole). */
-async function* chunksOf(file: File): AsyncGenerator<Uint8Array> {
-  const reader = file.stream().getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
 }
