@@ -13,18 +13,13 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type FunctionUrl, parseFunctionUrl } from './function-url-config.ts';
+import { isRecord, ServiceConfigError } from './service-config-error.ts';
+
+export type { FunctionUrl, FunctionUrlCors } from './function-url-config.ts';
+export { ServiceConfigError };
 
 const run = promisify(execFile);
-
-/** A problem in serverless.yml, named by the field where it is. */
-export class ServiceConfigError extends Error {
-  override name = 'ServiceConfigError';
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`serverless.yml ${field}: ${message}`);
-    this.field = field;
-  }
-}
 
 export interface SqsEventSource {
   type: 'sqs';
@@ -99,79 +94,6 @@ function parseBackground(tags: unknown, field: string): boolean {
   return true;
 }
 
-/**
- * A function URL's CORS as Lambda applies it (`AWS::Lambda::Url` `Cors`): the framework's
- * defaults for `cors: true`, each list replaced by the one serverless.yml gives.
- */
-export interface FunctionUrlCors {
-  allowOrigins: string[];
-  allowHeaders: string[];
-  allowMethods: string[];
-  exposeHeaders: string[];
-  allowCredentials: boolean;
-  maxAge?: number;
-}
-
-/** A function URL as serverless.yml declares it: `url: true`, or `url: { invokeMode, cors }`. */
-export interface FunctionUrl {
-  invokeMode: 'BUFFERED' | 'RESPONSE_STREAM';
-  cors?: FunctionUrlCors;
-}
-
-/** The framework's `cors: true` (osls, compile/functions.js). */
-const DEFAULT_URL_CORS: FunctionUrlCors = {
-  allowOrigins: ['*'],
-  allowHeaders: [
-    'Content-Type',
-    'X-Amz-Date',
-    'Authorization',
-    'X-Api-Key',
-    'X-Amz-Security-Token',
-    'X-Amzn-Trace-Id',
-  ],
-  allowMethods: ['*'],
-  exposeHeaders: [],
-  allowCredentials: false,
-};
-
-function parseUrlCors(spec: unknown, field: string): FunctionUrlCors | undefined {
-  if (spec === undefined || spec === false) return undefined;
-  if (spec === true) return { ...DEFAULT_URL_CORS };
-  if (!isRecord(spec)) throw new ServiceConfigError(field, 'must be true or an object');
-  const list = (name: string, fallback: string[]) => {
-    const v = spec[name];
-    if (v === undefined || v === null) return v === null ? [] : fallback;
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-      throw new ServiceConfigError(`${field}.${name}`, 'must be a list of strings');
-    return [...new Set(v as string[])];
-  };
-  const maxAge = spec.maxAge;
-  if (maxAge !== undefined && (!Number.isInteger(maxAge) || (maxAge as number) < 0))
-    throw new ServiceConfigError(`${field}.maxAge`, 'must be a whole number of seconds');
-  return {
-    allowOrigins: list('allowedOrigins', DEFAULT_URL_CORS.allowOrigins),
-    allowHeaders: list('allowedHeaders', DEFAULT_URL_CORS.allowHeaders),
-    allowMethods: list('allowedMethods', DEFAULT_URL_CORS.allowMethods),
-    exposeHeaders: list('exposedResponseHeaders', []),
-    allowCredentials: spec.allowCredentials === true,
-    ...(maxAge !== undefined ? { maxAge: maxAge as number } : {}),
-  };
-}
-
-function parseFunctionUrl(spec: unknown, field: string): FunctionUrl | undefined {
-  if (spec === undefined || spec === false) return undefined;
-  if (spec === true) return { invokeMode: 'BUFFERED' };
-  if (!isRecord(spec)) throw new ServiceConfigError(field, 'must be true or an object');
-  const mode = spec.invokeMode ?? 'BUFFERED';
-  if (mode !== 'BUFFERED' && mode !== 'RESPONSE_STREAM')
-    throw new ServiceConfigError(`${field}.invokeMode`, 'must be BUFFERED or RESPONSE_STREAM');
-  // Only public URLs are served locally; an IAM-authorized one would need SigV4 checks.
-  if (spec.authorizer !== undefined && spec.authorizer !== 'none')
-    throw new ServiceConfigError(`${field}.authorizer`, 'the local cloud serves only "none"');
-  const cors = parseUrlCors(spec.cors, `${field}.cors`);
-  return { invokeMode: mode, ...(cors ? { cors } : {}) };
-}
-
 export interface ResolvedService {
   service: string;
   stage: string;
@@ -191,10 +113,6 @@ export interface ResolvedService {
 const HANDLER_EXTENSIONS = ['.ts', '.mts', '.mjs', '.js'];
 const SUPPORTED_EVENTS = ['sqs', 'httpApi', 'schedule'];
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'ANY'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function parseHttpApi(value: unknown, field: string): HttpApiEventSource {
   let method: string;

@@ -5,6 +5,8 @@
 // `dsn-to` attribute (its own unit address), its dead-letter queue, and the policies that let SNS deliver.
 'use strict';
 
+const { browserCors, readBrowserOrigins } = require('./browser-cors.cjs');
+
 const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
 // A stage parameter (serverless.yml `params`), resolved by the framework after this file.
 const UNIT_RESERVED_CONCURRENCY = '${param:unitReservedConcurrency}';
@@ -79,45 +81,8 @@ function readConfig(dsn) {
   if (units.filter((u) => u?.edge === true).length >= unitCount) {
     throw new UnitConfigError('units', 'must leave at least one unit that is not an edge unit');
   }
-  const browserOrigins = config.browserOrigins ?? ['*'];
-  if (
-    !Array.isArray(browserOrigins) ||
-    browserOrigins.some(
-      (o) =>
-        typeof o !== 'string' ||
-        (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) ||
-        o.split('*').length > 2,
-    )
-  ) {
-    throw new UnitConfigError(
-      'browserOrigins',
-      `must be a list of origins (scheme://host[:port], one * at most, or "*"), got ${JSON.stringify(browserOrigins)}`,
-    );
-  }
+  const browserOrigins = readBrowserOrigins(config.browserOrigins, UnitConfigError);
   return { unitCount, units, browserOrigins };
-}
-
-/**
- * The CORS rule of a stack-created unit bucket: browsers at `origins` (the web console) may PUT
- * and GET slices through the presigned URLs the API hands out. The URL is the authority; CORS
- * only lets a page read S3's answer. None when `custom.dsn.browserOrigins` is empty.
- */
-function browserCors(origins) {
-  if (origins.length === 0) return {};
-  return {
-    CorsConfiguration: {
-      CorsRules: [
-        {
-          Id: 'browser-slices',
-          AllowedOrigins: origins,
-          AllowedMethods: ['GET', 'PUT'],
-          AllowedHeaders: ['x-amz-checksum-crc32'],
-          ExposedHeaders: ['ETag'],
-          MaxAge: 3600,
-        },
-      ],
-    },
-  };
 }
 
 /** Pool indices of the edge units (`edge: true`): staging places for pre-positioned slices, never in a vault. */
