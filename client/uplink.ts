@@ -50,6 +50,8 @@ interface SliceUrl {
 /** One encoded segment on its way: its slices, and what each became. */
 interface Flight {
   segment: number;
+  /** The segment's bytes of the object. */
+  length: number;
   /** Each slice: a view of one of `buffers`, the encoder's, given back once it is placed. */
   slices: Uint8Array[];
   buffers: Uint8Array[];
@@ -78,7 +80,11 @@ export interface UplinkOptions {
   /** Content type, disposition and user metadata, as a staged upload takes them. */
   attributes?: { contentType?: string; contentDisposition?: string; meta?: Record<string, string> };
   putSlice?: SlicePut;
-  /** Bytes of the object placed so far (its slices in the buckets). */
+  /**
+   * Bytes of the object placed so far: each slice in its bucket counts for 1/width of its
+   * segment, and one given up on (announced missing) never counts, so the last figure is the
+   * object's size only when every slice was placed.
+   */
   onProgress?: (bytes: number) => void;
   /** Once the revision is open (tests kill the client mid-upload). */
   onOpen?: (revision: string) => void;
@@ -356,10 +362,12 @@ export async function uplinkPut(
     const missing = await Promise.all(
       batch.map((f) =>
         Promise.all(
-          f.sizes.map(async (size, pillar) => {
+          f.sizes.map(async (_size, pillar) => {
             const why = await place(batch, urls, f, pillar);
-            placed += size * (k / opened.width);
-            opts.onProgress?.(Math.round(placed));
+            if (why === undefined) {
+              placed += f.length / opened.width;
+              opts.onProgress?.(Math.round(placed));
+            }
             return why;
           }),
         ),
@@ -402,6 +410,7 @@ export async function uplinkPut(
     const { index, slices, buffers } = await encoder.encode(length);
     batch.push({
       segment: index,
+      length,
       slices,
       buffers,
       sizes: slices.map((s) => s.length),
@@ -417,9 +426,11 @@ export async function uplinkPut(
   await Promise.all(inFlight);
   if (failure) throw failure;
   const summary = encoder.summary();
-  const done = summary;
   const res = await retried(() =>
-    client.postJson<{ revision: string; size?: number; sha256?: string }>(`${at}/complete`, done),
+    client.postJson<{ revision: string; size?: number; sha256?: string }>(
+      `${at}/complete`,
+      summary,
+    ),
   );
   const answer = res.body;
   if (res.status === 201 && answer.sha256 !== summary.sha256)

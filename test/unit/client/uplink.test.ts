@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { cutInto, SegmentEncoder } from '../../../client/uplink.ts';
+import type { ApiCalls } from '../../../client/dsn-client.ts';
+import { cutInto, SegmentEncoder, uplinkPut } from '../../../client/uplink.ts';
 import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
 const of = {
@@ -67,4 +68,64 @@ test('the encoder holds no more than its slots: the next segment waits for a rel
   encoder.release(first.buffers);
   await next;
   assert.equal(second, true);
+});
+
+/**
+ * The API as a dispersal sees it, in memory: it opens `of`, hands out a URL per slice, and
+ * completes with the summary it is sent. Records the slices each announcement called missing.
+ */
+function fakeApi(): ApiCalls & { missing: string[] } {
+  const missing: string[] = [];
+  return {
+    missing,
+    async postJson<T>(path: string, body: unknown) {
+      const answer = (status: number, b: unknown) => ({ status, body: b as T });
+      if (path.endsWith('/dispersals')) return answer(201, { ...of, key: 'k', readThreshold: 4 });
+      const req = body as {
+        segments?: Array<{ segment: number; slices: Array<{ pillar: number; missing?: string }> }>;
+        sha256?: string;
+      };
+      if (path.endsWith('/urls'))
+        return answer(200, {
+          urls: (req.segments ?? []).flatMap((s) =>
+            s.slices.map((sl) => ({
+              ...sl,
+              segment: s.segment,
+              url: `https://u/${s.segment}/${sl.pillar}`,
+            })),
+          ),
+        });
+      if (path.endsWith('/segments')) {
+        for (const s of req.segments ?? [])
+          for (const sl of s.slices) if (sl.missing) missing.push(`${s.segment}/${sl.pillar}`);
+        return answer(202, {});
+      }
+      return answer(201, { revision: of.revision, sha256: req.sha256 });
+    },
+  };
+}
+
+test("the uplink's progress counts placed slices only, and reaches the object's size when all are", async () => {
+  const body = randomBytes(3 * of.segmentSize + 77);
+  const refused = new Response('<Error><Code>AccessDenied</Code><Message>no</Message></Error>', {
+    status: 403,
+  });
+  for (const down of [undefined, 2]) {
+    // Prepare: pillar `down`'s bucket refuses every slice.
+    const api = fakeApi();
+    const progress: number[] = [];
+
+    // Act
+    await uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+      putSlice: async (url) =>
+        url.endsWith(`/${down}`) ? refused.clone() : new Response(null, { status: 200 }),
+      onProgress: (bytes) => progress.push(bytes),
+    });
+
+    // Assess
+    const expected = down === undefined ? body.length : Math.round((body.length * 5) / 6);
+    assert.equal(progress.at(-1), expected, `last progress with pillar ${down} down`);
+    assert.ok(progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number)));
+    assert.equal(api.missing.length, down === undefined ? 0 : 4);
+  }
 });
