@@ -6,8 +6,18 @@
  * (`#slice-request`), a table CRC-32 and a WebAssembly SHA-256 for the codec (`#codec/crc32`,
  * `#codec/sha256`). The units' buckets must allow the page's origin by CORS
  * (`custom.dsn.browserOrigins`); where one does not, its slices fail as a unit that is down.
+ * `uplinkPutInWorker` runs the same dispersal in a Web Worker, so hashing and encoding a large
+ * file never holds up the page.
  */
 import './web-buffer.ts';
+import type { UplinkResult } from './uplink.ts';
+import {
+  receivedError,
+  type UplinkJob,
+  type UplinkReport,
+  type WorkerConnection,
+  type WorkerUplinkOptions,
+} from './uplink-worker-protocol.ts';
 
 export {
   type DownlinkOptions,
@@ -16,6 +26,8 @@ export {
   UnitsUnreachableError,
 } from './downlink.ts';
 export { type UplinkOptions, type UplinkResult, uplinkPut } from './uplink.ts';
+export type { WorkerConnection, WorkerUplinkOptions } from './uplink-worker-protocol.ts';
+export { chunksOf } from './web-chunks.ts';
 
 /**
  * From this size up the console disperses and reads on the page, as the CLI does
@@ -24,16 +36,66 @@ export { type UplinkOptions, type UplinkResult, uplinkPut } from './uplink.ts';
  */
 export const CLIENT_SIDE_THRESHOLD = 8 * 1024 * 1024;
 
-/** A Blob's (a File's) bytes as the uplink takes them, read as they come, never whole. */
-export async function* chunksOf(blob: Blob): AsyncGenerator<Uint8Array> {
-  const reader = blob.stream().getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+/**
+ * `uplinkPut` of `file` in a Web Worker of its own (uplink-worker.ts): the page's thread does
+ * not read, hash or encode a byte. The worker signs its API calls with `connection`'s
+ * credentials. Aborting `signal` stops the worker at once; the revision it opened is left
+ * pending, for the janitor to remove, as a client killed mid-upload leaves it.
+ * @throws what uplinkPut throws (DsnApiError, UnitsUnreachableError, ...), rebuilt on this side;
+ *   the signal's reason when aborted
+ */
+export function uplinkPutInWorker(
+  connection: WorkerConnection,
+  file: Blob,
+  vault: string,
+  key: string,
+  opts: WorkerUplinkOptions & {
+    onProgress?: (bytes: number) => void;
+    onOpen?: (revision: string) => void;
+    signal?: AbortSignal;
+    /**
+     * The worker's script (uplink-worker.ts, bundled for the browser), where a bundler does not
+     * build it from the `new URL(..., import.meta.url)` below: a URL of this page's origin, or a
+     * `blob:` URL of the script.
+     */
+    workerUrl?: string | URL;
+  } = {},
+): Promise<UplinkResult> {
+  const { onProgress, onOpen, signal, workerUrl, ...options } = opts;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
     }
-  } finally {
-    reader.releaseLock();
-  }
+    // This very form (a URL relative to import.meta.url) is what bundlers (Vite, webpack, esbuild
+    // with a plugin) recognise and build the worker's own bundle from.
+    const worker = workerUrl
+      ? new Worker(workerUrl, { type: 'module' })
+      : new Worker(new URL('./uplink-worker.ts', import.meta.url), { type: 'module' });
+    const end = () => {
+      signal?.removeEventListener('abort', abort);
+      worker.terminate();
+    };
+    const abort = () => {
+      end();
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    worker.addEventListener('message', (e: MessageEvent<UplinkReport>) => {
+      const r = e.data;
+      if (r.type === 'open') onOpen?.(r.revision);
+      else if (r.type === 'progress') onProgress?.(r.bytes);
+      else {
+        end();
+        if (r.type === 'done') resolve(r.result);
+        else reject(receivedError(r.error));
+      }
+    });
+    worker.addEventListener('error', (e) => {
+      end();
+      reject(new Error(`the dispersal's worker failed to run: ${e.message || 'no message'}`));
+    });
+    const job: UplinkJob = { connection, file, vault, key, options };
+    worker.postMessage(job);
+  });
 }

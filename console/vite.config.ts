@@ -13,5 +13,7 @@ export default defineConfig({
     // One small app: a single chunk keeps the function's file list short.
     chunkSizeWarningLimit: 1024,
   },
+  // The dispersal's worker (client/uplink-worker.ts) is started as a module worker.
+  worker: { format: 'es' },
   logLevel: 'warn',
 });

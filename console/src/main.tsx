@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { clientFor, type SignIn, savedSignIn, saveSignIn } from './session.ts';
+import { clientFor, connectionFor, type SignIn, savedSignIn, saveSignIn } from './session.ts';
 import './style.css';
 import { JobsView } from './views/jobs.tsx';
 import { ObjectsView } from './views/objects.tsx';
@@ -85,7 +85,12 @@ function App() {
     ) : view === 'jobs' ? (
       <JobsView dsn={dsn} />
     ) : view === 'objects' && vault ? (
-      <ObjectsView dsn={dsn} vault={decodeURIComponent(vault)} prefix={tail} />
+      <ObjectsView
+        dsn={dsn}
+        connection={connectionFor(signIn as SignIn)}
+        vault={decodeURIComponent(vault)}
+        prefix={tail}
+      />
     ) : view === 'slices' && vault ? (
       <SliceMapView dsn={dsn} vault={decodeURIComponent(vault)} objectKey={tail} />
     ) : (

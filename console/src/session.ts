@@ -4,6 +4,7 @@
  * it, so the endpoint is the page's own origin.
  */
 import { createWebDsnClient, type DsnClient } from '../../client/web.ts';
+import type { WorkerConnection } from '../../client/web-transfers.ts';
 
 export interface SignIn {
   accessKeyId: string;
@@ -24,8 +25,11 @@ export function saveSignIn(signIn: SignIn | undefined): void {
   else sessionStorage.removeItem(STORAGE_KEY);
 }
 
-export function clientFor(signIn: SignIn): DsnClient {
-  return createWebDsnClient({
+/** Where the API is and how to sign for it, as a dispersal's worker takes it. */
+export function connectionFor(signIn: SignIn): Required<Omit<WorkerConnection, 'region'>> & {
+  region: string;
+} {
+  return {
     endpoint: location.origin,
     credentials: {
       accessKeyId: signIn.accessKeyId,
@@ -33,5 +37,9 @@ export function clientFor(signIn: SignIn): DsnClient {
       ...(signIn.sessionToken ? { sessionToken: signIn.sessionToken } : {}),
     },
     region: signIn.region,
-  });
+  };
+}
+
+export function clientFor(signIn: SignIn): DsnClient {
+  return createWebDsnClient(connectionFor(signIn));
 }

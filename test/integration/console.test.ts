@@ -207,14 +207,18 @@ describe('the web console in Chromium', {
     passed = true;
   });
 
-  test("a large file is dispersed by the page straight into the units' buckets and read back from them", async () => {
+  test("a large file is dispersed by the page's worker straight into the units' buckets and read back from them", async () => {
     passed = false;
-    // What the page sends where: slices to the S3 endpoint (another origin), calls to the API.
+    // What the page sends where: slices to the S3 endpoint (another origin), calls to the API;
+    // and the workers it starts (a dedicated worker's requests are the page's here too).
     const s3Origin = new URL(cloud.endpoints.s3).origin;
     const sent: Array<{ method: string; url: string }> = [];
     const onRequest = (r: import('playwright-core').Request) =>
       sent.push({ method: r.method(), url: r.url() });
+    const workers: string[] = [];
+    const onWorker = (w: import('playwright-core').Worker) => workers.push(w.url());
     page.on('request', onRequest);
+    page.on('worker', onWorker);
     try {
       await signIn();
       await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
@@ -230,6 +234,8 @@ describe('the web console in Chromium', {
           hasText: 'uploaded film.bin (9.0 MiB) by dispersal on this page',
         })
         .waitFor();
+      assert.equal(workers.length, 1, 'one worker for the upload');
+      assert.match(workers[0] as string, /\/console\/assets\/uplink-worker-[\w-]+\.js$/);
       const slicePuts = sent.filter((r) => r.method === 'PUT' && r.url.startsWith(s3Origin));
       assert.equal(slicePuts.length, 10 * 5, 'every slice of every segment, once, to its bucket');
       assert.ok(
@@ -273,6 +279,7 @@ describe('the web console in Chromium', {
       );
     } finally {
       page.off('request', onRequest);
+      page.off('worker', onWorker);
     }
     passed = true;
   });

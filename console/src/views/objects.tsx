@@ -1,18 +1,18 @@
 /**
  * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload (with
  * a progress bar), download and delete. From CLIENT_SIDE_THRESHOLD up, the page disperses an
- * upload itself and reads a download from the units' buckets (client/web-transfers.ts), as the
- * CLI does; smaller files go through the API (a staged upload, a GET), and so does a large one
+ * upload itself, in a Web Worker so the page stays responsive, and reads a download from the
+ * units' buckets (client/web-transfers.ts), as the CLI does; smaller files go through the API (a staged upload, a GET), and so does a large one
  * when no bucket answers this page (their CORS rules do not allow its origin, say).
  */
 import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
 import {
   CLIENT_SIDE_THRESHOLD,
-  chunksOf,
   openDownlink,
   UnitsUnreachableError,
-  uplinkPut,
+  uplinkPutInWorker,
+  type WorkerConnection,
 } from '../../../client/web-transfers.ts';
 import { usePoll } from '../use-poll.ts';
 import { formatBytes } from './vaults.tsx';
@@ -25,10 +25,13 @@ interface Listing {
 
 export function ObjectsView({
   dsn,
+  connection,
   vault,
   prefix,
 }: {
   dsn: DsnClient;
+  /** The same API and credentials as `dsn`, for a dispersal's worker. */
+  connection: WorkerConnection;
   vault: string;
   prefix: string;
 }) {
@@ -52,7 +55,7 @@ export function ObjectsView({
     try {
       let why = '';
       if (file.size >= CLIENT_SIDE_THRESHOLD) {
-        const written = await uplinkPut(dsn, chunksOf(file), vault, key, {
+        const written = await uplinkPutInWorker(connection, file, vault, key, {
           ...(file.type ? { attributes: { contentType: file.type } } : {}),
           onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
         }).catch((err: unknown) => {
