@@ -1,9 +1,10 @@
 /**
  * bench:console: the web console's paths for a large file, run in Debian's Chromium
  * (playwright-core) against a local cloud, each timed in the page. Upload: the page disperses
- * the file itself (client/web-transfers.ts: the codec's WASM in the page, slices straight into
- * the units' buckets) against the path the console took before, a staged upload through the
- * API, both to the commit. Download: the page reads the slices from the buckets (the downlink)
+ * the file itself in a Web Worker (client/web-transfers.ts `uplinkPutInWorker`: the codec's WASM,
+ * slices straight into the units' buckets), and the same dispersal on the page's own thread,
+ * against a staged upload through the API, all to the commit, with the long tasks each leaves
+ * on the page's thread. Download: the page reads the slices from the buckets (the downlink)
  * against a GET through the API (its 307 to the reader's function URL). Rounds alternate the
  * order of each pair; figures are medians. The script runs in the console's own page, on the
  * API's origin.
@@ -14,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { TEST_ROOT } from '../test/helpers/local-cloud.ts';
-import type { PageBench, PageRun } from './console-page.ts';
+import type { PageBench, PageRun, UploadRun } from './console-page.ts';
 import { dropPageCache } from './dsn-uplink.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
@@ -29,17 +30,22 @@ if (!existsSync(CHROMIUM)) {
   process.exit(2);
 }
 
-const script = await build({
-  entryPoints: [new URL('./console-page.ts', import.meta.url).pathname],
-  bundle: true,
-  write: false,
-  format: 'esm',
-  platform: 'browser',
-  conditions: ['browser'],
-  target: 'es2023',
-  logLevel: 'warning',
-});
-const bundle = script.outputFiles[0]?.text ?? '';
+/** One entry bundled for the page, with the `browser` condition as the console's build. */
+const bundled = async (entry: string) =>
+  (
+    await build({
+      entryPoints: [new URL(entry, import.meta.url).pathname],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      conditions: ['browser'],
+      target: 'es2023',
+      logLevel: 'warning',
+    })
+  ).outputFiles[0]?.text ?? '';
+const bundle = await bundled('./console-page.ts');
+const workerScript = await bundled('../client/uplink-worker.ts');
 
 const bench = await startBenchCloud('dsn-bench-console');
 const browser = await chromium.launch({
@@ -79,69 +85,78 @@ try {
   });
   const kernel = await call('kernel');
   await call('makeFile', 'file', MIB);
+  await call('setWorkerScript', workerScript);
   // One untimed round of each: the page's JIT and the functions' sandboxes warm up.
+  await call('worker', run('warm/worker'), 'file');
   await call('uplink', run('warm/page'), 'file');
   await call('staged', run('warm/staged'), 'file');
 
-  const up: Array<{ page: number; staged: number }> = [];
+  const up: Array<Record<'worker' | 'page' | 'staged', UploadRun>> = [];
   const down: Array<{ page: number; api: number }> = [];
   const bytes = MIB * 1024 * 1024;
   for (let i = 0; i < ROUNDS; i++) {
-    const pageUp = async () => {
+    const upload = async (path: 'worker' | 'uplink' | 'staged') => {
       await dropPageCache();
-      return call('uplink', run(`page/${i}`), 'file');
-    };
-    const stagedUp = async () => {
-      await dropPageCache();
-      return call('staged', run(`staged/${i}`), 'file');
+      return call(path, run(`${path}/${i}`), 'file');
     };
     const pageDown = async () => {
       await dropPageCache();
-      const [t, size] = await call('downlink', run(`page/${i}`));
+      const [t, size] = await call('downlink', run(`worker/${i}`));
       if (size !== bytes) throw new Error(`downlink read ${size} bytes of ${bytes}`);
       return t;
     };
     const apiDown = async () => {
       await dropPageCache();
-      const [t, size] = await call('apiGet', run(`page/${i}`));
+      const [t, size] = await call('apiGet', run(`worker/${i}`));
       if (size !== bytes) throw new Error(`API GET read ${size} bytes of ${bytes}`);
       return t;
     };
     if (i % 2 === 0) {
-      const page = await pageUp();
-      up.push({ page, staged: await stagedUp() });
+      const worker = await upload('worker');
+      const page = await upload('uplink');
+      up.push({ worker, page, staged: await upload('staged') });
       const d = await pageDown();
       down.push({ page: d, api: await apiDown() });
     } else {
-      const staged = await stagedUp();
-      up.push({ page: await pageUp(), staged });
+      const staged = await upload('staged');
+      const page = await upload('uplink');
+      up.push({ worker: await upload('worker'), page, staged });
       const a = await apiDown();
       down.push({ page: await pageDown(), api: a });
     }
   }
   const mbps = (s: number) => `${(bytes / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
+  const version = browser.version();
+  console.log(
+    `\nthe web console's paths in Chromium ${version} (headless), ${MIB} MiB of random bytes made in the page, local cloud (fauxqs, dynalite); vault 4-of-6, T = 5, 8 MiB segments; the page's codec kernel: ${kernel}; median of ${ROUNDS} rounds, page cache emptied before each run\n`,
+  );
+  const staged = median(up.map((r) => r.staged.seconds));
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  console.log(
+    "| upload to commit | speed | ratio to the staged upload | the page's thread meanwhile: longest task | total blocking time (long tasks past 50 ms) |",
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [path, label] of [
+    ['worker', "dispersed by the page's Web Worker (the console's path)"],
+    ['page', "dispersed on the page's own thread"],
+    ['staged', 'peer: staged upload through the API (4 MiB parts), then the disperser'],
+  ] as const) {
+    const runs = up.map((r) => r[path]);
+    const t = median(runs.map((r) => r.seconds));
+    console.log(
+      `| ${label} | ${mbps(t)} | ${(staged / t).toFixed(2)}x | ${ms(median(runs.map((r) => r.longestTask)))} | ${ms(median(runs.map((r) => r.blocking)))} |`,
+    );
+  }
   const row = (label: string, ours: number[], peerLabel: string, peer: number[]) => {
     const o = median(ours);
     const p = median(peer);
     return `| ${label} | ${mbps(o)} | ${peerLabel}: ${mbps(p)} | ${(p / o).toFixed(2)}x |`;
   };
-  const version = browser.version();
-  console.log(
-    `\nthe web console's paths in Chromium ${version} (headless), ${MIB} MiB of random bytes made in the page, local cloud (fauxqs, dynalite); vault 4-of-6, T = 5, 8 MiB segments; the page's codec kernel: ${kernel}; median of ${ROUNDS} rounds, page cache emptied before each run\n`,
-  );
-  console.log('| measure | the page itself | peer: through the API, same page | ratio |');
+  console.log('\n| download | the page itself | peer: through the API, same page | ratio |');
   console.log('| --- | ---: | ---: | ---: |');
   console.log(
     row(
-      "upload to commit, dispersed by the page (slices straight into the units' buckets)",
-      up.map((r) => r.page),
-      'staged upload (4 MiB parts), then the disperser',
-      up.map((r) => r.staged),
-    ),
-  );
-  console.log(
-    row(
-      "download into a Blob, read by the page from the units' buckets",
+      "into a Blob, read by the page from the units' buckets",
       down.map((r) => r.page),
       'GET (307 to the reader function URL)',
       down.map((r) => r.api),
