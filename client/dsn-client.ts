@@ -114,6 +114,12 @@ export interface UploadOptions extends Omit<WriteOptions, 'ifMatch' | 'ifNoneMat
   onProgress?: (sent: number, total: number) => void;
   /** How often the write's state is polled until it commits. */
   pollMs?: number;
+  /**
+   * Stops the upload: no part is sent after it, parts in flight are cut off, and the upload is
+   * never completed (the staging bucket's lifecycle rule removes its parts). Once it is
+   * completed, the signal stops only the wait for its commit: the write itself goes on.
+   */
+  signal?: AbortSignal;
 }
 
 /** Parts of a staged upload go through the API, whose requests carry at most 4 MiB. */
@@ -259,7 +265,9 @@ export class DsnClient {
     const urls = new Map((opened.urls ?? []).map((u) => [u.part, u.url]));
     let sent = 0;
     let next = 1;
+    const { signal } = options;
     const sendPart = async (part: number) => {
+      signal?.throwIfAborted();
       const bytes = new Uint8Array(
         await blob.slice((part - 1) * partSize, Math.min(blob.size, part * partSize)).arrayBuffer(),
       );
@@ -267,12 +275,16 @@ export class DsnClient {
         const url = urls.get(part);
         if (!url)
           throw new DsnApiError(500, 'NoPartUrl', `the upload gave no URL for part ${part}`);
-        await this.putPresigned(url, bytes);
+        await this.putPresigned(url, bytes, signal);
       } else {
         await this.call(
           'PUT',
           `${vaultPath(vault)}/uploads/${encodeURIComponent(opened.uploadId)}/parts/${part}`,
-          { body: bytes, headers: { 'content-type': 'application/octet-stream' } },
+          {
+            body: bytes,
+            headers: { 'content-type': 'application/octet-stream' },
+            ...(signal ? { signal } : {}),
+          },
         );
       }
       sent += bytes.length;
@@ -283,22 +295,30 @@ export class DsnClient {
     };
     await Promise.all(Array.from({ length: Math.min(parts, options.parallel ?? 4) }, worker));
     const uploadPath = `${vaultPath(vault)}/uploads/${encodeURIComponent(opened.uploadId)}`;
+    signal?.throwIfAborted();
     await this.call('POST', `${uploadPath}/complete`);
     const pollMs = options.pollMs ?? 200;
     for (;;) {
+      signal?.throwIfAborted();
       const u = await this.json<UploadState>('GET', uploadPath);
       if (u.state === 'committed')
         return { revision: u.revision ?? '', size: u.size ?? blob.size, sha256: u.sha256 ?? '' };
       if (u.state === 'failed') throw writeFailed(u.revision ?? u.uploadId, u);
       if (u.state === 'pending' && u.revision)
-        return this.waitForRevision(vault, u.revision, pollMs);
+        return this.waitForRevision(vault, u.revision, pollMs, signal);
       await sleep(pollMs);
     }
   }
 
   /** Polls a write until it commits (or is already replaced by a newer one). @throws DsnApiError */
-  async waitForRevision(vault: string, revision: string, pollMs = 200): Promise<Written> {
+  async waitForRevision(
+    vault: string,
+    revision: string,
+    pollMs = 200,
+    signal?: AbortSignal,
+  ): Promise<Written> {
     for (;;) {
+      signal?.throwIfAborted();
       const r = await this.json<RevisionState>(
         'GET',
         `${vaultPath(vault)}/revisions/${encodeURIComponent(revision)}`,
@@ -314,14 +334,19 @@ export class DsnClient {
    * One part to a presigned S3 URL: unsigned (the URL carries its signature), retried like any
    * call on 500, 503 and network failures, since a part PUT is idempotent.
    */
-  private async putPresigned(url: string, bytes: Uint8Array): Promise<void> {
+  private async putPresigned(url: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const { attempts, baseDelayMs, maxDelayMs } = this.transport.retry;
     for (let attempt = 1; ; attempt++) {
       let res: Response | undefined;
       let failure: unknown;
       try {
-        res = await fetch(url, { method: 'PUT', body: bytes as BodyInit });
+        res = await fetch(url, {
+          method: 'PUT',
+          body: bytes as BodyInit,
+          ...(signal ? { signal } : {}),
+        });
       } catch (err) {
+        if (signal?.aborted) throw err;
         failure = err;
       }
       if (res?.ok) return;

@@ -284,6 +284,57 @@ describe('the web console in Chromium', {
     passed = true;
   });
 
+  test('a dispersal under way is cancelled from the page: its worker stops and nothing is committed', async () => {
+    passed = false;
+    // The slice PUTs are held, unanswered, so the upload is surely under way at the click.
+    const s3Origin = new URL(cloud.endpoints.s3).origin;
+    let held = 0;
+    let firstHeld: () => void = () => {};
+    const holding = new Promise<void>((resolve) => {
+      firstHeld = resolve;
+    });
+    await page.route(`${s3Origin}/**`, () => {
+      held++;
+      firstHeld();
+    });
+    try {
+      await signIn();
+      await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+      const started = page.waitForEvent('worker');
+      await page.setInputFiles('[data-testid=upload-input]', {
+        name: 'cancelled.bin',
+        mimeType: 'application/octet-stream',
+        buffer: randomBytes(9 * 1024 * 1024),
+      });
+      const worker = await started;
+      const closed = new Promise<void>((resolve) => worker.once('close', () => resolve()));
+      await holding;
+      await page.locator('[data-testid=upload-cancel]').click();
+      await closed;
+      const said = page.locator('[data-testid=upload-message]', { hasText: 'cancelled.bin' });
+      await said.waitFor();
+      assert.equal(
+        await said.innerText(),
+        'upload of cancelled.bin cancelled: nothing was committed, and the janitor removes the slices placed',
+      );
+      assert.ok(held > 0, 'slice PUTs were in flight');
+      assert.equal(await page.locator('[data-testid=upload-progress]').count(), 0);
+      const head = await fetchAs(TEST_ROOT)(
+        `${cloud.endpoints.api}/vaults/big/objects/cancelled.bin`,
+        { method: 'HEAD' },
+      );
+      assert.equal(head.status, 404);
+      assert.equal(
+        await page.locator('[data-testid=upload-input]').isEnabled(),
+        true,
+        'the next upload may start',
+      );
+    } finally {
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+    }
+    passed = true;
+  });
+
   test("a large file takes the API's path when the units' buckets do not answer the page (no CORS rule for it)", async () => {
     passed = false;
     const clients = cloudClients(cloud);

@@ -48,19 +48,45 @@ export function ObjectsView({
     { name: string; sent: number; total: number } | undefined
   >();
   const [message, setMessage] = useState<string | undefined>();
+  /** Cancels the upload under way. */
+  const [cancel, setCancel] = useState<AbortController | undefined>();
+  /** What a cancelled upload left: a dispersal says whether its revision had committed. */
+  const cancelled = async (key: string, revision: string | undefined) => {
+    if (!revision) return `upload of ${key} cancelled: nothing was committed`;
+    const state = await dsn
+      .json<{ state: string }>(
+        'GET',
+        `/vaults/${encodeURIComponent(vault)}/revisions/${encodeURIComponent(revision)}`,
+      )
+      .then((r) => r.state)
+      .catch(() => 'unknown');
+    return state === 'committed'
+      ? `upload of ${key} cancelled too late: it had committed`
+      : `upload of ${key} cancelled: nothing was committed, and the janitor removes the slices placed`;
+  };
   const upload = async (file: File) => {
     setMessage(undefined);
     setProgress({ name: file.name, sent: 0, total: file.size });
     const key = `${prefix}${file.name}`;
+    const control = new AbortController();
+    setCancel(control);
+    const { signal } = control;
+    /** The dispersal's revision, once opened. */
+    let revision: string | undefined;
     try {
       let why = '';
       if (file.size >= CLIENT_SIDE_THRESHOLD) {
         const written = await uplinkPutInWorker(connection, file, vault, key, {
+          signal,
           ...(file.type ? { attributes: { contentType: file.type } } : {}),
+          onOpen: (opened) => {
+            revision = opened;
+          },
           onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
         }).catch((err: unknown) => {
           if (!(err instanceof UnitsUnreachableError)) throw err;
           why = ` (${err.message})`;
+          revision = undefined;
           return undefined;
         });
         if (written) {
@@ -73,14 +99,20 @@ export function ObjectsView({
       // Staged: the parts go to this page's own origin.
       const written = await dsn.upload(vault, key, file, {
         via: 'staged',
+        signal,
         ...(file.type ? { contentType: file.type } : {}),
         onProgress: (sent, total) => setProgress({ name: file.name, sent, total }),
       });
       setMessage(`uploaded ${key} (${formatBytes(written.size)}) through the API${why}`);
     } catch (err) {
-      setMessage(`upload of ${key} failed: ${(err as Error).message}`);
+      setMessage(
+        signal.aborted
+          ? await cancelled(key, revision)
+          : `upload of ${key} failed: ${(err as Error).message}`,
+      );
     } finally {
       setProgress(undefined);
+      setCancel(undefined);
       refresh();
     }
   };
@@ -148,7 +180,12 @@ export function ObjectsView({
       {progress && (
         <p data-testid="upload-progress">
           {progress.name} <progress max={Math.max(1, progress.total)} value={progress.sent} />{' '}
-          {Math.round((100 * progress.sent) / Math.max(1, progress.total))}%
+          {Math.round((100 * progress.sent) / Math.max(1, progress.total))}%{' '}
+          {cancel && (
+            <button type="button" data-testid="upload-cancel" onClick={() => cancel.abort()}>
+              cancel
+            </button>
+          )}
         </p>
       )}
       {message && <p data-testid="upload-message">{message}</p>}
