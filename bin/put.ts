@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForRevision, writeFailed } from '../client/dsn-client.ts';
 import type { UplinkOptions } from '../client/uplink.ts';
 import { cutSegments } from '../shared/codec/segment-stream.ts';
 import {
@@ -17,7 +18,7 @@ import {
   objectPath,
   vaultPath,
 } from './client.ts';
-import { ApiError, CliError } from './errors.ts';
+import { CliError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
@@ -60,29 +61,12 @@ interface WriteState {
 
 /**
  * Polls a pending revision until it is committed (or committed and already replaced by a newer
- * write, which the ledger calls garbage). @throws ApiError when it failed.
+ * write, which the ledger calls garbage), as the SDK does. @throws ApiError when it failed.
  */
-async function awaitRevision(
-  client: DsnClient,
-  vault: string,
-  revision: string,
-): Promise<Committed> {
-  for (;;) {
-    const r = await client.json<WriteState>('GET', `${vaultPath(vault)}/revisions/${revision}`);
-    if (r.state === 'committed' || r.state === 'garbage')
-      return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
-    if (r.state === 'failed') throw writeFailed(revision, r.reason, r.failedUnits);
-    await sleep(POLL_MS);
-  }
-}
-
-function writeFailed(revision: string, reason?: string, failedUnits?: number[]): ApiError {
-  return new ApiError(
-    503,
-    'WriteThresholdNotMet',
-    `write ${revision} failed: ${reason ?? 'no reason given'}; units that failed: ${failedUnits?.join(', ') || 'none reported'}`,
-    { revision, failedUnits },
-  );
+function awaitRevision(client: DsnClient, vault: string, revision: string): Promise<Committed> {
+  return waitForRevision(client, vault, revision, POLL_MS).catch((err) => {
+    throw asCliError(err);
+  });
 }
 
 /**
@@ -198,8 +182,7 @@ export async function putObject(
           committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
           break;
         }
-        if (u.state === 'failed')
-          throw writeFailed(u.revision ?? uploadId, u.reason, u.failedUnits);
+        if (u.state === 'failed') throw asCliError(writeFailed(u.revision ?? uploadId, u));
         if (u.state === 'pending' && u.revision) {
           progress.update(sent, 'committing');
           committed = await awaitRevision(client, vault, u.revision);

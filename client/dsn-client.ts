@@ -311,23 +311,13 @@ export class DsnClient {
   }
 
   /** Polls a write until it commits (or is already replaced by a newer one). @throws DsnApiError */
-  async waitForRevision(
+  waitForRevision(
     vault: string,
     revision: string,
     pollMs = 200,
     signal?: AbortSignal,
   ): Promise<Written> {
-    for (;;) {
-      signal?.throwIfAborted();
-      const r = await this.json<RevisionState>(
-        'GET',
-        `${vaultPath(vault)}/revisions/${encodeURIComponent(revision)}`,
-      );
-      if (r.state === 'committed' || r.state === 'garbage')
-        return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
-      if (r.state === 'failed') throw writeFailed(revision, r);
-      await sleep(pollMs);
-    }
+    return waitForRevision(this, vault, revision, pollMs, signal);
   }
 
   /**
@@ -381,7 +371,38 @@ function quoted(etag: string): string {
   return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
 }
 
-function writeFailed(
+/** A JSON call, as the SDK's client and the CLI's both make it. */
+export interface JsonCalls {
+  json<T>(method: string, path: string): Promise<T>;
+}
+
+/**
+ * Polls a write through `client` until it commits, or is committed and already replaced by a
+ * newer one (the ledger's garbage). @throws WriteThresholdNotMet when it failed; the client's
+ * own errors; the signal's reason
+ */
+export async function waitForRevision(
+  client: JsonCalls,
+  vault: string,
+  revision: string,
+  pollMs = 200,
+  signal?: AbortSignal,
+): Promise<Written> {
+  for (;;) {
+    signal?.throwIfAborted();
+    const r = await client.json<RevisionState>(
+      'GET',
+      `${vaultPath(vault)}/revisions/${encodeURIComponent(revision)}`,
+    );
+    if (r.state === 'committed' || r.state === 'garbage')
+      return { revision, size: r.size ?? 0, sha256: r.sha256 ?? '' };
+    if (r.state === 'failed') throw writeFailed(revision, r);
+    await sleep(pollMs);
+  }
+}
+
+/** A failed write's error: 503 WriteThresholdNotMet, with its revision and the units that failed. */
+export function writeFailed(
   revision: string,
   state: { reason?: string; failedUnits?: number[] },
 ): DsnApiError {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DsnClient, STAGED_PART, Transport } from '../../../client/index.ts';
+import {
+  DsnApiError,
+  DsnClient,
+  type JsonCalls,
+  STAGED_PART,
+  Transport,
+  waitForRevision,
+} from '../../../client/index.ts';
 
 test('a staged upload stops when its signal is aborted: no part after it, never completed', async () => {
   // Prepare: an API that opens the upload and takes parts; part 1's arrival aborts the upload.
@@ -26,4 +33,46 @@ test('a staged upload stops when its signal is aborted: no part after it, never 
   // Assess
   await assert.rejects(upload, { name: 'AbortError' });
   assert.deepEqual(sent, ['POST /vaults/v/uploads', 'PUT /vaults/v/uploads/up1/parts/1']);
+});
+
+/** A client whose revision GETs answer `states` in turn; it counts them. */
+function revisions(...states: Array<Record<string, unknown>>): JsonCalls & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async json<T>(method: string, path: string) {
+      asked.push(`${method} ${path}`);
+      return states.shift() as T;
+    },
+  };
+}
+
+test('waiting for a write polls its revision until it commits, and names the units of a failed one', async () => {
+  const committing = revisions({ state: 'pending' }, { state: 'committed', size: 7, sha256: 'ab' });
+  assert.deepEqual(await waitForRevision(committing, 'v', 'r1', 1), {
+    revision: 'r1',
+    size: 7,
+    sha256: 'ab',
+  });
+  assert.deepEqual(committing.asked, ['GET /vaults/v/revisions/r1', 'GET /vaults/v/revisions/r1']);
+
+  const failing = revisions(
+    { state: 'pending' },
+    { state: 'failed', reason: '4 of 5', failedUnits: [2, 5] },
+  );
+  await assert.rejects(waitForRevision(failing, 'v', 'r2', 1), (err: unknown) => {
+    assert.ok(err instanceof DsnApiError);
+    assert.equal(err.status, 503);
+    assert.equal(err.code, 'WriteThresholdNotMet');
+    assert.equal(err.message, 'write r2 failed: 4 of 5; units that failed: 2, 5');
+    assert.deepEqual(err.details, { revision: 'r2', failedUnits: [2, 5] });
+    return true;
+  });
+
+  const stopped = revisions({ state: 'pending' }, { state: 'pending' });
+  const control = new AbortController();
+  const waiting = waitForRevision(stopped, 'v', 'r3', 20, control.signal);
+  control.abort();
+  await assert.rejects(waiting, { name: 'AbortError' });
+  assert.equal(stopped.asked.length, 1, 'no poll after the abort');
 });
