@@ -36,8 +36,8 @@ const seconds = async (f: () => Promise<unknown>) => {
   return (performance.now() - t) / 1000;
 };
 
-/** An upload's time, and the page's thread meanwhile: its longest task and its blocking time. */
-export interface UploadRun {
+/** A transfer's time, and the page's thread meanwhile: its longest task and its blocking time. */
+export interface PageTiming {
   seconds: number;
   /** ms of the longest task over 50 ms, 0 when there was none. */
   longestTask: number;
@@ -45,7 +45,7 @@ export interface UploadRun {
   blocking: number;
 }
 
-async function watched(f: () => Promise<unknown>): Promise<UploadRun> {
+async function watched(f: () => Promise<unknown>): Promise<PageTiming> {
   const tasks: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) tasks.push(e.duration);
@@ -75,7 +75,7 @@ const bench = {
     workerUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
   },
   /** The console's path: the file dispersed by a Web Worker of the page, to its commit. */
-  async worker(run: PageRun, file: string): Promise<UploadRun> {
+  async worker(run: PageRun, file: string): Promise<PageTiming> {
     const dsn = createWebDsnClient({ endpoint: run.endpoint, credentials: run.credentials });
     const blob = files.get(file) as Blob;
     return watched(async () => {
@@ -85,7 +85,7 @@ const bench = {
     });
   },
   /** The same dispersal on the page's own thread, as the console ran it before the worker. */
-  async uplink(run: PageRun, file: string): Promise<UploadRun> {
+  async uplink(run: PageRun, file: string): Promise<PageTiming> {
     const dsn = createWebDsnClient({ endpoint: run.endpoint, credentials: run.credentials });
     const blob = files.get(file) as Blob;
     return watched(async () => {
@@ -94,31 +94,31 @@ const bench = {
     });
   },
   /** The console's path for a file that cannot be dispersed: a staged upload, to its commit. */
-  async staged(run: PageRun, file: string): Promise<UploadRun> {
+  async staged(run: PageRun, file: string): Promise<PageTiming> {
     const dsn = createWebDsnClient({ endpoint: run.endpoint, credentials: run.credentials });
     const blob = files.get(file) as Blob;
     return watched(() => dsn.upload(run.vault, run.key, blob, { via: 'staged' }));
   },
-  /** Seconds to read the object from the buckets into a Blob, and its size. */
-  async downlink(run: PageRun): Promise<[number, number]> {
+  /** Reading the object from the buckets into a Blob, and its size. */
+  async downlink(run: PageRun): Promise<PageTiming & { size: number }> {
     const dsn = createWebDsnClient({ endpoint: run.endpoint, credentials: run.credentials });
     let size = 0;
-    const t = await seconds(async () => {
+    const t = await watched(async () => {
       const read = await openDownlink(dsn, run.vault, run.key);
       const parts: Blob[] = [];
       for await (const chunk of read.body) parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
       size = new Blob(parts).size;
     });
-    return [t, size];
+    return { ...t, size };
   },
-  /** Seconds to GET it through the API into a Blob (the 307 to the reader's URL), and its size. */
-  async apiGet(run: PageRun): Promise<[number, number]> {
+  /** A GET of it through the API into a Blob (the 307 to the reader's URL), and its size. */
+  async apiGet(run: PageRun): Promise<PageTiming & { size: number }> {
     const dsn = createWebDsnClient({ endpoint: run.endpoint, credentials: run.credentials });
     let size = 0;
-    const t = await seconds(async () => {
+    const t = await watched(async () => {
       size = (await (await dsn.getObject(run.vault, run.key)).blob()).size;
     });
-    return [t, size];
+    return { ...t, size };
   },
 };
 

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { TEST_ROOT } from '../test/helpers/local-cloud.ts';
-import type { PageBench, PageRun, UploadRun } from './console-page.ts';
+import type { PageBench, PageRun, PageTiming } from './console-page.ts';
 import { dropPageCache } from './dsn-uplink.ts';
 import { benchInt } from './env.ts';
 import { startBenchCloud } from './local-cloud.ts';
@@ -91,38 +91,32 @@ try {
   await call('uplink', run('warm/page'), 'file');
   await call('staged', run('warm/staged'), 'file');
 
-  const up: Array<Record<'worker' | 'page' | 'staged', UploadRun>> = [];
-  const down: Array<{ page: number; api: number }> = [];
+  const up: Array<Record<'worker' | 'page' | 'staged', PageTiming>> = [];
+  const down: Array<Record<'page' | 'api', PageTiming>> = [];
   const bytes = MIB * 1024 * 1024;
   for (let i = 0; i < ROUNDS; i++) {
     const upload = async (path: 'worker' | 'uplink' | 'staged') => {
       await dropPageCache();
       return call(path, run(`${path}/${i}`), 'file');
     };
-    const pageDown = async () => {
+    const read = async (path: 'downlink' | 'apiGet') => {
       await dropPageCache();
-      const [t, size] = await call('downlink', run(`worker/${i}`));
-      if (size !== bytes) throw new Error(`downlink read ${size} bytes of ${bytes}`);
-      return t;
-    };
-    const apiDown = async () => {
-      await dropPageCache();
-      const [t, size] = await call('apiGet', run(`worker/${i}`));
-      if (size !== bytes) throw new Error(`API GET read ${size} bytes of ${bytes}`);
-      return t;
+      const r = await call(path, run(`worker/${i}`));
+      if (r.size !== bytes) throw new Error(`${path} read ${r.size} bytes of ${bytes}`);
+      return r;
     };
     if (i % 2 === 0) {
       const worker = await upload('worker');
       const page = await upload('uplink');
       up.push({ worker, page, staged: await upload('staged') });
-      const d = await pageDown();
-      down.push({ page: d, api: await apiDown() });
+      const d = await read('downlink');
+      down.push({ page: d, api: await read('apiGet') });
     } else {
       const staged = await upload('staged');
       const page = await upload('uplink');
       up.push({ worker: await upload('worker'), page, staged });
-      const a = await apiDown();
-      down.push({ page: await pageDown(), api: a });
+      const a = await read('apiGet');
+      down.push({ page: await read('downlink'), api: a });
     }
   }
   const mbps = (s: number) => `${(bytes / 1e6 / s).toFixed(0)} MB/s (${s.toFixed(1)} s)`;
@@ -130,38 +124,37 @@ try {
   console.log(
     `\nthe web console's paths in Chromium ${version} (headless), ${MIB} MiB of random bytes made in the page, local cloud (fauxqs, dynalite); vault 4-of-6, T = 5, 8 MiB segments; the page's codec kernel: ${kernel}; median of ${ROUNDS} rounds, page cache emptied before each run\n`,
   );
-  const staged = median(up.map((r) => r.staged.seconds));
   const ms = (x: number) => `${x.toFixed(0)} ms`;
-  console.log(
-    "| upload to commit | speed | ratio to the staged upload | the page's thread meanwhile: longest task | total blocking time (long tasks past 50 ms) |",
-  );
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [path, label] of [
+  /** One table: each path's speed, its ratio to the peer's, and the page's thread meanwhile. */
+  const table = <P extends string>(
+    what: string,
+    runs: Array<Record<P, PageTiming>>,
+    peer: P,
+    paths: ReadonlyArray<readonly [P, string]>,
+  ) => {
+    const peerTime = median(runs.map((r) => r[peer].seconds));
+    console.log(
+      `| ${what} | speed | ratio to the peer | the page's thread meanwhile: longest task | total blocking time (long tasks past 50 ms) |`,
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const [path, label] of paths) {
+      const timings = runs.map((r) => r[path]);
+      const t = median(timings.map((r) => r.seconds));
+      console.log(
+        `| ${label} | ${mbps(t)} | ${(peerTime / t).toFixed(2)}x | ${ms(median(timings.map((r) => r.longestTask)))} | ${ms(median(timings.map((r) => r.blocking)))} |`,
+      );
+    }
+  };
+  table('upload to commit', up, 'staged', [
     ['worker', "dispersed by the page's Web Worker (the console's path)"],
     ['page', "dispersed on the page's own thread"],
     ['staged', 'peer: staged upload through the API (4 MiB parts), then the disperser'],
-  ] as const) {
-    const runs = up.map((r) => r[path]);
-    const t = median(runs.map((r) => r.seconds));
-    console.log(
-      `| ${label} | ${mbps(t)} | ${(staged / t).toFixed(2)}x | ${ms(median(runs.map((r) => r.longestTask)))} | ${ms(median(runs.map((r) => r.blocking)))} |`,
-    );
-  }
-  const row = (label: string, ours: number[], peerLabel: string, peer: number[]) => {
-    const o = median(ours);
-    const p = median(peer);
-    return `| ${label} | ${mbps(o)} | ${peerLabel}: ${mbps(p)} | ${(p / o).toFixed(2)}x |`;
-  };
-  console.log('\n| download | the page itself | peer: through the API, same page | ratio |');
-  console.log('| --- | ---: | ---: | ---: |');
-  console.log(
-    row(
-      "into a Blob, read by the page from the units' buckets",
-      down.map((r) => r.page),
-      'GET (307 to the reader function URL)',
-      down.map((r) => r.api),
-    ),
-  );
+  ]);
+  console.log('');
+  table('download into a Blob', down, 'api', [
+    ['page', "read by the page from the units' buckets (the console's path)"],
+    ['api', 'peer: GET through the API (307 to the reader function URL)'],
+  ]);
 } finally {
   await browser.close();
   await bench.stop();
