@@ -21,7 +21,10 @@ export interface WorkerConnection {
 }
 
 /** The options a worker's dispersal takes: plain data (no slice sender, no callbacks). */
-export type WorkerUplinkOptions = Omit<UplinkOptions, 'putSlice' | 'onProgress' | 'onOpen'>;
+export type WorkerUplinkOptions = Omit<
+  UplinkOptions,
+  'putSlice' | 'onProgress' | 'onOpen' | 'signal'
+>;
 
 /** The one message a worker is sent. */
 export interface UplinkJob {

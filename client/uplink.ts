@@ -64,6 +64,7 @@ export type SlicePut = (
   url: string,
   body: Uint8Array,
   headers: Record<string, string>,
+  signal?: AbortSignal,
 ) => Promise<Response>;
 
 export interface UplinkOptions {
@@ -88,6 +89,12 @@ export interface UplinkOptions {
   onProgress?: (bytes: number) => void;
   /** Once the revision is open (tests kill the client mid-upload). */
   onOpen?: (revision: string) => void;
+  /**
+   * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, and the
+   * revision is never completed, so it stays pending until the janitor removes it and its
+   * slices. The call rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UplinkResult {
@@ -104,8 +111,13 @@ export interface UplinkResult {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A slice PUT with its signed headers (client/slice-http.ts), answered as a Response. */
-const defaultPut: SlicePut = async (url, body, headers) => {
-  const res = await sliceRequest(url, { method: 'PUT', headers, body });
+const defaultPut: SlicePut = async (url, body, headers, signal) => {
+  const res = await sliceRequest(url, {
+    method: 'PUT',
+    headers,
+    body,
+    ...(signal ? { signal } : {}),
+  });
   return new Response(res.body as Uint8Array<ArrayBuffer>, { status: res.status });
 };
 
@@ -286,6 +298,8 @@ export async function uplinkPut(
   const batchesInFlight = opts.batchesInFlight ?? 2;
   const attempts = opts.attempts ?? 4;
   const put = opts.putSlice ?? defaultPut;
+  const { signal } = opts;
+  signal?.throwIfAborted();
   const base = `${vaultPath(vault)}/dispersals`;
   const { body: opened } = await retried(() =>
     client.postJson<Opened>(base, { key, ...opts.attributes }),
@@ -327,12 +341,17 @@ export async function uplinkPut(
     const headers = { 'x-amz-checksum-crc32': f.crc32[pillar] as string };
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      signal?.throwIfAborted();
       if (attempt > 1) resent++;
       const url = urls.current.get(`${f.segment}/${pillar}`) as string;
       let res: Response;
       try {
-        res = await slots(() => put(url, body, headers));
+        res = await slots(() => {
+          signal?.throwIfAborted();
+          return put(url, body, headers, signal);
+        });
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         last = `${(err as Error).name}: ${(err as Error).message}`;
         unanswered = err;
         await sleep(25 * 2 ** attempt);
@@ -358,6 +377,7 @@ export async function uplinkPut(
   };
 
   const sendBatch = async (batch: Flight[]) => {
+    signal?.throwIfAborted();
     const urls = { current: await urlsFor(batch) };
     const missing = await Promise.all(
       batch.map((f) =>
@@ -381,6 +401,7 @@ export async function uplinkPut(
         return why === undefined ? slice : { ...slice, missing: why };
       }),
     }));
+    signal?.throwIfAborted();
     await retried(() => client.postJson(`${at}/segments`, { segments }));
   };
 
@@ -406,7 +427,7 @@ export async function uplinkPut(
   };
   let batch: Flight[] = [];
   for await (const length of cutInto(source, encoder.segment)) {
-    if (failure) break;
+    if (failure || signal?.aborted) break;
     const { index, slices, buffers } = await encoder.encode(length);
     batch.push({
       segment: index,
@@ -422,8 +443,9 @@ export async function uplinkPut(
       while (inFlight.size >= batchesInFlight) await Promise.race(inFlight);
     }
   }
-  if (batch.length > 0 && !failure) launch(batch);
+  if (batch.length > 0 && !failure && !signal?.aborted) launch(batch);
   await Promise.all(inFlight);
+  signal?.throwIfAborted();
   if (failure) throw failure;
   const summary = encoder.summary();
   const res = await retried(() =>

@@ -74,11 +74,14 @@ test('the encoder holds no more than its slots: the next segment waits for a rel
  * The API as a dispersal sees it, in memory: it opens `of`, hands out a URL per slice, and
  * completes with the summary it is sent. Records the slices each announcement called missing.
  */
-function fakeApi(): ApiCalls & { missing: string[] } {
+function fakeApi(): ApiCalls & { missing: string[]; calls: string[] } {
   const missing: string[] = [];
+  const calls: string[] = [];
   return {
     missing,
+    calls,
     async postJson<T>(path: string, body: unknown) {
+      calls.push(path.slice(path.lastIndexOf('/')));
       const answer = (status: number, b: unknown) => ({ status, body: b as T });
       if (path.endsWith('/dispersals')) return answer(201, { ...of, key: 'k', readThreshold: 4 });
       const req = body as {
@@ -128,4 +131,31 @@ test("the uplink's progress counts placed slices only, and reaches the object's 
     assert.ok(progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number)));
     assert.equal(api.missing.length, down === undefined ? 0 : 4);
   }
+});
+
+test('an aborted dispersal stops placing, announces nothing more and is never completed', async () => {
+  // Prepare: the third slice PUT aborts the dispersal (three segments of six slices each).
+  const body = randomBytes(3 * of.segmentSize);
+  const api = fakeApi();
+  const control = new AbortController();
+  let puts = 0;
+  const cutOff: boolean[] = [];
+
+  // Act
+  const run = uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    batch: 1,
+    signal: control.signal,
+    putSlice: async (_url, _body, _headers, signal) => {
+      if (++puts === 3) control.abort();
+      cutOff.push(signal?.aborted ?? false);
+      return new Response(null, { status: 200 });
+    },
+  });
+
+  // Assess
+  await assert.rejects(run, { name: 'AbortError' });
+  assert.ok(puts < 18, `stopped placing (${puts} PUTs of 18)`);
+  assert.ok(cutOff.includes(true), 'the PUTs are handed the signal');
+  assert.ok(!api.calls.includes('/segments'), 'no segment announced');
+  assert.ok(!api.calls.includes('/complete'), 'never completed');
 });
