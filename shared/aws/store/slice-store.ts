@@ -20,6 +20,28 @@ const DELETE_BATCH = 1000;
 /** Tries of a create-only PUT that keeps meeting a concurrent one (409): 20, 40, 80, 160 ms apart. */
 const CONFLICT_ATTEMPTS = 5;
 
+/**
+ * A GET's body, read into one buffer of its announced length. The SDK's `transformToByteArray`
+ * gathers the chunks, then copies them into a new array that is zero-filled first; for slices of
+ * megabytes that fill and the chunk list are a share of every read's CPU worth saving.
+ * @throws Error when the body is shorter or longer than announced (a cut connection)
+ */
+export async function bodyBytes(
+  body: AsyncIterable<Uint8Array>,
+  length: number,
+): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for await (const chunk of body) {
+    if (at + chunk.length > length)
+      throw new Error(`the body ran past its content-length of ${length} bytes`);
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  if (at !== length) throw new Error(`the body ended at ${at} of its ${length} bytes`);
+  return out;
+}
+
 export class S3SliceStore implements SliceStore {
   private readonly clients: readonly S3Client[];
   private readonly buckets: readonly string[];
@@ -97,7 +119,9 @@ export class S3SliceStore implements SliceStore {
         },
       );
       if (!out.Body) throw new SliceNotFoundError(unit, key);
-      return await out.Body.transformToByteArray();
+      return out.ContentLength === undefined
+        ? await out.Body.transformToByteArray()
+        : await bodyBytes(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
     } catch (err) {
       if (err instanceof NoSuchKey || (err as Error).name === 'NoSuchKey') {
         throw new SliceNotFoundError(unit, key, { cause: err });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3SliceStore } from '../../../../shared/aws/store/slice-store.ts';
+import { bodyBytes, S3SliceStore } from '../../../../shared/aws/store/slice-store.ts';
 
 /**
  * A real S3 client of a region whose requests never leave it: a middleware at the head of its
@@ -41,4 +41,14 @@ test('a client list that does not match the buckets is refused, and so is an unk
   );
   const store = new S3SliceStore(recordingClient('a', calls), ['b0']);
   await assert.rejects(store.head(3, 'k'), /unit 3 is not in the pool of 1/);
+});
+
+test("a slice's body is read whole into its content-length, and a cut or overlong one is an error", async () => {
+  async function* chunks(...parts: number[][]) {
+    for (const p of parts) yield Uint8Array.from(p);
+  }
+  assert.deepEqual([...(await bodyBytes(chunks([1, 2], [3], [4, 5]), 5))], [1, 2, 3, 4, 5]);
+  assert.deepEqual([...(await bodyBytes(chunks(), 0))], []);
+  await assert.rejects(bodyBytes(chunks([1, 2], [3]), 5), /ended at 3 of its 5 bytes/);
+  await assert.rejects(bodyBytes(chunks([1, 2], [3, 4]), 3), /ran past its content-length of 3/);
 });
