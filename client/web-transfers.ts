@@ -96,6 +96,12 @@ export function uplinkPutInWorker(
       reject(new Error(`the dispersal's worker failed to run: ${e.message || 'no message'}`));
     });
     const job: UplinkJob = { connection, file, vault, key, options };
-    worker.postMessage(job);
+    try {
+      worker.postMessage(job);
+    } catch (err) {
+      // Something in the job cannot be copied to a worker (a function in the options, say).
+      end();
+      reject(err);
+    }
   });
 }
