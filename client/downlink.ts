@@ -52,6 +52,11 @@ export interface DownlinkOptions {
   hedgeMs?: number;
   getSlice?: SliceGet;
   log?: Logger;
+  /**
+   * Stops the read: slice GETs in flight are cut off, no window is asked after it, and the body
+   * throws the signal's reason (no damage is reported for what the abort cut off).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a finished (or failed) downlink read did. */
@@ -96,7 +101,12 @@ export async function openDownlink(
   opts: DownlinkOptions = {},
 ): Promise<Downlink> {
   const width = opts.window ?? 32;
-  const get = opts.getSlice ?? defaultGet;
+  const { signal: stop } = opts;
+  stop?.throwIfAborted();
+  const getSlice = opts.getSlice ?? defaultGet;
+  /** A slice GET cut off by the reader's own signal (a hedge won) or by the caller's. */
+  const get: SliceGet = (url, signal) =>
+    getSlice(url, stop ? AbortSignal.any([signal, stop]) : signal);
   const stats: DownlinkStats = {
     gets: 0,
     refreshed: 0,
@@ -105,7 +115,8 @@ export async function openDownlink(
     reported: 0,
     served: { edge: 0, home: 0 },
   };
-  const ask = (first: number, revision?: string) => {
+  const ask = (first: number, revision?: string): Promise<Retrieval> => {
+    if (stop?.aborted) return Promise.reject(stop.reason);
     stats.windows++;
     return client
       .postJson<Retrieval>(`${vaultPath(vault)}/retrievals`, {
@@ -179,7 +190,7 @@ export async function openDownlink(
       if (!url) throw new Error(`the API gave no URL for segment ${segment} pillar ${pillar}`);
       stats.gets++;
       const res = await get(url, signal).catch((err: unknown) => {
-        if (!signal.aborted) unreachable ??= err;
+        if (!signal.aborted && !stop?.aborted) unreachable ??= err;
         throw err;
       });
       answered = true;
@@ -242,8 +253,16 @@ export async function openDownlink(
 
   async function* body(): AsyncGenerator<Uint8Array> {
     try {
-      yield* readEntry(deps, entry, undefined, edge);
+      for await (const part of readEntry(deps, entry, undefined, edge)) {
+        stop?.throwIfAborted();
+        yield part;
+      }
     } catch (err) {
+      if (stop?.aborted) {
+        // What the abort cut off is no damage of the units'.
+        met.length = 0;
+        throw stop.reason;
+      }
       if (fatal && err instanceof SegmentLostError) throw fatal;
       if (!answered && unreachable !== undefined && err instanceof SegmentLostError)
         throw new UnitsUnreachableError(unreachable);

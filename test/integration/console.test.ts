@@ -284,22 +284,47 @@ describe('the web console in Chromium', {
     passed = true;
   });
 
-  test('a dispersal under way is cancelled from the page: its worker stops and nothing is committed', async () => {
+  test('transfers under way are cancelled from the page: a download hands over nothing, a dispersal stops its worker and commits nothing', async () => {
     passed = false;
-    // The slice PUTs are held, unanswered, so the upload is surely under way at the click.
     const s3Origin = new URL(cloud.endpoints.s3).origin;
-    let held = 0;
-    let firstHeld: () => void = () => {};
-    const holding = new Promise<void>((resolve) => {
-      firstHeld = resolve;
+    await signIn();
+    await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+    await page.setInputFiles('[data-testid=upload-input]', {
+      name: 'kept.bin',
+      mimeType: 'application/octet-stream',
+      buffer: randomBytes(9 * 1024 * 1024),
     });
+    await page.locator('[data-testid=upload-message]', { hasText: 'uploaded kept.bin' }).waitFor();
+    // From here the slice requests are held, unanswered, so each transfer is surely under way
+    // at the click.
+    let held = 0;
+    let heldNow: () => void = () => {};
+    const nextHeld = () =>
+      new Promise<void>((resolve) => {
+        heldNow = resolve;
+      });
     await page.route(`${s3Origin}/**`, () => {
       held++;
-      firstHeld();
+      heldNow();
     });
+    const handedOver: string[] = [];
+    const onDownload = (d: import('playwright-core').Download) =>
+      handedOver.push(d.suggestedFilename());
+    page.on('download', onDownload);
     try {
-      await signIn();
-      await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+      let holding = nextHeld();
+      await page
+        .locator('[data-testid=objects] tr[data-key="kept.bin"]')
+        .locator('button', { hasText: 'download' })
+        .click();
+      await holding;
+      await page.locator('[data-testid=transfer-cancel]').click();
+      await page
+        .locator('[data-testid=upload-message]', { hasText: 'download of kept.bin cancelled' })
+        .waitFor();
+      assert.deepEqual(handedOver, [], 'no file handed over');
+
+      holding = nextHeld();
       const started = page.waitForEvent('worker');
       await page.setInputFiles('[data-testid=upload-input]', {
         name: 'cancelled.bin',
@@ -309,7 +334,7 @@ describe('the web console in Chromium', {
       const worker = await started;
       const closed = new Promise<void>((resolve) => worker.once('close', () => resolve()));
       await holding;
-      await page.locator('[data-testid=upload-cancel]').click();
+      await page.locator('[data-testid=transfer-cancel]').click();
       await closed;
       const said = page.locator('[data-testid=upload-message]', { hasText: 'cancelled.bin' });
       await said.waitFor();
@@ -317,8 +342,8 @@ describe('the web console in Chromium', {
         await said.innerText(),
         'upload of cancelled.bin cancelled: nothing was committed, and the janitor removes the slices placed',
       );
-      assert.ok(held > 0, 'slice PUTs were in flight');
-      assert.equal(await page.locator('[data-testid=upload-progress]').count(), 0);
+      assert.ok(held > 0, 'slice requests were in flight');
+      assert.equal(await page.locator('[data-testid=transfer-progress]').count(), 0);
       const head = await fetchAs(TEST_ROOT)(
         `${cloud.endpoints.api}/vaults/big/objects/cancelled.bin`,
         { method: 'HEAD' },
@@ -330,6 +355,7 @@ describe('the web console in Chromium', {
         'the next upload may start',
       );
     } finally {
+      page.off('download', onDownload);
       await page.unrouteAll({ behavior: 'ignoreErrors' });
     }
     passed = true;

@@ -21,6 +21,7 @@ import {
   UnitsUnreachableError,
 } from '../../client/downlink.ts';
 import { createDsnClient, DsnApiError } from '../../client/index.ts';
+import { sliceRequest } from '../../client/slice-http.ts';
 import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
@@ -228,6 +229,39 @@ describe('client-side reads (downlink)', () => {
     } finally {
       await api('/admin/units/0/fault', { method: 'DELETE' });
     }
+  });
+
+  test('an aborted read cuts off its slice GETs, asks no more windows, and reports nothing', async () => {
+    // Prepare: 40 segments in windows of 4; the sixth slice GET aborts the read.
+    const body = randomBytes(40 * SEGMENT);
+    await put('small', 'aborted/object.bin', body);
+    const control = new AbortController();
+    let gets = 0;
+    const cutOff: boolean[] = [];
+    const read = await openDownlink(root, 'small', 'aborted/object.bin', {
+      window: 4,
+      signal: control.signal,
+      getSlice: (url, signal) => {
+        if (++gets === 6) control.abort();
+        cutOff.push(signal.aborted);
+        return sliceRequest(url, { method: 'GET', signal });
+      },
+    });
+
+    // Act
+    const got: number[] = [];
+    const drained = (async () => {
+      for await (const part of read.body) got.push(part.length);
+    })();
+
+    // Assess
+    await assert.rejects(drained, { name: 'AbortError' });
+    assert.ok(cutOff.at(-1), 'the GETs after the abort are handed an aborted signal');
+    assert.ok(read.stats.windows <= 2, `windows asked: ${read.stats.windows}`);
+    assert.ok(gets < 40 * 4, `slice GETs: ${gets}`);
+    assert.ok(got.reduce((a, b) => a + b, 0) < body.length);
+    assert.deepEqual([read.stats.damaged, read.stats.reported], [0, 0]);
+    assert.deepEqual(await repairQueued('aborted/object.bin'), []);
   });
 
   test('URLs are scoped to their slice and expire; a client whose URLs expired asks for its window again, once, and finishes', async () => {

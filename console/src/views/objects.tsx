@@ -44,11 +44,12 @@ export function ObjectsView({
     0,
     [vault, prefix],
   );
+  /** The upload or download under way (one at a time). */
   const [progress, setProgress] = useState<
     { name: string; sent: number; total: number } | undefined
   >();
   const [message, setMessage] = useState<string | undefined>();
-  /** Cancels the upload under way. */
+  /** Cancels the upload or download under way. */
   const [cancel, setCancel] = useState<AbortController | undefined>();
   /** What a cancelled upload left: a dispersal says whether its revision had committed. */
   const cancelled = async (key: string, revision: string | undefined) => {
@@ -118,19 +119,29 @@ export function ObjectsView({
   };
   const download = async (key: string, size: number) => {
     setMessage(undefined);
+    const name = key.split('/').pop() ?? key;
+    setProgress({ name, sent: 0, total: size });
+    const control = new AbortController();
+    setCancel(control);
+    const { signal } = control;
+    // Blob copies each piece at once (the downlink reuses its buffers); the file is their join.
+    const parts: Blob[] = [];
+    let got = 0;
+    const take = (chunk: Uint8Array) => {
+      parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+      got += chunk.length;
+      setProgress({ name, sent: got, total: size });
+    };
     try {
-      let blob: Blob | undefined;
+      let done = false;
       let why = '';
       if (size >= CLIENT_SIDE_THRESHOLD) {
         try {
-          const read = await openDownlink(dsn, vault, key);
-          // Blob copies each segment at once: the downlink reuses its buffers.
-          const parts: Blob[] = [];
-          for await (const chunk of read.body)
-            parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
-          blob = new Blob(parts);
+          const read = await openDownlink(dsn, vault, key, { signal });
+          for await (const chunk of read.body) take(chunk);
+          done = true;
           setMessage(
-            `downloaded ${key} (${formatBytes(blob.size)}) from the units' buckets: ${read.stats.served.home} segments from home units, ${read.stats.served.edge} from edge copies`,
+            `downloaded ${key} (${formatBytes(got)}) from the units' buckets: ${read.stats.served.home} segments from home units, ${read.stats.served.edge} from edge copies`,
           );
         } catch (err) {
           // No bucket answered this page: nothing was handed over yet, the API serves it.
@@ -138,18 +149,31 @@ export function ObjectsView({
           why = ` (${err.message})`;
         }
       }
-      if (!blob) {
-        blob = await (await dsn.getObject(vault, key)).blob();
-        setMessage(`downloaded ${key} (${formatBytes(blob.size)}) through the API${why}`);
+      if (!done) {
+        const res = await dsn.getObject(vault, key, { signal });
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          const { done: end, value } = await reader.read();
+          if (end) break;
+          take(value);
+        }
+        setMessage(`downloaded ${key} (${formatBytes(got)}) through the API${why}`);
       }
-      const url = URL.createObjectURL(blob);
+      const url = URL.createObjectURL(new Blob(parts));
       const a = document.createElement('a');
       a.href = url;
-      a.download = key.split('/').pop() ?? key;
+      a.download = name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (err) {
-      setMessage(`download of ${key} failed: ${(err as Error).message}`);
+      setMessage(
+        signal.aborted
+          ? `download of ${key} cancelled`
+          : `download of ${key} failed: ${(err as Error).message}`,
+      );
+    } finally {
+      setProgress(undefined);
+      setCancel(undefined);
     }
   };
   const remove = async (key: string) => {
@@ -178,11 +202,11 @@ export function ObjectsView({
         </label>
       </p>
       {progress && (
-        <p data-testid="upload-progress">
+        <p data-testid="transfer-progress">
           {progress.name} <progress max={Math.max(1, progress.total)} value={progress.sent} />{' '}
           {Math.round((100 * progress.sent) / Math.max(1, progress.total))}%{' '}
           {cancel && (
-            <button type="button" data-testid="upload-cancel" onClick={() => cancel.abort()}>
+            <button type="button" data-testid="transfer-cancel" onClick={() => cancel.abort()}>
               cancel
             </button>
           )}
@@ -223,7 +247,11 @@ export function ObjectsView({
               <td>{o.lastModified ?? ''}</td>
               <td class="actions">
                 <a href={`#/slices/${encodeURIComponent(vault)}/${o.key}`}>slice map</a>{' '}
-                <button type="button" onClick={() => download(o.key, o.size)}>
+                <button
+                  type="button"
+                  disabled={progress !== undefined}
+                  onClick={() => download(o.key, o.size)}
+                >
                   download
                 </button>{' '}
                 <button type="button" onClick={() => remove(o.key)}>
