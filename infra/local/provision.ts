@@ -7,13 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  type CreateTableCommandInput,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTopicCommand,
@@ -30,6 +24,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type IntrinsicContext, type ResolvedResource, resolveIntrinsics } from './intrinsics.ts';
+import { awaitTablesActive, ensureTable } from './provision-tables.ts';
 import { applyBucketCors } from './s3-cors.ts';
 import type { ResolvedService } from './service.ts';
 
@@ -227,56 +222,6 @@ async function ensureQueue(
   return QueueUrl;
 }
 
-function tableInput(name: string, props: Record<string, unknown>): CreateTableCommandInput {
-  const input: CreateTableCommandInput = {
-    TableName: name,
-    AttributeDefinitions:
-      props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-    KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
-  };
-  const onDemand = props.BillingMode === 'PAY_PER_REQUEST';
-  input.BillingMode = onDemand ? 'PAY_PER_REQUEST' : 'PROVISIONED';
-  const throughput =
-    (props.ProvisionedThroughput as CreateTableCommandInput['ProvisionedThroughput']) ?? {
-      ReadCapacityUnits: 5,
-      WriteCapacityUnits: 5,
-    };
-  if (!onDemand) input.ProvisionedThroughput = throughput;
-  type Gsi = NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>[number];
-  const gsis = props.GlobalSecondaryIndexes as Gsi[] | undefined;
-  if (gsis?.length) {
-    input.GlobalSecondaryIndexes = gsis.map((g) => ({
-      IndexName: g.IndexName,
-      KeySchema: g.KeySchema,
-      Projection: g.Projection,
-      ...(onDemand ? {} : { ProvisionedThroughput: g.ProvisionedThroughput ?? throughput }),
-    }));
-  }
-  const lsis = props.LocalSecondaryIndexes as CreateTableCommandInput['LocalSecondaryIndexes'];
-  if (lsis?.length) input.LocalSecondaryIndexes = lsis;
-  return input;
-}
-
-async function ensureTable(
-  dynamodb: DynamoDBClient,
-  name: string,
-  props: Record<string, unknown>,
-  changed: boolean,
-  warn: (msg: string) => void,
-): Promise<void> {
-  try {
-    await dynamodb.send(new DescribeTableCommand({ TableName: name }));
-    if (changed) {
-      warn(
-        `table ${name} changed in serverless.yml; the local cloud does not migrate tables (delete its data directory to recreate it)`,
-      );
-    }
-  } catch (err) {
-    if (!(err instanceof ResourceNotFoundException)) throw err;
-    await dynamodb.send(new CreateTableCommand(tableInput(name, props)));
-  }
-}
-
 async function ensureSubscription(
   sns: SNSClient,
   props: Record<string, unknown>,
@@ -347,6 +292,9 @@ export async function provision(opts: {
     stackName: `${service.service}-${service.stage}`,
     lookup: (id) => resources.get(id),
   };
+
+  /** Tables this run created, waited on together until ACTIVE. */
+  const created: string[] = [];
 
   // Physical names may use pseudo parameters (`!Sub ${AWS::StackName}-...`); they resolve now.
   const NAME_PROPS = ['BucketName', 'TopicName', 'QueueName', 'TableName'];
@@ -464,7 +412,7 @@ export async function provision(opts: {
         break;
       }
       case 'AWS::DynamoDB::Table':
-        await ensureTable(clients.dynamodb, name, props, changed, warn);
+        if (await ensureTable(clients.dynamodb, name, props, changed, warn)) created.push(name);
         break;
       default:
         if (NOT_EMULATED.has(type)) {
@@ -475,6 +423,7 @@ export async function provision(opts: {
         }
     }
   }
+  await awaitTablesActive(clients.dynamodb, created);
   const tmp = `${recordFile}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(next, null, 2));
   await rename(tmp, recordFile);

@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
   DYNAMODB_REQUEST_CHANNEL,
@@ -53,6 +54,11 @@ test('dynalite publishes each request it serves with its operation and tables, w
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
       }),
+    );
+    // Requests wait for the table to be ACTIVE, as on DynamoDB (dynalite flips it on a timer).
+    await waitUntilTableExists(
+      { client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 },
+      { TableName: 'items' },
     );
     subscribe(DYNAMODB_REQUEST_CHANNEL, listen);
 

@@ -10,6 +10,7 @@ import {
   PutItemCommand,
   QueryCommand,
   ScanCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { startDynamoDb } from '../../../infra/local/dynamodb.ts';
 import { repairIndexes } from '../../../infra/local/dynamodb-indexes.ts';
@@ -101,6 +102,12 @@ test('indexes a kill left out of step with their table are put right before dyna
         ],
         BillingMode: 'PAY_PER_REQUEST',
       }),
+    );
+    // A new table takes writes once ACTIVE, as on DynamoDB: dynalite flips it on a timer, so a
+    // write sent right after CreateTable could find it CREATING (ResourceNotFoundException).
+    await waitUntilTableExists(
+      { client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 },
+      { TableName: 'tasks' },
     );
     for (const id of ['a', 'b', 'c', 'd'])
       await client.send(
