@@ -1,9 +1,10 @@
 /**
- * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload (with
- * a progress bar), download and delete. From CLIENT_SIDE_THRESHOLD up, the page disperses an
- * upload itself, in a Web Worker so the page stays responsive, and reads a download from the
- * units' buckets (client/web-transfers.ts), as the CLI does; smaller files go through the API (a staged upload, a GET), and so does a large one
- * when no bucket answers this page (their CORS rules do not allow its origin, say).
+ * The object browser: a vault's keys as folders (`delimiter=/`) and objects, with upload and
+ * download (each with a progress bar and a cancel button) and delete. From
+ * CLIENT_SIDE_THRESHOLD up, the page disperses an upload itself, in a Web Worker so the page
+ * stays responsive, and reads a download from the units' buckets (client/web-transfers.ts), as
+ * the CLI does; smaller files go through the API (a staged upload, a GET), and so does a large
+ * one when no bucket answers this page (their CORS rules do not allow its origin, say).
  */
 import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
