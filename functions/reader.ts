@@ -2,7 +2,8 @@
  * The reader function: streams objects above the API's payload limit through a Lambda function
  * URL in RESPONSE_STREAM mode. The API answers such a GET with 307 and a Location here that
  * carries a read grant (shared/store/read-grant.ts); this serves the granted revision, Range
- * included, segment by segment, so memory stays bounded whatever the size.
+ * included, segment by segment, so memory stays bounded whatever the size. Edge copies the grant
+ * offers (the caller's client group's) are read first, as the API's own GET reads them.
  */
 
 import type { Writable } from 'node:stream';
@@ -11,7 +12,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { scanStateOf } from '../shared/access/index.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireGrantedReader } from '../shared/aws/store/wire.ts';
-import { objectHeaders, openEntry, redeemRead } from '../shared/store/index.ts';
+import { grantedEdgeSlices, objectHeaders, openEntry, redeemRead } from '../shared/store/index.ts';
 import { toErrorResult } from './http.ts';
 
 /** What the Lambda Node.js runtime provides to response-streaming handlers. */
@@ -34,8 +35,10 @@ const { reader, grants } = wireGrantedReader(rt);
 export const handler = awslambda.streamifyResponse(async (event, stream) => {
   let started = false;
   try {
-    const entry = await redeemRead(grants, event.rawPath, event.queryStringParameters?.grant);
-    const opened = openEntry(reader, entry, event.headers.range);
+    const grant = await redeemRead(grants, event.rawPath, event.queryStringParameters?.grant);
+    const { entry } = grant;
+    const edge = grant.edge ? grantedEdgeSlices(grant.edge, reader.slices) : undefined;
+    const opened = openEntry(reader, entry, event.headers.range, edge);
     const { start, end } = opened.range;
     const headers: Record<string, string> = {
       ...objectHeaders(entry),

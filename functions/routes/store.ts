@@ -149,16 +149,18 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       const span = range ? parseRange(range, current.size) : { start: 0, end: current.size };
       // Beyond what one Lambda response carries, the reader function streams it: clients that
       // follow redirects (curl -L, browsers, SDKs) get any size, Range included.
+      // The read counts for the caller's client group, and the group's staged copies of this
+      // revision are offered to whichever serves it: the grant carries them to the reader.
+      const staged = await edge?.forRead(clientGroupOf(event), current);
       if (span.end - span.start > INLINE_LIMIT) {
         return {
           statusCode: 307,
           headers: {
-            location: await grantRead(s.grants, s.readerUrl, current),
+            location: await grantRead(s.grants, s.readerUrl, current, staged),
             'cache-control': 'no-store',
           },
         };
       }
-      const staged = await edge?.forRead(clientGroupOf(event), current);
       const opened = openEntry(s.reader, current, range, staged);
       const parts: Uint8Array[] = [];
       for await (const part of opened.body) parts.push(part);

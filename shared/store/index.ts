@@ -105,6 +105,8 @@ export type {
   WriteScanner,
 } from './ports.ts';
 export {
+  type GrantedEdge,
+  grantedEdgeSlices,
   grantRead,
   READ_GRANT_LIFETIME_MS,
   type ReadGrant,

@@ -5,11 +5,14 @@
  * and the manifest of the revision the API looked up, and expires soon. The reader serves only
  * a token it finds, for the path it was given, before its expiry: a guessed, altered or expired
  * URL is refused (403), and the reader needs no secret and reads the same revision the API saw.
+ * When the caller's client group has copies of that revision staged at edge units (shared/edge/),
+ * the grant carries where they are, and the reader reads them first, as the API's own GET does.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { ReadGrantRefusedError } from '../errors.ts';
-import type { IndexEntry } from './ports.ts';
+import type { IndexEntry, SliceStore } from './ports.ts';
+import type { EdgeSlices } from './reader.ts';
 
 /**
  * How long a Location stays good: long enough to follow a redirect, well within the time a
@@ -17,12 +20,22 @@ import type { IndexEntry } from './ports.ts';
  */
 export const READ_GRANT_LIFETIME_MS = 30_000;
 
+/**
+ * Copies of the granted revision staged for the caller's client group: per segment, each staged
+ * pillar's edge unit and key (empty for a segment with none).
+ */
+export interface GrantedEdge {
+  revision: string;
+  segments: Array<Array<{ pillar: number; unit: number; key: string }>>;
+}
+
 export interface ReadGrant {
   token: string;
   /** The manifest of the revision granted. */
   entry: IndexEntry;
   /** Epoch ms. */
   expiresAt: number;
+  edge?: GrantedEdge;
 }
 
 /** Where grants are kept until they expire. */
@@ -38,14 +51,31 @@ export interface ReadGrantDeps {
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-/** Grants a read of `entry`'s revision and returns where the reader at `readerUrl` serves it. */
+/**
+ * Grants a read of `entry`'s revision and returns where the reader at `readerUrl` serves it.
+ * `edge`: the caller's group's staged copies, offered for this read (ignored unless they are of
+ * this very revision).
+ */
 export async function grantRead(
   deps: ReadGrantDeps,
   readerUrl: string,
   entry: IndexEntry,
+  edge?: EdgeSlices,
 ): Promise<string> {
   const token = randomBytes(32).toString('base64url');
-  await deps.grants.put({ token, entry, expiresAt: deps.clock.now() + READ_GRANT_LIFETIME_MS });
+  const grant: ReadGrant = { token, entry, expiresAt: deps.clock.now() + READ_GRANT_LIFETIME_MS };
+  if (edge?.revision === entry.revision) {
+    const segments: GrantedEdge['segments'] = [];
+    for (let s = 0; s < entry.segments; s++) {
+      const placed = await edge.placement(s);
+      segments.push(
+        [...(placed ?? new Map())].map(([pillar, { unit, key }]) => ({ pillar, unit, key })),
+      );
+    }
+    if (segments.some((pillars) => pillars.length > 0))
+      grant.edge = { revision: entry.revision, segments };
+  }
+  await deps.grants.put(grant);
   const url = new URL(readerUrl);
   // The key in the path, so `curl -LO` and browsers name the file after it.
   url.pathname = `${url.pathname.replace(/\/$/, '')}/vaults/${encodeURIComponent(entry.vault)}/objects/${entry.key.split('/').map(encodeURIComponent).join('/')}`;
@@ -65,15 +95,15 @@ function pathTarget(rawPath: string): { vault: string; key: string } | undefined
 }
 
 /**
- * The manifest a reader request may be served: its token's grant, when the grant is there,
- * unexpired, and for the path asked.
+ * The grant a reader request may be served (its manifest, and any edge copies it offers): its
+ * token's grant, when the grant is there, unexpired, and for the path asked.
  * @throws ReadGrantRefusedError
  */
 export async function redeemRead(
   deps: ReadGrantDeps,
   rawPath: string,
   token: string | undefined,
-): Promise<IndexEntry> {
+): Promise<ReadGrant> {
   if (token === undefined || !TOKEN.test(token))
     throw new ReadGrantRefusedError("the URL carries no grant (follow the API's 307 Location)");
   const grant = await deps.grants.get(token);
@@ -83,5 +113,21 @@ export async function redeemRead(
   const target = pathTarget(rawPath);
   if (target?.vault !== grant.entry.vault || target.key !== grant.entry.key)
     throw new ReadGrantRefusedError('the grant is for another object');
-  return grant.entry;
+  return grant;
+}
+
+/** The edge copies a grant offers, as a read takes them from `slices` (the pool's units). */
+export function grantedEdgeSlices(edge: GrantedEdge, slices: Pick<SliceStore, 'get'>): EdgeSlices {
+  const placements = edge.segments.map(
+    (pillars) => new Map(pillars.map(({ pillar, unit, key }) => [pillar, { unit, key }])),
+  );
+  return {
+    revision: edge.revision,
+    slices,
+    placement: (segment) => {
+      const placed = placements[segment];
+      return placed && placed.size > 0 ? placed : undefined;
+    },
+    served: { edge: 0, home: 0 },
+  };
 }

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DsnClient } from '../../bin/client.ts';
 import { openDownlink } from '../../client/downlink.ts';
+import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
 import {
@@ -17,6 +18,7 @@ import {
   eventually,
   PROJECT_ROOT,
   startTestCloud,
+  TEST_ROOT,
   tempDir,
 } from '../helpers/local-cloud.ts';
 
@@ -326,6 +328,57 @@ describe('pre-positioning at edge units', () => {
     assert.deepEqual(read.stats.served, { edge: top.slices.length, home: 0 });
     await counted('zipf', before + 1);
     assert.ok(read.stats.windows >= 1);
+  });
+
+  test("a GET above the API's payload limit follows its 307 to the reader, which reads the group's edge copies", async () => {
+    // Prepare: a 5 MiB object (above the API's 4 MiB), read three times by a group of its own
+    // (each read a 307 to the reader, counted for the group), then staged for that group.
+    await configure('large', { edgeUnits: EDGE_UNITS, budgetBytes: 64 * 1024 * 1024 });
+    const key = 'film/large.bin';
+    const body = randomBytes(5 * 1024 * 1024);
+    const root = new DsnClient(cloud.endpoints.api, undefined, {
+      credentials: TEST_ROOT,
+      region: 'us-east-1',
+    });
+    const written = await uplinkPut(
+      root,
+      (async function* () {
+        yield body;
+      })(),
+      'media',
+      key,
+    );
+    assert.equal(written.state, 'committed');
+    bodies.set(`media/${key}`, body);
+    const first = await api(`/vaults/media/objects/${key}`, {
+      headers: { 'x-dsn-client-group': 'large' },
+      redirect: 'manual',
+    });
+    assert.equal(first.status, 307, 'above the payload limit: the reader serves it');
+    await first.arrayBuffer();
+    await read('media', key, 'large');
+    await read('media', key, 'large');
+    await counted('large', 3);
+    await plan('large');
+    const staged = (await state('large')).staged.find((o) => o.key === key);
+    assert.ok(staged, 'the object is staged for the group');
+    const edgeSlices = staged.slices.reduce((n, pillars) => n + pillars.length, 0);
+
+    // Act: the read follows the 307 (fetch does), the bytes checked against the object's.
+    await api('/admin/requests', { method: 'DELETE' });
+    await read('media', key, 'large');
+    const { units } = (await (await api('/admin/requests')).json()) as {
+      units: Array<{ unit: number; get: number }>;
+    };
+
+    // Assess: the reader took the staged slices, a systematic segment's data pillars at least.
+    const edgeGets = units
+      .filter((u) => EDGE_UNITS.includes(u.unit))
+      .reduce((n, u) => n + u.get, 0);
+    assert.ok(
+      edgeGets >= staged.slices.length * K && edgeGets <= edgeSlices,
+      `${edgeGets} GETs on the edge units for ${staged.slices.length} segments (${edgeSlices} staged slices)`,
+    );
   });
 
   test('an overwrite or a delete of a staged object is never read from old slices, and its old edge slices go', async () => {

@@ -3,7 +3,7 @@
  * `ttl` has passed (the reader checks `expiresAt` itself: TTL deletion lags).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { IndexEntry, ReadGrant, ReadGrantStore } from '../../store/index.ts';
+import type { GrantedEdge, IndexEntry, ReadGrant, ReadGrantStore } from '../../store/index.ts';
 
 export class DynamoReadGrantStore implements ReadGrantStore {
   private readonly db: DynamoDBDocumentClient;
@@ -22,6 +22,7 @@ export class DynamoReadGrantStore implements ReadGrantStore {
           id: `read/${grant.token}`,
           entry: grant.entry,
           expiresAt: grant.expiresAt,
+          ...(grant.edge ? { edge: grant.edge } : {}),
           ttl: Math.ceil(grant.expiresAt / 1000),
         },
       }),
@@ -34,10 +35,25 @@ export class DynamoReadGrantStore implements ReadGrantStore {
     );
     if (!out.Item) return undefined;
     const entry = out.Item.entry as IndexEntry;
+    const edge = out.Item.edge as GrantedEdge | undefined;
     return {
       token,
       entry: { ...entry, units: entry.units.map(Number) },
       expiresAt: Number(out.Item.expiresAt),
+      ...(edge
+        ? {
+            edge: {
+              revision: edge.revision,
+              segments: edge.segments.map((pillars) =>
+                pillars.map((p) => ({
+                  pillar: Number(p.pillar),
+                  unit: Number(p.unit),
+                  key: p.key,
+                })),
+              ),
+            },
+          }
+        : {}),
     };
   }
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReadGrantRefusedError } from '../../../shared/errors.ts';
 import {
+  type EdgeSlices,
+  grantedEdgeSlices,
   grantRead,
   type IndexEntry,
   READ_GRANT_LIFETIME_MS,
@@ -55,7 +57,8 @@ test('a granted Location carries the key in its path and serves the granted revi
   // Assess
   assert.equal(location.origin, 'https://r.lambda-url.on.aws');
   assert.equal(location.pathname, '/vaults/photos/objects/2026/a%20b.jpg');
-  assert.deepEqual(served, entry);
+  assert.deepEqual(served.entry, entry);
+  assert.equal(served.edge, undefined, 'no edge copies offered');
   await assert.rejects(redeemRead(deps, location.pathname, token), {
     name: 'ReadGrantRefusedError',
     message: /expired/,
@@ -80,4 +83,45 @@ test('an altered, missing or foreign grant is refused', async () => {
   ] as const) {
     await assert.rejects(redeemRead(deps, path, t), ReadGrantRefusedError, `${path} ${t}`);
   }
+});
+
+test("a grant carries the caller's group's edge copies of its revision to the reader, and only those", async () => {
+  // Prepare: three segments, copies staged for the first and the last.
+  const { deps } = world();
+  const three = { ...entry, segments: 3, size: 3000 };
+  const staged = new Map<number, Map<number, { unit: number; key: string }>>([
+    [
+      0,
+      new Map([
+        [1, { unit: 9, key: 'edge/g/0/1' }],
+        [2, { unit: 10, key: 'edge/g/0/2' }],
+      ]),
+    ],
+    [2, new Map([[0, { unit: 10, key: 'edge/g/2/0' }]])],
+  ]);
+  const offered = (revision: string): EdgeSlices => ({
+    revision,
+    slices: { get: async () => new Uint8Array() },
+    placement: async (segment) => staged.get(segment),
+    served: { edge: 0, home: 0 },
+  });
+  const redeem = async (edge: EdgeSlices | undefined) => {
+    const location = new URL(await grantRead(deps, 'https://r.lambda-url.on.aws/', three, edge));
+    return redeemRead(deps, location.pathname, location.searchParams.get('grant') ?? undefined);
+  };
+
+  // Act
+  const granted = await redeem(offered(three.revision));
+  const stale = await redeem(offered('00mx3xkao0512d164e44e37dd1'));
+
+  // Assess: the reader's view of the copies is the API's, segment by segment.
+  assert.equal(stale.edge, undefined, 'copies of another revision are never offered');
+  assert.ok(granted.edge);
+  const home = { get: async () => new Uint8Array([7]) };
+  const reread = grantedEdgeSlices(granted.edge, home);
+  assert.equal(reread.revision, three.revision);
+  assert.equal(reread.slices, home);
+  for (const segment of [0, 1, 2])
+    assert.deepEqual(await reread.placement(segment), staged.get(segment), `segment ${segment}`);
+  assert.deepEqual(reread.served, { edge: 0, home: 0 });
 });
