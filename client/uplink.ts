@@ -108,7 +108,23 @@ export interface UplinkResult {
   state: 'committed' | 'pending';
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects with the signal's reason as soon as it is aborted. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 
 /** A slice PUT with its signed headers (client/slice-http.ts), answered as a Response. */
 const defaultPut: SlicePut = async (url, body, headers, signal) => {
@@ -270,15 +286,16 @@ const CALL_ATTEMPTS = 4;
  * Every dispersal call is idempotent, so one the gateway gave up on (its 30 s, a busy
  * function: 5xx without a domain code, or 429) is made again; a domain answer is final.
  */
-async function retried<T>(call: () => Promise<T>): Promise<T> {
+async function retried<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await call();
     } catch (err) {
       const { status, code } = err as { status?: unknown; code?: unknown };
       const busy = typeof status === 'number' && (status === 429 || (status >= 500 && code === ''));
       if (!busy || attempt >= CALL_ATTEMPTS) throw err;
-      await sleep(200 * 2 ** attempt);
+      await sleep(200 * 2 ** attempt, signal);
     }
   }
 }
@@ -300,8 +317,10 @@ export async function uplinkPut(
   const put = opts.putSlice ?? defaultPut;
   const { signal } = opts;
   signal?.throwIfAborted();
+  /** An API call of this dispersal, made again while the API is busy, until the signal stops it. */
+  const retry = <T>(call: () => Promise<T>) => retried(call, signal);
   const base = `${vaultPath(vault)}/dispersals`;
-  const { body: opened } = await retried(() =>
+  const { body: opened } = await retry(() =>
     client.postJson<Opened>(base, { key, ...opts.attributes }),
   );
   opts.onOpen?.(opened.revision);
@@ -321,7 +340,7 @@ export async function uplinkPut(
       slices: f.sizes.map((size, pillar) => ({ pillar, crc32: f.crc32[pillar], size })),
     }));
   const urlsFor = async (batch: Flight[]) => {
-    const { body: answer } = await retried(() =>
+    const { body: answer } = await retry(() =>
       client.postJson<{ urls: SliceUrl[] }>(`${at}/urls`, {
         segments: describe(batch),
         ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
@@ -354,7 +373,7 @@ export async function uplinkPut(
         if (signal?.aborted) throw signal.reason;
         last = `${(err as Error).name}: ${(err as Error).message}`;
         unanswered = err;
-        await sleep(25 * 2 ** attempt);
+        await sleep(25 * 2 ** attempt, signal);
         continue;
       }
       answered++;
@@ -370,7 +389,7 @@ export async function uplinkPut(
         urls.current = await urlsFor(batch);
         continue;
       }
-      if (res.status >= 500 || res.status === 429) await sleep(25 * 2 ** attempt);
+      if (res.status >= 500 || res.status === 429) await sleep(25 * 2 ** attempt, signal);
       else break;
     }
     return `the client could not place it: ${last}`;
@@ -402,7 +421,7 @@ export async function uplinkPut(
       }),
     }));
     signal?.throwIfAborted();
-    await retried(() => client.postJson(`${at}/segments`, { segments }));
+    await retry(() => client.postJson(`${at}/segments`, { segments }));
   };
 
   const encoder = new SegmentEncoder(
@@ -448,7 +467,7 @@ export async function uplinkPut(
   signal?.throwIfAborted();
   if (failure) throw failure;
   const summary = encoder.summary();
-  const res = await retried(() =>
+  const res = await retry(() =>
     client.postJson<{ revision: string; size?: number; sha256?: string }>(
       `${at}/complete`,
       summary,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import type { ApiCalls } from '../../../client/dsn-client.ts';
+import { type ApiCalls, DsnApiError } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder, uplinkPut } from '../../../client/uplink.ts';
 import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
@@ -158,4 +158,32 @@ test('an aborted dispersal stops placing, announces nothing more and is never co
   assert.ok(cutOff.includes(true), 'the PUTs are handed the signal');
   assert.ok(!api.calls.includes('/segments'), 'no segment announced');
   assert.ok(!api.calls.includes('/complete'), 'never completed');
+});
+
+test("an abort during a busy API call's back-off ends the dispersal without calling again", async () => {
+  // Prepare: the first URL request meets a busy gateway (503, no domain code), and the
+  // dispersal is aborted while it waits to ask again.
+  const api = fakeApi();
+  const control = new AbortController();
+  let asked = 0;
+  const busyOnce: ApiCalls = {
+    postJson: async <T>(path: string, body: unknown) => {
+      if (path.endsWith('/urls') && ++asked === 1) {
+        setTimeout(() => control.abort(), 10);
+        throw new DsnApiError(503, '', 'Service Unavailable');
+      }
+      return api.postJson<T>(path, body);
+    },
+  };
+
+  // Act
+  const run = uplinkPut(busyOnce, inChunks(randomBytes(1000), 1000), 'clips', 'k', {
+    signal: control.signal,
+    putSlice: async () => new Response(null, { status: 200 }),
+  });
+
+  // Assess
+  await assert.rejects(run, { name: 'AbortError' });
+  assert.equal(asked, 1, 'no URL request after the abort');
+  assert.deepEqual(api.calls, ['/dispersals']);
 });
