@@ -132,11 +132,17 @@ export async function openDownlink(
   const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
   /** Edge copies of the windows asked so far, by segment: each staged pillar's unit and URL. */
   const staged = new Map<number, Map<number, { unit: number; key: string }>>();
-  const urlsOf = (r: Retrieval) => {
+  /** Each edge URL's slice, and the window answer that gave it (to ask again once it expires). */
+  const edgeUrls = new Map<
+    string,
+    { segment: number; pillar: number; from: Promise<Map<string, string>> }
+  >();
+  const urlsOf = (r: Retrieval, from: Promise<Map<string, string>>) => {
     for (const e of r.edge) {
       const pillars = staged.get(e.segment) ?? new Map<number, { unit: number; key: string }>();
       staged.set(e.segment, pillars);
       pillars.set(e.pillar, { unit: e.unit, key: e.url });
+      edgeUrls.set(e.url, { segment: e.segment, pillar: e.pillar, from });
     }
     return new Map(r.slices.map((s) => [`${s.segment}/${s.pillar}`, s.url]));
   };
@@ -146,21 +152,29 @@ export async function openDownlink(
    * window is asked again unless another slice has already replaced them (all of a window's
    * URLs expire together, and one new window serves every slice that met the old one).
    */
-  const windows = new Map<number, Promise<Map<string, string>>>([
-    [0, Promise.resolve(urlsOf(opened))],
-  ]);
+  const first: Promise<Map<string, string>> = Promise.resolve().then(() => urlsOf(opened, first));
+  const windows = new Map<number, Promise<Map<string, string>>>([[0, first]]);
   const windowOf = (
     w: number,
     stale?: Promise<Map<string, string>>,
   ): Promise<Map<string, string>> => {
     let urls = windows.get(w);
     if (!urls || urls === stale) {
-      urls = ask(w * width, manifest.revision).then(urlsOf);
+      const asked: Promise<Map<string, string>> = ask(w * width, manifest.revision).then((r) =>
+        urlsOf(r, asked),
+      );
+      urls = asked;
       // Awaited by every slice of the window; this only keeps an unread one from being unhandled.
       urls.catch(() => {});
       windows.set(w, urls);
-      // The URLs of windows read through are not needed again.
+      // The URLs of windows read through are not needed again, their edge copies' included
+      // (an edge URL replaced by a window asked again stays until its segment's window goes).
       for (const old of windows.keys()) if (old < w - 1) windows.delete(old);
+      for (const [url, at] of edgeUrls)
+        if (Math.floor(at.segment / width) < w - 1) {
+          edgeUrls.delete(url);
+          staged.delete(at.segment);
+        }
     }
     return urls;
   };
@@ -236,8 +250,21 @@ export async function openDownlink(
     // A staged pillar's key is its presigned URL.
     slices: {
       get: async (unit, url, signal) => {
+        const cut = signal ?? new AbortController().signal;
         stats.gets++;
-        const res = await get(url, signal ?? new AbortController().signal);
+        let res = await get(url, cut);
+        const at = edgeUrls.get(url);
+        if (res.status === 403 && at) {
+          // An expired URL: its window is asked again (once for all the slices that meet it),
+          // and the slice is read by its new URL.
+          await windowOf(Math.floor(at.segment / width), at.from).catch(() => {});
+          const fresh = staged.get(at.segment)?.get(at.pillar)?.key;
+          if (fresh !== undefined && fresh !== url) {
+            stats.refreshed++;
+            stats.gets++;
+            res = await get(fresh, cut);
+          }
+        }
         if (res.status === 200) return res.body;
         if (res.status === 404) throw new SliceNotFoundError(unit, 'its edge copy');
         throw new Error(`edge unit ${unit} answered ${res.status} ${s3ErrorOf(res.body).code}`);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DsnClient } from '../../bin/client.ts';
-import { openDownlink } from '../../client/downlink.ts';
+import { openDownlink, type SliceGet } from '../../client/downlink.ts';
 import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
@@ -330,6 +330,55 @@ describe('pre-positioning at edge units', () => {
     assert.ok(read.stats.windows >= 1);
   });
 
+  test("a client's read whose edge URLs expired asks their window again and still reads every segment from the edge", async () => {
+    // Prepare: a member of the group, its most read staged object, and slice GETs that all wait
+    // until the first window's URLs have expired (three seconds).
+    const res = await api('/admin/keys', {
+      method: 'POST',
+      body: JSON.stringify({
+        policy: [{ vaults: ['media'], actions: ['read'] }],
+        clientGroup: 'zipf',
+      }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const member = new DsnClient(cloud.endpoints.api, undefined, {
+      credentials: (await res.json()) as Credentials,
+      region: 'us-east-1',
+    });
+    const { staged } = await state('zipf');
+    const [top] = staged.sort((a, b) => b.slices.length - a.slices.length || b.score - a.score);
+    assert.ok(top, 'a staged object');
+    let expiry: Promise<unknown> | undefined;
+    let expired = false;
+    const late: SliceGet = async (url, signal) => {
+      if (!expired) {
+        expiry ??= eventually(
+          async () => ((await fetch(url)).status === 403 ? true : undefined),
+          'the URLs to expire',
+        ).then(() => {
+          expired = true;
+        });
+        await expiry;
+      }
+      const got = await fetch(url, { signal });
+      return { status: got.status, body: new Uint8Array(await got.arrayBuffer()) };
+    };
+
+    // Act
+    const read = await openDownlink(member, 'media', top.key, {
+      window: 1,
+      urlSeconds: 3,
+      getSlice: late,
+    });
+    const parts: Uint8Array[] = [];
+    for await (const part of read.body) parts.push(part);
+
+    // Assess: the expired edge URLs were asked again, and no segment fell back to the home units.
+    assert.ok(Buffer.concat(parts).equals(bodies.get(`media/${top.key}`) as Buffer));
+    assert.ok(read.stats.refreshed >= 1, `refreshed ${read.stats.refreshed}`);
+    assert.deepEqual(read.stats.served, { edge: top.slices.length, home: 0 });
+  });
+
   test("a GET above the API's payload limit follows its 307 to the reader, which reads the group's edge copies", async () => {
     // Prepare: a 5 MiB object (above the API's 4 MiB), read three times by a group of its own
     // (each read a 307 to the reader, counted for the group), then staged for that group.
@@ -364,17 +413,26 @@ describe('pre-positioning at edge units', () => {
     assert.ok(staged, 'the object is staged for the group');
     const edgeSlices = staged.slices.reduce((n, pillars) => n + pillars.length, 0);
 
-    // Act: the read follows the 307 (fetch does), the bytes checked against the object's.
-    await api('/admin/requests', { method: 'DELETE' });
-    await read('media', key, 'large');
-    const { units } = (await (await api('/admin/requests')).json()) as {
-      units: Array<{ unit: number; get: number }>;
-    };
+    // Act: the read follows the 307 (fetch does), the bytes checked against the object's. An API
+    // instance learns of a new group within GROUPS_TTL_MS (5 s): until then its reads are
+    // counted but served from the home units, so the read is made again until one is not.
+    const edgeGets = await eventually(
+      async () => {
+        await api('/admin/requests', { method: 'DELETE' });
+        await read('media', key, 'large');
+        const { units } = (await (await api('/admin/requests')).json()) as {
+          units: Array<{ unit: number; get: number }>;
+        };
+        const gets = units
+          .filter((u) => EDGE_UNITS.includes(u.unit))
+          .reduce((n, u) => n + u.get, 0);
+        return gets > 0 ? gets : undefined;
+      },
+      'a read of the staged copies, once the API instances know the group',
+      30_000,
+    );
 
     // Assess: the reader took the staged slices, a systematic segment's data pillars at least.
-    const edgeGets = units
-      .filter((u) => EDGE_UNITS.includes(u.unit))
-      .reduce((n, u) => n + u.get, 0);
     assert.ok(
       edgeGets >= staged.slices.length * K && edgeGets <= edgeSlices,
       `${edgeGets} GETs on the edge units for ${staged.slices.length} segments (${edgeSlices} staged slices)`,
