@@ -27,6 +27,7 @@ import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
 import { parseSliceDamage, type Retrieval } from '../../shared/store/index.ts';
 import { runDsn } from '../helpers/dsn-cli.ts';
+import { heldUntilExpired } from '../helpers/late-slices.ts';
 import {
   type CloudClients,
   cloudClients,
@@ -286,21 +287,7 @@ describe('client-side reads (downlink)', () => {
       return res.status === 200 ? undefined : res;
     }, 'the URL to expire');
     // A client whose slice GETs all wait until their URLs have expired.
-    let expiry: Promise<unknown> | undefined;
-    let passed = false;
-    const late: SliceGet = async (url, signal) => {
-      if (!passed) {
-        expiry ??= eventually(
-          async () => ((await fetch(url)).status === 403 ? true : undefined),
-          'the URLs to expire',
-        ).then(() => {
-          passed = true;
-        });
-        await expiry;
-      }
-      const res = await fetch(url, { signal });
-      return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
-    };
+    const late = heldUntilExpired();
     const read = await openDownlink(root, 'small', 'scoped/object.bin', {
       // Three seconds: the URLs asked again have two at least, for the eight GETs after.
       urlSeconds: 3,

@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DsnClient } from '../../bin/client.ts';
-import { openDownlink, type SliceGet } from '../../client/downlink.ts';
+import { openDownlink } from '../../client/downlink.ts';
 import { uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Credentials } from '../../shared/access/signer.ts';
+import { heldUntilExpired } from '../helpers/late-slices.ts';
 import {
   createVault,
   eventually,
@@ -197,6 +198,21 @@ describe('pre-positioning at edge units', () => {
     }
     return found;
   };
+  /** A client signing with a new read key of `group`'s (its reads count for the group). */
+  const memberOf = async (group: string) => {
+    const res = await api('/admin/keys', {
+      method: 'POST',
+      body: JSON.stringify({
+        policy: [{ vaults: ['media'], actions: ['read'] }],
+        clientGroup: group,
+      }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    return new DsnClient(cloud.endpoints.api, undefined, {
+      credentials: (await res.json()) as Credentials,
+      region: 'us-east-1',
+    });
+  };
   const fault = async (unit: number, mode: string) =>
     assert.equal(
       (await api(`/admin/units/${unit}/fault`, { method: 'PUT', body: JSON.stringify({ mode }) }))
@@ -301,18 +317,7 @@ describe('pre-positioning at edge units', () => {
   test("a client's own read (downlink) of a staged object takes its edge copies, and counts for the group", async () => {
     // Prepare: a key of the group, and the group's most read staged object (of several segments
     // if any), whose slices the client reads itself in windows of one segment.
-    const res = await api('/admin/keys', {
-      method: 'POST',
-      body: JSON.stringify({
-        policy: [{ vaults: ['media'], actions: ['read'] }],
-        clientGroup: 'zipf',
-      }),
-    });
-    assert.equal(res.status, 201, await res.clone().text());
-    const member = new DsnClient(cloud.endpoints.api, undefined, {
-      credentials: (await res.json()) as Credentials,
-      region: 'us-east-1',
-    });
+    const member = await memberOf('zipf');
     const { staged, reads: before } = await state('zipf');
     const [top] = staged.sort((a, b) => b.slices.length - a.slices.length || b.score - a.score);
     assert.ok(top, 'a staged object');
@@ -333,42 +338,15 @@ describe('pre-positioning at edge units', () => {
   test("a client's read whose edge URLs expired asks their window again and still reads every segment from the edge", async () => {
     // Prepare: a member of the group, its most read staged object, and slice GETs that all wait
     // until the first window's URLs have expired (three seconds).
-    const res = await api('/admin/keys', {
-      method: 'POST',
-      body: JSON.stringify({
-        policy: [{ vaults: ['media'], actions: ['read'] }],
-        clientGroup: 'zipf',
-      }),
-    });
-    assert.equal(res.status, 201, await res.clone().text());
-    const member = new DsnClient(cloud.endpoints.api, undefined, {
-      credentials: (await res.json()) as Credentials,
-      region: 'us-east-1',
-    });
+    const member = await memberOf('zipf');
     const { staged } = await state('zipf');
     const [top] = staged.sort((a, b) => b.slices.length - a.slices.length || b.score - a.score);
     assert.ok(top, 'a staged object');
-    let expiry: Promise<unknown> | undefined;
-    let expired = false;
-    const late: SliceGet = async (url, signal) => {
-      if (!expired) {
-        expiry ??= eventually(
-          async () => ((await fetch(url)).status === 403 ? true : undefined),
-          'the URLs to expire',
-        ).then(() => {
-          expired = true;
-        });
-        await expiry;
-      }
-      const got = await fetch(url, { signal });
-      return { status: got.status, body: new Uint8Array(await got.arrayBuffer()) };
-    };
-
     // Act
     const read = await openDownlink(member, 'media', top.key, {
       window: 1,
       urlSeconds: 3,
-      getSlice: late,
+      getSlice: heldUntilExpired(),
     });
     const parts: Uint8Array[] = [];
     for await (const part of read.body) parts.push(part);
