@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { type ApiCalls, DsnApiError } from '../../../client/dsn-client.ts';
-import { cutInto, SegmentEncoder, uplinkPut } from '../../../client/uplink.ts';
+import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
+import { uplinkPut } from '../../../client/uplink.ts';
 import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
 const of = {
