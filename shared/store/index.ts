@@ -108,6 +108,7 @@ export {
   type GrantedEdge,
   grantedEdgeSlices,
   grantRead,
+  MAX_GRANTED_EDGE_SLICES,
   READ_GRANT_LIFETIME_MS,
   type ReadGrant,
   type ReadGrantDeps,

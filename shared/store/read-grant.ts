@@ -21,6 +21,14 @@ import type { EdgeSlices } from './reader.ts';
 export const READ_GRANT_LIFETIME_MS = 30_000;
 
 /**
+ * Edge slices a grant names at most. A grant is one DynamoDB item (400 KB), and a staged slice
+ * takes some 150 bytes of it (its key is a slice name under the group's prefix): beyond this a
+ * grant offers no edge copies and the reader reads the home units (a client's own read still
+ * takes them, window by window).
+ */
+export const MAX_GRANTED_EDGE_SLICES = 2048;
+
+/**
  * Copies of the granted revision staged for the caller's client group: per segment, each staged
  * pillar's edge unit and key (empty for a segment with none).
  */
@@ -66,13 +74,15 @@ export async function grantRead(
   const grant: ReadGrant = { token, entry, expiresAt: deps.clock.now() + READ_GRANT_LIFETIME_MS };
   if (edge?.revision === entry.revision) {
     const segments: GrantedEdge['segments'] = [];
-    for (let s = 0; s < entry.segments; s++) {
+    let named = 0;
+    for (let s = 0; s < entry.segments && named <= MAX_GRANTED_EDGE_SLICES; s++) {
       const placed = await edge.placement(s);
       segments.push(
         [...(placed ?? new Map())].map(([pillar, { unit, key }]) => ({ pillar, unit, key })),
       );
+      named += placed?.size ?? 0;
     }
-    if (segments.some((pillars) => pillars.length > 0))
+    if (named > 0 && named <= MAX_GRANTED_EDGE_SLICES)
       grant.edge = { revision: entry.revision, segments };
   }
   await deps.grants.put(grant);

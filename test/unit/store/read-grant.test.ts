@@ -6,6 +6,7 @@ import {
   grantedEdgeSlices,
   grantRead,
   type IndexEntry,
+  MAX_GRANTED_EDGE_SLICES,
   READ_GRANT_LIFETIME_MS,
   type ReadGrant,
   type ReadGrantStore,
@@ -124,4 +125,28 @@ test("a grant carries the caller's group's edge copies of its revision to the re
   for (const segment of [0, 1, 2])
     assert.deepEqual(await reread.placement(segment), staged.get(segment), `segment ${segment}`);
   assert.deepEqual(reread.served, { edge: 0, home: 0 });
+});
+
+test('a grant offers no edge copies past what one grant item holds: the reader reads the home units', async () => {
+  // Prepare: one staged slice per segment, one segment more than a grant names.
+  const { deps } = world();
+  const huge = { ...entry, segments: MAX_GRANTED_EDGE_SLICES + 1, size: 1e9 };
+  const edge: EdgeSlices = {
+    revision: huge.revision,
+    slices: { get: async () => new Uint8Array() },
+    placement: (segment) => new Map([[0, { unit: 9, key: `edge/g/${segment}/0` }]]),
+    served: { edge: 0, home: 0 },
+  };
+
+  // Act
+  const location = new URL(await grantRead(deps, 'https://r.lambda-url.on.aws/', huge, edge));
+  const granted = await redeemRead(
+    deps,
+    location.pathname,
+    location.searchParams.get('grant') ?? undefined,
+  );
+
+  // Assess
+  assert.equal(granted.edge, undefined);
+  assert.deepEqual(granted.entry, huge);
 });
