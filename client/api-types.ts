@@ -347,6 +347,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/vaults/{vault}/dispersals/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel a dispersal: its revision fails unless it had committed (409) */
+        delete: operations["deleteVaultsVaultDispersalsRevision"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vaults/{vault}/retrievals": {
         parameters: {
             query?: never;
@@ -2019,6 +2036,43 @@ export interface operations {
                         /** @constant */
                         state: "pending";
                         poll: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    deleteVaultsVaultDispersalsRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revision: string;
+                        /** @constant */
+                        state: "failed";
+                        reason: string;
                     };
                 };
             };

@@ -129,6 +129,13 @@ export const dispersalSchema = z.strictObject({
   pendingUntil: isoTime,
 });
 
+/** A cancelled dispersal: its revision failed; the janitor's next pass removes its slices. */
+export const cancelledDispersalSchema = z.strictObject({
+  revision: z.string(),
+  state: z.literal('failed'),
+  reason: z.string(),
+});
+
 /** Presigned slice PUTs: send `x-amz-checksum-crc32` and `content-length` as given. */
 export const sliceUrlsSchema = z.strictObject({
   expiresAt: isoTime,

@@ -17,6 +17,7 @@ import {
 } from '../../shared/store/index.ts';
 import type { Operation } from './openapi-operation.ts';
 import {
+  cancelledDispersalSchema,
   dispersalSchema,
   retrievalSchema,
   sliceUrlsSchema,
@@ -89,6 +90,11 @@ export const transferRoutes: Record<string, Operation> = {
         schema: writePending,
       },
     },
+  },
+  'DELETE /vaults/{vault}/dispersals/{revision}': {
+    summary: 'Cancel a dispersal: its revision fails unless it had committed (409)',
+    path: { ...vault, revision: revisionIdSchema },
+    responses: { 200: { description: 'cancelled', schema: cancelledDispersalSchema } },
   },
   'POST /vaults/{vault}/retrievals': {
     summary: "A client's own read: the manifest and presigned GET URLs of a window of its slices",

@@ -14,6 +14,7 @@ import {
 } from '../../shared/errors.ts';
 import {
   announceSegments,
+  cancelDispersal,
   completeDispersal,
   completeUpload,
   createUpload,
@@ -289,6 +290,19 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       );
       return writeAnswer(vault, outcome.key, outcome);
     },
+
+    // The writer gives up: nothing of it commits after this answer, and the janitor removes
+    // what it placed.
+    'DELETE /vaults/{vault}/dispersals/{revision}': async (event) =>
+      json(
+        200,
+        await cancelDispersal(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
 
     // A client's own read: the scan gate decides as for GET, before any URL is signed, and the
     // caller's client group is counted and offered its edge copies as for GET.

@@ -177,7 +177,7 @@ export async function openDispersal(
 
 /** The revision of a dispersal `writer` opened in `vault`; another's is not shown. */
 async function dispersalOf(
-  deps: DispersalDeps,
+  deps: Pick<DispersalDeps, 'ledger'>,
   vault: string,
   revision: string,
   writer: string | undefined,
@@ -335,4 +335,41 @@ export async function completeDispersal(
     ...(record.precondition ? { precondition: record.precondition } : {}),
     written: { vault, size: summary.size },
   });
+}
+
+/** The reason a dispersal cancelled by its writer fails with. */
+export const CANCELLED_BY_WRITER = 'cancelled by its writer';
+
+/** A cancelled dispersal: its revision failed, and the janitor's next pass removes its slices. */
+export interface CancelledDispersal {
+  revision: string;
+  state: 'failed';
+  reason: string;
+}
+
+/**
+ * Cancels a dispersal: its pending revision fails at once (the same conditional write that
+ * commits it requires it pending, so either the cancel or the commit wins, never both) and is
+ * due to the janitor now. Cancelling again answers the same; a revision that failed on its own
+ * answers with its own reason.
+ * @throws RevisionNotFoundError, DispersalStateError (it had committed: delete the object)
+ */
+export async function cancelDispersal(
+  deps: Pick<DispersalDeps, 'ledger' | 'clock'>,
+  vault: string,
+  revision: string,
+  writer?: string,
+): Promise<CancelledDispersal> {
+  let record = await dispersalOf(deps, vault, revision, writer);
+  if (record.state === 'pending') {
+    await deps.ledger.fail(revision, CANCELLED_BY_WRITER, deps.clock.now());
+    // Failed by this cancel, or committed (or failed) by another just before it.
+    record = (await deps.ledger.get(revision)) ?? { ...record, state: 'failed' };
+  }
+  if (record.state === 'committed' || record.state === 'garbage')
+    throw new DispersalStateError(
+      revision,
+      `had committed before the cancel; delete ${record.key} to remove it`,
+    );
+  return { revision, state: 'failed', reason: record.reason ?? CANCELLED_BY_WRITER };
 }

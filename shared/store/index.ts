@@ -21,6 +21,9 @@ export {
 export { type DeleterDeps, deleteObject } from './deleter.ts';
 export {
   announceSegments,
+  CANCELLED_BY_WRITER,
+  type CancelledDispersal,
+  cancelDispersal,
   completeDispersal,
   completeDispersalSchema,
   DISPERSAL_URL_SECONDS,

@@ -21,6 +21,8 @@ import {
 } from '../../../shared/store/committer.ts';
 import {
   announceSegments,
+  CANCELLED_BY_WRITER,
+  cancelDispersal,
   completeDispersal,
   type DispersalDeps,
   openDispersal,
@@ -260,4 +262,44 @@ test('bad dispersal calls are refused naming the field and the rule, and only th
     presignSlices(deps, 'clips', opened.revision, full, 'ROOT1'),
     DispersalStateError,
   );
+});
+
+test('a cancelled dispersal fails at once, is due to the janitor, never commits after, and answers the same again', async () => {
+  // Prepare: two dispersals of ROOT1's; the second commits before its cancel arrives.
+  const { deps } = world();
+  const cancelled = await openDispersal(deps, 'clips', { key: 'gone.bin' }, 'ROOT1');
+  const committed = await openDispersal(deps, 'clips', { key: 'kept.bin' }, 'ROOT1');
+  const summary = { segments: 1, size: 9, sha256: 'a'.repeat(64) };
+  await deps.ledger.finishWriting(committed.revision, summary);
+  assert.ok(await deps.ledger.commitWhole(committed.revision, 1, new Date()));
+
+  // Act
+  const first = await cancelDispersal(deps, 'clips', cancelled.revision, 'ROOT1');
+  const again = await cancelDispersal(deps, 'clips', cancelled.revision, 'ROOT1');
+  await deps.ledger.finishWriting(cancelled.revision, summary);
+  const lateCommit = await deps.ledger.commitWhole(cancelled.revision, 1, new Date());
+  const tooLate = cancelDispersal(deps, 'clips', committed.revision, 'ROOT1');
+  const another = cancelDispersal(deps, 'clips', cancelled.revision, 'SOMEONE-ELSE');
+  const elsewhere = cancelDispersal(deps, 'other', cancelled.revision, 'ROOT1');
+
+  // Assess
+  const expected = { revision: cancelled.revision, state: 'failed', reason: CANCELLED_BY_WRITER };
+  assert.deepEqual(first, expected);
+  assert.deepEqual(again, expected);
+  assert.equal(lateCommit, undefined, 'a cancelled revision cannot commit');
+  assert.equal((await deps.ledger.get(cancelled.revision))?.state, 'failed');
+  const due = await deps.ledger.due(systemClock.now(), 10);
+  assert.deepEqual(
+    due.map((r) => r.revision),
+    [cancelled.revision],
+    'due to the janitor now, not after its timeout; the committed one is not due',
+  );
+  await assert.rejects(
+    tooLate,
+    (err: Error) =>
+      err instanceof DispersalStateError && /had committed before the cancel/.test(err.message),
+  );
+  assert.equal((await deps.ledger.get(committed.revision))?.state, 'committed');
+  await assert.rejects(another, RevisionNotFoundError);
+  await assert.rejects(elsewhere, RevisionNotFoundError);
 });
