@@ -1,6 +1,7 @@
 /**
  * What the CLI reports when a command fails. Each error becomes ONE line on stderr: what failed,
- * why, and what to do; `exitCode` is 2 for usage errors and 1 for everything else.
+ * why, and what to do; `exitCode` is 2 for usage errors, 130 for an interrupt the command
+ * cleaned up after, and 1 for everything else.
  */
 
 /** A failure the CLI explains itself; `hint` says what to do next. */
@@ -17,6 +18,11 @@ export class CliError extends Error {
 /** The command line itself is wrong: a bad argument or option value. */
 export class UsageError extends CliError {
   override readonly exitCode = 2;
+}
+
+/** SIGINT or SIGTERM stopped the command, which says what it left (exit code 130, as a shell's). */
+export class InterruptedError extends CliError {
+  override readonly exitCode = 130;
 }
 
 /** The API answered with an error status; `code` is its error code (`VaultNotFound`, ...). */

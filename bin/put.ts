@@ -18,7 +18,7 @@ import {
   objectPath,
   vaultPath,
 } from './client.ts';
-import { CliError } from './errors.ts';
+import { CliError, InterruptedError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
@@ -63,8 +63,13 @@ interface WriteState {
  * Polls a pending revision until it is committed (or committed and already replaced by a newer
  * write, which the ledger calls garbage), as the SDK does. @throws ApiError when it failed.
  */
-function awaitRevision(client: DsnClient, vault: string, revision: string): Promise<Committed> {
-  return waitForRevision(client, vault, revision, POLL_MS).catch((err) => {
+function awaitRevision(
+  client: DsnClient,
+  vault: string,
+  revision: string,
+  signal?: AbortSignal,
+): Promise<Committed> {
+  return waitForRevision(client, vault, revision, POLL_MS, signal).catch((err) => {
     throw asCliError(err);
   });
 }
@@ -230,27 +235,52 @@ async function putByUplink(
   started: number,
   opts: { fallback: boolean; uplink: Pick<UplinkOptions, 'putSlice'> },
 ): Promise<PutResult | undefined> {
-  const { uplinkPut } = await import('../client/uplink.ts');
+  const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
+  // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout; a second
+  // one exits at once (bin/dsn.ts's own handler, put back in `finally`).
+  const interrupt = new AbortController();
+  const outer = process.listeners('SIGINT');
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  process.removeAllListeners('SIGINT');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let revision: string | undefined;
   try {
     const done = await uplinkPut(
       client,
       source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
       vault,
       key,
-      { ...opts.uplink, onProgress: (bytes) => progress.update(bytes) },
+      {
+        ...opts.uplink,
+        signal: interrupt.signal,
+        onOpen: (opened) => {
+          revision = opened;
+        },
+        onProgress: (bytes) => progress.update(bytes),
+      },
     ).catch((err) => {
+      if (interrupt.signal.aborted) return undefined;
       if (!opts.fallback || !isUnitsUnreachable(err)) throw asCliError(err);
       process.stderr.write(
         `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,
       );
       return undefined;
     });
-    if (!done) return undefined;
-    if (done.state === 'pending') {
+    if (done?.state === 'pending' && !interrupt.signal.aborted) {
       progress.update(done.size, 'committing');
-      await awaitRevision(client, vault, done.revision);
+      await awaitRevision(client, vault, done.revision, interrupt.signal).catch((err) => {
+        if (!interrupt.signal.aborted) throw err;
+      });
     }
+    if (interrupt.signal.aborted) {
+      throw await interrupted(client, vault, key, revision, cancelDispersal);
+    }
+    if (!done) return undefined;
     return {
       vault,
       key,
@@ -265,5 +295,33 @@ async function putByUplink(
     };
   } finally {
     progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const listener of outer) process.on('SIGINT', listener);
   }
+}
+
+/** What an interrupted dispersal became, asked of the API: cancelled, or committed first. */
+async function interrupted(
+  client: DsnClient,
+  vault: string,
+  key: string,
+  revision: string | undefined,
+  cancel: typeof import('../client/uplink.ts').cancelDispersal,
+): Promise<InterruptedError> {
+  const what = `${vault}/${key}`;
+  if (revision === undefined)
+    return new InterruptedError(`interrupted: ${what} was not written (no dispersal opened)`);
+  const outcome = await cancel(client, vault, revision).catch((err: Error) => err);
+  if (outcome === 'cancelled')
+    return new InterruptedError(
+      `interrupted: the dispersal of ${what} is cancelled; nothing of it was committed, and the janitor removes the slices it placed`,
+    );
+  if (outcome === 'committed')
+    return new InterruptedError(
+      `interrupted too late: ${what} had committed (revision ${revision})`,
+    );
+  return new InterruptedError(
+    `interrupted: the dispersal of ${what} could not be cancelled (${outcome.message}); unless it commits, the janitor fails and removes it after its timeout`,
+  );
 }

@@ -82,17 +82,22 @@ export function receivedError(sent: SentError): Error {
   return e;
 }
 
+/** A signed client of the API `connection` names. */
+export function clientOf(connection: WorkerConnection) {
+  return createWebDsnClient({
+    endpoint: connection.endpoint,
+    ...(connection.credentials ? { credentials: connection.credentials } : {}),
+    ...(connection.region ? { region: connection.region } : {}),
+  });
+}
+
 /** Runs one job, reporting through `report`. */
 export async function runUplinkJob(
   job: UplinkJob,
   report: (r: UplinkReport) => void,
 ): Promise<void> {
   try {
-    const client = createWebDsnClient({
-      endpoint: job.connection.endpoint,
-      ...(job.connection.credentials ? { credentials: job.connection.credentials } : {}),
-      ...(job.connection.region ? { region: job.connection.region } : {}),
-    });
+    const client = clientOf(job.connection);
     const result = await uplinkPut(client, chunksOf(job.file), job.vault, job.key, {
       ...job.options,
       onOpen: (revision) => report({ type: 'open', revision }),

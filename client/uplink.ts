@@ -10,14 +10,14 @@
  * checksum is sent again; a URL that expired is asked again; a slice its unit keeps refusing
  * is announced as missing, so the committer decides as it does for the server's writer. When no
  * slice PUT gets any answer, the units' buckets are out of this client's reach: nothing is
- * announced, the revision is left pending for the janitor, and UnitsUnreachableError says so
- * (the caller may take the API's path instead).
+ * announced, the revision is cancelled, and UnitsUnreachableError says so (the caller may take
+ * the API's path instead). Any failure before the dispersal completes cancels it likewise.
  * The CLI, the SDK (`@dsn/client/uplink`) and the web console use it: in a browser the slices go
  * by fetch (`#slice-request`) and the codec hashes with a WebAssembly SHA-256 (`#codec/sha256`).
  */
 
 import { builtSliceS3Crc32, codecFor, createSha256 } from '../shared/codec/index.ts';
-import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
+import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
 import { cutInto, SegmentEncoder } from './segment-encoder.ts';
 import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
 
@@ -81,9 +81,9 @@ export interface UplinkOptions {
   /** Once the revision is open (tests kill the client mid-upload). */
   onOpen?: (revision: string) => void;
   /**
-   * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, and the
-   * revision is never completed, so it stays pending until the janitor removes it and its
-   * slices. The call rejects with the signal's reason.
+   * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, the
+   * revision is never completed, and it is cancelled (see `cancelDispersal`), so nothing of it
+   * commits and the janitor removes its slices. The call rejects with the signal's reason.
    */
   signal?: AbortSignal;
 }
@@ -170,7 +170,7 @@ async function retried<T>(call: () => Promise<T>, signal?: AbortSignal): Promise
  * @throws the client's API error (503 WriteThresholdNotMet when fewer than T units took a segment)
  */
 export async function uplinkPut(
-  client: ApiCalls,
+  client: ApiCalls & JsonCalls,
   source: AsyncIterable<Uint8Array>,
   vault: string,
   key: string,
@@ -289,49 +289,58 @@ export async function uplinkPut(
     await retry(() => client.postJson(`${at}/segments`, { segments }));
   };
 
-  const encoder = new SegmentEncoder(
-    opened,
-    codec,
-    (batchesInFlight + 1) * batchSize,
-    await createSha256(),
-  );
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  const launch = (batch: Flight[]) => {
-    const p = sendBatch(batch)
-      .catch((err) => {
-        failure ??= err;
-      })
-      .finally(() => {
-        // The slices are placed (or given up on): their buffers take the next segments.
-        for (const f of batch) encoder.release(f.buffers);
-        inFlight.delete(p);
+  let summary: ReturnType<SegmentEncoder['summary']>;
+  try {
+    const encoder = new SegmentEncoder(
+      opened,
+      codec,
+      (batchesInFlight + 1) * batchSize,
+      await createSha256(),
+    );
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const launch = (batch: Flight[]) => {
+      const p = sendBatch(batch)
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          // The slices are placed (or given up on): their buffers take the next segments.
+          for (const f of batch) encoder.release(f.buffers);
+          inFlight.delete(p);
+        });
+      inFlight.add(p);
+    };
+    let batch: Flight[] = [];
+    for await (const length of cutInto(source, encoder.segment)) {
+      if (failure || signal?.aborted) break;
+      const { index, slices, buffers } = await encoder.encode(length);
+      batch.push({
+        segment: index,
+        length,
+        slices,
+        buffers,
+        sizes: slices.map((s) => s.length),
+        crc32: slices.map((s) => builtSliceS3Crc32(s)),
       });
-    inFlight.add(p);
-  };
-  let batch: Flight[] = [];
-  for await (const length of cutInto(source, encoder.segment)) {
-    if (failure || signal?.aborted) break;
-    const { index, slices, buffers } = await encoder.encode(length);
-    batch.push({
-      segment: index,
-      length,
-      slices,
-      buffers,
-      sizes: slices.map((s) => s.length),
-      crc32: slices.map((s) => builtSliceS3Crc32(s)),
-    });
-    if (batch.length >= batchSize) {
-      launch(batch);
-      batch = [];
-      while (inFlight.size >= batchesInFlight) await Promise.race(inFlight);
+      if (batch.length >= batchSize) {
+        launch(batch);
+        batch = [];
+        while (inFlight.size >= batchesInFlight) await Promise.race(inFlight);
+      }
     }
+    if (batch.length > 0 && !failure && !signal?.aborted) launch(batch);
+    await Promise.all(inFlight);
+    signal?.throwIfAborted();
+    if (failure) throw failure;
+    summary = encoder.summary();
+  } catch (err) {
+    // Failed or aborted before completing, so it can never commit: cancelled now, the janitor
+    // removes its slices on its next pass rather than after the revision's timeout. Best effort:
+    // a cancel that does not arrive leaves it to that timeout, as a killed client does.
+    await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
+    throw err;
   }
-  if (batch.length > 0 && !failure && !signal?.aborted) launch(batch);
-  await Promise.all(inFlight);
-  signal?.throwIfAborted();
-  if (failure) throw failure;
-  const summary = encoder.summary();
   const res = await retry(() =>
     client.postJson<{ revision: string; size?: number; sha256?: string }>(
       `${at}/complete`,
@@ -349,4 +358,25 @@ export async function uplinkPut(
     resent,
     state: res.status === 201 ? 'committed' : 'pending',
   };
+}
+
+/**
+ * Cancels the dispersal of `revision`: once this answers `cancelled`, nothing of it commits,
+ * and the janitor's next pass removes the slices it placed. `committed` means it had committed
+ * first (delete the object to remove it). Idempotent: asking again answers the same.
+ * @throws the client's API error (404 when no such dispersal of this caller's)
+ */
+export async function cancelDispersal(
+  client: JsonCalls,
+  vault: string,
+  revision: string,
+): Promise<'cancelled' | 'committed'> {
+  try {
+    await client.json('DELETE', `${vaultPath(vault)}/dispersals/${encodeURIComponent(revision)}`);
+    return 'cancelled';
+  } catch (err) {
+    const { status, code } = err as { status?: unknown; code?: unknown };
+    if (status === 409 && code === 'DispersalState') return 'committed';
+    throw err;
+  }
 }

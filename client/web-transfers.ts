@@ -10,8 +10,9 @@
  * file never holds up the page.
  */
 import './web-buffer.ts';
-import type { UplinkResult } from './uplink.ts';
+import { cancelDispersal, type UplinkResult } from './uplink.ts';
 import {
+  clientOf,
   receivedError,
   type UplinkJob,
   type UplinkReport,
@@ -25,7 +26,12 @@ export {
   openDownlink,
   UnitsUnreachableError,
 } from './downlink.ts';
-export { type UplinkOptions, type UplinkResult, uplinkPut } from './uplink.ts';
+export {
+  cancelDispersal,
+  type UplinkOptions,
+  type UplinkResult,
+  uplinkPut,
+} from './uplink.ts';
 export type { WorkerConnection, WorkerUplinkOptions } from './uplink-worker-protocol.ts';
 export { chunksOf } from './web-chunks.ts';
 
@@ -39,8 +45,9 @@ export const CLIENT_SIDE_THRESHOLD = 8 * 1024 * 1024;
 /**
  * `uplinkPut` of `file` in a Web Worker of its own (uplink-worker.ts): the page's thread does
  * not read, hash or encode a byte. The worker signs its API calls with `connection`'s
- * credentials. Aborting `signal` stops the worker at once; the revision it opened is left
- * pending, for the janitor to remove, as a client killed mid-upload leaves it.
+ * credentials. Aborting `signal` stops the worker at once and cancels the dispersal it opened
+ * (`cancelDispersal`, from this thread) before the call rejects; a cancel that does not arrive
+ * leaves the revision pending, for the janitor to remove as a killed client's.
  * @throws what uplinkPut throws (DsnApiError, UnitsUnreachableError, ...), rebuilt on this side;
  *   the signal's reason when aborted
  */
@@ -76,15 +83,23 @@ export function uplinkPutInWorker(
       signal?.removeEventListener('abort', abort);
       worker.terminate();
     };
+    /** The dispersal's revision, once the worker opened it. */
+    let revision: string | undefined;
     const abort = () => {
       end();
-      reject(signal?.reason);
+      if (revision === undefined) reject(signal?.reason);
+      else
+        cancelDispersal(clientOf(connection), vault, revision)
+          .catch(() => undefined)
+          .finally(() => reject(signal?.reason));
     };
     signal?.addEventListener('abort', abort, { once: true });
     worker.addEventListener('message', (e: MessageEvent<UplinkReport>) => {
       const r = e.data;
-      if (r.type === 'open') onOpen?.(r.revision);
-      else if (r.type === 'progress') onProgress?.(r.bytes);
+      if (r.type === 'open') {
+        revision = r.revision;
+        onOpen?.(r.revision);
+      } else if (r.type === 'progress') onProgress?.(r.bytes);
       else {
         end();
         if (r.type === 'done') resolve(r.result);

@@ -284,7 +284,7 @@ describe('the web console in Chromium', {
     passed = true;
   });
 
-  test('transfers under way are cancelled from the page: a download hands over nothing, a dispersal stops its worker and commits nothing', async () => {
+  test('transfers under way are cancelled from the page: a download hands over nothing, a dispersal stops its worker, is cancelled and commits nothing', async () => {
     passed = false;
     const s3Origin = new URL(cloud.endpoints.s3).origin;
     await signIn();
@@ -333,9 +333,21 @@ describe('the web console in Chromium', {
       });
       const worker = await started;
       const closed = new Promise<void>((resolve) => worker.once('close', () => resolve()));
+      const cancelledBy = page.waitForResponse(
+        (r) => r.request().method() === 'DELETE' && r.url().includes('/vaults/big/dispersals/'),
+      );
       await holding;
       await page.locator('[data-testid=transfer-cancel]').click();
       await closed;
+      // The page cancels the dispersal itself: failed at once, not at the pending timeout.
+      const cancel = (await (await cancelledBy).json()) as { revision: string; state: string };
+      const revision = (await (
+        await fetchAs(TEST_ROOT)(`${cloud.endpoints.api}/vaults/big/revisions/${cancel.revision}`)
+      ).json()) as { state: string; reason?: string };
+      assert.deepEqual(
+        [cancel.state, revision.state, revision.reason],
+        ['failed', 'failed', 'cancelled by its writer'],
+      );
       const said = page.locator('[data-testid=upload-message]', { hasText: 'cancelled.bin' });
       await said.waitFor();
       assert.equal(

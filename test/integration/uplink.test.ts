@@ -98,6 +98,32 @@ describe('client-side dispersal (uplink)', () => {
   const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
   const json = async <T>(res: Response) => (await res.json()) as T;
 
+  /** The slice files in the units' buckets of vault `small`, of `revision` or of any. */
+  const slicesOf = async (revision?: string) => {
+    const bucketsDir = join(dir.path, 's3', 'buckets');
+    const found: string[] = [];
+    for (const bucket of await readdir(bucketsDir)) {
+      const files = await readdir(join(bucketsDir, bucket, 'objects', 'small'), {
+        recursive: true,
+      }).catch(() => [] as string[]);
+      for (const f of files)
+        if (f.endsWith('.data') && (!revision || f.includes(revision))) found.push(f);
+    }
+    return found;
+  };
+  /** Unit 3 refuses every write until `healUnit3`: a dispersal is still retrying when stopped. */
+  const failUnit3 = async () =>
+    assert.equal(
+      (
+        await api('/admin/units/3/fault', {
+          method: 'PUT',
+          body: JSON.stringify({ mode: 'write-fail' }),
+        })
+      ).status,
+      200,
+    );
+  const healUnit3 = () => api('/admin/units/3/fault', { method: 'DELETE' });
+
   before(async () => {
     dir = await tempDir('dsn-uplink');
     cloud = await startTestCloud(PROJECT_ROOT, dir.path, 'repair');
@@ -316,27 +342,7 @@ describe('client-side dispersal (uplink)', () => {
     // unit would hold PUTs that land after the janitor's sweep).
     const file = join(dir.path, 'killed.bin');
     await randomFile(file, 4);
-    assert.equal(
-      (
-        await api('/admin/units/3/fault', {
-          method: 'PUT',
-          body: JSON.stringify({ mode: 'write-fail' }),
-        })
-      ).status,
-      200,
-    );
-    const bucketsDir = join(dir.path, 's3', 'buckets');
-    const slicesOf = async (revision?: string) => {
-      const found: string[] = [];
-      for (const bucket of await readdir(bucketsDir)) {
-        const files = await readdir(join(bucketsDir, bucket, 'objects', 'small'), {
-          recursive: true,
-        }).catch(() => [] as string[]);
-        for (const f of files)
-          if (f.endsWith('.data') && (!revision || f.includes(revision))) found.push(f);
-      }
-      return found;
-    };
+    await failUnit3();
     const before = new Set(await slicesOf());
     const child = spawn(
       process.execPath,
@@ -362,7 +368,7 @@ describe('client-side dispersal (uplink)', () => {
         await api(`/vaults/small/revisions/${revision}`),
       );
       assert.equal(pending.state, 'pending');
-      await api('/admin/units/3/fault', { method: 'DELETE' });
+      await healUnit3();
       let seen = '';
       await eventually(
         async () => {
@@ -383,8 +389,112 @@ describe('client-side dispersal (uplink)', () => {
       assert.equal(head.status, 404, 'nothing of it is visible');
     } finally {
       child.kill('SIGKILL');
-      await api('/admin/units/3/fault', { method: 'DELETE' });
+      await healUnit3();
     }
+  });
+
+  test("dsn put interrupted cancels its dispersal: failed at once, never committed, its slices gone at the janitor's next pass", async () => {
+    // Prepare: unit 3 refuses writes, so the put is still retrying when it is interrupted.
+    const file = join(dir.path, 'interrupted.bin');
+    await randomFile(file, 4);
+    await failUnit3();
+    const before = new Set(await slicesOf());
+    const child = spawn(
+      process.execPath,
+      [DSN, 'put', file, 'small/interrupted.bin', '--via', 'uplink'],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = once(child, 'exit');
+    try {
+      // Act: interrupt it once its first slices have landed.
+      const fresh = await eventually(async () => {
+        const now = (await slicesOf()).filter((f) => !before.has(f));
+        return now.length >= 4 ? now : undefined;
+      }, 'the first slices of the interrupted put');
+      child.kill('SIGINT');
+      const [code] = await exited;
+      const revision = (fresh[0] as string).split('/')[1] as string;
+      // Read before any janitor pass: the cancel, not the pending timeout, failed it.
+      const record = await json<{ state: string; reason?: string }>(
+        await api(`/vaults/small/revisions/${revision}`),
+      );
+      await healUnit3();
+      const reports: unknown[] = [];
+      await eventually(
+        async () => {
+          reports.push(await cloud.invoker.invoke('janitor', {}));
+          return (await slicesOf(revision)).length === 0 ? true : undefined;
+        },
+        'the janitor to remove the cancelled dispersal',
+        30_000,
+      );
+
+      // Assess
+      assert.equal(code, 130, stderr);
+      assert.match(
+        stderr,
+        /interrupted: the dispersal of small\/interrupted\.bin is cancelled; nothing of it was committed, and the janitor removes the slices it placed/,
+      );
+      assert.deepEqual([record.state, record.reason], ['failed', 'cancelled by its writer']);
+      const head = await api('/vaults/small/objects/interrupted.bin', { method: 'HEAD' });
+      assert.equal(head.status, 404, 'nothing of it is visible');
+      assert.equal(reports.length, 1, `one janitor pass removed it: ${JSON.stringify(reports)}`);
+    } finally {
+      child.kill('SIGKILL');
+      await healUnit3();
+    }
+  });
+
+  test('DELETE of a dispersal answers its cancel, the same again, and 409 once it had committed', async () => {
+    // Prepare: one dispersal left open, one committed.
+    let open = '';
+    const stop = new AbortController();
+    await uplinkPut(client, chunks(randomBytes(200 * 1024)), 'small', 'cancel/open.bin', {
+      signal: stop.signal,
+      onOpen: (r) => {
+        open = r;
+      },
+      // The first slice stops it: uplinkPut's own cancel is then what this test repeats.
+      putSlice: async () => {
+        stop.abort();
+        return new Response(null, { status: 200 });
+      },
+    }).catch(() => undefined);
+    const committed = await uplinkPut(
+      client,
+      chunks(randomBytes(200 * 1024)),
+      'small',
+      'cancel/committed.bin',
+    );
+    const cancel = (revision: string) =>
+      client.request('DELETE', `/vaults/small/dispersals/${revision}`, { accept: [404, 409] });
+
+    // Act
+    const first = await cancel(open);
+    const again = await cancel(open);
+    const late = await cancel(committed.revision);
+    const unknown = await cancel('00mx5a16j55feac52852a844aa');
+
+    // Assess
+    const expected = { revision: open, state: 'failed', reason: 'cancelled by its writer' };
+    assert.deepEqual([first.status, await first.json()], [200, expected]);
+    assert.deepEqual([again.status, await again.json()], [200, expected]);
+    const refused = (await late.json()) as { error: { code: string; message: string } };
+    assert.equal(late.status, 409);
+    assert.equal(refused.error.code, 'DispersalState');
+    assert.match(
+      refused.error.message,
+      /had committed before the cancel; delete cancel\/committed\.bin/,
+    );
+    assert.equal(unknown.status, 404);
   });
 
   test("buckets out of the client's reach: the uplink announces nothing and says so, and dsn put falls back to the API", async () => {
@@ -423,15 +533,18 @@ describe('client-side dispersal (uplink)', () => {
       (err: unknown) => err,
     );
 
-    // Assess: the first batch's slices each tried, then nothing announced (still pending).
+    // Assess: the first batch's slices each tried, then nothing announced, and cancelled.
     assert.ok(direct instanceof UnitsUnreachableError, String(direct));
     assert.match(direct.message, /no unit's bucket answered this client \(ECONNREFUSED\)/);
     assert.ok(tries >= 2 * 6, `tries: ${tries}`);
-    // Announced segments of missing slices would have failed it at once (T not met).
-    const pending = await json<{ state: string; failedUnits: number[] }>(
+    // Announced segments of missing slices would have failed it for T, with failed units.
+    const cancelled = await json<{ state: string; failedUnits: number[]; reason?: string }>(
       await api(`/vaults/small/revisions/${revision}`),
     );
-    assert.deepEqual([pending.state, pending.failedUnits], ['pending', []]);
+    assert.deepEqual(
+      [cancelled.state, cancelled.failedUnits, cancelled.reason],
+      ['failed', [], 'cancelled by its writer'],
+    );
     assert.equal(auto.uplink, false);
     assert.equal(auto.sha256, await sha256Of(file));
     const back = await api('/vaults/default/objects/far/auto.bin', { method: 'HEAD' });

@@ -10,6 +10,7 @@ import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
 import {
   CLIENT_SIDE_THRESHOLD,
+  cancelDispersal,
   openDownlink,
   UnitsUnreachableError,
   uplinkPutInWorker,
@@ -52,19 +53,19 @@ export function ObjectsView({
   const [message, setMessage] = useState<string | undefined>();
   /** Cancels the upload or download under way. */
   const [cancel, setCancel] = useState<AbortController | undefined>();
-  /** What a cancelled upload left: a dispersal says whether its revision had committed. */
+  /**
+   * What a cancelled upload left: a dispersal is cancelled (uplinkPutInWorker already asked;
+   * asking again answers the same), unless it had committed first.
+   */
   const cancelled = async (key: string, revision: string | undefined) => {
     if (!revision) return `upload of ${key} cancelled: nothing was committed`;
-    const state = await dsn
-      .json<{ state: string }>(
-        'GET',
-        `/vaults/${encodeURIComponent(vault)}/revisions/${encodeURIComponent(revision)}`,
-      )
-      .then((r) => r.state)
-      .catch(() => 'unknown');
-    return state === 'committed'
-      ? `upload of ${key} cancelled too late: it had committed`
-      : `upload of ${key} cancelled: nothing was committed, and the janitor removes the slices placed`;
+    const outcome = await cancelDispersal(dsn, vault, revision).catch(
+      (err: Error) => `could not be cancelled (${err.message})`,
+    );
+    if (outcome === 'committed') return `upload of ${key} cancelled too late: it had committed`;
+    if (outcome === 'cancelled')
+      return `upload of ${key} cancelled: nothing was committed, and the janitor removes the slices placed`;
+    return `upload of ${key} cancelled, but its dispersal ${outcome}: unless it commits, the janitor removes it after its timeout`;
   };
   const upload = async (file: File) => {
     setMessage(undefined);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { type ApiCalls, DsnApiError } from '../../../client/dsn-client.ts';
+import { type ApiCalls, DsnApiError, type JsonCalls } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
-import { uplinkPut } from '../../../client/uplink.ts';
+import { cancelDispersal, uplinkPut } from '../../../client/uplink.ts';
 import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
 
 const of = {
@@ -75,12 +75,16 @@ test('the encoder holds no more than its slots: the next segment waits for a rel
  * The API as a dispersal sees it, in memory: it opens `of`, hands out a URL per slice, and
  * completes with the summary it is sent. Records the slices each announcement called missing.
  */
-function fakeApi(): ApiCalls & { missing: string[]; calls: string[] } {
+function fakeApi(): ApiCalls & JsonCalls & { missing: string[]; calls: string[] } {
   const missing: string[] = [];
   const calls: string[] = [];
   return {
     missing,
     calls,
+    async json<T>(method: string, path: string) {
+      calls.push(`${method} ${path.slice(path.lastIndexOf('/'))}`);
+      return { revision: of.revision, state: 'failed', reason: 'cancelled by its writer' } as T;
+    },
     async postJson<T>(path: string, body: unknown) {
       calls.push(path.slice(path.lastIndexOf('/')));
       const answer = (status: number, b: unknown) => ({ status, body: b as T });
@@ -159,6 +163,7 @@ test('an aborted dispersal stops placing, announces nothing more and is never co
   assert.ok(cutOff.includes(true), 'the PUTs are handed the signal');
   assert.ok(!api.calls.includes('/segments'), 'no segment announced');
   assert.ok(!api.calls.includes('/complete'), 'never completed');
+  assert.equal(api.calls.at(-1), `DELETE /${of.revision}`, 'cancelled');
 });
 
 test("an abort during a busy API call's back-off ends the dispersal without calling again", async () => {
@@ -167,7 +172,8 @@ test("an abort during a busy API call's back-off ends the dispersal without call
   const api = fakeApi();
   const control = new AbortController();
   let asked = 0;
-  const busyOnce: ApiCalls = {
+  const busyOnce: ApiCalls & JsonCalls = {
+    json: api.json,
     postJson: async <T>(path: string, body: unknown) => {
       if (path.endsWith('/urls') && ++asked === 1) {
         setTimeout(() => control.abort(), 10);
@@ -186,5 +192,45 @@ test("an abort during a busy API call's back-off ends the dispersal without call
   // Assess
   await assert.rejects(run, { name: 'AbortError' });
   assert.equal(asked, 1, 'no URL request after the abort');
-  assert.deepEqual(api.calls, ['/dispersals']);
+  assert.deepEqual(
+    api.calls,
+    ['/dispersals', `DELETE /${of.revision}`],
+    'only the cancel after it',
+  );
+});
+
+test('a source that fails mid-way cancels the dispersal, and its own error is what the call rejects with', async () => {
+  // Prepare: a source that gives one segment's bytes, then fails as a vanished file does.
+  const api = fakeApi();
+  async function* failing() {
+    yield randomBytes(of.segmentSize);
+    throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+  }
+
+  // Act
+  const run = uplinkPut(api, failing(), 'clips', 'k', {
+    putSlice: async () => new Response(null, { status: 200 }),
+  });
+
+  // Assess
+  await assert.rejects(run, { code: 'EIO' });
+  assert.ok(!api.calls.includes('/complete'), 'never completed');
+  assert.equal(api.calls.at(-1), `DELETE /${of.revision}`, 'cancelled');
+});
+
+test('cancelDispersal says cancelled, or committed when the API answers that it had (409 DispersalState)', async () => {
+  // Prepare: the API's two answers to the DELETE, and a third it does not map.
+  const answering = (err?: Error): JsonCalls => ({
+    json: async <T>() => {
+      if (err) throw err;
+      return { state: 'failed' } as T;
+    },
+  });
+  const committed = new DsnApiError(409, 'DispersalState', 'had committed before the cancel');
+  const missing = new DsnApiError(404, 'RevisionNotFound', 'no such revision');
+
+  // Act, Assess
+  assert.equal(await cancelDispersal(answering(), 'clips', of.revision), 'cancelled');
+  assert.equal(await cancelDispersal(answering(committed), 'clips', of.revision), 'committed');
+  await assert.rejects(cancelDispersal(answering(missing), 'clips', of.revision), missing);
 });
