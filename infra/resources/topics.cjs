@@ -7,7 +7,8 @@
 'use strict';
 
 const replication = require('./replication.cjs');
-const { readConfig, roleArn, serviceAndStage } = require('./units.cjs');
+const { readConfig } = require('./unit-config.cjs');
+const { roleArn, serviceAndStage } = require('./units.cjs');
 
 /** The functions whose roles publish on each topic, and why. */
 function publishers({ unitCount }, replicationWorkers = []) {

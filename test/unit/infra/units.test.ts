@@ -3,19 +3,25 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
 const require = createRequire(import.meta.url);
-const units = require('../../../infra/resources/units.cjs') as {
+const unitConfig = require('../../../infra/resources/unit-config.cjs') as {
   readConfig(dsn: unknown): {
     unitCount: number;
     units: Array<{ bucket?: string; region?: string }>;
   };
+  checkEnvironmentBudget(
+    config: ReturnType<typeof unitConfig.readConfig>,
+    stackName: string,
+  ): number;
+};
+const units = require('../../../infra/resources/units.cjs') as {
   unitResources(
-    config: ReturnType<typeof units.readConfig>,
+    config: ReturnType<typeof unitConfig.readConfig>,
   ): Record<string, { Type: string; Properties: Record<string, unknown> }>;
-  unitEnvironment(config: ReturnType<typeof units.readConfig>): Record<string, unknown>;
-  unitBucketArns(config: ReturnType<typeof units.readConfig>): unknown[];
-  unitObjectArns(config: ReturnType<typeof units.readConfig>): unknown[];
+  unitEnvironment(config: ReturnType<typeof unitConfig.readConfig>): Record<string, unknown>;
+  unitBucketArns(config: ReturnType<typeof unitConfig.readConfig>): unknown[];
+  unitObjectArns(config: ReturnType<typeof unitConfig.readConfig>): unknown[];
   unitFunctions(
-    config: ReturnType<typeof units.readConfig>,
+    config: ReturnType<typeof unitConfig.readConfig>,
     reservedConcurrency?: number,
   ): Record<
     string,
@@ -26,12 +32,11 @@ const units = require('../../../infra/resources/units.cjs') as {
       events: Array<{ sqs: { maximumConcurrency: number | string } }>;
     }
   >;
-  checkEnvironmentBudget(config: ReturnType<typeof units.readConfig>, stackName: string): number;
 };
 
 test('the pool is generated per unit: bucket, policies, queue, dead-letter queue and filtered subscription', () => {
   // Act
-  const resources = units.unitResources(units.readConfig({ unitCount: 8 }));
+  const resources = units.unitResources(unitConfig.readConfig({ unitCount: 8 }));
 
   // Assess
   const types = Object.values(resources).map((r) => r.Type);
@@ -64,7 +69,7 @@ test('the pool is generated per unit: bucket, policies, queue, dead-letter queue
 
 test('each unit function has its own role and a queue visibility timeout six times its timeout', () => {
   // Prepare
-  const config = units.readConfig({ unitCount: 4 });
+  const config = unitConfig.readConfig({ unitCount: 4 });
 
   // Act
   const functions = units.unitFunctions(config);
@@ -79,7 +84,7 @@ test('each unit function has its own role and a queue visibility timeout six tim
 
 test('each unit function reserves its executions, and its queue is polled by no more than those', () => {
   // Prepare
-  const config = units.readConfig({ unitCount: 2 });
+  const config = unitConfig.readConfig({ unitCount: 2 });
 
   // Act
   const byDefault = units.unitFunctions(config);
@@ -96,7 +101,7 @@ test('each unit function reserves its executions, and its queue is polled by no 
 
 test('a unit may name an existing bucket in another region: no bucket is created, and IAM and env point at it', () => {
   // Prepare
-  const config = units.readConfig({
+  const config = unitConfig.readConfig({
     unitCount: 3,
     units: [null, { bucket: 'far-unit-1', region: 'eu-west-1' }],
   });
@@ -127,7 +132,7 @@ test('a unit may name an existing bucket in another region: no bucket is created
 
 test('a bucket an operator names gets the same TLS-only bucket policy as the buckets the stack creates', () => {
   // Prepare
-  const config = units.readConfig({
+  const config = unitConfig.readConfig({
     unitCount: 2,
     units: [null, { bucket: 'far-unit-1', region: 'eu-west-1' }],
   });
@@ -158,13 +163,13 @@ test('a bucket an operator names gets the same TLS-only bucket policy as the buc
 
 test('a pool whose unit lists would not fit in a Lambda environment is refused', () => {
   // Prepare
-  const small = units.readConfig({ unitCount: 8 });
-  const large = units.readConfig({ unitCount: 40 });
+  const small = unitConfig.readConfig({ unitCount: 8 });
+  const large = unitConfig.readConfig({ unitCount: 40 });
 
   // Act, Assess
-  assert.ok(units.checkEnvironmentBudget(small, 'dsn-prod') < 3072);
+  assert.ok(unitConfig.checkEnvironmentBudget(small, 'dsn-prod') < 3072);
   assert.throws(
-    () => units.checkEnvironmentBudget(large, 'dsn-prod'),
+    () => unitConfig.checkEnvironmentBudget(large, 'dsn-prod'),
     /custom\.dsn\.unitCount: 40 units need up to \d+ bytes of Lambda environment/,
   );
 });
@@ -203,21 +208,24 @@ test('bad pool settings are refused with the field and the rule', () => {
     ],
   ];
   for (const [dsn, rule] of cases)
-    assert.throws(() => units.readConfig(dsn), rule, JSON.stringify(dsn));
+    assert.throws(() => unitConfig.readConfig(dsn), rule, JSON.stringify(dsn));
 });
 
 test('units marked edge: true are listed in DSN_EDGE_UNITS, and none is written "none"', () => {
-  const config = units.readConfig({
+  const config = unitConfig.readConfig({
     unitCount: 4,
     units: [null, null, { edge: true }, { edge: true, bucket: 'near-readers' }],
   });
   assert.equal(units.unitEnvironment(config).DSN_EDGE_UNITS, '2,3');
-  assert.equal(units.unitEnvironment(units.readConfig({ unitCount: 2 })).DSN_EDGE_UNITS, 'none');
+  assert.equal(
+    units.unitEnvironment(unitConfig.readConfig({ unitCount: 2 })).DSN_EDGE_UNITS,
+    'none',
+  );
 });
 
 test('stack-created unit buckets let browserOrigins PUT and GET slices by CORS; [] sets no rule; a bad origin is named', () => {
   const cors = (dsn: Record<string, unknown>) =>
-    units.unitResources(units.readConfig({ unitCount: 2, ...dsn })).Unit0Bucket?.Properties
+    units.unitResources(unitConfig.readConfig({ unitCount: 2, ...dsn })).Unit0Bucket?.Properties
       .CorsConfiguration as { CorsRules: Array<Record<string, unknown>> } | undefined;
   assert.deepEqual(cors({})?.CorsRules, [
     {
@@ -240,9 +248,11 @@ test('stack-created unit buckets let browserOrigins PUT and GET slices by CORS; 
     'https://a.example/path',
     7,
   ]) {
-    assert.throws(() => units.readConfig({ browserOrigins: [bad] }), {
+    assert.throws(() => unitConfig.readConfig({ browserOrigins: [bad] }), {
       message: /^custom\.dsn\.browserOrigins: must be a list of origins/,
     });
   }
-  assert.throws(() => units.readConfig({ browserOrigins: '*' }), { message: /browserOrigins/ });
+  assert.throws(() => unitConfig.readConfig({ browserOrigins: '*' }), {
+    message: /browserOrigins/,
+  });
 });
