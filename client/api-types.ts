@@ -273,7 +273,8 @@ export type paths = {
         get: operations["getVaultsVaultUploadsUpload"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Abort an open upload: its staged parts go now; 409 once it was completed */
+        delete: operations["deleteVaultsVaultUploadsUpload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1799,6 +1800,48 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description the upload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        uploadId: string;
+                        vault: string;
+                        key: string;
+                        /** @enum {string} */
+                        state: "open" | "dispersing" | "committed" | "failed" | "pending";
+                        createdAt: string;
+                        expiresAt: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    deleteVaultsVaultUploadsUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                upload: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description aborted (state failed) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -113,6 +113,7 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   }),
   'POST /vaults/{vault}/uploads/{upload}/complete': (e) => ({ action: 'write', vault: vaultOf(e) }),
   'GET /vaults/{vault}/uploads/{upload}': (e) => ({ action: 'write', vault: vaultOf(e) }),
+  'DELETE /vaults/{vault}/uploads/{upload}': (e) => ({ action: 'write', vault: vaultOf(e) }),
   // A client's dispersal: the write grant of a PUT of its key to open it; the revision then
   // names the key, and only the root key that opened it may feed it (routes/store.ts).
   'POST /vaults/{vault}/dispersals': (e) => ({

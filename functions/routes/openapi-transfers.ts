@@ -56,6 +56,11 @@ export const transferRoutes: Record<string, Operation> = {
     path: { ...vault, upload: uploadIdSchema },
     responses: { 200: { description: 'the upload', schema: uploadSchema } },
   },
+  'DELETE /vaults/{vault}/uploads/{upload}': {
+    summary: 'Abort an open upload: its staged parts go now; 409 once it was completed',
+    path: { ...vault, upload: uploadIdSchema },
+    responses: { 200: { description: 'aborted (state failed)', schema: uploadSchema } },
+  },
   'POST /vaults/{vault}/dispersals': {
     summary: 'Open a client-side dispersal: a pending revision the client encodes itself',
     path: vault,

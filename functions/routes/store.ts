@@ -13,6 +13,7 @@ import {
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
+  abortUpload,
   announceSegments,
   cancelDispersal,
   completeDispersal,
@@ -245,6 +246,8 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
     },
     'GET /vaults/{vault}/uploads/{upload}': async (event) =>
       json(200, await getUpload(s.uploads, vaultParam(event), uploadParam(event))),
+    'DELETE /vaults/{vault}/uploads/{upload}': async (event) =>
+      json(200, await abortUpload(s.uploads, vaultParam(event), uploadParam(event))),
 
     'POST /vaults/{vault}/dispersals': async (event) =>
       json(

@@ -161,6 +161,8 @@ export {
   type UnitDelivery,
 } from './unit.ts';
 export {
+  ABORTED_BY_WRITER,
+  abortUpload,
   attemptDispersal,
   type CreatedUpload,
   completeUpload,

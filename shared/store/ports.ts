@@ -324,6 +324,8 @@ export interface MultipartStaging {
   listMultipartParts(uploadId: string, multipartId: string): Promise<MultipartPart[] | undefined>;
   /** Joins `parts` into the staged object. */
   completeMultipart(uploadId: string, multipartId: string, parts: MultipartPart[]): Promise<void>;
+  /** Ends the multipart upload and drops its parts; nothing when it is gone already. */
+  abortMultipart(uploadId: string, multipartId: string): Promise<void>;
 }
 
 export interface DispersalQueue {

@@ -235,6 +235,41 @@ export async function getUpload(
   return openUpload(deps, vault, uploadId);
 }
 
+/** The reason an upload aborted by its writer ends `failed` with. */
+export const ABORTED_BY_WRITER = 'aborted by its writer';
+
+/**
+ * Aborts an open upload, as S3's AbortMultipartUpload does: it ends `failed` (its reason
+ * ABORTED_BY_WRITER) in the conditional write completing also needs, so exactly one of the two
+ * wins; its staged parts (a presigned upload's multipart upload) are deleted now rather than
+ * at its expiry, and it stops counting among its caller's open uploads. Aborting again answers
+ * the same, and finishes what a crash part-way left.
+ * @throws UploadNotFoundError; UploadStateError once completed
+ */
+export async function abortUpload(
+  deps: UploadDeps,
+  vault: string,
+  uploadId: string,
+): Promise<Upload> {
+  const upload = await openUpload(deps, vault, uploadId);
+  const aborted = { state: 'failed', reason: ABORTED_BY_WRITER } as const;
+  if (upload.state === 'open') {
+    // Lost to a completion (or another abort) since the read: answer from the state it won.
+    if (!(await deps.uploads.transition(uploadId, ['open'], aborted)))
+      return abortUpload(deps, vault, uploadId);
+  } else if (upload.state !== 'failed' || upload.reason !== ABORTED_BY_WRITER) {
+    throw new UploadStateError(
+      uploadId,
+      `is ${upload.state}; only an open upload can be aborted (it was completed)`,
+    );
+  }
+  if (upload.presigned && deps.multipart)
+    await deps.multipart.abortMultipart(uploadId, upload.presigned.multipartId);
+  await deps.staging.deleteUpload(uploadId);
+  await deps.uploads.release(upload.caller, uploadId);
+  return { ...upload, ...aborted };
+}
+
 /** Stores part `part` (1-based). Sending a part again replaces it. */
 export async function putPart(
   deps: UploadDeps,
@@ -253,6 +288,11 @@ export async function putPart(
   // A completion that sealed the upload while this part travelled did not list it: say so
   // rather than answer as if it counted. (Completion seals before it lists the parts.)
   const after = await deps.uploads.get(uploadId);
+  if (after?.state === 'failed' && after.reason === ABORTED_BY_WRITER) {
+    // The abort's deletion may have listed the parts before this one landed.
+    await deps.staging.deleteUpload(uploadId);
+    throw new UploadStateError(uploadId, `was aborted while part ${part} was being stored`);
+  }
   if (after?.state !== 'open')
     throw new UploadStateError(
       uploadId,

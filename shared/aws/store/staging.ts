@@ -1,6 +1,7 @@
 /** Staged uploads on AWS: parts in the staging bucket, records in the control table, a dispersal queue. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -108,6 +109,22 @@ export class S3StagingStore implements StagingStore, MultipartStaging {
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part, ETag: p.etag })) },
       }),
     );
+  }
+
+  async abortMultipart(uploadId: string, multipartId: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: partKey(uploadId, 1),
+          UploadId: multipartId,
+        }),
+      );
+    } catch (err) {
+      // Aborted (or completed) already.
+      if (err instanceof NoSuchUpload || (err as Error).name === 'NoSuchUpload') return;
+      throw err;
+    }
   }
 
   async putPart(uploadId: string, part: number, body: Uint8Array): Promise<void> {

@@ -3,10 +3,13 @@ import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
 import {
   InvalidParameterError,
+  UploadNotFoundError,
   UploadQuotaExceededError,
   UploadStateError,
 } from '../../../shared/errors.ts';
 import {
+  ABORTED_BY_WRITER,
+  abortUpload,
   attemptDispersal,
   completeUpload,
   createUpload,
@@ -275,4 +278,75 @@ test('a dispersal that fails on its last attempt ends the upload failed, with th
   assert.equal(ended?.state, 'failed');
   assert.match(ended?.reason ?? '', /failed 3 times, last with Error: part 1 vanished/);
   assert.equal(log.lines[0]?.message, 'dispersal failed on its last attempt');
+});
+
+test('an aborted upload ends failed, its parts gone and its place freed; again answers the same; a completed one is refused', async () => {
+  // Prepare: a caller at its quota, one of whose uploads has two parts; another completed.
+  const { deps, staging } = memoryDeps();
+  const opened = [];
+  for (let i = 0; i < MAX_OPEN_UPLOADS; i++)
+    opened.push(await createUpload(deps, 'default', { key: `k${i}` }, 'ip:busy'));
+  const { uploadId } = opened[0] as Upload;
+  await putPart(deps, 'default', uploadId, 1, new Uint8Array(5));
+  await putPart(deps, 'default', uploadId, 2, new Uint8Array(7));
+  const done = (opened[1] as Upload).uploadId;
+  await putPart(deps, 'default', done, 1, new Uint8Array(3));
+  await completeUpload(deps, 'default', done);
+
+  // Act
+  const first = await abortUpload(deps, 'default', uploadId);
+  const again = await abortUpload(deps, 'default', uploadId);
+  const completed = abortUpload(deps, 'default', done);
+  const elsewhere = abortUpload(deps, 'other', uploadId);
+  const partAfter = putPart(deps, 'default', uploadId, 3, new Uint8Array(1));
+  const completeAfter = completeUpload(deps, 'default', uploadId);
+
+  // Assess
+  for (const answer of [first, again])
+    assert.deepEqual([answer.state, answer.reason], ['failed', ABORTED_BY_WRITER]);
+  assert.deepEqual(await staging.listParts(uploadId), [], 'its staged parts are gone');
+  assert.ok(await createUpload(deps, 'default', { key: 'now' }, 'ip:busy'), 'its place is free');
+  await assert.rejects(
+    completed,
+    (err: Error) =>
+      err instanceof UploadStateError && /only an open upload can be aborted/.test(err.message),
+  );
+  await assert.rejects(elsewhere, UploadNotFoundError);
+  await assert.rejects(partAfter, UploadStateError);
+  assert.deepEqual(
+    [(await completeAfter).state, (await completeAfter).reason],
+    ['failed', ABORTED_BY_WRITER],
+    'completing an aborted upload queues nothing',
+  );
+});
+
+test('a part stored while the upload is aborted is refused and deleted, not left staged', async () => {
+  // Prepare: part 2's store waits until the abort has deleted the parts it listed.
+  let release = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  class SlowStaging extends MemoryStagingStore {
+    override async putPart(id: string, part: number, body: Uint8Array) {
+      if (part === 2) await gate;
+      await super.putPart(id, part, body);
+    }
+  }
+  const { deps } = memoryDeps();
+  const staging = new SlowStaging();
+  const slow = { ...deps, staging };
+  const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
+  await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
+
+  // Act
+  const late = putPart(slow, 'default', uploadId, 2, new Uint8Array(7));
+  await abortUpload(slow, 'default', uploadId);
+  release();
+
+  // Assess
+  await assert.rejects(
+    late,
+    (err: Error) => err instanceof UploadStateError && /aborted while part 2/.test(err.message),
+  );
+  assert.deepEqual(await staging.listParts(uploadId), []);
 });
