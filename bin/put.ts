@@ -121,7 +121,8 @@ export async function putObject(
     if (done) return done;
   }
   // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
-  const parts = cutSegments(source === '-' ? process.stdin : createReadStream(source), CALL_LIMIT);
+  const input = source === '-' ? process.stdin : createReadStream(source);
+  const parts = cutSegments(input, CALL_LIMIT);
   const hash = createHash('sha256');
   const first = (await parts.next()).value ?? Buffer.alloc(0);
   hash.update(first);
@@ -147,38 +148,65 @@ export async function putObject(
       }
     } else {
       hash.update(second.value);
-      const { uploadId } = await client.json<{ uploadId: string }>(
-        'POST',
-        `${vaultPath(vault)}/uploads`,
-        {
-          body: { key },
-        },
-      );
-      let sent = 0;
-      let count = 0;
-      progress.update(0, 'uploading');
-      const inflight = new Set<Promise<void>>();
-      const send = (n: number, body: Uint8Array) => {
-        const p = client
-          .request('PUT', `${vaultPath(vault)}/uploads/${uploadId}/parts/${n}`, { body })
-          .then(async (res) => {
-            await res.arrayBuffer();
-            sent += body.length;
-            progress.update(sent);
-          });
-        // A failure is rethrown where the promise is awaited; this only keeps it from being unhandled.
-        p.catch(() => {});
-        inflight.add(p);
-        p.finally(() => inflight.delete(p)).catch(() => {});
-      };
-      send(++count, first);
-      send(++count, second.value);
-      for await (const part of parts) {
-        hash.update(part);
-        while (inflight.size >= PARALLEL_PARTS) await Promise.race(inflight);
-        send(++count, part);
-      }
-      await Promise.all(inflight);
+      const { uploadId, sent, count } = await interruptible(async (interrupted) => {
+        const { uploadId } = await client.json<{ uploadId: string }>(
+          'POST',
+          `${vaultPath(vault)}/uploads`,
+          { body: { key } },
+        );
+        let sent = 0;
+        let count = 0;
+        progress.update(0, 'uploading');
+        const inflight = new Set<Promise<void>>();
+        const send = (n: number, body: Uint8Array) => {
+          interrupted.throwIfAborted();
+          const p = client
+            .request('PUT', `${vaultPath(vault)}/uploads/${uploadId}/parts/${n}`, { body })
+            .then(async (res) => {
+              await res.arrayBuffer();
+              sent += body.length;
+              progress.update(sent);
+            });
+          // A failure is rethrown where the promise is awaited; this only keeps it from being unhandled.
+          p.catch(() => {});
+          inflight.add(p);
+          p.finally(() => inflight.delete(p)).catch(() => {});
+        };
+        // Waits end at an interrupt too: stdin may hold the next part back for as long as it likes.
+        const stop = new Promise<never>((_, reject) =>
+          interrupted.addEventListener('abort', () => reject(interrupted.reason), { once: true }),
+        );
+        stop.catch(() => {});
+        try {
+          send(++count, first);
+          send(++count, second.value);
+          for (;;) {
+            const step = await Promise.race([parts.next(), stop]);
+            if (step.done) break;
+            hash.update(step.value);
+            while (inflight.size >= PARALLEL_PARTS) await Promise.race([...inflight, stop]);
+            send(++count, step.value);
+          }
+          await Promise.race([Promise.all(inflight), stop]);
+        } catch (err) {
+          // Never to be completed: aborted, so its parts go now and it stops counting among
+          // this caller's open uploads (100 at most), rather than for its 7 days.
+          const aborted = await client
+            .request('DELETE', `${vaultPath(vault)}/uploads/${uploadId}`, { accept: [404, 409] })
+            .then((res) => res.status === 200)
+            .catch(() => false);
+          if (!interrupted.aborted) throw err;
+          // A read still waiting on the source ends, so the parts' generator can be closed.
+          input.destroy();
+          progress.stop();
+          throw new InterruptedError(
+            aborted
+              ? `interrupted: the upload of ${vault}/${key} is aborted; nothing of it was written`
+              : `interrupted: the upload ${uploadId} of ${vault}/${key} could not be aborted; its parts expire with it`,
+          );
+        }
+        return { uploadId, sent, count };
+      });
       progress.update(sent, 'dispersing');
       await client.json('POST', `${vaultPath(vault)}/uploads/${uploadId}/complete`);
       for (;;) {
@@ -224,7 +252,7 @@ export async function putObject(
 /**
  * A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow.
  * Undefined when `fallback` is allowed and no unit's bucket answered this client (nothing was
- * announced; the pending revision is the janitor's).
+ * announced, and the dispersal is cancelled).
  */
 async function putByUplink(
   client: DsnClient,
@@ -237,8 +265,64 @@ async function putByUplink(
 ): Promise<PutResult | undefined> {
   const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
-  // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout; a second
-  // one exits at once (bin/dsn.ts's own handler, put back in `finally`).
+  // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout.
+  return interruptible(async (interrupted) => {
+    let revision: string | undefined;
+    try {
+      const done = await uplinkPut(
+        client,
+        source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
+        vault,
+        key,
+        {
+          ...opts.uplink,
+          signal: interrupted,
+          onOpen: (opened) => {
+            revision = opened;
+          },
+          onProgress: (bytes) => progress.update(bytes),
+        },
+      ).catch((err) => {
+        if (interrupted.aborted) return undefined;
+        if (!opts.fallback || !isUnitsUnreachable(err)) throw asCliError(err);
+        process.stderr.write(
+          `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,
+        );
+        return undefined;
+      });
+      if (done?.state === 'pending' && !interrupted.aborted) {
+        progress.update(done.size, 'committing');
+        await awaitRevision(client, vault, done.revision, interrupted).catch((err) => {
+          if (!interrupted.aborted) throw err;
+        });
+      }
+      if (interrupted.aborted) {
+        throw await interruptedDispersal(client, vault, key, revision, cancelDispersal);
+      }
+      if (!done) return undefined;
+      return {
+        vault,
+        key,
+        revision: done.revision,
+        size: done.size,
+        sha256: done.sha256,
+        staged: false,
+        uplink: true,
+        segments: done.segments,
+        resent: done.resent,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      progress.stop();
+    }
+  });
+}
+
+/**
+ * Runs `fn` with SIGINT and SIGTERM turned into its signal's abort, so it can say what it left
+ * (a second signal exits at once); bin/dsn.ts's handler, which exits at once, is put back after.
+ */
+async function interruptible<T>(fn: (interrupted: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();
   const outer = process.listeners('SIGINT');
   const onSignal = () => {
@@ -248,53 +332,9 @@ async function putByUplink(
   process.removeAllListeners('SIGINT');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let revision: string | undefined;
   try {
-    const done = await uplinkPut(
-      client,
-      source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1024 * 1024 }),
-      vault,
-      key,
-      {
-        ...opts.uplink,
-        signal: interrupt.signal,
-        onOpen: (opened) => {
-          revision = opened;
-        },
-        onProgress: (bytes) => progress.update(bytes),
-      },
-    ).catch((err) => {
-      if (interrupt.signal.aborted) return undefined;
-      if (!opts.fallback || !isUnitsUnreachable(err)) throw asCliError(err);
-      process.stderr.write(
-        `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,
-      );
-      return undefined;
-    });
-    if (done?.state === 'pending' && !interrupt.signal.aborted) {
-      progress.update(done.size, 'committing');
-      await awaitRevision(client, vault, done.revision, interrupt.signal).catch((err) => {
-        if (!interrupt.signal.aborted) throw err;
-      });
-    }
-    if (interrupt.signal.aborted) {
-      throw await interrupted(client, vault, key, revision, cancelDispersal);
-    }
-    if (!done) return undefined;
-    return {
-      vault,
-      key,
-      revision: done.revision,
-      size: done.size,
-      sha256: done.sha256,
-      staged: false,
-      uplink: true,
-      segments: done.segments,
-      resent: done.resent,
-      seconds: (performance.now() - started) / 1000,
-    };
+    return await fn(interrupt.signal);
   } finally {
-    progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     for (const listener of outer) process.on('SIGINT', listener);
@@ -302,7 +342,7 @@ async function putByUplink(
 }
 
 /** What an interrupted dispersal became, asked of the API: cancelled, or committed first. */
-async function interrupted(
+async function interruptedDispersal(
   client: DsnClient,
   vault: string,
   key: string,

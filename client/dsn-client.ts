@@ -116,8 +116,9 @@ export interface UploadOptions extends Omit<WriteOptions, 'ifMatch' | 'ifNoneMat
   pollMs?: number;
   /**
    * Stops the upload: no part is sent after it, parts in flight are cut off, and the upload is
-   * never completed (the staging bucket's lifecycle rule removes its parts). Once it is
-   * completed, the signal stops only the wait for its commit: the write itself goes on.
+   * aborted rather than completed (its staged parts are deleted, and it stops counting among
+   * the caller's open uploads), as it is when a part fails. Once it is completed, the signal
+   * stops only the wait for its commit: the write itself goes on.
    */
   signal?: AbortSignal;
 }
@@ -293,9 +294,16 @@ export class DsnClient {
     const worker = async () => {
       while (next <= parts) await sendPart(next++);
     };
-    await Promise.all(Array.from({ length: Math.min(parts, options.parallel ?? 4) }, worker));
     const uploadPath = `${vaultPath(vault)}/uploads/${encodeURIComponent(opened.uploadId)}`;
-    signal?.throwIfAborted();
+    try {
+      await Promise.all(Array.from({ length: Math.min(parts, options.parallel ?? 4) }, worker));
+      signal?.throwIfAborted();
+    } catch (err) {
+      // Never to be completed now: aborted, so its parts go at once and it stops counting among
+      // this caller's open uploads. Best effort: one not aborted expires with its parts.
+      await this.call('DELETE', uploadPath, { accept: [404, 409] }).catch(() => undefined);
+      throw err;
+    }
     await this.call('POST', `${uploadPath}/complete`);
     const pollMs = options.pollMs ?? 200;
     for (;;) {

@@ -3,10 +3,20 @@
  * through the writer, and the object reads back exactly with ranged GETs.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { eventually, PROJECT_ROOT, startTestCloud, tempDir } from '../helpers/local-cloud.ts';
+import {
+  cloudClients,
+  eventually,
+  PROJECT_ROOT,
+  startTestCloud,
+  tempDir,
+} from '../helpers/local-cloud.ts';
 
 const MiB = 1024 * 1024;
 
@@ -113,5 +123,146 @@ describe('staged uploads', () => {
     assert.equal(unknown.status, 404);
     const noKey = await api('/vaults/default/uploads', { method: 'POST', body: '{}' });
     assert.equal(noKey.status, 400);
+  });
+
+  /** The keys staged for `uploadId` in the staging bucket (its parts, or its multipart object). */
+  const stagedOf = async (uploadId: string) => {
+    const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
+    const out = await cloudClients(cloud).s3.send(
+      new ListObjectsV2Command({ Bucket, Prefix: `uploads/${uploadId}/` }),
+    );
+    return (out.Contents ?? []).map((o) => o.Key);
+  };
+
+  test('an aborted upload ends failed, its parts deleted; again answers the same; a completed one answers 409', async () => {
+    // Prepare: one upload with two parts staged, one completed.
+    const open = async (key: string) =>
+      (
+        await json<{ uploadId: string }>(
+          await api('/vaults/default/uploads', { method: 'POST', body: JSON.stringify({ key }) }),
+        )
+      ).uploadId;
+    const part = (id: string, n: number) =>
+      api(`/vaults/default/uploads/${id}/parts/${n}`, { method: 'PUT', body: randomBytes(1000) });
+    const aborting = await open('aborted/a.bin');
+    const completing = await open('aborted/b.bin');
+    for (const n of [1, 2]) assert.equal((await part(aborting, n)).status, 200);
+    assert.equal((await part(completing, 1)).status, 200);
+    assert.equal(
+      (await api(`/vaults/default/uploads/${completing}/complete`, { method: 'POST' })).status,
+      202,
+    );
+    const stagedBefore = await stagedOf(aborting);
+
+    // Act
+    const first = await api(`/vaults/default/uploads/${aborting}`, { method: 'DELETE' });
+    const again = await api(`/vaults/default/uploads/${aborting}`, { method: 'DELETE' });
+    const late = await api(`/vaults/default/uploads/${completing}`, { method: 'DELETE' });
+    const partAfter = await part(aborting, 3);
+
+    // Assess
+    assert.equal(stagedBefore.length, 2);
+    for (const res of [first, again]) {
+      assert.equal(res.status, 200);
+      const body = await json<{ uploadId: string; state: string; reason: string }>(res);
+      assert.deepEqual(
+        [body.uploadId, body.state, body.reason],
+        [aborting, 'failed', 'aborted by its writer'],
+      );
+    }
+    assert.deepEqual(await stagedOf(aborting), [], 'its staged parts are deleted');
+    const refused = await json<{ error: { code: string; message: string } }>(late);
+    assert.equal(late.status, 409);
+    assert.equal(refused.error.code, 'UploadState');
+    assert.match(refused.error.message, /only an open upload can be aborted/);
+    assert.equal(partAfter.status, 409);
+    const state = await json<{ state: string }>(await api(`/vaults/default/uploads/${aborting}`));
+    assert.equal(state.state, 'failed');
+  });
+
+  test("an aborted presigned upload's multipart upload is gone: its part URLs are refused", async () => {
+    // Prepare
+    const created = await json<{ uploadId: string; urls: Array<{ part: number; url: string }> }>(
+      await api('/vaults/default/uploads', {
+        method: 'POST',
+        body: JSON.stringify({ key: 'aborted/presigned.bin', presigned: true, size: 1000 }),
+      }),
+    );
+    const url = created.urls[0]?.url as string;
+    assert.equal((await fetch(url, { method: 'PUT', body: randomBytes(1000) })).status, 200);
+
+    // Act
+    const aborted = await api(`/vaults/default/uploads/${created.uploadId}`, {
+      method: 'DELETE',
+    });
+    const after = await fetch(url, { method: 'PUT', body: randomBytes(1000) });
+
+    // Assess
+    assert.equal(aborted.status, 200);
+    assert.equal(after.status, 404);
+    assert.match(await after.text(), /NoSuchUpload/);
+  });
+
+  test('dsn put interrupted while staging aborts its upload and says so (exit 130)', async () => {
+    // Prepare: stdin gives two parts, then holds the next one back, so the put is mid-upload.
+    const child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'dsn.ts'),
+        'put',
+        '-',
+        'default/aborted/stdin.bin',
+        '--via',
+        'server',
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = once(child, 'exit');
+    child.stdin.on('error', () => {});
+    child.stdin.write(randomBytes(8 * MiB + 1));
+    const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
+    const s3 = cloudClients(cloud).s3;
+    try {
+      const uploadId = await eventually(async () => {
+        const out = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'uploads/' }));
+        const keys = (out.Contents ?? []).map((o) => o.Key as string);
+        const ids = new Set(keys.map((k) => k.split('/')[1] as string));
+        for (const id of ids) {
+          const u = await json<{ key: string; state: string }>(
+            await api(`/vaults/default/uploads/${id}`),
+          );
+          if (u.key === 'aborted/stdin.bin' && u.state === 'open') return id;
+        }
+        return undefined;
+      }, 'the put to stage its first parts');
+
+      // Act
+      child.kill('SIGINT');
+      const [code] = await exited;
+
+      // Assess
+      assert.equal(code, 130, stderr);
+      assert.match(
+        stderr,
+        /interrupted: the upload of default\/aborted\/stdin\.bin is aborted; nothing of it was written/,
+      );
+      const u = await json<{ state: string; reason?: string }>(
+        await api(`/vaults/default/uploads/${uploadId}`),
+      );
+      assert.deepEqual([u.state, u.reason], ['failed', 'aborted by its writer']);
+      assert.deepEqual(await stagedOf(uploadId), []);
+      const head = await api('/vaults/default/objects/aborted/stdin.bin', { method: 'HEAD' });
+      assert.equal(head.status, 404);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

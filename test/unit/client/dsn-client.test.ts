@@ -9,7 +9,7 @@ import {
   waitForRevision,
 } from '../../../client/index.ts';
 
-test('a staged upload stops when its signal is aborted: no part after it, never completed', async () => {
+test('a staged upload stops when its signal is aborted: no part after it, aborted, never completed', async () => {
   // Prepare: an API that opens the upload and takes parts; part 1's arrival aborts the upload.
   const control = new AbortController();
   const sent: string[] = [];
@@ -32,7 +32,11 @@ test('a staged upload stops when its signal is aborted: no part after it, never 
 
   // Assess
   await assert.rejects(upload, { name: 'AbortError' });
-  assert.deepEqual(sent, ['POST /vaults/v/uploads', 'PUT /vaults/v/uploads/up1/parts/1']);
+  assert.deepEqual(sent, [
+    'POST /vaults/v/uploads',
+    'PUT /vaults/v/uploads/up1/parts/1',
+    'DELETE /vaults/v/uploads/up1',
+  ]);
 });
 
 /** A client whose revision GETs answer `states` in turn; it counts them. */
