@@ -3,13 +3,11 @@
  * through the writer, and the object reads back exactly with ranged GETs.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { startDsn } from '../helpers/dsn-cli.ts';
 import {
   cloudClients,
   eventually,
@@ -205,28 +203,10 @@ describe('staged uploads', () => {
 
   test('dsn put interrupted while staging aborts its upload and says so (exit 130)', async () => {
     // Prepare: stdin gives two parts, then holds the next one back, so the put is mid-upload.
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'dsn.ts'),
-        'put',
-        '-',
-        'default/aborted/stdin.bin',
-        '--via',
-        'server',
-      ],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
-        stdio: ['pipe', 'ignore', 'pipe'],
-      },
+    const { child, stderr, exited } = startDsn(
+      ['put', '-', 'default/aborted/stdin.bin', '--via', 'server'],
+      { DSN_ENDPOINT: cloud.endpoints.api },
     );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = once(child, 'exit');
-    child.stdin.on('error', () => {});
     child.stdin.write(randomBytes(8 * MiB + 1));
     const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
     const s3 = cloudClients(cloud).s3;
@@ -246,12 +226,12 @@ describe('staged uploads', () => {
 
       // Act
       child.kill('SIGINT');
-      const [code] = await exited;
+      const code = await exited;
 
       // Assess
-      assert.equal(code, 130, stderr);
+      assert.equal(code, 130, stderr());
       assert.match(
-        stderr,
+        stderr(),
         /interrupted: the upload of default\/aborted\/stdin\.bin is aborted; nothing of it was written/,
       );
       const u = await json<{ state: string; reason?: string }>(

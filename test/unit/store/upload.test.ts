@@ -52,6 +52,21 @@ function memoryDeps() {
   return { deps, uploads, staging };
 }
 
+/** Staging whose store of part 2 waits for `release`, so a test can race it with a call. */
+function partTwoHeld() {
+  let release = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  class SlowStaging extends MemoryStagingStore {
+    override async putPart(uploadId: string, part: number, body: Uint8Array) {
+      if (part === 2) await gate;
+      await super.putPart(uploadId, part, body);
+    }
+  }
+  return { staging: new SlowStaging(), release };
+}
+
 /** A writer over memory ports, on the default vault. */
 function writerOver(): WriterDeps {
   return {
@@ -196,18 +211,8 @@ test('a caller may hold MAX_OPEN_UPLOADS open; a completed one frees its place',
 
 test('a part stored while the upload is completed is refused, never silently left out', async () => {
   // Prepare: part 2's store waits until the completion has sealed the upload and listed parts.
-  let release = () => {};
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  class SlowStaging extends MemoryStagingStore {
-    override async putPart(uploadId: string, part: number, body: Uint8Array) {
-      if (part === 2) await gate;
-      await super.putPart(uploadId, part, body);
-    }
-  }
   const { deps } = memoryDeps();
-  const staging = new SlowStaging();
+  const { staging, release } = partTwoHeld();
   const slow = { ...deps, staging };
   const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
   await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
@@ -322,18 +327,8 @@ test('an aborted upload ends failed, its parts gone and its place freed; again a
 
 test('a part stored while the upload is aborted is refused and deleted, not left staged', async () => {
   // Prepare: part 2's store waits until the abort has deleted the parts it listed.
-  let release = () => {};
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  class SlowStaging extends MemoryStagingStore {
-    override async putPart(id: string, part: number, body: Uint8Array) {
-      if (part === 2) await gate;
-      await super.putPart(id, part, body);
-    }
-  }
   const { deps } = memoryDeps();
-  const staging = new SlowStaging();
+  const { staging, release } = partTwoHeld();
   const slow = { ...deps, staging };
   const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
   await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
