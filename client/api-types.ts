@@ -1961,6 +1961,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         expiresAt: string;
+                        pendingUntil: string;
                         urls: {
                             segment: number;
                             pillar: number;

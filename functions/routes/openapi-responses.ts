@@ -139,6 +139,8 @@ export const cancelledDispersalSchema = z.strictObject({
 /** Presigned slice PUTs: send `x-amz-checksum-crc32` and `content-length` as given. */
 export const sliceUrlsSchema = z.strictObject({
   expiresAt: isoTime,
+  /** The dispersal's due time, moved on by calls while it makes progress. */
+  pendingUntil: isoTime,
   urls: z.array(
     z.strictObject({
       segment: z.int(),

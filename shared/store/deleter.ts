@@ -8,7 +8,7 @@ import { ObjectNotFoundError } from '../errors.ts';
 import { GARBAGE_GRACE_MS } from './committer.ts';
 import { deletedEvent } from './object-event.ts';
 import type { EventBus, Ledger, ObjectIndex, VaultStore } from './ports.ts';
-import { newRevisionId } from './revision.ts';
+import { MAX_PENDING_AGE_MS, newRevisionId } from './revision.ts';
 
 export interface DeleterDeps {
   vaults: VaultStore;
@@ -18,9 +18,21 @@ export interface DeleterDeps {
   clock: Clock;
   /**
    * How long a tombstone stays: past it no revision older than the delete can still commit
-   * (the pending timeout, plus a margin for clocks).
+   * (tombstoneLifetimeMs).
    */
   tombstoneMs: number;
+}
+
+/** A margin on a tombstone's life for clocks that disagree. */
+const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
+
+/**
+ * How long a tombstone must stay for `pendingTimeoutMs`: as long as a revision older than its
+ * delete may still be pending (its longest age, which a write making progress may reach, or
+ * the timeout itself where that is longer), plus an hour for clocks.
+ */
+export function tombstoneLifetimeMs(pendingTimeoutMs: number): number {
+  return Math.max(MAX_PENDING_AGE_MS, pendingTimeoutMs) + TOMBSTONE_MARGIN_MS;
 }
 
 /**

@@ -9,7 +9,9 @@
  * and waits for the outcome as a PUT does.
  *
  * Every call is idempotent: URLs can be asked again, a segment announced twice is counted once
- * (units and committer already dedupe), and completing again answers the same outcome.
+ * (units and committer already dedupe), and completing again answers the same outcome. A
+ * dispersal stays pending while it makes progress, however long it runs: the janitor fails one
+ * that made no call for the pending timeout. The writer can cancel it (`cancelDispersal`).
  */
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
@@ -20,7 +22,7 @@ import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
-import type { RevisionRecord } from './revision.ts';
+import { extendedDueAt, type RevisionRecord } from './revision.ts';
 import { judgeOf, pendingRevision, type WriteOutcome, waitForOutcome } from './writer.ts';
 
 export interface DispersalDeps {
@@ -117,7 +119,10 @@ export interface OpenedDispersal {
   writeThreshold: number;
   segmentSize: number;
   units: number[];
-  /** After this the revision is failed and removed unless committed. */
+  /**
+   * After this the revision is failed and removed unless committed, or moved on by a later
+   * call (each call with less than half the pending timeout left moves it on: keepPending).
+   */
   pendingUntil: string;
 }
 
@@ -196,6 +201,26 @@ function pendingOnly(record: RevisionRecord): void {
     );
 }
 
+/**
+ * Keeps a dispersal that makes progress from timing out (extendedDueAt): however large, it is
+ * failed only a pending timeout after its last call, or at its longest age.
+ * @returns its due time after (epoch ms) @throws DispersalStateError when it is pending no more
+ */
+async function keepPending(
+  deps: Pick<DispersalDeps, 'ledger' | 'clock' | 'pendingTimeoutMs'>,
+  record: RevisionRecord,
+): Promise<number> {
+  const created = Date.parse(record.createdAt);
+  const dueAt = extendedDueAt(created, record.dueAt, deps.clock.now(), deps.pendingTimeoutMs);
+  if (dueAt === undefined) return record.dueAt ?? created + deps.pendingTimeoutMs;
+  if (await deps.ledger.extendPending(record.revision, dueAt)) return dueAt;
+  // Failed (timed out, cancelled) or committed just now, or moved on by another call.
+  const again = await deps.ledger.get(record.revision);
+  if (!again) throw new DispersalStateError(record.revision, 'is gone; it timed out');
+  pendingOnly(again);
+  return again.dueAt ?? dueAt;
+}
+
 /** Each segment must list every pillar once, within the count once it is known. */
 function checkSegments(record: RevisionRecord, segments: Segments): void {
   const width = record.units.length;
@@ -224,11 +249,12 @@ export async function presignSlices(
   revision: string,
   body: unknown,
   writer?: string,
-): Promise<{ expiresAt: string; urls: SliceUrl[] }> {
+): Promise<{ expiresAt: string; pendingUntil: string; urls: SliceUrl[] }> {
   const request = parseWith(dispersalSegmentsSchema, body);
   const record = await dispersalOf(deps, vault, revision, writer);
   pendingOnly(record);
   checkSegments(record, request.segments);
+  const pendingUntil = new Date(await keepPending(deps, record)).toISOString();
   const seconds = request.expiresInSeconds ?? DISPERSAL_URL_SECONDS;
   const expiresAt = new Date(deps.clock.now() + seconds * 1000).toISOString();
   const name = sliceNamesOf(record);
@@ -249,7 +275,7 @@ export async function presignSlices(
       }),
     ),
   );
-  return { expiresAt, urls };
+  return { expiresAt, pendingUntil, urls };
 }
 
 /**
@@ -270,6 +296,7 @@ export async function announceSegments(
   const record = await dispersalOf(deps, vault, revision, writer);
   pendingOnly(record);
   checkSegments(record, request.segments);
+  await keepPending(deps, record);
   const judge = judgeOf({
     name: record.vault,
     units: record.units,
@@ -323,6 +350,8 @@ export async function completeDispersal(
   const summary = parseWith(completeDispersalSchema, body);
   const record = await dispersalOf(deps, vault, revision, writer);
   if (record.state === 'pending') {
+    // Its units and committer have the time they would have had at the start.
+    await keepPending(deps, record);
     const finished = await deps.ledger.finishWriting(revision, summary);
     // Statuses may all be in before the count was recorded: then no status is left to make
     // the committer look again, and it is asked to (the commit stays the committer's).

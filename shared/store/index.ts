@@ -18,7 +18,7 @@ export {
   recordStatusesOnce,
   settleCommitterBatch,
 } from './committer.ts';
-export { type DeleterDeps, deleteObject } from './deleter.ts';
+export { type DeleterDeps, deleteObject, tombstoneLifetimeMs } from './deleter.ts';
 export {
   announceSegments,
   CANCELLED_BY_WRITER,
@@ -38,7 +38,7 @@ export {
   type SliceUrl,
 } from './dispersal.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
-export { type JanitorDeps, runJanitor } from './janitor.ts';
+export { type JanitorDeps, runJanitor, TIMED_OUT } from './janitor.ts';
 export {
   type Listing,
   type ListingQuery,
@@ -140,6 +140,8 @@ export {
   retrievalDamageSchema,
 } from './retrieval.ts';
 export {
+  extendedDueAt,
+  MAX_PENDING_AGE_MS,
   newRevisionId,
   type RevisionRecord,
   type RevisionState,

@@ -28,6 +28,9 @@ export interface JanitorReport {
   slicesDeleted: number;
 }
 
+/** Why the janitor fails a revision still pending at its due time. */
+export const TIMED_OUT = 'timed out before reaching the write threshold';
+
 /** One pass over the due revisions, at most `limit` of them. Safe to run twice at once. */
 export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<JanitorReport> {
   const now = deps.clock.now();
@@ -35,18 +38,12 @@ export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<Janito
   for (const record of await deps.ledger.due(now, limit)) {
     await deps.role?.renew();
     if (record.state === 'pending') {
-      if (
-        await deps.ledger.fail(
-          record.revision,
-          'timed out before reaching the write threshold',
-          now,
-        )
-      ) {
-        report.timedOut++;
-      }
+      // Only while still due: a dispersal that made progress since the listing moved it on.
+      if (await deps.ledger.fail(record.revision, TIMED_OUT, now, now)) report.timedOut++;
       const again = await deps.ledger.get(record.revision);
-      // Committed in the meantime: its slices are the object now.
-      if (!again || again.state === 'committed') continue;
+      // Committed in the meantime (its slices are the object now), or still pending, its time
+      // moved on: nothing of it goes.
+      if (again?.state !== 'failed') continue;
     }
     const prefix = revisionPrefix(record.vault, record.objectId, record.revision);
     for (const unit of new Set(record.units)) {

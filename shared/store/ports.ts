@@ -138,8 +138,17 @@ export interface Ledger {
   commitWhole(revision: string, segments: number, at: Date): Promise<RevisionRecord | undefined>;
   /** Flips pending to committed when all `segments` are done. True only for the call that flipped it. */
   commit(revision: string, segments: number, at: Date): Promise<boolean>;
-  /** Flips pending to failed. True only for the call that flipped it. */
-  fail(revision: string, reason: string, dueAt: number): Promise<boolean>;
+  /**
+   * Flips pending to failed, due for cleanup at `dueAt`; with `ifDueBy`, only while its own due
+   * time is at most that (the janitor's timeout, which an extension may have moved on since it
+   * listed the revision). True only for the call that flipped it.
+   */
+  fail(revision: string, reason: string, dueAt: number, ifDueBy?: number): Promise<boolean>;
+  /**
+   * Moves a pending revision's due time on to `dueAt`, never back: a write still making progress
+   * is not failed for its age. True when it moved.
+   */
+  extendPending(revision: string, dueAt: number): Promise<boolean>;
   /** Records that the revision's associated tasks ran; nothing for a revision no longer recorded. */
   markTasksDone(revision: string): Promise<void>;
   /**

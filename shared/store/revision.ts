@@ -35,6 +35,11 @@ export interface RevisionRecord {
   committedAt?: string;
   /** Why the revision failed, when it did. */
   reason?: string;
+  /**
+   * When the janitor is due to act on it (epoch ms): fail it while it is pending, remove its
+   * slices once it failed or was replaced. Absent once committed and while visible.
+   */
+  dueAt?: number;
   /** The associated tasks have all run (they run again until they have). */
   tasksDone: boolean;
   /** Content type, disposition and user metadata, for the index entry. */
@@ -54,6 +59,31 @@ export interface RevisionRecord {
    * than reading the object back.
    */
   scanned?: WrittenScan;
+}
+
+/**
+ * The longest a write may stay pending while it makes progress (a dispersal's calls, a
+ * writer's stream): 12 hours. A delete's tombstone outlives it (deleter.ts), so no revision
+ * older than a delete can commit after the tombstone is gone.
+ */
+export const MAX_PENDING_AGE_MS = 12 * 60 * 60 * 1000;
+
+/**
+ * The due time a pending revision created at `createdAt` and due at `dueAt` moves on to at
+ * `now`: a whole `timeoutMs` from now once less than half of it is left, never past its
+ * longest age. So a write that makes progress is not failed for its age, one that stops is
+ * failed a timeout after it stopped, and moving costs one write per half timeout at most.
+ * Undefined when it does not move.
+ */
+export function extendedDueAt(
+  createdAt: number,
+  dueAt: number | undefined,
+  now: number,
+  timeoutMs: number,
+): number | undefined {
+  if (dueAt !== undefined && dueAt - now >= timeoutMs / 2) return undefined;
+  const next = Math.min(now + timeoutMs, createdAt + Math.max(MAX_PENDING_AGE_MS, timeoutMs));
+  return dueAt === undefined || next > dueAt ? next : undefined;
 }
 
 /** A server-side writer's scan verdict on the bytes it wrote: clean, or the signature found. */

@@ -36,7 +36,7 @@ import type {
   VaultStore,
   WriteScanner,
 } from './ports.ts';
-import { newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
+import { extendedDueAt, newRevisionId, objectIdOf, type RevisionRecord } from './revision.ts';
 import type { Vault } from './vault.ts';
 import { WriteScan } from './write-scan.ts';
 
@@ -242,16 +242,24 @@ export async function writeObject(
     const second = await stream.next();
     wholeAtOnce = second.done === true;
     const scanned = second.done ? await scan?.verdict() : undefined;
+    let dueAt = deps.clock.now() + deps.pendingTimeoutMs;
     await Promise.all([
       deps.ledger.createPending(
         second.done ? { ...record, ...second.value, ...(scanned ? { scanned } : {}) } : record,
-        deps.clock.now() + deps.pendingTimeoutMs,
+        dueAt,
       ),
       deps.ledger.openSegment(revision, 0, judge),
     ]);
     await dispatch(first.value);
     let step = second;
     while (!step.done) {
+      // A stream longer than half the pending timeout moves its revision's due time on, as a
+      // client's dispersal does: the janitor fails writes that stopped, not long ones.
+      const next = extendedDueAt(now.getTime(), dueAt, deps.clock.now(), deps.pendingTimeoutMs);
+      if (next !== undefined) {
+        dueAt = next;
+        await deps.ledger.extendPending(revision, dueAt);
+      }
       await dispatch(step.value);
       step = await stream.next();
     }

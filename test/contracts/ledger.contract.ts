@@ -32,10 +32,11 @@ export function pendingRecord(overrides: Partial<RevisionRecord> = {}): Revision
   };
 }
 
-/** What `get` returns for a record as created: every field present, counts at zero. */
-function asRead(record: RevisionRecord): RevisionRecord {
+/** What `get` returns for a record created due at `dueAt`: every field present, counts at zero. */
+function asRead(record: RevisionRecord, dueAt = T0 + 60_000): RevisionRecord {
   return {
     ...record,
+    dueAt,
     segments: record.segments,
     size: record.size,
     sha256: record.sha256,
@@ -304,6 +305,37 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
 
     it('commit of an unknown revision is false', async (ledger) => {
       assert.equal(await ledger.commit(newRevisionId(T0), 1, new Date(T0)), false);
+    });
+
+    it("extendPending moves a pending revision on, never back, and nothing else; the janitor's conditional fail then holds off", async (ledger) => {
+      // Prepare: a pending revision due at T0 + 60 s, and a committed one.
+      const r = await opened(ledger, 1);
+      const done = await opened(ledger, 1);
+      await ledger.markSegmentsDone(done.revision, [0]);
+      await ledger.commit(done.revision, 1, new Date(T0));
+
+      // Act
+      const back = await ledger.extendPending(r.revision, T0 + 30_000);
+      const on = await ledger.extendPending(r.revision, T0 + 120_000);
+      const same = await ledger.extendPending(r.revision, T0 + 120_000);
+      const committed = await ledger.extendPending(done.revision, T0 + 120_000);
+      const absent = newRevisionId(T0);
+      const unknown = await ledger.extendPending(absent, T0 + 120_000);
+      const early = await ledger.fail(r.revision, 'timed out', T0 + 60_000, T0 + 60_000);
+
+      // Assess
+      assert.deepEqual([back, on, same, committed, unknown], [false, true, false, false, false]);
+      assert.equal(early, false, 'not due by the listing time any more');
+      const after = await ledger.get(r.revision);
+      assert.deepEqual([after?.state, after?.dueAt], ['pending', T0 + 120_000]);
+      assert.deepEqual(await ledger.due(T0 + 60_000, 10), [], 'off the due list until then');
+      assert.deepEqual(
+        (await ledger.due(T0 + 120_000, 10)).map((d) => d.revision),
+        [r.revision],
+      );
+      assert.equal(await ledger.fail(r.revision, 'timed out', T0 + 120_000, T0 + 120_000), true);
+      assert.equal(await ledger.get(absent), undefined, 'no bare item made');
+      assert.equal((await ledger.get(done.revision))?.dueAt, undefined, 'a committed one has none');
     });
 
     it('fail flips pending to failed once, with its reason, due at its time', async (ledger) => {

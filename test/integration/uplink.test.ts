@@ -6,7 +6,7 @@
  * within the test.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -20,6 +20,7 @@ import { UnitsUnreachableError } from '../../client/slice-http.ts';
 import { type SlicePut, uplinkPut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../../shared/codec/index.ts';
+import { startDsn } from '../helpers/dsn-cli.ts';
 import {
   createVault,
   eventually,
@@ -344,15 +345,9 @@ describe('client-side dispersal (uplink)', () => {
     await randomFile(file, 4);
     await failUnit3();
     const before = new Set(await slicesOf());
-    const child = spawn(
-      process.execPath,
-      [DSN, 'put', file, 'small/killed.bin', '--via', 'uplink'],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
-        stdio: 'ignore',
-      },
-    );
+    const { child, exited } = startDsn(['put', file, 'small/killed.bin', '--via', 'uplink'], {
+      DSN_ENDPOINT: cloud.endpoints.api,
+    });
     try {
       // Act: kill it once its first slices have landed.
       const fresh = await eventually(async () => {
@@ -360,7 +355,7 @@ describe('client-side dispersal (uplink)', () => {
         return now.length >= 4 ? now : undefined;
       }, 'the first slices of the killed put');
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       const revision = (fresh[0] as string).split('/')[1] as string;
 
       // Assess: pending, then failed and gone once the janitor has swept.
@@ -399,20 +394,10 @@ describe('client-side dispersal (uplink)', () => {
     await randomFile(file, 4);
     await failUnit3();
     const before = new Set(await slicesOf());
-    const child = spawn(
-      process.execPath,
-      [DSN, 'put', file, 'small/interrupted.bin', '--via', 'uplink'],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, DSN_ENDPOINT: cloud.endpoints.api },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    const { child, stderr, exited } = startDsn(
+      ['put', file, 'small/interrupted.bin', '--via', 'uplink'],
+      { DSN_ENDPOINT: cloud.endpoints.api },
     );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = once(child, 'exit');
     try {
       // Act: interrupt it once its first slices have landed.
       const fresh = await eventually(async () => {
@@ -420,7 +405,7 @@ describe('client-side dispersal (uplink)', () => {
         return now.length >= 4 ? now : undefined;
       }, 'the first slices of the interrupted put');
       child.kill('SIGINT');
-      const [code] = await exited;
+      const code = await exited;
       const revision = (fresh[0] as string).split('/')[1] as string;
       // Read before any janitor pass: the cancel, not the pending timeout, failed it.
       const record = await json<{ state: string; reason?: string }>(
@@ -438,9 +423,9 @@ describe('client-side dispersal (uplink)', () => {
       );
 
       // Assess
-      assert.equal(code, 130, stderr);
+      assert.equal(code, 130, stderr());
       assert.match(
-        stderr,
+        stderr(),
         /interrupted: the dispersal of small\/interrupted\.bin is cancelled; nothing of it was committed, and the janitor removes the slices it placed/,
       );
       assert.deepEqual([record.state, record.reason], ['failed', 'cancelled by its writer']);
@@ -451,6 +436,49 @@ describe('client-side dispersal (uplink)', () => {
       child.kill('SIGKILL');
       await healUnit3();
     }
+  });
+
+  test('a dispersal that outlasts the pending timeout (2 s here) is not timed out while it makes progress', async () => {
+    // Prepare: 32 segments whose slices each take 200 ms to place, so the dispersal runs for
+    // seconds; the janitor sweeps all through it.
+    const body = randomBytes(32 * 64 * 1024);
+    const slow: SlicePut = async (url, bytes, headers, signal) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return fetch(url, {
+        method: 'PUT',
+        body: bytes as BodyInit,
+        headers,
+        ...(signal ? { signal } : {}),
+      });
+    };
+    let writing = true;
+    let sweeps = 0;
+    const sweeping = (async () => {
+      while (writing) {
+        await cloud.invoker.invoke('janitor', {});
+        sweeps++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+
+    // Act
+    const started = Date.now();
+    const done = await uplinkPut(client, chunks(body), 'small', 'long/dispersal.bin', {
+      batch: 1,
+      putSlice: slow,
+    }).finally(() => {
+      writing = false;
+    });
+    const seconds = (Date.now() - started) / 1000;
+    await sweeping;
+
+    // Assess
+    assert.ok(seconds > 3, `it ran for ${seconds} s, half as long again as the pending timeout`);
+    assert.ok(sweeps >= 10, `the janitor swept ${sweeps} times meanwhile`);
+    assert.equal(done.state, 'committed');
+    const back = await api('/vaults/small/objects/long/dispersal.bin');
+    assert.equal(back.status, 200);
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(body), 'reads back exact');
   });
 
   test('DELETE of a dispersal answers its cancel, the same again, and 409 once it had committed', async () => {

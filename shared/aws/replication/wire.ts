@@ -17,6 +17,7 @@ import {
   vaultSide,
   type WorkerBatchDeps,
 } from '../../replication/index.ts';
+import { tombstoneLifetimeMs } from '../../store/index.ts';
 import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import type { Runtime } from '../runtime.ts';
@@ -33,9 +34,6 @@ import { slowTaskHook } from './slow-task.ts';
 
 /** How long a multi-part copy into a vault waits for the dispersal of its staged parts. */
 const DISPERSAL_WAIT_MS = 10 * 60 * 1000;
-
-/** A tombstone outlives the pending timeout by this much (as the store's delete path). */
-const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
 
 function wireLog(rt: Runtime) {
   const { replicationTable } = loadConfig(rt.env, ['replicationTable']);
@@ -72,7 +70,7 @@ function wireSides(rt: Runtime, withWrites: boolean): SideOpener {
               listenerBus(wireFanOut(rt)),
             ),
             clock: rt.clock,
-            tombstoneMs: writer.pendingTimeoutMs + TOMBSTONE_MARGIN_MS,
+            tombstoneMs: tombstoneLifetimeMs(writer.pendingTimeoutMs),
           }
         : undefined;
       const deps = {

@@ -89,6 +89,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     committedAt: item.committedAt === undefined ? undefined : String(item.committedAt),
     reason: item.reason === undefined ? undefined : String(item.reason),
     tasksDone: item.tasksDone === true,
+    ...(item.dueAt === undefined ? {} : { dueAt: Number(item.dueAt) }),
     // Present only when written, as records written before them read.
     ...(item.attributes === undefined ? {} : { attributes: item.attributes as ObjectAttributes }),
     ...(item.precondition === undefined ? {} : { precondition: item.precondition as Precondition }),
@@ -278,7 +279,7 @@ export class DynamoLedger implements Ledger {
     });
   }
 
-  fail(revision: string, reason: string, dueAt: number): Promise<boolean> {
+  fail(revision: string, reason: string, dueAt: number, ifDueBy?: number): Promise<boolean> {
     return conditional(
       this.db.send(
         new UpdateCommand({
@@ -286,7 +287,8 @@ export class DynamoLedger implements Ledger {
           Key: { revision, part: META },
           UpdateExpression:
             'SET #state = :failed, #reason = :reason, janitor = :due, dueAt = :dueAt',
-          ConditionExpression: '#state = :pending',
+          ConditionExpression:
+            ifDueBy === undefined ? '#state = :pending' : '#state = :pending AND dueAt <= :by',
           ExpressionAttributeNames: { '#state': 'state', '#reason': 'reason' },
           ExpressionAttributeValues: {
             ':failed': 'failed',
@@ -294,7 +296,23 @@ export class DynamoLedger implements Ledger {
             ':reason': reason,
             ':due': DUE,
             ':dueAt': dueAt,
+            ...(ifDueBy === undefined ? {} : { ':by': ifDueBy }),
           },
+        }),
+      ),
+    );
+  }
+
+  extendPending(revision: string, dueAt: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'SET dueAt = :dueAt',
+          ConditionExpression: '#state = :pending AND dueAt < :dueAt',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':dueAt': dueAt },
         }),
       ),
     );

@@ -17,6 +17,7 @@ import {
   defaultTasks,
   type JanitorDeps,
   type ReaderDeps,
+  tombstoneLifetimeMs,
   topologyView,
   type UnitDelivery,
   type UploadDeps,
@@ -38,9 +39,6 @@ import { S3SlicePresigner } from './slice-presigner.ts';
 import { S3SliceStore } from './slice-store.ts';
 import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
 import { DynamoVaultStore } from './vault-store.ts';
-
-/** A tombstone outlives the pending timeout by this much, for clocks that disagree. */
-const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
 
 /** How long a read waits for a slice before asking one more pillar. */
 const HEDGE_MS = 250;
@@ -303,7 +301,7 @@ export function wireStoreApi(rt: Runtime) {
       listenerBus(wireFanOut(rt)),
     ),
     clock: rt.clock,
-    tombstoneMs: writer.pendingTimeoutMs + TOMBSTONE_MARGIN_MS,
+    tombstoneMs: tombstoneLifetimeMs(writer.pendingTimeoutMs),
   };
   return {
     config: { ...config, ...pool, commitWaitMs },

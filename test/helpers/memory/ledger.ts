@@ -159,10 +159,18 @@ export class MemoryLedger implements Ledger {
     return true;
   }
 
-  async fail(revision: string, reason: string, dueAt: number): Promise<boolean> {
+  async fail(revision: string, reason: string, dueAt: number, ifDueBy?: number): Promise<boolean> {
     const meta = this.item(revision, META);
     if (meta?.state !== 'pending') return false;
+    if (ifDueBy !== undefined && !(Number(meta.dueAt) <= ifDueBy)) return false;
     Object.assign(meta, { state: 'failed', reason, janitor: DUE, dueAt });
+    return true;
+  }
+
+  async extendPending(revision: string, dueAt: number): Promise<boolean> {
+    const meta = this.item(revision, META);
+    if (meta?.state !== 'pending' || !(Number(meta.dueAt) < dueAt)) return false;
+    meta.dueAt = dueAt;
     return true;
   }
 

@@ -19,6 +19,7 @@ import {
   defaultTasks,
   recordStatusesOnce,
 } from '../../../shared/store/committer.ts';
+import { tombstoneLifetimeMs } from '../../../shared/store/deleter.ts';
 import {
   announceSegments,
   CANCELLED_BY_WRITER,
@@ -28,8 +29,11 @@ import {
   openDispersal,
   presignSlices,
 } from '../../../shared/store/dispersal.ts';
+import { runJanitor } from '../../../shared/store/janitor.ts';
+import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
 import { storeSlicesOnce } from '../../../shared/store/unit.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
+import { ManualClock } from '../../helpers/clock.ts';
 import {
   MemoryEventBus,
   MemoryLedger,
@@ -302,4 +306,64 @@ test('a cancelled dispersal fails at once, is due to the janitor, never commits 
   assert.equal((await deps.ledger.get(committed.revision))?.state, 'committed');
   await assert.rejects(another, RevisionNotFoundError);
   await assert.rejects(elsewhere, RevisionNotFoundError);
+});
+
+test('a dispersal that keeps calling is never timed out, however long it runs; one that stops is, a timeout after its last call', async () => {
+  // Prepare: a 60 s pending timeout, on a clock the test moves.
+  const clock = new ManualClock();
+  const { deps, slices } = world();
+  deps.clock = clock;
+  const janitor = () => runJanitor({ ledger: deps.ledger, slices, clock });
+  const opened = await openDispersal(deps, 'clips', { key: 'long.bin' }, 'ROOT1');
+  const t0 = clock.now();
+  const segment = (n: number) => ({
+    segments: [
+      {
+        segment: n,
+        slices: [0, 1, 2, 3, 4, 5].map((pillar) => ({ pillar, crc32: 'AAAAAA==', size: 9 })),
+      },
+    ],
+  });
+  const urls = (n: number) => presignSlices(deps, 'clips', opened.revision, segment(n), 'ROOT1');
+  const dueAt = async () => (await deps.ledger.get(opened.revision))?.dueAt;
+
+  // Act, Assess: with more than half the timeout left, a call writes nothing.
+  clock.advance(20_000);
+  const early = await urls(0);
+  assert.equal(await dueAt(), t0 + 60_000);
+  assert.equal(early.pendingUntil, new Date(t0 + 60_000).toISOString());
+  // With less, it moves the due time on to a whole timeout from the call, for every kind of call.
+  clock.advance(20_000);
+  const late = await urls(1);
+  assert.equal(late.pendingUntil, new Date(t0 + 100_000).toISOString());
+  clock.advance(40_000);
+  await announceSegments(deps, 'clips', opened.revision, segment(1), 'ROOT1');
+  assert.equal(await dueAt(), t0 + 140_000);
+  // 80 s in, past the first due time: the janitor leaves it alone.
+  assert.deepEqual(await janitor(), { timedOut: 0, purged: 0, slicesDeleted: 0 });
+  assert.equal((await deps.ledger.get(opened.revision))?.state, 'pending');
+  // Silent from then on: failed a timeout after its last call, and later calls are refused.
+  clock.advance(59_999);
+  assert.equal((await janitor()).timedOut, 0);
+  clock.advance(1);
+  assert.deepEqual(await janitor(), { timedOut: 1, purged: 1, slicesDeleted: 0 });
+  assert.equal(await deps.ledger.get(opened.revision), undefined, 'failed, then purged');
+  await assert.rejects(urls(2), RevisionNotFoundError);
+});
+
+test('a pending write moves on at most to its longest age, and a tombstone outlives that age', () => {
+  const hour = 3_600_000;
+  const timeout = 900_000;
+  // Half or more left: no move. Less: a whole timeout from now.
+  assert.equal(extendedDueAt(0, timeout, 400_000, timeout), undefined);
+  assert.equal(extendedDueAt(0, timeout, 500_000, timeout), 500_000 + timeout);
+  // Near its longest age (12 h): up to that age and no further, then no move at all.
+  const oldAge = MAX_PENDING_AGE_MS - 100_000;
+  assert.equal(extendedDueAt(0, oldAge + 50_000, oldAge, timeout), MAX_PENDING_AGE_MS);
+  assert.equal(extendedDueAt(0, MAX_PENDING_AGE_MS, MAX_PENDING_AGE_MS - 1, timeout), undefined);
+  // A timeout longer than that age is a longest age of its own.
+  assert.equal(extendedDueAt(0, 20 * hour, 20 * hour - 1, 24 * hour), 24 * hour);
+  // No revision older than a delete can commit once its tombstone is gone.
+  assert.ok(tombstoneLifetimeMs(timeout) > MAX_PENDING_AGE_MS);
+  assert.ok(tombstoneLifetimeMs(24 * hour) > 24 * hour);
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { s3Crc32 } from '../../../shared/codec/index.ts';
 import { RoleLostError } from '../../../shared/errors.ts';
-import { runJanitor } from '../../../shared/store/index.ts';
+import { runJanitor, TIMED_OUT } from '../../../shared/store/index.ts';
 import type { RevisionRecord } from '../../../shared/store/revision.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryLedger, MemorySliceStore } from '../../helpers/memory/index.ts';
@@ -45,4 +46,36 @@ test("a janitor that loses its role stops before its next revision, leaving it t
   );
   assert.equal((await ledger.get('00aaaaaaaaaaaaaaaaaaaaaaaa'))?.state, undefined);
   assert.equal((await ledger.get('00bbbbbbbbbbbbbbbbbbbbbbbb'))?.state, 'pending');
+});
+
+test('a pending revision moved on after the janitor listed it is neither failed nor emptied', async () => {
+  // Prepare: two revisions past due, each with a slice; one is moved on (its writer made
+  // progress) between the janitor's listing and its fail.
+  const clock = new ManualClock();
+  const ledger = new MemoryLedger();
+  const slices = new MemorySliceStore(3);
+  const live = pending('00aaaaaaaaaaaaaaaaaaaaaaaa');
+  const dead = pending('00bbbbbbbbbbbbbbbbbbbbbbbb');
+  for (const r of [live, dead]) {
+    await ledger.createPending(r, clock.now() - 1);
+    const body = new Uint8Array(4);
+    await slices.put(0, `photos/${r.objectId}/${r.revision}/0.0`, body, s3Crc32(body));
+  }
+  const racing = Object.assign(Object.create(ledger) as MemoryLedger, {
+    due: async (now: number, limit: number) => {
+      const listed = await ledger.due(now, limit);
+      assert.ok(await ledger.extendPending(live.revision, now + 60_000));
+      return listed;
+    },
+  });
+
+  // Act
+  const report = await runJanitor({ ledger: racing, slices, clock });
+
+  // Assess
+  assert.deepEqual(report, { timedOut: 1, purged: 1, slicesDeleted: 1 });
+  assert.equal((await ledger.get(live.revision))?.state, 'pending');
+  assert.equal((await ledger.get(live.revision))?.dueAt, clock.now() + 60_000);
+  assert.ok(await slices.get(0, `photos/${live.objectId}/${live.revision}/0.0`));
+  assert.equal(await ledger.get(dead.revision), undefined, `${TIMED_OUT}, then purged`);
 });

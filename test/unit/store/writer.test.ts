@@ -8,6 +8,7 @@ import type { SegmentJudge, WriteScanner } from '../../../shared/store/ports.ts'
 import { objectIdOf, type RevisionRecord } from '../../../shared/store/revision.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
 import { type WriterDeps, waitForOutcome, writeObject } from '../../../shared/store/writer.ts';
+import { ManualClock } from '../../helpers/clock.ts';
 import {
   MemoryLedger,
   MemoryMulticast,
@@ -354,4 +355,39 @@ test('a body that fails mid-stream gives up its scan and records no verdict', as
   await assert.rejects(writeObject(deps, 'default', 'cut', failing(), { waitMs: 0 }), /went away/);
 
   assert.deepEqual([calls.bytes, calls.finished, calls.aborted], [1000, 0, 1]);
+});
+
+test('a stream longer than half the pending timeout moves its revision on; a shorter one writes nothing for it', async () => {
+  // Prepare: a 60 s timeout, and a body of four segments read 25 s apart.
+  const { deps, release } = recordingWriter();
+  const clock = new ManualClock();
+  const extensions: number[] = [];
+  const ledger = deps.ledger as MemoryLedger;
+  const extend = ledger.extendPending.bind(ledger);
+  ledger.extendPending = async (revision, dueAt) => {
+    extensions.push(dueAt - clock.now());
+    return extend(revision, dueAt);
+  };
+  const t0 = clock.now();
+  async function* slow() {
+    for (let s = 0; s < 4; s++) {
+      if (s > 0) clock.advance(25_000);
+      yield new Uint8Array(MiB);
+    }
+  }
+  release();
+
+  // Act
+  const outcome = await writeObject({ ...deps, clock }, 'default', 'slow.bin', slow(), {
+    waitMs: 0,
+  });
+  const short = await writeObject({ ...deps, clock }, 'default', 'quick.bin', chunks(2 * MiB), {
+    waitMs: 0,
+  });
+
+  // Assess: recorded once segment 1 is read (25 s in: due at 85 s); segment 2 comes at 50 s
+  // (35 s left: nothing), segment 3 at 75 s (10 s left: moved on to 135 s).
+  assert.deepEqual(extensions, [60_000], 'one extension, a whole timeout from its call');
+  assert.equal((await ledger.get(outcome.revision))?.dueAt, t0 + 75_000 + 60_000);
+  assert.equal((await ledger.get(short.revision))?.dueAt, clock.now() + 60_000);
 });
