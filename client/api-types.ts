@@ -355,7 +355,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A dispersal as it stands: its geometry, state and the segments done (to resume it) */
+        get: operations["getVaultsVaultDispersalsRevision"];
         put?: never;
         post?: never;
         /** Cancel a dispersal: its revision fails unless it had committed (409) */
@@ -2080,6 +2081,53 @@ export interface operations {
                         /** @constant */
                         state: "pending";
                         poll: string;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getVaultsVaultDispersalsRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vault: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the dispersal */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        vault: string;
+                        key: string;
+                        revision: string;
+                        objectId: string;
+                        width: number;
+                        readThreshold: number;
+                        writeThreshold: number;
+                        segmentSize: number;
+                        units: number[];
+                        pendingUntil: string;
+                        /** @enum {string} */
+                        state: "pending" | "committed" | "failed" | "garbage";
+                        segmentsDone: number[];
+                        reason?: string;
                     };
                 };
             };

@@ -129,6 +129,13 @@ export const dispersalSchema = z.strictObject({
   pendingUntil: isoTime,
 });
 
+/** A dispersal as it stands, for its writer to resume it. */
+export const dispersalStateSchema = dispersalSchema.extend({
+  state: z.enum(['pending', 'committed', 'failed', 'garbage']),
+  segmentsDone: z.array(z.int()),
+  reason: z.string().optional(),
+});
+
 /** A cancelled dispersal: its revision failed; the janitor's next pass removes its slices. */
 export const cancelledDispersalSchema = z.strictObject({
   revision: z.string(),

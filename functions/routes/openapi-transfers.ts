@@ -19,6 +19,7 @@ import type { Operation } from './openapi-operation.ts';
 import {
   cancelledDispersalSchema,
   dispersalSchema,
+  dispersalStateSchema,
   retrievalSchema,
   sliceUrlsSchema,
   uploadSchema,
@@ -95,6 +96,11 @@ export const transferRoutes: Record<string, Operation> = {
         schema: writePending,
       },
     },
+  },
+  'GET /vaults/{vault}/dispersals/{revision}': {
+    summary: 'A dispersal as it stands: its geometry, state and the segments done (to resume it)',
+    path: { ...vault, revision: revisionIdSchema },
+    responses: { 200: { description: 'the dispersal', schema: dispersalStateSchema } },
   },
   'DELETE /vaults/{vault}/dispersals/{revision}': {
     summary: 'Cancel a dispersal: its revision fails unless it had committed (409)',

@@ -21,6 +21,7 @@ import {
   createUpload,
   createVault,
   deleteObject,
+  describeDispersal,
   getUpload,
   grantRead,
   INLINE_LIMIT,
@@ -296,6 +297,17 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
 
     // The writer gives up: nothing of it commits after this answer, and the janitor removes
     // what it placed.
+    // Where a dispersal stands, for its writer to resume it.
+    'GET /vaults/{vault}/dispersals/{revision}': async (event) =>
+      json(
+        200,
+        await describeDispersal(
+          s.dispersals,
+          vaultParam(event),
+          revisionParam(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
     'DELETE /vaults/{vault}/dispersals/{revision}': async (event) =>
       json(
         200,

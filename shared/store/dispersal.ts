@@ -180,6 +180,47 @@ export async function openDispersal(
   };
 }
 
+/** A dispersal as it stands: its geometry as opened, its state, and the segments done. */
+export interface DispersalState extends OpenedDispersal {
+  state: RevisionRecord['state'];
+  /** Segments that reached T, in order (while pending): a resumed dispersal skips them. */
+  segmentsDone: number[];
+  /** Why it failed, when it did. */
+  reason?: string;
+}
+
+/**
+ * A dispersal of `writer`'s as it stands, for resuming it: a client that stopped (killed,
+ * cut off) encodes the same source again and places only the segments not done yet, before
+ * the pending timeout since its last call.
+ * @throws RevisionNotFoundError (another's, or purged)
+ */
+export async function describeDispersal(
+  deps: Pick<DispersalDeps, 'ledger' | 'pendingTimeoutMs'>,
+  vault: string,
+  revision: string,
+  writer?: string,
+): Promise<DispersalState> {
+  const record = await dispersalOf(deps, vault, revision, writer);
+  return {
+    vault: record.vault,
+    key: record.key,
+    revision: record.revision,
+    objectId: record.objectId,
+    width: record.units.length,
+    readThreshold: record.readThreshold,
+    writeThreshold: record.writeThreshold,
+    segmentSize: record.segmentSize,
+    units: record.units,
+    pendingUntil: new Date(
+      record.dueAt ?? Date.parse(record.createdAt) + deps.pendingTimeoutMs,
+    ).toISOString(),
+    state: record.state,
+    segmentsDone: record.segmentsDone ?? [],
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+  };
+}
+
 /** The revision of a dispersal `writer` opened in `vault`; another's is not shown. */
 async function dispersalOf(
   deps: Pick<DispersalDeps, 'ledger'>,

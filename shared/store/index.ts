@@ -28,6 +28,8 @@ export {
   completeDispersalSchema,
   DISPERSAL_URL_SECONDS,
   type DispersalDeps,
+  type DispersalState,
+  describeDispersal,
   dispersalSegmentsSchema,
   MAX_DISPERSAL_URL_SECONDS,
   MAX_SEGMENTS_PER_CALL,

@@ -29,6 +29,8 @@ export interface RevisionRecord {
   topology?: string;
   /** Segments with T favorable statuses. */
   doneSegments: number;
+  /** Which segments those are, in order, while it is pending (a resumed dispersal skips them). */
+  segmentsDone?: number[];
   /** Units that reported a failed store, for the 503 answer. */
   failedUnits: number[];
   createdAt: string;

@@ -63,6 +63,11 @@ export function tallyAfter(
 /** A revision's meta item as the domain reads it (exported so test fakes read items alike). */
 export function toRecord(item: Record<string, unknown>): RevisionRecord {
   const set = (v: unknown) => (v instanceof Set ? [...v] : []);
+  // Only segments the revision has count: a done mark for any other (a bogus status's) must
+  // never make up for a real segment still short of T.
+  const done = set(item.doneSegments)
+    .map(Number)
+    .filter((s) => item.segments === undefined || s < Number(item.segments));
   return {
     revision: String(item.revision),
     vault: String(item.vault),
@@ -77,11 +82,10 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     writeThreshold: Number(item.writeThreshold),
     units: (item.units as unknown[]).map(Number),
     ...(item.topology === undefined ? {} : { topology: String(item.topology) }),
-    // Only segments the revision has count: a done mark for any other (a bogus status's) must
-    // never make up for a real segment still short of T.
-    doneSegments: set(item.doneSegments)
-      .map(Number)
-      .filter((s) => item.segments === undefined || s < Number(item.segments)).length,
+    doneSegments: done.length,
+    ...(item.state === 'pending' && done.length > 0
+      ? { segmentsDone: [...done].sort((a, b) => a - b) }
+      : {}),
     failedUnits: set(item.failedUnits)
       .map(Number)
       .sort((a, b) => a - b),
