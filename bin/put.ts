@@ -18,7 +18,7 @@ import {
   objectPath,
   vaultPath,
 } from './client.ts';
-import { CliError, InterruptedError } from './errors.ts';
+import { CliError, InterruptedError, UnreachableError } from './errors.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
@@ -38,6 +38,8 @@ export interface PutResult {
   /** Segments it encoded, when it did; slice PUTs it sent again. */
   segments?: number;
   resent?: number;
+  /** Segments a resumed dispersal found done (`--resume`), not placed again. */
+  skipped?: number;
   uploadId?: string;
   parts?: number;
   seconds: number;
@@ -96,7 +98,7 @@ export async function putObject(
   key: string,
   progressFor: ProgressFor,
   via: PutPath = 'auto',
-  uplink: Pick<UplinkOptions, 'putSlice'> = {},
+  uplink: Pick<UplinkOptions, 'putSlice' | 'resume'> = {},
 ): Promise<PutResult> {
   const started = performance.now();
   let total: number | undefined;
@@ -112,10 +114,15 @@ export async function putObject(
     if (!info.isFile()) throw new CliError(`${source} is not a regular file`);
     total = info.size;
   }
-  if (via === 'uplink' || (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD)) {
+  if (
+    via === 'uplink' ||
+    uplink.resume !== undefined ||
+    (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD)
+  ) {
     // In `auto`, a file whose slices reach no bucket goes through the API: it can be read again.
     const done = await putByUplink(client, source, vault, key, progressFor(total), started, {
-      fallback: via === 'auto',
+      // A resumed dispersal has its revision: no other path can take its place.
+      fallback: via === 'auto' && uplink.resume === undefined,
       uplink,
     });
     if (done) return done;
@@ -261,7 +268,7 @@ async function putByUplink(
   key: string,
   progress: Progress,
   started: number,
-  opts: { fallback: boolean; uplink: Pick<UplinkOptions, 'putSlice'> },
+  opts: { fallback: boolean; uplink: Pick<UplinkOptions, 'putSlice' | 'resume'> },
 ): Promise<PutResult | undefined> {
   const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
@@ -284,7 +291,14 @@ async function putByUplink(
         },
       ).catch((err) => {
         if (interrupted.aborted) return undefined;
-        if (!opts.fallback || !isUnitsUnreachable(err)) throw asCliError(err);
+        const explained = asCliError(err);
+        // The API is out of reach: the cancel was too, and the dispersal waits to be resumed.
+        if (explained instanceof UnreachableError && revision !== undefined)
+          throw new CliError(explained.message, {
+            cause: err,
+            hint: `once it answers, resume with: dsn put ${source} ${vault}/${key} --resume ${revision} (before the pending timeout since its last call, 15 minutes by default)`,
+          });
+        if (!opts.fallback || !isUnitsUnreachable(err)) throw explained;
         process.stderr.write(
           `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,
         );
@@ -310,6 +324,7 @@ async function putByUplink(
         uplink: true,
         segments: done.segments,
         resent: done.resent,
+        skipped: done.skipped,
         seconds: (performance.now() - started) / 1000,
       };
     } finally {

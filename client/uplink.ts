@@ -81,6 +81,13 @@ export interface UplinkOptions {
   /** Once the revision is open (tests kill the client mid-upload). */
   onOpen?: (revision: string) => void;
   /**
+   * Resumes the dispersal of this revision, one a client opened for the same key and stopped
+   * (killed, cut off) before the pending timeout since its last call: the same source is read
+   * and encoded again, and only the segments not done yet are placed and announced. Its
+   * attributes are those it was opened with.
+   */
+  resume?: string;
+  /**
    * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, the
    * revision is never completed, and it is cancelled (see `cancelDispersal`), so nothing of it
    * commits and the janitor removes its slices. The call rejects with the signal's reason.
@@ -95,6 +102,8 @@ export interface UplinkResult {
   segments: number;
   /** Slice PUTs sent again (checksum refused, URL expired, unit busy). */
   resent: number;
+  /** Segments a resumed dispersal found done, and did not place again. */
+  skipped: number;
   /** 201 committed, or 202 pending (the caller polls the revision). */
   state: 'committed' | 'pending';
 }
@@ -185,9 +194,13 @@ export async function uplinkPut(
   /** An API call of this dispersal, made again while the API is busy, until the signal stops it. */
   const retry = <T>(call: () => Promise<T>) => retried(call, signal);
   const base = `${vaultPath(vault)}/dispersals`;
-  const { body: opened } = await retry(() =>
-    client.postJson<Opened>(base, { key, ...opts.attributes }),
-  );
+  const { opened, done } = opts.resume
+    ? await resumed(client, vault, key, opts.resume, signal)
+    : {
+        opened: (await retry(() => client.postJson<Opened>(base, { key, ...opts.attributes })))
+          .body,
+        done: new Set<number>(),
+      };
   opts.onOpen?.(opened.revision);
   const at = `${base}/${opened.revision}`;
   const k = opened.readThreshold;
@@ -195,6 +208,7 @@ export async function uplinkPut(
   const slots = limiter(opts.parallelPuts ?? 12);
   let placed = 0;
   let resent = 0;
+  let skipped = 0;
   /** Slice PUTs that got an HTTP answer of any kind, and the last one that got none. */
   let answered = 0;
   let unanswered: unknown;
@@ -315,6 +329,14 @@ export async function uplinkPut(
     for await (const length of cutInto(source, encoder.segment)) {
       if (failure || signal?.aborted) break;
       const { index, slices, buffers } = await encoder.encode(length);
+      if (done.has(index)) {
+        // Done before the resume: encoded again only for the object's digest and count.
+        encoder.release(buffers);
+        skipped++;
+        placed += length;
+        opts.onProgress?.(Math.round(placed));
+        continue;
+      }
       batch.push({
         segment: index,
         length,
@@ -356,8 +378,44 @@ export async function uplinkPut(
     sha256: summary.sha256,
     segments: summary.segments,
     resent,
+    skipped,
     state: res.status === 201 ? 'committed' : 'pending',
   };
+}
+
+/** A dispersal as the API describes it for resuming, with the segments it has done. */
+interface Resumable extends Opened {
+  state: string;
+  segmentsDone: number[];
+}
+
+/**
+ * The dispersal of `revision` to resume, and its done segments.
+ * @throws DsnApiError: 404 (not this caller's), 409 DispersalState (not pending),
+ *   400 InvalidParameter (another key's)
+ */
+async function resumed(
+  client: JsonCalls,
+  vault: string,
+  key: string,
+  revision: string,
+  signal?: AbortSignal,
+): Promise<{ opened: Opened; done: Set<number> }> {
+  const path = `${vaultPath(vault)}/dispersals/${encodeURIComponent(revision)}`;
+  const found = await retried(() => client.json<Resumable>('GET', path), signal);
+  if (found.state !== 'pending')
+    throw new DsnApiError(
+      409,
+      'DispersalState',
+      `dispersal ${revision} is ${found.state}; only a pending one can be resumed`,
+    );
+  if (found.key !== key)
+    throw new DsnApiError(
+      400,
+      'InvalidParameter',
+      `resume: dispersal ${revision} writes ${found.key}, not ${key}`,
+    );
+  return { opened: found, done: new Set(found.segmentsDone) };
 }
 
 /**

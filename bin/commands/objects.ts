@@ -33,36 +33,44 @@ export function registerObjectCommands(program: Command, { run }: CommandContext
       'auto (by size), uplink (the client encodes and places the slices) or server (one PUT or a staged upload)',
       'auto',
     )
-    .action(async (file: string, targetText: string, o: { via: string }, cmd: Command) =>
-      run(cmd, `put ${file} ${targetText}`, {}, async (s) => {
-        let where = targetText;
-        if (!where.includes('/') || where.endsWith('/')) {
-          if (file === '-')
-            throw new UsageError(`reading stdin needs a key: VAULT/KEY, got "${targetText}"`);
-          where = `${where.endsWith('/') ? where : `${where}/`}${basename(file)}`;
-        }
-        if (!['auto', 'uplink', 'server'].includes(o.via))
-          throw new UsageError(`--via must be auto, uplink or server, got "${o.via}"`);
-        const { vault: v, key } = s.about(target(where));
-        // Loaded here: the other commands need neither the segment cutter nor the transfers.
-        const { putObject } = await import('../put.ts');
-        const result = await putObject(
-          s.client(),
-          file,
-          v,
-          key,
-          bytesProgress(s, `put ${key}`),
-          o.via as PutPath,
-        );
-        s.print(result, () => {
-          const how = result.uplink
-            ? `dispersed by the client in ${result.segments} segments`
-            : result.staged
-              ? `staged upload of ${result.parts} parts`
-              : 'one PUT';
-          return `put ${file} -> ${v}/${key}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 ${result.sha256}, ${how}, ${took(result)}`;
-        });
-      }),
+    .option(
+      '--resume <revision>',
+      'resume the dispersal of REVISION that a put of this file to this key left pending (killed, cut off): only its segments not done are placed',
+    )
+    .action(
+      async (file: string, targetText: string, o: { via: string; resume?: string }, cmd: Command) =>
+        run(cmd, `put ${file} ${targetText}`, {}, async (s) => {
+          let where = targetText;
+          if (!where.includes('/') || where.endsWith('/')) {
+            if (file === '-')
+              throw new UsageError(`reading stdin needs a key: VAULT/KEY, got "${targetText}"`);
+            where = `${where.endsWith('/') ? where : `${where}/`}${basename(file)}`;
+          }
+          if (!['auto', 'uplink', 'server'].includes(o.via))
+            throw new UsageError(`--via must be auto, uplink or server, got "${o.via}"`);
+          if (o.resume !== undefined && o.via === 'server')
+            throw new UsageError('--resume resumes a dispersal: it takes no --via server');
+          const { vault: v, key } = s.about(target(where));
+          // Loaded here: the other commands need neither the segment cutter nor the transfers.
+          const { putObject } = await import('../put.ts');
+          const result = await putObject(
+            s.client(),
+            file,
+            v,
+            key,
+            bytesProgress(s, `put ${key}`),
+            o.via as PutPath,
+            o.resume === undefined ? {} : { resume: o.resume },
+          );
+          s.print(result, () => {
+            const how = result.uplink
+              ? `dispersed by the client in ${result.segments} segments${result.skipped ? ` (resumed: ${result.skipped} were done)` : ''}`
+              : result.staged
+                ? `staged upload of ${result.parts} parts`
+                : 'one PUT';
+            return `put ${file} -> ${v}/${key}: ${formatBytes(result.size)} (${result.size} bytes), revision ${result.revision}, sha256 ${result.sha256}, ${how}, ${took(result)}`;
+          });
+        }),
     );
 
   program

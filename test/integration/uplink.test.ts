@@ -481,6 +481,81 @@ describe('client-side dispersal (uplink)', () => {
     assert.ok(Buffer.from(await back.arrayBuffer()).equals(body), 'reads back exact');
   });
 
+  test('dsn put killed mid-dispersal is resumed with --resume: the segments done are not placed again, and it commits exact', async () => {
+    // Prepare: unit 3 refuses writes (T = 5 of 6 is still met), so the put retries and is
+    // still under way when it is killed. No janitor runs until the resume: the revision, past
+    // this stage's 2 s pending timeout, stays pending as it would within 15 minutes.
+    const file = join(dir.path, 'resumed.bin');
+    const sha256 = await randomFile(file, 3);
+    await failUnit3();
+    const before = new Set(await slicesOf());
+    const killed = startDsn(['put', file, 'small/resumed.bin', '--via', 'uplink'], {
+      DSN_ENDPOINT: cloud.endpoints.api,
+    });
+    const stateOf = (revision: string) =>
+      client.json<{ state: string; segmentsDone: number[] }>(
+        'GET',
+        `/vaults/small/dispersals/${revision}`,
+      );
+    let revision = '';
+    let doneBefore: number[] = [];
+    try {
+      revision = await eventually(async () => {
+        const fresh = (await slicesOf()).filter((f) => !before.has(f));
+        return fresh[0]?.split('/')[1];
+      }, 'the first slices of the put');
+      doneBefore = await eventually(async () => {
+        const { segmentsDone } = await stateOf(revision);
+        return segmentsDone.length >= 4 ? segmentsDone : undefined;
+      }, 'four segments done');
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+    } finally {
+      killed.child.kill('SIGKILL');
+      await healUnit3();
+    }
+    const left = await stateOf(revision);
+
+    // Act
+    const resumed = await dsn(cloud, [
+      'put',
+      file,
+      'small/resumed.bin',
+      '--resume',
+      revision,
+      '--json',
+    ]);
+
+    // Assess
+    assert.equal(left.state, 'pending');
+    assert.ok(left.segmentsDone.length < 48, `${left.segmentsDone.length} of 48 done when killed`);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const result = JSON.parse(resumed.stdout) as {
+      revision: string;
+      sha256: string;
+      segments: number;
+      skipped: number;
+    };
+    assert.deepEqual([result.revision, result.sha256, result.segments], [revision, sha256, 48]);
+    // Statuses still on their way at the kill may have finished a segment or two since.
+    assert.ok(
+      result.skipped >= left.segmentsDone.length && result.skipped < 48,
+      `skipped ${result.skipped}; done when killed: ${doneBefore.length}, before the resume: ${left.segmentsDone.length}`,
+    );
+    const back = await api('/vaults/small/objects/resumed.bin');
+    assert.equal(back.status, 200);
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await back.arrayBuffer()))
+        .digest('hex'),
+      sha256,
+    );
+    // A finished dispersal is not resumed again.
+    const again = await dsn(cloud, ['put', file, 'small/resumed.bin', '--resume', revision]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /is committed; only a pending one can be resumed/);
+  });
+
   test('DELETE of a dispersal answers its cancel, the same again, and 409 once it had committed', async () => {
     // Prepare: one dispersal left open, one committed.
     let open = '';

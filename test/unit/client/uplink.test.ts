@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { type ApiCalls, DsnApiError, type JsonCalls } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
@@ -75,14 +75,27 @@ test('the encoder holds no more than its slots: the next segment waits for a rel
  * The API as a dispersal sees it, in memory: it opens `of`, hands out a URL per slice, and
  * completes with the summary it is sent. Records the slices each announcement called missing.
  */
-function fakeApi(): ApiCalls & JsonCalls & { missing: string[]; calls: string[] } {
+function fakeApi(
+  resumable: { state: string; segmentsDone: number[] } = { state: 'pending', segmentsDone: [] },
+): ApiCalls &
+  JsonCalls & {
+    missing: string[];
+    calls: string[];
+    announced: number[];
+    completed: Array<{ segments: number; size: number; sha256: string }>;
+  } {
   const missing: string[] = [];
   const calls: string[] = [];
+  const announced: number[] = [];
+  const completed: Array<{ segments: number; size: number; sha256: string }> = [];
   return {
     missing,
     calls,
+    announced,
+    completed,
     async json<T>(method: string, path: string) {
       calls.push(`${method} ${path.slice(path.lastIndexOf('/'))}`);
+      if (method === 'GET') return { ...of, key: 'k', readThreshold: 4, ...resumable } as T;
       return { revision: of.revision, state: 'failed', reason: 'cancelled by its writer' } as T;
     },
     async postJson<T>(path: string, body: unknown) {
@@ -104,10 +117,13 @@ function fakeApi(): ApiCalls & JsonCalls & { missing: string[]; calls: string[] 
           ),
         });
       if (path.endsWith('/segments')) {
-        for (const s of req.segments ?? [])
+        for (const s of req.segments ?? []) {
+          announced.push(s.segment);
           for (const sl of s.slices) if (sl.missing) missing.push(`${s.segment}/${sl.pillar}`);
+        }
         return answer(202, {});
       }
+      completed.push(body as { segments: number; size: number; sha256: string });
       return answer(201, { revision: of.revision, sha256: req.sha256 });
     },
   };
@@ -233,4 +249,58 @@ test('cancelDispersal says cancelled, or committed when the API answers that it 
   assert.equal(await cancelDispersal(answering(), 'clips', of.revision), 'cancelled');
   assert.equal(await cancelDispersal(answering(committed), 'clips', of.revision), 'committed');
   await assert.rejects(cancelDispersal(answering(missing), 'clips', of.revision), missing);
+});
+
+test('a resumed dispersal places and announces only the segments not done, and completes with the whole object', async () => {
+  // Prepare: four segments, of which 0 and 2 were done before the client stopped.
+  const body = randomBytes(4 * of.segmentSize - 5);
+  const api = fakeApi({ state: 'pending', segmentsDone: [0, 2] });
+  const placed: string[] = [];
+  const progress: number[] = [];
+
+  // Act
+  const done = await uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    resume: of.revision,
+    batch: 1,
+    putSlice: async (url) => {
+      placed.push(url.slice('https://u/'.length));
+      return new Response(null, { status: 200 });
+    },
+    onProgress: (bytes) => progress.push(bytes),
+  });
+
+  // Assess
+  assert.deepEqual(
+    [...new Set(placed.map((p) => p.split('/')[0]))].sort(),
+    ['1', '3'],
+    'only segments 1 and 3 are placed',
+  );
+  assert.equal(placed.length, 12);
+  assert.deepEqual(api.announced.sort(), [1, 3]);
+  assert.ok(!api.calls.includes('/dispersals'), 'nothing opened');
+  assert.deepEqual(api.completed, [
+    { segments: 4, size: body.length, sha256: createHash('sha256').update(body).digest('hex') },
+  ]);
+  assert.deepEqual([done.revision, done.skipped, done.state], [of.revision, 2, 'committed']);
+  assert.equal(progress.at(-1), body.length);
+});
+
+test('only a pending dispersal of the same key is resumed', async () => {
+  const put = (api: ReturnType<typeof fakeApi>, key: string) =>
+    uplinkPut(api, inChunks(randomBytes(10), 10), 'clips', key, {
+      resume: of.revision,
+      putSlice: async () => new Response(null, { status: 200 }),
+    });
+  const failed = fakeApi({ state: 'failed', segmentsDone: [] });
+  await assert.rejects(put(failed, 'k'), {
+    status: 409,
+    code: 'DispersalState',
+    message: `dispersal ${of.revision} is failed; only a pending one can be resumed`,
+  });
+  await assert.rejects(put(fakeApi(), 'other'), {
+    status: 400,
+    code: 'InvalidParameter',
+    message: `resume: dispersal ${of.revision} writes k, not other`,
+  });
+  assert.deepEqual(failed.calls, [`GET /${of.revision}`], 'nothing placed, nothing cancelled');
 });
