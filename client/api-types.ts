@@ -2126,7 +2126,10 @@ export interface operations {
                         pendingUntil: string;
                         /** @enum {string} */
                         state: "pending" | "committed" | "failed" | "garbage";
-                        segmentsDone: number[];
+                        segmentsDone: {
+                            segment: number;
+                            crc32?: string[];
+                        }[];
                         reason?: string;
                     };
                 };

@@ -132,7 +132,9 @@ export const dispersalSchema = z.strictObject({
 /** A dispersal as it stands, for its writer to resume it. */
 export const dispersalStateSchema = dispersalSchema.extend({
   state: z.enum(['pending', 'committed', 'failed', 'garbage']),
-  segmentsDone: z.array(z.int()),
+  segmentsDone: z.array(
+    z.strictObject({ segment: z.int(), crc32: z.array(z.string()).optional() }),
+  ),
   reason: z.string().optional(),
 });
 

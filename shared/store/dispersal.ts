@@ -183,8 +183,11 @@ export async function openDispersal(
 /** A dispersal as it stands: its geometry as opened, its state, and the segments done. */
 export interface DispersalState extends OpenedDispersal {
   state: RevisionRecord['state'];
-  /** Segments that reached T, in order (while pending): a resumed dispersal skips them. */
-  segmentsDone: number[];
+  /**
+   * Segments that reached T, in order (while pending), with the CRC-32 of each slice they were
+   * announced with: a resumed dispersal skips those whose bytes it encodes the same.
+   */
+  segmentsDone: Array<{ segment: number; crc32?: string[] }>;
   /** Why it failed, when it did. */
   reason?: string;
 }
@@ -202,6 +205,8 @@ export async function describeDispersal(
   writer?: string,
 ): Promise<DispersalState> {
   const record = await dispersalOf(deps, vault, revision, writer);
+  const done = record.segmentsDone ?? [];
+  const checksums = done.length > 0 ? await deps.ledger.announcedChecksums(revision) : new Map();
   return {
     vault: record.vault,
     key: record.key,
@@ -216,7 +221,10 @@ export async function describeDispersal(
       record.dueAt ?? Date.parse(record.createdAt) + deps.pendingTimeoutMs,
     ).toISOString(),
     state: record.state,
-    segmentsDone: record.segmentsDone ?? [],
+    segmentsDone: done.map((segment) => {
+      const crc32 = checksums.get(segment);
+      return crc32 ? { segment, crc32 } : { segment };
+    }),
     ...(record.reason === undefined ? {} : { reason: record.reason }),
   };
 }
@@ -347,7 +355,14 @@ export async function announceSegments(
   const name = sliceNamesOf(record);
   // Tallies open before their messages go: units may answer as soon as a message is out.
   await Promise.all(
-    request.segments.map((s) => deps.ledger.openSegment(revision, s.segment, judge)),
+    request.segments.map((s) =>
+      deps.ledger.openSegment(
+        revision,
+        s.segment,
+        judge,
+        s.slices.map((slice) => slice.crc32),
+      ),
+    ),
   );
   const messages = request.segments.map(
     (s): UnitMessage => ({

@@ -110,10 +110,18 @@ export interface Ledger {
   get(revision: string): Promise<RevisionRecord | undefined>;
   /**
    * Opens a segment's tally before its message is sent, with what judging it takes, so the
-   * committer can count its statuses without reading the revision. Idempotent; never resets
-   * a tally.
+   * committer can count its statuses without reading the revision; with the CRC-32 of each
+   * of its slices as announced (a client's dispersal), which replace any earlier ones, so a
+   * resume can tell the same bytes. Idempotent; never resets a tally.
    */
-  openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void>;
+  openSegment(
+    revision: string,
+    segment: number,
+    judge: SegmentJudge,
+    crc32?: string[],
+  ): Promise<void>;
+  /** The slices' CRC-32s each opened segment was announced with (segments opened without none). */
+  announcedChecksums(revision: string): Promise<Map<number, string[]>>;
   /**
    * Adds pillars to an open segment's favorable and unfavorable sets and returns the set sizes
    * afterwards (and the favorable one's before, and whether any pillar repeated), with the

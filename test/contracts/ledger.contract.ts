@@ -338,6 +338,24 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       assert.equal((await ledger.get(done.revision))?.dueAt, undefined, 'a committed one has none');
     });
 
+    it('openSegment keeps the checksums a segment was announced with, the last ones when again', async (ledger) => {
+      // Prepare: segment 0 announced twice, 1 opened without checksums (a server-side write).
+      const r = await opened(ledger, 2);
+
+      // Act
+      await ledger.openSegment(r.revision, 0, judge, ['AAAAAA==', 'BBBBBB==']);
+      await ledger.openSegment(r.revision, 0, judge, ['CCCCCC==', 'DDDDDD==']);
+      await ledger.tally(r.revision, 0, votes([0]));
+      await ledger.openSegment(r.revision, 1, judge);
+
+      // Assess
+      assert.deepEqual(
+        await ledger.announcedChecksums(r.revision),
+        new Map([[0, ['CCCCCC==', 'DDDDDD==']]]),
+      );
+      assert.deepEqual(await ledger.announcedChecksums(newRevisionId(T0)), new Map());
+    });
+
     it('fail flips pending to failed once, with its reason, due at its time', async (ledger) => {
       // Prepare
       const r = await opened(ledger, 1);

@@ -134,20 +134,44 @@ export class DynamoLedger implements Ledger {
     return out.Item ? toRecord(out.Item) : undefined;
   }
 
-  async openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void> {
+  async openSegment(
+    revision: string,
+    segment: number,
+    judge: SegmentJudge,
+    crc32?: string[],
+  ): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { revision, part: `seg#${segment}` },
-        UpdateExpression: 'SET #vault = :vault, #width = :width, #t = :t',
+        UpdateExpression: `SET #vault = :vault, #width = :width, #t = :t${crc32 ? ', crc32 = :crc' : ''}`,
         ExpressionAttributeNames: JUDGE_NAMES,
         ExpressionAttributeValues: {
           ':vault': judge.vault,
           ':width': judge.width,
           ':t': judge.writeThreshold,
+          ...(crc32 ? { ':crc': crc32 } : {}),
         },
       }),
     );
+  }
+
+  async announcedChecksums(revision: string): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'revision = :r AND begins_with(part, :seg)',
+        ExpressionAttributeValues: { ':r': revision, ':seg': 'seg#' },
+        ProjectionExpression: 'part, crc32',
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? [])
+        if (Array.isArray(item.crc32))
+          out.set(Number(String(item.part).slice(4)), (item.crc32 as unknown[]).map(String));
+    return out;
   }
 
   async tally(

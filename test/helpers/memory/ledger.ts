@@ -79,12 +79,26 @@ export class MemoryLedger implements Ledger {
     return meta ? toRecord(meta) : undefined;
   }
 
-  async openSegment(revision: string, segment: number, judge: SegmentJudge): Promise<void> {
+  async openSegment(
+    revision: string,
+    segment: number,
+    judge: SegmentJudge,
+    crc32?: string[],
+  ): Promise<void> {
     Object.assign(this.upsert(revision, `seg#${segment}`), {
       vault: judge.vault,
       width: judge.width,
       writeThreshold: judge.writeThreshold,
+      ...(crc32 ? { crc32: [...crc32] } : {}),
     });
+  }
+
+  async announcedChecksums(revision: string): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    for (const [part, item] of this.items.get(revision) ?? [])
+      if (part.startsWith('seg#') && Array.isArray(item.crc32))
+        out.set(Number(part.slice(4)), [...(item.crc32 as string[])]);
+    return out;
   }
 
   async tally(

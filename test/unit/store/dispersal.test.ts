@@ -26,6 +26,7 @@ import {
   cancelDispersal,
   completeDispersal,
   type DispersalDeps,
+  describeDispersal,
   openDispersal,
   presignSlices,
 } from '../../../shared/store/dispersal.ts';
@@ -366,4 +367,33 @@ test('a pending write moves on at most to its longest age, and a tombstone outli
   // No revision older than a delete can commit once its tombstone is gone.
   assert.ok(tombstoneLifetimeMs(timeout) > MAX_PENDING_AGE_MS);
   assert.ok(tombstoneLifetimeMs(24 * hour) > 24 * hour);
+});
+
+test('a dispersal as it stands names the segments done, each with the checksums it was announced with', async () => {
+  // Prepare: segments 0 and 1 announced; 0 and 2 done (2 as a server-side write marks one).
+  const { deps } = world();
+  const opened = await openDispersal(deps, 'clips', { key: 'resumable.bin' }, 'ROOT1');
+  const crcs = (n: number) => [0, 1, 2, 3, 4, 5].map((p) => `AAAA${n}${p}==`);
+  const segments = [0, 1].map((segment) => ({
+    segment,
+    slices: crcs(segment).map((crc32, pillar) => ({ pillar, crc32, size: 9 })),
+  }));
+  await announceSegments(deps, 'clips', opened.revision, { segments }, 'ROOT1');
+  await deps.ledger.markSegmentsDone(opened.revision, [0, 2]);
+
+  // Act
+  const state = await describeDispersal(deps, 'clips', opened.revision, 'ROOT1');
+  const another = describeDispersal(deps, 'clips', opened.revision, 'SOMEONE-ELSE');
+
+  // Assess
+  assert.deepEqual(
+    { ...state, pendingUntil: undefined },
+    {
+      ...opened,
+      pendingUntil: undefined,
+      state: 'pending',
+      segmentsDone: [{ segment: 0, crc32: crcs(0) }, { segment: 2 }],
+    },
+  );
+  await assert.rejects(another, RevisionNotFoundError);
 });
