@@ -84,7 +84,8 @@ export interface UplinkOptions {
    * Resumes the dispersal of this revision, one a client opened for the same key and stopped
    * (killed, cut off) before the pending timeout since its last call: the same source is read
    * and encoded again, and only the segments not done yet are placed and announced. Its
-   * attributes are those it was opened with.
+   * attributes are those it was opened with. A source whose bytes differ from those placed
+   * fails with ResumeMismatchError, and the dispersal stays pending.
    */
   resume?: string;
   /**
@@ -199,7 +200,7 @@ export async function uplinkPut(
     : {
         opened: (await retry(() => client.postJson<Opened>(base, { key, ...opts.attributes })))
           .body,
-        done: new Set<number>(),
+        done: new Map<number, string[]>(),
       };
   opts.onOpen?.(opened.revision);
   const at = `${base}/${opened.revision}`;
@@ -209,6 +210,8 @@ export async function uplinkPut(
   let placed = 0;
   let resent = 0;
   let skipped = 0;
+  /** The first failure of any batch, or of the source: nothing more is placed or announced. */
+  let failure: unknown;
   /** Slice PUTs that got an HTTP answer of any kind, and the last one that got none. */
   let answered = 0;
   let unanswered: unknown;
@@ -300,6 +303,8 @@ export async function uplinkPut(
       }),
     }));
     signal?.throwIfAborted();
+    // Once the dispersal has failed, nothing more of it is announced.
+    if (failure !== undefined) return;
     await retry(() => client.postJson(`${at}/segments`, { segments }));
   };
 
@@ -312,7 +317,6 @@ export async function uplinkPut(
       await createSha256(),
     );
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
     const launch = (batch: Flight[]) => {
       const p = sendBatch(batch)
         .catch((err) => {
@@ -329,8 +333,15 @@ export async function uplinkPut(
     for await (const length of cutInto(source, encoder.segment)) {
       if (failure || signal?.aborted) break;
       const { index, slices, buffers } = await encoder.encode(length);
-      if (done.has(index)) {
-        // Done before the resume: encoded again only for the object's digest and count.
+      const crc32 = slices.map((s) => builtSliceS3Crc32(s));
+      const before = done.get(index);
+      if (before) {
+        // Done before the resume: encoded again for the object's digest and count, and to tell
+        // that these are the bytes it placed; others would make an object of two sources.
+        if (before.join() !== crc32.join()) {
+          failure ??= new ResumeMismatchError(opened.revision, index);
+          break;
+        }
         encoder.release(buffers);
         skipped++;
         placed += length;
@@ -343,7 +354,7 @@ export async function uplinkPut(
         slices,
         buffers,
         sizes: slices.map((s) => s.length),
-        crc32: slices.map((s) => builtSliceS3Crc32(s)),
+        crc32,
       });
       if (batch.length >= batchSize) {
         launch(batch);
@@ -359,8 +370,10 @@ export async function uplinkPut(
   } catch (err) {
     // Failed or aborted before completing, so it can never commit: cancelled now, the janitor
     // removes its slices on its next pass rather than after the revision's timeout. Best effort:
-    // a cancel that does not arrive leaves it to that timeout, as a killed client does.
-    await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
+    // a cancel that does not arrive leaves it to that timeout, as a killed client does. A resume
+    // from other bytes leaves it pending: the right source may still resume it.
+    if (!(err instanceof ResumeMismatchError))
+      await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
     throw err;
   }
   const res = await retry(() =>
@@ -386,7 +399,24 @@ export async function uplinkPut(
 /** A dispersal as the API describes it for resuming, with the segments it has done. */
 interface Resumable extends Opened {
   state: string;
-  segmentsDone: number[];
+  segmentsDone: Array<{ segment: number; crc32?: string[] }>;
+}
+
+/**
+ * A resume read bytes other than those its dispersal placed: a segment done before encodes to
+ * other slices. The dispersal is left pending, for a resume from the right source.
+ */
+export class ResumeMismatchError extends Error {
+  readonly revision: string;
+  readonly segment: number;
+  constructor(revision: string, segment: number) {
+    super(
+      `resume: segment ${segment} of dispersal ${revision} was placed from other bytes than this source's; resume it from the source it began with, or cancel it (DELETE .../dispersals/${revision}) and put again`,
+    );
+    this.name = 'ResumeMismatchError';
+    this.revision = revision;
+    this.segment = segment;
+  }
 }
 
 /**
@@ -400,7 +430,7 @@ async function resumed(
   key: string,
   revision: string,
   signal?: AbortSignal,
-): Promise<{ opened: Opened; done: Set<number> }> {
+): Promise<{ opened: Opened; done: Map<number, string[]> }> {
   const path = `${vaultPath(vault)}/dispersals/${encodeURIComponent(revision)}`;
   const found = await retried(() => client.json<Resumable>('GET', path), signal);
   if (found.state !== 'pending')
@@ -415,7 +445,10 @@ async function resumed(
       'InvalidParameter',
       `resume: dispersal ${revision} writes ${found.key}, not ${key}`,
     );
-  return { opened: found, done: new Set(found.segmentsDone) };
+  // A segment done without its announced checksums (not a client's) is placed again.
+  const done = new Map<number, string[]>();
+  for (const d of found.segmentsDone) if (d.crc32) done.set(d.segment, d.crc32);
+  return { opened: found, done };
 }
 
 /**

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DsnClient } from '../../bin/client.ts';
@@ -493,12 +493,12 @@ describe('client-side dispersal (uplink)', () => {
       DSN_ENDPOINT: cloud.endpoints.api,
     });
     const stateOf = (revision: string) =>
-      client.json<{ state: string; segmentsDone: number[] }>(
+      client.json<{ state: string; segmentsDone: Array<{ segment: number }> }>(
         'GET',
         `/vaults/small/dispersals/${revision}`,
       );
     let revision = '';
-    let doneBefore: number[] = [];
+    let doneBefore: Array<{ segment: number }> = [];
     try {
       revision = await eventually(async () => {
         const fresh = (await slicesOf()).filter((f) => !before.has(f));
@@ -515,8 +515,16 @@ describe('client-side dispersal (uplink)', () => {
       await healUnit3();
     }
     const left = await stateOf(revision);
+    // The same file but for one byte of the first segment done: what comes before it is the
+    // same, so only the check can stop a resume from it.
+    const first = left.segmentsDone[0]?.segment ?? 0;
+    const other = join(dir.path, 'resumed-other.bin');
+    const bytes = await readFile(file);
+    bytes[first * 64 * 1024] = (bytes[first * 64 * 1024] as number) ^ 0xff;
+    await writeFile(other, bytes);
 
     // Act
+    const mismatched = await dsn(cloud, ['put', other, 'small/resumed.bin', '--resume', revision]);
     const resumed = await dsn(cloud, [
       'put',
       file,
@@ -527,6 +535,11 @@ describe('client-side dispersal (uplink)', () => {
     ]);
 
     // Assess
+    assert.equal(mismatched.code, 1, mismatched.stderr);
+    assert.match(
+      mismatched.stderr,
+      new RegExp(`segment ${first} of dispersal ${revision} was placed from other bytes`),
+    );
     assert.equal(left.state, 'pending');
     assert.ok(left.segmentsDone.length < 48, `${left.segmentsDone.length} of 48 done when killed`);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -3,8 +3,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { type ApiCalls, DsnApiError, type JsonCalls } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
-import { cancelDispersal, uplinkPut } from '../../../client/uplink.ts';
-import { codecFor, createSha256, encodeStream, sliceNamesOf } from '../../../shared/codec/index.ts';
+import { cancelDispersal, ResumeMismatchError, uplinkPut } from '../../../client/uplink.ts';
+import {
+  builtSliceS3Crc32,
+  codecFor,
+  createSha256,
+  encodeStream,
+  sliceNamesOf,
+} from '../../../shared/codec/index.ts';
 
 const of = {
   vault: 'clips',
@@ -76,7 +82,10 @@ test('the encoder holds no more than its slots: the next segment waits for a rel
  * completes with the summary it is sent. Records the slices each announcement called missing.
  */
 function fakeApi(
-  resumable: { state: string; segmentsDone: number[] } = { state: 'pending', segmentsDone: [] },
+  resumable: { state: string; segmentsDone: Array<{ segment: number; crc32?: string[] }> } = {
+    state: 'pending',
+    segmentsDone: [],
+  },
 ): ApiCalls &
   JsonCalls & {
     missing: string[];
@@ -251,10 +260,27 @@ test('cancelDispersal says cancelled, or committed when the API answers that it 
   await assert.rejects(cancelDispersal(answering(missing), 'clips', of.revision), missing);
 });
 
+/** The CRC-32 of each slice of each segment of `body`, as a dispersal announces them. */
+async function announcedCrcs(body: Uint8Array): Promise<string[][]> {
+  const crcs: string[][] = [];
+  const stream = encodeStream(inChunks(body, 7000), {
+    codec: codecFor(4, 2),
+    segmentSize: of.segmentSize,
+    name: sliceNamesOf(of),
+  });
+  for (let step = await stream.next(); !step.done; step = await stream.next())
+    crcs.push(step.value.slices.map((s) => builtSliceS3Crc32(s)));
+  return crcs;
+}
+
 test('a resumed dispersal places and announces only the segments not done, and completes with the whole object', async () => {
   // Prepare: four segments, of which 0 and 2 were done before the client stopped.
   const body = randomBytes(4 * of.segmentSize - 5);
-  const api = fakeApi({ state: 'pending', segmentsDone: [0, 2] });
+  const crcs = await announcedCrcs(body);
+  const api = fakeApi({
+    state: 'pending',
+    segmentsDone: [0, 2].map((segment) => ({ segment, crc32: crcs[segment] as string[] })),
+  });
   const placed: string[] = [];
   const progress: number[] = [];
 
@@ -303,4 +329,34 @@ test('only a pending dispersal of the same key is resumed', async () => {
     message: `resume: dispersal ${of.revision} writes k, not other`,
   });
   assert.deepEqual(failed.calls, [`GET /${of.revision}`], 'nothing placed, nothing cancelled');
+});
+
+test('a resume from other bytes than those placed fails, places and announces nothing, and leaves the dispersal pending', async () => {
+  // Prepare: segment 0 was done from other bytes; segment 1, done without checksums (not a
+  // client's), would be placed again.
+  const placedFrom = await announcedCrcs(randomBytes(2 * of.segmentSize));
+  const api = fakeApi({
+    state: 'pending',
+    segmentsDone: [{ segment: 0, crc32: placedFrom[0] as string[] }, { segment: 1 }],
+  });
+  let puts = 0;
+
+  // Act
+  const run = uplinkPut(api, inChunks(randomBytes(2 * of.segmentSize), 5000), 'clips', 'k', {
+    resume: of.revision,
+    putSlice: async () => {
+      puts++;
+      return new Response(null, { status: 200 });
+    },
+  });
+
+  // Assess
+  await assert.rejects(run, (err: Error) => {
+    assert.ok(err instanceof ResumeMismatchError);
+    assert.equal(err.segment, 0);
+    assert.match(err.message, /placed from other bytes than this source's/);
+    return true;
+  });
+  assert.equal(puts, 0);
+  assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
 });
