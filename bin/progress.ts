@@ -12,6 +12,8 @@ export interface Progress {
   setTotal(total: number): void;
   /** Draws the last state (if the bar is up) and releases the terminal. */
   stop(): void;
+  /** A line for the user, above the bar: on a terminal only, as the bar. */
+  note?(text: string): void;
 }
 
 /** A progress factory: called once the size is known (undefined for stdin). */
@@ -107,6 +109,10 @@ export function lazyBar(opts: BarOptions): Progress {
     setTotal(t) {
       total = t;
       bar?.setTotal(Math.max(t, 1));
+    },
+    note(text) {
+      // Over the bar's line, if it is up; it draws itself again on the next line at its next tick.
+      opts.stream.write(`${bar ? '\r\x1b[K' : ''}${text}\n`);
     },
     stop() {
       if (stopped) return;

@@ -286,6 +286,11 @@ async function putByUplink(
           signal: interrupted,
           onOpen: (opened) => {
             revision = opened;
+            // On a terminal, what a put killed outright needs to be resumed.
+            if (opts.uplink.resume === undefined)
+              progress.note?.(
+                `dsn: dispersing as revision ${opened}; should this put stop, add --resume ${opened} to resume it`,
+              );
           },
           onProgress: (bytes) => progress.update(bytes),
         },

@@ -228,6 +228,11 @@ describe('the dsn CLI on a local cloud', () => {
         `a bar was drawn during the put; last screen:\n${put.seen.at(-1)}`,
       );
       assert.match(put.seen.at(-1) ?? '', /put .* -> default\/cli\/tty\.bin: 50\.0 MiB/);
+      // What a put killed outright needs to be resumed, on the terminal only.
+      assert.match(
+        put.seen.at(-1) ?? '',
+        /dsn: dispersing as revision (\w+); should this put stop, add --resume \1 to resume it/,
+      );
       assert.equal(get.exit, 0, get.seen.at(-1));
       assert.ok(
         get.seen.some((s) => BAR.test(s)),
