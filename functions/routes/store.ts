@@ -295,8 +295,6 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       return writeAnswer(vault, outcome.key, outcome);
     },
 
-    // The writer gives up: nothing of it commits after this answer, and the janitor removes
-    // what it placed.
     // Where a dispersal stands, for its writer to resume it.
     'GET /vaults/{vault}/dispersals/{revision}': async (event) =>
       json(
@@ -308,6 +306,8 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
           principalOf(event).rootKeyId,
         ),
       ),
+    // The writer gives up: nothing of it commits after this answer, and the janitor removes
+    // what it placed.
     'DELETE /vaults/{vault}/dispersals/{revision}': async (event) =>
       json(
         200,

@@ -52,7 +52,20 @@ function memoryDeps() {
   return { deps, uploads, staging };
 }
 
-/** Staging whose store of part 2 waits for `release`, so a test can race it with a call. */
+/**
+ * An upload with part 1 staged, over staging whose store of part 2 waits for `release`, so a
+ * test can race part 2 with another call.
+ */
+async function partTwoRace() {
+  const { deps } = memoryDeps();
+  const { staging, release } = partTwoHeld();
+  const slow = { ...deps, staging };
+  const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
+  await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
+  return { slow, staging, uploadId, release };
+}
+
+/** Staging whose store of part 2 waits for `release`. */
 function partTwoHeld() {
   let release = () => {};
   const gate = new Promise<void>((r) => {
@@ -211,11 +224,7 @@ test('a caller may hold MAX_OPEN_UPLOADS open; a completed one frees its place',
 
 test('a part stored while the upload is completed is refused, never silently left out', async () => {
   // Prepare: part 2's store waits until the completion has sealed the upload and listed parts.
-  const { deps } = memoryDeps();
-  const { staging, release } = partTwoHeld();
-  const slow = { ...deps, staging };
-  const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
-  await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
+  const { slow, uploadId, release } = await partTwoRace();
 
   // Act
   const late = putPart(slow, 'default', uploadId, 2, new Uint8Array(7));
@@ -327,11 +336,7 @@ test('an aborted upload ends failed, its parts gone and its place freed; again a
 
 test('a part stored while the upload is aborted is refused and deleted, not left staged', async () => {
   // Prepare: part 2's store waits until the abort has deleted the parts it listed.
-  const { deps } = memoryDeps();
-  const { staging, release } = partTwoHeld();
-  const slow = { ...deps, staging };
-  const { uploadId } = await createUpload(slow, 'default', { key: 'raced' }, 'ip:test');
-  await putPart(slow, 'default', uploadId, 1, new Uint8Array(5));
+  const { slow, staging, uploadId, release } = await partTwoRace();
 
   // Act
   const late = putPart(slow, 'default', uploadId, 2, new Uint8Array(7));
