@@ -77,7 +77,7 @@ const GRANTS: Record<string, Record<string, string>> = {
     logs: LOGS,
     VaultsTable:
       'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
-    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
     ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     NetworkTopic: 'sns:GetTopicAttributes sns:Publish',
@@ -91,7 +91,9 @@ const GRANTS: Record<string, Record<string, string>> = {
       'dynamodb:BatchWriteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     'WorkTable/index/open': 'dynamodb:Query',
     StagingBucket: 's3:ListBucket',
-    'StagingBucket/*': 's3:ListMultipartUploadParts s3:PutObject',
+    // An aborted upload's parts go, and a presigned one's multipart upload.
+    'StagingBucket/*':
+      's3:AbortMultipartUpload s3:DeleteObject s3:ListMultipartUploadParts s3:PutObject',
     'Unit*Bucket': 's3:ListBucket',
     // A delete of a key staged at edge units removes its slices there.
     'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
