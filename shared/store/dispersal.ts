@@ -11,7 +11,8 @@
  * Every call is idempotent: URLs can be asked again, a segment announced twice is counted once
  * (units and committer already dedupe), and completing again answers the same outcome. A
  * dispersal stays pending while it makes progress, however long it runs: the janitor fails one
- * that made no call for the pending timeout. The writer can cancel it (`cancelDispersal`).
+ * that made no call for the pending timeout. Where it stands, and its cancel, are in
+ * dispersal-state.ts.
  */
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
@@ -166,47 +167,11 @@ export async function openDispersal(
     deps.ledger.createPending(record, dueAt),
     deps.ledger.openSegment(record.revision, 0, judgeOf(vault)),
   ]);
-  return {
-    vault: vault.name,
-    key: record.key,
-    revision: record.revision,
-    objectId: record.objectId,
-    width: vault.units.length,
-    readThreshold: record.readThreshold,
-    writeThreshold: record.writeThreshold,
-    segmentSize: record.segmentSize,
-    units: record.units,
-    pendingUntil: new Date(dueAt).toISOString(),
-  };
+  return openedOf(record, dueAt);
 }
 
-/** A dispersal as it stands: its geometry as opened, its state, and the segments done. */
-export interface DispersalState extends OpenedDispersal {
-  state: RevisionRecord['state'];
-  /**
-   * Segments that reached T, in order (while pending), with the CRC-32 of each slice they were
-   * announced with: a resumed dispersal skips those whose bytes it encodes the same.
-   */
-  segmentsDone: Array<{ segment: number; crc32?: string[] }>;
-  /** Why it failed, when it did. */
-  reason?: string;
-}
-
-/**
- * A dispersal of `writer`'s as it stands, for resuming it: a client that stopped (killed,
- * cut off) encodes the same source again and places only the segments not done yet, before
- * the pending timeout since its last call.
- * @throws RevisionNotFoundError (another's, or purged)
- */
-export async function describeDispersal(
-  deps: Pick<DispersalDeps, 'ledger' | 'pendingTimeoutMs'>,
-  vault: string,
-  revision: string,
-  writer?: string,
-): Promise<DispersalState> {
-  const record = await dispersalOf(deps, vault, revision, writer);
-  const done = record.segmentsDone ?? [];
-  const checksums = done.length > 0 ? await deps.ledger.announcedChecksums(revision) : new Map();
+/** The dispersal `record` is, as its client encodes it, due at `dueAt` (epoch ms). */
+export function openedOf(record: RevisionRecord, dueAt: number): OpenedDispersal {
   return {
     vault: record.vault,
     key: record.key,
@@ -217,20 +182,12 @@ export async function describeDispersal(
     writeThreshold: record.writeThreshold,
     segmentSize: record.segmentSize,
     units: record.units,
-    pendingUntil: new Date(
-      record.dueAt ?? Date.parse(record.createdAt) + deps.pendingTimeoutMs,
-    ).toISOString(),
-    state: record.state,
-    segmentsDone: done.map((segment) => {
-      const crc32 = checksums.get(segment);
-      return crc32 ? { segment, crc32 } : { segment };
-    }),
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
+    pendingUntil: new Date(dueAt).toISOString(),
   };
 }
 
 /** The revision of a dispersal `writer` opened in `vault`; another's is not shown. */
-async function dispersalOf(
+export async function dispersalOf(
   deps: Pick<DispersalDeps, 'ledger'>,
   vault: string,
   revision: string,
@@ -420,41 +377,4 @@ export async function completeDispersal(
     ...(record.precondition ? { precondition: record.precondition } : {}),
     written: { vault, size: summary.size },
   });
-}
-
-/** The reason a dispersal cancelled by its writer fails with. */
-export const CANCELLED_BY_WRITER = 'cancelled by its writer';
-
-/** A cancelled dispersal: its revision failed, and the janitor's next pass removes its slices. */
-export interface CancelledDispersal {
-  revision: string;
-  state: 'failed';
-  reason: string;
-}
-
-/**
- * Cancels a dispersal: its pending revision fails at once (the same conditional write that
- * commits it requires it pending, so either the cancel or the commit wins, never both) and is
- * due to the janitor now. Cancelling again answers the same; a revision that failed on its own
- * answers with its own reason.
- * @throws RevisionNotFoundError, DispersalStateError (it had committed: delete the object)
- */
-export async function cancelDispersal(
-  deps: Pick<DispersalDeps, 'ledger' | 'clock'>,
-  vault: string,
-  revision: string,
-  writer?: string,
-): Promise<CancelledDispersal> {
-  let record = await dispersalOf(deps, vault, revision, writer);
-  if (record.state === 'pending') {
-    await deps.ledger.fail(revision, CANCELLED_BY_WRITER, deps.clock.now());
-    // Failed by this cancel, or committed (or failed) by another just before it.
-    record = (await deps.ledger.get(revision)) ?? { ...record, state: 'failed' };
-  }
-  if (record.state === 'committed' || record.state === 'garbage')
-    throw new DispersalStateError(
-      revision,
-      `had committed before the cancel; delete ${record.key} to remove it`,
-    );
-  return { revision, state: 'failed', reason: record.reason ?? CANCELLED_BY_WRITER };
 }

@@ -21,15 +21,10 @@ export {
 export { type DeleterDeps, deleteObject, tombstoneLifetimeMs } from './deleter.ts';
 export {
   announceSegments,
-  CANCELLED_BY_WRITER,
-  type CancelledDispersal,
-  cancelDispersal,
   completeDispersal,
   completeDispersalSchema,
   DISPERSAL_URL_SECONDS,
   type DispersalDeps,
-  type DispersalState,
-  describeDispersal,
   dispersalSegmentsSchema,
   MAX_DISPERSAL_URL_SECONDS,
   MAX_SEGMENTS_PER_CALL,
@@ -39,6 +34,13 @@ export {
   presignSlices,
   type SliceUrl,
 } from './dispersal.ts';
+export {
+  CANCELLED_BY_WRITER,
+  type CancelledDispersal,
+  cancelDispersal,
+  type DispersalState,
+  describeDispersal,
+} from './dispersal-state.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
 export { type JanitorDeps, runJanitor, TIMED_OUT } from './janitor.ts';
 export {

@@ -22,14 +22,16 @@ import {
 import { tombstoneLifetimeMs } from '../../../shared/store/deleter.ts';
 import {
   announceSegments,
-  CANCELLED_BY_WRITER,
-  cancelDispersal,
   completeDispersal,
   type DispersalDeps,
-  describeDispersal,
   openDispersal,
   presignSlices,
 } from '../../../shared/store/dispersal.ts';
+import {
+  CANCELLED_BY_WRITER,
+  cancelDispersal,
+  describeDispersal,
+} from '../../../shared/store/dispersal-state.ts';
 import { runJanitor } from '../../../shared/store/janitor.ts';
 import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
 import { storeSlicesOnce } from '../../../shared/store/unit.ts';
