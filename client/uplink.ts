@@ -17,20 +17,12 @@
  */
 
 import { builtSliceS3Crc32, codecFor, createSha256 } from '../shared/codec/index.ts';
+import { cancelDispersal, type Opened, ResumeMismatchError, resumed } from './dispersal-state.ts';
 import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
 import { cutInto, SegmentEncoder } from './segment-encoder.ts';
 import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
 
-/** A dispersal as the API opened it. */
-interface Opened {
-  revision: string;
-  objectId: string;
-  vault: string;
-  key: string;
-  width: number;
-  readThreshold: number;
-  segmentSize: number;
-}
+export { cancelDispersal, ResumeMismatchError } from './dispersal-state.ts';
 
 interface SliceUrl {
   segment: number;
@@ -196,7 +188,7 @@ export async function uplinkPut(
   const retry = <T>(call: () => Promise<T>) => retried(call, signal);
   const base = `${vaultPath(vault)}/dispersals`;
   const { opened, done } = opts.resume
-    ? await resumed(client, vault, key, opts.resume, signal)
+    ? await resumed(client, vault, key, opts.resume, retry)
     : {
         opened: (await retry(() => client.postJson<Opened>(base, { key, ...opts.attributes })))
           .body,
@@ -394,80 +386,4 @@ export async function uplinkPut(
     skipped,
     state: res.status === 201 ? 'committed' : 'pending',
   };
-}
-
-/** A dispersal as the API describes it for resuming, with the segments it has done. */
-interface Resumable extends Opened {
-  state: string;
-  segmentsDone: Array<{ segment: number; crc32?: string[] }>;
-}
-
-/**
- * A resume read bytes other than those its dispersal placed: a segment done before encodes to
- * other slices. The dispersal is left pending, for a resume from the right source.
- */
-export class ResumeMismatchError extends Error {
-  readonly revision: string;
-  readonly segment: number;
-  constructor(revision: string, segment: number) {
-    super(
-      `resume: segment ${segment} of dispersal ${revision} was placed from other bytes than this source's; resume it from the source it began with, or cancel it (DELETE .../dispersals/${revision}) and put again`,
-    );
-    this.name = 'ResumeMismatchError';
-    this.revision = revision;
-    this.segment = segment;
-  }
-}
-
-/**
- * The dispersal of `revision` to resume, and its done segments.
- * @throws DsnApiError: 404 (not this caller's), 409 DispersalState (not pending),
- *   400 InvalidParameter (another key's)
- */
-async function resumed(
-  client: JsonCalls,
-  vault: string,
-  key: string,
-  revision: string,
-  signal?: AbortSignal,
-): Promise<{ opened: Opened; done: Map<number, string[]> }> {
-  const path = `${vaultPath(vault)}/dispersals/${encodeURIComponent(revision)}`;
-  const found = await retried(() => client.json<Resumable>('GET', path), signal);
-  if (found.state !== 'pending')
-    throw new DsnApiError(
-      409,
-      'DispersalState',
-      `dispersal ${revision} is ${found.state}; only a pending one can be resumed`,
-    );
-  if (found.key !== key)
-    throw new DsnApiError(
-      400,
-      'InvalidParameter',
-      `resume: dispersal ${revision} writes ${found.key}, not ${key}`,
-    );
-  // A segment done without its announced checksums (not a client's) is placed again.
-  const done = new Map<number, string[]>();
-  for (const d of found.segmentsDone) if (d.crc32) done.set(d.segment, d.crc32);
-  return { opened: found, done };
-}
-
-/**
- * Cancels the dispersal of `revision`: once this answers `cancelled`, nothing of it commits,
- * and the janitor's next pass removes the slices it placed. `committed` means it had committed
- * first (delete the object to remove it). Idempotent: asking again answers the same.
- * @throws the client's API error (404 when no such dispersal of this caller's)
- */
-export async function cancelDispersal(
-  client: JsonCalls,
-  vault: string,
-  revision: string,
-): Promise<'cancelled' | 'committed'> {
-  try {
-    await client.json('DELETE', `${vaultPath(vault)}/dispersals/${encodeURIComponent(revision)}`);
-    return 'cancelled';
-  } catch (err) {
-    const { status, code } = err as { status?: unknown; code?: unknown };
-    if (status === 409 && code === 'DispersalState') return 'committed';
-    throw err;
-  }
 }
