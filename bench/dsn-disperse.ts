@@ -15,7 +15,7 @@ const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 20);
 const started = performance.now();
-const outcome = await disperseUpload(d, uploadId, 120_000);
+const outcome = await disperseUpload(d, { uploadId }, 120_000);
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);
 process.stdout.write(

@@ -1,26 +1,41 @@
 /**
- * The disperser: completed staged uploads are streamed from staging through the writer. The
- * last attempt before the dead-letter queue ends a failing upload `failed`, with the reason.
+ * The disperser: completed staged uploads are streamed from staging through the writer. A
+ * dispersal longer than one invocation goes in steps: with DSN_DISPERSER_MARGIN_SECONDS left,
+ * the invocation stops at a segment boundary, records how far it came, and queues the next
+ * step. The last attempt of a step before the dead-letter queue ends a failing upload
+ * `failed`, with the reason.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
+import { loadConfig } from '../shared/config.ts';
 import { attemptDispersal, parseDispersalMessage } from '../shared/store/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const rt = runtime('store');
 const { writer, commitWaitMs } = wireWriter(rt);
+const { disperserMarginMs } = loadConfig(rt.env, ['disperserMarginMs']);
 const deps = { ...wireUploads(rt), writer, log: rt.log };
 
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
-      const { uploadId } = parseDispersalMessage(record.body);
-      await attemptDispersal(deps, uploadId, commitWaitMs, {
-        received: Number(record.attributes.ApproximateReceiveCount),
-        max: await deps.dispersal.maxReceiveCount(),
-      });
+      const delivery = parseDispersalMessage(record.body);
+      const now = rt.clock.now();
+      const left = context.getRemainingTimeInMillis();
+      // At least a second of segments per step, however short the function's timeout.
+      const deadline = { at: now + Math.max(1000, left - disperserMarginMs), endsAt: now + left };
+      await attemptDispersal(
+        deps,
+        delivery,
+        commitWaitMs,
+        {
+          received: Number(record.attributes.ApproximateReceiveCount),
+          max: await deps.dispersal.maxReceiveCount(),
+        },
+        deadline,
+      );
     },
     { concurrent: false, log: rt.log },
   );

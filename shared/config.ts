@@ -34,12 +34,12 @@ const list = text
     error: 'must be a comma-separated list with no empty entry',
   });
 
+// Checked before the transform, so the error quotes what was given (not NaN).
 const seconds = text
-  .transform(Number)
-  .refine((v) => Number.isFinite(v) && v > 0, {
+  .refine((v) => Number.isFinite(Number(v)) && Number(v) > 0, {
     error: (issue) => `must be a positive number of seconds, got "${issue.input}"`,
   })
-  .transform((v) => v * 1000);
+  .transform((v) => Number(v) * 1000);
 
 const nonNegativeInteger = text.transform(Number).refine((v) => Number.isSafeInteger(v) && v >= 0, {
   error: (issue) => `must be an integer >= 0, got "${issue.input}"`,
@@ -142,6 +142,11 @@ const VARIABLES = {
       error: (issue) => `must be an integer from 1024 to 5 GiB in bytes, got "${issue.input}"`,
     }),
   ],
+  /**
+   * A disperser with less time than this left stops at its next segment boundary, records how
+   * far it came, and queues the rest of the dispersal for its next invocation.
+   */
+  disperserMarginMs: ['DSN_DISPERSER_MARGIN_SECONDS', seconds],
   /** A worker with less time than this left stops at its next part boundary and asks to be migrated. */
   replicationDeadlineMarginMs: ['DSN_REPLICATION_DEADLINE_MARGIN_SECONDS', seconds],
 } as const;

@@ -3,7 +3,7 @@
  * back. Memory stays bounded by one segment and its slices whatever the object's size, since
  * the generators only pull the next chunk once the consumer has taken the last segment.
  */
-import { createSha256 } from '#codec/sha256';
+import { createSha256, type Sha256 } from '#codec/sha256';
 import { InvalidSliceError } from '../errors.ts';
 import type { Codec } from './reed-solomon.ts';
 import { decodeSegment, shardSize } from './segment.ts';
@@ -49,11 +49,16 @@ function room(
 export async function* cutSegments(
   source: AsyncIterable<Uint8Array>,
   segmentSize: number,
-  options: { reuse?: boolean } = {},
+  options: {
+    reuse?: boolean;
+    /** The stream goes on with an object already begun: an empty one gives no segment. */
+    continues?: boolean;
+  } = {},
 ): AsyncGenerator<Uint8Array> {
   let current: Buffer | undefined;
   let filled = 0;
   let emitted = 0;
+  const empty = options.continues ? () => false : () => emitted === 0;
   for await (const chunk of source) {
     let at = 0;
     while (at < chunk.length) {
@@ -78,7 +83,7 @@ export async function* cutSegments(
       }
     }
   }
-  if (filled > 0 || emitted === 0) yield (current ?? Buffer.alloc(0)).subarray(0, filled);
+  if (filled > 0 || empty()) yield (current ?? Buffer.alloc(0)).subarray(0, filled);
 }
 
 /**
@@ -137,6 +142,10 @@ export interface StreamSummary {
 /**
  * Encodes `source` segment by segment into slices named by `name`. The generator's return
  * value gives the object's size and SHA-256.
+ *
+ * With `from`, `source` is the rest of an object whose first `from.segment` segments
+ * (`from.size` bytes) were encoded earlier, and `hash` holds their SHA-256 so far: indexes,
+ * size and digest go on from there, and an empty rest gives no segment.
  */
 export async function* encodeStream(
   source: AsyncIterable<Uint8Array>,
@@ -146,14 +155,18 @@ export async function* encodeStream(
     name: (segment: number, pillar: number) => SliceName;
     /** Where each slice's memory comes from (a BufferPool's `take`); new buffers by default. */
     allocate?: (length: number) => Uint8Array;
+    /** The hash the bytes go through (a saved one, to go on); a new one by default. */
+    hash?: Sha256;
+    from?: { segment: number; size: number };
   },
 ): AsyncGenerator<EncodedSegment, StreamSummary> {
   const { codec } = opts;
-  const hash = await createSha256();
-  let size = 0;
-  let index = 0;
+  const hash = opts.hash ?? (await createSha256());
+  let size = opts.from?.size ?? 0;
+  let index = opts.from?.segment ?? 0;
+  const cut = cutSegments(source, opts.segmentSize, { reuse: true, continues: index > 0 });
   // The segment is copied into its slices before the next is cut: one buffer serves them all.
-  for await (const segment of cutSegments(source, opts.segmentSize, { reuse: true })) {
+  for await (const segment of cut) {
     hash.update(segment);
     size += segment.length;
     const names = Array.from({ length: codec.totalShards }, (_, pillar) =>

@@ -174,6 +174,8 @@ export {
   completeUpload,
   createUpload,
   createUploadSchema,
+  type DispersalDeadline,
+  type DispersalDelivery,
   type DispersalMessage,
   disperseUpload,
   getUpload,
@@ -187,9 +189,10 @@ export {
   putPart,
   UPLOAD_LIFETIME_MS,
   type UploadDeps,
+  type UploadView,
   uploadIdSchema,
 } from './upload.ts';
-export type { Upload, UploadState } from './upload-record.ts';
+export type { DispersalProgress, Upload, UploadState } from './upload-record.ts';
 export {
   createVaultRequestSchema,
   type Vault,
@@ -202,4 +205,12 @@ export {
   ensureDefaultVault,
   vaultSubscriptionView,
 } from './vault-catalog.ts';
-export { type WriteOutcome, type WriterDeps, writeObject } from './writer.ts';
+export {
+  type SteppedOutcome,
+  type SteppedWriteOptions,
+  type WriteOutcome,
+  type WritePoint,
+  type WriterDeps,
+  writeObject,
+  writeObjectInSteps,
+} from './writer.ts';

@@ -8,7 +8,7 @@ import type { ObjectAttributes, Precondition } from './object-attributes.ts';
 import type { ObjectEvent } from './object-event.ts';
 import type { RevisionRecord, UnitStatus, WrittenScan } from './revision.ts';
 import type { SliceDamage } from './slice-damage.ts';
-import type { Upload, UploadState } from './upload-record.ts';
+import type { DispersalProgress, Upload, UploadState } from './upload-record.ts';
 import type { Vault } from './vault.ts';
 
 /** One slice object as a storage unit holds it. */
@@ -292,6 +292,13 @@ export interface UploadStore {
   /** Applies `fields` if the upload is in one of `from`. @returns whether it applied. */
   transition(uploadId: string, from: UploadState[], fields: Partial<Upload>): Promise<boolean>;
   /**
+   * Records a dispersing upload's `progress` if its step is still `step - 1` (none recorded
+   * counts as step 0): of two invocations of one step, one records. @returns whether it did.
+   */
+  advance(uploadId: string, progress: DispersalProgress): Promise<boolean>;
+  /** Marks the message of step `step` queued, if the upload's progress is still at it. */
+  markStepQueued(uploadId: string, step: number): Promise<void>;
+  /**
    * Counts `uploadId` among `caller`'s open uploads, until `expiresAt` (epoch ms), unless
    * `quota` of them are open at `now` already (expired ones do not count, and are dropped).
    * Idempotent for one id. @returns whether it counts now.
@@ -311,7 +318,8 @@ export interface StagingStore {
   putPart(uploadId: string, part: number, body: Uint8Array): Promise<void>;
   /** Part numbers and sizes, in order. */
   listParts(uploadId: string): Promise<Array<{ part: number; size: number }>>;
-  readPart(uploadId: string, part: number): AsyncIterable<Uint8Array>;
+  /** A part's bytes, from byte `from` of it on (0 by default). */
+  readPart(uploadId: string, part: number, from?: number): AsyncIterable<Uint8Array>;
   deleteUpload(uploadId: string): Promise<void>;
 }
 
@@ -346,7 +354,8 @@ export interface MultipartStaging {
 }
 
 export interface DispersalQueue {
-  enqueue(uploadId: string): Promise<void>;
+  /** Queues step `step` (0, the first, by default) of `uploadId`'s dispersal. */
+  enqueue(uploadId: string, step?: number): Promise<void>;
 }
 
 /**

@@ -1,5 +1,24 @@
 import type { ObjectAttributes } from './object-attributes.ts';
 
+/**
+ * How far a dispersal longer than one disperser invocation has come: each invocation (a step)
+ * stops at a segment boundary before its time is up and records this for the next.
+ */
+export interface DispersalProgress {
+  /** Invocations that recorded progress: the next one's message names `step`. */
+  step: number;
+  /** The pending revision being written. */
+  revision: string;
+  /** Segments sent: the next step begins with this one. */
+  segments: number;
+  /** Bytes of the staged object those segments hold: the next step reads on from here. */
+  offset: number;
+  /** The SHA-256 of those bytes so far, saved (`ResumableSha256.save()`). */
+  sha256State: string;
+  /** Step `step`'s message is queued (recorded after the send: a crash between leaves it unset). */
+  queued?: boolean;
+}
+
 /** A staged upload as it is stored and returned by the API. */
 export type UploadState = 'open' | 'dispersing' | 'committed' | 'failed' | 'pending';
 
@@ -23,6 +42,8 @@ export interface Upload {
   failedUnits?: number[];
   /** Content type, disposition and user metadata the object will have. */
   attributes?: ObjectAttributes;
+  /** A dispersal in steps, while it goes on (the disperser's; the API does not answer it). */
+  progress?: DispersalProgress;
   /** A presigned upload: parts go straight to the staging bucket's multipart upload. */
   presigned?: {
     /** S3's id of the multipart upload. */

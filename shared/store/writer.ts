@@ -12,6 +12,7 @@ import {
   BufferPool,
   builtSliceS3Crc32,
   codecFor,
+  createResumableSha256,
   type EncodedSegment,
   encodeStream,
   formatSliceName,
@@ -147,13 +148,70 @@ export async function writeObject(
   body: AsyncIterable<Uint8Array>,
   opts: WriteOptions,
 ): Promise<WriteOutcome> {
+  const outcome = await writeObjectInSteps(deps, vaultName, key, body, opts);
+  // Nothing asked it to stop, so it went to the end.
+  if (outcome.state === 'paused') throw new Error('a write with no stop paused');
+  return outcome;
+}
+
+/** Where a write in steps stopped: the next segment, the bytes before it, and their hash so far. */
+export interface WritePoint {
+  segment: number;
+  size: number;
+  /** `ResumableSha256.save()` after those bytes. */
+  sha256State: string;
+}
+
+export interface SteppedWriteOptions extends WriteOptions {
+  /**
+   * Asked before each segment after the step's first, with the bytes of the object sent so far
+   * (this step's and the earlier ones'): true stops the write at that boundary,
+   * every segment sent so far placed and announced, and answers `paused` with where to go on.
+   * The write then hashes resumably (hash-wasm) and does not scan as it writes (the commit's
+   * scan task reads the bytes back).
+   */
+  stopBefore?: (sent: number) => boolean;
+  /** Goes on with this pending revision from where an earlier step stopped: `body` is the rest. */
+  resume?: { record: RevisionRecord; at: WritePoint };
+}
+
+export type SteppedOutcome =
+  | WriteOutcome
+  | { state: 'paused'; key: string; revision: string; at: WritePoint };
+
+/**
+ * `writeObject` in steps, each of which may be a separate process: a dispersal longer than one
+ * Lambda invocation (the disperser's) stops at a segment boundary when `stopBefore` says so,
+ * and the next step resumes the same pending revision with the rest of the body, its hash
+ * taken up where it stopped. The revision commits once, after the last step.
+ */
+export async function writeObjectInSteps(
+  deps: WriterDeps,
+  vaultName: string,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  opts: SteppedWriteOptions,
+): Promise<SteppedOutcome> {
   validateKey(key);
-  const vault = await deps.vaults.get(vaultName);
+  const { resume } = opts;
+  const current = await deps.vaults.get(vaultName);
   // The cheap early answer; the one that counts is the index's conditional write at the commit.
-  if (opts.precondition)
-    checkPrecondition(key, opts.precondition, await deps.index.get(vault.name, key));
-  const now = deps.clock.date();
-  const record = pendingRevision(vault, key, now, opts);
+  if (opts.precondition && !resume)
+    checkPrecondition(key, opts.precondition, await deps.index.get(current.name, key));
+  const now = resume ? new Date(resume.record.createdAt) : deps.clock.date();
+  const record = resume?.record ?? pendingRevision(current, key, now, opts);
+  // A resumed revision keeps the geometry it was opened with; messages go to today's address.
+  const vault: Vault = resume
+    ? {
+        ...current,
+        units: record.units,
+        readThreshold: record.readThreshold,
+        writeThreshold: record.writeThreshold,
+        segmentSize: record.segmentSize,
+        width: record.units.length,
+        ...(record.topology === undefined ? {} : { topology: record.topology }),
+      }
+    : current;
   const { revision } = record;
   const k = vault.readThreshold;
   const codec = codecFor(k, vault.width - k);
@@ -215,15 +273,23 @@ export async function writeObject(
     if (placing === 0 || ready.length >= MESSAGES_PER_SEND) await flush();
   };
 
-  const scan = await WriteScan.open(deps.scan);
+  // A write that may stop hashes resumably and leaves the scan to the commit's task: neither a
+  // scanner's session nor node's hash outlives the process.
+  const stepped = opts.stopBefore !== undefined || resume !== undefined;
+  const hash = stepped ? await createResumableSha256(resume?.at.sha256State) : undefined;
+  const scan = stepped ? undefined : await WriteScan.open(deps.scan);
   const stream = encodeStream(scan ? scan.through(body) : body, {
     codec,
     segmentSize: vault.segmentSize,
     name,
     allocate: allocateSlice,
+    ...(hash ? { hash } : {}),
+    ...(resume ? { from: { segment: resume.at.segment, size: resume.at.size } } : {}),
   });
   const inFlight = new Set<Promise<void>>();
+  let sent = resume?.at.size ?? 0;
   const dispatch = async (segment: EncodedSegment) => {
+    sent += segment.length;
     const p = sendSegment(segment.index, segment.slices).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
@@ -231,27 +297,35 @@ export async function writeObject(
   let summary: StreamSummary | undefined;
   /** The count, size, digest and verdict went into the pending record itself. */
   let wholeAtOnce = false;
+  let paused: WritePoint | undefined;
   try {
-    // Nothing is placed before the pending record exists (the janitor's hold on the slices),
-    // and every stream has a segment 0 (an empty body is one empty segment), opened with it.
-    // The step after segment 0 is read first: a body of one segment (every object up to the
-    // vault's segment size) is then wholly known before its revision is recorded, and its
-    // count, size, digest and scan verdict go into the pending record, not into a second write.
-    const first = await stream.next();
-    if (first.done) throw new Error('the encoder ended a stream without its segment 0');
-    const second = await stream.next();
-    wholeAtOnce = second.done === true;
-    const scanned = second.done ? await scan?.verdict() : undefined;
-    let dueAt = deps.clock.now() + deps.pendingTimeoutMs;
-    await Promise.all([
-      deps.ledger.createPending(
-        second.done ? { ...record, ...second.value, ...(scanned ? { scanned } : {}) } : record,
-        dueAt,
-      ),
-      deps.ledger.openSegment(revision, 0, judge),
-    ]);
-    await dispatch(first.value);
-    let step = second;
+    let dueAt: number;
+    let step: IteratorResult<EncodedSegment, StreamSummary>;
+    if (resume) {
+      dueAt = resume.record.dueAt ?? deps.clock.now() + deps.pendingTimeoutMs;
+      step = await stream.next();
+    } else {
+      // Nothing is placed before the pending record exists (the janitor's hold on the slices),
+      // and every stream has a segment 0 (an empty body is one empty segment), opened with it.
+      // The step after segment 0 is read first: a body of one segment (every object up to the
+      // vault's segment size) is then wholly known before its revision is recorded, and its
+      // count, size, digest and scan verdict go into the pending record, not into a second write.
+      const first = await stream.next();
+      if (first.done) throw new Error('the encoder ended a stream without its segment 0');
+      const second = await stream.next();
+      wholeAtOnce = second.done === true;
+      const scanned = second.done ? await scan?.verdict() : undefined;
+      dueAt = deps.clock.now() + deps.pendingTimeoutMs;
+      await Promise.all([
+        deps.ledger.createPending(
+          second.done ? { ...record, ...second.value, ...(scanned ? { scanned } : {}) } : record,
+          dueAt,
+        ),
+        deps.ledger.openSegment(revision, 0, judge),
+      ]);
+      await dispatch(first.value);
+      step = second;
+    }
     while (!step.done) {
       // A stream longer than half the pending timeout moves its revision's due time on, as a
       // client's dispersal does: the janitor fails writes that stopped, not long ones.
@@ -261,12 +335,25 @@ export async function writeObject(
         await deps.ledger.extendPending(revision, dueAt);
       }
       await dispatch(step.value);
+      // Asked after a segment of this step went and before the next is read: the hash then
+      // holds exactly the bytes sent, and every step makes progress.
+      if (hash && opts.stopBefore?.(sent)) {
+        paused = { segment: step.value.index + 1, size: sent, sha256State: hash.save() };
+        break;
+      }
       step = await stream.next();
     }
-    summary = step.value;
+    if (step.done) summary = step.value;
   } finally {
     if (!summary) scan?.abort();
   }
+  if (paused) {
+    // Every segment sent is placed and its message out before the next step may begin.
+    await Promise.all(inFlight);
+    await stream.return(undefined as never);
+    return { state: 'paused', key, revision, at: paused };
+  }
+  if (!summary) throw new Error('a write ended with neither a summary nor a stop');
   if (wholeAtOnce) {
     // The count was there before any message went out: every status finds it.
     await Promise.all(inFlight);

@@ -119,6 +119,62 @@ export function uploadStoreContract(name: string, factory: PortFactory<UploadSto
       assert.equal(applied.filter((a) => a).length, 1);
       assert.equal((await uploads.get('u1'))?.parts, applied.indexOf(true) + 1);
     });
+
+    it("advance records a dispersing upload's progress one step at a time, from the step before only", async (uploads) => {
+      // Prepare
+      await uploads.create(uploadOf('u1'));
+      await uploads.create(uploadOf('u2'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing' });
+      const at = (step: number) => ({
+        step,
+        revision: 'r1',
+        segments: 2 * step,
+        offset: 2 * step * 1024,
+        sha256State: `state-${step}`,
+      });
+
+      // Act
+      const results = [
+        await uploads.advance('u1', at(2)),
+        await uploads.advance('u1', at(1)),
+        await uploads.advance('u1', at(1)),
+        await uploads.advance('u1', at(2)),
+        await uploads.advance('u2', at(1)),
+        await uploads.advance('u3', at(1)),
+      ];
+
+      // Assess: a skipped step, a step taken twice, an open upload and an unknown one refused.
+      assert.deepEqual(results, [false, true, false, true, false, false]);
+      assert.deepEqual((await uploads.get('u1'))?.progress, at(2));
+      assert.equal((await uploads.get('u2'))?.progress, undefined);
+    });
+
+    it('of concurrent advances from one step exactly one records', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing' });
+      const applied = await Promise.all(
+        ['a', 'b', 'c'].map((revision) =>
+          uploads.advance('u1', { step: 1, revision, segments: 1, offset: 8, sha256State: 's' }),
+        ),
+      );
+      assert.equal(applied.filter((a) => a).length, 1);
+      assert.equal((await uploads.get('u1'))?.progress?.revision, 'abc'[applied.indexOf(true)]);
+    });
+
+    it('markStepQueued marks the progress of that step only; other steps and unknown uploads are left', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing' });
+      const progress = { step: 1, revision: 'r', segments: 1, offset: 8, sha256State: 's' };
+      await uploads.advance('u1', progress);
+      await uploads.markStepQueued('u1', 2);
+      await uploads.markStepQueued('u9', 1);
+      assert.deepEqual((await uploads.get('u1'))?.progress, progress);
+      await uploads.markStepQueued('u1', 1);
+      assert.deepEqual((await uploads.get('u1'))?.progress, { ...progress, queued: true });
+      await uploads.create(uploadOf('u2'));
+      await uploads.markStepQueued('u2', 1);
+      assert.equal((await uploads.get('u2'))?.progress, undefined);
+    });
   });
 }
 
@@ -170,6 +226,13 @@ export function stagingStoreContract(name: string, factory: PortFactory<StagingS
       assert.deepEqual(await staging.listParts('u1'), [{ part: 1, size: 3 }]);
       assert.deepEqual(await staging.listParts('u2'), []);
       assert.equal(await read(staging, 'u10', 1), 'ten');
+    });
+
+    it('a part is read from a byte on: the rest of it', async (staging) => {
+      await staging.putPart('u1', 1, bytes('0123456789'));
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of staging.readPart('u1', 1, 4)) chunks.push(chunk);
+      assert.equal(Buffer.concat(chunks).toString(), '456789');
     });
 
     it('reading a part never put fails', async (staging) => {

@@ -39,6 +39,7 @@ const env = {
   DSN_REPLICATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:r',
   DSN_REPLICATION_PART_BYTES: '8388608',
   DSN_REPLICATION_DEADLINE_MARGIN_SECONDS: '60',
+  DSN_DISPERSER_MARGIN_SECONDS: '60',
   DSN_EDGE_UNITS: '1',
   DSN_EDGE_TABLE: 'edge',
   DSN_EDGE_PLAN_QUEUE_URL: 'http://q/edge-plan',
@@ -84,6 +85,7 @@ test('a complete environment gives the typed configuration', () => {
     replicationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:r',
     replicationPartBytes: 8388608,
     replicationDeadlineMarginMs: 60000,
+    disperserMarginMs: 60000,
   });
 });
 
@@ -115,6 +117,11 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       { DSN_REBUILD_BYTES_PER_SECOND: '-1' },
       'DSN_REBUILD_BYTES_PER_SECOND',
       /integer >= 0, got "-1"/,
+    ],
+    [
+      { DSN_DISPERSER_MARGIN_SECONDS: 'soon' },
+      'DSN_DISPERSER_MARGIN_SECONDS',
+      /positive number of seconds, got "soon"/,
     ],
     [{ DSN_WORK_MAX_ATTEMPTS: '0' }, 'DSN_WORK_MAX_ATTEMPTS', /from 1 to 100, got "0"/],
     [{ DSN_READER_URL: 'reader' }, 'DSN_READER_URL', /http\(s\) URL, got "reader"/],

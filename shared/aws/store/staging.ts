@@ -21,6 +21,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type {
+  DispersalProgress,
   DispersalQueue,
   MultipartPart,
   MultipartStaging,
@@ -147,9 +148,13 @@ export class S3StagingStore implements StagingStore, MultipartStaging {
     return parts.sort((a, b) => a.part - b.part);
   }
 
-  async *readPart(uploadId: string, part: number): AsyncIterable<Uint8Array> {
+  async *readPart(uploadId: string, part: number, from = 0): AsyncIterable<Uint8Array> {
     const out = await this.s3.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: partKey(uploadId, part) }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: partKey(uploadId, part),
+        ...(from > 0 ? { Range: `bytes=${from}-` } : {}),
+      }),
     );
     if (!out.Body) return;
     yield* out.Body as AsyncIterable<Uint8Array>;
@@ -193,6 +198,59 @@ export class DynamoUploadStore implements UploadStore {
         ConditionExpression: 'attribute_not_exists(id)',
       }),
     );
+  }
+
+  async advance(uploadId: string, progress: DispersalProgress): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: 'SET #progress = :progress',
+          ConditionExpression:
+            progress.step === 1
+              ? '#state = :dispersing AND attribute_not_exists(#progress)'
+              : '#state = :dispersing AND #progress.#step = :previous',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#progress': 'progress',
+            ...(progress.step === 1 ? {} : { '#step': 'step' }),
+          },
+          ExpressionAttributeValues: {
+            ':progress': progress,
+            ':dispersing': 'dispersing',
+            ...(progress.step === 1 ? {} : { ':previous': progress.step - 1 }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async markStepQueued(uploadId: string, step: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: 'SET #progress.#queued = :queued',
+          ConditionExpression: '#progress.#step = :step',
+          ExpressionAttributeNames: {
+            '#progress': 'progress',
+            '#queued': 'queued',
+            '#step': 'step',
+          },
+          ExpressionAttributeValues: { ':queued': true, ':step': step },
+        }),
+      );
+    } catch (err) {
+      // Gone on to a later step, or ended: nothing to mark.
+      if (err instanceof ConditionalCheckFailedException) return;
+      throw err;
+    }
   }
 
   /**
@@ -358,11 +416,11 @@ export class SqsDispersalQueue implements DispersalQueue {
     return this.maxReceives;
   }
 
-  async enqueue(uploadId: string): Promise<void> {
+  async enqueue(uploadId: string, step = 0): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify({ uploadId }),
+        MessageBody: JSON.stringify(step === 0 ? { uploadId } : { uploadId, step }),
       }),
     );
   }

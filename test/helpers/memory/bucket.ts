@@ -19,7 +19,8 @@ export class MemoryBucket {
 
   /** Stores a copy of `body`, replacing whatever was at `key`. */
   put(key: string, body: Uint8Array, crc32?: string): void {
-    const stored: MemoryObject = { body: body.slice(), lastModified: this.clock.date() };
+    // A copy, as S3 keeps: Buffer's `slice` is a view, and a writer reuses its slices' memory.
+    const stored: MemoryObject = { body: new Uint8Array(body), lastModified: this.clock.date() };
     if (crc32 !== undefined) stored.crc32 = crc32;
     this.objects.set(key, stored);
   }
@@ -27,7 +28,7 @@ export class MemoryBucket {
   /** The object at `key` (its body a copy), or undefined. */
   get(key: string): MemoryObject | undefined {
     const found = this.objects.get(key);
-    return found && { ...found, body: found.body.slice() };
+    return found && { ...found, body: new Uint8Array(found.body) };
   }
 
   has(key: string): boolean {

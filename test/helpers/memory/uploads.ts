@@ -6,6 +6,7 @@
 import { NoSuchKey } from '@aws-sdk/client-s3';
 import { type Clock, systemClock } from '../../../shared/clock.ts';
 import type {
+  DispersalProgress,
   DispersalQueue,
   StagingStore,
   Upload,
@@ -39,12 +40,18 @@ export class MemoryStagingStore implements StagingStore {
       .sort((a, b) => a.part - b.part);
   }
 
-  async *readPart(uploadId: string, part: number): AsyncIterable<Uint8Array> {
+  async *readPart(uploadId: string, part: number, from = 0): AsyncIterable<Uint8Array> {
     const found = this.bucket.get(partKey(uploadId, part));
     if (!found) {
       throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
     }
-    if (found.body.byteLength > 0) yield found.body;
+    if (from > 0 && from >= found.body.byteLength) {
+      // S3 answers a range past the end 416.
+      throw Object.assign(new Error('The requested range is not satisfiable'), {
+        name: 'InvalidRange',
+      });
+    }
+    if (found.body.byteLength > from) yield found.body.subarray(from);
   }
 
   async deleteUpload(uploadId: string): Promise<void> {
@@ -85,6 +92,19 @@ export class MemoryUploadStore implements UploadStore {
     return true;
   }
 
+  async advance(uploadId: string, progress: DispersalProgress): Promise<boolean> {
+    const item = this.items.get(uploadId);
+    if (item?.state !== 'dispersing' || (item.progress?.step ?? 0) !== progress.step - 1)
+      return false;
+    item.progress = document(progress);
+    return true;
+  }
+
+  async markStepQueued(uploadId: string, step: number): Promise<void> {
+    const progress = this.items.get(uploadId)?.progress;
+    if (progress?.step === step) progress.queued = true;
+  }
+
   /** caller -> upload id -> expiry (epoch ms), as the adapter's quota item. */
   private readonly open = new Map<string, Map<string, number>>();
 
@@ -115,8 +135,11 @@ export class MemoryUploadStore implements UploadStore {
 export class MemoryDispersalQueue implements DispersalQueue {
   /** Upload ids in the order they were enqueued (at least once, as SQS delivers). */
   readonly enqueued: string[] = [];
+  /** The messages, as the queue would carry them. */
+  readonly messages: Array<{ uploadId: string; step?: number }> = [];
 
-  async enqueue(uploadId: string): Promise<void> {
+  async enqueue(uploadId: string, step = 0): Promise<void> {
     this.enqueued.push(uploadId);
+    this.messages.push(step === 0 ? { uploadId } : { uploadId, step });
   }
 }

@@ -3,11 +3,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { BUILTIN_RULES, parseRules, signatureScanner } from '../../../shared/access/index.ts';
 import { systemClock } from '../../../shared/clock.ts';
+import { codecFor, formatSliceName, sliceNamesOf } from '../../../shared/codec/index.ts';
+import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment-stream.ts';
 import type { UnitMessage } from '../../../shared/store/multicast.ts';
 import type { SegmentJudge, WriteScanner } from '../../../shared/store/ports.ts';
 import { objectIdOf, type RevisionRecord } from '../../../shared/store/revision.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
-import { type WriterDeps, waitForOutcome, writeObject } from '../../../shared/store/writer.ts';
+import {
+  type WritePoint,
+  type WriterDeps,
+  waitForOutcome,
+  writeObject,
+  writeObjectInSteps,
+} from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import {
   MemoryLedger,
@@ -390,4 +398,118 @@ test('a stream longer than half the pending timeout moves its revision on; a sho
   assert.deepEqual(extensions, [60_000], 'one extension, a whole timeout from its call');
   assert.equal((await ledger.get(outcome.revision))?.dueAt, t0 + 75_000 + 60_000);
   assert.equal((await ledger.get(short.revision))?.dueAt, clock.now() + 60_000);
+});
+
+/** The object a revision's slices in `slices` decode to, `segments` segments of it. */
+async function readBack(slices: MemorySliceStore, record: RevisionRecord, segments: number) {
+  const codec = codecFor(record.readThreshold, record.units.length - record.readThreshold);
+  const name = sliceNamesOf(record);
+  async function* fetched(): AsyncGenerator<FetchedSegment> {
+    for (let index = 0; index < segments; index++) {
+      const names = record.units.map((_, pillar) => formatSliceName(name(index, pillar)));
+      const got = await Promise.all(names.map((n, pillar) => slices.get(pillar, n)));
+      yield { index, names, slices: got };
+    }
+  }
+  return Buffer.concat(await Array.fromAsync(decodeStream(fetched(), codec)));
+}
+
+test('a write in steps stops at segment boundaries and resumes its one revision: each segment sent once, the summary of the whole body', async () => {
+  // Prepare: 5.5 segments, a stop asked for at every second question (the first segment of a
+  // new write goes before any).
+  const { deps, log, sends, release } = recordingWriter();
+  release();
+  const body = randomBytes(5.5 * MiB);
+  let sentInStep = 0;
+  const stopBefore = () => ++sentInStep % 2 === 0;
+
+  // Act: each step a call of its own, with the rest of the body and where the last stopped.
+  let outcome = await writeObjectInSteps(deps, 'default', 'stepped', parts(body), {
+    waitMs: 0,
+    stopBefore,
+  });
+  const points: WritePoint[] = [];
+  while (outcome.state === 'paused') {
+    points.push(outcome.at);
+    const record = await deps.ledger.get(outcome.revision);
+    assert.ok(record);
+    outcome = await writeObjectInSteps(
+      deps,
+      'default',
+      'stepped',
+      parts(body.subarray(outcome.at.size)),
+      { waitMs: 0, stopBefore, resume: { record, at: outcome.at } },
+    );
+  }
+
+  // Assess: three steps, one pending record, every segment opened and sent once, in order.
+  assert.equal(outcome.state, 'pending');
+  assert.deepEqual(
+    points.map((p) => [p.segment, p.size]),
+    [
+      [3, 3 * MiB],
+      [5, 5 * MiB],
+    ],
+  );
+  assert.deepEqual(
+    sends.flat().map((m) => m.segment),
+    [0, 1, 2, 3, 4, 5],
+  );
+  assert.ok(sends.flat().every((m) => m.revision === outcome.revision));
+  // The pending record and segment 0's tally are written together.
+  const opened = log.filter((l) => !l.startsWith('send'));
+  assert.deepEqual(opened.slice(0, 2).sort(), ['createPending', 'open 0']);
+  assert.deepEqual(opened.slice(2), ['open 1', 'open 2', 'open 3', 'open 4', 'open 5', 'finish 6']);
+  const record = await deps.ledger.get(outcome.revision);
+  assert.equal(record?.segments, 6);
+  assert.equal(record?.size, body.length);
+  assert.equal(record?.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.ok(record);
+  assert.ok((await readBack(deps.slices as MemorySliceStore, record, 6)).equals(body));
+});
+
+test('a step that stops exactly at the end leaves an empty rest: the next step sends nothing and finishes the summary', async () => {
+  // Prepare: two whole segments; the first step stops after both.
+  const { deps, sends, release } = recordingWriter();
+  release();
+  const body = randomBytes(2 * MiB);
+  const first = await writeObjectInSteps(deps, 'default', 'exact', parts(body), {
+    waitMs: 0,
+    stopBefore: () => true,
+  });
+  assert.equal(first.state, 'paused');
+  if (first.state !== 'paused') return;
+  assert.deepEqual([first.at.segment, first.at.size], [2, 2 * MiB]);
+  const record = await deps.ledger.get(first.revision);
+  assert.ok(record);
+
+  // Act
+  const last = await writeObjectInSteps(deps, 'default', 'exact', parts(), {
+    waitMs: 0,
+    resume: { record, at: first.at },
+  });
+
+  // Assess: no empty third segment; the count and digest of the two.
+  assert.equal(last.state, 'pending');
+  assert.deepEqual(
+    sends.flat().map((m) => m.segment),
+    [0, 1],
+  );
+  const done = await deps.ledger.get(first.revision);
+  assert.deepEqual([done?.segments, done?.size], [2, 2 * MiB]);
+  assert.equal(done?.sha256, createHash('sha256').update(body).digest('hex'));
+});
+
+test('a write in steps does not scan as it writes: no scanner session outlives a step, and the commit task scans', async () => {
+  const { deps, release } = recordingWriter();
+  release();
+  const { scanner, calls } = countingScanner(64 * MiB);
+  deps.scan = scanner;
+  const outcome = await writeObjectInSteps(deps, 'default', 'unscanned', parts(randomBytes(MiB)), {
+    waitMs: 0,
+    stopBefore: () => false,
+  });
+  assert.equal(outcome.state, 'pending');
+  assert.equal(calls.bytes, 0);
+  assert.equal((await deps.ledger.get(outcome.revision))?.scanned, undefined);
 });
