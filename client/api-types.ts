@@ -1689,6 +1689,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        dispersed?: number;
                     } & {
                         [key: string]: unknown;
                     };
@@ -1771,6 +1772,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        dispersed?: number;
                         poll: string;
                     } & {
                         [key: string]: unknown;
@@ -1814,6 +1816,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        dispersed?: number;
                     } & {
                         [key: string]: unknown;
                     };
@@ -1856,6 +1859,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        dispersed?: number;
                     } & {
                         [key: string]: unknown;
                     };

@@ -113,6 +113,8 @@ export const uploadSchema = z.looseObject({
   state: z.enum(['open', 'dispersing', 'committed', 'failed', 'pending']),
   createdAt: isoTime,
   expiresAt: isoTime,
+  /** Bytes dispersed so far, while a dispersal in steps (one disperser invocation each) goes on. */
+  dispersed: z.int().min(0).optional(),
 });
 
 /** A client's dispersal as opened: its revision and the geometry to encode with. */

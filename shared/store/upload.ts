@@ -34,6 +34,7 @@ import type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
+import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import {
   type SteppedOutcome,
@@ -472,8 +473,17 @@ export async function disperseUpload(
     deps.log?.info('dispersal step already taken', { uploadId, step, recorded });
     return undefined;
   }
+  const taken = await takeUp(deps.writer, upload.progress);
+  if (taken.go === 'end') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: taken.revision,
+      reason: taken.reason,
+    });
+    return undefined;
+  }
+  const { resume } = taken;
   const parts = await deps.staging.listParts(uploadId);
-  const resume = await resumable(deps.writer, upload.progress);
   const size = parts.reduce((n, p) => n + p.size, 0);
   const rest = size - (resume?.at.size ?? 0);
   const inSteps =
@@ -549,19 +559,39 @@ async function queueStep(deps: UploadDeps, uploadId: string, step: number): Prom
 }
 
 /**
- * The revision an earlier step left, to go on with, while it is still pending. One the janitor
- * failed meanwhile (a step that waited past the pending timeout for a redelivery) is not
- * resumed: the dispersal begins again with a new revision, the bytes still being staged.
+ * How a step takes up what the earlier ones left: it goes `on` with their revision while it is
+ * still pending. One the janitor failed meanwhile for want of progress (a step redelivered after
+ * the pending timeout) is not resumed: the dispersal begins `again` with a new revision, the
+ * bytes still being staged. One that had reached the most a write may stay pending ends the
+ * upload (`end`): beginning again would meet the same end.
  */
-async function resumable(
+async function takeUp(
   writer: WriterDeps,
   progress: DispersalProgress | undefined,
-): Promise<SteppedWriteOptions['resume']> {
-  if (!progress) return undefined;
+): Promise<
+  | { go: 'on'; resume?: NonNullable<SteppedWriteOptions['resume']> }
+  | { go: 'end'; reason: string; revision: string }
+> {
+  if (!progress) return { go: 'on' };
   const record = await writer.ledger.get(progress.revision);
-  if (record?.state !== 'pending') return undefined;
+  if (record?.state === 'pending')
+    return {
+      go: 'on',
+      resume: {
+        record,
+        at: {
+          segment: progress.segments,
+          size: progress.offset,
+          sha256State: progress.sha256State,
+        },
+      },
+    };
+  const longest = Math.max(MAX_PENDING_AGE_MS, writer.pendingTimeoutMs);
+  const age = writer.clock.now() - revisionTime(progress.revision);
+  if (age < longest - writer.pendingTimeoutMs) return { go: 'on' };
   return {
-    record,
-    at: { segment: progress.segments, size: progress.offset, sha256State: progress.sha256State },
+    go: 'end',
+    revision: progress.revision,
+    reason: `the dispersal took longer than a write may stay pending (${longest / 3_600_000} h), with ${progress.offset} bytes dispersed`,
   };
 }

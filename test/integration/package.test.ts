@@ -121,7 +121,7 @@ const GRANTS: Record<string, Record<string, string>> = {
   },
   DisperserRole: {
     logs: LOGS,
-    DispersalQueue: CONSUMES,
+    DispersalQueue: `${CONSUMES} sqs:SendMessage`,
     StagingBucket: 's3:ListBucket',
     'StagingBucket/*': 's3:DeleteObject s3:GetObject',
     'Unit*Bucket/*': 's3:PutObject',

@@ -599,3 +599,31 @@ test('a step cut off between recording its progress and queuing the next: its re
   assert.equal(ended?.state, 'pending');
   assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
 });
+
+test('a dispersal whose revision was failed for its age (12 h pending) ends the upload failed, saying so, rather than beginning again', async () => {
+  // Prepare: one step done; then its revision failed, and the writer's clock 12 h on.
+  const { deps, uploads, queue, writer, uploadId, deadline } = await stagedForSteps(3.5 * MiB, MiB);
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  await writer.ledger.fail(first?.revision as string, 'timed out', 0);
+  writer.clock = { ...systemClock, now: () => Date.now() + 12 * 3_600_000 };
+
+  // Act
+  const outcome = await disperseUpload(
+    deps,
+    queue.messages[1] as { uploadId: string },
+    0,
+    deadline(),
+  );
+
+  // Assess
+  assert.equal(outcome, undefined);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'failed');
+  assert.equal(ended?.revision, first?.revision);
+  assert.match(
+    ended?.reason ?? '',
+    /^the dispersal took longer than a write may stay pending \(12 h\), with \d+ bytes dispersed$/,
+  );
+  assert.equal(queue.messages.length, 2, 'no step queued after');
+});
