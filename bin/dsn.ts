@@ -7,6 +7,7 @@
  *
  *   dsn vault create|ls|show       dsn put FILE VAULT/KEY        dsn get VAULT/KEY [FILE|-]
  *   dsn ls VAULT[/PREFIX]          dsn rm VAULT/KEY              dsn explain VAULT/KEY
+ *   dsn dispersal ls|cancel VAULT  (your client-side dispersals still pending)
  *   dsn rebuild VAULT [--watch]    dsn unit ls|down|up           dsn chaos --slices N
  *   dsn work add|ls|show|wait|run  dsn listen add|ls|rm          dsn watch VAULT[/PATH]
  *   dsn key create|ls|disable|rotate               dsn share VAULT/KEY --expires 1h
@@ -27,6 +28,7 @@ import {
   globalsOf,
   type Run,
 } from './commands/context.ts';
+import { registerDispersalCommands } from './commands/dispersal.ts';
 import { registerKeyCommands } from './commands/key.ts';
 import { registerListenCommands } from './commands/listen.ts';
 import { registerObjectCommands } from './commands/objects.ts';
@@ -87,6 +89,7 @@ function buildProgram(): Command {
   const cli: CommandContext = { run };
   registerVaultCommands(program, cli);
   registerObjectCommands(program, cli);
+  registerDispersalCommands(program, cli);
   registerRepairCommands(program, cli);
   registerWorkCommands(program, cli);
   registerUnitCommands(program, cli);

@@ -287,7 +287,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The caller's pending dispersals in the vault, oldest first (to resume or cancel one) */
+        get: operations["getVaultsVaultDispersals"];
         put?: never;
         /** Open a client-side dispersal: a pending revision the client encodes itself */
         post: operations["postVaultsVaultDispersals"];
@@ -1862,6 +1863,48 @@ export interface operations {
                         dispersed?: number;
                     } & {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description an error: 400 names the field and the rule; 401, 403, 404, 409, 412, 413, 429, 503 …; API Gateway's own answers (a timeout's 503, throttling's 429) are `{"message"}` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["GatewayError"];
+                };
+            };
+        };
+    };
+    getVaultsVaultDispersals: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                vault: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dispersals: {
+                            revision: string;
+                            key: string;
+                            createdAt: string;
+                            pendingUntil: string;
+                        }[];
+                        cursor?: string;
                     };
                 };
             };

@@ -91,3 +91,33 @@ export async function cancelDispersal(
     throw err;
   }
 }
+
+/** A pending dispersal of this caller's, as the API lists it. */
+export interface PendingDispersal {
+  revision: string;
+  key: string;
+  createdAt: string;
+  /** When it fails unless it makes a call. */
+  pendingUntil: string;
+}
+
+/**
+ * This caller's pending dispersals in `vault`, oldest first, page after page: what a client
+ * that lost a revision resumes (`uplinkPut`'s `resume`) or cancels. A dispersal opened or
+ * ended a moment ago may show late (the API reads them from an index).
+ */
+export async function* pendingDispersals(
+  client: JsonCalls,
+  vault: string,
+): AsyncGenerator<PendingDispersal> {
+  let cursor: string | undefined;
+  do {
+    const query = cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const page = await client.json<{ dispersals: PendingDispersal[]; cursor?: string }>(
+      'GET',
+      `${vaultPath(vault)}/dispersals${query}`,
+    );
+    yield* page.dispersals;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}

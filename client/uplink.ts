@@ -22,7 +22,12 @@ import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-cli
 import { cutInto, SegmentEncoder } from './segment-encoder.ts';
 import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
 
-export { cancelDispersal, ResumeMismatchError } from './dispersal-state.ts';
+export {
+  cancelDispersal,
+  type PendingDispersal,
+  pendingDispersals,
+  ResumeMismatchError,
+} from './dispersal-state.ts';
 
 interface SliceUrl {
   segment: number;

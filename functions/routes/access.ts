@@ -137,6 +137,7 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
     action: 'write',
     vault: vaultOf(e),
   }),
+  'GET /vaults/{vault}/dispersals': (e) => ({ action: 'write', vault: vaultOf(e) }),
   'GET /vaults/{vault}/dispersals/{revision}': (e) => ({ action: 'write', vault: vaultOf(e) }),
   // A client's own read: the read grant of a GET of its key, for its URLs and its damage.
   'POST /vaults/{vault}/retrievals': (e) => ({

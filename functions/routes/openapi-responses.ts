@@ -131,6 +131,19 @@ export const dispersalSchema = z.strictObject({
   pendingUntil: isoTime,
 });
 
+/** A page of the caller's pending dispersals; `cursor` when another may follow. */
+export const dispersalListingSchema = z.strictObject({
+  dispersals: z.array(
+    z.strictObject({
+      revision: z.string(),
+      key: z.string(),
+      createdAt: isoTime,
+      pendingUntil: isoTime,
+    }),
+  ),
+  cursor: z.string().optional(),
+});
+
 /** A dispersal as it stands, for its writer to resume it. */
 export const dispersalStateSchema = dispersalSchema.extend({
   state: z.enum(['pending', 'committed', 'failed', 'garbage']),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   completeDispersalSchema,
   createUploadSchema,
+  dispersalListingQuerySchema,
   dispersalSegmentsSchema,
   openDispersalSchema,
   openRetrievalSchema,
@@ -18,6 +19,7 @@ import {
 import type { Operation } from './openapi-operation.ts';
 import {
   cancelledDispersalSchema,
+  dispersalListingSchema,
   dispersalSchema,
   dispersalStateSchema,
   retrievalSchema,
@@ -96,6 +98,12 @@ export const transferRoutes: Record<string, Operation> = {
         schema: writePending,
       },
     },
+  },
+  'GET /vaults/{vault}/dispersals': {
+    summary: "The caller's pending dispersals in the vault, oldest first (to resume or cancel one)",
+    path: vault,
+    query: dispersalListingQuerySchema,
+    responses: { 200: { description: 'a page', schema: dispersalListingSchema } },
   },
   'GET /vaults/{vault}/dispersals/{revision}': {
     summary: 'A dispersal as it stands: its geometry, state and the segments done (to resume it)',

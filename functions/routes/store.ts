@@ -26,6 +26,7 @@ import {
   grantRead,
   INLINE_LIMIT,
   type IndexEntry,
+  listDispersals,
   listObjects,
   noneMatch,
   openDispersal,
@@ -295,6 +296,17 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       return writeAnswer(vault, outcome.key, outcome);
     },
 
+    // The caller's pending dispersals, for one that lost a revision.
+    'GET /vaults/{vault}/dispersals': async (event) =>
+      json(
+        200,
+        await listDispersals(
+          s.dispersals,
+          vaultParam(event),
+          event.queryStringParameters ?? {},
+          principalOf(event).rootKeyId,
+        ),
+      ),
     // Where a dispersal stands, for its writer to resume it.
     'GET /vaults/{vault}/dispersals/{revision}': async (event) =>
       json(

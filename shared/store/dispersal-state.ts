@@ -1,11 +1,70 @@
 /**
- * A client's dispersal as it stands, for its writer: described (its geometry, state and the
- * segments done, each with the checksums it was announced with), so a client that stopped can
- * resume it; and cancelled, when the writer gives up. The protocol's calls are dispersal.ts's.
+ * A client's dispersal as it stands, for its writer: listed while pending (a script that lost
+ * its revision finds it again), described (its geometry, state and the segments done, each
+ * with the checksums it was announced with), so a client that stopped can resume it; and
+ * cancelled, when the writer gives up. The protocol's calls are dispersal.ts's.
  */
 import { DispersalStateError } from '../errors.ts';
+import { decimalInteger, parseWith, resourceId, strictObject } from '../validate.ts';
 import { type DispersalDeps, dispersalOf, type OpenedDispersal, openedOf } from './dispersal.ts';
 import type { RevisionRecord } from './revision.ts';
+
+/** Pending dispersals one listing call answers at most (and by default). */
+export const MAX_DISPERSALS_LISTED = 100;
+
+/** The query string of `GET /vaults/{vault}/dispersals`; any other parameter is refused. */
+export const dispersalListingQuerySchema = strictObject(
+  {
+    limit: decimalInteger(1, MAX_DISPERSALS_LISTED).optional(),
+    /** The last revision of the page before (its `cursor`). */
+    cursor: resourceId().optional(),
+  },
+  'a dispersal listing parameter',
+);
+
+/** One pending dispersal as its writer sees it listed. */
+export interface ListedDispersal {
+  revision: string;
+  key: string;
+  createdAt: string;
+  /** When it fails unless it makes a call (each call moves this on, up to 12 h in all). */
+  pendingUntil: string;
+}
+
+/** A page of a writer's pending dispersals: `cursor` asks for the next, when there may be one. */
+export interface DispersalListing {
+  dispersals: ListedDispersal[];
+  cursor?: string;
+}
+
+/**
+ * The dispersals `writer` opened in `vault` that are still pending, oldest first: a client that
+ * lost a revision (a script killed before it printed one) finds it here, to resume (GET, then
+ * feed it) or cancel it. Read from an index: one opened or ended a moment ago may show late.
+ * @throws InvalidParameterError naming the query parameter
+ */
+export async function listDispersals(
+  deps: Pick<DispersalDeps, 'ledger' | 'pendingTimeoutMs'>,
+  vault: string,
+  query: Record<string, string | undefined>,
+  writer?: string,
+): Promise<DispersalListing> {
+  const q = parseWith(dispersalListingQuerySchema, query, { name: 'query' });
+  const page = await deps.ledger.pendingDispersals(vault, writer, {
+    limit: q.limit ?? MAX_DISPERSALS_LISTED,
+    ...(q.cursor === undefined ? {} : { after: q.cursor }),
+  });
+  const dispersals = page.records.map((r) => ({
+    revision: r.revision,
+    key: r.key,
+    createdAt: r.createdAt,
+    pendingUntil: new Date(
+      r.dueAt ?? Date.parse(r.createdAt) + deps.pendingTimeoutMs,
+    ).toISOString(),
+  }));
+  const last = dispersals.at(-1);
+  return page.more && last ? { dispersals, cursor: last.revision } : { dispersals };
+}
 
 /** A dispersal as it stands: its geometry as opened, its state, and the segments done. */
 export interface DispersalState extends OpenedDispersal {

@@ -23,7 +23,7 @@ import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
-import { extendedDueAt, type RevisionRecord } from './revision.ts';
+import { dispersingKey, extendedDueAt, type RevisionRecord } from './revision.ts';
 import { judgeOf, pendingRevision, type WriteOutcome, waitForOutcome } from './writer.ts';
 
 export interface DispersalDeps {
@@ -157,11 +157,15 @@ export async function openDispersal(
   if (precondition)
     checkPrecondition(request.key, precondition, await deps.index.get(vault.name, request.key));
   const now = deps.clock.date();
-  const record = pendingRevision(vault, request.key, now, {
-    attributes: attributesFromFields(request),
-    ...(precondition ? { precondition } : {}),
-    ...(writer === undefined ? {} : { writer }),
-  });
+  const record = {
+    ...pendingRevision(vault, request.key, now, {
+      attributes: attributesFromFields(request),
+      ...(precondition ? { precondition } : {}),
+      ...(writer === undefined ? {} : { writer }),
+    }),
+    // Listed for its writer while pending (GET .../dispersals).
+    dispersing: dispersingKey(vault.name, writer),
+  };
   const dueAt = now.getTime() + deps.pendingTimeoutMs;
   await Promise.all([
     deps.ledger.createPending(record, dueAt),

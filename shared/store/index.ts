@@ -38,8 +38,13 @@ export {
   CANCELLED_BY_WRITER,
   type CancelledDispersal,
   cancelDispersal,
+  type DispersalListing,
   type DispersalState,
   describeDispersal,
+  dispersalListingQuerySchema,
+  type ListedDispersal,
+  listDispersals,
+  MAX_DISPERSALS_LISTED,
 } from './dispersal-state.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
 export { type JanitorDeps, runJanitor, TIMED_OUT } from './janitor.ts';
@@ -144,6 +149,7 @@ export {
   retrievalDamageSchema,
 } from './retrieval.ts';
 export {
+  dispersingKey,
   extendedDueAt,
   MAX_PENDING_AGE_MS,
   newRevisionId,

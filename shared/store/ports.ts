@@ -166,6 +166,16 @@ export interface Ledger {
   retire(revision: string, dueAt: number, refused?: string): Promise<void>;
   /** Revisions whose slices are due for removal: stale pending, failed, garbage. */
   due(now: number, limit: number): Promise<RevisionRecord[]>;
+  /**
+   * The client dispersals `writer` opened in `vault` that are still pending, oldest first, at
+   * most `limit`, those after revision `after` only; `more` when others follow. Read from an
+   * index: one just opened or just ended may show a moment late.
+   */
+  pendingDispersals(
+    vault: string,
+    writer: string | undefined,
+    page: { limit: number; after?: string },
+  ): Promise<{ records: RevisionRecord[]; more: boolean }>;
   /** Cleanup of the revision's slices finished. */
   purged(revision: string): Promise<void>;
 }

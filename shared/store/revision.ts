@@ -61,6 +61,17 @@ export interface RevisionRecord {
    * than reading the object back.
    */
   scanned?: WrittenScan;
+  /**
+   * A client's dispersal, while it is pending: `dispersingKey(vault, writer)`, by which its
+   * writer lists it (`Ledger.pendingDispersals`). The ledger drops it at the commit or failure.
+   */
+  dispersing?: string;
+}
+
+/** What a pending client dispersal of `writer` in `vault` is listed by. */
+export function dispersingKey(vault: string, writer: string | undefined): string {
+  // Vault names hold no `/`; a dispersal opened with no key (an unsigned local stage) has `-`.
+  return `${vault}/${writer ?? '-'}`;
 }
 
 /**

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Ledger, RevisionRecord, SegmentJudge } from '../../shared/store/index.ts';
-import { newRevisionId } from '../../shared/store/index.ts';
+import { dispersingKey, newRevisionId } from '../../shared/store/index.ts';
 import { type PortFactory, portTest } from './contract.ts';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
@@ -483,6 +483,59 @@ export function ledgerContract(name: string, factory: PortFactory<Ledger>): void
       await ledger.purged(r.revision);
       await ledger.markTasksDone(r.revision);
       assert.equal(await ledger.get(r.revision), undefined);
+    });
+
+    it("pendingDispersals lists a writer's pending dispersals in a vault, in revision order, by page; a commit or failure takes one off", async (ledger) => {
+      // Prepare: four dispersals of writer A in photos, one of B, one of A elsewhere, and a
+      // server-side write of A (not a dispersal).
+      const mine = dispersingKey('photos', 'A');
+      const revisions = [1, 2, 3, 4].map((i) => newRevisionId(T0 + i));
+      for (const revision of revisions)
+        await ledger.createPending(
+          pendingRecord({ revision, writer: 'A', dispersing: mine, segments: 1 }),
+          T0 + 60_000,
+        );
+      await ledger.createPending(
+        pendingRecord({ writer: 'B', dispersing: dispersingKey('photos', 'B') }),
+        T0 + 60_000,
+      );
+      await ledger.createPending(
+        pendingRecord({ vault: 'other', writer: 'A', dispersing: dispersingKey('other', 'A') }),
+        T0 + 60_000,
+      );
+      await ledger.createPending(pendingRecord({ writer: 'A' }), T0 + 60_000);
+      const [r1, r2, r3, r4] = revisions as [string, string, string, string];
+
+      // Act: two pages of two; then one committed and one failed.
+      const first = await ledger.pendingDispersals('photos', 'A', { limit: 2 });
+      const second = await ledger.pendingDispersals('photos', 'A', { limit: 2, after: r2 });
+      await ledger.markSegmentsDone(r1, [0]);
+      assert.equal(await ledger.commit(r1, 1, new Date(T0)), true);
+      assert.equal(await ledger.fail(r3, 'cancelled by its writer', T0), true);
+      const after = await ledger.pendingDispersals('photos', 'A', { limit: 10 });
+
+      // Assess
+      assert.deepEqual(
+        first.records.map((r) => r.revision),
+        [r1, r2],
+      );
+      assert.equal(first.more, true);
+      assert.deepEqual(
+        second.records.map((r) => r.revision),
+        [r3, r4],
+      );
+      assert.equal(second.records[0]?.dispersing, mine);
+      assert.deepEqual(
+        after.records.map((r) => r.revision),
+        [r2, r4],
+      );
+      assert.equal(after.more, false);
+      assert.equal((await ledger.get(r1))?.dispersing, undefined);
+      assert.equal((await ledger.get(r3))?.dispersing, undefined);
+      assert.deepEqual(await ledger.pendingDispersals('photos', 'C', { limit: 10 }), {
+        records: [],
+        more: false,
+      });
     });
   });
 }

@@ -78,6 +78,7 @@ const GRANTS: Record<string, Record<string, string>> = {
     VaultsTable:
       'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:Scan dynamodb:UpdateItem',
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    'RevisionsTable/index/dispersing': 'dynamodb:Query',
     ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
     ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     NetworkTopic: 'sns:GetTopicAttributes sns:Publish',

@@ -613,6 +613,73 @@ describe('client-side dispersal (uplink)', () => {
     assert.equal(unknown.status, 404);
   });
 
+  test('a writer that lost its revisions finds its pending dispersals (GET .../dispersals, dsn dispersal ls) and gives one up (dsn dispersal cancel)', async () => {
+    // Prepare: three dispersals opened and left, as by a script killed before it printed them.
+    const opened: string[] = [];
+    for (const key of ['lost/a.bin', 'lost/b.bin', 'lost/c.bin'])
+      opened.push(
+        (
+          await client.json<{ revision: string }>('POST', '/vaults/small/dispersals', {
+            body: { key },
+          })
+        ).revision,
+      );
+    const ours = (page: { dispersals: Array<{ revision: string; key: string }> }) =>
+      page.dispersals.filter((d) => d.key.startsWith('lost/'));
+    type Page = {
+      dispersals: Array<{ revision: string; key: string; pendingUntil: string }>;
+      cursor?: string;
+    };
+
+    // Act: the HTTP contract page by page, then the CLI.
+    const pages: Page[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = `?limit=1${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await client.request('GET', `/vaults/small/dispersals${query}`);
+      assert.equal(res.status, 200);
+      const page = (await res.json()) as Page;
+      pages.push(page);
+      cursor = page.cursor;
+    } while (cursor !== undefined && pages.length < 50);
+    const badLimit = await client.request('GET', '/vaults/small/dispersals?limit=0', {
+      accept: [400],
+    });
+    const listed = await dsn(cloud, ['dispersal', 'ls', 'small', '--json']);
+    const text = await dsn(cloud, ['dispersal', 'ls', 'small']);
+    const cancelled = await dsn(cloud, ['dispersal', 'cancel', 'small', opened[1] as string]);
+    const after = await dsn(cloud, ['dispersal', 'ls', 'small', '--json']);
+
+    // Assess
+    const paged = pages.flatMap(ours);
+    assert.deepEqual(
+      paged.map((d) => d.revision),
+      [...opened].sort(),
+    );
+    assert.ok(pages.every((p) => p.dispersals.length <= 1));
+    assert.equal(badLimit.status, 400);
+    assert.match(
+      ((await badLimit.json()) as { error: { message: string } }).error.message,
+      /limit/,
+    );
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      ours(JSON.parse(listed.stdout) as Page).map((d) => d.revision),
+      [...opened].sort(),
+    );
+    assert.match(text.stdout, /REVISION\s+KEY\s+STARTED\s+PENDING UNTIL/);
+    assert.match(text.stdout, new RegExp(`${opened[0]}\\s+lost/a\\.bin`));
+    assert.match(text.stdout, /--resume REVISION/);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.match(cancelled.stdout, /cancelled dispersal .*nothing of it commits/);
+    assert.deepEqual(
+      ours(JSON.parse(after.stdout) as Page).map((d) => d.revision),
+      [opened[0], opened[2]].sort(),
+    );
+    for (const revision of [opened[0], opened[2]])
+      await client.request('DELETE', `/vaults/small/dispersals/${revision}`);
+  });
+
   test("buckets out of the client's reach: the uplink announces nothing and says so, and dsn put falls back to the API", async () => {
     // Prepare: slice PUTs that reach nothing, as behind a network (or a page's origin) that
     // reaches the API only.

@@ -16,16 +16,17 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  Ledger,
-  ObjectAttributes,
-  Precondition,
-  RevisionRecord,
-  RevisionState,
-  SegmentJudge,
-  SegmentTally,
-  SegmentVotes,
-  WrittenScan,
+import {
+  dispersingKey,
+  type Ledger,
+  type ObjectAttributes,
+  type Precondition,
+  type RevisionRecord,
+  type RevisionState,
+  type SegmentJudge,
+  type SegmentTally,
+  type SegmentVotes,
+  type WrittenScan,
 } from '../../store/index.ts';
 import { conditional, ifCondition } from '../conditional.ts';
 
@@ -100,6 +101,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     ...(item.refused === undefined ? {} : { refused: String(item.refused) }),
     ...(item.writer === undefined ? {} : { writer: String(item.writer) }),
     ...(item.scanned === undefined ? {} : { scanned: item.scanned as WrittenScan }),
+    ...(item.dispersing === undefined ? {} : { dispersing: String(item.dispersing) }),
   };
 }
 
@@ -291,7 +293,7 @@ export class DynamoLedger implements Ledger {
     return new UpdateCommand({
       TableName: this.table,
       Key: { revision, part: META },
-      UpdateExpression: `${markAll ? 'ADD doneSegments :segs ' : ''}SET #state = :committed, committedAt = :at REMOVE janitor, dueAt`,
+      UpdateExpression: `${markAll ? 'ADD doneSegments :segs ' : ''}SET #state = :committed, committedAt = :at REMOVE janitor, dueAt, dispersing`,
       ConditionExpression: `#state = :pending AND #segments = :segments${markAll ? '' : ' AND size(doneSegments) >= :segments'}`,
       ExpressionAttributeNames: { '#state': 'state', '#segments': 'segments' },
       ExpressionAttributeValues: {
@@ -314,7 +316,7 @@ export class DynamoLedger implements Ledger {
           TableName: this.table,
           Key: { revision, part: META },
           UpdateExpression:
-            'SET #state = :failed, #reason = :reason, janitor = :due, dueAt = :dueAt',
+            'SET #state = :failed, #reason = :reason, janitor = :due, dueAt = :dueAt REMOVE dispersing',
           ConditionExpression:
             ifDueBy === undefined ? '#state = :pending' : '#state = :pending AND dueAt <= :by',
           ExpressionAttributeNames: { '#state': 'state', '#reason': 'reason' },
@@ -394,6 +396,30 @@ export class DynamoLedger implements Ledger {
       }),
     );
     return (out.Items ?? []).map(toRecord);
+  }
+
+  async pendingDispersals(
+    vault: string,
+    writer: string | undefined,
+    page: { limit: number; after?: string },
+  ): Promise<{ records: RevisionRecord[]; more: boolean }> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'dispersing',
+        KeyConditionExpression:
+          page.after === undefined ? 'dispersing = :d' : 'dispersing = :d AND revision > :after',
+        ExpressionAttributeValues: {
+          ':d': dispersingKey(vault, writer),
+          ...(page.after === undefined ? {} : { ':after': page.after }),
+        },
+        Limit: page.limit,
+      }),
+    );
+    return {
+      records: (out.Items ?? []).map(toRecord),
+      more: out.LastEvaluatedKey !== undefined,
+    };
   }
 
   async purged(revision: string): Promise<void> {

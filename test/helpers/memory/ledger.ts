@@ -6,13 +6,14 @@
  * update of a revision that is gone creates a bare item, as an UpdateItem does).
  */
 import { tallyAfter, toRecord } from '../../../shared/aws/store/ledger.ts';
-import type {
-  Ledger,
-  RevisionRecord,
-  SegmentJudge,
-  SegmentTally,
-  SegmentVotes,
-  WrittenScan,
+import {
+  dispersingKey,
+  type Ledger,
+  type RevisionRecord,
+  type SegmentJudge,
+  type SegmentTally,
+  type SegmentVotes,
+  type WrittenScan,
 } from '../../../shared/store/index.ts';
 import {
   byUtf8,
@@ -34,6 +35,7 @@ function committed(meta: Item, at: Date): void {
   meta.committedAt = at.toISOString();
   delete meta.janitor;
   delete meta.dueAt;
+  delete meta.dispersing;
 }
 
 function add<T>(item: Item, attribute: string, values: Set<T>): void {
@@ -178,6 +180,7 @@ export class MemoryLedger implements Ledger {
     if (meta?.state !== 'pending') return false;
     if (ifDueBy !== undefined && !(Number(meta.dueAt) <= ifDueBy)) return false;
     Object.assign(meta, { state: 'failed', reason, janitor: DUE, dueAt });
+    delete meta.dispersing;
     return true;
   }
 
@@ -197,6 +200,32 @@ export class MemoryLedger implements Ledger {
     const meta = this.item(revision, META);
     if (meta?.state !== 'committed') return;
     Object.assign(meta, { state: 'garbage', janitor: DUE, dueAt });
+  }
+
+  async pendingDispersals(
+    vault: string,
+    writer: string | undefined,
+    page: { limit: number; after?: string },
+  ): Promise<{ records: RevisionRecord[]; more: boolean }> {
+    if (!(page.limit >= 1))
+      throw new ValidationException(`Limit must be at least 1, got ${page.limit}`);
+    const key = dispersingKey(vault, writer);
+    const listed: Item[] = [];
+    for (const parts of this.items.values()) {
+      const meta = parts.get(META);
+      const after = page.after;
+      if (
+        meta?.dispersing === key &&
+        (after === undefined || byUtf8(String(meta.revision), after) > 0)
+      )
+        listed.push(meta);
+    }
+    listed.sort((a, b) => byUtf8(String(a.revision), String(b.revision)));
+    return {
+      records: listed.slice(0, page.limit).map(toRecord),
+      // DynamoDB says so whenever a page is full, whether or not more follow.
+      more: listed.length >= page.limit,
+    };
   }
 
   async due(now: number, limit: number): Promise<RevisionRecord[]> {

@@ -31,6 +31,7 @@ import {
   CANCELLED_BY_WRITER,
   cancelDispersal,
   describeDispersal,
+  listDispersals,
 } from '../../../shared/store/dispersal-state.ts';
 import { runJanitor } from '../../../shared/store/janitor.ts';
 import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
@@ -398,4 +399,62 @@ test('a dispersal as it stands names the segments done, each with the checksums 
     },
   );
   await assert.rejects(another, RevisionNotFoundError);
+});
+
+test("a writer lists its own pending dispersals in a vault, by page; committed and cancelled ones go, others' never show", async () => {
+  // Prepare: three dispersals of ROOT1's (one commits, one is cancelled), one of ROOT2's.
+  const { deps } = world();
+  const open = (key: string, writer: string) => openDispersal(deps, 'clips', { key }, writer);
+  const a = await open('a.bin', 'ROOT1');
+  const b = await open('b.bin', 'ROOT1');
+  const c = await open('c.bin', 'ROOT1');
+  const d = await open('d.bin', 'ROOT1');
+  await open('theirs.bin', 'ROOT2');
+
+  // Act
+  const first = await listDispersals(deps, 'clips', { limit: '2' }, 'ROOT1');
+  const second = await listDispersals(deps, 'clips', { cursor: first.cursor }, 'ROOT1');
+  await deps.ledger.finishWriting(a.revision, { segments: 1, size: 9, sha256: 'a'.repeat(64) });
+  assert.ok(await deps.ledger.commitWhole(a.revision, 1, new Date()));
+  await cancelDispersal(deps, 'clips', c.revision, 'ROOT1');
+  const left = await listDispersals(deps, 'clips', {}, 'ROOT1');
+
+  // Assess: two pages in revision order (oldest first: by the millisecond, then at random).
+  const byRevision = [a, b, c, d].map((x) => x.revision).sort();
+  assert.deepEqual(
+    [...first.dispersals, ...second.dispersals].map((x) => x.revision),
+    byRevision,
+  );
+  assert.equal(first.cursor, byRevision[1]);
+  assert.equal(second.cursor, undefined);
+  const listedA = [...first.dispersals, ...second.dispersals].find((x) => x.key === 'a.bin');
+  assert.deepEqual(listedA, {
+    revision: a.revision,
+    key: 'a.bin',
+    createdAt: listedA?.createdAt,
+    pendingUntil: a.pendingUntil,
+  });
+  assert.deepEqual(
+    left.dispersals.map((x) => x.revision),
+    [b.revision, d.revision].sort(),
+  );
+  assert.deepEqual(await listDispersals(deps, 'other', {}, 'ROOT1'), { dispersals: [] });
+  assert.deepEqual(await listDispersals(deps, 'clips', {}, 'ROOT3'), { dispersals: [] });
+});
+
+test('a dispersal listing refuses a bad query naming the parameter and the rule', async () => {
+  const { deps } = world();
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ limit: '0' }, 'limit', /1\.\.100|between 1 and 100|from 1 to 100/],
+    [{ limit: 'many' }, 'limit', /integer/],
+    [{ cursor: '' }, 'cursor', /./],
+    [{ after: 'x' }, 'after', /not a dispersal listing parameter/],
+  ];
+  for (const [query, field, rule] of cases)
+    await assert.rejects(
+      listDispersals(deps, 'clips', query, 'ROOT1'),
+      (err: unknown) =>
+        err instanceof InvalidParameterError && err.field.endsWith(field) && rule.test(err.rule),
+      JSON.stringify(query),
+    );
 });
