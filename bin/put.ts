@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForRevision, writeFailed } from '../client/dsn-client.ts';
 import type { UplinkOptions } from '../client/uplink.ts';
@@ -273,6 +273,8 @@ async function putByUplink(
   const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
   // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout.
+  // A resumed file's done segments are checked by positional reads before anything is placed.
+  const file = opts.uplink.resume !== undefined && source !== '-' ? await open(source) : undefined;
   return interruptible(async (interrupted) => {
     let revision: string | undefined;
     try {
@@ -283,6 +285,7 @@ async function putByUplink(
         key,
         {
           ...opts.uplink,
+          ...(file ? { readAt: readerOf(file) } : {}),
           signal: interrupted,
           onOpen: (opened) => {
             revision = opened;
@@ -334,8 +337,22 @@ async function putByUplink(
       };
     } finally {
       progress.stop();
+      await file?.close();
     }
   });
+}
+
+/** Positional reads of `file`: `into` filled from `offset`, short only at the end of the file. */
+function readerOf(file: FileHandle): (offset: number, into: Uint8Array) => Promise<number> {
+  return async (offset, into) => {
+    let filled = 0;
+    while (filled < into.length) {
+      const { bytesRead } = await file.read(into, filled, into.length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled;
+  };
 }
 
 /**

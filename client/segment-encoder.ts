@@ -103,6 +103,21 @@ export class SegmentEncoder {
   async encode(
     length: number,
   ): Promise<{ index: number; slices: Uint8Array[]; buffers: Uint8Array[] }> {
+    const index = this.index++;
+    const encoded = await this.encodeAs(index, length);
+    this.hash.update(this.segment.subarray(0, length));
+    this.size += length;
+    return { index, ...encoded };
+  }
+
+  /**
+   * Encodes the `length` bytes at the start of `segment` as segment `index`'s slices, outside
+   * the object's running count and hash: a resume checks a done segment with it.
+   */
+  async encodeAs(
+    index: number,
+    length: number,
+  ): Promise<{ slices: Uint8Array[]; buffers: Uint8Array[] }> {
     const buffers = await this.take();
     const k = this.codec.dataShards;
     const shard = shardSize(length, k);
@@ -117,7 +132,6 @@ export class SegmentEncoder {
       payload.fill(0, to - from);
     }
     this.codec.encode(payloads);
-    const index = this.index++;
     for (const [pillar, slice] of slices.entries())
       encodeSliceInPlace(
         {
@@ -128,9 +142,7 @@ export class SegmentEncoder {
         },
         slice,
       );
-    this.hash.update(this.segment.subarray(0, length));
-    this.size += length;
-    return { index, slices, buffers };
+    return { slices, buffers };
   }
 
   /** What was encoded: as the server's writer records it. */

@@ -86,6 +86,15 @@ export interface UplinkOptions {
    */
   resume?: string;
   /**
+   * Reads the source at `offset` into `into` (as much as fits, fewer bytes at its end) and
+   * says how many bytes it read: a file's positional read. With `resume`, the segments done
+   * are read and checked through it before anything is placed, so a resume from other bytes
+   * fails with nothing sent. Without it they are checked as the source streams by, and a
+   * mismatch found after earlier undone segments were placed leaves those placed from the
+   * wrong bytes (the dispersal can then only be cancelled).
+   */
+  readAt?: (offset: number, into: Uint8Array) => Promise<number>;
+  /**
    * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, the
    * revision is never completed, and it is cancelled (see `cancelDispersal`), so nothing of it
    * commits and the janitor removes its slices. The call rejects with the signal's reason.
@@ -326,6 +335,7 @@ export async function uplinkPut(
         });
       inFlight.add(p);
     };
+    if (opts.readAt) await checkDone(encoder, done, opened, opts.readAt);
     let batch: Flight[] = [];
     for await (const length of cutInto(source, encoder.segment)) {
       if (failure || signal?.aborted) break;
@@ -391,4 +401,24 @@ export async function uplinkPut(
     skipped,
     state: res.status === 201 ? 'committed' : 'pending',
   };
+}
+
+/**
+ * Reads each segment `done` lists through `readAt` and encodes it again: its slices must be
+ * those it was announced with. @throws ResumeMismatchError at the first that differs, before
+ * anything of the resume is placed
+ */
+async function checkDone(
+  encoder: SegmentEncoder,
+  done: Map<number, string[]>,
+  opened: Opened,
+  readAt: (offset: number, into: Uint8Array) => Promise<number>,
+): Promise<void> {
+  for (const [index, announced] of [...done].sort(([a], [b]) => a - b)) {
+    const length = await readAt(index * opened.segmentSize, encoder.segment);
+    const { slices, buffers } = await encoder.encodeAs(index, length);
+    const same = slices.map((s) => builtSliceS3Crc32(s)).join() === announced.join();
+    encoder.release(buffers);
+    if (!same) throw new ResumeMismatchError(opened.revision, index);
+  }
 }

@@ -524,7 +524,9 @@ describe('client-side dispersal (uplink)', () => {
     await writeFile(other, bytes);
 
     // Act
+    const slicesBefore = (await slicesOf(revision)).length;
     const mismatched = await dsn(cloud, ['put', other, 'small/resumed.bin', '--resume', revision]);
+    const slicesAfter = (await slicesOf(revision)).length;
     const resumed = await dsn(cloud, [
       'put',
       file,
@@ -540,6 +542,7 @@ describe('client-side dispersal (uplink)', () => {
       mismatched.stderr,
       new RegExp(`segment ${first} of dispersal ${revision} was placed from other bytes`),
     );
+    assert.equal(slicesAfter, slicesBefore, 'the wrong file was refused before it placed a slice');
     assert.equal(left.state, 'pending');
     assert.ok(left.segmentsDone.length < 48, `${left.segmentsDone.length} of 48 done when killed`);
     assert.equal(resumed.code, 0, resumed.stderr);

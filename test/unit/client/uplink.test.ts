@@ -360,3 +360,76 @@ test('a resume from other bytes than those placed fails, places and announces no
   assert.equal(puts, 0);
   assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
 });
+
+test('a resume that can read its source at offsets checks every done segment first: other bytes fail before any undone segment is placed', async () => {
+  // Prepare: segments 0 and 1 not done, 2 done from other bytes than this source's 2.
+  const body = randomBytes(3 * of.segmentSize);
+  const other = Buffer.from(body);
+  other[2 * of.segmentSize + 7] = (other[2 * of.segmentSize + 7] as number) ^ 0xff;
+  const placedFrom = await announcedCrcs(other);
+  const api = fakeApi({
+    state: 'pending',
+    segmentsDone: [{ segment: 2, crc32: placedFrom[2] as string[] }],
+  });
+  const reads: number[] = [];
+  const readAt = async (offset: number, into: Uint8Array) => {
+    reads.push(offset);
+    const bytes = body.subarray(offset, offset + into.length);
+    into.set(bytes);
+    return bytes.length;
+  };
+  let puts = 0;
+  const putSlice = async () => {
+    puts++;
+    return new Response(null, { status: 200 });
+  };
+
+  // Act
+  const checked = uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    resume: of.revision,
+    readAt,
+    putSlice,
+  });
+  const streamed = uplinkPut(
+    fakeApi({
+      state: 'pending',
+      segmentsDone: [{ segment: 2, crc32: placedFrom[2] as string[] }],
+    }),
+    inChunks(body, 5000),
+    'clips',
+    'k',
+    { resume: of.revision, putSlice },
+  );
+
+  // Assess: with readAt, segment 2 is read alone and nothing is placed; streamed, the
+  // mismatch is found only after segments 0 and 1 were.
+  await assert.rejects(
+    checked,
+    (err: Error) => err instanceof ResumeMismatchError && err.segment === 2,
+  );
+  assert.deepEqual(reads, [2 * of.segmentSize]);
+  assert.equal(puts, 0);
+  assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
+  await assert.rejects(streamed, ResumeMismatchError);
+  assert.ok(puts > 0, 'the streamed check came after placements');
+});
+
+test('a resume whose done segments read back the same through readAt goes on as before', async () => {
+  const body = randomBytes(3 * of.segmentSize - 11);
+  const crcs = await announcedCrcs(body);
+  const api = fakeApi({
+    state: 'pending',
+    segmentsDone: [0, 2].map((segment) => ({ segment, crc32: crcs[segment] as string[] })),
+  });
+  const done = await uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    resume: of.revision,
+    readAt: async (offset, into) => {
+      const bytes = body.subarray(offset, offset + into.length);
+      into.set(bytes);
+      return bytes.length;
+    },
+    putSlice: async () => new Response(null, { status: 200 }),
+  });
+  assert.deepEqual([done.skipped, done.segments, done.size], [2, 3, body.length]);
+  assert.deepEqual(api.announced, [1]);
+});
