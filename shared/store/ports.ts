@@ -366,6 +366,8 @@ export interface MultipartStaging {
 export interface DispersalQueue {
   /** Queues step `step` (0, the first, by default) of `uploadId`'s dispersal. */
   enqueue(uploadId: string, step?: number): Promise<void>;
+  /** How long a delivery that failed waits before it comes again (the visibility timeout). */
+  redeliveryDelayMs(): Promise<number>;
 }
 
 /**

@@ -517,6 +517,18 @@ export async function disperseUpload(
       sha256State: outcome.at.sha256State,
     };
     if (await deps.uploads.advance(uploadId, progress)) {
+      // Should the next step fail, its message comes again only after the queue's visibility
+      // timeout (90 minutes as deployed): the revision stays pending past that, so the
+      // redelivery resumes it rather than begin again after the janitor failed it.
+      const redelivered = deps.writer.clock.now() + (await deps.dispersal.redeliveryDelayMs());
+      await deps.writer.ledger.extendPending(
+        outcome.revision,
+        Math.min(
+          redelivered + deps.writer.pendingTimeoutMs,
+          revisionTime(outcome.revision) +
+            Math.max(MAX_PENDING_AGE_MS, deps.writer.pendingTimeoutMs),
+        ),
+      );
       await queueStep(deps, uploadId, next);
       deps.log?.info('dispersal step done', { uploadId, ...progress, sha256State: undefined });
     }

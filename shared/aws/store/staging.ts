@@ -386,18 +386,15 @@ export class SqsDispersalQueue implements DispersalQueue {
     this.queueUrl = queueUrl;
   }
 
-  private maxReceives: Promise<number> | undefined;
+  private attributes: Promise<{ maxReceiveCount: number; visibilityMs: number }> | undefined;
 
-  /**
-   * Receives before a dispersal message goes to the dead-letter queue (its redrive policy),
-   * read once: the disperser's last attempt is the one that receive count reaches.
-   */
-  maxReceiveCount(): Promise<number> {
-    this.maxReceives ??= this.sqs
+  /** The queue's redrive and visibility, read once (its attributes do not change while it runs). */
+  private read(): Promise<{ maxReceiveCount: number; visibilityMs: number }> {
+    this.attributes ??= this.sqs
       .send(
         new GetQueueAttributesCommand({
           QueueUrl: this.queueUrl,
-          AttributeNames: ['RedrivePolicy'],
+          AttributeNames: ['RedrivePolicy', 'VisibilityTimeout'],
         }),
       )
       .then((out) => {
@@ -407,13 +404,28 @@ export class SqsDispersalQueue implements DispersalQueue {
         const count = Number(policy.maxReceiveCount);
         if (!Number.isInteger(count) || count < 1)
           throw new Error(`queue ${this.queueUrl} has no redrive policy with a maxReceiveCount`);
-        return count;
+        const visibility = Number(out.Attributes?.VisibilityTimeout);
+        if (!Number.isFinite(visibility) || visibility < 0)
+          throw new Error(`queue ${this.queueUrl} answered no VisibilityTimeout`);
+        return { maxReceiveCount: count, visibilityMs: visibility * 1000 };
       })
       .catch((err) => {
-        this.maxReceives = undefined;
+        this.attributes = undefined;
         throw err;
       });
-    return this.maxReceives;
+    return this.attributes;
+  }
+
+  /**
+   * Receives before a dispersal message goes to the dead-letter queue (its redrive policy): the
+   * disperser's last attempt is the one that receive count reaches.
+   */
+  async maxReceiveCount(): Promise<number> {
+    return (await this.read()).maxReceiveCount;
+  }
+
+  async redeliveryDelayMs(): Promise<number> {
+    return (await this.read()).visibilityMs;
   }
 
   async enqueue(uploadId: string, step = 0): Promise<void> {

@@ -138,6 +138,13 @@ export class MemoryDispersalQueue implements DispersalQueue {
   /** The messages, as the queue would carry them. */
   readonly messages: Array<{ uploadId: string; step?: number }> = [];
 
+  /** As the deployment's queue (serverless.yml): six times the disperser's 900 s. */
+  redeliveryMs = 5_400_000;
+
+  async redeliveryDelayMs(): Promise<number> {
+    return this.redeliveryMs;
+  }
+
   async enqueue(uploadId: string, step = 0): Promise<void> {
     this.enqueued.push(uploadId);
     this.messages.push(step === 0 ? { uploadId } : { uploadId, step });

@@ -249,7 +249,13 @@ test('completing with a part missing keeps the upload open; a completion cut sho
   // Prepare
   const { deps } = memoryDeps();
   const queued: string[] = [];
-  const counting = { ...deps, dispersal: { enqueue: async (id: string) => void queued.push(id) } };
+  const counting = {
+    ...deps,
+    dispersal: {
+      enqueue: async (id: string) => void queued.push(id),
+      redeliveryDelayMs: async () => 0,
+    },
+  };
   const { uploadId } = await createUpload(counting, 'default', { key: 'gap' }, 'ip:test');
   await putPart(counting, 'default', uploadId, 2, new Uint8Array(1));
 
@@ -626,4 +632,24 @@ test('a dispersal whose revision was failed for its age (12 h pending) ends the 
     /^the dispersal took longer than a write may stay pending \(12 h\), with \d+ bytes dispersed$/,
   );
   assert.equal(queue.messages.length, 2, 'no step queued after');
+});
+
+test('a step that stops leaves its revision pending past the redelivery of its next step, so a failed step resumes rather than begins again', async () => {
+  // Prepare: one step done.
+  const { deps, queue, writer, uploadId, deadline } = await stagedForSteps(3.5 * MiB, MiB);
+  const started = Date.now();
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  const revision = first?.revision as string;
+
+  // Act: the janitor looks when the next step's redelivery would come (90 minutes on).
+  const dueAt = (await writer.ledger.get(revision))?.dueAt ?? 0;
+  const dueThen = await writer.ledger.due(started + queue.redeliveryMs, 10);
+
+  // Assess
+  assert.ok(
+    dueAt >= started + queue.redeliveryMs + writer.pendingTimeoutMs,
+    `due ${(dueAt - started) / 60_000} minutes on`,
+  );
+  assert.deepEqual(dueThen, []);
 });
