@@ -297,63 +297,69 @@ try {
 
   // Writer memory on a staged 1 GiB object: parts staged directly, then dispersed by a child
   // process that runs the writer alone, so its RSS is the writer's. The upload is marked
-  // complete without being queued, so the child, not the disperser function, runs it.
+  // complete without being queued, so the child, not the disperser function, runs it. Then the
+  // same again in steps, as the disperser goes past its time, to show what stepping costs.
   const gib = 1024 * MiB;
   const part = randomBytes(4 * MiB);
-  const created = await api('/vaults/default/uploads', {
-    method: 'POST',
-    body: JSON.stringify({ key: 'bench/1gib.bin' }),
-  });
-  const { uploadId } = (await created.json()) as { uploadId: string };
-  for (let p = 1; p <= gib / part.length; p++) await d.uploads.staging.putPart(uploadId, p, part);
-  await d.uploads.uploads.transition(uploadId, ['open'], {
-    state: 'dispersing',
-    parts: gib / part.length,
-    size: gib,
-  });
-  // Asynchronous: this process serves the emulators the child talks to.
-  const child = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(
-      process.execPath,
-      [fileURLToPath(new URL('./dsn-disperse.ts', import.meta.url)), uploadId],
-      {
-        env: { ...process.env },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => {
-      stdout += c;
+  const stagedGib = async (key: string, childArgs: string[]) => {
+    const created = await api('/vaults/default/uploads', {
+      method: 'POST',
+      body: JSON.stringify({ key }),
     });
-    p.stderr.on('data', (c) => {
-      stderr += c;
+    const { uploadId } = (await created.json()) as { uploadId: string };
+    for (let p = 1; p <= gib / part.length; p++) await d.uploads.staging.putPart(uploadId, p, part);
+    await d.uploads.uploads.transition(uploadId, ['open'], {
+      state: 'dispersing',
+      parts: gib / part.length,
+      size: gib,
     });
-    p.on('close', () => resolve({ stdout, stderr }));
-  });
-  const stats = JSON.parse(child.stdout || '{}') as {
-    state?: string;
-    seconds?: number;
-    baseline?: number;
-    peak?: number;
-  };
-  // The 1 GiB object read back through the reader, streamed, and compared by SHA-256 with
-  // what was staged: the issue's byte-exact round trip at this size.
-  let roundTrip = 'not read';
-  if (stats.state === 'committed') {
-    const expected = createHash('sha256');
-    for (let p = 0; p < gib / part.length; p++) expected.update(part);
-    const got = createHash('sha256');
-    let bytes = 0;
-    const opened = await openObject(readerDeps, 'default', 'bench/1gib.bin');
-    for await (const chunk of opened.body) {
-      got.update(chunk);
-      bytes += chunk.length;
+    // Asynchronous: this process serves the emulators the child talks to.
+    const child = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('./dsn-disperse.ts', import.meta.url)), uploadId, ...childArgs],
+        { env: { ...process.env } },
+      );
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (c) => {
+        stdout += c;
+      });
+      p.stderr.on('data', (c) => {
+        stderr += c;
+      });
+      p.on('close', () => resolve({ stdout, stderr }));
+    });
+    const stats = JSON.parse(child.stdout || '{}') as {
+      state?: string;
+      seconds?: number;
+      steps?: number;
+      baseline?: number;
+      peak?: number;
+    };
+    // The 1 GiB object read back through the reader, streamed, and compared by SHA-256 with
+    // what was staged: the issue's byte-exact round trip at this size.
+    let roundTrip = 'not read';
+    if (stats.state === 'committed') {
+      const expected = createHash('sha256');
+      for (let p = 0; p < gib / part.length; p++) expected.update(part);
+      const got = createHash('sha256');
+      let bytes = 0;
+      const opened = await openObject(readerDeps, 'default', key);
+      for await (const chunk of opened.body) {
+        got.update(chunk);
+        bytes += chunk.length;
+      }
+      roundTrip =
+        bytes === gib && got.digest('hex') === expected.digest('hex')
+          ? 'read back byte-exact'
+          : `READ BACK DIFFERS (${bytes} bytes)`;
     }
-    roundTrip =
-      bytes === gib && got.digest('hex') === expected.digest('hex')
-        ? 'read back byte-exact'
-        : `READ BACK DIFFERS (${bytes} bytes)`;
-  }
+    return { stats, roundTrip, stderr: child.stderr };
+  };
+  const atOnce = await stagedGib('bench/1gib.bin', []);
+  const STEP_SECONDS = 10;
+  const inSteps = await stagedGib('bench/1gib-steps.bin', ['--steps', String(STEP_SECONDS)]);
 
   // `dsn put` of a 256 MiB file by client-side dispersal and by the staged path, beside
   // `aws s3 cp` of the same file (bench/dsn-uplink.ts).
@@ -406,6 +412,7 @@ try {
   console.log(
     `| SNS publishes per small PUT (multicast, 6 statuses, event, and any nudge) | ${smallSns.toFixed(2)} | | | |`,
   );
+  const { stats, roundTrip } = atOnce;
   if (stats.peak && stats.baseline) {
     const rss = stats.peak / MiB;
     const speed = gib / MiB / (stats.seconds ?? 1);
@@ -414,7 +421,18 @@ try {
     );
   } else {
     console.log(
-      `| writer RSS, staged upload of 1 GiB | failed: ${child.stderr.slice(-400)} | | | < 512 MB |`,
+      `| writer RSS, staged upload of 1 GiB | failed: ${atOnce.stderr.slice(-400)} | | | < 512 MB |`,
+    );
+  }
+  const stepped = inSteps.stats;
+  if (stepped.peak && stepped.seconds && stats.seconds) {
+    const speed = gib / MiB / stepped.seconds;
+    console.log(
+      `| the same 1 GiB dispersed in steps of ${STEP_SECONDS} s, as the disperser past its time (${stepped.steps} steps: resumable SHA-256, a ranged read of staging each; ${stepped.state}, ${inSteps.roundTrip}) | ${speed.toFixed(0)} MB/s, peak ${(stepped.peak / MiB).toFixed(0)} MB | ${(gib / MiB / stats.seconds).toFixed(0)} MB/s at once | ${(stats.seconds / stepped.seconds).toFixed(2)}x of at once | printed |`,
+    );
+  } else {
+    console.log(
+      `| the same 1 GiB dispersed in steps | failed: ${inSteps.stderr.slice(-400)} | | | printed |`,
     );
   }
   console.log(`\nrequests per 8 MiB PUT, by operation: ${operationsPer(oursServed, PUT_ROUNDS)}`);
