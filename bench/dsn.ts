@@ -358,7 +358,7 @@ try {
     return { stats, roundTrip, stderr: child.stderr };
   };
   const atOnce = await stagedGib('bench/1gib.bin', []);
-  const STEP_SECONDS = 10;
+  const STEP_SECONDS = 5;
   const inSteps = await stagedGib('bench/1gib-steps.bin', ['--steps', String(STEP_SECONDS)]);
 
   // `dsn put` of a 256 MiB file by client-side dispersal and by the staged path, beside

@@ -7,6 +7,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime } from '../shared/aws/runtime.ts';
+import { dispersalCrashHook } from '../shared/aws/store/crash.ts';
 import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
 import { loadConfig } from '../shared/config.ts';
 import { attemptDispersal, parseDispersalMessage } from '../shared/store/index.ts';
@@ -15,7 +16,8 @@ import { forEachRecord } from './sqs-batch.ts';
 const rt = runtime('store');
 const { writer, commitWaitMs } = wireWriter(rt);
 const { disperserMarginMs } = loadConfig(rt.env, ['disperserMarginMs']);
-const deps = { ...wireUploads(rt), writer, log: rt.log };
+const crash = dispersalCrashHook(rt.env.DSN_DISPERSER_CRASH_AT);
+const deps = { ...wireUploads(rt), writer, log: rt.log, ...(crash ? { crash } : {}) };
 
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   forEachRecord(

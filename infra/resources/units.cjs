@@ -14,8 +14,10 @@ const {
 } = require('./unit-config.cjs');
 
 const UNIT_FUNCTION_TIMEOUT_SECONDS = 30;
-// A stage parameter (serverless.yml `params`), resolved by the framework after this file.
+// Stage parameters (serverless.yml `params`), resolved by the framework after this file.
 const UNIT_RESERVED_CONCURRENCY = '${param:unitReservedConcurrency}';
+/** Six times the unit function's timeout, as Lambda recommends for SQS sources (by default). */
+const UNIT_QUEUE_VISIBILITY = '${param:unitQueueVisibilitySeconds}';
 
 function bucketRef(i, override) {
   return override?.bucket ? override.bucket : { Ref: `Unit${i}Bucket` };
@@ -105,8 +107,7 @@ function unitResources({ unitCount, units, browserOrigins = ['*'] }) {
     resources[`Unit${i}Queue`] = {
       Type: 'AWS::SQS::Queue',
       Properties: {
-        // Six times the unit function's timeout, as Lambda recommends for SQS sources.
-        VisibilityTimeout: 6 * UNIT_FUNCTION_TIMEOUT_SECONDS,
+        VisibilityTimeout: UNIT_QUEUE_VISIBILITY,
         SqsManagedSseEnabled: true,
         RedrivePolicy: {
           deadLetterTargetArn: { 'Fn::GetAtt': [`Unit${i}DeadLetterQueue`, 'Arn'] },

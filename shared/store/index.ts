@@ -180,6 +180,8 @@ export {
   completeUpload,
   createUpload,
   createUploadSchema,
+  DISPERSAL_CRASH_POINTS,
+  type DispersalCrashPoint,
   type DispersalDeadline,
   type DispersalDelivery,
   type DispersalMessage,

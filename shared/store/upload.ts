@@ -378,6 +378,15 @@ export interface DispersalDeadline {
 /** Left, after the last step's wait for its commit, to record the upload's outcome. */
 const OUTCOME_MS = 2000;
 
+/** Where tests make a disperser die (DSN_DISPERSER_CRASH_AT), as a crash or a lost machine would. */
+export const DISPERSAL_CRASH_POINTS = [
+  /** A step recorded its progress; the next step is not queued yet. */
+  'after-advance',
+  /** A resumed step sent its first segment. */
+  'mid-step',
+] as const;
+export type DispersalCrashPoint = (typeof DISPERSAL_CRASH_POINTS)[number];
+
 /** What a delivery of a dispersal message names: the upload, and the step it begins. */
 export interface DispersalDelivery {
   uploadId: string;
@@ -403,7 +412,7 @@ const SURE_BYTES_PER_MS = 8000;
  * forever, and the failure is only logged. Idempotent.
  */
 export async function attemptDispersal(
-  deps: UploadDeps & { writer: WriterDeps; log: Logger },
+  deps: Parameters<typeof disperseUpload>[0] & { log: Logger },
   delivery: DispersalDelivery,
   waitMs: number,
   attempt: { received: number; max: number },
@@ -456,7 +465,12 @@ async function* stagedFrom(
  * recorded it stopped before its message was marked queued.
  */
 export async function disperseUpload(
-  deps: UploadDeps & { writer: WriterDeps; log?: Logger },
+  deps: UploadDeps & {
+    writer: WriterDeps;
+    log?: Logger;
+    /** Kills the process at a named point (tests only); absent, nothing. */
+    crash?: (point: DispersalCrashPoint, detail: string) => void;
+  },
   delivery: DispersalDelivery,
   waitMs: number,
   deadline?: DispersalDeadline,
@@ -504,7 +518,14 @@ export async function disperseUpload(
       writer: upload.writer,
       ...(resume ? { resume } : {}),
       // Never at the very end: the next step would have nothing to send.
-      ...(inSteps ? { stopBefore: (sent) => sent < size && deps.clock.now() >= deadline.at } : {}),
+      ...(inSteps
+        ? {
+            stopBefore: (sent) => {
+              if (step > 0) deps.crash?.('mid-step', `${uploadId} step ${step}`);
+              return sent < size && deps.clock.now() >= deadline.at;
+            },
+          }
+        : {}),
     },
   );
   if (outcome.state === 'paused') {
@@ -529,6 +550,7 @@ export async function disperseUpload(
             Math.max(MAX_PENDING_AGE_MS, deps.writer.pendingTimeoutMs),
         ),
       );
+      deps.crash?.('after-advance', `${uploadId} step ${next}`);
       await queueStep(deps, uploadId, next);
       deps.log?.info('dispersal step done', { uploadId, ...progress, sha256State: undefined });
     }

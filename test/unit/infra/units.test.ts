@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { PROJECT_ROOT } from '../../helpers/paths.ts';
 
 const require = createRequire(import.meta.url);
 const unitConfig = require('../../../infra/resources/unit-config.cjs') as {
@@ -67,19 +70,22 @@ test('the pool is generated per unit: bucket, policies, queue, dead-letter queue
   assert.equal(resources.Unit8Queue, undefined);
 });
 
-test('each unit function has its own role and a queue visibility timeout six times its timeout', () => {
+test('each unit function has its own role and a queue visibility timeout six times its timeout', async () => {
   // Prepare
   const config = unitConfig.readConfig({ unitCount: 4 });
+  const yml = await readFile(join(PROJECT_ROOT, 'serverless.yml'), 'utf8');
 
   // Act
   const functions = units.unitFunctions(config);
   const resources = units.unitResources(config);
 
-  // Assess
+  // Assess: the stage's parameter, by default six times the function's timeout.
   assert.deepEqual(Object.keys(functions), ['unit0', 'unit1', 'unit2', 'unit3']);
   assert.equal(new Set(Object.values(functions).map((f) => f.role)).size, 4);
-  const queue = resources.Unit3Queue?.Properties as { VisibilityTimeout: number } | undefined;
-  assert.equal(queue?.VisibilityTimeout, 6 * (functions.unit3?.timeout ?? Number.NaN));
+  const queue = resources.Unit3Queue?.Properties as { VisibilityTimeout: unknown } | undefined;
+  assert.equal(queue?.VisibilityTimeout, '${param:unitQueueVisibilitySeconds}');
+  const byDefault = /^ {4}unitQueueVisibilitySeconds: (\d+)$/m.exec(yml)?.[1];
+  assert.equal(Number(byDefault), 6 * (functions.unit3?.timeout ?? Number.NaN));
 });
 
 test('each unit function reserves its executions, and its queue is polled by no more than those', () => {
