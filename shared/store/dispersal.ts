@@ -24,7 +24,8 @@ import { attributesFromFields, checkPrecondition, parsePrecondition } from './ob
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
 import { dispersingKey, extendedDueAt, type RevisionRecord } from './revision.ts';
-import { judgeOf, pendingRevision, type WriteOutcome, waitForOutcome } from './writer.ts';
+import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
+import { judgeOf, pendingRevision } from './writer.ts';
 
 export interface DispersalDeps {
   vaults: VaultStore;

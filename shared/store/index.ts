@@ -166,6 +166,16 @@ export {
   sliceDamageSchema,
 } from './slice-damage.ts';
 export {
+  attemptDispersal,
+  DISPERSAL_CRASH_POINTS,
+  type DispersalCrashPoint,
+  type DispersalDeadline,
+  type DispersalDelivery,
+  type DispersalMessage,
+  disperseUpload,
+  parseDispersalMessage,
+} from './staged-dispersal.ts';
+export {
   SUPERSEDED_GRACE_MS,
   storeSlicesOnce,
   TOPOLOGY_VIEW_MS,
@@ -175,22 +185,14 @@ export {
 export {
   ABORTED_BY_WRITER,
   abortUpload,
-  attemptDispersal,
   type CreatedUpload,
   completeUpload,
   createUpload,
   createUploadSchema,
-  DISPERSAL_CRASH_POINTS,
-  type DispersalCrashPoint,
-  type DispersalDeadline,
-  type DispersalDelivery,
-  type DispersalMessage,
-  disperseUpload,
   getUpload,
   MAX_OPEN_UPLOADS,
   MAX_PRESIGNED_PARTS,
   MIN_PRESIGNED_PART,
-  parseDispersalMessage,
   parsePartNumber,
   parseUploadId,
   partParamSchema,
@@ -213,10 +215,10 @@ export {
   ensureDefaultVault,
   vaultSubscriptionView,
 } from './vault-catalog.ts';
+export { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 export {
   type SteppedOutcome,
   type SteppedWriteOptions,
-  type WriteOutcome,
   type WritePoint,
   type WriterDeps,
   writeObject,

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { CommitPace } from '../../../shared/store/commit-pace.ts';
 import type { IndexEntry } from '../../../shared/store/ports.ts';
 import type { RevisionRecord } from '../../../shared/store/revision.ts';
-import { waitForOutcome } from '../../../shared/store/writer.ts';
+import { waitForOutcome } from '../../../shared/store/write-outcome.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryObjectIndex } from '../../helpers/memory/index.ts';
 

@@ -9,10 +9,10 @@ import type { UnitMessage } from '../../../shared/store/multicast.ts';
 import type { SegmentJudge, WriteScanner } from '../../../shared/store/ports.ts';
 import { objectIdOf, type RevisionRecord } from '../../../shared/store/revision.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
+import { waitForOutcome } from '../../../shared/store/write-outcome.ts';
 import {
   type WritePoint,
   type WriterDeps,
-  waitForOutcome,
   writeObject,
   writeObjectInSteps,
 } from '../../../shared/store/writer.ts';

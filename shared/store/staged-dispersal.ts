@@ -1,0 +1,306 @@
+/**
+ * The disperser's job: a completed staged upload streamed from staging through the writer, one
+ * segment at a time, so memory stays bounded whatever the object's size. A dispersal longer
+ * than one invocation goes in steps: each stops at a segment boundary before its time is up,
+ * records how far it came on the upload, and queues the next, which resumes the same pending
+ * revision from a ranged read of staging and the saved SHA-256. Every step is idempotent: SQS
+ * delivers at least once and in any order.
+ */
+import type { z } from 'zod';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
+import type { StagingStore } from './ports.ts';
+import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
+import type { UploadDeps } from './upload.ts';
+import type { DispersalProgress } from './upload-record.ts';
+import {
+  type SteppedOutcome,
+  type SteppedWriteOptions,
+  type WriterDeps,
+  writeObjectInSteps,
+} from './writer.ts';
+
+/**
+ * A dispersal queue message: stream upload `uploadId` through the writer, from where step
+ * `step` (0, the first, when absent) begins.
+ */
+export interface DispersalMessage {
+  uploadId: string;
+  step?: number;
+}
+
+export const dispersalMessageSchema: z.ZodType<DispersalMessage> = strictObject(
+  { uploadId: nonEmptyString(), step: integer(0, Number.MAX_SAFE_INTEGER).optional() },
+  'a dispersal message field',
+);
+
+/** Parses and checks a dispersal queue body. @throws InvalidParameterError naming the field. */
+export function parseDispersalMessage(body: string): DispersalMessage {
+  return parseJsonWith(dispersalMessageSchema, body);
+}
+
+/**
+ * An invocation's time (epoch ms, by the upload's clock): a dispersal that reaches `at` stops
+ * taking segments, records its progress and queues its next step; the last step's wait for its
+ * commit ends before `endsAt`, when the invocation is cut off (the upload then says `pending`).
+ */
+export interface DispersalDeadline {
+  at: number;
+  endsAt: number;
+}
+
+/** Left, after the last step's wait for its commit, to record the upload's outcome. */
+const OUTCOME_MS = 2000;
+
+/** Where tests make a disperser die (DSN_DISPERSER_CRASH_AT), as a crash or a lost machine would. */
+export const DISPERSAL_CRASH_POINTS = [
+  /** A step recorded its progress; the next step is not queued yet. */
+  'after-advance',
+  /** A resumed step sent its first segment. */
+  'mid-step',
+] as const;
+export type DispersalCrashPoint = (typeof DISPERSAL_CRASH_POINTS)[number];
+
+/** What a delivery of a dispersal message names: the upload, and the step it begins. */
+export interface DispersalDelivery {
+  uploadId: string;
+  step?: number;
+  /** Its delivery count (SQS's ApproximateReceiveCount); 1 when absent. */
+  received?: number;
+}
+
+/**
+ * The slowest rate (bytes per ms, 8 MB/s) a dispersal is counted on to reach in one invocation:
+ * a fifth of the slowest measured here (the 1 GiB staged upload's 40 MB/s). A dispersal whose
+ * rest would take longer at this rate than the invocation has goes in steps; shorter ones (up to
+ * some 6.7 GB in a 15-minute disperser) go at once, hashed by node:crypto (six times hash-wasm's
+ * speed) and scanned as they are written. A redelivered first step goes in steps whatever its
+ * size: the last attempt may have been cut off for being slower than this.
+ */
+const SURE_BYTES_PER_MS = 8000;
+
+/**
+ * One attempt at a dispersal step, the `received`-th delivery of its message out of `max`
+ * before the dead-letter queue. A failure is thrown (the message comes again) unless this was
+ * the last attempt: then the upload ends `failed` with the reason, rather than `dispersing`
+ * forever, and the failure is only logged. Idempotent.
+ */
+export async function attemptDispersal(
+  deps: Parameters<typeof disperseUpload>[0] & { log: Logger },
+  delivery: DispersalDelivery,
+  waitMs: number,
+  attempt: { received: number; max: number },
+  deadline?: DispersalDeadline,
+): Promise<SteppedOutcome | undefined> {
+  const { uploadId } = delivery;
+  try {
+    return await disperseUpload(
+      deps,
+      { ...delivery, received: attempt.received },
+      waitMs,
+      deadline,
+    );
+  } catch (err) {
+    if (attempt.received < attempt.max) throw err;
+    deps.log.error('dispersal failed on its last attempt', err, { uploadId, ...attempt });
+    const { name, message } = describeError(err);
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      reason: `dispersal failed ${attempt.received} times, last with ${name}: ${message}`,
+    });
+    return undefined;
+  }
+}
+
+/**
+ * The staged bytes from `offset` on: the parts before it are skipped, the one it falls in is
+ * read from there (a ranged GET), and the rest whole.
+ */
+async function* stagedFrom(
+  staging: StagingStore,
+  uploadId: string,
+  parts: Array<{ part: number; size: number }>,
+  offset: number,
+): AsyncGenerator<Uint8Array> {
+  let start = 0;
+  for (const p of parts) {
+    const end = start + p.size;
+    if (end > offset) yield* staging.readPart(uploadId, p.part, Math.max(0, offset - start));
+    start = end;
+  }
+}
+
+/**
+ * Streams the staged parts through the writer, in steps when a deadline is given: a step that
+ * reaches it stops at a segment boundary, records how far it came on the upload (`advance`,
+ * conditional on the step, so of two deliveries of one step one goes on) and queues the next,
+ * which resumes the same pending revision. Idempotent: a delivery of a step already taken, or
+ * of an upload already decided, does nothing, but queue the next step again if the one that
+ * recorded it stopped before its message was marked queued.
+ */
+export async function disperseUpload(
+  deps: UploadDeps & {
+    writer: WriterDeps;
+    log?: Logger;
+    /** Kills the process at a named point (tests only); absent, nothing. */
+    crash?: (point: DispersalCrashPoint, detail: string) => void;
+  },
+  delivery: DispersalDelivery,
+  waitMs: number,
+  deadline?: DispersalDeadline,
+): Promise<SteppedOutcome | undefined> {
+  const { uploadId } = delivery;
+  const step = delivery.step ?? 0;
+  const upload = await deps.uploads.get(uploadId);
+  if (upload?.state !== 'dispersing') return undefined;
+  const recorded = upload.progress?.step ?? 0;
+  if (step !== recorded) {
+    // The step that recorded `recorded` may have stopped before its message went out.
+    if (step === recorded - 1 && upload.progress?.queued !== true)
+      await queueStep(deps, uploadId, recorded);
+    deps.log?.info('dispersal step already taken', { uploadId, step, recorded });
+    return undefined;
+  }
+  const taken = await takeUp(deps.writer, upload.progress);
+  if (taken.go === 'end') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: taken.revision,
+      reason: taken.reason,
+    });
+    return undefined;
+  }
+  const { resume } = taken;
+  const parts = await deps.staging.listParts(uploadId);
+  const size = parts.reduce((n, p) => n + p.size, 0);
+  const rest = size - (resume?.at.size ?? 0);
+  const inSteps =
+    deadline !== undefined &&
+    (resume !== undefined ||
+      (delivery.received ?? 1) > 1 ||
+      rest > (deadline.at - deps.clock.now()) * SURE_BYTES_PER_MS);
+  const outcome = await writeObjectInSteps(
+    deps.writer,
+    upload.vault,
+    upload.key,
+    stagedFrom(deps.staging, uploadId, parts, resume?.at.size ?? 0),
+    {
+      waitMs: deadline
+        ? Math.max(0, Math.min(waitMs, deadline.endsAt - OUTCOME_MS - deps.clock.now()))
+        : waitMs,
+      attributes: upload.attributes,
+      writer: upload.writer,
+      ...(resume ? { resume } : {}),
+      // Never at the very end: the next step would have nothing to send.
+      ...(inSteps
+        ? {
+            stopBefore: (sent) => {
+              if (step > 0) deps.crash?.('mid-step', `${uploadId} step ${step}`);
+              return sent < size && deps.clock.now() >= deadline.at;
+            },
+          }
+        : {}),
+    },
+  );
+  if (outcome.state === 'paused') {
+    const next = step + 1;
+    const progress = {
+      step: next,
+      revision: outcome.revision,
+      segments: outcome.at.segment,
+      offset: outcome.at.size,
+      sha256State: outcome.at.sha256State,
+    };
+    if (await deps.uploads.advance(uploadId, progress)) {
+      // Should the next step fail, its message comes again only after the queue's visibility
+      // timeout (90 minutes as deployed): the revision stays pending past that, so the
+      // redelivery resumes it rather than begin again after the janitor failed it.
+      const redelivered = deps.writer.clock.now() + (await deps.dispersal.redeliveryDelayMs());
+      await deps.writer.ledger.extendPending(
+        outcome.revision,
+        Math.min(
+          redelivered + deps.writer.pendingTimeoutMs,
+          revisionTime(outcome.revision) +
+            Math.max(MAX_PENDING_AGE_MS, deps.writer.pendingTimeoutMs),
+        ),
+      );
+      deps.crash?.('after-advance', `${uploadId} step ${next}`);
+      await queueStep(deps, uploadId, next);
+      deps.log?.info('dispersal step done', { uploadId, ...progress, sha256State: undefined });
+    }
+    return outcome;
+  }
+  if (outcome.state === 'committed') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'committed',
+      revision: outcome.revision,
+      sha256: outcome.sha256,
+      size: outcome.size,
+    });
+    await deps.staging.deleteUpload(uploadId);
+  } else if (outcome.state === 'failed') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+      failedUnits: outcome.failedUnits,
+    });
+  } else if (outcome.state === 'refused') {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+    });
+  } else {
+    await deps.uploads.transition(uploadId, ['dispersing'], {
+      state: 'pending',
+      revision: outcome.revision,
+    });
+  }
+  return outcome;
+}
+
+/** Queues step `step`, then marks it queued: a delivery of the step before re-sends it only until then. */
+async function queueStep(deps: UploadDeps, uploadId: string, step: number): Promise<void> {
+  await deps.dispersal.enqueue(uploadId, step);
+  await deps.uploads.markStepQueued(uploadId, step);
+}
+
+/**
+ * How a step takes up what the earlier ones left: it goes `on` with their revision while it is
+ * still pending. One the janitor failed meanwhile for want of progress (a step redelivered after
+ * the pending timeout) is not resumed: the dispersal begins `again` with a new revision, the
+ * bytes still being staged. One that had reached the most a write may stay pending ends the
+ * upload (`end`): beginning again would meet the same end.
+ */
+async function takeUp(
+  writer: WriterDeps,
+  progress: DispersalProgress | undefined,
+): Promise<
+  | { go: 'on'; resume?: NonNullable<SteppedWriteOptions['resume']> }
+  | { go: 'end'; reason: string; revision: string }
+> {
+  if (!progress) return { go: 'on' };
+  const record = await writer.ledger.get(progress.revision);
+  if (record?.state === 'pending')
+    return {
+      go: 'on',
+      resume: {
+        record,
+        at: {
+          segment: progress.segments,
+          size: progress.offset,
+          sha256State: progress.sha256State,
+        },
+      },
+    };
+  const longest = Math.max(MAX_PENDING_AGE_MS, writer.pendingTimeoutMs);
+  const age = writer.clock.now() - revisionTime(progress.revision);
+  if (age < longest - writer.pendingTimeoutMs) return { go: 'on' };
+  return {
+    go: 'end',
+    revision: progress.revision,
+    reason: `the dispersal took longer than a write may stay pending (${longest / 3_600_000} h), with ${progress.offset} bytes dispersed`,
+  };
+}

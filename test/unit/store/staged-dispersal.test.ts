@@ -1,0 +1,322 @@
+/**
+ * The disperser's job (staged-dispersal.ts): a staged upload dispersed in steps past an
+ * invocation's deadline, each resuming the last; duplicate, stale and failed deliveries; a
+ * revision failed meanwhile; the 12 hours a write may stay pending.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { systemClock } from '../../../shared/clock.ts';
+import { codecFor, formatSliceName, sliceNamesOf } from '../../../shared/codec/index.ts';
+import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment-stream.ts';
+import { InvalidParameterError } from '../../../shared/errors.ts';
+import { disperseUpload, parseDispersalMessage } from '../../../shared/store/staged-dispersal.ts';
+import {
+  completeUpload,
+  createUpload,
+  getUpload,
+  putPart,
+  type UploadDeps,
+} from '../../../shared/store/upload.ts';
+import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
+import type { WriterDeps } from '../../../shared/store/writer.ts';
+import { ManualClock } from '../../helpers/clock.ts';
+import {
+  MemoryDispersalQueue,
+  MemoryLedger,
+  MemoryMulticast,
+  MemoryObjectIndex,
+  MemorySliceStore,
+  MemoryStagingStore,
+  MemoryUploadStore,
+  MemoryVaultStore,
+} from '../../helpers/memory/index.ts';
+
+const MiB = 1024 * 1024;
+
+/**
+ * A staged upload of `size` random bytes in parts of `partSize` on a vault of 1 MiB segments,
+ * completed and queued; a writer whose every slice PUT to unit 0 costs a second of the
+ * uploads' clock, so a dispersal given a deadline reaches it within a few segments.
+ */
+async function stagedForSteps(size: number, partSize: number) {
+  const clock = new ManualClock();
+  const vault = planVault(
+    { ...DEFAULT_VAULT, name: 'steps', segmentSize: MiB },
+    6,
+    [],
+    new Date(clock.now()),
+  );
+  const uploads = new MemoryUploadStore();
+  const staging = new MemoryStagingStore(clock);
+  const queue = new MemoryDispersalQueue();
+  const deps: UploadDeps = {
+    vaults: new MemoryVaultStore([vault]),
+    uploads,
+    staging,
+    dispersal: queue,
+    clock,
+  };
+  const slices = new (class extends MemorySliceStore {
+    readonly puts = new Map<string, number>();
+    override async put(unit: number, key: string, body: Uint8Array, crc32: string) {
+      this.puts.set(key, (this.puts.get(key) ?? 0) + 1);
+      if (unit === 0) clock.advance(1000);
+      await super.put(unit, key, body, crc32);
+    }
+  })(6);
+  const writer: WriterDeps = {
+    vaults: deps.vaults,
+    ledger: new MemoryLedger(),
+    index: new MemoryObjectIndex(),
+    slices,
+    multicast: new MemoryMulticast(),
+    clock: systemClock,
+    pendingTimeoutMs: 60_000,
+  };
+  const body = randomBytes(size);
+  const { uploadId } = await createUpload(deps, 'steps', { key: 'big/steps.bin' }, 'ip:test');
+  for (let at = 0, part = 1; at < size; at += partSize, part++)
+    await putPart(deps, 'steps', uploadId, part, body.subarray(at, at + partSize));
+  await completeUpload(deps, 'steps', uploadId);
+  /** A step's deadline: a tenth of a second of segments, then a minute to finish. */
+  const deadline = () => ({ at: clock.now() + 100, endsAt: clock.now() + 60_000 });
+  return { deps: { ...deps, writer }, uploads, queue, slices, writer, body, uploadId, deadline };
+}
+
+/** The object the revision's slices decode to. */
+async function dispersedBytes(writer: WriterDeps, revision: string): Promise<Buffer> {
+  const record = await writer.ledger.get(revision);
+  assert.ok(record?.segments !== undefined, `revision ${revision} has its count`);
+  const codec = codecFor(record.readThreshold, record.units.length - record.readThreshold);
+  const name = sliceNamesOf(record);
+  async function* fetched(): AsyncGenerator<FetchedSegment> {
+    for (let index = 0; index < (record?.segments ?? 0); index++) {
+      const names = record?.units.map((_, pillar) => formatSliceName(name(index, pillar))) ?? [];
+      const got = await Promise.all(
+        names.map((n, pillar) => writer.slices.get(record?.units[pillar] ?? 0, n)),
+      );
+      yield { index, names, slices: got };
+    }
+  }
+  return Buffer.concat(await Array.fromAsync(decodeStream(fetched(), codec)));
+}
+
+test('a dispersal past its deadline goes in steps: each records its progress and queues the next, one revision in all, each slice sent once, duplicate deliveries change nothing', async () => {
+  // Prepare: 5.2 MiB in parts of 1.5 MiB (parts and segments do not line up).
+  const { deps, uploads, queue, slices, writer, body, uploadId, deadline } = await stagedForSteps(
+    5.2 * MiB,
+    1.5 * MiB,
+  );
+
+  // Act: deliver every queued message twice, the copy after the first is done.
+  const steps: number[] = [];
+  const revisions = new Set<string>();
+  const dispersed: number[] = [];
+  for (let i = 0; i < queue.messages.length; i++) {
+    const message = queue.messages[i] as { uploadId: string; step?: number };
+    for (let copy = 0; copy < 2; copy++) {
+      const outcome = await disperseUpload(deps, message, 0, deadline());
+      if (outcome?.state === 'paused') {
+        steps.push(message.step ?? 0);
+        revisions.add(outcome.revision);
+        const view = await getUpload(deps, 'steps', uploadId);
+        assert.equal(view.state, 'dispersing');
+        assert.equal('progress' in view, false, 'the API answers no saved hash state');
+        dispersed.push(view.dispersed ?? -1);
+      } else if (outcome) revisions.add(outcome.revision);
+    }
+    assert.ok(i < 50, 'the dispersal ends');
+  }
+
+  // Assess: several steps, each once, growing; one revision holding the staged bytes.
+  assert.ok(steps.length >= 3, `steps ${steps.join(',')}`);
+  assert.deepEqual(
+    steps,
+    steps.map((_, i) => i),
+  );
+  assert.deepEqual(
+    dispersed,
+    [...dispersed].sort((a, b) => a - b),
+  );
+  assert.ok(
+    dispersed.every((d) => d > 0 && d < body.length && d % MiB === 0),
+    // A step never stops at the very end, which would leave its next step nothing to send.
+    dispersed.join(),
+  );
+  assert.equal(revisions.size, 1);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending', 'no committer here: the write is left to commit');
+  const [revision] = revisions;
+  assert.equal(ended?.revision, revision);
+  const record = await writer.ledger.get(revision as string);
+  assert.deepEqual([record?.segments, record?.size], [6, body.length]);
+  assert.equal(record?.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.ok((await dispersedBytes(writer, revision as string)).equals(body));
+  assert.equal(slices.puts.size, 36);
+  assert.ok([...slices.puts.values()].every((n) => n === 1));
+});
+
+test('a step that fails part-way is delivered again and goes on from the last recorded step, to the same bytes', async () => {
+  // Prepare: the second step's first read of staging fails once.
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    4.5 * MiB,
+    2 * MiB,
+  );
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  let failOnce = true;
+  const readPart = deps.staging.readPart.bind(deps.staging);
+  deps.staging.readPart = (id, part, from) => {
+    if (!failOnce) return readPart(id, part, from);
+    failOnce = false;
+    return (async function* () {
+      for await (const chunk of readPart(id, part, from)) yield chunk.subarray(0, 1.5 * MiB);
+      throw new Error('staging reset the connection');
+    })();
+  };
+
+  // Act: the failed delivery, then the same message again, then whatever is queued.
+  const step1 = queue.messages[1] as { uploadId: string; step?: number };
+  assert.deepEqual(step1, { uploadId, step: 1 });
+  // This attempt has time to read on past the first segment it was given.
+  const long = { at: deps.clock.now() + 3_600_000, endsAt: deps.clock.now() + 7_200_000 };
+  await assert.rejects(disperseUpload(deps, step1, 0, long), /reset the connection/);
+  assert.equal(
+    (await uploads.get(uploadId))?.progress?.step,
+    1,
+    'the failed step recorded nothing',
+  );
+  for (let i = 0; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.equal(ended?.revision, first?.revision);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+  const record = await writer.ledger.get(ended?.revision as string);
+  assert.equal(record?.sha256, createHash('sha256').update(body).digest('hex'));
+});
+
+test('a step whose revision the janitor failed meanwhile begins again with a new revision, from the first byte', async () => {
+  // Prepare: one step done, then its revision failed (a redelivery that came after the timeout).
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  await writer.ledger.fail(first?.revision as string, 'timed out', 0);
+
+  // Act
+  for (let i = 0; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.notEqual(ended?.revision, first?.revision);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+});
+
+test('a dispersal that surely fits its invocation goes at once: no step recorded, none queued', async () => {
+  const { deps, uploads, queue, uploadId } = await stagedForSteps(2.5 * MiB, MiB);
+  const outcome = await disperseUpload(deps, { uploadId }, 0, {
+    at: deps.clock.now() + 60_000,
+    endsAt: deps.clock.now() + 120_000,
+  });
+  assert.equal(outcome?.state, 'pending');
+  assert.equal((await uploads.get(uploadId))?.progress, undefined);
+  assert.deepEqual(queue.messages, [{ uploadId }]);
+});
+
+test('a dispersal message names its upload and, past the first, its step', () => {
+  assert.deepEqual(parseDispersalMessage('{"uploadId":"u1","step":3}'), {
+    uploadId: 'u1',
+    step: 3,
+  });
+  assert.throws(
+    () => parseDispersalMessage('{"uploadId":"u1","step":-1}'),
+    (err: unknown) => err instanceof InvalidParameterError && err.field === 'message.step',
+  );
+});
+
+test('a step cut off between recording its progress and queuing the next: its redelivery queues the next step, once', async () => {
+  // Prepare: the queue refuses step 1's message once, as a crash right after `advance` would.
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const enqueue = queue.enqueue.bind(queue);
+  let refused = false;
+  queue.enqueue = async (id, step) => {
+    if (step === 1 && !refused) {
+      refused = true;
+      throw new Error('the disperser was cut off');
+    }
+    await enqueue(id, step);
+  };
+  await assert.rejects(disperseUpload(deps, { uploadId }, 0, deadline()), /cut off/);
+  assert.equal((await uploads.get(uploadId))?.progress?.queued, undefined);
+
+  // Act: step 0 comes again, and then again once step 1 is queued.
+  await disperseUpload(deps, { uploadId }, 0, deadline());
+  await disperseUpload(deps, { uploadId }, 0, deadline());
+  for (let i = 1; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess: step 1 queued once, and the dispersal ended with the staged bytes.
+  assert.equal(queue.messages.filter((m) => m.step === 1).length, 1);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+});
+
+test('a dispersal whose revision was failed for its age (12 h pending) ends the upload failed, saying so, rather than beginning again', async () => {
+  // Prepare: one step done; then its revision failed, and the writer's clock 12 h on.
+  const { deps, uploads, queue, writer, uploadId, deadline } = await stagedForSteps(3.5 * MiB, MiB);
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  await writer.ledger.fail(first?.revision as string, 'timed out', 0);
+  writer.clock = { ...systemClock, now: () => Date.now() + 12 * 3_600_000 };
+
+  // Act
+  const outcome = await disperseUpload(
+    deps,
+    queue.messages[1] as { uploadId: string },
+    0,
+    deadline(),
+  );
+
+  // Assess
+  assert.equal(outcome, undefined);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'failed');
+  assert.equal(ended?.revision, first?.revision);
+  assert.match(
+    ended?.reason ?? '',
+    /^the dispersal took longer than a write may stay pending \(12 h\), with \d+ bytes dispersed$/,
+  );
+  assert.equal(queue.messages.length, 2, 'no step queued after');
+});
+
+test('a step that stops leaves its revision pending past the redelivery of its next step, so a failed step resumes rather than begins again', async () => {
+  // Prepare: one step done.
+  const { deps, queue, writer, uploadId, deadline } = await stagedForSteps(3.5 * MiB, MiB);
+  const started = Date.now();
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  const revision = first?.revision as string;
+
+  // Act: the janitor looks when the next step's redelivery would come (90 minutes on).
+  const dueAt = (await writer.ledger.get(revision))?.dueAt ?? 0;
+  const dueThen = await writer.ledger.due(started + queue.redeliveryMs, 10);
+
+  // Assess
+  assert.ok(
+    dueAt >= started + queue.redeliveryMs + writer.pendingTimeoutMs,
+    `due ${(dueAt - started) / 60_000} minutes on`,
+  );
+  assert.deepEqual(dueThen, []);
+});
