@@ -143,6 +143,28 @@ export function startCloudProcess(
   });
 }
 
+/**
+ * How `cloud`'s process ended, its signal or else its exit code, once it has (a crash hook's
+ * SIGKILL, in the crash tests). @throws after `timeoutMs`, with what it printed and `what`
+ */
+export async function ending(
+  cloud: CloudProcess,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<NodeJS.Signals | number | null> {
+  const { child } = cloud;
+  const ended = () => child.signalCode ?? child.exitCode;
+  if (child.signalCode !== null || child.exitCode !== null) return ended();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    new Promise<void>((resolve) => child.once('exit', () => resolve())),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no ${what}: ${cloud.output()}`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return ended();
+}
+
 /** Kills every cloud process still running: for a test file's `after`, whatever failed. */
 export function killCloudProcesses(): void {
   for (const child of cloudProcesses) child.kill('SIGKILL');

@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DISPERSAL_CRASH_POINTS } from '../../shared/store/index.ts';
 import { objectIdOf } from '../../shared/store/revision.ts';
 import {
+  ending,
   eventually,
   killCloudProcesses,
   startCloudProcess,
@@ -55,7 +55,6 @@ describe('a dispersal in steps across a crash of the local cloud', () => {
           DSN_DISPERSER_CRASH_AT: point,
         });
         children.push(first.child);
-        const exited = once(first.child, 'exit');
         const api1 = (path: string, init?: RequestInit) => fetch(`${first.api}${path}`, init);
         const slow = await api1('/admin/units/3/fault', {
           method: 'PUT',
@@ -83,14 +82,7 @@ describe('a dispersal in steps across a crash of the local cloud', () => {
           method: 'POST',
         });
         assert.equal(complete.status, 202);
-        let timer: NodeJS.Timeout | undefined;
-        const [code, signal] = await Promise.race([
-          exited,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no crash: ${first.output()}`)), 120_000);
-          }),
-        ]).finally(() => clearTimeout(timer));
-        assert.equal(signal ?? code, 'SIGKILL', first.output());
+        assert.equal(await ending(first, 'crash'), 'SIGKILL', first.output());
         const before = await revisionsOnDisk(dir.path, key);
         const second = await startCloudProcess(dir.path, { DSN_STAGE: 'deadline' });
         children.push(second.child);

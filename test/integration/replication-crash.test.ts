@@ -29,6 +29,7 @@ import { describesItsBody } from '../../infra/local/s3-recovery.ts';
 import { CRASH_POINTS } from '../../shared/replication/index.ts';
 import {
   type CloudProcess,
+  ending,
   eventually,
   killCloudProcesses,
   LOCAL_CREDENTIALS,
@@ -129,7 +130,6 @@ describe('a replication job across a crash of the local cloud', () => {
         // Prepare: the source bucket, and a job started with the hook armed.
         const first = await startCloudProcess(dir.path, { DSN_REPLICATION_CRASH_AT: point });
         children.push(first.child);
-        const exited = once(first.child, 'exit');
         const s3 = s3Of(first);
         const objects = fixtures();
         for (const bucket of ['crash-in', 'crash-out'])
@@ -148,17 +148,7 @@ describe('a replication job across a crash of the local cloud', () => {
         const { id } = (await res.json()) as { id: string };
 
         // Act: it dies at the point; it comes back without the hook, and the job is restarted.
-        let timer: NodeJS.Timeout | undefined;
-        const [code, signal] = await Promise.race([
-          exited,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no crash at ${point}: ${first.output()}`)),
-              120_000,
-            );
-          }),
-        ]).finally(() => clearTimeout(timer));
-        assert.equal(signal ?? code, 'SIGKILL', first.output());
+        assert.equal(await ending(first, `crash at ${point}`), 'SIGKILL', first.output());
         // Objects already whole in the destination (files on the emulator's disk), read before
         // the cloud comes back and redelivers what was in flight: finished, whatever the log says.
         const finished = await wholeObjects(dir.path, 'crash-out');

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { LANES } from '../../shared/topology/index.ts';
 import {
+  ending,
   eventually,
   killCloudProcesses,
   startCloudProcess,
@@ -29,7 +29,6 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
     // Prepare: 12 objects, and the hook armed.
     const first = await startCloudProcess(dir.path, { DSN_TOPOLOGY_CRASH_AT: '4' });
     children.push(first.child);
-    const exited = once(first.child, 'exit');
     const api1 = (path: string, init?: RequestInit) => fetch(`${first.api}${path}`, init);
     const created = await api1('/vaults', {
       method: 'POST',
@@ -62,15 +61,8 @@ test('a re-stripe killed after 4 of 12 objects resumes after a restart and finis
     });
     assert.equal(res.status, 202, await res.clone().text());
     const { proposal } = (await res.json()) as { proposal: string };
-    let timer: NodeJS.Timeout | undefined;
-    const [code, signal] = await Promise.race([
-      exited,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no crash: ${first.output()}`)), 120_000);
-      }),
-    ]).finally(() => clearTimeout(timer));
     // Its line on stderr may be lost with the process; the checkpoint below says where it died.
-    assert.equal(signal ?? code, 'SIGKILL', first.output());
+    assert.equal(await ending(first, 'crash'), 'SIGKILL', first.output());
     const second = await startCloudProcess(dir.path);
     children.push(second.child);
     const api = (path: string, init?: RequestInit) => fetch(`${second.api}${path}`, init);
