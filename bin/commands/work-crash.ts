@@ -12,6 +12,7 @@
  * first, so a test can tell where the process died. Unset, nothing changes.
  */
 
+import { killNow } from '../../shared/crash.ts';
 import type { ObjectAccess, WorkerHooks } from '../../shared/work/index.ts';
 import { UsageError } from '../errors.ts';
 
@@ -30,12 +31,7 @@ export function crashPoint(env: Record<string, string | undefined>): CrashPoint 
 }
 
 function crash(point: CrashPoint, id: string, token: number): never {
-  process.stderr.write(
-    `dsn work run: crashing at ${point} (DSN_WORK_CRASH_AT) on ${id} token ${token}\n`,
-  );
-  process.kill(process.pid, 'SIGKILL');
-  // SIGKILL is not delivered synchronously; nothing may run meanwhile.
-  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  killNow(`dsn work run: crashing at ${point} (DSN_WORK_CRASH_AT) on ${id} token ${token}`);
 }
 
 /**

@@ -6,6 +6,7 @@
  * cloud dies. It prints `dsn replication: crashing at <point> (<detail>)` to stderr first.
  * Unset, it does nothing.
  */
+import { killNow } from '../../crash.ts';
 import { CRASH_POINTS, type CrashHook, type CrashPoint } from '../../replication/index.ts';
 
 export function crashHook(value: string | undefined): CrashHook {
@@ -18,9 +19,6 @@ export function crashHook(value: string | undefined): CrashHook {
   return async (at, detail, first) => {
     if (at !== point) return;
     await first?.();
-    process.stderr.write(`dsn replication: crashing at ${at} (${detail})\n`);
-    process.kill(process.pid, 'SIGKILL');
-    // SIGKILL is not delivered synchronously; nothing may run meanwhile.
-    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    killNow(`dsn replication: crashing at ${at} (${detail})`);
   };
 }

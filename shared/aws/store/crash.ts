@@ -5,6 +5,7 @@
  * threads of the cloud's own process, so the whole local cloud dies. It prints
  * `dsn disperser: crashing at <point> (<detail>)` to stderr first. Unset or empty, nothing.
  */
+import { killNow } from '../../crash.ts';
 import { DISPERSAL_CRASH_POINTS, type DispersalCrashPoint } from '../../store/index.ts';
 
 export function dispersalCrashHook(
@@ -17,9 +18,6 @@ export function dispersalCrashHook(
     );
   return (point, detail) => {
     if (point !== value) return;
-    process.stderr.write(`dsn disperser: crashing at ${point} (${detail})\n`);
-    process.kill(process.pid, 'SIGKILL');
-    // SIGKILL is not delivered synchronously; nothing may run meanwhile.
-    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    killNow(`dsn disperser: crashing at ${point} (${detail})`);
   };
 }

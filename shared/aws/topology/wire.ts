@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig, POOL_SECTION } from '../../config.ts';
+import { killNow } from '../../crash.ts';
 import { Throttle } from '../../repair/index.ts';
 import {
   type CommandDeps,
@@ -156,9 +157,7 @@ function crashAfter(value: string | undefined): MoverDeps['afterObject'] {
     throw new Error(`DSN_TOPOLOGY_CRASH_AT must be a positive integer, got "${value}"`);
   return async (done) => {
     if (done !== at) return;
-    process.stderr.write(`dsn topology: crashing after ${done} objects (DSN_TOPOLOGY_CRASH_AT)\n`);
-    process.kill(process.pid, 'SIGKILL');
-    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    killNow(`dsn topology: crashing after ${done} objects (DSN_TOPOLOGY_CRASH_AT)`);
   };
 }
 
