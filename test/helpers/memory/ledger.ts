@@ -5,7 +5,7 @@
  * adapter makes unconditionally behave here as they do on DynamoDB, edge cases included (an
  * update of a revision that is gone creates a bare item, as an UpdateItem does).
  */
-import { tallyAfter, toRecord } from '../../../shared/aws/store/ledger.ts';
+import { tallyAfter, toRecord } from '../../../shared/aws/store/ledger-items.ts';
 import {
   dispersingKey,
   type Ledger,
