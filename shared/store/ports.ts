@@ -306,6 +306,12 @@ export interface UploadStore {
    * counts as step 0): of two invocations of one step, one records. @returns whether it did.
    */
   advance(uploadId: string, progress: DispersalProgress): Promise<boolean>;
+  /**
+   * Records `revision` as the one a dispersing upload writes, if the revision it names is still
+   * `previous` (none, when undefined): of two deliveries opening a revision at once, one
+   * records it, and the other drops its own. @returns whether it did.
+   */
+  claimRevision(uploadId: string, revision: string, previous: string | undefined): Promise<boolean>;
   /** Marks the message of step `step` queued, if the upload's progress is still at it. */
   markStepQueued(uploadId: string, step: number): Promise<void>;
   /**

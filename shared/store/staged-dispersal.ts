@@ -10,10 +10,12 @@ import type { z } from 'zod';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
+import { TIMED_OUT } from './janitor.ts';
 import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import type { UploadDeps } from './upload.ts';
-import type { DispersalProgress } from './upload-record.ts';
+import type { Upload } from './upload-record.ts';
+import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import {
   type SteppedOutcome,
   type SteppedWriteOptions,
@@ -162,7 +164,7 @@ export async function disperseUpload(
     deps.log?.info('dispersal step already taken', { uploadId, step, recorded });
     return undefined;
   }
-  const taken = await takeUp(deps.writer, upload.progress);
+  const taken = await takeUp(deps.writer, upload);
   if (taken.go === 'end') {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'failed',
@@ -170,6 +172,11 @@ export async function disperseUpload(
       reason: taken.reason,
     });
     return undefined;
+  }
+  if (taken.go === 'settled') {
+    // An earlier delivery wrote it to the end, and was cut off before it said so.
+    await settle(deps, uploadId, taken.outcome);
+    return taken.outcome;
   }
   const { resume } = taken;
   const parts = await deps.staging.listParts(uploadId);
@@ -191,7 +198,9 @@ export async function disperseUpload(
         : waitMs,
       attributes: upload.attributes,
       writer: upload.writer,
-      ...(resume ? { resume } : {}),
+      ...(resume
+        ? { resume }
+        : { claim: (revision) => deps.uploads.claimRevision(uploadId, revision, upload.revision) }),
       // Never at the very end: the next step would have nothing to send.
       ...(inSteps
         ? {
@@ -231,6 +240,16 @@ export async function disperseUpload(
     }
     return outcome;
   }
+  if (outcome.state === 'unclaimed') {
+    deps.log?.info('dispersal held by another delivery', { uploadId, step });
+    return undefined;
+  }
+  await settle(deps, uploadId, outcome);
+  return outcome;
+}
+
+/** Ends a dispersing upload as its write ended: committed (its staging deleted), failed, or pending. */
+async function settle(deps: UploadDeps, uploadId: string, outcome: WriteOutcome): Promise<void> {
   if (outcome.state === 'committed') {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'committed',
@@ -258,7 +277,6 @@ export async function disperseUpload(
       revision: outcome.revision,
     });
   }
-  return outcome;
 }
 
 /** Queues step `step`, then marks it queued: a delivery of the step before re-sends it only until then. */
@@ -268,39 +286,48 @@ async function queueStep(deps: UploadDeps, uploadId: string, step: number): Prom
 }
 
 /**
- * How a step takes up what the earlier ones left: it goes `on` with their revision while it is
- * still pending. One the janitor failed meanwhile for want of progress (a step redelivered after
- * the pending timeout) is not resumed: the dispersal begins `again` with a new revision, the
- * bytes still being staged. One that had reached the most a write may stay pending ends the
- * upload (`end`): beginning again would meet the same end.
+ * How a delivery takes up what the earlier ones left, by the revision the upload names (the one
+ * its dispersal opened):
+ * - none yet: it goes `on` with a new revision;
+ * - still pending: it goes `on` with it, from the progress recorded for it, or from its first
+ *   segment (a first step cut off, its slices placed again to the same bytes);
+ * - failed by the janitor for want of progress (a step redelivered after the pending timeout),
+ *   or gone: it begins `again` with a new revision, the bytes still being staged, unless it had
+ *   reached the most a write may stay pending: then it `end`s, as beginning again would;
+ * - otherwise decided (committed, refused, failed by its units): it is `settled`, the upload
+ *   ends as that write did. An earlier delivery wrote it to the end and was cut off before it
+ *   recorded the outcome; writing again would write the object twice.
  */
 async function takeUp(
   writer: WriterDeps,
-  progress: DispersalProgress | undefined,
+  upload: Upload,
 ): Promise<
   | { go: 'on'; resume?: NonNullable<SteppedWriteOptions['resume']> }
   | { go: 'end'; reason: string; revision: string }
+  | { go: 'settled'; outcome: WriteOutcome }
 > {
-  if (!progress) return { go: 'on' };
-  const record = await writer.ledger.get(progress.revision);
-  if (record?.state === 'pending')
-    return {
-      go: 'on',
-      resume: {
-        record,
-        at: {
-          segment: progress.segments,
-          size: progress.offset,
-          sha256State: progress.sha256State,
-        },
-      },
-    };
+  const { progress } = upload;
+  // Uploads whose steps began before the revision was named on the upload have it in progress.
+  const revision = upload.revision ?? progress?.revision;
+  if (revision === undefined) return { go: 'on' };
+  const record = await writer.ledger.get(revision);
+  if (record?.state === 'pending') {
+    const at =
+      progress?.revision === revision
+        ? { segment: progress.segments, size: progress.offset, sha256State: progress.sha256State }
+        : { segment: 0, size: 0 };
+    return { go: 'on', resume: { record, at } };
+  }
+  if (record && (record.state !== 'failed' || record.reason !== TIMED_OUT)) {
+    const outcome = await waitForOutcome(writer, upload.key, revision, 0);
+    return { go: 'settled', outcome };
+  }
   const longest = Math.max(MAX_PENDING_AGE_MS, writer.pendingTimeoutMs);
-  const age = writer.clock.now() - revisionTime(progress.revision);
+  const age = writer.clock.now() - revisionTime(revision);
   if (age < longest - writer.pendingTimeoutMs) return { go: 'on' };
   return {
     go: 'end',
-    revision: progress.revision,
-    reason: `the dispersal took longer than a write may stay pending (${longest / 3_600_000} h), with ${progress.offset} bytes dispersed`,
+    revision,
+    reason: `the dispersal took longer than a write may stay pending (${longest / 3_600_000} h), with ${progress?.revision === revision ? progress.offset : 0} bytes dispersed`,
   };
 }

@@ -142,8 +142,9 @@ export async function writeObject(
   opts: WriteOptions,
 ): Promise<WriteOutcome> {
   const outcome = await writeObjectInSteps(deps, vaultName, key, body, opts);
-  // Nothing asked it to stop, so it went to the end.
-  if (outcome.state === 'paused') throw new Error('a write with no stop paused');
+  // Nothing asked it to stop or to claim its revision, so it went to the end.
+  if (outcome.state === 'paused' || outcome.state === 'unclaimed')
+    throw new Error(`a write with no stop and no claim answered ${outcome.state}`);
   return outcome;
 }
 
@@ -151,8 +152,8 @@ export async function writeObject(
 export interface WritePoint {
   segment: number;
   size: number;
-  /** `ResumableSha256.save()` after those bytes. */
-  sha256State: string;
+  /** `ResumableSha256.save()` after those bytes; absent at the start (segment 0, no bytes). */
+  sha256State?: string;
 }
 
 export interface SteppedWriteOptions extends WriteOptions {
@@ -166,11 +167,21 @@ export interface SteppedWriteOptions extends WriteOptions {
   stopBefore?: (sent: number) => boolean;
   /** Goes on with this pending revision from where an earlier step stopped: `body` is the rest. */
   resume?: { record: RevisionRecord; at: WritePoint };
+  /**
+   * Asked, with the revision a new write opens, as its pending record is made and before any
+   * slice is placed: false means another writer of the same bytes (a duplicate delivery) holds
+   * the write, and this one fails its own revision and answers `unclaimed`.
+   */
+  claim?: (revision: string) => Promise<boolean>;
 }
 
 export type SteppedOutcome =
   | WriteOutcome
-  | { state: 'paused'; key: string; revision: string; at: WritePoint };
+  | { state: 'paused'; key: string; revision: string; at: Required<WritePoint> }
+  | { state: 'unclaimed'; key: string; revision: string };
+
+/** Why a write whose claim was refused fails its own revision, with nothing placed. */
+export const UNCLAIMED = 'another delivery of the same write holds it';
 
 /**
  * `writeObject` in steps, each of which may be a separate process: a dispersal longer than one
@@ -290,7 +301,7 @@ export async function writeObjectInSteps(
   let summary: StreamSummary | undefined;
   /** The count, size, digest and verdict went into the pending record itself. */
   let wholeAtOnce = false;
-  let paused: WritePoint | undefined;
+  let paused: Required<WritePoint> | undefined;
   try {
     let dueAt: number;
     let step: IteratorResult<EncodedSegment, StreamSummary>;
@@ -316,6 +327,13 @@ export async function writeObjectInSteps(
         ),
         deps.ledger.openSegment(revision, 0, judge),
       ]);
+      // Claimed once recorded, never before: a claimed revision the ledger does not know is
+      // one whose writer died before anything was placed, so another may begin again.
+      if (opts.claim && !(await opts.claim(revision))) {
+        await stream.return(undefined as never);
+        await deps.ledger.fail(revision, UNCLAIMED, deps.clock.now());
+        return { state: 'unclaimed', key, revision };
+      }
       await dispatch(first.value);
       step = second;
     }

@@ -132,7 +132,12 @@ describe('a dispersal in steps across a crash of the local cloud', () => {
 
         assert.equal(revision.sha256, createHash('sha256').update(body).digest('hex'));
         assert.equal(before.length, 1, `revisions before the restart: ${before.join(', ')}`);
-        assert.deepEqual(await revisionsOnDisk(dir.path, key), before, 'no revision begun again');
+        const opened = await (await api(`/vaults/default/revisions/${before[0]}`)).text();
+        assert.deepEqual(
+          await revisionsOnDisk(dir.path, key),
+          before,
+          `no revision begun again: ${JSON.stringify(done)}\n${opened}\n${second.output().slice(-8000)}`,
+        );
         assert.equal(done.revision, before[0]);
         const read = await api(`/vaults/default/objects/${key}`);
         assert.equal(read.status, 200);

@@ -230,6 +230,33 @@ export class DynamoUploadStore implements UploadStore {
     }
   }
 
+  async claimRevision(
+    uploadId: string,
+    revision: string,
+    previous: string | undefined,
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: 'SET #revision = :revision',
+          ConditionExpression: `#state = :dispersing AND ${previous === undefined ? 'attribute_not_exists(#revision)' : '#revision = :previous'}`,
+          ExpressionAttributeNames: { '#state': 'state', '#revision': 'revision' },
+          ExpressionAttributeValues: {
+            ':revision': revision,
+            ':dispersing': 'dispersing',
+            ...(previous === undefined ? {} : { ':previous': previous }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
   async markStepQueued(uploadId: string, step: number): Promise<void> {
     try {
       await this.db.send(

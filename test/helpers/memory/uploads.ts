@@ -100,6 +100,17 @@ export class MemoryUploadStore implements UploadStore {
     return true;
   }
 
+  async claimRevision(
+    uploadId: string,
+    revision: string,
+    previous: string | undefined,
+  ): Promise<boolean> {
+    const item = this.items.get(uploadId);
+    if (item?.state !== 'dispersing' || item.revision !== previous) return false;
+    item.revision = revision;
+    return true;
+  }
+
   async markStepQueued(uploadId: string, step: number): Promise<void> {
     const progress = this.items.get(uploadId)?.progress;
     if (progress?.step === step) progress.queued = true;

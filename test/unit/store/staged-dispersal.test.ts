@@ -1,15 +1,22 @@
 /**
  * The disperser's job (staged-dispersal.ts): a staged upload dispersed in steps past an
  * invocation's deadline, each resuming the last; duplicate, stale and failed deliveries; a
- * revision failed meanwhile; the 12 hours a write may stay pending.
+ * revision failed meanwhile; the 12 hours a write may stay pending; a delivery cut off after its
+ * write ended, or before its first step recorded anything; two first deliveries at once.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { systemClock } from '../../../shared/clock.ts';
-import { codecFor, formatSliceName, sliceNamesOf } from '../../../shared/codec/index.ts';
+import {
+  codecFor,
+  formatSliceName,
+  parseSliceName,
+  sliceNamesOf,
+} from '../../../shared/codec/index.ts';
 import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment-stream.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
+import { TIMED_OUT } from '../../../shared/store/janitor.ts';
 import { disperseUpload, parseDispersalMessage } from '../../../shared/store/staged-dispersal.ts';
 import {
   completeUpload,
@@ -19,7 +26,7 @@ import {
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
-import type { WriterDeps } from '../../../shared/store/writer.ts';
+import { UNCLAIMED, type WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import {
   MemoryDispersalQueue,
@@ -207,7 +214,7 @@ test('a step whose revision the janitor failed meanwhile begins again with a new
   );
   const first = await disperseUpload(deps, { uploadId }, 0, deadline());
   assert.equal(first?.state, 'paused');
-  await writer.ledger.fail(first?.revision as string, 'timed out', 0);
+  await writer.ledger.fail(first?.revision as string, TIMED_OUT, 0);
 
   // Act
   for (let i = 0; i < queue.messages.length; i++)
@@ -278,7 +285,7 @@ test('a dispersal whose revision was failed for its age (12 h pending) ends the 
   const { deps, uploads, queue, writer, uploadId, deadline } = await stagedForSteps(3.5 * MiB, MiB);
   const first = await disperseUpload(deps, { uploadId }, 0, deadline());
   assert.equal(first?.state, 'paused');
-  await writer.ledger.fail(first?.revision as string, 'timed out', 0);
+  await writer.ledger.fail(first?.revision as string, TIMED_OUT, 0);
   writer.clock = { ...systemClock, now: () => Date.now() + 12 * 3_600_000 };
 
   // Act
@@ -319,4 +326,99 @@ test('a step that stops leaves its revision pending past the redelivery of its n
     `due ${(dueAt - started) / 60_000} minutes on`,
   );
   assert.deepEqual(dueThen, []);
+});
+
+test('a delivery cut off after its write ended, before it said so: the redelivery ends the upload as the write did, placing nothing again', async () => {
+  // Prepare: a dispersal at once whose outcome the upload store fails to record, as a cut-off
+  // invocation would; its revision then commits (the committer's part) and its tasks run.
+  const { deps, uploads, slices, writer, body, uploadId } = await stagedForSteps(2.5 * MiB, MiB);
+  const transition = uploads.transition.bind(uploads);
+  uploads.transition = async () => {
+    throw new Error('the disperser was cut off');
+  };
+  await assert.rejects(disperseUpload(deps, { uploadId }, 0), /cut off/);
+  uploads.transition = transition;
+  const revision = (await uploads.get(uploadId))?.revision as string;
+  assert.ok(revision, 'the upload names the revision its dispersal opened');
+  assert.ok(await writer.ledger.commitWhole(revision, 3, new Date()));
+  await writer.ledger.markTasksDone(revision);
+  const placed = slices.puts.size;
+
+  // Act
+  const outcome = await disperseUpload(deps, { uploadId, received: 2 }, 0, {
+    at: deps.clock.now() + 100,
+    endsAt: deps.clock.now() + 60_000,
+  });
+
+  // Assess
+  assert.equal(outcome?.state, 'committed');
+  const ended = await uploads.get(uploadId);
+  assert.deepEqual([ended?.state, ended?.revision], ['committed', revision]);
+  assert.equal(ended?.sha256, createHash('sha256').update(body).digest('hex'));
+  assert.equal(slices.puts.size, placed, 'no other revision written');
+  assert.ok(
+    [...slices.puts.values()].every((n) => n === 1),
+    'no slice placed twice',
+  );
+  assert.deepEqual(await deps.staging.listParts(uploadId), [], 'its staged parts deleted');
+});
+
+test('a first step cut off mid-way, before it recorded any progress: the redelivery resumes the same revision from its first segment', async () => {
+  // Prepare: the first delivery's read of the third part fails.
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    4.5 * MiB,
+    MiB,
+  );
+  const readPart = deps.staging.readPart.bind(deps.staging);
+  deps.staging.readPart = (id, part, from) => {
+    if (part !== 3) return readPart(id, part, from);
+    deps.staging.readPart = readPart;
+    return (async function* () {
+      yield* [];
+      throw new Error('staging reset the connection');
+    })();
+  };
+  await assert.rejects(disperseUpload(deps, { uploadId }, 0), /reset the connection/);
+  const cut = await uploads.get(uploadId);
+  assert.equal(cut?.progress, undefined);
+  const opened = cut?.revision as string;
+  assert.equal((await writer.ledger.get(opened))?.state, 'pending');
+
+  // Act: the message again (its second delivery), then whatever is queued.
+  await disperseUpload(deps, { uploadId, received: 2 }, 0, deadline());
+  for (let i = 1; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess: the one revision, holding the staged bytes, hashed over all of them.
+  const ended = await uploads.get(uploadId);
+  assert.deepEqual([ended?.state, ended?.revision], ['pending', opened]);
+  assert.ok((await dispersedBytes(writer, opened)).equals(body));
+  const record = await writer.ledger.get(opened);
+  assert.equal(record?.sha256, createHash('sha256').update(body).digest('hex'));
+});
+
+test('two deliveries of the first step at once: one writes the object, the other drops the revision it opened before placing any slice', async () => {
+  const { deps, uploads, slices, writer, body, uploadId } = await stagedForSteps(2.5 * MiB, MiB);
+
+  // Act
+  const outcomes = await Promise.all([
+    disperseUpload(deps, { uploadId }, 0),
+    disperseUpload(deps, { uploadId }, 0),
+  ]);
+
+  // Assess
+  const written = outcomes.filter((o) => o !== undefined);
+  assert.equal(written.length, 1, JSON.stringify(outcomes));
+  const ended = await uploads.get(uploadId);
+  assert.deepEqual([ended?.state, ended?.revision], ['pending', written[0]?.revision]);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+  const revisions = new Set([...slices.puts.keys()].map((k) => parseSliceName(k).revision));
+  assert.equal(revisions.size, 1, `slices of ${[...revisions].join(', ')}`);
+  const dropped = (await writer.ledger.due(Number.MAX_SAFE_INTEGER, 10)).filter(
+    (r) => r.revision !== ended?.revision,
+  );
+  assert.deepEqual(
+    dropped.map((r) => [r.state, r.reason]),
+    [['failed', UNCLAIMED]],
+  );
 });
