@@ -13,6 +13,16 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${UNITS[u]}`;
 }
 
+/**
+ * The phase a staged put shows while the server disperses its upload: how far the dispersal's
+ * steps came, once one of them recorded it.
+ */
+export function dispersingPhase(dispersed: number | undefined, size: number): string {
+  if (dispersed === undefined) return 'dispersing';
+  const percent = size > 0 ? Math.floor((dispersed / size) * 100) : 100;
+  return `dispersing: ${formatBytes(dispersed)} of ${formatBytes(size)} (${percent}%)`;
+}
+
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds)}s`;
   const m = Math.floor(seconds / 60);

@@ -19,6 +19,7 @@ import {
   vaultPath,
 } from './client.ts';
 import { CliError, InterruptedError, UnreachableError } from './errors.ts';
+import { dispersingPhase } from './format.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
 /** Parts uploaded at once; a third is read from disk meanwhile. */
@@ -59,6 +60,8 @@ interface WriteState {
   sha256?: string;
   reason?: string;
   failedUnits?: number[];
+  /** A staged upload dispersed in steps: the bytes its steps dispersed so far. */
+  dispersed?: number;
 }
 
 /**
@@ -228,6 +231,8 @@ export async function putObject(
           committed = await awaitRevision(client, vault, u.revision);
           break;
         }
+        // Steps of a long dispersal record how far they came (every 14 minutes as deployed).
+        progress.update(sent, dispersingPhase(u.dispersed, sent));
         await sleep(POLL_MS);
       }
       staged = { uploadId, parts: count };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   columns,
+  dispersingPhase,
   type Explanation,
   explainText,
   formatBytes,
@@ -24,6 +25,12 @@ test('sizes print in binary units with one decimal', () => {
   assert.equal(formatBytes(1023), '1023 B');
   assert.equal(formatBytes(50 * 1024 * 1024), '50.0 MiB');
   assert.equal(formatBytes(1536), '1.5 KiB');
+});
+
+test('a staged put shows how far the server dispersed it, once a step recorded it', () => {
+  assert.equal(dispersingPhase(undefined, 3 * 1024 ** 3), 'dispersing');
+  assert.equal(dispersingPhase(1024 ** 3, 3 * 1024 ** 3), 'dispersing: 1.0 GiB of 3.0 GiB (33%)');
+  assert.equal(dispersingPhase(0, 0), 'dispersing: 0 B of 0 B (100%)');
 });
 
 test('columns align, numbers to the right, and the last column carries no padding', () => {
