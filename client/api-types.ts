@@ -1690,6 +1690,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        revision?: string;
                         dispersed?: number;
                     } & {
                         [key: string]: unknown;
@@ -1773,6 +1774,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        revision?: string;
                         dispersed?: number;
                         poll: string;
                     } & {
@@ -1817,6 +1819,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        revision?: string;
                         dispersed?: number;
                     } & {
                         [key: string]: unknown;
@@ -1860,6 +1863,7 @@ export interface operations {
                         state: "open" | "dispersing" | "committed" | "failed" | "pending";
                         createdAt: string;
                         expiresAt: string;
+                        revision?: string;
                         dispersed?: number;
                     } & {
                         [key: string]: unknown;

@@ -113,6 +113,8 @@ export const uploadSchema = z.looseObject({
   state: z.enum(['open', 'dispersing', 'committed', 'failed', 'pending']),
   createdAt: isoTime,
   expiresAt: isoTime,
+  /** The revision its dispersal writes, from the moment the disperser opened it. */
+  revision: z.string().optional(),
   /** Bytes dispersed so far, while a dispersal in steps (one disperser invocation each) goes on. */
   dispersed: z.int().min(0).optional(),
 });
