@@ -161,6 +161,39 @@ export function uploadStoreContract(name: string, factory: PortFactory<UploadSto
       assert.equal((await uploads.get('u1'))?.progress?.revision, 'abc'[applied.indexOf(true)]);
     });
 
+    it('claimRevision names the revision of a dispersing upload only while it still names the one given', async (uploads) => {
+      // Prepare
+      await uploads.create(uploadOf('u1'));
+      await uploads.create(uploadOf('u2'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing' });
+
+      // Act
+      const results = [
+        await uploads.claimRevision('u1', 'r1', 'r0'),
+        await uploads.claimRevision('u1', 'r1', undefined),
+        await uploads.claimRevision('u1', 'r2', undefined),
+        await uploads.claimRevision('u1', 'r2', 'r1'),
+        await uploads.claimRevision('u2', 'r1', undefined),
+        await uploads.claimRevision('u9', 'r1', undefined),
+      ];
+
+      // Assess: the wrong one before, a second first claim, an open upload, an unknown one refused.
+      assert.deepEqual(results, [false, true, false, true, false, false]);
+      assert.equal((await uploads.get('u1'))?.revision, 'r2');
+      assert.equal((await uploads.get('u2'))?.revision, undefined);
+      assert.equal(await uploads.get('u9'), undefined, 'no upload made by a claim');
+    });
+
+    it('of concurrent first claims exactly one names its revision', async (uploads) => {
+      await uploads.create(uploadOf('u1'));
+      await uploads.transition('u1', ['open'], { state: 'dispersing' });
+      const applied = await Promise.all(
+        ['a', 'b', 'c'].map((revision) => uploads.claimRevision('u1', revision, undefined)),
+      );
+      assert.equal(applied.filter((a) => a).length, 1);
+      assert.equal((await uploads.get('u1'))?.revision, 'abc'[applied.indexOf(true)]);
+    });
+
     it('markStepQueued marks the progress of that step only; other steps and unknown uploads are left', async (uploads) => {
       await uploads.create(uploadOf('u1'));
       await uploads.transition('u1', ['open'], { state: 'dispersing' });

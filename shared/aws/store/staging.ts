@@ -30,6 +30,7 @@ import type {
   UploadState,
   UploadStore,
 } from '../../store/index.ts';
+import { conditional } from '../conditional.ts';
 import { presignedUrl } from '../presign.ts';
 
 const partKey = (uploadId: string, part: number) =>
@@ -201,8 +202,8 @@ export class DynamoUploadStore implements UploadStore {
   }
 
   async advance(uploadId: string, progress: DispersalProgress): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
@@ -222,12 +223,8 @@ export class DynamoUploadStore implements UploadStore {
             ...(progress.step === 1 ? {} : { ':previous': progress.step - 1 }),
           },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async claimRevision(
@@ -235,8 +232,8 @@ export class DynamoUploadStore implements UploadStore {
     revision: string,
     previous: string | undefined,
   ): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
@@ -249,17 +246,14 @@ export class DynamoUploadStore implements UploadStore {
             ...(previous === undefined ? {} : { ':previous': previous }),
           },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async markStepQueued(uploadId: string, step: number): Promise<void> {
-    try {
-      await this.db.send(
+    // Gone on to a later step, or ended: nothing to mark.
+    await conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
@@ -272,12 +266,8 @@ export class DynamoUploadStore implements UploadStore {
           },
           ExpressionAttributeValues: { ':queued': true, ':step': step },
         }),
-      );
-    } catch (err) {
-      // Gone on to a later step, or ended: nothing to mark.
-      if (err instanceof ConditionalCheckFailedException) return;
-      throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -385,8 +375,8 @@ export class DynamoUploadStore implements UploadStore {
       values[`:v${i}`] = v;
       return `#f${i} = :v${i}`;
     });
-    try {
-      await this.db.send(
+    return conditional(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
@@ -395,12 +385,8 @@ export class DynamoUploadStore implements UploadStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }
 
