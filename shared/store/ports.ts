@@ -228,6 +228,11 @@ export interface ObjectIndex {
   ): Promise<{ replaced?: string; stale: boolean; refused?: boolean }>;
   get(vault: string, key: string): Promise<IndexEntry | undefined>;
   /**
+   * The newest revision the key has seen, a delete's tombstone included (while it is kept):
+   * what any write older than it could no longer show.
+   */
+  newest(vault: string, key: string): Promise<{ revision: string; deleted: boolean } | undefined>;
+  /**
    * Records the scan's outcome on the key's entry if it still points at `revision`: a newer
    * revision (or a delete) has its own state. Idempotent. @returns whether it applied.
    */

@@ -14,7 +14,7 @@ import { TIMED_OUT } from './janitor.ts';
 import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import type { UploadDeps } from './upload.ts';
-import type { Upload } from './upload-record.ts';
+import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import {
   type SteppedOutcome,
@@ -104,7 +104,8 @@ export async function attemptDispersal(
       deadline,
     );
   } catch (err) {
-    if (attempt.received < attempt.max) throw err;
+    // A delivery that found another holding the write leaves the outcome to that one.
+    if (attempt.received < attempt.max || err instanceof DispersalHeldError) throw err;
     deps.log.error('dispersal failed on its last attempt', err, { uploadId, ...attempt });
     const { name, message } = describeError(err);
     await deps.uploads.transition(uploadId, ['dispersing'], {
@@ -164,7 +165,11 @@ export async function disperseUpload(
     deps.log?.info('dispersal step already taken', { uploadId, step, recorded });
     return undefined;
   }
-  const taken = await takeUp(deps.writer, upload);
+  // The last step's wait for its commit ends before the invocation is cut off.
+  const commitWaitMs = deadline
+    ? Math.max(0, Math.min(waitMs, deadline.endsAt - OUTCOME_MS - deps.clock.now()))
+    : waitMs;
+  const taken = await takeUp(deps.writer, upload, commitWaitMs);
   if (taken.go === 'end') {
     await deps.uploads.transition(uploadId, ['dispersing'], {
       state: 'failed',
@@ -193,14 +198,17 @@ export async function disperseUpload(
     upload.key,
     stagedFrom(deps.staging, uploadId, parts, resume?.at.size ?? 0),
     {
-      waitMs: deadline
-        ? Math.max(0, Math.min(waitMs, deadline.endsAt - OUTCOME_MS - deps.clock.now()))
-        : waitMs,
+      waitMs: commitWaitMs,
       attributes: upload.attributes,
       writer: upload.writer,
       ...(resume
         ? { resume }
-        : { claim: (revision) => deps.uploads.claimRevision(uploadId, revision, upload.revision) }),
+        : {
+            claim: async (revision) =>
+              (await deps.uploads.claimRevision(uploadId, revision, upload.revision)) ||
+              // A claim whose answer was lost, and whose retry then found it made.
+              (await deps.uploads.get(uploadId))?.revision === revision,
+          }),
       // Never at the very end: the next step would have nothing to send.
       ...(inSteps
         ? {
@@ -221,7 +229,11 @@ export async function disperseUpload(
       offset: outcome.at.size,
       sha256State: outcome.at.sha256State,
     };
-    if (await deps.uploads.advance(uploadId, progress)) {
+    if (
+      (await deps.uploads.advance(uploadId, progress)) ||
+      // An advance whose answer was lost, and whose retry then found it made.
+      sameStep((await deps.uploads.get(uploadId))?.progress, progress)
+    ) {
       // Should the next step fail, its message comes again only after the queue's visibility
       // timeout (90 minutes as deployed): the revision stays pending past that, so the
       // redelivery resumes it rather than begin again after the janitor failed it.
@@ -241,8 +253,10 @@ export async function disperseUpload(
     return outcome;
   }
   if (outcome.state === 'unclaimed') {
-    deps.log?.info('dispersal held by another delivery', { uploadId, step });
-    return undefined;
+    // SQS deletes a message delivered twice when either copy is acknowledged: this copy comes
+    // again after the visibility timeout, in case the one that holds the write dies before it
+    // records anything. By then it finds the write done, or resumes it.
+    throw new DispersalHeldError(uploadId, outcome.revision);
   }
   await settle(deps, uploadId, outcome);
   return outcome;
@@ -279,6 +293,25 @@ async function settle(deps: UploadDeps, uploadId: string, outcome: WriteOutcome)
   }
 }
 
+/** Thrown by a delivery that found its dispersal held by another delivery of the same message. */
+export class DispersalHeldError extends Error {
+  override name = 'DispersalHeldError';
+  constructor(uploadId: string, dropped: string) {
+    super(
+      `the dispersal of upload ${uploadId} is held by another delivery of its message; this one dropped its revision ${dropped} and comes again`,
+    );
+  }
+}
+
+/** Whether `recorded` is `progress` (its queued mark aside). */
+function sameStep(recorded: DispersalProgress | undefined, progress: DispersalProgress): boolean {
+  return (
+    recorded?.step === progress.step &&
+    recorded.revision === progress.revision &&
+    recorded.offset === progress.offset
+  );
+}
+
 /** Queues step `step`, then marks it queued: a delivery of the step before re-sends it only until then. */
 async function queueStep(deps: UploadDeps, uploadId: string, step: number): Promise<void> {
   await deps.dispersal.enqueue(uploadId, step);
@@ -291,16 +324,21 @@ async function queueStep(deps: UploadDeps, uploadId: string, step: number): Prom
  * - none yet: it goes `on` with a new revision;
  * - still pending: it goes `on` with it, from the progress recorded for it, or from its first
  *   segment (a first step cut off, its slices placed again to the same bytes);
+ * - decided (committed, refused, failed by its units): it is `settled`, the upload ends as
+ *   that write did. An earlier delivery wrote it to the end and was cut off before it recorded
+ *   the outcome; writing again would write the object twice;
  * - failed by the janitor for want of progress (a step redelivered after the pending timeout),
- *   or gone: it begins `again` with a new revision, the bytes still being staged, unless it had
- *   reached the most a write may stay pending: then it `end`s, as beginning again would;
- * - otherwise decided (committed, refused, failed by its units): it is `settled`, the upload
- *   ends as that write did. An earlier delivery wrote it to the end and was cut off before it
- *   recorded the outcome; writing again would write the object twice.
+ *   or gone from the ledger with nothing newer at its key: it begins `again` with a new
+ *   revision, the bytes still being staged;
+ * - it `end`s instead when beginning again would write over what it must not: the revision had
+ *   reached the most a write may stay pending (so would a new one), or the ledger forgot it and
+ *   the key was written or deleted since (the janitor purges failed revisions, and committed
+ *   ones once replaced: the staged bytes, older, must not come back over the newer state).
  */
 async function takeUp(
   writer: WriterDeps,
   upload: Upload,
+  waitMs: number,
 ): Promise<
   | { go: 'on'; resume?: NonNullable<SteppedWriteOptions['resume']> }
   | { go: 'end'; reason: string; revision: string }
@@ -319,8 +357,18 @@ async function takeUp(
     return { go: 'on', resume: { record, at } };
   }
   if (record && (record.state !== 'failed' || record.reason !== TIMED_OUT)) {
-    const outcome = await waitForOutcome(writer, upload.key, revision, 0);
+    const outcome = await waitForOutcome(writer, upload.key, revision, waitMs);
     return { go: 'settled', outcome };
+  }
+  if (!record) {
+    const newest = await writer.index.newest(upload.vault, upload.key);
+    // Revision ids are ASCII and order by time, as the index orders them.
+    if (newest && newest.revision >= revision)
+      return {
+        go: 'end',
+        revision,
+        reason: `its revision ${revision} is no longer in the ledger, and the key was ${newest.deleted ? 'deleted' : 'written'} since (${newest.revision}): the staged bytes are not written over that`,
+      };
   }
   const longest = Math.max(MAX_PENDING_AGE_MS, writer.pendingTimeoutMs);
   const age = writer.clock.now() - revisionTime(revision);

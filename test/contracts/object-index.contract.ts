@@ -155,6 +155,17 @@ export function objectIndexContract(name: string, factory: PortFactory<ObjectInd
       assert.equal((await index.get('photos', 'a'))?.revision, r3);
     });
 
+    it('newest names the live revision or the tombstone, whichever the key holds', async (index) => {
+      assert.equal(await index.newest('photos', 'a'), undefined);
+      await index.publish(entryOf('a', r1));
+      assert.deepEqual(await index.newest('photos', 'a'), { revision: r1, deleted: false });
+      await index.remove('photos', 'a', r2, KEEP);
+      assert.deepEqual(await index.newest('photos', 'a'), { revision: r2, deleted: true });
+      await index.publish(entryOf('a', r3));
+      assert.deepEqual(await index.newest('photos', 'a'), { revision: r3, deleted: false });
+      assert.equal(await index.newest('other', 'a'), undefined, 'vaults are separate');
+    });
+
     it('a remove older than the entry changes nothing', async (index) => {
       await index.publish(entryOf('a', r2));
       assert.equal(await index.remove('photos', 'a', r1, KEEP), undefined);

@@ -129,6 +129,21 @@ export class DynamoObjectIndex implements ObjectIndex {
     return out.Item && out.Item.deleted !== true ? toEntry(out.Item) : undefined;
   }
 
+  async newest(
+    vault: string,
+    key: string,
+  ): Promise<{ revision: string; deleted: boolean } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { vault, key },
+        ConsistentRead: true,
+        ProjectionExpression: 'revision, deleted',
+      }),
+    );
+    return out.Item && { revision: String(out.Item.revision), deleted: out.Item.deleted === true };
+  }
+
   async setScanState(
     vault: string,
     key: string,

@@ -71,6 +71,14 @@ export class MemoryObjectIndex implements ObjectIndex {
     return item && item.deleted !== true ? toEntry(item) : undefined;
   }
 
+  async newest(
+    vault: string,
+    key: string,
+  ): Promise<{ revision: string; deleted: boolean } | undefined> {
+    const item = this.items.get(vault)?.get(key);
+    return item && { revision: item.revision, deleted: item.deleted === true };
+  }
+
   async setScanState(
     vault: string,
     key: string,

@@ -17,7 +17,11 @@ import {
 import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment-stream.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import { TIMED_OUT } from '../../../shared/store/janitor.ts';
-import { disperseUpload, parseDispersalMessage } from '../../../shared/store/staged-dispersal.ts';
+import {
+  DispersalHeldError,
+  disperseUpload,
+  parseDispersalMessage,
+} from '../../../shared/store/staged-dispersal.ts';
 import {
   completeUpload,
   createUpload,
@@ -397,20 +401,24 @@ test('a first step cut off mid-way, before it recorded any progress: the redeliv
   assert.equal(record?.sha256, createHash('sha256').update(body).digest('hex'));
 });
 
-test('two deliveries of the first step at once: one writes the object, the other drops the revision it opened before placing any slice', async () => {
+test('two deliveries of the first step at once: one writes the object; the other drops the revision it opened before placing any slice, and its message comes again', async () => {
   const { deps, uploads, slices, writer, body, uploadId } = await stagedForSteps(2.5 * MiB, MiB);
 
   // Act
-  const outcomes = await Promise.all([
+  const outcomes = await Promise.allSettled([
     disperseUpload(deps, { uploadId }, 0),
     disperseUpload(deps, { uploadId }, 0),
   ]);
+  const again = await disperseUpload(deps, { uploadId, received: 2 }, 0);
 
   // Assess
-  const written = outcomes.filter((o) => o !== undefined);
+  const written = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const held = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
   assert.equal(written.length, 1, JSON.stringify(outcomes));
+  assert.ok(held[0] instanceof DispersalHeldError, String(held[0]));
   const ended = await uploads.get(uploadId);
   assert.deepEqual([ended?.state, ended?.revision], ['pending', written[0]?.revision]);
+  assert.equal(again, undefined, 'the message again finds the dispersal done');
   assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
   const revisions = new Set([...slices.puts.keys()].map((k) => parseSliceName(k).revision));
   assert.equal(revisions.size, 1, `slices of ${[...revisions].join(', ')}`);
@@ -421,4 +429,78 @@ test('two deliveries of the first step at once: one writes the object, the other
     dropped.map((r) => [r.state, r.reason]),
     [['failed', UNCLAIMED]],
   );
+});
+
+test('a claim or an advance whose answer was lost (its retry found it made) counts as made: the write goes on, the next step is queued', async () => {
+  // Prepare: each store write applies, then answers no, as a retried request would.
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const claim = uploads.claimRevision.bind(uploads);
+  uploads.claimRevision = async (...args) => {
+    await claim(...args);
+    return false;
+  };
+  const advance = uploads.advance.bind(uploads);
+  uploads.advance = async (...args) => {
+    await advance(...args);
+    return false;
+  };
+
+  // Act
+  for (let i = 0; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess
+  assert.ok(queue.messages.length > 2, `${queue.messages.length} messages`);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+});
+
+test('a revision the ledger forgot, with the key written or deleted since: the upload ends failed, saying so, and nothing is written over the newer state', async () => {
+  // Prepare: one step done; its revision then failed and purged, and the key deleted since.
+  const { deps, uploads, queue, slices, writer, uploadId, deadline } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  const revision = first?.revision as string;
+  await writer.ledger.fail(revision, 'segment 1 can no longer reach 5 of 6 units', 0);
+  await writer.ledger.purged(revision);
+  // A newer write of the key (ids order as strings), then its delete.
+  await writer.index.publish({
+    vault: 'steps',
+    key: 'big/steps.bin',
+    revision: `${revision}0`,
+    objectId: 'o',
+    size: 1,
+    sha256: 'f'.repeat(64),
+    segments: 1,
+    segmentSize: MiB,
+    readThreshold: 4,
+    units: [0, 1, 2, 3, 4, 5],
+    committedAt: new Date().toISOString(),
+  });
+  await writer.index.remove('steps', 'big/steps.bin', `${revision}1`, Date.now() + 60_000);
+  const placed = slices.puts.size;
+
+  // Act
+  const outcome = await disperseUpload(
+    deps,
+    queue.messages[1] as { uploadId: string },
+    0,
+    deadline(),
+  );
+
+  // Assess
+  assert.equal(outcome, undefined);
+  const ended = await uploads.get(uploadId);
+  assert.deepEqual([ended?.state, ended?.revision], ['failed', revision]);
+  assert.equal(
+    ended?.reason,
+    `its revision ${revision} is no longer in the ledger, and the key was deleted since (${revision}1): the staged bytes are not written over that`,
+  );
+  assert.equal(slices.puts.size, placed, 'nothing written');
 });
