@@ -67,7 +67,11 @@ describe('a dispersal in steps across a crash of the local cloud', () => {
           method: 'POST',
           body: JSON.stringify({ key }),
         });
-        assert.equal(created.status, 201, await created.clone().text());
+        assert.equal(
+          created.status,
+          201,
+          `${await created.clone().text()}\n${first.output().slice(-3000)}`,
+        );
         const { uploadId } = (await created.json()) as { uploadId: string };
         for (let p = 1; (p - 1) * 4 * MiB < body.length; p++) {
           const res = await api1(`/vaults/default/uploads/${uploadId}/parts/${p}`, {
