@@ -162,7 +162,10 @@ export interface ProposalBroadcast {
 /** Topology jobs, one per vault (the latest), with a lease so one invocation works on it. */
 export interface TopologyJobStore {
   get(vault: string): Promise<TopologyJob | undefined>;
-  /** Stores `job` as the vault's job unless that job (same id) is there already; returns the job in force. */
+  /**
+   * Stores `job` as the vault's job unless that job (same id) or a newer topology's (a later
+   * `since`) is there already; returns the job in force.
+   */
   start(job: TopologyJob): Promise<TopologyJob>;
   /** Takes job `id`'s lease for `holder` until `until`, unless another holder's runs past `now`. */
   lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;

@@ -247,6 +247,14 @@ export async function voteOnProposal(
     return refuse(`the document's SHA-256 is not the proposal id ${shortId(proposal)}`);
   const stored = await deps.topologies.get(vault, proposal);
   if (!stored) return refuse('no such proposal is stored for the vault');
+  if (stored.state === 'current' && topology.parent !== null) {
+    // Applied, but the applier may have stopped before its parent was superseded or its job
+    // started: every vote delivered after (a redelivery, a late unit) finishes that. Each step
+    // is idempotent; a job already started (or done) is not started again.
+    const parent = await deps.topologies.get(vault, topology.parent);
+    if (parent) await finishApplying(deps, stored, parent);
+    return 'decided';
+  }
   if (stored.state !== 'open') return 'decided';
   const current = await deps.topologies.current(vault);
   if (current.id === proposal && topology.parent !== null) {
@@ -328,11 +336,21 @@ export async function applyProposal(
     return 'lost';
   }
   // Whatever state it was left in (open, or expired since): the vault points at it.
-  await deps.topologies.settle(vault, id, 'current', now.since ?? since);
-  await deps.topologies.settle(vault, parent.id, 'superseded');
+  const currentSince = now.since ?? since;
+  await deps.topologies.settle(vault, id, 'current', currentSince);
   deps.log.info('topology applied', { vault, topology: id, parent: parent.id });
-  if (deps.onCurrent) await deps.onCurrent({ ...proposal, state: 'current' }, parent);
+  await finishApplying(deps, { ...proposal, state: 'current', currentSince }, parent);
   return 'applied';
+}
+
+/** What follows a proposal becoming current: its parent superseded, and its job started. */
+async function finishApplying(
+  deps: Pick<VoterDeps, 'topologies' | 'onCurrent'>,
+  current: ProposalRecord,
+  parent: ProposalRecord,
+): Promise<void> {
+  await deps.topologies.settle(current.vault, parent.id, 'superseded');
+  if (deps.onCurrent) await deps.onCurrent(current, parent);
 }
 
 /** One topology as `GET /vaults/{vault}/topology` shows it. */

@@ -6,7 +6,8 @@
  * One cloud per engine; each test gets its own table (with the key schema and indexes of the
  * service's table, read from the cloud), buckets or queue, and removes them afterwards.
  */
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -36,8 +37,10 @@ import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import { DynamoUploadStore, S3StagingStore } from '../../shared/aws/store/staging.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
+import { DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
 import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
+import { newTopologyJob } from '../../shared/topology/topology-job.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
 import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
@@ -184,6 +187,25 @@ for (const { engine, skip } of await dynamoDbEngines()) {
           await control.cleanup();
         },
       };
+    });
+
+    test(`DynamoTopologyJobStore on ${engine}: a vault's job starts once; a newer topology's replaces it, an older one's never does`, async () => {
+      const { port: jobs, cleanup } = await onTable(
+        'ControlTable',
+        (db, t) => new DynamoTopologyJobStore(db, t),
+      )();
+      try {
+        const job = (id: string, since: number) =>
+          newTopologyJob({ vault: 'photos', id, from: 'p0', kind: 'restripe', since, now: since });
+        const first = await jobs.start(job('p1', 1000));
+        const again = await jobs.start(job('p1', 1000));
+        const newer = await jobs.start(job('p2', 2000));
+        const older = await jobs.start(job('p1', 1000));
+        assert.deepEqual([first.id, again.id, newer.id, older.id], ['p1', 'p1', 'p2', 'p2']);
+        assert.equal((await jobs.get('photos'))?.id, 'p2');
+      } finally {
+        await cleanup();
+      }
     });
 
     if (engine !== 'dynalite') return;

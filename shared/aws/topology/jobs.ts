@@ -40,14 +40,16 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
   }
 
   async start(job: TopologyJob): Promise<TopologyJob> {
-    // The same job (a redelivered vote) is started once; a newer topology's job replaces it.
+    // The same job (a redelivered vote) is started once; a newer topology's job replaces it,
+    // and an older one's (a vote delivered late) never does.
     await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { id: idOf(job.vault), jobId: job.id, state: job.state, job },
-          ConditionExpression: 'attribute_not_exists(id) OR jobId <> :id',
-          ExpressionAttributeValues: { ':id': job.id },
+          ConditionExpression: 'attribute_not_exists(id) OR (jobId <> :id AND #job.#since < :since)',
+          ExpressionAttributeNames: { '#job': 'job', '#since': 'since' },
+          ExpressionAttributeValues: { ':id': job.id, ':since': job.since },
         }),
       ),
     );

@@ -222,6 +222,49 @@ test('a proposal applied by a unit that stopped before recording it is recorded 
   assert.equal(view.topologies.find((t) => t.id === parent)?.state, 'superseded');
 });
 
+test('a vote that applied a proposal but stopped before its job started: the redelivery and the late votes start it, once', async () => {
+  // Prepare: the job's start fails once (throttled), as the applying vote goes.
+  const { deps, broadcast, clock, topologies } = world();
+  const started: string[] = [];
+  let fail = true;
+  const voter = (unit: number): VoterDeps => ({
+    unit,
+    topologies,
+    clock,
+    log: silentLogger,
+    onCurrent: async (current, parent) => {
+      if (fail) {
+        fail = false;
+        throw new Error('throttled');
+      }
+      // As the job store does: the same job is started once.
+      if (!started.includes(current.id)) started.push(current.id);
+      assert.equal(parent.id, current.topology.parent);
+      return current.id;
+    },
+  });
+  const { proposal } = await proposeChange(
+    deps,
+    'photos',
+    parseTopologyChange({ replace: { unit: 3, with: 7 } }),
+  );
+  const message = broadcast.sent[0]?.message;
+  assert.ok(message);
+  for (const unit of [0, 1, 2, 3]) await voteOnProposal(voter(unit), message);
+  await assert.rejects(voteOnProposal(voter(4), message), /throttled/);
+
+  // Act: unit 4's vote again (SQS), then unit 5's, late.
+  const again = await voteOnProposal(voter(4), message);
+  const late = await voteOnProposal(voter(5), message);
+
+  // Assess
+  assert.deepEqual([again, late], ['decided', 'decided']);
+  assert.deepEqual(started, [proposal.id]);
+  const view = await topologyView(deps, 'photos');
+  assert.equal(view.topologies.find((t) => t.id === proposal.id)?.state, 'current');
+  assert.equal(view.topologies.find((t) => t.id === proposal.topology.parent)?.state, 'superseded');
+});
+
 /** `message` as it would arrive altered on the way: the document no longer hashes to its id. */
 function altered(message: ProposalMessage): ProposalMessage {
   return { ...message, topology: { ...message.topology, segmentSize: 1 } };
