@@ -10,6 +10,7 @@
  * the attempt), so the copy still runs once; the price is one message more.
  */
 import type { Logger } from '../log.ts';
+import type { ReplicationLog } from './ports.ts';
 import { type SendTaskDeps, sendTask } from './send-task.ts';
 import { type Delivery, redelivered } from './status.ts';
 import { holderOf, type ReplicationTask } from './task.ts';
@@ -69,4 +70,32 @@ export async function resendIfLost(
     attempt,
   });
   return true;
+}
+
+/** Thrown by a step run on a status when it lost a dispatch's mark that may not have been sent. */
+export class DispatchInDoubtError extends Error {
+  override name = 'DispatchInDoubtError';
+  constructor(taskId: string, attempt: number) {
+    super(
+      `task ${taskId}: another run marked attempt ${attempt} and it is not claimed yet; the status comes again, to send it should that run have died before its message left`,
+    );
+  }
+}
+
+/**
+ * After a step run on a status lost the mark of attempt `attempt`: when the task is still queued
+ * at that attempt, unclaimed, the run that won may yet die before its message leaves (a
+ * duplicate delivery of the same status, whose acknowledgement deletes the message for both
+ * copies; or this run's own mark, whose answer was lost and whose retry was refused). It then
+ * throws, so that the status comes again and `resendIfLost` sends the task should it still wait.
+ * @throws DispatchInDoubtError
+ */
+export async function unlessLostSend(
+  deps: { log: Pick<ReplicationLog, 'getTask'> },
+  jobId: string,
+  taskId: string,
+  attempt: number,
+): Promise<void> {
+  const now = await deps.log.getTask(jobId, taskId);
+  if (now && markedNotClaimed(now, attempt)) throw new DispatchInDoubtError(taskId, attempt);
 }

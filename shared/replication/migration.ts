@@ -15,17 +15,20 @@
  */
 import type { Logger } from '../log.ts';
 import type { ReplicationJob } from './job.ts';
-import { resendIfLost } from './lost-dispatch.ts';
+import { resendIfLost, unlessLostSend } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import { sendTask } from './send-task.ts';
 import type { Delivery, TaskStatus } from './status.ts';
-import type { ReplicationTask } from './task.ts';
+import { holderOf, type ReplicationTask } from './task.ts';
 
 export interface RemainderDeps {
   log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'markDispatched' | 'countJob'>;
   queues: WorkerQueues;
   logger: Logger;
 }
+
+/** How long a standing job's remainder waits in the queue for its checkpoints to reach the log. */
+const CHECKPOINTS_DELAY_SECONDS = 5;
 
 /** Whether the log holds the ETag of each of parts 1..partsDone, which the next worker resumes after. */
 function checkpointsWhole(task: ReplicationTask): boolean {
@@ -64,12 +67,15 @@ export async function sendRemainderOnce(
       keepSource: true,
       what: 'remainder',
     });
-  // Stopped at its deadline, not asked: the controller picks the least loaded other worker.
-  const to = task.migrateTo;
+  // Stopped at its deadline, not asked: a one-off job's controller picks the least loaded other
+  // worker. A standing job has no controller: its own worker goes on with the remainder.
+  const to = task.migrateTo ?? (job.continuous ? (holderOf(task) ?? 0) : undefined);
   if (to === undefined || to < 0 || to >= deps.queues.count) return false;
   // A checkpoint not logged yet (its `part` status still on its way) would be written again by
-  // the next worker: the controller sends it once its pause is over.
-  if (!checkpointsWhole(task)) return false;
+  // the next worker: the controller sends it once its pause is over. A standing job's remainder
+  // leaves now, but waits in the queue for the checkpoints to land.
+  const whole = checkpointsWhole(task);
+  if (!whole && !job.continuous) return false;
   const attempt = task.attempts + 1;
   // The count is for the API to show; the message is what the pause waits for: both at once.
   const won = await sendTask(deps, task, {
@@ -77,9 +83,13 @@ export async function sendRemainderOnce(
     round: job.round,
     worker: to,
     keepSource: true,
+    ...(whole ? {} : { delaySeconds: CHECKPOINTS_DELAY_SECONDS }),
     alongside: () => deps.log.countJob(job.id, 'migrations'),
   });
-  if (!won) return false;
+  if (!won) {
+    await unlessLostSend(deps, status.jobId, status.taskId, attempt);
+    return false;
+  }
   deps.logger.info('replication remainder sent', {
     jobId: job.id,
     taskId: task.id,

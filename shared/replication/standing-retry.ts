@@ -11,7 +11,7 @@
  * receives) sends the retry as the next attempt (lost-dispatch.ts).
  */
 import type { Logger } from '../log.ts';
-import { resendIfLost } from './lost-dispatch.ts';
+import { resendIfLost, unlessLostSend } from './lost-dispatch.ts';
 import type { ReplicationLog, WorkerQueues } from './ports.ts';
 import { sendTask } from './send-task.ts';
 import type { Delivery, TaskStatus } from './status.ts';
@@ -74,7 +74,10 @@ export async function retryStandingTaskOnce(
     keepSource: false,
     delaySeconds: delay,
   });
-  if (!won) return false;
+  if (!won) {
+    await unlessLostSend(deps, status.jobId, status.taskId, attempt);
+    return false;
+  }
   deps.logger.info('replication task of a continuous rule sent again', {
     jobId: job.id,
     taskId: task.id,

@@ -89,6 +89,7 @@ export function taskItem(task: ReplicationTask): Record<string, unknown> {
 }
 
 export function taskOf(item: Record<string, unknown>): ReplicationTask {
-  const { pk: _pk, sk: _sk, openJob: _open, ...task } = item;
+  // The dispatch id only tells a mark's lost answer from a lost race (markDispatched).
+  const { pk: _pk, sk: _sk, openJob: _open, dispatchId: _dispatch, ...task } = item;
   return task as unknown as ReplicationTask;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * The replication log (ports.ts `ReplicationLog`) on its DynamoDB table, its items laid out as
  * log-items.ts says. Statuses are applied as conditional updates of the task item, so
@@ -246,7 +247,7 @@ export class DynamoReplicationLog implements ReplicationLog {
     return { tasks: (out.Items ?? []).map(taskOf), cursor: encodeCursor(out.LastEvaluatedKey) };
   }
 
-  markDispatched(
+  async markDispatched(
     task: Pick<ReplicationTask, 'jobId' | 'id' | 'attempts'>,
     f: {
       attempt: number;
@@ -256,12 +257,15 @@ export class DynamoReplicationLog implements ReplicationLog {
       onlyQueued?: boolean;
     },
   ): Promise<boolean> {
-    return conditional(
+    // A mark applied whose answer was lost is sent again by the SDK and then refused: the
+    // dispatch id it wrote tells that refusal from another dispatcher's win.
+    const dispatchId = randomUUID();
+    const marked = await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: taskKey(task.jobId, task.id),
-          UpdateExpression: `SET attempts = :next, round = :round, #state = :queued, destinationWorker = :w, sourceWorker = ${
+          UpdateExpression: `SET attempts = :next, round = :round, #state = :queued, destinationWorker = :w, dispatchId = :dispatch, sourceWorker = ${
             f.keepSource ? 'if_not_exists(sourceWorker, :w)' : ':w'
           } REMOVE migrateTo, #error`,
           // Another dispatch of the same attempt got there first, or a late `done` finished it;
@@ -275,10 +279,21 @@ export class DynamoReplicationLog implements ReplicationLog {
             ':queued': 'queued',
             ':w': f.worker,
             ':done': 'done',
+            ':dispatch': dispatchId,
           },
         }),
       ),
     );
+    if (marked) return true;
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: taskKey(task.jobId, task.id),
+        ConsistentRead: true,
+        ProjectionExpression: 'dispatchId',
+      }),
+    );
+    return out.Item?.dispatchId === dispatchId;
   }
 
   async claimTask(

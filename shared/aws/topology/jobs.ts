@@ -47,7 +47,8 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
         new PutCommand({
           TableName: this.table,
           Item: { id: idOf(job.vault), jobId: job.id, state: job.state, job },
-          ConditionExpression: 'attribute_not_exists(id) OR (jobId <> :id AND #job.#since < :since)',
+          ConditionExpression:
+            'attribute_not_exists(id) OR (jobId <> :id AND #job.#since < :since)',
           ExpressionAttributeNames: { '#job': 'job', '#since': 'since' },
           ExpressionAttributeValues: { ':id': job.id, ':since': job.since },
         }),

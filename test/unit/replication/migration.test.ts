@@ -47,7 +47,7 @@ const stopped: TaskStatus = {
 /** The log's part that the remainder touches, with the DynamoDB adapter's conditions. */
 function world(task: ReplicationTask) {
   const job = { ...JOB };
-  const sent: Array<{ worker: number; message: TaskMessage }> = [];
+  const sent: Array<{ worker: number; message: TaskMessage; delay?: number }> = [];
   const deps: RemainderDeps = {
     log: {
       getJob: async () => ({ ...job }),
@@ -60,8 +60,8 @@ function world(task: ReplicationTask) {
     },
     queues: {
       count: 4,
-      send: async (worker, messages) => {
-        for (const message of messages) sent.push({ worker, message });
+      send: async (worker, messages, delay) => {
+        for (const message of messages) sent.push({ worker, message, ...(delay ? { delay } : {}) });
       },
     },
     logger: silentLogger,
@@ -69,19 +69,23 @@ function world(task: ReplicationTask) {
   return { deps, sent, task, job };
 }
 
-test('a stopped status delivered twice, at once and again later, sends one remainder', async () => {
+test('a stopped status delivered twice, at once and again later, sends one remainder; the copy that lost has its message come again', async () => {
   // Prepare
   const w = world(stoppedTask());
 
   // Act
-  const first = await Promise.all([
+  const first = await Promise.allSettled([
     sendRemainderOnce(w.deps, stopped),
     sendRemainderOnce(w.deps, stopped),
   ]);
   const later = await sendRemainderOnce(w.deps, stopped);
 
-  // Assess
-  assert.deepEqual(first.filter(Boolean).length, 1);
+  // Assess: the loser cannot know the winner's message left (SQS deletes the message for
+  // either copy's acknowledgement), so it throws; a redelivery finds it claimed or sends it.
+  assert.deepEqual(first.map((o) => (o.status === 'fulfilled' ? o.value : o.reason.name)).sort(), [
+    'DispatchInDoubtError',
+    true,
+  ]);
   assert.equal(later, false);
   assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 2 } }]);
   assert.equal(w.job.migrations, 1);
@@ -146,11 +150,12 @@ test('the controller and the status log racing for the remainder send it once', 
   // Act
   const [byController, byLog] = await Promise.all([
     controller(),
-    sendRemainderOnce(w.deps, stopped),
+    sendRemainderOnce(w.deps, stopped).catch((err: Error) => err.name),
   ]);
 
-  // Assess
-  assert.equal(Number(byController) + Number(byLog), 1);
+  // Assess: the status log, had it lost, asks for its status again (the remainder unclaimed).
+  assert.equal(Number(byController) + Number(byLog === true), 1);
+  if (byController) assert.equal(byLog, 'DispatchInDoubtError');
   assert.equal(w.sent.length, 1);
 });
 
@@ -198,11 +203,65 @@ test('the task and job the stop already read are not read again; the remainder s
   // Act: as the stop's own write returned the task, and the job read beside it.
   const known = { job: await log.getJob('rjob'), task: stoppedTask() };
   const sent = await sendRemainderOnce(deps, stopped, undefined, known);
-  const again = await sendRemainderOnce(deps, stopped, undefined, known);
+  const readsToSend = reads;
+  const again = await sendRemainderOnce(deps, stopped, undefined, known).catch(
+    (err: Error) => err.name,
+  );
 
-  // Assess: the second call's stale view loses the conditional dispatch.
-  assert.equal(reads, 0);
+  // Assess: the second call's stale view loses the conditional dispatch, and asks to come
+  // again while the remainder is unclaimed.
+  assert.equal(readsToSend, 0);
   assert.equal(sent, true);
-  assert.equal(again, false);
+  assert.equal(again, 'DispatchInDoubtError');
   assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 2 } }]);
+});
+
+test("a standing job's copy stopped at its deadline goes on from its own worker; with a checkpoint not logged yet, its message waits in the queue", async () => {
+  for (const [name, fields, delay] of [
+    ['whole', {}, undefined],
+    ['gap', { etags: { 2: 'e2' } }, 5],
+  ] as const) {
+    // Prepare: a standing job (no controller); the stop was the worker's own, at its deadline.
+    const w = world(stoppedTask({ migrateTo: undefined, ...fields }));
+    w.job.continuous = true;
+
+    // Act
+    const sentNow = await sendRemainderOnce(w.deps, stopped);
+
+    // Assess
+    assert.equal(sentNow, true, name);
+    assert.deepEqual(
+      w.sent,
+      [
+        {
+          worker: 0,
+          message: { jobId: 'rjob', taskId: 'tbig', attempt: 2 },
+          ...(delay ? { delay } : {}),
+        },
+      ],
+      name,
+    );
+    assert.equal(w.task.attempts, 2, name);
+  }
+});
+
+test('a mark applied whose answer was lost (its retry refused): the status comes again, and its redelivery sends the remainder', async () => {
+  // Prepare: the mark applies and answers no, as a retried request would.
+  const w = world(stoppedTask());
+  const mark = w.deps.log.markDispatched;
+  w.deps.log.markDispatched = async (...args) => {
+    await mark(...args);
+    return false;
+  };
+  await assert.rejects(sendRemainderOnce(w.deps, stopped, { received: 1 }), {
+    name: 'DispatchInDoubtError',
+  });
+  w.deps.log.markDispatched = mark;
+
+  // Act: the status again, as SQS brings it back.
+  const again = await sendRemainderOnce(w.deps, stopped, { received: 2 });
+
+  // Assess: sent once, as the next attempt, to the worker it was marked for.
+  assert.equal(again, true);
+  assert.deepEqual(w.sent, [{ worker: 3, message: { jobId: 'rjob', taskId: 'tbig', attempt: 3 } }]);
 });
