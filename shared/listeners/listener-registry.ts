@@ -61,9 +61,23 @@ export async function createListener(deps: RegistryDeps, vault: string, body: un
       : { expiresAt: Math.ceil(now / 1000) + request.ttlSeconds }),
   };
   await deps.listeners.create(listener);
-  await deps.initiators.add(listener);
-  await deps.participants.join(vault, listener.path, listener.node);
+  try {
+    await deps.initiators.add(listener);
+    await deps.participants.join(vault, listener.path, listener.node);
+  } catch (err) {
+    // Never left half made (listed, but its node not serving its path): undone by the removal's
+    // own steps, each idempotent, and the caller told. A caller that retries makes a new one.
+    await unregister(deps, listener).catch(() => {});
+    throw err;
+  }
   return publicListener(listener);
+}
+
+/** Takes `listener` out of its node's structure, then the participant entry, then the records. */
+async function unregister(deps: RegistryDeps, listener: Listener): Promise<void> {
+  await deps.initiators.remove(listener);
+  await pruneEntry(deps, listener.vault, listener.path, listener.node);
+  await deps.listeners.delete(listener.vault, listener.id);
 }
 
 /** The vault's listeners, those on `path` only when given. @throws VaultNotFoundError */
@@ -97,9 +111,7 @@ export async function removeListener(deps: RegistryDeps, vault: string, id: stri
   await deps.vaults.get(vault);
   const found = await deps.listeners.get(vault, id);
   if (!found) throw new ListenerNotFoundError(vault, id);
-  await deps.initiators.remove(found);
-  await pruneEntry(deps, vault, found.path, found.node);
-  await deps.listeners.delete(vault, id);
+  await unregister(deps, found);
 }
 
 /**

@@ -190,6 +190,41 @@ test('deleting a listener stops delivery and prunes its node from the participan
   assert.deepEqual(await listListeners(w.registry, 'photos'), []);
 });
 
+test('a listener whose node could not join its path is undone, not left listed and never served', async () => {
+  // Prepare: the participant entry refuses the join once (throttled).
+  const w = listenersWorld(4);
+  const join = w.participants.join.bind(w.participants);
+  w.participants.join = async () => {
+    w.participants.join = join;
+    throw new Error('throttled');
+  };
+
+  // Act
+  await assert.rejects(
+    createListener(w.registry, 'photos', {
+      path: 'docs/',
+      target: { type: 'sqs', queueUrl: queue('half') },
+    }),
+    /throttled/,
+  );
+  const retried = await createListener(w.registry, 'photos', {
+    path: 'docs/',
+    target: { type: 'sqs', queueUrl: queue('whole') },
+  });
+  await w.announce(w.committed('docs/x'));
+  await w.pump();
+
+  // Assess: only the retried listener is there, and it is served.
+  assert.deepEqual(
+    (await listListeners(w.registry, 'photos')).map((l) => l.id),
+    [retried.id],
+  );
+  assert.deepEqual(
+    w.targets.sent.map((m) => m.to),
+    [queue('whole')],
+  );
+});
+
 test('a prune conditional on the version loses to a listener that joined after the node looked', async () => {
   // Prepare: node 0's only listener on docs/ left the initiator structure, but a removal died
   // before the participant entry; an event is announced with the entry's version.
