@@ -37,6 +37,7 @@ import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import { DynamoUploadStore, S3StagingStore } from '../../shared/aws/store/staging.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
+import { DynamoAuditLog } from '../../shared/aws/topology/audit-log.ts';
 import { DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
 import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
@@ -203,6 +204,32 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         const older = await jobs.start(job('p1', 1000));
         assert.deepEqual([first.id, again.id, newer.id, older.id], ['p1', 'p1', 'p2', 'p2']);
         assert.equal((await jobs.get('photos'))?.id, 'p2');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoAuditLog on ${engine}: a begin sent again (a retry whose first answer was lost) passes; another record under the same id is refused`, async () => {
+      const { port: audit, cleanup } = await onTable(
+        'AdminTable',
+        (db, t) => new DynamoAuditLog(db, t),
+      )();
+      try {
+        const record = {
+          id: '00000000a-x1',
+          command: 'vault.freeze',
+          args: { vault: 'photos' },
+          by: 'AKIDTEST',
+          at: '2026-12-05T00:00:00.000Z',
+          state: 'running' as const,
+          operations: [],
+        };
+        await audit.begin(record);
+        await audit.begin(record);
+        await assert.rejects(audit.begin({ ...record, by: 'AKIDOTHER' }), {
+          name: 'ConditionalCheckFailedException',
+        });
+        assert.deepEqual(await audit.get(record.id), record);
       } finally {
         await cleanup();
       }

@@ -2,6 +2,7 @@
  * AuditLog on the admin table: item (`command`, <id>) per admin command. Ids sort by time, so
  * the log reads newest first with one query.
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -9,6 +10,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog, CommandRecord } from '../../topology/index.ts';
+import { conditionFailed } from '../conditional.ts';
 
 const PK = 'command';
 
@@ -27,14 +29,19 @@ export class DynamoAuditLog implements AuditLog {
   }
 
   async begin(record: CommandRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: PK, sk: record.id, ...record },
-        // An id is generated once: a second begin would be a defect, not a retry.
-        ConditionExpression: 'attribute_not_exists(sk)',
-      }),
-    );
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: PK, sk: record.id, ...record },
+          // An id is generated once: a second begin would be a defect, not a retry.
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (err) {
+      // Unless it is this very record: the SDK's retry of a put applied whose answer was lost.
+      if (!conditionFailed(err) || !isDeepStrictEqual(await this.get(record.id), record)) throw err;
+    }
   }
 
   async finish(record: CommandRecord): Promise<void> {
