@@ -336,6 +336,13 @@ function replicationResources(config, service, stage) {
         Action: ['sqs:SendMessage'],
         Resource: arnOf('ReplicationStatusQueue'),
       },
+      {
+        // The records of a batch it did not begin, near its time limit, sent again as new
+        // messages (worker-batch.ts): a hand-back would count a receive toward the dead letters.
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage'],
+        Resource: arnOf(`ReplicationWorker${i}Queue`),
+      },
       ...copyStatements(config),
     ]);
   }

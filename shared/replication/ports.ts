@@ -156,6 +156,12 @@ export interface StatusBatches extends StatusQueue {
 
 /** A worker's own queue, as its consumer sees it. */
 export interface WorkerInbox {
+  /**
+   * Sends these message bodies to the queue again as new messages (not begun here): unlike the
+   * same messages made visible again, they start with no receives counted toward the
+   * dead-letter queue. Throws unless all were taken.
+   */
+  requeue(bodies: string[]): Promise<void>;
   /** Makes the messages received with these receipts visible again at once (not begun here). */
   handBack(receipts: string[]): Promise<void>;
 }

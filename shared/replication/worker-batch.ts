@@ -126,6 +126,19 @@ export async function runTaskBatch(
   for (const [i, record] of records.entries()) {
     if (i > 0 && deps.remainingMs() < deps.deadlineMarginMs) {
       const rest = records.slice(i);
+      // Sent again as new messages, and these deleted (they are not failures): the same
+      // messages made visible again would count a receive each time, and a record handed back
+      // at five deadlines in a row would go to the dead-letter queue unbegun.
+      try {
+        await deps.inbox.requeue(rest.map((r) => r.body));
+        break;
+      } catch (err) {
+        // Some may have gone: a message twice is a claim refused or an idempotent copy.
+        deps.logger.warn('replication records not sent again; handing them back', {
+          records: rest.length,
+          error: (err as Error).message,
+        });
+      }
       try {
         await deps.inbox.handBack(rest.map((r) => r.receipt));
       } catch (err) {

@@ -288,7 +288,8 @@ Object.assign(GRANTS, {
   ReplicationWorkerRole: {
     ...ANNOUNCES,
     logs: LOGS,
-    OwnQueue: CONSUMES,
+    // Records of a batch not begun are sent to it again as new messages (worker-batch.ts).
+    OwnQueue: `${CONSUMES} sqs:SendMessage`,
     ReplicationTable: 'dynamodb:GetItem dynamodb:UpdateItem',
     ReplicationStatusQueue: 'sqs:SendMessage',
     ...LISTS_ENDS,

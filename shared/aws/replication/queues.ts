@@ -96,7 +96,7 @@ export class SqsStatusQueue implements StatusBatches {
   }
 }
 
-/** A worker's own queue, for handing back the messages of a batch it did not begin. */
+/** A worker's own queue, for giving back the messages of a batch it did not begin. */
 export class SqsWorkerInbox implements WorkerInbox {
   private readonly sqs: SQSClient;
   private readonly url: string;
@@ -104,6 +104,20 @@ export class SqsWorkerInbox implements WorkerInbox {
   constructor(sqs: SQSClient, url: string) {
     this.sqs = sqs;
     this.url = url;
+  }
+
+  requeue(bodies: string[]): Promise<void> {
+    return inBatches(
+      bodies,
+      (chunk) =>
+        this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.url,
+            Entries: chunk.map((MessageBody, n) => ({ Id: String(n), MessageBody })),
+          }),
+        ),
+      "messages not sent again to the worker's queue",
+    );
   }
 
   handBack(receipts: string[]): Promise<void> {

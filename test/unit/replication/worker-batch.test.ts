@@ -68,6 +68,7 @@ function world(n: number, opts: { size?: number; remainingMs?: () => number } = 
   const sends: string[][] = [];
   const refuse = { next: 0 };
   const handedBack: string[][] = [];
+  const requeued: string[][] = [];
   const deps = {
     worker: 0,
     log: {
@@ -92,6 +93,7 @@ function world(n: number, opts: { size?: number; remainingMs?: () => number } = 
       },
     },
     inbox: {
+      requeue: async (bodies: string[]) => void requeued.push(bodies),
       handBack: async (receipts: string[]) => void handedBack.push(receipts),
     },
     clock,
@@ -100,7 +102,7 @@ function world(n: number, opts: { size?: number; remainingMs?: () => number } = 
     remainingMs: opts.remainingMs ?? (() => 60_000),
     deadlineMarginMs: 1000,
   };
-  return { deps, records, source, destination, sends, refuse, handedBack, clock };
+  return { deps, records, source, destination, sends, refuse, requeued, handedBack, clock };
 }
 
 test("a batch's tasks report done together, in one send at its end", async () => {
@@ -165,13 +167,13 @@ test('a record that does not parse fails alone', async () => {
   assert.deepEqual(w.sends, [['t0 done']]);
 });
 
-test('near the time limit the records not begun are handed back, the first is always run', async () => {
+test('near the time limit the records not begun are sent again as new messages (no receive counted toward the dead-letter queue), the first is always run', async () => {
   let left = 500; // under the 1000 ms margin from the start
   const w = world(3, { remainingMs: () => left });
   const failed = await runTaskBatch(w.deps, w.records);
-  assert.deepEqual(w.handedBack, [['r1', 'r2']]);
-  assert.deepEqual([...failed.keys()], ['m1', 'm2']);
-  assert.ok(failed.get('m1') instanceof HandedBackError);
+  assert.deepEqual(w.requeued, [[w.records[1]?.body, w.records[2]?.body]]);
+  assert.deepEqual(w.handedBack, []);
+  assert.deepEqual([...failed.keys()], [], 'the originals are deleted');
   assert.deepEqual(w.sends, [['t0 done']]);
   assert.equal(w.destination.size, 1);
 
@@ -179,11 +181,25 @@ test('near the time limit the records not begun are handed back, the first is al
   left = 60_000;
   const again = world(3, { remainingMs: () => left });
   assert.equal((await runTaskBatch(again.deps, again.records)).size, 0);
-  assert.deepEqual(again.handedBack, []);
+  assert.deepEqual([again.requeued, again.handedBack], [[], []]);
 });
 
-test('records not handed back still fail, and return after the visibility timeout', async () => {
+test('records that cannot be sent again are handed back, and fail so that they return', async () => {
+  const w = world(3, { remainingMs: () => 0 });
+  w.deps.inbox.requeue = async () => {
+    throw new Error('SendMessageBatch refused');
+  };
+  const failed = await runTaskBatch(w.deps, w.records);
+  assert.deepEqual(w.handedBack, [['r1', 'r2']]);
+  assert.deepEqual([...failed.keys()], ['m1', 'm2']);
+  assert.ok(failed.get('m1') instanceof HandedBackError);
+});
+
+test('records neither sent again nor handed back still fail, and return after the visibility timeout', async () => {
   const w = world(2, { remainingMs: () => 0 });
+  w.deps.inbox.requeue = async () => {
+    throw new Error('SQS unreachable');
+  };
   w.deps.inbox.handBack = async () => {
     throw new Error('SQS unreachable');
   };
