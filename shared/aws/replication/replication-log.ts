@@ -324,8 +324,8 @@ export class DynamoReplicationLog implements ReplicationLog {
     return out?.Attributes ? taskOf(out.Attributes) : undefined;
   }
 
-  requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean> {
-    return conditional(
+  async requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean> {
+    const asked = await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -342,6 +342,14 @@ export class DynamoReplicationLog implements ReplicationLog {
           },
         }),
       ),
+    );
+    if (asked) return true;
+    // A stop applied whose answer was lost, the SDK's retry then refused: this very request.
+    const now = await this.getTask(jobId, taskId);
+    return (
+      now?.state === 'stopping' &&
+      now.migrateTo === to &&
+      now.stopAskedAt === new Date(at).toISOString()
     );
   }
 
