@@ -30,6 +30,7 @@ import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
 import { DynamoCounters } from './counters.ts';
+import { SqsDispersalQueue } from './dispersal-queue.ts';
 import { SnsEventBus } from './events.ts';
 import { DynamoLedger } from './ledger.ts';
 import { SnsMulticast } from './multicast.ts';
@@ -37,7 +38,8 @@ import { DynamoObjectIndex } from './object-index.ts';
 import { DynamoReadGrantStore } from './read-grants.ts';
 import { S3SlicePresigner } from './slice-presigner.ts';
 import { S3SliceStore } from './slice-store.ts';
-import { DynamoUploadStore, S3StagingStore, SqsDispersalQueue } from './staging.ts';
+import { S3StagingStore } from './staging.ts';
+import { DynamoUploadStore } from './upload-store.ts';
 import { DynamoVaultStore } from './vault-store.ts';
 
 /** How long a read waits for a slice before asking one more pillar. */

@@ -1,7 +1,7 @@
 /**
- * Staged uploads in memory, as `shared/aws/store/staging.ts` keeps them: parts as objects of a
- * staging bucket, upload records as conditional writes on control-table items, a dispersal
- * queue that keeps what it was given.
+ * Staged uploads in memory, as `shared/aws/store/` keeps them: parts as objects of a staging
+ * bucket (staging.ts), upload records as conditional writes on control-table items
+ * (upload-store.ts), a dispersal queue that keeps what it was given (dispersal-queue.ts).
  */
 import { NoSuchKey } from '@aws-sdk/client-s3';
 import { type Clock, systemClock } from '../../../shared/clock.ts';
