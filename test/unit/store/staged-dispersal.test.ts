@@ -92,7 +92,13 @@ async function stagedForSteps(size: number, partSize: number) {
   await completeUpload(deps, 'steps', uploadId);
   /** A step's deadline: a tenth of a second of segments, then a minute to finish. */
   const deadline = () => ({ at: clock.now() + 100, endsAt: clock.now() + 60_000 });
-  return { deps: { ...deps, writer }, uploads, queue, slices, writer, body, uploadId, deadline };
+  const all = { ...deps, writer };
+  /** Delivers each queued message from the `from`-th on, once, each step with its deadline. */
+  const deliverQueued = async (from = 0) => {
+    for (let i = from; i < queue.messages.length; i++)
+      await disperseUpload(all, queue.messages[i] as { uploadId: string }, 0, deadline());
+  };
+  return { deps: all, uploads, queue, slices, writer, body, uploadId, deadline, deliverQueued };
 }
 
 /** The object the revision's slices decode to. */
@@ -170,10 +176,8 @@ test('a dispersal past its deadline goes in steps: each records its progress and
 
 test('a step that fails part-way is delivered again and goes on from the last recorded step, to the same bytes', async () => {
   // Prepare: the second step's first read of staging fails once.
-  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
-    4.5 * MiB,
-    2 * MiB,
-  );
+  const { deps, uploads, queue, writer, body, uploadId, deadline, deliverQueued } =
+    await stagedForSteps(4.5 * MiB, 2 * MiB);
   const first = await disperseUpload(deps, { uploadId }, 0, deadline());
   assert.equal(first?.state, 'paused');
   let failOnce = true;
@@ -198,8 +202,7 @@ test('a step that fails part-way is delivered again and goes on from the last re
     1,
     'the failed step recorded nothing',
   );
-  for (let i = 0; i < queue.messages.length; i++)
-    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+  await deliverQueued();
 
   // Assess
   const ended = await uploads.get(uploadId);
@@ -212,7 +215,7 @@ test('a step that fails part-way is delivered again and goes on from the last re
 
 test('a step whose revision the janitor failed meanwhile begins again with a new revision, from the first byte', async () => {
   // Prepare: one step done, then its revision failed (a redelivery that came after the timeout).
-  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+  const { deps, uploads, writer, body, uploadId, deadline, deliverQueued } = await stagedForSteps(
     3.5 * MiB,
     MiB,
   );
@@ -221,8 +224,7 @@ test('a step whose revision the janitor failed meanwhile begins again with a new
   await writer.ledger.fail(first?.revision as string, TIMED_OUT, 0);
 
   // Act
-  for (let i = 0; i < queue.messages.length; i++)
-    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+  await deliverQueued();
 
   // Assess
   const ended = await uploads.get(uploadId);
@@ -255,10 +257,8 @@ test('a dispersal message names its upload and, past the first, its step', () =>
 
 test('a step cut off between recording its progress and queuing the next: its redelivery queues the next step, once', async () => {
   // Prepare: the queue refuses step 1's message once, as a crash right after `advance` would.
-  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
-    3.5 * MiB,
-    MiB,
-  );
+  const { deps, uploads, queue, writer, body, uploadId, deadline, deliverQueued } =
+    await stagedForSteps(3.5 * MiB, MiB);
   const enqueue = queue.enqueue.bind(queue);
   let refused = false;
   queue.enqueue = async (id, step) => {
@@ -274,8 +274,7 @@ test('a step cut off between recording its progress and queuing the next: its re
   // Act: step 0 comes again, and then again once step 1 is queued.
   await disperseUpload(deps, { uploadId }, 0, deadline());
   await disperseUpload(deps, { uploadId }, 0, deadline());
-  for (let i = 1; i < queue.messages.length; i++)
-    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+  await deliverQueued(1);
 
   // Assess: step 1 queued once, and the dispersal ended with the staged bytes.
   assert.equal(queue.messages.filter((m) => m.step === 1).length, 1);
@@ -369,7 +368,7 @@ test('a delivery cut off after its write ended, before it said so: the redeliver
 
 test('a first step cut off mid-way, before it recorded any progress: the redelivery resumes the same revision from its first segment', async () => {
   // Prepare: the first delivery's read of the third part fails.
-  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+  const { deps, uploads, writer, body, uploadId, deadline, deliverQueued } = await stagedForSteps(
     4.5 * MiB,
     MiB,
   );
@@ -390,8 +389,7 @@ test('a first step cut off mid-way, before it recorded any progress: the redeliv
 
   // Act: the message again (its second delivery), then whatever is queued.
   await disperseUpload(deps, { uploadId, received: 2 }, 0, deadline());
-  for (let i = 1; i < queue.messages.length; i++)
-    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+  await deliverQueued(1);
 
   // Assess: the one revision, holding the staged bytes, hashed over all of them.
   const ended = await uploads.get(uploadId);
@@ -433,7 +431,7 @@ test('two deliveries of the first step at once: one writes the object; the other
 
 test('a claim or an advance whose answer was lost (its retry found it made) counts as made: the write goes on, the next step is queued', async () => {
   // Prepare: each store write applies, then answers no, as a retried request would.
-  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+  const { uploads, queue, writer, body, uploadId, deliverQueued } = await stagedForSteps(
     3.5 * MiB,
     MiB,
   );
@@ -449,8 +447,7 @@ test('a claim or an advance whose answer was lost (its retry found it made) coun
   };
 
   // Act
-  for (let i = 0; i < queue.messages.length; i++)
-    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+  await deliverQueued();
 
   // Assess
   assert.ok(queue.messages.length > 2, `${queue.messages.length} messages`);
