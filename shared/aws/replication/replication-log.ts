@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 /**
  * The replication log (ports.ts `ReplicationLog`) on its DynamoDB table, its items laid out as
  * log-items.ts says. Statuses are applied as conditional updates of the task item, so
  * each is idempotent and their order does not matter (the comment on each says why).
  */
+import { randomUUID } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
