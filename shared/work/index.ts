@@ -19,6 +19,12 @@ export type {
   SliceRef,
   WorkStore,
 } from './ports.ts';
+export {
+  beforeReservation,
+  holdsChange,
+  holdsLock,
+  holdsReservation,
+} from './repeated-request.ts';
 export { sweepSlices } from './slice-sweep.ts';
 export {
   OPEN_STATES,

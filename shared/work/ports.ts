@@ -91,7 +91,8 @@ export interface WorkStore {
    * `token + 1`, greater than every one issued for the item before. Undefined when the item is
    * held, waiting, finished or gone. A reservation is not ownership: that still takes the
    * units' lock-read-delete answers. It keeps racing workers from spending a round of unit
-   * locks on an item another is taking.
+   * locks on an item another is taking. The same reservation sent again (its first answer
+   * lost) answers as granted, with the record rebuilt as `beforeReservation` gives it.
    */
   reserve(
     vault: string,
@@ -99,7 +100,11 @@ export interface WorkStore {
     reservation: Reservation,
     now: number,
   ): Promise<WorkRecord | undefined>;
-  /** Applies `change` when `when` holds; false when it does not (or the record is gone). */
+  /**
+   * Applies `change` when `when` holds; false when it does not (or the record is gone), unless
+   * the record already holds the change under `when`'s token (`holdsChange`: the same update
+   * sent again after its first answer was lost).
+   */
   update(vault: string, seq: number, change: RecordChange, when: RecordCondition): Promise<boolean>;
 
   /** Stores unit `unit`'s function slice of the item; create only (a redo writes nothing). */
@@ -107,7 +112,8 @@ export interface WorkStore {
   /**
    * Lock-read-delete: ONE conditional write that locks the slice for `lock` if it is present,
    * unlocked or its lease ended before `now`, and never locked with a token as high, and
-   * returns the slice in the same answer. Undefined when the unit refuses.
+   * returns the slice in the same answer. Undefined when the unit refuses, except to the same
+   * lock sent again (its first answer lost), which gets the slice again.
    */
   lockSlice(
     vault: string,

@@ -107,6 +107,56 @@ export function workStoreContract(name: string, factory: PortFactory<WorkStore>)
       );
     });
 
+    it('a reservation sent again after its answer was lost answers as granted: the token before it, and nothing counted twice', async (s) => {
+      // Prepare
+      await s.create({ ...recordOf(7), reason: 'units down' });
+      const mine = { owner: 'a', leaseUntil: T0 + 1000, startedAt: new Date(T0).toISOString() };
+      await s.reserve('jobs', 7, mine, T0);
+
+      // Act
+      const again = await s.reserve('jobs', 7, mine, T0 + 5);
+      const other = await s.reserve('jobs', 7, { ...mine, owner: 'b' }, T0 + 5);
+      const stored = await s.get('jobs', 7);
+
+      // Assess: the first answer again, as far as the record keeps it (not the lost reason).
+      assert.deepEqual(
+        [again?.token, again?.attempts, again?.state, again?.owner, again?.leaseUntil],
+        [0, 0, 'queued', undefined, undefined],
+      );
+      assert.equal(other, undefined, 'another worker is still refused');
+      assert.deepEqual(
+        [stored?.token, stored?.attempts, stored?.owner, stored?.leaseUntil],
+        [1, 1, 'a', T0 + 1000],
+      );
+    });
+
+    it('an update sent again after its answer was lost counts as made; another change under the same condition does not', async (s) => {
+      // Prepare
+      await s.create({ ...recordOf(1), state: 'running', token: 3, owner: 'a' });
+      const outcome = {
+        state: 'done' as const,
+        result: { count: 2 },
+        finishedAt: new Date(T0).toISOString(),
+        owner: undefined,
+      };
+      const when = { token: 3, states: ['running' as const] };
+      await s.update('jobs', 1, outcome, when);
+
+      // Act and assess
+      assert.equal(await s.update('jobs', 1, outcome, when), true, 'the same change again');
+      assert.equal(
+        await s.update('jobs', 1, { ...outcome, result: { count: 3 } }, when),
+        false,
+        'another result',
+      );
+      assert.equal(
+        await s.update('jobs', 1, outcome, { ...when, token: 4 }),
+        false,
+        'another token',
+      );
+      assert.deepEqual((await s.get('jobs', 1))?.result, { count: 2 });
+    });
+
     it('the open list follows state changes: finished items leave it, a retried one stays', async (s) => {
       // Prepare
       for (const seq of [1, 2, 3, 4]) await s.create(recordOf(seq));
@@ -249,6 +299,21 @@ export function workStoreContract(name: string, factory: PortFactory<WorkStore>)
       const taken = await s.lockSlice('jobs', 1, 0, lock('b', 2), T0 + 1001);
       assert.ok(taken);
       assert.equal((await s.sliceState('jobs', 1, 0)).owner, 'b');
+    });
+
+    it('a lock sent again after its answer was lost answers the slice again; the same token for another owner does not', async (s) => {
+      // Prepare
+      await s.putSlice('jobs', 1, 0, SLICE);
+      await s.lockSlice('jobs', 1, 0, lock('a', 1), T0);
+
+      // Act
+      const again = await s.lockSlice('jobs', 1, 0, lock('a', 1), T0 + 5);
+      const other = await s.lockSlice('jobs', 1, 0, lock('b', 1), T0 + 5);
+
+      // Assess
+      assert.deepEqual(again && [...again], [...SLICE]);
+      assert.equal(other, undefined);
+      assert.equal((await s.sliceState('jobs', 1, 0)).owner, 'a');
     });
 
     it('of concurrent lock requests on one slice exactly one wins', async (s) => {

@@ -16,16 +16,20 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  FunctionSliceState,
-  RecordChange,
-  RecordCondition,
-  Reservation,
-  SliceLock,
-  SliceRef,
-  WorkRecord,
-  WorkState,
-  WorkStore,
+import {
+  beforeReservation,
+  type FunctionSliceState,
+  holdsChange,
+  holdsLock,
+  holdsReservation,
+  type RecordChange,
+  type RecordCondition,
+  type Reservation,
+  type SliceLock,
+  type SliceRef,
+  type WorkRecord,
+  type WorkState,
+  type WorkStore,
 } from '../../work/index.ts';
 import { batchWriteAll } from '../batch-write.ts';
 import { conditional, conditionFailed } from '../conditional.ts';
@@ -129,8 +133,10 @@ export class DynamoWorkStore implements WorkStore {
       );
       return out.Attributes ? toRecord(out.Attributes) : undefined;
     } catch (err) {
-      if (conditionFailed(err)) return undefined;
-      throw err;
+      if (!conditionFailed(err)) throw err;
+      // Refused, maybe by this very reservation, applied before its answer was lost.
+      const found = await this.get(vault, seq);
+      return found && holdsReservation(found, reservation) ? beforeReservation(found) : undefined;
     }
   }
 
@@ -267,7 +273,7 @@ export class DynamoWorkStore implements WorkStore {
     ]
       .filter(Boolean)
       .join(' ');
-    return conditional(
+    const applied = await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
@@ -279,6 +285,10 @@ export class DynamoWorkStore implements WorkStore {
         }),
       ),
     );
+    if (applied) return true;
+    // Refused, maybe by this very change, applied before its answer was lost.
+    const found = await this.get(vault, seq);
+    return found !== undefined && holdsChange(found, change, when);
   }
 
   async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
@@ -328,8 +338,17 @@ export class DynamoWorkStore implements WorkStore {
       const slice = out.Attributes?.slice as Uint8Array | undefined;
       return slice && Uint8Array.from(slice);
     } catch (err) {
-      if (conditionFailed(err)) return undefined;
-      throw err;
+      if (!conditionFailed(err)) throw err;
+      // Refused, maybe by this very lock, applied before its answer was lost.
+      const found = await this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
+          ConsistentRead: true,
+        }),
+      );
+      const slice = found.Item?.slice as Uint8Array | undefined;
+      return slice && holdsLock(found.Item ?? {}, lock) ? Uint8Array.from(slice) : undefined;
     }
   }
 

@@ -4,16 +4,20 @@
  * write. Each call yields to the event loop first, so racing workers interleave as they would
  * on a network; `failing` units throw, as a unit that is down would.
  */
-import type {
-  FunctionSliceState,
-  RecordChange,
-  RecordCondition,
-  Reservation,
-  SliceLock,
-  SliceRef,
-  WorkRecord,
-  WorkState,
-  WorkStore,
+import {
+  beforeReservation,
+  type FunctionSliceState,
+  holdsChange,
+  holdsLock,
+  holdsReservation,
+  type RecordChange,
+  type RecordCondition,
+  type Reservation,
+  type SliceLock,
+  type SliceRef,
+  type WorkRecord,
+  type WorkState,
+  type WorkStore,
 } from '../../../shared/work/index.ts';
 import { seededRandom } from '../seeded.ts';
 import { document } from './documents.ts';
@@ -108,9 +112,16 @@ export class MemoryWorkStore implements WorkStore {
     await this.tick();
     const key = MemoryWorkStore.key(vault, seq);
     const record = this.records.get(key);
-    if (!record || !['queued', 'running'].includes(record.state)) return undefined;
-    if (record.leaseUntil !== undefined && record.leaseUntil >= now) return undefined;
-    if (record.notBefore !== undefined && record.notBefore > now) return undefined;
+    if (!record) return undefined;
+    const takeable =
+      ['queued', 'running'].includes(record.state) &&
+      !(record.leaseUntil !== undefined && record.leaseUntil >= now) &&
+      !(record.notBefore !== undefined && record.notBefore > now);
+    // Refused, maybe by this very reservation (a repeat whose first answer was lost).
+    if (!takeable)
+      return holdsReservation(record, reservation)
+        ? document(beforeReservation(record))
+        : undefined;
     const { reason: _reason, ...rest } = record;
     this.records.set(key, {
       ...rest,
@@ -131,8 +142,11 @@ export class MemoryWorkStore implements WorkStore {
     await this.tick();
     const record = this.records.get(MemoryWorkStore.key(vault, seq));
     if (!record) return false;
-    if (when.states && !when.states.includes(record.state)) return false;
-    if (when.token !== undefined && record.token !== when.token) return false;
+    const refused =
+      (when.states && !when.states.includes(record.state)) ||
+      (when.token !== undefined && record.token !== when.token);
+    // A refusal by this very change (a repeat whose first answer was lost) counts as made.
+    if (refused) return holdsChange(record, change, when);
     const next: Record<string, unknown> = { ...record };
     for (const [field, value] of Object.entries(change)) {
       if (value === undefined) delete next[field];
@@ -165,7 +179,8 @@ export class MemoryWorkStore implements WorkStore {
     if (!stored) return undefined;
     const free = stored.owner === undefined || (stored.leaseUntil ?? 0) < now;
     const newer = stored.token === undefined || stored.token < lock.token;
-    if (!free || !newer) return undefined;
+    // Refused, maybe by this very lock (a repeat whose first answer was lost): then its slice.
+    if (!free || !newer) return holdsLock(stored, lock) ? Uint8Array.from(stored.slice) : undefined;
     Object.assign(stored, lock);
     return Uint8Array.from(stored.slice);
   }

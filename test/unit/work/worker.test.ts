@@ -18,7 +18,7 @@ import {
   sweepSlices,
   type WorkRecord,
 } from '../../../shared/work/index.ts';
-import { gate, LEASE_MS, vaultOf, workWorld } from './world.ts';
+import { AnswersLostWorkStore, gate, LEASE_MS, vaultOf, workWorld } from './world.ts';
 
 type World = ReturnType<typeof workWorld>;
 
@@ -403,6 +403,68 @@ describe('work items: lock-read-delete ownership', () => {
     const done = await getWork(w.list, 'jobs', second?.id as string);
     assert.equal(done.state, 'done');
     assert.equal(done.reason, undefined);
+  });
+
+  test('writes whose answers were lost and were sent again count as made: no phantom owner, no extra attempt, no lease to wait out', async () => {
+    // Prepare: every reservation, lock and record write is applied, then sent again.
+    const w = workWorld(vaultOf(6, 3, 4), { store: new AnswersLostWorkStore() });
+    const [flaky, steady, blocked] = await addCounts(w, 3);
+    w.failures.set(flaky?.id as string, 1);
+    const t0 = w.clock.now();
+
+    // Act 1: the flaky item fails once, the steady one runs.
+    const first = await runNext(w.worker('a'), 'jobs');
+    const second = await runNext(w.worker('a'), 'jobs');
+
+    // Assess 1: each owned at its first try, with one attempt counted; the failed one waits
+    // only its backoff, its slices unlocked.
+    assert.deepEqual(
+      [first.ran?.outcome, second.ran?.outcome],
+      ['retry', 'done'],
+      'owned, not taken for held',
+    );
+    const waiting = await getWork(w.list, 'jobs', flaky?.id as string);
+    assert.deepEqual(
+      [waiting.state, waiting.attempts, waiting.token, waiting.notBefore],
+      ['queued', 1, 1, t0 + 1000],
+    );
+    for (const unit of w.vault.units)
+      assert.equal((await w.store.sliceState('jobs', flaky?.seq as number, unit)).locked, false);
+    const done = await getWork(w.list, 'jobs', steady?.id as string);
+    assert.deepEqual([done.state, done.attempts, done.token], ['done', 1, 1]);
+
+    // Act 2: a lock round refused (three units down) after its reservation's answer was lost.
+    for (const unit of [1, 2, 4]) w.store.failing.add(unit);
+    const refused = await runNext(w.worker('b'), 'jobs');
+    w.store.failing.clear();
+
+    // Assess 2: undone, not held for a lease: it waits queued, with its attempts as they were.
+    assert.equal(refused.ran, undefined);
+    const undone = await getWork(w.list, 'jobs', blocked?.id as string);
+    assert.deepEqual([undone.state, undone.attempts, undone.owner], ['queued', 0, undefined]);
+    assert.match(undone.reason ?? '', /4 needed/);
+
+    // Act 3: the backoff over, well inside the lease a phantom owner would have held.
+    w.clock.advance(1000);
+    await drainWork(w.worker('c'), 'jobs');
+
+    // Assess 3: every item ran once, on the attempts it really made.
+    const after = await Promise.all(
+      [flaky, steady, blocked].map((i) => getWork(w.list, 'jobs', i?.id as string)),
+    );
+    assert.deepEqual(
+      after.map((r) => [r.state, r.attempts]),
+      [
+        ['done', 2],
+        ['done', 1],
+        ['done', 1],
+      ],
+    );
+    assert.ok(1000 < LEASE_MS);
+    assert.deepEqual(
+      [flaky, steady, blocked].map((i) => w.runs.get(i?.id as string)),
+      [1, 1, 1],
+    );
   });
 
   test('a failing op is retried after a growing backoff, then ends failed with its error after 3 attempts', async () => {

@@ -41,9 +41,33 @@ const noObjects: ObjectAccess = {
   },
 };
 
-export function workWorld(vault = vaultOf(), options: { jitterSeed?: number } = {}) {
+/**
+ * The memory store, but every conditional write on an item or slice is sent twice, the second
+ * at once after the first applied: as the SDK sends a request again whose answer it lost.
+ */
+export class AnswersLostWorkStore extends MemoryWorkStore {
+  override async reserve(...args: Parameters<MemoryWorkStore['reserve']>) {
+    await super.reserve(...args);
+    return super.reserve(...args);
+  }
+
+  override async lockSlice(...args: Parameters<MemoryWorkStore['lockSlice']>) {
+    await super.lockSlice(...args);
+    return super.lockSlice(...args);
+  }
+
+  override async update(...args: Parameters<MemoryWorkStore['update']>) {
+    await super.update(...args);
+    return super.update(...args);
+  }
+}
+
+export function workWorld(
+  vault = vaultOf(),
+  options: { jitterSeed?: number; store?: MemoryWorkStore } = {},
+) {
   const clock = new ManualClock();
-  const store = new MemoryWorkStore(options);
+  const store = options.store ?? new MemoryWorkStore(options);
   const vaults = new MemoryVaultStore([vault]);
   const log = new MemoryLogger();
   /** Completed runs of `count` per item id, and the output keys it wrote (a set: a rewrite is one). */
