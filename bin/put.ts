@@ -18,7 +18,7 @@ import {
   objectPath,
   vaultPath,
 } from './client.ts';
-import { CliError, InterruptedError, UnreachableError } from './errors.ts';
+import { ApiError, CliError, InterruptedError, UnreachableError } from './errors.ts';
 import { dispersingPhase } from './format.ts';
 import type { Progress, ProgressFor } from './progress.ts';
 
@@ -123,12 +123,24 @@ export async function putObject(
     (via === 'auto' && total !== undefined && total >= UPLINK_THRESHOLD)
   ) {
     // In `auto`, a file whose slices reach no bucket goes through the API: it can be read again.
-    const done = await putByUplink(client, source, vault, key, progressFor(total), started, {
-      // A resumed dispersal has its revision: no other path can take its place.
-      fallback: via === 'auto' && uplink.resume === undefined,
-      uplink,
-    });
-    if (done) return done;
+    const put = (options: Pick<UplinkOptions, 'putSlice' | 'resume'>, again: boolean) =>
+      putByUplink(client, source, vault, key, progressFor(total), started, {
+        // A resumed dispersal has its revision: no other path can take its place.
+        fallback: via === 'auto' && options.resume === undefined,
+        uplink: options,
+        again,
+      });
+    let done = await put(uplink, false);
+    if (done === SUPERSEDED) {
+      // The vault moved to another topology while the file was dispersed: that revision can
+      // never commit. A file can be read again, so it is put once more, under the new one.
+      process.stderr.write(
+        `dsn: the vault ${vault} moved to another topology while ${source} was dispersed: putting it again\n`,
+      );
+      const { resume: _dead, ...fresh } = uplink;
+      done = await put(fresh, true);
+    }
+    if (done && done !== SUPERSEDED) return done;
   }
   // Cut as the writer cuts segments: full parts, the last one shorter, read one at a time.
   const input = source === '-' ? process.stdin : createReadStream(source);
@@ -261,10 +273,20 @@ export async function putObject(
   }
 }
 
+/** What a put by client-side dispersal answers when the vault's topology changed under it. */
+const SUPERSEDED = Symbol('superseded');
+
+/** The API's answer to a write failed by the commit fence of a topology change (as the SDK's error or the CLI's). */
+function isTopologySuperseded(err: unknown): boolean {
+  const explained = asCliError(err);
+  return explained instanceof ApiError && explained.code === 'TopologySuperseded';
+}
+
 /**
  * A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow.
  * Undefined when `fallback` is allowed and no unit's bucket answered this client (nothing was
- * announced, and the dispersal is cancelled).
+ * announced, and the dispersal is cancelled); SUPERSEDED, unless `again`, when a file's
+ * dispersal was failed by the commit fence of a topology change.
  */
 async function putByUplink(
   client: DsnClient,
@@ -273,8 +295,13 @@ async function putByUplink(
   key: string,
   progress: Progress,
   started: number,
-  opts: { fallback: boolean; uplink: Pick<UplinkOptions, 'putSlice' | 'resume'> },
-): Promise<PutResult | undefined> {
+  opts: {
+    fallback: boolean;
+    uplink: Pick<UplinkOptions, 'putSlice' | 'resume'>;
+    /** Whether this is the put again after SUPERSEDED, which answers that no more. */
+    again: boolean;
+  },
+): Promise<PutResult | typeof SUPERSEDED | undefined> {
   const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
   // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout.
@@ -304,6 +331,7 @@ async function putByUplink(
         },
       ).catch((err) => {
         if (interrupted.aborted) return undefined;
+        if (!opts.again && source !== '-' && isTopologySuperseded(err)) return SUPERSEDED;
         const explained = asCliError(err);
         // The API is out of reach: the cancel was too, and the dispersal waits to be resumed.
         if (explained instanceof UnreachableError && revision !== undefined)
@@ -317,6 +345,7 @@ async function putByUplink(
         );
         return undefined;
       });
+      if (done === SUPERSEDED) return done;
       if (done?.state === 'pending' && !interrupted.aborted) {
         progress.update(done.size, 'committing');
         await awaitRevision(client, vault, done.revision, interrupted).catch((err) => {

@@ -10,6 +10,7 @@
  *   size (staged through the API, or presigned straight into S3).
  */
 import createFetchClient, { type Client } from 'openapi-fetch';
+import { isSuperseded } from '../shared/store/superseded-write.ts';
 import type { paths } from './api-types.ts';
 import type { Transport } from './transport.ts';
 
@@ -409,11 +410,19 @@ export async function waitForRevision(
   }
 }
 
-/** A failed write's error: 503 WriteThresholdNotMet, with its revision and the units that failed. */
+/**
+ * A failed write's error, as the API answers its write: 409 TopologySuperseded when the commit
+ * fence of a topology change failed it (written again, it commits), else 503
+ * WriteThresholdNotMet, with its revision and the units that failed.
+ */
 export function writeFailed(
   revision: string,
   state: { reason?: string; failedUnits?: number[] },
 ): DsnApiError {
+  if (isSuperseded(state.reason))
+    return new DsnApiError(409, 'TopologySuperseded', `write ${revision} failed: ${state.reason}`, {
+      revision,
+    });
   return new DsnApiError(
     503,
     'WriteThresholdNotMet',

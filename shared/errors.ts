@@ -201,6 +201,19 @@ export class DispersalStateError extends DsnError {
   }
 }
 
+/**
+ * A write whose vault moved to another topology while it was written, more than the grace
+ * before its commit: it was failed, and must be written again under the current topology
+ * (shared/store/superseded-write.ts). A repeat of the same write succeeds.
+ */
+export class TopologySupersededError extends DsnError {
+  readonly revision: string;
+  constructor(revision: string, reason: string) {
+    super(`write ${revision} failed: ${reason}`);
+    this.revision = revision;
+  }
+}
+
 /** No revision with this id in this vault (one of another vault is not shown either). */
 export class RevisionNotFoundError extends DsnError {
   readonly vault: string;
@@ -543,6 +556,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [VaultExistsError, 409],
   [UploadStateError, 409],
   [DispersalStateError, 409],
+  [TopologySupersededError, 409],
   [WorkItemStateError, 409],
   [PreconditionFailedError, 412],
   [NotScannedError, 403],

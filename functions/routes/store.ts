@@ -10,6 +10,7 @@ import {
   ObjectNotFoundError,
   PreconditionFailedError,
   RevisionNotFoundError,
+  TopologySupersededError,
   WriteThresholdNotMetError,
 } from '../../shared/errors.ts';
 import {
@@ -26,6 +27,7 @@ import {
   grantRead,
   INLINE_LIMIT,
   type IndexEntry,
+  isSuperseded,
   listDispersals,
   listObjects,
   noneMatch,
@@ -82,6 +84,8 @@ function objectHeaders(entry: IndexEntry): Record<string, string> {
 
 /** A write's outcome as PUT answers it (and a client's dispersal, completed). */
 function writeAnswer(vault: string, key: string, outcome: WriteOutcome) {
+  if (outcome.state === 'failed' && isSuperseded(outcome.reason))
+    throw new TopologySupersededError(outcome.revision, outcome.reason);
   if (outcome.state === 'failed')
     throw new WriteThresholdNotMetError(outcome.revision, outcome.failedUnits, outcome.reason);
   if (outcome.state === 'refused') throw new PreconditionFailedError(key, outcome.reason);

@@ -15,9 +15,12 @@ import type { EventBus, Ledger, ObjectIndex, SegmentTally } from './ports.ts';
 import {
   judgeSegment,
   type RevisionRecord,
+  revisionTime,
   type TallyVerdict,
   type UnitStatus,
 } from './revision.ts';
+import { supersededWrite } from './superseded-write.ts';
+import type { TopologyNow } from './unit.ts';
 
 /** How long a replaced revision's slices stay readable for readers already streaming it. */
 export const GARBAGE_GRACE_MS = 60_000;
@@ -26,6 +29,45 @@ export interface CommitterDeps {
   ledger: Ledger;
   tasks: AssociatedTaskRegistry;
   clock: Clock;
+  /**
+   * The vault's current topology, as the units read it (`topologyView`): a revision whose
+   * topology was superseded past the grace is failed, not committed (superseded-write.ts).
+   * Without it, no revision is fenced.
+   */
+  currentTopology?: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
+}
+
+/**
+ * A revision this young commits without a look at its vault's topology. Begun at most
+ * SUPERSEDED_GRACE_MS after a switch (the units refuse later ones), it commits by the grace plus
+ * this, still ahead of the topology job's last pass (`SETTLE_MS` in topology/mover.ts, twice the
+ * grace). So the usual write, committed within a few hundred milliseconds, pays no read.
+ */
+export const FENCE_FREE_MS = 2000;
+
+/**
+ * Fails `revision` (of `record`, read when older than FENCE_FREE_MS and not given) when its
+ * topology was superseded past the grace. True when this call failed it; false when it may
+ * commit, or was decided meanwhile.
+ */
+async function failIfSuperseded(
+  deps: CommitterDeps,
+  revision: string,
+  record?: RevisionRecord,
+): Promise<boolean> {
+  const view = deps.currentTopology;
+  const now = deps.clock.now();
+  if (!view || now - revisionTime(revision) < FENCE_FREE_MS) return false;
+  const written = record ?? (await deps.ledger.get(revision));
+  if (written?.state !== 'pending') return false;
+  // A view up to a second old may not know the switch yet (the grace covers it), or may know
+  // an older topology than the revision's: only a fresh read fails it.
+  if (!supersededWrite(written, await view(written.vault), now)) return false;
+  const reason = supersededWrite(written, await view(written.vault, { fresh: true }), now);
+  return (
+    reason !== undefined &&
+    (await deps.ledger.fail(revision, reason, now + FAILED_CLEANUP_DELAY_MS))
+  );
 }
 
 /**
@@ -177,6 +219,8 @@ async function tryCommit(deps: CommitterDeps, record: RevisionRecord): Promise<R
     current.segments !== undefined &&
     current.doneSegments >= current.segments
   ) {
+    if (await failIfSuperseded(deps, current.revision, current))
+      return (await deps.ledger.get(current.revision)) ?? current;
     const at = deps.clock.date();
     if (await deps.ledger.commit(current.revision, current.segments, at)) {
       current = { ...current, state: 'committed', committedAt: at.toISOString() };
@@ -339,6 +383,7 @@ async function recordRevision(
   // conditional write. A miss (more segments, a count not recorded yet, a revision committed
   // already, as for a redelivery) costs that one request more, then takes the two writes below.
   if (new Set(done).size === done.length && done.every((segment) => segment < done.length)) {
+    if (await failIfSuperseded(deps, revision)) return;
     const committed = await deps.ledger.commitWhole(revision, done.length, deps.clock.date());
     if (committed) {
       await runTasks(deps, committed, true);

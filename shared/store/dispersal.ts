@@ -17,13 +17,19 @@
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import { formatSliceName, sliceNamesOf } from '../codec/index.ts';
-import { DispersalStateError, InvalidParameterError, RevisionNotFoundError } from '../errors.ts';
+import {
+  DispersalStateError,
+  InvalidParameterError,
+  RevisionNotFoundError,
+  TopologySupersededError,
+} from '../errors.ts';
 import { integer, nonEmptyString, parseWith, strictObject } from '../validate.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
 import { dispersingKey, extendedDueAt, type RevisionRecord } from './revision.ts';
+import { supersededWrite, topologyOf } from './superseded-write.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import { judgeOf, pendingRevision } from './writer.ts';
 
@@ -218,9 +224,10 @@ function pendingOnly(record: RevisionRecord): void {
  * @returns its due time after (epoch ms) @throws DispersalStateError when it is pending no more
  */
 async function keepPending(
-  deps: Pick<DispersalDeps, 'ledger' | 'clock' | 'pendingTimeoutMs'>,
+  deps: Pick<DispersalDeps, 'vaults' | 'ledger' | 'clock' | 'pendingTimeoutMs'>,
   record: RevisionRecord,
 ): Promise<number> {
+  await fenceSuperseded(deps, record);
   const created = Date.parse(record.createdAt);
   const dueAt = extendedDueAt(created, record.dueAt, deps.clock.now(), deps.pendingTimeoutMs);
   if (dueAt === undefined) return record.dueAt ?? created + deps.pendingTimeoutMs;
@@ -230,6 +237,23 @@ async function keepPending(
   if (!again) throw new DispersalStateError(record.revision, 'is gone; it timed out');
   pendingOnly(again);
   return again.dueAt ?? dueAt;
+}
+
+/**
+ * Fails a dispersal whose vault moved to another topology past the grace: it could no longer
+ * commit (superseded-write.ts), so its client learns it now, not after its last slice.
+ * @throws TopologySupersededError saying so
+ */
+async function fenceSuperseded(
+  deps: Pick<DispersalDeps, 'vaults' | 'ledger' | 'clock'>,
+  record: RevisionRecord,
+): Promise<void> {
+  const now = deps.clock.now();
+  const vault = await deps.vaults.get(record.vault);
+  const reason = supersededWrite(record, topologyOf(vault), now);
+  if (!reason) return;
+  await deps.ledger.fail(record.revision, reason, now);
+  throw new TopologySupersededError(record.revision, reason);
 }
 
 /** Each segment must list every pillar once, within the count once it is known. */

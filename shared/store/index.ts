@@ -176,6 +176,12 @@ export {
   parseDispersalMessage,
 } from './staged-dispersal.ts';
 export {
+  isSuperseded,
+  SUPERSEDED,
+  supersededWrite,
+  topologyOf,
+} from './superseded-write.ts';
+export {
   SUPERSEDED_GRACE_MS,
   storeSlicesOnce,
   TOPOLOGY_VIEW_MS,

@@ -13,6 +13,7 @@ import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validat
 import { TIMED_OUT } from './janitor.ts';
 import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
+import { isSuperseded, supersededWrite, topologyOf } from './superseded-write.ts';
 import type { UploadDeps } from './upload.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
@@ -252,6 +253,22 @@ export async function disperseUpload(
     }
     return outcome;
   }
+  if (outcome.state === 'failed' && isSuperseded(outcome.reason)) {
+    // The vault's topology changed while this was written, and the commit fence failed it: the
+    // next step begins again from the staged bytes, under the current topology.
+    const progress = { step: step + 1, revision: outcome.revision, segments: 0, offset: 0 };
+    if (
+      (await deps.uploads.advance(uploadId, progress)) ||
+      sameStep((await deps.uploads.get(uploadId))?.progress, progress)
+    ) {
+      await queueStep(deps, uploadId, progress.step);
+      deps.log?.info('dispersal begins again under the current topology', {
+        uploadId,
+        revision: outcome.revision,
+      });
+    }
+    return outcome;
+  }
   if (outcome.state === 'unclaimed') {
     // SQS deletes a message delivered twice when either copy is acknowledged: this copy comes
     // again after the visibility timeout, in case the one that holds the write dies before it
@@ -328,8 +345,10 @@ async function queueStep(deps: UploadDeps, uploadId: string, step: number): Prom
  *   that write did. An earlier delivery wrote it to the end and was cut off before it recorded
  *   the outcome; writing again would write the object twice;
  * - failed by the janitor for want of progress (a step redelivered after the pending timeout),
- *   or gone from the ledger with nothing newer at its key: it begins `again` with a new
- *   revision, the bytes still being staged;
+ *   by the commit fence (the vault's topology changed while it was written; one still pending
+ *   under a topology superseded past the grace is failed here, as the fence would at its
+ *   commit), or gone from the ledger with nothing newer at its key: it begins `again` with a
+ *   new revision, the bytes still being staged;
  * - it `end`s instead when beginning again would write over what it must not: the revision had
  *   reached the most a write may stay pending (so would a new one), or the ledger forgot it and
  *   the key was written or deleted since (the janitor purges failed revisions, and committed
@@ -348,15 +367,30 @@ async function takeUp(
   // Uploads whose steps began before the revision was named on the upload have it in progress.
   const revision = upload.revision ?? progress?.revision;
   if (revision === undefined) return { go: 'on' };
-  const record = await writer.ledger.get(revision);
+  let record = await writer.ledger.get(revision);
   if (record?.state === 'pending') {
-    const at =
-      progress?.revision === revision
-        ? { segment: progress.segments, size: progress.offset, sha256State: progress.sha256State }
-        : { segment: 0, size: 0 };
-    return { go: 'on', resume: { record, at } };
+    const now = writer.clock.now();
+    const superseded = supersededWrite(
+      record,
+      topologyOf(await writer.vaults.get(upload.vault)),
+      now,
+    );
+    if (!superseded) {
+      const at =
+        progress?.revision === revision
+          ? { segment: progress.segments, size: progress.offset, sha256State: progress.sha256State }
+          : { segment: 0, size: 0 };
+      return { go: 'on', resume: { record, at } };
+    }
+    // The vault's topology changed past its grace: the revision could no longer commit (the
+    // commit fence), so it is failed here, and begins again below, from the staged bytes.
+    record = (await writer.ledger.fail(revision, superseded, now))
+      ? { ...record, state: 'failed', reason: superseded }
+      : await writer.ledger.get(revision);
   }
-  if (record && (record.state !== 'failed' || record.reason !== TIMED_OUT)) {
+  const beginsAgain =
+    record?.state === 'failed' && (record.reason === TIMED_OUT || isSuperseded(record.reason));
+  if (record && !beginsAgain) {
     const outcome = await waitForOutcome(writer, upload.key, revision, waitMs);
     return { go: 'settled', outcome };
   }

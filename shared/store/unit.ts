@@ -15,13 +15,10 @@ import { heldReads } from '../held-reads.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import type { Multicast, SliceStore, SubscriptionView } from './ports.ts';
 import { revisionTime, type UnitStatus } from './revision.ts';
+import { SUPERSEDED_GRACE_MS, type TopologyNow } from './superseded-write.ts';
 
-/**
- * A topology superseded this long ago (or longer) takes no new writes: writers read the vault
- * through a cache of at most a second, so one that began a write under the old topology within
- * this window finishes it, and later writes are refused (they must use the new topology).
- */
-export const SUPERSEDED_GRACE_MS = 5000;
+// The grace of a superseded topology: defined beside the commit fence, which bounds it too.
+export { SUPERSEDED_GRACE_MS } from './superseded-write.ts';
 
 /**
  * How long a unit trusts the vault's current topology it read, for a message naming that
@@ -33,8 +30,7 @@ export const SUPERSEDED_GRACE_MS = 5000;
  */
 export const TOPOLOGY_VIEW_MS = 1000;
 
-/** A vault's current topology id and since when (epoch ms). */
-export type TopologyNow = { id?: string; since?: number };
+export type { TopologyNow } from './superseded-write.ts';
 
 /**
  * `read` (a vault's current topology) remembered for TOPOLOGY_VIEW_MS per vault, unless asked

@@ -13,8 +13,11 @@ export interface DispersalProgress {
   segments: number;
   /** Bytes of the staged object those segments hold: the next step reads on from here. */
   offset: number;
-  /** The SHA-256 of those bytes so far, saved (`ResumableSha256.save()`). */
-  sha256State: string;
+  /**
+   * The SHA-256 of those bytes so far, saved (`ResumableSha256.save()`); absent when the next
+   * step begins the object again (its revision was failed by the commit fence).
+   */
+  sha256State?: string;
   /** Step `step`'s message is queued (recorded after the send: a crash between leaves it unset). */
   queued?: boolean;
 }

@@ -65,7 +65,8 @@ const PAGE = 100;
 const LEASE_MS = 30_000;
 /**
  * A pass that finds nothing ends the job only if it began this long after the switch: writes
- * begun under the old topology (accepted for SUPERSEDED_GRACE_MS) have committed by then.
+ * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
+ * store/superseded-write.ts), so the index holds each of them by then.
  */
 const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
 /** Steps that fail one after the other before the job is failed. */

@@ -139,6 +139,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     StatusQueue: CONSUMES,
     RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    // The commit fence reads the vault's current topology.
+    VaultsTable: 'dynamodb:GetItem',
     EventsTopic: 'sns:Publish',
     // The scan task: the uploaded rules, the object's slices, the damage a scan's read meets.
     ControlTable: 'dynamodb:GetItem',

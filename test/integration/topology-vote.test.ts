@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -17,15 +19,20 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DsnClient } from '../../bin/client.ts';
+import { putObject } from '../../bin/put.ts';
+import type { SlicePut } from '../../client/uplink.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
 import { SnsMulticast } from '../../shared/aws/store/multicast.ts';
 import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
-import { systemClock } from '../../shared/clock.ts';
+import { type Clock, systemClock } from '../../shared/clock.ts';
+import { parseSliceName } from '../../shared/codec/index.ts';
 import { ADDRESS_ATTRIBUTE, parseStatusMessage } from '../../shared/store/multicast.ts';
 import type { UnitStatus } from '../../shared/store/revision.ts';
+import { isSuperseded } from '../../shared/store/superseded-write.ts';
 import { SUPERSEDED_GRACE_MS } from '../../shared/store/unit.ts';
 import type { Vault } from '../../shared/store/vault.ts';
 import { writeObject } from '../../shared/store/writer.ts';
@@ -36,6 +43,7 @@ import {
   eventually,
   PROJECT_ROOT,
   startTestCloud,
+  TEST_ROOT,
   tempDir,
 } from '../helpers/local-cloud.ts';
 
@@ -61,6 +69,8 @@ let sns: SNSClient;
 let sqs: SQSClient;
 let documents: DynamoDBDocumentClient;
 let clients: CloudClients;
+/** What the first test left: the vault before its switch, the switch's time, both topologies. */
+let switchedVault: { stale: Vault; since: number; genesis: string; proposal: string } | undefined;
 const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
 const view = async () => {
   const res = await api(`/vaults/${VAULT}/topology`);
@@ -136,7 +146,7 @@ const tapStatuses = async (): Promise<() => Promise<UnitStatus[]>> => {
  * A writer whose vault cache still holds `stale` (the vault before the switch): the real
  * writer, ledger and multicast, writing under the topology id and units `stale` names.
  */
-const staleWriter = (stale: Vault) => {
+const staleWriter = (stale: Vault, clock: Clock = systemClock) => {
   const env = cloud.functionEnvironment('api');
   return {
     vaults: {
@@ -148,7 +158,7 @@ const staleWriter = (stale: Vault) => {
     },
     ledger: new DynamoLedger(documents, cloud.ref('RevisionsTable')),
     index: new DynamoObjectIndex(documents, cloud.ref('ObjectsTable')),
-    clock: systemClock,
+    clock,
     slices: new S3SliceStore(s3, (env.DSN_UNIT_BUCKETS ?? '').split(',')),
     multicast: new SnsMulticast(
       sns,
@@ -216,6 +226,7 @@ test('a unit that missed the vote refuses a write under the old topology id once
   assert.ok(now.units.includes(LATE), `unit ${LATE} stays in the vault (${now.units})`);
   const since = now.topologySince as number;
   assert.equal(typeof since, 'number');
+  switchedVault = { stale, since, genesis, proposal };
 
   // Act: past the grace, a writer still holding the old vault writes under the genesis id.
   const graceEnds = since + SUPERSEDED_GRACE_MS + 100;
@@ -280,5 +291,114 @@ test('a unit that missed the vote refuses a write under the old topology id once
   assert.deepEqual(
     [...(settled?.votes ?? [])].sort((a, b) => a - b),
     [0, 2, 3, 4, 5],
+  );
+});
+
+test('a write begun under the old topology before the switch, whose commit comes past the grace, is failed by the committer (the commit fence): nothing of it becomes visible', async () => {
+  // Prepare: the first test's switch, its grace over. A writer holding the vault as it was,
+  // whose revision began a second before the switch (its clock set back): the units take it,
+  // as a write begun then and still dispersing would be taken.
+  assert.ok(switchedVault, 'the first test switched the vault');
+  const { stale, since, genesis, proposal } = switchedVault;
+  assert.ok(Date.now() > since + SUPERSEDED_GRACE_MS, 'past the grace');
+  const behind = Date.now() - (since - 1000);
+  const before: Clock = {
+    now: () => Date.now() - behind,
+    date: () => new Date(Date.now() - behind),
+    sleep: (ms) => systemClock.sleep(ms),
+  };
+  const body = randomBytes(20 * 1024);
+
+  // Act
+  const outcome = await writeObject(
+    staleWriter(stale, before),
+    VAULT,
+    'begun-before-the-switch',
+    (async function* () {
+      yield body;
+    })(),
+    { waitMs: 20_000 },
+  );
+
+  // Assess: the units took it (a refusal would fail it as a segment that cannot reach T), and
+  // the committer failed it, naming both topologies; the key was never written.
+  assert.equal(outcome.state, 'failed', JSON.stringify(outcome));
+  const record = await new DynamoLedger(documents, cloud.ref('RevisionsTable')).get(
+    outcome.revision,
+  );
+  assert.equal(record?.state, 'failed');
+  assert.equal(record?.topology, genesis);
+  assert.ok(isSuperseded(record?.reason), record?.reason);
+  assert.match(record?.reason ?? '', new RegExp(`moved to ${proposal}`));
+  const read = await api(`/vaults/${VAULT}/objects/begun-before-the-switch`);
+  assert.equal(read.status, 404, await read.text());
+});
+
+test('dsn put of a file whose vault moved to another topology while it was dispersed puts it again under the new one, where it commits', async () => {
+  // Prepare: a vault on its genesis topology, a file of 16 segments, and slice PUTs whose
+  // first one waits for a topology change of the vault to be past its grace.
+  await createVault(api, { name: 'moving', writeThreshold: 5, segmentSize: 64 * 1024 });
+  const genesis = ((await (await api('/vaults/moving/topology')).json()) as View).current;
+  const body = randomBytes(1024 * 1024);
+  const file = join(dir.path, 'moving.bin');
+  await writeFile(file, body);
+  const client = new DsnClient(cloud.endpoints.api, undefined, {
+    credentials: TEST_ROOT,
+    region: 'us-east-1',
+  });
+  const vaults = new DynamoVaultStore(documents, cloud.ref('VaultsTable'));
+  /** The first slice URL's key: the first dispersal's revision is in it. */
+  let firstKey: string | undefined;
+  const moveVault = async () => {
+    const res = await api('/vaults/moving/topology', {
+      method: 'POST',
+      body: JSON.stringify({ replace: { unit: 3, with: 6 } }),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { proposal } = (await res.json()) as { proposal: string };
+    const since = await eventually(async () => {
+      const v = await vaults.get('moving');
+      return v.topology === proposal ? v.topologySince : undefined;
+    }, 'the vault to move');
+    const graceEnds = (since as number) + SUPERSEDED_GRACE_MS + 100;
+    while (Date.now() <= graceEnds) await new Promise((r) => setTimeout(r, graceEnds - Date.now()));
+  };
+  let moved: Promise<void> | undefined;
+  const putSlice: SlicePut = async (url, slice, headers, signal) => {
+    // Path-style: /<bucket>/<slice name>.
+    firstKey ??= decodeURIComponent(new URL(url).pathname).split('/').slice(2).join('/');
+    moved ??= moveVault();
+    await moved;
+    return fetch(url, {
+      method: 'PUT',
+      headers,
+      body: new Uint8Array(slice),
+      ...(signal ? { signal } : {}),
+    });
+  };
+  const quiet = () => ({ update() {}, setTotal() {}, stop() {} });
+
+  // Act
+  const put = await putObject(client, file, 'moving', 'moved.bin', quiet, 'uplink', {
+    putSlice,
+  });
+
+  // Assess: its first dispersal (under genesis) failed by the fence; the second committed on
+  // the new units, and reads back exact.
+  const first = await new DynamoLedger(documents, cloud.ref('RevisionsTable')).get(
+    parseSliceName(firstKey as string).revision,
+  );
+  assert.equal(first?.topology, genesis, 'the first dispersal was opened under genesis');
+  assert.ok(isSuperseded(first?.reason), first?.reason);
+  assert.notEqual(put.revision, first?.revision);
+  const read = await api('/vaults/moving/objects/moved.bin');
+  assert.equal(read.status, 200);
+  assert.ok(Buffer.from(await read.arrayBuffer()).equals(body), 'reads back exact');
+  const explained = (await (await api('/vaults/moving/objects/moved.bin?explain')).json()) as {
+    segments: Array<{ pillars: Array<{ unit: number }> }>;
+  };
+  assert.deepEqual(
+    explained.segments[0]?.pillars.map((p) => p.unit),
+    [0, 1, 2, 6, 4, 5],
   );
 });

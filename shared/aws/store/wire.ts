@@ -18,6 +18,7 @@ import {
   type JanitorDeps,
   type ReaderDeps,
   tombstoneLifetimeMs,
+  topologyOf,
   topologyView,
   type UnitDelivery,
   type UploadDeps,
@@ -98,6 +99,16 @@ export const wireVaults = perRuntime((rt) => {
   });
 });
 
+/**
+ * A vault's current topology, read from its record (not through the vaults' cache) at most a
+ * second old (`topologyView`): what units and the committer fence superseded writes by.
+ */
+const wireTopologyView = perRuntime((rt) => {
+  const { vaultsTable } = loadConfig(rt.env, ['vaultsTable']);
+  const vaults = new DynamoVaultStore(rt.clients.documents, vaultsTable);
+  return topologyView(rt.clock, async (vault: string) => topologyOf(await vaults.get(vault)));
+});
+
 /** A storage unit's function: its index, and what storing slices and sending statuses takes. */
 export function wireUnit(rt: Runtime) {
   const unit = unitIndex(rt.env);
@@ -108,17 +119,10 @@ export function wireUnit(rt: Runtime) {
     'vaultsTable',
   ]);
   const counters = new DynamoCounters(rt.clients.documents, config.controlTable);
-  const vaults = new DynamoVaultStore(rt.clients.documents, config.vaultsTable);
   return {
     unit,
-    /** Read from the vault record, at most a second old: a unit that missed a vote still refuses superseded writes. */
-    currentTopology: topologyView(rt.clock, async (vault: string) => {
-      const v = await vaults.get(vault);
-      return {
-        ...(v.topology === undefined ? {} : { id: v.topology }),
-        ...(v.topologySince === undefined ? {} : { since: v.topologySince }),
-      };
-    }),
+    /** A unit that missed a vote still refuses superseded writes. */
+    currentTopology: wireTopologyView(rt),
     slices: wireSlices(rt).slices,
     multicast: new SnsMulticast(rt.clients.sns, config.networkTopicArn, config.statusTopicArn),
     subscriptions: vaultSubscriptionView(wireVaults(rt), unit),
@@ -148,7 +152,7 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   const tasks = defaultTasks({ index, ledger, events, clock: rt.clock })
     .register('listeners', listenerTask(wireFanOut(rt)))
     .register('scan', wireScanTask(rt, wireReader(rt)));
-  return { ledger, tasks, clock: rt.clock };
+  return { ledger, tasks, clock: rt.clock, currentTopology: wireTopologyView(rt) };
 }
 
 /** The writers' scanner, once per runtime: one cache of the uploaded rules however many writers. */

@@ -5,6 +5,7 @@ import { parseCommitterMessage } from '../../../shared/store/commit-nudge.ts';
 import {
   AssociatedTaskRegistry,
   defaultTasks,
+  FENCE_FREE_MS,
   settleCommitterBatch,
   TASKS_OWNER_MS,
 } from '../../../shared/store/committer.ts';
@@ -14,6 +15,8 @@ import {
   type RevisionRecord,
   type UnitStatus,
 } from '../../../shared/store/revision.ts';
+import { isSuperseded } from '../../../shared/store/superseded-write.ts';
+import { SUPERSEDED_GRACE_MS } from '../../../shared/store/unit.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryEventBus, MemoryLedger, MemoryObjectIndex } from '../../helpers/memory/index.ts';
 
@@ -36,8 +39,8 @@ function pendingRevision(key: string): RevisionRecord {
 }
 
 /** A committer over memory ports, counting its task runs. */
-function committer() {
-  const clock = new ManualClock();
+function committer(start?: number) {
+  const clock = new ManualClock(start);
   const ledger = new MemoryLedger();
   const index = new MemoryObjectIndex();
   const events = new MemoryEventBus();
@@ -349,4 +352,147 @@ test('a committer finding a commit older than TASKS_OWNER_MS with its tasks not 
     ['fulfilled'],
   );
   assert.equal(runs(), 1);
+});
+
+test('the commit fence: a revision under a topology superseded past the grace is failed, not committed; within the grace, or under the current topology, it commits', async () => {
+  // Prepare: the vault switched from OLD to NEW an hour before the clock.
+  const OLD = 'a'.repeat(64);
+  const NEW = 'b'.repeat(64);
+  const switchedAt = Date.parse('2026-12-01T00:00:00Z');
+  const reads: Array<boolean | undefined> = [];
+  const world = (now: number) => {
+    const built = committer(now);
+    const deps = {
+      ...built.deps,
+      currentTopology: async (_vault: string, options?: { fresh?: boolean }) => {
+        reads.push(options?.fresh);
+        return { id: NEW, since: switchedAt };
+      },
+    };
+    return { ...built, deps };
+  };
+  const revisionOf = async (
+    w: ReturnType<typeof world>,
+    key: string,
+    begun: number,
+    topology: string,
+  ) => {
+    const record = {
+      ...pendingRevision(key),
+      revision: newRevisionId(begun),
+      segments: 1,
+      topology,
+      createdAt: new Date(begun).toISOString(),
+    };
+    await w.ledger.createPending(record, begun + 60_000);
+    await w.ledger.openSegment(record.revision, 0, {
+      vault: 'photos',
+      width: 3,
+      writeThreshold: 2,
+    });
+    const statuses = [0, 1].map((pillar) => ({
+      status: {
+        vault: 'photos',
+        revision: record.revision,
+        segment: 0,
+        pillar,
+        unit: pillar,
+        ok: true,
+      } satisfies UnitStatus,
+    }));
+    return { record, statuses };
+  };
+
+  // Act 1: a dispersal begun under OLD an hour before the switch, its last statuses an hour after.
+  const late = world(switchedAt + 3_600_000);
+  const long = await revisionOf(late, 'long.bin', switchedAt - 3_600_000, OLD);
+  const settled = await settleCommitterBatch(late.deps, long.statuses);
+
+  // Assess 1: failed, saying why, nothing visible, no task run; a redelivery changes nothing.
+  assert.deepEqual(
+    settled.map((r) => r.status),
+    ['fulfilled', 'fulfilled'],
+  );
+  const failed = await late.ledger.get(long.record.revision);
+  assert.equal(failed?.state, 'failed');
+  assert.ok(isSuperseded(failed?.reason), failed?.reason);
+  assert.match(failed?.reason ?? '', /moved to b{64} at 2026-12-01T00:00:00.000Z/);
+  assert.equal(await late.index.get('photos', 'long.bin'), undefined);
+  assert.equal(late.runs(), 0);
+  await settleCommitterBatch(late.deps, [...long.statuses, { nudge: long.record.revision }]);
+  assert.equal((await late.ledger.get(long.record.revision))?.state, 'failed');
+  assert.ok(reads.includes(true), 'refused only on a fresh read of the topology');
+
+  // Act 2: the same by the writer's nudge, for a revision whose segments were marked before.
+  const nudged = await revisionOf(late, 'nudged.bin', switchedAt - 60_000, OLD);
+  await late.ledger.markSegmentsDone(nudged.record.revision, [0]);
+  await settleCommitterBatch(late.deps, [{ nudge: nudged.record.revision }]);
+
+  // Assess 2
+  assert.equal((await late.ledger.get(nudged.record.revision))?.state, 'failed');
+
+  // Act 3: controls. Begun under OLD just before the switch, committing within the grace;
+  // begun under NEW long before the clock; and a young revision, which reads no topology.
+  const inGrace = world(switchedAt + SUPERSEDED_GRACE_MS - 10);
+  const close = await revisionOf(inGrace, 'close.bin', switchedAt - 3000, OLD);
+  await settleCommitterBatch(inGrace.deps, close.statuses);
+  const current = await revisionOf(late, 'current.bin', switchedAt + 60_000, NEW);
+  await settleCommitterBatch(late.deps, current.statuses);
+  const young = world(switchedAt + 3_600_000);
+  const quick = await revisionOf(young, 'quick.bin', switchedAt + 3_600_000 - 50, OLD);
+  reads.length = 0;
+  await settleCommitterBatch(young.deps, quick.statuses);
+
+  // Assess 3
+  assert.equal((await inGrace.ledger.get(close.record.revision))?.state, 'committed');
+  assert.equal((await late.index.get('photos', 'current.bin'))?.revision, current.record.revision);
+  assert.equal((await young.ledger.get(quick.record.revision))?.state, 'committed');
+  assert.deepEqual(reads, [], `a revision younger than ${FENCE_FREE_MS} ms reads no topology`);
+});
+
+test('the commit fence and a revision begun before the vault recorded any topology: it commits under the genesis (same units), and is failed once the units changed', async () => {
+  // Prepare: revisions without a topology id, an hour old; the vault's genesis recorded since.
+  const recordedAt = Date.parse('2026-12-01T00:00:00Z');
+  const now = recordedAt + 60_000;
+  const run = async (key: string, units: number[]) => {
+    const built = committer(now);
+    const deps = {
+      ...built.deps,
+      currentTopology: async () => ({ id: 'c'.repeat(64), since: recordedAt, units }),
+    };
+    const record = {
+      ...pendingRevision(key),
+      revision: newRevisionId(recordedAt - 3_600_000),
+      segments: 1,
+    };
+    await built.ledger.createPending(record, now + 60_000);
+    await built.ledger.openSegment(record.revision, 0, {
+      vault: 'photos',
+      width: 3,
+      writeThreshold: 2,
+    });
+    await settleCommitterBatch(
+      deps,
+      [0, 1].map((pillar) => ({
+        status: {
+          vault: 'photos',
+          revision: record.revision,
+          segment: 0,
+          pillar,
+          unit: pillar,
+          ok: true,
+        } satisfies UnitStatus,
+      })),
+    );
+    return built.ledger.get(record.revision);
+  };
+
+  // Act
+  const genesis = await run('genesis.bin', [0, 1, 2]);
+  const moved = await run('moved.bin', [0, 1, 5]);
+
+  // Assess
+  assert.equal(genesis?.state, 'committed');
+  assert.equal(moved?.state, 'failed');
+  assert.ok(isSuperseded(moved?.reason), moved?.reason);
 });

@@ -13,6 +13,7 @@ import {
   DispersalStateError,
   InvalidParameterError,
   RevisionNotFoundError,
+  TopologySupersededError,
 } from '../../../shared/errors.ts';
 import {
   commitWhenDone,
@@ -35,7 +36,8 @@ import {
 } from '../../../shared/store/dispersal-state.ts';
 import { runJanitor } from '../../../shared/store/janitor.ts';
 import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
-import { storeSlicesOnce } from '../../../shared/store/unit.ts';
+import { isSuperseded } from '../../../shared/store/superseded-write.ts';
+import { SUPERSEDED_GRACE_MS, storeSlicesOnce } from '../../../shared/store/unit.ts';
 import type { Vault } from '../../../shared/store/vault.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import {
@@ -457,4 +459,47 @@ test('a dispersal listing refuses a bad query naming the parameter and the rule'
         err instanceof InvalidParameterError && err.field.endsWith(field) && rule.test(err.rule),
       JSON.stringify(query),
     );
+});
+
+test('a dispersal whose vault moved to another topology past the grace is failed at its next call, which says why; within the grace it goes on', async () => {
+  // Prepare: the vault on topology OLD; two dispersals opened under it.
+  const { deps } = world();
+  const OLD = 'a'.repeat(64);
+  const NEW = 'b'.repeat(64);
+  let current: Partial<Vault> = { topology: OLD, topologySince: 0 };
+  const vaults = deps.vaults;
+  deps.vaults = {
+    create: (v) => vaults.create(v),
+    list: () => vaults.list(),
+    get: async (name) => ({ ...(await vaults.get(name)), ...current }),
+  };
+  const late = await openDispersal(deps, 'clips', { key: 'late.bin' }, 'ROOT1');
+  const early = await openDispersal(deps, 'clips', { key: 'early.bin' }, 'ROOT1');
+  const body = randomBytes(100_000);
+  const segments = describeSegments((await encode(late, body)).segments);
+
+  // Act: the vault moves to NEW; a call within the grace, then one past it.
+  current = { topology: NEW, topologySince: systemClock.now() - 1000 };
+  const inGrace = await presignSlices(deps, 'clips', early.revision, { segments }, 'ROOT1');
+  current = { topology: NEW, topologySince: systemClock.now() - SUPERSEDED_GRACE_MS - 1000 };
+  const refused = presignSlices(deps, 'clips', late.revision, { segments }, 'ROOT1');
+
+  // Assess
+  assert.equal(inGrace.urls.length, segments.length * 6);
+  await assert.rejects(
+    refused,
+    (err: Error) =>
+      err instanceof TopologySupersededError &&
+      err.message.startsWith(
+        `write ${late.revision} failed: written under a superseded topology (${OLD}); the vault moved to ${NEW}`,
+      ) &&
+      err.message.endsWith('and its data with it: write it again'),
+  );
+  const failed = await deps.ledger.get(late.revision);
+  assert.equal(failed?.state, 'failed');
+  assert.ok(isSuperseded(failed?.reason));
+  await assert.rejects(
+    announceSegments(deps, 'clips', late.revision, { segments }, 'ROOT1'),
+    DispersalStateError,
+  );
 });

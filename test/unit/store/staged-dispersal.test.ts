@@ -22,6 +22,7 @@ import {
   disperseUpload,
   parseDispersalMessage,
 } from '../../../shared/store/staged-dispersal.ts';
+import { isSuperseded, supersededWrite } from '../../../shared/store/superseded-write.ts';
 import {
   completeUpload,
   createUpload,
@@ -500,4 +501,89 @@ test('a revision the ledger forgot, with the key written or deleted since: the u
     `its revision ${revision} is no longer in the ledger, and the key was deleted since (${revision}1): the staged bytes are not written over that`,
   );
   assert.equal(slices.puts.size, placed, 'nothing written');
+});
+
+/**
+ * The fixture's vaults, but on topology `OLD` until `move` switches them to `NEW` (since
+ * `since`, epoch ms), as a vote applying a topology change would.
+ */
+function movingVaults(writer: WriterDeps) {
+  const vaults = writer.vaults;
+  let topology = { topology: OLD_TOPOLOGY, topologySince: 0 };
+  writer.vaults = {
+    create: (vault) => vaults.create(vault),
+    list: () => vaults.list(),
+    get: async (name) => ({ ...(await vaults.get(name)), ...topology }),
+  };
+  return {
+    move: (since: number) => {
+      topology = { topology: NEW_TOPOLOGY, topologySince: since };
+    },
+  };
+}
+const OLD_TOPOLOGY = 'a'.repeat(64);
+const NEW_TOPOLOGY = 'b'.repeat(64);
+
+test('a step whose vault moved to another topology past the grace fails its revision and begins again under the current one, from the first byte', async () => {
+  // Prepare: one step done under OLD; then the vault moves to NEW, 10 s before the next step.
+  const { deps, uploads, writer, body, uploadId, deadline, deliverQueued } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const vaults = movingVaults(writer);
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  assert.equal(first?.state, 'paused');
+  assert.equal((await writer.ledger.get(first?.revision as string))?.topology, OLD_TOPOLOGY);
+  vaults.move(writer.clock.now() - 10_000);
+
+  // Act
+  await deliverQueued(1);
+
+  // Assess: the first revision failed by the fence's reason; the object whole under NEW.
+  const old = await writer.ledger.get(first?.revision as string);
+  assert.equal(old?.state, 'failed');
+  assert.ok(isSuperseded(old?.reason), old?.reason);
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.notEqual(ended?.revision, first?.revision);
+  assert.equal((await writer.ledger.get(ended?.revision as string))?.topology, NEW_TOPOLOGY);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+});
+
+test('a write the commit fence failed at its end (the topology changed while it was written) begins again at the next step, not failing the upload', async () => {
+  // Prepare: a dispersal at once under OLD; as it records its count, the vault moves to NEW
+  // and the committer fences the revision off, as it would past the grace.
+  const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+    2.5 * MiB,
+    MiB,
+  );
+  const vaults = movingVaults(writer);
+  const finishWriting = writer.ledger.finishWriting.bind(writer.ledger);
+  writer.ledger.finishWriting = async (revision, summary) => {
+    const finished = await finishWriting(revision, summary);
+    if (finished.topology !== OLD_TOPOLOGY) return finished;
+    const now = writer.clock.now();
+    vaults.move(now - 10_000);
+    const reason = supersededWrite(finished, { id: NEW_TOPOLOGY, since: now - 10_000 }, now);
+    assert.ok(reason);
+    await writer.ledger.fail(revision, reason, now);
+    return finished;
+  };
+
+  // Act: the first delivery, twice (SQS at least once), then what it queued.
+  const fenced = await disperseUpload(deps, { uploadId }, 0);
+  const again = await disperseUpload(deps, { uploadId }, 0);
+  const queued = queue.messages.length;
+  for (let i = 0; i < queue.messages.length; i++)
+    await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+  // Assess: the fenced write queued one next step, which wrote the object again under NEW.
+  assert.equal(fenced?.state, 'failed');
+  assert.equal(again, undefined, 'the copy finds the step taken');
+  assert.equal(queued, 2, 'the completion, and one next step');
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.notEqual(ended?.revision, fenced?.revision);
+  assert.equal((await writer.ledger.get(ended?.revision as string))?.topology, NEW_TOPOLOGY);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
 });
