@@ -253,18 +253,20 @@ export async function disperseUpload(
     }
     return outcome;
   }
-  if (outcome.state === 'failed' && isSuperseded(outcome.reason)) {
-    // The vault's topology changed while this was written, and the commit fence failed it: the
-    // next step begins again from the staged bytes, under the current topology.
+  if (outcome.state === 'failed' && beginsAgain(outcome.reason)) {
+    // Failed while this wrote it, by the commit fence (the vault's topology changed) or by the
+    // janitor (a step that outlasted the pending timeout): not for its bytes or its units, so
+    // the next step begins again from the staged bytes, as a redelivery finding it so would.
     const progress = { step: step + 1, revision: outcome.revision, segments: 0, offset: 0 };
     if (
       (await deps.uploads.advance(uploadId, progress)) ||
       sameStep((await deps.uploads.get(uploadId))?.progress, progress)
     ) {
       await queueStep(deps, uploadId, progress.step);
-      deps.log?.info('dispersal begins again under the current topology', {
+      deps.log?.info('dispersal begins again', {
         uploadId,
         revision: outcome.revision,
+        reason: outcome.reason,
       });
     }
     return outcome;
@@ -318,6 +320,15 @@ export class DispersalHeldError extends Error {
       `the dispersal of upload ${uploadId} is held by another delivery of its message; this one dropped its revision ${dropped} and comes again`,
     );
   }
+}
+
+/**
+ * Whether a revision failed for `reason` leaves its upload to begin again with a new one: failed
+ * by the janitor for want of progress, or by the commit fence of a topology change. Other
+ * failures (its units) are the upload's outcome.
+ */
+function beginsAgain(reason: string | undefined): boolean {
+  return reason === TIMED_OUT || isSuperseded(reason);
 }
 
 /** Whether `recorded` is `progress` (its queued mark aside). */
@@ -388,9 +399,7 @@ async function takeUp(
       ? { ...record, state: 'failed', reason: superseded }
       : await writer.ledger.get(revision);
   }
-  const beginsAgain =
-    record?.state === 'failed' && (record.reason === TIMED_OUT || isSuperseded(record.reason));
-  if (record && !beginsAgain) {
+  if (record && !(record.state === 'failed' && beginsAgain(record.reason))) {
     const outcome = await waitForOutcome(writer, upload.key, revision, waitMs);
     return { go: 'settled', outcome };
   }

@@ -587,3 +587,44 @@ test('a write the commit fence failed at its end (the topology changed while it 
   assert.equal((await writer.ledger.get(ended?.revision as string))?.topology, NEW_TOPOLOGY);
   assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
 });
+
+test('a write the janitor timed out while it wrote begins again at the next step; one its units failed ends the upload failed', async () => {
+  for (const [reason, beginsAgain] of [
+    [TIMED_OUT, true],
+    ['segment 1 can no longer reach 5 of 6 units', false],
+  ] as const) {
+    // Prepare: a dispersal at once, its revision failed as it records its count.
+    const { deps, uploads, queue, writer, body, uploadId, deadline } = await stagedForSteps(
+      2.5 * MiB,
+      MiB,
+    );
+    const finishWriting = writer.ledger.finishWriting.bind(writer.ledger);
+    let failedOnce = false;
+    writer.ledger.finishWriting = async (revision, summary) => {
+      const finished = await finishWriting(revision, summary);
+      if (!failedOnce) await writer.ledger.fail(revision, reason, writer.clock.now());
+      failedOnce = true;
+      return finished;
+    };
+
+    // Act
+    const first = await disperseUpload(deps, { uploadId }, 0);
+    for (let i = 1; i < queue.messages.length; i++)
+      await disperseUpload(deps, queue.messages[i] as { uploadId: string }, 0, deadline());
+
+    // Assess
+    assert.equal(first?.state, 'failed', reason);
+    const ended = await uploads.get(uploadId);
+    if (beginsAgain) {
+      assert.equal(ended?.state, 'pending', reason);
+      assert.notEqual(ended?.revision, first?.revision);
+      assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+    } else {
+      assert.deepEqual(
+        [ended?.state, ended?.revision, ended?.reason],
+        ['failed', first?.revision, reason],
+      );
+      assert.equal(queue.messages.length, 1, 'no step queued');
+    }
+  }
+});
