@@ -27,6 +27,7 @@ export {
 export {
   createListener,
   listListeners,
+  PROVISIONAL_SECONDS,
   type RegistryDeps,
   removeListener,
   renewListener,

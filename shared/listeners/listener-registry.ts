@@ -43,7 +43,17 @@ function leastLoaded(loads: number[]): number {
 }
 
 /**
- * Creates a listener from a request body, on the least loaded node.
+ * How long a permanent listener is temporary while it is made (seconds): should its creator
+ * die between the steps, it expires then and the janitor's sweep of temporary listeners
+ * removes what was made of it, as it removes a killed watch's.
+ */
+export const PROVISIONAL_SECONDS = 120;
+
+/**
+ * Creates a listener from a request body, on the least loaded node. A permanent one is made
+ * temporary (PROVISIONAL_SECONDS) and turned permanent last, its node's copy before its record:
+ * a creator killed at any step leaves a temporary listener that expires and is swept, never a
+ * listed listener its node does not serve. One that fails is undone before the error answers.
  * @throws InvalidParameterError for a bad body; VaultNotFoundError for an unknown vault.
  */
 export async function createListener(deps: RegistryDeps, vault: string, body: unknown) {
@@ -60,14 +70,26 @@ export async function createListener(deps: RegistryDeps, vault: string, body: un
       ? {}
       : { expiresAt: Math.ceil(now / 1000) + request.ttlSeconds }),
   };
-  await deps.listeners.create(listener);
+  const made =
+    listener.expiresAt === undefined
+      ? { ...listener, expiresAt: Math.ceil(now / 1000) + PROVISIONAL_SECONDS }
+      : listener;
+  await deps.listeners.create(made);
   try {
-    await deps.initiators.add(listener);
+    await deps.initiators.add(made);
     await deps.participants.join(vault, listener.path, listener.node);
+    if (made !== listener) {
+      // The node's copy first: a record made permanent is never served by a copy that expires.
+      await deps.initiators.add(listener);
+      if (!(await deps.listeners.makePermanent(vault, listener.id)))
+        throw new Error(
+          `listener ${listener.id} took over ${PROVISIONAL_SECONDS} s to make, and expired: it is removed; create it again`,
+        );
+    }
   } catch (err) {
     // Never left half made (listed, but its node not serving its path): undone by the removal's
     // own steps, each idempotent, and the caller told. A caller that retries makes a new one.
-    await unregister(deps, listener).catch(() => {});
+    await unregister(deps, made).catch(() => {});
     throw err;
   }
   return publicListener(listener);

@@ -51,6 +51,13 @@ export interface ListenerStore {
    * undefined when it is gone, expired already, or not temporary.
    */
   renew(vault: string, id: string, expiresAt: number): Promise<Listener | undefined>;
+  /**
+   * Makes a listener made temporary while it was created permanent: its expiry goes, and so
+   * does it from the temporary listeners the sweep reads. Idempotent: one permanent already is
+   * answered as it is (its sweep entry dropped, should a make have died before that). Undefined
+   * when it is gone or expired.
+   */
+  makePermanent(vault: string, id: string): Promise<Listener | undefined>;
   /** Temporary listeners whose expiry is at or before `now` (epoch ms), not yet deleted. */
   expiredTemporary(now: number): Promise<Listener[]>;
   /** How many listeners each of nodes `0..count-1` serves. */

@@ -1,6 +1,7 @@
 /**
  * The end of temporary listeners (`dsn watch`'s) that nobody removed: a watch killed with no
- * chance to clean up, or a machine gone. Three things see to it:
+ * chance to clean up, or a machine gone; and permanent ones whose creator died while making
+ * them (they are temporary until made). Three things see to it:
  * - delivery: a node never delivers to an expired listener, and drops its own copy on sight;
  * - reads: an expired listener is not listed or shown;
  * - this sweep, run by the janitor on its schedule: it removes what is left of each expired one
@@ -35,6 +36,13 @@ export interface SweepReport {
 export async function sweepTemporaryListeners(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = { listeners: 0, queues: 0 };
   for (const listener of await deps.listeners.expiredTemporary(deps.clock.now())) {
+    // Made permanent since (a creation's last step; see createListener), its sweep entry left
+    // behind by a make that died: the entry goes, the listener stays.
+    const record = await deps.listeners.get(listener.vault, listener.id);
+    if (record && record.expiresAt === undefined) {
+      await deps.listeners.makePermanent(listener.vault, listener.id);
+      continue;
+    }
     await deps.initiators.remove(listener);
     await pruneEntry(deps, listener.vault, listener.path, listener.node);
     const { target } = listener;

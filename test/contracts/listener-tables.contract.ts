@@ -160,6 +160,35 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       assert.deepEqual(await t.listeners.list('photos'), []);
     });
 
+    it('a listener made temporary while it is created is made permanent once, and never found expired after; an expired one is not made', async (t) => {
+      // Prepare: two provisional listeners (the factories' stores read T0 as now).
+      const now = Math.floor(T0 / 1000);
+      await t.listeners.create(listenerOf('m1', { expiresAt: now + 120 }));
+      await t.listeners.create(listenerOf('m2', { expiresAt: now - 1, node: 2 }));
+
+      // Act
+      const made = await t.listeners.makePermanent('photos', 'm1');
+      const again = await t.listeners.makePermanent('photos', 'm1');
+      const late = await t.listeners.makePermanent('photos', 'm2');
+
+      // Assess
+      assert.deepEqual(made, listenerOf('m1'));
+      assert.deepEqual(again, listenerOf('m1'), 'a repeat answers it as it is');
+      assert.equal(late, undefined, 'expired: left to the sweep');
+      assert.equal(await t.listeners.makePermanent('photos', 'nope'), undefined, 'unknown');
+      const got = await t.listeners.get('photos', 'm1');
+      assert.equal(got?.expiresAt, undefined);
+      assert.deepEqual(
+        (await t.listeners.expiredTemporary(T0 + 3_600_000)).map((l) => l.id),
+        ['m2'],
+      );
+      assert.equal(
+        await t.listeners.renew('photos', 'm1', now + 500),
+        undefined,
+        'permanent: no renewal',
+      );
+    });
+
     it('temporary listeners: a renewal moves the expiry of a live one only; the expired ones are found until deleted', async (t) => {
       // Prepare: one live, one expired, one permanent (the factories' stores read T0 as now).
       const now = Math.floor(T0 / 1000);

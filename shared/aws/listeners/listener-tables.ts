@@ -107,6 +107,8 @@ export class DynamoListenerStore implements ListenerStore {
   }
 
   async create(listener: Listener): Promise<void> {
+    // The sweep's copy first: a create that dies halfway leaves the sweep something to remove.
+    if (listener.expiresAt !== undefined) await this.putTemporary(listener);
     const created = await conditional(
       this.db.send(
         new PutCommand({
@@ -126,7 +128,35 @@ export class DynamoListenerStore implements ListenerStore {
       ),
     );
     if (created) await this.countOnNode(listener.node, 1);
-    if (listener.expiresAt !== undefined) await this.putTemporary(listener);
+  }
+
+  async makePermanent(vault: string, id: string): Promise<Listener | undefined> {
+    let made: Listener | undefined;
+    await conditional(
+      this.db
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: listenerKey(vault, id),
+            UpdateExpression: 'REMOVE #listener.expiresAt, #ttl',
+            // Still live: temporary and not expired, or permanent already (a repeat).
+            ConditionExpression:
+              'attribute_exists(pk) AND (attribute_not_exists(#listener.expiresAt) OR #listener.expiresAt > :now)',
+            ExpressionAttributeNames: { '#listener': 'listener', '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':now': Math.floor(this.now() / 1000) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .then((out) => {
+          made = out.Attributes?.listener as Listener | undefined;
+        }),
+    );
+    // The sweep's copy last: a make that dies before leaves the sweep to find it made.
+    if (made)
+      await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: temporaryKey(vault, id) }),
+      );
+    return made;
   }
 
   private async putTemporary(listener: Listener): Promise<void> {

@@ -151,6 +151,15 @@ export class MemoryListenerStore implements ListenerStore {
     return structuredClone(l);
   }
 
+  async makePermanent(vault: string, id: string): Promise<Listener | undefined> {
+    const found = this.records.get(at(vault, id));
+    if (!found || (found.expiresAt !== undefined && found.expiresAt * 1000 <= this.now()))
+      return undefined;
+    delete found.expiresAt;
+    const { delivered, failed, lastError, lastDeliveredAt, deadLetters, ...l } = found;
+    return structuredClone(l);
+  }
+
   async expiredTemporary(now: number): Promise<Listener[]> {
     return [...this.records.values()]
       .filter((l) => l.expiresAt !== undefined && l.expiresAt * 1000 <= now)

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { InvalidParameterError, ListenerNotFoundError } from '../../../shared/errors.ts';
 import {
   createListener,
+  PROVISIONAL_SECONDS,
   renewListener,
   sweepTemporaryListeners,
   type WatchQueues,
@@ -151,4 +152,82 @@ test("the sweep takes the node out of the entry when the expired listener was th
   // Assess
   assert.deepEqual(w.participants.nodesOn('photos', 'alone/'), []);
   assert.deepEqual(await w.listeners.nodeLoads(1), [0]);
+});
+
+test('a permanent listener whose creator was killed between any two of its steps expires and is swept whole; one made whole stays, and its node serves it past that time', async () => {
+  // The steps a creation takes after its record, each where the creator may die: the node's
+  // temporary copy, the participant entry, the node's permanent copy, the record made permanent.
+  const hang = () => new Promise<never>(() => {});
+  const kills = ['add', 'join', 'add again', 'makePermanent'] as const;
+  for (const kill of kills) {
+    // Prepare: the creator's stores, dying at `kill` (its call never answers, as a killed
+    // process's does not).
+    const w = listenersWorld(1);
+    const initiators = Object.create(w.initiators) as typeof w.initiators;
+    let adds = 0;
+    initiators.add = (l) => {
+      const n = adds++;
+      return (kill === 'add' && n === 0) || (kill === 'add again' && n === 1)
+        ? hang()
+        : w.initiators.add(l);
+    };
+    const participants = Object.create(w.participants) as typeof w.participants;
+    participants.join = (...a) => (kill === 'join' ? hang() : w.participants.join(...a));
+    const listeners = Object.create(w.listeners) as typeof w.listeners;
+    listeners.makePermanent = (...a) =>
+      kill === 'makePermanent' ? hang() : w.listeners.makePermanent(...a);
+
+    // Act: the creation dies; later the janitor's sweep runs, past the provisional time.
+    void createListener({ ...w.registry, initiators, participants, listeners }, 'photos', {
+      path: 'k/',
+      target: { type: 'sqs', queueUrl: queue('kept') },
+    });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const listed = await w.listeners.list('photos');
+    w.clock.advance(PROVISIONAL_SECONDS * 1000 + 1000);
+    const swept = await sweepTemporaryListeners({
+      listeners: w.listeners,
+      initiators: w.initiators,
+      participants: w.participants,
+      watchQueues: recordingQueues(),
+      clock: w.clock,
+      log: silentLogger,
+    });
+
+    // Assess: it was made as far as `kill`, then removed everywhere.
+    assert.equal(listed.length, 1, `${kill}: its record was written`);
+    assert.deepEqual(swept, { listeners: 1, queues: 0 }, kill);
+    assert.deepEqual(await w.listeners.list('photos'), [], kill);
+    assert.deepEqual((await w.initiators.read(0, 'photos', ['k/'])).get('k/'), [], kill);
+    assert.deepEqual(w.participants.nodesOn('photos', 'k/'), [], kill);
+    assert.deepEqual(await w.listeners.nodeLoads(1), [0], kill);
+  }
+
+  // Prepare: a creation that completes.
+  const w = listenersWorld(1);
+  const made = await createListener(w.registry, 'photos', {
+    path: 'k/',
+    target: { type: 'sqs', queueUrl: queue('kept') },
+  });
+
+  // Act: long past the provisional time, a sweep, then an event.
+  w.clock.advance(3_600_000);
+  const swept = await sweepTemporaryListeners({
+    listeners: w.listeners,
+    initiators: w.initiators,
+    participants: w.participants,
+    watchQueues: recordingQueues(),
+    clock: w.clock,
+    log: silentLogger,
+  });
+  await w.announce(w.committed('k/x'));
+  await w.pump();
+
+  // Assess
+  assert.equal(made.expiresAt, undefined);
+  assert.deepEqual(swept, { listeners: 0, queues: 0 });
+  assert.equal((await w.listeners.get('photos', made.id))?.expiresAt, undefined);
+  const [copy] = (await w.initiators.read(0, 'photos', ['k/'])).get('k/') ?? [];
+  assert.equal(copy?.expiresAt, undefined, "the node's copy is permanent");
+  assert.equal(w.targets.documents(queue('kept')).length, 1, 'served past that time');
 });
