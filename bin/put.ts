@@ -348,9 +348,16 @@ async function putByUplink(
       if (done === SUPERSEDED) return done;
       if (done?.state === 'pending' && !interrupted.aborted) {
         progress.update(done.size, 'committing');
-        await awaitRevision(client, vault, done.revision, interrupted).catch((err) => {
-          if (!interrupted.aborted) throw err;
-        });
+        const fenced = await awaitRevision(client, vault, done.revision, interrupted).then(
+          () => false,
+          (err) => {
+            if (interrupted.aborted) return false;
+            // Fenced off by a topology change after its last call: as above, put again.
+            if (!opts.again && source !== '-' && isTopologySuperseded(err)) return true;
+            throw err;
+          },
+        );
+        if (fenced) return SUPERSEDED;
       }
       if (interrupted.aborted) {
         throw await interruptedDispersal(client, vault, key, revision, cancelDispersal);

@@ -19,7 +19,7 @@ import {
   type TallyVerdict,
   type UnitStatus,
 } from './revision.ts';
-import { supersededWrite } from './superseded-write.ts';
+import { supersededNow } from './superseded-write.ts';
 import type { TopologyNow } from './unit.ts';
 
 /** How long a replaced revision's slices stay readable for readers already streaming it. */
@@ -60,10 +60,11 @@ async function failIfSuperseded(
   if (!view || now - revisionTime(revision) < FENCE_FREE_MS) return false;
   const written = record ?? (await deps.ledger.get(revision));
   if (written?.state !== 'pending') return false;
-  // A view up to a second old may not know the switch yet (the grace covers it), or may know
-  // an older topology than the revision's: only a fresh read fails it.
-  if (!supersededWrite(written, await view(written.vault), now)) return false;
-  const reason = supersededWrite(written, await view(written.vault, { fresh: true }), now);
+  const reason = await supersededNow(
+    written,
+    (vault, fresh) => view(vault, fresh ? { fresh } : undefined),
+    now,
+  );
   return (
     reason !== undefined &&
     (await deps.ledger.fail(revision, reason, now + FAILED_CLEANUP_DELAY_MS))

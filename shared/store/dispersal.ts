@@ -29,7 +29,7 @@ import { attributesFromFields, checkPrecondition, parsePrecondition } from './ob
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
 import { dispersingKey, extendedDueAt, type RevisionRecord } from './revision.ts';
-import { supersededWrite, topologyOf } from './superseded-write.ts';
+import { isSuperseded, supersededNow, topologyReader } from './superseded-write.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import { judgeOf, pendingRevision } from './writer.ts';
 
@@ -249,11 +249,15 @@ async function fenceSuperseded(
   record: RevisionRecord,
 ): Promise<void> {
   const now = deps.clock.now();
-  const vault = await deps.vaults.get(record.vault);
-  const reason = supersededWrite(record, topologyOf(vault), now);
+  const reason = await supersededNow(record, topologyReader(deps.vaults), now);
   if (!reason) return;
-  await deps.ledger.fail(record.revision, reason, now);
-  throw new TopologySupersededError(record.revision, reason);
+  if (await deps.ledger.fail(record.revision, reason, now))
+    throw new TopologySupersededError(record.revision, reason);
+  // Decided meanwhile: committed (within the grace) goes on as committed; failed by the fence
+  // elsewhere is answered as here.
+  const again = await deps.ledger.get(record.revision);
+  if (again?.state === 'failed' && isSuperseded(again.reason))
+    throw new TopologySupersededError(record.revision, again.reason ?? reason);
 }
 
 /** Each segment must list every pillar once, within the count once it is known. */

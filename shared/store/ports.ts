@@ -44,8 +44,11 @@ export interface SliceStore {
 export interface VaultStore {
   /** @throws VaultExistsError when the name is taken. */
   create(vault: Vault): Promise<void>;
-  /** @throws VaultNotFoundError */
-  get(name: string): Promise<Vault>;
+  /**
+   * `fresh`: read past any cache (a caching store's answer may be a second old).
+   * @throws VaultNotFoundError
+   */
+  get(name: string, options?: { fresh?: boolean }): Promise<Vault>;
   list(): Promise<Vault[]>;
 }
 

@@ -13,7 +13,7 @@ import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validat
 import { TIMED_OUT } from './janitor.ts';
 import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
-import { isSuperseded, supersededWrite, topologyOf } from './superseded-write.ts';
+import { isSuperseded, supersededNow, topologyReader } from './superseded-write.ts';
 import type { UploadDeps } from './upload.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
@@ -361,9 +361,10 @@ async function queueStep(deps: UploadDeps, uploadId: string, step: number): Prom
  *   commit), or gone from the ledger with nothing newer at its key: it begins `again` with a
  *   new revision, the bytes still being staged;
  * - it `end`s instead when beginning again would write over what it must not: the revision had
- *   reached the most a write may stay pending (so would a new one), or the ledger forgot it and
- *   the key was written or deleted since (the janitor purges failed revisions, and committed
- *   ones once replaced: the staged bytes, older, must not come back over the newer state).
+ *   reached the most a write may stay pending (so would a new one), or the key was written or
+ *   deleted since the revision was opened (its new revision would win over that, where this
+ *   one would have lost; the janitor purges failed revisions, and committed ones once
+ *   replaced: the staged bytes, older, must not come back over the newer state).
  */
 async function takeUp(
   writer: WriterDeps,
@@ -381,11 +382,7 @@ async function takeUp(
   let record = await writer.ledger.get(revision);
   if (record?.state === 'pending') {
     const now = writer.clock.now();
-    const superseded = supersededWrite(
-      record,
-      topologyOf(await writer.vaults.get(upload.vault)),
-      now,
-    );
+    const superseded = await supersededNow(record, topologyReader(writer.vaults), now);
     if (!superseded) {
       const at =
         progress?.revision === revision
@@ -403,16 +400,16 @@ async function takeUp(
     const outcome = await waitForOutcome(writer, upload.key, revision, waitMs);
     return { go: 'settled', outcome };
   }
-  if (!record) {
-    const newest = await writer.index.newest(upload.vault, upload.key);
-    // Revision ids are ASCII and order by time, as the index orders them.
-    if (newest && newest.revision >= revision)
-      return {
-        go: 'end',
-        revision,
-        reason: `its revision ${revision} is no longer in the ledger, and the key was ${newest.deleted ? 'deleted' : 'written'} since (${newest.revision}): the staged bytes are not written over that`,
-      };
-  }
+  // Beginning again writes a newer revision than this one: not over a write or delete of the
+  // key made since this one was opened, which this one would have lost to.
+  const newest = await writer.index.newest(upload.vault, upload.key);
+  // Revision ids are ASCII and order by time, as the index orders them.
+  if (newest && newest.revision >= revision)
+    return {
+      go: 'end',
+      revision,
+      reason: `its revision ${revision} ${record ? `failed (${record.reason})` : 'is no longer in the ledger'}, and the key was ${newest.deleted ? 'deleted' : 'written'} since (${newest.revision}): the staged bytes are not written over that`,
+    };
   const longest = Math.max(MAX_PENDING_AGE_MS, writer.pendingTimeoutMs);
   const age = writer.clock.now() - revisionTime(revision);
   if (age < longest - writer.pendingTimeoutMs) return { go: 'on' };

@@ -15,8 +15,20 @@
  */
 import type { Vault } from './vault.ts';
 
-/** A vault's current topology id and since when (epoch ms), with its units when known. */
-export type TopologyNow = { id?: string; since?: number; units?: readonly number[] };
+/** A vault's current topology id and since when (epoch ms), with its layout when known. */
+export type TopologyNow = {
+  id?: string;
+  since?: number;
+  layout?: Layout;
+};
+
+/** Where a write's pillars go and how it is cut: what a topology change may move. */
+type Layout = { units: readonly number[]; readThreshold: number; segmentSize: number };
+
+const sameLayout = (a: Layout, b: Layout) =>
+  a.units.join() === b.units.join() &&
+  a.readThreshold === b.readThreshold &&
+  a.segmentSize === b.segmentSize;
 
 /**
  * A topology superseded this long ago (or longer) takes no new writes: writers read the vault
@@ -41,17 +53,17 @@ export function isSuperseded(reason: string | undefined): boolean {
  * commit, `now`, with the vault's current topology `current`; undefined while it may (the same
  * topology, no topology yet, or within the grace of the switch). A revision without a topology
  * id was begun before the vault recorded its genesis topology, which keeps the vault's layout:
- * it is superseded only once the vault's units are no longer its own.
+ * it is superseded only once the vault's layout (units, k, segment size) is no longer its own.
  */
 export function supersededWrite(
-  written: { topology?: string; units: readonly number[] },
+  written: { topology?: string } & Layout,
   current: TopologyNow,
   now: number,
 ): string | undefined {
   if (current.id === undefined || current.id === written.topology) return undefined;
   if (
     written.topology === undefined &&
-    (current.units === undefined || current.units.join() === written.units.join())
+    (current.layout === undefined || sameLayout(current.layout, written))
   )
     return undefined;
   const since = current.since ?? 0;
@@ -59,13 +71,35 @@ export function supersededWrite(
   return `${SUPERSEDED} (${written.topology ?? 'none'}); the vault moved to ${current.id} at ${new Date(since).toISOString()} and its data with it: write it again`;
 }
 
+/**
+ * Why `written` may no longer commit, `now`, by its vault's current topology as `read` gives
+ * it: a reason found on a view that may be a second old (`fresh` false) stands only once a
+ * fresh read confirms it, since a stale view may not know the revision's own topology yet.
+ */
+export async function supersededNow(
+  written: { vault: string; topology?: string } & Layout,
+  read: (vault: string, fresh: boolean) => Promise<TopologyNow>,
+  now: number,
+): Promise<string | undefined> {
+  if (!supersededWrite(written, await read(written.vault, false), now)) return undefined;
+  return supersededWrite(written, await read(written.vault, true), now);
+}
+
+/** A vault store's `read` for `supersededNow`. */
+export function topologyReader(vaults: {
+  get(name: string, options?: { fresh?: boolean }): Promise<Vault>;
+}): (vault: string, fresh: boolean) => Promise<TopologyNow> {
+  return async (vault, fresh) => topologyOf(await vaults.get(vault, fresh ? { fresh } : undefined));
+}
+
 /** A vault record's current topology and since when. */
 export function topologyOf(
-  vault: Pick<Vault, 'topology' | 'topologySince' | 'units'>,
+  vault: Pick<Vault, 'topology' | 'topologySince' | 'units' | 'readThreshold' | 'segmentSize'>,
 ): TopologyNow {
+  const { units, readThreshold, segmentSize } = vault;
   return {
     ...(vault.topology === undefined ? {} : { id: vault.topology }),
     ...(vault.topologySince === undefined ? {} : { since: vault.topologySince }),
-    units: vault.units,
+    layout: { units, readThreshold, segmentSize },
   };
 }

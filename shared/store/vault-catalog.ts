@@ -87,10 +87,11 @@ export class CachingVaultStore implements VaultStore {
     this.all = undefined;
   }
 
-  get(name: string): Promise<Vault> {
+  get(name: string, options?: { fresh?: boolean }): Promise<Vault> {
     const now = this.clock.now();
     const hit = this.byName.get(name);
-    if (hit && now - hit.at < Math.min(this.ttlMs, VAULT_GET_TTL_MS)) return hit.vault;
+    if (hit && !options?.fresh && now - hit.at < Math.min(this.ttlMs, VAULT_GET_TTL_MS))
+      return hit.vault;
     const read = { at: now, vault: this.store.get(name) };
     read.vault.catch(() => {
       if (this.byName.get(name) === read) this.byName.delete(name);

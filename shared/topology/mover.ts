@@ -66,7 +66,8 @@ const LEASE_MS = 30_000;
 /**
  * A pass that finds nothing ends the job only if it began this long after the switch: writes
  * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
- * store/superseded-write.ts), so the index holds each of them by then.
+ * store/superseded-write.ts), so the index holds each of them by then, but for a commit
+ * stalled past the grace after the fence's read, or one whose index task was redone late.
  */
 const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
 /** Steps that fail one after the other before the job is failed. */

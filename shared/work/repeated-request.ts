@@ -7,7 +7,10 @@
  * an attempt nobody made. So each store reads its item back when such a write is refused,
  * and these say whether what it finds is the write itself. Each compares what only that
  * write puts there: the owner with its lease and start time, the owner with its token, the
- * change's every field under the caller's token.
+ * change's every field under the caller's token. That holds because an owner (a worker: one
+ * per Lambda sandbox, one per `dsn work run` slot) takes one item at a time. A change made
+ * without a token (a cancel) matches any equal change to the millisecond of its `finishedAt`:
+ * two cancels of one item then both succeed, which is what either asked.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { RecordChange, RecordCondition, Reservation, SliceLock } from './ports.ts';

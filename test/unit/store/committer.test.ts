@@ -443,7 +443,16 @@ test('the commit fence: a revision under a topology superseded past the grace is
   reads.length = 0;
   await settleCommitterBatch(young.deps, quick.statuses);
 
-  // Assess 3
+  // Act 4: a view a second stale (still OLD) meets a revision under NEW, which a fresh read
+  // knows: the fresh read decides.
+  const stale = world(switchedAt + 3_600_000);
+  stale.deps.currentTopology = async (_vault, options) =>
+    options?.fresh ? { id: NEW, since: switchedAt } : { id: OLD, since: 0 };
+  const unknown = await revisionOf(stale, 'unknown-yet.bin', switchedAt + 60_000, NEW);
+  await settleCommitterBatch(stale.deps, unknown.statuses);
+
+  // Assess 3 and 4
+  assert.equal((await stale.ledger.get(unknown.record.revision))?.state, 'committed');
   assert.equal((await inGrace.ledger.get(close.record.revision))?.state, 'committed');
   assert.equal((await late.index.get('photos', 'current.bin'))?.revision, current.record.revision);
   assert.equal((await young.ledger.get(quick.record.revision))?.state, 'committed');
@@ -458,7 +467,11 @@ test('the commit fence and a revision begun before the vault recorded any topolo
     const built = committer(now);
     const deps = {
       ...built.deps,
-      currentTopology: async () => ({ id: 'c'.repeat(64), since: recordedAt, units }),
+      currentTopology: async () => ({
+        id: 'c'.repeat(64),
+        since: recordedAt,
+        layout: { units, readThreshold: 2, segmentSize: 1024 },
+      }),
     };
     const record = {
       ...pendingRevision(key),

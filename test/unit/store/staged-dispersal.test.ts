@@ -628,3 +628,40 @@ test('a write the janitor timed out while it wrote begins again at the next step
     }
   }
 });
+
+test('a revision failed by the janitor, with the key written since it was opened: the upload ends failed, rather than begin again over the newer write', async () => {
+  // Prepare: one step done; its revision then timed out, and the key written meanwhile.
+  const { deps, uploads, queue, slices, writer, uploadId, deadline } = await stagedForSteps(
+    3.5 * MiB,
+    MiB,
+  );
+  const first = await disperseUpload(deps, { uploadId }, 0, deadline());
+  const revision = first?.revision as string;
+  await writer.ledger.fail(revision, TIMED_OUT, 0);
+  await writer.index.publish({
+    vault: 'steps',
+    key: 'big/steps.bin',
+    revision: `${revision}0`,
+    objectId: 'o',
+    size: 1,
+    sha256: 'f'.repeat(64),
+    segments: 1,
+    segmentSize: MiB,
+    readThreshold: 4,
+    units: [0, 1, 2, 3, 4, 5],
+    committedAt: new Date().toISOString(),
+  });
+  const placed = slices.puts.size;
+
+  // Act
+  await disperseUpload(deps, queue.messages[1] as { uploadId: string }, 0, deadline());
+
+  // Assess
+  const ended = await uploads.get(uploadId);
+  assert.deepEqual([ended?.state, ended?.revision], ['failed', revision]);
+  assert.equal(
+    ended?.reason,
+    `its revision ${revision} failed (${TIMED_OUT}), and the key was written since (${revision}0): the staged bytes are not written over that`,
+  );
+  assert.equal(slices.puts.size, placed, 'nothing written');
+});

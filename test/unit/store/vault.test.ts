@@ -248,4 +248,8 @@ test('a caching vault store reads a vault at most once a second (its topology ma
   clock.advance(1);
   await cached.get('photos');
   assert.equal(gets, 3);
+  await cached.get('photos', { fresh: true });
+  assert.equal(gets, 4, 'a fresh read goes past the cache');
+  await cached.get('photos');
+  assert.equal(gets, 4, 'and is kept for the next');
 });
