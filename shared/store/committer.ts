@@ -19,7 +19,7 @@ import {
   type TallyVerdict,
   type UnitStatus,
 } from './revision.ts';
-import { supersededNow } from './superseded-write.ts';
+import { supersededNow, writtenElsewhere } from './superseded-write.ts';
 import type { TopologyNow } from './unit.ts';
 
 /** How long a replaced revision's slices stay readable for readers already streaming it. */
@@ -110,11 +110,37 @@ export class AssociatedTaskRegistry {
   }
 }
 
+/**
+ * Where the index task tells a vault's topology job of a write under an older topology indexed
+ * late (a commit stalled past the fence's read, or an index task redone after a failure), which
+ * the job's last pass may have gone past: the job then passes once more (topology/mover.ts).
+ */
+export interface LateWrites {
+  currentTopology: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
+  /** Notes the write on the job moving `vault` onto topology `id`. */
+  note: (vault: string, id: string, at: number) => Promise<void>;
+}
+
+/**
+ * Tells the topology job of `record`, just indexed, if it was written under another topology
+ * than the current one and is old enough (FENCE_FREE_MS) to have been indexed late. A young one
+ * is indexed before the job's last pass begins (see FENCE_FREE_MS), and pays no read.
+ */
+async function noteIfLate(late: LateWrites, record: RevisionRecord, now: number): Promise<void> {
+  if (now - revisionTime(record.revision) < FENCE_FREE_MS) return;
+  if (!writtenElsewhere(record, await late.currentTopology(record.vault))) return;
+  const current = await late.currentTopology(record.vault, { fresh: true });
+  if (current.id !== undefined && writtenElsewhere(record, current))
+    await late.note(record.vault, current.id, now);
+}
+
 /** Makes the key point at the revision, unless a newer one already won; retires what it replaced. */
 export function indexTask(deps: {
   index: ObjectIndex;
   ledger: Ledger;
   clock: Clock;
+  /** Without it, no late write is told to a topology job. */
+  lateWrites?: LateWrites;
 }): AssociatedTask {
   return async (record) => {
     const now = deps.clock.date();
@@ -149,6 +175,7 @@ export function indexTask(deps: {
     }
     if (stale) await deps.ledger.retire(record.revision, due);
     if (replaced && replaced !== record.revision) await deps.ledger.retire(replaced, due);
+    if (!stale && deps.lateWrites) await noteIfLate(deps.lateWrites, record, now.getTime());
   };
 }
 
@@ -163,6 +190,7 @@ export function defaultTasks(deps: {
   ledger: Ledger;
   events: EventBus;
   clock: Clock;
+  lateWrites?: LateWrites;
 }): AssociatedTaskRegistry {
   return new AssociatedTaskRegistry()
     .register('index', indexTask(deps))

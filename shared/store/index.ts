@@ -15,6 +15,7 @@ export {
   type CommitterDeps,
   defaultTasks,
   GARBAGE_GRACE_MS,
+  type LateWrites,
   recordStatusesOnce,
   settleCommitterBatch,
 } from './committer.ts';

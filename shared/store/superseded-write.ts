@@ -60,15 +60,22 @@ export function supersededWrite(
   current: TopologyNow,
   now: number,
 ): string | undefined {
-  if (current.id === undefined || current.id === written.topology) return undefined;
-  if (
-    written.topology === undefined &&
-    (current.layout === undefined || sameLayout(current.layout, written))
-  )
-    return undefined;
+  if (!writtenElsewhere(written, current)) return undefined;
   const since = current.since ?? 0;
   if (now <= since + SUPERSEDED_GRACE_MS) return undefined;
   return `${SUPERSEDED} (${written.topology ?? 'none'}); the vault moved to ${current.id} at ${new Date(since).toISOString()} and its data with it: write it again`;
+}
+
+/**
+ * Whether `written` was written under another topology than `current` (a revision without an id,
+ * begun before the genesis was recorded, counts as the genesis while the layout is the same).
+ */
+export function writtenElsewhere(written: { topology?: string } & Layout, current: TopologyNow) {
+  if (current.id === undefined || current.id === written.topology) return false;
+  return !(
+    written.topology === undefined &&
+    (current.layout === undefined || sameLayout(current.layout, written))
+  );
 }
 
 /**

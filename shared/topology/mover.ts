@@ -39,7 +39,7 @@ import {
 import type { ManifestStore, TopologyJobStore, TopologyJobTrigger } from './ports.ts';
 import type { ProposalRecord } from './proposal.ts';
 import { unitNumbers } from './topology.ts';
-import { newTopologyJob, type TopologyJob } from './topology-job.ts';
+import { lateWriteUncovered, newTopologyJob, reopenJob, type TopologyJob } from './topology-job.ts';
 
 export interface MoverDeps {
   index: ObjectIndex;
@@ -66,8 +66,9 @@ const LEASE_MS = 30_000;
 /**
  * A pass that finds nothing ends the job only if it began this long after the switch: writes
  * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
- * store/superseded-write.ts), so the index holds each of them by then, but for a commit
- * stalled past the grace after the fence's read, or one whose index task was redone late.
+ * store/superseded-write.ts), so the index holds each of them by then; one that reaches the
+ * index later (a commit stalled past the fence's read, an index task redone) is noted on the job
+ * (`lateWriteAt`), and a pass begun before the note does not end it.
  */
 const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
 /** Steps that fail one after the other before the job is failed. */
@@ -110,6 +111,7 @@ export async function startTopologyJob(
 /**
  * Asks for a step of every running job: one whose holder died (a crash, a lost message) is
  * taken over once its lease has expired; a live one ignores the extra step (its lease holds).
+ * A job done before a late write was noted (`lateWriteUncovered`) is reopened for one more pass.
  */
 export async function resumeTopologyJobs(
   deps: Pick<MoverDeps, 'jobs' | 'trigger' | 'writer'>,
@@ -117,7 +119,10 @@ export async function resumeTopologyJobs(
   const resumed: string[] = [];
   for (const vault of await deps.writer.vaults.list()) {
     const job = await deps.jobs.get(vault.name);
-    if (job?.state !== 'running') continue;
+    if (!job) continue;
+    const reopens = job.state === 'done' && lateWriteUncovered(job);
+    if (reopens && !(await deps.jobs.reopen(job.vault, job.id))) continue;
+    if (job.state !== 'running' && !reopens) continue;
     await deps.trigger.continue(job.vault, job.id);
     resumed.push(job.vault);
   }
@@ -135,6 +140,10 @@ export async function runTopologyJobStep(
   const now = () => deps.clock.now();
   if (!(await deps.jobs.lease(vault, id, holder, now() + LEASE_MS, now()))) return { more: false };
   const job = await deps.jobs.get(vault);
+  if (job?.id === id && job.state === 'done' && lateWriteUncovered(job)) {
+    reopenJob(job, now());
+    deps.log.info('topology job reopened for a late write', { vault, job: id });
+  }
   if (!job || job.id !== id || job.state !== 'running') return { more: false };
   job.invocations++;
   const save = async (release = false) => {
@@ -287,8 +296,11 @@ async function movePage(
     await save();
     return;
   }
-  // End of a pass: done only once a pass that began after the settle time found nothing.
-  const settled = job.passStartedAt >= job.since + SETTLE_MS;
+  // End of a pass: done only once a pass that began after the settle time, and after every late
+  // write noted meanwhile (read afresh: the note is not the holder's), found nothing.
+  const noted = await deps.jobs.get(job.vault);
+  if (noted?.id === job.id && noted.lateWriteAt !== undefined) job.lateWriteAt = noted.lateWriteAt;
+  const settled = job.passStartedAt >= job.since + SETTLE_MS && !lateWriteUncovered(job);
   if (job.passMoved === 0 && settled) {
     job.phase = job.kind === 'replace' ? 'sweep' : 'done';
   } else {

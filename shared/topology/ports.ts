@@ -171,6 +171,14 @@ export interface TopologyJobStore {
   lease(vault: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
   /** Saves progress while `holder` holds the lease (renewing it to `until`); false when it lost it. */
   save(job: TopologyJob, holder: string, until: number | 'release'): Promise<boolean>;
+  /**
+   * Records that a write under an older topology than job `id`'s was indexed late, at `at`
+   * (epoch ms; only ever moved later), beside the job so that no save of it undoes the note;
+   * `get` answers it as the job's `lateWriteAt`. Nothing when the vault's job is another's.
+   */
+  noteLateWrite(vault: string, id: string, at: number): Promise<void>;
+  /** Makes job `id`, done, runnable again (leasable) when a late write is not covered by its last pass. */
+  reopen(vault: string, id: string): Promise<boolean>;
 }
 
 /** Makes a topology job carry on in a fresh invocation. */

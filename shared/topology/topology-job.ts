@@ -45,6 +45,35 @@ export interface TopologyJob {
   error?: string;
   /** Steps that failed one after the other; at 5 the job is failed. */
   failedSteps?: number;
+  /**
+   * When a write under an older topology was last indexed late (epoch ms): its commit stalled
+   * past the fence's read, or its index entry was written again after a failure. A pass that
+   * began before it may have passed that key, so it ends the job only from a pass begun after;
+   * a job done before is reopened for one more (`lateWriteUncovered`).
+   */
+  lateWriteAt?: number;
+}
+
+/**
+ * Whether a late write was noted after `job`'s last pass began (it must pass once more). A note
+ * follows its entry's write, so a pass begun at or after the note lists that entry.
+ */
+export function lateWriteUncovered(job: Pick<TopologyJob, 'lateWriteAt' | 'passStartedAt'>) {
+  return job.lateWriteAt !== undefined && job.lateWriteAt > job.passStartedAt;
+}
+
+/**
+ * Reopens a job done before a late write was noted: one more move pass (then, for a replace,
+ * the sweep again), from the start of the index.
+ */
+export function reopenJob(job: TopologyJob, now: number): void {
+  job.state = 'running';
+  job.phase = 'move';
+  job.passes++;
+  job.passMoved = 0;
+  job.passStartedAt = now;
+  delete job.cursor;
+  delete job.finishedAt;
 }
 
 export function newTopologyJob(fields: {

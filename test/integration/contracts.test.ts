@@ -210,6 +210,56 @@ for (const { engine, skip } of await dynamoDbEngines()) {
       }
     });
 
+    test(`DynamoTopologyJobStore on ${engine}: a late write is noted beside the job, where no save undoes it, and reopens the job once done`, async () => {
+      const { port: jobs, cleanup } = await onTable(
+        'ControlTable',
+        (db, t) => new DynamoTopologyJobStore(db, t),
+      )();
+      try {
+        // Prepare: a running job.
+        const job = newTopologyJob({
+          vault: 'photos',
+          id: 'p1',
+          from: 'p0',
+          kind: 'restripe',
+          since: 1000,
+          now: 1000,
+        });
+        await jobs.start(job);
+
+        // Act and assess: notes move later only, and only for the job named.
+        await jobs.noteLateWrite('photos', 'p1', 5000);
+        await jobs.noteLateWrite('photos', 'p1', 4000);
+        await jobs.noteLateWrite('photos', 'p0', 9000);
+        assert.equal((await jobs.get('photos'))?.lateWriteAt, 5000);
+        assert.equal(await jobs.reopen('photos', 'p1'), false, 'running: nothing to reopen');
+
+        // Act and assess: its holder ends it, its last pass begun before the note.
+        assert.ok(await jobs.lease('photos', 'p1', 'h1', 10_000, 2000));
+        const done = {
+          ...job,
+          state: 'done' as const,
+          phase: 'done' as const,
+          passStartedAt: 3000,
+        };
+        assert.ok(await jobs.save(done, 'h1', 'release'));
+        const ended = await jobs.get('photos');
+        assert.deepEqual([ended?.state, ended?.lateWriteAt], ['done', 5000], 'the note stays');
+        assert.equal(await jobs.lease('photos', 'p1', 'h2', 20_000, 11_000), false, 'done');
+        assert.equal(await jobs.reopen('photos', 'p1'), true);
+        assert.ok(await jobs.lease('photos', 'p1', 'h2', 20_000, 11_000), 'runnable again');
+
+        // Act and assess: a pass begun after the note covers it; a newer job starts clean.
+        const covered = { ...done, passStartedAt: 6000 };
+        assert.ok(await jobs.save(covered, 'h2', 'release'));
+        assert.equal(await jobs.reopen('photos', 'p1'), false, 'covered');
+        await jobs.start({ ...job, id: 'p2', since: 7000 });
+        assert.equal((await jobs.get('photos'))?.lateWriteAt, undefined);
+      } finally {
+        await cleanup();
+      }
+    });
+
     test(`DynamoAuditLog on ${engine}: a begin sent again (a retry whose first answer was lost) passes; another record under the same id is refused`, async () => {
       const { port: audit, cleanup } = await onTable(
         'AdminTable',

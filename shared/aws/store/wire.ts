@@ -30,6 +30,7 @@ import { SDK_CLIENT_OPTIONS, signChecksummedPayloadsOnce } from '../clients.ts';
 import { wireFanOut } from '../listeners/wire.ts';
 import { SqsRepairLog } from '../repair/repair-log.ts';
 import type { Runtime } from '../runtime.ts';
+import { DynamoTopologyJobStore } from '../topology/jobs.ts';
 import { DynamoCounters } from './counters.ts';
 import { SqsDispersalQueue } from './dispersal-queue.ts';
 import { SnsEventBus } from './events.ts';
@@ -145,14 +146,26 @@ export function wireUnit(rt: Runtime) {
 
 /** The committer: the ledger, and the associated tasks with the ports they capture. */
 export function wireCommitter(rt: Runtime): CommitterDeps {
-  const config = loadConfig(rt.env, ['revisionsTable', 'objectsTable', 'eventsTopicArn']);
+  const config = loadConfig(rt.env, [
+    'revisionsTable',
+    'objectsTable',
+    'eventsTopicArn',
+    'controlTable',
+  ]);
   const ledger = new DynamoLedger(rt.clients.documents, config.revisionsTable);
   const index = new DynamoObjectIndex(rt.clients.documents, config.objectsTable);
   const events = new SnsEventBus(rt.clients.sns, config.eventsTopicArn);
-  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock })
+  const currentTopology = wireTopologyView(rt);
+  // Jobs are the control table's; the committer only notes late writes beside them.
+  const jobs = new DynamoTopologyJobStore(rt.clients.documents, config.controlTable);
+  const lateWrites = {
+    currentTopology,
+    note: (vault: string, id: string, at: number) => jobs.noteLateWrite(vault, id, at),
+  };
+  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock, lateWrites })
     .register('listeners', listenerTask(wireFanOut(rt)))
     .register('scan', wireScanTask(rt, wireReader(rt)));
-  return { ledger, tasks, clock: rt.clock, currentTopology: wireTopologyView(rt) };
+  return { ledger, tasks, clock: rt.clock, currentTopology };
 }
 
 /** The writers' scanner, once per runtime: one cache of the uploaded rules however many writers. */

@@ -36,7 +36,46 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
     const out = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { id: idOf(vault) }, ConsistentRead: true }),
     );
-    return out.Item?.job as TopologyJob | undefined;
+    const job = out.Item?.job as TopologyJob | undefined;
+    // The note lives beside the job, where a holder's save of the job does not reach it.
+    if (job && typeof out.Item?.lateWriteAt === 'number' && out.Item.jobId === job.id)
+      job.lateWriteAt = out.Item.lateWriteAt;
+    return job;
+  }
+
+  async noteLateWrite(vault: string, id: string, at: number): Promise<void> {
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(vault) },
+          UpdateExpression: 'SET lateWriteAt = :at',
+          ConditionExpression:
+            'jobId = :id AND (attribute_not_exists(lateWriteAt) OR lateWriteAt < :at)',
+          ExpressionAttributeValues: { ':id': id, ':at': at },
+        }),
+      ),
+    );
+  }
+
+  reopen(vault: string, id: string): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: idOf(vault) },
+          UpdateExpression: 'SET #state = :running',
+          ConditionExpression:
+            'jobId = :id AND #state = :done AND lateWriteAt > #job.#passStartedAt',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#job': 'job',
+            '#passStartedAt': 'passStartedAt',
+          },
+          ExpressionAttributeValues: { ':id': id, ':done': 'done', ':running': 'running' },
+        }),
+      ),
+    );
   }
 
   async start(job: TopologyJob): Promise<TopologyJob> {

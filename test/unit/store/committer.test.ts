@@ -6,6 +6,7 @@ import {
   AssociatedTaskRegistry,
   defaultTasks,
   FENCE_FREE_MS,
+  indexTask,
   settleCommitterBatch,
   TASKS_OWNER_MS,
 } from '../../../shared/store/committer.ts';
@@ -508,4 +509,50 @@ test('the commit fence and a revision begun before the vault recorded any topolo
   assert.equal(genesis?.state, 'committed');
   assert.equal(moved?.state, 'failed');
   assert.ok(isSuperseded(moved?.reason), moved?.reason);
+});
+
+test('the index task tells the topology job of a write under an older topology indexed late; a young one, or one under the current topology, is not told and pays no read', async () => {
+  // Prepare: the vault on NEW since an hour; revisions under OLD (an hour old, and young) and
+  // under NEW (an hour old).
+  const OLD = 'a'.repeat(64);
+  const NEW = 'b'.repeat(64);
+  const now = Date.parse('2026-12-01T02:00:00Z');
+  const clock = new ManualClock(now);
+  const ledger = new MemoryLedger();
+  const index = new MemoryObjectIndex();
+  const notes: Array<[string, string, number]> = [];
+  const reads: Array<boolean | undefined> = [];
+  const task = indexTask({
+    index,
+    ledger,
+    clock,
+    lateWrites: {
+      currentTopology: async (_vault, options) => {
+        reads.push(options?.fresh);
+        return { id: NEW, since: now - 3_600_000 };
+      },
+      note: async (vault, id, at) => void notes.push([vault, id, at]),
+    },
+  });
+  const committed = (key: string, begun: number, topology: string): RevisionRecord => ({
+    ...pendingRevision(key),
+    revision: newRevisionId(begun),
+    state: 'committed',
+    segments: 1,
+    size: 4,
+    sha256: 'f'.repeat(64),
+    topology,
+    committedAt: new Date(begun + 100).toISOString(),
+  });
+
+  // Act
+  await task(committed('young.bin', now - 500, OLD));
+  const afterYoung = reads.length;
+  await task(committed('current.bin', now - 3_600_000, NEW));
+  await task(committed('late.bin', now - 3_600_000, OLD));
+
+  // Assess
+  assert.equal(afterYoung, 0, 'a young revision reads no topology');
+  assert.deepEqual(notes, [['photos', NEW, now]], 'only the late one under OLD is told');
+  assert.equal((await index.get('photos', 'late.bin'))?.topology, OLD, 'and it is indexed');
 });

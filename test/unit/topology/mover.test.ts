@@ -11,6 +11,7 @@ import { Throttle } from '../../../shared/repair/index.ts';
 import type { IndexEntry, ReaderDeps, WriterDeps } from '../../../shared/store/index.ts';
 import {
   type MoverDeps,
+  resumeTopologyJobs,
   runTopologyJobStep,
   type TopologyJob,
 } from '../../../shared/topology/index.ts';
@@ -110,6 +111,8 @@ test('a replace moves up to its lanes of objects at once, and its checkpoint nev
       get: async () => structuredClone(job),
       start: async (j) => j,
       lease: async () => true,
+      noteLateWrite: async () => {},
+      reopen: async () => false,
       save: async (j) => {
         job = structuredClone(j);
         if (j.phase === 'move')
@@ -149,5 +152,156 @@ test('a replace moves up to its lanes of objects at once, and its checkpoint nev
   assert.ok(
     whileBlocked.every((s) => s.after === undefined),
     'no checkpoint passed "a" while it moved',
+  );
+});
+
+/**
+ * A topology job store in memory, as DynamoTopologyJobStore keeps it: the job, its runnable
+ * state beside it (what a lease needs), and the late-write note beside both, out of a save's reach.
+ */
+function memoryJobs(initial: TopologyJob) {
+  let job = structuredClone(initial);
+  let runnable = job.state;
+  let lateWriteAt: number | undefined;
+  const store: MoverDeps['jobs'] = {
+    get: async () => ({
+      ...structuredClone(job),
+      ...(lateWriteAt === undefined ? {} : { lateWriteAt }),
+    }),
+    start: async (j) => j,
+    lease: async () => runnable === 'running',
+    save: async (j) => {
+      job = structuredClone(j);
+      runnable = j.state;
+      return true;
+    },
+    noteLateWrite: async (_vault, id, at) => {
+      if (id === job.id && (lateWriteAt === undefined || lateWriteAt < at)) lateWriteAt = at;
+    },
+    reopen: async (_vault, id) => {
+      const due = id === job.id && runnable === 'done' && (lateWriteAt ?? -1) > job.passStartedAt;
+      if (due) runnable = 'running';
+      return due;
+    },
+  };
+  return { store, job: () => job };
+}
+
+test('a write under the old topology indexed late, after the job ended: the note reopens the job, which moves it and sweeps again', async () => {
+  // Prepare: a replace of unit 3 by 7 run to its end over one object.
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  const place = async (e: IndexEntry) => {
+    await index.publish(e);
+    const name = sliceNamesOf(e)(0, 3);
+    const slice = encodeSlice(
+      { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
+      new Uint8Array([1, 2]),
+    );
+    await store.put(FROM, formatSliceName(name), slice, s3Crc32(slice));
+  };
+  await place(entry('a'));
+  const jobs = memoryJobs(
+    newTopologyJob({
+      vault: VAULT,
+      id: 'new',
+      from: 'old',
+      kind: 'replace',
+      move: { from: FROM, to: TO },
+      since: clock.now(),
+      now: clock.now(),
+    }),
+  );
+  const triggered: string[] = [];
+  const deps: MoverDeps = {
+    index,
+    slices: store,
+    manifests: {
+      relocate: async (e, units) => {
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: jobs.store,
+    trigger: { continue: async (vault) => void triggered.push(vault) },
+    reader: {} as ReaderDeps,
+    writer: { vaults: { list: async () => [{ name: VAULT }] } } as unknown as WriterDeps,
+    throttle: new Throttle(0),
+    clock,
+    log: new MemoryLogger(),
+  };
+  const first = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+  assert.equal(first.job?.state, 'done');
+  const passesBefore = first.job?.passes ?? 0;
+
+  // Act: a write under the old topology reaches the index now, on unit 3, and the committer
+  // notes it; the one-minute schedule runs, then the step it asks for.
+  clock.at += 60_000;
+  await place(entry('b'));
+  await jobs.store.noteLateWrite(VAULT, 'new', clock.now());
+  const resumed = await resumeTopologyJobs(deps);
+  const again = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess: reopened, it moved the late object, swept unit 3 again, and ended once more.
+  assert.deepEqual(resumed, [VAULT]);
+  assert.deepEqual(triggered, [VAULT]);
+  assert.equal(again.job?.state, 'done');
+  assert.ok((again.job?.passes ?? 0) > passesBefore, 'another pass');
+  assert.deepEqual((await index.get(VAULT, 'b'))?.units, [0, 1, 2, TO]);
+  assert.equal(await store.head(FROM, formatSliceName(sliceNamesOf(entry('b'))(0, 3))), undefined);
+  assert.deepEqual(await resumeTopologyJobs(deps), [], 'covered: not reopened again');
+});
+
+test('a late write noted while a job runs keeps a pass begun before it from ending the job', async () => {
+  // Prepare: a re-stripe-free replace with nothing to move, whose first pass is noted against
+  // mid-way (the note lands between its start and its end).
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const jobs = memoryJobs(
+    newTopologyJob({
+      vault: VAULT,
+      id: 'new',
+      from: 'old',
+      kind: 'replace',
+      move: { from: FROM, to: TO },
+      since: clock.now() - 60_000,
+      now: clock.now(),
+    }),
+  );
+  const list = index.list.bind(index);
+  let lists = 0;
+  const deps: MoverDeps = {
+    index: Object.assign(Object.create(index), {
+      list: async (...args: Parameters<typeof index.list>) => {
+        const page = await list(...args);
+        // The first listing is the count's; the second, the first pass's.
+        if (++lists === 2) {
+          clock.at += 1;
+          await jobs.store.noteLateWrite(VAULT, 'new', clock.now());
+        }
+        return page;
+      },
+    }),
+    slices: new MemorySliceStore(8, clock),
+    manifests: { relocate: async () => true },
+    jobs: jobs.store,
+    trigger: { continue: async () => {} },
+    reader: {} as ReaderDeps,
+    writer: {} as WriterDeps,
+    throttle: new Throttle(0),
+    clock,
+    log: new MemoryLogger(),
+  };
+
+  // Act
+  const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess: the first pass saw the note come after it began; a later pass ended the job.
+  assert.equal(out.job?.state, 'done');
+  assert.ok((out.job?.passes ?? 0) >= 2, `passes ${out.job?.passes}`);
+  assert.ok(
+    (out.job?.passStartedAt ?? 0) >= (out.job?.lateWriteAt ?? Number.POSITIVE_INFINITY),
+    'the last pass began at or after the note',
   );
 });

@@ -41,6 +41,8 @@ async function started(parent: ProposalRecord, current: ProposalRecord) {
           return stored.at(-1) as TopologyJob;
         },
         lease: async () => true,
+        noteLateWrite: async () => {},
+        reopen: async () => false,
         save: async () => true,
       },
       trigger: { continue: async (_vault, id) => void triggered.push(id) },
