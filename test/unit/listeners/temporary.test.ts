@@ -24,6 +24,18 @@ function recordingQueues(): WatchQueues & { removed: string[] } {
   };
 }
 
+/** The janitor's sweep over world `w`'s stores, its watch queues recorded. */
+function sweepOf(w: ReturnType<typeof listenersWorld>, queues = recordingQueues()) {
+  return {
+    listeners: w.listeners,
+    initiators: w.initiators,
+    participants: w.participants,
+    watchQueues: queues,
+    clock: w.clock,
+    log: silentLogger,
+  };
+}
+
 test('a renewal gives a temporary listener its time again, on its record and on its node, so it keeps hearing events', async () => {
   // Prepare
   const w = listenersWorld(1);
@@ -100,14 +112,7 @@ test('the sweep removes expired temporary listeners everywhere and their watch q
   const kept = await make('permanent');
   w.clock.advance(31_000);
   const queues = recordingQueues();
-  const deps = {
-    listeners: w.listeners,
-    initiators: w.initiators,
-    participants: w.participants,
-    watchQueues: queues,
-    clock: w.clock,
-    log: silentLogger,
-  };
+  const deps = sweepOf(w, queues);
 
   // Act
   const first = await sweepTemporaryListeners(deps);
@@ -140,14 +145,7 @@ test("the sweep takes the node out of the entry when the expired listener was th
   w.clock.advance(61_000);
 
   // Act
-  await sweepTemporaryListeners({
-    listeners: w.listeners,
-    initiators: w.initiators,
-    participants: w.participants,
-    watchQueues: recordingQueues(),
-    clock: w.clock,
-    log: silentLogger,
-  });
+  await sweepTemporaryListeners(sweepOf(w));
 
   // Assess
   assert.deepEqual(w.participants.nodesOn('photos', 'alone/'), []);
@@ -185,14 +183,7 @@ test('a permanent listener whose creator was killed between any two of its steps
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     const listed = await w.listeners.list('photos');
     w.clock.advance(PROVISIONAL_SECONDS * 1000 + 1000);
-    const swept = await sweepTemporaryListeners({
-      listeners: w.listeners,
-      initiators: w.initiators,
-      participants: w.participants,
-      watchQueues: recordingQueues(),
-      clock: w.clock,
-      log: silentLogger,
-    });
+    const swept = await sweepTemporaryListeners(sweepOf(w));
 
     // Assess: it was made as far as `kill`, then removed everywhere.
     assert.equal(listed.length, 1, `${kill}: its record was written`);
@@ -212,14 +203,7 @@ test('a permanent listener whose creator was killed between any two of its steps
 
   // Act: long past the provisional time, a sweep, then an event.
   w.clock.advance(3_600_000);
-  const swept = await sweepTemporaryListeners({
-    listeners: w.listeners,
-    initiators: w.initiators,
-    participants: w.participants,
-    watchQueues: recordingQueues(),
-    clock: w.clock,
-    log: silentLogger,
-  });
+  const swept = await sweepTemporaryListeners(sweepOf(w));
   await w.announce(w.committed('k/x'));
   await w.pump();
 

@@ -52,6 +52,24 @@ function committer(start?: number) {
   return { deps: { ledger, tasks, clock }, ledger, index, events, runs: () => runs };
 }
 
+/** A favorable status of segment 0 from pillar `pillar` (on unit `pillar`), as a batch input. */
+const favorable = (revision: string, pillar: number) => ({
+  status: {
+    vault: 'photos',
+    revision,
+    segment: 0,
+    pillar,
+    unit: pillar,
+    ok: true,
+  } satisfies UnitStatus,
+});
+
+/** Records `record` pending with its segment 0 open (3 units, T = 2), as a writer opens one. */
+async function openOneSegment(ledger: MemoryLedger, record: RevisionRecord, dueAt: number) {
+  await ledger.createPending(record, dueAt);
+  await ledger.openSegment(record.revision, 0, { vault: 'photos', width: 3, writeThreshold: 2 });
+}
+
 test('the status group carries nudges and statuses; each parses to what the committer does', () => {
   const revision = newRevisionId();
   const status: UnitStatus = {
@@ -148,8 +166,7 @@ test('a status past T after another batch brought the segment to T only tallies;
   // commit fails, as DynamoDB briefly away would make it.
   const { deps, ledger, runs } = committer();
   const record = { ...pendingRevision('past-t.txt'), segments: 1 };
-  await ledger.createPending(record, 60_000);
-  await ledger.openSegment(record.revision, 0, { vault: 'photos', width: 3, writeThreshold: 2 });
+  await openOneSegment(ledger, record, 60_000);
   const calls: string[] = [];
   let away = true;
   for (const name of ['commitWhole', 'markSegmentsDone', 'commit'] as const) {
@@ -163,16 +180,7 @@ test('a status past T after another batch brought the segment to T only tallies;
       return real(...args);
     };
   }
-  const status = (pillar: number) => ({
-    status: {
-      vault: 'photos',
-      revision: record.revision,
-      segment: 0,
-      pillar,
-      unit: pillar,
-      ok: true,
-    } satisfies UnitStatus,
-  });
+  const status = (pillar: number) => favorable(record.revision, pillar);
 
   // Act: the batch that reaches T fails; the third status comes; the failed batch comes again.
   const reaching = await settleCommitterBatch(deps, [status(0), status(1)]);
@@ -385,22 +393,8 @@ test('the commit fence: a revision under a topology superseded past the grace is
       topology,
       createdAt: new Date(begun).toISOString(),
     };
-    await w.ledger.createPending(record, begun + 60_000);
-    await w.ledger.openSegment(record.revision, 0, {
-      vault: 'photos',
-      width: 3,
-      writeThreshold: 2,
-    });
-    const statuses = [0, 1].map((pillar) => ({
-      status: {
-        vault: 'photos',
-        revision: record.revision,
-        segment: 0,
-        pillar,
-        unit: pillar,
-        ok: true,
-      } satisfies UnitStatus,
-    }));
+    await openOneSegment(w.ledger, record, begun + 60_000);
+    const statuses = [0, 1].map((pillar) => favorable(record.revision, pillar));
     return { record, statuses };
   };
 
@@ -479,24 +473,10 @@ test('the commit fence and a revision begun before the vault recorded any topolo
       revision: newRevisionId(recordedAt - 3_600_000),
       segments: 1,
     };
-    await built.ledger.createPending(record, now + 60_000);
-    await built.ledger.openSegment(record.revision, 0, {
-      vault: 'photos',
-      width: 3,
-      writeThreshold: 2,
-    });
+    await openOneSegment(built.ledger, record, now + 60_000);
     await settleCommitterBatch(
       deps,
-      [0, 1].map((pillar) => ({
-        status: {
-          vault: 'photos',
-          revision: record.revision,
-          segment: 0,
-          pillar,
-          unit: pillar,
-          ok: true,
-        } satisfies UnitStatus,
-      })),
+      [0, 1].map((pillar) => favorable(record.revision, pillar)),
     );
     return built.ledger.get(record.revision);
   };

@@ -102,6 +102,23 @@ async function stagedForSteps(size: number, partSize: number) {
   return { deps: all, uploads, queue, slices, writer, body, uploadId, deadline, deliverQueued };
 }
 
+/** A newer write of the fixture's key, committed as `revision` (ids order as strings). */
+async function writeNewer(writer: WriterDeps, revision: string): Promise<void> {
+  await writer.index.publish({
+    vault: 'steps',
+    key: 'big/steps.bin',
+    revision,
+    objectId: 'o',
+    size: 1,
+    sha256: 'f'.repeat(64),
+    segments: 1,
+    segmentSize: MiB,
+    readThreshold: 4,
+    units: [0, 1, 2, 3, 4, 5],
+    committedAt: new Date().toISOString(),
+  });
+}
+
 /** The object the revision's slices decode to. */
 async function dispersedBytes(writer: WriterDeps, revision: string): Promise<Buffer> {
   const record = await writer.ledger.get(revision);
@@ -468,19 +485,7 @@ test('a revision the ledger forgot, with the key written or deleted since: the u
   await writer.ledger.fail(revision, 'segment 1 can no longer reach 5 of 6 units', 0);
   await writer.ledger.purged(revision);
   // A newer write of the key (ids order as strings), then its delete.
-  await writer.index.publish({
-    vault: 'steps',
-    key: 'big/steps.bin',
-    revision: `${revision}0`,
-    objectId: 'o',
-    size: 1,
-    sha256: 'f'.repeat(64),
-    segments: 1,
-    segmentSize: MiB,
-    readThreshold: 4,
-    units: [0, 1, 2, 3, 4, 5],
-    committedAt: new Date().toISOString(),
-  });
+  await writeNewer(writer, `${revision}0`);
   await writer.index.remove('steps', 'big/steps.bin', `${revision}1`, Date.now() + 60_000);
   const placed = slices.puts.size;
 
@@ -638,19 +643,7 @@ test('a revision failed by the janitor, with the key written since it was opened
   const first = await disperseUpload(deps, { uploadId }, 0, deadline());
   const revision = first?.revision as string;
   await writer.ledger.fail(revision, TIMED_OUT, 0);
-  await writer.index.publish({
-    vault: 'steps',
-    key: 'big/steps.bin',
-    revision: `${revision}0`,
-    objectId: 'o',
-    size: 1,
-    sha256: 'f'.repeat(64),
-    segments: 1,
-    segmentSize: MiB,
-    readThreshold: 4,
-    units: [0, 1, 2, 3, 4, 5],
-    committedAt: new Date().toISOString(),
-  });
+  await writeNewer(writer, `${revision}0`);
   const placed = slices.puts.size;
 
   // Act

@@ -49,6 +49,17 @@ function entry(key: string): IndexEntry {
   };
 }
 
+/** Indexes `e` and stores its pillar 3 slice of segment 0 on unit FROM. */
+async function placeOnFrom(index: MemoryObjectIndex, store: MemorySliceStore, e: IndexEntry) {
+  await index.publish(e);
+  const name = sliceNamesOf(e)(0, 3);
+  const slice = encodeSlice(
+    { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
+    new Uint8Array([1, 2]),
+  );
+  await store.put(FROM, formatSliceName(name), slice, s3Crc32(slice));
+}
+
 test('a replace moves up to its lanes of objects at once, and its checkpoint never passes an object still moving', {
   timeout: 10_000,
 }, async () => {
@@ -58,16 +69,7 @@ test('a replace moves up to its lanes of objects at once, and its checkpoint nev
   const index = new MemoryObjectIndex();
   const store = new MemorySliceStore(8, clock);
   const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-  for (const key of keys) {
-    const e = entry(key);
-    await index.publish(e);
-    const name = sliceNamesOf(e)(0, 3);
-    const slice = encodeSlice(
-      { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
-      new Uint8Array([1, 2]),
-    );
-    await store.put(FROM, formatSliceName(name), slice, s3Crc32(slice));
-  }
+  for (const key of keys) await placeOnFrom(index, store, entry(key));
   let inFlight = 0;
   let most = 0;
   let release = () => {};
@@ -192,15 +194,7 @@ test('a write under the old topology indexed late, after the job ended: the note
   const clock = new SkippingClock();
   const index = new MemoryObjectIndex();
   const store = new MemorySliceStore(8, clock);
-  const place = async (e: IndexEntry) => {
-    await index.publish(e);
-    const name = sliceNamesOf(e)(0, 3);
-    const slice = encodeSlice(
-      { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
-      new Uint8Array([1, 2]),
-    );
-    await store.put(FROM, formatSliceName(name), slice, s3Crc32(slice));
-  };
+  const place = (e: IndexEntry) => placeOnFrom(index, store, e);
   await place(entry('a'));
   const jobs = memoryJobs(
     newTopologyJob({
