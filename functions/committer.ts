@@ -6,7 +6,11 @@ import { runtime } from '../shared/aws/runtime.ts';
 import { wireCommitter } from '../shared/aws/store/wire.ts';
 import { edgeTask } from '../shared/edge/index.ts';
 import { replicationTask } from '../shared/replication/index.ts';
-import { parseCommitterMessage, settleCommitterBatch } from '../shared/store/index.ts';
+import {
+  lateWriteTask,
+  parseCommitterMessage,
+  settleCommitterBatch,
+} from '../shared/store/index.ts';
 import { forWholeBatch } from './sqs-batch.ts';
 
 const rt = runtime('store');
@@ -15,6 +19,8 @@ const deps = wireCommitter(rt);
 deps.tasks.register('replication', replicationTask(wireContinuous(rt)));
 // An overwrite of a key staged at edge units removes the old revision's copies there.
 deps.tasks.register('edge', edgeTask(wireStaging(rt)));
+// Last, so a note that fails holds up no other task: a late write told to the topology job.
+deps.tasks.register('late-write', lateWriteTask({ lateWrites: deps.lateWrites, clock: rt.clock }));
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   forWholeBatch(

@@ -117,21 +117,26 @@ export class AssociatedTaskRegistry {
  */
 export interface LateWrites {
   currentTopology: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
-  /** Notes the write on the job moving `vault` onto topology `id`. */
-  note: (vault: string, id: string, at: number) => Promise<void>;
+  /** Counts the write on the job moving `vault` onto topology `id`. */
+  note: (vault: string, id: string) => Promise<void>;
 }
 
 /**
- * Tells the topology job of `record`, just indexed, if it was written under another topology
- * than the current one and is old enough (FENCE_FREE_MS) to have been indexed late. A young one
- * is indexed before the job's last pass begins (see FENCE_FREE_MS), and pays no read.
+ * The task, run after the index task (and last, so that a failed note holds up no other task),
+ * that tells the topology job of a revision just indexed if it was written under another
+ * topology than the current one and is old enough (FENCE_FREE_MS) to have been indexed late. A
+ * young one is indexed before the job's last pass begins (see FENCE_FREE_MS), and pays no read.
+ * A note too many (a revision that lost to a newer one, a redone task) costs one more pass.
  */
-async function noteIfLate(late: LateWrites, record: RevisionRecord, now: number): Promise<void> {
-  if (now - revisionTime(record.revision) < FENCE_FREE_MS) return;
-  if (!writtenElsewhere(record, await late.currentTopology(record.vault))) return;
-  const current = await late.currentTopology(record.vault, { fresh: true });
-  if (current.id !== undefined && writtenElsewhere(record, current))
-    await late.note(record.vault, current.id, now);
+export function lateWriteTask(deps: { lateWrites: LateWrites; clock: Clock }): AssociatedTask {
+  return async (record) => {
+    const late = deps.lateWrites;
+    if (deps.clock.now() - revisionTime(record.revision) < FENCE_FREE_MS) return;
+    if (!writtenElsewhere(record, await late.currentTopology(record.vault))) return;
+    const current = await late.currentTopology(record.vault, { fresh: true });
+    if (current.id !== undefined && writtenElsewhere(record, current))
+      await late.note(record.vault, current.id);
+  };
 }
 
 /** Makes the key point at the revision, unless a newer one already won; retires what it replaced. */
@@ -139,8 +144,6 @@ export function indexTask(deps: {
   index: ObjectIndex;
   ledger: Ledger;
   clock: Clock;
-  /** Without it, no late write is told to a topology job. */
-  lateWrites?: LateWrites;
 }): AssociatedTask {
   return async (record) => {
     const now = deps.clock.date();
@@ -175,7 +178,6 @@ export function indexTask(deps: {
     }
     if (stale) await deps.ledger.retire(record.revision, due);
     if (replaced && replaced !== record.revision) await deps.ledger.retire(replaced, due);
-    if (!stale && deps.lateWrites) await noteIfLate(deps.lateWrites, record, now.getTime());
   };
 }
 
@@ -190,7 +192,6 @@ export function defaultTasks(deps: {
   ledger: Ledger;
   events: EventBus;
   clock: Clock;
-  lateWrites?: LateWrites;
 }): AssociatedTaskRegistry {
   return new AssociatedTaskRegistry()
     .register('index', indexTask(deps))

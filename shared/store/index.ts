@@ -16,6 +16,7 @@ export {
   defaultTasks,
   GARBAGE_GRACE_MS,
   type LateWrites,
+  lateWriteTask,
   recordStatusesOnce,
   settleCommitterBatch,
 } from './committer.ts';

@@ -68,7 +68,7 @@ const LEASE_MS = 30_000;
  * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
  * store/superseded-write.ts), so the index holds each of them by then; one that reaches the
  * index later (a commit stalled past the fence's read, an index task redone) is noted on the job
- * (`lateWriteAt`), and a pass begun before the note does not end it.
+ * (`lateWrites`), and a pass begun before the note does not end it.
  */
 const SETTLE_MS = SUPERSEDED_GRACE_MS + 5000;
 /** Steps that fail one after the other before the job is failed. */
@@ -120,8 +120,11 @@ export async function resumeTopologyJobs(
   for (const vault of await deps.writer.vaults.list()) {
     const job = await deps.jobs.get(vault.name);
     if (!job) continue;
-    const reopens = job.state === 'done' && lateWriteUncovered(job);
-    if (reopens && !(await deps.jobs.reopen(job.vault, job.id))) continue;
+    // Asked again on every schedule until a step takes it up: a lost trigger is not the end.
+    const reopens =
+      job.state === 'done' &&
+      lateWriteUncovered(job) &&
+      (await deps.jobs.reopen(job.vault, job.id));
     if (job.state !== 'running' && !reopens) continue;
     await deps.trigger.continue(job.vault, job.id);
     resumed.push(job.vault);
@@ -140,8 +143,15 @@ export async function runTopologyJobStep(
   const now = () => deps.clock.now();
   if (!(await deps.jobs.lease(vault, id, holder, now() + LEASE_MS, now()))) return { more: false };
   const job = await deps.jobs.get(vault);
-  if (job?.id === id && job.state === 'done' && lateWriteUncovered(job)) {
-    reopenJob(job, now());
+  // Done before a late write was noted: one more pass, while the vault is still on its topology
+  // (a newer topology's job moves everything not on it, late writes included).
+  if (
+    job?.id === id &&
+    job.state === 'done' &&
+    lateWriteUncovered(job) &&
+    (await deps.writer.vaults.get(vault, { fresh: true })).topology === id
+  ) {
+    reopenJob(job, now(), job.lateWrites ?? 0);
     deps.log.info('topology job reopened for a late write', { vault, job: id });
   }
   if (!job || job.id !== id || job.state !== 'running') return { more: false };
@@ -208,6 +218,7 @@ async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void
   job.phase = 'move';
   job.passes = 1;
   job.passStartedAt = deps.clock.now();
+  job.seenLateWrites = await lateWritesOf(deps, job);
   job.passMoved = 0;
   await save();
 }
@@ -296,10 +307,9 @@ async function movePage(
     await save();
     return;
   }
-  // End of a pass: done only once a pass that began after the settle time, and after every late
-  // write noted meanwhile (read afresh: the note is not the holder's), found nothing.
-  const noted = await deps.jobs.get(job.vault);
-  if (noted?.id === job.id && noted.lateWriteAt !== undefined) job.lateWriteAt = noted.lateWriteAt;
+  // End of a pass: done only once a pass that began after the settle time, with no late write
+  // counted since it began (read afresh: the count is not the holder's), found nothing.
+  job.lateWrites = await lateWritesOf(deps, job);
   const settled = job.passStartedAt >= job.since + SETTLE_MS && !lateWriteUncovered(job);
   if (job.passMoved === 0 && settled) {
     job.phase = job.kind === 'replace' ? 'sweep' : 'done';
@@ -311,9 +321,17 @@ async function movePage(
     job.passes++;
     job.passMoved = 0;
     job.passStartedAt = deps.clock.now();
+    // Read before the next pass lists anything.
+    job.seenLateWrites = job.lateWrites;
   }
   delete job.cursor;
   await save();
+}
+
+/** The late writes counted on `job` now. */
+async function lateWritesOf(deps: Pick<MoverDeps, 'jobs'>, job: TopologyJob): Promise<number> {
+  const now = await deps.jobs.get(job.vault);
+  return now?.id === job.id ? (now.lateWrites ?? 0) : (job.lateWrites ?? 0);
 }
 
 /** Copies one pillar of every segment to the new unit, repoints the manifest, drops the old copies. */

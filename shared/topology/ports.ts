@@ -172,12 +172,15 @@ export interface TopologyJobStore {
   /** Saves progress while `holder` holds the lease (renewing it to `until`); false when it lost it. */
   save(job: TopologyJob, holder: string, until: number | 'release'): Promise<boolean>;
   /**
-   * Records that a write under an older topology than job `id`'s was indexed late, at `at`
-   * (epoch ms; only ever moved later), beside the job so that no save of it undoes the note;
-   * `get` answers it as the job's `lateWriteAt`. Nothing when the vault's job is another's.
+   * Counts a write under an older topology than job `id`'s, indexed late, beside the job so that
+   * no save of it undoes the count; `get` answers it as the job's `lateWrites`. Nothing when the
+   * vault's job is another's.
    */
-  noteLateWrite(vault: string, id: string, at: number): Promise<void>;
-  /** Makes job `id`, done, runnable again (leasable) when a late write is not covered by its last pass. */
+  noteLateWrite(vault: string, id: string): Promise<void>;
+  /**
+   * Makes job `id`, done while late writes were counted after its last pass began, runnable
+   * again (leasable). Idempotent: true again until a step takes it up. False otherwise.
+   */
   reopen(vault: string, id: string): Promise<boolean>;
 }
 

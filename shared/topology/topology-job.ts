@@ -46,32 +46,35 @@ export interface TopologyJob {
   /** Steps that failed one after the other; at 5 the job is failed. */
   failedSteps?: number;
   /**
-   * When a write under an older topology was last indexed late (epoch ms): its commit stalled
-   * past the fence's read, or its index entry was written again after a failure. A pass that
-   * began before it may have passed that key, so it ends the job only from a pass begun after;
-   * a job done before is reopened for one more (`lateWriteUncovered`).
+   * Writes under an older topology indexed late, counted: their commit stalled past the fence's
+   * read, or their index entry was written again after a failure, so a pass may have gone past
+   * their key. Kept beside the job (no save of it reaches the count); `get` answers it here.
    */
-  lateWriteAt?: number;
+  lateWrites?: number;
+  /**
+   * The count of late writes as read when the current pass began, before its first listing: a
+   * write noted by then was indexed before the pass listed anything (its note follows its
+   * entry), so the pass sees it. A later count means the pass may not have (`lateWriteUncovered`).
+   */
+  seenLateWrites?: number;
 }
 
-/**
- * Whether a late write was noted after `job`'s last pass began (it must pass once more). A note
- * follows its entry's write, so a pass begun at or after the note lists that entry.
- */
-export function lateWriteUncovered(job: Pick<TopologyJob, 'lateWriteAt' | 'passStartedAt'>) {
-  return job.lateWriteAt !== undefined && job.lateWriteAt > job.passStartedAt;
+/** Whether a late write was noted after `job`'s current (or last) pass began: it must pass once more. */
+export function lateWriteUncovered(job: Pick<TopologyJob, 'lateWrites' | 'seenLateWrites'>) {
+  return (job.lateWrites ?? 0) > (job.seenLateWrites ?? 0);
 }
 
 /**
  * Reopens a job done before a late write was noted: one more move pass (then, for a replace,
- * the sweep again), from the start of the index.
+ * the sweep again), from the start of the index, which sees every write noted up to `noted`.
  */
-export function reopenJob(job: TopologyJob, now: number): void {
+export function reopenJob(job: TopologyJob, now: number, noted: number): void {
   job.state = 'running';
   job.phase = 'move';
   job.passes++;
   job.passMoved = 0;
   job.passStartedAt = now;
+  job.seenLateWrites = noted;
   delete job.cursor;
   delete job.finishedAt;
 }
@@ -106,6 +109,7 @@ export function newTopologyJob(fields: {
     moveMs: 0,
     passMoved: 0,
     passStartedAt: fields.now,
+    seenLateWrites: 0,
   };
 }
 

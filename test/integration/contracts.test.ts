@@ -210,13 +210,13 @@ for (const { engine, skip } of await dynamoDbEngines()) {
       }
     });
 
-    test(`DynamoTopologyJobStore on ${engine}: a late write is noted beside the job, where no save undoes it, and reopens the job once done`, async () => {
+    test(`DynamoTopologyJobStore on ${engine}: late writes are counted beside the job, where no save undoes them, and reopen the job once done`, async () => {
       const { port: jobs, cleanup } = await onTable(
         'ControlTable',
         (db, t) => new DynamoTopologyJobStore(db, t),
       )();
       try {
-        // Prepare: a running job.
+        // Prepare: a running job, its pass begun with no late write seen.
         const job = newTopologyJob({
           vault: 'photos',
           id: 'p1',
@@ -227,34 +227,31 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         });
         await jobs.start(job);
 
-        // Act and assess: notes move later only, and only for the job named.
-        await jobs.noteLateWrite('photos', 'p1', 5000);
-        await jobs.noteLateWrite('photos', 'p1', 4000);
-        await jobs.noteLateWrite('photos', 'p0', 9000);
-        assert.equal((await jobs.get('photos'))?.lateWriteAt, 5000);
+        // Act and assess: notes count for the job named only.
+        await jobs.noteLateWrite('photos', 'p1');
+        await jobs.noteLateWrite('photos', 'p1');
+        await jobs.noteLateWrite('photos', 'p0');
+        assert.equal((await jobs.get('photos'))?.lateWrites, 2);
         assert.equal(await jobs.reopen('photos', 'p1'), false, 'running: nothing to reopen');
 
-        // Act and assess: its holder ends it, its last pass begun before the note.
+        // Act and assess: its holder ends it, its last pass having seen none of them.
         assert.ok(await jobs.lease('photos', 'p1', 'h1', 10_000, 2000));
-        const done = {
-          ...job,
-          state: 'done' as const,
-          phase: 'done' as const,
-          passStartedAt: 3000,
-        };
+        const done = { ...job, state: 'done' as const, phase: 'done' as const };
         assert.ok(await jobs.save(done, 'h1', 'release'));
         const ended = await jobs.get('photos');
-        assert.deepEqual([ended?.state, ended?.lateWriteAt], ['done', 5000], 'the note stays');
+        assert.deepEqual([ended?.state, ended?.lateWrites], ['done', 2], 'the count stays');
         assert.equal(await jobs.lease('photos', 'p1', 'h2', 20_000, 11_000), false, 'done');
         assert.equal(await jobs.reopen('photos', 'p1'), true);
+        assert.equal(await jobs.reopen('photos', 'p1'), true, 'asked again: still due');
+        assert.equal((await jobs.get('photos'))?.state, 'done', 'the job says done till a step');
         assert.ok(await jobs.lease('photos', 'p1', 'h2', 20_000, 11_000), 'runnable again');
 
-        // Act and assess: a pass begun after the note covers it; a newer job starts clean.
-        const covered = { ...done, passStartedAt: 6000 };
-        assert.ok(await jobs.save(covered, 'h2', 'release'));
+        // Act and assess: a pass that saw both covers them; a newer job starts with none.
+        assert.ok(await jobs.save({ ...done, seenLateWrites: 2 }, 'h2', 'release'));
         assert.equal(await jobs.reopen('photos', 'p1'), false, 'covered');
         await jobs.start({ ...job, id: 'p2', since: 7000 });
-        assert.equal((await jobs.get('photos'))?.lateWriteAt, undefined);
+        assert.equal((await jobs.get('photos'))?.lateWrites, undefined);
+        assert.equal(await jobs.reopen('photos', 'p2'), false, 'no late write');
       } finally {
         await cleanup();
       }

@@ -16,6 +16,7 @@ import {
   type DispersalDeps,
   defaultTasks,
   type JanitorDeps,
+  type LateWrites,
   type ReaderDeps,
   tombstoneLifetimeMs,
   topologyOf,
@@ -145,7 +146,7 @@ export function wireUnit(rt: Runtime) {
 }
 
 /** The committer: the ledger, and the associated tasks with the ports they capture. */
-export function wireCommitter(rt: Runtime): CommitterDeps {
+export function wireCommitter(rt: Runtime): CommitterDeps & { lateWrites: LateWrites } {
   const config = loadConfig(rt.env, [
     'revisionsTable',
     'objectsTable',
@@ -160,12 +161,12 @@ export function wireCommitter(rt: Runtime): CommitterDeps {
   const jobs = new DynamoTopologyJobStore(rt.clients.documents, config.controlTable);
   const lateWrites = {
     currentTopology,
-    note: (vault: string, id: string, at: number) => jobs.noteLateWrite(vault, id, at),
+    note: (vault: string, id: string) => jobs.noteLateWrite(vault, id),
   };
-  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock, lateWrites })
+  const tasks = defaultTasks({ index, ledger, events, clock: rt.clock })
     .register('listeners', listenerTask(wireFanOut(rt)))
     .register('scan', wireScanTask(rt, wireReader(rt)));
-  return { ledger, tasks, clock: rt.clock, currentTopology };
+  return { ledger, tasks, clock: rt.clock, currentTopology, lateWrites };
 }
 
 /** The writers' scanner, once per runtime: one cache of the uploaded rules however many writers. */

@@ -37,22 +37,21 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
       new GetCommand({ TableName: this.table, Key: { id: idOf(vault) }, ConsistentRead: true }),
     );
     const job = out.Item?.job as TopologyJob | undefined;
-    // The note lives beside the job, where a holder's save of the job does not reach it.
-    if (job && typeof out.Item?.lateWriteAt === 'number' && out.Item.jobId === job.id)
-      job.lateWriteAt = out.Item.lateWriteAt;
+    // The count lives beside the job, where a holder's save of the job does not reach it.
+    if (job && out.Item?.lateWrites !== undefined && out.Item.jobId === job.id)
+      job.lateWrites = Number(out.Item.lateWrites);
     return job;
   }
 
-  async noteLateWrite(vault: string, id: string, at: number): Promise<void> {
+  async noteLateWrite(vault: string, id: string): Promise<void> {
     await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: idOf(vault) },
-          UpdateExpression: 'SET lateWriteAt = :at',
-          ConditionExpression:
-            'jobId = :id AND (attribute_not_exists(lateWriteAt) OR lateWriteAt < :at)',
-          ExpressionAttributeValues: { ':id': id, ':at': at },
+          UpdateExpression: 'ADD lateWrites :one',
+          ConditionExpression: 'jobId = :id',
+          ExpressionAttributeValues: { ':id': id, ':one': 1 },
         }),
       ),
     );
@@ -65,12 +64,13 @@ export class DynamoTopologyJobStore implements TopologyJobStore {
           TableName: this.table,
           Key: { id: idOf(vault) },
           UpdateExpression: 'SET #state = :running',
-          ConditionExpression:
-            'jobId = :id AND #state = :done AND lateWriteAt > #job.#passStartedAt',
+          // The job itself says done (the top-level state may say running already: a reopen
+          // whose step never came is asked again).
+          ConditionExpression: 'jobId = :id AND #job.#state = :done AND lateWrites > #job.#seen',
           ExpressionAttributeNames: {
             '#state': 'state',
             '#job': 'job',
-            '#passStartedAt': 'passStartedAt',
+            '#seen': 'seenLateWrites',
           },
           ExpressionAttributeValues: { ':id': id, ':done': 'done', ':running': 'running' },
         }),
