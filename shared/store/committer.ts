@@ -8,6 +8,7 @@
  * reordering change nothing.
  */
 import type { Clock } from '../clock.ts';
+import { FENCE_FREE_MS, fenceRevision, viewReader } from './commit-fence.ts';
 import type { CommitterInput } from './commit-nudge.ts';
 import { preconditionRule } from './object-attributes.ts';
 import { committedEvent } from './object-event.ts';
@@ -19,7 +20,6 @@ import {
   type TallyVerdict,
   type UnitStatus,
 } from './revision.ts';
-import { supersededNow, writtenElsewhere } from './superseded-write.ts';
 import type { TopologyNow } from './unit.ts';
 
 /** How long a replaced revision's slices stay readable for readers already streaming it. */
@@ -38,17 +38,9 @@ export interface CommitterDeps {
 }
 
 /**
- * A revision this young commits without a look at its vault's topology. Begun at most
- * SUPERSEDED_GRACE_MS after a switch (the units refuse later ones), it commits by the grace plus
- * this, still ahead of the topology job's last pass (`SETTLE_MS` in topology/mover.ts, twice the
- * grace). So the usual write, committed within a few hundred milliseconds, pays no read.
- */
-export const FENCE_FREE_MS = 2000;
-
-/**
  * Fails `revision` (of `record`, read when older than FENCE_FREE_MS and not given) when its
- * topology was superseded past the grace. True when this call failed it; false when it may
- * commit, or was decided meanwhile.
+ * topology was superseded past the grace (commit-fence.ts). True when it stands failed; false
+ * when it may commit, or was committed meanwhile.
  */
 async function failIfSuperseded(
   deps: CommitterDeps,
@@ -60,15 +52,14 @@ async function failIfSuperseded(
   if (!view || now - revisionTime(revision) < FENCE_FREE_MS) return false;
   const written = record ?? (await deps.ledger.get(revision));
   if (written?.state !== 'pending') return false;
-  const reason = await supersededNow(
+  const fenced = await fenceRevision(
+    deps.ledger,
     written,
-    (vault, fresh) => view(vault, fresh ? { fresh } : undefined),
+    viewReader(view),
     now,
+    now + FAILED_CLEANUP_DELAY_MS,
   );
-  return (
-    reason !== undefined &&
-    (await deps.ledger.fail(revision, reason, now + FAILED_CLEANUP_DELAY_MS))
-  );
+  return fenced?.state === 'failed';
 }
 
 /**
@@ -108,35 +99,6 @@ export class AssociatedTaskRegistry {
       }
     }
   }
-}
-
-/**
- * Where the index task tells a vault's topology job of a write under an older topology indexed
- * late (a commit stalled past the fence's read, or an index task redone after a failure), which
- * the job's last pass may have gone past: the job then passes once more (topology/mover.ts).
- */
-export interface LateWrites {
-  currentTopology: (vault: string, options?: { fresh?: boolean }) => Promise<TopologyNow>;
-  /** Counts the write on the job moving `vault` onto topology `id`. */
-  note: (vault: string, id: string) => Promise<void>;
-}
-
-/**
- * The task, run after the index task (and last, so that a failed note holds up no other task),
- * that tells the topology job of a revision just indexed if it was written under another
- * topology than the current one and is old enough (FENCE_FREE_MS) to have been indexed late. A
- * young one is indexed before the job's last pass begins (see FENCE_FREE_MS), and pays no read.
- * A note too many (a revision that lost to a newer one, a redone task) costs one more pass.
- */
-export function lateWriteTask(deps: { lateWrites: LateWrites; clock: Clock }): AssociatedTask {
-  return async (record) => {
-    const late = deps.lateWrites;
-    if (deps.clock.now() - revisionTime(record.revision) < FENCE_FREE_MS) return;
-    if (!writtenElsewhere(record, await late.currentTopology(record.vault))) return;
-    const current = await late.currentTopology(record.vault, { fresh: true });
-    if (current.id !== undefined && writtenElsewhere(record, current))
-      await late.note(record.vault, current.id);
-  };
 }
 
 /** Makes the key point at the revision, unless a newer one already won; retires what it replaced. */

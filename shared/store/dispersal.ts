@@ -24,12 +24,13 @@ import {
   TopologySupersededError,
 } from '../errors.ts';
 import { integer, nonEmptyString, parseWith, strictObject } from '../validate.ts';
+import { fenceRevision } from './commit-fence.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { Ledger, Multicast, ObjectIndex, SlicePresigner, VaultStore } from './ports.ts';
 import { dispersingKey, extendedDueAt, type RevisionRecord } from './revision.ts';
-import { isSuperseded, supersededNow, topologyReader } from './superseded-write.ts';
+import { isSuperseded, topologyReader } from './superseded-write.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import { judgeOf, pendingRevision } from './writer.ts';
 
@@ -249,15 +250,10 @@ async function fenceSuperseded(
   record: RevisionRecord,
 ): Promise<void> {
   const now = deps.clock.now();
-  const reason = await supersededNow(record, topologyReader(deps.vaults), now);
-  if (!reason) return;
-  if (await deps.ledger.fail(record.revision, reason, now))
-    throw new TopologySupersededError(record.revision, reason);
-  // Decided meanwhile: committed (within the grace) goes on as committed; failed by the fence
-  // elsewhere is answered as here.
-  const again = await deps.ledger.get(record.revision);
-  if (again?.state === 'failed' && isSuperseded(again.reason))
-    throw new TopologySupersededError(record.revision, again.reason ?? reason);
+  const fenced = await fenceRevision(deps.ledger, record, topologyReader(deps.vaults), now);
+  // Committed meanwhile (within the grace) goes on as committed.
+  if (fenced?.state === 'failed' && isSuperseded(fenced.reason))
+    throw new TopologySupersededError(record.revision, fenced.reason ?? '');
 }
 
 /** Each segment must list every pillar once, within the count once it is known. */

@@ -2,6 +2,8 @@
  * The store (seed 000): vaults, the writer, storage units, the committer and its associated
  * tasks, the reader, staged uploads and the janitor. Other systems import this file only.
  */
+
+export { FENCE_FREE_MS, type LateWrites, lateWriteTask } from './commit-fence.ts';
 export {
   type CommitNudge,
   type CommitterInput,
@@ -15,8 +17,6 @@ export {
   type CommitterDeps,
   defaultTasks,
   GARBAGE_GRACE_MS,
-  type LateWrites,
-  lateWriteTask,
   recordStatusesOnce,
   settleCommitterBatch,
 } from './committer.ts';
@@ -177,12 +177,7 @@ export {
   disperseUpload,
   parseDispersalMessage,
 } from './staged-dispersal.ts';
-export {
-  isSuperseded,
-  SUPERSEDED,
-  supersededWrite,
-  topologyOf,
-} from './superseded-write.ts';
+export { isSuperseded, topologyOf } from './superseded-write.ts';
 export {
   SUPERSEDED_GRACE_MS,
   storeSlicesOnce,

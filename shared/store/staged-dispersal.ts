@@ -10,10 +10,11 @@ import type { z } from 'zod';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
+import { fenceRevision } from './commit-fence.ts';
 import { TIMED_OUT } from './janitor.ts';
 import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
-import { isSuperseded, supersededNow, topologyReader } from './superseded-write.ts';
+import { isSuperseded, topologyReader } from './superseded-write.ts';
 import type { UploadDeps } from './upload.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
@@ -382,8 +383,8 @@ async function takeUp(
   let record = await writer.ledger.get(revision);
   if (record?.state === 'pending') {
     const now = writer.clock.now();
-    const superseded = await supersededNow(record, topologyReader(writer.vaults), now);
-    if (!superseded) {
+    const fenced = await fenceRevision(writer.ledger, record, topologyReader(writer.vaults), now);
+    if (!fenced) {
       const at =
         progress?.revision === revision
           ? { segment: progress.segments, size: progress.offset, sha256State: progress.sha256State }
@@ -392,9 +393,7 @@ async function takeUp(
     }
     // The vault's topology changed past its grace: the revision could no longer commit (the
     // commit fence), so it is failed here, and begins again below, from the staged bytes.
-    record = (await writer.ledger.fail(revision, superseded, now))
-      ? { ...record, state: 'failed', reason: superseded }
-      : await writer.ledger.get(revision);
+    record = fenced;
   }
   if (record && !(record.state === 'failed' && beginsAgain(record.reason))) {
     const outcome = await waitForOutcome(writer, upload.key, revision, waitMs);

@@ -37,6 +37,7 @@ export {
   FreezeGate,
   notFrozenCache,
 } from './freeze.ts';
+export { resumeTopologyJobs, startTopologyJob } from './job-schedule.ts';
 export {
   acquireRole,
   checkRole,
@@ -53,13 +54,7 @@ export {
   type RoleRun,
   withRole,
 } from './lease.ts';
-export {
-  LANES,
-  type MoverDeps,
-  resumeTopologyJobs,
-  runTopologyJobStep,
-  startTopologyJob,
-} from './mover.ts';
+export { LANES, type MoverDeps, runTopologyJobStep } from './mover.ts';
 export type {
   AuditLog,
   CurrentTopology,

@@ -1,9 +1,7 @@
 /**
- * WorkStore on one DynamoDB table, partitioned by unit: item `pk = unit/<u>`, `sk =
- * <vault>/<seq>` holds that unit's function slice of the item with its lock (`owner`, `token`,
- * `leaseUntil`), so a lock-read-delete is one conditional UpdateItem that returns the slice
- * (`ReturnValues: ALL_NEW`). The vault's catalog lives beside it: `pk = vault/<vault>` with
- * `sk = item/<seq>` per record (whose `token` is the item's fencing-token counter) and
+ * WorkStore on one DynamoDB table, partitioned by unit: the units' function slices with their
+ * locks (function-slices.ts, `pk = unit/<u>`). The vault's catalog lives beside them:
+ * `pk = vault/<vault>` with `sk = item/<seq>` per record (whose `token` is the item's fencing-token counter) and
  * `sk = seq` for the sequence counter. A record carries `openVault` while it is queued or
  * running: the sparse index `open` (`openVault`, `seq`) holds only open items, so finding the
  * next item reads none of the finished history.
@@ -20,7 +18,6 @@ import {
   beforeReservation,
   type FunctionSliceState,
   holdsChange,
-  holdsLock,
   holdsReservation,
   type RecordChange,
   type RecordCondition,
@@ -31,13 +28,11 @@ import {
   type WorkState,
   type WorkStore,
 } from '../../work/index.ts';
-import { batchWriteAll } from '../batch-write.ts';
 import { conditional, conditionFailed } from '../conditional.ts';
+import { DynamoFunctionSlices } from './function-slices.ts';
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
-const unitPk = (unit: number) => `unit/${unit}`;
 const vaultPk = (vault: string) => `vault/${vault}`;
-const sliceSk = (vault: string, seq: number) => `${vault}/${pad(seq)}`;
 const itemSk = (seq: number) => `item/${pad(seq)}`;
 
 /** Records a listing call reads at most, whatever its filter keeps. */
@@ -45,8 +40,6 @@ const READ_LIMIT = 1000;
 /** The sparse index of open items, and the states it holds. */
 const OPEN_INDEX = 'open';
 const OPEN: readonly WorkState[] = ['queued', 'running'];
-/** Requests in one BatchWriteItem, DynamoDB's limit. */
-const BATCH = 25;
 /*
  * CONDITIONS. The conditions of the hot path (reserve, lock, outcome) are written without
  * parenthesised groups: `NOT x >= :y` for `(attribute_not_exists(x) OR x < :y)`, which means the
@@ -66,9 +59,13 @@ export class DynamoWorkStore implements WorkStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly table: string;
 
+  /** The units' function slices, on the same table. */
+  private readonly slices: DynamoFunctionSlices;
+
   constructor(db: DynamoDBDocumentClient, table: string) {
     this.db = db;
     this.table = table;
+    this.slices = new DynamoFunctionSlices(db, table);
   }
 
   private async counter(vault: string, sk: string): Promise<number> {
@@ -291,65 +288,18 @@ export class DynamoWorkStore implements WorkStore {
     return found !== undefined && holdsChange(found, change, when);
   }
 
-  async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
-    await conditional(
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: unitPk(unit), sk: sliceSk(vault, seq), slice },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+  putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
+    return this.slices.putSlice(vault, seq, unit, slice);
   }
 
-  async lockSlice(
+  lockSlice(
     vault: string,
     seq: number,
     unit: number,
     lock: SliceLock,
     now: number,
   ): Promise<Uint8Array | undefined> {
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-          UpdateExpression: 'SET #owner = :owner, #token = :token, #lease = :lease',
-          // Present; free or its lease over (a slice has a lease exactly while it has an
-          // owner: lock sets both, release removes both, renew needs the owner); and no token as
-          // high ever took it. Without parentheses: see `CONDITIONS`.
-          ConditionExpression:
-            'attribute_exists(slice) AND NOT #lease >= :now AND NOT #token >= :token',
-          ExpressionAttributeNames: {
-            '#owner': 'owner',
-            '#token': 'token',
-            '#lease': 'leaseUntil',
-          },
-          ExpressionAttributeValues: {
-            ':owner': lock.owner,
-            ':token': lock.token,
-            ':lease': lock.leaseUntil,
-            ':now': now,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const slice = out.Attributes?.slice as Uint8Array | undefined;
-      return slice && Uint8Array.from(slice);
-    } catch (err) {
-      if (!conditionFailed(err)) throw err;
-      // Refused, maybe by this very lock, applied before its answer was lost.
-      const found = await this.db.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-          ConsistentRead: true,
-        }),
-      );
-      const slice = found.Item?.slice as Uint8Array | undefined;
-      return slice && holdsLock(found.Item ?? {}, lock) ? Uint8Array.from(slice) : undefined;
-    }
+    return this.slices.lockSlice(vault, seq, unit, lock, now);
   }
 
   renewSlice(
@@ -359,117 +309,26 @@ export class DynamoWorkStore implements WorkStore {
     token: number,
     leaseUntil: number,
   ): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-          UpdateExpression: 'SET #lease = :lease',
-          ConditionExpression: '#token = :token AND attribute_exists(#owner)',
-          ExpressionAttributeNames: {
-            '#owner': 'owner',
-            '#token': 'token',
-            '#lease': 'leaseUntil',
-          },
-          ExpressionAttributeValues: { ':token': token, ':lease': leaseUntil },
-        }),
-      ),
-    );
+    return this.slices.renewSlice(vault, seq, unit, token, leaseUntil);
   }
 
   releaseSlice(vault: string, seq: number, unit: number, token: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-          // The token stays: no older claim may lock the slice after this one let it go.
-          UpdateExpression: 'REMOVE #owner, #lease',
-          ConditionExpression: '#token = :token',
-          ExpressionAttributeNames: {
-            '#owner': 'owner',
-            '#token': 'token',
-            '#lease': 'leaseUntil',
-          },
-          ExpressionAttributeValues: { ':token': token },
-        }),
-      ),
-    );
+    return this.slices.releaseSlice(vault, seq, unit, token);
   }
 
-  async dropSlices(slices: readonly SliceRef[]): Promise<void> {
-    const keys = slices.map((r) => ({ pk: unitPk(r.unit), sk: sliceSk(r.vault, r.seq) }));
-    const batches = Array.from({ length: Math.ceil(keys.length / BATCH) }, (_, i) =>
-      keys.slice(i * BATCH, (i + 1) * BATCH),
-    );
-    const failures: unknown[] = [];
-    for (const batch of batches) {
-      try {
-        await this.deleteAll(batch);
-      } catch (err) {
-        // One unit down fails a whole batch: each unit's share again on its own, so the units
-        // that answer still lose their slices.
-        const byUnit = Map.groupBy(batch, (key) => key.pk);
-        const again = await Promise.allSettled(
-          [...byUnit.values()].map((unitKeys) => this.deleteAll(unitKeys)),
-        );
-        for (const a of again) if (a.status === 'rejected') failures.push(a.reason);
-        if (again.length === 1 && failures.length === 0) failures.push(err);
-      }
-    }
-    if (failures.length > 0) throw failures[0];
+  dropSlices(slices: readonly SliceRef[]): Promise<void> {
+    return this.slices.dropSlices(slices);
   }
 
-  /** Deletes `keys` (at most 25) in one batch, resending what DynamoDB left unprocessed. */
-  private deleteAll(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<void> {
-    return batchWriteAll(
-      this.db,
-      this.table,
-      keys.map((Key) => ({ DeleteRequest: { Key } })),
-    );
-  }
-
-  async listSlices(
+  listSlices(
     vault: string,
     unit: number,
     opts: { afterSeq?: number; limit: number },
   ): Promise<{ seqs: number[]; cursor?: number }> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': unitPk(unit),
-          ':from': sliceSk(vault, (opts.afterSeq ?? 0) + 1),
-          ':to': `${vault}/~`,
-        },
-        ProjectionExpression: 'sk',
-        Limit: opts.limit,
-      }),
-    );
-    const seqs = (out.Items ?? []).map((item) => Number(String(item.sk).slice(vault.length + 1)));
-    return out.LastEvaluatedKey === undefined ? { seqs } : { seqs, cursor: seqs.at(-1) };
+    return this.slices.listSlices(vault, unit, opts);
   }
 
-  async sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState> {
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
-        ConsistentRead: true,
-        ProjectionExpression: 'pk, #owner, #token, #lease',
-        ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#lease': 'leaseUntil' },
-      }),
-    );
-    const item = out.Item;
-    if (!item) return { unit, present: false, locked: false };
-    return {
-      unit,
-      present: true,
-      locked: item.owner !== undefined,
-      ...(item.owner !== undefined ? { owner: item.owner as string } : {}),
-      ...(item.token !== undefined ? { token: Number(item.token) } : {}),
-      ...(item.leaseUntil !== undefined ? { leaseUntil: Number(item.leaseUntil) } : {}),
-    };
+  sliceState(vault: string, seq: number, unit: number): Promise<FunctionSliceState> {
+    return this.slices.sliceState(vault, seq, unit);
   }
 }

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
+import { FENCE_FREE_MS, lateWriteTask } from '../../../shared/store/commit-fence.ts';
 import { parseCommitterMessage } from '../../../shared/store/commit-nudge.ts';
 import {
   AssociatedTaskRegistry,
   defaultTasks,
-  FENCE_FREE_MS,
   indexTask,
-  lateWriteTask,
   settleCommitterBatch,
   TASKS_OWNER_MS,
 } from '../../../shared/store/committer.ts';
