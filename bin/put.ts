@@ -238,10 +238,12 @@ export async function putObject(
           break;
         }
         if (u.state === 'failed') throw asCliError(writeFailed(u.revision ?? uploadId, u));
-        if (u.state === 'pending' && u.revision) {
+        // Its revision waits for its commit: each look at the upload follows it (and begins
+        // its dispersal again, should a topology change fail it), until it is decided.
+        if (u.state === 'pending') {
           progress.update(sent, 'committing');
-          committed = await awaitRevision(client, vault, u.revision);
-          break;
+          await sleep(POLL_MS);
+          continue;
         }
         // Steps of a long dispersal record how far they came (every 14 minutes as deployed).
         progress.update(sent, dispersingPhase(u.dispersed, sent));

@@ -269,7 +269,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** An upload */
+        /** An upload; one pending follows its revision (committed, failed, or dispersing again) */
         get: operations["getVaultsVaultUploadsUpload"];
         put?: never;
         post?: never;

@@ -313,8 +313,8 @@ export class DsnClient {
       if (u.state === 'committed')
         return { revision: u.revision ?? '', size: u.size ?? blob.size, sha256: u.sha256 ?? '' };
       if (u.state === 'failed') throw writeFailed(u.revision ?? u.uploadId, u);
-      if (u.state === 'pending' && u.revision)
-        return this.waitForRevision(vault, u.revision, pollMs, signal);
+      // Pending included: each look at the upload follows its revision until it is decided (and
+      // begins the dispersal again, should a topology change fail the revision).
       await sleep(pollMs);
     }
   }

@@ -55,7 +55,7 @@ export const transferRoutes: Record<string, Operation> = {
     },
   },
   'GET /vaults/{vault}/uploads/{upload}': {
-    summary: 'An upload',
+    summary: 'An upload; one pending follows its revision (committed, failed, or dispersing again)',
     path: { ...vault, upload: uploadIdSchema },
     responses: { 200: { description: 'the upload', schema: uploadSchema } },
   },

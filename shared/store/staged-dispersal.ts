@@ -16,6 +16,7 @@ import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import { isSuperseded, topologyReader } from './superseded-write.ts';
 import type { UploadDeps } from './upload.ts';
+import { beginPendingAgain, settleUpload } from './upload-outcome.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import {
@@ -157,7 +158,14 @@ export async function disperseUpload(
 ): Promise<SteppedOutcome | undefined> {
   const { uploadId } = delivery;
   const step = delivery.step ?? 0;
-  const upload = await deps.uploads.get(uploadId);
+  let upload = await deps.uploads.get(uploadId);
+  // Sent by a look at an upload whose pending revision was failed since (upload-outcome.ts).
+  if (upload?.state === 'pending')
+    upload = await beginPendingAgain(
+      { uploads: deps.uploads, revisions: { ledger: deps.writer.ledger } },
+      upload,
+      step,
+    );
   if (upload?.state !== 'dispersing') return undefined;
   const recorded = upload.progress?.step ?? 0;
   if (step !== recorded) {
@@ -182,7 +190,7 @@ export async function disperseUpload(
   }
   if (taken.go === 'settled') {
     // An earlier delivery wrote it to the end, and was cut off before it said so.
-    await settle(deps, uploadId, taken.outcome);
+    await settleUpload(deps, uploadId, taken.outcome);
     return taken.outcome;
   }
   const { resume } = taken;
@@ -278,39 +286,8 @@ export async function disperseUpload(
     // records anything. By then it finds the write done, or resumes it.
     throw new DispersalHeldError(uploadId, outcome.revision);
   }
-  await settle(deps, uploadId, outcome);
+  await settleUpload(deps, uploadId, outcome);
   return outcome;
-}
-
-/** Ends a dispersing upload as its write ended: committed (its staging deleted), failed, or pending. */
-async function settle(deps: UploadDeps, uploadId: string, outcome: WriteOutcome): Promise<void> {
-  if (outcome.state === 'committed') {
-    await deps.uploads.transition(uploadId, ['dispersing'], {
-      state: 'committed',
-      revision: outcome.revision,
-      sha256: outcome.sha256,
-      size: outcome.size,
-    });
-    await deps.staging.deleteUpload(uploadId);
-  } else if (outcome.state === 'failed') {
-    await deps.uploads.transition(uploadId, ['dispersing'], {
-      state: 'failed',
-      revision: outcome.revision,
-      reason: outcome.reason,
-      failedUnits: outcome.failedUnits,
-    });
-  } else if (outcome.state === 'refused') {
-    await deps.uploads.transition(uploadId, ['dispersing'], {
-      state: 'failed',
-      revision: outcome.revision,
-      reason: outcome.reason,
-    });
-  } else {
-    await deps.uploads.transition(uploadId, ['dispersing'], {
-      state: 'pending',
-      revision: outcome.revision,
-    });
-  }
 }
 
 /** Thrown by a delivery that found its dispersal held by another delivery of the same message. */

@@ -24,6 +24,7 @@ import type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
+import { followPendingUpload, type PendingUploadDeps } from './upload-outcome.ts';
 import type { Upload } from './upload-record.ts';
 export const MAX_PARTS = 10_000;
 
@@ -84,6 +85,8 @@ export interface UploadDeps {
   clock: Clock;
   /** Presigned uploads, where the deployment offers them. */
   multipart?: MultipartStaging;
+  /** Revisions, where a look at a `pending` upload follows its revision (upload-outcome.ts). */
+  revisions?: PendingUploadDeps['revisions'];
 }
 
 /** An upload as `POST .../uploads` answers it: a presigned one with its part URLs. */
@@ -212,7 +215,12 @@ export async function getUpload(
   vault: string,
   uploadId: string,
 ): Promise<UploadView> {
-  const { progress, ...upload } = await openUpload(deps, vault, uploadId);
+  const opened = await openUpload(deps, vault, uploadId);
+  const { revisions } = deps;
+  const { progress, ...upload } =
+    opened.state === 'pending' && revisions
+      ? await followPendingUpload({ ...deps, revisions }, opened)
+      : opened;
   return progress && upload.state === 'dispersing'
     ? { ...upload, dispersed: progress.offset }
     : upload;

@@ -243,9 +243,15 @@ export function wireDispersals(rt: Runtime): DispersalDeps {
   };
 }
 
-/** Staged uploads: records, staging bucket, the dispersal queue, and the writer behind them. */
+/** Staged uploads: records, staging bucket, the dispersal queue, and the revisions they write. */
 export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
-  const config = loadConfig(rt.env, ['controlTable', 'stagingBucket', 'dispersalQueueUrl']);
+  const config = loadConfig(rt.env, [
+    'controlTable',
+    'stagingBucket',
+    'dispersalQueueUrl',
+    'revisionsTable',
+    'objectsTable',
+  ]);
   const staging = new S3StagingStore(rt.clients.s3, config.stagingBucket, wirePresigner(rt));
   return {
     vaults: wireVaults(rt),
@@ -254,6 +260,11 @@ export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersal
     multipart: staging,
     dispersal: new SqsDispersalQueue(rt.clients.sqs, config.dispersalQueueUrl),
     clock: rt.clock,
+    // A look at a pending upload follows its revision.
+    revisions: {
+      ledger: new DynamoLedger(rt.clients.documents, config.revisionsTable),
+      index: new DynamoObjectIndex(rt.clients.documents, config.objectsTable),
+    },
   };
 }
 

@@ -658,3 +658,127 @@ test('a revision failed by the janitor, with the key written since it was opened
   );
   assert.equal(slices.puts.size, placed, 'nothing written');
 });
+
+/**
+ * An upload dispersed at once whose write's wait ran out before its commit: the upload is
+ * `pending`, its revision written whole. Looks at it follow that revision (`revisions`).
+ */
+async function settledPending() {
+  const fixture = await stagedForSteps(2.5 * MiB, MiB);
+  const { deps, uploads, writer, uploadId } = fixture;
+  const outcome = await disperseUpload(deps, { uploadId }, 0);
+  assert.equal(outcome?.state, 'pending');
+  const revision = outcome?.revision as string;
+  assert.equal((await uploads.get(uploadId))?.state, 'pending');
+  const looks: UploadDeps = {
+    ...deps,
+    revisions: { ledger: writer.ledger, index: writer.index },
+  };
+  const look = () => getUpload(looks, 'steps', uploadId);
+  return { ...fixture, revision, look };
+}
+
+test('a look at an upload settled pending follows its revision: still pending, then committed, its staged parts deleted; a look without the revisions changes nothing', async () => {
+  // Prepare
+  const { deps, writer, revision, uploadId, look } = await settledPending();
+  const record = await writer.ledger.get(revision);
+  assert.ok(record?.segments !== undefined && record.size !== undefined && record.sha256);
+
+  // Act: a look while the revision waits; its commit; a look without revisions; then with.
+  const waiting = await look();
+  await writer.ledger.commitWhole(revision, record.segments, new Date());
+  await writer.ledger.markTasksDone(revision);
+  const blind = await getUpload(deps, 'steps', uploadId);
+  const settled = await look();
+  const again = await look();
+
+  // Assess
+  assert.deepEqual([waiting.state, waiting.revision], ['pending', revision]);
+  assert.equal(blind.state, 'pending', 'a look that cannot read revisions answers the record');
+  assert.deepEqual(
+    [settled.state, settled.revision, settled.size, settled.sha256],
+    ['committed', revision, record.size, record.sha256],
+  );
+  assert.deepEqual(again, settled);
+  assert.deepEqual(await deps.staging.listParts(uploadId), [], 'its staged parts are deleted');
+});
+
+test('a look at an upload settled pending whose revision its units failed, or the janitor timed out, ends it failed with that reason; a stale step of it is dropped', async () => {
+  for (const reason of ['segment 1 can no longer reach 5 of 6 units', TIMED_OUT]) {
+    // Prepare
+    const { deps, queue, slices, writer, revision, uploadId, look } = await settledPending();
+    await writer.ledger.fail(revision, reason, writer.clock.now());
+    const placed = slices.puts.size;
+
+    // Act: a look, then a step of it delivered as if a look had queued one.
+    const ended = await look();
+    await disperseUpload(deps, { uploadId, step: 1 }, 0);
+
+    // Assess
+    assert.deepEqual([ended.state, ended.revision, ended.reason], ['failed', revision, reason]);
+    assert.equal(queue.messages.length, 1, 'nothing queued but the completion');
+    assert.equal(slices.puts.size, placed, 'nothing written again');
+    assert.equal((await deps.uploads.get(uploadId))?.state, 'failed');
+  }
+});
+
+test('a look at an upload settled pending whose vault moved to another topology past the grace fences its revision and queues its dispersal again, which writes the object whole under the new topology; repeated looks and deliveries write it once', async () => {
+  // Prepare: the upload pending under OLD; the vault then moves to NEW, 10 s ago.
+  const { deps, uploads, queue, slices, writer, body, revision, uploadId, look } =
+    await (async () => {
+      const fixture = await stagedForSteps(2.5 * MiB, MiB);
+      const vaults = movingVaults(fixture.writer);
+      fixture.deps.vaults = fixture.writer.vaults;
+      const outcome = await disperseUpload(fixture.deps, { uploadId: fixture.uploadId }, 0);
+      assert.equal(outcome?.state, 'pending');
+      vaults.move(fixture.writer.clock.now() - 10_000);
+      // The API reads the time of one clock, as the writer does.
+      const looks: UploadDeps = {
+        ...fixture.deps,
+        clock: fixture.writer.clock,
+        revisions: { ledger: fixture.writer.ledger, index: fixture.writer.index },
+      };
+      return {
+        ...fixture,
+        revision: outcome?.revision as string,
+        look: () => getUpload(looks, 'steps', fixture.uploadId),
+      };
+    })();
+  assert.equal((await writer.ledger.get(revision))?.topology, OLD_TOPOLOGY);
+  const placed = slices.puts.size;
+
+  // Act: two looks (each queues step 1), then every message delivered twice, in reverse.
+  const first = await look();
+  const second = await look();
+  const sent = queue.messages.slice(1);
+  for (const message of [...sent, ...sent].reverse())
+    await disperseUpload(deps, message as { uploadId: string; step?: number }, 0);
+  const after = await look();
+
+  // Assess: the old revision fenced; one new one, under NEW, each of its slices placed once.
+  const old = await writer.ledger.get(revision);
+  assert.deepEqual([old?.state, isSuperseded(old?.reason)], ['failed', true]);
+  assert.deepEqual(
+    [first.state, first.revision, first.dispersed],
+    ['dispersing', revision, undefined],
+  );
+  assert.equal(second.state, 'dispersing');
+  assert.deepEqual(
+    sent.map((m) => m.step),
+    [1, 1],
+  );
+  const ended = await uploads.get(uploadId);
+  assert.equal(ended?.state, 'pending');
+  assert.notEqual(ended?.revision, revision);
+  assert.deepEqual([after.state, after.revision], ['pending', ended?.revision]);
+  const fresh = await writer.ledger.get(ended?.revision as string);
+  assert.equal(fresh?.topology, NEW_TOPOLOGY);
+  assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+  const rewritten = [...slices.puts].filter(([key]) => key.includes(ended?.revision as string));
+  assert.ok(rewritten.length > 0);
+  assert.ok(
+    rewritten.every(([, n]) => n === 1),
+    'each new slice placed once',
+  );
+  assert.equal(slices.puts.size, placed + rewritten.length);
+});

@@ -1,0 +1,144 @@
+/**
+ * How a staged upload ends as its write ended, and how one whose dispersal ended with its
+ * revision still pending (the write's wait ran out before the commit) follows that revision
+ * after: a look at the upload settles it as the revision was decided since (committed, its
+ * staging deleted; failed), or queues its dispersal to begin again, from the staged bytes,
+ * when the commit fence failed the revision (the vault's topology changed while it waited), as
+ * a dispersal in steps does. A revision the janitor failed for want of its units' statuses is
+ * the upload's failure here: its bytes were all placed, and placing them again would meet the
+ * same units. Without that look an upload said `pending` until it expired, and kept its staged
+ * bytes, whatever became of its revision.
+ */
+import type { Clock } from '../clock.ts';
+import { fenceRevision } from './commit-fence.ts';
+import type {
+  DispersalQueue,
+  Ledger,
+  ObjectIndex,
+  StagingStore,
+  UploadStore,
+  VaultStore,
+} from './ports.ts';
+import { isSuperseded, topologyReader } from './superseded-write.ts';
+import type { Upload, UploadState } from './upload-record.ts';
+import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
+
+/** Where an upload's outcome is recorded. */
+interface SettleDeps {
+  uploads: UploadStore;
+  staging: StagingStore;
+}
+
+/**
+ * Ends an upload in one of `from` as its write ended: committed (its staging deleted), failed,
+ * or pending. Idempotent: a second call finds the upload moved on and changes nothing, but
+ * deletes a committed one's staging again (a crash may have come between the two).
+ */
+export async function settleUpload(
+  deps: SettleDeps,
+  uploadId: string,
+  outcome: WriteOutcome,
+  from: UploadState[] = ['dispersing'],
+): Promise<void> {
+  if (outcome.state === 'committed') {
+    await deps.uploads.transition(uploadId, from, {
+      state: 'committed',
+      revision: outcome.revision,
+      sha256: outcome.sha256,
+      size: outcome.size,
+    });
+    await deps.staging.deleteUpload(uploadId);
+  } else if (outcome.state === 'failed') {
+    await deps.uploads.transition(uploadId, from, {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+      failedUnits: outcome.failedUnits,
+    });
+  } else if (outcome.state === 'refused') {
+    await deps.uploads.transition(uploadId, from, {
+      state: 'failed',
+      revision: outcome.revision,
+      reason: outcome.reason,
+    });
+  } else if (!from.includes('pending')) {
+    await deps.uploads.transition(uploadId, from, { state: 'pending', revision: outcome.revision });
+  }
+}
+
+/** What a look at a pending upload reads its revision with. */
+export interface PendingUploadDeps extends SettleDeps {
+  vaults: VaultStore;
+  dispersal: DispersalQueue;
+  clock: Clock;
+  revisions: { ledger: Ledger; index: ObjectIndex };
+}
+
+/** The step a pending upload's dispersal begins again with: the one after the last it recorded. */
+export function stepAgain(upload: Upload): number {
+  return (upload.progress?.step ?? 0) + 1;
+}
+
+/**
+ * Follows a `pending` upload's revision, as a look at the upload does: the upload as it now
+ * stands. A revision still pending under a topology superseded past the grace is failed here,
+ * as the commit fence would at its commit. One that must begin again has its dispersal queued
+ * (step `stepAgain`), and is answered `dispersing`: the disperser moves the record there when
+ * it takes the message up, so a crash after the send loses nothing, and a look repeated before
+ * then sends a copy, which the step's number makes a duplicate delivery. A revision gone from
+ * the ledger (purged) leaves the upload as it is: whether it committed is no longer known.
+ */
+export async function followPendingUpload(
+  deps: PendingUploadDeps,
+  upload: Upload,
+): Promise<Upload> {
+  const { revision } = upload;
+  if (upload.state !== 'pending' || revision === undefined) return upload;
+  const { ledger, index } = deps.revisions;
+  let record = await ledger.get(revision);
+  if (!record) return upload;
+  if (record.state === 'pending') {
+    const now = deps.clock.now();
+    record = (await fenceRevision(ledger, record, topologyReader(deps.vaults), now)) ?? record;
+  }
+  if (record.state === 'failed' && isSuperseded(record.reason)) {
+    await deps.dispersal.enqueue(upload.uploadId, stepAgain(upload));
+    const { progress: _before, ...again } = upload;
+    return { ...again, state: 'dispersing' };
+  }
+  if (record.state === 'pending') return upload;
+  // Decided: the ledger's and the index's word, at once (one committed counts once visible).
+  const outcome = await waitForOutcome(
+    { ledger, index, clock: deps.clock },
+    upload.key,
+    revision,
+    0,
+  );
+  if (outcome.state === 'pending') return upload;
+  await settleUpload(deps, upload.uploadId, outcome, ['pending']);
+  return (await deps.uploads.get(upload.uploadId)) ?? upload;
+}
+
+/**
+ * A delivery of step `step` for a `pending` upload, sent by `followPendingUpload`: the upload
+ * moves to `dispersing` at that step, beginning again from its staged bytes (its revision
+ * stays named, so the dispersal sees it failed and opens a new one), if its revision still
+ * must begin again. Of two deliveries, one moves it; the other then finds it dispersing at its
+ * step, as a duplicate delivery does. @returns the upload as it now stands.
+ */
+export async function beginPendingAgain(
+  deps: { uploads: UploadStore; revisions: { ledger: Ledger } },
+  upload: Upload,
+  step: number,
+): Promise<Upload> {
+  const { revision } = upload;
+  if (upload.state !== 'pending' || revision === undefined || step !== stepAgain(upload))
+    return upload;
+  const record = await deps.revisions.ledger.get(revision);
+  if (record?.state !== 'failed' || !isSuperseded(record.reason)) return upload;
+  await deps.uploads.transition(upload.uploadId, ['pending'], {
+    state: 'dispersing',
+    progress: { step, revision, segments: 0, offset: 0, queued: true },
+  });
+  return (await deps.uploads.get(upload.uploadId)) ?? upload;
+}
