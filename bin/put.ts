@@ -306,11 +306,13 @@ async function putByUplink(
 ): Promise<PutResult | typeof SUPERSEDED | undefined> {
   const { cancelDispersal, uplinkPut } = await import('../client/uplink.ts');
   progress.update(0, 'dispersing');
-  // An interrupt cancels the dispersal rather than leaving it to the janitor's timeout.
+  // An interrupt cancels a first put's dispersal rather than leaving it to the janitor's
+  // timeout; a resume's, which its user chose to keep, stays pending, to be resumed again.
   // A resumed file's done segments are checked by positional reads before anything is placed.
-  const file = opts.uplink.resume !== undefined && source !== '-' ? await open(source) : undefined;
+  const resuming = opts.uplink.resume;
+  const file = resuming !== undefined && source !== '-' ? await open(source) : undefined;
   return interruptible(async (interrupted) => {
-    let revision: string | undefined;
+    let revision: string | undefined = resuming;
     try {
       const done = await uplinkPut(
         client,
@@ -321,12 +323,13 @@ async function putByUplink(
           ...opts.uplink,
           ...(file ? { readAt: readerOf(file) } : {}),
           signal: interrupted,
+          keepOnAbort: resuming !== undefined,
           onOpen: (opened) => {
             revision = opened;
             // On a terminal, what a put killed outright needs to be resumed.
-            if (opts.uplink.resume === undefined)
+            if (resuming === undefined)
               progress.note?.(
-                `dsn: dispersing as revision ${opened}; should this put stop, add --resume ${opened} to resume it`,
+                `dsn: dispersing as revision ${opened}; should this put stop, add --resume ${opened} to resume it (Ctrl-C cancels it)`,
               );
           },
           onProgress: (bytes) => progress.update(bytes),
@@ -361,6 +364,13 @@ async function putByUplink(
         );
         if (fenced) return SUPERSEDED;
       }
+      if (interrupted.aborted && resuming !== undefined)
+        throw new InterruptedError(
+          `interrupted: the dispersal of ${vault}/${key} (revision ${resuming}) is left pending, as a resume leaves it`,
+          {
+            hint: `resume it again with: dsn put ${source} ${vault}/${key} --resume ${resuming} (before the pending timeout since its last call, 15 minutes by default), or give it up with: dsn dispersal cancel ${vault} ${resuming}`,
+          },
+        );
       if (interrupted.aborted) {
         throw await interruptedDispersal(client, vault, key, revision, cancelDispersal);
       }

@@ -100,6 +100,11 @@ export interface UplinkOptions {
    * commits and the janitor removes its slices. The call rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /**
+   * An abort by `signal` leaves the dispersal pending instead, to be resumed (`resume`) before
+   * its pending timeout: what a resume interrupted by its user wants, which chose to keep it.
+   */
+  keepOnAbort?: boolean;
 }
 
 export interface UplinkResult {
@@ -378,8 +383,9 @@ export async function uplinkPut(
     // Failed or aborted before completing, so it can never commit: cancelled now, the janitor
     // removes its slices on its next pass rather than after the revision's timeout. Best effort:
     // a cancel that does not arrive leaves it to that timeout, as a killed client does. A resume
-    // from other bytes leaves it pending: the right source may still resume it.
-    if (!(err instanceof ResumeMismatchError))
+    // from other bytes leaves it pending: the right source may still resume it; so does an
+    // abort that was asked to keep it.
+    if (!(err instanceof ResumeMismatchError) && !(opts.keepOnAbort && signal?.aborted))
       await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
     throw err;
   }

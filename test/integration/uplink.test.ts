@@ -572,6 +572,89 @@ describe('client-side dispersal (uplink)', () => {
     assert.match(again.stderr, /is committed; only a pending one can be resumed/);
   });
 
+  test('dsn put --resume interrupted leaves its dispersal pending and says how to resume it; the next resume commits exact', async () => {
+    // Prepare: a put killed once four segments are done, then resumed, unit 3 still refusing
+    // writes, so the resume is under way when it is interrupted.
+    const file = join(dir.path, 'resume-interrupted.bin');
+    const sha256 = await randomFile(file, 3);
+    await failUnit3();
+    const before = new Set(await slicesOf());
+    const doneOf = async (revision: string) =>
+      (
+        await client.json<{ state: string; segmentsDone: Array<{ segment: number }> }>(
+          'GET',
+          `/vaults/small/dispersals/${revision}`,
+        )
+      ).segmentsDone.length;
+    const killed = startDsn(['put', file, 'small/resume-interrupted.bin', '--via', 'uplink'], {
+      DSN_ENDPOINT: cloud.endpoints.api,
+    });
+    let revision = '';
+    let resuming: ReturnType<typeof startDsn> | undefined;
+    try {
+      revision = await eventually(async () => {
+        const fresh = (await slicesOf()).filter((f) => !before.has(f));
+        return fresh[0]?.split('/')[1];
+      }, 'the first slices of the put');
+      await eventually(
+        async () => ((await doneOf(revision)) >= 4 ? true : undefined),
+        'four segments done',
+      );
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      const doneAtKill = await doneOf(revision);
+      resuming = startDsn(['put', file, 'small/resume-interrupted.bin', '--resume', revision], {
+        DSN_ENDPOINT: cloud.endpoints.api,
+      });
+
+      // Act: interrupt the resume once it has done more segments.
+      await eventually(
+        async () => ((await doneOf(revision)) > doneAtKill ? true : undefined),
+        'a segment done by the resume',
+      );
+      resuming.child.kill('SIGINT');
+      const code = await resuming.exited;
+      const left = await client.json<{ state: string }>(
+        'GET',
+        `/vaults/small/dispersals/${revision}`,
+      );
+      await healUnit3();
+      const again = await dsn(cloud, [
+        'put',
+        file,
+        'small/resume-interrupted.bin',
+        '--resume',
+        revision,
+        '--json',
+      ]);
+
+      // Assess
+      assert.equal(code, 130, resuming.stderr());
+      assert.match(
+        resuming.stderr(),
+        new RegExp(
+          `interrupted: the dispersal of small/resume-interrupted\\.bin \\(revision ${revision}\\) is left pending`,
+        ),
+      );
+      assert.match(resuming.stderr(), new RegExp(`--resume ${revision}`));
+      assert.equal(left.state, 'pending', 'the resume did not cancel it');
+      assert.equal(again.code, 0, again.stderr);
+      const result = JSON.parse(again.stdout) as { revision: string; sha256: string };
+      assert.deepEqual([result.revision, result.sha256], [revision, sha256]);
+      const back = await api('/vaults/small/objects/resume-interrupted.bin');
+      assert.equal(
+        createHash('sha256')
+          .update(Buffer.from(await back.arrayBuffer()))
+          .digest('hex'),
+        sha256,
+      );
+    } finally {
+      killed.child.kill('SIGKILL');
+      resuming?.child.kill('SIGKILL');
+      await healUnit3();
+    }
+  });
+
   test('DELETE of a dispersal answers its cancel, the same again, and 409 once it had committed', async () => {
     // Prepare: one dispersal left open, one committed.
     let open = '';

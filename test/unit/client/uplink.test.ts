@@ -191,6 +191,36 @@ test('an aborted dispersal stops placing, announces nothing more and is never co
   assert.equal(api.calls.at(-1), `DELETE /${of.revision}`, 'cancelled');
 });
 
+test('an aborted dispersal asked to keep its revision (a resume) stops as one aborted does, and is not cancelled', async () => {
+  for (const keepOnAbort of [true, false]) {
+    // Prepare: the third slice PUT aborts the dispersal.
+    const body = randomBytes(3 * of.segmentSize);
+    const api = fakeApi();
+    const control = new AbortController();
+    let puts = 0;
+
+    // Act
+    const run = uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+      batch: 1,
+      signal: control.signal,
+      keepOnAbort,
+      putSlice: async () => {
+        if (++puts === 3) control.abort();
+        return new Response(null, { status: 200 });
+      },
+    });
+
+    // Assess
+    await assert.rejects(run, { name: 'AbortError' });
+    assert.ok(!api.calls.includes('/complete'), 'never completed');
+    assert.equal(
+      api.calls.includes(`DELETE /${of.revision}`),
+      !keepOnAbort,
+      keepOnAbort ? 'left pending' : 'cancelled',
+    );
+  }
+});
+
 test("an abort during a busy API call's back-off ends the dispersal without calling again", async () => {
   // Prepare: the first URL request meets a busy gateway (503, no domain code), and the
   // dispersal is aborted while it waits to ask again.
