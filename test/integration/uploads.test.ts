@@ -1,15 +1,18 @@
 /**
  * Staged uploads on the local cloud: parts into staging, complete, the disperser streams them
- * through the writer, and the object reads back exactly with ranged GETs.
+ * through the writer, and the object reads back exactly with ranged GETs; one the disperser
+ * left pending is settled by a look at it.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { startDsn } from '../helpers/dsn-cli.ts';
 import {
   cloudClients,
+  EPHEMERAL_PORTS,
   eventually,
   PROJECT_ROOT,
   startTestCloud,
@@ -243,6 +246,88 @@ describe('staged uploads', () => {
       assert.equal(head.status, 404);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a staged upload settled pending (the disperser waits for no commit)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let cloud: LocalCloud;
+  const api = (path: string, init?: RequestInit) => fetch(`${cloud.endpoints.api}${path}`, init);
+
+  before(async () => {
+    dir = await tempDir('dsn-uploads-pending');
+    cloud = await startLocalCloud({
+      serviceDir: PROJECT_ROOT,
+      dataDir: dir.path,
+      stage: 'test',
+      ports: EPHEMERAL_PORTS,
+      // The disperser's write waits a millisecond: its upload ends pending, before its commit.
+      functionEnvironment: { DSN_COMMIT_WAIT_SECONDS: '0.001' },
+    });
+  });
+
+  after(async () => {
+    await cloud?.stop();
+    await dir?.remove();
+  });
+
+  test('a look at it follows its revision: committed, its staged parts deleted, and it reads back exact', async () => {
+    // Prepare: two parts staged, completed; the record as the disperser left it, read from
+    // the control table.
+    const body = randomBytes(6 * MiB);
+    const created = await api('/vaults/default/uploads', {
+      method: 'POST',
+      body: JSON.stringify({ key: 'big/pending.bin' }),
+    });
+    const { uploadId } = (await created.json()) as { uploadId: string };
+    for (const p of [1, 2]) {
+      const res = await api(`/vaults/default/uploads/${uploadId}/parts/${p}`, {
+        method: 'PUT',
+        body: new Uint8Array(body.subarray((p - 1) * 3 * MiB, p * 3 * MiB)),
+      });
+      assert.equal(res.status, 200);
+    }
+    const complete = await api(`/vaults/default/uploads/${uploadId}/complete`, { method: 'POST' });
+    assert.equal(complete.status, 202);
+    const clients = cloudClients(cloud);
+    const table = cloud.stack.resources.get('ControlTable')?.ref as string;
+    const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
+    const staged = async () =>
+      (await clients.s3.send(new ListObjectsV2Command({ Bucket, Prefix: `uploads/${uploadId}/` })))
+        .KeyCount ?? 0;
+    try {
+      const left = await eventually(async () => {
+        const out = await clients.documents.send(
+          new GetCommand({ TableName: table, Key: { id: `upload/${uploadId}` } }),
+        );
+        return out.Item?.state === 'dispersing' ? undefined : out.Item;
+      }, 'the disperser to end its write');
+      const stagedBefore = await staged();
+
+      // Act: look at the upload until it says what became of its revision.
+      const done = await eventually(async () => {
+        const u = (await (await api(`/vaults/default/uploads/${uploadId}`)).json()) as {
+          state: string;
+          revision?: string;
+          sha256?: string;
+          size?: number;
+        };
+        return u.state === 'pending' ? undefined : u;
+      }, 'the upload to follow its revision');
+
+      // Assess
+      assert.equal(left?.state, 'pending', JSON.stringify(left));
+      assert.equal(stagedBefore, 2, 'its parts were staged while it said pending');
+      assert.deepEqual(
+        [done.state, done.revision, done.size, done.sha256],
+        ['committed', left?.revision, body.length, createHash('sha256').update(body).digest('hex')],
+      );
+      assert.equal(await staged(), 0, 'its staged parts are deleted');
+      const back = await api('/vaults/default/objects/big/pending.bin');
+      assert.ok(Buffer.from(await back.arrayBuffer()).equals(body));
+    } finally {
+      clients.destroy();
     }
   });
 });
