@@ -99,7 +99,7 @@ export async function createListener(deps: RegistryDeps, vault: string, body: un
 async function unregister(deps: RegistryDeps, listener: Listener): Promise<void> {
   await deps.initiators.remove(listener);
   await pruneEntry(deps, listener.vault, listener.path, listener.node);
-  await deps.listeners.delete(listener.vault, listener.id);
+  await deps.listeners.delete(listener);
 }
 
 /** The vault's listeners, those on `path` only when given. @throws VaultNotFoundError */

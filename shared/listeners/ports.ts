@@ -39,13 +39,19 @@ export interface InitiatorStore {
 
 /** Listener records by vault and id, with their delivery counts and the nodes' loads. */
 export interface ListenerStore {
-  /** Stores a new listener and counts it on its node. */
+  /**
+   * Stores a new listener and counts it on its node. Idempotent: a create repeated (a retry, a
+   * crash part-way) leaves one record counted once.
+   */
   create(listener: Listener): Promise<void>;
   get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined>;
   /** Every listener of the vault, in creation order of their ids. */
   list(vault: string): Promise<Listener[]>;
-  /** Removes the record and uncounts it from its node; false when it was not there. */
-  delete(vault: string, id: string): Promise<boolean>;
+  /**
+   * Uncounts the listener from its node and removes its record; false when the record was not
+   * there. Idempotent: a delete repeated uncounts it once, whatever step an earlier one died at.
+   */
+  delete(listener: Pick<Listener, 'vault' | 'id' | 'node'>): Promise<boolean>;
   /**
    * Moves a temporary listener's expiry to `expiresAt` (epoch seconds) and returns it renewed;
    * undefined when it is gone, expired already, or not temporary.

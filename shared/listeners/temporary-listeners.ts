@@ -50,7 +50,7 @@ export async function sweepTemporaryListeners(deps: SweepDeps): Promise<SweepRep
       await deps.watchQueues.remove(target.queueUrl);
       report.queues++;
     }
-    await deps.listeners.delete(listener.vault, listener.id);
+    await deps.listeners.delete(listener);
     report.listeners++;
     deps.log.info('expired temporary listener removed', {
       vault: listener.vault,

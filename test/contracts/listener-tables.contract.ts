@@ -135,9 +135,11 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
         ['l1', 'l2', 'l3'],
       );
       assert.deepEqual(await t.listeners.list('other'), []);
-      assert.equal(await t.listeners.delete('photos', 'l1'), true);
-      assert.equal(await t.listeners.delete('photos', 'l1'), false);
+      assert.equal(await t.listeners.delete(listenerOf('l1', { node: 0 })), true);
+      assert.equal(await t.listeners.delete(listenerOf('l1', { node: 0 })), false);
       assert.deepEqual(await t.listeners.nodeLoads(4), [1, 0, 1, 0]);
+      assert.equal(await t.listeners.delete(listenerOf('never', { node: 2 })), false);
+      assert.deepEqual(await t.listeners.nodeLoads(4), [1, 0, 1, 0], 'none uncounted twice');
       assert.equal(await t.listeners.get('photos', 'l1'), undefined);
     });
 
@@ -153,7 +155,7 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       assert.equal(shown?.failed, 1);
       assert.equal(shown?.lastError, 'HTTP 503');
       assert.equal(shown?.lastDeliveredAt, new Date(T0 + 1000).toISOString());
-      await t.listeners.delete('photos', 'l1');
+      await t.listeners.delete(l);
       await t.listeners.delivered('photos', 'l1', new Date(T0));
       await t.listeners.failed('photos', 'l1', 'late', { id: 'e2' });
       assert.equal(await t.listeners.get('photos', 'l1'), undefined);
@@ -209,7 +211,7 @@ export function listenerTablesContract(name: string, factory: PortFactory<Listen
       assert.equal(await t.listeners.renew('photos', 'nope', now + 200), undefined, 'unknown');
       const later = (await t.listeners.expiredTemporary(T0 + 300_000)).map((l) => l.id);
       assert.deepEqual(later.sort(), ['t1', 't2']);
-      assert.equal(await t.listeners.delete('photos', 't2'), true);
+      assert.equal(await t.listeners.delete(gone), true);
       assert.deepEqual(await t.listeners.expiredTemporary(T0), []);
       assert.deepEqual(await t.listeners.nodeLoads(4), [0, 2, 0, 0]);
     });

@@ -45,7 +45,7 @@ import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
 import { newTopologyJob } from '../../shared/topology/topology-job.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
-import { listenerTablesContract } from '../contracts/listener-tables.contract.ts';
+import { listenerOf, listenerTablesContract } from '../contracts/listener-tables.contract.ts';
 import { objectIndexContract } from '../contracts/object-index.contract.ts';
 import { rebuildJobStoreContract } from '../contracts/rebuild-jobs.contract.ts';
 import { repairQueueContract } from '../contracts/repair-queue.contract.ts';
@@ -252,6 +252,51 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         await jobs.start({ ...job, id: 'p2', since: 7000 });
         assert.equal((await jobs.get('photos'))?.lateWrites, undefined);
         assert.equal(await jobs.reopen('photos', 'p2'), false, 'no late write');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoListenerStore on ${engine}: a create or a delete made again after one of its requests' answers was lost counts the listener on its node once`, async () => {
+      // Each request of a create and a delete in turn: done, then its answer lost (as a timeout
+      // the SDK retries, or a crash before the next step), and the whole call made again.
+      let lose:
+        | ((input: { Key?: { pk?: unknown }; Item?: { pk?: unknown } }) => boolean)
+        | undefined;
+      const { port: store, cleanup } = await onTable('ListenersTable', (db, t) => {
+        const lossy = {
+          send: async (command: { input: object }) => {
+            const out = await db.send(command as Parameters<typeof db.send>[0]);
+            if (lose?.(command.input)) {
+              lose = undefined;
+              throw Object.assign(new Error('the answer was lost'), { name: 'TimeoutError' });
+            }
+            return out;
+          },
+        } as unknown as DynamoDBDocumentClient;
+        return new DynamoListenerStore(lossy, t, () => Date.parse('2026-12-01T00:00:00Z'));
+      })();
+      const pkOf = (input: { Key?: { pk?: unknown }; Item?: { pk?: unknown } }) =>
+        String(input.Key?.pk ?? input.Item?.pk ?? '');
+      const steps = {
+        record: (input: { Key?: { pk?: unknown }; Item?: { pk?: unknown } }) =>
+          pkOf(input).startsWith('listener#'),
+        count: (input: { Key?: { pk?: unknown }; Item?: { pk?: unknown } }) =>
+          pkOf(input) === 'nodes',
+      };
+      try {
+        for (const [step, lost] of Object.entries(steps)) {
+          const l = listenerOf(`lost-${step}`, { node: 1 });
+          lose = lost;
+          await store.create(l).catch(() => undefined);
+          await store.create(l);
+          assert.deepEqual(await store.nodeLoads(2), [0, 1], `create, ${step} answer lost`);
+          lose = lost;
+          await store.delete(l).catch(() => undefined);
+          await store.delete(l);
+          assert.deepEqual(await store.nodeLoads(2), [0, 0], `delete, ${step} answer lost`);
+          assert.equal(await store.get('photos', l.id), undefined);
+        }
       } finally {
         await cleanup();
       }

@@ -7,7 +7,12 @@
  *   temporary one;
  * - temporary listener `temporary` / `<vault>#<id>`: a copy of each temporary listener, for the
  *   sweep to find the expired ones of every vault in one query;
- * - node load `nodes` / `<node>`: how many listeners the node serves;
+ * - node load `nodes` / `<node>`: the listeners the node serves (`members`, a string set of
+ *   `<vault>#<id>`) and their number (`served`), changed together in one conditional update
+ *   on whether the listener is a member, so a create or a delete repeated counts once (loads
+ *   read `served` alone). The `listeners` number an earlier version kept by increments, which
+ *   a repeat or a crash could skew, is no longer read: listeners created before it are not
+ *   counted, and leave no count behind;
  * - dead letter `dead#<vault>#<id>` / `<event id>`: an event given up on, kept 14 days.
  */
 import {
@@ -43,6 +48,8 @@ const initiatorKey = (node: number, vault: string, path: string) => ({
 });
 const listenerKey = (vault: string, id: string) => ({ pk: `listener#${vault}`, sk: id });
 const temporaryKey = (vault: string, id: string) => ({ pk: 'temporary', sk: `${vault}#${id}` });
+const nodeKey = (node: number) => ({ pk: 'nodes', sk: String(node).padStart(4, '0') });
+const memberOf = (l: Pick<Listener, 'vault' | 'id'>) => `${l.vault}#${l.id}`;
 
 export class DynamoInitiators implements InitiatorStore {
   private readonly db: DynamoDBDocumentClient;
@@ -109,7 +116,7 @@ export class DynamoListenerStore implements ListenerStore {
   async create(listener: Listener): Promise<void> {
     // The sweep's copy first: a create that dies halfway leaves the sweep something to remove.
     if (listener.expiresAt !== undefined) await this.putTemporary(listener);
-    const created = await conditional(
+    await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.table,
@@ -122,12 +129,14 @@ export class DynamoListenerStore implements ListenerStore {
               ? {}
               : { ttl: listener.expiresAt + TTL_GRACE_SECONDS }),
           },
-          // A retried create counts its listener once.
+          // A retried create leaves the first one's record and counts.
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
     );
-    if (created) await this.countOnNode(listener.node, 1);
+    // Counted whether this call or an earlier one stored the record (one that died before it
+    // counted): membership makes the count once.
+    await this.serves(listener, true);
   }
 
   async makePermanent(vault: string, id: string): Promise<Listener | undefined> {
@@ -219,14 +228,35 @@ export class DynamoListenerStore implements ListenerStore {
     return found;
   }
 
-  private async countOnNode(node: number, delta: number): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: 'nodes', sk: String(node).padStart(4, '0') },
-        UpdateExpression: 'ADD listeners :delta',
-        ExpressionAttributeValues: { ':delta': delta },
-      }),
+  /**
+   * Counts `listener` on its node (`serving`), or uncounts it, unless it already is (is not) a
+   * member: the set and the number change in one conditional update, so a repeat changes
+   * neither.
+   */
+  private async serves(
+    listener: Pick<Listener, 'vault' | 'id' | 'node'>,
+    serving: boolean,
+  ): Promise<void> {
+    const member = memberOf(listener);
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(listener.node),
+          UpdateExpression: serving
+            ? 'ADD #members :members, #served :one'
+            : 'DELETE #members :members ADD #served :minus',
+          ConditionExpression: serving
+            ? 'NOT contains(#members, :member)'
+            : 'contains(#members, :member)',
+          ExpressionAttributeNames: { '#members': 'members', '#served': 'served' },
+          ExpressionAttributeValues: {
+            ':members': new Set([member]),
+            ':member': member,
+            ...(serving ? { ':one': 1 } : { ':minus': -1 }),
+          },
+        }),
+      ),
     );
   }
 
@@ -270,7 +300,11 @@ export class DynamoListenerStore implements ListenerStore {
     return found;
   }
 
-  async delete(vault: string, id: string): Promise<boolean> {
+  async delete(listener: Pick<Listener, 'vault' | 'id' | 'node'>): Promise<boolean> {
+    const { vault, id } = listener;
+    // Uncounted first: a delete that dies before its record goes is repeated (the record, or
+    // the sweep's copy, is still there to be found), and uncounts nothing twice.
+    await this.serves(listener, false);
     const out = await this.db.send(
       new DeleteCommand({
         TableName: this.table,
@@ -278,7 +312,6 @@ export class DynamoListenerStore implements ListenerStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    if (out.Attributes) await this.countOnNode((out.Attributes.listener as Listener).node, -1);
     // The sweep's copy last: a delete that dies halfway leaves the sweep something to finish.
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: temporaryKey(vault, id) }));
     return out.Attributes !== undefined;
@@ -290,13 +323,15 @@ export class DynamoListenerStore implements ListenerStore {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': 'nodes' },
+        // The number only: the member sets grow with the listeners.
+        ProjectionExpression: 'sk, served',
         ConsistentRead: true,
       }),
     );
     const loads = new Array<number>(count).fill(0);
     for (const item of out.Items ?? []) {
       const node = Number(item.sk);
-      if (node < count) loads[node] = Number(item.listeners ?? 0);
+      if (node < count) loads[node] = Number(item.served ?? 0);
     }
     return loads;
   }

@@ -100,7 +100,8 @@ type Stored = Listener & DeliveryStats & { deadLetters: unknown[] };
 
 export class MemoryListenerStore implements ListenerStore {
   readonly records = new Map<string, Stored>();
-  readonly loads = new Map<number, number>();
+  /** The listeners each node serves, by `<vault>#<id>`, as the adapter's member sets. */
+  readonly members = new Map<number, Set<string>>();
   /** The time a renewal is judged at (epoch ms): a test world's clock. */
   private readonly now: () => number;
 
@@ -109,14 +110,15 @@ export class MemoryListenerStore implements ListenerStore {
   }
 
   async create(listener: Listener): Promise<void> {
-    if (this.records.has(at(listener.vault, listener.id))) return;
-    this.records.set(at(listener.vault, listener.id), {
-      ...structuredClone(listener),
-      delivered: 0,
-      failed: 0,
-      deadLetters: [],
-    });
-    this.loads.set(listener.node, (this.loads.get(listener.node) ?? 0) + 1);
+    if (!this.records.has(at(listener.vault, listener.id)))
+      this.records.set(at(listener.vault, listener.id), {
+        ...structuredClone(listener),
+        delivered: 0,
+        failed: 0,
+        deadLetters: [],
+      });
+    const members = this.members.get(listener.node) ?? new Set();
+    this.members.set(listener.node, members.add(at(listener.vault, listener.id)));
   }
 
   async get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined> {
@@ -135,12 +137,10 @@ export class MemoryListenerStore implements ListenerStore {
       );
   }
 
-  async delete(vault: string, id: string): Promise<boolean> {
-    const found = this.records.get(at(vault, id));
-    if (!found) return false;
-    this.records.delete(at(vault, id));
-    this.loads.set(found.node, (this.loads.get(found.node) ?? 1) - 1);
-    return true;
+  async delete(listener: Pick<Listener, 'vault' | 'id' | 'node'>): Promise<boolean> {
+    const key = at(listener.vault, listener.id);
+    this.members.get(listener.node)?.delete(key);
+    return this.records.delete(key);
   }
 
   async renew(vault: string, id: string, expiresAt: number): Promise<Listener | undefined> {
@@ -169,7 +169,7 @@ export class MemoryListenerStore implements ListenerStore {
   }
 
   async nodeLoads(count: number): Promise<number[]> {
-    return Array.from({ length: count }, (_, i) => this.loads.get(i) ?? 0);
+    return Array.from({ length: count }, (_, i) => this.members.get(i)?.size ?? 0);
   }
 
   async delivered(vault: string, id: string, when: Date): Promise<void> {
