@@ -141,7 +141,7 @@ export async function restartStandingJob(
   deps: ContinuousDeps,
   job: ReplicationJob,
 ): Promise<number> {
-  const round = (await deps.log.countJob(job.id, 'restarts'))?.round ?? job.round + 1;
+  const round = (await deps.log.openRound(job.id, job.round))?.round ?? job.round + 1;
   const tasks = (await allTasks(deps.log, job.id)).filter((t) => t.state !== 'done');
   const workerFor = (t: ReplicationTask) =>
     (t.state === 'stopped' ? t.migrateTo : undefined) ??

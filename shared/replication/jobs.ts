@@ -150,7 +150,7 @@ export async function restartReplication(deps: JobsDeps, id: string) {
     await restartStandingJob({ ...deps, partSize: job.partSize }, job);
     return showReplication(deps, job.id);
   }
-  await deps.log.countJob(job.id, 'restarts');
+  await deps.log.openRound(job.id, job.round);
   if (job.state !== 'running')
     await deps.log.updateJob(job.id, { state: 'running', finishedAt: undefined, error: undefined });
   const arn = job.executionArn;

@@ -65,8 +65,15 @@ export interface ReplicationLog {
     fields: Partial<ReplicationJob>,
     from?: ReplicationJob['state'][],
   ): Promise<boolean>;
-  /** Adds one to the job's `restarts` or `migrations` (and `round` with restarts). */
-  countJob(id: string, field: 'restarts' | 'migrations'): Promise<ReplicationJob | undefined>;
+  /** Adds one to the job's `migrations` (a count for the API to show). */
+  countJob(id: string, field: 'migrations'): Promise<ReplicationJob | undefined>;
+  /**
+   * A restart: opens round `from + 1` (and counts the restart) if the job is still at round
+   * `from`. Idempotent: a job already past `from` (this call made again after its answer was
+   * lost, or another restart of the same round) is answered as it is, its round opened once.
+   * Undefined when there is no such job.
+   */
+  openRound(id: string, from: number): Promise<ReplicationJob | undefined>;
   /** Newest first. */
   listJobs(limit: number, cursor?: string): Promise<{ jobs: ReplicationJob[]; cursor?: string }>;
   /**

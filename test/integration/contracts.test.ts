@@ -32,6 +32,7 @@ import {
 import { DynamoParticipants } from '../../shared/aws/listeners/participants.ts';
 import { DynamoRebuildJobStore } from '../../shared/aws/repair/rebuild-jobs.ts';
 import { SqsRepairLog } from '../../shared/aws/repair/repair-log.ts';
+import { DynamoReplicationLog } from '../../shared/aws/replication/replication-log.ts';
 import { DynamoLedger } from '../../shared/aws/store/ledger.ts';
 import { DynamoObjectIndex } from '../../shared/aws/store/object-index.ts';
 import { S3SliceStore } from '../../shared/aws/store/slice-store.ts';
@@ -42,6 +43,7 @@ import { DynamoAuditLog } from '../../shared/aws/topology/audit-log.ts';
 import { DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
 import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
+import { newJob } from '../../shared/replication/job.ts';
 import { newTopologyJob } from '../../shared/topology/topology-job.ts';
 import type { PortFactory } from '../contracts/contract.ts';
 import { ledgerContract } from '../contracts/ledger.contract.ts';
@@ -297,6 +299,39 @@ for (const { engine, skip } of await dynamoDbEngines()) {
           assert.deepEqual(await store.nodeLoads(2), [0, 0], `delete, ${step} answer lost`);
           assert.equal(await store.get('photos', l.id), undefined);
         }
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoReplicationLog on ${engine}: a restart opens its round once, made again after its answer was lost or by a second restart of the same round`, async () => {
+      const { port: log, cleanup } = await onTable(
+        'ReplicationTable',
+        (db, t) => new DynamoReplicationLog(db, t),
+      )();
+      try {
+        const job = newJob(
+          {
+            source: { vault: 'photos', prefix: '' },
+            destination: { vault: 'backup', prefix: '' },
+            deleteExtraneous: false,
+            rebalance: false,
+          },
+          { id: 'r1', partSize: 5 * 1024 * 1024, at: new Date('2026-12-05T00:00:00Z') },
+        );
+        await log.createJob(job);
+
+        // Act
+        const opened = await log.openRound('r1', 1);
+        const again = await log.openRound('r1', 1);
+        const next = await log.openRound('r1', 2);
+        const missing = await log.openRound('nope', 1);
+
+        // Assess
+        assert.deepEqual([opened?.round, opened?.restarts], [2, 1]);
+        assert.deepEqual([again?.round, again?.restarts], [2, 1], 'the same round, counted once');
+        assert.deepEqual([next?.round, next?.restarts], [3, 2]);
+        assert.equal(missing, undefined);
       } finally {
         await cleanup();
       }

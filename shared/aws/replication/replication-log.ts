@@ -113,18 +113,13 @@ export class DynamoReplicationLog implements ReplicationLog {
     );
   }
 
-  async countJob(
-    id: string,
-    field: 'restarts' | 'migrations',
-  ): Promise<ReplicationJob | undefined> {
+  async countJob(id: string, field: 'migrations'): Promise<ReplicationJob | undefined> {
     const out = await ifCondition(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: jobKey(id),
-          // A restart opens a new round: tasks sent in earlier rounds and unfinished go again.
-          UpdateExpression:
-            field === 'restarts' ? 'ADD restarts :one, round :one' : 'ADD migrations :one',
+          UpdateExpression: `ADD ${field} :one`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':one': 1 },
           ReturnValues: 'ALL_NEW',
@@ -132,6 +127,26 @@ export class DynamoReplicationLog implements ReplicationLog {
       ),
     );
     return out?.Attributes ? jobOf(out.Attributes) : undefined;
+  }
+
+  async openRound(id: string, from: number): Promise<ReplicationJob | undefined> {
+    const out = await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: jobKey(id),
+          // A restart opens a new round: tasks sent in earlier rounds and unfinished go again.
+          // On the round it was asked from only, so a retry of it opens none more.
+          UpdateExpression: 'SET round = :next ADD restarts :one',
+          ConditionExpression: 'attribute_exists(pk) AND round = :from',
+          ExpressionAttributeValues: { ':one': 1, ':from': from, ':next': from + 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    if (out?.Attributes) return jobOf(out.Attributes);
+    const job = await this.getJob(id);
+    return job && job.round > from ? job : undefined;
   }
 
   async listJobs(limit: number, cursor?: string) {
