@@ -33,6 +33,7 @@ import {
   type ReaderDeps,
   type SliceStore,
   SUPERSEDED_GRACE_MS,
+  type Vault,
   type WriterDeps,
   writeObject,
 } from '../store/index.ts';
@@ -139,21 +140,67 @@ class LeaseLost extends Error {
   override name = 'LeaseLostError';
 }
 
-/** Whether `entry` still has to move, and how. */
-function workOf(job: TopologyJob, entry: IndexEntry): { pillar: number } | 'rewrite' | undefined {
+/** A pillar of an object that a replace moves from one unit to another. */
+interface PillarMove {
+  pillar: number;
+  from: number;
+  to: number;
+}
+
+/** The vault's layout a replace moves objects onto (pillar i on `units[i]`). */
+type Layout = Pick<Vault, 'units' | 'readThreshold' | 'segmentSize'>;
+
+/**
+ * The layout of the vault, for a replace, while the vault is on the job's topology (a newer
+ * one's job moves everything onto its own layout): undefined otherwise, and then only the
+ * job's own move is made.
+ */
+async function layoutOf(deps: MoverDeps, job: TopologyJob): Promise<Layout | undefined> {
+  if (job.kind !== 'replace') return undefined;
+  const vault = await deps.writer.vaults.get(job.vault);
+  return vault.topology === job.id ? vault : undefined;
+}
+
+/**
+ * Whether `entry` still has to move, and how. A replace moves each pillar that is not where
+ * the layout puts it: one, the job's own move, for an object written under the topology the
+ * job moves off; more for one written under an older topology and indexed late, past the last
+ * pass of an earlier replace (the commit fence's windows, store/commit-fence.ts), whose
+ * pillar that replace did not move. One of another geometry (written before a re-stripe,
+ * indexed past its last pass) is written again under the current one.
+ */
+function workOf(
+  job: TopologyJob,
+  entry: IndexEntry,
+  layout: Layout | undefined,
+): PillarMove[] | 'rewrite' | undefined {
   if (job.kind === 'restripe') return entry.topology === job.id ? undefined : 'rewrite';
+  if (layout) {
+    if (
+      entry.units.length !== layout.units.length ||
+      entry.readThreshold !== layout.readThreshold ||
+      entry.segmentSize !== layout.segmentSize
+    )
+      return 'rewrite';
+    const moves = entry.units.flatMap((from, pillar) => {
+      const to = layout.units[pillar] as number;
+      return from === to || entry.units.includes(to) ? [] : [{ pillar, from, to }];
+    });
+    return moves.length > 0 ? moves : undefined;
+  }
   const move = job.move as { from: number; to: number };
   const pillar = entry.units.indexOf(move.from);
   if (pillar < 0 || entry.units.includes(move.to)) return undefined;
-  return { pillar };
+  return [{ pillar, ...move }];
 }
 
 async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
   let page: string | undefined;
   let total = 0;
+  const layout = await layoutOf(deps, job);
   do {
     const got = await deps.index.list(job.vault, '', PAGE, page);
-    for (const e of got.entries) if (workOf(job, e)) total += e.segments;
+    for (const e of got.entries) if (workOf(job, e, layout)) total += e.segments;
     page = got.cursor;
   } while (page);
   job.segmentsTotal = total;
@@ -189,6 +236,7 @@ async function movePage(
   deadline: number,
 ) {
   const at = job.cursor ?? {};
+  const layout = await layoutOf(deps, job);
   const got = await deps.index.list(job.vault, '', PAGE, at.page);
   const entries = got.entries.filter((e) => at.after === undefined || e.key > at.after);
   // Done flags in page order: the checkpoint moves past the longest finished prefix.
@@ -208,12 +256,12 @@ async function movePage(
     while (failure === undefined && next < entries.length && deps.clock.now() < deadline) {
       const i = next++;
       const entry = entries[i] as IndexEntry;
-      const work = workOf(job, entry);
+      const work = workOf(job, entry, layout);
       if (work) {
         if (inFlight++ === 0) busySince = deps.clock.now();
         try {
           if (work === 'rewrite') await rewrite(deps, job, entry);
-          else await movePillar(deps, job, entry, work.pillar);
+          else await movePillars(deps, job, entry, work);
         } finally {
           if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
         }
@@ -276,40 +324,51 @@ async function lateWritesOf(deps: Pick<MoverDeps, 'jobs'>, job: TopologyJob): Pr
   return now?.id === job.id ? (now.lateWrites ?? 0) : (job.lateWrites ?? 0);
 }
 
-/** Copies one pillar of every segment to the new unit, repoints the manifest, drops the old copies. */
-async function movePillar(deps: MoverDeps, job: TopologyJob, entry: IndexEntry, pillar: number) {
-  const { from, to } = job.move as { from: number; to: number };
+/**
+ * Copies each moved pillar of every segment to its new unit, repoints the manifest once for
+ * all of them, then drops the old copies.
+ */
+async function movePillars(
+  deps: MoverDeps,
+  job: TopologyJob,
+  entry: IndexEntry,
+  moves: PillarMove[],
+) {
   const name = sliceNamesOf(entry);
-  const keys: string[] = [];
-  for (let s = 0; s < entry.segments; s++) {
-    const key = formatSliceName(name(s, pillar));
-    keys.push(key);
-    let bytes: Uint8Array | undefined;
-    try {
-      const got = await deps.slices.get(from, key);
-      decodeSlice(got, key);
-      bytes = got;
-    } catch {
-      bytes = await regenerate(deps, entry, s, pillar);
+  const keys = new Map<PillarMove, string[]>(moves.map((m) => [m, []]));
+  for (const move of moves) {
+    const { from, to, pillar } = move;
+    for (let s = 0; s < entry.segments; s++) {
+      const key = formatSliceName(name(s, pillar));
+      keys.get(move)?.push(key);
+      let bytes: Uint8Array | undefined;
+      try {
+        const got = await deps.slices.get(from, key);
+        decodeSlice(got, key);
+        bytes = got;
+      } catch {
+        bytes = await regenerate(deps, entry, s, pillar);
+      }
+      await deps.throttle.take(bytes.length * 2);
+      await deps.slices.put(to, key, bytes, s3Crc32(bytes));
+      job.bytesMoved += bytes.length;
     }
-    await deps.throttle.take(bytes.length * 2);
-    await deps.slices.put(to, key, bytes, s3Crc32(bytes));
-    job.bytesMoved += bytes.length;
   }
-  const units = entry.units.map((u, i) => (i === pillar ? to : u));
+  const units = entry.units.map((u, i) => moves.find((m) => m.pillar === i)?.to ?? u);
   if (!(await deps.manifests.relocate(entry, units))) {
     // A newer revision or a delete took the key: the old one is the janitor's now.
     deps.log.info('topology job: object changed while moving', { key: entry.key });
     return;
   }
-  // The old unit may be the lost one being replaced: its copies then go with it.
-  await deps.slices.delete(from, keys).catch((err: unknown) =>
-    deps.log.warn('topology job: old copies not deleted', {
-      unit: from,
-      key: entry.key,
-      error: describeError(err),
-    }),
-  );
+  // An old unit may be the lost one being replaced: its copies then go with it.
+  for (const [{ from }, moved] of keys)
+    await deps.slices.delete(from, moved).catch((err: unknown) =>
+      deps.log.warn('topology job: old copies not deleted', {
+        unit: from,
+        key: entry.key,
+        error: describeError(err),
+      }),
+    );
 }
 
 /** A pillar's slice of one segment, rebuilt from k good slices of the others. */

@@ -49,6 +49,25 @@ function entry(key: string): IndexEntry {
   };
 }
 
+/**
+ * The writer's vaults, as the mover reads them: the vault on topology `topology()`, its layout
+ * the replace's (pillar 3 on unit TO).
+ */
+function vaultsOn(topology: () => string): WriterDeps {
+  return {
+    vaults: {
+      list: async () => [{ name: VAULT }],
+      get: async () => ({
+        name: VAULT,
+        topology: topology(),
+        units: [0, 1, 2, TO],
+        readThreshold: 2,
+        segmentSize: 65536,
+      }),
+    },
+  } as unknown as WriterDeps;
+}
+
 /** Indexes `e` and stores its pillar 3 slice of segment 0 on unit FROM. */
 async function placeOnFrom(index: MemoryObjectIndex, store: MemorySliceStore, e: IndexEntry) {
   await index.publish(e);
@@ -124,7 +143,7 @@ test('a replace moves up to its lanes of objects at once, and its checkpoint nev
     },
     trigger: { continue: async () => {} },
     reader: {} as ReaderDeps,
-    writer: {} as WriterDeps,
+    writer: vaultsOn(() => 'new'),
     throttle: new Throttle(0),
     clock,
     log: new MemoryLogger(),
@@ -221,12 +240,7 @@ test('a write under the old topology indexed late, after the job ended: the note
     jobs: jobs.store,
     trigger: { continue: async (vault) => void triggered.push(vault) },
     reader: {} as ReaderDeps,
-    writer: {
-      vaults: {
-        list: async () => [{ name: VAULT }],
-        get: async () => ({ name: VAULT, topology: current }),
-      },
-    } as unknown as WriterDeps,
+    writer: vaultsOn(() => current),
     throttle: new Throttle(0),
     clock,
     log: new MemoryLogger(),
@@ -302,7 +316,7 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
     jobs: jobs.store,
     trigger: { continue: async () => {} },
     reader: {} as ReaderDeps,
-    writer: {} as WriterDeps,
+    writer: vaultsOn(() => 'new'),
     throttle: new Throttle(0),
     clock,
     log: new MemoryLogger(),
@@ -319,4 +333,66 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
     [1, 1],
     'the last pass began after the note',
   );
+});
+
+test('a write two topologies back indexed late (an earlier replace of unit 5 by 2 ended before it): the current replace moves both its stray pillars, in one relocation', async () => {
+  // Prepare: the vault moved 5 -> 2 (pillar 2), then 3 -> 7 (pillar 3): its layout is
+  // [0, 1, 2, 7]. An object written before both is indexed now with units [0, 1, 5, 3].
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  const late: IndexEntry = { ...entry('w'), units: [0, 1, 5, FROM] };
+  await placeOnFrom(index, store, late);
+  const pillar2 = formatSliceName(sliceNamesOf(late)(0, 2));
+  const bytes2 = encodeSlice(
+    { name: sliceNamesOf(late)(0, 2), dataShards: 2, parityShards: 2, segmentLength: 4 },
+    new Uint8Array([3, 4]),
+  );
+  await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
+  const relocations: number[][] = [];
+  const deps: MoverDeps = {
+    index,
+    slices: store,
+    manifests: {
+      relocate: async (e, units) => {
+        relocations.push(units);
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: memoryJobs(
+      newTopologyJob({
+        vault: VAULT,
+        id: 'new',
+        from: 'old',
+        kind: 'replace',
+        move: { from: FROM, to: TO },
+        since: clock.now() - 60_000,
+        now: clock.now(),
+      }),
+    ).store,
+    trigger: { continue: async () => {} },
+    reader: {} as ReaderDeps,
+    writer: vaultsOn(() => 'new'),
+    throttle: new Throttle(0),
+    clock,
+    log: new MemoryLogger(),
+  };
+
+  // Act
+  const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess: both pillars where the layout puts them, their old copies gone.
+  assert.equal(out.job?.state, 'done');
+  assert.deepEqual(relocations, [[0, 1, 2, TO]], 'one relocation, both pillars');
+  assert.deepEqual((await index.get(VAULT, 'w'))?.units, [0, 1, 2, TO]);
+  assert.deepEqual(Buffer.from(await store.get(2, pillar2)), Buffer.from(bytes2));
+  assert.ok(await store.head(TO, formatSliceName(sliceNamesOf(late)(0, 3))));
+  assert.equal(
+    await store.head(5, pillar2),
+    undefined,
+    'the earlier replaced unit holds nothing of it',
+  );
+  assert.equal(await store.head(FROM, formatSliceName(sliceNamesOf(late)(0, 3))), undefined);
+  assert.equal(out.job?.segmentsTotal, 1, 'counted once');
 });
