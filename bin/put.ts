@@ -284,6 +284,11 @@ function isTopologySuperseded(err: unknown): boolean {
   return explained instanceof ApiError && explained.code === 'TopologySuperseded';
 }
 
+/** A resume from other bytes than the dispersal began with (the SDK's ResumeMismatchError). */
+function isResumeMismatch(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ResumeMismatchError';
+}
+
 /**
  * A put by client-side dispersal (client/uplink.ts), then the commit awaited if it was slow.
  * Undefined when `fallback` is allowed and no unit's bucket answered this client (nothing was
@@ -323,7 +328,7 @@ async function putByUplink(
           ...opts.uplink,
           ...(file ? { readAt: readerOf(file) } : {}),
           signal: interrupted,
-          keepOnAbort: resuming !== undefined,
+          keepPending: resuming !== undefined,
           onOpen: (opened) => {
             revision = opened;
             // On a terminal, what a put killed outright needs to be resumed.
@@ -344,6 +349,15 @@ async function putByUplink(
             cause: err,
             hint: `once it answers, resume with: dsn put ${source} ${vault}/${key} --resume ${revision} (before the pending timeout since its last call, 15 minutes by default)`,
           });
+        // A resume failed for want of its units or its source: left pending, to be taken up
+        // again (its bytes checked against what is done, `ResumeMismatchError`, say so).
+        if (resuming !== undefined && !(explained instanceof ApiError) && !isResumeMismatch(err)) {
+          // Not the API's path (--via server): a resume is the dispersal's, or nothing.
+          throw new CliError(explained instanceof Error ? explained.message : String(explained), {
+            cause: err,
+            hint: `the dispersal is left pending: resume it again with: dsn put ${source} ${vault}/${key} --resume ${resuming} (before the pending timeout since its last call, 15 minutes by default), or give it up with: dsn dispersal cancel ${vault} ${resuming}`,
+          });
+        }
         if (!opts.fallback || !isUnitsUnreachable(err)) throw explained;
         process.stderr.write(
           `dsn: ${(err as Error).message}: writing ${vault}/${key} through the API instead\n`,

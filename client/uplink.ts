@@ -101,10 +101,11 @@ export interface UplinkOptions {
    */
   signal?: AbortSignal;
   /**
-   * An abort by `signal` leaves the dispersal pending instead, to be resumed (`resume`) before
-   * its pending timeout: what a resume interrupted by its user wants, which chose to keep it.
+   * An abort by `signal`, or a failure before the dispersal completes, leaves it pending instead
+   * of cancelling it, to be resumed (`resume`) before its pending timeout: what a resume wants,
+   * whose user chose to keep that revision.
    */
-  keepOnAbort?: boolean;
+  keepPending?: boolean;
 }
 
 export interface UplinkResult {
@@ -383,9 +384,9 @@ export async function uplinkPut(
     // Failed or aborted before completing, so it can never commit: cancelled now, the janitor
     // removes its slices on its next pass rather than after the revision's timeout. Best effort:
     // a cancel that does not arrive leaves it to that timeout, as a killed client does. A resume
-    // from other bytes leaves it pending: the right source may still resume it; so does an
-    // abort that was asked to keep it.
-    if (!(err instanceof ResumeMismatchError) && !(opts.keepOnAbort && signal?.aborted))
+    // from other bytes leaves it pending: the right source may still resume it; so does any
+    // stop of a dispersal asked to keep it.
+    if (!(err instanceof ResumeMismatchError) && !opts.keepPending)
       await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
     throw err;
   }

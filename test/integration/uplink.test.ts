@@ -821,4 +821,50 @@ describe('client-side dispersal (uplink)', () => {
     assert.ok(forced instanceof CliError, String(forced));
     assert.match(forced.hint ?? '', /--via server/);
   });
+
+  test('dsn put --resume that reaches no unit leaves the dispersal pending, and says how to resume it or give it up', async () => {
+    // Prepare: a dispersal left pending (stopped at its first slice, kept), then resumed from
+    // a client whose slice PUTs reach nothing.
+    const file = join(dir.path, 'far-resume.bin');
+    await randomFile(file, 2);
+    const stop = new AbortController();
+    let revision = '';
+    await uplinkPut(client, createReadStream(file), 'small', 'far/resume.bin', {
+      signal: stop.signal,
+      keepPending: true,
+      onOpen: (r) => {
+        revision = r;
+      },
+      putSlice: async () => {
+        stop.abort();
+        return new Response(null, { status: 200 });
+      },
+    }).catch(() => undefined);
+    const refused: SlicePut = () =>
+      Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      );
+    const quiet = () => ({ update() {}, setTotal() {}, stop() {} });
+
+    // Act
+    const failed = await putObject(client, file, 'small', 'far/resume.bin', quiet, 'uplink', {
+      putSlice: refused,
+      resume: revision,
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess
+    assert.ok(failed instanceof CliError, String(failed));
+    assert.match(failed.message, /no unit's bucket answered this client/);
+    assert.match(
+      failed.hint ?? '',
+      new RegExp(
+        `left pending: resume it again with: dsn put .* small/far/resume\\.bin --resume ${revision} .*dsn dispersal cancel small ${revision}`,
+      ),
+    );
+    const left = await json<{ state: string }>(await api(`/vaults/small/revisions/${revision}`));
+    assert.equal(left.state, 'pending', 'not cancelled');
+  });
 });

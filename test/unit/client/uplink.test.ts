@@ -191,32 +191,41 @@ test('an aborted dispersal stops placing, announces nothing more and is never co
   assert.equal(api.calls.at(-1), `DELETE /${of.revision}`, 'cancelled');
 });
 
-test('an aborted dispersal asked to keep its revision (a resume) stops as one aborted does, and is not cancelled', async () => {
-  for (const keepOnAbort of [true, false]) {
-    // Prepare: the third slice PUT aborts the dispersal.
+test('a dispersal asked to keep its revision (a resume), aborted or failed, stops as another does, and is not cancelled', async () => {
+  for (const [keepPending, stop] of [
+    [true, 'abort'],
+    [false, 'abort'],
+    [true, 'source'],
+    [false, 'source'],
+  ] as const) {
+    // Prepare: the third slice PUT aborts the dispersal, or its source fails after a segment.
     const body = randomBytes(3 * of.segmentSize);
     const api = fakeApi();
     const control = new AbortController();
     let puts = 0;
+    async function* failing() {
+      yield body.subarray(0, of.segmentSize);
+      throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    }
 
     // Act
-    const run = uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    const run = uplinkPut(api, stop === 'abort' ? inChunks(body, 5000) : failing(), 'clips', 'k', {
       batch: 1,
       signal: control.signal,
-      keepOnAbort,
+      keepPending,
       putSlice: async () => {
-        if (++puts === 3) control.abort();
+        if (++puts === 3 && stop === 'abort') control.abort();
         return new Response(null, { status: 200 });
       },
     });
 
     // Assess
-    await assert.rejects(run, { name: 'AbortError' });
+    await assert.rejects(run, stop === 'abort' ? { name: 'AbortError' } : { code: 'EIO' });
     assert.ok(!api.calls.includes('/complete'), 'never completed');
     assert.equal(
       api.calls.includes(`DELETE /${of.revision}`),
-      !keepOnAbort,
-      keepOnAbort ? 'left pending' : 'cancelled',
+      !keepPending,
+      `${stop}: ${keepPending ? 'left pending' : 'cancelled'}`,
     );
   }
 });
