@@ -351,7 +351,9 @@ async function putByUplink(
           });
         // A resume failed for want of its units or its source: left pending, to be taken up
         // again (its bytes checked against what is done, `ResumeMismatchError`, say so).
-        if (resuming !== undefined && !(explained instanceof ApiError) && !isResumeMismatch(err)) {
+        // An API error that decides nothing (a 5xx) leaves it so too.
+        const decided = explained instanceof ApiError && explained.status < 500;
+        if (resuming !== undefined && !decided && !isResumeMismatch(err)) {
           // Not the API's path (--via server): a resume is the dispersal's, or nothing.
           throw new CliError(explained instanceof Error ? explained.message : String(explained), {
             cause: err,
@@ -378,6 +380,10 @@ async function putByUplink(
         );
         if (fenced) return SUPERSEDED;
       }
+      if (interrupted.aborted && done?.state === 'committed')
+        throw new InterruptedError(
+          `interrupted too late: ${vault}/${key} had committed (revision ${done.revision})`,
+        );
       if (interrupted.aborted && resuming !== undefined)
         throw new InterruptedError(
           `interrupted: the dispersal of ${vault}/${key} (revision ${resuming}) is left pending, as a resume leaves it`,

@@ -323,6 +323,13 @@ export interface UploadStore {
   /** Marks the message of step `step` queued, if the upload's progress is still at it. */
   markStepQueued(uploadId: string, step: number): Promise<void>;
   /**
+   * Marks a `pending` upload's dispersal as queued again at step `step` at `now` (epoch ms),
+   * unless it is marked so already since `staleBefore`: of the looks that would queue it, one
+   * does, and another only once that mark is stale (its send lost to a crash). @returns whether
+   * it marked.
+   */
+  markRequeued(uploadId: string, step: number, now: number, staleBefore: number): Promise<boolean>;
+  /**
    * Counts `uploadId` among `caller`'s open uploads, until `expiresAt` (epoch ms), unless
    * `quota` of them are open at `now` already (expired ones do not count, and are dropped).
    * Idempotent for one id. @returns whether it counts now.

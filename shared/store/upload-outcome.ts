@@ -74,6 +74,13 @@ export interface PendingUploadDeps extends SettleDeps {
   revisions: { ledger: Ledger; index: ObjectIndex };
 }
 
+/**
+ * A look that queued a pending upload's dispersal again holds off the others this long: they
+ * answer `dispersing` without a send. Past it, the mark is taken for a send lost to a crash
+ * (or a message the disperser has not taken up yet, which a second copy then duplicates).
+ */
+export const REQUEUE_STALE_MS = 5 * 60_000;
+
 /** The step a pending upload's dispersal begins again with: the one after the last it recorded. */
 export function stepAgain(upload: Upload): number {
   return (upload.progress?.step ?? 0) + 1;
@@ -84,9 +91,15 @@ export function stepAgain(upload: Upload): number {
  * stands. A revision still pending under a topology superseded past the grace is failed here,
  * as the commit fence would at its commit. One that must begin again has its dispersal queued
  * (step `stepAgain`), and is answered `dispersing`: the disperser moves the record there when
- * it takes the message up, so a crash after the send loses nothing, and a look repeated before
- * then sends a copy, which the step's number makes a duplicate delivery. A revision gone from
- * the ledger (purged) leaves the upload as it is: whether it committed is no longer known.
+ * it takes the message up, so a crash after the send loses nothing. The send follows a mark
+ * on the upload (`markRequeued`), so of many looks (a client polls) one sends, and another
+ * only once the mark is REQUEUE_STALE_MS old.
+ *
+ * A revision gone from the ledger (the janitor purges a failed one in the pass that fails it,
+ * and a committed one once replaced) is judged by the index: at the revision, committed; at a
+ * newer one, or none, the upload failed, since its revision is not what the key holds. A
+ * fenced revision purged before its message was taken up is begun again by the disperser,
+ * which finds no record (`beginPendingAgain`).
  */
 export async function followPendingUpload(
   deps: PendingUploadDeps,
@@ -96,16 +109,12 @@ export async function followPendingUpload(
   if (upload.state !== 'pending' || revision === undefined) return upload;
   const { ledger, index } = deps.revisions;
   let record = await ledger.get(revision);
-  if (!record) return upload;
+  if (!record) return settleGone(deps, upload, revision);
   if (record.state === 'pending') {
     const now = deps.clock.now();
     record = (await fenceRevision(ledger, record, topologyReader(deps.vaults), now)) ?? record;
   }
-  if (record.state === 'failed' && isSuperseded(record.reason)) {
-    await deps.dispersal.enqueue(upload.uploadId, stepAgain(upload));
-    const { progress: _before, ...again } = upload;
-    return { ...again, state: 'dispersing' };
-  }
+  if (record.state === 'failed' && isSuperseded(record.reason)) return requeue(deps, upload);
   if (record.state === 'pending') return upload;
   // Decided: the ledger's and the index's word, at once (one committed counts once visible).
   const outcome = await waitForOutcome(
@@ -120,11 +129,52 @@ export async function followPendingUpload(
 }
 
 /**
+ * Queues a pending upload's dispersal again, at `stepAgain`, if no other look did within
+ * REQUEUE_STALE_MS. @returns the upload as the look answers it: dispersing, from its first byte.
+ */
+async function requeue(deps: PendingUploadDeps, upload: Upload): Promise<Upload> {
+  const step = stepAgain(upload);
+  const now = deps.clock.now();
+  if (await deps.uploads.markRequeued(upload.uploadId, step, now, now - REQUEUE_STALE_MS))
+    await deps.dispersal.enqueue(upload.uploadId, step);
+  const { progress: _before, ...again } = upload;
+  return { ...again, state: 'dispersing' };
+}
+
+/**
+ * A pending upload whose revision is no longer in the ledger, by the index: committed when the
+ * key names the revision; else failed (a failed revision purged, or a committed one replaced
+ * since and purged: either way not what the key holds). A purged revision marked for beginning
+ * again (`requeued`, the fence's) is left to the disperser's delivery.
+ */
+async function settleGone(
+  deps: PendingUploadDeps,
+  upload: Upload,
+  revision: string,
+): Promise<Upload> {
+  if (upload.requeued?.step === stepAgain(upload)) return requeue(deps, upload);
+  const entry = await deps.revisions.index.get(upload.vault, upload.key);
+  const outcome: WriteOutcome =
+    entry?.revision === revision
+      ? { state: 'committed', key: upload.key, revision, size: entry.size, sha256: entry.sha256 }
+      : {
+          state: 'failed',
+          key: upload.key,
+          revision,
+          failedUnits: [],
+          reason: `its revision ${revision} is no longer in the ledger (failed and purged by the janitor, or replaced), and the key ${entry ? `holds ${entry.revision}` : 'holds nothing'}: the upload did not write it`,
+        };
+  await settleUpload(deps, upload.uploadId, outcome, ['pending']);
+  return (await deps.uploads.get(upload.uploadId)) ?? upload;
+}
+
+/**
  * A delivery of step `step` for a `pending` upload, sent by `followPendingUpload`: the upload
  * moves to `dispersing` at that step, beginning again from its staged bytes (its revision
- * stays named, so the dispersal sees it failed and opens a new one), if its revision still
- * must begin again. Of two deliveries, one moves it; the other then finds it dispersing at its
- * step, as a duplicate delivery does. @returns the upload as it now stands.
+ * stays named, so the dispersal sees it failed, or gone, and opens a new one), if its revision
+ * still must begin again, or was purged since it was marked so. Of two deliveries, one moves
+ * it; the other then finds it dispersing at its step, as a duplicate delivery does.
+ * @returns the upload as it now stands.
  */
 export async function beginPendingAgain(
   deps: { uploads: UploadStore; revisions: { ledger: Ledger } },
@@ -135,7 +185,10 @@ export async function beginPendingAgain(
   if (upload.state !== 'pending' || revision === undefined || step !== stepAgain(upload))
     return upload;
   const record = await deps.revisions.ledger.get(revision);
-  if (record?.state !== 'failed' || !isSuperseded(record.reason)) return upload;
+  const again = record
+    ? record.state === 'failed' && isSuperseded(record.reason)
+    : upload.requeued?.step === step;
+  if (!again) return upload;
   await deps.uploads.transition(upload.uploadId, ['pending'], {
     state: 'dispersing',
     progress: { step, revision, segments: 0, offset: 0, queued: true },

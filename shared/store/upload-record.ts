@@ -47,6 +47,11 @@ export interface Upload {
   attributes?: ObjectAttributes;
   /** A dispersal in steps, while it goes on (the disperser's; the API does not answer it). */
   progress?: DispersalProgress;
+  /**
+   * A `pending` upload's dispersal queued again by a look at it (upload-outcome.ts): the step,
+   * and when (epoch ms). The API does not answer it.
+   */
+  requeued?: { step: number; at: number };
   /** A presigned upload: parts go straight to the staging bucket's multipart upload. */
   presigned?: {
     /** S3's id of the multipart upload. */

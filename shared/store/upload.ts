@@ -205,7 +205,7 @@ async function openUpload(deps: UploadDeps, vault: string, uploadId: string): Pr
 }
 
 /** An upload as the API answers it: a dispersal in steps says how far it came, not its state. */
-export type UploadView = Omit<Upload, 'progress'> & {
+export type UploadView = Omit<Upload, 'progress' | 'requeued'> & {
   /** Bytes dispersed so far, while a dispersal in steps goes on. */
   dispersed?: number;
 };
@@ -217,10 +217,13 @@ export async function getUpload(
 ): Promise<UploadView> {
   const opened = await openUpload(deps, vault, uploadId);
   const { revisions } = deps;
-  const { progress, ...upload } =
-    opened.state === 'pending' && revisions
-      ? await followPendingUpload({ ...deps, revisions }, opened)
-      : opened;
+  const {
+    progress,
+    requeued: _requeued,
+    ...upload
+  } = opened.state === 'pending' && revisions
+    ? await followPendingUpload({ ...deps, revisions }, opened)
+    : opened;
   return progress && upload.state === 'dispersing'
     ? { ...upload, dispersed: progress.offset }
     : upload;

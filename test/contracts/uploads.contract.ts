@@ -161,6 +161,32 @@ export function uploadStoreContract(name: string, factory: PortFactory<UploadSto
       assert.equal((await uploads.get('u1'))?.progress?.revision, 'abc'[applied.indexOf(true)]);
     });
 
+    it('markRequeued marks a pending upload once per step until the mark is stale, and never one in another state', async (uploads) => {
+      // Prepare
+      await uploads.create(uploadOf('u1'));
+      await uploads.create(uploadOf('u2'));
+      await uploads.transition('u1', ['open'], { state: 'pending', revision: 'r1' });
+
+      // Act
+      const results = [
+        await uploads.markRequeued('u1', 1, 1000, 0),
+        await uploads.markRequeued('u1', 1, 2000, 500),
+        await uploads.markRequeued('u1', 2, 2000, 500),
+        await uploads.markRequeued('u1', 2, 400_000, 100_000),
+        await uploads.markRequeued('u2', 1, 1000, 0),
+      ];
+      const concurrent = await Promise.all(
+        [1, 2, 3].map(() => uploads.markRequeued('u1', 3, 500_000, 400_000)),
+      );
+
+      // Assess
+      assert.deepEqual(results, [true, false, true, true, false]);
+      assert.equal(concurrent.filter((c) => c).length, 1, 'of concurrent marks one applies');
+      const marked = await uploads.get('u1');
+      assert.deepEqual([marked?.state, marked?.requeued], ['pending', { step: 3, at: 500_000 }]);
+      assert.equal((await uploads.get('u2'))?.requeued, undefined);
+    });
+
     it('claimRevision names the revision of a dispersing upload only while it still names the one given', async (uploads) => {
       // Prepare
       await uploads.create(uploadOf('u1'));

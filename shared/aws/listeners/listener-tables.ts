@@ -21,7 +21,6 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -318,21 +317,24 @@ export class DynamoListenerStore implements ListenerStore {
   }
 
   async nodeLoads(count: number): Promise<number[]> {
-    const out = await this.db.send(
-      new QueryCommand({
+    // The number only; the member sets still count, whole, towards a page's 1 MB, so a vault
+    // of many listeners is read in pages.
+    const pages = paginateQuery(
+      { client: this.db },
+      {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': 'nodes' },
-        // The number only: the member sets grow with the listeners.
         ProjectionExpression: 'sk, served',
         ConsistentRead: true,
-      }),
+      },
     );
     const loads = new Array<number>(count).fill(0);
-    for (const item of out.Items ?? []) {
-      const node = Number(item.sk);
-      if (node < count) loads[node] = Number(item.served ?? 0);
-    }
+    for await (const page of pages)
+      for (const item of page.Items ?? []) {
+        const node = Number(item.sk);
+        if (node < count) loads[node] = Number(item.served ?? 0);
+      }
     return loads;
   }
 

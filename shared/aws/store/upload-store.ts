@@ -102,6 +102,37 @@ export class DynamoUploadStore implements UploadStore {
     );
   }
 
+  async markRequeued(
+    uploadId: string,
+    step: number,
+    now: number,
+    staleBefore: number,
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: 'SET #requeued = :requeued',
+          ConditionExpression:
+            '#state = :pending AND (attribute_not_exists(#requeued) OR #requeued.#step <> :step OR #requeued.#at < :stale)',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#requeued': 'requeued',
+            '#step': 'step',
+            '#at': 'at',
+          },
+          ExpressionAttributeValues: {
+            ':requeued': { step, at: now },
+            ':pending': 'pending',
+            ':step': step,
+            ':stale': staleBefore,
+          },
+        }),
+      ),
+    );
+  }
+
   /**
    * A caller's open uploads are one item, `upload/quota/<caller>`, mapping each upload id to its
    * expiry; a version number makes each change conditional on what was read (a few retries

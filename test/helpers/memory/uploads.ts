@@ -111,6 +111,20 @@ export class MemoryUploadStore implements UploadStore {
     return true;
   }
 
+  async markRequeued(
+    uploadId: string,
+    step: number,
+    now: number,
+    staleBefore: number,
+  ): Promise<boolean> {
+    const item = this.items.get(uploadId);
+    if (item?.state !== 'pending') return false;
+    const mark = item.requeued;
+    if (mark && mark.step === step && mark.at >= staleBefore) return false;
+    item.requeued = { step, at: now };
+    return true;
+  }
+
   async markStepQueued(uploadId: string, step: number): Promise<void> {
     const progress = this.items.get(uploadId)?.progress;
     if (progress?.step === step) progress.queued = true;

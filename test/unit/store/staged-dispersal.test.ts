@@ -30,6 +30,7 @@ import {
   putPart,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
+import { REQUEUE_STALE_MS } from '../../../shared/store/upload-outcome.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
 import { UNCLAIMED, type WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
@@ -732,24 +733,27 @@ test('a look at an upload settled pending whose vault moved to another topology 
       const outcome = await disperseUpload(fixture.deps, { uploadId: fixture.uploadId }, 0);
       assert.equal(outcome?.state, 'pending');
       vaults.move(fixture.writer.clock.now() - 10_000);
-      // The API reads the time of one clock, as the writer does.
-      const looks: UploadDeps = {
+      // The API reads the time of one clock, as the writer does; a look `laterMs` on.
+      const looks = (laterMs: number): UploadDeps => ({
         ...fixture.deps,
-        clock: fixture.writer.clock,
+        clock: { ...systemClock, now: () => systemClock.now() + laterMs },
         revisions: { ledger: fixture.writer.ledger, index: fixture.writer.index },
-      };
+      });
       return {
         ...fixture,
         revision: outcome?.revision as string,
-        look: () => getUpload(looks, 'steps', fixture.uploadId),
+        look: (laterMs = 0) => getUpload(looks(laterMs), 'steps', fixture.uploadId),
       };
     })();
   assert.equal((await writer.ledger.get(revision))?.topology, OLD_TOPOLOGY);
   const placed = slices.puts.size;
 
-  // Act: two looks (each queues step 1), then every message delivered twice, in reverse.
+  // Act: two looks (the first queues step 1), one past the first's mark (which queues it
+  // again: its send may have been lost), then every message delivered twice, in reverse.
   const first = await look();
   const second = await look();
+  const queuedByTwo = queue.messages.length - 1;
+  await look(REQUEUE_STALE_MS + 1000);
   const sent = queue.messages.slice(1);
   for (const message of [...sent, ...sent].reverse())
     await disperseUpload(deps, message as { uploadId: string; step?: number }, 0);
@@ -763,6 +767,7 @@ test('a look at an upload settled pending whose vault moved to another topology 
     ['dispersing', revision, undefined],
   );
   assert.equal(second.state, 'dispersing');
+  assert.equal(queuedByTwo, 1, 'two looks, one send');
   assert.deepEqual(
     sent.map((m) => m.step),
     [1, 1],
@@ -781,4 +786,55 @@ test('a look at an upload settled pending whose vault moved to another topology 
     'each new slice placed once',
   );
   assert.equal(slices.puts.size, placed + rewritten.length);
+});
+
+test('a look at an upload settled pending whose revision was purged from the ledger settles it by the index: committed when the key names it, else failed; one fenced and purged before its delivery begins again', async () => {
+  // Prepare, Act and Assess, case by case.
+  // Timed out by the janitor, which purges in the same pass: the key holds nothing.
+  {
+    const { writer, revision, look, uploadId, deps } = await settledPending();
+    await writer.ledger.fail(revision, TIMED_OUT, writer.clock.now());
+    await writer.ledger.purged(revision);
+    const ended = await look();
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.reason ?? '', /is no longer in the ledger .* holds nothing/);
+    assert.equal((await deps.uploads.get(uploadId))?.state, 'failed');
+  }
+  // Committed and indexed, then gone from the ledger: the index tells it.
+  {
+    const { writer, revision, look } = await settledPending();
+    const record = await writer.ledger.get(revision);
+    assert.ok(record?.size !== undefined && record.sha256);
+    await writeNewer(writer, revision);
+    await writer.ledger.purged(revision);
+    const ended = await look();
+    assert.deepEqual([ended.state, ended.revision], ['committed', revision]);
+  }
+  // Fenced by a look (which queued it again), purged before the disperser took the message.
+  {
+    const fixture = await stagedForSteps(2.5 * MiB, MiB);
+    const vaults = movingVaults(fixture.writer);
+    fixture.deps.vaults = fixture.writer.vaults;
+    const { deps, queue, writer, body, uploadId } = fixture;
+    const outcome = await disperseUpload(deps, { uploadId }, 0);
+    const revision = outcome?.revision as string;
+    vaults.move(writer.clock.now() - 10_000);
+    const look = () =>
+      getUpload(
+        { ...deps, clock: writer.clock, revisions: { ledger: writer.ledger, index: writer.index } },
+        'steps',
+        uploadId,
+      );
+    const first = await look();
+    await writer.ledger.purged(revision);
+    const again = await look();
+    for (const message of queue.messages.slice(1))
+      await disperseUpload(deps, message as { uploadId: string; step?: number }, 0);
+    const ended = await deps.uploads.get(uploadId);
+    assert.deepEqual([first.state, again.state], ['dispersing', 'dispersing']);
+    assert.equal(queue.messages.length, 2, 'one send');
+    assert.equal(ended?.state, 'pending');
+    assert.notEqual(ended?.revision, revision);
+    assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+  }
 });
