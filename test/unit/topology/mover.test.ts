@@ -68,6 +68,25 @@ function vaultsOn(topology: () => string): WriterDeps {
   } as unknown as WriterDeps;
 }
 
+/**
+ * A mover's deps over `index`, `slices` and `jobs`: no trigger, no reader, the vault on the
+ * replace's topology, no throttle, and `clock`; `over` replaces any of them.
+ */
+function moverDeps(
+  parts: Pick<MoverDeps, 'index' | 'slices' | 'jobs' | 'manifests'> & { clock: Clock },
+  over: Partial<MoverDeps> = {},
+): MoverDeps {
+  return {
+    trigger: { continue: async () => {} },
+    reader: {} as ReaderDeps,
+    writer: vaultsOn(() => 'new'),
+    throttle: new Throttle(0),
+    log: new MemoryLogger(),
+    ...parts,
+    ...over,
+  };
+}
+
 /** Indexes `e` and stores its pillar 3 slice of segment 0 on unit FROM. */
 async function placeOnFrom(index: MemoryObjectIndex, store: MemorySliceStore, e: IndexEntry) {
   await index.publish(e);
@@ -228,23 +247,24 @@ test('a write under the old topology indexed late, after the job ended: the note
     }),
   );
   const triggered: string[] = [];
-  const deps: MoverDeps = {
-    index,
-    slices: store,
-    manifests: {
-      relocate: async (e, units) => {
-        await index.publish({ ...e, units });
-        return true;
+  const deps = moverDeps(
+    {
+      index,
+      slices: store,
+      manifests: {
+        relocate: async (e, units) => {
+          await index.publish({ ...e, units });
+          return true;
+        },
       },
+      jobs: jobs.store,
+      clock,
     },
-    jobs: jobs.store,
-    trigger: { continue: async (vault) => void triggered.push(vault) },
-    reader: {} as ReaderDeps,
-    writer: vaultsOn(() => current),
-    throttle: new Throttle(0),
-    clock,
-    log: new MemoryLogger(),
-  };
+    {
+      trigger: { continue: async (vault) => void triggered.push(vault) },
+      writer: vaultsOn(() => current),
+    },
+  );
   /** The vault's current topology, as a fresh read gives it. */
   let current = 'new';
   const first = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
@@ -299,7 +319,7 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
   );
   const list = index.list.bind(index);
   let lists = 0;
-  const deps: MoverDeps = {
+  const deps = moverDeps({
     index: Object.assign(Object.create(index), {
       list: async (...args: Parameters<typeof index.list>) => {
         const page = await list(...args);
@@ -314,13 +334,8 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
     slices: new MemorySliceStore(8, clock),
     manifests: { relocate: async () => true },
     jobs: jobs.store,
-    trigger: { continue: async () => {} },
-    reader: {} as ReaderDeps,
-    writer: vaultsOn(() => 'new'),
-    throttle: new Throttle(0),
     clock,
-    log: new MemoryLogger(),
-  };
+  });
 
   // Act
   const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
@@ -350,7 +365,7 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
   );
   await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
   const relocations: number[][] = [];
-  const deps: MoverDeps = {
+  const deps = moverDeps({
     index,
     slices: store,
     manifests: {
@@ -371,13 +386,8 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
         now: clock.now(),
       }),
     ).store,
-    trigger: { continue: async () => {} },
-    reader: {} as ReaderDeps,
-    writer: vaultsOn(() => 'new'),
-    throttle: new Throttle(0),
     clock,
-    log: new MemoryLogger(),
-  };
+  });
 
   // Act
   const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
