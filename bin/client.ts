@@ -4,6 +4,8 @@
  * (`{"error":{"code","message"}}`, or API Gateway's `{"message"}`) into ApiError, and network
  * failures into UnreachableError.
  */
+
+import { type Written, waitForRevision } from '../client/dsn-client.ts';
 import {
   apiErrorOf,
   DsnApiError,
@@ -125,4 +127,22 @@ export function asCliError(err: unknown): unknown {
 async function apiError(res: Response): Promise<ApiError> {
   const e = await apiErrorOf(res);
   return new ApiError(e.status, e.code, e.message, e.details);
+}
+
+/** How often `dsn put` asks after a write that is still pending. */
+export const PUT_POLL_MS = 200;
+
+/**
+ * Polls a pending revision until it is committed (or committed and already replaced by a newer
+ * write, which the ledger calls garbage), as the SDK does. @throws ApiError when it failed.
+ */
+export function awaitRevision(
+  client: DsnClient,
+  vault: string,
+  revision: string,
+  signal?: AbortSignal,
+): Promise<Written> {
+  return waitForRevision(client, vault, revision, PUT_POLL_MS, signal).catch((err) => {
+    throw asCliError(err);
+  });
 }

@@ -82,7 +82,7 @@ export interface PendingUploadDeps extends SettleDeps {
 export const REQUEUE_STALE_MS = 5 * 60_000;
 
 /** The step a pending upload's dispersal begins again with: the one after the last it recorded. */
-export function stepAgain(upload: Upload): number {
+function stepAgain(upload: Upload): number {
   return (upload.progress?.step ?? 0) + 1;
 }
 

@@ -2,10 +2,8 @@
  * The topology applier's jobs: they move a vault's committed data onto the topology that became
  * current, object by object, with the rebuilder's throttle and a checkpoint after each object.
  *
- * - Replace (and drain): each slice of the pillar on the old unit is copied to the new unit
- *   (regenerated from k other pillars when the old copy is missing or bad), the manifest is
- *   pointed at the new unit, then the old copies are deleted. A reader holding the old manifest
- *   meanwhile finds the old copy or decodes from the other pillars, so no read fails.
+ * - Replace (and drain): each pillar not where the vault's layout puts it is moved to its unit
+ *   (pillar-moves.ts), then a sweep empties the old unit.
  * - Re-stripe: each object is read and written again as a new revision under the new topology
  *   (If-Match its ETag, so a newer write is never overwritten); the commit makes the old
  *   revision garbage, whose slices the janitor drops after its grace, so readers of the old
@@ -14,15 +12,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import {
-  codecFor,
-  decodeSlice,
-  encodeSlice,
-  formatSliceName,
-  s3Crc32,
-  segmentLength,
-  sliceNamesOf,
-} from '../codec/index.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Throttle } from '../repair/index.ts';
@@ -33,10 +22,10 @@ import {
   type ReaderDeps,
   type SliceStore,
   SUPERSEDED_GRACE_MS,
-  type Vault,
   type WriterDeps,
   writeObject,
 } from '../store/index.ts';
+import { layoutOf, movePillars, workOf } from './pillar-moves.ts';
 import type { ManifestStore, TopologyJobStore, TopologyJobTrigger } from './ports.ts';
 import { lateWriteUncovered, reopenJob, type TopologyJob } from './topology-job.ts';
 
@@ -140,60 +129,6 @@ class LeaseLost extends Error {
   override name = 'LeaseLostError';
 }
 
-/** A pillar of an object that a replace moves from one unit to another. */
-interface PillarMove {
-  pillar: number;
-  from: number;
-  to: number;
-}
-
-/** The vault's layout a replace moves objects onto (pillar i on `units[i]`). */
-type Layout = Pick<Vault, 'units' | 'readThreshold' | 'segmentSize'>;
-
-/**
- * The layout of the vault, for a replace, while the vault is on the job's topology (a newer
- * one's job moves everything onto its own layout): undefined otherwise, and then only the
- * job's own move is made.
- */
-async function layoutOf(deps: MoverDeps, job: TopologyJob): Promise<Layout | undefined> {
-  if (job.kind !== 'replace') return undefined;
-  const vault = await deps.writer.vaults.get(job.vault);
-  return vault.topology === job.id ? vault : undefined;
-}
-
-/**
- * Whether `entry` still has to move, and how. A replace moves each pillar that is not where
- * the layout puts it: one, the job's own move, for an object written under the topology the
- * job moves off; more for one written under an older topology and indexed late, past the last
- * pass of an earlier replace (the commit fence's windows, store/commit-fence.ts), whose
- * pillar that replace did not move. One of another geometry (written before a re-stripe,
- * indexed past its last pass) is written again under the current one.
- */
-function workOf(
-  job: TopologyJob,
-  entry: IndexEntry,
-  layout: Layout | undefined,
-): PillarMove[] | 'rewrite' | undefined {
-  if (job.kind === 'restripe') return entry.topology === job.id ? undefined : 'rewrite';
-  if (layout) {
-    if (
-      entry.units.length !== layout.units.length ||
-      entry.readThreshold !== layout.readThreshold ||
-      entry.segmentSize !== layout.segmentSize
-    )
-      return 'rewrite';
-    const moves = entry.units.flatMap((from, pillar) => {
-      const to = layout.units[pillar] as number;
-      return from === to || entry.units.includes(to) ? [] : [{ pillar, from, to }];
-    });
-    return moves.length > 0 ? moves : undefined;
-  }
-  const move = job.move as { from: number; to: number };
-  const pillar = entry.units.indexOf(move.from);
-  if (pillar < 0 || entry.units.includes(move.to)) return undefined;
-  return [{ pillar, ...move }];
-}
-
 async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
   let page: string | undefined;
   let total = 0;
@@ -261,7 +196,7 @@ async function movePage(
         if (inFlight++ === 0) busySince = deps.clock.now();
         try {
           if (work === 'rewrite') await rewrite(deps, job, entry);
-          else await movePillars(deps, job, entry, work);
+          else job.bytesMoved += await movePillars(deps, entry, work);
         } finally {
           if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
         }
@@ -322,84 +257,6 @@ async function movePage(
 async function lateWritesOf(deps: Pick<MoverDeps, 'jobs'>, job: TopologyJob): Promise<number> {
   const now = await deps.jobs.get(job.vault);
   return now?.id === job.id ? (now.lateWrites ?? 0) : (job.lateWrites ?? 0);
-}
-
-/**
- * Copies each moved pillar of every segment to its new unit, repoints the manifest once for
- * all of them, then drops the old copies.
- */
-async function movePillars(
-  deps: MoverDeps,
-  job: TopologyJob,
-  entry: IndexEntry,
-  moves: PillarMove[],
-) {
-  const name = sliceNamesOf(entry);
-  const keys = new Map<PillarMove, string[]>(moves.map((m) => [m, []]));
-  for (const move of moves) {
-    const { from, to, pillar } = move;
-    for (let s = 0; s < entry.segments; s++) {
-      const key = formatSliceName(name(s, pillar));
-      keys.get(move)?.push(key);
-      let bytes: Uint8Array | undefined;
-      try {
-        const got = await deps.slices.get(from, key);
-        decodeSlice(got, key);
-        bytes = got;
-      } catch {
-        bytes = await regenerate(deps, entry, s, pillar);
-      }
-      await deps.throttle.take(bytes.length * 2);
-      await deps.slices.put(to, key, bytes, s3Crc32(bytes));
-      job.bytesMoved += bytes.length;
-    }
-  }
-  const units = entry.units.map((u, i) => moves.find((m) => m.pillar === i)?.to ?? u);
-  if (!(await deps.manifests.relocate(entry, units))) {
-    // A newer revision or a delete took the key: the old one is the janitor's now.
-    deps.log.info('topology job: object changed while moving', { key: entry.key });
-    return;
-  }
-  // An old unit may be the lost one being replaced: its copies then go with it.
-  for (const [{ from }, moved] of keys)
-    await deps.slices.delete(from, moved).catch((err: unknown) =>
-      deps.log.warn('topology job: old copies not deleted', {
-        unit: from,
-        key: entry.key,
-        error: describeError(err),
-      }),
-    );
-}
-
-/** A pillar's slice of one segment, rebuilt from k good slices of the others. */
-async function regenerate(
-  deps: MoverDeps,
-  entry: IndexEntry,
-  segment: number,
-  pillar: number,
-): Promise<Uint8Array> {
-  const n = entry.units.length;
-  const k = entry.readThreshold;
-  const name = sliceNamesOf(entry);
-  const shards: Array<Uint8Array | null> = Array(n).fill(null);
-  let good = 0;
-  for (let p = 0; p < n && good < k; p++) {
-    if (p === pillar) continue;
-    const key = formatSliceName(name(segment, p));
-    try {
-      shards[p] = decodeSlice(await deps.slices.get(entry.units[p] as number, key), key).payload;
-      good++;
-    } catch (err) {
-      deps.log.warn('topology job: a slice could not be read', { key, error: describeError(err) });
-    }
-  }
-  const length = segmentLength(entry.size, entry.segmentSize, segment);
-  if (length === 0) shards.fill(new Uint8Array(0));
-  else codecFor(k, n - k).reconstruct(shards);
-  return encodeSlice(
-    { name: name(segment, pillar), dataShards: k, parityShards: n - k, segmentLength: length },
-    shards[pillar] as Uint8Array,
-  );
 }
 
 /** Re-encodes one object: read it, write it again under the new topology, wait for the commit. */
