@@ -10,20 +10,33 @@ import { runtime } from '../shared/aws/runtime.ts';
 import { dispersalCrashHook } from '../shared/aws/store/crash.ts';
 import { wireUploads, wireWriter } from '../shared/aws/store/wire.ts';
 import { loadConfig } from '../shared/config.ts';
-import { attemptDispersal, parseDispersalMessage } from '../shared/store/index.ts';
+import { attemptDispersal, followUp, parseDispersalMessage } from '../shared/store/index.ts';
 import { forEachRecord } from './sqs-batch.ts';
 
 const rt = runtime('store');
 const { writer, commitWaitMs } = wireWriter(rt);
-const { disperserMarginMs } = loadConfig(rt.env, ['disperserMarginMs']);
+const { disperserMarginMs, uploadFollowUpMs } = loadConfig(rt.env, [
+  'disperserMarginMs',
+  'uploadFollowUpMs',
+]);
 const crash = dispersalCrashHook(rt.env.DSN_DISPERSER_CRASH_AT);
-const deps = { ...wireUploads(rt), writer, log: rt.log, ...(crash ? { crash } : {}) };
+const deps = {
+  ...wireUploads(rt),
+  writer,
+  log: rt.log,
+  followUpMs: uploadFollowUpMs,
+  ...(crash ? { crash } : {}),
+};
 
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   forEachRecord(
     event,
     async (record) => {
       const delivery = parseDispersalMessage(record.body);
+      if (delivery.followUp !== undefined) {
+        await followUp(deps, delivery.uploadId, delivery.followUp);
+        return;
+      }
       const now = rt.clock.now();
       const left = context.getRemainingTimeInMillis();
       // At least a second of segments per step, however short the function's timeout.

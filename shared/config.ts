@@ -147,6 +147,11 @@ const VARIABLES = {
    * far it came, and queues the rest of the dispersal for its next invocation.
    */
   disperserMarginMs: ['DSN_DISPERSER_MARGIN_SECONDS', seconds],
+  /**
+   * The first follow-up's delay of a staged upload its dispersal left `pending`; each next one
+   * waits twice as long, up to 15 minutes (shared/store/upload-outcome.ts).
+   */
+  uploadFollowUpMs: ['DSN_UPLOAD_FOLLOW_UP_SECONDS', seconds],
   /** A worker with less time than this left stops at its next part boundary and asks to be migrated. */
   replicationDeadlineMarginMs: ['DSN_REPLICATION_DEADLINE_MARGIN_SECONDS', seconds],
 } as const;

@@ -330,6 +330,11 @@ export interface UploadStore {
    */
   markRequeued(uploadId: string, step: number, now: number, staleBefore: number): Promise<boolean>;
   /**
+   * Records follow-up `followUp` of a `pending` upload queued, unless a later one (or this one)
+   * is recorded already, or the upload is in another state. Idempotent.
+   */
+  markFollowUp(uploadId: string, followUp: number): Promise<void>;
+  /**
    * Counts `uploadId` among `caller`'s open uploads, until `expiresAt` (epoch ms), unless
    * `quota` of them are open at `now` already (expired ones do not count, and are dropped).
    * Idempotent for one id. @returns whether it counts now.
@@ -387,6 +392,11 @@ export interface MultipartStaging {
 export interface DispersalQueue {
   /** Queues step `step` (0, the first, by default) of `uploadId`'s dispersal. */
   enqueue(uploadId: string, step?: number): Promise<void>;
+  /**
+   * Queues follow-up `followUp` of a `pending` upload (upload-outcome.ts), delivered once
+   * `delaySeconds` have passed (SQS allows at most 900).
+   */
+  follow(uploadId: string, followUp: number, delaySeconds: number): Promise<void>;
   /** How long a delivery that failed waits before it comes again (the visibility timeout). */
   redeliveryDelayMs(): Promise<number>;
 }

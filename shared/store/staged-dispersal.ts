@@ -16,7 +16,7 @@ import type { StagingStore } from './ports.ts';
 import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import { isSuperseded, topologyReader } from './superseded-write.ts';
 import type { UploadDeps } from './upload.ts';
-import { beginPendingAgain, settleUpload } from './upload-outcome.ts';
+import { beginPendingAgain, queueFollowUp, settleUpload } from './upload-outcome.ts';
 import type { DispersalProgress, Upload } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
 import {
@@ -28,17 +28,26 @@ import {
 
 /**
  * A dispersal queue message: stream upload `uploadId` through the writer, from where step
- * `step` (0, the first, when absent) begins.
+ * `step` (0, the first, when absent) begins; or, with `followUp`, follow up the upload its
+ * dispersal left `pending` (upload-outcome.ts).
  */
 export interface DispersalMessage {
   uploadId: string;
   step?: number;
+  followUp?: number;
 }
 
 export const dispersalMessageSchema: z.ZodType<DispersalMessage> = strictObject(
-  { uploadId: nonEmptyString(), step: integer(0, Number.MAX_SAFE_INTEGER).optional() },
+  {
+    uploadId: nonEmptyString(),
+    step: integer(0, Number.MAX_SAFE_INTEGER).optional(),
+    followUp: integer(1, Number.MAX_SAFE_INTEGER).optional(),
+  },
   'a dispersal message field',
-);
+).refine((m) => m.step === undefined || m.followUp === undefined, {
+  error: 'names a step or a follow-up, not both',
+  path: ['followUp'],
+});
 
 /** Parses and checks a dispersal queue body. @throws InvalidParameterError naming the field. */
 export function parseDispersalMessage(body: string): DispersalMessage {
@@ -151,6 +160,8 @@ export async function disperseUpload(
     log?: Logger;
     /** Kills the process at a named point (tests only); absent, nothing. */
     crash?: (point: DispersalCrashPoint, detail: string) => void;
+    /** The first follow-up's delay of an upload left pending; FOLLOW_UP_FIRST_MS when absent. */
+    followUpMs?: number;
   },
   delivery: DispersalDelivery,
   waitMs: number,
@@ -166,6 +177,8 @@ export async function disperseUpload(
       upload,
       step,
     );
+  // Left pending by a delivery cut off before it queued the first follow-up.
+  if (upload?.state === 'pending' && !upload.followUp) await queueFollowUp(deps, uploadId, 1);
   if (upload?.state !== 'dispersing') return undefined;
   const recorded = upload.progress?.step ?? 0;
   if (step !== recorded) {
@@ -190,7 +203,7 @@ export async function disperseUpload(
   }
   if (taken.go === 'settled') {
     // An earlier delivery wrote it to the end, and was cut off before it said so.
-    await settleUpload(deps, uploadId, taken.outcome);
+    await settleDispersal(deps, uploadId, taken.outcome);
     return taken.outcome;
   }
   const { resume } = taken;
@@ -286,8 +299,22 @@ export async function disperseUpload(
     // records anything. By then it finds the write done, or resumes it.
     throw new DispersalHeldError(uploadId, outcome.revision);
   }
-  await settleUpload(deps, uploadId, outcome);
+  await settleDispersal(deps, uploadId, outcome);
   return outcome;
+}
+
+/**
+ * Ends a dispersing upload as its write ended; one left pending (its wait ran out before the
+ * commit) is followed up from then on, so it settles as its revision is decided whether or not
+ * anyone looks at it (upload-outcome.ts).
+ */
+async function settleDispersal(
+  deps: UploadDeps & { followUpMs?: number },
+  uploadId: string,
+  outcome: WriteOutcome,
+): Promise<void> {
+  await settleUpload(deps, uploadId, outcome);
+  if (outcome.state === 'pending') await queueFollowUp(deps, uploadId, 1);
 }
 
 /** Thrown by a delivery that found its dispersal held by another delivery of the same message. */

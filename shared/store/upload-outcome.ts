@@ -8,6 +8,11 @@
  * the upload's failure here: its bytes were all placed, and placing them again would meet the
  * same units. Without that look an upload said `pending` until it expired, and kept its staged
  * bytes, whatever became of its revision.
+ *
+ * Nobody need look: the disperser that leaves an upload `pending` queues a follow-up of it, a
+ * delayed message the disperser takes up as a look (`followUp`), and each that finds the
+ * revision still undecided queues the next, further off, until the revision is decided (the
+ * janitor decides it at the latest at its pending timeout).
  */
 import type { Clock } from '../clock.ts';
 import { fenceRevision } from './commit-fence.ts';
@@ -80,6 +85,67 @@ export interface PendingUploadDeps extends SettleDeps {
  * (or a message the disperser has not taken up yet, which a second copy then duplicates).
  */
 export const REQUEUE_STALE_MS = 5 * 60_000;
+
+/**
+ * The first follow-up of an upload left `pending` comes this long after; each next one twice as
+ * long after the one before, up to SQS's longest delay. The disperser waited its commit out
+ * already (up to 20 s), so the first finds a commit that came late, and the rest reach past the
+ * janitor's pass that fails a revision pending for its timeout (15 minutes, passes 5 apart) in
+ * six sends: 30 s, 1, 2, 4, 8 and 15 minutes.
+ */
+export const FOLLOW_UP_FIRST_MS = 30_000;
+
+/** SQS's longest message delay. */
+const MAX_DELAY_SECONDS = 900;
+
+/** The delay of follow-up `n` (from 1), in whole seconds, with the first `firstMs` after. */
+export function followUpDelaySeconds(n: number, firstMs = FOLLOW_UP_FIRST_MS): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.ceil(firstMs / 1000) * 2 ** Math.min(n - 1, 10));
+}
+
+/** What follows up pending uploads: the queue it comes back through, and its first delay. */
+export interface FollowUpDeps {
+  uploads: UploadStore;
+  dispersal: DispersalQueue;
+  /** The first follow-up's delay; FOLLOW_UP_FIRST_MS when absent. */
+  followUpMs?: number;
+}
+
+/**
+ * Queues follow-up `n` of a pending upload, then records it queued: a crash between leaves
+ * the record short of it, and the delivery that finds it so queues it again.
+ */
+export async function queueFollowUp(
+  deps: FollowUpDeps,
+  uploadId: string,
+  n: number,
+): Promise<void> {
+  await deps.dispersal.follow(uploadId, n, followUpDelaySeconds(n, deps.followUpMs));
+  await deps.uploads.markFollowUp(uploadId, n);
+}
+
+/**
+ * A delivery of follow-up `n`: a look at the upload (`followPendingUpload`), then, while its
+ * record still says `pending` (its revision undecided, or its dispersal queued again and not
+ * taken up yet), follow-up n + 1. A copy of a follow-up whose successor is recorded, and any
+ * follow-up of an upload no longer pending (settled, dispersing again, or expired), does
+ * nothing. Idempotent.
+ * @returns the upload as the look answers it, or undefined when it is gone.
+ */
+export async function followUp(
+  deps: PendingUploadDeps & FollowUpDeps,
+  uploadId: string,
+  n: number,
+): Promise<Upload | undefined> {
+  const upload = await deps.uploads.get(uploadId);
+  if (upload?.state !== 'pending' || (upload.followUp ?? 0) > n) return upload;
+  const looked = await followPendingUpload(deps, upload);
+  // A requeue answers `dispersing` while the record stays pending until the disperser takes
+  // the message up: should that send have been lost, a later follow-up sends it again.
+  if (looked.state === 'pending' || looked.state === 'dispersing')
+    await queueFollowUp(deps, uploadId, n + 1);
+  return looked;
+}
 
 /** The step a pending upload's dispersal begins again with: the one after the last it recorded. */
 function stepAgain(upload: Upload): number {
@@ -189,9 +255,11 @@ export async function beginPendingAgain(
     ? record.state === 'failed' && isSuperseded(record.reason)
     : upload.requeued?.step === step;
   if (!again) return upload;
+  // Its follow-ups begin again from the first should this dispersal end pending too.
   await deps.uploads.transition(upload.uploadId, ['pending'], {
     state: 'dispersing',
     progress: { step, revision, segments: 0, offset: 0, queued: true },
+    followUp: 0,
   });
   return (await deps.uploads.get(upload.uploadId)) ?? upload;
 }

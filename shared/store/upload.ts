@@ -205,7 +205,7 @@ async function openUpload(deps: UploadDeps, vault: string, uploadId: string): Pr
 }
 
 /** An upload as the API answers it: a dispersal in steps says how far it came, not its state. */
-export type UploadView = Omit<Upload, 'progress' | 'requeued'> & {
+export type UploadView = Omit<Upload, 'progress' | 'requeued' | 'followUp'> & {
   /** Bytes dispersed so far, while a dispersal in steps goes on. */
   dispersed?: number;
 };
@@ -220,6 +220,7 @@ export async function getUpload(
   const {
     progress,
     requeued: _requeued,
+    followUp: _followUp,
     ...upload
   } = opened.state === 'pending' && revisions
     ? await followPendingUpload({ ...deps, revisions }, opened)

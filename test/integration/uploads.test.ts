@@ -1,7 +1,7 @@
 /**
  * Staged uploads on the local cloud: parts into staging, complete, the disperser streams them
  * through the writer, and the object reads back exactly with ranged GETs; one the disperser
- * left pending is settled by a look at it.
+ * left pending is settled by a look at it, or by its follow-up.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -263,7 +263,8 @@ describe('a staged upload settled pending (the disperser waits for no commit)', 
       stage: 'test',
       ports: EPHEMERAL_PORTS,
       // The disperser's write waits a millisecond: its upload ends pending, before its commit.
-      functionEnvironment: { DSN_COMMIT_WAIT_SECONDS: '0.001' },
+      // Its first follow-up comes 2 s later: a look (the first test) comes long before.
+      functionEnvironment: { DSN_COMMIT_WAIT_SECONDS: '0.001', DSN_UPLOAD_FOLLOW_UP_SECONDS: '2' },
     });
   });
 
@@ -272,19 +273,21 @@ describe('a staged upload settled pending (the disperser waits for no commit)', 
     await dir?.remove();
   });
 
-  test('a look at it follows its revision: committed, its staged parts deleted, and it reads back exact', async () => {
-    // Prepare: two parts staged, completed; the record as the disperser left it, read from
-    // the control table.
-    const body = randomBytes(6 * MiB);
+  /**
+   * Stages `body` in two parts under `key` and completes it; the upload's record (read from the
+   * control table) and how many of its parts are staged.
+   */
+  async function stagedUpload(key: string, body: Buffer) {
     const created = await api('/vaults/default/uploads', {
       method: 'POST',
-      body: JSON.stringify({ key: 'big/pending.bin' }),
+      body: JSON.stringify({ key }),
     });
     const { uploadId } = (await created.json()) as { uploadId: string };
+    const half = body.length / 2;
     for (const p of [1, 2]) {
       const res = await api(`/vaults/default/uploads/${uploadId}/parts/${p}`, {
         method: 'PUT',
-        body: new Uint8Array(body.subarray((p - 1) * 3 * MiB, p * 3 * MiB)),
+        body: new Uint8Array(body.subarray((p - 1) * half, p * half)),
       });
       assert.equal(res.status, 200);
     }
@@ -293,15 +296,32 @@ describe('a staged upload settled pending (the disperser waits for no commit)', 
     const clients = cloudClients(cloud);
     const table = cloud.stack.resources.get('ControlTable')?.ref as string;
     const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
-    const staged = async () =>
-      (await clients.s3.send(new ListObjectsV2Command({ Bucket, Prefix: `uploads/${uploadId}/` })))
-        .KeyCount ?? 0;
+    return {
+      uploadId,
+      clients,
+      staged: async () =>
+        (
+          await clients.s3.send(
+            new ListObjectsV2Command({ Bucket, Prefix: `uploads/${uploadId}/` }),
+          )
+        ).KeyCount ?? 0,
+      record: async () =>
+        (
+          await clients.documents.send(
+            new GetCommand({ TableName: table, Key: { id: `upload/${uploadId}` } }),
+          )
+        ).Item,
+    };
+  }
+
+  test('a look at it follows its revision: committed, its staged parts deleted, and it reads back exact', async () => {
+    // Prepare: two parts staged, completed; the record as the disperser left it.
+    const body = randomBytes(6 * MiB);
+    const { uploadId, clients, staged, record } = await stagedUpload('big/pending.bin', body);
     try {
       const left = await eventually(async () => {
-        const out = await clients.documents.send(
-          new GetCommand({ TableName: table, Key: { id: `upload/${uploadId}` } }),
-        );
-        return out.Item?.state === 'dispersing' ? undefined : out.Item;
+        const item = await record();
+        return item?.state === 'dispersing' ? undefined : item;
       }, 'the disperser to end its write');
       const stagedBefore = await staged();
 
@@ -326,6 +346,35 @@ describe('a staged upload settled pending (the disperser waits for no commit)', 
       assert.equal(await staged(), 0, 'its staged parts are deleted');
       const back = await api('/vaults/default/objects/big/pending.bin');
       assert.ok(Buffer.from(await back.arrayBuffer()).equals(body));
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  test('with no look, its follow-up settles it: committed, its staged parts deleted', async () => {
+    // Prepare
+    const body = randomBytes(4 * MiB);
+    const { clients, staged, record } = await stagedUpload('big/followed.bin', body);
+    try {
+      // Act: nothing but reading the record, as the disperser and its follow-ups leave it.
+      const left = await eventually(async () => {
+        const item = await record();
+        return item?.state === 'dispersing' || item?.followUp === undefined ? undefined : item;
+      }, 'the disperser to end its write and queue its first follow-up');
+      const stagedBefore = await staged();
+      const done = await eventually(async () => {
+        const item = await record();
+        return item?.state === 'pending' ? undefined : item;
+      }, 'a follow-up to settle the upload');
+
+      // Assess
+      assert.deepEqual([left?.state, left?.followUp], ['pending', 1], JSON.stringify(left));
+      assert.equal(stagedBefore, 2, 'its parts were staged while it said pending');
+      assert.deepEqual(
+        [done.state, done.revision, done.size, done.sha256],
+        ['committed', left?.revision, body.length, createHash('sha256').update(body).digest('hex')],
+      );
+      assert.equal(await staged(), 0, 'its staged parts are deleted');
     } finally {
       clients.destroy();
     }

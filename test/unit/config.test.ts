@@ -40,6 +40,7 @@ const env = {
   DSN_REPLICATION_PART_BYTES: '8388608',
   DSN_REPLICATION_DEADLINE_MARGIN_SECONDS: '60',
   DSN_DISPERSER_MARGIN_SECONDS: '60',
+  DSN_UPLOAD_FOLLOW_UP_SECONDS: '30',
   DSN_EDGE_UNITS: '1',
   DSN_EDGE_TABLE: 'edge',
   DSN_EDGE_PLAN_QUEUE_URL: 'http://q/edge-plan',
@@ -86,6 +87,7 @@ test('a complete environment gives the typed configuration', () => {
     replicationPartBytes: 8388608,
     replicationDeadlineMarginMs: 60000,
     disperserMarginMs: 60000,
+    uploadFollowUpMs: 30000,
   });
 });
 

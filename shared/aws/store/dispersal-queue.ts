@@ -61,4 +61,14 @@ export class SqsDispersalQueue implements DispersalQueue {
       }),
     );
   }
+
+  async follow(uploadId: string, followUp: number, delaySeconds: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify({ uploadId, followUp }),
+        DelaySeconds: delaySeconds,
+      }),
+    );
+  }
 }

@@ -133,6 +133,23 @@ export class DynamoUploadStore implements UploadStore {
     );
   }
 
+  async markFollowUp(uploadId: string, followUp: number): Promise<void> {
+    // Written without a parenthesised group (dynalite's parser backtracks on each): a missing
+    // `followUp` makes `#followUp >= :n` false, so the NOT holds.
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: `upload/${uploadId}` },
+          UpdateExpression: 'SET #followUp = :n',
+          ConditionExpression: '#state = :pending AND NOT #followUp >= :n',
+          ExpressionAttributeNames: { '#state': 'state', '#followUp': 'followUp' },
+          ExpressionAttributeValues: { ':n': followUp, ':pending': 'pending' },
+        }),
+      ),
+    );
+  }
+
   /**
    * A caller's open uploads are one item, `upload/quota/<caller>`, mapping each upload id to its
    * expiry; a version number makes each change conditional on what was read (a few retries

@@ -17,6 +17,7 @@ import {
   defaultTasks,
   type JanitorDeps,
   type LateWrites,
+  type PendingUploadDeps,
   type ReaderDeps,
   tombstoneLifetimeMs,
   topologyOf,
@@ -244,7 +245,9 @@ export function wireDispersals(rt: Runtime): DispersalDeps {
 }
 
 /** Staged uploads: records, staging bucket, the dispersal queue, and the revisions they write. */
-export function wireUploads(rt: Runtime): UploadDeps & { dispersal: SqsDispersalQueue } {
+export function wireUploads(
+  rt: Runtime,
+): UploadDeps & { dispersal: SqsDispersalQueue; revisions: PendingUploadDeps['revisions'] } {
   const config = loadConfig(rt.env, [
     'controlTable',
     'stagingBucket',

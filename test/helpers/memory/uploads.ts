@@ -125,6 +125,11 @@ export class MemoryUploadStore implements UploadStore {
     return true;
   }
 
+  async markFollowUp(uploadId: string, followUp: number): Promise<void> {
+    const item = this.items.get(uploadId);
+    if (item?.state === 'pending' && !((item.followUp ?? -1) >= followUp)) item.followUp = followUp;
+  }
+
   async markStepQueued(uploadId: string, step: number): Promise<void> {
     const progress = this.items.get(uploadId)?.progress;
     if (progress?.step === step) progress.queued = true;
@@ -173,5 +178,12 @@ export class MemoryDispersalQueue implements DispersalQueue {
   async enqueue(uploadId: string, step = 0): Promise<void> {
     this.enqueued.push(uploadId);
     this.messages.push(step === 0 ? { uploadId } : { uploadId, step });
+  }
+
+  /** Follow-ups of pending uploads, apart from the steps, with the delay each was sent with. */
+  readonly followUps: Array<{ uploadId: string; followUp: number; delaySeconds: number }> = [];
+
+  async follow(uploadId: string, followUp: number, delaySeconds: number): Promise<void> {
+    this.followUps.push({ uploadId, followUp, delaySeconds });
   }
 }

@@ -30,7 +30,11 @@ import {
   putPart,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
-import { REQUEUE_STALE_MS } from '../../../shared/store/upload-outcome.ts';
+import {
+  followUp,
+  followUpDelaySeconds,
+  REQUEUE_STALE_MS,
+} from '../../../shared/store/upload-outcome.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
 import { UNCLAIMED, type WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
@@ -263,14 +267,29 @@ test('a dispersal that surely fits its invocation goes at once: no step recorded
   assert.deepEqual(queue.messages, [{ uploadId }]);
 });
 
-test('a dispersal message names its upload and, past the first, its step', () => {
+test('a dispersal message names its upload and, past the first, its step, or a follow-up of it', () => {
   assert.deepEqual(parseDispersalMessage('{"uploadId":"u1","step":3}'), {
     uploadId: 'u1',
     step: 3,
   });
+  assert.deepEqual(parseDispersalMessage('{"uploadId":"u1","followUp":2}'), {
+    uploadId: 'u1',
+    followUp: 2,
+  });
   assert.throws(
     () => parseDispersalMessage('{"uploadId":"u1","step":-1}'),
     (err: unknown) => err instanceof InvalidParameterError && err.field === 'message.step',
+  );
+  assert.throws(
+    () => parseDispersalMessage('{"uploadId":"u1","followUp":0}'),
+    (err: unknown) => err instanceof InvalidParameterError && err.field === 'message.followUp',
+  );
+  assert.throws(
+    () => parseDispersalMessage('{"uploadId":"u1","step":1,"followUp":1}'),
+    (err: unknown) =>
+      err instanceof InvalidParameterError &&
+      err.field === 'message.followUp' &&
+      /a step or a follow-up, not both/.test(err.message),
   );
 });
 
@@ -837,4 +856,128 @@ test('a look at an upload settled pending whose revision was purged from the led
     assert.notEqual(ended?.revision, revision);
     assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
   }
+});
+
+test('follow-ups come 30 s after an upload is left pending, then twice as long after each, up to SQS 900 s limit', () => {
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 40].map((n) => followUpDelaySeconds(n)),
+    [30, 60, 120, 240, 480, 900, 900, 900],
+  );
+  assert.deepEqual(
+    [1, 2, 3].map((n) => followUpDelaySeconds(n, 1000)),
+    [1, 2, 4],
+  );
+});
+
+test('an upload its dispersal left pending is followed up until its revision is decided, with no look: committed, its staged parts deleted; a copy of each follow-up does nothing', async () => {
+  // Prepare: the disperser's write ended pending, and queued the first follow-up.
+  const { deps, queue, writer, revision, uploadId } = await settledPending();
+  const record = await writer.ledger.get(revision);
+  assert.ok(record?.segments !== undefined);
+  const followed = { ...deps, revisions: { ledger: writer.ledger, index: writer.index } };
+  const queuedFirst = queue.followUps.map((f) => [f.followUp, f.delaySeconds]);
+
+  // Act: follow-up 1 while the revision waits, and a copy of it; the commit; follow-up 2
+  // delivered twice.
+  const first = await followUp(followed, uploadId, 1);
+  const copy = await followUp(followed, uploadId, 1);
+  await writer.ledger.commitWhole(revision, record.segments, new Date());
+  await writer.ledger.markTasksDone(revision);
+  const second = await followUp(followed, uploadId, 2);
+  const late = await followUp(followed, uploadId, 2);
+
+  // Assess
+  assert.deepEqual(queuedFirst, [[1, 30]], 'the disperser queued the first follow-up');
+  assert.deepEqual([first?.state, copy?.state], ['pending', 'pending']);
+  assert.deepEqual(
+    queue.followUps.map((f) => [f.followUp, f.delaySeconds]),
+    [
+      [1, 30],
+      [2, 60],
+    ],
+    'one follow-up per follow-up delivered, the copy none, and none once decided',
+  );
+  assert.deepEqual([second?.state, second?.revision], ['committed', revision]);
+  assert.equal(late?.state, 'committed');
+  assert.deepEqual(await deps.staging.listParts(uploadId), [], 'its staged parts are deleted');
+  assert.equal(queue.messages.length, 1, 'no dispersal step queued');
+});
+
+test('a follow-up of an upload whose revision the janitor timed out and purged ends it failed; one whose vault moved fences it, queues its dispersal again, and the follow-ups go on as one chain on the new revision', async () => {
+  // Prepare, Act and Assess, case by case.
+  // Timed out and purged in one janitor pass: the key holds nothing.
+  {
+    const { deps, queue, writer, revision, uploadId } = await settledPending();
+    const followed = { ...deps, revisions: { ledger: writer.ledger, index: writer.index } };
+    await writer.ledger.fail(revision, TIMED_OUT, writer.clock.now());
+    await writer.ledger.purged(revision);
+    const ended = await followUp(followed, uploadId, 1);
+    assert.equal(ended?.state, 'failed');
+    assert.match(ended?.reason ?? '', /is no longer in the ledger .* holds nothing/);
+    assert.equal(queue.followUps.length, 1, 'no follow-up after it is decided');
+  }
+  // Fenced: the follow-up queues step 1, and one more follow-up, which finds the dispersal
+  // taken up and ends there; the new write ends pending and is followed up from the first.
+  {
+    const fixture = await stagedForSteps(2.5 * MiB, MiB);
+    const vaults = movingVaults(fixture.writer);
+    fixture.deps.vaults = fixture.writer.vaults;
+    const { deps, queue, writer, body, uploadId } = fixture;
+    const outcome = await disperseUpload(deps, { uploadId }, 0);
+    const revision = outcome?.revision as string;
+    vaults.move(writer.clock.now() - 10_000);
+    const followed = {
+      ...deps,
+      clock: writer.clock,
+      revisions: { ledger: writer.ledger, index: writer.index },
+    };
+    const fenced = await followUp(followed, uploadId, 1);
+    const steps = queue.messages.slice(1);
+    for (const message of steps) await disperseUpload(deps, message, 0);
+    const afterStep = await followUp(followed, uploadId, 2);
+    // The new write's own first follow-up, after the old one's second took the chain on.
+    await followUp(followed, uploadId, 1);
+    const ended = await deps.uploads.get(uploadId);
+    assert.equal(fenced?.state, 'dispersing');
+    assert.deepEqual(
+      steps.map((m) => m.step),
+      [1],
+    );
+    assert.equal(afterStep?.state, 'pending', 'follow-up 2 finds the new write pending');
+    assert.equal(ended?.state, 'pending');
+    assert.notEqual(ended?.revision, revision);
+    assert.ok((await dispersedBytes(writer, ended?.revision as string)).equals(body));
+    assert.deepEqual(
+      queue.followUps.map((f) => f.followUp),
+      [1, 2, 1, 3],
+      'the new write queued its first; the old follow-up 2 found it pending and queued 3, after which the first is a stale copy: one chain',
+    );
+    assert.equal(ended?.followUp, 3);
+  }
+});
+
+test('a dispersal cut off between leaving its upload pending and queuing its first follow-up: the redelivery queues it, once', async () => {
+  // Prepare: the first send of a follow-up fails, as a crash there would leave it.
+  const fixture = await stagedForSteps(2.5 * MiB, MiB);
+  const { deps, queue, uploads, uploadId } = fixture;
+  const follow = queue.follow.bind(queue);
+  let failures = 1;
+  queue.follow = async (...args) => {
+    if (failures-- > 0) throw new Error('cut off');
+    await follow(...args);
+  };
+
+  // Act: the delivery, cut off; its redelivery, twice.
+  await assert.rejects(disperseUpload(deps, { uploadId }, 0), /cut off/);
+  const left = await uploads.get(uploadId);
+  await disperseUpload(deps, { uploadId }, 0);
+  await disperseUpload(deps, { uploadId }, 0);
+
+  // Assess
+  assert.deepEqual([left?.state, left?.followUp], ['pending', undefined]);
+  assert.deepEqual(
+    queue.followUps.map((f) => f.followUp),
+    [1],
+  );
+  assert.equal((await uploads.get(uploadId))?.followUp, 1);
 });

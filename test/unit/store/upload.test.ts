@@ -247,6 +247,7 @@ test('completing with a part missing keeps the upload open; a completion cut sho
     ...deps,
     dispersal: {
       enqueue: async (id: string) => void queued.push(id),
+      follow: async () => assert.fail('no upload here is left pending'),
       redeliveryDelayMs: async () => 0,
     },
   };
