@@ -22,7 +22,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
 import {
@@ -300,6 +300,48 @@ for (const { engine, skip } of await dynamoDbEngines()) {
           assert.deepEqual(await store.nodeLoads(2), [0, 0], `delete, ${step} answer lost`);
           assert.equal(await store.get('photos', l.id), undefined);
         }
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoListenerStore on ${engine}: a temporary listener whose items DynamoDB's TTL removed (the sweep stopped for two days) is still found expired, and its delete uncounts its node`, async () => {
+      // Prepare: a temporary listener on node 1, expiring a minute after T0.
+      const T0 = Date.parse('2026-12-01T00:00:00Z');
+      const { port, cleanup } = await onTable('ListenersTable', (db, t) => ({
+        store: new DynamoListenerStore(db, t, () => T0),
+        db,
+        table: t,
+      }))();
+      const { store, db, table } = port;
+      try {
+        const l = listenerOf('ttl-gone', { node: 1, expiresAt: T0 / 1000 + 60 });
+        await store.create(l);
+        const counted = await store.nodeLoads(2);
+
+        // Act: DynamoDB's TTL two days past the expiry (the emulators do not run it): every item
+        // whose `ttl` has passed goes. Then the sweep's look, and its delete.
+        const at = T0 / 1000 + 60 + 2 * 24 * 3600;
+        const items = (await db.send(new ScanCommand({ TableName: table }))).Items ?? [];
+        const expiring = items.filter((i) => typeof i.ttl === 'number' && i.ttl <= at);
+        for (const { pk, sk } of expiring)
+          await db.send(new DeleteCommand({ TableName: table, Key: { pk, sk } }));
+        const found = await store.expiredTemporary(at * 1000);
+        for (const f of found) await store.delete(f);
+
+        // Assess
+        assert.deepEqual(counted, [0, 1]);
+        assert.deepEqual(
+          expiring.map((i) => i.pk),
+          ['listener#photos'],
+          'the TTL took the record only',
+        );
+        assert.deepEqual(
+          found.map((f) => f.id),
+          ['ttl-gone'],
+        );
+        assert.deepEqual(await store.nodeLoads(2), [0, 0], 'its node uncounted');
+        assert.deepEqual(await store.expiredTemporary(at * 1000), [], 'nothing left to sweep');
       } finally {
         await cleanup();
       }

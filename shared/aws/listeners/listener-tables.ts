@@ -6,7 +6,9 @@
  * - listener `listener#<vault>` / `<id>`: the listener, its delivery counts, and a `ttl` for a
  *   temporary one;
  * - temporary listener `temporary` / `<vault>#<id>`: a copy of each temporary listener, for the
- *   sweep to find the expired ones of every vault in one query;
+ *   sweep to find the expired ones of every vault in one query. It has no `ttl`: should the
+ *   sweep stop for longer than the records' TTL, it still finds each one when it runs again,
+ *   and uncounts its node (which DynamoDB's TTL would not);
  * - node load `nodes` / `<node>`: the listeners the node serves (`members`, a string set of
  *   `<vault>#<id>`) and their number (`served`), changed together in one conditional update
  *   on whether the listener is a member, so a create or a delete repeated counts once (loads
@@ -35,8 +37,9 @@ import { batchGet } from './batch-get.ts';
 
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
 /**
- * DynamoDB's TTL removes a temporary listener's items this long after it expired: a backstop.
- * The sweep normally removes them within minutes, uncounting the node, which the TTL would not.
+ * DynamoDB's TTL removes a temporary listener's record this long after it expired: a backstop.
+ * The sweep normally removes it within minutes, uncounting the node, which the TTL would not;
+ * the sweep's copy has no TTL, so a sweep that stopped for longer still does when it resumes.
  */
 const TTL_GRACE_SECONDS = 24 * 3600;
 const ATTRIBUTE = 'l_';
@@ -171,11 +174,7 @@ export class DynamoListenerStore implements ListenerStore {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: {
-          ...temporaryKey(listener.vault, listener.id),
-          listener,
-          ttl: (listener.expiresAt ?? 0) + TTL_GRACE_SECONDS,
-        },
+        Item: { ...temporaryKey(listener.vault, listener.id), listener },
       }),
     );
   }
