@@ -284,6 +284,26 @@ export class UploadQuotaExceededError extends DsnError {
   }
 }
 
+/**
+ * No listener node can take another listener: each holds its listeners in DynamoDB items of at
+ * most 400 KB, one per node (about 10,000 listeners) and one per node and path (about 1,000).
+ */
+export class ListenerCapacityError extends DsnError {
+  readonly path: string;
+  readonly nodes: number;
+  constructor(path: string, nodes: number) {
+    super(
+      `no listener node can take another listener on path "${path}": each of the ${nodes} node(s) holds as many listeners as its items do (about 10,000 per node, about 1,000 per node on one path); remove some, or deploy more listener nodes`,
+    );
+    this.path = path;
+    this.nodes = nodes;
+  }
+
+  override get code(): string {
+    return 'ListenerCapacityReached';
+  }
+}
+
 /** No work item with this id in this vault. */
 export class WorkItemNotFoundError extends DsnError {
   readonly vault: string;
@@ -572,6 +592,7 @@ export const HTTP_STATUS: ReadonlyArray<readonly [DsnErrorClass, number]> = [
   [RangeNotSatisfiableError, 416],
   [RebuildRestartTooSoonError, 429],
   [UploadQuotaExceededError, 429],
+  [ListenerCapacityError, 507],
   [WriteThresholdNotMetError, 503],
   [SegmentLostError, 503],
   [TooFewShardsError, 503],

@@ -27,3 +27,9 @@ export async function ifCondition<T>(write: Promise<T>): Promise<T | undefined> 
 export async function conditional(write: Promise<unknown>): Promise<boolean> {
   return (await ifCondition(write.then(() => true))) ?? false;
 }
+
+/** Whether `err` is DynamoDB refusing a write that would make its item larger than 400 KB. */
+export function itemTooLarge(err: unknown): boolean {
+  const e = err as Error | undefined;
+  return e?.name === 'ValidationException' && /exceeded the maximum allowed size/.test(e.message);
+}

@@ -39,16 +39,17 @@ export {
   type NodeHooks,
   type NodeOutcome,
 } from './node-delivery.ts';
-export type {
-  InitiatorStore,
-  ListenerStore,
-  NodeQueues,
-  ParticipantEntry,
-  ParticipantStore,
-  SequenceCounter,
-  TargetSender,
-  WatchQueues,
-  WebhookOutcome,
+export {
+  type InitiatorStore,
+  type ListenerStore,
+  NodeFullError,
+  type NodeQueues,
+  type ParticipantEntry,
+  type ParticipantStore,
+  type SequenceCounter,
+  type TargetSender,
+  type WatchQueues,
+  type WebhookOutcome,
 } from './ports.ts';
 export {
   DEFAULT_RETRY,

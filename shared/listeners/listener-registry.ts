@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { InvalidParameterError, ListenerNotFoundError } from '../errors.ts';
+import { InvalidParameterError, ListenerCapacityError, ListenerNotFoundError } from '../errors.ts';
 import type { VaultStore } from '../store/index.ts';
 import { parseWith } from '../validate.ts';
 import {
@@ -18,7 +18,12 @@ import {
   renewalSchema,
   withDefaults,
 } from './listener.ts';
-import type { InitiatorStore, ListenerStore, ParticipantStore } from './ports.ts';
+import {
+  type InitiatorStore,
+  type ListenerStore,
+  NodeFullError,
+  type ParticipantStore,
+} from './ports.ts';
 
 export interface RegistryDeps {
   vaults: Pick<VaultStore, 'get'>;
@@ -35,11 +40,9 @@ function newListenerId(now: number): string {
   return `l${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
 }
 
-/** The node serving the fewest listeners (the lowest index on a tie). */
-function leastLoaded(loads: number[]): number {
-  let best = 0;
-  for (let i = 1; i < loads.length; i++) if ((loads[i] ?? 0) < (loads[best] ?? 0)) best = i;
-  return best;
+/** The nodes, those serving the fewest listeners first (the lowest index on a tie). */
+function byLoad(loads: number[]): number[] {
+  return loads.map((_, node) => node).sort((a, b) => (loads[a] ?? 0) - (loads[b] ?? 0) || a - b);
 }
 
 /**
@@ -50,32 +53,49 @@ function leastLoaded(loads: number[]): number {
 export const PROVISIONAL_SECONDS = 120;
 
 /**
- * Creates a listener from a request body, on the least loaded node. A permanent one is made
- * temporary (PROVISIONAL_SECONDS) and turned permanent last, its node's copy before its record:
- * a creator killed at any step leaves a temporary listener that expires and is swept, never a
- * listed listener its node does not serve. One that fails is undone before the error answers.
- * @throws InvalidParameterError for a bad body; VaultNotFoundError for an unknown vault.
+ * Creates a listener from a request body, on the least loaded node, or the next one whose items
+ * have room should that one's be full (NodeFullError). A permanent one is made temporary
+ * (PROVISIONAL_SECONDS) and turned permanent last, its node's copy before its record: a creator
+ * killed at any step leaves a temporary listener that expires and is swept, never a listed
+ * listener its node does not serve. One that fails is undone before the error answers.
+ * @throws InvalidParameterError for a bad body; VaultNotFoundError for an unknown vault;
+ * ListenerCapacityError when no node has room.
  */
 export async function createListener(deps: RegistryDeps, vault: string, body: unknown) {
   const request = parseWith(listenerRequestSchema, body);
   await deps.vaults.get(vault);
   const now = deps.clock.now();
-  const listener: Listener = {
-    id: newListenerId(now),
-    vault,
-    ...withDefaults(request),
-    node: leastLoaded(await deps.listeners.nodeLoads(deps.nodeCount)),
-    createdAt: new Date(now).toISOString(),
-    ...(request.ttlSeconds === undefined
-      ? {}
-      : { expiresAt: Math.ceil(now / 1000) + request.ttlSeconds }),
-  };
+  for (const node of byLoad(await deps.listeners.nodeLoads(deps.nodeCount))) {
+    // A new id on each node: an undo that failed leaves nothing this attempt would meet.
+    const listener: Listener = {
+      id: newListenerId(now),
+      vault,
+      ...withDefaults(request),
+      node,
+      createdAt: new Date(now).toISOString(),
+      ...(request.ttlSeconds === undefined
+        ? {}
+        : { expiresAt: Math.ceil(now / 1000) + request.ttlSeconds }),
+    };
+    try {
+      return await createOn(deps, listener, now);
+    } catch (err) {
+      if (!(err instanceof NodeFullError)) throw err;
+    }
+  }
+  throw new ListenerCapacityError(request.path, deps.nodeCount);
+}
+
+/** Creates `listener` on its node, or undoes what it made of it before it throws. */
+async function createOn(deps: RegistryDeps, listener: Listener, now: number) {
+  const { vault } = listener;
   const made =
     listener.expiresAt === undefined
       ? { ...listener, expiresAt: Math.ceil(now / 1000) + PROVISIONAL_SECONDS }
       : listener;
-  await deps.listeners.create(made);
   try {
+    // In the try: a node that cannot count it may have stored its record.
+    await deps.listeners.create(made);
     await deps.initiators.add(made);
     await deps.participants.join(vault, listener.path, listener.node);
     if (made !== listener) {

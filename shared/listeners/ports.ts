@@ -27,11 +27,27 @@ export interface ParticipantStore {
   leave(vault: string, path: string, node: number, version: number): Promise<boolean>;
 }
 
+/**
+ * A store's answer that the listener's node can hold no more listeners (all of them, or on the
+ * listener's path): its items are full. The registry places the listener on another node.
+ */
+export class NodeFullError extends Error {
+  override name = 'NodeFullError';
+  readonly node: number;
+  constructor(node: number, what: string, options?: { cause?: unknown }) {
+    super(`listener node ${node} holds no more listeners ${what}`, options);
+    this.node = node;
+  }
+}
+
 /** The initiator structure: per node, per `(vault, path)`, the listeners that node serves. */
 export interface InitiatorStore {
   /** `node`'s listeners on each of `paths`, in one read; a path with none maps to `[]`. */
   read(node: number, vault: string, paths: string[]): Promise<Map<string, Listener[]>>;
-  /** Adds the listener under its node and path (again: no change). */
+  /**
+   * Adds the listener under its node and path (again: no change).
+   * @throws NodeFullError when the node holds no more listeners on that path
+   */
   add(listener: Listener): Promise<void>;
   /** Removes it (already gone: no change). */
   remove(listener: Pick<Listener, 'node' | 'vault' | 'path' | 'id'>): Promise<void>;
@@ -42,6 +58,7 @@ export interface ListenerStore {
   /**
    * Stores a new listener and counts it on its node. Idempotent: a create repeated (a retry, a
    * crash part-way) leaves one record counted once.
+   * @throws NodeFullError when the node can count no more listeners (its record may be stored)
    */
   create(listener: Listener): Promise<void>;
   get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined>;

@@ -22,7 +22,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
 import {
@@ -43,6 +48,7 @@ import { DynamoAuditLog } from '../../shared/aws/topology/audit-log.ts';
 import { DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
 import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
+import { NodeFullError } from '../../shared/listeners/index.ts';
 import { newJob } from '../../shared/replication/job.ts';
 import { newTopologyJob } from '../../shared/topology/topology-job.ts';
 import type { PortFactory } from '../contracts/contract.ts';
@@ -342,6 +348,67 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         );
         assert.deepEqual(await store.nodeLoads(2), [0, 0], 'its node uncounted');
         assert.deepEqual(await store.expiredTemporary(at * 1000), [], 'nothing left to sweep');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoListenerStore and DynamoInitiators on ${engine}: a node whose items are full (400 KB) refuses a listener with NodeFullError, and its record goes with the undo`, async () => {
+      // Prepare: node 1's load item and node 2's entry on a/ filled to some 100 bytes short of
+      // 400 KB (409,600 bytes), as 10,000 listeners on one node, or 1,000 on one path, fill
+      // them; the listeners' ids are long enough that one more passes the limit.
+      const T0 = Date.parse('2026-12-01T00:00:00Z');
+      const { port, cleanup } = await onTable('ListenersTable', (db, t) => ({
+        store: new DynamoListenerStore(db, t, () => T0),
+        initiators: new DynamoInitiators(db, t),
+        db,
+        table: t,
+      }))();
+      const { store, initiators, db, table } = port;
+      const long = (id: string) => `${id}-${'x'.repeat(200)}`;
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: table,
+            Item: {
+              pk: 'nodes',
+              sk: '0001',
+              members: new Set(['photos#filler']),
+              served: 1,
+              pad: 'x'.repeat(409_456),
+            },
+          }),
+        );
+        await db.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: 'initiator#2#photos', sk: '~a/', l_filler: 'x'.repeat(409_417) },
+          }),
+        );
+
+        // Act
+        const onOne = listenerOf(long('full-1'), { node: 1 });
+        const counted = await store.create(onOne).catch((err: unknown) => err);
+        const deleted = await store.delete(onOne);
+        const onTwo = listenerOf(long('full-2'), { node: 2 });
+        const added = await initiators.add(onTwo).catch((err: unknown) => err);
+        const elsewhere = listenerOf('room-2', { node: 2, path: 'b/' });
+        await initiators.add(elsewhere);
+
+        // Assess
+        assert.ok(counted instanceof NodeFullError, String(counted));
+        assert.equal(counted.node, 1);
+        assert.equal(deleted, true, 'the record it stored goes with the undo');
+        assert.equal(await store.get('photos', onOne.id), undefined);
+        assert.deepEqual(await store.nodeLoads(2), [0, 1]);
+        assert.ok(added instanceof NodeFullError, String(added));
+        assert.match(added.message, /node 2 holds no more listeners on path "a\/"/);
+        const served = await initiators.read(2, 'photos', ['b/']);
+        assert.deepEqual(
+          served.get('b/')?.map((l) => l.id),
+          ['room-2'],
+          'another path on the same node has room',
+        );
       } finally {
         await cleanup();
       }

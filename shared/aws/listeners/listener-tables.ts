@@ -31,8 +31,9 @@ import {
   type InitiatorStore,
   type Listener,
   type ListenerStore,
+  NodeFullError,
 } from '../../listeners/index.ts';
-import { conditional } from '../conditional.ts';
+import { conditional, itemTooLarge } from '../conditional.ts';
 import { batchGet } from './batch-get.ts';
 
 const DEAD_LETTER_SECONDS = 14 * 24 * 3600;
@@ -81,15 +82,20 @@ export class DynamoInitiators implements InitiatorStore {
   }
 
   async add(listener: Listener): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: initiatorKey(listener.node, listener.vault, listener.path),
-        UpdateExpression: 'SET #listener = :listener',
-        ExpressionAttributeNames: { '#listener': `${ATTRIBUTE}${listener.id}` },
-        ExpressionAttributeValues: { ':listener': listener },
-      }),
-    );
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: initiatorKey(listener.node, listener.vault, listener.path),
+          UpdateExpression: 'SET #listener = :listener',
+          ExpressionAttributeNames: { '#listener': `${ATTRIBUTE}${listener.id}` },
+          ExpressionAttributeValues: { ':listener': listener },
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!itemTooLarge(err)) throw err;
+        throw new NodeFullError(listener.node, `on path "${listener.path}"`, { cause: err });
+      });
   }
 
   async remove(listener: Pick<Listener, 'node' | 'vault' | 'path' | 'id'>): Promise<void> {
@@ -255,7 +261,10 @@ export class DynamoListenerStore implements ListenerStore {
           },
         }),
       ),
-    );
+    ).catch((err: unknown) => {
+      if (!itemTooLarge(err)) throw err;
+      throw new NodeFullError(listener.node, 'at all', { cause: err });
+    });
   }
 
   async get(vault: string, id: string): Promise<(Listener & DeliveryStats) | undefined> {

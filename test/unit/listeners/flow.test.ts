@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { systemClock as realClock } from '../../../shared/clock.ts';
-import { ListenerNotFoundError } from '../../../shared/errors.ts';
+import { ListenerCapacityError, ListenerNotFoundError, statusOf } from '../../../shared/errors.ts';
 import {
   createListener,
   deliverOnNode,
   fanOut,
   type InitiatorStore,
   listListeners,
+  NodeFullError,
   removeListener,
   showListener,
   signature,
@@ -223,6 +224,55 @@ test('a listener whose node could not join its path is undone, not left listed a
     w.targets.sent.map((m) => m.to),
     [queue('whole')],
   );
+});
+
+test('a listener whose node is full goes to the next least loaded one, undone where it was refused; with every node full the create says so (507), leaving nothing', async () => {
+  // Prepare: node 0 can count no listener at all; node 1 none on docs/ (their items are full).
+  const w = listenersWorld(3);
+  const create = w.listeners.create.bind(w.listeners);
+  w.listeners.create = async (l) => {
+    await create(l);
+    if (l.node === 0) throw new NodeFullError(0, 'at all');
+  };
+  const add = w.initiators.add.bind(w.initiators);
+  w.initiators.add = async (l) => {
+    if (l.node === 1 && l.path === 'docs/') throw new NodeFullError(1, 'on path "docs/"');
+    await add(l);
+  };
+  const request = (path: string, name: string) => ({
+    path,
+    target: { type: 'sqs' as const, queueUrl: queue(name) },
+  });
+
+  // Act
+  const docs = await createListener(w.registry, 'photos', request('docs/', 'docs'));
+  const pics = await createListener(w.registry, 'photos', request('pics/', 'pics'));
+  const loads = await w.listeners.nodeLoads(3);
+  await w.announce(w.committed('docs/x'));
+  await w.pump();
+  w.initiators.add = async (l) => {
+    throw new NodeFullError(l.node, 'on path');
+  };
+  const refused = await createListener(w.registry, 'photos', request('full/', 'full')).catch(
+    (err: unknown) => err,
+  );
+
+  // Assess: placed past the full nodes, served there, and counted there only.
+  assert.deepEqual([docs.node, pics.node], [2, 1]);
+  assert.deepEqual(loads, [0, 1, 1]);
+  assert.deepEqual(
+    w.targets.sent.map((m) => m.to),
+    [queue('docs')],
+  );
+  assert.ok(refused instanceof ListenerCapacityError, String(refused));
+  assert.equal(statusOf(refused), 507);
+  assert.match(refused.message, /no listener node can take another listener on path "full\/"/);
+  assert.deepEqual(
+    (await listListeners(w.registry, 'photos')).map((l) => l.id).sort(),
+    [docs.id, pics.id].sort(),
+    'nothing left of the refused attempts',
+  );
+  assert.deepEqual(await w.listeners.nodeLoads(3), [0, 1, 1]);
 });
 
 test('a prune conditional on the version loses to a listener that joined after the node looked', async () => {
