@@ -148,8 +148,8 @@ const VARIABLES = {
    */
   disperserMarginMs: ['DSN_DISPERSER_MARGIN_SECONDS', seconds],
   /**
-   * The first follow-up's delay of a staged upload its dispersal left `pending`; each next one
-   * waits twice as long, up to 15 minutes (shared/store/upload-outcome.ts).
+   * How far apart the follow-ups of a staged upload its dispersal left `pending` come, until its
+   * revision is decided (shared/store/upload-outcome.ts).
    */
   uploadFollowUpMs: ['DSN_UPLOAD_FOLLOW_UP_SECONDS', seconds],
   /** A worker with less time than this left stops at its next part boundary and asks to be migrated. */

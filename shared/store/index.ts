@@ -205,7 +205,7 @@ export {
   type UploadView,
   uploadIdSchema,
 } from './upload.ts';
-export { FOLLOW_UP_FIRST_MS, followUp, type PendingUploadDeps } from './upload-outcome.ts';
+export { FOLLOW_UP_MS, followUp, type PendingUploadDeps } from './upload-outcome.ts';
 export type { DispersalProgress, Upload, UploadState } from './upload-record.ts';
 export {
   createVaultRequestSchema,

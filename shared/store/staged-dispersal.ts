@@ -160,7 +160,7 @@ export async function disperseUpload(
     log?: Logger;
     /** Kills the process at a named point (tests only); absent, nothing. */
     crash?: (point: DispersalCrashPoint, detail: string) => void;
-    /** The first follow-up's delay of an upload left pending; FOLLOW_UP_FIRST_MS when absent. */
+    /** The follow-ups' interval of an upload left pending; FOLLOW_UP_MS when absent. */
     followUpMs?: number;
   },
   delivery: DispersalDelivery,

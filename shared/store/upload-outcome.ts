@@ -11,11 +11,12 @@
  *
  * Nobody need look: the disperser that leaves an upload `pending` queues a follow-up of it, a
  * delayed message the disperser takes up as a look (`followUp`), and each that finds the
- * revision still undecided queues the next, further off, until the revision is decided (the
- * janitor decides it at the latest at its pending timeout).
+ * revision still undecided queues the next, until the revision is decided (the janitor decides
+ * it at the latest at its pending timeout).
  */
 import type { Clock } from '../clock.ts';
 import { fenceRevision } from './commit-fence.ts';
+import { GARBAGE_GRACE_MS } from './committer.ts';
 import type {
   DispersalQueue,
   Ledger,
@@ -87,27 +88,23 @@ export interface PendingUploadDeps extends SettleDeps {
 export const REQUEUE_STALE_MS = 5 * 60_000;
 
 /**
- * The first follow-up of an upload left `pending` comes this long after; each next one twice as
- * long after the one before, up to SQS's longest delay. The disperser waited its commit out
- * already (up to 20 s), so the first finds a commit that came late, and the rest reach past the
- * janitor's pass that fails a revision pending for its timeout (15 minutes, passes 5 apart) in
- * six sends: 30 s, 1, 2, 4, 8 and 15 minutes.
+ * Follow-ups of an upload left `pending` come this far apart: half the time a committed
+ * revision's record stays in the ledger once replaced (GARBAGE_GRACE_MS) before the janitor may
+ * purge it. So one finds every commit while its record is still there, even one replaced at
+ * once; without the record, whether it had committed is no longer known (`settleGone`). Until
+ * the revision is decided, at the latest by the janitor's pass past its pending timeout (15
+ * minutes, passes 5 apart), that is some 40 small messages.
  */
-export const FOLLOW_UP_FIRST_MS = 30_000;
+export const FOLLOW_UP_MS = GARBAGE_GRACE_MS / 2;
 
 /** SQS's longest message delay. */
 const MAX_DELAY_SECONDS = 900;
 
-/** The delay of follow-up `n` (from 1), in whole seconds, with the first `firstMs` after. */
-export function followUpDelaySeconds(n: number, firstMs = FOLLOW_UP_FIRST_MS): number {
-  return Math.min(MAX_DELAY_SECONDS, Math.ceil(firstMs / 1000) * 2 ** Math.min(n - 1, 10));
-}
-
-/** What follows up pending uploads: the queue it comes back through, and its first delay. */
+/** What follows up pending uploads: the queue it comes back through, and the interval. */
 export interface FollowUpDeps {
   uploads: UploadStore;
   dispersal: DispersalQueue;
-  /** The first follow-up's delay; FOLLOW_UP_FIRST_MS when absent. */
+  /** The follow-ups' interval; FOLLOW_UP_MS when absent. */
   followUpMs?: number;
 }
 
@@ -120,7 +117,8 @@ export async function queueFollowUp(
   uploadId: string,
   n: number,
 ): Promise<void> {
-  await deps.dispersal.follow(uploadId, n, followUpDelaySeconds(n, deps.followUpMs));
+  const delaySeconds = Math.ceil((deps.followUpMs ?? FOLLOW_UP_MS) / 1000);
+  await deps.dispersal.follow(uploadId, n, Math.min(MAX_DELAY_SECONDS, delaySeconds));
   await deps.uploads.markFollowUp(uploadId, n);
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../../../shared/codec/index.ts';
 import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment-stream.ts';
 import { InvalidParameterError } from '../../../shared/errors.ts';
+import { GARBAGE_GRACE_MS } from '../../../shared/store/committer.ts';
 import { TIMED_OUT } from '../../../shared/store/janitor.ts';
 import {
   DispersalHeldError,
@@ -30,11 +31,7 @@ import {
   putPart,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
-import {
-  followUp,
-  followUpDelaySeconds,
-  REQUEUE_STALE_MS,
-} from '../../../shared/store/upload-outcome.ts';
+import { FOLLOW_UP_MS, followUp, REQUEUE_STALE_MS } from '../../../shared/store/upload-outcome.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
 import { UNCLAIMED, type WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
@@ -858,17 +855,6 @@ test('a look at an upload settled pending whose revision was purged from the led
   }
 });
 
-test('follow-ups come 30 s after an upload is left pending, then twice as long after each, up to SQS 900 s limit', () => {
-  assert.deepEqual(
-    [1, 2, 3, 4, 5, 6, 7, 40].map((n) => followUpDelaySeconds(n)),
-    [30, 60, 120, 240, 480, 900, 900, 900],
-  );
-  assert.deepEqual(
-    [1, 2, 3].map((n) => followUpDelaySeconds(n, 1000)),
-    [1, 2, 4],
-  );
-});
-
 test('an upload its dispersal left pending is followed up until its revision is decided, with no look: committed, its staged parts deleted; a copy of each follow-up does nothing', async () => {
   // Prepare: the disperser's write ended pending, and queued the first follow-up.
   const { deps, queue, writer, revision, uploadId } = await settledPending();
@@ -887,13 +873,13 @@ test('an upload its dispersal left pending is followed up until its revision is 
   const late = await followUp(followed, uploadId, 2);
 
   // Assess
-  assert.deepEqual(queuedFirst, [[1, 30]], 'the disperser queued the first follow-up');
+  assert.deepEqual(queuedFirst, [[1, 30]], 'the disperser queued the first follow-up, 30 s on');
   assert.deepEqual([first?.state, copy?.state], ['pending', 'pending']);
   assert.deepEqual(
     queue.followUps.map((f) => [f.followUp, f.delaySeconds]),
     [
       [1, 30],
-      [2, 60],
+      [2, 30],
     ],
     'one follow-up per follow-up delivered, the copy none, and none once decided',
   );
@@ -901,6 +887,32 @@ test('an upload its dispersal left pending is followed up until its revision is 
   assert.equal(late?.state, 'committed');
   assert.deepEqual(await deps.staging.listParts(uploadId), [], 'its staged parts are deleted');
   assert.equal(queue.messages.length, 1, 'no dispersal step queued');
+});
+
+test('a follow-up within the grace of a revision committed and replaced at once (its record still in the ledger) ends the upload committed', async () => {
+  // Prepare: the revision commits after the disperser gave up waiting, and a newer write of the
+  // key replaces it at once; its record stays GARBAGE_GRACE_MS, twice the follow-ups' interval.
+  const { deps, writer, revision, uploadId } = await settledPending();
+  const record = await writer.ledger.get(revision);
+  assert.ok(record?.segments !== undefined && record.size !== undefined);
+  await writer.ledger.commitWhole(revision, record.segments, new Date());
+  await writer.ledger.markTasksDone(revision);
+  await writeNewer(writer, `${revision}~`);
+  await writer.ledger.retire(revision, writer.clock.now() + GARBAGE_GRACE_MS);
+
+  // Act
+  const settled = await followUp(
+    { ...deps, revisions: { ledger: writer.ledger, index: writer.index } },
+    uploadId,
+    1,
+  );
+
+  // Assess
+  assert.deepEqual(
+    [settled?.state, settled?.revision, settled?.size],
+    ['committed', revision, record.size],
+  );
+  assert.equal(FOLLOW_UP_MS * 2, GARBAGE_GRACE_MS);
 });
 
 test('a follow-up of an upload whose revision the janitor timed out and purged ends it failed; one whose vault moved fences it, queues its dispersal again, and the follow-ups go on as one chain on the new revision', async () => {
