@@ -25,7 +25,7 @@ import {
   type WriterDeps,
   writeObject,
 } from '../store/index.ts';
-import { layoutOf, movePillars, workOf } from './pillar-moves.ts';
+import { layoutOf, movePillars, type PillarMove, workOf } from './pillar-moves.ts';
 import type { ManifestStore, TopologyJobStore, TopologyJobTrigger } from './ports.ts';
 import { lateWriteUncovered, reopenJob, type TopologyJob } from './topology-job.ts';
 
@@ -196,7 +196,11 @@ async function movePage(
         if (inFlight++ === 0) busySince = deps.clock.now();
         try {
           if (work === 'rewrite') await rewrite(deps, job, entry);
-          else job.bytesMoved += await movePillars(deps, entry, work);
+          else {
+            // Saved before any copy leaves them: the sweep must know of them whatever happens.
+            if (recordStrays(job, work)) await checkpoint();
+            job.bytesMoved += await movePillars(deps, entry, work);
+          }
         } finally {
           if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
         }
@@ -284,28 +288,46 @@ async function rewrite(deps: MoverDeps, job: TopologyJob, entry: IndexEntry) {
   job.bytesMoved += entry.size;
 }
 
+/** Adds to `job.strays` the units `moves` take pillars off besides its own. @returns whether any was new. */
+function recordStrays(job: TopologyJob, moves: PillarMove[]): boolean {
+  const own = job.move?.from;
+  const strays = new Set(job.strays);
+  const before = strays.size;
+  for (const { from } of moves) if (from !== own) strays.add(from);
+  if (strays.size === before) return false;
+  job.strays = [...strays].sort((a, b) => a - b);
+  return true;
+}
+
 /**
- * After a replace: every slice of the vault still on the old unit (garbage, failed) goes. A
- * unit that cannot be listed (a lost bucket) is left as it is: nothing readable remains there.
+ * After a replace: every slice of the vault still on the old unit (garbage, failed) goes, and on
+ * each earlier replaced unit it moved pillars off (`strays`), unless the vault's units include
+ * it again. A unit that cannot be listed (a lost bucket) is left as it is: nothing readable
+ * remains there.
  */
 async function sweep(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
   const { from } = job.move as { from: number; to: number };
-  try {
-    let batch: string[] = [];
-    for await (const s of deps.slices.list(from, `${job.vault}/`)) {
-      batch.push(s.key);
-      if (batch.length === 1000) {
-        await deps.slices.delete(from, batch);
-        batch = [];
+  // A unit the vault has come to use again (a newer topology) keeps what it holds.
+  const { units } = await deps.writer.vaults.get(job.vault, { fresh: true });
+  const swept = [...new Set([from, ...(job.strays ?? [])])].filter((u) => !units.includes(u));
+  for (const unit of swept) {
+    try {
+      let batch: string[] = [];
+      for await (const s of deps.slices.list(unit, `${job.vault}/`)) {
+        batch.push(s.key);
+        if (batch.length === 1000) {
+          await deps.slices.delete(unit, batch);
+          batch = [];
+        }
       }
+      if (batch.length > 0) await deps.slices.delete(unit, batch);
+    } catch (err) {
+      deps.log.warn('topology job: the old unit was not swept', {
+        unit,
+        vault: job.vault,
+        error: describeError(err),
+      });
     }
-    if (batch.length > 0) await deps.slices.delete(from, batch);
-  } catch (err) {
-    deps.log.warn('topology job: the old unit was not swept', {
-      unit: from,
-      vault: job.vault,
-      error: describeError(err),
-    });
   }
   job.phase = 'done';
   await save();

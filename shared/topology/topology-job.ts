@@ -20,6 +20,13 @@ export interface TopologyJob {
   kind: 'replace' | 'restripe';
   /** For a replace: the unit that leaves and the one that takes its pillar. */
   move?: { from: number; to: number };
+  /**
+   * For a replace: units other than `move.from` that it moved pillars off (those of earlier
+   * replaces, for a write under a topology two or more back indexed late), each recorded before
+   * its first such move: the sweep empties them of the vault as it empties `move.from`, so old
+   * copies a crash or a failed delete left there do not stay.
+   */
+  strays?: number[];
   state: 'running' | 'done' | 'failed';
   phase: TopologyJobPhase;
   /** When the new topology became current (epoch ms). */

@@ -406,3 +406,59 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
   assert.equal(await store.head(FROM, formatSliceName(sliceNamesOf(late)(0, 3))), undefined);
   assert.equal(out.job?.segmentsTotal, 1, 'counted once');
 });
+
+test('old copies a replace failed to delete from an earlier replaced unit (as a crash after the relocation leaves them) go with its sweep; another vault there keeps its slices', async () => {
+  // Prepare: as above, a write two topologies back, indexed late with units [0, 1, 5, 3]; the
+  // deletes on unit 5 fail, and unit 5 holds another vault's slice too.
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  const late: IndexEntry = { ...entry('w'), units: [0, 1, 5, FROM] };
+  await placeOnFrom(index, store, late);
+  const pillar2 = formatSliceName(sliceNamesOf(late)(0, 2));
+  const bytes2 = encodeSlice(
+    { name: sliceNamesOf(late)(0, 2), dataShards: 2, parityShards: 2, segmentLength: 4 },
+    new Uint8Array([3, 4]),
+  );
+  await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
+  const otherKey = formatSliceName(sliceNamesOf({ ...entry('o'), vault: 'other' })(0, 0));
+  await store.put(5, otherKey, bytes2, s3Crc32(bytes2));
+  const remove = store.delete.bind(store);
+  let refusals = 1;
+  store.delete = async (unit, keys) => {
+    if (unit === 5 && refusals-- > 0) throw new Error('unit 5 unreachable');
+    await remove(unit, keys);
+  };
+  const job = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now() - 60_000,
+    now: clock.now(),
+  });
+  const deps = moverDeps({
+    index,
+    slices: store,
+    manifests: {
+      relocate: async (e, units) => {
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: memoryJobs(job).store,
+    clock,
+  });
+
+  // Act
+  const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess
+  assert.equal(out.job?.state, 'done');
+  assert.deepEqual(out.job?.strays, [5]);
+  assert.deepEqual((await index.get(VAULT, 'w'))?.units, [0, 1, 2, TO]);
+  assert.deepEqual(await Array.fromAsync(store.list(5, `${VAULT}/`)), [], 'unit 5 swept');
+  assert.ok(await store.head(5, otherKey), 'another vault keeps its slice');
+  assert.equal(refusals, -1, 'the first delete on unit 5 was refused');
+});
