@@ -60,7 +60,8 @@ export async function putByUplink(
   progress.update(0, 'dispersing');
   // An interrupt cancels a first put's dispersal rather than leaving it to the janitor's
   // timeout; a resume's, which its user chose to keep, stays pending, to be resumed again.
-  // A resumed file's done segments are checked by positional reads before anything is placed.
+  // A resumed file's done segments are checked by positional reads before anything is placed;
+  // stdin's as it streams by, the undone segments before the last done one held until then.
   const resuming = opts.uplink.resume;
   const file = resuming !== undefined && source !== '-' ? await open(source) : undefined;
   return interruptible(async (interrupted) => {
@@ -102,9 +103,11 @@ export async function putByUplink(
         const decided = explained instanceof ApiError && explained.status < 500;
         if (resuming !== undefined && !decided && !isResumeMismatch(err)) {
           // Not the API's path (--via server): a resume is the dispersal's, or nothing.
+          // A stream's resume that would hold too much back can only be made from a file.
+          const from = (err as Error).name === 'ResumeHoldError' ? 'FILE' : source;
           throw new CliError(explained instanceof Error ? explained.message : String(explained), {
             cause: err,
-            hint: `the dispersal is left pending: ${keptHint(source, vault, key, resuming)}`,
+            hint: `the dispersal is left pending: ${keptHint(from, vault, key, resuming)}`,
           });
         }
         if (!opts.fallback || !isUnitsUnreachable(err)) throw explained;

@@ -40,6 +40,25 @@ export class ResumeMismatchError extends Error {
 }
 
 /**
+ * A resume of a source it cannot read at offsets (a stream) would hold more than it may of the
+ * segments not done that come before its last done one: those wait, as bytes, until every done
+ * one is checked, so that none is placed from other bytes. The dispersal is left pending, for a
+ * resume from a source it can read at offsets (a file).
+ */
+export class ResumeHoldError extends Error {
+  readonly revision: string;
+  readonly limit: number;
+  constructor(revision: string, limit: number) {
+    super(
+      `resume: dispersal ${revision} has more than ${limit} bytes not done before its last done segment, which a resume from a stream holds until the segments done are checked; resume it from a file (read at the segments' offsets), or cancel it (DELETE .../dispersals/${revision}) and put again`,
+    );
+    this.name = 'ResumeHoldError';
+    this.revision = revision;
+    this.limit = limit;
+  }
+}
+
+/**
  * The dispersal of `revision` to resume, and its done segments.
  * @throws DsnApiError: 404 (not this caller's), 409 DispersalState (not pending),
  *   400 InvalidParameter (another key's)

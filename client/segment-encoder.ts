@@ -99,6 +99,23 @@ export class SegmentEncoder {
     this.waiting.shift()?.();
   }
 
+  /** The index the next segment counted or encoded gets. */
+  get next(): number {
+    return this.index;
+  }
+
+  /**
+   * Counts the `length` bytes at the start of `segment` as the next segment, in the object's
+   * size and hash, without encoding them: a resume holds such a segment to encode later
+   * (`encodeAs`). @returns its index
+   */
+  count(length: number): number {
+    const index = this.index++;
+    this.hash.update(this.segment.subarray(0, length));
+    this.size += length;
+    return index;
+  }
+
   /** Encodes the `length` bytes at the start of `segment` as the next segment's slices. */
   async encode(
     length: number,

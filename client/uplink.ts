@@ -17,7 +17,13 @@
  */
 
 import { builtSliceS3Crc32, codecFor, createSha256 } from '../shared/codec/index.ts';
-import { cancelDispersal, type Opened, ResumeMismatchError, resumed } from './dispersal-state.ts';
+import {
+  cancelDispersal,
+  type Opened,
+  ResumeHoldError,
+  ResumeMismatchError,
+  resumed,
+} from './dispersal-state.ts';
 import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
 import { cutInto, SegmentEncoder } from './segment-encoder.ts';
 import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
@@ -26,6 +32,7 @@ export {
   cancelDispersal,
   type PendingDispersal,
   pendingDispersals,
+  ResumeHoldError,
   ResumeMismatchError,
 } from './dispersal-state.ts';
 
@@ -89,11 +96,16 @@ export interface UplinkOptions {
    * Reads the source at `offset` into `into` (as much as fits, fewer bytes at its end) and
    * says how many bytes it read: a file's positional read. With `resume`, the segments done
    * are read and checked through it before anything is placed, so a resume from other bytes
-   * fails with nothing sent. Without it they are checked as the source streams by, and a
-   * mismatch found after earlier undone segments were placed leaves those placed from the
-   * wrong bytes (the dispersal can then only be cancelled).
+   * fails with nothing sent. Without it they are checked as the source streams by, and the
+   * undone segments before the last done one are held, as bytes, until every done one is
+   * checked (at most `resumeHoldBytes` of them), so a mismatch still finds nothing placed.
    */
   readAt?: (offset: number, into: Uint8Array) => Promise<number>;
+  /**
+   * Without `readAt`, the most bytes a resume holds back (see `readAt`); more fail with
+   * ResumeHoldError, nothing placed, and the dispersal left pending. 256 MiB by default.
+   */
+  resumeHoldBytes?: number;
   /**
    * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, the
    * revision is never completed, and it is cancelled (see `cancelDispersal`), so nothing of it
@@ -343,38 +355,64 @@ export async function uplinkPut(
     };
     if (opts.readAt) await checkDone(encoder, done, opened, opts.readAt);
     let batch: Flight[] = [];
-    for await (const length of cutInto(source, encoder.segment)) {
-      if (failure || signal?.aborted) break;
-      const { index, slices, buffers } = await encoder.encode(length);
-      const crc32 = slices.map((s) => builtSliceS3Crc32(s));
-      const before = done.get(index);
-      if (before) {
-        // Done before the resume: encoded again for the object's digest and count, and to tell
-        // that these are the bytes it placed; others would make an object of two sources.
-        if (before.join() !== crc32.join()) {
-          failure ??= new ResumeMismatchError(opened.revision, index);
-          break;
-        }
-        encoder.release(buffers);
-        skipped++;
-        placed += length;
-        opts.onProgress?.(Math.round(placed));
-        continue;
-      }
-      batch.push({
-        segment: index,
-        length,
-        slices,
-        buffers,
-        sizes: slices.map((s) => s.length),
-        crc32,
-      });
+    const queue = async (segment: number, length: number, encoded: Encoded) => {
+      batch.push(flightOf(segment, length, encoded));
       if (batch.length >= batchSize) {
         launch(batch);
         batch = [];
         while (inFlight.size >= batchesInFlight) await Promise.race(inFlight);
       }
+    };
+    // Streamed, a resume holds the undone segments before its last done one, as bytes, until
+    // every done one is checked: none is placed before a mismatch could show.
+    let lastDone = -1;
+    if (!opts.readAt) for (const index of done.keys()) lastDone = Math.max(lastDone, index);
+    const holdLimit = opts.resumeHoldBytes ?? 256 * 1024 * 1024;
+    let held: Array<{ segment: number; bytes: Uint8Array }> = [];
+    let heldBytes = 0;
+    for await (const length of cutInto(source, encoder.segment)) {
+      if (failure || signal?.aborted) break;
+      if (encoder.next < lastDone && !done.has(encoder.next)) {
+        heldBytes += length;
+        if (heldBytes > holdLimit) {
+          failure ??= new ResumeHoldError(opened.revision, holdLimit);
+          break;
+        }
+        // A copy: the segment buffer (a Buffer, whose slice is a view) takes the next one.
+        const bytes = new Uint8Array(encoder.segment.subarray(0, length));
+        held.push({ segment: encoder.count(length), bytes });
+        continue;
+      }
+      const encoded = await encoder.encode(length);
+      const { index } = encoded;
+      const before = done.get(index);
+      if (!before) {
+        await queue(index, length, encoded);
+        continue;
+      }
+      // Done before the resume: encoded again for the object's digest and count, and to tell
+      // that these are the bytes it placed; others would make an object of two sources.
+      const same = before.join() === encoded.slices.map((s) => builtSliceS3Crc32(s)).join();
+      encoder.release(encoded.buffers);
+      if (!same) {
+        failure ??= new ResumeMismatchError(opened.revision, index);
+        break;
+      }
+      skipped++;
+      placed += length;
+      opts.onProgress?.(Math.round(placed));
+      if (index !== lastDone) continue;
+      // Every done segment checked: the held ones go, encoded from their bytes. The cutter
+      // has handed its buffer over, so it is free until the next segment.
+      for (const h of held) {
+        encoder.segment.set(h.bytes);
+        await queue(h.segment, h.bytes.length, await encoder.encodeAs(h.segment, h.bytes.length));
+      }
+      held = [];
     }
+    // A stream that ended before its last done segment is not the source that placed it.
+    if (encoder.next <= lastDone && !signal?.aborted)
+      failure ??= new ResumeMismatchError(opened.revision, lastDone);
     if (batch.length > 0 && !failure && !signal?.aborted) launch(batch);
     await Promise.all(inFlight);
     signal?.throwIfAborted();
@@ -386,7 +424,10 @@ export async function uplinkPut(
     // a cancel that does not arrive leaves it to that timeout, as a killed client does. A resume
     // from other bytes leaves it pending: the right source may still resume it; so does any
     // stop of a dispersal asked to keep it.
-    if (!(err instanceof ResumeMismatchError) && !opts.keepPending)
+    if (
+      !(err instanceof ResumeMismatchError || err instanceof ResumeHoldError) &&
+      !opts.keepPending
+    )
       await cancelDispersal(client, vault, opened.revision).catch(() => undefined);
     throw err;
   }
@@ -407,6 +448,21 @@ export async function uplinkPut(
     resent,
     skipped,
     state: res.status === 201 ? 'committed' : 'pending',
+  };
+}
+
+/** A segment's slices as the encoder made them. */
+type Encoded = { slices: Uint8Array[]; buffers: Uint8Array[] };
+
+/** One encoded segment of `length` bytes, ready to place: its slices' sizes and CRC-32s. */
+function flightOf(segment: number, length: number, { slices, buffers }: Encoded): Flight {
+  return {
+    segment,
+    length,
+    slices,
+    buffers,
+    sizes: slices.map((s) => s.length),
+    crc32: slices.map((s) => builtSliceS3Crc32(s)),
   };
 }
 

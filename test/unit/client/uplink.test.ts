@@ -3,7 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { type ApiCalls, DsnApiError, type JsonCalls } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
-import { cancelDispersal, ResumeMismatchError, uplinkPut } from '../../../client/uplink.ts';
+import {
+  cancelDispersal,
+  ResumeHoldError,
+  ResumeMismatchError,
+  uplinkPut,
+} from '../../../client/uplink.ts';
 import {
   builtSliceS3Crc32,
   codecFor,
@@ -400,7 +405,7 @@ test('a resume from other bytes than those placed fails, places and announces no
   assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
 });
 
-test('a resume that can read its source at offsets checks every done segment first: other bytes fail before any undone segment is placed', async () => {
+test('a resume checks every done segment before it places any undone one, read at offsets or streamed: other bytes fail with nothing placed', async () => {
   // Prepare: segments 0 and 1 not done, 2 done from other bytes than this source's 2.
   const body = randomBytes(3 * of.segmentSize);
   const other = Buffer.from(body);
@@ -440,17 +445,92 @@ test('a resume that can read its source at offsets checks every done segment fir
     { resume: of.revision, putSlice },
   );
 
-  // Assess: with readAt, segment 2 is read alone and nothing is placed; streamed, the
-  // mismatch is found only after segments 0 and 1 were.
+  // Assess: with readAt, segment 2 is read alone; streamed, segments 0 and 1 are held until
+  // 2 is checked. Either way nothing is placed.
   await assert.rejects(
     checked,
     (err: Error) => err instanceof ResumeMismatchError && err.segment === 2,
   );
   assert.deepEqual(reads, [2 * of.segmentSize]);
-  assert.equal(puts, 0);
   assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
-  await assert.rejects(streamed, ResumeMismatchError);
-  assert.ok(puts > 0, 'the streamed check came after placements');
+  await assert.rejects(
+    streamed,
+    (err: Error) => err instanceof ResumeMismatchError && err.segment === 2,
+  );
+  assert.equal(puts, 0, 'nothing placed');
+});
+
+test('a streamed resume holds the undone segments before its last done one until that is checked, then places them: the object whole, its digest over the stream in order', async () => {
+  // Prepare: five segments, 1 and 3 done.
+  const body = randomBytes(5 * of.segmentSize - 3);
+  const crcs = await announcedCrcs(body);
+  const api = fakeApi({
+    state: 'pending',
+    segmentsDone: [1, 3].map((segment) => ({ segment, crc32: crcs[segment] as string[] })),
+  });
+  const placed: string[] = [];
+
+  // Act
+  const done = await uplinkPut(api, inChunks(body, 5000), 'clips', 'k', {
+    resume: of.revision,
+    batch: 1,
+    putSlice: async (url, bytes) => {
+      placed.push(url.slice('https://u/'.length));
+      const [segment, pillar] = url.slice('https://u/'.length).split('/').map(Number);
+      assert.equal(
+        builtSliceS3Crc32(bytes),
+        crcs[segment as number]?.[pillar as number],
+        `segment ${segment} pillar ${pillar} encoded from its own bytes`,
+      );
+      return new Response(null, { status: 200 });
+    },
+  });
+
+  // Assess
+  assert.deepEqual([...new Set(placed.map((p) => p.split('/')[0]))].sort(), ['0', '2', '4']);
+  assert.deepEqual(api.announced.sort(), [0, 2, 4]);
+  assert.deepEqual(api.completed, [
+    { segments: 5, size: body.length, sha256: createHash('sha256').update(body).digest('hex') },
+  ]);
+  assert.deepEqual([done.skipped, done.state], [2, 'committed']);
+});
+
+test('a streamed resume that would hold more than it may, or whose stream ends before its last done segment, fails with nothing placed and the dispersal left pending', async () => {
+  // Prepare: four segments, 3 done; 0-2 (three segments) would be held.
+  const body = randomBytes(4 * of.segmentSize);
+  const crcs = await announcedCrcs(body);
+  const pending = () =>
+    fakeApi({ state: 'pending', segmentsDone: [{ segment: 3, crc32: crcs[3] as string[] }] });
+  let puts = 0;
+  const putSlice = async () => {
+    puts++;
+    return new Response(null, { status: 200 });
+  };
+  const tooMuch = pending();
+  const short = pending();
+
+  // Act
+  const held = await uplinkPut(tooMuch, inChunks(body, 5000), 'clips', 'k', {
+    resume: of.revision,
+    resumeHoldBytes: 2 * of.segmentSize,
+    putSlice,
+  }).catch((err: unknown) => err);
+  const cut = await uplinkPut(
+    short,
+    inChunks(body.subarray(0, 3 * of.segmentSize), 5000),
+    'clips',
+    'k',
+    { resume: of.revision, putSlice },
+  ).catch((err: unknown) => err);
+
+  // Assess
+  assert.ok(held instanceof ResumeHoldError, String(held));
+  assert.match(held.message, /more than \d+ bytes not done before its last done segment/);
+  assert.ok(cut instanceof ResumeMismatchError, String(cut));
+  assert.equal(cut.segment, 3);
+  assert.equal(puts, 0, 'nothing placed');
+  for (const api of [tooMuch, short])
+    assert.deepEqual(api.calls, [`GET /${of.revision}`], 'nothing announced, nothing cancelled');
 });
 
 test('a resume whose done segments read back the same through readAt goes on as before', async () => {
