@@ -405,6 +405,7 @@ export async function uplinkPut(
       // Every done segment checked: the held ones go, encoded from their bytes. The cutter
       // has handed its buffer over, so it is free until the next segment.
       for (const h of held) {
+        if (failure || signal?.aborted) break;
         encoder.segment.set(h.bytes);
         await queue(h.segment, h.bytes.length, await encoder.encodeAs(h.segment, h.bytes.length));
       }

@@ -330,10 +330,11 @@ export interface UploadStore {
    */
   markRequeued(uploadId: string, step: number, now: number, staleBefore: number): Promise<boolean>;
   /**
-   * Records follow-up `followUp` of a `pending` upload queued, unless a later one (or this one)
-   * is recorded already, or the upload is in another state. Idempotent.
+   * Claims follow-up `n` of a `pending` upload at `now` (epoch ms): unless a later one is claimed,
+   * or this one since `staleBefore` (an older claim's send is taken as lost), or the upload is in
+   * another state. Of concurrent claims one applies. @returns whether it claimed.
    */
-  markFollowUp(uploadId: string, followUp: number): Promise<void>;
+  claimFollowUp(uploadId: string, n: number, now: number, staleBefore: number): Promise<boolean>;
   /**
    * Counts `uploadId` among `caller`'s open uploads, until `expiresAt` (epoch ms), unless
    * `quota` of them are open at `now` already (expired ones do not count, and are dropped).

@@ -177,8 +177,8 @@ export async function disperseUpload(
       upload,
       step,
     );
-  // Left pending by a delivery cut off before it queued the first follow-up.
-  if (upload?.state === 'pending' && !upload.followUp) await queueFollowUp(deps, uploadId, 1);
+  // Left pending by a delivery cut off before it sent the first follow-up (claimed or not).
+  if (upload?.state === 'pending') await queueFollowUp(deps, uploadId, 1);
   if (upload?.state !== 'dispersing') return undefined;
   const recorded = upload.progress?.step ?? 0;
   if (step !== recorded) {
@@ -309,7 +309,7 @@ export async function disperseUpload(
  * anyone looks at it (upload-outcome.ts).
  */
 async function settleDispersal(
-  deps: UploadDeps & { followUpMs?: number },
+  deps: UploadDeps & { followUpMs?: number; log?: Logger },
   uploadId: string,
   outcome: WriteOutcome,
 ): Promise<void> {

@@ -15,6 +15,8 @@
  * it at the latest at its pending timeout).
  */
 import type { Clock } from '../clock.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { fenceRevision } from './commit-fence.ts';
 import { GARBAGE_GRACE_MS } from './committer.ts';
 import type {
@@ -25,6 +27,7 @@ import type {
   UploadStore,
   VaultStore,
 } from './ports.ts';
+import { MAX_PENDING_AGE_MS, revisionTime } from './revision.ts';
 import { isSuperseded, topologyReader } from './superseded-write.ts';
 import type { Upload, UploadState } from './upload-record.ts';
 import { type WriteOutcome, waitForOutcome } from './write-outcome.ts';
@@ -88,14 +91,29 @@ export interface PendingUploadDeps extends SettleDeps {
 export const REQUEUE_STALE_MS = 5 * 60_000;
 
 /**
- * Follow-ups of an upload left `pending` come this far apart: half the time a committed
- * revision's record stays in the ledger once replaced (GARBAGE_GRACE_MS) before the janitor may
- * purge it. So one finds every commit while its record is still there, even one replaced at
- * once; without the record, whether it had committed is no longer known (`settleGone`). Until
- * the revision is decided, at the latest by the janitor's pass past its pending timeout (15
- * minutes, passes 5 apart), that is some 40 small messages.
+ * Follow-ups of an upload left `pending` come this far apart, at most: half the time a
+ * committed revision's record stays in the ledger once replaced (GARBAGE_GRACE_MS) before the
+ * janitor may purge it. So one finds every commit while its record is still there, even one
+ * replaced at once; without the record, whether it had committed is no longer known
+ * (`settleGone`). A revision is decided within minutes, or failed by the janitor's pass past its
+ * pending timeout (15 minutes, passes 5 apart): some 40 small messages at the most, but for a
+ * dispersal in steps, whose last revision may stay pending past the queue's redelivery.
  */
 export const FOLLOW_UP_MS = GARBAGE_GRACE_MS / 2;
+
+/**
+ * A claimed follow-up not taken up this long after its claim was lost (its sender died before
+ * the send): a delivery of the one before claims it again. A copy of that delivery comes within
+ * moments, a redelivery after the queue's visibility timeout.
+ */
+const FOLLOW_UP_STALE_FACTOR = 4;
+
+/**
+ * Follow-ups stop once the revision is this much past the longest a write may stay pending
+ * (MAX_PENDING_AGE_MS, when the janitor fails it): what is still undecided then (a commit whose
+ * index entry never came) is left to a look.
+ */
+const FOLLOW_UP_GIVE_UP_MS = 30 * 60_000;
 
 /** SQS's longest message delay. */
 const MAX_DELAY_SECONDS = 900;
@@ -104,30 +122,50 @@ const MAX_DELAY_SECONDS = 900;
 export interface FollowUpDeps {
   uploads: UploadStore;
   dispersal: DispersalQueue;
-  /** The follow-ups' interval; FOLLOW_UP_MS when absent. */
+  clock: Clock;
+  /** The follow-ups' interval; FOLLOW_UP_MS when absent, and never longer. */
   followUpMs?: number;
+  log?: Logger;
+}
+
+/** The follow-ups' interval `deps` asks for, held to FOLLOW_UP_MS. */
+function intervalOf(deps: Pick<FollowUpDeps, 'followUpMs'>): number {
+  return Math.min(deps.followUpMs ?? FOLLOW_UP_MS, FOLLOW_UP_MS);
+}
+
+/** Whether follow-up `n` of `upload` is claimed, and not so long ago that its send was lost. */
+function claimedLive(deps: FollowUpDeps, upload: Upload, n: number): boolean {
+  const claim = upload.followUp;
+  if (!claim || claim.n < n) return false;
+  return claim.n > n || claim.at >= deps.clock.now() - FOLLOW_UP_STALE_FACTOR * intervalOf(deps);
 }
 
 /**
- * Queues follow-up `n` of a pending upload, then records it queued: a crash between leaves
- * the record short of it, and the delivery that finds it so queues it again.
+ * Claims follow-up `n` of a pending upload, then sends it. Of concurrent claims (copies of one
+ * delivery) one wins, so a chain never forks; a claim whose send a crash lost is claimed again
+ * by the redelivery once stale. @returns whether this call sent it.
  */
 export async function queueFollowUp(
   deps: FollowUpDeps,
   uploadId: string,
   n: number,
-): Promise<void> {
-  const delaySeconds = Math.ceil((deps.followUpMs ?? FOLLOW_UP_MS) / 1000);
-  await deps.dispersal.follow(uploadId, n, Math.min(MAX_DELAY_SECONDS, delaySeconds));
-  await deps.uploads.markFollowUp(uploadId, n);
+): Promise<boolean> {
+  const interval = intervalOf(deps);
+  const now = deps.clock.now();
+  if (
+    !(await deps.uploads.claimFollowUp(uploadId, n, now, now - FOLLOW_UP_STALE_FACTOR * interval))
+  )
+    return false;
+  await deps.dispersal.follow(uploadId, n, Math.min(MAX_DELAY_SECONDS, Math.ceil(interval / 1000)));
+  return true;
 }
 
 /**
  * A delivery of follow-up `n`: a look at the upload (`followPendingUpload`), then, while its
  * record still says `pending` (its revision undecided, or its dispersal queued again and not
- * taken up yet), follow-up n + 1. A copy of a follow-up whose successor is recorded, and any
- * follow-up of an upload no longer pending (settled, dispersing again, or expired), does
- * nothing. Idempotent.
+ * taken up yet), follow-up n + 1. A look that fails is logged, and the next follow-up looks
+ * again. A copy of a follow-up whose successor is claimed, and any follow-up of an upload no
+ * longer pending (settled, dispersing again, or expired), does nothing. Idempotent.
  * @returns the upload as the look answers it, or undefined when it is gone.
  */
 export async function followUp(
@@ -136,8 +174,28 @@ export async function followUp(
   n: number,
 ): Promise<Upload | undefined> {
   const upload = await deps.uploads.get(uploadId);
-  if (upload?.state !== 'pending' || (upload.followUp ?? 0) > n) return upload;
-  const looked = await followPendingUpload(deps, upload);
+  if (upload?.state !== 'pending' || claimedLive(deps, upload, n + 1)) return upload;
+  const { revision } = upload;
+  if (
+    revision !== undefined &&
+    deps.clock.now() > revisionTime(revision) + MAX_PENDING_AGE_MS + FOLLOW_UP_GIVE_UP_MS
+  ) {
+    deps.log?.warn('upload follow-ups given up: its revision is still undecided', {
+      uploadId,
+      revision,
+    });
+    return upload;
+  }
+  let looked: Upload = upload;
+  try {
+    looked = await followPendingUpload(deps, upload);
+  } catch (err) {
+    deps.log?.warn('upload follow-up failed; the next one looks again', {
+      uploadId,
+      followUp: n,
+      error: describeError(err),
+    });
+  }
   // A requeue answers `dispersing` while the record stays pending until the disperser takes
   // the message up: should that send have been lost, a later follow-up sends it again.
   if (looked.state === 'pending' || looked.state === 'dispersing')
@@ -257,7 +315,7 @@ export async function beginPendingAgain(
   await deps.uploads.transition(upload.uploadId, ['pending'], {
     state: 'dispersing',
     progress: { step, revision, segments: 0, offset: 0, queued: true },
-    followUp: 0,
+    followUp: { n: 0, at: 0 },
   });
   return (await deps.uploads.get(upload.uploadId)) ?? upload;
 }

@@ -53,11 +53,12 @@ export interface Upload {
    */
   requeued?: { step: number; at: number };
   /**
-   * The last follow-up queued for an upload its dispersal left `pending` (upload-outcome.ts):
-   * each delivery of follow-up n that finds the revision still undecided queues n + 1, and
-   * records it here after the send. 0 once its dispersal begins again. The API does not answer it.
+   * The last follow-up claimed for an upload its dispersal left `pending` (upload-outcome.ts),
+   * and when (epoch ms): each delivery of follow-up n that finds the revision still undecided
+   * claims n + 1, then sends it. Number 0 once its dispersal begins again. The API does not
+   * answer it.
    */
-  followUp?: number;
+  followUp?: { n: number; at: number };
   /** A presigned upload: parts go straight to the staging bucket's multipart upload. */
   presigned?: {
     /** S3's id of the multipart upload. */

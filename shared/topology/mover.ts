@@ -197,8 +197,10 @@ async function movePage(
         try {
           if (work === 'rewrite') await rewrite(deps, job, entry);
           else {
-            // Saved before any copy leaves them: the sweep must know of them whatever happens.
+            // Saved before any copy leaves them: the sweep must know of them whatever happens
+            // (awaited by every lane that moves off one, not only the one that recorded it).
             if (recordStrays(job, work)) await checkpoint();
+            else if (work.some((m) => m.from !== job.move?.from)) await saving;
             job.bytesMoved += await movePillars(deps, entry, work);
           }
         } finally {

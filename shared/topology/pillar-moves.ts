@@ -74,9 +74,12 @@ export function workOf(
       entry.segmentSize !== layout.segmentSize
     )
       return 'rewrite';
+    // Every pillar not in place moves, at once: a unit that holds another pillar of the object
+    // now gives it up in the same relocation (the layout names each unit once), so none is
+    // left on a unit the sweep empties.
     const moves = entry.units.flatMap((from, pillar) => {
       const to = layout.units[pillar] as number;
-      return from === to || entry.units.includes(to) ? [] : [{ pillar, from, to }];
+      return from === to ? [] : [{ pillar, from, to }];
     });
     return moves.length > 0 ? moves : undefined;
   }

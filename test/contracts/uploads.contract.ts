@@ -187,36 +187,41 @@ export function uploadStoreContract(name: string, factory: PortFactory<UploadSto
       assert.equal((await uploads.get('u2'))?.requeued, undefined);
     });
 
-    it('markFollowUp records the latest follow-up of a pending upload, never an earlier one, and nothing on one in another state', async (uploads) => {
+    it('claimFollowUp claims each follow-up of a pending upload once, again only once stale, never an earlier one, and nothing on one in another state', async (uploads) => {
       // Prepare
       await uploads.create(uploadOf('u1'));
       await uploads.create(uploadOf('u2'));
       await uploads.transition('u1', ['open'], { state: 'pending', revision: 'r1' });
 
-      // Act and assess, mark by mark.
-      const seen: Array<number | undefined> = [];
-      for (const n of [1, 1, 3, 2]) {
-        await uploads.markFollowUp('u1', n);
-        seen.push((await uploads.get('u1'))?.followUp);
-      }
-      await Promise.all([5, 4, 6].map((n) => uploads.markFollowUp('u1', n)));
-      const latest = (await uploads.get('u1'))?.followUp;
-      await uploads.markFollowUp('u2', 1);
-      await uploads.transition('u1', ['pending'], { state: 'dispersing', followUp: 0 });
-      await uploads.markFollowUp('u1', 7);
-
-      assert.deepEqual(seen, [1, 1, 3, 3]);
-      assert.equal(latest, 6, 'of concurrent marks the latest holds');
-      assert.equal((await uploads.get('u2'))?.followUp, undefined, 'an open upload is not marked');
-      const reset = await uploads.get('u1');
-      assert.deepEqual(
-        [reset?.state, reset?.followUp],
-        ['dispersing', 0],
-        'reset as it disperses again, and not marked while dispersing',
+      // Act
+      const results = [
+        await uploads.claimFollowUp('u1', 1, 1000, 0),
+        await uploads.claimFollowUp('u1', 1, 2000, 500),
+        await uploads.claimFollowUp('u1', 1, 3000, 1500),
+        await uploads.claimFollowUp('u1', 3, 4000, 2000),
+        await uploads.claimFollowUp('u1', 2, 5000, 4500),
+        await uploads.claimFollowUp('u2', 1, 1000, 0),
+      ];
+      const concurrent = await Promise.all(
+        [1, 2, 3].map(() => uploads.claimFollowUp('u1', 4, 6000, 5000)),
       );
+      const claimed = (await uploads.get('u1'))?.followUp;
+      await uploads.transition('u1', ['pending'], {
+        state: 'dispersing',
+        followUp: { n: 0, at: 0 },
+      });
+      const whileDispersing = await uploads.claimFollowUp('u1', 1, 7000, 0);
       await uploads.transition('u1', ['dispersing'], { state: 'pending' });
-      await uploads.markFollowUp('u1', 1);
-      assert.equal((await uploads.get('u1'))?.followUp, 1, 'marked from the first again');
+      const again = await uploads.claimFollowUp('u1', 1, 8000, 7000);
+
+      // Assess
+      assert.deepEqual(results, [true, false, true, true, false, false]);
+      assert.equal(concurrent.filter((c) => c).length, 1, 'of concurrent claims one applies');
+      assert.deepEqual(claimed, { n: 4, at: 6000 });
+      assert.equal((await uploads.get('u2'))?.followUp, undefined, 'an open upload is not claimed');
+      assert.equal(whileDispersing, false);
+      assert.equal(again, true, 'claimed from the first again once it disperses anew');
+      assert.deepEqual((await uploads.get('u1'))?.followUp, { n: 1, at: 8000 });
     });
 
     it('claimRevision names the revision of a dispersing upload only while it still names the one given', async (uploads) => {

@@ -133,18 +133,33 @@ export class DynamoUploadStore implements UploadStore {
     );
   }
 
-  async markFollowUp(uploadId: string, followUp: number): Promise<void> {
-    // Written without a parenthesised group (dynalite's parser backtracks on each): a missing
-    // `followUp` makes `#followUp >= :n` false, so the NOT holds.
-    await conditional(
+  async claimFollowUp(
+    uploadId: string,
+    n: number,
+    now: number,
+    staleBefore: number,
+  ): Promise<boolean> {
+    // A missing `followUp` makes `#followUp.#n >= :n` false, so the NOT holds.
+    return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
-          UpdateExpression: 'SET #followUp = :n',
-          ConditionExpression: '#state = :pending AND NOT #followUp >= :n',
-          ExpressionAttributeNames: { '#state': 'state', '#followUp': 'followUp' },
-          ExpressionAttributeValues: { ':n': followUp, ':pending': 'pending' },
+          UpdateExpression: 'SET #followUp = :claim',
+          ConditionExpression:
+            '#state = :pending AND (NOT #followUp.#n >= :n OR (#followUp.#n = :n AND #followUp.#at < :stale))',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#followUp': 'followUp',
+            '#n': 'n',
+            '#at': 'at',
+          },
+          ExpressionAttributeValues: {
+            ':claim': { n, at: now },
+            ':n': n,
+            ':pending': 'pending',
+            ':stale': staleBefore,
+          },
         }),
       ),
     );

@@ -125,9 +125,18 @@ export class MemoryUploadStore implements UploadStore {
     return true;
   }
 
-  async markFollowUp(uploadId: string, followUp: number): Promise<void> {
+  async claimFollowUp(
+    uploadId: string,
+    n: number,
+    now: number,
+    staleBefore: number,
+  ): Promise<boolean> {
     const item = this.items.get(uploadId);
-    if (item?.state === 'pending' && !((item.followUp ?? -1) >= followUp)) item.followUp = followUp;
+    if (item?.state !== 'pending') return false;
+    const claim = item.followUp;
+    if (claim && (claim.n > n || (claim.n === n && claim.at >= staleBefore))) return false;
+    item.followUp = { n, at: now };
+    return true;
   }
 
   async markStepQueued(uploadId: string, step: number): Promise<void> {

@@ -18,6 +18,7 @@ import { decodeStream, type FetchedSegment } from '../../../shared/codec/segment
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import { GARBAGE_GRACE_MS } from '../../../shared/store/committer.ts';
 import { TIMED_OUT } from '../../../shared/store/janitor.ts';
+import { MAX_PENDING_AGE_MS, revisionTime } from '../../../shared/store/revision.ts';
 import {
   DispersalHeldError,
   disperseUpload,
@@ -31,10 +32,11 @@ import {
   putPart,
   type UploadDeps,
 } from '../../../shared/store/upload.ts';
-import { FOLLOW_UP_MS, followUp, REQUEUE_STALE_MS } from '../../../shared/store/upload-outcome.ts';
+import { followUp, REQUEUE_STALE_MS } from '../../../shared/store/upload-outcome.ts';
 import { DEFAULT_VAULT, planVault } from '../../../shared/store/vault.ts';
 import { UNCLAIMED, type WriterDeps } from '../../../shared/store/writer.ts';
 import { ManualClock } from '../../helpers/clock.ts';
+import { MemoryLogger } from '../../helpers/logger.ts';
 import {
   MemoryDispersalQueue,
   MemoryLedger,
@@ -101,7 +103,18 @@ async function stagedForSteps(size: number, partSize: number) {
     for (let i = from; i < queue.messages.length; i++)
       await disperseUpload(all, queue.messages[i] as { uploadId: string }, 0, deadline());
   };
-  return { deps: all, uploads, queue, slices, writer, body, uploadId, deadline, deliverQueued };
+  return {
+    deps: all,
+    clock,
+    uploads,
+    queue,
+    slices,
+    writer,
+    body,
+    uploadId,
+    deadline,
+    deliverQueued,
+  };
 }
 
 /** A newer write of the fixture's key, committed as `revision` (ids order as strings). */
@@ -912,7 +925,26 @@ test('a follow-up within the grace of a revision committed and replaced at once 
     [settled?.state, settled?.revision, settled?.size],
     ['committed', revision, record.size],
   );
-  assert.equal(FOLLOW_UP_MS * 2, GARBAGE_GRACE_MS);
+});
+
+test('follow-ups come at most half a replaced revision grace apart, whatever interval is asked for', async () => {
+  // Prepare: an interval of two minutes asked for, and one of 2 s.
+  const sent: number[] = [];
+  for (const followUpMs of [120_000, 2000]) {
+    const { deps, queue, writer, uploadId } = await settledPending();
+    const followed = {
+      ...deps,
+      followUpMs,
+      revisions: { ledger: writer.ledger, index: writer.index },
+    };
+
+    // Act
+    await followUp(followed, uploadId, 1);
+    sent.push(queue.followUps.at(-1)?.delaySeconds ?? 0);
+  }
+
+  // Assess
+  assert.deepEqual(sent, [GARBAGE_GRACE_MS / 2000, 2]);
 });
 
 test('a follow-up of an upload whose revision the janitor timed out and purged ends it failed; one whose vault moved fences it, queues its dispersal again, and the follow-ups go on as one chain on the new revision', async () => {
@@ -964,14 +996,14 @@ test('a follow-up of an upload whose revision the janitor timed out and purged e
       [1, 2, 1, 3],
       'the new write queued its first; the old follow-up 2 found it pending and queued 3, after which the first is a stale copy: one chain',
     );
-    assert.equal(ended?.followUp, 3);
+    assert.equal(ended?.followUp?.n, 3);
   }
 });
 
-test('a dispersal cut off between leaving its upload pending and queuing its first follow-up: the redelivery queues it, once', async () => {
+test('a dispersal cut off between claiming its first follow-up and sending it: a copy of its delivery sends nothing, a redelivery once the claim is stale sends it, once', async () => {
   // Prepare: the first send of a follow-up fails, as a crash there would leave it.
   const fixture = await stagedForSteps(2.5 * MiB, MiB);
-  const { deps, queue, uploads, uploadId } = fixture;
+  const { deps, clock, queue, uploads, uploadId } = fixture;
   const follow = queue.follow.bind(queue);
   let failures = 1;
   queue.follow = async (...args) => {
@@ -979,17 +1011,73 @@ test('a dispersal cut off between leaving its upload pending and queuing its fir
     await follow(...args);
   };
 
-  // Act: the delivery, cut off; its redelivery, twice.
+  // Act: the delivery, cut off; a copy at once; the redelivery after the queue's visibility
+  // timeout, twice.
   await assert.rejects(disperseUpload(deps, { uploadId }, 0), /cut off/);
   const left = await uploads.get(uploadId);
+  await disperseUpload(deps, { uploadId }, 0);
+  const afterCopy = queue.followUps.length;
+  clock.advance(5_400_000);
   await disperseUpload(deps, { uploadId }, 0);
   await disperseUpload(deps, { uploadId }, 0);
 
   // Assess
-  assert.deepEqual([left?.state, left?.followUp], ['pending', undefined]);
+  assert.deepEqual([left?.state, left?.followUp?.n], ['pending', 1]);
+  assert.equal(afterCopy, 0, 'a copy finds the claim fresh');
   assert.deepEqual(
     queue.followUps.map((f) => f.followUp),
     [1],
   );
-  assert.equal((await uploads.get(uploadId))?.followUp, 1);
+  assert.equal((await uploads.get(uploadId))?.followUp?.n, 1);
+});
+
+test('two copies of a follow-up delivered at once send one next follow-up; a look that fails is logged and the next one looks again; follow-ups stop past the longest a write may stay pending', async () => {
+  // Prepare
+  const { deps, clock, queue, writer, revision, uploadId } = await settledPending();
+  const log = new MemoryLogger();
+  const followed = {
+    ...deps,
+    log,
+    revisions: { ledger: writer.ledger, index: writer.index },
+  };
+  const failing = {
+    ...followed,
+    revisions: {
+      ...followed.revisions,
+      ledger: Object.assign(Object.create(writer.ledger), {
+        get: async () => {
+          throw new Error('throttled');
+        },
+      }),
+    },
+  };
+
+  // Act: copies of 1 at once; 2 whose look fails; 3 past the revision's 12 hours.
+  const copies = await Promise.all([1, 1].map((n) => followUp(followed, uploadId, n)));
+  const sentByCopies = queue.followUps.map((f) => f.followUp);
+  const failed = await followUp(failing, uploadId, 2);
+  clock.advance(revisionTime(revision) + MAX_PENDING_AGE_MS + 31 * 60_000 - clock.now());
+  const late = await followUp(followed, uploadId, 3);
+
+  // Assess
+  assert.deepEqual(
+    copies.map((c) => c?.state),
+    ['pending', 'pending'],
+  );
+  assert.deepEqual(sentByCopies, [1, 2], 'one follow-up 2 for two copies of 1');
+  assert.equal(failed?.state, 'pending');
+  assert.ok(
+    log.lines.some((l) => l.message === 'upload follow-up failed; the next one looks again'),
+  );
+  assert.equal(late?.state, 'pending');
+  assert.ok(
+    log.lines.some(
+      (l) => l.message === 'upload follow-ups given up: its revision is still undecided',
+    ),
+  );
+  assert.deepEqual(
+    queue.followUps.map((f) => f.followUp),
+    [1, 2, 3],
+    'none after the one that gave up',
+  );
 });

@@ -462,3 +462,61 @@ test('old copies a replace failed to delete from an earlier replaced unit (as a 
   assert.ok(await store.head(5, otherKey), 'another vault keeps its slice');
   assert.equal(refusals, -1, 'the first delete on unit 5 was refused');
 });
+
+test('a late write whose pillar sits on the unit another of its pillars belongs on: both move in one relocation, each slice where the layout puts it, the earlier unit swept', async () => {
+  // Prepare: layout [0, 1, 2, 7]; an object written under [0, 1, 5, 2] (pillar 3 on unit 2)
+  // indexed late. The job's own move (3 -> 7) touches none of its pillars.
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  const late: IndexEntry = { ...entry('p'), units: [0, 1, 5, 2] };
+  await index.publish(late);
+  const sliceOf = (pillar: number, byte: number) => {
+    const name = sliceNamesOf(late)(0, pillar);
+    const bytes = encodeSlice(
+      { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
+      new Uint8Array([byte, byte]),
+    );
+    return { key: formatSliceName(name), bytes };
+  };
+  const p2 = sliceOf(2, 2);
+  const p3 = sliceOf(3, 3);
+  await store.put(5, p2.key, p2.bytes, s3Crc32(p2.bytes));
+  await store.put(2, p3.key, p3.bytes, s3Crc32(p3.bytes));
+  const relocations: number[][] = [];
+  const deps = moverDeps({
+    index,
+    slices: store,
+    manifests: {
+      relocate: async (e, units) => {
+        relocations.push(units);
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: memoryJobs(
+      newTopologyJob({
+        vault: VAULT,
+        id: 'new',
+        from: 'old',
+        kind: 'replace',
+        move: { from: FROM, to: TO },
+        since: clock.now() - 60_000,
+        now: clock.now(),
+      }),
+    ).store,
+    clock,
+  });
+
+  // Act
+  const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess
+  assert.equal(out.job?.state, 'done');
+  assert.deepEqual(relocations, [[0, 1, 2, TO]], 'one relocation, both pillars');
+  assert.deepEqual((await index.get(VAULT, 'p'))?.units, [0, 1, 2, TO]);
+  assert.deepEqual(Buffer.from(await store.get(2, p2.key)), Buffer.from(p2.bytes));
+  assert.deepEqual(Buffer.from(await store.get(TO, p3.key)), Buffer.from(p3.bytes));
+  assert.equal(await store.head(2, p3.key), undefined, 'pillar 3 gone from unit 2');
+  assert.deepEqual(await Array.fromAsync(store.list(5, `${VAULT}/`)), [], 'unit 5 swept');
+});

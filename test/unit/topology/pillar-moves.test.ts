@@ -54,6 +54,15 @@ test('a replace moves the pillars its layout puts elsewhere: its own, and those 
   assert.equal(workOf(job('replace'), entry({ units: [0, 1, 2, 7] }), layout), undefined);
 });
 
+test('a replace moves a pillar onto a unit that holds another pillar of the object when that one moves off in the same relocation, leaving nothing on a unit its sweep empties', () => {
+  // Written under [0, 1, 5, 2] (pillar 3 on unit 2), indexed late: pillar 2 goes 5 -> 2 as
+  // pillar 3 goes 2 -> 7.
+  assert.deepEqual(workOf(job('replace'), entry({ units: [0, 1, 5, 2] }), layout), [
+    { pillar: 2, from: 5, to: 2 },
+    { pillar: 3, from: 2, to: 7 },
+  ]);
+});
+
 test('a replace rewrites an object of another width, read threshold or segment size, rather than move its pillars', () => {
   for (const other of [
     { units: [0, 1, 2, 3, 4], readThreshold: 3 },
