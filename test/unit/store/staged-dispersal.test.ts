@@ -700,12 +700,10 @@ async function settledPending() {
   assert.equal(outcome?.state, 'pending');
   const revision = outcome?.revision as string;
   assert.equal((await uploads.get(uploadId))?.state, 'pending');
-  const looks: UploadDeps = {
-    ...deps,
-    revisions: { ledger: writer.ledger, index: writer.index },
-  };
-  const look = () => getUpload(looks, 'steps', uploadId);
-  return { ...fixture, revision, look };
+  /** The disperser's deps, as a follow-up (or a look) reads revisions with them. */
+  const followed = { ...deps, revisions: { ledger: writer.ledger, index: writer.index } };
+  const look = () => getUpload(followed, 'steps', uploadId);
+  return { ...fixture, revision, look, followed };
 }
 
 test('a look at an upload settled pending follows its revision: still pending, then committed, its staged parts deleted; a look without the revisions changes nothing', async () => {
@@ -870,10 +868,9 @@ test('a look at an upload settled pending whose revision was purged from the led
 
 test('an upload its dispersal left pending is followed up until its revision is decided, with no look: committed, its staged parts deleted; a copy of each follow-up does nothing', async () => {
   // Prepare: the disperser's write ended pending, and queued the first follow-up.
-  const { deps, queue, writer, revision, uploadId } = await settledPending();
+  const { deps, queue, writer, revision, uploadId, followed } = await settledPending();
   const record = await writer.ledger.get(revision);
   assert.ok(record?.segments !== undefined);
-  const followed = { ...deps, revisions: { ledger: writer.ledger, index: writer.index } };
   const queuedFirst = queue.followUps.map((f) => [f.followUp, f.delaySeconds]);
 
   // Act: follow-up 1 while the revision waits, and a copy of it; the commit; follow-up 2
@@ -905,7 +902,7 @@ test('an upload its dispersal left pending is followed up until its revision is 
 test('a follow-up within the grace of a revision committed and replaced at once (its record still in the ledger) ends the upload committed', async () => {
   // Prepare: the revision commits after the disperser gave up waiting, and a newer write of the
   // key replaces it at once; its record stays GARBAGE_GRACE_MS, twice the follow-ups' interval.
-  const { deps, writer, revision, uploadId } = await settledPending();
+  const { writer, revision, uploadId, followed } = await settledPending();
   const record = await writer.ledger.get(revision);
   assert.ok(record?.segments !== undefined && record.size !== undefined);
   await writer.ledger.commitWhole(revision, record.segments, new Date());
@@ -914,11 +911,7 @@ test('a follow-up within the grace of a revision committed and replaced at once 
   await writer.ledger.retire(revision, writer.clock.now() + GARBAGE_GRACE_MS);
 
   // Act
-  const settled = await followUp(
-    { ...deps, revisions: { ledger: writer.ledger, index: writer.index } },
-    uploadId,
-    1,
-  );
+  const settled = await followUp(followed, uploadId, 1);
 
   // Assess
   assert.deepEqual(
@@ -931,15 +924,10 @@ test('follow-ups come at most half a replaced revision grace apart, whatever int
   // Prepare: an interval of two minutes asked for, and one of 2 s.
   const sent: number[] = [];
   for (const followUpMs of [120_000, 2000]) {
-    const { deps, queue, writer, uploadId } = await settledPending();
-    const followed = {
-      ...deps,
-      followUpMs,
-      revisions: { ledger: writer.ledger, index: writer.index },
-    };
+    const { queue, uploadId, followed } = await settledPending();
 
     // Act
-    await followUp(followed, uploadId, 1);
+    await followUp({ ...followed, followUpMs }, uploadId, 1);
     sent.push(queue.followUps.at(-1)?.delaySeconds ?? 0);
   }
 
@@ -951,8 +939,7 @@ test('a follow-up of an upload whose revision the janitor timed out and purged e
   // Prepare, Act and Assess, case by case.
   // Timed out and purged in one janitor pass: the key holds nothing.
   {
-    const { deps, queue, writer, revision, uploadId } = await settledPending();
-    const followed = { ...deps, revisions: { ledger: writer.ledger, index: writer.index } };
+    const { queue, writer, revision, uploadId, followed } = await settledPending();
     await writer.ledger.fail(revision, TIMED_OUT, writer.clock.now());
     await writer.ledger.purged(revision);
     const ended = await followUp(followed, uploadId, 1);
@@ -1033,13 +1020,9 @@ test('a dispersal cut off between claiming its first follow-up and sending it: a
 
 test('two copies of a follow-up delivered at once send one next follow-up; a look that fails is logged and the next one looks again; follow-ups stop past the longest a write may stay pending', async () => {
   // Prepare
-  const { deps, clock, queue, writer, revision, uploadId } = await settledPending();
+  const { clock, queue, writer, revision, uploadId, ...fixture } = await settledPending();
   const log = new MemoryLogger();
-  const followed = {
-    ...deps,
-    log,
-    revisions: { ledger: writer.ledger, index: writer.index },
-  };
+  const followed = { ...fixture.followed, log };
   const failing = {
     ...followed,
     revisions: {

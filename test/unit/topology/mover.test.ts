@@ -350,6 +350,37 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
   );
 });
 
+/**
+ * A running replace of FROM by TO on the vault's layout ([0, 1, 2, TO], begun a minute ago)
+ * over `index` and `store`, its relocations recorded; `jobs` is its job store.
+ */
+function replaceRun(index: MemoryObjectIndex, store: MemorySliceStore, clock: SkippingClock) {
+  const relocations: number[][] = [];
+  const job = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now() - 60_000,
+    now: clock.now(),
+  });
+  const deps = moverDeps({
+    index,
+    slices: store,
+    manifests: {
+      relocate: async (e, units) => {
+        relocations.push(units);
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: memoryJobs(job).store,
+    clock,
+  });
+  return { deps, relocations };
+}
+
 test('a write two topologies back indexed late (an earlier replace of unit 5 by 2 ended before it): the current replace moves both its stray pillars, in one relocation', async () => {
   // Prepare: the vault moved 5 -> 2 (pillar 2), then 3 -> 7 (pillar 3): its layout is
   // [0, 1, 2, 7]. An object written before both is indexed now with units [0, 1, 5, 3].
@@ -364,30 +395,7 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
     new Uint8Array([3, 4]),
   );
   await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
-  const relocations: number[][] = [];
-  const deps = moverDeps({
-    index,
-    slices: store,
-    manifests: {
-      relocate: async (e, units) => {
-        relocations.push(units);
-        await index.publish({ ...e, units });
-        return true;
-      },
-    },
-    jobs: memoryJobs(
-      newTopologyJob({
-        vault: VAULT,
-        id: 'new',
-        from: 'old',
-        kind: 'replace',
-        move: { from: FROM, to: TO },
-        since: clock.now() - 60_000,
-        now: clock.now(),
-      }),
-    ).store,
-    clock,
-  });
+  const { deps, relocations } = replaceRun(index, store, clock);
 
   // Act
   const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
@@ -429,27 +437,7 @@ test('old copies a replace failed to delete from an earlier replaced unit (as a 
     if (unit === 5 && refusals-- > 0) throw new Error('unit 5 unreachable');
     await remove(unit, keys);
   };
-  const job = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now() - 60_000,
-    now: clock.now(),
-  });
-  const deps = moverDeps({
-    index,
-    slices: store,
-    manifests: {
-      relocate: async (e, units) => {
-        await index.publish({ ...e, units });
-        return true;
-      },
-    },
-    jobs: memoryJobs(job).store,
-    clock,
-  });
+  const { deps } = replaceRun(index, store, clock);
 
   // Act
   const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
@@ -483,30 +471,7 @@ test('a late write whose pillar sits on the unit another of its pillars belongs 
   const p3 = sliceOf(3, 3);
   await store.put(5, p2.key, p2.bytes, s3Crc32(p2.bytes));
   await store.put(2, p3.key, p3.bytes, s3Crc32(p3.bytes));
-  const relocations: number[][] = [];
-  const deps = moverDeps({
-    index,
-    slices: store,
-    manifests: {
-      relocate: async (e, units) => {
-        relocations.push(units);
-        await index.publish({ ...e, units });
-        return true;
-      },
-    },
-    jobs: memoryJobs(
-      newTopologyJob({
-        vault: VAULT,
-        id: 'new',
-        from: 'old',
-        kind: 'replace',
-        move: { from: FROM, to: TO },
-        since: clock.now() - 60_000,
-        now: clock.now(),
-      }),
-    ).store,
-    clock,
-  });
+  const { deps, relocations } = replaceRun(index, store, clock);
 
   // Act
   const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
