@@ -815,6 +815,19 @@ test('a look at an upload settled pending whose vault moved to another topology 
   assert.equal(slices.puts.size, placed + rewritten.length);
 });
 
+/**
+ * An upload dispersed at once under topology OLD, left pending; its vault then moved to NEW,
+ * 10 s ago, past the grace: its revision is one the commit fence fails.
+ */
+async function fencedPending() {
+  const fixture = await stagedForSteps(2.5 * MiB, MiB);
+  const vaults = movingVaults(fixture.writer);
+  fixture.deps.vaults = fixture.writer.vaults;
+  const outcome = await disperseUpload(fixture.deps, { uploadId: fixture.uploadId }, 0);
+  vaults.move(fixture.writer.clock.now() - 10_000);
+  return { ...fixture, revision: outcome?.revision as string };
+}
+
 test('a look at an upload settled pending whose revision was purged from the ledger settles it by the index: committed when the key names it, else failed; one fenced and purged before its delivery begins again', async () => {
   // Prepare, Act and Assess, case by case.
   // Timed out by the janitor, which purges in the same pass: the key holds nothing.
@@ -839,13 +852,7 @@ test('a look at an upload settled pending whose revision was purged from the led
   }
   // Fenced by a look (which queued it again), purged before the disperser took the message.
   {
-    const fixture = await stagedForSteps(2.5 * MiB, MiB);
-    const vaults = movingVaults(fixture.writer);
-    fixture.deps.vaults = fixture.writer.vaults;
-    const { deps, queue, writer, body, uploadId } = fixture;
-    const outcome = await disperseUpload(deps, { uploadId }, 0);
-    const revision = outcome?.revision as string;
-    vaults.move(writer.clock.now() - 10_000);
+    const { deps, queue, writer, body, uploadId, revision } = await fencedPending();
     const look = () =>
       getUpload(
         { ...deps, clock: writer.clock, revisions: { ledger: writer.ledger, index: writer.index } },
@@ -950,13 +957,7 @@ test('a follow-up of an upload whose revision the janitor timed out and purged e
   // Fenced: the follow-up queues step 1, and one more follow-up, which finds the dispersal
   // taken up and ends there; the new write ends pending and is followed up from the first.
   {
-    const fixture = await stagedForSteps(2.5 * MiB, MiB);
-    const vaults = movingVaults(fixture.writer);
-    fixture.deps.vaults = fixture.writer.vaults;
-    const { deps, queue, writer, body, uploadId } = fixture;
-    const outcome = await disperseUpload(deps, { uploadId }, 0);
-    const revision = outcome?.revision as string;
-    vaults.move(writer.clock.now() - 10_000);
+    const { deps, queue, writer, body, uploadId, revision } = await fencedPending();
     const followed = {
       ...deps,
       clock: writer.clock,

@@ -381,9 +381,12 @@ function replaceRun(index: MemoryObjectIndex, store: MemorySliceStore, clock: Sk
   return { deps, relocations };
 }
 
-test('a write two topologies back indexed late (an earlier replace of unit 5 by 2 ended before it): the current replace moves both its stray pillars, in one relocation', async () => {
-  // Prepare: the vault moved 5 -> 2 (pillar 2), then 3 -> 7 (pillar 3): its layout is
-  // [0, 1, 2, 7]. An object written before both is indexed now with units [0, 1, 5, 3].
+/**
+ * The vault moved 5 -> 2 (pillar 2), then 3 -> 7 (pillar 3): its layout is [0, 1, 2, 7]. An
+ * object written before both is indexed now with units [0, 1, 5, 3], its pillar 2 slice on
+ * unit 5 and its pillar 3 slice on unit FROM.
+ */
+async function twoTopologiesBack() {
   const clock = new SkippingClock();
   const index = new MemoryObjectIndex();
   const store = new MemorySliceStore(8, clock);
@@ -395,6 +398,13 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
     new Uint8Array([3, 4]),
   );
   await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
+  return { clock, index, store, late, pillar2, bytes2 };
+}
+
+test('a write two topologies back indexed late (an earlier replace of unit 5 by 2 ended before it): the current replace moves both its stray pillars, in one relocation', async () => {
+  // Prepare: the vault moved 5 -> 2 (pillar 2), then 3 -> 7 (pillar 3): its layout is
+  // [0, 1, 2, 7]. An object written before both is indexed now with units [0, 1, 5, 3].
+  const { clock, index, store, late, pillar2, bytes2 } = await twoTopologiesBack();
   const { deps, relocations } = replaceRun(index, store, clock);
 
   // Act
@@ -418,17 +428,7 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
 test('old copies a replace failed to delete from an earlier replaced unit (as a crash after the relocation leaves them) go with its sweep; another vault there keeps its slices', async () => {
   // Prepare: as above, a write two topologies back, indexed late with units [0, 1, 5, 3]; the
   // deletes on unit 5 fail, and unit 5 holds another vault's slice too.
-  const clock = new SkippingClock();
-  const index = new MemoryObjectIndex();
-  const store = new MemorySliceStore(8, clock);
-  const late: IndexEntry = { ...entry('w'), units: [0, 1, 5, FROM] };
-  await placeOnFrom(index, store, late);
-  const pillar2 = formatSliceName(sliceNamesOf(late)(0, 2));
-  const bytes2 = encodeSlice(
-    { name: sliceNamesOf(late)(0, 2), dataShards: 2, parityShards: 2, segmentLength: 4 },
-    new Uint8Array([3, 4]),
-  );
-  await store.put(5, pillar2, bytes2, s3Crc32(bytes2));
+  const { clock, index, store, late, pillar2, bytes2 } = await twoTopologiesBack();
   const otherKey = formatSliceName(sliceNamesOf({ ...entry('o'), vault: 'other' })(0, 0));
   await store.put(5, otherKey, bytes2, s3Crc32(bytes2));
   const remove = store.delete.bind(store);
