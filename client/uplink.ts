@@ -16,7 +16,7 @@
  * by fetch (`#slice-request`) and the codec hashes with a WebAssembly SHA-256 (`#codec/sha256`).
  */
 
-import { builtSliceS3Crc32, codecFor, createSha256 } from '../shared/codec/index.ts';
+import { codecFor, createSha256 } from '../shared/codec/index.ts';
 import {
   cancelDispersal,
   type Opened,
@@ -25,6 +25,7 @@ import {
   resumed,
 } from './dispersal-state.ts';
 import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
+import { crcsOf, ResumeCheck } from './resume-check.ts';
 import { cutInto, SegmentEncoder } from './segment-encoder.ts';
 import { s3ErrorOf, sliceRequest, UnitsUnreachableError } from './slice-http.ts';
 
@@ -93,18 +94,13 @@ export interface UplinkOptions {
    */
   resume?: string;
   /**
-   * Reads the source at `offset` into `into` (as much as fits, fewer bytes at its end) and
-   * says how many bytes it read: a file's positional read. With `resume`, the segments done
-   * are read and checked through it before anything is placed, so a resume from other bytes
-   * fails with nothing sent. Without it they are checked as the source streams by, and the
-   * undone segments before the last done one are held, as bytes, until every done one is
-   * checked (at most `resumeHoldBytes` of them), so a mismatch still finds nothing placed.
+   * Reads the source at `offset` into `into` (as much as fits, fewer at its end) and says how
+   * many bytes it read: a file's positional read, by which a resume checks its done segments
+   * before anything is placed; without it, they are checked as the source streams by
+   * (client/resume-check.ts).
    */
   readAt?: (offset: number, into: Uint8Array) => Promise<number>;
-  /**
-   * Without `readAt`, the most bytes a resume holds back (see `readAt`); more fail with
-   * ResumeHoldError, nothing placed, and the dispersal left pending. 256 MiB by default.
-   */
+  /** Without `readAt`, the most a resume holds back (ResumeHoldError past it); 256 MiB by default. */
   resumeHoldBytes?: number;
   /**
    * Stops the dispersal: slice PUTs in flight are cut off, nothing more is announced, the
@@ -353,7 +349,8 @@ export async function uplinkPut(
         });
       inFlight.add(p);
     };
-    if (opts.readAt) await checkDone(encoder, done, opened, opts.readAt);
+    const check = new ResumeCheck(opened.revision, done, !opts.readAt, opts.resumeHoldBytes);
+    if (opts.readAt) await check.checkAt(encoder, opened.segmentSize, opts.readAt);
     let batch: Flight[] = [];
     const queue = async (segment: number, length: number, encoded: Encoded) => {
       batch.push(flightOf(segment, length, encoded));
@@ -363,57 +360,39 @@ export async function uplinkPut(
         while (inFlight.size >= batchesInFlight) await Promise.race(inFlight);
       }
     };
-    // Streamed, a resume holds the undone segments before its last done one, as bytes, until
-    // every done one is checked: none is placed before a mismatch could show.
-    let lastDone = -1;
-    if (!opts.readAt) for (const index of done.keys()) lastDone = Math.max(lastDone, index);
-    const holdLimit = opts.resumeHoldBytes ?? 256 * 1024 * 1024;
-    let held: Array<{ segment: number; bytes: Uint8Array }> = [];
-    let heldBytes = 0;
-    for await (const length of cutInto(source, encoder.segment)) {
-      if (failure || signal?.aborted) break;
-      if (encoder.next < lastDone && !done.has(encoder.next)) {
-        heldBytes += length;
-        if (heldBytes > holdLimit) {
-          failure ??= new ResumeHoldError(opened.revision, holdLimit);
-          break;
-        }
-        // A copy: the segment buffer (a Buffer, whose slice is a view) takes the next one.
-        const bytes = new Uint8Array(encoder.segment.subarray(0, length));
-        held.push({ segment: encoder.count(length), bytes });
-        continue;
-      }
-      const encoded = await encoder.encode(length);
-      const { index } = encoded;
-      const before = done.get(index);
-      if (!before) {
-        await queue(index, length, encoded);
-        continue;
-      }
-      // Done before the resume: encoded again for the object's digest and count, and to tell
-      // that these are the bytes it placed; others would make an object of two sources.
-      const same = before.join() === encoded.slices.map((s) => builtSliceS3Crc32(s)).join();
-      encoder.release(encoded.buffers);
-      if (!same) {
-        failure ??= new ResumeMismatchError(opened.revision, index);
-        break;
-      }
-      skipped++;
-      placed += length;
-      opts.onProgress?.(Math.round(placed));
-      if (index !== lastDone) continue;
-      // Every done segment checked: the held ones go, encoded from their bytes. The cutter
-      // has handed its buffer over, so it is free until the next segment.
-      for (const h of held) {
+    try {
+      for await (const length of cutInto(source, encoder.segment)) {
         if (failure || signal?.aborted) break;
-        encoder.segment.set(h.bytes);
-        await queue(h.segment, h.bytes.length, await encoder.encodeAs(h.segment, h.bytes.length));
+        if (check.holds(encoder.next)) {
+          check.hold(encoder, length);
+          continue;
+        }
+        const encoded = await encoder.encode(length);
+        const { index } = encoded;
+        // Done before the resume: encoded again for the object's digest and count, and to tell
+        // that these are the bytes it placed.
+        if (!check.wasDone(index, crcsOf(encoded.slices))) {
+          await queue(index, length, encoded);
+          continue;
+        }
+        encoder.release(encoded.buffers);
+        skipped++;
+        placed += length;
+        opts.onProgress?.(Math.round(placed));
+        // Every done segment checked: the held ones go, encoded from their bytes. The cutter
+        // has handed its buffer over, so it is free until the next segment.
+        for (const h of check.release(index)) {
+          if (failure || signal?.aborted) break;
+          encoder.segment.set(h.bytes);
+          await queue(h.segment, h.bytes.length, await encoder.encodeAs(h.segment, h.bytes.length));
+        }
       }
-      held = [];
+      if (!signal?.aborted) check.ended(encoder.next);
+    } catch (err) {
+      // A resume from other bytes, or one that would hold too much: nothing more is placed.
+      if (!(err instanceof ResumeMismatchError || err instanceof ResumeHoldError)) throw err;
+      failure ??= err;
     }
-    // A stream that ended before its last done segment is not the source that placed it.
-    if (encoder.next <= lastDone && !signal?.aborted)
-      failure ??= new ResumeMismatchError(opened.revision, lastDone);
     if (batch.length > 0 && !failure && !signal?.aborted) launch(batch);
     await Promise.all(inFlight);
     signal?.throwIfAborted();
@@ -463,26 +442,6 @@ function flightOf(segment: number, length: number, { slices, buffers }: Encoded)
     slices,
     buffers,
     sizes: slices.map((s) => s.length),
-    crc32: slices.map((s) => builtSliceS3Crc32(s)),
+    crc32: crcsOf(slices),
   };
-}
-
-/**
- * Reads each segment `done` lists through `readAt` and encodes it again: its slices must be
- * those it was announced with. @throws ResumeMismatchError at the first that differs, before
- * anything of the resume is placed
- */
-async function checkDone(
-  encoder: SegmentEncoder,
-  done: Map<number, string[]>,
-  opened: Opened,
-  readAt: (offset: number, into: Uint8Array) => Promise<number>,
-): Promise<void> {
-  for (const [index, announced] of [...done].sort(([a], [b]) => a - b)) {
-    const length = await readAt(index * opened.segmentSize, encoder.segment);
-    const { slices, buffers } = await encoder.encodeAs(index, length);
-    const same = slices.map((s) => builtSliceS3Crc32(s)).join() === announced.join();
-    encoder.release(buffers);
-    if (!same) throw new ResumeMismatchError(opened.revision, index);
-  }
 }
