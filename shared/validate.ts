@@ -6,7 +6,8 @@
  * file has the helpers they share.
  */
 import { z } from 'zod';
-import { InvalidParameterError, stringOf } from './errors.ts';
+import { stringOf } from './describe-error.ts';
+import { InvalidParameterError } from './errors.ts';
 
 /** How a subject is named in errors. */
 export interface Subject {

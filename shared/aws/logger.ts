@@ -3,7 +3,7 @@
  * context where there is one, and errors described with their causes.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import type { LogFields, Logger } from '../log.ts';
 
 /** A logger for `system` (store, repair, ...) of this deployment's `service`. */

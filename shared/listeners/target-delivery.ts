@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import { messageGroupOf } from './fan-out.ts';
 import type { Target } from './listener.ts';
 import type { EventDocument } from './listener-event.ts';

@@ -16,7 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { codecFor, encodeSlice, parseSliceName, s3Crc32 } from '../codec/index.ts';
-import { describeError, RebuildRestartTooSoonError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
+import { RebuildRestartTooSoonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   type EventBus,

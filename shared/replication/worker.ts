@@ -8,7 +8,7 @@
  * the same upload after the last checkpoint.
  */
 import type { Clock } from '../clock.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import { heldReads } from '../held-reads.ts';
 import type { Logger } from '../log.ts';
 import { collect } from './collect.ts';

@@ -7,7 +7,7 @@
  * delivers at least once and in any order.
  */
 import type { z } from 'zod';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import { integer, nonEmptyString, parseJsonWith, strictObject } from '../validate.ts';
 import { fenceRevision } from './commit-fence.ts';

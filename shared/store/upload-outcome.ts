@@ -15,7 +15,7 @@
  * it at the latest at its pending timeout).
  */
 import type { Clock } from '../clock.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import { fenceRevision } from './commit-fence.ts';
 import { GARBAGE_GRACE_MS } from './committer.ts';

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
-import { CommandNotFoundError, DsnError, describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
+import { CommandNotFoundError, DsnError } from '../errors.ts';
 import { type VaultStore, vaultNameSchema } from '../store/index.ts';
 import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
 import type { TopologyChange } from './change.ts';

@@ -14,7 +14,7 @@ import {
   segmentLength,
   sliceNamesOf,
 } from '../codec/index.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import type { Throttle } from '../repair/index.ts';
 import type { IndexEntry, SliceStore, Vault, WriterDeps } from '../store/index.ts';

@@ -7,7 +7,7 @@
  * and their slices decode to the item. Otherwise it releases what it got, undoes the
  * reservation and moves on.
  */
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import { checkFunctionSlice, decodeDefinition } from './function-slice.ts';
 import type { WorkStore } from './ports.ts';
 import type { WorkDefinition, WorkRecord } from './work-item.ts';

@@ -7,7 +7,7 @@
  * cancelled with the reason. Lambda workers and `dsn work run` both run this.
  */
 import type { Clock } from '../clock.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';

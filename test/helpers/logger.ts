@@ -1,4 +1,4 @@
-import { describeError, type ErrorDescription } from '../../shared/errors.ts';
+import { describeError, type ErrorDescription } from '../../shared/describe-error.ts';
 import type { LogFields, Logger } from '../../shared/log.ts';
 
 export interface LogLine {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeError, type ErrorDescription, stringOf } from '../../shared/describe-error.ts';
 import {
   DsnError,
-  describeError,
-  type ErrorDescription,
   InvalidParameterError,
   InvalidSliceError,
   ObjectNotFoundError,
@@ -12,7 +11,6 @@ import {
   RouteNotFoundError,
   SegmentLostError,
   statusOf,
-  stringOf,
   UploadStateError,
   VaultExistsError,
   WriteThresholdNotMetError,

@@ -5,7 +5,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { describeError } from '../../errors.ts';
+import { describeError } from '../../describe-error.ts';
 import type { Logger } from '../../log.ts';
 import type { QueuedDamage, RepairInbox } from '../../repair/index.ts';
 import { parseSliceDamage, type RepairLog, type SliceDamage } from '../../store/index.ts';

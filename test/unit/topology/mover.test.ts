@@ -428,7 +428,7 @@ test('a write two topologies back indexed late (an earlier replace of unit 5 by 
 test('old copies a replace failed to delete from an earlier replaced unit (as a crash after the relocation leaves them) go with its sweep; another vault there keeps its slices', async () => {
   // Prepare: as above, a write two topologies back, indexed late with units [0, 1, 5, 3]; the
   // deletes on unit 5 fail, and unit 5 holds another vault's slice too.
-  const { clock, index, store, late, pillar2, bytes2 } = await twoTopologiesBack();
+  const { clock, index, store, bytes2 } = await twoTopologiesBack();
   const otherKey = formatSliceName(sliceNamesOf({ ...entry('o'), vault: 'other' })(0, 0));
   await store.put(5, otherKey, bytes2, s3Crc32(bytes2));
   const remove = store.delete.bind(store);
