@@ -324,9 +324,9 @@ export interface UploadStore {
   markStepQueued(uploadId: string, step: number): Promise<void>;
   /**
    * Marks a `pending` upload's dispersal as queued again at step `step` at `now` (epoch ms),
-   * unless it is marked so already since `staleBefore`: of the looks that would queue it, one
-   * does, and another only once that mark is stale (its send lost to a crash). @returns whether
-   * it marked.
+   * unless it is marked at a later step, or at this one since `staleBefore`: of the looks that
+   * would queue it, one does, and another only once that mark is stale (its send lost to a
+   * crash). @returns whether it marked.
    */
   markRequeued(uploadId: string, step: number, now: number, staleBefore: number): Promise<boolean>;
   /**

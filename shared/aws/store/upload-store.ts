@@ -108,29 +108,7 @@ export class DynamoUploadStore implements UploadStore {
     now: number,
     staleBefore: number,
   ): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: `upload/${uploadId}` },
-          UpdateExpression: 'SET #requeued = :requeued',
-          ConditionExpression:
-            '#state = :pending AND (attribute_not_exists(#requeued) OR #requeued.#step <> :step OR #requeued.#at < :stale)',
-          ExpressionAttributeNames: {
-            '#state': 'state',
-            '#requeued': 'requeued',
-            '#step': 'step',
-            '#at': 'at',
-          },
-          ExpressionAttributeValues: {
-            ':requeued': { step, at: now },
-            ':pending': 'pending',
-            ':step': step,
-            ':stale': staleBefore,
-          },
-        }),
-      ),
-    );
+    return this.claimWhilePending(uploadId, 'requeued', 'step', step, now, staleBefore);
   }
 
   async claimFollowUp(
@@ -139,24 +117,40 @@ export class DynamoUploadStore implements UploadStore {
     now: number,
     staleBefore: number,
   ): Promise<boolean> {
-    // A missing `followUp` makes `#followUp.#n >= :n` false, so the NOT holds.
+    return this.claimWhilePending(uploadId, 'followUp', 'n', n, now, staleBefore);
+  }
+
+  /**
+   * Sets `mark` (`{[number]: value, at: now}`) on a pending upload unless it holds a later
+   * number already, or this one since `staleBefore`: of concurrent claims one applies. A
+   * pending upload's requeue step and follow-up numbers only grow.
+   */
+  private claimWhilePending(
+    uploadId: string,
+    mark: 'requeued' | 'followUp',
+    number: 'step' | 'n',
+    value: number,
+    now: number,
+    staleBefore: number,
+  ): Promise<boolean> {
+    // A missing mark makes `#mark.#number >= :value` false, so the NOT holds.
     return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id: `upload/${uploadId}` },
-          UpdateExpression: 'SET #followUp = :claim',
+          UpdateExpression: 'SET #mark = :claim',
           ConditionExpression:
-            '#state = :pending AND (NOT #followUp.#n >= :n OR (#followUp.#n = :n AND #followUp.#at < :stale))',
+            '#state = :pending AND (NOT #mark.#number >= :value OR (#mark.#number = :value AND #mark.#at < :stale))',
           ExpressionAttributeNames: {
             '#state': 'state',
-            '#followUp': 'followUp',
-            '#n': 'n',
+            '#mark': mark,
+            '#number': number,
             '#at': 'at',
           },
           ExpressionAttributeValues: {
-            ':claim': { n, at: now },
-            ':n': n,
+            ':claim': { [number]: value, at: now },
+            ':value': value,
             ':pending': 'pending',
             ':stale': staleBefore,
           },

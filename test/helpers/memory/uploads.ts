@@ -118,9 +118,11 @@ export class MemoryUploadStore implements UploadStore {
     staleBefore: number,
   ): Promise<boolean> {
     const item = this.items.get(uploadId);
-    if (item?.state !== 'pending') return false;
-    const mark = item.requeued;
-    if (mark && mark.step === step && mark.at >= staleBefore) return false;
+    if (
+      item?.state !== 'pending' ||
+      !claimable(item.requeued?.step, item.requeued, step, staleBefore)
+    )
+      return false;
     item.requeued = { step, at: now };
     return true;
   }
@@ -132,9 +134,8 @@ export class MemoryUploadStore implements UploadStore {
     staleBefore: number,
   ): Promise<boolean> {
     const item = this.items.get(uploadId);
-    if (item?.state !== 'pending') return false;
-    const claim = item.followUp;
-    if (claim && (claim.n > n || (claim.n === n && claim.at >= staleBefore))) return false;
+    if (item?.state !== 'pending' || !claimable(item.followUp?.n, item.followUp, n, staleBefore))
+      return false;
     item.followUp = { n, at: now };
     return true;
   }
@@ -169,6 +170,20 @@ export class MemoryUploadStore implements UploadStore {
   async release(caller: string, uploadId: string): Promise<void> {
     this.open.get(caller)?.delete(uploadId);
   }
+}
+
+/**
+ * Whether a mark holding number `held` (set at `mark.at`) may be claimed for `value`, as the
+ * adapter's condition: nothing later held, and `value` itself only once stale.
+ */
+function claimable(
+  held: number | undefined,
+  mark: { at: number } | undefined,
+  value: number,
+  staleBefore: number,
+): boolean {
+  if (held === undefined || mark === undefined) return true;
+  return held < value || (held === value && mark.at < staleBefore);
 }
 
 export class MemoryDispersalQueue implements DispersalQueue {
