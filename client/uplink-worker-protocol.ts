@@ -6,12 +6,13 @@
  * functions), so the worker signs its API calls itself.
  */
 import type { Credentials } from '../shared/access/sigv4.ts';
+import { ResumeMismatchError } from './dispersal-state.ts';
 import { DsnApiError } from './dsn-client.ts';
 import { UnitsUnreachableError } from './slice-http.ts';
 import { DsnUnreachableError } from './transport.ts';
 import { type UplinkOptions, type UplinkResult, uplinkPut } from './uplink.ts';
 import { createWebDsnClient } from './web.ts';
-import { chunksOf } from './web-chunks.ts';
+import { chunksOf, readAtOf } from './web-chunks.ts';
 
 /** Where the worker's API calls go, and how they are signed. */
 export interface WorkerConnection {
@@ -20,10 +21,13 @@ export interface WorkerConnection {
   region?: string;
 }
 
-/** The options a worker's dispersal takes: plain data (no slice sender, no callbacks). */
+/**
+ * The options a worker's dispersal takes: plain data (no slice sender, no callbacks; a resume
+ * reads the job's file at offsets by itself).
+ */
 export type WorkerUplinkOptions = Omit<
   UplinkOptions,
-  'putSlice' | 'onProgress' | 'onOpen' | 'signal'
+  'putSlice' | 'onProgress' | 'onOpen' | 'signal' | 'readAt'
 >;
 
 /** The one message a worker is sent. */
@@ -60,6 +64,8 @@ export function sendableError(err: unknown): SentError {
   if (err instanceof DsnApiError)
     Object.assign(sent, { status: err.status, code: err.code, details: err.details });
   if (err instanceof DsnUnreachableError) sent.endpoint = err.endpoint;
+  if (err instanceof ResumeMismatchError)
+    sent.details = { revision: err.revision, segment: err.segment };
   if (e.cause !== undefined) {
     const c = e.cause as { code?: unknown; message?: unknown };
     sent.cause = {
@@ -70,11 +76,21 @@ export function sendableError(err: unknown): SentError {
   return sent;
 }
 
-/** The class the page catches for an error its worker sent: the API's, the buckets', or Error. */
+/**
+ * The class the page catches for an error its worker sent: the API's, the buckets', a resume's
+ * from other bytes, or Error.
+ */
 export function receivedError(sent: SentError): Error {
   if (sent.name === 'DsnApiError')
     return new DsnApiError(sent.status ?? 0, sent.code ?? '', sent.message, sent.details ?? {});
   if (sent.name === 'UnitsUnreachableError') return new UnitsUnreachableError(sent.cause ?? {});
+  const { revision, segment } = sent.details ?? {};
+  if (
+    sent.name === 'ResumeMismatchError' &&
+    typeof revision === 'string' &&
+    typeof segment === 'number'
+  )
+    return new ResumeMismatchError(revision, segment);
   if (sent.name === 'DsnUnreachableError' && sent.endpoint !== undefined)
     return new DsnUnreachableError(sent.endpoint, sent.cause ?? {});
   const e = new Error(sent.message);
@@ -100,6 +116,9 @@ export async function runUplinkJob(
     const client = clientOf(job.connection);
     const result = await uplinkPut(client, chunksOf(job.file), job.vault, job.key, {
       ...job.options,
+      // A resume checks the segments done by reading the file at their offsets, before it
+      // places anything (no holding back of what comes before the last done one).
+      readAt: readAtOf(job.file),
       onOpen: (revision) => report({ type: 'open', revision }),
       onProgress: (bytes) => report({ type: 'progress', bytes }),
     });

@@ -28,6 +28,8 @@ export {
 } from './downlink.ts';
 export {
   cancelDispersal,
+  type PendingDispersal,
+  pendingDispersals,
   type UplinkOptions,
   type UplinkResult,
   uplinkPut,
@@ -46,8 +48,9 @@ export const CLIENT_SIDE_THRESHOLD = 8 * 1024 * 1024;
  * `uplinkPut` of `file` in a Web Worker of its own (uplink-worker.ts): the page's thread does
  * not read, hash or encode a byte. The worker signs its API calls with `connection`'s
  * credentials. Aborting `signal` stops the worker at once and cancels the dispersal it opened
- * (`cancelDispersal`, from this thread) before the call rejects; a cancel that does not arrive
- * leaves the revision pending, for the janitor to remove as a killed client's.
+ * (`cancelDispersal`, from this thread) before the call rejects, unless `keepPending` asks to
+ * keep it; a cancel that does not arrive leaves the revision pending, for the janitor to remove
+ * as a killed client's. A `resume` reads the file at the segments' offsets to check those done.
  * @throws what uplinkPut throws (DsnApiError, UnitsUnreachableError, ...), rebuilt on this side;
  *   the signal's reason when aborted
  */
@@ -87,7 +90,8 @@ export function uplinkPutInWorker(
     let revision: string | undefined;
     const abort = () => {
       end();
-      if (revision === undefined) reject(signal?.reason);
+      // A dispersal to keep (a resume's) stays pending, to be resumed again or cancelled.
+      if (revision === undefined || options.keepPending) reject(signal?.reason);
       else
         cancelDispersal(clientOf(connection), vault, revision)
           .catch(() => undefined)

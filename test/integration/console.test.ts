@@ -50,16 +50,16 @@ describe('the web console in Chromium', {
     await page.screenshot({ path: join(resolve(SCREENSHOTS), `${name}.png`), fullPage: true });
   };
 
-  /** Signs in with the root key, unless this tab already has (each test may run alone). */
-  const signIn = async () => {
-    await page.goto(`${cloud.endpoints.api}/console`);
-    const form = page.locator('input[name=accessKeyId]');
-    const vaults = page.locator('[data-testid=vaults] tr[data-vault=web]');
+  /** Signs `tab` in with the root key, unless it already has (each test may run alone). */
+  const signIn = async (tab: Page = page) => {
+    await tab.goto(`${cloud.endpoints.api}/console`);
+    const form = tab.locator('input[name=accessKeyId]');
+    const vaults = tab.locator('[data-testid=vaults] tr[data-vault=web]');
     await Promise.race([form.waitFor(), vaults.waitFor()]);
     if (await form.isVisible()) {
       await form.fill(TEST_ROOT.accessKeyId);
-      await page.fill('input[name=secretAccessKey]', TEST_ROOT.secretAccessKey);
-      await page.click('button[type=submit]');
+      await tab.fill('input[name=secretAccessKey]', TEST_ROOT.secretAccessKey);
+      await tab.click('button[type=submit]');
     }
     await vaults.waitFor();
   };
@@ -368,6 +368,154 @@ describe('the web console in Chromium', {
       );
     } finally {
       page.off('download', onDownload);
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+    }
+    passed = true;
+  });
+
+  test('an upload a closed tab left pending is resumed from its file (only the segments not done are sent), refused from another file, or discarded', async () => {
+    passed = false;
+    const s3Origin = new URL(cloud.endpoints.s3).origin;
+    const api = fetchAs(TEST_ROOT);
+    const dispersal = async (revision: string) =>
+      (await (await api(`${cloud.endpoints.api}/vaults/big/dispersals/${revision}`)).json()) as {
+        state: string;
+        segmentsDone: Array<{ segment: number }>;
+      };
+    /**
+     * In a tab of its own, starts the upload of `body` as `name` and lets the slice PUTs of its
+     * first four segments (two batches of two) through and holds the others', unanswered; once
+     * the API has those four done, closes the tab, which stops its worker with no cancel sent.
+     */
+    const closedMidway = async (name: string, body: Buffer) => {
+      const tab = await browser.newPage();
+      try {
+        await signIn(tab);
+        await tab.route(`${s3Origin}/**`, (route) => {
+          const segment = /\/(\d{10})\/\d{3}\?/.exec(route.request().url())?.[1];
+          if (route.request().method() !== 'PUT' || Number(segment) < 4) void route.continue();
+        });
+        await tab.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+        const opened = tab.waitForResponse(
+          (r) => r.request().method() === 'POST' && r.url().endsWith('/vaults/big/dispersals'),
+        );
+        await tab.setInputFiles('[data-testid=upload-input]', {
+          name,
+          mimeType: 'application/octet-stream',
+          buffer: body,
+        });
+        const { revision } = (await (await opened).json()) as { revision: string };
+        const deadline = Date.now() + 60_000;
+        while ((await dispersal(revision)).segmentsDone.length < 4) {
+          assert.ok(Date.now() < deadline, 'the two batches let through are announced');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return revision;
+      } finally {
+        await tab.close();
+      }
+    };
+    const sent: string[] = [];
+    const onRequest = (r: import('playwright-core').Request) => {
+      if (r.method() === 'PUT' && r.url().startsWith(s3Origin)) sent.push(r.url());
+    };
+    page.on('request', onRequest);
+    try {
+      const body = randomBytes(9 * 1024 * 1024 + 777);
+      const revision = await closedMidway('paused.bin', body);
+      assert.equal(
+        (await dispersal(revision)).state,
+        'pending',
+        'the closed tab cancelled nothing',
+      );
+
+      await signIn();
+      await page.goto(`${cloud.endpoints.api}/console#/objects/big/`);
+      await page.reload();
+      const row = page.locator(`[data-testid=unfinished] tr[data-revision="${revision}"]`);
+      await row.waitFor();
+      assert.match(await row.innerText(), /^paused\.bin\s/);
+
+      // Another file of the same size: refused before any slice is sent, still pending.
+      const said = page.locator('[data-testid=upload-message]');
+      await row.locator('[data-testid=resume-input]').setInputFiles({
+        name: 'other.bin',
+        mimeType: 'application/octet-stream',
+        buffer: randomBytes(body.length),
+      });
+      await said.filter({ hasText: 'other.bin' }).waitFor();
+      assert.equal(
+        await said.innerText(),
+        'other.bin is not the file paused.bin began with (its segment 0 differs from the one placed): nothing was sent, and it stays pending, to be resumed again before its timeout, or discarded',
+      );
+      assert.deepEqual(sent, [], 'no slice sent from the wrong file');
+      assert.equal((await dispersal(revision)).state, 'pending');
+
+      // The file it began with, stopped mid-way (its slices held): it stays pending.
+      let holding: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      await page.route(`${s3Origin}/**`, () => holding());
+      await row.locator('[data-testid=resume-input]').setInputFiles({
+        name: 'paused.bin',
+        mimeType: 'application/octet-stream',
+        buffer: body,
+      });
+      await held;
+      await page.locator('[data-testid=transfer-cancel]').click();
+      await said.filter({ hasText: 'stopped' }).waitFor();
+      assert.equal(
+        await said.innerText(),
+        'resume of paused.bin stopped: it stays pending, to be resumed again before its timeout, or discarded',
+      );
+      assert.equal(
+        (await dispersal(revision)).state,
+        'pending',
+        'a stopped resume cancels nothing',
+      );
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      sent.length = 0;
+
+      // Again, to the end: the six segments not done are placed, and it commits.
+      await row.locator('[data-testid=resume-input]').setInputFiles({
+        name: 'paused.bin',
+        mimeType: 'application/octet-stream',
+        buffer: body,
+      });
+      await said.filter({ hasText: 'resumed' }).waitFor();
+      assert.equal(
+        await said.innerText(),
+        'resumed paused.bin (9.0 MiB) from paused.bin: 4 of 10 segments were done before, the others placed now',
+      );
+      assert.equal(sent.length, 6 * 5, 'the slices of the segments not done, once each');
+      const stored = await api(`${cloud.endpoints.api}/vaults/big/objects/paused.bin`);
+      assert.deepEqual(Buffer.from(await stored.arrayBuffer()), body, 'stored exact');
+      await row.waitFor({ state: 'detached' });
+      await page.locator('[data-testid=objects] tr[data-key="paused.bin"]').waitFor();
+
+      // Another left pending, discarded: cancelled, nothing committed.
+      const dropped = await closedMidway('dropped.bin', randomBytes(9 * 1024 * 1024));
+      await page.reload();
+      const droppedRow = page.locator(`[data-testid=unfinished] tr[data-revision="${dropped}"]`);
+      page.once('dialog', (d) => void d.accept());
+      await droppedRow.locator('[data-testid=discard]').click();
+      await said.filter({ hasText: 'dropped.bin' }).waitFor();
+      assert.equal(
+        await said.innerText(),
+        'discarded the unfinished upload of dropped.bin: nothing of it commits, and the janitor removes the slices placed',
+      );
+      await droppedRow.waitFor({ state: 'detached' });
+      const revision2 = (await (
+        await api(`${cloud.endpoints.api}/vaults/big/revisions/${dropped}`)
+      ).json()) as { state: string; reason?: string };
+      assert.deepEqual([revision2.state, revision2.reason], ['failed', 'cancelled by its writer']);
+      const head = await api(`${cloud.endpoints.api}/vaults/big/objects/dropped.bin`, {
+        method: 'HEAD',
+      });
+      assert.equal(head.status, 404);
+    } finally {
+      page.off('request', onRequest);
       await page.unrouteAll({ behavior: 'ignoreErrors' });
     }
     passed = true;

@@ -4,7 +4,9 @@
  * CLIENT_SIDE_THRESHOLD up, the page disperses an upload itself, in a Web Worker so the page
  * stays responsive, and reads a download from the units' buckets (client/web-transfers.ts), as
  * the CLI does; smaller files go through the API (a staged upload, a GET), and so does a large
- * one when no bucket answers this page (their CORS rules do not allow its origin, say).
+ * one when no bucket answers this page (their CORS rules do not allow its origin, say). A
+ * dispersal left pending (its tab closed mid-way) is listed under the folder, to resume from
+ * its file or to discard (unfinished-uploads.tsx).
  */
 import { useState } from 'preact/hooks';
 import type { DsnClient } from '../../../client/web.ts';
@@ -12,11 +14,13 @@ import {
   CLIENT_SIDE_THRESHOLD,
   cancelDispersal,
   openDownlink,
+  type PendingDispersal,
   UnitsUnreachableError,
   uplinkPutInWorker,
   type WorkerConnection,
 } from '../../../client/web-transfers.ts';
 import { usePoll } from '../use-poll.ts';
+import { UnfinishedUploads } from './unfinished-uploads.tsx';
 import { formatBytes } from './vaults.tsx';
 
 interface Listing {
@@ -53,6 +57,13 @@ export function ObjectsView({
   const [message, setMessage] = useState<string | undefined>();
   /** Cancels the upload or download under way. */
   const [cancel, setCancel] = useState<AbortController | undefined>();
+  /** The unfinished uploads are read again when this changes. */
+  const [unfinishedVersion, setUnfinishedVersion] = useState(0);
+  /** Dispersals this page is running or ended, which the API's list may still show pending. */
+  const [notUnfinished, setNotUnfinished] = useState<ReadonlySet<string>>(new Set());
+  const settled = (revision: string) => setNotUnfinished((s) => new Set(s).add(revision));
+  /** The dispersal this page is running. */
+  const [active, setActive] = useState<string | undefined>();
   /**
    * What a cancelled upload left: a dispersal is cancelled (uplinkPutInWorker already asked;
    * asking again answers the same), unless it had committed first.
@@ -62,6 +73,7 @@ export function ObjectsView({
     const outcome = await cancelDispersal(dsn, vault, revision).catch(
       (err: Error) => `could not be cancelled (${err.message})`,
     );
+    if (outcome === 'committed' || outcome === 'cancelled') settled(revision);
     if (outcome === 'committed') return `upload of ${key} cancelled too late: it had committed`;
     if (outcome === 'cancelled')
       return `upload of ${key} cancelled: nothing was committed, and the janitor removes the slices placed`;
@@ -84,6 +96,7 @@ export function ObjectsView({
           ...(file.type ? { attributes: { contentType: file.type } } : {}),
           onOpen: (opened) => {
             revision = opened;
+            setActive(opened);
           },
           onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
         }).catch((err: unknown) => {
@@ -93,6 +106,7 @@ export function ObjectsView({
           return undefined;
         });
         if (written) {
+          settled(written.revision);
           setMessage(
             `uploaded ${key} (${formatBytes(written.size)}) by dispersal on this page${written.state === 'pending' ? ', commit pending' : ''}`,
           );
@@ -116,6 +130,68 @@ export function ObjectsView({
     } finally {
       setProgress(undefined);
       setCancel(undefined);
+      setActive(undefined);
+      setUnfinishedVersion((v) => v + 1);
+      refresh();
+    }
+  };
+  /**
+   * Resumes a dispersal left pending from `file`, the one it began with: the worker reads the
+   * segments done at their offsets and checks them, then places the others. Stopped (its
+   * cancel button) or failed, it stays pending, to be resumed again or discarded.
+   */
+  const resume = async (d: PendingDispersal, file: File) => {
+    setMessage(undefined);
+    setProgress({ name: file.name, sent: 0, total: file.size });
+    const control = new AbortController();
+    setCancel(control);
+    const { signal } = control;
+    const stays = 'it stays pending, to be resumed again before its timeout, or discarded';
+    try {
+      setActive(d.revision);
+      const written = await uplinkPutInWorker(connection, file, vault, d.key, {
+        resume: d.revision,
+        keepPending: true,
+        signal,
+        onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
+      });
+      settled(d.revision);
+      setMessage(
+        `resumed ${d.key} (${formatBytes(written.size)}) from ${file.name}: ${written.skipped} of ${written.segments} segments were done before, the others placed now${written.state === 'pending' ? ', commit pending' : ''}`,
+      );
+    } catch (err) {
+      const e = err as Error;
+      setMessage(
+        signal.aborted
+          ? `resume of ${d.key} stopped: ${stays}`
+          : e.name === 'ResumeMismatchError'
+            ? `${file.name} is not the file ${d.key} began with (its segment ${(e as { segment?: number }).segment} differs from the one placed): nothing was sent, and ${stays}`
+            : `resume of ${d.key} failed: ${e.message}`,
+      );
+    } finally {
+      setProgress(undefined);
+      setCancel(undefined);
+      setActive(undefined);
+      setUnfinishedVersion((v) => v + 1);
+      refresh();
+    }
+  };
+  /** Gives up a dispersal left pending: cancelled, unless it had committed first. */
+  const discard = async (d: PendingDispersal) => {
+    if (!confirm(`Discard the unfinished upload of ${vault}/${d.key}?`)) return;
+    setMessage(undefined);
+    try {
+      const outcome = await cancelDispersal(dsn, vault, d.revision);
+      settled(d.revision);
+      setMessage(
+        outcome === 'committed'
+          ? `the upload of ${d.key} had committed: it was not discarded`
+          : `discarded the unfinished upload of ${d.key}: nothing of it commits, and the janitor removes the slices placed`,
+      );
+    } catch (err) {
+      setMessage(`could not discard the upload of ${d.key}: ${(err as Error).message}`);
+    } finally {
+      setUnfinishedVersion((v) => v + 1);
       refresh();
     }
   };
@@ -216,6 +292,16 @@ export function ObjectsView({
       )}
       {message && <p data-testid="upload-message">{message}</p>}
       {error && <p class="error">{error}</p>}
+      <UnfinishedUploads
+        dsn={dsn}
+        vault={vault}
+        prefix={prefix}
+        version={unfinishedVersion}
+        hidden={active ? new Set([...notUnfinished, active]) : notUnfinished}
+        busy={progress !== undefined}
+        onResume={(d, file) => void resume(d, file)}
+        onDiscard={(d) => void discard(d)}
+      />
       <table data-testid="objects">
         <thead>
           <tr>

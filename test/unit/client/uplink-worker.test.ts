@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ResumeMismatchError } from '../../../client/dispersal-state.ts';
 import { DsnApiError } from '../../../client/dsn-client.ts';
 import { UnitsUnreachableError } from '../../../client/slice-http.ts';
 import { DsnUnreachableError } from '../../../client/transport.ts';
 import { receivedError, sendableError } from '../../../client/uplink-worker-protocol.ts';
+import { readAtOf } from '../../../client/web-chunks.ts';
 
 /** An error as the page gets it from its worker: sent, structured-cloned, rebuilt. */
 const across = (err: unknown) => receivedError(structuredClone(sendableError(err)));
@@ -41,4 +43,22 @@ test("a worker's errors reach the page as the classes a caller catches, with wha
   assert.equal(other.name, 'RangeError');
   assert.equal(other.message, 'bad size');
   assert.equal(across('a string thrown').message, 'a string thrown');
+});
+
+test("a resume's mismatch reaches the page as ResumeMismatchError, with its revision and segment", () => {
+  const original = new ResumeMismatchError('r-1', 3);
+  const got = across(original);
+  assert.ok(got instanceof ResumeMismatchError);
+  assert.deepEqual([got.revision, got.segment, got.message], ['r-1', 3, original.message]);
+});
+
+test("a file's positional read gives the bytes at the offset asked, fewer at its end", async () => {
+  const bytes = Uint8Array.from({ length: 1000 }, (_v, i) => i % 251);
+  const readAt = readAtOf(new Blob([bytes.subarray(0, 400), bytes.subarray(400)]));
+  const into = new Uint8Array(300);
+  assert.equal(await readAt(350, into), 300);
+  assert.deepEqual(into, bytes.subarray(350, 650));
+  assert.equal(await readAt(900, into), 100);
+  assert.deepEqual(into.subarray(0, 100), bytes.subarray(900));
+  assert.equal(await readAt(1000, into), 0);
 });
