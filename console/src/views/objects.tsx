@@ -23,6 +23,9 @@ import { usePoll } from '../use-poll.ts';
 import { UnfinishedUploads } from './unfinished-uploads.tsx';
 import { formatBytes } from './vaults.tsx';
 
+/** What a resume that did not complete left, said after why. */
+const STAYS = 'it stays pending, to be resumed again before its timeout, or discarded';
+
 interface Listing {
   objects: Array<{ key: string; size: number; lastModified?: string; revision: string }>;
   commonPrefixes?: string[];
@@ -59,11 +62,18 @@ export function ObjectsView({
   const [cancel, setCancel] = useState<AbortController | undefined>();
   /** The unfinished uploads are read again when this changes. */
   const [unfinishedVersion, setUnfinishedVersion] = useState(0);
-  /** Dispersals this page is running or ended, which the API's list may still show pending. */
+  /**
+   * Dispersals this page ended, or whose end is its own (an upload's, cancelled on failure),
+   * which the API's list (an index) may show pending a moment longer.
+   */
   const [notUnfinished, setNotUnfinished] = useState<ReadonlySet<string>>(new Set());
   const settled = (revision: string) => setNotUnfinished((s) => new Set(s).add(revision));
+  const unsettled = (revision: string) =>
+    setNotUnfinished((s) => new Set([...s].filter((r) => r !== revision)));
   /** The dispersal this page is running. */
   const [active, setActive] = useState<string | undefined>();
+  /** A discard under way: nothing else starts meanwhile. */
+  const [discarding, setDiscarding] = useState(false);
   /**
    * What a cancelled upload left: a dispersal is cancelled (uplinkPutInWorker already asked;
    * asking again answers the same), unless it had committed first.
@@ -73,7 +83,8 @@ export function ObjectsView({
     const outcome = await cancelDispersal(dsn, vault, revision).catch(
       (err: Error) => `could not be cancelled (${err.message})`,
     );
-    if (outcome === 'committed' || outcome === 'cancelled') settled(revision);
+    // Not cancelled: it may still be pending, and is offered to resume or discard.
+    if (outcome !== 'committed' && outcome !== 'cancelled') unsettled(revision);
     if (outcome === 'committed') return `upload of ${key} cancelled too late: it had committed`;
     if (outcome === 'cancelled')
       return `upload of ${key} cancelled: nothing was committed, and the janitor removes the slices placed`;
@@ -97,6 +108,8 @@ export function ObjectsView({
           onOpen: (opened) => {
             revision = opened;
             setActive(opened);
+            // Whatever its end, the upload ends it: committed, or cancelled on failure or abort.
+            settled(opened);
           },
           onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
         }).catch((err: unknown) => {
@@ -106,7 +119,6 @@ export function ObjectsView({
           return undefined;
         });
         if (written) {
-          settled(written.revision);
           setMessage(
             `uploaded ${key} (${formatBytes(written.size)}) by dispersal on this page${written.state === 'pending' ? ', commit pending' : ''}`,
           );
@@ -141,17 +153,24 @@ export function ObjectsView({
    * cancel button) or failed, it stays pending, to be resumed again or discarded.
    */
   const resume = async (d: PendingDispersal, file: File) => {
+    const named = d.key.split('/').pop();
+    if (
+      file.name !== named &&
+      !confirm(`Resume the upload of ${d.key} from ${file.name}, a file of another name?`)
+    )
+      return;
     setMessage(undefined);
     setProgress({ name: file.name, sent: 0, total: file.size });
     const control = new AbortController();
     setCancel(control);
     const { signal } = control;
-    const stays = 'it stays pending, to be resumed again before its timeout, or discarded';
     try {
       setActive(d.revision);
       const written = await uplinkPutInWorker(connection, file, vault, d.key, {
         resume: d.revision,
         keepPending: true,
+        // The worker reads the segments done at their offsets: it never holds bytes back.
+        resumeHoldBytes: 0,
         signal,
         onProgress: (sent) => setProgress({ name: file.name, sent, total: file.size }),
       });
@@ -163,9 +182,9 @@ export function ObjectsView({
       const e = err as Error;
       setMessage(
         signal.aborted
-          ? `resume of ${d.key} stopped: ${stays}`
+          ? await stopped(d)
           : e.name === 'ResumeMismatchError'
-            ? `${file.name} is not the file ${d.key} began with (its segment ${(e as { segment?: number }).segment} differs from the one placed): nothing was sent, and ${stays}`
+            ? `${file.name} is not the file ${d.key} began with (its segment ${(e as { segment?: number }).segment} differs from the one placed): nothing was sent, and ${STAYS}`
             : `resume of ${d.key} failed: ${e.message}`,
       );
     } finally {
@@ -176,10 +195,32 @@ export function ObjectsView({
       refresh();
     }
   };
+  /** What a resume stopped mid-way left: pending, unless its last call had committed it. */
+  const stopped = async (d: PendingDispersal) => {
+    const found = await dsn
+      .json<{ state: string }>(
+        'GET',
+        `/vaults/${encodeURIComponent(vault)}/dispersals/${encodeURIComponent(d.revision)}`,
+      )
+      .catch(() => undefined);
+    if (found?.state === 'committed') {
+      settled(d.revision);
+      return `resume of ${d.key} stopped too late: it had committed`;
+    }
+    return found?.state === 'pending' || found === undefined
+      ? `resume of ${d.key} stopped: ${STAYS}`
+      : `resume of ${d.key} stopped; its dispersal is ${found.state}`;
+  };
   /** Gives up a dispersal left pending: cancelled, unless it had committed first. */
   const discard = async (d: PendingDispersal) => {
-    if (!confirm(`Discard the unfinished upload of ${vault}/${d.key}?`)) return;
+    if (
+      !confirm(
+        `Discard the unfinished upload of ${vault}/${d.key}? Should it still be under way elsewhere (another tab, the CLI), that stops it too.`,
+      )
+    )
+      return;
     setMessage(undefined);
+    setDiscarding(true);
     try {
       const outcome = await cancelDispersal(dsn, vault, d.revision);
       settled(d.revision);
@@ -191,6 +232,7 @@ export function ObjectsView({
     } catch (err) {
       setMessage(`could not discard the upload of ${d.key}: ${(err as Error).message}`);
     } finally {
+      setDiscarding(false);
       setUnfinishedVersion((v) => v + 1);
       refresh();
     }
@@ -293,12 +335,13 @@ export function ObjectsView({
       {message && <p data-testid="upload-message">{message}</p>}
       {error && <p class="error">{error}</p>}
       <UnfinishedUploads
+        key={`${vault}/${prefix}`}
         dsn={dsn}
         vault={vault}
         prefix={prefix}
         version={unfinishedVersion}
         hidden={active ? new Set([...notUnfinished, active]) : notUnfinished}
-        busy={progress !== undefined}
+        busy={progress !== undefined || discarding}
         onResume={(d, file) => void resume(d, file)}
         onDiscard={(d) => void discard(d)}
       />

@@ -1,22 +1,34 @@
 /**
- * The caller's unfinished uploads under a folder: dispersals a page (or the CLI, or the SDK)
- * opened and left pending, its tab closed or its connection lost mid-way. Each can be resumed
- * from its file, which places only the segments not done yet (the file is checked against
- * those first), or discarded: cancelled, so nothing of it commits and the janitor removes its
- * slices. One nobody resumes fails at its pending timeout, as a killed client's does.
+ * The unfinished uploads under a folder (its subfolders included): the pending dispersals
+ * opened under the signed-in key's root key, by a page whose tab closed or lost its connection
+ * mid-way, or by the CLI or the SDK (one may still be under way there: the API cannot tell).
+ * Each can be resumed from its file, which places only the segments not done yet (the file is
+ * checked against those first), or discarded: cancelled, so nothing of it commits and the
+ * janitor removes its slices. One nobody resumes fails at its pending timeout, as a killed
+ * client's does.
  */
-import type { DsnClient } from '../../../client/web.ts';
+import { DsnApiError, type DsnClient } from '../../../client/web.ts';
 import { type PendingDispersal, pendingDispersals } from '../../../client/web-transfers.ts';
 import { usePoll } from '../use-poll.ts';
 
-/** Every page of this caller's pending dispersals in `vault` whose key is under `prefix`. */
+/**
+ * Every page of this caller's pending dispersals in `vault` whose key is under `prefix`; none
+ * for a key that may not write there (listing them is a write's action), which has none to
+ * resume.
+ */
 async function unfinishedUnder(
   dsn: DsnClient,
   vault: string,
   prefix: string,
 ): Promise<PendingDispersal[]> {
   const found: PendingDispersal[] = [];
-  for await (const d of pendingDispersals(dsn, vault)) if (d.key.startsWith(prefix)) found.push(d);
+  try {
+    for await (const d of pendingDispersals(dsn, vault))
+      if (d.key.startsWith(prefix)) found.push(d);
+  } catch (err) {
+    if (err instanceof DsnApiError && err.status === 403) return [];
+    throw err;
+  }
   return found;
 }
 
@@ -57,8 +69,9 @@ export function UnfinishedUploads({
     <section>
       <h3>unfinished uploads</h3>
       <p class="note">
-        Left pending by a page closed or cut off mid-way: resume one from its file (only the
-        segments not done are sent), or discard it. Each fails at the time shown unless resumed.
+        Left pending by a page closed or cut off mid-way, or still under way elsewhere (another tab,
+        the CLI): resume one from its file (only the segments not done are sent), or discard it.
+        Each fails at the time shown unless resumed.
       </p>
       <table data-testid="unfinished">
         <thead>
