@@ -33,7 +33,7 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
   'SegmentLost',
   'TooFewShards',
   'TooManyOpenUploads',
-  'RebuildRestartTooSoon',
+  'RestartTooSoon',
 ]);
 
 /** Methods a network failure may repeat: the request either did nothing or does it again. */

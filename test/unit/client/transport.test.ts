@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { DsnUnreachableError, nodeSigner, Transport } from '../../../client/index.ts';
+import { FINAL_CODES } from '../../../client/transport.ts';
 import { WebSha256 } from '../../../client/web.ts';
 import { CLIENT_TYPES, clientTypes } from '../../../infra/build-client-types.ts';
 import { NodeSha256 } from '../../../shared/access/signer.ts';
 import { signatureHeadersWith } from '../../../shared/access/sigv4.ts';
+import { HTTP_STATUS } from '../../../shared/errors.ts';
 
 /** A fetch that answers from a script, one entry per call, and keeps what it was sent. */
 function scripted(answers: Array<Response | Error>) {
@@ -86,6 +88,19 @@ test("the API's own 429 and 503 about the data are final: the same request would
     assert.equal(res.status, 503, code);
     assert.equal(sent.length, 1, code);
   }
+});
+
+test("the codes taken as final are the API's own 429 and 503 codes, as the API spells them", () => {
+  // Each class's code as its answers carry it (a getter of the name, or an override).
+  const codeOf = (type: (typeof HTTP_STATUS)[number][0]) => {
+    const probe = Object.create(type.prototype) as { code: string };
+    Object.defineProperty(probe, 'name', { value: type.name });
+    return probe.code;
+  };
+  const api = HTTP_STATUS.filter(([, status]) => status === 429 || status === 503).map(([type]) =>
+    codeOf(type),
+  );
+  assert.deepEqual([...FINAL_CODES].sort(), api.sort());
 });
 
 test('a Retry-After within the back-off ceiling is waited out; a longer one ends the retries', async () => {
