@@ -55,11 +55,6 @@ import { clientGroupOf } from './edge.ts';
 
 export type StoreApi = ReturnType<typeof wireStoreApi>;
 
-/** Who makes the request, for per-caller quotas: the source address, until requests are signed. */
-function callerOf(event: APIGatewayProxyEventV2): string {
-  return `ip:${event.requestContext?.http?.sourceIp ?? 'unknown'}`;
-}
-
 export function vaultParam(event: APIGatewayProxyEventV2): string {
   return validateVaultName(event.pathParameters?.vault, 'vault');
 }
@@ -222,17 +217,15 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       });
     },
 
-    'POST /vaults/{vault}/uploads': async (event) =>
-      json(
+    'POST /vaults/{vault}/uploads': async (event) => {
+      // The open-uploads quota is the signing root key's: its child keys share it, and one
+      // address (a NAT) holds many callers.
+      const writer = principalOf(event).rootKeyId;
+      return json(
         201,
-        await createUpload(
-          s.uploads,
-          vaultParam(event),
-          jsonBody(event),
-          callerOf(event),
-          principalOf(event).rootKeyId,
-        ),
-      ),
+        await createUpload(s.uploads, vaultParam(event), jsonBody(event), `key:${writer}`, writer),
+      );
+    },
     'PUT /vaults/{vault}/uploads/{upload}/parts/{part}': async (event) => {
       const vault = vaultParam(event);
       const upload = uploadParam(event);

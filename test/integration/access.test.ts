@@ -315,6 +315,43 @@ describe('access control on the local cloud', () => {
     assert.equal((await errorOf(root, 400)).code, 'InvalidParameter');
   });
 
+  test("open staged uploads count against the signing key's quota, not its address: another key from the same address opens its own", async () => {
+    // Prepare: the root key opens its 100 (all from 127.0.0.1, as the other key's).
+    const open = (as: typeof fetch, n: number) =>
+      as(`${api}/vaults/default/uploads`, {
+        method: 'POST',
+        body: JSON.stringify({ key: `quota/${n}.bin` }),
+      });
+    const opened: string[] = [];
+    for (let n = 0; n < 100; n++) {
+      const res = await open(fetch, n);
+      assert.equal(res.status, 201, await res.clone().text());
+      opened.push(((await res.json()) as { uploadId: string }).uploadId);
+    }
+    const other = fetchAs(
+      await createKey({ policy: [{ vaults: ['default'], actions: ['write', 'read'] }] }),
+    );
+    try {
+      // Act
+      const over = await open(fetch, 100);
+      const theirs = await open(other, 0);
+
+      // Assess
+      const refused = await errorOf(over, 429);
+      assert.equal(refused.code, 'TooManyOpenUploads');
+      assert.match(refused.message, /^key:\S+ has 100 staged uploads open/);
+      assert.equal(theirs.status, 201, await theirs.clone().text());
+      await other(
+        `${api}/vaults/default/uploads/${((await theirs.json()) as { uploadId: string }).uploadId}`,
+        {
+          method: 'DELETE',
+        },
+      );
+    } finally {
+      for (const id of opened) await call(`/vaults/default/uploads/${id}`, { method: 'DELETE' });
+    }
+  });
+
   test('bad key requests get 400 naming the field', async () => {
     const res = await call('/admin/keys', {
       method: 'POST',
