@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { awsClients } from '../../shared/aws/clients.ts';
 import { SqsWatchQueues } from '../../shared/aws/listeners/delivery.ts';
-import { WATCH_QUEUE_PREFIX } from '../../shared/listeners/listener.ts';
+import { WATCH_QUEUE_PREFIX, watchQueueName } from '../../shared/listeners/listener.ts';
 import { type DsnClient, vaultPath } from '../client.ts';
 import { ApiError } from '../errors.ts';
 
@@ -15,6 +15,11 @@ const RECEIVE_WAIT_SECONDS = 10;
 
 export interface WatchOptions {
   client: DsnClient;
+  /**
+   * The access key the client signs with: its queue is named for it (watchQueueName), since a
+   * key that does not administer the vault may point a listener only at queues named so.
+   */
+  accessKeyId?: string;
   vault: string;
   path: string;
   json: boolean;
@@ -68,7 +73,12 @@ export async function runWatch(o: WatchOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const queueUrl = await queues.create(`${WATCH_QUEUE_PREFIX}${randomBytes(8).toString('hex')}`);
+  const unique = randomBytes(8).toString('hex');
+  const queueUrl = await queues.create(
+    o.accessKeyId === undefined
+      ? `${WATCH_QUEUE_PREFIX}${unique}`
+      : watchQueueName(o.accessKeyId, unique),
+  );
   let listener: { id: string } | undefined;
   let renewal: NodeJS.Timeout | undefined;
   try {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
 import { EVENT_TYPES } from '../../shared/listeners/event-types.ts';
+import { findCredentials } from '../credentials.ts';
 import { UsageError } from '../errors.ts';
 import type { CommandContext } from './context.ts';
 import { listenTarget } from './listen.ts';
@@ -47,6 +48,7 @@ export function registerWatchCommand(program: Command, { run }: CommandContext):
         const env = { ...process.env };
         if (o.envFile) Object.assign(env, parseEnv(readFileSync(o.envFile, 'utf8')));
         const client = s.client();
+        const credentials = findCredentials();
         const problem = watchEnvironmentProblem(client.endpoint, env);
         if (problem) throw new UsageError(problem);
         for (const [k, val] of Object.entries(env))
@@ -56,6 +58,7 @@ export function registerWatchCommand(program: Command, { run }: CommandContext):
         try {
           await runWatch({
             client,
+            ...(credentials ? { accessKeyId: credentials.accessKeyId } : {}),
             vault,
             path,
             json: s.json,

@@ -150,12 +150,14 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
     vault: vaultOf(e),
     key: bodyField(e, 'key') ?? '',
   }),
-  // Work ops read and write any key of the vault: a prefix-bound key may not add them.
+  // Work ops read and write any key of the vault, and their results carry what they read: a
+  // prefix-bound key may not add, see or cancel them.
   'POST /vaults/{vault}/work': (e) => ({ action: 'write', vault: vaultOf(e), key: '' }),
-  'GET /vaults/{vault}/work': (e) => ({ action: 'list', vault: vaultOf(e) }),
-  'GET /vaults/{vault}/work/{id}': (e) => ({ action: 'read', vault: vaultOf(e) }),
-  'DELETE /vaults/{vault}/work/{id}': (e) => ({ action: 'delete', vault: vaultOf(e) }),
-  // A listener reads the events of its path.
+  'GET /vaults/{vault}/work': (e) => ({ action: 'list', vault: vaultOf(e), key: '' }),
+  'GET /vaults/{vault}/work/{id}': (e) => ({ action: 'read', vault: vaultOf(e), key: '' }),
+  'DELETE /vaults/{vault}/work/{id}': (e) => ({ action: 'delete', vault: vaultOf(e), key: '' }),
+  // A listener reads the events of its path; where it delivers is checked by its route
+  // (routes/listeners.ts), and so is the path of one named by id.
   'POST /vaults/{vault}/listeners': (e) => ({
     action: 'read',
     vault: vaultOf(e),
@@ -163,7 +165,8 @@ export const ROUTE_ACTIONS: Record<string, (e: APIGatewayProxyEventV2) => Need> 
   }),
   // Renewing a temporary listener (dsn watch) is part of holding it.
   'PATCH /vaults/{vault}/listeners/{id}': (e) => ({ action: 'read', vault: vaultOf(e) }),
-  'GET /vaults/{vault}/listeners': (e) => ({ action: 'list', vault: vaultOf(e) }),
+  // Every listener of the vault, with its target: a prefix-bound key may not list them.
+  'GET /vaults/{vault}/listeners': (e) => ({ action: 'list', vault: vaultOf(e), key: '' }),
   'GET /vaults/{vault}/listeners/{id}': (e) => ({ action: 'read', vault: vaultOf(e) }),
   'DELETE /vaults/{vault}/listeners/{id}': (e) => ({ action: 'delete', vault: vaultOf(e) }),
   // Replication copies between vaults and outside buckets with the functions' own role, which

@@ -235,18 +235,40 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
         INLINE_LIMIT,
         (size) => `a part is at most ${INLINE_LIMIT} bytes, got ${size}`,
       );
-      await putPart(s.uploads, vault, upload, part, body);
+      await putPart(s.uploads, vault, upload, part, body, principalOf(event).rootKeyId);
       return json(200, { part, size: body.length });
     },
     'POST /vaults/{vault}/uploads/{upload}/complete': async (event) => {
       const vault = vaultParam(event);
-      const upload = await completeUpload(s.uploads, vault, uploadParam(event));
+      const upload = await completeUpload(
+        s.uploads,
+        vault,
+        uploadParam(event),
+        principalOf(event).rootKeyId,
+      );
       return json(202, { ...upload, poll: `/vaults/${vault}/uploads/${upload.uploadId}` });
     },
+    // An upload is its opener's: another key (even with write on the vault) finds none.
     'GET /vaults/{vault}/uploads/{upload}': async (event) =>
-      json(200, await getUpload(s.uploads, vaultParam(event), uploadParam(event))),
+      json(
+        200,
+        await getUpload(
+          s.uploads,
+          vaultParam(event),
+          uploadParam(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
     'DELETE /vaults/{vault}/uploads/{upload}': async (event) =>
-      json(200, await abortUpload(s.uploads, vaultParam(event), uploadParam(event))),
+      json(
+        200,
+        await abortUpload(
+          s.uploads,
+          vaultParam(event),
+          uploadParam(event),
+          principalOf(event).rootKeyId,
+        ),
+      ),
 
     'POST /vaults/{vault}/dispersals': async (event) =>
       json(

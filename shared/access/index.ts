@@ -38,7 +38,13 @@ export {
   policySchema,
   policyStatementSchema,
 } from './principal.ts';
-export { gateRead, type ReadDecision, readDecision } from './read-gate.ts';
+export {
+  gateRead,
+  type ReadDecision,
+  type Reader,
+  readDecision,
+  readerOf,
+} from './read-gate.ts';
 export {
   BUILTIN_RULES,
   currentRules,

@@ -44,17 +44,26 @@ export const LOCAL_ROOT: Principal = Object.freeze({
   protected: true,
 });
 
-/** Whether `policy` allows `action` on `vault` (and `key`, when the action is on an object). */
+/**
+ * Whether `policy` allows `action` on `vault` (and `key`, when the action is on an object).
+ * Key and prefix are compared as the store keeps keys, in Unicode's composed form (NFC), so a
+ * key spelt with a combining mark cannot step out of its prefix once the store composes it.
+ */
 export function allows(policy: Policy, action: Action, vault: string, key?: string): boolean {
   return policy.some(
     (s) =>
       (s.actions.includes(action) || s.actions.includes('admin')) &&
       (s.vaults.includes('*') || s.vaults.includes(vault)) &&
-      (s.prefix === undefined || key === undefined || key.startsWith(s.prefix)),
+      (s.prefix === undefined ||
+        key === undefined ||
+        key.normalize('NFC').startsWith(s.prefix.normalize('NFC'))),
   );
 }
 
-/** Whether `policy` holds the admin action on every vault. */
+/**
+ * Whether `policy` holds the admin action on every vault and every key: a grant bound to a
+ * prefix administers that prefix only, never the keys, the network or other tenants.
+ */
 export function isAdmin(policy: Policy): boolean {
-  return policy.some((s) => s.actions.includes('admin') && s.vaults.includes('*'));
+  return policy.some((s) => s.actions.includes('admin') && s.vaults.includes('*') && !s.prefix);
 }

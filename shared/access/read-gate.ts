@@ -22,16 +22,37 @@ import { scanStateOf } from './scan-state.ts';
 
 export type ReadDecision = 'allowed' | 'NotScanned' | 'Quarantined';
 
-/** Whether `principal` may read an object in `scanState` written by `writer` (a root key id). */
+/**
+ * A reader as the gate sees it, all it needs of a principal: plain data, so a read made later
+ * on a caller's behalf (a work item's op) is gated as the caller was when it asked.
+ */
+export interface Reader {
+  /** Admin of everything: reads anything. */
+  admin: boolean;
+  protected: boolean;
+  rootKeyId: string;
+}
+
+/** What the gate needs of `principal`. */
+export function readerOf(principal: Principal): Reader {
+  return {
+    admin: isAdmin(principal.policy),
+    protected: principal.protected,
+    rootKeyId: principal.rootKeyId,
+  };
+}
+
+/** Whether `reader` may read an object in `scanState` written by `writer` (a root key id). */
 export function readDecision(
-  principal: Principal,
+  reader: Principal | Reader,
   object: { scanState?: ScanState; writer?: string },
 ): ReadDecision {
-  if (isAdmin(principal.policy)) return 'allowed';
+  const r = 'policy' in reader ? readerOf(reader) : reader;
+  if (r.admin) return 'allowed';
   const state = scanStateOf(object);
   if (state === 'infected') return 'Quarantined';
-  if (state === 'clean' || principal.protected) return 'allowed';
-  if (object.writer !== undefined && object.writer === principal.rootKeyId) return 'allowed';
+  if (state === 'clean' || r.protected) return 'allowed';
+  if (object.writer !== undefined && object.writer === r.rootKeyId) return 'allowed';
   return 'NotScanned';
 }
 
@@ -40,10 +61,10 @@ export function readDecision(
  * @throws NotScannedError, QuarantinedError (both 403)
  */
 export function gateRead(
-  principal: Principal,
+  reader: Principal | Reader,
   entry: { vault: string; key: string; scanState?: ScanState; writer?: string },
 ): void {
-  const decision = readDecision(principal, entry);
+  const decision = readDecision(reader, entry);
   if (decision === 'Quarantined') throw new QuarantinedError(entry.vault, entry.key);
   if (decision === 'NotScanned')
     throw new NotScannedError(entry.vault, entry.key, scanStateOf(entry));

@@ -11,12 +11,14 @@ export {
   type DeliveryStats,
   expired,
   isWatchQueue,
+  isWatchQueueOf,
   type Listener,
   listenerRequestSchema,
   publicListener,
   renewalSchema,
   type Target,
   WATCH_QUEUE_PREFIX,
+  watchQueueName,
 } from './listener.ts';
 export {
   type MatchedPath,

@@ -3,6 +3,7 @@
  * a target (its own SQS queue, a webhook, a Lambda function). It lives on one delivery node,
  * chosen when it is created (the seed's "process" on that node), and stays there.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { strictObject } from '../validate.ts';
 import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type ListenerEventType } from './event-types.ts';
@@ -42,6 +43,27 @@ export const WATCH_QUEUE_PREFIX = 'dsn-watch-';
 /** Whether `queueUrl` is a queue `dsn watch` made. */
 export function isWatchQueue(queueUrl: string): boolean {
   return (queueUrl.split('/').pop() ?? '').startsWith(WATCH_QUEUE_PREFIX);
+}
+
+/**
+ * The tag a watch queue's name carries for the access key that made it: the first 16 hex
+ * digits of the key id's SHA-256. A key that may not administer a vault may point a listener
+ * only at its own watch queues, so it can neither send events into another's watch nor, with
+ * a temporary listener left to expire, have the sweep delete another's queue.
+ */
+export function watchQueueTag(accessKeyId: string): string {
+  return createHash('sha256').update(accessKeyId).digest('hex').slice(0, 16);
+}
+
+/** The name `dsn watch` gives its queue: the prefix, its key's tag, then `unique`. */
+export function watchQueueName(accessKeyId: string, unique: string): string {
+  return `${WATCH_QUEUE_PREFIX}${watchQueueTag(accessKeyId)}-${unique}`;
+}
+
+/** Whether `queueUrl` is a watch queue made by the key `accessKeyId` (watchQueueName). */
+export function isWatchQueueOf(queueUrl: string, accessKeyId: string): boolean {
+  const name = queueUrl.split('/').pop() ?? '';
+  return name.startsWith(`${WATCH_QUEUE_PREFIX}${watchQueueTag(accessKeyId)}-`);
 }
 
 export const targetSchema = z.discriminatedUnion(

@@ -198,9 +198,20 @@ async function joinPresignedParts(deps: UploadDeps, upload: Upload): Promise<voi
   await deps.multipart.completeMultipart(upload.uploadId, presigned.multipartId, parts);
 }
 
-async function openUpload(deps: UploadDeps, vault: string, uploadId: string): Promise<Upload> {
+/**
+ * The upload `uploadId` of `vault`; with `writer` (the caller's root key id), only one that key
+ * opened: another's answers as none, as a dispersal of another's does.
+ */
+async function openUpload(
+  deps: UploadDeps,
+  vault: string,
+  uploadId: string,
+  writer?: string,
+): Promise<Upload> {
   const upload = await deps.uploads.get(uploadId);
   if (!upload || upload.vault !== vault) throw new UploadNotFoundError(uploadId);
+  if (writer !== undefined && upload.writer !== undefined && upload.writer !== writer)
+    throw new UploadNotFoundError(uploadId);
   return upload;
 }
 
@@ -214,8 +225,9 @@ export async function getUpload(
   deps: UploadDeps,
   vault: string,
   uploadId: string,
+  writer?: string,
 ): Promise<UploadView> {
-  const opened = await openUpload(deps, vault, uploadId);
+  const opened = await openUpload(deps, vault, uploadId, writer);
   const { revisions } = deps;
   const {
     progress,
@@ -245,8 +257,9 @@ export async function abortUpload(
   deps: UploadDeps,
   vault: string,
   uploadId: string,
+  writer?: string,
 ): Promise<Upload> {
-  const upload = await openUpload(deps, vault, uploadId);
+  const upload = await openUpload(deps, vault, uploadId, writer);
   const aborted = { state: 'failed', reason: ABORTED_BY_WRITER } as const;
   if (upload.state === 'open') {
     // Lost to a completion (or another abort) since the read: answer from the state it won.
@@ -272,9 +285,10 @@ export async function putPart(
   uploadId: string,
   part: number,
   body: Uint8Array,
+  writer?: string,
 ): Promise<void> {
   parseWith(partNumberSchema, part, { name: 'part' });
-  const upload = await openUpload(deps, vault, uploadId);
+  const upload = await openUpload(deps, vault, uploadId, writer);
   if (upload.presigned)
     throw new UploadStateError(uploadId, 'is presigned: its parts go to their presigned URLs');
   if (upload.state !== 'open')
@@ -306,11 +320,12 @@ export async function completeUpload(
   deps: UploadDeps,
   vault: string,
   uploadId: string,
+  writer?: string,
 ): Promise<Upload> {
-  const upload = await openUpload(deps, vault, uploadId);
+  const upload = await openUpload(deps, vault, uploadId, writer);
   if (upload.state === 'open') {
     if (!(await deps.uploads.transition(uploadId, ['open'], { state: 'dispersing' })))
-      return openUpload(deps, vault, uploadId);
+      return openUpload(deps, vault, uploadId, writer);
   } else if (upload.state !== 'dispersing' || upload.parts !== undefined) {
     return upload;
   }

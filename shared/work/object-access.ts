@@ -1,4 +1,5 @@
 /** What ops see of a vault's objects, over the store's reader, writer and index. */
+import { gateRead, type Reader } from '../access/index.ts';
 import { DsnError } from '../errors.ts';
 import { openObject, type ReaderDeps, type WriterDeps, writeObject } from '../store/index.ts';
 import type { ObjectAccess } from './op.ts';
@@ -14,9 +15,15 @@ export class WorkOutputError extends DsnError {
 
 const LIST_PAGE = 1000;
 
+/**
+ * The objects of `vault` as an op sees them; with `reader`, an object that reader may not read
+ * (unscanned or quarantined, by the scan gate) fails the op, NotScanned or Quarantined, as the
+ * caller's own GET would.
+ */
 export function storeObjectAccess(
   deps: { reader: ReaderDeps; writer: WriterDeps; commitWaitMs: number },
   vault: string,
+  reader?: Reader,
 ): ObjectAccess {
   return {
     async *list(prefix) {
@@ -28,7 +35,10 @@ export function storeObjectAccess(
       } while (cursor !== undefined);
     },
     async open(key) {
-      return (await openObject(deps.reader, vault, key)).body;
+      const opened = await openObject(deps.reader, vault, key);
+      // Checked before a byte is read: the body stream starts only when iterated.
+      if (reader) gateRead(reader, opened.entry);
+      return opened.body;
     },
     async write(key, body) {
       let size = 0;

@@ -5,6 +5,8 @@
  * catalog copy is what listings and `GET` read, the slices are what ownership is taken on.
  */
 
+import type { Reader } from '../access/index.ts';
+
 export const WORK_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type WorkState = (typeof WORK_STATES)[number];
 
@@ -18,6 +20,12 @@ export interface WorkDefinition {
   op: string;
   args: Record<string, unknown>;
   after: string[];
+  /**
+   * Who asked for it, as the scan gate sees a reader: its op reads only the objects that caller
+   * could read itself (no unscanned or quarantined bytes for an unprotected key). Absent for
+   * items added inside the system (benchmarks, tests), which read as the system.
+   */
+  reader?: Reader;
 }
 
 export interface WorkRecord extends WorkDefinition {

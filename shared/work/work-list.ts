@@ -3,6 +3,7 @@
  * at the vault's units, then the catalog record), list, show, explain and cancel.
  */
 import { z } from 'zod';
+import type { Reader } from '../access/index.ts';
 import type { Clock } from '../clock.ts';
 import {
   InvalidParameterError,
@@ -65,6 +66,7 @@ export async function addWork(
   deps: WorkListDeps,
   vaultName: string,
   body: unknown,
+  reader?: Reader,
 ): Promise<WorkRecord> {
   const vault = await deps.vaults.get(vaultName);
   const request = parseWith(addWorkSchema, body);
@@ -79,7 +81,14 @@ export async function addWork(
       );
   }
   const seq = await deps.store.nextSeq(vault.name);
-  const definition = { vault: vault.name, seq, op: request.op, args, after };
+  const definition = {
+    vault: vault.name,
+    seq,
+    op: request.op,
+    args,
+    after,
+    ...(reader ? { reader } : {}),
+  };
   const slices = await encodeDefinition(definition, vault);
   // Slices first: a crash before the record leaves slices no listing shows, never a record
   // whose slices are missing.

@@ -6,13 +6,14 @@
  * function"). A failed attempt backs off; an item after a failed or cancelled one is
  * cancelled with the reason. Lambda workers and `dsn work run` both run this.
  */
+import type { Reader } from '../access/index.ts';
 import type { Clock } from '../clock.ts';
 import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
 import type { SliceRef, WorkStore } from './ports.ts';
-import { OPEN_STATES, seqOfId, type WorkRecord } from './work-item.ts';
+import { OPEN_STATES, seqOfId, type WorkDefinition, type WorkRecord } from './work-item.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
@@ -38,8 +39,8 @@ export interface WorkerHooks {
 export interface WorkerDeps {
   store: WorkStore;
   ops: OpRegistry;
-  /** The vault's objects, as ops see them. */
-  objects(vault: string): ObjectAccess;
+  /** The vault's objects, as ops see them, read as `reader` when given (the scan gate). */
+  objects(vault: string, reader?: Reader): ObjectAccess;
   clock: Clock;
   log: Logger;
   /** This worker's name, recorded as the owner. */
@@ -192,7 +193,7 @@ async function step(deps: WorkerDeps, view: OpenItems): Promise<StepReport> {
       deps,
       claim.record,
       claim.token,
-      claim.definition.args,
+      claim.definition,
       now,
       view.drops,
     );
@@ -283,7 +284,7 @@ async function execute(
   deps: WorkerDeps,
   item: WorkRecord,
   token: number,
-  rawArgs: Record<string, unknown>,
+  definition: WorkDefinition,
   claimedAt: number,
   drops: SliceDrops,
 ): Promise<WorkOutcome> {
@@ -324,9 +325,9 @@ async function execute(
     let result: unknown;
     try {
       const op = deps.ops.get(item.op);
-      const args = deps.ops.parseArgs(item.op, rawArgs);
+      const args = deps.ops.parseArgs(item.op, definition.args);
       result = await op.run(
-        { vault: item.vault, id: item.id, objects: deps.objects(item.vault) },
+        { vault: item.vault, id: item.id, objects: deps.objects(item.vault, definition.reader) },
         args,
       );
     } catch (err) {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACTIONS } from '../../functions/routes/access.ts';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { type Credentials, presignUrl } from '../../shared/access/signer.ts';
+import { watchQueueName } from '../../shared/listeners/index.ts';
 import { runDsn } from '../helpers/dsn-cli.ts';
 import {
   EPHEMERAL_PORTS,
@@ -349,6 +350,131 @@ describe('access control on the local cloud', () => {
       );
     } finally {
       for (const id of opened) await call(`/vaults/default/uploads/${id}`, { method: 'DELETE' });
+    }
+  });
+
+  test("a prefix-bound key sees no other prefix's work or listeners, delivers only to webhooks and its own watch queues, and never becomes an admin of everything", async () => {
+    // Prepare: a work item and a listener of the root's, outside the key's prefix.
+    const work = (await (
+      await call('/vaults/default/work', {
+        method: 'POST',
+        body: JSON.stringify({ op: 'digest', args: { prefix: 'secret/' } }),
+      })
+    ).json()) as { id: string };
+    const hook = { type: 'webhook', url: 'https://hooks.example.com/dsn' };
+    const theirs = (await (
+      await call('/vaults/default/listeners', {
+        method: 'POST',
+        body: JSON.stringify({ path: 'secret/', target: hook }),
+      })
+    ).json()) as { id: string };
+    const key = await createKey({
+      policy: [{ vaults: ['default'], prefix: 'pub/', actions: ['read', 'list', 'delete'] }],
+    });
+    const as = fetchAs(key);
+    const listen = (target: unknown) =>
+      as(`${api}/vaults/default/listeners`, {
+        method: 'POST',
+        body: JSON.stringify({ path: 'pub/', target }),
+      });
+    const queue = (name: string) => `http://sqs.us-east-1.localhost:4566/000000000000/${name}`;
+    try {
+      // Act and assess: work items are the whole vault's.
+      for (const [method, path] of [
+        ['GET', '/vaults/default/work'],
+        ['GET', `/vaults/default/work/${work.id}`],
+        ['DELETE', `/vaults/default/work/${work.id}`],
+        ['GET', '/vaults/default/listeners'],
+      ] as const)
+        assert.equal((await as(`${api}${path}`, { method })).status, 403, `${method} ${path}`);
+      // A listener outside its prefix is none of its business: as if there were none.
+      for (const method of ['GET', 'DELETE'])
+        assert.equal(
+          (await as(`${api}/vaults/default/listeners/${theirs.id}`, { method })).status,
+          404,
+          method,
+        );
+      // Targets: a Lambda function or another's queue is the vault admin's to choose.
+      const lambda = await errorOf(await listen({ type: 'lambda', functionName: 'any-fn' }), 403);
+      assert.match(
+        lambda.message,
+        /admin on vault "default", which a listener delivering to a Lambda function needs/,
+      );
+      await errorOf(await listen({ type: 'sqs', queueUrl: queue('someone-else') }), 403);
+      await errorOf(
+        await listen({ type: 'sqs', queueUrl: queue(watchQueueName('AKIDSOMEONEELSE', 'ab12')) }),
+        403,
+      );
+      const own = await listen({
+        type: 'sqs',
+        queueUrl: queue(`${watchQueueName(key.accessKeyId, 'ab12')}.fifo`),
+      });
+      assert.equal(own.status, 201, await own.clone().text());
+      const webhook = await listen(hook);
+      assert.equal(webhook.status, 201, await webhook.clone().text());
+      // Its own listener it shows and removes.
+      const mine = (await webhook.json()) as { id: string };
+      assert.equal((await as(`${api}/vaults/default/listeners/${mine.id}`)).status, 200);
+      const removed = await as(`${api}/vaults/default/listeners/${mine.id}`, { method: 'DELETE' });
+      assert.equal(removed.status, 204);
+      await as(`${api}/vaults/default/listeners/${((await own.json()) as { id: string }).id}`, {
+        method: 'DELETE',
+      });
+
+      // Admin on every vault but bound to a prefix administers that prefix, not the network.
+      const tenant = fetchAs(
+        await createKey({ policy: [{ vaults: ['*'], prefix: 'tenant-a/', actions: ['admin'] }] }),
+      );
+      const escalate = await tenant(`${api}/admin/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ policy: [{ vaults: ['*'], actions: ['admin'] }] }),
+      });
+      assert.equal(escalate.status, 403);
+      // A combining mark does not step out of a prefix once the store composes the key.
+      const team = fetchAs(
+        await createKey({
+          policy: [{ vaults: ['default'], prefix: 'team-a', actions: ['write'] }],
+        }),
+      );
+      const composed = await team(`${api}/vaults/default/objects/team-a\u0301/x`, {
+        method: 'PUT',
+        body: 'x',
+      });
+      assert.equal(composed.status, 403);
+    } finally {
+      await call(`/vaults/default/listeners/${theirs.id}`, { method: 'DELETE' });
+      await call(`/vaults/default/work/${work.id}`, { method: 'DELETE' });
+    }
+  });
+
+  test("a staged upload is its opener's: another key with write on the vault finds none", async () => {
+    // Prepare
+    const opened = (await (
+      await call('/vaults/default/uploads', {
+        method: 'POST',
+        body: JSON.stringify({ key: 'pub/owned.bin' }),
+      })
+    ).json()) as { uploadId: string };
+    const other = fetchAs(
+      await createKey({ policy: [{ vaults: ['default'], actions: ['write', 'read'] }] }),
+    );
+    const at = `${api}/vaults/default/uploads/${opened.uploadId}`;
+    try {
+      // Act and assess
+      for (const [method, path, body] of [
+        ['PUT', `${at}/parts/1`, 'x'],
+        ['POST', `${at}/complete`, undefined],
+        ['GET', at, undefined],
+        ['DELETE', at, undefined],
+      ] as const) {
+        const res = await other(path, { method, ...(body ? { body } : {}) });
+        const error = await errorOf(res, 404);
+        assert.equal(error.code, 'UploadNotFound', `${method} ${path}`);
+      }
+      const mine = await call(`/vaults/default/uploads/${opened.uploadId}`);
+      assert.equal(((await mine.json()) as { state: string }).state, 'open', 'untouched');
+    } finally {
+      await call(`/vaults/default/uploads/${opened.uploadId}`, { method: 'DELETE' });
     }
   });
 

@@ -269,6 +269,39 @@ describe('scan states on the local cloud', () => {
     assert.equal(((await ownInfected.json()) as { error: Doc }).error.code, 'Quarantined');
   });
 
+  test("a work item's op reads as the key that added it: an unprotected key's grep of a quarantined object fails Quarantined, the root's reads it", async () => {
+    // Prepare
+    const session = await unprotectedSession(cloud);
+    await put('work-gate/eicar.com', EICAR);
+    assert.equal((await scanned('work-gate/eicar.com')).scanState, 'infected');
+    const grep = { op: 'grep', args: { prefix: 'work-gate/', pattern: 'EICAR' } };
+    const settled = (as: typeof session.fetch, id: string) =>
+      eventually(
+        async () => {
+          const item = (await (await as(`/vaults/scanned/work/${id}`)).json()) as Doc;
+          return item.state === 'done' || item.state === 'failed' ? item : undefined;
+        },
+        `work item ${id} to end`,
+        60_000,
+      );
+
+    // Act
+    const theirs = (await (
+      await session.fetch('/vaults/scanned/work', { method: 'POST', body: JSON.stringify(grep) })
+    ).json()) as Doc;
+    const root = (await (
+      await api('/vaults/scanned/work', { method: 'POST', body: JSON.stringify(grep) })
+    ).json()) as Doc;
+    const theirsEnded = await settled(session.fetch, theirs.id as string);
+    const rootEnded = await settled(api, root.id as string);
+
+    // Assess
+    assert.equal(theirsEnded.state, 'failed');
+    assert.match(String(theirsEnded.error), /quarantined/i);
+    assert.equal(rootEnded.state, 'done', JSON.stringify(rootEnded));
+    assert.match(JSON.stringify(rootEnded.result), /EICAR-STANDARD-ANTIVIRUS-TEST-FILE/);
+  });
+
   test('a quarantined object above the payload limit: the session gets 403 on GET, HEAD and If-None-Match, never a 307 to the reader', async () => {
     // Prepare: 5 MiB opening with the EICAR string, written through a staged upload as the root.
     const body = Buffer.concat([EICAR, randomBytes(5 * 1024 * 1024)]);

@@ -118,7 +118,8 @@ describe('dsn watch on the local cloud, in tmux', () => {
       'the watch to start',
     );
     const [, id, queueUrl] = started as unknown as [string, string, string];
-    assert.match(queueUrl, /\/dsn-watch-[0-9a-f]{16}\.fifo$/);
+    // Named for the key it signs with (watchQueueName): its tag, then its own random part.
+    assert.match(queueUrl, /\/dsn-watch-[0-9a-f]{16}-[0-9a-f]{16}\.fifo$/);
     const shown = (await (await api(`/vaults/eyes/listeners/${id}`)).json()) as Doc;
     assert.equal(shown.path, 'w/');
     assert.equal(typeof shown.expiresAt, 'string', 'a temporary listener');

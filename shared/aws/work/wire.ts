@@ -39,7 +39,7 @@ export function wireWorker(rt: Runtime, owner = `worker-${randomUUID().slice(0, 
   const deps: WorkerDeps = {
     store: list.store,
     ops: list.ops,
-    objects: (vault) => storeObjectAccess({ reader, writer, commitWaitMs }, vault),
+    objects: (vault, as) => storeObjectAccess({ reader, writer, commitWaitMs }, vault, as),
     clock: rt.clock,
     log: rt.log,
     owner,
