@@ -49,12 +49,15 @@ const version = (
 
 const run: Run = async (cmd, label, ctx, body) => {
   const g = globalsOf(cmd);
+  const session = createSession(g, ctx);
   try {
-    await body(createSession(g, ctx));
+    await body(session);
   } catch (err) {
     process.stderr.write(`dsn: ${describeError(label, err, ctx)}\n`);
     if (g.debug) process.stderr.write(`${inspect(err, { depth: 4 })}\n`);
-    if (g.json) {
+    // A command that printed its document (the failed item, the job that did not succeed) and
+    // then failed says why on stderr: stdout stays one JSON document.
+    if (g.json && !session.printed) {
       const error =
         err instanceof ApiError
           ? { status: err.status, code: err.code, message: err.message, ...err.details }

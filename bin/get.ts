@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { DownlinkOptions, DownlinkStats } from '../client/downlink.ts';
 import {
   asCliError,
@@ -193,11 +194,30 @@ async function openSource(
   };
 }
 
+/** Whether `path` is an existing folder. */
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+/**
+ * A file stream to `path`, once the file is open: one that cannot be made (no such folder, no
+ * permission) fails here, before a byte is read. @throws CliError
+ */
+async function openForWriting(path: string) {
+  const file = createWriteStream(path);
+  try {
+    await once(file, 'open');
+  } catch (err) {
+    throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  return file;
+}
+
 /**
  * Downloads vault/key to `dest` (a path, or `-` for stdout), checking its sha256: objects of
  * DOWNLINK_THRESHOLD and more by the client's own read of their slices, unless `via` says
  * otherwise, smaller ones by ranges through the API. A file is written as `dest.partial` and
- * renamed once complete and verified.
+ * renamed once complete and verified; a folder `dest` gets the key's last segment as its name.
  * @throws ApiError, CliError
  */
 export async function getObject(
@@ -216,8 +236,11 @@ export async function getObject(
   const { revision, size, sha256: expected } = source;
 
   const toStdout = dest === '-';
+  // A folder takes the key's last segment as the file's name, as cp does.
+  if (!toStdout && (dest.endsWith('/') || (await isFolder(dest))))
+    dest = join(dest, basename(key) || 'object');
   const target = toStdout ? '-' : `${dest}.partial`;
-  const out = toStdout ? process.stdout : createWriteStream(target);
+  const out = toStdout ? process.stdout : await openForWriting(target);
   // A failing file stream (disk full) emits 'error' at any time; it is rethrown after a write.
   let writeError: Error | undefined;
   if (!toStdout) out.on('error', (err) => (writeError ??= err));
@@ -229,7 +252,9 @@ export async function getObject(
     progress.update(0, 'downloading');
     for await (const body of source.chunks) {
       hash.update(body);
-      if (!out.write(body)) await once(out, 'drain');
+      // A stream that failed emits no 'drain': its error is thrown below instead.
+      if (!out.write(body) && !writeError && !out.destroyed)
+        await once(out, 'drain').catch(() => undefined);
       if (writeError) throw new CliError(`cannot write ${target}: ${writeError.message}`);
       written += body.length;
       progress.update(written);

@@ -75,9 +75,25 @@ export function vaultPath(vault: string): string {
   return `/vaults/${encodeURIComponent(vault)}`;
 }
 
-/** `/vaults/VAULT/objects/KEY`, each segment of the key escaped and its slashes kept. */
+/**
+ * `/vaults/VAULT/objects/KEY`, each segment of the key escaped and its slashes kept.
+ * @throws DsnApiError 400 `InvalidParameter` for a `.` or `..` segment, which the API refuses
+ *   too, but which a URL resolves before it is sent (`a/../b` is `b`, `%2E` as well): the
+ *   request would name another key
+ */
 export function objectPath(vault: string, key: string): string {
-  return `${vaultPath(vault)}/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const segments = key.split('/');
+  const dots = segments.find((segment) => segment === '.' || segment === '..');
+  if (dots !== undefined)
+    throw new DsnApiError(
+      400,
+      'InvalidParameter',
+      `key: must not contain "${dots}" path segments`,
+      {
+        field: 'key',
+      },
+    );
+  return `${vaultPath(vault)}/objects/${segments.map(encodeURIComponent).join('/')}`;
 }
 
 export interface WriteOptions {

@@ -71,6 +71,8 @@ export function registerAdminCommands(program: Command, { run }: CommandContext)
         .client()
         .json<CommandRecord>('POST', '/admin/commands', { body: { command: name, args } });
       s.print(record, () => recordText(record));
+      // Recorded, but not done at every unit: a script must not take the vault as frozen.
+      if (record.state !== 'succeeded') s.exitWith(1);
     });
 
   admin

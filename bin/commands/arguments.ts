@@ -12,7 +12,12 @@ export function target(text: string): { vault: string; key: string } {
   if (slash <= 0 || slash === text.length - 1) {
     throw new UsageError(`expected VAULT/KEY, got "${text}"`);
   }
-  return { vault: text.slice(0, slash), key: text.slice(slash + 1) };
+  const key = text.slice(slash + 1);
+  // A URL resolves such segments (`a/../b` is `b`), so the request would name another key.
+  const dots = key.split('/').find((segment) => segment === '.' || segment === '..');
+  if (dots !== undefined)
+    throw new UsageError(`a key must not contain "${dots}" path segments, got "${key}"`);
+  return { vault: text.slice(0, slash), key };
 }
 
 /** A parser of whole numbers from `min` to `max`. */

@@ -35,6 +35,11 @@ export interface Session {
   client(): DsnClient;
   /** Human output on stdout, or the JSON document with `--json`. */
   print(json: unknown, human: () => string): void;
+  /**
+   * Whether `print` wrote something: with `--json`, a command that printed its document and
+   * then fails adds no second one (stdout stays one JSON document), only its exit code.
+   */
+  readonly printed: boolean;
   /** A bar on stderr, or NO_PROGRESS when bars are not wanted. */
   bar(opts: BarRequest): Progress;
   /** Names the vault and key the command turned out to be about, for the hints of its error. */
@@ -89,9 +94,12 @@ export function createSession(g: Globals, ctx: ErrorContext): Session {
         credentials && { credentials, region: regionFor(endpoint) },
       );
     },
+    printed: false,
     print(json, human) {
       const text = g.json ? JSON.stringify(json, null, 2) : human();
-      if (text) process.stdout.write(`${text}\n`);
+      if (!text) return;
+      process.stdout.write(`${text}\n`);
+      (this as { printed: boolean }).printed = true;
     },
     bar({ dataOnStdout, ...opts }) {
       // Beside human output, a bar needs stdout on a terminal too: piped or `--json` output

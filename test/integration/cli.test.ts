@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -277,6 +277,35 @@ describe('the dsn CLI on a local cloud', () => {
       'read-fail',
     ]);
     const json = await dsn([...endpoint(), '--json', 'vault', 'show', 'nosuch']);
+    // A key a URL would resolve to another (`x/..`), and a get to where no file can be made.
+    assert.equal((await dsn([...endpoint(), 'put', file, 'default/cli/one.bin'])).code, 0);
+    const dotted = await dsn([...endpoint(), 'rm', 'default/cli/x/../one.bin']);
+    const noFolder = await dsn([
+      ...endpoint(),
+      'get',
+      'default/cli/one.bin',
+      join(dir.path, 'missing', 'out.bin'),
+    ]);
+    const into = join(dir.path, 'into');
+    await mkdir(into);
+    const intoFolder = await dsn([...endpoint(), 'get', 'default/cli/one.bin', into]);
+    // A work item that fails (one.bin is no gzip), waited for with --json: one document.
+    const added = await dsn([
+      ...endpoint(),
+      '--json',
+      'work',
+      'add',
+      'default',
+      'decompress',
+      '--arg',
+      'key=cli/one.bin',
+      '--arg',
+      'output=cli/one.out',
+      '--arg',
+      'codec=gzip',
+    ]);
+    const item = (JSON.parse(added.stdout) as { id: string }).id;
+    const waited = await dsn([...endpoint(), '--json', 'work', 'wait', 'default', item]);
 
     // Assess
     assert.equal(missing.code, 1);
@@ -293,7 +322,29 @@ describe('the dsn CLI on a local cloud', () => {
       noKey.stderr,
       /no object "cli\/none\.bin" in vault "default" \(404 ObjectNotFound\)/,
     );
-    for (const run of [usage, badMode, badTarget, badUnit]) {
+    assert.match(
+      dotted.stderr,
+      /a key must not contain "\.\." path segments, got "cli\/x\/\.\.\/one\.bin"/,
+    );
+    const kept = await dsn([...endpoint(), 'get', 'default/cli/one.bin', '-']);
+    assert.equal(kept.stdout, 'x', 'nothing removed by the dotted key');
+    assert.equal(noFolder.code, 1, noFolder.stderr);
+    assert.match(noFolder.stderr, /cannot write .*missing\/out\.bin\.partial: ENOENT/);
+    assert.equal(intoFolder.code, 0, intoFolder.stderr);
+    assert.equal(
+      await readFile(join(into, 'one.bin'), 'utf8'),
+      'x',
+      "a folder takes the key's name",
+    );
+    assert.equal(waited.code, 1, waited.stderr);
+    const waitedDoc = JSON.parse(waited.stdout) as { items: Array<{ state: string }> };
+    assert.deepEqual(
+      waitedDoc.items.map((i) => i.state),
+      ['failed'],
+      'stdout is the one document of the items, no error document after it',
+    );
+    assert.match(waited.stderr, /1 item\(s\) did not finish done/);
+    for (const run of [usage, badMode, badTarget, badUnit, dotted]) {
       assert.equal(run.code, 2, run.stderr);
       assert.equal(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
       assert.match(run.stderr, /^dsn: /);

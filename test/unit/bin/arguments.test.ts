@@ -14,6 +14,22 @@ test('a target splits at its first slash; a key may hold more slashes', () => {
   }
 });
 
+test('a key with a "." or ".." segment is refused: a URL would resolve it to another key', () => {
+  for (const [text, dots] of [
+    ['photos/tmp/../important.jpg', '..'],
+    ['photos/./a', '.'],
+    ['photos/..', '..'],
+  ] as const) {
+    assert.throws(
+      () => target(text),
+      (err) =>
+        err instanceof UsageError &&
+        err.message === `a key must not contain "${dots}" path segments, got "${text.slice(7)}"`,
+    );
+  }
+  assert.deepEqual(target('photos/a..b/.c'), { vault: 'photos', key: 'a..b/.c' });
+});
+
 test('integers stay in their range, and the message states it', () => {
   const unit = integer(0, 255);
   assert.equal(unit('0'), 0);

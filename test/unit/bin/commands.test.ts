@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { DsnClient, type RequestOptions } from '../../../bin/client.ts';
+import { registerAdminCommands } from '../../../bin/commands/admin.ts';
 import type { CommandContext, Session } from '../../../bin/commands/context.ts';
 import { registerObjectCommands } from '../../../bin/commands/objects.ts';
 import { registerRepairCommands } from '../../../bin/commands/repair.ts';
@@ -15,9 +16,9 @@ import { DEFAULT_VAULT } from '../../../shared/store/vault.ts';
 /**
  * The command groups on a program of their own, with a `run` that hands them a client which
  * records its calls and answers from `replies` (a function throws its error instead); the
- * replication group only when asked.
+ * replication and admin groups only when asked.
  */
-function cli(replies: Record<string, unknown> = {}, withReplication = false) {
+function cli(replies: Record<string, unknown> = {}, withReplication = false, withAdmin = false) {
   const calls: Array<{ method: string; path: string; body?: unknown }> = [];
   const runs: Array<{ label: string; ctx: ErrorContext }> = [];
   const printed: Array<{ json: unknown; text: string }> = [];
@@ -43,6 +44,7 @@ function cli(replies: Record<string, unknown> = {}, withReplication = false) {
       runs.push({ label, ctx });
       const session: Session = {
         json: false,
+        printed: false,
         client: () => client,
         print: (json, human) => printed.push({ json, text: human() }),
         bar: () => NO_PROGRESS,
@@ -58,6 +60,7 @@ function cli(replies: Record<string, unknown> = {}, withReplication = false) {
   registerRepairCommands(program, context);
   registerUnitCommands(program, context);
   if (withReplication) registerReplicationCommands(program, context);
+  if (withAdmin) registerAdminCommands(program, context);
   const dsn = (...args: string[]) => program.parseAsync(args, { from: 'user' });
   return { program, dsn, calls, runs, printed, exits };
 }
@@ -249,4 +252,33 @@ test('replicate --watch fails the command when the job ends unsucceeded, or stop
   await assert.rejects(stalled.out, /replication r1 is not moving: the controller execution ended/);
   assert.match(stalled.c.printed[0]?.text ?? '', /restart it with: dsn replication restart r1/);
   assert.equal(unwatched.printed.length, 1);
+});
+
+test('an admin command recorded as failed at a unit exits 1 after printing its record; one that succeeded exits 0', async () => {
+  // Prepare
+  const record = (state: string) => ({
+    id: 'c1',
+    command: 'vault.freeze',
+    args: { vault: 'clips' },
+    by: 'root',
+    at: '2026-12-06T00:00:00.000Z',
+    state,
+    operations: [
+      { unit: 0, action: 'freeze', outcome: 'done' },
+      { unit: 1, action: 'freeze', outcome: state === 'failed' ? 'failed' : 'done' },
+    ],
+  });
+  for (const [state, wanted] of [
+    ['failed', [1]],
+    ['succeeded', []],
+  ] as const) {
+    const { dsn, printed, exits } = cli({ 'POST /admin/commands': record(state) }, false, true);
+
+    // Act
+    await dsn('admin', 'freeze', 'clips');
+
+    // Assess
+    assert.equal((printed[0]?.json as { state?: string } | undefined)?.state, state);
+    assert.deepEqual(exits, wanted, state);
+  }
 });

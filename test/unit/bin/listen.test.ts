@@ -26,6 +26,7 @@ function cli(replies: Record<string, unknown> = {}) {
     async run(_cmd, _label, ctx, body) {
       const session: Session = {
         json: false,
+        printed: false,
         client: () => client,
         print: (_json, human) => printed.push(human()),
         bar: () => NO_PROGRESS,

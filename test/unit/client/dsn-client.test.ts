@@ -4,6 +4,7 @@ import {
   DsnApiError,
   DsnClient,
   type JsonCalls,
+  objectPath,
   STAGED_PART,
   Transport,
   waitForRevision,
@@ -79,4 +80,33 @@ test('waiting for a write polls its revision until it commits, and names the uni
   control.abort();
   await assert.rejects(waiting, { name: 'AbortError' });
   assert.equal(stopped.asked.length, 1, 'no poll after the abort');
+});
+
+test('a key with a "." or ".." segment is refused before any request: the URL would name another key', async () => {
+  // Prepare: a transport whose every request is a failure of the test.
+  const sent: string[] = [];
+  const client = new DsnClient(
+    new Transport({
+      endpoint: 'http://127.0.0.1:9',
+      fetch: async (input) => {
+        sent.push(String(input instanceof Request ? input.url : input));
+        return new Response('{}', { status: 200 });
+      },
+    }),
+  );
+
+  // Act and assess
+  for (const key of ['tmp/../important.jpg', './a', 'a/..']) {
+    await assert.rejects(
+      () => client.deleteObject('photos', key),
+      (err) =>
+        err instanceof DsnApiError &&
+        err.status === 400 &&
+        err.code === 'InvalidParameter' &&
+        /must not contain "\.{1,2}" path segments/.test(err.message),
+      key,
+    );
+  }
+  assert.deepEqual(sent, []);
+  assert.equal(objectPath('photos', 'a..b/.c d'), '/vaults/photos/objects/a..b/.c%20d');
 });
