@@ -2,7 +2,9 @@
  * The transport every call of `@dsn/client` goes through: fetch, signed for the dsn API
  * (SigV4 over the `dsn` service, payload unsigned, as the authorizer checks), retried with
  * exponential back-off and full jitter on the answers that mean "try again": 429 and 503 from
- * the gateway or Lambda throttling, and network failures of requests that are safe to repeat.
+ * the gateway or Lambda throttling (a 503, which may come after the request ran, only for a
+ * method safe to repeat), and network failures of requests that are safe to repeat. An abort
+ * by the caller's signal ends the retries at once, with the signal's reason.
  * The API's own 429 and 503 errors that say something about the data (a write below its
  * threshold, a lost segment, too many open uploads, a rebuild restarted too soon) are final:
  * the same request would get the same answer.
@@ -72,7 +74,7 @@ export class Transport {
   private readonly signer?: RequestSigner;
   private readonly trace?: (line: string) => void;
   private readonly send: typeof fetch;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
 
   constructor(options: TransportOptions) {
@@ -81,7 +83,14 @@ export class Transport {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.trace = options.trace;
     this.send = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep =
+      options.sleep ??
+      ((ms, signal) =>
+        new Promise((resolve) => {
+          // An abort ends the wait (pause rejects): the timer goes with it, holding nothing up.
+          const timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        }));
     this.random = options.random ?? Math.random;
   }
 
@@ -131,18 +140,34 @@ export class Transport {
         this.trace?.(
           `${method} ${pathOf(request.url)} -> network error: ${(err as Error).message}`,
         );
-        if (last || !IDEMPOTENT.has(method) || request.signal.aborted)
-          throw new DsnUnreachableError(this.endpoint, err);
-        await this.sleep(this.backoff(attempt) ?? 0);
+        // Stopped by its caller: the caller's reason (an AbortError), not a network failure.
+        if (request.signal.aborted) throw request.signal.reason;
+        if (last || !IDEMPOTENT.has(method)) throw new DsnUnreachableError(this.endpoint, err);
+        await this.pause(this.backoff(attempt) ?? 0, request.signal);
         continue;
       }
       const ms = Math.round(performance.now() - started);
       this.trace?.(`${method} ${pathOf(request.url)} -> ${res.status} (${ms} ms)`);
-      if (last || !(await this.retryable(res))) return res;
+      if (last || !(await this.retryable(res, method))) return res;
       const wait = this.backoff(attempt, res.headers.get('retry-after'));
       if (wait === undefined) return res;
       await res.body?.cancel();
-      await this.sleep(wait);
+      await this.pause(wait, request.signal);
+    }
+  }
+
+  /** Waits `ms` between attempts, or rejects with the signal's reason once it is aborted. */
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    let stop: () => void = () => {};
+    const aborted = new Promise<never>((_resolve, reject) => {
+      stop = () => reject(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+    try {
+      await Promise.race([this.sleep(ms, signal), aborted]);
+    } finally {
+      signal.removeEventListener('abort', stop);
     }
   }
 
@@ -155,15 +180,20 @@ export class Transport {
     return new Request(request, { headers });
   }
 
-  /** Whether an answer says "the same request later": see FINAL_CODES. */
-  private async retryable(res: Response): Promise<boolean> {
+  /**
+   * Whether an answer says "the same request later": see FINAL_CODES. A 503 that is not the
+   * API's own (the gateway's: the function did not answer in time) may come after the request
+   * took effect, so only an idempotent method is sent again; a 429 was refused before it ran.
+   */
+  private async retryable(res: Response, method: string): Promise<boolean> {
     if (res.status !== 429 && res.status !== 503) return false;
     const code = await res
       .clone()
       .json()
       .then((b: { error?: { code?: unknown } }) => b?.error?.code)
       .catch(() => undefined);
-    return typeof code !== 'string' || !FINAL_CODES.has(code);
+    if (typeof code === 'string' && FINAL_CODES.has(code)) return false;
+    return res.status === 429 || IDEMPOTENT.has(method);
   }
 
   /**

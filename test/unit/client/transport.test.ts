@@ -60,7 +60,7 @@ test('a throttled answer (gateway 503, Lambda 429) is retried with growing back-
   ]);
 
   // Act
-  const res = await t.request('POST', '/vaults', { body: '{"name":"photos"}' });
+  const res = await t.request('PUT', '/vaults', { body: '{"name":"photos"}' });
 
   // Assess
   assert.equal(res.status, 201);
@@ -74,6 +74,51 @@ test('a throttled answer (gateway 503, Lambda 429) is retried with growing back-
   );
   assert.equal(sent[0]?.url, 'http://127.0.0.1:9/vaults');
   assert.deepEqual(waits, [50, 100], 'full jitter (random 0.5) under ceilings of 100 and 200 ms');
+});
+
+test("a POST is sent again after a 429 (refused before it ran), never after the gateway's 503 (it may have run)", async () => {
+  // Prepare
+  const gateway = transport([json(503, { message: 'Service Unavailable' }), json(201, {})]);
+  const throttled = transport([json(429, { message: 'Too Many Requests' }), json(201, {})]);
+
+  // Act
+  const once = await gateway.t.request('POST', '/vaults/v/work', { body: '{"op":"digest"}' });
+  const again = await throttled.t.request('POST', '/vaults/v/work', { body: '{"op":"digest"}' });
+
+  // Assess
+  assert.deepEqual([once.status, gateway.sent.length], [503, 1]);
+  assert.deepEqual([again.status, throttled.sent.length], [201, 2]);
+});
+
+test("an abort ends the retries at once with the signal's reason, during a wait or a request", async () => {
+  // Prepare: a wait that never ends by itself, and a fetch that fails as an aborted one does.
+  const control = new AbortController();
+  const waiting = new Transport({
+    endpoint: 'http://127.0.0.1:9/',
+    fetch: (async () => json(503, { message: 'Service Unavailable' })) as typeof fetch,
+    sleep: () => {
+      queueMicrotask(() => control.abort());
+      return new Promise(() => {});
+    },
+  });
+  const stopped = new AbortController();
+  stopped.abort();
+  const inFlight = new Transport({
+    endpoint: 'http://127.0.0.1:9/',
+    fetch: (async () => {
+      throw new DOMException('This operation was aborted', 'AbortError');
+    }) as typeof fetch,
+  });
+
+  // Act and assess
+  await assert.rejects(
+    waiting.request('GET', '/vaults', { signal: control.signal }),
+    (err: Error) => err.name === 'AbortError',
+  );
+  await assert.rejects(
+    inFlight.request('GET', '/vaults', { signal: stopped.signal }),
+    (err: Error) => err.name === 'AbortError' && !(err instanceof DsnUnreachableError),
+  );
 });
 
 test("the API's own 429 and 503 about the data are final: the same request would get the same answer", async () => {
