@@ -8,6 +8,7 @@ export { nudgeBody, parseNudge } from './nudge.ts';
 export { storeObjectAccess } from './object-access.ts';
 export { type ObjectAccess, type OpContext, OpRegistry, type WorkOp } from './op.ts';
 export { ExpansionCapError } from './ops/decompress.ts';
+export { GREP_TEXT_LIMIT } from './ops/grep.ts';
 export { builtInOps } from './ops/index.ts';
 export { type Claim, claimItem, lockReadDelete, ownershipThreshold } from './ownership.ts';
 export type {
@@ -52,6 +53,7 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   drainWork,
+  MAX_RESULT_BYTES,
   runNext,
   type Slot,
   type StepReport,

@@ -365,6 +365,29 @@ async function execute(
       return final ? 'failed' : 'retry';
     }
     await deps.hooks?.afterOutput?.(item, token);
+    const tooLarge = resultTooLarge(result);
+    if (tooLarge) {
+      // Final: the same op gives the same result again. Without this the record's write would
+      // fail past DynamoDB's 400 KB, leaving the item running until its lease ends, and taken
+      // again and again.
+      log.warn('work item result too large', { id: item.id, error: tooLarge });
+      const failed = await store.update(
+        item.vault,
+        item.seq,
+        {
+          state: 'failed',
+          error: tooLarge,
+          finishedAt: clock.date().toISOString(),
+          owner: undefined,
+          leaseUntil: undefined,
+          notBefore: undefined,
+        },
+        { token, states: ['running'] },
+      );
+      if (!failed) return 'refused';
+      await drops.add(item);
+      return 'failed';
+    }
     const recorded = await store.update(
       item.vault,
       item.seq,
@@ -389,6 +412,19 @@ async function execute(
     running = false;
     void renewer;
   }
+}
+
+/**
+ * The most bytes of JSON a work item keeps as its result: its record must stay within
+ * DynamoDB's 400 KB item, beside its args and state.
+ */
+export const MAX_RESULT_BYTES = 256 * 1024;
+
+/** Why `result` is too large to keep, or undefined when it fits. */
+function resultTooLarge(result: unknown): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(result ?? null), 'utf8');
+  if (bytes <= MAX_RESULT_BYTES) return undefined;
+  return `the op's result is ${bytes} bytes of JSON, more than the ${MAX_RESULT_BYTES} an item keeps: narrow it (a prefix, a pattern) or have it write an output object`;
 }
 
 /** Slice deletes one batch carries (DynamoDB's BatchWriteItem takes 25). */

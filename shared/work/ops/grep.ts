@@ -5,6 +5,11 @@ import { prefixArg, type WorkOp } from '../op.ts';
 
 /** Matching lines the result lists at most; `matches` counts all. */
 export const GREP_RESULT_LIMIT = 100;
+/**
+ * Characters of a matching line a result keeps: a minified JSON document or a CSV with no line
+ * breaks is one line, which whole would outgrow the item's record (MAX_RESULT_BYTES in worker.ts).
+ */
+export const GREP_TEXT_LIMIT = 512;
 
 const FLAGS = /^(?!.*(.).*\1)[imsu]*$/;
 
@@ -45,7 +50,7 @@ export const grep: WorkOp<{ prefix: string; pattern: string; flags?: string }> =
   args,
   async run(ctx, { prefix, pattern, flags }) {
     const re = new RegExp(pattern, flags);
-    const lines: Array<{ key: string; line: number; text: string }> = [];
+    const lines: Array<{ key: string; line: number; text: string; truncated?: true }> = [];
     let matches = 0;
     for await (const { key } of ctx.objects.list(prefix)) {
       let n = 0;
@@ -53,7 +58,12 @@ export const grep: WorkOp<{ prefix: string; pattern: string; flags?: string }> =
         n++;
         if (!re.test(text)) continue;
         matches++;
-        if (lines.length < GREP_RESULT_LIMIT) lines.push({ key, line: n, text });
+        if (lines.length < GREP_RESULT_LIMIT)
+          lines.push(
+            text.length > GREP_TEXT_LIMIT
+              ? { key, line: n, text: text.slice(0, GREP_TEXT_LIMIT), truncated: true }
+              : { key, line: n, text },
+          );
       }
     }
     return { matches, lines };

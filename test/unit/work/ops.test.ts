@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import { builtInOps, ExpansionCapError, type ObjectAccess } from '../../../shared/work/index.ts';
+import {
+  builtInOps,
+  ExpansionCapError,
+  GREP_TEXT_LIMIT,
+  type ObjectAccess,
+} from '../../../shared/work/index.ts';
 
 function memoryObjects(initial: Record<string, Buffer>) {
   const objects = new Map(Object.entries(initial));
@@ -109,6 +114,16 @@ describe('work ops', () => {
         { key: 'log/2', line: 1, text: 'Error three' },
       ],
     });
+  });
+
+  test('grep keeps the first GREP_TEXT_LIMIT characters of a long matching line, saying it cut it', async () => {
+    const long = `{"error":"${'z'.repeat(5000)}"}`;
+    const { access } = memoryObjects({ 'min/1.json': Buffer.from(long) });
+    const result = (await run('grep', access, { prefix: 'min/', pattern: 'error' })) as {
+      lines: Array<{ text: string; truncated?: boolean }>;
+    };
+    assert.equal(result.lines[0]?.text, long.slice(0, GREP_TEXT_LIMIT));
+    assert.equal(result.lines[0]?.truncated, true);
   });
 
   test('concat streams the objects under the prefix in key order into one, leaving its own output out', async () => {

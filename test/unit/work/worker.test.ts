@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { z } from 'zod';
 import {
   addWork,
   cancelWork,
@@ -13,6 +14,7 @@ import {
   drainWork,
   getWork,
   lockReadDelete,
+  MAX_RESULT_BYTES,
   ownershipThreshold,
   runNext,
   sweepSlices,
@@ -609,5 +611,34 @@ describe('work items: lock-read-delete ownership', () => {
     assert.deepEqual([await kept(done?.seq ?? 0), await kept(cancelled?.seq ?? 0)], [false, false]);
     for (const unit of w.vault.units)
       assert.equal((await w.store.sliceState('jobs', open?.seq ?? 0, unit)).present, true);
+  });
+
+  test('a result too large to keep fails the item at once, finally, its slices dropped: not retaken until its lease ends, again and again', async () => {
+    // Prepare: an op whose result is past what an item keeps.
+    const w = workWorld();
+    let runs = 0;
+    w.ops.register('huge', {
+      args: z.strictObject({}),
+      async run() {
+        runs++;
+        return { text: 'x'.repeat(MAX_RESULT_BYTES) };
+      },
+    });
+    const item = await addWork(w.list, 'jobs', { op: 'huge', args: {} });
+
+    // Act
+    await drainWork(w.worker('a'), 'jobs');
+    w.clock.advance(10 * LEASE_MS);
+    await drainWork(w.worker('b'), 'jobs');
+
+    // Assess
+    const ended = await getWork(w.list, 'jobs', item.id);
+    assert.deepEqual([ended.state, ended.attempts, ended.result], ['failed', 1, undefined]);
+    assert.match(
+      ended.error ?? '',
+      /^the op's result is \d+ bytes of JSON, more than the 262144 an item keeps/,
+    );
+    assert.equal(runs, 1, 'run once, not again');
+    assert.equal(await open(w), 0);
   });
 });
