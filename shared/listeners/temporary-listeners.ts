@@ -10,7 +10,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { isWatchQueue } from './listener.ts';
+import { expired, isWatchQueue } from './listener.ts';
 import { pruneEntry } from './listener-registry.ts';
 import type { InitiatorStore, ListenerStore, ParticipantStore, WatchQueues } from './ports.ts';
 
@@ -41,6 +41,12 @@ export async function sweepTemporaryListeners(deps: SweepDeps): Promise<SweepRep
     const record = await deps.listeners.get(listener.vault, listener.id);
     if (record && record.expiresAt === undefined) {
       await deps.listeners.makePermanent(listener.vault, listener.id);
+      continue;
+    }
+    // Renewed since, its sweep entry left behind by a renewal whose second write failed: the
+    // entry takes the record's time again, and the listener stays.
+    if (record?.expiresAt !== undefined && !expired(record, deps.clock.now())) {
+      await deps.listeners.renew(listener.vault, listener.id, record.expiresAt);
       continue;
     }
     await deps.initiators.remove(listener);

@@ -215,3 +215,40 @@ test('a permanent listener whose creator was killed between any two of its steps
   assert.equal(copy?.expiresAt, undefined, "the node's copy is permanent");
   assert.equal(w.targets.documents(queue('kept')).length, 1, 'served past that time');
 });
+
+test("a listener renewed after its sweep entry went stale (the renewal's second write failed) is kept, its entry given its time again", async () => {
+  // Prepare: the sweep's entry says expired, the record was renewed.
+  const w = listenersWorld(1);
+  const l = await createListener(w.registry, 'photos', {
+    path: 'w/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('dsn-watch-r.fifo') },
+  });
+  w.clock.advance(50_000);
+  await renewListener(w.registry, 'photos', l.id, { ttlSeconds: 60 });
+  w.clock.advance(20_000); // past the first expiry, not the renewed one
+  const record = await w.listeners.get('photos', l.id);
+  assert.ok(record?.expiresAt);
+  const stale = { ...record, expiresAt: record.expiresAt - 50 };
+  const renewedTo: number[] = [];
+  const listeners = Object.assign(Object.create(w.listeners), {
+    expiredTemporary: async () => [stale],
+    renew: async (vault: string, id: string, at: number) => {
+      renewedTo.push(at);
+      return w.listeners.renew(vault, id, at);
+    },
+  });
+  const queues = recordingQueues();
+
+  // Act
+  const report = await sweepTemporaryListeners({ ...sweepOf(w, queues), listeners });
+
+  // Assess
+  assert.deepEqual(report, { listeners: 0, queues: 0 });
+  assert.deepEqual(queues.removed, []);
+  assert.ok(await w.listeners.get('photos', l.id), 'kept');
+  assert.equal(renewedTo.length, 1);
+  await w.announce(w.committed('w/y'));
+  await w.pump();
+  assert.equal(w.targets.documents(queue('dsn-watch-r.fifo')).length, 1, 'still hears events');
+});
