@@ -108,6 +108,8 @@ export async function replicateKey(
     destinationKey: target,
     size: change.kind === 'copy' ? change.size : 0,
     modifiedAt: deps.clock.now(),
+    // The revision committed: a copy of a later one is that commit's own task.
+    ...(change.kind === 'copy' ? { revision: change.revision } : {}),
     state: 'pending',
     attempts: 0,
     round: 0,

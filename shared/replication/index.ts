@@ -72,6 +72,11 @@ export {
   vaultSideSchema,
 } from './side.ts';
 export {
+  SourceChangedError,
+  type SourceVersion,
+  sameSecond,
+} from './source-version.ts';
+export {
   type Delivery,
   parseStatus,
   parseTaskMessage,

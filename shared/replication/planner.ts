@@ -58,6 +58,7 @@ function task(
     size: kind === 'copy' ? e.size : 0,
     modifiedAt: e.modifiedAt,
     ...(e.sha256 ? { sha256: e.sha256 } : {}),
+    ...(kind === 'copy' && e.revision ? { revision: e.revision } : {}),
     state: 'pending',
     attempts: 0,
     round: 0,

@@ -3,6 +3,7 @@
 import type { ReplicationJob } from './job.ts';
 import type { ReplicationRule } from './rule.ts';
 import type { Side } from './side.ts';
+import type { SourceVersion } from './source-version.ts';
 import type { TaskMessage, TaskStatus } from './status.ts';
 import type { ReplicationTask, TaskState } from './task.ts';
 
@@ -14,6 +15,8 @@ export interface ObjectEntry {
   modifiedAt: number;
   /** Known on vaults. */
   sha256?: string;
+  /** Known on vaults: the revision the key names. */
+  revision?: string;
 }
 
 /** One end of a replication: listed, read by range, written whole or in parts. */
@@ -21,8 +24,11 @@ export interface ObjectSide {
   /** Objects under `prefix`, in key order (byte order of the UTF-8 keys). */
   list(prefix: string): AsyncIterable<ObjectEntry>;
   head(key: string): Promise<ObjectEntry | undefined>;
-  /** Bytes `start` up to (not including) `end`, streamed. */
-  read(key: string, start: number, end: number): AsyncIterable<Uint8Array>;
+  /**
+   * Bytes `start` up to (not including) `end`, streamed; with `expect`, of that version only.
+   * @throws SourceChangedError when the object is another version than `expect`
+   */
+  read(key: string, start: number, end: number, expect?: SourceVersion): AsyncIterable<Uint8Array>;
   /** Writes a whole object of `size` bytes from a stream. */
   put(key: string, size: number, body: AsyncIterable<Uint8Array>): Promise<void>;
   /** Opens a multi-part write; returns its upload id. */

@@ -41,6 +41,11 @@ export interface ReplicationTask {
   /** The source's modification time (epoch ms), to tell later whether the destination has it. */
   modifiedAt: number;
   sha256?: string;
+  /**
+   * The source's revision, when it is a vault: the copy reads that revision only
+   * (source-version.ts). A bucket's version is its size and modification time.
+   */
+  revision?: string;
   sourceWorker?: number;
   destinationWorker?: number;
   state: TaskState;

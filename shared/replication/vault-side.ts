@@ -19,6 +19,7 @@ import {
   writeObject,
 } from '../store/index.ts';
 import type { ObjectEntry, ObjectSide } from './ports.ts';
+import { SourceChangedError } from './source-version.ts';
 
 export interface VaultSideDeps {
   reader: ReaderDeps;
@@ -43,8 +44,15 @@ function entryOf(e: {
   size: number;
   committedAt: string;
   sha256: string;
+  revision: string;
 }): ObjectEntry {
-  return { key: e.key, size: e.size, modifiedAt: Date.parse(e.committedAt), sha256: e.sha256 };
+  return {
+    key: e.key,
+    size: e.size,
+    modifiedAt: Date.parse(e.committedAt),
+    sha256: e.sha256,
+    revision: e.revision,
+  };
 }
 
 export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
@@ -61,9 +69,22 @@ export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
       const e = await deps.reader.index.get(vault, key);
       return e ? entryOf(e) : undefined;
     },
-    async *read(key, start, end) {
+    async *read(key, start, end, expect) {
       if (end <= start) return;
       const opened = await openObject(deps.reader, vault, key, `bytes=${start}-${end - 1}`);
+      // The read is of the revision the index named when it opened: that one, or none.
+      if (expect) {
+        const { entry } = opened;
+        const same = expect.revision
+          ? entry.revision === expect.revision
+          : entry.size === expect.size && Date.parse(entry.committedAt) === expect.modifiedAt;
+        if (!same)
+          throw new SourceChangedError(
+            `${vault}/${key}`,
+            expect,
+            `revision ${entry.revision}, ${entry.size} bytes`,
+          );
+      }
       yield* opened.body;
     },
     async put(key, _size, body) {

@@ -22,6 +22,7 @@ import type {
 } from './ports.ts';
 import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
+import { SourceChangedError, type SourceVersion } from './source-version.ts';
 import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
 import { partCount, type ReplicationTask } from './task.ts';
 
@@ -155,7 +156,11 @@ export async function runTask(
     }
     const parts = partCount(task.size, job.partSize);
     if (parts === 0) {
-      await destination.put(task.destinationKey, task.size, source.read(task.key, 0, task.size));
+      await destination.put(
+        task.destinationKey,
+        task.size,
+        source.read(task.key, 0, task.size, versionOf(task)),
+      );
       await deps.crash('after-copy', task.key);
       await report('done', { bytes: task.size });
       return 'done';
@@ -166,11 +171,32 @@ export async function runTask(
       report,
     );
   } catch (err) {
+    if (err instanceof SourceChangedError && job.continuous) {
+      // A standing rule's task copies one commit: the later one has a task of its own, which
+      // copies it (or has). Nothing of this one is wanted any more.
+      deps.logger.info('replication task superseded: its source changed since', {
+        jobId: msg.jobId,
+        taskId: msg.taskId,
+        reason: err.message,
+      });
+      await report('done', { bytes: 0 });
+      return 'skipped';
+    }
+    // A one-off job's task fails, loudly: never a copy of another version reported done.
     deps.logger.error('replication task failed', err, { jobId: msg.jobId, taskId: msg.taskId });
     const { name, message } = describeError(err);
     await report('failed', { error: `${name}: ${message}`.slice(0, 2000) });
     return 'failed';
   }
+}
+
+/** The source version `task` was planned from: each of its reads is of that one only. */
+function versionOf(task: ReplicationTask): SourceVersion {
+  return {
+    size: task.size,
+    modifiedAt: task.modifiedAt,
+    ...(task.revision ? { revision: task.revision } : {}),
+  };
 }
 
 /**
@@ -270,7 +296,11 @@ async function copyParts(
   const readPart = (p: number) => {
     const start = (p - 1) * partSize;
     const end = Math.min(task.size, p * partSize);
-    const bytes = collect(c.source.read(task.key, start, end), end - start, reading.signal);
+    const bytes = collect(
+      c.source.read(task.key, start, end, versionOf(task)),
+      end - start,
+      reading.signal,
+    );
     bytes.catch(() => {});
     return bytes;
   };

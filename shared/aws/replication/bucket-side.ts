@@ -16,7 +16,12 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { collect, type ObjectSide } from '../../replication/index.ts';
+import {
+  collect,
+  type ObjectSide,
+  SourceChangedError,
+  sameSecond,
+} from '../../replication/index.ts';
 import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import type { SecretIdentityProvider } from './secret-credentials.ts';
 
@@ -78,11 +83,25 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
         throw err;
       }
     },
-    async *read(key, start, end) {
+    async *read(key, start, end, expect) {
       if (end <= start) return;
       const out = await s3.send(
         new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
       );
+      if (expect) {
+        // A bucket keeps no revision: the object's whole size (the range's `/total`) and its
+        // Last-Modified second name the version.
+        const size = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength);
+        const modified = out.LastModified?.getTime() ?? 0;
+        if (size !== expect.size || !sameSecond(modified, expect.modifiedAt)) {
+          (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new SourceChangedError(
+            `s3://${bucket}/${key}`,
+            expect,
+            `${size} bytes modified at ${new Date(modified).toISOString()}`,
+          );
+        }
+      }
       yield* out.Body as AsyncIterable<Uint8Array>;
     },
     async put(key, size, body) {
