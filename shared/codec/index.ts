@@ -9,7 +9,7 @@ export { BufferPool } from './buffer-pool.ts';
 export { codecFor } from './codecs.ts';
 export { type Codec, type CodecOptions, createCodec, type KernelName } from './reed-solomon.ts';
 export { createResumableSha256, type ResumableSha256 } from './resumable-sha256.ts';
-export { segmentLength, segmentParts, shardSize } from './segment.ts';
+export { segmentCount, segmentLength, segmentParts, shardSize } from './segment.ts';
 export {
   cutSegments,
   type EncodedSegment,

@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
-import { formatSliceName, sliceNamesOf } from '../codec/index.ts';
+import { formatSliceName, segmentCount, sliceNamesOf } from '../codec/index.ts';
 import {
   DispersalStateError,
   InvalidParameterError,
@@ -391,6 +391,14 @@ export async function completeDispersal(
 ): Promise<WriteOutcome> {
   const summary = parseWith(completeDispersalSchema, body);
   const record = await dispersalOf(deps, vault, revision, writer);
+  // The reader serves `size` bytes in segments of the revision's size: a count short of that
+  // would commit with segments no unit confirmed, read from whatever slices their URLs left.
+  const expected = segmentCount(summary.size, record.segmentSize);
+  if (summary.segments !== expected)
+    throw new InvalidParameterError(
+      'segments',
+      `must be ${expected} for ${summary.size} bytes in segments of ${record.segmentSize}, got ${summary.segments}`,
+    );
   if (record.state === 'pending') {
     // Its units and committer have the time they would have had at the start.
     await keepPending(deps, record);

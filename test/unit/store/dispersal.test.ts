@@ -255,6 +255,23 @@ test('bad dispersal calls are refused naming the field and the rule, and only th
     (err: Error) => err instanceof InvalidParameterError && /scanned/.test(err.message),
   );
   assert.equal((await deps.ledger.get(opened.revision))?.scanned, undefined);
+  // A count short of the size's segments would commit segments no unit confirmed.
+  const size = 3 * opened.segmentSize - 1;
+  await assert.rejects(
+    completeDispersal(
+      deps,
+      'clips',
+      opened.revision,
+      { segments: 1, size, sha256: 'a'.repeat(64) },
+      0,
+      'ROOT1',
+    ),
+    (err: Error) =>
+      err instanceof InvalidParameterError &&
+      err.message ===
+        `segments: must be 3 for ${size} bytes in segments of ${opened.segmentSize}, got 1`,
+  );
+  assert.equal((await deps.ledger.get(opened.revision))?.segments, undefined, 'nothing recorded');
   const full = {
     segments: [
       {
@@ -346,13 +363,13 @@ test('a dispersal that keeps calling is never timed out, however long it runs; o
   await announceSegments(deps, 'clips', opened.revision, segment(1), 'ROOT1');
   assert.equal(await dueAt(), t0 + 140_000);
   // 80 s in, past the first due time: the janitor leaves it alone.
-  assert.deepEqual(await janitor(), { timedOut: 0, purged: 0, slicesDeleted: 0 });
+  assert.deepEqual(await janitor(), { timedOut: 0, purged: 0, slicesDeleted: 0, more: false });
   assert.equal((await deps.ledger.get(opened.revision))?.state, 'pending');
   // Silent from then on: failed a timeout after its last call, and later calls are refused.
   clock.advance(59_999);
   assert.equal((await janitor()).timedOut, 0);
   clock.advance(1);
-  assert.deepEqual(await janitor(), { timedOut: 1, purged: 1, slicesDeleted: 0 });
+  assert.deepEqual(await janitor(), { timedOut: 1, purged: 1, slicesDeleted: 0, more: false });
   assert.equal(await deps.ledger.get(opened.revision), undefined, 'failed, then purged');
   await assert.rejects(urls(2), RevisionNotFoundError);
 });
