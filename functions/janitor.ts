@@ -16,8 +16,17 @@ const { roles, fenced } = wireRoles(rt, 'janitor');
 const deps = wireJanitor(fenced);
 const sweep = wireListenerSweep(runtime('listeners'));
 
-export const handler = async () => {
-  const run = await withRole(roles, 'janitor', (role) => runJanitor({ ...deps, role }));
+export const handler = async (
+  _event: unknown,
+  context?: { getRemainingTimeInMillis(): number },
+) => {
+  const run = await withRole(roles, 'janitor', (role) =>
+    runJanitor({
+      ...deps,
+      role,
+      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+    }),
+  );
   if (run.ran) rt.log.info('janitor pass', { janitor: run.result, token: run.token });
   else rt.log.info('janitor role held elsewhere', { holder: run.heldBy?.holder });
   const listeners = await sweepTemporaryListeners(sweep);

@@ -49,7 +49,12 @@ export {
   MAX_DISPERSALS_LISTED,
 } from './dispersal-state.ts';
 export { INLINE_LIMIT } from './inline-limit.ts';
-export { type JanitorDeps, runJanitor, TIMED_OUT } from './janitor.ts';
+export {
+  JANITOR_MARGIN_MS,
+  type JanitorDeps,
+  runJanitor,
+  TIMED_OUT,
+} from './janitor.ts';
 export {
   type Listing,
   type ListingQuery,
@@ -88,6 +93,7 @@ export {
   repairedEvent,
 } from './object-event.ts';
 export {
+  compareKeys,
   MAX_KEY_BYTES,
   objectKeySchema,
   validateKey,

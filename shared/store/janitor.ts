@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.ts';
 import { revisionPrefix } from '../codec/index.ts';
 import type { Ledger, SliceStore } from './ports.ts';
+import type { RevisionRecord } from './revision.ts';
 
 export interface JanitorDeps {
   ledger: Ledger;
@@ -18,7 +19,16 @@ export interface JanitorDeps {
    * holder that lost the role (taken over, released) stops there (RoleLostError).
    */
   role?: { renew(): Promise<void> };
+  /** Time left to the invocation (Lambda's context): the run stops a margin before it. */
+  remainingMs?: () => number;
 }
+
+/** Revisions one read of the due list takes; a run reads on while pages come full. */
+export const JANITOR_PAGE = 100;
+/** Pages one run reads at most: 5,000 revisions, some minutes of deletes. */
+export const JANITOR_MAX_PAGES = 50;
+/** Time a run leaves itself, past which it reads no next page. */
+export const JANITOR_MARGIN_MS = 30_000;
 
 export interface JanitorReport {
   /** Pending revisions given up on. */
@@ -26,16 +36,44 @@ export interface JanitorReport {
   /** Revisions whose slices were removed. */
   purged: number;
   slicesDeleted: number;
+  /** Due revisions were left for the next run (its time or its pages ran out). */
+  more: boolean;
 }
 
 /** Why the janitor fails a revision still pending at its due time. */
 export const TIMED_OUT = 'timed out before reaching the write threshold';
 
-/** One pass over the due revisions, at most `limit` of them. Safe to run twice at once. */
-export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<JanitorReport> {
+/**
+ * One run over the due revisions, page after page of `limit`, until a page comes short, the
+ * invocation's time runs low (JANITOR_MARGIN_MS) or JANITOR_MAX_PAGES were read: every write,
+ * delete and failed write adds one, so one page per scheduled run would fall behind a vault
+ * that overwrites more than 20 objects a minute. Safe to run twice at once.
+ */
+export async function runJanitor(deps: JanitorDeps, limit = JANITOR_PAGE): Promise<JanitorReport> {
+  const report: JanitorReport = { timedOut: 0, purged: 0, slicesDeleted: 0, more: false };
+  for (let pages = 1; ; pages++) {
+    const page = await deps.ledger.due(deps.clock.now(), limit);
+    const before = report.purged;
+    await janitorPage(deps, page, report);
+    if (page.length < limit) return report;
+    // A page that purged nothing (all committed or moved on meanwhile) is read again only at
+    // the next run: never a loop over the same records.
+    const late = deps.remainingMs !== undefined && deps.remainingMs() < JANITOR_MARGIN_MS;
+    if (report.purged === before || late || pages >= JANITOR_MAX_PAGES) {
+      report.more = true;
+      return report;
+    }
+  }
+}
+
+/** Fails the pending revisions of `page` still due, and purges the failed ones' slices. */
+async function janitorPage(
+  deps: JanitorDeps,
+  page: RevisionRecord[],
+  report: JanitorReport,
+): Promise<void> {
   const now = deps.clock.now();
-  const report: JanitorReport = { timedOut: 0, purged: 0, slicesDeleted: 0 };
-  for (const record of await deps.ledger.due(now, limit)) {
+  for (const record of page) {
     await deps.role?.renew();
     if (record.state === 'pending') {
       // Only while still due: a dispersal that made progress since the listing moved it on.
@@ -55,5 +93,4 @@ export async function runJanitor(deps: JanitorDeps, limit = 100): Promise<Janito
     await deps.ledger.purged(record.revision);
     report.purged++;
   }
-  return report;
 }

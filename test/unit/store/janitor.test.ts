@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { s3Crc32 } from '../../../shared/codec/index.ts';
 import { RoleLostError } from '../../../shared/errors.ts';
-import { runJanitor, TIMED_OUT } from '../../../shared/store/index.ts';
+import { JANITOR_MARGIN_MS, runJanitor, TIMED_OUT } from '../../../shared/store/index.ts';
 import type { RevisionRecord } from '../../../shared/store/revision.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryLedger, MemorySliceStore } from '../../helpers/memory/index.ts';
@@ -73,9 +73,37 @@ test('a pending revision moved on after the janitor listed it is neither failed 
   const report = await runJanitor({ ledger: racing, slices, clock });
 
   // Assess
-  assert.deepEqual(report, { timedOut: 1, purged: 1, slicesDeleted: 1 });
+  assert.deepEqual(report, { timedOut: 1, purged: 1, slicesDeleted: 1, more: false });
   assert.equal((await ledger.get(live.revision))?.state, 'pending');
   assert.equal((await ledger.get(live.revision))?.dueAt, clock.now() + 60_000);
   assert.ok(await slices.get(0, `photos/${live.objectId}/${live.revision}/0.0`));
   assert.equal(await ledger.get(dead.revision), undefined, `${TIMED_OUT}, then purged`);
+});
+
+test('one run reads the due list page after page until it comes short, unless its time runs low', async () => {
+  // Prepare: 250 stale pending revisions, past the one page a run used to read.
+  const clock = new ManualClock();
+  const stale = async () => {
+    const ledger = new MemoryLedger();
+    for (let i = 0; i < 250; i++)
+      await ledger.createPending(pending(`00${String(i).padStart(24, '0')}`), clock.now() - 1 - i);
+    return ledger;
+  };
+  const all = await stale();
+  const short = await stale();
+
+  // Act
+  const whole = await runJanitor({ ledger: all, slices: new MemorySliceStore(3), clock });
+  const cut = await runJanitor({
+    ledger: short,
+    slices: new MemorySliceStore(3),
+    clock,
+    remainingMs: () => JANITOR_MARGIN_MS - 1,
+  });
+
+  // Assess
+  assert.deepEqual(whole, { timedOut: 250, purged: 250, slicesDeleted: 0, more: false });
+  assert.deepEqual(await all.due(clock.now(), 1000), []);
+  assert.deepEqual(cut, { timedOut: 100, purged: 100, slicesDeleted: 0, more: true });
+  assert.equal((await short.due(clock.now(), 1000)).length, 150, 'left for the next run');
 });
