@@ -21,6 +21,22 @@ export interface LostSegment {
 
 /** At most this many lost segments are listed in a job (all are counted and logged). */
 export const LOST_LISTED = 1000;
+/**
+ * And at most this many bytes of them: the job is one DynamoDB item (400 KB), and a key may be
+ * 1 KiB, so a thousand long keys would make every save of the job fail, and the rebuild stop.
+ */
+export const LOST_LISTED_BYTES = 200 * 1024;
+
+/** What a listed lost segment costs its job's item, about (its key, revision, numbers). */
+function listedBytes(l: LostSegment): number {
+  return Buffer.byteLength(l.key, 'utf8') + l.revision.length + 64;
+}
+
+/** Whether `lost` has room for `next` (LOST_LISTED, LOST_LISTED_BYTES). */
+export function roomForLost(lost: readonly LostSegment[], next: LostSegment): boolean {
+  if (lost.length >= LOST_LISTED) return false;
+  return lost.reduce((sum, l) => sum + listedBytes(l), listedBytes(next)) <= LOST_LISTED_BYTES;
+}
 
 export interface RebuildJob {
   vault: string;

@@ -20,6 +20,7 @@ import { describeError } from '../describe-error.ts';
 import { RebuildRestartTooSoonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
+  compareKeys,
   type EventBus,
   type IndexEntry,
   type Ledger,
@@ -31,7 +32,7 @@ import {
 } from '../store/index.ts';
 import { sweepOrphans } from './orphan-sweep.ts';
 import type { RebuildJobStore, RebuildTrigger, RepairInbox } from './ports.ts';
-import { LOST_LISTED, newRebuildJob, type RebuildJob, type RebuildRequest } from './rebuild-job.ts';
+import { newRebuildJob, type RebuildJob, type RebuildRequest, roomForLost } from './rebuild-job.ts';
 import { inspectSegment } from './segment-health.ts';
 import type { Throttle } from './throttle.ts';
 
@@ -262,7 +263,8 @@ class Step {
       const page = await this.deps.index.list(this.job.vault, '', PAGE, at?.page);
       const queued: Array<{ entry: IndexEntry; segment: number }> = [];
       for (const entry of page.entries) {
-        if (at && entry.key < at.key) continue;
+        // By UTF-8 bytes, as the index sorts (compareKeys).
+        if (at && compareKeys(entry.key, at.key) < 0) continue;
         // The checkpoint's segment counts only for the revision it was taken on.
         const first = at && entry.key === at.key && entry.revision === at.revision ? at.segment : 0;
         for (let s = first; s < entry.segments; s++) queued.push({ entry, segment: s });
@@ -330,13 +332,13 @@ class Step {
       const lost = { key: entry.key, revision: entry.revision, segment, good: health.good };
       // A segment is met twice when a read reported it to the repair queue and the scan reaches
       // it too, or when a step that checkpointed past it crashes and the next resumes before
-      // it: it is counted once (past LOST_LISTED, where the list stops, it may be counted again).
+      // it: it is counted once (past the list's room, roomForLost, it may be counted again).
       const listed = this.job.lost.some(
         (l) => l.key === lost.key && l.revision === lost.revision && l.segment === segment,
       );
       if (listed) return;
       this.job.segmentsLost++;
-      if (this.job.lost.length < LOST_LISTED) this.job.lost.push(lost);
+      if (roomForLost(this.job.lost, lost)) this.job.lost.push(lost);
       if (!this.announced.has(entry.revision)) {
         this.announced.add(entry.revision);
         await this.deps.events.publish(lostEvent(entry, new Date(this.now())));

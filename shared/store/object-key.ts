@@ -10,6 +10,15 @@ import { parseWith } from '../validate.ts';
 
 export const MAX_KEY_BYTES = 1024;
 
+/**
+ * The order of keys as DynamoDB and S3 keep them: by their UTF-8 bytes. JavaScript's `<` on
+ * strings compares UTF-16 code units, which differs for characters past U+FFFF (emoji) against
+ * those of U+E000-U+FFFF: a resume cursor compared so skips or repeats keys.
+ */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 // Unicode category Cc: the C0 and C1 control characters, and DEL.
 const CONTROL = /\p{Cc}/u;
 // Bidi_Control (U+061C, U+200E-F, U+202A-E, U+2066-9): they reorder how a key is displayed, so

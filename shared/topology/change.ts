@@ -20,8 +20,9 @@ export type TopologyChange =
     };
 
 const MAX_WIDTH = 32;
-const MIN_SEGMENT_SIZE = 64 * 1024;
-const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
+/** A restripe's segment size bounds: a vault's own (shared/store/vault.ts). */
+export const MIN_SEGMENT_SIZE = 64 * 1024;
+export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
 
 const replaceSchema = strictObject(
   {

@@ -12,7 +12,7 @@ import { describeError } from '../describe-error.ts';
 import { CommandNotFoundError, DsnError } from '../errors.ts';
 import { type VaultStore, vaultNameSchema } from '../store/index.ts';
 import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
-import type { TopologyChange } from './change.ts';
+import { MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, type TopologyChange } from './change.ts';
 import { type CommandRecord, commandId, type Operation } from './command-record.ts';
 import { FREEZE_SETTLE_MS, type Freeze } from './freeze.ts';
 import { forceRelease, ROLES } from './lease.ts';
@@ -100,7 +100,8 @@ export const COMMANDS = {
         width: integer(1, 32),
         readThreshold: integer(1, 32),
         writeThreshold: integer(1, 32),
-        segmentSize: integer(1, 64 * 1024 * 1024).optional(),
+        // As a vault's and the topology route's: the same change, by another door.
+        segmentSize: integer(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE).optional(),
       },
       'an argument of vault.restripe',
     ).check((ctx) => {

@@ -16,6 +16,7 @@ import { describeError } from '../describe-error.ts';
 import type { Logger } from '../log.ts';
 import type { Throttle } from '../repair/index.ts';
 import {
+  compareKeys,
   type IndexEntry,
   type ObjectIndex,
   openEntry,
@@ -173,7 +174,10 @@ async function movePage(
   const at = job.cursor ?? {};
   const layout = await layoutOf(deps, job);
   const got = await deps.index.list(job.vault, '', PAGE, at.page);
-  const entries = got.entries.filter((e) => at.after === undefined || e.key > at.after);
+  // By UTF-8 bytes, as the index sorts: a page resumed past a key takes every key after it.
+  const entries = got.entries.filter(
+    (e) => at.after === undefined || compareKeys(e.key, at.after) > 0,
+  );
   // Done flags in page order: the checkpoint moves past the longest finished prefix.
   const finished = entries.map(() => false);
   let prefix = 0;

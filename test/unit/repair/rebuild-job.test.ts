@@ -3,10 +3,13 @@ import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import {
   etaSeconds,
+  LOST_LISTED,
+  LOST_LISTED_BYTES,
   newRebuildJob,
   parseRebuildMessage,
   parseRebuildRequest,
   publicJob,
+  roomForLost,
 } from '../../../shared/repair/rebuild-job.ts';
 
 test('a rebuild request takes restart and stepSegments, and nothing else', () => {
@@ -83,4 +86,23 @@ test('the public view hides cursors and shows the ETA', () => {
   assert.equal(shown.scanCursor, undefined);
   assert.equal(shown.countCursor, undefined);
   assert.equal(shown.vault, 'v1x');
+});
+
+test('a job lists lost segments while they fit its item: a thousand, or 200 KiB of them with long keys', () => {
+  const lost = (key: string, segment: number) => ({
+    key,
+    revision: '00aaaaaaaaaaaaaaaaaaaaaaaa',
+    segment,
+    good: 1,
+  });
+  // Short keys: the count is the limit.
+  const short: ReturnType<typeof lost>[] = [];
+  for (let i = 0; roomForLost(short, lost('k', i)); i++) short.push(lost('k', i));
+  assert.equal(short.length, LOST_LISTED);
+  // Keys of 1 KiB: the bytes are, far below a thousand, and the whole list stays in one item.
+  const long: ReturnType<typeof lost>[] = [];
+  const key = 'x'.repeat(1024);
+  for (let i = 0; roomForLost(long, lost(key, i)); i++) long.push(lost(key, i));
+  assert.ok(long.length > 100 && long.length < 250, `${long.length}`);
+  assert.ok(Buffer.byteLength(JSON.stringify(long)) < LOST_LISTED_BYTES + 10 * 1024);
 });

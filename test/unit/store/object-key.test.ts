@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { InvalidParameterError } from '../../../shared/errors.ts';
-import { validateKey, validateKeyPrefix } from '../../../shared/store/object-key.ts';
+import { compareKeys, validateKey, validateKeyPrefix } from '../../../shared/store/object-key.ts';
 
 test('UTF-8 paths up to 1024 bytes are valid keys', () => {
   for (const key of [
@@ -107,5 +107,23 @@ test('any string is either a valid key, in NFC and within every rule, or an Inva
       assert.doesNotMatch(key, /\p{Cc}|\p{Bidi_Control}|^\/|\/\/|(^|\/)\.\.?(\/|$)/u);
     }),
     { seed: 5, numRuns: 2000 },
+  );
+});
+
+test('keys order by their UTF-8 bytes, as DynamoDB and S3 sort them, not by UTF-16 units', () => {
+  const emoji = 'a/\u{1F600}';
+  const privateUse = 'a/\uE000';
+  // UTF-16 puts the emoji's surrogate (D83D) before E000; its UTF-8 (F0 ...) comes after EE.
+  assert.ok(emoji < privateUse);
+  assert.ok(compareKeys(emoji, privateUse) > 0);
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+      const sorted = [a, b].sort(compareKeys);
+      const bytes = [a, b].map((k) => Buffer.from(k, 'utf8')).sort(Buffer.compare);
+      assert.deepEqual(
+        sorted.map((k) => Buffer.from(k, 'utf8')),
+        bytes,
+      );
+    }),
   );
 });
