@@ -96,7 +96,7 @@ export async function runTopologyJobStep(
   };
   try {
     while (now() < deadline && job.state === 'running') {
-      if (job.phase === 'count') await count(deps, job, save);
+      if (job.phase === 'count') await count(deps, job, save, deadline);
       else if (job.phase === 'move') await movePage(deps, job, save, deadline);
       else if (job.phase === 'sweep') await sweep(deps, job, save);
       else {
@@ -130,15 +130,28 @@ class LeaseLost extends Error {
   override name = 'LeaseLostError';
 }
 
-async function count(deps: MoverDeps, job: TopologyJob, save: () => Promise<void>) {
-  let page: string | undefined;
-  let total = 0;
+async function count(
+  deps: MoverDeps,
+  job: TopologyJob,
+  save: () => Promise<void>,
+  deadline: number,
+) {
+  let page = job.countCursor?.page;
+  let total = job.countCursor?.total ?? 0;
   const layout = await layoutOf(deps, job);
   do {
     const got = await deps.index.list(job.vault, '', PAGE, page);
     for (const e of got.entries) if (workOf(job, e, layout)) total += e.segments;
     page = got.cursor;
+    if (page) {
+      // Checkpointed page by page, which renews the lease: a vault of a million objects takes
+      // longer to count than a lease, and a count begun again by each next holder never ended.
+      job.countCursor = { page, total };
+      await save();
+      if (deps.clock.now() >= deadline) return;
+    }
   } while (page);
+  delete job.countCursor;
   job.segmentsTotal = total;
   job.phase = 'move';
   job.passes = 1;

@@ -48,6 +48,8 @@ export interface TopologyJob {
   passStartedAt: number;
   /** Where the pass is: the index page, and the last key done on it. */
   cursor?: { page?: string; after?: string };
+  /** Where the count is: the index page it reads next, and the segments counted before it. */
+  countCursor?: { page: string; total: number };
   /** Why it failed (or why its last step did). */
   error?: string;
   /** Steps that failed one after the other; at 5 the job is failed. */

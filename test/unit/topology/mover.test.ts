@@ -485,3 +485,75 @@ test('a late write whose pillar sits on the unit another of its pillars belongs 
   assert.equal(await store.head(2, p3.key), undefined, 'pillar 3 gone from unit 2');
   assert.deepEqual(await Array.fromAsync(store.list(5, `${VAULT}/`)), [], 'unit 5 swept');
 });
+
+test("a count longer than a step's time checkpoints page by page and goes on at the next step, never from the start", async () => {
+  // Prepare: 250 objects to move (three index pages); each page read takes a minute.
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  for (let i = 0; i < 250; i++)
+    await index.publish({
+      ...entry('a'),
+      key: `k${String(i).padStart(3, '0')}`,
+      objectId: `o${String(i).padStart(21, '0')}`,
+      revision: `0000000000${i.toString(16).padStart(16, '0')}`,
+    });
+  let reads = 0;
+  const slow: MoverDeps['index'] = Object.assign(Object.create(index), {
+    list: async (...args: Parameters<MemoryObjectIndex['list']>) => {
+      reads++;
+      clock.at += 60_000;
+      return index.list(...args);
+    },
+  });
+  let job: TopologyJob = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now(),
+    now: clock.now(),
+  });
+  const saved: Array<TopologyJob['countCursor']> = [];
+  const deps = moverDeps({
+    index: slow,
+    slices: store,
+    manifests: { relocate: async () => true },
+    jobs: {
+      get: async () => structuredClone(job),
+      start: async (j) => j,
+      lease: async () => true,
+      noteLateWrite: async () => {},
+      reopen: async () => false,
+      save: async (j) => {
+        job = structuredClone(j);
+        if (j.phase === 'count') saved.push(j.countCursor && { ...j.countCursor });
+        return true;
+      },
+    },
+    clock,
+  });
+
+  // Act: steps of 30 s, each past its deadline after its first page.
+  const first = await runTopologyJobStep(deps, VAULT, 'new', clock.now() + 30_000);
+  const afterFirst = structuredClone(job);
+  const second = await runTopologyJobStep(deps, VAULT, 'new', clock.now() + 30_000);
+  const afterSecond = structuredClone(job);
+  const readsBeforeThird = reads;
+  await runTopologyJobStep(deps, VAULT, 'new', clock.now() + 30_000);
+
+  // Assess
+  assert.deepEqual(
+    [first.more, afterFirst.phase, afterFirst.countCursor?.total],
+    [true, 'count', 100],
+  );
+  assert.deepEqual(
+    [second.more, afterSecond.phase, afterSecond.countCursor?.total],
+    [true, 'count', 200],
+  );
+  assert.equal(readsBeforeThird, 2, 'one page a step, none read twice');
+  assert.notEqual(job.phase, 'count', 'counted on the third step');
+  assert.equal(job.segmentsTotal, 250);
+  assert.equal(job.countCursor, undefined);
+});
