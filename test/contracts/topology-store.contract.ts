@@ -116,6 +116,28 @@ export function topologyStoreContract(
       assert.equal((await topologies.get('photos', second.id))?.state, 'open');
     });
 
+    it('the same change proposed again after it expired is open again, with no votes; a decided one stays decided', async (world) => {
+      // Prepare: the first expired with a vote and a refusal.
+      const { topologies } = world;
+      const { first } = await genesisWithTwoProposals(world);
+      await topologies.open(first);
+      await topologies.vote('photos', first.id, 0);
+      await topologies.refuse('photos', first.id, 1, 'busy');
+      assert.ok(await topologies.expire('photos', first.id));
+      const again = { ...first, createdAt: '2026-12-06T04:00:00.000Z', proposer: 'AKAGAIN' };
+
+      // Act
+      const opened = await topologies.open(again);
+      const voted = await topologies.vote('photos', first.id, 2);
+
+      // Assess
+      assert.equal(opened, undefined);
+      assert.deepEqual(
+        [voted?.state, voted?.votes, voted?.refusals, voted?.createdAt, voted?.proposer],
+        ['open', [2], [], again.createdAt, 'AKAGAIN'],
+      );
+    });
+
     it('expire changes nothing on a decided proposal, nor on a slot another proposal holds', async (world) => {
       // Prepare: the first lost, the second opened in its place.
       const { topologies } = world;

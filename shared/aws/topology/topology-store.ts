@@ -126,6 +126,27 @@ export class DynamoTopologyStore implements TopologyStore {
       return String(out.Item?.proposal ?? 'another proposal');
     }
     await this.put(record);
+    // The same change proposed again after it expired has the same id, and its record is there,
+    // expired: it is opened again, with no votes, or the units would answer it decided and
+    // nothing would ever happen. Only while expired: the slot just taken is the only way in.
+    await ifCondition(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: recordKey(record.vault, record.id) },
+          UpdateExpression: `SET #s = :open, refusals = :none, createdAt = :at${record.proposer === undefined ? '' : ', proposer = :by'} REMOVE votes`,
+          ConditionExpression: '#s = :expired',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: {
+            ':open': 'open',
+            ':expired': 'expired',
+            ':none': [],
+            ':at': record.createdAt,
+            ...(record.proposer === undefined ? {} : { ':by': record.proposer }),
+          },
+        }),
+      ),
+    );
     return undefined;
   }
 

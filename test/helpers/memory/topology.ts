@@ -44,6 +44,16 @@ export class MemoryTopologyStore implements TopologyStore {
     if (held !== undefined && held !== record.id) return held;
     this.open_.set(slot, record.id);
     await this.put(record);
+    // The same change proposed again after it expired: open again, with no votes.
+    const r = this.records.get(this.key(record.vault, record.id));
+    if (r?.state === 'expired')
+      Object.assign(r, {
+        state: 'open',
+        votes: [],
+        refusals: [],
+        createdAt: record.createdAt,
+        ...(record.proposer === undefined ? {} : { proposer: record.proposer }),
+      });
     return undefined;
   }
 
