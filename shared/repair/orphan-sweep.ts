@@ -3,11 +3,19 @@
  * revisions the ledger no longer knows (a write whose revision the janitor purged, or unit
  * messages that arrived after it), once older than the janitor timeout. Revisions the ledger
  * still holds (pending, failed, replaced) are the janitor's; a committed, current revision is
- * never touched.
+ * never touched. A committed revision whose tasks are done but whose key names a newer revision,
+ * or none, was replaced or deleted and its retire lost (a crash between the index's write and
+ * the ledger's, which a redelivery cannot see again): it is retired here, for the janitor.
  */
 import type { Clock } from '../clock.ts';
 import { parseSliceName, revisionPrefix } from '../codec/index.ts';
-import type { Ledger, ObjectIndex, SliceStore, VaultStore } from '../store/index.ts';
+import {
+  GARBAGE_GRACE_MS,
+  type Ledger,
+  type ObjectIndex,
+  type SliceStore,
+  type VaultStore,
+} from '../store/index.ts';
 import type { RebuildJob } from './rebuild-job.ts';
 
 /** What the sweep takes from the rebuild step it runs in (its deps are the rebuilder's). */
@@ -95,6 +103,12 @@ async function classify(
   if (record.state === 'committed') {
     const entry = await deps.index.get(record.vault, record.key);
     if (entry?.revision === revision) return 'keep';
+    // Its own index task ran (tasksDone), so nothing will point the key at it again: the key
+    // names a newer revision, or none (deleted). Ids sort by time.
+    if (record.tasksDone && (entry === undefined || entry.revision > revision)) {
+      await deps.ledger.retire(revision, deps.clock.now() + GARBAGE_GRACE_MS);
+      job.revisionsRetired = (job.revisionsRetired ?? 0) + 1;
+    }
   }
   job.staleRevisions++;
   return 'keep';

@@ -62,6 +62,8 @@ export interface RebuildJob {
   orphansDeleted: number;
   /** Revisions found holding slices that are not committed and current (the janitor's, or orphans). */
   staleRevisions: number;
+  /** Of those, committed ones replaced or deleted whose retire was lost, retired by the sweep. */
+  revisionsRetired?: number;
   /** Slice bytes read and written. */
   bytesMoved: number;
   /** Time spent scanning, for the ETA. */

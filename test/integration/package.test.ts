@@ -178,7 +178,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     ...ANNOUNCES,
     logs: LOGS,
     VaultsTable: 'dynamodb:GetItem dynamodb:Scan',
-    RevisionsTable: 'dynamodb:GetItem',
+    // A replaced revision whose retire a crash lost is retired by the orphan sweep.
+    RevisionsTable: 'dynamodb:GetItem dynamodb:UpdateItem',
     ObjectsTable: 'dynamodb:GetItem dynamodb:Query',
     ControlTable: 'dynamodb:DescribeTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     RebuildQueue: `${CONSUMES} sqs:SendMessage`,
