@@ -25,6 +25,7 @@ import {
 } from '../errors.ts';
 import { integer, nonEmptyString, parseWith, strictObject } from '../validate.ts';
 import { fenceRevision } from './commit-fence.ts';
+import { TIMED_OUT } from './janitor.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
@@ -230,8 +231,25 @@ async function keepPending(
 ): Promise<number> {
   await fenceSuperseded(deps, record);
   const created = Date.parse(record.createdAt);
-  const dueAt = extendedDueAt(created, record.dueAt, deps.clock.now(), deps.pendingTimeoutMs);
-  if (dueAt === undefined) return record.dueAt ?? created + deps.pendingTimeoutMs;
+  const now = deps.clock.now();
+  const dueAt = extendedDueAt(created, record.dueAt, now, deps.pendingTimeoutMs);
+  if (dueAt === undefined) {
+    const due = record.dueAt ?? created + deps.pendingTimeoutMs;
+    // Past its due time with no more to give (its longest age): it fails now, not at the
+    // janitor's next run, which may come later than a delete's tombstone lasts.
+    if (due <= now) {
+      const timedOut = new DispersalStateError(
+        record.revision,
+        'is past the longest a write may stay pending; it is failed',
+      );
+      if (await deps.ledger.fail(record.revision, TIMED_OUT, now, now)) throw timedOut;
+      // Committed, failed or moved on by another call meanwhile: that says.
+      const ended = await deps.ledger.get(record.revision);
+      if (ended) pendingOnly(ended);
+      throw timedOut;
+    }
+    return due;
+  }
   if (await deps.ledger.extendPending(record.revision, dueAt)) return dueAt;
   // Failed (timed out, cancelled) or committed just now, or moved on by another call.
   const again = await deps.ledger.get(record.revision);

@@ -34,7 +34,7 @@ import {
   describeDispersal,
   listDispersals,
 } from '../../../shared/store/dispersal-state.ts';
-import { runJanitor } from '../../../shared/store/janitor.ts';
+import { runJanitor, TIMED_OUT } from '../../../shared/store/janitor.ts';
 import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
 import { isSuperseded } from '../../../shared/store/superseded-write.ts';
 import { SUPERSEDED_GRACE_MS, storeSlicesOnce } from '../../../shared/store/unit.ts';
@@ -372,6 +372,36 @@ test('a dispersal that keeps calling is never timed out, however long it runs; o
   assert.deepEqual(await janitor(), { timedOut: 1, purged: 1, slicesDeleted: 0, more: false });
   assert.equal(await deps.ledger.get(opened.revision), undefined, 'failed, then purged');
   await assert.rejects(urls(2), RevisionNotFoundError);
+});
+
+test('a dispersal past its longest age is failed by its next call, which says so; no janitor run is waited for', async () => {
+  // Prepare: a dispersal that kept calling until its 12 hours were up.
+  const clock = new ManualClock();
+  const { deps } = world();
+  deps.clock = clock;
+  const opened = await openDispersal(deps, 'clips', { key: 'forever.bin' }, 'ROOT1');
+  const segment = {
+    segments: [
+      {
+        segment: 0,
+        slices: [0, 1, 2, 3, 4, 5].map((pillar) => ({ pillar, crc32: 'AAAAAA==', size: 9 })),
+      },
+    ],
+  };
+  for (let at = 0; at < MAX_PENDING_AGE_MS; at += 30_000) {
+    clock.advance(30_000);
+    await presignSlices(deps, 'clips', opened.revision, segment, 'ROOT1').catch(() => undefined);
+  }
+  clock.advance(60_000);
+
+  // Act, Assess
+  await assert.rejects(
+    presignSlices(deps, 'clips', opened.revision, segment, 'ROOT1'),
+    (err: Error) =>
+      err instanceof DispersalStateError && /past the longest|is failed/.test(err.message),
+  );
+  const record = await deps.ledger.get(opened.revision);
+  assert.deepEqual([record?.state, record?.reason], ['failed', TIMED_OUT]);
 });
 
 test('a pending write moves on at most to its longest age, and a tombstone outlives that age', () => {
