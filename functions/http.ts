@@ -104,15 +104,23 @@ const principalSchema = z.strictObject({
 /**
  * The caller of a request, from the authorizer's context (`principal`, the JSON of a
  * `Principal`, since a Lambda authorizer's context holds only strings, numbers and booleans).
- * A request with no authorizer context reached a deployment without one: the local cloud with
- * `DSN_AUTH=off`, where every caller is the local root.
- * @throws UnauthenticatedError when the authorizer ran and did not establish a caller
+ * A request with no authorizer context is the local root only where authentication is off (the
+ * local cloud with `DSN_AUTH=off`, which sets it in every function's environment); anywhere
+ * else it is refused, so a route that lost its authorizer fails closed.
+ * @throws UnauthenticatedError when the authorizer ran and did not establish a caller, or did
+ *   not run where it must
  */
 export function principalOf(event: APIGatewayProxyEventV2): Principal {
   const context = (
     event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } } | undefined
   )?.authorizer?.lambda;
-  if (context === undefined || context === null) return LOCAL_ROOT;
+  if (context === undefined || context === null) {
+    if (process.env.DSN_AUTH === 'off') return LOCAL_ROOT;
+    throw new UnauthenticatedError(
+      'MissingAuthentication',
+      'the request reached the API with no authorizer context (its route names no authorizer)',
+    );
+  }
   const raw = context.principal;
   if (typeof raw === 'string') return principalSchema.parse(JSON.parse(raw));
   const failure = context.unauthenticated;

@@ -298,6 +298,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         ...opts.functionEnvironment,
         // No Secrets Manager or KMS here: the root key is the file (shared/aws/access/wire.ts).
         DSN_ROOT_CREDENTIALS_FILE: credentialsFile,
+        // No authorizer runs: the handlers take every request for the local root (principalOf).
+        ...(auth ? {} : { DSN_AUTH: 'off' }),
       }),
       log: opts.functionLog,
       lambdaHeaps: opts.lambdaHeaps ?? false,
