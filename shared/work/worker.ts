@@ -289,6 +289,20 @@ async function execute(
   drops: SliceDrops,
 ): Promise<WorkOutcome> {
   const { store, clock, log } = deps;
+  /** The item's final write, as its owner (`token`): false when a newer owner holds it. */
+  const finish = (outcome: { state: 'done' | 'failed'; result?: unknown; error?: string }) =>
+    store.update(
+      item.vault,
+      item.seq,
+      {
+        ...outcome,
+        finishedAt: clock.date().toISOString(),
+        owner: undefined,
+        leaseUntil: undefined,
+        notBefore: undefined,
+      },
+      { token, states: ['running'] },
+    );
   const attempts = item.attempts;
   // A worker paused since its claim (a third of its lease or more) checks it still owns the
   // item, and renews, before the op; a fresh claim need not spend the write.
@@ -338,27 +352,20 @@ async function execute(
         (deps.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** Math.max(0, attempts - 1),
       );
       log.warn('work item failed', { id: item.id, attempts, final, error });
-      const recorded = await store.update(
-        item.vault,
-        item.seq,
-        final
-          ? {
-              state: 'failed',
-              error,
-              finishedAt: clock.date().toISOString(),
-              owner: undefined,
-              leaseUntil: undefined,
-              notBefore: undefined,
-            }
-          : {
+      const recorded = final
+        ? await finish({ state: 'failed', error })
+        : await store.update(
+            item.vault,
+            item.seq,
+            {
               state: 'queued',
               error,
               owner: undefined,
               leaseUntil: undefined,
               notBefore: clock.now() + backoff,
             },
-        { token, states: ['running'] },
-      );
+            { token, states: ['running'] },
+          );
       if (!recorded) return 'refused';
       if (final) await drops.add(item);
       else await releaseLocks(store, item, token, item.units);
@@ -371,37 +378,11 @@ async function execute(
       // fail past DynamoDB's 400 KB, leaving the item running until its lease ends, and taken
       // again and again.
       log.warn('work item result too large', { id: item.id, error: tooLarge });
-      const failed = await store.update(
-        item.vault,
-        item.seq,
-        {
-          state: 'failed',
-          error: tooLarge,
-          finishedAt: clock.date().toISOString(),
-          owner: undefined,
-          leaseUntil: undefined,
-          notBefore: undefined,
-        },
-        { token, states: ['running'] },
-      );
-      if (!failed) return 'refused';
+      if (!(await finish({ state: 'failed', error: tooLarge }))) return 'refused';
       await drops.add(item);
       return 'failed';
     }
-    const recorded = await store.update(
-      item.vault,
-      item.seq,
-      {
-        state: 'done',
-        result,
-        error: undefined,
-        finishedAt: clock.date().toISOString(),
-        owner: undefined,
-        leaseUntil: undefined,
-        notBefore: undefined,
-      },
-      { token, states: ['running'] },
-    );
+    const recorded = await finish({ state: 'done', result, error: undefined });
     if (!recorded) {
       log.warn('work item outcome refused: a newer owner holds it', { id: item.id, token });
       return 'refused';

@@ -72,6 +72,14 @@ export function ObjectsView({
     setNotUnfinished((s) => new Set([...s].filter((r) => r !== revision)));
   /** The dispersal this page is running. */
   const [active, setActive] = useState<string | undefined>();
+  /** An upload or a resume ended: nothing under way, the listings read again. */
+  const dispersalEnded = () => {
+    setProgress(undefined);
+    setCancel(undefined);
+    setActive(undefined);
+    setUnfinishedVersion((v) => v + 1);
+    refresh();
+  };
   /** A discard under way: nothing else starts meanwhile. */
   const [discarding, setDiscarding] = useState(false);
   /**
@@ -140,11 +148,7 @@ export function ObjectsView({
           : `upload of ${key} failed: ${(err as Error).message}`,
       );
     } finally {
-      setProgress(undefined);
-      setCancel(undefined);
-      setActive(undefined);
-      setUnfinishedVersion((v) => v + 1);
-      refresh();
+      dispersalEnded();
     }
   };
   /**
@@ -188,11 +192,7 @@ export function ObjectsView({
             : `resume of ${d.key} failed: ${e.message}`,
       );
     } finally {
-      setProgress(undefined);
-      setCancel(undefined);
-      setActive(undefined);
-      setUnfinishedVersion((v) => v + 1);
-      refresh();
+      dispersalEnded();
     }
   };
   /** What a resume stopped mid-way left: pending, unless its last call had committed it. */
