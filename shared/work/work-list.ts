@@ -99,12 +99,22 @@ export async function addWork(
   );
   const failedUnits = vault.units.filter((_, i) => stored[i]?.status === 'rejected');
   const threshold = ownershipThreshold(vault.width, vault.writeThreshold);
-  if (vault.units.length - failedUnits.length < threshold)
+  if (vault.units.length - failedUnits.length < threshold) {
+    // No record will name these slices, and the sweep leaves slices without one alone (their
+    // add may be under way): they go now, best effort, or they would stay for good.
+    await deps.store
+      .dropSlices(
+        vault.units
+          .filter((_, i) => stored[i]?.status === 'fulfilled')
+          .map((unit) => ({ vault: vault.name, seq, unit })),
+      )
+      .catch(() => undefined);
     throw new WriteThresholdNotMetError(
       workId(seq),
       failedUnits,
       `function slices stored at ${vault.units.length - failedUnits.length} units, ${threshold} needed`,
     );
+  }
   const record: WorkRecord = {
     ...definition,
     id: workId(seq),

@@ -6,6 +6,7 @@ import {
   statusOf,
   VaultNotFoundError,
   WorkItemStateError,
+  WriteThresholdNotMetError,
 } from '../../../shared/errors.ts';
 import { addWork, cancelWork, getWork, listWork, runNext } from '../../../shared/work/index.ts';
 import { workWorld } from './world.ts';
@@ -101,6 +102,27 @@ describe('the work list', () => {
       assert.equal(err.field, 'limit');
     });
   }
+
+  test('an add below the ownership threshold (units down) is refused, and leaves no slice behind', async () => {
+    // Prepare: two of six units down; the threshold is five.
+    const w = workWorld();
+    w.store.failing.add(0);
+    w.store.failing.add(1);
+
+    // Act
+    await assert.rejects(
+      addWork(w.list, 'jobs', { op: 'count', args: {} }),
+      (err: Error) =>
+        err instanceof WriteThresholdNotMetError &&
+        /function slices stored at 4 units, 5 needed/.test(err.message),
+    );
+
+    // Assess: the four units that took a slice hold none now, and no record was made.
+    w.store.failing.clear();
+    for (const unit of w.vault.units)
+      assert.deepEqual((await w.store.listSlices('jobs', unit, { limit: 10 })).seqs, [], `${unit}`);
+    assert.deepEqual((await w.store.list('jobs', { states: ['queued'], limit: 10 })).items, []);
+  });
 
   test('an unknown vault is a VaultNotFoundError', async () => {
     const w = workWorld();
