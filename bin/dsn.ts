@@ -39,6 +39,7 @@ import { registerVaultCommands } from './commands/vault.ts';
 import { registerWatchCommand } from './commands/watch.ts';
 import { registerWorkCommands } from './commands/work.ts';
 import { ApiError, CliError, describeError } from './errors.ts';
+import { undoAll } from './interrupt.ts';
 import { stopAllBars } from './progress.ts';
 
 const version = (
@@ -110,11 +111,15 @@ async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  process.once('SIGINT', () => {
+  const interrupted = (code: number) => () => {
     stopAllBars();
+    undoAll();
     process.stderr.write('dsn: interrupted\n');
-    process.exit(130);
-  });
+    process.exit(code);
+  };
+  process.once('SIGINT', interrupted(130));
+  // As SIGTERM's default would end it (128 + 15), after undoing what it left.
+  process.once('SIGTERM', interrupted(143));
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DownlinkOptions, DownlinkStats } from '../client/downlink.ts';
@@ -20,6 +20,7 @@ import {
   vaultPath,
 } from './client.ts';
 import { ApiError, CliError } from './errors.ts';
+import { undoOnInterrupt } from './interrupt.ts';
 import type { ProgressFor } from './progress.ts';
 
 /** Ranges fetched ahead of the one being written. */
@@ -241,6 +242,8 @@ export async function getObject(
     dest = join(dest, basename(key) || 'object');
   const target = toStdout ? '-' : `${dest}.partial`;
   const out = toStdout ? process.stdout : await openForWriting(target);
+  // Stopped outright (Ctrl-C), the partial file goes too: only a whole, checked file is left.
+  const forget = toStdout ? () => false : undoOnInterrupt(() => rmSync(target, { force: true }));
   // A failing file stream (disk full) emits 'error' at any time; it is rethrown after a write.
   let writeError: Error | undefined;
   if (!toStdout) out.on('error', (err) => (writeError ??= err));
@@ -293,6 +296,7 @@ export async function getObject(
     failed = true;
     throw asCliError(err);
   } finally {
+    forget();
     progress.stop();
     if (failed && !toStdout) {
       out.destroy();

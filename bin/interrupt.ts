@@ -1,24 +1,54 @@
-/** How `dsn put` hears Ctrl-C and SIGTERM: as an abort it can clean up after, then say what it left. */
+/**
+ * How commands hear Ctrl-C and SIGTERM: `dsn put` as an abort it can clean up after, then say
+ * what it left; others have what they leave (a partial file) undone as the process exits.
+ */
 
 /**
  * Runs `fn` with SIGINT and SIGTERM turned into its signal's abort, so it can say what it left
- * (a second signal exits at once); bin/dsn.ts's handler, which exits at once, is put back after.
+ * (a second signal exits at once); bin/dsn.ts's handlers, which exit at once, are put back after.
  */
 export async function interruptible<T>(fn: (interrupted: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();
-  const outer = process.listeners('SIGINT');
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const outer = signals.map((signal) => process.listeners(signal));
   const onSignal = () => {
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort();
   };
-  process.removeAllListeners('SIGINT');
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of signals) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
   try {
     return await fn(interrupt.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const listener of outer) process.on('SIGINT', listener);
+    signals.forEach((signal, i) => {
+      process.off(signal, onSignal);
+      for (const listener of outer[i] ?? []) process.on(signal, listener);
+    });
   }
+}
+
+/** What a command leaves behind if it is stopped outright (a partial file), undone at exit. */
+const onExit = new Set<() => void>();
+
+/**
+ * Has `undo` (synchronous: the process is about to exit) run should Ctrl-C or SIGTERM end the
+ * command outright (bin/dsn.ts); returns what forgets it, once the command no longer needs it.
+ */
+export function undoOnInterrupt(undo: () => void): () => void {
+  onExit.add(undo);
+  return () => onExit.delete(undo);
+}
+
+/** Runs what `undoOnInterrupt` asked for: bin/dsn.ts's handlers, before they exit. */
+export function undoAll(): void {
+  for (const undo of onExit) {
+    try {
+      undo();
+    } catch {
+      // Exiting anyway: what could not be undone stays.
+    }
+  }
+  onExit.clear();
 }

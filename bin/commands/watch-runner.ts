@@ -61,8 +61,10 @@ export async function runWatch(o: WatchOptions): Promise<void> {
   const sqs = awsClients().sqs;
   const queues = new SqsWatchQueues(sqs);
   const stop = new AbortController();
-  // bin/dsn.ts's own SIGINT handler exits at once; a watch has its listener and queue to remove.
+  // bin/dsn.ts's own SIGINT and SIGTERM handlers exit at once; a watch has its listener and
+  // queue to remove.
   process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) {
       o.note(`${signal} again: exiting; the listener and queue expire by themselves`);

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -202,6 +204,40 @@ describe('staged uploads', () => {
     assert.equal(aborted.status, 200);
     assert.equal(after.status, 404);
     assert.match(await after.text(), /NoSuchUpload/);
+  });
+
+  test('dsn get interrupted leaves neither its file nor the partial one behind (exit 130)', async () => {
+    // Prepare: an object whose units all answer 2 s late, so the get is surely mid-download.
+    const body = randomBytes(3 * MiB);
+    const put = await api('/vaults/default/objects/held/get.bin', { method: 'PUT', body });
+    assert.equal(put.status, 201, await put.text());
+    const { units } = await json<{ units: number[] }>(await api('/vaults/default'));
+    for (const unit of units) {
+      const res = await api(`/admin/units/${unit}/fault`, {
+        method: 'PUT',
+        body: JSON.stringify({ mode: 'slow', delayMs: 2000 }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const file = join(dir.path, 'got.bin');
+    const { child, stderr, exited } = startDsn(['get', 'default/held/get.bin', file], {
+      DSN_ENDPOINT: cloud.endpoints.api,
+    });
+    try {
+      await eventually(async () => existsSync(`${file}.partial`) || undefined, 'the partial file');
+
+      // Act
+      child.kill('SIGINT');
+      const code = await exited;
+
+      // Assess
+      assert.equal(code, 130, stderr());
+      assert.equal(existsSync(`${file}.partial`), false, 'the partial file is gone');
+      assert.equal(existsSync(file), false, 'no file under its name');
+    } finally {
+      child.kill('SIGKILL');
+      for (const unit of units) await api(`/admin/units/${unit}/fault`, { method: 'DELETE' });
+    }
   });
 
   test('dsn put interrupted while staging aborts its upload and says so (exit 130)', async () => {
