@@ -49,11 +49,11 @@ export {
   type WorkListDeps,
   type WorkNudge,
 } from './work-list.ts';
+export { MAX_RESULT_BYTES } from './work-result.ts';
 export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   drainWork,
-  MAX_RESULT_BYTES,
   runNext,
   type Slot,
   type StepReport,

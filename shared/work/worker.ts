@@ -14,6 +14,7 @@ import type { ObjectAccess, OpRegistry } from './op.ts';
 import { claimItem, releaseLocks, renewLease } from './ownership.ts';
 import type { SliceRef, WorkStore } from './ports.ts';
 import { OPEN_STATES, seqOfId, type WorkDefinition, type WorkRecord } from './work-item.ts';
+import { resultTooLarge } from './work-result.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
@@ -393,19 +394,6 @@ async function execute(
     running = false;
     void renewer;
   }
-}
-
-/**
- * The most bytes of JSON a work item keeps as its result: its record must stay within
- * DynamoDB's 400 KB item, beside its args and state.
- */
-export const MAX_RESULT_BYTES = 256 * 1024;
-
-/** Why `result` is too large to keep, or undefined when it fits. */
-function resultTooLarge(result: unknown): string | undefined {
-  const bytes = Buffer.byteLength(JSON.stringify(result ?? null), 'utf8');
-  if (bytes <= MAX_RESULT_BYTES) return undefined;
-  return `the op's result is ${bytes} bytes of JSON, more than the ${MAX_RESULT_BYTES} an item keeps: narrow it (a prefix, a pattern) or have it write an output object`;
 }
 
 /** Slice deletes one batch carries (DynamoDB's BatchWriteItem takes 25). */
