@@ -307,7 +307,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32 */
+        /** Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32, and creating it once */
         post: operations["postVaultsVaultDispersalsRevisionUrls"];
         delete?: never;
         options?: never;
@@ -2022,6 +2022,9 @@ export interface operations {
                             crc32: string;
                             size: number;
                             url: string;
+                            headers: {
+                                [key: string]: string;
+                            };
                         }[];
                     };
                 };

@@ -41,6 +41,8 @@ interface SliceUrl {
   segment: number;
   pillar: number;
   url: string;
+  /** The headers its PUT sends, as signed: the CRC-32, and `if-none-match: *` (create-only). */
+  headers: Record<string, string>;
 }
 
 /** One encoded segment on its way: its slices, and what each became. */
@@ -248,23 +250,22 @@ export async function uplinkPut(
         ...(opts.urlSeconds ? { expiresInSeconds: opts.urlSeconds } : {}),
       }),
     );
-    return new Map(answer.urls.map((u) => [`${u.segment}/${u.pillar}`, u.url]));
+    return new Map(answer.urls.map((u) => [`${u.segment}/${u.pillar}`, u]));
   };
 
   /** Places one slice; the reason it could not, if it could not. */
   const place = async (
     batch: Flight[],
-    urls: { current: Map<string, string> },
+    urls: { current: Map<string, SliceUrl> },
     f: Flight,
     pillar: number,
   ): Promise<string | undefined> => {
     const body = f.slices[pillar] as Uint8Array;
-    const headers = { 'x-amz-checksum-crc32': f.crc32[pillar] as string };
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       signal?.throwIfAborted();
       if (attempt > 1) resent++;
-      const url = urls.current.get(`${f.segment}/${pillar}`) as string;
+      const { url, headers } = urls.current.get(`${f.segment}/${pillar}`) as SliceUrl;
       let res: Response;
       try {
         res = await slots(() => {
@@ -286,6 +287,15 @@ export async function uplinkPut(
       last = `${res.status} ${code}`;
       // Damaged on the way: S3 kept nothing, send the same bytes again.
       if (code === 'BadDigest') continue;
+      // The URL creates its key once, and the key holds a slice: this one's, placed by a PUT
+      // whose answer was lost or by the run a resume follows. Its unit checks the CRC-32 and
+      // size it finds against the announced ones, so other bytes there fail that pillar.
+      if (code === 'PreconditionFailed') return undefined;
+      // Another PUT of the key is under way (S3 asks for a retry, which then finds it).
+      if (code === 'ConditionalRequestConflict') {
+        await sleep(25 * 2 ** attempt, signal);
+        continue;
+      }
       // The window closed: ask for this batch's URLs again.
       if (res.status === 403 && /expired/i.test(e.message)) {
         urls.current = await urlsFor(batch);

@@ -162,7 +162,10 @@ export const cancelledDispersalSchema = z.strictObject({
   reason: z.string(),
 });
 
-/** Presigned slice PUTs: send `x-amz-checksum-crc32` and `content-length` as given. */
+/**
+ * Presigned slice PUTs: send `headers` (`x-amz-checksum-crc32`, `if-none-match: *`) and a
+ * `content-length` of `size`. Each URL creates its key once: 412 once it holds a slice.
+ */
 export const sliceUrlsSchema = z.strictObject({
   expiresAt: isoTime,
   /** The dispersal's due time, moved on by calls while it makes progress. */
@@ -176,6 +179,7 @@ export const sliceUrlsSchema = z.strictObject({
       crc32: z.string(),
       size: z.int(),
       url: z.string(),
+      headers: z.record(z.string(), z.string()),
     }),
   ),
 });

@@ -71,7 +71,8 @@ export const transferRoutes: Record<string, Operation> = {
     responses: { 201: { description: 'opened', schema: dispersalSchema } },
   },
   'POST /vaults/{vault}/dispersals/{revision}/urls': {
-    summary: "Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32",
+    summary:
+      "Presigned PUT URLs of segments' slices, each scoped to its key and CRC-32, and creating it once",
     path: { ...vault, revision: revisionIdSchema },
     body: { schema: dispersalSegmentsSchema },
     responses: { 200: { description: 'the URLs', schema: sliceUrlsSchema } },

@@ -37,7 +37,7 @@ function browserCors(origins) {
           Id: 'browser-slices',
           AllowedOrigins: origins,
           AllowedMethods: ['GET', 'PUT'],
-          AllowedHeaders: ['x-amz-checksum-crc32'],
+          AllowedHeaders: ['x-amz-checksum-crc32', 'if-none-match'],
           ExposedHeaders: ['ETag'],
           MaxAge: 3600,
         },

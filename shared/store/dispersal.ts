@@ -136,7 +136,7 @@ export interface OpenedDispersal {
   pendingUntil: string;
 }
 
-/** One slice's URL: PUT its bytes with `x-amz-checksum-crc32` and `content-length` as given. */
+/** One slice's URL: PUT its bytes with `headers` and a `content-length` of `size`. */
 export interface SliceUrl {
   segment: number;
   pillar: number;
@@ -145,6 +145,17 @@ export interface SliceUrl {
   crc32: string;
   size: number;
   url: string;
+  /** What the PUT must send, as signed: its CRC-32, and `If-None-Match: *` (create-only). */
+  headers: Record<string, string>;
+}
+
+/**
+ * The headers a slice PUT sends, as its URL signs them: S3 checks the bytes against the CRC-32,
+ * and refuses the PUT (412 PreconditionFailed) once the key holds a slice, so a URL can never
+ * replace what units verified and a scan read.
+ */
+export function slicePutHeaders(crc32: string): Record<string, string> {
+  return { 'x-amz-checksum-crc32': crc32, 'if-none-match': '*' };
 }
 
 /**
@@ -324,6 +335,7 @@ export async function presignSlices(
           crc32: slice.crc32,
           size: slice.size,
           url: await deps.presigner.presignPut(unit, key, slice.crc32, slice.size, seconds),
+          headers: slicePutHeaders(slice.crc32),
         };
       }),
     ),

@@ -404,7 +404,8 @@ export interface DispersalQueue {
 
 /**
  * Presigned slice PUTs for client-side dispersal: a URL to PUT exactly one slice (its key, its
- * CRC-32 and size signed in) into its unit's bucket, good for `expiresInSeconds`.
+ * CRC-32 and size signed in) into its unit's bucket, once (create-only: `If-None-Match: *` is
+ * signed in too), good for `expiresInSeconds`. Its caller sends `slicePutHeaders`.
  */
 export interface SlicePresigner {
   presignPut(

@@ -13,6 +13,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DsnClient } from '../../bin/client.ts';
 import { ApiError, CliError } from '../../bin/errors.ts';
 import { putObject } from '../../bin/put.ts';
@@ -22,6 +24,7 @@ import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { codecFor, encodeStream, s3Crc32, sliceNamesOf } from '../../shared/codec/index.ts';
 import { startDsn } from '../helpers/dsn-cli.ts';
 import {
+  cloudClients,
   createVault,
   eventually,
   PROJECT_ROOT,
@@ -90,6 +93,52 @@ async function sha256Of(path: string): Promise<string> {
 
 async function* chunks(body: Uint8Array): AsyncGenerator<Uint8Array> {
   yield body;
+}
+
+/**
+ * Other bytes of the same length and CRC-32 as `bytes`: the first byte flipped, then bytes 8-11
+ * chosen to bring the CRC back. CRC-32 is affine over GF(2), so the 32 bits to flip there solve a
+ * 32x32 linear system (what anyone forging a slice would do; it takes microseconds).
+ */
+function forgedToCrc(bytes: Uint8Array): Uint8Array {
+  const at = 8;
+  const zeros = crc32(new Uint8Array(bytes.length));
+  // How flipping each bit of bytes at..at+3 changes the CRC.
+  const effect = (bit: number) => {
+    const d = new Uint8Array(bytes.length);
+    d[at + (bit >> 3)] = 1 << (bit & 7);
+    return (crc32(d) ^ zeros) >>> 0;
+  };
+  // Gaussian elimination, each row keeping which bits combine into it.
+  const rows = new Map<number, { value: number; bits: number }>();
+  for (let bit = 0; bit < 32; bit++) {
+    let value = effect(bit);
+    let bits = (1 << bit) >>> 0;
+    while (value !== 0) {
+      const top = 31 - Math.clz32(value);
+      const row = rows.get(top);
+      if (!row) {
+        rows.set(top, { value, bits });
+        break;
+      }
+      value = (value ^ row.value) >>> 0;
+      bits = (bits ^ row.bits) >>> 0;
+    }
+  }
+  const out = Uint8Array.from(bytes);
+  out[0] = (out[0] as number) ^ 0xff;
+  let need = (crc32(out) ^ crc32(bytes)) >>> 0;
+  let flips = 0;
+  while (need !== 0) {
+    const row = rows.get(31 - Math.clz32(need));
+    if (!row) throw new Error('the CRC-32 of four bytes spans every value: unreachable');
+    need = (need ^ row.value) >>> 0;
+    flips = (flips ^ row.bits) >>> 0;
+  }
+  for (let bit = 0; bit < 32; bit++)
+    if ((flips >>> bit) & 1)
+      out[at + (bit >> 3)] = (out[at + (bit >> 3)] as number) ^ (1 << (bit & 7));
+  return out;
 }
 
 describe('client-side dispersal (uplink)', () => {
@@ -224,7 +273,9 @@ describe('client-side dispersal (uplink)', () => {
     assert.ok(!step.done);
     const { slices } = step.value;
     const ask = async (expiresInSeconds: number) =>
-      json<{ urls: Array<{ pillar: number; url: string; key: string }> }>(
+      json<{
+        urls: Array<{ pillar: number; url: string; key: string; headers: Record<string, string> }>;
+      }>(
         await api(`/vaults/small/dispersals/${opened.revision}/urls`, {
           method: 'POST',
           body: JSON.stringify({
@@ -242,7 +293,10 @@ describe('client-side dispersal (uplink)', () => {
       unsignedFetch(url, {
         method: 'PUT',
         body: slices[pillar] as Uint8Array<ArrayBuffer>,
-        headers: { 'x-amz-checksum-crc32': s3Crc32(slices[pillar] as Uint8Array) },
+        headers: {
+          'x-amz-checksum-crc32': s3Crc32(slices[pillar] as Uint8Array),
+          'if-none-match': '*',
+        },
       });
     const long = await ask(300);
     const short = await ask(1);
@@ -270,6 +324,65 @@ describe('client-side dispersal (uplink)', () => {
     });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /segments\.0\.slices\.0\.crc32|crc32/);
+  });
+
+  test('a slice URL creates its key once: bytes forged to the same CRC-32 are refused before and after the commit, and the URL binds If-None-Match', async () => {
+    // Prepare: a dispersal that keeps what its first slice PUT sent, URL and headers.
+    const body = randomBytes(200 * 1024);
+    let first: { url: string; body: Uint8Array; headers: Record<string, string> } | undefined;
+    const putSlice: SlicePut = async (url, bytes, headers) => {
+      first ??= { url, body: Uint8Array.from(bytes), headers };
+      return unsignedFetch(url, { method: 'PUT', body: bytes as BodyInit, headers });
+    };
+    const done = await uplinkPut(client, chunks(body), 'small', 'forged/after-commit.bin', {
+      putSlice,
+    });
+    assert.equal(done.state, 'committed');
+    assert.ok(first);
+    const forged = forgedToCrc(first.body);
+    assert.notDeepEqual(forged, first.body);
+    assert.equal(s3Crc32(forged), s3Crc32(first.body), 'the forgery keeps the signed CRC-32');
+    const send = (headers: Record<string, string>) =>
+      unsignedFetch((first as { url: string }).url, {
+        method: 'PUT',
+        body: forged as Uint8Array<ArrayBuffer>,
+        headers,
+      });
+
+    // Act: the same URL, within its 5 minutes, with the forged bytes; then without the condition.
+    const again = await send(first.headers);
+    const { 'if-none-match': _condition, ...unconditional } = first.headers;
+    const withoutCondition = await send(unconditional);
+
+    // Assess: refused both ways, and the unit's slice holds what was first placed.
+    assert.equal(first.headers['if-none-match'], '*');
+    assert.equal(again.status, 412, await again.clone().text());
+    assert.match(await again.text(), /<Code>PreconditionFailed<\/Code>/);
+    assert.equal(withoutCondition.status, 403);
+    assert.match(await withoutCondition.text(), /SignatureDoesNotMatch/);
+    const path = new URL(first.url).pathname.slice(1);
+    const slash = path.indexOf('/');
+    const clients = cloudClients(cloud);
+    try {
+      const stored = await clients.s3.send(
+        new GetObjectCommand({
+          Bucket: decodeURIComponent(path.slice(0, slash)),
+          Key: decodeURIComponent(path.slice(slash + 1)),
+        }),
+      );
+      assert.deepEqual(
+        new Uint8Array(
+          await (
+            stored.Body as { transformToByteArray(): Promise<Uint8Array> }
+          ).transformToByteArray(),
+        ),
+        first.body,
+      );
+    } finally {
+      clients.destroy();
+    }
+    const back = await api('/vaults/small/objects/forged/after-commit.bin');
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(body));
   });
 
   test('a slice damaged on the way is refused by S3 for its checksum and sent again', async () => {

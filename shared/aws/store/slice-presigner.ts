@@ -1,16 +1,22 @@
 /**
  * SlicePresigner on S3: a presigned PutObject per slice, in its unit's bucket, with the slice's
- * CRC-32 and size signed in as headers. S3 refuses the PUT when the bytes do not match the
- * checksum (400 BadDigest), when the URL has expired, or when it is used for another key (the
- * key is part of the signature), so a client can place slices but nothing else. A presigned
+ * CRC-32, its size and `If-None-Match: *` signed in as headers. S3 refuses the PUT when the bytes
+ * do not match the checksum (400 BadDigest), when the URL has expired, when it is used for
+ * another key (the key is part of the signature), and when the key already holds a slice (412
+ * PreconditionFailed): a client can place each slice once, and nothing else. Without the last, a
+ * URL still valid after the commit (they live up to an hour) could replace a slice the scan had
+ * read with other bytes forged to the same CRC-32, which takes four chosen bytes. A presigned
  * GetObject lets a client read one slice, for as long as the URL works, and nothing else.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SlicePresigner } from '../../store/index.ts';
 import { presignedUrl } from '../presign.ts';
 
-/** The headers the caller must send as signed: S3 checks the body against the first. */
-const SIGNED = ['x-amz-checksum-crc32', 'content-length'];
+/**
+ * The headers the caller must send as signed: S3 checks the body against the first, and the
+ * last makes the PUT create-only.
+ */
+const SIGNED = ['x-amz-checksum-crc32', 'content-length', 'if-none-match'];
 
 export class S3SlicePresigner implements SlicePresigner {
   private readonly clients: readonly S3Client[];
@@ -49,7 +55,13 @@ export class S3SlicePresigner implements SlicePresigner {
     const { client, bucket } = this.target(unit);
     return presignedUrl(
       client,
-      new PutObjectCommand({ Bucket: bucket, Key: key, ChecksumCRC32: crc32, ContentLength: size }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ChecksumCRC32: crc32,
+        ContentLength: size,
+        IfNoneMatch: '*',
+      }),
       expiresInSeconds,
       { signedHeaders: SIGNED },
     );

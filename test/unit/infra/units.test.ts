@@ -238,7 +238,7 @@ test('stack-created unit buckets let browserOrigins PUT and GET slices by CORS; 
       Id: 'browser-slices',
       AllowedOrigins: ['*'],
       AllowedMethods: ['GET', 'PUT'],
-      AllowedHeaders: ['x-amz-checksum-crc32'],
+      AllowedHeaders: ['x-amz-checksum-crc32', 'if-none-match'],
       ExposedHeaders: ['ETag'],
       MaxAge: 3600,
     },

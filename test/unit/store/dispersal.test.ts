@@ -189,6 +189,11 @@ test('a client dispersal is recorded pending as the writer records one, and comm
     vault.units,
     'each slice goes to its own unit',
   );
+  assert.deepEqual(
+    urls.urls[0]?.headers,
+    { 'x-amz-checksum-crc32': urls.urls[0]?.crc32, 'if-none-match': '*' },
+    'each PUT sends its CRC-32, and creates its key only (the URL signs both)',
+  );
   assert.equal(pending?.state, 'pending');
   assert.deepEqual(
     {
