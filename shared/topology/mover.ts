@@ -53,6 +53,12 @@ const PAGE = 100;
 /** A lease outlives each checkpoint by this much: a crashed holder's job is taken over after it. */
 const LEASE_MS = 30_000;
 /**
+ * While one object moves, the lease is renewed (a checkpoint) once this long has passed since
+ * the last: a large object copied at the throttle's pace takes longer than a lease, and a lease
+ * that ran out under it let a second holder take the job and work alongside.
+ */
+export const LEASE_RENEW_MS = LEASE_MS / 3;
+/**
  * A pass that finds nothing ends the job only if it began this long after the switch: writes
  * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
  * store/superseded-write.ts), so the index holds each of them by then; one that reaches the
@@ -108,7 +114,9 @@ export async function runTopologyJobStep(
     await save(true);
     return { job, more: job.state === 'running' };
   } catch (err) {
-    if (err instanceof LeaseLost) return { more: false };
+    // Lost mid-object too (a rewrite's source stops with it, as its cause if wrapped).
+    if (err instanceof LeaseLost || (err as Error | undefined)?.cause instanceof LeaseLost)
+      return { more: false };
     deps.log.error('topology job step failed', err, { vault, job: id, phase: job.phase });
     // The checkpoint stays; the message comes back and the next invocation resumes from it,
     // unless steps keep failing: then the job is failed, with why, for an operator to see.
@@ -200,9 +208,18 @@ async function movePage(
   let failure: unknown;
   // Checkpoints go one at a time, in order: the job record is written under a lease.
   let saving = Promise.resolve();
+  let savedAt = deps.clock.now();
   const checkpoint = () => {
-    saving = saving.then(save);
+    saving = saving.then(async () => {
+      await save();
+      savedAt = deps.clock.now();
+    });
     return saving;
+  };
+  // Called as an object's bytes go: renews the lease when due; throws LeaseLost once it is gone,
+  // which stops the object there (what it placed, the next holder places again).
+  const keepLease = async () => {
+    if (deps.clock.now() - savedAt >= LEASE_RENEW_MS) await checkpoint();
   };
   const lane = async () => {
     while (failure === undefined && next < entries.length && deps.clock.now() < deadline) {
@@ -212,13 +229,13 @@ async function movePage(
       if (work) {
         if (inFlight++ === 0) busySince = deps.clock.now();
         try {
-          if (work === 'rewrite') await rewrite(deps, job, entry);
+          if (work === 'rewrite') await rewrite(deps, job, entry, keepLease);
           else {
             // Saved before any copy leaves them: the sweep must know of them whatever happens
             // (awaited by every lane that moves off one, not only the one that recorded it).
             if (recordStrays(job, work)) await checkpoint();
             else if (work.some((m) => m.from !== job.move?.from)) await saving;
-            job.bytesMoved += await movePillars(deps, entry, work);
+            job.bytesMoved += await movePillars(deps, entry, work, keepLease);
           }
         } finally {
           if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
@@ -282,12 +299,21 @@ async function lateWritesOf(deps: Pick<MoverDeps, 'jobs'>, job: TopologyJob): Pr
   return now?.id === job.id ? (now.lateWrites ?? 0) : (job.lateWrites ?? 0);
 }
 
-/** Re-encodes one object: read it, write it again under the new topology, wait for the commit. */
-async function rewrite(deps: MoverDeps, job: TopologyJob, entry: IndexEntry) {
+/**
+ * Re-encodes one object: read it, write it again under the new topology, wait for the commit.
+ * `keepLease` is called with each chunk read (see movePillars).
+ */
+async function rewrite(
+  deps: MoverDeps,
+  job: TopologyJob,
+  entry: IndexEntry,
+  keepLease: () => Promise<void>,
+) {
   const { body } = openEntry(deps.reader, entry);
   const throttled = async function* () {
     for await (const chunk of body) {
       await deps.throttle.take(chunk.length);
+      await keepLease();
       yield chunk;
     }
   };

@@ -91,12 +91,15 @@ export function workOf(
 
 /**
  * Copies each moved pillar of every segment to its new unit, repoints the manifest once for
- * all of them, then drops the old copies. @returns the bytes copied.
+ * all of them, then drops the old copies. `keepLease` is called after each slice placed: an
+ * object larger than a lease's worth of throttled copying renews the job's lease as it goes,
+ * and one whose lease was lost stops there (it throws). @returns the bytes copied.
  */
 export async function movePillars(
   deps: PillarMoveDeps,
   entry: IndexEntry,
   moves: PillarMove[],
+  keepLease: () => Promise<void> = async () => {},
 ): Promise<number> {
   let moved = 0;
   const name = sliceNamesOf(entry);
@@ -117,6 +120,7 @@ export async function movePillars(
       await deps.throttle.take(bytes.length * 2);
       await deps.slices.put(to, key, bytes, s3Crc32(bytes));
       moved += bytes.length;
+      await keepLease();
     }
   }
   const units = entry.units.map((u, i) => moves.find((m) => m.pillar === i)?.to ?? u);

@@ -25,6 +25,7 @@ import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/clie
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -45,7 +46,7 @@ import { S3StagingStore } from '../../shared/aws/store/staging.ts';
 import { DynamoUploadStore } from '../../shared/aws/store/upload-store.ts';
 import { DynamoVaultStore } from '../../shared/aws/store/vault-store.ts';
 import { DynamoAuditLog } from '../../shared/aws/topology/audit-log.ts';
-import { DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
+import { DynamoManifestStore, DynamoTopologyJobStore } from '../../shared/aws/topology/jobs.ts';
 import { DynamoTopologyStore } from '../../shared/aws/topology/topology-store.ts';
 import { DynamoWorkStore } from '../../shared/aws/work/work-store.ts';
 import { NodeFullError } from '../../shared/listeners/index.ts';
@@ -262,6 +263,82 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         assert.equal(await jobs.reopen('photos', 'p2'), false, 'no late write');
       } finally {
         await cleanup();
+      }
+    });
+
+    test(`DynamoManifestStore on ${engine}: a relocation takes the units the mover read, or those it moves to, and never a stale view over another's`, async () => {
+      // Prepare: an object and its revision's record, on units 0-3.
+      const objects = await onTable('ObjectsTable', (db, t) => ({ db, t }))();
+      const revisions = await onTable('RevisionsTable', (db, t) => ({ db, t }))();
+      const manifests = new DynamoManifestStore(documents, objects.port.t, revisions.port.t);
+      const revision = '0000000000aaaa0000000000000000';
+      const entry = {
+        vault: 'photos',
+        key: 'a.jpg',
+        revision,
+        objectId: 'o'.repeat(22),
+        size: 4,
+        sha256: 'x',
+        segments: 1,
+        segmentSize: 65536,
+        readThreshold: 2,
+        units: [0, 1, 2, 3],
+        committedAt: '2026-12-01T00:00:00.000Z',
+      };
+      const unitsNow = async () => {
+        const [o, r] = await Promise.all([
+          documents.send(
+            new GetCommand({ TableName: objects.port.t, Key: { vault: 'photos', key: 'a.jpg' } }),
+          ),
+          documents.send(
+            new GetCommand({ TableName: revisions.port.t, Key: { revision, part: 'meta' } }),
+          ),
+        ]);
+        return [o.Item?.units, r.Item?.units];
+      };
+      try {
+        await documents.send(
+          new PutCommand({
+            TableName: objects.port.t,
+            Item: { vault: 'photos', key: 'a.jpg', revision, deleted: false, units: [0, 1, 2, 3] },
+          }),
+        );
+        await documents.send(
+          new PutCommand({
+            TableName: revisions.port.t,
+            Item: { revision, part: 'meta', units: [0, 1, 2, 3] },
+          }),
+        );
+
+        // Act and assess: pillar 3 moves to unit 7; a second holder's same move still holds.
+        assert.equal(await manifests.relocate(entry, [0, 1, 2, 7]), true);
+        assert.deepEqual(await unitsNow(), [
+          [0, 1, 2, 7],
+          [0, 1, 2, 7],
+        ]);
+        assert.equal(await manifests.relocate(entry, [0, 1, 2, 7]), true, 'the same move again');
+
+        // Act and assess: a holder that read units 0-3 and moves pillar 3 elsewhere is refused.
+        assert.equal(await manifests.relocate(entry, [0, 1, 2, 9]), false, 'a stale view');
+        assert.deepEqual((await unitsNow())[0], [0, 1, 2, 7], 'the index keeps the newer move');
+        assert.equal(
+          await manifests.relocate({ ...entry, units: [0, 1, 2] }, [0, 1, 9]),
+          false,
+          'another width',
+        );
+
+        // Act and assess: the key moved on to another revision.
+        assert.equal(
+          await manifests.relocate(
+            { ...entry, units: [0, 1, 2, 7], revision: 'other' },
+            [0, 1, 5, 7],
+          ),
+          false,
+        );
+        assert.deepEqual((await unitsNow())[0], [0, 1, 2, 7]);
+      } finally {
+        await objects.cleanup();
+        await revisions.cleanup();
       }
     });
 

@@ -143,6 +143,7 @@ export class DynamoManifestStore implements ManifestStore {
   }
 
   async relocate(entry: IndexEntry, units: number[]): Promise<boolean> {
+    const placed = unitsAsRead(entry.units, units);
     // The record first: the janitor deletes a revision's slices where its record says they are.
     await conditional(
       this.db.send(
@@ -150,8 +151,8 @@ export class DynamoManifestStore implements ManifestStore {
           TableName: this.revisionsTable,
           Key: { revision: entry.revision, part: 'meta' },
           UpdateExpression: 'SET units = :units',
-          ConditionExpression: 'attribute_exists(revision)',
-          ExpressionAttributeValues: { ':units': units },
+          ConditionExpression: `attribute_exists(revision) AND ${placed.condition}`,
+          ExpressionAttributeValues: { ':units': units, ...placed.values },
         }),
       ),
     );
@@ -161,11 +162,38 @@ export class DynamoManifestStore implements ManifestStore {
           TableName: this.objectsTable,
           Key: { vault: entry.vault, key: entry.key },
           UpdateExpression: 'SET units = :units',
-          // Only while the key names this revision: a newer one has its own units.
-          ConditionExpression: 'revision = :r AND deleted = :false',
-          ExpressionAttributeValues: { ':units': units, ':r': entry.revision, ':false': false },
+          // Only while the key names this revision (a newer one has its own units), on the
+          // units the mover read.
+          ConditionExpression: `revision = :r AND deleted = :false AND ${placed.condition}`,
+          ExpressionAttributeValues: {
+            ':units': units,
+            ':r': entry.revision,
+            ':false': false,
+            ...placed.values,
+          },
         }),
       ),
     );
   }
+}
+
+/**
+ * A condition that the item's `units` are still those the mover read (`before`), pillar by
+ * pillar, or already where it moves them (`after`: another holder's same relocation). Another
+ * relocation in between (a newer topology's job) fails it, so a stale view never points the
+ * manifest back at units that job moved the object off. Compared element by element: list
+ * equality in a condition is DynamoDB's, but dynalite compares lists by reference.
+ */
+export function unitsAsRead(
+  before: readonly number[],
+  after: readonly number[],
+): { condition: string; values: Record<string, number> } {
+  const values: Record<string, number> = { ':width': before.length };
+  const parts = before.map((unit, i) => {
+    values[`:b${i}`] = unit;
+    if (after[i] === unit) return `units[${i}] = :b${i}`;
+    values[`:a${i}`] = after[i] as number;
+    return `(units[${i}] = :b${i} OR units[${i}] = :a${i})`;
+  });
+  return { condition: ['size(units) = :width', ...parts].join(' AND '), values };
 }

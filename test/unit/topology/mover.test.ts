@@ -557,3 +557,118 @@ test("a count longer than a step's time checkpoints page by page and goes on at 
   assert.equal(job.segmentsTotal, 250);
   assert.equal(job.countCursor, undefined);
 });
+
+/**
+ * One object of `segments` segments with its pillar 3 on unit FROM, every slice PUT taking 5 s
+ * of `clock`: a move that outlasts a lease.
+ */
+async function slowObject(segments: number) {
+  const clock = new SkippingClock();
+  const index = new MemoryObjectIndex();
+  const store = new MemorySliceStore(8, clock);
+  const big = { ...entry('a'), segments, size: 4 * segments };
+  await index.publish(big);
+  for (let s = 0; s < segments; s++) {
+    const name = sliceNamesOf(big)(s, 3);
+    const slice = encodeSlice(
+      { name, dataShards: 2, parityShards: 2, segmentLength: 4 },
+      new Uint8Array([1, 2]),
+    );
+    await store.put(FROM, formatSliceName(name), slice, s3Crc32(slice));
+  }
+  const slices: MoverDeps['slices'] = Object.assign(Object.create(store), {
+    put: async (...args: Parameters<MemorySliceStore['put']>) => {
+      clock.at += 5000;
+      return store.put(...args);
+    },
+  });
+  return { clock, index, store, slices, big };
+}
+
+test("one object that moves for longer than a lease renews the job's lease as it goes; a lease lost mid-object stops it before the relocation", async () => {
+  // Prepare: 20 segments at 5 s a slice, 100 s for the object against a 30 s lease.
+  const { clock, index, slices, big } = await slowObject(20);
+  let job: TopologyJob = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now() - 60_000,
+    now: clock.now(),
+  });
+  const leases: Array<{ at: number; until: number | 'release' }> = [];
+  let lostAt = Number.POSITIVE_INFINITY;
+  const relocations: number[][] = [];
+  const run = () =>
+    runTopologyJobStep(
+      moverDeps(
+        {
+          index,
+          slices,
+          manifests: {
+            relocate: async (e, units) => {
+              relocations.push(units);
+              await index.publish({ ...e, units });
+              return true;
+            },
+          },
+          jobs: {
+            get: async () => structuredClone(job),
+            start: async (j) => j,
+            lease: async () => true,
+            noteLateWrite: async () => {},
+            reopen: async () => false,
+            save: async (j, _holder, until) => {
+              if (clock.now() >= lostAt) return false;
+              job = structuredClone(j);
+              leases.push({ at: clock.now(), until });
+              return true;
+            },
+          },
+          clock,
+        },
+        {},
+      ),
+      VAULT,
+      'new',
+      Number.POSITIVE_INFINITY,
+    );
+
+  // Act: a holder whose lease is taken from it 40 s into the object.
+  const start = clock.now();
+  lostAt = start + 40_000;
+  const cut = await run();
+  const placedWhenCut = relocations.length;
+
+  // Assess: it renewed while it could, then stopped at the next renewal, relocating nothing.
+  assert.equal(cut.more, false);
+  assert.equal(placedWhenCut, 0, 'no relocation by a holder that lost its lease');
+  assert.ok(clock.now() - start < 60_000, 'it stopped well before the object was done');
+  const renewed = leases.filter((l) => typeof l.until === 'number');
+  assert.ok(renewed.length >= 3, `renewed ${renewed.length} times in 40 s`);
+  for (const [i, l] of renewed.entries()) {
+    const before = i === 0 ? start : (renewed[i - 1] as { at: number }).at;
+    assert.ok(l.at - before <= 15_000, 'never more than a third of a lease between renewals');
+    assert.ok((l.until as number) > l.at + 20_000, 'each renewal reaches well past its time');
+  }
+
+  // Act: the next holder keeps its lease and moves the whole object.
+  lostAt = Number.POSITIVE_INFINITY;
+  leases.length = 0;
+  const again = clock.now();
+  const whole = await run();
+
+  // Assess
+  assert.equal(whole.job?.state, 'done');
+  assert.deepEqual(relocations, [[0, 1, 2, TO]]);
+  assert.deepEqual((await index.get(VAULT, big.key))?.units, [0, 1, 2, TO]);
+  const gaps = leases.map(
+    (l, i) => l.at - (i === 0 ? again : (leases[i - 1] as { at: number }).at),
+  );
+  assert.ok(leases.length >= 7, `the 100 s move renewed ${leases.length} times`);
+  assert.ok(
+    gaps.every((g) => g <= 15_000),
+    `never more than a third of a lease between saves: ${gaps.join(',')}`,
+  );
+});
