@@ -39,7 +39,7 @@ import { registerVaultCommands } from './commands/vault.ts';
 import { registerWatchCommand } from './commands/watch.ts';
 import { registerWorkCommands } from './commands/work.ts';
 import { ApiError, CliError, describeError } from './errors.ts';
-import { undoAll } from './interrupt.ts';
+import { interruptedMessage, undoAll } from './interrupt.ts';
 import { stopAllBars } from './progress.ts';
 
 const version = (
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
   const interrupted = (code: number) => () => {
     stopAllBars();
     undoAll();
-    process.stderr.write('dsn: interrupted\n');
+    process.stderr.write(`dsn: ${interruptedMessage()}\n`);
     process.exit(code);
   };
   process.once('SIGINT', interrupted(130));

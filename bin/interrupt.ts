@@ -32,6 +32,28 @@ export async function interruptible<T>(fn: (interrupted: AbortSignal) => Promise
 /** What a command leaves behind if it is stopped outright (a partial file), undone at exit. */
 const onExit = new Set<() => void>();
 
+/** What a command stopped outright has left going, said at exit; the latest said wins. */
+const sayings: string[] = [];
+
+/**
+ * Has `text` said (after `dsn: interrupted: `) should Ctrl-C or SIGTERM end the command outright
+ * now: what it has set going that goes on without it (a write the API took commits on its own).
+ * Returns what takes it back, once that no longer holds.
+ */
+export function sayOnInterrupt(text: string): () => void {
+  sayings.push(text);
+  return () => {
+    const at = sayings.lastIndexOf(text);
+    if (at !== -1) sayings.splice(at, 1);
+  };
+}
+
+/** What an interrupt now says of the command: `interrupted`, and what it left going, if any. */
+export function interruptedMessage(): string {
+  const said = sayings.at(-1);
+  return said === undefined ? 'interrupted' : `interrupted: ${said}`;
+}
+
 /**
  * Has `undo` (synchronous: the process is about to exit) run should Ctrl-C or SIGTERM end the
  * command outright (bin/dsn.ts); returns what forgets it, once the command no longer needs it.

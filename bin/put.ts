@@ -21,7 +21,7 @@ import {
 } from './client.ts';
 import { CliError, InterruptedError } from './errors.ts';
 import { dispersingPhase } from './format.ts';
-import { interruptible } from './interrupt.ts';
+import { interruptible, sayOnInterrupt } from './interrupt.ts';
 import type { ProgressFor } from './progress.ts';
 import { putByUplink, SUPERSEDED } from './put-uplink.ts';
 
@@ -151,16 +151,28 @@ export async function putObject(
     let staged: Pick<PutResult, 'uploadId' | 'parts'> | undefined;
     if (second.done) {
       progress.update(0, 'uploading');
-      const res = await client.request('PUT', objectPath(vault, key), {
-        body: first,
-      });
-      const body = (await res.json()) as Written & { state?: string };
-      progress.update(first.length);
-      if (res.status === 202) {
-        progress.update(first.length, 'committing');
-        committed = await awaitRevision(client, vault, body.revision);
-      } else {
-        committed = body;
+      // Stopped now, the PUT may have reached the API whole: then it commits without this process.
+      let unsay = sayOnInterrupt(
+        `the PUT of ${vault}/${key} was under way: if the API had it whole it commits all the same, else nothing of it is written (dsn ls ${vault}/${key} shows which)`,
+      );
+      try {
+        const res = await client.request('PUT', objectPath(vault, key), {
+          body: first,
+        });
+        const body = (await res.json()) as Written & { state?: string };
+        progress.update(first.length);
+        if (res.status === 202) {
+          unsay();
+          unsay = sayOnInterrupt(
+            `the API took the write of ${vault}/${key} (revision ${body.revision}): it commits or fails on its own (dsn ls ${vault}/${key} shows it once committed)`,
+          );
+          progress.update(first.length, 'committing');
+          committed = await awaitRevision(client, vault, body.revision);
+        } else {
+          committed = body;
+        }
+      } finally {
+        unsay();
       }
     } else {
       hash.update(second.value);
@@ -224,24 +236,36 @@ export async function putObject(
         return { uploadId, sent, count };
       });
       progress.update(sent, 'dispersing');
-      await client.json('POST', `${vaultPath(vault)}/uploads/${uploadId}/complete`);
-      for (;;) {
-        const u = await client.json<WriteState>('GET', `${vaultPath(vault)}/uploads/${uploadId}`);
-        if (u.state === 'committed') {
-          committed = { revision: u.revision ?? '', size: u.size ?? sent, sha256: u.sha256 ?? '' };
-          break;
-        }
-        if (u.state === 'failed') throw asCliError(writeFailed(u.revision ?? uploadId, u));
-        // Its revision waits for its commit: each look at the upload follows it (and begins
-        // its dispersal again, should a topology change fail it), until it is decided.
-        if (u.state === 'pending') {
-          progress.update(sent, 'committing');
+      // From the complete on, the upload is the server's: stopped, this process leaves it going.
+      const unsay = sayOnInterrupt(
+        `the upload ${uploadId} of ${vault}/${key} was completed, or its completion was under way: then it is dispersed and commits without this process (dsn ls ${vault}/${key} shows it once committed)`,
+      );
+      try {
+        await client.json('POST', `${vaultPath(vault)}/uploads/${uploadId}/complete`);
+        for (;;) {
+          const u = await client.json<WriteState>('GET', `${vaultPath(vault)}/uploads/${uploadId}`);
+          if (u.state === 'committed') {
+            committed = {
+              revision: u.revision ?? '',
+              size: u.size ?? sent,
+              sha256: u.sha256 ?? '',
+            };
+            break;
+          }
+          if (u.state === 'failed') throw asCliError(writeFailed(u.revision ?? uploadId, u));
+          // Its revision waits for its commit: each look at the upload follows it (and begins
+          // its dispersal again, should a topology change fail it), until it is decided.
+          if (u.state === 'pending') {
+            progress.update(sent, 'committing');
+            await sleep(PUT_POLL_MS);
+            continue;
+          }
+          // Steps of a long dispersal record how far they came (every 14 minutes as deployed).
+          progress.update(sent, dispersingPhase(u.dispersed, sent));
           await sleep(PUT_POLL_MS);
-          continue;
         }
-        // Steps of a long dispersal record how far they came (every 14 minutes as deployed).
-        progress.update(sent, dispersingPhase(u.dispersed, sent));
-        await sleep(PUT_POLL_MS);
+      } finally {
+        unsay();
       }
       staged = { uploadId, parts: count };
     }

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { startDsn } from '../helpers/dsn-cli.ts';
 import {
@@ -282,6 +283,110 @@ describe('staged uploads', () => {
       assert.equal(head.status, 404);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  /** Every unit of vault default answers `ms` late until the returned function is called. */
+  const slowUnits = async (ms: number) => {
+    const { units } = await json<{ units: number[] }>(await api('/vaults/default'));
+    for (const unit of units) {
+      const res = await api(`/admin/units/${unit}/fault`, {
+        method: 'PUT',
+        body: JSON.stringify({ mode: 'slow', delayMs: ms }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    return async () => {
+      for (const unit of units) await api(`/admin/units/${unit}/fault`, { method: 'DELETE' });
+    };
+  };
+
+  test('dsn put of a small file interrupted while its PUT is under way says it may commit all the same, and it does (exit 130)', async () => {
+    // Prepare: units 2 s late, so the API's write is surely under way when the signal comes.
+    const file = join(dir.path, 'small-put.bin');
+    const body = randomBytes(MiB);
+    await writeFile(file, body);
+    const heal = await slowUnits(2000);
+    const Table = cloud.stack.resources.get('RevisionsTable')?.ref as string;
+    const clients = cloudClients(cloud);
+    const { child, stderr, exited } = startDsn(['put', file, 'default/held/put.bin'], {
+      DSN_ENDPOINT: cloud.endpoints.api,
+    });
+    try {
+      await eventually(async () => {
+        const out = await clients.documents.send(new ScanCommand({ TableName: Table }));
+        return (out.Items ?? []).some((i) => i.key === 'held/put.bin') || undefined;
+      }, 'the API to open the write');
+
+      // Act
+      child.kill('SIGINT');
+      const code = await exited;
+
+      // Assess: it says what it left, and the write commits without it.
+      assert.equal(code, 130, stderr());
+      assert.match(
+        stderr(),
+        /interrupted: the PUT of default\/held\/put\.bin was under way: if the API had it whole it commits all the same/,
+      );
+      await heal();
+      const got = await eventually(async () => {
+        const res = await api('/vaults/default/objects/held/put.bin');
+        return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
+      }, 'the write to commit');
+      assert.ok(got.equals(body));
+    } finally {
+      child.kill('SIGKILL');
+      clients.destroy();
+      await heal();
+    }
+  });
+
+  test('dsn put interrupted after completing its staged upload says the upload goes on and commits, and it does (exit 130)', async () => {
+    // Prepare: two parts staged at once, then units 2 s late, so the dispersal is slow.
+    const file = join(dir.path, 'staged-put.bin');
+    const body = randomBytes(5 * MiB);
+    await writeFile(file, body);
+    const heal = await slowUnits(2000);
+    const Bucket = cloud.stack.resources.get('StagingBucket')?.ref as string;
+    const clients = cloudClients(cloud);
+    const { child, stderr, exited } = startDsn(
+      ['put', file, 'default/held/staged.bin', '--via', 'server'],
+      { DSN_ENDPOINT: cloud.endpoints.api },
+    );
+    try {
+      const uploadId = await eventually(async () => {
+        const out = await clients.s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'uploads/' }));
+        for (const id of new Set((out.Contents ?? []).map((o) => String(o.Key).split('/')[1]))) {
+          const u = await json<{ key: string; state: string }>(
+            await api(`/vaults/default/uploads/${id}`),
+          );
+          if (u.key === 'held/staged.bin' && u.state !== 'open') return id as string;
+        }
+        return undefined;
+      }, 'the put to complete its upload');
+
+      // Act
+      child.kill('SIGINT');
+      const code = await exited;
+
+      // Assess
+      assert.equal(code, 130, stderr());
+      assert.match(
+        stderr(),
+        new RegExp(
+          `interrupted: the upload ${uploadId} of default/held/staged\\.bin was completed, or its completion was under way: then it is dispersed and commits without this process`,
+        ),
+      );
+      await heal();
+      const got = await eventually(async () => {
+        const res = await api('/vaults/default/objects/held/staged.bin');
+        return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
+      }, 'the upload to commit');
+      assert.ok(got.equals(body));
+    } finally {
+      child.kill('SIGKILL');
+      clients.destroy();
+      await heal();
     }
   });
 });
