@@ -91,15 +91,15 @@ export interface PendingUploadDeps extends SettleDeps {
 export const REQUEUE_STALE_MS = 5 * 60_000;
 
 /**
- * Follow-ups of an upload left `pending` come this far apart, at most: half the time a
- * committed revision's record stays in the ledger once replaced (GARBAGE_GRACE_MS) before the
- * janitor may purge it. So one finds every commit while its record is still there, even one
- * replaced at once; without the record, whether it had committed is no longer known
+ * Follow-ups of an upload left `pending` come this far apart, at most: no more than half the
+ * time a committed revision's record stays in the ledger once replaced (GARBAGE_GRACE_MS)
+ * before the janitor may purge it. So one finds every commit while its record is still there,
+ * even one replaced at once; without the record, whether it had committed is no longer known
  * (`settleGone`). A revision is decided within minutes, or failed by the janitor's pass past its
  * pending timeout (15 minutes, passes 5 apart): some 40 small messages at the most, but for a
  * dispersal in steps, whose last revision may stay pending past the queue's redelivery.
  */
-export const FOLLOW_UP_MS = GARBAGE_GRACE_MS / 2;
+export const FOLLOW_UP_MS = Math.min(30_000, GARBAGE_GRACE_MS / 2);
 
 /**
  * A claimed follow-up not taken up this long after its claim was lost (its sender died before

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { s3Crc32 } from '../../../shared/codec/index.ts';
 import { RoleLostError } from '../../../shared/errors.ts';
-import { JANITOR_MARGIN_MS, runJanitor, TIMED_OUT } from '../../../shared/store/index.ts';
+import {
+  GARBAGE_GRACE_MS,
+  JANITOR_MARGIN_MS,
+  RETRIEVAL_URL_SECONDS,
+  runJanitor,
+  TIMED_OUT,
+} from '../../../shared/store/index.ts';
 import type { RevisionRecord } from '../../../shared/store/revision.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { MemoryLedger, MemorySliceStore } from '../../helpers/memory/index.ts';
+import { PROJECT_ROOT } from '../../helpers/paths.ts';
 
 function pending(revision: string): RevisionRecord {
   return {
@@ -106,4 +115,36 @@ test('one run reads the due list page after page until it comes short, unless it
   assert.deepEqual(await all.due(clock.now(), 1000), []);
   assert.deepEqual(cut, { timedOut: 100, purged: 100, slicesDeleted: 0, more: true });
   assert.equal((await short.due(clock.now(), 1000)).length, 150, 'left for the next run');
+});
+
+test("a replaced revision's slices outlast the longest read begun before: the reader function's stream and a client's window of slice URLs", async () => {
+  // Prepare: a committed revision with a slice, replaced now (the committer's retire).
+  const yml = await readFile(join(PROJECT_ROOT, 'serverless.yml'), 'utf8');
+  const readerTimeout = Number(/\n {4}reader:\n(?: {6}.*\n)*? {6}timeout: (\d+)/.exec(yml)?.[1]);
+  assert.ok(readerTimeout > 0, "the reader's timeout in serverless.yml");
+  const clock = new ManualClock();
+  const ledger = new MemoryLedger();
+  const slices = new MemorySliceStore(3);
+  const old = pending('00cccccccccccccccccccccccc');
+  await ledger.createPending(old, clock.now() + 60_000);
+  await ledger.finishWriting(old.revision, { segments: 1, size: 3, sha256: 'a'.repeat(64) });
+  assert.ok(await ledger.commitWhole(old.revision, 1, clock.date()));
+  const slice = new Uint8Array([1, 2, 3]);
+  await slices.put(0, `photos/${old.objectId}/${old.revision}/x`, slice, s3Crc32(slice));
+  await ledger.retire(old.revision, clock.now() + GARBAGE_GRACE_MS);
+  const longestRead = Math.max(readerTimeout * 1000, RETRIEVAL_URL_SECONDS * 1000);
+
+  // Act: the janitor's runs up to the end of the longest read, then past the grace.
+  clock.advance(longestRead);
+  const during = await runJanitor({ ledger, slices, clock });
+  const keptThen = await slices.head(0, `photos/${old.objectId}/${old.revision}/x`);
+  clock.advance(GARBAGE_GRACE_MS - longestRead);
+  const after = await runJanitor({ ledger, slices, clock });
+
+  // Assess
+  assert.ok(GARBAGE_GRACE_MS > longestRead, `${GARBAGE_GRACE_MS} ms > ${longestRead} ms`);
+  assert.equal(during.purged, 0);
+  assert.ok(keptThen, 'readable while a read begun before the replacement may still run');
+  assert.equal(after.purged, 1);
+  assert.equal(await slices.head(0, `photos/${old.objectId}/${old.revision}/x`), undefined);
 });
