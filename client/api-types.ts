@@ -4105,6 +4105,7 @@ export interface operations {
                                 evicted: number;
                                 deferred: number;
                                 refused: number;
+                                scoresPruned?: number;
                                 bytesUsed: number;
                                 budgetBytes: number;
                                 note?: string;

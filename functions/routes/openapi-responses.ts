@@ -405,6 +405,8 @@ export const lastPlanRunSchema = z.strictObject({
           evicted: z.int(),
           deferred: z.int(),
           refused: z.int(),
+          /** Scores decayed past counting that the run removed (absent in runs before it did). */
+          scoresPruned: z.int().optional(),
           bytesUsed: z.int(),
           budgetBytes: z.int(),
           note: z.string().optional(),

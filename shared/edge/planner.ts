@@ -11,9 +11,10 @@ import { z } from 'zod';
 import { EdgeGroupNotFoundError } from '../errors.ts';
 import { encodeListingCursor, type IndexEntry } from '../store/index.ts';
 import { parseJsonWith } from '../validate.ts';
+import { decayed } from './access-stats.ts';
 import { groupNameSchema, inWindow } from './group.ts';
-import type { GroupRun, PlanRun, StagedObject } from './ports.ts';
-import { predictTargets } from './predictor.ts';
+import type { AccessScore, GroupRun, PlanRun, StagedObject } from './ports.ts';
+import { MIN_SCORE, predictTargets } from './predictor.ts';
 import {
   type StagingDeps,
   stagedBytesOf,
@@ -38,6 +39,29 @@ export function parsePlanRequest(body: string): { group?: string; requestedAt: s
 /** Targets whose manifests one run looks at, at most: the budget is filled from the best. */
 const MAX_TARGETS = 1000;
 
+/** Scores one run removes at most: a backlog goes over the next runs. */
+export const PRUNE_PER_RUN = 1000;
+
+/**
+ * Removes the scores decayed below MIN_SCORE by `now` (objects the group stopped reading some
+ * ten half lives ago), up to PRUNE_PER_RUN, each only if unchanged since it was read. Without
+ * this every object a group ever read kept its score item, and each run read them all.
+ * @returns how many went
+ */
+async function pruneScores(
+  deps: PlannerDeps,
+  scores: readonly AccessScore[],
+  now: number,
+  halfLifeMs: number,
+): Promise<number> {
+  const faded = scores
+    .filter((s) => decayed(s.score, s.at, now, halfLifeMs) < MIN_SCORE)
+    .slice(0, PRUNE_PER_RUN);
+  let pruned = 0;
+  for (const s of faded) if (await deps.edge.deleteScore(s)) pruned++;
+  return pruned;
+}
+
 async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
   const group = await deps.edge.getGroup(name);
   if (!group) throw new EdgeGroupNotFoundError(name);
@@ -46,9 +70,10 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
     const page = await deps.index.list(vault, prefix, 1, encodeListingCursor(after));
     return page.entries[0]?.key;
   };
-  const targets = (
-    await predictTargets(await deps.edge.scores(name), now, group.halfLifeSeconds * 1000, nextKey)
-  ).slice(0, MAX_TARGETS);
+  const halfLifeMs = group.halfLifeSeconds * 1000;
+  const scores = await deps.edge.scores(name);
+  const targets = (await predictTargets(scores, now, halfLifeMs, nextKey)).slice(0, MAX_TARGETS);
+  const scoresPruned = await pruneScores(deps, scores, now, halfLifeMs);
 
   // The cut: best first, each that fits the budget (a large one skipped leaves room for smaller).
   const chosen: Array<{ entry: IndexEntry; score: number; bytes: number }> = [];
@@ -92,9 +117,11 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
   let copied = 0;
   for (const c of chosen) {
     if (have.has(`${c.entry.vault}\u0000${c.entry.key}`)) continue;
+    // A run copies up to its bytes, or one object larger than that on its own: else an object
+    // larger than a run's bytes would never be staged, however hot.
     if (
       !open ||
-      copied + c.bytes > group.schedule.bytesPerRun ||
+      (copied > 0 && copied + c.bytes > group.schedule.bytesPerRun) ||
       used + c.bytes > group.budgetBytes
     ) {
       deferred++;
@@ -125,6 +152,7 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
     evicted,
     deferred,
     refused,
+    scoresPruned,
     bytesUsed: used,
     budgetBytes: group.budgetBytes,
     ...(open

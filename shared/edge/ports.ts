@@ -43,6 +43,8 @@ export interface GroupRun {
   deferred: number;
   /** Targets that cannot be staged, with why (k = 1 with several edge units, unreadable). */
   refused: number;
+  /** Scores decayed past counting (below the predictor's MIN_SCORE) removed by this run. */
+  scoresPruned: number;
   bytesUsed: number;
   budgetBytes: number;
   /** Set when staging was held back by the schedule. */
@@ -74,6 +76,11 @@ export interface EdgeStore {
   ): Promise<void>;
   /** Every scored object of the group, as stored (decay them to now before comparing). */
   scores(group: string): Promise<AccessScore[]>;
+  /**
+   * Removes a score if it is still `stored` (as `scores` gave it): counts a flush added
+   * meanwhile stay. @returns whether it was removed.
+   */
+  deleteScore(stored: AccessScore): Promise<boolean>;
   putStaged(staged: StagedObject): Promise<void>;
   getStaged(group: string, vault: string, key: string): Promise<StagedObject | undefined>;
   listStaged(group: string): Promise<StagedObject[]>;

@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import { signChecksummedPayloadsOnce } from '../../shared/aws/clients.ts';
+import { DynamoEdgeStore } from '../../shared/aws/edge/edge-store.ts';
 import {
   DynamoInitiators,
   DynamoListenerStore,
@@ -261,6 +262,38 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         await jobs.start({ ...job, id: 'p2', since: 7000 });
         assert.equal((await jobs.get('photos'))?.lateWrites, undefined);
         assert.equal(await jobs.reopen('photos', 'p2'), false, 'no late write');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoEdgeStore on ${engine}: a score is removed only as it was read; one a flush rewrote meanwhile stays`, async () => {
+      const { port: edge, cleanup } = await onTable(
+        'EdgeTable',
+        (db, t) => new DynamoEdgeStore(db, t),
+      )();
+      try {
+        // Prepare: two scores; one gets more reads after the planner read it.
+        const add = (key: string, at: number) =>
+          edge.updateScore('g', 'vlt', key, (prev) => ({ score: (prev?.score ?? 0) + 1, at }));
+        await add('a', 1000);
+        await add('b', 1000);
+        const read = await edge.scores('g');
+        await add('b', 2000);
+
+        // Act
+        const removed = await Promise.all(read.map((s) => edge.deleteScore(s)));
+
+        // Assess
+        assert.deepEqual(
+          read.map((s) => s.key),
+          ['a', 'b'],
+        );
+        assert.deepEqual(removed, [true, false]);
+        assert.deepEqual(
+          (await edge.scores('g')).map((s) => [s.key, s.score, s.at]),
+          [['b', 2, 2000]],
+        );
       } finally {
         await cleanup();
       }

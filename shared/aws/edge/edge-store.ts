@@ -12,7 +12,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AccessScore, EdgeGroup, EdgeStore, PlanRun, StagedObject } from '../../edge/index.ts';
-import { ifCondition } from '../conditional.ts';
+import { conditional, ifCondition } from '../conditional.ts';
 
 /** Tries of a score update that keeps meeting a concurrent one. */
 const SCORE_ATTEMPTS = 8;
@@ -118,6 +118,22 @@ export class DynamoEdgeStore implements EdgeStore {
 
   scores(group: string): Promise<AccessScore[]> {
     return this.query(`score/${group}`);
+  }
+
+  deleteScore(stored: AccessScore): Promise<boolean> {
+    // Only the score as read: the stored JSON is the domain's, so the same value is the same
+    // text (a flush since rewrote it, and its counts stay).
+    return conditional(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `score/${stored.group}`, sk: objectSk(stored.vault, stored.key) },
+          ConditionExpression: '#data = :stored',
+          ExpressionAttributeNames: { '#data': 'data' },
+          ExpressionAttributeValues: { ':stored': JSON.stringify(stored) },
+        }),
+      ),
+    );
   }
 
   putStaged(staged: StagedObject): Promise<void> {

@@ -36,6 +36,13 @@ export class MemoryEdgeStore implements EdgeStore {
   async scores(group: string): Promise<AccessScore[]> {
     return [...this.scoreItems.values()].filter((s) => s.group === group).map(copy);
   }
+  async deleteScore(stored: AccessScore): Promise<boolean> {
+    const id = JSON.stringify([stored.group, stored.vault, stored.key]);
+    const now = this.scoreItems.get(id);
+    if (!now || now.score !== stored.score || now.at !== stored.at) return false;
+    this.scoreItems.delete(id);
+    return true;
+  }
   async putStaged(staged: StagedObject): Promise<void> {
     this.stagedItems.set(JSON.stringify([staged.group, staged.vault, staged.key]), copy(staged));
   }

@@ -231,3 +231,56 @@ test('with no edge group, an overwrite or delete unstages nothing and does not r
   assert.equal(removed, 0);
   assert.equal(reads, 0);
 });
+
+test("an object larger than a run's bytes is staged in a run of its own, never deferred for good", async () => {
+  // Prepare: a hot object of 3000 bytes and a cooler one of 500, with 1500 bytes a run.
+  const w = world();
+  await w.write('big/x', 3000);
+  await w.write('solo-b/x', 500);
+  await w.group(1_000_000, { schedule: { bytesPerRun: 1500 } });
+  await w.reads({ 'big/x': 5, 'solo-b/x': 2 });
+
+  // Act
+  const first = await runPlanner(w.deps, 'g');
+  const afterFirst = await w.stagedKeys();
+  const second = await runPlanner(w.deps, 'g');
+
+  // Assess: the large one alone the first run (past the rate only as the run's first copy),
+  // the other the next.
+  assert.deepEqual(afterFirst, ['big/x']);
+  assert.deepEqual([first.groups[0]?.staged, first.groups[0]?.deferred], [1, 1]);
+  assert.deepEqual(await w.stagedKeys(), ['big/x', 'solo-b/x']);
+  assert.equal(second.groups[0]?.staged, 1);
+});
+
+test('scores decayed past counting are removed by the planner, unless a read came meanwhile', async () => {
+  // Prepare: three objects read once; a half life of an hour.
+  const w = world();
+  for (const key of ['a', 'b', 'c']) await w.write(`solo-${key}/x`, 500);
+  await w.group(1_000_000);
+  await w.reads({ 'solo-a/x': 1, 'solo-b/x': 1, 'solo-c/x': 1 });
+  const fresh = await runPlanner(w.deps, 'g');
+  // Eleven half lives on, a and b are below the least score that predicts anything; c is read.
+  w.clock.advance(11 * 3600 * 1000);
+  await w.reads({ 'solo-c/x': 1 });
+  const stale = await w.edge.scores('g');
+  // A flush between the planner's read of the scores and its delete: b's counts must stay.
+  const deleteScore = w.edge.deleteScore.bind(w.edge);
+  w.edge.deleteScore = async (s) => {
+    if (s.key === 'solo-b/x') await w.reads({ 'solo-b/x': 1 });
+    return deleteScore(s);
+  };
+
+  // Act
+  const run = await runPlanner(w.deps, 'g');
+
+  // Assess
+  assert.equal(stale.length, 3);
+  assert.equal(fresh.groups[0]?.scoresPruned, 0);
+  assert.equal(run.groups[0]?.scoresPruned, 1);
+  assert.deepEqual(
+    (await w.edge.scores('g')).map((s) => s.key).sort(),
+    ['solo-b/x', 'solo-c/x'],
+    "a's score is gone; b's, read meanwhile, and c's stay",
+  );
+});
