@@ -4106,6 +4106,8 @@ export interface operations {
                                 deferred: number;
                                 refused: number;
                                 scoresPruned?: number;
+                                straysRemoved?: number;
+                                strayCheckAt?: string;
                                 bytesUsed: number;
                                 budgetBytes: number;
                                 note?: string;

@@ -407,6 +407,9 @@ export const lastPlanRunSchema = z.strictObject({
           refused: z.int(),
           /** Scores decayed past counting that the run removed (absent in runs before it did). */
           scoresPruned: z.int().optional(),
+          /** Copies no staging record names, removed (absent in runs before it did). */
+          straysRemoved: z.int().optional(),
+          strayCheckAt: isoTime.optional(),
           bytesUsed: z.int(),
           budgetBytes: z.int(),
           note: z.string().optional(),

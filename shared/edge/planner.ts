@@ -22,6 +22,7 @@ import {
   unstage,
   unstageableReason,
 } from './staging.ts';
+import { STRAY_SWEEP_MS, sweepStrayCopies } from './stray-copies.ts';
 
 export type PlannerDeps = StagingDeps;
 
@@ -62,7 +63,11 @@ async function pruneScores(
   return pruned;
 }
 
-async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
+async function planGroup(
+  deps: PlannerDeps,
+  name: string,
+  previous: GroupRun | undefined,
+): Promise<GroupRun> {
   const group = await deps.edge.getGroup(name);
   if (!group) throw new EdgeGroupNotFoundError(name);
   const now = deps.clock.now();
@@ -108,6 +113,11 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
       evicted++;
     }
   }
+  // Copies a staging cut off left with no record, once in a while (a list of every copy).
+  const lastCheck = previous?.strayCheckAt ? Date.parse(previous.strayCheckAt) : undefined;
+  const sweep = lastCheck === undefined || now - lastCheck >= STRAY_SWEEP_MS;
+  const straysRemoved = sweep ? await sweepStrayCopies(deps.slices, group, kept, now) : 0;
+  const strayCheckAt = sweep ? new Date(now).toISOString() : previous?.strayCheckAt;
   let used = kept.reduce((sum, s) => sum + s.bytes, 0);
   const have = new Set(kept.map((s) => `${s.vault}\u0000${s.key}`));
 
@@ -153,6 +163,8 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
     deferred,
     refused,
     scoresPruned,
+    straysRemoved,
+    ...(strayCheckAt === undefined ? {} : { strayCheckAt }),
     bytesUsed: used,
     budgetBytes: group.budgetBytes,
     ...(open
@@ -171,10 +183,12 @@ async function planGroup(deps: PlannerDeps, name: string): Promise<GroupRun> {
 export async function runPlanner(deps: PlannerDeps, group?: string): Promise<PlanRun> {
   const startedAt = deps.clock.date().toISOString();
   const names = group === undefined ? (await deps.edge.listGroups()).map((g) => g.name) : [group];
+  const last = await deps.edge.lastRun();
   const groups: GroupRun[] = [];
   for (const name of names) {
     try {
-      groups.push(await planGroup(deps, name));
+      const previous = last?.groups.find((g) => g.group === name);
+      groups.push(await planGroup(deps, name, previous));
     } catch (err) {
       if (group !== undefined) throw err;
       deps.log.error('edge planning failed for a group', err, { group: name });

@@ -45,6 +45,10 @@ export interface GroupRun {
   refused: number;
   /** Scores decayed past counting (below the predictor's MIN_SCORE) removed by this run. */
   scoresPruned: number;
+  /** Copies on the edge units that no staging record names (a staging cut off), removed. */
+  straysRemoved: number;
+  /** When the group's edge units were last swept of strays (every STRAY_SWEEP_MS). */
+  strayCheckAt?: string;
   bytesUsed: number;
   budgetBytes: number;
   /** Set when staging was held back by the schedule. */

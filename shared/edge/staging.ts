@@ -4,7 +4,8 @@
  * checksum so the edge unit verifies it on arrival, under its revision's slice name. An
  * overwrite or a delete unstages the old revision's copies (`invalidate`, run by the
  * committer's associated task and by the delete's event); a read checks the revision anyway,
- * so a copy left behind by a crash is never served, and the next planning run removes it.
+ * so a copy left behind by a crash is never served, and a planning run removes it once it is
+ * an hour old (stray-copies.ts).
  */
 import type { Clock } from '../clock.ts';
 import {

@@ -160,6 +160,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     // The edge-planner role's lease.
     AdminTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
     'Unit*Bucket/*': 's3:DeleteObject s3:GetObject s3:PutObject',
+    // Edge units listed for copies no staging record names.
+    'Unit*Bucket': 's3:ListBucket',
   },
   JanitorRole: {
     logs: LOGS,

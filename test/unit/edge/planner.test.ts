@@ -284,3 +284,47 @@ test('scores decayed past counting are removed by the planner, unless a read cam
     "a's score is gone; b's, read meanwhile, and c's stay",
   );
 });
+
+test("copies a staging cut off before its record are swept once an hour old, and a staged object's never are", async () => {
+  // Prepare: one object staged; another's copies placed as a staging cut off before its record
+  // leaves them (the store refuses the record).
+  const w = world();
+  await w.write('solo-a/x', 500);
+  await w.write('solo-b/x', 500);
+  await w.group(1_000_000);
+  await w.reads({ 'solo-a/x': 5 });
+  await runPlanner(w.deps, 'g');
+  const putStaged = w.edge.putStaged.bind(w.edge);
+  w.edge.putStaged = async () => {
+    throw new Error('the planner was stopped here');
+  };
+  await w.reads({ 'solo-b/x': 9 });
+  await assert.rejects(runPlanner(w.deps, 'g'), /the planner was stopped here/);
+  w.edge.putStaged = putStaged;
+  const copiesOf = async (key: string) => {
+    const { objectId } = (await w.index.get('vlt', key)) as IndexEntry;
+    let n = 0;
+    for (const unit of EDGE)
+      for await (const o of w.slices.list(unit, 'edge/g/'))
+        if (o.key.includes(`/${objectId}/`)) n++;
+    return n;
+  };
+  const strays = await copiesOf('solo-b/x');
+  // b's reads fade, so nothing stages it again; a stays hot.
+  await w.edge.deleteScore((await w.edge.scores('g')).find((s) => s.key === 'solo-b/x') as never);
+
+  // Act: runs within the hour, then one past it.
+  w.clock.advance(30 * 60 * 1000);
+  const early = await runPlanner(w.deps, 'g');
+  w.clock.advance(31 * 60 * 1000);
+  await w.reads({ 'solo-a/x': 1 });
+  const late = await runPlanner(w.deps, 'g');
+
+  // Assess
+  assert.ok(strays > 0, 'the cut-off staging left copies');
+  assert.equal(early.groups[0]?.straysRemoved, 0, 'not yet an hour old, and not yet due');
+  assert.equal(late.groups[0]?.straysRemoved, strays);
+  assert.equal(await copiesOf('solo-b/x'), 0);
+  assert.ok((await copiesOf('solo-a/x')) > 0, "the staged object's copies stay");
+  assert.deepEqual(await w.stagedKeys(), ['solo-a/x']);
+});
