@@ -179,6 +179,11 @@ export async function renewListener(deps: RegistryDeps, vault: string, id: strin
   );
   if (!renewed) throw new ListenerNotFoundError(vault, id);
   await deps.initiators.add(renewed);
+  // Its node may have left the path meanwhile: its copy expired before the record did (a
+  // renewal's write of the copy lost), so an event found no listener there and pruned the
+  // entry. Joined again, after the copy, as a creation does; a prune that read the entry before
+  // this join fails its version check.
+  await deps.participants.join(vault, renewed.path, renewed.node);
   return publicListener(renewed);
 }
 

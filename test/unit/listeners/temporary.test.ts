@@ -252,3 +252,38 @@ test("a listener renewed after its sweep entry went stale (the renewal's second 
   await w.pump();
   assert.equal(w.targets.documents(queue('dsn-watch-r.fifo')).length, 1, 'still hears events');
 });
+
+test("a renewal after the node left the path (its copy expired first: a renewal's second write was lost) joins it again, so events reach the listener", async () => {
+  // Prepare: a renewal whose write of the node's copy fails, then an event past the copy's
+  // expiry: the node drops its copy and leaves the path's participant entry.
+  const w = listenersWorld(1);
+  const l = await createListener(w.registry, 'photos', {
+    path: 'w/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('dsn-watch-b.fifo') },
+  });
+  w.clock.advance(50_000);
+  const add = w.initiators.add.bind(w.initiators);
+  w.initiators.add = async () => {
+    throw new Error('the write of the node copy was lost');
+  };
+  await assert.rejects(renewListener(w.registry, 'photos', l.id, { ttlSeconds: 60 }));
+  w.initiators.add = add;
+  w.clock.advance(20_000); // 70 s: past the copy's expiry, within the record's
+  await w.announce(w.committed('w/early'));
+  await w.pump();
+  const [left] = await w.participants.read('photos', ['w/']);
+
+  // Act: the next renewal, then an event.
+  await renewListener(w.registry, 'photos', l.id, { ttlSeconds: 60 });
+  await w.announce(w.committed('w/late'));
+  await w.pump();
+
+  // Assess
+  assert.ok(!left?.nodes.length, 'the node had left the path');
+  const heard = w.targets.documents(queue('dsn-watch-b.fifo')) as Array<{ key?: string }>;
+  assert.deepEqual(
+    heard.map((d) => d.key),
+    ['w/late'],
+  );
+});
