@@ -355,6 +355,21 @@ class Step {
     // slice: it is left alone, and the next rebuild looks again.
     const rewrite = health.pillars.filter((p) => p.defect && p.defect !== 'unreadable');
     if (rewrite.length === 0) return;
+    // The entry came from an index page read a while ago: a topology job may have moved the
+    // object since (its old unit's copy deleted, so "missing" there) or a write replaced it.
+    // Healed onto units it no longer uses, a slice would only be a stray there: looked up again.
+    const now = await this.deps.index.get(entry.vault, entry.key);
+    if (
+      now?.revision !== entry.revision ||
+      now.units.length !== entry.units.length ||
+      now.units.some((u, i) => u !== entry.units[i])
+    ) {
+      this.deps.log.info('rebuild: object moved or replaced since its page was read; not healed', {
+        vault: entry.vault,
+        key: entry.key,
+      });
+      return;
+    }
     const k = entry.readThreshold;
     const n = entry.units.length;
     const shards: Array<Uint8Array | null> = health.pillars.map((p) => p.payload ?? null);

@@ -205,3 +205,78 @@ test('a lost segment met by the repair queue, again by the scan, and again after
     [['gone', 0, 2]],
   );
 });
+
+test('a slice missing on a unit the object was moved off since its index page was read is not healed there', async () => {
+  // Prepare: one 3-of-5 segment whose pillar 4 a topology job moved from unit 4 to unit 7 after
+  // the rebuild read its page (the old copy deleted); the page still says unit 4.
+  const clock = new ManualClock(0);
+  const bytes = randomBytes(3000);
+  const before: IndexEntry = {
+    vault: 'photos',
+    key: 'moved',
+    revision: newRevisionId(),
+    objectId: objectIdOf('photos', 'moved'),
+    size: bytes.length,
+    sha256: '',
+    segments: 1,
+    segmentSize: 4096,
+    readThreshold: 3,
+    units: [0, 1, 2, 3, 4],
+    committedAt: clock.date().toISOString(),
+  };
+  const after = { ...before, units: [0, 1, 2, 3, 7] };
+  const slices = new MemorySliceStore(8, clock);
+  for (const [pillar, payload] of encodeSegment(codecFor(3, 2), bytes).entries()) {
+    const name = { ...before, segment: 0, pillar };
+    const slice = encodeSlice(
+      { name, dataShards: 3, parityShards: 2, segmentLength: 3000 },
+      payload,
+    );
+    await slices.put(after.units[pillar] as number, formatSliceName(name), slice, s3Crc32(slice));
+  }
+  const index = new MemoryObjectIndex();
+  await index.publish(after);
+  const stale: RebuilderDeps['index'] = Object.assign(Object.create(index), {
+    list: async (...args: Parameters<MemoryObjectIndex['list']>) => {
+      const page = await index.list(...args);
+      return { ...page, entries: page.entries.map((e) => (e.key === 'moved' ? before : e)) };
+    },
+  });
+  const jobs = new MemoryRebuildJobStore();
+  const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, clock.date());
+  await jobs.start(job, false);
+  const deps: RebuilderDeps = {
+    index: stale,
+    slices,
+    ledger: new MemoryLedger(),
+    vaults: new MemoryVaultStore([
+      planVault(
+        { name: 'photos', width: 5, readThreshold: 3, writeThreshold: 4 },
+        8,
+        [],
+        clock.date(),
+      ),
+    ]),
+    inbox: new MemoryRepairQueue(clock),
+    jobs,
+    trigger: new MemoryRebuildTrigger(),
+    events: new MemoryEventBus(),
+    throttle: new Throttle(0, clock),
+    orphanAgeMs: 60_000,
+    log: new MemoryLogger(),
+    clock,
+  };
+
+  // Act
+  await runRebuildStep(deps, 'photos', job.id, clock.now() + 60_000);
+
+  // Assess
+  const done = (await jobs.get('photos')) as RebuildJob;
+  assert.equal(done.segmentsScanned, 1);
+  assert.equal(done.slicesRepaired, 0);
+  assert.equal(
+    await slices.head(4, formatSliceName({ ...before, segment: 0, pillar: 4 })),
+    undefined,
+    'nothing written to the unit the pillar left',
+  );
+});
