@@ -24,6 +24,8 @@ export interface FunctionSliceState {
   owner?: string;
   token?: number;
   leaseUntil?: number;
+  /** When the add stored it (epoch ms); absent for slices stored before it was recorded. */
+  storedAt?: number;
 }
 
 /** Conditions of a catalog update; all given ones must hold. */
@@ -107,8 +109,17 @@ export interface WorkStore {
    */
   update(vault: string, seq: number, change: RecordChange, when: RecordCondition): Promise<boolean>;
 
-  /** Stores unit `unit`'s function slice of the item; create only (a redo writes nothing). */
-  putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void>;
+  /**
+   * Stores unit `unit`'s function slice of the item, noting `storedAt` (epoch ms) beside it;
+   * create only (a redo writes nothing).
+   */
+  putSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    slice: Uint8Array,
+    storedAt?: number,
+  ): Promise<void>;
   /**
    * Lock-read-delete: ONE conditional write that locks the slice for `lock` if it is present,
    * unlocked or its lease ended before `now`, and never locked with a token as high, and
@@ -136,7 +147,8 @@ export interface WorkStore {
    * Deletes `slices` whatever their locks, in as few requests as the store allows (slices of
    * several units in one). Only for items whose record is final (done, failed or cancelled):
    * the record's conditional write already fenced stale owners off, and no worker can own a
-   * final item, so no lock on these slices can matter any more. Deleting a missing slice is no
+   * final item, so no lock on these slices can matter any more; or for items that will never
+   * have a record (an add refused or cut off), which no worker can take. Deleting a missing slice is no
    * error; a unit that fails keeps its slices (the sweep finds them later).
    * @throws the first unit's error when some slices could not be deleted
    */

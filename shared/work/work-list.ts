@@ -94,7 +94,7 @@ export async function addWork(
   // whose slices are missing.
   const stored = await Promise.allSettled(
     vault.units.map((unit, pillar) =>
-      deps.store.putSlice(vault.name, seq, unit, slices[pillar] as Uint8Array),
+      deps.store.putSlice(vault.name, seq, unit, slices[pillar] as Uint8Array, deps.clock.now()),
     ),
   );
   const failedUnits = vault.units.filter((_, i) => stored[i]?.status === 'rejected');

@@ -273,8 +273,8 @@ export function workStoreContract(name: string, factory: PortFactory<WorkStore>)
 
     it('lock-read-delete locks a free slice and returns it in the same answer', async (s) => {
       // Prepare
-      await s.putSlice('jobs', 1, 0, SLICE);
-      await s.putSlice('jobs', 1, 0, Uint8Array.from([7]));
+      await s.putSlice('jobs', 1, 0, SLICE, T0 - 5);
+      await s.putSlice('jobs', 1, 0, Uint8Array.from([7]), T0);
 
       // Act
       const got = await s.lockSlice('jobs', 1, 0, lock('a', 1), T0);
@@ -288,6 +288,7 @@ export function workStoreContract(name: string, factory: PortFactory<WorkStore>)
         owner: 'a',
         token: 1,
         leaseUntil: T0 + 60_000,
+        storedAt: T0 - 5,
       });
       assert.equal(await s.lockSlice('jobs', 1, 1, lock('a', 2), T0), undefined, 'no slice there');
     });

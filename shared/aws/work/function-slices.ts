@@ -36,12 +36,23 @@ export class DynamoFunctionSlices {
     this.table = table;
   }
 
-  async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
+  async putSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    slice: Uint8Array,
+    storedAt?: number,
+  ): Promise<void> {
     await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: unitPk(unit), sk: sliceSk(vault, seq), slice },
+          Item: {
+            pk: unitPk(unit),
+            sk: sliceSk(vault, seq),
+            slice,
+            ...(storedAt === undefined ? {} : { storedAt }),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
@@ -202,7 +213,7 @@ export class DynamoFunctionSlices {
         TableName: this.table,
         Key: { pk: unitPk(unit), sk: sliceSk(vault, seq) },
         ConsistentRead: true,
-        ProjectionExpression: 'pk, #owner, #token, #lease',
+        ProjectionExpression: 'pk, #owner, #token, #lease, storedAt',
         ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#lease': 'leaseUntil' },
       }),
     );
@@ -215,6 +226,7 @@ export class DynamoFunctionSlices {
       ...(item.owner !== undefined ? { owner: item.owner as string } : {}),
       ...(item.token !== undefined ? { token: Number(item.token) } : {}),
       ...(item.leaseUntil !== undefined ? { leaseUntil: Number(item.leaseUntil) } : {}),
+      ...(item.storedAt !== undefined ? { storedAt: Number(item.storedAt) } : {}),
     };
   }
 }

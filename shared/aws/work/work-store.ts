@@ -288,8 +288,14 @@ export class DynamoWorkStore implements WorkStore {
     return found !== undefined && holdsChange(found, change, when);
   }
 
-  putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
-    return this.slices.putSlice(vault, seq, unit, slice);
+  putSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    slice: Uint8Array,
+    storedAt?: number,
+  ): Promise<void> {
+    return this.slices.putSlice(vault, seq, unit, slice, storedAt);
   }
 
   lockSlice(

@@ -27,6 +27,7 @@ interface StoredSlice {
   owner?: string;
   token?: number;
   leaseUntil?: number;
+  storedAt?: number;
 }
 
 /** What a unit that is down answers. */
@@ -160,10 +161,20 @@ export class MemoryWorkStore implements WorkStore {
     return `${unit}/${vault}/${seq}`;
   }
 
-  async putSlice(vault: string, seq: number, unit: number, slice: Uint8Array): Promise<void> {
+  async putSlice(
+    vault: string,
+    seq: number,
+    unit: number,
+    slice: Uint8Array,
+    storedAt?: number,
+  ): Promise<void> {
     await this.unit(unit);
     const key = this.sliceKey(vault, seq, unit);
-    if (!this.slices.has(key)) this.slices.set(key, { slice: Uint8Array.from(slice) });
+    if (!this.slices.has(key))
+      this.slices.set(key, {
+        slice: Uint8Array.from(slice),
+        ...(storedAt === undefined ? {} : { storedAt }),
+      });
   }
 
   async lockSlice(
@@ -248,6 +259,7 @@ export class MemoryWorkStore implements WorkStore {
       ...(stored.owner !== undefined ? { owner: stored.owner } : {}),
       ...(stored.token !== undefined ? { token: stored.token } : {}),
       ...(stored.leaseUntil !== undefined ? { leaseUntil: stored.leaseUntil } : {}),
+      ...(stored.storedAt !== undefined ? { storedAt: stored.storedAt } : {}),
     };
   }
 }

@@ -613,6 +613,42 @@ describe('work items: lock-read-delete ownership', () => {
       assert.equal((await w.store.sliceState('jobs', open?.seq ?? 0, unit)).present, true);
   });
 
+  test('the sweep deletes the slices of an add cut off before its record once an hour old, and never those of an add that may be under way', async () => {
+    // Prepare: an add whose record write is lost (the process dies there), and one that lands.
+    const w = workWorld();
+    const create = w.store.create.bind(w.store);
+    w.store.create = async () => {
+      throw new Error('the process died before the record');
+    };
+    await assert.rejects(addWork(w.list, 'jobs', { op: 'count', args: {} }), /died/);
+    w.store.create = create;
+    const [kept] = await addCounts(w, 1);
+    const present = async (seq: number) => {
+      let n = 0;
+      for (const unit of w.vault.units)
+        if ((await w.store.sliceState('jobs', seq, unit)).present) n++;
+      return n;
+    };
+    const cutOff = (kept?.seq ?? 0) - 1;
+    const before = await present(cutOff);
+
+    // Act: a sweep within the hour, then one past it.
+    w.clock.advance(30 * 60_000);
+    const early = await sweepSlices(w.worker('a'), 'jobs', w.vault.units);
+    w.clock.advance(31 * 60_000);
+    const late = await sweepSlices(w.worker('a'), 'jobs', w.vault.units);
+
+    // Assess
+    assert.equal(before, w.vault.units.length, 'the cut-off add left a slice at every unit');
+    assert.deepEqual([early, late], [0, w.vault.units.length]);
+    assert.equal(await present(cutOff), 0);
+    assert.equal(
+      await present(kept?.seq ?? 0),
+      w.vault.units.length,
+      'a queued item keeps its own',
+    );
+  });
+
   test('a result too large to keep fails the item at once, finally, its slices dropped: not retaken until its lease ends, again and again', async () => {
     // Prepare: an op whose result is past what an item keeps.
     const w = workWorld();
