@@ -1907,6 +1907,7 @@ export interface operations {
                             key: string;
                             createdAt: string;
                             pendingUntil: string;
+                            token?: string;
                         }[];
                         cursor?: string;
                     };
@@ -1943,6 +1944,7 @@ export interface operations {
                     };
                     ifMatch?: string;
                     ifNoneMatch?: string;
+                    token?: string;
                 };
             };
         };

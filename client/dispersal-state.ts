@@ -3,7 +3,7 @@
  * checked against the checksums they were announced with) and cancelling one given up on.
  * uplink.ts disperses; both are its, and re-exported there.
  */
-import { DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
+import { type ApiCalls, DsnApiError, type JsonCalls, vaultPath } from './dsn-client.ts';
 
 /** A dispersal as the API opened it. */
 export interface Opened {
@@ -118,6 +118,49 @@ export interface PendingDispersal {
   createdAt: string;
   /** When it fails unless it makes a call. */
   pendingUntil: string;
+  /** The token its client opened it with, if any. */
+  token?: string;
+}
+
+/**
+ * Opens a dispersal of `key` in `vault` under a token of its own, through `retry` (which asks
+ * again while the API is busy). An open answered by a gateway's 5xx may have run all the same,
+ * so asked again it may have opened two revisions: once one is answered, the others this token
+ * opened are cancelled (best effort; the janitor fails any left after its pending timeout), so
+ * none waits among the caller's unfinished uploads.
+ */
+export async function openWithToken(
+  client: ApiCalls & JsonCalls,
+  vault: string,
+  key: string,
+  attributes: object | undefined,
+  retry: <T>(call: () => Promise<T>) => Promise<T>,
+): Promise<Opened> {
+  const token = globalThis.crypto.randomUUID();
+  let mayHaveRun = false;
+  const { body: opened } = await retry(async () => {
+    try {
+      return await client.postJson<Opened>(`${vaultPath(vault)}/dispersals`, {
+        key,
+        ...attributes,
+        token,
+      });
+    } catch (err) {
+      const { status } = err as { status?: unknown };
+      if (typeof status === 'number' && status >= 500) mayHaveRun = true;
+      throw err;
+    }
+  });
+  if (mayHaveRun) {
+    try {
+      for await (const d of pendingDispersals(client, vault))
+        if (d.token === token && d.revision !== opened.revision)
+          await cancelDispersal(client, vault, d.revision);
+    } catch {
+      // Best effort: what is left fails at its pending timeout.
+    }
+  }
+  return opened;
 }
 
 /**

@@ -19,7 +19,7 @@
 import { codecFor, createSha256 } from '../shared/codec/index.ts';
 import {
   cancelDispersal,
-  type Opened,
+  openWithToken,
   ResumeHoldError,
   ResumeMismatchError,
   resumed,
@@ -220,8 +220,7 @@ export async function uplinkPut(
   const { opened, done } = opts.resume
     ? await resumed(client, vault, key, opts.resume, retry)
     : {
-        opened: (await retry(() => client.postJson<Opened>(base, { key, ...opts.attributes })))
-          .body,
+        opened: await openWithToken(client, vault, key, opts.attributes, retry),
         done: new Map<number, string[]>(),
       };
   opts.onOpen?.(opened.revision);

@@ -141,6 +141,8 @@ export const dispersalListingSchema = z.strictObject({
       key: z.string(),
       createdAt: isoTime,
       pendingUntil: isoTime,
+      /** The token its client opened it with. */
+      token: z.string().optional(),
     }),
   ),
   cursor: z.string().optional(),

@@ -29,6 +29,8 @@ export interface ListedDispersal {
   createdAt: string;
   /** When it fails unless it makes a call (each call moves this on, up to 12 h in all). */
   pendingUntil: string;
+  /** The token its client opened it with, if any. */
+  token?: string;
 }
 
 /** A page of a writer's pending dispersals: `cursor` asks for the next, when there may be one. */
@@ -61,6 +63,7 @@ export async function listDispersals(
     pendingUntil: new Date(
       r.dueAt ?? Date.parse(r.createdAt) + deps.pendingTimeoutMs,
     ).toISOString(),
+    ...(r.openToken === undefined ? {} : { token: r.openToken }),
   }));
   const last = dispersals.at(-1);
   return page.more && last ? { dispersals, cursor: last.revision } : { dispersals };

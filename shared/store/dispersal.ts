@@ -64,6 +64,14 @@ export const openDispersalSchema = strictObject(
     meta: z.record(z.string(), z.string()).optional(),
     ifMatch: z.string().optional(),
     ifNoneMatch: z.string().optional(),
+    /**
+     * The client's own token for this open (listed with the dispersal): an open made again
+     * after an answer it lost is told from another by it.
+     */
+    token: z
+      .string({ error: 'must be 16 to 64 letters, digits, - or _' })
+      .regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16 to 64 letters, digits, - or _')
+      .optional(),
   },
   'a dispersal field',
 );
@@ -185,6 +193,7 @@ export async function openDispersal(
     }),
     // Listed for its writer while pending (GET .../dispersals).
     dispersing: dispersingKey(vault.name, writer),
+    ...(request.token === undefined ? {} : { openToken: request.token }),
   };
   const dueAt = now.getTime() + deps.pendingTimeoutMs;
   await Promise.all([

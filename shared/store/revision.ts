@@ -66,6 +66,12 @@ export interface RevisionRecord {
    * writer lists it (`Ledger.pendingDispersals`). The ledger drops it at the commit or failure.
    */
   dispersing?: string;
+  /**
+   * The token a client's dispersal was opened with, listed with it while pending: a client whose
+   * open was answered by a gateway error (after it may have run) and made again finds the
+   * revisions its lost answers opened, by this, and cancels them.
+   */
+  openToken?: string;
 }
 
 /** What a pending client dispersal of `writer` in `vault` is listed by. */

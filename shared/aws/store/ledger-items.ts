@@ -62,6 +62,7 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     writeThreshold: Number(item.writeThreshold),
     units: (item.units as unknown[]).map(Number),
     ...(item.topology === undefined ? {} : { topology: String(item.topology) }),
+    ...(item.openToken === undefined ? {} : { openToken: String(item.openToken) }),
     doneSegments: done.length,
     ...(item.state === 'pending' && done.length > 0
       ? { segmentsDone: [...done].sort((a, b) => a - b) }

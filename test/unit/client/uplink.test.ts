@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { openWithToken } from '../../../client/dispersal-state.ts';
 import { type ApiCalls, DsnApiError, type JsonCalls } from '../../../client/dsn-client.ts';
 import { cutInto, SegmentEncoder } from '../../../client/segment-encoder.ts';
 import {
@@ -551,4 +552,60 @@ test('a resume whose done segments read back the same through readAt goes on as 
   });
   assert.deepEqual([done.skipped, done.segments, done.size], [2, 3, body.length]);
   assert.deepEqual(api.announced, [1]);
+});
+
+test('an open answered by a gateway 5xx and asked again cancels the revision its lost answer opened, and only that one', async () => {
+  // Prepare: the first open runs but its answer is lost to a 503 with no code; another dispersal
+  // of the same caller, with another token, is pending too.
+  const opens: Array<{ revision: string; token?: string }> = [];
+  const cancelled: string[] = [];
+  let posts = 0;
+  const client: ApiCalls & JsonCalls = {
+    async postJson<T>(_path: string, body: unknown) {
+      const { token } = body as { token?: string };
+      const revision = `rev${++posts}`;
+      opens.push({ revision, ...(token === undefined ? {} : { token }) });
+      if (posts === 1) throw new DsnApiError(503, '', 'Service Unavailable');
+      return { status: 201, body: { revision } as T };
+    },
+    async json<T>(method: string, path: string) {
+      if (method === 'DELETE') {
+        cancelled.push(path.slice(path.lastIndexOf('/') + 1));
+        return { state: 'failed' } as T;
+      }
+      return {
+        dispersals: [
+          { revision: 'other', key: 'k', token: 'someone-elses-token-1' },
+          ...opens.map((o) => ({ ...o, key: 'k' })),
+        ],
+      } as T;
+    },
+  };
+
+  // Act
+  const opened = await openWithToken(client, 'v', 'k', undefined, (call) =>
+    call().catch(() => call()),
+  );
+
+  // Assess
+  assert.equal(opened.revision, 'rev2');
+  assert.equal(opens[0]?.token, opens[1]?.token, 'both tries carry one token');
+  assert.match(opens[0]?.token ?? '', /^[A-Za-z0-9_-]{16,64}$/);
+  assert.deepEqual(cancelled, ['rev1']);
+});
+
+test('an open answered at once lists and cancels nothing', async () => {
+  const calls: string[] = [];
+  const client: ApiCalls & JsonCalls = {
+    async postJson<T>() {
+      calls.push('POST');
+      return { status: 201, body: { revision: 'r' } as T };
+    },
+    async json<T>(method: string) {
+      calls.push(method);
+      return {} as T;
+    },
+  };
+  await openWithToken(client, 'v', 'k', { contentType: 'text/plain' }, (call) => call());
+  assert.deepEqual(calls, ['POST']);
 });

@@ -555,3 +555,28 @@ test('a dispersal whose vault moved to another topology past the grace is failed
     DispersalStateError,
   );
 });
+
+test("an open's token is kept and listed with its dispersal; a token not 16-64 of [A-Za-z0-9_-] is refused naming it", async () => {
+  // Prepare
+  const { deps } = world();
+  const token = 'b3c1d2e4-aaaa-4bbb-8ccc-123456789abc';
+
+  // Act
+  const opened = await openDispersal(deps, 'clips', { key: 'tok.bin', token }, 'ROOT1');
+  const plain = await openDispersal(deps, 'clips', { key: 'plain.bin' }, 'ROOT1');
+  const listed = await listDispersals(deps, 'clips', {}, 'ROOT1');
+
+  // Assess
+  assert.deepEqual(
+    listed.dispersals.map((d) => [d.revision, d.token]),
+    [
+      [opened.revision, token],
+      [plain.revision, undefined],
+    ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+  );
+  for (const bad of ['short', 'x'.repeat(65), 'has spaces in it here', 'ünïcode-token-123456'])
+    await assert.rejects(
+      openDispersal(deps, 'clips', { key: 'bad.bin', token: bad }, 'ROOT1'),
+      (err: Error) => err instanceof InvalidParameterError && /token/.test(err.message),
+    );
+});
