@@ -25,7 +25,7 @@ import {
 } from '../errors.ts';
 import { integer, nonEmptyString, parseWith, strictObject } from '../validate.ts';
 import { fenceRevision } from './commit-fence.ts';
-import { TIMED_OUT } from './janitor.ts';
+import { CLIENT_URL_LIFETIME_MS, TIMED_OUT } from './janitor.ts';
 import type { SliceEnvelope, UnitMessage } from './multicast.ts';
 import { attributesFromFields, checkPrecondition, parsePrecondition } from './object-attributes.ts';
 import { objectKeySchema } from './object-key.ts';
@@ -49,7 +49,7 @@ export interface DispersalDeps {
 /** How long slice URLs work by default: short, since each is asked right before its PUT. */
 export const DISPERSAL_URL_SECONDS = 300;
 /** The longest a client may ask for (an hour, as the staged upload's part URLs). */
-export const MAX_DISPERSAL_URL_SECONDS = 3600;
+export const MAX_DISPERSAL_URL_SECONDS = CLIENT_URL_LIFETIME_MS / 1000;
 /** Segments one call names at most: keeps an answer of URLs far inside Lambda's 6 MB. */
 export const MAX_SEGMENTS_PER_CALL = 32;
 /** SNS PublishBatch takes ten messages. */
@@ -194,6 +194,7 @@ export async function openDispersal(
     // Listed for its writer while pending (GET .../dispersals).
     dispersing: dispersingKey(vault.name, writer),
     ...(request.token === undefined ? {} : { openToken: request.token }),
+    clientPlaced: true,
   };
   const dueAt = now.getTime() + deps.pendingTimeoutMs;
   await Promise.all([

@@ -40,6 +40,12 @@ export interface JanitorReport {
   more: boolean;
 }
 
+/**
+ * The longest a slice URL given to a client works (MAX_DISPERSAL_URL_SECONDS, dispersal.ts,
+ * which imports this module): a failed client dispersal's slices are looked for again after it.
+ */
+export const CLIENT_URL_LIFETIME_MS = 3600 * 1000;
+
 /** Why the janitor fails a revision still pending at its due time. */
 export const TIMED_OUT = 'timed out before reaching the write threshold';
 
@@ -90,7 +96,14 @@ async function janitorPage(
       if (keys.length > 0) await deps.slices.delete(unit, keys);
       report.slicesDeleted += keys.length;
     }
-    await deps.ledger.purged(record.revision);
     report.purged++;
+    // A client's dispersal, failed (cancelled, timed out): URLs it was given may still place
+    // slices after this, for as long as they work. It is looked at once more when the last
+    // can no longer have (the record stays till then), not left to a rebuild's orphan sweep.
+    if (record.clientPlaced && record.state !== 'garbage' && !record.resweep) {
+      await deps.ledger.resweepAt(record.revision, now + CLIENT_URL_LIFETIME_MS);
+      continue;
+    }
+    await deps.ledger.purged(record.revision);
   }
 }

@@ -181,6 +181,11 @@ export interface Ledger {
   ): Promise<{ records: RevisionRecord[]; more: boolean }>;
   /** Cleanup of the revision's slices finished. */
   purged(revision: string): Promise<void>;
+  /**
+   * A failed revision's slices were removed once; it is due again at `dueAt` for a last look
+   * (`resweep`), for slices its client's URLs may still place.
+   */
+  resweepAt(revision: string, dueAt: number): Promise<void>;
 }
 
 /**

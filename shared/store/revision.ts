@@ -72,6 +72,13 @@ export interface RevisionRecord {
    * revisions its lost answers opened, by this, and cancels them.
    */
   openToken?: string;
+  /**
+   * Its slices are placed by a client through presigned URLs (a client dispersal), which may
+   * still land after it failed and its slices were removed: the janitor looks once more.
+   */
+  clientPlaced?: boolean;
+  /** The janitor removed its slices once and looks again at `dueAt` for late ones. */
+  resweep?: boolean;
 }
 
 /** What a pending client dispersal of `writer` in `vault` is listed by. */

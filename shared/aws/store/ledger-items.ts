@@ -63,6 +63,8 @@ export function toRecord(item: Record<string, unknown>): RevisionRecord {
     units: (item.units as unknown[]).map(Number),
     ...(item.topology === undefined ? {} : { topology: String(item.topology) }),
     ...(item.openToken === undefined ? {} : { openToken: String(item.openToken) }),
+    ...(item.clientPlaced === true ? { clientPlaced: true } : {}),
+    ...(item.resweep === true ? { resweep: true } : {}),
     doneSegments: done.length,
     ...(item.state === 'pending' && done.length > 0
       ? { segmentsDone: [...done].sort((a, b) => a - b) }

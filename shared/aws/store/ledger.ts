@@ -312,6 +312,26 @@ export class DynamoLedger implements Ledger {
     );
   }
 
+  async resweepAt(revision: string, dueAt: number): Promise<void> {
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { revision, part: META },
+          UpdateExpression: 'SET janitor = :due, dueAt = :dueAt, resweep = :true',
+          ConditionExpression: '#state = :failed',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':due': DUE,
+            ':dueAt': dueAt,
+            ':true': true,
+            ':failed': 'failed',
+          },
+        }),
+      ),
+    );
+  }
+
   async due(now: number, limit: number): Promise<RevisionRecord[]> {
     const out = await this.db.send(
       new QueryCommand({

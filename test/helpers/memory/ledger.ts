@@ -252,4 +252,10 @@ export class MemoryLedger implements Ledger {
   async purged(revision: string): Promise<void> {
     this.items.delete(revision);
   }
+
+  async resweepAt(revision: string, dueAt: number): Promise<void> {
+    const meta = this.item(revision, META);
+    if (meta?.state !== 'failed') return;
+    Object.assign(meta, { janitor: DUE, dueAt, resweep: true });
+  }
 }

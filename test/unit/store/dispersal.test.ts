@@ -34,7 +34,7 @@ import {
   describeDispersal,
   listDispersals,
 } from '../../../shared/store/dispersal-state.ts';
-import { runJanitor, TIMED_OUT } from '../../../shared/store/janitor.ts';
+import { CLIENT_URL_LIFETIME_MS, runJanitor, TIMED_OUT } from '../../../shared/store/janitor.ts';
 import { extendedDueAt, MAX_PENDING_AGE_MS } from '../../../shared/store/revision.ts';
 import { isSuperseded } from '../../../shared/store/superseded-write.ts';
 import { SUPERSEDED_GRACE_MS, storeSlicesOnce } from '../../../shared/store/unit.ts';
@@ -375,8 +375,25 @@ test('a dispersal that keeps calling is never timed out, however long it runs; o
   assert.equal((await janitor()).timedOut, 0);
   clock.advance(1);
   assert.deepEqual(await janitor(), { timedOut: 1, purged: 1, slicesDeleted: 0, more: false });
-  assert.equal(await deps.ledger.get(opened.revision), undefined, 'failed, then purged');
-  await assert.rejects(urls(2), RevisionNotFoundError);
+  const failed = await deps.ledger.get(opened.revision);
+  assert.deepEqual([failed?.state, failed?.resweep], ['failed', true], 'failed, slices removed');
+  await assert.rejects(urls(2), DispersalStateError);
+  // A URL given before still works for its hour: a slice it places late is found by the last
+  // look, when no URL of the dispersal can work any more, and then the record goes.
+  const straggler = formatSliceName(sliceNamesOf(opened)(1, 0));
+  await slices.put(
+    vault.units[0] as number,
+    straggler,
+    Uint8Array.from([1]),
+    s3Crc32(Uint8Array.from([1])),
+  );
+  clock.advance(CLIENT_URL_LIFETIME_MS - 1);
+  assert.equal((await janitor()).purged, 0);
+  clock.advance(1);
+  assert.deepEqual(await janitor(), { timedOut: 0, purged: 1, slicesDeleted: 1, more: false });
+  assert.equal(await slices.head(vault.units[0] as number, straggler), undefined);
+  assert.equal(await deps.ledger.get(opened.revision), undefined, 'purged after its last look');
+  await assert.rejects(urls(3), RevisionNotFoundError);
 });
 
 test('a dispersal past its longest age is failed by its next call, which says so; no janitor run is waited for', async () => {
