@@ -9,7 +9,10 @@ import { integer, parseWith, strictObject } from '../validate.ts';
 
 /** The planner's schedule for a group: a rate limit, and an optional daily window (UTC). */
 export interface EdgeSchedule {
-  /** Slice bytes one planning run copies at most (the planner runs once a minute). */
+  /**
+   * Slice bytes one planning run copies at most (the planner runs once a minute); an object
+   * whose staged slices are more than this is refused.
+   */
   bytesPerRun: number;
   /** Staging happens only between these times of day, UTC (`HH:MM`); evictions any time. */
   window?: { from: string; to: string };

@@ -116,7 +116,7 @@ async function planGroup(
   // Copies a staging cut off left with no record, once in a while (a list of every copy).
   const lastCheck = previous?.strayCheckAt ? Date.parse(previous.strayCheckAt) : undefined;
   const sweep = lastCheck === undefined || now - lastCheck >= STRAY_SWEEP_MS;
-  const straysRemoved = sweep ? await sweepStrayCopies(deps.slices, group, kept, now) : 0;
+  const straysRemoved = sweep ? await sweepStrayCopies(deps, group, kept, now) : 0;
   const strayCheckAt = sweep ? new Date(now).toISOString() : previous?.strayCheckAt;
   let used = kept.reduce((sum, s) => sum + s.bytes, 0);
   const have = new Set(kept.map((s) => `${s.vault}\u0000${s.key}`));
@@ -127,11 +127,22 @@ async function planGroup(
   let copied = 0;
   for (const c of chosen) {
     if (have.has(`${c.entry.vault}\u0000${c.entry.key}`)) continue;
-    // A run copies up to its bytes, or one object larger than that on its own: else an object
-    // larger than a run's bytes would never be staged, however hot.
+    // Larger than a whole run may copy: no run will ever stage it. Said as a refusal (the run's
+    // report and the log name it), not deferred from run to run as if it were coming.
+    if (c.bytes > group.schedule.bytesPerRun) {
+      deps.log.warn('object not staged: larger than a run may copy', {
+        group: name,
+        vault: c.entry.vault,
+        key: c.entry.key,
+        bytes: c.bytes,
+        bytesPerRun: group.schedule.bytesPerRun,
+      });
+      refused++;
+      continue;
+    }
     if (
       !open ||
-      (copied > 0 && copied + c.bytes > group.schedule.bytesPerRun) ||
+      copied + c.bytes > group.schedule.bytesPerRun ||
       used + c.bytes > group.budgetBytes
     ) {
       deferred++;

@@ -41,7 +41,10 @@ export interface GroupRun {
   evicted: number;
   /** Targets left for a later run: over the run's byte rate, or outside the window. */
   deferred: number;
-  /** Targets that cannot be staged, with why (k = 1 with several edge units, unreadable). */
+  /**
+   * Targets that cannot be staged, with why in the log (k = 1 with several edge units,
+   * unreadable, larger than the schedule's bytesPerRun).
+   */
   refused: number;
   /** Scores decayed past counting (below the predictor's MIN_SCORE) removed by this run. */
   scoresPruned: number;

@@ -7,6 +7,8 @@
  * that no staging can still be placing them.
  */
 import { parseSliceName } from '../codec/index.ts';
+import { describeError } from '../describe-error.ts';
+import type { Logger } from '../log.ts';
 import type { SliceStore } from '../store/index.ts';
 import type { EdgeGroup } from './group.ts';
 import type { StagedObject } from './ports.ts';
@@ -22,14 +24,16 @@ const DELETE_BATCH = 1000;
  * Deletes the copies on `group`'s edge units that none of `staged` (the group's records) names
  * by revision and that are older than STRAY_AGE_MS at `now`. Keys that are no slice name under
  * the group's prefix are left alone: this sweep removes only what staging could have put there.
+ * A unit that fails is logged and skipped until the next sweep; the planning goes on.
  * @returns how many it deleted
  */
 export async function sweepStrayCopies(
-  slices: Pick<SliceStore, 'list' | 'delete'>,
+  deps: { slices: Pick<SliceStore, 'list' | 'delete'>; log: Logger },
   group: Pick<EdgeGroup, 'name' | 'edgeUnits'>,
   staged: readonly StagedObject[],
   now: number,
 ): Promise<number> {
+  const { slices } = deps;
   const recorded = new Set(staged.map((s) => `${s.vault}/${s.objectId}/${s.revision}`));
   const prefix = `edge/${group.name}/`;
   let deleted = 0;
@@ -41,20 +45,28 @@ export async function sweepStrayCopies(
       deleted += batch.length;
       batch = [];
     };
-    for await (const copy of slices.list(unit, prefix)) {
-      if (copy.lastModified && now - copy.lastModified.getTime() < STRAY_AGE_MS) continue;
-      let revision: string;
-      try {
-        const name = parseSliceName(copy.key.slice(prefix.length));
-        revision = `${name.vault}/${name.objectId}/${name.revision}`;
-      } catch {
-        continue;
+    try {
+      for await (const copy of slices.list(unit, prefix)) {
+        if (copy.lastModified && now - copy.lastModified.getTime() < STRAY_AGE_MS) continue;
+        let revision: string;
+        try {
+          const name = parseSliceName(copy.key.slice(prefix.length));
+          revision = `${name.vault}/${name.objectId}/${name.revision}`;
+        } catch {
+          continue;
+        }
+        if (recorded.has(revision)) continue;
+        batch.push(copy.key);
+        if (batch.length === DELETE_BATCH) await flush();
       }
-      if (recorded.has(revision)) continue;
-      batch.push(copy.key);
-      if (batch.length === DELETE_BATCH) await flush();
+      await flush();
+    } catch (err) {
+      deps.log.warn('edge: stray copies not swept on a unit', {
+        group: group.name,
+        unit,
+        error: describeError(err),
+      });
     }
-    await flush();
   }
   return deleted;
 }

@@ -18,6 +18,7 @@ import type { IndexEntry } from '../../../shared/store/ports.ts';
 import { readEntry } from '../../../shared/store/reader.ts';
 import { newRevisionId, objectIdOf } from '../../../shared/store/revision.ts';
 import { ManualClock } from '../../helpers/clock.ts';
+import { MemoryLogger } from '../../helpers/logger.ts';
 import {
   MemoryEdgeStore,
   MemoryObjectIndex,
@@ -232,25 +233,29 @@ test('with no edge group, an overwrite or delete unstages nothing and does not r
   assert.equal(reads, 0);
 });
 
-test("an object larger than a run's bytes is staged in a run of its own, never deferred for good", async () => {
+test("an object larger than a run's bytes is refused, said in the run and the log, not deferred for good; the others stage", async () => {
   // Prepare: a hot object of 3000 bytes and a cooler one of 500, with 1500 bytes a run.
   const w = world();
   await w.write('big/x', 3000);
   await w.write('solo-b/x', 500);
   await w.group(1_000_000, { schedule: { bytesPerRun: 1500 } });
   await w.reads({ 'big/x': 5, 'solo-b/x': 2 });
+  const log = new MemoryLogger();
 
   // Act
-  const first = await runPlanner(w.deps, 'g');
-  const afterFirst = await w.stagedKeys();
-  const second = await runPlanner(w.deps, 'g');
+  const run = await runPlanner({ ...w.deps, log }, 'g');
 
-  // Assess: the large one alone the first run (past the rate only as the run's first copy),
-  // the other the next.
-  assert.deepEqual(afterFirst, ['big/x']);
-  assert.deepEqual([first.groups[0]?.staged, first.groups[0]?.deferred], [1, 1]);
-  assert.deepEqual(await w.stagedKeys(), ['big/x', 'solo-b/x']);
-  assert.equal(second.groups[0]?.staged, 1);
+  // Assess
+  assert.deepEqual(await w.stagedKeys(), ['solo-b/x']);
+  assert.deepEqual(
+    [run.groups[0]?.staged, run.groups[0]?.refused, run.groups[0]?.deferred],
+    [1, 1, 0],
+  );
+  assert.ok(
+    log.lines.some(
+      (l) => /larger than a run may copy/.test(l.message) && l.fields?.key === 'big/x',
+    ),
+  );
 });
 
 test('scores decayed past counting are removed by the planner, unless a read came meanwhile', async () => {
