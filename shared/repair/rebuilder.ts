@@ -328,6 +328,23 @@ class Step {
     this.job.bytesMoved += read;
     await this.deps.throttle.take(read);
     if (health.verdict === 'healthy') return;
+    // The entry came from an index page read a while ago (a page takes hours to scan at the
+    // throttle's pace): a write may have replaced the object since, its old slices purged, or a
+    // topology job moved pillars off the units the page names (the old copies deleted). Judged
+    // on that, it would be healed onto units it left, or said lost while it is whole: looked up
+    // again, and judged only while the entry still holds.
+    const now = await this.deps.index.get(entry.vault, entry.key);
+    if (
+      now?.revision !== entry.revision ||
+      now.units.length !== entry.units.length ||
+      now.units.some((u, i) => u !== entry.units[i])
+    ) {
+      this.deps.log.info('rebuild: object moved or replaced since its page was read; not judged', {
+        vault: entry.vault,
+        key: entry.key,
+      });
+      return;
+    }
     if (health.verdict === 'lost') {
       const lost = { key: entry.key, revision: entry.revision, segment, good: health.good };
       // A segment is met twice when a read reported it to the repair queue and the scan reaches
@@ -355,21 +372,6 @@ class Step {
     // slice: it is left alone, and the next rebuild looks again.
     const rewrite = health.pillars.filter((p) => p.defect && p.defect !== 'unreadable');
     if (rewrite.length === 0) return;
-    // The entry came from an index page read a while ago: a topology job may have moved the
-    // object since (its old unit's copy deleted, so "missing" there) or a write replaced it.
-    // Healed onto units it no longer uses, a slice would only be a stray there: looked up again.
-    const now = await this.deps.index.get(entry.vault, entry.key);
-    if (
-      now?.revision !== entry.revision ||
-      now.units.length !== entry.units.length ||
-      now.units.some((u, i) => u !== entry.units[i])
-    ) {
-      this.deps.log.info('rebuild: object moved or replaced since its page was read; not healed', {
-        vault: entry.vault,
-        key: entry.key,
-      });
-      return;
-    }
     const k = entry.readThreshold;
     const n = entry.units.length;
     const shards: Array<Uint8Array | null> = health.pillars.map((p) => p.payload ?? null);
