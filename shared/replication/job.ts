@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { InvalidParameterError } from '../errors.ts';
 import { parseWith, strictObject } from '../validate.ts';
-import { parseSide, type Side } from './side.ts';
+import { describeSide, parseSide, type Side, sidesOverlap } from './side.ts';
 
 export const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -75,6 +76,11 @@ export function parseJobRequest(body: unknown): JobRequest {
   const raw = parseWith(jobRequestSchema, body);
   const source = parseSide(raw.source, 'source');
   const destination = parseSide(raw.destination, 'destination');
+  if (sidesOverlap(source, destination))
+    throw new InvalidParameterError(
+      'destination',
+      `must not overlap the source: ${describeSide(destination)} and ${describeSide(source)} share keys, so the job would copy what it writes${raw.deleteExtraneous ? ' and delete source objects as extraneous' : ''}`,
+    );
   return {
     source,
     destination,

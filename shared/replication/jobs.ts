@@ -165,6 +165,14 @@ export async function restartReplication(deps: JobsDeps, id: string) {
 /** Cancels a running job: nothing more is sent, and workers drop what is queued. */
 export async function cancelReplication(deps: JobsDeps, id: string) {
   const job = await jobOf(deps, id);
+  // A standing job is its rule's: cancelled, it would drop every later commit while the rule
+  // still showed, with no way to start it again.
+  if (job.continuous)
+    throw new ReplicationStateError(
+      job.id,
+      job.state,
+      `a standing job ends with its rule: remove the rule (DELETE /vaults/${isVaultSide(job.source) ? job.source.vault : '{vault}'}/replication) instead`,
+    );
   if (job.state !== 'running')
     throw new ReplicationStateError(job.id, job.state, 'only a running job can be cancelled');
   await deps.log.updateJob(

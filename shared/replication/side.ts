@@ -89,6 +89,19 @@ export function parseSide(value: unknown, field: string): Side {
   });
 }
 
+/**
+ * Whether the two sides share keys: the same vault, or the same bucket at the same endpoint,
+ * with one prefix starting with the other. A job between them would read what it writes, and
+ * with `deleteExtraneous` delete source objects as extraneous destination keys.
+ */
+export function sidesOverlap(a: Side, b: Side): boolean {
+  const sameStore =
+    isVaultSide(a) && isVaultSide(b)
+      ? a.vault === b.vault
+      : !isVaultSide(a) && !isVaultSide(b) && a.bucket === b.bucket && a.endpoint === b.endpoint;
+  return sameStore && (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix));
+}
+
 /** `vault/prefix` or `s3://bucket/prefix`, for logs and the CLI. */
 export function describeSide(side: Side): string {
   return isVaultSide(side) ? `${side.vault}/${side.prefix}` : `s3://${side.bucket}/${side.prefix}`;

@@ -5,6 +5,7 @@
  * dispersed once complete), so a copy resumes by upload id like an S3 one.
  */
 import type { Clock } from '../clock.ts';
+import { ObjectNotFoundError } from '../errors.ts';
 import {
   completeUpload,
   createUpload,
@@ -123,7 +124,11 @@ export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
     },
     async remove(key) {
       if (!deps.deleter) throw new Error('this worker has no delete path');
-      await deleteObject(deps.deleter, vault, key);
+      // Gone already (a delete redone after its status was lost, or the key deleted meanwhile)
+      // is what a delete wants, as S3's DeleteObject answers it.
+      await deleteObject(deps.deleter, vault, key).catch((err: unknown) => {
+        if (!(err instanceof ObjectNotFoundError)) throw err;
+      });
     },
   };
 }

@@ -523,6 +523,14 @@ describe('replication jobs on the local cloud', () => {
       return j.tasks.pending === 0 ? j : undefined;
     }, 'both tasks logged');
     assert.deepEqual(job.tasks, { total: 2, done: 2, failed: 0, pending: 0 });
+    // A standing job ends with its rule only: a cancel would drop later commits silently.
+    const cancel = await api(`/replications/${rule.jobId}/cancel`, { method: 'POST' });
+    assert.equal(cancel.status, 409);
+    assert.match(await cancel.text(), /remove the rule \(DELETE \/vaults\/imported\/replication\)/);
+    assert.equal(
+      ((await (await api(`/replications/${rule.jobId}`)).json()) as JobView).state,
+      'running',
+    );
     assert.equal((await api('/vaults/imported/replication', { method: 'DELETE' })).status, 204);
     assert.equal((await api('/vaults/imported/replication')).status, 404);
   });

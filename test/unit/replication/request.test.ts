@@ -79,3 +79,47 @@ test('task ids come from kind and key; objects above the part size go in parts',
   assert.equal(partCount(9, 8), 2);
   assert.equal(partCount(16, 8), 2);
 });
+
+test('a destination that shares keys with the source is refused, saying why; distinct prefixes or stores are taken', () => {
+  // Prepare
+  const refused: Array<[unknown, RegExp]> = [
+    // The case that deleted source objects: a source under the destination, with --delete.
+    [
+      {
+        source: { vault: 'photos', prefix: 'img/' },
+        destination: { vault: 'photos' },
+        deleteExtraneous: true,
+      },
+      /^destination: must not overlap the source: photos\/ and photos\/img\/ share keys, so the job would copy what it writes and delete source objects as extraneous/,
+    ],
+    [
+      { source: { vault: 'photos' }, destination: { vault: 'photos', prefix: 'backup/' } },
+      /^destination: must not overlap the source/,
+    ],
+    [
+      {
+        source: { bucket: 'same-bucket', prefix: 'a/' },
+        destination: { bucket: 'same-bucket', prefix: 'a/b/' },
+      },
+      /^destination: must not overlap the source/,
+    ],
+  ];
+  const taken = [
+    { source: { vault: 'photos', prefix: 'a/' }, destination: { vault: 'photos', prefix: 'b/' } },
+    { source: { vault: 'photos' }, destination: { vault: 'archive' } },
+    {
+      source: { bucket: 'same-bucket' },
+      destination: { bucket: 'same-bucket', endpoint: 'https://other.example.com' },
+    },
+    { source: { vault: 'photos' }, destination: { bucket: 'photos' } },
+  ];
+
+  // Act, Assess
+  for (const [body, rule] of refused)
+    assert.throws(
+      () => parseJobRequest(body),
+      (err: Error) => err instanceof InvalidParameterError && rule.test(err.message),
+      JSON.stringify(body),
+    );
+  for (const body of taken) assert.ok(parseJobRequest(body), JSON.stringify(body));
+});
