@@ -170,7 +170,10 @@ async function send(
       target.tasks += 1;
       return { t, target, bytes, attempt: t.attempts + 1 };
     });
-    const marked = await Promise.all(
+    // Settled one by one: a mark that fails (the rebalancer's role lost midway, a throttled
+    // write) must not keep the ones that won from being sent. A won mark names this attempt on
+    // the task, and its worker drops any older message: unsent, the task would wait for good.
+    const settled = await Promise.allSettled(
       chunk.map(({ t, target, attempt }) =>
         deps.log.markDispatched(t, {
           attempt,
@@ -182,6 +185,8 @@ async function send(
         }),
       ),
     );
+    const marked = settled.map((r) => r.status === 'fulfilled' && r.value);
+    const failed = settled.find((r) => r.status === 'rejected');
     const won: Array<{ worker: number; message: TaskMessage }> = [];
     for (const [n, c] of chunk.entries()) {
       if (!marked[n]) {
@@ -200,6 +205,7 @@ async function send(
       sent += count;
       if (sent < tasks.length) await deps.crash('mid-dispatch', j.id);
     });
+    if (failed) throw failed.reason;
   }
   return sent;
 }

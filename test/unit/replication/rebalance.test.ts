@@ -195,3 +195,24 @@ test('a queued task its worker claims while the move is decided stays with that 
   assert.equal(byId.get('q1')?.attempts, 1);
   assert.equal(byId.get('q1')?.destinationWorker, 0);
 });
+
+test('a dispatch whose mark fails for one task (a lost role, a throttled write) still sends the tasks it marked, then fails', async () => {
+  // Prepare: three pending tasks; the log refuses the second's mark with an error.
+  const tasks = ['p0', 'p1', 'p2'].map((id) =>
+    task(id, { size: 1, state: 'pending', attempts: 0, round: 0 }),
+  );
+  const { deps, byId, sent } = world(tasks);
+  const mark = deps.log.markDispatched;
+  deps.log.markDispatched = async (t, f) => {
+    if (t.id === 'p1') throw new Error('the rebalancer role was taken over');
+    return mark(t, f);
+  };
+
+  // Act
+  await assert.rejects(dispatchStep(deps, 'rjob'), /taken over/);
+
+  // Assess: every task marked for an attempt has its message, so none waits for good.
+  const marked = [...byId.values()].filter((t) => t.attempts === 1).map((t) => t.id);
+  assert.deepEqual(marked.sort(), ['p0', 'p2']);
+  assert.deepEqual(sent.map((s) => s.taskId).sort(), ['p0', 'p2']);
+});
