@@ -104,6 +104,9 @@ function serializeError(err: unknown, fallbackName: string) {
   return { name: e.name === 'Error' ? fallbackName : e.name, message: e.message, stack: e.stack };
 }
 
+/** Lambda's limit on a synchronous invocation's response, as its error message states it. */
+const MAX_RESPONSE_BYTES = 6_291_556;
+
 let handler: Handler | undefined;
 let initError: ReturnType<typeof serializeError> | undefined;
 // Node's on-disk V8 code cache (under the OS's temporary folder, or NODE_COMPILE_CACHE): every
@@ -177,11 +180,27 @@ port.on('message', async (msg: InvokeMessage | { ack: number; error?: string }) 
     getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
   };
   try {
-    const value =
-      STREAMING in handler
-        ? await runStreaming(handler, msg, context)
-        : await runHandler(handler, msg.event, context);
-    port.postMessage({ id: msg.id, ok: true, value: value === undefined ? null : value });
+    if (STREAMING in handler) {
+      await runStreaming(handler, msg, context);
+      port.postMessage({ id: msg.id, ok: true, value: null });
+      return;
+    }
+    const value = await runHandler(handler, msg.event, context);
+    // As the runtime sends it: JSON (a Buffer becomes {"type":"Buffer",...}, a Date a string),
+    // held to the synchronous response limit.
+    const text = JSON.stringify(value === undefined ? null : value) ?? 'null';
+    if (Buffer.byteLength(text) > MAX_RESPONSE_BYTES) {
+      port.postMessage({
+        id: msg.id,
+        ok: false,
+        error: {
+          name: 'Function.ResponseSizeTooLarge',
+          message: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+        },
+      });
+      return;
+    }
+    port.postMessage({ id: msg.id, ok: true, value: JSON.parse(text) });
   } catch (err) {
     port.postMessage({ id: msg.id, ok: false, error: serializeError(err, 'Error') });
   }

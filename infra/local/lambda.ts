@@ -48,6 +48,8 @@ export interface LambdaApi {
 const INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /** Invoke's payload limit for a synchronous call (6 MB); larger bodies are refused unread. */
 const MAX_PAYLOAD_BYTES = LAMBDA_MAX_REQUEST;
+/** Invoke's payload limit for an asynchronous call (`Event`): 1 MB. */
+const MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024;
 
 /** An error in the shape the SDK's REST-JSON protocol reads: the type in a header and the body. */
 export function sendLambdaError(
@@ -112,6 +114,14 @@ export async function startLambdaApi(opts: LambdaApiOptions): Promise<LambdaApi>
         413,
         'RequestTooLargeException',
         `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+      );
+    // An asynchronous invocation's payload is held to 1 MB (a synchronous one's to 6 MB).
+    if (type === 'Event' && raw.length > MAX_EVENT_PAYLOAD_BYTES)
+      return sendLambdaError(
+        res,
+        413,
+        'RequestTooLargeException',
+        `Request must be smaller than ${MAX_EVENT_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
       );
     let payload: unknown = {};
     if (raw.length > 0) {

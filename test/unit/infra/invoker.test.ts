@@ -73,6 +73,16 @@ before(async () => {
       '',
     ].join('\n'),
   );
+  // Returns what the runtime sends as JSON, or a result just past Lambda's 6 MB.
+  await writeFile(
+    join(dir, 'result.mjs'),
+    [
+      'export const handler = async (event) => event.big',
+      "  ? { body: 'x'.repeat(6_291_556) }",
+      "  : { bytes: Buffer.from('hi'), at: new Date(0), gone: undefined, n: 1 };",
+      '',
+    ].join('\n'),
+  );
   // Reports the nice value of the thread it runs on (Linux keeps one per thread).
   await writeFile(
     join(dir, 'nice.mjs'),
@@ -287,5 +297,31 @@ test('asked for CPU profiles, a sandbox writes profiles of itself while it lives
     await profiled.stop();
     await plain.stop();
     await rm(profiles, { recursive: true, force: true });
+  }
+});
+
+test("a result reaches its caller as JSON, as Lambda's runtime sends it, and one over 6 MB fails the invocation", async () => {
+  // Prepare
+  const local = invokerOf([{ ...fn('result'), modulePath: join(dir, 'result.mjs') }]);
+  try {
+    // Act
+    const small = await local.invoke('result', {});
+    const big = local.invoke('result', { big: true });
+
+    // Assess
+    assert.deepEqual(small, {
+      bytes: { type: 'Buffer', data: [104, 105] },
+      at: '1970-01-01T00:00:00.000Z',
+      n: 1,
+    });
+    await assert.rejects(
+      big,
+      (err: Error) =>
+        err instanceof LambdaInvocationError &&
+        err.name === 'Function.ResponseSizeTooLarge' &&
+        /exceeded maximum allowed payload size \(6291556 bytes\)/.test(err.message),
+    );
+  } finally {
+    await local.stop();
   }
 });

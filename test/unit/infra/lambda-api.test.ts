@@ -90,3 +90,22 @@ test('refusals in the AWS JSON error shape: unknown function 404, bad body or in
   assert.equal(dryRun.status, 204);
   assert.equal(calls.length, before, 'none of them ran the function');
 });
+
+test('an asynchronous payload over 1 MB is refused 413 and never runs; the same payload synchronously runs', async () => {
+  // Prepare: a JSON payload of 1 MiB and a little more.
+  const body = JSON.stringify({ pad: 'x'.repeat(1024 * 1024) });
+  const before = calls.length;
+
+  // Act
+  const asynchronous = await invoke('echo', { type: 'Event', body });
+  const synchronous = await invoke('echo', { body });
+
+  // Assess
+  assert.equal(asynchronous.status, 413);
+  assert.deepEqual(await asynchronous.json(), {
+    Type: 'User',
+    message: 'Request must be smaller than 1048576 bytes for the InvokeFunction operation',
+  });
+  assert.equal(synchronous.status, 200);
+  assert.equal(calls.length, before + 1, 'only the synchronous one ran');
+});
