@@ -100,10 +100,16 @@ export async function listObjects(
   const objects: IndexEntry[] = [];
   const commonPrefixes: string[] = [];
   let cursor = query.cursor;
-  // The page before may have ended inside a common prefix it listed: its keys are covered.
-  let last = cursor
-    ? commonPrefixOf(decodeListingCursor(cursor, prefix), prefix, delimiter)
-    : undefined;
+  // The page before may have ended past a common prefix it listed (its cursor is then that
+  // prefix's `pastPrefix`): its keys are covered. A cursor inside a common prefix that is not
+  // its end (the index's own, where its read budget ran out on deleted keys) lists nothing of
+  // it yet, and the prefix is still to come.
+  let last: string | undefined;
+  if (cursor) {
+    const after = decodeListingCursor(cursor, prefix);
+    const common = commonPrefixOf(after, prefix, delimiter);
+    if (common !== undefined && after === pastPrefix(common)) last = common;
+  }
   for (let calls = 0; calls < MAX_INDEX_CALLS; calls++) {
     const page = await index.list(
       vault,
