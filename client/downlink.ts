@@ -35,6 +35,30 @@ import {
   UnitsUnreachableError,
 } from './slice-http.ts';
 
+/** Tries of one window of URLs that met no answer or a busy API. */
+const ASK_ATTEMPTS = 4;
+
+/** An answer of the API's that asking again will not change: a 4xx but 429. */
+function refusal(err: unknown): boolean {
+  const { status } = err as { status?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429;
+}
+
+/** Waits `ms`, or rejects with the signal's reason once it is aborted. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
 export { type SliceResponse, UnitsUnreachableError };
 
 /** Sends one slice GET. Tests wrap it. */
@@ -115,18 +139,29 @@ export async function openDownlink(
     reported: 0,
     served: { edge: 0, home: 0 },
   };
-  const ask = (first: number, revision?: string): Promise<Retrieval> => {
-    if (stop?.aborted) return Promise.reject(stop.reason);
-    stats.windows++;
-    return client
-      .postJson<Retrieval>(`${vaultPath(vault)}/retrievals`, {
-        key,
-        first,
-        count: width,
-        ...(revision === undefined ? {} : { revision }),
-        ...(opts.urlSeconds === undefined ? {} : { expiresInSeconds: opts.urlSeconds }),
-      })
-      .then((answer) => answer.body);
+  /**
+   * One window of URLs. A retrieval only reads, so one that met no answer or a busy API (a
+   * network error, 429, a gateway's 5xx) is asked again, a few times; the API's refusals
+   * (the key moved on: 412; gone: 404; not allowed: 403) end the read.
+   */
+  const ask = async (first: number, revision?: string): Promise<Retrieval> => {
+    for (let attempt = 1; ; attempt++) {
+      stop?.throwIfAborted();
+      stats.windows++;
+      try {
+        const answer = await client.postJson<Retrieval>(`${vaultPath(vault)}/retrievals`, {
+          key,
+          first,
+          count: width,
+          ...(revision === undefined ? {} : { revision }),
+          ...(opts.urlSeconds === undefined ? {} : { expiresInSeconds: opts.urlSeconds }),
+        });
+        return answer.body;
+      } catch (err) {
+        if (refusal(err) || attempt >= ASK_ATTEMPTS || stop?.aborted) throw err;
+        await pause(100 * 2 ** attempt, stop);
+      }
+    }
   };
   const opened = await ask(0);
   const { first: _f, count: _c, expiresAt: _e, slices: _s, ...manifest } = opened;
@@ -164,8 +199,12 @@ export async function openDownlink(
         urlsOf(r, asked),
       );
       urls = asked;
-      // Awaited by every slice of the window; this only keeps an unread one from being unhandled.
-      urls.catch(() => {});
+      // Awaited by every slice of the window. Failed but for a refusal, it is forgotten, so the
+      // next slice that needs the window asks again: a window asked ahead that met a blip does
+      // not fail the read when its turn comes.
+      urls.catch((err: unknown) => {
+        if (!refusal(err) && windows.get(w) === asked) windows.delete(w);
+      });
       windows.set(w, urls);
       // The URLs of windows read through are not needed again, their edge copies' included
       // (an edge URL replaced by a window asked again stays until its segment's window goes).
@@ -197,7 +236,7 @@ export async function openDownlink(
       try {
         urls = await asked;
       } catch (err) {
-        fatal ??= err as Error;
+        if (refusal(err)) fatal ??= err as Error;
         throw err;
       }
       const url = urls.get(`${segment}/${pillar}`);

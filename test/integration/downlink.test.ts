@@ -170,6 +170,44 @@ describe('client-side reads (downlink)', () => {
     assert.equal(small.stats.gets, 4);
   });
 
+  test('a window of URLs asked ahead that meets a network error or a busy gateway is asked again, and the read ends exact', async () => {
+    // Prepare: 21 segments in windows of 4; the API path fails every window's first ask after
+    // the opening one, alternately as a network error and a gateway 503 (no code).
+    const body = randomBytes(20 * SEGMENT + 999);
+    await put('small', 'windows/blips.bin', body);
+    const asked = new Map<number, number>();
+    const flaky = {
+      postJson: async <T>(path: string, req: unknown) => {
+        const first = (req as { first?: number }).first ?? 0;
+        const tries = (asked.get(first) ?? 0) + 1;
+        asked.set(first, tries);
+        if (first > 0 && tries === 1)
+          throw first % 8 === 0
+            ? Object.assign(new Error('socket hang up'), { name: 'DsnUnreachableError' })
+            : new DsnApiError(503, '', 'Service Unavailable');
+        return root.postJson<T>(path, req);
+      },
+    };
+
+    // Act
+    const read = await openDownlink(flaky, 'small', 'windows/blips.bin', { window: 4 });
+    const back = await drain(read);
+
+    // Assess
+    assert.ok(back.equals(body));
+    assert.deepEqual(
+      [...asked.entries()].sort((a, b) => a[0] - b[0]),
+      [
+        [0, 1],
+        [4, 2],
+        [8, 2],
+        [12, 2],
+        [16, 2],
+        [20, 2],
+      ],
+    );
+  });
+
   test('a missing and a damaged data slice: the read turns to parity, stays exact, and reports both for repair', async () => {
     // Prepare: segment 1 loses pillar 0; segment 3's pillar 2 gets other bytes.
     const body = randomBytes(5 * SEGMENT);
