@@ -46,13 +46,27 @@ export const handler = awslambda.streamifyResponse(async (event, stream) => {
       'content-length': String(end - start),
     };
     if (event.headers.range) headers['content-range'] = `bytes ${start}-${end - 1}/${entry.size}`;
+    // The first part is read before the status goes out: a read that cannot begin (its first
+    // segment short of k good slices) answers its error, 503, not a 200 with nothing after it.
+    const parts = opened.body[Symbol.asyncIterator]();
+    const first = await parts.next();
     const out = awslambda.HttpResponseStream.from(stream, {
       statusCode: event.headers.range ? 206 : 200,
       headers,
     });
     started = true;
+    const body = async function* () {
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (let step = await parts.next(); !step.done; step = await parts.next()) yield step.value;
+      } finally {
+        // A client gone mid-read stops the read of the rest.
+        await parts.return?.();
+      }
+    };
     // pipeline waits for the client to take each part: one segment ahead at most is held.
-    await pipeline(opened.body, out);
+    await pipeline(body(), out);
   } catch (err) {
     // Once bytes went out the status is said: the body ends short of its content-length.
     if (started) {

@@ -8,8 +8,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { formatSliceName, sliceNamesOf } from '../../shared/codec/index.ts';
+import { objectIdOf } from '../../shared/store/revision.ts';
 import {
+  cloudClients,
   createVault,
   eventually,
   PROJECT_ROOT,
@@ -356,6 +360,47 @@ describe('GET of any size', () => {
     assert.ok(
       (await readFile(join(dir.path, 'range'))).equals(body.subarray(MiB + 7, 12 * MiB + 1)),
     );
+  });
+
+  test('the reader answers 503 when the read cannot begin (its first segment short of k good slices), never a 200 with no body', async () => {
+    // Prepare: an object above the API's limit whose first segment lost n - k + 1 slices.
+    const body = randomBytes(5 * MiB);
+    await stagedPut('movies/lost-start.bin', body);
+    const vault = (await (await api('/vaults/default')).json()) as {
+      units: number[];
+      readThreshold: number;
+    };
+    const revision = (
+      await api('/vaults/default/objects/movies/lost-start.bin', { method: 'HEAD' })
+    ).headers.get('x-dsn-revision') as string;
+    const name = sliceNamesOf({
+      vault: 'default',
+      objectId: objectIdOf('default', 'movies/lost-start.bin'),
+      revision,
+    });
+    const clients = cloudClients(cloud);
+    try {
+      for (let pillar = 0; pillar <= vault.units.length - vault.readThreshold; pillar++)
+        await clients.s3.send(
+          new DeleteObjectCommand({
+            Bucket: cloud.ref(`Unit${vault.units[pillar]}Bucket`),
+            Key: formatSliceName(name(0, pillar)),
+          }),
+        );
+    } finally {
+      clients.destroy();
+    }
+
+    // Act
+    const redirect = await api('/vaults/default/objects/movies/lost-start.bin', {
+      redirect: 'manual',
+    });
+    const read = await fetch(new URL(redirect.headers.get('location') ?? ''));
+
+    // Assess
+    assert.equal(redirect.status, 307);
+    assert.equal(read.status, 503, await read.clone().text());
+    assert.match(await read.text(), /SegmentLost|segment 0/);
   });
 
   test('the reader refuses a URL whose grant is altered, or for another object, with 403', async () => {
