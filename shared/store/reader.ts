@@ -280,18 +280,25 @@ async function readSegmentEdgeFirst(
   // A client's own read learns a segment's placement with its window of URLs: it may wait.
   const placed = edge?.revision === entry.revision ? await edge.placement(segment) : undefined;
   if (edge && placed) {
-    const staged: Pick<SliceStore, 'get'> = {
-      get: (_unit, name, signal) => {
+    // Staged pillars from their edge copies, the others from the home units: a slow or failing
+    // edge copy is hedged past as any slow slice is (after hedgeMs, with a home parity slice),
+    // rather than holding the segment until every edge request has settled.
+    let fromHome = false;
+    const mixed: Pick<SliceStore, 'get'> = {
+      get: async (unit, name, signal) => {
         const at = placed.get(parseSliceName(name).pillar);
-        if (!at) return Promise.reject(new SliceNotFoundError(_unit, name));
-        return edge.slices.get(at.unit, at.key, signal);
+        if (at) return edge.slices.get(at.unit, at.key, signal);
+        const bytes = await deps.slices.get(unit, name, signal);
+        fromHome = true;
+        return bytes;
       },
     };
     try {
-      // Damage met on edge copies is not the home units': it is not reported for repair.
-      const read = await readSegment({ ...deps, slices: staged }, entry, segment, want);
-      edge.served.edge++;
-      return { ...read, damage: [] };
+      const read = await readSegment({ ...deps, slices: mixed }, entry, segment, want);
+      if (fromHome) edge.served.home++;
+      else edge.served.edge++;
+      // Damage met on edge copies is not the home units': only the home pillars' is reported.
+      return { ...read, damage: read.damage.filter((d) => !placed.has(d.pillar)) };
     } catch (err) {
       if (!(err instanceof SegmentLostError)) throw err;
     }

@@ -333,3 +333,55 @@ test("copies a staging cut off before its record are swept once an hour old, and
   assert.ok((await copiesOf('solo-a/x')) > 0, "the staged object's copies stay");
   assert.deepEqual(await w.stagedKeys(), ['solo-a/x']);
 });
+
+test('an edge unit that hangs costs a hedge to the home units, not the read: the segment is read on from home parity', async () => {
+  // Prepare: an object staged for the group; edge unit 5 then answers nothing until cancelled.
+  const w = world();
+  const entry = await w.write('show/ep-1', 2500);
+  await w.group(1_000_000);
+  await w.reads({ 'show/ep-1': 3 });
+  await runPlanner(w.deps, 'g');
+  const staged = await w.edge.getStaged('g', 'vlt', 'show/ep-1');
+  assert.ok(staged);
+  class EdgeHangs extends MemorySliceStore {
+    override async get(unit: number, key: string, signal?: AbortSignal) {
+      if (unit === 5)
+        return new Promise<Uint8Array>((_, reject) =>
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        );
+      return super.get(unit, key, signal);
+    }
+  }
+  const hanging = Object.setPrototypeOf(w.slices, EdgeHangs.prototype) as MemorySliceStore;
+  const edgeCopies = edgeSlicesOf(staged, hanging);
+  const repair = new MemoryRepairQueue();
+  const reader = {
+    index: w.index,
+    slices: hanging,
+    repair,
+    log: silentLogger,
+    clock: w.clock,
+    hedgeMs: 20,
+  };
+
+  // Act: within 5 s, or the read is taken for stuck.
+  const parts: Uint8Array[] = [];
+  const read = (async () => {
+    for await (const part of readEntry(reader, entry, undefined, edgeCopies)) parts.push(part);
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the read waited on the hanging edge unit')), 5000);
+  });
+  try {
+    await Promise.race([read, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  // Assess: exact; segments that needed unit 5 came partly from home; nothing reported.
+  assert.ok(Buffer.concat(parts).equals(w.bodies.get('show/ep-1') as Buffer));
+  assert.ok(edgeCopies.served.home > 0, JSON.stringify(edgeCopies.served));
+  assert.equal(edgeCopies.served.edge + edgeCopies.served.home, entry.segments);
+  assert.deepEqual(await repair.receive(10), []);
+});
