@@ -12,7 +12,13 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { scanStateOf } from '../shared/access/index.ts';
 import { runtime } from '../shared/aws/runtime.ts';
 import { wireGrantedReader } from '../shared/aws/store/wire.ts';
-import { grantedEdgeSlices, objectHeaders, openEntry, redeemRead } from '../shared/store/index.ts';
+import {
+  grantedEdgeSlices,
+  objectHeaders,
+  openEntry,
+  rangeApplies,
+  redeemRead,
+} from '../shared/store/index.ts';
 import { toErrorResult } from './http.ts';
 
 /** What the Lambda Node.js runtime provides to response-streaming handlers. */
@@ -38,20 +44,22 @@ export const handler = awslambda.streamifyResponse(async (event, stream) => {
     const grant = await redeemRead(grants, event.rawPath, event.queryStringParameters?.grant);
     const { entry } = grant;
     const edge = grant.edge ? grantedEdgeSlices(grant.edge, reader.slices) : undefined;
-    const opened = openEntry(reader, entry, event.headers.range, edge);
+    // As the API's GET: a Range under an If-Range that no longer holds gives the whole object.
+    const range = rangeApplies(event.headers['if-range'], entry) ? event.headers.range : undefined;
+    const opened = openEntry(reader, entry, range, edge);
     const { start, end } = opened.range;
     const headers: Record<string, string> = {
       ...objectHeaders(entry),
       'x-dsn-scan-state': scanStateOf(entry),
       'content-length': String(end - start),
     };
-    if (event.headers.range) headers['content-range'] = `bytes ${start}-${end - 1}/${entry.size}`;
+    if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${entry.size}`;
     // The first part is read before the status goes out: a read that cannot begin (its first
     // segment short of k good slices) answers its error, 503, not a 200 with nothing after it.
     const parts = opened.body[Symbol.asyncIterator]();
     const first = await parts.next();
     const out = awslambda.HttpResponseStream.from(stream, {
-      statusCode: event.headers.range ? 206 : 200,
+      statusCode: range ? 206 : 200,
       headers,
     });
     started = true;

@@ -30,7 +30,6 @@ import {
   isSuperseded,
   listDispersals,
   listObjects,
-  noneMatch,
   openDispersal,
   openEntry,
   openRetrieval,
@@ -42,6 +41,8 @@ import {
   parseUploadId,
   presignSlices,
   putPart,
+  rangeApplies,
+  readPrecondition,
   reportDamage,
   objectHeaders as storedHeaders,
   validateKey,
@@ -75,6 +76,20 @@ function revisionParam(event: APIGatewayProxyEventV2): string {
 /** An object's headers, with its scan state (`x-dsn-scan-state`) for the reads here. */
 function objectHeaders(entry: IndexEntry): Record<string, string> {
   return { ...storedHeaders(entry), 'x-dsn-scan-state': scanStateOf(entry) };
+}
+
+/**
+ * A 304's headers: the validators and what a cache updates (RFC 9110, 15.4.5), not the
+ * representation's (no content-type, size or metadata of a body that is not sent).
+ */
+function notModifiedHeaders(entry: IndexEntry): Record<string, string> {
+  const all = storedHeaders(entry);
+  return {
+    etag: all.etag as string,
+    'last-modified': all['last-modified'] as string,
+    ...(all['cache-control'] === undefined ? {} : { 'cache-control': all['cache-control'] }),
+    ...(all.expires === undefined ? {} : { expires: all.expires }),
+  };
 }
 
 /** A write's outcome as PUT answers it (and a client's dispersal, completed). */
@@ -139,7 +154,7 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
     },
 
     'GET /vaults/{vault}/objects/{key+}': async (event) => {
-      const range = event.headers.range;
+      const asked = event.headers.range;
       const vault = vaultParam(event);
       const key = keyParam(event);
       const current = await s.reader.index.get(vault, key);
@@ -147,8 +162,11 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       // The scan gate first: a caller it refuses gets its 403, never a 304 nor a read grant
       // (and no slice is read: the body stream starts only when iterated).
       gateRead(principalOf(event), current);
-      if (noneMatch(event.headers['if-none-match'], current.sha256))
-        return { statusCode: 304, headers: objectHeaders(current) };
+      if (readPrecondition(event.headers, key, current) === 'not-modified')
+        return { statusCode: 304, headers: notModifiedHeaders(current) };
+      // A Range under an If-Range that no longer holds: the whole object, never a part of
+      // another version than the client holds.
+      const range = rangeApplies(event.headers['if-range'], current) ? asked : undefined;
       const span = range ? parseRange(range, current.size) : { start: 0, end: current.size };
       // Beyond what one Lambda response carries, the reader function streams it: clients that
       // follow redirects (curl -L, browsers, SDKs) get any size, Range included.
@@ -156,6 +174,7 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
       // revision are offered to whichever serves it: the grant carries them to the reader.
       const staged = await edge?.forRead(clientGroupOf(event), current);
       if (span.end - span.start > INLINE_LIMIT) {
+        // The reader function applies the same If-Range when the client sends it on.
         return {
           statusCode: 307,
           headers: {
@@ -183,9 +202,18 @@ export function storeRoutes(s: StoreApi, edge?: EdgeReads): Record<string, Route
     },
 
     'HEAD /vaults/{vault}/objects/{key+}': async (event) => {
-      const entry = await s.reader.index.get(vaultParam(event), keyParam(event));
+      const key = keyParam(event);
+      const entry = await s.reader.index.get(vaultParam(event), key);
       if (!entry) return { statusCode: 404 };
       gateRead(principalOf(event), entry);
+      // As GET's: 412 (with no body, as HEAD has none) or 304.
+      try {
+        if (readPrecondition(event.headers, key, entry) === 'not-modified')
+          return { statusCode: 304, headers: notModifiedHeaders(entry) };
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) return { statusCode: 412 };
+        throw err;
+      }
       // The size as a body-less content-length, as HTTP has HEAD answer (RFC 9110, 9.3.2).
       return {
         statusCode: 200,

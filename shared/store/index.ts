@@ -83,6 +83,8 @@ export {
   type Precondition,
   parseObjectAttributes,
   parsePrecondition,
+  rangeApplies,
+  readPrecondition,
 } from './object-attributes.ts';
 export {
   committedEvent,

@@ -230,6 +230,70 @@ export function checkPrecondition(
     throw new PreconditionFailedError(key, preconditionRule(precondition));
 }
 
+/** The object's Last-Modified in whole seconds (epoch ms), as its header says it. */
+function lastModifiedSecond(entry: Pick<ObjectFacts, 'committedAt'>): number {
+  return Math.floor(Date.parse(entry.committedAt) / 1000) * 1000;
+}
+
+/** An HTTP date as epoch ms; undefined for a date that does not parse (the header is then ignored). */
+function httpDate(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/**
+ * A read's preconditions, in the order RFC 9110 (13.2.2) evaluates them, as S3 does for GET and
+ * HEAD: `If-Match` (else `If-Unmodified-Since`) that fails refuses the read with 412;
+ * `If-None-Match` (else `If-Modified-Since`) that says the client's copy is current answers 304.
+ * ETags compare strongly for `If-Match`; dates to the second, as Last-Modified is sent.
+ * @returns 'not-modified' for a 304; undefined to read on
+ * @throws PreconditionFailedError
+ */
+export function readPrecondition(
+  headers: Record<string, string | undefined>,
+  key: string,
+  entry: Pick<ObjectFacts, 'sha256' | 'committedAt'>,
+): 'not-modified' | undefined {
+  const ifMatch = headers['if-match'];
+  if (ifMatch !== undefined) {
+    const holds = ifMatch
+      .split(',')
+      .map((t) => t.trim())
+      .some((t) => t === '*' || (!t.startsWith('W/') && etagValue(t) === entry.sha256));
+    if (!holds)
+      throw new PreconditionFailedError(key, 'If-Match failed: the object has another ETag');
+  } else {
+    const since = httpDate(headers['if-unmodified-since']);
+    if (since !== undefined && lastModifiedSecond(entry) > since)
+      throw new PreconditionFailedError(
+        key,
+        'If-Unmodified-Since failed: the object changed since',
+      );
+  }
+  if (headers['if-none-match'] !== undefined)
+    return noneMatch(headers['if-none-match'], entry.sha256) ? 'not-modified' : undefined;
+  const since = httpDate(headers['if-modified-since']);
+  if (since !== undefined && lastModifiedSecond(entry) <= since) return 'not-modified';
+  return undefined;
+}
+
+/**
+ * Whether a Range applies under its `If-Range` (RFC 9110, 13.1.5): an ETag that is the object's
+ * (strongly), or a date that is its Last-Modified exactly. When it does not, the whole object is
+ * sent (200), never a part of another version than the client holds.
+ */
+export function rangeApplies(
+  ifRange: string | undefined,
+  entry: Pick<ObjectFacts, 'sha256' | 'committedAt'>,
+): boolean {
+  if (ifRange === undefined) return true;
+  const value = ifRange.trim();
+  if (value.startsWith('"')) return etagValue(value) === entry.sha256;
+  if (value.startsWith('W/')) return false;
+  return httpDate(value) === lastModifiedSecond(entry);
+}
+
 /**
  * Whether a GET's `If-None-Match` names the object's ETag (or is `*`): then the client's copy
  * is current, and the answer is 304.

@@ -148,6 +148,57 @@ describe('plain HTTP on objects', () => {
     assert.equal((await changed.arrayBuffer()).byteLength, 501);
   });
 
+  test('GET and HEAD take If-Match, If-Unmodified-Since, If-Modified-Since and If-Range as S3 does: a ranged read never mixes two versions', async () => {
+    // Prepare: a version read once (its ETag and Last-Modified kept), then overwritten.
+    const v1 = randomBytes(1000);
+    assert.equal((await put('cond/ranged', v1)).status, 201);
+    const first = await api('/vaults/web/objects/cond/ranged', { method: 'HEAD' });
+    const etag = first.headers.get('etag') as string;
+    const lastModified = first.headers.get('last-modified') as string;
+    const v2 = randomBytes(1000);
+    assert.equal((await put('cond/ranged', v2)).status, 201);
+    const later = new Date(Date.now() + 60_000).toUTCString();
+    const longAgo = new Date(0).toUTCString();
+    const get = (headers: Record<string, string>, method = 'GET') =>
+      api('/vaults/web/objects/cond/ranged', { method, headers });
+
+    // Act
+    const stale = await get({ 'if-match': etag, range: 'bytes=500-' });
+    const staleHead = await get({ 'if-match': etag }, 'HEAD');
+    const changedSince = await get({ 'if-unmodified-since': longAgo });
+    const notSince = await get({ 'if-modified-since': later });
+    const notSinceHead = await get({ 'if-modified-since': later }, 'HEAD');
+    const noneMatchWins = await get({ 'if-none-match': etag, 'if-modified-since': later });
+    const rangeStale = await get({ 'if-range': etag, range: 'bytes=500-' });
+    const rangeDate = await get({ 'if-range': lastModified, range: 'bytes=500-' });
+    const current = (await get({}, 'HEAD')).headers.get('etag') as string;
+    const rangeCurrent = await get({ 'if-range': current, range: 'bytes=500-' });
+    const matchCurrent = await get({ 'if-match': current, 'if-unmodified-since': longAgo });
+
+    // Assess
+    assert.equal(stale.status, 412);
+    assert.match(await stale.text(), /If-Match failed/);
+    assert.equal(staleHead.status, 412);
+    assert.equal(changedSince.status, 412);
+    assert.equal(notSince.status, 304);
+    assert.equal(
+      notSince.headers.get('content-type'),
+      null,
+      'a 304 carries no representation headers',
+    );
+    assert.equal(notSinceHead.status, 304);
+    assert.equal(noneMatchWins.status, 200, 'If-None-Match decides; If-Modified-Since is ignored');
+    assert.equal(rangeStale.status, 200, 'If-Range of the old version: the whole new one');
+    assert.ok(Buffer.from(await rangeStale.arrayBuffer()).equals(v2));
+    assert.equal(
+      rangeDate.status,
+      lastModified === (await get({}, 'HEAD')).headers.get('last-modified') ? 206 : 200,
+    );
+    assert.equal(rangeCurrent.status, 206);
+    assert.ok(Buffer.from(await rangeCurrent.arrayBuffer()).equals(v2.subarray(500)));
+    assert.equal(matchCurrent.status, 200, 'If-Match holds: If-Unmodified-Since is not asked');
+  });
+
   test('PUT with If-Match: "<etag>" commits while the object is unchanged, and is 412 once it changed', async () => {
     // Prepare
     const v1 = randomBytes(100);
