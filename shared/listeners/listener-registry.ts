@@ -184,6 +184,12 @@ export async function renewListener(deps: RegistryDeps, vault: string, id: strin
   // entry. Joined again, after the copy, as a creation does; a prune that read the entry before
   // this join fails its version check.
   await deps.participants.join(vault, renewed.path, renewed.node);
+  // A removal that ran meanwhile (dsn watch stopped while it renewed) took the record: what this
+  // renewal put back for the node goes again, or a listener no one has would hear on.
+  if (!(await deps.listeners.get(vault, id))) {
+    await unregister(deps, renewed).catch(() => {});
+    throw new ListenerNotFoundError(vault, id);
+  }
   return publicListener(renewed);
 }
 

@@ -25,9 +25,11 @@ import type { TopologyNow } from './unit.ts';
 /**
  * How long a replaced (or deleted) revision's slices stay readable for readers already on it:
  * longer than the longest read that began before the replacement, the reader function's stream
- * (Lambda's 15-minute timeout), and a client's window of slice URLs (5 minutes by default), so a
- * read under way ends as it began, as an S3 GET does across an overwrite. The price is storage:
- * an overwritten object's old slices stay some 16 to 21 minutes (the janitor runs every 5).
+ * (Lambda's 15-minute timeout), so a read through the API or the reader ends as it began, as an
+ * S3 GET does across an overwrite, and a client's window of slice URLs (5 minutes by default)
+ * is read through; its next window, asked for the revision it began with, is refused (412).
+ * The price is storage: an overwritten object's old slices stay some 16 to 21 minutes (the
+ * janitor runs every 5).
  */
 export const GARBAGE_GRACE_MS = 16 * 60_000;
 

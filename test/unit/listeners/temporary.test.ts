@@ -4,6 +4,7 @@ import { InvalidParameterError, ListenerNotFoundError } from '../../../shared/er
 import {
   createListener,
   PROVISIONAL_SECONDS,
+  removeListener,
   renewListener,
   sweepTemporaryListeners,
   type WatchQueues,
@@ -286,4 +287,35 @@ test("a renewal after the node left the path (its copy expired first: a renewal'
     heard.map((d) => d.key),
     ['w/late'],
   );
+});
+
+test('a renewal racing a removal leaves nothing for the node: the listener hears nothing after, and the renewal says it is gone', async () => {
+  // Prepare: the removal runs while the renewal is between its record and the node's copy.
+  const w = listenersWorld(1);
+  const l = await createListener(w.registry, 'photos', {
+    path: 'r/',
+    ttlSeconds: 60,
+    target: { type: 'sqs', queueUrl: queue('dsn-watch-c.fifo') },
+  });
+  const add = w.initiators.add.bind(w.initiators);
+  let raced = false;
+  w.initiators.add = async (listener) => {
+    if (!raced) {
+      raced = true;
+      await removeListener(w.registry, 'photos', l.id);
+    }
+    return add(listener);
+  };
+
+  // Act
+  const renewal = renewListener(w.registry, 'photos', l.id, { ttlSeconds: 60 });
+  await assert.rejects(renewal, ListenerNotFoundError);
+  w.initiators.add = add;
+  await w.announce(w.committed('r/x'));
+  await w.pump();
+
+  // Assess
+  assert.deepEqual(w.targets.documents(queue('dsn-watch-c.fifo')), []);
+  const [entry] = await w.participants.read('photos', ['r/']);
+  assert.ok(!entry?.nodes.length, 'the node left the path again');
 });
