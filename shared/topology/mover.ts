@@ -59,6 +59,11 @@ const LEASE_MS = 30_000;
  */
 export const LEASE_RENEW_MS = LEASE_MS / 3;
 /**
+ * How often, in real time, an object in flight asks for that renewal when no byte comes (a
+ * re-stripe's wait for its commit): the renewal itself goes by the clock (LEASE_RENEW_MS).
+ */
+const HEARTBEAT_MS = 5000;
+/**
  * A pass that finds nothing ends the job only if it began this long after the switch: writes
  * under the old topology commit within SUPERSEDED_GRACE_MS of it or never (the commit fence,
  * store/superseded-write.ts), so the index holds each of them by then; one that reaches the
@@ -228,6 +233,14 @@ async function movePage(
       const work = workOf(job, entry, layout);
       if (work) {
         if (inFlight++ === 0) busySince = deps.clock.now();
+        // Between its bytes too (a re-stripe's wait for its commit, a slow unit's answer) the
+        // lease is renewed while the object is in flight; one lost stops the lanes after it.
+        const beat = setInterval(() => {
+          keepLease().catch((err: unknown) => {
+            failure ??= err;
+          });
+        }, HEARTBEAT_MS);
+        beat.unref?.();
         try {
           if (work === 'rewrite') await rewrite(deps, job, entry, keepLease);
           else {
@@ -238,6 +251,7 @@ async function movePage(
             job.bytesMoved += await movePillars(deps, entry, work, keepLease);
           }
         } finally {
+          clearInterval(beat);
           if (--inFlight === 0) job.moveMs += deps.clock.now() - busySince;
         }
         job.objectsDone++;

@@ -672,3 +672,63 @@ test("one object that moves for longer than a lease renews the job's lease as it
     `never more than a third of a lease between saves: ${gaps.join(',')}`,
   );
 });
+
+test('a lease is renewed while an object waits with no byte moving (a slow unit, a commit), not only between its bytes', {
+  timeout: 20_000,
+}, async () => {
+  // Prepare: one segment whose copy hangs for 6 s of real time, while 20 s of the job's clock
+  // pass: only the heartbeat (every 5 s) can renew the lease meanwhile.
+  const { clock, index, slices, big } = await slowObject(1);
+  const job: TopologyJob = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now() - 60_000,
+    now: clock.now(),
+  });
+  let putting = false;
+  const renewedWhilePutting: number[] = [];
+  const hanging: MoverDeps['slices'] = Object.assign(Object.create(slices), {
+    put: async (...args: Parameters<MemorySliceStore['put']>) => {
+      clock.at += 20_000;
+      putting = true;
+      await new Promise((r) => setTimeout(r, 6000));
+      putting = false;
+      return slices.put(...args);
+    },
+  });
+  let saved = structuredClone(job);
+  const deps = moverDeps({
+    index,
+    slices: hanging,
+    manifests: {
+      relocate: async (e, units) => {
+        await index.publish({ ...e, units });
+        return true;
+      },
+    },
+    jobs: {
+      get: async () => structuredClone(saved),
+      start: async (j) => j,
+      lease: async () => true,
+      noteLateWrite: async () => {},
+      reopen: async () => false,
+      save: async (j, _holder, until) => {
+        saved = structuredClone(j);
+        if (putting && typeof until === 'number') renewedWhilePutting.push(until);
+        return true;
+      },
+    },
+    clock,
+  });
+
+  // Act
+  const out = await runTopologyJobStep(deps, VAULT, 'new', Number.POSITIVE_INFINITY);
+
+  // Assess
+  assert.equal(out.job?.state, 'done');
+  assert.equal(renewedWhilePutting.length, 1, 'renewed once the clock said it was due');
+  assert.deepEqual((await index.get(VAULT, big.key))?.units, [0, 1, 2, TO]);
+});
