@@ -124,7 +124,22 @@ export async function movePillars(
     }
   }
   const units = entry.units.map((u, i) => moves.find((m) => m.pillar === i)?.to ?? u);
-  if (!(await deps.manifests.relocate(entry, units))) {
+  const relocated = await deps.manifests.relocate(entry, units);
+  if (relocated === 'stale') {
+    // Another relocation came between (a newer topology's job moved it elsewhere): the copies
+    // just placed are nobody's, and go; the next pass finds the object where it is now.
+    deps.log.info('topology job: object relocated by another job meanwhile', { key: entry.key });
+    for (const [{ to }, placed] of keys)
+      await deps.slices.delete(to, placed).catch((err: unknown) =>
+        deps.log.warn('topology job: copies of a stale move not deleted', {
+          unit: to,
+          key: entry.key,
+          error: describeError(err),
+        }),
+      );
+    return moved;
+  }
+  if (!relocated) {
     // A newer revision or a delete took the key: the old one is the janitor's now.
     deps.log.info('topology job: object changed while moving', { key: entry.key });
     return moved;

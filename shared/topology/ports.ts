@@ -192,8 +192,11 @@ export interface TopologyJobTrigger {
 /** Manifests moved by a unit replacement: the key's entry and its revision's record. */
 export interface ManifestStore {
   /**
-   * Points the manifest of `entry.revision` at `units` (pillar i on units[i]), in the index
-   * only while the key still names that revision. @returns whether the index entry changed.
+   * Points the manifest of `entry.revision` at `units` (pillar i on units[i]), only while it
+   * is on `entry.units` (or already on `units`), and in the index only while the key still
+   * names that revision. @returns true when the index entry points there; false when the key
+   * moved on to another revision; 'stale' when another relocation came between (a newer
+   * topology's job), and nothing was changed.
    */
-  relocate(entry: IndexEntry, units: number[]): Promise<boolean>;
+  relocate(entry: IndexEntry, units: number[]): Promise<boolean | 'stale'>;
 }

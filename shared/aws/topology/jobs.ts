@@ -142,10 +142,12 @@ export class DynamoManifestStore implements ManifestStore {
     this.revisionsTable = revisionsTable;
   }
 
-  async relocate(entry: IndexEntry, units: number[]): Promise<boolean> {
+  async relocate(entry: IndexEntry, units: number[]): Promise<boolean | 'stale'> {
     const placed = unitsAsRead(entry.units, units);
     // The record first: the janitor deletes a revision's slices where its record says they are.
-    await conditional(
+    // A record on other units than read or moved to had another relocation meanwhile: the
+    // index is left as that one made it.
+    const recorded = await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.revisionsTable,
@@ -156,6 +158,18 @@ export class DynamoManifestStore implements ManifestStore {
         }),
       ),
     );
+    if (!recorded) {
+      const record = await this.db.send(
+        new GetCommand({
+          TableName: this.revisionsTable,
+          Key: { revision: entry.revision, part: 'meta' },
+          ProjectionExpression: 'revision',
+          ConsistentRead: true,
+        }),
+      );
+      // No record (purged, the revision gone): the index decides, as before; else stale.
+      if (record.Item) return 'stale';
+    }
     return conditional(
       this.db.send(
         new UpdateCommand({

@@ -732,3 +732,54 @@ test('a lease is renewed while an object waits with no byte moving (a slow unit,
   assert.equal(renewedWhilePutting.length, 1, 'renewed once the clock said it was due');
   assert.deepEqual((await index.get(VAULT, big.key))?.units, [0, 1, 2, TO]);
 });
+
+test("a move whose relocation is stale (another job moved the object meanwhile) deletes the copies it placed and leaves the old unit's", async () => {
+  // Prepare: one object; the manifest store answers 'stale', as when a newer job relocated it.
+  const { clock, index, store, slices, big } = await slowObject(2);
+  const job: TopologyJob = newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since: clock.now(),
+    now: clock.now(),
+  });
+  let saved = structuredClone(job);
+  const log = new MemoryLogger();
+  const deps = moverDeps(
+    {
+      index,
+      slices,
+      manifests: { relocate: async () => 'stale' as const },
+      jobs: {
+        get: async () => structuredClone(saved),
+        start: async (j) => j,
+        lease: async () => true,
+        noteLateWrite: async () => {},
+        reopen: async () => false,
+        save: async (j) => {
+          saved = structuredClone(j);
+          return true;
+        },
+      },
+      clock,
+    },
+    { log },
+  );
+
+  // Act: one step of 1 s of the job's clock (a pass, no more).
+  await runTopologyJobStep(deps, VAULT, 'new', clock.now() + 1);
+
+  // Assess
+  for (let s = 0; s < big.segments; s++) {
+    const key = formatSliceName(sliceNamesOf(big)(s, 3));
+    assert.equal(
+      await store.head(TO, key),
+      undefined,
+      `segment ${s}: no copy left on the new unit`,
+    );
+    assert.ok(await store.head(FROM, key), `segment ${s}: the old copy stays`);
+  }
+  assert.ok(log.lines.some((l) => /relocated by another job meanwhile/.test(l.message)));
+});
