@@ -81,14 +81,29 @@ export function taskId(kind: TaskKind, key: string): string {
   return `t${createHash('sha256').update(`${kind}\0${key}`).digest('hex').slice(0, 24)}`;
 }
 
-/** Parts of an object of `size` bytes copied in `partSize` parts; 0 when it goes in one piece. */
-export function partCount(size: number, partSize: number): number {
-  return size > partSize ? Math.ceil(size / partSize) : 0;
+/** The most parts of one object, as S3's multipart uploads and the staged uploads take them. */
+export const MAX_COPY_PARTS = 10_000;
+const MiB = 1024 * 1024;
+
+/**
+ * The part size a copy of `size` bytes goes in: the job's, or, for an object that would take
+ * more than MAX_COPY_PARTS of them (past 78 GiB at 8 MiB), the least whole MiB that fits it in
+ * that many. A function of the two alone, so every reader of a task agrees on it.
+ */
+export function partSizeFor(partSize: number, size: number): number {
+  const least = Math.ceil(size / MAX_COPY_PARTS);
+  return least <= partSize ? partSize : Math.ceil(least / MiB) * MiB;
 }
 
-/** Bytes of parts 1..partsDone. */
+/** Parts of an object of `size` bytes copied in parts of the job's `partSize` (partSizeFor); 0 when it goes in one piece. */
+export function partCount(size: number, partSize: number): number {
+  const part = partSizeFor(partSize, size);
+  return size > part ? Math.ceil(size / part) : 0;
+}
+
+/** Bytes of parts 1..partsDone of an object of `size` bytes, the job's parts being `partSize`. */
 export function bytesOfParts(partsDone: number, partSize: number, size: number): number {
-  return Math.min(partsDone * partSize, size);
+  return Math.min(partsDone * partSizeFor(partSize, size), size);
 }
 
 /** Not done, and not failed for good. */

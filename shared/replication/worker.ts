@@ -24,7 +24,7 @@ import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
 import { SourceChangedError, type SourceVersion } from './source-version.ts';
 import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
-import { partCount, type ReplicationTask } from './task.ts';
+import { partCount, partSizeFor, type ReplicationTask } from './task.ts';
 
 export interface WorkerDeps {
   worker: number;
@@ -167,7 +167,7 @@ export async function runTask(
     }
     return await copyParts(
       deps,
-      { task, source, destination, partSize: job.partSize, parts },
+      { task, source, destination, partSize: partSizeFor(job.partSize, task.size), parts },
       report,
     );
   } catch (err) {

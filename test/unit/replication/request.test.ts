@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidParameterError } from '../../../shared/errors.ts';
 import { parseJobRequest } from '../../../shared/replication/job.ts';
-import { partCount, taskId } from '../../../shared/replication/task.ts';
+import {
+  bytesOfParts,
+  MAX_COPY_PARTS,
+  partCount,
+  partSizeFor,
+  taskId,
+} from '../../../shared/replication/task.ts';
 
 test('a request names a vault or a bucket on each side; a bad field is named', () => {
   assert.deepEqual(
@@ -78,6 +84,24 @@ test('task ids come from kind and key; objects above the part size go in parts',
   assert.equal(partCount(8, 8), 0);
   assert.equal(partCount(9, 8), 2);
   assert.equal(partCount(16, 8), 2);
+});
+
+test('an object that would take more than 10,000 parts of the job goes in larger parts, 10,000 at most, in whole MiB', () => {
+  const MiB = 1024 * 1024;
+  const part = 8 * MiB;
+  // 78.125 GiB: exactly 10,000 parts of 8 MiB; a byte more needs larger parts.
+  const fits = 10_000 * part;
+  assert.equal(partSizeFor(part, fits), part);
+  assert.equal(partCount(fits, part), 10_000);
+  assert.equal(partSizeFor(part, fits + 1), 9 * MiB);
+  assert.ok(partCount(fits + 1, part) <= MAX_COPY_PARTS);
+  // The largest object S3 keeps, 5 TiB.
+  const tib5 = 5 * 1024 * 1024 * MiB;
+  assert.ok(partCount(tib5, part) <= MAX_COPY_PARTS);
+  assert.equal(partSizeFor(part, tib5) % MiB, 0);
+  // Bytes of the parts done follow the same part size, up to the size.
+  assert.equal(bytesOfParts(3, part, fits + 1), 27 * MiB);
+  assert.equal(bytesOfParts(10_000, part, fits + 1), fits + 1);
 });
 
 test('a destination that shares keys with the source is refused, saying why; distinct prefixes or stores are taken', () => {
