@@ -69,10 +69,21 @@ export interface TaskMessage {
   jobId: string;
   taskId: string;
   attempt: number;
+  /**
+   * Receives of this message before a worker sent it again as a new one at its deadline (a new
+   * message's receive count starts over): counted with the new one's, so a message that ran
+   * before is still known for a redelivery.
+   */
+  received?: number;
 }
 
 const messageSchema = strictObject(
-  { jobId: resourceId(), taskId: resourceId(), attempt: integer(1, 1_000_000) },
+  {
+    jobId: resourceId(),
+    taskId: resourceId(),
+    attempt: integer(1, 1_000_000),
+    received: integer(1, 1_000_000).optional(),
+  },
   'a task message field',
 );
 

@@ -114,6 +114,20 @@ class HeldStatuses {
 }
 
 /**
+ * A record's body as sent again at a deadline: its receives so far ride along, so the new
+ * message is not taken for a first delivery. A body that does not parse goes as it came (its
+ * run will refuse it again).
+ */
+function requeuedBody(record: TaskRecord): string {
+  try {
+    const message = parseTaskMessage(record.body);
+    return JSON.stringify({ ...message, received: (message.received ?? 0) + record.received });
+  } catch {
+    return record.body;
+  }
+}
+
+/**
  * Runs the batch's tasks in order. @returns the records that failed: a message that does not
  * parse, a task whose status could not be sent, and the records handed back at the deadline.
  */
@@ -130,7 +144,7 @@ export async function runTaskBatch(
       // messages made visible again would count a receive each time, and a record handed back
       // at five deadlines in a row would go to the dead-letter queue unbegun.
       try {
-        await deps.inbox.requeue(rest.map((r) => r.body));
+        await deps.inbox.requeue(rest.map(requeuedBody));
         break;
       } catch (err) {
         // Some may have gone: a message twice is a claim refused or an idempotent copy.
@@ -152,8 +166,9 @@ export async function runTaskBatch(
       break;
     }
     try {
-      await runTask({ ...deps, statuses: held.for(record.id) }, parseTaskMessage(record.body), {
-        received: record.received,
+      const message = parseTaskMessage(record.body);
+      await runTask({ ...deps, statuses: held.for(record.id) }, message, {
+        received: record.received + (message.received ?? 0),
       });
     } catch (err) {
       failed.set(record.id, err);

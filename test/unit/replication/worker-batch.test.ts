@@ -171,7 +171,10 @@ test('near the time limit the records not begun are sent again as new messages (
   let left = 500; // under the 1000 ms margin from the start
   const w = world(3, { remainingMs: () => left });
   const failed = await runTaskBatch(w.deps, w.records);
-  assert.deepEqual(w.requeued, [[w.records[1]?.body, w.records[2]?.body]]);
+  // Each with its receives so far: the new message is no first delivery.
+  const withReceives = (r: TaskRecord | undefined) =>
+    JSON.stringify({ ...JSON.parse(r?.body ?? '{}'), received: r?.received });
+  assert.deepEqual(w.requeued, [[withReceives(w.records[1]), withReceives(w.records[2])]]);
   assert.deepEqual(w.handedBack, []);
   assert.deepEqual([...failed.keys()], [], 'the originals are deleted');
   assert.deepEqual(w.sends, [['t0 done']]);
@@ -205,5 +208,38 @@ test('records neither sent again nor handed back still fail, and return after th
   };
   const failed = await runTaskBatch(w.deps, w.records);
   assert.deepEqual([...failed.keys()], ['m1']);
+  assert.deepEqual(w.sends, [['t0 done']]);
+});
+
+test('a record sent again at a deadline and received once more is run as a redelivery: the destination is looked at first, not copied over blindly', async () => {
+  // Prepare: the object is at the destination already (a run before the deadline had copied it
+  // and died before its status); the message comes back as a new one with its earlier receive.
+  const w = world(1);
+  w.destination.set('k0', Buffer.alloc(5, 0));
+  let heads = 0;
+  const side = w.deps.sides;
+  w.deps.sides = (s) => {
+    const inner = side(s);
+    return {
+      ...inner,
+      head: async (key: string) => {
+        heads++;
+        return inner.head(key);
+      },
+    } as ObjectSide;
+  };
+  const again: TaskRecord = {
+    id: 'm0b',
+    body: JSON.stringify({ ...JSON.parse(w.records[0]?.body ?? '{}'), received: 1 }),
+    receipt: 'r0b',
+    received: 1,
+  };
+
+  // Act
+  const failed = await runTaskBatch(w.deps, [again]);
+
+  // Assess: found there, nothing written again.
+  assert.equal(failed.size, 0);
+  assert.ok(heads > 0, 'the destination was looked at');
   assert.deepEqual(w.sends, [['t0 done']]);
 });
