@@ -112,6 +112,31 @@ test('a restart of a running rebuild is refused within a minute of its start; af
   assert.notEqual(third.id, second.id, 'a done job is restarted at once');
 });
 
+/** A rebuilder's deps for vault `photos` (3-of-5, write threshold 4) in a pool of `pool` units. */
+function rebuilderDeps(
+  parts: Pick<RebuilderDeps, 'index' | 'slices' | 'inbox' | 'jobs'> & { clock: ManualClock },
+  pool: number,
+): RebuilderDeps {
+  const { clock } = parts;
+  return {
+    ...parts,
+    ledger: new MemoryLedger(),
+    vaults: new MemoryVaultStore([
+      planVault(
+        { name: 'photos', width: 5, readThreshold: 3, writeThreshold: 4 },
+        pool,
+        [],
+        clock.date(),
+      ),
+    ]),
+    trigger: new MemoryRebuildTrigger(),
+    events: new MemoryEventBus(),
+    throttle: new Throttle(0, clock),
+    orphanAgeMs: 60_000,
+    log: new MemoryLogger(),
+  };
+}
+
 test('a lost segment met by the repair queue, again by the scan, and again after a redelivery is counted once', async () => {
   // Prepare: one 3-of-5 segment with three slices gone, and a read's report of it queued twice.
   const clock = new ManualClock(0);
@@ -166,27 +191,7 @@ test('a lost segment met by the repair queue, again by the scan, and again after
   const jobs = new MemoryRebuildJobStore();
   const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, clock.date());
   await jobs.start(job, false);
-  const deps: RebuilderDeps = {
-    index,
-    slices,
-    ledger: new MemoryLedger(),
-    vaults: new MemoryVaultStore([
-      planVault(
-        { name: 'photos', width: 5, readThreshold: 3, writeThreshold: 4 },
-        5,
-        [],
-        clock.date(),
-      ),
-    ]),
-    inbox,
-    jobs,
-    trigger: new MemoryRebuildTrigger(),
-    events: new MemoryEventBus(),
-    throttle: new Throttle(0, clock),
-    orphanAgeMs: 60_000,
-    log: new MemoryLogger(),
-    clock,
-  };
+  const deps = rebuilderDeps({ index, slices, inbox, jobs, clock }, 5);
 
   // Act: the first step drains the report and scans; the report comes again (at least once).
   await runRebuildStep(deps, 'photos', job.id, clock.now() + 60_000);
@@ -245,27 +250,10 @@ test('a slice missing on a unit the object was moved off since its index page wa
   const jobs = new MemoryRebuildJobStore();
   const job = newRebuildJob('photos', { restart: false, stepSegments: 0 }, clock.date());
   await jobs.start(job, false);
-  const deps: RebuilderDeps = {
-    index: stale,
-    slices,
-    ledger: new MemoryLedger(),
-    vaults: new MemoryVaultStore([
-      planVault(
-        { name: 'photos', width: 5, readThreshold: 3, writeThreshold: 4 },
-        8,
-        [],
-        clock.date(),
-      ),
-    ]),
-    inbox: new MemoryRepairQueue(clock),
-    jobs,
-    trigger: new MemoryRebuildTrigger(),
-    events: new MemoryEventBus(),
-    throttle: new Throttle(0, clock),
-    orphanAgeMs: 60_000,
-    log: new MemoryLogger(),
-    clock,
-  };
+  const deps = rebuilderDeps(
+    { index: stale, slices, inbox: new MemoryRepairQueue(clock), jobs, clock },
+    8,
+  );
 
   // Act
   await runRebuildStep(deps, 'photos', job.id, clock.now() + 60_000);

@@ -585,10 +585,47 @@ async function slowObject(segments: number) {
   return { clock, index, store, slices, big };
 }
 
+/**
+ * A job store holding `job` alone whose saves go through `onSave` (false refuses the save, as a
+ * lease another holder took does): every holder may lease it.
+ */
+function savingJobs(
+  job: TopologyJob,
+  onSave: (j: TopologyJob, until: number | 'release') => boolean = () => true,
+): MoverDeps['jobs'] {
+  let saved = structuredClone(job);
+  return {
+    get: async () => structuredClone(saved),
+    start: async (j) => j,
+    lease: async () => true,
+    noteLateWrite: async () => {},
+    reopen: async () => false,
+    save: async (j, _holder, until) => {
+      if (!onSave(j, until)) return false;
+      saved = structuredClone(j);
+      return true;
+    },
+  };
+}
+
+/** A manifest store over `index` that records each relocation's units. */
+function relocating(
+  index: MemoryObjectIndex,
+  relocations: number[][] = [],
+): MoverDeps['manifests'] {
+  return {
+    relocate: async (e, units) => {
+      relocations.push(units);
+      await index.publish({ ...e, units });
+      return true;
+    },
+  };
+}
+
 test("one object that moves for longer than a lease renews the job's lease as it goes; a lease lost mid-object stops it before the relocation", async () => {
   // Prepare: 20 segments at 5 s a slice, 100 s for the object against a 30 s lease.
   const { clock, index, slices, big } = await slowObject(20);
-  let job: TopologyJob = newTopologyJob({
+  const job: TopologyJob = newTopologyJob({
     vault: VAULT,
     id: 'new',
     from: 'old',
@@ -600,36 +637,14 @@ test("one object that moves for longer than a lease renews the job's lease as it
   const leases: Array<{ at: number; until: number | 'release' }> = [];
   let lostAt = Number.POSITIVE_INFINITY;
   const relocations: number[][] = [];
+  const jobs = savingJobs(job, (_j, until) => {
+    if (clock.now() >= lostAt) return false;
+    leases.push({ at: clock.now(), until });
+    return true;
+  });
   const run = () =>
     runTopologyJobStep(
-      moverDeps(
-        {
-          index,
-          slices,
-          manifests: {
-            relocate: async (e, units) => {
-              relocations.push(units);
-              await index.publish({ ...e, units });
-              return true;
-            },
-          },
-          jobs: {
-            get: async () => structuredClone(job),
-            start: async (j) => j,
-            lease: async () => true,
-            noteLateWrite: async () => {},
-            reopen: async () => false,
-            save: async (j, _holder, until) => {
-              if (clock.now() >= lostAt) return false;
-              job = structuredClone(j);
-              leases.push({ at: clock.now(), until });
-              return true;
-            },
-          },
-          clock,
-        },
-        {},
-      ),
+      moverDeps({ index, slices, manifests: relocating(index, relocations), jobs, clock }),
       VAULT,
       'new',
       Number.POSITIVE_INFINITY,
@@ -699,28 +714,14 @@ test('a lease is renewed while an object waits with no byte moving (a slow unit,
       return slices.put(...args);
     },
   });
-  let saved = structuredClone(job);
   const deps = moverDeps({
     index,
     slices: hanging,
-    manifests: {
-      relocate: async (e, units) => {
-        await index.publish({ ...e, units });
-        return true;
-      },
-    },
-    jobs: {
-      get: async () => structuredClone(saved),
-      start: async (j) => j,
-      lease: async () => true,
-      noteLateWrite: async () => {},
-      reopen: async () => false,
-      save: async (j, _holder, until) => {
-        saved = structuredClone(j);
-        if (putting && typeof until === 'number') renewedWhilePutting.push(until);
-        return true;
-      },
-    },
+    manifests: relocating(index),
+    jobs: savingJobs(job, (_j, until) => {
+      if (putting && typeof until === 'number') renewedWhilePutting.push(until);
+      return true;
+    }),
     clock,
   });
 
@@ -745,24 +746,13 @@ test("a move whose relocation is stale (another job moved the object meanwhile) 
     since: clock.now(),
     now: clock.now(),
   });
-  let saved = structuredClone(job);
   const log = new MemoryLogger();
   const deps = moverDeps(
     {
       index,
       slices,
       manifests: { relocate: async () => 'stale' as const },
-      jobs: {
-        get: async () => structuredClone(saved),
-        start: async (j) => j,
-        lease: async () => true,
-        noteLateWrite: async () => {},
-        reopen: async () => false,
-        save: async (j) => {
-          saved = structuredClone(j);
-          return true;
-        },
-      },
+      jobs: savingJobs(job),
       clock,
     },
     { log },
