@@ -85,6 +85,7 @@ export {
 } from './status.ts';
 export { recordStatusOnce, type StatusLogDeps } from './status-log.ts';
 export { partCount, type ReplicationTask, type TaskState } from './task.ts';
+export { UploadGoneError } from './upload-gone.ts';
 export { type VaultSideDeps, vaultSide } from './vault-side.ts';
 export {
   heldJobReads,

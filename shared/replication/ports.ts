@@ -44,7 +44,10 @@ export interface ObjectSide {
     body: Uint8Array,
     signal?: AbortSignal,
   ): Promise<string>;
-  /** Assembles parts 1..N, whose ETags are `etags` in order; the object is then whole. */
+  /**
+   * Assembles parts 1..N, whose ETags are `etags` in order; the object is then whole. This and
+   * `putPart` throw UploadGoneError when the destination no longer has the upload.
+   */
   finishParts(key: string, uploadId: string, etags: string[]): Promise<void>;
   remove(key: string): Promise<void>;
 }
@@ -136,6 +139,12 @@ export interface ReplicationLog {
   removeRule(vault: string): Promise<void>;
   /** Applies one status, idempotently and in any order. */
   applyStatus(status: TaskStatus, partSize: number): Promise<StatusApplied>;
+  /**
+   * Forgets the multi-part upload `uploadId` of the task at `attempt` (the destination no longer
+   * has it: UploadGoneError), with its parts' ETags and count, so its copy begins again with a
+   * new one. @returns false when the task moved on (another attempt, another upload).
+   */
+  restartUpload(jobId: string, taskId: string, attempt: number, uploadId: string): Promise<boolean>;
 }
 
 /** What applying a status did. */

@@ -5,7 +5,7 @@
  * dispersed once complete), so a copy resumes by upload id like an S3 one.
  */
 import type { Clock } from '../clock.ts';
-import { ObjectNotFoundError } from '../errors.ts';
+import { ObjectNotFoundError, UploadNotFoundError, UploadStateError } from '../errors.ts';
 import {
   completeUpload,
   createUpload,
@@ -21,6 +21,7 @@ import {
 } from '../store/index.ts';
 import type { ObjectEntry, ObjectSide } from './ports.ts';
 import { SourceChangedError } from './source-version.ts';
+import { UploadGoneError } from './upload-gone.ts';
 
 export interface VaultSideDeps {
   reader: ReaderDeps;
@@ -53,6 +54,15 @@ function entryOf(e: {
     modifiedAt: Date.parse(e.committedAt),
     sha256: e.sha256,
     revision: e.revision,
+  };
+}
+
+/** An upload's refusal as UploadGoneError when it says the upload is gone or over. */
+function gone(what: string) {
+  return (err: unknown): never => {
+    if (err instanceof UploadNotFoundError || err instanceof UploadStateError)
+      throw new UploadGoneError(what, (err as Error).message, { cause: err });
+    throw err;
   };
 }
 
@@ -100,20 +110,22 @@ export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
     async startParts(key) {
       return (await createUpload(deps.uploads, vault, { key }, UPLOAD_CALLER)).uploadId;
     },
-    async putPart(_key, uploadId, part, body) {
-      await putPart(deps.uploads, vault, uploadId, part, body);
+    async putPart(key, uploadId, part, body) {
+      await putPart(deps.uploads, vault, uploadId, part, body).catch(gone(`${vault}/${key}`));
       return String(body.length);
     },
     async finishParts(key, uploadId) {
-      await completeUpload(deps.uploads, vault, uploadId);
+      await completeUpload(deps.uploads, vault, uploadId).catch(gone(`${vault}/${key}`));
       // The disperser writes the staged parts into the vault; the copy is done once committed.
       const deadline = deps.clock.now() + deps.dispersalWaitMs;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         const upload = await getUpload(deps.uploads, vault, uploadId);
         if (upload.state === 'committed') return;
+        // Its parts' dispersal failed: this upload can never commit; a new one can.
         if (upload.state === 'failed')
-          throw new Error(
-            `the upload of ${vault}/${key} failed: ${upload.reason ?? 'no reason given'}`,
+          throw new UploadGoneError(
+            `${vault}/${key}`,
+            `it ended failed: ${upload.reason ?? 'no reason given'}`,
           );
         if (deps.clock.now() > deadline)
           throw new Error(

@@ -25,6 +25,7 @@ import { sourceKey } from './side.ts';
 import { SourceChangedError, type SourceVersion } from './source-version.ts';
 import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
 import { partCount, partSizeFor, type ReplicationTask } from './task.ts';
+import { UploadGoneError } from './upload-gone.ts';
 
 export interface WorkerDeps {
   worker: number;
@@ -32,7 +33,7 @@ export interface WorkerDeps {
    * A worker writes to the log through the status queue, but for its claim on a task
    * (`claimTask`), which must win or lose against a rebalancing move at once.
    */
-  log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'claimTask'>;
+  log: Pick<ReplicationLog, 'getJob' | 'getTask' | 'claimTask' | 'restartUpload'>;
   sides: SideOpener;
   statuses: StatusQueue;
   clock: Clock;
@@ -266,6 +267,37 @@ function checkpointed(task: ReplicationTask): string[] {
 }
 
 async function copyParts(
+  deps: WorkerDeps,
+  c: {
+    task: ReplicationTask;
+    source: ObjectSide;
+    destination: ObjectSide;
+    partSize: number;
+    parts: number;
+  },
+  report: (type: TaskStatus['type'], fields?: Partial<TaskStatus>) => Promise<void>,
+): Promise<TaskOutcome> {
+  const { task } = c;
+  if (task.uploadId === undefined) return copyPartsOnce(deps, c, report);
+  const resumed = task.uploadId;
+  try {
+    return await copyPartsOnce(deps, c, report);
+  } catch (err) {
+    if (!(err instanceof UploadGoneError)) throw err;
+    // The upload it resumed is gone at the destination: forgotten on the task (unless the task
+    // moved on meanwhile), and the copy begins again with a new one.
+    deps.logger.warn('replication copy begins again: its upload is gone', {
+      jobId: task.jobId,
+      taskId: task.id,
+      error: err.message,
+    });
+    if (!(await deps.log.restartUpload(task.jobId, task.id, task.attempts, resumed))) throw err;
+    const fresh = { ...task, uploadId: undefined, etags: {}, partsDone: 0, bytesCopied: 0 };
+    return copyPartsOnce(deps, { ...c, task: fresh }, report);
+  }
+}
+
+async function copyPartsOnce(
   deps: WorkerDeps,
   c: {
     task: ReplicationTask;

@@ -72,6 +72,7 @@ import {
   startEngineCloud,
 } from '../helpers/local-cloud.ts';
 import { MemoryLogger } from '../helpers/logger.ts';
+import { replicationTask } from '../helpers/replication.ts';
 
 /** Names no other test of this run uses (lowercase: bucket names allow nothing else). */
 let made = 0;
@@ -559,6 +560,69 @@ for (const { engine, skip } of await dynamoDbEngines()) {
         assert.deepEqual([again?.round, again?.restarts], [2, 1], 'the same round, counted once');
         assert.deepEqual([next?.round, next?.restarts], [3, 2]);
         assert.equal(missing, undefined);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test(`DynamoReplicationLog on ${engine}: an upload gone at the destination is forgotten on its task, only at that attempt and upload, and checkpoints of a new one land after`, async () => {
+      const { port: log, cleanup } = await onTable(
+        'ReplicationTable',
+        (db, t) => new DynamoReplicationLog(db, t),
+      )();
+      try {
+        // Prepare: a task of attempt 2 with part 1 of upload `old` checkpointed.
+        const task = replicationTask({ jobId: 'r2', id: 't1', attempts: 2, state: 'queued' });
+        await log.putTasks([task]);
+        assert.ok(await log.claimTask('r2', 't1', { attempt: 2, at: 1000, uploadId: 'old' }));
+        await log.applyStatus(
+          {
+            jobId: 'r2',
+            taskId: 't1',
+            attempt: 2,
+            worker: 0,
+            type: 'part',
+            at: 2000,
+            uploadId: 'old',
+            part: 1,
+            etag: 'e1',
+          },
+          5,
+        );
+        const before = await log.getTask('r2', 't1');
+
+        // Act
+        const otherAttempt = await log.restartUpload('r2', 't1', 1, 'old');
+        const otherUpload = await log.restartUpload('r2', 't1', 2, 'another');
+        const restarted = await log.restartUpload('r2', 't1', 2, 'old');
+        const after = await log.getTask('r2', 't1');
+        await log.applyStatus(
+          {
+            jobId: 'r2',
+            taskId: 't1',
+            attempt: 2,
+            worker: 0,
+            type: 'part',
+            at: 3000,
+            uploadId: 'new',
+            part: 1,
+            etag: 'n1',
+          },
+          5,
+        );
+        const resumed = await log.getTask('r2', 't1');
+
+        // Assess
+        assert.deepEqual(
+          [before?.uploadId, before?.partsDone, before?.etags],
+          ['old', 1, { '1': 'e1' }],
+        );
+        assert.deepEqual([otherAttempt, otherUpload, restarted], [false, false, true]);
+        assert.deepEqual([after?.uploadId, after?.partsDone, after?.etags], [undefined, 0, {}]);
+        assert.deepEqual(
+          [resumed?.uploadId, resumed?.partsDone, resumed?.etags],
+          ['new', 1, { '1': 'n1' }],
+        );
       } finally {
         await cleanup();
       }

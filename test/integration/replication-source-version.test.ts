@@ -79,6 +79,7 @@ async function runOnce(job: ReplicationJob, task: ReplicationTask) {
       log: {
         getJob: async () => job,
         getTask: async () => ({ ...logged }),
+        restartUpload: async () => true,
         claimTask: async () => {
           logged.state = 'running';
           return { ...logged };

@@ -21,6 +21,7 @@ import {
   type ObjectSide,
   SourceChangedError,
   sameSecond,
+  UploadGoneError,
 } from '../../replication/index.ts';
 import { SDK_CLIENT_OPTIONS } from '../clients.ts';
 import type { SecretIdentityProvider } from './secret-credentials.ts';
@@ -28,6 +29,15 @@ import type { SecretIdentityProvider } from './secret-credentials.ts';
 function missing(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** S3's NoSuchUpload (aborted, by a lifecycle rule or by hand) as UploadGoneError. */
+function noSuchUpload(what: string) {
+  return (err: unknown): never => {
+    if ((err as { name?: string })?.name === 'NoSuchUpload')
+      throw new UploadGoneError(what, 'S3 has no such upload (aborted)', { cause: err });
+    throw err;
+  };
 }
 
 /** A client per outside endpoint, region and secret, made once per process. */
@@ -117,27 +127,31 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
       return out.UploadId;
     },
     async putPart(key, uploadId, part, body, signal) {
-      const out = await s3.send(
-        new UploadPartCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: part,
-          Body: body,
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
+      const out = await s3
+        .send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: part,
+            Body: body,
+          }),
+          signal ? { abortSignal: signal } : {},
+        )
+        .catch(noSuchUpload(`s3://${bucket}/${key}`));
       return out.ETag ?? '';
     },
     async finishParts(key, uploadId, etags) {
-      await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-        }),
-      );
+      await s3
+        .send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          }),
+        )
+        .catch(noSuchUpload(`s3://${bucket}/${key}`));
     },
     async remove(key) {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));

@@ -339,6 +339,31 @@ export class DynamoReplicationLog implements ReplicationLog {
     return out?.Attributes ? taskOf(out.Attributes) : undefined;
   }
 
+  restartUpload(
+    jobId: string,
+    taskId: string,
+    attempt: number,
+    uploadId: string,
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: taskKey(jobId, taskId),
+          UpdateExpression:
+            'REMOVE uploadId SET etags = :none, partsDone = :zero, bytesCopied = :zero',
+          ConditionExpression: 'attempts = :attempt AND uploadId = :upload',
+          ExpressionAttributeValues: {
+            ':none': {},
+            ':zero': 0,
+            ':attempt': attempt,
+            ':upload': uploadId,
+          },
+        }),
+      ),
+    );
+  }
+
   async requestStop(jobId: string, taskId: string, to: number, at: number): Promise<boolean> {
     const asked = await conditional(
       this.db.send(

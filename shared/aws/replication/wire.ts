@@ -148,6 +148,8 @@ export function wireReplicationWorker(rt: Runtime): Omit<WorkerBatchDeps, 'remai
       getJob: heldJobReads(log, rt.clock),
       getTask: (job, task) => log.getTask(job, task),
       claimTask: (job, task, claim) => log.claimTask(job, task, claim),
+      restartUpload: (job, task, attempt, uploadId) =>
+        log.restartUpload(job, task, attempt, uploadId),
     },
     sides: wireSides(rt, true),
     statuses: new SqsStatusQueue(rt.clients.sqs, config.replicationStatusQueueUrl),

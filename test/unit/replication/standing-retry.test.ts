@@ -184,6 +184,7 @@ test('a delete whose key came back to the source is not carried out; one whose k
         worker: 0,
         log: {
           getJob: async () => job,
+          restartUpload: async () => true,
           claimTask: async () => ({ ...task(key), state: 'running' }),
           getTask: async () => task(key),
         },

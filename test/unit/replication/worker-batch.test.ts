@@ -74,6 +74,7 @@ function world(n: number, opts: { size?: number; remainingMs?: () => number } = 
     log: {
       getJob: async () => job,
       getTask: async (_j: string, id: string) => tasks.get(id),
+      restartUpload: async () => true,
       claimTask: async (_j: string, id: string, claim: { attempt: number }) => {
         const t = tasks.get(id);
         if (!t || t.attempts !== claim.attempt) return undefined;

@@ -10,6 +10,7 @@ import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import type { ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
 import type { Delivery, TaskStatus } from '../../../shared/replication/status.ts';
 import type { ReplicationTask } from '../../../shared/replication/task.ts';
+import { UploadGoneError } from '../../../shared/replication/upload-gone.ts';
 import {
   heldJobReads,
   RUNNING_JOB_HOLD_MS,
@@ -22,6 +23,7 @@ import { replicationJob, replicationTask } from '../../helpers/replication.ts';
 /** An end holding objects in memory, counting its HEADs and whole writes. */
 function memorySide(objects = new Map<string, { bytes: Buffer; modifiedAt: number }>()) {
   const counts = { heads: 0, puts: 0 };
+  const uploads = new Map<string, Map<number, Buffer>>();
   const entry = (key: string): ObjectEntry | undefined => {
     const o = objects.get(key);
     return o ? { key, size: o.bytes.length, modifiedAt: o.modifiedAt } : undefined;
@@ -40,8 +42,26 @@ function memorySide(objects = new Map<string, { bytes: Buffer; modifiedAt: numbe
       for await (const c of body) chunks.push(c);
       objects.set(key, { bytes: Buffer.concat(chunks), modifiedAt: Date.now() });
     },
+    // Multi-part writes: an upload this end does not hold is gone (aborted, expired).
+    async startParts() {
+      const id = `u${uploads.size + 1}`;
+      uploads.set(id, new Map());
+      return id;
+    },
+    async putPart(key: string, uploadId: string, part: number, body: Uint8Array) {
+      const parts = uploads.get(uploadId);
+      if (!parts) throw new UploadGoneError(key, 'no such upload');
+      parts.set(part, Buffer.from(body));
+      return `e${part}`;
+    },
+    async finishParts(key: string, uploadId: string, etags: string[]) {
+      const parts = uploads.get(uploadId);
+      if (!parts) throw new UploadGoneError(key, 'no such upload');
+      const bytes = Buffer.concat(etags.map((_, i) => parts.get(i + 1) as Buffer));
+      objects.set(key, { bytes, modifiedAt: Date.now() });
+    },
   } as unknown as ObjectSide;
-  return { side, counts, objects };
+  return { side, counts, objects, uploads };
 }
 
 function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
@@ -54,6 +74,8 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
   const reads = { tasks: 0 };
   /** What the fault-injection hook saw: the task's state in the log when it ran. */
   const slowed: string[] = [];
+  /** The uploads forgotten on the task. */
+  const restarts: string[] = [];
   const run = (attempt: number, delivery?: Delivery) =>
     runTask(
       {
@@ -72,6 +94,13 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
             logged.state = 'running';
             return { ...logged };
           },
+          // The adapter's condition: the same attempt, on that upload.
+          restartUpload: async (_job, _task, attempt, uploadId) => {
+            if (logged.attempts !== attempt || logged.uploadId !== uploadId) return false;
+            restarts.push(uploadId);
+            Object.assign(logged, { uploadId: undefined, etags: {}, partsDone: 0, bytesCopied: 0 });
+            return true;
+          },
         },
         sides: (s) => (s === job.source ? source.side : destination.side),
         statuses: { send: async (s) => void statuses.push(s.type) },
@@ -85,7 +114,7 @@ function world(task: ReplicationTask, job: ReplicationJob = replicationJob()) {
       { jobId: job.id, taskId: task.id, attempt },
       delivery,
     );
-  return { run, source, destination, statuses, logged, reads, slowed };
+  return { run, source, destination, statuses, logged, reads, slowed, restarts };
 }
 
 test('the first delivery of a first attempt copies without a HEAD of the destination', async () => {
@@ -259,6 +288,7 @@ function partsWorld(
               logged.state = 'stopping';
             return { ...logged };
           },
+          restartUpload: async () => true,
           claimTask: async () => {
             logged.state = 'running';
             return { ...logged };
@@ -416,4 +446,28 @@ test('a slowed worker (DSN_REPLICATION_SLOW_TASK_MS) waits once it has claimed a
   moved.logged.attempts = 2;
   assert.equal(await moved.run(1, { received: 1 }), 'stale');
   assert.deepEqual(moved.slowed, []);
+});
+
+test('a copy in parts whose upload is gone at the destination (aborted, expired, failed) begins again with a new one, and finishes', async () => {
+  // Prepare: 'hello' in parts of 2 bytes; an attempt before checkpointed part 1 of upload
+  // `old`, which the destination no longer has.
+  const w = world(
+    replicationTask({
+      attempts: 2,
+      state: 'queued',
+      uploadId: 'old',
+      partsDone: 1,
+      etags: { '1': 'e1' },
+    }),
+    replicationJob({ partSize: 2 }),
+  );
+
+  // Act
+  const outcome = await w.run(2, { received: 1 });
+
+  // Assess
+  assert.equal(outcome, 'done');
+  assert.deepEqual(w.restarts, ['old']);
+  assert.equal(w.destination.objects.get('k')?.bytes.toString(), 'hello');
+  assert.deepEqual(w.statuses.at(-1), 'done');
 });
