@@ -27,6 +27,7 @@ import {
   MAX_DAMAGE_PER_REPORT,
   type SliceDamage,
 } from '../shared/store/slice-damage.ts';
+import { sleep } from './call-pacing.ts';
 import { type ApiCalls, DsnApiError, vaultPath } from './dsn-client.ts';
 import {
   type SliceResponse,
@@ -42,21 +43,6 @@ const ASK_ATTEMPTS = 4;
 function refusal(err: unknown): boolean {
   const { status } = err as { status?: unknown };
   return typeof status === 'number' && status >= 400 && status < 500 && status !== 429;
-}
-
-/** Waits `ms`, or rejects with the signal's reason once it is aborted. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }
 
 export { type SliceResponse, UnitsUnreachableError };
@@ -159,7 +145,7 @@ export async function openDownlink(
         return answer.body;
       } catch (err) {
         if (refusal(err) || attempt >= ASK_ATTEMPTS || stop?.aborted) throw err;
-        await pause(100 * 2 ** attempt, stop);
+        await sleep(100 * 2 ** attempt, stop);
       }
     }
   };

@@ -17,6 +17,7 @@
  */
 
 import { codecFor, createSha256 } from '../shared/codec/index.ts';
+import { limiter, retried, sleep } from './call-pacing.ts';
 import {
   cancelDispersal,
   openWithToken,
@@ -131,24 +132,6 @@ export interface UplinkResult {
   state: 'committed' | 'pending';
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it is aborted. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const stop = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', stop, { once: true });
-  });
-
 /** A slice PUT with its signed headers (client/slice-http.ts), answered as a Response. */
 const defaultPut: SlicePut = async (url, body, headers, signal) => {
   const res = await sliceRequest(url, {
@@ -159,43 +142,6 @@ const defaultPut: SlicePut = async (url, body, headers, signal) => {
   });
   return new Response(res.body as Uint8Array<ArrayBuffer>, { status: res.status });
 };
-
-/** At most `n` calls of the returned function run at once. */
-function limiter(n: number) {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-/** API calls tried at most this often when the gateway or a function is busy. */
-const CALL_ATTEMPTS = 4;
-
-/**
- * Every dispersal call is idempotent, so one the gateway gave up on (its 30 s, a busy
- * function: 5xx without a domain code, or 429) is made again; a domain answer is final.
- */
-async function retried<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    signal?.throwIfAborted();
-    try {
-      return await call();
-    } catch (err) {
-      const { status, code } = err as { status?: unknown; code?: unknown };
-      const busy = typeof status === 'number' && (status === 429 || (status >= 500 && code === ''));
-      if (!busy || attempt >= CALL_ATTEMPTS) throw err;
-      await sleep(200 * 2 ** attempt, signal);
-    }
-  }
-}
 
 /**
  * Writes `source` to vault/key by client-side dispersal and completes it.
