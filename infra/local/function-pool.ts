@@ -177,6 +177,8 @@ export class FunctionPool {
         id?: number;
         ok?: boolean;
         value?: unknown;
+        /** A handler's result as JSON text (what the runtime sends), parsed here. */
+        json?: string;
         error?: Record<string, string>;
         head?: Parameters<ResponseSink['head']>[0];
         chunk?: Uint8Array;
@@ -199,7 +201,7 @@ export class FunctionPool {
         }
         sandbox.pending = undefined;
         clearTimeout(pending.timer);
-        if (msg.ok) pending.resolve(msg.value);
+        if (msg.ok) pending.resolve(msg.json === undefined ? msg.value : JSON.parse(msg.json));
         else {
           const e = msg.error ?? {};
           pending.reject(

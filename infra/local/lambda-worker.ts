@@ -200,7 +200,8 @@ port.on('message', async (msg: InvokeMessage | { ack: number; error?: string }) 
       });
       return;
     }
-    port.postMessage({ id: msg.id, ok: true, value: JSON.parse(text) });
+    // The text goes, parsed once on the other side: a string crosses the thread as one copy.
+    port.postMessage({ id: msg.id, ok: true, json: text });
   } catch (err) {
     port.postMessage({ id: msg.id, ok: false, error: serializeError(err, 'Error') });
   }
