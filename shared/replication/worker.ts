@@ -266,15 +266,18 @@ function checkpointed(task: ReplicationTask): string[] {
   return etags;
 }
 
+/** A copy in parts: the task, its two ends, and its part size and count (partSizeFor). */
+interface PartsCopy {
+  task: ReplicationTask;
+  source: ObjectSide;
+  destination: ObjectSide;
+  partSize: number;
+  parts: number;
+}
+
 async function copyParts(
   deps: WorkerDeps,
-  c: {
-    task: ReplicationTask;
-    source: ObjectSide;
-    destination: ObjectSide;
-    partSize: number;
-    parts: number;
-  },
+  c: PartsCopy,
   report: (type: TaskStatus['type'], fields?: Partial<TaskStatus>) => Promise<void>,
 ): Promise<TaskOutcome> {
   const { task } = c;
@@ -299,13 +302,7 @@ async function copyParts(
 
 async function copyPartsOnce(
   deps: WorkerDeps,
-  c: {
-    task: ReplicationTask;
-    source: ObjectSide;
-    destination: ObjectSide;
-    partSize: number;
-    parts: number;
-  },
+  c: PartsCopy,
   report: (type: TaskStatus['type'], fields?: Partial<TaskStatus>) => Promise<void>,
 ): Promise<TaskOutcome> {
   const { task, partSize, parts } = c;
