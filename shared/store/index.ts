@@ -24,18 +24,20 @@ export { type DeleterDeps, deleteObject, tombstoneLifetimeMs } from './deleter.t
 export {
   announceSegments,
   completeDispersal,
-  completeDispersalSchema,
-  DISPERSAL_URL_SECONDS,
   type DispersalDeps,
-  dispersalSegmentsSchema,
-  MAX_DISPERSAL_URL_SECONDS,
-  MAX_SEGMENTS_PER_CALL,
   type OpenedDispersal,
   openDispersal,
-  openDispersalSchema,
   presignSlices,
   type SliceUrl,
 } from './dispersal.ts';
+export {
+  completeDispersalSchema,
+  DISPERSAL_URL_SECONDS,
+  dispersalSegmentsSchema,
+  MAX_DISPERSAL_URL_SECONDS,
+  MAX_SEGMENTS_PER_CALL,
+  openDispersalSchema,
+} from './dispersal-request.ts';
 export {
   CANCELLED_BY_WRITER,
   type CancelledDispersal,

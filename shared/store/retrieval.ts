@@ -18,7 +18,7 @@ import type { Clock } from '../clock.ts';
 import { formatSliceName, sliceNamesOf } from '../codec/index.ts';
 import { InvalidParameterError, ObjectNotFoundError, PreconditionFailedError } from '../errors.ts';
 import { integer, parseWith, resourceId, strictObject } from '../validate.ts';
-import { MAX_DISPERSAL_URL_SECONDS, MAX_SEGMENTS_PER_CALL } from './dispersal.ts';
+import { MAX_DISPERSAL_URL_SECONDS, MAX_SEGMENTS_PER_CALL } from './dispersal-request.ts';
 import { objectKeySchema } from './object-key.ts';
 import type { IndexEntry, ObjectIndex, RepairLog, SlicePresigner } from './ports.ts';
 import type { EdgeSlices } from './reader.ts';
