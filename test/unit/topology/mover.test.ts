@@ -87,6 +87,19 @@ function moverDeps(
   };
 }
 
+/** The job of a replace of unit FROM by TO, begun `since` (epoch ms) and now. */
+function replaceJob(clock: Clock, since: number): TopologyJob {
+  return newTopologyJob({
+    vault: VAULT,
+    id: 'new',
+    from: 'old',
+    kind: 'replace',
+    move: { from: FROM, to: TO },
+    since,
+    now: clock.now(),
+  });
+}
+
 /** Indexes `e` and stores its pillar 3 slice of segment 0 on unit FROM. */
 async function placeOnFrom(index: MemoryObjectIndex, store: MemorySliceStore, e: IndexEntry) {
   await index.publish(e);
@@ -127,15 +140,7 @@ test('a replace moves up to its lanes of objects at once, and its checkpoint nev
     },
   });
   const saves: Array<{ after?: string; moved: string[] }> = [];
-  let job: TopologyJob = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now(),
-    now: clock.now(),
-  });
+  let job: TopologyJob = replaceJob(clock, clock.now());
   const deps: MoverDeps = {
     index,
     slices,
@@ -235,17 +240,7 @@ test('a write under the old topology indexed late, after the job ended: the note
   const store = new MemorySliceStore(8, clock);
   const place = (e: IndexEntry) => placeOnFrom(index, store, e);
   await place(entry('a'));
-  const jobs = memoryJobs(
-    newTopologyJob({
-      vault: VAULT,
-      id: 'new',
-      from: 'old',
-      kind: 'replace',
-      move: { from: FROM, to: TO },
-      since: clock.now(),
-      now: clock.now(),
-    }),
-  );
+  const jobs = memoryJobs(replaceJob(clock, clock.now()));
   const triggered: string[] = [];
   const deps = moverDeps(
     {
@@ -306,17 +301,7 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
   // mid-way (the note lands between its start and its end).
   const clock = new SkippingClock();
   const index = new MemoryObjectIndex();
-  const jobs = memoryJobs(
-    newTopologyJob({
-      vault: VAULT,
-      id: 'new',
-      from: 'old',
-      kind: 'replace',
-      move: { from: FROM, to: TO },
-      since: clock.now() - 60_000,
-      now: clock.now(),
-    }),
-  );
+  const jobs = memoryJobs(replaceJob(clock, clock.now() - 60_000));
   const list = index.list.bind(index);
   let lists = 0;
   const deps = moverDeps({
@@ -356,15 +341,7 @@ test('a late write noted while a job runs keeps a pass begun before it from endi
  */
 function replaceRun(index: MemoryObjectIndex, store: MemorySliceStore, clock: SkippingClock) {
   const relocations: number[][] = [];
-  const job = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now() - 60_000,
-    now: clock.now(),
-  });
+  const job = replaceJob(clock, clock.now() - 60_000);
   const deps = moverDeps({
     index,
     slices: store,
@@ -506,15 +483,7 @@ test("a count longer than a step's time checkpoints page by page and goes on at 
       return index.list(...args);
     },
   });
-  let job: TopologyJob = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now(),
-    now: clock.now(),
-  });
+  let job: TopologyJob = replaceJob(clock, clock.now());
   const saved: Array<TopologyJob['countCursor']> = [];
   const deps = moverDeps({
     index: slow,
@@ -625,15 +594,7 @@ function relocating(
 test("one object that moves for longer than a lease renews the job's lease as it goes; a lease lost mid-object stops it before the relocation", async () => {
   // Prepare: 20 segments at 5 s a slice, 100 s for the object against a 30 s lease.
   const { clock, index, slices, big } = await slowObject(20);
-  const job: TopologyJob = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now() - 60_000,
-    now: clock.now(),
-  });
+  const job: TopologyJob = replaceJob(clock, clock.now() - 60_000);
   const leases: Array<{ at: number; until: number | 'release' }> = [];
   let lostAt = Number.POSITIVE_INFINITY;
   const relocations: number[][] = [];
@@ -694,15 +655,7 @@ test('a lease is renewed while an object waits with no byte moving (a slow unit,
   // Prepare: one segment whose copy hangs for 6 s of real time, while 20 s of the job's clock
   // pass: only the heartbeat (every 5 s) can renew the lease meanwhile.
   const { clock, index, slices, big } = await slowObject(1);
-  const job: TopologyJob = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now() - 60_000,
-    now: clock.now(),
-  });
+  const job: TopologyJob = replaceJob(clock, clock.now() - 60_000);
   let putting = false;
   const renewedWhilePutting: number[] = [];
   const hanging: MoverDeps['slices'] = Object.assign(Object.create(slices), {
@@ -737,15 +690,7 @@ test('a lease is renewed while an object waits with no byte moving (a slow unit,
 test("a move whose relocation is stale (another job moved the object meanwhile) deletes the copies it placed and leaves the old unit's", async () => {
   // Prepare: one object; the manifest store answers 'stale', as when a newer job relocated it.
   const { clock, index, store, slices, big } = await slowObject(2);
-  const job: TopologyJob = newTopologyJob({
-    vault: VAULT,
-    id: 'new',
-    from: 'old',
-    kind: 'replace',
-    move: { from: FROM, to: TO },
-    since: clock.now(),
-    now: clock.now(),
-  });
+  const job: TopologyJob = replaceJob(clock, clock.now());
   const log = new MemoryLogger();
   const deps = moverDeps(
     {
