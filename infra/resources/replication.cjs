@@ -119,7 +119,7 @@ function announces(config) {
   return [
     {
       Effect: 'Allow',
-      Action: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Resource: arnOf('ParticipantsTable'),
     },
     {
@@ -188,6 +188,13 @@ function copyStatements(config) {
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: arnOf('ControlTable'),
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['upload/*'] } },
+    },
+    // The writer's scan as it encodes reads the uploaded rules (write-scan.ts).
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem'],
+      Resource: arnOf('ControlTable'),
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['scan-rules'] } },
     },
     {
       Effect: 'Allow',
