@@ -23,6 +23,7 @@ import {
 import { wireEventSources } from './event-sources.ts';
 import { startFunctionUrls } from './function-urls.ts';
 import { authorizeWith, type HttpApiHandle, startHttpApi } from './http-api.ts';
+import { type LocalIam, roleAccessKey } from './iam.ts';
 import { resolveIntrinsics } from './intrinsics.ts';
 import { Invoker } from './invoker.ts';
 import { type LambdaApi, sendLambdaError, startLambdaApi } from './lambda.ts';
@@ -82,6 +83,11 @@ export interface LocalCloudOptions {
    * (`DSN_SANDBOX_CPU_PROFILE`; sandbox-profile.ts), for finding where a function's CPU goes.
    */
   sandboxCpuProfileDir?: string;
+  /**
+   * Whether the functions' calls are held to their roles' policies, as IAM holds them on AWS
+   * (default; iam.ts). `false` is `DSN_IAM=off`.
+   */
+  iam?: boolean;
 }
 
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
@@ -114,6 +120,11 @@ export interface LocalCloud {
   credentials: RootCredentials & { file: string; created: boolean };
   /** Whether the HTTP API runs its authorizers (false with `DSN_AUTH=off`). */
   auth: boolean;
+  /** IAM for the functions' roles: whether it is enforced, what it refused. */
+  iam: Pick<LocalIam, 'enforce' | 'denials' | 'denied' | 'unresolved'> & {
+    /** The access key a function signs with: its role's. */
+    keyOf(functionKey: string): string | undefined;
+  };
   /** Resolves a logical id (or function key) to its Ref value: a name, URL or ARN. */
   ref(logicalId: string): string;
   /** Resolves `Fn::GetAtt`. */
@@ -177,12 +188,13 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     servicePromise.catch(() => {});
     // Units are the buckets the service declares as Unit<i>Bucket; known once provisioned.
     const stackRef: { current?: ProvisionedStack } = {};
-    const { fauxqs, dynamodb, faults } = await startEmulators({
+    const { fauxqs, dynamodb, faults, iam } = await startEmulators({
       ports: opts.ports,
       portVariables: PORT_VARIABLES,
       dataDir,
       engine: opts.dynamodbEngine,
       stack: stackRef,
+      iam: opts.iam !== false,
       shutdown,
       log,
     });
@@ -216,6 +228,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       warn: log,
     });
     stackRef.current = stack;
+    iam.configure(service, stack.context);
+    const roleKey = (functionKey: string) =>
+      iam.keyFor(service.functions.find((f) => f.key === functionKey)?.role);
     const credentialsFile = resolve(dataDir, 'credentials.json');
     const credentials = {
       ...(await ensureRootCredentials(credentialsFile)),
@@ -270,6 +285,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
           : `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`,
       log: unlessStopping(log),
       onServer: (server) => {
+        iam.install(server, ['lambda']);
         lambdaGate = gateServer(server, {
           refuse: (_req, res, why, message) =>
             why === 'foreign'
@@ -294,6 +310,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         PATH: process.env.PATH ?? '',
         TZ: 'UTC',
         ...endpointEnvironment(endpoints as LocalCloudEndpoints, region),
+        // Its role's key: the local IAM holds its calls to that role's policies (iam.ts).
+        ...(fn.role === undefined ? {} : { AWS_ACCESS_KEY_ID: roleAccessKey(fn.role) }),
         ...functionEnvironment.get(fn.key),
         ...opts.functionEnvironment,
         // No Secrets Manager or KMS here: the root key is the file (shared/aws/access/wire.ts).
@@ -320,6 +338,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       accountId: LOCAL_ACCOUNT_ID,
       invoke: (name, payload) => invoker.invoke(name, payload),
       onServer: (server) => {
+        iam.install(server, ['states']);
         awsGate(server);
       },
     });
@@ -359,6 +378,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       invoke: (key, e) => invoker.invoke(key, e),
       pollers,
       sqsPollers: opts.sqsPollers,
+      roleKey,
       log: unlessStopping(log),
     });
     const schedules = startScheduler({
@@ -424,6 +444,15 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       faults,
       credentials,
       auth,
+      iam: {
+        enforce: iam.enforce,
+        denials: () => iam.denials(),
+        get denied() {
+          return iam.denied;
+        },
+        unresolved: iam.unresolved,
+        keyOf: roleKey,
+      },
       ref: (id) => resolveEntry(id).ref,
       attribute: (id, name) => {
         const value = resolveEntry(id).attributes[name];

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { type DynamoDbHandle, startDynamoDb } from './dynamodb.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { type FauxqsHandle, startS3SnsSqs } from './fauxqs.ts';
+import { LocalIam } from './iam.ts';
 import { LOCAL_ACCOUNT_ID, type ProvisionedStack } from './provision.ts';
 import { S3Cors } from './s3-cors.ts';
 import { installPresignedChecks } from './s3-presigned.ts';
@@ -52,6 +53,8 @@ export interface EmulatorOptions {
   engine?: 'dynalite' | 'dynamodb-local';
   /** The provisioned stack, once there is one: the faults find the units' buckets and table in it. */
   stack: { current?: ProvisionedStack };
+  /** Whether IAM checks the functions' calls (iam.ts); `DSN_IAM=off` turns it off. */
+  iam: boolean;
   shutdown: Shutdown;
   log: (line: string) => void;
 }
@@ -60,12 +63,21 @@ export interface Emulators {
   fauxqs: FauxqsHandle;
   dynamodb: DynamoDbHandle;
   faults: UnitFaults;
+  /** The functions' roles, checked in front of every emulator (configured once provisioned). */
+  iam: LocalIam;
 }
 
 /** Starts both emulators, their stop registered on `shutdown` as they start. */
 export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> {
   const { dataDir, stack, shutdown, log } = opts;
   const faults = new UnitFaults((unit) => stack.current?.resources.get(`Unit${unit}Bucket`)?.ref);
+  let secrets: LocalSecretsManager | undefined;
+  const iam = new LocalIam({
+    enforce: opts.iam,
+    accountId: LOCAL_ACCOUNT_ID,
+    log,
+    secretArn: (id) => secrets?.arnOf(id),
+  });
   let fauxqsGate: ServerGate | undefined;
   const fauxqs = await startS3SnsSqs({
     port: opts.ports.aws,
@@ -75,13 +87,21 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     onServer: (server, s3) => {
       // Innermost: a refused presigned PUT is neither stored nor counted as a unit's write.
       installPresignedChecks(server, {
-        secrets: new Map([[LOCAL_ACCESS_KEY.accessKeyId, LOCAL_ACCESS_KEY.secretAccessKey]]),
+        secrets: {
+          get: (key) =>
+            key === LOCAL_ACCESS_KEY.accessKeyId
+              ? LOCAL_ACCESS_KEY.secretAccessKey
+              : iam.secretOf(key),
+        },
       });
-      new LocalSecretsManager({
+      secrets = new LocalSecretsManager({
         dataDir,
         region: 'us-east-1',
         accountId: LOCAL_ACCOUNT_ID,
-      }).install(server);
+      });
+      secrets.install(server);
+      // Outside the secrets: a function's GetSecretValue is judged before it is answered.
+      iam.install(server, ['s3', 'sqs', 'sns', 'secretsmanager']);
       faults.install(server);
       // Outside the faults: a preflight is answered by the bucket's CORS rules alone, and the
       // headers it allows are set before any layer within answers (a fault's 503 included).
@@ -105,6 +125,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     // DynamoDB Local is a Java process of its own, with no server here to gate.
     onServer: (server) => {
       workFaults.install(server);
+      iam.install(server, ['dynamodb']);
       dynamoGate = awsGate(server); // last, so outermost
     },
   });
@@ -119,5 +140,5 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     ctx.cut.awsRequests += s3SnsSqs + dynamo;
     await Promise.all([fauxqs.stop(), dynamodb.stop(ctx.remainingMs())]);
   });
-  return { fauxqs, dynamodb, faults };
+  return { fauxqs, dynamodb, faults, iam };
 }

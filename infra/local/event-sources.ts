@@ -19,6 +19,8 @@ export interface EventSourceOptions {
   pollers: SqsPoller[];
   /** Concurrent batches per SQS event source. */
   sqsPollers?: number;
+  /** The access key each function's role signs with (its event source mappings use it). */
+  roleKey?: (functionKey: string) => string | undefined;
   log: (line: string) => void;
 }
 
@@ -48,6 +50,7 @@ export function wireEventSources(opts: EventSourceOptions): {
             source: event,
             invoke: (e) => opts.invoke(fn.key, e),
             concurrency: opts.sqsPollers,
+            accessKeyId: opts.roleKey?.(fn.key),
             log: (line) => opts.log(`[${fn.name} sqs] ${line}`),
           }),
         );

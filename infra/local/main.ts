@@ -51,12 +51,17 @@ async function main(): Promise<void> {
   if (authSetting !== 'on' && authSetting !== 'off') {
     throw new Error(`DSN_AUTH must be "on" or "off", got "${authSetting}"`);
   }
+  const iamSetting = process.env.DSN_IAM || 'on';
+  if (iamSetting !== 'on' && iamSetting !== 'off') {
+    throw new Error(`DSN_IAM must be "on" or "off", got "${iamSetting}"`);
+  }
   const heapSetting = process.env.DSN_HEAP_LIMITS || 'none';
   if (heapSetting !== 'none' && heapSetting !== 'lambda') {
     throw new Error(`DSN_HEAP_LIMITS must be "none" or "lambda", got "${heapSetting}"`);
   }
   const cloud = await startLocalCloud({
     auth: authSetting === 'on',
+    iam: iamSetting === 'on',
     lambdaHeaps: heapSetting === 'lambda',
     ...(process.env.DSN_SANDBOX_CPU_PROFILE
       ? { sandboxCpuProfileDir: process.env.DSN_SANDBOX_CPU_PROFILE }
@@ -80,6 +85,9 @@ async function main(): Promise<void> {
     cloud.auth
       ? `  access          every request signed (SigV4, service dsn, region ${service.region}); root key ${cloud.credentials.created ? 'created in' : 'in'} ${cloud.credentials.file}`
       : '  access          DSN_AUTH=off: NOTHING IS CHECKED, every request is the root (local experiments only; AWS always checks)',
+    cloud.iam.enforce
+      ? `  IAM             each function signs as its role (local-role.<RoleId>) and is held to that role's policies in serverless.yml; a refusal is logged here${engine === 'dynamodb-local' ? '; DynamoDB calls are NOT checked with dynamodb-local, which runs in a process of its own' : ''}${cloud.iam.unresolved.length > 0 ? `; ${cloud.iam.unresolved.length} policy resources name what is not created locally (KMS keys, the root key's secret) and allow nothing here` : ''}`
+      : '  IAM             DSN_IAM=off: the functions are held to no policy (AWS always holds them to their roles)',
     `  key secrets     sealed with AES-256-GCM under a key derived from the root secret (no KMS here; AWS uses KMS)`,
     `  S3, SNS, SQS    ${endpoints.s3}   (fauxqs; objects as files under ${dataDir}/s3/buckets/)`,
     '  S3 checks       presigned URLs (expiry, signature) and PUT checksums (x-amz-checksum-crc32) as AWS does; other S3 requests are not authenticated',
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
     '    Lambda        results travel as JSON and are held to 6 MB, async payloads to 1 MB, as on AWS; failed async invocations are not retried; callback handlers are accepted (nodejs24.x has none); streamed responses have no 200 MB cap and no 2 MB/s past their first 6 MB',
     `    DynamoDB      TTL deletes nothing; indexes are consistent at once${engine === 'dynalite' ? '; no transactions (dynalite)' : ''}`,
     '    Step Functions no 25,000-event history or 256 KiB payload limit; any failed execution can be redriven',
-    '    IAM           not enforced: every function signs as `local`; the roles in serverless.yml are checked by the package test, not here',
+    "    IAM           only the functions' own roles are evaluated: bucket, topic and queue policies are not, nor are header signatures (any key but a role's is the account owner)",
     '',
     `  resources: ${count('AWS::S3::Bucket')} buckets, ${count('AWS::SNS::Topic')} topics, ${count('AWS::SQS::Queue')} queues, ${count('AWS::DynamoDB::Table')} tables, ${Object.keys(service.stateMachines).length} state machines; not emulated: ${stack.notEmulated.size} (IAM and policies)`,
     '  functions:',

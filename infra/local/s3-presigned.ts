@@ -84,7 +84,7 @@ function expectedSignature(
 
 export interface PresignedChecks {
   /** Secret access keys by access key id: the ones the local cloud hands out. */
-  secrets: ReadonlyMap<string, string>;
+  secrets: { get(accessKeyId: string): string | undefined };
   now?: () => number;
 }
 

@@ -176,6 +176,15 @@ export class LocalSecretsManager {
     return { ARN: s.arn, Name: s.name, VersionId: s.versionId };
   }
 
+  /** The ARN of the secret `id` names (by name or ARN), if it exists. */
+  arnOf(id: string): string | undefined {
+    try {
+      return this.find(id).arn;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A secret by name or ARN (a secret's ARN, or a partial one without the random suffix). */
   private find(id: unknown): StoredSecret {
     if (typeof id !== 'string' || id.length === 0)

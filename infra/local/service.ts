@@ -79,6 +79,28 @@ export interface ServiceFunction {
    * lower CPU priority, so maintenance sharing this machine's cores does not starve requests.
    */
   background: boolean;
+  /**
+   * The logical id of its execution role (`role: ApiRole` or `role: !GetAtt ApiRole.Arn`);
+   * undefined when it declares none or names a role outside the stack by its ARN.
+   */
+  role?: string;
+}
+
+/** The logical id a function's `role:` names, if it names one of the stack's resources. */
+function parseRole(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value.startsWith('arn:') ? undefined : value;
+  const getAtt = isRecord(value) ? value['Fn::GetAtt'] : undefined;
+  const target = Array.isArray(getAtt)
+    ? getAtt[0]
+    : typeof getAtt === 'string'
+      ? getAtt.split('.')[0]
+      : undefined;
+  if (typeof target === 'string') return target;
+  throw new ServiceConfigError(
+    field,
+    "must be a role's logical id, its !GetAtt <Role>.Arn, or an ARN",
+  );
 }
 
 /** The function tag that marks background work, and its one value. */
@@ -248,6 +270,7 @@ function parseFunction(
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 900) {
     throw new ServiceConfigError(`${field}.timeout`, 'must be 1..900 seconds');
   }
+  const role = parseRole(spec.role, `${field}.role`);
   return {
     key,
     name: String(spec.name ?? key),
@@ -262,6 +285,7 @@ function parseFunction(
     events: events.map((e, i) => parseEvent(e, `${field}.events[${i}]`)),
     url: parseFunctionUrl(spec.url, `${field}.url`),
     background: parseBackground(spec.tags, `${field}.tags`),
+    ...(role === undefined ? {} : { role }),
   };
 }
 

@@ -24,6 +24,11 @@ export interface SqsPollerOptions {
   invoke: (event: unknown) => Promise<unknown>;
   /** Batches in flight at once (Lambda starts with five pollers per queue). */
   concurrency?: number;
+  /**
+   * The function's role key: the mapping receives and deletes as the function's role, as on
+   * AWS, so the local IAM (iam.ts) holds it to its `sqs:` permissions.
+   */
+  accessKeyId?: string;
   log?: (line: string) => void;
 }
 
@@ -72,6 +77,7 @@ function sqsCall<T>(
   action: string,
   body: Record<string, unknown>,
   signal?: AbortSignal,
+  authorization?: string,
 ): Promise<T> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -85,6 +91,7 @@ function sqsCall<T>(
           'content-type': 'application/x-amz-json-1.0',
           'content-length': Buffer.byteLength(payload),
           'x-amz-target': `AmazonSQS.${action}`,
+          ...(authorization ? { authorization } : {}),
         },
       },
       (res) => {
@@ -167,6 +174,12 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
   const { queueUrl, source } = opts;
   const abort = new AbortController();
   let running = true;
+  // Who calls, for the local IAM: the credential scope alone (the emulator checks no header
+  // signature, so none is computed).
+  const authorization = () =>
+    opts.accessKeyId === undefined
+      ? undefined
+      : `AWS4-HMAC-SHA256 Credential=${opts.accessKeyId}/${new Date().toISOString().slice(0, 10).replace(/-/g, '')}/${opts.region}/sqs/aws4_request, SignedHeaders=host, Signature=none`;
 
   async function receive(): Promise<QueueMessage[]> {
     const batch: QueueMessage[] = [];
@@ -183,6 +196,7 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
           MessageSystemAttributeNames: ['All'],
         },
         abort.signal,
+        authorization(),
       );
       if (!Messages?.length) break;
       batch.push(...Messages);
@@ -213,6 +227,8 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
             .slice(i, i + 10)
             .map((m) => ({ Id: randomUUID(), ReceiptHandle: m.ReceiptHandle })),
         },
+        undefined,
+        authorization(),
       );
       // Not deleted means redelivered after the visibility timeout: worth a line, not a stop.
       if (out.Failed?.length) {

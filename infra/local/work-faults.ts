@@ -17,10 +17,9 @@
  * passes at once, and with no fault set no request is even read here. Local cloud only, and
  * only with dynalite: DynamoDB Local runs in a process of its own, without this layer.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Server, ServerResponse } from 'node:http';
 import type { UnitFault } from '../../shared/store/fault.ts';
-import { interpose, type RequestListener } from './interpose.ts';
+import { interpose, type RequestListener, replay } from './interpose.ts';
 import { HeldRequests } from './unit-faults.ts';
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
@@ -98,19 +97,6 @@ function refuse(res: ServerResponse, fault: UnitFault): void {
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
-}
-
-/** The request again, for the emulator, once its body has been read here. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
-  return Object.assign(Readable.from(body.length > 0 ? [body] : []), {
-    headers: req.headers,
-    rawHeaders: req.rawHeaders,
-    method: req.method,
-    url: req.url,
-    httpVersion: req.httpVersion,
-    socket: req.socket,
-    connection: req.socket,
-  }) as unknown as IncomingMessage;
 }
 
 export class WorkTableFaults {

@@ -60,13 +60,19 @@ export async function startLoneS3(
   };
 }
 
-export function startTestCloud(
+/**
+ * A local cloud for a test file. Its stop fails the file when IAM refused any call of the
+ * functions: their roles in serverless.yml must allow everything the tests make them do, as
+ * they must on AWS.
+ */
+export async function startTestCloud(
   serviceDir: string,
   dataDir: string,
   stage = 'test',
 ): Promise<LocalCloud> {
   const lines: string[] = [];
-  return startLocalCloud({
+  const cloud = await startLocalCloud({
+    iam: process.env.DSN_IAM !== 'off',
     serviceDir,
     dataDir,
     stage,
@@ -76,6 +82,23 @@ export function startTestCloud(
       if (process.env.DSN_TEST_VERBOSE) console.log(`[${fn}] ${line}`);
     },
   });
+  const stop = cloud.stop;
+  cloud.stop = async (options) => {
+    const report = await stop(options);
+    assertNoIamDenials(cloud);
+    return report;
+  };
+  return cloud;
+}
+
+/** Throws, naming them, when IAM refused calls of the cloud's functions. */
+export function assertNoIamDenials(cloud: LocalCloud): void {
+  if (cloud.iam.denied === 0) return;
+  const listed = cloud.iam
+    .denials()
+    .map((d) => `  ${d.role}: ${d.action} on ${d.resource}`)
+    .join('\n');
+  throw new Error(`IAM refused ${cloud.iam.denied} call(s) of the functions:\n${listed}`);
 }
 
 /** `npm start`'s entry running as a process of its own, once it is up. */

@@ -61,7 +61,8 @@ const [PARTITION, REGION, ACCOUNT] = ['Partition', 'Region', 'AccountId'].map(
 /** What announces listener events: participant entries, sequences, a message to each node. */
 const LISTENER_NODES = 4;
 const ANNOUNCES: Record<string, string> = {
-  ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:UpdateItem',
+  // GetItem: an event waits for an earlier number of its key to be sent (fan-out.ts).
+  ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
   ...Object.fromEntries(
     Array.from({ length: LISTENER_NODES }, (_, i) => [`ListenerNode${i}Queue`, 'sqs:SendMessage']),
   ),
@@ -80,7 +81,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     RevisionsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
     'RevisionsTable/index/dispersing': 'dynamodb:Query',
     ObjectsTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
-    ControlTable: 'dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    // DeleteItem: a stale proposal's open slot, freed as a new proposal replaces it.
+    ControlTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     NetworkTopic: 'sns:GetTopicAttributes sns:Publish',
     StatusTopic: 'sns:GetTopicAttributes sns:Publish',
     EventsTopic: 'sns:GetTopicAttributes sns:Publish',
@@ -118,6 +120,8 @@ const GRANTS: Record<string, Record<string, string>> = {
     logs: LOGS,
     ControlTable: 'dynamodb:GetItem',
     RepairQueue: 'sqs:SendMessage',
+    // ListBucket: a missing slice is 404 NoSuchKey, not 403 (reader.ts tells them apart).
+    'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:GetObject',
   },
   DisperserRole: {
@@ -146,6 +150,7 @@ const GRANTS: Record<string, Record<string, string>> = {
     // the index task notes a late write on the vault's topology job.
     ControlTable: 'dynamodb:GetItem dynamodb:UpdateItem',
     // The edge task unstages the old revision's copies from the edge units.
+    'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:DeleteObject s3:GetObject',
     RepairQueue: 'sqs:SendMessage',
     EdgeTable: 'dynamodb:DeleteItem dynamodb:GetItem dynamodb:Query',
@@ -170,8 +175,9 @@ const GRANTS: Record<string, Record<string, string>> = {
     'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:DeleteObject',
     // The sweep of expired temporary listeners and their `dsn watch` queues.
-    ListenersTable: 'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:Query dynamodb:UpdateItem',
-    ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:UpdateItem',
+    ListenersTable:
+      'dynamodb:BatchGetItem dynamodb:DeleteItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query dynamodb:UpdateItem',
+    ParticipantsTable: 'dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     [`arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:dsn-watch-*`]: 'sqs:DeleteQueue',
     // The janitor role's lease.
     AdminTable: 'dynamodb:GetItem dynamodb:Query dynamodb:UpdateItem',
@@ -203,6 +209,9 @@ const GRANTS: Record<string, Record<string, string>> = {
     NetworkTopic: 'sns:Publish',
     StatusTopic: 'sns:Publish',
     RepairQueue: 'sqs:SendMessage',
+    // The writer's scan reads the uploaded rules.
+    ControlTable: 'dynamodb:GetItem',
+    'Unit*Bucket': 's3:ListBucket',
     'Unit*Bucket/*': 's3:GetObject s3:PutObject',
   },
   /** A delivery node: its own queue, its tables, and the targets listeners name. */
@@ -345,12 +354,13 @@ const CONTROL_KEYS: Record<string, string[]> = {
   TopologyRole: ['topology-job/*'],
   ReaderRole: ['read/*'],
   CommitterRole: ['scan-rules', 'topology-job/*'],
-  DisperserRole: ['upload/*'],
+  DisperserRole: ['upload/*', 'scan-rules'],
+  WorkerRole: ['scan-rules'],
   RebuilderRole: ['rebuild#*'],
   ...Object.fromEntries(
     Array.from({ length: REPLICATION_WORKERS }, (_, i) => [
       `ReplicationWorker${i}Role`,
-      ['upload/*'],
+      ['upload/*', 'scan-rules'],
     ]),
   ),
 };

@@ -12,7 +12,10 @@ async function stubQueue() {
   let mostReceiving = 0;
   let receives = 0;
   const deleted: string[] = [];
+  /** `<target> <authorization>` of every call. */
+  const calls: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    calls.push(`${req.headers['x-amz-target']} ${req.headers.authorization ?? '(unsigned)'}`);
     let body = '';
     req.on('data', (c) => {
       body += c;
@@ -50,7 +53,7 @@ async function stubQueue() {
       messages.push(...ids);
       for (const wake of waiting.splice(0)) wake();
     },
-    stats: () => ({ mostReceiving, receives, deleted }),
+    stats: () => ({ mostReceiving, receives, deleted, calls }),
     close: () => {
       server.closeAllConnections();
       return new Promise((r) => server.close(r));
@@ -98,6 +101,42 @@ test('one receive at a time per queue, while batches are handled side by side', 
     assert.equal(mostHandling, 3);
     assert.equal(queue.stats().mostReceiving, 1);
     assert.deepEqual([...queue.stats().deleted].sort(), ['a', 'b', 'c']);
+  } finally {
+    poller.signal();
+    await queue.close();
+    await poller.done;
+  }
+});
+
+test('the mapping receives and deletes as the function’s role, for the local IAM', async () => {
+  const queue = await stubQueue();
+  const poller = startSqsPoller({
+    queueUrl: queue.url,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+    region: 'us-east-1',
+    source: {
+      type: 'sqs',
+      arn: 'q',
+      batchSize: 1,
+      maximumBatchingWindow: 0,
+      reportBatchItemFailures: true,
+      enabled: true,
+    },
+    accessKeyId: 'local-role.WorkerRole',
+    invoke: async () => ({ batchItemFailures: [] }),
+  });
+  try {
+    queue.enqueue('a');
+    const deadline = Date.now() + 5_000;
+    while (queue.stats().deleted.length < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    const scope = /Credential=local-role\.WorkerRole\/\d{8}\/us-east-1\/sqs\/aws4_request,/;
+    const calls = queue.stats().calls;
+    for (const target of ['AmazonSQS.ReceiveMessage', 'AmazonSQS.DeleteMessageBatch']) {
+      const made = calls.filter((c) => c.startsWith(`${target} `));
+      assert.ok(made.length > 0, target);
+      for (const c of made) assert.match(c, scope);
+    }
   } finally {
     poller.signal();
     await queue.close();
