@@ -4114,6 +4114,9 @@ export interface operations {
                                 budgetBytes: number;
                                 note?: string;
                             }[];
+                            strayChecks?: {
+                                [key: string]: string;
+                            };
                         } | null;
                     };
                 };

@@ -417,6 +417,8 @@ export const lastPlanRunSchema = z.strictObject({
           note: z.string().optional(),
         }),
       ),
+      /** Each group's last sweep of strays, carried across runs of one group. */
+      strayChecks: z.record(z.string(), isoTime).optional(),
     })
     .nullable(),
 });

@@ -66,7 +66,8 @@ async function pruneScores(
 async function planGroup(
   deps: PlannerDeps,
   name: string,
-  previous: GroupRun | undefined,
+  /** When the group's edge units were last swept of strays, if ever. */
+  lastStrayCheck: string | undefined,
 ): Promise<GroupRun> {
   const group = await deps.edge.getGroup(name);
   if (!group) throw new EdgeGroupNotFoundError(name);
@@ -114,10 +115,10 @@ async function planGroup(
     }
   }
   // Copies a staging cut off left with no record, once in a while (a list of every copy).
-  const lastCheck = previous?.strayCheckAt ? Date.parse(previous.strayCheckAt) : undefined;
+  const lastCheck = lastStrayCheck ? Date.parse(lastStrayCheck) : undefined;
   const sweep = lastCheck === undefined || now - lastCheck >= STRAY_SWEEP_MS;
   const straysRemoved = sweep ? await sweepStrayCopies(deps, group, kept, now) : 0;
-  const strayCheckAt = sweep ? new Date(now).toISOString() : previous?.strayCheckAt;
+  const strayCheckAt = sweep ? new Date(now).toISOString() : lastStrayCheck;
   let used = kept.reduce((sum, s) => sum + s.bytes, 0);
   const have = new Set(kept.map((s) => `${s.vault}\u0000${s.key}`));
 
@@ -195,11 +196,15 @@ export async function runPlanner(deps: PlannerDeps, group?: string): Promise<Pla
   const startedAt = deps.clock.date().toISOString();
   const names = group === undefined ? (await deps.edge.listGroups()).map((g) => g.name) : [group];
   const last = await deps.edge.lastRun();
+  // Every group's last sweep, from the last run (a run of one group carries the others').
+  const strayChecks: Record<string, string> = { ...last?.strayChecks };
+  for (const g of last?.groups ?? []) if (g.strayCheckAt) strayChecks[g.group] = g.strayCheckAt;
   const groups: GroupRun[] = [];
   for (const name of names) {
     try {
-      const previous = last?.groups.find((g) => g.group === name);
-      groups.push(await planGroup(deps, name, previous));
+      const done = await planGroup(deps, name, strayChecks[name]);
+      if (done.strayCheckAt) strayChecks[done.group] = done.strayCheckAt;
+      groups.push(done);
     } catch (err) {
       if (group !== undefined) throw err;
       deps.log.error('edge planning failed for a group', err, { group: name });
@@ -210,6 +215,11 @@ export async function runPlanner(deps: PlannerDeps, group?: string): Promise<Pla
     startedAt,
     finishedAt: deps.clock.date().toISOString(),
     groups,
+    // A run of every group forgets the groups no longer configured.
+    strayChecks:
+      group === undefined
+        ? Object.fromEntries(Object.entries(strayChecks).filter(([g]) => names.includes(g)))
+        : strayChecks,
   };
   await deps.edge.putRun(run);
   return run;

@@ -65,6 +65,12 @@ export interface PlanRun {
   startedAt: string;
   finishedAt: string;
   groups: GroupRun[];
+  /**
+   * When each group's edge units were last swept of strays, by this run or an earlier one: a
+   * run of one group carries the others' on, so the next run of every group does not take
+   * them for never swept (absent in runs before it was kept).
+   */
+  strayChecks?: Record<string, string>;
 }
 
 export interface EdgeStore {

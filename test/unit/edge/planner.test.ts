@@ -334,6 +334,36 @@ test("copies a staging cut off before its record are swept once an hour old, and
   assert.deepEqual(await w.stagedKeys(), ['solo-a/x']);
 });
 
+test("a run of one group carries the other groups' last sweep of strays on", async () => {
+  // Prepare: two groups, both swept by a run of every group.
+  const w = world();
+  await w.write('solo-a/x', 500);
+  await w.group(1_000_000);
+  await w.edge.putGroup({
+    name: 'h',
+    edgeUnits: EDGE,
+    budgetBytes: 1_000_000,
+    halfLifeSeconds: 3600,
+    schedule: { bytesPerRun: 1 << 30 },
+    updatedAt: w.clock.date().toISOString(),
+  });
+  const first = await runPlanner(w.deps);
+  const sweptAt = first.groups.find((g) => g.group === 'h')?.strayCheckAt;
+
+  // Act: a run of g alone, then one of every group, both within the hour.
+  w.clock.advance(20 * 60 * 1000);
+  const alone = await runPlanner(w.deps, 'g');
+  w.clock.advance(20 * 60 * 1000);
+  const every = await runPlanner(w.deps);
+
+  // Assess: h was not swept again before its hour was up.
+  assert.ok(sweptAt);
+  assert.equal(alone.strayChecks?.h, sweptAt, "g's run keeps h's last sweep");
+  assert.equal(every.groups.find((g) => g.group === 'h')?.strayCheckAt, sweptAt);
+  assert.equal(every.groups.find((g) => g.group === 'g')?.strayCheckAt, sweptAt);
+  assert.deepEqual(Object.keys(every.strayChecks ?? {}).sort(), ['g', 'h']);
+});
+
 test('an edge unit that hangs costs a hedge to the home units, not the read: the segment is read on from home parity', async () => {
   // Prepare: an object staged for the group; edge unit 5 then answers nothing until cancelled.
   const w = world();
