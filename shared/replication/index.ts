@@ -48,6 +48,7 @@ export { REBALANCE_THRESHOLD, type WorkerLoad } from './load-score.ts';
 export { type RemainderDeps, sendRemainderOnce } from './migration.ts';
 export {
   type Controller,
+  type CopiedVersion,
   CRASH_POINTS,
   type CrashHook,
   type CrashPoint,

@@ -17,6 +17,16 @@ export interface ObjectEntry {
   sha256?: string;
   /** Known on vaults: the revision the key names. */
   revision?: string;
+  /**
+   * Known on buckets a copy wrote: the source revision it copied (`put` and `startParts` were
+   * told it), so a standing job can tell an older copy from the current one.
+   */
+  sourceRevision?: string;
+}
+
+/** What a write carries of the version it copies (an end that can keep it does). */
+export interface CopiedVersion {
+  revision?: string;
 }
 
 /** One end of a replication: listed, read by range, written whole or in parts. */
@@ -30,9 +40,14 @@ export interface ObjectSide {
    */
   read(key: string, start: number, end: number, expect?: SourceVersion): AsyncIterable<Uint8Array>;
   /** Writes a whole object of `size` bytes from a stream. */
-  put(key: string, size: number, body: AsyncIterable<Uint8Array>): Promise<void>;
+  put(
+    key: string,
+    size: number,
+    body: AsyncIterable<Uint8Array>,
+    copied?: CopiedVersion,
+  ): Promise<void>;
   /** Opens a multi-part write; returns its upload id. */
-  startParts(key: string): Promise<string>;
+  startParts(key: string, copied?: CopiedVersion): Promise<string>;
   /**
    * Writes part `part` (1-based; writing it again replaces it); returns its ETag. `signal`
    * abandons the write (a copy asked to move); an end that cannot abort lets it land.

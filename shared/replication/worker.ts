@@ -13,6 +13,7 @@ import { heldReads } from '../held-reads.ts';
 import type { Logger } from '../log.ts';
 import { collect } from './collect.ts';
 import type {
+  CopiedVersion,
   CrashHook,
   ObjectSide,
   ReplicationLog,
@@ -23,6 +24,7 @@ import type {
 import { sameObject } from './same-object.ts';
 import { sourceKey } from './side.ts';
 import { SourceChangedError, type SourceVersion } from './source-version.ts';
+import { settleStanding } from './standing-settle.ts';
 import type { Delivery, TaskMessage, TaskStatus } from './status.ts';
 import { partCount, partSizeFor, type ReplicationTask } from './task.ts';
 import { UploadGoneError } from './upload-gone.ts';
@@ -93,7 +95,9 @@ export async function runTask(
   if (!task || task.state === 'done' || task.attempts !== msg.attempt) return 'stale';
   if (!claimed && task.state !== 'stopping') return 'stale';
   await deps.slowTask?.();
-  const report = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
+  /** A standing job's look at both ends before it says done (standing-settle.ts). */
+  let settle: (() => Promise<number>) | undefined;
+  const send = (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) =>
     deps.statuses.send({
       jobId: msg.jobId,
       taskId: msg.taskId,
@@ -103,9 +107,33 @@ export async function runTask(
       at: deps.clock.now(),
       ...fields,
     });
+  const report = async (type: TaskStatus['type'], fields: Partial<TaskStatus> = {}) => {
+    if (type === 'done' && settle) {
+      const fixes = await settle();
+      if (fixes > 0)
+        deps.logger.info('replication task brought its key up to date', {
+          jobId: msg.jobId,
+          taskId: msg.taskId,
+          writes: fixes,
+        });
+    }
+    return send(type, fields);
+  };
   try {
     const source = deps.sides(job.source);
     const destination = deps.sides(job.destination);
+    if (job.continuous)
+      settle = () =>
+        settleStanding({
+          source,
+          destination,
+          sourceKey:
+            task.kind === 'delete'
+              ? sourceKey(job.source, job.destination, task.destinationKey)
+              : task.key,
+          destinationKey: task.destinationKey,
+          partSize: job.partSize,
+        });
     if (task.kind === 'delete') {
       // The key came back to the source since (a later write, whose copy may be there already):
       // a delete that arrives late, or is retried, must not remove it. A delete task names
@@ -161,6 +189,7 @@ export async function runTask(
         task.destinationKey,
         task.size,
         source.read(task.key, 0, task.size, versionOf(task)),
+        copiedOf(task),
       );
       await deps.crash('after-copy', task.key);
       await report('done', { bytes: task.size });
@@ -171,17 +200,22 @@ export async function runTask(
       { task, source, destination, partSize: partSizeFor(job.partSize, task.size), parts },
       report,
     );
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
     if (err instanceof SourceChangedError && job.continuous) {
       // A standing rule's task copies one commit: the later one has a task of its own, which
-      // copies it (or has). Nothing of this one is wanted any more.
+      // copies it (or has). Nothing of this one is wanted any more, but the look at both ends.
       deps.logger.info('replication task superseded: its source changed since', {
         jobId: msg.jobId,
         taskId: msg.taskId,
         reason: err.message,
       });
-      await report('done', { bytes: 0 });
-      return 'skipped';
+      try {
+        await report('done', { bytes: 0 });
+        return 'skipped';
+      } catch (late) {
+        err = late;
+      }
     }
     // A one-off job's task fails, loudly: never a copy of another version reported done.
     deps.logger.error('replication task failed', err, { jobId: msg.jobId, taskId: msg.taskId });
@@ -189,6 +223,11 @@ export async function runTask(
     await report('failed', { error: `${name}: ${message}`.slice(0, 2000) });
     return 'failed';
   }
+}
+
+/** What a copy writes of the version it copies: a standing job's revision. */
+function copiedOf(task: ReplicationTask): CopiedVersion {
+  return task.revision ? { revision: task.revision } : {};
 }
 
 /** The source version `task` was planned from: each of its reads is of that one only. */
@@ -316,7 +355,7 @@ async function copyPartsOnce(
   } else {
     // Claimed (in runTask) before the upload is opened, which may take a while: the controller
     // then sees the copy under way and leaves it where it is.
-    uploadId = await c.destination.startParts(task.destinationKey);
+    uploadId = await c.destination.startParts(task.destinationKey, copiedOf(task));
   }
   // One part ahead: the next part is read from the source while this one is written, so a
   // large copy moves at the slower of the two ends, not at their sum. A read left behind by a

@@ -17,6 +17,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
+  type CopiedVersion,
   collect,
   type ObjectSide,
   SourceChangedError,
@@ -47,6 +48,13 @@ const clients = new Map<string, S3Client>();
  * The client for a bucket side: the function's own for its own S3, else one for the side's
  * endpoint and region, signing with the side's secret (`credentialsOf`) when it names one.
  */
+/** The object metadata (`x-amz-meta-dsn-source-revision`) naming the source revision copied. */
+const SOURCE_REVISION = 'dsn-source-revision';
+
+function metadataOf(copied: CopiedVersion | undefined): { Metadata?: Record<string, string> } {
+  return copied?.revision ? { Metadata: { [SOURCE_REVISION]: copied.revision } } : {};
+}
+
 export function bucketClient(
   fallback: S3Client,
   side: { endpoint?: string; region?: string; secret?: string },
@@ -87,7 +95,13 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
     async head(key) {
       try {
         const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return { key, size: out.ContentLength ?? 0, modifiedAt: out.LastModified?.getTime() ?? 0 };
+        const copied = out.Metadata?.[SOURCE_REVISION];
+        return {
+          key,
+          size: out.ContentLength ?? 0,
+          modifiedAt: out.LastModified?.getTime() ?? 0,
+          ...(copied ? { sourceRevision: copied } : {}),
+        };
       } catch (err) {
         if (missing(err)) return undefined;
         throw err;
@@ -114,15 +128,19 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
       }
       yield* out.Body as AsyncIterable<Uint8Array>;
     },
-    async put(key, size, body) {
+    async put(key, size, body, copied) {
       // An object copied whole is at most a part (larger ones go in parts), so it is read into
       // one buffer first: the SDK then sends its CRC-32 as a header, where a stream goes
       // aws-chunked with a trailing checksum, a copy and a frame for every chunk.
       const bytes = await collect(body, size);
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ...metadataOf(copied) }),
+      );
     },
-    async startParts(key) {
-      const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    async startParts(key, copied) {
+      const out = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...metadataOf(copied) }),
+      );
       if (!out.UploadId) throw new Error(`s3://${bucket}/${key}: no upload id in the answer`);
       return out.UploadId;
     },

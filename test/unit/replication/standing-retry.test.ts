@@ -159,7 +159,10 @@ test('a delete whose key came back to the source is not carried out; one whose k
   const side = (has: Set<string>) =>
     ({
       head: async (key: string) => (has.has(key) ? { key, size: 1, modifiedAt: 0 } : undefined),
-      remove: async (key: string) => void removed.push(key),
+      remove: async (key: string) => {
+        removed.push(key);
+        has.delete(key);
+      },
     }) as unknown as ObjectSide;
   // The source is the vault's `src/`, the destination the bucket's `dst/`; a delete task names
   // the destination's key, as the planner and the continuous rule write it.
