@@ -66,7 +66,6 @@ const VARIABLES = {
   /** Region of each storage unit's bucket, in unit order (a unit may live in another region). */
   unitRegions: ['DSN_UNIT_REGIONS', list],
   /** Queue of each storage unit, subscribed to the network topic, in unit order. */
-  unitQueueArns: ['DSN_UNIT_QUEUE_ARNS', list],
   /** The pool's edge units (`edge: true` in serverless.yml): never in a vault, staging places of shared/edge. */
   edgeUnits: ['DSN_EDGE_UNITS', unitIndices],
   /** Edge pre-positioning (shared/edge/): groups, access statistics, staged objects, planner runs. */
@@ -163,7 +162,7 @@ export type ConfigField = keyof Variables;
 export type DsnConfig = { [F in ConfigField]: z.output<Variables[F][1]> };
 
 /** The pool of storage units: every system that touches slices reads it. */
-export const POOL_SECTION = ['unitBuckets', 'unitRegions', 'unitQueueArns'] as const;
+export const POOL_SECTION = ['unitBuckets', 'unitRegions'] as const;
 
 function read<F extends ConfigField>(env: Env, field: F): DsnConfig[F] {
   const [variable, schema] = VARIABLES[field];
@@ -185,7 +184,6 @@ function checkPool(env: Env, config: Partial<DsnConfig>): void {
   }
   const lists = [
     ['unitBuckets', 'DSN_UNIT_BUCKETS', 'buckets'],
-    ['unitQueueArns', 'DSN_UNIT_QUEUE_ARNS', 'queues'],
     ['unitRegions', 'DSN_UNIT_REGIONS', 'regions'],
   ] as const;
   for (const [field, variable, noun] of lists) {

@@ -85,31 +85,26 @@ function edgeUnits({ unitCount, units }) {
   return Array.from({ length: unitCount }, (_, i) => i).filter((i) => units[i]?.edge === true);
 }
 
-// Lambda caps a function's environment at 4 KB (names and values together). The unit lists grow
-// with the pool and every function carries them; the other variables take about 0.8 KB today
-// (measured with stage `prod`), so the lists may use what is left after a 1 KB reserve.
+// Lambda caps a function's environment at 4 KB (the JSON of names and values). The unit lists
+// grow with the pool and every function carries them; the api's other variables take about
+// 3 KB at AWS's longest names (test/integration/package.test.ts measures every function's), so
+// the lists may use what is left after a 3 KB reserve.
 const LAMBDA_ENVIRONMENT_BYTES = 4096;
-const OTHER_VARIABLES_RESERVE = 1024;
-// The longest forms AWS may give: partition `aws-us-gov`, region `ap-southeast-1`, and the
-// 13-character suffix CloudFormation appends to generated queue names.
+const OTHER_VARIABLES_RESERVE = 3072;
+// The longest region name AWS gives.
 const LONGEST_REGION = 'ap-southeast-1';
-const QUEUE_ARN_PREFIX = `arn:aws-us-gov:sqs:${LONGEST_REGION}:123456789012:`;
 
 /**
- * Refuses a pool whose unit lists (DSN_UNIT_BUCKETS, DSN_UNIT_QUEUE_ARNS, DSN_UNIT_REGIONS)
- * could not fit in a Lambda environment, which CloudFormation would only report mid-deploy.
+ * Refuses a pool whose unit lists (DSN_UNIT_BUCKETS, DSN_UNIT_REGIONS) could not fit in a
+ * Lambda environment, which CloudFormation would only report mid-deploy.
  */
 function checkEnvironmentBudget({ unitCount, units }, stackName) {
-  let bytes = 'DSN_UNIT_BUCKETS=DSN_UNIT_QUEUE_ARNS=DSN_UNIT_REGIONS='.length;
+  let bytes = '"DSN_UNIT_BUCKETS":"","DSN_UNIT_REGIONS":"",'.length;
   for (let i = 0; i < unitCount; i++) {
     const override = units[i];
     const bucket = override?.bucket ?? `${stackName}-unit-${i}-123456789012`;
-    const queue = `${QUEUE_ARN_PREFIX}${stackName}-Unit${i}Queue-ABCDEFGHIJKLM`.slice(
-      0,
-      80 + QUEUE_ARN_PREFIX.length,
-    );
     const region = override?.region ?? LONGEST_REGION;
-    bytes += bucket.length + queue.length + region.length + 3;
+    bytes += bucket.length + region.length + 2;
   }
   const budget = LAMBDA_ENVIRONMENT_BYTES - OTHER_VARIABLES_RESERVE;
   if (bytes > budget) {

@@ -318,7 +318,6 @@ function unitEnvironment({ unitCount, units }) {
   return {
     DSN_UNIT_COUNT: String(unitCount),
     DSN_UNIT_BUCKETS: list((i, o) => bucketRef(i, o)),
-    DSN_UNIT_QUEUE_ARNS: list((i) => ({ 'Fn::GetAtt': [`Unit${i}Queue`, 'Arn'] })),
     // S3 answers a request sent to the wrong region with a redirect, so a unit bucket placed
     // in another region needs a client for that region.
     DSN_UNIT_REGIONS: list((_, o) => o?.region ?? { Ref: 'AWS::Region' }),

@@ -129,8 +129,13 @@ export async function listKeys(deps: KeyDeps): Promise<KeySummary[]> {
 /** Key ids are 16 to 128 upper-case letters and digits (ours are 20, as AWS's). */
 const KEY_ID = /^[A-Z0-9]{16,128}$/;
 
+/** Whether `id` may be an access key id (the root key's too). */
+export function isAccessKeyId(id: string): boolean {
+  return KEY_ID.test(id);
+}
+
 async function refuseRoot(deps: KeyDeps, accessKeyId: string): Promise<void> {
-  if (!KEY_ID.test(accessKeyId))
+  if (!isAccessKeyId(accessKeyId))
     throw new InvalidParameterError(
       'id',
       'must be an access key id: 16 to 128 upper-case letters and digits',

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { isAccessKeyId } from '../../shared/access/access-key.ts';
 import { PROJECT_ROOT, tempDir } from '../helpers/local-cloud.ts';
 
 const run = promisify(execFile);
@@ -28,6 +29,75 @@ async function cfnLintVersion(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A template value as AWS would give it, at its longest: region `ap-southeast-2`, a 12-digit
+ * account, CloudFormation's 13-character suffix on generated names, a Lambda URL's 32-character
+ * id. Only the forms the functions' environments use; anything else fails the test.
+ */
+function awsValue(value: unknown, resources: Record<string, Resource>, stack: string): string {
+  const region = 'ap-southeast-2';
+  const account = '123456789012';
+  const nameOf = (id: string): string => {
+    const p = resources[id]?.Properties ?? {};
+    const given = p.QueueName ?? p.TableName ?? p.TopicName ?? p.BucketName ?? p.Name;
+    return given === undefined ? `${stack}-${id}-ABCDEFGHIJKLM` : awsValue(given, resources, stack);
+  };
+  const pseudo: Record<string, string> = {
+    'AWS::Region': region,
+    'AWS::AccountId': account,
+    'AWS::Partition': 'aws',
+    'AWS::StackName': stack,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const ref = (id: string): string => {
+    if (pseudo[id] !== undefined) return pseudo[id];
+    const type = resources[id]?.Type;
+    if (type === 'AWS::SQS::Queue')
+      return `https://sqs.${region}.amazonaws.com/${account}/${nameOf(id)}`;
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${region}:${account}:${nameOf(id)}`;
+    if (type === 'AWS::SecretsManager::Secret')
+      return `arn:aws:secretsmanager:${region}:${account}:secret:${nameOf(id)}-AbCdEf`;
+    if (type === 'AWS::KMS::Key') return '1234abcd-12ab-34cd-56ef-1234567890ab';
+    if (type === 'AWS::StepFunctions::StateMachine')
+      return `arn:aws:states:${region}:${account}:stateMachine:${nameOf(id)}`;
+    if (type === 'AWS::DynamoDB::Table' || type === 'AWS::S3::Bucket') return nameOf(id);
+    throw new Error(`no AWS form for Ref ${id} (${type})`);
+  };
+  const getAtt = (id: string, attribute: string): string => {
+    const type = resources[id]?.Type;
+    if (attribute === 'FunctionUrl')
+      return `https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.${region}.on.aws/`;
+    if (attribute === 'Arn' && type === 'AWS::SQS::Queue')
+      return `arn:aws:sqs:${region}:${account}:${nameOf(id)}`;
+    if (attribute === 'Arn' && type === 'AWS::DynamoDB::Table')
+      return `arn:aws:dynamodb:${region}:${account}:table/${nameOf(id)}`;
+    if (attribute === 'Arn' && type === 'AWS::KMS::Key')
+      return `arn:aws:kms:${region}:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    if (attribute === 'QueueName') return nameOf(id);
+    throw new Error(`no AWS form for GetAtt ${id}.${attribute} (${type})`);
+  };
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  // biome-ignore lint/suspicious/noExplicitAny: an intrinsic function of the template
+  const o = value as Record<string, any>;
+  if (typeof o.Ref === 'string') return ref(o.Ref);
+  if (Array.isArray(o['Fn::GetAtt'])) return getAtt(o['Fn::GetAtt'][0], o['Fn::GetAtt'][1]);
+  if (Array.isArray(o['Fn::Join']))
+    return o['Fn::Join'][1]
+      .map((v: unknown) => awsValue(v, resources, stack))
+      .join(o['Fn::Join'][0]);
+  if (o['Fn::Sub'] !== undefined) {
+    const [template, vars = {}] = [o['Fn::Sub']].flat() as [string, Record<string, unknown>?];
+    return template.replace(/\$\{([^}]+)\}/g, (_, e: string) =>
+      e in vars
+        ? awsValue(vars[e], resources, stack)
+        : e.includes('.') && !e.startsWith('AWS::')
+          ? getAtt(e.split('.')[0] as string, e.split('.')[1] as string)
+          : ref(e),
+    );
+  }
+  throw new Error(`no AWS form for ${JSON.stringify(value)}`);
 }
 
 /** Every IAM statement in the template, with the logical id of the resource that holds it. */
@@ -460,6 +530,46 @@ describe('serverless package', () => {
     assert.ok(!artifact.includes('node_modules/'), 'dependencies are bundled, not copied');
   });
 
+  test("every function's environment fits Lambda's 4 KB at AWS's longest names, with a stage of up to 10 characters", (t) => {
+    // Lambda measures the JSON of the variables ("String measured: {...}" in its refusal).
+    const sizes: Record<string, number> = {};
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::Lambda::Function') continue;
+      const variables = r.Properties.Environment?.Variables ?? {};
+      const json = JSON.stringify(
+        Object.fromEntries(
+          Object.entries(variables).map(([k, v]) => [k, awsValue(v, template.Resources, 'dsn-ci')]),
+        ),
+      );
+      // This package's stage is `ci`; a stage of 10 characters adds 8 at every mention.
+      const mentions = json.split('dsn-ci').length - 1;
+      sizes[id] = Buffer.byteLength(json) + 8 * mentions;
+    }
+    const largest = Object.entries(sizes).sort((a, b) => b[1] - a[1]);
+    t.diagnostic(`largest environments (bytes): ${JSON.stringify(largest.slice(0, 3))}`);
+    const over = largest.filter(([, bytes]) => bytes > 4096);
+    assert.deepEqual(
+      over,
+      [],
+      `largest: ${JSON.stringify(
+        Object.entries(sizes)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3),
+      )}`,
+    );
+    assert.ok(Object.keys(sizes).length > 10, 'every function measured');
+  });
+
+  test('the root key the stack generates has a valid access key id', () => {
+    const generate = template.Resources.RootKeySecret?.Properties.GenerateSecretString;
+    const fields = JSON.parse(
+      awsValue(generate?.SecretStringTemplate, template.Resources, 'dsn-ci'),
+    );
+    assert.ok(isAccessKeyId(fields.accessKeyId), fields.accessKeyId);
+    assert.equal(generate?.GenerateStringKey, 'secretAccessKey');
+    assert.ok((generate?.PasswordLength ?? 0) >= 20);
+  });
+
   test('every function runs with its own role, and no statement grants * actions or resources', () => {
     const resources = Object.entries(template.Resources);
     const functions = resources.filter(([, r]) => r.Type === 'AWS::Lambda::Function');
@@ -749,6 +859,18 @@ describe('serverless package', () => {
         Number(mapping?.Properties.ScalingConfig?.MaximumConcurrency),
         reserved(fn),
         `${fn}'s queue is polled by no more than its reserved executions`,
+      );
+    }
+    // Any function with a reserve and a queue: the reserve covers the queue's pollers, or a
+    // throttled batch counts as a receive and goes to the dead-letter queue unrun.
+    for (const m of mappings) {
+      const fn = m.Properties.FunctionName?.['Fn::GetAtt']?.[0] as string;
+      const reserve = template.Resources[fn]?.Properties.ReservedConcurrentExecutions;
+      const pollers = m.Properties.ScalingConfig?.MaximumConcurrency;
+      if (reserve === undefined) continue;
+      assert.ok(
+        pollers !== undefined && Number(pollers) <= Number(reserve),
+        `${fn}: ${pollers} pollers, ${reserve} reserved`,
       );
     }
   });

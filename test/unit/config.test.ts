@@ -10,7 +10,6 @@ const env = {
   DSN_EVENTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:events',
   DSN_UNIT_COUNT: '2',
   DSN_UNIT_BUCKETS: 'b0,b1',
-  DSN_UNIT_QUEUE_ARNS: 'arn:aws:sqs:us-east-1:1:q0,arn:aws:sqs:us-east-1:1:q1',
   DSN_REVISIONS_TABLE: 'revisions',
   DSN_OBJECTS_TABLE: 'objects',
   DSN_CONTROL_TABLE: 'control',
@@ -55,7 +54,6 @@ test('a complete environment gives the typed configuration', () => {
     eventsTopicArn: 'arn:aws:sns:us-east-1:1:events',
     unitBuckets: ['b0', 'b1'],
     unitRegions: ['us-east-1', 'eu-west-1'],
-    unitQueueArns: ['arn:aws:sqs:us-east-1:1:q0', 'arn:aws:sqs:us-east-1:1:q1'],
     edgeUnits: [1],
     edgeTable: 'edge',
     edgePlanQueueUrl: 'http://q/edge-plan',
@@ -108,7 +106,6 @@ test('a missing or malformed variable is an error naming it and the rule', () =>
       'DSN_PENDING_TIMEOUT_SECONDS',
       /positive number of seconds, got "0"/,
     ],
-    [{ DSN_UNIT_QUEUE_ARNS: 'q' }, 'DSN_UNIT_QUEUE_ARNS', /lists 1 queues but DSN_UNIT_COUNT is 2/],
     [
       { DSN_UNIT_REGIONS: 'us-east-1' },
       'DSN_UNIT_REGIONS',

@@ -173,7 +173,7 @@ test('a pool whose unit lists would not fit in a Lambda environment is refused',
   const large = unitConfig.readConfig({ unitCount: 40 });
 
   // Act, Assess
-  assert.ok(unitConfig.checkEnvironmentBudget(small, 'dsn-prod') < 3072);
+  assert.ok(unitConfig.checkEnvironmentBudget(small, 'dsn-prod') < 1024);
   assert.throws(
     () => unitConfig.checkEnvironmentBudget(large, 'dsn-prod'),
     /custom\.dsn\.unitCount: 40 units need up to \d+ bytes of Lambda environment/,
