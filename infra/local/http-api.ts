@@ -108,13 +108,18 @@ export function decodePathSegment(part: string): string | undefined {
   }
 }
 
-/** Builds the payload-format-2.0 event API Gateway sends for `req` (path parameters decoded). */
+/**
+ * Builds the payload-format-2.0 event API Gateway sends for `req` (path parameters decoded).
+ * An HTTP API hands its integrations and authorizers `rawPath` percent-decoded too
+ * (`decodeRawPath`); a function URL hands it on as it came.
+ */
 export function buildEvent(
   req: IncomingMessage,
   body: Buffer,
   route: Pick<CompiledRoute, 'routeKey'>,
   pathParameters: Record<string, string>,
   accountId: string,
+  decodeRawPath = false,
 ): Record<string, unknown> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
@@ -136,7 +141,7 @@ export function buildEvent(
   return {
     version: '2.0',
     routeKey: route.routeKey,
-    rawPath: url.pathname,
+    rawPath: decodeRawPath ? (decodePathSegment(url.pathname) ?? url.pathname) : url.pathname,
     rawQueryString: url.search.slice(1),
     ...(cookies ? { cookies } : {}),
     headers,
@@ -305,7 +310,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApiHandle>
       const params = Object.fromEntries(
         Object.entries(found.params).map(([k, v]) => [k, decodePathSegment(v) as string]),
       );
-      const event = buildEvent(req, body, found.route, params, opts.accountId);
+      const event = buildEvent(req, body, found.route, params, opts.accountId, true);
       if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST) {
         return gatewayError(res, 413, 'Request Entity Too Large');
       }

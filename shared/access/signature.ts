@@ -31,9 +31,40 @@ const AUTH_PARAMS = [
   'X-Amz-Security-Token',
 ];
 
+/** RFC 3986's strict form: `encodeURIComponent` and `!'()*` too. */
+function strictEncode(segment: string): string {
+  return encodeURIComponent(segment).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/**
+ * The paths a client may have signed for the decoded `rawPath`: API Gateway hands the
+ * authorizer the path percent-decoded, and the signature is over the path as the client sent
+ * it. That is re-made by encoding each segment as clients do: `encodeURIComponent` (this
+ * project's clients), RFC 3986's strict form (botocore and most SDKs), or not at all (a path
+ * signed as typed). A path of unreserved characters is the same in all three. A path signed
+ * half encoded (`a%20b:c`) cannot be re-made, and is refused.
+ */
+export function signedPaths(rawPath: string): string[] {
+  const segments = rawPath.split('/');
+  const paths = [
+    segments.map(encodeURIComponent).join('/'),
+    segments.map(strictEncode).join('/'),
+    // A client that signed its path as typed (curl --aws-sigv4 with `:` or `@` in a key).
+    rawPath,
+  ];
+  return [...new Set(paths)];
+}
+
 /** A request as the authorizer receives it: raw path and query, lower-case headers. */
 export interface IncomingRequest {
   method: string;
+  /**
+   * The path as an HTTP API gives it: percent-decoded (API Gateway decodes `rawPath` before
+   * the authorizer sees it; the local cloud does the same).
+   */
   rawPath: string;
   rawQueryString: string;
   headers: Record<string, string | undefined>;
@@ -184,31 +215,29 @@ export async function verifySignature(
     throw unauthenticated('InvalidSignature', 'the host header must be signed');
   const params = new URLSearchParams(req.rawQueryString);
   if (claim.presigned) for (const p of AUTH_PARAMS) params.delete(p);
-  const request: SignableRequest = {
-    method: req.method,
-    host,
-    path: req.rawPath,
-    query: queryOf(params),
-    headers,
-  };
-  let ok: boolean;
-  if (claim.presigned) {
-    const expected = await expectedPresignedSignature(
-      request,
-      credentials,
-      region,
-      claim.signingDate,
-      claim.expiresInSeconds as number,
-    );
-    ok = sameText(expected.signature, claim.signature);
-  } else {
+  let ok = false;
+  for (const path of signedPaths(req.rawPath)) {
+    ok = await signatureHolds({ method: req.method, host, path, query: queryOf(params), headers });
+    if (ok) break;
+  }
+  async function signatureHolds(request: SignableRequest): Promise<boolean> {
+    if (claim.presigned) {
+      const expected = await expectedPresignedSignature(
+        request,
+        credentials,
+        region,
+        claim.signingDate,
+        claim.expiresInSeconds as number,
+      );
+      return sameText(expected.signature, claim.signature);
+    }
     const { authorization } = await expectedHeaderSignature(
       request,
       credentials,
       region,
       claim.signingDate,
     );
-    ok = sameText(authorization, req.headers.authorization?.trim() ?? '');
+    return sameText(authorization, req.headers.authorization?.trim() ?? '');
   }
   if (!ok)
     throw unauthenticated(

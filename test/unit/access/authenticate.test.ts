@@ -47,7 +47,8 @@ async function signed(
   const headers = await signatureHeaders(url, method, credentials, REGION, clock.date());
   const req: IncomingRequest = {
     method,
-    rawPath: url.pathname,
+    // API Gateway hands the authorizer the path percent-decoded.
+    rawPath: decodeURIComponent(url.pathname),
     rawQueryString: url.search.slice(1),
     headers: { ...headers, host: url.host },
   };
@@ -102,6 +103,34 @@ describe('authenticate', () => {
     const future = await signed(clock, ROOT, '/health');
     clock.advance(-(MAX_CLOCK_SKEW_MS + 1000));
     assert.equal(await refusal(authenticate(deps, future)), 'RequestTimeTooSkewed');
+  });
+
+  test('a path API Gateway decoded is checked as the client encoded it: encodeURIComponent or RFC 3986', async () => {
+    const { clock, deps } = world();
+    const key = ['photos 2026', 'été', "it's (1)!*~.jpg"];
+    // This project's clients: encodeURIComponent per segment.
+    const ours = `/vaults/v/objects/${key.map(encodeURIComponent).join('/')}`;
+    await authenticate(deps, await signed(clock, ROOT, ours));
+    // botocore and most SDKs: RFC 3986's strict form (!'()* encoded too).
+    const strict = `/vaults/v/objects/${key
+      .map((s) =>
+        encodeURIComponent(s).replace(
+          /[!'()*]/g,
+          (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+        ),
+      )
+      .join('/')}`;
+    assert.notEqual(strict, ours);
+    await authenticate(deps, await signed(clock, ROOT, strict));
+    // A client that signed the path as typed (reserved characters left as they are).
+    const typed = '/vaults/v/objects/a:b@c$d';
+    assert.equal(new URL(`${BASE}${typed}`).pathname, typed);
+    await authenticate(deps, await signed(clock, ROOT, typed));
+    // Another key is another path.
+    const other = await signed(clock, ROOT, ours, 'GET', (r) => {
+      r.rawPath = r.rawPath.replace('été', 'ete');
+    });
+    assert.equal(await refusal(authenticate(deps, other)), 'InvalidSignature');
   });
 
   test('a presigned URL works until X-Amz-Expires has passed, for its method only', async () => {

@@ -15,7 +15,7 @@ test('a path segment decodes, and a malformed escape is undefined rather than a 
 
 describe('the gateway in front of a function', () => {
   let gateway: HttpApiHandle;
-  const events: Array<{ pathParameters?: Record<string, string> }> = [];
+  const events: Array<{ pathParameters?: Record<string, string>; rawPath?: string }> = [];
 
   before(async () => {
     gateway = await startHttpApi({
@@ -29,7 +29,7 @@ describe('the gateway in front of a function', () => {
         },
       ],
       invoke: async (_name, event) => {
-        events.push(event as { pathParameters?: Record<string, string> });
+        events.push(event as { pathParameters?: Record<string, string>; rawPath?: string });
         return { statusCode: 200, body: 'ok' };
       },
     });
@@ -52,5 +52,7 @@ describe('the gateway in front of a function', () => {
     const res = await fetch(`${gateway.url}/vaults/v/objects/dir/a%2Fb%20caf%C3%A9`);
     assert.equal(res.status, 200);
     assert.deepEqual(events.at(-1)?.pathParameters, { vault: 'v', key: 'dir/a/b café' });
+    // As API Gateway's HTTP API does, rawPath comes decoded too (function URLs keep it as sent).
+    assert.equal(events.at(-1)?.rawPath, '/vaults/v/objects/dir/a/b café');
   });
 });
