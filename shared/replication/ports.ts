@@ -64,6 +64,8 @@ export interface ObjectSide {
    * `putPart` throw UploadGoneError when the destination no longer has the upload.
    */
   finishParts(key: string, uploadId: string, etags: string[]): Promise<void>;
+  /** Abandons a multi-part write, its parts with it; one already ended or gone is no error. */
+  abortParts(key: string, uploadId: string): Promise<void>;
   remove(key: string): Promise<void>;
 }
 

@@ -30,7 +30,21 @@ export interface SettleEnds {
   destinationKey: string;
   /** The job's part size: a larger object goes in parts. */
   partSize: number;
+  /** Whether the invocation has time left for another part (its deadline less a margin). */
+  hasTime: () => boolean;
 }
+
+/** The settle could not finish before the invocation's deadline; the task is retried. */
+export class SettleTimeError extends Error {
+  override name = 'SettleTimeError';
+}
+
+const sameVersion = (a: ObjectEntry | undefined, b: ObjectEntry | undefined) =>
+  a !== undefined &&
+  b !== undefined &&
+  a.size === b.size &&
+  a.modifiedAt === b.modifiedAt &&
+  a.revision === b.revision;
 
 /** Whether the destination's object is the source's version `now`. */
 export function holds(now: ObjectEntry, there: ObjectEntry | undefined): boolean {
@@ -59,14 +73,24 @@ async function copyVersion(e: SettleEnds, now: ObjectEntry): Promise<void> {
   }
   const partSize = partSizeFor(e.partSize, now.size);
   const uploadId = await e.destination.startParts(e.destinationKey, meta);
-  const etags: string[] = [];
-  for (let p = 1; p <= parts; p++) {
-    const start = (p - 1) * partSize;
-    const end = Math.min(now.size, p * partSize);
-    const bytes = await collect(e.source.read(e.sourceKey, start, end, version), end - start);
-    etags.push(await e.destination.putPart(e.destinationKey, uploadId, p, bytes));
+  try {
+    const etags: string[] = [];
+    for (let p = 1; p <= parts; p++) {
+      if (!e.hasTime())
+        throw new SettleTimeError(
+          `${e.sourceKey}: no time left to copy part ${p} of ${parts} of its current version`,
+        );
+      const start = (p - 1) * partSize;
+      const end = Math.min(now.size, p * partSize);
+      const bytes = await collect(e.source.read(e.sourceKey, start, end, version), end - start);
+      etags.push(await e.destination.putPart(e.destinationKey, uploadId, p, bytes));
+    }
+    await e.destination.finishParts(e.destinationKey, uploadId, etags);
+  } catch (err) {
+    // Not left open at the destination (billed on S3, counted against the caller on a vault).
+    await e.destination.abortParts(e.destinationKey, uploadId).catch(() => {});
+    throw err;
   }
-  await e.destination.finishParts(e.destinationKey, uploadId, etags);
 }
 
 /**
@@ -76,6 +100,8 @@ async function copyVersion(e: SettleEnds, now: ObjectEntry): Promise<void> {
  */
 export async function settleStanding(e: SettleEnds): Promise<number> {
   for (let round = 0; round < SETTLE_ROUNDS; round++) {
+    if (!e.hasTime())
+      throw new SettleTimeError(`${e.sourceKey}: no time left to bring its copy up to date`);
     const [now, there] = await Promise.all([
       e.source.head(e.sourceKey),
       e.destination.head(e.destinationKey),
@@ -89,8 +115,11 @@ export async function settleStanding(e: SettleEnds): Promise<number> {
     try {
       await copyVersion(e, now);
     } catch (err) {
-      // Changed again while it was read: the next look finds the newer version.
-      if (!(err instanceof SourceChangedError)) throw err;
+      if (err instanceof SettleTimeError) throw err;
+      // Changed (or deleted) again while it was read: the next look finds what is there now.
+      // Any other failure of a source that did not move is the copy's own, and goes up.
+      if (err instanceof SourceChangedError) continue;
+      if (sameVersion(now, await e.source.head(e.sourceKey))) throw err;
     }
   }
   throw new Error(

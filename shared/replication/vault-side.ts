@@ -7,6 +7,7 @@
 import type { Clock } from '../clock.ts';
 import { ObjectNotFoundError, UploadNotFoundError, UploadStateError } from '../errors.ts';
 import {
+  abortUpload,
   completeUpload,
   createUpload,
   type DeleterDeps,
@@ -133,6 +134,11 @@ export function vaultSide(deps: VaultSideDeps, vault: string): ObjectSide {
           );
         await deps.clock.sleep(delay);
       }
+    },
+    async abortParts(_key, uploadId) {
+      await abortUpload(deps.uploads, vault, uploadId, UPLOAD_CALLER).catch((err: unknown) => {
+        if (!(err instanceof UploadNotFoundError) && !(err instanceof UploadStateError)) throw err;
+      });
     },
     async remove(key) {
       if (!deps.deleter) throw new Error('this worker has no delete path');

@@ -133,6 +133,7 @@ export async function runTask(
               : task.key,
           destinationKey: task.destinationKey,
           partSize: job.partSize,
+          hasTime: () => deps.remainingMs() >= deps.deadlineMarginMs,
         });
     if (task.kind === 'delete') {
       // The key came back to the source since (a later write, whose copy may be there already):

@@ -6,6 +6,7 @@
  */
 
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -170,6 +171,13 @@ export function bucketSide(s3: S3Client, bucket: string): ObjectSide {
           }),
         )
         .catch(noSuchUpload(`s3://${bucket}/${key}`));
+    },
+    async abortParts(key, uploadId) {
+      await s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch((err: unknown) => {
+          if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+        });
     },
     async remove(key) {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));

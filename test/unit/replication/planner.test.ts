@@ -27,6 +27,7 @@ function listing(entries: ObjectEntry[]): ObjectSide {
     startParts: refuse,
     putPart: refuse,
     finishParts: refuse,
+    abortParts: refuse,
     remove: refuse,
   };
 }

@@ -9,7 +9,11 @@ import { test } from 'node:test';
 import { silentLogger } from '../../../shared/log.ts';
 import type { CopiedVersion, ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
 import { SourceChangedError } from '../../../shared/replication/source-version.ts';
-import { SETTLE_ROUNDS, settleStanding } from '../../../shared/replication/standing-settle.ts';
+import {
+  SETTLE_ROUNDS,
+  SettleTimeError,
+  settleStanding,
+} from '../../../shared/replication/standing-settle.ts';
 import type { TaskStatus } from '../../../shared/replication/status.ts';
 import { runTask } from '../../../shared/replication/worker.ts';
 import { ManualClock } from '../../helpers/clock.ts';
@@ -27,7 +31,7 @@ interface Held {
  * (objects carry the source revision a copy wrote with them). `onRead` runs as a read ends.
  */
 function memoryEnd(objects = new Map<string, Held>()) {
-  const counts = { puts: 0, parts: 0, removes: 0 };
+  const counts = { puts: 0, parts: 0, removes: 0, aborts: 0 };
   let onRead: (() => Promise<void>) | undefined;
   const uploads = new Map<string, { parts: Map<number, Buffer>; copied?: CopiedVersion }>();
   const entry = (key: string): ObjectEntry | undefined => {
@@ -83,6 +87,10 @@ function memoryEnd(objects = new Map<string, Held>()) {
         ...(u.copied?.revision ? { sourceRevision: u.copied.revision } : {}),
       });
     },
+    async abortParts(_key, uploadId) {
+      counts.aborts++;
+      uploads.delete(uploadId);
+    },
     async remove(key) {
       counts.removes++;
       objects.delete(key);
@@ -104,6 +112,7 @@ const ends = (source: ReturnType<typeof memoryEnd>, destination: ReturnType<type
   sourceKey: 'k',
   destinationKey: 'k',
   partSize: 4,
+  hasTime: () => true,
 });
 
 test('a destination holding an older revision gets the current one; one holding it is left', async () => {
@@ -131,6 +140,44 @@ test('a key the source no longer has is removed; a large version goes in parts',
   assert.deepEqual(destination.objects.get('k')?.bytes, Buffer.from('0123456789'));
   assert.equal(destination.objects.get('k')?.sourceRevision, 'r3');
   assert.equal(destination.counts.parts, 3, 'parts of 4 bytes');
+});
+
+test('a copy in parts left by a rewrite, or by the deadline, is aborted, not left open', async () => {
+  const source = memoryEnd(
+    new Map([['k', { bytes: Buffer.from('0123456789'), revision: 'r1', modifiedAt: 1 }]]),
+  );
+  const destination = memoryEnd();
+  // Rewritten as its first part is read: that copy is abandoned, the next look copies r2.
+  source.whenRead(async () => {
+    source.whenRead(undefined);
+    source.objects.set('k', { bytes: Buffer.from('abcdefghij'), revision: 'r2', modifiedAt: 2 });
+  });
+  assert.equal(await settleStanding(ends(source, destination)), 2);
+  assert.deepEqual(destination.objects.get('k')?.bytes, Buffer.from('abcdefghij'));
+  assert.equal(destination.counts.aborts, 1);
+
+  // Deleted while it was read: the next look removes the key, and the task goes on.
+  const gone = memoryEnd(
+    new Map([['k', { bytes: Buffer.from('0123456789'), revision: 'r3', modifiedAt: 3 }]]),
+  );
+  gone.whenRead(async () => {
+    gone.whenRead(undefined);
+    gone.objects.delete('k');
+  });
+  assert.equal(await settleStanding(ends(gone, destination)), 2);
+  assert.equal(destination.objects.has('k'), false);
+
+  // Out of time between parts: the upload is aborted and the task is retried later.
+  let parts = 0;
+  const late = memoryEnd(
+    new Map([['k', { bytes: Buffer.from('0123456789'), revision: 'r4', modifiedAt: 4 }]]),
+  );
+  await assert.rejects(
+    settleStanding({ ...ends(late, destination), hasTime: () => parts++ < 2 }),
+    SettleTimeError,
+  );
+  assert.equal(destination.counts.aborts, 3);
+  assert.equal(destination.objects.has('k'), false);
 });
 
 test('a source rewritten faster than it copies fails after SETTLE_ROUNDS looks', async () => {
