@@ -61,6 +61,23 @@ async function stubQueue() {
   };
 }
 
+/** A poller's queue and source: batches of one message, sent as they come. */
+function oneAtATime(queueUrl: string) {
+  return {
+    queueUrl,
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+    region: 'us-east-1',
+    source: {
+      type: 'sqs' as const,
+      arn: 'q',
+      batchSize: 1,
+      maximumBatchingWindow: 0,
+      reportBatchItemFailures: true,
+      enabled: true,
+    },
+  };
+}
+
 test('one receive at a time per queue, while batches are handled side by side', async () => {
   // Prepare: three loops; the handler holds each batch until released.
   const queue = await stubQueue();
@@ -68,17 +85,7 @@ test('one receive at a time per queue, while batches are handled side by side', 
   let handling = 0;
   let mostHandling = 0;
   const poller = startSqsPoller({
-    queueUrl: queue.url,
-    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
-    region: 'us-east-1',
-    source: {
-      type: 'sqs',
-      arn: 'q',
-      batchSize: 1,
-      maximumBatchingWindow: 0,
-      reportBatchItemFailures: true,
-      enabled: true,
-    },
+    ...oneAtATime(queue.url),
     concurrency: 3,
     invoke: async () => {
       handling++;
@@ -111,17 +118,7 @@ test('one receive at a time per queue, while batches are handled side by side', 
 test('the mapping receives and deletes as the function’s role, for the local IAM', async () => {
   const queue = await stubQueue();
   const poller = startSqsPoller({
-    queueUrl: queue.url,
-    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
-    region: 'us-east-1',
-    source: {
-      type: 'sqs',
-      arn: 'q',
-      batchSize: 1,
-      maximumBatchingWindow: 0,
-      reportBatchItemFailures: true,
-      enabled: true,
-    },
+    ...oneAtATime(queue.url),
     accessKeyId: 'local-role.WorkerRole',
     invoke: async () => ({ batchItemFailures: [] }),
   });

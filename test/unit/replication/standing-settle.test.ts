@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '../../../shared/log.ts';
+import type { ReplicationJob } from '../../../shared/replication/job.ts';
 import type { CopiedVersion, ObjectEntry, ObjectSide } from '../../../shared/replication/ports.ts';
 import { SourceChangedError } from '../../../shared/replication/source-version.ts';
 import {
@@ -15,6 +16,7 @@ import {
   settleStanding,
 } from '../../../shared/replication/standing-settle.ts';
 import type { TaskStatus } from '../../../shared/replication/status.ts';
+import type { ReplicationTask } from '../../../shared/replication/task.ts';
 import { runTask } from '../../../shared/replication/worker.ts';
 import { ManualClock } from '../../helpers/clock.ts';
 import { replicationJob, replicationTask } from '../../helpers/replication.ts';
@@ -115,6 +117,41 @@ const ends = (source: ReturnType<typeof memoryEnd>, destination: ReturnType<type
   hasTime: () => true,
 });
 
+/** One delivery of `task`'s first attempt, the log holding it queued: its outcome and statuses. */
+async function runStanding(
+  job: ReplicationJob,
+  task: ReplicationTask,
+  source: ReturnType<typeof memoryEnd>,
+  destination: ReturnType<typeof memoryEnd>,
+) {
+  const statuses: TaskStatus['type'][] = [];
+  const logged = { ...task };
+  const outcome = await runTask(
+    {
+      worker: 0,
+      log: {
+        getJob: async () => job,
+        getTask: async () => ({ ...logged }),
+        claimTask: async () => {
+          logged.state = 'running';
+          return { ...logged };
+        },
+        restartUpload: async () => false,
+      },
+      sides: (s) => (s === job.source ? source.side : destination.side),
+      statuses: { send: async (s) => void statuses.push(s.type) },
+      clock: new ManualClock(),
+      logger: silentLogger,
+      crash: async () => {},
+      remainingMs: () => 60_000,
+      deadlineMarginMs: 1000,
+    },
+    { jobId: job.id, taskId: task.id, attempt: 1 },
+    { received: 1 },
+  );
+  return { outcome, statuses };
+}
+
 test('a destination holding an older revision gets the current one; one holding it is left', async () => {
   const source = memoryEnd(
     new Map([['k', { bytes: Buffer.from('new'), revision: 'r2', modifiedAt: 2 }]]),
@@ -212,33 +249,8 @@ test('a standing copy of r1 that lands after r2’s copy is followed by r2 befor
     });
   });
   const task = replicationTask({ size: 3, revision: 'r1', modifiedAt: 1 });
-  const statuses: TaskStatus['type'][] = [];
-  const logged = { ...task };
-
   // Act
-  const outcome = await runTask(
-    {
-      worker: 0,
-      log: {
-        getJob: async () => job,
-        getTask: async () => ({ ...logged }),
-        claimTask: async () => {
-          logged.state = 'running';
-          return { ...logged };
-        },
-        restartUpload: async () => false,
-      },
-      sides: (s) => (s === job.source ? source.side : destination.side),
-      statuses: { send: async (s) => void statuses.push(s.type) },
-      clock: new ManualClock(),
-      logger: silentLogger,
-      crash: async () => {},
-      remainingMs: () => 60_000,
-      deadlineMarginMs: 1000,
-    },
-    { jobId: job.id, taskId: task.id, attempt: 1 },
-    { received: 1 },
-  );
+  const { outcome, statuses } = await runStanding(job, task, source, destination);
 
   // Assess: r1 landed over r2, and the task put r2 back before it said done.
   assert.equal(outcome, 'done');
@@ -266,27 +278,7 @@ test('a standing delete that lands after a later write’s copy is undone before
     await remove(key);
   };
   const task = replicationTask({ kind: 'delete', size: 0 });
-  const statuses: TaskStatus['type'][] = [];
-  const outcome = await runTask(
-    {
-      worker: 0,
-      log: {
-        getJob: async () => job,
-        getTask: async () => ({ ...task, state: 'running' }),
-        claimTask: async () => ({ ...task, state: 'running' }),
-        restartUpload: async () => false,
-      },
-      sides: (s) => (s === job.source ? source.side : destination.side),
-      statuses: { send: async (s) => void statuses.push(s.type) },
-      clock: new ManualClock(),
-      logger: silentLogger,
-      crash: async () => {},
-      remainingMs: () => 60_000,
-      deadlineMarginMs: 1000,
-    },
-    { jobId: job.id, taskId: task.id, attempt: 1 },
-    { received: 1 },
-  );
+  const { outcome, statuses } = await runStanding(job, task, source, destination);
   assert.equal(outcome, 'done');
   assert.deepEqual(statuses, ['done']);
   assert.deepEqual(destination.objects.get('k')?.bytes, Buffer.from('again'));
