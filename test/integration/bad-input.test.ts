@@ -180,11 +180,10 @@ describe('malformed input', () => {
       'key',
       /bidirectional/,
     );
-    await refused(
-      await api('/vaults/default/objects/a%2F%2Fb', { method: 'PUT', body: 'x' }),
-      'key',
-      /empty path segments/,
-    );
+    // Encoded slashes are separators once API Gateway has decoded the path, so the signature,
+    // made over the path as sent, no longer holds: refused before any handler runs.
+    const slashes = await api('/vaults/default/objects/a%2F%2Fb', { method: 'PUT', body: 'x' });
+    assert.equal(slashes.status, 401, await slashes.text());
     for (const [key, rule] of [
       ['a//b', /empty path segments/],
       ['/lead', /must not start with "\/"/],
